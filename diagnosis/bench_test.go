@@ -1,0 +1,87 @@
+package diagnosis
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// The benchmarks come in pairs: each input is also scanned once by
+// strings.Index for a literal absent from it (the floor: one read of the
+// text), so the ratio holds on any machine. Compare BenchmarkX/engine with
+// BenchmarkX/floor in the same run.
+
+const floorLiteral = "\x00no such text\x00"
+
+// chatLine is a 200-byte ordinary channel message.
+var chatLine = func() string {
+	s := "morning all! deploy of the billing app to QA went fine, thanks Ana. can someone review my PR for the new invoice screen before lunch? also the dashboard looks a bit slow today, I'll have a look later on"
+	return s[:200]
+}()
+
+// upgradeChat is a 200-byte message that talks about the upgrade without quoting an error.
+var upgradeChat = "we start the platform upgrade on prod tonight at 22:00; modules preparation usually takes an hour, so please don't publish anything until we post the all clear here. thanks for your patience, team!!!!"[:200]
+
+// paste4K is a 4 KB paste: a deployment log with one producer error in it.
+var paste4K = func() string {
+	var b strings.Builder
+	b.WriteString("Hi all, publishing Orders on qa fails, log below:\n```\n")
+	for i := 0; b.Len() < 1800; i++ {
+		fmt.Fprintf(&b, "2024-03-12 10:%02d:%02d INFO Compiling module Orders step %d of 40: generating code for screen OrderDetail%d\n", i/60, i%60, i, i)
+	}
+	b.WriteString("2024-03-12 10:15:02 ERROR Old Producer: Producer module 'Billing_CS' hasn't been prepared for the current OutSystems environment version. The Preparation of Modules may not have finished yet, failed, or it is on hold. Check Service Center for more details or try to publish 'Billing_CS'.\n")
+	for i := 0; b.Len() < 4096-40; i++ {
+		fmt.Fprintf(&b, "2024-03-12 10:16:%02d INFO Rolling back module Orders, step %d of 40\n", i%60, i)
+	}
+	b.WriteString("```\nany idea?")
+	return b.String()[:min(b.Len(), 4096)]
+}()
+
+// log40K is a 40 KB log (Slack's message limit) with several errors.
+var log40K = func() string {
+	var b strings.Builder
+	errs := []string{
+		"2020-10-28 19:23:00 | Upgrade Failure: Upgrade failed for Employees | CompilerService | Detail\n",
+		"The 1-Click Publish started by jane.doe at 2024-03-12 10:15:02 can't proceed because there is an ongoing Modules upgrade, started by Compiler Service at 2024-03-12 10:01:44, that is locking 'Directory' module.\n",
+		"There were errors preparing some modules.\n26 modules prepared successfully, 1 modules failed and 3 modules skipped.\n",
+	}
+	for i := 0; b.Len() < 40000-300; i++ {
+		if i%100 == 50 {
+			b.WriteString(errs[(i/100)%len(errs)])
+		}
+		fmt.Fprintf(&b, "2024-03-12 10:%02d:%02d INFO request %d served in %d ms by node web-%d\n", i/60%60, i%60, i, i%97, i%3)
+	}
+	return b.String()
+}()
+
+func benchPair(b *testing.B, text string, wantFindings int) {
+	e := New(Builtin())
+	if got := len(e.Diagnose(text)); got != wantFindings {
+		b.Fatalf("input has %d findings, want %d", got, wantFindings)
+	}
+	if strings.Contains(text, floorLiteral) {
+		b.Fatal("floor literal present in input")
+	}
+	b.Run("floor", func(b *testing.B) {
+		b.SetBytes(int64(len(text)))
+		for b.Loop() {
+			if strings.Index(text, floorLiteral) >= 0 {
+				b.Fatal("unexpected")
+			}
+		}
+	})
+	b.Run("engine", func(b *testing.B) {
+		b.SetBytes(int64(len(text)))
+		b.ReportAllocs()
+		for b.Loop() {
+			e.Diagnose(text)
+		}
+	})
+}
+
+func BenchmarkChatLine200(b *testing.B)    { benchPair(b, chatLine, 0) }
+func BenchmarkUpgradeChat200(b *testing.B) { benchPair(b, upgradeChat, 0) }
+func BenchmarkPaste4K(b *testing.B)        { benchPair(b, paste4K, 1) }
+func BenchmarkLog40K(b *testing.B) {
+	benchPair(b, log40K, strings.Count(log40K, "Upgrade failed for")+strings.Count(log40K, "1-Click")+2*strings.Count(log40K, "There were errors"))
+}

@@ -1,0 +1,110 @@
+package diagnosis
+
+import (
+	"slices"
+	"sync"
+)
+
+// Engine recognizes knowledge-base messages in text. It is safe for concurrent use.
+type Engine struct {
+	kb    *KB
+	scan  *scanner
+	tmpls []compiled
+	bufs  sync.Pool
+}
+
+type compiled struct {
+	entry *Entry
+	t     *template
+}
+
+// New returns an engine for the knowledge base.
+func New(kb *KB) *Engine {
+	e := &Engine{kb: kb}
+	for _, entry := range kb.entries {
+		for i := range entry.Messages {
+			e.tmpls = append(e.tmpls, compiled{entry: entry, t: entry.Messages[i].tmpl})
+		}
+	}
+	ts := make([]*template, len(e.tmpls))
+	for i, c := range e.tmpls {
+		ts[i] = c.t
+	}
+	e.scan = newScanner(ts)
+	e.bufs.New = func() any { return &normalized{} }
+	return e
+}
+
+// KB returns the engine's knowledge base.
+func (e *Engine) KB() *KB { return e.kb }
+
+// Diagnose returns every finding in text, in the order they appear.
+func (e *Engine) Diagnose(text string) []Finding {
+	regions := e.scan.regions(text)
+	if len(regions) == 0 {
+		return nil
+	}
+	n := e.bufs.Get().(*normalized)
+	defer e.bufs.Put(n)
+	var findings []Finding
+	var matches []matchResult
+	base := 0
+	for _, r := range regions {
+		normalize(text[r.start:r.end], n)
+		first := len(findings)
+		for ti := range e.tmpls {
+			if r.mask&(1<<uint(ti%64)) == 0 {
+				continue
+			}
+			c := &e.tmpls[ti]
+			matches = c.t.findAll(n, matches[:0])
+			for _, m := range matches {
+				findings = append(findings, Finding{ID: c.entry.ID, Entry: c.entry, Values: m.values, Offset: base + m.start, end: base + m.end})
+			}
+		}
+		slices.SortStableFunc(findings[first:], func(a, b Finding) int { return a.Offset - b.Offset })
+		// Two messages of one entry may cover the same text: keep the first.
+		findings = slices.CompactFunc(findings, func(a, b Finding) bool {
+			return a.ID == b.ID && max(a.Offset, b.Offset) < min(a.end, b.end)
+		})
+		if v := findVersion(n); v != "" {
+			for i := first; i < len(findings); i++ {
+				findings[i].Values = append(findings[i].Values, Value{Name: "version", Text: v})
+			}
+		}
+		base += len(n.lower) + 1
+	}
+	return findings
+}
+
+// findVersion returns the Platform Server version the text names
+// ("Platform Server 11.31.0", "Platform Server version 11.10.0 (Build 22500)").
+func findVersion(n *normalized) string {
+	l := n.lower
+	from := 0
+	for {
+		p := findWord(l, from, len(l), "platform")
+		if p < 0 {
+			return ""
+		}
+		from = p + 1
+		i, ok := matchWord(l, p+len("platform"), "server")
+		if !ok {
+			continue
+		}
+		if j, ok := matchWord(l, i, "version"); ok {
+			i = j
+		}
+		i = skipSpaces(l, i)
+		j, dots := i, 0
+		for j < len(l) && (l[j] >= '0' && l[j] <= '9' || l[j] == '.' && j+1 < len(l) && l[j+1] >= '0' && l[j+1] <= '9' && j > i) {
+			if l[j] == '.' {
+				dots++
+			}
+			j++
+		}
+		if dots >= 1 && (j >= len(l) || !isWordByte(l[j])) {
+			return string(n.orig[i:j])
+		}
+	}
+}

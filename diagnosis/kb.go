@@ -1,0 +1,277 @@
+// Package diagnosis recognizes OutSystems modules-preparation errors and
+// status messages in pasted text. It is pure: no I/O, no Slack types.
+package diagnosis
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+//go:embed knowledge.yaml
+var builtinKB []byte
+
+// Kind says whether an entry is an error people hit or a status message.
+type Kind string
+
+// Entry kinds.
+const (
+	KindError  Kind = "error"
+	KindStatus Kind = "status"
+)
+
+// Install is an installation type; empty means it applies to every installation.
+type Install string
+
+// Installation types.
+const (
+	InstallAny         Install = ""
+	InstallSelfManaged Install = "self-managed"
+	InstallCloud       Install = "cloud"
+)
+
+// Note is one cause or step, optionally limited to one installation type.
+type Note struct {
+	Text string  `yaml:"text"`
+	Only Install `yaml:"only"`
+}
+
+// Applies reports whether the note applies to an installation of type in
+// (an unknown type shows every note).
+func (n Note) Applies(in Install) bool {
+	return n.Only == InstallAny || in == InstallAny || n.Only == in
+}
+
+// Link is a documentation link kept in the data so it can be corrected without a release.
+type Link struct {
+	Title string `yaml:"title"`
+	URL   string `yaml:"url"`
+}
+
+// Message is one verbatim product message that identifies an entry.
+type Message struct {
+	Text string `yaml:"text"`
+	Key  string `yaml:"key"`
+
+	tmpl *template
+}
+
+// Entry is one knowledge-base entry: a message the product shows, what it means and what to do.
+type Entry struct {
+	ID       string    `yaml:"id"`
+	Kind     Kind      `yaml:"kind"`
+	Title    string    `yaml:"title"`
+	Messages []Message `yaml:"messages"`
+	Causes   []Note    `yaml:"causes"`
+	Steps    []Note    `yaml:"steps"`
+	Links    []Link    `yaml:"links"`
+}
+
+// CausesFor returns the causes that apply to an installation type.
+func (e *Entry) CausesFor(in Install) []Note { return filterNotes(e.Causes, in) }
+
+// StepsFor returns the steps that apply to an installation type.
+func (e *Entry) StepsFor(in Install) []Note { return filterNotes(e.Steps, in) }
+
+func filterNotes(notes []Note, in Install) []Note {
+	out := make([]Note, 0, len(notes))
+	for _, n := range notes {
+		if n.Applies(in) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// KB is a validated, compiled knowledge base.
+type KB struct {
+	entries []*Entry
+	byID    map[string]*Entry
+}
+
+// Entries returns the entries in knowledge-base order.
+func (kb *KB) Entries() []*Entry { return kb.entries }
+
+// Entry returns the entry with the given id, or nil.
+func (kb *KB) Entry(id string) *Entry { return kb.byID[id] }
+
+// EntryError reports a malformed knowledge-base entry.
+type EntryError struct {
+	File   string
+	Index  int // 1-based position in the file
+	ID     string
+	Reason string
+}
+
+func (e *EntryError) Error() string {
+	id := e.ID
+	if id == "" {
+		id = "(no id)"
+	}
+	return fmt.Sprintf("%s: entry %d (%s): %s", e.File, e.Index, id, e.Reason)
+}
+
+// ErrMalformed is matched (errors.Is) by every knowledge-base parse error.
+var ErrMalformed = errors.New("malformed knowledge base")
+
+func (e *EntryError) Unwrap() error { return ErrMalformed }
+
+// Builtin returns the knowledge base embedded in the binary.
+func Builtin() *KB {
+	entries, err := ParseEntries(builtinKB, "knowledge.yaml (built in)")
+	if err != nil {
+		// The embedded file is tested; failing here means a broken build.
+		panic(err)
+	}
+	kb, err := NewKB(entries)
+	if err != nil {
+		panic(err)
+	}
+	return kb
+}
+
+// ParseEntries parses and validates knowledge-base entries from YAML.
+// file names the source in errors. Every malformed entry is reported.
+func ParseEntries(data []byte, file string) ([]*Entry, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("%s: %w: %v", file, ErrMalformed, err)
+	}
+	if doc.Kind == 0 {
+		return nil, nil // an empty file adds nothing
+	}
+	root := &doc
+	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+		root = root.Content[0]
+	}
+	if root.Kind != yaml.SequenceNode {
+		return nil, fmt.Errorf("%s: line %d: %w: the file must be a YAML list of entries", file, root.Line, ErrMalformed)
+	}
+	var list []*Entry
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true) // a misspelt field is an error, not a silently ignored key
+	if err := dec.Decode(&list); err != nil {
+		return nil, &EntryError{File: file, Index: entryAtLine(root, err), Reason: err.Error()}
+	}
+	var errs []error
+	entries := make([]*Entry, 0, len(list))
+	seen := map[string]int{}
+	for i, e := range list {
+		if e == nil {
+			errs = append(errs, &EntryError{File: file, Index: i + 1, Reason: "empty entry"})
+			continue
+		}
+		if reason := validateEntry(e); reason != "" {
+			errs = append(errs, &EntryError{File: file, Index: i + 1, ID: e.ID, Reason: reason})
+			continue
+		}
+		if j, dup := seen[e.ID]; dup {
+			errs = append(errs, &EntryError{File: file, Index: i + 1, ID: e.ID, Reason: fmt.Sprintf("id already used by entry %d", j)})
+			continue
+		}
+		seen[e.ID] = i + 1
+		entries = append(entries, e)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return entries, nil
+}
+
+// entryAtLine maps a YAML decode error's line to the 1-based entry index.
+func entryAtLine(root *yaml.Node, err error) int {
+	var line int
+	msg := err.Error()
+	if i := strings.Index(msg, "line "); i >= 0 {
+		fmt.Sscanf(msg[i:], "line %d", &line)
+	}
+	idx := 0
+	for i, n := range root.Content {
+		if n.Line <= line {
+			idx = i + 1
+		}
+	}
+	return idx
+}
+
+func validateEntry(e *Entry) string {
+	switch {
+	case e.ID == "":
+		return "missing id"
+	case strings.IndexFunc(e.ID, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') }) >= 0:
+		return "id must be lowercase letters, digits and '-'"
+	case e.Kind != KindError && e.Kind != KindStatus:
+		return fmt.Sprintf("kind must be %q or %q, not %q", KindError, KindStatus, e.Kind)
+	case strings.TrimSpace(e.Title) == "":
+		return "missing title"
+	case len(e.Messages) == 0:
+		return "needs at least one message"
+	}
+	for i := range e.Messages {
+		t, err := compileTemplate(e.Messages[i].Text, e.Messages[i].Key)
+		if err != nil {
+			return fmt.Sprintf("message %d: %v", i+1, err)
+		}
+		e.Messages[i].tmpl = t
+	}
+	for _, group := range [][]Note{e.Causes, e.Steps} {
+		for _, n := range group {
+			if strings.TrimSpace(n.Text) == "" {
+				return "a cause or step has no text"
+			}
+			if n.Only != InstallAny && n.Only != InstallSelfManaged && n.Only != InstallCloud {
+				return fmt.Sprintf("only must be %q or %q, not %q", InstallSelfManaged, InstallCloud, n.Only)
+			}
+		}
+	}
+	for _, l := range e.Links {
+		if !strings.HasPrefix(l.URL, "https://") && !strings.HasPrefix(l.URL, "http://") {
+			return fmt.Sprintf("link %q: url must start with https://", l.Title)
+		}
+	}
+	return ""
+}
+
+// NewKB builds a knowledge base from entries. Later entries with an id
+// already present replace the earlier one, so an operator's file can
+// correct a built-in entry.
+func NewKB(entries ...[]*Entry) (*KB, error) {
+	kb := &KB{byID: map[string]*Entry{}}
+	for _, list := range entries {
+		for _, e := range list {
+			if e.Messages == nil || e.Messages[0].tmpl == nil {
+				if reason := validateEntry(e); reason != "" {
+					return nil, &EntryError{File: "(code)", ID: e.ID, Reason: reason}
+				}
+			}
+			if old, ok := kb.byID[e.ID]; ok {
+				for i, x := range kb.entries {
+					if x == old {
+						kb.entries[i] = e
+					}
+				}
+			} else {
+				kb.entries = append(kb.entries, e)
+			}
+			kb.byID[e.ID] = e
+		}
+	}
+	return kb, nil
+}
+
+// WithExtra returns the built-in knowledge base extended by the entries in data.
+func WithExtra(data []byte, file string) (*KB, error) {
+	extra, err := ParseEntries(data, file)
+	if err != nil {
+		return nil, err
+	}
+	base, err := ParseEntries(builtinKB, "knowledge.yaml (built in)")
+	if err != nil {
+		return nil, err
+	}
+	return NewKB(base, extra)
+}

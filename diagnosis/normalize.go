@@ -1,0 +1,284 @@
+package diagnosis
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// normalized is text with Slack markup, typography and layout folded away.
+// orig keeps the letter case (values are reported as written); lower is
+// the same bytes ASCII-lowercased, so offsets are shared. Whitespace runs
+// are one byte: '\n' when they held a line break, '\t' a tab, else ' '.
+type normalized struct {
+	orig  []byte
+	lower []byte
+}
+
+func (n *normalized) emit(c byte) {
+	n.orig = append(n.orig, c)
+}
+
+// fold fills lower from orig in one tight pass.
+func (n *normalized) fold() {
+	n.lower = append(n.lower[:0], n.orig...)
+	for i, c := range n.lower {
+		if c >= 'A' && c <= 'Z' {
+			n.lower[i] = c + 'a' - 'A'
+		}
+	}
+}
+
+func (n *normalized) emitString(s string) {
+	for i := 0; i < len(s); i++ {
+		n.emit(s[i])
+	}
+}
+
+func (n *normalized) last() byte {
+	if len(n.orig) == 0 {
+		return '\n'
+	}
+	return n.orig[len(n.orig)-1]
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\t' }
+
+// space folds a whitespace run into one byte, a line break winning over a tab over a space.
+func (n *normalized) space(c byte) {
+	if len(n.orig) == 0 {
+		n.emit('\n')
+		return
+	}
+	l := n.last()
+	if !isSpace(l) {
+		n.emit(c)
+		return
+	}
+	if c == '\n' || (c == '\t' && l == ' ') {
+		n.orig[len(n.orig)-1] = c
+	}
+}
+
+var entities = []struct{ from, to string }{
+	{"&amp;", "&"}, {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", `"`}, {"&#39;", "'"}, {"&apos;", "'"}, {"&nbsp;", " "},
+}
+
+// plain marks the bytes normalize copies as they are.
+var plain = func() (t [256]bool) {
+	for c := 0x21; c < 0x7f; c++ {
+		t[c] = true
+	}
+	for _, c := range "<&`*_~:" {
+		t[c] = false
+	}
+	return t
+}()
+
+// normalize folds raw Slack message text. Its cost is linear in len(raw).
+func normalize(raw string, buf *normalized) {
+	n := buf
+	n.orig = n.orig[:0]
+	defer n.fold()
+	lineStart := true
+	for i := 0; i < len(raw); {
+		// Fast path: copy a run of ordinary bytes at once.
+		if !lineStart && plain[raw[i]] {
+			j := i + 1
+			for j < len(raw) && plain[raw[j]] {
+				j++
+			}
+			n.orig = append(n.orig, raw[i:j]...)
+			i = j
+			continue
+		}
+		if lineStart {
+			i = skipLineMarkers(raw, i)
+			lineStart = false
+			if i >= len(raw) {
+				break
+			}
+		}
+		c := raw[i]
+		switch {
+		case c == '\n' || c == '\r':
+			n.space('\n')
+			i++
+			lineStart = true
+		case c == ' ' || c == '\t':
+			n.space(c)
+			i++
+		case c < 0x20 || c == 0x7f:
+			n.space(' ')
+			i++
+		case c == '<':
+			i = slackLink(raw, i, n)
+		case c == '&':
+			i = entity(raw, i, n)
+		case c == '`':
+			n.space(' ')
+			i++
+		case c == '*' || c == '_' || c == '~':
+			prev := n.last()
+			var next byte = ' '
+			if i+1 < len(raw) {
+				next = raw[i+1]
+			}
+			opening := !isWordByte(prev) && !isSpace(next) && next != c
+			closing := !isSpace(prev) && !isWordByte(next)
+			if opening || closing || (prev == c) {
+				i++ // emphasis marker, not part of a name like Billing_CS
+				continue
+			}
+			n.emit(c)
+			i++
+		case c == ':':
+			if j := emojiEnd(raw, i); j > 0 && !isWordByte(n.last()) {
+				n.space(' ')
+				i = j
+				continue
+			}
+			n.emit(c)
+			i++
+		case c < utf8.RuneSelf:
+			n.emit(c)
+			i++
+		default:
+			r, size := utf8.DecodeRuneInString(raw[i:])
+			i += size
+			switch r {
+			case '\u2018', '\u2019', '\u201a', '\u201b', '\u2032', '\u00b4':
+				n.emit('\'')
+			case '\u201c', '\u201d', '\u201e', '\u201f', '\u2033', '\u00ab', '\u00bb':
+				n.emit('"')
+			case '\u00a0', '\u2000', '\u2001', '\u2002', '\u2003', '\u2004', '\u2005', '\u2006', '\u2007', '\u2008', '\u2009', '\u200a', '\u202f', '\u205f', '\u3000':
+				n.space(' ')
+			case '\u200b', '\u200c', '\u200d', '\u2060', '\ufeff', '\u00ad':
+				// invisible: drop
+			case '\u2010', '\u2011', '\u2012', '\u2013', '\u2014', '\u2212':
+				n.emit('-')
+			case '\u2026':
+				n.emitString("...")
+			case '\u2028', '\u2029', '\u0085':
+				n.space('\n')
+				lineStart = true
+			case utf8.RuneError:
+				n.emit('?')
+			default:
+				n.emitString(raw[i-size : i])
+			}
+		}
+	}
+}
+
+// skipLineMarkers skips block-quote markers and list bullets at a line start.
+func skipLineMarkers(raw string, i int) int {
+	for {
+		j := i
+		for j < len(raw) && (raw[j] == ' ' || raw[j] == '\t') {
+			j++
+		}
+		rest := raw[j:]
+		switch {
+		case strings.HasPrefix(rest, "&gt;"):
+			i = j + 4
+		case strings.HasPrefix(rest, ">"):
+			i = j + 1
+		case strings.HasPrefix(rest, "\u2022 "), strings.HasPrefix(rest, "\u25e6 "), strings.HasPrefix(rest, "\u25aa "), strings.HasPrefix(rest, "\u2023 "):
+			_, size := utf8.DecodeRuneInString(rest)
+			i = j + size
+		case len(rest) > 1 && (rest[0] == '-' || rest[0] == '*' || rest[0] == '+') && (rest[1] == ' ' || rest[1] == '\t'):
+			i = j + 1
+		default:
+			// numbered list item: "1. " or "2) "
+			k := 0
+			for k < len(rest) && k < 3 && rest[k] >= '0' && rest[k] <= '9' {
+				k++
+			}
+			if k > 0 && k+1 < len(rest) && (rest[k] == '.' || rest[k] == ')') && rest[k+1] == ' ' {
+				i = j + k + 1
+				continue
+			}
+			return i
+		}
+	}
+}
+
+// slackLink renders Slack's <...> markup as its visible text.
+func slackLink(raw string, i int, n *normalized) int {
+	end := strings.IndexByte(raw[i:min(len(raw), i+600)], '>')
+	if end < 0 || strings.ContainsAny(raw[i+1:i+end], "\n<") {
+		n.emit('<')
+		return i + 1
+	}
+	inner := raw[i+1 : i+end]
+	target, label, hasLabel := strings.Cut(inner, "|")
+	switch {
+	case strings.HasPrefix(target, "mailto:"):
+		if !hasLabel {
+			label = strings.TrimPrefix(target, "mailto:")
+		}
+	case strings.HasPrefix(target, "@"), strings.HasPrefix(target, "#"):
+		if hasLabel {
+			label = target[:1] + strings.TrimPrefix(label, target[:1])
+		} else {
+			label = target
+		}
+	case strings.HasPrefix(target, "!"):
+		// <!channel>, <!here>, <!subteam^ID|@team>: a mention, never a value.
+		if hasLabel {
+			label = "@" + strings.TrimPrefix(label, "@")
+		} else {
+			label = "@" + strings.TrimPrefix(target, "!")
+		}
+	default:
+		if !hasLabel {
+			label = target
+		}
+	}
+	// The label itself is escaped text.
+	for k := 0; k < len(label); {
+		if label[k] == '&' {
+			k = entity(label, k, n)
+			continue
+		}
+		n.emit(label[k])
+		k++
+	}
+	return i + end + 1
+}
+
+func entity(raw string, i int, n *normalized) int {
+	for _, e := range entities {
+		if strings.HasPrefix(raw[i:], e.from) {
+			if e.to == " " {
+				n.space(' ')
+			} else {
+				n.emitString(e.to)
+			}
+			return i + len(e.from)
+		}
+	}
+	n.emit('&')
+	return i + 1
+}
+
+// emojiEnd returns the index after an emoji code like :warning: at i, or 0.
+func emojiEnd(raw string, i int) int {
+	letter := false
+	for j := i + 1; j < len(raw) && j < i+48; j++ {
+		c := raw[j]
+		switch {
+		case c >= 'a' && c <= 'z':
+			letter = true
+		case c >= '0' && c <= '9' || c == '_' || c == '+' || c == '-':
+		case c == ':':
+			if letter && j > i+1 {
+				return j + 1
+			}
+			return 0
+		default:
+			return 0
+		}
+	}
+	return 0
+}

@@ -1,0 +1,201 @@
+package diagnosis
+
+import (
+	"fmt"
+	"strings"
+)
+
+type elemKind uint8
+
+const (
+	elWord  elemKind = iota // a literal word, compared case-insensitively
+	elPunct                 // punctuation: consumed when present, never required
+	elValue                 // a captured value
+	elGap                   // a short uncaptured gap ({_})
+)
+
+// ValueKind is how a placeholder's value is read.
+type ValueKind uint8
+
+// Value kinds.
+const (
+	ValueText ValueKind = iota
+	ValueNumber
+)
+
+type elem struct {
+	kind   elemKind
+	word   string // elWord: lowercase; elPunct: the character
+	name   string // elValue
+	vkind  ValueKind
+	quoted bool // elValue written between quotes in the template
+	maxLen int  // elValue, elGap: longest accepted value in bytes
+}
+
+// template is a compiled message: the elements from the start of its key
+// to the end of the message, of which the first `required` must match.
+type template struct {
+	elems      []elem
+	required   int
+	lead       int    // number of leading number values before the first word
+	first      string // first literal word, the search anchor
+	firstBytes []byte
+}
+
+var numberNames = map[string]bool{"percent": true, "prepared": true, "failed": true, "skipped": true, "current": true, "total": true}
+
+func isWordByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c >= 0x80
+}
+
+func tokenizeTemplate(text string) ([]elem, error) {
+	var out []elem
+	s := text
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			i++
+		case c == '{':
+			j := strings.IndexByte(s[i:], '}')
+			if j < 0 {
+				return nil, fmt.Errorf("unclosed placeholder at %q", s[i:])
+			}
+			spec := s[i+1 : i+j]
+			i += j + 1
+			if spec == "_" {
+				out = append(out, elem{kind: elGap, maxLen: 80})
+				continue
+			}
+			name, kindName, _ := strings.Cut(spec, ":")
+			if name == "" || strings.IndexFunc(name, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r == '_' || r >= '0' && r <= '9') }) >= 0 {
+				return nil, fmt.Errorf("placeholder {%s}: names are lowercase letters, digits and _", spec)
+			}
+			e := elem{kind: elValue, name: name, maxLen: 120}
+			switch kindName {
+			case "":
+				if numberNames[name] {
+					e.vkind = ValueNumber
+				}
+			case "number":
+				e.vkind = ValueNumber
+			case "text":
+			default:
+				return nil, fmt.Errorf("placeholder {%s}: kind must be number or text", spec)
+			}
+			if strings.HasSuffix(name, "_at") {
+				e.maxLen = 64
+			}
+			// A value written between quotes: absorb the opening quote.
+			if n := len(out); n > 0 && out[n-1].kind == elPunct && (out[n-1].word == "'" || out[n-1].word == `"`) {
+				out = out[:n-1]
+				e.quoted = true
+				if i < len(s) && (s[i] == '\'' || s[i] == '"') {
+					i++
+				}
+			}
+			out = append(out, e)
+		case isWordByte(c):
+			j := i
+			for j < len(s) {
+				d := s[j]
+				if isWordByte(d) {
+					j++
+					continue
+				}
+				// Apostrophes, hyphens and & inside a word belong to it (can't, 1-Click).
+				if (d == '\'' || d == '-' || d == '&') && j+1 < len(s) && isWordByte(s[j+1]) && j > i {
+					j++
+					continue
+				}
+				break
+			}
+			out = append(out, elem{kind: elWord, word: strings.ToLower(s[i:j])})
+			i = j
+		default:
+			out = append(out, elem{kind: elPunct, word: s[i : i+1]})
+			i++
+		}
+	}
+	return out, nil
+}
+
+func compileTemplate(text, key string) (*template, error) {
+	if strings.TrimSpace(text) == "" {
+		return nil, fmt.Errorf("empty text")
+	}
+	full, err := tokenizeTemplate(text)
+	if err != nil {
+		return nil, err
+	}
+	var keyElems []elem
+	if key == "" {
+		// Default key: up to the end of the first sentence.
+		keyElems = full
+		for i, e := range full {
+			if e.kind == elPunct && e.word == "." && i > 0 {
+				keyElems = full[:i+1]
+				break
+			}
+		}
+	} else if keyElems, err = tokenizeTemplate(key); err != nil {
+		return nil, fmt.Errorf("key: %w", err)
+	}
+	start := -1
+	for s := 0; s+len(keyElems) <= len(full) && start < 0; s++ {
+		match := true
+		for k, ke := range keyElems {
+			fe := full[s+k]
+			if fe.kind != ke.kind || fe.word != ke.word || fe.name != ke.name {
+				match = false
+				break
+			}
+		}
+		if match {
+			start = s
+		}
+	}
+	if start < 0 {
+		return nil, fmt.Errorf("key %q is not part of the text", key)
+	}
+	for _, e := range full[:start] {
+		if e.kind == elValue {
+			return nil, fmt.Errorf("key must include every placeholder before it ({%s} comes first)", e.name)
+		}
+	}
+	t := &template{elems: full[start:], required: len(keyElems)}
+	for t.lead < len(t.elems) && t.elems[t.lead].kind == elValue && t.elems[t.lead].vkind == ValueNumber {
+		t.lead++
+	}
+	if t.lead >= len(t.elems) || t.elems[t.lead].kind != elWord {
+		return nil, fmt.Errorf("the key must start with a word (or numbers followed by a word)")
+	}
+	t.first = t.elems[t.lead].word
+	t.firstBytes = []byte(t.first)
+	words := 0
+	for _, e := range t.elems[:t.required] {
+		if e.kind == elWord {
+			words++
+		}
+	}
+	if words < 3 {
+		return nil, fmt.Errorf("the key needs at least three literal words to be recognizable")
+	}
+	return t, nil
+}
+
+// span is the longest the message can be in normalized text, in bytes.
+func (t *template) span() int {
+	n := 0
+	for _, e := range t.elems {
+		switch e.kind {
+		case elWord:
+			n += len(e.word) + 1
+		case elPunct:
+			n += 2
+		default:
+			n += e.maxLen + 2
+		}
+	}
+	return n
+}
