@@ -1,0 +1,123 @@
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestSecretFormatting(t *testing.T) {
+	s := NewSecret("xoxb-TOPSECRET")
+	var zero Secret
+	cases := []struct {
+		name string
+		got  string
+		want string
+	}{
+		{"String", s.String(), "[redacted]"},
+		{"unset", zero.String(), "[unset]"},
+		{"%v", fmt.Sprintf("%v", s), "[redacted]"},
+		{"%s", fmt.Sprintf("%s", s), "[redacted]"},
+		{"%q", fmt.Sprintf("%q", s), `"[redacted]"`},
+		{"%#v", fmt.Sprintf("%#v", s), "[redacted]"},
+		{"%x", fmt.Sprintf("%x", s), "[redacted]"},
+		{"%d", fmt.Sprintf("%d", s), "[redacted]"},
+		{"pointer", fmt.Sprintf("%v", &s), "[redacted]"},
+		{"Reveal", s.Reveal(), "xoxb-TOPSECRET"},
+	}
+	for _, c := range cases {
+		if c.got != c.want {
+			t.Errorf("%s = %q, want %q", c.name, c.got, c.want)
+		}
+	}
+	b, err := json.Marshal(map[string]any{"s": s, "z": zero})
+	if err != nil || string(b) != `{"s":"[redacted]","z":"[unset]"}` {
+		t.Errorf("json = %s, %v", b, err)
+	}
+	if !s.IsSet() || zero.IsSet() {
+		t.Error("IsSet is wrong")
+	}
+}
+
+// TestSecretsNeverPrinted loads distinctive secrets and looks for them in
+// every way a Config or an error is commonly printed.
+func TestSecretsNeverPrinted(t *testing.T) {
+	const (
+		bot   = "xoxb-111-SEKRIT-BOT-zz9"
+		app   = "xapp-1-SEKRIT-APP-zz9"
+		sig   = "SEKRITSIGNINGzz9"
+		redis = "SEKRITREDISPWzz9"
+	)
+	dir := t.TempDir()
+	botFile := writeFile(t, dir, "bot", bot+"\n")
+	env := map[string]string{
+		"HOME":                 "/h",
+		"SLACK_BOT_TOKEN_FILE": botFile,
+		"SLACK_APP_TOKEN":      app,
+		"SLACK_SIGNING_SECRET": sig,
+		"UPGRADEBOT_MODE":      "socket",
+		"REDIS_URL":            "redis://default:" + redis + "@redis:6379/1",
+	}
+	c := mustLoad(t, ForRun, nil, env)
+
+	var text, js bytes.Buffer
+	slog.New(slog.NewTextHandler(&text, nil)).Info("start", "config", c, "value", *c)
+	slog.New(slog.NewJSONHandler(&js, nil)).Info("start", "config", c, "value", *c)
+	jsonConfig, _ := json.Marshal(c)
+	xmlConfig, _ := xml.Marshal(struct{ S Secret }{c.SlackBotToken})
+	outputs := map[string]string{
+		"%v":         fmt.Sprintf("%v", c),
+		"%+v":        fmt.Sprintf("%+v", c),
+		"%#v":        fmt.Sprintf("%#v", c),
+		"%v value":   fmt.Sprintf("%v", *c),
+		"%+v value":  fmt.Sprintf("%+v", *c),
+		"%s":         fmt.Sprintf("%s", *c),
+		"%x":         fmt.Sprintf("%x", *c),
+		"%d secrets": fmt.Sprintf("%d", struct{ A, B Secret }{c.SlackBotToken, c.RedisURL}),
+		"slog text":  text.String(),
+		"slog json":  js.String(),
+		"json":       string(jsonConfig),
+		"xml":        string(xmlConfig),
+		"Redacted":   fmt.Sprint(c.Redacted()),
+		"LogValue":   c.LogValue().String(),
+		"Secret %+v": fmt.Sprintf("%+v", struct{ A, B Secret }{c.SlackAppToken, c.SlackSigningSecret}),
+	}
+	for name, out := range outputs {
+		for _, secret := range []string{bot, app, sig, redis, "SEKRIT"} {
+			if strings.Contains(out, secret) {
+				t.Errorf("%s prints a secret:\n%s", name, out)
+			}
+		}
+	}
+	if !strings.Contains(text.String(), "[redacted]") || !strings.Contains(text.String(), "redis:6379/1") {
+		t.Errorf("slog output should show redacted secrets and the Redis host:\n%s", text.String())
+	}
+
+	// Errors, with the same secrets in the wrong places.
+	cfg := writeFile(t, dir, "c.yaml", yamlOf("slack_app_token", bot, "slack_app_token_file", filepath.Join(dir, "x"), "sekrit_key", "xoxb-"+sig))
+	bad := map[string]string{
+		"HOME":                 "/h",
+		"SLACK_BOT_TOKEN":      app,            // swapped
+		"SLACK_SIGNING_SECRET": bot,            // a token as the secret
+		"SLACK_APP_TOKEN_FILE": botFile + "/x", // unreadable
+		"REDIS_URL":            "http://default:" + redis + "@redis:6379/1",
+	}
+	_, err := load(t, ForRun, []string{"--config", cfg}, bad)
+	badURL := with(bad, "REDIS_URL", "redis://default:"+redis+"%zz@redis:6379/1")
+	_, err2 := load(t, ForRun, nil, badURL)
+	for _, e := range []error{err, err2} {
+		if e == nil {
+			t.Fatal("want an error")
+		}
+		for _, secret := range []string{bot, app, sig, redis, "SEKRIT"} {
+			if strings.Contains(e.Error(), secret) || strings.Contains(fmt.Sprintf("%+v", e), secret) {
+				t.Errorf("error prints a secret:\n%v", e)
+			}
+		}
+	}
+}
