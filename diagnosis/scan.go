@@ -346,7 +346,9 @@ func (s *scanner) check(text string, i int, out []region) []region {
 			continue
 		}
 		r := region{start: max(0, i-st.back), end: min(len(text), i+st.fwd), mask: st.mask}
-		r.start = lineStart(text, r.start)
+		if n := len(out); n == 0 || r.start > out[n-1].end {
+			r.start = lineStart(text, r.start)
+		}
 		if n := len(out); n > 0 && r.start <= out[n-1].end {
 			out[n-1].end = max(out[n-1].end, r.end)
 			out[n-1].mask |= r.mask

@@ -1,0 +1,231 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/upgradebot/upgradebot/diagnosis"
+	"github.com/upgradebot/upgradebot/progress"
+)
+
+// Message is a message posted in a channel, as the transport received it.
+type Message struct {
+	Workspace string
+	Channel   string
+	User      string
+	TS        string // the message's id; makes tracking changes idempotent
+	ThreadTS  string
+	Text      string // raw Slack text: &, < and > escaped, links as <url|label>
+}
+
+// Command is a subcommand of /upgrade (or of a mention of the bot).
+type Command struct {
+	Workspace string
+	Channel   string
+	User      string
+	ID        string // unique per invocation; makes tracking changes idempotent
+	Text      string // everything after "/upgrade", as Slack sends it (& < > escaped)
+}
+
+// Action is a click on one of the bot's buttons.
+type Action struct {
+	Workspace string
+	Channel   string
+	User      string
+	ID        string // unique per click
+	ActionID  string
+	Value     string
+}
+
+// Response is what the bot does in answer.
+type Response struct {
+	Reply    *Reply // to the asker: a thread reply to a message, or to the caller of a command
+	Private  bool   // Reply is for the caller only (ephemeral in Slack)
+	Announce *Reply // posted in the channel for everyone: tracking changed
+	React    string // emoji name to add to the message (status recorded quietly)
+	// Replace says the Reply replaces the message that held the clicked button.
+	Replace bool
+	// File is a document for the caller (an export), uploaded or printed by the transport.
+	File *File
+}
+
+// File is a generated document.
+type File struct {
+	Name    string
+	Title   string
+	Type    string // "markdown" or "csv"
+	Content []byte
+}
+
+// Options are the bot's dependencies and settings.
+type Options struct {
+	Engine *diagnosis.Engine
+	Store  progress.Store
+	Logger *slog.Logger
+	Now    func() time.Time
+	// Admins may reset, untrack and change schedules; empty means everyone.
+	Admins []string
+	// BotUserID is the bot's own Slack user id, to read "@bot status" as a command.
+	BotUserID string
+	// CommandName is how users invoke the bot, "/upgrade".
+	CommandName string
+	// Metrics receives counts; nil counts nothing.
+	Metrics Metrics
+	// Schedules answers reminder questions; nil means reminders are not available.
+	Schedules Schedules
+	// OCRNote explains in help why screenshots are not read; "" when they are.
+	OCRNote string
+}
+
+// Metrics counts what the bot did (implemented with Prometheus by the binary).
+type Metrics interface {
+	Finding(id string)
+	StoreError(op string)
+}
+
+// Schedules is the reminder scheduler as the commands see it.
+type Schedules interface {
+	// Set validates and stores a channel's schedule ("" = default, "off" = pause).
+	Set(ctx context.Context, workspace, channel, spec, actor string) (string, error)
+	// Next describes a channel's next reminder, "" when none.
+	Next(ctx context.Context, workspace, channel string) string
+	// Now builds the reminder a channel would get now; nil when nothing is outstanding.
+	Now(ctx context.Context, workspace, channel string) (*Reply, error)
+}
+
+// Bot is the transport-neutral core.
+type Bot struct {
+	engine   *diagnosis.Engine
+	store    progress.Store
+	log      *slog.Logger
+	now      func() time.Time
+	admins   []string
+	botUser  string
+	cmd      string
+	metrics  Metrics
+	sched    Schedules
+	ocrNote  string
+	commands []*commandDef
+}
+
+// New returns a bot with its dependencies.
+func New(o Options) *Bot {
+	b := &Bot{
+		engine:  o.Engine,
+		store:   o.Store,
+		log:     o.Logger,
+		now:     o.Now,
+		admins:  o.Admins,
+		botUser: o.BotUserID,
+		cmd:     o.CommandName,
+		metrics: o.Metrics,
+		sched:   o.Schedules,
+		ocrNote: o.OCRNote,
+	}
+	if b.log == nil {
+		b.log = slog.New(slog.DiscardHandler)
+	}
+	if b.now == nil {
+		b.now = time.Now
+	}
+	if b.cmd == "" {
+		b.cmd = "/upgrade"
+	}
+	if b.metrics == nil {
+		b.metrics = noMetrics{}
+	}
+	b.commands = commandTable()
+	return b
+}
+
+// SetBotUserID records the bot's own user id once the transport learns it.
+func (b *Bot) SetBotUserID(id string) { b.botUser = id }
+
+type noMetrics struct{}
+
+func (noMetrics) Finding(string)    {}
+func (noMetrics) StoreError(string) {}
+
+// Engine returns the diagnosis engine.
+func (b *Bot) Engine() *diagnosis.Engine { return b.engine }
+
+var mentionPrefix = regexp.MustCompile(`^\s*<@([A-Z0-9]+)(?:\|[^>]*)?>[\s:,]*`)
+
+// CommandText returns the subcommand text when a message is a command to
+// the bot (a leading mention followed by a known subcommand), else "".
+func (b *Bot) CommandText(text string) (string, bool) {
+	m := mentionPrefix.FindStringSubmatchIndex(text)
+	if m == nil || b.botUser == "" || text[m[2]:m[3]] != b.botUser {
+		return "", false
+	}
+	rest := text[m[1]:]
+	name, _, _ := strings.Cut(strings.TrimSpace(rest), " ")
+	name, _, _ = strings.Cut(name, "\n")
+	if b.lookup(strings.ToLower(name)) == nil {
+		return "", false
+	}
+	return rest, true
+}
+
+// HandleMessage diagnoses a pasted message and records what it says.
+func (b *Bot) HandleMessage(ctx context.Context, m Message) Response {
+	if text, ok := b.CommandText(m.Text); ok {
+		return b.HandleCommand(ctx, Command{Workspace: m.Workspace, Channel: m.Channel, User: m.User, ID: m.TS, Text: text})
+	}
+	findings := b.engine.Diagnose(m.Text)
+	if len(findings) == 0 {
+		if b.mentionsBot(m.Text) {
+			return Response{Reply: b.helpHint()}
+		}
+		return Response{}
+	}
+	for _, f := range findings {
+		b.metrics.Finding(f.ID)
+	}
+	return b.respondToFindings(ctx, m, findings)
+}
+
+func (b *Bot) mentionsBot(text string) bool {
+	return b.botUser != "" && strings.Contains(text, "<@"+b.botUser)
+}
+
+func (b *Bot) helpHint() *Reply {
+	r := &Reply{Summary: "Paste an upgrade error or try " + b.cmd + " help"}
+	r.Section(Line{T("I read OutSystems modules-preparation errors pasted in this channel. Try "), C(b.cmd + " help"), T(" for the commands.")})
+	return r
+}
+
+// isAdmin reports whether user may run admin commands.
+func (b *Bot) isAdmin(user string) bool {
+	return len(b.admins) == 0 || slices.Contains(b.admins, user)
+}
+
+// storeError turns a storage error into what the user reads.
+func (b *Bot) storeError(op string, err error) *Reply {
+	var verr *progress.ValidationError
+	switch {
+	case errors.As(err, &verr):
+		return errorReply(verr.Error() + ".")
+	case errors.Is(err, progress.ErrNotFound):
+		return errorReply("That environment is not tracked here. Start with `" + b.cmd + " track <env>`.")
+	case errors.Is(err, progress.ErrUnavailable):
+		b.metrics.StoreError(op)
+		b.log.Warn("tracking store unavailable", "op", op, "err", err)
+		return errorReply("Tracking is unavailable right now (storage unreachable). Diagnosis still works; try the command again in a minute.")
+	default:
+		b.metrics.StoreError(op)
+		b.log.Error("tracking store failed", "op", op, "err", err)
+		return errorReply("Tracking failed on my side (" + op + "); nothing was changed. Try again, and tell your upgradebot admin if it keeps failing.")
+	}
+}
+
+func errorReply(text string) *Reply {
+	r := &Reply{Summary: text}
+	r.Section(Line{T(text)})
+	return r
+}

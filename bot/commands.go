@@ -1,0 +1,216 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// commandDef defines one subcommand; help is generated from these.
+type commandDef struct {
+	name     string
+	aliases  []string
+	args     string // usage after the name
+	summary  string
+	examples []string
+	admin    bool
+	run      func(b *Bot, ctx context.Context, c Command, args string) Response
+}
+
+func commandTable() []*commandDef {
+	return []*commandDef{
+		{name: "track", args: "<env> [version] [cloud|self-managed]", summary: "Follow an environment's upgrade in this channel (created if new).",
+			examples: []string{"track prod 11.31.0 self-managed", "track qa cloud"}, run: (*Bot).cmdTrack},
+		{name: "untrack", args: "<env>", summary: "Stop following an environment in this channel (its data is kept).", admin: true,
+			examples: []string{"untrack qa"}, run: (*Bot).cmdUntrack},
+		{name: "status", args: "[env]", summary: "Where the upgrade stands: state, progress, counts and the modules to republish (only you see it).",
+			examples: []string{"status", "status prod"}, run: (*Bot).cmdStatus},
+		{name: "failed", args: "[env:] <module>…", summary: "Add modules that failed the preparation (names separated by spaces, commas or lines; quote names with spaces).",
+			examples: []string{"failed Billing_CS Orders", `failed prod: "Customer Portal"`}, run: (*Bot).cmdFailed},
+		{name: "skipped", args: "[env:] <module>…", summary: "Add modules the preparation skipped.",
+			examples: []string{"skipped Orders_UI, Invoices_UI"}, run: (*Bot).cmdSkipped},
+		{name: "done", aliases: []string{"republished"}, args: "[env:] <module>… | all", summary: "Mark modules republished; they leave the list.",
+			examples: []string{"done Billing_CS", "done prod: all"}, run: (*Bot).cmdDone},
+		{name: "history", args: "[env]", summary: "The environment's timeline: who reported what, when.",
+			examples: []string{"history prod"}, run: (*Bot).cmdHistory},
+		{name: "export", args: "[env] [md|csv]", summary: "The timeline as a Markdown or CSV file for the change record.",
+			examples: []string{"export prod csv"}, run: (*Bot).cmdExport},
+		{name: "envs", summary: "The environments of this workspace and the channels that follow them.",
+			examples: []string{"envs"}, run: (*Bot).cmdEnvs},
+		{name: "reset", args: "<env>", summary: "Start a new upgrade of an environment: clears state and modules, keeps history.", admin: true,
+			examples: []string{"reset qa"}, run: (*Bot).cmdReset},
+		{name: "remind", args: "<schedule> | off | now", summary: "This channel's reminder schedule while modules remain (cron spec, @daily, @every 2h).", admin: true,
+			examples: []string{"remind 0 9 * * 1-5", "remind @every 4h", "remind CRON_TZ=Europe/Lisbon 0 9 * * *", "remind off", "remind now"}, run: (*Bot).cmdRemind},
+		{name: "diagnose", args: "<text>", summary: "Explain an error message without recording anything.",
+			examples: []string{"diagnose There were errors preparing some modules."}, run: (*Bot).cmdDiagnose},
+		{name: "help", args: "[command]", summary: "This help, or one command's.", examples: []string{"help", "help done"}, run: (*Bot).cmdHelp},
+	}
+}
+
+func (b *Bot) lookup(name string) *commandDef {
+	for _, c := range b.commands {
+		if c.name == name {
+			return c
+		}
+		for _, a := range c.aliases {
+			if a == name {
+				return c
+			}
+		}
+	}
+	return nil
+}
+
+// HandleCommand runs a subcommand.
+func (b *Bot) HandleCommand(ctx context.Context, c Command) Response {
+	text := strings.TrimSpace(c.Text)
+	name, args := text, ""
+	if i := strings.IndexAny(text, " \t\n"); i >= 0 {
+		name, args = text[:i], strings.TrimSpace(text[i+1:])
+	}
+	name = strings.ToLower(name)
+	if name == "" {
+		name = "help"
+	}
+	def := b.lookup(name)
+	if def == nil {
+		return b.unknownCommand(name)
+	}
+	if def.admin && !b.isAdmin(c.User) && !(def.name == "remind" && strings.EqualFold(args, "now")) {
+		return private(errorReply(fmt.Sprintf("Only upgradebot admins may use `%s %s` here. Ask one of them (UPGRADEBOT_ADMINS) to do it.", b.cmd, def.name)))
+	}
+	return def.run(b, ctx, c, args)
+}
+
+func private(r *Reply) Response { return Response{Reply: r, Private: true} }
+
+func (b *Bot) usage(def *commandDef) Line {
+	u := b.cmd + " " + def.name
+	if def.args != "" {
+		u += " " + def.args
+	}
+	return Line{T("Usage: "), C(u)}
+}
+
+// usageError answers bad arguments with the problem and the command's usage.
+func (b *Bot) usageError(def *commandDef, problem string) Response {
+	r := &Reply{Summary: problem}
+	r.Section(Line{T(problem)}, b.usage(def))
+	if len(def.examples) > 0 {
+		r.Context(Line{T("Example: "), C(b.cmd + " " + def.examples[0])})
+	}
+	return private(r)
+}
+
+func (b *Bot) unknownCommand(name string) Response {
+	best, dist := "", 1<<30
+	for _, c := range b.commands {
+		for _, n := range append([]string{c.name}, c.aliases...) {
+			if d := editDistance(name, n); d < dist {
+				best, dist = c.name, d
+			}
+		}
+	}
+	def := b.lookup(best)
+	problem := fmt.Sprintf("I don't know the command %q.", truncate(name, 40))
+	if dist <= max(2, len(best)/2) {
+		problem += fmt.Sprintf(" Did you mean %s?", best)
+		return b.usageError(def, problem)
+	}
+	r := &Reply{Summary: problem}
+	r.Section(Line{T(problem + " "), T("See "), C(b.cmd + " help"), T(".")})
+	return private(r)
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// Help returns the generated help text.
+func (b *Bot) Help() *Reply {
+	r := &Reply{Summary: "upgradebot commands"}
+	r.Header("upgradebot")
+	r.Section(Line{T("Paste an OutSystems modules-preparation error (or a Service Center banner) in a channel and I explain it in the thread and track what it says. Commands:")})
+	var lines []Line
+	for _, c := range b.commands {
+		u := b.cmd + " " + c.name
+		if c.args != "" {
+			u += " " + c.args
+		}
+		l := Line{C(u), T(" — " + c.summary)}
+		if c.admin {
+			l = append(l, I(" (admins)"))
+		}
+		lines = append(lines, l)
+	}
+	r.Section(lines...)
+	r.Context(Line{T("Several environments in one channel? Start a pasted message with "), C("prod:"), T(" to say which.")})
+	if b.ocrNote != "" {
+		r.Context(Line{T(b.ocrNote)})
+	}
+	return r
+}
+
+func (b *Bot) cmdHelp(_ context.Context, _ Command, args string) Response {
+	if args == "" {
+		return private(b.Help())
+	}
+	def := b.lookup(strings.ToLower(strings.Fields(args)[0]))
+	if def == nil {
+		return b.unknownCommand(args)
+	}
+	r := &Reply{Summary: def.summary}
+	r.Section(Line{T(def.summary)}, b.usage(def))
+	var ex []Line
+	for _, e := range def.examples {
+		ex = append(ex, Line{C(b.cmd + " " + e)})
+	}
+	r.Section(append([]Line{{B("Examples")}}, ex...)...)
+	if len(def.aliases) > 0 {
+		r.Context(Line{T("Also: " + strings.Join(def.aliases, ", "))})
+	}
+	return private(r)
+}
+
+func (b *Bot) cmdDiagnose(_ context.Context, c Command, args string) Response {
+	if args == "" {
+		return b.usageError(b.lookup("diagnose"), "Give me the text to diagnose.")
+	}
+	findings := b.engine.Diagnose(args)
+	if len(findings) == 0 {
+		r := &Reply{Summary: "No known upgrade error found"}
+		r.Section(Line{T("I don't recognize a modules-preparation error or status in that text. If you think I should, report it (see the README: reporting a missed message).")})
+		return private(r)
+	}
+	for _, f := range findings {
+		b.metrics.Finding(f.ID)
+	}
+	return private(b.diagnosisReply(findings, ""))
+}
+
+// sortedKeys returns a map's keys in order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,157 @@
+// Package bot is what upgradebot says and does, whatever the transport:
+// a message in gives a response out, a command gives a response, a button
+// click gives an update. Responses are a small document model that the
+// Slack renderer turns into Block Kit and the text renderer into plain
+// text, so user-supplied values are escaped in exactly one place.
+package bot
+
+import "strings"
+
+// Style is how a span of text is shown.
+type Style uint8
+
+// Span styles.
+const (
+	Plain Style = iota
+	Bold
+	Code
+	Italic
+	Link
+	Mention // a Slack user id, shown as a mention where the id is well formed
+)
+
+// Span is a run of text with one style. Text is never markup: renderers escape it.
+type Span struct {
+	Text  string
+	Style Style
+	URL   string // for Link
+}
+
+// Line is one line of spans.
+type Line []Span
+
+// T makes a plain span.
+func T(s string) Span { return Span{Text: s} }
+
+// B makes a bold span.
+func B(s string) Span { return Span{Text: s, Style: Bold} }
+
+// C makes a code span.
+func C(s string) Span { return Span{Text: s, Style: Code} }
+
+// I makes an italic span.
+func I(s string) Span { return Span{Text: s, Style: Italic} }
+
+// L makes a link span.
+func L(label, url string) Span { return Span{Text: label, Style: Link, URL: url} }
+
+// M makes a user mention span from a Slack user id.
+func M(userID string) Span { return Span{Text: userID, Style: Mention} }
+
+// PlainText returns the line's text without styles.
+func (l Line) PlainText() string {
+	var b strings.Builder
+	for _, s := range l {
+		b.WriteString(s.Text)
+	}
+	return b.String()
+}
+
+// BlockKind says what a block is.
+type BlockKind uint8
+
+// Block kinds.
+const (
+	HeaderBlock  BlockKind = iota // a title
+	SectionBlock                  // paragraphs of lines
+	FieldsBlock                   // label/value pairs
+	ListBlock                     // a numbered list
+	ContextBlock                  // small print
+	ActionsBlock                  // buttons
+	DividerBlock
+)
+
+// Field is a label and its value.
+type Field struct {
+	Label string
+	Value Line
+}
+
+// Button is an interactive element: a click comes back as an Action.
+type Button struct {
+	ActionID string
+	Label    string
+	Value    string
+	Primary  bool
+}
+
+// Block is one part of a reply.
+type Block struct {
+	Kind    BlockKind
+	Text    string // HeaderBlock
+	Lines   []Line // SectionBlock, ListBlock, ContextBlock
+	Fields  []Field
+	Buttons []Button
+}
+
+// Reply is a message the bot posts.
+type Reply struct {
+	// Summary is the one-line plain text for notifications and screen readers.
+	Summary string
+	Blocks  []Block
+}
+
+// Empty reports whether there is nothing to post.
+func (r *Reply) Empty() bool { return r == nil || (r.Summary == "" && len(r.Blocks) == 0) }
+
+// Header adds a title.
+func (r *Reply) Header(s string) *Reply {
+	r.Blocks = append(r.Blocks, Block{Kind: HeaderBlock, Text: s})
+	return r
+}
+
+// Section adds a paragraph made of lines.
+func (r *Reply) Section(lines ...Line) *Reply {
+	if len(lines) > 0 {
+		r.Blocks = append(r.Blocks, Block{Kind: SectionBlock, Lines: lines})
+	}
+	return r
+}
+
+// Fields adds label/value pairs.
+func (r *Reply) Fields(fs ...Field) *Reply {
+	if len(fs) > 0 {
+		r.Blocks = append(r.Blocks, Block{Kind: FieldsBlock, Fields: fs})
+	}
+	return r
+}
+
+// List adds a numbered list.
+func (r *Reply) List(items ...Line) *Reply {
+	if len(items) > 0 {
+		r.Blocks = append(r.Blocks, Block{Kind: ListBlock, Lines: items})
+	}
+	return r
+}
+
+// Context adds small print.
+func (r *Reply) Context(lines ...Line) *Reply {
+	if len(lines) > 0 {
+		r.Blocks = append(r.Blocks, Block{Kind: ContextBlock, Lines: lines})
+	}
+	return r
+}
+
+// Actions adds buttons.
+func (r *Reply) Actions(bs ...Button) *Reply {
+	if len(bs) > 0 {
+		r.Blocks = append(r.Blocks, Block{Kind: ActionsBlock, Buttons: bs})
+	}
+	return r
+}
+
+// Divider adds a separator.
+func (r *Reply) Divider() *Reply {
+	r.Blocks = append(r.Blocks, Block{Kind: DividerBlock})
+	return r
+}

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/upgradebot/upgradebot/bot"
+	"github.com/upgradebot/upgradebot/config"
+	"github.com/upgradebot/upgradebot/diagnosis"
+)
+
+// maxInput bounds what diagnose reads: far above Slack's 40,000 characters.
+const maxInput = 8 << 20
+
+func cmdDiagnose(ctx context.Context, args []string, flags *config.Flags, e env) error {
+	fs := flag.NewFlagSet("diagnose", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return flagError(err)
+	}
+	if len(pos) > 1 {
+		return usageError{fmt.Sprintf("diagnose takes one FILE (or - for standard input), not %d", len(pos))}
+	}
+	cfg, err := config.Load(config.ForDiagnose, config.Sources{Flags: flags, LookupEnv: e.lookupEnv})
+	if err != nil {
+		return err
+	}
+	kb, err := loadKB(cfg)
+	if err != nil {
+		return err
+	}
+	var data []byte
+	name := "-"
+	if len(pos) == 1 {
+		name = pos[0]
+	}
+	if name == "-" {
+		data, err = io.ReadAll(io.LimitReader(e.stdin, maxInput))
+	} else {
+		data, err = readLimited(name)
+	}
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", name, err)
+	}
+	text, err := inputText(ctx, cfg, name, data)
+	if err != nil {
+		return err
+	}
+	engine := diagnosis.New(kb)
+	// The text goes in as written: the engine undoes Slack's escaping and
+	// link markup once, so both a plain paste and Slack's raw text work.
+	findings := engine.Diagnose(text)
+	if *asJSON {
+		return writeJSON(e.stdout, findings)
+	}
+	if len(findings) == 0 {
+		fmt.Fprintln(e.stdout, "No known modules-preparation error or status message found.")
+		return nil
+	}
+	b := bot.New(bot.Options{Engine: engine})
+	resp := b.HandleCommand(ctx, bot.Command{Text: "diagnose " + text})
+	fmt.Fprint(e.stdout, bot.RenderText(resp.Reply))
+	return nil
+}
+
+func readLimited(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, maxInput))
+}
+
+// inputText returns the text to diagnose: the data itself, or what OCR reads from an image.
+func inputText(ctx context.Context, cfg *config.Config, name string, data []byte) (string, error) {
+	if kind := imageKind(data); kind != "" {
+		return readScreenshot(ctx, cfg, name, data)
+	}
+	return string(data), nil
+}
+
+// imageKind recognizes PNG and JPEG by their signatures.
+func imageKind(data []byte) string {
+	switch {
+	case bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")):
+		return "png"
+	case bytes.HasPrefix(data, []byte{0xff, 0xd8, 0xff}):
+		return "jpeg"
+	}
+	return ""
+}
+
+func writeJSON(w io.Writer, findings []diagnosis.Finding) error {
+	if findings == nil {
+		findings = []diagnosis.Finding{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(struct {
+		Findings []diagnosis.Finding `json:"findings"`
+	}{findings})
+}
+
+func loadKB(cfg *config.Config) (*diagnosis.KB, error) {
+	if cfg.KBFile == "" {
+		return diagnosis.Builtin(), nil
+	}
+	data, err := os.ReadFile(cfg.KBFile)
+	if err != nil {
+		return nil, fmt.Errorf("UPGRADEBOT_KB_FILE: %w", err)
+	}
+	return diagnosis.WithExtra(data, cfg.KBFile)
+}

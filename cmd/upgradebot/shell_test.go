@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// The example session of examples/prod-upgrade.txt, as one run and split
+// across restarts, on the embedded store and on Redis.
+func TestExampleSession(t *testing.T) {
+	script, err := os.ReadFile(filepath.Join("..", "..", "examples", "prod-upgrade.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.SplitAfter(string(script), "\n\n")
+	// Restart points: after the pastes, and after done.
+	runs := map[string][]string{
+		"one run":  {string(script)},
+		"restarts": {strings.Join(parts[:3], ""), strings.Join(parts[3:5], ""), strings.Join(parts[5:], "")},
+	}
+	stores := map[string]func(t *testing.T) map[string]string{
+		"embedded": func(t *testing.T) map[string]string {
+			return map[string]string{"UPGRADEBOT_DATA": filepath.Join(t.TempDir(), "data", "upgradebot.db")}
+		},
+		"redis": redisEnv,
+	}
+	for sname, newEnv := range stores {
+		for rname, inputs := range runs {
+			t.Run(sname+"/"+rname, func(t *testing.T) {
+				environ := newEnv(t)
+				environ["USER"] = "ana"
+				var out strings.Builder
+				for _, in := range inputs {
+					r := run(t, in, environ, "shell")
+					if r.code != 0 {
+						t.Fatalf("shell exit %d: %s", r.code, r.stderr)
+					}
+					out.WriteString(r.stdout)
+				}
+				checkSession(t, out.String())
+			})
+		}
+	}
+}
+
+func checkSession(t *testing.T, out string) {
+	t.Helper()
+	statuses := strings.Split(out, "== prod → Platform Server 11.31.0 ==")
+	if len(statuses) != 3 {
+		t.Fatalf("want two status replies, got %d:\n%s", len(statuses)-1, out)
+	}
+	first, last := statuses[1], statuses[2]
+	for _, want := range []string{"Billing_CS", "26 prepared, 1 failed, 0 skipped", "To republish (1)"} {
+		if !strings.Contains(first, want) {
+			t.Errorf("first status lacks %q:\n%s", want, first)
+		}
+	}
+	if !strings.Contains(out, "ana republished Billing_CS on prod") {
+		t.Errorf("done not announced:\n%s", out)
+	}
+	if strings.Contains(last, "Billing_CS") || !strings.Contains(last, "No modules to republish") {
+		t.Errorf("last status still lists modules:\n%s", last)
+	}
+	if strings.Contains(last, "nobody has named") {
+		t.Errorf("last status counts unnamed modules:\n%s", last)
+	}
+}
+
+// redisEnv points the shell at the local Redis (database 4, a fresh prefix)
+// and removes the prefix's keys afterwards.
+func redisEnv(t *testing.T) map[string]string {
+	t.Helper()
+	url := os.Getenv("REDIS_URL")
+	if url == "" {
+		url = "redis://127.0.0.1:6379/4"
+	}
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatalf("REDIS_URL: %v", err)
+	}
+	client := redis.NewClient(opts)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := client.Ping(ctx).Err(); err != nil {
+		client.Close()
+		if os.Getenv("CI") != "" {
+			t.Fatalf("Redis at %s does not answer and CI is set: %v", opts.Addr, err)
+		}
+		t.Skipf("no Redis at %s: %v", opts.Addr, err)
+	}
+	prefix := fmt.Sprintf("upgradebot-test-%s-%d", regexp.MustCompile(`\W+`).ReplaceAllString(t.Name(), "-"), time.Now().UnixNano())
+	t.Cleanup(func() {
+		defer client.Close()
+		ctx := context.Background()
+		iter := client.Scan(ctx, 0, prefix+":*", 500).Iterator()
+		for iter.Next(ctx) {
+			client.Del(ctx, iter.Val())
+		}
+	})
+	return map[string]string{"REDIS_URL": url, "UPGRADEBOT_REDIS_PREFIX": prefix}
+}
+
+func TestShellInput(t *testing.T) {
+	environ := map[string]string{"UPGRADEBOT_DATA": filepath.Join(t.TempDir(), "u.db"), "USER": "ana"}
+	in := strings.Join([]string{
+		"/upgrade track qa",
+		"",
+		"/upgrade failed",
+		"Billing_CS",
+		"Orders, \"Customer Portal\"",
+		"",
+		"hello team, lunch?",
+		"",
+		":image",
+		":bogus",
+		"/upgrade frobnicate",
+		"",
+		":quit",
+		"/upgrade status qa",
+		"",
+	}, "\n")
+	r := run(t, in, environ, "shell", "--channel", "ops")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	for _, want := range []string{
+		"ana set this channel to follow qa",
+		"reported 3 failed modules on qa: Billing_CS, Orders, Customer Portal",
+		"(no known upgrade message in that text)",
+		"Usage: :image PATH",
+		"Unknown shell command",
+		"I don't know the command",
+		"(to #ops)",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout, "== qa") {
+		t.Errorf("input after :quit was read:\n%s", r.stdout)
+	}
+}
+
+func TestShellSecondProcessGetsClearError(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "u.db")
+	environ := map[string]string{"UPGRADEBOT_DATA": path}
+	cfgStore := func() (func() error, error) {
+		r := run(t, "", environ, "shell")
+		if r.code != 0 {
+			return nil, fmt.Errorf("%s", r.stderr)
+		}
+		return func() error { return nil }, nil
+	}
+	if _, err := cfgStore(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,78 @@
+package diagnosis
+
+import (
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+)
+
+// FuzzDiagnose checks that no input panics the normalizer or the matcher,
+// and that every value found is valid, trimmed text.
+func FuzzDiagnose(f *testing.F) {
+	for _, c := range loadCorpus(f, "corpus.json") {
+		f.Add(c.Text)
+	}
+	f.Add(strings.Repeat("Producer module '", 50))
+	f.Add(strings.Repeat("The 1-Click Publish started by ", 30))
+	e := New(Builtin())
+	f.Fuzz(func(t *testing.T, text string) {
+		for _, fd := range e.Diagnose(text) {
+			for _, v := range fd.Values {
+				if v.Kind == ValueText && (v.Text == "" || strings.TrimSpace(v.Text) != v.Text) {
+					t.Errorf("%s: value %s = %q is empty or untrimmed", fd.ID, v.Name, v.Text)
+				}
+				if utf8.ValidString(text) && !utf8.ValidString(v.Text) {
+					t.Errorf("%s: value %s = %q is not valid UTF-8", fd.ID, v.Name, v.Text)
+				}
+			}
+		}
+	})
+}
+
+// adversarial inputs make the matcher try hard at every position: partial
+// messages that never complete, open quotes, endless trigger letters.
+var adversarial = []struct {
+	name string
+	unit string
+}{
+	{"blocked-prefixes", "The 1-Click Publish started by x at "},
+	{"open-quotes", "Producer module 'a "},
+	{"triggers", "pPqQ upgrade prepar "},
+	{"summary-numbers", "1 modules prepared successfully, 2 modules failed and "},
+	{"links", "<mailto:a@b|"},
+	{"markup", "*_~`:x:&amp;"},
+}
+
+// TestLinearTime checks that the work grows linearly up to Slack's 40,000
+// characters: ten times the input may cost ten times the time, with a wide
+// margin for a noisy machine, never the hundred times of a quadratic matcher.
+func TestLinearTime(t *testing.T) {
+	if testing.Short() {
+		t.Skip("timing comparison")
+	}
+	e := New(Builtin())
+	for _, a := range adversarial {
+		t.Run(a.name, func(t *testing.T) {
+			small := strings.Repeat(a.unit, 4000/len(a.unit)+1)[:4000]
+			large := strings.Repeat(a.unit, 40000/len(a.unit)+1)[:40000]
+			ts, tl := fastest(func() { e.Diagnose(small) }), fastest(func() { e.Diagnose(large) })
+			ratio := float64(tl) / float64(max(ts, 1))
+			t.Logf("4 KB %v, 40 KB %v: ratio %.1f (linear: 10)", ts, tl, ratio)
+			if ratio > 35 {
+				t.Errorf("10x the input took %.1fx the time: not linear", ratio)
+			}
+		})
+	}
+}
+
+// fastest returns the shortest of several runs, the least disturbed by other load.
+func fastest(f func()) time.Duration {
+	best := time.Duration(1 << 62)
+	for range 7 {
+		start := time.Now()
+		f()
+		best = min(best, time.Since(start))
+	}
+	return best
+}

@@ -1,0 +1,9 @@
+//go:build !amd64 || purego
+
+package diagnosis
+
+// No kernel here: haveAsm keeps useAVX2 false, so indexTrigger always takes
+// the portable path and this stub is never reached.
+const haveAsm = false
+
+func indexTriggerAVX2(b []byte, p triggerPattern) int { return indexTriggerGeneric(b, p) }

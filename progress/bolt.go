@@ -1,0 +1,864 @@
+package progress
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// BoltOptions configure a BoltStore.
+type BoltOptions struct {
+	Now            func() time.Time // clock; nil means time.Now
+	IdempotencyTTL time.Duration    // how long change keys are remembered; 0 means IdempotencyTTL
+	LockTimeout    time.Duration    // wait for another process's lock; 0 means 1s
+	historyLimit   int              // tests lower it; 0 means HistoryLimit
+}
+
+// BoltStore is a Store in one bbolt file, for a single process.
+//
+// Layout: bucket "ws" / <workspace> / "envs" / <env> holds the key "meta"
+// (JSON) and the buckets "channels", "modules" (lowercase name → JSON),
+// "order" (producer flag, first-reported ms, lowercase name → name),
+// "history" (sequence → JSON), "idem" (change key → ms) and "idemexp"
+// (ms, change key → nothing, to expire keys oldest first). Each workspace
+// also has "follows" / <channel> (env names) and "settings" (channel → JSON).
+type BoltStore struct {
+	db           *bolt.DB
+	now          func() time.Time
+	idemTTL      time.Duration
+	historyLimit int
+}
+
+var _ Store = (*BoltStore)(nil)
+
+var (
+	bktWorkspaces = []byte("ws")
+	bktEnvs       = []byte("envs")
+	bktFollows    = []byte("follows")
+	bktSettings   = []byte("settings")
+	bktChannels   = []byte("channels")
+	bktModules    = []byte("modules")
+	bktOrder      = []byte("order")
+	bktNamed      = []byte("named")
+	bktHistory    = []byte("history")
+	bktIdem       = []byte("idem")
+	bktIdemExp    = []byte("idemexp")
+	keyMeta       = []byte("meta")
+)
+
+// OpenBoltStore opens (creating if needed) the data file at path. When another
+// process holds the file it fails within LockTimeout with an error wrapping ErrLocked.
+func OpenBoltStore(path string, opts BoltOptions) (*BoltStore, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.IdempotencyTTL <= 0 {
+		opts.IdempotencyTTL = IdempotencyTTL
+	}
+	if opts.LockTimeout <= 0 {
+		opts.LockTimeout = time.Second
+	}
+	if opts.historyLimit <= 0 {
+		opts.historyLimit = HistoryLimit
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("progress: create data directory: %w", err)
+		}
+	}
+	// Without a timeout a second process would wait for the file lock forever.
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout})
+	if err != nil {
+		if errors.Is(err, berrors.ErrTimeout) {
+			return nil, fmt.Errorf("%w: the data file %s is in use by another upgradebot process", ErrLocked, path)
+		}
+		return nil, fmt.Errorf("progress: open data file %s: %w", path, err)
+	}
+	if err := db.Update(func(tx *bolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists(bktWorkspaces)
+		return err
+	}); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("progress: initialise data file %s: %w", path, err)
+	}
+	return &BoltStore{db: db, now: opts.Now, idemTTL: opts.IdempotencyTTL, historyLimit: opts.historyLimit}, nil
+}
+
+// Close closes the data file.
+func (s *BoltStore) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("progress: close data file: %w", err)
+	}
+	return nil
+}
+
+// Ping reports whether the data file is open.
+func (s *BoltStore) Ping(ctx context.Context) error {
+	return s.view(ctx, "ping", func(*bolt.Tx) error { return nil })
+}
+
+func (s *BoltStore) view(ctx context.Context, op string, fn func(*bolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("progress: %s: %w", op, err)
+	}
+	return s.wrap(op, s.db.View(fn))
+}
+
+func (s *BoltStore) update(ctx context.Context, op string, fn func(*bolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("progress: %s: %w", op, err)
+	}
+	return s.wrap(op, s.db.Update(fn))
+}
+
+func (s *BoltStore) wrap(op string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrNotFound), errors.Is(err, ErrInvalid):
+		return err
+	case errors.Is(err, berrors.ErrDatabaseNotOpen):
+		return fmt.Errorf("progress: %s: %w: %w", op, ErrUnavailable, err)
+	}
+	return fmt.Errorf("progress: %s: %w", op, err)
+}
+
+type boltEnv struct {
+	Name        string `json:"name"`
+	Version     string `json:"version,omitempty"`
+	Install     string `json:"install,omitempty"`
+	State       State  `json:"state"`
+	Percent     *int   `json:"percent,omitempty"`
+	Expected    string `json:"expected,omitempty"`
+	Current     *int   `json:"current,omitempty"`
+	Total       *int   `json:"total,omitempty"`
+	Prepared    *int   `json:"prepared,omitempty"`
+	Failed      *int   `json:"failed,omitempty"`
+	Skipped     *int   `json:"skipped,omitempty"`
+	UpdatedAt   int64  `json:"updated_at,omitempty"`
+	UpdatedBy   string `json:"updated_by,omitempty"`
+	NamedFS     int    `json:"named_fs"`
+	ModuleCount int    `json:"module_count"`
+}
+
+func (r *boltEnv) clearPreparation() {
+	r.Percent, r.Expected, r.Current, r.Total = nil, "", nil, nil
+}
+
+func (r *boltEnv) environment(workspace string, channels []string) Environment {
+	e := Environment{
+		Workspace: workspace, Name: r.Name, Version: r.Version, InstallType: InstallType(r.Install),
+		Channels: channels, State: r.State,
+		Counts:    Counts{Prepared: r.Prepared, Failed: r.Failed, Skipped: r.Skipped},
+		UpdatedAt: fromMillis(r.UpdatedAt), UpdatedBy: r.UpdatedBy,
+	}
+	if r.State == StatePreparing {
+		e.Preparation = Preparation{Percent: r.Percent, Expected: r.Expected, Current: r.Current, Total: r.Total}
+	}
+	return e
+}
+
+// wsBucket returns a workspace's bucket, nil when it has none.
+func wsBucket(tx *bolt.Tx, workspace string) *bolt.Bucket {
+	root := tx.Bucket(bktWorkspaces)
+	if root == nil {
+		return nil
+	}
+	return root.Bucket([]byte(workspace))
+}
+
+func nested(b *bolt.Bucket, names ...[]byte) *bolt.Bucket {
+	for _, n := range names {
+		if b == nil {
+			return nil
+		}
+		b = b.Bucket(n)
+	}
+	return b
+}
+
+func createNested(b *bolt.Bucket, names ...[]byte) (*bolt.Bucket, error) {
+	var err error
+	for _, n := range names {
+		if b, err = b.CreateBucketIfNotExists(n); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+func envBucket(tx *bolt.Tx, workspace, env string) *bolt.Bucket {
+	return nested(wsBucket(tx, workspace), bktEnvs, []byte(env))
+}
+
+func loadEnv(eb *bolt.Bucket) (boltEnv, error) {
+	var r boltEnv
+	v := eb.Get(keyMeta)
+	if v == nil {
+		return r, errors.New("environment without meta record")
+	}
+	if err := json.Unmarshal(v, &r); err != nil {
+		return r, fmt.Errorf("decode environment: %w", err)
+	}
+	return r, nil
+}
+
+func saveEnv(eb *bolt.Bucket, r boltEnv) error {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("encode environment: %w", err)
+	}
+	return eb.Put(keyMeta, b)
+}
+
+func keys(b *bolt.Bucket) []string {
+	var out []string
+	if b == nil {
+		return out
+	}
+	_ = b.ForEach(func(k, _ []byte) error {
+		out = append(out, string(k))
+		return nil
+	})
+	return out
+}
+
+// appendHistory adds an entry and drops the oldest beyond the limit.
+func (s *BoltStore) appendHistory(eb *bolt.Bucket, e HistoryEntry) error {
+	hb, err := eb.CreateBucketIfNotExists(bktHistory)
+	if err != nil {
+		return err
+	}
+	seq, err := hb.NextSequence()
+	if err != nil {
+		return err
+	}
+	v, err := encodeEntry(e)
+	if err != nil {
+		return fmt.Errorf("encode history: %w", err)
+	}
+	if err := hb.Put(u64(seq), []byte(v)); err != nil {
+		return err
+	}
+	if seq <= uint64(s.historyLimit) {
+		return nil
+	}
+	keep := u64(seq - uint64(s.historyLimit) + 1)
+	c := hb.Cursor()
+	for k, _ := c.First(); k != nil && bytes.Compare(k, keep) < 0; k, _ = c.First() {
+		if err := c.Delete(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func u64(n uint64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, n)
+	return b
+}
+
+// orderKey sorts like the Redis score: producers not prepared first, then
+// by first-reported time, ties by lowercase name.
+func orderKey(reason Reason, atMillis int64, key string) []byte {
+	b := make([]byte, 0, 9+len(key))
+	if reason == ReasonProducerNotPrepared {
+		b = append(b, 0)
+	} else {
+		b = append(b, 1)
+	}
+	b = binary.BigEndian.AppendUint64(b, uint64(atMillis))
+	return append(b, key...)
+}
+
+// Track follows an environment from a channel, creating it if new.
+func (s *BoltStore) Track(ctx context.Context, req TrackRequest) (TrackResult, error) {
+	req, err := normalizeTrack(req, s.now())
+	if err != nil {
+		return TrackResult{}, err
+	}
+	var res TrackResult
+	err = s.update(ctx, "track", func(tx *bolt.Tx) error {
+		res = TrackResult{}
+		wb, err := createNested(tx.Bucket(bktWorkspaces), []byte(req.Workspace))
+		if err != nil {
+			return err
+		}
+		eb, err := createNested(wb, bktEnvs, []byte(req.Environment))
+		if err != nil {
+			return err
+		}
+		var rec boltEnv
+		if eb.Get(keyMeta) == nil {
+			res.Created = true
+			rec = boltEnv{Name: req.Environment, State: StateUnknown}
+		} else if rec, err = loadEnv(eb); err != nil {
+			return err
+		}
+		changed := false
+		if req.Version != "" && rec.Version != req.Version {
+			rec.Version, changed = req.Version, true
+		}
+		if req.InstallType != InstallUnknown && rec.Install != string(req.InstallType) {
+			rec.Install, changed = string(req.InstallType), true
+		}
+		res.Updated = changed && !res.Created
+		if res.Created || changed {
+			rec.UpdatedAt, rec.UpdatedBy = toMillis(req.At), req.Actor
+			if err := saveEnv(eb, rec); err != nil {
+				return err
+			}
+		}
+		cb, err := eb.CreateBucketIfNotExists(bktChannels)
+		if err != nil {
+			return err
+		}
+		if cb.Get([]byte(req.Channel)) == nil {
+			res.Followed = true
+			if err := cb.Put([]byte(req.Channel), nil); err != nil {
+				return err
+			}
+			fb, err := createNested(wb, bktFollows, []byte(req.Channel))
+			if err != nil {
+				return err
+			}
+			if err := fb.Put([]byte(req.Environment), nil); err != nil {
+				return err
+			}
+		}
+		if res.Created || res.Updated || res.Followed {
+			return s.appendHistory(eb, HistoryEntry{Time: req.At, Actor: req.Actor, Action: ActionTrack, Detail: describeTrack(req)})
+		}
+		return nil
+	})
+	return res, err
+}
+
+// Untrack stops a channel following an environment.
+func (s *BoltStore) Untrack(ctx context.Context, workspace, env, channel, actor string) (bool, error) {
+	env, err := envRef(workspace, env)
+	if err != nil {
+		return false, err
+	}
+	if err := checkID("channel", channel); err != nil {
+		return false, err
+	}
+	if err := checkText("actor", actor, maxID); err != nil {
+		return false, err
+	}
+	var removed bool
+	err = s.update(ctx, "untrack", func(tx *bolt.Tx) error {
+		removed = false
+		eb := envBucket(tx, workspace, env)
+		if eb == nil {
+			return notFound(workspace, env)
+		}
+		cb := eb.Bucket(bktChannels)
+		if cb == nil || cb.Get([]byte(channel)) == nil {
+			return nil
+		}
+		removed = true
+		if err := cb.Delete([]byte(channel)); err != nil {
+			return err
+		}
+		follows := wsBucket(tx, workspace).Bucket(bktFollows)
+		if fb := nested(follows, []byte(channel)); fb != nil {
+			if err := fb.Delete([]byte(env)); err != nil {
+				return err
+			}
+			if k, _ := fb.Cursor().First(); k == nil {
+				if err := follows.DeleteBucket([]byte(channel)); err != nil {
+					return err
+				}
+			}
+		}
+		return s.appendHistory(eb, HistoryEntry{Time: s.now(), Actor: actor, Action: ActionUntrack, Detail: describeUntrack(channel)})
+	})
+	return removed, err
+}
+
+// Apply makes one change in one transaction with its history entry and key; a repeated key changes nothing.
+func (s *BoltStore) Apply(ctx context.Context, workspace, env string, c Change) (Result, error) {
+	env, err := envRef(workspace, env)
+	if err != nil {
+		return Result{}, err
+	}
+	now := s.now()
+	c, mods, err := normalizeChange(c, now)
+	if err != nil {
+		return Result{}, err
+	}
+	var res Result
+	err = s.update(ctx, "apply", func(tx *bolt.Tx) error {
+		res = Result{}
+		eb := envBucket(tx, workspace, env)
+		if eb == nil {
+			return notFound(workspace, env)
+		}
+		idem, err := eb.CreateBucketIfNotExists(bktIdem)
+		if err != nil {
+			return err
+		}
+		idemExp, err := eb.CreateBucketIfNotExists(bktIdemExp)
+		if err != nil {
+			return err
+		}
+		if err := expireKeys(idem, idemExp, toMillis(now.Add(-s.idemTTL))); err != nil {
+			return err
+		}
+		if idem.Get([]byte(c.Key)) != nil {
+			res.Duplicate = true
+			return nil
+		}
+		rec, err := loadEnv(eb)
+		if err != nil {
+			return err
+		}
+		mb, err := eb.CreateBucketIfNotExists(bktModules)
+		if err != nil {
+			return err
+		}
+		ob, err := eb.CreateBucketIfNotExists(bktOrder)
+		if err != nil {
+			return err
+		}
+		nb, err := eb.CreateBucketIfNotExists(bktNamed)
+		if err != nil {
+			return err
+		}
+		before := rec.ModuleCount
+		if err := applyChange(&rec, mb, ob, nb, c, mods, &res); err != nil {
+			return err
+		}
+		rec.UpdatedAt, rec.UpdatedBy = toMillis(c.At), c.Actor
+		if err := saveEnv(eb, rec); err != nil {
+			return err
+		}
+		if err := s.appendHistory(eb, HistoryEntry{Time: c.At, Actor: c.Actor, Action: string(c.Kind), Detail: describeChange(c, mods), Source: c.Source}); err != nil {
+			return err
+		}
+		nowMs := toMillis(now)
+		if err := idem.Put([]byte(c.Key), u64(uint64(nowMs))); err != nil {
+			return err
+		}
+		if err := idemExp.Put(append(u64(uint64(nowMs)), c.Key...), nil); err != nil {
+			return err
+		}
+		res.Remaining = rec.ModuleCount
+		res.BecameEmpty = c.Kind == ChangeDone && before > 0 && rec.ModuleCount == 0
+		res.State = rec.State
+		return nil
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	return res, nil
+}
+
+// expireKeys forgets change keys applied before cutoff (ms), oldest first.
+func expireKeys(idem, idemExp *bolt.Bucket, cutoff int64) error {
+	c := idemExp.Cursor()
+	for k, _ := c.First(); k != nil && len(k) >= 8 && int64(binary.BigEndian.Uint64(k[:8])) < cutoff; k, _ = c.First() {
+		key := k[8:]
+		// Only forget the key if it was not applied again later.
+		if v := idem.Get(key); v != nil && bytes.Equal(v, k[:8]) {
+			if err := idem.Delete(key); err != nil {
+				return err
+			}
+		}
+		if err := c.Delete(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyChange applies c to the environment; nb holds every module named
+// since the last reset (see Status.NamedFailedSkipped).
+func applyChange(rec *boltEnv, mb, ob, nb *bolt.Bucket, c Change, mods []normalizedModule, res *Result) error {
+	name := func(key string) error {
+		if nb.Get([]byte(key)) != nil {
+			return nil
+		}
+		rec.NamedFS++
+		return nb.Put([]byte(key), []byte{1})
+	}
+	switch c.Kind {
+	case ChangePreparing:
+		if rec.State != StatePreparing {
+			rec.clearPreparation()
+		}
+		rec.State = StatePreparing
+		p := c.Preparation
+		if p.Percent != nil {
+			rec.Percent = p.Percent
+		}
+		if p.Expected != "" {
+			rec.Expected = p.Expected
+		}
+		if p.Current != nil {
+			rec.Current = p.Current
+		}
+		if p.Total != nil {
+			rec.Total = p.Total
+		}
+	case ChangeSummary:
+		if c.Counts.Prepared != nil {
+			rec.Prepared = c.Counts.Prepared
+		}
+		if c.Counts.Failed != nil {
+			rec.Failed = c.Counts.Failed
+		}
+		if c.Counts.Skipped != nil {
+			rec.Skipped = c.Counts.Skipped
+		}
+		if deref(rec.Failed)+deref(rec.Skipped) > 0 {
+			rec.State = StateFinishedWithErrors
+		} else {
+			rec.State = StateReady
+		}
+		rec.clearPreparation()
+	case ChangeState:
+		rec.State = c.State
+		rec.clearPreparation()
+	case ChangeAddModules:
+		at := toMillis(c.At)
+		for _, m := range mods {
+			cur, err := getModule(mb, m.Key)
+			if err != nil {
+				return err
+			}
+			if cur != nil {
+				if Reason(cur.Reason) == c.Reason {
+					continue
+				}
+				if err := name(m.Key); err != nil {
+					return err
+				}
+				if err := ob.Delete(orderKey(Reason(cur.Reason), cur.At, m.Key)); err != nil {
+					return err
+				}
+				cur.Reason = string(c.Reason)
+				if err := putModule(mb, ob, m.Key, *cur); err != nil {
+					return err
+				}
+				res.Updated = append(res.Updated, cur.Name)
+				continue
+			}
+			w := wireModule{Name: m.Name, Reason: string(c.Reason), By: c.Actor, At: at, Source: c.Source}
+			if err := putModule(mb, ob, m.Key, w); err != nil {
+				return err
+			}
+			if err := name(m.Key); err != nil {
+				return err
+			}
+			rec.ModuleCount++
+			res.Added = append(res.Added, m.Name)
+		}
+	case ChangeDone:
+		if c.All {
+			cur := ob.Cursor()
+			for k, v := cur.First(); k != nil; k, v = cur.Next() {
+				w, err := getModule(mb, string(v))
+				if err != nil {
+					return err
+				}
+				if w != nil {
+					res.Removed = append(res.Removed, w.Name)
+				}
+			}
+			for _, b := range []*bolt.Bucket{mb, ob} {
+				if err := clearBucket(b); err != nil {
+					return err
+				}
+			}
+			rec.ModuleCount = 0
+			return nil
+		}
+		for _, m := range mods {
+			cur, err := getModule(mb, m.Key)
+			if err != nil {
+				return err
+			}
+			if cur == nil {
+				res.NotFound = append(res.NotFound, m.Name)
+				continue
+			}
+			if err := mb.Delete([]byte(m.Key)); err != nil {
+				return err
+			}
+			if err := ob.Delete(orderKey(Reason(cur.Reason), cur.At, m.Key)); err != nil {
+				return err
+			}
+			rec.ModuleCount--
+			res.Removed = append(res.Removed, cur.Name)
+		}
+	case ChangeReset:
+		for _, b := range []*bolt.Bucket{mb, ob, nb} {
+			if err := clearBucket(b); err != nil {
+				return err
+			}
+		}
+		rec.clearPreparation()
+		rec.Prepared, rec.Failed, rec.Skipped = nil, nil, nil
+		rec.State = StateUnknown
+		rec.ModuleCount, rec.NamedFS = 0, 0
+	}
+	return nil
+}
+
+// clearBucket deletes every key of b; the bucket itself stays so the handles
+// applyChange holds remain valid.
+func clearBucket(b *bolt.Bucket) error {
+	c := b.Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.First() {
+		if err := c.Delete(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func getModule(mb *bolt.Bucket, key string) (*wireModule, error) {
+	v := mb.Get([]byte(key))
+	if v == nil {
+		return nil, nil
+	}
+	var w wireModule
+	if err := json.Unmarshal(v, &w); err != nil {
+		return nil, fmt.Errorf("decode module: %w", err)
+	}
+	return &w, nil
+}
+
+func putModule(mb, ob *bolt.Bucket, key string, w wireModule) error {
+	b, err := json.Marshal(w)
+	if err != nil {
+		return fmt.Errorf("encode module: %w", err)
+	}
+	if err := mb.Put([]byte(key), b); err != nil {
+		return err
+	}
+	return ob.Put(orderKey(Reason(w.Reason), w.At, key), []byte(key))
+}
+
+// Status returns one environment with at most limit modules (limit < 0: all).
+func (s *BoltStore) Status(ctx context.Context, workspace, env string, limit int) (Status, error) {
+	env, err := envRef(workspace, env)
+	if err != nil {
+		return Status{}, err
+	}
+	var st Status
+	err = s.view(ctx, "status", func(tx *bolt.Tx) error {
+		eb := envBucket(tx, workspace, env)
+		if eb == nil {
+			return notFound(workspace, env)
+		}
+		rec, err := loadEnv(eb)
+		if err != nil {
+			return err
+		}
+		st = Status{
+			Environment:        rec.environment(workspace, keys(eb.Bucket(bktChannels))),
+			ModuleCount:        rec.ModuleCount,
+			NamedFailedSkipped: rec.NamedFS,
+		}
+		ob, mb := eb.Bucket(bktOrder), eb.Bucket(bktModules)
+		if ob == nil || mb == nil || limit == 0 {
+			return nil
+		}
+		c := ob.Cursor()
+		for k, v := c.First(); k != nil && (limit < 0 || len(st.Modules) < limit); k, v = c.Next() {
+			w, err := getModule(mb, string(v))
+			if err != nil {
+				return err
+			}
+			if w != nil {
+				st.Modules = append(st.Modules, w.module())
+			}
+		}
+		return nil
+	})
+	return st, err
+}
+
+// Environments lists a workspace's environments by name.
+func (s *BoltStore) Environments(ctx context.Context, workspace string) ([]Environment, error) {
+	if err := checkID("workspace", workspace); err != nil {
+		return nil, err
+	}
+	var envs []Environment
+	err := s.view(ctx, "environments", func(tx *bolt.Tx) error {
+		envs = nil
+		for _, name := range keys(nested(wsBucket(tx, workspace), bktEnvs)) {
+			e, err := loadEnvironment(tx, workspace, name)
+			if err != nil {
+				return err
+			}
+			envs = append(envs, e)
+		}
+		return nil
+	})
+	return envs, err
+}
+
+func loadEnvironment(tx *bolt.Tx, workspace, name string) (Environment, error) {
+	eb := envBucket(tx, workspace, name)
+	if eb == nil {
+		return Environment{}, notFound(workspace, name)
+	}
+	rec, err := loadEnv(eb)
+	if err != nil {
+		return Environment{}, err
+	}
+	return rec.environment(workspace, keys(eb.Bucket(bktChannels))), nil
+}
+
+// ChannelEnvironments lists the environments a channel follows, by name.
+func (s *BoltStore) ChannelEnvironments(ctx context.Context, workspace, channel string) ([]Environment, error) {
+	if err := checkID("workspace", workspace); err != nil {
+		return nil, err
+	}
+	if err := checkID("channel", channel); err != nil {
+		return nil, err
+	}
+	var envs []Environment
+	err := s.view(ctx, "channel environments", func(tx *bolt.Tx) error {
+		envs = nil
+		for _, name := range keys(nested(wsBucket(tx, workspace), bktFollows, []byte(channel))) {
+			e, err := loadEnvironment(tx, workspace, name)
+			if err != nil {
+				return err
+			}
+			envs = append(envs, e)
+		}
+		return nil
+	})
+	return envs, err
+}
+
+// History returns an environment's history, oldest first.
+func (s *BoltStore) History(ctx context.Context, workspace, env string) ([]HistoryEntry, error) {
+	env, err := envRef(workspace, env)
+	if err != nil {
+		return nil, err
+	}
+	var entries []HistoryEntry
+	err = s.view(ctx, "history", func(tx *bolt.Tx) error {
+		entries = []HistoryEntry{}
+		eb := envBucket(tx, workspace, env)
+		if eb == nil {
+			return notFound(workspace, env)
+		}
+		hb := eb.Bucket(bktHistory)
+		if hb == nil {
+			return nil
+		}
+		return hb.ForEach(func(_, v []byte) error {
+			var w wireEntry
+			if err := json.Unmarshal(v, &w); err != nil {
+				return fmt.Errorf("decode history entry: %w", err)
+			}
+			entries = append(entries, w.entry())
+			return nil
+		})
+	})
+	return entries, err
+}
+
+type boltSettings struct {
+	Schedule    string `json:"schedule,omitempty"`
+	Paused      bool   `json:"paused,omitempty"`
+	PauseReason string `json:"reason,omitempty"`
+	UpdatedAt   int64  `json:"updated_at,omitempty"`
+	UpdatedBy   string `json:"updated_by,omitempty"`
+}
+
+// ChannelSettings returns a channel's settings; zero settings when never set.
+func (s *BoltStore) ChannelSettings(ctx context.Context, workspace, channel string) (ChannelSettings, error) {
+	if err := checkID("workspace", workspace); err != nil {
+		return ChannelSettings{}, err
+	}
+	if err := checkID("channel", channel); err != nil {
+		return ChannelSettings{}, err
+	}
+	var cs ChannelSettings
+	err := s.view(ctx, "channel settings", func(tx *bolt.Tx) error {
+		b := nested(wsBucket(tx, workspace), bktSettings)
+		if b == nil {
+			return nil
+		}
+		v := b.Get([]byte(channel))
+		if v == nil {
+			return nil
+		}
+		var bs boltSettings
+		if err := json.Unmarshal(v, &bs); err != nil {
+			return fmt.Errorf("decode channel settings: %w", err)
+		}
+		cs = ChannelSettings{Schedule: bs.Schedule, Paused: bs.Paused, PauseReason: bs.PauseReason, UpdatedAt: fromMillis(bs.UpdatedAt), UpdatedBy: bs.UpdatedBy}
+		return nil
+	})
+	return cs, err
+}
+
+// SetChannelSettings replaces a channel's settings; a zero UpdatedAt means now.
+func (s *BoltStore) SetChannelSettings(ctx context.Context, workspace, channel string, cs ChannelSettings) error {
+	cs, err := normalizeSettings(workspace, channel, cs, s.now())
+	if err != nil {
+		return err
+	}
+	v, err := json.Marshal(boltSettings{Schedule: cs.Schedule, Paused: cs.Paused, PauseReason: cs.PauseReason, UpdatedAt: toMillis(cs.UpdatedAt), UpdatedBy: cs.UpdatedBy})
+	if err != nil {
+		return fmt.Errorf("progress: encode channel settings: %w", err)
+	}
+	return s.update(ctx, "set channel settings", func(tx *bolt.Tx) error {
+		b, err := createNested(tx.Bucket(bktWorkspaces), []byte(workspace), bktSettings)
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte(channel), v)
+	})
+}
+
+// FollowedChannels lists the channels following any environment of a workspace.
+func (s *BoltStore) FollowedChannels(ctx context.Context, workspace string) ([]ChannelFollow, error) {
+	if err := checkID("workspace", workspace); err != nil {
+		return nil, err
+	}
+	var out []ChannelFollow
+	err := s.view(ctx, "followed channels", func(tx *bolt.Tx) error {
+		out = nil
+		follows := nested(wsBucket(tx, workspace), bktFollows)
+		for _, ch := range keys(follows) {
+			envs := keys(follows.Bucket([]byte(ch)))
+			if len(envs) > 0 {
+				out = append(out, ChannelFollow{Channel: ch, Environments: envs})
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Workspaces lists every workspace with data, sorted.
+func (s *BoltStore) Workspaces(ctx context.Context) ([]string, error) {
+	var out []string
+	err := s.view(ctx, "workspaces", func(tx *bolt.Tx) error {
+		out = keys(tx.Bucket(bktWorkspaces))
+		return nil
+	})
+	slices.Sort(out)
+	return out, err
+}

@@ -1,0 +1,108 @@
+package progress
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func newBoltStore(t *testing.T, opts BoltOptions) *BoltStore {
+	t.Helper()
+	s, err := OpenBoltStore(filepath.Join(t.TempDir(), "data", "upgradebot.db"), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func TestBoltContract(t *testing.T) {
+	runContractTests(t, func(t *testing.T) Store { return newBoltStore(t, BoltOptions{}) })
+}
+
+func TestBoltLocked(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "upgradebot.db")
+	s, err := OpenBoltStore(path, BoltOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// bbolt's flock belongs to the open file description, so a second open
+	// in this process conflicts just as another process would.
+	start := time.Now()
+	s2, err := OpenBoltStore(path, BoltOptions{})
+	elapsed := time.Since(start)
+	if err == nil {
+		_ = s2.Close()
+		t.Fatal("second open succeeded, want ErrLocked")
+	}
+	if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "in use by another upgradebot process") {
+		t.Errorf("error = %v, want ErrLocked naming %s", err, path)
+	}
+	if elapsed > 3*time.Second {
+		t.Errorf("second open took %v, want about 1s", elapsed)
+	}
+	// Data survives a close and reopen.
+	ctx := context.Background()
+	if _, err := s.Track(ctx, TrackRequest{Workspace: ws, Environment: "dev", Channel: "C1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ping(ctx); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("Ping on a closed store = %v, want ErrUnavailable", err)
+	}
+	s3, err := OpenBoltStore(path, BoltOptions{})
+	if err != nil {
+		t.Fatalf("reopen after close: %v", err)
+	}
+	defer s3.Close()
+	if _, err := s3.Status(ctx, ws, "dev", 1); err != nil {
+		t.Errorf("status after reopen: %v", err)
+	}
+}
+
+func TestBoltIdempotencyExpires(t *testing.T) {
+	now := t0
+	s := newBoltStore(t, BoltOptions{Now: func() time.Time { return now }})
+	ctx := context.Background()
+	if _, err := s.Track(ctx, TrackRequest{Workspace: ws, Environment: "dev", Channel: "C1"}); err != nil {
+		t.Fatal(err)
+	}
+	c := Change{Kind: ChangeAddModules, Key: "m1", Reason: ReasonFailed, Modules: []string{"A"}}
+	for i, want := range []bool{false, true} {
+		res, err := s.Apply(ctx, ws, "dev", c)
+		if err != nil || res.Duplicate != want {
+			t.Fatalf("apply %d = %+v, %v; want duplicate %v", i, res, err, want)
+		}
+	}
+	now = now.Add(IdempotencyTTL + time.Minute)
+	// Another change triggers the clean-up; the old key is then forgotten.
+	if res, err := s.Apply(ctx, ws, "dev", c); err != nil || res.Duplicate {
+		t.Errorf("apply after a day = %+v, %v; want applied", res, err)
+	}
+}
+
+func TestBoltHistoryLimit(t *testing.T) {
+	s := newBoltStore(t, BoltOptions{historyLimit: 3})
+	testHistoryLimit(t, s)
+}
+
+// testHistoryLimit expects a store keeping 3 history entries.
+func testHistoryLimit(t *testing.T, s Store) {
+	track(t, s, TrackRequest{Environment: "dev", Channel: "C1"})
+	for i := range 5 {
+		apply(t, s, "dev", Change{Kind: ChangeAddModules, Reason: ReasonFailed, Modules: []string{string(rune('A' + i))}})
+	}
+	h := history(t, s, "dev")
+	var details []string
+	for _, e := range h {
+		details = append(details, e.Detail)
+	}
+	equal(t, "kept history", details, []string{
+		"1 module reported (failed): C", "1 module reported (failed): D", "1 module reported (failed): E",
+	})
+}

@@ -1,0 +1,773 @@
+package progress
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// t0 is the base time of the contract tests; changes carry explicit times so
+// ordering does not depend on the clock.
+var t0 = time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
+
+const ws = "T0001"
+
+// keySeq numbers the change keys the tests do not choose themselves.
+var keySeq atomic.Int64
+
+// runContractTests is the behaviour every Store must have; each subtest gets a fresh, empty store.
+func runContractTests(t *testing.T, newStore func(t *testing.T) Store) {
+	t.Run("TrackUntrack", func(t *testing.T) { testTrackUntrack(t, newStore(t)) })
+	t.Run("ChannelsAndEnvironments", func(t *testing.T) { testChannelsAndEnvironments(t, newStore(t)) })
+	t.Run("Ordering", func(t *testing.T) { testOrdering(t, newStore(t)) })
+	t.Run("DoneByName", func(t *testing.T) { testDoneByName(t, newStore(t)) })
+	t.Run("DoneAll", func(t *testing.T) { testDoneAll(t, newStore(t)) })
+	t.Run("ReAddModule", func(t *testing.T) { testReAddModule(t, newStore(t)) })
+	t.Run("Unnamed", func(t *testing.T) { testUnnamed(t, newStore(t)) })
+	t.Run("SummaryState", func(t *testing.T) { testSummaryState(t, newStore) })
+	t.Run("Preparing", func(t *testing.T) { testPreparing(t, newStore(t)) })
+	t.Run("ResetKeepsHistory", func(t *testing.T) { testReset(t, newStore(t)) })
+	t.Run("IdempotentRetry", func(t *testing.T) { testIdempotent(t, newStore(t)) })
+	t.Run("HistoryExport", func(t *testing.T) { testHistoryExport(t, newStore(t)) })
+	t.Run("Validation", func(t *testing.T) { testValidation(t, newStore(t)) })
+	t.Run("NotFound", func(t *testing.T) { testNotFound(t, newStore(t)) })
+	t.Run("StatusLimit", func(t *testing.T) { testStatusLimit(t, newStore(t)) })
+	t.Run("ChannelSettings", func(t *testing.T) { testChannelSettings(t, newStore(t)) })
+}
+
+func track(t *testing.T, s Store, req TrackRequest) TrackResult {
+	t.Helper()
+	if req.Workspace == "" {
+		req.Workspace = ws
+	}
+	if req.At.IsZero() {
+		req.At = t0
+	}
+	res, err := s.Track(context.Background(), req)
+	if err != nil {
+		t.Fatalf("Track(%+v): %v", req, err)
+	}
+	return res
+}
+
+func apply(t *testing.T, s Store, env string, c Change) Result {
+	t.Helper()
+	if c.Key == "" {
+		c.Key = fmt.Sprintf("k-%d", keySeq.Add(1))
+	}
+	if c.At.IsZero() {
+		c.At = t0
+	}
+	if c.Actor == "" {
+		c.Actor = "U1"
+	}
+	res, err := s.Apply(context.Background(), ws, env, c)
+	if err != nil {
+		t.Fatalf("Apply(%s, %+v): %v", env, c, err)
+	}
+	return res
+}
+
+func status(t *testing.T, s Store, env string, limit int) Status {
+	t.Helper()
+	st, err := s.Status(context.Background(), ws, env, limit)
+	if err != nil {
+		t.Fatalf("Status(%s): %v", env, err)
+	}
+	return st
+}
+
+func history(t *testing.T, s Store, env string) []HistoryEntry {
+	t.Helper()
+	h, err := s.History(context.Background(), ws, env)
+	if err != nil {
+		t.Fatalf("History(%s): %v", env, err)
+	}
+	return h
+}
+
+func moduleNames(mods []Module) []string {
+	out := make([]string, len(mods))
+	for i, m := range mods {
+		out[i] = m.Name
+	}
+	return out
+}
+
+func envNames(envs []Environment) []string {
+	out := make([]string, len(envs))
+	for i, e := range envs {
+		out[i] = e.Name
+	}
+	return out
+}
+
+func equal[T comparable](t *testing.T, what string, got, want []T) {
+	t.Helper()
+	if !slices.Equal(got, want) {
+		t.Errorf("%s = %v, want %v", what, got, want)
+	}
+}
+
+func testTrackUntrack(t *testing.T, s Store) {
+	ctx := context.Background()
+	res := track(t, s, TrackRequest{Environment: "Dev", Channel: "C1", Version: "11.31.0", InstallType: InstallCloud, Actor: "U1"})
+	if res != (TrackResult{Created: true, Followed: true}) {
+		t.Errorf("first track = %+v", res)
+	}
+	if res := track(t, s, TrackRequest{Environment: "dev", Channel: "C1", Actor: "U1"}); res != (TrackResult{}) {
+		t.Errorf("repeated track = %+v, want nothing changed", res)
+	}
+	if res := track(t, s, TrackRequest{Environment: "DEV", Channel: "C2", Actor: "U2"}); res != (TrackResult{Followed: true}) {
+		t.Errorf("track from a second channel = %+v", res)
+	}
+	if res := track(t, s, TrackRequest{Environment: "dev", Channel: "C2", Version: "11.32.1", Actor: "U2", At: t0.Add(time.Hour)}); res != (TrackResult{Updated: true}) {
+		t.Errorf("track with a new version = %+v", res)
+	}
+	st := status(t, s, "dEv", 10)
+	if st.Name != "dev" || st.Workspace != ws || st.Version != "11.32.1" || st.InstallType != InstallCloud || st.State != StateUnknown {
+		t.Errorf("status = %+v", st.Environment)
+	}
+	if !st.UpdatedAt.Equal(t0.Add(time.Hour)) || st.UpdatedBy != "U2" {
+		t.Errorf("updated = %v by %q", st.UpdatedAt, st.UpdatedBy)
+	}
+	equal(t, "channels", st.Channels, []string{"C1", "C2"})
+
+	envs, err := s.ChannelEnvironments(ctx, ws, "C1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "C1 environments", envNames(envs), []string{"dev"})
+
+	removed, err := s.Untrack(ctx, ws, "DEV", "C1", "U1")
+	if err != nil || !removed {
+		t.Fatalf("Untrack = %v, %v; want true", removed, err)
+	}
+	removed, err = s.Untrack(ctx, ws, "dev", "C1", "U1")
+	if err != nil || removed {
+		t.Errorf("second Untrack = %v, %v; want false, nil", removed, err)
+	}
+	if _, err := s.Untrack(ctx, ws, "nope", "C1", "U1"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Untrack of an unknown environment: %v, want ErrNotFound", err)
+	}
+	envs, err = s.ChannelEnvironments(ctx, ws, "C1")
+	if err != nil || len(envs) != 0 {
+		t.Errorf("C1 environments after untrack = %v, %v", envNames(envs), err)
+	}
+	equal(t, "channels after untrack", status(t, s, "dev", 0).Channels, []string{"C2"})
+
+	// The last channel leaving keeps the environment and its history.
+	if _, err := s.Untrack(ctx, ws, "dev", "C2", "U1"); err != nil {
+		t.Fatal(err)
+	}
+	envs, err = s.Environments(ctx, ws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "environments", envNames(envs), []string{"dev"})
+	if len(envs[0].Channels) != 0 {
+		t.Errorf("channels = %v, want none", envs[0].Channels)
+	}
+	fc, err := s.FollowedChannels(ctx, ws)
+	if err != nil || len(fc) != 0 {
+		t.Errorf("FollowedChannels = %v, %v; want none", fc, err)
+	}
+	var actions []string
+	for _, e := range history(t, s, "dev") {
+		actions = append(actions, e.Action)
+	}
+	// Track: created, followed in C2, version changed; untrack twice.
+	equal(t, "history actions", actions, []string{"track", "track", "track", "untrack", "untrack"})
+}
+
+func testChannelsAndEnvironments(t *testing.T, s Store) {
+	ctx := context.Background()
+	track(t, s, TrackRequest{Environment: "prod", Channel: "C1"})
+	track(t, s, TrackRequest{Environment: "dev", Channel: "C1"})
+	track(t, s, TrackRequest{Environment: "qa", Channel: "C2"})
+	track(t, s, TrackRequest{Environment: "prod", Channel: "C2"})
+	track(t, s, TrackRequest{Environment: "qa.eu-1_b", Channel: "C3"})
+	track(t, s, TrackRequest{Workspace: "T0002", Environment: "prod", Channel: "C9"})
+
+	envs, err := s.Environments(ctx, ws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "environments", envNames(envs), []string{"dev", "prod", "qa", "qa.eu-1_b"})
+	for _, c := range []struct {
+		channel string
+		want    []string
+	}{
+		{"C1", []string{"dev", "prod"}},
+		{"C2", []string{"prod", "qa"}},
+		{"C3", []string{"qa.eu-1_b"}},
+		{"C9", nil}, // another workspace's channel
+	} {
+		envs, err := s.ChannelEnvironments(ctx, ws, c.channel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		equal(t, c.channel+" environments", envNames(envs), c.want)
+	}
+	prod := status(t, s, "prod", 0)
+	equal(t, "prod channels", prod.Channels, []string{"C1", "C2"})
+
+	fc, err := s.FollowedChannels(ctx, ws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []ChannelFollow{
+		{"C1", []string{"dev", "prod"}},
+		{"C2", []string{"prod", "qa"}},
+		{"C3", []string{"qa.eu-1_b"}},
+	}
+	if fmt.Sprint(fc) != fmt.Sprint(want) {
+		t.Errorf("FollowedChannels = %v, want %v", fc, want)
+	}
+	wss, err := s.Workspaces(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "workspaces", wss, []string{ws, "T0002"})
+	other, err := s.Environments(ctx, "T0002")
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "other workspace environments", envNames(other), []string{"prod"})
+	none, err := s.Environments(ctx, "T9999")
+	if err != nil || len(none) != 0 {
+		t.Errorf("unknown workspace environments = %v, %v", none, err)
+	}
+}
+
+func testOrdering(t *testing.T, s Store) {
+	track(t, s, TrackRequest{Environment: "dev", Channel: "C1"})
+	add := func(at time.Duration, reason Reason, names ...string) {
+		apply(t, s, "dev", Change{Kind: ChangeAddModules, Reason: reason, Modules: names, At: t0.Add(at)})
+	}
+	add(3*time.Minute, ReasonFailed, "Zeta", "alpha")             // same time: by name
+	add(1*time.Minute, ReasonSkipped, "Old")                      // oldest non-producer
+	add(5*time.Minute, ReasonProducerNotPrepared, "ProducerLate") // producers first
+	add(4*time.Minute, ReasonProducerNotPrepared, "ProducerEarly", "producerAlso")
+	add(2*time.Minute, ReasonNotUpgraded, "Beta")
+	st := status(t, s, "dev", -1)
+	equal(t, "order", moduleNames(st.Modules),
+		[]string{"producerAlso", "ProducerEarly", "ProducerLate", "Old", "Beta", "alpha", "Zeta"})
+	if st.ModuleCount != 7 {
+		t.Errorf("ModuleCount = %d, want 7", st.ModuleCount)
+	}
+	m := st.Modules[3]
+	if m.Reason != ReasonSkipped || m.ReportedBy != "U1" || !m.ReportedAt.Equal(t0.Add(time.Minute)) || m.Source == "" {
+		t.Errorf("module = %+v", m)
+	}
+	// A module becoming a producer moves ahead, keeping its first-reported time.
+	add(10*time.Minute, ReasonProducerNotPrepared, "ZETA")
+	st = status(t, s, "dev", 4)
+	equal(t, "order after re-reason", moduleNames(st.Modules), []string{"Zeta", "producerAlso", "ProducerEarly", "ProducerLate"})
+	if !st.Modules[0].ReportedAt.Equal(t0.Add(3 * time.Minute)) {
+		t.Errorf("re-reasoned module time = %v, want first report", st.Modules[0].ReportedAt)
+	}
+}
+
+func testDoneByName(t *testing.T, s Store) {
+	track(t, s, TrackRequest{Environment: "dev", Channel: "C1"})
+	res := apply(t, s, "dev", Change{Kind: ChangeAddModules, Reason: ReasonFailed, Modules: []string{"CustomerPortal", " Orders ", "orders", "Billing_API"}})
+	equal(t, "added", res.Added, []string{"CustomerPortal", "Orders", "Billing_API"})
+	if res.Remaining != 3 {
+		t.Errorf("remaining = %d", res.Remaining)
+	}
+	res = apply(t, s, "dev", Change{Kind: ChangeDone, Modules: []string{"customerportal", "Unknown"}})
+	equal(t, "removed", res.Removed, []string{"CustomerPortal"})
+	equal(t, "not found", res.NotFound, []string{"Unknown"})
+	if res.Remaining != 2 || res.BecameEmpty {
+		t.Errorf("result = %+v", res)
+	}
+	res = apply(t, s, "dev", Change{Kind: ChangeDone, Modules: []string{"ORDERS", "billing_api"}})
+	equal(t, "removed", res.Removed, []string{"Orders", "Billing_API"})
+	if res.Remaining != 0 || !res.BecameEmpty {
+		t.Errorf("last done = %+v, want BecameEmpty", res)
+	}
+	// Already empty: "all clear" must not be announced again.
+	res = apply(t, s, "dev", Change{Kind: ChangeDone, Modules: []string{"Orders"}})
+	if res.BecameEmpty || len(res.Removed) != 0 {
+		t.Errorf("done on an empty list = %+v", res)
+	}
+	st := status(t, s, "dev", 10)
+	// Republished modules stay counted as named (Service Center's counts do not go down).
+	if st.ModuleCount != 0 || len(st.Modules) != 0 || st.NamedFailedSkipped != 3 {
+		t.Errorf("status = %+v", st)
+	}
+}
+
+func testDoneAll(t *testing.T, s Store) {
+	track(t, s, TrackRequest{Environment: "dev", Channel: "C1"})
+	apply(t, s, "dev", Change{Kind: ChangeAddModules, Reason: ReasonSkipped, Modules: []string{"B", "A"}, At: t0})
+	apply(t, s, "dev", Change{Kind: ChangeAddModules, Reason: ReasonProducerNotPrepared, Modules: []string{"P"}, At: t0.Add(time.Minute)})
+	res := apply(t, s, "dev", Change{Kind: ChangeDone, All: true})
+	equal(t, "removed", res.Removed, []string{"P", "A", "B"})
+	if !res.BecameEmpty || res.Remaining != 0 {
+		t.Errorf("done all = %+v", res)
+	}
+	st := status(t, s, "dev", 10)
+	if st.ModuleCount != 0 || len(st.Modules) != 0 || st.NamedFailedSkipped != 3 {
+		t.Errorf("status = %+v", st)
+	}
+	res = apply(t, s, "dev", Change{Kind: ChangeDone, All: true})
+	if res.BecameEmpty || len(res.Removed) != 0 {
+		t.Errorf("done all on empty list = %+v", res)
+	}
+	// The list works again afterwards; A was named before, so it counts once.
+	apply(t, s, "dev", Change{Kind: ChangeAddModules, Reason: ReasonFailed, Modules: []string{"A"}})
+	if st := status(t, s, "dev", 10); st.ModuleCount != 1 || st.NamedFailedSkipped != 3 {
+		t.Errorf("after re-adding: %+v", st)
+	}
+}
+
+func testReAddModule(t *testing.T, s Store) {
+	track(t, s, TrackRequest{Environment: "dev", Channel: "C1"})
+	apply(t, s, "dev", Change{Kind: ChangeAddModules, Reason: ReasonFailed, Modules: []string{"Orders"}, Actor: "U1", Source: "m1"})
+	res := apply(t, s, "dev", Change{Kind: ChangeAddModules, Reason: ReasonFailed, Modules: []string{"ORDERS", "Billing"}, Actor: "U2", Source: "m2", At: t0.Add(time.Hour)})
+	equal(t, "added", res.Added, []string{"Billing"})
+	if len(res.Updated) != 0 || res.Remaining != 2 {
+		t.Errorf("result = %+v", res)
+	}
+	res = apply(t, s, "dev", Change{Kind: ChangeAddModules, Reason: ReasonNotUpgraded, Modules: []string{"orders"}})
+	equal(t, "updated", res.Updated, []string{"Orders"})
+	st := status(t, s, "dev", 10)
+	m := st.Modules[0]
+	if m.Name != "Orders" || m.Reason != ReasonNotUpgraded || m.ReportedBy != "U1" || m.Source != "m1" || !m.ReportedAt.Equal(t0) {
+		t.Errorf("re-added module = %+v, want first report kept, reason updated", m)
+	}
+}
+
+func testUnnamed(t *testing.T, s Store) {
+	track(t, s, TrackRequest{Environment: "dev", Channel: "C1"})
+	if st := status(t, s, "dev", 0); st.Unnamed() != 0 || st.Counts.Known() {
+		t.Errorf("unnamed without counts = %d", st.Unnamed())
+	}
+	apply(t, s, "dev", Change{Kind: ChangeSummary, Counts: Counts{Prepared: new(100), Failed: new(5), Skipped: new(2)}})
+	if st := status(t, s, "dev", 0); st.Unnamed() != 7 {
+		t.Errorf("unnamed = %d, want 7", st.Unnamed())
+	}
+	apply(t, s, "dev", Change{Kind: ChangeAddModules, Reason: ReasonFailed, Modules: []string{"F1", "F2", "F3"}})
+	apply(t, s, "dev", Change{Kind: ChangeAddModules, Reason: ReasonSkipped, Modules: []string{"S1"}})
+	apply(t, s, "dev", Change{Kind: ChangeAddModules, Reason: ReasonNotUpgraded, Modules: []string{"N1"}})
+	// Every module named counts, whatever its reason: each is one the preparation did not prepare.
+	st := status(t, s, "dev", 0)
+	if st.Unnamed() != 2 || st.NamedFailedSkipped != 5 || st.ModuleCount != 5 {
+		t.Errorf("unnamed = %d, named = %d, count = %d; want 2, 5, 5", st.Unnamed(), st.NamedFailedSkipped, st.ModuleCount)
+	}
+	apply(t, s, "dev", Change{Kind: ChangeAddModules, Reason: ReasonProducerNotPrepared, Modules: []string{"f1"}})
+	if st := status(t, s, "dev", 0); st.Unnamed() != 2 {
+		t.Errorf("unnamed after re-reason = %d, want 2", st.Unnamed())
+	}
+	// Republishing does not make a module unnamed again.
+	apply(t, s, "dev", Change{Kind: ChangeDone, Modules: []string{"F2", "S1"}})
+	if st := status(t, s, "dev", 0); st.Unnamed() != 2 || st.NamedFailedSkipped != 5 {
+		t.Errorf("unnamed after done = %d (named %d), want 2 (5)", st.Unnamed(), st.NamedFailedSkipped)
+	}
+	// A reset starts counting again.
+	apply(t, s, "dev", Change{Kind: ChangeReset})
+	if st := status(t, s, "dev", 0); st.NamedFailedSkipped != 0 {
+		t.Errorf("named after reset = %d, want 0", st.NamedFailedSkipped)
+	}
+	apply(t, s, "dev", Change{Kind: ChangeSummary, Counts: Counts{Prepared: new(100), Failed: new(5), Skipped: new(2)}})
+	apply(t, s, "dev", Change{Kind: ChangeAddModules, Reason: ReasonFailed, Modules: []string{"X1", "X2", "X3", "X4", "X5", "X6", "X7", "X8"}})
+	if st := status(t, s, "dev", 0); st.Unnamed() != 0 {
+		t.Errorf("unnamed with more named than counted = %d, want 0", st.Unnamed())
+	}
+}
+
+func testSummaryState(t *testing.T, newStore func(t *testing.T) Store) {
+	for _, c := range []struct {
+		name   string
+		counts Counts
+		want   State
+	}{
+		{"failures", Counts{Prepared: new(10), Failed: new(1), Skipped: new(0)}, StateFinishedWithErrors},
+		{"skipped only", Counts{Prepared: new(10), Failed: new(0), Skipped: new(3)}, StateFinishedWithErrors},
+		{"clean", Counts{Prepared: new(10), Failed: new(0), Skipped: new(0)}, StateReady},
+		{"prepared only", Counts{Prepared: new(10)}, StateReady},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := newStore(t)
+			track(t, s, TrackRequest{Environment: "dev", Channel: "C1"})
+			apply(t, s, "dev", Change{Kind: ChangePreparing, Preparation: Preparation{Percent: new(40)}})
+			res := apply(t, s, "dev", Change{Kind: ChangeSummary, Counts: c.counts})
+			if res.State != c.want {
+				t.Errorf("result state = %s, want %s", res.State, c.want)
+			}
+			st := status(t, s, "dev", 0)
+			if st.State != c.want || st.Preparation != (Preparation{}) {
+				t.Errorf("state = %s, preparation %+v; want %s and none", st.State, st.Preparation, c.want)
+			}
+			if fmt.Sprint(deref(st.Counts.Prepared), deref(st.Counts.Failed), deref(st.Counts.Skipped)) !=
+				fmt.Sprint(deref(c.counts.Prepared), deref(c.counts.Failed), deref(c.counts.Skipped)) ||
+				(st.Counts.Failed == nil) != (c.counts.Failed == nil) {
+				t.Errorf("counts = %+v, want %+v", st.Counts, c.counts)
+			}
+		})
+	}
+	t.Run("merge and set state", func(t *testing.T) {
+		s := newStore(t)
+		track(t, s, TrackRequest{Environment: "dev", Channel: "C1"})
+		apply(t, s, "dev", Change{Kind: ChangeSummary, Counts: Counts{Prepared: new(10), Failed: new(2)}})
+		res := apply(t, s, "dev", Change{Kind: ChangeSummary, Counts: Counts{Failed: new(0)}})
+		st := status(t, s, "dev", 0)
+		if res.State != StateReady || deref(st.Counts.Prepared) != 10 || deref(st.Counts.Failed) != 0 || st.Counts.Skipped != nil {
+			t.Errorf("merged summary: state %s, counts %v/%v/%v", res.State, st.Counts.Prepared, st.Counts.Failed, st.Counts.Skipped)
+		}
+		for _, want := range []State{StateFailed, StateReady} {
+			if res := apply(t, s, "dev", Change{Kind: ChangeState, State: want}); res.State != want {
+				t.Errorf("set state %s: got %s", want, res.State)
+			}
+			if st := status(t, s, "dev", 0); st.State != want {
+				t.Errorf("status state = %s, want %s", st.State, want)
+			}
+		}
+	})
+}
+
+func testPreparing(t *testing.T, s Store) {
+	track(t, s, TrackRequest{Environment: "dev", Channel: "C1"})
+	apply(t, s, "dev", Change{Kind: ChangePreparing, Preparation: Preparation{Percent: new(12), Expected: "14:30"}})
+	apply(t, s, "dev", Change{Kind: ChangePreparing, Preparation: Preparation{Current: new(3), Total: new(120)}})
+	apply(t, s, "dev", Change{Kind: ChangePreparing, Preparation: Preparation{Percent: new(45)}, Actor: "U7", At: t0.Add(time.Minute)})
+	st := status(t, s, "dev", 0)
+	p := st.Preparation
+	if st.State != StatePreparing || deref(p.Percent) != 45 || p.Expected != "14:30" || deref(p.Current) != 3 || deref(p.Total) != 120 {
+		t.Errorf("preparation = %s %v %q %v %v", st.State, deref(p.Percent), p.Expected, deref(p.Current), deref(p.Total))
+	}
+	if st.UpdatedBy != "U7" || !st.UpdatedAt.Equal(t0.Add(time.Minute)) {
+		t.Errorf("updated = %v by %s", st.UpdatedAt, st.UpdatedBy)
+	}
+	// A new preparation after another state starts from nothing.
+	apply(t, s, "dev", Change{Kind: ChangeState, State: StateFailed})
+	apply(t, s, "dev", Change{Kind: ChangePreparing, Preparation: Preparation{Percent: new(5)}})
+	st = status(t, s, "dev", 0)
+	if p := st.Preparation; deref(p.Percent) != 5 || p.Expected != "" || p.Current != nil || p.Total != nil {
+		t.Errorf("restarted preparation = %+v", p)
+	}
+	if h := history(t, s, "dev"); h[len(h)-1].Detail != "preparing: 5%" || h[2].Detail != "preparing: module 3 of 120" {
+		t.Errorf("history details = %q, %q", h[2].Detail, h[len(h)-1].Detail)
+	}
+}
+
+func testReset(t *testing.T, s Store) {
+	track(t, s, TrackRequest{Environment: "dev", Channel: "C1", Version: "11.31.0"})
+	apply(t, s, "dev", Change{Kind: ChangeSummary, Counts: Counts{Prepared: new(1), Failed: new(1), Skipped: new(1)}})
+	apply(t, s, "dev", Change{Kind: ChangeAddModules, Reason: ReasonFailed, Modules: []string{"A", "B"}})
+	before := len(history(t, s, "dev"))
+	res := apply(t, s, "dev", Change{Kind: ChangeReset, Actor: "U9", Key: "reset-1"})
+	if res.State != StateUnknown || res.Remaining != 0 || res.BecameEmpty {
+		t.Errorf("reset result = %+v", res)
+	}
+	st := status(t, s, "dev", 10)
+	if st.State != StateUnknown || st.Counts.Known() || st.ModuleCount != 0 || len(st.Modules) != 0 || st.Unnamed() != 0 {
+		t.Errorf("after reset: %+v", st)
+	}
+	if st.Version != "11.31.0" || len(st.Channels) != 1 {
+		t.Errorf("reset must keep version and channels: %+v", st.Environment)
+	}
+	h := history(t, s, "dev")
+	if len(h) != before+1 {
+		t.Fatalf("history has %d entries, want %d", len(h), before+1)
+	}
+	last := h[len(h)-1]
+	if last.Action != "reset" || last.Actor != "U9" || last.Source != "reset-1" || last.Detail == "" {
+		t.Errorf("reset entry = %+v", last)
+	}
+	apply(t, s, "dev", Change{Kind: ChangeAddModules, Reason: ReasonFailed, Modules: []string{"A"}})
+	if st := status(t, s, "dev", 10); st.ModuleCount != 1 || st.NamedFailedSkipped != 1 {
+		t.Errorf("after reset and add: %+v", st)
+	}
+}
+
+func testIdempotent(t *testing.T, s Store) {
+	track(t, s, TrackRequest{Environment: "dev", Channel: "C1"})
+	add := Change{Kind: ChangeAddModules, Key: "1712.000100", Reason: ReasonFailed, Modules: []string{"A", "B"}}
+	if res := apply(t, s, "dev", add); res.Duplicate || len(res.Added) != 2 {
+		t.Fatalf("first apply = %+v", res)
+	}
+	h1 := history(t, s, "dev")
+	// A retry after an uncertain outcome, even with other content, changes nothing.
+	retry := add
+	retry.Modules = []string{"C"}
+	res := apply(t, s, "dev", retry)
+	if !res.Duplicate || len(res.Added) != 0 || res.BecameEmpty {
+		t.Errorf("retry = %+v, want a duplicate", res)
+	}
+	if h2 := history(t, s, "dev"); len(h2) != len(h1) {
+		t.Errorf("history grew on retry: %d → %d", len(h1), len(h2))
+	}
+	if st := status(t, s, "dev", 10); st.ModuleCount != 2 {
+		t.Errorf("modules after retry = %v", moduleNames(st.Modules))
+	}
+	done := Change{Kind: ChangeDone, Key: "cmd-42", All: true}
+	if res := apply(t, s, "dev", done); !res.BecameEmpty {
+		t.Errorf("done all = %+v", res)
+	}
+	if res := apply(t, s, "dev", done); !res.Duplicate || res.BecameEmpty {
+		t.Errorf("retried done all = %+v; all clear must be announced once", res)
+	}
+	// Keys are per environment: the same message may update another one.
+	track(t, s, TrackRequest{Environment: "qa", Channel: "C1"})
+	if res := apply(t, s, "qa", add); res.Duplicate {
+		t.Errorf("same key on another environment was a duplicate")
+	}
+}
+
+func testHistoryExport(t *testing.T, s Store) {
+	track(t, s, TrackRequest{Environment: "dev", Channel: "C1", Version: "11.31.0", InstallType: InstallSelfManaged, Actor: "U1"})
+	apply(t, s, "dev", Change{Kind: ChangeAddModules, Reason: ReasonFailed, Modules: []string{"Orders|Core", "=HYPERLINK"}, Actor: "U2", Key: "m1", Source: "C1/1712.0001", At: t0.Add(time.Minute)})
+	apply(t, s, "dev", Change{Kind: ChangeDone, Modules: []string{"orders|core"}, Actor: "U3", Key: "m2", At: t0.Add(2 * time.Minute)})
+	h := history(t, s, "dev")
+	if len(h) != 3 {
+		t.Fatalf("history = %+v", h)
+	}
+	want := []HistoryEntry{
+		{Time: t0, Actor: "U1", Action: "track", Detail: "followed in C1, version 11.31.0, self-managed"},
+		{Time: t0.Add(time.Minute), Actor: "U2", Action: "add", Detail: "2 modules reported (failed): Orders|Core, =HYPERLINK", Source: "C1/1712.0001"},
+		{Time: t0.Add(2 * time.Minute), Actor: "U3", Action: "done", Detail: "republished: orders|core", Source: "m2"},
+	}
+	for i := range want {
+		if !h[i].Time.Equal(want[i].Time) || h[i].Actor != want[i].Actor || h[i].Action != want[i].Action || h[i].Detail != want[i].Detail || h[i].Source != want[i].Source {
+			t.Errorf("entry %d = %+v, want %+v", i, h[i], want[i])
+		}
+	}
+
+	var md bytes.Buffer
+	if err := WriteHistoryMarkdown(&md, "dev", h); err != nil {
+		t.Fatal(err)
+	}
+	wantMD := "# History of dev\n\n" +
+		"| Time | Who | Action | Detail | Source |\n" +
+		"|---|---|---|---|---|\n" +
+		"| 2025-03-01 09:00:00 UTC | U1 | track | followed in C1, version 11.31.0, self-managed |  |\n" +
+		`| 2025-03-01 09:01:00 UTC | U2 | add | 2 modules reported (failed): Orders\|Core, =HYPERLINK | C1/1712.0001 |` + "\n" +
+		`| 2025-03-01 09:02:00 UTC | U3 | done | republished: orders\|core | m2 |` + "\n"
+	if md.String() != wantMD {
+		t.Errorf("markdown =\n%s\nwant\n%s", md.String(), wantMD)
+	}
+
+	var out bytes.Buffer
+	if err := WriteHistoryCSV(&out, h); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(&out).ReadAll()
+	if err != nil {
+		t.Fatalf("CSV does not parse: %v", err)
+	}
+	wantCSV := [][]string{
+		{"time", "actor", "action", "detail", "source"},
+		{"2025-03-01T09:00:00Z", "U1", "track", "followed in C1, version 11.31.0, self-managed", ""},
+		{"2025-03-01T09:01:00Z", "U2", "add", "2 modules reported (failed): Orders|Core, =HYPERLINK", "C1/1712.0001"},
+		{"2025-03-01T09:02:00Z", "U3", "done", "republished: orders|core", "m2"},
+	}
+	if fmt.Sprintf("%q", recs) != fmt.Sprintf("%q", wantCSV) {
+		t.Errorf("csv = %q\nwant %q", recs, wantCSV)
+	}
+}
+
+func testValidation(t *testing.T, s Store) {
+	ctx := context.Background()
+	track(t, s, TrackRequest{Environment: "dev", Channel: "C1"})
+	long := strings.Repeat("m", 201)
+	for _, c := range []struct {
+		name  string
+		field string
+		call  func() error
+	}{
+		{"empty env", "environment name", func() error {
+			_, err := s.Track(ctx, TrackRequest{Workspace: ws, Environment: "", Channel: "C1"})
+			return err
+		}},
+		{"env with space", "environment name", func() error {
+			_, err := s.Track(ctx, TrackRequest{Workspace: ws, Environment: "my env", Channel: "C1"})
+			return err
+		}},
+		{"env too long", "environment name", func() error {
+			_, err := s.Track(ctx, TrackRequest{Workspace: ws, Environment: strings.Repeat("e", 41), Channel: "C1"})
+			return err
+		}},
+		{"env with colon", "environment name", func() error {
+			_, err := s.Status(ctx, ws, "dev:x", 1)
+			return err
+		}},
+		{"bad version", "version", func() error {
+			_, err := s.Track(ctx, TrackRequest{Workspace: ws, Environment: "dev", Channel: "C1", Version: "eleven"})
+			return err
+		}},
+		{"bad install type", "installation type", func() error {
+			_, err := s.Track(ctx, TrackRequest{Workspace: ws, Environment: "dev", Channel: "C1", InstallType: "onprem"})
+			return err
+		}},
+		{"bad channel", "channel", func() error {
+			_, err := s.Track(ctx, TrackRequest{Workspace: ws, Environment: "dev", Channel: "C 1"})
+			return err
+		}},
+		{"bad workspace", "workspace", func() error {
+			_, err := s.Environments(ctx, "T:1")
+			return err
+		}},
+		{"module with markup", "module name", func() error {
+			_, err := s.Apply(ctx, ws, "dev", Change{Kind: ChangeAddModules, Key: "v1", Reason: ReasonFailed, Modules: []string{"ok", "<@U123>"}})
+			return err
+		}},
+		{"module with control char", "module name", func() error {
+			_, err := s.Apply(ctx, ws, "dev", Change{Kind: ChangeAddModules, Key: "v2", Reason: ReasonFailed, Modules: []string{"a\nb"}})
+			return err
+		}},
+		{"module too long", "module name", func() error {
+			_, err := s.Apply(ctx, ws, "dev", Change{Kind: ChangeAddModules, Key: "v3", Reason: ReasonFailed, Modules: []string{long}})
+			return err
+		}},
+		{"empty module", "module name", func() error {
+			_, err := s.Apply(ctx, ws, "dev", Change{Kind: ChangeDone, Key: "v4", Modules: []string{"  "}})
+			return err
+		}},
+		{"no key", "change key", func() error {
+			_, err := s.Apply(ctx, ws, "dev", Change{Kind: ChangeReset})
+			return err
+		}},
+		{"unknown reason", "reason", func() error {
+			_, err := s.Apply(ctx, ws, "dev", Change{Kind: ChangeAddModules, Key: "v5", Reason: "broken", Modules: []string{"A"}})
+			return err
+		}},
+		{"bad percent", "percent", func() error {
+			_, err := s.Apply(ctx, ws, "dev", Change{Kind: ChangePreparing, Key: "v6", Preparation: Preparation{Percent: new(101)}})
+			return err
+		}},
+		{"negative count", "failed", func() error {
+			_, err := s.Apply(ctx, ws, "dev", Change{Kind: ChangeSummary, Key: "v7", Counts: Counts{Failed: new(-1)}})
+			return err
+		}},
+		{"bad state", "state", func() error {
+			_, err := s.Apply(ctx, ws, "dev", Change{Kind: ChangeState, Key: "v8", State: StatePreparing})
+			return err
+		}},
+		{"unknown kind", "change kind", func() error {
+			_, err := s.Apply(ctx, ws, "dev", Change{Kind: "explode", Key: "v9"})
+			return err
+		}},
+		{"done names and all", "modules", func() error {
+			_, err := s.Apply(ctx, ws, "dev", Change{Kind: ChangeDone, Key: "v10", All: true, Modules: []string{"A"}})
+			return err
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			err := c.call()
+			var ve *ValidationError
+			if !errors.As(err, &ve) || !errors.Is(err, ErrInvalid) {
+				t.Fatalf("error = %v, want a *ValidationError", err)
+			}
+			if ve.Field != c.field || ve.Error() == "" {
+				t.Errorf("field = %q (%v), want %q", ve.Field, ve, c.field)
+			}
+		})
+	}
+	// Nothing of the refused changes was written.
+	if st := status(t, s, "dev", 10); st.ModuleCount != 0 || st.State != StateUnknown {
+		t.Errorf("status after refused changes = %+v", st)
+	}
+	if h := history(t, s, "dev"); len(h) != 1 {
+		t.Errorf("history after refused changes has %d entries, want 1", len(h))
+	}
+	// A refused key can be used once the input is fixed.
+	res := apply(t, s, "dev", Change{Kind: ChangeAddModules, Key: "v1", Reason: ReasonFailed, Modules: []string{"ok", "Ünïcode Module (v2) & co"}})
+	equal(t, "added", res.Added, []string{"ok", "Ünïcode Module (v2) & co"})
+}
+
+func testNotFound(t *testing.T, s Store) {
+	ctx := context.Background()
+	track(t, s, TrackRequest{Environment: "dev", Channel: "C1"})
+	if _, err := s.Status(ctx, ws, "qa", 10); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Status: %v", err)
+	}
+	if _, err := s.Status(ctx, "T0002", "dev", 10); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Status in another workspace: %v", err)
+	}
+	if _, err := s.Apply(ctx, ws, "qa", Change{Kind: ChangeReset, Key: "k"}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Apply: %v", err)
+	}
+	if _, err := s.History(ctx, ws, "qa"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("History: %v", err)
+	}
+	// The refused key was not remembered.
+	track(t, s, TrackRequest{Environment: "qa", Channel: "C1"})
+	if res, err := s.Apply(ctx, ws, "qa", Change{Kind: ChangeReset, Key: "k"}); err != nil || res.Duplicate {
+		t.Errorf("Apply after tracking = %+v, %v", res, err)
+	}
+}
+
+func testStatusLimit(t *testing.T, s Store) {
+	track(t, s, TrackRequest{Environment: "prod", Channel: "C1"})
+	var names []string
+	for i := range 50 {
+		names = append(names, fmt.Sprintf("Module%02d", i))
+	}
+	res := apply(t, s, "prod", Change{Kind: ChangeAddModules, Reason: ReasonNotUpgraded, Modules: names})
+	if len(res.Added) != 50 || res.Remaining != 50 {
+		t.Fatalf("added %d, remaining %d", len(res.Added), res.Remaining)
+	}
+	for _, c := range []struct{ limit, want int }{{10, 10}, {1, 1}, {0, 0}, {-1, 50}, {80, 50}} {
+		st := status(t, s, "prod", c.limit)
+		if len(st.Modules) != c.want || st.ModuleCount != 50 {
+			t.Errorf("limit %d: %d modules of %d, want %d of 50", c.limit, len(st.Modules), st.ModuleCount, c.want)
+		}
+		if c.want > 0 {
+			equal(t, "first modules", moduleNames(st.Modules), names[:c.want])
+		}
+	}
+	h := history(t, s, "prod")
+	if d := h[len(h)-1].Detail; !strings.HasSuffix(d, "Module19 … and 30 more") {
+		t.Errorf("long detail = %q", d)
+	}
+}
+
+func testChannelSettings(t *testing.T, s Store) {
+	ctx := context.Background()
+	cs, err := s.ChannelSettings(ctx, ws, "C1")
+	if err != nil || cs != (ChannelSettings{}) {
+		t.Fatalf("unset settings = %+v, %v; want zero", cs, err)
+	}
+	set := ChannelSettings{Schedule: "0 10 * * 1-5", Paused: true, PauseReason: "code freeze", UpdatedBy: "U1", UpdatedAt: t0}
+	if err := s.SetChannelSettings(ctx, ws, "C1", set); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ChannelSettings(ctx, ws, "C1")
+	if err != nil || got.Schedule != set.Schedule || !got.Paused || got.PauseReason != set.PauseReason || got.UpdatedBy != "U1" || !got.UpdatedAt.Equal(t0) {
+		t.Errorf("settings = %+v, %v; want %+v", got, err, set)
+	}
+	// Replacing, not merging: resuming clears the reason.
+	if err := s.SetChannelSettings(ctx, ws, "C1", ChannelSettings{Schedule: "0 9 * * 1", UpdatedBy: "U2"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err = s.ChannelSettings(ctx, ws, "C1")
+	if err != nil || got.Paused || got.PauseReason != "" || got.Schedule != "0 9 * * 1" || got.UpdatedAt.IsZero() {
+		t.Errorf("replaced settings = %+v, %v", got, err)
+	}
+	if other, err := s.ChannelSettings(ctx, ws, "C2"); err != nil || other != (ChannelSettings{}) {
+		t.Errorf("other channel = %+v, %v", other, err)
+	}
+	wss, err := s.Workspaces(ctx)
+	if err != nil || !slices.Contains(wss, ws) {
+		t.Errorf("workspaces = %v, %v; want %s listed", wss, err, ws)
+	}
+	var ve *ValidationError
+	if err := s.SetChannelSettings(ctx, ws, "C1", ChannelSettings{Schedule: "0 9 * * 1\n"}); err == nil {
+		// trailing whitespace is trimmed; an inner control character is not allowed
+		if err := s.SetChannelSettings(ctx, ws, "C1", ChannelSettings{Schedule: "0 9\t* * 1"}); !errors.As(err, &ve) {
+			t.Errorf("schedule with a tab: %v, want a validation error", err)
+		}
+	} else {
+		t.Errorf("schedule with trailing newline: %v", err)
+	}
+}

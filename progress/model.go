@@ -1,0 +1,270 @@
+// Package progress is the tracking model of upgradebot: which environments a
+// Slack workspace follows, how far their Platform Server upgrade has come, the
+// modules still to republish and the history of what people reported.
+//
+// Two stores implement Store with the same semantics: a Redis store (for
+// several replicas) and an embedded bbolt store (one process). The package
+// knows nothing about Slack; workspaces, channels and actors are plain ids.
+package progress
+
+import (
+	"context"
+	"time"
+)
+
+// InstallType says where a Platform Server runs.
+type InstallType string
+
+// Installation types; the zero value means unknown.
+const (
+	InstallUnknown     InstallType = ""
+	InstallCloud       InstallType = "cloud"
+	InstallSelfManaged InstallType = "self-managed"
+)
+
+// State is the preparation state of an environment's upgrade.
+type State string
+
+// Preparation states.
+const (
+	StateUnknown            State = "unknown"
+	StatePreparing          State = "preparing"
+	StateFinishedWithErrors State = "finished-with-errors"
+	StateFailed             State = "failed"
+	StateReady              State = "ready"
+)
+
+// Reason says why a module has to be republished.
+type Reason string
+
+// Reasons for republishing a module.
+const (
+	ReasonFailed              Reason = "failed"
+	ReasonSkipped             Reason = "skipped"
+	ReasonNotUpgraded         Reason = "not-upgraded"
+	ReasonProducerNotPrepared Reason = "producer-not-prepared"
+)
+
+// Preparation is the progress Service Center shows while modules are prepared; nil fields are unknown.
+type Preparation struct {
+	Percent  *int
+	Expected string // expected finish, as written by Service Center
+	Current  *int   // "n" of "n of N"
+	Total    *int   // "N" of "n of N"
+}
+
+// Counts are the numbers of Service Center's preparation summary; nil fields are unknown (unknown is not 0).
+type Counts struct {
+	Prepared *int
+	Failed   *int
+	Skipped  *int
+}
+
+// Known reports whether any count is known.
+func (c Counts) Known() bool { return c.Prepared != nil || c.Failed != nil || c.Skipped != nil }
+
+// Environment is one tracked environment of a workspace.
+type Environment struct {
+	Workspace   string
+	Name        string // lowercase
+	Version     string // target Platform Server version, "" when unknown
+	InstallType InstallType
+	Channels    []string // channels following it, sorted
+	State       State
+	Preparation Preparation // meaningful while State is StatePreparing
+	Counts      Counts
+	UpdatedAt   time.Time // zero until the first update
+	UpdatedBy   string
+}
+
+// Module is one module to republish.
+type Module struct {
+	Name       string // as first reported
+	Reason     Reason
+	ReportedBy string
+	ReportedAt time.Time // first reported; orders the list
+	Source     string    // message reference or command id of the first report
+}
+
+// Status is a snapshot of one environment with the first modules to act on.
+type Status struct {
+	Environment
+	// Modules holds at most the limit asked for, in the order to act on:
+	// producers not prepared first, then oldest first, ties by name.
+	Modules []Module
+	// ModuleCount is the number of all modules to republish.
+	ModuleCount int
+	// NamedFailedSkipped is how many distinct modules were named since the
+	// last reset, whatever the reason, republished ones included: Service
+	// Center's failed and skipped counts do not go down as modules are fixed.
+	NamedFailedSkipped int
+}
+
+// Unnamed is how many failed or skipped modules Service Center counted beyond those named so far.
+func (s Status) Unnamed() int {
+	if s.Counts.Failed == nil && s.Counts.Skipped == nil {
+		return 0
+	}
+	n := deref(s.Counts.Failed) + deref(s.Counts.Skipped) - s.NamedFailedSkipped
+	return max(n, 0)
+}
+
+// HistoryEntry is one recorded event of an environment.
+type HistoryEntry struct {
+	Time   time.Time
+	Actor  string // user id
+	Action string // a ChangeKind, or "track" / "untrack"
+	Detail string
+	Source string // message reference or command id
+}
+
+// History actions besides the change kinds.
+const (
+	ActionTrack   = "track"
+	ActionUntrack = "untrack"
+)
+
+// ChangeKind selects what a Change does.
+type ChangeKind string
+
+// Change kinds.
+const (
+	// ChangePreparing sets the state to preparing with any subset of Preparation.
+	ChangePreparing ChangeKind = "preparing"
+	// ChangeSummary merges Counts and sets the state to finished-with-errors when failed+skipped > 0, else ready.
+	ChangeSummary ChangeKind = "summary"
+	// ChangeState sets State: StateFailed, StateReady or StateFinishedWithErrors.
+	ChangeState ChangeKind = "state"
+	// ChangeAddModules lists Modules with Reason.
+	ChangeAddModules ChangeKind = "add"
+	// ChangeDone removes Modules (or all of them with All) from the list.
+	ChangeDone ChangeKind = "done"
+	// ChangeReset starts a new upgrade: clears state, counts and modules; history is kept.
+	ChangeReset ChangeKind = "reset"
+)
+
+// Change is one update of an environment, applied atomically with its history entry.
+type Change struct {
+	Kind ChangeKind
+	// Key makes the change idempotent: applying a key again (within a day)
+	// changes nothing. Use the source message id or command id; when one
+	// message yields several changes, give each its own key (e.g. "m1#2").
+	Key    string
+	Actor  string    // user id
+	Source string    // message reference or command id; defaults to Key
+	At     time.Time // when it happened; zero means now
+
+	Preparation Preparation // ChangePreparing
+	Counts      Counts      // ChangeSummary
+	State       State       // ChangeState
+	Reason      Reason      // ChangeAddModules
+	Modules     []string    // ChangeAddModules, ChangeDone
+	All         bool        // ChangeDone: every module
+}
+
+// Result tells what an Apply did.
+type Result struct {
+	// Duplicate is true when the key was applied before; nothing changed
+	// and the other fields are empty. (A resend of the same Apply call by
+	// the Redis client after a lost reply is not a duplicate: it returns
+	// the result of the run that happened.)
+	Duplicate bool
+	Added     []string // modules newly listed
+	Updated   []string // modules already listed whose reason changed
+	Removed   []string // modules taken off the list
+	NotFound  []string // modules named in a done change that were not listed
+	Remaining int      // modules listed after the change
+	// BecameEmpty is true when a done change removed the last module, so
+	// "all clear" is announced exactly once.
+	BecameEmpty bool
+	State       State // state after the change
+}
+
+// TrackRequest asks to follow an environment from a channel.
+type TrackRequest struct {
+	Workspace   string
+	Environment string
+	Channel     string
+	Version     string      // "" keeps the known version
+	InstallType InstallType // InstallUnknown keeps the known type
+	Actor       string
+	At          time.Time // zero means now
+}
+
+// TrackResult tells what a Track did.
+type TrackResult struct {
+	Created  bool // the environment is new
+	Followed bool // the channel did not follow it before
+	Updated  bool // version or installation type changed
+}
+
+// ChannelSettings are per-channel options for the reminder scheduler.
+type ChannelSettings struct {
+	Schedule    string // reminder schedule; "" means the default
+	Paused      bool
+	PauseReason string
+	UpdatedAt   time.Time
+	UpdatedBy   string
+}
+
+// ChannelFollow lists the environments one channel follows.
+type ChannelFollow struct {
+	Channel      string
+	Environments []string // sorted
+}
+
+// Store keeps the tracking data. Implementations are safe for concurrent use.
+type Store interface {
+	// Track follows an environment from a channel, creating the environment if new.
+	Track(ctx context.Context, req TrackRequest) (TrackResult, error)
+	// Untrack stops a channel following an environment; false when it did not follow it.
+	// The environment, its modules and history stay.
+	Untrack(ctx context.Context, workspace, env, channel, actor string) (bool, error)
+	// Environments lists a workspace's environments by name.
+	Environments(ctx context.Context, workspace string) ([]Environment, error)
+	// ChannelEnvironments lists the environments a channel follows, by name.
+	ChannelEnvironments(ctx context.Context, workspace, channel string) ([]Environment, error)
+	// Status returns one environment with at most limit modules (limit < 0: all).
+	Status(ctx context.Context, workspace, env string, limit int) (Status, error)
+	// Apply makes one change and records one history entry, atomically and idempotently.
+	Apply(ctx context.Context, workspace, env string, c Change) (Result, error)
+	// History returns an environment's history, oldest first.
+	History(ctx context.Context, workspace, env string) ([]HistoryEntry, error)
+	// ChannelSettings returns a channel's settings; zero settings when never set.
+	ChannelSettings(ctx context.Context, workspace, channel string) (ChannelSettings, error)
+	// SetChannelSettings replaces a channel's settings.
+	SetChannelSettings(ctx context.Context, workspace, channel string, s ChannelSettings) error
+	// FollowedChannels lists the channels following any environment of a workspace.
+	FollowedChannels(ctx context.Context, workspace string) ([]ChannelFollow, error)
+	// Workspaces lists every workspace with data, sorted.
+	Workspaces(ctx context.Context) ([]string, error)
+	// Ping reports whether the storage answers; errors wrap ErrUnavailable.
+	Ping(ctx context.Context) error
+	// Close releases what the store opened.
+	Close() error
+}
+
+// HistoryLimit is how many history entries an environment keeps; older ones
+// are dropped so a long-lived environment does not grow without bound.
+const HistoryLimit = 10000
+
+// IdempotencyTTL is how long an applied change key is remembered by default.
+const IdempotencyTTL = 24 * time.Hour
+
+func deref(p *int) int {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+// toMillis keeps times at millisecond precision in UTC so both stores, and
+// Redis sorted-set scores, agree on ordering and equality.
+func toMillis(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMillis(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}

@@ -1,0 +1,665 @@
+package progress
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// DefaultRedisPrefix is the key prefix when RedisOptions.Prefix is empty.
+const DefaultRedisPrefix = "upgradebot"
+
+// RedisOptions configure a RedisStore.
+type RedisOptions struct {
+	Prefix         string           // key prefix; "" means DefaultRedisPrefix
+	Now            func() time.Time // clock; nil means time.Now
+	IdempotencyTTL time.Duration    // how long change keys are remembered; 0 means IdempotencyTTL
+	historyLimit   int              // tests lower it; 0 means HistoryLimit
+}
+
+// RedisStore is a Store on Redis, safe for several replicas sharing one server.
+//
+// Keys, with W the workspace in braces (a Redis Cluster hash tag, so every
+// key of a workspace lives in one slot and the scripts stay single-slot):
+//
+//	<prefix>:workspaces                     set of workspaces
+//	<prefix>:{W}:#envs                      set of environment names
+//	<prefix>:{W}:#channels                  set of channels following any environment
+//	<prefix>:{W}:#ch:<channel>:envs         set of environments a channel follows
+//	<prefix>:{W}:#ch:<channel>:settings     hash of channel settings
+//	<prefix>:{W}:<env>:meta                 hash of the environment's fields
+//	<prefix>:{W}:<env>:channels             set of channels following it
+//	<prefix>:{W}:<env>:modules              hash of lowercase module name → JSON
+//	<prefix>:{W}:<env>:order                sorted set of lowercase names in the order to act on
+//	<prefix>:{W}:<env>:named                set of every module named since the last reset
+//	<prefix>:{W}:<env>:history              list of JSON entries, oldest first
+//	<prefix>:{W}:<env>:idem:<key>           applied change keys, expiring
+//
+// Environment names cannot start with "#", so they never collide with the
+// workspace's own keys.
+type RedisStore struct {
+	client       redis.UniversalClient
+	owned        bool
+	prefix       string
+	now          func() time.Time
+	idemTTL      time.Duration
+	historyLimit int
+	track        *redis.Script
+	untrack      *redis.Script
+	apply        *redis.Script
+}
+
+var _ Store = (*RedisStore)(nil)
+
+// NewRedisStore returns a store on client; the caller keeps ownership of client (Close does not close it).
+func NewRedisStore(client redis.UniversalClient, opts RedisOptions) (*RedisStore, error) {
+	if client == nil {
+		return nil, errors.New("progress: redis client is nil")
+	}
+	if opts.Prefix == "" {
+		opts.Prefix = DefaultRedisPrefix
+	}
+	if err := checkID("redis prefix", opts.Prefix); err != nil {
+		return nil, err
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.IdempotencyTTL <= 0 {
+		opts.IdempotencyTTL = IdempotencyTTL
+	}
+	if opts.IdempotencyTTL < time.Second {
+		// Redis expiries are given in whole seconds.
+		opts.IdempotencyTTL = time.Second
+	}
+	if opts.historyLimit <= 0 {
+		opts.historyLimit = HistoryLimit
+	}
+	return &RedisStore{
+		client:       client,
+		prefix:       opts.Prefix,
+		now:          opts.Now,
+		idemTTL:      opts.IdempotencyTTL,
+		historyLimit: opts.historyLimit,
+		track:        redis.NewScript(trackLua),
+		untrack:      redis.NewScript(untrackLua),
+		apply:        redis.NewScript(applyLua),
+	}, nil
+}
+
+// OpenRedisURL connects to a redis:// or rediss:// URL (see redis.ParseURL);
+// the store owns the client and Close closes it. Sentinel and Cluster
+// addresses cannot be written as such a URL: build a redis.UniversalClient
+// (redis.NewFailoverClient, redis.NewClusterClient) and use NewRedisStore.
+// Unless the URL says otherwise (max_retries), a failed command is retried
+// once and a refused dial tried twice, so an outage is reported within about
+// a second. It does not contact the server; use Ping for that.
+func OpenRedisURL(rawURL string, opts RedisOptions) (*RedisStore, error) {
+	o, err := redis.ParseURL(rawURL)
+	if err != nil {
+		// A *url.Error quotes the whole URL, password included: keep only its cause.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("progress: redis URL: %w", err)
+	}
+	if o.DialerRetries == 0 {
+		// go-redis tries a refused dial 5 times by default, and retries the
+		// command on top: about two seconds before an outage is reported.
+		// Two tries keep "store unreachable" answers well within Slack's
+		// three-second deadline.
+		o.DialerRetries = 2
+	}
+	if o.MaxRetries == 0 {
+		o.MaxRetries = 1
+	}
+	client := redis.NewClient(o)
+	s, err := NewRedisStore(client, opts)
+	if err != nil {
+		_ = client.Close()
+		return nil, err
+	}
+	s.owned = true
+	return s, nil
+}
+
+// Close closes the client when the store opened it (OpenRedisURL).
+func (s *RedisStore) Close() error {
+	if !s.owned {
+		return nil
+	}
+	if err := s.client.Close(); err != nil && !errors.Is(err, redis.ErrClosed) {
+		return fmt.Errorf("progress: close redis: %w", err)
+	}
+	return nil
+}
+
+// Ping reports whether Redis answers.
+func (s *RedisStore) Ping(ctx context.Context) error {
+	return s.wrap("ping", s.client.Ping(ctx).Err())
+}
+
+// isUnavailable tells a storage outage (retry later) from a bug or bad data.
+func isUnavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var ne net.Error
+	switch {
+	case errors.As(err, &ne),
+		errors.Is(err, context.DeadlineExceeded),
+		errors.Is(err, io.EOF),
+		errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, syscall.ECONNREFUSED),
+		errors.Is(err, syscall.ECONNRESET),
+		errors.Is(err, syscall.EPIPE),
+		errors.Is(err, redis.ErrClosed),
+		errors.Is(err, redis.ErrPoolTimeout),
+		errors.Is(err, redis.ErrPoolExhausted):
+		return true
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "redis: connection pool") || strings.Contains(msg, "connection refused") {
+		return true
+	}
+	// Server states during start-up or failover: the data is fine but not served now.
+	for _, p := range []string{"LOADING", "MASTERDOWN", "READONLY", "CLUSTERDOWN", "TRYAGAIN"} {
+		if redis.HasErrorPrefix(err, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *RedisStore) wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if isUnavailable(err) {
+		return fmt.Errorf("progress: redis %s: %w: %w", op, ErrUnavailable, err)
+	}
+	return fmt.Errorf("progress: redis %s: %w", op, err)
+}
+
+// key helpers
+
+func (s *RedisStore) workspacesKey() string          { return s.prefix + ":workspaces" }
+func (s *RedisStore) wsKey(ws string) string         { return s.prefix + ":{" + ws + "}" }
+func (s *RedisStore) wsEnvsKey(ws string) string     { return s.wsKey(ws) + ":#envs" }
+func (s *RedisStore) wsChannelsKey(ws string) string { return s.wsKey(ws) + ":#channels" }
+func (s *RedisStore) chanEnvsKey(ws, ch string) string {
+	return s.wsKey(ws) + ":#ch:" + ch + ":envs"
+}
+func (s *RedisStore) chanSettingsKey(ws, ch string) string {
+	return s.wsKey(ws) + ":#ch:" + ch + ":settings"
+}
+func (s *RedisStore) envKey(ws, env, part string) string {
+	return s.wsKey(ws) + ":" + env + ":" + part
+}
+
+// wire formats
+
+type wireEntry struct {
+	T      int64  `json:"t"`
+	Actor  string `json:"actor,omitempty"`
+	Action string `json:"action"`
+	Detail string `json:"detail,omitempty"`
+	Source string `json:"source,omitempty"`
+}
+
+func (w wireEntry) entry() HistoryEntry {
+	return HistoryEntry{Time: fromMillis(w.T), Actor: w.Actor, Action: w.Action, Detail: w.Detail, Source: w.Source}
+}
+
+func encodeEntry(e HistoryEntry) (string, error) {
+	b, err := json.Marshal(wireEntry{T: toMillis(e.Time), Actor: e.Actor, Action: e.Action, Detail: e.Detail, Source: e.Source})
+	return string(b), err
+}
+
+type wireModule struct {
+	Name   string `json:"name"`
+	Reason string `json:"reason"`
+	By     string `json:"by"`
+	At     int64  `json:"at"`
+	Source string `json:"source"`
+}
+
+func (w wireModule) module() Module {
+	return Module{Name: w.Name, Reason: Reason(w.Reason), ReportedBy: w.By, ReportedAt: fromMillis(w.At), Source: w.Source}
+}
+
+type wireChange struct {
+	Kind     ChangeKind         `json:"kind"`
+	Percent  *int               `json:"percent,omitempty"`
+	Expected string             `json:"expected,omitempty"`
+	Current  *int               `json:"current,omitempty"`
+	Total    *int               `json:"total,omitempty"`
+	Prepared *int               `json:"prepared,omitempty"`
+	Failed   *int               `json:"failed,omitempty"`
+	Skipped  *int               `json:"skipped,omitempty"`
+	State    State              `json:"state,omitempty"`
+	Reason   Reason             `json:"reason,omitempty"`
+	Source   string             `json:"source"`
+	All      bool               `json:"all,omitempty"`
+	Modules  []normalizedModule `json:"modules,omitempty"`
+}
+
+// Track follows an environment from a channel, creating it if new.
+func (s *RedisStore) Track(ctx context.Context, req TrackRequest) (TrackResult, error) {
+	req, err := normalizeTrack(req, s.now())
+	if err != nil {
+		return TrackResult{}, err
+	}
+	entry, err := encodeEntry(HistoryEntry{Time: req.At, Actor: req.Actor, Action: ActionTrack, Detail: describeTrack(req)})
+	if err != nil {
+		return TrackResult{}, fmt.Errorf("progress: encode history: %w", err)
+	}
+	ws, env := req.Workspace, req.Environment
+	// Indexed first: a workspace with data is then always listed. Outside
+	// the script because this key lies outside the workspace's hash slot.
+	if err := s.client.SAdd(ctx, s.workspacesKey(), ws).Err(); err != nil {
+		return TrackResult{}, s.wrap("track", err)
+	}
+	keys := []string{
+		s.envKey(ws, env, "meta"), s.envKey(ws, env, "channels"), s.wsEnvsKey(ws),
+		s.chanEnvsKey(ws, req.Channel), s.wsChannelsKey(ws), s.envKey(ws, env, "history"),
+	}
+	vals, err := s.track.Run(ctx, s.client, keys, env, req.Channel, req.Version, string(req.InstallType),
+		toMillis(req.At), req.Actor, entry, s.historyLimit).Int64Slice()
+	if err != nil {
+		return TrackResult{}, s.wrap("track", err)
+	}
+	if len(vals) != 3 {
+		return TrackResult{}, fmt.Errorf("progress: redis track: unexpected reply %v", vals)
+	}
+	return TrackResult{Created: vals[0] == 1, Followed: vals[1] == 1, Updated: vals[2] == 1}, nil
+}
+
+// Untrack stops a channel following an environment.
+func (s *RedisStore) Untrack(ctx context.Context, workspace, env, channel, actor string) (bool, error) {
+	env, err := envRef(workspace, env)
+	if err != nil {
+		return false, err
+	}
+	if err := checkID("channel", channel); err != nil {
+		return false, err
+	}
+	if err := checkText("actor", actor, maxID); err != nil {
+		return false, err
+	}
+	entry, err := encodeEntry(HistoryEntry{Time: s.now(), Actor: actor, Action: ActionUntrack, Detail: describeUntrack(channel)})
+	if err != nil {
+		return false, fmt.Errorf("progress: encode history: %w", err)
+	}
+	keys := []string{
+		s.envKey(workspace, env, "meta"), s.envKey(workspace, env, "channels"),
+		s.chanEnvsKey(workspace, channel), s.wsChannelsKey(workspace), s.envKey(workspace, env, "history"),
+	}
+	n, err := s.untrack.Run(ctx, s.client, keys, env, channel, entry, s.historyLimit).Int64()
+	if err != nil {
+		if redis.HasErrorPrefix(err, "NOTFOUND") {
+			return false, notFound(workspace, env)
+		}
+		return false, s.wrap("untrack", err)
+	}
+	return n == 1, nil
+}
+
+// Apply makes one change atomically with its history entry; a repeated key changes nothing.
+func (s *RedisStore) Apply(ctx context.Context, workspace, env string, c Change) (Result, error) {
+	env, err := envRef(workspace, env)
+	if err != nil {
+		return Result{}, err
+	}
+	c, mods, err := normalizeChange(c, s.now())
+	if err != nil {
+		return Result{}, err
+	}
+	wc, err := json.Marshal(wireChange{
+		Kind: c.Kind, Percent: c.Preparation.Percent, Expected: c.Preparation.Expected,
+		Current: c.Preparation.Current, Total: c.Preparation.Total,
+		Prepared: c.Counts.Prepared, Failed: c.Counts.Failed, Skipped: c.Counts.Skipped,
+		State: c.State, Reason: c.Reason, Source: c.Source, All: c.All, Modules: mods,
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("progress: encode change: %w", err)
+	}
+	entry, err := encodeEntry(HistoryEntry{Time: c.At, Actor: c.Actor, Action: string(c.Kind), Detail: describeChange(c, mods), Source: c.Source})
+	if err != nil {
+		return Result{}, fmt.Errorf("progress: encode history: %w", err)
+	}
+	keys := []string{
+		s.envKey(workspace, env, "meta"), s.envKey(workspace, env, "modules"), s.envKey(workspace, env, "order"),
+		s.envKey(workspace, env, "history"), s.envKey(workspace, env, "idem:"+c.Key), s.envKey(workspace, env, "named"),
+	}
+	// go-redis resends a command whose reply was lost (MaxRetries); the token
+	// lets the script tell that resend from a second Apply with the same key.
+	token := rand.Text()
+	reply, err := s.apply.Run(ctx, s.client, keys, string(wc), entry, int64(s.idemTTL/time.Second),
+		s.historyLimit, toMillis(c.At), c.Actor, token).Slice()
+	if err != nil {
+		if redis.HasErrorPrefix(err, "NOTFOUND") {
+			return Result{}, notFound(workspace, env)
+		}
+		return Result{}, s.wrap("apply", err)
+	}
+	return parseApplyReply(reply)
+}
+
+func parseApplyReply(reply []any) (Result, error) {
+	bad := fmt.Errorf("progress: redis apply: unexpected reply %.200v", reply)
+	if len(reply) == 0 {
+		return Result{}, bad
+	}
+	if dup, _ := reply[0].(int64); dup == 1 {
+		return Result{Duplicate: true}, nil
+	}
+	if len(reply) != 8 {
+		return Result{}, bad
+	}
+	state, ok1 := reply[1].(string)
+	remaining, ok2 := reply[2].(int64)
+	became, ok3 := reply[3].(int64)
+	if !ok1 || !ok2 || !ok3 {
+		return Result{}, bad
+	}
+	lists := make([][]string, 4)
+	for i := range lists {
+		str, ok := reply[4+i].(string)
+		if !ok {
+			return Result{}, bad
+		}
+		if str != "" {
+			lists[i] = strings.Split(str, "\n")
+		}
+	}
+	return Result{
+		Added: lists[0], Updated: lists[1], Removed: lists[2], NotFound: lists[3],
+		Remaining: int(remaining), BecameEmpty: became == 1, State: State(state),
+	}, nil
+}
+
+// Status reads one environment in two round trips: the environment, its
+// channels, the first module names and the module count in one pipeline, then
+// the details of those modules.
+func (s *RedisStore) Status(ctx context.Context, workspace, env string, limit int) (Status, error) {
+	env, err := envRef(workspace, env)
+	if err != nil {
+		return Status{}, err
+	}
+	var (
+		meta  *redis.MapStringStringCmd
+		chans *redis.StringSliceCmd
+		names *redis.StringSliceCmd
+		count *redis.IntCmd
+	)
+	_, err = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		meta = p.HGetAll(ctx, s.envKey(workspace, env, "meta"))
+		chans = p.SMembers(ctx, s.envKey(workspace, env, "channels"))
+		if limit != 0 {
+			stop := int64(limit) - 1
+			if limit < 0 {
+				stop = -1
+			}
+			names = p.ZRange(ctx, s.envKey(workspace, env, "order"), 0, stop)
+		}
+		count = p.ZCard(ctx, s.envKey(workspace, env, "order"))
+		return nil
+	})
+	if err != nil {
+		return Status{}, s.wrap("status", err)
+	}
+	if len(meta.Val()) == 0 {
+		return Status{}, notFound(workspace, env)
+	}
+	st := Status{Environment: parseMeta(workspace, meta.Val(), chans.Val())}
+	st.ModuleCount = int(count.Val())
+	st.NamedFailedSkipped = atoi(meta.Val()["named_fs"])
+	if names == nil || len(names.Val()) == 0 {
+		return st, nil
+	}
+	vals, err := s.client.HMGet(ctx, s.envKey(workspace, env, "modules"), names.Val()...).Result()
+	if err != nil {
+		return Status{}, s.wrap("status", err)
+	}
+	st.Modules = make([]Module, 0, len(vals))
+	for _, v := range vals {
+		str, ok := v.(string)
+		if !ok {
+			// Removed between the two round trips: leave it out.
+			continue
+		}
+		var m wireModule
+		if err := json.Unmarshal([]byte(str), &m); err != nil {
+			return Status{}, fmt.Errorf("progress: redis status: decode module: %w", err)
+		}
+		st.Modules = append(st.Modules, m.module())
+	}
+	return st, nil
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}
+
+func optInt(m map[string]string, field string) *int {
+	v, ok := m[field]
+	if !ok {
+		return nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return nil
+	}
+	return &n
+}
+
+func parseMeta(workspace string, m map[string]string, channels []string) Environment {
+	if len(channels) == 0 {
+		channels = nil
+	}
+	slices.Sort(channels)
+	e := Environment{
+		Workspace:   workspace,
+		Name:        m["name"],
+		Version:     m["version"],
+		InstallType: InstallType(m["install"]),
+		Channels:    channels,
+		State:       State(m["state"]),
+		Counts:      Counts{Prepared: optInt(m, "prepared"), Failed: optInt(m, "failed"), Skipped: optInt(m, "skipped")},
+		UpdatedBy:   m["updated_by"],
+	}
+	if e.State == "" {
+		e.State = StateUnknown
+	}
+	if e.State == StatePreparing {
+		e.Preparation = Preparation{Percent: optInt(m, "percent"), Expected: m["expected"], Current: optInt(m, "current"), Total: optInt(m, "total")}
+	}
+	if ms, err := strconv.ParseInt(m["updated_at"], 10, 64); err == nil {
+		e.UpdatedAt = fromMillis(ms)
+	}
+	return e
+}
+
+// Environments lists a workspace's environments by name.
+func (s *RedisStore) Environments(ctx context.Context, workspace string) ([]Environment, error) {
+	if err := checkID("workspace", workspace); err != nil {
+		return nil, err
+	}
+	names, err := s.client.SMembers(ctx, s.wsEnvsKey(workspace)).Result()
+	if err != nil {
+		return nil, s.wrap("environments", err)
+	}
+	return s.loadEnvironments(ctx, workspace, names)
+}
+
+// ChannelEnvironments lists the environments a channel follows, by name.
+func (s *RedisStore) ChannelEnvironments(ctx context.Context, workspace, channel string) ([]Environment, error) {
+	if err := checkID("workspace", workspace); err != nil {
+		return nil, err
+	}
+	if err := checkID("channel", channel); err != nil {
+		return nil, err
+	}
+	names, err := s.client.SMembers(ctx, s.chanEnvsKey(workspace, channel)).Result()
+	if err != nil {
+		return nil, s.wrap("channel environments", err)
+	}
+	return s.loadEnvironments(ctx, workspace, names)
+}
+
+func (s *RedisStore) loadEnvironments(ctx context.Context, workspace string, names []string) ([]Environment, error) {
+	if len(names) == 0 {
+		return nil, nil
+	}
+	slices.Sort(names)
+	metas := make([]*redis.MapStringStringCmd, len(names))
+	chans := make([]*redis.StringSliceCmd, len(names))
+	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, n := range names {
+			metas[i] = p.HGetAll(ctx, s.envKey(workspace, n, "meta"))
+			chans[i] = p.SMembers(ctx, s.envKey(workspace, n, "channels"))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, s.wrap("environments", err)
+	}
+	envs := make([]Environment, 0, len(names))
+	for i := range names {
+		if len(metas[i].Val()) == 0 {
+			continue
+		}
+		envs = append(envs, parseMeta(workspace, metas[i].Val(), chans[i].Val()))
+	}
+	return envs, nil
+}
+
+// History returns an environment's history, oldest first.
+func (s *RedisStore) History(ctx context.Context, workspace, env string) ([]HistoryEntry, error) {
+	env, err := envRef(workspace, env)
+	if err != nil {
+		return nil, err
+	}
+	var exists *redis.IntCmd
+	var list *redis.StringSliceCmd
+	_, err = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		exists = p.Exists(ctx, s.envKey(workspace, env, "meta"))
+		list = p.LRange(ctx, s.envKey(workspace, env, "history"), 0, -1)
+		return nil
+	})
+	if err != nil {
+		return nil, s.wrap("history", err)
+	}
+	if exists.Val() == 0 {
+		return nil, notFound(workspace, env)
+	}
+	entries := make([]HistoryEntry, 0, len(list.Val()))
+	for _, v := range list.Val() {
+		var w wireEntry
+		if err := json.Unmarshal([]byte(v), &w); err != nil {
+			return nil, fmt.Errorf("progress: redis history: decode entry: %w", err)
+		}
+		entries = append(entries, w.entry())
+	}
+	return entries, nil
+}
+
+// ChannelSettings returns a channel's settings; zero settings when never set.
+func (s *RedisStore) ChannelSettings(ctx context.Context, workspace, channel string) (ChannelSettings, error) {
+	if err := checkID("workspace", workspace); err != nil {
+		return ChannelSettings{}, err
+	}
+	if err := checkID("channel", channel); err != nil {
+		return ChannelSettings{}, err
+	}
+	m, err := s.client.HGetAll(ctx, s.chanSettingsKey(workspace, channel)).Result()
+	if err != nil {
+		return ChannelSettings{}, s.wrap("channel settings", err)
+	}
+	cs := ChannelSettings{Schedule: m["schedule"], Paused: m["paused"] == "1", PauseReason: m["reason"], UpdatedBy: m["updated_by"]}
+	if ms, err := strconv.ParseInt(m["updated_at"], 10, 64); err == nil {
+		cs.UpdatedAt = fromMillis(ms)
+	}
+	return cs, nil
+}
+
+// SetChannelSettings replaces a channel's settings; a zero UpdatedAt means now.
+func (s *RedisStore) SetChannelSettings(ctx context.Context, workspace, channel string, cs ChannelSettings) error {
+	cs, err := normalizeSettings(workspace, channel, cs, s.now())
+	if err != nil {
+		return err
+	}
+	paused := "0"
+	if cs.Paused {
+		paused = "1"
+	}
+	key := s.chanSettingsKey(workspace, channel)
+	_, err = s.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.SAdd(ctx, s.workspacesKey(), workspace)
+		p.Del(ctx, key)
+		p.HSet(ctx, key, "schedule", cs.Schedule, "paused", paused, "reason", cs.PauseReason,
+			"updated_at", toMillis(cs.UpdatedAt), "updated_by", cs.UpdatedBy)
+		return nil
+	})
+	return s.wrap("set channel settings", err)
+}
+
+// FollowedChannels lists the channels following any environment of a workspace.
+func (s *RedisStore) FollowedChannels(ctx context.Context, workspace string) ([]ChannelFollow, error) {
+	if err := checkID("workspace", workspace); err != nil {
+		return nil, err
+	}
+	chans, err := s.client.SMembers(ctx, s.wsChannelsKey(workspace)).Result()
+	if err != nil {
+		return nil, s.wrap("followed channels", err)
+	}
+	if len(chans) == 0 {
+		return nil, nil
+	}
+	slices.Sort(chans)
+	cmds := make([]*redis.StringSliceCmd, len(chans))
+	_, err = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, ch := range chans {
+			cmds[i] = p.SMembers(ctx, s.chanEnvsKey(workspace, ch))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, s.wrap("followed channels", err)
+	}
+	out := make([]ChannelFollow, 0, len(chans))
+	for i, ch := range chans {
+		envs := cmds[i].Val()
+		if len(envs) == 0 {
+			continue
+		}
+		slices.Sort(envs)
+		out = append(out, ChannelFollow{Channel: ch, Environments: envs})
+	}
+	return out, nil
+}
+
+// Workspaces lists every workspace with data, sorted.
+func (s *RedisStore) Workspaces(ctx context.Context) ([]string, error) {
+	ws, err := s.client.SMembers(ctx, s.workspacesKey()).Result()
+	if err != nil {
+		return nil, s.wrap("workspaces", err)
+	}
+	slices.Sort(ws)
+	return ws, nil
+}
