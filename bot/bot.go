@@ -80,6 +80,13 @@ type Options struct {
 	Schedules Schedules
 	// OCRNote explains in help why screenshots are not read; "" when they are.
 	OCRNote string
+	// Membership tells whether the bot is in a channel; nil skips the check (the shell).
+	Membership Membership
+}
+
+// Membership answers whether the bot is a member of a channel (conversations.info in Slack).
+type Membership interface {
+	InChannel(ctx context.Context, channel string) (bool, error)
 }
 
 // Metrics counts what the bot did (implemented with Prometheus by the binary).
@@ -110,6 +117,7 @@ type Bot struct {
 	metrics  Metrics
 	sched    Schedules
 	ocrNote  string
+	member   Membership
 	commands []*commandDef
 }
 
@@ -126,6 +134,7 @@ func New(o Options) *Bot {
 		metrics: o.Metrics,
 		sched:   o.Schedules,
 		ocrNote: o.OCRNote,
+		member:  o.Membership,
 	}
 	if b.log == nil {
 		b.log = slog.New(slog.DiscardHandler)
@@ -142,6 +151,9 @@ func New(o Options) *Bot {
 	b.commands = commandTable()
 	return b
 }
+
+// SetSchedules connects the reminder scheduler once it exists (it needs the bot to render).
+func (b *Bot) SetSchedules(s Schedules) { b.sched = s }
 
 // SetBotUserID records the bot's own user id once the transport learns it.
 func (b *Bot) SetBotUserID(id string) { b.botUser = id }

@@ -20,6 +20,14 @@ func (b *Bot) cmdTrack(ctx context.Context, c Command, args string) Response {
 	if len(fields) == 0 || len(fields) > 3 {
 		return b.usageError(def, "Tell me which environment to follow.")
 	}
+	if b.member != nil {
+		in, err := b.member.InChannel(ctx, c.Channel)
+		if err != nil {
+			b.log.Warn("could not check channel membership", "channel", c.Channel, "err", err)
+		} else if !in {
+			return private(errorReply("I'm not in this channel yet, so I can't read the errors pasted here. Invite me with `/invite @upgradebot` (or the channel's Integrations → Add apps), then run the command again."))
+		}
+	}
 	req := progress.TrackRequest{Workspace: c.Workspace, Environment: fields[0], Channel: c.Channel, Actor: c.User, At: b.now()}
 	for _, f := range fields[1:] {
 		switch strings.ToLower(f) {
@@ -548,6 +556,34 @@ func (b *Bot) cmdRemind(ctx context.Context, c Command, args string) Response {
 	r := &Reply{Summary: desc}
 	r.Section(Line{M(c.User), T(" " + desc)})
 	return Response{Announce: r}
+}
+
+// Home is the App Home view: every environment's state and modules to republish.
+func (b *Bot) Home(ctx context.Context, workspace string) *Reply {
+	r := &Reply{Summary: "upgradebot"}
+	r.Header("Upgrades in this workspace")
+	envs, err := b.store.Environments(ctx, workspace)
+	if err != nil {
+		r.Blocks = append(r.Blocks, b.storeError("home", err).Blocks...)
+		return r
+	}
+	if len(envs) == 0 {
+		r.Section(Line{T("No environment is tracked yet. In a channel, "), C(b.cmd + " track prod 11.31.0"), T(" starts following one.")})
+		return r
+	}
+	// Ten modules per environment keeps a workspace of many environments within the view's 100 blocks.
+	for i, e := range envs {
+		if i > 0 {
+			r.Divider()
+		}
+		st, err := b.store.Status(ctx, workspace, e.Name, 10)
+		if err != nil {
+			r.Blocks = append(r.Blocks, b.storeError("home", err).Blocks...)
+			return r
+		}
+		b.statusBlocks(r, st)
+	}
+	return r
 }
 
 // HandleAction handles a button click.

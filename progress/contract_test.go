@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -40,6 +41,54 @@ func runContractTests(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("NotFound", func(t *testing.T) { testNotFound(t, newStore(t)) })
 	t.Run("StatusLimit", func(t *testing.T) { testStatusLimit(t, newStore(t)) })
 	t.Run("ChannelSettings", func(t *testing.T) { testChannelSettings(t, newStore(t)) })
+	t.Run("Claims", func(t *testing.T) { testClaims(t, newStore(t)) })
+}
+
+func testClaims(t *testing.T, s Store) {
+	ctx := context.Background()
+	claim := func(key string, want bool) {
+		t.Helper()
+		got, err := s.Claim(ctx, key, time.Hour)
+		if err != nil {
+			t.Fatalf("Claim(%s): %v", key, err)
+		}
+		if got != want {
+			t.Errorf("Claim(%s) = %v, want %v", key, got, want)
+		}
+	}
+	claim("msg:C1:1.1", true)
+	claim("msg:C1:1.1", false)
+	claim("msg:C1:1.2", true)
+	if err := s.Release(ctx, "msg:C1:1.1"); err != nil {
+		t.Fatal(err)
+	}
+	claim("msg:C1:1.1", true)
+	if err := s.Mark(ctx, "done:C1:1.3", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	claim("done:C1:1.3", false)
+	if _, err := s.Claim(ctx, "", time.Hour); !errors.Is(err, ErrInvalid) {
+		t.Errorf("empty key: %v, want ErrInvalid", err)
+	}
+	if _, err := s.Claim(ctx, "k", 0); !errors.Is(err, ErrInvalid) {
+		t.Errorf("zero ttl: %v, want ErrInvalid", err)
+	}
+	// Concurrent claimers: exactly one wins.
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if ok, err := s.Claim(ctx, "race", time.Hour); err == nil && ok {
+				wins.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Errorf("%d concurrent claims won, want 1", wins.Load())
+	}
 }
 
 func track(t *testing.T, s Store, req TrackRequest) TrackResult {

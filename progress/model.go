@@ -242,6 +242,7 @@ type Store interface {
 	Ping(ctx context.Context) error
 	// Close releases what the store opened.
 	Close() error
+	Claims
 }
 
 // HistoryLimit is how many history entries an environment keeps; older ones
@@ -267,4 +268,16 @@ func fromMillis(ms int64) time.Time {
 		return time.Time{}
 	}
 	return time.UnixMilli(ms).UTC()
+}
+
+// Claims coordinate replicas and retries: a key is held by one holder at a
+// time until it expires. The Redis store shares claims between replicas;
+// the embedded store keeps them in its file for its one process.
+type Claims interface {
+	// Claim takes key for ttl; false when it is already held (or marked).
+	Claim(ctx context.Context, key string, ttl time.Duration) (bool, error)
+	// Mark holds key for ttl whether or not it was claimed (e.g. "answered").
+	Mark(ctx context.Context, key string, ttl time.Duration) error
+	// Release frees key so a retry may claim it.
+	Release(ctx context.Context, key string) error
 }
