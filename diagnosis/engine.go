@@ -48,33 +48,55 @@ func (e *Engine) Diagnose(text string) []Finding {
 	defer e.bufs.Put(n)
 	var findings []Finding
 	var matches []matchResult
-	base := 0
+	base, done := 0, 0
 	for _, r := range regions {
-		normalize(text[r.start:r.end], n)
-		first := len(findings)
-		for ti := range e.tmpls {
-			if r.mask&(1<<uint(ti%64)) == 0 {
-				continue
-			}
-			c := &e.tmpls[ti]
-			matches = c.t.findAll(n, matches[:0])
-			for _, m := range matches {
-				findings = append(findings, Finding{ID: c.entry.ID, Entry: c.entry, Values: m.values, Offset: base + m.start, end: base + m.end})
-			}
+		// Windows never overlap, so no message is found twice.
+		start, end := max(r.start, done), r.end
+		if start >= end {
+			continue
 		}
-		slices.SortStableFunc(findings[first:], func(a, b Finding) int { return a.Offset - b.Offset })
-		// Two messages of one entry may cover the same text: keep the first.
-		findings = slices.CompactFunc(findings, func(a, b Finding) bool {
-			return a.ID == b.ID && max(a.Offset, b.Offset) < min(a.end, b.end)
-		})
+		first := len(findings)
+		findings, matches = e.matchRegion(text, start, end, r.mask, base, n, findings, matches)
+		// A window sized for usual values may cut a message with long ones:
+		// widen it when nothing was found or a finding runs to its edge.
+		if widen := len(findings) == first || findings[len(findings)-1].end > base+len(n.lower)-64; widen &&
+			(max(r.fullStart, done) < start || r.fullEnd > end) {
+			findings = findings[:first]
+			start, end = max(r.fullStart, done), r.fullEnd
+			findings, matches = e.matchRegion(text, start, end, r.mask, base, n, findings, matches)
+		}
 		if v := findVersion(n); v != "" {
 			for i := first; i < len(findings); i++ {
 				findings[i].Values = append(findings[i].Values, Value{Name: "version", Text: v})
 			}
 		}
 		base += len(n.lower) + 1
+		done = end
 	}
 	return findings
+}
+
+// matchRegion normalizes text[start:end] into n and appends the findings of
+// the templates in mask, in order.
+func (e *Engine) matchRegion(text string, start, end int, mask uint64, base int, n *normalized, findings []Finding, matches []matchResult) ([]Finding, []matchResult) {
+	normalize(text[start:end], n)
+	first := len(findings)
+	for ti := range e.tmpls {
+		if mask&(1<<uint(ti%64)) == 0 {
+			continue
+		}
+		c := &e.tmpls[ti]
+		matches = c.t.findAll(n, matches[:0])
+		for _, m := range matches {
+			findings = append(findings, Finding{ID: c.entry.ID, Entry: c.entry, Values: m.values, Offset: base + m.start, end: base + m.end})
+		}
+	}
+	slices.SortStableFunc(findings[first:], func(a, b Finding) int { return a.Offset - b.Offset })
+	// Two messages of one entry may cover the same text: keep the first.
+	kept := slices.CompactFunc(findings[first:], func(a, b Finding) bool {
+		return a.ID == b.ID && max(a.Offset, b.Offset) < min(a.end, b.end)
+	})
+	return findings[:first+len(kept)], matches
 }
 
 // findVersion returns the Platform Server version the text names

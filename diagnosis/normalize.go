@@ -1,6 +1,7 @@
 package diagnosis
 
 import (
+	"encoding/binary"
 	"strings"
 	"unicode/utf8"
 )
@@ -18,12 +19,23 @@ func (n *normalized) emit(c byte) {
 	n.orig = append(n.orig, c)
 }
 
-// fold fills lower from orig in one tight pass.
+// fold fills lower from orig, eight bytes at a time: only A-Z change,
+// bytes of multi-byte characters never do.
 func (n *normalized) fold() {
 	n.lower = append(n.lower[:0], n.orig...)
-	for i, c := range n.lower {
-		if c >= 'A' && c <= 'Z' {
-			n.lower[i] = c + 'a' - 'A'
+	l := n.lower
+	i := 0
+	for ; i+8 <= len(l); i += 8 {
+		w := binary.LittleEndian.Uint64(l[i:])
+		h := w & 0x7f7f7f7f7f7f7f7f
+		ge := h + 0x3f3f3f3f3f3f3f3f // high bit set where the byte is >= 'A'
+		gt := h + 0x2525252525252525 // high bit set where the byte is > 'Z'
+		upper := ge &^ gt &^ w & 0x8080808080808080
+		binary.LittleEndian.PutUint64(l[i:], w|upper>>2)
+	}
+	for ; i < len(l); i++ {
+		if c := l[i]; c >= 'A' && c <= 'Z' {
+			l[i] = c + 'a' - 'A'
 		}
 	}
 }
@@ -81,11 +93,21 @@ func normalize(raw string, buf *normalized) {
 	defer n.fold()
 	lineStart := true
 	for i := 0; i < len(raw); {
-		// Fast path: copy a run of ordinary bytes at once.
+		// Fast path: copy a run of ordinary bytes at once, single spaces
+		// and colons that cannot start an emoji code included.
 		if !lineStart && plain[raw[i]] {
 			j := i + 1
-			for j < len(raw) && plain[raw[j]] {
-				j++
+			for j < len(raw) {
+				c := raw[j]
+				if plain[c] {
+					j++
+					continue
+				}
+				if j+1 < len(raw) && plain[raw[j+1]] && (c == ' ' || c == ':' && isWordByte(raw[j-1])) {
+					j += 2
+					continue
+				}
+				break
 			}
 			n.orig = append(n.orig, raw[i:j]...)
 			i = j

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"math/bits"
 	"slices"
+	"unicode"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -23,10 +25,20 @@ type stem struct {
 	back   int    // bytes of message that may precede the stem
 	fwd    int    // bytes of message that may follow the stem
 	mask   uint64 // templates the stem belongs to
+	// wordStart, wordEnd: the stem begins or ends its word, so the text
+	// must have a word boundary there.
+	wordStart, wordEnd bool
+	// backTight, fwdTight bound the message when its values are of a
+	// usual length; the engine widens to back/fwd only when that is not enough.
+	backTight, fwdTight int
 }
 
 type scanner struct {
 	patterns []swarPattern
+	// kernel is set when the patterns fit indexTrigger's two tests, so the
+	// scan runs at vector speed; more trigger groups use the SWAR loop.
+	kernel  bool
+	pattern triggerPattern
 	trigger  [256]bool       // lowercase trigger letters
 	letters  [26]letterStems // by trigger letter
 	// pairs[trigger slot][class of the byte before] has bit (class of the
@@ -125,11 +137,16 @@ func newScanner(ts []*template) *scanner {
 		s.cls[c] = byteClass(byte(c))
 	}
 	s.patterns = patternsFor(chosen)
+	if n := len(s.patterns); n <= 2 && n > 0 {
+		p1, p2 := s.patterns[0], s.patterns[n-1]
+		s.kernel = true
+		s.pattern = triggerPattern{and1: byte(p1.and), xor1: byte(p1.xor), and2: byte(p2.and), xor2: byte(p2.xor)}
+	}
 
 	seen := map[string]*stem{}
 	for ti, t := range ts {
-		before := 0
-		total := t.span()
+		before, beforeTight := 0, 0
+		total, totalTight := t.span(), t.spanTight()
 		for _, e := range t.elems[:t.required] {
 			if e.kind == elWord {
 				for pos := 0; pos < len(e.word); pos++ {
@@ -137,15 +154,15 @@ func newScanner(ts []*template) *scanner {
 					if !s.trigger[c] {
 						continue
 					}
-					// Six letters around the trigger: long enough to be rare,
-					// short enough to survive a line wrapped inside the word.
-					lo := max(0, min(pos-3, len(e.word)-6))
-					hi := min(len(e.word), lo+6)
+					// The whole word (or twelve letters of a longer one), with its
+					// word boundaries: "publishing" is not "Publish".
+					lo := max(0, min(pos-6, len(e.word)-12))
+					hi := min(len(e.word), lo+12)
 					text := e.word[lo:hi]
 					key := text + "\x00" + string(rune(pos-lo))
 					st := seen[key]
 					if st == nil {
-						st = &stem{text: text, offset: pos - lo}
+						st = &stem{text: text, offset: pos - lo, wordStart: lo == 0, wordEnd: hi == len(e.word)}
 						seen[key] = st
 						var next byte = ' '
 						if pos+1 < len(e.word) {
@@ -172,15 +189,20 @@ func newScanner(ts []*template) *scanner {
 					// Markup and wide characters can make raw text longer than normalized.
 					st.back = max(st.back, before*3/2+64)
 					st.fwd = max(st.fwd, (total-before)*3/2+64)
+					st.backTight = max(st.backTight, beforeTight+32)
+					st.fwdTight = max(st.fwdTight, totalTight-beforeTight+32)
 				}
 			}
 			switch e.kind {
 			case elWord:
 				before += len(e.word) + 1
+				beforeTight += len(e.word) + 1
 			case elPunct:
 				before += 2
+				beforeTight += 2
 			default:
 				before += e.maxLen + 2
+				beforeTight += typicalValue
 			}
 		}
 	}
@@ -209,9 +231,12 @@ func patternsFor(letters []byte) []swarPattern {
 	return out
 }
 
+// region is a part of the text to match: [start, end) sized for usual
+// values, [fullStart, fullEnd) for the longest the messages allow.
 type region struct {
-	start, end int
-	mask       uint64
+	start, end         int
+	fullStart, fullEnd int
+	mask               uint64
 }
 
 func lowerByte(c byte) byte {
@@ -224,31 +249,55 @@ func lowerByte(c byte) byte {
 // regions returns the parts of text that may hold a message, in order.
 func (s *scanner) regions(text string) []region {
 	var out []region
-	// A read-only byte view of the string, so eight bytes load as one word.
+	// A read-only byte view of the string: the scan kernels take bytes.
 	b := unsafe.Slice(unsafe.StringData(text), len(text))
-	i := 0
-	if len(s.patterns) == 1 {
-		p := s.patterns[0]
-		for ; i+16 <= len(b); i += 16 {
-			x := (binary.LittleEndian.Uint64(b[i:])|0x2020202020202020)&p.and ^ p.xor
-			y := (binary.LittleEndian.Uint64(b[i+8:])|0x2020202020202020)&p.and ^ p.xor
-			mx, my := (x-ones)&^x&highs, (y-ones)&^y&highs
-			if mx|my != 0 {
-				out = s.checkBits(text, i, mx, out)
-				out = s.checkBits(text, i+8, my, out)
-			}
-		}
-	}
-	for ; i+8 <= len(b); i += 8 {
-		w := binary.LittleEndian.Uint64(b[i:]) | 0x2020202020202020
-		for _, p := range s.patterns {
-			if x := w&p.and ^ p.xor; (x-ones)&^x&highs != 0 {
-				out = s.checkRange(text, i, i+8, out)
+	if s.kernel {
+		for pos := 0; pos < len(b); {
+			i := indexTrigger(b[pos:], s.pattern)
+			if i < 0 {
 				break
 			}
+			k := pos + i
+			out = s.hit(text, k, out)
+			pos = k + 1
+		}
+		return out
+	}
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:]) | 0x2020202020202020
+		var m uint64
+		for _, p := range s.patterns {
+			x := w&p.and ^ p.xor
+			m |= (x - ones) &^ x & highs
+		}
+		if m != 0 {
+			out = s.checkBits(text, i, m, out)
 		}
 	}
 	return s.checkRange(text, i, len(text), out)
+}
+
+// hit filters a trigger letter at k by its neighbours, then checks stems.
+func (s *scanner) hit(text string, k int, out []region) []region {
+	sl := s.slot[text[k]]
+	if sl == 0 {
+		if s.trigger[text[k]|0x20] {
+			return s.check(text, k, out)
+		}
+		return out
+	}
+	var prev, after uint8
+	if k > 0 {
+		prev = s.cls[text[k-1]]
+	}
+	if k+1 < len(text) {
+		after = s.cls[text[k+1]]
+	}
+	if s.pairs[sl-1][prev]&(1<<after) != 0 {
+		return s.check(text, k, out)
+	}
+	return out
 }
 
 // checkBits checks the bytes of the word at i whose high bit is set in m
@@ -257,22 +306,8 @@ func (s *scanner) checkBits(text string, i int, m uint64, out []region) []region
 	for m != 0 {
 		k := i + bits.TrailingZeros64(m)>>3
 		m &= m - 1
-		sl := s.slot[text[k]]
-		if sl == 0 {
-			if s.trigger[text[k]|0x20] {
-				out = s.check(text, k, out) // a trigger beyond the pair filter's slots
-			}
-			continue
-		}
-		var prev, after uint8
-		if k > 0 {
-			prev = s.cls[text[k-1]]
-		}
-		if k+1 < len(text) {
-			after = s.cls[text[k+1]]
-		}
-		if s.pairs[sl-1][prev]&(1<<after) != 0 {
-			out = s.check(text, k, out)
+		if s.trigger[text[k]|0x20] {
+			out = s.hit(text, k, out)
 		}
 	}
 	return out
@@ -281,32 +316,67 @@ func (s *scanner) checkBits(text string, i int, m uint64, out []region) []region
 func (s *scanner) checkRange(text string, from, to int, out []region) []region {
 	for k := from; k < to; k++ {
 		if s.trigger[text[k]|0x20] {
-			out = s.check(text, k, out)
+			out = s.hit(text, k, out)
 		}
 	}
 	return out
 }
 
-// stemAt reports whether the lowercase stem w stands at text[lo:],
-// ignoring ASCII case and zero-width characters pasted inside the word.
-func stemAt(text string, lo int, w string) bool {
+// wordAt reports whether a letter or digit starts at text[i] (false at the end).
+func wordAt(text string, i int) bool {
+	if i >= len(text) {
+		return false
+	}
+	if text[i] < utf8.RuneSelf {
+		return isWordByte(text[i])
+	}
+	r, _ := utf8.DecodeRuneInString(text[i:])
+	return unicode.IsLetter(r) || unicode.IsDigit(r)
+}
+
+// wordBefore reports whether a letter or digit ends just before text[i].
+func wordBefore(text string, i int) bool {
+	if i <= 0 {
+		return false
+	}
+	if text[i-1] < utf8.RuneSelf {
+		return isWordByte(text[i-1])
+	}
+	r, _ := utf8.DecodeLastRuneInString(text[:i])
+	return unicode.IsLetter(r) || unicode.IsDigit(r)
+}
+
+// stemAt returns where the lowercase stem w ends if it stands at text[lo:],
+// or -1. It ignores ASCII case, zero-width characters pasted inside the
+// word and a line break where a table cell wrapped it.
+func stemAt(text string, lo int, w string) int {
 	i := lo
 	for k := 0; k < len(w); {
 		if i >= len(text) {
-			return false
+			return -1
 		}
 		if lowerByte(text[i]) == w[k] {
 			i++
 			k++
 			continue
 		}
-		if n := zeroWidthLen(text[i:]); n > 0 && k > 0 {
-			i += n
-			continue
+		if k > 0 {
+			if n := zeroWidthLen(text[i:]); n > 0 {
+				i += n
+				continue
+			}
+			if text[i] == '\n' {
+				i++
+				continue
+			}
+			if text[i] == '\r' && i+1 < len(text) && text[i+1] == '\n' {
+				i += 2
+				continue
+			}
 		}
-		return false
+		return -1
 	}
-	return true
+	return i
 }
 
 // zeroWidthLen returns the UTF-8 length of an invisible character at the start of s, or 0.
@@ -342,16 +412,24 @@ func (s *scanner) check(text string, i int, out []region) []region {
 	}
 	for _, st := range ls.groups[g-1] {
 		lo := i - st.offset
-		if lo < 0 || !stemAt(text, lo, st.text) {
+		if lo < 0 || (st.wordStart && wordBefore(text, lo)) {
 			continue
 		}
-		r := region{start: max(0, i-st.back), end: min(len(text), i+st.fwd), mask: st.mask}
+		end := stemAt(text, lo, st.text)
+		if end < 0 || (st.wordEnd && wordAt(text, end)) {
+			continue
+		}
+		r := region{start: max(0, i-st.backTight), end: min(len(text), i+st.fwdTight),
+			fullStart: max(0, i-st.back), fullEnd: min(len(text), i+st.fwd), mask: st.mask}
 		if n := len(out); n == 0 || r.start > out[n-1].end {
 			r.start = lineStart(text, r.start)
 		}
 		if n := len(out); n > 0 && r.start <= out[n-1].end {
-			out[n-1].end = max(out[n-1].end, r.end)
-			out[n-1].mask |= r.mask
+			last := &out[n-1]
+			last.end = max(last.end, r.end)
+			last.fullStart = min(last.fullStart, r.fullStart)
+			last.fullEnd = max(last.fullEnd, r.fullEnd)
+			last.mask |= r.mask
 		} else {
 			out = append(out, r)
 		}

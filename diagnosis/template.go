@@ -184,6 +184,26 @@ func compileTemplate(text, key string) (*template, error) {
 	return t, nil
 }
 
+// typicalValue is the length of a usual value (a module name, a user, a
+// time), used to size the first window the engine normalizes.
+const typicalValue = 40
+
+// spanTight is the message's length with values of a usual length.
+func (t *template) spanTight() int {
+	n := 0
+	for _, e := range t.elems {
+		switch e.kind {
+		case elWord:
+			n += len(e.word) + 1
+		case elPunct:
+			n += 2
+		default:
+			n += typicalValue
+		}
+	}
+	return n
+}
+
 // span is the longest the message can be in normalized text, in bytes.
 func (t *template) span() int {
 	n := 0

@@ -7,3 +7,7 @@ package diagnosis
 const haveAsm = false
 
 func indexTriggerAVX2(b []byte, p triggerPattern) int { return indexTriggerGeneric(b, p) }
+
+func triggerPositionsAVX2(b []byte, p triggerPattern, out []int32) (n int, next int) {
+	return triggerPositionsGeneric(b, p, out)
+}
