@@ -39,8 +39,8 @@ type scanner struct {
 	// scan runs at vector speed; more trigger groups use the SWAR loop.
 	kernel  bool
 	pattern triggerPattern
-	trigger  [256]bool       // lowercase trigger letters
-	letters  [26]letterStems // by trigger letter
+	trigger [256]bool       // lowercase trigger letters
+	letters [26]letterStems // by trigger letter
 	// pairs[trigger slot][class of the byte before] has bit (class of the
 	// byte after) set when some stem has the trigger between those two:
 	// one lookup rejects most hits (deploy, app) without reading further.
