@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/upgradebot/upgradebot/progress"
 )
 
 // commandDef defines one subcommand; help is generated from these.
@@ -189,7 +191,7 @@ func (b *Bot) cmdHelp(_ context.Context, _ Command, args string) Response {
 	return private(r)
 }
 
-func (b *Bot) cmdDiagnose(_ context.Context, c Command, args string) Response {
+func (b *Bot) cmdDiagnose(ctx context.Context, c Command, args string) Response {
 	if args == "" {
 		return b.usageError(b.lookup("diagnose"), "Give me the text to diagnose.")
 	}
@@ -202,7 +204,26 @@ func (b *Bot) cmdDiagnose(_ context.Context, c Command, args string) Response {
 	for _, f := range findings {
 		b.metrics.Finding(f.ID)
 	}
-	return private(b.diagnosisReply(findings, ""))
+	return private(b.diagnosisReply(findings, b.channelInstall(ctx, c)))
+}
+
+// channelInstall is the installation type of the environments a channel
+// follows when they agree, so explanations show only the branch that applies.
+func (b *Bot) channelInstall(ctx context.Context, c Command) progress.InstallType {
+	if b.store == nil || c.Channel == "" {
+		return ""
+	}
+	envs, err := b.store.ChannelEnvironments(ctx, c.Workspace, c.Channel)
+	if err != nil || len(envs) == 0 {
+		return ""
+	}
+	in := envs[0].InstallType
+	for _, e := range envs[1:] {
+		if e.InstallType != in {
+			return ""
+		}
+	}
+	return in
 }
 
 // sortedKeys returns a map's keys in order.

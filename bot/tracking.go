@@ -416,16 +416,23 @@ func (b *Bot) statusBlocks(r *Reply, st progress.Status) {
 	} else {
 		r.Section(Line{B(fmt.Sprintf("To republish (%d), in this order:", st.ModuleCount))})
 		var lines []Line
+		used := 0
 		for _, m := range st.Modules {
 			l := Line{C(m.Name), T(" — " + reasonText(m.Reason))}
 			if m.ReportedBy != "" {
 				l = append(l, T(", reported by "), M(m.ReportedBy))
 			}
+			// Stay inside one section's 3,000 characters, leaving room for the numbering.
+			n := len(l.PlainText()) + 24
+			if used+n > MaxSectionChars-100 {
+				break
+			}
+			used += n
 			lines = append(lines, l)
 		}
 		r.List(lines...)
-		if left := st.ModuleCount - len(st.Modules); left > 0 {
-			r.Context(Line{T(fmt.Sprintf("… and %d more not shown", left))})
+		if left := st.ModuleCount - len(lines); left > 0 {
+			r.Context(Line{T(fmt.Sprintf("… and %d more not shown (%s)", left, b.cmd+" export "+st.Name+" lists every change"))})
 		}
 	}
 	if n := st.Unnamed(); n > 0 {

@@ -1,0 +1,234 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/upgradebot/upgradebot/progress"
+)
+
+// text renders every part of a response as the shell would show it.
+func text(r Response) string {
+	var b strings.Builder
+	b.WriteString(RenderText(r.Reply))
+	b.WriteString(RenderText(r.Announce))
+	if r.File != nil {
+		b.Write(r.File.Content)
+	}
+	return b.String()
+}
+
+func TestCommands(t *testing.T) {
+	b, store := newTestBot(t)
+	steps := []struct {
+		user, cmd   string
+		announce    bool // the change is posted for the channel
+		private     bool // the answer is for the caller only
+		contains    []string
+		notContains []string
+	}{
+		{"U1", "track prod 11.31.0 cloud", true, false, []string{"follow", "prod", "11.31.0", "cloud"}, nil},
+		{"U1", "track prod", false, true, []string{"already follows prod"}, nil},
+		{"U1", "track", false, true, []string{"Usage: /upgrade track <env>"}, nil},
+		{"U1", "track prod 11.x", false, true, []string{"neither a version"}, nil},
+		{"U1", "failed Billing_CS, Orders\n\"Customer Portal\"", true, false, []string{"3 failed modules", "Billing_CS", "Orders", "Customer Portal", "3 to republish"}, nil},
+		{"U2", "skipped 2020-10-28 19:23:00\tUpgrade Failure: Upgrade failed for Employees\tCompilerService", true, false, []string{"1 skipped module", "Employees"}, []string{"CompilerService"}},
+		{"U1", "failed Orders", false, true, []string{"Already on prod's list"}, nil},
+		{"U1", "status", false, true, []string{"prod", "To republish (4)", "Billing_CS", "Customer Portal", "Employees", "Share in channel"}, nil},
+		{"U1", "done orders", true, false, []string{"republished", "Orders", "3 left"}, nil},
+		{"U1", "done Nope", false, true, []string{"None of those modules"}, nil},
+		{"U1", "republished all", true, false, []string{"Billing_CS", "All clear on prod"}, nil},
+		{"U1", "done all", false, true, []string{"no modules to republish"}, nil},
+		{"U1", "history", false, true, []string{"History of prod", "track", "add", "done"}, nil},
+		{"U1", "export prod csv", false, true, []string{"time,actor,action", "upgrade-prod-"}, nil},
+		{"U1", "export", false, true, []string{"# ", "prod"}, nil},
+		{"U1", "envs", false, true, []string{"prod", "11.31.0"}, nil},
+		{"U1", "diagnose There was an error preparing your modules.", false, true, []string{"The modules preparation step itself failed"}, []string{"self-managed"}},
+		{"U1", "diagnose hello", false, true, []string{"don't recognize"}, nil},
+		{"U1", "statsu", false, true, []string{"Did you mean status?", "Usage: /upgrade status"}, nil},
+		{"U1", "xyzzyplugh", false, true, []string{"I don't know the command", "/upgrade help"}, nil},
+		{"U1", "help done", false, true, []string{"Mark modules republished", "/upgrade done Billing_CS", "republished"}, nil},
+		{"U1", "reset prod", true, false, []string{"new upgrade of prod"}, nil},
+		{"U1", "untrack prod", true, false, []string{"stopped following prod"}, nil},
+		{"U1", "status", false, true, []string{"No environment is followed"}, nil},
+	}
+	for i, s := range steps {
+		resp := b.HandleCommand(context.Background(), Command{Workspace: "T1", Channel: "C1", User: s.user, ID: fmt.Sprint("cmd", i), Text: s.cmd})
+		out := text(resp)
+		if s.announce && resp.Announce.Empty() {
+			t.Errorf("%q: nothing announced; got %s", s.cmd, out)
+		}
+		if s.private && (resp.Reply.Empty() || !resp.Private) {
+			t.Errorf("%q: want a private answer, got %+v", s.cmd, resp)
+		}
+		for _, c := range s.contains {
+			if !strings.Contains(out, c) {
+				t.Errorf("%q: output lacks %q:\n%s", s.cmd, c, out)
+			}
+		}
+		for _, c := range s.notContains {
+			if strings.Contains(out, c) {
+				t.Errorf("%q: output has %q:\n%s", s.cmd, c, out)
+			}
+		}
+	}
+	// The history outlived the reset and the untrack.
+	h, err := store.History(context.Background(), "T1", "prod")
+	if err != nil || len(h) < 8 {
+		t.Errorf("history: %d entries, %v", len(h), err)
+	}
+}
+
+func TestCommandRetryIsIdempotent(t *testing.T) {
+	b, store := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track qa")
+	c := Command{Workspace: "T1", Channel: "C1", User: "U1", ID: "same-id", Text: "failed A B"}
+	first := b.HandleCommand(context.Background(), c)
+	second := b.HandleCommand(context.Background(), c)
+	if first.Announce.Empty() || !second.Announce.Empty() || !second.Reply.Empty() {
+		t.Errorf("a retried command must change and announce once: %+v / %+v", first, second)
+	}
+	st, _ := store.Status(context.Background(), "T1", "qa", -1)
+	if st.ModuleCount != 2 {
+		t.Errorf("%d modules, want 2", st.ModuleCount)
+	}
+}
+
+func TestAdminsOnly(t *testing.T) {
+	b, _ := newTestBot(t)
+	b.admins = []string{"UADMIN"}
+	cmd(t, b, "C1", "U1", "track qa")
+	for _, c := range []string{"reset qa", "untrack qa", "remind @daily"} {
+		resp := cmd(t, b, "C1", "U1", c)
+		if !resp.Announce.Empty() || !strings.Contains(text(resp), "Only upgradebot admins") {
+			t.Errorf("%q by a non-admin: %s", c, text(resp))
+		}
+	}
+	if resp := cmd(t, b, "C1", "UADMIN", "reset qa"); resp.Announce.Empty() {
+		t.Errorf("admin reset refused: %s", text(resp))
+	}
+	// Everyone may still ask for a reminder now and use the other commands.
+	if resp := cmd(t, b, "C1", "U1", "failed X"); resp.Announce.Empty() {
+		t.Errorf("failed by a non-admin refused: %s", text(resp))
+	}
+}
+
+func TestSeveralEnvironments(t *testing.T) {
+	b, store := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track dev")
+	cmd(t, b, "C1", "U1", "track prod")
+	ctx := context.Background()
+	// Unnamed: the bot asks which, with one button per environment.
+	resp := msg(t, b, "C1", "U1", "1.1", producerPaste)
+	var choice *Button
+	for _, bl := range resp.Reply.Blocks {
+		for i, bt := range bl.Buttons {
+			if bt.Label == "prod" {
+				choice = &bl.Buttons[i]
+			}
+		}
+	}
+	if choice == nil {
+		t.Fatalf("no environment choice in %s", RenderText(resp.Reply))
+	}
+	if st, _ := store.Status(ctx, "T1", "prod", -1); st.ModuleCount != 0 {
+		t.Fatal("recorded before the choice")
+	}
+	click := b.HandleAction(ctx, Action{Workspace: "T1", Channel: "C1", User: "U2", ID: "a1", ActionID: choice.ActionID, Value: choice.Value})
+	if !strings.Contains(text(click), "Recorded for") {
+		t.Errorf("choice: %s", text(click))
+	}
+	if st, _ := store.Status(ctx, "T1", "prod", -1); st.ModuleCount != 1 || st.Modules[0].Name != "Billing_CS" {
+		t.Errorf("after the choice: %+v", st)
+	}
+	// Named with a prefix: recorded at once.
+	msg(t, b, "C1", "U1", "1.2", "dev: "+strings.Replace(producerPaste, "Billing_CS", "Orders", 2))
+	if st, _ := store.Status(ctx, "T1", "dev", -1); st.ModuleCount != 1 || st.Modules[0].Name != "Orders" {
+		t.Errorf("dev after the prefixed paste: %+v", st)
+	}
+	// done settles the environment from the module when only one lists it.
+	if resp := cmd(t, b, "C1", "U1", "done Orders"); !strings.Contains(text(resp), "on dev") {
+		t.Errorf("done Orders: %s", text(resp))
+	}
+	if resp := cmd(t, b, "C1", "U1", "done Ghost"); !strings.Contains(text(resp), "say which") {
+		t.Errorf("done Ghost: %s", text(resp))
+	}
+	// A button click marks a module republished.
+	resp = msg(t, b, "C1", "U1", "1.3", "prod: "+strings.Replace(producerPaste, "Billing_CS", "Directory", 2))
+	var mark *Button
+	for _, bl := range resp.Reply.Blocks {
+		for i, bt := range bl.Buttons {
+			if strings.HasPrefix(bt.ActionID, ActionMarkDone) {
+				mark = &bl.Buttons[i]
+			}
+		}
+	}
+	if mark == nil || !strings.Contains(mark.Label, "Directory") {
+		t.Fatalf("no mark button: %s", RenderText(resp.Reply))
+	}
+	if out := text(b.HandleAction(ctx, Action{Workspace: "T1", Channel: "C1", User: "U3", ID: "a2", ActionID: mark.ActionID, Value: mark.Value})); !strings.Contains(out, "republished") {
+		t.Errorf("mark: %s", out)
+	}
+}
+
+func TestStatusMessagesAreQuiet(t *testing.T) {
+	b, store := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod")
+	resp := msg(t, b, "C1", "U1", "2.1", "We are now preparing your modules - 45% (We expect them to be ready at 23:10)")
+	if resp.React == "" || resp.Announce != nil || (resp.Reply != nil && !resp.Private) {
+		t.Errorf("a status message must be recorded quietly: %+v", resp)
+	}
+	st, _ := store.Status(context.Background(), "T1", "prod", 0)
+	if st.State != progress.StatePreparing || st.Preparation.Percent == nil || *st.Preparation.Percent != 45 {
+		t.Errorf("state after progress banner: %+v", st)
+	}
+	// A paste in a channel that follows nothing is still explained.
+	resp = msg(t, b, "C9", "U1", "2.2", producerPaste)
+	if !strings.Contains(text(resp), "Not tracked") {
+		t.Errorf("untracked channel: %s", text(resp))
+	}
+	// Ordinary chat gets nothing; a mention gets a hint.
+	if resp := msg(t, b, "C1", "U1", "2.3", "lunch?"); !resp.Reply.Empty() || resp.React != "" {
+		t.Errorf("chat answered: %+v", resp)
+	}
+	if resp := msg(t, b, "C1", "U1", "2.4", "<@UBOT> hello"); !strings.Contains(text(resp), "help") {
+		t.Errorf("mention: %s", text(resp))
+	}
+	if resp := msg(t, b, "C1", "U1", "2.5", "<@UBOT> status"); !strings.Contains(text(resp), "prod") || !resp.Private {
+		t.Errorf("mention command: %+v", resp)
+	}
+}
+
+func TestStatusOf5000Modules(t *testing.T) {
+	b, store := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track big")
+	names := make([]string, 5000)
+	for i := range names {
+		names[i] = fmt.Sprintf("Module_%04d_With_A_Longish_Name", i)
+	}
+	if _, err := store.Apply(context.Background(), "T1", "big", progress.Change{Kind: progress.ChangeAddModules, Key: "k", Reason: progress.ReasonFailed, Modules: names}); err != nil {
+		t.Fatal(err)
+	}
+	resp := cmd(t, b, "C1", "U1", "status big")
+	blocks := RenderBlocks(resp.Reply)
+	if len(blocks) > MaxBlocks {
+		t.Errorf("%d blocks", len(blocks))
+	}
+	out := renderedMrkdwn(t, resp.Reply)
+	if !strings.Contains(out, "more not shown") {
+		t.Errorf("does not say how many were left out")
+	}
+	for _, bl := range resp.Reply.Blocks {
+		if bl.Kind == ListBlock {
+			n := 0
+			for _, l := range bl.Lines {
+				n += len(mrkdwnLine(l)) + 6
+			}
+			if n > MaxSectionChars {
+				t.Errorf("module list of %d characters", n)
+			}
+		}
+	}
+}
