@@ -3,9 +3,11 @@ package bot
 import (
 	"context"
 	"fmt"
+	"github.com/upgradebot/upgradebot/internal/suggest"
 	"sort"
 	"strings"
 
+	"github.com/upgradebot/upgradebot/internal/suggest"
 	"github.com/upgradebot/upgradebot/progress"
 )
 
@@ -109,7 +111,7 @@ func (b *Bot) unknownCommand(name string) Response {
 	best, dist := "", 1<<30
 	for _, c := range b.commands {
 		for _, n := range append([]string{c.name}, c.aliases...) {
-			if d := editDistance(name, n); d < dist {
+			if d := suggest.Distance(name, n); d < dist {
 				best, dist = c.name, d
 			}
 		}
@@ -123,26 +125,6 @@ func (b *Bot) unknownCommand(name string) Response {
 	r := &Reply{Summary: problem}
 	r.Section(Line{T(problem + " "), T("See "), C(b.cmd + " help"), T(".")})
 	return private(r)
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // Help returns the generated help text.

@@ -2,10 +2,12 @@ package config
 
 import (
 	"fmt"
+	"github.com/upgradebot/upgradebot/internal/suggest"
 	"os"
 	"strconv"
 	"strings"
 
+	"github.com/upgradebot/upgradebot/internal/suggest"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -136,7 +138,7 @@ func unknownKey(key string) string {
 	}
 	best, bestDist := "", 3 // suggest only within two edits
 	for _, known := range keys {
-		if d := editDistance(strings.ToLower(key), known); d < bestDist {
+		if d := suggest.Distance(strings.ToLower(key), known); d < bestDist {
 			best, bestDist = known, d
 		}
 	}
@@ -144,27 +146,6 @@ func unknownKey(key string) string {
 		return msg + fmt.Sprintf(": did you mean %q?", best)
 	}
 	return msg + ": keys are the variable names in lowercase, without UPGRADEBOT_ (see the README's settings table)"
-}
-
-// editDistance is the Levenshtein distance of a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // yamlProblem turns a YAML syntax error ("yaml: line 3: did not find …")

@@ -189,23 +189,14 @@ func compileTemplate(text, key string) (*template, error) {
 const typicalValue = 40
 
 // spanTight is the message's length with values of a usual length.
-func (t *template) spanTight() int {
-	n := 0
-	for _, e := range t.elems {
-		switch e.kind {
-		case elWord:
-			n += len(e.word) + 1
-		case elPunct:
-			n += 2
-		default:
-			n += typicalValue
-		}
-	}
-	return n
-}
+func (t *template) spanTight() int { return t.length(typicalValue) }
 
 // span is the longest the message can be in normalized text, in bytes.
-func (t *template) span() int {
+func (t *template) span() int { return t.length(-1) }
+
+// length sums the message's parts, counting each value as value bytes
+// (its maximum when value < 0).
+func (t *template) length(value int) int {
 	n := 0
 	for _, e := range t.elems {
 		switch e.kind {
@@ -214,7 +205,11 @@ func (t *template) span() int {
 		case elPunct:
 			n += 2
 		default:
-			n += e.maxLen + 2
+			if value < 0 {
+				n += e.maxLen + 2
+			} else {
+				n += value
+			}
 		}
 	}
 	return n
