@@ -3,7 +3,6 @@ package bot
 import (
 	"context"
 	"fmt"
-	"github.com/upgradebot/upgradebot/internal/suggest"
 	"sort"
 	"strings"
 

@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"github.com/upgradebot/upgradebot/internal/suggest"
 	"os"
 	"strconv"
 	"strings"
