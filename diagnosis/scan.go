@@ -252,14 +252,15 @@ func (s *scanner) regions(text string) []region {
 	// A read-only byte view of the string: the scan kernels take bytes.
 	b := unsafe.Slice(unsafe.StringData(text), len(text))
 	if s.kernel {
-		for pos := 0; pos < len(b); {
-			i := indexTrigger(b[pos:], s.pattern)
-			if i < 0 {
-				break
+		// One kernel call collects up to 64 hits: a call per hit would cost
+		// more than the scan itself on a short line.
+		var pos [64]int32
+		for at := 0; at < len(b); {
+			n, next := triggerPositions(b[at:], s.pattern, pos[:])
+			for _, k := range pos[:n] {
+				out = s.hit(text, at+int(k), out)
 			}
-			k := pos + i
-			out = s.hit(text, k, out)
-			pos = k + 1
+			at += next
 		}
 		return out
 	}
