@@ -1,7 +1,9 @@
 package diagnosis
 
 import (
+	"bytes"
 	"slices"
+	"strings"
 	"sync"
 )
 
@@ -58,20 +60,26 @@ func (e *Engine) Diagnose(text string) []Finding {
 		first := len(findings)
 		findings, matches = e.matchRegion(text, start, end, r.mask, base, n, findings, matches)
 		// A window sized for usual values may cut a message with long ones:
-		// widen it when nothing was found or a finding runs to its edge.
-		if widen := len(findings) == first || findings[len(findings)-1].end > base+len(n.lower)-64; widen &&
-			(max(r.fullStart, done) < start || r.fullEnd > end) {
+		// widen it when nothing was found or a message stopped short.
+		widen := len(findings) == first
+		for _, f := range findings[first:] {
+			widen = widen || f.cut
+		}
+		if widen && (max(r.fullStart, done) < start || r.fullEnd > end) {
 			findings = findings[:first]
 			start, end = max(r.fullStart, done), r.fullEnd
 			findings, matches = e.matchRegion(text, start, end, r.mask, base, n, findings, matches)
 		}
-		if v := findVersion(n); v != "" {
-			for i := first; i < len(findings); i++ {
+		base += len(n.lower) + 1
+		done = end
+	}
+	// The version a message names applies to all its findings, wherever it stands.
+	if len(findings) > 0 {
+		if v := findVersion(text); v != "" {
+			for i := range findings {
 				findings[i].Values = append(findings[i].Values, Value{Name: "version", Text: v})
 			}
 		}
-		base += len(n.lower) + 1
-		done = end
 	}
 	return findings
 }
@@ -88,7 +96,7 @@ func (e *Engine) matchRegion(text string, start, end int, mask uint64, base int,
 		c := &e.tmpls[ti]
 		matches = c.t.findAll(n, matches[:0])
 		for _, m := range matches {
-			findings = append(findings, Finding{ID: c.entry.ID, Entry: c.entry, Values: m.values, Offset: base + m.start, end: base + m.end})
+			findings = append(findings, Finding{ID: c.entry.ID, Entry: c.entry, Values: m.values, Offset: base + m.start, end: base + m.end, cut: m.cut})
 		}
 	}
 	slices.SortStableFunc(findings[first:], func(a, b Finding) int { return a.Offset - b.Offset })
@@ -100,22 +108,32 @@ func (e *Engine) matchRegion(text string, start, end int, mask uint64, base int,
 }
 
 // findVersion returns the Platform Server version the text names
-// ("Platform Server 11.31.0", "Platform Server version 11.10.0 (Build 22500)").
-func findVersion(n *normalized) string {
-	l := n.lower
-	from := 0
-	for {
-		p := findWord(l, from, len(l), "platform")
+// ("Platform Server 11.31.0", "Platform Server version: 11.10.0 (Build
+// 22500)"). When it names several ("from … to …"), the one after "to" —
+// the target of the upgrade — wins, else the first.
+func findVersion(text string) string {
+	var n normalized
+	first := ""
+	for from := 0; ; {
+		p := indexFold(text, from, "platform")
 		if p < 0 {
-			return ""
+			return first
 		}
 		from = p + 1
-		i, ok := matchWord(l, p+len("platform"), "server")
+		// Normalize just this phrase: markup and line breaks may sit inside it.
+		normalize(text[max(0, p-8):min(len(text), p+80)], &n)
+		l := n.lower
+		q := bytes.Index(l, []byte("platform"))
+		i, ok := matchWord(l, q+len("platform"), "server")
 		if !ok {
 			continue
 		}
 		if j, ok := matchWord(l, i, "version"); ok {
 			i = j
+		}
+		i = skipSpaces(l, i)
+		if i < len(l) && l[i] == ':' {
+			i++
 		}
 		i = skipSpaces(l, i)
 		j, dots := i, 0
@@ -125,8 +143,36 @@ func findVersion(n *normalized) string {
 			}
 			j++
 		}
-		if dots >= 1 && (j >= len(l) || !isWordByte(l[j])) {
-			return string(n.orig[i:j])
+		if dots == 0 || wordStartsAt(l, j) {
+			continue
+		}
+		v := string(n.orig[i:j])
+		if precededByTo(text, p) {
+			return v
+		}
+		if first == "" {
+			first = v
 		}
 	}
+}
+
+// indexFold finds the lowercase word w in text from i, ignoring ASCII case.
+func indexFold(text string, i int, w string) int {
+	for ; i+len(w) <= len(text); i++ {
+		j := strings.IndexAny(text[i:], w[:1]+strings.ToUpper(w[:1]))
+		if j < 0 {
+			return -1
+		}
+		i += j
+		if i+len(w) <= len(text) && strings.EqualFold(text[i:i+len(w)], w) {
+			return i
+		}
+	}
+	return -1
+}
+
+// precededByTo reports whether the word before text[p] is "to".
+func precededByTo(text string, p int) bool {
+	s := strings.TrimRight(text[:p], " \t\n\u00a0")
+	return len(s) >= 2 && strings.EqualFold(s[len(s)-2:], "to") && (len(s) == 2 || !isWordByte(s[len(s)-3]))
 }

@@ -21,6 +21,7 @@ type Finding struct {
 	Values []Value
 	Offset int // where the message starts in the normalized text, for ordering
 	end    int
+	cut    bool // stopped before its last part
 }
 
 // Value returns the named value and whether it was present.

@@ -2,6 +2,8 @@ package diagnosis
 
 import (
 	"bytes"
+	"unicode"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -9,6 +11,9 @@ import (
 type matchResult struct {
 	start, end int
 	values     []Value
+	// cut is set when the message stopped before its last part: cut off in
+	// the paste, or by the edge of the window the engine normalized.
+	cut bool
 }
 
 func (m *matchResult) has(name string) bool {
@@ -31,7 +36,7 @@ func (t *template) findAll(n *normalized, out []matchResult) []matchResult {
 		}
 		p := from + j
 		from = p + 1
-		if p > 0 && isWordByte(n.lower[p-1]) {
+		if wordEndsAt(n.lower, p) {
 			continue
 		}
 		start := p
@@ -64,10 +69,35 @@ func leadStart(l []byte, p, count int) int {
 		}
 		i = d
 	}
-	if i > 0 && isWordByte(l[i-1]) {
+	if wordEndsAt(l, i) {
 		return -1
 	}
 	return i
+}
+
+// wordStartsAt reports whether a letter or digit starts at l[i]: an emoji
+// or a full-width colon touching a message is not part of its first word.
+func wordStartsAt(l []byte, i int) bool {
+	if i >= len(l) {
+		return false
+	}
+	if l[i] < utf8.RuneSelf {
+		return isWordByte(l[i])
+	}
+	r, _ := utf8.DecodeRune(l[i:])
+	return unicode.IsLetter(r) || unicode.IsDigit(r)
+}
+
+// wordEndsAt reports whether a letter or digit ends just before l[i].
+func wordEndsAt(l []byte, i int) bool {
+	if i <= 0 {
+		return false
+	}
+	if l[i-1] < utf8.RuneSelf {
+		return isWordByte(l[i-1])
+	}
+	r, _ := utf8.DecodeLastRune(l[:i])
+	return unicode.IsLetter(r) || unicode.IsDigit(r)
 }
 
 func skipSpaces(l []byte, i int) int {
@@ -97,7 +127,7 @@ func matchWord(l []byte, i int, w string) (int, bool) {
 		}
 		return i, false
 	}
-	if i < len(l) && isWordByte(l[i]) {
+	if wordStartsAt(l, i) {
 		return i, false
 	}
 	return i, true
@@ -137,6 +167,7 @@ func (t *template) matchAt(n *normalized, start int) (matchResult, bool) {
 			if required {
 				return m, false
 			}
+			m.cut = true
 			break
 		}
 		i = next
@@ -174,7 +205,7 @@ func findWord(l []byte, i, limit int, w string) int {
 			return -1
 		}
 		p := i + j
-		if (p == 0 || !isWordByte(l[p-1])) && (p+len(w) >= len(l) || !isWordByte(l[p+len(w)])) {
+		if !wordEndsAt(l, p) && !wordStartsAt(l, p+len(w)) {
 			return p
 		}
 		i = p + 1
@@ -201,6 +232,36 @@ func (t *template) skipGap(l []byte, i, k int) (int, bool) {
 
 func isQuote(c byte) bool { return c == '\'' || c == '"' }
 
+// atEnd reports whether only spaces and sentence punctuation are left: a
+// paste that ends right after a closing quote.
+func atEnd(l []byte, i int) bool {
+	for ; i < len(l); i++ {
+		if !isSpace(l[i]) && l[i] != '.' && l[i] != ':' {
+			return false
+		}
+	}
+	return true
+}
+
+// notNames are words that begin chat, not a module name: "the upgrade
+// failed for me", "… for the second time".
+var notNames = map[string]bool{
+	"me": true, "us": true, "you": true, "him": true, "her": true, "them": true, "it": true,
+	"the": true, "a": true, "an": true, "this": true, "that": true, "these": true, "those": true,
+	"some": true, "all": true, "any": true, "my": true, "our": true, "your": true, "their": true,
+	"his": true, "its": true, "no": true, "every": true, "each": true, "both": true,
+	"environment": true, "environments": true, "everyone": true, "everything": true, "now": true,
+}
+
+// looksLikeChat reports whether an unquoted module value starts like a sentence.
+func looksLikeChat(val []byte) bool {
+	first := val
+	if i := bytes.IndexAny(val, " \n\t"); i >= 0 {
+		first = val[:i]
+	}
+	return notNames[string(bytes.ToLower(first))]
+}
+
 // capture reads the value of element k at i.
 func (t *template) capture(n *normalized, i, k int) (int, Value, bool) {
 	e := &t.elems[k]
@@ -212,7 +273,7 @@ func (t *template) capture(n *normalized, i, k int) (int, Value, bool) {
 		for j < len(l) && j-i < 9 && l[j] >= '0' && l[j] <= '9' {
 			j++
 		}
-		if j == i || (j < len(l) && isWordByte(l[j])) {
+		if j == i || wordStartsAt(l, j) {
 			return i, v, false
 		}
 		for _, c := range l[i:j] {
@@ -232,12 +293,12 @@ func (t *template) capture(n *normalized, i, k int) (int, Value, bool) {
 				continue
 			}
 			if !hasNext {
-				if j+1 >= len(l) || !isWordByte(l[j+1]) {
+				if !wordStartsAt(l, j+1) {
 					return j + 1, valueText(v, n.orig[i+1:j]), j > i+1
 				}
 				continue
 			}
-			if _, ok := matchWord(l, j+1, word); ok {
+			if _, ok := matchWord(l, j+1, word); ok || atEnd(l, j+1) {
 				return j + 1, valueText(v, n.orig[i+1:j]), j > i+1
 			}
 		}
@@ -252,7 +313,7 @@ func (t *template) capture(n *normalized, i, k int) (int, Value, bool) {
 			return i, v, false
 		}
 		val := trimValue(n.orig[i:p])
-		if len(val) == 0 {
+		if len(val) == 0 || (e.name == "module" && looksLikeChat(val)) {
 			return i, v, false
 		}
 		return p, valueText(v, val), true
@@ -266,24 +327,55 @@ func (t *template) capture(n *normalized, i, k int) (int, Value, bool) {
 	j := i
 	for j < len(l) && j-i < e.maxLen {
 		c := l[j]
-		if c == '\n' || c == '\t' || c == '|' || (c == '.' || c == ',' || c == ';') && (j+1 >= len(l) || isSpace(l[j+1])) {
+		if c == '\n' || c == '\t' || c == '|' || (c == '.' || c == ',' || c == ';' || c == '?' || c == '!') && (j+1 >= len(l) || isSpace(l[j+1])) {
 			break
 		}
 		if closer != 0 && c == closer && closer != '.' {
 			break
 		}
+		// Names hold no double quotes or angle brackets: they end a value
+		// quoted in a sentence, a CSV cell or an arrow of chatter.
+		if c == '"' || c == '<' || c == '>' || c == ' ' && j+1 < len(l) && l[j+1] == '(' {
+			break
+		}
+		// The same message again on one line: "… for A Upgrade Failure: … for B".
+		if c == ' ' && t.restartsAt(l, j+1) {
+			break
+		}
 		j++
 	}
 	val := trimValue(n.orig[i:j])
-	if len(val) == 0 {
+	// "… for HR_Onboarding-API - any idea?": a question after a dash is chatter.
+	if j < len(l) && (l[j] == '?' || l[j] == '!') {
+		if d := bytes.LastIndex(val, []byte(" - ")); d > 0 {
+			val = trimValue(val[:d])
+		}
+	}
+	if len(val) == 0 || (e.name == "module" && looksLikeChat(val)) {
 		return i, v, false
 	}
 	return j, valueText(v, val), true
 }
 
+// restartsAt reports whether the message (or its key) starts again at l[i].
+func (t *template) restartsAt(l []byte, i int) bool {
+	for _, w := range t.restart {
+		if j, ok := matchWord(l, i, w[0]); ok {
+			if _, ok := matchWord(l, j, w[1]); ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func trimValue(b []byte) []byte {
 	for len(b) > 0 {
 		c := b[len(b)-1]
+		// "10:15 p.m." and Spanish "10:15 p. m." keep their final dot.
+		if c == '.' && len(b) >= 3 && (b[len(b)-2] == 'm' || b[len(b)-2] == 'M') && (b[len(b)-3] == '.' || b[len(b)-3] == ' ') {
+			break
+		}
 		if isSpace(c) || c == ',' || c == '.' || c == ':' || c == ';' || isQuote(c) || c == ')' {
 			b = b[:len(b)-1]
 			continue

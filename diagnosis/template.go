@@ -40,6 +40,9 @@ type template struct {
 	lead       int    // number of leading number values before the first word
 	first      string // first literal word, the search anchor
 	firstBytes []byte
+	// restart holds the first two words of the message and of its key: a
+	// last value stops where the message starts again on the same line.
+	restart [][2]string
 }
 
 var numberNames = map[string]bool{"percent": true, "prepared": true, "failed": true, "skipped": true, "current": true, "total": true}
@@ -164,6 +167,19 @@ func compileTemplate(text, key string) (*template, error) {
 		}
 	}
 	t := &template{elems: full[start:], required: len(keyElems)}
+	for _, from := range [][]elem{full, full[start:]} {
+		var words []string
+		for _, e := range from {
+			if e.kind == elWord && len(words) < 2 {
+				words = append(words, e.word)
+			} else if e.kind != elPunct {
+				break
+			}
+		}
+		if len(words) == 2 {
+			t.restart = append(t.restart, [2]string{words[0], words[1]})
+		}
+	}
 	for t.lead < len(t.elems) && t.elems[t.lead].kind == elValue && t.elems[t.lead].vkind == ValueNumber {
 		t.lead++
 	}

