@@ -12,6 +12,7 @@ import (
 // Slack's Block Kit limits.
 const (
 	MaxBlocks        = 50
+	MaxHomeBlocks    = 100 // an App Home view holds up to 100 blocks
 	MaxSectionChars  = 3000
 	MaxHeaderChars   = 150
 	MaxFieldChars    = 2000
@@ -109,7 +110,11 @@ func mrkdwn(text string) *slack.TextBlockObject {
 }
 
 // RenderBlocks renders a reply as Block Kit blocks within Slack's limits.
-func RenderBlocks(r *Reply) []slack.Block {
+func RenderBlocks(r *Reply) []slack.Block { return RenderBlocksLimit(r, MaxBlocks) }
+
+// RenderBlocksLimit renders a reply in at most max blocks (MaxHomeBlocks
+// for an App Home view; a message holds MaxBlocks).
+func RenderBlocksLimit(r *Reply, max int) []slack.Block {
 	var out []slack.Block
 	for _, bl := range r.Blocks {
 		switch bl.Kind {
@@ -162,9 +167,9 @@ func RenderBlocks(r *Reply) []slack.Block {
 			out = append(out, slack.NewDividerBlock())
 		}
 	}
-	if len(out) > MaxBlocks {
-		omitted := len(out) - (MaxBlocks - 1)
-		out = append(out[:MaxBlocks-1], slack.NewContextBlock("", mrkdwn(fmt.Sprintf("… and %d more blocks not shown", omitted))))
+	if len(out) > max {
+		omitted := len(out) - (max - 1)
+		out = append(out[:max-1], slack.NewContextBlock("", mrkdwn(fmt.Sprintf("… and %d more blocks not shown", omitted))))
 	}
 	return out
 }

@@ -48,7 +48,9 @@ func (b *Bot) cmdTrack(ctx context.Context, c Command, args string) Response {
 	}
 	env, _ := progress.NormalizeEnvironment(fields[0])
 	if !res.Created && !res.Followed && !res.Updated {
-		return private(errorReply(fmt.Sprintf("This channel already follows %s.", env)))
+		r := errorReply(fmt.Sprintf("This channel already follows %s.", env))
+		b.reminderNote(ctx, c, r)
+		return private(r)
 	}
 	verb := "now follows"
 	if !res.Followed {
@@ -66,7 +68,18 @@ func (b *Bot) cmdTrack(ctx context.Context, c Command, args string) Response {
 		l = append(l, T(", "+string(req.InstallType)))
 	}
 	r.Section(append(l, T(".")), Line{T("Paste modules-preparation errors and Service Center banners here and I'll keep "), B(env), T("'s list of modules to republish. "), C(b.cmd + " status " + env), T(" shows it.")})
+	b.reminderNote(ctx, c, r)
 	return Response{Announce: r}
+}
+
+// reminderNote adds the channel's next reminder, or why reminders are paused, to r.
+func (b *Bot) reminderNote(ctx context.Context, c Command, r *Reply) {
+	if b.sched == nil {
+		return
+	}
+	if next := b.sched.Next(ctx, c.Workspace, c.Channel); next != "" {
+		r.Context(Line{T(next)})
+	}
 }
 
 func versionLike(s string) bool {

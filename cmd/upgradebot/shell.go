@@ -15,6 +15,7 @@ import (
 	"github.com/upgradebot/upgradebot/config"
 	"github.com/upgradebot/upgradebot/diagnosis"
 	"github.com/upgradebot/upgradebot/progress"
+	"github.com/upgradebot/upgradebot/scheduler"
 )
 
 func cmdShell(ctx context.Context, args []string, flags *config.Flags, e env) error {
@@ -49,6 +50,15 @@ func cmdShell(ctx context.Context, args []string, flags *config.Flags, e env) er
 	}
 	ocr := newOCR(cfg, logger)
 	b := bot.New(bot.Options{Engine: diagnosis.New(kb), Store: store, Logger: logger, OCRNote: ocr.note()})
+	// The shell posts nothing on a schedule, but "/upgrade remind now" and
+	// schedule changes work through the same scheduler as in Slack.
+	opts := scheduler.OptionsFromConfig(cfg)
+	opts.Store, opts.Bot, opts.Logger = store, b, logger
+	sched, err := scheduler.New(opts)
+	if err != nil {
+		return err
+	}
+	b.SetSchedules(sched)
 	sh := shell.New(b, e.stdout, e.stdin, shell.Options{
 		Channel: *channel, User: who, Prompt: e.stdinTerminal,
 		ReadImage: ocr.readFileFunc(), ImageUnavailable: ocr.note(),

@@ -163,3 +163,22 @@ func TestShellSecondProcessGetsClearError(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestShellRemindNow(t *testing.T) {
+	environ := map[string]string{"UPGRADEBOT_DATA": filepath.Join(t.TempDir(), "u.db"), "USER": "ana"}
+	in := "/upgrade track prod 11.31.0\n\n/upgrade remind now\n\n/upgrade failed Billing_CS\n\n/upgrade remind now\n\n/upgrade remind @every 1m\n\n"
+	r := run(t, in, environ, "shell")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	for _, want := range []string{
+		"Nothing is outstanding", // before any module
+		"Reminder: prod (Platform Server 11.31.0) still has 1 module to republish", // after
+		"[Mark Billing_CS republished]",
+		"shortest interval allowed here is 15m",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}

@@ -1,0 +1,712 @@
+package scheduler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/upgradebot/upgradebot/bot"
+	"github.com/upgradebot/upgradebot/progress"
+)
+
+// t0 is a Wednesday.
+var t0 = time.Date(2024, 11, 20, 10, 0, 0, 0, time.UTC)
+
+func summaries(posts []post) []string {
+	var out []string
+	for _, p := range posts {
+		out = append(out, p.channel+": "+p.reply.Summary)
+	}
+	return out
+}
+
+// runReplica runs s until the returned stop is called; stop waits (bounded) for Run to return.
+func runReplica(t *testing.T, s *Scheduler) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("Run: %v", err)
+				}
+			case <-time.After(15 * time.Second):
+				t.Errorf("Run did not return after cancel")
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// Three replicas on one Redis, started at different moments, post every
+// occurrence of an @every 2s schedule exactly once.
+func TestReplicasPostEachOccurrenceOnce(t *testing.T) {
+	env := newRedisEnv(t, nil)
+	f := newFixture(t, env.store, realClock{})
+	f.track("C1", "prod", "Billing_CS", "Orders")
+	opts := Options{TickInterval: 50 * time.Millisecond, PollInterval: 200 * time.Millisecond, MinInterval: time.Second}
+	r1 := f.replica("r1", opts, &fakePoster{})
+	r2 := f.replica("r2", opts, &fakePoster{})
+	r3 := f.replica("r3", opts, &fakePoster{})
+	set(t, r1, "C1", "@every 2s")
+	cs, err := f.first.ChannelSettings(context.Background(), ws, "C1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchor := cs.UpdatedAt.Truncate(time.Second)
+
+	stop1 := runReplica(t, r1)
+	time.Sleep(700 * time.Millisecond)
+	stop2 := runReplica(t, r2)
+	time.Sleep(1300 * time.Millisecond)
+	stop3 := runReplica(t, r3)
+	time.Sleep(7 * time.Second)
+	end := time.Now()
+	stop1()
+	stop2()
+	stop3()
+
+	perOcc := map[int][]string{}
+	for _, p := range f.rec.all() {
+		if !strings.HasPrefix(p.reply.Summary, "Reminder: prod") {
+			t.Errorf("unexpected post %q", p.reply.Summary)
+		}
+		k := int(p.at.Sub(anchor) / (2 * time.Second))
+		perOcc[k] = append(perOcc[k], p.by)
+	}
+	checked := 0
+	for k := 1; anchor.Add(time.Duration(k) * 2 * time.Second).Before(end.Add(-time.Second)); k++ {
+		if n := len(perOcc[k]); n != 1 {
+			t.Errorf("occurrence %d (%s) posted %d times, by %v", k, anchor.Add(time.Duration(k)*2*time.Second).Format("15:04:05"), n, perOcc[k])
+		}
+		checked++
+	}
+	for k, by := range perOcc {
+		if len(by) > 1 {
+			t.Errorf("occurrence %d posted %d times (by %v)", k, len(by), by)
+		}
+	}
+	if checked < 4 {
+		t.Fatalf("only %d occurrences checked", checked)
+	}
+	t.Logf("%d occurrences, posted by %v", checked, perOcc)
+}
+
+// A channel with nothing outstanding gets nothing; once the work is done,
+// a channel that was reminded gets one all-clear, then nothing.
+func TestNothingOutstandingAndAllClear(t *testing.T) {
+	clock := newFakeClock(t0)
+	env := newRedisEnv(t, clock.Now)
+	f := newFixture(t, env.store, clock)
+	f.track("C1", "prod", "Billing_CS")
+	f.track("C2", "qa")
+	m := &countMetrics{}
+	s := f.replica("r1", Options{PollInterval: time.Second, Metrics: m}, &fakePoster{})
+	set(t, s, "C1", "@every 10m")
+	set(t, s, "C2", "@every 10m")
+
+	stepAt(t, s, clock, t0.Add(time.Second))
+	stepAt(t, s, clock, t0.Add(10*time.Minute))
+	posts := f.rec.all()
+	if len(posts) != 1 || posts[0].channel != "C1" || !strings.HasPrefix(posts[0].reply.Summary, "Reminder: prod") {
+		t.Fatalf("after the first occurrence: %v", summaries(posts))
+	}
+	clock.Set(t0.Add(15 * time.Minute))
+	f.apply("prod", progress.Change{Kind: progress.ChangeDone, All: true})
+	for i := 2; i <= 5; i++ {
+		stepAt(t, s, clock, t0.Add(time.Duration(i)*10*time.Minute))
+	}
+	posts = f.rec.all()
+	if len(posts) != 2 || posts[1].channel != "C1" || !strings.HasPrefix(posts[1].reply.Summary, "All clear: prod") {
+		t.Fatalf("want one reminder then one all-clear in C1, got %v", summaries(posts))
+	}
+	if m.posted.Load() != 2 || m.missed.Load() != 0 {
+		t.Errorf("metrics posted %d missed %d", m.posted.Load(), m.missed.Load())
+	}
+	// New work re-opens it: reminded again, then a new all-clear.
+	clock.Set(t0.Add(55 * time.Minute))
+	f.apply("prod", progress.Change{Kind: progress.ChangeAddModules, Reason: progress.ReasonSkipped, Modules: []string{"Orders"}})
+	stepAt(t, s, clock, t0.Add(60*time.Minute))
+	clock.Set(t0.Add(65 * time.Minute))
+	f.apply("prod", progress.Change{Kind: progress.ChangeDone, Modules: []string{"Orders"}})
+	stepAt(t, s, clock, t0.Add(70*time.Minute))
+	stepAt(t, s, clock, t0.Add(80*time.Minute))
+	got := summaries(f.rec.all())
+	if len(got) != 4 || !strings.HasPrefix(got[2], "C1: Reminder: prod") || !strings.HasPrefix(got[3], "C1: All clear") {
+		t.Errorf("posts: %v", got)
+	}
+}
+
+// A schedule set through one replica is followed by another.
+func TestScheduleChangeFollowedByOtherReplica(t *testing.T) {
+	clock := newFakeClock(t0)
+	env := newRedisEnv(t, clock.Now)
+	f := newFixture(t, env.store, clock)
+	f.track("C1", "prod", "Billing_CS")
+	opts := Options{PollInterval: time.Second}
+	a := f.replica("a", opts, &fakePoster{})
+	b := f.replica("b", opts, &fakePoster{})
+	stepAt(t, b, clock, t0) // b runs with the default schedule
+
+	t1 := t0.Add(time.Minute)
+	clock.Set(t1)
+	set(t, a, "C1", "@every 10m")
+	stepAt(t, b, clock, t1.Add(2*time.Second))
+	if next := b.Next(context.Background(), ws, "C1"); !strings.Contains(next, "this channel's schedule: @every 10m") {
+		t.Errorf("b.Next = %q", next)
+	}
+	stepAt(t, b, clock, t1.Add(10*time.Minute))
+	if got := f.rec.all(); len(got) != 1 || got[0].by != "b" {
+		t.Fatalf("want one post by b, got %v", got)
+	}
+
+	t2 := t1.Add(11 * time.Minute)
+	clock.Set(t2)
+	if desc := set(t, a, "C1", "off"); !strings.Contains(desc, "turned this channel's reminders off") {
+		t.Errorf("off: %q", desc)
+	}
+	stepAt(t, b, clock, t2.Add(2*time.Second))
+	stepAt(t, b, clock, t1.Add(20*time.Minute))
+	stepAt(t, b, clock, t1.Add(30*time.Minute))
+	if got := f.rec.all(); len(got) != 1 {
+		t.Errorf("posts after off: %v", summaries(got))
+	}
+	if next := b.Next(context.Background(), ws, "C1"); !strings.HasPrefix(next, "Reminders are off in this channel") {
+		t.Errorf("b.Next after off = %q", next)
+	}
+}
+
+// With every replica down, an occurrence inside the grace period is posted
+// once when one comes back; an older one is skipped and counted.
+func TestMissedOccurrences(t *testing.T) {
+	clock := newFakeClock(t0)
+	env := newRedisEnv(t, clock.Now)
+	f := newFixture(t, env.store, clock)
+	f.track("C1", "prod", "Billing_CS")
+	opts := Options{PollInterval: time.Second, Grace: 30 * time.Minute}
+	a := f.replica("a", opts, &fakePoster{})
+	set(t, a, "C1", "@every 1h")
+	stepAt(t, a, clock, t0.Add(time.Minute))
+	// a stops; nobody runs at t0+1h and t0+2h.
+
+	mb := &countMetrics{}
+	opts.Metrics = mb
+	b := f.replica("b", opts, &fakePoster{})
+	stepAt(t, b, clock, t0.Add(2*time.Hour+10*time.Minute))
+	posts := f.rec.all()
+	if len(posts) != 1 || posts[0].by != "b" {
+		t.Fatalf("want the occurrence within the grace period posted once, got %v", summaries(posts))
+	}
+	if mb.missed.Load() != 1 || mb.posted.Load() != 1 {
+		t.Errorf("b: missed %d posted %d, want 1 and 1", mb.missed.Load(), mb.posted.Load())
+	}
+
+	mc := &countMetrics{}
+	opts.Metrics = mc
+	c := f.replica("c", opts, &fakePoster{})
+	stepAt(t, c, clock, t0.Add(2*time.Hour+11*time.Minute))
+	stepAt(t, c, clock, t0.Add(2*time.Hour+40*time.Minute))
+	if got := f.rec.all(); len(got) != 1 {
+		t.Errorf("a later replica posted again: %v", summaries(got))
+	}
+	if mc.missed.Load() != 0 || mc.posted.Load() != 0 {
+		t.Errorf("c: missed %d posted %d, want 0 and 0", mc.missed.Load(), mc.posted.Load())
+	}
+}
+
+// A post that fails once (a 429 the Poster gave up on) is retried with
+// backoff and posted once; the other replica does not post it.
+func TestTransientFailureRetried(t *testing.T) {
+	clock := newFakeClock(t0)
+	env := newRedisEnv(t, clock.Now)
+	f := newFixture(t, env.store, clock)
+	f.track("C1", "prod", "Billing_CS")
+	opts := Options{PollInterval: time.Second, Grace: 30 * time.Minute}
+	pa := &fakePoster{fail: func(n int) error {
+		if n == 1 {
+			return errRateLimited
+		}
+		return nil
+	}}
+	pb := &fakePoster{}
+	ma, mb := &countMetrics{}, &countMetrics{}
+	opts.Metrics = ma
+	a := f.replica("a", opts, pa)
+	opts.Metrics = mb
+	b := f.replica("b", opts, pb)
+	set(t, a, "C1", "@every 1h")
+	stepAt(t, b, clock, t0.Add(time.Second))
+	occ := t0.Add(time.Hour)
+
+	stepAt(t, a, clock, occ)                  // fails, keeps the claim
+	stepAt(t, b, clock, occ.Add(time.Second)) // claimed by a: waits
+	if n := len(f.rec.all()); n != 0 {
+		t.Fatalf("%d posts before the retry", n)
+	}
+	stepAt(t, a, clock, occ.Add(3*time.Second)) // retry succeeds
+	stepAt(t, b, clock, occ.Add(2*time.Minute))
+	stepAt(t, b, clock, occ.Add(31*time.Minute)) // b's look after the grace period
+	posts := f.rec.all()
+	if len(posts) != 1 || posts[0].by != "a" {
+		t.Fatalf("want one post by a, got %v", posts)
+	}
+	if pa.attempts.Load() != 2 || pb.attempts.Load() != 0 {
+		t.Errorf("attempts a=%d b=%d, want 2 and 0", pa.attempts.Load(), pb.attempts.Load())
+	}
+	if ma.posted.Load() != 1 || ma.missed.Load()+mb.missed.Load() != 0 {
+		t.Errorf("metrics a posted %d, missed %d+%d", ma.posted.Load(), ma.missed.Load(), mb.missed.Load())
+	}
+}
+
+// A post that keeps failing is given up when the grace period ends, and counted.
+func TestFailureGivenUpAfterGrace(t *testing.T) {
+	clock := newFakeClock(t0)
+	env := newRedisEnv(t, clock.Now)
+	f := newFixture(t, env.store, clock)
+	f.track("C1", "prod", "Billing_CS")
+	m := &countMetrics{}
+	p := &fakePoster{fail: func(int) error { return errRateLimited }}
+	s := f.replica("a", Options{PollInterval: time.Hour, Grace: 5 * time.Minute, RetryBackoff: 10 * time.Second, Lease: 3 * time.Minute, Metrics: m}, p)
+	set(t, s, "C1", "@every 1h")
+	occ := t0.Add(time.Hour)
+	for at := occ; at.Before(occ.Add(7 * time.Minute)); at = at.Add(10 * time.Second) {
+		stepAt(t, s, clock, at)
+	}
+	n := p.attempts.Load()
+	if n < 4 || m.missed.Load() != 1 || m.posted.Load() != 0 {
+		t.Errorf("attempts %d (want several with backoff), missed %d posted %d", n, m.missed.Load(), m.posted.Load())
+	}
+	s.mu.Lock()
+	left := len(s.items)
+	s.mu.Unlock()
+	if left != 0 {
+		t.Errorf("%d items left after giving up", left)
+	}
+}
+
+// ErrChannelGone pauses the channel's reminders, and Next says why.
+func TestChannelGonePauses(t *testing.T) {
+	clock := newFakeClock(t0)
+	env := newRedisEnv(t, clock.Now)
+	f := newFixture(t, env.store, clock)
+	f.track("C1", "prod", "Billing_CS")
+	f.track("C1", "qa", "Orders")
+	p := &fakePoster{fail: func(int) error { return fmt.Errorf("slack: not_in_channel: %w", bot.ErrChannelGone) }}
+	s := f.replica("a", Options{PollInterval: time.Second}, p)
+	set(t, s, "C1", "@every 10m")
+	stepAt(t, s, clock, t0.Add(10*time.Minute))
+	ctx := context.Background()
+	cs, err := f.first.ChannelSettings(ctx, ws, "C1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cs.Paused || !strings.Contains(cs.PauseReason, "removed from this channel") || cs.Schedule != "@every 10m" {
+		t.Errorf("settings after channel gone: %+v", cs)
+	}
+	next := s.Next(ctx, ws, "C1")
+	if !strings.HasPrefix(next, "Reminders paused: I was removed from this channel") || !strings.Contains(next, "/upgrade remind default") {
+		t.Errorf("Next = %q", next)
+	}
+	before := p.attempts.Load()
+	stepAt(t, s, clock, t0.Add(10*time.Minute+2*time.Second))
+	stepAt(t, s, clock, t0.Add(20*time.Minute))
+	stepAt(t, s, clock, t0.Add(30*time.Minute))
+	if p.attempts.Load() != before || before > 2 {
+		t.Errorf("attempts %d then %d: a paused channel was posted to", before, p.attempts.Load())
+	}
+	// Status there says why (bot.cmdStatus shows Next).
+	b := bot.New(bot.Options{Store: f.first, Schedules: s})
+	resp := b.HandleCommand(ctx, bot.Command{Workspace: ws, Channel: "C1", User: "U1", ID: "c1", Text: "status"})
+	if text := bot.RenderText(resp.Reply); !strings.Contains(text, "Reminders paused: I was removed") {
+		t.Errorf("status does not say reminders are paused:\n%s", text)
+	}
+	// So does track there.
+	resp = b.HandleCommand(ctx, bot.Command{Workspace: ws, Channel: "C1", User: "U1", ID: "c2", Text: "track uat"})
+	if text := bot.RenderText(resp.Announce); !strings.Contains(text, "Reminders paused: I was removed") {
+		t.Errorf("track does not say reminders are paused:\n%s", text)
+	}
+	// Setting a schedule again resumes.
+	set(t, s, "C1", "default")
+	if next := s.Next(ctx, ws, "C1"); !strings.HasPrefix(next, "Next reminder:") {
+		t.Errorf("Next after resume = %q", next)
+	}
+}
+
+// A claim whose holder died (its lease runs out) is taken over within the grace period.
+func TestCrashedHolderTakenOver(t *testing.T) {
+	clock := newFakeClock(t0)
+	env := newRedisEnv(t, clock.Now)
+	f := newFixture(t, env.store, clock)
+	f.track("C1", "prod", "Billing_CS")
+	s := f.replica("b", Options{PollInterval: time.Second, Lease: 2 * time.Second}, &fakePoster{})
+	set(t, s, "C1", "@every 10m")
+	occ := t0.Add(10 * time.Minute)
+	key := reminderKey(ws, "C1", "prod", occ)
+	ctx := context.Background()
+	// A replica claimed it with a one-second lease, then died.
+	if ok, err := f.first.Claim(ctx, key, time.Second); err != nil || !ok {
+		t.Fatalf("claim: %v %v", ok, err)
+	}
+	stepAt(t, s, clock, occ)
+	if n := len(f.rec.all()); n != 0 {
+		t.Fatalf("posted while another replica held the claim")
+	}
+	c := redis.NewClient(env.opts)
+	defer c.Close()
+	waitFor(t, 5*time.Second, "the dead replica's lease to expire", func() bool {
+		n, err := c.Exists(ctx, env.prefix+":claim:"+key).Result()
+		return err == nil && n == 0
+	})
+	stepAt(t, s, clock, occ.Add(2*time.Second))
+	if got := f.rec.all(); len(got) != 1 {
+		t.Fatalf("want the occurrence taken over and posted once, got %v", summaries(got))
+	}
+}
+
+// Daylight-saving changes neither skip nor double a daily reminder, with
+// the schedule in the default zone or in CRON_TZ, on Redis and on the
+// embedded store.
+func TestDaylightSavingOneReminderPerDay(t *testing.T) {
+	cases := []struct {
+		name, zone, spec, from string
+		want                   []string // posts, UTC
+	}{
+		{"new york spring 02:30", "America/New_York", "30 2 * * *", "2024-03-08T12:00:00Z",
+			[]string{"2024-03-09T07:30:00Z", "2024-03-10T07:00:00Z", "2024-03-11T06:30:00Z"}},
+		{"new york fall 01:30", "UTC", "CRON_TZ=America/New_York 30 1 * * *", "2024-11-01T12:00:00Z",
+			[]string{"2024-11-02T05:30:00Z", "2024-11-03T05:30:00Z", "2024-11-04T06:30:00Z"}},
+		{"lisbon spring 01:00", "Europe/Lisbon", "0 1 * * *", "2024-03-29T12:00:00Z",
+			[]string{"2024-03-30T01:00:00Z", "2024-03-31T01:00:00Z", "2024-04-01T00:00:00Z"}},
+		{"lisbon fall 01:30", "UTC", "CRON_TZ=Europe/Lisbon 30 1 * * *", "2024-10-25T12:00:00Z",
+			[]string{"2024-10-26T00:30:00Z", "2024-10-27T00:30:00Z", "2024-10-28T01:30:00Z"}},
+	}
+	stores := []struct {
+		name string
+		open func(t *testing.T, now func() time.Time) func() progress.Store
+	}{
+		{"redis", func(t *testing.T, now func() time.Time) func() progress.Store { return newRedisEnv(t, now).store }},
+		{"bolt", func(t *testing.T, now func() time.Time) func() progress.Store {
+			s := boltStore(t, now)
+			return func() progress.Store { return s }
+		}},
+	}
+	for _, st := range stores {
+		for _, tc := range cases {
+			t.Run(st.name+"/"+tc.name, func(t *testing.T) {
+				from, _ := time.Parse(time.RFC3339, tc.from)
+				clock := newFakeClock(from)
+				f := newFixture(t, st.open(t, clock.Now), clock)
+				f.track("C1", "prod", "Billing_CS")
+				s := f.replica("", Options{Zone: mustZone(t, tc.zone), PollInterval: time.Hour, Stall: 1000 * time.Hour}, &fakePoster{})
+				set(t, s, "C1", tc.spec)
+				for at := from; at.Before(from.Add(3 * 24 * time.Hour)); at = at.Add(10 * time.Minute) {
+					stepAt(t, s, clock, at)
+				}
+				var got []string
+				for _, p := range f.rec.all() {
+					got = append(got, p.at.UTC().Format(time.RFC3339))
+				}
+				if strings.Join(got, " ") != strings.Join(tc.want, " ") {
+					t.Errorf("posts at\n  %v\nwant\n  %v", got, tc.want)
+				}
+			})
+		}
+	}
+}
+
+func TestSetRefuses(t *testing.T) {
+	clock := newFakeClock(t0)
+	s := newFixture(t, func() progress.Store { return boltStore(t, clock.Now) }, clock)
+	sc := s.replica("", Options{MinInterval: 15 * time.Minute}, nil)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		spec string
+		is   error
+		want string
+	}{
+		{"@every 5m", ErrTooFrequent, "shortest interval allowed here is 15m"},
+		{"*/5 * * * *", ErrTooFrequent, "every 5m"},
+		{"0 9,10 * * *", nil, ""},
+		{"0 9 * *", ErrInvalidSpec, "5 fields"},
+		{"@every 2 days", ErrInvalidSpec, "not a duration"},
+		{"CRON_TZ=Nowhere/Land 0 9 * * *", ErrInvalidSpec, "unknown time zone"},
+	} {
+		_, err := sc.Set(ctx, ws, "C1", tc.spec, "U1")
+		if tc.is == nil {
+			if err != nil {
+				t.Errorf("Set(%q): %v", tc.spec, err)
+			}
+			continue
+		}
+		if !errors.Is(err, tc.is) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "Example:") {
+			t.Errorf("Set(%q) = %v, want %v mentioning %q and an example", tc.spec, err, tc.is, tc.want)
+		}
+	}
+	cs, err := s.first.ChannelSettings(ctx, ws, "C1")
+	if err != nil || cs.Schedule != "0 9,10 * * *" {
+		t.Errorf("refused schedules must not be stored: %+v %v", cs, err)
+	}
+	// Through the command, the refusal is the user's error message.
+	b := bot.New(bot.Options{Store: s.first, Schedules: sc})
+	resp := b.HandleCommand(ctx, bot.Command{Workspace: ws, Channel: "C1", User: "U1", ID: "x", Text: "remind @every 1m"})
+	if text := bot.RenderText(resp.Reply); !resp.Private || !strings.Contains(text, "shortest interval allowed") {
+		t.Errorf("remind @every 1m:\n%s", text)
+	}
+}
+
+func TestSetDescribesAndNext(t *testing.T) {
+	clock := newFakeClock(t0) // Wednesday 10:00 UTC
+	f := newFixture(t, func() progress.Store { return boltStore(t, clock.Now) }, clock)
+	s := f.replica("", Options{Zone: mustZone(t, "Europe/Lisbon")}, nil)
+	ctx := context.Background()
+	if next := s.Next(ctx, ws, "C1"); next != "" {
+		t.Errorf("Next of a channel following nothing = %q", next)
+	}
+	desc := set(t, s, "C1", "0 9 * * 1-5")
+	if want := "set this channel's reminders to 0 9 * * 1-5 (Europe/Lisbon); next: Thu 21 Nov 09:00"; !strings.HasPrefix(desc, want) {
+		t.Errorf("Set = %q, want prefix %q", desc, want)
+	}
+	if !strings.Contains(desc, "follows no environment yet") {
+		t.Errorf("Set in a channel following nothing should say so: %q", desc)
+	}
+	f.track("C1", "prod", "A")
+	if next, want := s.Next(ctx, ws, "C1"), "Next reminder: Thu 21 Nov 09:00 Europe/Lisbon (this channel's schedule: 0 9 * * 1-5)"; !strings.HasPrefix(next, want) {
+		t.Errorf("Next = %q, want prefix %q", next, want)
+	}
+	desc = set(t, s, "C1", "CRON_TZ=America/New_York 30 8 * * *")
+	if want := "set this channel's reminders to 30 8 * * * (America/New_York); next: Wed 20 Nov 08:30"; !strings.HasPrefix(desc, want) {
+		t.Errorf("Set = %q, want prefix %q", desc, want)
+	}
+	desc = set(t, s, "C1", "default")
+	if want := "restored this channel's default reminders, 0 9 * * 1-5 (Europe/Lisbon); next: Thu 21 Nov 09:00"; !strings.HasPrefix(desc, want) {
+		t.Errorf("Set default = %q", desc)
+	}
+	if next := s.Next(ctx, ws, "C1"); !strings.Contains(next, "(the default schedule: 0 9 * * 1-5)") {
+		t.Errorf("Next = %q", next)
+	}
+	set(t, s, "C1", "@every 2h")
+	set(t, s, "C1", "off")
+	if desc := set(t, s, "C1", "on"); !strings.HasPrefix(desc, "turned this channel's reminders on: @every 2h") || !strings.Contains(desc, "next: Wed 20 Nov 12:00") {
+		t.Errorf("on = %q", desc)
+	}
+}
+
+// /upgrade remind now works without Run and without a Poster (the shell).
+func TestNowWithoutRun(t *testing.T) {
+	clock := newFakeClock(t0)
+	f := newFixture(t, func() progress.Store { return boltStore(t, clock.Now) }, clock)
+	mods := []string{"M1", "M2", "M3", "M4", "M5", "M6", "M7"}
+	f.track("C1", "prod", mods...)
+	f.track("C1", "qa")
+	f.track("C2", "qa")
+	s := f.replica("", Options{}, nil)
+	ctx := context.Background()
+	if err := s.Run(ctx); err == nil {
+		t.Error("Run without a Poster should refuse")
+	}
+	r, err := s.Now(ctx, ws, "C1")
+	if err != nil || r == nil {
+		t.Fatalf("Now: %v %v", r, err)
+	}
+	text := bot.RenderText(r)
+	for _, want := range []string{"Reminder: prod (Platform Server 11.31.0) still has 7 modules to republish.", "== prod → Platform Server 11.31.0 ==", "1. M1", "[Mark M1 republished]", "[Show status]"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("reminder lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "qa") {
+		t.Errorf("qa has nothing outstanding but is in the reminder:\n%s", text)
+	}
+	var buttons []bot.Button
+	for _, bl := range r.Blocks {
+		buttons = append(buttons, bl.Buttons...)
+	}
+	if len(buttons) != 6 {
+		t.Fatalf("%d buttons, want 5 mark buttons and show status", len(buttons))
+	}
+	seen := map[string]bool{}
+	for i, bt := range buttons {
+		if seen[bt.ActionID] {
+			t.Errorf("duplicate action id %s", bt.ActionID)
+		}
+		seen[bt.ActionID] = true
+		var v struct{ Env, Module string }
+		if err := json.Unmarshal([]byte(bt.Value), &v); err != nil || v.Env != "prod" || (i < 5 && v.Module != mods[i]) {
+			t.Errorf("button %d value %s", i, bt.Value)
+		}
+	}
+	// A mark button does what it says.
+	b := bot.New(bot.Options{Store: f.first, Schedules: s})
+	resp := b.HandleAction(ctx, bot.Action{Workspace: ws, Channel: "C1", User: "U2", ID: "a1", ActionID: buttons[0].ActionID, Value: buttons[0].Value})
+	if resp.Announce == nil || !strings.Contains(bot.RenderText(resp.Announce), "republished M1 on prod") {
+		t.Errorf("mark button: %+v", resp)
+	}
+	// Through the command, as the shell runs it.
+	resp = b.HandleCommand(ctx, bot.Command{Workspace: ws, Channel: "C1", User: "U1", ID: "n1", Text: "remind now"})
+	if resp.Announce == nil || !strings.Contains(bot.RenderText(resp.Announce), "6 modules to republish") {
+		t.Errorf("remind now: %+v", resp)
+	}
+	if r, err := s.Now(ctx, ws, "C2"); r != nil || err != nil {
+		t.Errorf("Now with nothing outstanding = %v, %v", r, err)
+	}
+	resp = b.HandleCommand(ctx, bot.Command{Workspace: ws, Channel: "C2", User: "U1", ID: "n2", Text: "remind now"})
+	if resp.Announce != nil || !strings.Contains(bot.RenderText(resp.Reply), "Nothing is outstanding") {
+		t.Errorf("remind now with nothing outstanding: %+v", resp)
+	}
+}
+
+// Many environments in one channel stay within Block Kit's limits.
+func TestNowWithinSlackLimits(t *testing.T) {
+	clock := newFakeClock(t0)
+	f := newFixture(t, func() progress.Store { return boltStore(t, clock.Now) }, clock)
+	var mods []string
+	for i := range 60 {
+		mods = append(mods, fmt.Sprintf("Module_With_A_Long_Name_%02d", i))
+	}
+	for i := range 8 {
+		f.track("C1", fmt.Sprintf("env%d", i), mods...)
+	}
+	s := f.replica("", Options{}, nil)
+	r, err := s.Now(context.Background(), ws, "C1")
+	if err != nil || r == nil {
+		t.Fatal(r, err)
+	}
+	blocks := bot.RenderBlocks(r)
+	if len(blocks) > bot.MaxBlocks {
+		t.Errorf("%d blocks", len(blocks))
+	}
+	text := bot.RenderText(r)
+	for _, want := range []string{"… and 45 more not shown", "outstanding work on env5, env6, env7"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("lacks %q", want)
+		}
+	}
+	if strings.Contains(text, "more blocks not shown") {
+		t.Errorf("blocks were cut")
+	}
+}
+
+// A preparation reported running with no update for longer than the stall time is outstanding.
+func TestStalledPreparation(t *testing.T) {
+	clock := newFakeClock(t0)
+	env := newRedisEnv(t, clock.Now)
+	f := newFixture(t, env.store, clock)
+	f.track("C1", "prod")
+	pct := 40
+	f.apply("prod", progress.Change{Kind: progress.ChangePreparing, Preparation: progress.Preparation{Percent: &pct}})
+	s := f.replica("a", Options{PollInterval: time.Second, Stall: 2 * time.Hour}, &fakePoster{})
+	set(t, s, "C1", "@every 1h")
+	stepAt(t, s, clock, t0.Add(time.Hour))
+	stepAt(t, s, clock, t0.Add(2*time.Hour))
+	if got := f.rec.all(); len(got) != 0 {
+		t.Fatalf("a preparation updated within the stall time is not outstanding: %v", summaries(got))
+	}
+	stepAt(t, s, clock, t0.Add(3*time.Hour))
+	got := f.rec.all()
+	if len(got) != 1 {
+		t.Fatalf("want one reminder of the stalled preparation, got %v", summaries(got))
+	}
+	text := bot.RenderText(got[0].reply)
+	for _, want := range []string{"a preparation with no update for 3h", "last reported running 3h ago", "████░░░░░░ 40%"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+// The digest channel gets every environment's state on the digest schedule.
+func TestDigest(t *testing.T) {
+	clock := newFakeClock(t0)
+	env := newRedisEnv(t, clock.Now)
+	f := newFixture(t, env.store, clock)
+	f.track("C1", "prod", "Billing_CS", "Orders")
+	f.track("C2", "qa")
+	s := f.replica("a", Options{PollInterval: time.Second, DigestChannel: "CDIGEST", DigestSchedule: "@every 1h"}, &fakePoster{})
+	stepAt(t, s, clock, t0.Add(time.Minute))
+	stepAt(t, s, clock, t0.Add(time.Hour))
+	var digests []post
+	for _, p := range f.rec.all() {
+		if p.channel == "CDIGEST" {
+			digests = append(digests, p)
+		}
+	}
+	if len(digests) != 2 { // the one due at t0 (within the grace period), then t0+1h
+		t.Fatalf("digests: %v", summaries(f.rec.all()))
+	}
+	text := bot.RenderText(digests[1].reply)
+	for _, want := range []string{"Upgrade digest: 2 environments, 1 with work outstanding", "• prod → 11.31.0: no news yet, 2 modules to republish", "• qa → 11.31.0: no news yet"} {
+		if !strings.Contains(digests[1].reply.Summary+"\n"+text, want) {
+			t.Errorf("digest lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+// Run waits for a post in progress when stopped.
+func TestShutdownWaitsForPost(t *testing.T) {
+	env := newRedisEnv(t, nil)
+	f := newFixture(t, env.store, realClock{})
+	f.track("C1", "prod", "Billing_CS")
+	p := &fakePoster{block: make(chan struct{}), started: make(chan struct{}, 1)}
+	s := f.replica("a", Options{TickInterval: 50 * time.Millisecond, PollInterval: 100 * time.Millisecond}, p)
+	set(t, s, "C1", "@every 1s")
+	stop := runReplica(t, s)
+	select {
+	case <-p.started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no post started")
+	}
+	stopped := make(chan struct{})
+	go func() { stop(); close(stopped) }()
+	select {
+	case <-stopped:
+		t.Fatal("Run returned while a post was in progress")
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(p.block)
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after the post finished")
+	}
+	if got := f.rec.all(); len(got) != 1 {
+		t.Errorf("posts: %v", summaries(got))
+	}
+}
+
+// The wait is bounded: a post that never finishes is cut at the shutdown timeout.
+func TestShutdownBounded(t *testing.T) {
+	env := newRedisEnv(t, nil)
+	f := newFixture(t, env.store, realClock{})
+	f.track("C1", "prod", "Billing_CS")
+	p := &fakePoster{block: make(chan struct{}), started: make(chan struct{}, 1)}
+	s := f.replica("a", Options{TickInterval: 50 * time.Millisecond, PollInterval: 100 * time.Millisecond, ShutdownTimeout: 300 * time.Millisecond}, p)
+	set(t, s, "C1", "@every 1s")
+	stop := runReplica(t, s)
+	select {
+	case <-p.started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no post started")
+	}
+	stopped := make(chan struct{})
+	go func() { stop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return within its shutdown bound")
+	}
+	if got := f.rec.all(); len(got) != 0 {
+		t.Errorf("posts: %v", summaries(got))
+	}
+}

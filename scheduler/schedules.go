@@ -1,0 +1,128 @@
+package scheduler
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/upgradebot/upgradebot/bot"
+	"github.com/upgradebot/upgradebot/progress"
+)
+
+// offReason is the pause reason of /upgrade remind off.
+const offReason = "turned off with remind off"
+
+// Set validates and stores a channel's schedule and describes the result
+// for the channel: spec is a schedule, "off" (pause), "on" (resume the
+// stored schedule), or "" / "default" (the default schedule). Errors
+// other than the store's are *SpecError, whose message is for the user.
+func (s *Scheduler) Set(ctx context.Context, workspace, channel, spec, actor string) (string, error) {
+	spec = NormalizeSpec(spec)
+	now := s.clock.Now()
+	cs, err := s.store.ChannelSettings(ctx, workspace, channel)
+	if err != nil {
+		return "", err
+	}
+	next := progress.ChannelSettings{Schedule: cs.Schedule, UpdatedAt: now, UpdatedBy: actor}
+	var desc string
+	switch strings.ToLower(spec) {
+	case "off", "pause", "stop":
+		next.Paused, next.PauseReason = true, offReason
+		desc = fmt.Sprintf("turned this channel's reminders off; `%s remind default` (or a schedule) turns them back on.", s.cmd)
+	case "", "default":
+		next.Schedule = ""
+		desc = "restored this channel's default reminders, " + s.def.Describe()
+	case "on", "resume":
+		if cs.Schedule == "" {
+			desc = "turned this channel's reminders on: " + s.def.Describe()
+			break
+		}
+		sc, err := Parse(cs.Schedule, s.zone)
+		if err == nil {
+			err = checkInterval(sc, now, s.minIvl)
+		}
+		if err != nil {
+			return "", err
+		}
+		desc = "turned this channel's reminders on: " + sc.Describe()
+	default:
+		sc, err := Parse(spec, s.zone)
+		if err != nil {
+			return "", err
+		}
+		if err := checkInterval(sc, now, s.minIvl); err != nil {
+			return "", err
+		}
+		next.Schedule = sc.String()
+		desc = "set this channel's reminders to " + sc.Describe()
+	}
+	if err := s.store.SetChannelSettings(ctx, workspace, channel, next); err != nil {
+		return "", err
+	}
+	s.wake()
+	if next.Paused {
+		return desc, nil
+	}
+	if sc, err := s.channelSchedule(next); err == nil && sc != nil {
+		if t := sc.Next(now); !t.IsZero() {
+			desc += "; next: " + formatWhen(t, now, sc.Location())
+		}
+	}
+	desc += " (posted only while something is outstanding)"
+	if envs, err := s.store.ChannelEnvironments(ctx, workspace, channel); err == nil && len(envs) == 0 {
+		desc += fmt.Sprintf(". This channel follows no environment yet: `%s track <env>` starts", s.cmd)
+	}
+	return desc, nil
+}
+
+// formatWhen writes an occurrence in its zone: "Mon 25 Nov 09:00", with
+// the year when it is not now's.
+func formatWhen(t, now time.Time, loc *time.Location) string {
+	t = t.In(loc)
+	layout := "Mon 2 Jan 15:04"
+	if t.Year() != now.In(loc).Year() {
+		layout = "Mon 2 Jan 2006 15:04"
+	}
+	return t.Format(layout)
+}
+
+// Next describes a channel's next reminder for status, "" when the
+// channel follows nothing; a paused channel says why.
+func (s *Scheduler) Next(ctx context.Context, workspace, channel string) string {
+	envs, err := s.store.ChannelEnvironments(ctx, workspace, channel)
+	if err != nil || len(envs) == 0 {
+		return ""
+	}
+	cs, err := s.store.ChannelSettings(ctx, workspace, channel)
+	if err != nil {
+		return ""
+	}
+	if cs.Paused {
+		if cs.PauseReason == offReason || cs.PauseReason == "" {
+			return fmt.Sprintf("Reminders are off in this channel; `%s remind default` (or a schedule) turns them back on.", s.cmd)
+		}
+		return "Reminders paused: " + cs.PauseReason
+	}
+	sc, err := s.channelSchedule(cs)
+	if err != nil {
+		return fmt.Sprintf("Reminders stopped: the stored schedule %q is no longer accepted (%v). Set one with `%s remind <schedule>`.", cs.Schedule, err, s.cmd)
+	}
+	now := s.clock.Now()
+	t := sc.Next(now)
+	if t.IsZero() {
+		return ""
+	}
+	which := "this channel's schedule"
+	if cs.Schedule == "" {
+		which = "the default schedule"
+	}
+	return fmt.Sprintf("Next reminder: %s %s (%s: %s), if anything is still outstanding then.", formatWhen(t, now, sc.Location()), sc.Location(), which, sc.Expr())
+}
+
+// Now builds the reminder the channel would get now: every followed
+// environment with something outstanding; nil when there is none. It needs
+// neither Run nor a Poster.
+func (s *Scheduler) Now(ctx context.Context, workspace, channel string) (*bot.Reply, error) {
+	return s.channelReminder(ctx, workspace, channel, s.clock.Now())
+}
