@@ -3,16 +3,107 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 
+	"github.com/upgradebot/upgradebot/bot"
+	"github.com/upgradebot/upgradebot/bot/slackbot"
 	"github.com/upgradebot/upgradebot/config"
+	"github.com/upgradebot/upgradebot/diagnosis"
+	"github.com/upgradebot/upgradebot/metrics"
+	"github.com/upgradebot/upgradebot/scheduler"
 )
 
+// shellHint ends the list of settings problems of run.
+var shellHint = config.Problem{
+	Where:   "To try upgradebot without Slack",
+	Message: "run `upgradebot shell`: it needs none of the Slack settings (see docs/slack.md to create the Slack app)",
+}
+
+// cmdRun connects to Slack in Socket Mode (SLACK_APP_TOKEN) or HTTP mode
+// (SLACK_SIGNING_SECRET; UPGRADEBOT_MODE decides when both are set) and
+// serves until ctx is cancelled (SIGINT, SIGTERM).
 func cmdRun(ctx context.Context, args []string, flags *config.Flags, e env) error {
 	if len(args) > 0 {
 		return usageError{"run takes no arguments; settings come from flags before the command, the environment or --config"}
 	}
-	if _, err := config.Load(config.ForRun, config.Sources{Flags: flags, LookupEnv: e.lookupEnv}); err != nil {
+	cfg, err := config.Load(config.ForRun, config.Sources{Flags: flags, LookupEnv: e.lookupEnv})
+	if err != nil {
+		var ve *config.ValidationError
+		if errors.As(err, &ve) {
+			return &config.ValidationError{Problems: append(append([]config.Problem(nil), ve.Problems...), shellHint)}
+		}
 		return err
 	}
-	return errors.New("the Slack connection is not built into this version yet; try `upgradebot shell`")
+	logger := newLogger(cfg, e.stderr)
+	kb, err := loadKB(cfg)
+	if err != nil {
+		return err
+	}
+	store, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	m := metrics.New()
+	api := slackbot.NewAPI(slackbot.APIOptions{
+		BotToken: cfg.SlackBotToken.Reveal(),
+		AppToken: cfg.SlackAppToken.Reveal(),
+		URL:      cfg.SlackAPIURL,
+		Logger:   logger,
+		Metrics:  m,
+	})
+	ocr := newOCR(cfg, logger)
+	core := bot.New(bot.Options{
+		Engine:     diagnosis.New(kb),
+		Store:      store,
+		Logger:     logger,
+		Admins:     cfg.Admins,
+		Metrics:    m,
+		OCRNote:    ocr.note(),
+		Membership: api,
+	})
+	// Reminders and the digest are posted through the same Web API client.
+	schedOpts := scheduler.OptionsFromConfig(cfg)
+	schedOpts.Store, schedOpts.Bot, schedOpts.Logger, schedOpts.Poster, schedOpts.Metrics = store, core, logger, api, m
+	sched, err := scheduler.New(schedOpts)
+	if err != nil {
+		return err
+	}
+	core.SetSchedules(sched)
+	mode := slackbot.ModeSocket
+	if cfg.Mode == config.ModeHTTP {
+		mode = slackbot.ModeHTTP
+	}
+	app, err := slackbot.New(slackbot.Options{
+		Mode:           mode,
+		Core:           core,
+		API:            api,
+		Store:          store,
+		SigningSecret:  cfg.SlackSigningSecret.Reveal(),
+		Addr:           cfg.Addr,
+		AllowedBots:    cfg.AllowedBots,
+		Logger:         logger,
+		Metrics:        m,
+		MetricsHandler: m.Handler(),
+	})
+	if err != nil {
+		return err
+	}
+	logger.Info("starting upgradebot", "version", versionString(), "config", cfg)
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	schedDone := make(chan error, 1)
+	go func() {
+		err := sched.Run(runCtx)
+		if err != nil {
+			stop() // without reminders, stop rather than run half a bot
+		}
+		schedDone <- err
+	}()
+	err = app.Run(runCtx)
+	stop()
+	if serr := <-schedDone; err == nil && serr != nil {
+		err = fmt.Errorf("reminder scheduler: %w", serr)
+	}
+	return err
 }

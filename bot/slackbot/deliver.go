@@ -1,0 +1,297 @@
+package slackbot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/slack-go/slack"
+
+	"github.com/upgradebot/upgradebot/bot"
+)
+
+// originKind is what a response answers.
+type originKind int
+
+const (
+	fromMessage originKind = iota // a pasted message: diagnosis
+	fromMention                   // "@upgradebot <subcommand>" in a message
+	fromSlash                     // /upgrade <subcommand>
+	fromAction                    // a button click
+)
+
+// origin is where a response goes.
+type origin struct {
+	kind                     originKind
+	workspace, channel, user string
+	ts                       string // the message answered (fromMessage, fromMention)
+	thread                   string // its thread, "" at the top level
+	responseURL              string // fromSlash, fromAction
+
+	// fromAction: the message holding the clicked button.
+	msgTS, msgThread, msgText string
+	ephemeral                 bool
+	blocks                    []json.RawMessage
+	actionID, value           string
+}
+
+// replyThread is the thread a public reply to a message goes in.
+func (o origin) replyThread() string {
+	if o.thread != "" {
+		return o.thread
+	}
+	return o.ts
+}
+
+// deliver carries a response out. It returns the first error a
+// re-delivery could fix (nil when everything the response asked for was
+// posted, or could never be).
+func (a *App) deliver(ctx context.Context, resp bot.Response, o origin) error {
+	var errs []error
+	note := func(kind string, err error) {
+		if err == nil {
+			a.metrics.Reply(kind)
+			return
+		}
+		errs = append(errs, err)
+	}
+	if resp.React != "" && o.ts != "" {
+		note("reaction", a.api.React(ctx, o.channel, o.ts, resp.React))
+	}
+	if !resp.Reply.Empty() {
+		switch {
+		case resp.Replace && o.kind == fromAction:
+			note("update", a.replace(ctx, o, resp.Reply))
+		case resp.Private:
+			if o.kind == fromMessage && resp.React != "" {
+				break // the reaction says it; the shell prints what Slack shows as a reaction
+			}
+			note("ephemeral", a.private(ctx, o, resp.Reply))
+		default:
+			note("thread", a.public(ctx, o, resp.Reply))
+		}
+	}
+	if !resp.Announce.Empty() {
+		note("announce", a.announce(ctx, o, resp.Announce))
+	}
+	if resp.File != nil {
+		note("file", a.file(ctx, o, resp.File))
+	}
+	return firstFixable(errs)
+}
+
+// firstFixable returns the first error a retry could overcome, else the first error.
+func firstFixable(errs []error) error {
+	for _, err := range errs {
+		if !errors.Is(err, bot.ErrChannelGone) {
+			return err
+		}
+	}
+	if len(errs) > 0 {
+		return errs[0]
+	}
+	return nil
+}
+
+// private shows a reply to the asker only.
+func (a *App) private(ctx context.Context, o origin, r *bot.Reply) error {
+	if o.responseURL != "" {
+		err := a.api.Respond(ctx, o.responseURL, respondEphemeral, r)
+		if err == nil {
+			return nil
+		}
+		a.log.Debug("response_url failed; posting ephemerally", "err", err)
+	}
+	return a.api.PostEphemeral(ctx, o.channel, o.user, o.thread, r)
+}
+
+// public posts a reply for everyone: in the message's thread, or the thread
+// of the clicked message, or the channel.
+func (a *App) public(ctx context.Context, o origin, r *bot.Reply) error {
+	thread := ""
+	switch o.kind {
+	case fromMessage, fromMention:
+		thread = o.replyThread()
+	case fromAction:
+		if !o.ephemeral {
+			thread = o.msgThread
+			if thread == "" {
+				thread = o.msgTS
+			}
+		}
+	}
+	_, err := a.api.PostMessage(ctx, o.channel, thread, false, r)
+	if errors.Is(err, bot.ErrChannelGone) && o.responseURL != "" {
+		// A slash command in a channel the bot is not in can still answer there.
+		return a.api.Respond(ctx, o.responseURL, respondInChannel, r)
+	}
+	return err
+}
+
+// announce posts a tracking change in the channel: at the top level, or in
+// the thread (also sent to the channel) of a mention made in a thread.
+func (a *App) announce(ctx context.Context, o origin, r *bot.Reply) error {
+	thread := ""
+	if o.kind == fromMention {
+		thread = o.thread
+	}
+	_, err := a.api.PostMessage(ctx, o.channel, thread, thread != "", r)
+	if errors.Is(err, bot.ErrChannelGone) && o.responseURL != "" {
+		return a.api.Respond(ctx, o.responseURL, respondInChannel, r)
+	}
+	return err
+}
+
+// replace puts a reply in place of the message holding the clicked button.
+func (a *App) replace(ctx context.Context, o origin, r *bot.Reply) error {
+	if !o.ephemeral && o.msgTS != "" {
+		err := a.api.Update(ctx, o.channel, o.msgTS, r)
+		if err == nil || o.responseURL == "" {
+			return err
+		}
+	}
+	if o.responseURL == "" {
+		return errors.New("slackbot: no message or response_url to replace")
+	}
+	return a.api.Respond(ctx, o.responseURL, respondReplace, r)
+}
+
+// maxFileText is how much of a file the code-block fallback shows.
+const maxFileText = 35000
+
+// file uploads a generated document to the channel (in the asker's thread);
+// when the upload fails (no files:write scope, the bot not in the
+// channel…) the content is shown to the asker in a code block instead.
+func (a *App) file(ctx context.Context, o origin, f *bot.File) error {
+	comment := ""
+	if o.user != "" {
+		comment = fmt.Sprintf("<@%s> asked for %s", o.user, bot.EscapeSlack(f.Title))
+	}
+	thread := ""
+	if o.kind == fromMention || o.kind == fromMessage {
+		thread = o.thread
+	}
+	err := a.api.Upload(ctx, o.channel, thread, comment, f)
+	if err == nil {
+		return nil
+	}
+	a.log.Info("file upload failed; showing the file's content instead", "file", f.Name, "err", err)
+	text := codeBlock(f)
+	if o.responseURL != "" {
+		if err := a.api.RespondText(ctx, o.responseURL, respondEphemeral, text); err == nil {
+			return nil
+		}
+	}
+	return a.api.PostEphemeralText(ctx, o.channel, o.user, o.thread, text)
+}
+
+// codeBlock is a file's content as a message: its name, then the content,
+// escaped, in a code block, cut to maxFileText characters.
+func codeBlock(f *bot.File) string {
+	content := strings.ReplaceAll(string(f.Content), "```", "'''")
+	cut := ""
+	if n := utf8.RuneCountInString(content); n > maxFileText {
+		content = string([]rune(content)[:maxFileText])
+		cut = fmt.Sprintf("\n… %d more characters not shown", n-maxFileText)
+	}
+	return fmt.Sprintf("*%s*\n```\n%s\n```%s", bot.EscapeSlack(f.Name), bot.EscapeSlack(content), cut)
+}
+
+// afterAction updates the message holding a button once the click did
+// what it said: a module marked republished loses its button, an
+// environment choice its buttons, and a shared ephemeral status goes away.
+func (a *App) afterAction(ctx context.Context, resp bot.Response, o origin) {
+	if resp.Replace || (resp.Announce.Empty() && (resp.Reply.Empty() || resp.Private)) {
+		return
+	}
+	kind, _, _ := strings.Cut(o.actionID, ":")
+	switch kind {
+	case bot.ActionShare:
+		if o.ephemeral && o.responseURL != "" {
+			if err := a.api.Respond(ctx, o.responseURL, respondDelete, nil); err == nil {
+				a.metrics.Reply("update")
+			}
+		}
+	case bot.ActionMarkDone, bot.ActionChooseEnv:
+		if o.ephemeral || o.msgTS == "" || len(o.blocks) == 0 {
+			return
+		}
+		blocks, err := withoutButton(o.blocks, o.actionID, kind == bot.ActionChooseEnv, clickNote(kind, o))
+		if err != nil {
+			a.log.Debug("cannot rewrite the clicked message", "err", err)
+			return
+		}
+		text := o.msgText
+		if text == "" {
+			text = "upgradebot"
+		}
+		if err := a.api.UpdateBlocks(ctx, o.channel, o.msgTS, text, blocks); err == nil {
+			a.metrics.Reply("update")
+		}
+	}
+}
+
+// clickNote is the small print left where a button was.
+func clickNote(kind string, o origin) string {
+	var v struct {
+		Env    string `json:"env"`
+		Module string `json:"module"`
+	}
+	_ = json.Unmarshal([]byte(o.value), &v)
+	who := ""
+	if o.user != "" {
+		who = " by <@" + o.user + ">"
+	}
+	code := func(s string) string { return "`" + strings.ReplaceAll(bot.EscapeSlack(s), "`", "'") + "`" }
+	switch {
+	case kind == bot.ActionMarkDone && v.Module != "":
+		return ":white_check_mark: " + code(v.Module) + " marked republished" + who
+	case kind == bot.ActionChooseEnv && v.Env != "":
+		return ":white_check_mark: Recorded for " + code(v.Env) + who
+	}
+	return ":white_check_mark: Done" + who
+}
+
+// withoutButton removes the clicked button (or, with wholeBlock, its whole
+// row of buttons) from a message's blocks and adds note as small print.
+func withoutButton(raw []json.RawMessage, actionID string, wholeBlock bool, note string) ([]slack.Block, error) {
+	var out []any
+	for _, r := range raw {
+		var b map[string]any
+		if err := json.Unmarshal(r, &b); err != nil {
+			return nil, err
+		}
+		if b["type"] == "actions" {
+			elems, _ := b["elements"].([]any)
+			var kept []any
+			found := false
+			for _, e := range elems {
+				if m, ok := e.(map[string]any); ok && m["action_id"] == actionID {
+					found = true
+					continue
+				}
+				kept = append(kept, e)
+			}
+			if found && (wholeBlock || len(kept) == 0) {
+				continue
+			}
+			b["elements"] = kept
+		}
+		out = append(out, b)
+	}
+	if len(out) < bot.MaxBlocks {
+		out = append(out, map[string]any{"type": "context", "elements": []any{map[string]any{"type": "mrkdwn", "text": note, "verbatim": true}}})
+	}
+	js, err := json.Marshal(out)
+	if err != nil {
+		return nil, err
+	}
+	var blocks slack.Blocks
+	if err := json.Unmarshal(js, &blocks); err != nil {
+		return nil, err
+	}
+	return blocks.BlockSet, nil
+}

@@ -1,0 +1,344 @@
+package slackbot
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/upgradebot/upgradebot/bot"
+)
+
+// eventCallback is the outer Events API payload: the body of an HTTP
+// request, or the payload of a Socket Mode events_api envelope.
+type eventCallback struct {
+	Type    string          `json:"type"`
+	TeamID  string          `json:"team_id"`
+	EventID string          `json:"event_id"`
+	Event   json.RawMessage `json:"event"`
+}
+
+// slackEvent holds the fields of the inner events the bot reads.
+type slackEvent struct {
+	Type       string `json:"type"`
+	Subtype    string `json:"subtype"`
+	User       string `json:"user"`
+	BotID      string `json:"bot_id"`
+	AppID      string `json:"app_id"`
+	BotProfile *struct {
+		AppID string `json:"app_id"`
+	} `json:"bot_profile"`
+	Text        string          `json:"text"`
+	TS          string          `json:"ts"`
+	ThreadTS    string          `json:"thread_ts"`
+	Channel     string          `json:"channel"`
+	ChannelType string          `json:"channel_type"`
+	Hidden      bool            `json:"hidden"`
+	Edited      json.RawMessage `json:"edited"`
+	Tab         string          `json:"tab"`
+}
+
+// interaction holds the fields of a block_actions payload the bot reads.
+type interaction struct {
+	Type      string              `json:"type"`
+	Team      struct{ ID string } `json:"team"`
+	User      struct{ ID string } `json:"user"`
+	Channel   struct{ ID string } `json:"channel"`
+	Container struct {
+		Type        string `json:"type"`
+		MessageTS   string `json:"message_ts"`
+		ChannelID   string `json:"channel_id"`
+		IsEphemeral bool   `json:"is_ephemeral"`
+	} `json:"container"`
+	Message *struct {
+		TS       string            `json:"ts"`
+		ThreadTS string            `json:"thread_ts"`
+		Text     string            `json:"text"`
+		Blocks   []json.RawMessage `json:"blocks"`
+	} `json:"message"`
+	ResponseURL string `json:"response_url"`
+	TriggerID   string `json:"trigger_id"`
+	Actions     []struct {
+		ActionID string `json:"action_id"`
+		BlockID  string `json:"block_id"`
+		Value    string `json:"value"`
+		ActionTS string `json:"action_ts"`
+	} `json:"actions"`
+}
+
+// onEvent takes an Events API callback that is (being) acknowledged.
+func (a *App) onEvent(raw []byte, retry int, retryReason string) {
+	received := time.Now()
+	var cb eventCallback
+	if err := json.Unmarshal(raw, &cb); err != nil {
+		a.log.Warn("unreadable Events API payload", "err", err)
+		return
+	}
+	if cb.Type != "event_callback" {
+		a.log.Debug("ignoring Events API payload", "type", cb.Type)
+		return
+	}
+	var ev slackEvent
+	if err := json.Unmarshal(cb.Event, &ev); err != nil {
+		a.log.Warn("unreadable event", "event_id", cb.EventID, "err", err)
+		return
+	}
+	a.metrics.Event(ev.Type)
+	if retry > 0 {
+		a.log.Debug("Slack re-delivered an event", "event_id", cb.EventID, "retry", retry, "reason", retryReason)
+	}
+	switch ev.Type {
+	case "message", "app_mention":
+		m, ok := a.newText(cb.TeamID, ev)
+		if !ok {
+			return
+		}
+		im := ev.ChannelType == "im"
+		a.submit("message", received, func(ctx context.Context) { a.handleMessage(ctx, cb.EventID, m, im) })
+	case "app_home_opened":
+		if ev.Tab != "" && ev.Tab != "home" {
+			return
+		}
+		a.submit("home", received, func(ctx context.Context) { a.handleHome(ctx, cb.EventID, cb.TeamID, ev.User) })
+	default:
+		a.log.Debug("ignoring event", "type", ev.Type, "event_id", cb.EventID)
+	}
+}
+
+// newText returns a message event as new human text for the core, or false:
+// edits, deletions, joins, the bot's own messages and other bots' (unless
+// allowed) are not.
+func (a *App) newText(team string, ev slackEvent) (bot.Message, bool) {
+	switch ev.Subtype {
+	case "", "thread_broadcast", "file_share", "bot_message":
+	default:
+		return bot.Message{}, false
+	}
+	if ev.Hidden || (len(ev.Edited) > 0 && string(ev.Edited) != "null") || ev.Channel == "" || ev.TS == "" {
+		return bot.Message{}, false
+	}
+	if (ev.User != "" && ev.User == a.botUser) || (ev.BotID != "" && ev.BotID == a.botID) {
+		return bot.Message{}, false
+	}
+	if ev.BotID != "" || ev.Subtype == "bot_message" {
+		app := ev.AppID
+		if app == "" && ev.BotProfile != nil {
+			app = ev.BotProfile.AppID
+		}
+		if !a.allowedBot(ev.BotID, app) {
+			a.log.Debug("ignoring a bot's message (not in UPGRADEBOT_ALLOWED_BOTS)", "bot_id", ev.BotID, "app_id", app, "channel", ev.Channel)
+			return bot.Message{}, false
+		}
+	}
+	user := ev.User
+	if user == "" {
+		user = ev.BotID
+	}
+	thread := ev.ThreadTS
+	if thread == ev.TS {
+		thread = ""
+	}
+	return bot.Message{Workspace: team, Channel: ev.Channel, User: user, TS: ev.TS, ThreadTS: thread, Text: ev.Text}, true
+}
+
+// claim is a deduplication key and the reason counted when it is taken.
+type claim struct{ key, reason string }
+
+// claimAll takes the keys in order. When one is already held the delivery is
+// a duplicate: the keys taken are marked done (the other delivery answers)
+// and duplicate is true. An unreachable store is counted and ignored: a rare
+// duplicate reply is better than none.
+func (a *App) claimAll(ctx context.Context, keys []claim) (held []string, duplicate bool) {
+	for _, k := range keys {
+		ok, err := a.store.Claim(ctx, k.key, a.opts.ClaimTTL)
+		if err != nil {
+			a.storeFailed("claim", err)
+			continue
+		}
+		if !ok {
+			a.metrics.Duplicate(k.reason)
+			a.log.Debug("duplicate delivery not answered", "reason", k.reason)
+			a.finish(ctx, held, nil)
+			return nil, true
+		}
+		held = append(held, k.key)
+	}
+	return held, false
+}
+
+// finish marks the keys done, or releases them when the reply failed for a
+// reason a re-delivery could overcome.
+func (a *App) finish(ctx context.Context, held []string, err error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	release := err != nil && !errors.Is(err, bot.ErrChannelGone)
+	for _, k := range held {
+		var serr error
+		if release {
+			serr = a.store.Release(ctx, k)
+		} else {
+			serr = a.store.Mark(ctx, k, a.opts.DoneTTL)
+		}
+		if serr != nil {
+			a.storeFailed("claim", serr)
+		}
+	}
+}
+
+func (a *App) storeFailed(op string, err error) {
+	a.metrics.StoreError(op)
+	a.log.Warn("store unavailable for deduplication; answering anyway", "op", op, "err", err)
+}
+
+func (a *App) handleMessage(ctx context.Context, eventID string, m bot.Message, im bool) {
+	var keys []claim
+	if eventID != "" {
+		keys = append(keys, claim{"slack:event:" + eventID, "event_id"})
+	}
+	keys = append(keys, claim{"slack:msg:" + m.Workspace + ":" + m.Channel + ":" + m.TS, "message"})
+	held, dup := a.claimAll(ctx, keys)
+	if dup {
+		return
+	}
+	a.finish(ctx, held, a.answerMessage(ctx, m, im))
+}
+
+func (a *App) answerMessage(ctx context.Context, m bot.Message, im bool) error {
+	text, isCmd := a.core.CommandText(m.Text)
+	if !isCmd && im && a.botUser != "" {
+		// In a direct message with the bot, "status" is as good as "@upgradebot status".
+		text, isCmd = a.core.CommandText("<@" + a.botUser + "> " + m.Text)
+	}
+	o := origin{kind: fromMessage, workspace: m.Workspace, channel: m.Channel, user: m.User, ts: m.TS, thread: m.ThreadTS}
+	if isCmd {
+		o.kind = fromMention
+		return a.deliver(ctx, a.core.HandleCommand(ctx, bot.Command{Workspace: m.Workspace, Channel: m.Channel, User: m.User, ID: m.TS, Text: text}), o)
+	}
+	resp := a.core.HandleMessage(ctx, m)
+	var threadKey string
+	if !resp.Reply.Empty() && !resp.Private {
+		if key := a.threadKey(m); key != "" {
+			ok, err := a.store.Claim(ctx, key, a.opts.ThreadTTL)
+			switch {
+			case err != nil:
+				a.storeFailed("claim", err)
+			case !ok:
+				a.metrics.Duplicate("thread")
+				a.log.Debug("this thread already has the diagnosis", "channel", m.Channel)
+				resp.Reply = nil
+			default:
+				threadKey = key
+			}
+		}
+	}
+	err := a.deliver(ctx, resp, o)
+	if err != nil && threadKey != "" && !errors.Is(err, bot.ErrChannelGone) {
+		a.finish(ctx, []string{threadKey}, err)
+	}
+	return err
+}
+
+// threadKey names the findings of a message within its thread, so the same
+// diagnosis is not posted twice in one thread; "" when nothing was found.
+func (a *App) threadKey(m bot.Message) string {
+	engine := a.core.Engine()
+	if engine == nil {
+		return ""
+	}
+	findings := engine.Diagnose(m.Text)
+	if len(findings) == 0 {
+		return ""
+	}
+	seen := map[string]bool{}
+	var parts []string
+	for _, f := range findings {
+		p := f.ID + "=" + strings.ToLower(f.Text("module"))
+		if !seen[p] {
+			seen[p] = true
+			parts = append(parts, p)
+		}
+	}
+	sort.Strings(parts)
+	sum := sha256.Sum256([]byte(strings.Join(parts, "\n")))
+	thread := m.ThreadTS
+	if thread == "" {
+		thread = m.TS
+	}
+	return "slack:thread:" + m.Workspace + ":" + m.Channel + ":" + thread + ":" + hex.EncodeToString(sum[:12])
+}
+
+func (a *App) handleHome(ctx context.Context, eventID, team, user string) {
+	var held []string
+	if eventID != "" {
+		var dup bool
+		if held, dup = a.claimAll(ctx, []claim{{"slack:event:" + eventID, "event_id"}}); dup {
+			return
+		}
+	}
+	err := a.api.PublishHome(ctx, user, a.core.Home(ctx, team))
+	if err == nil {
+		a.metrics.Reply("home")
+	}
+	a.finish(ctx, held, err)
+}
+
+// onSlashCommand takes an acknowledged slash command.
+func (a *App) onSlashCommand(sc slack.SlashCommand) {
+	received := time.Now()
+	a.metrics.Event("slash_command")
+	a.submit("command", received, func(ctx context.Context) {
+		id := sc.TriggerID
+		if id == "" {
+			id = fmt.Sprintf("slash-%d", received.UnixNano())
+		}
+		resp := a.core.HandleCommand(ctx, bot.Command{Workspace: sc.TeamID, Channel: sc.ChannelID, User: sc.UserID, ID: id, Text: sc.Text})
+		_ = a.deliver(ctx, resp, origin{kind: fromSlash, workspace: sc.TeamID, channel: sc.ChannelID, user: sc.UserID, responseURL: sc.ResponseURL})
+	})
+}
+
+// onInteraction takes an acknowledged interactivity payload.
+func (a *App) onInteraction(raw []byte) {
+	received := time.Now()
+	var p interaction
+	if err := json.Unmarshal(raw, &p); err != nil {
+		a.log.Warn("unreadable interactivity payload", "err", err)
+		return
+	}
+	a.metrics.Event(p.Type)
+	if p.Type != "block_actions" || len(p.Actions) == 0 {
+		a.log.Debug("ignoring interaction", "type", p.Type)
+		return
+	}
+	a.submit("action", received, func(ctx context.Context) { a.handleAction(ctx, p) })
+}
+
+func (a *App) handleAction(ctx context.Context, p interaction) {
+	act := p.Actions[0]
+	channel := p.Container.ChannelID
+	if channel == "" {
+		channel = p.Channel.ID
+	}
+	id := p.TriggerID
+	if id == "" {
+		id = channel + ":" + act.ActionTS
+	}
+	o := origin{kind: fromAction, workspace: p.Team.ID, channel: channel, user: p.User.ID, responseURL: p.ResponseURL,
+		msgTS: p.Container.MessageTS, ephemeral: p.Container.IsEphemeral, actionID: act.ActionID, value: act.Value}
+	if p.Message != nil {
+		if o.msgTS == "" {
+			o.msgTS = p.Message.TS
+		}
+		o.msgThread, o.msgText, o.blocks = p.Message.ThreadTS, p.Message.Text, p.Message.Blocks
+	}
+	resp := a.core.HandleAction(ctx, bot.Action{Workspace: p.Team.ID, Channel: channel, User: p.User.ID, ID: id, ActionID: act.ActionID, Value: act.Value})
+	if err := a.deliver(ctx, resp, o); err == nil {
+		a.afterAction(ctx, resp, o)
+	}
+}

@@ -1,0 +1,336 @@
+package slackbot
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/upgradebot/upgradebot/bot"
+	"github.com/upgradebot/upgradebot/bot/slackbot/slackfake"
+	"github.com/upgradebot/upgradebot/diagnosis"
+	"github.com/upgradebot/upgradebot/metrics"
+	"github.com/upgradebot/upgradebot/progress"
+)
+
+const (
+	secret   = "8f742231b10e8888abcd99yyyzzz85a5"
+	botToken = "xoxb-test-token"
+	appToken = "xapp-test-token"
+	channel  = "C0UPGRADE"
+	ana      = "U0ANA"
+)
+
+// producerPaste is an error as pasted in Slack.
+const producerPaste = "Old Producer: Producer module 'Billing_CS' hasn't been prepared for the current OutSystems environment version. The Preparation of Modules may not have finished yet, failed, or it is on hold. Check Service Center for more details or try to publish 'Billing_CS'."
+
+// syncBuffer is a log sink safe for concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// faultyStore breaks Ping or Claim on demand.
+type faultyStore struct {
+	progress.Store
+	pingFails  atomic.Bool
+	claimFails atomic.Bool
+}
+
+func (f *faultyStore) Ping(ctx context.Context) error {
+	if f.pingFails.Load() {
+		return progress.ErrUnavailable
+	}
+	return f.Store.Ping(ctx)
+}
+
+func (f *faultyStore) Claim(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	if f.claimFails.Load() {
+		return false, progress.ErrUnavailable
+	}
+	return f.Store.Claim(ctx, key, ttl)
+}
+
+func (f *faultyStore) Mark(ctx context.Context, key string, ttl time.Duration) error {
+	if f.claimFails.Load() {
+		return progress.ErrUnavailable
+	}
+	return f.Store.Mark(ctx, key, ttl)
+}
+
+type harness struct {
+	t       *testing.T
+	fake    *slackfake.Server
+	app     *App
+	core    *bot.Bot
+	store   *faultyStore
+	metrics *metrics.Metrics
+	base    string // http://127.0.0.1:port
+	logs    *syncBuffer
+	cancel  context.CancelFunc
+	done    chan error
+}
+
+type setup struct {
+	mode   Mode
+	fake   *slackfake.Server // shared fake (replicas)
+	store  progress.Store    // shared store (replicas); nil: a fresh embedded one
+	wrap   func(*bot.Bot) Core
+	opts   func(*Options)
+	noWait bool
+}
+
+// start runs the transport against a fake Slack and waits until it is ready.
+func start(t *testing.T, s setup) *harness {
+	t.Helper()
+	fake := s.fake
+	if fake == nil {
+		fake = slackfake.New(t)
+		fake.BotToken, fake.AppToken = botToken, appToken
+	}
+	store := s.store
+	if store == nil {
+		bs, err := progress.OpenBoltStore(filepath.Join(t.TempDir(), "bot.db"), progress.BoltOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { bs.Close() })
+		store = bs
+	}
+	fs := &faultyStore{Store: store}
+	logs := &syncBuffer{}
+	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	m := metrics.New()
+	api := NewAPI(APIOptions{BotToken: botToken, AppToken: appToken, URL: fake.APIURL(), Logger: logger, Metrics: m, Backoff: 50 * time.Millisecond})
+	core := bot.New(bot.Options{Engine: diagnosis.New(diagnosis.Builtin()), Store: fs, Logger: logger, Metrics: m, Membership: api})
+	var c Core = core
+	if s.wrap != nil {
+		c = s.wrap(core)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := Options{
+		Mode: s.mode, Core: c, API: api, Store: fs, SigningSecret: secret, Listener: ln,
+		Logger: logger, Metrics: m, MetricsHandler: m.Handler(), ShutdownTimeout: 5 * time.Second,
+		ReconnectBackoff: 50 * time.Millisecond, PingInterval: 5 * time.Second,
+	}
+	if s.opts != nil {
+		s.opts(&o)
+	}
+	app, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &harness{t: t, fake: fake, app: app, core: core, store: fs, metrics: m, base: "http://" + ln.Addr().String(), logs: logs, cancel: cancel, done: make(chan error, 1)}
+	go func() { h.done <- app.Run(ctx) }()
+	t.Cleanup(func() {
+		h.stop()
+		if t.Failed() {
+			t.Logf("logs:\n%s", logs.String())
+		}
+	})
+	if !s.noWait {
+		h.waitReady(http.StatusOK)
+	}
+	return h
+}
+
+// stop cancels Run and returns its error (nil after the first call).
+func (h *harness) stop() error {
+	h.cancel()
+	select {
+	case err, ok := <-h.done:
+		if ok {
+			close(h.done)
+		}
+		return err
+	case <-time.After(15 * time.Second):
+		h.t.Fatal("Run did not return within 15 s of its context being cancelled")
+		return nil
+	}
+}
+
+// readyz returns /readyz's status and body.
+func (h *harness) readyz() (int, Readiness) {
+	h.t.Helper()
+	resp, err := http.Get(h.base + "/readyz")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r Readiness
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+		h.t.Fatalf("/readyz body: %v", err)
+	}
+	return resp.StatusCode, r
+}
+
+func (h *harness) waitReady(status int) Readiness {
+	h.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, r := h.readyz()
+		if code == status {
+			return r
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("/readyz stayed %d %+v, want %d", code, r, status)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitJobs waits until n requests have been worked on in all, and nothing is pending.
+func (h *harness) waitJobs(n int64) {
+	h.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for h.app.pool.completed.Load() < n || h.app.pool.pending() > 0 {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("%d of %d requests handled (%d pending)", h.app.pool.completed.Load(), n, h.app.pool.pending())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// do sends a request to the transport's HTTP server.
+func (h *harness) do(req *http.Request) (int, string) {
+	h.t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+func (h *harness) events() string { return h.base + "/slack/events" }
+
+// postEvent delivers an Events API callback over HTTP and expects 200.
+func (h *harness) postEvent(eventID string, ev map[string]any, retry int) {
+	h.t.Helper()
+	if code, body := h.do(slackfake.EventRequest(h.events(), secret, slackfake.EventCallback(eventID, ev), retry)); code != http.StatusOK {
+		h.t.Fatalf("event %s: %d %s", eventID, code, body)
+	}
+}
+
+// track makes the channel follow prod, as "/upgrade track prod" would.
+func (h *harness) track(env string) {
+	h.t.Helper()
+	resp := h.core.HandleCommand(context.Background(), bot.Command{Workspace: slackfake.TeamID, Channel: channel, User: ana, ID: "setup-" + env, Text: "track " + env})
+	if resp.Announce.Empty() {
+		h.t.Fatalf("track %s: %+v", env, resp)
+	}
+}
+
+// counter reads a counter of the metrics.
+func (h *harness) counter(name string, labels ...string) float64 {
+	h.t.Helper()
+	mfs, err := h.metrics.Registry().Gather()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	total := 0.0
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	metric:
+		for _, m := range mf.GetMetric() {
+			for i := 0; i+1 < len(labels); i += 2 {
+				found := false
+				for _, lp := range m.GetLabel() {
+					if lp.GetName() == labels[i] && lp.GetValue() == labels[i+1] {
+						found = true
+					}
+				}
+				if !found {
+					continue metric
+				}
+			}
+			total += m.GetCounter().GetValue()
+		}
+	}
+	return total
+}
+
+// buttons returns the buttons (action_id → value) of Block Kit JSON.
+func buttons(t *testing.T, blocksJSON string) map[string]string {
+	t.Helper()
+	var blocks []struct {
+		Type     string `json:"type"`
+		Elements []struct {
+			Type     string `json:"type"`
+			ActionID string `json:"action_id"`
+			Value    string `json:"value"`
+		} `json:"elements"`
+	}
+	if err := json.Unmarshal([]byte(blocksJSON), &blocks); err != nil {
+		t.Fatalf("blocks %q: %v", blocksJSON, err)
+	}
+	out := map[string]string{}
+	for _, b := range blocks {
+		for _, e := range b.Elements {
+			if e.Type == "button" {
+				out[e.ActionID] = e.Value
+			}
+		}
+	}
+	return out
+}
+
+// settle gives stray work a moment to show (for "nothing else happened" checks).
+func settle() { time.Sleep(150 * time.Millisecond) }
+
+// decoded undoes the HTML-safe escapes of encoding/json (\u003c for <), so
+// Block Kit JSON can be searched for what Slack will read.
+func decoded(s string) string {
+	return strings.NewReplacer(`\u003c`, "<", `\u003e`, ">", `\u0026`, "&").Replace(s)
+}
+
+func mustContain(t *testing.T, what, s string, wants ...string) {
+	t.Helper()
+	s = decoded(s)
+	for _, w := range wants {
+		if !strings.Contains(s, w) {
+			t.Errorf("%s lacks %q:\n%s", what, w, s)
+		}
+	}
+}
+
+func errorsIsGone(err error) bool { return errors.Is(err, bot.ErrChannelGone) }
+
+// panickingCore panics on the message "boom".
+type panickingCore struct{ *bot.Bot }
+
+func (p panickingCore) HandleMessage(ctx context.Context, m bot.Message) bot.Response {
+	if m.Text == "boom" {
+		panic("boom")
+	}
+	return p.Bot.HandleMessage(ctx, m)
+}

@@ -1,0 +1,54 @@
+package slackbot
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+)
+
+// Readiness is the body of /readyz.
+type Readiness struct {
+	// Status is "ok", "degraded" (the store is unreachable: diagnosis still
+	// answers) or "unavailable" (Slack traffic cannot be taken).
+	Status string `json:"status"`
+	// Checks are "store": "ok"|"unreachable" and "slack": "ok"|"connecting"|
+	// "authenticating"|"invalid_auth"|"starting"|"stopping".
+	Checks map[string]string `json:"checks"`
+}
+
+// Ready reports whether the bot can take Slack traffic (in Socket Mode:
+// connected) and whether its store answers.
+func (a *App) Ready(ctx context.Context) (Readiness, bool) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	store := "ok"
+	if err := a.store.Ping(ctx); err != nil {
+		store = "unreachable"
+	}
+	slackState := a.slackCheck()
+	r := Readiness{Status: "ok", Checks: map[string]string{"store": store, "slack": slackState}}
+	switch {
+	case slackState != "ok":
+		r.Status = "unavailable"
+		return r, false
+	case store != "ok":
+		r.Status = "degraded"
+	}
+	return r, true
+}
+
+func (a *App) serveHealth(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+func (a *App) serveReady(w http.ResponseWriter, r *http.Request) {
+	rd, ok := a.Ready(r.Context())
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	if !ok {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	_ = json.NewEncoder(w).Encode(rd)
+}

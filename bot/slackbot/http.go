@@ -1,0 +1,147 @@
+package slackbot
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/slack-go/slack"
+)
+
+// Handler serves /slack/events (HTTP mode), /healthz, /readyz and /metrics.
+func (a *App) Handler() http.Handler {
+	mux := http.NewServeMux()
+	if a.opts.Mode == ModeHTTP {
+		mux.HandleFunc(EventsPath, a.serveEvents)
+	}
+	mux.HandleFunc("GET /healthz", a.serveHealth)
+	mux.HandleFunc("GET /readyz", a.serveReady)
+	if a.opts.MetricsHandler != nil {
+		mux.Handle("GET /metrics", a.opts.MetricsHandler)
+	} else {
+		mux.Handle("GET /metrics", http.NotFoundHandler())
+	}
+	return mux
+}
+
+// serveEvents takes Events API callbacks, slash commands and interactivity
+// payloads on one URL, as Bolt does. The signature is checked on the raw
+// body before anything is parsed or stored; the request is then
+// acknowledged at once and its work queued.
+func (a *App) serveEvents(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "POST only", http.StatusMethodNotAllowed)
+		return
+	}
+	if !a.ready.Load() || a.stopping.Load() {
+		// Not acknowledged: Slack tries again later.
+		w.Header().Set("Retry-After", "5")
+		http.Error(w, "starting", http.StatusServiceUnavailable)
+		return
+	}
+	limit := a.opts.MaxBodyBytes
+	if r.ContentLength > limit {
+		a.metrics.Event("rejected_too_large")
+		http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			a.metrics.Event("rejected_too_large")
+			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		http.Error(w, "cannot read the request body", http.StatusBadRequest)
+		return
+	}
+	if err := a.verify(r.Header, body); err != nil {
+		a.metrics.Event("rejected_signature")
+		a.log.Warn("refused a request to /slack/events: bad or missing Slack signature (check SLACK_SIGNING_SECRET)", "reason", err, "remote", r.RemoteAddr)
+		http.Error(w, "invalid signature", http.StatusUnauthorized)
+		return
+	}
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch ct {
+	case "application/json":
+		a.serveJSON(w, r, body)
+	case "application/x-www-form-urlencoded":
+		a.serveForm(w, body)
+	default:
+		http.Error(w, "unsupported content type", http.StatusUnsupportedMediaType)
+	}
+}
+
+// verify checks Slack's v0 signature (HMAC-SHA256 of "v0:timestamp:body",
+// compared in constant time) and that the timestamp is within 5 minutes.
+func (a *App) verify(h http.Header, body []byte) error {
+	sv, err := slack.NewSecretsVerifier(h, string(a.secret))
+	if err != nil {
+		return err
+	}
+	if _, err := sv.Write(body); err != nil {
+		return err
+	}
+	return sv.Ensure()
+}
+
+func (a *App) serveJSON(w http.ResponseWriter, r *http.Request, body []byte) {
+	var head struct {
+		Type      string `json:"type"`
+		Challenge string `json:"challenge"`
+	}
+	if err := json.Unmarshal(body, &head); err != nil {
+		http.Error(w, "invalid JSON", http.StatusBadRequest)
+		return
+	}
+	switch head.Type {
+	case "url_verification":
+		a.metrics.Event("url_verification")
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]string{"challenge": head.Challenge})
+		return
+	case "event_callback":
+		retry, _ := strconv.Atoi(r.Header.Get("X-Slack-Retry-Num"))
+		a.onEvent(body, retry, r.Header.Get("X-Slack-Retry-Reason"))
+	case "app_rate_limited":
+		a.metrics.Event("app_rate_limited")
+		a.log.Warn("Slack is rate limiting the events it sends this app (app_rate_limited): some events were not delivered")
+	default:
+		a.log.Debug("ignoring Events API payload", "type", head.Type)
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+func (a *App) serveForm(w http.ResponseWriter, body []byte) {
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		http.Error(w, "invalid form", http.StatusBadRequest)
+		return
+	}
+	switch {
+	case form.Get("ssl_check") == "1":
+		// Slack checking the certificate: nothing to do.
+	case form.Get("payload") != "":
+		a.onInteraction([]byte(form.Get("payload")))
+	case form.Get("command") != "":
+		a.onSlashCommand(slashFromForm(form))
+	default:
+		http.Error(w, "neither a slash command nor an interaction", http.StatusBadRequest)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+func slashFromForm(f url.Values) slack.SlashCommand {
+	return slack.SlashCommand{
+		TeamID: f.Get("team_id"), TeamDomain: f.Get("team_domain"), EnterpriseID: f.Get("enterprise_id"),
+		ChannelID: f.Get("channel_id"), ChannelName: f.Get("channel_name"), UserID: f.Get("user_id"), UserName: f.Get("user_name"),
+		Command: f.Get("command"), Text: f.Get("text"), ResponseURL: f.Get("response_url"), TriggerID: f.Get("trigger_id"), APIAppID: f.Get("api_app_id"),
+	}
+}

@@ -1,0 +1,575 @@
+package slackbot
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/upgradebot/upgradebot/bot"
+	"github.com/upgradebot/upgradebot/bot/slackbot/slackfake"
+)
+
+// A pasted error gets exactly one reply, in its thread, in Block Kit with a
+// plain-text fallback, explaining the finding and recording it.
+func TestPastedErrorGetsOneThreadedReply(t *testing.T) {
+	h := start(t, setup{mode: ModeHTTP})
+	h.track("prod")
+	h.postEvent("Ev1", slackfake.Message(channel, ana, "1700000100.000100", producerPaste), 0)
+	h.waitJobs(1)
+	posts := h.fake.Calls("chat.postMessage")
+	if len(posts) != 1 {
+		t.Fatalf("%d chat.postMessage calls, want 1", len(posts))
+	}
+	p := posts[0]
+	if p.Field("channel") != channel || p.Field("thread_ts") != "1700000100.000100" {
+		t.Errorf("reply in %s thread %q, want %s thread 1700000100.000100", p.Field("channel"), p.Field("thread_ts"), channel)
+	}
+	if p.Token != botToken {
+		t.Errorf("posted with token %q", p.Token)
+	}
+	mustContain(t, "reply blocks", p.Field("blocks"), "A producer module has not been compiled for the new version", "Billing_CS", "Recorded for *prod*", `"action_id":"mark_done:0"`)
+	if text := p.Field("text"); text == "" || strings.Contains(text, "{") {
+		t.Errorf("fallback text %q", text)
+	}
+	if h.counter("upgradebot_findings_total", "id", "producer-not-prepared") != 1 || h.counter("upgradebot_replies_total", "kind", "thread") != 1 {
+		t.Errorf("metrics: findings %v, replies %v", h.counter("upgradebot_findings_total"), h.counter("upgradebot_replies_total"))
+	}
+	st, err := h.store.Status(context.Background(), slackfake.TeamID, "prod", -1)
+	if err != nil || len(st.Modules) != 1 || st.Modules[0].Name != "Billing_CS" {
+		t.Errorf("tracking after the paste: %+v, %v", st.Modules, err)
+	}
+	// Text with no known error gets nothing.
+	h.postEvent("Ev2", slackfake.Message(channel, ana, "1700000100.000200", "lunch at noon?"), 0)
+	h.waitJobs(2)
+	if n := len(h.fake.Calls("chat.postMessage", "chat.postEphemeral", "reactions.add")); n != 1 {
+		t.Errorf("chat after small talk: %d calls, want still 1", n)
+	}
+}
+
+// Three re-deliveries of the event (late acks) and the app_mention that
+// Slack sends for the same message give one reply.
+func TestRedeliveriesAndMentionPairGiveOneReply(t *testing.T) {
+	h := start(t, setup{mode: ModeHTTP})
+	h.track("prod")
+	ts := "1700000200.000100"
+	text := "<@" + slackfake.BotUserID + "> " + producerPaste
+	h.postEvent("EvMsg", slackfake.Message(channel, ana, ts, text), 0)
+	h.postEvent("EvMention", slackfake.AppMention(channel, ana, ts, text), 0)
+	for retry := 1; retry <= 3; retry++ {
+		h.postEvent("EvMsg", slackfake.Message(channel, ana, ts, text), retry)
+	}
+	h.waitJobs(5)
+	if n := len(h.fake.Calls("chat.postMessage")); n != 1 {
+		t.Fatalf("%d replies, want 1", n)
+	}
+	if got := h.counter("upgradebot_duplicates_suppressed_total"); got != 4 {
+		t.Errorf("duplicates suppressed: %v, want 4", got)
+	}
+	if got := h.counter("upgradebot_slack_events_total", "type", "app_mention"); got != 1 {
+		t.Errorf("app_mention events counted: %v", got)
+	}
+	// The same error pasted again in that thread is not explained twice;
+	// a different one is.
+	h.postEvent("EvAgain", slackfake.InThread(slackfake.Message(channel, "U0BOB", "1700000200.000300", producerPaste), ts), 0)
+	h.waitJobs(6)
+	if n := len(h.fake.Calls("chat.postMessage")); n != 1 {
+		t.Fatalf("the same diagnosis was repeated in the thread: %d replies", n)
+	}
+	h.postEvent("EvOther", slackfake.InThread(slackfake.Message(channel, "U0BOB", "1700000200.000400", "There was an error preparing your modules."), ts), 0)
+	h.waitJobs(7)
+	posts := h.fake.Calls("chat.postMessage")
+	if len(posts) != 2 || posts[1].Field("thread_ts") != ts {
+		t.Fatalf("a new finding in the thread: %d replies (thread %q)", len(posts), posts[len(posts)-1].Field("thread_ts"))
+	}
+}
+
+// Requests without a valid signature get 401 and change nothing.
+func TestUnsignedRequestsAreRefused(t *testing.T) {
+	h := start(t, setup{mode: ModeHTTP})
+	h.track("prod")
+	body := slackfake.EventCallback("EvBad", slackfake.Message(channel, ana, "1700000300.000100", producerPaste))
+	cases := map[string]*http.Request{
+		"wrong secret":     slackfake.Request(h.events(), "not-the-secret", "application/json", body, time.Now()),
+		"6 minutes old":    slackfake.Request(h.events(), secret, "application/json", body, time.Now().Add(-6*time.Minute)),
+		"6 minutes ahead":  slackfake.Request(h.events(), secret, "application/json", body, time.Now().Add(6*time.Minute)),
+		"no headers":       slackfake.Request(h.events(), "", "application/json", body, time.Now()),
+		"tampered body":    tampered(slackfake.Request(h.events(), secret, "application/json", body, time.Now())),
+		"unsigned command": slackfake.Request(h.events(), "", "application/x-www-form-urlencoded", []byte(slackfake.SlashCommand(channel, ana, "reset prod", h.fake.ResponseURL("x"), "trig").Encode()), time.Now()),
+		"unsigned ssl_check with a smuggled payload": slackfake.Request(h.events(), "", "application/x-www-form-urlencoded",
+			[]byte("ssl_check=1&payload="+url.QueryEscape(`{"type":"block_actions"}`)), time.Now()),
+	}
+	for name, req := range cases {
+		if code, _ := h.do(req); code != http.StatusUnauthorized {
+			t.Errorf("%s: status %d, want 401", name, code)
+		}
+	}
+	settle()
+	if h.app.pool.completed.Load() != 0 || len(h.fake.Calls("chat.postMessage", "chat.postEphemeral", "response_url")) != 0 {
+		t.Errorf("a refused request had an effect: %d jobs, calls %v", h.app.pool.completed.Load(), h.fake.Calls())
+	}
+	ok, err := h.store.Claim(context.Background(), "slack:event:EvBad", time.Minute)
+	if err != nil || !ok {
+		t.Errorf("a refused request left a claim behind (%v, %v)", ok, err)
+	}
+	if got := h.counter("upgradebot_slack_events_total", "type", "rejected_signature"); got != float64(len(cases)) {
+		t.Errorf("rejections counted: %v", got)
+	}
+}
+
+func tampered(req *http.Request) *http.Request {
+	body := slackfake.EventCallback("EvBad", slackfake.Message(channel, ana, "1700000300.000100", "tampered"))
+	req.Body = ioNopCloser(body)
+	req.ContentLength = int64(len(body))
+	return req
+}
+
+// Bodies over the limit get 413, with or without a Content-Length.
+func TestOversizedBody(t *testing.T) {
+	h := start(t, setup{mode: ModeHTTP, opts: func(o *Options) { o.MaxBodyBytes = 64 << 10 }})
+	big := slackfake.EventCallback("EvBig", slackfake.Message(channel, ana, "1700000400.000100", strings.Repeat("x", 100<<10)))
+	if code, _ := h.do(slackfake.EventRequest(h.events(), secret, big, 0)); code != http.StatusRequestEntityTooLarge {
+		t.Errorf("with Content-Length: %d, want 413", code)
+	}
+	req := slackfake.EventRequest(h.events(), secret, big, 0)
+	req.ContentLength = -1 // chunked
+	req.Body = ioNopCloser(big)
+	if code, _ := h.do(req); code != http.StatusRequestEntityTooLarge {
+		t.Errorf("chunked: %d, want 413", code)
+	}
+	settle()
+	if h.app.pool.completed.Load() != 0 {
+		t.Error("an oversized request was handled")
+	}
+}
+
+// url_verification answers the challenge; ssl_check gets 200.
+func TestURLVerificationAndSSLCheck(t *testing.T) {
+	h := start(t, setup{mode: ModeHTTP})
+	code, body := h.do(slackfake.Request(h.events(), secret, "application/json", slackfake.URLVerification("3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"), time.Now()))
+	var got map[string]string
+	if code != http.StatusOK || json.Unmarshal([]byte(body), &got) != nil || got["challenge"] != "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P" {
+		t.Errorf("url_verification: %d %q", code, body)
+	}
+	code, _ = h.do(slackfake.FormRequest(h.events(), secret, url.Values{"ssl_check": {"1"}, "token": {"legacy"}}))
+	if code != http.StatusOK {
+		t.Errorf("ssl_check: %d", code)
+	}
+	if code, _ := h.do(mustReq(http.NewRequest(http.MethodGet, h.events(), nil))); code != http.StatusMethodNotAllowed {
+		t.Errorf("GET /slack/events: %d", code)
+	}
+}
+
+// The bot's own messages, edits, deletions, joins and other bots' messages
+// get nothing; a bot listed in UPGRADEBOT_ALLOWED_BOTS is answered.
+func TestWhoIsAnswered(t *testing.T) {
+	h := start(t, setup{mode: ModeHTTP, opts: func(o *Options) { o.AllowedBots = []string{"B0CI", "A0LIFETIME"} }})
+	h.track("prod")
+	own := slackfake.Message(channel, slackfake.BotUserID, "1700000500.000100", producerPaste)
+	ownBot := slackfake.BotMessage(channel, slackfake.BotID, slackfake.AppID, "1700000500.000200", producerPaste)
+	join := slackfake.Message(channel, "U0NEW", "1700000500.000400", "<@U0NEW> has joined the channel")
+	join["subtype"] = "channel_join"
+	deleted := map[string]any{"type": "message", "subtype": "message_deleted", "hidden": true, "channel": channel, "ts": "1700000500.000500", "deleted_ts": "1700000500.000300"}
+	for i, ev := range []map[string]any{own, ownBot, slackfake.Edit(channel, "1700000500.000300", producerPaste), join, deleted,
+		slackfake.BotMessage(channel, "B0OTHER", "A0OTHER", "1700000500.000600", producerPaste)} {
+		h.postEvent(fmt.Sprintf("EvIgnored%d", i), ev, 0)
+	}
+	settle()
+	if n := len(h.fake.Calls("chat.postMessage", "chat.postEphemeral", "reactions.add")); n != 0 || h.app.pool.completed.Load() != 0 {
+		t.Fatalf("answered what it should ignore: %d calls, %d jobs", n, h.app.pool.completed.Load())
+	}
+	h.postEvent("EvCI", slackfake.BotMessage(channel, "B0CI", "A0CI", "1700000500.000700", producerPaste), 0)
+	lifetime := slackfake.BotMessage(channel, "B0LT", "", "1700000500.000800", "There was an error preparing your modules.")
+	lifetime["bot_profile"] = map[string]any{"id": "B0LT", "app_id": "A0LIFETIME"}
+	h.postEvent("EvLT", lifetime, 0)
+	bcast := slackfake.InThread(slackfake.Message(channel, ana, "1700000500.000900", "There were errors preparing some modules."), "1700000500.000100")
+	bcast["subtype"] = "thread_broadcast"
+	h.postEvent("EvBroadcast", bcast, 0)
+	h.waitJobs(3)
+	posts := h.fake.Calls("chat.postMessage")
+	if len(posts) != 3 {
+		t.Fatalf("allowed bots and a thread broadcast: %d replies, want 3", len(posts))
+	}
+	threads := map[string]bool{}
+	for _, p := range posts {
+		threads[p.Field("thread_ts")] = true
+	}
+	for _, want := range []string{"1700000500.000700", "1700000500.000800", "1700000500.000100"} {
+		if !threads[want] {
+			t.Errorf("no reply in thread %s (replies in %v)", want, threads)
+		}
+	}
+}
+
+// A slash command is acknowledged at once and answered through its
+// response_url (ephemeral), or in the channel when tracking changed; an
+// export is uploaded as a file.
+func TestSlashCommandRoundTrip(t *testing.T) {
+	h := start(t, setup{mode: ModeHTTP})
+	send := func(text, trigger string) {
+		t.Helper()
+		code, body := h.do(slackfake.FormRequest(h.events(), secret, slackfake.SlashCommand(channel, ana, text, h.fake.ResponseURL(trigger), trigger)))
+		if code != http.StatusOK || body != "" {
+			t.Fatalf("/upgrade %s: %d %q", text, code, body)
+		}
+	}
+	send("track prod 11.31.0", "trig1")
+	h.waitJobs(1)
+	if n := len(h.fake.Calls("conversations.info")); n != 1 {
+		t.Errorf("track checked membership %d times", n)
+	}
+	ann := h.fake.WaitCalls(1, 5*time.Second, "chat.postMessage")
+	if ann[0].Field("channel") != channel || ann[0].Field("thread_ts") != "" {
+		t.Errorf("announce in %s thread %q", ann[0].Field("channel"), ann[0].Field("thread_ts"))
+	}
+	mustContain(t, "track announce", ann[0].Field("blocks"), "<@"+ana+"> set this channel to follow *prod*")
+
+	send("status", "trig2")
+	h.waitJobs(2)
+	rs := h.fake.Calls("response_url")
+	if len(rs) != 1 || rs[0].Path != "/response/trig2" || rs[0].Field("response_type") != "ephemeral" {
+		t.Fatalf("status answer: %+v", rs)
+	}
+	mustContain(t, "status", rs[0].Field("blocks"), "prod", "share_status")
+
+	send("export prod csv", "trig3")
+	h.waitJobs(3)
+	h.fake.WaitCalls(1, 5*time.Second, "files.completeUploadExternal")
+	up := h.fake.Calls("upload")
+	if len(up) != 1 || !strings.HasPrefix(up[0].Field("content"), "time,") && !strings.Contains(up[0].Field("content"), ",") {
+		t.Errorf("upload: %+v", up)
+	}
+	done := h.fake.Calls("files.completeUploadExternal")[0]
+	if done.Field("channel_id") != channel || !strings.Contains(done.Field("files"), "Upgrade history of prod") {
+		t.Errorf("completeUploadExternal: %v", done.Form)
+	}
+
+	// Without files:write the export is shown to the caller in a code block.
+	h.fake.Queue("files.getUploadURLExternal", slackfake.Response{Body: map[string]any{"ok": false, "error": "missing_scope", "needed": "files:write"}})
+	send("export prod md", "trig4")
+	h.waitJobs(4)
+	rs = h.fake.WaitCalls(3, 5*time.Second, "response_url")
+	last := rs[len(rs)-1]
+	if last.Path != "/response/trig4" || !strings.Contains(last.Field("text"), "```") || last.Field("response_type") != "ephemeral" {
+		t.Errorf("export fallback: %v", last.Body)
+	}
+	if h.counter("upgradebot_slack_api_errors_total", "method", "files.upload", "code", "missing_scope") != 1 {
+		t.Error("the missing scope was not counted")
+	}
+	if !strings.Contains(h.logs.String(), "files:write") {
+		t.Error("the log does not name the missing scope")
+	}
+}
+
+// A click on "Mark … republished" updates tracking, announces it, and
+// takes the button off the message.
+func TestButtonClickRoundTrip(t *testing.T) {
+	h := start(t, setup{mode: ModeHTTP})
+	h.track("prod")
+	h.postEvent("EvP", slackfake.Message(channel, ana, "1700000600.000100", producerPaste), 0)
+	h.waitJobs(1)
+	reply := h.fake.Calls("chat.postMessage")[0]
+	btns := buttons(t, reply.Field("blocks"))
+	value, ok := btns["mark_done:0"]
+	if !ok {
+		t.Fatalf("no mark_done button in %v", btns)
+	}
+	replyTS, _ := reply.Answer["ts"].(string)
+	payload := slackfake.BlockActions(channel, "U0BOB", replyTS, "1700000600.000100", false, json.RawMessage(reply.Field("blocks")), "mark_done:0", value, h.fake.ResponseURL("click1"), "trigclick1")
+	if code, _ := h.do(slackfake.InteractionRequest(h.events(), secret, payload)); code != http.StatusOK {
+		t.Fatalf("click: %d", code)
+	}
+	h.waitJobs(2)
+	posts := h.fake.Calls("chat.postMessage")
+	if len(posts) != 2 {
+		t.Fatalf("%d posts after the click, want the reply and the announcement", len(posts))
+	}
+	mustContain(t, "announcement", posts[1].Field("blocks"), "<@U0BOB> republished", "Billing_CS", "All clear on prod")
+	ups := h.fake.Calls("chat.update")
+	if len(ups) != 1 || ups[0].Field("ts") != replyTS || ups[0].Field("channel") != channel {
+		t.Fatalf("chat.update of the clicked message: %+v", ups)
+	}
+	if _, still := buttons(t, ups[0].Field("blocks"))["mark_done:0"]; still {
+		t.Error("the clicked button is still on the message")
+	}
+	mustContain(t, "updated message", ups[0].Field("blocks"), "`Billing_CS` marked republished by <@U0BOB>", "show_status")
+	st, err := h.store.Status(context.Background(), slackfake.TeamID, "prod", -1)
+	if err != nil || len(st.Modules) != 0 {
+		t.Errorf("tracking after the click: %+v %v", st.Modules, err)
+	}
+	// The same click delivered again changes nothing more.
+	if code, _ := h.do(slackfake.InteractionRequest(h.events(), secret, payload)); code != http.StatusOK {
+		t.Fatal(code)
+	}
+	h.waitJobs(3)
+	if n := len(h.fake.Calls("chat.postMessage")); n != 2 {
+		t.Errorf("a repeated click posted again (%d posts)", n)
+	}
+}
+
+// Response.Replace updates the clicked message: chat.update for a message
+// in the channel, the response_url with replace_original for an ephemeral one.
+func TestReplaceClickedMessage(t *testing.T) {
+	h := start(t, setup{mode: ModeHTTP, wrap: func(b *bot.Bot) Core { return replacingCore{b} }})
+	h.track("prod")
+	blocks := json.RawMessage(`[{"type":"section","text":{"type":"mrkdwn","text":"old"}}]`)
+	click := func(ephemeral bool, trigger string) {
+		p := slackfake.BlockActions(channel, ana, "1700000700.000100", "", ephemeral, blocks, bot.ActionShowStatus, `{"env":"prod"}`, h.fake.ResponseURL(trigger), trigger)
+		if code, _ := h.do(slackfake.InteractionRequest(h.events(), secret, p)); code != http.StatusOK {
+			t.Fatalf("click: %d", code)
+		}
+	}
+	click(false, "r1")
+	h.waitJobs(1)
+	ups := h.fake.Calls("chat.update")
+	if len(ups) != 1 || ups[0].Field("ts") != "1700000700.000100" {
+		t.Fatalf("chat.update: %+v", ups)
+	}
+	mustContain(t, "replaced message", ups[0].Field("blocks"), "prod")
+	click(true, "r2")
+	h.waitJobs(2)
+	rs := h.fake.Calls("response_url")
+	if len(rs) != 1 || rs[0].Field("replace_original") != "true" || rs[0].Path != "/response/r2" {
+		t.Fatalf("response_url replace: %+v", rs)
+	}
+}
+
+// replacingCore answers "Show status" by replacing the clicked message.
+type replacingCore struct{ *bot.Bot }
+
+func (r replacingCore) HandleAction(ctx context.Context, a bot.Action) bot.Response {
+	resp := r.Bot.HandleAction(ctx, a)
+	resp.Replace, resp.Private = true, false
+	return resp
+}
+
+// A module named <!channel> is shown escaped: it pings nobody.
+func TestInjectionIsEscaped(t *testing.T) {
+	h := start(t, setup{mode: ModeHTTP})
+	h.track("prod")
+	// Typed literally, Slack sends <!channel> escaped; a real @channel would come as <!channel>.
+	paste := "Old Producer: Producer module '&lt;!channel&gt;' hasn't been prepared for the current OutSystems environment version."
+	h.postEvent("EvInj", slackfake.Message(channel, ana, "1700000800.000100", paste), 0)
+	code, _ := h.do(slackfake.FormRequest(h.events(), secret, slackfake.SlashCommand(channel, ana, "failed &lt;!here&gt; <!channel>", h.fake.ResponseURL("inj"), "inj")))
+	if code != http.StatusOK {
+		t.Fatal(code)
+	}
+	h.waitJobs(2)
+	out := h.fake.Calls("chat.postMessage", "response_url")
+	if len(out) != 2 {
+		t.Fatalf("%d answers, want the diagnosis and the command's", len(out))
+	}
+	for _, c := range out {
+		for _, f := range []string{"blocks", "text"} {
+			v := decoded(c.Field(f))
+			if strings.Contains(v, "<!channel>") || strings.Contains(v, "<!here>") {
+				t.Errorf("%s %s carries a live mention: %s", c.Method, f, v)
+			}
+		}
+	}
+	mustContain(t, "diagnosis", h.fake.Calls("chat.postMessage")[0].Field("blocks"), "`&lt;!channel&gt;`")
+	mustContain(t, "command answer", h.fake.Calls("response_url")[0].Field("blocks"), "&lt;!here&gt;")
+}
+
+// A rate limit (429, Retry-After: 1) or a server error, then success,
+// delivers the reply once, after waiting.
+func TestWebAPIRetries(t *testing.T) {
+	cases := []struct {
+		name    string
+		resp    slackfake.Response
+		minWait time.Duration
+		code    string
+	}{
+		{"429 with Retry-After", slackfake.Response{Status: 429, Header: map[string]string{"Retry-After": "1"}, Body: map[string]any{"ok": false, "error": "ratelimited"}}, time.Second, "ratelimited"},
+		{"429 without Retry-After", slackfake.Response{Status: 429, Body: map[string]any{"ok": false, "error": "ratelimited"}}, time.Second, "ratelimited"},
+		{"500", slackfake.Response{Status: 500}, 50 * time.Millisecond, "http_500"},
+		{"503", slackfake.Response{Status: 503}, 50 * time.Millisecond, "http_503"},
+		{"internal_error", slackfake.Response{Body: map[string]any{"ok": false, "error": "internal_error"}}, 50 * time.Millisecond, "internal_error"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := start(t, setup{mode: ModeHTTP})
+			h.track("prod")
+			h.fake.Queue("chat.postMessage", c.resp)
+			h.postEvent("EvR", slackfake.Message(channel, ana, "1700000900.000100", producerPaste), 0)
+			h.waitJobs(1)
+			posts := h.fake.Calls("chat.postMessage")
+			if len(posts) != 2 {
+				t.Fatalf("%d attempts, want 2", len(posts))
+			}
+			if gap := posts[1].At.Sub(posts[0].At); gap < c.minWait {
+				t.Errorf("retried after %v, want at least %v", gap, c.minWait)
+			}
+			if posts[0].Field("blocks") != posts[1].Field("blocks") {
+				t.Error("the retry posted something else")
+			}
+			if got := h.counter("upgradebot_slack_api_errors_total", "method", "chat.postMessage", "code", c.code); got != 1 {
+				t.Errorf("errors counted %v for code %s", got, c.code)
+			}
+			if h.counter("upgradebot_replies_total", "kind", "thread") != 1 {
+				t.Error("the reply was not counted once")
+			}
+		})
+	}
+}
+
+// A channel the bot left: the error wraps bot.ErrChannelGone, is logged
+// with an explanation and counted; the scheduler's Poster sees the same.
+func TestChannelGone(t *testing.T) {
+	h := start(t, setup{mode: ModeHTTP})
+	h.fake.SetGone("C0GONE", "not_in_channel")
+	err := h.app.API().Post(context.Background(), "C0GONE", &bot.Reply{Summary: "reminder"})
+	if !errorsIsGone(err) {
+		t.Fatalf("Post: %v, want bot.ErrChannelGone", err)
+	}
+	if n := len(h.fake.Calls("chat.postMessage")); n != 1 {
+		t.Errorf("a gone channel was tried %d times", n)
+	}
+	if h.counter("upgradebot_slack_api_errors_total", "method", "chat.postMessage", "code", "not_in_channel") != 1 {
+		t.Error("not counted")
+	}
+	mustContain(t, "log", h.logs.String(), "invite it with /invite @upgradebot")
+
+	// track in a channel the bot is not in says so, privately.
+	h.fake.SetMember("C0OUT", false)
+	code, _ := h.do(slackfake.FormRequest(h.events(), secret, slackfake.SlashCommand("C0OUT", ana, "track qa", h.fake.ResponseURL("out"), "out")))
+	if code != http.StatusOK {
+		t.Fatal(code)
+	}
+	h.waitJobs(1)
+	rs := h.fake.Calls("response_url")
+	if len(rs) != 1 || !strings.Contains(rs[0].Field("blocks"), "not in this channel") || rs[0].Field("response_type") != "ephemeral" {
+		t.Fatalf("track in a channel without the bot: %+v", rs)
+	}
+	// An announcement in a channel the bot is not in goes through the response_url.
+	h.fake.SetMember("C0OUT", true)
+	h.fake.SetGone("C0OUT", "not_in_channel")
+	h.do(slackfake.FormRequest(h.events(), secret, slackfake.SlashCommand("C0OUT", ana, "track qa", h.fake.ResponseURL("out2"), "out2")))
+	h.waitJobs(2)
+	rs = h.fake.Calls("response_url")
+	if len(rs) != 2 || rs[1].Field("response_type") != "in_channel" {
+		t.Fatalf("announce fallback: %+v", rs)
+	}
+}
+
+// With the store unreachable the bot still answers, and counts it.
+func TestStoreUnreachableStillAnswers(t *testing.T) {
+	h := start(t, setup{mode: ModeHTTP})
+	h.store.claimFails.Store(true)
+	h.postEvent("EvS", slackfake.Message(channel, ana, "1700001000.000100", "There was an error preparing your modules."), 0)
+	h.waitJobs(1)
+	if n := len(h.fake.Calls("chat.postMessage")); n != 1 {
+		t.Fatalf("%d replies with the store down, want 1", n)
+	}
+	if h.counter("upgradebot_store_errors_total", "op", "claim") == 0 {
+		t.Error("store errors not counted")
+	}
+}
+
+// The App Home shows the workspace's environments.
+func TestAppHome(t *testing.T) {
+	h := start(t, setup{mode: ModeHTTP})
+	h.track("prod")
+	h.postEvent("EvHome", slackfake.HomeOpened(ana), 0)
+	h.postEvent("EvHome", slackfake.HomeOpened(ana), 1)
+	h.waitJobs(2)
+	vs := h.fake.Calls("views.publish")
+	if len(vs) != 1 || vs[0].Field("user_id") != ana {
+		t.Fatalf("views.publish: %+v", vs)
+	}
+	view := vs[0].Field("view")
+	mustContain(t, "home view", view, `"type":"home"`, "Upgrades in this workspace", "prod")
+}
+
+// /metrics serves Prometheus text with upgradebot_ names only; /healthz answers.
+func TestMetricsAndHealth(t *testing.T) {
+	h := start(t, setup{mode: ModeHTTP})
+	h.postEvent("EvM", slackfake.Message(channel, ana, "1700001100.000100", "There was an error preparing your modules."), 0)
+	h.waitJobs(1)
+	code, body := h.do(mustReq(http.NewRequest(http.MethodGet, h.base+"/metrics", nil)))
+	if code != http.StatusOK {
+		t.Fatalf("/metrics: %d", code)
+	}
+	mustContain(t, "/metrics", body, "upgradebot_slack_events_total{type=\"message\"} 1", "upgradebot_findings_total{id=\"modules-preparation-failed\"} 1",
+		"upgradebot_handler_duration_seconds_bucket", "upgradebot_replies_total{kind=\"thread\"} 1")
+	for _, line := range strings.Split(body, "\n") {
+		if line != "" && !strings.HasPrefix(line, "#") && !strings.HasPrefix(line, "upgradebot_") {
+			t.Errorf("metric without the prefix: %s", line)
+		}
+	}
+	if code, body := h.do(mustReq(http.NewRequest(http.MethodGet, h.base+"/healthz", nil))); code != http.StatusOK || body != "ok\n" {
+		t.Errorf("/healthz: %d %q", code, body)
+	}
+}
+
+// Acknowledgements stay prompt while the Web API is slow: the handler
+// returns before the slow call it caused has finished.
+func TestHTTPAckWhileWebAPIIsSlow(t *testing.T) {
+	h := start(t, setup{mode: ModeHTTP})
+	h.track("prod")
+	h.fake.SetDelay("chat.postMessage", 4*time.Second)
+	began := time.Now()
+	h.postEvent("EvSlow", slackfake.Message(channel, ana, "1700001200.000100", producerPaste), 0)
+	acked := time.Now()
+	calls := h.fake.WaitCalls(1, 5*time.Second, "chat.postMessage")
+	h.waitJobs(1)
+	ended := h.fake.Calls("chat.postMessage")[0].Ended
+	if !acked.Before(ended) || ended.Sub(calls[0].At) < 4*time.Second {
+		t.Fatalf("acknowledged at %v, the slow call ended at %v", acked.Sub(began), ended.Sub(began))
+	}
+	t.Logf("HTTP ack latency with a 4 s Web API: %v (reply posted after %v)", acked.Sub(began), ended.Sub(began))
+}
+
+// When every worker is busy, acknowledged work waits and is answered late, not dropped.
+func TestBusyWorkersAnswerLate(t *testing.T) {
+	h := start(t, setup{mode: ModeHTTP, opts: func(o *Options) { o.Workers = 1 }})
+	h.track("prod")
+	h.fake.SetDelay("chat.postMessage", 300*time.Millisecond)
+	for i := range 5 {
+		began := time.Now()
+		h.postEvent(fmt.Sprintf("EvBusy%d", i), slackfake.Message(channel, ana, fmt.Sprintf("1700001300.00010%d", i), "There was an error preparing your modules."), 0)
+		if d := time.Since(began); d > time.Second {
+			t.Errorf("ack %d took %v with the worker busy", i, d)
+		}
+	}
+	h.waitJobs(5)
+	if n := len(h.fake.Calls("chat.postMessage")); n != 5 {
+		t.Fatalf("%d replies, want 5", n)
+	}
+}
+
+// Shutdown finishes the reply in flight, then Run returns nil.
+func TestGracefulShutdown(t *testing.T) {
+	h := start(t, setup{mode: ModeHTTP})
+	h.fake.SetDelay("chat.postMessage", 700*time.Millisecond)
+	h.postEvent("EvBye", slackfake.Message(channel, ana, "1700001400.000100", "There was an error preparing your modules."), 0)
+	h.fake.WaitCalls(1, 5*time.Second, "chat.postMessage")
+	if err := h.stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	c := h.fake.Calls("chat.postMessage")[0]
+	if c.Ended.IsZero() {
+		t.Fatal("Run returned before the reply in flight was answered")
+	}
+	if h.app.pool.completed.Load() != 1 {
+		t.Errorf("%d jobs completed", h.app.pool.completed.Load())
+	}
+}
+
+func mustReq(r *http.Request, err error) *http.Request {
+	if err != nil {
+		panic(err)
+	}
+	return r
+}
+
+func ioNopCloser(b []byte) *nopCloser { return &nopCloser{bytes.NewReader(b)} }
+
+type nopCloser struct{ *bytes.Reader }
+
+func (nopCloser) Close() error { return nil }

@@ -1,0 +1,95 @@
+package slackbot
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/upgradebot/upgradebot/bot/slackbot/slackfake"
+	"github.com/upgradebot/upgradebot/progress"
+)
+
+// redisURL is the test Redis: database 5 of the local server (CONTRACTS.md).
+const redisURL = "redis://127.0.0.1:6379/5"
+
+// redisStores opens n stores on the local Redis with one unique key prefix,
+// as n replicas would; skipped without Redis unless CI is set. The keys
+// are deleted when the test ends.
+func redisStores(t *testing.T, n int) []progress.Store {
+	t.Helper()
+	opts, err := redis.ParseURL(redisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := redis.NewClient(opts)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := client.Ping(ctx).Err(); err != nil {
+		client.Close()
+		if os.Getenv("CI") != "" {
+			t.Fatalf("Redis at %s does not answer and CI is set: %v", opts.Addr, err)
+		}
+		t.Skipf("no Redis at %s: %v", opts.Addr, err)
+	}
+	prefix := fmt.Sprintf("upgradebot-test-slackbot-%d", time.Now().UnixNano())
+	t.Cleanup(func() {
+		defer client.Close()
+		ctx := context.Background()
+		iter := client.Scan(ctx, 0, prefix+":*", 500).Iterator()
+		for iter.Next(ctx) {
+			client.Del(ctx, iter.Val())
+		}
+	})
+	var stores []progress.Store
+	for range n {
+		s, err := progress.OpenRedisURL(redisURL, progress.RedisOptions{Prefix: prefix})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		stores = append(stores, s)
+	}
+	return stores
+}
+
+// Two replicas sharing one Redis store, both given the same message (and
+// its app_mention and a re-delivery), post one reply.
+func TestReplicasShareRedis(t *testing.T) {
+	stores := redisStores(t, 2)
+	fake := slackfake.New(t)
+	fake.BotToken, fake.AppToken = botToken, appToken
+	a := start(t, setup{mode: ModeHTTP, fake: fake, store: stores[0]})
+	b := start(t, setup{mode: ModeHTTP, fake: fake, store: stores[1]})
+	a.track("prod")
+	for round := range 3 {
+		ts := fmt.Sprintf("1700003000.00010%d", round)
+		text := "<@" + slackfake.BotUserID + "> " + producerPaste
+		var wg sync.WaitGroup
+		for i, h := range []*harness{a, b, a, b} {
+			wg.Go(func() {
+				switch i {
+				case 0, 1:
+					h.postEvent("EvR"+ts, slackfake.Message(channel, ana, ts, text), i)
+				case 2:
+					h.postEvent("EvM"+ts, slackfake.AppMention(channel, ana, ts, text), 0)
+				case 3:
+					h.postEvent("EvR"+ts, slackfake.Message(channel, ana, ts, text), 2)
+				}
+			})
+		}
+		wg.Wait()
+		a.waitJobs(int64(2 * (round + 1)))
+		b.waitJobs(int64(2 * (round + 1)))
+		if n := len(fake.Calls("chat.postMessage")); n != round+1 {
+			t.Fatalf("round %d: %d replies in all, want %d", round, n, round+1)
+		}
+	}
+	if d := a.counter("upgradebot_duplicates_suppressed_total") + b.counter("upgradebot_duplicates_suppressed_total"); d != 9 {
+		t.Errorf("duplicates suppressed across replicas: %v, want 9", d)
+	}
+}

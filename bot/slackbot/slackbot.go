@@ -1,0 +1,400 @@
+// Package slackbot connects the transport-neutral bot core (package bot) to
+// Slack, in Socket Mode or over HTTP (the Events API, slash commands and
+// interactivity on one URL, /slack/events), as a thin transport:
+//
+//   - every request is acknowledged at once and worked on a bounded pool of
+//     workers; when they are all busy the work waits (answered late) rather
+//     than being dropped, since Slack does not resend an acknowledged event;
+//   - re-deliveries (late acks, the message + app_mention pair, several
+//     replicas) give one reply: the event id and the message (channel + ts)
+//     are claimed in the store while handled and marked done after, and the
+//     same diagnosis is not repeated in a thread that already has it;
+//   - the Web API is called with retries (Retry-After on 429, a bounded
+//     backoff on 5xx and network errors), see API;
+//   - /healthz, /readyz and /metrics are served on the same listener in both modes.
+//
+// See docs/slack.md for creating the Slack app.
+package slackbot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/upgradebot/upgradebot/bot"
+	"github.com/upgradebot/upgradebot/diagnosis"
+	"github.com/upgradebot/upgradebot/progress"
+)
+
+// Mode is how Slack reaches the bot.
+type Mode string
+
+// Modes.
+const (
+	ModeSocket Mode = "socket" // a WebSocket the bot opens (SLACK_APP_TOKEN)
+	ModeHTTP   Mode = "http"   // signed requests to POST /slack/events (SLACK_SIGNING_SECRET)
+)
+
+// Core is the bot core as the transport drives it; *bot.Bot implements it.
+type Core interface {
+	HandleMessage(ctx context.Context, m bot.Message) bot.Response
+	HandleCommand(ctx context.Context, c bot.Command) bot.Response
+	HandleAction(ctx context.Context, a bot.Action) bot.Response
+	Home(ctx context.Context, workspace string) *bot.Reply
+	CommandText(text string) (string, bool)
+	SetBotUserID(id string)
+	Engine() *diagnosis.Engine
+}
+
+var _ Core = (*bot.Bot)(nil)
+
+// Metrics are the counts the transport keeps; *metrics.Metrics implements it.
+type Metrics interface {
+	Event(typ string)
+	Reply(kind string)
+	Duplicate(reason string)
+	SlackAPIError(method, code string)
+	StoreError(op string)
+	HandlerLatency(kind string, d time.Duration)
+	QueueDepth(n int)
+	Connected(ok bool)
+	Reconnect()
+}
+
+type nopMetrics struct{}
+
+func (nopMetrics) Event(string)                         {}
+func (nopMetrics) Reply(string)                         {}
+func (nopMetrics) Duplicate(string)                     {}
+func (nopMetrics) SlackAPIError(string, string)         {}
+func (nopMetrics) StoreError(string)                    {}
+func (nopMetrics) HandlerLatency(string, time.Duration) {}
+func (nopMetrics) QueueDepth(int)                       {}
+func (nopMetrics) Connected(bool)                       {}
+func (nopMetrics) Reconnect()                           {}
+
+func metricsOrNop(m Metrics) Metrics {
+	if m == nil {
+		return nopMetrics{}
+	}
+	return m
+}
+
+// Options configure the transport.
+type Options struct {
+	Mode Mode
+	Core Core
+	// API is the Web API client; in Socket Mode it must hold the app token.
+	API *API
+	// Store deduplicates deliveries (its Claims) and is checked by /readyz (its Ping).
+	Store progress.Store
+	// SigningSecret checks HTTP requests (HTTP mode).
+	SigningSecret string
+	// Addr is the listen address (UPGRADEBOT_ADDR); Listener, when set, is used instead.
+	Addr     string
+	Listener net.Listener
+	// AllowedBots are bot (B…) or app (A…) ids whose messages are diagnosed.
+	AllowedBots []string
+	Logger      *slog.Logger
+	Metrics     Metrics
+	// MetricsHandler serves /metrics; nil answers 404.
+	MetricsHandler http.Handler
+	// Workers is how many requests are worked on at once; 0 means 8.
+	Workers int
+	// ShutdownTimeout bounds finishing replies in flight on shutdown; 0 means 10 s.
+	ShutdownTimeout time.Duration
+	// MaxBodyBytes bounds an HTTP request body; 0 means 1 MiB.
+	MaxBodyBytes int64
+	// ClaimTTL is how long a delivery is held while handled, so a crash lets a
+	// re-delivery answer after it; 0 means 2 minutes.
+	ClaimTTL time.Duration
+	// DoneTTL is how long an answered delivery is remembered; 0 means 1 hour
+	// (Slack re-delivers for about 5 minutes).
+	DoneTTL time.Duration
+	// ThreadTTL is how long a thread remembers the diagnoses it holds; 0 means 7 days.
+	ThreadTTL time.Duration
+	// JobTimeout bounds the work on one request; 0 means 2 minutes.
+	JobTimeout time.Duration
+	// PingInterval is how long Socket Mode waits for Slack's ping before
+	// reconnecting; 0 means slack-go's 30 s.
+	PingInterval time.Duration
+	// ReconnectBackoff is the first wait before opening Socket Mode again
+	// after slack-go gave up; it doubles up to 5 minutes. 0 means 1 s.
+	ReconnectBackoff time.Duration
+}
+
+// App is upgradebot on Slack.
+type App struct {
+	opts    Options
+	core    Core
+	api     *API
+	store   progress.Store
+	log     *slog.Logger
+	metrics Metrics
+	allowed map[string]bool
+	secret  []byte
+
+	ready    atomic.Bool // identity known and work accepted
+	stopping atomic.Bool
+	botUser  string // set before ready
+	botID    string
+
+	mu         sync.Mutex
+	slackState string
+
+	connectedOnce atomic.Bool
+	pool          *pool // set by Run before any request is taken
+	fatal         chan error
+	running       atomic.Bool
+}
+
+// New checks the options and returns the transport; Run starts it.
+func New(o Options) (*App, error) {
+	var problems []error
+	if o.Core == nil {
+		problems = append(problems, errors.New("slackbot: no Core"))
+	}
+	if o.API == nil {
+		problems = append(problems, errors.New("slackbot: no API client"))
+	}
+	if o.Store == nil {
+		problems = append(problems, errors.New("slackbot: no Store"))
+	}
+	switch o.Mode {
+	case ModeSocket:
+	case ModeHTTP:
+		if o.SigningSecret == "" {
+			problems = append(problems, errors.New("slackbot: HTTP mode needs the signing secret"))
+		}
+	default:
+		problems = append(problems, fmt.Errorf("slackbot: unknown mode %q", o.Mode))
+	}
+	if len(problems) > 0 {
+		return nil, errors.Join(problems...)
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	defaults := []struct {
+		d   *time.Duration
+		def time.Duration
+	}{
+		{&o.ShutdownTimeout, 10 * time.Second}, {&o.ClaimTTL, 2 * time.Minute}, {&o.DoneTTL, time.Hour},
+		{&o.ThreadTTL, 7 * 24 * time.Hour}, {&o.JobTimeout, 2 * time.Minute}, {&o.ReconnectBackoff, time.Second},
+	}
+	for _, d := range defaults {
+		if *d.d <= 0 {
+			*d.d = d.def
+		}
+	}
+	if o.Workers <= 0 {
+		o.Workers = 8
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = 1 << 20
+	}
+	a := &App{
+		opts: o, core: o.Core, api: o.API, store: o.Store, log: o.Logger,
+		metrics: metricsOrNop(o.Metrics), allowed: map[string]bool{}, secret: []byte(o.SigningSecret),
+		slackState: "starting", fatal: make(chan error, 1),
+	}
+	for _, id := range o.AllowedBots {
+		a.allowed[id] = true
+	}
+	return a, nil
+}
+
+// API returns the Web API client (a bot.Poster for the reminder scheduler).
+func (a *App) API() *API { return a.api }
+
+func (a *App) setSlack(state string) {
+	a.mu.Lock()
+	changed := a.slackState != state
+	a.slackState = state
+	a.mu.Unlock()
+	if changed {
+		a.metrics.Connected(state == "ok")
+	}
+}
+
+func (a *App) slackCheck() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.slackState
+}
+
+// Run serves until ctx is cancelled, then stops taking work, finishes the
+// replies in flight within ShutdownTimeout and returns nil. It returns an
+// error when it cannot start: the address is taken, or Slack refuses a token.
+func (a *App) Run(ctx context.Context) error {
+	if a.running.Swap(true) {
+		return errors.New("slackbot: Run called twice")
+	}
+	ln := a.opts.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", a.opts.Addr); err != nil {
+			return fmt.Errorf("UPGRADEBOT_ADDR: cannot listen on %s: %w", a.opts.Addr, err)
+		}
+	}
+	srv := &http.Server{
+		Handler:           a.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	what := "health and metrics"
+	if a.opts.Mode == ModeHTTP {
+		what = "Slack requests on /slack/events, health and metrics"
+	}
+	a.log.Info("listening for "+what, "addr", ln.Addr().String(), "mode", string(a.opts.Mode))
+
+	runCtx, stopRun := context.WithCancel(ctx)
+	defer stopRun()
+	a.pool = newPool(ctx, a.opts.JobTimeout, a.metrics.QueueDepth,
+		func(j job) { a.metrics.HandlerLatency(j.kind, time.Since(j.received)) },
+		func(n int) {
+			a.log.Warn("Slack requests are queueing: every worker is busy; replies will be late", "queued", n, "workers", a.opts.Workers)
+		})
+	a.pool.start(a.opts.Workers)
+
+	var err error
+	if err = a.authenticate(runCtx); err == nil && runCtx.Err() == nil {
+		if a.opts.Mode == ModeSocket {
+			a.setSlack("connecting")
+			go a.runSocket(runCtx)
+		} else {
+			a.setSlack("ok")
+		}
+		a.ready.Store(true)
+		select {
+		case <-ctx.Done():
+		case err = <-a.fatal:
+		case err = <-serveErr:
+			err = fmt.Errorf("serving on %s: %w", ln.Addr(), err)
+		}
+	}
+	a.shutdown(srv, stopRun)
+	return err
+}
+
+// authenticate learns the bot's identity with auth.test, retrying while
+// Slack cannot be reached; a refused token fails start-up.
+func (a *App) authenticate(ctx context.Context) error {
+	a.setSlack("authenticating")
+	wait := time.Second
+	for {
+		res, err := a.api.AuthTest(ctx)
+		if err == nil {
+			a.botUser, a.botID = res.UserID, res.BotID
+			a.core.SetBotUserID(res.UserID)
+			a.log.Info("connected to Slack", "team", res.Team, "team_id", res.TeamID, "bot_user", res.User, "bot_user_id", res.UserID, "bot_id", res.BotID)
+			return nil
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		if isAuthError(err) {
+			return fmt.Errorf("SLACK_BOT_TOKEN was refused by Slack (%s): use the Bot User OAuth Token (xoxb-…) under OAuth & Permissions of the installed app, and reinstall the app if it was revoked (docs/slack.md)", errorCode(err))
+		}
+		a.log.Warn("cannot reach Slack yet; retrying", "err", err, "in", wait)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+		wait = min(wait*2, time.Minute)
+	}
+}
+
+func errorCode(err error) string {
+	var ae *APIError
+	if errors.As(err, &ae) {
+		return ae.Code
+	}
+	return err.Error()
+}
+
+// shutdown stops taking work, lets replies in flight finish within
+// ShutdownTimeout, and closes the listener.
+func (a *App) shutdown(srv *http.Server, stopRun context.CancelFunc) {
+	a.stopping.Store(true)
+	a.setSlack("stopping")
+	a.log.Info("shutting down: finishing replies in flight", "within", a.opts.ShutdownTimeout)
+	stopRun() // Socket Mode closes its connection
+	ctx, cancel := context.WithTimeout(context.Background(), a.opts.ShutdownTimeout)
+	defer cancel()
+	// HTTP handlers only acknowledge: they end quickly.
+	if err := srv.Shutdown(ctx); err != nil {
+		_ = srv.Close()
+	}
+	left := time.Until(deadline(ctx))
+	if abandoned := a.pool.shutdown(max(left, 0)); abandoned > 0 {
+		a.log.Warn("shut down with requests unanswered", "abandoned", abandoned)
+	} else {
+		a.log.Info("shut down")
+	}
+}
+
+func deadline(ctx context.Context) time.Time {
+	d, _ := ctx.Deadline()
+	return d
+}
+
+// submit queues work acknowledged to Slack.
+func (a *App) submit(kind string, received time.Time, run func(ctx context.Context)) {
+	ok := a.pool.submit(job{kind: kind, received: received, run: func(ctx context.Context) {
+		defer func() {
+			if p := recover(); p != nil {
+				a.log.Error("handling a Slack request panicked", "kind", kind, "panic", p, "stack", string(debug.Stack()))
+			}
+		}()
+		run(ctx)
+	}})
+	if !ok {
+		a.log.Warn("shutting down: a Slack request arrived too late to be answered", "kind", kind)
+	}
+}
+
+// allowedBot reports whether another bot's (or app's) messages are diagnosed.
+func (a *App) allowedBot(ids ...string) bool {
+	return slices.ContainsFunc(ids, func(id string) bool { return id != "" && a.allowed[id] })
+}
+
+// What the Slack app must grant for the code above to work; the manifests
+// in slack/ are tested against these lists.
+var (
+	// BotEvents are the event subscriptions the bot handles.
+	BotEvents = []string{"app_home_opened", "app_mention", "message.channels", "message.groups", "message.im", "message.mpim"}
+	// BotScopes are the OAuth bot scopes of the Web API methods and events used.
+	BotScopes = []string{
+		"app_mentions:read", // app_mention
+		"channels:history",  // message.channels
+		"channels:read",     // conversations.info (track)
+		"chat:write",        // chat.postMessage, chat.postEphemeral, chat.update
+		"commands",          // /upgrade
+		"files:read",        // screenshots
+		"files:write",       // files.getUploadURLExternal, files.completeUploadExternal (export)
+		"groups:history",    // message.groups
+		"groups:read",       // conversations.info on private channels
+		"im:history",        // message.im
+		"mpim:history",      // message.mpim
+		"reactions:write",   // reactions.add
+	}
+	// EventsPath is the one request URL of HTTP mode.
+	EventsPath = "/slack/events"
+)

@@ -1,0 +1,603 @@
+// Package slackfake is a fake Slack for tests, speaking Slack's wire
+// formats: a Web API that records every call (point slack-go at APIURL), a
+// Socket Mode WebSocket server reached through apps.connections.open, and
+// builders of the signed HTTP requests Slack sends in HTTP mode.
+package slackfake
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Identities the fake answers auth.test with.
+const (
+	TeamID    = "T0FAKE"
+	BotUserID = "U0BOT"
+	BotID     = "B0BOT"
+	AppID     = "A0APP"
+)
+
+// Call is one request the fake received.
+type Call struct {
+	Method string         // Web API method, "response_url", "upload" or "socket"
+	Path   string         // the URL path
+	Form   url.Values     // a form-encoded body (most methods)
+	Body   map[string]any // a JSON body (views.publish, response_url)
+	Token  string         // the token sent (form field or bearer)
+	At     time.Time      // when it arrived
+	Ended  time.Time      // when the fake answered
+	Answer map[string]any // what the fake answered (normal answers of Web API methods)
+}
+
+// Field returns a parameter, from the form or, as text or JSON, from the JSON body.
+func (c Call) Field(name string) string {
+	if c.Form != nil {
+		if v, ok := c.Form[name]; ok && len(v) > 0 {
+			return v[0]
+		}
+	}
+	v, ok := c.Body[name]
+	if !ok || v == nil {
+		return ""
+	}
+	if s, ok := v.(string); ok {
+		return s
+	}
+	js, _ := json.Marshal(v)
+	return string(js)
+}
+
+// Response is a canned answer to the next call of a method.
+type Response struct {
+	Status int               // 0 means 200
+	Header map[string]string // e.g. Retry-After
+	Body   any               // JSON-encoded; nil means {"ok":true}
+	Drop   bool              // close the connection without answering (a network error)
+}
+
+// Server is the fake Slack.
+type Server struct {
+	*httptest.Server
+	t testing.TB
+
+	// BotToken and AppToken, when set, are the only tokens accepted.
+	BotToken, AppToken string
+
+	mu       sync.Mutex
+	calls    []Call
+	queued   map[string][]Response
+	delay    map[string]time.Duration
+	members  map[string]bool
+	gone     map[string]string
+	openErr  string
+	seq      int
+	changed  chan struct{}
+	conn     *websocket.Conn
+	wmu      sync.Mutex // serializes writes to conn
+	conns    int
+	sent     map[string]time.Time
+	acks     map[string]time.Time
+	ackBody  map[string]json.RawMessage
+	envelope int
+	closed   bool
+}
+
+// New starts a fake Slack, closed when the test ends.
+func New(t testing.TB) *Server {
+	s := &Server{
+		t: t, queued: map[string][]Response{}, delay: map[string]time.Duration{}, members: map[string]bool{},
+		gone: map[string]string{}, changed: make(chan struct{}), sent: map[string]time.Time{}, acks: map[string]time.Time{},
+		ackBody: map[string]json.RawMessage{},
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/api/", s.serveAPI)
+	mux.HandleFunc("/response/", s.serveResponseURL)
+	mux.HandleFunc("/upload/", s.serveUpload)
+	mux.HandleFunc("/socket", s.serveSocket)
+	s.Server = httptest.NewServer(mux)
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Close stops the fake and its WebSocket.
+func (s *Server) Close() {
+	s.mu.Lock()
+	s.closed = true
+	conn := s.conn
+	s.mu.Unlock()
+	if conn != nil {
+		_ = conn.Close()
+	}
+	s.Server.CloseClientConnections()
+	s.Server.Close()
+}
+
+// APIURL is the Web API base URL, for slack.OptionAPIURL and SLACK_API_URL.
+func (s *Server) APIURL() string { return s.URL + "/api/" }
+
+// ResponseURL is a response_url the fake records calls to.
+func (s *Server) ResponseURL(id string) string { return s.URL + "/response/" + id }
+
+// Queue sets the answers to the next calls of method, in order; later
+// calls get the normal answer.
+func (s *Server) Queue(method string, rs ...Response) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.queued[method] = append(s.queued[method], rs...)
+}
+
+// SetDelay makes every call of method take d before it is answered.
+func (s *Server) SetDelay(method string, d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delay[method] = d
+}
+
+// SetMember sets what conversations.info says of the bot in channel (member by default).
+func (s *Server) SetMember(channel string, member bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.members[channel] = member
+}
+
+// SetGone makes posts to channel fail with code (not_in_channel, channel_not_found, is_archived); "" restores it.
+func (s *Server) SetGone(channel, code string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if code == "" {
+		delete(s.gone, channel)
+	} else {
+		s.gone[channel] = code
+	}
+}
+
+// SetOpenError makes apps.connections.open fail with code ("" restores it).
+func (s *Server) SetOpenError(code string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.openErr = code
+}
+
+// Calls returns the calls of the given methods (all calls when none is given), in order.
+func (s *Server) Calls(methods ...string) []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Call
+	for _, c := range s.calls {
+		if len(methods) == 0 || contains(methods, c.Method) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// WaitCalls waits until there are at least n calls of the methods and returns them.
+func (s *Server) WaitCalls(n int, timeout time.Duration, methods ...string) []Call {
+	s.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		s.mu.Lock()
+		ch := s.changed
+		s.mu.Unlock()
+		if got := s.Calls(methods...); len(got) >= n {
+			return got
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			s.t.Fatalf("slackfake: waited %v for %d call(s) of %v, got %d: %v", timeout, n, methods, len(s.Calls(methods...)), s.methodList())
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-time.After(left):
+		}
+	}
+}
+
+func (s *Server) methodList() []string {
+	var out []string
+	for _, c := range s.Calls() {
+		out = append(out, c.Method)
+	}
+	return out
+}
+
+func (s *Server) record(c Call) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = append(s.calls, c)
+	close(s.changed)
+	s.changed = make(chan struct{})
+	return len(s.calls) - 1
+}
+
+func (s *Server) ended(i int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls[i].Ended = time.Now()
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+func (s *Server) nextTS() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seq++
+	return fmt.Sprintf("1700000000.%06d", s.seq)
+}
+
+// readCall decodes a request into a Call.
+func readCall(method string, r *http.Request) Call {
+	c := Call{Method: method, Path: r.URL.Path, At: time.Now()}
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 8<<20))
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch ct {
+	case "application/json":
+		_ = json.Unmarshal(body, &c.Body)
+	case "application/x-www-form-urlencoded":
+		c.Form, _ = url.ParseQuery(string(body))
+	}
+	c.Token = c.Form.Get("token")
+	if auth, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && c.Token == "" {
+		c.Token = auth
+	}
+	return c
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
+	method := strings.TrimPrefix(r.URL.Path, "/api/")
+	c := readCall(method, r)
+	i := s.record(c)
+	defer s.ended(i)
+	s.mu.Lock()
+	d := s.delay[method]
+	var canned *Response
+	if q := s.queued[method]; len(q) > 0 {
+		canned = &q[0]
+		s.queued[method] = q[1:]
+	}
+	s.mu.Unlock()
+	if d > 0 {
+		select {
+		case <-time.After(d):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	if canned != nil && canned.Drop {
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				_ = conn.Close()
+				return
+			}
+		}
+	}
+	if canned != nil {
+		for k, v := range canned.Header {
+			w.Header().Set(k, v)
+		}
+		status := canned.Status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		body := canned.Body
+		if body == nil {
+			body = map[string]any{"ok": true}
+		}
+		if status >= 500 {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(status)
+			_, _ = io.WriteString(w, "<html>server error</html>")
+			return
+		}
+		writeJSON(w, status, body)
+		return
+	}
+	ans := s.answer(method, c)
+	s.mu.Lock()
+	s.calls[i].Answer = ans
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, ans)
+}
+
+func fail(code string) map[string]any { return map[string]any{"ok": false, "error": code} }
+
+// answer is the normal answer to a Web API call.
+func (s *Server) answer(method string, c Call) map[string]any {
+	if method == "apps.connections.open" {
+		if s.AppToken != "" && c.Token != s.AppToken {
+			return fail("invalid_auth")
+		}
+		s.mu.Lock()
+		openErr := s.openErr
+		s.mu.Unlock()
+		if openErr != "" {
+			return fail(openErr)
+		}
+		return map[string]any{"ok": true, "url": "ws" + strings.TrimPrefix(s.URL, "http") + "/socket"}
+	}
+	if s.BotToken != "" && c.Token != s.BotToken {
+		return fail("invalid_auth")
+	}
+	channel := c.Field("channel")
+	if channel == "" {
+		channel = c.Field("channel_id")
+	}
+	s.mu.Lock()
+	goneCode := s.gone[channel]
+	member, known := s.members[channel]
+	s.mu.Unlock()
+	switch method {
+	case "auth.test":
+		return map[string]any{"ok": true, "url": "https://fake.slack.com/", "team": "Fake Team", "user": "upgradebot",
+			"team_id": TeamID, "user_id": BotUserID, "bot_id": BotID}
+	case "chat.postMessage", "chat.postEphemeral", "chat.update", "reactions.add", "files.completeUploadExternal":
+		if goneCode != "" {
+			return fail(goneCode)
+		}
+	}
+	switch method {
+	case "chat.postMessage":
+		ts := s.nextTS()
+		return map[string]any{"ok": true, "channel": channel, "ts": ts, "message": map[string]any{"type": "message", "ts": ts, "text": c.Field("text"), "thread_ts": c.Field("thread_ts")}}
+	case "chat.postEphemeral":
+		return map[string]any{"ok": true, "message_ts": s.nextTS()}
+	case "chat.update":
+		return map[string]any{"ok": true, "channel": channel, "ts": c.Field("ts"), "text": c.Field("text")}
+	case "conversations.info":
+		if goneCode == "channel_not_found" {
+			return fail(goneCode)
+		}
+		if !known {
+			member = true
+		}
+		return map[string]any{"ok": true, "channel": map[string]any{"id": channel, "name": "fake-" + strings.ToLower(channel), "is_channel": true, "is_member": member}}
+	case "views.publish":
+		return map[string]any{"ok": true, "view": map[string]any{"id": "V0VIEW", "type": "home"}}
+	case "files.getUploadURLExternal":
+		id := "F" + strings.TrimPrefix(s.nextTS(), "1700000000.")
+		return map[string]any{"ok": true, "upload_url": s.URL + "/upload/" + id, "file_id": id}
+	case "files.completeUploadExternal":
+		var files []map[string]any
+		_ = json.Unmarshal([]byte(c.Field("files")), &files)
+		return map[string]any{"ok": true, "files": files}
+	}
+	return map[string]any{"ok": true}
+}
+
+func (s *Server) serveResponseURL(w http.ResponseWriter, r *http.Request) {
+	i := s.record(readCall("response_url", r))
+	defer s.ended(i)
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
+}
+
+func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
+	c := Call{Method: "upload", Path: r.URL.Path, At: time.Now(), Body: map[string]any{}}
+	if err := r.ParseMultipartForm(8 << 20); err == nil {
+		if f, h, err := r.FormFile("file"); err == nil {
+			data, _ := io.ReadAll(f)
+			c.Body["filename"] = h.Filename
+			c.Body["content"] = string(data)
+		}
+	}
+	if auth, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		c.Token = auth
+	}
+	i := s.record(c)
+	defer s.ended(i)
+	w.Header().Set("Content-Type", "text/plain")
+	_, _ = io.WriteString(w, "OK - "+strconv.Itoa(len(fmt.Sprint(c.Body["content"]))))
+}
+
+// ---- Socket Mode ----
+
+var upgrader = websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
+
+func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
+	conn, err := upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		_ = conn.Close()
+		return
+	}
+	old := s.conn
+	s.conn = conn
+	s.conns++
+	n := s.conns
+	s.calls = append(s.calls, Call{Method: "socket", Path: r.URL.Path, At: time.Now()})
+	close(s.changed)
+	s.changed = make(chan struct{})
+	s.mu.Unlock()
+	if old != nil {
+		_ = old.Close()
+	}
+	_ = s.write(conn, map[string]any{"type": "hello", "num_connections": n,
+		"debug_info":      map[string]any{"host": "fake-applink", "build_number": 1, "approximate_connection_time": 18060},
+		"connection_info": map[string]any{"app_id": AppID}})
+	stop := make(chan struct{})
+	go func() {
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				if conn.WriteControl(websocket.PingMessage, []byte("ping"), time.Now().Add(time.Second)) != nil {
+					return
+				}
+			}
+		}
+	}()
+	defer close(stop)
+	for {
+		var ack struct {
+			EnvelopeID string          `json:"envelope_id"`
+			Payload    json.RawMessage `json:"payload"`
+		}
+		if err := conn.ReadJSON(&ack); err != nil {
+			s.mu.Lock()
+			if s.conn == conn {
+				s.conn = nil
+			}
+			close(s.changed)
+			s.changed = make(chan struct{})
+			s.mu.Unlock()
+			return
+		}
+		s.mu.Lock()
+		s.acks[ack.EnvelopeID] = time.Now()
+		s.ackBody[ack.EnvelopeID] = ack.Payload
+		close(s.changed)
+		s.changed = make(chan struct{})
+		s.mu.Unlock()
+	}
+}
+
+func (s *Server) write(conn *websocket.Conn, v any) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	_ = conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	return conn.WriteJSON(v)
+}
+
+// Connections is how many Socket Mode connections were opened.
+func (s *Server) Connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conns
+}
+
+// Connected reports whether a Socket Mode connection is open.
+func (s *Server) Connected() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conn != nil
+}
+
+// WaitConnected waits until connection number n (1 for the first) is open.
+func (s *Server) WaitConnected(n int, timeout time.Duration) {
+	s.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		s.mu.Lock()
+		ok := s.conns >= n && s.conn != nil
+		ch := s.changed
+		s.mu.Unlock()
+		if ok {
+			return
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			s.t.Fatalf("slackfake: no Socket Mode connection #%d within %v (%d opened)", n, timeout, s.Connections())
+		}
+		select {
+		case <-ch:
+		case <-time.After(left):
+		}
+	}
+}
+
+// Send sends an envelope (events_api, slash_commands, interactive) over the
+// open Socket Mode connection and returns its envelope_id.
+func (s *Server) Send(typ string, payload any, retryAttempt int) string {
+	s.t.Helper()
+	s.mu.Lock()
+	conn := s.conn
+	s.envelope++
+	id := fmt.Sprintf("env-%04d-%d", s.envelope, time.Now().UnixNano())
+	s.sent[id] = time.Now()
+	s.mu.Unlock()
+	if conn == nil {
+		s.t.Fatalf("slackfake: no Socket Mode connection to send %s on", typ)
+	}
+	env := map[string]any{"envelope_id": id, "type": typ, "payload": payload, "accepts_response_payload": typ != "events_api", "retry_attempt": retryAttempt, "retry_reason": ""}
+	if retryAttempt > 0 {
+		env["retry_reason"] = "timeout"
+	}
+	if err := s.write(conn, env); err != nil {
+		s.t.Fatalf("slackfake: sending %s: %v", typ, err)
+	}
+	return id
+}
+
+// Disconnect asks the client to reconnect, as Slack does before it
+// refreshes a connection (reason "refresh_requested").
+func (s *Server) Disconnect(reason string) {
+	s.t.Helper()
+	s.mu.Lock()
+	conn := s.conn
+	s.mu.Unlock()
+	if conn == nil {
+		s.t.Fatal("slackfake: no Socket Mode connection to disconnect")
+	}
+	_ = s.write(conn, map[string]any{"type": "disconnect", "reason": reason, "debug_info": map[string]any{"host": "fake-applink"}})
+}
+
+// Drop closes the Socket Mode connection without a word, as a network failure would.
+func (s *Server) Drop() {
+	s.mu.Lock()
+	conn := s.conn
+	s.conn = nil
+	s.mu.Unlock()
+	if conn != nil {
+		_ = conn.Close()
+	}
+}
+
+// WaitAck waits for the acknowledgement of an envelope and returns how long
+// it took from sending, and the ack's payload (nil when none).
+func (s *Server) WaitAck(id string, timeout time.Duration) (time.Duration, json.RawMessage) {
+	s.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		s.mu.Lock()
+		at, ok := s.acks[id]
+		sent := s.sent[id]
+		body := s.ackBody[id]
+		ch := s.changed
+		s.mu.Unlock()
+		if ok {
+			return at.Sub(sent), body
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			s.t.Fatalf("slackfake: envelope %s not acknowledged within %v", id, timeout)
+		}
+		select {
+		case <-ch:
+		case <-time.After(left):
+		}
+	}
+}

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/upgradebot/upgradebot/bot/slackbot/slackfake"
+)
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+var listenAddr = regexp.MustCompile(`msg="listening for [^"]*" addr=(127\.0\.0\.1:\d+)`)
+
+// `upgradebot run` starts in each mode against a fake Slack, answers a
+// pasted error, and shuts down cleanly when its context is cancelled.
+func TestRunStartsAndStops(t *testing.T) {
+	const (
+		botTok = "xoxb-run-test-token"
+		appTok = "xapp-run-test-token"
+		secret = "run-test-signing-secret"
+	)
+	paste := "There was an error preparing your modules."
+	for _, mode := range []string{"socket", "http"} {
+		t.Run(mode, func(t *testing.T) {
+			fake := slackfake.New(t)
+			fake.BotToken, fake.AppToken = botTok, appTok
+			environ := map[string]string{
+				"HOME":            t.TempDir(),
+				"SLACK_BOT_TOKEN": botTok,
+				"SLACK_API_URL":   fake.APIURL(),
+				"UPGRADEBOT_ADDR": "127.0.0.1:0",
+				"UPGRADEBOT_DATA": filepath.Join(t.TempDir(), "upgradebot.db"),
+			}
+			if mode == "socket" {
+				environ["SLACK_APP_TOKEN"] = appTok
+			} else {
+				environ["SLACK_SIGNING_SECRET"] = secret
+			}
+			stderr := &lockedBuffer{}
+			e := env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: stderr, lookupEnv: func(k string) (string, bool) {
+				v, ok := environ[k]
+				return v, ok
+			}}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := make(chan int, 1)
+			go func() { done <- runMain(ctx, []string{"run"}, e) }()
+
+			var base string
+			deadline := time.Now().Add(10 * time.Second)
+			for base == "" {
+				if m := listenAddr.FindStringSubmatch(stderr.String()); m != nil {
+					base = "http://" + m[1]
+				} else if time.Now().After(deadline) {
+					t.Fatalf("no listening address logged:\n%s", stderr.String())
+				} else {
+					time.Sleep(10 * time.Millisecond)
+				}
+			}
+			for {
+				resp, err := http.Get(base + "/readyz")
+				if err == nil {
+					var r struct{ Status string }
+					_ = json.NewDecoder(resp.Body).Decode(&r)
+					resp.Body.Close()
+					if resp.StatusCode == http.StatusOK && r.Status == "ok" {
+						break
+					}
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("never ready:\n%s", stderr.String())
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+
+			ev := slackfake.EventCallback("EvRun", slackfake.Message("C0RUN", "U0ANA", "1700009000.000100", paste))
+			if mode == "socket" {
+				fake.WaitConnected(1, 5*time.Second)
+				fake.WaitAck(fake.Send("events_api", json.RawMessage(ev), 0), 3*time.Second)
+			} else {
+				resp, err := http.DefaultClient.Do(slackfake.EventRequest(base+"/slack/events", secret, ev, 0))
+				if err != nil || resp.StatusCode != http.StatusOK {
+					t.Fatalf("event: %v %v", resp, err)
+				}
+				resp.Body.Close()
+			}
+			post := fake.WaitCalls(1, 5*time.Second, "chat.postMessage")[0]
+			if post.Field("thread_ts") != "1700009000.000100" || !strings.Contains(post.Field("blocks"), "modules preparation") {
+				t.Errorf("reply: %v", post.Form)
+			}
+			resp, err := http.Get(base + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			metrics, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if !strings.Contains(string(metrics), `upgradebot_findings_total{id="modules-preparation-failed"} 1`) {
+				t.Errorf("/metrics:\n%s", metrics)
+			}
+
+			cancel()
+			select {
+			case code := <-done:
+				if code != 0 {
+					t.Fatalf("exit %d:\n%s", code, stderr.String())
+				}
+			case <-time.After(15 * time.Second):
+				t.Fatal("run did not stop after its context was cancelled")
+			}
+			logs := stderr.String()
+			if !strings.Contains(logs, `msg="shut down"`) {
+				t.Errorf("no shutdown logged:\n%s", logs)
+			}
+			for _, s := range []string{botTok, appTok, secret, paste} {
+				if strings.Contains(logs, s) {
+					t.Errorf("the log shows %q:\n%s", s, logs)
+				}
+			}
+		})
+	}
+}
+
+// Missing Slack settings stop run with every variable named and a pointer
+// to the shell.
+func TestRunSettingsProblems(t *testing.T) {
+	r := run(t, "", map[string]string{"UPGRADEBOT_ADDR": "nowhere"}, "run")
+	if r.code != 1 {
+		t.Fatalf("exit %d", r.code)
+	}
+	for _, want := range []string{"SLACK_BOT_TOKEN", "SLACK_APP_TOKEN or SLACK_SIGNING_SECRET", "UPGRADEBOT_ADDR", "upgradebot shell"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if r := run(t, "", nil, "run", "extra"); r.code != 2 {
+		t.Errorf("run with an argument: exit %d", r.code)
+	}
+}

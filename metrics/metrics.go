@@ -1,0 +1,179 @@
+// Package metrics counts what upgradebot does, for Prometheus: every metric
+// is named upgradebot_…, registered on the package's own registry (so only
+// upgradebot's metrics are exported), and served by Handler on /metrics.
+//
+// *Metrics implements bot.Metrics (findings, store errors) and the counters
+// the Slack transport and the reminder scheduler call. A nil *Metrics is
+// valid and counts nothing, so tests and the shell need no registry.
+package metrics
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Namespace prefixes every metric name.
+const Namespace = "upgradebot"
+
+// Metrics holds upgradebot's Prometheus collectors.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	events          *prometheus.CounterVec
+	findings        *prometheus.CounterVec
+	replies         *prometheus.CounterVec
+	duplicates      *prometheus.CounterVec
+	slackErrors     *prometheus.CounterVec
+	storeErrors     *prometheus.CounterVec
+	remindersPosted prometheus.Counter
+	remindersMissed prometheus.Counter
+	latency         *prometheus.HistogramVec
+	queueDepth      prometheus.Gauge
+	connected       prometheus.Gauge
+	reconnects      prometheus.Counter
+}
+
+// New returns the collectors, registered on a fresh registry.
+func New() *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry()}
+	counterVec := func(name, help string, labels ...string) *prometheus.CounterVec {
+		c := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: name, Help: help}, labels)
+		m.reg.MustRegister(c)
+		return c
+	}
+	m.events = counterVec("slack_events_total", "Slack events, slash commands and interactions received, by type.", "type")
+	m.findings = counterVec("findings_total", "Known upgrade messages recognized, by finding id.", "id")
+	m.replies = counterVec("replies_total", "Messages the bot posted or changed in Slack, by kind (thread, ephemeral, announce, update, reaction, file, home, reminder).", "kind")
+	m.duplicates = counterVec("duplicates_suppressed_total", "Deliveries not answered because they were already handled, by reason (event_id, message, thread).", "reason")
+	m.slackErrors = counterVec("slack_api_errors_total", "Failed Slack Web API calls (every attempt), by method and error code.", "method", "code")
+	m.storeErrors = counterVec("store_errors_total", "Tracking store operations that failed, by operation.", "op")
+	m.remindersPosted = prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: "reminders_posted_total", Help: "Scheduled posts made: reminders, all-clears and digests."})
+	m.remindersMissed = prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: "reminders_missed_total", Help: "Scheduled posts that were due but not posted (too late, or failing until the grace period ran out)."})
+	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: Namespace, Name: "handler_duration_seconds",
+		Help:    "Time from receiving a Slack request to finishing its replies, by kind (message, command, action, home).",
+		Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30, 60},
+	}, []string{"kind"})
+	m.queueDepth = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: Namespace, Name: "work_queue_depth", Help: "Acknowledged Slack requests waiting for a worker."})
+	m.connected = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: Namespace, Name: "slack_connected", Help: "1 while the bot can take Slack traffic (Socket Mode: connected), else 0."})
+	m.reconnects = prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: "slack_reconnects_total", Help: "Socket Mode connections opened after the first."})
+	m.reg.MustRegister(m.remindersPosted, m.remindersMissed, m.latency, m.queueDepth, m.connected, m.reconnects)
+	return m
+}
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	if m == nil {
+		return http.NotFoundHandler()
+	}
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// Registry is where the collectors are registered (to add more, or to gather in tests).
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// label keeps label values short and printable: they come from Slack
+// (error codes) and the knowledge base (finding ids).
+func label(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	if len(s) > 64 {
+		s = s[:64]
+	}
+	return strings.ToValidUTF8(s, "?")
+}
+
+// Finding counts a recognized message (bot.Metrics).
+func (m *Metrics) Finding(id string) {
+	if m != nil {
+		m.findings.WithLabelValues(label(id)).Inc()
+	}
+}
+
+// StoreError counts a failed store operation (bot.Metrics).
+func (m *Metrics) StoreError(op string) {
+	if m != nil {
+		m.storeErrors.WithLabelValues(label(op)).Inc()
+	}
+}
+
+// Event counts a received Slack event, command or interaction by type.
+func (m *Metrics) Event(typ string) {
+	if m != nil {
+		m.events.WithLabelValues(label(typ)).Inc()
+	}
+}
+
+// Reply counts a message posted or changed, by kind.
+func (m *Metrics) Reply(kind string) {
+	if m != nil {
+		m.replies.WithLabelValues(label(kind)).Inc()
+	}
+}
+
+// Duplicate counts a delivery not answered because it was already handled.
+func (m *Metrics) Duplicate(reason string) {
+	if m != nil {
+		m.duplicates.WithLabelValues(label(reason)).Inc()
+	}
+}
+
+// SlackAPIError counts a failed Web API call attempt by method and code
+// ("ratelimited", "http_503", "network", or Slack's error such as "not_in_channel").
+func (m *Metrics) SlackAPIError(method, code string) {
+	if m != nil {
+		m.slackErrors.WithLabelValues(label(method), label(code)).Inc()
+	}
+}
+
+// ReminderPosted counts a scheduled post: a reminder, an all-clear or a digest (called by the scheduler).
+func (m *Metrics) ReminderPosted() {
+	if m != nil {
+		m.remindersPosted.Inc()
+	}
+}
+
+// ReminderMissed counts a scheduled post that was due but not posted (called by the scheduler).
+func (m *Metrics) ReminderMissed() {
+	if m != nil {
+		m.remindersMissed.Inc()
+	}
+}
+
+// HandlerLatency observes how long a request took from receipt to its last reply.
+func (m *Metrics) HandlerLatency(kind string, d time.Duration) {
+	if m != nil {
+		m.latency.WithLabelValues(label(kind)).Observe(d.Seconds())
+	}
+}
+
+// QueueDepth sets how many acknowledged requests wait for a worker.
+func (m *Metrics) QueueDepth(n int) {
+	if m != nil {
+		m.queueDepth.Set(float64(n))
+	}
+}
+
+// Connected records whether the bot can take Slack traffic.
+func (m *Metrics) Connected(ok bool) {
+	if m == nil {
+		return
+	}
+	if ok {
+		m.connected.Set(1)
+	} else {
+		m.connected.Set(0)
+	}
+}
+
+// Reconnect counts a Socket Mode connection opened after the first.
+func (m *Metrics) Reconnect() {
+	if m != nil {
+		m.reconnects.Inc()
+	}
+}
