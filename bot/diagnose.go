@@ -292,6 +292,13 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, findings []diagn
 		r.Actions(buttons...)
 	default:
 		r.Context(rec.lines...)
+		// Service Center's module page does not name the module in the message.
+		for _, f := range findings {
+			if f.ID == "module-not-upgraded" {
+				r.Context(Line{T("Which module shows this? "), C(b.cmd + " failed <module>"), T(" adds it to the list of modules to republish.")})
+				break
+			}
+		}
 	}
 	if rec.err == nil {
 		r.Actions(b.findingButtons(findings, rec.env)...)
