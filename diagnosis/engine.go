@@ -124,11 +124,11 @@ func findVersion(text string) string {
 		normalize(text[max(0, p-8):min(len(text), p+80)], &n)
 		l := n.lower
 		q := bytes.Index(l, []byte("platform"))
-		i, ok := matchWord(l, q+len("platform"), "server")
+		i, ok := matchWord(l, skipCloseMark(l, q+len("platform")), "server")
 		if !ok {
 			continue
 		}
-		if j, ok := matchWord(l, i, "version"); ok {
+		if j, ok := matchWord(l, skipCloseMark(l, i), "version"); ok {
 			i = j
 		}
 		i = skipSpaces(l, i)
@@ -154,6 +154,15 @@ func findVersion(text string) string {
 			first = v
 		}
 	}
+}
+
+// skipCloseMark skips a banner's close button read by OCR as a lone "x".
+func skipCloseMark(l []byte, i int) int {
+	j := skipSpaces(l, i)
+	if j+1 < len(l) && l[j] == 'x' && isSpace(l[j+1]) {
+		return j + 1
+	}
+	return i
 }
 
 // indexFold finds the lowercase word w in text from i, ignoring ASCII case.

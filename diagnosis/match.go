@@ -108,9 +108,27 @@ func skipSpaces(l []byte, i int) int {
 }
 
 // matchWord matches a lowercase literal word at i, tolerating a line break
-// inside it (text wrapped mid-word in a table cell) and a missing apostrophe.
+// inside it (text wrapped mid-word in a table cell), a missing apostrophe
+// and the confusions OCR makes (see fuzzyWord).
 func matchWord(l []byte, i int, w string) (int, bool) {
 	i = skipSpaces(l, i)
+	if j, ok := exactWord(l, i, w); ok {
+		return j, true
+	}
+	if j, ok := fuzzyWord(l, i, w); ok {
+		return j, true
+	}
+	// A short line of OCR debris (an icon read as "Od", "@ o<") between two words.
+	if k := skipDebris(l, i); k > i {
+		if j, ok := exactWord(l, k, w); ok {
+			return j, true
+		}
+		return fuzzyWord(l, k, w)
+	}
+	return i, false
+}
+
+func exactWord(l []byte, i int, w string) (int, bool) {
 	for k := 0; k < len(w); {
 		if i < len(l) && l[i] == w[k] {
 			i++
@@ -118,11 +136,17 @@ func matchWord(l []byte, i int, w string) (int, bool) {
 			continue
 		}
 		if k > 0 && i < len(l) && l[i] == '\n' {
-			i++
+			// A table cell wrapped mid-word; OCR may put the row's time
+			// column between the two halves ("update\n2021-02-24 16:05:38 d").
+			i = skipCellNoise(l, i+1)
 			continue
 		}
 		if w[k] == '\'' {
 			k++
+			// "hasn t": the apostrophe read as a space.
+			if i < len(l) && l[i] == ' ' && k < len(w) && i+1 < len(l) && l[i+1] == w[k] {
+				i++
+			}
 			continue
 		}
 		return i, false
@@ -131,6 +155,112 @@ func matchWord(l []byte, i int, w string) (int, bool) {
 		return i, false
 	}
 	return i, true
+}
+
+// skipCellNoise skips a run of digits, separators and line breaks (a
+// time column) of at most 24 bytes at i, when letters follow it.
+func skipCellNoise(l []byte, i int) int {
+	j := i
+	for j < len(l) && j-i < 24 && (l[j] >= '0' && l[j] <= '9' || l[j] == '-' || l[j] == ':' || l[j] == '/' || l[j] == '.' || isSpace(l[j])) {
+		j++
+	}
+	if j > i && j < len(l) && l[j] >= 'a' && l[j] <= 'z' {
+		return j
+	}
+	return i
+}
+
+// confusable folds the characters OCR mixes up (l I 1 |, o 0) into one.
+func confusable(c byte) byte {
+	switch c {
+	case 'i', '1', '|', '!':
+		return 'l'
+	case '0':
+		return 'o'
+	}
+	return c
+}
+
+// fuzzyWord matches w with OCR's usual mistakes: confusable letters, "rn"
+// read for "m", and, in words of six letters or more, one other letter
+// wrong, missing or extra. The rest of the message must still match, so a
+// chat message one letter away from a template word stays a chat message.
+func fuzzyWord(l []byte, i int, w string) (int, bool) {
+	edits := 0
+	if len(w) >= 6 {
+		edits = 1
+	}
+	j, ok := fuzzyFrom(l, i, w, 0, edits)
+	if !ok || wordStartsAt(l, j) {
+		return i, false
+	}
+	return j, true
+}
+
+func fuzzyFrom(l []byte, i int, w string, k, edits int) (int, bool) {
+	for k < len(w) {
+		if i < len(l) && confusable(l[i]) == confusable(w[k]) {
+			i++
+			k++
+			continue
+		}
+		if w[k] == 'm' && i+1 < len(l) && l[i] == 'r' && l[i+1] == 'n' {
+			i += 2
+			k++
+			continue
+		}
+		if w[k] == '\'' {
+			k++
+			continue
+		}
+		if edits == 0 || k == 0 {
+			return i, false
+		}
+		// One substitution, deletion or insertion, in that order.
+		if i < len(l) && isWordByte(l[i]) {
+			if j, ok := fuzzyFrom(l, i+1, w, k+1, edits-1); ok {
+				return j, true
+			}
+			if j, ok := fuzzyFrom(l, i+1, w, k, edits-1); ok {
+				return j, true
+			}
+		}
+		return fuzzyFrom(l, i, w, k+1, edits-1)
+	}
+	return i, true
+}
+
+// skipDebris skips up to two short lines that hold no real word (OCR of an
+// icon or a button) when i is at the start of one, returning where the text
+// goes on; i itself when there is none.
+func skipDebris(l []byte, i int) int {
+	start := i
+	for n := 0; n < 2; n++ {
+		if i == 0 || l[i-1] != '\n' {
+			break
+		}
+		end := bytes.IndexByte(l[i:min(len(l), i+8)], '\n')
+		if end < 0 {
+			break
+		}
+		letters, run := 0, 0
+		for _, c := range l[i : i+end] {
+			if c >= 'a' && c <= 'z' {
+				run++
+				letters = max(letters, run)
+			} else {
+				run = 0
+			}
+		}
+		if letters > 2 {
+			break
+		}
+		i += end + 1
+	}
+	if i == start {
+		return start
+	}
+	return skipSpaces(l, i)
 }
 
 // matchAt matches t at start. Past the required elements a mismatch ends
@@ -147,6 +277,17 @@ func (t *template) matchAt(n *normalized, start int) (matchResult, bool) {
 		switch e.kind {
 		case elWord:
 			next, ok = matchWord(l, i, e.word)
+			if !ok {
+				next, ok = t.joinedWord(l, i, k)
+			}
+			if !ok {
+				// "environments ready": OCR ate the first letter of the next
+				// word and the space before it; both words are matched.
+				if j, ok2 := t.swallowedWord(l, i, k); ok2 {
+					next, ok = j, true
+					k++
+				}
+			}
 		case elPunct:
 			next = skipSpaces(l, i)
 			if next < len(l) && (l[next] == e.word[0] || l[next] == '|') {
@@ -179,6 +320,59 @@ func (t *template) matchAt(n *normalized, start int) (matchResult, bool) {
 		m.end = i
 	}
 	return m, true
+}
+
+// joinedWord matches word k when OCR dropped the space after it ("thatis
+// locking", "itis on hold"): the next word must follow at once.
+func (t *template) joinedWord(l []byte, i, k int) (int, bool) {
+	w := t.elems[k].word
+	if k+1 >= len(t.elems) || t.elems[k+1].kind != elWord || len(w) < 2 {
+		return i, false
+	}
+	i = skipSpaces(l, i)
+	if i+len(w) > len(l) || string(l[i:i+len(w)]) != w {
+		return i, false
+	}
+	if _, ok := exactWord(l, i+len(w), t.elems[k+1].word); !ok {
+		return i, false
+	}
+	return i + len(w), true
+}
+
+// joinsNext reports whether the word after element k follows at l[j]
+// with no space (OCR's "12of 30").
+func (t *template) joinsNext(l []byte, j, k int) bool {
+	if k+1 >= len(t.elems) || t.elems[k+1].kind != elWord {
+		return false
+	}
+	w := t.elems[k+1].word
+	return bytes.HasPrefix(l[j:], []byte(w)) && !wordStartsAt(l, j+len(w))
+}
+
+// wordAfter returns the word that follows word w after element k, when
+// both are literal words in a row.
+func (t *template) wordAfter(k int, w string) (string, bool) {
+	for i := k + 1; i+1 < len(t.elems); i++ {
+		if t.elems[i].kind == elWord && t.elems[i].word == w {
+			if t.elems[i+1].kind == elWord {
+				return t.elems[i+1].word, true
+			}
+			return "", false
+		}
+		if t.elems[i].kind != elPunct {
+			return "", false
+		}
+	}
+	return "", false
+}
+
+// swallowedWord matches word k glued to the next word without its first
+// letter ("environment" + "is" read as "environments").
+func (t *template) swallowedWord(l []byte, i, k int) (int, bool) {
+	if k+1 >= len(t.elems) || t.elems[k+1].kind != elWord || len(t.elems[k+1].word) < 2 || len(t.elems[k].word) < 5 {
+		return i, false
+	}
+	return exactWord(l, skipSpaces(l, i), t.elems[k].word+t.elems[k+1].word[1:])
 }
 
 // nextWord returns the literal word following element k, if any.
@@ -224,8 +418,21 @@ func (t *template) skipGap(l []byte, i, k int) (int, bool) {
 		}
 		i += end + 1
 	}
-	for i < len(l) && (isSpace(l[i]) || l[i] == '.' || l[i] == ':' || l[i] == ';' || l[i] == '-' || l[i] == '|') {
+	for i < len(l) && (isSpace(l[i]) || l[i] == '.' || l[i] == ':' || l[i] == ';' || l[i] == '-' || l[i] == '|' || l[i] == 'x' && i+1 < len(l) && isSpace(l[i+1])) {
 		i++
+	}
+	// A screenshot may put a short line of other UI text (a sidebar title)
+	// between the two parts; a sentence on the same line is not skipped.
+	word, ok := t.nextWord(k)
+	for n := 0; ok && n < 2 && i > 0 && l[i-1] == '\n'; n++ {
+		if _, ok := matchWord(l, i, word); ok {
+			break
+		}
+		end := bytes.IndexByte(l[i:min(len(l), i+26)], '\n')
+		if end < 0 {
+			break
+		}
+		i = skipSpaces(l, i+end+1)
 	}
 	return i, true
 }
@@ -273,7 +480,7 @@ func (t *template) capture(n *normalized, i, k int) (int, Value, bool) {
 		for j < len(l) && j-i < 9 && l[j] >= '0' && l[j] <= '9' {
 			j++
 		}
-		if j == i || wordStartsAt(l, j) {
+		if j == i || wordStartsAt(l, j) && !t.joinsNext(l, j, k) {
 			return i, v, false
 		}
 		for _, c := range l[i:j] {
@@ -285,6 +492,10 @@ func (t *template) capture(n *normalized, i, k int) (int, Value, bool) {
 	word, hasNext := t.nextWord(k)
 	if e.quoted && i < len(l) && isQuote(l[i]) {
 		q := l[i]
+		// OCR doubles quotes: ''Directory''.
+		for i+1 < len(l) && l[i+1] == q {
+			i++
+		}
 		limit := min(len(l), i+1+e.maxLen)
 		// The closing quote is the first one the rest of the message agrees with,
 		// so a name like Men's Portal in double quotes survives.
@@ -292,14 +503,15 @@ func (t *template) capture(n *normalized, i, k int) (int, Value, bool) {
 			if l[j] != q {
 				continue
 			}
+			val := trimValue(n.orig[i+1 : j])
 			if !hasNext {
 				if !wordStartsAt(l, j+1) {
-					return j + 1, valueText(v, n.orig[i+1:j]), j > i+1
+					return j + 1, valueText(v, val), len(val) > 0
 				}
 				continue
 			}
 			if _, ok := matchWord(l, j+1, word); ok || atEnd(l, j+1) {
-				return j + 1, valueText(v, n.orig[i+1:j]), j > i+1
+				return j + 1, valueText(v, val), len(val) > 0
 			}
 		}
 		if !hasNext {
@@ -309,6 +521,12 @@ func (t *template) capture(n *normalized, i, k int) (int, Value, bool) {
 	}
 	if hasNext {
 		p := findWord(l, i, i+e.maxLen+len(word), word)
+		if p <= i {
+			// OCR may have joined the next two words: "thatis locking".
+			if w2, ok := t.wordAfter(k, word); ok {
+				p = findWord(l, i, i+e.maxLen+len(word)+len(w2), word+w2)
+			}
+		}
 		if p <= i {
 			return i, v, false
 		}
@@ -338,8 +556,9 @@ func (t *template) capture(n *normalized, i, k int) (int, Value, bool) {
 		if c == '"' || c == '<' || c == '>' || c == ' ' && j+1 < len(l) && l[j+1] == '(' {
 			break
 		}
-		// The same message again on one line: "… for A Upgrade Failure: … for B".
-		if c == ' ' && t.restartsAt(l, j+1) {
+		// The same message again on one line: "… for A Upgrade Failure: … for B";
+		// or the Error Log's next column, when OCR joined the cells.
+		if c == ' ' && (t.restartsAt(l, j+1) || errorLogSource(l, j+1)) {
 			break
 		}
 		j++
@@ -357,6 +576,19 @@ func (t *template) capture(n *normalized, i, k int) (int, Value, bool) {
 	return j, valueText(v, val), true
 }
 
+// errorLogSources are the Source column values of Service Center's Error Log.
+var errorLogSources = []string{"compilerservice", "deployservice", "deploymentcontroller", "scheduler", "platformserver"}
+
+// errorLogSource reports whether an Error Log Source value starts at l[i].
+func errorLogSource(l []byte, i int) bool {
+	for _, s := range errorLogSources {
+		if bytes.HasPrefix(l[i:], []byte(s)) && !wordStartsAt(l, i+len(s)) {
+			return true
+		}
+	}
+	return false
+}
+
 // restartsAt reports whether the message (or its key) starts again at l[i].
 func (t *template) restartsAt(l []byte, i int) bool {
 	for _, w := range t.restart {
@@ -372,6 +604,11 @@ func (t *template) restartsAt(l []byte, i int) bool {
 func trimValue(b []byte) []byte {
 	for len(b) > 0 {
 		c := b[len(b)-1]
+		// OCR reads a closing quote as ! or *.
+		if c == '!' || c == '*' {
+			b = b[:len(b)-1]
+			continue
+		}
 		// "10:15 p.m." and Spanish "10:15 p. m." keep their final dot.
 		if c == '.' && len(b) >= 3 && (b[len(b)-2] == 'm' || b[len(b)-2] == 'M') && (b[len(b)-3] == '.' || b[len(b)-3] == ' ') {
 			break
@@ -382,7 +619,7 @@ func trimValue(b []byte) []byte {
 		}
 		break
 	}
-	for len(b) > 0 && (isSpace(b[0]) || isQuote(b[0])) {
+	for len(b) > 0 && (isSpace(b[0]) || isQuote(b[0]) || b[0] == '-') {
 		b = b[1:]
 	}
 	return b

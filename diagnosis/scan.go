@@ -147,8 +147,10 @@ func newScanner(ts []*template) *scanner {
 	for ti, t := range ts {
 		before, beforeTight := 0, 0
 		total, totalTight := t.span(), t.spanTight()
-		for _, e := range t.elems[:t.required] {
-			if e.kind == elWord {
+		// Stems come from the key, and from long words after it: a key word
+		// broken by a screenshot's table layout leaves those to find it.
+		for k, e := range t.elems {
+			if e.kind == elWord && (k < t.required || len(e.word) >= 7) {
 				for pos := 0; pos < len(e.word); pos++ {
 					c := e.word[pos]
 					if !s.trigger[c] {
