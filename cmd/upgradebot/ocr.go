@@ -3,29 +3,106 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 
 	"github.com/upgradebot/upgradebot/config"
+	"github.com/upgradebot/upgradebot/ocr"
 )
 
-// errNoOCR is returned for screenshots while this build has no OCR.
-var errNoOCR = errors.New("this version of upgradebot does not read screenshots yet: paste the error text instead")
+// ocrOptions are the OCR reader's options: the package defaults (20 s per
+// image, two images at once, 20 MB and 40 megapixels at most). Tests
+// change Binary to play a server without Tesseract.
+var ocrOptions = ocr.Options{}
 
-// ocrReader reads text from screenshots.
-type ocrReader struct{}
-
-func newOCR(*config.Config, *slog.Logger) *ocrReader { return &ocrReader{} }
-
-// note explains in help and the shell why screenshots are not read ("" when they are).
-func (o *ocrReader) note() string {
-	return "Screenshots are not read by this version: paste the error text."
+// ocrReader reads text from screenshots with Tesseract, as UPGRADEBOT_OCR
+// says: auto (the default) reads them when Tesseract is installed, on
+// requires it, off never reads them.
+type ocrReader struct {
+	r   *ocr.Reader // nil when screenshots are not read
+	why string      // why they are not read, for help and the shell
+	err error       // UPGRADEBOT_OCR=on without a working Tesseract
 }
 
-// readFile is nil while screenshots are not read, so the shell says why.
-var _ = (*ocrReader).note
+// newOCR looks for Tesseract once at start-up and logs the outcome once.
+// The bot starts without it (auto) and says so in help; with
+// UPGRADEBOT_OCR=on its absence is the start-up error that startErr returns.
+func newOCR(cfg *config.Config, logger *slog.Logger) *ocrReader {
+	if cfg.OCR == config.OCROff {
+		logger.Info("screenshots are not read: UPGRADEBOT_OCR is off")
+		return &ocrReader{why: "Screenshots are turned off on this server (UPGRADEBOT_OCR=off): paste the error text instead."}
+	}
+	r, err := ocr.New(ocrOptions)
+	if err != nil {
+		o := &ocrReader{why: "Screenshots cannot be read on this server (Tesseract OCR is not installed): paste the error text instead."}
+		if cfg.OCR == config.OCROn {
+			o.err = ocrRequired(err)
+			logger.Error("screenshots cannot be read, and UPGRADEBOT_OCR is on", "reason", err.Error())
+		} else {
+			logger.Warn("screenshots are not read; set UPGRADEBOT_OCR=off to silence this", "reason", err.Error())
+		}
+		return o
+	}
+	logger.Info("screenshots are read with Tesseract", "program", r.Path(), "version", r.Version())
+	return &ocrReader{r: r}
+}
 
-func (o *ocrReader) readFileFunc() func(context.Context, string) (string, error) { return nil }
+// ocrRequired is the start-up error of UPGRADEBOT_OCR=on without Tesseract,
+// reported like the other settings problems.
+func ocrRequired(err error) error {
+	return &config.ValidationError{Problems: []config.Problem{{
+		Name:    "UPGRADEBOT_OCR",
+		Message: fmt.Sprintf("is on, but %v; install Tesseract or set UPGRADEBOT_OCR=auto (read screenshots when Tesseract is found) or off", err),
+	}}}
+}
 
-func readScreenshot(context.Context, *config.Config, string, []byte) (string, error) {
-	return "", errNoOCR
+// startErr is the start-up error: UPGRADEBOT_OCR=on and Tesseract missing; nil otherwise.
+func (o *ocrReader) startErr() error { return o.err }
+
+// note explains in help and the shell why screenshots are not read ("" when they are).
+func (o *ocrReader) note() string { return o.why }
+
+// readFileFunc reads a screenshot file for the shell's ":image PATH"; nil
+// when screenshots are not read, so the shell says why (note).
+func (o *ocrReader) readFileFunc() func(context.Context, string) (string, error) {
+	if o.r == nil {
+		return nil
+	}
+	return o.r.ReadFile
+}
+
+// readDataFunc reads a screenshot's bytes (a file shared in Slack); nil when
+// screenshots are not read.
+func (o *ocrReader) readDataFunc() func(context.Context, []byte) (string, error) {
+	if o.r == nil {
+		return nil
+	}
+	return o.r.Read
+}
+
+var _ = (*ocrReader).readDataFunc // for the Slack file handler
+
+// readScreenshot returns the text of the image FILE given to diagnose.
+func readScreenshot(ctx context.Context, cfg *config.Config, name string, data []byte) (string, error) {
+	if cfg.OCR == config.OCROff {
+		return "", fmt.Errorf("%s is an image, and screenshots are turned off (UPGRADEBOT_OCR=off): paste the text instead", name)
+	}
+	if len(data) >= maxInput {
+		return "", fmt.Errorf("%s: image too large: diagnose reads images up to %d MB", name, maxInput>>20)
+	}
+	r, err := ocr.New(ocrOptions)
+	if err != nil {
+		if cfg.OCR == config.OCROn {
+			return "", ocrRequired(err)
+		}
+		if errors.Is(err, ocr.ErrUnavailable) {
+			return "", fmt.Errorf("%s is an image: %w", name, err)
+		}
+		return "", err
+	}
+	text, err := r.Read(ctx, data)
+	if err != nil {
+		return "", fmt.Errorf("reading the screenshot %s: %w", name, err)
+	}
+	return text, nil
 }

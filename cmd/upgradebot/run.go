@@ -53,6 +53,9 @@ func cmdRun(ctx context.Context, args []string, flags *config.Flags, e env) erro
 		Metrics:  m,
 	})
 	ocr := newOCR(cfg, logger)
+	if err := ocr.startErr(); err != nil {
+		return err
+	}
 	core := bot.New(bot.Options{
 		Engine:     diagnosis.New(kb),
 		Store:      store,

@@ -49,6 +49,9 @@ func cmdShell(ctx context.Context, args []string, flags *config.Flags, e env) er
 		who = currentUser(e)
 	}
 	ocr := newOCR(cfg, logger)
+	if err := ocr.startErr(); err != nil {
+		return err
+	}
 	b := bot.New(bot.Options{Engine: diagnosis.New(kb), Store: store, Logger: logger, OCRNote: ocr.note()})
 	// The shell posts nothing on a schedule, but "/upgrade remind now" and
 	// schedule changes work through the same scheduler as in Slack.
