@@ -166,18 +166,30 @@ func skipCloseMark(l []byte, i int) int {
 }
 
 // indexFold finds the lowercase word w in text from i, ignoring ASCII case.
+// It keeps the next place of each case of w's first letter, so each is
+// searched once: linear in the text.
 func indexFold(text string, i int, w string) int {
-	for ; i+len(w) <= len(text); i++ {
-		j := strings.IndexAny(text[i:], w[:1]+strings.ToUpper(w[:1]))
-		if j < 0 {
+	next := func(c byte, from int) int {
+		if j := strings.IndexByte(text[from:], c); j >= 0 {
+			return from + j
+		}
+		return len(text)
+	}
+	lo, up := next(w[0], i), next(w[0]-'a'+'A', i)
+	for {
+		p := min(lo, up)
+		if p+len(w) > len(text) {
 			return -1
 		}
-		i += j
-		if i+len(w) <= len(text) && strings.EqualFold(text[i:i+len(w)], w) {
-			return i
+		if strings.EqualFold(text[p:p+len(w)], w) {
+			return p
+		}
+		if p == lo {
+			lo = next(w[0], p+1)
+		} else {
+			up = next(w[0]-'a'+'A', p+1)
 		}
 	}
-	return -1
 }
 
 // precededByTo reports whether the word before text[p] is "to".
