@@ -21,6 +21,23 @@ type Message struct {
 	TS        string // the message's id; makes tracking changes idempotent
 	ThreadTS  string
 	Text      string // raw Slack text: &, < and > escaped, links as <url|label>
+	// Images are the screenshots attached to the message, diagnosed after
+	// Text, in order. A transport that answers a message in several steps
+	// (a slow screenshot updates the reply) passes the same images in the
+	// same order each time: the position of an image keys what it records.
+	Images []ImageText
+}
+
+// ImageText is a screenshot attached to a message, as the transport read it.
+type ImageText struct {
+	Name string // the file's name, shown in the reply
+	Text string // the text read from it (OCR)
+	// Problem says, in a few words, why it was not read ("" when it was);
+	// the reply shows it when the message gets one.
+	Problem string
+	// Pending means it is still being read: the reply says so, and the
+	// transport updates the reply once it is read.
+	Pending bool
 }
 
 // Command is a subcommand of /upgrade (or of a mention of the bot).
@@ -189,17 +206,23 @@ func (b *Bot) HandleMessage(ctx context.Context, m Message) Response {
 	if text, ok := b.CommandText(m.Text); ok {
 		return b.HandleCommand(ctx, Command{Workspace: m.Workspace, Channel: m.Channel, User: m.User, ID: m.TS, Text: text})
 	}
-	findings := b.engine.Diagnose(m.Text)
+	parts := b.diagnoseParts(m)
+	var findings []diagnosis.Finding
+	for _, p := range parts {
+		findings = append(findings, p.findings...)
+	}
 	if len(findings) == 0 {
 		if b.mentionsBot(m.Text) {
-			return Response{Reply: b.helpHint()}
+			r := b.helpHint()
+			r.Context(imageLines(m, parts)...)
+			return Response{Reply: r}
 		}
 		return Response{}
 	}
 	for _, f := range findings {
 		b.metrics.Finding(f.ID)
 	}
-	return b.respondToFindings(ctx, m, findings)
+	return b.respondToFindings(ctx, m, parts)
 }
 
 func (b *Bot) mentionsBot(text string) bool {

@@ -138,8 +138,49 @@ type recordOutcome struct {
 	untraced bool // no environment followed here
 }
 
+// part is what one source of a message says: its text, or one screenshot.
+type part struct {
+	key      string // keys the tracking changes of this part (#0, #1… appended)
+	image    int    // index in Message.Images; -1 for the text
+	findings []diagnosis.Finding
+}
+
+// diagnoseParts diagnoses a message's text and then each screenshot read.
+// The text keeps the key messages always had; a screenshot's key is its
+// position, so a reply rebuilt with a late screenshot records only what
+// is new.
+func (b *Bot) diagnoseParts(m Message) []part {
+	key := "msg:" + m.Channel + ":" + m.TS
+	parts := []part{{key: key, image: -1, findings: b.engine.Diagnose(m.Text)}}
+	for i, im := range m.Images {
+		if im.Pending || im.Problem != "" || strings.TrimSpace(im.Text) == "" {
+			continue
+		}
+		parts = append(parts, part{key: fmt.Sprintf("%s:img%d", key, i), image: i, findings: b.engine.Diagnose(im.Text)})
+	}
+	return parts
+}
+
+// partChanges are the planned tracking changes of one part.
+type partChanges struct {
+	Key     string    `json:"k"`
+	Changes []planned `json:"c"`
+}
+
+// planParts plans each part's changes on its own, so that what a part
+// records does not depend on the others.
+func planParts(parts []part) []partChanges {
+	var out []partChanges
+	for _, p := range parts {
+		if c := plan(p.findings); len(c) > 0 {
+			out = append(out, partChanges{Key: p.key, Changes: c})
+		}
+	}
+	return out
+}
+
 // record applies a message's planned changes to the right environment.
-func (b *Bot) record(ctx context.Context, m Message, changes []planned) recordOutcome {
+func (b *Bot) record(ctx context.Context, m Message, changes []partChanges) recordOutcome {
 	var out recordOutcome
 	if len(changes) == 0 {
 		return out
@@ -171,10 +212,19 @@ func (b *Bot) record(ctx context.Context, m Message, changes []planned) recordOu
 		target = &envs[0]
 	}
 	out.env, out.install = target.Name, target.InstallType
-	return b.apply(ctx, m.Workspace, target.Name, m.User, "msg:"+m.Channel+":"+m.TS, changes, out)
+	for _, pc := range changes {
+		// A part recorded before (the reply rebuilt for a late screenshot)
+		// still says what it recorded.
+		if out = b.apply(ctx, m.Workspace, target.Name, m.User, pc.Key, pc.Changes, true, out); out.err != nil {
+			break
+		}
+	}
+	return out
 }
 
-func (b *Bot) apply(ctx context.Context, workspace, env, actor, key string, changes []planned, out recordOutcome) recordOutcome {
+// apply records changes under key (#i appended for each); a change already
+// recorded is skipped, and described again when repeats is set.
+func (b *Bot) apply(ctx context.Context, workspace, env, actor, key string, changes []planned, repeats bool, out recordOutcome) recordOutcome {
 	out.env = env
 	for i, p := range changes {
 		res, err := b.store.Apply(ctx, workspace, env, p.change(fmt.Sprintf("%s#%d", key, i), actor, key))
@@ -183,6 +233,9 @@ func (b *Bot) apply(ctx context.Context, workspace, env, actor, key string, chan
 			return out
 		}
 		if res.Duplicate {
+			if repeats {
+				out.lines = append(out.lines, describeRecorded(env, p, res))
+			}
 			continue
 		}
 		out.lines = append(out.lines, describeRecorded(env, p, res))
@@ -201,7 +254,11 @@ func describeRecorded(env string, p planned, res progress.Result) Line {
 		}
 		l = append(l, T(plural(len(names), "module", "modules")+" to republish ("))
 		l = append(l, nameSpans(names, 5)...)
-		l = append(l, T(fmt.Sprintf("); %d on the list", res.Remaining)))
+		if res.Duplicate {
+			l = append(l, T(")")) // recorded before: today's count is in status
+		} else {
+			l = append(l, T(fmt.Sprintf("); %d on the list", res.Remaining)))
+		}
 	case progress.ChangePreparing:
 		s := "modules preparation running"
 		if p.Percent != nil {
@@ -253,8 +310,12 @@ func nameSpans(names []string, max int) []Span {
 }
 
 // respondToFindings records a message's findings and builds the reply.
-func (b *Bot) respondToFindings(ctx context.Context, m Message, findings []diagnosis.Finding) Response {
-	changes := plan(findings)
+func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Response {
+	var findings []diagnosis.Finding
+	for _, p := range parts {
+		findings = append(findings, p.findings...)
+	}
+	changes := planParts(parts)
 	rec := b.record(ctx, m, changes)
 	quiet := true
 	for _, f := range findings {
@@ -262,12 +323,13 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, findings []diagn
 			quiet = false
 		}
 	}
+	images := imageLines(m, parts)
 	if quiet && rec.err == nil && len(rec.ask) == 0 && !rec.untraced {
 		resp := Response{React: "white_check_mark"}
 		if len(rec.lines) > 0 {
 			// The shell has no reactions: it shows what was recorded instead.
 			resp.Reply = &Reply{Summary: rec.lines[0].PlainText()}
-			resp.Reply.Context(rec.lines...)
+			resp.Reply.Context(append(images, rec.lines...)...)
 			resp.Private = true
 		}
 		if rec.cleared {
@@ -276,6 +338,7 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, findings []diagn
 		return resp
 	}
 	r := b.diagnosisReply(findings, rec.install)
+	r.Context(images...)
 	switch {
 	case rec.err != nil:
 		r.Blocks = append(r.Blocks, rec.err.Blocks...)
@@ -284,7 +347,8 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, findings []diagn
 	case len(rec.ask) > 0:
 		r.Section(Line{T("Which environment is this about? I follow several here.")})
 		var buttons []Button
-		raw, _ := json.Marshal(pendingChoice{Key: "msg:" + m.Channel + ":" + m.TS, Changes: changes})
+		pending := pendingChoice{Key: changes[0].Key, Changes: changes[0].Changes, More: changes[1:]}
+		raw, _ := json.Marshal(pending)
 		for _, env := range rec.ask {
 			v, _ := json.Marshal(envChoice{Env: env, Pending: raw})
 			buttons = append(buttons, Button{ActionID: ActionChooseEnv + ":" + env, Label: env, Value: string(v)})
@@ -310,9 +374,63 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, findings []diagn
 	return resp
 }
 
+// imageLines say what became of a message's screenshots: which ones the
+// findings were read from, which ones are still being read, and why
+// others were not read.
+func imageLines(m Message, parts []part) []Line {
+	var read []string
+	for _, p := range parts {
+		if p.image >= 0 && len(p.findings) > 0 {
+			read = append(read, m.Images[p.image].Name)
+		}
+	}
+	var lines []Line
+	if len(read) > 0 {
+		l := Line{T(":frame_with_picture: Read from the screenshot ")}
+		if len(read) > 1 {
+			l = Line{T(":frame_with_picture: Read from the screenshots ")}
+		}
+		for i, name := range read {
+			switch {
+			case i == 0:
+			case i == len(read)-1:
+				l = append(l, T(" and "))
+			default:
+				l = append(l, T(", "))
+			}
+			l = append(l, B(imageName(name)))
+		}
+		lines = append(lines, l)
+	}
+	for _, im := range m.Images {
+		switch {
+		case im.Pending:
+			lines = append(lines, Line{T(":hourglass_flowing_sand: Still reading the screenshot "), B(imageName(im.Name)), T("; this reply will be updated.")})
+		case im.Problem != "":
+			lines = append(lines, Line{T(":warning: Could not read the screenshot "), B(imageName(im.Name)), T(": " + im.Problem)})
+		}
+	}
+	return lines
+}
+
+// imageName is a file name as shown in a reply: a missing one is named, a long one shortened.
+func imageName(name string) string {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return "(unnamed image)"
+	}
+	if r := []rune(name); len(r) > 60 {
+		return string(r[:57]) + "…"
+	}
+	return name
+}
+
+// pendingChoice is what a choose-environment button records: the changes
+// of the message's text (or first part) and those of its screenshots.
 type pendingChoice struct {
-	Key     string    `json:"k"`
-	Changes []planned `json:"c"`
+	Key     string        `json:"k"`
+	Changes []planned     `json:"c"`
+	More    []partChanges `json:"x,omitempty"`
 }
 
 type envChoice struct {

@@ -641,7 +641,13 @@ func (b *Bot) HandleAction(ctx context.Context, a Action) Response {
 		if json.Unmarshal([]byte(a.Value), &v) != nil || json.Unmarshal(v.Pending, &p) != nil {
 			return private(errorReply("That button is out of date; paste the message again starting with `prod:` (your environment)."))
 		}
-		out := b.apply(ctx, a.Workspace, v.Env, a.User, p.Key, p.Changes, recordOutcome{})
+		out := b.apply(ctx, a.Workspace, v.Env, a.User, p.Key, p.Changes, false, recordOutcome{})
+		for _, more := range p.More {
+			if out.err != nil {
+				break
+			}
+			out = b.apply(ctx, a.Workspace, v.Env, a.User, more.Key, more.Changes, false, out)
+		}
 		if out.err != nil {
 			return private(out.err)
 		}

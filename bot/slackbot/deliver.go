@@ -50,6 +50,14 @@ func (o origin) replyThread() string {
 // re-delivery could fix (nil when everything the response asked for was
 // posted, or could never be).
 func (a *App) deliver(ctx context.Context, resp bot.Response, o origin) error {
+	_, err := a.deliverTS(ctx, resp, o)
+	return err
+}
+
+// deliverTS is deliver, also returning the ts of the public reply posted
+// in a channel ("" when none was), for a later update.
+func (a *App) deliverTS(ctx context.Context, resp bot.Response, o origin) (string, error) {
+	var ts string
 	var errs []error
 	note := func(kind string, err error) {
 		if err == nil {
@@ -71,7 +79,9 @@ func (a *App) deliver(ctx context.Context, resp bot.Response, o origin) error {
 			}
 			note("ephemeral", a.private(ctx, o, resp.Reply))
 		default:
-			note("thread", a.public(ctx, o, resp.Reply))
+			var err error
+			ts, err = a.public(ctx, o, resp.Reply)
+			note("thread", err)
 		}
 	}
 	if !resp.Announce.Empty() {
@@ -80,7 +90,7 @@ func (a *App) deliver(ctx context.Context, resp bot.Response, o origin) error {
 	if resp.File != nil {
 		note("file", a.file(ctx, o, resp.File))
 	}
-	return firstFixable(errs)
+	return ts, firstFixable(errs)
 }
 
 // firstFixable returns the first error a retry could overcome, else the first error.
@@ -109,8 +119,9 @@ func (a *App) private(ctx context.Context, o origin, r *bot.Reply) error {
 }
 
 // public posts a reply for everyone: in the message's thread, or the thread
-// of the clicked message, or the channel.
-func (a *App) public(ctx context.Context, o origin, r *bot.Reply) error {
+// of the clicked message, or the channel. It returns the reply's ts ("" when
+// it went through a response_url).
+func (a *App) public(ctx context.Context, o origin, r *bot.Reply) (string, error) {
 	thread := ""
 	switch o.kind {
 	case fromMessage, fromMention:
@@ -123,12 +134,12 @@ func (a *App) public(ctx context.Context, o origin, r *bot.Reply) error {
 			}
 		}
 	}
-	_, err := a.api.PostMessage(ctx, o.channel, thread, false, r)
+	ts, err := a.api.PostMessage(ctx, o.channel, thread, false, r)
 	if errors.Is(err, bot.ErrChannelGone) && o.responseURL != "" {
 		// A slash command in a channel the bot is not in can still answer there.
-		return a.api.Respond(ctx, o.responseURL, respondInChannel, r)
+		return "", a.api.Respond(ctx, o.responseURL, respondInChannel, r)
 	}
-	return err
+	return ts, err
 }
 
 // announce posts a tracking change in the channel: at the top level, or in

@@ -43,6 +43,10 @@ type slackEvent struct {
 	Hidden      bool            `json:"hidden"`
 	Edited      json.RawMessage `json:"edited"`
 	Tab         string          `json:"tab"`
+	// Files are the files shared with the message (file_share, or files
+	// attached), read one by one (screenshots) so that a file Slack
+	// describes unexpectedly never makes the message unreadable.
+	Files []json.RawMessage `json:"files"`
 }
 
 // interaction holds the fields of a block_actions payload the bot reads.
@@ -101,7 +105,8 @@ func (a *App) onEvent(raw []byte, retry int, retryReason string) {
 			return
 		}
 		im := ev.ChannelType == "im"
-		a.submit("message", received, func(ctx context.Context) { a.handleMessage(ctx, cb.EventID, m, im) })
+		shots := a.screenshots(ev)
+		a.submit("message", received, func(ctx context.Context) { a.handleMessage(ctx, cb.EventID, m, im, shots, received) })
 	case "app_home_opened":
 		if ev.Tab != "" && ev.Tab != "home" {
 			return
@@ -197,7 +202,7 @@ func (a *App) storeFailed(op string, err error) {
 	a.log.Warn("store unavailable for deduplication; answering anyway", "op", op, "err", err)
 }
 
-func (a *App) handleMessage(ctx context.Context, eventID string, m bot.Message, im bool) {
+func (a *App) handleMessage(ctx context.Context, eventID string, m bot.Message, im bool, shots []shot, received time.Time) {
 	var keys []claim
 	if eventID != "" {
 		keys = append(keys, claim{"slack:event:" + eventID, "event_id"})
@@ -207,20 +212,39 @@ func (a *App) handleMessage(ctx context.Context, eventID string, m bot.Message, 
 	if dup {
 		return
 	}
+	if _, isCmd := a.commandText(m, im); !isCmd && len(shots) > 0 {
+		// Screenshots take a while: the reply is posted off the workers.
+		a.answerWithScreenshots(held, m, shots, received)
+		return
+	}
 	a.finish(ctx, held, a.answerMessage(ctx, m, im))
 }
 
-func (a *App) answerMessage(ctx context.Context, m bot.Message, im bool) error {
+// commandText returns the subcommand of a message that is one: a mention
+// of the bot, or in a direct message with the bot, "status" alone.
+func (a *App) commandText(m bot.Message, im bool) (string, bool) {
 	text, isCmd := a.core.CommandText(m.Text)
 	if !isCmd && im && a.botUser != "" {
 		// In a direct message with the bot, "status" is as good as "@upgradebot status".
 		text, isCmd = a.core.CommandText("<@" + a.botUser + "> " + m.Text)
 	}
+	return text, isCmd
+}
+
+func (a *App) answerMessage(ctx context.Context, m bot.Message, im bool) error {
 	o := origin{kind: fromMessage, workspace: m.Workspace, channel: m.Channel, user: m.User, ts: m.TS, thread: m.ThreadTS}
-	if isCmd {
+	if text, isCmd := a.commandText(m, im); isCmd {
 		o.kind = fromMention
 		return a.deliver(ctx, a.core.HandleCommand(ctx, bot.Command{Workspace: m.Workspace, Channel: m.Channel, User: m.User, ID: m.TS, Text: text}), o)
 	}
+	_, err := a.answerText(ctx, m, o)
+	return err
+}
+
+// answerText diagnoses a message (its text and screenshots) and posts the
+// reply in its thread, unless the thread already has that diagnosis. It
+// returns the ts of the reply posted ("" when none was).
+func (a *App) answerText(ctx context.Context, m bot.Message, o origin) (string, error) {
 	resp := a.core.HandleMessage(ctx, m)
 	var threadKey string
 	if !resp.Reply.Empty() && !resp.Private {
@@ -238,11 +262,11 @@ func (a *App) answerMessage(ctx context.Context, m bot.Message, im bool) error {
 			}
 		}
 	}
-	err := a.deliver(ctx, resp, o)
+	ts, err := a.deliverTS(ctx, resp, o)
 	if err != nil && threadKey != "" && !errors.Is(err, bot.ErrChannelGone) {
 		a.finish(ctx, []string{threadKey}, err)
 	}
-	return err
+	return ts, err
 }
 
 // threadKey names the findings of a message within its thread, so the same
@@ -253,6 +277,11 @@ func (a *App) threadKey(m bot.Message) string {
 		return ""
 	}
 	findings := engine.Diagnose(m.Text)
+	for _, im := range m.Images {
+		if !im.Pending && im.Problem == "" {
+			findings = append(findings, engine.Diagnose(im.Text)...)
+		}
+	}
 	if len(findings) == 0 {
 		return ""
 	}

@@ -9,6 +9,9 @@
 //     replicas) give one reply: the event id and the message (channel + ts)
 //     are claimed in the store while handled and marked done after, and the
 //     same diagnosis is not repeated in a thread that already has it;
+//   - screenshots shared with a message are downloaded and read with OCR
+//     off the workers, and diagnosed with its text in the same one reply,
+//     which a screenshot read late updates (screenshots.go);
 //   - the Web API is called with retries (Retry-After on 429, a bounded
 //     backoff on 5xx and network errors), see API;
 //   - /healthz, /readyz and /metrics are served on the same listener in both modes.
@@ -129,6 +132,29 @@ type Options struct {
 	// ReconnectBackoff is the first wait before opening Socket Mode again
 	// after slack-go gave up; it doubles up to 5 minutes. 0 means 1 s.
 	ReconnectBackoff time.Duration
+
+	// OCR reads the screenshots (PNG, JPEG) shared in messages, which are
+	// diagnosed with the message's text; nil ignores images (Tesseract
+	// missing, UPGRADEBOT_OCR=off) and text works as ever.
+	OCR OCR
+	// ImageWait is how long a message's reply waits for its screenshots; one
+	// read later updates the reply (or is the reply, when the text had
+	// nothing to say). 0 means 8 s.
+	ImageWait time.Duration
+	// ImageTimeout bounds one screenshot: waiting for a slot, the download
+	// and OCR. 0 means 1 minute.
+	ImageTimeout time.Duration
+	// MaxImages is how many screenshots of one message are read; 0 means 4.
+	MaxImages int
+	// ImageConcurrency is how many screenshots are downloaded and read at
+	// once, all messages together (the OCR reader has its own, smaller
+	// bound on Tesseract processes); 0 means 4.
+	ImageConcurrency int
+	// MaxImageBytes and MaxImagePixels skip a larger screenshot before it is
+	// downloaded (its declared size, original_w × original_h); MaxImageBytes
+	// also caps the download. 0 means 20 MB and 40 megapixels.
+	MaxImageBytes  int64
+	MaxImagePixels int64
 }
 
 // App is upgradebot on Slack.
@@ -154,6 +180,18 @@ type App struct {
 	pool          *pool // set by Run before any request is taken
 	fatal         chan error
 	running       atomic.Bool
+
+	// Screenshots are read, and their replies posted, off the workers (see
+	// screenshots.go): imageSlots bounds the downloads and reads at once,
+	// bg tracks that work so shutdown can wait for it, bgCtx ends it.
+	ocr        OCR
+	imageSlots chan struct{}
+	bg         sync.WaitGroup
+	bgMu       sync.Mutex // guards bgClosed and bg.Add from zero
+	bgClosed   bool
+	bgRunning  atomic.Int64
+	bgCtx      context.Context
+	bgCancel   context.CancelFunc
 }
 
 // New checks the options and returns the transport; Run starts it.
@@ -201,11 +239,14 @@ func New(o Options) (*App, error) {
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = 1 << 20
 	}
+	o.setImageDefaults()
 	a := &App{
 		opts: o, core: o.Core, api: o.API, store: o.Store, log: o.Logger,
 		metrics: metricsOrNop(o.Metrics), allowed: map[string]bool{}, secret: []byte(o.SigningSecret),
 		slackState: "starting", fatal: make(chan error, 1),
+		ocr: o.OCR, imageSlots: make(chan struct{}, o.ImageConcurrency),
 	}
+	a.bgCtx, a.bgCancel = context.WithCancel(context.Background())
 	for _, id := range o.AllowedBots {
 		a.allowed[id] = true
 	}
@@ -343,10 +384,38 @@ func (a *App) shutdown(srv *http.Server, stopRun context.CancelFunc) {
 		_ = srv.Close()
 	}
 	left := time.Until(deadline(ctx))
-	if abandoned := a.pool.shutdown(max(left, 0)); abandoned > 0 {
+	abandoned := a.pool.shutdown(max(left, 0))
+	// Screenshots being read: their replies get what is left of the time.
+	a.bgMu.Lock()
+	a.bgClosed = true
+	a.bgMu.Unlock()
+	if !a.waitBackground(time.Until(deadline(ctx))) {
+		a.bgCancel()
+		a.waitBackground(2 * time.Second)
+		a.log.Warn("shut down with screenshots unread", "messages", a.bgRunning.Load())
+	}
+	a.bgCancel()
+	if abandoned > 0 {
 		a.log.Warn("shut down with requests unanswered", "abandoned", abandoned)
 	} else {
 		a.log.Info("shut down")
+	}
+}
+
+// waitBackground waits up to d for the screenshot work; false when some is left.
+func (a *App) waitBackground(d time.Duration) bool {
+	done := make(chan struct{})
+	go func() {
+		a.bg.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(max(d, 0))
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
 	}
 }
 

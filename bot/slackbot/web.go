@@ -1,6 +1,7 @@
 package slackbot
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -391,6 +392,61 @@ func (a *API) PublishHome(ctx context.Context, user string, r *bot.Reply) error 
 		_, err := a.client.PublishViewContext(ctx, slack.PublishViewContextRequest{UserID: user, View: view})
 		return err
 	})
+}
+
+// errFileTooLarge: a download went over its byte limit.
+var errFileTooLarge = errors.New("file larger than the limit")
+
+// DownloadFile fetches a file's url_private_download with the bot token
+// (Authorization: Bearer), through the client's HTTP client (redirects
+// followed), retried like every call. The token is only sent to https
+// Slack hosts and the API URL's host (slack-go refuses others). It reads
+// at most max bytes: a larger file fails with an error wrapping
+// errFileTooLarge, without reading the rest. Slack may answer 200 with an
+// HTML page instead of the file: the caller checks what came back.
+func (a *API) DownloadFile(ctx context.Context, url string, max int64) ([]byte, error) {
+	var data []byte
+	tooLarge := false
+	err := a.do(ctx, "files.download", "", func(ctx context.Context) error {
+		w := &limitedBuffer{max: max}
+		err := a.client.GetFileContext(ctx, url, w)
+		if w.over {
+			tooLarge = true
+			return nil
+		}
+		data = w.buf.Bytes()
+		return err
+	})
+	if tooLarge {
+		return nil, fmt.Errorf("downloading the file: %w (%d bytes)", errFileTooLarge, max)
+	}
+	return data, err
+}
+
+// limitedBuffer keeps up to max bytes and fails the write that goes over.
+type limitedBuffer struct {
+	buf  bytes.Buffer
+	max  int64
+	over bool
+}
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	if int64(l.buf.Len())+int64(len(p)) > l.max {
+		l.over = true
+		return 0, errFileTooLarge
+	}
+	return l.buf.Write(p)
+}
+
+// FileInfo returns a file's details (files.info): a message event may
+// carry only a file's id (file_access "check_file_info").
+func (a *API) FileInfo(ctx context.Context, id string) (*slack.File, error) {
+	var f *slack.File
+	err := a.do(ctx, "files.info", "", func(ctx context.Context) (err error) {
+		f, _, _, err = a.client.GetFileInfoContext(ctx, id, 0, 0)
+		return err
+	})
+	return f, err
 }
 
 // Upload shares a file in a channel (in thread when threadTS is set) with

@@ -73,6 +73,7 @@ func cmdRun(ctx context.Context, args []string, flags *config.Flags, e env) erro
 		return err
 	}
 	core.SetSchedules(sched)
+	maxImageBytes, maxImagePixels := ocr.imageLimits()
 	mode := slackbot.ModeSocket
 	if cfg.Mode == config.ModeHTTP {
 		mode = slackbot.ModeHTTP
@@ -88,6 +89,10 @@ func cmdRun(ctx context.Context, args []string, flags *config.Flags, e env) erro
 		Logger:         logger,
 		Metrics:        m,
 		MetricsHandler: m.Handler(),
+		// Screenshots shared in messages (nil when not read: images are ignored).
+		OCR:            ocr.slackOCR(),
+		MaxImageBytes:  maxImageBytes,
+		MaxImagePixels: maxImagePixels,
 	})
 	if err != nil {
 		return err

@@ -24,6 +24,21 @@ func Message(channel, user, ts, text string) map[string]any {
 	}
 }
 
+// FileShare is the message event of files shared with a message (subtype
+// file_share); files are AddFile's answers.
+func FileShare(channel, user, ts, text string, files ...map[string]any) map[string]any {
+	ev := Message(channel, user, ts, text)
+	ev["subtype"] = "file_share"
+	ev["upload"] = true
+	ev["display_as_bot"] = false
+	fs := make([]any, len(files))
+	for i, f := range files {
+		fs[i] = f
+	}
+	ev["files"] = fs
+	return ev
+}
+
 // AppMention is the app_mention event of a message mentioning the bot.
 func AppMention(channel, user, ts, text string) map[string]any {
 	return map[string]any{"type": "app_mention", "channel": channel, "user": user, "text": text, "ts": ts, "event_ts": ts, "team": TeamID}

@@ -92,6 +92,7 @@ type Server struct {
 	ackBody  map[string]json.RawMessage
 	envelope int
 	closed   bool
+	files    map[string]File
 }
 
 // New starts a fake Slack, closed when the test ends.
@@ -99,13 +100,15 @@ func New(t testing.TB) *Server {
 	s := &Server{
 		t: t, queued: map[string][]Response{}, delay: map[string]time.Duration{}, members: map[string]bool{},
 		gone: map[string]string{}, changed: make(chan struct{}), sent: map[string]time.Time{}, acks: map[string]time.Time{},
-		ackBody: map[string]json.RawMessage{},
+		ackBody: map[string]json.RawMessage{}, files: map[string]File{},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/", s.serveAPI)
 	mux.HandleFunc("/response/", s.serveResponseURL)
 	mux.HandleFunc("/upload/", s.serveUpload)
 	mux.HandleFunc("/socket", s.serveSocket)
+	mux.HandleFunc("/files-pri/", s.serveFile)
+	mux.HandleFunc("/files-moved/", s.serveFile)
 	s.Server = httptest.NewServer(mux)
 	t.Cleanup(s.Close)
 	return s
@@ -388,6 +391,14 @@ func (s *Server) answer(method string, c Call) map[string]any {
 		var files []map[string]any
 		_ = json.Unmarshal([]byte(c.Field("files")), &files)
 		return map[string]any{"ok": true, "files": files}
+	case "files.info":
+		s.mu.Lock()
+		f, ok := s.files[c.Field("file")]
+		s.mu.Unlock()
+		if !ok {
+			return fail("file_not_found")
+		}
+		return map[string]any{"ok": true, "file": s.fileObject(f, false), "comments": []any{}}
 	}
 	return map[string]any{"ok": true}
 }
@@ -414,6 +425,124 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 	defer s.ended(i)
 	w.Header().Set("Content-Type", "text/plain")
 	_, _ = io.WriteString(w, "OK - "+strconv.Itoa(len(fmt.Sprint(c.Body["content"]))))
+}
+
+// ---- Files ----
+
+// File is a file shared in a message: the fake serves its content at its
+// url_private_download (with the bot token, as Slack does: without it, or
+// with another one, Slack answers its sign-in page, HTML, with status 200)
+// and describes it in files.info.
+type File struct {
+	ID       string // "F…"
+	Name     string // "error.png"
+	Mimetype string // "image/png"
+	Filetype string // "png"
+	Content  []byte // what the download answers
+	// ContentType is the download's Content-Type header; "" means Mimetype.
+	ContentType string
+	// Size is the size the event declares; 0 means len(Content).
+	Size int64
+	// Width and Height are original_w and original_h (images).
+	Width, Height int
+	// Status is the download's status; 0 means 200.
+	Status int
+	// Redirect makes the download URL answer 302 to where the content is.
+	Redirect bool
+	// Delay makes the download take that long.
+	Delay time.Duration
+	// CheckFileInfo makes the event carry only the id (file_access
+	// "check_file_info"), as for files from Slack Connect channels: the
+	// details come from files.info.
+	CheckFileInfo bool
+}
+
+// AddFile registers a file and returns it as a message event's files[] element.
+func (s *Server) AddFile(f File) map[string]any {
+	s.mu.Lock()
+	s.files[f.ID] = f
+	s.mu.Unlock()
+	return s.fileObject(f, f.CheckFileInfo)
+}
+
+// DownloadURL is a file's url_private_download.
+func (s *Server) DownloadURL(id, name string) string {
+	return s.URL + "/files-pri/" + TeamID + "-" + id + "/download/" + url.PathEscape(name)
+}
+
+// fileObject is a file as Slack describes it in events and files.info; with
+// idOnly, the stub of a file whose details need files.info.
+func (s *Server) fileObject(f File, idOnly bool) map[string]any {
+	if idOnly {
+		return map[string]any{"id": f.ID, "file_access": "check_file_info"}
+	}
+	size := f.Size
+	if size == 0 {
+		size = int64(len(f.Content))
+	}
+	o := map[string]any{
+		"id": f.ID, "created": 1700000000, "timestamp": 1700000000, "name": f.Name, "title": f.Name,
+		"mimetype": f.Mimetype, "filetype": f.Filetype, "pretty_type": strings.ToUpper(f.Filetype), "user": "U0ANA",
+		"user_team": TeamID, "editable": false, "size": size, "mode": "hosted", "is_external": false,
+		"external_type": "", "is_public": true, "public_url_shared": false, "display_as_bot": false, "username": "",
+		"url_private":          s.URL + "/files-pri/" + TeamID + "-" + f.ID + "/" + url.PathEscape(f.Name),
+		"url_private_download": s.DownloadURL(f.ID, f.Name),
+		"permalink":            "https://fake.slack.com/files/U0ANA/" + f.ID + "/" + f.Name,
+		"has_rich_preview":     false, "file_access": "visible",
+	}
+	if f.Width > 0 {
+		o["original_w"], o["original_h"] = f.Width, f.Height
+		o["thumb_360"] = s.URL + "/files-tmb/" + f.ID + "/360.png"
+	}
+	return o
+}
+
+// serveFile answers a file download: records it (Method "download"), then
+// redirects, fails, or serves the content as configured.
+func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {
+	c := Call{Method: "download", Path: r.URL.Path, At: time.Now()}
+	if auth, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		c.Token = auth
+	}
+	i := s.record(c)
+	defer s.ended(i)
+	rest := strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, "/files-pri/"), "/files-moved/")
+	id, _, _ := strings.Cut(strings.TrimPrefix(rest, TeamID+"-"), "/")
+	s.mu.Lock()
+	f, ok := s.files[id]
+	s.mu.Unlock()
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	if f.Delay > 0 {
+		select {
+		case <-time.After(f.Delay):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	if f.Redirect && strings.HasPrefix(r.URL.Path, "/files-pri/") {
+		http.Redirect(w, r, "/files-moved/"+rest, http.StatusFound)
+		return
+	}
+	if s.BotToken != "" && c.Token != s.BotToken {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = io.WriteString(w, "<!DOCTYPE html><html><head><title>Slack</title></head><body>Sign in to your workspace</body></html>")
+		return
+	}
+	ct := f.ContentType
+	if ct == "" {
+		ct = f.Mimetype
+	}
+	w.Header().Set("Content-Type", ct)
+	if f.Status != 0 && f.Status != http.StatusOK {
+		w.WriteHeader(f.Status)
+		_, _ = io.WriteString(w, "<html>error</html>")
+		return
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(f.Content)))
+	_, _ = w.Write(f.Content)
 }
 
 // ---- Socket Mode ----

@@ -1,0 +1,450 @@
+package slackbot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/upgradebot/upgradebot/bot"
+	"github.com/upgradebot/upgradebot/ocr"
+)
+
+// Screenshots shared in Slack are diagnosed with the message's text:
+//
+//   - onEvent picks the image files of the event (no I/O: the Socket Mode
+//     reader and the HTTP ack never wait), at most MaxImages of them;
+//   - the worker claims the delivery as for any message, starts reading
+//     them and returns: each screenshot is downloaded and read in its own
+//     goroutine, ImageConcurrency at a time across messages, within
+//     ImageTimeout (the OCR reader bounds its Tesseract processes itself);
+//   - the reply waits up to ImageWait for them and is posted once, with the
+//     text and every screenshot read so far; a screenshot read later
+//     updates it (chat.update), or is the reply when there was none yet.
+//
+// A download that fails, an HTML page instead of the image, an image too
+// large or an OCR failure is logged and noted in the reply (when there is
+// one); it never stops the text from being answered.
+
+// OCR reads the text of screenshots; *ocr.Reader implements it.
+type OCR interface {
+	// Check refuses data that is not a PNG or JPEG (ocr.ErrNotImage) or is
+	// over the byte or pixel limit (ocr.ErrTooLarge), from its header.
+	Check(data []byte) error
+	// Read returns the text of an image.
+	Read(ctx context.Context, data []byte) (string, error)
+}
+
+var _ OCR = (*ocr.Reader)(nil)
+
+// Defaults of the screenshot options.
+const (
+	defaultImageWait        = 8 * time.Second
+	defaultImageTimeout     = time.Minute
+	defaultMaxImages        = 4
+	defaultImageConcurrency = 4
+	defaultMaxImageBytes    = ocr.DefaultMaxBytes
+	defaultMaxImagePixels   = ocr.DefaultMaxPixels
+)
+
+func (o *Options) setImageDefaults() {
+	if o.ImageWait <= 0 {
+		o.ImageWait = defaultImageWait
+	}
+	if o.ImageTimeout <= 0 {
+		o.ImageTimeout = defaultImageTimeout
+	}
+	if o.MaxImages <= 0 {
+		o.MaxImages = defaultMaxImages
+	}
+	if o.ImageConcurrency <= 0 {
+		o.ImageConcurrency = defaultImageConcurrency
+	}
+	if o.MaxImageBytes <= 0 {
+		o.MaxImageBytes = defaultMaxImageBytes
+	}
+	if o.MaxImagePixels <= 0 {
+		o.MaxImagePixels = defaultMaxImagePixels
+	}
+}
+
+// slackFile is a file of a message event (or of files.info), the fields read.
+type slackFile struct {
+	ID                 string  `json:"id"`
+	Name               string  `json:"name"`
+	Title              string  `json:"title"`
+	Mimetype           string  `json:"mimetype"`
+	Filetype           string  `json:"filetype"`
+	Size               flexInt `json:"size"`
+	Mode               string  `json:"mode"`        // "hosted"; "tombstone" (deleted), "hidden_by_limit" (free plan)
+	FileAccess         string  `json:"file_access"` // "check_file_info": only the id came, ask files.info
+	IsExternal         bool    `json:"is_external"`
+	URLPrivate         string  `json:"url_private"`
+	URLPrivateDownload string  `json:"url_private_download"`
+	OriginalW          flexInt `json:"original_w"`
+	OriginalH          flexInt `json:"original_h"`
+}
+
+// flexInt is a number Slack may send as a JSON number or a string; anything
+// else reads as 0 (unknown).
+type flexInt int64
+
+func (n *flexInt) UnmarshalJSON(b []byte) error {
+	s := strings.Trim(string(b), `"`)
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		if f, ferr := strconv.ParseFloat(s, 64); ferr == nil && f >= 0 && f < 1<<62 {
+			v = int64(f)
+		}
+	}
+	*n = flexInt(max(v, 0))
+	return nil
+}
+
+func fromSlackFile(f *slack.File) slackFile {
+	return slackFile{
+		ID: f.ID, Name: f.Name, Title: f.Title, Mimetype: f.Mimetype, Filetype: f.Filetype, Size: flexInt(f.Size),
+		Mode: f.Mode, FileAccess: f.FileAccess, IsExternal: f.IsExternal, URLPrivate: f.URLPrivate,
+		URLPrivateDownload: f.URLPrivateDownload, OriginalW: flexInt(f.OriginalW), OriginalH: flexInt(f.OriginalH),
+	}
+}
+
+func (f slackFile) name() string {
+	if f.Name != "" {
+		return f.Name
+	}
+	if f.Title != "" {
+		return f.Title
+	}
+	return f.ID
+}
+
+// needsInfo: the event did not say what the file is, or where to get it.
+func (f slackFile) needsInfo() bool {
+	return f.ID != "" && (f.FileAccess == "check_file_info" || (f.Mimetype == "" && f.Filetype == "") ||
+		(f.URLPrivateDownload == "" && f.URLPrivate == ""))
+}
+
+// isImage: an image of any format.
+func (f slackFile) isImage() bool {
+	if strings.HasPrefix(strings.ToLower(f.Mimetype), "image/") {
+		return true
+	}
+	switch strings.ToLower(f.Filetype) {
+	case "png", "jpg", "jpeg", "gif", "bmp", "webp", "heic", "tiff", "svg":
+		return true
+	}
+	return false
+}
+
+// readable: a format OCR reads (PNG or JPEG).
+func (f slackFile) readable() bool {
+	switch strings.ToLower(f.Mimetype) {
+	case "image/png", "image/jpeg", "image/jpg", "image/pjpeg":
+		return true
+	case "":
+		switch strings.ToLower(f.Filetype) {
+		case "png", "jpg", "jpeg":
+			return true
+		}
+	}
+	return false
+}
+
+// shot is a screenshot to read; problem is set when it is not read at all.
+type shot struct {
+	file    slackFile
+	problem string
+}
+
+// screenshots picks the screenshots of a message event to read, from the
+// event alone (no I/O). None when OCR is off: the images are ignored.
+func (a *App) screenshots(ev slackEvent) []shot {
+	var shots []shot
+	extra := 0
+	for _, raw := range ev.Files {
+		var f slackFile
+		if err := json.Unmarshal(raw, &f); err != nil {
+			a.log.Debug("ignoring a file of a message: unreadable", "channel", ev.Channel, "ts", ev.TS, "err", err)
+			continue
+		}
+		switch {
+		case f.Mode == "tombstone" || f.Mode == "hidden_by_limit" || f.IsExternal:
+			continue
+		case !f.isImage() && !f.needsInfo():
+			continue // a PDF, a text snippet…
+		case len(shots) >= a.opts.MaxImages:
+			extra++
+			shots = append(shots, shot{file: f, problem: fmt.Sprintf("at most %d screenshots of a message are read", a.opts.MaxImages)})
+			continue
+		}
+		shots = append(shots, shot{file: f})
+	}
+	if len(shots) == 0 {
+		return nil
+	}
+	if a.ocr == nil {
+		a.log.Debug("images not read: screenshots are off on this server (Tesseract missing or UPGRADEBOT_OCR=off)", "channel", ev.Channel, "ts", ev.TS, "files", len(shots))
+		return nil
+	}
+	if extra > 0 {
+		a.log.Info("a message has more screenshots than are read", "channel", ev.Channel, "ts", ev.TS, "read", a.opts.MaxImages, "not_read", extra)
+	}
+	return shots
+}
+
+// startBackground runs fn off the workers, tracked for shutdown; false
+// once shutdown has begun.
+func (a *App) startBackground(fn func()) bool {
+	a.bgMu.Lock()
+	defer a.bgMu.Unlock()
+	if a.bgClosed {
+		return false
+	}
+	a.bg.Add(1)
+	go func() {
+		defer a.bg.Done()
+		fn()
+	}()
+	return true
+}
+
+// answerWithScreenshots answers a message with screenshots: the claims of
+// the delivery are held (held) and marked done once the reply is posted.
+// It returns at once; the work goes on in the background.
+func (a *App) answerWithScreenshots(held []string, m bot.Message, shots []shot, received time.Time) {
+	a.bgRunning.Add(1) // before the job ends: a message is never seen as neither queued nor answered
+	started := a.startBackground(func() {
+		defer a.bgRunning.Add(-1)
+		ctx, cancel := context.WithTimeout(a.bgCtx, a.opts.ImageWait+a.opts.ImageTimeout+a.opts.JobTimeout)
+		defer cancel()
+		defer func() {
+			if p := recover(); p != nil {
+				a.log.Error("answering a message with screenshots panicked", "panic", p, "stack", string(debug.Stack()))
+			}
+		}()
+		o := origin{kind: fromMessage, workspace: m.Workspace, channel: m.Channel, user: m.User, ts: m.TS, thread: m.ThreadTS}
+		reads := a.readAll(ctx, m, shots)
+		wait := time.NewTimer(a.opts.ImageWait)
+		select {
+		case <-reads.done:
+		case <-wait.C:
+		case <-ctx.Done():
+		}
+		wait.Stop()
+		m.Images = reads.snapshot()
+		ts, err := a.answerText(ctx, m, o)
+		a.finish(ctx, held, err)
+		a.metrics.HandlerLatency("screenshot", time.Since(received))
+		if !pending(m.Images) {
+			return
+		}
+		select {
+		case <-reads.done:
+		case <-ctx.Done():
+		}
+		m.Images = reads.snapshot()
+		a.updateAnswer(ctx, m, o, ts)
+	})
+	if !started {
+		a.bgRunning.Add(-1)
+		a.log.Warn("shutting down: a message with screenshots arrived too late to be answered", "channel", m.Channel, "ts", m.TS)
+		a.finish(a.bgCtx, held, errors.New("shutting down"))
+	}
+}
+
+func pending(images []bot.ImageText) bool {
+	for _, im := range images {
+		if im.Pending {
+			return true
+		}
+	}
+	return false
+}
+
+// updateAnswer rebuilds a message's reply once its last screenshots are
+// read: the reply posted (ts) is updated; without one, the reply is posted now.
+func (a *App) updateAnswer(ctx context.Context, m bot.Message, o origin, ts string) {
+	if ts == "" {
+		if _, err := a.answerText(ctx, m, o); err != nil {
+			a.log.Warn("could not post the answer to a screenshot read late", "channel", m.Channel, "ts", m.TS, "err", err)
+		}
+		return
+	}
+	resp := a.core.HandleMessage(ctx, m)
+	if !resp.Reply.Empty() && !resp.Private {
+		if err := a.api.Update(ctx, o.channel, ts, resp.Reply); err != nil {
+			a.log.Warn("could not update the answer with a screenshot read late", "channel", m.Channel, "ts", m.TS, "reply_ts", ts, "err", err)
+		} else {
+			a.metrics.Reply("update")
+		}
+		resp.Reply = nil
+	}
+	_, _ = a.deliverTS(ctx, resp, o)
+}
+
+// screenshotReads are the screenshots of one message being read.
+type screenshotReads struct {
+	mu     sync.Mutex
+	images []bot.ImageText
+	left   int
+	done   chan struct{} // closed when every one is read (or given up)
+}
+
+func (r *screenshotReads) snapshot() []bot.ImageText {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]bot.ImageText(nil), r.images...)
+}
+
+// readAll starts reading a message's screenshots, each in its own goroutine.
+func (a *App) readAll(ctx context.Context, m bot.Message, shots []shot) *screenshotReads {
+	r := &screenshotReads{images: make([]bot.ImageText, len(shots)), left: len(shots), done: make(chan struct{})}
+	for i, s := range shots {
+		r.images[i] = bot.ImageText{Name: s.file.name(), Pending: true}
+	}
+	for i, s := range shots {
+		finish := func(im bot.ImageText) {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			r.images[i] = im
+			if r.left--; r.left == 0 {
+				close(r.done)
+			}
+		}
+		ok := a.startBackground(func() {
+			im := bot.ImageText{Name: s.file.name(), Problem: "it could not be read"}
+			defer func() {
+				if p := recover(); p != nil {
+					a.log.Error("reading a screenshot panicked", "file", s.file.ID, "panic", p, "stack", string(debug.Stack()))
+				}
+				finish(im)
+			}()
+			im = a.readScreenshot(ctx, m, s)
+		})
+		if !ok {
+			finish(bot.ImageText{Name: s.file.name(), Problem: "the bot was shutting down"})
+		}
+	}
+	return r
+}
+
+// readScreenshot downloads and reads one screenshot; what went wrong is
+// logged and comes back as the image's Problem.
+func (a *App) readScreenshot(ctx context.Context, m bot.Message, s shot) bot.ImageText {
+	f := s.file
+	im := bot.ImageText{Name: f.name()}
+	log := a.log.With("channel", m.Channel, "ts", m.TS, "file", f.ID, "name", f.name())
+	if s.problem != "" {
+		im.Problem = s.problem
+		return im
+	}
+	ctx, cancel := context.WithTimeout(ctx, a.opts.ImageTimeout)
+	defer cancel()
+	if f.needsInfo() {
+		info, err := a.api.FileInfo(ctx, f.ID)
+		if err != nil {
+			log.Warn("screenshot not read: files.info failed", "err", err)
+			im.Problem = "Slack did not say where to get it (" + errorCode(err) + ")" + scopeHint(err)
+			return im
+		}
+		f = fromSlackFile(info)
+		im.Name = f.name()
+		if !f.isImage() || f.IsExternal || f.Mode == "tombstone" || f.Mode == "hidden_by_limit" {
+			return im // not a screenshot after all: nothing to say
+		}
+	}
+	if !f.readable() {
+		log.Debug("screenshot not read: not a PNG or JPEG", "mimetype", f.Mimetype, "filetype", f.Filetype)
+		im.Problem = "only PNG and JPEG screenshots are read"
+		return im
+	}
+	if size := int64(f.Size); size > a.opts.MaxImageBytes {
+		log.Info("screenshot not downloaded: larger than the limit", "size", size, "limit", a.opts.MaxImageBytes)
+		im.Problem = fmt.Sprintf("it is too large (%s; at most %s are read)", sizeText(size), sizeText(a.opts.MaxImageBytes))
+		return im
+	}
+	if w, h := int64(f.OriginalW), int64(f.OriginalH); w > 0 && h > 0 && (w > a.opts.MaxImagePixels/h || w*h > a.opts.MaxImagePixels) {
+		log.Info("screenshot not downloaded: more pixels than the limit", "width", f.OriginalW, "height", f.OriginalH, "limit", a.opts.MaxImagePixels)
+		im.Problem = fmt.Sprintf("it is too large (%d×%d pixels; at most %.0f megapixels are read)", w, h, float64(a.opts.MaxImagePixels)/1e6)
+		return im
+	}
+	url := f.URLPrivateDownload
+	if url == "" {
+		url = f.URLPrivate
+	}
+	select {
+	case a.imageSlots <- struct{}{}:
+		defer func() { <-a.imageSlots }()
+	case <-ctx.Done():
+		log.Warn("screenshot not read: every slot stayed busy", "waited", a.opts.ImageTimeout)
+		im.Problem = "the bot was too busy; paste the text instead"
+		return im
+	}
+	data, err := a.api.DownloadFile(ctx, url, a.opts.MaxImageBytes)
+	switch {
+	case errors.Is(err, errFileTooLarge):
+		log.Info("screenshot download stopped: larger than the limit", "limit", a.opts.MaxImageBytes)
+		im.Problem = fmt.Sprintf("it is too large (at most %s are read)", sizeText(a.opts.MaxImageBytes))
+		return im
+	case err != nil:
+		log.Warn("screenshot not read: the download failed", "err", err)
+		im.Problem = "the download from Slack failed (" + errorCode(err) + ")" + scopeHint(err)
+		return im
+	}
+	if err := a.ocr.Check(data); err != nil {
+		switch {
+		case errors.Is(err, ocr.ErrNotImage):
+			log.Warn("screenshot not read: Slack did not send an image (is the files:read scope granted? reinstall the app after adding it)",
+				"err", err, "bytes", len(data))
+			im.Problem = "Slack sent something other than the image (the app may need the files:read scope)"
+		case errors.Is(err, ocr.ErrTooLarge):
+			log.Info("screenshot not read: over the limit", "err", err)
+			im.Problem = "it is too large (" + strings.TrimPrefix(err.Error(), "image too large: ") + ")"
+		default:
+			log.Warn("screenshot not read", "err", err)
+			im.Problem = "it is not a readable image"
+		}
+		return im
+	}
+	start := time.Now()
+	text, err := a.ocr.Read(ctx, data)
+	switch {
+	case errors.Is(err, ocr.ErrTimeout) || errors.Is(err, context.DeadlineExceeded):
+		log.Warn("screenshot not read: OCR took too long", "err", err, "after", time.Since(start).Round(time.Millisecond))
+		im.Problem = "reading it took too long; paste the text instead"
+		return im
+	case err != nil:
+		log.Warn("screenshot not read: OCR failed", "err", err)
+		im.Problem = "OCR failed on it; paste the text instead"
+		return im
+	}
+	log.Debug("screenshot read", "bytes", len(data), "chars", len(text), "took", time.Since(start).Round(time.Millisecond))
+	im.Text = text
+	return im
+}
+
+// scopeHint adds what to do when Slack refused for a missing scope.
+func scopeHint(err error) string {
+	if errorCode(err) == "missing_scope" {
+		return "; the app needs the files:read scope: add it and reinstall the app"
+	}
+	return ""
+}
+
+func sizeText(n int64) string {
+	if n >= 1<<20 {
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	}
+	if n >= 1<<10 {
+		return fmt.Sprintf("%d KB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
