@@ -28,6 +28,9 @@ type stem struct {
 	// wordStart, wordEnd: the stem begins or ends its word, so the text
 	// must have a word boundary there.
 	wordStart, wordEnd bool
+	// probe is the index in text of the byte checked first: two past the
+	// trigger, or the stem's last byte.
+	probe int
 	// backTight, fwdTight bound the message when its values are of a
 	// usual length; the engine widens to back/fwd only when that is not enough.
 	backTight, fwdTight int
@@ -165,6 +168,7 @@ func newScanner(ts []*template) *scanner {
 					st := seen[key]
 					if st == nil {
 						st = &stem{text: text, offset: pos - lo, wordStart: lo == 0, wordEnd: hi == len(e.word)}
+						st.probe = min(st.offset+2, len(text)-1)
 						seen[key] = st
 						var next byte = ' '
 						if pos+1 < len(e.word) {
@@ -415,7 +419,14 @@ func (s *scanner) check(text string, i int, out []region) []region {
 	}
 	for _, st := range ls.groups[g-1] {
 		lo := i - st.offset
-		if lo < 0 || (st.wordStart && wordBefore(text, lo)) {
+		if lo < 0 {
+			continue
+		}
+		// One byte two past the trigger rejects most stems before a full compare.
+		if p := lo + st.probe; p < len(text) && lowerByte(text[p]) != st.text[st.probe] && text[p] != '\n' && text[p] < 0x80 {
+			continue
+		}
+		if st.wordStart && wordBefore(text, lo) {
 			continue
 		}
 		end := stemAt(text, lo, st.text)
