@@ -69,9 +69,17 @@ func moduleNames(engine *diagnosis.Engine, args string) []string {
 		}
 	}
 	flush()
-	// Trailing markdown markers: *Billing_CS*
-	for i, n := range names {
-		names[i] = strings.TrimRight(n, "*")
+	// Trailing markdown markers: *Billing_CS*. A name left empty ("*" in
+	// quotes) or equal to another once they are off is dropped.
+	out := names[:0]
+	seen = map[string]bool{}
+	for _, n := range names {
+		n = strings.TrimSpace(strings.TrimRight(n, "*"))
+		if n == "" || seen[strings.ToLower(n)] {
+			continue
+		}
+		seen[strings.ToLower(n)] = true
+		out = append(out, n)
 	}
-	return names
+	return out
 }

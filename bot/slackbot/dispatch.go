@@ -203,6 +203,11 @@ func (a *App) storeFailed(op string, err error) {
 }
 
 func (a *App) handleMessage(ctx context.Context, eventID string, m bot.Message, im bool, shots []shot, received time.Time) {
+	// Most channel traffic gets no answer: find that out before any store
+	// round trip, so only messages the bot answers are claimed.
+	if len(shots) == 0 && !a.mayAnswer(m, im) {
+		return
+	}
 	var keys []claim
 	if eventID != "" {
 		keys = append(keys, claim{"slack:event:" + eventID, "event_id"})
@@ -229,6 +234,20 @@ func (a *App) commandText(m bot.Message, im bool) (string, bool) {
 		text, isCmd = a.core.CommandText("<@" + a.botUser + "> " + m.Text)
 	}
 	return text, isCmd
+}
+
+// mayAnswer reports whether the bot could say anything to a text message:
+// a command, a mention, or a recognized message. Diagnosis is cheap next to
+// the claims it saves.
+func (a *App) mayAnswer(m bot.Message, im bool) bool {
+	if _, isCmd := a.commandText(m, im); isCmd {
+		return true
+	}
+	if a.botUser != "" && strings.Contains(m.Text, "<@"+a.botUser) {
+		return true
+	}
+	engine := a.core.Engine()
+	return engine == nil || len(engine.Diagnose(m.Text)) > 0
 }
 
 func (a *App) answerMessage(ctx context.Context, m bot.Message, im bool) error {

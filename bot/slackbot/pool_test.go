@@ -55,7 +55,7 @@ func TestPoolShutdown(t *testing.T) {
 // A panic in the core is logged, not fatal, and the worker goes on.
 func TestPanicInCoreIsContained(t *testing.T) {
 	h := start(t, setup{mode: ModeHTTP, wrap: func(b *bot.Bot) Core { return panickingCore{b} }})
-	h.postEvent("EvPanic", map[string]any{"type": "message", "channel": channel, "user": ana, "ts": "1700004000.000100", "text": "boom"}, 0)
+	h.postEvent("EvPanic", map[string]any{"type": "message", "channel": channel, "user": ana, "ts": "1700004000.000100", "text": "There were errors preparing some modules. boom"}, 0)
 	h.postEvent("EvFine", map[string]any{"type": "message", "channel": channel, "user": ana, "ts": "1700004000.000200", "text": "There was an error preparing your modules."}, 0)
 	h.waitJobs(2)
 	if n := len(h.fake.Calls("chat.postMessage")); n != 1 {

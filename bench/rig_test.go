@@ -1,0 +1,261 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/upgradebot/upgradebot/bench/internal/botproc"
+	"github.com/upgradebot/upgradebot/bot/slackbot/slackfake"
+	"github.com/upgradebot/upgradebot/progress"
+)
+
+// The fault tests run `upgradebot run` as a real process (built once with
+// go build into a temporary directory), each with a redis-server of its
+// own on a free loopback port and the fake Slack Web API. They take about
+// a minute, so plain `go test ./...` skips them: set UPGRADEBOT_FAULTS=1
+// (.ci/run does).
+
+const (
+	faultSecret = "fault-test-signing-secret-5a5b"
+	faultToken  = "xoxb-fault-test"
+	faultUser   = "U0ANA"
+)
+
+var built struct {
+	once sync.Once
+	dir  string
+	bin  string
+	err  error
+}
+
+func cleanupBuilt() {
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
+}
+
+// faultsOn skips the test unless UPGRADEBOT_FAULTS is set; with it set
+// (and CI), a missing redis-server fails the test.
+func faultsOn(t *testing.T) {
+	t.Helper()
+	if os.Getenv("UPGRADEBOT_FAULTS") == "" {
+		t.Skip("fault test with real processes: set UPGRADEBOT_FAULTS=1 (.ci/run does)")
+	}
+	if !botproc.HaveRedisServer() {
+		t.Fatal("the fault tests need redis-server on PATH (apt-get install redis-server)")
+	}
+}
+
+func botBinary(t *testing.T) string {
+	t.Helper()
+	built.once.Do(func() {
+		if built.dir, built.err = os.MkdirTemp("", "upgradebot-faults-*"); built.err == nil {
+			built.bin, built.err = botproc.Build(built.dir)
+		}
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
+	}
+	return built.bin
+}
+
+// rig is one bot process with its Redis and fake Slack.
+type rig struct {
+	t      *testing.T
+	fake   *slackfake.Server
+	redis  *botproc.Redis
+	bot    *botproc.Bot
+	prefix string
+	client *http.Client
+}
+
+type rigOptions struct {
+	// apiURL, when set, is the Web API URL the bot uses (a proxy in front of the fake).
+	apiURL func(fake *slackfake.Server) string
+	env    map[string]string
+}
+
+func newRig(t *testing.T, o rigOptions) *rig {
+	t.Helper()
+	faultsOn(t)
+	bin := botBinary(t)
+	dir := t.TempDir()
+	rdir := filepath.Join(dir, "redis")
+	if err := os.Mkdir(rdir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	red, err := botproc.StartRedis(rdir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(red.Kill)
+	fake := slackfake.New(t)
+	fake.BotToken = faultToken
+	apiURL := fake.APIURL()
+	if o.apiURL != nil {
+		apiURL = o.apiURL(fake)
+	}
+	r := &rig{t: t, fake: fake, redis: red, prefix: "fault", client: &http.Client{Timeout: 10 * time.Second}}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	b, err := botproc.Start(ctx, botproc.Config{Bin: bin, Dir: dir, BotToken: faultToken, Secret: faultSecret,
+		APIURL: apiURL, RedisURL: red.URL(0), Prefix: r.prefix, Env: o.env})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.bot = b
+	t.Cleanup(func() {
+		b.Kill()
+		if t.Failed() {
+			logs := b.Logs()
+			if len(logs) > 20000 {
+				logs = "…" + logs[len(logs)-20000:]
+			}
+			t.Logf("upgradebot's log (end):\n%s", logs)
+		}
+	})
+	return r
+}
+
+// do sends a request to the bot and returns the status, body and latency.
+func (r *rig) do(req *http.Request) (int, string, time.Duration) {
+	r.t.Helper()
+	start := time.Now()
+	resp, err := r.client.Do(req)
+	if err != nil {
+		r.t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, strings.TrimSpace(string(body)), time.Since(start)
+}
+
+// message posts a signed message event and expects it acknowledged in under 3 s.
+func (r *rig) message(channel, ts, text string) {
+	r.t.Helper()
+	body := slackfake.EventCallback("Ev"+strings.ReplaceAll(ts, ".", ""), slackfake.Message(channel, faultUser, ts, text))
+	code, resp, lat := r.do(slackfake.EventRequest(r.bot.EventsURL(), faultSecret, body, 0))
+	if code != http.StatusOK {
+		r.t.Fatalf("message %s: %d %q", ts, code, resp)
+	}
+	if lat >= 3*time.Second {
+		r.t.Errorf("message %s acknowledged after %v (Slack gives up at 3 s)", ts, lat)
+	}
+}
+
+// slash sends "/upgrade text"; its response_url answers are r.responses(id).
+func (r *rig) slash(channel, text, id string) {
+	r.t.Helper()
+	code, body, lat := r.do(slackfake.FormRequest(r.bot.EventsURL(), faultSecret, slackfake.SlashCommand(channel, faultUser, text, r.fake.ResponseURL(id), id)))
+	if code != http.StatusOK {
+		r.t.Fatalf("/upgrade %s: %d %q", truncate(text, 60), code, body)
+	}
+	if lat >= 3*time.Second {
+		r.t.Errorf("/upgrade %s acknowledged after %v", truncate(text, 60), lat)
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
+// posts are the chat.postMessage calls the fake answered ok, in channel
+// (any when ""), in thread (top level when "-", any when "").
+func (r *rig) posts(channel, thread string) []slackfake.Call {
+	var out []slackfake.Call
+	for _, c := range r.fake.Calls("chat.postMessage") {
+		if ok, _ := c.Answer["ok"].(bool); !ok {
+			continue
+		}
+		if channel != "" && c.Field("channel") != channel {
+			continue
+		}
+		switch th := c.Field("thread_ts"); {
+		case thread == "-" && th != "", thread != "" && thread != "-" && th != thread:
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// responses are the calls to the response_url of id.
+func (r *rig) responses(id string) []slackfake.Call {
+	var out []slackfake.Call
+	for _, c := range r.fake.Calls("response_url") {
+		if c.Path == "/response/"+id {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// waitFor polls cond until it holds or bound passes.
+func (r *rig) waitFor(what string, bound time.Duration, cond func() bool) {
+	r.t.Helper()
+	deadline := time.Now().Add(bound)
+	for !cond() {
+		if time.Now().After(deadline) {
+			r.t.Fatalf("waited %v for %s", bound, what)
+		}
+		if !r.bot.Running() {
+			r.t.Fatalf("upgradebot exited while waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// track makes channel follow env and waits for the announcement.
+func (r *rig) track(channel, env string) {
+	r.t.Helper()
+	before := len(r.posts(channel, "-"))
+	r.slash(channel, "track "+env, "track-"+channel+"-"+env)
+	r.waitFor("the track announcement in "+channel, 30*time.Second, func() bool { return len(r.posts(channel, "-")) > before })
+}
+
+// store opens the bot's tracking data.
+func (r *rig) store() progress.Store {
+	r.t.Helper()
+	s, err := progress.OpenRedisURL(r.redis.URL(0), progress.RedisOptions{Prefix: r.prefix})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// readiness returns /readyz's status code and "status" field.
+func (r *rig) readiness() (int, string) {
+	code, body, err := r.bot.Ready()
+	if err != nil {
+		return 0, err.Error()
+	}
+	var rd struct {
+		Status string `json:"status"`
+	}
+	_ = json.Unmarshal([]byte(body), &rd)
+	return code, rd.Status
+}
+
+// text is what a reply says: fallback text and blocks, with encoding/json's HTML escapes undone.
+func text(c slackfake.Call) string {
+	s := c.Field("text") + "\n" + c.Field("blocks")
+	return strings.NewReplacer(`\u003c`, "<", `\u003e`, ">", `\u0026`, "&").Replace(s)
+}
+
+// producerPaste is a pasted error naming module.
+func producerPaste(module string) string {
+	return fmt.Sprintf("Old Producer: Producer module '%s' hasn't been prepared for the current OutSystems environment version. The Preparation of Modules may not have finished yet, failed, or it is on hold. Check Service Center for more details or try to publish '%s'.", module, module)
+}
