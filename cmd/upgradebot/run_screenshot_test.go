@@ -2,12 +2,10 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"image"
 	"image/color"
 	"image/draw"
 	"image/png"
-	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -100,26 +98,9 @@ func TestRunReadsSharedScreenshot(t *testing.T) {
 				"UPGRADEBOT_DATA":      filepath.Join(t.TempDir(), "upgradebot.db"),
 				"UPGRADEBOT_OCR":       setting,
 			}
-			stderr := &lockedBuffer{}
-			e := env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: stderr, lookupEnv: func(k string) (string, bool) {
-				v, ok := environ[k]
-				return v, ok
-			}}
-			ctx, cancel := context.WithCancel(context.Background())
+			base, stderr, done, cancel := startRun(t, environ)
 			defer cancel()
-			done := make(chan int, 1)
-			go func() { done <- runMain(ctx, []string{"run"}, e) }()
-			var base string
 			deadline := time.Now().Add(10 * time.Second)
-			for base == "" {
-				if m := listenAddr.FindStringSubmatch(stderr.String()); m != nil {
-					base = "http://" + m[1]
-				} else if time.Now().After(deadline) {
-					t.Fatalf("no listening address logged:\n%s", stderr.String())
-				} else {
-					time.Sleep(10 * time.Millisecond)
-				}
-			}
 			for {
 				resp, err := http.Get(base + "/readyz")
 				if err == nil {

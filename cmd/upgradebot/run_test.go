@@ -35,6 +35,32 @@ func (l *lockedBuffer) String() string {
 
 var listenAddr = regexp.MustCompile(`msg="listening for [^"]*" addr=(127\.0\.0\.1:\d+)`)
 
+// startRun runs `upgradebot run` with environ until cancel, and returns its
+// HTTP base URL once it has logged the address it listens on.
+func startRun(t *testing.T, environ map[string]string) (base string, stderr *lockedBuffer, done <-chan int, cancel func()) {
+	t.Helper()
+	stderr = &lockedBuffer{}
+	e := env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: stderr, lookupEnv: func(k string) (string, bool) {
+		v, ok := environ[k]
+		return v, ok
+	}}
+	ctx, cancel := context.WithCancel(context.Background())
+	exit := make(chan int, 1)
+	go func() { exit <- runMain(ctx, []string{"run"}, e) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for base == "" {
+		if m := listenAddr.FindStringSubmatch(stderr.String()); m != nil {
+			base = "http://" + m[1]
+		} else if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("no listening address logged:\n%s", stderr.String())
+		} else {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	return base, stderr, exit, cancel
+}
+
 // `upgradebot run` starts in each mode against a fake Slack, answers a
 // pasted error, and shuts down cleanly when its context is cancelled.
 func TestRunStartsAndStops(t *testing.T) {
@@ -60,27 +86,10 @@ func TestRunStartsAndStops(t *testing.T) {
 			} else {
 				environ["SLACK_SIGNING_SECRET"] = secret
 			}
-			stderr := &lockedBuffer{}
-			e := env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: stderr, lookupEnv: func(k string) (string, bool) {
-				v, ok := environ[k]
-				return v, ok
-			}}
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			done := make(chan int, 1)
-			go func() { done <- runMain(ctx, []string{"run"}, e) }()
 
-			var base string
+			base, stderr, done, cancel := startRun(t, environ)
+			defer cancel()
 			deadline := time.Now().Add(10 * time.Second)
-			for base == "" {
-				if m := listenAddr.FindStringSubmatch(stderr.String()); m != nil {
-					base = "http://" + m[1]
-				} else if time.Now().After(deadline) {
-					t.Fatalf("no listening address logged:\n%s", stderr.String())
-				} else {
-					time.Sleep(10 * time.Millisecond)
-				}
-			}
 			for {
 				resp, err := http.Get(base + "/readyz")
 				if err == nil {
