@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unsafe"
 )
 
 // Engine recognizes knowledge-base messages in text. It is safe for concurrent use.
@@ -13,6 +14,8 @@ type Engine struct {
 	scan  *scanner
 	tmpls []compiled
 	bufs  sync.Pool
+	// platform finds "platform", where a text names its version.
+	platform triggerPattern
 }
 
 type compiled struct {
@@ -33,6 +36,9 @@ func New(kb *KB) *Engine {
 		ts[i] = c.t
 	}
 	e.scan = newScanner(ts)
+	var f [256]bool
+	f['f'] = true
+	e.platform, _ = newTriggerPattern([]byte("t"), &f)
 	e.bufs.New = func() any { return &normalized{} }
 	return e
 }
@@ -42,7 +48,8 @@ func (e *Engine) KB() *KB { return e.kb }
 
 // Diagnose returns every finding in text, in the order they appear.
 func (e *Engine) Diagnose(text string) []Finding {
-	regions := e.scan.regions(text)
+	var buf [4]region
+	regions := e.scan.scan(text, buf[:0])
 	if len(regions) == 0 {
 		return nil
 	}
@@ -75,7 +82,7 @@ func (e *Engine) Diagnose(text string) []Finding {
 	}
 	// The version a message names applies to all its findings, wherever it stands.
 	if len(findings) > 0 {
-		if v := findVersion(text); v != "" {
+		if v := findVersion(text, e.platformAt(text)); v != "" {
 			for i := range findings {
 				findings[i].Values = append(findings[i].Values, Value{Name: "version", Text: v})
 			}
@@ -87,7 +94,7 @@ func (e *Engine) Diagnose(text string) []Finding {
 // matchRegion normalizes text[start:end] into n and appends the findings of
 // the templates in mask, in order.
 func (e *Engine) matchRegion(text string, start, end int, mask uint64, base int, n *normalized, findings []Finding, matches []matchResult) ([]Finding, []matchResult) {
-	normalize(text[start:end], n)
+	normalizeFrom(text[start:end], start == 0 || text[start-1] == '\n' || text[start-1] == '\r', n)
 	first := len(findings)
 	for ti := range e.tmpls {
 		if mask&(1<<uint(ti%64)) == 0 {
@@ -109,21 +116,20 @@ func (e *Engine) matchRegion(text string, start, end int, mask uint64, base int,
 
 // findVersion returns the Platform Server version the text names
 // ("Platform Server 11.31.0", "Platform Server version: 11.10.0 (Build
-// 22500)"). When it names several ("from … to …"), the one after "to" —
-// the target of the upgrade — wins, else the first.
-func findVersion(text string) string {
+// 22500)"), given where it says "platform". When it names several ("from
+// … to …"), the one after "to" — the target of the upgrade — wins, else
+// the first.
+func findVersion(text string, platform []int) string {
 	var n normalized
 	first := ""
-	for from := 0; ; {
-		p := indexFold(text, from, "platform")
-		if p < 0 {
-			return first
-		}
-		from = p + 1
+	for _, p := range platform {
 		// Normalize just this phrase: markup and line breaks may sit inside it.
 		normalize(text[max(0, p-8):min(len(text), p+80)], &n)
 		l := n.lower
 		q := bytes.Index(l, []byte("platform"))
+		if q < 0 {
+			continue
+		}
 		i, ok := matchWord(l, skipCloseMark(l, q+len("platform")), "server")
 		if !ok {
 			continue
@@ -154,6 +160,7 @@ func findVersion(text string) string {
 			first = v
 		}
 	}
+	return first
 }
 
 // skipCloseMark skips a banner's close button read by OCR as a lone "x".
@@ -165,31 +172,22 @@ func skipCloseMark(l []byte, i int) int {
 	return i
 }
 
-// indexFold finds the lowercase word w in text from i, ignoring ASCII case.
-// It keeps the next place of each case of w's first letter, so each is
-// searched once: linear in the text.
-func indexFold(text string, i int, w string) int {
-	next := func(c byte, from int) int {
-		if j := strings.IndexByte(text[from:], c); j >= 0 {
-			return from + j
+// platformAt returns where text says "platform", in any case, with the
+// scan kernel looking for its rare pair "tf".
+func (e *Engine) platformAt(text string) []int {
+	var out []int
+	b := unsafe.Slice(unsafe.StringData(text), len(text))
+	var pos [16]int32
+	for at := 0; at < len(b); {
+		n, next := triggerPositions(b[at:], &e.platform, pos[:])
+		for _, k := range pos[:n] {
+			if p := at + int(k) - 3; p >= 0 && p+8 <= len(text) && strings.EqualFold(text[p:p+8], "platform") {
+				out = append(out, p)
+			}
 		}
-		return len(text)
+		at += next
 	}
-	lo, up := next(w[0], i), next(w[0]-'a'+'A', i)
-	for {
-		p := min(lo, up)
-		if p+len(w) > len(text) {
-			return -1
-		}
-		if strings.EqualFold(text[p:p+len(w)], w) {
-			return p
-		}
-		if p == lo {
-			lo = next(w[0], p+1)
-		} else {
-			up = next(w[0]-'a'+'A', p+1)
-		}
-	}
+	return out
 }
 
 // precededByTo reports whether the word before text[p] is "to".

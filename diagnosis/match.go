@@ -27,21 +27,47 @@ func (m *matchResult) has(name string) bool {
 
 // findAll returns every non-overlapping occurrence of t in n.
 func (t *template) findAll(n *normalized, out []matchResult) []matchResult {
-	first := t.firstBytes
-	from := 0
-	for from < len(n.lower) {
-		j := bytes.Index(n.lower[from:], first)
+	if t.anchorBack == 0 {
+		return t.findFrom(n, 0, len(n.lower), out)
+	}
+	l := n.lower
+	done := 0 // where the last message found ends
+	for from := 0; from < len(l); {
+		j := t.anchor.index(l[from:])
+		if j < 0 {
+			break
+		}
+		a := from + j
+		from = a + 1
+		if wordEndsAt(l, a) {
+			continue
+		}
+		// The message starts in the few bytes before its anchor.
+		k := len(out)
+		if out = t.findFrom(n, max(done, a-t.anchorBack), a, out); len(out) > k {
+			done = out[len(out)-1].end
+			from = max(from, done)
+		}
+	}
+	return out
+}
+
+// findFrom appends the occurrences of t that start in n.lower[lo:hi].
+func (t *template) findFrom(n *normalized, lo, hi int, out []matchResult) []matchResult {
+	l := n.lower
+	for from := lo; from < hi; {
+		j := t.firstWord.index(l[from:min(len(l), hi+len(t.first))])
 		if j < 0 {
 			break
 		}
 		p := from + j
 		from = p + 1
-		if wordEndsAt(n.lower, p) {
+		if wordEndsAt(l, p) {
 			continue
 		}
 		start := p
 		if t.lead > 0 {
-			if start = leadStart(n.lower, p, t.lead); start < 0 {
+			if start = leadStart(l, p, t.lead); start < 0 {
 				continue
 			}
 		}
@@ -129,6 +155,10 @@ func matchWord(l []byte, i int, w string) (int, bool) {
 }
 
 func exactWord(l []byte, i int, w string) (int, bool) {
+	// Most words are pasted as written: one compare decides.
+	if j := i + len(w); j <= len(l) && string(l[i:j]) == w {
+		return j, !wordStartsAt(l, j)
+	}
 	for k := 0; k < len(w); {
 		if i < len(l) && l[i] == w[k] {
 			i++

@@ -87,11 +87,14 @@ var plain = func() (t [256]bool) {
 }()
 
 // normalize folds raw Slack message text. Its cost is linear in len(raw).
-func normalize(raw string, buf *normalized) {
+func normalize(raw string, buf *normalized) { normalizeFrom(raw, true, buf) }
+
+// normalizeFrom is normalize for a part of a text: lineStart says whether
+// raw starts a line, where block-quote markers and bullets are dropped.
+func normalizeFrom(raw string, lineStart bool, buf *normalized) {
 	n := buf
 	n.orig = n.orig[:0]
 	defer n.fold()
-	lineStart := true
 	for i := 0; i < len(raw); {
 		// Fast path: copy a run of ordinary bytes at once, single spaces
 		// and colons that cannot start an emoji code included.

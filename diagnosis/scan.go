@@ -34,23 +34,45 @@ type stem struct {
 	// backTight, fwdTight bound the message when its values are of a
 	// usual length; the engine widens to back/fwd only when that is not enough.
 	backTight, fwdTight int
+	// text8 is text in eight-byte words for equalAt, mask8 the bytes of
+	// each that belong to it, fold8 the case bit of those bytes; words is
+	// 0 when text holds a byte other than a letter.
+	text8, mask8, fold8 [2]uint64
+	words               int
 }
 
 type scanner struct {
 	patterns []swarPattern
-	// kernel is set when the patterns fit indexTrigger's two tests, so the
-	// scan runs at vector speed; more trigger groups use the SWAR loop.
+	// kernel is set when the trigger letters fit triggerPattern, so the
+	// scan runs at vector speed; letters sharing a low nibble use the SWAR loop.
 	kernel  bool
 	pattern triggerPattern
 	trigger [256]bool       // lowercase trigger letters
 	letters [26]letterStems // by trigger letter
-	// pairs[trigger slot][class of the byte before] has bit (class of the
-	// byte after) set when some stem has the trigger between those two:
-	// one lookup rejects most hits (deploy, app) without reading further.
-	slot  [256]uint8 // 1 + pairs index of a trigger letter, either case
-	pairs [4][32]uint32
-	cls   [256]uint8
+	// pairs[slot<<5|class of the byte before] has bit (class of the byte
+	// after) set when some stem has the trigger between those two, and
+	// thirds[slot<<5|class after] bit (class of the byte after that): two
+	// lookups reject most hits (deploy, app, PR) without reading further.
+	// Slot 0, for a trigger letter without a slot of its own, passes all.
+	// A byte index needs no bounds check.
+	slot   [256]uint8 // slot<<5 of a trigger letter, either case
+	pairs  [256]uint32
+	thirds [256]uint32
+	cls    [256]uint8
+	cls2   [256]uint8 // cls, with line breaks apart: a cell may wrap a word there
+	// follows marks the bytes that follow a trigger letter in some stem.
+	follows [256]bool
 }
+
+const (
+	maxSlots = 4
+	// classWrap is the class of a line break in cls2; classWide (28) that
+	// of a byte of a multi-byte character, which may be an invisible one.
+	classWrap = 29
+	classWide = 28
+	// anyClass passes every class in a pairs or thirds bitmap.
+	anyClass = 1<<30 - 1
+)
 
 // byteClass folds a byte for the pair filter: letters by letter, digits
 // together, bytes of multi-byte characters together, all else as a boundary.
@@ -131,88 +153,143 @@ func newScanner(ts []*template) *scanner {
 	slices.Sort(chosen)
 	for i, c := range chosen {
 		s.trigger[c] = true
-		if i < len(s.pairs) {
-			s.slot[c] = uint8(i + 1)
-			s.slot[c-'a'+'A'] = uint8(i + 1)
+		if i < maxSlots {
+			s.slot[c] = uint8(i+1) << 5
+			s.slot[c-'a'+'A'] = uint8(i+1) << 5
 		}
+	}
+	for k := range 32 {
+		s.pairs[k], s.thirds[k] = anyClass, anyClass
 	}
 	for c := range 256 {
 		s.cls[c] = byteClass(byte(c))
+		s.cls2[c] = s.cls[c]
 	}
+	s.cls2['\n'], s.cls2['\r'] = classWrap, classWrap
 	s.patterns = patternsFor(chosen)
-	if n := len(s.patterns); n <= 2 && n > 0 {
-		p1, p2 := s.patterns[0], s.patterns[n-1]
-		s.kernel = true
-		s.pattern = triggerPattern{and1: byte(p1.and), xor1: byte(p1.xor), and2: byte(p2.and), xor2: byte(p2.xor)}
-	}
 
+	// Stems: the first trigger letter of each key's first word that has
+	// one; then of its other words, and of long words after the key (a key
+	// word broken by a screenshot's table layout leaves those to find it),
+	// when the letter after the trigger already follows one: the kernel
+	// passes a hit only when a known letter follows its trigger, so the
+	// fewer followers, the fewer hits.
 	seen := map[string]*stem{}
-	for ti, t := range ts {
-		before, beforeTight := 0, 0
-		total, totalTight := t.span(), t.spanTight()
-		// Stems come from the key, and from long words after it: a key word
-		// broken by a screenshot's table layout leaves those to find it.
-		for k, e := range t.elems {
-			if e.kind == elWord && (k < t.required || len(e.word) >= 7) {
-				for pos := 0; pos < len(e.word); pos++ {
-					c := e.word[pos]
-					if !s.trigger[c] {
-						continue
+	for _, first := range []bool{true, false} {
+		for ti, t := range ts {
+			before, beforeTight := 0, 0
+			total, totalTight := t.span(), t.spanTight()
+			found := false
+			for k, e := range t.elems {
+				if e.kind == elWord && (k < t.required || len(e.word) >= 7) {
+					if pos := s.firstTrigger(e.word); pos >= 0 && (first && !found && k < t.required || !first && s.follows[followerOf(e.word, pos)]) {
+						found = true
+						st := s.addStem(seen, e.word, pos)
+						st.mask |= 1 << uint(ti%64)
+						// Markup and wide characters can make raw text longer than normalized.
+						st.back = max(st.back, before*3/2+64)
+						st.fwd = max(st.fwd, (total-before)*3/2+64)
+						st.backTight = max(st.backTight, beforeTight+32)
+						st.fwdTight = max(st.fwdTight, totalTight-beforeTight+32)
 					}
-					// The whole word (or twelve letters of a longer one), with its
-					// word boundaries: "publishing" is not "Publish".
-					lo := max(0, min(pos-6, len(e.word)-12))
-					hi := min(len(e.word), lo+12)
-					text := e.word[lo:hi]
-					key := text + "\x00" + string(rune(pos-lo))
-					st := seen[key]
-					if st == nil {
-						st = &stem{text: text, offset: pos - lo, wordStart: lo == 0, wordEnd: hi == len(e.word)}
-						st.probe = min(st.offset+2, len(text)-1)
-						seen[key] = st
-						var next byte = ' '
-						if pos+1 < len(e.word) {
-							next = e.word[pos+1]
-						}
-						ls := &s.letters[c-'a']
-						if ls.group[next] == 0 {
-							ls.groups = append(ls.groups, nil)
-							ls.group[next] = uint8(len(ls.groups))
-						}
-						ls.groups[ls.group[next]-1] = append(ls.groups[ls.group[next]-1], st)
-					}
-					st.mask |= 1 << uint(ti%64)
-					var prev, after uint8
-					if pos > 0 {
-						prev = s.cls[e.word[pos-1]]
-					}
-					if pos+1 < len(e.word) {
-						after = s.cls[e.word[pos+1]]
-					}
-					if sl := s.slot[c]; sl > 0 {
-						s.pairs[sl-1][prev] |= 1 << after
-					}
-					// Markup and wide characters can make raw text longer than normalized.
-					st.back = max(st.back, before*3/2+64)
-					st.fwd = max(st.fwd, (total-before)*3/2+64)
-					st.backTight = max(st.backTight, beforeTight+32)
-					st.fwdTight = max(st.fwdTight, totalTight-beforeTight+32)
 				}
-			}
-			switch e.kind {
-			case elWord:
-				before += len(e.word) + 1
-				beforeTight += len(e.word) + 1
-			case elPunct:
-				before += 2
-				beforeTight += 2
-			default:
-				before += e.maxLen + 2
-				beforeTight += typicalValue
+				switch e.kind {
+				case elWord:
+					before += len(e.word) + 1
+					beforeTight += len(e.word) + 1
+				case elPunct:
+					before += 2
+					beforeTight += 2
+				default:
+					before += e.maxLen + 2
+					beforeTight += typicalValue
+				}
 			}
 		}
 	}
+	s.pattern, s.kernel = newTriggerPattern(chosen, &s.follows)
 	return s
+}
+
+// firstTrigger returns the index of the first trigger letter in word, or -1.
+func (s *scanner) firstTrigger(word string) int {
+	for i := range len(word) {
+		if s.trigger[word[i]] {
+			return i
+		}
+	}
+	return -1
+}
+
+// followerOf returns the byte after word[pos], a space at the word's end.
+func followerOf(word string, pos int) byte {
+	if pos+1 < len(word) {
+		return word[pos+1]
+	}
+	return ' '
+}
+
+// addStem returns the stem of the trigger at word[pos], adding it when new.
+func (s *scanner) addStem(seen map[string]*stem, word string, pos int) *stem {
+	// The whole word (or twelve letters of a longer one), with its word
+	// boundaries: "publishing" is not "Publish".
+	lo := max(0, min(pos-6, len(word)-12))
+	hi := min(len(word), lo+12)
+	text := word[lo:hi]
+	key := text + "\x00" + string(rune(pos-lo))
+	if st := seen[key]; st != nil {
+		return st
+	}
+	st := &stem{text: text, offset: pos - lo, wordStart: lo == 0, wordEnd: hi == len(word)}
+	st.probe = min(st.offset+2, len(text)-1)
+	if onlyLetters(text) && len(text) <= 16 {
+		st.words = (len(text) + 7) / 8
+		for k := range len(text) {
+			st.text8[k/8] |= uint64(text[k]) << (8 * (k % 8))
+			st.mask8[k/8] |= 0xFF << (8 * (k % 8))
+			st.fold8[k/8] |= 0x20 << (8 * (k % 8))
+		}
+	}
+	seen[key] = st
+	next := followerOf(word, pos)
+	ls := &s.letters[word[pos]-'a']
+	if ls.group[next] == 0 {
+		ls.groups = append(ls.groups, nil)
+		ls.group[next] = uint8(len(ls.groups))
+	}
+	ls.groups[ls.group[next]-1] = append(ls.groups[ls.group[next]-1], st)
+	s.follows[next] = true
+	s.allow(word, pos, true)
+	return st
+}
+
+// allow lets the pair and third filters pass the trigger at word[pos]:
+// after the letter before it, or any byte when the stem may start inside
+// a word (wordStart false).
+func (s *scanner) allow(word string, pos int, wordStart bool) {
+	sl := s.slot[word[pos]]
+	if sl == 0 {
+		return
+	}
+	class := func(i int) uint8 {
+		if i < 0 || i >= len(word) {
+			return 0
+		}
+		return s.cls[word[i]]
+	}
+	after := class(pos + 1)
+	for prev := range uint8(32) {
+		if prev == class(pos-1) || !wordStart && pos == 0 {
+			s.pairs[sl|prev] |= 1 << after
+		}
+	}
+	if pos+1 >= len(word) {
+		// The trigger ends the word: anything may follow its boundary.
+		s.thirds[sl|after] = anyClass
+		return
+	}
+	// A line break or an invisible character may sit inside the word.
+	s.thirds[sl|after] |= 1<<class(pos+2) | 1<<classWrap | 1<<classWide
 }
 
 // patternsFor packs trigger letters into SWAR tests; two letters that
@@ -252,19 +329,21 @@ func lowerByte(c byte) byte {
 	return c
 }
 
-// regions returns the parts of text that may hold a message, in order.
-func (s *scanner) regions(text string) []region {
-	var out []region
+// scan appends to out the regions of text that may hold a message, in order.
+func (s *scanner) scan(text string, out []region) []region {
 	// A read-only byte view of the string: the scan kernels take bytes.
 	b := unsafe.Slice(unsafe.StringData(text), len(text))
 	if s.kernel {
-		// One kernel call collects up to 64 hits: a call per hit would cost
-		// more than the scan itself on a short line.
-		var pos [64]int32
+		// One kernel call collects up to 16 hits: a call per hit would cost
+		// more than the scan itself on a short line, and few pass the
+		// kernel's follower test.
+		var pos [16]int32
 		for at := 0; at < len(b); {
-			n, next := triggerPositions(b[at:], s.pattern, pos[:])
+			n, next := triggerPositions(b[at:], &s.pattern, pos[:])
 			for _, k := range pos[:n] {
-				out = s.hit(text, at+int(k), out)
+				if i := at + int(k); s.pass(text, i) {
+					out = s.check(text, i, out)
+				}
 			}
 			at += next
 		}
@@ -278,55 +357,30 @@ func (s *scanner) regions(text string) []region {
 			x := w&p.and ^ p.xor
 			m |= (x - ones) &^ x & highs
 		}
-		if m != 0 {
-			out = s.checkBits(text, i, m, out)
+		// A zero-byte mask is exact at its lowest bit, possibly loose
+		// above it: each byte is checked again.
+		for ; m != 0; m &= m - 1 {
+			if k := i + bits.TrailingZeros64(m)>>3; s.trigger[text[k]|0x20] && s.pass(text, k) {
+				out = s.check(text, k, out)
+			}
 		}
 	}
-	return s.checkRange(text, i, len(text), out)
-}
-
-// hit filters a trigger letter at k by its neighbours, then checks stems.
-func (s *scanner) hit(text string, k int, out []region) []region {
-	sl := s.slot[text[k]]
-	if sl == 0 {
-		if s.trigger[text[k]|0x20] {
-			return s.check(text, k, out)
-		}
-		return out
-	}
-	var prev, after uint8
-	if k > 0 {
-		prev = s.cls[text[k-1]]
-	}
-	if k+1 < len(text) {
-		after = s.cls[text[k+1]]
-	}
-	if s.pairs[sl-1][prev]&(1<<after) != 0 {
-		return s.check(text, k, out)
-	}
-	return out
-}
-
-// checkBits checks the bytes of the word at i whose high bit is set in m
-// (a zero-byte mask: exact at its lowest bit, possibly loose above it).
-func (s *scanner) checkBits(text string, i int, m uint64, out []region) []region {
-	for m != 0 {
-		k := i + bits.TrailingZeros64(m)>>3
-		m &= m - 1
-		if s.trigger[text[k]|0x20] {
-			out = s.hit(text, k, out)
+	for ; i < len(b); i++ {
+		if s.trigger[text[i]|0x20] && s.pass(text, i) {
+			out = s.check(text, i, out)
 		}
 	}
 	return out
 }
 
-func (s *scanner) checkRange(text string, from, to int, out []region) []region {
-	for k := from; k < to; k++ {
-		if s.trigger[text[k]|0x20] {
-			out = s.hit(text, k, out)
-		}
+// pass filters the trigger letter at i by the byte before it and the two
+// after it. It is small enough to inline: it runs for every trigger letter.
+func (s *scanner) pass(text string, i int) bool {
+	if i < 1 || i+2 >= len(text) {
+		return true // check reads the edges with care
 	}
-	return out
+	sl, after := s.slot[text[i]], s.cls[text[i+1]]
+	return (s.pairs[sl|s.cls[text[i-1]]]>>(after&31))&(s.thirds[sl|after]>>(s.cls2[text[i+2]]&31))&1 != 0
 }
 
 // wordAt reports whether a letter or digit starts at text[i] (false at the end).
@@ -429,15 +483,19 @@ func (s *scanner) check(text string, i int, out []region) []region {
 		if st.wordStart && wordBefore(text, lo) {
 			continue
 		}
-		end := stemAt(text, lo, st.text)
+		end := lo + len(st.text)
+		if eq, broken := st.equalAt(text, lo); !eq {
+			if !broken {
+				continue
+			}
+			end = stemAt(text, lo, st.text)
+		}
 		if end < 0 || (st.wordEnd && wordAt(text, end)) {
 			continue
 		}
 		r := region{start: max(0, i-st.backTight), end: min(len(text), i+st.fwdTight),
 			fullStart: max(0, i-st.back), fullEnd: min(len(text), i+st.fwd), mask: st.mask}
-		if n := len(out); n == 0 || r.start > out[n-1].end {
-			r.start = lineStart(text, r.start)
-		}
+		r.start = wordStartBefore(text, r.start)
 		if n := len(out); n > 0 && r.start <= out[n-1].end {
 			last := &out[n-1]
 			last.end = max(last.end, r.end)
@@ -451,13 +509,29 @@ func (s *scanner) check(text string, i int, out []region) []region {
 	return out
 }
 
-// lineStart moves i back to the start of its line (a little way at most),
-// so line markers like block quotes are seen.
-func lineStart(text string, i int) int {
-	for k := 0; k < 256 && i > 0; k++ {
-		if text[i-1] == '\n' {
-			return i
+// equalAt reports whether the stem stands at text[lo:] as written, in any
+// ASCII case, comparing eight bytes at a time. When it does not, broken
+// says whether the first byte that differs may break the word (a line
+// break, a byte of an invisible character), or equalAt could not tell:
+// then stemAt must decide.
+func (st *stem) equalAt(text string, lo int) (eq, broken bool) {
+	if st.words == 0 || lo+8*st.words > len(text) {
+		return false, true
+	}
+	b := unsafe.Slice(unsafe.StringData(text[lo:]), 8*st.words)
+	for k := range st.words {
+		if x := (binary.LittleEndian.Uint64(b[8*k:])&st.mask8[k] | st.fold8[k]) ^ st.text8[k]; x != 0 {
+			c := b[8*k+bits.TrailingZeros64(x)/8]
+			return false, c == '\n' || c == '\r' || c >= 0x80
 		}
+	}
+	return true, false
+}
+
+// wordStartBefore moves i back to the start of the word it is in (a little
+// way at most), so a window does not begin with half a word.
+func wordStartBefore(text string, i int) int {
+	for k := 0; k < 32 && i > 0 && text[i-1] > ' '; k++ {
 		i--
 	}
 	return i

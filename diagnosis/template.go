@@ -1,6 +1,7 @@
 package diagnosis
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 )
@@ -38,14 +39,71 @@ type template struct {
 	elems      []elem
 	required   int
 	lead       int    // number of leading number values before the first word
-	first      string // first literal word, the search anchor
-	firstBytes []byte
+	first      string // first literal word
+	firstWord  needle
+	// anchor is the word searched for first: the longest of the key's
+	// opening words, before any value, as "the" or "this" would be found
+	// everywhere. The message starts at most anchorBack bytes before it.
+	anchor     needle
+	anchorBack int
 	// restart holds the first two words of the message and of its key: a
 	// last value stops where the message starts again on the same line.
 	restart [][2]string
 }
 
 var numberNames = map[string]bool{"percent": true, "prepared": true, "failed": true, "skipped": true, "current": true, "total": true}
+
+// needle is a word to search for by its rarest letter, which
+// bytes.IndexByte finds at vector speed: bytes.Index would stop at every
+// occurrence of its first letter, an e or a t as often as not.
+type needle struct {
+	w    []byte
+	rare int // index in w of its rarest letter
+}
+
+func newNeedle(w string) needle {
+	n := needle{w: []byte(w)}
+	for i := range len(w) {
+		if freq(w[i]) < freq(w[n.rare]) {
+			n.rare = i
+		}
+	}
+	return n
+}
+
+// freq is how common c is in English text, per mille; 100 for a non-letter.
+func freq(c byte) int {
+	if c >= 'a' && c <= 'z' {
+		return letterFreq[c-'a']
+	}
+	return 100
+}
+
+// index returns the index of the first occurrence of the needle in l, or -1.
+func (n *needle) index(l []byte) int {
+	r := n.w[n.rare]
+	for from := n.rare; from < len(l); {
+		j := bytes.IndexByte(l[from:], r)
+		if j < 0 {
+			return -1
+		}
+		p := from + j - n.rare
+		if p+len(n.w) <= len(l) && bytes.Equal(l[p:p+len(n.w)], n.w) {
+			return p
+		}
+		from += j + 1
+	}
+	return -1
+}
+
+func onlyLetters(w string) bool {
+	for i := range len(w) {
+		if w[i] < 'a' || w[i] > 'z' {
+			return false
+		}
+	}
+	return true
+}
 
 func isWordByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c >= 0x80
@@ -187,7 +245,23 @@ func compileTemplate(text, key string) (*template, error) {
 		return nil, fmt.Errorf("the key must start with a word (or numbers followed by a word)")
 	}
 	t.first = t.elems[t.lead].word
-	t.firstBytes = []byte(t.first)
+	t.firstWord = newNeedle(t.first)
+	t.anchor = t.firstWord
+	prefix := 0
+	for _, e := range t.elems[t.lead:t.required] {
+		if e.kind == elValue || e.kind == elGap {
+			break
+		}
+		if e.kind == elWord && len(e.word) > len(t.anchor.w) && onlyLetters(e.word) {
+			t.anchor, t.anchorBack = newNeedle(e.word), prefix
+		}
+		prefix += len(e.word) + 1
+	}
+	if t.anchorBack > 0 {
+		// Room for what may stand between the words: line breaks, OCR
+		// debris, a time column (see matchWord).
+		t.anchorBack = 2*t.anchorBack + 48
+	}
 	words := 0
 	for _, e := range t.elems[:t.required] {
 		if e.kind == elWord {

@@ -4,15 +4,9 @@ package diagnosis
 
 const haveAsm = true
 
-// indexTriggerAVX2 is indexTrigger for len(b) >= 32 on a CPU with AVX2
-// (trigger_amd64.s). Shorter input would make it read before b.
-//
-//go:noescape
-func indexTriggerAVX2(b []byte, p triggerPattern) int
-
-// triggerPositionsAVX2 is triggerPositions for len(b) >= 32 on a CPU with
+// triggerPositionsAVX2 is triggerPositions for len(b) >= 33 on a CPU with
 // AVX2 (trigger_amd64.s); it also requires len(out) > 0 (it checks for a
 // full out only after a write) and len(b) <= math.MaxInt32.
 //
 //go:noescape
-func triggerPositionsAVX2(b []byte, p triggerPattern, out []int32) (n int, next int)
+func triggerPositionsAVX2(b []byte, p *triggerPattern, out []int32) (n int, next int)

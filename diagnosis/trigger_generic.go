@@ -2,12 +2,10 @@
 
 package diagnosis
 
-// No kernel here: haveAsm keeps useAVX2 false, so indexTrigger always takes
-// the portable path and this stub is never reached.
+// No kernel here: haveAsm keeps useAVX2 false, so triggerPositions always
+// takes the portable path and this stub is never reached.
 const haveAsm = false
 
-func indexTriggerAVX2(b []byte, p triggerPattern) int { return indexTriggerGeneric(b, p) }
-
-func triggerPositionsAVX2(b []byte, p triggerPattern, out []int32) (n int, next int) {
+func triggerPositionsAVX2(b []byte, p *triggerPattern, out []int32) (n int, next int) {
 	return triggerPositionsGeneric(b, p, out)
 }

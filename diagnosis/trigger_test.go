@@ -7,137 +7,29 @@ import (
 	"testing"
 )
 
-// indexTriggerRef is the definition of indexTrigger, one byte at a time.
-func indexTriggerRef(b []byte, p triggerPattern) int {
-	for i, c := range b {
-		c |= 0x20
-		if c&p.and1 == p.xor1 || c&p.and2 == p.xor2 {
-			return i
-		}
+// must returns the pattern newTriggerPattern made, which must fit.
+func must(p triggerPattern, ok bool) *triggerPattern {
+	if !ok {
+		panic("bad test pattern")
 	}
-	return -1
+	return &p
+}
+
+// set returns the bytes of s as a set.
+func set(s string) *[256]bool {
+	var f [256]bool
+	for _, c := range []byte(s) {
+		f[c] = true
+	}
+	return &f
 }
 
 var (
-	trigPQ = triggerPattern{0xFE, 0x70, 0xFE, 0x70} // p P q Q
-	// trigJPQ: j J by the first test, p P q Q by the second.
-	trigJPQ = triggerPattern{0xFF, 0x6A, 0xFE, 0x70}
+	trigPQ  = must(newTriggerPattern([]byte("pq"), set(" "))) // p P q Q, anything after
+	trigJPQ = must(newTriggerPattern([]byte("jpq"), set(" ")))
+	// trigScan is the scanner's: p or q followed by d, g, r or u.
+	trigScan = must(newTriggerPattern([]byte("pq"), set("dgru")))
 )
-
-// checkTrigger compares both paths with the reference. On amd64 with AVX2
-// and len(b) >= 32, indexTrigger is the kernel.
-func checkTrigger(t *testing.T, name string, b []byte, p triggerPattern, want int) {
-	t.Helper()
-	if ref := indexTriggerRef(b, p); ref != want {
-		t.Fatalf("%s: reference = %d, want %d (bad test)", name, ref, want)
-	}
-	if got := indexTrigger(b, p); got != want {
-		t.Errorf("%s: indexTrigger(%q, %+v) = %d, want %d", name, b, p, got, want)
-	}
-	if got := indexTriggerGeneric(b, p); got != want {
-		t.Errorf("%s: indexTriggerGeneric(%q, %+v) = %d, want %d", name, b, p, got, want)
-	}
-}
-
-func TestIndexTriggerTable(t *testing.T) {
-	t.Logf("useAVX2 = %v", useAVX2)
-	filler := func(n int) string { return strings.Repeat("abcdefghi ", n/10+1)[:n] }
-	tests := []struct {
-		name string
-		in   string
-		p    triggerPattern
-		want int
-	}{
-		{"nil", "", trigPQ, -1},
-		{"one hit", "p", trigPQ, 0},
-		{"one miss", "o", trigPQ, -1},
-		{"short miss", filler(31), trigPQ, -1},
-		{"short hit", filler(20) + "Q" + filler(10), trigPQ, 20},
-		{"32 miss", filler(32), trigPQ, -1},
-		{"32 hit first", "q" + filler(31), trigPQ, 0},
-		{"32 hit last", filler(31) + "P", trigPQ, 31},
-		{"33 miss", filler(33), trigPQ, -1},
-		{"33 hit last", filler(32) + "p", trigPQ, 32},
-		{"33 hit first and last", "Q" + filler(31) + "p", trigPQ, 0},
-		{"64 hit last", filler(63) + "q", trigPQ, 63},
-		{"65 hit last", filler(64) + "P", trigPQ, 64},
-		{"tail only", filler(200) + "p", trigPQ, 200},
-		{"tail only after 32", filler(32+7) + "Q", trigPQ, 39},
-		{"lower p", filler(40) + "p", trigPQ, 40},
-		{"upper P", filler(40) + "P", trigPQ, 40},
-		{"lower q", filler(40) + "q", trigPQ, 40},
-		{"upper Q", filler(40) + "Q", trigPQ, 40},
-		{"neighbours r s o", filler(40) + "rRsSoO", trigPQ, -1},
-		// 0xF0|0x20 = 0xF0 and 0xD0|0x20 = 0xF0: bit 7 keeps them from p.
-		{"high bytes miss", filler(40) + "\xf0\xf1\xd0\xd1\x80\xff" + filler(40), trigPQ, -1},
-		{"high byte hit", filler(50) + "é" + filler(50), triggerPattern{0x80, 0x80, 0x80, 0x80}, 50},
-		{"0xFF hit", filler(70) + "\xff", triggerPattern{0xFF, 0xFF, 0xFF, 0xFF}, 70},
-		{"second pattern only", filler(45) + "Q" + filler(45), trigJPQ, 45},
-		{"first pattern only", filler(45) + "J" + filler(45), trigJPQ, 45},
-		{"first of either", filler(45) + "qj" + filler(45), trigJPQ, 45},
-		// c|0x20 always has bit 5, so an xor without it never matches.
-		{"impossible pattern", "PQ" + strings.Repeat("PpQq\x00\xff", 20), triggerPattern{0xFF, 0x50, 0xFF, 0x51}, -1},
-		{"any byte", filler(40), triggerPattern{0, 0, 0, 0}, 0},
-	}
-	for _, tt := range tests {
-		checkTrigger(t, tt.name, []byte(tt.in), tt.p, tt.want)
-	}
-}
-
-// TestIndexTriggerPositions puts a hit at every position of every length
-// up to 131 and every alignment, with a later second hit that must not win.
-func TestIndexTriggerPositions(t *testing.T) {
-	const maxLen = 131
-	buf := make([]byte, maxLen+32)
-	for n := 0; n <= maxLen; n++ {
-		for off := range 32 {
-			b := buf[off : off+n]
-			for i := range b {
-				b[i] = 'a' + byte(i%15) // a..o: no p or q
-			}
-			checkTrigger(t, "none", b, trigPQ, -1)
-			for pos := range n {
-				b[pos] = "pPqQ"[pos%4]
-				if pos+5 < n {
-					b[pos+5] = 'q'
-				}
-				checkTrigger(t, "hit", b, trigPQ, pos)
-				b[pos] = 'a'
-				if pos+5 < n {
-					b[pos+5] = 'a'
-				}
-			}
-			if t.Failed() {
-				t.Fatalf("len %d offset %d failed", n, off)
-			}
-		}
-	}
-}
-
-func FuzzIndexTrigger(f *testing.F) {
-	f.Add([]byte("deploy of the billing app went fine, thanks Ana"), byte(0xFE), byte(0x70), byte(0xFE), byte(0x70), uint8(0))
-	f.Add(bytes.Repeat([]byte("x"), 100), byte(0xFF), byte(0x78), byte(0xFF), byte(0x7A), uint8(3))
-	f.Add([]byte(strings.Repeat("abc", 40)+"Q"), byte(0xFF), byte(0x6A), byte(0xFE), byte(0x70), uint8(1))
-	f.Add([]byte("\x80\xff\x00 é"), byte(0x80), byte(0x80), byte(0), byte(1), uint8(0))
-	f.Fuzz(func(t *testing.T, b []byte, and1, xor1, and2, xor2 byte, off uint8) {
-		// off varies the alignment and start of the same data.
-		if len(b) > 0 {
-			b = b[int(off)%len(b):]
-		}
-		p := triggerPattern{and1, xor1, and2, xor2}
-		want := indexTriggerRef(b, p)
-		if got := indexTrigger(b, p); got != want {
-			t.Errorf("indexTrigger(%q, %+v) = %d, want %d", b, p, got, want)
-		}
-		if got := indexTriggerGeneric(b, p); got != want {
-			t.Errorf("indexTriggerGeneric(%q, %+v) = %d, want %d", b, p, got, want)
-		}
-	})
-}
-
-// triggerBenchPattern (z Z { [ and j J) is absent from the benchmark texts,
-// so every call scans the whole input, as for an ordinary chat line.
-var triggerBenchPattern = triggerPattern{0xFE, 0x7A, 0xFF, 0x6A}
 
 var triggerChat200 = func() string {
 	s := "morning all! deploy of the billing app to QA went fine, thanks Ana. can someone review my PR for the new invoice screen before lunch? also the dashboard looks a bit slow today, I'll have a look later on, cheers"
@@ -146,55 +38,52 @@ var triggerChat200 = func() string {
 
 var triggerSink int
 
-// benchTrigger times the kernel (what indexTrigger dispatches to here),
-// the portable path, and strings.IndexByte of an absent byte on the same
-// text: the floor of one read. Compare kernel with indexbyte.
-func benchTrigger(b *testing.B, text string) {
-	buf := []byte(text)
-	if i := indexTriggerRef(buf, triggerBenchPattern); i >= 0 {
-		b.Fatalf("pattern present at %d", i)
+func TestNewTriggerPattern(t *testing.T) {
+	for _, tt := range []struct {
+		triggers string
+		ok       bool
+	}{{"pq", true}, {"jpq", true}, {"", true}, {"abcdefghijklmno", true}, {"eu", false}, {"p1", false}, {"P", false}} {
+		if _, ok := newTriggerPattern([]byte(tt.triggers), set("")); ok != tt.ok {
+			t.Errorf("triggers %q: ok = %v, want %v", tt.triggers, ok, tt.ok)
+		}
 	}
-	if strings.IndexByte(text, 0) >= 0 {
-		b.Fatal("NUL present")
+	tests := []struct {
+		letters string
+		anyNext bool
+	}{
+		{"dgru", false},
+		{"", false},
+		{"abcdefghijklmno", false},
+		{"eu", true}, // e and u share the low nibble 5
+		{"a ", true}, // a space follows: a trigger ends a word
+		{"a1", true},
 	}
-	b.Run("kernel", func(b *testing.B) {
-		if !useAVX2 {
-			b.Log("no AVX2 kernel: this is the portable path")
+	for _, tt := range tests {
+		p := must(newTriggerPattern([]byte("pq"), set(tt.letters)))
+		if got := p.anyNext != 0; got != tt.anyNext {
+			t.Errorf("followers %q: anyNext = %v, want %v", tt.letters, got, tt.anyNext)
 		}
-		b.SetBytes(int64(len(buf)))
-		for b.Loop() {
-			triggerSink += indexTrigger(buf, triggerBenchPattern)
+		if tt.anyNext {
+			continue
 		}
-	})
-	b.Run("generic", func(b *testing.B) {
-		b.SetBytes(int64(len(buf)))
-		for b.Loop() {
-			triggerSink += indexTriggerGeneric(buf, triggerBenchPattern)
+		for c := range 256 {
+			b := []byte{'p', byte(c)}
+			want := strings.ContainsRune(tt.letters, rune(c|0x20)) && (c|0x20) >= 'a' && (c|0x20) <= 'z' && c < 0x80
+			if got := p.selects(b, 0); got != want {
+				t.Errorf("followers %q: p then %q selected = %v, want %v", tt.letters, rune(c), got, want)
+			}
 		}
-	})
-	b.Run("indexbyte", func(b *testing.B) {
-		b.SetBytes(int64(len(text)))
-		for b.Loop() {
-			triggerSink += strings.IndexByte(text, 0)
-		}
-	})
-}
-
-func BenchmarkIndexTrigger200(b *testing.B) { benchTrigger(b, triggerChat200) }
-
-func BenchmarkIndexTrigger4K(b *testing.B) {
-	benchTrigger(b, strings.Repeat(triggerChat200+"\n", 21)[:4096])
+	}
 }
 
 // triggerPositionsRef is the definition of triggerPositions, one byte at a
 // time.
-func triggerPositionsRef(b []byte, p triggerPattern, out []int32) (n int, next int) {
+func triggerPositionsRef(b []byte, p *triggerPattern, out []int32) (n int, next int) {
 	if len(out) == 0 {
 		return 0, 0
 	}
-	for i, c := range b {
-		c |= 0x20
-		if c&p.and1 == p.xor1 || c&p.and2 == p.xor2 {
+	for i := range b {
+		if p.selects(b, i) {
 			out[n] = int32(i)
 			n++
 			if n == len(out) {
@@ -206,25 +95,24 @@ func triggerPositionsRef(b []byte, p triggerPattern, out []int32) (n int, next i
 }
 
 // allPositionsRef lists every position of b that p selects.
-func allPositionsRef(b []byte, p triggerPattern) []int32 {
+func allPositionsRef(b []byte, p *triggerPattern) []int32 {
 	var all []int32
-	for i, c := range b {
-		c |= 0x20
-		if c&p.and1 == p.xor1 || c&p.and2 == p.xor2 {
+	for i := range b {
+		if p.selects(b, i) {
 			all = append(all, int32(i))
 		}
 	}
 	return all
 }
 
-type positionsFunc func([]byte, triggerPattern, []int32) (int, int)
+type positionsFunc func([]byte, *triggerPattern, []int32) (int, int)
 
 // collectPositions calls f with an out of capacity outCap, resuming at next
 // until all of b is scanned, and checks every call against the reference
 // (which fixes n and next exactly, not only their union) and that out[n:]
-// is left alone. On amd64 with AVX2 and len(b[at:]) >= 32, triggerPositions
+// is left alone. On amd64 with AVX2 and len(b[at:]) >= 33, triggerPositions
 // is the kernel.
-func collectPositions(t *testing.T, name string, f positionsFunc, b []byte, p triggerPattern, outCap int) []int32 {
+func collectPositions(t *testing.T, name string, f positionsFunc, b []byte, p *triggerPattern, outCap int) []int32 {
 	t.Helper()
 	const guard = -7
 	var all []int32
@@ -258,7 +146,7 @@ func collectPositions(t *testing.T, name string, f positionsFunc, b []byte, p tr
 
 // checkPositions runs collectPositions for triggerPositions and the portable
 // path and compares the union with every position.
-func checkPositions(t *testing.T, name string, b []byte, p triggerPattern, outCap int, want []int32) {
+func checkPositions(t *testing.T, name string, b []byte, p *triggerPattern, outCap int, want []int32) {
 	t.Helper()
 	if ref := allPositionsRef(b, p); !slices.Equal(ref, want) {
 		t.Fatalf("%s: reference = %v, want %v (bad test)", name, ref, want)
@@ -286,7 +174,7 @@ func TestTriggerPositionsTable(t *testing.T) {
 	tests := []struct {
 		name string
 		in   string
-		p    triggerPattern
+		p    *triggerPattern
 		want []int32
 	}{
 		{"empty", "", trigPQ, nil},
@@ -314,22 +202,27 @@ func TestTriggerPositionsTable(t *testing.T) {
 		{"all 64", strings.Repeat("qPpQ", 16), trigPQ, every(64)},
 		{"all 65", strings.Repeat("qPpQ", 16) + "p", trigPQ, every(65)},
 		{"all 200", strings.Repeat("qPpQ", 50), trigPQ, every(200)},
-		{"any byte 131", filler(131), triggerPattern{0, 0, 0, 0}, every(131)},
 		{"neighbours r s o", filler(40) + "rRsSoO", trigPQ, nil},
 		{"high bytes miss", filler(40) + "\xf0\xf1\xd0\xd1\x80\xff" + filler(40), trigPQ, nil},
-		{"high byte hits", filler(50) + "é" + filler(50), triggerPattern{0x80, 0x80, 0x80, 0x80}, []int32{50, 51}},
-		{"0xFF hit", filler(70) + "\xff", triggerPattern{0xFF, 0xFF, 0xFF, 0xFF}, []int32{70}},
+		{"high bytes with a trigger's low nibble", filler(40) + "\xf0\xd0\x90\xf1\xd1" + filler(40), trigPQ, nil},
 		{"both tests", filler(45) + "Qj" + filler(20) + "J" + filler(9) + "p", trigJPQ, []int32{45, 46, 67, 77}},
-		{"impossible pattern", "PQ" + strings.Repeat("PpQq\x00\xff", 20), triggerPattern{0xFF, 0x50, 0xFF, 0x51}, nil},
-		// The zero-byte borrow trick would mark 'q' (x=1) above 'p' (x=0)
-		// under and 0xFF xor 0x70: the exact test must not.
-		{"no borrow marks", strings.Repeat("pq", 40), triggerPattern{0xFF, 0x70, 0xFF, 0x70}, func() []int32 {
+		{"no triggers", "PQ" + strings.Repeat("PpQq\x00\xff", 20), must(newTriggerPattern(nil, set(" "))), nil},
+		{"p, not q", strings.Repeat("pq", 40), must(newTriggerPattern([]byte("p"), set(" "))), func() []int32 {
 			var s []int32
 			for i := int32(0); i < 80; i += 2 {
 				s = append(s, i)
 			}
 			return s
 		}()},
+		// Followers: only a trigger followed by d, g, r or u, either case.
+		{"followers", "upgrade, app, PR, QA, pd, pq" + filler(40) + "qU", trigScan, []int32{1, 14, 22, 68}},
+		{"follower is the next byte", filler(40) + "p-r p\nr p\u200br pR", trigScan, []int32{54}},
+		{"no follower at the end", filler(40) + "p", trigScan, nil},
+		{"follower is the last byte", filler(40) + "pr", trigScan, []int32{40}},
+		{"follower across 32", filler(31) + "pr" + filler(40), trigScan, []int32{31}},
+		{"follower across 64", filler(63) + "pg" + filler(40), trigScan, []int32{63}},
+		{"follower just past the tail block", filler(64) + "pu", trigScan, []int32{64}},
+		{"high byte after", filler(40) + "p\xf2p\xd2" + filler(9), trigScan, nil},
 	}
 	for _, tt := range tests {
 		for _, outCap := range []int{1, 2, 3, 5, 64, 200} {
@@ -355,7 +248,7 @@ func TestTriggerPositionsEvery(t *testing.T) {
 		for _, off := range []int{0, 1, 7, 13, 31} {
 			b := buf[off : off+n]
 			for i := range b {
-				b[i] = 'a' + byte(i%15) // a..o: no p or q
+				b[i] = 'a' + byte(i%15) // a..o: no p or q, and no r or u after one
 			}
 			for _, outCap := range []int{1, 2, 3, 64} {
 				checkPositions(t, "none", b, trigPQ, outCap, nil)
@@ -376,6 +269,21 @@ func TestTriggerPositionsEvery(t *testing.T) {
 				if pos+5 < n {
 					b[pos+5] = 'a'
 				}
+				// The follower test: a pair at pos, its follower cut off by
+				// the end when pos is the last byte.
+				b[pos] = "pPqQ"[pos%4]
+				want = nil
+				if pos+1 < n {
+					b[pos+1] = "rRuU"[pos%4]
+					want = []int32{int32(pos)}
+				}
+				for _, outCap := range []int{1, 64} {
+					checkPositions(t, "pair", b, trigScan, outCap, want)
+				}
+				b[pos] = 'a' + byte(pos%15)
+				if pos+1 < n {
+					b[pos+1] = 'a' + byte((pos+1)%15)
+				}
 			}
 			if t.Failed() {
 				t.Fatalf("len %d offset %d failed", n, off)
@@ -385,17 +293,22 @@ func TestTriggerPositionsEvery(t *testing.T) {
 }
 
 func FuzzTriggerPositions(f *testing.F) {
-	f.Add([]byte("deploy of the billing app went fine, thanks Ana"), byte(0xFE), byte(0x70), byte(0xFE), byte(0x70), uint8(0), uint8(4))
-	f.Add(bytes.Repeat([]byte("x"), 100), byte(0xFF), byte(0x78), byte(0xFF), byte(0x7A), uint8(3), uint8(1))
-	f.Add([]byte(strings.Repeat("abc", 40)+"Q"), byte(0xFF), byte(0x6A), byte(0xFE), byte(0x70), uint8(1), uint8(2))
-	f.Add([]byte(strings.Repeat("pq", 70)), byte(0xFF), byte(0x70), byte(0xFF), byte(0x70), uint8(0), uint8(69))
-	f.Add([]byte("\x80\xff\x00 é"), byte(0x80), byte(0x80), byte(0), byte(1), uint8(0), uint8(0))
-	f.Fuzz(func(t *testing.T, b []byte, and1, xor1, and2, xor2 byte, off, outCap uint8) {
+	f.Add([]byte("deploy of the billing app went fine, thanks Ana"), "pq", uint8(0), uint8(4), " ")
+	f.Add(bytes.Repeat([]byte("x"), 100), "xz", uint8(3), uint8(1), "x")
+	f.Add([]byte(strings.Repeat("abc", 40)+"Q"), "jpq", uint8(1), uint8(2), " ")
+	f.Add([]byte(strings.Repeat("pq", 70)), "p", uint8(0), uint8(69), "q")
+	f.Add([]byte("\x80\xff\x00 é"), "p", uint8(0), uint8(0), "")
+	f.Add([]byte(strings.Repeat("upgrade PR qu ", 9)), "pq", uint8(0), uint8(9), "dgru")
+	f.Fuzz(func(t *testing.T, b []byte, triggers string, off, outCap uint8, followers string) {
 		// off varies the alignment and start of the same data.
 		if len(b) > 0 {
 			b = b[int(off)%len(b):]
 		}
-		p := triggerPattern{and1, xor1, and2, xor2}
+		pv, ok := newTriggerPattern([]byte(triggers), set(followers))
+		if !ok {
+			return
+		}
+		p := &pv
 		c := 1 + int(outCap)%70
 		want := allPositionsRef(b, p)
 		if got := collectPositions(t, "triggerPositions", triggerPositions, b, p, c); !slices.Equal(got, want) {
@@ -407,13 +320,13 @@ func FuzzTriggerPositions(f *testing.F) {
 	})
 }
 
-// triggerPositionsBenchPattern selects p P q Q: 5 hits in triggerChat200
-// (deploy, app, QA, PR), as a scan for a trigger meets them.
-var triggerPositionsBenchPattern = triggerPattern{0xFE, 0x70, 0xFE, 0x70}
+// triggerPositionsBenchPattern is the scanner's: 1 hit in triggerChat200
+// (PR), where p and q alone have 5 (deploy, app, QA, PR).
+var triggerPositionsBenchPattern = trigScan
 
 // benchTriggerPositions times collecting every hit of text: triggerPositions
 // with an out of 64 (one call at 200 bytes, resuming if it fills), the
-// portable path the same way, indexTrigger called once per hit, and
+// portable path the same way, the kernel without the follower test, and
 // strings.IndexByte of an absent byte (the floor of one read).
 func benchTriggerPositions(b *testing.B, text string) {
 	buf := []byte(text)
@@ -462,17 +375,17 @@ func benchTriggerPositions(b *testing.B, text string) {
 			triggerSink += total
 		}
 	})
-	b.Run("indexloop", func(b *testing.B) {
+	b.Run("anynext", func(b *testing.B) {
+		// The same letters with any byte following: the follower test's cost.
+		q := *p
+		q.anyNext, q.follow = 0xFF, [16]byte{}
 		b.SetBytes(int64(len(buf)))
 		for b.Loop() {
 			total := 0
-			for at := 0; ; {
-				i := indexTrigger(buf[at:], p)
-				if i < 0 {
-					break
-				}
-				total++
-				at += i + 1
+			for at := 0; at < len(buf); {
+				n, next := triggerPositions(buf[at:], &q, out[:])
+				total += n
+				at += next
 			}
 			triggerSink += total
 		}
