@@ -36,11 +36,11 @@ type elem struct {
 // template is a compiled message: the elements from the start of its key
 // to the end of the message, of which the first `required` must match.
 type template struct {
-	elems      []elem
-	required   int
-	lead       int    // number of leading number values before the first word
-	first      string // first literal word
-	firstWord  needle
+	elems     []elem
+	required  int
+	lead      int    // number of leading number values before the first word
+	first     string // first literal word
+	firstWord needle
 	// anchor is the word searched for first: the longest of the key's
 	// opening words, before any value, as "the" or "this" would be found
 	// everywhere. The message starts at most anchorBack bytes before it.
