@@ -304,6 +304,15 @@ func (t *template) matchAt(n *normalized, start int) (matchResult, bool) {
 		required := k < t.required
 		var next int
 		ok := true
+		if ph := &t.phrases[k]; ph.elems > 0 {
+			// The words as written: skip them all at once.
+			j := skipSpaces(l, i)
+			if end := j + len(ph.text); end <= len(l) && string(l[j:end]) == ph.text && !wordStartsAt(l, end) {
+				i, m.end = end, end
+				k += ph.elems - 1
+				continue
+			}
+		}
 		switch e.kind {
 		case elWord:
 			next, ok = matchWord(l, i, e.word)

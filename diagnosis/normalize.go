@@ -17,13 +17,17 @@ type normalized struct {
 
 func (n *normalized) emit(c byte) {
 	n.orig = append(n.orig, c)
+	n.lower = append(n.lower, lowerByte(c))
 }
 
-// fold fills lower from orig, eight bytes at a time: only A-Z change,
-// bytes of multi-byte characters never do.
-func (n *normalized) fold() {
-	n.lower = append(n.lower[:0], n.orig...)
-	l := n.lower
+// emitRun copies a run of raw text as it is, lowercasing it into lower
+// eight bytes at a time: only A-Z change, bytes of multi-byte characters
+// never do.
+func (n *normalized) emitRun(s string) {
+	n.orig = append(n.orig, s...)
+	at := len(n.lower)
+	n.lower = append(n.lower, s...)
+	l := n.lower[at:]
 	i := 0
 	for ; i+8 <= len(l); i += 8 {
 		w := binary.LittleEndian.Uint64(l[i:])
@@ -34,9 +38,7 @@ func (n *normalized) fold() {
 		binary.LittleEndian.PutUint64(l[i:], w|upper>>2)
 	}
 	for ; i < len(l); i++ {
-		if c := l[i]; c >= 'A' && c <= 'Z' {
-			l[i] = c + 'a' - 'A'
-		}
+		l[i] = lowerByte(l[i])
 	}
 }
 
@@ -68,6 +70,7 @@ func (n *normalized) space(c byte) {
 	}
 	if c == '\n' || (c == '\t' && l == ' ') {
 		n.orig[len(n.orig)-1] = c
+		n.lower[len(n.lower)-1] = c
 	}
 }
 
@@ -86,6 +89,19 @@ var plain = func() (t [256]bool) {
 	return t
 }()
 
+// runClass is 1 for a plain byte, 3 for a space, 0 for the rest: four
+// bytes are copied as they are when the AND of their classes is not 0 and
+// no two spaces touch (bit 2 set in the AND of neighbours).
+var runClass = func() (t [256]uint8) {
+	for c := range 256 {
+		if plain[c] {
+			t[c] = 1
+		}
+	}
+	t[' '] = 3
+	return t
+}()
+
 // normalize folds raw Slack message text. Its cost is linear in len(raw).
 func normalize(raw string, buf *normalized) { normalizeFrom(raw, true, buf) }
 
@@ -93,26 +109,44 @@ func normalize(raw string, buf *normalized) { normalizeFrom(raw, true, buf) }
 // raw starts a line, where block-quote markers and bullets are dropped.
 func normalizeFrom(raw string, lineStart bool, buf *normalized) {
 	n := buf
-	n.orig = n.orig[:0]
-	defer n.fold()
+	n.orig, n.lower = n.orig[:0], n.lower[:0]
 	for i := 0; i < len(raw); {
 		// Fast path: copy a run of ordinary bytes at once, single spaces
 		// and colons that cannot start an emoji code included.
 		if !lineStart && plain[raw[i]] {
 			j := i + 1
+			// Four bytes per step while they are plain or single spaces
+			// between plain bytes; the loop below finishes the run.
+			for prev := uint8(1); j+4 <= len(raw); j += 4 {
+				c0, c1, c2, c3 := runClass[raw[j]], runClass[raw[j+1]], runClass[raw[j+2]], runClass[raw[j+3]]
+				if c0&c1&c2&c3 == 0 || (prev&c0|c0&c1|c1&c2|c2&c3)&2 != 0 {
+					break
+				}
+				prev = c3
+			}
 			for j < len(raw) {
 				c := raw[j]
 				if plain[c] {
 					j++
 					continue
 				}
-				if j+1 < len(raw) && plain[raw[j+1]] && (c == ' ' || c == ':' && isWordByte(raw[j-1])) {
+				if j+1 >= len(raw) || !plain[raw[j+1]] {
+					break
+				}
+				// Copied as they are, with the byte after them: a single
+				// space or line break (one that starts no list or quote), a
+				// colon that starts no emoji code, and _ * ~ inside a word
+				// (Billing_CS), which mark no emphasis there.
+				prevWord := raw[j-1] < utf8.RuneSelf && isWordByte(raw[j-1])
+				if c == ' ' && raw[j-1] != ' ' || c == ':' && isWordByte(raw[j-1]) ||
+					c == '\n' && raw[j-1] != ' ' && plainLineStart(raw[j+1:]) ||
+					(c == '_' || c == '*' || c == '~') && prevWord && isWordByte(raw[j+1]) {
 					j += 2
 					continue
 				}
 				break
 			}
-			n.orig = append(n.orig, raw[i:j]...)
+			n.emitRun(raw[i:j])
 			i = j
 			continue
 		}
@@ -193,6 +227,24 @@ func normalizeFrom(raw string, lineStart bool, buf *normalized) {
 			}
 		}
 	}
+}
+
+// plainLineStart reports whether a line starting with s, a plain byte,
+// starts with none of the markers skipLineMarkers skips.
+func plainLineStart(s string) bool {
+	switch c := s[0]; {
+	case c == '>':
+		return false
+	case c == '-' || c == '+':
+		return len(s) > 1 && s[1] != ' ' && s[1] != '\t'
+	case c >= '0' && c <= '9':
+		k := 0
+		for k < len(s) && k < 3 && s[k] >= '0' && s[k] <= '9' {
+			k++
+		}
+		return !(k+1 < len(s) && (s[k] == '.' || s[k] == ')') && s[k+1] == ' ')
+	}
+	return true
 }
 
 // skipLineMarkers skips block-quote markers and list bullets at a line start.

@@ -34,6 +34,10 @@ type stem struct {
 	// backTight, fwdTight bound the message when its values are of a
 	// usual length; the engine widens to back/fwd only when that is not enough.
 	backTight, fwdTight int
+	// wins are the windows of the templates the stem belongs to.
+	wins []stemWin
+	// id is the stem's bit in a template's votes (ids past 63 share bit 63).
+	id uint8
 	// text8 is text in eight-byte words for equalAt, mask8 the bytes of
 	// each that belong to it, fold8 the case bit of those bytes; words is
 	// 0 when text holds a byte other than a letter.
@@ -41,8 +45,20 @@ type stem struct {
 	words               int
 }
 
+// stemWin is where a message of template ti may stand around a stem's
+// hit: back and fwd bytes for the longest values, the tight ones for usual values.
+type stemWin struct {
+	bit                 uint64
+	ti                  int
+	back, fwd           int
+	backTight, fwdTight int
+}
+
 type scanner struct {
 	patterns []swarPattern
+	// quorum[ti] is how many distinct stems of template ti must stand in a
+	// region before it is matched there.
+	quorum []int
 	// kernel is set when the trigger letters fit triggerPattern, so the
 	// scan runs at vector speed; letters sharing a low nibble use the SWAR loop.
 	kernel  bool
@@ -175,22 +191,33 @@ func newScanner(ts []*template) *scanner {
 	// passes a hit only when a known letter follows its trigger, so the
 	// fewer followers, the fewer hits.
 	seen := map[string]*stem{}
+	keyStems := make([]map[*stem]bool, len(ts))
 	for _, first := range []bool{true, false} {
 		for ti, t := range ts {
 			before, beforeTight := 0, 0
 			total, totalTight := t.span(), t.spanTight()
 			found := false
+			if keyStems[ti] == nil {
+				keyStems[ti] = map[*stem]bool{}
+			}
 			for k, e := range t.elems {
 				if e.kind == elWord && (k < t.required || len(e.word) >= 7) {
 					if pos := s.firstTrigger(e.word); pos >= 0 && (first && !found && k < t.required || !first && s.follows[followerOf(e.word, pos)]) {
 						found = true
 						st := s.addStem(seen, e.word, pos)
-						st.mask |= 1 << uint(ti%64)
+						if k < t.required {
+							keyStems[ti][st] = true
+						}
 						// Markup and wide characters can make raw text longer than normalized.
-						st.back = max(st.back, before*3/2+64)
-						st.fwd = max(st.fwd, (total-before)*3/2+64)
-						st.backTight = max(st.backTight, beforeTight+32)
-						st.fwdTight = max(st.fwdTight, totalTight-beforeTight+32)
+						w := stemWin{bit: 1 << uint(ti%64), ti: ti,
+							back: before*3/2 + 64, fwd: (total-before)*3/2 + 64,
+							backTight: beforeTight + 32, fwdTight: totalTight - beforeTight + 32}
+						if !slices.Contains(st.wins, w) {
+							st.wins = append(st.wins, w)
+						}
+						st.mask |= w.bit
+						st.back, st.fwd = max(st.back, w.back), max(st.fwd, w.fwd)
+						st.backTight, st.fwdTight = max(st.backTight, w.backTight), max(st.fwdTight, w.fwdTight)
 					}
 				}
 				switch e.kind {
@@ -206,6 +233,14 @@ func newScanner(ts []*template) *scanner {
 				}
 			}
 		}
+	}
+	// A key with several stems is sought only where two of them (or of the
+	// long words after it) stand: one of its words may be misread, but not
+	// all, and one word alone ("publish", "proceed") is common in chat
+	// and logs.
+	s.quorum = make([]int, len(ts))
+	for ti := range ts {
+		s.quorum[ti] = min(2, len(keyStems[ti]))
 	}
 	s.pattern, s.kernel = newTriggerPattern(chosen, &s.follows)
 	return s
@@ -240,7 +275,7 @@ func (s *scanner) addStem(seen map[string]*stem, word string, pos int) *stem {
 	if st := seen[key]; st != nil {
 		return st
 	}
-	st := &stem{text: text, offset: pos - lo, wordStart: lo == 0, wordEnd: hi == len(word)}
+	st := &stem{text: text, offset: pos - lo, wordStart: lo == 0, wordEnd: hi == len(word), id: uint8(min(len(seen), 63))}
 	st.probe = min(st.offset+2, len(text)-1)
 	if onlyLetters(text) && len(text) <= 16 {
 		st.words = (len(text) + 7) / 8
@@ -279,7 +314,9 @@ func (s *scanner) allow(word string, pos int, wordStart bool) {
 	}
 	after := class(pos + 1)
 	for prev := range uint8(32) {
-		if prev == class(pos-1) || !wordStart && pos == 0 {
+		// At a word's start the byte before may also end a wide
+		// character: a typographic quote („Producer) or an invisible one.
+		if prev == class(pos-1) || pos == 0 && (!wordStart || prev == classWide) {
 			s.pairs[sl|prev] |= 1 << after
 		}
 	}
@@ -331,6 +368,22 @@ func lowerByte(c byte) byte {
 
 // scan appends to out the regions of text that may hold a message, in order.
 func (s *scanner) scan(text string, out []region) []region {
+	if hits := s.hits(text); len(hits) > 0 {
+		return s.regions(text, hits, out)
+	}
+	return out
+}
+
+// hit is a stem found in a text, at its trigger letter.
+type hit struct {
+	pos int
+	st  *stem
+}
+
+// hits returns the stems that stand in text, in order.
+func (s *scanner) hits(text string) []hit {
+	// No buffer: most texts have no hit, and zeroing one costs them time.
+	var out []hit
 	// A read-only byte view of the string: the scan kernels take bytes.
 	b := unsafe.Slice(unsafe.StringData(text), len(text))
 	if s.kernel {
@@ -453,8 +506,8 @@ func zeroWidthLen(s string) int {
 	return 0
 }
 
-// check confirms a trigger letter at i as part of a key word and records its region.
-func (s *scanner) check(text string, i int, out []region) []region {
+// check confirms a trigger letter at i as part of a stem and records it.
+func (s *scanner) check(text string, i int, out []hit) []hit {
 	c := text[i] | 0x20
 	if c < 'a' || c > 'z' {
 		return out
@@ -493,8 +546,45 @@ func (s *scanner) check(text string, i int, out []region) []region {
 		if end < 0 || (st.wordEnd && wordAt(text, end)) {
 			continue
 		}
-		r := region{start: max(0, i-st.backTight), end: min(len(text), i+st.fwdTight),
-			fullStart: max(0, i-st.back), fullEnd: min(len(text), i+st.fwd), mask: st.mask}
+		if out == nil {
+			out = make([]hit, 0, 16)
+		}
+		out = append(out, hit{pos: i, st: st})
+	}
+	return out
+}
+
+// regions groups hits whose windows overlap into regions, each with the
+// templates whose quorum of stems stands in it.
+func (s *scanner) regions(text string, hits []hit, out []region) []region {
+	for i := 0; i < len(hits); {
+		end := hits[i].pos + hits[i].st.fwdTight
+		j := i + 1
+		for j < len(hits) && hits[j].pos-hits[j].st.backTight <= end {
+			end = max(end, hits[j].pos+hits[j].st.fwdTight)
+			j++
+		}
+		var votes [64]uint64
+		for _, h := range hits[i:j] {
+			for _, w := range h.st.wins {
+				votes[w.ti%64] |= 1 << h.st.id
+			}
+		}
+		r := region{start: len(text), fullStart: len(text)}
+		for _, h := range hits[i:j] {
+			for _, w := range h.st.wins {
+				if bits.OnesCount64(votes[w.ti%64]) < s.quorum[w.ti] {
+					continue
+				}
+				r.start, r.end = min(r.start, max(0, h.pos-w.backTight)), max(r.end, min(len(text), h.pos+w.fwdTight))
+				r.fullStart, r.fullEnd = min(r.fullStart, max(0, h.pos-w.back)), max(r.fullEnd, min(len(text), h.pos+w.fwd))
+				r.mask |= w.bit
+			}
+		}
+		i = j
+		if r.mask == 0 {
+			continue
+		}
 		r.start = wordStartBefore(text, r.start)
 		if n := len(out); n > 0 && r.start <= out[n-1].end {
 			last := &out[n-1]

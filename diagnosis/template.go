@@ -46,12 +46,53 @@ type template struct {
 	// everywhere. The message starts at most anchorBack bytes before it.
 	anchor     needle
 	anchorBack int
+	// phrases[k] is the run of words and punctuation from element k, as
+	// it reads when pasted as written, for one compare instead of a word
+	// at a time; elems 0 when no run of two words starts there.
+	phrases []phrase
 	// restart holds the first two words of the message and of its key: a
 	// last value stops where the message starts again on the same line.
 	restart [][2]string
 }
 
 var numberNames = map[string]bool{"percent": true, "prepared": true, "failed": true, "skipped": true, "current": true, "total": true}
+
+// phrase is a run of literal elements as one string.
+type phrase struct {
+	text  string
+	elems int
+}
+
+// phrasesOf returns the phrase starting at each element: words joined by
+// a space, punctuation against the word before it, ending with a word.
+func phrasesOf(elems []elem) []phrase {
+	out := make([]phrase, len(elems))
+	for k := range elems {
+		if elems[k].kind != elWord {
+			continue
+		}
+		var b strings.Builder
+		words, last := 0, 0
+		for j := k; j < len(elems) && (elems[j].kind == elWord || elems[j].kind == elPunct); j++ {
+			if elems[j].kind == elWord {
+				if j > k {
+					b.WriteByte(' ')
+				}
+				b.WriteString(elems[j].word)
+				words, last = words+1, j
+				out[k].text = b.String()
+				continue
+			}
+			b.WriteString(elems[j].word)
+		}
+		if words >= 2 {
+			out[k].elems = last - k + 1
+		} else {
+			out[k].text = ""
+		}
+	}
+	return out
+}
 
 // needle is a word to search for by its rarest letter, which
 // bytes.IndexByte finds at vector speed: bytes.Index would stop at every
@@ -245,6 +286,7 @@ func compileTemplate(text, key string) (*template, error) {
 		return nil, fmt.Errorf("the key must start with a word (or numbers followed by a word)")
 	}
 	t.first = t.elems[t.lead].word
+	t.phrases = phrasesOf(t.elems)
 	t.firstWord = newNeedle(t.first)
 	t.anchor = t.firstWord
 	prefix := 0
