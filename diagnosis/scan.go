@@ -38,6 +38,8 @@ type stem struct {
 	wins []stemWin
 	// id is the stem's bit in a template's votes (ids past 63 share bit 63).
 	id uint8
+	// index is the stem's place in scanner.stems.
+	index uint32
 	// text8 is text in eight-byte words for equalAt, mask8 the bytes of
 	// each that belong to it, fold8 the case bit of those bytes; words is
 	// 0 when text holds a byte other than a letter.
@@ -56,6 +58,7 @@ type stemWin struct {
 
 type scanner struct {
 	patterns []swarPattern
+	stems []*stem
 	// quorum[ti] is how many distinct stems of template ti must stand in a
 	// region before it is matched there.
 	quorum []int
@@ -275,7 +278,8 @@ func (s *scanner) addStem(seen map[string]*stem, word string, pos int) *stem {
 	if st := seen[key]; st != nil {
 		return st
 	}
-	st := &stem{text: text, offset: pos - lo, wordStart: lo == 0, wordEnd: hi == len(word), id: uint8(min(len(seen), 63))}
+	st := &stem{text: text, offset: pos - lo, wordStart: lo == 0, wordEnd: hi == len(word), id: uint8(min(len(seen), 63)), index: uint32(len(s.stems))}
+	s.stems = append(s.stems, st)
 	st.probe = min(st.offset+2, len(text)-1)
 	if onlyLetters(text) && len(text) <= 16 {
 		st.words = (len(text) + 7) / 8
@@ -368,22 +372,43 @@ func lowerByte(c byte) byte {
 
 // scan appends to out the regions of text that may hold a message, in order.
 func (s *scanner) scan(text string, out []region) []region {
-	if hits := s.hits(text); len(hits) > 0 {
+	if !s.kernel {
+		return s.scanFrom(text, 0, out)
+	}
+	// Most texts hold no stem: this loop only looks for the first one,
+	// without the buffers scanFrom needs, and hands over from there.
+	b := unsafe.Slice(unsafe.StringData(text), len(text))
+	var pos [16]int32
+	for at := 0; at < len(b); {
+		n, next := triggerPositions(b[at:], &s.pattern, pos[:])
+		for _, k := range pos[:n] {
+			if i := at + int(k); s.pass(text, i) && s.anyStem(text, i) {
+				return s.scanFrom(text, i, out)
+			}
+		}
+		at += next
+	}
+	return out
+}
+
+// scanFrom is scan from text[from:], where a trigger letter starts.
+func (s *scanner) scanFrom(text string, from int, out []region) []region {
+	var buf [16]hit
+	if hits := s.hits(text, from, buf[:0]); len(hits) > 0 {
 		return s.regions(text, hits, out)
 	}
 	return out
 }
 
-// hit is a stem found in a text, at its trigger letter.
+// hit is a stem found in a text, at its trigger letter: pointer-free, so
+// a buffer of them is cheap to clear.
 type hit struct {
-	pos int
-	st  *stem
+	pos  int32
+	stem uint32 // index in scanner.stems
 }
 
-// hits returns the stems that stand in text, in order.
-func (s *scanner) hits(text string) []hit {
-	// No buffer: most texts have no hit, and zeroing one costs them time.
-	var out []hit
+// hits appends to out the stems that stand in text[from:], in order.
+func (s *scanner) hits(text string, from int, out []hit) []hit {
 	// A read-only byte view of the string: the scan kernels take bytes.
 	b := unsafe.Slice(unsafe.StringData(text), len(text))
 	if s.kernel {
@@ -391,7 +416,7 @@ func (s *scanner) hits(text string) []hit {
 		// more than the scan itself on a short line, and few pass the
 		// kernel's follower test.
 		var pos [16]int32
-		for at := 0; at < len(b); {
+		for at := from; at < len(b); {
 			n, next := triggerPositions(b[at:], &s.pattern, pos[:])
 			for _, k := range pos[:n] {
 				if i := at + int(k); s.pass(text, i) {
@@ -402,7 +427,7 @@ func (s *scanner) hits(text string) []hit {
 		}
 		return out
 	}
-	i := 0
+	i := from
 	for ; i+8 <= len(b); i += 8 {
 		w := binary.LittleEndian.Uint64(b[i:]) | 0x2020202020202020
 		var m uint64
@@ -506,11 +531,32 @@ func zeroWidthLen(s string) int {
 	return 0
 }
 
-// check confirms a trigger letter at i as part of a stem and records it.
+// check records the stems that stand at the trigger letter at i.
 func (s *scanner) check(text string, i int, out []hit) []hit {
+	for _, st := range s.candidates(text, i) {
+		if st.standsAt(text, i) {
+			out = append(out, hit{pos: int32(i), stem: st.index})
+		}
+	}
+	return out
+}
+
+// anyStem reports whether some stem stands at the trigger letter at i.
+func (s *scanner) anyStem(text string, i int) bool {
+	for _, st := range s.candidates(text, i) {
+		if st.standsAt(text, i) {
+			return true
+		}
+	}
+	return false
+}
+
+// candidates returns the stems of the trigger letter at i that the
+// letter after it may continue.
+func (s *scanner) candidates(text string, i int) []*stem {
 	c := text[i] | 0x20
 	if c < 'a' || c > 'z' {
-		return out
+		return nil
 	}
 	var next byte = ' '
 	if i+1 < len(text) {
@@ -520,68 +566,77 @@ func (s *scanner) check(text string, i int, out []hit) []hit {
 		}
 	}
 	ls := &s.letters[c-'a']
-	g := ls.group[next]
-	if g == 0 {
-		return out
+	if g := ls.group[next]; g > 0 {
+		return ls.groups[g-1]
 	}
-	for _, st := range ls.groups[g-1] {
-		lo := i - st.offset
-		if lo < 0 {
-			continue
-		}
-		// One byte two past the trigger rejects most stems before a full compare.
-		if p := lo + st.probe; p < len(text) && lowerByte(text[p]) != st.text[st.probe] && text[p] != '\n' && text[p] < 0x80 {
-			continue
-		}
-		if st.wordStart && wordBefore(text, lo) {
-			continue
-		}
-		end := lo + len(st.text)
-		if eq, broken := st.equalAt(text, lo); !eq {
-			if !broken {
-				continue
-			}
-			end = stemAt(text, lo, st.text)
-		}
-		if end < 0 || (st.wordEnd && wordAt(text, end)) {
-			continue
-		}
-		if out == nil {
-			out = make([]hit, 0, 16)
-		}
-		out = append(out, hit{pos: i, st: st})
+	return nil
+}
+
+// standsAt reports whether the stem stands in text with its trigger at i.
+func (st *stem) standsAt(text string, i int) bool {
+	lo := i - st.offset
+	if lo < 0 {
+		return false
 	}
-	return out
+	// One byte two past the trigger rejects most stems before a full compare.
+	if p := lo + st.probe; p < len(text) && lowerByte(text[p]) != st.text[st.probe] && text[p] != '\n' && text[p] < 0x80 {
+		return false
+	}
+	if st.wordStart && wordBefore(text, lo) {
+		return false
+	}
+	end := lo + len(st.text)
+	if eq, broken := st.equalAt(text, lo); !eq {
+		if !broken {
+			return false
+		}
+		end = stemAt(text, lo, st.text)
+	}
+	return end >= 0 && !(st.wordEnd && wordAt(text, end))
 }
 
 // regions groups hits whose windows overlap into regions, each with the
 // templates whose quorum of stems stands in it.
 func (s *scanner) regions(text string, hits []hit, out []region) []region {
+	// votes[ti] has a bit per stem of template ti in the current group;
+	// cleared entry by entry after each group.
+	var votes [64]uint64
 	for i := 0; i < len(hits); {
-		end := hits[i].pos + hits[i].st.fwdTight
+		st := s.stems[hits[i].stem]
+		end := int(hits[i].pos) + st.fwdTight
 		j := i + 1
-		for j < len(hits) && hits[j].pos-hits[j].st.backTight <= end {
-			end = max(end, hits[j].pos+hits[j].st.fwdTight)
-			j++
+		for ; j < len(hits); j++ {
+			st := s.stems[hits[j].stem]
+			if int(hits[j].pos)-st.backTight > end {
+				break
+			}
+			end = max(end, int(hits[j].pos)+st.fwdTight)
 		}
-		var votes [64]uint64
-		for _, h := range hits[i:j] {
-			for _, w := range h.st.wins {
-				votes[w.ti%64] |= 1 << h.st.id
+		group := hits[i:j]
+		i = j
+		for _, h := range group {
+			st := s.stems[h.stem]
+			for _, w := range st.wins {
+				votes[w.ti%64] |= 1 << st.id
 			}
 		}
 		r := region{start: len(text), fullStart: len(text)}
-		for _, h := range hits[i:j] {
-			for _, w := range h.st.wins {
+		for _, h := range group {
+			pos := int(h.pos)
+			for _, w := range s.stems[h.stem].wins {
 				if bits.OnesCount64(votes[w.ti%64]) < s.quorum[w.ti] {
 					continue
 				}
-				r.start, r.end = min(r.start, max(0, h.pos-w.backTight)), max(r.end, min(len(text), h.pos+w.fwdTight))
-				r.fullStart, r.fullEnd = min(r.fullStart, max(0, h.pos-w.back)), max(r.fullEnd, min(len(text), h.pos+w.fwd))
+				r.start, r.end = min(r.start, max(0, pos-w.backTight)), max(r.end, min(len(text), pos+w.fwdTight))
+				r.fullStart, r.fullEnd = min(r.fullStart, max(0, pos-w.back)), max(r.fullEnd, min(len(text), pos+w.fwd))
 				r.mask |= w.bit
 			}
 		}
-		i = j
+		for _, h := range group {
+			for _, w := range s.stems[h.stem].wins {
+				votes[w.ti%64] = 0
+			}
+		}
 		if r.mask == 0 {
 			continue
 		}
