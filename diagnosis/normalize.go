@@ -115,16 +115,19 @@ func normalizeFrom(raw string, lineStart bool, buf *normalized) {
 		// and colons that cannot start an emoji code included.
 		if !lineStart && plain[raw[i]] {
 			j := i + 1
-			// Four bytes per step while they are plain or single spaces
-			// between plain bytes; the loop below finishes the run.
-			for prev := uint8(1); j+4 <= len(raw); j += 4 {
-				c0, c1, c2, c3 := runClass[raw[j]], runClass[raw[j+1]], runClass[raw[j+2]], runClass[raw[j+3]]
-				if c0&c1&c2&c3 == 0 || (prev&c0|c0&c1|c1&c2|c2&c3)&2 != 0 {
+			for j < len(raw) {
+				// Four bytes per step while they are plain or single spaces
+				// between plain bytes, then one byte.
+				for prev := runClass[raw[j-1]]; j+4 <= len(raw); j += 4 {
+					c0, c1, c2, c3 := runClass[raw[j]], runClass[raw[j+1]], runClass[raw[j+2]], runClass[raw[j+3]]
+					if c0&c1&c2&c3 == 0 || (prev&c0|c0&c1|c1&c2|c2&c3)&2 != 0 {
+						break
+					}
+					prev = c3
+				}
+				if j >= len(raw) {
 					break
 				}
-				prev = c3
-			}
-			for j < len(raw) {
 				c := raw[j]
 				if plain[c] {
 					j++

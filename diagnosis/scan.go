@@ -52,13 +52,15 @@ type stem struct {
 type stemWin struct {
 	bit                 uint64
 	ti                  int
+	slot                uint8 // ti % 64, its entry in the votes
+	quorum              int   // scanner.quorum[ti]
 	back, fwd           int
 	backTight, fwdTight int
 }
 
 type scanner struct {
 	patterns []swarPattern
-	stems []*stem
+	stems    []*stem
 	// quorum[ti] is how many distinct stems of template ti must stand in a
 	// region before it is matched there.
 	quorum []int
@@ -212,7 +214,7 @@ func newScanner(ts []*template) *scanner {
 							keyStems[ti][st] = true
 						}
 						// Markup and wide characters can make raw text longer than normalized.
-						w := stemWin{bit: 1 << uint(ti%64), ti: ti,
+						w := stemWin{bit: 1 << uint(ti%64), ti: ti, slot: uint8(ti % 64),
 							back: before*3/2 + 64, fwd: (total-before)*3/2 + 64,
 							backTight: beforeTight + 32, fwdTight: totalTight - beforeTight + 32}
 						if !slices.Contains(st.wins, w) {
@@ -244,6 +246,11 @@ func newScanner(ts []*template) *scanner {
 	s.quorum = make([]int, len(ts))
 	for ti := range ts {
 		s.quorum[ti] = min(2, len(keyStems[ti]))
+	}
+	for _, st := range s.stems {
+		for k := range st.wins {
+			st.wins[k].quorum = s.quorum[st.wins[k].ti]
+		}
 	}
 	s.pattern, s.kernel = newTriggerPattern(chosen, &s.follows)
 	return s
@@ -616,27 +623,31 @@ func (s *scanner) regions(text string, hits []hit, out []region) []region {
 		i = j
 		for _, h := range group {
 			st := s.stems[h.stem]
-			for _, w := range st.wins {
-				votes[w.ti%64] |= 1 << st.id
+			for k := range st.wins {
+				votes[st.wins[k].slot] |= 1 << st.id
 			}
 		}
 		r := region{start: len(text), fullStart: len(text)}
 		for _, h := range group {
-			pos := int(h.pos)
-			for _, w := range s.stems[h.stem].wins {
-				if bits.OnesCount64(votes[w.ti%64]) < s.quorum[w.ti] {
+			pos, wins := int(h.pos), s.stems[h.stem].wins
+			for k := range wins {
+				w := &wins[k]
+				if bits.OnesCount64(votes[w.slot]) < w.quorum {
 					continue
 				}
-				r.start, r.end = min(r.start, max(0, pos-w.backTight)), max(r.end, min(len(text), pos+w.fwdTight))
-				r.fullStart, r.fullEnd = min(r.fullStart, max(0, pos-w.back)), max(r.fullEnd, min(len(text), pos+w.fwd))
+				r.start, r.end = min(r.start, pos-w.backTight), max(r.end, pos+w.fwdTight)
+				r.fullStart, r.fullEnd = min(r.fullStart, pos-w.back), max(r.fullEnd, pos+w.fwd)
 				r.mask |= w.bit
 			}
 		}
 		for _, h := range group {
-			for _, w := range s.stems[h.stem].wins {
-				votes[w.ti%64] = 0
+			wins := s.stems[h.stem].wins
+			for k := range wins {
+				votes[wins[k].slot] = 0
 			}
 		}
+		r.start, r.fullStart = max(0, r.start), max(0, r.fullStart)
+		r.end, r.fullEnd = min(len(text), r.end), min(len(text), r.fullEnd)
 		if r.mask == 0 {
 			continue
 		}

@@ -104,8 +104,10 @@ type needle struct {
 
 func newNeedle(w string) needle {
 	n := needle{w: []byte(w)}
+	// Not a letter OCR confuses: misread, it would not be found.
+	steady := func(c byte) bool { return confusable(c) == c && c != 'l' }
 	for i := range len(w) {
-		if freq(w[i]) < freq(w[n.rare]) {
+		if steady(w[i]) && (!steady(w[n.rare]) || freq(w[i]) < freq(w[n.rare])) {
 			n.rare = i
 		}
 	}
@@ -129,12 +131,25 @@ func (n *needle) index(l []byte) int {
 			return -1
 		}
 		p := from + j - n.rare
-		if p+len(n.w) <= len(l) && bytes.Equal(l[p:p+len(n.w)], n.w) {
+		if p >= 0 && p+len(n.w) <= len(l) && sameWord(l[p:p+len(n.w)], n.w) {
 			return p
 		}
 		from += j + 1
 	}
 	return -1
+}
+
+// sameWord reports whether b reads as w, allowing the letters OCR confuses (see confusable).
+func sameWord(b, w []byte) bool {
+	if bytes.Equal(b, w) {
+		return true
+	}
+	for k := range b {
+		if b[k] != w[k] && confusable(b[k]) != confusable(w[k]) {
+			return false
+		}
+	}
+	return true
 }
 
 func onlyLetters(w string) bool {
