@@ -111,11 +111,37 @@ func byteClass(c byte) uint8 {
 	return 0
 }
 
-// letterStems are the stems of one trigger letter, with a bitmap of the
-// bytes that may follow it, so most hits are rejected with one lookup.
+// letterStems are the stems of one trigger letter, by the classes of the
+// two bytes after it, so that a hit tries only the stems it may start.
 type letterStems struct {
-	group  [256]uint8 // 1 + index into groups of the stems whose letter is followed by this byte
+	cell   [28][28]uint16 // 1 + index into groups; 0 for none
 	groups [][]*stem
+}
+
+const (
+	nextEnd   = 26 // the byte ends the word (or the text)
+	nextOther = 27 // a digit or a byte of a multi-byte character
+)
+
+// nextClass folds a byte after a trigger: a letter by letter, else word end or other.
+func nextClass(c byte) int {
+	switch {
+	case c|0x20 >= 'a' && c|0x20 <= 'z':
+		return int(c|0x20) - 'a'
+	case isWordByte(c):
+		return nextOther
+	}
+	return nextEnd
+}
+
+// add files st under the byte classes c1, c2 after its trigger.
+func (ls *letterStems) add(c1, c2 int, st *stem) {
+	if ls.cell[c1][c2] == 0 {
+		ls.groups = append(ls.groups, nil)
+		ls.cell[c1][c2] = uint16(len(ls.groups))
+	}
+	g := &ls.groups[ls.cell[c1][c2]-1]
+	*g = append(*g, st)
 }
 
 type swarPattern struct{ and, xor uint64 }
@@ -299,11 +325,18 @@ func (s *scanner) addStem(seen map[string]*stem, word string, pos int) *stem {
 	seen[key] = st
 	next := followerOf(word, pos)
 	ls := &s.letters[word[pos]-'a']
-	if ls.group[next] == 0 {
-		ls.groups = append(ls.groups, nil)
-		ls.group[next] = uint8(len(ls.groups))
+	c1 := nextClass(next)
+	switch {
+	case c1 == nextEnd || pos+2 >= len(word):
+		for c2 := range 28 {
+			ls.add(c1, c2, st)
+		}
+	default:
+		// A line break or an invisible character may follow instead.
+		ls.add(c1, nextClass(word[pos+2]), st)
+		ls.add(c1, nextEnd, st)
+		ls.add(c1, nextOther, st)
 	}
-	ls.groups[ls.group[next]-1] = append(ls.groups[ls.group[next]-1], st)
 	s.follows[next] = true
 	s.allow(word, pos, true)
 	return st
@@ -565,15 +598,15 @@ func (s *scanner) candidates(text string, i int) []*stem {
 	if c < 'a' || c > 'z' {
 		return nil
 	}
-	var next byte = ' '
+	c1, c2 := nextEnd, nextEnd
 	if i+1 < len(text) {
-		next = lowerByte(text[i+1])
-		if !isWordByte(next) {
-			next = ' '
-		}
+		c1 = nextClass(text[i+1])
+	}
+	if i+2 < len(text) {
+		c2 = nextClass(text[i+2])
 	}
 	ls := &s.letters[c-'a']
-	if g := ls.group[next]; g > 0 {
+	if g := ls.cell[c1][c2]; g > 0 {
 		return ls.groups[g-1]
 	}
 	return nil
