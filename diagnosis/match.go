@@ -338,7 +338,7 @@ func (t *template) matchAt(n *normalized, start int) (matchResult, bool) {
 			next, ok = t.skipGap(l, i, k)
 		case elValue:
 			var v Value
-			next, v, ok = t.capture(n, i, k)
+			next, v, ok = t.capture(n, i, k, !m.has(e.name))
 			if ok && v.Name != "" && !m.has(v.Name) {
 				m.values = append(m.values, v)
 			}
@@ -505,11 +505,20 @@ func looksLikeChat(val []byte) bool {
 	if i := bytes.IndexAny(val, " \n\t"); i >= 0 {
 		first = val[:i]
 	}
-	return notNames[string(bytes.ToLower(first))]
+	// Lowercased on the stack: every word in notNames is short.
+	var buf [16]byte
+	if len(first) > len(buf) {
+		return false
+	}
+	for k, c := range first {
+		buf[k] = lowerByte(c)
+	}
+	return notNames[string(buf[:len(first)])]
 }
 
-// capture reads the value of element k at i.
-func (t *template) capture(n *normalized, i, k int) (int, Value, bool) {
+// capture reads the value of element k at i. keep false skips copying its
+// text: the message repeats a value already read.
+func (t *template) capture(n *normalized, i, k int, keep bool) (int, Value, bool) {
 	e := &t.elems[k]
 	l := n.lower
 	i = skipSpaces(l, i)
@@ -545,12 +554,12 @@ func (t *template) capture(n *normalized, i, k int) (int, Value, bool) {
 			val := trimValue(n.orig[i+1 : j])
 			if !hasNext {
 				if !wordStartsAt(l, j+1) {
-					return j + 1, valueText(v, val), len(val) > 0
+					return j + 1, v.text(val, keep), len(val) > 0
 				}
 				continue
 			}
 			if _, ok := matchWord(l, j+1, word); ok || atEnd(l, j+1) {
-				return j + 1, valueText(v, val), len(val) > 0
+				return j + 1, v.text(val, keep), len(val) > 0
 			}
 		}
 		if !hasNext {
@@ -573,7 +582,7 @@ func (t *template) capture(n *normalized, i, k int) (int, Value, bool) {
 		if len(val) == 0 || (e.name == "module" && looksLikeChat(val)) {
 			return i, v, false
 		}
-		return p, valueText(v, val), true
+		return p, v.text(val, keep), true
 	}
 	// Last value of the message: it runs to the end of the line, a column
 	// break, the end of the sentence or the punctuation that closes it.
@@ -612,7 +621,7 @@ func (t *template) capture(n *normalized, i, k int) (int, Value, bool) {
 	if len(val) == 0 || (e.name == "module" && looksLikeChat(val)) {
 		return i, v, false
 	}
-	return j, valueText(v, val), true
+	return j, v.text(val, keep), true
 }
 
 // errorLogSources are the Source column values of Service Center's Error Log.
@@ -664,8 +673,21 @@ func trimValue(b []byte) []byte {
 	return b
 }
 
+// text returns v with the text b, unless keep is false.
+func (v Value) text(b []byte, keep bool) Value {
+	if !keep {
+		return v
+	}
+	return valueText(v, b)
+}
+
 func valueText(v Value, b []byte) Value {
 	b = bytes.TrimSpace(b)
+	// Most values hold single spaces only: copy them as they are.
+	if bytes.IndexAny(b, "\n\t") < 0 && !bytes.Contains(b, []byte("  ")) {
+		v.Text = string(b)
+		return v
+	}
 	out := make([]byte, 0, len(b))
 	for _, c := range b {
 		if isSpace(c) {
