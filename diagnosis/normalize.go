@@ -89,19 +89,6 @@ var plain = func() (t [256]bool) {
 	return t
 }()
 
-// runClass is 1 for a plain byte, 3 for a space, 0 for the rest: four
-// bytes are copied as they are when the AND of their classes is not 0 and
-// no two spaces touch (bit 2 set in the AND of neighbours).
-var runClass = func() (t [256]uint8) {
-	for c := range 256 {
-		if plain[c] {
-			t[c] = 1
-		}
-	}
-	t[' '] = 3
-	return t
-}()
-
 // normalize folds raw Slack message text. Its cost is linear in len(raw).
 func normalize(raw string, buf *normalized) { normalizeFrom(raw, true, buf) }
 
@@ -116,23 +103,12 @@ func normalizeFrom(raw string, lineStart bool, buf *normalized) {
 		if !lineStart && plain[raw[i]] {
 			j := i + 1
 			for j < len(raw) {
-				// Four bytes per step while they are plain or single spaces
-				// between plain bytes, then one byte.
-				for prev := runClass[raw[j-1]]; j+4 <= len(raw); j += 4 {
-					c0, c1, c2, c3 := runClass[raw[j]], runClass[raw[j+1]], runClass[raw[j+2]], runClass[raw[j+3]]
-					if c0&c1&c2&c3 == 0 || (prev&c0|c0&c1|c1&c2|c2&c3)&2 != 0 {
-						break
-					}
-					prev = c3
-				}
+				// raw[j-1] is plain here: a run never starts with a space.
+				j += plainSpan(raw[j:])
 				if j >= len(raw) {
 					break
 				}
 				c := raw[j]
-				if plain[c] {
-					j++
-					continue
-				}
 				if j+1 >= len(raw) || !plain[raw[j+1]] {
 					break
 				}

@@ -10,3 +10,9 @@ const haveAsm = true
 //
 //go:noescape
 func triggerPositionsAVX2(b []byte, p *triggerPattern, out []int32) (n int, next int)
+
+// plainSpanAVX2 is plainSpan for len(s) >= 33 on a CPU with AVX2
+// (trigger_amd64.s). Shorter input would make it read before s.
+//
+//go:noescape
+func plainSpanAVX2(s string) int

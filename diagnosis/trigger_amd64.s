@@ -148,3 +148,118 @@ full:
 	MOVQ R10, next+64(FP)
 	VZEROUPPER
 	RET
+
+// specialsA and specialsB hold the bytes plainSpan stops at among 0x21..
+// 0x7E, at the index of their low nibble (two tables: * and : share one);
+// 0x80 where there is none, which no byte VPSHUFB looks up can equal.
+DATA specialsA<>+0(SB)/8, $0x8026808080808060  // [0] ` [6] &
+DATA specialsA<>+8(SB)/8, $0x5F7E803C802A8080  // [A] * [C] < [E] ~ [F] _
+GLOBL specialsA<>(SB), RODATA|NOPTR, $16
+DATA specialsB<>+0(SB)/8, $0x8080808080808080
+DATA specialsB<>+8(SB)/8, $0x80808080803A8080  // [A] :
+GLOBL specialsB<>(SB), RODATA|NOPTR, $16
+
+// GOOD32 sets out to 0xFF in each byte of x that plainSpan copies, given
+// x1, the 32 bytes one further on: 0x20 < x < 0x7F and x not special, or
+// x a space and x1 not one. t and u are clobbered.
+// Y0 = 0x20, Y1 = 0x7F broadcast; Y2, Y3 = specialsA, specialsB in both lanes.
+#define GOOD32(x, x1, t, u, out) \
+	VPCMPGTB Y0, x, out;   \
+	VPCMPGTB x, Y1, t;     \
+	VPAND    t, out, out;  \
+	VPSHUFB  x, Y2, t;     \
+	VPCMPEQB x, t, t;      \
+	VPSHUFB  x, Y3, u;     \
+	VPCMPEQB x, u, u;      \
+	VPOR     u, t, t;      \
+	VPANDN   out, t, out;  \
+	VPCMPEQB Y0, x, t;     \
+	VPCMPEQB Y0, x1, u;    \
+	VPANDN   t, u, t;      \
+	VPOR     t, out, out
+
+// func plainSpanAVX2(s string) int
+// Requires AVX2 and len(s) >= 33. Reads only inside s.
+//
+//	SI  s base   BX  len(s)   DI  next index   R8  len(s)-33   AX, CX, DX temps
+TEXT ·plainSpanAVX2(SB), NOSPLIT, $0-24
+	MOVQ s_base+0(FP), SI
+	MOVQ s_len+8(FP), BX
+
+	// VEX-encoded only, as in triggerPositionsAVX2.
+	MOVL           $0x20, AX
+	VMOVD          AX, X0
+	VPBROADCASTB   X0, Y0
+	MOVL           $0x7F, AX
+	VMOVD          AX, X1
+	VPBROADCASTB   X1, Y1
+	VBROADCASTI128 specialsA<>(SB), Y2
+	VBROADCASTI128 specialsB<>(SB), Y3
+
+	XORL DI, DI
+	LEAQ -33(BX), R8
+
+loop:
+	CMPQ      DI, R8
+	JGT       tail
+	VMOVDQU   (SI)(DI*1), Y4
+	VMOVDQU   1(SI)(DI*1), Y5
+	GOOD32(Y4, Y5, Y6, Y7, Y8)
+	VPMOVMSKB Y8, AX
+	NOTL      AX
+	TESTL     AX, AX
+	JNZ       found
+	ADDQ      $32, DI
+	JMP       loop
+
+tail:
+	// Fewer than 33 bytes left, from DI. Test the 32 positions len(s)-33 ..
+	// len(s)-2 with the bytes after them, and the last byte, which has none
+	// (a space there stops the span), as bit 32; shift out the positions
+	// before DI, already known good, so that bit 0 is byte DI.
+	CMPQ      DI, BX
+	JEQ       all
+	VMOVDQU   (SI)(R8*1), Y4
+	VMOVDQU   1(SI)(R8*1), Y5
+	VMOVDQA   Y5, Y9
+	GOOD32(Y4, Y5, Y6, Y7, Y8)
+	// The last byte: plain only (GOOD32's first part on Y9).
+	VPCMPGTB  Y0, Y9, Y10
+	VPCMPGTB  Y9, Y1, Y6
+	VPAND     Y6, Y10, Y10
+	VPSHUFB   Y9, Y2, Y6
+	VPCMPEQB  Y9, Y6, Y6
+	VPSHUFB   Y9, Y3, Y7
+	VPCMPEQB  Y9, Y7, Y7
+	VPOR      Y7, Y6, Y6
+	VPANDN    Y10, Y6, Y10
+	VPMOVMSKB Y8, AX
+	VPMOVMSKB Y10, DX
+	SHRL      $31, DX
+	SHLQ      $32, DX
+	ORQ       DX, AX
+	NOTQ      AX
+	MOVQ      $0x1FFFFFFFF, DX
+	ANDQ      DX, AX            // bad positions among the 33
+	MOVQ      DI, CX
+	SUBQ      R8, CX            // DI - (len(s)-33), in 1..33
+	SHRQ      CX, AX
+	TESTQ     AX, AX
+	JZ        all
+	BSFQ      AX, AX
+	ADDQ      DI, AX
+	MOVQ      AX, ret+16(FP)
+	VZEROUPPER
+	RET
+
+found:
+	BSFL AX, AX
+	ADDQ DI, AX
+	MOVQ AX, ret+16(FP)
+	VZEROUPPER
+	RET
+
+all:
+	MOVQ BX, ret+16(FP)
+	VZEROUPPER
+	RET

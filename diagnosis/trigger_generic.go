@@ -9,3 +9,5 @@ const haveAsm = false
 func triggerPositionsAVX2(b []byte, p *triggerPattern, out []int32) (n int, next int) {
 	return triggerPositionsGeneric(b, p, out)
 }
+
+func plainSpanAVX2(s string) int { return plainSpanGeneric(s) }
