@@ -2,8 +2,10 @@ package diagnosis
 
 import (
 	"encoding/binary"
+	"slices"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // normalized is text with Slack markup, typography and layout folded away.
@@ -20,25 +22,38 @@ func (n *normalized) emit(c byte) {
 	n.lower = append(n.lower, lowerByte(c))
 }
 
-// emitRun copies a run of raw text as it is, lowercasing it into lower
-// eight bytes at a time: only A-Z change, bytes of multi-byte characters
-// never do.
+// emitRun copies a run of raw text as it is, and lowercased into lower.
 func (n *normalized) emitRun(s string) {
 	n.orig = append(n.orig, s...)
 	at := len(n.lower)
-	n.lower = append(n.lower, s...)
-	l := n.lower[at:]
+	n.lower = slices.Grow(n.lower, len(s))[:at+len(s)]
+	lowerASCII(n.lower[at:], s)
+}
+
+// lowerASCII sets dst, as long as src, to src with A-Z lowercased: bytes of
+// multi-byte characters never change.
+func lowerASCII(dst []byte, src string) {
+	if useAVX2 && len(src) >= 32 {
+		lowerASCIIAVX2(dst, src)
+		return
+	}
+	lowerASCIIGeneric(dst, src)
+}
+
+// lowerASCIIGeneric is the portable lowerASCII, eight bytes at a time.
+func lowerASCIIGeneric(dst []byte, src string) {
+	dst = dst[:len(src)]
 	i := 0
-	for ; i+8 <= len(l); i += 8 {
-		w := binary.LittleEndian.Uint64(l[i:])
+	for ; i+8 <= len(src); i += 8 {
+		w := binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(src[i:]), 8))
 		h := w & 0x7f7f7f7f7f7f7f7f
 		ge := h + 0x3f3f3f3f3f3f3f3f // high bit set where the byte is >= 'A'
 		gt := h + 0x2525252525252525 // high bit set where the byte is > 'Z'
 		upper := ge &^ gt &^ w & 0x8080808080808080
-		binary.LittleEndian.PutUint64(l[i:], w|upper>>2)
+		binary.LittleEndian.PutUint64(dst[i:i+8], w|upper>>2)
 	}
-	for ; i < len(l); i++ {
-		l[i] = lowerByte(l[i])
+	for ; i < len(src); i++ {
+		dst[i] = lowerByte(src[i])
 	}
 }
 

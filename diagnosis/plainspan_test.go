@@ -82,3 +82,39 @@ func FuzzPlainSpan(f *testing.F) {
 		}
 	})
 }
+
+// TestLowerASCII checks both paths against strings.Map on every byte value
+// at every position of lengths up to 80 (the kernel from 32 bytes on).
+func TestLowerASCII(t *testing.T) {
+	ref := func(s string) string {
+		b := []byte(s)
+		for i, c := range b {
+			if c >= 'A' && c <= 'Z' {
+				b[i] = c + 'a' - 'A'
+			}
+		}
+		return string(b)
+	}
+	base := strings.Repeat("Producer MODULE 'Billing_CS' @[`{ ", 3)
+	for n := 0; n <= 80; n++ {
+		b := []byte(base[:n])
+		for pos := range max(n, 1) {
+			for c := 0; c < 256 && n > 0; c += 7 {
+				b[pos] = byte(c)
+				src := string(b)
+				want := ref(src)
+				for _, f := range []func([]byte, string){lowerASCII, lowerASCIIGeneric} {
+					dst := make([]byte, n+1)
+					dst[n] = '#'
+					f(dst[:n], src)
+					if string(dst[:n]) != want || dst[n] != '#' {
+						t.Fatalf("lower of %q = %q, want %q (or wrote past the end)", src, dst, want)
+					}
+				}
+			}
+			if n > 0 {
+				b[pos] = base[pos]
+			}
+		}
+	}
+}

@@ -16,3 +16,9 @@ func triggerPositionsAVX2(b []byte, p *triggerPattern, out []int32) (n int, next
 //
 //go:noescape
 func plainSpanAVX2(s string) int
+
+// lowerASCIIAVX2 is lowerASCII for len(dst) == len(src) >= 32 on a CPU
+// with AVX2 (trigger_amd64.s).
+//
+//go:noescape
+func lowerASCIIAVX2(dst []byte, src string)

@@ -263,3 +263,54 @@ all:
 	MOVQ BX, ret+16(FP)
 	VZEROUPPER
 	RET
+
+// func lowerASCIIAVX2(dst []byte, src string)
+// Requires AVX2 and len(dst) == len(src) >= 32. dst = src with A-Z
+// lowercased. Reads only inside src, writes only inside dst; the last,
+// partial block is done again as the last full 32 bytes.
+TEXT ·lowerASCIIAVX2(SB), NOSPLIT, $0-40
+	MOVQ dst_base+0(FP), DI
+	MOVQ src_base+24(FP), SI
+	MOVQ src_len+32(FP), BX
+
+	MOVL         $0x40, AX      // 'A'-1
+	VMOVD        AX, X0
+	VPBROADCASTB X0, Y0
+	MOVL         $0x5B, AX      // 'Z'+1
+	VMOVD        AX, X1
+	VPBROADCASTB X1, Y1
+	MOVL         $0x20, AX
+	VMOVD        AX, X2
+	VPBROADCASTB X2, Y2
+
+	XORL CX, CX
+	LEAQ -32(BX), DX            // last start of a full block
+
+lowerloop:
+	CMPQ     CX, DX
+	JGT      lowertail
+	VMOVDQU  (SI)(CX*1), Y3
+	VPCMPGTB Y0, Y3, Y4         // > '@'
+	VPCMPGTB Y3, Y1, Y5         // < '['
+	VPAND    Y5, Y4, Y4
+	VPAND    Y2, Y4, Y4
+	VPOR     Y4, Y3, Y3
+	VMOVDQU  Y3, (DI)(CX*1)
+	ADDQ     $32, CX
+	JMP      lowerloop
+
+lowertail:
+	CMPQ     CX, BX
+	JEQ      lowerdone
+	MOVQ     DX, CX
+	VMOVDQU  (SI)(CX*1), Y3
+	VPCMPGTB Y0, Y3, Y4
+	VPCMPGTB Y3, Y1, Y5
+	VPAND    Y5, Y4, Y4
+	VPAND    Y2, Y4, Y4
+	VPOR     Y4, Y3, Y3
+	VMOVDQU  Y3, (DI)(CX*1)
+
+lowerdone:
+	VZEROUPPER
+	RET

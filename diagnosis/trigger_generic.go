@@ -11,3 +11,5 @@ func triggerPositionsAVX2(b []byte, p *triggerPattern, out []int32) (n int, next
 }
 
 func plainSpanAVX2(s string) int { return plainSpanGeneric(s) }
+
+func lowerASCIIAVX2(dst []byte, src string) { lowerASCIIGeneric(dst, src) }
