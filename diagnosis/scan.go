@@ -28,9 +28,6 @@ type stem struct {
 	// wordStart, wordEnd: the stem begins or ends its word, so the text
 	// must have a word boundary there.
 	wordStart, wordEnd bool
-	// probe is the index in text of the byte checked first: two past the
-	// trigger, or the stem's last byte.
-	probe int
 	// backTight, fwdTight bound the message when its values are of a
 	// usual length; the engine widens to back/fwd only when that is not enough.
 	backTight, fwdTight int
@@ -313,7 +310,6 @@ func (s *scanner) addStem(seen map[string]*stem, word string, pos int) *stem {
 	}
 	st := &stem{text: text, offset: pos - lo, wordStart: lo == 0, wordEnd: hi == len(word), id: uint8(min(len(seen), 63)), index: uint32(len(s.stems))}
 	s.stems = append(s.stems, st)
-	st.probe = min(st.offset+2, len(text)-1)
 	if onlyLetters(text) && len(text) <= 16 {
 		st.words = (len(text) + 7) / 8
 		for k := range len(text) {
@@ -618,21 +614,16 @@ func (st *stem) standsAt(text string, i int) bool {
 	if lo < 0 {
 		return false
 	}
-	// One byte two past the trigger rejects most stems before a full compare.
-	if p := lo + st.probe; p < len(text) && lowerByte(text[p]) != st.text[st.probe] && text[p] != '\n' && text[p] < 0x80 {
-		return false
-	}
-	if st.wordStart && wordBefore(text, lo) {
-		return false
-	}
 	end := lo + len(st.text)
 	if eq, broken := st.equalAt(text, lo); !eq {
 		if !broken {
 			return false
 		}
-		end = stemAt(text, lo, st.text)
+		if end = stemAt(text, lo, st.text); end < 0 {
+			return false
+		}
 	}
-	return end >= 0 && !(st.wordEnd && wordAt(text, end))
+	return !(st.wordStart && wordBefore(text, lo)) && !(st.wordEnd && wordAt(text, end))
 }
 
 // regions groups hits whose windows overlap into regions, each with the
