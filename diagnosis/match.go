@@ -340,6 +340,9 @@ func (t *template) matchAt(n *normalized, start int) (matchResult, bool) {
 			var v Value
 			next, v, ok = t.capture(n, i, k, !m.has(e.name))
 			if ok && v.Name != "" && !m.has(v.Name) {
+				if m.values == nil {
+					m.values = make([]Value, 0, t.values)
+				}
 				m.values = append(m.values, v)
 			}
 		}
@@ -684,7 +687,14 @@ func (v Value) text(b []byte, keep bool) Value {
 func valueText(v Value, b []byte) Value {
 	b = bytes.TrimSpace(b)
 	// Most values hold single spaces only: copy them as they are.
-	if bytes.IndexAny(b, "\n\t") < 0 && !bytes.Contains(b, []byte("  ")) {
+	plainSpaces := true
+	for k, c := range b {
+		if c == '\n' || c == '\t' || c == ' ' && k > 0 && b[k-1] == ' ' {
+			plainSpaces = false
+			break
+		}
+	}
+	if plainSpaces {
 		v.Text = string(b)
 		return v
 	}

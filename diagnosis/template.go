@@ -46,6 +46,7 @@ type template struct {
 	// everywhere. The message starts at most anchorBack bytes before it.
 	anchor     needle
 	anchorBack int
+	values     int // number of value elements, the most a match can hold
 	// phrases[k] is the run of words and punctuation from element k, as
 	// it reads when pasted as written, for one compare instead of a word
 	// at a time; elems 0 when no run of two words starts there.
@@ -302,6 +303,11 @@ func compileTemplate(text, key string) (*template, error) {
 	}
 	t.first = t.elems[t.lead].word
 	t.phrases = phrasesOf(t.elems)
+	for _, e := range t.elems {
+		if e.kind == elValue {
+			t.values++
+		}
+	}
 	t.firstWord = newNeedle(t.first)
 	t.anchor = t.firstWord
 	prefix := 0
