@@ -56,7 +56,13 @@ func (e *Engine) Diagnose(text string) []Finding {
 	n := e.bufs.Get().(*normalized)
 	defer e.bufs.Put(n)
 	var findings []Finding
-	var matches []matchResult
+	// The pooled buffer's matches: their values are handed on in findings,
+	// and cleared so that the pool does not keep them alive.
+	matches := n.matches[:0]
+	defer func() {
+		clear(matches)
+		n.matches = matches[:0]
+	}()
 	base, done := 0, 0
 	for _, r := range regions {
 		// Windows never overlap, so no message is found twice.

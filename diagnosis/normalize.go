@@ -15,6 +15,8 @@ import (
 type normalized struct {
 	orig  []byte
 	lower []byte
+	// matches is a buffer for Engine.Diagnose, pooled with the rest.
+	matches []matchResult
 }
 
 func (n *normalized) emit(c byte) {
