@@ -12,9 +12,12 @@ import (
 // The scanner is the hot path: most channel traffic is not an error, so it
 // rejects a text in about one read. It looks for a few rare "trigger"
 // letters (chosen from the knowledge base so that every message has one in
-// its key), eight bytes at a time, and checks the word around each hit
-// against stems of the keys' words. Only the text around a confirmed stem
-// is normalized and matched.
+// its key) followed by a "follower" letter (p or q before d, g, r or u for
+// the built-in base), 32 bytes at a time with AVX2, then filters each hit
+// by the bytes around it and checks it against the stems of the keys'
+// words. A template is matched where a quorum of its stems stands (two
+// when its key has several), and only the text around those stems is
+// normalized.
 
 // English letter frequencies (per mille), to pick rare trigger letters.
 var letterFreq = [26]int{82, 15, 28, 43, 127, 22, 20, 61, 70, 2, 8, 40, 24, 67, 75, 19, 1, 60, 63, 91, 28, 10, 24, 2, 20, 1}
