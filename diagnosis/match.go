@@ -32,16 +32,12 @@ func (t *template) findAll(n *normalized, out []matchResult) []matchResult {
 	}
 	l := n.lower
 	done := 0 // where the last message found ends
-	for from := 0; from < len(l); {
-		j := t.anchor.index(l[from:])
-		if j < 0 {
+	for from := 0; ; {
+		a := t.anchor.wordAt(l, from, len(l))
+		if a < 0 {
 			break
 		}
-		a := from + j
 		from = a + 1
-		if wordEndsAt(l, a) {
-			continue
-		}
 		// The message starts in the few bytes before its anchor.
 		k := len(out)
 		if out = t.findFrom(n, max(done, a-t.anchorBack), a, out); len(out) > k {
@@ -55,16 +51,12 @@ func (t *template) findAll(n *normalized, out []matchResult) []matchResult {
 // findFrom appends the occurrences of t that start in n.lower[lo:hi].
 func (t *template) findFrom(n *normalized, lo, hi int, out []matchResult) []matchResult {
 	l := n.lower
-	for from := lo; from < hi; {
-		j := t.firstWord.index(l[from:min(len(l), hi+len(t.first))])
-		if j < 0 {
+	for from := lo; ; {
+		p := t.firstWord.wordAt(l, from, hi)
+		if p < 0 {
 			break
 		}
-		p := from + j
 		from = p + 1
-		if wordEndsAt(l, p) {
-			continue
-		}
 		start := p
 		if t.lead > 0 {
 			if start = leadStart(l, p, t.lead); start < 0 {
@@ -77,6 +69,23 @@ func (t *template) findFrom(n *normalized, lo, hi int, out []matchResult) []matc
 		}
 	}
 	return out
+}
+
+// wordAt returns where the needle next starts a word in l at from or
+// after, before hi (the word itself may run past hi), or -1.
+func (nd *needle) wordAt(l []byte, from, hi int) int {
+	for from < hi {
+		j := nd.index(l[from:min(len(l), hi+len(nd.w))])
+		if j < 0 {
+			return -1
+		}
+		p := from + j
+		if !wordEndsAt(l, p) {
+			return p
+		}
+		from = p + 1
+	}
+	return -1
 }
 
 // leadStart walks back over count numbers (and the spaces between) before p.

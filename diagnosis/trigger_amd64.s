@@ -159,11 +159,10 @@ DATA specialsB<>+0(SB)/8, $0x8080808080808080
 DATA specialsB<>+8(SB)/8, $0x80808080803A8080  // [A] :
 GLOBL specialsB<>(SB), RODATA|NOPTR, $16
 
-// GOOD32 sets out to 0xFF in each byte of x that plainSpan copies, given
-// x1, the 32 bytes one further on: 0x20 < x < 0x7F and x not special, or
-// x a space and x1 not one. t and u are clobbered.
+// PLAIN32 sets out to 0xFF in each byte of x that is plain: 0x20 < x <
+// 0x7F and x not special. t and u are clobbered.
 // Y0 = 0x20, Y1 = 0x7F broadcast; Y2, Y3 = specialsA, specialsB in both lanes.
-#define GOOD32(x, x1, t, u, out) \
+#define PLAIN32(x, t, u, out) \
 	VPCMPGTB Y0, x, out;   \
 	VPCMPGTB x, Y1, t;     \
 	VPAND    t, out, out;  \
@@ -172,7 +171,12 @@ GLOBL specialsB<>(SB), RODATA|NOPTR, $16
 	VPSHUFB  x, Y3, u;     \
 	VPCMPEQB x, u, u;      \
 	VPOR     u, t, t;      \
-	VPANDN   out, t, out;  \
+	VPANDN   out, t, out
+
+// GOOD32 sets out to 0xFF in each byte of x that plainSpan copies, given
+// x1, the 32 bytes one further on: x plain, or x a space and x1 not one.
+#define GOOD32(x, x1, t, u, out) \
+	PLAIN32(x, t, u, out); \
 	VPCMPEQB Y0, x, t;     \
 	VPCMPEQB Y0, x1, u;    \
 	VPANDN   t, u, t;      \
@@ -221,18 +225,9 @@ tail:
 	JEQ       all
 	VMOVDQU   (SI)(R8*1), Y4
 	VMOVDQU   1(SI)(R8*1), Y5
-	VMOVDQA   Y5, Y9
 	GOOD32(Y4, Y5, Y6, Y7, Y8)
-	// The last byte: plain only (GOOD32's first part on Y9).
-	VPCMPGTB  Y0, Y9, Y10
-	VPCMPGTB  Y9, Y1, Y6
-	VPAND     Y6, Y10, Y10
-	VPSHUFB   Y9, Y2, Y6
-	VPCMPEQB  Y9, Y6, Y6
-	VPSHUFB   Y9, Y3, Y7
-	VPCMPEQB  Y9, Y7, Y7
-	VPOR      Y7, Y6, Y6
-	VPANDN    Y10, Y6, Y10
+	// The last byte, byte 31 of Y5: plain only.
+	PLAIN32(Y5, Y6, Y7, Y10)
 	VPMOVMSKB Y8, AX
 	VPMOVMSKB Y10, DX
 	SHRL      $31, DX
