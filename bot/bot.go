@@ -69,6 +69,10 @@ type Response struct {
 	Replace bool
 	// File is a document for the caller (an export), uploaded or printed by the transport.
 	File *File
+	// Findings are what a pasted message was diagnosed with (its text, then
+	// its screenshots), so a transport can key the reply without diagnosing
+	// the message again.
+	Findings []diagnosis.Finding
 }
 
 // File is a generated document.
@@ -222,7 +226,9 @@ func (b *Bot) HandleMessage(ctx context.Context, m Message) Response {
 	for _, f := range findings {
 		b.metrics.Finding(f.ID)
 	}
-	return b.respondToFindings(ctx, m, parts)
+	resp := b.respondToFindings(ctx, m, parts)
+	resp.Findings = findings
+	return resp
 }
 
 func (b *Bot) mentionsBot(text string) bool {

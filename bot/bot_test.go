@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -191,5 +193,31 @@ func TestSlackLimits(t *testing.T) {
 	}
 	if !strings.Contains(string(raw), "more") {
 		t.Error("nothing says what was left out")
+	}
+}
+
+// A reply carries the findings it was built from, text then screenshots,
+// so that a transport keys it without diagnosing the message again.
+func TestResponseFindings(t *testing.T) {
+	b, _ := newTestBot(t)
+	cases := []struct {
+		text   string
+		images []ImageText
+		want   []string
+	}{
+		{"deploy of the billing app went fine", nil, nil},
+		{producerPaste, nil, []string{"producer-not-prepared"}},
+		{"see the screenshot", []ImageText{{Name: "a.png", Text: "Upgrade Failure: Upgrade failed for Employees"}}, []string{"module-upgrade-failed"}},
+		{producerPaste, []ImageText{{Name: "b.png", Text: "There were errors preparing some modules."}, {Name: "c.png", Pending: true}}, []string{"producer-not-prepared", "modules-preparation-errors"}},
+	}
+	for i, c := range cases {
+		resp := b.HandleMessage(context.Background(), Message{Workspace: "T1", Channel: "C9", User: "U1", TS: fmt.Sprintf("1700000100.%06d", i), Text: c.text, Images: c.images})
+		var got []string
+		for _, f := range resp.Findings {
+			got = append(got, f.ID)
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("%q with %d images: findings %v, want %v", c.text, len(c.images), got, c.want)
+		}
 	}
 }

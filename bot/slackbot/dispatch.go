@@ -14,6 +14,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/upgradebot/upgradebot/bot"
+	"github.com/upgradebot/upgradebot/diagnosis"
 )
 
 // eventCallback is the outer Events API payload: the body of an HTTP
@@ -265,9 +266,9 @@ func (a *App) answerMessage(ctx context.Context, m bot.Message, im bool) error {
 // returns the ts of the reply posted ("" when none was).
 func (a *App) answerText(ctx context.Context, m bot.Message, o origin) (string, error) {
 	resp := a.core.HandleMessage(ctx, m)
-	var threadKey string
+	var claimed string
 	if !resp.Reply.Empty() && !resp.Private {
-		if key := a.threadKey(m); key != "" {
+		if key := threadKey(m, resp.Findings); key != "" {
 			ok, err := a.store.Claim(ctx, key, a.opts.ThreadTTL)
 			switch {
 			case err != nil:
@@ -277,30 +278,20 @@ func (a *App) answerText(ctx context.Context, m bot.Message, o origin) (string, 
 				a.log.Debug("this thread already has the diagnosis", "channel", m.Channel)
 				resp.Reply = nil
 			default:
-				threadKey = key
+				claimed = key
 			}
 		}
 	}
 	ts, err := a.deliverTS(ctx, resp, o)
-	if err != nil && threadKey != "" && !errors.Is(err, bot.ErrChannelGone) {
-		a.finish(ctx, []string{threadKey}, err)
+	if err != nil && claimed != "" && !errors.Is(err, bot.ErrChannelGone) {
+		a.finish(ctx, []string{claimed}, err)
 	}
 	return ts, err
 }
 
 // threadKey names the findings of a message within its thread, so the same
 // diagnosis is not posted twice in one thread; "" when nothing was found.
-func (a *App) threadKey(m bot.Message) string {
-	engine := a.core.Engine()
-	if engine == nil {
-		return ""
-	}
-	findings := engine.Diagnose(m.Text)
-	for _, im := range m.Images {
-		if !im.Pending && im.Problem == "" {
-			findings = append(findings, engine.Diagnose(im.Text)...)
-		}
-	}
+func threadKey(m bot.Message, findings []diagnosis.Finding) string {
 	if len(findings) == 0 {
 		return ""
 	}
