@@ -25,17 +25,14 @@ var letterFreq = [26]int{82, 15, 28, 43, 127, 22, 20, 61, 70, 2, 8, 40, 24, 67, 
 type stem struct {
 	text   string // lowercase
 	offset int    // position of the trigger letter in text
-	back   int    // bytes of message that may precede the stem
-	fwd    int    // bytes of message that may follow the stem
-	mask   uint64 // templates the stem belongs to
 	// wordStart, wordEnd: the stem begins or ends its word, so the text
 	// must have a word boundary there.
 	wordStart, wordEnd bool
-	// backTight, fwdTight bound the message when its values are of a
-	// usual length; the engine widens to back/fwd only when that is not enough.
+	// wins are the windows of the templates the stem belongs to;
+	// backTight, fwdTight the widest of their tight windows, which group
+	// the hits of one message.
+	wins                []stemWin
 	backTight, fwdTight int
-	// wins are the windows of the templates the stem belongs to.
-	wins []stemWin
 	// id is the stem's bit in a template's votes (ids past 63 share bit 63).
 	id uint8
 	// index is the stem's place in scanner.stems.
@@ -246,8 +243,6 @@ func newScanner(ts []*template) *scanner {
 						if !slices.Contains(st.wins, w) {
 							st.wins = append(st.wins, w)
 						}
-						st.mask |= w.bit
-						st.back, st.fwd = max(st.back, w.back), max(st.fwd, w.fwd)
 						st.backTight, st.fwdTight = max(st.backTight, w.backTight), max(st.fwdTight, w.fwdTight)
 					}
 				}
