@@ -53,6 +53,93 @@ type stemWin struct {
 	quorum              int   // scanner.quorum[ti]
 	back, fwd           int
 	backTight, fwdTight int
+	// prev and next are the template's words around the stem's word ("" for
+	// a value, or none): a hit counts for the template only when one of
+	// them stands beside it in the text, or neither is known. wordPos is
+	// the trigger's index in its word.
+	prev, next string
+	wordPos    int
+}
+
+// neighbour returns the word next to element k in direction dir (-1, 1),
+// past punctuation; "" when a value or the end comes first.
+func neighbour(elems []elem, k, dir int) string {
+	for j := k + dir; j >= 0 && j < len(elems); j += dir {
+		switch elems[j].kind {
+		case elPunct:
+			continue
+		case elWord:
+			return elems[j].word
+		}
+		return ""
+	}
+	return ""
+}
+
+// fits reports whether the template's words around the stem stand beside
+// the hit at i: the one before its word or the one after.
+func (w *stemWin) fits(text string, i int) bool {
+	if w.prev == "" && w.next == "" {
+		return true
+	}
+	start := i - w.wordPos
+	if w.prev != "" && start > 0 && wordEndsBefore(text, start, w.prev) {
+		return true
+	}
+	if w.next == "" {
+		return false
+	}
+	end := i
+	for end < len(text) && end-i < 32 && (isWordByte(text[end]) || text[end] == '\'') {
+		end++
+	}
+	return wordStartsAfter(text, end, w.next)
+}
+
+// wordEndsBefore reports whether the lowercase word w ends just before
+// text[i], past a few bytes of spaces, punctuation or markup.
+func wordEndsBefore(text string, i int, w string) bool {
+	for k := 0; k < 6 && i > 0 && !isWordByte(text[i-1]); k++ {
+		i--
+	}
+	if i < len(w) || i > 0 && i-len(w) > 0 && isWordByte(text[i-len(w)-1]) {
+		return false
+	}
+	return sameWordAt(text, i-len(w), w)
+}
+
+// sameLetter reports whether c reads as the lowercase letter l, in any
+// case or as a letter OCR confuses with it.
+func sameLetter(c, l byte) bool {
+	c = lowerByte(c)
+	return c == l || confusable(c) == confusable(l)
+}
+
+// wordStartsAfter reports whether the lowercase word w starts at text[i],
+// past a few bytes of spaces, punctuation or markup.
+func wordStartsAfter(text string, i int, w string) bool {
+	for k := 0; k < 6 && i < len(text) && !isWordByte(text[i]); k++ {
+		i++
+	}
+	if i+len(w) > len(text) || i+len(w) < len(text) && isWordByte(text[i+len(w)]) {
+		return false
+	}
+	return sameWordAt(text, i, w)
+}
+
+// sameWordAt reports whether text[i:] reads as w, with the tolerance of
+// fuzzyWord for substitutions: letters OCR confuses anywhere, and one other
+// letter wrong in a word of six or more.
+func sameWordAt(text string, i int, w string) bool {
+	wrong := 0
+	for k := range len(w) {
+		if !sameLetter(text[i+k], w[k]) {
+			if wrong++; wrong > 1 || len(w) < 6 {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 type scanner struct {
@@ -81,6 +168,9 @@ type scanner struct {
 	// follows marks the bytes that follow a trigger letter in some stem.
 	follows [256]bool
 }
+
+// maxLinkURL is how long a link's URL may make a gap in raw text.
+const maxLinkURL = 400
 
 const (
 	maxSlots = 4
@@ -224,6 +314,11 @@ func newScanner(ts []*template) *scanner {
 		for ti, t := range ts {
 			before, beforeTight := 0, 0
 			total, totalTight := t.span(), t.spanTight()
+			for _, e := range t.elems {
+				if e.kind == elGap {
+					total += maxLinkURL
+				}
+			}
 			found := false
 			if keyStems[ti] == nil {
 				keyStems[ti] = map[*stem]bool{}
@@ -239,7 +334,8 @@ func newScanner(ts []*template) *scanner {
 						// Markup and wide characters can make raw text longer than normalized.
 						w := stemWin{bit: 1 << uint(ti%64), ti: ti, slot: uint8(ti % 64),
 							back: before*3/2 + 64, fwd: (total-before)*3/2 + 64,
-							backTight: beforeTight + 32, fwdTight: totalTight - beforeTight + 32}
+							backTight: beforeTight + 32, fwdTight: totalTight - beforeTight + 32,
+							wordPos: pos, prev: neighbour(t.elems, k, -1), next: neighbour(t.elems, k, 1)}
 						if !slices.Contains(st.wins, w) {
 							st.wins = append(st.wins, w)
 						}
@@ -253,6 +349,11 @@ func newScanner(ts []*template) *scanner {
 				case elPunct:
 					before += 2
 					beforeTight += 2
+				case elGap:
+					// A gap may hold a Slack link ("(<https://…|Release
+					// Notes>)"), whose URL the raw text carries in full.
+					before += e.maxLen + 2 + maxLinkURL
+					beforeTight += typicalValue
 				default:
 					before += e.maxLen + 2
 					beforeTight += typicalValue
@@ -439,6 +540,7 @@ func (s *scanner) scanFrom(text string, from int, out []region) []region {
 type hit struct {
 	pos  int32
 	stem uint32 // index in scanner.stems
+	fits uint64 // the stem's wins whose neighbouring words stand beside it
 }
 
 // hits appends to out the stems that stand in text[from:], in order.
@@ -643,10 +745,14 @@ func (s *scanner) regions(text string, hits []hit, out []region) []region {
 		}
 		group := hits[i:j]
 		i = j
-		for _, h := range group {
+		for gi := range group {
+			h := &group[gi]
 			st := s.stems[h.stem]
 			for k := range st.wins {
-				votes[st.wins[k].slot] |= 1 << st.id
+				if k < 64 && st.wins[k].fits(text, int(h.pos)) {
+					h.fits |= 1 << k
+					votes[st.wins[k].slot] |= 1 << st.id
+				}
 			}
 		}
 		r := region{start: len(text), fullStart: len(text)}
@@ -654,7 +760,7 @@ func (s *scanner) regions(text string, hits []hit, out []region) []region {
 			pos, wins := int(h.pos), s.stems[h.stem].wins
 			for k := range wins {
 				w := &wins[k]
-				if bits.OnesCount64(votes[w.slot]) < w.quorum {
+				if h.fits&(1<<k) == 0 || bits.OnesCount64(votes[w.slot]) < w.quorum {
 					continue
 				}
 				r.start, r.end = min(r.start, pos-w.backTight), max(r.end, pos+w.fwdTight)
