@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -122,7 +123,12 @@ func (s *Shell) Run(ctx context.Context) error {
 }
 
 func (s *Shell) message(ctx context.Context, text string) {
-	resp := s.bot.HandleMessage(ctx, bot.Message{Workspace: s.opts.Workspace, Channel: s.opts.Channel, User: s.opts.User, TS: s.nextID(), Text: text})
+	s.handle(ctx, bot.Message{Workspace: s.opts.Workspace, Channel: s.opts.Channel, User: s.opts.User, TS: s.nextID(), Text: text})
+}
+
+// handle passes a message to the bot and prints what it answers.
+func (s *Shell) handle(ctx context.Context, m bot.Message) {
+	resp := s.bot.HandleMessage(ctx, m)
 	if resp.Reply.Empty() && resp.Announce.Empty() && resp.React == "" {
 		fmt.Fprintln(s.out, "(no known upgrade message in that text)")
 		return
@@ -145,7 +151,9 @@ func (s *Shell) image(ctx context.Context, path string) {
 		return
 	}
 	fmt.Fprintf(s.out, "(read from the screenshot: %d characters)\n", len(text))
-	s.message(ctx, text)
+	// As a screenshot shared in Slack: the reply says which one it read.
+	s.handle(ctx, bot.Message{Workspace: s.opts.Workspace, Channel: s.opts.Channel, User: s.opts.User, TS: s.nextID(),
+		Images: []bot.ImageText{{Name: filepath.Base(path), Text: text}}})
 }
 
 // show prints a response the way Slack would show it, as text.

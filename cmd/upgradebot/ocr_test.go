@@ -170,7 +170,7 @@ func TestShellImage(t *testing.T) {
 		if r.code != 0 {
 			t.Fatalf("exit %d: %s", r.code, r.stderr)
 		}
-		for _, want := range []string{"(read from the screenshot:", "Billing_CS", "Could not read /no/such/file.png"} {
+		for _, want := range []string{"(read from the screenshot:", "Billing_CS", "Read from the screenshot producer.png", "Could not read /no/such/file.png"} {
 			if !strings.Contains(r.stdout, want) {
 				t.Errorf("output lacks %q:\n%s", want, r.stdout)
 			}
