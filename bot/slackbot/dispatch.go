@@ -17,13 +17,35 @@ import (
 	"github.com/upgradebot/upgradebot/diagnosis"
 )
 
-// eventCallback is the outer Events API payload: the body of an HTTP
-// request, or the payload of a Socket Mode events_api envelope.
+// eventCallback is the outer Events API payload with its event: the body
+// of an HTTP request, or the payload of a Socket Mode events_api envelope.
+// One json.Unmarshal reads it all; the acknowledgement waits for it.
 type eventCallback struct {
-	Type    string          `json:"type"`
-	TeamID  string          `json:"team_id"`
-	EventID string          `json:"event_id"`
-	Event   json.RawMessage `json:"event"`
+	Type      string     `json:"type"`
+	Challenge string     `json:"challenge"` // url_verification only
+	TeamID    string     `json:"team_id"`
+	EventID   string     `json:"event_id"`
+	Event     slackEvent `json:"event"`
+}
+
+// parseCallback reads an Events API payload. An event whose fields are not
+// what the bot reads still yields the outer fields, with ok false for the event.
+func parseCallback(raw []byte) (cb eventCallback, eventOK bool, err error) {
+	if err := json.Unmarshal(raw, &cb); err == nil {
+		return cb, true, nil
+	}
+	// The outer payload alone, so that one odd event is logged and
+	// acknowledged rather than refused (Slack would retry it for nothing).
+	var outer struct {
+		Type      string `json:"type"`
+		Challenge string `json:"challenge"`
+		TeamID    string `json:"team_id"`
+		EventID   string `json:"event_id"`
+	}
+	if err := json.Unmarshal(raw, &outer); err != nil {
+		return eventCallback{}, false, err
+	}
+	return eventCallback{Type: outer.Type, Challenge: outer.Challenge, TeamID: outer.TeamID, EventID: outer.EventID}, false, nil
 }
 
 // slackEvent holds the fields of the inner events the bot reads.
@@ -78,23 +100,29 @@ type interaction struct {
 	} `json:"actions"`
 }
 
-// onEvent takes an Events API callback that is (being) acknowledged.
+// onEvent takes an Events API payload that is (being) acknowledged.
 func (a *App) onEvent(raw []byte, retry int, retryReason string) {
-	received := time.Now()
-	var cb eventCallback
-	if err := json.Unmarshal(raw, &cb); err != nil {
+	cb, eventOK, err := parseCallback(raw)
+	if err != nil {
 		a.log.Warn("unreadable Events API payload", "err", err)
 		return
 	}
+	a.onCallback(cb, eventOK, retry, retryReason)
+}
+
+// onCallback takes a parsed Events API payload; eventOK false says its
+// event could not be read.
+func (a *App) onCallback(cb eventCallback, eventOK bool, retry int, retryReason string) {
+	received := time.Now()
 	if cb.Type != "event_callback" {
 		a.log.Debug("ignoring Events API payload", "type", cb.Type)
 		return
 	}
-	var ev slackEvent
-	if err := json.Unmarshal(cb.Event, &ev); err != nil {
-		a.log.Warn("unreadable event", "event_id", cb.EventID, "err", err)
+	if !eventOK {
+		a.log.Warn("unreadable event", "event_id", cb.EventID)
 		return
 	}
+	ev := cb.Event
 	a.metrics.Event(ev.Type)
 	if retry > 0 {
 		a.log.Debug("Slack re-delivered an event", "event_id", cb.EventID, "retry", retry, "reason", retryReason)

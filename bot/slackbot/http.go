@@ -92,11 +92,8 @@ func (a *App) verify(h http.Header, body []byte) error {
 }
 
 func (a *App) serveJSON(w http.ResponseWriter, r *http.Request, body []byte) {
-	var head struct {
-		Type      string `json:"type"`
-		Challenge string `json:"challenge"`
-	}
-	if err := json.Unmarshal(body, &head); err != nil {
+	head, eventOK, err := parseCallback(body)
+	if err != nil {
 		http.Error(w, "invalid JSON", http.StatusBadRequest)
 		return
 	}
@@ -108,7 +105,7 @@ func (a *App) serveJSON(w http.ResponseWriter, r *http.Request, body []byte) {
 		return
 	case "event_callback":
 		retry, _ := strconv.Atoi(r.Header.Get("X-Slack-Retry-Num"))
-		a.onEvent(body, retry, r.Header.Get("X-Slack-Retry-Reason"))
+		a.onCallback(head, eventOK, retry, r.Header.Get("X-Slack-Retry-Reason"))
 	case "app_rate_limited":
 		a.metrics.Event("app_rate_limited")
 		a.log.Warn("Slack is rate limiting the events it sends this app (app_rate_limited): some events were not delivered")
