@@ -3,7 +3,6 @@ package bot
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/upgradebot/upgradebot/internal/suggest"
@@ -205,14 +204,4 @@ func (b *Bot) channelInstall(ctx context.Context, c Command) progress.InstallTyp
 		}
 	}
 	return in
-}
-
-// sortedKeys returns a map's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

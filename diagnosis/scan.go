@@ -50,7 +50,7 @@ type stemWin struct {
 	bit                 uint64
 	ti                  int
 	slot                uint8 // ti % 64, its entry in the votes
-	quorum              int   // scanner.quorum[ti]
+	quorum              int   // distinct stems of template ti that must stand in a region
 	back, fwd           int
 	backTight, fwdTight int
 	// prev and next are the template's words around the stem's word ("" for
@@ -145,9 +145,6 @@ func sameWordAt(text string, i int, w string) bool {
 type scanner struct {
 	patterns []swarPattern
 	stems    []*stem
-	// quorum[ti] is how many distinct stems of template ti must stand in a
-	// region before it is matched there.
-	quorum []int
 	// kernel is set when the trigger letters fit triggerPattern, so the
 	// scan runs at vector speed; letters sharing a low nibble use the SWAR loop.
 	kernel  bool
@@ -365,13 +362,9 @@ func newScanner(ts []*template) *scanner {
 	// long words after it) stand: one of its words may be misread, but not
 	// all, and one word alone ("publish", "proceed") is common in chat
 	// and logs.
-	s.quorum = make([]int, len(ts))
-	for ti := range ts {
-		s.quorum[ti] = min(2, len(keyStems[ti]))
-	}
 	for _, st := range s.stems {
 		for k := range st.wins {
-			st.wins[k].quorum = s.quorum[st.wins[k].ti]
+			st.wins[k].quorum = min(2, len(keyStems[st.wins[k].ti]))
 		}
 	}
 	s.pattern, s.kernel = newTriggerPattern(chosen, &s.follows)

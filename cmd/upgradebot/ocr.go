@@ -71,17 +71,6 @@ func (o *ocrReader) readFileFunc() func(context.Context, string) (string, error)
 	return o.r.ReadFile
 }
 
-// readDataFunc reads a screenshot's bytes (a file shared in Slack); nil when
-// screenshots are not read.
-func (o *ocrReader) readDataFunc() func(context.Context, []byte) (string, error) {
-	if o.r == nil {
-		return nil
-	}
-	return o.r.Read
-}
-
-var _ = (*ocrReader).readDataFunc // for the Slack file handler
-
 // readScreenshot returns the text of the image FILE given to diagnose.
 func readScreenshot(ctx context.Context, cfg *config.Config, name string, data []byte) (string, error) {
 	if cfg.OCR == config.OCROff {

@@ -628,13 +628,6 @@ func (s *Server) Connections() int {
 	return s.conns
 }
 
-// Connected reports whether a Socket Mode connection is open.
-func (s *Server) Connected() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.conn != nil
-}
-
 // WaitConnected waits until connection number n (1 for the first) is open.
 func (s *Server) WaitConnected(n int, timeout time.Duration) {
 	s.t.Helper()
