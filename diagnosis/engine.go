@@ -158,7 +158,7 @@ func findVersion(text string, platform []int) string {
 		if dots == 0 || wordStartsAt(l, j) {
 			continue
 		}
-		v := string(n.orig[i:j])
+		v := n.str(n.orig[i:j])
 		if precededByTo(text, p) {
 			return v
 		}

@@ -346,13 +346,14 @@ func (t *template) matchAt(n *normalized, start int) (matchResult, bool) {
 		case elGap:
 			next, ok = t.skipGap(l, i, k)
 		case elValue:
-			var v Value
-			next, v, ok = t.capture(n, i, k, !m.has(e.name))
-			if ok && v.Name != "" && !m.has(v.Name) {
+			var val []byte
+			next, val, ok = t.capture(n, i, k)
+			// A message may repeat a value ('{module}' twice): the first counts.
+			if ok && e.name != "" && !m.has(e.name) {
 				if m.values == nil {
 					m.values = make([]Value, 0, t.values)
 				}
-				m.values = append(m.values, v)
+				m.values = append(m.values, valueOf(n, e, val))
 			}
 		}
 		if !ok {
@@ -528,26 +529,22 @@ func looksLikeChat(val []byte) bool {
 	return notNames[string(buf[:len(first)])]
 }
 
-// capture reads the value of element k at i. keep false skips copying its
-// text: the message repeats a value already read.
-func (t *template) capture(n *normalized, i, k int, keep bool) (int, Value, bool) {
+// capture reads the value of element k at i: where the text goes on, and
+// the value as written, a part of n.orig. Only a match that keeps it
+// makes a Value of it (valueOf), so a repeated value costs no copy.
+func (t *template) capture(n *normalized, i, k int) (int, []byte, bool) {
 	e := &t.elems[k]
 	l := n.lower
 	i = skipSpaces(l, i)
-	v := Value{Name: e.name, Kind: e.vkind}
 	if e.vkind == ValueNumber {
 		j := i
 		for j < len(l) && j-i < 9 && l[j] >= '0' && l[j] <= '9' {
 			j++
 		}
 		if j == i || wordStartsAt(l, j) && !t.joinsNext(l, j, k) {
-			return i, v, false
+			return i, nil, false
 		}
-		for _, c := range l[i:j] {
-			v.Num = v.Num*10 + int(c-'0')
-		}
-		v.Text = string(n.orig[i:j])
-		return j, v, true
+		return j, n.orig[i:j], true
 	}
 	word, hasNext := t.nextWord(k)
 	if e.quoted && i < len(l) && isQuote(l[i]) {
@@ -566,16 +563,16 @@ func (t *template) capture(n *normalized, i, k int, keep bool) (int, Value, bool
 			val := trimValue(n.orig[i+1 : j])
 			if !hasNext {
 				if !wordStartsAt(l, j+1) {
-					return j + 1, v.text(val, keep), len(val) > 0
+					return j + 1, val, len(val) > 0
 				}
 				continue
 			}
 			if _, ok := matchWord(l, j+1, word); ok || atEnd(l, j+1) {
-				return j + 1, v.text(val, keep), len(val) > 0
+				return j + 1, val, len(val) > 0
 			}
 		}
 		if !hasNext {
-			return i, v, false
+			return i, nil, false
 		}
 		i++ // an unclosed quote: read the name up to the next word
 	}
@@ -588,13 +585,13 @@ func (t *template) capture(n *normalized, i, k int, keep bool) (int, Value, bool
 			}
 		}
 		if p <= i {
-			return i, v, false
+			return i, nil, false
 		}
 		val := trimValue(n.orig[i:p])
 		if len(val) == 0 || (e.name == "module" && looksLikeChat(val)) {
-			return i, v, false
+			return i, nil, false
 		}
-		return p, v.text(val, keep), true
+		return p, val, true
 	}
 	// Last value of the message: it runs to the end of the line, a column
 	// break, the end of the sentence or the punctuation that closes it.
@@ -631,9 +628,9 @@ func (t *template) capture(n *normalized, i, k int, keep bool) (int, Value, bool
 		}
 	}
 	if len(val) == 0 || (e.name == "module" && looksLikeChat(val)) {
-		return i, v, false
+		return i, nil, false
 	}
-	return j, v.text(val, keep), true
+	return j, val, true
 }
 
 // errorLogSources are the Source column values of Service Center's Error Log.
@@ -685,15 +682,20 @@ func trimValue(b []byte) []byte {
 	return b
 }
 
-// text returns v with the text b, unless keep is false.
-func (v Value) text(b []byte, keep bool) Value {
-	if !keep {
+// valueOf returns the value of element e read as b, a part of n.orig.
+func valueOf(n *normalized, e *elem, b []byte) Value {
+	v := Value{Name: e.name, Kind: e.vkind}
+	if e.vkind == ValueNumber {
+		for _, c := range b {
+			v.Num = v.Num*10 + int(c-'0')
+		}
+		v.Text = n.str(b)
 		return v
 	}
-	return valueText(v, b)
+	return valueText(n, v, b)
 }
 
-func valueText(v Value, b []byte) Value {
+func valueText(n *normalized, v Value, b []byte) Value {
 	b = bytes.TrimSpace(b)
 	// Most values hold single spaces only: copy them as they are.
 	plainSpaces := true
@@ -704,7 +706,7 @@ func valueText(v Value, b []byte) Value {
 		}
 	}
 	if plainSpaces {
-		v.Text = string(b)
+		v.Text = n.str(b)
 		return v
 	}
 	out := make([]byte, 0, len(b))

@@ -2,6 +2,7 @@ package diagnosis
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -15,6 +16,11 @@ import (
 type normalized struct {
 	orig  []byte
 	lower []byte
+	// asIs is set when orig is the raw text itself, which needed no
+	// folding: read-only, and values are cut from it without a copy.
+	// own keeps the buffer orig had before.
+	asIs bool
+	own  []byte
 	// matches is a buffer for Engine.Diagnose, pooled with the rest.
 	matches []matchResult
 }
@@ -109,10 +115,131 @@ var plain = func() (t [256]bool) {
 // normalize folds raw Slack message text. Its cost is linear in len(raw).
 func normalize(raw string, buf *normalized) { normalizeFrom(raw, true, buf) }
 
+// str returns b, a part of n.orig, as a string: cut from the text itself
+// when orig is the text, which is immutable, so no copy is needed.
+func (n *normalized) str(b []byte) string {
+	if n.asIs && len(b) > 0 {
+		return unsafe.String(&b[0], len(b))
+	}
+	return string(b)
+}
+
+// maxAsIs is the longest text normalizeFrom checks for taking as it is,
+// in 64-byte words of plainMask; longer ones are folded.
+const maxAsIs = 32
+
+// asIs reports whether normalizeFrom leaves raw as it is. It takes one
+// vector pass, then checks each byte plainSpan stops at against what fold
+// makes of it, knowing that fold left all before it as they were.
+func asIs(raw string, lineStart bool) bool {
+	if len(raw) == 0 || len(raw) > 64*maxAsIs || !plain[raw[0]] || lineStart && !plainLineStart(raw) {
+		return false
+	}
+	var mask [maxAsIs]uint64
+	plainMask(raw, mask[:])
+	next := 0 // the byte after the last character checked
+	for w, m := range mask[:(len(raw)+63)/64] {
+		for ; m != 0; m &= m - 1 {
+			j := 64*w + bits.TrailingZeros64(m)
+			if j >= len(raw) {
+				return true
+			}
+			if j < next {
+				continue // inside a multi-byte character
+			}
+			if next = keptAt(raw, j); next < 0 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// keptAt returns the end of the character at raw[j] (j > 0) when fold
+// keeps it as it is, given that fold kept all before it; -1 when it does not.
+func keptAt(raw string, j int) int {
+	c, prev := raw[j], raw[j-1]
+	var next byte = ' ' // what fold sees after the last byte
+	if j+1 < len(raw) {
+		next = raw[j+1]
+	}
+	switch {
+	case c >= utf8.RuneSelf:
+		r, size := utf8.DecodeRuneInString(raw[j:])
+		if r == utf8.RuneError || folded(r) {
+			return -1
+		}
+		return j + size
+	case c == ' ':
+		// A double space is one; one at the end stays.
+		if j+1 == len(raw) && !isSpace(prev) {
+			return j + 1
+		}
+	case c == '\t':
+		if !isSpace(prev) && !isSpace(next) {
+			return j + 1
+		}
+	case c == '\n':
+		// A line break stays, when no quote marker or bullet starts the next line.
+		if !isSpace(prev) && (j+1 == len(raw) || plain[next] && plainLineStart(raw[j+1:])) {
+			return j + 1
+		}
+	case c == ':':
+		if isWordByte(prev) || emojiEnd(raw, j) == 0 {
+			return j + 1
+		}
+	case c == '*' || c == '_' || c == '~':
+		// Kept inside a word (Billing_CS), not as emphasis.
+		opening := !isWordByte(prev) && !isSpace(next) && next != c
+		closing := !isSpace(prev) && !isWordByte(next)
+		if !opening && !closing && prev != c {
+			return j + 1
+		}
+	case c == '&':
+		for _, e := range entities {
+			if strings.HasPrefix(raw[j:], e.from) {
+				return -1
+			}
+		}
+		return j + 1
+	}
+	return -1
+}
+
+// folded reports whether fold replaces or drops the character r.
+func folded(r rune) bool {
+	switch r {
+	case '\u2018', '\u2019', '\u201a', '\u201b', '\u2032', '\u00b4',
+		'\u201c', '\u201d', '\u201e', '\u201f', '\u2033', '\u00ab', '\u00bb',
+		'\u00a0', '\u2000', '\u2001', '\u2002', '\u2003', '\u2004', '\u2005', '\u2006', '\u2007', '\u2008', '\u2009', '\u200a', '\u202f', '\u205f', '\u3000',
+		'\u200b', '\u200c', '\u200d', '\u2060', '\ufeff', '\u00ad',
+		'\u2010', '\u2011', '\u2012', '\u2013', '\u2014', '\u2212',
+		'\u2026', '\u2028', '\u2029', '\u0085':
+		return true
+	}
+	return false
+}
+
 // normalizeFrom is normalize for a part of a text: lineStart says whether
 // raw starts a line, where block-quote markers and bullets are dropped.
 func normalizeFrom(raw string, lineStart bool, buf *normalized) {
 	n := buf
+	if n.asIs {
+		n.orig, n.own, n.asIs = n.own, nil, false
+	}
+	if asIs(raw, lineStart) {
+		// Most pastes need no folding: orig is the text, lower one copy.
+		n.own, n.asIs = n.orig, true
+		n.orig = unsafe.Slice(unsafe.StringData(raw), len(raw))
+		n.lower = slices.Grow(n.lower[:0], len(raw))[:len(raw)]
+		lowerASCII(n.lower, raw)
+		return
+	}
+	fold(raw, lineStart, n)
+}
+
+// fold is normalizeFrom for any text, byte by byte past the plain runs.
+func fold(raw string, lineStart bool, n *normalized) {
 	n.orig, n.lower = n.orig[:0], n.lower[:0]
 	for i := 0; i < len(raw); {
 		// Fast path: copy a run of ordinary bytes at once, single spaces

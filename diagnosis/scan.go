@@ -501,17 +501,19 @@ func lowerByte(c byte) byte {
 // scan appends to out the regions of text that may hold a message, in order.
 func (s *scanner) scan(text string, out []region) []region {
 	if !s.kernel {
-		return s.scanFrom(text, 0, out)
+		var buf [16]hit
+		return s.regionsOf(text, s.hitsSWAR(text, buf[:0]), out)
 	}
 	// Most texts hold no stem: this loop only looks for the first one,
-	// without the buffers scanFrom needs, and hands over from there.
+	// without the hit buffer, and hands over the kernel's positions from
+	// there, so no byte is scanned twice.
 	b := unsafe.Slice(unsafe.StringData(text), len(text))
 	var pos [16]int32
 	for at := 0; at < len(b); {
 		n, next := triggerPositions(b[at:], &s.pattern, pos[:])
-		for _, k := range pos[:n] {
+		for j, k := range pos[:n] {
 			if i := at + int(k); s.pass(text, i) && s.anyStem(text, i) {
-				return s.scanFrom(text, i, out)
+				return s.scanFrom(text, at, pos[j:n], at+next, out)
 			}
 		}
 		at += next
@@ -519,13 +521,19 @@ func (s *scanner) scan(text string, out []region) []region {
 	return out
 }
 
-// scanFrom is scan from text[from:], where a trigger letter starts.
-func (s *scanner) scanFrom(text string, from int, out []region) []region {
+// scanFrom is scan from the kernel's positions pending (relative to base)
+// on, where a stem stands at the first.
+func (s *scanner) scanFrom(text string, base int, pending []int32, resume int, out []region) []region {
 	var buf [16]hit
-	if hits := s.hits(text, from, buf[:0]); len(hits) > 0 {
-		return s.regions(text, hits, out)
+	return s.regionsOf(text, s.hits(text, base, pending, resume, buf[:0]), out)
+}
+
+// regionsOf is regions, for a text with hits or none.
+func (s *scanner) regionsOf(text string, hits []hit, out []region) []region {
+	if len(hits) == 0 {
+		return out
 	}
-	return out
+	return s.regions(text, hits, out)
 }
 
 // hit is a stem found in a text, at its trigger letter: pointer-free, so
@@ -536,27 +544,37 @@ type hit struct {
 	fits uint64 // the stem's wins whose neighbouring words stand beside it
 }
 
-// hits appends to out the stems that stand in text[from:], in order.
-func (s *scanner) hits(text string, from int, out []hit) []hit {
+// hits appends to out the stems that stand at the kernel's positions
+// pending (relative to base) and from resume on, in order.
+func (s *scanner) hits(text string, base int, pending []int32, resume int, out []hit) []hit {
+	for _, k := range pending {
+		if i := base + int(k); s.pass(text, i) {
+			out = s.check(text, i, out)
+		}
+	}
 	// A read-only byte view of the string: the scan kernels take bytes.
 	b := unsafe.Slice(unsafe.StringData(text), len(text))
-	if s.kernel {
-		// One kernel call collects up to 16 hits: a call per hit would cost
-		// more than the scan itself on a short line, and few pass the
-		// kernel's follower test.
-		var pos [16]int32
-		for at := from; at < len(b); {
-			n, next := triggerPositions(b[at:], &s.pattern, pos[:])
-			for _, k := range pos[:n] {
-				if i := at + int(k); s.pass(text, i) {
-					out = s.check(text, i, out)
-				}
+	// One kernel call collects up to 16 hits: a call per hit would cost
+	// more than the scan itself on a short line, and few pass the
+	// kernel's follower test.
+	var pos [16]int32
+	for at := resume; at < len(b); {
+		n, next := triggerPositions(b[at:], &s.pattern, pos[:])
+		for _, k := range pos[:n] {
+			if i := at + int(k); s.pass(text, i) {
+				out = s.check(text, i, out)
 			}
-			at += next
 		}
-		return out
+		at += next
 	}
-	i := from
+	return out
+}
+
+// hitsSWAR is hits for trigger letters the kernel cannot take, eight
+// bytes at a time.
+func (s *scanner) hitsSWAR(text string, out []hit) []hit {
+	b := unsafe.Slice(unsafe.StringData(text), len(text))
+	i := 0
 	for ; i+8 <= len(b); i += 8 {
 		w := binary.LittleEndian.Uint64(b[i:]) | 0x2020202020202020
 		var m uint64

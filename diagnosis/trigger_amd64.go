@@ -17,6 +17,13 @@ func triggerPositionsAVX2(b []byte, p *triggerPattern, out []int32) (n int, next
 //go:noescape
 func plainSpanAVX2(s string) int
 
+// plainMaskAVX2 is plainMask for whole 64-byte blocks on a CPU with AVX2
+// (trigger_amd64.s): it requires len(s) >= 64*len(out)+1, as it reads the
+// byte after each block.
+//
+//go:noescape
+func plainMaskAVX2(s string, out []uint64)
+
 // lowerASCIIAVX2 is lowerASCII for len(dst) == len(src) >= 32 on a CPU
 // with AVX2 (trigger_amd64.s).
 //

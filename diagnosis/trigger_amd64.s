@@ -259,6 +259,50 @@ all:
 	VZEROUPPER
 	RET
 
+// func plainMaskAVX2(s string, out []uint64)
+// Requires AVX2 and len(s) >= 64*len(out)+1. Reads only inside s.
+// Bit k of out[w] is set when byte 64*w+k is not one plainSpan copies.
+//
+//	SI  next block of s   DI  next word of out   CX  words left   AX, DX temps
+TEXT ·plainMaskAVX2(SB), NOSPLIT, $0-40
+	MOVQ s_base+0(FP), SI
+	MOVQ out_base+16(FP), DI
+	MOVQ out_len+24(FP), CX
+
+	// VEX-encoded only, as in triggerPositionsAVX2.
+	MOVL           $0x20, AX
+	VMOVD          AX, X0
+	VPBROADCASTB   X0, Y0
+	MOVL           $0x7F, AX
+	VMOVD          AX, X1
+	VPBROADCASTB   X1, Y1
+	VBROADCASTI128 specialsA<>(SB), Y2
+	VBROADCASTI128 specialsB<>(SB), Y3
+
+maskloop:
+	TESTQ     CX, CX
+	JZ        maskdone
+	VMOVDQU   (SI), Y4
+	VMOVDQU   1(SI), Y5
+	GOOD32(Y4, Y5, Y6, Y7, Y8)
+	VMOVDQU   32(SI), Y9
+	VMOVDQU   33(SI), Y10
+	GOOD32(Y9, Y10, Y6, Y7, Y11)
+	VPMOVMSKB Y8, AX
+	VPMOVMSKB Y11, DX
+	SHLQ      $32, DX
+	ORQ       DX, AX
+	NOTQ      AX
+	MOVQ      AX, (DI)
+	ADDQ      $64, SI
+	ADDQ      $8, DI
+	DECQ      CX
+	JMP       maskloop
+
+maskdone:
+	VZEROUPPER
+	RET
+
 // func lowerASCIIAVX2(dst []byte, src string)
 // Requires AVX2 and len(dst) == len(src) >= 32. dst = src with A-Z
 // lowercased. Reads only inside src, writes only inside dst; the last,

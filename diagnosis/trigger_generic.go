@@ -12,4 +12,13 @@ func triggerPositionsAVX2(b []byte, p *triggerPattern, out []int32) (n int, next
 
 func plainSpanAVX2(s string) int { return plainSpanGeneric(s) }
 
+func plainMaskAVX2(s string, out []uint64) {
+	clear(out)
+	for k := range 64 * len(out) {
+		if plainStops(s, k) {
+			out[k/64] |= 1 << (k % 64)
+		}
+	}
+}
+
 func lowerASCIIAVX2(dst []byte, src string) { lowerASCIIGeneric(dst, src) }
