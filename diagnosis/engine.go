@@ -49,7 +49,8 @@ func (e *Engine) KB() *KB { return e.kb }
 // Diagnose returns every finding in text, in the order they appear.
 func (e *Engine) Diagnose(text string) []Finding {
 	var buf [4]region
-	regions := e.scan.scan(text, buf[:0])
+	var sg sightings
+	regions := e.scan.scan(text, buf[:0], &sg)
 	if len(regions) == 0 {
 		return nil
 	}
@@ -88,7 +89,11 @@ func (e *Engine) Diagnose(text string) []Finding {
 	}
 	// The version a message names applies to all its findings, wherever it stands.
 	if len(findings) > 0 {
-		if v := findVersion(text, e.platformAt(text)); v != "" {
+		platform := sg.pos[:sg.n]
+		if !sg.complete {
+			platform = e.platformAt(text)
+		}
+		if v := findVersion(text, platform); v != "" {
 			for i := range findings {
 				findings[i].Values = append(findings[i].Values, Value{Name: "version", Text: v})
 			}
@@ -125,12 +130,12 @@ func (e *Engine) matchRegion(text string, start, end int, mask uint64, base int,
 // 22500)"), given where it says "platform". When it names several ("from
 // … to …"), the one after "to" — the target of the upgrade — wins, else
 // the first.
-func findVersion(text string, platform []int) string {
+func findVersion(text string, platform []int32) string {
 	var n normalized
 	first := ""
 	for _, p := range platform {
 		// Normalize just this phrase: markup and line breaks may sit inside it.
-		normalize(text[max(0, p-8):min(len(text), p+80)], &n)
+		normalize(text[max(0, int(p)-8):min(len(text), int(p)+80)], &n)
 		l := n.lower
 		q := bytes.Index(l, []byte("platform"))
 		if q < 0 {
@@ -159,7 +164,7 @@ func findVersion(text string, platform []int) string {
 			continue
 		}
 		v := n.str(n.orig[i:j])
-		if precededByTo(text, p) {
+		if precededByTo(text, int(p)) {
 			return v
 		}
 		if first == "" {
@@ -180,15 +185,15 @@ func skipCloseMark(l []byte, i int) int {
 
 // platformAt returns where text says "platform", in any case, with the
 // scan kernel looking for its rare pair "tf".
-func (e *Engine) platformAt(text string) []int {
-	var out []int
+func (e *Engine) platformAt(text string) []int32 {
+	var out []int32
 	b := unsafe.Slice(unsafe.StringData(text), len(text))
 	var pos [16]int32
 	for at := 0; at < len(b); {
 		n, next := triggerPositions(b[at:], &e.platform, pos[:])
 		for _, k := range pos[:n] {
 			if p := at + int(k) - 3; p >= 0 && p+8 <= len(text) && strings.EqualFold(text[p:p+8], "platform") {
-				out = append(out, p)
+				out = append(out, int32(p))
 			}
 		}
 		at += next

@@ -421,10 +421,10 @@ func (t *template) wordAfter(k int, w string) (string, bool) {
 // swallowedWord matches word k glued to the next word without its first
 // letter ("environment" + "is" read as "environments").
 func (t *template) swallowedWord(l []byte, i, k int) (int, bool) {
-	if k+1 >= len(t.elems) || t.elems[k+1].kind != elWord || len(t.elems[k+1].word) < 2 || len(t.elems[k].word) < 5 {
+	if t.swallowed[k] == "" {
 		return i, false
 	}
-	return exactWord(l, skipSpaces(l, i), t.elems[k].word+t.elems[k+1].word[1:])
+	return exactWord(l, skipSpaces(l, i), t.swallowed[k])
 }
 
 // nextWord returns the literal word following element k, if any.

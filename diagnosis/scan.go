@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math/bits"
 	"slices"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 	"unsafe"
@@ -164,6 +165,8 @@ type scanner struct {
 	cls2   [256]uint8 // cls, with line breaks apart: a cell may wrap a word there
 	// follows marks the bytes that follow a trigger letter in some stem.
 	follows [256]bool
+	// sights is set when the kernel also stops at "tf", for sightings.
+	sights bool
 }
 
 // maxLinkURL is how long a link's URL may make a gap in raw text.
@@ -368,7 +371,40 @@ func newScanner(ts []*template) *scanner {
 		}
 	}
 	s.pattern, s.kernel = newTriggerPattern(chosen, &s.follows)
+	// The kernel also stops at "tf", so that the scan notes where the text
+	// says "platform" (which names a version) without a pass of its own,
+	// when the letters fit without making the kernel pass more.
+	if s.kernel && !s.trigger['t'] {
+		follows := s.follows
+		follows['f'] = true
+		if p, ok := newTriggerPattern(append(chosen, 't'), &follows); ok && p.anyNext == s.pattern.anyNext {
+			s.pattern, s.sights = p, true
+		}
+	}
 	return s
+}
+
+// sightings are where a text says "platform", the word before a version,
+// noted by the scan on its way. complete is false when the scan did not
+// look, or saw more than fit.
+type sightings struct {
+	pos      [8]int32
+	n        int
+	complete bool
+}
+
+// sight notes "platform" when the kernel's position i is the "tf" in it.
+func (sg *sightings) sight(text string, i int) {
+	p := i - 3
+	if p < 0 || p+8 > len(text) || !strings.EqualFold(text[p:p+8], "platform") {
+		return
+	}
+	if sg.n == len(sg.pos) {
+		sg.complete = false
+		return
+	}
+	sg.pos[sg.n] = int32(p)
+	sg.n++
 }
 
 // firstTrigger returns the index of the first trigger letter in word, or -1.
@@ -498,12 +534,14 @@ func lowerByte(c byte) byte {
 	return c
 }
 
-// scan appends to out the regions of text that may hold a message, in order.
-func (s *scanner) scan(text string, out []region) []region {
+// scan appends to out the regions of text that may hold a message, in
+// order, and notes in sg where the text says "platform".
+func (s *scanner) scan(text string, out []region, sg *sightings) []region {
 	if !s.kernel {
 		var buf [16]hit
 		return s.regionsOf(text, s.hitsSWAR(text, buf[:0]), out)
 	}
+	sg.complete = s.sights
 	// Most texts hold no stem: this loop only looks for the first one,
 	// without the hit buffer, and hands over the kernel's positions from
 	// there, so no byte is scanned twice.
@@ -512,8 +550,13 @@ func (s *scanner) scan(text string, out []region) []region {
 	for at := 0; at < len(b); {
 		n, next := triggerPositions(b[at:], &s.pattern, pos[:])
 		for j, k := range pos[:n] {
-			if i := at + int(k); s.pass(text, i) && s.anyStem(text, i) {
-				return s.scanFrom(text, at, pos[j:n], at+next, out)
+			i := at + int(k)
+			if s.sights && text[i]|0x20 == 't' {
+				sg.sight(text, i)
+				continue
+			}
+			if s.pass(text, i) && s.anyStem(text, i) {
+				return s.scanFrom(text, at, pos[j:n], at+next, out, sg)
 			}
 		}
 		at += next
@@ -523,9 +566,9 @@ func (s *scanner) scan(text string, out []region) []region {
 
 // scanFrom is scan from the kernel's positions pending (relative to base)
 // on, where a stem stands at the first.
-func (s *scanner) scanFrom(text string, base int, pending []int32, resume int, out []region) []region {
+func (s *scanner) scanFrom(text string, base int, pending []int32, resume int, out []region, sg *sightings) []region {
 	var buf [16]hit
-	return s.regionsOf(text, s.hits(text, base, pending, resume, buf[:0]), out)
+	return s.regionsOf(text, s.hits(text, base, pending, resume, buf[:0], sg), out)
 }
 
 // regionsOf is regions, for a text with hits or none.
@@ -546,11 +589,9 @@ type hit struct {
 
 // hits appends to out the stems that stand at the kernel's positions
 // pending (relative to base) and from resume on, in order.
-func (s *scanner) hits(text string, base int, pending []int32, resume int, out []hit) []hit {
+func (s *scanner) hits(text string, base int, pending []int32, resume int, out []hit, sg *sightings) []hit {
 	for _, k := range pending {
-		if i := base + int(k); s.pass(text, i) {
-			out = s.check(text, i, out)
-		}
+		out = s.checkAt(text, base+int(k), out, sg)
 	}
 	// A read-only byte view of the string: the scan kernels take bytes.
 	b := unsafe.Slice(unsafe.StringData(text), len(text))
@@ -561,11 +602,22 @@ func (s *scanner) hits(text string, base int, pending []int32, resume int, out [
 	for at := resume; at < len(b); {
 		n, next := triggerPositions(b[at:], &s.pattern, pos[:])
 		for _, k := range pos[:n] {
-			if i := at + int(k); s.pass(text, i) {
-				out = s.check(text, i, out)
-			}
+			out = s.checkAt(text, at+int(k), out, sg)
 		}
 		at += next
+	}
+	return out
+}
+
+// checkAt records the stems that stand at the kernel's position i, or the
+// "platform" seen there.
+func (s *scanner) checkAt(text string, i int, out []hit, sg *sightings) []hit {
+	if s.sights && text[i]|0x20 == 't' {
+		sg.sight(text, i)
+		return out
+	}
+	if s.pass(text, i) {
+		out = s.check(text, i, out)
 	}
 	return out
 }

@@ -51,6 +51,10 @@ type template struct {
 	// it reads when pasted as written, for one compare instead of a word
 	// at a time; elems 0 when no run of two words starts there.
 	phrases []phrase
+	// swallowed[k] is word k glued to word k+1 without its first letter,
+	// as OCR may read them ("environments" for "environment is"); "" when
+	// the two are not words of such lengths.
+	swallowed []string
 	// restart holds the first two words of the message and of its key: a
 	// last value stops where the message starts again on the same line.
 	restart [][2]string
@@ -303,6 +307,12 @@ func compileTemplate(text, key string) (*template, error) {
 	}
 	t.first = t.elems[t.lead].word
 	t.phrases = phrasesOf(t.elems)
+	t.swallowed = make([]string, len(t.elems))
+	for k := range len(t.elems) - 1 {
+		if a, b := t.elems[k], t.elems[k+1]; a.kind == elWord && b.kind == elWord && len(b.word) >= 2 && len(a.word) >= 5 {
+			t.swallowed[k] = a.word + b.word[1:]
+		}
+	}
 	for _, e := range t.elems {
 		if e.kind == elValue {
 			t.values++
