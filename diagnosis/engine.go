@@ -55,15 +55,8 @@ func (e *Engine) Diagnose(text string) []Finding {
 		return nil
 	}
 	n := e.bufs.Get().(*normalized)
-	defer e.bufs.Put(n)
 	var findings []Finding
-	// The pooled buffer's matches: their values are handed on in findings,
-	// and cleared so that the pool does not keep them alive.
 	matches := n.matches[:0]
-	defer func() {
-		clear(matches)
-		n.matches = matches[:0]
-	}()
 	base, done := 0, 0
 	for _, r := range regions {
 		// Windows never overlap, so no message is found twice.
@@ -99,6 +92,12 @@ func (e *Engine) Diagnose(text string) []Finding {
 			}
 		}
 	}
+	// The pooled buffer's matches: their values are handed on in findings,
+	// and cleared so that the pool does not keep them, or the text, alive.
+	clear(matches)
+	n.matches = matches[:0]
+	n.reset()
+	e.bufs.Put(n)
 	return findings
 }
 
@@ -113,9 +112,15 @@ func (e *Engine) matchRegion(text string, start, end int, mask uint64, base int,
 		}
 		c := &e.tmpls[ti]
 		matches = c.t.findAll(n, matches[:0])
+		if len(matches) > 0 && cap(findings) == 0 {
+			findings = n.takeFindings()
+		}
 		for _, m := range matches {
 			findings = append(findings, Finding{ID: c.entry.ID, Entry: c.entry, Values: m.values, Offset: base + m.start, end: base + m.end, cut: m.cut})
 		}
+	}
+	if len(findings)-first < 2 {
+		return findings, matches
 	}
 	slices.SortStableFunc(findings[first:], func(a, b Finding) int { return a.Offset - b.Offset })
 	// Two messages of one entry may cover the same text: keep the first.

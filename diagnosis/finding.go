@@ -16,8 +16,10 @@ type Value struct {
 
 // Finding is one recognized message in a text.
 type Finding struct {
-	ID     string
-	Entry  *Entry
+	ID    string
+	Entry *Entry
+	// Values may share memory with the text diagnosed (strings are
+	// immutable), so a kept finding keeps its text alive.
 	Values []Value
 	Offset int // where the message starts in the normalized text, for ordering
 	end    int

@@ -351,7 +351,7 @@ func (t *template) matchAt(n *normalized, start int) (matchResult, bool) {
 			// A message may repeat a value ('{module}' twice): the first counts.
 			if ok && e.name != "" && !m.has(e.name) {
 				if m.values == nil {
-					m.values = make([]Value, 0, t.values)
+					m.values = n.takeValues(t.values)
 				}
 				m.values = append(m.values, valueOf(n, e, val))
 			}

@@ -23,6 +23,57 @@ type normalized struct {
 	own  []byte
 	// matches is a buffer for Engine.Diagnose, pooled with the rest.
 	matches []matchResult
+	// values and findings are room for one text's results, handed out
+	// and never reused: see takeValues.
+	values   []Value
+	findings []Finding
+	roomed   bool
+}
+
+// findingsBlock is the room for a text's first findings and their values
+// in one allocation: most texts with an error hold one.
+type findingsBlock struct {
+	findings [1]Finding
+	values   [3]Value
+}
+
+// reset forgets the text and the results of the last Diagnose, so that a
+// pooled buffer keeps neither alive.
+func (n *normalized) reset() {
+	if n.asIs {
+		n.orig, n.own, n.asIs = n.own, nil, false
+	}
+	n.values, n.findings, n.roomed = nil, nil, false
+}
+
+func (n *normalized) room() {
+	b := new(findingsBlock)
+	n.findings, n.values, n.roomed = b.findings[:0], b.values[:0], true
+}
+
+// takeValues returns an empty slice with room for k values and the
+// version the engine may add after them.
+func (n *normalized) takeValues(k int) []Value {
+	k++
+	if !n.roomed {
+		n.room()
+	}
+	if cap(n.values)-len(n.values) < k {
+		n.values = make([]Value, 0, max(8, k))
+	}
+	at := len(n.values)
+	n.values = n.values[:at+k]
+	return n.values[at : at : at+k]
+}
+
+// takeFindings returns the room for the text's first findings.
+func (n *normalized) takeFindings() []Finding {
+	if !n.roomed {
+		n.room()
+	}
+	f := n.findings
+	n.findings = nil
+	return f
 }
 
 func (n *normalized) emit(c byte) {

@@ -1,6 +1,9 @@
 package diagnosis
 
-import "unsafe"
+import (
+	"strings"
+	"unsafe"
+)
 
 // plainSpan returns the length of the longest prefix of s that normalize
 // copies as it is: plain bytes (see plain), and spaces not followed by
@@ -40,14 +43,14 @@ func plainMask(s string, out []uint64) {
 		plainMaskAVX2(s, out[:full])
 	}
 	if rest := s[64*full:]; len(rest) > 0 {
-		var pad [65]byte
-		k := copy(pad[:], rest)
-		for ; k < len(pad); k++ {
-			pad[k] = ' '
-		}
+		pad := spaces65
+		copy(pad[:], rest)
 		plainMaskAVX2(unsafe.String(&pad[0], len(pad)), out[full:full+1])
 	}
 }
+
+// spaces65 pads plainMask's last block.
+var spaces65 = [65]byte([]byte(strings.Repeat(" ", 65)))
 
 // plainMaskGeneric is the portable plainMask, a byte at a time.
 func plainMaskGeneric(s string, out []uint64) {
