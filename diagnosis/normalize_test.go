@@ -1,6 +1,7 @@
 package diagnosis
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"unsafe"
@@ -53,41 +54,37 @@ func TestNormalize(t *testing.T) {
 }
 
 // TestFindingsKeepTheirValues checks the findings of one text, which
-// share one allocation for their values, each with its own module and
-// the version the engine adds to all; the second text, pasted as it is,
-// gets values cut from it, and a third text does not change them.
+// share allocations for their values, against each message diagnosed
+// alone, with the version the engine adds to all; a later text does not
+// change them.
 func TestFindingsKeepTheirValues(t *testing.T) {
 	e := New(Builtin())
-	prod := func(m string) string {
-		return "Producer module '" + m + "' hasn't been prepared for the current OutSystems environment version. "
+	msgs := []string{
+		"Producer module 'Billing_CS' hasn't been prepared for the current OutSystems environment version.",
+		"The 1-Click Publish started by jane.doe at 2024-03-12 10:15:02 can't proceed because there is an ongoing Modules upgrade, started by Compiler Service at 2024-03-12 10:01:44, that is locking 'Directory' module.",
+		"Producer module 'Orders & Co' hasn't been prepared for the current OutSystems environment version.",
+		"The 1-Click Publish started by ACME\\jdoe at 3/12/2024 10:15 AM can't proceed because there is an ongoing Modules upgrade, started by Compiler Service at 3/12/2024 10:01 AM, that is locking 'HR-API' module.",
+		"There were errors preparing some modules.\n26 modules prepared successfully, 1 modules failed and 3 modules skipped.",
 	}
-	texts := []struct {
-		text    string
-		modules []string
-	}{
-		{"After the upgrade to Platform Server 11.31.0:\n" + prod("Billing_CS") + "\nand\n" + prod("Orders & Co") + "\n" + prod("HR-API") + "\nalso\n" + prod("Stock"), []string{"Billing_CS", "Orders & Co", "HR-API", "Stock"}},
-		{"log: Platform Server 11.31.0 " + prod("Billing_CS") + "done", []string{"Billing_CS"}},
-	}
-	var all [][]Finding
-	for _, tt := range texts {
-		fs := e.Diagnose(tt.text)
-		if len(fs) != len(tt.modules) {
-			t.Fatalf("Diagnose(%q) found %d, want %d", tt.text, len(fs), len(tt.modules))
+	var want [][]Value
+	for _, m := range msgs {
+		fs := e.Diagnose(m)
+		if len(fs) == 0 {
+			t.Fatalf("Diagnose(%q) found nothing", m)
 		}
-		all = append(all, fs)
+		for _, f := range fs {
+			want = append(want, append(slices.Clone(f.Values), Value{Name: "version", Text: "11.31.0"}))
+		}
 	}
-	e.Diagnose(strings.ToUpper(texts[1].text))
-	for i, tt := range texts {
-		for k, f := range all[i] {
-			if got := f.Text("module"); got != tt.modules[k] {
-				t.Errorf("text %d finding %d: module %q, want %q", i, k, got, tt.modules[k])
-			}
-			if got := f.Text("version"); got != "11.31.0" {
-				t.Errorf("text %d finding %d: version %q, want 11.31.0", i, k, got)
-			}
-			if len(f.Values) != 2 {
-				t.Errorf("text %d finding %d: values %+v, want module and version", i, k, f.Values)
-			}
+	text := "Upgrading to Platform Server 11.31.0, we got:\n" + strings.Join(msgs, "\n\nthen\n\n")
+	got := e.Diagnose(text)
+	e.Diagnose(strings.ToUpper(text))
+	if len(got) != len(want) {
+		t.Fatalf("found %d, want %d", len(got), len(want))
+	}
+	for i, f := range got {
+		if !slices.Equal(f.Values, want[i]) {
+			t.Errorf("finding %d (%s): values %+v, want %+v", i, f.ID, f.Values, want[i])
 		}
 	}
 }
