@@ -58,8 +58,12 @@ type stemWin struct {
 	// a value, or none): a hit counts for the template only when one of
 	// them stands beside it in the text, or neither is known. wordPos is
 	// the trigger's index in its word.
-	prev, next string
-	wordPos    int
+	prev, next   string
+	prev8, next8 word8
+	wordPos      int
+	// rest is the length of the stem's word from the trigger on: where the
+	// word usually ends.
+	rest int
 }
 
 // neighbour returns the word next to element k in direction dir (-1, 1),
@@ -84,29 +88,63 @@ func (w *stemWin) fits(text string, i int) bool {
 		return true
 	}
 	start := i - w.wordPos
-	if w.prev != "" && start > 0 && wordEndsBefore(text, start, w.prev) {
+	if w.prev != "" && start > 0 && wordEndsBefore(text, start, w.prev, &w.prev8) {
 		return true
 	}
 	if w.next == "" {
 		return false
 	}
-	end := i
-	for end < len(text) && end-i < 32 && (isWordByte(text[end]) || text[end] == '\'') {
-		end++
+	// The word ends where the template's does, unless it was broken or
+	// joined to more.
+	end := i + w.rest
+	if end > len(text) || end < len(text) && (isWordByte(text[end]) || text[end] == '\'') {
+		for end = i; end < len(text) && end-i < 32 && (isWordByte(text[end]) || text[end] == '\''); end++ {
+		}
 	}
-	return wordStartsAfter(text, end, w.next)
+	return wordStartsAfter(text, end, w.next, &w.next8)
 }
 
 // wordEndsBefore reports whether the lowercase word w ends just before
 // text[i], past a few bytes of spaces, punctuation or markup.
-func wordEndsBefore(text string, i int, w string) bool {
+func wordEndsBefore(text string, i int, w string, w8 *word8) bool {
 	for k := 0; k < 6 && i > 0 && !isWordByte(text[i-1]); k++ {
 		i--
 	}
 	if i < len(w) || i > 0 && i-len(w) > 0 && isWordByte(text[i-len(w)-1]) {
 		return false
 	}
-	return sameWordAt(text, i-len(w), w)
+	return w8.equalAt(text, i-len(w)) || sameWordAt(text, i-len(w), w)
+}
+
+// word8 is a lowercase word of at most eight bytes, packed for equalAt.
+type word8 struct {
+	text, mask, fold uint64
+	ok               bool
+}
+
+func newWord8(w string) word8 {
+	if len(w) == 0 || len(w) > 8 {
+		return word8{}
+	}
+	p := word8{ok: true}
+	for k := range len(w) {
+		p.text |= uint64(w[k]) << (8 * k)
+		p.mask |= 0xFF << (8 * k)
+		if w[k] >= 'a' && w[k] <= 'z' {
+			p.fold |= 0x20 << (8 * k)
+		}
+	}
+	return p
+}
+
+// equalAt reports whether text[i:] starts with the word as written, in
+// any ASCII case; false when it cannot tell with one load (sameWordAt decides then).
+func (p *word8) equalAt(text string, i int) bool {
+	if !p.ok || i < 0 || i+8 > len(text) {
+		return false
+	}
+	b := unsafe.Slice(unsafe.StringData(text[i:]), 8)
+	return (binary.LittleEndian.Uint64(b)&p.mask|p.fold)^p.text == 0
 }
 
 // sameLetter reports whether c reads as the lowercase letter l, in any
@@ -118,14 +156,14 @@ func sameLetter(c, l byte) bool {
 
 // wordStartsAfter reports whether the lowercase word w starts at text[i],
 // past a few bytes of spaces, punctuation or markup.
-func wordStartsAfter(text string, i int, w string) bool {
+func wordStartsAfter(text string, i int, w string, w8 *word8) bool {
 	for k := 0; k < 6 && i < len(text) && !isWordByte(text[i]); k++ {
 		i++
 	}
 	if i+len(w) > len(text) || i+len(w) < len(text) && isWordByte(text[i+len(w)]) {
 		return false
 	}
-	return sameWordAt(text, i, w)
+	return w8.equalAt(text, i) || sameWordAt(text, i, w)
 }
 
 // sameWordAt reports whether text[i:] reads as w, with the tolerance of
@@ -335,7 +373,8 @@ func newScanner(ts []*template) *scanner {
 						w := stemWin{bit: 1 << uint(ti%64), ti: ti, slot: uint8(ti % 64),
 							back: before*3/2 + 64, fwd: (total-before)*3/2 + 64,
 							backTight: beforeTight + 32, fwdTight: totalTight - beforeTight + 32,
-							wordPos: pos, prev: neighbour(t.elems, k, -1), next: neighbour(t.elems, k, 1)}
+							wordPos: pos, rest: len(e.word) - pos, prev: neighbour(t.elems, k, -1), next: neighbour(t.elems, k, 1)}
+						w.prev8, w.next8 = newWord8(w.prev), newWord8(w.next)
 						if !slices.Contains(st.wins, w) {
 							st.wins = append(st.wins, w)
 						}
