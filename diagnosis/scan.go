@@ -241,6 +241,39 @@ func byteClass(c byte) uint8 {
 type letterStems struct {
 	cell   [28][28]uint16 // 1 + index into groups; 0 for none
 	groups [][]*stem
+	discs  []disc // for each group
+}
+
+// disc tells a group's stems apart by one letter: at bytes after the
+// trigger, stem k has letter[k]. at is 0 when no letter does (a group of
+// one, or stems that start at different offsets or are prefixes of others).
+type disc struct {
+	at     int
+	letter []byte
+}
+
+// discOf returns the disc of a group.
+func discOf(group []*stem) disc {
+	if len(group) < 2 {
+		return disc{}
+	}
+	for at := 1; at < 16; at++ {
+		var seen [256]bool
+		d := disc{at: at}
+		for _, st := range group {
+			k := st.offset + at
+			if st.offset != group[0].offset || k >= len(st.text) || seen[st.text[k]] {
+				d.at = 0
+				break
+			}
+			seen[st.text[k]] = true
+			d.letter = append(d.letter, st.text[k])
+		}
+		if d.at > 0 {
+			return d
+		}
+	}
+	return disc{}
 }
 
 const (
@@ -407,6 +440,12 @@ func newScanner(ts []*template) *scanner {
 	for _, st := range s.stems {
 		for k := range st.wins {
 			st.wins[k].quorum = min(2, len(keyStems[st.wins[k].ti]))
+		}
+	}
+	for c := range s.letters {
+		ls := &s.letters[c]
+		for _, g := range ls.groups {
+			ls.discs = append(ls.discs, discOf(g))
 		}
 	}
 	s.pattern, s.kernel = newTriggerPattern(chosen, &s.follows)
@@ -771,7 +810,23 @@ func zeroWidthLen(s string) int {
 
 // check records the stems that stand at the trigger letter at i.
 func (s *scanner) check(text string, i int, out []hit) []hit {
-	for _, st := range s.candidates(text, i) {
+	group, d := s.candidates(text, i)
+	// One letter tells most groups' stems apart: the stem it names is
+	// checked first, and when it stands no other can (they start at the
+	// same offset and differ there). A line break or an invisible
+	// character may stand there instead: then all are checked.
+	if d.at > 0 && i+d.at < len(text) {
+		c := lowerByte(text[i+d.at])
+		for k, l := range d.letter {
+			if l == c {
+				if st := group[k]; st.standsAt(text, i) {
+					return append(out, hit{pos: int32(i), stem: st.index})
+				}
+				break
+			}
+		}
+	}
+	for _, st := range group {
 		if st.standsAt(text, i) {
 			out = append(out, hit{pos: int32(i), stem: st.index})
 		}
@@ -781,7 +836,8 @@ func (s *scanner) check(text string, i int, out []hit) []hit {
 
 // anyStem reports whether some stem stands at the trigger letter at i.
 func (s *scanner) anyStem(text string, i int) bool {
-	for _, st := range s.candidates(text, i) {
+	group, _ := s.candidates(text, i)
+	for _, st := range group {
 		if st.standsAt(text, i) {
 			return true
 		}
@@ -790,11 +846,11 @@ func (s *scanner) anyStem(text string, i int) bool {
 }
 
 // candidates returns the stems of the trigger letter at i that the
-// letter after it may continue.
-func (s *scanner) candidates(text string, i int) []*stem {
+// letter after it may continue, and their disc.
+func (s *scanner) candidates(text string, i int) ([]*stem, disc) {
 	c := text[i] | 0x20
 	if c < 'a' || c > 'z' {
-		return nil
+		return nil, disc{}
 	}
 	c1, c2 := nextEnd, nextEnd
 	if i+1 < len(text) {
@@ -805,9 +861,9 @@ func (s *scanner) candidates(text string, i int) []*stem {
 	}
 	ls := &s.letters[c-'a']
 	if g := ls.cell[c1][c2]; g > 0 {
-		return ls.groups[g-1]
+		return ls.groups[g-1], ls.discs[g-1]
 	}
-	return nil
+	return nil, disc{}
 }
 
 // standsAt reports whether the stem stands in text with its trigger at i.

@@ -2,6 +2,7 @@ package diagnosis
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -402,4 +403,62 @@ func BenchmarkTriggerPositions200(b *testing.B) { benchTriggerPositions(b, trigg
 
 func BenchmarkTriggerPositions4K(b *testing.B) {
 	benchTriggerPositions(b, strings.Repeat(triggerChat200+"\n", 21)[:4096])
+}
+
+// TestCheckByDisc checks that telling a group's stems apart by one letter
+// finds the same stems as checking each of them, at every trigger letter
+// of the corpora, also with line breaks and invisible characters put
+// inside their words.
+func TestCheckByDisc(t *testing.T) {
+	s := New(Builtin()).scan
+	withDisc := 0
+	for _, ls := range s.letters {
+		for _, d := range ls.discs {
+			if d.at > 0 {
+				withDisc++
+			}
+		}
+	}
+	if withDisc == 0 {
+		t.Fatal("no group has a disc: the test checks nothing")
+	}
+	r := rand.New(rand.NewPCG(7, 8))
+	var texts []string
+	for _, name := range corpora {
+		for _, c := range loadCorpus(t, name) {
+			texts = append(texts, c.Text)
+			for range 4 {
+				b := []byte(c.Text)
+				for range 1 + len(b)/40 {
+					k := r.IntN(len(b) + 1)
+					ins := []string{"\n", "\r\n", "\u200b", "\u00ad"}[r.IntN(4)]
+					b = append(b[:k], append([]byte(ins), b[k:]...)...)
+				}
+				texts = append(texts, string(b))
+			}
+		}
+	}
+	found := 0
+	for _, text := range texts {
+		for i := range len(text) {
+			if !s.trigger[text[i]|0x20] {
+				continue
+			}
+			got := s.check(text, i, nil)
+			var want []hit
+			group, _ := s.candidates(text, i)
+			for _, st := range group {
+				if st.standsAt(text, i) {
+					want = append(want, hit{pos: int32(i), stem: st.index})
+				}
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("check(%q, %d) = %v, want %v", text, i, got, want)
+			}
+			found += len(got)
+		}
+	}
+	if found < 1000 {
+		t.Errorf("only %d stems found in the corpora: the test checks too little", found)
+	}
 }
