@@ -198,6 +198,10 @@ func asIs(raw string, lineStart bool) bool {
 			if j < next {
 				continue // inside a multi-byte character
 			}
+			// The most common stop: a colon in a time or after a label.
+			if raw[j] == ':' && isWordByte(raw[j-1]) {
+				continue
+			}
 			if next = keptAt(raw, j); next < 0 {
 				return false
 			}
