@@ -662,7 +662,6 @@ func (s *scanner) regionsOf(text string, hits []hit, out []region) []region {
 type hit struct {
 	pos  int32
 	stem uint32 // index in scanner.stems
-	fits uint64 // the stem's wins whose neighbouring words stand beside it
 }
 
 // hits appends to out the stems that stand at the kernel's positions
@@ -884,12 +883,21 @@ func (st *stem) standsAt(text string, i int) bool {
 	return !(st.wordStart && wordBefore(text, lo)) && !(st.wordEnd && wordAt(text, end))
 }
 
+// fitting is a stem's window at a hit whose neighbouring words fit.
+type fitting struct {
+	pos int
+	w   *stemWin
+}
+
 // regions groups hits whose windows overlap into regions, each with the
 // templates whose quorum of stems stands in it.
 func (s *scanner) regions(text string, hits []hit, out []region) []region {
 	// votes[ti] has a bit per stem of template ti in the current group;
-	// cleared entry by entry after each group.
+	// touched marks the entries to clear after it.
 	var votes [64]uint64
+	// fit lists the wins whose neighbouring words stand beside their hit,
+	// flat: the later loops then run once each, not once per hit.
+	var fitBuf [32]fitting
 	for i := 0; i < len(hits); {
 		st := s.stems[hits[i].stem]
 		end := int(hits[i].pos) + st.fwdTight
@@ -903,34 +911,28 @@ func (s *scanner) regions(text string, hits []hit, out []region) []region {
 		}
 		group := hits[i:j]
 		i = j
-		for gi := range group {
-			h := &group[gi]
+		fit := fitBuf[:0]
+		var touched uint64
+		for _, h := range group {
 			st := s.stems[h.stem]
 			for k := range st.wins {
-				if k < 64 && st.wins[k].fits(text, int(h.pos)) {
-					h.fits |= 1 << k
-					votes[st.wins[k].slot] |= 1 << st.id
+				if w := &st.wins[k]; w.fits(text, int(h.pos)) {
+					votes[w.slot] |= 1 << st.id
+					touched |= 1 << w.slot
+					fit = append(fit, fitting{pos: int(h.pos), w: w})
 				}
 			}
 		}
 		r := region{start: len(text), fullStart: len(text)}
-		for _, h := range group {
-			pos, wins := int(h.pos), s.stems[h.stem].wins
-			for k := range wins {
-				w := &wins[k]
-				if h.fits&(1<<k) == 0 || bits.OnesCount64(votes[w.slot]) < w.quorum {
-					continue
-				}
-				r.start, r.end = min(r.start, pos-w.backTight), max(r.end, pos+w.fwdTight)
-				r.fullStart, r.fullEnd = min(r.fullStart, pos-w.back), max(r.fullEnd, pos+w.fwd)
+		for _, f := range fit {
+			if w := f.w; bits.OnesCount64(votes[w.slot]) >= w.quorum {
+				r.start, r.end = min(r.start, f.pos-w.backTight), max(r.end, f.pos+w.fwdTight)
+				r.fullStart, r.fullEnd = min(r.fullStart, f.pos-w.back), max(r.fullEnd, f.pos+w.fwd)
 				r.mask |= w.bit
 			}
 		}
-		for _, h := range group {
-			wins := s.stems[h.stem].wins
-			for k := range wins {
-				votes[wins[k].slot] = 0
-			}
+		for ; touched != 0; touched &= touched - 1 {
+			votes[bits.TrailingZeros64(touched)] = 0
 		}
 		r.start, r.fullStart = max(0, r.start), max(0, r.fullStart)
 		r.end, r.fullEnd = min(len(text), r.end), min(len(text), r.fullEnd)
