@@ -621,8 +621,8 @@ func (s *scanner) scan(text string, out []region, sg *sightings) []region {
 	}
 	sg.complete = s.sights
 	// Most texts hold no stem: this loop only looks for the first one,
-	// without the hit buffer, and hands over the kernel's positions from
-	// there, so no byte is scanned twice.
+	// without the hit buffer, and hands over its hits and the kernel's
+	// positions after it, so no byte is scanned or checked twice.
 	b := unsafe.Slice(unsafe.StringData(text), len(text))
 	var pos [16]int32
 	for at := 0; at < len(b); {
@@ -633,8 +633,12 @@ func (s *scanner) scan(text string, out []region, sg *sightings) []region {
 				sg.sight(text, i)
 				continue
 			}
-			if s.pass(text, i) && s.anyStem(text, i) {
-				return s.scanFrom(text, at, pos[j:n], at+next, out, sg)
+			if !s.pass(text, i) {
+				continue
+			}
+			var first [2]hit
+			if hs := s.check(text, i, first[:0]); len(hs) > 0 {
+				return s.scanFrom(text, hs, at, pos[j+1:n], at+next, out, sg)
 			}
 		}
 		at += next
@@ -642,11 +646,11 @@ func (s *scanner) scan(text string, out []region, sg *sightings) []region {
 	return out
 }
 
-// scanFrom is scan from the kernel's positions pending (relative to base)
-// on, where a stem stands at the first.
-func (s *scanner) scanFrom(text string, base int, pending []int32, resume int, out []region, sg *sightings) []region {
+// scanFrom is scan from its first hits on, with the kernel's positions
+// pending after them (relative to base).
+func (s *scanner) scanFrom(text string, first []hit, base int, pending []int32, resume int, out []region, sg *sightings) []region {
 	var buf [16]hit
-	return s.regionsOf(text, s.hits(text, base, pending, resume, buf[:0], sg), out)
+	return s.regionsOf(text, s.hits(text, base, pending, resume, append(buf[:0], first...), sg), out)
 }
 
 // regionsOf is regions, for a text with hits or none.
@@ -831,17 +835,6 @@ func (s *scanner) check(text string, i int, out []hit) []hit {
 		}
 	}
 	return out
-}
-
-// anyStem reports whether some stem stands at the trigger letter at i.
-func (s *scanner) anyStem(text string, i int) bool {
-	group, _ := s.candidates(text, i)
-	for _, st := range group {
-		if st.standsAt(text, i) {
-			return true
-		}
-	}
-	return false
 }
 
 // candidates returns the stems of the trigger letter at i that the
