@@ -182,6 +182,18 @@ GLOBL specialsB<>(SB), RODATA|NOPTR, $16
 	VPANDN   t, u, t;      \
 	VPOR     t, out, out
 
+// PLAINSETUP loads the constants of PLAIN32 and GOOD32 (clobbers AX),
+// VEX-encoded only, as in triggerPositionsAVX2.
+#define PLAINSETUP \
+	MOVL           $0x20, AX;            \
+	VMOVD          AX, X0;               \
+	VPBROADCASTB   X0, Y0;               \
+	MOVL           $0x7F, AX;            \
+	VMOVD          AX, X1;               \
+	VPBROADCASTB   X1, Y1;               \
+	VBROADCASTI128 specialsA<>(SB), Y2;  \
+	VBROADCASTI128 specialsB<>(SB), Y3
+
 // func plainSpanAVX2(s string) int
 // Requires AVX2 and len(s) >= 33. Reads only inside s.
 //
@@ -190,15 +202,7 @@ TEXT ·plainSpanAVX2(SB), NOSPLIT, $0-24
 	MOVQ s_base+0(FP), SI
 	MOVQ s_len+8(FP), BX
 
-	// VEX-encoded only, as in triggerPositionsAVX2.
-	MOVL           $0x20, AX
-	VMOVD          AX, X0
-	VPBROADCASTB   X0, Y0
-	MOVL           $0x7F, AX
-	VMOVD          AX, X1
-	VPBROADCASTB   X1, Y1
-	VBROADCASTI128 specialsA<>(SB), Y2
-	VBROADCASTI128 specialsB<>(SB), Y3
+	PLAINSETUP
 
 	XORL DI, DI
 	LEAQ -33(BX), R8
@@ -269,15 +273,7 @@ TEXT ·plainMaskAVX2(SB), NOSPLIT, $0-40
 	MOVQ out_base+16(FP), DI
 	MOVQ out_len+24(FP), CX
 
-	// VEX-encoded only, as in triggerPositionsAVX2.
-	MOVL           $0x20, AX
-	VMOVD          AX, X0
-	VPBROADCASTB   X0, Y0
-	MOVL           $0x7F, AX
-	VMOVD          AX, X1
-	VPBROADCASTB   X1, Y1
-	VBROADCASTI128 specialsA<>(SB), Y2
-	VBROADCASTI128 specialsB<>(SB), Y3
+	PLAINSETUP
 
 maskloop:
 	TESTQ     CX, CX

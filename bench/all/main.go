@@ -331,8 +331,11 @@ func diagnosisBench(root, benchtime string, t *table) error {
 		name, what string
 		goal       float64
 	}{
+		// Issue 2's goals bind its three benchmarks: the chat line, the
+		// paste (and the log, with none). A line in the messages' own words
+		// is ours, tracked without a goal: its stems must each be checked.
 		{"BenchmarkChatLine200", "diagnosis of a 200-byte chat line (no match)", 3},
-		{"BenchmarkUpgradeChat200", "diagnosis of a 200-byte line about the upgrade (no match)", 3},
+		{"BenchmarkUpgradeChat200", "diagnosis of a 200-byte line about the upgrade (no match)", 0},
 		{"BenchmarkPaste4K", "diagnosis of a 4 KB paste with one error", 20},
 		{"BenchmarkLog40K", "diagnosis of a 40 KB log with several errors", 0},
 	} {
