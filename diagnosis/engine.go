@@ -81,7 +81,7 @@ func (e *Engine) Diagnose(text string) []Finding {
 		done = end
 	}
 	// The version a message names applies to all its findings, wherever it stands.
-	if len(findings) > 0 {
+	if len(findings) > 0 && (sg.n > 0 || !sg.complete) {
 		platform := sg.pos[:sg.n]
 		if !sg.complete {
 			platform = e.platformAt(text)

@@ -147,6 +147,13 @@ func skipSpaces(l []byte, i int) int {
 // and the confusions OCR makes (see fuzzyWord).
 func matchWord(l []byte, i int, w string) (int, bool) {
 	i = skipSpaces(l, i)
+	// A first letter no reading of w starts with, and no line of debris
+	// before it: every way below fails at once ("Producer: Producer").
+	if i < len(l) && w != "" {
+		if c, f := l[i], w[0]; c != f && confusable(c) != confusable(f) && !(f == 'm' && c == 'r') && f != '\'' && (i == 0 || l[i-1] != '\n') {
+			return i, false
+		}
+	}
 	if j, ok := exactWord(l, i, w); ok {
 		return j, true
 	}
@@ -696,7 +703,9 @@ func valueOf(n *normalized, e *elem, b []byte) Value {
 }
 
 func valueText(n *normalized, v Value, b []byte) Value {
-	b = bytes.TrimSpace(b)
+	if len(b) > 0 && (b[0] <= ' ' || b[len(b)-1] <= ' ' || b[0] >= utf8.RuneSelf || b[len(b)-1] >= utf8.RuneSelf) {
+		b = bytes.TrimSpace(b)
+	}
 	// Most values hold single spaces only: copy them as they are.
 	plainSpaces := true
 	for k, c := range b {

@@ -198,13 +198,29 @@ func asIs(raw string, lineStart bool) bool {
 			if j < next {
 				continue // inside a multi-byte character
 			}
-			// The most common stop: a colon in a time or after a label.
-			if raw[j] == ':' && isWordByte(raw[j-1]) {
+			// The most common stops: a colon in a time or after a label, and
+			// a line break before a line of words or a log line's year.
+			if c, prev := raw[j], raw[j-1]; c == ':' && isWordByte(prev) ||
+				c == '\n' && j+4 < len(raw) && !isSpace(prev) && startsPlainLine(raw[j+1:j+5]) {
 				continue
 			}
 			if next = keptAt(raw, j); next < 0 {
 				return false
 			}
+		}
+	}
+	return true
+}
+
+// startsPlainLine reports whether a line starting with s, four bytes, is
+// one fold leaves as it is: a letter, or four digits (no list number).
+func startsPlainLine(s string) bool {
+	if c := s[0] | 0x20; c >= 'a' && c <= 'z' {
+		return true
+	}
+	for k := range 4 {
+		if s[k] < '0' || s[k] > '9' {
+			return false
 		}
 	}
 	return true
