@@ -223,16 +223,6 @@ func sign(h http.Header, secret []byte, body []byte, now time.Time) {
 	h.Set("X-Slack-Signature", "v0="+hex.EncodeToString(mac.Sum(nil)))
 }
 
-type workerResult struct {
-	sent, acked int
-	byKind      [3]int
-	failures    map[string]int
-	first       string
-	lat         []time.Duration
-	pastes      []Pasted
-	last        time.Time
-}
-
 // Run sends requests until Duration has passed (or MaxEvents were sent, or
 // ctx ends) and returns what was measured. Only loopback URLs are accepted.
 func Run(ctx context.Context, o Options) (*Result, error) {
@@ -301,10 +291,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	var count atomic.Int64
 	var inflight, peak atomic.Int64
-	results := make([]*workerResult, o.Concurrency)
+	// Each worker counts into a Result of its own; Merge adds them up.
+	results := make([]*Result, o.Concurrency)
 	var wg sync.WaitGroup
 	for w := range o.Concurrency {
-		wr := &workerResult{failures: map[string]int{}}
+		wr := &Result{Target: o.Rate, Start: start, End: start, Failures: map[string]int{}}
 		results[w] = wr
 		gen := newGenerator(&o, w)
 		wg.Go(func() {
@@ -343,15 +334,15 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 				}
 				resp, err := client.Do(req)
 				inflight.Add(-1)
-				wr.sent++
+				wr.Sent++
 				if err != nil {
 					if runCtx.Err() != nil && time.Now().After(end) {
-						wr.sent--
+						wr.Sent--
 						return
 					}
-					wr.failures["transport"]++
-					if wr.first == "" {
-						wr.first = err.Error()
+					wr.Failures["transport"]++
+					if wr.FirstFailure == "" {
+						wr.FirstFailure = err.Error()
 					}
 					continue
 				}
@@ -360,46 +351,28 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 				done := time.Now()
 				if resp.StatusCode != http.StatusOK {
 					k := "HTTP " + strconv.Itoa(resp.StatusCode)
-					wr.failures[k]++
-					if wr.first == "" {
-						wr.first = k
+					wr.Failures[k]++
+					if wr.FirstFailure == "" {
+						wr.FirstFailure = k
 					}
 					continue
 				}
-				wr.acked++
-				wr.byKind[kind]++
-				wr.lat = append(wr.lat, done.Sub(intended))
-				wr.last = done
+				wr.Acked++
+				wr.ByKind[kind]++
+				wr.Latencies = append(wr.Latencies, done.Sub(intended))
+				wr.End = done
 				if paste != nil {
-					wr.pastes = append(wr.pastes, *paste)
+					wr.Pastes = append(wr.Pastes, *paste)
 				}
 			}
 		})
 	}
 	wg.Wait()
-	res := &Result{Target: o.Rate, Start: start, End: start, Failures: map[string]int{}, MaxConcurrency: int(peak.Load())}
-	for _, wr := range results {
-		res.Sent += wr.sent
-		res.Acked += wr.acked
-		for k := range res.ByKind {
-			res.ByKind[k] += wr.byKind[k]
-		}
-		for k, v := range wr.failures {
-			res.Failures[k] += v
-		}
-		if res.FirstFailure == "" {
-			res.FirstFailure = wr.first
-		}
-		res.Latencies = append(res.Latencies, wr.lat...)
-		res.Pastes = append(res.Pastes, wr.pastes...)
-		if wr.last.After(res.End) {
-			res.End = wr.last
-		}
-	}
+	res := Merge(results...)
+	res.MaxConcurrency = int(peak.Load())
 	if tokens != nil {
 		res.Unsent = len(tokens)
 	}
-	slices.Sort(res.Latencies)
 	return res, nil
 }
 
