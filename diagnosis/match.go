@@ -236,13 +236,15 @@ func fuzzyWord(l []byte, i int, w string) (int, bool) {
 	if len(w) >= 6 {
 		edits = 1
 	}
-	j, ok := fuzzyFrom(l, i, w, 0, edits)
-	if !ok || wordStartsAt(l, j) {
-		return i, false
+	if j, ok := fuzzyFrom(l, i, w, 0, edits); ok {
+		return j, true
 	}
-	return j, true
+	return i, false
 }
 
+// fuzzyFrom matches w[k:] at l[i:] with at most edits other mistakes, up
+// to the end of a word: a reading that stops inside one is not a match,
+// so the next way of spending the edit is tried ("lockin×g").
 func fuzzyFrom(l []byte, i int, w string, k, edits int) (int, bool) {
 	for k < len(w) {
 		if i < len(l) && confusable(l[i]) == confusable(w[k]) {
@@ -262,18 +264,23 @@ func fuzzyFrom(l []byte, i int, w string, k, edits int) (int, bool) {
 		if edits == 0 || k == 0 {
 			return i, false
 		}
-		// One substitution, deletion or insertion, in that order.
+		// One substitution, deletion or insertion, in that order. A wrong
+		// letter is a whole character: a value never starts inside one.
 		if i < len(l) && isWordByte(l[i]) {
-			if j, ok := fuzzyFrom(l, i+1, w, k+1, edits-1); ok {
+			size := 1
+			if l[i] >= utf8.RuneSelf {
+				_, size = utf8.DecodeRune(l[i:])
+			}
+			if j, ok := fuzzyFrom(l, i+size, w, k+1, edits-1); ok {
 				return j, true
 			}
-			if j, ok := fuzzyFrom(l, i+1, w, k, edits-1); ok {
+			if j, ok := fuzzyFrom(l, i+size, w, k, edits-1); ok {
 				return j, true
 			}
 		}
 		return fuzzyFrom(l, i, w, k+1, edits-1)
 	}
-	return i, true
+	return i, !wordStartsAt(l, i)
 }
 
 // skipDebris skips up to two short lines that hold no real word (OCR of an
