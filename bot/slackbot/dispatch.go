@@ -21,11 +21,16 @@ import (
 // of an HTTP request, or the payload of a Socket Mode events_api envelope.
 // One json.Unmarshal reads it all; the acknowledgement waits for it.
 type eventCallback struct {
-	Type      string     `json:"type"`
-	Challenge string     `json:"challenge"` // url_verification only
-	TeamID    string     `json:"team_id"`
-	EventID   string     `json:"event_id"`
-	Event     slackEvent `json:"event"`
+	callbackHead
+	Event slackEvent `json:"event"`
+}
+
+// callbackHead is the outer payload without its event.
+type callbackHead struct {
+	Type      string `json:"type"`
+	Challenge string `json:"challenge"` // url_verification only
+	TeamID    string `json:"team_id"`
+	EventID   string `json:"event_id"`
 }
 
 // parseCallback reads an Events API payload. An event whose fields are not
@@ -36,16 +41,11 @@ func parseCallback(raw []byte) (cb eventCallback, eventOK bool, err error) {
 	}
 	// The outer payload alone, so that one odd event is logged and
 	// acknowledged rather than refused (Slack would retry it for nothing).
-	var outer struct {
-		Type      string `json:"type"`
-		Challenge string `json:"challenge"`
-		TeamID    string `json:"team_id"`
-		EventID   string `json:"event_id"`
-	}
-	if err := json.Unmarshal(raw, &outer); err != nil {
+	var head callbackHead
+	if err := json.Unmarshal(raw, &head); err != nil {
 		return eventCallback{}, false, err
 	}
-	return eventCallback{Type: outer.Type, Challenge: outer.Challenge, TeamID: outer.TeamID, EventID: outer.EventID}, false, nil
+	return eventCallback{callbackHead: head}, false, nil
 }
 
 // slackEvent holds the fields of the inner events the bot reads.
