@@ -237,7 +237,7 @@ func keptAt(raw string, j int) int {
 	switch {
 	case c >= utf8.RuneSelf:
 		r, size := utf8.DecodeRuneInString(raw[j:])
-		if r == utf8.RuneError || folded(r) {
+		if r == utf8.RuneError || foldOf(r) != keepRune {
 			return -1
 		}
 		return j + size
@@ -277,18 +277,39 @@ func keptAt(raw string, j int) int {
 	return -1
 }
 
-// folded reports whether fold replaces or drops the character r.
-func folded(r rune) bool {
+// runeFold is what fold makes of a character outside ASCII.
+type runeFold uint8
+
+const (
+	keepRune   runeFold = iota
+	toQuote             // a typographic apostrophe or single quote: '
+	toDouble            // a typographic double quote: "
+	toSpace             // a wide or non-breaking space
+	dropRune            // an invisible character
+	toHyphen            // a dash or minus
+	toEllipsis          // …: three dots
+	toNewline           // a Unicode line or paragraph separator
+)
+
+// foldOf returns what fold makes of r, the one list asIs also checks against.
+func foldOf(r rune) runeFold {
 	switch r {
-	case '\u2018', '\u2019', '\u201a', '\u201b', '\u2032', '\u00b4',
-		'\u201c', '\u201d', '\u201e', '\u201f', '\u2033', '\u00ab', '\u00bb',
-		'\u00a0', '\u2000', '\u2001', '\u2002', '\u2003', '\u2004', '\u2005', '\u2006', '\u2007', '\u2008', '\u2009', '\u200a', '\u202f', '\u205f', '\u3000',
-		'\u200b', '\u200c', '\u200d', '\u2060', '\ufeff', '\u00ad',
-		'\u2010', '\u2011', '\u2012', '\u2013', '\u2014', '\u2212',
-		'\u2026', '\u2028', '\u2029', '\u0085':
-		return true
+	case '\u2018', '\u2019', '\u201a', '\u201b', '\u2032', '\u00b4':
+		return toQuote
+	case '\u201c', '\u201d', '\u201e', '\u201f', '\u2033', '\u00ab', '\u00bb':
+		return toDouble
+	case '\u00a0', '\u2000', '\u2001', '\u2002', '\u2003', '\u2004', '\u2005', '\u2006', '\u2007', '\u2008', '\u2009', '\u200a', '\u202f', '\u205f', '\u3000':
+		return toSpace
+	case '\u200b', '\u200c', '\u200d', '\u2060', '\ufeff', '\u00ad':
+		return dropRune
+	case '\u2010', '\u2011', '\u2012', '\u2013', '\u2014', '\u2212':
+		return toHyphen
+	case '\u2026':
+		return toEllipsis
+	case '\u2028', '\u2029', '\u0085':
+		return toNewline
 	}
-	return false
+	return keepRune
 }
 
 // normalizeFrom is normalize for a part of a text: lineStart says whether
@@ -398,24 +419,25 @@ func fold(raw string, lineStart bool, n *normalized) {
 		default:
 			r, size := utf8.DecodeRuneInString(raw[i:])
 			i += size
-			switch r {
-			case '\u2018', '\u2019', '\u201a', '\u201b', '\u2032', '\u00b4':
+			if r == utf8.RuneError {
+				n.emit('?')
+				continue
+			}
+			switch foldOf(r) {
+			case toQuote:
 				n.emit('\'')
-			case '\u201c', '\u201d', '\u201e', '\u201f', '\u2033', '\u00ab', '\u00bb':
+			case toDouble:
 				n.emit('"')
-			case '\u00a0', '\u2000', '\u2001', '\u2002', '\u2003', '\u2004', '\u2005', '\u2006', '\u2007', '\u2008', '\u2009', '\u200a', '\u202f', '\u205f', '\u3000':
+			case toSpace:
 				n.space(' ')
-			case '\u200b', '\u200c', '\u200d', '\u2060', '\ufeff', '\u00ad':
-				// invisible: drop
-			case '\u2010', '\u2011', '\u2012', '\u2013', '\u2014', '\u2212':
+			case dropRune:
+			case toHyphen:
 				n.emit('-')
-			case '\u2026':
+			case toEllipsis:
 				n.emitString("...")
-			case '\u2028', '\u2029', '\u0085':
+			case toNewline:
 				n.space('\n')
 				lineStart = true
-			case utf8.RuneError:
-				n.emit('?')
 			default:
 				n.emitString(raw[i-size : i])
 			}
