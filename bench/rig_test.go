@@ -7,7 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/upgradebot/upgradebot/bench/internal/botproc"
 	"github.com/upgradebot/upgradebot/bot/slackbot/slackfake"
+	"github.com/upgradebot/upgradebot/internal/redistest"
 	"github.com/upgradebot/upgradebot/progress"
 )
 
@@ -50,7 +51,7 @@ func faultsOn(t *testing.T) {
 	if os.Getenv("UPGRADEBOT_FAULTS") == "" {
 		t.Skip("fault test with real processes: set UPGRADEBOT_FAULTS=1 (.ci/run does)")
 	}
-	if !botproc.HaveRedisServer() {
+	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Fatal("the fault tests need redis-server on PATH (apt-get install redis-server)")
 	}
 }
@@ -72,7 +73,7 @@ func botBinary(t *testing.T) string {
 type rig struct {
 	t      *testing.T
 	fake   *slackfake.Server
-	redis  *botproc.Redis
+	redis  *redistest.Server
 	bot    *botproc.Bot
 	prefix string
 	client *http.Client
@@ -88,16 +89,7 @@ func newRig(t *testing.T, o rigOptions) *rig {
 	t.Helper()
 	faultsOn(t)
 	bin := botBinary(t)
-	dir := t.TempDir()
-	rdir := filepath.Join(dir, "redis")
-	if err := os.Mkdir(rdir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	red, err := botproc.StartRedis(rdir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(red.Kill)
+	red := redistest.Start(t)
 	fake := slackfake.New(t)
 	fake.BotToken = faultToken
 	apiURL := fake.APIURL()
@@ -107,8 +99,8 @@ func newRig(t *testing.T, o rigOptions) *rig {
 	r := &rig{t: t, fake: fake, redis: red, prefix: "fault", client: &http.Client{Timeout: 10 * time.Second}}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	b, err := botproc.Start(ctx, botproc.Config{Bin: bin, Dir: dir, BotToken: faultToken, Secret: faultSecret,
-		APIURL: apiURL, RedisURL: red.URL(0), Prefix: r.prefix, Env: o.env})
+	b, err := botproc.Start(ctx, botproc.Config{Bin: bin, Dir: t.TempDir(), BotToken: faultToken, Secret: faultSecret,
+		APIURL: apiURL, RedisURL: red.URL(1), Prefix: r.prefix, Env: o.env})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +220,7 @@ func (r *rig) track(channel, env string) {
 // store opens the bot's tracking data.
 func (r *rig) store() progress.Store {
 	r.t.Helper()
-	s, err := progress.OpenRedisURL(r.redis.URL(0), progress.RedisOptions{Prefix: r.prefix})
+	s, err := progress.OpenRedisURL(r.redis.URL(1), progress.RedisOptions{Prefix: r.prefix})
 	if err != nil {
 		r.t.Fatal(err)
 	}

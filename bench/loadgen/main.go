@@ -1,89 +1,367 @@
 // Command loadgen measures `upgradebot run` in HTTP mode under Slack-like
-// load on this machine: it builds the bot, starts it with Redis (a
-// redis-server of its own on a free loopback port, unless -redis-url is
-// given) and the fake Slack Web API, sends correctly signed Events API
-// requests on loopback — 94% ordinary chat, 5% pasted errors, 1%
-// re-deliveries — for a bounded time, and reports throughput,
-// acknowledgement latency, errors, replies, exactly-once answers and the
-// bot's peak memory. The same requests sent to a no-op HTTP server that
-// the tool starts itself give the floor, measured in the same run: before
-// each round of load on the bot and after the last (-rounds).
+// load on this machine and prints one Markdown table with the goals of
+// docs/performance.md. It builds the bot and starts it, for each run
+// afresh, with a redis-server of its own on a free loopback port and the
+// fake Slack Web API, sends correctly signed Events API requests on
+// loopback — 94% ordinary chat, 5% pasted errors, 1% re-deliveries — and
+// measures throughput, acknowledgement latency, errors, exactly-once
+// answers, memory and CPU. The floor is the same requests sent to a no-op
+// HTTP server that the tool starts itself, before each round and after
+// the last, so every figure is a ratio within the same minutes.
 //
-//	go run ./bench/loadgen -duration 30s -rate max
-//	go run ./bench/loadgen -duration 30s -rate 2000 -rounds 3
-//	go run ./bench/loadgen -duration 5m -rate 1000 -floor=false   # memory
+//	go run ./bench/loadgen                                  # about 7 minutes
+//	go run ./bench/loadgen -duration 60s -rounds 4 -memory 5m   # the table in docs/performance.md
+//	go run ./bench/loadgen -rates max -duration 20s -rounds 2 -memory 0
 //
-// Every target is on 127.0.0.1; the run stops by itself.
+// Every target is on 127.0.0.1; the runs are bounded and stop by themselves.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"maps"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/upgradebot/upgradebot/bench/internal/botproc"
 	"github.com/upgradebot/upgradebot/bench/internal/load"
-	"github.com/upgradebot/upgradebot/bench/internal/scenario"
+	"github.com/upgradebot/upgradebot/internal/redistest"
 )
 
 func main() {
-	duration := flag.Duration("duration", 30*time.Second, "how long to send (at most 30m)")
-	rate := flag.String("rate", "max", `events per second, or "max"`)
-	conc := flag.Int("concurrency", 0, "requests in flight (connections); 0: 32 at max rate, 96 at a fixed rate")
-	floor := flag.Bool("floor", true, "also measure the no-op floor with the same load, before each round and after the last")
-	rounds := flag.Int("rounds", 1, "split -duration into this many rounds of load on the bot, with floors between them (1-9)")
+	duration := flag.Duration("duration", 30*time.Second, "load on the bot at each of -rates, split in -rounds")
+	rates := flag.String("rates", "max,2000", `events per second of each run, comma-separated; "max": as fast as it goes`)
+	rounds := flag.Int("rounds", 3, "rounds of each run, with a run of the floor before each and after the last (1-9)")
+	memory := flag.Duration("memory", 2*time.Minute, "then 1,000 events/s for this long, watching the bot's memory (the goal: 5m; 0: no such run)")
+	conc := flag.Int("concurrency", 0, "requests in flight; 0: 32 at the maximum rate, 96 at a fixed rate")
 	bin := flag.String("bot-bin", "", "a built upgradebot binary (default: go build ./cmd/upgradebot)")
-	redisURL := flag.String("redis-url", "", "a Redis on loopback to use with a unique key prefix (default: a redis-server of its own)")
-	redisQuery := flag.String("redis-query", "", `options added to the bot's REDIS_URL, e.g. "protocol=2"`)
 	flag.Parse()
-	if *duration <= 0 || *duration > 30*time.Minute {
-		fatal("-duration must be between 0 and 30m")
-	}
-	r := 0.0
-	if *rate != "max" {
-		v, err := strconv.ParseFloat(*rate, 64)
-		if err != nil || v <= 0 || v > 100000 {
-			fatal(`-rate must be "max" or a number of events per second up to 100000`)
-		}
-		r = v
-	}
-	if err := load.CheckMessages(); err != nil {
-		fatal(err.Error())
+	specs, err := plan(*rates, *duration, *memory, *rounds, *conc)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		flag.Usage()
+		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	env, cleanup, err := scenario.NewEnv("", *bin, *redisURL, os.Stderr)
+	runs, err := measure(ctx, *bin, specs)
 	if err != nil {
-		fatal(err.Error())
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		os.Exit(1)
 	}
-	defer cleanup()
-	env.RedisQuery = *redisQuery
-	spec := scenario.Spec{Name: "upgradebot", Rate: r, Duration: *duration, Concurrency: *conc, Rounds: *rounds, Floor: *floor}
-	run, err := scenario.Bot(ctx, env, spec)
-	if err != nil {
-		cleanup()
-		fatal(err.Error())
-	}
-	fmt.Printf("upgradebot under load: %s at %s in %d round(s), %d cores (GOMAXPROCS %d), %s\n\n", *duration, rateName(r), len(run.Rounds), runtime.NumCPU(), runtime.GOMAXPROCS(0), time.Now().Format("2006-01-02 15:04 MST"))
-	scenario.PrintRun(os.Stdout, run)
-	if run.Missing+run.Duplicated > 0 || run.ExitCode != 0 {
+	fmt.Printf("upgradebot under load, %s: %d cores (GOMAXPROCS %d), %s %s/%s\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"),
+		runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	if !table(os.Stdout, runs) {
 		os.Exit(1)
 	}
 }
 
-func rateName(r float64) string {
-	if r == 0 {
-		return "the maximum rate"
+// plan turns the flags into runs.
+func plan(rates string, d, memory time.Duration, rounds, conc int) ([]spec, error) {
+	if d <= 0 || d > 30*time.Minute || memory < 0 || memory > 30*time.Minute {
+		return nil, errors.New("durations are up to 30m")
 	}
-	return fmt.Sprintf("%.0f events/s", r)
+	if rounds < 1 || rounds > 9 || conc < 0 || conc > 99 {
+		return nil, errors.New("-rounds is 1 to 9, -concurrency 0 to 99")
+	}
+	var specs []spec
+	for _, r := range strings.Split(rates, ",") {
+		s := spec{name: "the maximum rate", duration: d, rounds: rounds, floor: true, concurrency: conc}
+		if r = strings.TrimSpace(r); r != "max" {
+			v, err := strconv.ParseFloat(r, 64)
+			if err != nil || v <= 0 || v > 100000 {
+				return nil, fmt.Errorf(`-rates: %q is neither "max" nor a number of events per second up to 100000`, r)
+			}
+			s.rate, s.name = v, num(v)+" events/s"
+		}
+		specs = append(specs, s)
+	}
+	if memory > 0 {
+		specs = append(specs, spec{name: "1,000 events/s (memory)", rate: 1000, duration: memory, rounds: 1, concurrency: conc})
+	}
+	return specs, nil
 }
 
-func fatal(msg string) {
-	fmt.Fprintln(os.Stderr, "loadgen:", msg)
-	os.Exit(2)
+// measure builds the bot, starts a redis-server and makes the runs.
+func measure(ctx context.Context, bin string, specs []spec) ([]*botRun, error) {
+	dir, err := os.MkdirTemp("", "upgradebot-load-*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	if bin == "" {
+		fmt.Fprintln(os.Stderr, "building ./cmd/upgradebot …")
+		if bin, err = botproc.Build(dir); err != nil {
+			return nil, err
+		}
+	}
+	red, err := redistest.New(dir)
+	if err != nil {
+		return nil, fmt.Errorf("%w (the tool needs redis-server on PATH)", err)
+	}
+	defer red.Kill()
+	var runs []*botRun
+	for i, s := range specs {
+		runDir := filepath.Join(dir, fmt.Sprint("run", i))
+		if err := os.Mkdir(runDir, 0o755); err != nil {
+			return nil, err
+		}
+		r, err := runBot(ctx, bin, runDir, red, s)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s.name, err)
+		}
+		runs = append(runs, r)
+	}
+	return runs, nil
+}
+
+// table prints the runs' figures against the goals; false when a pasted
+// error went unanswered or was answered twice, or the bot did not exit 0.
+func table(w io.Writer, runs []*botRun) bool {
+	fmt.Fprintln(w, "| measure | upgradebot | floor (same run) | ratio | goal | met |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|")
+	row := func(cells ...string) { fmt.Fprintf(w, "| %s |\n", strings.Join(cells, " | ")) }
+	var sent, failures, floorSent, floorFailures, expected, missing, dup, replies int
+	var failText, peaks, exits []string
+	var notes []string
+	ok := true
+	for _, r := range runs {
+		sent += r.load.Sent
+		failures += r.load.FailureCount() + r.load.Unsent
+		if f := failed(r.load); f != "" {
+			failText = append(failText, r.name+": "+f)
+		}
+		expected, missing, dup, replies = expected+r.expected, missing+r.missing, dup+r.duplicated, replies+r.replies
+		peaks = append(peaks, mib(r.peakRSS)+" at "+r.name)
+		exits = append(exits, fmt.Sprintf("%d in %s", r.exitCode, r.stopTime.Round(10*time.Millisecond)))
+		ok = ok && r.exitCode == 0
+		if r.note != "" {
+			notes = append(notes, r.name+": "+r.note)
+		}
+		if len(r.floors) == 0 {
+			flat, what := r.flatness()
+			met := fmt.Sprintf("not judged (%s run; the goal is over 5m)", r.duration)
+			if r.duration >= 5*time.Minute {
+				met = yes(flat > 0 && flat <= 1.10)
+			}
+			row(fmt.Sprintf("bot memory flat at %s over %s: RSS, %s", r.name, r.duration, what),
+				fmt.Sprintf("%.2f (%s → %s)", flat, mib(r.rssAt(0.25)), mib(r.rssAt(1))), "", "", "≤ 1.10 over 5m", met)
+			continue
+		}
+		fl := load.Merge(r.floorResults()...)
+		floorSent += fl.Sent
+		floorFailures += fl.FailureCount() + fl.Unsent
+		shape := fmt.Sprintf(" — %d rounds of %s, a floor run before each and after the last", len(r.rounds), r.duration/time.Duration(len(r.rounds)))
+		if r.rate == 0 {
+			hr := r.ratios(func(rd round) float64 { return float64(rd.bot.Acked) / rd.drained.Seconds() }, (*load.Result).Throughput)
+			row("event throughput at the maximum rate: events/s acknowledged *and handled* (until the work queue drained)"+shape,
+				num(r.handled()), num(throughput(r.floorResults())), spread(hr, "%.2f"), "≥ 0.5", yes(median(hr) >= 0.5))
+			ar := r.ratios(func(rd round) float64 { return rd.bot.Throughput() }, (*load.Result).Throughput)
+			row("… events/s acknowledged only (the rest waits in the work queue)", num(throughput(r.botResults())),
+				num(throughput(r.floorResults())), spread(ar, "%.2f"), "(≥ 0.5)", yes(median(ar) >= 0.5))
+			row("acknowledgement p50 / p99 / max at the maximum rate", ms3(r.load), ms3(fl), "p99 "+spread(r.ratios(quantile(0.99)), "%.1f×"), "—", "")
+		} else {
+			p99 := r.ratios(quantile(0.99))
+			row("acknowledgement p50 / p99 / max at "+r.name+shape, ms3(r.load), ms3(fl),
+				"p99 "+spread(p99, "%.1f×")+", p50 "+spread(r.ratios(quantile(0.5)), "%.1f×"), "p99 ≤ 2×", yes(median(p99) <= 2))
+			row("events handled/s at "+r.name, num(r.handled()), "", "", num(r.rate), yes(r.handled() >= 0.95*r.rate))
+		}
+		fc, fn := time.Duration(0), 0
+		for _, f := range r.floors {
+			fc, fn = fc+f.cpu, fn+f.res.Sent
+		}
+		row("CPU per event at "+r.name+": bot / its Redis / load tool with the fake Slack (floor: load tool + no-op server)",
+			perEvent(r.cpuBot, r.load.Acked)+" / "+perEvent(r.cpuRedis, r.load.Acked)+" / "+perEvent(r.cpuTool, r.load.Sent), perEvent(fc, fn), "", "—", "")
+	}
+	fails := num(float64(failures)) + " of " + num(float64(sent))
+	if len(failText) > 0 {
+		fails += " (" + strings.Join(failText, "; ") + ")"
+	}
+	row("requests not acknowledged with 200 (all bot runs)", fails, num(float64(floorFailures))+" of "+num(float64(floorSent)), "", "0", yes(failures == 0))
+	row("pasted errors answered exactly once (all bot runs)",
+		fmt.Sprintf("%s of %s (%d missing, %d twice or more)", num(float64(expected-missing-dup)), num(float64(expected)), missing, dup),
+		"", "", "all", yes(missing+dup == 0 && expected > 0))
+	row("replies posted (all bot runs)", num(float64(replies)), "", "", "= pasted errors", yes(replies == expected))
+	row("bot peak memory (VmHWM)", strings.Join(peaks, ", "), "", "", "—", "")
+	row("SIGTERM after each run: exit status and time", strings.Join(exits, ", "), "", "", "0", yes(ok))
+	for _, n := range notes {
+		fmt.Fprintln(w, "\n"+n)
+	}
+	return ok && missing+dup == 0
+}
+
+// quantile is a latency quantile of a round of the bot and of a floor, as ratios takes them.
+func quantile(q float64) (func(round) float64, func(*load.Result) float64) {
+	f := func(res *load.Result) float64 { return float64(res.Quantile(q)) }
+	return func(rd round) float64 { return f(rd.bot) }, f
+}
+
+func (r *botRun) botResults() []*load.Result {
+	var out []*load.Result
+	for _, rd := range r.rounds {
+		out = append(out, rd.bot)
+	}
+	return out
+}
+
+func (r *botRun) floorResults() []*load.Result {
+	var out []*load.Result
+	for _, f := range r.floors {
+		out = append(out, f.res)
+	}
+	return out
+}
+
+// handled is acknowledged events per second, counted until they were all handled.
+func (r *botRun) handled() float64 {
+	if r.drained <= 0 {
+		return 0
+	}
+	return float64(r.load.Acked) / r.drained.Seconds()
+}
+
+// ratios is, for each round, bot of the round over the mean of floor of
+// the floors before and after it.
+func (r *botRun) ratios(bot func(round) float64, floor func(*load.Result) float64) []float64 {
+	var out []float64
+	for i, rd := range r.rounds {
+		if i+1 >= len(r.floors) {
+			break
+		}
+		if fl := (floor(r.floors[i].res) + floor(r.floors[i+1].res)) / 2; fl > 0 {
+			out = append(out, bot(rd)/fl)
+		}
+	}
+	return out
+}
+
+// throughput is acknowledged events per second over the runs' times added up.
+func throughput(rs []*load.Result) float64 {
+	acked, d := 0, time.Duration(0)
+	for _, r := range rs {
+		acked, d = acked+r.Acked, d+r.Elapsed()
+	}
+	if d <= 0 {
+		return 0
+	}
+	return float64(acked) / d.Seconds()
+}
+
+// flatness compares the bot's memory late in the run with early on: the
+// average RSS of the last minute over that of the second minute (runs of
+// three minutes or more), else of the last quarter over the second
+// quarter. 1.0 is flat.
+func (r *botRun) flatness() (float64, string) {
+	d := r.duration
+	aFrom, aTo, bFrom, what := d/4, d/2, d*3/4, "last quarter / second quarter"
+	if d >= 3*time.Minute {
+		aFrom, aTo, bFrom, what = time.Minute, 2*time.Minute, d-time.Minute, "last minute / second minute"
+	}
+	avg := func(from, to time.Duration) float64 {
+		sum, n := 0.0, 0
+		for _, s := range r.memory {
+			if s.at >= from && s.at < to {
+				sum, n = sum+float64(s.rss), n+1
+			}
+		}
+		return sum / float64(max(n, 1))
+	}
+	if a := avg(aFrom, aTo); a > 0 {
+		return avg(bFrom, d) / a, what
+	}
+	return 0, what
+}
+
+// rssAt is the RSS at a fraction of the run (0.25: a quarter in; 1: the end).
+func (r *botRun) rssAt(frac float64) int {
+	at := time.Duration(frac * float64(r.duration))
+	rss := 0
+	for _, s := range r.memory {
+		if s.at <= at || rss == 0 {
+			rss = s.rss
+		}
+	}
+	return rss
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Sorted(slices.Values(v))
+	return (s[(len(s)-1)/2] + s[len(s)/2]) / 2
+}
+
+// spread is the median of per-round ratios and their range.
+func spread(v []float64, format string) string {
+	if len(v) == 0 {
+		return "—"
+	}
+	out := fmt.Sprintf(format, median(v))
+	if len(v) > 1 {
+		out += fmt.Sprintf(" (rounds "+format+"–"+format+")", slices.Min(v), slices.Max(v))
+	}
+	return out
+}
+
+func yes(ok bool) string {
+	if ok {
+		return "yes"
+	}
+	return "**no**"
+}
+
+// num formats a count with thousands separators.
+func num(v float64) string {
+	s := strconv.FormatFloat(v, 'f', 0, 64)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+func ms(d time.Duration) string {
+	v := float64(d) / float64(time.Millisecond)
+	switch {
+	case v < 10:
+		return fmt.Sprintf("%.2f ms", v)
+	case v < 100:
+		return fmt.Sprintf("%.1f ms", v)
+	}
+	return fmt.Sprintf("%.0f ms", v)
+}
+
+func ms3(r *load.Result) string {
+	return ms(r.Quantile(0.5)) + " / " + ms(r.Quantile(0.99)) + " / " + ms(r.Quantile(1))
+}
+
+func mib(bytes int) string { return fmt.Sprintf("%.1f MiB", float64(bytes)/(1<<20)) }
+
+func perEvent(d time.Duration, n int) string {
+	if n == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.0f µs", float64(d.Microseconds())/float64(n))
+}
+
+// failed describes the requests not acknowledged with 200; "" when none.
+func failed(r *load.Result) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(r.Failures)) {
+		parts = append(parts, fmt.Sprintf("%d %s", r.Failures[k], k))
+	}
+	if r.Unsent > 0 {
+		parts = append(parts, fmt.Sprintf("%d not sent in time", r.Unsent))
+	}
+	return strings.Join(parts, ", ")
 }
