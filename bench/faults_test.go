@@ -57,6 +57,7 @@ func checkAcks(t *testing.T, res *load.Result, allowFailures bool) {
 // unavailable, /readyz says degraded; once Redis is back, every module
 // a reply said was recorded is in the store.
 func TestFaultRedisStopsDuringLoad(t *testing.T) {
+	faultsOn(t)
 	t.Parallel()
 	r := newRig(t, rigOptions{})
 	const ch = "C0OUTAGE"
@@ -249,6 +250,7 @@ func (f *faultyAPI) counts() map[string]int {
 // for every post: replies and reminders still arrive exactly once, and
 // acknowledgements stay under 3 seconds.
 func TestFaultSlackAPIErrors(t *testing.T) {
+	faultsOn(t)
 	t.Parallel()
 	var api *faultyAPI
 	r := newRig(t, rigOptions{
@@ -338,6 +340,7 @@ func TestFaultSlackAPIErrors(t *testing.T) {
 // SIGTERM while replies are in flight: they complete, and the process
 // exits 0 within its shutdown bound.
 func TestFaultSIGTERMDuringLoad(t *testing.T) {
+	faultsOn(t)
 	t.Parallel()
 	r := newRig(t, rigOptions{})
 	r.fake.SetDelay("chat.postMessage", 300*time.Millisecond) // replies take a while
@@ -375,15 +378,7 @@ func TestFaultSIGTERMDuringLoad(t *testing.T) {
 		t.Errorf("an acknowledgement took %v", res.Quantile(1))
 	}
 	// Every pasted error the bot acknowledged was answered, once.
-	missing, dup := 0, 0
-	for _, p := range res.Pastes {
-		switch n := len(r.posts(p.Channel, p.TS)); {
-		case n == 0:
-			missing++
-		case n > 1:
-			dup++
-		}
-	}
+	missing, dup := r.answeredOnce(res.Pastes)
 	if len(res.Pastes) == 0 || missing+dup > 0 {
 		t.Errorf("of %d acknowledged pasted errors, %d unanswered and %d answered twice", len(res.Pastes), missing, dup)
 	}

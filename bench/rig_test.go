@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/upgradebot/upgradebot/bench/internal/botproc"
+	"github.com/upgradebot/upgradebot/bench/internal/load"
 	"github.com/upgradebot/upgradebot/bot/slackbot/slackfake"
 	"github.com/upgradebot/upgradebot/internal/redistest"
 	"github.com/upgradebot/upgradebot/progress"
@@ -44,8 +45,8 @@ func cleanupBuilt() {
 	}
 }
 
-// faultsOn skips the test unless UPGRADEBOT_FAULTS is set; with it set
-// (and CI), a missing redis-server fails the test.
+// faultsOn skips the test unless UPGRADEBOT_FAULTS is set; with it set,
+// a missing redis-server fails the test.
 func faultsOn(t *testing.T) {
 	t.Helper()
 	if os.Getenv("UPGRADEBOT_FAULTS") == "" {
@@ -87,7 +88,6 @@ type rigOptions struct {
 
 func newRig(t *testing.T, o rigOptions) *rig {
 	t.Helper()
-	faultsOn(t)
 	bin := botBinary(t)
 	red := redistest.Start(t)
 	fake := slackfake.New(t)
@@ -181,6 +181,24 @@ func (r *rig) posts(channel, thread string) []slackfake.Call {
 		out = append(out, c)
 	}
 	return out
+}
+
+// answeredOnce counts the pasted errors answered by no reply in their
+// thread, and those answered by more than one.
+func (r *rig) answeredOnce(pastes []load.Pasted) (missing, dup int) {
+	perThread := map[string]int{}
+	for _, c := range r.posts("", "") {
+		perThread[c.Field("channel")+"/"+c.Field("thread_ts")]++
+	}
+	for _, p := range pastes {
+		switch n := perThread[p.Channel+"/"+p.TS]; {
+		case n == 0:
+			missing++
+		case n > 1:
+			dup++
+		}
+	}
+	return missing, dup
 }
 
 // responses are the calls to the response_url of id.
