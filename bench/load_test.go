@@ -71,10 +71,10 @@ func TestLoad(t *testing.T) {
 // plan turns the flags into runs.
 func plan(rates string, d, memory time.Duration, rounds, conc int) ([]spec, error) {
 	if d <= 0 || d > 30*time.Minute || memory < 0 || memory > 30*time.Minute {
-		return nil, errors.New("durations are up to 30m")
+		return nil, errors.New("-load and -load-memory are up to 30m")
 	}
 	if rounds < 1 || rounds > 9 || conc < 0 || conc > 99 {
-		return nil, errors.New("-rounds is 1 to 9, -concurrency 0 to 99")
+		return nil, errors.New("-load-rounds is 1 to 9, -load-concurrency 0 to 99")
 	}
 	var specs []spec
 	for _, r := range strings.Split(rates, ",") {
@@ -82,7 +82,7 @@ func plan(rates string, d, memory time.Duration, rounds, conc int) ([]spec, erro
 		if r = strings.TrimSpace(r); r != "max" {
 			v, err := strconv.ParseFloat(r, 64)
 			if err != nil || v <= 0 || v > 100000 {
-				return nil, fmt.Errorf(`-rates: %q is neither "max" nor a number of events per second up to 100000`, r)
+				return nil, fmt.Errorf(`-load-rates: %q is neither "max" nor a number of events per second up to 100000`, r)
 			}
 			s.rate, s.name = v, num(v)+" events/s"
 		}
