@@ -154,16 +154,13 @@ func runLoad(t *testing.T, s spec) *botRun {
 	}
 	setupPosts := len(r.posts("", ""))
 
-	var mu sync.Mutex
 	start := time.Now()
 	stopSampler, samplerDone := make(chan struct{}), make(chan struct{})
-	go func() { // the bot's memory, once a second
+	go func() { // the bot's memory, once a second; read after stopSampling
 		defer close(samplerDone)
 		for tick := time.NewTicker(time.Second); ; {
 			if st, err := status(r.bot.PID); err == nil {
-				mu.Lock()
 				run.memory = append(run.memory, memSample{time.Since(start), int(st.VmRSS)})
-				mu.Unlock()
 			}
 			select {
 			case <-stopSampler:
