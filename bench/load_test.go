@@ -32,7 +32,7 @@ import (
 // starts itself, before each round and after the last, so every figure is
 // a ratio within the same minutes. It runs only when -load is given:
 //
-//	go test ./bench -run '^TestLoad$' -v -timeout 1h -load 30s                # about 7 minutes
+//	go test ./bench -run '^TestLoad$' -v -timeout 1h -load 30s                # about 5 minutes
 //	go test ./bench -run '^TestLoad$' -v -timeout 1h -load 60s -load-rounds 4 -load-memory 5m
 //	go test ./bench -run '^TestLoad$' -v -load 20s -load-rates max -load-rounds 2 -load-memory 0
 var (
