@@ -11,6 +11,7 @@ import (
 
 	"github.com/upgradebot/upgradebot/bench/internal/botproc"
 	"github.com/upgradebot/upgradebot/bot"
+	"github.com/upgradebot/upgradebot/bot/slackbot"
 	"github.com/upgradebot/upgradebot/diagnosis"
 	"github.com/upgradebot/upgradebot/progress"
 	"github.com/upgradebot/upgradebot/scheduler"
@@ -112,7 +113,7 @@ func sent(b *testing.B, r *bot.Reply) int {
 	if r.Empty() {
 		b.Fatal("empty reply")
 	}
-	js, err := json.Marshal(map[string]any{"text": bot.FallbackText(r), "blocks": bot.RenderBlocks(r)})
+	js, err := json.Marshal(map[string]any{"text": slackbot.FallbackText(r), "blocks": slackbot.RenderBlocks(r)})
 	if err != nil {
 		b.Fatal(err)
 	}

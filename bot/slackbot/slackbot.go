@@ -33,7 +33,6 @@ import (
 	"time"
 
 	"github.com/upgradebot/upgradebot/bot"
-	"github.com/upgradebot/upgradebot/diagnosis"
 	"github.com/upgradebot/upgradebot/progress"
 )
 
@@ -47,14 +46,16 @@ const (
 )
 
 // Core is the bot core as the transport drives it; *bot.Bot implements it.
+// The transport never diagnoses: Read does, once per message, and Answer
+// builds the reply from that reading.
 type Core interface {
-	HandleMessage(ctx context.Context, m bot.Message) bot.Response
+	Read(m bot.Message) *bot.Reading
+	Answer(ctx context.Context, r *bot.Reading) bot.Response
 	HandleCommand(ctx context.Context, c bot.Command) bot.Response
 	HandleAction(ctx context.Context, a bot.Action) bot.Response
 	Home(ctx context.Context, workspace string) *bot.Reply
 	CommandText(text string) (string, bool)
 	SetBotUserID(id string)
-	Engine() *diagnosis.Engine
 }
 
 var _ Core = (*bot.Bot)(nil)
