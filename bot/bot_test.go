@@ -4,12 +4,9 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"maps"
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -91,8 +88,9 @@ func TestRepliesDoNotTriggerDiagnosis(t *testing.T) {
 		for _, in := range []diagnosis.Install{diagnosis.InstallAny, diagnosis.InstallCloud, diagnosis.InstallSelfManaged} {
 			f := diagnosis.Finding{ID: entry.ID, Entry: entry}
 			r := b.diagnosisReply([]diagnosis.Finding{f}, progress.InstallType(in))
-			if text := RenderText(r); len(e.Diagnose(text)) != 0 {
-				t.Errorf("%s: the reply itself is diagnosed as %s:\n%s", entry.ID, e.Diagnose(text)[0].ID, text)
+			text := RenderText(r)
+			if got := e.Diagnose(text); len(got) != 0 {
+				t.Errorf("%s: the reply itself is diagnosed as %s:\n%s", entry.ID, got[0].ID, text)
 			}
 		}
 	}
@@ -129,41 +127,5 @@ func TestReadingFindings(t *testing.T) {
 		if resp := b.Answer(context.Background(), r); resp.Reply.Empty() != c.silent {
 			t.Errorf("%q: silent %v but the answer is %+v", c.text, r.Silent(), resp)
 		}
-	}
-}
-
-// countingEngine counts the texts it diagnoses.
-type countingEngine struct {
-	*diagnosis.Engine
-	mu    sync.Mutex
-	texts map[string]int
-}
-
-func (c *countingEngine) Diagnose(text string) []diagnosis.Finding {
-	c.mu.Lock()
-	c.texts[text]++
-	c.mu.Unlock()
-	return c.Engine.Diagnose(text)
-}
-
-// Read then Answer diagnoses a message once: its text, and each screenshot
-// once it is read, however often the answer is rebuilt.
-func TestEachTextIsDiagnosedOnce(t *testing.T) {
-	b, _ := newTestBot(t)
-	e := &countingEngine{Engine: diagnosis.New(diagnosis.Builtin()), texts: map[string]int{}}
-	b.engine = e
-	const shot1, shot2 = "There were errors preparing some modules.", "Upgrade Failure: Upgrade failed for Employees"
-	m := Message{Workspace: "T1", Channel: "C1", User: "U1", TS: "1.1", Text: producerPaste,
-		Images: []ImageText{{Name: "a.png", Text: shot1}, {Name: "b.png", Pending: true}}}
-	r := b.Read(m)
-	b.Answer(context.Background(), r)
-	r = r.WithImages([]ImageText{{Name: "a.png", Text: shot1}, {Name: "b.png", Text: shot2}})
-	resp := b.Answer(context.Background(), r)
-	if !strings.Contains(RenderText(resp.Reply), "Employees") {
-		t.Errorf("the late screenshot is not in the answer:\n%s", RenderText(resp.Reply))
-	}
-	want := map[string]int{producerPaste: 1, shot1: 1, shot2: 1}
-	if !maps.Equal(e.texts, want) {
-		t.Errorf("texts diagnosed %v, want each once: %v", e.texts, want)
 	}
 }

@@ -111,7 +111,9 @@ func (b *Bot) Answer(ctx context.Context, r *Reading) Response {
 }
 
 // HandleMessage answers a message: runs it when it is a command to the bot,
-// else reads and answers it (Read then Answer).
+// else reads and answers it (Read then Answer). A command goes as the
+// message has it: a transport whose chat escapes text (Slack) runs
+// commands itself, with CommandText and HandleCommand.
 func (b *Bot) HandleMessage(ctx context.Context, m Message) Response {
 	if text, ok := b.CommandText(m.Text); ok {
 		return b.HandleCommand(ctx, Command{Workspace: m.Workspace, Channel: m.Channel, User: m.User, ID: m.TS, Text: text})

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -265,24 +264,14 @@ func TestStatusOf5000ModulesFitsAMessage(t *testing.T) {
 	}
 }
 
-// commandSeeds are the command texts the core's fuzz targets start from.
-func commandSeeds(t testing.TB) []string {
-	raw, err := os.ReadFile(filepath.Join("..", "testdata", "command_seeds.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var seeds []string
-	for _, l := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
-		if strings.HasPrefix(l, "#") {
-			continue
-		}
-		s, err := strconv.Unquote(l)
-		if err != nil {
-			t.Fatalf("command_seeds.txt: %q: %v", l, err)
-		}
-		seeds = append(seeds, s)
-	}
-	return seeds
+// renderSeeds are /upgrade texts whose answers test the rendering: what
+// users type that Slack would read as markup, and answers at their limits.
+var renderSeeds = []string{
+	"", "help", "help done", "status", "status prod", "history prod", "envs", "diagnose There were errors preparing some modules.",
+	"failed <!channel> <@U0BOSS> <#C0GENERAL> <https://evil.example|x> <mailto:a@b.example|a>", "failed &lt;!channel&gt; &amp; R&amp;D",
+	"track <!here>", "done <@U0BOSS>", "status <https://evil.example|prod>", "statsu <!channel>", "help <!channel>",
+	"failed Bad\x00Name Bell\x07", "failed \xff\xfe", "failed *Bold_CS* `Code_CS` _it_ ~st~", "failed " + strings.Repeat("M ", 3000),
+	"failed " + strings.Repeat("Module_With_A_Rather_Long_Name_", 200), "remind now", "remind @every 1s",
 }
 
 // checkRendered checks what a reply would post: within Slack's limits,
@@ -333,7 +322,7 @@ func checkRendered(t *testing.T, what string, r *bot.Reply) {
 // FuzzRenderCommand renders the core's answer to any /upgrade text, as it
 // reaches the core from Slack (unescaped once), and checks what would be posted.
 func FuzzRenderCommand(f *testing.F) {
-	for _, s := range commandSeeds(f) {
+	for _, s := range renderSeeds {
 		f.Add(s)
 	}
 	b := renderCore(f)

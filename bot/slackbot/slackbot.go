@@ -12,6 +12,10 @@
 //   - screenshots shared with a message are downloaded and read with OCR
 //     off the workers, and diagnosed with its text in the same one reply,
 //     which a screenshot read late updates (screenshots.go);
+//   - the core reads (diagnoses) a message once: the transport claims it only
+//     when the reading has something to answer, and the answer is built from
+//     that reading; replies, the core's neutral model, are rendered here as
+//     Block Kit (render.go), which escapes whatever users wrote;
 //   - the Web API is called with retries (Retry-After on 429, a bounded
 //     backoff on 5xx and network errors), see API;
 //   - /healthz, /readyz and /metrics are served on the same listener in both modes.
