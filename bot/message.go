@@ -10,6 +10,7 @@ import (
 	"github.com/upgradebot/upgradebot/diagnosis"
 )
 
+// mentionPrefix is a leading mention of a user, as Slack writes it: <@U123> or <@U123|name>.
 var mentionPrefix = regexp.MustCompile(`^\s*<@([A-Z0-9]+)(?:\|[^>]*)?>[\s:,]*`)
 
 // CommandText returns the subcommand text when a message is a command to

@@ -9,6 +9,7 @@ import (
 	"github.com/upgradebot/upgradebot/progress"
 )
 
+// envPrefix is a leading "prod:" that names the environment a pasted message is about.
 var envPrefix = regexp.MustCompile(`^\s*(?:\*|_)*([A-Za-z0-9][A-Za-z0-9._-]{0,39})(?:\*|_)*\s*:`)
 
 // recordOutcome is what recording a message's changes did.
