@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/upgradebot/upgradebot/bot"
+	"github.com/upgradebot/upgradebot/bot/slackbot"
 	"github.com/upgradebot/upgradebot/diagnosis"
 	"github.com/upgradebot/upgradebot/internal/redistest"
 	"github.com/upgradebot/upgradebot/progress"
@@ -109,7 +110,7 @@ func sent(b *testing.B, r *bot.Reply) int {
 	if r.Empty() {
 		b.Fatal("empty reply")
 	}
-	js, err := json.Marshal(map[string]any{"text": bot.FallbackText(r), "blocks": bot.RenderBlocks(r)})
+	js, err := json.Marshal(map[string]any{"text": slackbot.FallbackText(r), "blocks": slackbot.RenderBlocks(r)})
 	if err != nil {
 		b.Fatal(err)
 	}
