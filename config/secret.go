@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 )
 
 // Secret holds a token or password that must never reach a log, an error or output.
@@ -48,6 +49,12 @@ func (s Secret) Format(f fmt.State, verb rune) {
 
 // MarshalJSON encodes the redacted form.
 func (s Secret) MarshalJSON() ([]byte, error) { return []byte(strconv.Quote(s.String())), nil }
+
+// UnmarshalText takes the secret without surrounding whitespace (a file's final newline).
+func (s *Secret) UnmarshalText(b []byte) error {
+	s.value = strings.TrimSpace(string(b))
+	return nil
+}
 
 // MarshalText encodes the redacted form (YAML, XML and other text encoders use it).
 func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }

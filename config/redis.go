@@ -1,0 +1,138 @@
+package config
+
+import (
+	"errors"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// RedisKind names the kind of Redis the settings point at: "one server", "sentinel", "cluster", or "" for the embedded store.
+func (c *Config) RedisKind() string {
+	u, err := url.Parse(c.RedisURL.Reveal())
+	switch {
+	case c.RedisClusterURL.IsSet():
+		return "cluster"
+	case !c.RedisURL.IsSet():
+		return ""
+	case err == nil && u.Query().Has("master_name"):
+		return "sentinel"
+	}
+	return "one server"
+}
+
+// RedisClient returns a client for REDIS_URL or REDIS_CLUSTER_URL, parsed by
+// go-redis, nil for the embedded store. It does not contact Redis. Unless the
+// URL says otherwise, a failed command is retried once and a refused dial
+// tried twice, so an outage is reported well within Slack's three seconds.
+func (c *Config) RedisClient() (redis.UniversalClient, error) {
+	kind, name, raw := c.RedisKind(), "REDIS_URL", c.RedisURL.Reveal()
+	if kind == "cluster" {
+		name, raw = "REDIS_CLUSTER_URL", c.RedisClusterURL.Reveal()
+	}
+	// go-redis takes a missing host for localhost: a typo, more likely.
+	if u, err := url.Parse(raw); kind != "" && (err != nil || u.Hostname() == "" || (u.Scheme != "redis" && u.Scheme != "rediss")) {
+		return nil, redisError(name, raw, err)
+	}
+	retries := func(dial, cmd *int) {
+		if *dial == 0 {
+			*dial = 2
+		}
+		if *cmd == 0 {
+			*cmd = 1
+		}
+	}
+	switch kind {
+	case "cluster":
+		o, err := redis.ParseClusterURL(raw)
+		if err != nil {
+			return nil, redisError(name, raw, err)
+		}
+		retries(&o.DialerRetries, &o.MaxRetries)
+		return redis.NewClusterClient(o), nil
+	case "sentinel":
+		o, err := redis.ParseFailoverURL(raw)
+		if err != nil {
+			return nil, redisError(name, raw, err)
+		}
+		if o.Username == "" && o.Password == "" {
+			// No username= or password= for the master: it takes the sentinels' (CONTRACTS.md).
+			o.Username, o.Password = o.SentinelUsername, o.SentinelPassword
+		}
+		retries(&o.DialerRetries, &o.MaxRetries)
+		return redis.NewFailoverClient(o), nil
+	case "one server":
+		o, err := redis.ParseURL(raw)
+		if err != nil {
+			return nil, redisError(name, raw, err)
+		}
+		retries(&o.DialerRetries, &o.MaxRetries)
+		return redis.NewClient(o), nil
+	}
+	return nil, nil
+}
+
+// checkRedis checks the Redis URLs with the parsers the client uses.
+func (l *loader) checkRedis() {
+	if l.cfg.RedisURL.IsSet() && l.cfg.RedisClusterURL.IsSet() {
+		l.problem("REDIS_CLUSTER_URL", "set together with REDIS_URL: keep REDIS_CLUSTER_URL for a Redis Cluster, or REDIS_URL for one server or a Sentinel")
+	} else if client, err := l.cfg.RedisClient(); err != nil {
+		l.problems = append(l.problems, err.(Problem))
+	} else if client != nil {
+		client.Close() // a client dials only when used
+	}
+}
+
+// quoted matches what an error message quotes: maybe a mistyped password parameter.
+var quoted = regexp.MustCompile(`"[^"]*"`)
+
+// redisError explains a URL that does not parse, showing it redacted; the
+// parser's detail is left out when the URL has userinfo, since net/url quotes
+// the offending part (a bad escape in a password, say).
+func redisError(name, raw string, err error) Problem {
+	form := "redis://[user:password@]host:port[/db][?master_name=NAME&addr=sentinel2:port], or rediss://… for TLS"
+	if name == "REDIS_CLUSTER_URL" {
+		form = "redis://[user:password@]host:port?addr=host2:port2&addr=…"
+	}
+	shown := redactURL(raw)
+	u, perr := url.Parse(raw)
+	var ue *url.Error
+	msg := "is not a valid URL"
+	switch {
+	case perr != nil && shown == raw && errors.As(perr, &ue):
+		msg += " (" + ue.Err.Error() + ")"
+	case perr != nil:
+	case u.Scheme != "redis" && u.Scheme != "rediss":
+		msg = "must start with redis:// or rediss:// (TLS)"
+	case u.Hostname() == "":
+		msg = "has no host"
+	default:
+		msg = quoted.ReplaceAllString(strings.TrimPrefix(err.Error(), "redis: "), `"…"`)
+	}
+	return Problem{Name: name, Message: `"` + shown + `" ` + msg + ": use " + form}
+}
+
+// redactURL hides the userinfo of a URL, even one that does not parse
+// (everything between "://" and the last "@", as a password may hold "/" or
+// "@"), and the values of query parameters but master_name and addr.
+func redactURL(raw string) string {
+	if base, query, ok := strings.Cut(raw, "?"); ok {
+		params := strings.Split(query, "&")
+		for i, p := range params {
+			if k, _, ok := strings.Cut(p, "="); ok && k != "master_name" && k != "addr" {
+				params[i] = k + "=[redacted]"
+			}
+		}
+		raw = base + "?" + strings.Join(params, "&")
+	}
+	start := strings.Index(raw, "://") + 1 // 0 without a scheme
+	if start > 0 {
+		start += 2
+	}
+	if at := strings.LastIndex(raw[start:], "@"); at >= 0 {
+		return raw[:start] + "[redacted]@" + raw[start+at+1:]
+	}
+	return raw
+}
