@@ -272,8 +272,10 @@ func (l *loader) checkDataFile(path string) {
 	dir := filepath.Dir(path)
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		l.problem(name, "%q is a folder: name the store file in it, such as %s", path, filepath.Join(path, "upgradebot.db"))
-	} else if fi, err := os.Stat(dir); err != nil {
-		l.problem(name, "the folder %q of %q does not exist (%s): create it, or correct the path", dir, path, reason(err))
+	} else if fi, err := os.Stat(dir); os.IsNotExist(err) {
+		l.problem(name, "the folder %q of %q does not exist: create it, or correct the path", dir, path)
+	} else if err != nil {
+		l.problem(name, "cannot use the folder %q: %s", dir, reason(err))
 	} else if !fi.IsDir() {
 		l.problem(name, "%q is not a folder: the store file %q must be in a folder", dir, path)
 	}
