@@ -211,6 +211,9 @@ func (s *Shell) command(ctx context.Context, text string) {
 	onlyEnv := strings.HasSuffix(rest, ":") && !strings.ContainsAny(rest, " \t")
 	if slices.Contains(listCommands, strings.ToLower(name)) && (rest == "" || onlyEnv) {
 		text = s.readUntil(text, func(line string) bool { return strings.HasPrefix(strings.TrimSpace(line), "/upgrade") })
+		if onlyEnv {
+			text = strings.Replace(text, "\n", " ", 1) // "failed qa:" and its names, as one command
+		}
 	}
 	s.show(s.bot.HandleCommand(ctx, bot.Command{Workspace: s.opts.Workspace, Channel: s.opts.Channel, User: s.opts.User, ID: s.nextID(), Text: text}))
 }
