@@ -14,8 +14,9 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"runtime"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -94,35 +95,45 @@ type IDs []string
 
 // UnmarshalText splits the list.
 func (ids *IDs) UnmarshalText(b []byte) error {
-	*ids = strings.FieldsFunc(string(b), func(r rune) bool { return r == ',' || r == ';' || r == ' ' || r == '\t' || r == '\n' || r == '\r' })
+	*ids = strings.FieldsFunc(string(b), func(r rune) bool { return strings.ContainsRune(", ;\t\r\n", r) })
 	return nil
 }
 
-// parseHints say what a value of a typed setting looks like, for the library's parse errors.
-var parseHints = map[string]string{
-	"UPGRADEBOT_TIMEZONE":              "unknown time zone: use an IANA name such as Europe/Lisbon, America/New_York or UTC",
-	"UPGRADEBOT_MIN_REMINDER_INTERVAL": "is not a duration: write a number and a unit, such as 15m, 1h or 90s",
-	"UPGRADEBOT_LOG_LEVEL":             "is not a level: use debug, info, warn or error",
+// Problem is one missing or invalid setting: its variable, and what is wrong
+// and what to do (never a secret).
+type Problem struct{ Name, Message string }
+
+// Error formats the problem as one line: "NAME: message".
+func (p Problem) Error() string { return p.Name + ": " + p.Message }
+
+// ValidationError lists every problem Load found, so one start-up shows them all.
+type ValidationError struct{ Problems []Problem }
+
+// Error returns the problems one per line.
+func (e *ValidationError) Error() string {
+	lines := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		lines[i] = p.Error()
+	}
+	return strings.Join(lines, "\n")
 }
 
 // Load reads the settings from environ and validates them for purpose. On
 // failure the error is a *ValidationError holding every problem, and the
 // Config is nil.
 func Load(purpose Purpose, environ map[string]string) (*Config, error) {
-	vars := map[string]string{}
+	l := &loader{purpose: purpose, vars: map[string]string{}, cfg: &Config{}}
 	for k, v := range environ {
 		if v = strings.TrimSpace(v); v != "" {
-			vars[k] = v
+			l.vars[k] = v
 		}
 	}
-	if strings.EqualFold(vars["UPGRADEBOT_LOG_LEVEL"], "warning") {
-		vars["UPGRADEBOT_LOG_LEVEL"] = "warn"
+	if strings.EqualFold(l.vars["UPGRADEBOT_LOG_LEVEL"], "warning") {
+		l.vars["UPGRADEBOT_LOG_LEVEL"] = "warn"
 	}
-	l := &loader{purpose: purpose, vars: vars, cfg: &Config{}}
-	opts := env.Options{Environment: vars}
 	var files secretFiles
-	l.libraryErrors(env.ParseWithOptions(l.cfg, opts), reflect.TypeFor[Config]())
-	l.libraryErrors(env.ParseWithOptions(&files, opts), reflect.TypeFor[secretFiles]())
+	l.libraryErrors(env.ParseWithOptions(l.cfg, env.Options{Environment: l.vars}))
+	l.libraryErrors(env.ParseWithOptions(&files, env.Options{Environment: l.vars}))
 	l.fromFiles(&files)
 	l.check()
 
@@ -153,32 +164,32 @@ type loader struct {
 }
 
 func (l *loader) problem(name, format string, args ...any) {
-	l.problems = append(l.problems, Problem{Name: name, Message: fmt.Sprintf(format, args...)})
+	l.problems = append(l.problems, Problem{name, fmt.Sprintf(format, args...)})
 }
 
-// failed reports whether a problem names name or its _FILE variable, so that
-// one mistake is reported once.
+// failed reports whether a problem names name or its _FILE variable, so that one mistake is reported once.
 func (l *loader) failed(name string) bool {
 	return slices.ContainsFunc(l.problems, func(p Problem) bool { return p.Name == name || p.Name == name+"_FILE" })
 }
 
 // libraryErrors turns the library's errors into problems naming the variable.
 // Parse errors show the value (never a secret's: Secrets do not fail to parse).
-func (l *loader) libraryErrors(err error, t reflect.Type) {
+func (l *loader) libraryErrors(err error) {
+	hints := map[string]string{
+		"Timezone":            "unknown time zone: use an IANA name such as Europe/Lisbon, America/New_York or UTC",
+		"MinReminderInterval": "is not a duration: write a number and a unit, such as 15m, 1h or 90s",
+		"LogLevel":            "is not a level: use debug, info, warn or error",
+	}
 	var agg env.AggregateError
 	errors.As(err, &agg)
 	for _, e := range agg.Errors {
 		var pe env.ParseError
 		var fe env.LoadFileContentError
-		switch {
-		case errors.As(e, &fe):
+		if errors.As(e, &fe) {
 			l.problem(fe.Key, "cannot read %q: %s", fe.Filename, reason(fe.Err))
-		case errors.As(e, &pe):
-			f, _ := t.FieldByName(pe.Name)
-			name := envName(f)
-			l.problem(name, "%q %s", l.vars[name], parseHints[name])
-		default:
-			l.problem("", "%v", e)
+		} else if errors.As(e, &pe) {
+			f, _ := reflect.TypeFor[Config]().FieldByName(pe.Name)
+			l.problem(envName(f), "%q %s", l.vars[envName(f)], hints[pe.Name])
 		}
 	}
 }
@@ -194,26 +205,20 @@ func reason(err error) string {
 
 // fromFiles takes each secret from its NAME_FILE when that is set; both set is ambiguous.
 func (l *loader) fromFiles(f *secretFiles) {
-	c := l.cfg
-	for _, s := range []struct {
-		name        string
-		value, file *Secret
-	}{
-		{"SLACK_BOT_TOKEN", &c.SlackBotToken, &f.SlackBotToken},
-		{"SLACK_APP_TOKEN", &c.SlackAppToken, &f.SlackAppToken},
-		{"SLACK_SIGNING_SECRET", &c.SlackSigningSecret, &f.SlackSigningSecret},
-		{"REDIS_URL", &c.RedisURL, &f.RedisURL},
-		{"REDIS_CLUSTER_URL", &c.RedisClusterURL, &f.RedisClusterURL},
-	} {
-		path, ok := l.vars[s.name+"_FILE"]
-		switch {
-		case !ok || l.failed(s.name):
-		case s.value.IsSet():
-			l.problem(s.name, "both %s and %s_FILE are set: keep only one", s.name, s.name)
-		case !s.file.IsSet():
-			l.problem(s.name, "the file %q (%s_FILE) is empty: it should hold the secret alone", path, s.name)
+	files, cfg := reflect.ValueOf(f).Elem(), reflect.ValueOf(l.cfg).Elem()
+	for i := range files.NumField() {
+		field := files.Type().Field(i)
+		value, file := cfg.FieldByName(field.Name).Addr().Interface().(*Secret), files.Field(i).Interface().(Secret)
+		fileVar := envName(field)
+		name := strings.TrimSuffix(fileVar, "_FILE")
+		switch path, ok := l.vars[fileVar]; {
+		case !ok || l.failed(name):
+		case value.IsSet():
+			l.problem(name, "both %s and %s are set: keep only one", name, fileVar)
+		case !file.IsSet():
+			l.problem(name, "the file %q (%s) is empty: it should hold the secret alone", path, fileVar)
 		default:
-			*s.value = *s.file
+			*value = file
 		}
 	}
 }
@@ -231,12 +236,10 @@ func (l *loader) check() {
 	} else if !c.RedisURL.IsSet() && !c.RedisClusterURL.IsSet() {
 		l.checkDataFile(c.DataFile)
 	}
-	if c.KBFile != "" {
-		if fi, err := os.Stat(c.KBFile); err != nil {
-			l.problem("UPGRADEBOT_KB_FILE", "cannot read %q: %s", c.KBFile, reason(err))
-		} else if fi.IsDir() {
-			l.problem("UPGRADEBOT_KB_FILE", "%q is a directory: name the knowledge-base file", c.KBFile)
-		}
+	if fi, err := os.Stat(c.KBFile); c.KBFile != "" && err != nil {
+		l.problem("UPGRADEBOT_KB_FILE", "cannot read %q: %s", c.KBFile, reason(err))
+	} else if c.KBFile != "" && fi.IsDir() {
+		l.problem("UPGRADEBOT_KB_FILE", "%q is a directory: name the knowledge-base file", c.KBFile)
 	}
 	if c.MinReminderInterval <= 0 && !l.failed("UPGRADEBOT_MIN_REMINDER_INTERVAL") {
 		l.problem("UPGRADEBOT_MIN_REMINDER_INTERVAL", "must be greater than 0, such as 15m")
@@ -248,11 +251,8 @@ func (l *loader) check() {
 		l.problem("UPGRADEBOT_ALLOWED_BOTS", "%s: use bot ids (B…, the bot_id of a message) or app ids (A…, Basic Information → App ID)", bad)
 	}
 	oneOf(l, "UPGRADEBOT_LOG_FORMAT", &c.LogFormat, "is not a format: use text or json", LogText, LogJSON)
-	switch strings.ToLower(string(c.OCR)) {
-	case "true", "yes", "1":
-		c.OCR = OCROn
-	case "false", "no", "0":
-		c.OCR = OCROff
+	if alias, ok := map[string]OCRMode{"true": OCROn, "yes": OCROn, "1": OCROn, "false": OCROff, "no": OCROff, "0": OCROff}[strings.ToLower(string(c.OCR))]; ok {
+		c.OCR = alias
 	}
 	oneOf(l, "UPGRADEBOT_OCR", &c.OCR, "is not on, off or auto (unset: on when Tesseract is found)", OCRAuto, OCROn, OCROff)
 }
@@ -281,19 +281,14 @@ func (l *loader) checkDataFile(path string) {
 	}
 }
 
-// defaultDataFile is upgradebot.db in the user's data directory: XDG_DATA_HOME
-// (only when absolute, as the XDG spec says), else ~/.local/share, else
-// %LOCALAPPDATA% on Windows.
+// defaultDataFile is upgradebot.db in the user's data directory (data, not
+// configuration): XDG_DATA_HOME when absolute, as the XDG spec says, else
+// ~/.local/share; "" when neither is set.
 func defaultDataFile(vars map[string]string) (string, bool) {
-	dir := ""
-	switch {
-	case filepath.IsAbs(vars["XDG_DATA_HOME"]):
+	dir := filepath.Join(vars["HOME"], ".local", "share")
+	if filepath.IsAbs(vars["XDG_DATA_HOME"]) {
 		dir = vars["XDG_DATA_HOME"]
-	case vars["HOME"] != "":
-		dir = filepath.Join(vars["HOME"], ".local", "share")
-	case runtime.GOOS == "windows" && vars["LOCALAPPDATA"] != "":
-		dir = vars["LOCALAPPDATA"]
-	default:
+	} else if vars["HOME"] == "" {
 		return "", false
 	}
 	return filepath.Join(dir, "upgradebot", "upgradebot.db"), true
@@ -304,21 +299,14 @@ func defaultDataFile(vars map[string]string) (string, bool) {
 func invalidIDs(ids []string, prefixes string) string {
 	var bad []string
 	for _, id := range ids {
-		ok := len(id) >= 3 && strings.ContainsRune(prefixes, rune(id[0]))
-		for i := 1; ok && i < len(id); i++ {
-			ok = (id[i] >= 'A' && id[i] <= 'Z') || (id[i] >= '0' && id[i] <= '9')
-		}
-		if !ok {
-			bad = append(bad, fmt.Sprintf("%q", id))
+		if ok, _ := regexp.MatchString("^["+prefixes+"][A-Z0-9]{2,}$", id); !ok {
+			bad = append(bad, strconv.Quote(id))
 		}
 	}
-	switch len(bad) {
-	case 0:
+	if len(bad) == 0 {
 		return ""
-	case 1:
-		return bad[0] + " is not valid"
 	}
-	return strings.Join(bad, ", ") + " are not valid"
+	return strings.Join(bad, ", ") + map[bool]string{true: " is", false: " are"}[len(bad) == 1] + " not valid"
 }
 
 // LogValue logs the effective configuration as a group, secrets redacted:

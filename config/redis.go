@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"net/url"
 	"regexp"
 	"strings"
@@ -33,8 +34,8 @@ func (c *Config) RedisClient() (redis.UniversalClient, error) {
 		name, raw = "REDIS_CLUSTER_URL", c.RedisClusterURL.Reveal()
 	}
 	// go-redis takes a missing host for localhost: a typo, more likely.
-	if u, err := url.Parse(raw); kind != "" && (err != nil || u.Hostname() == "" || (u.Scheme != "redis" && u.Scheme != "rediss")) {
-		return nil, redisError(name, raw, err)
+	if u, err := url.Parse(raw); kind != "" && err == nil && u.Hostname() == "" {
+		return nil, redisError(name, raw, nil)
 	}
 	retries := func(dial, cmd *int) {
 		if *dial == 0 {
@@ -85,33 +86,23 @@ func (l *loader) checkRedis() {
 	}
 }
 
-// quoted matches what an error message quotes: maybe a mistyped password parameter.
+// quoted matches what an error message quotes: the URL, or a mistyped password parameter.
 var quoted = regexp.MustCompile(`"[^"]*"`)
 
-// redisError explains a URL that does not parse, showing it redacted; the
-// parser's detail is left out when the URL has userinfo, since net/url quotes
-// the offending part (a bad escape in a password, say).
+// redisError explains a URL go-redis refused (err nil: it has no host),
+// showing it redacted and nothing the parser quotes.
 func redisError(name, raw string, err error) Problem {
-	form := "redis://[user:password@]host:port[/db][?master_name=NAME&addr=sentinel2:port], or rediss://… for TLS"
+	form := "redis:// or rediss:// (TLS), as in redis://[user:password@]host:port[/db][?master_name=NAME&addr=sentinel2:port]"
 	if name == "REDIS_CLUSTER_URL" {
-		form = "redis://[user:password@]host:port?addr=host2:port2&addr=…"
+		form = "redis:// or rediss:// (TLS), as in redis://[user:password@]host:port?addr=host2:port2&addr=…"
 	}
-	shown := redactURL(raw)
-	u, perr := url.Parse(raw)
-	var ue *url.Error
-	msg := "is not a valid URL"
-	switch {
-	case perr != nil && shown == raw && errors.As(perr, &ue):
-		msg += " (" + ue.Err.Error() + ")"
-	case perr != nil:
-	case u.Scheme != "redis" && u.Scheme != "rediss":
-		msg = "must start with redis:// or rediss:// (TLS)"
-	case u.Hostname() == "":
-		msg = "has no host"
-	default:
-		msg = quoted.ReplaceAllString(strings.TrimPrefix(err.Error(), "redis: "), `"…"`)
+	detail, ue := "has no host", &url.Error{}
+	if errors.As(err, &ue) {
+		detail = "is not a valid URL (" + quoted.ReplaceAllString(ue.Err.Error(), `"…"`) + ")"
+	} else if err != nil {
+		detail = quoted.ReplaceAllString(strings.TrimPrefix(err.Error(), "redis: "), `"…"`)
 	}
-	return Problem{Name: name, Message: `"` + shown + `" ` + msg + ": use " + form}
+	return Problem{name, fmt.Sprintf("%q %s: use %s", redactURL(raw), detail, form)}
 }
 
 // redactURL hides the userinfo of a URL, even one that does not parse
