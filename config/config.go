@@ -33,22 +33,11 @@ const (
 	ForDiagnose
 )
 
-// Mode is how the bot receives Slack events, LogFormat the slog handler, OCRMode whether screenshots are read.
-type (
-	Mode      string
-	LogFormat string
-	OCRMode   string
-)
-
-// The values of Mode (only run has one), LogFormat and OCRMode (OCRAuto: on when Tesseract is found).
+// The values of Config.Mode (only run has one), LogFormat and OCR (OCRAuto: on when Tesseract is found).
 const (
-	ModeSocket Mode      = "socket"
-	ModeHTTP   Mode      = "http"
-	LogText    LogFormat = "text"
-	LogJSON    LogFormat = "json"
-	OCRAuto    OCRMode   = "auto"
-	OCROn      OCRMode   = "on"
-	OCROff     OCRMode   = "off"
+	ModeSocket, ModeHTTP   = "socket", "http"
+	LogText, LogJSON       = "text", "json"
+	OCRAuto, OCROn, OCROff = "auto", "on", "off"
 )
 
 // Config is the effective configuration, typed and validated, in the order
@@ -58,7 +47,7 @@ type Config struct {
 	SlackBotToken       Secret         `env:"SLACK_BOT_TOKEN" for:"run"`                                         // bot token xoxb-…, required for run
 	SlackAppToken       Secret         `env:"SLACK_APP_TOKEN" for:"run"`                                         // app-level token xapp-…: Socket Mode
 	SlackSigningSecret  Secret         `env:"SLACK_SIGNING_SECRET" for:"run"`                                    // HTTP mode request signing
-	Mode                Mode           `env:"UPGRADEBOT_MODE" for:"run"`                                         // socket or http; inferred unless both above are set
+	Mode                string         `env:"UPGRADEBOT_MODE" for:"run"`                                         // socket or http; inferred unless both above are set
 	SlackAPIURL         string         `env:"SLACK_API_URL" envDefault:"https://slack.com/api/" for:"run"`       // Web API base URL, ending in /
 	Addr                string         `env:"UPGRADEBOT_ADDR" envDefault:":3000" for:"run"`                      // HTTP listen address: health, metrics, HTTP mode
 	RedisURL            Secret         `env:"REDIS_URL" for:"shell"`                                             // one server, or a Sentinel with ?master_name=
@@ -74,8 +63,8 @@ type Config struct {
 	Admins              IDs            `env:"UPGRADEBOT_ADMINS" for:"shell"`                                     // may reset, untrack, remind; empty: everyone
 	AllowedBots         IDs            `env:"UPGRADEBOT_ALLOWED_BOTS" for:"run"`                                 // bot (B…) or app (A…) ids whose messages are diagnosed
 	LogLevel            slog.Level     `env:"UPGRADEBOT_LOG_LEVEL" envDefault:"info"`                            // debug, info, warn or error
-	LogFormat           LogFormat      `env:"UPGRADEBOT_LOG_FORMAT" envDefault:"text"`                           // text or json
-	OCR                 OCRMode        `env:"UPGRADEBOT_OCR" envDefault:"auto"`                                  // on, off, or auto: on when Tesseract is found
+	LogFormat           string         `env:"UPGRADEBOT_LOG_FORMAT" envDefault:"text"`                           // text or json
+	OCR                 string         `env:"UPGRADEBOT_OCR" envDefault:"auto"`                                  // on, off, or auto: on when Tesseract is found
 
 	// DataIsDefault says DataFile is the default path, whose folder the caller may create.
 	DataIsDefault bool
@@ -250,16 +239,16 @@ func (l *loader) check() {
 	if bad := invalidIDs(c.AllowedBots, "BA"); bad != "" {
 		l.problem("UPGRADEBOT_ALLOWED_BOTS", "%s: use bot ids (B…, the bot_id of a message) or app ids (A…, Basic Information → App ID)", bad)
 	}
-	oneOf(l, "UPGRADEBOT_LOG_FORMAT", &c.LogFormat, "is not a format: use text or json", LogText, LogJSON)
-	if alias, ok := map[string]OCRMode{"true": OCROn, "yes": OCROn, "1": OCROn, "false": OCROff, "no": OCROff, "0": OCROff}[strings.ToLower(string(c.OCR))]; ok {
+	l.oneOf("UPGRADEBOT_LOG_FORMAT", &c.LogFormat, "is not a format: use text or json", LogText, LogJSON)
+	if alias, ok := map[string]string{"true": OCROn, "yes": OCROn, "1": OCROn, "false": OCROff, "no": OCROff, "0": OCROff}[strings.ToLower(c.OCR)]; ok {
 		c.OCR = alias
 	}
-	oneOf(l, "UPGRADEBOT_OCR", &c.OCR, "is not on, off or auto (unset: on when Tesseract is found)", OCRAuto, OCROn, OCROff)
+	l.oneOf("UPGRADEBOT_OCR", &c.OCR, "is not on, off or auto (unset: on when Tesseract is found)", OCRAuto, OCROn, OCROff)
 }
 
 // oneOf lowercases *v and reports a problem unless it is one of allowed.
-func oneOf[T ~string](l *loader, name string, v *T, hint string, allowed ...T) {
-	*v = T(strings.ToLower(string(*v)))
+func (l *loader) oneOf(name string, v *string, hint string, allowed ...string) {
+	*v = strings.ToLower(*v)
 	if !slices.Contains(allowed, *v) {
 		l.problem(name, "%q %s", l.vars[name], hint)
 	}
@@ -317,9 +306,7 @@ func (c *Config) LogValue() slog.Value {
 	for i, s := range Settings() {
 		text := fmt.Sprint(v.Field(i).Interface())
 		if sec, ok := v.Field(i).Interface().(Secret); ok && strings.HasPrefix(s.Name, "REDIS_") && sec.IsSet() {
-			text = redactURL(sec.Reveal())
-		} else if ids, ok := v.Field(i).Interface().(IDs); ok {
-			text = strings.Join(ids, ",")
+			text = redactURL(sec.Reveal()) // the host is worth seeing
 		}
 		attrs = append(attrs, slog.String(s.Name, text))
 	}

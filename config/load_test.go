@@ -260,7 +260,7 @@ func TestMode(t *testing.T) {
 		name    string
 		purpose Purpose
 		env     map[string]string
-		want    Mode
+		want    string
 		problem string // name of the expected problem, "" for none
 		text    string // in its message
 	}{

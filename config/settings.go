@@ -17,18 +17,10 @@ type Setting struct {
 // Settings returns every setting in Config's order, which is CONTRACTS.md's.
 func Settings() []Setting {
 	var list []Setting
-	t := reflect.TypeFor[Config]()
-	for i := range t.NumField() {
-		f := t.Field(i)
+	for f := range reflect.TypeFor[Config]().Fields() {
 		if name := envName(f); name != "" {
-			s := Setting{Name: name, Default: f.Tag.Get("envDefault"), Secret: f.Type == reflect.TypeFor[Secret](), For: ForDiagnose}
-			switch f.Tag.Get("for") {
-			case "run":
-				s.For = ForRun
-			case "shell":
-				s.For = ForShell
-			}
-			list = append(list, s)
+			purpose := map[string]Purpose{"run": ForRun, "shell": ForShell, "": ForDiagnose}[f.Tag.Get("for")]
+			list = append(list, Setting{name, f.Tag.Get("envDefault"), f.Type == reflect.TypeFor[Secret](), purpose})
 		}
 	}
 	return list

@@ -124,7 +124,7 @@ func TestLogValue(t *testing.T) {
 	}
 	want := map[string]string{
 		"REDIS_URL": "redis://[redacted]@r:6379/1", "SLACK_BOT_TOKEN": "[redacted]", "SLACK_SIGNING_SECRET": "[unset]",
-		"UPGRADEBOT_LOG_LEVEL": "INFO", "UPGRADEBOT_ADMINS": "U1AA,U2BB", "UPGRADEBOT_MIN_REMINDER_INTERVAL": "15m0s",
+		"UPGRADEBOT_LOG_LEVEL": "INFO", "UPGRADEBOT_MIN_REMINDER_INTERVAL": "15m0s",
 		"UPGRADEBOT_TIMEZONE": "UTC",
 	}
 	for k, v := range want {

@@ -68,7 +68,7 @@ func (l *loader) tokenShape(name, v, want, hint string) {
 func (l *loader) resolveMode() {
 	c := l.cfg
 	app, sig, raw := c.SlackAppToken.IsSet(), c.SlackSigningSecret.IsSet(), c.Mode
-	c.Mode = Mode(strings.ToLower(string(raw)))
+	c.Mode = strings.ToLower(raw)
 	switch {
 	case c.Mode == ModeSocket && !app && !l.failed("SLACK_APP_TOKEN"):
 		l.problem("UPGRADEBOT_MODE", "is socket, which needs SLACK_APP_TOKEN (or SLACK_APP_TOKEN_FILE): set it to %s, or use http with SLACK_SIGNING_SECRET", hintApp)
