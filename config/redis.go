@@ -37,42 +37,44 @@ func (c *Config) RedisClient() (redis.UniversalClient, error) {
 	if u, err := url.Parse(raw); kind != "" && err == nil && u.Hostname() == "" {
 		return nil, redisError(name, raw, nil)
 	}
-	retries := func(dial, cmd *int) {
-		if *dial == 0 {
-			*dial = 2
-		}
-		if *cmd == 0 {
-			*cmd = 1
-		}
-	}
+	var client redis.UniversalClient
+	var err error
 	switch kind {
 	case "cluster":
-		o, err := redis.ParseClusterURL(raw)
-		if err != nil {
-			return nil, redisError(name, raw, err)
+		var o *redis.ClusterOptions
+		if o, err = redis.ParseClusterURL(raw); err == nil {
+			o.DialerRetries, o.MaxRetries = orDefault(o.DialerRetries, 2), orDefault(o.MaxRetries, 1)
+			client = redis.NewClusterClient(o)
 		}
-		retries(&o.DialerRetries, &o.MaxRetries)
-		return redis.NewClusterClient(o), nil
 	case "sentinel":
-		o, err := redis.ParseFailoverURL(raw)
-		if err != nil {
-			return nil, redisError(name, raw, err)
+		var o *redis.FailoverOptions
+		if o, err = redis.ParseFailoverURL(raw); err == nil {
+			if o.Username == "" && o.Password == "" {
+				// No username= or password= for the master: it takes the sentinels' (CONTRACTS.md).
+				o.Username, o.Password = o.SentinelUsername, o.SentinelPassword
+			}
+			o.DialerRetries, o.MaxRetries = orDefault(o.DialerRetries, 2), orDefault(o.MaxRetries, 1)
+			client = redis.NewFailoverClient(o)
 		}
-		if o.Username == "" && o.Password == "" {
-			// No username= or password= for the master: it takes the sentinels' (CONTRACTS.md).
-			o.Username, o.Password = o.SentinelUsername, o.SentinelPassword
-		}
-		retries(&o.DialerRetries, &o.MaxRetries)
-		return redis.NewFailoverClient(o), nil
 	case "one server":
-		o, err := redis.ParseURL(raw)
-		if err != nil {
-			return nil, redisError(name, raw, err)
+		var o *redis.Options
+		if o, err = redis.ParseURL(raw); err == nil {
+			o.DialerRetries, o.MaxRetries = orDefault(o.DialerRetries, 2), orDefault(o.MaxRetries, 1)
+			client = redis.NewClient(o)
 		}
-		retries(&o.DialerRetries, &o.MaxRetries)
-		return redis.NewClient(o), nil
 	}
-	return nil, nil
+	if err != nil {
+		return nil, redisError(name, raw, err)
+	}
+	return client, nil
+}
+
+// orDefault is v, or def when v is zero (not given in the URL).
+func orDefault(v, def int) int {
+	if v == 0 {
+		return def
+	}
+	return v
 }
 
 // checkRedis checks the Redis URLs with the parsers the client uses.
