@@ -9,14 +9,12 @@ package config
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"reflect"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -212,92 +210,6 @@ func (l *loader) fromFiles(f *secretFiles) {
 	}
 }
 
-// check adds the checks the library cannot do: shapes, and rules across settings.
-func (l *loader) check() {
-	c := l.cfg
-	l.checkSlack()
-	l.checkRedis()
-	if c.DataFile == "" {
-		c.DataFile, c.DataIsDefault = defaultDataFile(l.vars)
-		if c.DataFile == "" && !c.RedisURL.IsSet() && !c.RedisClusterURL.IsSet() {
-			l.problem("UPGRADEBOT_DATA", "no default: neither XDG_DATA_HOME nor HOME is set; set UPGRADEBOT_DATA to the store file (or REDIS_URL)")
-		}
-	} else if !c.RedisURL.IsSet() && !c.RedisClusterURL.IsSet() {
-		l.checkDataFile(c.DataFile)
-	}
-	if fi, err := os.Stat(c.KBFile); c.KBFile != "" && err != nil {
-		l.problem("UPGRADEBOT_KB_FILE", "cannot read %q: %s", c.KBFile, reason(err))
-	} else if c.KBFile != "" && fi.IsDir() {
-		l.problem("UPGRADEBOT_KB_FILE", "%q is a directory: name the knowledge-base file", c.KBFile)
-	}
-	if c.MinReminderInterval <= 0 && !l.failed("UPGRADEBOT_MIN_REMINDER_INTERVAL") {
-		l.problem("UPGRADEBOT_MIN_REMINDER_INTERVAL", "must be greater than 0, such as 15m")
-	}
-	if bad := invalidIDs(c.Admins, "UW"); bad != "" {
-		l.problem("UPGRADEBOT_ADMINS", "%s: Slack user ids look like U012AB3CD (profile → ⋮ → Copy member ID)", bad)
-	}
-	if bad := invalidIDs(c.AllowedBots, "BA"); bad != "" {
-		l.problem("UPGRADEBOT_ALLOWED_BOTS", "%s: use bot ids (B…, the bot_id of a message) or app ids (A…, Basic Information → App ID)", bad)
-	}
-	l.oneOf("UPGRADEBOT_LOG_FORMAT", &c.LogFormat, "is not a format: use text or json", LogText, LogJSON)
-	if alias, ok := map[string]string{"true": OCROn, "yes": OCROn, "1": OCROn, "false": OCROff, "no": OCROff, "0": OCROff}[strings.ToLower(c.OCR)]; ok {
-		c.OCR = alias
-	}
-	l.oneOf("UPGRADEBOT_OCR", &c.OCR, "is not on, off or auto (unset: on when Tesseract is found)", OCRAuto, OCROn, OCROff)
-}
-
-// oneOf lowercases *v and reports a problem unless it is one of allowed.
-func (l *loader) oneOf(name string, v *string, hint string, allowed ...string) {
-	*v = strings.ToLower(*v)
-	if !slices.Contains(allowed, *v) {
-		l.problem(name, "%q %s", l.vars[name], hint)
-	}
-}
-
-// checkDataFile reports a store path whose folder does not exist (a typo,
-// say), rather than creating it, or a path that is a folder.
-func (l *loader) checkDataFile(path string) {
-	const name = "UPGRADEBOT_DATA"
-	dir := filepath.Dir(path)
-	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		l.problem(name, "%q is a folder: name the store file in it, such as %s", path, filepath.Join(path, "upgradebot.db"))
-	} else if fi, err := os.Stat(dir); os.IsNotExist(err) {
-		l.problem(name, "the folder %q of %q does not exist: create it, or correct the path", dir, path)
-	} else if err != nil {
-		l.problem(name, "cannot use the folder %q: %s", dir, reason(err))
-	} else if !fi.IsDir() {
-		l.problem(name, "%q is not a folder: the store file %q must be in a folder", dir, path)
-	}
-}
-
-// defaultDataFile is upgradebot.db in the user's data directory (data, not
-// configuration): XDG_DATA_HOME when absolute, as the XDG spec says, else
-// ~/.local/share; "" when neither is set.
-func defaultDataFile(vars map[string]string) (string, bool) {
-	dir := filepath.Join(vars["HOME"], ".local", "share")
-	if filepath.IsAbs(vars["XDG_DATA_HOME"]) {
-		dir = vars["XDG_DATA_HOME"]
-	} else if vars["HOME"] == "" {
-		return "", false
-	}
-	return filepath.Join(dir, "upgradebot", "upgradebot.db"), true
-}
-
-// invalidIDs quotes the ids that are not Slack ids starting with one of
-// prefixes (a letter, then at least two upper-case letters or digits), "" when all are.
-func invalidIDs(ids []string, prefixes string) string {
-	var bad []string
-	for _, id := range ids {
-		if ok, _ := regexp.MatchString("^["+prefixes+"][A-Z0-9]{2,}$", id); !ok {
-			bad = append(bad, strconv.Quote(id))
-		}
-	}
-	if len(bad) == 0 {
-		return ""
-	}
-	return strings.Join(bad, ", ") + map[bool]string{true: " is", false: " are"}[len(bad) == 1] + " not valid"
-}
-
 // LogValue logs the effective configuration as a group, secrets redacted:
 // slog.Info("starting", "config", cfg).
 func (c *Config) LogValue() slog.Value {
@@ -311,4 +223,50 @@ func (c *Config) LogValue() slog.Value {
 		attrs = append(attrs, slog.String(s.Name, text))
 	}
 	return slog.GroupValue(attrs...)
+}
+
+// Setting describes one setting, for help and tests; Config's field comments say what each means.
+type Setting struct {
+	Name    string  // the environment variable, e.g. "REDIS_URL"
+	Default string  // applied when unset, "" for none
+	Secret  bool    // never printed; also read from NAME_FILE
+	For     Purpose // the loosest purpose that checks it: ForRun (Slack's), ForShell (the store's), ForDiagnose
+}
+
+// Settings returns every setting in Config's order, which is CONTRACTS.md's.
+func Settings() []Setting {
+	var list []Setting
+	for f := range reflect.TypeFor[Config]().Fields() {
+		if name := envName(f); name != "" {
+			purpose := map[string]Purpose{"run": ForRun, "shell": ForShell, "": ForDiagnose}[f.Tag.Get("for")]
+			list = append(list, Setting{name, f.Tag.Get("envDefault"), f.Type == reflect.TypeFor[Secret](), purpose})
+		}
+	}
+	return list
+}
+
+// envName returns the variable of a struct field's env tag.
+func envName(f reflect.StructField) string {
+	name, _, _ := strings.Cut(f.Tag.Get("env"), ",")
+	return name
+}
+
+// flagVars are the few settings that are also flags, flag → variable.
+// Secrets have none: a command line is readable by every local user.
+var flagVars = map[string]string{
+	"addr":      "UPGRADEBOT_ADDR",
+	"data":      "UPGRADEBOT_DATA",
+	"kb-file":   "UPGRADEBOT_KB_FILE",
+	"log-level": "UPGRADEBOT_LOG_LEVEL",
+}
+
+// RegisterFlags registers the settings that are also flags on fs; a flag
+// given sets its variable in environ, over the environment's value.
+func RegisterFlags(fs *flag.FlagSet, environ map[string]string) {
+	for flagName, name := range flagVars {
+		fs.Func(flagName, "sets "+name, func(v string) error {
+			environ[name] = v
+			return nil
+		})
+	}
 }

@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"log/slog"
 	"strconv"
 	"strings"
 )
@@ -52,6 +51,3 @@ func (s *Secret) UnmarshalText(b []byte) error {
 
 // MarshalText encodes the redacted form (JSON, XML and other text encoders use it).
 func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
-
-// LogValue makes slog log the redacted form.
-func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
