@@ -40,29 +40,29 @@ const (
 
 // Config is the effective configuration, typed and validated, in the order
 // of CONTRACTS.md's settings table. The tag "for" marks what only run ("run")
-// or only the commands with a store ("shell") check.
+// or only the commands with a store ("shell") check; "hint" what a value looks like.
 type Config struct {
-	SlackBotToken       Secret         `env:"SLACK_BOT_TOKEN" for:"run"`                                         // bot token xoxb-…, required for run
-	SlackAppToken       Secret         `env:"SLACK_APP_TOKEN" for:"run"`                                         // app-level token xapp-…: Socket Mode
-	SlackSigningSecret  Secret         `env:"SLACK_SIGNING_SECRET" for:"run"`                                    // HTTP mode request signing
-	Mode                string         `env:"UPGRADEBOT_MODE" for:"run"`                                         // socket or http; inferred unless both above are set
-	SlackAPIURL         string         `env:"SLACK_API_URL" envDefault:"https://slack.com/api/" for:"run"`       // Web API base URL, ending in /
-	Addr                string         `env:"UPGRADEBOT_ADDR" envDefault:":3000" for:"run"`                      // HTTP listen address: health, metrics, HTTP mode
-	RedisURL            Secret         `env:"REDIS_URL" for:"shell"`                                             // one server, or a Sentinel with ?master_name=
-	RedisClusterURL     Secret         `env:"REDIS_CLUSTER_URL" for:"shell"`                                     // a Redis Cluster, ?addr= for more nodes
-	RedisPrefix         string         `env:"UPGRADEBOT_REDIS_PREFIX" envDefault:"upgradebot" for:"shell"`       // key prefix
-	DataFile            string         `env:"UPGRADEBOT_DATA" for:"shell"`                                       // embedded store file
-	KBFile              string         `env:"UPGRADEBOT_KB_FILE"`                                                // extra knowledge-base entries, "" for none
-	Timezone            *time.Location `env:"UPGRADEBOT_TIMEZONE" envDefault:"UTC" for:"shell"`                  // IANA zone for schedules
-	ReminderSchedule    string         `env:"UPGRADEBOT_REMINDER_SCHEDULE" envDefault:"0 9 * * 1-5" for:"shell"` // a followed channel's default (cron)
-	MinReminderInterval time.Duration  `env:"UPGRADEBOT_MIN_REMINDER_INTERVAL" envDefault:"15m" for:"shell"`     // shortest interval a channel may set
-	DigestChannel       string         `env:"UPGRADEBOT_DIGEST_CHANNEL" for:"shell"`                             // all-environments digest, "" for none
-	DigestSchedule      string         `env:"UPGRADEBOT_DIGEST_SCHEDULE" envDefault:"0 9 * * 1" for:"shell"`     // the digest's (cron)
-	Admins              IDs            `env:"UPGRADEBOT_ADMINS" for:"shell"`                                     // may reset, untrack, remind; empty: everyone
-	AllowedBots         IDs            `env:"UPGRADEBOT_ALLOWED_BOTS" for:"run"`                                 // bot (B…) or app (A…) ids whose messages are diagnosed
-	LogLevel            slog.Level     `env:"UPGRADEBOT_LOG_LEVEL" envDefault:"info"`                            // debug, info, warn or error
-	LogFormat           string         `env:"UPGRADEBOT_LOG_FORMAT" envDefault:"text"`                           // text or json
-	OCR                 string         `env:"UPGRADEBOT_OCR" envDefault:"auto"`                                  // on, off, or auto: on when Tesseract is found
+	SlackBotToken       Secret         `env:"SLACK_BOT_TOKEN" for:"run"`                                                                                                                  // bot token xoxb-…, required for run
+	SlackAppToken       Secret         `env:"SLACK_APP_TOKEN" for:"run"`                                                                                                                  // app-level token xapp-…: Socket Mode
+	SlackSigningSecret  Secret         `env:"SLACK_SIGNING_SECRET" for:"run"`                                                                                                             // HTTP mode request signing
+	Mode                string         `env:"UPGRADEBOT_MODE" for:"run"`                                                                                                                  // socket or http; inferred unless both above are set
+	SlackAPIURL         string         `env:"SLACK_API_URL" envDefault:"https://slack.com/api/" for:"run"`                                                                                // Web API base URL, ending in /
+	Addr                string         `env:"UPGRADEBOT_ADDR" envDefault:":3000" for:"run"`                                                                                               // HTTP listen address: health, metrics, HTTP mode
+	RedisURL            Secret         `env:"REDIS_URL" for:"shell"`                                                                                                                      // one server, or a Sentinel with ?master_name=
+	RedisClusterURL     Secret         `env:"REDIS_CLUSTER_URL" for:"shell"`                                                                                                              // a Redis Cluster, ?addr= for more nodes
+	RedisPrefix         string         `env:"UPGRADEBOT_REDIS_PREFIX" envDefault:"upgradebot" for:"shell"`                                                                                // key prefix
+	DataFile            string         `env:"UPGRADEBOT_DATA" for:"shell"`                                                                                                                // embedded store file
+	KBFile              string         `env:"UPGRADEBOT_KB_FILE"`                                                                                                                         // extra knowledge-base entries, "" for none
+	Timezone            *time.Location `env:"UPGRADEBOT_TIMEZONE" envDefault:"UTC" for:"shell" hint:"unknown time zone: use an IANA name such as Europe/Lisbon, America/New_York or UTC"` // IANA zone for schedules
+	ReminderSchedule    string         `env:"UPGRADEBOT_REMINDER_SCHEDULE" envDefault:"0 9 * * 1-5" for:"shell"`                                                                          // a followed channel's default (cron)
+	MinReminderInterval time.Duration  `env:"UPGRADEBOT_MIN_REMINDER_INTERVAL" envDefault:"15m" for:"shell" hint:"is not a duration: write a number and a unit, such as 15m, 1h or 90s"`  // shortest interval a channel may set
+	DigestChannel       string         `env:"UPGRADEBOT_DIGEST_CHANNEL" for:"shell"`                                                                                                      // all-environments digest, "" for none
+	DigestSchedule      string         `env:"UPGRADEBOT_DIGEST_SCHEDULE" envDefault:"0 9 * * 1" for:"shell"`                                                                              // the digest's (cron)
+	Admins              IDs            `env:"UPGRADEBOT_ADMINS" for:"shell"`                                                                                                              // may reset, untrack, remind; empty: everyone
+	AllowedBots         IDs            `env:"UPGRADEBOT_ALLOWED_BOTS" for:"run"`                                                                                                          // bot (B…) or app (A…) ids whose messages are diagnosed
+	LogLevel            slog.Level     `env:"UPGRADEBOT_LOG_LEVEL" envDefault:"info" hint:"is not a level: use debug, info, warn or error"`                                               // debug, info, warn or error
+	LogFormat           string         `env:"UPGRADEBOT_LOG_FORMAT" envDefault:"text"`                                                                                                    // text or json
+	OCR                 string         `env:"UPGRADEBOT_OCR" envDefault:"auto"`                                                                                                           // on, off, or auto: on when Tesseract is found
 
 	// DataIsDefault says DataFile is the default path, whose folder the caller may create.
 	DataIsDefault bool
@@ -162,11 +162,6 @@ func (l *loader) failed(name string) bool {
 // libraryErrors turns the library's errors into problems naming the variable.
 // Parse errors show the value (never a secret's: Secrets do not fail to parse).
 func (l *loader) libraryErrors(err error) {
-	hints := map[string]string{
-		"Timezone":            "unknown time zone: use an IANA name such as Europe/Lisbon, America/New_York or UTC",
-		"MinReminderInterval": "is not a duration: write a number and a unit, such as 15m, 1h or 90s",
-		"LogLevel":            "is not a level: use debug, info, warn or error",
-	}
 	var agg env.AggregateError
 	errors.As(err, &agg)
 	for _, e := range agg.Errors {
@@ -176,7 +171,7 @@ func (l *loader) libraryErrors(err error) {
 			l.problem(fe.Key, "cannot read %q: %s", fe.Filename, reason(fe.Err))
 		} else if errors.As(e, &pe) {
 			f, _ := reflect.TypeFor[Config]().FieldByName(pe.Name)
-			l.problem(envName(f), "%q %s", l.vars[envName(f)], hints[pe.Name])
+			l.problem(envName(f), "%q %s", l.vars[envName(f)], f.Tag.Get("hint"))
 		}
 	}
 }
