@@ -4,88 +4,26 @@ import (
 	"bytes"
 	"unicode"
 	"unicode/utf8"
-	"unsafe"
 )
 
-// matchResult is one message found in normalized text.
-type matchResult struct {
+// Step 3 of the pipeline: match a template's elements one by one at a
+// candidate, with the tolerance for what OCR and pasting do to words: a
+// misread letter, a line break inside a word, a dropped space. Values are
+// read by capture (values.go).
+
+// match is one message found in normalized text.
+type match struct {
 	start, end int
 	values     []Value
-	// cut is set when the message stopped before its last part: cut off in
-	// the paste, or by the edge of the window the engine normalized.
-	cut bool
 }
 
-func (m *matchResult) has(name string) bool {
+func (m *match) has(name string) bool {
 	for _, v := range m.values {
 		if v.Name == name {
 			return true
 		}
 	}
 	return false
-}
-
-// findAll returns every non-overlapping occurrence of t in n.
-func (t *template) findAll(n *normalized, out []matchResult) []matchResult {
-	if t.anchorBack == 0 {
-		return t.findFrom(n, 0, len(n.lower), out)
-	}
-	l := n.lower
-	done := 0 // where the last message found ends
-	for from := 0; ; {
-		a := t.anchor.wordAt(l, from, len(l))
-		if a < 0 {
-			break
-		}
-		from = a + 1
-		// The message starts in the few bytes before its anchor.
-		k := len(out)
-		if out = t.findFrom(n, max(done, a-t.anchorBack), a, out); len(out) > k {
-			done = out[len(out)-1].end
-			from = max(from, done)
-		}
-	}
-	return out
-}
-
-// findFrom appends the occurrences of t that start in n.lower[lo:hi].
-func (t *template) findFrom(n *normalized, lo, hi int, out []matchResult) []matchResult {
-	l := n.lower
-	for from := lo; ; {
-		p := t.firstWord.wordAt(l, from, hi)
-		if p < 0 {
-			break
-		}
-		from = p + 1
-		start := p
-		if t.lead > 0 {
-			if start = leadStart(l, p, t.lead); start < 0 {
-				continue
-			}
-		}
-		if m, ok := t.matchAt(n, start); ok {
-			out = append(out, m)
-			from = max(m.end, p+1)
-		}
-	}
-	return out
-}
-
-// wordAt returns where the needle next starts a word in l at from or
-// after, before hi (the word itself may run past hi), or -1.
-func (nd *needle) wordAt(l []byte, from, hi int) int {
-	for from < hi {
-		j := nd.index(l[from:min(len(l), hi+len(nd.w))])
-		if j < 0 {
-			return -1
-		}
-		p := from + j
-		if !wordEndsAt(l, p) {
-			return p
-		}
-		from = p + 1
-	}
-	return -1
 }
 
 // leadStart walks back over count numbers (and the spaces between) before p.
@@ -318,24 +256,14 @@ func skipDebris(l []byte, i int) int {
 
 // matchAt matches t at start. Past the required elements a mismatch ends
 // the message early (it was cut off in the paste) instead of failing.
-func (t *template) matchAt(n *normalized, start int) (matchResult, bool) {
+func (t *template) matchAt(n *normalized, start int) (match, bool) {
 	l := n.lower
-	m := matchResult{start: start}
+	m := match{start: start}
 	i := start
 	for k := 0; k < len(t.elems); k++ {
 		e := &t.elems[k]
-		required := k < t.required
 		var next int
 		ok := true
-		if ph := &t.phrases[k]; ph.elems > 0 {
-			// The words as written: skip them all at once.
-			j := skipSpaces(l, i)
-			if end := j + len(ph.text); end <= len(l) && string(l[j:end]) == ph.text && !wordStartsAt(l, end) {
-				i, m.end = end, end
-				k += ph.elems - 1
-				continue
-			}
-		}
 		switch e.kind {
 		case elWord:
 			next, ok = matchWord(l, i, e.word)
@@ -363,19 +291,15 @@ func (t *template) matchAt(n *normalized, start int) (matchResult, bool) {
 			var val []byte
 			next, val, ok = t.capture(n, i, k)
 			// A message may repeat a value ('{module}' twice): the first counts.
-			if ok && e.name != "" && !m.has(e.name) {
-				if m.values == nil {
-					m.values = n.takeValues(t.values)
-				}
-				m.values = append(m.values, valueOf(n, e, val))
+			if ok && !m.has(e.name) {
+				m.values = append(m.values, valueOf(e, val))
 			}
 		}
 		if !ok {
-			if required {
+			if k < t.required {
 				return m, false
 			}
-			m.cut = true
-			break
+			break // the rest was cut off in the paste
 		}
 		i = next
 		if e.kind != elPunct {
@@ -460,7 +384,7 @@ func (t *template) nextWord(k int) (string, bool) {
 func findWord(l []byte, i, limit int, w string) int {
 	limit = min(limit, len(l))
 	for i < limit {
-		j := bytes.Index(l[i:limit], unsafe.Slice(unsafe.StringData(w), len(w)))
+		j := bytes.Index(l[i:limit], []byte(w))
 		if j < 0 {
 			return -1
 		}
@@ -501,240 +425,4 @@ func (t *template) skipGap(l []byte, i, k int) (int, bool) {
 		i = skipSpaces(l, i+end+1)
 	}
 	return i, true
-}
-
-func isQuote(c byte) bool { return c == '\'' || c == '"' }
-
-// atEnd reports whether only spaces and sentence punctuation are left: a
-// paste that ends right after a closing quote.
-func atEnd(l []byte, i int) bool {
-	for ; i < len(l); i++ {
-		if !isSpace(l[i]) && l[i] != '.' && l[i] != ':' {
-			return false
-		}
-	}
-	return true
-}
-
-// notNames are words that begin chat, not a module name: "the upgrade
-// failed for me", "… for the second time".
-var notNames = map[string]bool{
-	"me": true, "us": true, "you": true, "him": true, "her": true, "them": true, "it": true,
-	"the": true, "a": true, "an": true, "this": true, "that": true, "these": true, "those": true,
-	"some": true, "all": true, "any": true, "my": true, "our": true, "your": true, "their": true,
-	"his": true, "its": true, "no": true, "every": true, "each": true, "both": true,
-	"environment": true, "environments": true, "everyone": true, "everything": true, "now": true,
-}
-
-// looksLikeChat reports whether an unquoted module value starts like a sentence.
-func looksLikeChat(val []byte) bool {
-	first := val
-	if i := bytes.IndexAny(val, " \n\t"); i >= 0 {
-		first = val[:i]
-	}
-	// Lowercased on the stack: every word in notNames is short.
-	var buf [16]byte
-	if len(first) > len(buf) {
-		return false
-	}
-	for k, c := range first {
-		buf[k] = lowerByte(c)
-	}
-	return notNames[string(buf[:len(first)])]
-}
-
-// capture reads the value of element k at i: where the text goes on, and
-// the value as written, a part of n.orig. Only a match that keeps it
-// makes a Value of it (valueOf), so a repeated value costs no copy.
-func (t *template) capture(n *normalized, i, k int) (int, []byte, bool) {
-	e := &t.elems[k]
-	l := n.lower
-	i = skipSpaces(l, i)
-	if e.vkind == ValueNumber {
-		j := i
-		for j < len(l) && j-i < 9 && l[j] >= '0' && l[j] <= '9' {
-			j++
-		}
-		if j == i || wordStartsAt(l, j) && !t.joinsNext(l, j, k) {
-			return i, nil, false
-		}
-		return j, n.orig[i:j], true
-	}
-	word, hasNext := t.nextWord(k)
-	if e.quoted && i < len(l) && isQuote(l[i]) {
-		q := l[i]
-		// OCR doubles quotes: ''Directory''.
-		for i+1 < len(l) && l[i+1] == q {
-			i++
-		}
-		limit := min(len(l), i+1+e.maxLen)
-		// The closing quote is the first one the rest of the message agrees with,
-		// so a name like Men's Portal in double quotes survives.
-		for j := i + 1; j < limit; j++ {
-			if l[j] != q {
-				continue
-			}
-			val := trimValue(n.orig[i+1 : j])
-			if !hasNext {
-				if !wordStartsAt(l, j+1) {
-					return j + 1, val, len(val) > 0
-				}
-				continue
-			}
-			if _, ok := matchWord(l, j+1, word); ok || atEnd(l, j+1) {
-				return j + 1, val, len(val) > 0
-			}
-		}
-		if !hasNext {
-			return i, nil, false
-		}
-		i++ // an unclosed quote: read the name up to the next word
-	}
-	if hasNext {
-		p := findWord(l, i, i+e.maxLen+len(word), word)
-		if p <= i {
-			// OCR may have joined the next two words: "thatis locking".
-			if w2, ok := t.wordAfter(k, word); ok {
-				p = findWord(l, i, i+e.maxLen+len(word)+len(w2), word+w2)
-			}
-		}
-		if p <= i {
-			return i, nil, false
-		}
-		val := trimValue(n.orig[i:p])
-		if len(val) == 0 || (e.name == "module" && looksLikeChat(val)) {
-			return i, nil, false
-		}
-		return p, val, true
-	}
-	// Last value of the message: it runs to the end of the line, a column
-	// break, the end of the sentence or the punctuation that closes it.
-	var closer byte
-	if k+1 < len(t.elems) && t.elems[k+1].kind == elPunct {
-		closer = t.elems[k+1].word[0]
-	}
-	j := i
-	for j < len(l) && j-i < e.maxLen {
-		c := l[j]
-		if c == '\n' || c == '\t' || c == '|' || (c == '.' || c == ',' || c == ';' || c == '?' || c == '!') && (j+1 >= len(l) || isSpace(l[j+1])) {
-			break
-		}
-		if closer != 0 && c == closer && closer != '.' {
-			break
-		}
-		// Names hold no double quotes or angle brackets: they end a value
-		// quoted in a sentence, a CSV cell or an arrow of chatter.
-		if c == '"' || c == '<' || c == '>' || c == ' ' && j+1 < len(l) && l[j+1] == '(' {
-			break
-		}
-		// The same message again on one line: "… for A Upgrade Failure: … for B";
-		// or the Error Log's next column, when OCR joined the cells.
-		if c == ' ' && (t.restartsAt(l, j+1) || errorLogSource(l, j+1)) {
-			break
-		}
-		j++
-	}
-	val := trimValue(n.orig[i:j])
-	// "… for HR_Onboarding-API - any idea?": a question after a dash is chatter.
-	if j < len(l) && (l[j] == '?' || l[j] == '!') {
-		if d := bytes.LastIndex(val, []byte(" - ")); d > 0 {
-			val = trimValue(val[:d])
-		}
-	}
-	if len(val) == 0 || (e.name == "module" && looksLikeChat(val)) {
-		return i, nil, false
-	}
-	return j, val, true
-}
-
-// errorLogSources are the Source column values of Service Center's Error Log.
-var errorLogSources = []string{"compilerservice", "deployservice", "deploymentcontroller", "scheduler", "platformserver"}
-
-// errorLogSource reports whether an Error Log Source value starts at l[i].
-func errorLogSource(l []byte, i int) bool {
-	for _, s := range errorLogSources {
-		if bytes.HasPrefix(l[i:], []byte(s)) && !wordStartsAt(l, i+len(s)) {
-			return true
-		}
-	}
-	return false
-}
-
-// restartsAt reports whether the message (or its key) starts again at l[i].
-func (t *template) restartsAt(l []byte, i int) bool {
-	for _, w := range t.restart {
-		if j, ok := matchWord(l, i, w[0]); ok {
-			if _, ok := matchWord(l, j, w[1]); ok {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func trimValue(b []byte) []byte {
-	for len(b) > 0 {
-		c := b[len(b)-1]
-		// OCR reads a closing quote as ! or *.
-		if c == '!' || c == '*' {
-			b = b[:len(b)-1]
-			continue
-		}
-		// "10:15 p.m." and Spanish "10:15 p. m." keep their final dot.
-		if c == '.' && len(b) >= 3 && (b[len(b)-2] == 'm' || b[len(b)-2] == 'M') && (b[len(b)-3] == '.' || b[len(b)-3] == ' ') {
-			break
-		}
-		if isSpace(c) || c == ',' || c == '.' || c == ':' || c == ';' || isQuote(c) || c == ')' {
-			b = b[:len(b)-1]
-			continue
-		}
-		break
-	}
-	for len(b) > 0 && (isSpace(b[0]) || isQuote(b[0]) || b[0] == '-') {
-		b = b[1:]
-	}
-	return b
-}
-
-// valueOf returns the value of element e read as b, a part of n.orig.
-func valueOf(n *normalized, e *elem, b []byte) Value {
-	v := Value{Name: e.name, Kind: e.vkind}
-	if e.vkind == ValueNumber {
-		for _, c := range b {
-			v.Num = v.Num*10 + int(c-'0')
-		}
-		v.Text = n.str(b)
-		return v
-	}
-	return valueText(n, v, b)
-}
-
-func valueText(n *normalized, v Value, b []byte) Value {
-	if len(b) > 0 && (b[0] <= ' ' || b[len(b)-1] <= ' ' || b[0] >= utf8.RuneSelf || b[len(b)-1] >= utf8.RuneSelf) {
-		b = bytes.TrimSpace(b)
-	}
-	// Most values hold single spaces only: copy them as they are.
-	plainSpaces := true
-	for k, c := range b {
-		if c == '\n' || c == '\t' || c == ' ' && k > 0 && b[k-1] == ' ' {
-			plainSpaces = false
-			break
-		}
-	}
-	if plainSpaces {
-		v.Text = n.str(b)
-		return v
-	}
-	out := make([]byte, 0, len(b))
-	for _, c := range b {
-		if isSpace(c) {
-			if len(out) > 0 && out[len(out)-1] == ' ' {
-				continue
-			}
-			c = ' '
-		}
-		out = append(out, c)
-	}
-	v.Text = string(out)
-	return v
 }
