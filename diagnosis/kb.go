@@ -7,6 +7,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -122,14 +123,9 @@ func (e *EntryError) Unwrap() error { return ErrMalformed }
 
 // Builtin returns the knowledge base embedded in the binary.
 func Builtin() *KB {
-	entries, err := ParseEntries(builtinKB, "knowledge.yaml (built in)")
+	kb, err := WithExtra(nil, "")
 	if err != nil {
-		// The embedded file is tested; failing here means a broken build.
-		panic(err)
-	}
-	kb, err := NewKB(entries)
-	if err != nil {
-		panic(err)
+		panic(err) // the embedded file is tested: this is a broken build
 	}
 	return kb
 }
@@ -249,11 +245,7 @@ func NewKB(entries ...[]*Entry) (*KB, error) {
 				}
 			}
 			if old, ok := kb.byID[e.ID]; ok {
-				for i, x := range kb.entries {
-					if x == old {
-						kb.entries[i] = e
-					}
-				}
+				kb.entries[slices.Index(kb.entries, old)] = e
 			} else {
 				kb.entries = append(kb.entries, e)
 			}

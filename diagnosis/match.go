@@ -51,26 +51,18 @@ func leadStart(l []byte, p, count int) int {
 // wordStartsAt reports whether a letter or digit starts at l[i]: an emoji
 // or a full-width colon touching a message is not part of its first word.
 func wordStartsAt(l []byte, i int) bool {
-	if i >= len(l) {
-		return false
-	}
-	if l[i] < utf8.RuneSelf {
-		return isWordByte(l[i])
-	}
-	r, _ := utf8.DecodeRune(l[i:])
-	return unicode.IsLetter(r) || unicode.IsDigit(r)
+	r, _ := utf8.DecodeRune(l[min(i, len(l)):])
+	return isWordRune(r)
 }
 
 // wordEndsAt reports whether a letter or digit ends just before l[i].
 func wordEndsAt(l []byte, i int) bool {
-	if i <= 0 {
-		return false
-	}
-	if l[i-1] < utf8.RuneSelf {
-		return isWordByte(l[i-1])
-	}
-	r, _ := utf8.DecodeLastRune(l[:i])
-	return unicode.IsLetter(r) || unicode.IsDigit(r)
+	r, _ := utf8.DecodeLastRune(l[:max(i, 0)])
+	return isWordRune(r)
+}
+
+func isWordRune(r rune) bool {
+	return r < utf8.RuneSelf && isWordByte(byte(r)) || r != utf8.RuneError && (unicode.IsLetter(r) || unicode.IsDigit(r))
 }
 
 func skipSpaces(l []byte, i int) int {
@@ -85,34 +77,22 @@ func skipSpaces(l []byte, i int) int {
 // and the confusions OCR makes (see fuzzyWord).
 func matchWord(l []byte, i int, w string) (int, bool) {
 	i = skipSpaces(l, i)
-	// A first letter no reading of w starts with, and no line of debris
-	// before it: every way below fails at once ("Producer: Producer").
-	if i < len(l) && w != "" {
-		if c, f := l[i], w[0]; c != f && confusable(c) != confusable(f) && !(f == 'm' && c == 'r') && f != '\'' && (i == 0 || l[i-1] != '\n') {
-			return i, false
-		}
-	}
-	if j, ok := exactWord(l, i, w); ok {
-		return j, true
-	}
-	if j, ok := fuzzyWord(l, i, w); ok {
-		return j, true
-	}
-	// A short line of OCR debris (an icon read as "Od", "@ o<") between two words.
-	if k := skipDebris(l, i); k > i {
-		if j, ok := exactWord(l, k, w); ok {
+	// After the word's own place, past a short line of OCR debris (an icon
+	// read as "Od", "@ o<") between two words.
+	for _, at := range []int{i, skipDebris(l, i)} {
+		if j, ok := exactWord(l, at, w); ok {
 			return j, true
 		}
-		return fuzzyWord(l, k, w)
+		if j, ok := fuzzyWord(l, at, w, 0, min(1, len(w)/6)); ok {
+			return j, true
+		}
 	}
 	return i, false
 }
 
+// exactWord matches w at i as written, but for a line break inside it or
+// its apostrophe left out.
 func exactWord(l []byte, i int, w string) (int, bool) {
-	// Most words are pasted as written: one compare decides.
-	if j := i + len(w); j <= len(l) && string(l[i:j]) == w {
-		return j, !wordStartsAt(l, j)
-	}
 	for k := 0; k < len(w); {
 		if i < len(l) && l[i] == w[k] {
 			i++
@@ -135,10 +115,7 @@ func exactWord(l []byte, i int, w string) (int, bool) {
 		}
 		return i, false
 	}
-	if wordStartsAt(l, i) {
-		return i, false
-	}
-	return i, true
+	return i, !wordStartsAt(l, i)
 }
 
 // skipCellNoise skips a run of digits, separators and line breaks (a
@@ -165,25 +142,13 @@ func confusable(c byte) byte {
 	return c
 }
 
-// fuzzyWord matches w with OCR's usual mistakes: confusable letters, "rn"
-// read for "m", and, in words of six letters or more, one other letter
-// wrong, missing or extra. The rest of the message must still match, so a
-// chat message one letter away from a template word stays a chat message.
-func fuzzyWord(l []byte, i int, w string) (int, bool) {
-	edits := 0
-	if len(w) >= 6 {
-		edits = 1
-	}
-	if j, ok := fuzzyFrom(l, i, w, 0, edits); ok {
-		return j, true
-	}
-	return i, false
-}
-
-// fuzzyFrom matches w[k:] at l[i:] with at most edits other mistakes, up
-// to the end of a word: a reading that stops inside one is not a match,
-// so the next way of spending the edit is tried ("lockin×g").
-func fuzzyFrom(l []byte, i int, w string, k, edits int) (int, bool) {
+// fuzzyWord matches w[k:] at l[i:] with OCR's usual mistakes: confusable
+// letters, "rn" read for "m", and at most edits other letters wrong,
+// missing or extra (one in words of six letters or more). The rest of the
+// message must still match, so a chat message one letter away from a
+// template word stays a chat message. A reading that stops inside a word
+// is not a match, so the next way of spending the edit is tried ("lockin×g").
+func fuzzyWord(l []byte, i int, w string, k, edits int) (int, bool) {
 	for k < len(w) {
 		if i < len(l) && confusable(l[i]) == confusable(w[k]) {
 			i++
@@ -209,14 +174,14 @@ func fuzzyFrom(l []byte, i int, w string, k, edits int) (int, bool) {
 			if l[i] >= utf8.RuneSelf {
 				_, size = utf8.DecodeRune(l[i:])
 			}
-			if j, ok := fuzzyFrom(l, i+size, w, k+1, edits-1); ok {
+			if j, ok := fuzzyWord(l, i+size, w, k+1, edits-1); ok {
 				return j, true
 			}
-			if j, ok := fuzzyFrom(l, i+size, w, k, edits-1); ok {
+			if j, ok := fuzzyWord(l, i+size, w, k, edits-1); ok {
 				return j, true
 			}
 		}
-		return fuzzyFrom(l, i, w, k+1, edits-1)
+		return fuzzyWord(l, i, w, k+1, edits-1)
 	}
 	return i, !wordStartsAt(l, i)
 }
@@ -339,45 +304,31 @@ func (t *template) joinsNext(l []byte, j, k int) bool {
 	return bytes.HasPrefix(l[j:], []byte(w)) && !wordStartsAt(l, j+len(w))
 }
 
-// wordAfter returns the word that follows word w after element k, when
-// both are literal words in a row.
-func (t *template) wordAfter(k int, w string) (string, bool) {
-	for i := k + 1; i+1 < len(t.elems); i++ {
-		if t.elems[i].kind == elWord && t.elems[i].word == w {
-			if t.elems[i+1].kind == elWord {
-				return t.elems[i+1].word, true
-			}
-			return "", false
-		}
-		if t.elems[i].kind != elPunct {
-			return "", false
-		}
-	}
-	return "", false
-}
-
 // swallowedWord matches word k glued to the next word without its first
 // letter ("environment" + "is" read as "environments").
 func (t *template) swallowedWord(l []byte, i, k int) (int, bool) {
-	if t.swallowed[k] == "" {
+	if k+1 >= len(t.elems) || t.elems[k+1].kind != elWord || len(t.elems[k].word) < 5 || len(t.elems[k+1].word) < 2 {
 		return i, false
 	}
-	return exactWord(l, skipSpaces(l, i), t.swallowed[k])
+	return exactWord(l, skipSpaces(l, i), t.elems[k].word+t.elems[k+1].word[1:])
 }
 
-// nextWord returns the literal word following element k, if any.
-func (t *template) nextWord(k int) (string, bool) {
-	for _, e := range t.elems[k+1:] {
-		switch e.kind {
-		case elWord:
-			return e.word, true
+// wordsAfter returns the literal word after element k, past punctuation
+// ("" when a value comes first), and the word right after that one.
+func (t *template) wordsAfter(k int) (next, then string) {
+	for j := k + 1; j < len(t.elems); j++ {
+		switch e := t.elems[j]; e.kind {
 		case elPunct:
 			continue
-		default:
-			return "", false
+		case elWord:
+			if j+1 < len(t.elems) && t.elems[j+1].kind == elWord {
+				then = t.elems[j+1].word
+			}
+			return e.word, then
 		}
+		break
 	}
-	return "", false
+	return "", ""
 }
 
 // findWord finds w as a whole word in l[i:limit], returning its start.
@@ -413,8 +364,8 @@ func (t *template) skipGap(l []byte, i, k int) (int, bool) {
 	}
 	// A screenshot may put a short line of other UI text (a sidebar title)
 	// between the two parts; a sentence on the same line is not skipped.
-	word, ok := t.nextWord(k)
-	for n := 0; ok && n < 2 && i > 0 && l[i-1] == '\n'; n++ {
+	word, _ := t.wordsAfter(k)
+	for n := 0; word != "" && n < 2 && i > 0 && l[i-1] == '\n'; n++ {
 		if _, ok := matchWord(l, i, word); ok {
 			break
 		}

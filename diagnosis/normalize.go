@@ -1,6 +1,7 @@
 package diagnosis
 
 import (
+	"regexp"
 	"strings"
 	"unicode/utf8"
 )
@@ -152,35 +153,21 @@ func (n *normalized) space(c byte) {
 	}
 }
 
-// skipLineMarkers skips block-quote markers and list bullets at a line start.
+// lineMarker is a block-quote marker or a list bullet at a line start,
+// with the space after a bullet ("- ", "• ", "1. ", "2) ").
+var lineMarker = regexp.MustCompile(`^[ \t]*(?:&gt;|>|(?:[\x{2022}\x{25e6}\x{25aa}\x{2023}]|[0-9]{1,3}[.)]) |[-*+][ \t])`)
+
+// skipLineMarkers skips the markers at a line start, but for the space
+// after the last, which is folded like any other.
 func skipLineMarkers(raw string, i int) int {
 	for {
-		j := i
-		for j < len(raw) && (raw[j] == ' ' || raw[j] == '\t') {
-			j++
-		}
-		rest := raw[j:]
-		switch {
-		case strings.HasPrefix(rest, "&gt;"):
-			i = j + 4
-		case strings.HasPrefix(rest, ">"):
-			i = j + 1
-		case strings.HasPrefix(rest, "\u2022 "), strings.HasPrefix(rest, "\u25e6 "), strings.HasPrefix(rest, "\u25aa "), strings.HasPrefix(rest, "\u2023 "):
-			_, size := utf8.DecodeRuneInString(rest)
-			i = j + size
-		case len(rest) > 1 && (rest[0] == '-' || rest[0] == '*' || rest[0] == '+') && (rest[1] == ' ' || rest[1] == '\t'):
-			i = j + 1
-		default:
-			// numbered list item: "1. " or "2) "
-			k := 0
-			for k < len(rest) && k < 3 && rest[k] >= '0' && rest[k] <= '9' {
-				k++
-			}
-			if k > 0 && k+1 < len(rest) && (rest[k] == '.' || rest[k] == ')') && rest[k+1] == ' ' {
-				i = j + k + 1
-				continue
-			}
+		m := lineMarker.FindString(raw[i:])
+		if m == "" {
 			return i
+		}
+		i += len(m)
+		if isSpace(m[len(m)-1]) {
+			i--
 		}
 	}
 }
@@ -245,23 +232,13 @@ func entity(raw string, i int, n *normalized) int {
 	return i + 1
 }
 
-// emojiEnd returns the index after an emoji code like :warning: at i, or 0.
+// emojiCode is an emoji code like :warning: or :+1:, at most 48 bytes.
+var emojiCode = regexp.MustCompile(`^:[a-z0-9_+-]*[a-z][a-z0-9_+-]*:`)
+
+// emojiEnd returns the index after an emoji code at i, or 0.
 func emojiEnd(raw string, i int) int {
-	letter := false
-	for j := i + 1; j < len(raw) && j < i+48; j++ {
-		c := raw[j]
-		switch {
-		case c >= 'a' && c <= 'z':
-			letter = true
-		case c >= '0' && c <= '9' || c == '_' || c == '+' || c == '-':
-		case c == ':':
-			if letter && j > i+1 {
-				return j + 1
-			}
-			return 0
-		default:
-			return 0
-		}
+	if m := emojiCode.FindString(raw[i:min(len(raw), i+48)]); m != "" {
+		return i + len(m)
 	}
 	return 0
 }

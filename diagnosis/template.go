@@ -53,10 +53,6 @@ type template struct {
 	// at most anchorBack bytes before its anchor.
 	first, anchor []byte
 	anchorBack    int
-	// swallowed[k] is word k glued to word k+1 without its first letter,
-	// as OCR may read them ("environments" for "environment is"); "" when
-	// the two are not words of such lengths.
-	swallowed []string
 	// restart holds the first two words of the message and of its key: a
 	// last value stops where the message starts again on the same line.
 	restart [][2]string
@@ -148,7 +144,7 @@ func compileTemplate(text, key string) (*template, error) {
 			return nil, fmt.Errorf("key must include every placeholder before it ({%s} comes first)", e.name)
 		}
 	}
-	t := &template{elems: full[start:], required: len(keyElems), swallowed: make([]string, len(full)-start)}
+	t := &template{elems: full[start:], required: len(keyElems)}
 	for _, from := range [][]elem{full, t.elems} {
 		var words []string
 		for _, e := range from {
@@ -167,11 +163,6 @@ func compileTemplate(text, key string) (*template, error) {
 	}
 	if t.lead >= len(t.elems) || t.elems[t.lead].kind != elWord {
 		return nil, errors.New("the key must start with a word (or numbers followed by a word)")
-	}
-	for k := range len(t.elems) - 1 {
-		if a, b := t.elems[k], t.elems[k+1]; a.kind == elWord && b.kind == elWord && len(b.word) >= 2 && len(a.word) >= 5 {
-			t.swallowed[k] = a.word + b.word[1:]
-		}
 	}
 	t.first = searchKey(t.elems[t.lead].word)
 	t.anchor = t.first

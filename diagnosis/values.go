@@ -2,6 +2,7 @@ package diagnosis
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 )
 
@@ -24,29 +25,16 @@ func atEnd(l []byte, i int) bool {
 
 // notNames are words that begin chat, not a module name: "the upgrade
 // failed for me", "… for the second time".
-var notNames = map[string]bool{
-	"me": true, "us": true, "you": true, "him": true, "her": true, "them": true, "it": true,
-	"the": true, "a": true, "an": true, "this": true, "that": true, "these": true, "those": true,
-	"some": true, "all": true, "any": true, "my": true, "our": true, "your": true, "their": true,
-	"his": true, "its": true, "no": true, "every": true, "each": true, "both": true,
-	"environment": true, "environments": true, "everyone": true, "everything": true, "now": true,
-}
+var notNames = strings.Fields(`me us you him her them it the a an this that these those some all any
+	my our your their his its no every each both environment environments everyone everything now`)
 
 // looksLikeChat reports whether an unquoted module value starts like a sentence.
 func looksLikeChat(val []byte) bool {
-	first := val
-	if i := bytes.IndexAny(val, " \n\t"); i >= 0 {
-		first = val[:i]
+	end := bytes.IndexAny(val, " \n\t")
+	if end < 0 {
+		end = len(val)
 	}
-	// Lowercased on the stack: every word in notNames is short.
-	var buf [16]byte
-	if len(first) > len(buf) {
-		return false
-	}
-	for k, c := range first {
-		buf[k] = lowerByte(c)
-	}
-	return notNames[string(buf[:len(first)])]
+	return slices.Contains(notNames, strings.ToLower(string(val[:end])))
 }
 
 // capture reads the value of element k at i: where the text goes on, and
@@ -65,7 +53,8 @@ func (t *template) capture(n *normalized, i, k int) (int, []byte, bool) {
 		}
 		return j, n.orig[i:j], true
 	}
-	word, hasNext := t.nextWord(k)
+	word, then := t.wordsAfter(k)
+	hasNext := word != ""
 	if e.quoted && i < len(l) && isQuote(l[i]) {
 		q := l[i]
 		// OCR doubles quotes: ''Directory''.
@@ -99,8 +88,8 @@ func (t *template) capture(n *normalized, i, k int) (int, []byte, bool) {
 		p := findWord(l, i, i+e.maxLen+len(word), word)
 		if p <= i {
 			// OCR may have joined the next two words: "thatis locking".
-			if w2, ok := t.wordAfter(k, word); ok {
-				p = findWord(l, i, i+e.maxLen+len(word)+len(w2), word+w2)
+			if then != "" {
+				p = findWord(l, i, i+e.maxLen+len(word)+len(then), word+then)
 			}
 		}
 		if p <= i {
@@ -152,12 +141,10 @@ func (t *template) capture(n *normalized, i, k int) (int, []byte, bool) {
 	return j, val, true
 }
 
-// errorLogSources are the Source column values of Service Center's Error Log.
-var errorLogSources = []string{"compilerservice", "deployservice", "deploymentcontroller", "scheduler", "platformserver"}
-
-// errorLogSource reports whether an Error Log Source value starts at l[i].
+// errorLogSource reports whether a Source value of Service Center's Error
+// Log starts at l[i].
 func errorLogSource(l []byte, i int) bool {
-	for _, s := range errorLogSources {
+	for _, s := range []string{"compilerservice", "deployservice", "deploymentcontroller", "scheduler", "platformserver"} {
 		if bytes.HasPrefix(l[i:], []byte(s)) && !wordStartsAt(l, i+len(s)) {
 			return true
 		}
