@@ -2,6 +2,8 @@ package diagnosis
 
 import (
 	"bytes"
+	"cmp"
+	"regexp"
 	"slices"
 )
 
@@ -9,25 +11,11 @@ import (
 // concurrent use. Diagnose runs the pipeline: normalize (normalize.go),
 // find candidates (find.go), match (match.go), read values (values.go).
 type Engine struct {
-	kb    *KB
-	tmpls []compiled
-}
-
-type compiled struct {
-	entry *Entry
-	t     *template
+	kb *KB
 }
 
 // New returns an engine for the knowledge base.
-func New(kb *KB) *Engine {
-	e := &Engine{kb: kb}
-	for _, entry := range kb.entries {
-		for i := range entry.Messages {
-			e.tmpls = append(e.tmpls, compiled{entry: entry, t: entry.Messages[i].tmpl})
-		}
-	}
-	return e
-}
+func New(kb *KB) *Engine { return &Engine{kb: kb} }
 
 // KB returns the engine's knowledge base.
 func (e *Engine) KB() *KB { return e.kb }
@@ -36,9 +24,11 @@ func (e *Engine) KB() *KB { return e.kb }
 func (e *Engine) Diagnose(text string) []Finding {
 	n := normalize(text)
 	var findings []Finding
-	for _, c := range e.tmpls {
-		for _, m := range c.t.findAll(n) {
-			findings = append(findings, Finding{ID: c.entry.ID, Entry: c.entry, Values: m.values, Offset: m.start, end: m.end})
+	for _, entry := range e.kb.entries {
+		for _, msg := range entry.Messages {
+			for _, m := range msg.tmpl.findAll(n) {
+				findings = append(findings, Finding{ID: entry.ID, Entry: entry, Values: m.values, Offset: m.start, end: m.end})
+			}
 		}
 	}
 	if len(findings) == 0 {
@@ -77,30 +67,20 @@ func findVersion(n *normalized) string {
 		if j, ok := matchWord(l, skipCloseMark(l, i), "version"); ok {
 			i = j
 		}
-		i = skipSpaces(l, i)
-		if i < len(l) && l[i] == ':' {
-			i++
-		}
-		i = skipSpaces(l, i)
-		j, dots := i, 0
-		for j < len(l) && (l[j] >= '0' && l[j] <= '9' || l[j] == '.' && j+1 < len(l) && l[j+1] >= '0' && l[j+1] <= '9' && j > i) {
-			if l[j] == '.' {
-				dots++
-			}
-			j++
-		}
-		if dots == 0 || wordStartsAt(l, j) {
+		m := versionNumber.FindSubmatchIndex(l[i:])
+		if m == nil || wordStartsAt(l, i+m[3]) {
 			continue
 		}
-		v := string(n.orig[i:j])
+		v := string(n.orig[i+m[2] : i+m[3]])
 		if before := bytes.TrimRight(l[:at], " \t\n"); bytes.HasSuffix(before, []byte("to")) && !wordEndsAt(before, len(before)-2) {
 			return v
 		}
-		if first == "" {
-			first = v
-		}
+		first = cmp.Or(first, v)
 	}
 }
+
+// versionNumber is a version after "Platform Server [version]": "11.31.0".
+var versionNumber = regexp.MustCompile(`^[ \t\n]*:?[ \t\n]*([0-9]+(?:\.[0-9]+)+)`)
 
 // skipCloseMark skips a banner's close button read by OCR as a lone "x".
 func skipCloseMark(l []byte, i int) int {

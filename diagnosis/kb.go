@@ -4,6 +4,7 @@ package diagnosis
 
 import (
 	"bytes"
+	"cmp"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -79,13 +80,7 @@ func (e *Entry) CausesFor(in Install) []Note { return filterNotes(e.Causes, in) 
 func (e *Entry) StepsFor(in Install) []Note { return filterNotes(e.Steps, in) }
 
 func filterNotes(notes []Note, in Install) []Note {
-	out := make([]Note, 0, len(notes))
-	for _, n := range notes {
-		if n.Applies(in) {
-			out = append(out, n)
-		}
-	}
-	return out
+	return slices.DeleteFunc(slices.Clone(notes), func(n Note) bool { return !n.Applies(in) })
 }
 
 // KB is a validated, compiled knowledge base.
@@ -109,11 +104,7 @@ type EntryError struct {
 }
 
 func (e *EntryError) Error() string {
-	id := e.ID
-	if id == "" {
-		id = "(no id)"
-	}
-	return fmt.Sprintf("%s: entry %d (%s): %s", e.File, e.Index, id, e.Reason)
+	return fmt.Sprintf("%s: entry %d (%s): %s", e.File, e.Index, cmp.Or(e.ID, "(no id)"), e.Reason)
 }
 
 // ErrMalformed is matched (errors.Is) by every knowledge-base parse error.

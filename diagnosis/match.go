@@ -2,6 +2,8 @@ package diagnosis
 
 import (
 	"bytes"
+	"regexp"
+	"slices"
 	"unicode"
 	"unicode/utf8"
 )
@@ -15,15 +17,6 @@ import (
 type match struct {
 	start, end int
 	values     []Value
-}
-
-func (m *match) has(name string) bool {
-	for _, v := range m.values {
-		if v.Name == name {
-			return true
-		}
-	}
-	return false
 }
 
 // leadStart walks back over count numbers (and the spaces between) before p.
@@ -191,24 +184,9 @@ func fuzzyWord(l []byte, i int, w string, k, edits int) (int, bool) {
 // goes on; i itself when there is none.
 func skipDebris(l []byte, i int) int {
 	start := i
-	for n := 0; n < 2; n++ {
-		if i == 0 || l[i-1] != '\n' {
-			break
-		}
+	for n := 0; n < 2 && i > 0 && l[i-1] == '\n'; n++ {
 		end := bytes.IndexByte(l[i:min(len(l), i+8)], '\n')
-		if end < 0 {
-			break
-		}
-		letters, run := 0, 0
-		for _, c := range l[i : i+end] {
-			if c >= 'a' && c <= 'z' {
-				run++
-				letters = max(letters, run)
-			} else {
-				run = 0
-			}
-		}
-		if letters > 2 {
+		if end < 0 || threeLetters.Match(l[i:i+end]) {
 			break
 		}
 		i += end + 1
@@ -218,6 +196,8 @@ func skipDebris(l []byte, i int) int {
 	}
 	return skipSpaces(l, i)
 }
+
+var threeLetters = regexp.MustCompile(`[a-z]{3}`)
 
 // matchAt matches t at start. Past the required elements a mismatch ends
 // the message early (it was cut off in the paste) instead of failing.
@@ -256,7 +236,7 @@ func (t *template) matchAt(n *normalized, start int) (match, bool) {
 			var val []byte
 			next, val, ok = t.capture(n, i, k)
 			// A message may repeat a value ('{module}' twice): the first counts.
-			if ok && !m.has(e.name) {
+			if ok && !slices.ContainsFunc(m.values, func(v Value) bool { return v.Name == e.name }) {
 				m.values = append(m.values, valueOf(e, val))
 			}
 		}

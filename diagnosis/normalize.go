@@ -180,26 +180,15 @@ func slackLink(raw string, i int, n *normalized) int {
 		return i + 1
 	}
 	target, label, hasLabel := strings.Cut(raw[i+1:i+end], "|")
+	if !hasLabel {
+		label = strings.TrimPrefix(target, "mailto:")
+	}
 	switch {
-	case strings.HasPrefix(target, "mailto:"):
-		if !hasLabel {
-			label = strings.TrimPrefix(target, "mailto:")
-		}
 	case strings.HasPrefix(target, "@"), strings.HasPrefix(target, "#"):
-		if hasLabel {
-			label = target[:1] + strings.TrimPrefix(label, target[:1])
-		} else {
-			label = target
-		}
+		label = target[:1] + strings.TrimPrefix(label, target[:1])
 	case strings.HasPrefix(target, "!"):
 		// <!channel>, <!here>, <!subteam^ID|@team>: a mention, never a value.
-		if hasLabel {
-			label = "@" + strings.TrimPrefix(label, "@")
-		} else {
-			label = "@" + strings.TrimPrefix(target, "!")
-		}
-	case !hasLabel:
-		label = target
+		label = "@" + strings.TrimPrefix(strings.TrimPrefix(label, "!"), "@")
 	}
 	// The label itself is escaped text.
 	for k := 0; k < len(label); k++ {

@@ -2,6 +2,7 @@ package diagnosis
 
 import (
 	"bytes"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -11,17 +12,6 @@ import (
 // quote; the last value of a message to the end of its line or sentence.
 
 func isQuote(c byte) bool { return c == '\'' || c == '"' }
-
-// atEnd reports whether only spaces and sentence punctuation are left: a
-// paste that ends right after a closing quote.
-func atEnd(l []byte, i int) bool {
-	for ; i < len(l); i++ {
-		if !isSpace(l[i]) && l[i] != '.' && l[i] != ':' {
-			return false
-		}
-	}
-	return true
-}
 
 // notNames are words that begin chat, not a module name: "the upgrade
 // failed for me", "… for the second time".
@@ -75,7 +65,8 @@ func (t *template) capture(n *normalized, i, k int) (int, []byte, bool) {
 				}
 				continue
 			}
-			if _, ok := matchWord(l, j+1, word); ok || atEnd(l, j+1) {
+			if _, ok := matchWord(l, j+1, word); ok || len(bytes.Trim(l[j+1:], " \n\t.:")) == 0 {
+				// the next word, or the end of a paste cut after the quote
 				return j + 1, val, len(val) > 0
 			}
 		}
@@ -164,29 +155,17 @@ func (t *template) restartsAt(l []byte, i int) bool {
 	return false
 }
 
+// trimValue trims the spaces and punctuation around a value, and the
+// ! or * OCR reads a closing quote as; "10:15 p.m." and Spanish "10:15
+// p. m." keep their final dot.
 func trimValue(b []byte) []byte {
-	for len(b) > 0 {
-		c := b[len(b)-1]
-		// OCR reads a closing quote as ! or *.
-		if c == '!' || c == '*' {
-			b = b[:len(b)-1]
-			continue
-		}
-		// "10:15 p.m." and Spanish "10:15 p. m." keep their final dot.
-		if c == '.' && len(b) >= 3 && (b[len(b)-2] == 'm' || b[len(b)-2] == 'M') && (b[len(b)-3] == '.' || b[len(b)-3] == ' ') {
-			break
-		}
-		if isSpace(c) || c == ',' || c == '.' || c == ':' || c == ';' || isQuote(c) || c == ')' {
-			b = b[:len(b)-1]
-			continue
-		}
-		break
+	for len(b) > 0 && strings.IndexByte(" \n\t,.:;'\")!*", b[len(b)-1]) >= 0 && !meridiem.Match(b) {
+		b = b[:len(b)-1]
 	}
-	for len(b) > 0 && (isSpace(b[0]) || isQuote(b[0]) || b[0] == '-') {
-		b = b[1:]
-	}
-	return b
+	return bytes.TrimLeft(b, " \n\t'\"-")
 }
+
+var meridiem = regexp.MustCompile(`[ .][mM]\.$`)
 
 // valueOf returns the value of element e read as b, a part of n.orig; a
 // text value's line breaks and runs of spaces read as one space.
