@@ -3,6 +3,8 @@ package diagnosis
 import (
 	"cmp"
 	"fmt"
+	"math"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -140,4 +142,39 @@ func BenchmarkUpgradeChat200(b *testing.B) { benchPair(b, upgradeChat, 0) }
 func BenchmarkPaste4K(b *testing.B)        { benchPair(b, paste4K, 1) }
 func BenchmarkLog40K(b *testing.B) {
 	benchPair(b, log40K, strings.Count(log40K, "Upgrade failed for")+strings.Count(log40K, "1-Click")+2*strings.Count(log40K, "There were errors"))
+}
+
+// TestBenchmarkGoals checks issue 15's goal: the engine at least 10 times
+// faster than the anchor on the 200-byte chat line and on the 4 KB paste,
+// both measured in this run. The two are measured in turn, three times,
+// and the fastest of each compared, so that a burst of load on a shared
+// machine weighs on both. It runs only with UPGRADEBOT_BENCH_GOALS=1
+// (.ci/run sets it), as it takes about 15 seconds.
+func TestBenchmarkGoals(t *testing.T) {
+	if os.Getenv("UPGRADEBOT_BENCH_GOALS") == "" {
+		t.Skip("set UPGRADEBOT_BENCH_GOALS=1 to check the speed goals")
+	}
+	e, a := New(Builtin()), newAnchorEngine(Builtin())
+	for _, in := range []struct{ name, text string }{{"200-byte chat line", chatLine}, {"4 KB paste with one error", paste4K}} {
+		engine, anchor := math.Inf(1), math.Inf(1)
+		for range 3 {
+			anchor = min(anchor, nsPerOp(func() { a.diagnose(in.text) }))
+			engine = min(engine, nsPerOp(func() { e.Diagnose(in.text) }))
+		}
+		ratio := anchor / engine
+		t.Logf("%s: engine %.0f ns, anchor %.0f ns: %.1fx faster (goal: 10x)", in.name, engine, anchor, ratio)
+		if ratio < 10 {
+			t.Errorf("%s: the engine is %.1fx faster than the anchor, goal 10x", in.name, ratio)
+		}
+	}
+}
+
+// nsPerOp benchmarks f and returns its time per call in nanoseconds.
+func nsPerOp(f func()) float64 {
+	r := testing.Benchmark(func(b *testing.B) {
+		for b.Loop() {
+			f()
+		}
+	})
+	return float64(r.T.Nanoseconds()) / float64(max(r.N, 1))
 }

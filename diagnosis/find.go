@@ -67,3 +67,25 @@ func wordAt(n *normalized, key []byte, from, hi int) int {
 	}
 	return -1
 }
+
+// leadStart walks back over count numbers (and the spaces between) before p.
+func leadStart(l []byte, p, count int) int {
+	i := p
+	for range count {
+		for i > 0 && isSpace(l[i-1]) {
+			i--
+		}
+		d := i
+		for d > 0 && l[d-1] >= '0' && l[d-1] <= '9' && i-d < 9 {
+			d--
+		}
+		if d == i {
+			return -1
+		}
+		i = d
+	}
+	if wordEndsAt(l, i) {
+		return -1
+	}
+	return i
+}

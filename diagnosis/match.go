@@ -19,28 +19,6 @@ type match struct {
 	values     []Value
 }
 
-// leadStart walks back over count numbers (and the spaces between) before p.
-func leadStart(l []byte, p, count int) int {
-	i := p
-	for range count {
-		for i > 0 && isSpace(l[i-1]) {
-			i--
-		}
-		d := i
-		for d > 0 && l[d-1] >= '0' && l[d-1] <= '9' && i-d < 9 {
-			d--
-		}
-		if d == i {
-			return -1
-		}
-		i = d
-	}
-	if wordEndsAt(l, i) {
-		return -1
-	}
-	return i
-}
-
 // wordStartsAt reports whether a letter or digit starts at l[i]: an emoji
 // or a full-width colon touching a message is not part of its first word.
 func wordStartsAt(l []byte, i int) bool {
@@ -215,11 +193,10 @@ func (t *template) matchAt(n *normalized, start int) (match, bool) {
 			if !ok {
 				next, ok = t.joinedWord(l, i, k)
 			}
+			// "environments ready": OCR ate the first letter of the next
+			// word and the space before it; both words are matched.
 			if !ok {
-				// "environments ready": OCR ate the first letter of the next
-				// word and the space before it; both words are matched.
-				if j, ok2 := t.swallowedWord(l, i, k); ok2 {
-					next, ok = j, true
+				if next, ok = t.swallowedWord(l, i, k); ok {
 					k++
 				}
 			}

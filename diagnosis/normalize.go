@@ -28,10 +28,13 @@ var entities = []struct{ from, to string }{
 // markup rules see the characters it stands for. Whitespace runs become
 // one byte: '\n' when they held a line break, '\t' a tab, else ' '.
 func normalize(raw string) *normalized {
-	if strings.ContainsFunc(raw, func(r rune) bool { return r >= utf8.RuneSelf }) {
-		raw = typography.Replace(raw)
+	for k := range len(raw) {
+		if raw[k] >= utf8.RuneSelf {
+			raw = typography.Replace(raw)
+			break
+		}
 	}
-	n := &normalized{orig: make([]byte, 0, len(raw)+8)}
+	n := normalized{orig: make([]byte, 0, len(raw)+8)}
 	lineStart := true
 	for i := 0; i < len(raw); {
 		if lineStart {
@@ -62,9 +65,9 @@ func normalize(raw string) *normalized {
 			n.space(' ')
 			i++
 		case c == '<':
-			i = slackLink(raw, i, n)
+			i = slackLink(raw, i, &n)
 		case c == '&':
-			i = entity(raw, i, n)
+			i = entity(raw, i, &n)
 		case c == '*' || c == '_' || c == '~':
 			prev, next := n.last(), byte(' ')
 			if i+1 < len(raw) {
@@ -76,15 +79,10 @@ func normalize(raw string) *normalized {
 				n.orig = append(n.orig, c) // part of a name like Billing_CS, not emphasis
 			}
 			i++
-		case c == ':':
-			if j := emojiEnd(raw, i); j > 0 && !isWordByte(n.last()) {
-				n.space(' ')
-				i = j
-				continue
-			}
-			n.orig = append(n.orig, c)
-			i++
-		default:
+		case c == ':' && !isWordByte(n.last()) && emojiEnd(raw, i) > 0:
+			i = emojiEnd(raw, i)
+			n.space(' ')
+		default: // a colon, or a character outside ASCII
 			r, size := utf8.DecodeRuneInString(raw[i:])
 			if r == utf8.RuneError {
 				n.orig = append(n.orig, '?')
@@ -94,13 +92,21 @@ func normalize(raw string) *normalized {
 			i += size
 		}
 	}
-	n.lower, n.search = make([]byte, len(n.orig)), make([]byte, len(n.orig))
+	views := make([]byte, 2*len(n.orig))
+	lower, search := views[:len(n.orig)], views[len(n.orig):]
 	for k, c := range n.orig {
-		n.lower[k] = lowerByte(c)
-		n.search[k] = confusable(n.lower[k])
+		lower[k], search[k] = lowerByte(c), searchByte[c]
 	}
-	return n
+	return &normalized{orig: n.orig, lower: lower, search: search}
 }
+
+// searchByte is what the search view makes of a byte.
+var searchByte = func() (t [256]byte) {
+	for c := range t {
+		t[c] = confusable(lowerByte(byte(c)))
+	}
+	return t
+}()
 
 // plain marks the ASCII bytes normalize copies as they are.
 var plain = func() (t [256]bool) {
@@ -153,21 +159,33 @@ func (n *normalized) space(c byte) {
 	}
 }
 
-// lineMarker is a block-quote marker or a list bullet at a line start,
-// with the space after a bullet ("- ", "• ", "1. ", "2) ").
-var lineMarker = regexp.MustCompile(`^[ \t]*(?:&gt;|>|(?:[\x{2022}\x{25e6}\x{25aa}\x{2023}]|[0-9]{1,3}[.)]) |[-*+][ \t])`)
-
-// skipLineMarkers skips the markers at a line start, but for the space
-// after the last, which is folded like any other.
+// skipLineMarkers skips block-quote markers and list bullets ("- ", "• ",
+// "1. ", "2) ") at a line start, but for the space after the last, which
+// is folded like any other.
 func skipLineMarkers(raw string, i int) int {
 	for {
-		m := lineMarker.FindString(raw[i:])
-		if m == "" {
-			return i
+		j := i
+		for j < len(raw) && (raw[j] == ' ' || raw[j] == '\t') {
+			j++
 		}
-		i += len(m)
-		if isSpace(m[len(m)-1]) {
-			i--
+		rest, digits := raw[j:], 0
+		for digits < len(rest) && digits < 3 && rest[digits] >= '0' && rest[digits] <= '9' {
+			digits++
+		}
+		r, size := utf8.DecodeRuneInString(rest)
+		switch {
+		case strings.HasPrefix(rest, "&gt;"):
+			i = j + 4
+		case r == '>':
+			i = j + 1
+		case strings.ContainsRune("-*+", r) && len(rest) > 1 && (rest[1] == ' ' || rest[1] == '\t'):
+			i = j + 1
+		case strings.ContainsRune("\u2022\u25e6\u25aa\u2023", r) && strings.HasPrefix(rest[size:], " "):
+			i = j + size
+		case digits > 0 && digits+1 < len(rest) && (rest[digits] == '.' || rest[digits] == ')') && rest[digits+1] == ' ':
+			i = j + digits + 1
+		default:
+			return i
 		}
 	}
 }
