@@ -47,9 +47,10 @@ func normalize(raw string) *normalized {
 		c := raw[i]
 		switch {
 		case plain[c]:
-			// Most of a text is copied as it is.
+			// Most of a text is copied as it is: ordinary bytes, and single
+			// spaces between them.
 			j := i + 1
-			for j < len(raw) && plain[raw[j]] {
+			for j < len(raw) && (plain[raw[j]] || raw[j] == ' ' && j+1 < len(raw) && plain[raw[j+1]]) {
 				j++
 			}
 			n.orig = append(n.orig, raw[i:j]...)
