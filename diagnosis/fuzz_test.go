@@ -32,7 +32,8 @@ func FuzzDiagnose(f *testing.F) {
 }
 
 // adversarial inputs make the matcher try hard at every position: partial
-// messages that never complete, open quotes, endless trigger letters.
+// messages that never complete, open quotes, anchor words at every few
+// bytes, versions named over and over beside a finding.
 var adversarial = []struct {
 	name string
 	unit string
@@ -40,6 +41,8 @@ var adversarial = []struct {
 	{"blocked-prefixes", "The 1-Click Publish started by x at "},
 	{"open-quotes", "Producer module 'a "},
 	{"triggers", "pPqQ upgrade prepar "},
+	{"anchors", "There were errors preparing "},
+	{"versions", "Upgrade failed for X Platform Server 1.2 "},
 	{"summary-numbers", "1 modules prepared successfully, 2 modules failed and "},
 	{"links", "<mailto:a@b|"},
 	{"markup", "*_~`:x:&amp;"},

@@ -159,13 +159,13 @@ func (t *template) restartsAt(l []byte, i int) bool {
 // ! or * OCR reads a closing quote as; "10:15 p.m." and Spanish "10:15
 // p. m." keep their final dot.
 func trimValue(b []byte) []byte {
-	for len(b) > 0 && strings.IndexByte(" \n\t,.:;'\")!*", b[len(b)-1]) >= 0 && !meridiem.Match(b) {
+	for len(b) > 0 && strings.IndexByte(" \n\t,.:;'\")!*", b[len(b)-1]) >= 0 && !meridiem.Match(b[max(0, len(b)-3):]) {
 		b = b[:len(b)-1]
 	}
 	return bytes.TrimLeft(b, " \n\t'\"-")
 }
 
-var meridiem = regexp.MustCompile(`[ .][mM]\.$`)
+var meridiem = regexp.MustCompile(`^[ .][mM]\.$`)
 
 // valueOf returns the value of element e read as b, a part of n.orig; a
 // text value's line breaks and runs of spaces read as one space.
