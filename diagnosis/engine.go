@@ -67,7 +67,7 @@ func findVersion(n *normalized) string {
 		if j, ok := matchWord(l, skipCloseMark(l, i), "version"); ok {
 			i = j
 		}
-		m := versionNumber.FindSubmatchIndex(l[i:])
+		m := versionNumber.FindSubmatchIndex(l[i:min(len(l), i+64)]) // a window: regexp's cost grows with its input
 		if m == nil || wordStartsAt(l, i+m[3]) {
 			continue
 		}

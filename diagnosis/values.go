@@ -65,7 +65,7 @@ func (t *template) capture(n *normalized, i, k int) (int, []byte, bool) {
 				}
 				continue
 			}
-			if _, ok := matchWord(l, j+1, word); ok || len(bytes.Trim(l[j+1:], " \n\t.:")) == 0 {
+			if _, ok := matchWord(l, j+1, word); ok || len(bytes.TrimLeft(l[j+1:], " \n\t.:")) == 0 {
 				// the next word, or the end of a paste cut after the quote
 				return j + 1, val, len(val) > 0
 			}
