@@ -197,11 +197,11 @@ func (a *App) claimAll(ctx context.Context, keys []claim) (held []string, duplic
 }
 
 // finish marks the keys done, or releases them when the reply failed for a
-// reason a re-delivery could overcome.
+// reason a re-delivery could overcome (not a post Slack may have made).
 func (a *App) finish(ctx context.Context, held []string, err error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	release := err != nil && !errors.Is(err, bot.ErrChannelGone)
+	release := err != nil && !final(err)
 	for _, k := range held {
 		var serr error
 		if release {
@@ -300,7 +300,7 @@ func (a *App) answerText(ctx context.Context, m bot.Message, o origin) (string, 
 		}
 	}
 	ts, err := a.deliverTS(ctx, resp, o)
-	if err != nil && claimed != "" && !errors.Is(err, bot.ErrChannelGone) {
+	if err != nil && claimed != "" && !final(err) {
 		a.finish(ctx, []string{claimed}, err)
 	}
 	return ts, err

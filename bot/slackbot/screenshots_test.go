@@ -137,7 +137,8 @@ func withOCR(r OCR, wait time.Duration, more ...func(*Options)) func(*Options) {
 }
 
 // waitIdle waits until no request is queued or running and no message with
-// screenshots is being answered.
+// screenshots is being answered: the work of every request acknowledged so
+// far is over, so what it did not post by then it never will.
 func (h *harness) waitIdle() {
 	h.t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
@@ -165,7 +166,6 @@ func TestScreenshotGetsOneThreadedReply(t *testing.T) {
 	h.postEvent("EvShot", slackfake.FileShare(channel, ana, ts, "", h.fake.AddFile(f)), 0)
 	posts := h.fake.WaitCalls(1, 10*time.Second, "chat.postMessage")
 	h.waitIdle()
-	settle()
 	if posts = h.fake.Calls("chat.postMessage"); len(posts) != 1 {
 		t.Fatalf("%d replies, want 1", len(posts))
 	}
@@ -251,7 +251,6 @@ func TestScreenshotHTMLInsteadOfImageIsRefused(t *testing.T) {
 	h.postEvent("EvHTML2", slackfake.FileShare(channel, ana, "1700005200.000200", "", h.fake.AddFile(slackfake.File{ID: "F0HTML2", Name: "b.png", Mimetype: "image/png", Filetype: "png", Content: page, ContentType: "text/html"})), 0)
 	h.fake.WaitCalls(2, 10*time.Second, "download")
 	h.waitIdle()
-	settle()
 	if n := len(h.fake.Calls("chat.postMessage", "chat.update", "chat.postEphemeral")); n != 1 {
 		t.Errorf("%d posts after an unreadable image alone, want still 1", n)
 	}
@@ -309,7 +308,6 @@ func TestSlowScreenshotUpdatesTheReply(t *testing.T) {
 	h.postEvent("EvSlow", slackfake.FileShare(channel, ana, ts, producerPaste, h.fake.AddFile(pngFile("F0SLOW", "summary.png", data))), 0)
 	h.fake.WaitCalls(1, 10*time.Second, "chat.update")
 	h.waitIdle()
-	settle()
 	posts, updates := h.fake.Calls("chat.postMessage"), h.fake.Calls("chat.update")
 	if len(posts) != 1 || len(updates) != 1 {
 		t.Fatalf("%d posts and %d updates, want 1 and 1", len(posts), len(updates))
@@ -349,7 +347,6 @@ func TestSlowScreenshotAloneIsTheReply(t *testing.T) {
 	h.postEvent("EvAlone", slackfake.FileShare(channel, ana, "1700005500.000100", "", h.fake.AddFile(pngFile("F0ALONE", "image.png", data))), 0)
 	h.fake.WaitCalls(1, 10*time.Second, "chat.postMessage")
 	h.waitIdle()
-	settle()
 	if p, u := len(h.fake.Calls("chat.postMessage")), len(h.fake.Calls("chat.update")); p != 1 || u != 0 {
 		t.Fatalf("%d posts and %d updates, want 1 and 0", p, u)
 	}
@@ -376,7 +373,6 @@ func TestScreenshotRedeliveriesGiveOneReply(t *testing.T) {
 	}
 	h.fake.WaitCalls(1, 10*time.Second, "chat.postMessage")
 	h.waitIdle()
-	settle()
 	if n := len(h.fake.Calls("chat.postMessage")); n != 1 {
 		t.Fatalf("%d replies, want 1", n)
 	}

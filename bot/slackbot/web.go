@@ -159,11 +159,16 @@ func (p *retryPolicy) decide(s *slack.RetryState, req *http.Request, resp *http.
 		}
 		return p.connError.ShouldRetry(s, req, resp, err)
 	}
-	var op *net.OpError
-	if errors.As(err, &op) && op.Op == "dial" {
+	if neverSent(err) {
 		return p.connError.ShouldRetry(s, req, resp, err)
 	}
 	return false, 0
+}
+
+// neverSent: the connection could not be made, so Slack got nothing.
+func neverSent(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }
 
 // method names a request by its Web API method ("" for a response_url or an upload).
@@ -187,6 +192,7 @@ type APIError struct {
 	Explanation string
 	Err         error
 	gone        bool
+	unconfirmed bool
 }
 
 func (e *APIError) Error() string {
@@ -197,12 +203,26 @@ func (e *APIError) Error() string {
 	return s
 }
 
-// Unwrap gives the cause and, for a channel out of reach, bot.ErrChannelGone.
+// Unwrap gives the cause and, for a channel out of reach, bot.ErrChannelGone;
+// for a call Slack may have made anyway, errUnconfirmed.
 func (e *APIError) Unwrap() []error {
-	if e.gone {
+	switch {
+	case e.gone:
 		return []error{bot.ErrChannelGone, e.Err}
+	case e.unconfirmed:
+		return []error{errUnconfirmed, e.Err}
 	}
 	return []error{e.Err}
+}
+
+// errUnconfirmed: Slack may have made the post that failed, so a
+// re-delivery of what caused it must not post it again.
+var errUnconfirmed = errors.New("slack may have made the call that failed")
+
+// final reports whether a reply that failed with err must not be tried
+// again: its channel is gone, or Slack may have posted it.
+func final(err error) bool {
+	return errors.Is(err, bot.ErrChannelGone) || errors.Is(err, errUnconfirmed)
 }
 
 // goneCodes are the errors after which posting to the channel cannot succeed.
@@ -273,11 +293,11 @@ func (a *API) do(ctx context.Context, method, channel string, fn func(context.Co
 		code = "canceled"
 	}
 	a.metrics.SlackAPIError(method, code)
-	if !repeatable[method] && unconfirmed(code) {
+	if !repeatable[method] && unconfirmed(code) && !neverSent(err) {
 		a.metrics.UnconfirmedCall(method)
 		a.log.Warn("a Slack call failed after Slack may have acted on it: not sent again, so that nothing is posted twice",
 			"method", method, "channel", channel, "code", code, "err", err)
-		return &APIError{Method: method, Code: code, Err: err}
+		return &APIError{Method: method, Code: code, Err: err, unconfirmed: true}
 	}
 	return a.fail(method, channel, code, err)
 }
