@@ -32,7 +32,6 @@ func newTestAPI(t *testing.T) testAPI {
 	return testAPI{api, fake, m, logs}
 }
 
-
 // Which failed calls slack-go sends again: a 429 any call, after its
 // Retry-After (up to MaxRetryAfter); a 5xx or a broken connection only a
 // call safe to repeat (reads, chat.update, views.publish, reactions.add…).
@@ -45,7 +44,9 @@ func TestAPIRetryPolicy(t *testing.T) {
 	calls := map[string]func(context.Context, testAPI) error{
 		"chat.postMessage":   func(ctx context.Context, a testAPI) error { return a.Post(ctx, channel, r) },
 		"chat.postEphemeral": func(ctx context.Context, a testAPI) error { return a.PostEphemeral(ctx, channel, ana, "", r) },
-		"response_url":       func(ctx context.Context, a testAPI) error { return a.Respond(ctx, a.fake.ResponseURL("r"), respondEphemeral, r) },
+		"response_url": func(ctx context.Context, a testAPI) error {
+			return a.Respond(ctx, a.fake.ResponseURL("r"), respondEphemeral, r)
+		},
 		"files.completeUploadExternal": func(ctx context.Context, a testAPI) error {
 			return a.Upload(ctx, channel, "", "", file)
 		},
