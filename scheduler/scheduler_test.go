@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/upgradebot/upgradebot/bot"
+	"github.com/upgradebot/upgradebot/bot/slackbot"
 	"github.com/upgradebot/upgradebot/progress"
 )
 
@@ -293,6 +294,25 @@ func TestFailureGivenUpAfterGrace(t *testing.T) {
 	s.mu.Unlock()
 	if left != 0 {
 		t.Errorf("%d items left after giving up", left)
+	}
+}
+
+// A post that failed after it may have been made (bot.ErrMaybePosted) is
+// not tried again: once per occurrence.
+func TestMaybePostedIsNotRetried(t *testing.T) {
+	clock := newFakeClock(t0)
+	env := newRedisEnv(t, clock.Now)
+	f := newFixture(t, env.store, clock)
+	f.track("C1", "prod", "Billing_CS")
+	p := &fakePoster{fail: func(int) error { return fmt.Errorf("slack chat.postMessage: http_500: %w", bot.ErrMaybePosted) }}
+	s := f.replica("a", Options{PollInterval: time.Hour, Grace: 5 * time.Minute, RetryBackoff: 10 * time.Second, Lease: 3 * time.Minute}, p)
+	set(t, s, "C1", "@every 1h")
+	occ := t0.Add(time.Hour)
+	for at := occ; at.Before(occ.Add(7 * time.Minute)); at = at.Add(10 * time.Second) {
+		stepAt(t, s, clock, at)
+	}
+	if n := p.attempts.Load(); n != 1 {
+		t.Errorf("%d attempts, want 1", n)
 	}
 }
 
@@ -583,8 +603,8 @@ func TestNowWithinSlackLimits(t *testing.T) {
 	if err != nil || r == nil {
 		t.Fatal(r, err)
 	}
-	blocks := bot.RenderBlocks(r)
-	if len(blocks) > bot.MaxBlocks {
+	blocks := slackbot.RenderBlocks(r)
+	if len(blocks) > slackbot.MaxBlocks {
 		t.Errorf("%d blocks", len(blocks))
 	}
 	text := bot.RenderText(r)

@@ -93,8 +93,14 @@ func (a *App) deliverTS(ctx context.Context, resp bot.Response, o origin) (strin
 	return ts, firstFixable(errs)
 }
 
-// firstFixable returns the first error a retry could overcome, else the first error.
+// firstFixable returns the first error a retry could overcome, else the
+// first error; but a post Slack may have made wins: a retry could post it twice.
 func firstFixable(errs []error) error {
+	for _, err := range errs {
+		if errors.Is(err, bot.ErrMaybePosted) {
+			return err
+		}
+	}
 	for _, err := range errs {
 		if !errors.Is(err, bot.ErrChannelGone) {
 			return err
@@ -179,7 +185,7 @@ const maxFileText = 35000
 func (a *App) file(ctx context.Context, o origin, f *bot.File) error {
 	comment := ""
 	if o.user != "" {
-		comment = fmt.Sprintf("<@%s> asked for %s", o.user, bot.EscapeSlack(f.Title))
+		comment = fmt.Sprintf("<@%s> asked for %s", o.user, EscapeSlack(f.Title))
 	}
 	thread := ""
 	if o.kind == fromMention || o.kind == fromMessage {
@@ -208,7 +214,7 @@ func codeBlock(f *bot.File) string {
 		content = string([]rune(content)[:maxFileText])
 		cut = fmt.Sprintf("\n… %d more characters not shown", n-maxFileText)
 	}
-	return fmt.Sprintf("*%s*\n```\n%s\n```%s", bot.EscapeSlack(f.Name), bot.EscapeSlack(content), cut)
+	return fmt.Sprintf("*%s*\n```\n%s\n```%s", EscapeSlack(f.Name), EscapeSlack(content), cut)
 }
 
 // afterAction updates the message holding a button once the click did
@@ -256,7 +262,7 @@ func clickNote(kind string, o origin) string {
 	if o.user != "" {
 		who = " by <@" + o.user + ">"
 	}
-	code := func(s string) string { return "`" + strings.ReplaceAll(bot.EscapeSlack(s), "`", "'") + "`" }
+	code := func(s string) string { return "`" + strings.ReplaceAll(EscapeSlack(s), "`", "'") + "`" }
 	switch {
 	case kind == bot.ActionMarkDone && v.Module != "":
 		return ":white_check_mark: " + code(v.Module) + " marked republished" + who
@@ -293,7 +299,7 @@ func withoutButton(raw []json.RawMessage, actionID string, wholeBlock bool, note
 		}
 		out = append(out, b)
 	}
-	if len(out) < bot.MaxBlocks {
+	if len(out) < MaxBlocks {
 		out = append(out, map[string]any{"type": "context", "elements": []any{map[string]any{"type": "mrkdwn", "text": note, "verbatim": true}}})
 	}
 	js, err := json.Marshal(out)

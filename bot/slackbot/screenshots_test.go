@@ -137,8 +137,10 @@ func withOCR(r OCR, wait time.Duration, more ...func(*Options)) func(*Options) {
 }
 
 // waitIdle waits until no request is queued or running and no message with
-// screenshots is being answered: the work of every request acknowledged so
-// far is over, so what it did not post by then it never will.
+// screenshots is being answered. After waitJobs(n) for the n deliveries
+// made, nothing is left to post once it returns: a delivery's screenshot
+// work is counted before its job ends, and a job is always queued, running
+// or completed.
 func (h *harness) waitIdle() {
 	h.t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
@@ -165,6 +167,7 @@ func TestScreenshotGetsOneThreadedReply(t *testing.T) {
 	ts := "1700005000.000100"
 	h.postEvent("EvShot", slackfake.FileShare(channel, ana, ts, "", h.fake.AddFile(f)), 0)
 	posts := h.fake.WaitCalls(1, 10*time.Second, "chat.postMessage")
+	h.waitJobs(1)
 	h.waitIdle()
 	if posts = h.fake.Calls("chat.postMessage"); len(posts) != 1 {
 		t.Fatalf("%d replies, want 1", len(posts))
@@ -250,6 +253,7 @@ func TestScreenshotHTMLInsteadOfImageIsRefused(t *testing.T) {
 	// The image alone: refused, logged, nothing posted.
 	h.postEvent("EvHTML2", slackfake.FileShare(channel, ana, "1700005200.000200", "", h.fake.AddFile(slackfake.File{ID: "F0HTML2", Name: "b.png", Mimetype: "image/png", Filetype: "png", Content: page, ContentType: "text/html"})), 0)
 	h.fake.WaitCalls(2, 10*time.Second, "download")
+	h.waitJobs(2)
 	h.waitIdle()
 	if n := len(h.fake.Calls("chat.postMessage", "chat.update", "chat.postEphemeral")); n != 1 {
 		t.Errorf("%d posts after an unreadable image alone, want still 1", n)
@@ -307,6 +311,7 @@ func TestSlowScreenshotUpdatesTheReply(t *testing.T) {
 	ts := "1700005400.000100"
 	h.postEvent("EvSlow", slackfake.FileShare(channel, ana, ts, producerPaste, h.fake.AddFile(pngFile("F0SLOW", "summary.png", data))), 0)
 	h.fake.WaitCalls(1, 10*time.Second, "chat.update")
+	h.waitJobs(1)
 	h.waitIdle()
 	posts, updates := h.fake.Calls("chat.postMessage"), h.fake.Calls("chat.update")
 	if len(posts) != 1 || len(updates) != 1 {
@@ -346,6 +351,7 @@ func TestSlowScreenshotAloneIsTheReply(t *testing.T) {
 	h.track("prod")
 	h.postEvent("EvAlone", slackfake.FileShare(channel, ana, "1700005500.000100", "", h.fake.AddFile(pngFile("F0ALONE", "image.png", data))), 0)
 	h.fake.WaitCalls(1, 10*time.Second, "chat.postMessage")
+	h.waitJobs(1)
 	h.waitIdle()
 	if p, u := len(h.fake.Calls("chat.postMessage")), len(h.fake.Calls("chat.update")); p != 1 || u != 0 {
 		t.Fatalf("%d posts and %d updates, want 1 and 0", p, u)
@@ -372,6 +378,7 @@ func TestScreenshotRedeliveriesGiveOneReply(t *testing.T) {
 		h.postEvent("EvFile", ev, retry)
 	}
 	h.fake.WaitCalls(1, 10*time.Second, "chat.postMessage")
+	h.waitJobs(5)
 	h.waitIdle()
 	if n := len(h.fake.Calls("chat.postMessage")); n != 1 {
 		t.Fatalf("%d replies, want 1", n)

@@ -204,25 +204,21 @@ func (e *APIError) Error() string {
 }
 
 // Unwrap gives the cause and, for a channel out of reach, bot.ErrChannelGone;
-// for a call Slack may have made anyway, errUnconfirmed.
+// for a post Slack may have made anyway, bot.ErrMaybePosted.
 func (e *APIError) Unwrap() []error {
 	switch {
 	case e.gone:
 		return []error{bot.ErrChannelGone, e.Err}
 	case e.unconfirmed:
-		return []error{errUnconfirmed, e.Err}
+		return []error{bot.ErrMaybePosted, e.Err}
 	}
 	return []error{e.Err}
 }
 
-// errUnconfirmed: Slack may have made the post that failed, so a
-// re-delivery of what caused it must not post it again.
-var errUnconfirmed = errors.New("slack may have made the call that failed")
-
 // final reports whether a reply that failed with err must not be tried
 // again: its channel is gone, or Slack may have posted it.
 func final(err error) bool {
-	return errors.Is(err, bot.ErrChannelGone) || errors.Is(err, errUnconfirmed)
+	return errors.Is(err, bot.ErrChannelGone) || errors.Is(err, bot.ErrMaybePosted)
 }
 
 // goneCodes are the errors after which posting to the channel cannot succeed.
@@ -232,10 +228,10 @@ var goneCodes = map[string]string{
 	"is_archived":       "the channel is archived",
 }
 
-// unconfirmedCodes are the failures after which Slack may have done what
-// was asked: a server error, a broken connection, a timeout, or Slack
-// saying it failed partway (fatal_error: "some aspect of the operation may
-// have succeeded").
+// unconfirmed reports whether a call that failed with code may have been
+// done by Slack all the same: a server error, a broken connection, a
+// timeout, or Slack saying it failed partway (fatal_error: "some aspect of
+// the operation may have succeeded").
 func unconfirmed(code string) bool {
 	switch code {
 	case "network", "timeout", "internal_error", "fatal_error", "service_unavailable", "request_timeout":
@@ -331,8 +327,8 @@ func (a *API) fail(method, channel, code string, err error) error {
 // msgOptions are the blocks and fallback text of a reply.
 func msgOptions(r *bot.Reply) []slack.MsgOption {
 	return []slack.MsgOption{
-		slack.MsgOptionText(bot.FallbackText(r), false),
-		slack.MsgOptionBlocks(bot.RenderBlocks(r)...),
+		slack.MsgOptionText(FallbackText(r), false),
+		slack.MsgOptionBlocks(RenderBlocks(r)...),
 		slack.MsgOptionDisableLinkUnfurl(),
 		slack.MsgOptionDisableMediaUnfurl(),
 	}
@@ -398,7 +394,7 @@ func (a *API) PostEphemeral(ctx context.Context, channel, user, threadTS string,
 
 // Update replaces a message the bot posted.
 func (a *API) Update(ctx context.Context, channel, ts string, r *bot.Reply) error {
-	return a.UpdateBlocks(ctx, channel, ts, bot.FallbackText(r), bot.RenderBlocks(r))
+	return a.UpdateBlocks(ctx, channel, ts, FallbackText(r), RenderBlocks(r))
 }
 
 // UpdateBlocks replaces a message's text and blocks.
@@ -479,7 +475,7 @@ func (a *API) InChannel(ctx context.Context, channel string) (bool, error) {
 
 // PublishHome shows a reply as a user's App Home tab (up to 100 blocks).
 func (a *API) PublishHome(ctx context.Context, user string, r *bot.Reply) error {
-	view := slack.HomeTabViewRequest{Type: slack.VTHomeTab, Blocks: slack.Blocks{BlockSet: bot.RenderBlocksLimit(r, bot.MaxHomeBlocks)}}
+	view := slack.HomeTabViewRequest{Type: slack.VTHomeTab, Blocks: slack.Blocks{BlockSet: RenderBlocksLimit(r, MaxHomeBlocks)}}
 	return a.do(ctx, "views.publish", "", func(ctx context.Context) error {
 		_, err := a.client.PublishViewContext(ctx, slack.PublishViewContextRequest{UserID: user, View: view})
 		return err
