@@ -96,9 +96,9 @@ func (a *App) verify(h http.Header, body []byte) error {
 
 // serveJSON takes an Events API payload. One whose event the bot cannot
 // read is logged and acknowledged all the same: Slack would only send it
-// again. A body that is not JSON is refused.
+// again. A body that is not a JSON object is refused.
 func (a *App) serveJSON(w http.ResponseWriter, r *http.Request, body []byte) {
-	if !json.Valid(body) {
+	if !json.Valid(body) || !bytes.HasPrefix(bytes.TrimSpace(body), []byte("{")) {
 		http.Error(w, "invalid JSON", http.StatusBadRequest)
 		return
 	}

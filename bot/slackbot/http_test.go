@@ -598,15 +598,17 @@ func (nopCloser) Close() error { return nil }
 
 // An event whose fields are not what the bot reads is acknowledged (Slack
 // would only send it again) and answered by nothing; a body that is not
-// JSON at all is refused. The next event is answered as usual.
+// a JSON object is refused. The next event is answered as usual.
 func TestOddEventsAreAcknowledged(t *testing.T) {
 	h := start(t, setup{mode: ModeHTTP})
 	odd := slackfake.EventCallback("EvOdd", map[string]any{"type": "message", "channel": channel, "user": ana, "ts": "1700002000.000100", "text": 42})
 	if code, body := h.do(slackfake.Request(h.events(), secret, "application/json", odd, time.Now())); code != http.StatusOK {
 		t.Errorf("event with a number for its text: %d %q, want 200", code, body)
 	}
-	if code, _ := h.do(slackfake.Request(h.events(), secret, "application/json", []byte("{not json"), time.Now())); code != http.StatusBadRequest {
-		t.Errorf("body that is not JSON: %d, want 400", code)
+	for _, body := range []string{"{not json", `["event_callback"]`} {
+		if code, _ := h.do(slackfake.Request(h.events(), secret, "application/json", []byte(body), time.Now())); code != http.StatusBadRequest {
+			t.Errorf("body %s: %d, want 400", body, code)
+		}
 	}
 	h.postEvent("EvNext", slackfake.Message(channel, ana, "1700002000.000200", "There was an error preparing your modules."), 0)
 	h.waitJobs(1)
