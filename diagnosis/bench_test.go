@@ -1,17 +1,20 @@
 package diagnosis
 
 import (
+	"cmp"
 	"fmt"
+	"math"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 )
 
-// The benchmarks come in pairs: each input is also scanned once by
-// strings.Index for a literal absent from it (the floor: one read of the
-// text), so the ratio holds on any machine. Compare BenchmarkX/engine with
-// BenchmarkX/floor in the same run.
-
-const floorLiteral = "\x00no such text\x00"
+// The benchmarks come in pairs: each input is also diagnosed by the
+// anchor, a Hubot-style engine built from the same knowledge base (one
+// case-insensitive regexp per message, tried in turn), which is what a
+// team would otherwise write. Compare BenchmarkX/engine with
+// BenchmarkX/anchor in the same run; TestBenchmarkGoals checks the ratio.
 
 // chatLine is a 200-byte ordinary channel message.
 var chatLine = func() string {
@@ -54,20 +57,75 @@ var log40K = func() string {
 	return b.String()
 }()
 
+// anchorEngine is the Hubot-style anchor: each message's key (or its text)
+// as one case-insensitive regexp, words separated by any whitespace,
+// placeholders as lazy captures.
+type anchorEngine struct {
+	res []*regexp.Regexp
+	ids []string
+}
+
+func newAnchorEngine(kb *KB) *anchorEngine {
+	a := &anchorEngine{}
+	placeholder := regexp.MustCompile(`\{([a-z0-9_]+)(?::[a-z]+)?\}|\{_\}`)
+	for _, e := range kb.Entries() {
+		for _, m := range e.Messages {
+			src := cmp.Or(m.Key, m.Text)
+			var re strings.Builder
+			re.WriteString("(?i)")
+			last := 0
+			for _, loc := range placeholder.FindAllStringSubmatchIndex(src, -1) {
+				re.WriteString(quoteWords(src[last:loc[0]]))
+				if loc[2] < 0 {
+					re.WriteString(`.*?`)
+				} else {
+					fmt.Fprintf(&re, `(?P<%s>.+?)`, src[loc[2]:loc[3]])
+				}
+				last = loc[1]
+			}
+			re.WriteString(quoteWords(src[last:]))
+			a.res = append(a.res, regexp.MustCompile(re.String()))
+			a.ids = append(a.ids, e.ID)
+		}
+	}
+	return a
+}
+
+// quoteWords quotes s for a regexp, any whitespace between its words.
+func quoteWords(s string) string {
+	return strings.Join(strings.Split(regexp.QuoteMeta(s), " "), `\s+`)
+}
+
+// diagnose returns the ids of the messages in text, with their values.
+func (a *anchorEngine) diagnose(text string) []Finding {
+	var out []Finding
+	for i, re := range a.res {
+		for _, sub := range re.FindAllStringSubmatch(text, -1) {
+			f := Finding{ID: a.ids[i]}
+			for k, name := range re.SubexpNames() {
+				if name != "" {
+					f.Values = append(f.Values, Value{Name: name, Text: sub[k]})
+				}
+			}
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 func benchPair(b *testing.B, text string, wantFindings int) {
-	e := New(Builtin())
+	e, a := New(Builtin()), newAnchorEngine(Builtin())
 	if got := len(e.Diagnose(text)); got != wantFindings {
 		b.Fatalf("input has %d findings, want %d", got, wantFindings)
 	}
-	if strings.Contains(text, floorLiteral) {
-		b.Fatal("floor literal present in input")
+	if got := len(a.diagnose(text)); got != wantFindings {
+		b.Fatalf("the anchor finds %d findings, want %d", got, wantFindings)
 	}
-	b.Run("floor", func(b *testing.B) {
+	b.Run("anchor", func(b *testing.B) {
 		b.SetBytes(int64(len(text)))
+		b.ReportAllocs()
 		for b.Loop() {
-			if strings.Index(text, floorLiteral) >= 0 {
-				b.Fatal("unexpected")
-			}
+			a.diagnose(text)
 		}
 	})
 	b.Run("engine", func(b *testing.B) {
@@ -84,4 +142,39 @@ func BenchmarkUpgradeChat200(b *testing.B) { benchPair(b, upgradeChat, 0) }
 func BenchmarkPaste4K(b *testing.B)        { benchPair(b, paste4K, 1) }
 func BenchmarkLog40K(b *testing.B) {
 	benchPair(b, log40K, strings.Count(log40K, "Upgrade failed for")+strings.Count(log40K, "1-Click")+2*strings.Count(log40K, "There were errors"))
+}
+
+// TestBenchmarkGoals checks issue 15's goal: the engine at least 10 times
+// faster than the anchor on the 200-byte chat line and on the 4 KB paste,
+// both measured in this run. The two are measured in turn, three times,
+// and the fastest of each compared, so that a burst of load on a shared
+// machine weighs on both. It runs only with UPGRADEBOT_BENCH_GOALS=1
+// (.ci/run sets it), as it takes about 15 seconds.
+func TestBenchmarkGoals(t *testing.T) {
+	if os.Getenv("UPGRADEBOT_BENCH_GOALS") == "" {
+		t.Skip("set UPGRADEBOT_BENCH_GOALS=1 to check the speed goals")
+	}
+	e, a := New(Builtin()), newAnchorEngine(Builtin())
+	for _, in := range []struct{ name, text string }{{"200-byte chat line", chatLine}, {"4 KB paste with one error", paste4K}} {
+		engine, anchor := math.Inf(1), math.Inf(1)
+		for range 3 {
+			anchor = min(anchor, nsPerOp(func() { a.diagnose(in.text) }))
+			engine = min(engine, nsPerOp(func() { e.Diagnose(in.text) }))
+		}
+		ratio := anchor / engine
+		t.Logf("%s: engine %.0f ns, anchor %.0f ns: %.1fx faster (goal: 10x)", in.name, engine, anchor, ratio)
+		if ratio < 10 {
+			t.Errorf("%s: the engine is %.1fx faster than the anchor, goal 10x", in.name, ratio)
+		}
+	}
+}
+
+// nsPerOp benchmarks f and returns its time per call in nanoseconds.
+func nsPerOp(f func()) float64 {
+	r := testing.Benchmark(func(b *testing.B) {
+		for b.Loop() {
+			f()
+		}
+	})
+	return float64(r.T.Nanoseconds()) / float64(max(r.N, 1))
 }

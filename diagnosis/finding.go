@@ -16,14 +16,11 @@ type Value struct {
 
 // Finding is one recognized message in a text.
 type Finding struct {
-	ID    string
-	Entry *Entry
-	// Values may share memory with the text diagnosed (strings are
-	// immutable), so a kept finding keeps its text alive.
+	ID     string
+	Entry  *Entry
 	Values []Value
 	Offset int // where the message starts in the normalized text, for ordering
 	end    int
-	cut    bool // stopped before its last part
 }
 
 // Value returns the named value and whether it was present.

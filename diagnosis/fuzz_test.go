@@ -1,6 +1,7 @@
 package diagnosis
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -31,7 +32,8 @@ func FuzzDiagnose(f *testing.F) {
 }
 
 // adversarial inputs make the matcher try hard at every position: partial
-// messages that never complete, open quotes, endless trigger letters.
+// messages that never complete, open quotes, anchor words at every few
+// bytes, versions named over and over beside a finding.
 var adversarial = []struct {
 	name string
 	unit string
@@ -39,6 +41,8 @@ var adversarial = []struct {
 	{"blocked-prefixes", "The 1-Click Publish started by x at "},
 	{"open-quotes", "Producer module 'a "},
 	{"triggers", "pPqQ upgrade prepar "},
+	{"anchors", "There were errors preparing "},
+	{"versions", "Upgrade failed for X Platform Server 1.2 "},
 	{"summary-numbers", "1 modules prepared successfully, 2 modules failed and "},
 	{"links", "<mailto:a@b|"},
 	{"markup", "*_~`:x:&amp;"},
@@ -75,4 +79,41 @@ func fastest(f func()) time.Duration {
 		best = min(best, time.Since(start))
 	}
 	return best
+}
+
+// listLike matches a line that may start with a list or quote marker.
+var listLike = regexp.MustCompile(`(?m)^[ \t]*([-+*>0-9]|\x{2022}|\x{25e6}|\x{25aa}|\x{2023})`)
+
+// FuzzNormalize checks what the later steps rely on: the three views have
+// the same length, lower is orig lowercased and search is lower with the
+// confusable characters folded; whitespace runs are one byte; valid text
+// stays valid; and normalizing again changes nothing, so nothing is left
+// half-folded. Markup and entities are left out of that last check, as
+// removing them may make more ("&amp;lt;", ":a*+0:" is ":a+0:"), and so
+// are lines that start like a list item.
+func FuzzNormalize(f *testing.F) {
+	f.Add("2024-03-12 10:15:02 ERROR Old Producer: Producer module 'Billing_CS' hasn't been prepared.\n")
+	f.Add("snake_case and a*b\n-5 degrees\n12) x\n> *quoted* :x: <http://a|b> \u2019s\u00a0\u200b")
+	f.Fuzz(func(t *testing.T, s string) {
+		n := normalize(s)
+		if len(n.lower) != len(n.orig) || len(n.search) != len(n.orig) {
+			t.Fatalf("normalize(%q): views of %d, %d and %d bytes", s, len(n.orig), len(n.lower), len(n.search))
+		}
+		for k, c := range n.orig {
+			if n.lower[k] != lowerByte(c) || n.search[k] != confusable(n.lower[k]) {
+				t.Fatalf("normalize(%q): byte %d is %q, %q, %q", s, k, c, n.lower[k], n.search[k])
+			}
+			if c == '\r' || isSpace(c) && k > 0 && isSpace(n.orig[k-1]) {
+				t.Fatalf("normalize(%q) = %q: whitespace not folded at %d", s, n.orig, k)
+			}
+		}
+		if utf8.ValidString(s) && !utf8.Valid(n.orig) {
+			t.Fatalf("normalize(%q) = %q is not valid UTF-8", s, n.orig)
+		}
+		if utf8.ValidString(s) && !strings.ContainsAny(s, "&<*_~:`") && !listLike.Match(n.orig) {
+			if again := normalize(string(n.orig)); string(again.orig) != string(n.orig) {
+				t.Fatalf("normalize(%q) = %q, normalized again %q", s, n.orig, again.orig)
+			}
+		}
+	})
 }

@@ -4,9 +4,11 @@ package diagnosis
 
 import (
 	"bytes"
+	"cmp"
 	_ "embed"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -78,13 +80,7 @@ func (e *Entry) CausesFor(in Install) []Note { return filterNotes(e.Causes, in) 
 func (e *Entry) StepsFor(in Install) []Note { return filterNotes(e.Steps, in) }
 
 func filterNotes(notes []Note, in Install) []Note {
-	out := make([]Note, 0, len(notes))
-	for _, n := range notes {
-		if n.Applies(in) {
-			out = append(out, n)
-		}
-	}
-	return out
+	return slices.DeleteFunc(slices.Clone(notes), func(n Note) bool { return !n.Applies(in) })
 }
 
 // KB is a validated, compiled knowledge base.
@@ -108,11 +104,7 @@ type EntryError struct {
 }
 
 func (e *EntryError) Error() string {
-	id := e.ID
-	if id == "" {
-		id = "(no id)"
-	}
-	return fmt.Sprintf("%s: entry %d (%s): %s", e.File, e.Index, id, e.Reason)
+	return fmt.Sprintf("%s: entry %d (%s): %s", e.File, e.Index, cmp.Or(e.ID, "(no id)"), e.Reason)
 }
 
 // ErrMalformed is matched (errors.Is) by every knowledge-base parse error.
@@ -122,14 +114,9 @@ func (e *EntryError) Unwrap() error { return ErrMalformed }
 
 // Builtin returns the knowledge base embedded in the binary.
 func Builtin() *KB {
-	entries, err := ParseEntries(builtinKB, "knowledge.yaml (built in)")
+	kb, err := WithExtra(nil, "")
 	if err != nil {
-		// The embedded file is tested; failing here means a broken build.
-		panic(err)
-	}
-	kb, err := NewKB(entries)
-	if err != nil {
-		panic(err)
+		panic(err) // the embedded file is tested: this is a broken build
 	}
 	return kb
 }
@@ -249,11 +236,7 @@ func NewKB(entries ...[]*Entry) (*KB, error) {
 				}
 			}
 			if old, ok := kb.byID[e.ID]; ok {
-				for i, x := range kb.entries {
-					if x == old {
-						kb.entries[i] = e
-					}
-				}
+				kb.entries[slices.Index(kb.entries, old)] = e
 			} else {
 				kb.entries = append(kb.entries, e)
 			}

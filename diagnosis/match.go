@@ -2,137 +2,38 @@ package diagnosis
 
 import (
 	"bytes"
+	"regexp"
+	"slices"
 	"unicode"
 	"unicode/utf8"
-	"unsafe"
 )
 
-// matchResult is one message found in normalized text.
-type matchResult struct {
+// Step 3 of the pipeline: match a template's elements one by one at a
+// candidate, with the tolerance for what OCR and pasting do to words: a
+// misread letter, a line break inside a word, a dropped space. Values are
+// read by capture (values.go).
+
+// match is one message found in normalized text.
+type match struct {
 	start, end int
 	values     []Value
-	// cut is set when the message stopped before its last part: cut off in
-	// the paste, or by the edge of the window the engine normalized.
-	cut bool
-}
-
-func (m *matchResult) has(name string) bool {
-	for _, v := range m.values {
-		if v.Name == name {
-			return true
-		}
-	}
-	return false
-}
-
-// findAll returns every non-overlapping occurrence of t in n.
-func (t *template) findAll(n *normalized, out []matchResult) []matchResult {
-	if t.anchorBack == 0 {
-		return t.findFrom(n, 0, len(n.lower), out)
-	}
-	l := n.lower
-	done := 0 // where the last message found ends
-	for from := 0; ; {
-		a := t.anchor.wordAt(l, from, len(l))
-		if a < 0 {
-			break
-		}
-		from = a + 1
-		// The message starts in the few bytes before its anchor.
-		k := len(out)
-		if out = t.findFrom(n, max(done, a-t.anchorBack), a, out); len(out) > k {
-			done = out[len(out)-1].end
-			from = max(from, done)
-		}
-	}
-	return out
-}
-
-// findFrom appends the occurrences of t that start in n.lower[lo:hi].
-func (t *template) findFrom(n *normalized, lo, hi int, out []matchResult) []matchResult {
-	l := n.lower
-	for from := lo; ; {
-		p := t.firstWord.wordAt(l, from, hi)
-		if p < 0 {
-			break
-		}
-		from = p + 1
-		start := p
-		if t.lead > 0 {
-			if start = leadStart(l, p, t.lead); start < 0 {
-				continue
-			}
-		}
-		if m, ok := t.matchAt(n, start); ok {
-			out = append(out, m)
-			from = max(m.end, p+1)
-		}
-	}
-	return out
-}
-
-// wordAt returns where the needle next starts a word in l at from or
-// after, before hi (the word itself may run past hi), or -1.
-func (nd *needle) wordAt(l []byte, from, hi int) int {
-	for from < hi {
-		j := nd.index(l[from:min(len(l), hi+len(nd.w))])
-		if j < 0 {
-			return -1
-		}
-		p := from + j
-		if !wordEndsAt(l, p) {
-			return p
-		}
-		from = p + 1
-	}
-	return -1
-}
-
-// leadStart walks back over count numbers (and the spaces between) before p.
-func leadStart(l []byte, p, count int) int {
-	i := p
-	for range count {
-		for i > 0 && isSpace(l[i-1]) {
-			i--
-		}
-		d := i
-		for d > 0 && l[d-1] >= '0' && l[d-1] <= '9' && i-d < 9 {
-			d--
-		}
-		if d == i {
-			return -1
-		}
-		i = d
-	}
-	if wordEndsAt(l, i) {
-		return -1
-	}
-	return i
 }
 
 // wordStartsAt reports whether a letter or digit starts at l[i]: an emoji
 // or a full-width colon touching a message is not part of its first word.
 func wordStartsAt(l []byte, i int) bool {
-	if i >= len(l) {
-		return false
-	}
-	if l[i] < utf8.RuneSelf {
-		return isWordByte(l[i])
-	}
-	r, _ := utf8.DecodeRune(l[i:])
-	return unicode.IsLetter(r) || unicode.IsDigit(r)
+	r, _ := utf8.DecodeRune(l[min(i, len(l)):])
+	return isWordRune(r)
 }
 
 // wordEndsAt reports whether a letter or digit ends just before l[i].
 func wordEndsAt(l []byte, i int) bool {
-	if i <= 0 {
-		return false
-	}
-	if l[i-1] < utf8.RuneSelf {
-		return isWordByte(l[i-1])
-	}
-	r, _ := utf8.DecodeLastRune(l[:i])
-	return unicode.IsLetter(r) || unicode.IsDigit(r)
+	r, _ := utf8.DecodeLastRune(l[:max(i, 0)])
+	return isWordRune(r)
+}
+
+func isWordRune(r rune) bool {
+	return r < utf8.RuneSelf && isWordByte(byte(r)) || r != utf8.RuneError && (unicode.IsLetter(r) || unicode.IsDigit(r))
 }
 
 func skipSpaces(l []byte, i int) int {
@@ -147,34 +48,22 @@ func skipSpaces(l []byte, i int) int {
 // and the confusions OCR makes (see fuzzyWord).
 func matchWord(l []byte, i int, w string) (int, bool) {
 	i = skipSpaces(l, i)
-	// A first letter no reading of w starts with, and no line of debris
-	// before it: every way below fails at once ("Producer: Producer").
-	if i < len(l) && w != "" {
-		if c, f := l[i], w[0]; c != f && confusable(c) != confusable(f) && !(f == 'm' && c == 'r') && f != '\'' && (i == 0 || l[i-1] != '\n') {
-			return i, false
-		}
-	}
-	if j, ok := exactWord(l, i, w); ok {
-		return j, true
-	}
-	if j, ok := fuzzyWord(l, i, w); ok {
-		return j, true
-	}
-	// A short line of OCR debris (an icon read as "Od", "@ o<") between two words.
-	if k := skipDebris(l, i); k > i {
-		if j, ok := exactWord(l, k, w); ok {
+	// After the word's own place, past a short line of OCR debris (an icon
+	// read as "Od", "@ o<") between two words.
+	for _, at := range []int{i, skipDebris(l, i)} {
+		if j, ok := exactWord(l, at, w); ok {
 			return j, true
 		}
-		return fuzzyWord(l, k, w)
+		if j, ok := fuzzyWord(l, at, w, 0, min(1, len(w)/6)); ok {
+			return j, true
+		}
 	}
 	return i, false
 }
 
+// exactWord matches w at i as written, but for a line break inside it or
+// its apostrophe left out.
 func exactWord(l []byte, i int, w string) (int, bool) {
-	// Most words are pasted as written: one compare decides.
-	if j := i + len(w); j <= len(l) && string(l[i:j]) == w {
-		return j, !wordStartsAt(l, j)
-	}
 	for k := 0; k < len(w); {
 		if i < len(l) && l[i] == w[k] {
 			i++
@@ -197,10 +86,7 @@ func exactWord(l []byte, i int, w string) (int, bool) {
 		}
 		return i, false
 	}
-	if wordStartsAt(l, i) {
-		return i, false
-	}
-	return i, true
+	return i, !wordStartsAt(l, i)
 }
 
 // skipCellNoise skips a run of digits, separators and line breaks (a
@@ -227,25 +113,13 @@ func confusable(c byte) byte {
 	return c
 }
 
-// fuzzyWord matches w with OCR's usual mistakes: confusable letters, "rn"
-// read for "m", and, in words of six letters or more, one other letter
-// wrong, missing or extra. The rest of the message must still match, so a
-// chat message one letter away from a template word stays a chat message.
-func fuzzyWord(l []byte, i int, w string) (int, bool) {
-	edits := 0
-	if len(w) >= 6 {
-		edits = 1
-	}
-	if j, ok := fuzzyFrom(l, i, w, 0, edits); ok {
-		return j, true
-	}
-	return i, false
-}
-
-// fuzzyFrom matches w[k:] at l[i:] with at most edits other mistakes, up
-// to the end of a word: a reading that stops inside one is not a match,
-// so the next way of spending the edit is tried ("lockin×g").
-func fuzzyFrom(l []byte, i int, w string, k, edits int) (int, bool) {
+// fuzzyWord matches w[k:] at l[i:] with OCR's usual mistakes: confusable
+// letters, "rn" read for "m", and at most edits other letters wrong,
+// missing or extra (one in words of six letters or more). The rest of the
+// message must still match, so a chat message one letter away from a
+// template word stays a chat message. A reading that stops inside a word
+// is not a match, so the next way of spending the edit is tried ("lockin×g").
+func fuzzyWord(l []byte, i int, w string, k, edits int) (int, bool) {
 	for k < len(w) {
 		if i < len(l) && confusable(l[i]) == confusable(w[k]) {
 			i++
@@ -271,14 +145,14 @@ func fuzzyFrom(l []byte, i int, w string, k, edits int) (int, bool) {
 			if l[i] >= utf8.RuneSelf {
 				_, size = utf8.DecodeRune(l[i:])
 			}
-			if j, ok := fuzzyFrom(l, i+size, w, k+1, edits-1); ok {
+			if j, ok := fuzzyWord(l, i+size, w, k+1, edits-1); ok {
 				return j, true
 			}
-			if j, ok := fuzzyFrom(l, i+size, w, k, edits-1); ok {
+			if j, ok := fuzzyWord(l, i+size, w, k, edits-1); ok {
 				return j, true
 			}
 		}
-		return fuzzyFrom(l, i, w, k+1, edits-1)
+		return fuzzyWord(l, i, w, k+1, edits-1)
 	}
 	return i, !wordStartsAt(l, i)
 }
@@ -288,24 +162,9 @@ func fuzzyFrom(l []byte, i int, w string, k, edits int) (int, bool) {
 // goes on; i itself when there is none.
 func skipDebris(l []byte, i int) int {
 	start := i
-	for n := 0; n < 2; n++ {
-		if i == 0 || l[i-1] != '\n' {
-			break
-		}
+	for n := 0; n < 2 && i > 0 && l[i-1] == '\n'; n++ {
 		end := bytes.IndexByte(l[i:min(len(l), i+8)], '\n')
-		if end < 0 {
-			break
-		}
-		letters, run := 0, 0
-		for _, c := range l[i : i+end] {
-			if c >= 'a' && c <= 'z' {
-				run++
-				letters = max(letters, run)
-			} else {
-				run = 0
-			}
-		}
-		if letters > 2 {
+		if end < 0 || threeLetters.Match(l[i:i+end]) {
 			break
 		}
 		i += end + 1
@@ -316,37 +175,28 @@ func skipDebris(l []byte, i int) int {
 	return skipSpaces(l, i)
 }
 
+var threeLetters = regexp.MustCompile(`[a-z]{3}`)
+
 // matchAt matches t at start. Past the required elements a mismatch ends
 // the message early (it was cut off in the paste) instead of failing.
-func (t *template) matchAt(n *normalized, start int) (matchResult, bool) {
+func (t *template) matchAt(n *normalized, start int) (match, bool) {
 	l := n.lower
-	m := matchResult{start: start}
+	m := match{start: start}
 	i := start
 	for k := 0; k < len(t.elems); k++ {
 		e := &t.elems[k]
-		required := k < t.required
 		var next int
 		ok := true
-		if ph := &t.phrases[k]; ph.elems > 0 {
-			// The words as written: skip them all at once.
-			j := skipSpaces(l, i)
-			if end := j + len(ph.text); end <= len(l) && string(l[j:end]) == ph.text && !wordStartsAt(l, end) {
-				i, m.end = end, end
-				k += ph.elems - 1
-				continue
-			}
-		}
 		switch e.kind {
 		case elWord:
 			next, ok = matchWord(l, i, e.word)
 			if !ok {
 				next, ok = t.joinedWord(l, i, k)
 			}
+			// "environments ready": OCR ate the first letter of the next
+			// word and the space before it; both words are matched.
 			if !ok {
-				// "environments ready": OCR ate the first letter of the next
-				// word and the space before it; both words are matched.
-				if j, ok2 := t.swallowedWord(l, i, k); ok2 {
-					next, ok = j, true
+				if next, ok = t.swallowedWord(l, i, k); ok {
 					k++
 				}
 			}
@@ -363,19 +213,15 @@ func (t *template) matchAt(n *normalized, start int) (matchResult, bool) {
 			var val []byte
 			next, val, ok = t.capture(n, i, k)
 			// A message may repeat a value ('{module}' twice): the first counts.
-			if ok && e.name != "" && !m.has(e.name) {
-				if m.values == nil {
-					m.values = n.takeValues(t.values)
-				}
-				m.values = append(m.values, valueOf(n, e, val))
+			if ok && !slices.ContainsFunc(m.values, func(v Value) bool { return v.Name == e.name }) {
+				m.values = append(m.values, valueOf(e, val))
 			}
 		}
 		if !ok {
-			if required {
+			if k < t.required {
 				return m, false
 			}
-			m.cut = true
-			break
+			break // the rest was cut off in the paste
 		}
 		i = next
 		if e.kind != elPunct {
@@ -415,52 +261,38 @@ func (t *template) joinsNext(l []byte, j, k int) bool {
 	return bytes.HasPrefix(l[j:], []byte(w)) && !wordStartsAt(l, j+len(w))
 }
 
-// wordAfter returns the word that follows word w after element k, when
-// both are literal words in a row.
-func (t *template) wordAfter(k int, w string) (string, bool) {
-	for i := k + 1; i+1 < len(t.elems); i++ {
-		if t.elems[i].kind == elWord && t.elems[i].word == w {
-			if t.elems[i+1].kind == elWord {
-				return t.elems[i+1].word, true
-			}
-			return "", false
-		}
-		if t.elems[i].kind != elPunct {
-			return "", false
-		}
-	}
-	return "", false
-}
-
 // swallowedWord matches word k glued to the next word without its first
 // letter ("environment" + "is" read as "environments").
 func (t *template) swallowedWord(l []byte, i, k int) (int, bool) {
-	if t.swallowed[k] == "" {
+	if k+1 >= len(t.elems) || t.elems[k+1].kind != elWord || len(t.elems[k].word) < 5 || len(t.elems[k+1].word) < 2 {
 		return i, false
 	}
-	return exactWord(l, skipSpaces(l, i), t.swallowed[k])
+	return exactWord(l, skipSpaces(l, i), t.elems[k].word+t.elems[k+1].word[1:])
 }
 
-// nextWord returns the literal word following element k, if any.
-func (t *template) nextWord(k int) (string, bool) {
-	for _, e := range t.elems[k+1:] {
-		switch e.kind {
-		case elWord:
-			return e.word, true
+// wordsAfter returns the literal word after element k, past punctuation
+// ("" when a value comes first), and the word right after that one.
+func (t *template) wordsAfter(k int) (next, then string) {
+	for j := k + 1; j < len(t.elems); j++ {
+		switch e := t.elems[j]; e.kind {
 		case elPunct:
 			continue
-		default:
-			return "", false
+		case elWord:
+			if j+1 < len(t.elems) && t.elems[j+1].kind == elWord {
+				then = t.elems[j+1].word
+			}
+			return e.word, then
 		}
+		break
 	}
-	return "", false
+	return "", ""
 }
 
 // findWord finds w as a whole word in l[i:limit], returning its start.
 func findWord(l []byte, i, limit int, w string) int {
 	limit = min(limit, len(l))
 	for i < limit {
-		j := bytes.Index(l[i:limit], unsafe.Slice(unsafe.StringData(w), len(w)))
+		j := bytes.Index(l[i:limit], []byte(w))
 		if j < 0 {
 			return -1
 		}
@@ -489,8 +321,8 @@ func (t *template) skipGap(l []byte, i, k int) (int, bool) {
 	}
 	// A screenshot may put a short line of other UI text (a sidebar title)
 	// between the two parts; a sentence on the same line is not skipped.
-	word, ok := t.nextWord(k)
-	for n := 0; ok && n < 2 && i > 0 && l[i-1] == '\n'; n++ {
+	word, _ := t.wordsAfter(k)
+	for n := 0; word != "" && n < 2 && i > 0 && l[i-1] == '\n'; n++ {
 		if _, ok := matchWord(l, i, word); ok {
 			break
 		}
@@ -501,240 +333,4 @@ func (t *template) skipGap(l []byte, i, k int) (int, bool) {
 		i = skipSpaces(l, i+end+1)
 	}
 	return i, true
-}
-
-func isQuote(c byte) bool { return c == '\'' || c == '"' }
-
-// atEnd reports whether only spaces and sentence punctuation are left: a
-// paste that ends right after a closing quote.
-func atEnd(l []byte, i int) bool {
-	for ; i < len(l); i++ {
-		if !isSpace(l[i]) && l[i] != '.' && l[i] != ':' {
-			return false
-		}
-	}
-	return true
-}
-
-// notNames are words that begin chat, not a module name: "the upgrade
-// failed for me", "… for the second time".
-var notNames = map[string]bool{
-	"me": true, "us": true, "you": true, "him": true, "her": true, "them": true, "it": true,
-	"the": true, "a": true, "an": true, "this": true, "that": true, "these": true, "those": true,
-	"some": true, "all": true, "any": true, "my": true, "our": true, "your": true, "their": true,
-	"his": true, "its": true, "no": true, "every": true, "each": true, "both": true,
-	"environment": true, "environments": true, "everyone": true, "everything": true, "now": true,
-}
-
-// looksLikeChat reports whether an unquoted module value starts like a sentence.
-func looksLikeChat(val []byte) bool {
-	first := val
-	if i := bytes.IndexAny(val, " \n\t"); i >= 0 {
-		first = val[:i]
-	}
-	// Lowercased on the stack: every word in notNames is short.
-	var buf [16]byte
-	if len(first) > len(buf) {
-		return false
-	}
-	for k, c := range first {
-		buf[k] = lowerByte(c)
-	}
-	return notNames[string(buf[:len(first)])]
-}
-
-// capture reads the value of element k at i: where the text goes on, and
-// the value as written, a part of n.orig. Only a match that keeps it
-// makes a Value of it (valueOf), so a repeated value costs no copy.
-func (t *template) capture(n *normalized, i, k int) (int, []byte, bool) {
-	e := &t.elems[k]
-	l := n.lower
-	i = skipSpaces(l, i)
-	if e.vkind == ValueNumber {
-		j := i
-		for j < len(l) && j-i < 9 && l[j] >= '0' && l[j] <= '9' {
-			j++
-		}
-		if j == i || wordStartsAt(l, j) && !t.joinsNext(l, j, k) {
-			return i, nil, false
-		}
-		return j, n.orig[i:j], true
-	}
-	word, hasNext := t.nextWord(k)
-	if e.quoted && i < len(l) && isQuote(l[i]) {
-		q := l[i]
-		// OCR doubles quotes: ''Directory''.
-		for i+1 < len(l) && l[i+1] == q {
-			i++
-		}
-		limit := min(len(l), i+1+e.maxLen)
-		// The closing quote is the first one the rest of the message agrees with,
-		// so a name like Men's Portal in double quotes survives.
-		for j := i + 1; j < limit; j++ {
-			if l[j] != q {
-				continue
-			}
-			val := trimValue(n.orig[i+1 : j])
-			if !hasNext {
-				if !wordStartsAt(l, j+1) {
-					return j + 1, val, len(val) > 0
-				}
-				continue
-			}
-			if _, ok := matchWord(l, j+1, word); ok || atEnd(l, j+1) {
-				return j + 1, val, len(val) > 0
-			}
-		}
-		if !hasNext {
-			return i, nil, false
-		}
-		i++ // an unclosed quote: read the name up to the next word
-	}
-	if hasNext {
-		p := findWord(l, i, i+e.maxLen+len(word), word)
-		if p <= i {
-			// OCR may have joined the next two words: "thatis locking".
-			if w2, ok := t.wordAfter(k, word); ok {
-				p = findWord(l, i, i+e.maxLen+len(word)+len(w2), word+w2)
-			}
-		}
-		if p <= i {
-			return i, nil, false
-		}
-		val := trimValue(n.orig[i:p])
-		if len(val) == 0 || (e.name == "module" && looksLikeChat(val)) {
-			return i, nil, false
-		}
-		return p, val, true
-	}
-	// Last value of the message: it runs to the end of the line, a column
-	// break, the end of the sentence or the punctuation that closes it.
-	var closer byte
-	if k+1 < len(t.elems) && t.elems[k+1].kind == elPunct {
-		closer = t.elems[k+1].word[0]
-	}
-	j := i
-	for j < len(l) && j-i < e.maxLen {
-		c := l[j]
-		if c == '\n' || c == '\t' || c == '|' || (c == '.' || c == ',' || c == ';' || c == '?' || c == '!') && (j+1 >= len(l) || isSpace(l[j+1])) {
-			break
-		}
-		if closer != 0 && c == closer && closer != '.' {
-			break
-		}
-		// Names hold no double quotes or angle brackets: they end a value
-		// quoted in a sentence, a CSV cell or an arrow of chatter.
-		if c == '"' || c == '<' || c == '>' || c == ' ' && j+1 < len(l) && l[j+1] == '(' {
-			break
-		}
-		// The same message again on one line: "… for A Upgrade Failure: … for B";
-		// or the Error Log's next column, when OCR joined the cells.
-		if c == ' ' && (t.restartsAt(l, j+1) || errorLogSource(l, j+1)) {
-			break
-		}
-		j++
-	}
-	val := trimValue(n.orig[i:j])
-	// "… for HR_Onboarding-API - any idea?": a question after a dash is chatter.
-	if j < len(l) && (l[j] == '?' || l[j] == '!') {
-		if d := bytes.LastIndex(val, []byte(" - ")); d > 0 {
-			val = trimValue(val[:d])
-		}
-	}
-	if len(val) == 0 || (e.name == "module" && looksLikeChat(val)) {
-		return i, nil, false
-	}
-	return j, val, true
-}
-
-// errorLogSources are the Source column values of Service Center's Error Log.
-var errorLogSources = []string{"compilerservice", "deployservice", "deploymentcontroller", "scheduler", "platformserver"}
-
-// errorLogSource reports whether an Error Log Source value starts at l[i].
-func errorLogSource(l []byte, i int) bool {
-	for _, s := range errorLogSources {
-		if bytes.HasPrefix(l[i:], []byte(s)) && !wordStartsAt(l, i+len(s)) {
-			return true
-		}
-	}
-	return false
-}
-
-// restartsAt reports whether the message (or its key) starts again at l[i].
-func (t *template) restartsAt(l []byte, i int) bool {
-	for _, w := range t.restart {
-		if j, ok := matchWord(l, i, w[0]); ok {
-			if _, ok := matchWord(l, j, w[1]); ok {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func trimValue(b []byte) []byte {
-	for len(b) > 0 {
-		c := b[len(b)-1]
-		// OCR reads a closing quote as ! or *.
-		if c == '!' || c == '*' {
-			b = b[:len(b)-1]
-			continue
-		}
-		// "10:15 p.m." and Spanish "10:15 p. m." keep their final dot.
-		if c == '.' && len(b) >= 3 && (b[len(b)-2] == 'm' || b[len(b)-2] == 'M') && (b[len(b)-3] == '.' || b[len(b)-3] == ' ') {
-			break
-		}
-		if isSpace(c) || c == ',' || c == '.' || c == ':' || c == ';' || isQuote(c) || c == ')' {
-			b = b[:len(b)-1]
-			continue
-		}
-		break
-	}
-	for len(b) > 0 && (isSpace(b[0]) || isQuote(b[0]) || b[0] == '-') {
-		b = b[1:]
-	}
-	return b
-}
-
-// valueOf returns the value of element e read as b, a part of n.orig.
-func valueOf(n *normalized, e *elem, b []byte) Value {
-	v := Value{Name: e.name, Kind: e.vkind}
-	if e.vkind == ValueNumber {
-		for _, c := range b {
-			v.Num = v.Num*10 + int(c-'0')
-		}
-		v.Text = n.str(b)
-		return v
-	}
-	return valueText(n, v, b)
-}
-
-func valueText(n *normalized, v Value, b []byte) Value {
-	if len(b) > 0 && (b[0] <= ' ' || b[len(b)-1] <= ' ' || b[0] >= utf8.RuneSelf || b[len(b)-1] >= utf8.RuneSelf) {
-		b = bytes.TrimSpace(b)
-	}
-	// Most values hold single spaces only: copy them as they are.
-	plainSpaces := true
-	for k, c := range b {
-		if c == '\n' || c == '\t' || c == ' ' && k > 0 && b[k-1] == ' ' {
-			plainSpaces = false
-			break
-		}
-	}
-	if plainSpaces {
-		v.Text = n.str(b)
-		return v
-	}
-	out := make([]byte, 0, len(b))
-	for _, c := range b {
-		if isSpace(c) {
-			if len(out) > 0 && out[len(out)-1] == ' ' {
-				continue
-			}
-			c = ' '
-		}
-		out = append(out, c)
-	}
-	v.Text = string(out)
-	return v
 }

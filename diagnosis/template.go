@@ -1,10 +1,16 @@
 package diagnosis
 
 import (
-	"bytes"
+	"cmp"
+	"errors"
 	"fmt"
+	"regexp"
+	"slices"
 	"strings"
 )
+
+// A template is a knowledge-base message compiled into the elements the
+// matcher walks in turn: words, punctuation, values ({name}) and gaps ({_}).
 
 type elemKind uint8
 
@@ -35,249 +41,102 @@ type elem struct {
 
 // template is a compiled message: the elements from the start of its key
 // to the end of the message, of which the first `required` must match.
+// Text after them may have been cut off in a paste.
 type template struct {
-	elems     []elem
-	required  int
-	lead      int    // number of leading number values before the first word
-	first     string // first literal word
-	firstWord needle
-	// anchor is the word searched for first: the longest of the key's
-	// opening words, before any value, as "the" or "this" would be found
-	// everywhere. The message starts at most anchorBack bytes before it.
-	anchor     needle
-	anchorBack int
-	values     int // number of value elements, the most a match can hold
-	// phrases[k] is the run of words and punctuation from element k, as
-	// it reads when pasted as written, for one compare instead of a word
-	// at a time; elems 0 when no run of two words starts there.
-	phrases []phrase
-	// swallowed[k] is word k glued to word k+1 without its first letter,
-	// as OCR may read them ("environments" for "environment is"); "" when
-	// the two are not words of such lengths.
-	swallowed []string
+	elems    []elem
+	required int
+	lead     int // number of leading number values before the first word
+	// first is the first literal word, where a match starts, and anchor
+	// the word candidates are found by: the longest of the key's opening
+	// words, before any value, as "the" or "this" would be found
+	// everywhere. Both are search keys (see searchKey). The message starts
+	// at most anchorBack bytes before its anchor.
+	first, anchor []byte
+	anchorBack    int
 	// restart holds the first two words of the message and of its key: a
 	// last value stops where the message starts again on the same line.
 	restart [][2]string
 }
 
+// numberNames are the placeholders read as numbers unless told otherwise.
 var numberNames = map[string]bool{"percent": true, "prepared": true, "failed": true, "skipped": true, "current": true, "total": true}
 
-// phrase is a run of literal elements as one string.
-type phrase struct {
-	text  string
-	elems int
-}
+var (
+	// templateToken reads a placeholder, a word (with the apostrophes,
+	// hyphens and & inside it: can't, 1-Click, R&D) or one punctuation mark.
+	templateToken   = regexp.MustCompile(`\{[^}]*\}?|[0-9A-Za-z\x{80}-\x{10FFFF}]+(?:['&-][0-9A-Za-z\x{80}-\x{10FFFF}]+)*|[^ \t\r\n]`)
+	placeholderName = regexp.MustCompile(`^[a-z0-9_]+$`)
+)
 
-// phrasesOf returns the phrase starting at each element: words joined by
-// a space, punctuation against the word before it, ending with a word.
-func phrasesOf(elems []elem) []phrase {
-	out := make([]phrase, len(elems))
-	for k := range elems {
-		if elems[k].kind != elWord {
-			continue
-		}
-		var b strings.Builder
-		words, last := 0, 0
-		for j := k; j < len(elems) && (elems[j].kind == elWord || elems[j].kind == elPunct); j++ {
-			if elems[j].kind == elWord {
-				if j > k {
-					b.WriteByte(' ')
-				}
-				b.WriteString(elems[j].word)
-				words, last = words+1, j
-				out[k].text = b.String()
-				continue
-			}
-			b.WriteString(elems[j].word)
-		}
-		if words >= 2 {
-			out[k].elems = last - k + 1
-		} else {
-			out[k].text = ""
-		}
-	}
-	return out
-}
-
-// needle is a word to search for by its rarest letter, which
-// bytes.IndexByte finds at vector speed: bytes.Index would stop at every
-// occurrence of its first letter, an e or a t as often as not.
-type needle struct {
-	w    []byte
-	rare int // index in w of its rarest letter
-}
-
-func newNeedle(w string) needle {
-	n := needle{w: []byte(w)}
-	// Not a letter OCR confuses: misread, it would not be found.
-	steady := func(c byte) bool { return confusable(c) == c && c != 'l' }
-	for i := range len(w) {
-		if steady(w[i]) && (!steady(w[n.rare]) || freq(w[i]) < freq(w[n.rare])) {
-			n.rare = i
-		}
-	}
-	return n
-}
-
-// freq is how common c is in English text, per mille; 100 for a non-letter.
-func freq(c byte) int {
-	if c >= 'a' && c <= 'z' {
-		return letterFreq[c-'a']
-	}
-	return 100
-}
-
-// index returns the index of the first occurrence of the needle in l, or -1.
-func (n *needle) index(l []byte) int {
-	r := n.w[n.rare]
-	for from := n.rare; from < len(l); {
-		j := bytes.IndexByte(l[from:], r)
-		if j < 0 {
-			return -1
-		}
-		p := from + j - n.rare
-		if p >= 0 && p+len(n.w) <= len(l) && sameWord(l[p:p+len(n.w)], n.w) {
-			return p
-		}
-		from += j + 1
-	}
-	return -1
-}
-
-// sameWord reports whether b reads as w, allowing the letters OCR confuses (see confusable).
-func sameWord(b, w []byte) bool {
-	if bytes.Equal(b, w) {
-		return true
-	}
-	for k := range b {
-		if b[k] != w[k] && confusable(b[k]) != confusable(w[k]) {
-			return false
-		}
-	}
-	return true
-}
-
-func onlyLetters(w string) bool {
-	for i := range len(w) {
-		if w[i] < 'a' || w[i] > 'z' {
-			return false
-		}
-	}
-	return true
-}
-
-func isWordByte(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c >= 0x80
-}
-
-func tokenizeTemplate(text string) ([]elem, error) {
+func tokenizeTemplate(s string) ([]elem, error) {
 	var out []elem
-	s := text
-	for i := 0; i < len(s); {
-		c := s[i]
+	closeQuote := -1 // where a quoted value's closing quote would stand
+	for _, loc := range templateToken.FindAllStringIndex(s, -1) {
+		tok := s[loc[0]:loc[1]]
 		switch {
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
-			i++
-		case c == '{':
-			j := strings.IndexByte(s[i:], '}')
-			if j < 0 {
-				return nil, fmt.Errorf("unclosed placeholder at %q", s[i:])
+		case tok[0] == '{':
+			e, err := placeholder(tok)
+			if err != nil {
+				return nil, err
 			}
-			spec := s[i+1 : i+j]
-			i += j + 1
-			if spec == "_" {
-				out = append(out, elem{kind: elGap, maxLen: 80})
-				continue
-			}
-			name, kindName, _ := strings.Cut(spec, ":")
-			if name == "" || strings.IndexFunc(name, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r == '_' || r >= '0' && r <= '9') }) >= 0 {
-				return nil, fmt.Errorf("placeholder {%s}: names are lowercase letters, digits and _", spec)
-			}
-			e := elem{kind: elValue, name: name, maxLen: 120}
-			switch kindName {
-			case "":
-				if numberNames[name] {
-					e.vkind = ValueNumber
-				}
-			case "number":
-				e.vkind = ValueNumber
-			case "text":
-			default:
-				return nil, fmt.Errorf("placeholder {%s}: kind must be number or text", spec)
-			}
-			if strings.HasSuffix(name, "_at") {
-				e.maxLen = 64
-			}
-			// A value written between quotes: absorb the opening quote.
-			if n := len(out); n > 0 && out[n-1].kind == elPunct && (out[n-1].word == "'" || out[n-1].word == `"`) {
-				out = out[:n-1]
-				e.quoted = true
-				if i < len(s) && (s[i] == '\'' || s[i] == '"') {
-					i++
-				}
+			// A value written between quotes: the quotes are read with it.
+			if n := len(out); e.kind == elValue && n > 0 && out[n-1].kind == elPunct && isQuote(out[n-1].word[0]) {
+				out, e.quoted, closeQuote = out[:n-1], true, loc[1]
 			}
 			out = append(out, e)
-		case isWordByte(c):
-			j := i
-			for j < len(s) {
-				d := s[j]
-				if isWordByte(d) {
-					j++
-					continue
-				}
-				// Apostrophes, hyphens and & inside a word belong to it (can't, 1-Click).
-				if (d == '\'' || d == '-' || d == '&') && j+1 < len(s) && isWordByte(s[j+1]) && j > i {
-					j++
-					continue
-				}
-				break
-			}
-			out = append(out, elem{kind: elWord, word: strings.ToLower(s[i:j])})
-			i = j
-		default:
-			out = append(out, elem{kind: elPunct, word: s[i : i+1]})
-			i++
+		case isWordByte(tok[0]):
+			out = append(out, elem{kind: elWord, word: strings.ToLower(tok)})
+		case loc[0] != closeQuote || !isQuote(tok[0]):
+			out = append(out, elem{kind: elPunct, word: tok})
 		}
 	}
 	return out, nil
 }
 
+// placeholder reads "{name}", "{name:number}", "{name:text}" or "{_}".
+func placeholder(tok string) (elem, error) {
+	spec, closed := strings.CutSuffix(tok[1:], "}")
+	if !closed {
+		return elem{}, fmt.Errorf("unclosed placeholder at %q", tok)
+	}
+	if spec == "_" {
+		return elem{kind: elGap, maxLen: 80}, nil
+	}
+	name, kind, _ := strings.Cut(spec, ":")
+	if !placeholderName.MatchString(name) {
+		return elem{}, fmt.Errorf("placeholder {%s}: names are lowercase letters, digits and _", spec)
+	}
+	e := elem{kind: elValue, name: name, maxLen: 120}
+	if strings.HasSuffix(name, "_at") {
+		e.maxLen = 64 // a time
+	}
+	switch {
+	case kind == "number" || kind == "" && numberNames[name]:
+		e.vkind = ValueNumber
+	case kind != "" && kind != "text":
+		return elem{}, fmt.Errorf("placeholder {%s}: kind must be number or text", spec)
+	}
+	return e, nil
+}
+
 func compileTemplate(text, key string) (*template, error) {
-	if strings.TrimSpace(text) == "" {
-		return nil, fmt.Errorf("empty text")
-	}
 	full, err := tokenizeTemplate(text)
-	if err != nil {
-		return nil, err
+	if err != nil || len(full) == 0 {
+		return nil, cmp.Or(err, errors.New("empty text"))
 	}
-	var keyElems []elem
-	if key == "" {
-		// Default key: up to the end of the first sentence.
-		keyElems = full
-		for i, e := range full {
-			if e.kind == elPunct && e.word == "." && i > 0 {
-				keyElems = full[:i+1]
-				break
-			}
+	keyElems := full
+	if key != "" {
+		if keyElems, err = tokenizeTemplate(key); err != nil {
+			return nil, fmt.Errorf("key: %w", err)
 		}
-	} else if keyElems, err = tokenizeTemplate(key); err != nil {
-		return nil, fmt.Errorf("key: %w", err)
+	} else if end := slices.Index(full[1:], elem{kind: elPunct, word: "."}); end >= 0 {
+		keyElems = full[:end+2] // the default key: the first sentence
 	}
-	start := -1
-	for s := 0; s+len(keyElems) <= len(full) && start < 0; s++ {
-		match := true
-		for k, ke := range keyElems {
-			fe := full[s+k]
-			if fe.kind != ke.kind || fe.word != ke.word || fe.name != ke.name {
-				match = false
-				break
-			}
-		}
-		if match {
-			start = s
-		}
+	start := 0
+	for start+len(keyElems) <= len(full) && !slices.Equal(full[start:start+len(keyElems)], keyElems) {
+		start++
 	}
-	if start < 0 {
+	if start+len(keyElems) > len(full) {
 		return nil, fmt.Errorf("key %q is not part of the text", key)
 	}
 	for _, e := range full[:start] {
@@ -286,7 +145,7 @@ func compileTemplate(text, key string) (*template, error) {
 		}
 	}
 	t := &template{elems: full[start:], required: len(keyElems)}
-	for _, from := range [][]elem{full, full[start:]} {
+	for _, from := range [][]elem{full, t.elems} {
 		var words []string
 		for _, e := range from {
 			if e.kind == elWord && len(words) < 2 {
@@ -303,30 +162,17 @@ func compileTemplate(text, key string) (*template, error) {
 		t.lead++
 	}
 	if t.lead >= len(t.elems) || t.elems[t.lead].kind != elWord {
-		return nil, fmt.Errorf("the key must start with a word (or numbers followed by a word)")
+		return nil, errors.New("the key must start with a word (or numbers followed by a word)")
 	}
-	t.first = t.elems[t.lead].word
-	t.phrases = phrasesOf(t.elems)
-	t.swallowed = make([]string, len(t.elems))
-	for k := range len(t.elems) - 1 {
-		if a, b := t.elems[k], t.elems[k+1]; a.kind == elWord && b.kind == elWord && len(b.word) >= 2 && len(a.word) >= 5 {
-			t.swallowed[k] = a.word + b.word[1:]
-		}
-	}
-	for _, e := range t.elems {
-		if e.kind == elValue {
-			t.values++
-		}
-	}
-	t.firstWord = newNeedle(t.first)
-	t.anchor = t.firstWord
-	prefix := 0
+	t.first = searchKey(t.elems[t.lead].word)
+	t.anchor = t.first
+	prefix, words := 0, 0
 	for _, e := range t.elems[t.lead:t.required] {
 		if e.kind == elValue || e.kind == elGap {
 			break
 		}
-		if e.kind == elWord && len(e.word) > len(t.anchor.w) && onlyLetters(e.word) {
-			t.anchor, t.anchorBack = newNeedle(e.word), prefix
+		if e.kind == elWord && len(e.word) > len(t.anchor) && strings.Trim(e.word, "abcdefghijklmnopqrstuvwxyz") == "" {
+			t.anchor, t.anchorBack = searchKey(e.word), prefix
 		}
 		prefix += len(e.word) + 1
 	}
@@ -335,45 +181,13 @@ func compileTemplate(text, key string) (*template, error) {
 		// debris, a time column (see matchWord).
 		t.anchorBack = 2*t.anchorBack + 48
 	}
-	words := 0
 	for _, e := range t.elems[:t.required] {
 		if e.kind == elWord {
 			words++
 		}
 	}
 	if words < 3 {
-		return nil, fmt.Errorf("the key needs at least three literal words to be recognizable")
+		return nil, errors.New("the key needs at least three literal words to be recognizable")
 	}
 	return t, nil
-}
-
-// typicalValue is the length of a usual value (a module name, a user, a
-// time), used to size the first window the engine normalizes.
-const typicalValue = 40
-
-// spanTight is the message's length with values of a usual length.
-func (t *template) spanTight() int { return t.length(typicalValue) }
-
-// span is the longest the message can be in normalized text, in bytes.
-func (t *template) span() int { return t.length(-1) }
-
-// length sums the message's parts, counting each value as value bytes
-// (its maximum when value < 0).
-func (t *template) length(value int) int {
-	n := 0
-	for _, e := range t.elems {
-		switch e.kind {
-		case elWord:
-			n += len(e.word) + 1
-		case elPunct:
-			n += 2
-		default:
-			if value < 0 {
-				n += e.maxLen + 2
-			} else {
-				n += value
-			}
-		}
-	}
-	return n
 }
