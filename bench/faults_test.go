@@ -174,15 +174,18 @@ func TestFaultRedisStopsDuringLoad(t *testing.T) {
 	}
 }
 
-// faultyAPI stands in front of the fake Web API: the first three attempts
-// of each chat.postMessage (same channel, thread and text) get a 429 with
-// Retry-After: 1, then a 500, then an answer slower than 3 seconds.
+// faultyAPI stands in front of the fake Web API: the first attempt of each
+// chat.postMessage (same channel, thread and text) gets a 429 with
+// Retry-After: 1; the second, in turn, is made but answered 500 (Slack
+// failed after posting: the bot must not post it again), or answered
+// after more than 3 seconds.
 type faultyAPI struct {
 	proxy *httputil.ReverseProxy
 	slow  time.Duration
 
 	mu       sync.Mutex
 	attempts map[string]int
+	seconds  int
 	injected map[string]int
 }
 
@@ -203,8 +206,11 @@ func (f *faultyAPI) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	f.mu.Lock()
 	f.attempts[key]++
 	n := f.attempts[key]
-	if n >= 3 {
+	fail := false
+	if n >= 2 {
 		delete(f.attempts, key) // the next post with the same text (a later reminder) meets the faults again
+		f.seconds++
+		fail = f.seconds%2 == 1
 	}
 	f.mu.Unlock()
 	count := func(what string) {
@@ -212,15 +218,16 @@ func (f *faultyAPI) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		f.injected[what]++
 		f.mu.Unlock()
 	}
-	switch n {
-	case 1:
+	switch {
+	case n == 1:
 		count("429")
 		w.Header().Set("Retry-After", "1")
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusTooManyRequests)
 		_, _ = io.WriteString(w, `{"ok":false,"error":"ratelimited"}`)
-	case 2:
+	case fail:
 		count("500")
+		f.proxy.ServeHTTP(httptest.NewRecorder(), req) // posted, but the bot is not told
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(http.StatusInternalServerError)
 		_, _ = io.WriteString(w, "<html>server error</html>")
@@ -246,8 +253,9 @@ func (f *faultyAPI) counts() map[string]int {
 	return out
 }
 
-// The Web API answers 429 with Retry-After, then 500, then takes 3.5 s
-// for every post: replies and reminders still arrive exactly once, and
+// The Web API answers 429 with Retry-After to every post, then makes it
+// but answers 500, or takes 3.5 s: replies and reminders still arrive
+// exactly once (a post answered 500 is not made again), and
 // acknowledgements stay under 3 seconds.
 func TestFaultSlackAPIErrors(t *testing.T) {
 	faultsOn(t)

@@ -9,10 +9,16 @@ import (
 // channel, or the channel no longer exists; retrying will not help.
 var ErrChannelGone = errors.New("bot: not in the channel or channel not found")
 
+// ErrMaybePosted means a post failed after the service may have made it
+// (a server error, a broken connection, a timeout): trying again could
+// post it twice, so it is not.
+var ErrMaybePosted = errors.New("bot: the post failed, but it may have been made")
+
 // Poster posts the bot's messages to a channel (the Slack Web API in
 // production, a fake in tests). Implementations retry rate limits and
-// transient failures themselves within a bound, and wrap ErrChannelGone
-// when the channel is out of reach for good.
+// failures that are safe to retry themselves within a bound, wrap
+// ErrChannelGone when the channel is out of reach for good, and
+// ErrMaybePosted when the post may have been made.
 type Poster interface {
 	Post(ctx context.Context, channel string, r *Reply) error
 }

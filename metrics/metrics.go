@@ -28,6 +28,7 @@ type Metrics struct {
 	replies         *prometheus.CounterVec
 	duplicates      *prometheus.CounterVec
 	slackErrors     *prometheus.CounterVec
+	unconfirmed     *prometheus.CounterVec
 	storeErrors     *prometheus.CounterVec
 	remindersPosted prometheus.Counter
 	remindersMissed prometheus.Counter
@@ -50,6 +51,7 @@ func New() *Metrics {
 	m.replies = counterVec("replies_total", "Messages the bot posted or changed in Slack, by kind (thread, ephemeral, announce, update, reaction, file, home, reminder).", "kind")
 	m.duplicates = counterVec("duplicates_suppressed_total", "Deliveries not answered because they were already handled, by reason (event_id, message, thread).", "reason")
 	m.slackErrors = counterVec("slack_api_errors_total", "Failed Slack Web API calls (every attempt), by method and error code.", "method", "code")
+	m.unconfirmed = counterVec("slack_calls_unconfirmed_total", "Slack Web API posts and uploads that failed after Slack may have made them (5xx, broken connection, timeout): not sent again, so nothing is posted twice; by method.", "method")
 	m.storeErrors = counterVec("store_errors_total", "Tracking store operations that failed, by operation.", "op")
 	m.remindersPosted = prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: "reminders_posted_total", Help: "Scheduled posts made: reminders, all-clears and digests."})
 	m.remindersMissed = prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: "reminders_missed_total", Help: "Scheduled posts that were due but not posted (too late, or failing until the grace period ran out)."})
@@ -128,6 +130,13 @@ func (m *Metrics) Duplicate(reason string) {
 func (m *Metrics) SlackAPIError(method, code string) {
 	if m != nil {
 		m.slackErrors.WithLabelValues(label(method), label(code)).Inc()
+	}
+}
+
+// UnconfirmedCall counts a post or upload that failed after Slack may have made it (not sent again).
+func (m *Metrics) UnconfirmedCall(method string) {
+	if m != nil {
+		m.unconfirmed.WithLabelValues(label(method)).Inc()
 	}
 }
 

@@ -666,6 +666,10 @@ func (s *Scheduler) attempt(ctx context.Context, it *item) bool {
 		s.channelGone(ctx, it, now, err)
 		it.posted = true
 		return s.finish(ctx, it, now)
+	case errors.Is(err, bot.ErrMaybePosted):
+		// Posting again could post it twice (the transport logged and counted it).
+		it.posted = true
+		return s.finish(ctx, it, now)
 	case ctx.Err() != nil:
 		// Shutting down: free it for another replica.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)

@@ -297,6 +297,25 @@ func TestFailureGivenUpAfterGrace(t *testing.T) {
 	}
 }
 
+// A post that failed after it may have been made (bot.ErrMaybePosted) is
+// not tried again: once per occurrence.
+func TestMaybePostedIsNotRetried(t *testing.T) {
+	clock := newFakeClock(t0)
+	env := newRedisEnv(t, clock.Now)
+	f := newFixture(t, env.store, clock)
+	f.track("C1", "prod", "Billing_CS")
+	p := &fakePoster{fail: func(int) error { return fmt.Errorf("slack chat.postMessage: http_500: %w", bot.ErrMaybePosted) }}
+	s := f.replica("a", Options{PollInterval: time.Hour, Grace: 5 * time.Minute, RetryBackoff: 10 * time.Second, Lease: 3 * time.Minute}, p)
+	set(t, s, "C1", "@every 1h")
+	occ := t0.Add(time.Hour)
+	for at := occ; at.Before(occ.Add(7 * time.Minute)); at = at.Add(10 * time.Second) {
+		stepAt(t, s, clock, at)
+	}
+	if n := p.attempts.Load(); n != 1 {
+		t.Errorf("%d attempts, want 1", n)
+	}
+}
+
 // ErrChannelGone pauses the channel's reminders, and Next says why.
 func TestChannelGonePauses(t *testing.T) {
 	clock := newFakeClock(t0)

@@ -93,8 +93,14 @@ func (a *App) deliverTS(ctx context.Context, resp bot.Response, o origin) (strin
 	return ts, firstFixable(errs)
 }
 
-// firstFixable returns the first error a retry could overcome, else the first error.
+// firstFixable returns the first error a retry could overcome, else the
+// first error; but a post Slack may have made wins: a retry could post it twice.
 func firstFixable(errs []error) error {
+	for _, err := range errs {
+		if errors.Is(err, bot.ErrMaybePosted) {
+			return err
+		}
+	}
 	for _, err := range errs {
 		if !errors.Is(err, bot.ErrChannelGone) {
 			return err

@@ -12,162 +12,151 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
 
 	"github.com/upgradebot/upgradebot/bot"
 	"github.com/upgradebot/upgradebot/diagnosis"
 )
 
-// eventCallback is the outer Events API payload with its event: the body
-// of an HTTP request, or the payload of a Socket Mode events_api envelope.
-// One json.Unmarshal reads it all; the acknowledgement waits for it.
-type eventCallback struct {
-	callbackHead
-	Event slackEvent `json:"event"`
-}
-
-// callbackHead is the outer payload without its event.
-type callbackHead struct {
-	Type      string `json:"type"`
-	Challenge string `json:"challenge"` // url_verification only
-	TeamID    string `json:"team_id"`
-	EventID   string `json:"event_id"`
-}
-
-// parseCallback reads an Events API payload. An event whose fields are not
-// what the bot reads still yields the outer fields, with ok false for the event.
-func parseCallback(raw []byte) (cb eventCallback, eventOK bool, err error) {
-	if err := json.Unmarshal(raw, &cb); err == nil {
-		return cb, true, nil
+// parseEvent reads an Events API payload (the body of an HTTP request, or
+// the payload of a Socket Mode events_api envelope) with slack-go; the
+// request was verified by its signature (or came over Socket Mode), so the
+// legacy verification token is not checked.
+//
+// slack-go refuses a whole message for one field of a file it does not
+// expect (a size sent as a string): such a message or mention is read
+// again with those fields left empty (encoding/json fills all the others),
+// so that a file Slack describes unexpectedly never makes it unreadable.
+func parseEvent(raw []byte) (slackevents.EventsAPIEvent, error) {
+	ev, err := slackevents.ParseEvent(raw, slackevents.OptionNoVerifyToken())
+	if err == nil || !oddFile(err) {
+		return ev, err
 	}
-	// The outer payload alone, so that one odd event is logged and
-	// acknowledged rather than refused (Slack would retry it for nothing).
-	var head callbackHead
-	if err := json.Unmarshal(raw, &head); err != nil {
-		return eventCallback{}, false, err
+	var cb slackevents.EventsAPICallbackEvent
+	if json.Unmarshal(raw, &cb) != nil || cb.InnerEvent == nil {
+		return ev, err
 	}
-	return eventCallback{callbackHead: head}, false, nil
+	inner := slackevents.EventsAPIInnerEvent{}
+	switch inner.Type = eventType(*cb.InnerEvent); inner.Type {
+	case string(slackevents.Message):
+		var me slackevents.MessageEvent
+		_ = json.Unmarshal(*cb.InnerEvent, &me) // fills the event's own fields before its message fails
+		me.Message = &slack.Msg{}
+		if e := json.Unmarshal(*cb.InnerEvent, me.Message); e != nil && !oddFile(e) {
+			return ev, err
+		}
+		inner.Data = &me
+	case string(slackevents.AppMention):
+		var am slackevents.AppMentionEvent
+		if e := json.Unmarshal(*cb.InnerEvent, &am); e != nil && !oddFile(e) {
+			return ev, err
+		}
+		inner.Data = &am
+	default:
+		return ev, err
+	}
+	return slackevents.EventsAPIEvent{Token: cb.Token, TeamID: cb.TeamID, Type: cb.Type, APIAppID: cb.APIAppID,
+		EnterpriseID: cb.EnterpriseID, IsExtSharedChannel: cb.IsExtSharedChannel, Data: &cb, InnerEvent: inner}, nil
 }
 
-// slackEvent holds the fields of the inner events the bot reads.
-type slackEvent struct {
-	Type       string `json:"type"`
-	Subtype    string `json:"subtype"`
-	User       string `json:"user"`
-	BotID      string `json:"bot_id"`
-	AppID      string `json:"app_id"`
-	BotProfile *struct {
-		AppID string `json:"app_id"`
-	} `json:"bot_profile"`
-	Text        string          `json:"text"`
-	TS          string          `json:"ts"`
-	ThreadTS    string          `json:"thread_ts"`
-	Channel     string          `json:"channel"`
-	ChannelType string          `json:"channel_type"`
-	Hidden      bool            `json:"hidden"`
-	Edited      json.RawMessage `json:"edited"`
-	Tab         string          `json:"tab"`
-	// Files are the files shared with the message (file_share, or files
-	// attached), read one by one (screenshots) so that a file Slack
-	// describes unexpectedly never makes the message unreadable.
-	Files []json.RawMessage `json:"files"`
+// oddFile: err is a value of an unexpected JSON type in a message's files.
+func oddFile(err error) bool {
+	var te *json.UnmarshalTypeError
+	return errors.As(err, &te) && strings.HasPrefix(te.Field, "files")
 }
 
-// interaction holds the fields of a block_actions payload the bot reads.
-type interaction struct {
-	Type      string              `json:"type"`
-	Team      struct{ ID string } `json:"team"`
-	User      struct{ ID string } `json:"user"`
-	Channel   struct{ ID string } `json:"channel"`
-	Container struct {
-		Type        string `json:"type"`
-		MessageTS   string `json:"message_ts"`
-		ChannelID   string `json:"channel_id"`
-		IsEphemeral bool   `json:"is_ephemeral"`
-	} `json:"container"`
-	Message *struct {
-		TS       string            `json:"ts"`
-		ThreadTS string            `json:"thread_ts"`
-		Text     string            `json:"text"`
-		Blocks   []json.RawMessage `json:"blocks"`
-	} `json:"message"`
-	ResponseURL string `json:"response_url"`
-	TriggerID   string `json:"trigger_id"`
-	Actions     []struct {
-		ActionID string `json:"action_id"`
-		BlockID  string `json:"block_id"`
-		Value    string `json:"value"`
-		ActionTS string `json:"action_ts"`
-	} `json:"actions"`
+func eventType(raw []byte) string {
+	var e struct {
+		Type string `json:"type"`
+	}
+	_ = json.Unmarshal(raw, &e)
+	return e.Type
 }
 
 // onEvent takes an Events API payload that is (being) acknowledged.
 func (a *App) onEvent(raw []byte, retry int, retryReason string) {
-	cb, eventOK, err := parseCallback(raw)
+	ev, err := parseEvent(raw)
 	if err != nil {
 		a.log.Warn("unreadable Events API payload", "err", err)
 		return
 	}
-	a.onCallback(cb, eventOK, retry, retryReason)
+	a.onCallback(ev, retry, retryReason)
 }
 
-// onCallback takes a parsed Events API payload; eventOK false says its
-// event could not be read.
-func (a *App) onCallback(cb eventCallback, eventOK bool, retry int, retryReason string) {
+// onCallback takes a parsed Events API payload.
+func (a *App) onCallback(ev slackevents.EventsAPIEvent, retry int, retryReason string) {
 	received := time.Now()
-	if cb.Type != "event_callback" {
-		a.log.Debug("ignoring Events API payload", "type", cb.Type)
+	cb, ok := ev.Data.(*slackevents.EventsAPICallbackEvent)
+	if ev.Type != slackevents.CallbackEvent || !ok {
+		a.log.Debug("ignoring Events API payload", "type", ev.Type)
 		return
 	}
-	if !eventOK {
-		a.log.Warn("unreadable event", "event_id", cb.EventID)
-		return
-	}
-	ev := cb.Event
-	a.metrics.Event(ev.Type)
+	a.metrics.Event(ev.InnerEvent.Type)
 	if retry > 0 {
 		a.log.Debug("Slack re-delivered an event", "event_id", cb.EventID, "retry", retry, "reason", retryReason)
 	}
-	switch ev.Type {
-	case "message", "app_mention":
-		m, ok := a.newText(cb.TeamID, ev)
-		if !ok {
+	var msg *slack.Msg
+	var subtype, channelType string
+	switch e := ev.InnerEvent.Data.(type) {
+	case *slackevents.MessageEvent:
+		// Message holds the message itself (for message_changed, the new one);
+		// the subtype and channel type are the event's.
+		msg, subtype, channelType = e.Message, e.SubType, e.ChannelType
+	case *slackevents.AppMentionEvent:
+		msg = &slack.Msg{Type: e.Type, User: e.User, Text: e.Text, Timestamp: e.TimeStamp, ThreadTimestamp: e.ThreadTimeStamp,
+			Channel: e.Channel, BotID: e.BotID, Files: e.Files}
+		if e.Edited != nil {
+			msg.Edited = &slack.Edited{User: e.Edited.User, Timestamp: e.Edited.TimeStamp}
+		}
+	case *slackevents.AppHomeOpenedEvent:
+		if e.Tab != "" && e.Tab != "home" {
 			return
 		}
-		im := ev.ChannelType == "im"
-		shots := a.screenshots(ev)
-		a.submit("message", received, func(ctx context.Context) { a.handleMessage(ctx, cb.EventID, m, im, shots, received) })
-	case "app_home_opened":
-		if ev.Tab != "" && ev.Tab != "home" {
-			return
-		}
-		a.submit("home", received, func(ctx context.Context) { a.handleHome(ctx, cb.EventID, cb.TeamID, ev.User) })
+		a.submit("home", received, func(ctx context.Context) { a.handleHome(ctx, cb.EventID, cb.TeamID, e.User) })
+		return
 	default:
-		a.log.Debug("ignoring event", "type", ev.Type, "event_id", cb.EventID)
+		a.log.Debug("ignoring event", "type", ev.InnerEvent.Type, "event_id", cb.EventID)
+		return
 	}
+	if msg == nil {
+		return
+	}
+	m, ok := a.newText(cb.TeamID, subtype, msg, cb.InnerEvent)
+	if !ok {
+		return
+	}
+	im := channelType == slackevents.ChannelTypeIM
+	shots := a.screenshots(m.Channel, m.TS, msg.Files)
+	a.submit("message", received, func(ctx context.Context) { a.handleMessage(ctx, cb.EventID, m, im, shots, received) })
 }
 
 // newText returns a message event as new human text for the core, or false:
 // edits, deletions, joins, the bot's own messages and other bots' (unless
-// allowed) are not.
-func (a *App) newText(team string, ev slackEvent) (bot.Message, bool) {
-	switch ev.Subtype {
+// allowed) are not. raw is the event, for the app_id slack-go's message lacks.
+func (a *App) newText(team, subtype string, ev *slack.Msg, raw *json.RawMessage) (bot.Message, bool) {
+	switch subtype {
 	case "", "thread_broadcast", "file_share", "bot_message":
 	default:
 		return bot.Message{}, false
 	}
-	if ev.Hidden || (len(ev.Edited) > 0 && string(ev.Edited) != "null") || ev.Channel == "" || ev.TS == "" {
+	if ev.Hidden || ev.Edited != nil || ev.Channel == "" || ev.Timestamp == "" {
 		return bot.Message{}, false
 	}
 	if (ev.User != "" && ev.User == a.botUser) || (ev.BotID != "" && ev.BotID == a.botID) {
 		return bot.Message{}, false
 	}
-	if ev.BotID != "" || ev.Subtype == "bot_message" {
-		app := ev.AppID
-		if app == "" && ev.BotProfile != nil {
-			app = ev.BotProfile.AppID
+	if ev.BotID != "" || subtype == "bot_message" {
+		var app struct {
+			AppID string `json:"app_id"`
 		}
-		if !a.allowedBot(ev.BotID, app) {
-			a.log.Debug("ignoring a bot's message (not in UPGRADEBOT_ALLOWED_BOTS)", "bot_id", ev.BotID, "app_id", app, "channel", ev.Channel)
+		if raw != nil {
+			_ = json.Unmarshal(*raw, &app)
+		}
+		if app.AppID == "" && ev.BotProfile != nil {
+			app.AppID = ev.BotProfile.AppID
+		}
+		if !a.allowedBot(ev.BotID, app.AppID) {
+			a.log.Debug("ignoring a bot's message (not in UPGRADEBOT_ALLOWED_BOTS)", "bot_id", ev.BotID, "app_id", app.AppID, "channel", ev.Channel)
 			return bot.Message{}, false
 		}
 	}
@@ -175,11 +164,11 @@ func (a *App) newText(team string, ev slackEvent) (bot.Message, bool) {
 	if user == "" {
 		user = ev.BotID
 	}
-	thread := ev.ThreadTS
-	if thread == ev.TS {
+	thread := ev.ThreadTimestamp
+	if thread == ev.Timestamp {
 		thread = ""
 	}
-	return bot.Message{Workspace: team, Channel: ev.Channel, User: user, TS: ev.TS, ThreadTS: thread, Text: ev.Text}, true
+	return bot.Message{Workspace: team, Channel: ev.Channel, User: user, TS: ev.Timestamp, ThreadTS: thread, Text: ev.Text}, true
 }
 
 // claim is a deduplication key and the reason counted when it is taken.
@@ -208,11 +197,11 @@ func (a *App) claimAll(ctx context.Context, keys []claim) (held []string, duplic
 }
 
 // finish marks the keys done, or releases them when the reply failed for a
-// reason a re-delivery could overcome.
+// reason a re-delivery could overcome (not a post Slack may have made).
 func (a *App) finish(ctx context.Context, held []string, err error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	release := err != nil && !errors.Is(err, bot.ErrChannelGone)
+	release := err != nil && !final(err)
 	for _, k := range held {
 		var serr error
 		if release {
@@ -299,7 +288,7 @@ func (a *App) answerText(ctx context.Context, r *bot.Reading, o origin) (string,
 		}
 	}
 	ts, err := a.deliverTS(ctx, resp, o)
-	if err != nil && claimed != "" && !errors.Is(err, bot.ErrChannelGone) {
+	if err != nil && claimed != "" && !final(err) {
 		a.finish(ctx, []string{claimed}, err)
 	}
 	return ts, err
@@ -359,38 +348,37 @@ func (a *App) onSlashCommand(sc slack.SlashCommand) {
 }
 
 // onInteraction takes an acknowledged interactivity payload.
-func (a *App) onInteraction(raw []byte) {
+func (a *App) onInteraction(p slack.InteractionCallback) {
 	received := time.Now()
-	var p interaction
-	if err := json.Unmarshal(raw, &p); err != nil {
-		a.log.Warn("unreadable interactivity payload", "err", err)
-		return
-	}
-	a.metrics.Event(p.Type)
-	if p.Type != "block_actions" || len(p.Actions) == 0 {
+	a.metrics.Event(string(p.Type))
+	if p.Type != slack.InteractionTypeBlockActions || len(p.ActionCallback.BlockActions) == 0 {
 		a.log.Debug("ignoring interaction", "type", p.Type)
 		return
 	}
 	a.submit("action", received, func(ctx context.Context) { a.handleAction(ctx, p) })
 }
 
-func (a *App) handleAction(ctx context.Context, p interaction) {
-	act := p.Actions[0]
+func (a *App) handleAction(ctx context.Context, p slack.InteractionCallback) {
+	act := p.ActionCallback.BlockActions[0]
 	channel := p.Container.ChannelID
 	if channel == "" {
 		channel = p.Channel.ID
 	}
 	id := p.TriggerID
 	if id == "" {
-		id = channel + ":" + act.ActionTS
+		id = channel + ":" + act.ActionTs
 	}
 	o := origin{kind: fromAction, workspace: p.Team.ID, channel: channel, user: p.User.ID, responseURL: p.ResponseURL,
-		msgTS: p.Container.MessageTS, ephemeral: p.Container.IsEphemeral, actionID: act.ActionID, value: act.Value}
-	if p.Message != nil {
-		if o.msgTS == "" {
-			o.msgTS = p.Message.TS
+		msgTS: p.Container.MessageTs, ephemeral: p.Container.IsEphemeral, actionID: act.ActionID, value: act.Value}
+	if o.msgTS == "" {
+		o.msgTS = p.Message.Timestamp
+	}
+	o.msgThread, o.msgText = p.Message.ThreadTimestamp, p.Message.Text
+	if len(p.Message.Blocks.BlockSet) > 0 {
+		// The clicked message's blocks as Slack sent them, for withoutButton.
+		if js, err := json.Marshal(p.Message.Blocks.BlockSet); err == nil {
+			_ = json.Unmarshal(js, &o.blocks)
 		}
-		o.msgThread, o.msgText, o.blocks = p.Message.ThreadTS, p.Message.Text, p.Message.Blocks
 	}
 	resp := a.core.HandleAction(ctx, bot.Action{Workspace: p.Team.ID, Channel: channel, User: p.User.ID, ID: id, ActionID: act.ActionID, Value: act.Value})
 	if err := a.deliver(ctx, resp, o); err == nil {

@@ -100,6 +100,7 @@ type setup struct {
 	wrap   func(*bot.Bot) Core
 	engine bot.Diagnoser // nil: the built-in knowledge base
 	opts   func(*Options)
+	api    func(*APIOptions)
 	noWait bool
 }
 
@@ -124,7 +125,11 @@ func start(t *testing.T, s setup) *harness {
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	m := metrics.New()
-	api := NewAPI(APIOptions{BotToken: botToken, AppToken: appToken, URL: fake.APIURL(), Logger: logger, Metrics: m, Backoff: 50 * time.Millisecond})
+	ao := APIOptions{BotToken: botToken, AppToken: appToken, URL: fake.APIURL(), Logger: logger, Metrics: m, Backoff: 50 * time.Millisecond}
+	if s.api != nil {
+		s.api(&ao)
+	}
+	api := NewAPI(ao)
 	var engine bot.Diagnoser = diagnosis.New(diagnosis.Builtin())
 	if s.engine != nil {
 		engine = s.engine
@@ -256,9 +261,15 @@ func (h *harness) track(env string) {
 // counter reads a counter of the metrics.
 func (h *harness) counter(name string, labels ...string) float64 {
 	h.t.Helper()
-	mfs, err := h.metrics.Registry().Gather()
+	return counterValue(h.t, h.metrics, name, labels...)
+}
+
+// counterValue sums a counter's series that have the given label pairs.
+func counterValue(t *testing.T, m *metrics.Metrics, name string, labels ...string) float64 {
+	t.Helper()
+	mfs, err := m.Registry().Gather()
 	if err != nil {
-		h.t.Fatal(err)
+		t.Fatal(err)
 	}
 	total := 0.0
 	for _, mf := range mfs {
@@ -309,8 +320,21 @@ func buttons(t *testing.T, blocksJSON string) map[string]string {
 	return out
 }
 
-// settle gives stray work a moment to show (for "nothing else happened" checks).
-func settle() { time.Sleep(150 * time.Millisecond) }
+// marker posts a message the bot answers (in thread ts) and waits until
+// it is answered and no work is left. A request is refused, or its work
+// queued, before it is acknowledged: what earlier requests did not cause
+// by then, they never will.
+func (h *harness) marker(eventID, ts string) {
+	h.t.Helper()
+	h.postEvent(eventID, slackfake.Message(channel, ana, ts, "There was an error preparing your modules."), 0)
+	for _, p := range h.fake.WaitCalls(1, 10*time.Second, "chat.postMessage") {
+		if p.Field("thread_ts") == ts {
+			h.waitJobs(1)
+			return
+		}
+	}
+	h.t.Fatalf("the marker message %s was not answered first: %v", ts, h.fake.Calls("chat.postMessage"))
+}
 
 // decoded undoes the HTML-safe escapes of encoding/json (\u003c for <), so
 // Block Kit JSON can be searched for what Slack will read.

@@ -1,15 +1,16 @@
 package slackbot
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"mime"
 	"net/http"
-	"net/url"
 	"strconv"
 
 	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
 )
 
 // Handler serves /slack/events (HTTP mode), /healthz, /readyz and /metrics.
@@ -72,7 +73,9 @@ func (a *App) serveEvents(w http.ResponseWriter, r *http.Request) {
 	case "application/json":
 		a.serveJSON(w, r, body)
 	case "application/x-www-form-urlencoded":
-		a.serveForm(w, body)
+		// slack-go reads the form from the request: its body again.
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		a.serveForm(w, r)
 	default:
 		http.Error(w, "unsupported content type", http.StatusUnsupportedMediaType)
 	}
@@ -91,54 +94,65 @@ func (a *App) verify(h http.Header, body []byte) error {
 	return sv.Ensure()
 }
 
+// serveJSON takes an Events API payload. One whose event the bot cannot
+// read is logged and acknowledged all the same: Slack would only send it
+// again. A body that is not a JSON object is refused.
 func (a *App) serveJSON(w http.ResponseWriter, r *http.Request, body []byte) {
-	head, eventOK, err := parseCallback(body)
-	if err != nil {
+	if !json.Valid(body) || !bytes.HasPrefix(bytes.TrimSpace(body), []byte("{")) {
 		http.Error(w, "invalid JSON", http.StatusBadRequest)
 		return
 	}
-	switch head.Type {
-	case "url_verification":
+	ev, err := parseEvent(body)
+	switch {
+	case err != nil:
+		a.log.Warn("unreadable Events API payload; acknowledged", "err", err)
+	case ev.Type == slackevents.URLVerification:
 		a.metrics.Event("url_verification")
+		challenge := ""
+		if v, ok := ev.Data.(*slackevents.EventsAPIURLVerificationEvent); ok {
+			challenge = v.Challenge
+		}
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]string{"challenge": head.Challenge})
+		_ = json.NewEncoder(w).Encode(map[string]string{"challenge": challenge})
 		return
-	case "event_callback":
+	case ev.Type == slackevents.CallbackEvent:
 		retry, _ := strconv.Atoi(r.Header.Get("X-Slack-Retry-Num"))
-		a.onCallback(head, eventOK, retry, r.Header.Get("X-Slack-Retry-Reason"))
-	case "app_rate_limited":
+		a.onCallback(ev, retry, r.Header.Get("X-Slack-Retry-Reason"))
+	case ev.Type == slackevents.AppRateLimited:
 		a.metrics.Event("app_rate_limited")
 		a.log.Warn("Slack is rate limiting the events it sends this app (app_rate_limited): some events were not delivered")
 	default:
-		a.log.Debug("ignoring Events API payload", "type", head.Type)
+		a.log.Debug("ignoring Events API payload", "type", ev.Type)
 	}
 	w.WriteHeader(http.StatusOK)
 }
 
-func (a *App) serveForm(w http.ResponseWriter, body []byte) {
-	form, err := url.ParseQuery(string(body))
-	if err != nil {
+// serveForm takes a slash command or an interactivity payload, read with slack-go.
+func (a *App) serveForm(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
 		http.Error(w, "invalid form", http.StatusBadRequest)
 		return
 	}
 	switch {
-	case form.Get("ssl_check") == "1":
+	case r.PostForm.Get("ssl_check") == "1":
 		// Slack checking the certificate: nothing to do.
-	case form.Get("payload") != "":
-		a.onInteraction([]byte(form.Get("payload")))
-	case form.Get("command") != "":
-		a.onSlashCommand(slashFromForm(form))
+	case r.PostForm.Get("payload") != "":
+		p, err := slack.InteractionCallbackParse(r)
+		if err != nil {
+			a.log.Warn("unreadable interactivity payload; acknowledged", "err", err)
+			break
+		}
+		a.onInteraction(p)
+	case r.PostForm.Get("command") != "":
+		sc, err := slack.SlashCommandParse(r)
+		if err != nil {
+			http.Error(w, "invalid form", http.StatusBadRequest)
+			return
+		}
+		a.onSlashCommand(sc)
 	default:
 		http.Error(w, "neither a slash command nor an interaction", http.StatusBadRequest)
 		return
 	}
 	w.WriteHeader(http.StatusOK)
-}
-
-func slashFromForm(f url.Values) slack.SlashCommand {
-	return slack.SlashCommand{
-		TeamID: f.Get("team_id"), TeamDomain: f.Get("team_domain"), EnterpriseID: f.Get("enterprise_id"),
-		ChannelID: f.Get("channel_id"), ChannelName: f.Get("channel_name"), UserID: f.Get("user_id"), UserName: f.Get("user_name"),
-		Command: f.Get("command"), Text: f.Get("text"), ResponseURL: f.Get("response_url"), TriggerID: f.Get("trigger_id"), APIAppID: f.Get("api_app_id"),
-	}
 }

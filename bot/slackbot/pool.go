@@ -101,6 +101,7 @@ func (p *pool) work() {
 		p.queue[0] = job{}
 		p.queue = p.queue[1:]
 		n := len(p.queue)
+		p.running.Add(1) // with the lock: pending never misses a job
 		p.mu.Unlock()
 		p.depth(n)
 		p.runOne(j)
@@ -108,12 +109,11 @@ func (p *pool) work() {
 }
 
 func (p *pool) runOne(j job) {
-	p.running.Add(1)
 	ctx, cancel := context.WithTimeout(p.ctx, p.timeout)
 	defer func() {
 		cancel()
+		p.completed.Add(1) // before running ends: a job is always pending or completed
 		p.running.Add(-1)
-		p.completed.Add(1)
 	}()
 	j.run(ctx)
 	p.done(j)

@@ -52,14 +52,15 @@ func TestPoolShutdown(t *testing.T) {
 	}
 }
 
-// A panic in the core is logged, not fatal, and the worker goes on.
+// A panic in the core is logged, not fatal, and the worker goes on: with
+// one worker, the message after the panic is answered.
 func TestPanicInCoreIsContained(t *testing.T) {
-	h := start(t, setup{mode: ModeHTTP, wrap: func(b *bot.Bot) Core { return panickingCore{b} }})
+	h := start(t, setup{mode: ModeHTTP, wrap: func(b *bot.Bot) Core { return panickingCore{b} }, opts: func(o *Options) { o.Workers = 1 }})
 	h.postEvent("EvPanic", map[string]any{"type": "message", "channel": channel, "user": ana, "ts": "1700004000.000100", "text": "There were errors preparing some modules. boom"}, 0)
 	h.postEvent("EvFine", map[string]any{"type": "message", "channel": channel, "user": ana, "ts": "1700004000.000200", "text": "There was an error preparing your modules."}, 0)
 	h.waitJobs(2)
-	if n := len(h.fake.Calls("chat.postMessage")); n != 1 {
-		t.Errorf("%d replies after a panic, want 1", n)
+	if posts := h.fake.Calls("chat.postMessage"); len(posts) != 1 || posts[0].Field("thread_ts") != "1700004000.000200" {
+		t.Errorf("%d replies after a panic, want 1 to the message after it", len(posts))
 	}
 	mustContain(t, "log", h.logs.String(), "handling a Slack request panicked")
 }

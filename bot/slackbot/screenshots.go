@@ -2,11 +2,9 @@ package slackbot
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -75,48 +73,8 @@ func (o *Options) setImageDefaults() {
 	}
 }
 
-// slackFile is a file of a message event (or of files.info), the fields read.
-type slackFile struct {
-	ID                 string  `json:"id"`
-	Name               string  `json:"name"`
-	Title              string  `json:"title"`
-	Mimetype           string  `json:"mimetype"`
-	Filetype           string  `json:"filetype"`
-	Size               flexInt `json:"size"`
-	Mode               string  `json:"mode"`        // "hosted"; "tombstone" (deleted), "hidden_by_limit" (free plan)
-	FileAccess         string  `json:"file_access"` // "check_file_info": only the id came, ask files.info
-	IsExternal         bool    `json:"is_external"`
-	URLPrivate         string  `json:"url_private"`
-	URLPrivateDownload string  `json:"url_private_download"`
-	OriginalW          flexInt `json:"original_w"`
-	OriginalH          flexInt `json:"original_h"`
-}
-
-// flexInt is a number Slack may send as a JSON number or a string; anything
-// else reads as 0 (unknown).
-type flexInt int64
-
-func (n *flexInt) UnmarshalJSON(b []byte) error {
-	s := strings.Trim(string(b), `"`)
-	v, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		if f, ferr := strconv.ParseFloat(s, 64); ferr == nil && f >= 0 && f < 1<<62 {
-			v = int64(f)
-		}
-	}
-	*n = flexInt(max(v, 0))
-	return nil
-}
-
-func fromSlackFile(f *slack.File) slackFile {
-	return slackFile{
-		ID: f.ID, Name: f.Name, Title: f.Title, Mimetype: f.Mimetype, Filetype: f.Filetype, Size: flexInt(f.Size),
-		Mode: f.Mode, FileAccess: f.FileAccess, IsExternal: f.IsExternal, URLPrivate: f.URLPrivate,
-		URLPrivateDownload: f.URLPrivateDownload, OriginalW: flexInt(f.OriginalW), OriginalH: flexInt(f.OriginalH),
-	}
-}
-
-func (f slackFile) name() string {
+// fileName is how a file is named to people.
+func fileName(f *slack.File) string {
 	if f.Name != "" {
 		return f.Name
 	}
@@ -127,13 +85,13 @@ func (f slackFile) name() string {
 }
 
 // needsInfo: the event did not say what the file is, or where to get it.
-func (f slackFile) needsInfo() bool {
+func needsInfo(f *slack.File) bool {
 	return f.ID != "" && (f.FileAccess == "check_file_info" || (f.Mimetype == "" && f.Filetype == "") ||
 		(f.URLPrivateDownload == "" && f.URLPrivate == ""))
 }
 
 // isImage: an image of any format.
-func (f slackFile) isImage() bool {
+func isImage(f *slack.File) bool {
 	if strings.HasPrefix(strings.ToLower(f.Mimetype), "image/") {
 		return true
 	}
@@ -145,7 +103,7 @@ func (f slackFile) isImage() bool {
 }
 
 // readable: a format OCR reads (PNG or JPEG).
-func (f slackFile) readable() bool {
+func readable(f *slack.File) bool {
 	switch strings.ToLower(f.Mimetype) {
 	case "image/png", "image/jpeg", "image/jpg", "image/pjpeg":
 		return true
@@ -160,26 +118,21 @@ func (f slackFile) readable() bool {
 
 // shot is a screenshot to read; problem is set when it is not read at all.
 type shot struct {
-	file    slackFile
+	file    slack.File
 	problem string
 }
 
-// screenshots picks the screenshots of a message event to read, from the
+// screenshots picks the screenshots of a message's files to read, from the
 // event alone (no I/O). None when OCR is off: the images are ignored.
-func (a *App) screenshots(ev slackEvent) []shot {
+func (a *App) screenshots(channel, ts string, files []slack.File) []shot {
 	var shots []shot
 	extra := 0
-	for _, raw := range ev.Files {
-		var f slackFile
-		if err := json.Unmarshal(raw, &f); err != nil {
-			a.log.Debug("ignoring a file of a message: unreadable", "channel", ev.Channel, "ts", ev.TS, "err", err)
-			continue
-		}
+	for _, f := range files {
 		switch {
 		case f.Mode == "tombstone" || f.Mode == "hidden_by_limit" || f.IsExternal:
 			continue
-		case !f.isImage() && !f.needsInfo():
-			continue // a PDF, a text snippet…
+		case !isImage(&f) && !needsInfo(&f):
+			continue // a PDF, a text snippet, a file Slack described unreadably…
 		case len(shots) >= a.opts.MaxImages:
 			extra++
 			shots = append(shots, shot{file: f, problem: fmt.Sprintf("at most %d screenshots of a message are read", a.opts.MaxImages)})
@@ -191,11 +144,11 @@ func (a *App) screenshots(ev slackEvent) []shot {
 		return nil
 	}
 	if a.ocr == nil {
-		a.log.Debug("images not read: screenshots are off on this server (Tesseract missing or UPGRADEBOT_OCR=off)", "channel", ev.Channel, "ts", ev.TS, "files", len(shots))
+		a.log.Debug("images not read: screenshots are off on this server (Tesseract missing or UPGRADEBOT_OCR=off)", "channel", channel, "ts", ts, "files", len(shots))
 		return nil
 	}
 	if extra > 0 {
-		a.log.Info("a message has more screenshots than are read", "channel", ev.Channel, "ts", ev.TS, "read", a.opts.MaxImages, "not_read", extra)
+		a.log.Info("a message has more screenshots than are read", "channel", channel, "ts", ts, "read", a.opts.MaxImages, "not_read", extra)
 	}
 	return shots
 }
@@ -309,7 +262,7 @@ func (r *screenshotReads) snapshot() []bot.ImageText {
 func (a *App) readAll(ctx context.Context, m bot.Message, shots []shot) *screenshotReads {
 	r := &screenshotReads{images: make([]bot.ImageText, len(shots)), left: len(shots), done: make(chan struct{})}
 	for i, s := range shots {
-		r.images[i] = bot.ImageText{Name: s.file.name(), Pending: true}
+		r.images[i] = bot.ImageText{Name: fileName(&s.file), Pending: true}
 	}
 	for i, s := range shots {
 		finish := func(im bot.ImageText) {
@@ -321,7 +274,7 @@ func (a *App) readAll(ctx context.Context, m bot.Message, shots []shot) *screens
 			}
 		}
 		ok := a.startBackground(func() {
-			im := bot.ImageText{Name: s.file.name(), Problem: "it could not be read"}
+			im := bot.ImageText{Name: fileName(&s.file), Problem: "it could not be read"}
 			defer func() {
 				if p := recover(); p != nil {
 					a.log.Error("reading a screenshot panicked", "file", s.file.ID, "panic", p, "stack", string(debug.Stack()))
@@ -331,7 +284,7 @@ func (a *App) readAll(ctx context.Context, m bot.Message, shots []shot) *screens
 			im = a.readScreenshot(ctx, m, s)
 		})
 		if !ok {
-			finish(bot.ImageText{Name: s.file.name(), Problem: "the bot was shutting down"})
+			finish(bot.ImageText{Name: fileName(&s.file), Problem: "the bot was shutting down"})
 		}
 	}
 	return r
@@ -341,28 +294,28 @@ func (a *App) readAll(ctx context.Context, m bot.Message, shots []shot) *screens
 // logged and comes back as the image's Problem.
 func (a *App) readScreenshot(ctx context.Context, m bot.Message, s shot) bot.ImageText {
 	f := s.file
-	im := bot.ImageText{Name: f.name()}
-	log := a.log.With("channel", m.Channel, "ts", m.TS, "file", f.ID, "name", f.name())
+	im := bot.ImageText{Name: fileName(&f)}
+	log := a.log.With("channel", m.Channel, "ts", m.TS, "file", f.ID, "name", fileName(&f))
 	if s.problem != "" {
 		im.Problem = s.problem
 		return im
 	}
 	ctx, cancel := context.WithTimeout(ctx, a.opts.ImageTimeout)
 	defer cancel()
-	if f.needsInfo() {
+	if needsInfo(&f) {
 		info, err := a.api.FileInfo(ctx, f.ID)
 		if err != nil {
 			log.Warn("screenshot not read: files.info failed", "err", err)
 			im.Problem = "Slack did not say where to get it (" + errorCode(err) + ")" + scopeHint(err)
 			return im
 		}
-		f = fromSlackFile(info)
-		im.Name = f.name()
-		if !f.isImage() || f.IsExternal || f.Mode == "tombstone" || f.Mode == "hidden_by_limit" {
+		f = *info
+		im.Name = fileName(&f)
+		if !isImage(&f) || f.IsExternal || f.Mode == "tombstone" || f.Mode == "hidden_by_limit" {
 			return im // not a screenshot after all: nothing to say
 		}
 	}
-	if !f.readable() {
+	if !readable(&f) {
 		log.Debug("screenshot not read: not a PNG or JPEG", "mimetype", f.Mimetype, "filetype", f.Filetype)
 		im.Problem = "only PNG and JPEG screenshots are read"
 		return im

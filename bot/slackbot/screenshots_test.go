@@ -139,8 +139,8 @@ func withOCR(r OCR, wait time.Duration, more ...func(*Options)) func(*Options) {
 // waitIdle waits until no request is queued or running and no message with
 // screenshots is being answered. After waitJobs(n) for the n deliveries
 // made, nothing is left to post once it returns: a delivery's screenshot
-// work is counted before its job ends (a job just taken off the queue is
-// briefly neither queued nor running, so waitIdle alone could return early).
+// work is counted before its job ends, and a job is always queued, running
+// or completed.
 func (h *harness) waitIdle() {
 	h.t.Helper()
 	deadline := time.Now().Add(20 * time.Second)

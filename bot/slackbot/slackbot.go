@@ -16,8 +16,9 @@
 //     when the reading has something to answer, and the answer is built from
 //     that reading; replies, the core's neutral model, are rendered here as
 //     Block Kit (render.go), which escapes whatever users wrote;
-//   - the Web API is called with retries (Retry-After on 429, a bounded
-//     backoff on 5xx and network errors), see API;
+//   - the Web API is called with slack-go's retries (Retry-After on 429; a
+//     bounded backoff on 5xx and network errors for calls safe to repeat,
+//     never for a post), see API;
 //   - /healthz, /readyz and /metrics are served on the same listener in both modes.
 //
 // See docs/slack.md for creating the Slack app.
@@ -70,6 +71,7 @@ type Metrics interface {
 	Reply(kind string)
 	Duplicate(reason string)
 	SlackAPIError(method, code string)
+	UnconfirmedCall(method string)
 	StoreError(op string)
 	HandlerLatency(kind string, d time.Duration)
 	QueueDepth(n int)
@@ -83,6 +85,7 @@ func (nopMetrics) Event(string)                         {}
 func (nopMetrics) Reply(string)                         {}
 func (nopMetrics) Duplicate(string)                     {}
 func (nopMetrics) SlackAPIError(string, string)         {}
+func (nopMetrics) UnconfirmedCall(string)               {}
 func (nopMetrics) StoreError(string)                    {}
 func (nopMetrics) HandlerLatency(string, time.Duration) {}
 func (nopMetrics) QueueDepth(int)                       {}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
 )
 
@@ -105,27 +106,48 @@ func (a *App) socketEvent(smc *socketmode.Client, evt socketmode.Event) {
 	case socketmode.EventTypeHello:
 		a.setSlack("ok")
 	case socketmode.EventTypeEventsAPI, socketmode.EventTypeSlashCommand, socketmode.EventTypeInteractive:
+		// slack-go has parsed the payload (slackevents.ParseEvent, json into
+		// slack.SlashCommand and slack.InteractionCallback).
 		req := evt.Request
 		if req == nil {
 			return
 		}
 		a.ack(smc, req)
-		switch evt.Type {
-		case socketmode.EventTypeEventsAPI:
-			a.onEvent(req.Payload, req.RetryAttempt, req.RetryReason)
-		case socketmode.EventTypeSlashCommand:
-			var sc slack.SlashCommand
-			if err := json.Unmarshal(req.Payload, &sc); err != nil {
-				a.log.Warn("unreadable slash command", "err", err)
-				return
-			}
-			a.onSlashCommand(sc)
-		case socketmode.EventTypeInteractive:
-			a.onInteraction(req.Payload)
+		switch d := evt.Data.(type) {
+		case slackevents.EventsAPIEvent:
+			a.onCallback(d, req.RetryAttempt, req.RetryReason)
+		case slack.SlashCommand:
+			a.onSlashCommand(d)
+		case slack.InteractionCallback:
+			a.onInteraction(d)
 		}
-	case socketmode.EventTypeIncomingError, socketmode.EventTypeErrorBadMessage, socketmode.EventTypeErrorWriteFailed:
+	case socketmode.EventTypeErrorBadMessage:
+		a.onBadMessage(smc, evt.Data)
+	case socketmode.EventTypeIncomingError, socketmode.EventTypeErrorWriteFailed:
 		a.log.Warn("Socket Mode problem", "type", string(evt.Type), "detail", socketErrorText(evt.Data))
 	}
+}
+
+// onBadMessage takes an envelope slack-go could not parse. One that holds
+// an event is acknowledged all the same (Slack would only send it again)
+// and read as HTTP mode reads it: a message with a file Slack describes
+// unexpectedly is still answered (parseEvent).
+func (a *App) onBadMessage(smc *socketmode.Client, data any) {
+	bad, ok := data.(*socketmode.ErrorBadMessage)
+	if !ok {
+		return
+	}
+	var req socketmode.Request
+	if json.Unmarshal(bad.Message, &req) != nil || req.EnvelopeID == "" {
+		a.log.Warn("Socket Mode problem", "type", string(socketmode.EventTypeErrorBadMessage), "detail", bad.Cause.Error())
+		return
+	}
+	a.ack(smc, &req)
+	if req.Type != socketmode.RequestTypeEventsAPI {
+		a.log.Warn("unreadable Socket Mode envelope; acknowledged", "type", req.Type, "err", bad.Cause)
+		return
+	}
+	a.onEvent(req.Payload, req.RetryAttempt, req.RetryReason)
 }
 
 // ack acknowledges an envelope at once, with no payload: answers go by
@@ -140,8 +162,6 @@ func (a *App) ack(smc *socketmode.Client, req *socketmode.Request) {
 
 func socketErrorText(data any) string {
 	switch d := data.(type) {
-	case *socketmode.ErrorBadMessage:
-		return d.Cause.Error()
 	case *socketmode.ErrorWriteFailed:
 		return d.Cause.Error()
 	case *slack.IncomingEventError:

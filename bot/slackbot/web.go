@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -32,7 +31,7 @@ type APIOptions struct {
 	HTTPClient *http.Client
 	Logger     *slog.Logger
 	Metrics    Metrics
-	// MaxAttempts bounds the tries of one call (rate limits, 5xx, network errors); 0 means 4.
+	// MaxAttempts bounds the tries of one call (see retryPolicy); 0 means 4, 1 turns retries off.
 	MaxAttempts int
 	// Backoff is the first wait after a 5xx or network error, doubled each time up to 8 s; 0 means 500 ms.
 	Backoff time.Duration
@@ -40,20 +39,17 @@ type APIOptions struct {
 	MaxRetryAfter time.Duration
 }
 
-// API is the Slack Web API as upgradebot uses it: every call is retried
-// on rate limits (after Retry-After), 5xx answers and network errors with
-// a bounded backoff, counted by method and error code, and a channel the
-// bot cannot reach any more comes back wrapping bot.ErrChannelGone.
+// API is the Slack Web API as upgradebot uses it: slack-go retries each
+// call as retryPolicy says, failures are counted by method and error code,
+// and a channel the bot cannot reach any more comes back wrapping
+// bot.ErrChannelGone.
 //
 // It implements bot.Poster (for the reminder scheduler) and bot.Membership
 // (for track).
 type API struct {
-	client        *slack.Client
-	log           *slog.Logger
-	metrics       Metrics
-	maxAttempts   int
-	backoff       time.Duration
-	maxRetryAfter time.Duration
+	client  *slack.Client
+	log     *slog.Logger
+	metrics Metrics
 }
 
 var (
@@ -78,36 +74,125 @@ func NewAPI(o APIOptions) *API {
 	if o.MaxRetryAfter <= 0 {
 		o.MaxRetryAfter = time.Minute
 	}
-	opts := []slack.Option{slack.OptionHTTPClient(o.HTTPClient)}
-	if o.URL != "" {
-		opts = append(opts, slack.OptionAPIURL(o.URL))
+	if o.URL == "" {
+		o.URL = slack.APIURL
 	}
+	m := metricsOrNop(o.Metrics)
+	cfg := slack.RetryConfig{
+		MaxRetries:         o.MaxAttempts - 1,
+		RetryAfterDuration: time.Second, // a 429 without Retry-After
+		BackoffInitial:     o.Backoff,
+		BackoffMax:         8 * time.Second,
+		BackoffJitter:      o.Backoff / 2,
+	}
+	cfg.Handlers = []slack.RetryHandler{newRetryPolicy(cfg, o.URL, o.MaxRetryAfter, o.Logger, m)}
+	// OptionRetryConfig wraps the HTTP client, so it comes after it.
+	opts := []slack.Option{slack.OptionHTTPClient(o.HTTPClient), slack.OptionAPIURL(o.URL), slack.OptionRetryConfig(cfg)}
 	if o.AppToken != "" {
 		opts = append(opts, slack.OptionAppLevelToken(o.AppToken))
 	}
-	return &API{
-		client:        slack.New(o.BotToken, opts...),
-		log:           o.Logger,
-		metrics:       metricsOrNop(o.Metrics),
-		maxAttempts:   o.MaxAttempts,
-		backoff:       o.Backoff,
-		maxRetryAfter: o.MaxRetryAfter,
-	}
+	return &API{client: slack.New(o.BotToken, opts...), log: o.Logger, metrics: m}
 }
 
 // Client returns the underlying slack-go client (Socket Mode is built on it).
 func (a *API) Client() *slack.Client { return a.client }
 
+// repeatable are the methods that may be sent twice without a second
+// effect: reads, and writes that set a state. A post or an upload sent
+// again after a 5xx or a broken connection could appear twice: Slack may
+// have made it before failing.
+var repeatable = map[string]bool{
+	"auth.test": true, "apps.connections.open": true, "conversations.info": true, "conversations.replies": true,
+	"files.info": true, "files.download": true, "files.getUploadURLExternal": true,
+	"chat.update": true, "pins.add": true, "views.publish": true, "reactions.add": true,
+}
+
+// retryPolicy is slack-go's retry handlers with upgradebot's rule of which
+// call may be sent again:
+//   - a 429, any call (Slack did nothing), after its Retry-After unless that
+//     is longer than maxWait;
+//   - a 5xx or a broken connection, a repeatable method (or a GET, a download) only;
+//   - a connection never made (refused when dialing), any call.
+//
+// Each retry is counted (SlackAPIError) and logged at debug level.
+type retryPolicy struct {
+	rateLimit, serverError, connError slack.RetryHandler
+	apiPath                           string
+	maxWait                           time.Duration
+	log                               *slog.Logger
+	metrics                           Metrics
+}
+
+func newRetryPolicy(cfg slack.RetryConfig, apiURL string, maxWait time.Duration, log *slog.Logger, m Metrics) *retryPolicy {
+	apiPath := "/api/"
+	if u, err := url.Parse(apiURL); err == nil {
+		apiPath = u.Path
+	}
+	return &retryPolicy{
+		rateLimit: slack.NewRateLimitErrorRetryHandler(cfg), serverError: slack.NewServerErrorRetryHandler(cfg),
+		connError: slack.NewConnectionErrorRetryHandler(), apiPath: apiPath, maxWait: maxWait, log: log, metrics: m,
+	}
+}
+
+// ShouldRetry implements slack.RetryHandler.
+func (p *retryPolicy) ShouldRetry(s *slack.RetryState, req *http.Request, resp *http.Response, err error) (bool, time.Duration) {
+	method := p.method(req)
+	retry, wait := p.decide(s, req, resp, err, method)
+	if retry {
+		code := "network"
+		if resp != nil {
+			code = statusCode(resp.StatusCode)
+		}
+		p.metrics.SlackAPIError(method, code)
+		p.log.Debug("slack call failed, retrying", "method", method, "code", code, "attempt", s.Attempt+1, "wait", wait)
+	}
+	return retry, wait
+}
+
+func (p *retryPolicy) decide(s *slack.RetryState, req *http.Request, resp *http.Response, err error, method string) (bool, time.Duration) {
+	if ok, wait := p.rateLimit.ShouldRetry(s, req, resp, err); ok {
+		return wait <= p.maxWait, wait
+	}
+	if repeatable[method] || req.Method == http.MethodGet {
+		if ok, wait := p.serverError.ShouldRetry(s, req, resp, err); ok {
+			return true, wait
+		}
+		return p.connError.ShouldRetry(s, req, resp, err)
+	}
+	if neverSent(err) {
+		return p.connError.ShouldRetry(s, req, resp, err)
+	}
+	return false, 0
+}
+
+// neverSent: the connection could not be made, so Slack got nothing.
+func neverSent(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// method names a request by its Web API method ("" for a response_url or an upload).
+func (p *retryPolicy) method(req *http.Request) string {
+	if m, ok := strings.CutPrefix(req.URL.Path, p.apiPath); ok {
+		return m
+	}
+	if req.Method == http.MethodGet {
+		return "files.download"
+	}
+	return "response_url"
+}
+
 // APIError is a Web API call that failed for good (after any retries).
 type APIError struct {
 	Method string
 	// Code is Slack's error ("not_in_channel", "missing_scope"…), or
-	// "ratelimited", "http_<status>", "network", "canceled".
+	// "ratelimited", "http_<status>", "network", "timeout", "canceled".
 	Code string
 	// Explanation says in words what the code means for upgradebot, when known.
 	Explanation string
 	Err         error
 	gone        bool
+	unconfirmed bool
 }
 
 func (e *APIError) Error() string {
@@ -118,12 +203,22 @@ func (e *APIError) Error() string {
 	return s
 }
 
-// Unwrap gives the cause and, for a channel out of reach, bot.ErrChannelGone.
+// Unwrap gives the cause and, for a channel out of reach, bot.ErrChannelGone;
+// for a post Slack may have made anyway, bot.ErrMaybePosted.
 func (e *APIError) Unwrap() []error {
-	if e.gone {
+	switch {
+	case e.gone:
 		return []error{bot.ErrChannelGone, e.Err}
+	case e.unconfirmed:
+		return []error{bot.ErrMaybePosted, e.Err}
 	}
 	return []error{e.Err}
+}
+
+// final reports whether a reply that failed with err must not be tried
+// again: its channel is gone, or Slack may have posted it.
+func final(err error) bool {
+	return errors.Is(err, bot.ErrChannelGone) || errors.Is(err, bot.ErrMaybePosted)
 }
 
 // goneCodes are the errors after which posting to the channel cannot succeed.
@@ -133,81 +228,74 @@ var goneCodes = map[string]string{
 	"is_archived":       "the channel is archived",
 }
 
-// transientCodes are Slack errors (HTTP 200, ok:false) worth another try.
-var transientCodes = map[string]bool{
-	"ratelimited": true, "internal_error": true, "fatal_error": true,
-	"service_unavailable": true, "request_timeout": true,
+// unconfirmed reports whether a call that failed with code may have been
+// done by Slack all the same: a server error, a broken connection, a
+// timeout, or Slack saying it failed partway (fatal_error: "some aspect of
+// the operation may have succeeded").
+func unconfirmed(code string) bool {
+	switch code {
+	case "network", "timeout", "internal_error", "fatal_error", "service_unavailable", "request_timeout":
+		return true
+	}
+	return strings.HasPrefix(code, "http_5")
 }
 
-// classify names an error and says whether, and after how long, to retry
-// (0 wait: the caller's backoff).
-func classify(err error) (code string, retry bool, wait time.Duration) {
+func statusCode(status int) string {
+	if status == http.StatusTooManyRequests {
+		return "ratelimited"
+	}
+	return fmt.Sprintf("http_%d", status)
+}
+
+// classify names the error of a call.
+func classify(err error) string {
 	var rl *slack.RateLimitedError
 	var sc slack.StatusCodeError
 	var se slack.SlackErrorResponse
 	var ne net.Error
 	switch {
 	case errors.Is(err, context.Canceled):
-		return "canceled", false, 0
-	case errors.Is(err, context.DeadlineExceeded) && !errors.As(err, &ne):
-		return "timeout", false, 0
+		return "canceled"
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return "timeout"
 	case errors.As(err, &rl):
-		return "ratelimited", true, rl.RetryAfter
+		return "ratelimited"
 	case errors.As(err, &sc):
-		switch {
-		case sc.Code == http.StatusTooManyRequests:
-			// A 429 without a usable Retry-After comes as a plain status error.
-			return "ratelimited", true, time.Second
-		case sc.Code >= 500:
-			return fmt.Sprintf("http_%d", sc.Code), true, 0
-		}
-		return fmt.Sprintf("http_%d", sc.Code), false, 0
+		return statusCode(sc.Code)
 	case errors.As(err, &se):
-		return se.Err, transientCodes[se.Err], 0
+		return se.Err
 	case errors.As(err, &ne), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
 		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNREFUSED):
-		return "network", true, 0
+		return "network"
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return "network", true, 0
+		return "network"
 	}
-	return "error", false, 0
+	return "error"
 }
 
-// do runs one Web API call with retries. channel is for the log only.
+// do runs one Web API call, which slack-go retries as retryPolicy says,
+// and names its failure. A call that is not repeatable and may have been
+// done by Slack anyway is logged and counted as unconfirmed: it is never
+// sent twice. channel is for the log only.
 func (a *API) do(ctx context.Context, method, channel string, fn func(context.Context) error) error {
-	backoff := a.backoff
-	for attempt := 1; ; attempt++ {
-		err := fn(ctx)
-		if err == nil {
-			return nil
-		}
-		code, retry, wait := classify(err)
-		if ctx.Err() != nil {
-			code, retry = "canceled", false
-		}
-		a.metrics.SlackAPIError(method, code)
-		if retry && wait > a.maxRetryAfter {
-			retry = false
-		}
-		if !retry || attempt >= a.maxAttempts {
-			return a.fail(method, channel, code, err)
-		}
-		if wait <= 0 {
-			wait = backoff + rand.N(backoff/2+1)
-			backoff = min(backoff*2, 8*time.Second)
-		}
-		a.log.Debug("slack call failed, retrying", "method", method, "code", code, "attempt", attempt, "wait", wait)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			a.metrics.SlackAPIError(method, "canceled")
-			return a.fail(method, channel, "canceled", ctx.Err())
-		case <-t.C:
-		}
+	err := fn(ctx)
+	if err == nil {
+		return nil
 	}
+	code := classify(err)
+	if ctx.Err() != nil && code != "timeout" {
+		code = "canceled"
+	}
+	a.metrics.SlackAPIError(method, code)
+	if !repeatable[method] && unconfirmed(code) && !neverSent(err) {
+		a.metrics.UnconfirmedCall(method)
+		a.log.Warn("a Slack call failed after Slack may have acted on it: not sent again, so that nothing is posted twice",
+			"method", method, "channel", channel, "code", code, "err", err)
+		return &APIError{Method: method, Code: code, Err: err, unconfirmed: true}
+	}
+	return a.fail(method, channel, code, err)
 }
 
 // fail builds the error of a call that will not be retried, and logs what

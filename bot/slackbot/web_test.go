@@ -3,6 +3,10 @@ package slackbot
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,80 +15,187 @@ import (
 	"github.com/upgradebot/upgradebot/metrics"
 )
 
-func newTestAPI(t *testing.T) (*API, *slackfake.Server, *metrics.Metrics) {
-	fake := slackfake.New(t)
-	m := metrics.New()
-	return NewAPI(APIOptions{BotToken: botToken, URL: fake.APIURL(), Metrics: m, Backoff: 20 * time.Millisecond, MaxRetryAfter: 2 * time.Second}), fake, m
+type testAPI struct {
+	*API
+	fake    *slackfake.Server
+	metrics *metrics.Metrics
+	logs    *syncBuffer
 }
 
-// A dropped connection is retried; errors that persist give up after
-// MaxAttempts; a Retry-After beyond MaxRetryAfter is not waited for;
-// a refused call is not retried.
-func TestAPIRetryBounds(t *testing.T) {
+func newTestAPI(t *testing.T) testAPI {
+	fake := slackfake.New(t)
+	m := metrics.New()
+	logs := &syncBuffer{}
+	api := NewAPI(APIOptions{BotToken: botToken, URL: fake.APIURL(), Metrics: m, Backoff: 20 * time.Millisecond, MaxRetryAfter: 2 * time.Second,
+		HTTPClient: &http.Client{Timeout: 500 * time.Millisecond},
+		Logger:     slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	return testAPI{api, fake, m, logs}
+}
+
+// Which failed calls slack-go sends again: a 429 any call, after its
+// Retry-After (up to MaxRetryAfter); a 5xx or a broken connection only a
+// call safe to repeat (reads, chat.update, views.publish, reactions.add…).
+// A post, a response_url answer or an upload that fails after Slack may
+// have made it is sent once, logged and counted as unconfirmed, and its
+// error says so (final). An error Slack answers is never retried.
+func TestAPIRetryPolicy(t *testing.T) {
+	r := &bot.Reply{Summary: "hello"}
+	file := &bot.File{Name: "status.csv", Title: "status", Type: "csv", Content: []byte("module\nBilling_CS\n")}
+	calls := map[string]func(context.Context, testAPI) error{
+		"chat.postMessage":   func(ctx context.Context, a testAPI) error { return a.Post(ctx, channel, r) },
+		"chat.postEphemeral": func(ctx context.Context, a testAPI) error { return a.PostEphemeral(ctx, channel, ana, "", r) },
+		"response_url": func(ctx context.Context, a testAPI) error {
+			return a.Respond(ctx, a.fake.ResponseURL("r"), respondEphemeral, r)
+		},
+		"files.completeUploadExternal": func(ctx context.Context, a testAPI) error {
+			return a.Upload(ctx, channel, "", "", file)
+		},
+		"upload":                     func(ctx context.Context, a testAPI) error { return a.Upload(ctx, channel, "", "", file) },
+		"files.getUploadURLExternal": func(ctx context.Context, a testAPI) error { return a.Upload(ctx, channel, "", "", file) },
+		"chat.update":                func(ctx context.Context, a testAPI) error { return a.Update(ctx, channel, "1700000000.000001", r) },
+		"reactions.add":              func(ctx context.Context, a testAPI) error { return a.React(ctx, channel, "1700000000.000001", "eyes") },
+		"views.publish":              func(ctx context.Context, a testAPI) error { return a.PublishHome(ctx, ana, r) },
+		"conversations.info": func(ctx context.Context, a testAPI) error {
+			_, err := a.InChannel(ctx, channel)
+			return err
+		},
+	}
+	s500 := slackfake.Response{Status: 500}
+	s503 := slackfake.Response{Status: 503}
+	drop := slackfake.Response{Drop: true}
+	slow := slackfake.Response{Delay: 3 * time.Second} // the client gives up after 500 ms
+	rate := slackfake.Response{Status: 429, Header: map[string]string{"Retry-After": "1"}, Body: map[string]any{"ok": false, "error": "ratelimited"}}
+	rateNoHeader := slackfake.Response{Status: 429, Body: map[string]any{"ok": false, "error": "ratelimited"}}
+	cases := []struct {
+		name        string
+		call        string // also the method the faults are queued for
+		faults      []slackfake.Response
+		attempts    int
+		code        string // "" when the call succeeds in the end
+		unconfirmed bool   // Slack may have made it: counted, logged, final
+		waited      string // the wait logged before the retry
+	}{
+		{"post 500", "chat.postMessage", []slackfake.Response{s500}, 1, "http_500", true, ""},
+		{"post 503", "chat.postMessage", []slackfake.Response{s503}, 1, "http_503", true, ""},
+		{"post dropped", "chat.postMessage", []slackfake.Response{drop}, 1, "network", true, ""},
+		{"post timed out", "chat.postMessage", []slackfake.Response{slow}, 1, "timeout", true, ""},
+		{"post internal_error", "chat.postMessage", []slackfake.Response{{Body: map[string]any{"ok": false, "error": "internal_error"}}}, 1, "internal_error", true, ""},
+		{"ephemeral 500", "chat.postEphemeral", []slackfake.Response{s500}, 1, "http_500", true, ""},
+		{"response_url 500", "response_url", []slackfake.Response{s500}, 1, "http_500", true, ""},
+		{"response_url dropped", "response_url", []slackfake.Response{drop}, 1, "network", true, ""},
+		{"upload completion 500", "files.completeUploadExternal", []slackfake.Response{s500}, 1, "http_500", true, ""},
+		{"upload 500", "upload", []slackfake.Response{s500}, 1, "http_500", true, ""},
+		{"post 429 Retry-After 1", "chat.postMessage", []slackfake.Response{rate}, 2, "", false, "wait=1s"},
+		{"post 429 without Retry-After", "chat.postMessage", []slackfake.Response{rateNoHeader}, 2, "", false, "wait=1s"},
+		{"response_url 429", "response_url", []slackfake.Response{rate}, 2, "", false, "wait=1s"},
+		{"post 429 Retry-After 120", "chat.postMessage", []slackfake.Response{{Status: 429, Header: map[string]string{"Retry-After": "120"}}}, 1, "ratelimited", false, ""},
+		{"post refused", "chat.postMessage", []slackfake.Response{{Body: map[string]any{"ok": false, "error": "msg_too_long"}}}, 1, "msg_too_long", false, ""},
+		{"update 500", "chat.update", []slackfake.Response{s500}, 2, "", false, ""},
+		{"update dropped", "chat.update", []slackfake.Response{drop}, 2, "", false, ""},
+		{"reaction 503", "reactions.add", []slackfake.Response{s503}, 2, "", false, ""},
+		{"home 500", "views.publish", []slackfake.Response{s500}, 2, "", false, ""},
+		{"upload URL 500", "files.getUploadURLExternal", []slackfake.Response{s500}, 2, "", false, ""},
+		{"info 502 for good", "conversations.info", []slackfake.Response{{Status: 502}, {Status: 502}, {Status: 502}, {Status: 502}, {Status: 502}}, 4, "http_502", false, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			a := newTestAPI(t)
+			a.fake.Queue(c.call, c.faults...)
+			err := calls[c.call](context.Background(), a)
+			if n := len(a.fake.Calls(c.call)); n != c.attempts {
+				t.Errorf("%d attempts, want %d", n, c.attempts)
+			}
+			var ae *APIError
+			switch {
+			case c.code == "" && err != nil:
+				t.Fatalf("after a retry: %v", err)
+			case c.code != "" && (!errors.As(err, &ae) || ae.Code != c.code):
+				t.Fatalf("error %v, want code %s", err, c.code)
+			}
+			if final(err) != c.unconfirmed {
+				t.Errorf("final(%v) = %v, want %v", err, final(err), c.unconfirmed)
+			}
+			want := 0.0
+			if c.unconfirmed {
+				want = 1
+			}
+			if got := counterValue(t, a.metrics, "upgradebot_slack_calls_unconfirmed_total"); got != want {
+				t.Errorf("unconfirmed calls counted: %v, want %v", got, want)
+			}
+			if logged := strings.Contains(a.logs.String(), "not sent again"); logged != c.unconfirmed {
+				t.Errorf("logged as unconfirmed: %v, want %v:\n%s", logged, c.unconfirmed, a.logs.String())
+			}
+			if c.waited != "" && !strings.Contains(a.logs.String(), c.waited) {
+				t.Errorf("the retry did not wait %s:\n%s", c.waited, a.logs.String())
+			}
+			failed := c.attempts
+			if c.code == "" {
+				failed--
+			}
+			if got := counterValue(t, a.metrics, "upgradebot_slack_api_errors_total"); got != float64(failed) {
+				t.Errorf("%v failed attempts counted, want %d", got, failed)
+			}
+		})
+	}
+}
+
+// A connection never made (refused) is retried even for a post: nothing
+// reached Slack.
+func TestRefusedConnectionIsRetried(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	m := metrics.New()
+	api := NewAPI(APIOptions{BotToken: botToken, URL: "http://" + addr + "/api/", Metrics: m, Backoff: time.Millisecond})
+	err = api.Post(context.Background(), channel, &bot.Reply{Summary: "hello"})
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Code != "network" || final(err) {
+		t.Fatalf("a refused connection: %v (final %v)", err, final(err))
+	}
+	if got := counterValue(t, m, "upgradebot_slack_api_errors_total", "method", "chat.postMessage", "code", "network"); got != 4 {
+		t.Errorf("%v attempts counted, want 4 (retried)", got)
+	}
+	if got := counterValue(t, m, "upgradebot_slack_calls_unconfirmed_total"); got != 0 {
+		t.Errorf("a post that never left counted as unconfirmed")
+	}
+}
+
+// A cancelled context stops the waiting; a channel the bot cannot reach
+// wraps bot.ErrChannelGone; conversations.info tells membership.
+func TestAPIErrors(t *testing.T) {
 	ctx := context.Background()
 	r := &bot.Reply{Summary: "hello"}
-
-	api, fake, _ := newTestAPI(t)
-	fake.Queue("chat.postMessage", slackfake.Response{Drop: true})
-	if err := api.Post(ctx, channel, r); err != nil {
-		t.Fatalf("after a dropped connection: %v", err)
-	}
-	if n := len(fake.Calls("chat.postMessage")); n != 2 {
-		t.Errorf("%d attempts after a dropped connection, want 2", n)
-	}
-
-	api, fake, _ = newTestAPI(t)
-	for range 6 {
-		fake.Queue("chat.postMessage", slackfake.Response{Status: 502})
-	}
-	err := api.Post(ctx, channel, r)
+	a := newTestAPI(t)
 	var ae *APIError
-	if !errors.As(err, &ae) || ae.Code != "http_502" || errors.Is(err, bot.ErrChannelGone) {
-		t.Fatalf("persistent 502: %v", err)
-	}
-	if n := len(fake.Calls("chat.postMessage")); n != 4 {
-		t.Errorf("%d attempts, want 4", n)
-	}
-
-	api, fake, _ = newTestAPI(t)
-	fake.Queue("chat.postMessage", slackfake.Response{Status: 429, Header: map[string]string{"Retry-After": "120"}})
-	began := time.Now()
-	if err := api.Post(ctx, channel, r); !errors.As(err, &ae) || ae.Code != "ratelimited" || time.Since(began) > time.Second {
-		t.Fatalf("Retry-After 120 s: %v after %v", err, time.Since(began))
-	}
-
-	api, fake, _ = newTestAPI(t)
-	fake.Queue("chat.postMessage", slackfake.Response{Body: map[string]any{"ok": false, "error": "msg_too_long"}})
-	if err := api.Post(ctx, channel, r); !errors.As(err, &ae) || ae.Code != "msg_too_long" {
-		t.Fatalf("msg_too_long: %v", err)
-	}
-	if n := len(fake.Calls("chat.postMessage")); n != 1 {
-		t.Errorf("a refused call was tried %d times", n)
-	}
-
-	// A cancelled context stops the waiting.
-	fake.Queue("chat.postMessage", slackfake.Response{Status: 429, Header: map[string]string{"Retry-After": "1"}})
+	a.fake.Queue("chat.postMessage", slackfake.Response{Status: 429, Header: map[string]string{"Retry-After": "1"}})
 	cctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	defer cancel()
-	if err := api.Post(cctx, channel, r); !errors.As(err, &ae) || ae.Code != "canceled" {
+	if err := a.Post(cctx, channel, r); !errors.As(err, &ae) || (ae.Code != "canceled" && ae.Code != "timeout") {
 		t.Fatalf("cancelled while waiting: %v", err)
 	}
-	for _, code := range []string{"channel_not_found", "is_archived"} {
-		fake.SetGone("C0X", code)
-		if err := api.Post(ctx, "C0X", r); !errors.Is(err, bot.ErrChannelGone) {
+	if n := len(a.fake.Calls("chat.postMessage")); n != 1 {
+		t.Errorf("%d attempts after the context ended, want 1", n)
+	}
+	for _, code := range []string{"channel_not_found", "is_archived", "not_in_channel"} {
+		a.fake.SetGone("C0X", code)
+		if err := a.Post(ctx, "C0X", r); !errors.Is(err, bot.ErrChannelGone) || !final(err) {
 			t.Errorf("%s: %v, want bot.ErrChannelGone", code, err)
 		}
 	}
 	// conversations.info: a channel the bot cannot see is one it is not in.
-	fake.SetGone("C0PRIV", "channel_not_found")
-	if in, err := api.InChannel(ctx, "C0PRIV"); in || err != nil {
+	a.fake.SetGone("C0PRIV", "channel_not_found")
+	if in, err := a.InChannel(ctx, "C0PRIV"); in || err != nil {
 		t.Errorf("InChannel of an invisible channel: %v, %v", in, err)
 	}
-	fake.SetMember("C0NOT", false)
-	if in, err := api.InChannel(ctx, "C0NOT"); in || err != nil {
+	a.fake.SetMember("C0NOT", false)
+	if in, err := a.InChannel(ctx, "C0NOT"); in || err != nil {
 		t.Errorf("InChannel of a channel without the bot: %v, %v", in, err)
 	}
-	if in, err := api.InChannel(ctx, channel); !in || err != nil {
+	if in, err := a.InChannel(ctx, channel); !in || err != nil {
 		t.Errorf("InChannel of a channel with the bot: %v, %v", in, err)
 	}
 }

@@ -59,12 +59,15 @@ func (c Call) Field(name string) string {
 	return string(js)
 }
 
-// Response is a canned answer to the next call of a method.
+// Response is a canned answer to the next call of a method (a Web API
+// method, "response_url" or "upload").
 type Response struct {
-	Status int               // 0 means 200
+	Status int               // 0 means 200; 5xx answers an HTML page, as Slack does
 	Header map[string]string // e.g. Retry-After
 	Body   any               // JSON-encoded; nil means {"ok":true}
 	Drop   bool              // close the connection without answering (a network error)
+	// Delay holds the answer back (a client timing out gives up first).
+	Delay time.Duration
 }
 
 // Server is the fake Slack.
@@ -281,46 +284,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	defer s.ended(i)
 	s.mu.Lock()
 	d := s.delay[method]
-	var canned *Response
-	if q := s.queued[method]; len(q) > 0 {
-		canned = &q[0]
-		s.queued[method] = q[1:]
-	}
 	s.mu.Unlock()
-	if d > 0 {
-		select {
-		case <-time.After(d):
-		case <-r.Context().Done():
-			return
-		}
-	}
-	if canned != nil && canned.Drop {
-		if hj, ok := w.(http.Hijacker); ok {
-			if conn, _, err := hj.Hijack(); err == nil {
-				_ = conn.Close()
-				return
-			}
-		}
-	}
-	if canned != nil {
-		for k, v := range canned.Header {
-			w.Header().Set(k, v)
-		}
-		status := canned.Status
-		if status == 0 {
-			status = http.StatusOK
-		}
-		body := canned.Body
-		if body == nil {
-			body = map[string]any{"ok": true}
-		}
-		if status >= 500 {
-			w.Header().Set("Content-Type", "text/html")
-			w.WriteHeader(status)
-			_, _ = io.WriteString(w, "<html>server error</html>")
-			return
-		}
-		writeJSON(w, status, body)
+	if !wait(r, d) || s.serveCanned(w, r, method) {
 		return
 	}
 	ans := s.answer(method, c)
@@ -328,6 +293,62 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	s.calls[i].Answer = ans
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, ans)
+}
+
+// wait waits d, or until the client gives up (false).
+func wait(r *http.Request, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	select {
+	case <-time.After(d):
+		return true
+	case <-r.Context().Done():
+		return false
+	}
+}
+
+// serveCanned answers with the next Response queued for method, if any.
+func (s *Server) serveCanned(w http.ResponseWriter, r *http.Request, method string) bool {
+	s.mu.Lock()
+	q := s.queued[method]
+	if len(q) == 0 {
+		s.mu.Unlock()
+		return false
+	}
+	canned := q[0]
+	s.queued[method] = q[1:]
+	s.mu.Unlock()
+	if !wait(r, canned.Delay) {
+		return true
+	}
+	if canned.Drop {
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				_ = conn.Close()
+				return true
+			}
+		}
+	}
+	for k, v := range canned.Header {
+		w.Header().Set(k, v)
+	}
+	status := canned.Status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	if status >= 500 {
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, "<html>server error</html>")
+		return true
+	}
+	body := canned.Body
+	if body == nil {
+		body = map[string]any{"ok": true}
+	}
+	writeJSON(w, status, body)
+	return true
 }
 
 func fail(code string) map[string]any { return map[string]any{"ok": false, "error": code} }
@@ -406,6 +427,9 @@ func (s *Server) answer(method string, c Call) map[string]any {
 func (s *Server) serveResponseURL(w http.ResponseWriter, r *http.Request) {
 	i := s.record(readCall("response_url", r))
 	defer s.ended(i)
+	if s.serveCanned(w, r, "response_url") {
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
 }
 
@@ -423,6 +447,9 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 	}
 	i := s.record(c)
 	defer s.ended(i)
+	if s.serveCanned(w, r, "upload") {
+		return
+	}
 	w.Header().Set("Content-Type", "text/plain")
 	_, _ = io.WriteString(w, "OK - "+strconv.Itoa(len(fmt.Sprint(c.Body["content"]))))
 }
