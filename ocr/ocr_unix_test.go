@@ -24,18 +24,13 @@ wait`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
 	_, err = r.Read(context.Background(), tinyPNG(t))
-	took := time.Since(start)
 	var te *TimeoutError
 	if !errors.As(err, &te) || !errors.Is(err, ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Read = %v, want a *TimeoutError", err)
 	}
 	if te.While != "running tesseract" || !strings.Contains(err.Error(), "timed out after 300ms while running tesseract") {
 		t.Errorf("error %q", err)
-	}
-	if took > 3*time.Second {
-		t.Errorf("Read returned after %s: the process was not killed in time", took)
 	}
 	data, err := os.ReadFile(filepath.Join(dir, "child"))
 	if err != nil {
