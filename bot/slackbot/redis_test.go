@@ -1,50 +1,22 @@
 package slackbot
 
 import (
-	"context"
 	"fmt"
-	"os"
 	"sync"
 	"testing"
-	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/upgradebot/upgradebot/bot/slackbot/slackfake"
+	"github.com/upgradebot/upgradebot/internal/redistest"
 	"github.com/upgradebot/upgradebot/progress"
 )
 
-// redisURL is the test Redis: database 5 of the local server (CONTRACTS.md).
-const redisURL = "redis://127.0.0.1:6379/5"
-
-// redisStores opens n stores on the local Redis with one unique key prefix,
-// as n replicas would; skipped without Redis unless CI is set. The keys
-// are deleted when the test ends.
+// redisStores opens n stores on the shared test Redis (database 5) with one
+// unique key prefix, as n replicas would; skipped without Redis unless CI is
+// set. The keys are deleted when the test ends.
 func redisStores(t *testing.T, n int) []progress.Store {
 	t.Helper()
-	opts, err := redis.ParseURL(redisURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := redis.NewClient(opts)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := client.Ping(ctx).Err(); err != nil {
-		client.Close()
-		if os.Getenv("CI") != "" {
-			t.Fatalf("Redis at %s does not answer and CI is set: %v", opts.Addr, err)
-		}
-		t.Skipf("no Redis at %s: %v", opts.Addr, err)
-	}
-	prefix := fmt.Sprintf("upgradebot-test-slackbot-%d", time.Now().UnixNano())
-	t.Cleanup(func() {
-		defer client.Close()
-		ctx := context.Background()
-		iter := client.Scan(ctx, 0, prefix+":*", 500).Iterator()
-		for iter.Next(ctx) {
-			client.Del(ctx, iter.Val())
-		}
-	})
+	redisURL := redistest.URL(t, 5)
+	prefix := redistest.Prefix(t, redistest.Options(t, 5))
 	var stores []progress.Store
 	for range n {
 		s, err := progress.OpenRedisURL(redisURL, progress.RedisOptions{Prefix: prefix})

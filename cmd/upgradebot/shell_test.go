@@ -1,16 +1,13 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/upgradebot/upgradebot/internal/redistest"
 )
 
 // The example session of examples/prod-upgrade.txt, as one run and split
@@ -74,37 +71,12 @@ func checkSession(t *testing.T, out string) {
 	}
 }
 
-// redisEnv points the shell at the local Redis (database 4, a fresh prefix)
-// and removes the prefix's keys afterwards.
+// redisEnv points the shell at the shared test Redis (database 4, a fresh
+// prefix whose keys are removed afterwards).
 func redisEnv(t *testing.T) map[string]string {
 	t.Helper()
-	url := os.Getenv("REDIS_URL")
-	if url == "" {
-		url = "redis://127.0.0.1:6379/4"
-	}
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatalf("REDIS_URL: %v", err)
-	}
-	client := redis.NewClient(opts)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := client.Ping(ctx).Err(); err != nil {
-		client.Close()
-		if os.Getenv("CI") != "" {
-			t.Fatalf("Redis at %s does not answer and CI is set: %v", opts.Addr, err)
-		}
-		t.Skipf("no Redis at %s: %v", opts.Addr, err)
-	}
-	prefix := fmt.Sprintf("upgradebot-test-%s-%d", regexp.MustCompile(`\W+`).ReplaceAllString(t.Name(), "-"), time.Now().UnixNano())
-	t.Cleanup(func() {
-		defer client.Close()
-		ctx := context.Background()
-		iter := client.Scan(ctx, 0, prefix+":*", 500).Iterator()
-		for iter.Next(ctx) {
-			client.Del(ctx, iter.Val())
-		}
-	})
+	url := redistest.URL(t, 4)
+	prefix := redistest.Prefix(t, redistest.Options(t, 4))
 	return map[string]string{"REDIS_URL": url, "UPGRADEBOT_REDIS_PREFIX": prefix}
 }
 
