@@ -86,6 +86,36 @@ func TestBoltIdempotencyExpires(t *testing.T) {
 	}
 }
 
+// A claim expires at its ttl (and a renewal pushes that back); then any token takes it.
+func TestBoltClaimExpires(t *testing.T) {
+	now := t0
+	s := newBoltStore(t, BoltOptions{Now: func() time.Time { return now }})
+	ctx := context.Background()
+	a, b := NewToken(), NewToken()
+	for i, step := range []struct {
+		advance time.Duration
+		claimer string
+		renew   bool
+		want    bool
+	}{
+		{0, a, false, true},
+		{59 * time.Minute, b, false, false},
+		{0, a, true, true}, // renewed for an hour from now
+		{59 * time.Minute, b, false, false},
+		{2 * time.Minute, a, true, false}, // expired: nothing to renew
+		{0, b, false, true},
+	} {
+		now = now.Add(step.advance)
+		op := s.Claim
+		if step.renew {
+			op = s.Renew
+		}
+		if got, err := op(ctx, "k", step.claimer, time.Hour); err != nil || got != step.want {
+			t.Errorf("step %d: %v, %v; want %v", i, got, err, step.want)
+		}
+	}
+}
+
 func TestBoltHistoryLimit(t *testing.T) {
 	s := newBoltStore(t, BoltOptions{historyLimit: 3})
 	testHistoryLimit(t, s)

@@ -468,6 +468,37 @@ func TestRedisLostReply(t *testing.T) {
 	}
 }
 
+// TestRedisLostClaimReply: the reply of a Claim is lost after Redis ran it;
+// go-redis resends it, and the resend finds its own token and wins.
+func TestRedisLostClaimReply(t *testing.T) {
+	opts := redisTestOptions(t)
+	proxy := startProxy(t, opts.Addr)
+	po := *opts
+	po.Addr = proxy.addr
+	po.MaxRetries = 2
+	s, err := NewRedisStore(newRedisClient(t, &po), RedisOptions{Prefix: testPrefix(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleanRedisPrefix(t, opts, s.prefix)
+	ctx := context.Background()
+	mine := NewToken()
+	if ok, err := s.Claim(ctx, "warm-up", mine, time.Minute); err != nil || !ok { // loads the script
+		t.Fatalf("warm-up claim: %v %v", ok, err)
+	}
+	proxy.dropReply.Store(true)
+	ok, err := s.Claim(ctx, "occ:1", mine, time.Minute)
+	if proxy.dropReply.Load() {
+		t.Fatal("no reply was dropped")
+	}
+	if err != nil || !ok {
+		t.Errorf("claim after a lost reply = %v, %v; want won", ok, err)
+	}
+	if ok, err := s.Claim(ctx, "occ:1", NewToken(), time.Minute); err != nil || ok {
+		t.Errorf("another token's claim = %v, %v; want lost", ok, err)
+	}
+}
+
 func TestRedisUnavailableAndRecovery(t *testing.T) {
 	opts := redisTestOptions(t)
 	proxy := startProxy(t, opts.Addr)
