@@ -19,7 +19,7 @@ const offReason = "turned off with remind off"
 // other than the store's are *SpecError, whose message is for the user.
 func (s *Scheduler) Set(ctx context.Context, workspace, channel, spec, actor string) (string, error) {
 	spec = NormalizeSpec(spec)
-	now := s.clock.Now()
+	now := s.o.Clock.Now()
 	cs, err := s.store.ChannelSettings(ctx, workspace, channel)
 	if err != nil {
 		return "", err
@@ -29,7 +29,7 @@ func (s *Scheduler) Set(ctx context.Context, workspace, channel, spec, actor str
 	switch strings.ToLower(spec) {
 	case "off", "pause", "stop":
 		next.Paused, next.PauseReason = true, offReason
-		desc = fmt.Sprintf("turned this channel's reminders off; `%s remind default` (or a schedule) turns them back on.", s.cmd)
+		desc = fmt.Sprintf("turned this channel's reminders off; `%s remind default` (or a schedule) turns them back on.", s.o.CommandName)
 	case "", "default":
 		next.Schedule = ""
 		desc = "restored this channel's default reminders, " + s.def.Describe()
@@ -38,20 +38,14 @@ func (s *Scheduler) Set(ctx context.Context, workspace, channel, spec, actor str
 			desc = "turned this channel's reminders on: " + s.def.Describe()
 			break
 		}
-		sc, err := Parse(cs.Schedule, s.zone)
-		if err == nil {
-			err = checkInterval(sc, now, s.minIvl)
-		}
+		sc, err := validate(cs.Schedule, s.o.Zone, s.o.MinInterval, now)
 		if err != nil {
 			return "", err
 		}
 		desc = "turned this channel's reminders on: " + sc.Describe()
 	default:
-		sc, err := Parse(spec, s.zone)
+		sc, err := validate(spec, s.o.Zone, s.o.MinInterval, now)
 		if err != nil {
-			return "", err
-		}
-		if err := checkInterval(sc, now, s.minIvl); err != nil {
 			return "", err
 		}
 		next.Schedule = sc.String()
@@ -71,7 +65,7 @@ func (s *Scheduler) Set(ctx context.Context, workspace, channel, spec, actor str
 	}
 	desc += " (posted only while something is outstanding)"
 	if envs, err := s.store.ChannelEnvironments(ctx, workspace, channel); err == nil && len(envs) == 0 {
-		desc += fmt.Sprintf(". This channel follows no environment yet: `%s track <env>` starts", s.cmd)
+		desc += fmt.Sprintf(". This channel follows no environment yet: `%s track <env>` starts", s.o.CommandName)
 	}
 	return desc, nil
 }
@@ -100,15 +94,15 @@ func (s *Scheduler) Next(ctx context.Context, workspace, channel string) string 
 	}
 	if cs.Paused {
 		if cs.PauseReason == offReason || cs.PauseReason == "" {
-			return fmt.Sprintf("Reminders are off in this channel; `%s remind default` (or a schedule) turns them back on.", s.cmd)
+			return fmt.Sprintf("Reminders are off in this channel; `%s remind default` (or a schedule) turns them back on.", s.o.CommandName)
 		}
 		return "Reminders paused: " + cs.PauseReason
 	}
 	sc, err := s.channelSchedule(cs)
 	if err != nil {
-		return fmt.Sprintf("Reminders stopped: the stored schedule %q is no longer accepted (%v). Set one with `%s remind <schedule>`.", cs.Schedule, err, s.cmd)
+		return fmt.Sprintf("Reminders stopped: the stored schedule %q is no longer accepted (%v). Set one with `%s remind <schedule>`.", cs.Schedule, err, s.o.CommandName)
 	}
-	now := s.clock.Now()
+	now := s.o.Clock.Now()
 	t := sc.Next(now)
 	if t.IsZero() {
 		return ""
@@ -124,5 +118,5 @@ func (s *Scheduler) Next(ctx context.Context, workspace, channel string) string 
 // environment with something outstanding; nil when there is none. It needs
 // neither Run nor a Poster.
 func (s *Scheduler) Now(ctx context.Context, workspace, channel string) (*bot.Reply, error) {
-	return s.channelReminder(ctx, workspace, channel, s.clock.Now())
+	return s.o.Bot.ChannelReminder(ctx, workspace, channel, s.o.Clock.Now(), s.o.Stall)
 }

@@ -219,7 +219,7 @@ func (a *App) startBackground(fn func()) bool {
 // answerWithScreenshots answers a message with screenshots: the claims of
 // the delivery are held (held) and marked done once the reply is posted.
 // It returns at once; the work goes on in the background.
-func (a *App) answerWithScreenshots(held []string, m bot.Message, shots []shot, received time.Time) {
+func (a *App) answerWithScreenshots(held heldClaims, m bot.Message, shots []shot, received time.Time) {
 	a.bgRunning.Add(1) // before the job ends: a message is never seen as neither queued nor answered
 	started := a.startBackground(func() {
 		defer a.bgRunning.Add(-1)
