@@ -267,3 +267,16 @@ func (b *Bot) ScheduledReminder(ctx context.Context, workspace, channel, env str
 	}
 	return b.allClear(st.Name), func(ctx context.Context) error { return b.store.Release(ctx, key, openToken) }, nil
 }
+
+// PauseReminders pauses the reminders of a channel the bot was removed
+// from (or that was archived or deleted), saying so and how to resume.
+func (b *Bot) PauseReminders(ctx context.Context, workspace, channel string, now time.Time) error {
+	cs, err := b.store.ChannelSettings(ctx, workspace, channel)
+	if err != nil || cs.Paused {
+		return err
+	}
+	cs.Paused, cs.UpdatedAt, cs.UpdatedBy = true, now, ""
+	cs.PauseReason = fmt.Sprintf("I was removed from this channel, or it was archived or deleted (noticed %s). Invite me back, then `%s remind default` (or a schedule) turns them on again.",
+		now.UTC().Format("2006-01-02 15:04 UTC"), b.cmd)
+	return b.store.SetChannelSettings(ctx, workspace, channel, cs)
+}

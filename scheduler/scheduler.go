@@ -1,20 +1,14 @@
 // Package scheduler posts upgradebot's reminders and digest on schedules.
 //
-// Every replica runs a Scheduler on the shared store. It reads the channels
-// that follow environments, with their schedules (progress.ChannelSettings),
-// in one read per workspace every few seconds. Each occurrence is an
-// instant every replica computes alike (spec.go), and the replica whose
-// claim on it wins posts it:
-//
-//	remind:<workspace>:<channel>:<env>:<unix>   one reminder of one environment
-//	digest:<channel>:<unix>                     one digest
-//
-// The claim (progress.Claims, under the occurrence's own token) is a short
-// lease, renewed while its holder posts and retries, then renewed past the
-// grace period as the done mark. A replica that finds an occurrence claimed
-// looks again once the lease would have run out, so a dead holder's
-// occurrence is taken over within the grace period. Only a crash between
-// Slack accepting a post and the done mark can post an occurrence twice.
+// Every replica reads the followed channels with their schedules from the
+// shared store (one read per workspace every few seconds). An occurrence is
+// an instant every replica computes alike (spec.go); the replica whose
+// claim on it wins (remind:<ws>:<channel>:<env>:<unix> or
+// digest:<channel>:<unix>, under a token of its own) posts it. The claim is
+// a lease, renewed while posting and retrying, then past the grace period
+// as the done mark; a dead holder's lease runs out and another replica
+// takes the occurrence over. Only a crash between Slack accepting a post
+// and its done mark can post an occurrence twice.
 package scheduler
 
 import (
@@ -27,7 +21,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-	_ "time/tzdata" // schedules name IANA zones; a minimal container has no zone files
+	_ "time/tzdata" // schedules name IANA zones; a minimal container has none
 
 	"github.com/upgradebot/upgradebot/bot"
 	"github.com/upgradebot/upgradebot/progress"
@@ -47,19 +41,17 @@ const (
 
 const (
 	tick = time.Second // how often occurrences are checked
-	// A starting replica looks this far before the grace period for
-	// occurrences nobody posted (the latest maxMissChecks), to count them.
-	missLookback  = 24 * time.Hour
-	maxMissChecks = 3
-	maxScan       = 10000 // occurrences one scan walks through at most
-	pollTimeout   = 10 * time.Second
+	// A starting replica looks this far before the grace period for an
+	// occurrence nobody posted, to count it.
+	missLookback = 24 * time.Hour
+	maxScan      = 10000 // occurrences one scan walks through at most
+	pollTimeout  = 10 * time.Second
 )
 
-// Metrics counts what the scheduler did (Prometheus in the binary).
+// Metrics counts scheduled posts, and occurrences missed (older than the
+// grace period when a replica came to them, or failing until it ran out).
 type Metrics interface {
-	ReminderPosted() // a scheduled post: a reminder, an all-clear or a digest
-	// ReminderMissed counts an occurrence due but not posted: older than the
-	// grace period when a replica came to it, or failing until it ran out.
+	ReminderPosted()
 	ReminderMissed()
 }
 
@@ -86,11 +78,8 @@ type Options struct {
 	Grace           time.Duration  // how late a missed occurrence is still posted
 	Stall           time.Duration  // how long a preparation may go without an update before reminders say so
 	PollInterval    time.Duration  // how often schedules are read from the store
-	// Lease is how long a claim on an occurrence holds without renewal (a
-	// crashed replica's occurrence is taken over after it); a failed post is
-	// retried after Lease/90, doubling up to Lease/3.
-	Lease           time.Duration
-	ShutdownTimeout time.Duration // how long Run waits for a post in progress
+	Lease           time.Duration  // a claim's hold without renewal; failed posts retry after Lease/90, doubling
+	ShutdownTimeout time.Duration  // how long Run waits for a post in progress
 }
 
 // Scheduler posts reminders and the digest, and implements bot.Schedules.
@@ -98,16 +87,14 @@ type Scheduler struct {
 	o           Options // with defaults filled in
 	store       progress.Store
 	log         *slog.Logger
-	def, digest *Schedule // digest nil: none
-	running     atomic.Bool
+	def, digest *Schedule   // digest nil: none
 	repoll      atomic.Bool // a schedule changed: read them at the next step
 	kick        chan struct{}
-	// Used by step alone.
-	jobs     map[string]*job
-	items    map[string]*item
-	polled   bool // a poll succeeded since Run started
-	nextPoll time.Time
-	failing  bool // the last poll failed
+	jobs        map[string]*job // this field and those below: step's alone
+	items       map[string]*item
+	polled      bool
+	nextPoll    time.Time
+	failing     bool
 }
 
 var _ bot.Schedules = (*Scheduler)(nil)
@@ -136,8 +123,8 @@ func New(o Options) (*Scheduler, error) {
 	return s, nil
 }
 
-// doneTTL is how long a handled occurrence stays marked: past the grace
-// period and a starting replica's look-back, so none posts or counts it again.
+// doneTTL keeps a handled occurrence marked past the grace period and a
+// starting replica's look-back, so none posts or counts it again.
 func (s *Scheduler) doneTTL() time.Duration { return s.o.Grace + missLookback + time.Hour }
 
 // job is one schedule: a channel's reminders or the digest.
@@ -149,29 +136,25 @@ type job struct {
 	last     time.Time // scanned up to
 }
 
-// item is one occurrence for one environment (or the digest, env ""), from
-// first sight until it is posted, found handled elsewhere, or given up.
+// item is one occurrence for one environment (or the digest: env ""), until
+// posted, found handled elsewhere, or given up.
 type item struct {
 	key, token  string // the claim, and our token for it
 	ws, ch, env string
 	occ         time.Time
 	retryAt     time.Time
 	owned       bool // our claim won
-	posted      bool // handled (posted, or nothing to post); only the done mark is left
+	posted      bool // handled; only the done mark is left
 	failures    int
 }
 
 // Run checks schedules until ctx is cancelled, lets a post in progress
 // finish (within the shutdown timeout: it is not cut between Slack and its
-// done mark), frees the claims it holds and returns nil.
+// done mark), frees the claims it holds and returns nil. Run it once.
 func (s *Scheduler) Run(ctx context.Context) error {
 	if s.o.Poster == nil {
 		return errors.New("scheduler: Run needs a Poster")
 	}
-	if !s.running.CompareAndSwap(false, true) {
-		return errors.New("scheduler: already running")
-	}
-	defer s.running.Store(false)
 	work, hardStop := context.WithCancel(context.WithoutCancel(ctx))
 	defer hardStop()
 	defer context.AfterFunc(ctx, func() {
@@ -187,18 +170,13 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		case <-s.kick:
 		}
 	}
-	// Free what was not posted for another replica; mark what was posted done.
 	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	for _, it := range s.items {
-		var err error
-		if it.owned && it.posted {
-			_, err = s.store.Renew(sctx, it.key, it.token, s.doneTTL())
-		} else if it.owned {
-			err = s.store.Release(sctx, it.key, it.token)
-		}
-		if err != nil {
-			s.log.Warn("could not settle a claim while stopping", "key", it.key, "err", err)
+		if it.owned && !it.posted { // awaiting a retry: free it for another replica
+			if err := s.store.Release(sctx, it.key, it.token); err != nil {
+				s.log.Warn("could not free a claim while stopping", "key", it.key, "err", err)
+			}
 		}
 	}
 	s.jobs, s.items, s.polled, s.nextPoll = map[string]*job{}, map[string]*item{}, false, time.Time{}
@@ -215,8 +193,7 @@ func (s *Scheduler) wake() {
 	}
 }
 
-// step reads schedules when due, turns due occurrences into items and
-// attempts the items whose time has come.
+// step reads schedules when due, makes items of due occurrences and attempts them.
 func (s *Scheduler) step(ctx context.Context) {
 	now := s.o.Clock.Now()
 	if s.repoll.Swap(false) || !now.Before(s.nextPoll) {
@@ -239,15 +216,13 @@ func (s *Scheduler) step(ctx context.Context) {
 	}
 }
 
-// poll reads every followed channel with its settings, one read per
-// workspace; when that fails, the last schedules read stay.
+// poll reads every followed channel with its settings, one read per workspace.
 func (s *Scheduler) poll(ctx context.Context, now time.Time) {
 	ctx, cancel := context.WithTimeout(ctx, pollTimeout)
 	defer cancel()
 	s.nextPoll = now.Add(s.o.PollInterval)
-	// A new schedule starts a grace period back (an occurrence missed by
-	// every replica is still posted); on start-up the look-back is longer,
-	// to count what was missed while all replicas were down.
+	// A new schedule starts a grace period back (what every replica missed is
+	// still posted); on start-up further, to count what all replicas missed.
 	initial := now.Add(-s.o.Grace)
 	if !s.polled {
 		initial = initial.Add(-missLookback)
@@ -304,30 +279,25 @@ func (s *Scheduler) channelSchedule(cs progress.ChannelSettings) (*Schedule, err
 	return sc.Anchored(cs.UpdatedAt), nil
 }
 
-// scan turns a job's occurrences since the last scan into items. When
-// several are due at once (after downtime), only the latest is posted: one
-// reminder of the current state, not a burst of stale ones. Those older
-// than the grace period are only checked, to log and count misses.
+// scan makes an item of a job's latest occurrence since the last scan (one
+// reminder of the current state, not a burst of stale ones after downtime);
+// the latest one older than the grace period is only checked, to count a miss.
 func (s *Scheduler) scan(ctx context.Context, j *job, now time.Time) {
-	from := j.last
-	if start := j.settings.UpdatedAt; start.After(from) {
-		from = start // a schedule counts from when it was set
-	}
+	from := maxTime(j.last, j.settings.UpdatedAt) // a schedule counts from when it was set
 	j.last = now
 	if j.sched == nil || !now.After(from) {
 		return
 	}
 	cutoff := now.Add(-s.o.Grace)
-	if e := j.sched.Every(); e > 0 && from.Before(cutoff.Add(-time.Duration(maxMissChecks+1)*e)) {
-		from = cutoff.Add(-time.Duration(maxMissChecks+1) * e)
+	if e := j.sched.every; e > 0 {
+		from = maxTime(from, cutoff.Add(-2*e))
 	}
-	var older []time.Time
-	var fresh time.Time
+	var missed, fresh time.Time
 	for t, n := j.sched.Next(from), 0; !t.IsZero() && !t.After(now) && n < maxScan; t, n = j.sched.Next(t), n+1 {
 		if t.After(cutoff) {
 			fresh = t
-		} else if older = append(older, t); len(older) > maxMissChecks {
-			older = older[1:]
+		} else {
+			missed = t
 		}
 	}
 	envs := j.envs
@@ -335,13 +305,20 @@ func (s *Scheduler) scan(ctx context.Context, j *job, now time.Time) {
 		envs = []string{""} // the digest
 	}
 	for _, env := range envs {
-		for _, occ := range older {
-			s.recordMiss(ctx, &item{key: occKey(j.ws, j.ch, env, occ), ws: j.ws, env: env, occ: occ}, now)
+		if !missed.IsZero() {
+			s.recordMiss(ctx, &item{key: occKey(j.ws, j.ch, env, missed), ws: j.ws, env: env, occ: missed}, now)
 		}
 		if key := occKey(j.ws, j.ch, env, fresh); !fresh.IsZero() && s.items[key] == nil {
 			s.items[key] = &item{key: key, token: progress.NewToken(), ws: j.ws, ch: j.ch, env: env, occ: fresh}
 		}
 	}
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // occKey names the claim of one occurrence.
@@ -352,8 +329,7 @@ func occKey(ws, ch, env string, occ time.Time) string {
 	return fmt.Sprintf("remind:%s:%s:%s:%d", ws, ch, env, occ.Unix())
 }
 
-// recordMiss counts an occurrence nobody posted within the grace period,
-// unless it would have said nothing.
+// recordMiss counts an occurrence nobody posted in time, unless it had nothing to say.
 func (s *Scheduler) recordMiss(ctx context.Context, it *item, now time.Time) {
 	if ok, err := s.store.Claim(ctx, it.key, progress.NewToken(), s.doneTTL()); err != nil || !ok {
 		return // handled elsewhere, or the store is away (nothing to do either way)
@@ -368,8 +344,7 @@ func (s *Scheduler) recordMiss(ctx context.Context, it *item, now time.Time) {
 	s.o.Metrics.ReminderMissed()
 }
 
-// attempt moves an item one step: claim it, build its message, post it,
-// mark it done. It reports whether the item is finished.
+// attempt claims, posts and marks an item done; it reports whether the item is finished.
 func (s *Scheduler) attempt(ctx context.Context, it *item) bool {
 	now := s.o.Clock.Now()
 	if !it.owned && now.After(it.occ.Add(s.o.Grace)) {
@@ -377,7 +352,6 @@ func (s *Scheduler) attempt(ctx context.Context, it *item) bool {
 		return true
 	}
 	if !it.posted {
-		// A claim our token holds wins again; then a renewal extends the lease.
 		ok, err := s.store.Claim(ctx, it.key, it.token, s.o.Lease)
 		if err == nil && ok && it.owned {
 			ok, err = s.store.Renew(ctx, it.key, it.token, s.o.Lease)
@@ -388,20 +362,28 @@ func (s *Scheduler) attempt(ctx context.Context, it *item) bool {
 			return false
 		}
 		if it.owned = ok; !ok {
-			// Another replica has it, or had it: look again once its lease
-			// would have run out, in case that replica died.
+			// Held elsewhere: look again once its lease would have run out.
 			it.retryAt = now.Add(s.o.Lease / 2)
 			return false
 		}
-		if err := s.post(ctx, it, now); err != nil {
-			return s.failed(ctx, it, s.o.Clock.Now(), err)
-		}
+		err = s.post(ctx, it, now)
 		if !it.owned {
 			return true // stopping: released for another replica
 		}
+		if err != nil {
+			// Retry with backoff within the grace period, or give up.
+			it.failures++
+			next := s.o.Clock.Now().Add(min(s.o.Lease/90<<min(it.failures-1, 8), s.o.Lease/3))
+			if !next.After(it.occ.Add(s.o.Grace)) {
+				s.log.Warn("scheduled post failed; retrying", "key", it.key, "channel", it.ch, "attempt", it.failures, "retry_at", next, "err", err)
+				it.retryAt = next
+				return false
+			}
+			s.log.Error("scheduled post failed; giving up, the grace period is over", "key", it.key, "channel", it.ch, "attempts", it.failures, "err", err)
+			s.o.Metrics.ReminderMissed()
+		}
 		it.posted = true
 	}
-	// The done mark: our claim, kept past the grace period.
 	if _, err := s.store.Renew(ctx, it.key, it.token, s.doneTTL()); err != nil {
 		s.log.Warn("cannot record a scheduled post as done; will try again", "key", it.key, "err", err)
 		it.retryAt = now.Add(s.o.Lease / 90)
@@ -410,14 +392,13 @@ func (s *Scheduler) attempt(ctx context.Context, it *item) bool {
 	return true
 }
 
-// post builds and posts an item's message: a reminder, the all-clear, the
-// digest, or nothing. Cut short by a shutdown, it releases the claim.
+// post builds and posts an item's message, if any; cut short by a shutdown, it frees the claim.
 func (s *Scheduler) post(ctx context.Context, it *item, now time.Time) error {
 	var r *bot.Reply
 	var posted func(context.Context) error
 	var err error
 	if it.env == "" {
-		r, err = s.o.Bot.Digest(ctx, nil, now, s.digest.Location(), s.o.Stall)
+		r, err = s.o.Bot.Digest(ctx, nil, now, s.digest.loc, s.o.Stall)
 	} else {
 		r, posted, err = s.o.Bot.ScheduledReminder(ctx, it.ws, it.ch, it.env, now, s.o.Stall)
 	}
@@ -449,38 +430,26 @@ func (s *Scheduler) post(ctx context.Context, it *item, now time.Time) error {
 	return nil
 }
 
-// failed schedules a retry with backoff within the grace period, or gives up.
-func (s *Scheduler) failed(ctx context.Context, it *item, now time.Time, err error) bool {
-	it.failures++
-	next := now.Add(min(s.o.Lease/90<<min(it.failures-1, 8), s.o.Lease/3))
-	if !next.After(it.occ.Add(s.o.Grace)) {
-		s.log.Warn("scheduled post failed; retrying", "key", it.key, "channel", it.ch, "attempt", it.failures, "retry_in", next.Sub(now), "err", err)
-		it.retryAt = next
-		return false
-	}
-	s.log.Error("scheduled post failed; giving up, the grace period is over", "key", it.key, "channel", it.ch, "attempts", it.failures, "err", err)
-	s.o.Metrics.ReminderMissed()
-	it.posted = true
-	return s.attempt(ctx, it) // marks it done
-}
-
 // channelGone pauses the reminders of a channel the bot can no longer post to.
 func (s *Scheduler) channelGone(ctx context.Context, it *item, now time.Time, postErr error) {
 	if it.env == "" {
 		s.log.Error("cannot post the digest: the bot is not in UPGRADEBOT_DIGEST_CHANNEL or it no longer exists", "channel", it.ch, "err", postErr)
-		return
-	}
-	cs, err := s.store.ChannelSettings(ctx, it.ws, it.ch)
-	if err == nil && !cs.Paused {
-		cs.Paused, cs.UpdatedAt, cs.UpdatedBy = true, now, ""
-		cs.PauseReason = fmt.Sprintf("I was removed from this channel, or it was archived or deleted (noticed %s). Invite me back, then `%s remind default` (or a schedule) turns them on again.",
-			now.UTC().Format("2006-01-02 15:04 UTC"), s.o.CommandName)
-		err = s.store.SetChannelSettings(ctx, it.ws, it.ch, cs)
-	}
-	if err != nil {
+	} else if err := s.o.Bot.PauseReminders(ctx, it.ws, it.ch, now); err != nil {
 		s.log.Error("cannot pause the reminders of a channel the bot left; the next reminder tries again", "workspace", it.ws, "channel", it.ch, "err", err)
-		return
+	} else {
+		s.log.Warn("reminders paused: the bot is not in the channel or it is gone", "workspace", it.ws, "channel", it.ch, "err", postErr)
+		s.wake()
 	}
-	s.log.Warn("reminders paused: the bot is not in the channel or it is gone", "workspace", it.ws, "channel", it.ch, "err", postErr)
-	s.wake()
 }
+
+// Clock is the scheduler's time source; tests set one to cross
+// daylight-saving days or a grace period without waiting.
+type Clock interface {
+	Now() time.Time
+	After(d time.Duration) <-chan time.Time // delivers once d has passed on this clock
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time                         { return time.Now() }
+func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }

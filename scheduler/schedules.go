@@ -16,39 +16,35 @@ const offReason = "turned off with remind off"
 // Set validates and stores a channel's schedule and describes the result
 // for the channel: spec is a schedule, "off" (pause), "on" (resume the
 // stored schedule), or "" / "default" (the default schedule). Errors
-// other than the store's are *SpecError, whose message is for the user.
+// other than the store's match ErrInvalidSpec or ErrTooFrequent, and their
+// messages are for the user.
 func (s *Scheduler) Set(ctx context.Context, workspace, channel, spec, actor string) (string, error) {
-	spec = NormalizeSpec(spec)
-	now := s.o.Clock.Now()
+	spec, now := NormalizeSpec(spec), s.o.Clock.Now()
 	cs, err := s.store.ChannelSettings(ctx, workspace, channel)
 	if err != nil {
 		return "", err
 	}
 	next := progress.ChannelSettings{Schedule: cs.Schedule, UpdatedAt: now, UpdatedBy: actor}
 	var desc string
-	switch strings.ToLower(spec) {
+	switch sc := s.def; strings.ToLower(spec) {
 	case "off", "pause", "stop":
 		next.Paused, next.PauseReason = true, offReason
 		desc = fmt.Sprintf("turned this channel's reminders off; `%s remind default` (or a schedule) turns them back on.", s.o.CommandName)
 	case "", "default":
 		next.Schedule = ""
-		desc = "restored this channel's default reminders, " + s.def.Describe()
+		desc = "restored this channel's default reminders, " + sc.Describe()
 	case "on", "resume":
-		if cs.Schedule == "" {
-			desc = "turned this channel's reminders on: " + s.def.Describe()
-			break
-		}
-		sc, err := validate(cs.Schedule, s.o.Zone, s.o.MinInterval, now)
-		if err != nil {
-			return "", err
+		if cs.Schedule != "" {
+			if sc, err = validate(cs.Schedule, s.o.Zone, s.o.MinInterval, now); err != nil {
+				return "", err
+			}
 		}
 		desc = "turned this channel's reminders on: " + sc.Describe()
 	default:
-		sc, err := validate(spec, s.o.Zone, s.o.MinInterval, now)
-		if err != nil {
+		if sc, err = validate(spec, s.o.Zone, s.o.MinInterval, now); err != nil {
 			return "", err
 		}
-		next.Schedule = sc.String()
+		next.Schedule = sc.spec
 		desc = "set this channel's reminders to " + sc.Describe()
 	}
 	if err := s.store.SetChannelSettings(ctx, workspace, channel, next); err != nil {
@@ -58,10 +54,8 @@ func (s *Scheduler) Set(ctx context.Context, workspace, channel, spec, actor str
 	if next.Paused {
 		return desc, nil
 	}
-	if sc, err := s.channelSchedule(next); err == nil && sc != nil {
-		if t := sc.Next(now); !t.IsZero() {
-			desc += "; next: " + formatWhen(t, now, sc.Location())
-		}
+	if sc, err := s.channelSchedule(next); err == nil && !sc.Next(now).IsZero() {
+		desc += "; next: " + formatWhen(sc.Next(now), now, sc.loc)
 	}
 	desc += " (posted only while something is outstanding)"
 	if envs, err := s.store.ChannelEnvironments(ctx, workspace, channel); err == nil && len(envs) == 0 {
@@ -73,12 +67,10 @@ func (s *Scheduler) Set(ctx context.Context, workspace, channel, spec, actor str
 // formatWhen writes an occurrence in its zone: "Mon 25 Nov 09:00", with
 // the year when it is not now's.
 func formatWhen(t, now time.Time, loc *time.Location) string {
-	t = t.In(loc)
-	layout := "Mon 2 Jan 15:04"
-	if t.Year() != now.In(loc).Year() {
-		layout = "Mon 2 Jan 2006 15:04"
+	if t = t.In(loc); t.Year() != now.In(loc).Year() {
+		return t.Format("Mon 2 Jan 2006 15:04")
 	}
-	return t.Format(layout)
+	return t.Format("Mon 2 Jan 15:04")
 }
 
 // Next describes a channel's next reminder for status, "" when the
@@ -89,13 +81,12 @@ func (s *Scheduler) Next(ctx context.Context, workspace, channel string) string 
 		return ""
 	}
 	cs, err := s.store.ChannelSettings(ctx, workspace, channel)
-	if err != nil {
+	switch {
+	case err != nil:
 		return ""
-	}
-	if cs.Paused {
-		if cs.PauseReason == offReason || cs.PauseReason == "" {
-			return fmt.Sprintf("Reminders are off in this channel; `%s remind default` (or a schedule) turns them back on.", s.o.CommandName)
-		}
+	case cs.Paused && (cs.PauseReason == offReason || cs.PauseReason == ""):
+		return fmt.Sprintf("Reminders are off in this channel; `%s remind default` (or a schedule) turns them back on.", s.o.CommandName)
+	case cs.Paused:
 		return "Reminders paused: " + cs.PauseReason
 	}
 	sc, err := s.channelSchedule(cs)
@@ -111,7 +102,7 @@ func (s *Scheduler) Next(ctx context.Context, workspace, channel string) string 
 	if cs.Schedule == "" {
 		which = "the default schedule"
 	}
-	return fmt.Sprintf("Next reminder: %s %s (%s: %s), if anything is still outstanding then.", formatWhen(t, now, sc.Location()), sc.Location(), which, sc.Expr())
+	return fmt.Sprintf("Next reminder: %s %s (%s: %s), if anything is still outstanding then.", formatWhen(t, now, sc.loc), sc.loc, which, sc.expr)
 }
 
 // Now builds the reminder the channel would get now: every followed

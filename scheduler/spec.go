@@ -9,40 +9,35 @@ import (
 	"github.com/robfig/cron/v3"
 )
 
-// robfig/cron parses schedules and finds their wall-clock times (run in
-// UTC, where no clock jumps). Two things are done here, because a reminder
-// occurrence must be the same instant on every replica (it names the claim
-// that lets one replica post it): robfig's SpecSchedule.Next skips a wall
-// time that a spring-forward change skips and fires twice in a fall-back's
-// repeated hour, so a wall time is mapped to the first instant the zone's
-// clocks reach it; and its @every counts from when each process added the
-// job, so @every occurrences here are anchor + k×interval, the anchor being
-// when the channel's schedule was set.
+// robfig/cron parses schedules and finds their wall-clock times (in UTC,
+// where no clock jumps). An occurrence must be the same instant on every
+// replica (it names the claim), and robfig's own Next skips a time that
+// spring-forward skips and repeats a fall-back's hour, and counts @every
+// from when each process added the job. So a wall time is mapped here to
+// the first instant the zone's clocks reach it, and @every occurrences are
+// anchor + k×interval, the anchor being when the schedule was set.
 var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
-// Errors matched by every *SpecError.
+// Errors of refused schedules; their messages are for the user.
 var (
 	ErrInvalidSpec = errors.New("scheduler: invalid schedule")
 	ErrTooFrequent = errors.New("scheduler: schedule too frequent")
 )
 
-// SpecError says why a schedule was refused, for the user, with an example of what works.
-type SpecError struct {
-	Spec, Problem string
-	kind          error
+// specError says which schedule was refused and why, with an example that works.
+type specError struct {
+	spec, problem string
+	kind          error // ErrInvalidSpec or ErrTooFrequent
 }
 
-// Error says which schedule was refused and why.
-func (e *SpecError) Error() string {
-	return fmt.Sprintf("%q is not a schedule I can use: %s", e.Spec, e.Problem)
+func (e *specError) Error() string {
+	return fmt.Sprintf("%q is not a schedule I can use: %s", e.spec, e.problem)
 }
-
-// Unwrap lets errors.Is match ErrInvalidSpec or ErrTooFrequent.
-func (e *SpecError) Unwrap() error { return e.kind }
+func (e *specError) Unwrap() error { return e.kind }
 
 func invalidSpec(spec, format string, args ...any) error {
-	return &SpecError{Spec: spec, kind: ErrInvalidSpec, Problem: fmt.Sprintf(format, args...) +
-		" Example: `0 9 * * 1-5` (09:00 on weekdays), `@daily`, `@every 4h` or `CRON_TZ=Europe/Lisbon 0 9 * * *`."}
+	return &specError{spec, fmt.Sprintf(format, args...) +
+		" Example: `0 9 * * 1-5` (09:00 on weekdays), `@daily`, `@every 4h` or `CRON_TZ=Europe/Lisbon 0 9 * * *`.", ErrInvalidSpec}
 }
 
 // Schedule is a parsed reminder or digest schedule.
@@ -158,18 +153,6 @@ func (s *Schedule) setCron(sched cron.Schedule) {
 	s.cron = &c
 }
 
-// String returns the schedule as stored.
-func (s *Schedule) String() string { return s.spec }
-
-// Expr returns the schedule without its CRON_TZ= prefix.
-func (s *Schedule) Expr() string { return s.expr }
-
-// Location returns the zone the schedule's times are in.
-func (s *Schedule) Location() *time.Location { return s.loc }
-
-// Every returns the interval of an @every schedule, 0 for others.
-func (s *Schedule) Every() time.Duration { return s.every }
-
 // Describe says the schedule and its zone, e.g. "0 9 * * 1-5 (Europe/Lisbon)".
 func (s *Schedule) Describe() string { return fmt.Sprintf("%s (%s)", s.expr, s.loc) }
 
@@ -197,7 +180,7 @@ func (s *Schedule) Next(t time.Time) time.Time {
 		if wall = s.cron.Next(wall); wall.IsZero() {
 			return wall
 		}
-		if u := resolve(wall.Unix(), s.loc); u.After(t) {
+		if u := resolve(wall, s.loc); u.After(t) {
 			return u
 		}
 	}
@@ -210,29 +193,27 @@ func civil(t time.Time) time.Time {
 	return time.Date(y, m, d, h, mi, sec, 0, time.UTC)
 }
 
-// resolve maps a wall-clock time of loc (as seconds of the same reading in
-// UTC) to the first instant at which loc's clocks show it or a later time:
-// the earlier instant of an ambiguous reading, the end of the gap for a
-// reading that a spring-forward change skips.
-func resolve(wall int64, loc *time.Location) time.Time {
-	var best, latest int64
-	found := false
-	for _, probe := range []int64{wall - 86400, wall, wall + 86400} {
-		_, off := time.Unix(probe, 0).In(loc).Zone()
-		u := wall - int64(off)
-		latest = max(latest, u)
-		if _, o := time.Unix(u, 0).In(loc).Zone(); o == off && (!found || u < best) {
-			best, found = u, true
-		}
+// resolve maps a wall-clock time (as the same reading in UTC) to the first
+// instant at which loc's clocks show it or a later time: the earlier
+// instant of an ambiguous reading, the end of the gap for a reading that a
+// spring-forward change skips.
+func resolve(wall time.Time, loc *time.Location) time.Time {
+	t := time.Date(wall.Year(), wall.Month(), wall.Day(), wall.Hour(), wall.Minute(), wall.Second(), 0, loc)
+	start, end := t.ZoneBounds()
+	switch c := civil(t); {
+	case c.Before(wall): // in a gap, read in the zone before it
+		return end
+	case c.After(wall): // in a gap, read in the zone after it
+		return start
+	case start.IsZero():
+		return t
 	}
-	if found {
-		return time.Unix(best, 0).In(loc)
+	// The reading may also exist in the zone before t's (a repeated hour).
+	_, off := start.Add(-time.Second).Zone()
+	if u := wall.Add(-time.Duration(off) * time.Second).In(loc); u.Before(t) && civil(u).Equal(wall) {
+		return u
 	}
-	// In a gap: the clocks jump past wall when the zone of the latest candidate begins.
-	if start, _ := time.Unix(latest, 0).In(loc).ZoneBounds(); !start.IsZero() {
-		return start.In(loc)
-	}
-	return time.Unix(latest, 0).In(loc)
+	return t
 }
 
 // shortestInterval is the shortest gap between consecutive occurrences, in
@@ -262,7 +243,7 @@ func validate(spec string, zone *time.Location, min time.Duration, from time.Tim
 		return s, err
 	}
 	if gap := s.shortestInterval(from, min); gap < min {
-		return nil, &SpecError{Spec: s.spec, kind: ErrTooFrequent, Problem: fmt.Sprintf(
+		return nil, &specError{kind: ErrTooFrequent, spec: s.spec, problem: fmt.Sprintf(
 			"it would remind as often as every %s; the shortest interval allowed here is %s (UPGRADEBOT_MIN_REMINDER_INTERVAL). Example: `@every %s` or `0 9 * * 1-5`.",
 			formatDuration(gap), formatDuration(min), formatDuration(max(min, time.Hour).Round(time.Hour)))}
 	}

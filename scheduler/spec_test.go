@@ -80,8 +80,8 @@ func TestParseValid(t *testing.T) {
 			t.Errorf("Parse(%q): %v", tc.spec, err)
 			continue
 		}
-		if s.Expr() != tc.expr || s.Location().String() != tc.zone {
-			t.Errorf("Parse(%q) = %q in %s, want %q in %s", tc.spec, s.Expr(), s.Location(), tc.expr, tc.zone)
+		if s.expr != tc.expr || s.loc.String() != tc.zone {
+			t.Errorf("Parse(%q) = %q in %s, want %q in %s", tc.spec, s.expr, s.loc, tc.expr, tc.zone)
 		}
 	}
 	// The default zone applies without a prefix.
