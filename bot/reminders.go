@@ -230,12 +230,9 @@ func (b *Bot) digestLine(prefix string, st progress.Status, w work) Line {
 }
 
 // openTTL is how long a channel remembers it was reminded about an
-// environment, so that it gets one "all clear" when the work is done.
+// environment, so that it gets one "all clear" when the work is done. Any
+// replica may set or clear that mark: it is held by progress.SharedToken.
 const openTTL = 60 * 24 * time.Hour
-
-// openToken holds the "reminded, awaiting an all-clear" marks: any replica
-// may set or clear one, so they share a token.
-const openToken = "remind-open"
 
 // ScheduledReminder is what a channel gets at a scheduled reminder of env:
 // the reminder while work is outstanding; once the work is done, one
@@ -252,10 +249,10 @@ func (b *Bot) ScheduledReminder(ctx context.Context, workspace, channel, env str
 	key := "remind-open:" + workspace + ":" + channel + ":" + env
 	if r := b.Reminder(st, now, stall, 0); r != nil {
 		return r, func(ctx context.Context) error {
-			if _, err := b.store.Claim(ctx, key, openToken, openTTL); err != nil {
+			if _, err := b.store.Claim(ctx, key, progress.SharedToken, openTTL); err != nil {
 				return err
 			}
-			_, err := b.store.Renew(ctx, key, openToken, openTTL)
+			_, err := b.store.Renew(ctx, key, progress.SharedToken, openTTL)
 			return err
 		}, nil
 	}
@@ -265,7 +262,7 @@ func (b *Bot) ScheduledReminder(ctx context.Context, workspace, channel, env str
 	if awaiting, err := b.store.Held(ctx, key); err != nil || !awaiting {
 		return nil, nil, err
 	}
-	return b.allClear(st.Name), func(ctx context.Context) error { return b.store.Release(ctx, key, openToken) }, nil
+	return b.allClear(st.Name), func(ctx context.Context) error { return b.store.Release(ctx, key, progress.SharedToken) }, nil
 }
 
 // PauseReminders pauses the reminders of a channel the bot was removed

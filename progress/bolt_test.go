@@ -2,11 +2,14 @@ package progress
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 func newBoltStore(t *testing.T, opts BoltOptions) *BoltStore {
@@ -113,6 +116,35 @@ func TestBoltClaimExpires(t *testing.T) {
 		if got, err := op(ctx, "k", step.claimer, time.Hour); err != nil || got != step.want {
 			t.Errorf("step %d: %v, %v; want %v", i, got, err, step.want)
 		}
+	}
+}
+
+// A claim stored before claims had tokens (its expiry alone) is held by
+// SharedToken: others cannot take it, SharedToken releases it.
+func TestBoltLegacyClaim(t *testing.T) {
+	s := newBoltStore(t, BoltOptions{Now: func() time.Time { return t0 }})
+	ctx := context.Background()
+	err := s.update(ctx, "test", func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bktClaims)
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte("old"), binary.BigEndian.AppendUint64(nil, uint64(toMillis(t0.Add(time.Hour)))))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if held, err := s.Held(ctx, "old"); err != nil || !held {
+		t.Errorf("Held = %v, %v; want held", held, err)
+	}
+	if ok, err := s.Claim(ctx, "old", NewToken(), time.Hour); err != nil || ok {
+		t.Errorf("Claim by another token = %v, %v; want lost", ok, err)
+	}
+	if err := s.Release(ctx, "old", SharedToken); err != nil {
+		t.Fatal(err)
+	}
+	if held, err := s.Held(ctx, "old"); err != nil || held {
+		t.Errorf("Held after release by SharedToken = %v, %v; want free", held, err)
 	}
 }
 

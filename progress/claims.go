@@ -19,6 +19,12 @@ var (
 	_ Claims = (*BoltStore)(nil)
 )
 
+// SharedToken holds marks rather than leases: any holder that knows a key
+// may renew or release it. It is the value older versions gave marks in
+// Redis, and bbolt claims written before tokens (an expiry alone) read as
+// held by it, so marks set by an older version can still be released.
+const SharedToken = "done"
+
 // NewToken returns a random claim token, unique to one holder.
 func NewToken() string {
 	b := make([]byte, 16)
@@ -99,8 +105,11 @@ func (s *RedisStore) Held(ctx context.Context, key string) (bool, error) {
 
 // holder returns the token holding a claim value at now, "" when none.
 func holder(v []byte, now time.Time) string {
-	if len(v) < 8 || int64(binary.BigEndian.Uint64(v)) <= toMillis(now) {
+	switch {
+	case len(v) < 8 || int64(binary.BigEndian.Uint64(v)) <= toMillis(now):
 		return ""
+	case len(v) == 8: // written before tokens
+		return SharedToken
 	}
 	return string(v[8:])
 }

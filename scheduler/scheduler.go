@@ -40,12 +40,9 @@ const (
 )
 
 const (
-	tick = time.Second // how often occurrences are checked
-	// A starting replica looks this far before the grace period for an
-	// occurrence nobody posted, to count it.
-	missLookback = 24 * time.Hour
-	maxScan      = 10000 // occurrences one scan walks through at most
-	pollTimeout  = 10 * time.Second
+	tick         = time.Second    // how often occurrences are checked
+	missLookback = 24 * time.Hour // how far before the grace period a starting replica counts misses
+	maxScan      = 10000          // occurrences one scan walks through at most
 )
 
 // Metrics counts scheduled posts, and occurrences missed (older than the
@@ -84,9 +81,7 @@ type Options struct {
 
 // Scheduler posts reminders and the digest, and implements bot.Schedules.
 type Scheduler struct {
-	o           Options // with defaults filled in
-	store       progress.Store
-	log         *slog.Logger
+	o           Options     // with defaults filled in
 	def, digest *Schedule   // digest nil: none
 	repoll      atomic.Bool // a schedule changed: read them at the next step
 	kick        chan struct{}
@@ -96,8 +91,6 @@ type Scheduler struct {
 	nextPoll    time.Time
 	failing     bool
 }
-
-var _ bot.Schedules = (*Scheduler)(nil)
 
 // New returns a scheduler; it validates the default and digest schedules.
 func New(o Options) (*Scheduler, error) {
@@ -110,7 +103,7 @@ func New(o Options) (*Scheduler, error) {
 	o.MinInterval, o.Grace, o.Stall = cmp.Or(o.MinInterval, DefaultMinInterval), cmp.Or(o.Grace, DefaultGrace), cmp.Or(o.Stall, DefaultStall)
 	o.PollInterval, o.Lease = cmp.Or(o.PollInterval, DefaultPollInterval), cmp.Or(o.Lease, DefaultLease)
 	o.ShutdownTimeout, o.CommandName = cmp.Or(o.ShutdownTimeout, DefaultShutdownTimeout), cmp.Or(o.CommandName, "/upgrade")
-	s := &Scheduler{o: o, store: o.Store, log: o.Logger, kick: make(chan struct{}, 1), jobs: map[string]*job{}, items: map[string]*item{}}
+	s := &Scheduler{o: o, kick: make(chan struct{}, 1), jobs: map[string]*job{}, items: map[string]*item{}}
 	var err error
 	if s.def, err = Parse(cmp.Or(o.DefaultSchedule, DefaultReminderSchedule), o.Zone); err != nil {
 		return nil, fmt.Errorf("UPGRADEBOT_REMINDER_SCHEDULE: %w", err)
@@ -130,7 +123,7 @@ func (s *Scheduler) doneTTL() time.Duration { return s.o.Grace + missLookback + 
 // job is one schedule: a channel's reminders or the digest.
 type job struct {
 	ws, ch   string
-	envs     []string // environments the channel follows; nil: the digest
+	envs     []string // environments the channel follows; the digest's: ""
 	settings progress.ChannelSettings
 	sched    *Schedule // nil: paused or unusable
 	last     time.Time // scanned up to
@@ -158,10 +151,10 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	work, hardStop := context.WithCancel(context.WithoutCancel(ctx))
 	defer hardStop()
 	defer context.AfterFunc(ctx, func() {
-		s.log.Info("stopping: a scheduled post in progress may finish", "at_most", s.o.ShutdownTimeout)
+		s.o.Logger.Info("stopping: a scheduled post in progress may finish", "at_most", s.o.ShutdownTimeout)
 		time.AfterFunc(s.o.ShutdownTimeout, hardStop)
 	})()
-	s.log.Info("reminder scheduler started", "default_schedule", s.def.Describe(), "grace", s.o.Grace, "digest_channel", s.o.DigestChannel)
+	s.o.Logger.Info("reminder scheduler started", "default_schedule", s.def.Describe(), "grace", s.o.Grace, "digest_channel", s.o.DigestChannel)
 	for ctx.Err() == nil {
 		s.step(work)
 		select {
@@ -174,13 +167,13 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	defer cancel()
 	for _, it := range s.items {
 		if it.owned && !it.posted { // awaiting a retry: free it for another replica
-			if err := s.store.Release(sctx, it.key, it.token); err != nil {
-				s.log.Warn("could not free a claim while stopping", "key", it.key, "err", err)
+			if err := s.o.Store.Release(sctx, it.key, it.token); err != nil {
+				s.o.Logger.Warn("could not free a claim while stopping", "key", it.key, "err", err)
 			}
 		}
 	}
 	s.jobs, s.items, s.polled, s.nextPoll = map[string]*job{}, map[string]*item{}, false, time.Time{}
-	s.log.Info("reminder scheduler stopped")
+	s.o.Logger.Info("reminder scheduler stopped")
 	return nil
 }
 
@@ -218,8 +211,6 @@ func (s *Scheduler) step(ctx context.Context) {
 
 // poll reads every followed channel with its settings, one read per workspace.
 func (s *Scheduler) poll(ctx context.Context, now time.Time) {
-	ctx, cancel := context.WithTimeout(ctx, pollTimeout)
-	defer cancel()
 	s.nextPoll = now.Add(s.o.PollInterval)
 	// A new schedule starts a grace period back (what every replica missed is
 	// still posted); on start-up further, to count what all replicas missed.
@@ -229,18 +220,18 @@ func (s *Scheduler) poll(ctx context.Context, now time.Time) {
 	}
 	found := map[string]*job{}
 	if s.digest != nil {
-		found["digest"] = &job{ch: s.o.DigestChannel, sched: s.digest, last: initial}
+		found["digest"] = &job{ch: s.o.DigestChannel, envs: []string{""}, sched: s.digest, last: initial}
 	}
-	wss, err := s.store.Workspaces(ctx)
+	wss, err := s.o.Store.Workspaces(ctx)
 	for i := 0; err == nil && i < len(wss); i++ {
 		var follows []progress.ChannelFollow
-		follows, err = s.store.FollowedChannels(ctx, wss[i])
+		follows, err = s.o.Store.FollowedChannels(ctx, wss[i])
 		for _, f := range follows {
 			k := wss[i] + "\x00" + f.Channel
 			j := &job{ws: wss[i], ch: f.Channel, envs: f.Environments, settings: f.Settings, last: initial}
 			var serr error
 			if j.sched, serr = s.channelSchedule(f.Settings); serr != nil && (s.jobs[k] == nil || s.jobs[k].settings != f.Settings) {
-				s.log.Warn("a channel's stored reminder schedule is unusable; no reminders there until it is set again",
+				s.o.Logger.Warn("a channel's stored reminder schedule is unusable; no reminders there until it is set again",
 					"workspace", j.ws, "channel", j.ch, "err", serr)
 			}
 			found[k] = j
@@ -248,13 +239,13 @@ func (s *Scheduler) poll(ctx context.Context, now time.Time) {
 	}
 	if err != nil {
 		if !s.failing {
-			s.log.Warn("cannot read reminder schedules; keeping the last ones read", "err", err)
+			s.o.Logger.Warn("cannot read reminder schedules; keeping the last ones read", "err", err)
 		}
 		s.failing = true
 		return
 	}
 	if s.failing {
-		s.log.Info("reminder schedules readable again")
+		s.o.Logger.Info("reminder schedules readable again")
 	}
 	for k, j := range found {
 		if old := s.jobs[k]; old != nil {
@@ -300,11 +291,7 @@ func (s *Scheduler) scan(ctx context.Context, j *job, now time.Time) {
 			missed = t
 		}
 	}
-	envs := j.envs
-	if envs == nil {
-		envs = []string{""} // the digest
-	}
-	for _, env := range envs {
+	for _, env := range j.envs {
 		if !missed.IsZero() {
 			s.recordMiss(ctx, &item{key: occKey(j.ws, j.ch, env, missed), ws: j.ws, env: env, occ: missed}, now)
 		}
@@ -331,15 +318,15 @@ func occKey(ws, ch, env string, occ time.Time) string {
 
 // recordMiss counts an occurrence nobody posted in time, unless it had nothing to say.
 func (s *Scheduler) recordMiss(ctx context.Context, it *item, now time.Time) {
-	if ok, err := s.store.Claim(ctx, it.key, progress.NewToken(), s.doneTTL()); err != nil || !ok {
+	if ok, err := s.o.Store.Claim(ctx, it.key, progress.NewToken(), s.doneTTL()); err != nil || !ok {
 		return // handled elsewhere, or the store is away (nothing to do either way)
 	}
 	if it.env != "" {
-		if st, err := s.store.Status(ctx, it.ws, it.env, 0); err == nil && s.o.Bot.Reminder(st, now, s.o.Stall, 0) == nil {
+		if st, err := s.o.Store.Status(ctx, it.ws, it.env, 0); err == nil && s.o.Bot.Reminder(st, now, s.o.Stall, 0) == nil {
 			return
 		}
 	}
-	s.log.Warn("scheduled post missed: it was due when no replica could post it, longer ago than the grace period; skipped",
+	s.o.Logger.Warn("scheduled post missed: it was due when no replica could post it, longer ago than the grace period; skipped",
 		"key", it.key, "occurrence", it.occ, "grace", s.o.Grace)
 	s.o.Metrics.ReminderMissed()
 }
@@ -352,12 +339,12 @@ func (s *Scheduler) attempt(ctx context.Context, it *item) bool {
 		return true
 	}
 	if !it.posted {
-		ok, err := s.store.Claim(ctx, it.key, it.token, s.o.Lease)
+		ok, err := s.o.Store.Claim(ctx, it.key, it.token, s.o.Lease)
 		if err == nil && ok && it.owned {
-			ok, err = s.store.Renew(ctx, it.key, it.token, s.o.Lease)
+			ok, err = s.o.Store.Renew(ctx, it.key, it.token, s.o.Lease)
 		}
 		if err != nil {
-			s.log.Debug("cannot claim a scheduled post yet", "key", it.key, "err", err)
+			s.o.Logger.Debug("cannot claim a scheduled post yet", "key", it.key, "err", err)
 			it.retryAt = now.Add(s.o.Lease / 90)
 			return false
 		}
@@ -366,33 +353,29 @@ func (s *Scheduler) attempt(ctx context.Context, it *item) bool {
 			it.retryAt = now.Add(s.o.Lease / 2)
 			return false
 		}
-		err = s.post(ctx, it, now)
-		if !it.owned {
-			return true // stopping: released for another replica
-		}
-		if err != nil {
+		if err := s.post(ctx, it, now); err != nil {
 			// Retry with backoff within the grace period, or give up.
 			it.failures++
 			next := s.o.Clock.Now().Add(min(s.o.Lease/90<<min(it.failures-1, 8), s.o.Lease/3))
 			if !next.After(it.occ.Add(s.o.Grace)) {
-				s.log.Warn("scheduled post failed; retrying", "key", it.key, "channel", it.ch, "attempt", it.failures, "retry_at", next, "err", err)
+				s.o.Logger.Warn("scheduled post failed; retrying", "key", it.key, "channel", it.ch, "attempt", it.failures, "retry_at", next, "err", err)
 				it.retryAt = next
 				return false
 			}
-			s.log.Error("scheduled post failed; giving up, the grace period is over", "key", it.key, "channel", it.ch, "attempts", it.failures, "err", err)
+			s.o.Logger.Error("scheduled post failed; giving up, the grace period is over", "key", it.key, "channel", it.ch, "attempts", it.failures, "err", err)
 			s.o.Metrics.ReminderMissed()
 		}
 		it.posted = true
 	}
-	if _, err := s.store.Renew(ctx, it.key, it.token, s.doneTTL()); err != nil {
-		s.log.Warn("cannot record a scheduled post as done; will try again", "key", it.key, "err", err)
+	if _, err := s.o.Store.Renew(ctx, it.key, it.token, s.doneTTL()); err != nil {
+		s.o.Logger.Warn("cannot record a scheduled post as done; will try again", "key", it.key, "err", err)
 		it.retryAt = now.Add(s.o.Lease / 90)
 		return false
 	}
 	return true
 }
 
-// post builds and posts an item's message, if any; cut short by a shutdown, it frees the claim.
+// post builds and posts an item's message, if any.
 func (s *Scheduler) post(ctx context.Context, it *item, now time.Time) error {
 	var r *bot.Reply
 	var posted func(context.Context) error
@@ -411,35 +394,25 @@ func (s *Scheduler) post(ctx context.Context, it *item, now time.Time) error {
 	switch {
 	case err == nil:
 		s.o.Metrics.ReminderPosted()
-		s.log.Info("scheduled post sent", "key", it.key, "occurrence", it.occ, "summary", r.Summary)
+		s.o.Logger.Info("scheduled post sent", "key", it.key, "occurrence", it.occ, "summary", r.Summary)
 		if posted != nil {
 			if err := posted(ctx); err != nil {
-				s.log.Warn("cannot record whether the channel awaits an all-clear", "channel", it.ch, "env", it.env, "err", err)
+				s.o.Logger.Warn("cannot record whether the channel awaits an all-clear", "channel", it.ch, "env", it.env, "err", err)
 			}
 		}
-	case errors.Is(err, bot.ErrChannelGone):
-		s.channelGone(ctx, it, now, err)
-	case ctx.Err() != nil:
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-		defer cancel()
-		_ = s.store.Release(rctx, it.key, it.token)
-		it.owned = false
-	default:
+	case errors.Is(err, bot.ErrChannelGone) && it.env == "":
+		s.o.Logger.Error("cannot post the digest: the bot is not in UPGRADEBOT_DIGEST_CHANNEL or it no longer exists", "channel", it.ch, "err", err)
+	case errors.Is(err, bot.ErrChannelGone): // pause the channel's reminders
+		if perr := s.o.Bot.PauseReminders(ctx, it.ws, it.ch, now); perr != nil {
+			s.o.Logger.Error("cannot pause the reminders of a channel the bot left; the next reminder tries again", "workspace", it.ws, "channel", it.ch, "err", perr)
+		} else {
+			s.o.Logger.Warn("reminders paused: the bot is not in the channel or it is gone", "workspace", it.ws, "channel", it.ch, "err", err)
+			s.wake()
+		}
+	default: // failed (or cut short by a shutdown: Run then frees the claim)
 		return err
 	}
 	return nil
-}
-
-// channelGone pauses the reminders of a channel the bot can no longer post to.
-func (s *Scheduler) channelGone(ctx context.Context, it *item, now time.Time, postErr error) {
-	if it.env == "" {
-		s.log.Error("cannot post the digest: the bot is not in UPGRADEBOT_DIGEST_CHANNEL or it no longer exists", "channel", it.ch, "err", postErr)
-	} else if err := s.o.Bot.PauseReminders(ctx, it.ws, it.ch, now); err != nil {
-		s.log.Error("cannot pause the reminders of a channel the bot left; the next reminder tries again", "workspace", it.ws, "channel", it.ch, "err", err)
-	} else {
-		s.log.Warn("reminders paused: the bot is not in the channel or it is gone", "workspace", it.ws, "channel", it.ch, "err", postErr)
-		s.wake()
-	}
 }
 
 // Clock is the scheduler's time source; tests set one to cross

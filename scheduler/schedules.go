@@ -13,14 +13,12 @@ import (
 // offReason is the pause reason of /upgrade remind off.
 const offReason = "turned off with remind off"
 
-// Set validates and stores a channel's schedule and describes the result
-// for the channel: spec is a schedule, "off" (pause), "on" (resume the
-// stored schedule), or "" / "default" (the default schedule). Errors
-// other than the store's match ErrInvalidSpec or ErrTooFrequent, and their
-// messages are for the user.
+// Set validates and stores a channel's schedule ("off", "on", "" or "default"
+// also work) and describes the result; errors other than the store's match
+// ErrInvalidSpec or ErrTooFrequent, and their messages are for the user.
 func (s *Scheduler) Set(ctx context.Context, workspace, channel, spec, actor string) (string, error) {
 	spec, now := NormalizeSpec(spec), s.o.Clock.Now()
-	cs, err := s.store.ChannelSettings(ctx, workspace, channel)
+	cs, err := s.o.Store.ChannelSettings(ctx, workspace, channel)
 	if err != nil {
 		return "", err
 	}
@@ -47,7 +45,7 @@ func (s *Scheduler) Set(ctx context.Context, workspace, channel, spec, actor str
 		next.Schedule = sc.spec
 		desc = "set this channel's reminders to " + sc.Describe()
 	}
-	if err := s.store.SetChannelSettings(ctx, workspace, channel, next); err != nil {
+	if err := s.o.Store.SetChannelSettings(ctx, workspace, channel, next); err != nil {
 		return "", err
 	}
 	s.wake()
@@ -58,7 +56,7 @@ func (s *Scheduler) Set(ctx context.Context, workspace, channel, spec, actor str
 		desc += "; next: " + formatWhen(sc.Next(now), now, sc.loc)
 	}
 	desc += " (posted only while something is outstanding)"
-	if envs, err := s.store.ChannelEnvironments(ctx, workspace, channel); err == nil && len(envs) == 0 {
+	if envs, err := s.o.Store.ChannelEnvironments(ctx, workspace, channel); err == nil && len(envs) == 0 {
 		desc += fmt.Sprintf(". This channel follows no environment yet: `%s track <env>` starts", s.o.CommandName)
 	}
 	return desc, nil
@@ -76,11 +74,11 @@ func formatWhen(t, now time.Time, loc *time.Location) string {
 // Next describes a channel's next reminder for status, "" when the
 // channel follows nothing; a paused channel says why.
 func (s *Scheduler) Next(ctx context.Context, workspace, channel string) string {
-	envs, err := s.store.ChannelEnvironments(ctx, workspace, channel)
+	envs, err := s.o.Store.ChannelEnvironments(ctx, workspace, channel)
 	if err != nil || len(envs) == 0 {
 		return ""
 	}
-	cs, err := s.store.ChannelSettings(ctx, workspace, channel)
+	cs, err := s.o.Store.ChannelSettings(ctx, workspace, channel)
 	switch {
 	case err != nil:
 		return ""
@@ -105,9 +103,7 @@ func (s *Scheduler) Next(ctx context.Context, workspace, channel string) string 
 	return fmt.Sprintf("Next reminder: %s %s (%s: %s), if anything is still outstanding then.", formatWhen(t, now, sc.loc), sc.loc, which, sc.expr)
 }
 
-// Now builds the reminder the channel would get now: every followed
-// environment with something outstanding; nil when there is none. It needs
-// neither Run nor a Poster.
+// Now builds the reminder the channel would get now (nil: nothing outstanding), without Run or a Poster.
 func (s *Scheduler) Now(ctx context.Context, workspace, channel string) (*bot.Reply, error) {
 	return s.o.Bot.ChannelReminder(ctx, workspace, channel, s.o.Clock.Now(), s.o.Stall)
 }

@@ -60,10 +60,8 @@ func NormalizeSpec(spec string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-// Parse reads a schedule: five cron fields (minute hour day-of-month month
-// day-of-week), a descriptor (@yearly, @monthly, @weekly, @daily,
-// @hourly), or @every <duration>, optionally prefixed CRON_TZ=<zone> (or
-// TZ=<zone>). Times are in zone unless the prefix names another.
+// Parse reads five cron fields, a descriptor (@daily, …) or @every <duration>,
+// optionally prefixed CRON_TZ=<zone> (or TZ=); times are in zone unless it names another.
 func Parse(spec string, zone *time.Location) (*Schedule, error) {
 	spec = NormalizeSpec(spec)
 	if spec == "" {
@@ -174,8 +172,8 @@ func (s *Schedule) Next(t time.Time) time.Time {
 		k := max(t.Sub(a)/s.every+1, 1)
 		return a.Add(k * s.every).In(s.loc)
 	}
-	// The first wall time after t's reading whose first instant is after t:
-	// a reading of a repeated hour is reached once, at its first instant.
+	// The first wall time after t's reading whose first instant is after t
+	// (a reading of a repeated hour is reached once).
 	for wall := civil(t.In(s.loc)); ; {
 		if wall = s.cron.Next(wall); wall.IsZero() {
 			return wall
@@ -193,10 +191,8 @@ func civil(t time.Time) time.Time {
 	return time.Date(y, m, d, h, mi, sec, 0, time.UTC)
 }
 
-// resolve maps a wall-clock time (as the same reading in UTC) to the first
-// instant at which loc's clocks show it or a later time: the earlier
-// instant of an ambiguous reading, the end of the gap for a reading that a
-// spring-forward change skips.
+// resolve maps a wall time (as the same reading in UTC) to the first instant
+// loc's clocks show it or later: an ambiguous reading's first, a skipped one's gap end.
 func resolve(wall time.Time, loc *time.Location) time.Time {
 	t := time.Date(wall.Year(), wall.Month(), wall.Day(), wall.Hour(), wall.Minute(), wall.Second(), 0, loc)
 	start, end := t.ZoneBounds()
@@ -216,9 +212,8 @@ func resolve(wall time.Time, loc *time.Location) time.Time {
 	return t
 }
 
-// shortestInterval is the shortest gap between consecutive occurrences, in
-// wall-clock time over the year from `from` (so daylight-saving days do not
-// change it), stopping once a gap below stopBelow is seen; at most a year.
+// shortestInterval is the shortest gap between occurrences in wall-clock time (so
+// daylight saving does not shorten it) over the year from `from`, or the first below stopBelow.
 func (s *Schedule) shortestInterval(from time.Time, stopBelow time.Duration) time.Duration {
 	if s.every > 0 {
 		return s.every
