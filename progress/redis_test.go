@@ -436,10 +436,9 @@ func (p *tcpProxy) stop() {
 	p.wg.Wait()
 }
 
-// TestRedisLostReply: the reply of an Apply is lost after Redis ran it, so
-// go-redis resends the command on a new connection. The resend must report
-// what the first run did, not "duplicate", and must not apply twice.
-func TestRedisLostReply(t *testing.T) {
+// lossyRedisStore is a store whose connection goes through a proxy that
+// can drop a reply, with go-redis resending commands.
+func lossyRedisStore(t *testing.T) (*RedisStore, *tcpProxy) {
 	opts := redisTestOptions(t)
 	proxy := startProxy(t, opts.Addr)
 	po := *opts
@@ -450,6 +449,14 @@ func TestRedisLostReply(t *testing.T) {
 		t.Fatal(err)
 	}
 	cleanRedisPrefix(t, opts, s.prefix)
+	return s, proxy
+}
+
+// TestRedisLostReply: the reply of an Apply is lost after Redis ran it, so
+// go-redis resends the command on a new connection. The resend must report
+// what the first run did, not "duplicate", and must not apply twice.
+func TestRedisLostReply(t *testing.T) {
+	s, proxy := lossyRedisStore(t)
 	track(t, s, TrackRequest{Environment: "prod", Channel: "C1"})
 	apply(t, s, "prod", Change{Kind: ChangeAddModules, Key: "warm-up", Reason: ReasonFailed, Modules: []string{"A"}}) // loads the script
 	proxy.dropReply.Store(true)
@@ -471,16 +478,7 @@ func TestRedisLostReply(t *testing.T) {
 // TestRedisLostClaimReply: the reply of a Claim is lost after Redis ran it;
 // go-redis resends it, and the resend finds its own token and wins.
 func TestRedisLostClaimReply(t *testing.T) {
-	opts := redisTestOptions(t)
-	proxy := startProxy(t, opts.Addr)
-	po := *opts
-	po.Addr = proxy.addr
-	po.MaxRetries = 2
-	s, err := NewRedisStore(newRedisClient(t, &po), RedisOptions{Prefix: testPrefix(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cleanRedisPrefix(t, opts, s.prefix)
+	s, proxy := lossyRedisStore(t)
 	ctx := context.Background()
 	mine := NewToken()
 	if ok, err := s.Claim(ctx, "warm-up", mine, time.Minute); err != nil || !ok { // loads the script
