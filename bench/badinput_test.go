@@ -16,6 +16,7 @@ import (
 // Bad input is answered clearly, each kind in its way, while the bot keeps
 // serving: after it all, a pasted error still gets its answer.
 func TestFaultBadInput(t *testing.T) {
+	faultsOn(t)
 	t.Parallel()
 	r := newRig(t, rigOptions{})
 	const ch = "C0BAD"

@@ -1,6 +1,6 @@
-// Package bench holds upgradebot's measurements: the load tool
-// (bench/loadgen), the command that runs every measurement and prints one
-// table (bench/all), the status and reminder rendering benchmarks, and the
-// fault tests that run the bot as a real process (set UPGRADEBOT_FAULTS=1).
-// See docs/performance.md.
+// Package bench holds upgradebot's measurements, all in its tests: the
+// load tool (TestLoad, run with -load), the status and reminder rendering
+// benchmarks, and the fault tests that run the bot as a real process (set
+// UPGRADEBOT_FAULTS=1). Its packages send the load (internal/load) and run
+// the bot (internal/botproc). See docs/performance.md.
 package bench

@@ -9,9 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/upgradebot/upgradebot/bench/internal/botproc"
 	"github.com/upgradebot/upgradebot/bot"
+	"github.com/upgradebot/upgradebot/bot/slackbot"
 	"github.com/upgradebot/upgradebot/diagnosis"
+	"github.com/upgradebot/upgradebot/internal/redistest"
 	"github.com/upgradebot/upgradebot/progress"
 	"github.com/upgradebot/upgradebot/scheduler"
 )
@@ -46,32 +47,29 @@ var (
 
 func renderSetup(b *testing.B) *renderFixture {
 	b.Helper()
+	redistest.NeedServer(b)
 	fixtureOnce.Do(func() { fixture = buildFixture() })
 	if fixture.err != nil {
-		if os.Getenv("CI") == "" && !botproc.HaveRedisServer() {
-			b.Skip(fixture.err)
-		}
 		b.Fatal(fixture.err)
 	}
 	return &fixture
 }
 
+// buildFixture fills a redis-server of its own, shared by the
+// benchmarks and stopped by TestMain.
 func buildFixture() renderFixture {
-	if !botproc.HaveRedisServer() {
-		return renderFixture{err: fmt.Errorf("no redis-server on PATH")}
-	}
 	dir, err := os.MkdirTemp("", "upgradebot-render-*")
 	if err != nil {
 		return renderFixture{err: err}
 	}
-	r, err := botproc.StartRedis(dir)
+	r, err := redistest.New(dir)
 	if err != nil {
 		os.RemoveAll(dir)
 		return renderFixture{err: err}
 	}
 	stop := func() { r.Kill(); os.RemoveAll(dir) }
 	fail := func(err error) renderFixture { stop(); return renderFixture{err: err} }
-	store, err := progress.OpenRedisURL(r.URL(0), progress.RedisOptions{Prefix: "bench"})
+	store, err := progress.OpenRedisURL(r.URL(1), progress.RedisOptions{Prefix: "bench"})
 	if err != nil {
 		return fail(err)
 	}
@@ -112,7 +110,7 @@ func sent(b *testing.B, r *bot.Reply) int {
 	if r.Empty() {
 		b.Fatal("empty reply")
 	}
-	js, err := json.Marshal(map[string]any{"text": bot.FallbackText(r), "blocks": bot.RenderBlocks(r)})
+	js, err := json.Marshal(map[string]any{"text": slackbot.FallbackText(r), "blocks": slackbot.RenderBlocks(r)})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -7,14 +7,16 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/upgradebot/upgradebot/bench/internal/botproc"
+	"github.com/upgradebot/upgradebot/bench/internal/load"
 	"github.com/upgradebot/upgradebot/bot/slackbot/slackfake"
+	"github.com/upgradebot/upgradebot/internal/redistest"
 	"github.com/upgradebot/upgradebot/progress"
 )
 
@@ -43,14 +45,14 @@ func cleanupBuilt() {
 	}
 }
 
-// faultsOn skips the test unless UPGRADEBOT_FAULTS is set; with it set
-// (and CI), a missing redis-server fails the test.
+// faultsOn skips the test unless UPGRADEBOT_FAULTS is set; with it set,
+// a missing redis-server fails the test.
 func faultsOn(t *testing.T) {
 	t.Helper()
 	if os.Getenv("UPGRADEBOT_FAULTS") == "" {
 		t.Skip("fault test with real processes: set UPGRADEBOT_FAULTS=1 (.ci/run does)")
 	}
-	if !botproc.HaveRedisServer() {
+	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Fatal("the fault tests need redis-server on PATH (apt-get install redis-server)")
 	}
 }
@@ -72,7 +74,7 @@ func botBinary(t *testing.T) string {
 type rig struct {
 	t      *testing.T
 	fake   *slackfake.Server
-	redis  *botproc.Redis
+	redis  *redistest.Server
 	bot    *botproc.Bot
 	prefix string
 	client *http.Client
@@ -86,18 +88,8 @@ type rigOptions struct {
 
 func newRig(t *testing.T, o rigOptions) *rig {
 	t.Helper()
-	faultsOn(t)
 	bin := botBinary(t)
-	dir := t.TempDir()
-	rdir := filepath.Join(dir, "redis")
-	if err := os.Mkdir(rdir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	red, err := botproc.StartRedis(rdir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(red.Kill)
+	red := redistest.Start(t)
 	fake := slackfake.New(t)
 	fake.BotToken = faultToken
 	apiURL := fake.APIURL()
@@ -107,8 +99,8 @@ func newRig(t *testing.T, o rigOptions) *rig {
 	r := &rig{t: t, fake: fake, redis: red, prefix: "fault", client: &http.Client{Timeout: 10 * time.Second}}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	b, err := botproc.Start(ctx, botproc.Config{Bin: bin, Dir: dir, BotToken: faultToken, Secret: faultSecret,
-		APIURL: apiURL, RedisURL: red.URL(0), Prefix: r.prefix, Env: o.env})
+	b, err := botproc.Start(ctx, botproc.Config{Bin: bin, Dir: t.TempDir(), BotToken: faultToken, Secret: faultSecret,
+		APIURL: apiURL, RedisURL: red.URL(1), Prefix: r.prefix, Env: o.env})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,6 +183,24 @@ func (r *rig) posts(channel, thread string) []slackfake.Call {
 	return out
 }
 
+// answeredOnce counts the pasted errors answered by no reply in their
+// thread, and those answered by more than one.
+func (r *rig) answeredOnce(pastes []load.Pasted) (missing, dup int) {
+	perThread := map[string]int{}
+	for _, c := range r.posts("", "") {
+		perThread[c.Field("channel")+"/"+c.Field("thread_ts")]++
+	}
+	for _, p := range pastes {
+		switch n := perThread[p.Channel+"/"+p.TS]; {
+		case n == 0:
+			missing++
+		case n > 1:
+			dup++
+		}
+	}
+	return missing, dup
+}
+
 // responses are the calls to the response_url of id.
 func (r *rig) responses(id string) []slackfake.Call {
 	var out []slackfake.Call
@@ -228,7 +238,7 @@ func (r *rig) track(channel, env string) {
 // store opens the bot's tracking data.
 func (r *rig) store() progress.Store {
 	r.t.Helper()
-	s, err := progress.OpenRedisURL(r.redis.URL(0), progress.RedisOptions{Prefix: r.prefix})
+	s, err := progress.OpenRedisURL(r.redis.URL(1), progress.RedisOptions{Prefix: r.prefix})
 	if err != nil {
 		r.t.Fatal(err)
 	}

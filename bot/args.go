@@ -2,8 +2,6 @@ package bot
 
 import (
 	"strings"
-
-	"github.com/upgradebot/upgradebot/diagnosis"
 )
 
 // splitEnvPrefix takes a leading "prod:" off arguments.
@@ -18,10 +16,10 @@ func splitEnvPrefix(args string) (env, rest string) {
 	return "", args
 }
 
-// moduleNames reads module names from command arguments (Slack-escaped):
+// moduleNames reads module names from command arguments:
 // pasted Error Log rows and errors name their modules; otherwise names are
 // separated by spaces, commas or lines, and quotes keep a name with spaces.
-func moduleNames(engine *diagnosis.Engine, args string) []string {
+func moduleNames(engine Diagnoser, args string) []string {
 	var names []string
 	seen := map[string]bool{}
 	add := func(n string) {
@@ -38,7 +36,7 @@ func moduleNames(engine *diagnosis.Engine, args string) []string {
 	if len(names) > 0 {
 		return names
 	}
-	s := UnescapeSlack(args)
+	s := args
 	var cur strings.Builder
 	var quote rune
 	flush := func() {

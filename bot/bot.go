@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"regexp"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/upgradebot/upgradebot/diagnosis"
@@ -20,7 +18,10 @@ type Message struct {
 	User      string
 	TS        string // the message's id; makes tracking changes idempotent
 	ThreadTS  string
-	Text      string // raw Slack text: &, < and > escaped, links as <url|label>
+	// Text is as the chat sent it: in Slack, &, < and > escaped and links
+	// as <url|label>. Diagnosis reads that markup itself; only there does
+	// a typed "<" differ from a link.
+	Text string
 	// Images are the screenshots attached to the message, diagnosed after
 	// Text, in order. A transport that answers a message in several steps
 	// (a slow screenshot updates the reply) passes the same images in the
@@ -46,7 +47,7 @@ type Command struct {
 	Channel   string
 	User      string
 	ID        string // unique per invocation; makes tracking changes idempotent
-	Text      string // everything after "/upgrade", as Slack sends it (& < > escaped)
+	Text      string // everything after "/upgrade", plain: the transport undoes its chat's escaping
 }
 
 // Action is a click on one of the bot's buttons.
@@ -69,10 +70,6 @@ type Response struct {
 	Replace bool
 	// File is a document for the caller (an export), uploaded or printed by the transport.
 	File *File
-	// Findings are what a pasted message was diagnosed with (its text, then
-	// its screenshots), so a transport can key the reply without diagnosing
-	// the message again.
-	Findings []diagnosis.Finding
 }
 
 // File is a generated document.
@@ -85,7 +82,7 @@ type File struct {
 
 // Options are the bot's dependencies and settings.
 type Options struct {
-	Engine *diagnosis.Engine
+	Engine Diagnoser
 	Store  progress.Store
 	Logger *slog.Logger
 	Now    func() time.Time
@@ -103,6 +100,11 @@ type Options struct {
 	OCRNote string
 	// Membership tells whether the bot is in a channel; nil skips the check (the shell).
 	Membership Membership
+}
+
+// Diagnoser recognizes known errors in text; *diagnosis.Engine is the one in use.
+type Diagnoser interface {
+	Diagnose(text string) []diagnosis.Finding
 }
 
 // Membership answers whether the bot is a member of a channel (conversations.info in Slack).
@@ -128,7 +130,7 @@ type Schedules interface {
 
 // Bot is the transport-neutral core.
 type Bot struct {
-	engine   *diagnosis.Engine
+	engine   Diagnoser
 	store    progress.Store
 	log      *slog.Logger
 	now      func() time.Time
@@ -181,65 +183,9 @@ func (b *Bot) SetBotUserID(id string) { b.botUser = id }
 
 type noMetrics struct{}
 
-func (noMetrics) Finding(string)    {}
+func (noMetrics) Finding(string) {}
+
 func (noMetrics) StoreError(string) {}
-
-// Engine returns the diagnosis engine.
-func (b *Bot) Engine() *diagnosis.Engine { return b.engine }
-
-var mentionPrefix = regexp.MustCompile(`^\s*<@([A-Z0-9]+)(?:\|[^>]*)?>[\s:,]*`)
-
-// CommandText returns the subcommand text when a message is a command to
-// the bot (a leading mention followed by a known subcommand), else "".
-func (b *Bot) CommandText(text string) (string, bool) {
-	m := mentionPrefix.FindStringSubmatchIndex(text)
-	if m == nil || b.botUser == "" || text[m[2]:m[3]] != b.botUser {
-		return "", false
-	}
-	rest := text[m[1]:]
-	name, _, _ := strings.Cut(strings.TrimSpace(rest), " ")
-	name, _, _ = strings.Cut(name, "\n")
-	if b.lookup(strings.ToLower(name)) == nil {
-		return "", false
-	}
-	return rest, true
-}
-
-// HandleMessage diagnoses a pasted message and records what it says.
-func (b *Bot) HandleMessage(ctx context.Context, m Message) Response {
-	if text, ok := b.CommandText(m.Text); ok {
-		return b.HandleCommand(ctx, Command{Workspace: m.Workspace, Channel: m.Channel, User: m.User, ID: m.TS, Text: text})
-	}
-	parts := b.diagnoseParts(m)
-	var findings []diagnosis.Finding
-	for _, p := range parts {
-		findings = append(findings, p.findings...)
-	}
-	if len(findings) == 0 {
-		if b.mentionsBot(m.Text) {
-			r := b.helpHint()
-			r.Context(imageLines(m, parts)...)
-			return Response{Reply: r}
-		}
-		return Response{}
-	}
-	for _, f := range findings {
-		b.metrics.Finding(f.ID)
-	}
-	resp := b.respondToFindings(ctx, m, parts)
-	resp.Findings = findings
-	return resp
-}
-
-func (b *Bot) mentionsBot(text string) bool {
-	return b.botUser != "" && strings.Contains(text, "<@"+b.botUser)
-}
-
-func (b *Bot) helpHint() *Reply {
-	r := &Reply{Summary: "Paste an upgrade error or try " + b.cmd + " help"}
-	r.Section(Line{T("I read OutSystems modules-preparation errors pasted in this channel. Try "), C(b.cmd + " help"), T(" for the commands.")})
-	return r
-}
 
 // isAdmin reports whether user may run admin commands.
 func (b *Bot) isAdmin(user string) bool {

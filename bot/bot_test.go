@@ -2,13 +2,11 @@ package bot
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -42,21 +40,14 @@ func msg(t *testing.T, b *Bot, channel, user, ts, text string) Response {
 	return b.HandleMessage(context.Background(), Message{Workspace: "T1", Channel: channel, User: user, TS: ts, Text: text})
 }
 
-// golden compares a reply's rendered Block Kit JSON with testdata/golden/name.json.
+// golden compares a reply's plain-text rendering with testdata/golden/name.txt.
 func golden(t *testing.T, name string, r *Reply) {
 	t.Helper()
 	if r == nil {
 		t.Fatalf("%s: no reply", name)
 	}
-	var buf strings.Builder
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(map[string]any{"text": FallbackText(r), "blocks": RenderBlocks(r)}); err != nil {
-		t.Fatal(err)
-	}
-	got := []byte(buf.String())
-	path := filepath.Join("testdata", "golden", name+".json")
+	got := []byte(r.Summary + "\n--\n" + RenderText(r))
+	path := filepath.Join("testdata", "golden", name+".txt")
 	if *update {
 		if err := os.WriteFile(path, got, 0o644); err != nil {
 			t.Fatal(err)
@@ -64,10 +55,10 @@ func golden(t *testing.T, name string, r *Reply) {
 	}
 	want, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("%v (run go test ./bot -update to create it)", err)
+		t.Fatalf("%v (run go test ./bot -run Golden -update to create it)", err)
 	}
-	if strings.TrimSpace(string(want)) != strings.TrimSpace(string(got)) {
-		t.Errorf("%s differs from %s (go test ./bot -update rewrites it):\n%s", name, path, got)
+	if string(want) != string(got) {
+		t.Errorf("%s differs from %s (go test ./bot -run Golden -update rewrites it):\n%s", name, path, got)
 	}
 }
 
@@ -92,15 +83,14 @@ func TestDiagnosisReplyGolden(t *testing.T) {
 // The bot's own words must never look like an error to itself.
 func TestRepliesDoNotTriggerDiagnosis(t *testing.T) {
 	b, _ := newTestBot(t)
-	e := b.Engine()
+	e := diagnosis.New(diagnosis.Builtin())
 	for _, entry := range e.KB().Entries() {
 		for _, in := range []diagnosis.Install{diagnosis.InstallAny, diagnosis.InstallCloud, diagnosis.InstallSelfManaged} {
 			f := diagnosis.Finding{ID: entry.ID, Entry: entry}
 			r := b.diagnosisReply([]diagnosis.Finding{f}, progress.InstallType(in))
-			for _, text := range []string{RenderText(r), renderedMrkdwn(t, r)} {
-				if got := e.Diagnose(text); len(got) != 0 {
-					t.Errorf("%s: the reply itself is diagnosed as %s:\n%s", entry.ID, got[0].ID, text)
-				}
+			text := RenderText(r)
+			if got := e.Diagnose(text); len(got) != 0 {
+				t.Errorf("%s: the reply itself is diagnosed as %s:\n%s", entry.ID, got[0].ID, text)
 			}
 		}
 	}
@@ -109,115 +99,33 @@ func TestRepliesDoNotTriggerDiagnosis(t *testing.T) {
 	}
 }
 
-// renderedMrkdwn is the Block Kit JSON as Slack reads it (no HTML escaping of the JSON itself).
-func renderedMrkdwn(t *testing.T, r *Reply) string {
-	var buf strings.Builder
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(RenderBlocks(r)); err != nil {
-		t.Fatal(err)
-	}
-	return buf.String()
-}
-
-func TestInjectionSafety(t *testing.T) {
-	b, _ := newTestBot(t)
-	cmd(t, b, "C1", "U1", "track prod")
-	// A module named <!channel>, as Slack sends it: escaped once.
-	resp := msg(t, b, "C1", "U1", "1.1", "Producer module '&lt;!channel&gt; &amp; R&amp;D' hasn't been prepared for the current OutSystems environment version.")
-	if resp.Reply == nil {
-		t.Fatal("no reply")
-	}
-	out := renderedMrkdwn(t, resp.Reply) + FallbackText(resp.Reply)
-	if strings.Contains(out, "<!channel>") {
-		t.Errorf("reply would ping the channel: %s", out)
-	}
-	if !strings.Contains(out, "&lt;!channel&gt; &amp; R&amp;D") {
-		t.Errorf("module not escaped exactly once: %s", out)
-	}
-	if strings.Contains(out, "&amp;amp;") || strings.Contains(out, "&amp;lt;") {
-		t.Errorf("escaped twice: %s", out)
-	}
-	// A link forged in a module name stays text.
-	resp = cmd(t, b, "C1", "U1", "failed <http://evil.example|Billing>")
-	if resp.Reply != nil && strings.Contains(renderedMrkdwn(t, resp.Reply), "<http://evil") {
-		t.Errorf("forged link rendered: %s", renderedMrkdwn(t, resp.Reply))
-	}
-}
-
-func TestEscapeRoundTrip(t *testing.T) {
-	for _, s := range []string{"R&D", "<!channel>", "a < b > c", "&amp;", "plain"} {
-		if got := UnescapeSlack(EscapeSlack(s)); got != s {
-			t.Errorf("round trip of %q gave %q", s, got)
-		}
-	}
-}
-
-func TestSlackLimits(t *testing.T) {
-	r := &Reply{}
-	long := strings.Repeat("x", 5000)
-	r.Header(long)
-	var lines []Line
-	for i := 0; i < 400; i++ {
-		lines = append(lines, Line{C("Module_" + strings.Repeat("y", 20)), T(" — failed")})
-	}
-	r.List(lines...)
-	for i := 0; i < 60; i++ {
-		r.Section(Line{T("section")})
-	}
-	blocks := RenderBlocks(r)
-	if len(blocks) > MaxBlocks {
-		t.Errorf("%d blocks, limit %d", len(blocks), MaxBlocks)
-	}
-	raw, _ := json.Marshal(blocks)
-	var decoded []struct {
-		Type string `json:"type"`
-		Text *struct {
-			Text string `json:"text"`
-		} `json:"text"`
-	}
-	if err := json.Unmarshal(raw, &decoded); err != nil {
-		t.Fatal(err)
-	}
-	for i, d := range decoded {
-		if d.Text == nil {
-			continue
-		}
-		n := len([]rune(d.Text.Text))
-		switch {
-		case d.Type == "header" && n > MaxHeaderChars:
-			t.Errorf("block %d: header of %d characters", i, n)
-		case d.Type == "section" && n > MaxSectionChars:
-			t.Errorf("block %d: section of %d characters", i, n)
-		}
-	}
-	if !strings.Contains(string(raw), "more") {
-		t.Error("nothing says what was left out")
-	}
-}
-
-// A reply carries the findings it was built from, text then screenshots,
-// so that a transport keys it without diagnosing the message again.
-func TestResponseFindings(t *testing.T) {
+// A reading holds the findings the answer is built from, text then
+// screenshots, so that a transport decides and keys its answer on them.
+func TestReadingFindings(t *testing.T) {
 	b, _ := newTestBot(t)
 	cases := []struct {
 		text   string
 		images []ImageText
 		want   []string
+		silent bool
 	}{
-		{"deploy of the billing app went fine", nil, nil},
-		{producerPaste, nil, []string{"producer-not-prepared"}},
-		{"see the screenshot", []ImageText{{Name: "a.png", Text: "Upgrade Failure: Upgrade failed for Employees"}}, []string{"module-upgrade-failed"}},
-		{producerPaste, []ImageText{{Name: "b.png", Text: "There were errors preparing some modules."}, {Name: "c.png", Pending: true}}, []string{"producer-not-prepared", "modules-preparation-errors"}},
+		{"deploy of the billing app went fine", nil, nil, true},
+		{"<@UBOT> is this thing on?", nil, nil, false},
+		{producerPaste, nil, []string{"producer-not-prepared"}, false},
+		{"see the screenshot", []ImageText{{Name: "a.png", Text: "Upgrade Failure: Upgrade failed for Employees"}}, []string{"module-upgrade-failed"}, false},
+		{producerPaste, []ImageText{{Name: "b.png", Text: "There were errors preparing some modules."}, {Name: "c.png", Pending: true}}, []string{"producer-not-prepared", "modules-preparation-errors"}, false},
 	}
 	for i, c := range cases {
-		resp := b.HandleMessage(context.Background(), Message{Workspace: "T1", Channel: "C9", User: "U1", TS: fmt.Sprintf("1700000100.%06d", i), Text: c.text, Images: c.images})
+		r := b.Read(Message{Workspace: "T1", Channel: "C9", User: "U1", TS: fmt.Sprintf("1700000100.%06d", i), Text: c.text, Images: c.images})
 		var got []string
-		for _, f := range resp.Findings {
+		for _, f := range r.Findings() {
 			got = append(got, f.ID)
 		}
-		if !slices.Equal(got, c.want) {
-			t.Errorf("%q with %d images: findings %v, want %v", c.text, len(c.images), got, c.want)
+		if !slices.Equal(got, c.want) || r.Silent() != c.silent {
+			t.Errorf("%q with %d images: findings %v (silent %v), want %v (silent %v)", c.text, len(c.images), got, r.Silent(), c.want, c.silent)
+		}
+		if resp := b.Answer(context.Background(), r); resp.Reply.Empty() != c.silent {
+			t.Errorf("%q: silent %v but the answer is %+v", c.text, r.Silent(), resp)
 		}
 	}
 }

@@ -115,7 +115,7 @@ func (b *Bot) unknownCommand(name string) Response {
 		}
 	}
 	def := b.lookup(best)
-	problem := fmt.Sprintf("I don't know the command %q.", truncate(name, 40))
+	problem := fmt.Sprintf("I don't know the command %q.", Shorten(name, 40))
 	if dist <= max(2, len(best)/2) {
 		problem += fmt.Sprintf(" Did you mean %s?", best)
 		return b.usageError(def, problem)

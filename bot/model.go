@@ -1,11 +1,14 @@
 // Package bot is what upgradebot says and does, whatever the transport:
 // a message in gives a response out, a command gives a response, a button
-// click gives an update. Responses are a small document model that the
-// Slack renderer turns into Block Kit and the text renderer into plain
-// text, so user-supplied values are escaped in exactly one place.
+// click gives an update. Responses are a small document model that each
+// transport renders (Slack's Block Kit in bot/slackbot, plain text here),
+// so user-supplied values are escaped in exactly one place per transport.
 package bot
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // Style is how a span of text is shown.
 type Style uint8
@@ -25,6 +28,15 @@ type Span struct {
 	Text  string
 	Style Style
 	URL   string // for Link
+}
+
+// Shorten cuts s to at most n characters, marking the cut with "…".
+func Shorten(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
 }
 
 // Line is one line of spans.

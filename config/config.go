@@ -1,243 +1,267 @@
-// Package config loads upgradebot's settings from flags, the environment and
-// an optional YAML file, and validates them, reporting every problem at once.
-//
-// # Sources and precedence
-//
-// A flag beats the environment, which beats the YAML file, which beats the
-// default. An empty value (or only whitespace) counts as unset at every level,
-// so a docker-compose file can pass `SLACK_APP_TOKEN: ${SLACK_APP_TOKEN:-}`
-// through without forcing a value.
-//
-// The environment comes in as a lookup function (os.LookupEnv in main), so
-// tests never touch the process environment; HOME and XDG_DATA_HOME, for the
-// default store path, are read through it too.
-//
-// # YAML file
-//
-// The file named by --config holds the same settings: the key of a setting is
-// its environment variable in lowercase without the UPGRADEBOT_ prefix
-// (REDIS_URL → redis_url, UPGRADEBOT_TIMEZONE → timezone, SLACK_BOT_TOKEN_FILE →
-// slack_bot_token_file). YAMLKeys lists them all. An unknown key is an error,
-// to catch typos. Lists (admins, allowed_bots) may be YAML lists. Relative
-// paths in the file (data, kb_file, the *_file keys) are relative to the
-// file's directory, so a config file and its secrets can move together.
-//
-// # Flags
-//
-// RegisterFlags adds --config FILE and one flag per setting, named after its
-// YAML key with - for _ (--redis-url, --log-level). Secrets have only their
-// file flag (--slack-bot-token-file): anything on a command line is visible to
-// every local user.
-//
-// # Secrets
-//
-// SLACK_BOT_TOKEN, SLACK_APP_TOKEN, SLACK_SIGNING_SECRET and REDIS_URL (which
-// may hold a password) are Secret values, printed as [redacted]. The three
-// Slack secrets can also be read from a file named by NAME_FILE (Docker and
-// Kubernetes secrets); its content is trimmed of surrounding whitespace.
-//
-// # Defaults worth knowing
-//
-// UPGRADEBOT_DATA defaults to $XDG_DATA_HOME/upgradebot/upgradebot.db, else
-// $HOME/.local/share/upgradebot/upgradebot.db (else %LOCALAPPDATA% on
-// Windows): a database is data, not configuration, so os.UserConfigDir is
-// the wrong place, and the XDG data directory is where Linux hosts and
-// containers expect it. Load does not create the directory; the store does.
-//
-// UPGRADEBOT_TIMEZONE is loaded with time.LoadLocation; the main package
-// should import time/tzdata so that zones work in images without a zone
-// database (scratch, distroless).
+// Package config reads upgradebot's settings from environment variables
+// (secrets also from NAME_FILE files) and a few flags, and validates them,
+// reporting every problem at once, each naming its variable; secrets are
+// never printed. github.com/caarlos0/env reads the variables, applies the
+// defaults and reads the files; Load adds the checks across settings. An
+// empty or blank value counts as unset. The environment comes in as a map,
+// so tests never touch the process's.
 package config
 
 import (
+	"errors"
+	"flag"
+	"fmt"
 	"log/slog"
+	"os"
+	"reflect"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/caarlos0/env/v11"
 )
 
-// Purpose is the command a configuration is loaded for; it decides what is required.
+// Purpose is the command a configuration is loaded for; it decides what is checked.
 type Purpose int
 
-// Purposes. The zero value is the strictest.
+// Purposes: run checks every setting, shell all but Slack's, diagnose neither Slack's nor the store's.
 const (
-	// ForRun needs Slack settings and checks every setting.
 	ForRun Purpose = iota
-	// ForShell needs no Slack settings; the store settings are checked.
 	ForShell
-	// ForDiagnose needs no Slack or store settings.
 	ForDiagnose
 )
 
-// String names the command.
-func (p Purpose) String() string {
-	switch p {
-	case ForRun:
-		return "run"
-	case ForShell:
-		return "shell"
-	case ForDiagnose:
-		return "diagnose"
-	}
-	return "unknown"
-}
-
-// Mode is how the bot receives Slack events.
-type Mode string
-
-// Modes; "" means no Slack connection is configured (shell, diagnose).
+// The values of Config.Mode (only run has one), LogFormat and OCR (OCRAuto: on when Tesseract is found).
 const (
-	ModeSocket Mode = "socket"
-	ModeHTTP   Mode = "http"
+	ModeSocket, ModeHTTP   = "socket", "http"
+	LogText, LogJSON       = "text", "json"
+	OCRAuto, OCROn, OCROff = "auto", "on", "off"
 )
 
-// LogFormat is the slog handler to use.
-type LogFormat string
-
-// Log formats.
-const (
-	LogText LogFormat = "text"
-	LogJSON LogFormat = "json"
-)
-
-// OCRMode says whether screenshots are read.
-type OCRMode string
-
-// OCR modes. OCRAuto leaves it to the caller: on when Tesseract is found.
-const (
-	OCRAuto OCRMode = "auto"
-	OCROn   OCRMode = "on"
-	OCROff  OCRMode = "off"
-)
-
-// Origin says which source gave a setting its value.
-type Origin string
-
-// Origins, from the weakest to the strongest; "" means unset.
-const (
-	OriginDefault Origin = "default"
-	OriginFile    Origin = "file"
-	OriginEnv     Origin = "env"
-	OriginFlag    Origin = "flag"
-)
-
-// Config is the effective configuration, typed and validated.
+// Config is the effective configuration, typed and validated, in the order
+// of CONTRACTS.md's settings table. The tag "for" marks what only run ("run")
+// or only the commands with a store ("shell") check; "hint" what a value looks like.
 type Config struct {
-	// SlackBotToken is SLACK_BOT_TOKEN (xoxb-…).
-	SlackBotToken Secret
-	// SlackAppToken is SLACK_APP_TOKEN (xapp-…), for Socket Mode.
-	SlackAppToken Secret
-	// SlackSigningSecret is SLACK_SIGNING_SECRET, for HTTP mode.
-	SlackSigningSecret Secret
-	// Mode is UPGRADEBOT_MODE or, when unset, inferred from which of the two above is set.
-	Mode Mode
-	// SlackAPIURL is SLACK_API_URL, ending in /.
-	SlackAPIURL string
-	// Addr is UPGRADEBOT_ADDR, host:port.
-	Addr string
-	// RedisURL is REDIS_URL; unset means the embedded store. A Secret because the URL may hold a password.
-	RedisURL Secret
-	// RedisPrefix is UPGRADEBOT_REDIS_PREFIX.
-	RedisPrefix string
-	// DataFile is UPGRADEBOT_DATA; its directory may not exist yet.
-	DataFile string
-	// KBFile is UPGRADEBOT_KB_FILE, "" for none.
-	KBFile string
-	// Timezone is UPGRADEBOT_TIMEZONE.
-	Timezone *time.Location
-	// ReminderSchedule is UPGRADEBOT_REMINDER_SCHEDULE, a cron spec the scheduler validates.
-	ReminderSchedule string
-	// MinReminderInterval is UPGRADEBOT_MIN_REMINDER_INTERVAL, > 0.
-	MinReminderInterval time.Duration
-	// DigestChannel is UPGRADEBOT_DIGEST_CHANNEL, "" for no digest.
-	DigestChannel string
-	// DigestSchedule is UPGRADEBOT_DIGEST_SCHEDULE, a cron spec.
-	DigestSchedule string
-	// Admins is UPGRADEBOT_ADMINS; empty means everyone may reset, untrack and remind.
-	Admins []string
-	// AllowedBots is UPGRADEBOT_ALLOWED_BOTS: bot (B…) or app (A…) ids whose messages are diagnosed.
-	AllowedBots []string
-	// LogLevel is UPGRADEBOT_LOG_LEVEL.
-	LogLevel slog.Level
-	// LogFormat is UPGRADEBOT_LOG_FORMAT.
-	LogFormat LogFormat
-	// OCR is UPGRADEBOT_OCR; OCRAuto when unset.
-	OCR OCRMode
-	// ConfigFile is the YAML file read, "" for none.
-	ConfigFile string
+	SlackBotToken       Secret         `env:"SLACK_BOT_TOKEN" for:"run"`                                                                                                                  // bot token xoxb-…, required for run
+	SlackAppToken       Secret         `env:"SLACK_APP_TOKEN" for:"run"`                                                                                                                  // app-level token xapp-…: Socket Mode
+	SlackSigningSecret  Secret         `env:"SLACK_SIGNING_SECRET" for:"run"`                                                                                                             // HTTP mode request signing
+	Mode                string         `env:"UPGRADEBOT_MODE" for:"run"`                                                                                                                  // socket or http; inferred unless both above are set
+	SlackAPIURL         string         `env:"SLACK_API_URL" envDefault:"https://slack.com/api/" for:"run"`                                                                                // Web API base URL, ending in /
+	Addr                string         `env:"UPGRADEBOT_ADDR" envDefault:":3000" for:"run"`                                                                                               // HTTP listen address: health, metrics, HTTP mode
+	RedisURL            Secret         `env:"REDIS_URL" for:"shell"`                                                                                                                      // one server, or a Sentinel with ?master_name=
+	RedisClusterURL     Secret         `env:"REDIS_CLUSTER_URL" for:"shell"`                                                                                                              // a Redis Cluster, ?addr= for more nodes
+	RedisPrefix         string         `env:"UPGRADEBOT_REDIS_PREFIX" envDefault:"upgradebot" for:"shell"`                                                                                // key prefix
+	DataFile            string         `env:"UPGRADEBOT_DATA" for:"shell"`                                                                                                                // embedded store file
+	KBFile              string         `env:"UPGRADEBOT_KB_FILE"`                                                                                                                         // extra knowledge-base entries, "" for none
+	Timezone            *time.Location `env:"UPGRADEBOT_TIMEZONE" envDefault:"UTC" for:"shell" hint:"unknown time zone: use an IANA name such as Europe/Lisbon, America/New_York or UTC"` // IANA zone for schedules
+	ReminderSchedule    string         `env:"UPGRADEBOT_REMINDER_SCHEDULE" envDefault:"0 9 * * 1-5" for:"shell"`                                                                          // a followed channel's default (cron)
+	MinReminderInterval time.Duration  `env:"UPGRADEBOT_MIN_REMINDER_INTERVAL" envDefault:"15m" for:"shell" hint:"is not a duration: write a number and a unit, such as 15m, 1h or 90s"`  // shortest interval a channel may set
+	DigestChannel       string         `env:"UPGRADEBOT_DIGEST_CHANNEL" for:"shell"`                                                                                                      // all-environments digest, "" for none
+	DigestSchedule      string         `env:"UPGRADEBOT_DIGEST_SCHEDULE" envDefault:"0 9 * * 1" for:"shell"`                                                                              // the digest's (cron)
+	Admins              IDs            `env:"UPGRADEBOT_ADMINS" for:"shell"`                                                                                                              // may reset, untrack, remind; empty: everyone
+	AllowedBots         IDs            `env:"UPGRADEBOT_ALLOWED_BOTS" for:"run"`                                                                                                          // bot (B…) or app (A…) ids whose messages are diagnosed
+	LogLevel            slog.Level     `env:"UPGRADEBOT_LOG_LEVEL" envDefault:"info" hint:"is not a level: use debug, info, warn or error"`                                               // debug, info, warn or error
+	LogFormat           string         `env:"UPGRADEBOT_LOG_FORMAT" envDefault:"text"`                                                                                                    // text or json
+	OCR                 string         `env:"UPGRADEBOT_OCR" envDefault:"auto"`                                                                                                           // on, off, or auto: on when Tesseract is found
 
-	origins map[string]Origin // variable name → source of its value
+	// DataIsDefault says DataFile is the default path, whose folder the caller may create.
+	DataIsDefault bool
 }
 
-// Origin returns which source set the named variable ("" when unset); for a secret read from NAME_FILE, that source.
-func (c *Config) Origin(name string) Origin { return c.origins[name] }
+// secretFiles are the NAME_FILE variables: the library reads the file each names.
+type secretFiles struct {
+	SlackBotToken      Secret `env:"SLACK_BOT_TOKEN_FILE,file"`
+	SlackAppToken      Secret `env:"SLACK_APP_TOKEN_FILE,file"`
+	SlackSigningSecret Secret `env:"SLACK_SIGNING_SECRET_FILE,file"`
+	RedisURL           Secret `env:"REDIS_URL_FILE,file"`
+	RedisClusterURL    Secret `env:"REDIS_CLUSTER_URL_FILE,file"`
+}
 
-// Redacted returns every setting as text keyed by variable name, secrets redacted, for a start-up log or a diagnostic dump.
-func (c *Config) Redacted() map[string]string {
-	m := map[string]string{}
-	for _, kv := range c.pairs() {
-		m[kv[0]] = kv[1]
+// IDs is a list of Slack ids, written separated by commas and/or spaces.
+type IDs []string
+
+// UnmarshalText splits the list.
+func (ids *IDs) UnmarshalText(b []byte) error {
+	*ids = strings.FieldsFunc(string(b), func(r rune) bool { return strings.ContainsRune(", ;\t\r\n", r) })
+	return nil
+}
+
+// Problem is one missing or invalid setting: its variable, and what is wrong
+// and what to do (never a secret).
+type Problem struct{ Name, Message string }
+
+// Error formats the problem as one line: "NAME: message".
+func (p Problem) Error() string { return p.Name + ": " + p.Message }
+
+// ValidationError lists every problem Load found, so one start-up shows them all.
+type ValidationError struct{ Problems []Problem }
+
+// Error returns the problems one per line.
+func (e *ValidationError) Error() string {
+	lines := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		lines[i] = p.Error()
 	}
-	return m
+	return strings.Join(lines, "\n")
+}
+
+// Load reads the settings from environ and validates them for purpose. On
+// failure the error is a *ValidationError holding every problem, and the
+// Config is nil.
+func Load(purpose Purpose, environ map[string]string) (*Config, error) {
+	l := &loader{purpose: purpose, vars: map[string]string{}, cfg: &Config{}}
+	for k, v := range environ {
+		if v = strings.TrimSpace(v); v != "" {
+			l.vars[k] = v
+		}
+	}
+	if strings.EqualFold(l.vars["UPGRADEBOT_LOG_LEVEL"], "warning") {
+		l.vars["UPGRADEBOT_LOG_LEVEL"] = "warn"
+	}
+	var files secretFiles
+	l.libraryErrors(env.ParseWithOptions(l.cfg, env.Options{Environment: l.vars}))
+	l.libraryErrors(env.ParseWithOptions(&files, env.Options{Environment: l.vars}))
+	l.fromFiles(&files)
+	l.check()
+
+	// Keep the problems of the settings this purpose uses, in table order.
+	order := map[string]int{}
+	for i, s := range Settings() {
+		order[s.Name], order[s.Name+"_FILE"] = i, i
+	}
+	var kept []Problem
+	for _, p := range l.problems {
+		if i, ok := order[p.Name]; !ok || purpose <= Settings()[i].For {
+			kept = append(kept, p)
+		}
+	}
+	if len(kept) > 0 {
+		slices.SortStableFunc(kept, func(a, b Problem) int { return order[a.Name] - order[b.Name] })
+		return nil, &ValidationError{Problems: kept}
+	}
+	return l.cfg, nil
+}
+
+// loader holds the state of one Load.
+type loader struct {
+	purpose  Purpose
+	vars     map[string]string
+	cfg      *Config
+	problems []Problem
+}
+
+func (l *loader) problem(name, format string, args ...any) {
+	l.problems = append(l.problems, Problem{name, fmt.Sprintf(format, args...)})
+}
+
+// failed reports whether a problem names name or its _FILE variable, so that one mistake is reported once.
+func (l *loader) failed(name string) bool {
+	return slices.ContainsFunc(l.problems, func(p Problem) bool { return p.Name == name || p.Name == name+"_FILE" })
+}
+
+// libraryErrors turns the library's errors into problems naming the variable.
+// Parse errors show the value (never a secret's: Secrets do not fail to parse).
+func (l *loader) libraryErrors(err error) {
+	var agg env.AggregateError
+	errors.As(err, &agg)
+	for _, e := range agg.Errors {
+		var pe env.ParseError
+		var fe env.LoadFileContentError
+		if errors.As(e, &fe) {
+			l.problem(fe.Key, "cannot read %q: %s", fe.Filename, reason(fe.Err))
+		} else if errors.As(e, &pe) {
+			f, _ := reflect.TypeFor[Config]().FieldByName(pe.Name)
+			l.problem(envName(f), "%q %s", l.vars[envName(f)], f.Tag.Get("hint"))
+		}
+	}
+}
+
+// reason returns why a file operation failed without repeating the path.
+func reason(err error) string {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// fromFiles takes each secret from its NAME_FILE when that is set; both set is ambiguous.
+func (l *loader) fromFiles(f *secretFiles) {
+	files, cfg := reflect.ValueOf(f).Elem(), reflect.ValueOf(l.cfg).Elem()
+	for i := range files.NumField() {
+		field := files.Type().Field(i)
+		value, file := cfg.FieldByName(field.Name).Addr().Interface().(*Secret), files.Field(i).Interface().(Secret)
+		fileVar := envName(field)
+		name := strings.TrimSuffix(fileVar, "_FILE")
+		switch path, ok := l.vars[fileVar]; {
+		case !ok || l.failed(name):
+		case value.IsSet():
+			l.problem(name, "both %s and %s are set: keep only one", name, fileVar)
+		case !file.IsSet():
+			l.problem(name, "the file %q (%s) is empty: it should hold the secret alone", path, fileVar)
+		default:
+			*value = file
+		}
+	}
 }
 
 // LogValue logs the effective configuration as a group, secrets redacted:
 // slog.Info("starting", "config", cfg).
 func (c *Config) LogValue() slog.Value {
-	pairs := c.pairs()
-	attrs := make([]slog.Attr, 0, len(pairs)+1)
-	if c.ConfigFile != "" {
-		attrs = append(attrs, slog.String("config_file", c.ConfigFile))
-	}
-	for _, kv := range pairs {
-		attrs = append(attrs, slog.String(kv[0], kv[1]))
+	var attrs []slog.Attr
+	v := reflect.ValueOf(c).Elem()
+	for i, s := range Settings() {
+		text := fmt.Sprint(v.Field(i).Interface())
+		if sec, ok := v.Field(i).Interface().(Secret); ok && strings.HasPrefix(s.Name, "REDIS_") && sec.IsSet() {
+			text = redactURL(sec.Reveal()) // the host is worth seeing
+		}
+		attrs = append(attrs, slog.String(s.Name, text))
 	}
 	return slog.GroupValue(attrs...)
 }
 
-// pairs lists (variable, redacted text) in Settings order.
-func (c *Config) pairs() [][2]string {
-	tz := ""
-	if c.Timezone != nil {
-		tz = c.Timezone.String()
-	}
-	redis := ""
-	if c.RedisURL.IsSet() {
-		redis = redactURL(c.RedisURL.Reveal())
-	}
-	return [][2]string{
-		{envSlackBotToken, c.SlackBotToken.String()},
-		{envSlackAppToken, c.SlackAppToken.String()},
-		{envSlackSigningSecret, c.SlackSigningSecret.String()},
-		{envMode, string(c.Mode)},
-		{envSlackAPIURL, redactURL(c.SlackAPIURL)},
-		{envAddr, c.Addr},
-		{envRedisURL, redis},
-		{envRedisPrefix, c.RedisPrefix},
-		{envData, c.DataFile},
-		{envKBFile, c.KBFile},
-		{envTimezone, tz},
-		{envReminderSchedule, c.ReminderSchedule},
-		{envMinReminderInterval, c.MinReminderInterval.String()},
-		{envDigestChannel, c.DigestChannel},
-		{envDigestSchedule, c.DigestSchedule},
-		{envAdmins, strings.Join(c.Admins, ",")},
-		{envAllowedBots, strings.Join(c.AllowedBots, ",")},
-		{envLogLevel, strings.ToLower(c.LogLevel.String())},
-		{envLogFormat, string(c.LogFormat)},
-		{envOCR, string(c.OCR)},
-	}
+// Setting describes one setting, for help and tests; Config's field comments say what each means.
+type Setting struct {
+	Name    string  // the environment variable, e.g. "REDIS_URL"
+	Default string  // applied when unset, "" for none
+	Secret  bool    // never printed; also read from NAME_FILE
+	For     Purpose // the loosest purpose that checks it: ForRun (Slack's), ForShell (the store's), ForDiagnose
 }
 
-// redactURL hides the userinfo (user and password) of a URL, even one that
-// does not parse: everything between "://" and the last "@" is replaced, as a
-// password may itself hold "/" or "@".
-func redactURL(raw string) string {
-	start := 0
-	if i := strings.Index(raw, "://"); i >= 0 {
-		start = i + 3
+// Settings returns every setting in Config's order, which is CONTRACTS.md's.
+func Settings() []Setting {
+	var list []Setting
+	for f := range reflect.TypeFor[Config]().Fields() {
+		if name := envName(f); name != "" {
+			purpose := map[string]Purpose{"run": ForRun, "shell": ForShell, "": ForDiagnose}[f.Tag.Get("for")]
+			list = append(list, Setting{name, f.Tag.Get("envDefault"), f.Type == reflect.TypeFor[Secret](), purpose})
+		}
 	}
-	if at := strings.LastIndex(raw[start:], "@"); at >= 0 {
-		return raw[:start] + "[redacted]@" + raw[start+at+1:]
+	return list
+}
+
+// envName returns the variable of a struct field's env tag.
+func envName(f reflect.StructField) string {
+	name, _, _ := strings.Cut(f.Tag.Get("env"), ",")
+	return name
+}
+
+// flagVars are the few settings that are also flags, flag → variable.
+// Secrets have none: a command line is readable by every local user.
+var flagVars = map[string]string{
+	"addr":      "UPGRADEBOT_ADDR",
+	"data":      "UPGRADEBOT_DATA",
+	"kb-file":   "UPGRADEBOT_KB_FILE",
+	"log-level": "UPGRADEBOT_LOG_LEVEL",
+}
+
+// RegisterFlags registers the settings that are also flags on fs; a flag
+// given sets its variable in environ, over the environment's value.
+func RegisterFlags(fs *flag.FlagSet, environ map[string]string) {
+	for flagName, name := range flagVars {
+		fs.Func(flagName, "sets "+name, func(v string) error {
+			environ[name] = v
+			return nil
+		})
 	}
-	return raw
 }

@@ -40,10 +40,7 @@ func TestComposeWiresEverySetting(t *testing.T) {
 		t.Fatal("no upgradebot service built from the repository")
 	}
 	for _, s := range Settings() {
-		for _, name := range []string{s.Name, s.FileName} {
-			if name == "" {
-				continue
-			}
+		for _, name := range namesOf(s) {
 			v, ok := bot.Environment[name]
 			if !ok {
 				t.Errorf("docker-compose.yml does not pass %s to the bot", name)
@@ -83,10 +80,18 @@ func TestEnvExampleListsEverySetting(t *testing.T) {
 		seen[name] = true
 	}
 	for _, s := range Settings() {
-		for _, name := range []string{s.Name, s.FileName} {
-			if name != "" && !seen[name] {
+		for _, name := range namesOf(s) {
+			if !seen[name] {
 				t.Errorf(".env.example lacks %s", name)
 			}
 		}
 	}
+}
+
+// namesOf returns the variables of a setting: its name, and NAME_FILE for a secret.
+func namesOf(s Setting) []string {
+	if s.Secret {
+		return []string{s.Name, s.Name + "_FILE"}
+	}
+	return []string{s.Name}
 }

@@ -4,28 +4,29 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 )
 
-// envOf returns a LookupEnv over m, so tests never read the process environment.
-func envOf(m map[string]string) func(string) (string, bool) {
-	return func(k string) (string, bool) {
-		v, ok := m[k]
-		return v, ok
-	}
-}
-
 // with returns a copy of base with the pairs of kv (name, value, name, value…) set.
 func with(base map[string]string, kv ...string) map[string]string {
-	m := map[string]string{}
-	for k, v := range base {
-		m[k] = v
+	m := maps.Clone(base)
+	if m == nil {
+		m = map[string]string{}
 	}
 	for i := 0; i+1 < len(kv); i += 2 {
 		m[kv[i]] = kv[i+1]
+	}
+	return m
+}
+
+// without returns a copy of base without the names.
+func without(base map[string]string, names ...string) map[string]string {
+	m := maps.Clone(base)
+	for _, n := range names {
+		delete(m, n)
 	}
 	return m
 }
@@ -42,11 +43,15 @@ func load(t *testing.T, p Purpose, args []string, env map[string]string) (*Confi
 	t.Helper()
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	f := RegisterFlags(fs)
+	env = maps.Clone(env)
+	if env == nil {
+		env = map[string]string{}
+	}
+	RegisterFlags(fs, env)
 	if err := fs.Parse(args); err != nil {
 		t.Fatalf("parse %v: %v", args, err)
 	}
-	return Load(p, Sources{Flags: f, LookupEnv: envOf(env)})
+	return Load(p, env)
 }
 
 // mustLoad is load that fails the test on an error.
@@ -69,6 +74,15 @@ func problems(t *testing.T, err error) []Problem {
 	return ve.Problems
 }
 
+// names returns the variables the problems name, in order.
+func names(ps []Problem) []string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, p.Name)
+	}
+	return out
+}
+
 // findProblem returns the first problem naming name.
 func findProblem(ps []Problem, name string) (Problem, bool) {
 	for _, p := range ps {
@@ -89,15 +103,13 @@ func writeFile(t *testing.T, dir, name, content string) string {
 	return path
 }
 
-// yamlOf builds a YAML mapping from key/value pairs, quoting every value.
-func yamlOf(kv ...string) string {
-	var b strings.Builder
-	for i := 0; i+1 < len(kv); i += 2 {
-		b.WriteString(kv[i] + ": " + quoteYAML(kv[i+1]) + "\n")
+func settingByName(t *testing.T, name string) Setting {
+	t.Helper()
+	for _, s := range Settings() {
+		if s.Name == name {
+			return s
+		}
 	}
-	return b.String()
-}
-
-func quoteYAML(s string) string {
-	return `"` + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), `"`, `\"`) + `"`
+	t.Fatalf("no setting %s", name)
+	return Setting{}
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -20,8 +21,10 @@ func TestDefaults(t *testing.T) {
 		{"api url", c.SlackAPIURL, "https://slack.com/api/"},
 		{"addr", c.Addr, ":3000"},
 		{"redis url", c.RedisURL.IsSet(), false},
+		{"redis kind", c.RedisKind(), ""},
 		{"redis prefix", c.RedisPrefix, "upgradebot"},
 		{"data", c.DataFile, filepath.Join("/home/op", ".local", "share", "upgradebot", "upgradebot.db")},
+		{"data is default", c.DataIsDefault, true},
 		{"kb", c.KBFile, ""},
 		{"timezone", c.Timezone.String(), "UTC"},
 		{"reminder", c.ReminderSchedule, "0 9 * * 1-5"},
@@ -33,10 +36,6 @@ func TestDefaults(t *testing.T) {
 		{"log level", c.LogLevel, slog.LevelInfo},
 		{"log format", c.LogFormat, LogText},
 		{"ocr", c.OCR, OCRAuto},
-		{"config file", c.ConfigFile, ""},
-		{"origin of addr", c.Origin(envAddr), OriginDefault},
-		{"origin of bot token", c.Origin(envSlackBotToken), OriginEnv},
-		{"origin of kb", c.Origin(envKBFile), Origin("")},
 	}
 	for _, tc := range checks {
 		if tc.got != tc.want {
@@ -47,124 +46,92 @@ func TestDefaults(t *testing.T) {
 
 func TestDefaultDataFile(t *testing.T) {
 	tests := []struct {
-		name string
-		env  map[string]string
-		want string
+		name      string
+		env       map[string]string
+		want      string
+		isDefault bool
 	}{
-		{"xdg", map[string]string{"XDG_DATA_HOME": "/xdg", "HOME": "/home/op"}, "/xdg/upgradebot/upgradebot.db"},
-		{"relative xdg is ignored", map[string]string{"XDG_DATA_HOME": "rel", "HOME": "/home/op"}, "/home/op/.local/share/upgradebot/upgradebot.db"},
-		{"home", map[string]string{"HOME": "/home/op"}, "/home/op/.local/share/upgradebot/upgradebot.db"},
-		{"explicit wins", map[string]string{"HOME": "/home/op", "UPGRADEBOT_DATA": "/var/lib/ub.db"}, "/var/lib/ub.db"},
-		{"nothing: diagnose does not need it", map[string]string{}, ""},
+		{"xdg", map[string]string{"XDG_DATA_HOME": "/xdg", "HOME": "/home/op"}, "/xdg/upgradebot/upgradebot.db", true},
+		{"relative xdg is ignored", map[string]string{"XDG_DATA_HOME": "rel", "HOME": "/home/op"}, "/home/op/.local/share/upgradebot/upgradebot.db", true},
+		{"home", map[string]string{"HOME": "/home/op"}, "/home/op/.local/share/upgradebot/upgradebot.db", true},
+		{"explicit wins", map[string]string{"HOME": "/home/op", "UPGRADEBOT_DATA": "/var/lib/ub.db"}, "/var/lib/ub.db", false},
+		{"nothing: diagnose does not need it", map[string]string{}, "", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c := mustLoad(t, ForDiagnose, nil, tc.env)
-			if c.DataFile != filepath.FromSlash(tc.want) {
-				t.Errorf("DataFile = %q, want %q", c.DataFile, tc.want)
+			if c.DataFile != filepath.FromSlash(tc.want) || c.DataIsDefault != tc.isDefault {
+				t.Errorf("DataFile = %q (default %v), want %q (%v)", c.DataFile, c.DataIsDefault, tc.want, tc.isDefault)
 			}
 		})
 	}
 }
 
-// TestPrecedence checks flag > environment > file > default, setting by setting.
-func TestPrecedence(t *testing.T) {
+// TestDataFolder: a store path whose folder does not exist is a mistake to
+// report, naming the variable and the folder, not a folder to create.
+func TestDataFolder(t *testing.T) {
 	dir := t.TempDir()
+	file := writeFile(t, dir, "file", "x")
 	tests := []struct {
-		name string // variable
-		flag string
-		get  func(*Config) string
-		// values for the file, the environment and the flag; the default is Setting.Default
-		file, env, flag2 string
-		def              string
+		name    string
+		purpose Purpose
+		env     map[string]string
+		text    string // in the UPGRADEBOT_DATA problem; "" for none
 	}{
-		{name: envAddr, flag: "addr", get: func(c *Config) string { return c.Addr },
-			file: ":4001", env: ":4002", flag2: ":4003", def: ":3000"},
-		{name: envRedisPrefix, flag: "redis-prefix", get: func(c *Config) string { return c.RedisPrefix },
-			file: "pf-file", env: "pf-env", flag2: "pf-flag", def: "upgradebot"},
-		{name: envTimezone, flag: "timezone", get: func(c *Config) string { return c.Timezone.String() },
-			file: "Europe/Lisbon", env: "America/New_York", flag2: "Asia/Tokyo", def: "UTC"},
-		{name: envLogLevel, flag: "log-level", get: func(c *Config) string { return c.LogLevel.String() },
-			file: "debug", env: "warn", flag2: "error", def: "INFO"},
-		{name: envMinReminderInterval, flag: "min-reminder-interval", get: func(c *Config) string { return c.MinReminderInterval.String() },
-			file: "20m0s", env: "1h0m0s", flag2: "5m0s", def: "15m0s"},
-		{name: envRedisURL, flag: "redis-url", get: func(c *Config) string { return c.RedisURL.Reveal() },
-			file: "redis://file:6379/1", env: "redis://env:6379/2", flag2: "rediss://flag:6380/3", def: ""},
-		{name: envMode, flag: "mode", get: func(c *Config) string { return string(c.Mode) },
-			file: "http", env: "socket", flag2: "http", def: "socket"},
-	}
-	want := func(s string) string {
-		switch s { // levels print in upper case
-		case "debug", "warn", "error":
-			return strings.ToUpper(s)
-		}
-		return s
-	}
-	// The run environment has both an app token and a signing secret here, so
-	// that any mode is valid; without UPGRADEBOT_MODE that would be an error,
-	// so the "default" row of mode uses an environment without the secret.
-	for _, tc := range tests {
-		base := with(runEnv, "SLACK_SIGNING_SECRET", "0123abcd", "UPGRADEBOT_MODE", "socket")
-		if tc.name == envMode {
-			delete(base, envMode)
-		}
-		s := settingByName(t, tc.name)
-		cfgFile := writeFile(t, dir, strings.ToLower(tc.name)+".yaml", yamlOf(s.Key, tc.file))
-		type layer struct {
-			label      string
-			args       []string
-			env        map[string]string
-			want       string
-			wantOrigin Origin
-		}
-		layers := []layer{
-			{"default", nil, runEnv, tc.def, OriginDefault},
-			{"file over default", []string{"--config", cfgFile}, base, want(tc.file), OriginFile},
-			{"env over file", []string{"--config", cfgFile}, with(base, tc.name, tc.env), want(tc.env), OriginEnv},
-			{"flag over env", []string{"--config", cfgFile, "--" + tc.flag, tc.flag2}, with(base, tc.name, tc.env), want(tc.flag2), OriginFlag},
-			{"empty env is unset", []string{"--config", cfgFile}, with(base, tc.name, "  "), want(tc.file), OriginFile},
-		}
-		if tc.name == envMode {
-			layers[0].wantOrigin = "" // inferred, not a default
-		}
-		if tc.def == "" && tc.name != envMode {
-			layers[0].wantOrigin = ""
-		}
-		for _, ly := range layers {
-			t.Run(tc.name+"/"+ly.label, func(t *testing.T) {
-				c := mustLoad(t, ForRun, ly.args, ly.env)
-				if got := tc.get(c); got != ly.want {
-					t.Errorf("got %q, want %q", got, ly.want)
-				}
-				if got := c.Origin(tc.name); got != ly.wantOrigin {
-					t.Errorf("Origin = %q, want %q", got, ly.wantOrigin)
-				}
-			})
-		}
-	}
-}
-
-func TestSecretPrecedence(t *testing.T) {
-	dir := t.TempDir()
-	fromFile := writeFile(t, dir, "bot", "xoxb-from-flag-file\n")
-	cfgFile := writeFile(t, dir, "c.yaml", yamlOf("slack_bot_token", "xoxb-from-yaml"))
-	tests := []struct {
-		name string
-		args []string
-		env  map[string]string
-		want string
-	}{
-		{"yaml", []string{"--config", cfgFile}, with(runEnv, "SLACK_BOT_TOKEN", ""), "xoxb-from-yaml"},
-		{"env over yaml", []string{"--config", cfgFile}, with(runEnv, "SLACK_BOT_TOKEN", "xoxb-from-env"), "xoxb-from-env"},
-		{"flag file over env", []string{"--config", cfgFile, "--slack-bot-token-file", fromFile}, with(runEnv, "SLACK_BOT_TOKEN", "xoxb-from-env"), "xoxb-from-flag-file"},
+		{"folder exists", ForShell, map[string]string{"UPGRADEBOT_DATA": filepath.Join(dir, "u.db")}, ""},
+		{"typo in the folder", ForShell, map[string]string{"UPGRADEBOT_DATA": filepath.Join(dir, "dtaa", "u.db")}, `the folder "` + filepath.Join(dir, "dtaa") + `" of`},
+		{"typo, run", ForRun, with(runEnv, "UPGRADEBOT_DATA", filepath.Join(dir, "dtaa", "u.db")), "does not exist"},
+		{"a folder as the file", ForShell, map[string]string{"UPGRADEBOT_DATA": dir}, "is a folder"},
+		{"a file as the folder", ForShell, map[string]string{"UPGRADEBOT_DATA": filepath.Join(file, "u.db")}, "is not a folder"},
+		{"diagnose does not use it", ForDiagnose, map[string]string{"UPGRADEBOT_DATA": filepath.Join(dir, "dtaa", "u.db")}, ""},
+		{"redis is used instead", ForShell, map[string]string{"UPGRADEBOT_DATA": filepath.Join(dir, "dtaa", "u.db"), "REDIS_URL": "redis://r:6379"}, ""},
+		{"the default folder may be missing", ForShell, map[string]string{"HOME": filepath.Join(dir, "nohome")}, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c := mustLoad(t, ForRun, tc.args, tc.env)
-			if got := c.SlackBotToken.Reveal(); got != tc.want {
-				t.Errorf("bot token = %q, want %q", got, tc.want)
+			_, err := load(t, tc.purpose, nil, tc.env)
+			if tc.text == "" {
+				if err != nil {
+					t.Fatalf("unexpected error:\n%v", err)
+				}
+				return
+			}
+			p, ok := findProblem(problems(t, err), "UPGRADEBOT_DATA")
+			if !ok || !strings.Contains(p.Message, tc.text) {
+				t.Errorf("want an UPGRADEBOT_DATA problem saying %q, got:\n%v", tc.text, err)
 			}
 		})
+	}
+	if _, err := os.Stat(filepath.Join(dir, "dtaa")); !os.IsNotExist(err) {
+		t.Errorf("Load created the mistyped folder: %v", err)
+	}
+}
+
+// TestFlags checks the few settings that are also flags: a flag beats the environment.
+func TestFlags(t *testing.T) {
+	dir := t.TempDir()
+	kb := writeFile(t, dir, "kb.yaml", "[]\n")
+	tests := []struct {
+		flag, env, value string
+		get              func(*Config) string
+	}{
+		{"addr", ":4002", ":4003", func(c *Config) string { return c.Addr }},
+		{"data", filepath.Join(dir, "env.db"), filepath.Join(dir, "flag.db"), func(c *Config) string { return c.DataFile }},
+		{"kb-file", "/nonexistent/kb.yaml", kb, func(c *Config) string { return c.KBFile }},
+		{"log-level", "warn", "error", func(c *Config) string { return strings.ToLower(c.LogLevel.String()) }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.flag, func(t *testing.T) {
+			c := mustLoad(t, ForRun, []string{"--" + tc.flag, tc.value}, with(runEnv, flagVars[tc.flag], tc.env))
+			if got := tc.get(c); got != tc.value {
+				t.Errorf("--%s: got %q, want %q", tc.flag, got, tc.value)
+			}
+		})
+	}
+	for flagName, name := range flagVars {
+		if settingByName(t, name).Secret {
+			t.Errorf("--%s sets a secret", flagName)
+		}
 	}
 }
 
@@ -175,34 +142,21 @@ func TestSecretFromFile(t *testing.T) {
 		value string
 		get   func(*Config) Secret
 	}{
-		{envSlackBotToken, "xoxb-123-file", func(c *Config) Secret { return c.SlackBotToken }},
-		{envSlackAppToken, "xapp-1-A1-file", func(c *Config) Secret { return c.SlackAppToken }},
-		{envSlackSigningSecret, "8f742231b10e8888abcd99yyyzzz85a5", func(c *Config) Secret { return c.SlackSigningSecret }},
+		{"SLACK_BOT_TOKEN", "xoxb-123-file", func(c *Config) Secret { return c.SlackBotToken }},
+		{"SLACK_APP_TOKEN", "xapp-1-A1-file", func(c *Config) Secret { return c.SlackAppToken }},
+		{"SLACK_SIGNING_SECRET", "8f742231b10e8888abcd99yyyzzz85a5", func(c *Config) Secret { return c.SlackSigningSecret }},
+		{"REDIS_URL", "redis://:pw@redis:6379/2", func(c *Config) Secret { return c.RedisURL }},
+		{"REDIS_CLUSTER_URL", "redis://:pw@r1:7000?addr=r2:7001", func(c *Config) Secret { return c.RedisClusterURL }},
 	}
 	for _, sc := range secrets {
-		s := settingByName(t, sc.name)
-		path := writeFile(t, dir, strings.ToLower(sc.name), "\n  "+sc.value+" \r\n\n")
-		// Relative to the YAML file's directory.
-		cfgFile := writeFile(t, dir, strings.ToLower(sc.name)+".yaml", yamlOf(s.FileKey, filepath.Base(path)))
-		base := with(runEnv, "UPGRADEBOT_MODE", "socket")
-		delete(base, sc.name)
-		ways := []struct {
-			label string
-			args  []string
-			env   map[string]string
-		}{
-			{"env _FILE", nil, with(base, s.FileName, path)},
-			{"flag", []string{"--" + s.FileFlag, path}, base},
-			{"yaml _file, relative", []string{"--config", cfgFile}, base},
-		}
-		for _, w := range ways {
-			t.Run(sc.name+"/"+w.label, func(t *testing.T) {
-				c := mustLoad(t, ForRun, w.args, w.env)
-				if got := sc.get(c).Reveal(); got != sc.value {
-					t.Errorf("%s = %q, want the trimmed file content %q", sc.name, got, sc.value)
-				}
-			})
-		}
+		t.Run(sc.name, func(t *testing.T) {
+			path := writeFile(t, dir, strings.ToLower(sc.name), "\n  "+sc.value+" \r\n\n")
+			env := with(without(runEnv, sc.name), sc.name+"_FILE", path, "UPGRADEBOT_MODE", "socket")
+			c := mustLoad(t, ForRun, nil, env)
+			if got := sc.get(c).Reveal(); got != sc.value {
+				t.Errorf("%s = %q, want the trimmed file content %q", sc.name, got, sc.value)
+			}
+		})
 	}
 }
 
@@ -212,22 +166,12 @@ func TestSecretBothSet(t *testing.T) {
 		if !s.Secret {
 			continue
 		}
-		path := writeFile(t, dir, s.Key, "whatever")
-		t.Run(s.Name+"/env", func(t *testing.T) {
-			_, err := load(t, ForRun, nil, with(runEnv, s.Name, "v", s.FileName, path))
+		t.Run(s.Name, func(t *testing.T) {
+			path := writeFile(t, dir, s.Name, "whatever")
+			_, err := load(t, ForRun, nil, with(runEnv, s.Name, "v", s.Name+"_FILE", path))
 			p, ok := findProblem(problems(t, err), s.Name)
-			if !ok || !strings.Contains(p.String(), s.Name) || !strings.Contains(p.String(), s.FileName) {
-				t.Errorf("want a problem naming %s and %s, got:\n%v", s.Name, s.FileName, err)
-			}
-		})
-		t.Run(s.Name+"/yaml", func(t *testing.T) {
-			cfgFile := writeFile(t, dir, s.Key+".yaml", yamlOf(s.Key, "v", s.FileKey, path))
-			env := with(runEnv, "UPGRADEBOT_MODE", "socket")
-			delete(env, s.Name) // the environment would hide the file
-			_, err := load(t, ForRun, []string{"--config", cfgFile}, env)
-			p, ok := findProblem(problems(t, err), s.Name)
-			if !ok || !strings.Contains(p.Message, s.Key) || !strings.Contains(p.Message, s.FileKey) || !strings.Contains(p.String(), cfgFile) {
-				t.Errorf("want a problem naming %s, %s and the file, got:\n%v", s.Key, s.FileKey, err)
+			if !ok || !strings.Contains(p.Error(), s.Name+"_FILE") {
+				t.Errorf("want a problem naming %s and %s_FILE, got:\n%v", s.Name, s.Name, err)
 			}
 		})
 	}
@@ -249,9 +193,7 @@ func TestSecretFileProblems(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			env := with(runEnv, "SLACK_APP_TOKEN_FILE", tc.path)
-			delete(env, "SLACK_APP_TOKEN")
-			_, err := load(t, ForRun, nil, env)
+			_, err := load(t, ForRun, nil, with(without(runEnv, "SLACK_APP_TOKEN"), "SLACK_APP_TOKEN_FILE", tc.path))
 			ps := problems(t, err)
 			p, ok := findProblem(ps, tc.wantName)
 			if !ok {
@@ -276,21 +218,25 @@ func TestRequiredByPurpose(t *testing.T) {
 		want    []string // names of the problems, in order; nil for success
 	}{
 		{"run with nothing", ForRun, map[string]string{"HOME": "/h"},
-			[]string{envSlackBotToken, "SLACK_APP_TOKEN or SLACK_SIGNING_SECRET"}},
+			[]string{"SLACK_BOT_TOKEN", "SLACK_APP_TOKEN or SLACK_SIGNING_SECRET"}},
 		{"run without bot token", ForRun, map[string]string{"HOME": "/h", "SLACK_APP_TOKEN": "xapp-1"},
-			[]string{envSlackBotToken}},
+			[]string{"SLACK_BOT_TOKEN"}},
 		{"run without app token or secret", ForRun, map[string]string{"HOME": "/h", "SLACK_BOT_TOKEN": "xoxb-1"},
 			[]string{"SLACK_APP_TOKEN or SLACK_SIGNING_SECRET"}},
-		{"run without HOME nor redis", ForRun, with(runEnv, "HOME", ""), []string{envData}},
+		{"run without HOME nor redis", ForRun, with(runEnv, "HOME", ""), []string{"UPGRADEBOT_DATA"}},
 		{"run without HOME but redis", ForRun, with(runEnv, "HOME", "", "REDIS_URL", "redis://r:6379"), nil},
+		{"run without HOME but a cluster", ForRun, with(runEnv, "HOME", "", "REDIS_CLUSTER_URL", "redis://r:7000"), nil},
 		{"shell needs no Slack", ForShell, map[string]string{"HOME": "/h"}, nil},
-		{"shell needs a store", ForShell, map[string]string{}, []string{envData}},
+		{"shell needs a store", ForShell, map[string]string{}, []string{"UPGRADEBOT_DATA"}},
 		{"diagnose needs nothing", ForDiagnose, map[string]string{}, nil},
 		{"shell ignores broken Slack settings", ForShell, map[string]string{"HOME": "/h",
 			"SLACK_BOT_TOKEN": "nope", "SLACK_API_URL": "x", "UPGRADEBOT_ADDR": "x", "UPGRADEBOT_MODE": "x",
-			"UPGRADEBOT_ALLOWED_BOTS": "x"}, nil},
+			"UPGRADEBOT_ALLOWED_BOTS": "x", "SLACK_APP_TOKEN_FILE": "/nonexistent"}, nil},
 		{"shell still checks the rest", ForShell, map[string]string{"HOME": "/h", "UPGRADEBOT_TIMEZONE": "Nowhere/Land"},
-			[]string{envTimezone}},
+			[]string{"UPGRADEBOT_TIMEZONE"}},
+		{"diagnose ignores the store", ForDiagnose, map[string]string{"REDIS_URL": "http://x", "UPGRADEBOT_TIMEZONE": "Nowhere/Land"}, nil},
+		{"diagnose checks its own", ForDiagnose, map[string]string{"UPGRADEBOT_LOG_LEVEL": "loud", "UPGRADEBOT_KB_FILE": "/nonexistent"},
+			[]string{"UPGRADEBOT_KB_FILE", "UPGRADEBOT_LOG_LEVEL"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -301,39 +247,31 @@ func TestRequiredByPurpose(t *testing.T) {
 				}
 				return
 			}
-			var got []string
-			for _, p := range problems(t, err) {
-				got = append(got, p.Name)
-			}
-			if !slices.Equal(got, tc.want) {
+			if got := names(problems(t, err)); !slices.Equal(got, tc.want) {
 				t.Errorf("problems name %q, want %q:\n%v", got, tc.want, err)
 			}
 		})
 	}
-	if _, err := Load(Purpose(42), Sources{}); err == nil {
-		t.Error("an unknown purpose should be an error")
-	}
 }
 
 func TestMode(t *testing.T) {
-	noApp := with(runEnv)
-	delete(noApp, envSlackAppToken)
+	noApp := without(runEnv, "SLACK_APP_TOKEN")
 	tests := []struct {
 		name    string
 		purpose Purpose
 		env     map[string]string
-		want    Mode
+		want    string
 		problem string // name of the expected problem, "" for none
 		text    string // in its message
 	}{
 		{"app token → socket", ForRun, runEnv, ModeSocket, "", ""},
 		{"signing secret → http", ForRun, with(noApp, "SLACK_SIGNING_SECRET", "abc123"), ModeHTTP, "", ""},
-		{"both without mode", ForRun, with(runEnv, "SLACK_SIGNING_SECRET", "abc123"), "", envMode, "both"},
+		{"both without mode", ForRun, with(runEnv, "SLACK_SIGNING_SECRET", "abc123"), "", "UPGRADEBOT_MODE", "both"},
 		{"both, mode http", ForRun, with(runEnv, "SLACK_SIGNING_SECRET", "abc123", "UPGRADEBOT_MODE", "http"), ModeHTTP, "", ""},
 		{"both, mode SOCKET", ForRun, with(runEnv, "SLACK_SIGNING_SECRET", "abc123", "UPGRADEBOT_MODE", "SOCKET"), ModeSocket, "", ""},
-		{"socket without app token", ForRun, with(noApp, "SLACK_SIGNING_SECRET", "abc123", "UPGRADEBOT_MODE", "socket"), "", envMode, "SLACK_APP_TOKEN"},
-		{"http without signing secret", ForRun, with(runEnv, "UPGRADEBOT_MODE", "http"), "", envMode, "SLACK_SIGNING_SECRET"},
-		{"unknown mode", ForRun, with(runEnv, "UPGRADEBOT_MODE", "websocket"), "", envMode, "is not a mode"},
+		{"socket without app token", ForRun, with(noApp, "SLACK_SIGNING_SECRET", "abc123", "UPGRADEBOT_MODE", "socket"), "", "UPGRADEBOT_MODE", "SLACK_APP_TOKEN"},
+		{"http without signing secret", ForRun, with(runEnv, "UPGRADEBOT_MODE", "http"), "", "UPGRADEBOT_MODE", "SLACK_SIGNING_SECRET"},
+		{"unknown mode", ForRun, with(runEnv, "UPGRADEBOT_MODE", "websocket"), "", "UPGRADEBOT_MODE", `"websocket" is not a mode`},
 		{"both, shell: no error, no mode", ForShell, with(runEnv, "SLACK_SIGNING_SECRET", "abc123"), "", "", ""},
 		{"none, shell", ForShell, map[string]string{"HOME": "/h"}, "", "", ""},
 	}
@@ -364,14 +302,16 @@ func TestTokenShapes(t *testing.T) {
 		target string
 		text   string // expected in the message
 	}{
-		{"bot token not xoxb", with(runEnv, "SLACK_BOT_TOKEN", "abc"), envSlackBotToken, "must start with xoxb- (the Bot User OAuth Token from OAuth & Permissions"},
-		{"app token as bot token", with(runEnv, "SLACK_BOT_TOKEN", "xapp-1-A-1"), envSlackBotToken, "belongs in SLACK_APP_TOKEN"},
-		{"bot token as app token", with(runEnv, "SLACK_APP_TOKEN", "xoxb-1-2"), envSlackAppToken, "belongs in SLACK_BOT_TOKEN"},
-		{"user token", with(runEnv, "SLACK_BOT_TOKEN", "xoxp-1-2"), envSlackBotToken, "user token"},
-		{"prefix only", with(runEnv, "SLACK_BOT_TOKEN", "xoxb-"), envSlackBotToken, "whole token"},
-		{"quoted", with(runEnv, "SLACK_BOT_TOKEN", `"xoxb-1-2"`), envSlackBotToken, "quotes"},
-		{"app token not xapp", with(runEnv, "SLACK_APP_TOKEN", "1-2-3"), envSlackAppToken, "must start with xapp-"},
-		{"token as signing secret", with(runEnv, "SLACK_SIGNING_SECRET", "xoxb-1-2", "UPGRADEBOT_MODE", "socket"), envSlackSigningSecret, "not the signing secret"},
+		{"bot token not xoxb", with(runEnv, "SLACK_BOT_TOKEN", "abc"), "SLACK_BOT_TOKEN", "must start with xoxb- (the Bot User OAuth Token from OAuth & Permissions"},
+		{"app token as bot token", with(runEnv, "SLACK_BOT_TOKEN", "xapp-1-A-1"), "SLACK_BOT_TOKEN", "belongs in SLACK_APP_TOKEN"},
+		{"bot token as app token", with(runEnv, "SLACK_APP_TOKEN", "xoxb-1-2"), "SLACK_APP_TOKEN", "belongs in SLACK_BOT_TOKEN"},
+		{"user token", with(runEnv, "SLACK_BOT_TOKEN", "xoxp-1-2"), "SLACK_BOT_TOKEN", "user token"},
+		{"refresh token", with(runEnv, "SLACK_BOT_TOKEN", "xoxe-1-2"), "SLACK_BOT_TOKEN", "refresh token"},
+		{"prefix only", with(runEnv, "SLACK_BOT_TOKEN", "xoxb-"), "SLACK_BOT_TOKEN", "whole token"},
+		{"quoted", with(runEnv, "SLACK_BOT_TOKEN", `"xoxb-1-2"`), "SLACK_BOT_TOKEN", "quotes"},
+		{"app token not xapp", with(runEnv, "SLACK_APP_TOKEN", "1-2-3"), "SLACK_APP_TOKEN", "must start with xapp-"},
+		{"token as signing secret", with(runEnv, "SLACK_SIGNING_SECRET", "xoxb-1-2", "UPGRADEBOT_MODE", "socket"), "SLACK_SIGNING_SECRET", "not the signing secret"},
+		{"quoted signing secret", with(runEnv, "SLACK_SIGNING_SECRET", `"abc"`, "UPGRADEBOT_MODE", "socket"), "SLACK_SIGNING_SECRET", "quotes"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -385,7 +325,7 @@ func TestTokenShapes(t *testing.T) {
 }
 
 // TestMalformedValuesTogether checks that one Load reports every bad value,
-// one line each, each naming its variable.
+// one line each, each naming its variable, in the order of the settings table.
 func TestMalformedValuesTogether(t *testing.T) {
 	dir := t.TempDir()
 	env := with(runEnv,
@@ -402,16 +342,12 @@ func TestMalformedValuesTogether(t *testing.T) {
 		"UPGRADEBOT_KB_FILE", filepath.Join(dir, "nope.yaml"),
 	)
 	want := []string{
-		envSlackAPIURL, envAddr, envRedisURL, envKBFile, envTimezone, envMinReminderInterval,
-		envAdmins, envAllowedBots, envLogLevel, envLogFormat, envOCR,
+		"SLACK_API_URL", "UPGRADEBOT_ADDR", "REDIS_URL", "UPGRADEBOT_KB_FILE", "UPGRADEBOT_TIMEZONE", "UPGRADEBOT_MIN_REMINDER_INTERVAL",
+		"UPGRADEBOT_ADMINS", "UPGRADEBOT_ALLOWED_BOTS", "UPGRADEBOT_LOG_LEVEL", "UPGRADEBOT_LOG_FORMAT", "UPGRADEBOT_OCR",
 	}
 	_, err := load(t, ForRun, nil, env)
 	ps := problems(t, err)
-	var got []string
-	for _, p := range ps {
-		got = append(got, p.Name)
-	}
-	if !slices.Equal(got, want) {
+	if got := names(ps); !slices.Equal(got, want) {
 		t.Errorf("problems name\n%q\nwant\n%q", got, want)
 	}
 	lines := strings.Split(err.Error(), "\n")
@@ -423,7 +359,7 @@ func TestMalformedValuesTogether(t *testing.T) {
 			t.Errorf("line %d does not start with %s: %q", i, want[i], line)
 		}
 	}
-	for _, frag := range []string{`"15"`, "Mars/Olympus_Mons", "must end with /", `"verbose"`, `"@alice"`, `"lifetime"`, "rediss://"} {
+	for _, frag := range []string{`"15" is not a duration`, "Mars/Olympus_Mons", "must end with /", `"verbose"`, `"@alice"`, `"lifetime"`, "rediss://", `"xml"`, `"maybe"`} {
 		if !strings.Contains(err.Error(), frag) {
 			t.Errorf("error lacks %q:\n%v", frag, err)
 		}
@@ -440,12 +376,13 @@ func TestValueForms(t *testing.T) {
 		ok   func(*Config) bool
 	}{
 		{"admins comma and space", with(runEnv, "UPGRADEBOT_ADMINS", " U1AA,W2BB  U3CC,,"), func(c *Config) bool {
-			return slices.Equal(c.Admins, []string{"U1AA", "W2BB", "U3CC"})
+			return slices.Equal(c.Admins, IDs{"U1AA", "W2BB", "U3CC"})
 		}},
 		{"bots", with(runEnv, "UPGRADEBOT_ALLOWED_BOTS", "B0123 A0456"), func(c *Config) bool {
-			return slices.Equal(c.AllowedBots, []string{"B0123", "A0456"})
+			return slices.Equal(c.AllowedBots, IDs{"B0123", "A0456"})
 		}},
 		{"log level warning", with(runEnv, "UPGRADEBOT_LOG_LEVEL", "WARNING"), func(c *Config) bool { return c.LogLevel == slog.LevelWarn }},
+		{"log level debug", with(runEnv, "UPGRADEBOT_LOG_LEVEL", "debug"), func(c *Config) bool { return c.LogLevel == slog.LevelDebug }},
 		{"log format JSON", with(runEnv, "UPGRADEBOT_LOG_FORMAT", "JSON"), func(c *Config) bool { return c.LogFormat == LogJSON }},
 		{"ocr on", with(runEnv, "UPGRADEBOT_OCR", "on"), func(c *Config) bool { return c.OCR == OCROn }},
 		{"ocr false", with(runEnv, "UPGRADEBOT_OCR", "false"), func(c *Config) bool { return c.OCR == OCROff }},
@@ -454,6 +391,11 @@ func TestValueForms(t *testing.T) {
 		{"rediss with password and db", with(runEnv, "REDIS_URL", "rediss://:pw@redis:6380/4"), func(c *Config) bool { return c.RedisURL.Reveal() == "rediss://:pw@redis:6380/4" }},
 		{"digest", with(runEnv, "UPGRADEBOT_DIGEST_CHANNEL", "C0123", "UPGRADEBOT_DIGEST_SCHEDULE", "0 8 * * 1"), func(c *Config) bool {
 			return c.DigestChannel == "C0123" && c.DigestSchedule == "0 8 * * 1"
+		}},
+		{"timezone", with(runEnv, "UPGRADEBOT_TIMEZONE", "Europe/Lisbon"), func(c *Config) bool { return c.Timezone.String() == "Europe/Lisbon" }},
+		{"interval", with(runEnv, "UPGRADEBOT_MIN_REMINDER_INTERVAL", "1h"), func(c *Config) bool { return c.MinReminderInterval == time.Hour }},
+		{"whitespace is unset", with(runEnv, "UPGRADEBOT_ADDR", "  ", "UPGRADEBOT_TIMEZONE", "\t"), func(c *Config) bool {
+			return c.Addr == ":3000" && c.Timezone.String() == "UTC"
 		}},
 	}
 	for _, tc := range tests {
@@ -468,38 +410,66 @@ func TestValueForms(t *testing.T) {
 func TestRedisURL(t *testing.T) {
 	const pw = "Pa55-SEKRIT-word"
 	tests := []struct {
-		url  string
-		text string // expected in the message, "" when valid
+		name, url string
+		cluster   bool
+		kind      string
+		text      string // expected in the message, "" when valid
 	}{
-		{"redis://localhost:6379", ""},
-		{"redis://localhost", ""},
-		{"rediss://user:" + pw + "@redis.example:6380/2", ""},
-		{"redis://:" + pw + "@host:6379/", ""},
-		{"http://user:" + pw + "@host:6379", "redis:// or rediss://"},
-		{"localhost:6379", "redis:// or rediss://"},
-		{"redis://user:" + pw + "@:6379", "no host"},
-		{"redis://host:6379/db1", "database number"},
-		{"redis://user:" + pw + "%zz@host:6379", "not a valid URL"},
-		{"redis://user:" + pw + "/x@host:6379", "not a valid URL"},
-		{"redis://host:port", "not a valid URL"},
+		{"plain", "redis://localhost:6379", false, "one server", ""},
+		{"no port", "redis://localhost", false, "one server", ""},
+		{"tls, password, db", "rediss://user:" + pw + "@redis.example:6380/2", false, "one server", ""},
+		{"empty user", "redis://:" + pw + "@host:6379/", false, "one server", ""},
+		{"sentinel", "redis://:" + pw + "@s1:26379?master_name=mymaster&addr=s2:26379", false, "sentinel", ""},
+		{"sentinel, master password", "redis://s1:26379?master_name=m&password=" + pw, false, "sentinel", ""},
+		{"cluster", "redis://:" + pw + "@r1:7000?addr=r2:7001&addr=r3:7002", true, "cluster", ""},
+		{"http scheme", "http://user:" + pw + "@host:6379", false, "", "redis:// or rediss://"},
+		{"no scheme", "localhost:6379", false, "", "redis:// or rediss://"},
+		{"no host", "redis://user:" + pw + "@:6379", false, "", "no host"},
+		{"bad db", "redis://host:6379/db1", false, "", "database number"},
+		{"bad escape in password", "redis://user:" + pw + "%zz@host:6379", false, "", "not a valid URL"},
+		{"slash in password", "redis://user:" + pw + "/x@host:6379", false, "", "not a valid URL"},
+		{"bad port", "redis://host:port", false, "", "not a valid URL"},
+		{"unknown option", "redis://host:6379?pasword=" + pw, false, "", "unexpected option: pasword"},
+		{"sentinel bad addr", "redis://s1:26379?master_name=m&addr=s2&password=" + pw, false, "", "master_name=NAME"},
+		{"cluster bad addr", "redis://r1:7000?addr=r2", true, "", "addr=host2:port2"},
+		{"cluster http", "http://:" + pw + "@r1:7000", true, "", "redis:// or rediss://"},
 	}
 	for _, tc := range tests {
-		t.Run(tc.url, func(t *testing.T) {
-			_, err := load(t, ForRun, nil, with(runEnv, "REDIS_URL", tc.url))
+		t.Run(tc.name, func(t *testing.T) {
+			name := "REDIS_URL"
+			if tc.cluster {
+				name = "REDIS_CLUSTER_URL"
+			}
+			c, err := load(t, ForShell, nil, map[string]string{"HOME": "/h", name: tc.url})
 			if tc.text == "" {
 				if err != nil {
 					t.Fatalf("unexpected error:\n%v", err)
 				}
+				if c.RedisKind() != tc.kind {
+					t.Errorf("kind %q, want %q", c.RedisKind(), tc.kind)
+				}
+				client, err := c.RedisClient()
+				if err != nil || client == nil {
+					t.Fatalf("RedisClient: %v", err)
+				}
+				client.Close()
 				return
 			}
-			p, ok := findProblem(problems(t, err), envRedisURL)
+			p, ok := findProblem(problems(t, err), name)
 			if !ok || !strings.Contains(p.Message, tc.text) {
-				t.Errorf("want a REDIS_URL problem saying %q, got:\n%v", tc.text, err)
+				t.Errorf("want a %s problem saying %q, got:\n%v", name, tc.text, err)
 			}
-			if strings.Contains(err.Error(), pw) || strings.Contains(err.Error(), "user:"+pw[:4]) {
-				t.Errorf("userinfo in error:\n%v", err)
+			if strings.Contains(err.Error(), pw) || strings.Contains(err.Error(), "SEKRIT") {
+				t.Errorf("password in error:\n%v", err)
 			}
 		})
+	}
+	_, err := load(t, ForShell, nil, map[string]string{"HOME": "/h", "REDIS_URL": "redis://a:6379", "REDIS_CLUSTER_URL": "redis://b:7000"})
+	if got := names(problems(t, err)); !slices.Equal(got, []string{"REDIS_CLUSTER_URL"}) || !strings.Contains(err.Error(), "REDIS_URL") {
+		t.Errorf("both URLs: want one problem naming both, got:\n%v", err)
+	}
+	if client, err := (&Config{}).RedisClient(); client != nil || err != nil {
+		t.Errorf("no URL: want no client, got %v, %v", client, err)
 	}
 }
 
@@ -511,18 +481,7 @@ func TestKBFile(t *testing.T) {
 		t.Errorf("KBFile = %q", c.KBFile)
 	}
 	_, err := load(t, ForDiagnose, nil, map[string]string{"UPGRADEBOT_KB_FILE": dir})
-	if p, ok := findProblem(problems(t, err), envKBFile); !ok || !strings.Contains(p.Message, "directory") {
+	if p, ok := findProblem(problems(t, err), "UPGRADEBOT_KB_FILE"); !ok || !strings.Contains(p.Message, "directory") {
 		t.Errorf("want a directory problem, got:\n%v", err)
 	}
-}
-
-func settingByName(t *testing.T, name string) Setting {
-	t.Helper()
-	for _, s := range Settings() {
-		if s.Name == name {
-			return s
-		}
-	}
-	t.Fatalf("no setting %s", name)
-	return Setting{}
 }

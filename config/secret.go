@@ -2,8 +2,8 @@ package config
 
 import (
 	"fmt"
-	"log/slog"
 	"strconv"
+	"strings"
 )
 
 // Secret holds a token or password that must never reach a log, an error or output.
@@ -33,11 +33,8 @@ func (s Secret) String() string {
 	return "[redacted]"
 }
 
-// GoString returns the same as String, so %#v cannot print the value.
-func (s Secret) GoString() string { return s.String() }
-
-// Format prints the redacted form for every verb: without it %d or %x on a
-// struct holding a Secret would print the field through reflection.
+// Format prints the redacted form for every verb (%#v and %x included), so
+// that no verb on a struct holding a Secret reaches the field by reflection.
 func (s Secret) Format(f fmt.State, verb rune) {
 	if verb == 'q' {
 		fmt.Fprint(f, strconv.Quote(s.String()))
@@ -46,11 +43,11 @@ func (s Secret) Format(f fmt.State, verb rune) {
 	fmt.Fprint(f, s.String())
 }
 
-// MarshalJSON encodes the redacted form.
-func (s Secret) MarshalJSON() ([]byte, error) { return []byte(strconv.Quote(s.String())), nil }
+// UnmarshalText takes the secret without surrounding whitespace (a file's final newline).
+func (s *Secret) UnmarshalText(b []byte) error {
+	s.value = strings.TrimSpace(string(b))
+	return nil
+}
 
-// MarshalText encodes the redacted form (YAML, XML and other text encoders use it).
+// MarshalText encodes the redacted form (JSON, XML and other text encoders use it).
 func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
-
-// LogValue makes slog log the redacted form.
-func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }

@@ -6,7 +6,6 @@ import (
 	"encoding/xml"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -55,68 +54,86 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	)
 	dir := t.TempDir()
 	botFile := writeFile(t, dir, "bot", bot+"\n")
-	env := map[string]string{
-		"HOME":                 "/h",
-		"SLACK_BOT_TOKEN_FILE": botFile,
-		"SLACK_APP_TOKEN":      app,
-		"SLACK_SIGNING_SECRET": sig,
-		"UPGRADEBOT_MODE":      "socket",
-		"REDIS_URL":            "redis://default:" + redis + "@redis:6379/1",
+	redisFile := writeFile(t, dir, "redis", "redis://default:"+redis+"@s1:26379/1?master_name=m&password="+redis+"\n")
+	envs := map[string]map[string]string{
+		"sentinel": {
+			"HOME":                 "/h",
+			"SLACK_BOT_TOKEN_FILE": botFile,
+			"SLACK_APP_TOKEN":      app,
+			"SLACK_SIGNING_SECRET": sig,
+			"UPGRADEBOT_MODE":      "socket",
+			"REDIS_URL_FILE":       redisFile,
+		},
+		"cluster": {
+			"HOME":              "/h",
+			"SLACK_BOT_TOKEN":   bot,
+			"SLACK_APP_TOKEN":   app,
+			"REDIS_CLUSTER_URL": "redis://u:" + redis + "@r1:7000?addr=r2:7001",
+		},
 	}
-	c := mustLoad(t, ForRun, nil, env)
-
-	var text, js bytes.Buffer
-	slog.New(slog.NewTextHandler(&text, nil)).Info("start", "config", c, "value", *c)
-	slog.New(slog.NewJSONHandler(&js, nil)).Info("start", "config", c, "value", *c)
-	jsonConfig, _ := json.Marshal(c)
-	xmlConfig, _ := xml.Marshal(struct{ S Secret }{c.SlackBotToken})
-	outputs := map[string]string{
-		"%v":         fmt.Sprintf("%v", c),
-		"%+v":        fmt.Sprintf("%+v", c),
-		"%#v":        fmt.Sprintf("%#v", c),
-		"%v value":   fmt.Sprintf("%v", *c),
-		"%+v value":  fmt.Sprintf("%+v", *c),
-		"%s":         fmt.Sprintf("%s", *c),
-		"%x":         fmt.Sprintf("%x", *c),
-		"%d secrets": fmt.Sprintf("%d", struct{ A, B Secret }{c.SlackBotToken, c.RedisURL}),
-		"slog text":  text.String(),
-		"slog json":  js.String(),
-		"json":       string(jsonConfig),
-		"xml":        string(xmlConfig),
-		"Redacted":   fmt.Sprint(c.Redacted()),
-		"LogValue":   c.LogValue().String(),
-		"Secret %+v": fmt.Sprintf("%+v", struct{ A, B Secret }{c.SlackAppToken, c.SlackSigningSecret}),
-	}
-	for name, out := range outputs {
-		for _, secret := range []string{bot, app, sig, redis, "SEKRIT"} {
-			if strings.Contains(out, secret) {
-				t.Errorf("%s prints a secret:\n%s", name, out)
+	for name, env := range envs {
+		c := mustLoad(t, ForRun, nil, env)
+		var text, js bytes.Buffer
+		slog.New(slog.NewTextHandler(&text, nil)).Info("start", "config", c, "value", *c)
+		slog.New(slog.NewJSONHandler(&js, nil)).Info("start", "config", c, "value", *c)
+		jsonConfig, _ := json.Marshal(c)
+		xmlConfig, _ := xml.Marshal(struct{ S Secret }{c.SlackBotToken})
+		outputs := map[string]string{
+			"%v":         fmt.Sprintf("%v", c),
+			"%+v":        fmt.Sprintf("%+v", c),
+			"%#v":        fmt.Sprintf("%#v", c),
+			"%v value":   fmt.Sprintf("%v", *c),
+			"%+v value":  fmt.Sprintf("%+v", *c),
+			"%s secrets": fmt.Sprintf("%s", struct{ A, B Secret }{c.RedisURL, c.RedisClusterURL}),
+			"%x secrets": fmt.Sprintf("%x", struct{ A, B Secret }{c.RedisURL, c.RedisClusterURL}),
+			"%d secrets": fmt.Sprintf("%d", struct{ A, B Secret }{c.SlackBotToken, c.RedisURL}),
+			"slog text":  text.String(),
+			"slog json":  js.String(),
+			"json":       string(jsonConfig),
+			"xml":        string(xmlConfig),
+			"LogValue":   c.LogValue().String(),
+			"Secret %+v": fmt.Sprintf("%+v", struct{ A, B Secret }{c.SlackAppToken, c.SlackSigningSecret}),
+		}
+		for out, text := range outputs {
+			for _, secret := range []string{bot, app, sig, redis, "SEKRIT"} {
+				if strings.Contains(text, secret) {
+					t.Errorf("%s: %s prints a secret:\n%s", name, out, text)
+				}
 			}
 		}
-	}
-	if !strings.Contains(text.String(), "[redacted]") || !strings.Contains(text.String(), "redis:6379/1") {
-		t.Errorf("slog output should show redacted secrets and the Redis host:\n%s", text.String())
+		if !strings.Contains(text.String(), "[redacted]") || !strings.Contains(text.String(), ":26379") && !strings.Contains(text.String(), ":7000") {
+			t.Errorf("%s: slog output should show redacted secrets and the Redis host:\n%s", name, text.String())
+		}
 	}
 
 	// Errors, with the same secrets in the wrong places.
-	cfg := writeFile(t, dir, "c.yaml", yamlOf("slack_app_token", bot, "slack_app_token_file", filepath.Join(dir, "x"), "sekrit_key", "xoxb-"+sig))
-	bad := map[string]string{
+	bad := []map[string]string{{
 		"HOME":                 "/h",
 		"SLACK_BOT_TOKEN":      app,            // swapped
 		"SLACK_SIGNING_SECRET": bot,            // a token as the secret
 		"SLACK_APP_TOKEN_FILE": botFile + "/x", // unreadable
 		"REDIS_URL":            "http://default:" + redis + "@redis:6379/1",
-	}
-	_, err := load(t, ForRun, []string{"--config", cfg}, bad)
-	badURL := with(bad, "REDIS_URL", "redis://default:"+redis+"%zz@redis:6379/1")
-	_, err2 := load(t, ForRun, nil, badURL)
-	for _, e := range []error{err, err2} {
-		if e == nil {
-			t.Fatal("want an error")
+	}, {
+		"HOME":            "/h",
+		"SLACK_BOT_TOKEN": "xoxb-" + sig + " x", // a space
+		"SLACK_APP_TOKEN": bot,
+		"REDIS_URL":       "redis://default:" + redis + "%zz@redis:6379/1",
+	}, {
+		"HOME":              "/h",
+		"SLACK_APP_TOKEN":   "xoxp-" + sig,
+		"REDIS_CLUSTER_URL": "redis://default:" + redis + "@r1:7000?addr=r2&password=" + redis,
+	}, {
+		"HOME":      "/h",
+		"REDIS_URL": "redis://s1:26379?master_name=m&password=" + redis + "&dial_timeout=" + redis,
+	}}
+	for i, env := range bad {
+		_, err := load(t, ForRun, nil, env)
+		if err == nil {
+			t.Fatalf("%d: want an error", i)
 		}
 		for _, secret := range []string{bot, app, sig, redis, "SEKRIT"} {
-			if strings.Contains(e.Error(), secret) || strings.Contains(fmt.Sprintf("%+v", e), secret) {
-				t.Errorf("error prints a secret:\n%v", e)
+			if strings.Contains(err.Error(), secret) || strings.Contains(fmt.Sprintf("%+v", err), secret) {
+				t.Errorf("%d: error prints a secret:\n%v", i, err)
 			}
 		}
 	}

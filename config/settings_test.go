@@ -5,37 +5,39 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 )
 
+// TestSettingsTable checks the table against Config's env tags: the same
+// variables in the same order, each described, secrets typed Secret with a _FILE.
 func TestSettingsTable(t *testing.T) {
-	names := map[string]bool{}
-	for _, s := range Settings() {
-		if names[s.Name] {
-			t.Errorf("%s listed twice", s.Name)
-		}
-		names[s.Name] = true
-		wantKey := strings.ToLower(strings.TrimPrefix(s.Name, "UPGRADEBOT_"))
-		if s.Key != wantKey {
-			t.Errorf("%s: key %q, want %q", s.Name, s.Key, wantKey)
-		}
-		if s.Description == "" || s.DefaultDoc == "" {
-			t.Errorf("%s: missing description or documented default", s.Name)
-		}
-		if s.Secret {
-			if s.Flag != "" || s.FileName != s.Name+"_FILE" || s.FileKey != s.Key+"_file" || s.FileFlag != strings.ReplaceAll(s.Key, "_", "-")+"-file" {
-				t.Errorf("%s: secret naming %+v", s.Name, s)
-			}
-		} else if s.Flag != strings.ReplaceAll(s.Key, "_", "-") || s.FileName != "" {
-			t.Errorf("%s: flag %q", s.Name, s.Flag)
+	var tags, files []string
+	ct := reflect.TypeFor[Config]()
+	for i := range ct.NumField() {
+		if name := envName(ct.Field(i)); name != "" {
+			tags = append(tags, name)
 		}
 	}
-	keys := YAMLKeys()
-	if len(keys) != len(Settings())+3 {
-		t.Errorf("YAMLKeys has %d keys: %v", len(keys), keys)
+	ft := reflect.TypeFor[secretFiles]()
+	for i := range ft.NumField() {
+		files = append(files, envName(ft.Field(i)))
+	}
+	var table, secretFileNames []string
+	for _, s := range Settings() {
+		table = append(table, s.Name)
+		if s.Secret {
+			secretFileNames = append(secretFileNames, s.Name+"_FILE")
+		}
+	}
+	if !slices.Equal(tags, table) {
+		t.Errorf("Config's env tags\n%v\nthe table\n%v", tags, table)
+	}
+	if !slices.Equal(files, secretFileNames) {
+		t.Errorf("secretFiles\n%v\nthe secrets' _FILE variables\n%v", files, secretFileNames)
 	}
 	// The copy is the caller's.
 	a := Settings()
@@ -61,13 +63,20 @@ func TestSettingsMatchContracts(t *testing.T) {
 	_, section, _ := strings.Cut(string(doc), "## Settings")
 	section, _, _ = strings.Cut(section, "\n## ")
 	var inDoc []string
+	defaults := map[string]string{} // variable → the default column
 	for _, line := range strings.Split(section, "\n") {
-		first, _, ok := strings.Cut(strings.TrimPrefix(line, "|"), "|")
-		if !strings.HasPrefix(line, "| `") || !ok {
+		cells := strings.Split(strings.Trim(line, "|"), "|")
+		if !strings.HasPrefix(line, "| `") || len(cells) < 3 {
 			continue
 		}
-		for _, m := range regexp.MustCompile("`([A-Z_]+)`").FindAllStringSubmatch(first, -1) {
+		for _, m := range regexp.MustCompile("`([A-Z_]+)`").FindAllStringSubmatch(cells[0], -1) {
 			inDoc = append(inDoc, m[1])
+			defaults[m[1]] = cells[len(cells)-1]
+		}
+	}
+	for _, s := range Settings() {
+		if s.Default != "" && s.Default != "auto" && !strings.Contains(defaults[s.Name], "`"+s.Default+"`") {
+			t.Errorf("%s: default %q, CONTRACTS.md says %q", s.Name, s.Default, defaults[s.Name])
 		}
 	}
 	var inCode []string
@@ -79,60 +88,21 @@ func TestSettingsMatchContracts(t *testing.T) {
 	}
 }
 
-func TestFlags(t *testing.T) {
+func TestFlagsHelp(t *testing.T) {
 	fs := flag.NewFlagSet("t", flag.ContinueOnError)
-	RegisterFlags(fs)
-	for _, s := range Settings() {
-		if s.Flag != "" && fs.Lookup(s.Flag) == nil {
-			t.Errorf("no flag --%s", s.Flag)
-		}
-		if s.FileFlag != "" && fs.Lookup(s.FileFlag) == nil {
-			t.Errorf("no flag --%s", s.FileFlag)
-		}
-		if s.Secret && fs.Lookup(s.Key) != nil {
-			t.Errorf("secret %s must not be a flag", s.Name)
-		}
-	}
-	if fs.Lookup("config") == nil {
-		t.Error("no --config")
-	}
+	RegisterFlags(fs, map[string]string{})
 	var help bytes.Buffer
 	fs.SetOutput(&help)
-	fs.PrintDefaults() // calls String on zero values: must not panic
-	if !strings.Contains(help.String(), "UPGRADEBOT_TIMEZONE") || !strings.Contains(help.String(), "-config FILE") {
-		t.Errorf("help lacks the variable names or FILE:\n%s", help.String())
+	fs.PrintDefaults()
+	for flagName, name := range flagVars {
+		if !strings.Contains(help.String(), "-"+flagName) || !strings.Contains(help.String(), name) {
+			t.Errorf("help lacks --%s or %s:\n%s", flagName, name, help.String())
+		}
 	}
 }
 
-// TestFlagsOnTwoSets checks flags before and after the command: the later parse wins.
-func TestFlagsOnTwoSets(t *testing.T) {
-	f := NewFlags()
-	global := flag.NewFlagSet("upgradebot", flag.ContinueOnError)
-	f.Register(global)
-	sub := flag.NewFlagSet("run", flag.ContinueOnError)
-	f.Register(sub)
-	dir := t.TempDir()
-	cfg := writeFile(t, dir, "c.yaml", "redis_prefix: from-file\n")
-	if err := global.Parse([]string{"--config", cfg, "--timezone", "Europe/Lisbon", "--addr", ":1", "run", "--addr", ":2"}); err != nil {
-		t.Fatal(err)
-	}
-	if global.Arg(0) != "run" {
-		t.Fatalf("command = %q", global.Arg(0))
-	}
-	if err := sub.Parse(global.Args()[1:]); err != nil {
-		t.Fatal(err)
-	}
-	c, err := Load(ForRun, Sources{Flags: f, LookupEnv: envOf(runEnv)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.Addr != ":2" || c.Timezone.String() != "Europe/Lisbon" || c.RedisPrefix != "from-file" || c.ConfigFile != cfg {
-		t.Errorf("addr %q, zone %v, prefix %q, file %q", c.Addr, c.Timezone, c.RedisPrefix, c.ConfigFile)
-	}
-}
-
-func TestNilSources(t *testing.T) {
-	c, err := Load(ForDiagnose, Sources{})
+func TestNilEnvironment(t *testing.T) {
+	c, err := Load(ForDiagnose, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,20 +111,26 @@ func TestNilSources(t *testing.T) {
 	}
 }
 
-func TestRedactedAndLogValue(t *testing.T) {
-	c := mustLoad(t, ForRun, []string{}, with(runEnv, "REDIS_URL", "redis://u:pw@r:6379/1"))
-	m := c.Redacted()
+func TestLogValue(t *testing.T) {
+	c := mustLoad(t, ForRun, nil, with(runEnv, "REDIS_URL", "redis://u:pw@r:6379/1", "UPGRADEBOT_ADMINS", "U1AA U2BB"))
+	got := map[string]string{}
+	for _, a := range c.LogValue().Group() {
+		got[a.Key] = a.Value.String()
+	}
 	for _, s := range Settings() {
-		if _, ok := m[s.Name]; !ok {
-			t.Errorf("Redacted lacks %s", s.Name)
+		if _, ok := got[s.Name]; !ok {
+			t.Errorf("LogValue lacks %s", s.Name)
 		}
 	}
-	if m[envRedisURL] != "redis://[redacted]@r:6379/1" || m[envSlackBotToken] != "[redacted]" || m[envSlackSigningSecret] != "[unset]" || m[envLogLevel] != "info" {
-		t.Errorf("Redacted = %v", m)
+	want := map[string]string{
+		"REDIS_URL": "redis://[redacted]@r:6379/1", "SLACK_BOT_TOKEN": "[redacted]", "SLACK_SIGNING_SECRET": "[unset]",
+		"UPGRADEBOT_LOG_LEVEL": "INFO", "UPGRADEBOT_MIN_REMINDER_INTERVAL": "15m0s",
+		"UPGRADEBOT_TIMEZONE": "UTC",
 	}
-	attrs := c.LogValue().Group()
-	if len(attrs) != len(Settings()) {
-		t.Errorf("LogValue has %d attrs", len(attrs))
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %q, want %q", k, got[k], v)
+		}
 	}
 }
 
@@ -164,7 +140,8 @@ func TestRedactURL(t *testing.T) {
 		"redis://u:p@host:6379/0":   "redis://[redacted]@host:6379/0",
 		"redis://:p/a@ss@host:6379": "redis://[redacted]@host:6379",
 		"u:p@host":                  "[redacted]@host",
-		"":                          "",
+		"redis://s:26379?master_name=m&password=pw&sentinel_password=x&db=1": "redis://s:26379?master_name=m&password=[redacted]&sentinel_password=[redacted]&db=[redacted]",
+		"": "",
 	}
 	for in, want := range tests {
 		if got := redactURL(in); got != want {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/upgradebot/upgradebot/bot"
+	"github.com/upgradebot/upgradebot/bot/slackbot"
 	"github.com/upgradebot/upgradebot/progress"
 )
 
@@ -577,8 +578,8 @@ func TestNowWithinSlackLimits(t *testing.T) {
 	if err != nil || r == nil {
 		t.Fatal(r, err)
 	}
-	blocks := bot.RenderBlocks(r)
-	if len(blocks) > bot.MaxBlocks {
+	blocks := slackbot.RenderBlocks(r)
+	if len(blocks) > slackbot.MaxBlocks {
 		t.Errorf("%d blocks", len(blocks))
 	}
 	text := bot.RenderText(r)

@@ -1,13 +1,25 @@
 // Package shell runs the bot in a terminal, without Slack: the way people
 // try it first (after Hubot's shell adapter and Errbot's text mode).
+//
+// Input (CONTRACTS.md "Slash command and shell"): a line starting with
+// /upgrade runs when it ends; failed, skipped, done and take with no module
+// on their line read module names from the next lines, up to an empty line
+// or the next /upgrade line. :image PATH, :file PATH and :quit are the
+// shell's own. Anything else is a pasted message: on a terminal, a block
+// pasted at once (bracketed paste) is one message even with empty lines in
+// it, and typed text ends at an empty line; from a pipe, a message ends at an
+// empty line or the end of the input.
 package shell
 
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,8 +31,9 @@ type Options struct {
 	Workspace string // "local" when empty
 	Channel   string // "shell" when empty
 	User      string
-	// Prompt is shown before each input when the input is a terminal.
-	Prompt bool
+	// Terminal says the input is a terminal: the shell shows a prompt and
+	// asks it for bracketed paste, so a pasted block is one message.
+	Terminal bool
 	// ReadImage turns a screenshot into text for ":image PATH"; nil when screenshots are not read.
 	ReadImage func(ctx context.Context, path string) (string, error)
 	// ImageUnavailable explains why screenshots are not read.
@@ -28,14 +41,27 @@ type Options struct {
 	Now              func() time.Time
 }
 
+// The terminal's bracketed paste: it wraps what is pasted in these markers
+// once asked with pasteOn (xterm's mode 2004, which common terminals follow).
+const (
+	pasteOn    = "\x1b[?2004h"
+	pasteOff   = "\x1b[?2004l"
+	pasteStart = "\x1b[200~"
+	pasteEnd   = "\x1b[201~"
+)
+
+// maxFile bounds what :file reads, as Slack bounds a message.
+const maxFile = 1 << 20
+
 // Shell is one terminal session.
 type Shell struct {
-	bot  *bot.Bot
-	opts Options
-	out  io.Writer
-	in   *bufio.Reader
-	seq  int
-	base int64
+	bot     *bot.Bot
+	opts    Options
+	out     io.Writer
+	in      *bufio.Reader
+	pending []string // lines to read again before the input's
+	seq     int
+	base    int64
 }
 
 // New returns a shell around the bot core.
@@ -61,7 +87,46 @@ func (s *Shell) nextID() string {
 	return fmt.Sprintf("%d.%06d", s.base, s.seq)
 }
 
+// read returns the next input: one typed line, or a whole pasted block
+// (pasted true). ok is false at the end of the input.
+func (s *Shell) read() (text string, pasted, ok bool) {
+	line, ok := s.readLine()
+	if !ok {
+		return "", false, false
+	}
+	before, rest, found := strings.Cut(line, pasteStart)
+	if !found {
+		return line, false, true
+	}
+	// Typed text before the paste is a line of its own.
+	if strings.TrimSpace(before) != "" {
+		s.pending = append([]string{pasteStart + rest}, s.pending...)
+		return before, false, true
+	}
+	var block []string
+	for {
+		if inside, after, end := strings.Cut(rest, pasteEnd); end {
+			block = append(block, inside)
+			if strings.TrimSpace(after) != "" {
+				s.pending = append([]string{after}, s.pending...)
+			}
+			break
+		}
+		block = append(block, rest)
+		if rest, ok = s.readLine(); !ok {
+			break
+		}
+	}
+	return strings.Trim(strings.Join(block, "\n"), "\n"), true, true
+}
+
+// readLine returns the next line, without its end.
 func (s *Shell) readLine() (string, bool) {
+	if len(s.pending) > 0 {
+		line := s.pending[0]
+		s.pending = s.pending[1:]
+		return line, true
+	}
 	line, err := s.in.ReadString('\n')
 	if err != nil && line == "" {
 		return "", false
@@ -69,12 +134,17 @@ func (s *Shell) readLine() (string, bool) {
 	return strings.TrimRight(line, "\r\n"), true
 }
 
-// readUntilBlank reads lines up to an empty line or the end of input.
-func (s *Shell) readUntilBlank(first string) string {
+// readUntil reads lines after first up to an empty line, the end of the
+// input, or a line stop says is not part of them (read again next).
+func (s *Shell) readUntil(first string, stop func(string) bool) string {
 	lines := []string{first}
 	for {
-		line, ok := s.readLine()
+		line, _, ok := s.read()
 		if !ok || strings.TrimSpace(line) == "" {
+			break
+		}
+		if stop(line) {
+			s.pending = append([]string{line}, s.pending...)
 			break
 		}
 		lines = append(lines, line)
@@ -83,43 +153,69 @@ func (s *Shell) readUntilBlank(first string) string {
 }
 
 func (s *Shell) prompt() {
-	if s.opts.Prompt {
+	if s.opts.Terminal {
 		fmt.Fprintf(s.out, "%s@#%s> ", s.opts.User, s.opts.Channel)
 	}
 }
 
 // Run reads input until the end or ":quit".
 func (s *Shell) Run(ctx context.Context) error {
-	if s.opts.Prompt {
-		fmt.Fprintf(s.out, "upgradebot shell: paste an error (end with an empty line), type /upgrade help, or :quit.\n")
+	if s.opts.Terminal {
+		fmt.Fprint(s.out, pasteOn+"upgradebot shell: paste an error (typed text ends with an empty line), type /upgrade help, or :quit.\n")
+		defer fmt.Fprint(s.out, pasteOff)
 	}
-	for {
-		if err := ctx.Err(); err != nil {
-			return nil
+	for ctx.Err() == nil {
+		if len(s.pending) == 0 {
+			s.prompt()
 		}
-		s.prompt()
-		line, ok := s.readLine()
+		text, pasted, ok := s.read()
 		if !ok {
 			return nil
 		}
-		trimmed := strings.TrimSpace(line)
+		trimmed := strings.TrimSpace(text)
+		if pasted && !strings.HasPrefix(trimmed, "/upgrade") && !strings.HasPrefix(trimmed, ":") {
+			s.message(ctx, text)
+			continue
+		} else if pasted {
+			// A pasted command or script reads as if typed.
+			s.pending = append(strings.Split(text, "\n"), s.pending...)
+			continue
+		}
+		word, arg, _ := strings.Cut(trimmed, " ")
 		switch {
 		case trimmed == "":
-			continue
-		case trimmed == ":quit" || trimmed == ":q":
+		case word == ":quit" || word == ":q":
 			return nil
-		case strings.HasPrefix(trimmed, ":image"):
-			s.image(ctx, strings.TrimSpace(strings.TrimPrefix(trimmed, ":image")))
-		case strings.HasPrefix(trimmed, "/upgrade"):
-			text := s.readUntilBlank(strings.TrimPrefix(trimmed, "/upgrade"))
-			resp := s.bot.HandleCommand(ctx, bot.Command{Workspace: s.opts.Workspace, Channel: s.opts.Channel, User: s.opts.User, ID: s.nextID(), Text: text})
-			s.show(ctx, resp)
+		case word == ":image":
+			s.image(ctx, strings.TrimSpace(arg))
+		case word == ":file":
+			s.file(ctx, strings.TrimSpace(arg))
+		case word == "/upgrade" || strings.HasPrefix(trimmed, "/upgrade "):
+			s.command(ctx, strings.TrimSpace(arg))
 		case strings.HasPrefix(trimmed, ":"):
-			fmt.Fprintf(s.out, "Unknown shell command %q: use :image PATH or :quit.\n", trimmed)
+			fmt.Fprintf(s.out, "Unknown shell command %q: use :image PATH, :file PATH or :quit.\n", word)
 		default:
-			s.message(ctx, s.readUntilBlank(line))
+			s.message(ctx, s.readUntil(text, func(string) bool { return false }))
 		}
 	}
+	return nil
+}
+
+// listCommands read their module names from the next lines when their own line has none.
+var listCommands = []string{"failed", "skipped", "done", "take"}
+
+// command runs "/upgrade text".
+func (s *Shell) command(ctx context.Context, text string) {
+	name, rest, _ := strings.Cut(text, " ")
+	rest = strings.TrimSpace(rest)
+	onlyEnv := strings.HasSuffix(rest, ":") && !strings.ContainsAny(rest, " \t")
+	if slices.Contains(listCommands, strings.ToLower(name)) && (rest == "" || onlyEnv) {
+		text = s.readUntil(text, func(line string) bool { return strings.HasPrefix(strings.TrimSpace(line), "/upgrade") })
+		if onlyEnv {
+			text = strings.Replace(text, "\n", " ", 1) // "failed qa:" and its names, as one command
+		}
+	}
+	s.show(s.bot.HandleCommand(ctx, bot.Command{Workspace: s.opts.Workspace, Channel: s.opts.Channel, User: s.opts.User, ID: s.nextID(), Text: text}))
 }
 
 func (s *Shell) message(ctx context.Context, text string) {
@@ -133,7 +229,7 @@ func (s *Shell) handle(ctx context.Context, m bot.Message) {
 		fmt.Fprintln(s.out, "(no known upgrade message in that text)")
 		return
 	}
-	s.show(ctx, resp)
+	s.show(resp)
 }
 
 func (s *Shell) image(ctx context.Context, path string) {
@@ -156,8 +252,30 @@ func (s *Shell) image(ctx context.Context, path string) {
 		Images: []bot.ImageText{{Name: filepath.Base(path), Text: text}}})
 }
 
-// show prints a response the way Slack would show it, as text.
-func (s *Shell) show(ctx context.Context, resp bot.Response) {
+// file reads a text file as a pasted message: the core has no shared files yet.
+func (s *Shell) file(ctx context.Context, path string) {
+	if path == "" {
+		fmt.Fprintln(s.out, "Usage: :file PATH (a text file, read as a pasted message)")
+		return
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		fmt.Fprintf(s.out, "Could not read %s: %v\n", path, err)
+		return
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFile))
+	if err != nil {
+		fmt.Fprintf(s.out, "Could not read %s: %v\n", path, err)
+		return
+	}
+	fmt.Fprintf(s.out, "(read %s: %d characters, as a pasted message)\n", filepath.Base(path), len(data))
+	s.message(ctx, string(data))
+}
+
+// show prints a response the way Slack would show it, as text, with each
+// button as the command that does the same.
+func (s *Shell) show(resp bot.Response) {
 	if resp.React != "" {
 		fmt.Fprintf(s.out, "(upgradebot reacted :%s:)\n", resp.React)
 	}
@@ -166,13 +284,10 @@ func (s *Shell) show(ctx context.Context, resp bot.Response) {
 		if resp.Private {
 			where = "only you see this"
 		}
-		fmt.Fprintf(s.out, "upgradebot (%s):\n%s", where, bot.RenderText(resp.Reply))
-		if choice := envChoices(resp.Reply); len(choice) > 0 {
-			s.choose(ctx, choice)
-		}
+		fmt.Fprintf(s.out, "upgradebot (%s):\n%s", where, render(resp.Reply))
 	}
 	if !resp.Announce.Empty() {
-		fmt.Fprintf(s.out, "upgradebot (to #%s):\n%s", s.opts.Channel, bot.RenderText(resp.Announce))
+		fmt.Fprintf(s.out, "upgradebot (to #%s):\n%s", s.opts.Channel, render(resp.Announce))
 	}
 	if resp.File != nil {
 		fmt.Fprintf(s.out, "--- %s ---\n%s", resp.File.Name, resp.File.Content)
@@ -183,36 +298,47 @@ func (s *Shell) show(ctx context.Context, resp bot.Response) {
 	}
 }
 
-func envChoices(r *bot.Reply) []bot.Button {
-	var out []bot.Button
+// render renders a reply as text, its buttons as commands.
+func render(r *bot.Reply) string {
+	text := *r
+	text.Blocks = nil
+	var commands []string
 	for _, b := range r.Blocks {
+		if b.Kind != bot.ActionsBlock {
+			text.Blocks = append(text.Blocks, b)
+			continue
+		}
 		for _, bt := range b.Buttons {
-			if strings.HasPrefix(bt.ActionID, bot.ActionChooseEnv+":") {
-				out = append(out, bt)
-			}
+			commands = append(commands, fmt.Sprintf("  [%s] %s\n", bt.Label, buttonCommand(bt)))
 		}
 	}
-	return out
+	return bot.RenderText(&text) + strings.Join(commands, "")
 }
 
-// choose asks which environment a message was about, as Slack's buttons would.
-func (s *Shell) choose(ctx context.Context, choices []bot.Button) {
-	names := make([]string, len(choices))
-	for i, c := range choices {
-		names[i] = c.Label
-	}
-	fmt.Fprintf(s.out, "Which environment? [%s] (empty to skip): ", strings.Join(names, "/"))
-	line, _ := s.readLine()
-	line = strings.TrimSpace(line)
-	if line == "" {
-		fmt.Fprintln(s.out, "(not recorded)")
-		return
-	}
-	for _, c := range choices {
-		if strings.EqualFold(c.Label, line) {
-			s.show(ctx, s.bot.HandleAction(ctx, bot.Action{Workspace: s.opts.Workspace, Channel: s.opts.Channel, User: s.opts.User, ID: s.nextID(), ActionID: c.ActionID, Value: c.Value}))
-			return
+// buttonCommand returns what to type for a button, read from what the button carries.
+func buttonCommand(bt bot.Button) string {
+	var v struct{ Env, Module string }
+	_ = json.Unmarshal([]byte(bt.Value), &v)
+	env, _, _ := strings.Cut(v.Env, ",")
+	kind, _, _ := strings.Cut(bt.ActionID, ":")
+	switch kind {
+	case bot.ActionMarkDone:
+		if env != "" {
+			env += ": "
 		}
+		return "/upgrade done " + env + quote(v.Module)
+	case bot.ActionShowStatus, bot.ActionShare:
+		return strings.TrimSpace("/upgrade status " + env)
+	case bot.ActionChooseEnv:
+		return fmt.Sprintf("paste the message again starting with %q", env+":")
 	}
-	fmt.Fprintf(s.out, "%q is not one of %s: not recorded. Paste the message again starting with \"<env>:\".\n", line, strings.Join(names, ", "))
+	return "(a button of Slack; no command does the same)"
+}
+
+// quote quotes a module name with spaces, as commands take it.
+func quote(name string) string {
+	if strings.ContainsAny(name, " \t") {
+		return `"` + name + `"`
+	}
+	return name
 }

@@ -179,7 +179,7 @@ const maxFileText = 35000
 func (a *App) file(ctx context.Context, o origin, f *bot.File) error {
 	comment := ""
 	if o.user != "" {
-		comment = fmt.Sprintf("<@%s> asked for %s", o.user, bot.EscapeSlack(f.Title))
+		comment = fmt.Sprintf("<@%s> asked for %s", o.user, EscapeSlack(f.Title))
 	}
 	thread := ""
 	if o.kind == fromMention || o.kind == fromMessage {
@@ -208,7 +208,7 @@ func codeBlock(f *bot.File) string {
 		content = string([]rune(content)[:maxFileText])
 		cut = fmt.Sprintf("\n… %d more characters not shown", n-maxFileText)
 	}
-	return fmt.Sprintf("*%s*\n```\n%s\n```%s", bot.EscapeSlack(f.Name), bot.EscapeSlack(content), cut)
+	return fmt.Sprintf("*%s*\n```\n%s\n```%s", EscapeSlack(f.Name), EscapeSlack(content), cut)
 }
 
 // afterAction updates the message holding a button once the click did
@@ -256,7 +256,7 @@ func clickNote(kind string, o origin) string {
 	if o.user != "" {
 		who = " by <@" + o.user + ">"
 	}
-	code := func(s string) string { return "`" + strings.ReplaceAll(bot.EscapeSlack(s), "`", "'") + "`" }
+	code := func(s string) string { return "`" + strings.ReplaceAll(EscapeSlack(s), "`", "'") + "`" }
 	switch {
 	case kind == bot.ActionMarkDone && v.Module != "":
 		return ":white_check_mark: " + code(v.Module) + " marked republished" + who
@@ -293,7 +293,7 @@ func withoutButton(raw []json.RawMessage, actionID string, wholeBlock bool, note
 		}
 		out = append(out, b)
 	}
-	if len(out) < bot.MaxBlocks {
+	if len(out) < MaxBlocks {
 		out = append(out, map[string]any{"type": "context", "elements": []any{map[string]any{"type": "mrkdwn", "text": note, "verbatim": true}}})
 	}
 	js, err := json.Marshal(out)

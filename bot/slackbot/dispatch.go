@@ -241,10 +241,15 @@ func (a *App) storeFailed(op string, err error) {
 }
 
 func (a *App) handleMessage(ctx context.Context, eventID string, m bot.Message, im bool, shots []shot, received time.Time) {
-	// Most channel traffic gets no answer: find that out before any store
-	// round trip, so only messages the bot answers are claimed.
-	if len(shots) == 0 && !a.mayAnswer(m, im) {
-		return
+	command, isCmd := a.commandText(m, im)
+	var r *bot.Reading
+	if !isCmd {
+		// The message's one diagnosis. Most channel traffic gets no answer:
+		// find that out before any store round trip, so only messages the
+		// bot answers are claimed.
+		if r = a.core.Read(m); len(shots) == 0 && r.Silent() {
+			return
+		}
 	}
 	var keys []claim
 	if eventID != "" {
@@ -255,12 +260,19 @@ func (a *App) handleMessage(ctx context.Context, eventID string, m bot.Message, 
 	if dup {
 		return
 	}
-	if _, isCmd := a.commandText(m, im); !isCmd && len(shots) > 0 {
+	o := origin{kind: fromMessage, workspace: m.Workspace, channel: m.Channel, user: m.User, ts: m.TS, thread: m.ThreadTS}
+	switch {
+	case isCmd:
+		o.kind = fromMention
+		c := bot.Command{Workspace: m.Workspace, Channel: m.Channel, User: m.User, ID: m.TS, Text: UnescapeSlack(command)}
+		a.finish(ctx, held, a.deliver(ctx, a.core.HandleCommand(ctx, c), o))
+	case len(shots) > 0:
 		// Screenshots take a while: the reply is posted off the workers.
-		a.answerWithScreenshots(held, m, shots, received)
-		return
+		a.answerWithScreenshots(held, r, shots, o, received)
+	default:
+		_, err := a.answerText(ctx, r, o)
+		a.finish(ctx, held, err)
 	}
-	a.finish(ctx, held, a.answerMessage(ctx, m, im))
 }
 
 // commandText returns the subcommand of a message that is one: a mention
@@ -274,38 +286,14 @@ func (a *App) commandText(m bot.Message, im bool) (string, bool) {
 	return text, isCmd
 }
 
-// mayAnswer reports whether the bot could say anything to a text message:
-// a command, a mention, or a recognized message. Diagnosis is cheap next to
-// the claims it saves.
-func (a *App) mayAnswer(m bot.Message, im bool) bool {
-	if _, isCmd := a.commandText(m, im); isCmd {
-		return true
-	}
-	if a.botUser != "" && strings.Contains(m.Text, "<@"+a.botUser) {
-		return true
-	}
-	engine := a.core.Engine()
-	return engine == nil || len(engine.Diagnose(m.Text)) > 0
-}
-
-func (a *App) answerMessage(ctx context.Context, m bot.Message, im bool) error {
-	o := origin{kind: fromMessage, workspace: m.Workspace, channel: m.Channel, user: m.User, ts: m.TS, thread: m.ThreadTS}
-	if text, isCmd := a.commandText(m, im); isCmd {
-		o.kind = fromMention
-		return a.deliver(ctx, a.core.HandleCommand(ctx, bot.Command{Workspace: m.Workspace, Channel: m.Channel, User: m.User, ID: m.TS, Text: text}), o)
-	}
-	_, err := a.answerText(ctx, m, o)
-	return err
-}
-
-// answerText diagnoses a message (its text and screenshots) and posts the
-// reply in its thread, unless the thread already has that diagnosis. It
-// returns the ts of the reply posted ("" when none was).
-func (a *App) answerText(ctx context.Context, m bot.Message, o origin) (string, error) {
-	resp := a.core.HandleMessage(ctx, m)
+// answerText answers a message read (its text and screenshots) in its
+// thread, unless the thread already has that diagnosis. It returns the ts
+// of the reply posted ("" when none was).
+func (a *App) answerText(ctx context.Context, r *bot.Reading, o origin) (string, error) {
+	resp := a.core.Answer(ctx, r)
 	var claimed heldClaims
 	if !resp.Reply.Empty() && !resp.Private {
-		if key := threadKey(m, resp.Findings); key != "" {
+		if key := threadKey(r.Message(), r.Findings()); key != "" {
 			token := progress.NewToken()
 			ok, err := a.store.Claim(ctx, key, token, a.opts.ThreadTTL)
 			switch {
@@ -313,7 +301,7 @@ func (a *App) answerText(ctx context.Context, m bot.Message, o origin) (string, 
 				a.storeFailed("claim", err)
 			case !ok:
 				a.metrics.Duplicate("thread")
-				a.log.Debug("this thread already has the diagnosis", "channel", m.Channel)
+				a.log.Debug("this thread already has the diagnosis", "channel", o.channel)
 				resp.Reply = nil
 			default:
 				claimed = heldClaims{token, []string{key}}
@@ -375,7 +363,7 @@ func (a *App) onSlashCommand(sc slack.SlashCommand) {
 		if id == "" {
 			id = fmt.Sprintf("slash-%d", received.UnixNano())
 		}
-		resp := a.core.HandleCommand(ctx, bot.Command{Workspace: sc.TeamID, Channel: sc.ChannelID, User: sc.UserID, ID: id, Text: sc.Text})
+		resp := a.core.HandleCommand(ctx, bot.Command{Workspace: sc.TeamID, Channel: sc.ChannelID, User: sc.UserID, ID: id, Text: UnescapeSlack(sc.Text)})
 		_ = a.deliver(ctx, resp, origin{kind: fromSlash, workspace: sc.TeamID, channel: sc.ChannelID, user: sc.UserID, responseURL: sc.ResponseURL})
 	})
 }

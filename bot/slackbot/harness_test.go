@@ -98,6 +98,7 @@ type setup struct {
 	fake   *slackfake.Server // shared fake (replicas)
 	store  progress.Store    // shared store (replicas); nil: a fresh embedded one
 	wrap   func(*bot.Bot) Core
+	engine bot.Diagnoser // nil: the built-in knowledge base
 	opts   func(*Options)
 	noWait bool
 }
@@ -124,7 +125,11 @@ func start(t *testing.T, s setup) *harness {
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	m := metrics.New()
 	api := NewAPI(APIOptions{BotToken: botToken, AppToken: appToken, URL: fake.APIURL(), Logger: logger, Metrics: m, Backoff: 50 * time.Millisecond})
-	core := bot.New(bot.Options{Engine: diagnosis.New(diagnosis.Builtin()), Store: fs, Logger: logger, Metrics: m, Membership: api})
+	var engine bot.Diagnoser = diagnosis.New(diagnosis.Builtin())
+	if s.engine != nil {
+		engine = s.engine
+	}
+	core := bot.New(bot.Options{Engine: engine, Store: fs, Logger: logger, Metrics: m, Membership: api})
 	var c Core = core
 	if s.wrap != nil {
 		c = s.wrap(core)
@@ -329,9 +334,9 @@ func errorsIsGone(err error) bool { return errors.Is(err, bot.ErrChannelGone) }
 // would answer, so it reaches the core).
 type panickingCore struct{ *bot.Bot }
 
-func (p panickingCore) HandleMessage(ctx context.Context, m bot.Message) bot.Response {
-	if strings.HasSuffix(m.Text, "boom") {
+func (p panickingCore) Answer(ctx context.Context, r *bot.Reading) bot.Response {
+	if strings.HasSuffix(r.Message().Text, "boom") {
 		panic("boom")
 	}
-	return p.Bot.HandleMessage(ctx, m)
+	return p.Bot.Answer(ctx, r)
 }

@@ -216,10 +216,12 @@ func (a *App) startBackground(fn func()) bool {
 	return true
 }
 
-// answerWithScreenshots answers a message with screenshots: the claims of
-// the delivery are held (held) and marked done once the reply is posted.
-// It returns at once; the work goes on in the background.
-func (a *App) answerWithScreenshots(held heldClaims, m bot.Message, shots []shot, received time.Time) {
+// answerWithScreenshots answers a message with screenshots, its text
+// already read (r): the claims of the delivery are held (held) and marked
+// done once the reply is posted. It returns at once; the work goes on in
+// the background.
+func (a *App) answerWithScreenshots(held heldClaims, r *bot.Reading, shots []shot, o origin, received time.Time) {
+	m := r.Message()
 	a.bgRunning.Add(1) // before the job ends: a message is never seen as neither queued nor answered
 	started := a.startBackground(func() {
 		defer a.bgRunning.Add(-1)
@@ -230,7 +232,6 @@ func (a *App) answerWithScreenshots(held heldClaims, m bot.Message, shots []shot
 				a.log.Error("answering a message with screenshots panicked", "panic", p, "stack", string(debug.Stack()))
 			}
 		}()
-		o := origin{kind: fromMessage, workspace: m.Workspace, channel: m.Channel, user: m.User, ts: m.TS, thread: m.ThreadTS}
 		reads := a.readAll(ctx, m, shots)
 		wait := time.NewTimer(a.opts.ImageWait)
 		select {
@@ -239,19 +240,18 @@ func (a *App) answerWithScreenshots(held heldClaims, m bot.Message, shots []shot
 		case <-ctx.Done():
 		}
 		wait.Stop()
-		m.Images = reads.snapshot()
-		ts, err := a.answerText(ctx, m, o)
+		r = r.WithImages(reads.snapshot())
+		ts, err := a.answerText(ctx, r, o)
 		a.finish(ctx, held, err)
 		a.metrics.HandlerLatency("screenshot", time.Since(received))
-		if !pending(m.Images) {
+		if !pending(r.Message().Images) {
 			return
 		}
 		select {
 		case <-reads.done:
 		case <-ctx.Done():
 		}
-		m.Images = reads.snapshot()
-		a.updateAnswer(ctx, m, o, ts)
+		a.updateAnswer(ctx, r.WithImages(reads.snapshot()), o, ts)
 	})
 	if !started {
 		a.bgRunning.Add(-1)
@@ -270,15 +270,16 @@ func pending(images []bot.ImageText) bool {
 }
 
 // updateAnswer rebuilds a message's reply once its last screenshots are
-// read: the reply posted (ts) is updated; without one, the reply is posted now.
-func (a *App) updateAnswer(ctx context.Context, m bot.Message, o origin, ts string) {
+// read (r): the reply posted (ts) is updated; without one, the reply is posted now.
+func (a *App) updateAnswer(ctx context.Context, r *bot.Reading, o origin, ts string) {
+	m := r.Message()
 	if ts == "" {
-		if _, err := a.answerText(ctx, m, o); err != nil {
+		if _, err := a.answerText(ctx, r, o); err != nil {
 			a.log.Warn("could not post the answer to a screenshot read late", "channel", m.Channel, "ts", m.TS, "err", err)
 		}
 		return
 	}
-	resp := a.core.HandleMessage(ctx, m)
+	resp := a.core.Answer(ctx, r)
 	if !resp.Reply.Empty() && !resp.Private {
 		if err := a.api.Update(ctx, o.channel, ts, resp.Reply); err != nil {
 			a.log.Warn("could not update the answer with a screenshot read late", "channel", m.Channel, "ts", m.TS, "reply_ts", ts, "err", err)

@@ -137,7 +137,10 @@ func withOCR(r OCR, wait time.Duration, more ...func(*Options)) func(*Options) {
 }
 
 // waitIdle waits until no request is queued or running and no message with
-// screenshots is being answered.
+// screenshots is being answered. After waitJobs(n) for the n deliveries
+// made, nothing is left to post once it returns: a delivery's screenshot
+// work is counted before its job ends (a job just taken off the queue is
+// briefly neither queued nor running, so waitIdle alone could return early).
 func (h *harness) waitIdle() {
 	h.t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
@@ -164,8 +167,8 @@ func TestScreenshotGetsOneThreadedReply(t *testing.T) {
 	ts := "1700005000.000100"
 	h.postEvent("EvShot", slackfake.FileShare(channel, ana, ts, "", h.fake.AddFile(f)), 0)
 	posts := h.fake.WaitCalls(1, 10*time.Second, "chat.postMessage")
+	h.waitJobs(1)
 	h.waitIdle()
-	settle()
 	if posts = h.fake.Calls("chat.postMessage"); len(posts) != 1 {
 		t.Fatalf("%d replies, want 1", len(posts))
 	}
@@ -250,8 +253,8 @@ func TestScreenshotHTMLInsteadOfImageIsRefused(t *testing.T) {
 	// The image alone: refused, logged, nothing posted.
 	h.postEvent("EvHTML2", slackfake.FileShare(channel, ana, "1700005200.000200", "", h.fake.AddFile(slackfake.File{ID: "F0HTML2", Name: "b.png", Mimetype: "image/png", Filetype: "png", Content: page, ContentType: "text/html"})), 0)
 	h.fake.WaitCalls(2, 10*time.Second, "download")
+	h.waitJobs(2)
 	h.waitIdle()
-	settle()
 	if n := len(h.fake.Calls("chat.postMessage", "chat.update", "chat.postEphemeral")); n != 1 {
 		t.Errorf("%d posts after an unreadable image alone, want still 1", n)
 	}
@@ -308,8 +311,8 @@ func TestSlowScreenshotUpdatesTheReply(t *testing.T) {
 	ts := "1700005400.000100"
 	h.postEvent("EvSlow", slackfake.FileShare(channel, ana, ts, producerPaste, h.fake.AddFile(pngFile("F0SLOW", "summary.png", data))), 0)
 	h.fake.WaitCalls(1, 10*time.Second, "chat.update")
+	h.waitJobs(1)
 	h.waitIdle()
-	settle()
 	posts, updates := h.fake.Calls("chat.postMessage"), h.fake.Calls("chat.update")
 	if len(posts) != 1 || len(updates) != 1 {
 		t.Fatalf("%d posts and %d updates, want 1 and 1", len(posts), len(updates))
@@ -348,8 +351,8 @@ func TestSlowScreenshotAloneIsTheReply(t *testing.T) {
 	h.track("prod")
 	h.postEvent("EvAlone", slackfake.FileShare(channel, ana, "1700005500.000100", "", h.fake.AddFile(pngFile("F0ALONE", "image.png", data))), 0)
 	h.fake.WaitCalls(1, 10*time.Second, "chat.postMessage")
+	h.waitJobs(1)
 	h.waitIdle()
-	settle()
 	if p, u := len(h.fake.Calls("chat.postMessage")), len(h.fake.Calls("chat.update")); p != 1 || u != 0 {
 		t.Fatalf("%d posts and %d updates, want 1 and 0", p, u)
 	}
@@ -375,8 +378,8 @@ func TestScreenshotRedeliveriesGiveOneReply(t *testing.T) {
 		h.postEvent("EvFile", ev, retry)
 	}
 	h.fake.WaitCalls(1, 10*time.Second, "chat.postMessage")
+	h.waitJobs(5)
 	h.waitIdle()
-	settle()
 	if n := len(h.fake.Calls("chat.postMessage")); n != 1 {
 		t.Fatalf("%d replies, want 1", n)
 	}

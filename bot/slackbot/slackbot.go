@@ -12,6 +12,10 @@
 //   - screenshots shared with a message are downloaded and read with OCR
 //     off the workers, and diagnosed with its text in the same one reply,
 //     which a screenshot read late updates (screenshots.go);
+//   - the core reads (diagnoses) a message once: the transport claims it only
+//     when the reading has something to answer, and the answer is built from
+//     that reading; replies, the core's neutral model, are rendered here as
+//     Block Kit (render.go), which escapes whatever users wrote;
 //   - the Web API is called with retries (Retry-After on 429, a bounded
 //     backoff on 5xx and network errors), see API;
 //   - /healthz, /readyz and /metrics are served on the same listener in both modes.
@@ -33,7 +37,6 @@ import (
 	"time"
 
 	"github.com/upgradebot/upgradebot/bot"
-	"github.com/upgradebot/upgradebot/diagnosis"
 	"github.com/upgradebot/upgradebot/progress"
 )
 
@@ -47,14 +50,16 @@ const (
 )
 
 // Core is the bot core as the transport drives it; *bot.Bot implements it.
+// The transport never diagnoses: Read does, once per message, and Answer
+// builds the reply from that reading.
 type Core interface {
-	HandleMessage(ctx context.Context, m bot.Message) bot.Response
+	Read(m bot.Message) *bot.Reading
+	Answer(ctx context.Context, r *bot.Reading) bot.Response
 	HandleCommand(ctx context.Context, c bot.Command) bot.Response
 	HandleAction(ctx context.Context, a bot.Action) bot.Response
 	Home(ctx context.Context, workspace string) *bot.Reply
 	CommandText(text string) (string, bool)
 	SetBotUserID(id string)
-	Engine() *diagnosis.Engine
 }
 
 var _ Core = (*bot.Bot)(nil)

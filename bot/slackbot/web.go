@@ -239,8 +239,8 @@ func (a *API) fail(method, channel, code string, err error) error {
 // msgOptions are the blocks and fallback text of a reply.
 func msgOptions(r *bot.Reply) []slack.MsgOption {
 	return []slack.MsgOption{
-		slack.MsgOptionText(bot.FallbackText(r), false),
-		slack.MsgOptionBlocks(bot.RenderBlocks(r)...),
+		slack.MsgOptionText(FallbackText(r), false),
+		slack.MsgOptionBlocks(RenderBlocks(r)...),
 		slack.MsgOptionDisableLinkUnfurl(),
 		slack.MsgOptionDisableMediaUnfurl(),
 	}
@@ -306,7 +306,7 @@ func (a *API) PostEphemeral(ctx context.Context, channel, user, threadTS string,
 
 // Update replaces a message the bot posted.
 func (a *API) Update(ctx context.Context, channel, ts string, r *bot.Reply) error {
-	return a.UpdateBlocks(ctx, channel, ts, bot.FallbackText(r), bot.RenderBlocks(r))
+	return a.UpdateBlocks(ctx, channel, ts, FallbackText(r), RenderBlocks(r))
 }
 
 // UpdateBlocks replaces a message's text and blocks.
@@ -387,7 +387,7 @@ func (a *API) InChannel(ctx context.Context, channel string) (bool, error) {
 
 // PublishHome shows a reply as a user's App Home tab (up to 100 blocks).
 func (a *API) PublishHome(ctx context.Context, user string, r *bot.Reply) error {
-	view := slack.HomeTabViewRequest{Type: slack.VTHomeTab, Blocks: slack.Blocks{BlockSet: bot.RenderBlocksLimit(r, bot.MaxHomeBlocks)}}
+	view := slack.HomeTabViewRequest{Type: slack.VTHomeTab, Blocks: slack.Blocks{BlockSet: RenderBlocksLimit(r, MaxHomeBlocks)}}
 	return a.do(ctx, "views.publish", "", func(ctx context.Context) error {
 		_, err := a.client.PublishViewContext(ctx, slack.PublishViewContextRequest{UserID: user, View: view})
 		return err

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -17,9 +16,24 @@ import (
 // maxInput bounds what diagnose reads: far above Slack's 40,000 characters.
 const maxInput = 8 << 20
 
-func cmdDiagnose(ctx context.Context, args []string, flags *config.Flags, e env) error {
-	fs := flag.NewFlagSet("diagnose", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+const diagnoseUsage = `Usage: upgradebot diagnose [--json] [FILE|-]
+
+Explains the modules-preparation errors and status messages in FILE (text,
+or a PNG or JPEG screenshot when OCR is on), or in standard input when FILE
+is - or left out; nothing is recorded. Flags may come before or after FILE.
+
+  --json   print exactly one JSON object: {"findings": [...]}
+
+Exit status: 0 when it ran (found or not), 2 on a usage error, 1 on an
+input error (a missing file, say).
+
+Examples:
+  upgradebot diagnose error.txt
+  pbpaste | upgradebot diagnose --json
+`
+
+func cmdDiagnose(ctx context.Context, args []string, e env) error {
+	fs := newFlagSet("diagnose", e)
 	asJSON := fs.Bool("json", false, "print JSON")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -28,7 +42,12 @@ func cmdDiagnose(ctx context.Context, args []string, flags *config.Flags, e env)
 	if len(pos) > 1 {
 		return usageError{fmt.Sprintf("diagnose takes one FILE (or - for standard input), not %d", len(pos))}
 	}
-	cfg, err := config.Load(config.ForDiagnose, config.Sources{Flags: flags, LookupEnv: e.lookupEnv})
+	if len(pos) == 0 && e.stdinTerminal {
+		// Nothing piped in: waiting for typed input would look like a hang.
+		fmt.Fprint(e.stdout, diagnoseUsage)
+		return nil
+	}
+	cfg, err := config.Load(config.ForDiagnose, e.environ)
 	if err != nil {
 		return err
 	}

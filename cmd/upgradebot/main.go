@@ -12,11 +12,13 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"syscall"
 
 	_ "time/tzdata" // schedules must work in a minimal container without zone files
 
+	cenv "github.com/caarlos0/env/v11"
 	"github.com/upgradebot/upgradebot/config"
 )
 
@@ -33,11 +35,12 @@ func (e usageError) Error() string { return e.msg }
 
 // env is what the commands read from the process.
 type env struct {
-	stdin     io.Reader
-	stdout    io.Writer
-	stderr    io.Writer
-	lookupEnv func(string) (string, bool)
-	// stdinTerminal reports whether standard input is a terminal (for the shell prompt).
+	stdin   io.Reader
+	stdout  io.Writer
+	stderr  io.Writer
+	environ map[string]string // the environment; flags given set variables in it
+	// stdinTerminal reports whether standard input is a terminal (the shell's
+	// prompt and pastes, diagnose's usage instead of waiting).
 	stdinTerminal bool
 }
 
@@ -45,52 +48,76 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	fi, _ := os.Stdin.Stat()
-	e := env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, lookupEnv: os.LookupEnv,
+	e := env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, environ: cenv.ToMap(os.Environ()),
 		stdinTerminal: fi != nil && fi.Mode()&os.ModeCharDevice != 0}
 	os.Exit(runMain(ctx, os.Args[1:], e))
 }
 
+// command is one command of the binary.
+type command struct {
+	usage string // the usage line and what the command does
+	run   func(ctx context.Context, args []string, e env) error
+}
+
+var commands = map[string]command{
+	"run":      {runUsage, cmdRun},
+	"shell":    {shellUsage, cmdShell},
+	"diagnose": {diagnoseUsage, cmdDiagnose},
+	"version":  {"Usage: upgradebot version\n\nPrints the version (also: upgradebot --version).\n", cmdVersion},
+	"help":     {"Usage: upgradebot help [command]\n\nPrints the help, or a command's usage.\n", nil},
+}
+
 // runMain runs one command line and returns the exit status.
 func runMain(ctx context.Context, args []string, e env) int {
+	if e.environ == nil {
+		e.environ = map[string]string{}
+	}
 	global := flag.NewFlagSet("upgradebot", flag.ContinueOnError)
 	global.SetOutput(io.Discard)
-	flags := config.RegisterFlags(global)
-	if err := global.Parse(args); errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(e.stdout, helpText)
-		return 0
-	} else if err != nil {
-		fmt.Fprintf(e.stderr, "upgradebot: %v (see upgradebot help)\n", err)
-		return exitUsage
-	}
+	config.RegisterFlags(global, e.environ)
+	showVersion := global.Bool("version", false, "print the version")
+	err := global.Parse(args)
 	rest := global.Args()
-	if len(rest) == 0 {
+	switch {
+	case errors.Is(err, flag.ErrHelp) || err == nil && len(rest) == 0 && !*showVersion:
 		fmt.Fprint(e.stdout, helpText)
 		return 0
+	case err != nil:
+		return exitStatus(flagError(err), e)
+	case *showVersion:
+		rest = []string{"version"}
 	}
-	var err error
-	switch rest[0] {
-	case "help", "-h", "--help":
+	name, args := rest[0], rest[1:]
+	isHelp := func(a string) bool { return a == "-h" || a == "-help" || a == "--help" }
+	wantUsage := slices.ContainsFunc(args, isHelp)
+	switch {
+	case isHelp(name) || name == "help" && len(args) == 0:
 		fmt.Fprint(e.stdout, helpText)
 		return 0
-	case "version":
-		fmt.Fprintln(e.stdout, "upgradebot", versionString())
-		return 0
-	case "diagnose":
-		err = cmdDiagnose(ctx, rest[1:], flags, e)
-	case "shell":
-		err = cmdShell(ctx, rest[1:], flags, e)
-	case "run":
-		err = cmdRun(ctx, rest[1:], flags, e)
-	default:
-		err = usageError{fmt.Sprintf("unknown command %q: use run, shell, diagnose, version or help", rest[0])}
+	case name == "help" && !wantUsage:
+		name, wantUsage = args[0], true
 	}
+	cmd, ok := commands[name]
+	if !ok {
+		return exitStatus(usageError{fmt.Sprintf("unknown command %q: use run, shell, diagnose, version or help", name)}, e)
+	}
+	if wantUsage {
+		fmt.Fprint(e.stdout, cmd.usage)
+		return 0
+	}
+	return exitStatus(cmd.run(ctx, args, e), e)
+}
+
+// exitStatus reports err and returns the exit status CONTRACTS.md gives:
+// 2 for a usage error (one line), 1 for anything else.
+func exitStatus(err error, e env) int {
 	var ue usageError
 	var ve *config.ValidationError
 	switch {
 	case err == nil:
 		return 0
 	case errors.As(err, &ue):
-		fmt.Fprintf(e.stderr, "upgradebot: %s\n", ue.msg)
+		fmt.Fprintf(e.stderr, "upgradebot: %s (see upgradebot help)\n", ue.msg)
 		return exitUsage
 	case errors.As(err, &ve):
 		fmt.Fprintf(e.stderr, "upgradebot: the settings have problems:\n%s\n", ve.Error())
@@ -99,6 +126,14 @@ func runMain(ctx context.Context, args []string, e env) int {
 		fmt.Fprintf(e.stderr, "upgradebot: %v\n", err)
 		return 1
 	}
+}
+
+func cmdVersion(_ context.Context, args []string, e env) error {
+	if len(args) > 0 {
+		return usageError{"version takes no arguments"}
+	}
+	fmt.Fprintln(e.stdout, "upgradebot", versionString())
+	return nil
 }
 
 func versionString() string {
@@ -119,6 +154,15 @@ func versionString() string {
 		v += " " + info.GoVersion
 	}
 	return v
+}
+
+// newFlagSet returns a command's flag set, with the settings' flags, so
+// those may also come after the command.
+func newFlagSet(name string, e env) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	config.RegisterFlags(fs, e.environ)
+	return fs
 }
 
 // parseInterspersed parses flags that may come before or after positional arguments.
@@ -152,23 +196,27 @@ Server 11.12 and later), explains them, tracks the modules that still need
 republishing, and reminds the channel until they are done.
 
 Usage:
-  upgradebot [--config FILE] <command> [arguments]
+  upgradebot [flags] <command> [arguments]
+  upgradebot <command> --help
 
 Commands:
   run                       connect to Slack (Socket Mode or HTTP; see README)
-  shell [--channel C] [--user U]
-                            the bot in this terminal, without Slack: paste an
-                            error and end it with an empty line, or type
-                            /upgrade help; :image PATH reads a screenshot;
-                            :quit leaves
+  shell [--channel C] [--user U] [-v]
+                            the bot in this terminal, without Slack
   diagnose [--json] [FILE|-]
                             explain the errors in a file (or standard input)
                             once; --json prints {"findings": [...]}
-  version                   print the version
-  help                      this text
+  version                   print the version (also --version)
+  help [command]            this text, or a command's usage
 
-Settings come from flags, environment variables and an optional YAML file
-(--config); every setting and its default is in the README.
+Flags (before or after the command; each sets its environment variable):
+  --addr ADDR               UPGRADEBOT_ADDR
+  --data FILE               UPGRADEBOT_DATA
+  --kb-file FILE            UPGRADEBOT_KB_FILE
+  --log-level LEVEL         UPGRADEBOT_LOG_LEVEL
+
+Settings come from environment variables (secrets also from NAME_FILE);
+every setting and its default is in the README.
 
 Examples:
   upgradebot shell

@@ -19,6 +19,12 @@ type result struct {
 // run runs the binary's main logic with the given arguments, input and environment.
 func run(t *testing.T, stdin string, environ map[string]string, args ...string) result {
 	t.Helper()
+	return runOn(t, false, stdin, environ, args...)
+}
+
+// runOn is run with standard input a terminal or not.
+func runOn(t *testing.T, terminal bool, stdin string, environ map[string]string, args ...string) result {
+	t.Helper()
 	var out, errOut bytes.Buffer
 	if environ == nil {
 		environ = map[string]string{}
@@ -26,10 +32,7 @@ func run(t *testing.T, stdin string, environ map[string]string, args ...string) 
 	if _, ok := environ["HOME"]; !ok {
 		environ["HOME"] = t.TempDir()
 	}
-	e := env{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errOut, lookupEnv: func(k string) (string, bool) {
-		v, ok := environ[k]
-		return v, ok
-	}}
+	e := env{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errOut, environ: environ, stdinTerminal: terminal}
 	code := runMain(context.Background(), args, e)
 	return result{code, out.String(), errOut.String()}
 }
@@ -128,6 +131,10 @@ func TestExitCodes(t *testing.T) {
 		{"bad kb file", []string{"diagnose", "-"}, map[string]string{"UPGRADEBOT_KB_FILE": "/nonexistent/kb.yaml"}, 1, "UPGRADEBOT_KB_FILE"},
 		{"bad setting", []string{"diagnose", "-"}, map[string]string{"UPGRADEBOT_LOG_LEVEL": "loud"}, 1, "UPGRADEBOT_LOG_LEVEL"},
 		{"shell argument", []string{"shell", "extra"}, nil, 2, "no arguments"},
+		{"unknown global flag", []string{"--config", "x.yaml", "shell"}, nil, 2, "config"},
+		{"flag without value", []string{"shell", "--data"}, nil, 2, "data"},
+		{"run argument", []string{"run", "now"}, nil, 2, "no arguments"},
+		{"version argument", []string{"version", "x"}, nil, 2, "no arguments"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -146,19 +153,102 @@ func TestExitCodes(t *testing.T) {
 }
 
 func TestHelpAndVersion(t *testing.T) {
-	for _, args := range [][]string{nil, {"help"}, {"--help"}} {
+	for _, args := range [][]string{nil, {"help"}, {"--help"}, {"-h"}, {"--log-level", "debug"}} {
 		r := run(t, "", nil, args...)
-		if r.code != 0 || !strings.Contains(r.stdout, "upgradebot [--config FILE] <command>") {
-			t.Errorf("%v: exit %d, %q", args, r.code, r.stdout)
+		if r.code != 0 || !strings.Contains(r.stdout, "upgradebot [flags] <command>") || r.stderr != "" {
+			t.Errorf("%v: exit %d, %q, stderr %q", args, r.code, r.stdout, r.stderr)
 		}
 		for _, c := range []string{"run", "shell", "diagnose", "version", "help"} {
-			if !strings.Contains(r.stdout, "  "+c) {
+			if !strings.Contains(r.stdout, "\n  "+c+" ") {
 				t.Errorf("%v: help lacks %s", args, c)
 			}
 		}
 	}
-	r := run(t, "", nil, "version")
-	if r.code != 0 || !strings.HasPrefix(r.stdout, "upgradebot ") {
-		t.Errorf("version: exit %d, %q", r.code, r.stdout)
+	for _, args := range [][]string{{"version"}, {"--version"}, {"-version"}, {"--log-level", "debug", "--version"}} {
+		r := run(t, "", nil, args...)
+		if r.code != 0 || !strings.HasPrefix(r.stdout, "upgradebot ") || strings.Count(r.stdout, "\n") != 1 {
+			t.Errorf("%v: exit %d, %q", args, r.code, r.stdout)
+		}
+	}
+}
+
+// TestCommandHelp: every command's --help prints its usage and exits 0,
+// wherever --help stands, without loading settings or reading input.
+func TestCommandHelp(t *testing.T) {
+	broken := map[string]string{"UPGRADEBOT_LOG_LEVEL": "loud"} // would fail if loaded
+	for name, c := range commands {
+		want := "Usage: upgradebot " + name
+		for _, args := range [][]string{{name, "--help"}, {name, "-h"}, {"help", name}, {name, "--json", "--help"}, {name, "file.txt", "-help"}} {
+			r := run(t, "lunch?", broken, args...)
+			if r.code != 0 || r.stdout != c.usage || !strings.HasPrefix(r.stdout, want) || r.stderr != "" {
+				t.Errorf("%v: exit %d, stdout %q, stderr %q; want the usage of %s", args, r.code, r.stdout, r.stderr, name)
+			}
+		}
+	}
+	if r := run(t, "", nil, "help", "frobnicate"); r.code != 2 || !strings.Contains(r.stderr, "unknown command") {
+		t.Errorf("help of an unknown command: exit %d, %q", r.code, r.stderr)
+	}
+}
+
+// TestDiagnoseOnTerminal: with no file and a terminal as input, diagnose
+// prints its usage rather than waiting for typed input; with a file or -, it reads.
+func TestDiagnoseOnTerminal(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "paste.txt")
+	if err := os.WriteFile(file, []byte("There was an error preparing your modules."), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		terminal  bool
+		args      []string
+		wantUsage bool
+	}{
+		{"terminal, no file", true, []string{"diagnose"}, true},
+		{"terminal, --json, no file", true, []string{"diagnose", "--json"}, true},
+		{"terminal, file", true, []string{"diagnose", "--json", file}, false},
+		{"terminal, dash reads it", true, []string{"diagnose", "--json", "-"}, false},
+		{"pipe, no file", false, []string{"diagnose", "--json"}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runOn(t, tc.terminal, "There was an error preparing your modules.", nil, tc.args...)
+			if r.code != 0 {
+				t.Fatalf("exit %d: %s", r.code, r.stderr)
+			}
+			if got := r.stdout == diagnoseUsage; got != tc.wantUsage {
+				t.Errorf("usage printed: %v, want %v:\n%s", got, tc.wantUsage, r.stdout)
+			}
+			if !tc.wantUsage && !strings.Contains(r.stdout, "modules-preparation-failed") {
+				t.Errorf("no finding:\n%s", r.stdout)
+			}
+		})
+	}
+}
+
+// TestMistypedData: a store path in a folder that does not exist is an
+// error naming the variable and the folder, and the folder is not created.
+func TestMistypedData(t *testing.T) {
+	dir := t.TempDir()
+	typo := filepath.Join(dir, "dtaa")
+	for _, args := range [][]string{{"shell"}, {"--data", filepath.Join(typo, "u.db"), "shell"}, {"shell", "--data", filepath.Join(typo, "u.db")}} {
+		environ := map[string]string{"UPGRADEBOT_DATA": filepath.Join(typo, "u.db")}
+		if args[0] == "--data" || len(args) > 1 {
+			environ = nil
+		}
+		r := run(t, "", environ, args...)
+		if r.code != 1 || !strings.Contains(r.stderr, "UPGRADEBOT_DATA") || !strings.Contains(r.stderr, typo) {
+			t.Errorf("%v: exit %d, stderr %q", args, r.code, r.stderr)
+		}
+	}
+	if _, err := os.Stat(typo); !os.IsNotExist(err) {
+		t.Errorf("the mistyped folder was created: %v", err)
+	}
+	// The default folder is created.
+	home := t.TempDir()
+	if r := run(t, "", map[string]string{"HOME": home}, "shell"); r.code != 0 {
+		t.Fatalf("default store: exit %d: %s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(home, ".local", "share", "upgradebot", "upgradebot.db")); err != nil {
+		t.Errorf("default store not created: %v", err)
 	}
 }

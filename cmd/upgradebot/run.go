@@ -15,18 +15,32 @@ import (
 
 // shellHint ends the list of settings problems of run.
 var shellHint = config.Problem{
-	Where:   "To try upgradebot without Slack",
+	Name:    "To try upgradebot without Slack",
 	Message: "run `upgradebot shell`: it needs none of the Slack settings (see docs/slack.md to create the Slack app)",
 }
+
+const runUsage = `Usage: upgradebot run
+
+Connects to Slack and serves until interrupted: Socket Mode with
+SLACK_APP_TOKEN, HTTP mode (POST /slack/events) with SLACK_SIGNING_SECRET;
+UPGRADEBOT_MODE decides when both are set. SLACK_BOT_TOKEN is required.
+/healthz, /readyz and /metrics listen on UPGRADEBOT_ADDR (default :3000).
+The store is Redis (REDIS_URL, or REDIS_CLUSTER_URL) or the embedded file
+UPGRADEBOT_DATA. Every setting is in the README; docs/slack.md creates the app.
+`
 
 // cmdRun connects to Slack in Socket Mode (SLACK_APP_TOKEN) or HTTP mode
 // (SLACK_SIGNING_SECRET; UPGRADEBOT_MODE decides when both are set) and
 // serves until ctx is cancelled (SIGINT, SIGTERM).
-func cmdRun(ctx context.Context, args []string, flags *config.Flags, e env) error {
-	if len(args) > 0 {
-		return usageError{"run takes no arguments; settings come from flags before the command, the environment or --config"}
+func cmdRun(ctx context.Context, args []string, e env) error {
+	pos, err := parseInterspersed(newFlagSet("run", e), args)
+	if err != nil {
+		return flagError(err)
 	}
-	cfg, err := config.Load(config.ForRun, config.Sources{Flags: flags, LookupEnv: e.lookupEnv})
+	if len(pos) > 0 {
+		return usageError{"run takes no arguments; settings come from the environment (see the README)"}
+	}
+	cfg, err := config.Load(config.ForRun, e.environ)
 	if err != nil {
 		var ve *config.ValidationError
 		if errors.As(err, &ve) {
@@ -39,7 +53,7 @@ func cmdRun(ctx context.Context, args []string, flags *config.Flags, e env) erro
 	if err != nil {
 		return err
 	}
-	store, err := openStore(ctx, cfg)
+	store, err := openStore(cfg, logger)
 	if err != nil {
 		return err
 	}

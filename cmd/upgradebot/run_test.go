@@ -40,10 +40,7 @@ var listenAddr = regexp.MustCompile(`msg="listening for [^"]*" addr=(127\.0\.0\.
 func startRun(t *testing.T, environ map[string]string) (base string, stderr *lockedBuffer, done <-chan int, cancel func()) {
 	t.Helper()
 	stderr = &lockedBuffer{}
-	e := env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: stderr, lookupEnv: func(k string) (string, bool) {
-		v, ok := environ[k]
-		return v, ok
-	}}
+	e := env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: stderr, environ: environ}
 	ctx, cancel := context.WithCancel(context.Background())
 	exit := make(chan int, 1)
 	go func() { exit <- runMain(ctx, []string{"run"}, e) }()

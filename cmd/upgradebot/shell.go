@@ -2,13 +2,16 @@ package main
 
 import (
 	"context"
-	"flag"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/user"
 	"path/filepath"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/upgradebot/upgradebot/bot"
 	"github.com/upgradebot/upgradebot/bot/shell"
@@ -18,11 +21,30 @@ import (
 	"github.com/upgradebot/upgradebot/scheduler"
 )
 
-func cmdShell(ctx context.Context, args []string, flags *config.Flags, e env) error {
-	fs := flag.NewFlagSet("shell", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+const shellUsage = `Usage: upgradebot shell [--channel NAME] [--user NAME] [-v]
+
+The bot in this terminal, without Slack, on the same store as run.
+  /upgrade COMMAND      runs when you press Enter; failed, skipped, done and
+                        take with no module on their line read module names
+                        from the next lines, up to an empty line
+  :image PATH           reads a screenshot
+  :file PATH            reads a text file as a pasted message
+  :quit                 leaves
+Anything else is a pasted message: a block pasted at once is one message,
+empty lines included; typed text ends at an empty line. From a pipe, a
+message ends at an empty line or the end of the input. Buttons are shown
+as the commands that do the same.
+
+  --channel NAME   the channel the shell acts in (default shell)
+  --user NAME      who you are (default $USER)
+  -v               show the log's info lines (or set UPGRADEBOT_LOG_LEVEL)
+`
+
+func cmdShell(ctx context.Context, args []string, e env) error {
+	fs := newFlagSet("shell", e)
 	channel := fs.String("channel", "shell", "channel name the shell acts in")
 	userName := fs.String("user", "", "user name (default $USER)")
+	verbose := fs.Bool("v", false, "show info log lines")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return flagError(err)
@@ -30,16 +52,23 @@ func cmdShell(ctx context.Context, args []string, flags *config.Flags, e env) er
 	if len(pos) > 0 {
 		return usageError{fmt.Sprintf("shell takes no arguments (got %q); pipe input or type it", pos[0])}
 	}
-	cfg, err := config.Load(config.ForShell, config.Sources{Flags: flags, LookupEnv: e.lookupEnv})
+	cfg, err := config.Load(config.ForShell, e.environ)
 	if err != nil {
 		return err
+	}
+	if strings.TrimSpace(e.environ["UPGRADEBOT_LOG_LEVEL"]) == "" {
+		// The terminal is the conversation: the log's info lines only on request.
+		cfg.LogLevel = slog.LevelWarn
+		if *verbose {
+			cfg.LogLevel = slog.LevelInfo
+		}
 	}
 	logger := newLogger(cfg, e.stderr)
 	kb, err := loadKB(cfg)
 	if err != nil {
 		return err
 	}
-	store, err := openStore(ctx, cfg)
+	store, err := openStore(cfg, logger)
 	if err != nil {
 		return err
 	}
@@ -63,14 +92,14 @@ func cmdShell(ctx context.Context, args []string, flags *config.Flags, e env) er
 	}
 	b.SetSchedules(sched)
 	sh := shell.New(b, e.stdout, e.stdin, shell.Options{
-		Channel: *channel, User: who, Prompt: e.stdinTerminal,
+		Channel: *channel, User: who, Terminal: e.stdinTerminal,
 		ReadImage: ocr.readFileFunc(), ImageUnavailable: ocr.note(),
 	})
 	return sh.Run(ctx)
 }
 
 func currentUser(e env) string {
-	if u, ok := e.lookupEnv("USER"); ok && u != "" {
+	if u := e.environ["USER"]; u != "" {
 		return u
 	}
 	if u, err := user.Current(); err == nil {
@@ -79,24 +108,42 @@ func currentUser(e env) string {
 	return "you"
 }
 
-// openStore opens the Redis store when REDIS_URL is set, else the embedded file.
-func openStore(ctx context.Context, cfg *config.Config) (progress.Store, error) {
-	if url := cfg.RedisURL.Reveal(); url != "" {
-		s, err := progress.OpenRedisURL(url, progress.RedisOptions{Prefix: cfg.RedisPrefix})
-		if err != nil {
-			return nil, fmt.Errorf("REDIS_URL: %w", err)
-		}
-		return s, nil
+// openStore opens the Redis store when a Redis URL is set, else the embedded file.
+func openStore(cfg *config.Config, logger *slog.Logger) (progress.Store, error) {
+	client, err := cfg.RedisClient()
+	if err != nil {
+		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Dir(cfg.DataFile), 0o700); err != nil {
-		return nil, fmt.Errorf("UPGRADEBOT_DATA: creating the folder of %s: %w", cfg.DataFile, err)
+	if client != nil {
+		s, err := progress.NewRedisStore(client, progress.RedisOptions{Prefix: cfg.RedisPrefix})
+		if err != nil {
+			client.Close()
+			return nil, err
+		}
+		logger.Info("store: Redis", "kind", cfg.RedisKind())
+		return redisStore{s, client}, nil
+	}
+	if cfg.DataIsDefault {
+		// Only the default folder is created: config reports a given one that is missing.
+		if err := os.MkdirAll(filepath.Dir(cfg.DataFile), 0o700); err != nil {
+			return nil, fmt.Errorf("UPGRADEBOT_DATA: creating the folder of %s: %w", cfg.DataFile, err)
+		}
 	}
 	s, err := progress.OpenBoltStore(cfg.DataFile, progress.BoltOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("UPGRADEBOT_DATA: %w", err)
 	}
+	logger.Info("store: embedded", "file", cfg.DataFile)
 	return s, nil
 }
+
+// redisStore closes the client it was opened on with the store.
+type redisStore struct {
+	*progress.RedisStore
+	client redis.UniversalClient
+}
+
+func (s redisStore) Close() error { return errors.Join(s.RedisStore.Close(), s.client.Close()) }
 
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: cfg.LogLevel}

@@ -28,7 +28,7 @@ func TestExampleSession(t *testing.T) {
 	}
 	stores := map[string]func(t *testing.T) map[string]string{
 		"embedded": func(t *testing.T) map[string]string {
-			return map[string]string{"UPGRADEBOT_DATA": filepath.Join(t.TempDir(), "data", "upgradebot.db")}
+			return map[string]string{"UPGRADEBOT_DATA": filepath.Join(t.TempDir(), "upgradebot.db")}
 		},
 		"redis": redisEnv,
 	}
@@ -180,5 +180,39 @@ func TestShellRemindNow(t *testing.T) {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("output lacks %q:\n%s", want, r.stdout)
 		}
+	}
+}
+
+// TestShellLogQuiet: the shell shows no info log lines unless asked (-v or
+// UPGRADEBOT_LOG_LEVEL); warnings and errors still show.
+func TestShellLogQuiet(t *testing.T) {
+	tests := []struct {
+		name     string
+		environ  map[string]string
+		args     []string
+		wantInfo bool
+	}{
+		{"default", nil, []string{"shell"}, false},
+		{"-v", nil, []string{"shell", "-v"}, true},
+		{"level set", map[string]string{"UPGRADEBOT_LOG_LEVEL": "info"}, []string{"shell"}, true},
+		{"flag", nil, []string{"--log-level", "info", "shell"}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			environ := map[string]string{"UPGRADEBOT_DATA": filepath.Join(t.TempDir(), "u.db")}
+			for k, v := range tc.environ {
+				environ[k] = v
+			}
+			r := run(t, "/upgrade help\n", environ, tc.args...)
+			if r.code != 0 {
+				t.Fatalf("exit %d: %s", r.code, r.stderr)
+			}
+			if got := strings.Contains(r.stderr, "level=INFO"); got != tc.wantInfo {
+				t.Errorf("info lines: %v, want %v; stderr:\n%s", got, tc.wantInfo, r.stderr)
+			}
+			if tc.wantInfo && !strings.Contains(r.stderr, `msg="store: embedded"`) {
+				t.Errorf("the store's kind is not logged:\n%s", r.stderr)
+			}
+		})
 	}
 }

@@ -5,12 +5,7 @@
 package load
 
 import (
-	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -20,27 +15,17 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-)
 
-// Kind is what a request carries.
-type Kind int
-
-// Request kinds.
-const (
-	Chat       Kind = iota // an ordinary message: no answer expected
-	Paste                  // a pasted error: one threaded answer expected
-	Redelivery             // a copy of an earlier event with X-Slack-Retry-Num
+	"github.com/upgradebot/upgradebot/bot/slackbot/slackfake"
 )
 
 // Options of a run.
 type Options struct {
 	URL      string // the events URL (http://127.0.0.1:port/slack/events)
 	Secret   string // the signing secret
-	TeamID   string // "" means T0FAKE (slackfake's)
 	Rate     float64
 	Duration time.Duration
 	// Concurrency is how many requests may be in flight (one connection
@@ -48,19 +33,19 @@ type Options struct {
 	Concurrency int
 	// ErrorShare and RedeliverShare split the mix; the rest is chat.
 	ErrorShare, RedeliverShare float64
-	Channels                   []string // "" means C0LOAD00…C0LOAD19
-	Seed                       uint64
 	// Round makes event ids and timestamps unique across several runs
 	// against one bot (0…9).
 	Round int
-	// MaxEvents bounds the requests of a run; 0 means 5,000,000.
-	MaxEvents int
-	// Timeout bounds one request; 0 means 10 s.
-	Timeout time.Duration
 }
 
-// DefaultChannels are the channels messages are spread over.
-func DefaultChannels() []string {
+// maxEvents bounds the requests of a run; timeout bounds one request.
+const (
+	maxEvents = 5_000_000
+	timeout   = 10 * time.Second
+)
+
+// Channels are the channels messages are spread over.
+func Channels() []string {
 	out := make([]string, 20)
 	for i := range out {
 		out[i] = fmt.Sprintf("C0LOAD%02d", i)
@@ -70,20 +55,17 @@ func DefaultChannels() []string {
 
 // Pasted is a pasted error that was acknowledged.
 type Pasted struct {
-	Channel, TS, EventID string
+	Channel, TS string
 }
 
 // Result of a run.
 type Result struct {
-	Target         float64 // events/s asked for; 0 = max
-	Start, End     time.Time
-	Sent, Acked    int
-	Failures       map[string]int // by kind: "HTTP 503", "transport"
-	ByKind         [3]int         // acknowledged, by Kind
-	Latencies      []time.Duration
-	Pastes         []Pasted // first deliveries of pasted errors, acknowledged
-	FirstFailure   string
-	MaxConcurrency int
+	Start, End   time.Time
+	Sent, Acked  int
+	Failures     map[string]int // by kind: "HTTP 503", "transport"
+	Latencies    []time.Duration
+	Pastes       []Pasted // first deliveries of pasted errors, acknowledged
+	FirstFailure string
 	// Unsent counts requests of a fixed-rate schedule that were still
 	// waiting for a free connection when the run's time was up.
 	Unsent int
@@ -106,8 +88,7 @@ func (r *Result) Quantile(q float64) time.Duration {
 		return 0
 	}
 	i := int(q*float64(len(r.Latencies))+0.5) - 1
-	i = min(max(i, 0), len(r.Latencies)-1)
-	return r.Latencies[i]
+	return r.Latencies[min(max(i, 0), len(r.Latencies)-1)]
 }
 
 // FailureCount is how many requests were not acknowledged with 200.
@@ -119,248 +100,150 @@ func (r *Result) FailureCount() int {
 	return n
 }
 
-// event is the Events API body, as a struct so that building it costs
-// little next to what is measured.
-type event struct {
-	Token     string   `json:"token"`
-	TeamID    string   `json:"team_id"`
-	APIAppID  string   `json:"api_app_id"`
-	Event     msgEvent `json:"event"`
-	Type      string   `json:"type"`
-	EventID   string   `json:"event_id"`
-	EventTime int64    `json:"event_time"`
-}
-
-type msgEvent struct {
-	Type        string `json:"type"`
-	Channel     string `json:"channel"`
-	User        string `json:"user"`
-	Text        string `json:"text"`
-	TS          string `json:"ts"`
-	EventTS     string `json:"event_ts"`
-	ChannelType string `json:"channel_type"`
-	ClientMsgID string `json:"client_msg_id"`
-	Team        string `json:"team"`
-}
-
-type sent struct {
-	body  []byte
-	paste *Pasted
-}
-
 // generator makes one worker's requests; ids are unique across workers.
 type generator struct {
-	o       *Options
-	id      int
-	n       int
-	rng     *rand.Rand
-	recent  []sent // ring of recent events
-	pastes  []sent // ring of recent pasted errors
-	ri, pi  int
-	channel []string
+	o        *Options
+	id, n    int
+	rng      *rand.Rand
+	channels []string
+	recent   [2][][]byte // rings of recent bodies: any, pasted errors
 }
 
-func newGenerator(o *Options, id int) *generator {
-	return &generator{o: o, id: id, rng: rand.New(rand.NewPCG(o.Seed, uint64(id)+1)),
-		recent: make([]sent, 0, 256), pastes: make([]sent, 0, 64), channel: o.Channels}
-}
-
-func pushRing(ring []sent, i *int, s sent) []sent {
-	if len(ring) < cap(ring) {
-		return append(ring, s)
-	}
-	ring[*i%len(ring)] = s
-	*i++
-	return ring
-}
-
-// next returns a request body, its kind and, for a pasted error, what it is.
-func (g *generator) next() ([]byte, Kind, *Pasted) {
+// next returns a request body, its X-Slack-Retry-Num (1 for a
+// re-delivery) and, for a first delivery of a pasted error, where it was posted.
+func (g *generator) next() ([]byte, int, *Pasted) {
 	u := g.rng.Float64()
-	if u < g.o.RedeliverShare && len(g.recent) > 0 {
-		var s sent
-		if len(g.pastes) > 0 && g.rng.IntN(2) == 0 {
-			s = g.pastes[g.rng.IntN(len(g.pastes))]
-		} else {
-			s = g.recent[g.rng.IntN(len(g.recent))]
+	if u < g.o.RedeliverShare && len(g.recent[0]) > 0 {
+		ring := g.recent[g.rng.IntN(2)] // half of them pasted errors
+		if len(ring) == 0 {
+			ring = g.recent[0]
 		}
-		return s.body, Redelivery, nil
+		return ring[g.rng.IntN(len(ring))], 1, nil
 	}
-	kind := Chat
-	text := ""
-	if u < g.o.RedeliverShare+g.o.ErrorShare {
-		kind, text = Paste, errorText(g.rng)
-	} else {
-		text = chatText(g.rng)
+	paste := u < g.o.RedeliverShare+g.o.ErrorShare
+	text := chatText(g.rng)
+	if paste {
+		text = errorText(g.rng)
 	}
 	g.n++
-	// Unique per worker and run: seconds carry the worker, microseconds the count.
-	ts := strconv.Itoa(1_700_000_000+g.o.Round*100_000+g.id*1000+g.n/1_000_000) + "." + fmt.Sprintf("%06d", g.n%1_000_000)
-	ch := g.channel[g.rng.IntN(len(g.channel))]
-	ev := event{
-		Token: "legacy-verification-token", TeamID: g.o.TeamID, APIAppID: "A0APP", Type: "event_callback",
-		EventID: fmt.Sprintf("Ev%d%02d%08d", g.o.Round, g.id, g.n), EventTime: time.Now().Unix(),
-		Event: msgEvent{Type: "message", Channel: ch, User: fmt.Sprintf("U0USER%02d", g.rng.IntN(50)), Text: text,
-			TS: ts, EventTS: ts, ChannelType: "channel", ClientMsgID: "c0ffee-" + ts, Team: g.o.TeamID},
+	// Unique per worker and run: seconds carry the round and the worker,
+	// microseconds the count.
+	ts := fmt.Sprintf("%d.%06d", 1_700_000_000+g.o.Round*100_000+g.id*1000+g.n/1_000_000, g.n%1_000_000)
+	ch := g.channels[g.rng.IntN(len(g.channels))]
+	body := slackfake.EventCallback(fmt.Sprintf("Ev%d%02d%08d", g.o.Round, g.id, g.n),
+		slackfake.Message(ch, fmt.Sprintf("U0USER%02d", g.rng.IntN(50)), ts, text))
+	for i, ring := range g.recent {
+		switch {
+		case i == 1 && !paste:
+		case len(ring) < 256:
+			g.recent[i] = append(ring, body)
+		default:
+			ring[g.n%len(ring)] = body
+		}
 	}
-	body, _ := json.Marshal(ev)
-	s := sent{body: body}
-	if kind == Paste {
-		s.paste = &Pasted{Channel: ch, TS: ts, EventID: ev.EventID}
-		g.pastes = pushRing(g.pastes, &g.pi, s)
+	if !paste {
+		return body, 0, nil
 	}
-	g.recent = pushRing(g.recent, &g.ri, s)
-	return body, kind, s.paste
+	return body, 0, &Pasted{Channel: ch, TS: ts}
 }
 
-// sign sets Slack's v0 signature headers on a request.
-func sign(h http.Header, secret []byte, body []byte, now time.Time) {
-	ts := strconv.FormatInt(now.Unix(), 10)
-	mac := hmac.New(sha256.New, secret)
-	mac.Write([]byte("v0:" + ts + ":"))
-	mac.Write(body)
-	h.Set("X-Slack-Request-Timestamp", ts)
-	h.Set("X-Slack-Signature", "v0="+hex.EncodeToString(mac.Sum(nil)))
-}
-
-// Run sends requests until Duration has passed (or MaxEvents were sent, or
+// Run sends requests until Duration has passed (or 5,000,000 were sent, or
 // ctx ends) and returns what was measured. Only loopback URLs are accepted.
 func Run(ctx context.Context, o Options) (*Result, error) {
 	u, err := url.Parse(o.URL)
 	if err != nil {
 		return nil, err
 	}
-	if ip := net.ParseIP(u.Hostname()); u.Hostname() != "localhost" && (ip == nil || !ip.IsLoopback()) {
+	if ip := net.ParseIP(u.Hostname()); ip == nil || !ip.IsLoopback() {
 		return nil, fmt.Errorf("load: %s is not a loopback address; the load tool only targets this machine", u.Hostname())
 	}
-	if o.Duration <= 0 {
+	switch {
+	case o.Duration <= 0:
 		return nil, errors.New("load: a duration is required")
-	}
-	if o.TeamID == "" {
-		o.TeamID = "T0FAKE"
-	}
-	if len(o.Channels) == 0 {
-		o.Channels = DefaultChannels()
-	}
-	if o.Round < 0 || o.Round > 9 {
+	case o.Round < 0 || o.Round > 9:
 		return nil, errors.New("load: Round is 0…9")
-	}
-	if o.Concurrency > 99 {
+	case o.Concurrency > 99:
 		return nil, errors.New("load: at most 99 connections")
-	}
-	if o.Concurrency <= 0 {
+	case o.Concurrency <= 0 && o.Rate > 0:
+		o.Concurrency = 96
+	case o.Concurrency <= 0:
 		o.Concurrency = 32
-		if o.Rate > 0 {
-			o.Concurrency = 96
-		}
 	}
-	if o.MaxEvents <= 0 {
-		o.MaxEvents = 5_000_000
-	}
-	if o.Timeout <= 0 {
-		o.Timeout = 10 * time.Second
-	}
-	if o.Seed == 0 {
-		o.Seed = uint64(time.Now().UnixNano())
-	}
-	tr := &http.Transport{
-		Proxy:               nil,
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
-		MaxIdleConns:        o.Concurrency * 2,
-		MaxIdleConnsPerHost: o.Concurrency * 2,
-		IdleConnTimeout:     time.Minute,
-		DisableCompression:  true,
-	}
+	tr := &http.Transport{Proxy: nil, MaxIdleConnsPerHost: o.Concurrency * 2, DisableCompression: true,
+		DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext}
 	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: o.Timeout}
-	secret := []byte(o.Secret)
+	client := &http.Client{Transport: tr, Timeout: timeout}
 
 	start := time.Now()
 	end := start.Add(o.Duration)
-	runCtx, cancel := context.WithDeadline(ctx, end.Add(o.Timeout))
+	runCtx, cancel := context.WithDeadline(ctx, end.Add(timeout))
 	defer cancel()
-
 	var tokens chan time.Time
 	if o.Rate > 0 {
 		// Open loop: each request has its time on the schedule, and its
 		// latency counts from then, so a stalled server shows as latency
 		// rather than as fewer requests (no coordinated omission).
-		total := min(int(o.Rate*o.Duration.Seconds()), o.MaxEvents)
+		total := min(int(o.Rate*o.Duration.Seconds()), maxEvents)
 		tokens = make(chan time.Time, total)
 		go pace(runCtx, tokens, start, o.Rate, total)
 	}
 	var count atomic.Int64
-	var inflight, peak atomic.Int64
 	// Each worker counts into a Result of its own; Merge adds them up.
 	results := make([]*Result, o.Concurrency)
 	var wg sync.WaitGroup
 	for w := range o.Concurrency {
-		wr := &Result{Target: o.Rate, Start: start, End: start, Failures: map[string]int{}}
+		wr := &Result{Start: start, End: start, Failures: map[string]int{}}
 		results[w] = wr
-		gen := newGenerator(&o, w)
+		gen := &generator{o: &o, id: w, rng: rand.New(rand.NewPCG(uint64(start.UnixNano()), uint64(w))), channels: Channels()}
 		wg.Go(func() {
 			for {
-				var intended time.Time
+				var intended time.Time // when the request is due: on the schedule, else now
 				if tokens != nil {
+					var ok bool
 					select {
-					case t, ok := <-tokens:
+					case intended, ok = <-tokens:
 						if !ok {
 							return
 						}
-						intended = t
 					case <-runCtx.Done():
 						return
 					}
-				} else {
-					if time.Now().After(end) || runCtx.Err() != nil || count.Add(1) > int64(o.MaxEvents) {
-						return
-					}
+				} else if time.Now().After(end) || runCtx.Err() != nil || count.Add(1) > maxEvents {
+					return
 				}
-				body, kind, paste := gen.next()
-				req, _ := http.NewRequestWithContext(runCtx, http.MethodPost, o.URL, bytes.NewReader(body))
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("User-Agent", "Slackbot 1.0 (+https://api.slack.com/robots)")
-				if kind == Redelivery {
-					req.Header.Set("X-Slack-Retry-Num", "1")
-					req.Header.Set("X-Slack-Retry-Reason", "http_timeout")
-				}
-				now := time.Now()
-				sign(req.Header, secret, body, now)
+				body, retry, paste := gen.next()
+				req := slackfake.EventRequest(o.URL, o.Secret, body, retry).WithContext(runCtx)
 				if intended.IsZero() {
-					intended = now
-				}
-				if n := inflight.Add(1); n > peak.Load() {
-					peak.Store(n)
+					intended = time.Now()
 				}
 				resp, err := client.Do(req)
-				inflight.Add(-1)
+				if err != nil && runCtx.Err() != nil && time.Now().After(end) {
+					return // the run's time is up: not sent
+				}
 				wr.Sent++
+				failure := ""
 				if err != nil {
-					if runCtx.Err() != nil && time.Now().After(end) {
-						wr.Sent--
-						return
+					failure = "transport"
+				} else {
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != http.StatusOK {
+						failure = "HTTP " + strconv.Itoa(resp.StatusCode)
 					}
-					wr.Failures["transport"]++
+				}
+				if failure != "" {
+					wr.Failures[failure]++
 					if wr.FirstFailure == "" {
-						wr.FirstFailure = err.Error()
+						wr.FirstFailure = failure
+						if err != nil {
+							wr.FirstFailure = err.Error()
+						}
 					}
 					continue
 				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				done := time.Now()
-				if resp.StatusCode != http.StatusOK {
-					k := "HTTP " + strconv.Itoa(resp.StatusCode)
-					wr.Failures[k]++
-					if wr.FirstFailure == "" {
-						wr.FirstFailure = k
-					}
-					continue
-				}
+				wr.End = time.Now()
 				wr.Acked++
-				wr.ByKind[kind]++
-				wr.Latencies = append(wr.Latencies, done.Sub(intended))
-				wr.End = done
+				wr.Latencies = append(wr.Latencies, wr.End.Sub(intended))
 				if paste != nil {
 					wr.Pastes = append(wr.Pastes, *paste)
 				}
@@ -369,7 +252,6 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	wg.Wait()
 	res := Merge(results...)
-	res.MaxConcurrency = int(peak.Load())
 	if tokens != nil {
 		res.Unsent = len(tokens)
 	}
@@ -380,24 +262,16 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 func pace(ctx context.Context, tokens chan<- time.Time, start time.Time, rate float64, total int) {
 	defer close(tokens)
 	interval := time.Duration(float64(time.Second) / rate)
-	for i := 0; i < total; {
-		now := time.Now()
-		for ; i < total; i++ {
-			t := start.Add(time.Duration(i) * interval)
-			if t.After(now) {
-				break
+	for i := range total {
+		t := start.Add(time.Duration(i) * interval)
+		if wait := time.Until(t); wait > 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
 			}
-			tokens <- t
 		}
-		if i >= total {
-			return
-		}
-		wait := time.Until(start.Add(time.Duration(i) * interval))
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(max(wait, 0)):
-		}
+		tokens <- t
 	}
 }
 
@@ -408,33 +282,10 @@ func NoopServer() (string, func(), error) {
 	if err != nil {
 		return "", nil, err
 	}
-	srv := &http.Server{
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			_, _ = io.Copy(io.Discard, r.Body)
-			w.WriteHeader(http.StatusOK)
-		}),
-		ReadHeaderTimeout: 10 * time.Second,
-	}
+	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.Copy(io.Discard, r.Body) })}
 	go func() { _ = srv.Serve(ln) }()
 	return "http://" + ln.Addr().String() + "/slack/events", func() { _ = srv.Close() }, nil
-}
-
-// SignedForm posts a signed form (a slash command) and returns the status.
-func SignedForm(ctx context.Context, target, secret string, form url.Values) (int, string, error) {
-	body := []byte(form.Encode())
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
-	if err != nil {
-		return 0, "", err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	sign(req.Header, []byte(secret), body, time.Now())
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, "", err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
-	return resp.StatusCode, strings.TrimSpace(string(b)), nil
 }
 
 // Merge adds up several runs: counts and latencies; Start is the earliest
@@ -448,13 +299,9 @@ func Merge(rs ...*Result) *Result {
 		if r.End.After(out.End) {
 			out.End = r.End
 		}
-		out.Target = r.Target
 		out.Sent += r.Sent
 		out.Acked += r.Acked
 		out.Unsent += r.Unsent
-		for k := range out.ByKind {
-			out.ByKind[k] += r.ByKind[k]
-		}
 		for k, v := range r.Failures {
 			out.Failures[k] += v
 		}
@@ -463,7 +310,6 @@ func Merge(rs ...*Result) *Result {
 		}
 		out.Latencies = append(out.Latencies, r.Latencies...)
 		out.Pastes = append(out.Pastes, r.Pastes...)
-		out.MaxConcurrency = max(out.MaxConcurrency, r.MaxConcurrency)
 	}
 	slices.Sort(out.Latencies)
 	return out

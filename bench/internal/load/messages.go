@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
-
-	"github.com/upgradebot/upgradebot/diagnosis"
 )
 
 // chatLines are ordinary channel messages: none is an upgrade error, some
@@ -79,33 +77,4 @@ func errorText(r *rand.Rand) string {
 		return fmt.Sprintf(t, moduleName(r))
 	}
 	return t
-}
-
-// CheckMessages makes sure the mix is what it says: no chat line is an
-// upgrade message, and every error template is one with a cause (so the
-// bot answers it in the thread).
-func CheckMessages() error {
-	e := diagnosis.New(diagnosis.Builtin())
-	for _, l := range chatLines {
-		if f := e.Diagnose(l); len(f) > 0 {
-			return fmt.Errorf("load: chat line %q is diagnosed as %s", l, f[0].ID)
-		}
-	}
-	for _, t := range errorTemplates {
-		text := t
-		if strings.Contains(t, "%[1]s") {
-			text = fmt.Sprintf(t, "Billing_CS")
-		}
-		fs := e.Diagnose(text)
-		cause := false
-		for _, f := range fs {
-			if f.Entry != nil && len(f.Entry.Causes) > 0 {
-				cause = true
-			}
-		}
-		if !cause {
-			return fmt.Errorf("load: error template %q gets no answer (findings %v)", t, fs)
-		}
-	}
-	return nil
 }

@@ -1,4 +1,4 @@
-package bot
+package slackbot
 
 import (
 	"fmt"
@@ -7,7 +7,13 @@ import (
 	"unicode/utf8"
 
 	"github.com/slack-go/slack"
+
+	"github.com/upgradebot/upgradebot/bot"
 )
+
+// The Slack rendering of the core's reply model (bot.Reply): Block Kit
+// blocks in mrkdwn, within Slack's limits, every user-supplied value
+// escaped here and only here.
 
 // Slack's Block Kit limits.
 const (
@@ -56,16 +62,7 @@ func UnescapeSlack(s string) string {
 	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(s)
 }
 
-// truncate shortens s to at most n characters, marking the cut.
-func truncate(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
-}
-
-func mrkdwnLine(l Line) string {
+func mrkdwnLine(l bot.Line) string {
 	var b strings.Builder
 	for _, s := range l {
 		t := EscapeSlack(s.Text)
@@ -74,18 +71,18 @@ func mrkdwnLine(l Line) string {
 			continue
 		}
 		switch s.Style {
-		case Bold:
+		case bot.Bold:
 			// Emphasis markers must touch the text, so spaces stay outside.
 			lead, core, trail := splitSpace(t)
 			fmt.Fprintf(&b, "%s*%s*%s", lead, core, trail)
-		case Italic:
+		case bot.Italic:
 			lead, core, trail := splitSpace(t)
 			fmt.Fprintf(&b, "%s_%s_%s", lead, core, trail)
-		case Code:
+		case bot.Code:
 			fmt.Fprintf(&b, "`%s`", strings.ReplaceAll(t, "`", "'"))
-		case Link:
+		case bot.Link:
 			fmt.Fprintf(&b, "<%s|%s>", EscapeSlack(s.URL), strings.ReplaceAll(t, "|", "¦"))
-		case Mention:
+		case bot.Mention:
 			if userID.MatchString(s.Text) {
 				fmt.Fprintf(&b, "<@%s>", s.Text)
 			} else {
@@ -110,26 +107,26 @@ func mrkdwn(text string) *slack.TextBlockObject {
 }
 
 // RenderBlocks renders a reply as Block Kit blocks within Slack's limits.
-func RenderBlocks(r *Reply) []slack.Block { return RenderBlocksLimit(r, MaxBlocks) }
+func RenderBlocks(r *bot.Reply) []slack.Block { return RenderBlocksLimit(r, MaxBlocks) }
 
 // RenderBlocksLimit renders a reply in at most max blocks (MaxHomeBlocks
 // for an App Home view; a message holds MaxBlocks).
-func RenderBlocksLimit(r *Reply, max int) []slack.Block {
+func RenderBlocksLimit(r *bot.Reply, max int) []slack.Block {
 	var out []slack.Block
 	for _, bl := range r.Blocks {
 		switch bl.Kind {
-		case HeaderBlock:
-			out = append(out, slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, truncate(bl.Text, MaxHeaderChars), false, false)))
-		case SectionBlock, ListBlock:
+		case bot.HeaderBlock:
+			out = append(out, slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, bot.Shorten(bl.Text, MaxHeaderChars), false, false)))
+		case bot.SectionBlock, bot.ListBlock:
 			lines := make([]string, len(bl.Lines))
 			for i, l := range bl.Lines {
 				lines[i] = mrkdwnLine(l)
-				if bl.Kind == ListBlock {
+				if bl.Kind == bot.ListBlock {
 					lines[i] = fmt.Sprintf("%d. %s", i+1, lines[i])
 				}
 			}
 			out = append(out, slack.NewSectionBlock(mrkdwn(joinWithin(lines, MaxSectionChars)), nil, nil))
-		case FieldsBlock:
+		case bot.FieldsBlock:
 			var fields []*slack.TextBlockObject
 			for _, f := range bl.Fields {
 				if len(fields) == MaxFields {
@@ -137,33 +134,33 @@ func RenderBlocksLimit(r *Reply, max int) []slack.Block {
 					fields = nil
 				}
 				text := fmt.Sprintf("*%s*\n%s", EscapeSlack(f.Label), mrkdwnLine(f.Value))
-				fields = append(fields, mrkdwn(truncate(text, MaxFieldChars)))
+				fields = append(fields, mrkdwn(bot.Shorten(text, MaxFieldChars)))
 			}
 			out = append(out, slack.NewSectionBlock(nil, fields, nil))
-		case ContextBlock:
+		case bot.ContextBlock:
 			var elems []slack.MixedElement
 			for _, l := range bl.Lines {
 				if len(elems) == MaxContextItems {
 					break
 				}
-				elems = append(elems, mrkdwn(truncate(mrkdwnLine(l), MaxFieldChars)))
+				elems = append(elems, mrkdwn(bot.Shorten(mrkdwnLine(l), MaxFieldChars)))
 			}
 			out = append(out, slack.NewContextBlock("", elems...))
-		case ActionsBlock:
+		case bot.ActionsBlock:
 			var elems []slack.BlockElement
 			for _, bt := range bl.Buttons {
 				if len(elems) == MaxButtons {
 					break
 				}
-				b := slack.NewButtonBlockElement(bt.ActionID, truncate(bt.Value, MaxButtonValue),
-					slack.NewTextBlockObject(slack.PlainTextType, truncate(bt.Label, MaxButtonLabel), false, false))
+				b := slack.NewButtonBlockElement(bt.ActionID, bot.Shorten(bt.Value, MaxButtonValue),
+					slack.NewTextBlockObject(slack.PlainTextType, bot.Shorten(bt.Label, MaxButtonLabel), false, false))
 				if bt.Primary {
 					b.Style = slack.StylePrimary
 				}
 				elems = append(elems, b)
 			}
 			out = append(out, slack.NewActionBlock("", elems...))
-		case DividerBlock:
+		case bot.DividerBlock:
 			out = append(out, slack.NewDividerBlock())
 		}
 	}
@@ -185,7 +182,7 @@ func joinWithin(lines []string, max int) string {
 		note := fmt.Sprintf("… and %d more", rest)
 		if used+n > max-len(note)-1 && (i < len(lines)-1 || used+n > max) {
 			if i == 0 {
-				return truncate(l, max)
+				return bot.Shorten(l, max)
 			}
 			b.WriteString(note)
 			return b.String()
@@ -200,15 +197,15 @@ func joinWithin(lines []string, max int) string {
 }
 
 // FallbackText is the plain `text` of a message with blocks, for notifications.
-func FallbackText(r *Reply) string {
+func FallbackText(r *bot.Reply) string {
 	s := r.Summary
 	if s == "" {
 		for _, bl := range r.Blocks {
-			if bl.Kind == HeaderBlock {
+			if bl.Kind == bot.HeaderBlock {
 				s = bl.Text
 				break
 			}
 		}
 	}
-	return truncate(EscapeSlack(s), MaxFallbackChars)
+	return bot.Shorten(EscapeSlack(s), MaxFallbackChars)
 }

@@ -1,0 +1,334 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/upgradebot/upgradebot/progress"
+)
+
+func (b *Bot) cmdTrack(ctx context.Context, c Command, args string) Response {
+	def := b.lookup("track")
+	fields := strings.Fields(args)
+	if len(fields) == 0 || len(fields) > 3 {
+		return b.usageError(def, "Tell me which environment to follow.")
+	}
+	if b.member != nil {
+		in, err := b.member.InChannel(ctx, c.Channel)
+		if err != nil {
+			b.log.Warn("could not check channel membership", "channel", c.Channel, "err", err)
+		} else if !in {
+			return private(errorReply("I'm not in this channel yet, so I can't read the errors pasted here. Invite me with `/invite @upgradebot` (or the channel's Integrations → Add apps), then run the command again."))
+		}
+	}
+	req := progress.TrackRequest{Workspace: c.Workspace, Environment: fields[0], Channel: c.Channel, Actor: c.User, At: b.now()}
+	for _, f := range fields[1:] {
+		switch strings.ToLower(f) {
+		case "cloud":
+			req.InstallType = progress.InstallCloud
+		case "self-managed", "selfmanaged", "on-prem", "onprem", "on-premises":
+			req.InstallType = progress.InstallSelfManaged
+		default:
+			if !versionLike(f) {
+				return b.usageError(def, fmt.Sprintf("%q is neither a version (like 11.31.0) nor an installation type (cloud or self-managed).", Shorten(f, 40)))
+			}
+			req.Version = f
+		}
+	}
+	res, err := b.store.Track(ctx, req)
+	if err != nil {
+		return private(b.storeError("track", err))
+	}
+	env, _ := progress.NormalizeEnvironment(fields[0])
+	if !res.Created && !res.Followed && !res.Updated {
+		r := errorReply(fmt.Sprintf("This channel already follows %s.", env))
+		b.reminderNote(ctx, c, r)
+		return private(r)
+	}
+	verb := "now follows"
+	if !res.Followed {
+		verb = "updated"
+	}
+	r := &Reply{Summary: fmt.Sprintf("This channel %s %s", verb, env)}
+	l := Line{M(c.User), T(" set this channel to follow "), B(env)}
+	if !res.Followed {
+		l = Line{M(c.User), T(" updated "), B(env)}
+	}
+	if req.Version != "" {
+		l = append(l, T(" (target Platform Server "+req.Version+")"))
+	}
+	if req.InstallType != "" {
+		l = append(l, T(", "+string(req.InstallType)))
+	}
+	r.Section(append(l, T(".")), Line{T("Paste modules-preparation errors and Service Center banners here and I'll keep "), B(env), T("'s list of modules to republish. "), C(b.cmd + " status " + env), T(" shows it.")})
+	b.reminderNote(ctx, c, r)
+	return Response{Announce: r}
+}
+
+// reminderNote adds the channel's next reminder, or why reminders are paused, to r.
+func (b *Bot) reminderNote(ctx context.Context, c Command, r *Reply) {
+	if b.sched == nil {
+		return
+	}
+	if next := b.sched.Next(ctx, c.Workspace, c.Channel); next != "" {
+		r.Context(Line{T(next)})
+	}
+}
+
+func versionLike(s string) bool {
+	if s == "" || s[0] < '0' || s[0] > '9' {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c == '.') {
+			return false
+		}
+	}
+	return strings.Contains(s, ".")
+}
+
+func (b *Bot) cmdUntrack(ctx context.Context, c Command, args string) Response {
+	fields := strings.Fields(args)
+	if len(fields) != 1 {
+		return b.usageError(b.lookup("untrack"), "Tell me which environment to stop following.")
+	}
+	ok, err := b.store.Untrack(ctx, c.Workspace, fields[0], c.Channel, c.User)
+	if err != nil {
+		return private(b.storeError("untrack", err))
+	}
+	env, _ := progress.NormalizeEnvironment(fields[0])
+	if !ok {
+		return private(errorReply(fmt.Sprintf("This channel does not follow %s.", env)))
+	}
+	r := &Reply{Summary: "This channel no longer follows " + env}
+	r.Section(Line{M(c.User), T(" stopped following "), B(env), T(" in this channel; its history is kept.")})
+	return Response{Announce: r}
+}
+
+// resolveEnv picks the environment a command means: the one named, else
+// the channel's only one. modules, when given, can settle it among several.
+func (b *Bot) resolveEnv(ctx context.Context, c Command, named string, modules []string) (string, *Reply) {
+	if named != "" {
+		env, err := progress.NormalizeEnvironment(named)
+		if err != nil {
+			return "", b.storeError("environment", err)
+		}
+		return env, nil
+	}
+	envs, err := b.store.ChannelEnvironments(ctx, c.Workspace, c.Channel)
+	if err != nil {
+		return "", b.storeError("list environments", err)
+	}
+	switch len(envs) {
+	case 0:
+		return "", b.noEnvironment()
+	case 1:
+		return envs[0].Name, nil
+	}
+	if len(modules) > 0 {
+		// The one environment that lists all these modules.
+		var match []string
+		for _, e := range envs {
+			st, err := b.store.Status(ctx, c.Workspace, e.Name, -1)
+			if err != nil {
+				return "", b.storeError("status", err)
+			}
+			listed := map[string]bool{}
+			for _, m := range st.Modules {
+				listed[strings.ToLower(m.Name)] = true
+			}
+			all := true
+			for _, m := range modules {
+				all = all && listed[strings.ToLower(m)]
+			}
+			if all {
+				match = append(match, e.Name)
+			}
+		}
+		if len(match) == 1 {
+			return match[0], nil
+		}
+	}
+	names := make([]string, len(envs))
+	for i, e := range envs {
+		names[i] = e.Name
+	}
+	return "", errorReply(fmt.Sprintf("This channel follows %s: say which, e.g. `%s %s`.", strings.Join(names, ", "), b.cmd, "status "+names[0]))
+}
+
+// noEnvironment says that the channel follows no environment, and what to do.
+func (b *Bot) noEnvironment() *Reply {
+	return errorReply("No environment is followed in this channel. Start with `" + b.cmd + " track <env>`, or name one: `" + b.cmd + " status prod`.")
+}
+
+func (b *Bot) cmdFailed(ctx context.Context, c Command, args string) Response {
+	return b.addModules(ctx, c, args, "failed", progress.ReasonFailed)
+}
+
+func (b *Bot) cmdSkipped(ctx context.Context, c Command, args string) Response {
+	return b.addModules(ctx, c, args, "skipped", progress.ReasonSkipped)
+}
+
+func (b *Bot) addModules(ctx context.Context, c Command, args, name string, reason progress.Reason) Response {
+	def := b.lookup(name)
+	envName, rest := splitEnvPrefix(args)
+	mods := moduleNames(b.engine, rest)
+	if len(mods) == 0 {
+		return b.usageError(def, "Name at least one module.")
+	}
+	env, errR := b.resolveEnv(ctx, c, envName, nil)
+	if errR != nil {
+		return private(errR)
+	}
+	res, err := b.store.Apply(ctx, c.Workspace, env, progress.Change{Kind: progress.ChangeAddModules, Key: "cmd:" + c.ID, Actor: c.User, Reason: reason, Modules: mods, At: b.now()})
+	if err != nil {
+		return private(b.storeError("record", err))
+	}
+	if res.Duplicate {
+		return Response{}
+	}
+	added := append(append([]string{}, res.Added...), res.Updated...)
+	if len(added) == 0 {
+		return private(errorReply(fmt.Sprintf("Already on %s's list: nothing changed.", env)))
+	}
+	r := &Reply{Summary: fmt.Sprintf("%d %s module(s) added to %s", len(added), name, env)}
+	l := append(Line{M(c.User), T(" reported " + plural(len(added), name+" module", name+" modules") + " on "), B(env), T(": ")}, nameSpans(added, 10)...)
+	r.Section(append(l, T(fmt.Sprintf(". %d to republish.", res.Remaining))))
+	return Response{Announce: r}
+}
+
+func (b *Bot) cmdDone(ctx context.Context, c Command, args string) Response {
+	def := b.lookup("done")
+	envName, rest := splitEnvPrefix(args)
+	all := strings.EqualFold(strings.TrimSpace(rest), "all")
+	var mods []string
+	if !all {
+		if mods = moduleNames(b.engine, rest); len(mods) == 0 {
+			return b.usageError(def, "Name the modules you republished, or `all`.")
+		}
+	}
+	env, errR := b.resolveEnv(ctx, c, envName, mods)
+	if errR != nil {
+		return private(errR)
+	}
+	return b.markDone(ctx, c.Workspace, env, c.User, "cmd:"+c.ID, mods, all)
+}
+
+func (b *Bot) markDone(ctx context.Context, workspace, env, user, key string, mods []string, all bool) Response {
+	res, err := b.store.Apply(ctx, workspace, env, progress.Change{Kind: progress.ChangeDone, Key: key, Actor: user, Modules: mods, All: all, At: b.now()})
+	if err != nil {
+		return private(b.storeError("record", err))
+	}
+	if res.Duplicate {
+		return Response{}
+	}
+	if len(res.Removed) == 0 {
+		msg := fmt.Sprintf("None of those modules is on %s's list.", env)
+		if all {
+			msg = fmt.Sprintf("%s has no modules to republish.", env)
+		}
+		return private(errorReply(msg))
+	}
+	r := &Reply{Summary: fmt.Sprintf("%d module(s) republished on %s", len(res.Removed), env)}
+	l := append(Line{M(user), T(" republished ")}, nameSpans(res.Removed, 10)...)
+	l = append(l, T(" on "), B(env))
+	if res.Remaining > 0 {
+		l = append(l, T(fmt.Sprintf(": %d left.", res.Remaining)))
+	} else {
+		l = append(l, T("."))
+	}
+	r.Section(l)
+	if len(res.NotFound) > 0 {
+		r.Context(append(Line{T("Not on the list: ")}, nameSpans(res.NotFound, 10)...))
+	}
+	if res.BecameEmpty {
+		r.Blocks = append(r.Blocks, b.clearedBlocks(ctx, workspace, env)...)
+	}
+	return Response{Announce: r}
+}
+
+// clearedBlocks says the list is empty: all clear, unless Service Center
+// counted failed or skipped modules nobody has named yet.
+func (b *Bot) clearedBlocks(ctx context.Context, workspace, env string) []Block {
+	st, err := b.store.Status(ctx, workspace, env, 0)
+	if err == nil && st.Unnamed() > 0 {
+		r := &Reply{}
+		r.Context(Line{T(fmt.Sprintf("The list is empty, but Service Center counted %s failed or skipped that nobody has named yet: ", plural(st.Unnamed(), "more module", "more modules"))), C(b.cmd + " failed <module>"), T(".")})
+		return r.Blocks
+	}
+	return b.allClear(env).Blocks
+}
+
+func (b *Bot) cmdReset(ctx context.Context, c Command, args string) Response {
+	fields := strings.Fields(args)
+	if len(fields) != 1 {
+		return b.usageError(b.lookup("reset"), "Tell me which environment starts a new upgrade.")
+	}
+	env, err := progress.NormalizeEnvironment(fields[0])
+	if err != nil {
+		return private(b.storeError("reset", err))
+	}
+	if _, err := b.store.Apply(ctx, c.Workspace, env, progress.Change{Kind: progress.ChangeReset, Key: "cmd:" + c.ID, Actor: c.User, At: b.now()}); err != nil {
+		return private(b.storeError("reset", err))
+	}
+	r := &Reply{Summary: env + " reset for a new upgrade"}
+	r.Section(Line{M(c.User), T(" started a new upgrade of "), B(env), T(": state, counts and modules cleared; history kept.")})
+	return Response{Announce: r}
+}
+
+func (b *Bot) cmdEnvs(ctx context.Context, c Command, _ string) Response {
+	envs, err := b.store.Environments(ctx, c.Workspace)
+	if err != nil {
+		return private(b.storeError("list environments", err))
+	}
+	if len(envs) == 0 {
+		return private(errorReply("No environments tracked yet. `" + b.cmd + " track <env>` starts."))
+	}
+	r := &Reply{Summary: fmt.Sprintf("%d environment(s)", len(envs))}
+	var lines []Line
+	for _, e := range envs {
+		l := Line{B(e.Name), T(" — " + stateText(e.State))}
+		if e.Version != "" {
+			l = append(l, T(", PS "+e.Version))
+		}
+		if len(e.Channels) > 0 {
+			l = append(l, T(fmt.Sprintf(", followed in %d channel(s)", len(e.Channels))))
+		}
+		lines = append(lines, l)
+	}
+	r.Section(lines...)
+	return private(r)
+}
+
+func (b *Bot) cmdRemind(ctx context.Context, c Command, args string) Response {
+	def := b.lookup("remind")
+	if b.sched == nil {
+		return private(errorReply("Reminders are not available in this mode."))
+	}
+	spec := strings.TrimSpace(args)
+	if spec == "" {
+		return b.usageError(def, "Give a schedule, `off` or `now`.")
+	}
+	if strings.EqualFold(spec, "now") {
+		r, err := b.sched.Now(ctx, c.Workspace, c.Channel)
+		if err != nil {
+			return private(b.storeError("reminder", err))
+		}
+		if r == nil {
+			return private(errorReply("Nothing is outstanding in the environments this channel follows: no reminder to post."))
+		}
+		return Response{Announce: r}
+	}
+	desc, err := b.sched.Set(ctx, c.Workspace, c.Channel, spec, c.User)
+	if err != nil {
+		if errors.Is(err, progress.ErrUnavailable) {
+			return private(b.storeError("schedule", err))
+		}
+		return b.usageError(def, err.Error())
+	}
+	r := &Reply{Summary: desc}
+	r.Section(Line{M(c.User), T(" " + desc)})
+	return Response{Announce: r}
+}

@@ -1,0 +1,261 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/upgradebot/upgradebot/diagnosis"
+)
+
+// mentionPrefix is a leading mention of a user, as Slack writes it: <@U123> or <@U123|name>.
+var mentionPrefix = regexp.MustCompile(`^\s*<@([A-Z0-9]+)(?:\|[^>]*)?>[\s:,]*`)
+
+// CommandText returns the subcommand text when a message is a command to
+// the bot (a leading mention followed by a known subcommand), else "".
+func (b *Bot) CommandText(text string) (string, bool) {
+	m := mentionPrefix.FindStringSubmatchIndex(text)
+	if m == nil || b.botUser == "" || text[m[2]:m[3]] != b.botUser {
+		return "", false
+	}
+	rest := text[m[1]:]
+	name, _, _ := strings.Cut(strings.TrimSpace(rest), " ")
+	name, _, _ = strings.Cut(name, "\n")
+	if b.lookup(strings.ToLower(name)) == nil {
+		return "", false
+	}
+	return rest, true
+}
+
+// Reading is a message as the core read it: its text and each screenshot
+// read, diagnosed once. A transport decides from it whether to answer (and
+// deduplicates on its findings) before Answer builds the reply from the
+// same findings: nothing is diagnosed twice.
+type Reading struct {
+	m       Message
+	engine  Diagnoser
+	mention bool   // the message mentions the bot
+	parts   []part // the text's, then each screenshot's read
+}
+
+// Read diagnoses a message's text and the screenshots read so far. It does
+// no I/O; a command to the bot is not a reading (see CommandText).
+func (b *Bot) Read(m Message) *Reading {
+	r := &Reading{m: m, engine: b.engine, mention: b.mentionsBot(m.Text),
+		parts: []part{{key: messageKey(m), image: -1, findings: b.engine.Diagnose(m.Text)}}}
+	return r.WithImages(m.Images)
+}
+
+// WithImages is the reading of the same message with its screenshots as
+// they are now: only those read since the last reading are diagnosed.
+func (r *Reading) WithImages(images []ImageText) *Reading {
+	next := &Reading{m: r.m, engine: r.engine, mention: r.mention, parts: r.parts[:1:1]}
+	next.m.Images = images
+	key := r.parts[0].key
+	for i, im := range images {
+		if im.Pending || im.Problem != "" || strings.TrimSpace(im.Text) == "" {
+			continue
+		}
+		p, ok := r.imagePart(i, im)
+		if !ok {
+			// A screenshot's key is its position, so a reply rebuilt with a
+			// late screenshot records only what is new.
+			p = part{key: fmt.Sprintf("%s:img%d", key, i), image: i, text: im.Text, findings: r.engine.Diagnose(im.Text)}
+		}
+		next.parts = append(next.parts, p)
+	}
+	return next
+}
+
+// imagePart is the part already read from screenshot i, when it was read from the same text.
+func (r *Reading) imagePart(i int, im ImageText) (part, bool) {
+	for _, p := range r.parts[1:] {
+		if p.image == i && p.text == im.Text {
+			return p, true
+		}
+	}
+	return part{}, false
+}
+
+// Message is the message read, with its screenshots as last read.
+func (r *Reading) Message() Message { return r.m }
+
+// Findings are what the message says: its text's findings, then each screenshot's.
+func (r *Reading) Findings() []diagnosis.Finding {
+	var out []diagnosis.Finding
+	for _, p := range r.parts {
+		out = append(out, p.findings...)
+	}
+	return out
+}
+
+// Silent reports that Answer has nothing to say: no finding, and no mention of the bot.
+func (r *Reading) Silent() bool { return !r.mention && len(r.Findings()) == 0 }
+
+// Answer records what a reading says and builds the reply.
+func (b *Bot) Answer(ctx context.Context, r *Reading) Response {
+	findings := r.Findings()
+	if len(findings) == 0 {
+		if r.mention {
+			reply := b.helpHint()
+			reply.Context(imageLines(r.m, r.parts)...)
+			return Response{Reply: reply}
+		}
+		return Response{}
+	}
+	for _, f := range findings {
+		b.metrics.Finding(f.ID)
+	}
+	return b.respondToFindings(ctx, r.m, r.parts)
+}
+
+// HandleMessage answers a message: runs it when it is a command to the bot,
+// else reads and answers it (Read then Answer). A command goes as the
+// message has it: a transport whose chat escapes text (Slack) runs
+// commands itself, with CommandText and HandleCommand.
+func (b *Bot) HandleMessage(ctx context.Context, m Message) Response {
+	if text, ok := b.CommandText(m.Text); ok {
+		return b.HandleCommand(ctx, Command{Workspace: m.Workspace, Channel: m.Channel, User: m.User, ID: m.TS, Text: text})
+	}
+	return b.Answer(ctx, b.Read(m))
+}
+
+func (b *Bot) mentionsBot(text string) bool {
+	return b.botUser != "" && strings.Contains(text, "<@"+b.botUser)
+}
+
+func (b *Bot) helpHint() *Reply {
+	r := &Reply{Summary: "Paste an upgrade error or try " + b.cmd + " help"}
+	r.Section(Line{T("I read OutSystems modules-preparation errors pasted in this channel. Try "), C(b.cmd + " help"), T(" for the commands.")})
+	return r
+}
+
+// part is what one source of a message says: its text, or one screenshot.
+type part struct {
+	key      string // keys the tracking changes of this part (#0, #1… appended)
+	image    int    // index in Message.Images; -1 for the text
+	text     string // a screenshot's text, as it was diagnosed
+	findings []diagnosis.Finding
+}
+
+// messageKey keys the tracking changes of a message's text; its
+// screenshots' keys extend it.
+func messageKey(m Message) string { return "msg:" + m.Channel + ":" + m.TS }
+
+// respondToFindings records a message's findings and builds the reply.
+func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Response {
+	var findings []diagnosis.Finding
+	for _, p := range parts {
+		findings = append(findings, p.findings...)
+	}
+	changes := planParts(parts)
+	rec := b.record(ctx, m, changes)
+	quiet := true
+	for _, f := range findings {
+		if len(f.Entry.Causes) > 0 {
+			quiet = false
+		}
+	}
+	images := imageLines(m, parts)
+	if quiet && rec.err == nil && len(rec.ask) == 0 && !rec.untraced {
+		resp := Response{React: "white_check_mark"}
+		if len(rec.lines) > 0 {
+			// The shell has no reactions: it shows what was recorded instead.
+			resp.Reply = &Reply{Summary: rec.lines[0].PlainText()}
+			resp.Reply.Context(append(images, rec.lines...)...)
+			resp.Private = true
+		}
+		if rec.cleared {
+			resp.Announce = b.allClear(rec.env)
+		}
+		return resp
+	}
+	r := b.diagnosisReply(findings, rec.install)
+	r.Context(images...)
+	switch {
+	case rec.err != nil:
+		r.Blocks = append(r.Blocks, rec.err.Blocks...)
+	case rec.untraced && len(changes) > 0:
+		r.Context(Line{T("Not tracked: no environment is followed in this channel. "), C(b.cmd + " track <env>"), T(" starts tracking.")})
+	case len(rec.ask) > 0:
+		r.Section(Line{T("Which environment is this about? I follow several here.")})
+		var buttons []Button
+		pending := pendingChoice{Key: changes[0].Key, Changes: changes[0].Changes, More: changes[1:]}
+		raw, _ := json.Marshal(pending)
+		for _, env := range rec.ask {
+			v, _ := json.Marshal(envChoice{Env: env, Pending: raw})
+			buttons = append(buttons, Button{ActionID: ActionChooseEnv + ":" + env, Label: env, Value: string(v)})
+		}
+		r.Actions(buttons...)
+	default:
+		r.Context(rec.lines...)
+		// Service Center's module page does not name the module in the message.
+		for _, f := range findings {
+			if f.ID == "module-not-upgraded" {
+				r.Context(Line{T("Which module shows this? "), C(b.cmd + " failed <module>"), T(" adds it to the list of modules to republish.")})
+				break
+			}
+		}
+	}
+	if rec.err == nil {
+		r.Actions(b.findingButtons(findings, rec.env)...)
+	}
+	resp := Response{Reply: r}
+	if rec.cleared {
+		resp.Announce = b.allClear(rec.env)
+	}
+	return resp
+}
+
+// imageLines say what became of a message's screenshots: which ones the
+// findings were read from, which ones are still being read, and why
+// others were not read.
+func imageLines(m Message, parts []part) []Line {
+	var read []string
+	for _, p := range parts {
+		if p.image >= 0 && len(p.findings) > 0 {
+			read = append(read, m.Images[p.image].Name)
+		}
+	}
+	var lines []Line
+	if len(read) > 0 {
+		l := Line{T(":frame_with_picture: Read from the screenshot ")}
+		if len(read) > 1 {
+			l = Line{T(":frame_with_picture: Read from the screenshots ")}
+		}
+		for i, name := range read {
+			switch {
+			case i == 0:
+			case i == len(read)-1:
+				l = append(l, T(" and "))
+			default:
+				l = append(l, T(", "))
+			}
+			l = append(l, B(imageName(name)))
+		}
+		lines = append(lines, l)
+	}
+	for _, im := range m.Images {
+		switch {
+		case im.Pending:
+			lines = append(lines, Line{T(":hourglass_flowing_sand: Still reading the screenshot "), B(imageName(im.Name)), T("; this reply will be updated.")})
+		case im.Problem != "":
+			lines = append(lines, Line{T(":warning: Could not read the screenshot "), B(imageName(im.Name)), T(": " + im.Problem)})
+		}
+	}
+	return lines
+}
+
+// imageName is a file name as shown in a reply: a missing one is named, a long one shortened.
+func imageName(name string) string {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return "(unnamed image)"
+	}
+	if r := []rune(name); len(r) > 60 {
+		return string(r[:57]) + "…"
+	}
+	return name
+}

@@ -1,0 +1,127 @@
+package bot
+
+import (
+	"github.com/upgradebot/upgradebot/diagnosis"
+	"github.com/upgradebot/upgradebot/progress"
+)
+
+// planned is a tracking change derived from a message, before its environment is known.
+type planned struct {
+	Kind    progress.ChangeKind `json:"k"`
+	State   progress.State      `json:"s,omitempty"`
+	Reason  progress.Reason     `json:"r,omitempty"`
+	Modules []string            `json:"m,omitempty"`
+	Percent *int                `json:"p,omitempty"`
+	Expect  string              `json:"e,omitempty"`
+	Current *int                `json:"c,omitempty"`
+	Total   *int                `json:"t,omitempty"`
+	Counts  [3]*int             `json:"n,omitempty"`
+}
+
+func intp(v int) *int { return &v }
+
+// plan turns findings into tracking changes, merging modules of one reason.
+func plan(findings []diagnosis.Finding) []planned {
+	var out []planned
+	addModule := func(reason progress.Reason, name string) {
+		if name == "" {
+			return
+		}
+		for i := range out {
+			if out[i].Kind == progress.ChangeAddModules && out[i].Reason == reason {
+				out[i].Modules = append(out[i].Modules, name)
+				return
+			}
+		}
+		out = append(out, planned{Kind: progress.ChangeAddModules, Reason: reason, Modules: []string{name}})
+	}
+	preparing := func(p planned) {
+		p.Kind = progress.ChangePreparing
+		for i := range out {
+			if out[i].Kind == progress.ChangePreparing {
+				out[i] = p // the latest progress in the message wins
+				return
+			}
+		}
+		out = append(out, p)
+	}
+	for _, f := range findings {
+		switch f.ID {
+		case "producer-not-prepared":
+			addModule(progress.ReasonProducerNotPrepared, f.Text("module"))
+		case "module-upgrade-failed":
+			addModule(progress.ReasonFailed, f.Text("module"))
+		case "publish-blocked-by-preparation", "configuration-blocked-by-preparation", "delete-blocked-by-preparation":
+			preparing(planned{})
+		case "preparation-in-progress":
+			p := planned{Expect: f.Text("expected_at")}
+			if v, ok := f.Number("percent"); ok {
+				p.Percent = intp(v)
+			}
+			preparing(p)
+		case "preparing-module-database":
+			p := planned{}
+			if v, ok := f.Number("current"); ok {
+				p.Current = intp(v)
+			}
+			if v, ok := f.Number("total"); ok {
+				p.Total = intp(v)
+			}
+			preparing(p)
+		case "preparation-summary":
+			var c [3]*int
+			for i, k := range []string{"prepared", "failed", "skipped"} {
+				if v, ok := f.Number(k); ok {
+					c[i] = intp(v)
+				}
+			}
+			out = append(out, planned{Kind: progress.ChangeSummary, Counts: c})
+		case "modules-preparation-failed", "service-center-outdated":
+			out = append(out, planned{Kind: progress.ChangeState, State: progress.StateFailed})
+		case "environment-ready":
+			out = append(out, planned{Kind: progress.ChangeState, State: progress.StateReady})
+		case "modules-preparation-errors":
+			out = append(out, planned{Kind: progress.ChangeState, State: progress.StateFinishedWithErrors})
+		}
+	}
+	// A summary already sets the finished state; a separate state change would only repeat it.
+	hasSummary := false
+	for _, p := range out {
+		hasSummary = hasSummary || p.Kind == progress.ChangeSummary
+	}
+	if hasSummary {
+		kept := out[:0]
+		for _, p := range out {
+			if !(p.Kind == progress.ChangeState && p.State == progress.StateFinishedWithErrors) {
+				kept = append(kept, p)
+			}
+		}
+		out = kept
+	}
+	return out
+}
+
+func (p planned) change(key, actor, source string) progress.Change {
+	c := progress.Change{Kind: p.Kind, Key: key, Actor: actor, Source: source, State: p.State, Reason: p.Reason, Modules: p.Modules}
+	c.Preparation = progress.Preparation{Percent: p.Percent, Expected: p.Expect, Current: p.Current, Total: p.Total}
+	c.Counts = progress.Counts{Prepared: p.Counts[0], Failed: p.Counts[1], Skipped: p.Counts[2]}
+	return c
+}
+
+// partChanges are the planned tracking changes of one part.
+type partChanges struct {
+	Key     string    `json:"k"`
+	Changes []planned `json:"c"`
+}
+
+// planParts plans each part's changes on its own, so that what a part
+// records does not depend on the others.
+func planParts(parts []part) []partChanges {
+	var out []partChanges
+	for _, p := range parts {
+		if c := plan(p.findings); len(c) > 0 {
+			out = append(out, partChanges{Key: p.key, Changes: c})
+		}
+	}
+	return out
+}

@@ -1,0 +1,131 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/upgradebot/upgradebot/progress"
+)
+
+// envPrefix is a leading "prod:" that names the environment a pasted message is about.
+var envPrefix = regexp.MustCompile(`^\s*(?:\*|_)*([A-Za-z0-9][A-Za-z0-9._-]{0,39})(?:\*|_)*\s*:`)
+
+// recordOutcome is what recording a message's changes did.
+type recordOutcome struct {
+	env      string
+	install  progress.InstallType
+	lines    []Line // "Recorded: …"
+	ask      []string
+	err      *Reply
+	cleared  bool
+	untraced bool // no environment followed here
+}
+
+// record applies a message's planned changes to the right environment.
+func (b *Bot) record(ctx context.Context, m Message, changes []partChanges) recordOutcome {
+	var out recordOutcome
+	if len(changes) == 0 {
+		return out
+	}
+	envs, err := b.store.ChannelEnvironments(ctx, m.Workspace, m.Channel)
+	if err != nil {
+		out.err = b.storeError("list environments", err)
+		return out
+	}
+	if len(envs) == 0 {
+		out.untraced = true
+		return out
+	}
+	var target *progress.Environment
+	if sm := envPrefix.FindStringSubmatch(m.Text); sm != nil {
+		for i := range envs {
+			if strings.EqualFold(envs[i].Name, sm[1]) {
+				target = &envs[i]
+			}
+		}
+	}
+	if target == nil {
+		if len(envs) > 1 {
+			for _, e := range envs {
+				out.ask = append(out.ask, e.Name)
+			}
+			return out
+		}
+		target = &envs[0]
+	}
+	// A part recorded before (the reply rebuilt for a late screenshot)
+	// still says what it recorded.
+	out = b.applyParts(ctx, m.Workspace, target.Name, m.User, changes, true)
+	out.install = target.InstallType
+	return out
+}
+
+// applyParts records each part's changes under its key, until one fails.
+func (b *Bot) applyParts(ctx context.Context, workspace, env, actor string, parts []partChanges, repeats bool) recordOutcome {
+	out := recordOutcome{env: env}
+	for _, pc := range parts {
+		if out = b.apply(ctx, workspace, env, actor, pc.Key, pc.Changes, repeats, out); out.err != nil {
+			break
+		}
+	}
+	return out
+}
+
+// apply records changes under key (#i appended for each); a change already
+// recorded is skipped, and described again when repeats is set.
+func (b *Bot) apply(ctx context.Context, workspace, env, actor, key string, changes []planned, repeats bool, out recordOutcome) recordOutcome {
+	out.env = env
+	for i, p := range changes {
+		res, err := b.store.Apply(ctx, workspace, env, p.change(fmt.Sprintf("%s#%d", key, i), actor, key))
+		if err != nil {
+			out.err = b.storeError("record", err)
+			return out
+		}
+		if res.Duplicate {
+			if repeats {
+				out.lines = append(out.lines, describeRecorded(env, p, res))
+			}
+			continue
+		}
+		out.lines = append(out.lines, describeRecorded(env, p, res))
+		out.cleared = out.cleared || res.BecameEmpty
+	}
+	return out
+}
+
+func describeRecorded(env string, p planned, res progress.Result) Line {
+	l := Line{T("Recorded for "), B(env), T(": ")}
+	switch p.Kind {
+	case progress.ChangeAddModules:
+		names := res.Added
+		if len(names) == 0 {
+			names = p.Modules
+		}
+		l = append(l, T(plural(len(names), "module", "modules")+" to republish ("))
+		l = append(l, nameSpans(names, 5)...)
+		if res.Duplicate {
+			l = append(l, T(")")) // recorded before: today's count is in status
+		} else {
+			l = append(l, T(fmt.Sprintf("); %d on the list", res.Remaining)))
+		}
+	case progress.ChangePreparing:
+		s := "modules preparation running"
+		if p.Percent != nil {
+			s += fmt.Sprintf(", %d%%", *p.Percent)
+		}
+		if p.Current != nil && p.Total != nil {
+			s += fmt.Sprintf(", module %d of %d", *p.Current, *p.Total)
+		}
+		if p.Expect != "" {
+			s += ", expected at " + p.Expect
+		}
+		l = append(l, T(s))
+	case progress.ChangeSummary:
+		l = append(l, T(fmt.Sprintf("preparation finished: %s prepared, %s failed, %s skipped", countText(p.Counts[0]), countText(p.Counts[1]), countText(p.Counts[2]))))
+	case progress.ChangeState:
+		l = append(l, T("state "+string(p.State)))
+	}
+	return l
+}

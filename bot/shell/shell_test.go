@@ -1,0 +1,215 @@
+package shell
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/upgradebot/upgradebot/bot"
+	"github.com/upgradebot/upgradebot/diagnosis"
+	"github.com/upgradebot/upgradebot/progress"
+)
+
+const (
+	producer = "Old Producer: Producer module 'Billing_CS' hasn't been prepared for the current OutSystems environment version."
+	noMatch  = "(no known upgrade message in that text)"
+)
+
+// newBot returns a bot core on an embedded store of its own.
+func newBot(t *testing.T) *bot.Bot {
+	t.Helper()
+	store, err := progress.OpenBoltStore(filepath.Join(t.TempDir(), "u.db"), progress.BoltOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	return bot.New(bot.Options{Engine: diagnosis.New(diagnosis.Builtin()), Store: store})
+}
+
+func paste(s string) string { return pasteStart + s + pasteEnd }
+
+// TestInput runs whole sessions and checks what the bot answered, and how often.
+func TestInput(t *testing.T) {
+	dir := t.TempDir()
+	text := filepath.Join(dir, "paste.txt")
+	if err := os.WriteFile(text, []byte("hello\n\n"+producer+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		terminal bool
+		in       string
+		want     []string       // in the output, in this order
+		count    map[string]int // how often these appear
+	}{
+		{"one-line command, no empty line after it", false, "/upgrade track qa\n/upgrade status qa\n",
+			[]string{"ana set this channel to follow qa", "== qa"}, nil},
+		{"module names on the next lines", false, "/upgrade track qa\n/upgrade failed\nBilling_CS\nOrders, \"Customer Portal\"\n\n/upgrade status\n",
+			[]string{"reported 3 failed modules on qa: Billing_CS, Orders, Customer Portal", "== qa"}, nil},
+		{"the next /upgrade line ends the names", false, "/upgrade track qa\n/upgrade skipped\nOrders\n/upgrade status\n",
+			[]string{"reported 1 skipped module on qa: Orders", "== qa"}, nil},
+		{"env prefix alone reads names", false, "/upgrade track qa\n/upgrade failed qa:\nOrders\n\n",
+			[]string{"reported 1 failed module on qa: Orders"}, nil},
+		{"done reads names", false, "/upgrade track qa\n/upgrade failed A B\n/upgrade done\nA\n\n",
+			[]string{"reported 2 failed modules", "ana republished A on qa"}, nil},
+		{"names on the line: the next line is a message", false, "/upgrade track qa\n/upgrade failed Orders\nhello\n",
+			[]string{"reported 1 failed module on qa: Orders", noMatch}, nil},
+		{"other commands read no lines", false, "/upgrade status\nhello\n\n",
+			[]string{noMatch}, map[string]int{noMatch: 1}},
+		{"typed text ends at an empty line", false, "hello\n\n" + producer + "\n\n",
+			[]string{noMatch, "Billing_CS"}, map[string]int{noMatch: 1}},
+		{"typed lines without an empty line are one message", false, "hello\n" + producer + "\n",
+			[]string{"Billing_CS"}, map[string]int{noMatch: 0}},
+		{"pipe: the end of input ends a message", false, producer,
+			[]string{"Billing_CS"}, nil},
+		{"pasted block with empty lines is one message", true, paste("hello\n\n"+producer+"\n\nthanks") + "\n",
+			[]string{"Billing_CS"}, map[string]int{noMatch: 0}},
+		{"pasted block, then typed text", true, paste("hello\n\n"+producer) + "\nhello\n\n",
+			[]string{"Billing_CS", noMatch}, map[string]int{noMatch: 1}},
+		{"pasted command block reads as typed", true, "/upgrade track qa\n" + paste("/upgrade failed\nA\nB\n") + "\n",
+			[]string{"reported 2 failed modules on qa: A, B"}, nil},
+		{"terminal: prompt and bracketed paste mode", true, "/upgrade status\n",
+			[]string{pasteOn, "ana@#ops> ", pasteOff}, nil},
+		{"pipe: no prompt, no paste mode", false, "/upgrade status\n",
+			nil, map[string]int{pasteOn: 0, "ana@#ops> ": 0}},
+		{":file reads a text file as one message", false, ":file " + text + "\n",
+			[]string{"(read paste.txt", "Billing_CS"}, map[string]int{noMatch: 0}},
+		{":file without a path, missing file", false, ":file\n:file " + filepath.Join(dir, "nope") + "\n",
+			[]string{"Usage: :file PATH", "Could not read"}, nil},
+		{":image without OCR", false, ":image\n:image x.png\n",
+			[]string{"Usage: :image PATH", "Screenshots are not read"}, nil},
+		{"unknown shell command", false, ":bogus\n", []string{"Unknown shell command \":bogus\""}, nil},
+		{":quit stops", false, "/upgrade track qa\n:quit\n/upgrade status\n",
+			[]string{"follow qa"}, map[string]int{"== qa": 0}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out strings.Builder
+			sh := New(newBot(t), &out, strings.NewReader(tc.in), Options{Channel: "ops", User: "ana", Terminal: tc.terminal})
+			if err := sh.Run(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			got := out.String()
+			rest := got
+			for _, w := range tc.want {
+				i := strings.Index(rest, w)
+				if i < 0 {
+					t.Fatalf("output lacks %q (in order):\n%s", w, got)
+				}
+				rest = rest[i+len(w):]
+			}
+			for w, n := range tc.count {
+				if c := strings.Count(got, w); c != n {
+					t.Errorf("%q appears %d times, want %d:\n%s", w, c, n, got)
+				}
+			}
+		})
+	}
+}
+
+// TestButtonsAsCommands: a reply's buttons show the commands that do the
+// same, and typing one does what the button does.
+func TestButtonsAsCommands(t *testing.T) {
+	tests := []struct {
+		name   string
+		in     string
+		want   []string
+		absent string
+	}{
+		{"mark done and status", "/upgrade track qa\n" + producer + "\n\n/upgrade done qa: Billing_CS\n",
+			[]string{"[Mark Billing_CS republished] /upgrade done qa: Billing_CS", "[Show status] /upgrade status qa", "ana republished Billing_CS on qa"}, ""},
+		{"status shares", "/upgrade track qa\n/upgrade status\n",
+			[]string{"[Share in channel] /upgrade status qa"}, ""},
+		{"which environment", "/upgrade track qa\n/upgrade track prod\n" + producer + "\n\n",
+			[]string{`[qa] paste the message again starting with "qa:"`, `[prod] paste the message again starting with "prod:"`}, "Which environment? ["},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out strings.Builder
+			sh := New(newBot(t), &out, strings.NewReader(tc.in), Options{User: "ana"})
+			if err := sh.Run(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("output lacks %q:\n%s", w, out.String())
+				}
+			}
+			if tc.absent != "" && strings.Contains(out.String(), tc.absent) {
+				t.Errorf("output has %q:\n%s", tc.absent, out.String())
+			}
+		})
+	}
+	if got := buttonCommand(bot.MarkDoneButton(0, "", "Customer Portal")); got != `/upgrade done "Customer Portal"` {
+		t.Errorf("a name with a space: %q", got)
+	}
+}
+
+// notifyWriter records output and signals each write.
+type notifyWriter struct {
+	mu    sync.Mutex
+	b     strings.Builder
+	wrote chan struct{}
+}
+
+func (w *notifyWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.b.Write(p)
+	select {
+	case w.wrote <- struct{}{}:
+	default:
+	}
+	return len(p), nil
+}
+
+func (w *notifyWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
+
+// waitFor waits until the output holds want, or fails after a generous timeout.
+func (w *notifyWriter) waitFor(t *testing.T, want string) {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for !strings.Contains(w.String(), want) {
+		select {
+		case <-w.wrote:
+		case <-timeout:
+			t.Fatalf("no %q in:\n%s", want, w.String())
+		}
+	}
+}
+
+// TestRunsOnEnter: a one-line command is answered as soon as its line ends,
+// with the input still open; typed text waits for its empty line.
+func TestRunsOnEnter(t *testing.T) {
+	in, feed := io.Pipe()
+	out := &notifyWriter{wrote: make(chan struct{}, 1)}
+	sh := New(newBot(t), out, in, Options{User: "ana", Terminal: true})
+	done := make(chan error, 1)
+	go func() { done <- sh.Run(context.Background()) }()
+	write := func(s string) {
+		if _, err := io.WriteString(feed, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("/upgrade track qa\n")
+	out.waitFor(t, "ana set this channel to follow qa")
+	write(producer + "\n")
+	write("/upgrade status\n") // still part of the typed message: no empty line yet
+	write("\n")
+	out.waitFor(t, "Billing_CS")
+	write("/upgrade status\n")
+	out.waitFor(t, "== qa")
+	feed.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

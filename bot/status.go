@@ -1,0 +1,178 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/upgradebot/upgradebot/progress"
+)
+
+// statusModules is how many modules a status lists; the rest are counted.
+const statusModules = 40
+
+// maxListChars bounds the text of a status's module list: what one chat
+// section shows (Slack's hold 3,000 characters), less room for numbering.
+const maxListChars = 2900
+
+func (b *Bot) cmdStatus(ctx context.Context, c Command, args string) Response {
+	fields := strings.Fields(args)
+	if len(fields) > 1 {
+		return b.usageError(b.lookup("status"), "Give one environment at most.")
+	}
+	var names []string
+	if len(fields) == 1 {
+		names = fields
+	} else {
+		envs, err := b.store.ChannelEnvironments(ctx, c.Workspace, c.Channel)
+		if err != nil {
+			return private(b.storeError("list environments", err))
+		}
+		if len(envs) == 0 {
+			return private(b.noEnvironment())
+		}
+		for _, e := range envs {
+			names = append(names, e.Name)
+		}
+	}
+	r := &Reply{}
+	for i, name := range names {
+		st, err := b.store.Status(ctx, c.Workspace, name, statusModules)
+		if err != nil {
+			return private(b.storeError("status", err))
+		}
+		if i > 0 {
+			r.Divider()
+		}
+		b.statusBlocks(r, st)
+		if r.Summary == "" {
+			r.Summary = statusSummary(st)
+		}
+	}
+	b.reminderNote(ctx, c, r)
+	r.Actions(Button{ActionID: ActionShare, Label: "Share in channel", Value: buttonValue{Env: strings.Join(names, ",")}.String()})
+	return private(r)
+}
+
+// StatusReply renders one environment's status (also used by reminders).
+func (b *Bot) StatusReply(st progress.Status) *Reply {
+	r := &Reply{Summary: statusSummary(st)}
+	b.statusBlocks(r, st)
+	return r
+}
+
+func statusSummary(st progress.Status) string {
+	s := fmt.Sprintf("%s: %s", st.Name, stateText(st.State))
+	if st.ModuleCount > 0 {
+		s += fmt.Sprintf(", %s to republish", plural(st.ModuleCount, "module", "modules"))
+	}
+	return s
+}
+
+func stateText(s progress.State) string {
+	switch s {
+	case progress.StatePreparing:
+		return "modules preparation running"
+	case progress.StateFinishedWithErrors:
+		return "preparation finished with errors"
+	case progress.StateFailed:
+		return "preparation failed"
+	case progress.StateReady:
+		return "ready"
+	}
+	return "no news yet"
+}
+
+// ProgressBar draws a ten-cell bar for a fraction in [0, 1].
+func ProgressBar(f float64) string {
+	f = min(max(f, 0), 1)
+	n := int(f*10 + 0.5)
+	return strings.Repeat("█", n) + strings.Repeat("░", 10-n)
+}
+
+func (b *Bot) statusBlocks(r *Reply, st progress.Status) {
+	title := st.Name
+	if st.Version != "" {
+		title += " → Platform Server " + st.Version
+	}
+	r.Header(title)
+	var fields []Field
+	fields = append(fields, Field{Label: "State", Value: Line{T(stateText(st.State))}})
+	switch {
+	case st.State == progress.StatePreparing && st.Preparation.Percent != nil:
+		p := *st.Preparation.Percent
+		v := fmt.Sprintf("%s %d%%", ProgressBar(float64(p)/100), p)
+		if st.Preparation.Expected != "" {
+			v += ", ready at " + st.Preparation.Expected
+		}
+		fields = append(fields, Field{Label: "Progress", Value: Line{T(v)}})
+	case st.State == progress.StatePreparing && st.Preparation.Current != nil && st.Preparation.Total != nil && *st.Preparation.Total > 0:
+		cur, tot := *st.Preparation.Current, *st.Preparation.Total
+		fields = append(fields, Field{Label: "Progress", Value: Line{T(fmt.Sprintf("%s module %d of %d", ProgressBar(float64(cur)/float64(tot)), cur, tot))}})
+	case st.Counts.Known():
+		prepared, failed, skipped := derefInt(st.Counts.Prepared), derefInt(st.Counts.Failed), derefInt(st.Counts.Skipped)
+		total := prepared + failed + skipped
+		if total > 0 {
+			// Republished modules count as done too.
+			done := prepared + max(0, failed+skipped-st.ModuleCount-st.Unnamed())
+			fields = append(fields, Field{Label: "Progress", Value: Line{T(fmt.Sprintf("%s %d of %d modules ok", ProgressBar(float64(done)/float64(total)), done, total))}})
+		}
+	}
+	if st.Counts.Known() {
+		fields = append(fields, Field{Label: "Service Center counts", Value: Line{T(fmt.Sprintf("%s prepared, %s failed, %s skipped", countText(st.Counts.Prepared), countText(st.Counts.Failed), countText(st.Counts.Skipped)))}})
+	}
+	if st.InstallType != "" {
+		fields = append(fields, Field{Label: "Installation", Value: Line{T(string(st.InstallType))}})
+	}
+	if !st.UpdatedAt.IsZero() {
+		v := Line{T(st.UpdatedAt.UTC().Format("2006-01-02 15:04 UTC"))}
+		if st.UpdatedBy != "" {
+			v = append(v, T(" by "), M(st.UpdatedBy))
+		}
+		fields = append(fields, Field{Label: "Last update", Value: v})
+	}
+	r.Fields(fields...)
+	if st.ModuleCount == 0 {
+		r.Section(Line{T("No modules to republish.")})
+	} else {
+		r.Section(Line{B(fmt.Sprintf("To republish (%d), in this order:", st.ModuleCount))})
+		var lines []Line
+		used := 0
+		for _, m := range st.Modules {
+			l := Line{C(m.Name), T(" — " + reasonText(m.Reason))}
+			if m.ReportedBy != "" {
+				l = append(l, T(", reported by "), M(m.ReportedBy))
+			}
+			n := len(l.PlainText()) + 24
+			if used+n > maxListChars {
+				break
+			}
+			used += n
+			lines = append(lines, l)
+		}
+		r.List(lines...)
+		if left := st.ModuleCount - len(lines); left > 0 {
+			r.Context(Line{T(fmt.Sprintf("… and %d more not shown (%s)", left, b.cmd+" export "+st.Name+" lists every change"))})
+		}
+	}
+	if n := st.Unnamed(); n > 0 {
+		r.Context(Line{T(fmt.Sprintf("Service Center counted %s failed or skipped that nobody has named yet: check its Error Log and use ", plural(n, "module", "modules"))), C(b.cmd + " failed <module>"), T(".")})
+	}
+}
+
+func derefInt(p *int) int {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+func reasonText(r progress.Reason) string {
+	switch r {
+	case progress.ReasonProducerNotPrepared:
+		return "producer not prepared (republish it before its consumers)"
+	case progress.ReasonNotUpgraded:
+		return "not upgraded"
+	}
+	return string(r)
+}
