@@ -249,10 +249,10 @@ func (b *Bot) ScheduledReminder(ctx context.Context, workspace, channel, env str
 	key := "remind-open:" + workspace + ":" + channel + ":" + env
 	if r := b.Reminder(st, now, stall, 0); r != nil {
 		return r, func(ctx context.Context) error {
-			if _, err := b.store.Claim(ctx, key, progress.SharedToken, openTTL); err != nil {
+			if ok, err := b.store.Renew(ctx, key, progress.SharedToken, openTTL); ok || err != nil {
 				return err
 			}
-			_, err := b.store.Renew(ctx, key, progress.SharedToken, openTTL)
+			_, err := b.store.Claim(ctx, key, progress.SharedToken, openTTL)
 			return err
 		}, nil
 	}
