@@ -657,7 +657,8 @@ func TestShutdownWaitsForPost(t *testing.T) {
 	p := &fakePoster{block: make(chan struct{}), started: make(chan struct{}, 1)}
 	events := make(logEvents, 16)
 	s := f.replica("a", Options{Logger: slog.New(events)}, p)
-	set(t, s, "C1", "@every 1s")
+	// Set through a replica that does not run: Run must wake by the clock alone.
+	set(t, f.replica("admin", Options{}, nil), "C1", "@every 1s")
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan error, 1)
 	go func() { stopped <- s.Run(ctx) }()
@@ -700,7 +701,8 @@ func TestShutdownBounded(t *testing.T) {
 	f.track("C1", "prod", "Billing_CS")
 	p := &fakePoster{block: make(chan struct{}), started: make(chan struct{}, 1)}
 	s := f.replica("a", Options{ShutdownTimeout: 300 * time.Millisecond}, p)
-	set(t, s, "C1", "@every 1s")
+	// Set through a replica that does not run: Run must wake by the clock alone.
+	set(t, f.replica("admin", Options{}, nil), "C1", "@every 1s")
 	stop := runReplica(t, s)
 	clock.awaitWaiters(1)
 	clock.Set(t0.Add(time.Second))
