@@ -794,23 +794,27 @@ func (s *BoltStore) ChannelSettings(ctx context.Context, workspace, channel stri
 		return ChannelSettings{}, err
 	}
 	var cs ChannelSettings
-	err := s.view(ctx, "channel settings", func(tx *bolt.Tx) error {
-		b := nested(wsBucket(tx, workspace), bktSettings)
-		if b == nil {
-			return nil
-		}
-		v := b.Get([]byte(channel))
-		if v == nil {
-			return nil
-		}
-		var bs boltSettings
-		if err := json.Unmarshal(v, &bs); err != nil {
-			return fmt.Errorf("decode channel settings: %w", err)
-		}
-		cs = ChannelSettings{Schedule: bs.Schedule, Paused: bs.Paused, PauseReason: bs.PauseReason, UpdatedAt: fromMillis(bs.UpdatedAt), UpdatedBy: bs.UpdatedBy}
-		return nil
+	err := s.view(ctx, "channel settings", func(tx *bolt.Tx) (err error) {
+		cs, err = readSettings(tx, workspace, channel)
+		return err
 	})
 	return cs, err
+}
+
+func readSettings(tx *bolt.Tx, workspace, channel string) (ChannelSettings, error) {
+	b := nested(wsBucket(tx, workspace), bktSettings)
+	if b == nil {
+		return ChannelSettings{}, nil
+	}
+	v := b.Get([]byte(channel))
+	if v == nil {
+		return ChannelSettings{}, nil
+	}
+	var bs boltSettings
+	if err := json.Unmarshal(v, &bs); err != nil {
+		return ChannelSettings{}, fmt.Errorf("decode channel settings: %w", err)
+	}
+	return ChannelSettings{Schedule: bs.Schedule, Paused: bs.Paused, PauseReason: bs.PauseReason, UpdatedAt: fromMillis(bs.UpdatedAt), UpdatedBy: bs.UpdatedBy}, nil
 }
 
 // SetChannelSettings replaces a channel's settings; a zero UpdatedAt means now.
@@ -832,7 +836,8 @@ func (s *BoltStore) SetChannelSettings(ctx context.Context, workspace, channel s
 	})
 }
 
-// FollowedChannels lists the channels following any environment of a workspace.
+// FollowedChannels lists the channels following any environment of a
+// workspace with their settings, in one transaction.
 func (s *BoltStore) FollowedChannels(ctx context.Context, workspace string) ([]ChannelFollow, error) {
 	if err := checkID("workspace", workspace); err != nil {
 		return nil, err
@@ -843,9 +848,14 @@ func (s *BoltStore) FollowedChannels(ctx context.Context, workspace string) ([]C
 		follows := nested(wsBucket(tx, workspace), bktFollows)
 		for _, ch := range keys(follows) {
 			envs := keys(follows.Bucket([]byte(ch)))
-			if len(envs) > 0 {
-				out = append(out, ChannelFollow{Channel: ch, Environments: envs})
+			if len(envs) == 0 {
+				continue
 			}
+			cs, err := readSettings(tx, workspace, ch)
+			if err != nil {
+				return err
+			}
+			out = append(out, ChannelFollow{Channel: ch, Environments: envs, Settings: cs})
 		}
 		return nil
 	})

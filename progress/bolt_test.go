@@ -2,11 +2,14 @@ package progress
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 func newBoltStore(t *testing.T, opts BoltOptions) *BoltStore {
@@ -83,6 +86,65 @@ func TestBoltIdempotencyExpires(t *testing.T) {
 	// Another change triggers the clean-up; the old key is then forgotten.
 	if res, err := s.Apply(ctx, ws, "dev", c); err != nil || res.Duplicate {
 		t.Errorf("apply after a day = %+v, %v; want applied", res, err)
+	}
+}
+
+// A claim expires at its ttl (and a renewal pushes that back); then any token takes it.
+func TestBoltClaimExpires(t *testing.T) {
+	now := t0
+	s := newBoltStore(t, BoltOptions{Now: func() time.Time { return now }})
+	ctx := context.Background()
+	a, b := NewToken(), NewToken()
+	for i, step := range []struct {
+		advance time.Duration
+		claimer string
+		renew   bool
+		want    bool
+	}{
+		{0, a, false, true},
+		{59 * time.Minute, b, false, false},
+		{0, a, true, true}, // renewed for an hour from now
+		{59 * time.Minute, b, false, false},
+		{2 * time.Minute, a, true, false}, // expired: nothing to renew
+		{0, b, false, true},
+	} {
+		now = now.Add(step.advance)
+		op := s.Claim
+		if step.renew {
+			op = s.Renew
+		}
+		if got, err := op(ctx, "k", step.claimer, time.Hour); err != nil || got != step.want {
+			t.Errorf("step %d: %v, %v; want %v", i, got, err, step.want)
+		}
+	}
+}
+
+// A claim stored before claims had tokens (its expiry alone) is held by
+// SharedToken: others cannot take it, SharedToken releases it.
+func TestBoltLegacyClaim(t *testing.T) {
+	s := newBoltStore(t, BoltOptions{Now: func() time.Time { return t0 }})
+	ctx := context.Background()
+	err := s.update(ctx, "test", func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bktClaims)
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte("old"), binary.BigEndian.AppendUint64(nil, uint64(toMillis(t0.Add(time.Hour)))))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if held, err := s.Held(ctx, "old"); err != nil || !held {
+		t.Errorf("Held = %v, %v; want held", held, err)
+	}
+	if ok, err := s.Claim(ctx, "old", NewToken(), time.Hour); err != nil || ok {
+		t.Errorf("Claim by another token = %v, %v; want lost", ok, err)
+	}
+	if err := s.Release(ctx, "old", SharedToken); err != nil {
+		t.Fatal(err)
+	}
+	if held, err := s.Held(ctx, "old"); err != nil || held {
+		t.Errorf("Held after release by SharedToken = %v, %v; want free", held, err)
 	}
 }
 

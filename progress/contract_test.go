@@ -46,41 +46,75 @@ func runContractTests(t *testing.T, newStore func(t *testing.T) Store) {
 
 func testClaims(t *testing.T, s Store) {
 	ctx := context.Background()
-	claim := func(key string, want bool) {
+	mine, theirs := NewToken(), NewToken()
+	if mine == theirs || len(mine) < 16 {
+		t.Fatalf("tokens %q and %q are not unique random values", mine, theirs)
+	}
+	held := func(key string, want bool) {
 		t.Helper()
-		got, err := s.Claim(ctx, key, time.Hour)
-		if err != nil {
-			t.Fatalf("Claim(%s): %v", key, err)
-		}
-		if got != want {
-			t.Errorf("Claim(%s) = %v, want %v", key, got, want)
+		if got, err := s.Held(ctx, key); err != nil || got != want {
+			t.Errorf("Held(%s) = %v, %v; want %v", key, got, err, want)
 		}
 	}
-	claim("msg:C1:1.1", true)
-	claim("msg:C1:1.1", false)
-	claim("msg:C1:1.2", true)
-	if err := s.Release(ctx, "msg:C1:1.1"); err != nil {
-		t.Fatal(err)
+	for _, step := range []struct {
+		op, key, token string
+		want           bool // Claim or Renew won; Held after Release
+	}{
+		{"held", "msg:C1:1.1", "", false},
+		{"claim", "msg:C1:1.1", mine, true},
+		{"claim", "msg:C1:1.1", mine, true}, // a resend finds its own token
+		{"claim", "msg:C1:1.1", theirs, false},
+		{"held", "msg:C1:1.1", "", true},
+		{"renew", "msg:C1:1.1", theirs, false},
+		{"release", "msg:C1:1.1", theirs, true}, // the wrong token frees nothing
+		{"claim", "msg:C1:1.1", theirs, false},
+		{"renew", "msg:C1:1.1", mine, true}, // "done": a long ttl, same token
+		{"claim", "msg:C1:1.2", theirs, true},
+		{"release", "msg:C1:1.1", mine, false},
+		{"claim", "msg:C1:1.1", theirs, true},
+		{"renew", "msg:C1:1.1", mine, false}, // mine is gone: no renewal of theirs
+		{"renew", "never:claimed", mine, false},
+		{"held", "never:claimed", "", false},
+	} {
+		var got bool
+		var err error
+		switch step.op {
+		case "held":
+			held(step.key, step.want)
+			continue
+		case "claim":
+			got, err = s.Claim(ctx, step.key, step.token, time.Hour)
+		case "renew":
+			got, err = s.Renew(ctx, step.key, step.token, 24*time.Hour)
+		case "release":
+			if err = s.Release(ctx, step.key, step.token); err == nil {
+				got, err = s.Held(ctx, step.key)
+			}
+		}
+		if err != nil || got != step.want {
+			t.Errorf("%s(%s, %s) = %v, %v; want %v", step.op, step.key, step.token[:4], got, err, step.want)
+		}
 	}
-	claim("msg:C1:1.1", true)
-	if err := s.Mark(ctx, "done:C1:1.3", time.Hour); err != nil {
-		t.Fatal(err)
+	for name, err := range map[string]error{
+		"empty key":   errOf(s.Claim(ctx, "", mine, time.Hour)),
+		"zero ttl":    errOf(s.Claim(ctx, "k", mine, 0)),
+		"no token":    errOf(s.Claim(ctx, "k", "", time.Hour)),
+		"renew 0 ttl": errOf(s.Renew(ctx, "k", mine, 0)),
+		"release":     s.Release(ctx, "k", ""),
+		"held":        errOf(s.Held(ctx, "")),
+	} {
+		if !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: %v, want ErrInvalid", name, err)
+		}
 	}
-	claim("done:C1:1.3", false)
-	if _, err := s.Claim(ctx, "", time.Hour); !errors.Is(err, ErrInvalid) {
-		t.Errorf("empty key: %v, want ErrInvalid", err)
-	}
-	if _, err := s.Claim(ctx, "k", 0); !errors.Is(err, ErrInvalid) {
-		t.Errorf("zero ttl: %v, want ErrInvalid", err)
-	}
-	// Concurrent claimers: exactly one wins.
+	// Concurrent claimers with their own tokens: exactly one wins.
 	var wins atomic.Int32
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if ok, err := s.Claim(ctx, "race", time.Hour); err == nil && ok {
+			if ok, err := s.Claim(ctx, "race", NewToken(), time.Hour); err == nil && ok {
 				wins.Add(1)
 			}
 		}()
@@ -90,6 +124,9 @@ func testClaims(t *testing.T, s Store) {
 		t.Errorf("%d concurrent claims won, want 1", wins.Load())
 	}
 }
+
+// errOf returns the error of a (value, error) pair.
+func errOf[T any](_ T, err error) error { return err }
 
 func track(t *testing.T, s Store, req TrackRequest) TrackResult {
 	t.Helper()
@@ -268,14 +305,18 @@ func testChannelsAndEnvironments(t *testing.T, s Store) {
 	prod := status(t, s, "prod", 0)
 	equal(t, "prod channels", prod.Channels, []string{"C1", "C2"})
 
+	set := ChannelSettings{Schedule: "@every 2h", Paused: true, PauseReason: "off", UpdatedAt: t0, UpdatedBy: "U1"}
+	if err := s.SetChannelSettings(ctx, ws, "C2", set); err != nil {
+		t.Fatal(err)
+	}
 	fc, err := s.FollowedChannels(ctx, ws)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []ChannelFollow{
-		{"C1", []string{"dev", "prod"}},
-		{"C2", []string{"prod", "qa"}},
-		{"C3", []string{"qa.eu-1_b"}},
+		{"C1", []string{"dev", "prod"}, ChannelSettings{}},
+		{"C2", []string{"prod", "qa"}, set},
+		{"C3", []string{"qa.eu-1_b"}, ChannelSettings{}},
 	}
 	if fmt.Sprint(fc) != fmt.Sprint(want) {
 		t.Errorf("FollowedChannels = %v, want %v", fc, want)

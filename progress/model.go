@@ -207,10 +207,11 @@ type ChannelSettings struct {
 	UpdatedBy   string
 }
 
-// ChannelFollow lists the environments one channel follows.
+// ChannelFollow lists the environments one channel follows, and its settings.
 type ChannelFollow struct {
 	Channel      string
 	Environments []string // sorted
+	Settings     ChannelSettings
 }
 
 // Store keeps the tracking data. Implementations are safe for concurrent use.
@@ -234,7 +235,8 @@ type Store interface {
 	ChannelSettings(ctx context.Context, workspace, channel string) (ChannelSettings, error)
 	// SetChannelSettings replaces a channel's settings.
 	SetChannelSettings(ctx context.Context, workspace, channel string, s ChannelSettings) error
-	// FollowedChannels lists the channels following any environment of a workspace.
+	// FollowedChannels lists the channels following any environment of a
+	// workspace with their settings, in one read.
 	FollowedChannels(ctx context.Context, workspace string) ([]ChannelFollow, error)
 	// Workspaces lists every workspace with data, sorted.
 	Workspaces(ctx context.Context) ([]string, error)
@@ -270,14 +272,20 @@ func fromMillis(ms int64) time.Time {
 	return time.UnixMilli(ms).UTC()
 }
 
-// Claims coordinate replicas and retries: a key is held by one holder at a
-// time until it expires. The Redis store shares claims between replicas;
-// the embedded store keeps them in its file for its one process.
+// Claims coordinate replicas and retries: a key is held by the holder of a
+// token (NewToken) until it expires, and only that holder renews or
+// releases it. The Redis store shares claims between replicas; the embedded
+// store keeps them in its file for its one process.
 type Claims interface {
-	// Claim takes key for ttl; false when it is already held (or marked).
-	Claim(ctx context.Context, key string, ttl time.Duration) (bool, error)
-	// Mark holds key for ttl whether or not it was claimed (e.g. "answered").
-	Mark(ctx context.Context, key string, ttl time.Duration) error
-	// Release frees key so a retry may claim it.
-	Release(ctx context.Context, key string) error
+	// Claim takes key for ttl under token; false when another token holds
+	// it. A claim token already holds is won again, unchanged, so a
+	// command resent after a lost reply finds its own claim.
+	Claim(ctx context.Context, key, token string, ttl time.Duration) (bool, error)
+	// Renew holds key for ttl from now (e.g. a long ttl for "done") when
+	// token holds it; false when it does not (expired or taken).
+	Renew(ctx context.Context, key, token string, ttl time.Duration) (bool, error)
+	// Release frees key when token holds it, so a retry may claim it.
+	Release(ctx context.Context, key, token string) error
+	// Held reports whether anyone holds key, without claiming it.
+	Held(ctx context.Context, key string) (bool, error)
 }

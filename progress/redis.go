@@ -591,11 +591,15 @@ func (s *RedisStore) ChannelSettings(ctx context.Context, workspace, channel str
 	if err != nil {
 		return ChannelSettings{}, s.wrap("channel settings", err)
 	}
+	return decodeSettings(m), nil
+}
+
+func decodeSettings(m map[string]string) ChannelSettings {
 	cs := ChannelSettings{Schedule: m["schedule"], Paused: m["paused"] == "1", PauseReason: m["reason"], UpdatedBy: m["updated_by"]}
 	if ms, err := strconv.ParseInt(m["updated_at"], 10, 64); err == nil {
 		cs.UpdatedAt = fromMillis(ms)
 	}
-	return cs, nil
+	return cs
 }
 
 // SetChannelSettings replaces a channel's settings; a zero UpdatedAt means now.
@@ -619,7 +623,8 @@ func (s *RedisStore) SetChannelSettings(ctx context.Context, workspace, channel 
 	return s.wrap("set channel settings", err)
 }
 
-// FollowedChannels lists the channels following any environment of a workspace.
+// FollowedChannels lists the channels following any environment of a
+// workspace with their settings, in one pipeline.
 func (s *RedisStore) FollowedChannels(ctx context.Context, workspace string) ([]ChannelFollow, error) {
 	if err := checkID("workspace", workspace); err != nil {
 		return nil, err
@@ -633,9 +638,11 @@ func (s *RedisStore) FollowedChannels(ctx context.Context, workspace string) ([]
 	}
 	slices.Sort(chans)
 	cmds := make([]*redis.StringSliceCmd, len(chans))
+	settings := make([]*redis.MapStringStringCmd, len(chans))
 	_, err = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, ch := range chans {
 			cmds[i] = p.SMembers(ctx, s.chanEnvsKey(workspace, ch))
+			settings[i] = p.HGetAll(ctx, s.chanSettingsKey(workspace, ch))
 		}
 		return nil
 	})
@@ -649,7 +656,7 @@ func (s *RedisStore) FollowedChannels(ctx context.Context, workspace string) ([]
 			continue
 		}
 		slices.Sort(envs)
-		out = append(out, ChannelFollow{Channel: ch, Environments: envs})
+		out = append(out, ChannelFollow{Channel: ch, Environments: envs, Settings: decodeSettings(settings[i].Val())})
 	}
 	return out, nil
 }

@@ -436,10 +436,9 @@ func (p *tcpProxy) stop() {
 	p.wg.Wait()
 }
 
-// TestRedisLostReply: the reply of an Apply is lost after Redis ran it, so
-// go-redis resends the command on a new connection. The resend must report
-// what the first run did, not "duplicate", and must not apply twice.
-func TestRedisLostReply(t *testing.T) {
+// lossyRedisStore is a store whose connection goes through a proxy that
+// can drop a reply, with go-redis resending commands.
+func lossyRedisStore(t *testing.T) (*RedisStore, *tcpProxy) {
 	opts := redisTestOptions(t)
 	proxy := startProxy(t, opts.Addr)
 	po := *opts
@@ -450,6 +449,14 @@ func TestRedisLostReply(t *testing.T) {
 		t.Fatal(err)
 	}
 	cleanRedisPrefix(t, opts, s.prefix)
+	return s, proxy
+}
+
+// TestRedisLostReply: the reply of an Apply is lost after Redis ran it, so
+// go-redis resends the command on a new connection. The resend must report
+// what the first run did, not "duplicate", and must not apply twice.
+func TestRedisLostReply(t *testing.T) {
+	s, proxy := lossyRedisStore(t)
 	track(t, s, TrackRequest{Environment: "prod", Channel: "C1"})
 	apply(t, s, "prod", Change{Kind: ChangeAddModules, Key: "warm-up", Reason: ReasonFailed, Modules: []string{"A"}}) // loads the script
 	proxy.dropReply.Store(true)
@@ -465,6 +472,28 @@ func TestRedisLostReply(t *testing.T) {
 	}
 	if h := history(t, s, "prod"); len(h) != 3 {
 		t.Errorf("history has %d entries, want 3", len(h))
+	}
+}
+
+// TestRedisLostClaimReply: the reply of a Claim is lost after Redis ran it;
+// go-redis resends it, and the resend finds its own token and wins.
+func TestRedisLostClaimReply(t *testing.T) {
+	s, proxy := lossyRedisStore(t)
+	ctx := context.Background()
+	mine := NewToken()
+	if ok, err := s.Claim(ctx, "warm-up", mine, time.Minute); err != nil || !ok { // loads the script
+		t.Fatalf("warm-up claim: %v %v", ok, err)
+	}
+	proxy.dropReply.Store(true)
+	ok, err := s.Claim(ctx, "occ:1", mine, time.Minute)
+	if proxy.dropReply.Load() {
+		t.Fatal("no reply was dropped")
+	}
+	if err != nil || !ok {
+		t.Errorf("claim after a lost reply = %v, %v; want won", ok, err)
+	}
+	if ok, err := s.Claim(ctx, "occ:1", NewToken(), time.Minute); err != nil || ok {
+		t.Errorf("another token's claim = %v, %v; want lost", ok, err)
 	}
 }
 

@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -22,20 +23,19 @@ import (
 	"github.com/upgradebot/upgradebot/progress"
 )
 
-// testRedisURL is the test server: database 6 with a unique key prefix per
-// test (CONTRACTS.md: tests keep to databases 1–9).
-const testRedisURL = "redis://127.0.0.1:6379/6"
-
 const ws = "T1"
 
-// redisOptions returns the test server's options, skipping the test when
-// it does not answer (failing when CI is set).
+// redisOptions returns the test server's options: REDIS_URL's server, else
+// 127.0.0.1:6379, in database 6 with a unique key prefix per test
+// (CONTRACTS.md: tests keep to databases 1–9). It skips the test when the
+// server does not answer (fails when CI is set).
 func redisOptions(t *testing.T) *redis.Options {
 	t.Helper()
-	opts, err := redis.ParseURL(testRedisURL)
+	opts, err := redis.ParseURL(cmp.Or(os.Getenv("REDIS_URL"), "redis://127.0.0.1:6379"))
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("REDIS_URL: %v", err)
 	}
+	opts.DB = 6
 	probe := *opts
 	probe.DialerRetries, probe.MaxRetries = 1, -1
 	c := redis.NewClient(&probe)
@@ -111,6 +111,7 @@ func boltStore(t *testing.T, now func() time.Time) progress.Store {
 // fakeClock is a settable clock; After fires when the clock passes its time.
 type fakeClock struct {
 	mu      sync.Mutex
+	changed sync.Cond // signalled when a waiter is added
 	now     time.Time
 	waiters []fakeWaiter
 }
@@ -120,7 +121,21 @@ type fakeWaiter struct {
 	ch chan time.Time
 }
 
-func newFakeClock(t time.Time) *fakeClock { return &fakeClock{now: t} }
+func newFakeClock(t time.Time) *fakeClock {
+	c := &fakeClock{now: t}
+	c.changed.L = &c.mu
+	return c
+}
+
+// awaitWaiters blocks until n callers wait on the clock: running replicas
+// that finished their step and wait for the next tick.
+func (c *fakeClock) awaitWaiters(n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for len(c.waiters) < n {
+		c.changed.Wait()
+	}
+}
 
 func (c *fakeClock) Now() time.Time {
 	c.mu.Lock()
@@ -137,6 +152,7 @@ func (c *fakeClock) After(d time.Duration) <-chan time.Time {
 		return ch
 	}
 	c.waiters = append(c.waiters, fakeWaiter{c.now.Add(d), ch})
+	c.changed.Broadcast()
 	return ch
 }
 
@@ -276,7 +292,7 @@ func (f *fixture) replica(name string, o Options, poster *fakePoster) *Scheduler
 	if o.MinInterval == 0 {
 		o.MinInterval = time.Second
 	}
-	if testing.Verbose() {
+	if testing.Verbose() && o.Logger == nil {
 		o.Logger = testLogger(f.t, name)
 	}
 	s, err := New(o)
@@ -286,21 +302,18 @@ func (f *fixture) replica(name string, o Options, poster *fakePoster) *Scheduler
 	return s
 }
 
-// stepAt moves the clock to at and runs one scheduler step to completion.
+// stepAt moves the clock to at and runs scheduler steps until nothing is due.
 func stepAt(t *testing.T, s *Scheduler, c *fakeClock, at time.Time) {
 	t.Helper()
 	c.Set(at)
 	for range 20 {
 		s.step(context.Background())
-		s.wg.Wait()
-		s.mu.Lock()
 		due := 0
 		for _, it := range s.items {
 			if !it.retryAt.After(at) {
 				due++
 			}
 		}
-		s.mu.Unlock()
 		if due == 0 {
 			return
 		}
@@ -326,6 +339,37 @@ func waitFor(t *testing.T, bound time.Duration, what string, cond func() bool) {
 			t.Fatalf("after %s: %s", bound, what)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// logEvents is a slog handler that passes each message to a channel (and
+// drops it when nobody listens), so a test can wait for what was logged.
+type logEvents chan string
+
+func (e logEvents) Enabled(context.Context, slog.Level) bool { return true }
+func (e logEvents) WithAttrs([]slog.Attr) slog.Handler       { return e }
+func (e logEvents) WithGroup(string) slog.Handler            { return e }
+func (e logEvents) Handle(_ context.Context, r slog.Record) error {
+	select {
+	case e <- r.Message:
+	default:
+	}
+	return nil
+}
+
+// awaitLog waits until msg is logged.
+func (e logEvents) awaitLog(t *testing.T, msg string) {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case m := <-e:
+			if m == msg {
+				return
+			}
+		case <-timeout:
+			t.Fatalf("%q was never logged", msg)
+		}
 	}
 }
 

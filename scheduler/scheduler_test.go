@@ -5,12 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/upgradebot/upgradebot/bot"
 	"github.com/upgradebot/upgradebot/bot/slackbot"
@@ -52,57 +51,48 @@ func runReplica(t *testing.T, s *Scheduler) (stop func()) {
 }
 
 // Three replicas on one Redis, started at different moments, post every
-// occurrence of an @every 2s schedule exactly once.
+// occurrence of an @every 2s schedule exactly once: at each occurrence the
+// running replicas wake together and race for its claim.
 func TestReplicasPostEachOccurrenceOnce(t *testing.T) {
-	env := newRedisEnv(t, nil)
-	f := newFixture(t, env.store, realClock{})
+	clock := newFakeClock(t0)
+	env := newRedisEnv(t, clock.Now)
+	f := newFixture(t, env.store, clock)
 	f.track("C1", "prod", "Billing_CS", "Orders")
-	opts := Options{TickInterval: 50 * time.Millisecond, PollInterval: 200 * time.Millisecond, MinInterval: time.Second}
-	r1 := f.replica("r1", opts, &fakePoster{})
-	r2 := f.replica("r2", opts, &fakePoster{})
-	r3 := f.replica("r3", opts, &fakePoster{})
-	set(t, r1, "C1", "@every 2s")
-	cs, err := f.first.ChannelSettings(context.Background(), ws, "C1")
-	if err != nil {
-		t.Fatal(err)
+	opts := Options{PollInterval: time.Second, MinInterval: time.Second}
+	// The schedule is set through a replica that does not run, so no
+	// running replica has a pending wake-up besides its clock.
+	set(t, f.replica("admin", opts, nil), "C1", "@every 2s")
+	replicas := []*Scheduler{f.replica("r1", opts, &fakePoster{}), f.replica("r2", opts, &fakePoster{}), f.replica("r3", opts, &fakePoster{})}
+	var stops []func()
+	const last = 12
+	for k := 0; k <= last; k++ {
+		if k%4 == 0 && len(stops) < len(replicas) {
+			stops = append(stops, runReplica(t, replicas[len(stops)]))
+		}
+		clock.awaitWaiters(len(stops)) // every running replica is done with its step
+		clock.Set(t0.Add(time.Duration(k) * 2 * time.Second))
 	}
-	anchor := cs.UpdatedAt.Truncate(time.Second)
-
-	stop1 := runReplica(t, r1)
-	time.Sleep(700 * time.Millisecond)
-	stop2 := runReplica(t, r2)
-	time.Sleep(1300 * time.Millisecond)
-	stop3 := runReplica(t, r3)
-	time.Sleep(7 * time.Second)
-	end := time.Now()
-	stop1()
-	stop2()
-	stop3()
-
+	clock.awaitWaiters(len(stops))
+	for _, stop := range stops {
+		stop()
+	}
 	perOcc := map[int][]string{}
 	for _, p := range f.rec.all() {
 		if !strings.HasPrefix(p.reply.Summary, "Reminder: prod") {
 			t.Errorf("unexpected post %q", p.reply.Summary)
 		}
-		k := int(p.at.Sub(anchor) / (2 * time.Second))
+		k := int(p.at.Sub(t0) / (2 * time.Second))
 		perOcc[k] = append(perOcc[k], p.by)
 	}
-	checked := 0
-	for k := 1; anchor.Add(time.Duration(k) * 2 * time.Second).Before(end.Add(-time.Second)); k++ {
+	for k := 1; k <= last; k++ {
 		if n := len(perOcc[k]); n != 1 {
-			t.Errorf("occurrence %d (%s) posted %d times, by %v", k, anchor.Add(time.Duration(k)*2*time.Second).Format("15:04:05"), n, perOcc[k])
-		}
-		checked++
-	}
-	for k, by := range perOcc {
-		if len(by) > 1 {
-			t.Errorf("occurrence %d posted %d times (by %v)", k, len(by), by)
+			t.Errorf("occurrence %d posted %d times, by %v", k, n, perOcc[k])
 		}
 	}
-	if checked < 4 {
-		t.Fatalf("only %d occurrences checked", checked)
+	if len(perOcc) != last {
+		t.Errorf("posts at %d occurrences, want %d: %v", len(perOcc), last, perOcc)
 	}
-	t.Logf("%d occurrences, posted by %v", checked, perOcc)
+	t.Logf("posted by %v", perOcc)
 }
 
 // A channel with nothing outstanding gets nothing; once the work is done,
@@ -279,7 +269,7 @@ func TestFailureGivenUpAfterGrace(t *testing.T) {
 	f.track("C1", "prod", "Billing_CS")
 	m := &countMetrics{}
 	p := &fakePoster{fail: func(int) error { return errRateLimited }}
-	s := f.replica("a", Options{PollInterval: time.Hour, Grace: 5 * time.Minute, RetryBackoff: 10 * time.Second, Lease: 3 * time.Minute, Metrics: m}, p)
+	s := f.replica("a", Options{PollInterval: time.Hour, Grace: 5 * time.Minute, Lease: 3 * time.Minute, Metrics: m}, p)
 	set(t, s, "C1", "@every 1h")
 	occ := t0.Add(time.Hour)
 	for at := occ; at.Before(occ.Add(7 * time.Minute)); at = at.Add(10 * time.Second) {
@@ -289,10 +279,7 @@ func TestFailureGivenUpAfterGrace(t *testing.T) {
 	if n < 4 || m.missed.Load() != 1 || m.posted.Load() != 0 {
 		t.Errorf("attempts %d (want several with backoff), missed %d posted %d", n, m.missed.Load(), m.posted.Load())
 	}
-	s.mu.Lock()
-	left := len(s.items)
-	s.mu.Unlock()
-	if left != 0 {
+	if left := len(s.items); left != 0 {
 		t.Errorf("%d items left after giving up", left)
 	}
 }
@@ -305,7 +292,7 @@ func TestMaybePostedIsNotRetried(t *testing.T) {
 	f := newFixture(t, env.store, clock)
 	f.track("C1", "prod", "Billing_CS")
 	p := &fakePoster{fail: func(int) error { return fmt.Errorf("slack chat.postMessage: http_500: %w", bot.ErrMaybePosted) }}
-	s := f.replica("a", Options{PollInterval: time.Hour, Grace: 5 * time.Minute, RetryBackoff: 10 * time.Second, Lease: 3 * time.Minute}, p)
+	s := f.replica("a", Options{PollInterval: time.Hour, Grace: 5 * time.Minute, Lease: 3 * time.Minute}, p)
 	set(t, s, "C1", "@every 1h")
 	occ := t0.Add(time.Hour)
 	for at := occ; at.Before(occ.Add(7 * time.Minute)); at = at.Add(10 * time.Second) {
@@ -364,35 +351,52 @@ func TestChannelGonePauses(t *testing.T) {
 	}
 }
 
-// A claim whose holder died (its lease runs out) is taken over within the grace period.
+// A claim whose holder died (its lease runs out) is taken over within the
+// grace period, on Redis (where the lease runs out in real time) and on the
+// embedded store (on the test's clock).
 func TestCrashedHolderTakenOver(t *testing.T) {
-	clock := newFakeClock(t0)
-	env := newRedisEnv(t, clock.Now)
-	f := newFixture(t, env.store, clock)
-	f.track("C1", "prod", "Billing_CS")
-	s := f.replica("b", Options{PollInterval: time.Second, Lease: 2 * time.Second}, &fakePoster{})
-	set(t, s, "C1", "@every 10m")
-	occ := t0.Add(10 * time.Minute)
-	key := reminderKey(ws, "C1", "prod", occ)
-	ctx := context.Background()
-	// A replica claimed it with a one-second lease, then died.
-	if ok, err := f.first.Claim(ctx, key, time.Second); err != nil || !ok {
-		t.Fatalf("claim: %v %v", ok, err)
+	for _, st := range testStores {
+		t.Run(st.name, func(t *testing.T) {
+			clock := newFakeClock(t0)
+			f := newFixture(t, st.open(t, clock.Now), clock)
+			f.track("C1", "prod", "Billing_CS")
+			s := f.replica("b", Options{PollInterval: time.Second, Lease: 2 * time.Second}, &fakePoster{})
+			set(t, s, "C1", "@every 10m")
+			occ := t0.Add(10 * time.Minute)
+			key := occKey(ws, "C1", "prod", occ)
+			ctx := context.Background()
+			// A replica claimed it with a one-second lease, then died.
+			clock.Set(occ)
+			if ok, err := f.first.Claim(ctx, key, progress.NewToken(), time.Second); err != nil || !ok {
+				t.Fatalf("claim: %v %v", ok, err)
+			}
+			stepAt(t, s, clock, occ)
+			if n := len(f.rec.all()); n != 0 {
+				t.Fatalf("posted while another replica held the claim")
+			}
+			clock.Set(occ.Add(2 * time.Second))
+			waitFor(t, 5*time.Second, "the dead replica's lease to expire", func() bool {
+				held, err := f.first.Held(ctx, key)
+				return err == nil && !held
+			})
+			stepAt(t, s, clock, occ.Add(2*time.Second))
+			if got := f.rec.all(); len(got) != 1 {
+				t.Fatalf("want the occurrence taken over and posted once, got %v", summaries(got))
+			}
+		})
 	}
-	stepAt(t, s, clock, occ)
-	if n := len(f.rec.all()); n != 0 {
-		t.Fatalf("posted while another replica held the claim")
-	}
-	c := redis.NewClient(env.opts)
-	defer c.Close()
-	waitFor(t, 5*time.Second, "the dead replica's lease to expire", func() bool {
-		n, err := c.Exists(ctx, env.prefix+":claim:"+key).Result()
-		return err == nil && n == 0
-	})
-	stepAt(t, s, clock, occ.Add(2*time.Second))
-	if got := f.rec.all(); len(got) != 1 {
-		t.Fatalf("want the occurrence taken over and posted once, got %v", summaries(got))
-	}
+}
+
+// testStores open the stores the scheduler runs on; replicas of a test share one.
+var testStores = []struct {
+	name string
+	open func(t *testing.T, now func() time.Time) func() progress.Store
+}{
+	{"redis", func(t *testing.T, now func() time.Time) func() progress.Store { return newRedisEnv(t, now).store }},
+	{"bolt", func(t *testing.T, now func() time.Time) func() progress.Store {
+		s := boltStore(t, now)
+		return func() progress.Store { return s }
+	}},
 }
 
 // Daylight-saving changes neither skip nor double a daily reminder, with
@@ -412,17 +416,7 @@ func TestDaylightSavingOneReminderPerDay(t *testing.T) {
 		{"lisbon fall 01:30", "UTC", "CRON_TZ=Europe/Lisbon 30 1 * * *", "2024-10-25T12:00:00Z",
 			[]string{"2024-10-26T00:30:00Z", "2024-10-27T00:30:00Z", "2024-10-28T01:30:00Z"}},
 	}
-	stores := []struct {
-		name string
-		open func(t *testing.T, now func() time.Time) func() progress.Store
-	}{
-		{"redis", func(t *testing.T, now func() time.Time) func() progress.Store { return newRedisEnv(t, now).store }},
-		{"bolt", func(t *testing.T, now func() time.Time) func() progress.Store {
-			s := boltStore(t, now)
-			return func() progress.Store { return s }
-		}},
-	}
-	for _, st := range stores {
+	for _, st := range testStores {
 		for _, tc := range cases {
 			t.Run(st.name+"/"+tc.name, func(t *testing.T) {
 				from, _ := time.Parse(time.RFC3339, tc.from)
@@ -675,24 +669,31 @@ func TestDigest(t *testing.T) {
 
 // Run waits for a post in progress when stopped.
 func TestShutdownWaitsForPost(t *testing.T) {
-	env := newRedisEnv(t, nil)
-	f := newFixture(t, env.store, realClock{})
+	clock := newFakeClock(t0)
+	env := newRedisEnv(t, clock.Now)
+	f := newFixture(t, env.store, clock)
 	f.track("C1", "prod", "Billing_CS")
 	p := &fakePoster{block: make(chan struct{}), started: make(chan struct{}, 1)}
-	s := f.replica("a", Options{TickInterval: 50 * time.Millisecond, PollInterval: 100 * time.Millisecond}, p)
-	set(t, s, "C1", "@every 1s")
-	stop := runReplica(t, s)
+	events := make(logEvents, 16)
+	s := f.replica("a", Options{Logger: slog.New(events)}, p)
+	// Set through a replica that does not run: Run must wake by the clock alone.
+	set(t, f.replica("admin", Options{}, nil), "C1", "@every 1s")
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan error, 1)
+	go func() { stopped <- s.Run(ctx) }()
+	clock.awaitWaiters(1)
+	clock.Set(t0.Add(time.Second))
 	select {
 	case <-p.started:
 	case <-time.After(10 * time.Second):
 		t.Fatal("no post started")
 	}
-	stopped := make(chan struct{})
-	go func() { stop(); close(stopped) }()
+	cancel()
+	events.awaitLog(t, "stopping: a scheduled post in progress may finish")
 	select {
 	case <-stopped:
 		t.Fatal("Run returned while a post was in progress")
-	case <-time.After(200 * time.Millisecond):
+	default:
 	}
 	close(p.block)
 	select {
@@ -703,17 +704,27 @@ func TestShutdownWaitsForPost(t *testing.T) {
 	if got := f.rec.all(); len(got) != 1 {
 		t.Errorf("posts: %v", summaries(got))
 	}
+	// The done mark was written: a new replica does not post it again.
+	stepAt(t, f.replica("b", Options{}, &fakePoster{}), clock, t0.Add(1500*time.Millisecond))
+	if got := f.rec.all(); len(got) != 1 {
+		t.Errorf("posts after another replica's step: %v", summaries(got))
+	}
 }
 
-// The wait is bounded: a post that never finishes is cut at the shutdown timeout.
+// The wait is bounded: a post that never finishes is cut at the shutdown
+// timeout, and its claim freed for another replica.
 func TestShutdownBounded(t *testing.T) {
-	env := newRedisEnv(t, nil)
-	f := newFixture(t, env.store, realClock{})
+	clock := newFakeClock(t0)
+	env := newRedisEnv(t, clock.Now)
+	f := newFixture(t, env.store, clock)
 	f.track("C1", "prod", "Billing_CS")
 	p := &fakePoster{block: make(chan struct{}), started: make(chan struct{}, 1)}
-	s := f.replica("a", Options{TickInterval: 50 * time.Millisecond, PollInterval: 100 * time.Millisecond, ShutdownTimeout: 300 * time.Millisecond}, p)
-	set(t, s, "C1", "@every 1s")
+	s := f.replica("a", Options{ShutdownTimeout: 300 * time.Millisecond}, p)
+	// Set through a replica that does not run: Run must wake by the clock alone.
+	set(t, f.replica("admin", Options{}, nil), "C1", "@every 1s")
 	stop := runReplica(t, s)
+	clock.awaitWaiters(1)
+	clock.Set(t0.Add(time.Second))
 	select {
 	case <-p.started:
 	case <-time.After(10 * time.Second):
@@ -728,5 +739,8 @@ func TestShutdownBounded(t *testing.T) {
 	}
 	if got := f.rec.all(); len(got) != 0 {
 		t.Errorf("posts: %v", summaries(got))
+	}
+	if held, err := f.first.Held(context.Background(), occKey(ws, "C1", "prod", t0.Add(time.Second))); err != nil || held {
+		t.Errorf("the cut post's claim is still held (%v, %v)", held, err)
 	}
 }

@@ -13,65 +13,51 @@ import (
 // offReason is the pause reason of /upgrade remind off.
 const offReason = "turned off with remind off"
 
-// Set validates and stores a channel's schedule and describes the result
-// for the channel: spec is a schedule, "off" (pause), "on" (resume the
-// stored schedule), or "" / "default" (the default schedule). Errors
-// other than the store's are *SpecError, whose message is for the user.
+// Set validates and stores a channel's schedule ("off", "on", "" or "default"
+// also work) and describes the result; errors other than the store's match
+// ErrInvalidSpec or ErrTooFrequent, and their messages are for the user.
 func (s *Scheduler) Set(ctx context.Context, workspace, channel, spec, actor string) (string, error) {
-	spec = NormalizeSpec(spec)
-	now := s.clock.Now()
-	cs, err := s.store.ChannelSettings(ctx, workspace, channel)
+	spec, now := NormalizeSpec(spec), s.o.Clock.Now()
+	cs, err := s.o.Store.ChannelSettings(ctx, workspace, channel)
 	if err != nil {
 		return "", err
 	}
 	next := progress.ChannelSettings{Schedule: cs.Schedule, UpdatedAt: now, UpdatedBy: actor}
 	var desc string
-	switch strings.ToLower(spec) {
+	switch sc := s.def; strings.ToLower(spec) {
 	case "off", "pause", "stop":
 		next.Paused, next.PauseReason = true, offReason
-		desc = fmt.Sprintf("turned this channel's reminders off; `%s remind default` (or a schedule) turns them back on.", s.cmd)
+		desc = fmt.Sprintf("turned this channel's reminders off; `%s remind default` (or a schedule) turns them back on.", s.o.CommandName)
 	case "", "default":
 		next.Schedule = ""
-		desc = "restored this channel's default reminders, " + s.def.Describe()
+		desc = "restored this channel's default reminders, " + sc.Describe()
 	case "on", "resume":
-		if cs.Schedule == "" {
-			desc = "turned this channel's reminders on: " + s.def.Describe()
-			break
-		}
-		sc, err := Parse(cs.Schedule, s.zone)
-		if err == nil {
-			err = checkInterval(sc, now, s.minIvl)
-		}
-		if err != nil {
-			return "", err
+		if cs.Schedule != "" {
+			if sc, err = validate(cs.Schedule, s.o.Zone, s.o.MinInterval, now); err != nil {
+				return "", err
+			}
 		}
 		desc = "turned this channel's reminders on: " + sc.Describe()
 	default:
-		sc, err := Parse(spec, s.zone)
-		if err != nil {
+		if sc, err = validate(spec, s.o.Zone, s.o.MinInterval, now); err != nil {
 			return "", err
 		}
-		if err := checkInterval(sc, now, s.minIvl); err != nil {
-			return "", err
-		}
-		next.Schedule = sc.String()
+		next.Schedule = sc.spec
 		desc = "set this channel's reminders to " + sc.Describe()
 	}
-	if err := s.store.SetChannelSettings(ctx, workspace, channel, next); err != nil {
+	if err := s.o.Store.SetChannelSettings(ctx, workspace, channel, next); err != nil {
 		return "", err
 	}
 	s.wake()
 	if next.Paused {
 		return desc, nil
 	}
-	if sc, err := s.channelSchedule(next); err == nil && sc != nil {
-		if t := sc.Next(now); !t.IsZero() {
-			desc += "; next: " + formatWhen(t, now, sc.Location())
-		}
+	if sc, err := s.channelSchedule(next); err == nil && !sc.Next(now).IsZero() {
+		desc += "; next: " + formatWhen(sc.Next(now), now, sc.loc)
 	}
 	desc += " (posted only while something is outstanding)"
-	if envs, err := s.store.ChannelEnvironments(ctx, workspace, channel); err == nil && len(envs) == 0 {
-		desc += fmt.Sprintf(". This channel follows no environment yet: `%s track <env>` starts", s.cmd)
+	if envs, err := s.o.Store.ChannelEnvironments(ctx, workspace, channel); err == nil && len(envs) == 0 {
+		desc += fmt.Sprintf(". This channel follows no environment yet: `%s track <env>` starts", s.o.CommandName)
 	}
 	return desc, nil
 }
@@ -79,36 +65,33 @@ func (s *Scheduler) Set(ctx context.Context, workspace, channel, spec, actor str
 // formatWhen writes an occurrence in its zone: "Mon 25 Nov 09:00", with
 // the year when it is not now's.
 func formatWhen(t, now time.Time, loc *time.Location) string {
-	t = t.In(loc)
-	layout := "Mon 2 Jan 15:04"
-	if t.Year() != now.In(loc).Year() {
-		layout = "Mon 2 Jan 2006 15:04"
+	if t = t.In(loc); t.Year() != now.In(loc).Year() {
+		return t.Format("Mon 2 Jan 2006 15:04")
 	}
-	return t.Format(layout)
+	return t.Format("Mon 2 Jan 15:04")
 }
 
 // Next describes a channel's next reminder for status, "" when the
 // channel follows nothing; a paused channel says why.
 func (s *Scheduler) Next(ctx context.Context, workspace, channel string) string {
-	envs, err := s.store.ChannelEnvironments(ctx, workspace, channel)
+	envs, err := s.o.Store.ChannelEnvironments(ctx, workspace, channel)
 	if err != nil || len(envs) == 0 {
 		return ""
 	}
-	cs, err := s.store.ChannelSettings(ctx, workspace, channel)
-	if err != nil {
+	cs, err := s.o.Store.ChannelSettings(ctx, workspace, channel)
+	switch {
+	case err != nil:
 		return ""
-	}
-	if cs.Paused {
-		if cs.PauseReason == offReason || cs.PauseReason == "" {
-			return fmt.Sprintf("Reminders are off in this channel; `%s remind default` (or a schedule) turns them back on.", s.cmd)
-		}
+	case cs.Paused && (cs.PauseReason == offReason || cs.PauseReason == ""):
+		return fmt.Sprintf("Reminders are off in this channel; `%s remind default` (or a schedule) turns them back on.", s.o.CommandName)
+	case cs.Paused:
 		return "Reminders paused: " + cs.PauseReason
 	}
 	sc, err := s.channelSchedule(cs)
 	if err != nil {
-		return fmt.Sprintf("Reminders stopped: the stored schedule %q is no longer accepted (%v). Set one with `%s remind <schedule>`.", cs.Schedule, err, s.cmd)
+		return fmt.Sprintf("Reminders stopped: the stored schedule %q is no longer accepted (%v). Set one with `%s remind <schedule>`.", cs.Schedule, err, s.o.CommandName)
 	}
-	now := s.clock.Now()
+	now := s.o.Clock.Now()
 	t := sc.Next(now)
 	if t.IsZero() {
 		return ""
@@ -117,12 +100,10 @@ func (s *Scheduler) Next(ctx context.Context, workspace, channel string) string 
 	if cs.Schedule == "" {
 		which = "the default schedule"
 	}
-	return fmt.Sprintf("Next reminder: %s %s (%s: %s), if anything is still outstanding then.", formatWhen(t, now, sc.Location()), sc.Location(), which, sc.Expr())
+	return fmt.Sprintf("Next reminder: %s %s (%s: %s), if anything is still outstanding then.", formatWhen(t, now, sc.loc), sc.loc, which, sc.expr)
 }
 
-// Now builds the reminder the channel would get now: every followed
-// environment with something outstanding; nil when there is none. It needs
-// neither Run nor a Poster.
+// Now builds the reminder the channel would get now (nil: nothing outstanding), without Run or a Poster.
 func (s *Scheduler) Now(ctx context.Context, workspace, channel string) (*bot.Reply, error) {
-	return s.channelReminder(ctx, workspace, channel, s.clock.Now())
+	return s.o.Bot.ChannelReminder(ctx, workspace, channel, s.o.Clock.Now(), s.o.Stall)
 }

@@ -80,8 +80,8 @@ func TestParseValid(t *testing.T) {
 			t.Errorf("Parse(%q): %v", tc.spec, err)
 			continue
 		}
-		if s.Expr() != tc.expr || s.Location().String() != tc.zone {
-			t.Errorf("Parse(%q) = %q in %s, want %q in %s", tc.spec, s.Expr(), s.Location(), tc.expr, tc.zone)
+		if s.expr != tc.expr || s.loc.String() != tc.zone {
+			t.Errorf("Parse(%q) = %q in %s, want %q in %s", tc.spec, s.expr, s.loc, tc.expr, tc.zone)
 		}
 	}
 	// The default zone applies without a prefix.
@@ -131,13 +131,13 @@ func TestMinInterval(t *testing.T) {
 		{"@every 15m", 15 * time.Minute, true},                //
 		{"CRON_TZ=Europe/Lisbon 30 1 * * *", time.Hour, true}, // DST days do not shorten it
 	} {
-		err := Validate(tc.spec, time.UTC, tc.min)
+		_, err := validate(tc.spec, time.UTC, tc.min, time.Date(2024, 11, 20, 10, 0, 0, 0, time.UTC))
 		if tc.ok && err != nil {
-			t.Errorf("Validate(%q, min %s): %v", tc.spec, tc.min, err)
+			t.Errorf("validate(%q, min %s): %v", tc.spec, tc.min, err)
 		}
 		if !tc.ok {
 			if !errors.Is(err, ErrTooFrequent) {
-				t.Errorf("Validate(%q, min %s) = %v, want ErrTooFrequent", tc.spec, tc.min, err)
+				t.Errorf("validate(%q, min %s) = %v, want ErrTooFrequent", tc.spec, tc.min, err)
 			} else if !strings.Contains(err.Error(), "shortest interval allowed here is") || !strings.Contains(err.Error(), "Example:") {
 				t.Errorf("message %q", err)
 			}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/upgradebot/upgradebot/bot"
 	"github.com/upgradebot/upgradebot/diagnosis"
+	"github.com/upgradebot/upgradebot/progress"
 )
 
 // parseEvent reads an Events API payload (the body of an HTTP request, or
@@ -174,13 +175,21 @@ func (a *App) newText(team, subtype string, ev *slack.Msg, raw *json.RawMessage)
 // claim is a deduplication key and the reason counted when it is taken.
 type claim struct{ key, reason string }
 
+// heldClaims are the keys one delivery holds, under its own token, so a
+// delivery never renews or frees what another holds.
+type heldClaims struct {
+	token string
+	keys  []string
+}
+
 // claimAll takes the keys in order. When one is already held the delivery is
 // a duplicate: the keys taken are marked done (the other delivery answers)
 // and duplicate is true. An unreachable store is counted and ignored: a rare
 // duplicate reply is better than none.
-func (a *App) claimAll(ctx context.Context, keys []claim) (held []string, duplicate bool) {
+func (a *App) claimAll(ctx context.Context, keys []claim) (held heldClaims, duplicate bool) {
+	held.token = progress.NewToken()
 	for _, k := range keys {
-		ok, err := a.store.Claim(ctx, k.key, a.opts.ClaimTTL)
+		ok, err := a.store.Claim(ctx, k.key, held.token, a.opts.ClaimTTL)
 		if err != nil {
 			a.storeFailed("claim", err)
 			continue
@@ -189,25 +198,26 @@ func (a *App) claimAll(ctx context.Context, keys []claim) (held []string, duplic
 			a.metrics.Duplicate(k.reason)
 			a.log.Debug("duplicate delivery not answered", "reason", k.reason)
 			a.finish(ctx, held, nil)
-			return nil, true
+			return heldClaims{}, true
 		}
-		held = append(held, k.key)
+		held.keys = append(held.keys, k.key)
 	}
 	return held, false
 }
 
-// finish marks the keys done, or releases them when the reply failed for a
-// reason a re-delivery could overcome (not a post Slack may have made).
-func (a *App) finish(ctx context.Context, held []string, err error) {
+// finish marks the keys done (renewed for DoneTTL), or releases them when
+// the reply failed for a reason a re-delivery could overcome (not a post
+// Slack may have made).
+func (a *App) finish(ctx context.Context, held heldClaims, err error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	release := err != nil && !final(err)
-	for _, k := range held {
+	for _, k := range held.keys {
 		var serr error
 		if release {
-			serr = a.store.Release(ctx, k)
+			serr = a.store.Release(ctx, k, held.token)
 		} else {
-			serr = a.store.Mark(ctx, k, a.opts.DoneTTL)
+			_, serr = a.store.Renew(ctx, k, held.token, a.opts.DoneTTL)
 		}
 		if serr != nil {
 			a.storeFailed("claim", serr)
@@ -271,10 +281,11 @@ func (a *App) commandText(m bot.Message, im bool) (string, bool) {
 // of the reply posted ("" when none was).
 func (a *App) answerText(ctx context.Context, r *bot.Reading, o origin) (string, error) {
 	resp := a.core.Answer(ctx, r)
-	var claimed string
+	var claimed heldClaims
 	if !resp.Reply.Empty() && !resp.Private {
 		if key := threadKey(r.Message(), r.Findings()); key != "" {
-			ok, err := a.store.Claim(ctx, key, a.opts.ThreadTTL)
+			token := progress.NewToken()
+			ok, err := a.store.Claim(ctx, key, token, a.opts.ThreadTTL)
 			switch {
 			case err != nil:
 				a.storeFailed("claim", err)
@@ -283,13 +294,13 @@ func (a *App) answerText(ctx context.Context, r *bot.Reading, o origin) (string,
 				a.log.Debug("this thread already has the diagnosis", "channel", o.channel)
 				resp.Reply = nil
 			default:
-				claimed = key
+				claimed = heldClaims{token, []string{key}}
 			}
 		}
 	}
 	ts, err := a.deliverTS(ctx, resp, o)
-	if err != nil && claimed != "" && !final(err) {
-		a.finish(ctx, []string{claimed}, err)
+	if err != nil && claimed.keys != nil && !final(err) {
+		a.finish(ctx, claimed, err)
 	}
 	return ts, err
 }
@@ -319,7 +330,7 @@ func threadKey(m bot.Message, findings []diagnosis.Finding) string {
 }
 
 func (a *App) handleHome(ctx context.Context, eventID, team, user string) {
-	var held []string
+	var held heldClaims
 	if eventID != "" {
 		var dup bool
 		if held, dup = a.claimAll(ctx, []claim{{"slack:event:" + eventID, "event_id"}}); dup {

@@ -66,18 +66,18 @@ func (f *faultyStore) Ping(ctx context.Context) error {
 	return f.Store.Ping(ctx)
 }
 
-func (f *faultyStore) Claim(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+func (f *faultyStore) Claim(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
 	if f.claimFails.Load() {
 		return false, progress.ErrUnavailable
 	}
-	return f.Store.Claim(ctx, key, ttl)
+	return f.Store.Claim(ctx, key, token, ttl)
 }
 
-func (f *faultyStore) Mark(ctx context.Context, key string, ttl time.Duration) error {
+func (f *faultyStore) Renew(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
 	if f.claimFails.Load() {
-		return progress.ErrUnavailable
+		return false, progress.ErrUnavailable
 	}
-	return f.Store.Mark(ctx, key, ttl)
+	return f.Store.Renew(ctx, key, token, ttl)
 }
 
 type harness struct {

@@ -173,7 +173,7 @@ func (a *App) startBackground(fn func()) bool {
 // already read (r): the claims of the delivery are held (held) and marked
 // done once the reply is posted. It returns at once; the work goes on in
 // the background.
-func (a *App) answerWithScreenshots(held []string, r *bot.Reading, shots []shot, o origin, received time.Time) {
+func (a *App) answerWithScreenshots(held heldClaims, r *bot.Reading, shots []shot, o origin, received time.Time) {
 	m := r.Message()
 	a.bgRunning.Add(1) // before the job ends: a message is never seen as neither queued nor answered
 	started := a.startBackground(func() {

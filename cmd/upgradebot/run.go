@@ -80,7 +80,7 @@ func cmdRun(ctx context.Context, args []string, e env) error {
 		Membership: api,
 	})
 	// Reminders and the digest are posted through the same Web API client.
-	schedOpts := scheduler.OptionsFromConfig(cfg)
+	schedOpts := schedulerOptions(cfg)
 	schedOpts.Store, schedOpts.Bot, schedOpts.Logger, schedOpts.Poster, schedOpts.Metrics = store, core, logger, api, m
 	sched, err := scheduler.New(schedOpts)
 	if err != nil {
@@ -128,4 +128,16 @@ func cmdRun(ctx context.Context, args []string, e env) error {
 		err = fmt.Errorf("reminder scheduler: %w", serr)
 	}
 	return err
+}
+
+// schedulerOptions returns the schedule settings of cfg; the caller adds
+// the dependencies (Store, Poster, Bot, Logger, Metrics).
+func schedulerOptions(cfg *config.Config) scheduler.Options {
+	return scheduler.Options{
+		DefaultSchedule: cfg.ReminderSchedule,
+		Zone:            cfg.Timezone,
+		MinInterval:     cfg.MinReminderInterval,
+		DigestChannel:   cfg.DigestChannel,
+		DigestSchedule:  cfg.DigestSchedule,
+	}
 }

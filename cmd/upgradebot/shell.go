@@ -84,7 +84,7 @@ func cmdShell(ctx context.Context, args []string, e env) error {
 	b := bot.New(bot.Options{Engine: diagnosis.New(kb), Store: store, Logger: logger, OCRNote: ocr.note()})
 	// The shell posts nothing on a schedule, but "/upgrade remind now" and
 	// schedule changes work through the same scheduler as in Slack.
-	opts := scheduler.OptionsFromConfig(cfg)
+	opts := schedulerOptions(cfg)
 	opts.Store, opts.Bot, opts.Logger = store, b, logger
 	sched, err := scheduler.New(opts)
 	if err != nil {

@@ -1,0 +1,279 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/upgradebot/upgradebot/progress"
+)
+
+// Reminder and digest rendering; the scheduler decides when to post them.
+
+const (
+	// ReminderModules is how many modules a reminder lists; the rest are counted.
+	ReminderModules = 15
+	// markButtons is how many "mark republished" buttons a reminder offers.
+	markButtons = 5
+	// maxReminderEnvs is how many environments one channel reminder shows.
+	maxReminderEnvs = 5
+)
+
+// work is what an environment still needs from people.
+type work struct {
+	modules int           // to republish
+	unnamed int           // failed or skipped, counted by Service Center, not named yet
+	stalled time.Duration // preparation reported running with no update for this long; 0 when not stalled
+}
+
+func (w work) any() bool { return w.modules > 0 || w.unnamed > 0 || w.stalled > 0 }
+
+// outstanding is st's work at now; a preparation with no update for longer than stall is stalled.
+func outstanding(st progress.Status, now time.Time, stall time.Duration) work {
+	w := work{modules: st.ModuleCount, unnamed: st.Unnamed()}
+	if st.State == progress.StatePreparing && !st.UpdatedAt.IsZero() {
+		if d := now.Sub(st.UpdatedAt); d > stall {
+			w.stalled = d
+		}
+	}
+	return w
+}
+
+// finished reports whether an environment is done: nothing to republish,
+// nothing unnamed, no preparation running (its all-clear may be posted).
+func finished(st progress.Status) bool {
+	return st.ModuleCount == 0 && st.Unnamed() == 0 && st.State != progress.StatePreparing
+}
+
+func joinAnd(parts []string) string {
+	switch len(parts) {
+	case 0:
+		return ""
+	case 1:
+		return parts[0]
+	}
+	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
+}
+
+// roughDuration says how long, to the minute: "3h 10m", "45m".
+func roughDuration(d time.Duration) string {
+	d = d.Truncate(time.Minute)
+	h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
+	switch {
+	case h >= 48:
+		return fmt.Sprintf("%dd %dh", h/24, h%24)
+	case h > 0 && m > 0:
+		return fmt.Sprintf("%dh %dm", h, m)
+	case h > 0:
+		return fmt.Sprintf("%dh", h)
+	}
+	return fmt.Sprintf("%dm", max(m, 1))
+}
+
+// Reminder is an environment's reminder at now, nil when nothing is
+// outstanding (a preparation counts after stall without an update): a
+// header line saying what is left, the status (progress, counts, modules
+// in the order to act on) and buttons to mark the first modules
+// republished or show the full status. n numbers the buttons when several
+// reminders share a message.
+func (b *Bot) Reminder(st progress.Status, now time.Time, stall time.Duration, n int) *Reply {
+	w := outstanding(st, now, stall)
+	if !w.any() {
+		return nil
+	}
+	var parts []string
+	if w.modules > 0 {
+		parts = append(parts, plural(w.modules, "module to republish", "modules to republish"))
+	}
+	if w.unnamed > 0 {
+		parts = append(parts, plural(w.unnamed, "failed or skipped module", "failed or skipped modules")+" nobody has named yet")
+	}
+	if w.stalled > 0 {
+		parts = append(parts, "a preparation with no update for "+roughDuration(w.stalled))
+	}
+	what := joinAnd(parts)
+	name := st.Name
+	if st.Version != "" {
+		name += " (Platform Server " + st.Version + ")"
+	}
+	r := &Reply{Summary: "Reminder: " + name + ": " + what}
+	r.Section(Line{T(":bell: Reminder: "), B(st.Name), T(strings.TrimPrefix(name, st.Name) + " still has " + what + ".")})
+	r.Blocks = append(r.Blocks, b.StatusReply(st).Blocks...)
+	if w.stalled > 0 {
+		r.Context(Line{T(fmt.Sprintf("The modules preparation was last reported running %s ago (%s). Check in Service Center that it is still progressing and paste its latest status here, so I can follow.",
+			roughDuration(w.stalled), st.UpdatedAt.UTC().Format("2006-01-02 15:04 UTC")))})
+	}
+	var buttons []Button
+	for i, m := range st.Modules {
+		if i == markButtons {
+			break
+		}
+		buttons = append(buttons, MarkDoneButton(n*10+i, st.Name, m.Name))
+	}
+	buttons = append(buttons, ShowStatusButton(n, st.Name))
+	r.Actions(buttons...)
+	return r
+}
+
+// ChannelReminder is the reminder of every environment a channel follows
+// that has something outstanding, in one message; nil when none has.
+func (b *Bot) ChannelReminder(ctx context.Context, workspace, channel string, now time.Time, stall time.Duration) (*Reply, error) {
+	envs, err := b.store.ChannelEnvironments(ctx, workspace, channel)
+	if err != nil {
+		return nil, err
+	}
+	var parts []*Reply
+	var more []string
+	for _, e := range envs {
+		st, err := b.store.Status(ctx, workspace, e.Name, ReminderModules)
+		if err != nil {
+			return nil, err
+		}
+		if len(parts) == maxReminderEnvs {
+			if outstanding(st, now, stall).any() {
+				more = append(more, e.Name)
+			}
+			continue
+		}
+		if r := b.Reminder(st, now, stall, len(parts)); r != nil {
+			parts = append(parts, r)
+		}
+	}
+	switch len(parts) {
+	case 0:
+		return nil, nil
+	case 1:
+		return parts[0], nil
+	}
+	r := &Reply{Summary: fmt.Sprintf("Reminder: %d environments have work outstanding", len(parts)+len(more))}
+	for i, p := range parts {
+		if i > 0 {
+			r.Divider()
+		}
+		r.Blocks = append(r.Blocks, p.Blocks...)
+	}
+	if len(more) > 0 {
+		r.Context(Line{T("… and outstanding work on " + strings.Join(more, ", ") + ": "), C(b.cmd + " status " + more[0])})
+	}
+	return r, nil
+}
+
+// Digest is every environment's state of the workspaces (all when none
+// is named) in one message, dated in loc; nil when none is tracked.
+func (b *Bot) Digest(ctx context.Context, workspaces []string, now time.Time, loc *time.Location, stall time.Duration) (*Reply, error) {
+	if len(workspaces) == 0 {
+		var err error
+		if workspaces, err = b.store.Workspaces(ctx); err != nil {
+			return nil, err
+		}
+	}
+	var lines []Line
+	busy := 0
+	for _, ws := range workspaces {
+		envs, err := b.store.Environments(ctx, ws)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range envs {
+			st, err := b.store.Status(ctx, ws, e.Name, 0)
+			if err != nil {
+				return nil, err
+			}
+			w := outstanding(st, now, stall)
+			if w.any() {
+				busy++
+			}
+			prefix := ""
+			if len(workspaces) > 1 {
+				prefix = ws + " / "
+			}
+			lines = append(lines, b.digestLine(prefix, st, w))
+		}
+	}
+	if len(lines) == 0 {
+		return nil, nil
+	}
+	r := &Reply{Summary: fmt.Sprintf("Upgrade digest: %s, %d with work outstanding", plural(len(lines), "environment", "environments"), busy)}
+	r.Header("Upgrade digest")
+	r.Context(Line{T(now.In(loc).Format("Monday 2 January 2006"))})
+	const perSection = 15
+	for i := 0; i < len(lines); i += perSection {
+		r.Section(lines[i:min(i+perSection, len(lines))]...)
+	}
+	r.Context(Line{T("Modules and buttons: "), C(b.cmd + " status <env>")})
+	return r, nil
+}
+
+func (b *Bot) digestLine(prefix string, st progress.Status, w work) Line {
+	sr := b.StatusReply(st)
+	l := Line{T("• " + prefix), B(st.Name)}
+	if st.Version != "" {
+		l = append(l, T(" → "+st.Version))
+	}
+	l = append(l, T(": "+strings.TrimPrefix(sr.Summary, st.Name+": ")))
+	for _, bl := range sr.Blocks {
+		for _, f := range bl.Fields {
+			if f.Label == "Progress" {
+				l = append(l, T(" · "+f.Value.PlainText()))
+			}
+		}
+	}
+	if w.unnamed > 0 {
+		l = append(l, T(fmt.Sprintf(" · %d failed or skipped not named yet", w.unnamed)))
+	}
+	if w.stalled > 0 {
+		l = append(l, T(" · no update for "+roughDuration(w.stalled)))
+	}
+	return l
+}
+
+// openTTL is how long a channel remembers it was reminded about an
+// environment, so that it gets one "all clear" when the work is done. Any
+// replica may set or clear that mark: it is held by progress.SharedToken.
+const openTTL = 60 * 24 * time.Hour
+
+// ScheduledReminder is what a channel gets at a scheduled reminder of env:
+// the reminder while work is outstanding; once the work is done, one
+// all-clear if the channel was reminded since the last one; else nil.
+// After posting it, call posted to record which it was.
+func (b *Bot) ScheduledReminder(ctx context.Context, workspace, channel, env string, now time.Time, stall time.Duration) (r *Reply, posted func(context.Context) error, err error) {
+	st, err := b.store.Status(ctx, workspace, env, ReminderModules)
+	if errors.Is(err, progress.ErrNotFound) {
+		return nil, nil, nil // untracked since the occurrence was scheduled
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	key := "remind-open:" + workspace + ":" + channel + ":" + env
+	if r := b.Reminder(st, now, stall, 0); r != nil {
+		return r, func(ctx context.Context) error {
+			if ok, err := b.store.Renew(ctx, key, progress.SharedToken, openTTL); ok || err != nil {
+				return err
+			}
+			_, err := b.store.Claim(ctx, key, progress.SharedToken, openTTL)
+			return err
+		}, nil
+	}
+	if !finished(st) {
+		return nil, nil, nil
+	}
+	if awaiting, err := b.store.Held(ctx, key); err != nil || !awaiting {
+		return nil, nil, err
+	}
+	return b.allClear(st.Name), func(ctx context.Context) error { return b.store.Release(ctx, key, progress.SharedToken) }, nil
+}
+
+// PauseReminders pauses the reminders of a channel the bot was removed
+// from (or that was archived or deleted), saying so and how to resume.
+func (b *Bot) PauseReminders(ctx context.Context, workspace, channel string, now time.Time) error {
+	cs, err := b.store.ChannelSettings(ctx, workspace, channel)
+	if err != nil || cs.Paused {
+		return err
+	}
+	cs.Paused, cs.UpdatedAt, cs.UpdatedBy = true, now, ""
+	cs.PauseReason = fmt.Sprintf("I was removed from this channel, or it was archived or deleted (noticed %s). Invite me back, then `%s remind default` (or a schedule) turns them on again.",
+		now.UTC().Format("2006-01-02 15:04 UTC"), b.cmd)
+	return b.store.SetChannelSettings(ctx, workspace, channel, cs)
+}
