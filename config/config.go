@@ -1,10 +1,8 @@
 // Package config reads upgradebot's settings from environment variables
-// (secrets also from NAME_FILE files) and a few flags, and validates them,
-// reporting every problem at once, each naming its variable; secrets are
-// never printed. github.com/caarlos0/env reads the variables, applies the
-// defaults and reads the files; Load adds the checks across settings. An
-// empty or blank value counts as unset. The environment comes in as a map,
-// so tests never touch the process's.
+// (secrets also from NAME_FILE files) and a few flags with caarlos0/env, and
+// checks them, reporting every problem at once, each naming its variable;
+// secrets are never printed. A blank value is unset. The environment comes
+// in as a map, so tests never touch the process's.
 package config
 
 import (
@@ -68,15 +66,6 @@ type Config struct {
 	DataIsDefault bool
 }
 
-// secretFiles are the NAME_FILE variables: the library reads the file each names.
-type secretFiles struct {
-	SlackBotToken      Secret `env:"SLACK_BOT_TOKEN_FILE,file"`
-	SlackAppToken      Secret `env:"SLACK_APP_TOKEN_FILE,file"`
-	SlackSigningSecret Secret `env:"SLACK_SIGNING_SECRET_FILE,file"`
-	RedisURL           Secret `env:"REDIS_URL_FILE,file"`
-	RedisClusterURL    Secret `env:"REDIS_CLUSTER_URL_FILE,file"`
-}
-
 // IDs is a list of Slack ids, written separated by commas and/or spaces.
 type IDs []string
 
@@ -86,8 +75,7 @@ func (ids *IDs) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// Problem is one missing or invalid setting: its variable, and what is wrong
-// and what to do (never a secret).
+// Problem is one bad setting: its variable, what is wrong and what to do (never a secret).
 type Problem struct{ Name, Message string }
 
 // Error formats the problem as one line: "NAME: message".
@@ -115,26 +103,16 @@ func Load(purpose Purpose, environ map[string]string) (*Config, error) {
 			l.vars[k] = v
 		}
 	}
-	if strings.EqualFold(l.vars["UPGRADEBOT_LOG_LEVEL"], "warning") {
-		l.vars["UPGRADEBOT_LOG_LEVEL"] = "warn"
-	}
-	var files secretFiles
+	l.readSecretFiles()
 	l.libraryErrors(env.ParseWithOptions(l.cfg, env.Options{Environment: l.vars}))
-	l.libraryErrors(env.ParseWithOptions(&files, env.Options{Environment: l.vars}))
-	l.fromFiles(&files)
 	l.check()
 
 	// Keep the problems of the settings this purpose uses, in table order.
-	order := map[string]int{}
-	for i, s := range Settings() {
+	settings, order := Settings(), map[string]int{}
+	for i, s := range settings {
 		order[s.Name], order[s.Name+"_FILE"] = i, i
 	}
-	var kept []Problem
-	for _, p := range l.problems {
-		if i, ok := order[p.Name]; !ok || purpose <= Settings()[i].For {
-			kept = append(kept, p)
-		}
-	}
+	kept := slices.DeleteFunc(l.problems, func(p Problem) bool { i, ok := order[p.Name]; return ok && purpose > settings[i].For })
 	if len(kept) > 0 {
 		slices.SortStableFunc(kept, func(a, b Problem) int { return order[a.Name] - order[b.Name] })
 		return nil, &ValidationError{Problems: kept}
@@ -165,11 +143,7 @@ func (l *loader) libraryErrors(err error) {
 	var agg env.AggregateError
 	errors.As(err, &agg)
 	for _, e := range agg.Errors {
-		var pe env.ParseError
-		var fe env.LoadFileContentError
-		if errors.As(e, &fe) {
-			l.problem(fe.Key, "cannot read %q: %s", fe.Filename, reason(fe.Err))
-		} else if errors.As(e, &pe) {
+		if pe := (env.ParseError{}); errors.As(e, &pe) {
 			f, _ := reflect.TypeFor[Config]().FieldByName(pe.Name)
 			l.problem(envName(f), "%q %s", l.vars[envName(f)], f.Tag.Get("hint"))
 		}
@@ -185,22 +159,24 @@ func reason(err error) string {
 	return err.Error()
 }
 
-// fromFiles takes each secret from its NAME_FILE when that is set; both set is ambiguous.
-func (l *loader) fromFiles(f *secretFiles) {
-	files, cfg := reflect.ValueOf(f).Elem(), reflect.ValueOf(l.cfg).Elem()
-	for i := range files.NumField() {
-		field := files.Type().Field(i)
-		value, file := cfg.FieldByName(field.Name).Addr().Interface().(*Secret), files.Field(i).Interface().(Secret)
-		fileVar := envName(field)
-		name := strings.TrimSuffix(fileVar, "_FILE")
-		switch path, ok := l.vars[fileVar]; {
-		case !ok || l.failed(name):
-		case value.IsSet():
-			l.problem(name, "both %s and %s are set: keep only one", name, fileVar)
-		case !file.IsSet():
-			l.problem(name, "the file %q (%s) is empty: it should hold the secret alone", path, fileVar)
+// readSecretFiles takes each secret from its NAME_FILE when that is set
+// (the library reads such files, but knows neither "both set" nor "empty").
+func (l *loader) readSecretFiles() {
+	for _, s := range Settings() {
+		path, ok := l.vars[s.Name+"_FILE"]
+		if !s.Secret || !ok {
+			continue
+		}
+		b, err := os.ReadFile(path)
+		switch value := strings.TrimSpace(string(b)); {
+		case l.vars[s.Name] != "":
+			l.problem(s.Name, "both %s and %s_FILE are set: keep only one", s.Name, s.Name)
+		case err != nil:
+			l.problem(s.Name+"_FILE", "cannot read %q: %s", path, reason(err))
+		case value == "":
+			l.problem(s.Name, "the file %q (%s_FILE) is empty: it should hold the secret alone", path, s.Name)
 		default:
-			*value = file
+			l.vars[s.Name] = value
 		}
 	}
 }
