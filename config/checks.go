@@ -28,12 +28,13 @@ func (l *loader) check() {
 		l.checkDataFile(c.DataFile)
 	}
 	if _, err := os.ReadFile(c.KBFile); c.KBFile != "" && err != nil {
-		l.problem("UPGRADEBOT_KB_FILE", "cannot read %q: %s: name the knowledge-base file", c.KBFile, reason(err))
+		l.problem("UPGRADEBOT_KB_FILE", "cannot read %q: %s: name the knowledge-base file", c.KBFile, errors.Unwrap(err))
 	}
 	if c.MinReminderInterval <= 0 && !l.failed("UPGRADEBOT_MIN_REMINDER_INTERVAL") {
 		l.problem("UPGRADEBOT_MIN_REMINDER_INTERVAL", "must be greater than 0, such as 15m")
 	}
-	for _, ids := range []struct { // Slack ids: a letter, then at least two upper-case letters or digits
+	// Slack ids: a letter, then at least two upper-case letters or digits.
+	for _, ids := range []struct {
 		name, first, hint string
 		list              IDs
 	}{
@@ -69,12 +70,8 @@ func (l *loader) checkDataFile(path string) {
 	dir := filepath.Dir(path)
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		l.problem(name, "%q is a folder: name the store file in it, such as %s", path, filepath.Join(path, "upgradebot.db"))
-	} else if fi, err := os.Stat(dir); os.IsNotExist(err) {
-		l.problem(name, "the folder %q of %q does not exist: create it, or correct the path", dir, path)
-	} else if err != nil {
-		l.problem(name, "cannot use the folder %q: %s", dir, reason(err))
-	} else if !fi.IsDir() {
-		l.problem(name, "%q is not a folder: the store file %q must be in a folder", dir, path)
+	} else if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		l.problem(name, "the folder %q of %q does not exist or is not a folder: create it, or correct the path", dir, path)
 	}
 }
 
@@ -159,23 +156,16 @@ func (l *loader) resolveMode() {
 // checkRedis checks the Redis URLs with the parsers the store uses.
 func (l *loader) checkRedis() {
 	c, name, raw := l.cfg, "REDIS_URL", l.cfg.RedisURL.Reveal()
-	form := "redis:// or rediss:// (TLS), as in redis://[user:password@]host:port[/db][?master_name=NAME&addr=sentinel2:port]"
 	if c.RedisClusterURL.IsSet() {
 		name, raw = "REDIS_CLUSTER_URL", c.RedisClusterURL.Reveal()
-		form = "redis:// or rediss:// (TLS), as in redis://[user:password@]host:port?addr=host2:port2&addr=…"
 	}
+	var ve *progress.ValidationError
 	if c.RedisURL.IsSet() && c.RedisClusterURL.IsSet() {
 		l.problem("REDIS_CLUSTER_URL", "set together with REDIS_URL: keep REDIS_CLUSTER_URL for a Redis Cluster, or REDIS_URL for one server or a Sentinel")
-		return
-	} else if raw == "" {
-		return
-	}
-	s, _, err := progress.OpenRedis(c.RedisURL.Reveal(), c.RedisClusterURL.Reveal(), progress.RedisOptions{})
-	var ve *progress.ValidationError
-	if errors.As(err, &ve) {
-		l.problem(name, "%q %s: use %s", redactURL(raw), ve.Problem, form)
-	} else if err == nil {
+	} else if s, _, err := progress.OpenRedis(c.RedisURL.Reveal(), c.RedisClusterURL.Reveal(), progress.RedisOptions{}); err == nil {
 		s.Close() // a client dials only when used
+	} else if raw != "" && errors.As(err, &ve) {
+		l.problem(name, "%q %s: use redis:// or rediss:// (TLS), as in redis://[user:password@]host:port[/db][?master_name=NAME&addr=sentinel2:port], or for a Cluster redis://[user:password@]host:port?addr=host2:port2&addr=…", redactURL(raw), ve.Problem)
 	}
 }
 

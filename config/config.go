@@ -104,7 +104,16 @@ func Load(purpose Purpose, environ map[string]string) (*Config, error) {
 		}
 	}
 	l.readSecretFiles()
-	l.libraryErrors(env.ParseWithOptions(l.cfg, env.Options{Environment: l.vars}))
+	var agg env.AggregateError
+	if errors.As(env.ParseWithOptions(l.cfg, env.Options{Environment: l.vars}), &agg) {
+		for _, e := range agg.Errors {
+			// A value that does not parse is shown: never a secret's, as Secrets always parse.
+			if pe := (env.ParseError{}); errors.As(e, &pe) {
+				f, _ := reflect.TypeFor[Config]().FieldByName(pe.Name)
+				l.problem(f.Tag.Get("env"), "%q %s", l.vars[f.Tag.Get("env")], f.Tag.Get("hint"))
+			}
+		}
+	}
 	l.check()
 
 	// Keep the problems of the settings this purpose uses, in table order.
@@ -137,28 +146,6 @@ func (l *loader) failed(name string) bool {
 	return slices.ContainsFunc(l.problems, func(p Problem) bool { return p.Name == name || p.Name == name+"_FILE" })
 }
 
-// libraryErrors turns the library's errors into problems naming the variable.
-// Parse errors show the value (never a secret's: Secrets do not fail to parse).
-func (l *loader) libraryErrors(err error) {
-	var agg env.AggregateError
-	errors.As(err, &agg)
-	for _, e := range agg.Errors {
-		if pe := (env.ParseError{}); errors.As(e, &pe) {
-			f, _ := reflect.TypeFor[Config]().FieldByName(pe.Name)
-			l.problem(envName(f), "%q %s", l.vars[envName(f)], f.Tag.Get("hint"))
-		}
-	}
-}
-
-// reason returns why a file operation failed without repeating the path.
-func reason(err error) string {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err.Error()
-	}
-	return err.Error()
-}
-
 // readSecretFiles takes each secret from its NAME_FILE when that is set
 // (the library reads such files, but knows neither "both set" nor "empty").
 func (l *loader) readSecretFiles() {
@@ -172,7 +159,7 @@ func (l *loader) readSecretFiles() {
 		case l.vars[s.Name] != "":
 			l.problem(s.Name, "both %s and %s_FILE are set: keep only one", s.Name, s.Name)
 		case err != nil:
-			l.problem(s.Name+"_FILE", "cannot read %q: %s", path, reason(err))
+			l.problem(s.Name+"_FILE", "cannot read %q: %s", path, errors.Unwrap(err)) // the *os.PathError's cause
 		case value == "":
 			l.problem(s.Name, "the file %q (%s_FILE) is empty: it should hold the secret alone", path, s.Name)
 		default:
@@ -208,18 +195,12 @@ type Setting struct {
 func Settings() []Setting {
 	var list []Setting
 	for f := range reflect.TypeFor[Config]().Fields() {
-		if name := envName(f); name != "" {
+		if name := f.Tag.Get("env"); name != "" {
 			purpose := map[string]Purpose{"run": ForRun, "shell": ForShell, "": ForDiagnose}[f.Tag.Get("for")]
 			list = append(list, Setting{name, f.Tag.Get("envDefault"), f.Type == reflect.TypeFor[Secret](), purpose})
 		}
 	}
 	return list
-}
-
-// envName returns the variable of a struct field's env tag.
-func envName(f reflect.StructField) string {
-	name, _, _ := strings.Cut(f.Tag.Get("env"), ",")
-	return name
 }
 
 // flagVars are the few settings that are also flags, flag → variable.

@@ -18,7 +18,7 @@ func TestSettingsTable(t *testing.T) {
 	var tags []string
 	ct := reflect.TypeFor[Config]()
 	for i := range ct.NumField() {
-		if name := envName(ct.Field(i)); name != "" {
+		if name := ct.Field(i).Tag.Get("env"); name != "" {
 			tags = append(tags, name)
 		}
 	}
