@@ -32,14 +32,29 @@ func (v buttonValue) String() string {
 // HandleAction understands it. n numbers the button within its message
 // (Slack wants distinct action ids); the first one is the primary button.
 func MarkDoneButton(n int, env, module string) Button {
-	v := buttonValue{Env: env, Module: module}
-	return Button{ActionID: fmt.Sprintf("%s:%d", ActionMarkDone, n), Label: "Mark " + module + " republished", Value: v.String(), Primary: n == 0}
+	v, cmd := buttonValue{Env: env, Module: module}, "done "+commandName(module)
+	if env != "" {
+		cmd = "done " + env + ": " + commandName(module)
+	}
+	return Button{ActionID: fmt.Sprintf("%s:%d", ActionMarkDone, n), Label: "Mark " + module + " republished", Value: v.String(), Primary: n == 0, Command: cmd}
 }
 
 // ShowStatusButton is the button that shows env's status to whoever clicks it.
 // n numbers the button within its message.
 func ShowStatusButton(n int, env string) Button {
-	return Button{ActionID: fmt.Sprintf("%s:%d", ActionShowStatus, n), Label: "Show status", Value: buttonValue{Env: env}.String()}
+	return Button{ActionID: fmt.Sprintf("%s:%d", ActionShowStatus, n), Label: "Show status", Value: buttonValue{Env: env}.String(), Command: statusCommand(env)}
+}
+
+// statusCommand is the command that shows env's status (all followed here when env is "").
+func statusCommand(env string) string { return strings.TrimSpace("status " + env) }
+
+// commandName writes a module name as commands read it: quoted when it
+// holds a separator, or is "all" (which done takes for every module).
+func commandName(module string) string {
+	if strings.ContainsAny(module, " \t,;\u00a0") || strings.EqualFold(module, "all") {
+		return `"` + module + `"`
+	}
+	return module
 }
 
 // findingButtons are a diagnosis's buttons: mark each module named (five
@@ -59,7 +74,7 @@ func (b *Bot) findingButtons(findings []diagnosis.Finding, env string) []Button 
 		buttons = append(buttons, MarkDoneButton(len(buttons), env, mod))
 	}
 	if env != "" {
-		buttons = append(buttons, Button{ActionID: ActionShowStatus, Label: "Show status", Value: buttonValue{Env: env}.String()})
+		buttons = append(buttons, Button{ActionID: ActionShowStatus, Label: "Show status", Value: buttonValue{Env: env}.String(), Command: statusCommand(env)})
 	}
 	return buttons
 }

@@ -95,6 +95,10 @@ type Button struct {
 	Label    string
 	Value    string
 	Primary  bool
+	// Command is the command that does the same, as typed after the command
+	// name (/upgrade), e.g. `done prod: Billing_CS`; "" when none does.
+	// Each transport knows how its users name the command.
+	Command string
 }
 
 // Block is one part of a reply.

@@ -50,7 +50,8 @@ func (b *Bot) cmdStatus(ctx context.Context, c Command, args string) Response {
 		}
 	}
 	b.reminderNote(ctx, c, r)
-	r.Actions(Button{ActionID: ActionShare, Label: "Share in channel", Value: buttonValue{Env: strings.Join(names, ",")}.String()})
+	// No command shares; status shows what the button shares (the first environment's).
+	r.Actions(Button{ActionID: ActionShare, Label: "Share in channel", Value: buttonValue{Env: strings.Join(names, ",")}.String(), Command: statusCommand(names[0])})
 	return private(r)
 }
 

@@ -2,7 +2,6 @@ package config
 
 import (
 	"errors"
-	"fmt"
 	"net"
 	"net/url"
 	"os"
@@ -12,7 +11,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/upgradebot/upgradebot/progress"
 )
 
 // check adds the checks the library cannot do: shapes, and rules across settings.
@@ -28,24 +27,31 @@ func (l *loader) check() {
 	} else if !c.RedisURL.IsSet() && !c.RedisClusterURL.IsSet() {
 		l.checkDataFile(c.DataFile)
 	}
-	if fi, err := os.Stat(c.KBFile); c.KBFile != "" && err != nil {
-		l.problem("UPGRADEBOT_KB_FILE", "cannot read %q: %s", c.KBFile, reason(err))
-	} else if c.KBFile != "" && fi.IsDir() {
-		l.problem("UPGRADEBOT_KB_FILE", "%q is a directory: name the knowledge-base file", c.KBFile)
+	if _, err := os.ReadFile(c.KBFile); c.KBFile != "" && err != nil {
+		l.problem("UPGRADEBOT_KB_FILE", "cannot read %q: %s: name the knowledge-base file", c.KBFile, errors.Unwrap(err))
 	}
 	if c.MinReminderInterval <= 0 && !l.failed("UPGRADEBOT_MIN_REMINDER_INTERVAL") {
 		l.problem("UPGRADEBOT_MIN_REMINDER_INTERVAL", "must be greater than 0, such as 15m")
 	}
-	if bad := invalidIDs(c.Admins, "UW"); bad != "" {
-		l.problem("UPGRADEBOT_ADMINS", "%s: Slack user ids look like U012AB3CD (profile → ⋮ → Copy member ID)", bad)
-	}
-	if bad := invalidIDs(c.AllowedBots, "BA"); bad != "" {
-		l.problem("UPGRADEBOT_ALLOWED_BOTS", "%s: use bot ids (B…, the bot_id of a message) or app ids (A…, Basic Information → App ID)", bad)
+	// Slack ids: a letter, then at least two upper-case letters or digits.
+	for _, ids := range []struct {
+		name, first, hint string
+		list              IDs
+	}{
+		{"UPGRADEBOT_ADMINS", "UW", "Slack user ids look like U012AB3CD (profile → ⋮ → Copy member ID)", c.Admins},
+		{"UPGRADEBOT_ALLOWED_BOTS", "BA", "use bot ids (B…, the bot_id of a message) or app ids (A…, Basic Information → App ID)", c.AllowedBots},
+	} {
+		var bad []string
+		for _, id := range ids.list {
+			if ok, _ := regexp.MatchString("^["+ids.first+"][A-Z0-9]{2,}$", id); !ok {
+				bad = append(bad, strconv.Quote(id))
+			}
+		}
+		if bad != nil {
+			l.problem(ids.name, "not valid: %s: %s", strings.Join(bad, ", "), ids.hint)
+		}
 	}
 	l.oneOf("UPGRADEBOT_LOG_FORMAT", &c.LogFormat, "is not a format: use text or json", LogText, LogJSON)
-	if alias, ok := map[string]string{"true": OCROn, "yes": OCROn, "1": OCROn, "false": OCROff, "no": OCROff, "0": OCROff}[strings.ToLower(c.OCR)]; ok {
-		c.OCR = alias
-	}
 	l.oneOf("UPGRADEBOT_OCR", &c.OCR, "is not on, off or auto (unset: on when Tesseract is found)", OCRAuto, OCROn, OCROff)
 }
 
@@ -64,12 +70,8 @@ func (l *loader) checkDataFile(path string) {
 	dir := filepath.Dir(path)
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		l.problem(name, "%q is a folder: name the store file in it, such as %s", path, filepath.Join(path, "upgradebot.db"))
-	} else if fi, err := os.Stat(dir); os.IsNotExist(err) {
-		l.problem(name, "the folder %q of %q does not exist: create it, or correct the path", dir, path)
-	} else if err != nil {
-		l.problem(name, "cannot use the folder %q: %s", dir, reason(err))
-	} else if !fi.IsDir() {
-		l.problem(name, "%q is not a folder: the store file %q must be in a folder", dir, path)
+	} else if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		l.problem(name, "the folder %q of %q does not exist or is not a folder: create it, or correct the path", dir, path)
 	}
 }
 
@@ -86,21 +88,6 @@ func defaultDataFile(vars map[string]string) (string, bool) {
 	return filepath.Join(dir, "upgradebot", "upgradebot.db"), true
 }
 
-// invalidIDs quotes the ids that are not Slack ids starting with one of
-// prefixes (a letter, then at least two upper-case letters or digits), "" when all are.
-func invalidIDs(ids []string, prefixes string) string {
-	var bad []string
-	for _, id := range ids {
-		if ok, _ := regexp.MatchString("^["+prefixes+"][A-Z0-9]{2,}$", id); !ok {
-			bad = append(bad, strconv.Quote(id))
-		}
-	}
-	if len(bad) == 0 {
-		return ""
-	}
-	return strings.Join(bad, ", ") + map[bool]string{true: " is", false: " are"}[len(bad) == 1] + " not valid"
-}
-
 // Where each Slack credential lives in the app's settings, for messages.
 const (
 	hintBot = "the Bot User OAuth Token from OAuth & Permissions, xoxb-…"
@@ -109,50 +96,31 @@ const (
 )
 
 // checkSlack checks the Slack settings; Load drops these problems for the
-// commands without Slack. Messages name token kinds by prefix, never values.
+// commands without Slack. Messages never show the values.
 func (l *loader) checkSlack() {
 	c := l.cfg
 	if !c.SlackBotToken.IsSet() && !l.failed("SLACK_BOT_TOKEN") {
 		l.problem("SLACK_BOT_TOKEN", "required for run: set it (or SLACK_BOT_TOKEN_FILE) to %s", hintBot)
 	}
-	l.tokenShape("SLACK_BOT_TOKEN", c.SlackBotToken.Reveal(), "xoxb-", hintBot)
-	l.tokenShape("SLACK_APP_TOKEN", c.SlackAppToken.Reveal(), "xapp-", hintApp)
-	if v := c.SlackSigningSecret.Reveal(); strings.HasPrefix(v, "xox") || strings.HasPrefix(v, "xapp-") {
-		l.problem("SLACK_SIGNING_SECRET", "holds a token, not the signing secret: use %s", hintSig)
-	} else if strings.ContainsAny(v, " \t\r\n\"'") {
-		l.problem("SLACK_SIGNING_SECRET", "contains spaces or quotes: copy %s alone", hintSig)
+	for _, t := range []struct{ name, v, prefix, hint string }{
+		{"SLACK_BOT_TOKEN", c.SlackBotToken.Reveal(), "xoxb-", hintBot},
+		{"SLACK_APP_TOKEN", c.SlackAppToken.Reveal(), "xapp-", hintApp},
+	} {
+		if t.v != "" && (!strings.HasPrefix(t.v, t.prefix) || t.v == t.prefix || strings.ContainsAny(t.v, " \t\r\n\"'")) {
+			l.problem(t.name, "must start with %s (%s) and be the whole token: one word, without spaces or quotes", t.prefix, t.hint)
+		}
+	}
+	if v := c.SlackSigningSecret.Reveal(); strings.HasPrefix(v, "xox") || strings.HasPrefix(v, "xapp-") || strings.ContainsAny(v, " \t\r\n\"'") {
+		l.problem("SLACK_SIGNING_SECRET", "is not the signing secret alone (a token, or spaces or quotes): copy %s", hintSig)
 	}
 	l.resolveMode()
-	if u, err := url.Parse(c.SlackAPIURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		l.problem("SLACK_API_URL", "%q is not an http(s) URL: use the Web API base URL, such as https://slack.com/api/", redactURL(c.SlackAPIURL))
-	} else if !strings.HasSuffix(c.SlackAPIURL, "/") {
-		l.problem("SLACK_API_URL", "must end with / (such as https://slack.com/api/): method names are appended to it")
+	if u, err := url.Parse(c.SlackAPIURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || !strings.HasSuffix(c.SlackAPIURL, "/") {
+		l.problem("SLACK_API_URL", "%q must be an http(s) URL and must end with / (method names are appended to it): use the Web API base URL, such as https://slack.com/api/", redactURL(c.SlackAPIURL))
 	}
 	if _, port, err := net.SplitHostPort(c.Addr); err != nil {
 		l.problem("UPGRADEBOT_ADDR", "%q is not host:port: use a listen address such as :3000 or 127.0.0.1:3000", c.Addr)
 	} else if _, err := strconv.ParseUint(port, 10, 16); err != nil {
 		l.problem("UPGRADEBOT_ADDR", "port %q is not a number from 0 to 65535", port)
-	}
-}
-
-// tokenShape reports what is wrong with a set Slack token expected to start with want.
-func (l *loader) tokenShape(name, v, want, hint string) {
-	kinds := map[string]string{"xoxb-": "a bot token (xoxb-…), which belongs in SLACK_BOT_TOKEN", "xapp-": "an app-level token (xapp-…), which belongs in SLACK_APP_TOKEN",
-		"xoxp-": "a user token (xoxp-…): the bot acts as itself", "xoxe": "a configuration or refresh token (xoxe…)"}
-	switch {
-	case v == "" || strings.HasPrefix(v, want) && len(v) > len(want) && !strings.ContainsAny(v, " \t\r\n\"'"):
-	case strings.ContainsAny(v, " \t\r\n\"'"):
-		l.problem(name, "contains spaces or quotes: the token is one word starting with %s", want)
-	case v == want:
-		l.problem(name, "holds only the prefix %s: copy the whole token", want)
-	default:
-		for prefix, kind := range kinds {
-			if strings.HasPrefix(v, prefix) {
-				l.problem(name, "holds %s; it must start with %s (%s)", kind, want, hint)
-				return
-			}
-		}
-		l.problem(name, "must start with %s (%s)", want, hint)
 	}
 }
 
@@ -185,101 +153,20 @@ func (l *loader) resolveMode() {
 	}
 }
 
-// RedisKind names the kind of Redis the settings point at: "one server", "sentinel", "cluster", or "" for the embedded store.
-func (c *Config) RedisKind() string {
-	u, err := url.Parse(c.RedisURL.Reveal())
-	switch {
-	case c.RedisClusterURL.IsSet():
-		return "cluster"
-	case !c.RedisURL.IsSet():
-		return ""
-	case err == nil && u.Query().Has("master_name"):
-		return "sentinel"
-	}
-	return "one server"
-}
-
-// RedisClient returns a client for REDIS_URL or REDIS_CLUSTER_URL, parsed by
-// go-redis, nil for the embedded store. It does not contact Redis. Unless the
-// URL says otherwise, a failed command is retried once and a refused dial
-// tried twice, so an outage is reported well within Slack's three seconds.
-func (c *Config) RedisClient() (redis.UniversalClient, error) {
-	kind, name, raw := c.RedisKind(), "REDIS_URL", c.RedisURL.Reveal()
-	if kind == "cluster" {
+// checkRedis checks the Redis URLs with the parsers the store uses.
+func (l *loader) checkRedis() {
+	c, name, raw := l.cfg, "REDIS_URL", l.cfg.RedisURL.Reveal()
+	if c.RedisClusterURL.IsSet() {
 		name, raw = "REDIS_CLUSTER_URL", c.RedisClusterURL.Reveal()
 	}
-	// go-redis takes a missing host for localhost: a typo, more likely.
-	if u, err := url.Parse(raw); kind != "" && err == nil && u.Hostname() == "" {
-		return nil, redisError(name, raw, nil)
-	}
-	var client redis.UniversalClient
-	var err error
-	switch kind {
-	case "cluster":
-		var o *redis.ClusterOptions
-		if o, err = redis.ParseClusterURL(raw); err == nil {
-			o.DialerRetries, o.MaxRetries = orDefault(o.DialerRetries, 2), orDefault(o.MaxRetries, 1)
-			client = redis.NewClusterClient(o)
-		}
-	case "sentinel":
-		var o *redis.FailoverOptions
-		if o, err = redis.ParseFailoverURL(raw); err == nil {
-			if o.Username == "" && o.Password == "" {
-				// No username= or password= for the master: it takes the sentinels' (CONTRACTS.md).
-				o.Username, o.Password = o.SentinelUsername, o.SentinelPassword
-			}
-			o.DialerRetries, o.MaxRetries = orDefault(o.DialerRetries, 2), orDefault(o.MaxRetries, 1)
-			client = redis.NewFailoverClient(o)
-		}
-	case "one server":
-		var o *redis.Options
-		if o, err = redis.ParseURL(raw); err == nil {
-			o.DialerRetries, o.MaxRetries = orDefault(o.DialerRetries, 2), orDefault(o.MaxRetries, 1)
-			client = redis.NewClient(o)
-		}
-	}
-	if err != nil {
-		return nil, redisError(name, raw, err)
-	}
-	return client, nil
-}
-
-// orDefault is v, or def when v is zero (not given in the URL).
-func orDefault(v, def int) int {
-	if v == 0 {
-		return def
-	}
-	return v
-}
-
-// checkRedis checks the Redis URLs with the parsers the client uses.
-func (l *loader) checkRedis() {
-	if l.cfg.RedisURL.IsSet() && l.cfg.RedisClusterURL.IsSet() {
+	var ve *progress.ValidationError
+	if c.RedisURL.IsSet() && c.RedisClusterURL.IsSet() {
 		l.problem("REDIS_CLUSTER_URL", "set together with REDIS_URL: keep REDIS_CLUSTER_URL for a Redis Cluster, or REDIS_URL for one server or a Sentinel")
-	} else if client, err := l.cfg.RedisClient(); err != nil {
-		l.problems = append(l.problems, err.(Problem))
-	} else if client != nil {
-		client.Close() // a client dials only when used
+	} else if s, _, err := progress.OpenRedis(c.RedisURL.Reveal(), c.RedisClusterURL.Reveal(), progress.RedisOptions{}); err == nil {
+		s.Close() // a client dials only when used
+	} else if raw != "" && errors.As(err, &ve) {
+		l.problem(name, "%q %s: use redis:// or rediss:// (TLS), as in redis://[user:password@]host:port[/db][?master_name=NAME&addr=sentinel2:port], or for a Cluster redis://[user:password@]host:port?addr=host2:port2&addr=…", redactURL(raw), ve.Problem)
 	}
-}
-
-// quoted matches what an error message quotes: the URL, or a mistyped password parameter.
-var quoted = regexp.MustCompile(`"[^"]*"`)
-
-// redisError explains a URL go-redis refused (err nil: it has no host),
-// showing it redacted and nothing the parser quotes.
-func redisError(name, raw string, err error) Problem {
-	form := "redis:// or rediss:// (TLS), as in redis://[user:password@]host:port[/db][?master_name=NAME&addr=sentinel2:port]"
-	if name == "REDIS_CLUSTER_URL" {
-		form = "redis:// or rediss:// (TLS), as in redis://[user:password@]host:port?addr=host2:port2&addr=…"
-	}
-	detail, ue := "has no host", &url.Error{}
-	if errors.As(err, &ue) {
-		detail = "is not a valid URL (" + quoted.ReplaceAllString(ue.Err.Error(), `"…"`) + ")"
-	} else if err != nil {
-		detail = quoted.ReplaceAllString(strings.TrimPrefix(err.Error(), "redis: "), `"…"`)
-	}
-	return Problem{name, fmt.Sprintf("%q %s: use %s", redactURL(raw), detail, form)}
 }
 
 // redactURL hides the userinfo of a URL, even one that does not parse

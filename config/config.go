@@ -1,10 +1,8 @@
 // Package config reads upgradebot's settings from environment variables
-// (secrets also from NAME_FILE files) and a few flags, and validates them,
-// reporting every problem at once, each naming its variable; secrets are
-// never printed. github.com/caarlos0/env reads the variables, applies the
-// defaults and reads the files; Load adds the checks across settings. An
-// empty or blank value counts as unset. The environment comes in as a map,
-// so tests never touch the process's.
+// (secrets also from NAME_FILE files) and a few flags with caarlos0/env, and
+// checks them, reporting every problem at once, each naming its variable;
+// secrets are never printed. A blank value is unset. The environment comes
+// in as a map, so tests never touch the process's.
 package config
 
 import (
@@ -68,15 +66,6 @@ type Config struct {
 	DataIsDefault bool
 }
 
-// secretFiles are the NAME_FILE variables: the library reads the file each names.
-type secretFiles struct {
-	SlackBotToken      Secret `env:"SLACK_BOT_TOKEN_FILE,file"`
-	SlackAppToken      Secret `env:"SLACK_APP_TOKEN_FILE,file"`
-	SlackSigningSecret Secret `env:"SLACK_SIGNING_SECRET_FILE,file"`
-	RedisURL           Secret `env:"REDIS_URL_FILE,file"`
-	RedisClusterURL    Secret `env:"REDIS_CLUSTER_URL_FILE,file"`
-}
-
 // IDs is a list of Slack ids, written separated by commas and/or spaces.
 type IDs []string
 
@@ -86,8 +75,7 @@ func (ids *IDs) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// Problem is one missing or invalid setting: its variable, and what is wrong
-// and what to do (never a secret).
+// Problem is one bad setting: its variable, what is wrong and what to do (never a secret).
 type Problem struct{ Name, Message string }
 
 // Error formats the problem as one line: "NAME: message".
@@ -115,26 +103,25 @@ func Load(purpose Purpose, environ map[string]string) (*Config, error) {
 			l.vars[k] = v
 		}
 	}
-	if strings.EqualFold(l.vars["UPGRADEBOT_LOG_LEVEL"], "warning") {
-		l.vars["UPGRADEBOT_LOG_LEVEL"] = "warn"
+	l.readSecretFiles()
+	var agg env.AggregateError
+	if errors.As(env.ParseWithOptions(l.cfg, env.Options{Environment: l.vars}), &agg) {
+		for _, e := range agg.Errors {
+			// A value that does not parse is shown: never a secret's, as Secrets always parse.
+			if pe := (env.ParseError{}); errors.As(e, &pe) {
+				f, _ := reflect.TypeFor[Config]().FieldByName(pe.Name)
+				l.problem(f.Tag.Get("env"), "%q %s", l.vars[f.Tag.Get("env")], f.Tag.Get("hint"))
+			}
+		}
 	}
-	var files secretFiles
-	l.libraryErrors(env.ParseWithOptions(l.cfg, env.Options{Environment: l.vars}))
-	l.libraryErrors(env.ParseWithOptions(&files, env.Options{Environment: l.vars}))
-	l.fromFiles(&files)
 	l.check()
 
 	// Keep the problems of the settings this purpose uses, in table order.
-	order := map[string]int{}
-	for i, s := range Settings() {
+	settings, order := Settings(), map[string]int{}
+	for i, s := range settings {
 		order[s.Name], order[s.Name+"_FILE"] = i, i
 	}
-	var kept []Problem
-	for _, p := range l.problems {
-		if i, ok := order[p.Name]; !ok || purpose <= Settings()[i].For {
-			kept = append(kept, p)
-		}
-	}
+	kept := slices.DeleteFunc(l.problems, func(p Problem) bool { i, ok := order[p.Name]; return ok && purpose > settings[i].For })
 	if len(kept) > 0 {
 		slices.SortStableFunc(kept, func(a, b Problem) int { return order[a.Name] - order[b.Name] })
 		return nil, &ValidationError{Problems: kept}
@@ -159,48 +146,24 @@ func (l *loader) failed(name string) bool {
 	return slices.ContainsFunc(l.problems, func(p Problem) bool { return p.Name == name || p.Name == name+"_FILE" })
 }
 
-// libraryErrors turns the library's errors into problems naming the variable.
-// Parse errors show the value (never a secret's: Secrets do not fail to parse).
-func (l *loader) libraryErrors(err error) {
-	var agg env.AggregateError
-	errors.As(err, &agg)
-	for _, e := range agg.Errors {
-		var pe env.ParseError
-		var fe env.LoadFileContentError
-		if errors.As(e, &fe) {
-			l.problem(fe.Key, "cannot read %q: %s", fe.Filename, reason(fe.Err))
-		} else if errors.As(e, &pe) {
-			f, _ := reflect.TypeFor[Config]().FieldByName(pe.Name)
-			l.problem(envName(f), "%q %s", l.vars[envName(f)], f.Tag.Get("hint"))
+// readSecretFiles takes each secret from its NAME_FILE when that is set
+// (the library reads such files, but knows neither "both set" nor "empty").
+func (l *loader) readSecretFiles() {
+	for _, s := range Settings() {
+		path, ok := l.vars[s.Name+"_FILE"]
+		if !s.Secret || !ok {
+			continue
 		}
-	}
-}
-
-// reason returns why a file operation failed without repeating the path.
-func reason(err error) string {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err.Error()
-	}
-	return err.Error()
-}
-
-// fromFiles takes each secret from its NAME_FILE when that is set; both set is ambiguous.
-func (l *loader) fromFiles(f *secretFiles) {
-	files, cfg := reflect.ValueOf(f).Elem(), reflect.ValueOf(l.cfg).Elem()
-	for i := range files.NumField() {
-		field := files.Type().Field(i)
-		value, file := cfg.FieldByName(field.Name).Addr().Interface().(*Secret), files.Field(i).Interface().(Secret)
-		fileVar := envName(field)
-		name := strings.TrimSuffix(fileVar, "_FILE")
-		switch path, ok := l.vars[fileVar]; {
-		case !ok || l.failed(name):
-		case value.IsSet():
-			l.problem(name, "both %s and %s are set: keep only one", name, fileVar)
-		case !file.IsSet():
-			l.problem(name, "the file %q (%s) is empty: it should hold the secret alone", path, fileVar)
+		b, err := os.ReadFile(path)
+		switch value := strings.TrimSpace(string(b)); {
+		case l.vars[s.Name] != "":
+			l.problem(s.Name, "both %s and %s_FILE are set: keep only one", s.Name, s.Name)
+		case err != nil:
+			l.problem(s.Name+"_FILE", "cannot read %q: %s", path, errors.Unwrap(err)) // the *os.PathError's cause
+		case value == "":
+			l.problem(s.Name, "the file %q (%s_FILE) is empty: it should hold the secret alone", path, s.Name)
 		default:
-			*value = file
+			l.vars[s.Name] = value
 		}
 	}
 }
@@ -232,18 +195,12 @@ type Setting struct {
 func Settings() []Setting {
 	var list []Setting
 	for f := range reflect.TypeFor[Config]().Fields() {
-		if name := envName(f); name != "" {
+		if name := f.Tag.Get("env"); name != "" {
 			purpose := map[string]Purpose{"run": ForRun, "shell": ForShell, "": ForDiagnose}[f.Tag.Get("for")]
 			list = append(list, Setting{name, f.Tag.Get("envDefault"), f.Type == reflect.TypeFor[Secret](), purpose})
 		}
 	}
 	return list
-}
-
-// envName returns the variable of a struct field's env tag.
-func envName(f reflect.StructField) string {
-	name, _, _ := strings.Cut(f.Tag.Get("env"), ",")
-	return name
 }
 
 // flagVars are the few settings that are also flags, flag → variable.

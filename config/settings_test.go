@@ -13,31 +13,21 @@ import (
 )
 
 // TestSettingsTable checks the table against Config's env tags: the same
-// variables in the same order, each described, secrets typed Secret with a _FILE.
+// variables in the same order. (TestSecretFromFile shows each secret's _FILE.)
 func TestSettingsTable(t *testing.T) {
-	var tags, files []string
+	var tags []string
 	ct := reflect.TypeFor[Config]()
 	for i := range ct.NumField() {
-		if name := envName(ct.Field(i)); name != "" {
+		if name := ct.Field(i).Tag.Get("env"); name != "" {
 			tags = append(tags, name)
 		}
 	}
-	ft := reflect.TypeFor[secretFiles]()
-	for i := range ft.NumField() {
-		files = append(files, envName(ft.Field(i)))
-	}
-	var table, secretFileNames []string
+	var table []string
 	for _, s := range Settings() {
 		table = append(table, s.Name)
-		if s.Secret {
-			secretFileNames = append(secretFileNames, s.Name+"_FILE")
-		}
 	}
 	if !slices.Equal(tags, table) {
 		t.Errorf("Config's env tags\n%v\nthe table\n%v", tags, table)
-	}
-	if !slices.Equal(files, secretFileNames) {
-		t.Errorf("secretFiles\n%v\nthe secrets' _FILE variables\n%v", files, secretFileNames)
 	}
 	// The copy is the caller's.
 	a := Settings()

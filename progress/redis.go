@@ -1,6 +1,7 @@
 package progress
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -9,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -99,44 +101,83 @@ func NewRedisStore(client redis.UniversalClient, opts RedisOptions) (*RedisStore
 	}, nil
 }
 
-// OpenRedisURL connects to a redis:// or rediss:// URL (see redis.ParseURL);
-// the store owns the client and Close closes it. Sentinel and Cluster
-// addresses cannot be written as such a URL: build a redis.UniversalClient
-// (redis.NewFailoverClient, redis.NewClusterClient) and use NewRedisStore.
-// Unless the URL says otherwise (max_retries), a failed command is retried
-// once and a refused dial tried twice, so an outage is reported within about
-// a second. It does not contact the server; use Ping for that.
-func OpenRedisURL(rawURL string, opts RedisOptions) (*RedisStore, error) {
-	o, err := redis.ParseURL(rawURL)
-	if err != nil {
-		// A *url.Error quotes the whole URL, password included: keep only its cause.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
+// OpenRedis opens a store on clusterURL (a Redis Cluster, ?addr= for more
+// nodes) when it is set, else on rawURL: one server, or a Sentinel when it has
+// ?master_name= (the master takes the sentinels' credentials unless it has
+// its own username= or password=). go-redis parses the URLs; kind is "one
+// server", "sentinel" or "cluster". The store owns the client and Close
+// closes it. It does not contact Redis; use Ping for that. A refused dial is
+// tried twice, not go-redis's 5 times, and unless the URL says otherwise
+// (max_retries) a failed command is retried once, not 3 times: an outage is
+// then reported within about a second, well within Slack's three. Errors
+// never hold the URL, which may hold a password.
+func OpenRedis(rawURL, clusterURL string, opts RedisOptions) (s *RedisStore, kind string, err error) {
+	raw, kind := rawURL, "one server"
+	if clusterURL != "" {
+		raw, kind = clusterURL, "cluster"
+	}
+	if u, err := url.Parse(raw); err == nil && u.Hostname() == "" {
+		// go-redis takes a missing host for localhost: a typo, more likely.
+		return nil, "", &ValidationError{Field: "redis URL", Problem: "has no host"}
+	} else if err == nil && kind != "cluster" && u.Query().Has("master_name") {
+		kind = "sentinel"
+	}
+	var client redis.UniversalClient
+	retries := func(dial, cmd *int) { *dial, *cmd = cmp.Or(*dial, 2), cmp.Or(*cmd, 1) }
+	switch kind {
+	case "cluster":
+		var o *redis.ClusterOptions
+		if o, err = redis.ParseClusterURL(raw); err == nil {
+			retries(&o.DialerRetries, &o.MaxRetries)
+			client = redis.NewClusterClient(o)
 		}
-		return nil, fmt.Errorf("progress: redis URL: %w", err)
+	case "sentinel":
+		var o *redis.FailoverOptions
+		if o, err = redis.ParseFailoverURL(raw); err == nil {
+			if o.Username == "" && o.Password == "" {
+				o.Username, o.Password = o.SentinelUsername, o.SentinelPassword
+			}
+			retries(&o.DialerRetries, &o.MaxRetries)
+			client = redis.NewFailoverClient(o)
+		}
+	default:
+		var o *redis.Options
+		if o, err = redis.ParseURL(raw); err == nil {
+			retries(&o.DialerRetries, &o.MaxRetries)
+			client = redis.NewClient(o)
+		}
 	}
-	if o.DialerRetries == 0 {
-		// go-redis tries a refused dial 5 times by default, and retries the
-		// command on top: about two seconds before an outage is reported.
-		// Two tries keep "store unreachable" answers well within Slack's
-		// three-second deadline.
-		o.DialerRetries = 2
-	}
-	if o.MaxRetries == 0 {
-		o.MaxRetries = 1
-	}
-	client := redis.NewClient(o)
-	s, err := NewRedisStore(client, opts)
 	if err != nil {
+		return nil, "", redisURLError(err)
+	}
+	if s, err = NewRedisStore(client, opts); err != nil {
 		_ = client.Close()
-		return nil, err
+		return nil, "", err
 	}
 	s.owned = true
-	return s, nil
+	return s, kind, nil
 }
 
-// Close closes the client when the store opened it (OpenRedisURL).
+// OpenRedisURL is OpenRedis for one server or a Sentinel.
+func OpenRedisURL(rawURL string, opts RedisOptions) (*RedisStore, error) {
+	s, _, err := OpenRedis(rawURL, "", opts)
+	return s, err
+}
+
+// quoted matches what go-redis quotes in its errors: a URL, or a mistyped
+// parameter that may hold a password.
+var quoted = regexp.MustCompile(`"[^"]*"`)
+
+// redisURLError says why go-redis refused a URL, without what it quotes.
+func redisURLError(err error) error {
+	problem, ue := quoted.ReplaceAllString(strings.TrimPrefix(err.Error(), "redis: "), `"…"`), &url.Error{}
+	if errors.As(err, &ue) {
+		problem = "is not a valid URL (" + quoted.ReplaceAllString(ue.Err.Error(), `"…"`) + ")"
+	}
+	return &ValidationError{Field: "redis URL", Problem: problem}
+}
+
+// Close closes the client when the store opened it (OpenRedis).
 func (s *RedisStore) Close() error {
 	if !s.owned {
 		return nil

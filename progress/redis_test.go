@@ -601,6 +601,59 @@ func TestOpenRedisURLErrors(t *testing.T) {
 	}
 }
 
+// TestOpenRedis: the kind each URL makes, the retries it gets, and errors
+// that never hold the password. It contacts no server.
+func TestOpenRedis(t *testing.T) {
+	const pw = "Pa55-SEKRIT-word"
+	tests := []struct {
+		name, url, cluster string
+		kind               string // "" when refused
+		retries, password  string // the client's MaxRetries/DialerRetries and password; the error's text when refused
+	}{
+		{"plain", "redis://localhost:6379", "", "one server", "1/2", ""},
+		{"retries from the URL", "redis://localhost:6379?max_retries=5", "", "one server", "5/2", ""},
+		{"tls, password, db", "rediss://user:" + pw + "@redis.example:6380/2", "", "one server", "1/2", pw},
+		{"sentinel takes the sentinels' password", "redis://:" + pw + "@s1:26379?master_name=mymaster&addr=s2:26379", "", "sentinel", "1/2", pw},
+		{"sentinel, master password", "redis://s1:26379?master_name=m&password=" + pw, "", "sentinel", "1/2", pw},
+		{"cluster", "", "redis://:" + pw + "@r1:7000?addr=r2:7001&addr=r3:7002", "cluster", "1/2", pw},
+		{"cluster wins", "redis://a:6379", "redis://r1:7000", "cluster", "1/2", ""},
+		{"no URL", "", "", "", "has no host", ""},
+		{"no host", "redis://user:" + pw + "@:6379", "", "", "has no host", ""},
+		{"http scheme", "http://user:" + pw + "@host:6379", "", "", "invalid URL scheme", ""},
+		{"bad db", "redis://host:6379/db1", "", "", "database number", ""},
+		{"bad escape in password", "redis://user:" + pw + "%zz@host:6379", "", "", "is not a valid URL", ""},
+		{"unknown option", "redis://host:6379?pasword=" + pw, "", "", "unexpected option: pasword", ""},
+		{"sentinel bad addr", "redis://s1:26379?master_name=m&addr=s2&password=" + pw, "", "", "addr", ""},
+		{"cluster bad addr", "", "redis://r1:7000?addr=r2", "", "addr", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, kind, err := OpenRedis(tc.url, tc.cluster, RedisOptions{})
+			if tc.kind == "" {
+				var ve *ValidationError
+				if !errors.As(err, &ve) || !strings.Contains(ve.Problem, tc.retries) || strings.Contains(err.Error(), "SEKRIT") {
+					t.Fatalf("want a ValidationError saying %q without the password, got %v", tc.retries, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			var retries, password string
+			switch c := s.client.(type) {
+			case *redis.Client:
+				retries, password = fmt.Sprintf("%d/%d", c.Options().MaxRetries, c.Options().DialerRetries), c.Options().Password
+			case *redis.ClusterClient:
+				retries, password = fmt.Sprintf("%d/%d", c.Options().MaxRetries, c.Options().DialerRetries), c.Options().Password
+			}
+			if kind != tc.kind || retries != tc.retries || password != tc.password {
+				t.Errorf("kind %q, retries %s, password %q; want %q, %s, %q", kind, retries, password, tc.kind, tc.retries, tc.password)
+			}
+		})
+	}
+}
+
 func TestIsUnavailable(t *testing.T) {
 	for _, c := range []struct {
 		err  error

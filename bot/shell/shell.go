@@ -14,7 +14,6 @@ package shell
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -315,30 +314,14 @@ func render(r *bot.Reply) string {
 	return bot.RenderText(&text) + strings.Join(commands, "")
 }
 
-// buttonCommand returns what to type for a button, read from what the button carries.
+// buttonCommand returns what to type for a button: the command the core
+// names, or for a choice of environment, how to paste again.
 func buttonCommand(bt bot.Button) string {
-	var v struct{ Env, Module string }
-	_ = json.Unmarshal([]byte(bt.Value), &v)
-	env, _, _ := strings.Cut(v.Env, ",")
-	kind, _, _ := strings.Cut(bt.ActionID, ":")
-	switch kind {
-	case bot.ActionMarkDone:
-		if env != "" {
-			env += ": "
-		}
-		return "/upgrade done " + env + quote(v.Module)
-	case bot.ActionShowStatus, bot.ActionShare:
-		return strings.TrimSpace("/upgrade status " + env)
-	case bot.ActionChooseEnv:
+	if bt.Command != "" {
+		return "/upgrade " + bt.Command
+	}
+	if kind, env, _ := strings.Cut(bt.ActionID, ":"); kind == bot.ActionChooseEnv {
 		return fmt.Sprintf("paste the message again starting with %q", env+":")
 	}
 	return "(a button of Slack; no command does the same)"
-}
-
-// quote quotes a module name with spaces, as commands take it.
-func quote(name string) string {
-	if strings.ContainsAny(name, " \t") {
-		return `"` + name + `"`
-	}
-	return name
 }

@@ -150,6 +150,26 @@ func TestButtonsAsCommands(t *testing.T) {
 	}
 }
 
+// TestButtonCommand: the shell prints the command the core gives a button,
+// whatever the button carries; without one, what to do instead.
+func TestButtonCommand(t *testing.T) {
+	tests := []struct {
+		name string
+		bt   bot.Button
+		want string
+	}{
+		{"the core's command", bot.Button{ActionID: bot.ActionMarkDone + ":0", Value: "opaque", Command: "done qa: X"}, "/upgrade done qa: X"},
+		{"any button with a command", bot.Button{ActionID: "reset_confirm", Command: "reset prod --yes"}, "/upgrade reset prod --yes"},
+		{"choosing an environment", bot.Button{ActionID: bot.ActionChooseEnv + ":qa", Label: "qa", Value: "{}"}, `paste the message again starting with "qa:"`},
+		{"no command", bot.Button{ActionID: "other"}, "(a button of Slack; no command does the same)"},
+	}
+	for _, tc := range tests {
+		if got := buttonCommand(tc.bt); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
 // notifyWriter records output and signals each write.
 type notifyWriter struct {
 	mu    sync.Mutex

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,8 +9,6 @@ import (
 	"os/user"
 	"path/filepath"
 	"strings"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/upgradebot/upgradebot/bot"
 	"github.com/upgradebot/upgradebot/bot/shell"
@@ -110,18 +107,13 @@ func currentUser(e env) string {
 
 // openStore opens the Redis store when a Redis URL is set, else the embedded file.
 func openStore(cfg *config.Config, logger *slog.Logger) (progress.Store, error) {
-	client, err := cfg.RedisClient()
-	if err != nil {
-		return nil, err
-	}
-	if client != nil {
-		s, err := progress.NewRedisStore(client, progress.RedisOptions{Prefix: cfg.RedisPrefix})
+	if cfg.RedisURL.IsSet() || cfg.RedisClusterURL.IsSet() {
+		s, kind, err := progress.OpenRedis(cfg.RedisURL.Reveal(), cfg.RedisClusterURL.Reveal(), progress.RedisOptions{Prefix: cfg.RedisPrefix})
 		if err != nil {
-			client.Close()
 			return nil, err
 		}
-		logger.Info("store: Redis", "kind", cfg.RedisKind())
-		return redisStore{s, client}, nil
+		logger.Info("store: Redis", "kind", kind)
+		return s, nil
 	}
 	if cfg.DataIsDefault {
 		// Only the default folder is created: config reports a given one that is missing.
@@ -136,14 +128,6 @@ func openStore(cfg *config.Config, logger *slog.Logger) (progress.Store, error) 
 	logger.Info("store: embedded", "file", cfg.DataFile)
 	return s, nil
 }
-
-// redisStore closes the client it was opened on with the store.
-type redisStore struct {
-	*progress.RedisStore
-	client redis.UniversalClient
-}
-
-func (s redisStore) Close() error { return errors.Join(s.RedisStore.Close(), s.client.Close()) }
 
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
