@@ -1,14 +1,10 @@
 package scheduler
 
 import (
-	"cmp"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -20,39 +16,14 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/upgradebot/upgradebot/bot"
+	"github.com/upgradebot/upgradebot/internal/redistest"
 	"github.com/upgradebot/upgradebot/progress"
 )
 
 const ws = "T1"
 
-// redisOptions returns the test server's options: REDIS_URL's server, else
-// 127.0.0.1:6379, in database 6 with a unique key prefix per test
-// (CONTRACTS.md: tests keep to databases 1–9). It skips the test when the
-// server does not answer (fails when CI is set).
-func redisOptions(t *testing.T) *redis.Options {
-	t.Helper()
-	opts, err := redis.ParseURL(cmp.Or(os.Getenv("REDIS_URL"), "redis://127.0.0.1:6379"))
-	if err != nil {
-		t.Fatalf("REDIS_URL: %v", err)
-	}
-	opts.DB = 6
-	probe := *opts
-	probe.DialerRetries, probe.MaxRetries = 1, -1
-	c := redis.NewClient(&probe)
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		msg := fmt.Sprintf("Redis at %s (db %d) does not answer: %v", opts.Addr, opts.DB, err)
-		if os.Getenv("CI") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return opts
-}
-
-// redisEnv is one Redis key space shared by the "replicas" of a test.
+// redisEnv is one Redis key space shared by the "replicas" of a test: the
+// shared test server (internal/redistest, database 6) with a unique prefix.
 type redisEnv struct {
 	t      *testing.T
 	opts   *redis.Options
@@ -61,31 +32,8 @@ type redisEnv struct {
 }
 
 func newRedisEnv(t *testing.T, now func() time.Time) *redisEnv {
-	opts := redisOptions(t)
-	b := make([]byte, 6)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	e := &redisEnv{t: t, opts: opts, prefix: "upgradebot-test-sched-" + hex.EncodeToString(b), now: now}
-	t.Cleanup(func() {
-		c := redis.NewClient(opts)
-		defer c.Close()
-		ctx := context.Background()
-		iter := c.Scan(ctx, 0, e.prefix+":*", 1000).Iterator()
-		var keys []string
-		for iter.Next(ctx) {
-			keys = append(keys, iter.Val())
-		}
-		if err := iter.Err(); err != nil {
-			t.Errorf("clean up %s:*: %v", e.prefix, err)
-		}
-		for len(keys) > 0 {
-			n := min(len(keys), 500)
-			c.Del(ctx, keys[:n]...)
-			keys = keys[n:]
-		}
-	})
-	return e
+	opts := redistest.Options(t, 6)
+	return &redisEnv{t: t, opts: opts, prefix: redistest.Prefix(t, opts), now: now}
 }
 
 // store opens another connection to the key space, as one more replica would.
