@@ -81,7 +81,7 @@ func (in *Inbox) Consumer() string { return in.o.Consumer }
 func inboxKey(e progress.Entry) string { return e.Workspace + "/" + e.ID }
 
 // Put writes e to the journal; call it before acknowledging. The entry
-// returned (with its ID) stays claimed by this process until Done. When
+// returned (with its ID) is kept claimed by Run until Done. When
 // the store fails, Put counts it and returns the error: acknowledge and
 // answer all the same, without durability, and pass the entry (with no
 // ID) to Done, which then does nothing.
