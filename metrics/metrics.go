@@ -36,6 +36,8 @@ type Metrics struct {
 	queueDepth      prometheus.Gauge
 	connected       prometheus.Gauge
 	reconnects      prometheus.Counter
+	recovered       prometheus.Counter
+	undurable       prometheus.Counter
 }
 
 // New returns the collectors, registered on a fresh registry.
@@ -63,7 +65,9 @@ func New() *Metrics {
 	m.queueDepth = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: Namespace, Name: "work_queue_depth", Help: "Acknowledged Slack requests waiting for a worker."})
 	m.connected = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: Namespace, Name: "slack_connected", Help: "1 while the bot can take Slack traffic (Socket Mode: connected), else 0."})
 	m.reconnects = prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: "slack_reconnects_total", Help: "Socket Mode connections opened after the first."})
-	m.reg.MustRegister(m.remindersPosted, m.remindersMissed, m.latency, m.queueDepth, m.connected, m.reconnects)
+	m.recovered = prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: "journal_recovered_total", Help: "Acknowledged work a stopped process (or replica) left in the journal, taken up to be finished."})
+	m.undurable = prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: "journal_undurable_total", Help: "Work acknowledged without being journaled, because the store failed: answered, but lost if the process stops first."})
+	m.reg.MustRegister(m.remindersPosted, m.remindersMissed, m.latency, m.queueDepth, m.connected, m.reconnects, m.recovered, m.undurable)
 	return m
 }
 
@@ -184,5 +188,19 @@ func (m *Metrics) Connected(ok bool) {
 func (m *Metrics) Reconnect() {
 	if m != nil {
 		m.reconnects.Inc()
+	}
+}
+
+// JournalRecovered counts journaled work a stopped process left, taken up to be finished.
+func (m *Metrics) JournalRecovered() {
+	if m != nil {
+		m.recovered.Inc()
+	}
+}
+
+// JournalUndurable counts work acknowledged without being journaled (the store failed).
+func (m *Metrics) JournalUndurable() {
+	if m != nil {
+		m.undurable.Inc()
 	}
 }

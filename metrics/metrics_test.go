@@ -27,6 +27,9 @@ func TestMetricsExposition(t *testing.T) {
 	m.QueueDepth(3)
 	m.Connected(true)
 	m.Reconnect()
+	m.JournalRecovered()
+	m.JournalUndurable()
+	m.JournalUndurable()
 	m.Event(strings.Repeat("x", 200)) // a long label is cut
 
 	rec := httptest.NewRecorder()
@@ -46,6 +49,8 @@ func TestMetricsExposition(t *testing.T) {
 		`upgradebot_work_queue_depth 3`,
 		`upgradebot_slack_connected 1`,
 		`upgradebot_slack_reconnects_total 1`,
+		`upgradebot_journal_recovered_total 1`,
+		`upgradebot_journal_undurable_total 2`,
 		`upgradebot_slack_events_total{type="` + strings.Repeat("x", 64) + `"} 1`,
 	} {
 		if !strings.Contains(text, want) {
@@ -74,6 +79,8 @@ func TestNilMetrics(t *testing.T) {
 	m.QueueDepth(1)
 	m.Connected(true)
 	m.Reconnect()
+	m.JournalRecovered()
+	m.JournalUndurable()
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	if rec.Code != 404 {

@@ -37,6 +37,7 @@ type BoltStore struct {
 	now          func() time.Time
 	idemTTL      time.Duration
 	historyLimit int
+	journalProc  string // marks the journal entries this process took; others were left by an earlier one
 }
 
 var _ Store = (*BoltStore)(nil)
@@ -86,12 +87,15 @@ func OpenBoltStore(path string, opts BoltOptions) (*BoltStore, error) {
 	}
 	if err := db.Update(func(tx *bolt.Tx) error {
 		_, err := tx.CreateBucketIfNotExists(bktWorkspaces)
+		if err == nil {
+			_, err = tx.CreateBucketIfNotExists(bktJournal)
+		}
 		return err
 	}); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("progress: initialise data file %s: %w", path, err)
 	}
-	return &BoltStore{db: db, now: opts.Now, idemTTL: opts.IdempotencyTTL, historyLimit: opts.historyLimit}, nil
+	return &BoltStore{db: db, now: opts.Now, idemTTL: opts.IdempotencyTTL, historyLimit: opts.historyLimit, journalProc: NewToken()}, nil
 }
 
 // Close closes the data file.

@@ -28,6 +28,7 @@ const (
 	MaxButtonValue   = 2000
 	MaxContextItems  = 10
 	MaxFallbackChars = 4000
+	MaxBlockID       = 255
 )
 
 var userID = regexp.MustCompile(`^[UWB][A-Z0-9]{2,20}$`)
@@ -169,6 +170,36 @@ func RenderBlocksLimit(r *bot.Reply, max int) []slack.Block {
 		out = append(out[:max-1], slack.NewContextBlock("", mrkdwn(fmt.Sprintf("… and %d more blocks not shown", omitted))))
 	}
 	return out
+}
+
+// EventBlockID is the block_id marking the reply to a Slack event, "evt:"
+// and the event's id, by which API.Replied finds the reply in its thread.
+func EventBlockID(eventID string) string {
+	id := "evt:" + eventID
+	if len(id) > MaxBlockID {
+		id = strings.ToValidUTF8(id[:MaxBlockID], "")
+	}
+	return id
+}
+
+// withBlockID gives the first block the block_id id.
+func withBlockID(blocks []slack.Block, id string) []slack.Block {
+	if len(blocks) == 0 || id == "" {
+		return blocks
+	}
+	switch b := blocks[0].(type) {
+	case *slack.HeaderBlock:
+		b.BlockID = id
+	case *slack.SectionBlock:
+		b.BlockID = id
+	case *slack.ContextBlock:
+		b.BlockID = id
+	case *slack.ActionBlock:
+		b.BlockID = id
+	case *slack.DividerBlock:
+		b.BlockID = id
+	}
+	return blocks
 }
 
 // joinWithin joins lines with newlines, keeping within max characters and

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -325,10 +326,13 @@ func (a *API) fail(method, channel, code string, err error) error {
 }
 
 // msgOptions are the blocks and fallback text of a reply.
-func msgOptions(r *bot.Reply) []slack.MsgOption {
+func msgOptions(r *bot.Reply) []slack.MsgOption { return msgOptionsID(r, "") }
+
+// msgOptionsID are msgOptions with blockID on the first block ("": none).
+func msgOptionsID(r *bot.Reply, blockID string) []slack.MsgOption {
 	return []slack.MsgOption{
 		slack.MsgOptionText(FallbackText(r), false),
-		slack.MsgOptionBlocks(RenderBlocks(r)...),
+		slack.MsgOptionBlocks(withBlockID(RenderBlocks(r), blockID)...),
 		slack.MsgOptionDisableLinkUnfurl(),
 		slack.MsgOptionDisableMediaUnfurl(),
 	}
@@ -353,7 +357,17 @@ func (a *API) Post(ctx context.Context, channel string, r *bot.Reply) error {
 // PostMessage posts a reply in a channel, in thread when threadTS is set
 // (broadcast also shows it in the channel), and returns its ts.
 func (a *API) PostMessage(ctx context.Context, channel, threadTS string, broadcast bool, r *bot.Reply) (string, error) {
-	opts := msgOptions(r)
+	return a.post(ctx, channel, threadTS, broadcast, "", r)
+}
+
+// PostEventReply is PostMessage for the reply to a Slack event: its first
+// block carries EventBlockID(eventID), which Replied looks for.
+func (a *API) PostEventReply(ctx context.Context, channel, threadTS, eventID string, r *bot.Reply) (string, error) {
+	return a.post(ctx, channel, threadTS, false, EventBlockID(eventID), r)
+}
+
+func (a *API) post(ctx context.Context, channel, threadTS string, broadcast bool, blockID string, r *bot.Reply) (string, error) {
+	opts := msgOptionsID(r, blockID)
 	if threadTS != "" {
 		opts = append(opts, slack.MsgOptionTS(threadTS))
 		if broadcast {
@@ -395,6 +409,48 @@ func (a *API) PostEphemeral(ctx context.Context, channel, user, threadTS string,
 // Update replaces a message the bot posted.
 func (a *API) Update(ctx context.Context, channel, ts string, r *bot.Reply) error {
 	return a.UpdateBlocks(ctx, channel, ts, FallbackText(r), RenderBlocks(r))
+}
+
+// UpdateEventReply is Update for a reply PostEventReply posted: it keeps its EventBlockID.
+func (a *API) UpdateEventReply(ctx context.Context, channel, ts, eventID string, r *bot.Reply) error {
+	return a.UpdateBlocks(ctx, channel, ts, FallbackText(r), withBlockID(RenderBlocks(r), EventBlockID(eventID)))
+}
+
+// maxThreadPages bounds the pages of a thread Replied reads (200 messages each).
+const maxThreadPages = 50
+
+// Replied reports whether the thread threadTS in channel holds a bot's
+// message carrying EventBlockID(eventID): the reply to an event, posted
+// before the process that took the event stopped. It reads the thread
+// (conversations.replies, safe to repeat); a thread that is gone holds no reply.
+func (a *API) Replied(ctx context.Context, channel, threadTS, eventID string) (bool, error) {
+	want := EventBlockID(eventID)
+	params := &slack.GetConversationRepliesParameters{ChannelID: channel, Timestamp: threadTS, Limit: 200}
+	for range maxThreadPages {
+		var msgs []slack.Message
+		var more bool
+		err := a.do(ctx, "conversations.replies", channel, func(ctx context.Context) (err error) {
+			msgs, more, params.Cursor, err = a.client.GetConversationRepliesContext(ctx, params)
+			return err
+		})
+		var ae *APIError
+		if errors.As(err, &ae) && ae.Code == "thread_not_found" {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		for _, m := range msgs {
+			if m.BotID != "" && slices.ContainsFunc(m.Blocks.BlockSet, func(b slack.Block) bool { return b.ID() == want }) {
+				return true, nil
+			}
+		}
+		if !more || params.Cursor == "" {
+			return false, nil
+		}
+	}
+	a.log.Warn("thread too long to look for an earlier reply in", "channel", channel, "thread", threadTS, "pages", maxThreadPages)
+	return false, nil
 }
 
 // UpdateBlocks replaces a message's text and blocks.

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -96,6 +97,10 @@ type Server struct {
 	envelope int
 	closed   bool
 	files    map[string]File
+	others   []map[string]any // messages of people, by AddMessage
+
+	// PageSize, when set, caps the messages of one conversations.replies page.
+	PageSize int
 }
 
 // New starts a fake Slack, closed when the test ends.
@@ -405,6 +410,8 @@ func (s *Server) answer(method string, c Call) map[string]any {
 		return map[string]any{"ok": true, "channel": map[string]any{"id": channel, "name": "fake-" + strings.ToLower(channel), "is_channel": true, "is_member": member}}
 	case "views.publish":
 		return map[string]any{"ok": true, "view": map[string]any{"id": "V0VIEW", "type": "home"}}
+	case "conversations.replies":
+		return s.replies(channel, c)
 	case "files.getUploadURLExternal":
 		id := "F" + strings.TrimPrefix(s.nextTS(), "1700000000.")
 		return map[string]any{"ok": true, "upload_url": s.URL + "/upload/" + id, "file_id": id}
@@ -422,6 +429,66 @@ func (s *Server) answer(method string, c Call) map[string]any {
 		return map[string]any{"ok": true, "file": s.fileObject(f, false), "comments": []any{}}
 	}
 	return map[string]any{"ok": true}
+}
+
+// AddMessage records a message someone else posted (a person, another
+// app), for conversations.replies: fields as Slack gives them ("ts",
+// "thread_ts", "user", "text", "blocks"…) and "channel".
+func (s *Server) AddMessage(m map[string]any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.others = append(s.others, m)
+}
+
+// replies answers conversations.replies: the messages in the thread ts of
+// channel, the bot's posts (with their blocks) and AddMessage's, oldest first.
+func (s *Server) replies(channel string, c Call) map[string]any {
+	ts := c.Field("ts")
+	var msgs []map[string]any
+	s.mu.Lock()
+	for _, call := range s.calls {
+		if call.Method != "chat.postMessage" || call.Answer == nil || call.Answer["ok"] != true || call.Field("channel") != channel {
+			continue
+		}
+		posted, _ := call.Answer["ts"].(string)
+		if posted != ts && call.Field("thread_ts") != ts {
+			continue
+		}
+		m := map[string]any{"type": "message", "ts": posted, "text": call.Field("text"), "user": BotUserID, "bot_id": BotID, "app_id": AppID}
+		if t := call.Field("thread_ts"); t != "" {
+			m["thread_ts"] = t
+		}
+		var blocks []any
+		if json.Unmarshal([]byte(call.Field("blocks")), &blocks) == nil {
+			m["blocks"] = blocks
+		}
+		msgs = append(msgs, m)
+	}
+	for _, m := range s.others {
+		if m["channel"] == channel && (m["ts"] == ts || m["thread_ts"] == ts) {
+			msgs = append(msgs, m)
+		}
+	}
+	page := s.PageSize
+	s.mu.Unlock()
+	sort.SliceStable(msgs, func(i, j int) bool { return fmt.Sprint(msgs[i]["ts"]) < fmt.Sprint(msgs[j]["ts"]) })
+	if len(msgs) == 0 {
+		return fail("thread_not_found")
+	}
+	from, _ := strconv.Atoi(c.Field("cursor"))
+	if limit, _ := strconv.Atoi(c.Field("limit")); limit > 0 && (page == 0 || limit < page) {
+		page = limit
+	}
+	from = min(from, len(msgs))
+	to := len(msgs)
+	if page > 0 {
+		to = min(from+page, to)
+	}
+	ans := map[string]any{"ok": true, "messages": msgs[from:to], "has_more": to < len(msgs)}
+	if to < len(msgs) {
+		ans["response_metadata"] = map[string]any{"next_cursor": strconv.Itoa(to)}
+	}
+	return ans
 }
 
 func (s *Server) serveResponseURL(w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,221 @@
+package slackbot
+
+import (
+	"context"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/upgradebot/upgradebot/progress"
+)
+
+// InboxMetrics are the inbox's counts; *metrics.Metrics implements them.
+type InboxMetrics interface {
+	// JournalRecovered counts an entry another process (or replica) left, handed to be finished.
+	JournalRecovered()
+	// JournalUndurable counts work acknowledged without being journaled (the store failed).
+	JournalUndurable()
+}
+
+// InboxOptions configure an Inbox.
+type InboxOptions struct {
+	// Consumer names this process in the journal; "" means progress.ConsumerName().
+	Consumer string
+	// MinIdle is how long an entry goes unkept before another consumer
+	// takes it as left by a stopped process; 0 means 1 minute.
+	MinIdle time.Duration
+	// Every is how often Run keeps the entries at work and looks for left
+	// ones; 0 means MinIdle/4.
+	Every time.Duration
+	// Batch is how many left entries are taken at once; 0 means 16.
+	Batch   int
+	Logger  *slog.Logger
+	Metrics InboxMetrics
+}
+
+// Inbox is the transport's use of the journal: acknowledged work is put
+// in it before the acknowledgement and stays until done, claimed by this
+// process while it works on it; what a stopped process left is recovered
+// and handed back to be finished.
+type Inbox struct {
+	j       progress.Journal
+	o       InboxOptions
+	failing atomic.Bool // the last Put failed: log once per outage
+	mu      sync.Mutex
+	atWork  map[string]progress.Entry // by inboxKey: kept claimed until done
+}
+
+type nopInboxMetrics struct{}
+
+func (nopInboxMetrics) JournalRecovered() {}
+func (nopInboxMetrics) JournalUndurable() {}
+
+// NewInbox returns an inbox on j; Run starts keeping and recovering.
+func NewInbox(j progress.Journal, o InboxOptions) *Inbox {
+	if o.Consumer == "" {
+		o.Consumer = progress.ConsumerName()
+	}
+	if o.MinIdle <= 0 {
+		o.MinIdle = time.Minute
+	}
+	if o.Every <= 0 {
+		o.Every = o.MinIdle / 4
+	}
+	if o.Batch <= 0 {
+		o.Batch = 16
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Metrics == nil {
+		o.Metrics = nopInboxMetrics{}
+	}
+	return &Inbox{j: j, o: o, atWork: map[string]progress.Entry{}}
+}
+
+// Consumer is the name this process takes entries under.
+func (in *Inbox) Consumer() string { return in.o.Consumer }
+
+func inboxKey(e progress.Entry) string { return e.Workspace + "/" + e.ID }
+
+// Put writes e to the journal; call it before acknowledging. The entry
+// returned (with its ID) is kept claimed by Run until Done. When
+// the store fails, Put counts it and returns the error: acknowledge and
+// answer all the same, without durability, and pass the entry (with no
+// ID) to Done, which then does nothing.
+func (in *Inbox) Put(ctx context.Context, e progress.Entry) (progress.Entry, error) {
+	id, err := in.j.Append(ctx, in.o.Consumer, e)
+	if err != nil {
+		in.o.Metrics.JournalUndurable()
+		if !in.failing.Swap(true) {
+			in.o.Logger.Warn("cannot journal acknowledged work: answering it without durability until the store is back", "err", err)
+		}
+		return e, err
+	}
+	if in.failing.Swap(false) {
+		in.o.Logger.Info("journaling acknowledged work again")
+	}
+	e.ID = id
+	in.mu.Lock()
+	in.atWork[inboxKey(e)] = e
+	in.mu.Unlock()
+	return e, nil
+}
+
+// Done removes a finished entry from the journal. Call it only when the
+// work is finished: work stopped by a shutdown is left for the next process.
+func (in *Inbox) Done(ctx context.Context, e progress.Entry) {
+	if e.ID == "" {
+		return
+	}
+	in.mu.Lock()
+	delete(in.atWork, inboxKey(e))
+	in.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := in.j.Done(ctx, e); err != nil {
+		// Left in the journal, the entry is recovered and run again later.
+		in.o.Logger.Warn("cannot mark journaled work done: it will be run again", "event_id", e.EventID, "err", err)
+	}
+}
+
+// Run keeps the entries at work claimed (every Every) and hands each entry
+// left by a stopped process to handle, one at a time in the journal's
+// order; such an entry is done when handle returns, unless ctx ended
+// first (then the next process takes it). Run returns when ctx ends.
+func (in *Inbox) Run(ctx context.Context, handle func(ctx context.Context, e progress.Entry)) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() { in.every(ctx, in.keep) })
+	in.every(ctx, func(ctx context.Context) {
+		for ctx.Err() == nil {
+			if in.recoverBatch(ctx, handle) < in.o.Batch {
+				return
+			}
+		}
+	})
+}
+
+// every runs fn now and then every Every until ctx ends.
+func (in *Inbox) every(ctx context.Context, fn func(context.Context)) {
+	t := time.NewTicker(in.o.Every)
+	defer t.Stop()
+	for {
+		fn(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// keep claims the entries at work again, so no one recovers them.
+func (in *Inbox) keep(ctx context.Context) {
+	in.mu.Lock()
+	entries := make([]progress.Entry, 0, len(in.atWork))
+	for _, e := range in.atWork {
+		entries = append(entries, e)
+	}
+	in.mu.Unlock()
+	if len(entries) == 0 {
+		return
+	}
+	if err := in.j.Keep(ctx, in.o.Consumer, entries...); err != nil && ctx.Err() == nil {
+		in.o.Logger.Warn("cannot keep journaled work claimed: another replica may run it too", "entries", len(entries), "err", err)
+	}
+}
+
+// recoverBatch takes a batch of left entries and hands them to handle; it
+// returns how many it took.
+func (in *Inbox) recoverBatch(ctx context.Context, handle func(context.Context, progress.Entry)) int {
+	entries, err := in.j.Recover(ctx, in.o.Consumer, in.o.MinIdle, in.o.Batch)
+	if err != nil && ctx.Err() == nil {
+		in.o.Logger.Warn("cannot look for work a stopped process left", "err", err)
+	}
+	for _, e := range entries {
+		in.mu.Lock()
+		_, busy := in.atWork[inboxKey(e)]
+		if !busy {
+			in.atWork[inboxKey(e)] = e
+		}
+		in.mu.Unlock()
+		if busy {
+			continue // ours, still at work: its keeping was late
+		}
+		if ctx.Err() != nil {
+			in.forget(e) // not started: left for the next process
+			continue
+		}
+		in.o.Metrics.JournalRecovered()
+		in.o.Logger.Info("finishing work a stopped process left", "event_id", e.EventID, "kind", e.Kind, "channel", e.Channel)
+		in.run(ctx, handle, e)
+	}
+	return len(entries)
+}
+
+// run hands one recovered entry to handle and marks it done, unless ctx ended.
+func (in *Inbox) run(ctx context.Context, handle func(context.Context, progress.Entry), e progress.Entry) {
+	defer func() {
+		if p := recover(); p != nil {
+			// Run again, it would fail again: done.
+			in.o.Logger.Error("recovered work panicked", "event_id", e.EventID, "panic", p, "stack", string(debug.Stack()))
+			in.Done(ctx, e)
+		}
+	}()
+	handle(ctx, e)
+	if ctx.Err() != nil {
+		in.forget(e)
+		return
+	}
+	in.Done(ctx, e)
+}
+
+// forget stops keeping an entry without marking it done.
+func (in *Inbox) forget(e progress.Entry) {
+	in.mu.Lock()
+	delete(in.atWork, inboxKey(e))
+	in.mu.Unlock()
+}

@@ -1,0 +1,251 @@
+package slackbot
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/upgradebot/upgradebot/progress"
+)
+
+// watched reports the journal's Keep and Done calls, and fails Append on demand.
+type watched struct {
+	progress.Journal
+	kept, done chan []progress.Entry
+	down       atomic.Bool
+}
+
+func watch(j progress.Journal) *watched {
+	return &watched{Journal: j, kept: make(chan []progress.Entry, 100), done: make(chan []progress.Entry, 100)}
+}
+
+func (w *watched) Append(ctx context.Context, consumer string, e progress.Entry) (string, error) {
+	if w.down.Load() {
+		return "", progress.ErrUnavailable
+	}
+	return w.Journal.Append(ctx, consumer, e)
+}
+
+func (w *watched) Keep(ctx context.Context, consumer string, es ...progress.Entry) error {
+	err := w.Journal.Keep(ctx, consumer, es...)
+	select {
+	case w.kept <- es:
+	default: // no one is watching: Run keeps every few milliseconds
+	}
+	return err
+}
+
+func (w *watched) Done(ctx context.Context, es ...progress.Entry) error {
+	err := w.Journal.Done(ctx, es...)
+	w.done <- es
+	return err
+}
+
+// waitFor waits for a call whose entries hold every event id of want.
+func waitFor(t *testing.T, ch chan []progress.Entry, what string, want ...string) {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case es := <-ch:
+			var got []string
+			for _, e := range es {
+				got = append(got, e.EventID)
+			}
+			if !slices.ContainsFunc(want, func(w string) bool { return !slices.Contains(got, w) }) {
+				return
+			}
+		case <-timeout:
+			t.Fatalf("no %s call with %v within 10 s", what, want)
+		}
+	}
+}
+
+type inboxCounts struct{ recovered, undurable atomic.Int64 }
+
+func (c *inboxCounts) JournalRecovered() { c.recovered.Add(1) }
+func (c *inboxCounts) JournalUndurable() { c.undurable.Add(1) }
+
+func openBolt(t *testing.T, path string) *progress.BoltStore {
+	t.Helper()
+	s, err := progress.OpenBoltStore(path, progress.BoltOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// runInbox runs in with a handler that reports each entry and then waits
+// for release (nil: returns at once); it stops when the test ends.
+func runInbox(t *testing.T, in *Inbox, release func(progress.Entry)) chan progress.Entry {
+	handled := make(chan progress.Entry, 100)
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		in.Run(ctx, func(_ context.Context, e progress.Entry) {
+			handled <- e
+			if release != nil {
+				release(e)
+			}
+		})
+	}()
+	t.Cleanup(func() { cancel(); <-stopped })
+	return handled
+}
+
+func waitHandled(t *testing.T, handled chan progress.Entry) progress.Entry {
+	t.Helper()
+	select {
+	case e := <-handled:
+		return e
+	case <-time.After(10 * time.Second):
+		t.Fatal("no entry handed to the handler within 10 s")
+		return progress.Entry{}
+	}
+}
+
+// What a stopped process left is handed to the handler, in order, as
+// recovered work, and done once handled: the next process (embedded
+// store), or another replica once the entry has been idle (Redis).
+func TestInboxRecoversLeftWork(t *testing.T) {
+	left := []progress.Entry{
+		{Workspace: "T1", Channel: "C1", EventID: "Ev1", Kind: "message", Payload: []byte(`{"text":"x"}`), Findings: []byte(`[]`)},
+		{Workspace: "T1", Channel: "C2", EventID: "Ev2", Kind: "message"},
+	}
+	for _, tc := range []struct {
+		name string
+		// leave puts the entries as a process that then stops, and returns the journal of the one after it.
+		leave   func(t *testing.T) progress.Journal
+		minIdle time.Duration
+	}{
+		{"bolt", func(t *testing.T) progress.Journal {
+			path := filepath.Join(t.TempDir(), "upgradebot.db")
+			first := openBolt(t, path)
+			in := NewInbox(first, InboxOptions{})
+			for _, e := range left {
+				if _, err := in.Put(context.Background(), e); err != nil {
+					t.Fatal(err)
+				}
+			}
+			first.Close()
+			next := openBolt(t, path)
+			t.Cleanup(func() { next.Close() })
+			return next
+		}, time.Hour},
+		{"redis", func(t *testing.T) progress.Journal {
+			stores := redisStores(t, 2)
+			in := NewInbox(stores[0], InboxOptions{})
+			for _, e := range left {
+				if _, err := in.Put(context.Background(), e); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return stores[1]
+		}, time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := watch(tc.leave(t))
+			counts := &inboxCounts{}
+			in := NewInbox(w, InboxOptions{MinIdle: tc.minIdle, Every: 5 * time.Millisecond, Metrics: counts})
+			handled := runInbox(t, in, nil)
+			for _, want := range left {
+				got := waitHandled(t, handled)
+				if got.EventID != want.EventID || got.Channel != want.Channel || string(got.Payload) != string(want.Payload) ||
+					string(got.Findings) != string(want.Findings) || got.Kind != want.Kind {
+					t.Errorf("handled %+v, want %+v", got, want)
+				}
+				waitFor(t, w.done, "Done", want.EventID)
+			}
+			if n := counts.recovered.Load(); n != int64(len(left)) {
+				t.Errorf("recovered %d, want %d", n, len(left))
+			}
+			if es, err := w.Recover(context.Background(), "another", 0, 10); err != nil || len(es) != 0 {
+				t.Errorf("after handling, the journal still has %+v, %v", es, err)
+			}
+		})
+	}
+}
+
+// Work at hand, put live or recovered, is kept claimed while it runs; a
+// recovered entry whose handling a shutdown stops is left for the next process.
+func TestInboxKeepsWorkClaimed(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "upgradebot.db")
+	first := openBolt(t, path)
+	if _, err := NewInbox(first, InboxOptions{}).Put(context.Background(), progress.Entry{Workspace: "T1", Channel: "C1", EventID: "EvLeft"}); err != nil {
+		t.Fatal(err)
+	}
+	first.Close()
+	s := openBolt(t, path)
+	defer s.Close()
+	w := watch(s)
+	in := NewInbox(w, InboxOptions{MinIdle: time.Hour, Every: 5 * time.Millisecond})
+	live, err := in.Put(context.Background(), progress.Entry{Workspace: "T1", Channel: "C1", EventID: "EvLive"})
+	if err != nil || live.ID == "" {
+		t.Fatalf("Put = %+v, %v", live, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		in.Run(ctx, func(_ context.Context, e progress.Entry) {
+			// While it runs, the recovered entry is kept with the live one.
+			waitFor(t, w.kept, "Keep", "EvLeft", "EvLive")
+			cancel() // a shutdown, before it finished
+		})
+	}()
+	<-stopped
+	in.Done(context.Background(), live)
+	waitFor(t, w.done, "Done", "EvLive")
+	select {
+	case es := <-w.done:
+		t.Errorf("Done(%+v) after a shutdown stopped the work", es)
+	default:
+	}
+	es, err := s.Recover(context.Background(), "next", 0, 10)
+	if err != nil || len(es) != 1 || es[0].EventID != "EvLeft" {
+		t.Errorf("left for the next process: %+v, %v; want EvLeft alone", es, err)
+	}
+}
+
+// While the store is down, work is acknowledged without durability:
+// counted, logged once, and Done has nothing to do.
+func TestInboxStoreDown(t *testing.T) {
+	s := openBolt(t, filepath.Join(t.TempDir(), "upgradebot.db"))
+	defer s.Close()
+	w := watch(s)
+	w.down.Store(true)
+	counts := &inboxCounts{}
+	logs := &syncBuffer{}
+	in := NewInbox(w, InboxOptions{Metrics: counts, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	for range 2 {
+		e, err := in.Put(context.Background(), progress.Entry{Workspace: "T1", Channel: "C1", EventID: "Ev1"})
+		if err == nil || e.ID != "" || e.EventID != "Ev1" {
+			t.Fatalf("Put with the store down = %+v, %v; want the entry back, no id, an error", e, err)
+		}
+		in.Done(context.Background(), e)
+	}
+	if n := counts.undurable.Load(); n != 2 {
+		t.Errorf("undurable %d, want 2", n)
+	}
+	w.down.Store(false)
+	if e, err := in.Put(context.Background(), progress.Entry{Workspace: "T1", Channel: "C1", EventID: "Ev2"}); err != nil || e.ID == "" {
+		t.Errorf("Put with the store back = %+v, %v", e, err)
+	}
+	if n := strings.Count(logs.String(), "without durability"); n != 1 {
+		t.Errorf("logged the outage %d times, want once:\n%s", n, logs)
+	}
+	if !strings.Contains(logs.String(), "journaling acknowledged work again") {
+		t.Errorf("the store's return is not logged:\n%s", logs)
+	}
+	select {
+	case es := <-w.done:
+		t.Errorf("Done called for work never journaled: %+v", es)
+	default:
+	}
+}

@@ -1,0 +1,143 @@
+package progress
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// The journal in Redis: a stream per workspace, <prefix>:{W}:#journal (in
+// the workspace's hash slot), read by one consumer group, and the set
+// <prefix>:journal:workspaces of the workspaces that have one. Entries are
+// deleted when done, never trimmed by length.
+
+// JournalGroup is the consumer group of every journal stream.
+const JournalGroup = "upgradebot"
+
+var _ Journal = (*RedisStore)(nil)
+
+func (s *RedisStore) journalKey(ws string) string { return s.wsKey(ws) + ":#journal" }
+func (s *RedisStore) journalsKey() string         { return s.prefix + ":journal:workspaces" }
+
+// journalAppend adds an entry and delivers it to the consumer appending it
+// in the same step, so no other replica reads it as new (">"). Anything
+// else still undelivered is taken along; not kept, it is recovered like an
+// entry of a stopped process. The group is made with the stream, from its
+// start.
+// KEYS: 1 stream. ARGV: 1 group, 2 consumer, then the fields and values.
+var journalAppend = redis.NewScript(`
+redis.pcall('XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM')
+local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 3))
+redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'STREAMS', KEYS[1], '>')
+return id`)
+
+// Append writes e to its workspace's stream, taken by consumer, in one
+// round trip. go-redis may resend it after a lost reply, so an entry can
+// be written twice: work runs at least once.
+func (s *RedisStore) Append(ctx context.Context, consumer string, e Entry) (string, error) {
+	if err := checkEntry(consumer, e); err != nil {
+		return "", err
+	}
+	var id *redis.Cmd
+	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.SAdd(ctx, s.journalsKey(), e.Workspace)
+		// Eval, not EvalSha: a pipeline cannot fall back when the script is not loaded.
+		id = journalAppend.Eval(ctx, p, []string{s.journalKey(e.Workspace)}, JournalGroup, consumer,
+			"ch", e.Channel, "ev", e.EventID, "kind", e.Kind, "payload", e.Payload, "findings", e.Findings)
+		return nil
+	})
+	if err != nil {
+		return "", s.wrap("journal append", err)
+	}
+	return id.Text()
+}
+
+// Recover claims (XAUTOCLAIM) for consumer the entries of every workspace
+// pending longer than minIdle. Entries taken before an error are returned with it.
+func (s *RedisStore) Recover(ctx context.Context, consumer string, minIdle time.Duration, n int) ([]Entry, error) {
+	if err := checkID("journal consumer", consumer); err != nil {
+		return nil, err
+	}
+	wss, err := s.client.SMembers(ctx, s.journalsKey()).Result()
+	if err != nil {
+		return nil, s.wrap("journal recover", err)
+	}
+	slices.Sort(wss)
+	var out []Entry
+	for _, ws := range wss {
+		for start := "0-0"; len(out) < n; {
+			msgs, next, err := s.client.XAutoClaim(ctx, &redis.XAutoClaimArgs{Stream: s.journalKey(ws), Group: JournalGroup,
+				MinIdle: minIdle, Start: start, Count: int64(n - len(out)), Consumer: consumer}).Result()
+			if redis.HasErrorPrefix(err, "NOGROUP") {
+				break // listed, but its stream was never written
+			}
+			if err != nil {
+				return out, s.wrap("journal recover", err)
+			}
+			for _, m := range msgs {
+				out = append(out, streamEntry(ws, m))
+			}
+			if next == "0-0" {
+				break
+			}
+			start = next
+		}
+	}
+	return out, nil
+}
+
+func streamEntry(ws string, m redis.XMessage) Entry {
+	str := func(k string) string { v, _ := m.Values[k].(string); return v }
+	e := Entry{ID: m.ID, Workspace: ws, Channel: str("ch"), EventID: str("ev"), Kind: str("kind")}
+	if v := str("payload"); v != "" {
+		e.Payload = []byte(v)
+	}
+	if v := str("findings"); v != "" {
+		e.Findings = []byte(v)
+	}
+	return e
+}
+
+// Keep claims the entries again for consumer (XCLAIM … JUSTID with no
+// minimum idle time), which resets their idle time.
+func (s *RedisStore) Keep(ctx context.Context, consumer string, entries ...Entry) error {
+	if err := checkID("journal consumer", consumer); err != nil {
+		return err
+	}
+	return s.perStream(ctx, "journal keep", entries, func(p redis.Pipeliner, key string, ids []string) {
+		p.XClaimJustID(ctx, &redis.XClaimArgs{Stream: key, Group: JournalGroup, Consumer: consumer, Messages: ids})
+	})
+}
+
+// Done deletes the entries, then acknowledges them: an entry acknowledged
+// but left in the stream would stay there for ever, while Redis drops a
+// deleted entry's pending record by itself (XAUTOCLAIM).
+func (s *RedisStore) Done(ctx context.Context, entries ...Entry) error {
+	return s.perStream(ctx, "journal done", entries, func(p redis.Pipeliner, key string, ids []string) {
+		p.XDel(ctx, key, ids...)
+		p.XAck(ctx, key, JournalGroup, ids...)
+	})
+}
+
+// perStream sends fn's commands for each workspace's entries in one pipeline.
+func (s *RedisStore) perStream(ctx context.Context, op string, entries []Entry, fn func(p redis.Pipeliner, key string, ids []string)) error {
+	byWS := map[string][]string{}
+	for _, e := range entries {
+		if err := checkID("workspace", e.Workspace); err != nil {
+			return err
+		}
+		byWS[e.Workspace] = append(byWS[e.Workspace], e.ID)
+	}
+	if len(byWS) == 0 {
+		return nil
+	}
+	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for ws, ids := range byWS {
+			fn(p, s.journalKey(ws), ids)
+		}
+		return nil
+	})
+	return s.wrap(op, err)
+}

@@ -1,0 +1,277 @@
+package progress
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// journalFixture is a fresh journal and a way to let time pass for its
+// pending entries (a fake clock, or Redis's idle times set by XCLAIM IDLE).
+type journalFixture struct {
+	j    Journal
+	pass func(t *testing.T, d time.Duration)
+}
+
+// runJournalTests is the behaviour every Journal must have.
+func runJournalTests(t *testing.T, open func(t *testing.T) journalFixture) {
+	t.Run("AppendRecoverDone", func(t *testing.T) { testJournalAppendDone(t, open(t)) })
+	t.Run("RecoverAfterIdle", func(t *testing.T) { testJournalIdle(t, open(t)) })
+	t.Run("KeepPreventsRecovery", func(t *testing.T) { testJournalKeep(t, open(t)) })
+	t.Run("Validation", func(t *testing.T) { testJournalValidation(t, open(t)) })
+}
+
+func appendEntry(t *testing.T, j Journal, consumer string, e Entry) Entry {
+	t.Helper()
+	id, err := j.Append(context.Background(), consumer, e)
+	if err != nil || id == "" {
+		t.Fatalf("Append(%s) = %q, %v", e.EventID, id, err)
+	}
+	e.ID = id
+	return e
+}
+
+func recoverIDs(t *testing.T, j Journal, consumer string, minIdle time.Duration, n int) []string {
+	t.Helper()
+	got, err := j.Recover(context.Background(), consumer, minIdle, n)
+	if err != nil {
+		t.Fatalf("Recover(%s) = %v", consumer, err)
+	}
+	ids := []string{}
+	for _, e := range got {
+		ids = append(ids, e.Workspace+"/"+e.ID)
+	}
+	return ids
+}
+
+func testJournalAppendDone(t *testing.T, f journalFixture) {
+	ctx := context.Background()
+	e1 := appendEntry(t, f.j, "a", Entry{Workspace: ws, Channel: "C1", EventID: "Ev1", Kind: "message",
+		Payload: []byte("{\"raw\":\"\x00\xff bytes\"}"), Findings: []byte(`[{"id":"module-not-upgraded"}]`)})
+	e2 := appendEntry(t, f.j, "a", Entry{Workspace: ws, Channel: "C2", EventID: "Ev2", Kind: "command"})
+	if e1.ID == e2.ID {
+		t.Fatalf("two entries have the id %s", e1.ID)
+	}
+	if got := recoverIDs(t, f.j, "b", time.Hour, 10); len(got) != 0 {
+		t.Errorf("entries being worked on were recovered: %v", got)
+	}
+	if err := f.j.Done(ctx, e2); err != nil {
+		t.Fatal(err)
+	}
+	f.pass(t, 2*time.Hour)
+	got, err := f.j.Recover(ctx, "b", time.Hour, 10)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("Recover = %+v, %v; want the entry not done", got, err)
+	}
+	if g := got[0]; g.ID != e1.ID || g.Workspace != e1.Workspace || g.Channel != e1.Channel || g.EventID != e1.EventID ||
+		g.Kind != e1.Kind || string(g.Payload) != string(e1.Payload) || string(g.Findings) != string(e1.Findings) {
+		t.Errorf("recovered %+v, want %+v", g, e1)
+	}
+	if err := f.j.Done(ctx, got...); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.j.Done(ctx, got...); err != nil {
+		t.Errorf("Done again: %v", err)
+	}
+	f.pass(t, 2*time.Hour)
+	if got := recoverIDs(t, f.j, "c", 0, 10); len(got) != 0 {
+		t.Errorf("done entries recovered: %v", got)
+	}
+}
+
+func testJournalIdle(t *testing.T, f journalFixture) {
+	var want []string
+	for _, ev := range []string{"Ev1", "Ev2", "Ev3"} {
+		want = append(want, ws+"/"+appendEntry(t, f.j, "a", Entry{Workspace: ws, Channel: "C1", EventID: ev}).ID)
+	}
+	for _, step := range []struct {
+		pass     time.Duration
+		consumer string
+		n        int
+		want     []string
+	}{
+		{30 * time.Second, "b", 10, nil}, // not idle for a minute yet
+		{time.Minute, "b", 2, want[:2]},  // at most n, in order
+		{0, "c", 10, want[2:]},           // the rest; b's are fresh again
+		{0, "b", 10, nil},                // nothing idle is left
+		{2 * time.Minute, "d", 10, want}, // b and c stopped: everything is d's
+	} {
+		f.pass(t, step.pass)
+		if got := recoverIDs(t, f.j, step.consumer, time.Minute, step.n); !slices.Equal(got, step.want) && len(got)+len(step.want) > 0 {
+			t.Errorf("after %v, %s recovered %v; want %v", step.pass, step.consumer, got, step.want)
+		}
+	}
+}
+
+func testJournalKeep(t *testing.T, f journalFixture) {
+	ctx := context.Background()
+	kept := appendEntry(t, f.j, "a", Entry{Workspace: ws, Channel: "C1", EventID: "Ev1"})
+	other := appendEntry(t, f.j, "a", Entry{Workspace: "T0002", Channel: "C1", EventID: "Ev2"})
+	left := appendEntry(t, f.j, "a", Entry{Workspace: ws, Channel: "C1", EventID: "Ev3"})
+	for range 3 {
+		f.pass(t, 50*time.Second)
+		if err := f.j.Keep(ctx, "a", kept, other); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := recoverIDs(t, f.j, "b", time.Minute, 10); !slices.Equal(got, []string{ws + "/" + left.ID}) {
+		t.Errorf("recovered %v; want only the entry not kept, %s", got, left.ID)
+	}
+	f.pass(t, 2*time.Minute)
+	got := recoverIDs(t, f.j, "b", time.Minute, 10)
+	slices.Sort(got)
+	want := []string{ws + "/" + kept.ID, ws + "/" + left.ID, "T0002/" + other.ID} // left again: b did not keep it
+	slices.Sort(want)
+
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("recovered %v once no longer kept; want %v", got, want)
+	}
+}
+
+func testJournalValidation(t *testing.T, f journalFixture) {
+	ctx := context.Background()
+	for name, err := range map[string]error{
+		"no workspace": errOf(f.j.Append(ctx, "a", Entry{Channel: "C1"})),
+		"no consumer":  errOf(f.j.Append(ctx, "", Entry{Workspace: ws})),
+		"bad consumer": errOf(f.j.Append(ctx, "a b", Entry{Workspace: ws})),
+		"recover":      errOf(f.j.Recover(ctx, "", time.Minute, 1)),
+		"keep":         f.j.Keep(ctx, "", Entry{Workspace: ws, ID: "1"}),
+		"done":         f.j.Done(ctx, Entry{ID: "1"}),
+	} {
+		if !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: %v, want ErrInvalid", name, err)
+		}
+	}
+}
+
+func TestBoltJournal(t *testing.T) {
+	runJournalTests(t, func(t *testing.T) journalFixture {
+		var mu sync.Mutex
+		now := t0
+		s := newBoltStore(t, BoltOptions{Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }})
+		return journalFixture{j: s, pass: func(_ *testing.T, d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }}
+	})
+}
+
+// The next process finishes what the last one left, without waiting.
+func TestBoltJournalNextProcess(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "upgradebot.db")
+	s, err := OpenBoltStore(path, BoltOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	left := appendEntry(t, s, "first-1", Entry{Workspace: ws, Channel: "C1", EventID: "Ev1", Payload: []byte("p")})
+	done := appendEntry(t, s, "first-1", Entry{Workspace: ws, Channel: "C1", EventID: "Ev2"})
+	if err := s.Done(ctx, done); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if s, err = OpenBoltStore(path, BoltOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	live := appendEntry(t, s, "second-1", Entry{Workspace: ws, Channel: "C1", EventID: "Ev3"})
+	if got := recoverIDs(t, s, "second-1", time.Hour, 10); !slices.Equal(got, []string{ws + "/" + left.ID}) {
+		t.Errorf("the next process recovered %v; want what the first left, %s (not its own %s)", got, left.ID, live.ID)
+	}
+}
+
+func TestRedisJournal(t *testing.T) {
+	redisTestOptions(t)
+	runJournalTests(t, func(t *testing.T) journalFixture {
+		s, c := newTestRedisStore(t, RedisOptions{})
+		return journalFixture{j: s, pass: func(t *testing.T, d time.Duration) { passRedis(t, s, c, d) }}
+	})
+}
+
+// passRedis makes every pending entry of the test's workspaces idle for d
+// longer (XCLAIM … IDLE to its own consumer), as if that time had passed.
+func passRedis(t *testing.T, s *RedisStore, c *redis.Client, d time.Duration) {
+	ctx := context.Background()
+	for _, w := range []string{ws, "T0002"} {
+		key := s.journalKey(w)
+		pending, err := c.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: key, Group: JournalGroup, Start: "-", End: "+", Count: 1000}).Result()
+		if redis.HasErrorPrefix(err, "NOGROUP") || errors.Is(err, redis.Nil) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range pending {
+			idle := (p.Idle + d).Milliseconds()
+			if err := c.Do(ctx, "XCLAIM", key, JournalGroup, p.Consumer, 0, p.ID, "IDLE", idle, "JUSTID").Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// Keys carry the workspace's hash tag; each entry is pending for the
+// consumer that appended it from the start (no other replica reads it as
+// new); a done entry leaves nothing behind (XLEN 0, nothing pending).
+func TestRedisJournalKeys(t *testing.T) {
+	s, c := newTestRedisStore(t, RedisOptions{})
+	ctx := context.Background()
+	key := s.prefix + ":{T0001}:#journal"
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	appended := map[string]string{} // id → consumer
+	for _, consumer := range []string{"a", "b", "c", "d"} {
+		wg.Go(func() {
+			for range 5 {
+				id, err := s.Append(ctx, consumer, Entry{Workspace: ws, Channel: "C1"})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				appended[id] = consumer
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if typ, err := c.Type(ctx, key).Result(); err != nil || typ != "stream" {
+		t.Fatalf("%s is %q, %v; want a stream", key, typ, err)
+	}
+	if ok, err := c.SIsMember(ctx, s.prefix+":journal:workspaces", ws).Result(); err != nil || !ok {
+		t.Errorf("workspace set lacks %s: %v, %v", ws, ok, err)
+	}
+	pending, err := c.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: key, Group: JournalGroup, Start: "-", End: "+", Count: 100}).Result()
+	if err != nil || len(pending) != len(appended) {
+		t.Fatalf("pending %d, %v; want %d", len(pending), err, len(appended))
+	}
+	var entries []Entry
+	for _, p := range pending {
+		if p.Consumer != appended[p.ID] {
+			t.Errorf("entry %s is pending for %s, appended by %s", p.ID, p.Consumer, appended[p.ID])
+		}
+		entries = append(entries, Entry{Workspace: ws, ID: p.ID})
+	}
+	if err := s.Done(ctx, entries...); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := c.XLen(ctx, key).Result(); err != nil || n != 0 {
+		t.Errorf("XLEN after done = %d, %v; want 0", n, err)
+	}
+	if p, err := c.XPending(ctx, key, JournalGroup).Result(); err != nil || p.Count != 0 {
+		t.Errorf("XPENDING after done = %+v, %v; want none", p, err)
+	}
+	keys, err := c.Keys(ctx, s.prefix+":*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if k != s.prefix+":journal:workspaces" && k != key {
+			t.Errorf("unexpected key %s", k)
+		}
+	}
+}
