@@ -44,6 +44,17 @@ func TestModuleKey(t *testing.T) {
 	}
 }
 
+func TestEnvironmentNamesLeaveInvisiblesOut(t *testing.T) {
+	for _, name := range []string{"prod", "PROD", "pro\u200bd", "\u2066prod\u2069", "\ufeffProd"} {
+		if got, err := NormalizeEnvironment(name); err != nil || got != "prod" {
+			t.Errorf("NormalizeEnvironment(%+q) = %q, %v; want prod", name, got, err)
+		}
+	}
+	if _, err := NormalizeEnvironment("pr\u00f6d"); err == nil {
+		t.Error("a non-ASCII environment name was accepted")
+	}
+}
+
 // testLookAlikeNames: names that look alike are one module in the store.
 func testLookAlikeNames(t *testing.T, s Store) {
 	track(t, s, TrackRequest{Environment: "dev", Channel: "C1"})

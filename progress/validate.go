@@ -18,9 +18,10 @@ const (
 	maxVersion    = 20
 )
 
-// NormalizeEnvironment validates an environment name and returns its lowercase key.
+// NormalizeEnvironment validates an environment name and returns its
+// lowercase key; invisible characters pasted with it are left out.
 func NormalizeEnvironment(name string) (string, error) {
-	name = strings.TrimSpace(name)
+	name = cleanName(name)
 	if name == "" {
 		return "", invalid("environment name", "", "is empty")
 	}

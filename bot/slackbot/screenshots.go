@@ -343,7 +343,7 @@ func (a *App) readAll(ctx context.Context, m bot.Message, shots []shot) *screens
 		case errStopping:
 			finish(bot.ImageText{Name: fileName(&s.file), Problem: "the bot was shutting down"})
 		case errImagesBusy:
-			a.log.Warn("screenshot not read: too much screenshot work in progress", "channel", m.Channel, "ts", m.TS, "file", s.file.ID, "max_image_jobs", a.opts.MaxImageJobs)
+			a.log.Info("screenshot not read: too much screenshot work in progress", "channel", m.Channel, "ts", m.TS, "file", s.file.ID, "max_image_jobs", a.opts.MaxImageJobs)
 			finish(bot.ImageText{Name: fileName(&s.file), Problem: busyNote})
 		}
 	}
