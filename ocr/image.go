@@ -149,7 +149,7 @@ func decodedSize(kind Kind, cfg image.Config, data []byte) (need int64, deep boo
 }
 
 // decoderBuffers bounds the decoders' own buffers (zlib's window, Huffman tables).
-const decoderBuffers = 128 << 10
+const decoderBuffers = 256 << 10
 
 func isPalette(m color.Model) bool {
 	_, ok := m.(color.Palette)
