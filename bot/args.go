@@ -2,6 +2,8 @@ package bot
 
 import (
 	"strings"
+
+	"github.com/upgradebot/upgradebot/progress"
 )
 
 // splitEnvPrefix takes a leading "prod:" off arguments.
@@ -24,10 +26,10 @@ func moduleNames(engine Diagnoser, args string) []string {
 	seen := map[string]bool{}
 	add := func(n string) {
 		n = strings.TrimSpace(n)
-		if n == "" || seen[strings.ToLower(n)] {
+		if k := moduleKey(n); k == "" || seen[k] {
 			return
 		}
-		seen[strings.ToLower(n)] = true
+		seen[moduleKey(n)] = true
 		names = append(names, n)
 	}
 	for _, f := range engine.Diagnose(args) {
@@ -73,11 +75,14 @@ func moduleNames(engine Diagnoser, args string) []string {
 	seen = map[string]bool{}
 	for _, n := range names {
 		n = strings.TrimSpace(strings.TrimRight(n, "*"))
-		if n == "" || seen[strings.ToLower(n)] {
+		if k := moduleKey(n); k == "" || seen[k] {
 			continue
 		}
-		seen[strings.ToLower(n)] = true
+		seen[moduleKey(n)] = true
 		out = append(out, n)
 	}
 	return out
 }
+
+// moduleKey is how the core compares module names: as the store does.
+func moduleKey(name string) string { return progress.ModuleKey(name) }

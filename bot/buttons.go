@@ -67,10 +67,10 @@ func (b *Bot) findingButtons(findings []diagnosis.Finding, env string) []Button 
 			continue
 		}
 		mod := f.Text("module")
-		if mod == "" || seen[strings.ToLower(mod)] || len(buttons) >= 5 {
+		if moduleKey(mod) == "" || seen[moduleKey(mod)] || len(buttons) >= 5 {
 			continue
 		}
-		seen[strings.ToLower(mod)] = true
+		seen[moduleKey(mod)] = true
 		buttons = append(buttons, MarkDoneButton(len(buttons), env, mod))
 	}
 	if env != "" {

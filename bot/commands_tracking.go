@@ -137,11 +137,11 @@ func (b *Bot) resolveEnv(ctx context.Context, c Command, named string, modules [
 			}
 			listed := map[string]bool{}
 			for _, m := range st.Modules {
-				listed[strings.ToLower(m.Name)] = true
+				listed[moduleKey(m.Name)] = true
 			}
 			all := true
 			for _, m := range modules {
-				all = all && listed[strings.ToLower(m)]
+				all = all && listed[moduleKey(m)]
 			}
 			if all {
 				match = append(match, e.Name)

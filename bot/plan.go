@@ -24,7 +24,7 @@ func intp(v int) *int { return &v }
 func plan(findings []diagnosis.Finding) []planned {
 	var out []planned
 	addModule := func(reason progress.Reason, name string) {
-		if name == "" {
+		if moduleKey(name) == "" { // nothing but invisible characters
 			return
 		}
 		for i := range out {

@@ -2,8 +2,10 @@ package ocr
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"image"
+	"image/color"
 	"image/jpeg"
 	"image/png"
 	"io"
@@ -92,7 +94,90 @@ func (r *Reader) check(data []byte) (Kind, image.Config, error) {
 	if px := int64(cfg.Width) * int64(cfg.Height); px > r.opts.MaxPixels {
 		return kind, cfg, &TooLargeError{Width: cfg.Width, Height: cfg.Height, MaxPixels: r.opts.MaxPixels}
 	}
+	if need, deep := decodedSize(kind, cfg, data); need > r.opts.MaxDecodedBytes {
+		return kind, cfg, &TooLargeError{Width: cfg.Width, Height: cfg.Height, Decoded: need, MaxDecoded: r.opts.MaxDecodedBytes, Deep: deep}
+	}
 	return kind, cfg, nil
+}
+
+// decodedSize is, from the header, an upper bound of what decoding the
+// image allocates, and whether it has 16 bits per channel. The pixel
+// limit alone does not bound memory: a 418 KB 16-bit PNG of 40 megapixels
+// decodes to 320 MB.
+func decodedSize(kind Kind, cfg image.Config, data []byte) (need int64, deep bool) {
+	px := int64(cfg.Width) * int64(cfg.Height)
+	var perPixel int64
+	switch m := cfg.ColorModel; m {
+	case color.GrayModel, color.AlphaModel:
+		perPixel = 1
+	case color.Gray16Model, color.Alpha16Model:
+		perPixel, deep = 2, true
+	case color.YCbCrModel: // JPEG; 4:4:4 is the largest subsampling
+		perPixel = 3
+	case color.RGBAModel, color.NRGBAModel, color.CMYKModel:
+		perPixel = 4
+	case color.RGBA64Model, color.NRGBA64Model:
+		perPixel, deep = 8, true
+	default:
+		perPixel = 8
+		if _, ok := m.(color.Palette); ok {
+			perPixel = 1
+		}
+	}
+	switch kind {
+	case PNG:
+		// DecodeConfig stops at the header: a tRNS chunk after it turns
+		// grey into grey with alpha, decoded as NRGBA or NRGBA64.
+		if perPixel <= 2 && !isPalette(cfg.ColorModel) {
+			perPixel *= 4
+		}
+		need = px * perPixel
+		if len(data) > 28 && data[28] == 1 { // IHDR's interlace method: Adam7 decodes each pass apart
+			need *= 2
+		}
+		need += 2 * int64(cfg.Width) * perPixel // the current and the previous row
+	case JPEG:
+		if cfg.ColorModel == color.CMYKModel { // decoded as YCbCr plus K, then converted
+			perPixel = 8
+		}
+		need = px * perPixel
+		if jpegProgressive(data) { // keeps every coefficient: 4 bytes a pixel per component
+			need += px * 4 * min(perPixel, 4)
+		}
+	}
+	return need + decoderBuffers, deep
+}
+
+// decoderBuffers bounds the decoders' own buffers (zlib's window, Huffman tables).
+const decoderBuffers = 256 << 10
+
+func isPalette(m color.Model) bool {
+	_, ok := m.(color.Palette)
+	return ok
+}
+
+// jpegProgressive reports whether the JPEG's frame header (SOFn) is a
+// progressive one, walking the marker segments that precede it.
+func jpegProgressive(data []byte) bool {
+	for i := 2; i+4 <= len(data); {
+		if data[i] != 0xff {
+			return false
+		}
+		switch m := data[i+1]; {
+		case m == 0xff: // fill byte
+			i++
+			continue
+		case m == 0xc2 || m == 0xc6 || m == 0xca || m == 0xce:
+			return true
+		case m >= 0xc0 && m <= 0xcf && m != 0xc4 && m != 0xc8 && m != 0xcc, m == 0xda, m == 0xd9:
+			return false // another frame, or the scan data or the end without a frame
+		case m >= 0xd0 && m <= 0xd8 || m == 0x01: // markers without a length
+			i += 2
+			continue
+		}
+		i += 2 + int(binary.BigEndian.Uint16(data[i+2:]))
+	}
+	return false
 }
 
 func decode(kind Kind, data []byte) (image.Image, error) {
@@ -154,6 +239,14 @@ func toGray(img image.Image) *gray {
 	case *image.YCbCr: // JPEG: the Y plane is the luma
 		for y := 0; y < g.h; y++ {
 			copy(g.pix[y*g.w:(y+1)*g.w], m.Y[(y+b.Min.Y-m.Rect.Min.Y)*m.YStride+(b.Min.X-m.Rect.Min.X):])
+		}
+	case image.RGBA64Image: // 16-bit PNGs and the rest: RGBA64At allocates nothing, At a color per pixel
+		for y := 0; y < g.h; y++ {
+			for x := 0; x < g.w; x++ {
+				c := m.RGBA64At(b.Min.X+x, b.Min.Y+y) // premultiplied, 16 bits
+				l := (lumR*uint32(c.R>>8) + lumG*uint32(c.G>>8) + lumB*uint32(c.B>>8) + 1<<15) >> 16
+				g.pix[y*g.w+x] = byte(min(255, l+255-uint32(c.A>>8)))
+			}
 		}
 	default:
 		for y := 0; y < g.h; y++ {
@@ -272,33 +365,51 @@ func makeTaps(f Filter, src, dst int) taps {
 	return t
 }
 
-// scale resizes g by factor with the filter, separably: rows, then columns.
+// scale resizes g by factor with the filter, separably: rows, then
+// columns. The rows scaled horizontally are kept only while the columns
+// need them (a ring of as many rows as the filter has taps), so the work
+// memory is the output image, not four bytes per pixel more.
 func (g *gray) scale(factor float64, f Filter) *gray {
 	dw, dh := int(math.Round(float64(g.w)*factor)), int(math.Round(float64(g.h)*factor))
 	if dw < 1 || dh < 1 || (dw == g.w && dh == g.h) {
 		return g
 	}
 	tx, ty := makeTaps(f, g.w, dw), makeTaps(f, g.h, dh)
-	// Horizontal pass into intermediates with 8 fractional bits (bicubic overshoots 0..255).
-	mid := make([]int32, dw*g.h)
-	for y := 0; y < g.h; y++ {
-		row := g.pix[y*g.w : (y+1)*g.w]
-		out := mid[y*dw : (y+1)*dw]
+	ring := make([][]int32, ty.n)
+	held := make([]int, ty.n) // the source row in each ring slot
+	for i := range ring {
+		ring[i], held[i] = make([]int32, dw), -1
+	}
+	// row scales source row y horizontally, with 8 fractional bits (bicubic overshoots 0..255).
+	row := func(y int) []int32 {
+		slot := y % ty.n
+		if held[slot] == y {
+			return ring[slot]
+		}
+		src, out := g.pix[y*g.w:(y+1)*g.w], ring[slot]
 		for x := range out {
 			var s int32
 			for k := 0; k < tx.n; k++ {
-				s += tx.w[x*tx.n+k] * int32(row[tx.idx[x*tx.n+k]])
+				s += tx.w[x*tx.n+k] * int32(src[tx.idx[x*tx.n+k]])
 			}
 			out[x] = s >> 8
 		}
+		held[slot] = y
+		return out
 	}
 	dst := &gray{pix: make([]byte, dw*dh), w: dw, h: dh}
+	rows := make([][]int32, ty.n)
 	for y := 0; y < dh; y++ {
+		// The taps of one output row are distinct consecutive source rows
+		// (repeated at the edges), so they never evict each other.
+		for k := range rows {
+			rows[k] = row(int(ty.idx[y*ty.n+k]))
+		}
 		out := dst.pix[y*dw : (y+1)*dw]
 		for x := range out {
 			var s int64
 			for k := 0; k < ty.n; k++ {
-				s += int64(ty.w[y*ty.n+k]) * int64(mid[int(ty.idx[y*ty.n+k])*dw+x])
+				s += int64(ty.w[y*ty.n+k]) * int64(rows[k][x])
 			}
 			v := (s + 1<<23) >> 24 // 16 + 8 fractional bits
 			out[x] = byte(max(0, min(255, v)))

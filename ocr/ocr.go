@@ -46,7 +46,11 @@ const (
 	DefaultConcurrency = 2
 	DefaultMaxBytes    = 20 << 20   // 20 MB: far above any screenshot, below what decoding may cost
 	DefaultMaxPixels   = 40_000_000 // 40 megapixels: an 8K screen is 33
-	DefaultLanguage    = "eng"
+	// DefaultMaxDecodedBytes bounds the memory decoding one image takes:
+	// 40 megapixels of 8-bit RGBA fit (160 MB), the same in 16-bit RGBA
+	// (320 MB) do not.
+	DefaultMaxDecodedBytes = 256 << 20
+	DefaultLanguage        = "eng"
 )
 
 // Pipeline says how an image is prepared and read.
@@ -88,6 +92,10 @@ type Options struct {
 	// MaxBytes and MaxPixels refuse larger input before it is decoded.
 	MaxBytes  int64
 	MaxPixels int64
+	// MaxDecodedBytes refuses, from the header, an image whose decoding
+	// would take more memory: the bytes a pixel takes follow the bit depth
+	// and colour model (a 16-bit RGBA PNG takes 8, an 8-bit one 4).
+	MaxDecodedBytes int64
 	// Language is the Tesseract language ("eng").
 	Language string
 	// Pipeline is the preparation and the page-segmentation mode;
@@ -153,17 +161,29 @@ func (e *FormatError) Error() string {
 func (e *FormatError) Is(target error) bool { return target == ErrNotImage }
 func (e *FormatError) Unwrap() error        { return e.Err }
 
-// TooLargeError refuses an image over the byte or the pixel limit.
+// TooLargeError refuses an image over the byte, the pixel or the decoded-size limit.
 type TooLargeError struct {
-	Width, Height int   // set for the pixel limit
+	Width, Height int   // set for the pixel and the decoded-size limits
 	MaxPixels     int64 //
 	Bytes         int64 // set for the byte limit
 	MaxBytes      int64
+	// Decoded is what decoding would take, set for the decoded-size limit;
+	// Deep says the image has 16 bits per channel.
+	Decoded, MaxDecoded int64
+	Deep                bool
 }
 
 func (e *TooLargeError) Error() string {
 	if e.MaxBytes > 0 {
 		return fmt.Sprintf("image too large: %s is over the limit of %s", sizeText(e.Bytes), sizeText(e.MaxBytes))
+	}
+	if e.MaxDecoded > 0 {
+		depth, advice := "", "crop the screenshot or save it as an 8-bit PNG"
+		if e.Deep {
+			depth, advice = " with 16 bits per channel", "crop the screenshot or save it as an 8-bit PNG or a JPEG"
+		}
+		return fmt.Sprintf("image too large: %dx%d pixels%s take %s to decode, over the limit of %s; %s",
+			e.Width, e.Height, depth, sizeText(e.Decoded), sizeText(e.MaxDecoded), advice)
 	}
 	return fmt.Sprintf("image too large: %dx%d pixels (%.1f megapixels) is over the limit of %.0f megapixels",
 		e.Width, e.Height, float64(e.Width)*float64(e.Height)/1e6, float64(e.MaxPixels)/1e6)
@@ -227,6 +247,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxPixels <= 0 {
 		o.MaxPixels = DefaultMaxPixels
+	}
+	if o.MaxDecodedBytes <= 0 {
+		o.MaxDecodedBytes = DefaultMaxDecodedBytes
 	}
 	if o.Language == "" {
 		o.Language = DefaultLanguage
@@ -323,7 +346,8 @@ func (r *Reader) ReadFile(ctx context.Context, path string) (string, error) {
 }
 
 // Check refuses data that Read would refuse before decoding it: not a PNG
-// or JPEG (*FormatError), over the byte or pixel limit (*TooLargeError).
+// or JPEG (*FormatError), over the byte, pixel or decoded-size limit
+// (*TooLargeError).
 func (r *Reader) Check(data []byte) error {
 	_, _, err := r.check(data)
 	return err

@@ -498,6 +498,14 @@ func applyChange(rec *boltEnv, mb, ob, nb *bolt.Bucket, c Change, mods []normali
 		rec.NamedFS++
 		return nb.Put([]byte(key), []byte{1})
 	}
+	if len(mods) > 0 {
+		var stored []string
+		if err := mb.ForEach(func(k, _ []byte) error { stored = append(stored, string(k)); return nil }); err != nil {
+			return err
+		}
+		mods = slices.Clone(mods)
+		withLegacyKeys(mods, stored)
+	}
 	switch c.Kind {
 	case ChangePreparing:
 		if rec.State != StatePreparing {
@@ -539,7 +547,7 @@ func applyChange(rec *boltEnv, mb, ob, nb *bolt.Bucket, c Change, mods []normali
 	case ChangeAddModules:
 		at := toMillis(c.At)
 		for _, m := range mods {
-			cur, err := getModule(mb, m.Key)
+			key, cur, err := findModule(mb, m)
 			if err != nil {
 				return err
 			}
@@ -547,14 +555,14 @@ func applyChange(rec *boltEnv, mb, ob, nb *bolt.Bucket, c Change, mods []normali
 				if Reason(cur.Reason) == c.Reason {
 					continue
 				}
-				if err := name(m.Key); err != nil {
+				if err := name(key); err != nil {
 					return err
 				}
-				if err := ob.Delete(orderKey(Reason(cur.Reason), cur.At, m.Key)); err != nil {
+				if err := ob.Delete(orderKey(Reason(cur.Reason), cur.At, key)); err != nil {
 					return err
 				}
 				cur.Reason = string(c.Reason)
-				if err := putModule(mb, ob, m.Key, *cur); err != nil {
+				if err := putModule(mb, ob, key, *cur); err != nil {
 					return err
 				}
 				res.Updated = append(res.Updated, cur.Name)
@@ -591,22 +599,31 @@ func applyChange(rec *boltEnv, mb, ob, nb *bolt.Bucket, c Change, mods []normali
 			return nil
 		}
 		for _, m := range mods {
-			cur, err := getModule(mb, m.Key)
-			if err != nil {
-				return err
+			var found *wireModule
+			for _, key := range append([]string{m.Key}, m.Legacy...) {
+				cur, err := getModule(mb, key)
+				if err != nil {
+					return err
+				}
+				if cur == nil {
+					continue
+				}
+				if err := mb.Delete([]byte(key)); err != nil {
+					return err
+				}
+				if err := ob.Delete(orderKey(Reason(cur.Reason), cur.At, key)); err != nil {
+					return err
+				}
+				rec.ModuleCount--
+				if found == nil {
+					found = cur
+				}
 			}
-			if cur == nil {
+			if found == nil {
 				res.NotFound = append(res.NotFound, m.Name)
 				continue
 			}
-			if err := mb.Delete([]byte(m.Key)); err != nil {
-				return err
-			}
-			if err := ob.Delete(orderKey(Reason(cur.Reason), cur.At, m.Key)); err != nil {
-				return err
-			}
-			rec.ModuleCount--
-			res.Removed = append(res.Removed, cur.Name)
+			res.Removed = append(res.Removed, found.Name)
 		}
 	case ChangeReset:
 		for _, b := range []*bolt.Bucket{mb, ob, nb} {
@@ -632,6 +649,17 @@ func clearBucket(b *bolt.Bucket) error {
 		}
 	}
 	return nil
+}
+
+// findModule finds m under its key, or under a key it was stored under
+// before names were normalized (m.Legacy), and returns that key.
+func findModule(mb *bolt.Bucket, m normalizedModule) (string, *wireModule, error) {
+	for _, key := range append([]string{m.Key}, m.Legacy...) {
+		if cur, err := getModule(mb, key); err != nil || cur != nil {
+			return key, cur, err
+		}
+	}
+	return m.Key, nil, nil
 }
 
 func getModule(mb *bolt.Bucket, key string) (*wireModule, error) {

@@ -29,6 +29,7 @@ func runContractTests(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("ChannelsAndEnvironments", func(t *testing.T) { testChannelsAndEnvironments(t, newStore(t)) })
 	t.Run("Ordering", func(t *testing.T) { testOrdering(t, newStore(t)) })
 	t.Run("DoneByName", func(t *testing.T) { testDoneByName(t, newStore(t)) })
+	t.Run("LookAlikeNames", func(t *testing.T) { testLookAlikeNames(t, newStore(t)) })
 	t.Run("DoneAll", func(t *testing.T) { testDoneAll(t, newStore(t)) })
 	t.Run("ReAddModule", func(t *testing.T) { testReAddModule(t, newStore(t)) })
 	t.Run("Unnamed", func(t *testing.T) { testUnnamed(t, newStore(t)) })

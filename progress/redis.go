@@ -369,6 +369,13 @@ func (s *RedisStore) Apply(ctx context.Context, workspace, env string, c Change)
 	if err != nil {
 		return Result{}, err
 	}
+	if len(mods) > 0 {
+		stored, err := s.client.HKeys(ctx, s.envKey(workspace, env, "modules")).Result()
+		if err != nil {
+			return Result{}, s.wrap("apply", err)
+		}
+		withLegacyKeys(mods, stored)
+	}
 	wc, err := json.Marshal(wireChange{
 		Kind: c.Kind, Percent: c.Preparation.Percent, Expected: c.Preparation.Expected,
 		Current: c.Preparation.Current, Total: c.Preparation.Total,

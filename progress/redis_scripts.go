@@ -128,14 +128,19 @@ elseif k == 'state' then
   clearprep()
 elseif k == 'add' then
   for _, m in ipairs(c.modules or {}) do
-    local cur = redis.call('HGET', mods, m.key)
+    local key, cur = m.key, redis.call('HGET', mods, m.key)
+    -- A record stored before names were normalized keeps its key.
+    for _, alt in ipairs(m.legacy or {}) do
+      if cur then break end
+      key, cur = alt, redis.call('HGET', mods, alt)
+    end
     if cur then
       local old = cjson.decode(cur)
-      name(m.key)
+      name(key)
       if old.reason ~= c.reason then
         old.reason = c.reason
-        redis.call('HSET', mods, m.key, cjson.encode(old))
-        redis.call('ZADD', order, score(c.reason, old.at), m.key)
+        redis.call('HSET', mods, key, cjson.encode(old))
+        redis.call('ZADD', order, score(c.reason, old.at), key)
         updated[#updated + 1] = old.name
       end
     else
@@ -154,12 +159,17 @@ elseif k == 'done' then
     redis.call('DEL', mods, order)
   else
     for _, m in ipairs(c.modules or {}) do
-      local cur = redis.call('HGET', mods, m.key)
-      if cur then
-        local old = cjson.decode(cur)
-        redis.call('HDEL', mods, m.key)
-        redis.call('ZREM', order, m.key)
-        removed[#removed + 1] = old.name
+      local found
+      for _, key in ipairs({m.key, unpack(m.legacy or {})}) do
+        local cur = redis.call('HGET', mods, key)
+        if cur then
+          redis.call('HDEL', mods, key)
+          redis.call('ZREM', order, key)
+          found = found or cjson.decode(cur).name
+        end
+      end
+      if found then
+        removed[#removed + 1] = found
       else
         notfound[#notfound + 1] = m.name
       end

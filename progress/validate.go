@@ -6,6 +6,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 const (
@@ -16,9 +18,10 @@ const (
 	maxVersion    = 20
 )
 
-// NormalizeEnvironment validates an environment name and returns its lowercase key.
+// NormalizeEnvironment validates an environment name and returns its
+// lowercase key; invisible characters pasted with it are left out.
 func NormalizeEnvironment(name string) (string, error) {
-	name = strings.TrimSpace(name)
+	name = cleanName(name)
 	if name == "" {
 		return "", invalid("environment name", "", "is empty")
 	}
@@ -33,9 +36,10 @@ func NormalizeEnvironment(name string) (string, error) {
 	return strings.ToLower(name), nil
 }
 
-// NormalizeModule validates a module name and returns it trimmed, case preserved.
+// NormalizeModule validates a module name and returns it as stored: in
+// Unicode NFC, without invisible characters, trimmed, case preserved.
 func NormalizeModule(name string) (string, error) {
-	name = strings.TrimSpace(name)
+	name = cleanName(name)
 	if name == "" {
 		return "", invalid("module name", "", "is empty")
 	}
@@ -57,8 +61,50 @@ func NormalizeModule(name string) (string, error) {
 	return name, nil
 }
 
-// moduleKey is how module names compare: case-insensitively.
-func moduleKey(name string) string { return strings.ToLower(name) }
+// ModuleKey is how module names compare (CONTRACTS.md): case-insensitively
+// after Unicode NFC, invisible characters left out. "Café" composed and
+// decomposed, "Billing\u200b_CS" and "billing_cs" have one key.
+func ModuleKey(name string) string { return norm.NFC.String(strings.ToLower(cleanName(name))) }
+
+// moduleKey is ModuleKey; the stores call it on names already clean, and
+// on keys stored before names were normalized, which it cleans.
+func moduleKey(name string) string { return ModuleKey(name) }
+
+// cleanName is name in NFC without invisible characters, trimmed.
+// Invisible are the format characters (Unicode category Cf: zero-width
+// space, joiners, word joiner, byte order mark, bidi marks, embeddings,
+// overrides and isolates, soft hyphen, tags): a name pasted from a web page
+// or a chat client carries them unseen.
+func cleanName(name string) string {
+	if strings.IndexFunc(name, isInvisible) >= 0 {
+		name = strings.Map(func(r rune) rune {
+			if isInvisible(r) {
+				return -1
+			}
+			return r
+		}, name)
+	}
+	return strings.TrimSpace(norm.NFC.String(name))
+}
+
+func isInvisible(r rune) bool { return unicode.Is(unicode.Cf, r) }
+
+// withLegacyKeys gives each module the keys it was stored under before
+// names were normalized (stored lists the keys an environment holds), so
+// that an old record still matches its name.
+func withLegacyKeys(mods []normalizedModule, stored []string) {
+	index := make(map[string]int, len(mods))
+	for i, m := range mods {
+		index[m.Key] = i
+	}
+	for _, k := range stored {
+		if nk := moduleKey(k); nk != k {
+			if i, ok := index[nk]; ok {
+				mods[i].Legacy = append(mods[i].Legacy, k)
+			}
+		}
+	}
+}
 
 // checkID validates workspace and channel ids. They become parts of storage
 // keys, so separators (":" and Redis hash-tag braces) and spaces are refused.
@@ -165,10 +211,12 @@ func normalizeTrack(req TrackRequest, now time.Time) (TrackRequest, error) {
 	return req, nil
 }
 
-// normalizedModule is a validated module name with its comparison key.
+// normalizedModule is a validated module name with its comparison key,
+// and the keys it may have been stored under before names were normalized.
 type normalizedModule struct {
-	Name string `json:"name"`
-	Key  string `json:"key"`
+	Name   string   `json:"name"`
+	Key    string   `json:"key"`
+	Legacy []string `json:"legacy,omitempty"`
 }
 
 // normalizeChange validates a change, fills its defaults and returns its

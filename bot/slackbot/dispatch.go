@@ -314,7 +314,7 @@ func threadKey(m bot.Message, findings []diagnosis.Finding) string {
 	seen := map[string]bool{}
 	var parts []string
 	for _, f := range findings {
-		p := f.ID + "=" + strings.ToLower(f.Text("module"))
+		p := f.ID + "=" + progress.ModuleKey(f.Text("module"))
 		if !seen[p] {
 			seen[p] = true
 			parts = append(parts, p)

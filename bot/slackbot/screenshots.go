@@ -1,6 +1,7 @@
 package slackbot
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -23,6 +24,11 @@ import (
 //     them and returns: each screenshot is downloaded and read in its own
 //     goroutine, ImageConcurrency at a time across messages, within
 //     ImageTimeout (the OCR reader bounds its Tesseract processes itself);
+//   - those goroutines, and the one per message that waits for them, are
+//     bounded (MaxImageJobs, all messages together): room is taken before a
+//     goroutine starts, and without room a screenshot is not read (a note in
+//     the reply says so) and a message is answered at once on the worker, so
+//     a flood of pictures never piles up waiting goroutines;
 //   - the reply waits up to ImageWait for them and is posted once, with the
 //     text and every screenshot read so far; a screenshot read later
 //     updates it (chat.update), or is the reply when there was none yet.
@@ -48,6 +54,7 @@ const (
 	defaultImageTimeout     = time.Minute
 	defaultMaxImages        = 4
 	defaultImageConcurrency = 4
+	imageJobsPerSlot        = 4 // MaxImageJobs by default: ImageConcurrency times this
 	defaultMaxImageBytes    = ocr.DefaultMaxBytes
 	defaultMaxImagePixels   = ocr.DefaultMaxPixels
 )
@@ -64,6 +71,9 @@ func (o *Options) setImageDefaults() {
 	}
 	if o.ImageConcurrency <= 0 {
 		o.ImageConcurrency = defaultImageConcurrency
+	}
+	if o.MaxImageJobs <= 0 {
+		o.MaxImageJobs = imageJobsPerSlot * o.ImageConcurrency
 	}
 	if o.MaxImageBytes <= 0 {
 		o.MaxImageBytes = defaultMaxImageBytes
@@ -169,14 +179,43 @@ func (a *App) startBackground(fn func()) bool {
 	return true
 }
 
+// Why screenshot work did not start.
+var (
+	errImagesBusy = errors.New("too much screenshot work in progress")
+	errStopping   = errors.New("shutting down")
+)
+
+// busyNote is the reply's note on a screenshot not read for lack of room.
+const busyNote = "the bot is busy reading other screenshots; share it again in a few minutes, or paste the text"
+
+// startImageJob runs fn in a goroutine of screenshot work if there is room
+// (MaxImageJobs), taken before the goroutine starts: errImagesBusy when
+// there is none, errStopping once shutdown has begun.
+func (a *App) startImageJob(fn func()) error {
+	select {
+	case a.imageJobs <- struct{}{}:
+	default:
+		return errImagesBusy
+	}
+	if !a.startBackground(func() {
+		defer func() { <-a.imageJobs }()
+		fn()
+	}) {
+		<-a.imageJobs
+		return errStopping
+	}
+	return nil
+}
+
 // answerWithScreenshots answers a message with screenshots, its text
 // already read (r): the claims of the delivery are held (held) and marked
 // done once the reply is posted. It returns at once; the work goes on in
-// the background.
+// the background. Without room for that work, the message is answered now,
+// its screenshots noted as not read.
 func (a *App) answerWithScreenshots(held heldClaims, r *bot.Reading, shots []shot, o origin, received time.Time) {
 	m := r.Message()
 	a.bgRunning.Add(1) // before the job ends: a message is never seen as neither queued nor answered
-	started := a.startBackground(func() {
+	err := a.startImageJob(func() {
 		defer a.bgRunning.Add(-1)
 		ctx, cancel := context.WithTimeout(a.bgCtx, a.opts.ImageWait+a.opts.ImageTimeout+a.opts.JobTimeout)
 		defer cancel()
@@ -206,10 +245,22 @@ func (a *App) answerWithScreenshots(held heldClaims, r *bot.Reading, shots []sho
 		}
 		a.updateAnswer(ctx, r.WithImages(reads.snapshot()), o, ts)
 	})
-	if !started {
+	switch err {
+	case errStopping:
 		a.bgRunning.Add(-1)
 		a.log.Warn("shutting down: a message with screenshots arrived too late to be answered", "channel", m.Channel, "ts", m.TS)
-		a.finish(a.bgCtx, held, errors.New("shutting down"))
+		a.finish(a.bgCtx, held, err)
+	case errImagesBusy:
+		defer a.bgRunning.Add(-1)
+		a.log.Warn("screenshots not read: too much screenshot work in progress", "channel", m.Channel, "ts", m.TS, "screenshots", len(shots), "max_image_jobs", a.opts.MaxImageJobs)
+		ctx, cancel := context.WithTimeout(a.bgCtx, a.opts.JobTimeout)
+		defer cancel()
+		images := make([]bot.ImageText, len(shots))
+		for i, s := range shots {
+			images[i] = bot.ImageText{Name: fileName(&s.file), Problem: cmp.Or(s.problem, busyNote)}
+		}
+		_, err := a.answerText(ctx, r.WithImages(images), o)
+		a.finish(ctx, held, err)
 	}
 }
 
@@ -258,7 +309,8 @@ func (r *screenshotReads) snapshot() []bot.ImageText {
 	return append([]bot.ImageText(nil), r.images...)
 }
 
-// readAll starts reading a message's screenshots, each in its own goroutine.
+// readAll starts reading a message's screenshots, each in its own goroutine
+// when there is room for it.
 func (a *App) readAll(ctx context.Context, m bot.Message, shots []shot) *screenshotReads {
 	r := &screenshotReads{images: make([]bot.ImageText, len(shots)), left: len(shots), done: make(chan struct{})}
 	for i, s := range shots {
@@ -273,7 +325,11 @@ func (a *App) readAll(ctx context.Context, m bot.Message, shots []shot) *screens
 				close(r.done)
 			}
 		}
-		ok := a.startBackground(func() {
+		if s.problem != "" { // not to be read: no goroutine
+			finish(bot.ImageText{Name: fileName(&s.file), Problem: s.problem})
+			continue
+		}
+		err := a.startImageJob(func() {
 			im := bot.ImageText{Name: fileName(&s.file), Problem: "it could not be read"}
 			defer func() {
 				if p := recover(); p != nil {
@@ -283,8 +339,12 @@ func (a *App) readAll(ctx context.Context, m bot.Message, shots []shot) *screens
 			}()
 			im = a.readScreenshot(ctx, m, s)
 		})
-		if !ok {
+		switch err {
+		case errStopping:
 			finish(bot.ImageText{Name: fileName(&s.file), Problem: "the bot was shutting down"})
+		case errImagesBusy:
+			a.log.Info("screenshot not read: too much screenshot work in progress", "channel", m.Channel, "ts", m.TS, "file", s.file.ID, "max_image_jobs", a.opts.MaxImageJobs)
+			finish(bot.ImageText{Name: fileName(&s.file), Problem: busyNote})
 		}
 	}
 	return r

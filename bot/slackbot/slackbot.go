@@ -158,6 +158,11 @@ type Options struct {
 	// once, all messages together (the OCR reader has its own, smaller
 	// bound on Tesseract processes); 0 means 4.
 	ImageConcurrency int
+	// MaxImageJobs bounds the goroutines of screenshot work, all messages
+	// together: one per screenshot being read, one per message waiting for
+	// its screenshots. Beyond it a screenshot is not read (the reply says
+	// so) instead of waiting. 0 means 4 × ImageConcurrency.
+	MaxImageJobs int
 	// MaxImageBytes and MaxImagePixels skip a larger screenshot before it is
 	// downloaded (its declared size, original_w × original_h); MaxImageBytes
 	// also caps the download. 0 means 20 MB and 40 megapixels.
@@ -194,6 +199,7 @@ type App struct {
 	// bg tracks that work so shutdown can wait for it, bgCtx ends it.
 	ocr        OCR
 	imageSlots chan struct{}
+	imageJobs  chan struct{} // room for goroutines of screenshot work (MaxImageJobs)
 	bg         sync.WaitGroup
 	bgMu       sync.Mutex // guards bgClosed and bg.Add from zero
 	bgClosed   bool
@@ -252,7 +258,7 @@ func New(o Options) (*App, error) {
 		opts: o, core: o.Core, api: o.API, store: o.Store, log: o.Logger,
 		metrics: metricsOrNop(o.Metrics), allowed: map[string]bool{}, secret: []byte(o.SigningSecret),
 		slackState: "starting", fatal: make(chan error, 1),
-		ocr: o.OCR, imageSlots: make(chan struct{}, o.ImageConcurrency),
+		ocr: o.OCR, imageSlots: make(chan struct{}, o.ImageConcurrency), imageJobs: make(chan struct{}, o.MaxImageJobs),
 	}
 	a.bgCtx, a.bgCancel = context.WithCancel(context.Background())
 	for _, id := range o.AllowedBots {
