@@ -47,7 +47,7 @@ func (w *watched) Done(ctx context.Context, es ...progress.Entry) error {
 }
 
 // waitFor waits for a call whose entries hold every event id of want.
-func waitFor(t *testing.T, ch chan []progress.Entry, what string, want ...string) {
+func waitEntries(t *testing.T, ch chan []progress.Entry, what string, want ...string) {
 	t.Helper()
 	timeout := time.After(10 * time.Second)
 	for {
@@ -160,7 +160,7 @@ func TestInboxRecoversLeftWork(t *testing.T) {
 					string(got.Findings) != string(want.Findings) || got.Kind != want.Kind {
 					t.Errorf("handled %+v, want %+v", got, want)
 				}
-				waitFor(t, w.done, "Done", want.EventID)
+				waitEntries(t, w.done, "Done", want.EventID)
 			}
 			if n := counts.recovered.Load(); n != int64(len(left)) {
 				t.Errorf("recovered %d, want %d", n, len(left))
@@ -195,13 +195,13 @@ func TestInboxKeepsWorkClaimed(t *testing.T) {
 		defer close(stopped)
 		in.Run(ctx, func(_ context.Context, e progress.Entry) {
 			// While it runs, the recovered entry is kept with the live one.
-			waitFor(t, w.kept, "Keep", "EvLeft", "EvLive")
+			waitEntries(t, w.kept, "Keep", "EvLeft", "EvLive")
 			cancel() // a shutdown, before it finished
 		})
 	}()
 	<-stopped
 	in.Done(context.Background(), live)
-	waitFor(t, w.done, "Done", "EvLive")
+	waitEntries(t, w.done, "Done", "EvLive")
 	select {
 	case es := <-w.done:
 		t.Errorf("Done(%+v) after a shutdown stopped the work", es)
