@@ -245,6 +245,7 @@ type Store interface {
 	// Close releases what the store opened.
 	Close() error
 	Claims
+	Values
 }
 
 // HistoryLimit is how many history entries an environment keeps; older ones
