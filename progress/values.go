@@ -45,7 +45,9 @@ func checkValue(workspace, key string, value []byte, ttl time.Duration) error {
 }
 
 // valueKey is <prefix>:{W}:#val:<key>, in the workspace's slot.
-func (s *RedisStore) valueKey(workspace, key string) string { return s.wsKey(workspace) + ":#val:" + key }
+func (s *RedisStore) valueKey(workspace, key string) string {
+	return s.wsKey(workspace) + ":#val:" + key
+}
 
 // PutValue stores value under key in workspace for ttl.
 func (s *RedisStore) PutValue(ctx context.Context, workspace, key string, value []byte, ttl time.Duration) error {
