@@ -158,9 +158,22 @@ func (b *Bot) chooseEnv(ctx context.Context, a Action, v buttonValue) Response {
 		return private(errorReply(fmt.Sprintf("That choice has expired: I keep a message's changes for %d days. To record it for %s, %s.", keepFor/(24*time.Hour), v.Env, again)))
 	}
 	reading := b.Read(m)
+	// One message is recorded for one environment: a second choice (a
+	// stale copy of the question) shows the first.
+	chosen, found, err := b.store.Value(ctx, a.Workspace, "choice:"+v.Key)
+	if err != nil {
+		return private(b.storeError("read the choice of environment", err))
+	}
+	if found && string(chosen) != v.Env {
+		r := errorReply(fmt.Sprintf("This message is already recorded for %s. To record it for %s too, paste it again starting with `%s:`.", chosen, v.Env, v.Env))
+		return Response{Reply: r, Private: true, Update: b.rebuilt(ctx, v.Key, reading, string(chosen), "", nil)}
+	}
 	out := b.applyParts(ctx, a.Workspace, v.Env, a.User, planParts(reading.parts), false)
 	if out.err != nil {
 		return private(out.err)
+	}
+	if err := b.store.PutValue(ctx, a.Workspace, "choice:"+v.Key, []byte(v.Env), keepFor); err != nil {
+		b.log.Warn("cannot keep the choice of environment", "err", err)
 	}
 	resp := Response{Update: b.rebuilt(ctx, v.Key, reading, v.Env, "", nil)}
 	if len(out.lines) == 0 {
@@ -205,13 +218,20 @@ func (b *Bot) kept(ctx context.Context, workspace, key string) (Message, bool, e
 }
 
 // rebuild is the reply of the message kept under key, built from current
-// state (see rebuilt); nil when it cannot be (expired, storage down), and
+// state (see rebuilt) for env, or the environment chosen for it; nil when it cannot be (expired, storage down), and
 // the transport leaves the message as it is.
 func (b *Bot) rebuild(ctx context.Context, workspace, key, env, module string, note Line) *Reply {
 	m, found, err := b.kept(ctx, workspace, key)
 	if err != nil || !found {
 		b.log.Debug("cannot rebuild a reply", "key", key, "found", found, "err", err)
 		return nil
+	}
+	if env == "" { // a button of the question: answered since?
+		chosen, _, err := b.store.Value(ctx, workspace, "choice:"+key)
+		if err != nil {
+			return nil
+		}
+		env = string(chosen)
 	}
 	return b.rebuilt(ctx, key, b.Read(m), env, module, note)
 }

@@ -352,3 +352,46 @@ func TestShareEveryEnvironment(t *testing.T) {
 		}
 	})
 }
+
+// A message is recorded for the environment chosen first: a choice from a
+// stale copy of the question records nothing more and shows the first.
+func TestSecondChoiceShowsTheFirst(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
+		cmd(t, b, "C1", "U1", "track dev")
+		cmd(t, b, "C1", "U1", "track prod")
+		question := buttonsOf(msg(t, b, "C1", "U1", "9.1", producerPaste).Reply)
+		if first := click(b, "c1", question["prod"]); first.Update == nil {
+			t.Fatalf("first choice: %s", text(first))
+		}
+		second := click(b, "c2", question["dev"])
+		if !second.Private || second.Update == nil {
+			t.Fatalf("second choice: %+v", second)
+		}
+		mustSay(t, text(second), "This message is already recorded for prod. To record it for dev too, paste it again starting with `dev:`.", "Recorded for prod: 1 module to republish (Billing_CS)")
+		if st, _ := store.Status(context.Background(), "T1", "dev", -1); st.ModuleCount != 0 {
+			t.Errorf("dev lists %d modules after the stale choice", st.ModuleCount)
+		}
+		if _, ok := buttonsOf(second.Update)["dev"]; ok {
+			t.Errorf("the question came back:\n%s", RenderText(second.Update))
+		}
+	})
+}
+
+// A button of the question clicked after the choice (from a stale copy)
+// rebuilds the message for the environment chosen: the question stays answered.
+func TestStaleQuestionButtonAfterTheChoice(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *Bot, _ progress.Store) {
+		cmd(t, b, "C1", "U1", "track dev")
+		cmd(t, b, "C1", "U1", "track prod")
+		question := buttonsOf(msg(t, b, "C1", "U1", "9.2", producerPaste).Reply)
+		click(b, "c1", question["prod"])
+		got := click(b, "m1", question["Mark Billing_CS republished"])
+		if got.Update == nil {
+			t.Fatalf("no rebuilt message: %s", text(got))
+		}
+		if _, ok := buttonsOf(got.Update)["dev"]; ok {
+			t.Errorf("the question came back:\n%s", RenderText(got.Update))
+		}
+		mustSay(t, RenderText(got.Update), "Recorded for prod", "Billing_CS marked republished by U2")
+	})
+}
