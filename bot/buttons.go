@@ -160,13 +160,13 @@ func (b *Bot) chooseEnv(ctx context.Context, a Action, v buttonValue) Response {
 	reading := b.Read(m)
 	// One message is recorded for one environment: a second choice (a
 	// stale copy of the question) shows the first.
-	chosen, found, err := b.store.Value(ctx, a.Workspace, "choice:"+v.Key)
+	chosen, err := b.chosenEnv(ctx, a.Workspace, v.Key)
 	if err != nil {
 		return private(b.storeError("read the choice of environment", err))
 	}
-	if found && string(chosen) != v.Env {
+	if chosen != "" && chosen != v.Env {
 		r := errorReply(fmt.Sprintf("This message is already recorded for %s. To record it for %s too, paste it again starting with `%s:`.", chosen, v.Env, v.Env))
-		return Response{Reply: r, Private: true, Update: b.rebuilt(ctx, v.Key, reading, string(chosen), "", nil)}
+		return Response{Reply: r, Private: true, Update: b.rebuilt(ctx, v.Key, reading, chosen, "", nil)}
 	}
 	out := b.applyParts(ctx, a.Workspace, v.Env, a.User, planParts(reading.parts), false)
 	if out.err != nil {
@@ -192,16 +192,28 @@ func (b *Bot) chooseEnv(ctx context.Context, a Action, v buttonValue) Response {
 const keepFor = 14 * 24 * time.Hour
 
 // keep stores a message for its reply's buttons and returns the key they
-// carry: a digest of the message, so answering the same message again
-// (a late screenshot) keeps it once.
+// carry. The key names the message, not its content: answered again (a
+// late screenshot), the message kept is its latest reading, which every
+// version of the reply's buttons then rebuilds.
 func (b *Bot) keep(ctx context.Context, m Message) (string, error) {
 	js, err := json.Marshal(m)
 	if err != nil {
 		return "", fmt.Errorf("bot: keep message: %w", err)
 	}
-	sum := sha256.Sum256(js)
-	key := base64.RawURLEncoding.EncodeToString(sum[:15])
+	key := replyKey(m)
 	return key, b.store.PutValue(ctx, m.Workspace, "reply:"+key, js, keepFor)
+}
+
+// replyKey is the short key of a message's reply (per workspace).
+func replyKey(m Message) string {
+	sum := sha256.Sum256([]byte(m.Channel + "\x00" + m.TS))
+	return base64.RawURLEncoding.EncodeToString(sum[:15])
+}
+
+// chosenEnv is the environment chosen for the message keyed key, "" when none was.
+func (b *Bot) chosenEnv(ctx context.Context, workspace, key string) (string, error) {
+	v, _, err := b.store.Value(ctx, workspace, "choice:"+key)
+	return string(v), err
 }
 
 // kept returns the message kept under key; false when it expired.
@@ -227,11 +239,9 @@ func (b *Bot) rebuild(ctx context.Context, workspace, key, env, module string, n
 		return nil
 	}
 	if env == "" { // a button of the question: answered since?
-		chosen, _, err := b.store.Value(ctx, workspace, "choice:"+key)
-		if err != nil {
+		if env, err = b.chosenEnv(ctx, workspace, key); err != nil {
 			return nil
 		}
-		env = string(chosen)
 	}
 	return b.rebuilt(ctx, key, b.Read(m), env, module, note)
 }

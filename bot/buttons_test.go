@@ -395,3 +395,25 @@ func TestStaleQuestionButtonAfterTheChoice(t *testing.T) {
 		mustSay(t, RenderText(got.Update), "Recorded for prod", "Billing_CS marked republished by U2")
 	})
 }
+
+// A screenshot read after the question was answered records for the
+// environment chosen, and its reply does not ask again.
+func TestLateScreenshotAfterTheChoice(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
+		ctx := context.Background()
+		cmd(t, b, "C1", "U1", "track dev")
+		cmd(t, b, "C1", "U1", "track prod")
+		m := Message{Workspace: "T1", Channel: "C1", User: "U1", TS: "9.3", Text: producerPaste, Images: []ImageText{{Name: "s.png", Pending: true}}}
+		reading := b.Read(m)
+		question := buttonsOf(b.Answer(ctx, reading).Reply)
+		click(b, "c1", question["prod"])
+		late := b.Answer(ctx, reading.WithImages([]ImageText{{Name: "s.png", Text: summaryText}}))
+		if _, asked := buttonsOf(late.Reply)["dev"]; asked || late.Reply == nil {
+			t.Fatalf("the late reply asks again:\n%s", text(late))
+		}
+		mustSay(t, text(late), "Recorded for prod: preparation finished: 26 prepared")
+		if st, _ := store.Status(ctx, "T1", "prod", -1); st.Counts.Prepared == nil || *st.Counts.Prepared != 26 {
+			t.Errorf("prod's counts: %+v", st.Counts)
+		}
+	})
+}
