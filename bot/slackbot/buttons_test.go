@@ -1,11 +1,13 @@
 package slackbot
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/upgradebot/upgradebot/bot"
 	"github.com/upgradebot/upgradebot/bot/slackbot/slackfake"
 	"github.com/upgradebot/upgradebot/progress"
 )
@@ -65,4 +67,34 @@ func markButtons(btns map[string]string) string {
 		}
 	}
 	return strings.Join(mods, ",")
+}
+
+// A reminder's "Mark … republished" carries no key: the core cannot
+// rebuild the reminder, so the button goes from the click's copy of it.
+func TestReminderClickLosesItsButton(t *testing.T) {
+	h := start(t, setup{mode: ModeHTTP})
+	h.track("prod")
+	if resp := h.core.HandleCommand(context.Background(), bot.Command{Workspace: slackfake.TeamID, Channel: channel, User: ana, ID: "setup-failed", Text: "failed prod: Billing_CS Orders_CS"}); resp.Announce.Empty() {
+		t.Fatalf("failed: %+v", resp)
+	}
+	reminder := &bot.Reply{Summary: "Reminder"}
+	reminder.Actions(bot.MarkDoneButton(0, "prod", "Billing_CS"), bot.MarkDoneButton(1, "prod", "Orders_CS"))
+	blocks, err := json.Marshal(RenderBlocks(reminder))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bt := reminder.Blocks[0].Buttons[0]
+	p := slackfake.BlockActions(channel, "U0BOB", "1700000900.000100", "", false, blocks, bt.ActionID, bt.Value, h.fake.ResponseURL("rem"), "trig-rem")
+	if code, _ := h.do(slackfake.InteractionRequest(h.events(), secret, p)); code != http.StatusOK {
+		t.Fatalf("click: %d", code)
+	}
+	h.waitJobs(1)
+	ups := h.fake.Calls("chat.update")
+	if len(ups) != 1 {
+		t.Fatalf("chat.update calls: %+v", ups)
+	}
+	if mark := markButtons(buttons(t, ups[0].Field("blocks"))); mark != "Orders_CS" {
+		t.Errorf("buttons to mark %s after the click; want Orders_CS", mark)
+	}
+	mustContain(t, "reminder after the click", ups[0].Field("blocks"), "`Billing_CS` marked republished by <@U0BOB>")
 }
