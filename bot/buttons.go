@@ -230,8 +230,9 @@ func (b *Bot) kept(ctx context.Context, workspace, key string) (Message, bool, e
 }
 
 // rebuild is the reply of the message kept under key, built from current
-// state (see rebuilt) for env, or the environment chosen for it; nil when it cannot be (expired, storage down), and
-// the transport leaves the message as it is.
+// state (see rebuilt) for env, or for the environment chosen since when
+// env is ""; nil when it cannot be (expired, storage down): the transport
+// then leaves the message as it is.
 func (b *Bot) rebuild(ctx context.Context, workspace, key, env, module string, note Line) *Reply {
 	m, found, err := b.kept(ctx, workspace, key)
 	if err != nil || !found {
