@@ -68,6 +68,9 @@ type Response struct {
 	React    string // emoji name to add to the message (status recorded quietly)
 	// Replace says the Reply replaces the message that held the clicked button.
 	Replace bool
+	// Update is the message holding the clicked button, rebuilt from
+	// current state: the transport puts it in place of that message.
+	Update *Reply
 	// File is a document for the caller (an export), uploaded or printed by the transport.
 	File *File
 }

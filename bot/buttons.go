@@ -1,12 +1,17 @@
 package bot
 
 import (
+	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/upgradebot/upgradebot/diagnosis"
+	"github.com/upgradebot/upgradebot/progress"
 )
 
 // Action ids of the bot's buttons.
@@ -17,10 +22,13 @@ const (
 	ActionShare      = "share_status"
 )
 
-// buttonValue is what a mark-done or status button carries.
+// buttonValue is what a button carries: the environment, the module to
+// mark republished, and the key of the reply's source (keptReply), which
+// rebuilds the message after a click and holds what a choice records.
 type buttonValue struct {
 	Env    string `json:"env,omitempty"`
 	Module string `json:"module,omitempty"`
+	Key    string `json:"key,omitempty"`
 }
 
 func (v buttonValue) String() string {
@@ -57,21 +65,33 @@ func commandName(module string) string {
 	return module
 }
 
-// findingButtons are a diagnosis's buttons: mark each module named (five
-// at most) republished, and show the environment's status.
-func (b *Bot) findingButtons(findings []diagnosis.Finding, env string) []Button {
-	var buttons []Button
+// namedModules are the modules a diagnosis names to republish (five at most).
+func namedModules(findings []diagnosis.Finding) []string {
+	var mods []string
 	seen := map[string]bool{}
 	for _, f := range findings {
-		if f.ID != "producer-not-prepared" && f.ID != "module-upgrade-failed" {
-			continue
-		}
 		mod := f.Text("module")
-		if moduleKey(mod) == "" || seen[moduleKey(mod)] || len(buttons) >= 5 {
+		if (f.ID != "producer-not-prepared" && f.ID != "module-upgrade-failed") || moduleKey(mod) == "" || seen[moduleKey(mod)] || len(mods) >= 5 {
 			continue
 		}
 		seen[moduleKey(mod)] = true
-		buttons = append(buttons, MarkDoneButton(len(buttons), env, mod))
+		mods = append(mods, mod)
+	}
+	return mods
+}
+
+// findingButtons are a diagnosis's buttons: mark each module named
+// republished (only those still listed, when listed is not nil), and show
+// the environment's status. key refers to the reply's source ("" for none).
+func (b *Bot) findingButtons(findings []diagnosis.Finding, env, key string, listed map[string]bool) []Button {
+	var buttons []Button
+	for _, mod := range namedModules(findings) {
+		if listed != nil && !listed[moduleKey(mod)] {
+			continue
+		}
+		bt := MarkDoneButton(len(buttons), env, mod)
+		bt.Value = buttonValue{Env: env, Module: mod, Key: key}.String()
+		buttons = append(buttons, bt)
 	}
 	if env != "" {
 		buttons = append(buttons, Button{ActionID: ActionShowStatus, Label: "Show status", Value: buttonValue{Env: env}.String(), Command: statusCommand(env)})
@@ -79,26 +99,15 @@ func (b *Bot) findingButtons(findings []diagnosis.Finding, env string) []Button 
 	return buttons
 }
 
-// pendingChoice is what a choose-environment button records: the changes
-// of the message's text (or first part) and those of its screenshots.
-type pendingChoice struct {
-	Key     string        `json:"k"`
-	Changes []planned     `json:"c"`
-	More    []partChanges `json:"x,omitempty"`
-}
-
-type envChoice struct {
-	Env     string          `json:"env"`
-	Pending json.RawMessage `json:"p"`
-}
-
-// HandleAction handles a button click.
+// HandleAction handles a button click. A click on a diagnosis reply's
+// button also rebuilds that reply from current state (Response.Update).
 func (b *Bot) HandleAction(ctx context.Context, a Action) Response {
 	kind, _, _ := strings.Cut(a.ActionID, ":")
+	var v buttonValue
+	_ = json.Unmarshal([]byte(a.Value), &v)
 	switch kind {
 	case ActionMarkDone:
-		var v buttonValue
-		if json.Unmarshal([]byte(a.Value), &v) != nil || v.Module == "" {
+		if v.Module == "" {
 			return private(errorReply("That button is out of date; use `" + b.cmd + " done <module>`."))
 		}
 		env := v.Env
@@ -108,45 +117,183 @@ func (b *Bot) HandleAction(ctx context.Context, a Action) Response {
 				return private(errR)
 			}
 		}
-		return b.markDone(ctx, a.Workspace, env, a.User, "btn:"+a.ID, []string{v.Module}, false)
-	case ActionShowStatus, ActionShare:
-		var v buttonValue
-		_ = json.Unmarshal([]byte(a.Value), &v)
-		resp := b.cmdStatus(ctx, Command{Workspace: a.Workspace, Channel: a.Channel, User: a.User, ID: a.ID}, strings.ReplaceAll(firstEnv(v.Env), ",", " "))
-		if kind == ActionShare && resp.Reply != nil {
-			// Shared: everyone sees it, without the share button.
-			shared := *resp.Reply
-			shared.Blocks = shared.Blocks[:len(shared.Blocks)-1]
-			shared.Context(Line{T("Shared by "), M(a.User)})
-			return Response{Announce: &shared}
+		resp := b.markDone(ctx, a.Workspace, env, a.User, "btn:"+a.ID, []string{v.Module}, false)
+		if v.Key != "" {
+			var note Line
+			if !resp.Private { // marked now, or by this same click before
+				note = Line{T(":white_check_mark: "), C(v.Module), T(" marked republished by "), M(a.User)}
+			}
+			resp.Update = b.rebuild(ctx, a.Workspace, v.Key, v.Env, v.Module, note)
 		}
 		return resp
+	case ActionShowStatus:
+		return b.cmdStatus(ctx, Command{Workspace: a.Workspace, Channel: a.Channel, User: a.User, ID: a.ID}, v.Env)
+	case ActionShare:
+		r, errR := b.status(ctx, Command{Workspace: a.Workspace, Channel: a.Channel, User: a.User, ID: a.ID}, strings.FieldsFunc(v.Env, func(r rune) bool { return r == ',' }))
+		if errR != nil {
+			return private(errR)
+		}
+		// Shared: everyone sees it, without the share button.
+		r.Blocks = r.Blocks[:len(r.Blocks)-1]
+		r.Context(Line{T("Shared by "), M(a.User)})
+		return Response{Announce: r}
 	case ActionChooseEnv:
-		var v envChoice
-		var p pendingChoice
-		if json.Unmarshal([]byte(a.Value), &v) != nil || json.Unmarshal(v.Pending, &p) != nil {
-			return private(errorReply("That button is out of date; paste the message again starting with `prod:` (your environment)."))
-		}
-		parts := append([]partChanges{{Key: p.Key, Changes: p.Changes}}, p.More...)
-		out := b.applyParts(ctx, a.Workspace, v.Env, a.User, parts, false)
-		if out.err != nil {
-			return private(out.err)
-		}
-		r := &Reply{Summary: "Recorded for " + v.Env}
-		if len(out.lines) == 0 {
-			out.lines = []Line{{T("Already recorded for "), B(v.Env), T(".")}}
-		}
-		r.Context(out.lines...)
-		resp := Response{Reply: r}
-		if out.cleared {
-			resp.Announce = b.allClear(v.Env)
-		}
-		return resp
+		return b.chooseEnv(ctx, a, v)
 	}
 	return private(errorReply("I don't know that button any more."))
 }
 
-func firstEnv(s string) string {
-	first, _, _ := strings.Cut(s, ",")
-	return first
+// chooseEnv records a message's changes for the environment chosen, and
+// rebuilds the question as the reply for that environment.
+func (b *Bot) chooseEnv(ctx context.Context, a Action, v buttonValue) Response {
+	again := "paste the message again starting with `" + cmp.Or(v.Env, "prod") + ":` (its environment)"
+	if v.Key == "" || v.Env == "" {
+		return private(errorReply("That button is out of date; " + again + "."))
+	}
+	m, found, err := b.kept(ctx, a.Workspace, v.Key)
+	switch {
+	case err != nil:
+		return private(b.storeError("read the message's changes", err))
+	case !found:
+		return private(errorReply(fmt.Sprintf("That choice has expired: I keep a message's changes for %d days. To record it for %s, %s.", keepFor/(24*time.Hour), v.Env, again)))
+	}
+	reading := b.Read(m)
+	// One message is recorded for one environment: a second choice (a
+	// stale copy of the question) shows the first.
+	chosen, err := b.chosenEnv(ctx, a.Workspace, v.Key)
+	if err != nil {
+		return private(b.storeError("read the choice of environment", err))
+	}
+	if chosen != "" && chosen != v.Env {
+		r := errorReply(fmt.Sprintf("This message is already recorded for %s. To record it for %s too, paste it again starting with `%s:`.", chosen, v.Env, v.Env))
+		return Response{Reply: r, Private: true, Update: b.rebuilt(ctx, v.Key, reading, chosen, "", nil)}
+	}
+	out := b.applyParts(ctx, a.Workspace, v.Env, a.User, planParts(reading.parts), false)
+	if out.err != nil {
+		return private(out.err)
+	}
+	if err := b.store.PutValue(ctx, a.Workspace, "choice:"+v.Key, []byte(v.Env), keepFor); err != nil {
+		b.log.Warn("cannot keep the choice of environment", "err", err)
+	}
+	resp := Response{Update: b.rebuilt(ctx, v.Key, reading, v.Env, "", nil)}
+	if len(out.lines) == 0 {
+		resp.Reply, resp.Private = &Reply{Summary: "Already recorded for " + v.Env}, true
+		resp.Reply.Context(Line{T("Already recorded for "), B(v.Env), T(".")})
+	}
+	if out.cleared {
+		resp.Announce = b.allClear(v.Env)
+	}
+	return resp
+}
+
+// keepFor is how long a diagnosis reply's buttons keep working in full:
+// a choice of environment records, a click rebuilds the reply. Modules
+// take days to republish, so it is generous.
+const keepFor = 14 * 24 * time.Hour
+
+// keep stores a message for its reply's buttons and returns the key they
+// carry. The key names the message, not its content: answered again (a
+// late screenshot), the message kept is its latest reading, which every
+// version of the reply's buttons then rebuilds.
+func (b *Bot) keep(ctx context.Context, m Message) (string, error) {
+	js, err := json.Marshal(m)
+	if err != nil {
+		return "", fmt.Errorf("bot: keep message: %w", err)
+	}
+	key := replyKey(m)
+	return key, b.store.PutValue(ctx, m.Workspace, "reply:"+key, js, keepFor)
+}
+
+// replyKey is the short key of a message's reply (per workspace).
+func replyKey(m Message) string {
+	sum := sha256.Sum256([]byte(m.Channel + "\x00" + m.TS))
+	return base64.RawURLEncoding.EncodeToString(sum[:15])
+}
+
+// chosenEnv is the environment chosen for the message keyed key, "" when none was.
+func (b *Bot) chosenEnv(ctx context.Context, workspace, key string) (string, error) {
+	v, _, err := b.store.Value(ctx, workspace, "choice:"+key)
+	return string(v), err
+}
+
+// kept returns the message kept under key; false when it expired.
+func (b *Bot) kept(ctx context.Context, workspace, key string) (Message, bool, error) {
+	var m Message
+	js, found, err := b.store.Value(ctx, workspace, "reply:"+key)
+	if err != nil || !found {
+		return m, false, err
+	}
+	if err := json.Unmarshal(js, &m); err != nil {
+		return m, false, fmt.Errorf("bot: kept message %s: %w", key, err)
+	}
+	return m, true, nil
+}
+
+// rebuild is the reply of the message kept under key, built from current
+// state (see rebuilt) for env, or for the environment chosen since when
+// env is ""; nil when it cannot be (expired, storage down): the transport
+// then leaves the message as it is.
+func (b *Bot) rebuild(ctx context.Context, workspace, key, env, module string, note Line) *Reply {
+	m, found, err := b.kept(ctx, workspace, key)
+	if err != nil || !found {
+		b.log.Debug("cannot rebuild a reply", "key", key, "found", found, "err", err)
+		return nil
+	}
+	if env == "" { // a button of the question: answered since?
+		if env, err = b.chosenEnv(ctx, workspace, key); err != nil {
+			return nil
+		}
+	}
+	return b.rebuilt(ctx, key, b.Read(m), env, module, note)
+}
+
+// rebuilt is a message's reply as it stands now, for env (the choice
+// still open when ""): what the message recorded, buttons only for the
+// modules still to republish, those republished since (but module,
+// which note tells about) and note.
+func (b *Bot) rebuilt(ctx context.Context, key string, r *Reading, env, module string, note Line) *Reply {
+	m := r.Message()
+	changes := planParts(r.parts)
+	rec := recordOutcome{env: env}
+	var listed map[string]bool
+	var gone []string
+	if env == "" {
+		envs, err := b.store.ChannelEnvironments(ctx, m.Workspace, m.Channel)
+		if err != nil {
+			return nil
+		}
+		rec.untraced = len(envs) == 0
+		for _, e := range envs {
+			if len(envs) > 1 {
+				rec.ask = append(rec.ask, e.Name)
+			}
+		}
+	} else {
+		st, err := b.store.Status(ctx, m.Workspace, env, -1)
+		if err != nil {
+			return nil
+		}
+		rec.install, listed = st.InstallType, map[string]bool{}
+		for _, mod := range st.Modules {
+			listed[moduleKey(mod.Name)] = true
+		}
+		for _, pc := range changes {
+			for _, p := range pc.Changes {
+				rec.lines = append(rec.lines, describeRecorded(env, p, progress.Result{Duplicate: true}))
+			}
+		}
+		for _, mod := range namedModules(r.Findings()) {
+			if !listed[moduleKey(mod)] && moduleKey(mod) != moduleKey(module) {
+				gone = append(gone, mod)
+			}
+		}
+	}
+	reply := b.diagnosisMessage(m, r.parts, changes, rec, key, listed)
+	if len(gone) > 0 {
+		reply.Context(append(Line{T(":white_check_mark: Republished since: ")}, nameSpans(gone, 5)...))
+	}
+	if len(note) > 0 {
+		reply.Context(note)
+	}
+	return reply
 }

@@ -2,9 +2,20 @@ package bot
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"maps"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/upgradebot/upgradebot/diagnosis"
+	"github.com/upgradebot/upgradebot/internal/redistest"
+	"github.com/upgradebot/upgradebot/progress"
 )
 
 // buttonCommands maps each button of a response to its Command.
@@ -52,8 +63,10 @@ func TestButtonCommands(t *testing.T) {
 	}{
 		{"a diagnosis", []string{"track qa"}, func(t *testing.T, b *Bot) Response { return msg(t, b, "C1", "U1", "1.1", producerPaste) },
 			map[string]string{"Mark Billing_CS republished": "done qa: Billing_CS", "Show status": "status qa"}},
-		{"status shares the first environment", []string{"track qa", "track dev"}, func(t *testing.T, b *Bot) Response { return cmd(t, b, "C1", "U1", "status") },
-			map[string]string{"Share in channel": "status dev"}},
+		{"status shares every environment", []string{"track qa", "track dev"}, func(t *testing.T, b *Bot) Response { return cmd(t, b, "C1", "U1", "status") },
+			map[string]string{"Share in channel": "status"}},
+		{"status of one environment shares it", []string{"track qa", "track dev"}, func(t *testing.T, b *Bot) Response { return cmd(t, b, "C1", "U1", "status qa") },
+			map[string]string{"Share in channel": "status qa"}},
 		{"choosing an environment: no command", []string{"track qa", "track prod"}, func(t *testing.T, b *Bot) Response { return msg(t, b, "C1", "U1", "1.1", producerPaste) },
 			map[string]string{"qa": "", "prod": "", "Mark Billing_CS republished": "done Billing_CS"}},
 	}
@@ -88,6 +101,11 @@ func TestButtonCommandsDoTheSame(t *testing.T) {
 			typed, _ := setup()
 			click := clicked.HandleAction(ctx, Action{Workspace: "T1", Channel: "C1", User: "U2", ID: "a1", ActionID: bt.ActionID, Value: bt.Value})
 			command := cmd(t, typed, "C1", "U2", bt.Command)
+			// The click also rebuilds the message it was on; no command has one.
+			if (click.Update != nil) != strings.HasPrefix(bt.ActionID, ActionMarkDone) {
+				t.Errorf("%s: the click rebuilt the message: %v", bt.Label, click.Update != nil)
+			}
+			click.Update = nil
 			if text(click) != text(command) {
 				t.Errorf("%s: clicked\n%s\ntyped %q\n%s", bt.Label, text(click), bt.Command, text(command))
 			}
@@ -101,4 +119,301 @@ func TestButtonCommandsDoTheSame(t *testing.T) {
 	if n != 2 {
 		t.Errorf("%d buttons, want mark done and show status", n)
 	}
+}
+
+// eachStore runs a test of the core on the embedded store and on Redis
+// (database 7, a prefix of its own; skipped without Redis unless CI is set).
+func eachStore(t *testing.T, run func(t *testing.T, b *Bot, store progress.Store)) {
+	t.Run("bolt", func(t *testing.T) {
+		b, store := newTestBot(t)
+		run(t, b, store)
+	})
+	t.Run("redis", func(t *testing.T) {
+		opts := redistest.Options(t, 7)
+		client := redis.NewClient(opts)
+		t.Cleanup(func() { client.Close() })
+		store, err := progress.NewRedisStore(client, progress.RedisOptions{Prefix: redistest.Prefix(t, opts), Now: func() time.Time { return testNow }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		run(t, botOn(store), store)
+	})
+}
+
+// botOn is a bot on store, as newTestBot makes it.
+func botOn(store progress.Store) *Bot {
+	return New(Options{Engine: diagnosis.New(diagnosis.Builtin()), Store: store, Now: func() time.Time { return testNow }, BotUserID: "UBOT"})
+}
+
+// producers is a paste of the producer error for each module named.
+func producers(mods ...string) string {
+	var lines []string
+	for _, m := range mods {
+		lines = append(lines, strings.ReplaceAll(producerPaste, "Billing_CS", m))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// buttonsOf are a reply's buttons by label.
+func buttonsOf(r *Reply) map[string]Button {
+	out := map[string]Button{}
+	if r != nil {
+		for _, bl := range r.Blocks {
+			for _, bt := range bl.Buttons {
+				out[bt.Label] = bt
+			}
+		}
+	}
+	return out
+}
+
+func click(b *Bot, id string, bt Button) Response {
+	return b.HandleAction(context.Background(), Action{Workspace: "T1", Channel: "C1", User: "U2", ID: id, ActionID: bt.ActionID, Value: bt.Value})
+}
+
+// A long paste in a channel with several environments is recorded in full
+// by its choice button: the button carries a short key, not the changes.
+func TestChooseEnvironmentLongPaste(t *testing.T) {
+	var mods []string
+	for i := range 120 {
+		mods = append(mods, fmt.Sprintf("Customer_Portal_Module_%03d_CS", i))
+	}
+	paste := producers(mods...)
+	eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
+		ctx := context.Background()
+		cmd(t, b, "C1", "U1", "track dev")
+		cmd(t, b, "C1", "U1", "track prod")
+		m := Message{Workspace: "T1", Channel: "C1", User: "U1", TS: "7.1", Text: paste}
+		if old, _ := json.Marshal(planParts(b.Read(m).parts)); len(old) <= 2000 {
+			t.Fatalf("the planned changes take %d bytes; the test needs more than a button held (2,000)", len(old))
+		}
+		resp := b.HandleMessage(ctx, m)
+		choice, ok := buttonsOf(resp.Reply)["prod"]
+		if !ok {
+			t.Fatalf("no choice of prod in\n%s", RenderText(resp.Reply))
+		}
+		for label, bt := range buttonsOf(resp.Reply) {
+			if len(bt.Value) > 100 {
+				t.Errorf("button %s carries %d bytes: %s", label, len(bt.Value), bt.Value)
+			}
+		}
+		got := click(b, "a1", choice)
+		if got.Private || got.Update == nil || !strings.Contains(RenderText(got.Update), "Recorded for prod: 120 modules to republish") {
+			t.Fatalf("choice:\n%s", text(got))
+		}
+		st, err := store.Status(ctx, "T1", "prod", -1)
+		if err != nil || st.ModuleCount != len(mods) {
+			t.Fatalf("prod lists %d modules (%v), want %d", st.ModuleCount, err, len(mods))
+		}
+		if dev, _ := store.Status(ctx, "T1", "dev", -1); dev.ModuleCount != 0 {
+			t.Errorf("dev lists %d modules, want none", dev.ModuleCount)
+		}
+		// The rebuilt message has no choice left, and marks prod's modules.
+		after := buttonsOf(got.Update)
+		if _, ok := after["dev"]; ok {
+			t.Errorf("the choice is still offered:\n%s", RenderText(got.Update))
+		}
+		if bt, ok := after["Mark "+mods[0]+" republished"]; !ok || bt.Command != "done prod: "+mods[0] {
+			t.Errorf("no button marking %s on prod: %+v", mods[0], after)
+		}
+	})
+}
+
+// A choice whose message is no longer kept says what to do instead.
+func TestChooseEnvironmentExpired(t *testing.T) {
+	cases := []struct {
+		name  string
+		value string
+		want  string
+	}{
+		{"a key not kept", `{"env":"prod","key":"AAAAAAAAAAAAAAAAAAAA"}`, "That choice has expired: I keep a message's changes for 14 days. To record it for prod, paste the message again starting with `prod:`"},
+		{"a button from before keys", `{"env":"prod","p":{"k":"msg:C1:1.1","c":[]}}`, "That button is out of date; paste the message again starting with `prod:`"},
+	}
+	eachStore(t, func(t *testing.T, b *Bot, _ progress.Store) {
+		cmd(t, b, "C1", "U1", "track dev")
+		cmd(t, b, "C1", "U1", "track prod")
+		for _, tc := range cases {
+			got := click(b, tc.name, Button{ActionID: ActionChooseEnv + ":prod", Value: tc.value})
+			if !got.Private || got.Update != nil || !strings.Contains(text(got), tc.want) {
+				t.Errorf("%s: %+v\n%s", tc.name, got, text(got))
+			}
+		}
+	})
+}
+
+// The kept message expires with its time: the choice then says so.
+func TestChooseEnvironmentExpiresInTime(t *testing.T) {
+	now := testNow
+	store, err := progress.OpenBoltStore(filepath.Join(t.TempDir(), "bot.db"), progress.BoltOptions{Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	bt := botOn(store)
+	cmd(t, bt, "C1", "U1", "track dev")
+	cmd(t, bt, "C1", "U1", "track prod")
+	choice := buttonsOf(msg(t, bt, "C1", "U1", "1.1", producerPaste).Reply)["prod"]
+	now = now.Add(keepFor)
+	if got := click(bt, "a1", choice); !strings.Contains(text(got), "That choice has expired") {
+		t.Errorf("after %v: %s", keepFor, text(got))
+	}
+}
+
+// Two clicks on two buttons of one message, the second from the copy of
+// the message shown before the first: each click rebuilds the message from
+// the state, so neither button comes back.
+func TestClicksRebuildTheMessage(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		envs  []string // followed in C1
+		paste string
+		first string // the environment chosen first, if asked
+	}{
+		{"environment known", []string{"prod"}, producers("Billing_CS", "Orders_CS", "Users_CS"), ""},
+		{"environment chosen", []string{"dev", "prod"}, producers("Billing_CS", "Orders_CS", "Users_CS"), "prod"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
+				for _, env := range tc.envs {
+					cmd(t, b, "C1", "U1", "track "+env)
+				}
+				shown := msg(t, b, "C1", "U1", "8.1", tc.paste).Reply
+				if tc.first != "" {
+					shown = click(b, "choose", buttonsOf(shown)[tc.first]).Update
+				}
+				stale := buttonsOf(shown)
+				first := click(b, "a1", stale["Mark Billing_CS republished"])
+				second := click(b, "a2", stale["Mark Orders_CS republished"])
+				for i, resp := range []Response{first, second} {
+					if resp.Announce.Empty() || resp.Update == nil {
+						t.Fatalf("click %d: %+v", i+1, resp)
+					}
+				}
+				if _, back := buttonsOf(first.Update)["Mark Billing_CS republished"]; back {
+					t.Errorf("after the first click:\n%s", RenderText(first.Update))
+				}
+				got := buttonsOf(second.Update)
+				for _, gone := range []string{"Mark Billing_CS republished", "Mark Orders_CS republished"} {
+					if _, back := got[gone]; back {
+						t.Errorf("%s came back:\n%s", gone, RenderText(second.Update))
+					}
+				}
+				if _, ok := got["Mark Users_CS republished"]; !ok {
+					t.Errorf("Users_CS lost its button:\n%s", RenderText(second.Update))
+				}
+				mustSay(t, RenderText(second.Update), "Recorded for prod: 3 modules to republish", "Republished since: Billing_CS", "Orders_CS marked republished by U2")
+				if st, _ := store.Status(context.Background(), "T1", "prod", -1); st.ModuleCount != 1 {
+					t.Errorf("prod lists %d modules, want Users_CS alone", st.ModuleCount)
+				}
+			})
+		})
+	}
+}
+
+func mustSay(t *testing.T, out string, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(out, w) {
+			t.Errorf("%q missing from\n%s", w, out)
+		}
+	}
+}
+
+// "Share in channel" shares every environment the status showed.
+func TestShareEveryEnvironment(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *Bot, _ progress.Store) {
+		for _, env := range []string{"dev", "prod", "qa"} {
+			cmd(t, b, "C1", "U1", "track "+env)
+		}
+		for _, tc := range []struct {
+			status string
+			want   []string
+		}{
+			{"status", []string{"dev", "prod", "qa"}},
+			{"status qa", []string{"qa"}},
+		} {
+			share := buttonsOf(cmd(t, b, "C1", "U1", tc.status).Reply)["Share in channel"]
+			got := click(b, "share-"+tc.status, share)
+			if got.Announce.Empty() || got.Reply != nil {
+				t.Fatalf("%s: share: %+v", tc.status, got)
+			}
+			var headers []string
+			for _, bl := range got.Announce.Blocks {
+				if bl.Kind == HeaderBlock {
+					headers = append(headers, bl.Text)
+				}
+			}
+			if !slices.Equal(headers, tc.want) {
+				t.Errorf("%s: shared %q, want %q", tc.status, headers, tc.want)
+			}
+			if _, ok := buttonsOf(got.Announce)["Share in channel"]; ok || !strings.Contains(text(got), "Shared by U2") {
+				t.Errorf("%s: shared\n%s", tc.status, text(got))
+			}
+		}
+	})
+}
+
+// A message is recorded for the environment chosen first: a choice from a
+// stale copy of the question records nothing more and shows the first.
+func TestSecondChoiceShowsTheFirst(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
+		cmd(t, b, "C1", "U1", "track dev")
+		cmd(t, b, "C1", "U1", "track prod")
+		question := buttonsOf(msg(t, b, "C1", "U1", "9.1", producerPaste).Reply)
+		if first := click(b, "c1", question["prod"]); first.Update == nil {
+			t.Fatalf("first choice: %s", text(first))
+		}
+		second := click(b, "c2", question["dev"])
+		if !second.Private || second.Update == nil {
+			t.Fatalf("second choice: %+v", second)
+		}
+		mustSay(t, text(second), "This message is already recorded for prod. To record it for dev too, paste it again starting with `dev:`.", "Recorded for prod: 1 module to republish (Billing_CS)")
+		if st, _ := store.Status(context.Background(), "T1", "dev", -1); st.ModuleCount != 0 {
+			t.Errorf("dev lists %d modules after the stale choice", st.ModuleCount)
+		}
+		if _, ok := buttonsOf(second.Update)["dev"]; ok {
+			t.Errorf("the question came back:\n%s", RenderText(second.Update))
+		}
+	})
+}
+
+// A button of the question clicked after the choice (from a stale copy)
+// rebuilds the message for the environment chosen: the question stays answered.
+func TestStaleQuestionButtonAfterTheChoice(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *Bot, _ progress.Store) {
+		cmd(t, b, "C1", "U1", "track dev")
+		cmd(t, b, "C1", "U1", "track prod")
+		question := buttonsOf(msg(t, b, "C1", "U1", "9.2", producerPaste).Reply)
+		click(b, "c1", question["prod"])
+		got := click(b, "m1", question["Mark Billing_CS republished"])
+		if got.Update == nil {
+			t.Fatalf("no rebuilt message: %s", text(got))
+		}
+		if _, ok := buttonsOf(got.Update)["dev"]; ok {
+			t.Errorf("the question came back:\n%s", RenderText(got.Update))
+		}
+		mustSay(t, RenderText(got.Update), "Recorded for prod", "Billing_CS marked republished by U2")
+	})
+}
+
+// A screenshot read after the question was answered records for the
+// environment chosen, and its reply does not ask again.
+func TestLateScreenshotAfterTheChoice(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
+		ctx := context.Background()
+		cmd(t, b, "C1", "U1", "track dev")
+		cmd(t, b, "C1", "U1", "track prod")
+		m := Message{Workspace: "T1", Channel: "C1", User: "U1", TS: "9.3", Text: producerPaste, Images: []ImageText{{Name: "s.png", Pending: true}}}
+		reading := b.Read(m)
+		question := buttonsOf(b.Answer(ctx, reading).Reply)
+		click(b, "c1", question["prod"])
+		late := b.Answer(ctx, reading.WithImages([]ImageText{{Name: "s.png", Text: summaryText}}))
+		if _, asked := buttonsOf(late.Reply)["dev"]; asked || late.Reply == nil {
+			t.Fatalf("the late reply asks again:\n%s", text(late))
+		}
+		mustSay(t, text(late), "Recorded for prod: preparation finished: 26 prepared")
+		if st, _ := store.Status(ctx, "T1", "prod", -1); st.Counts.Prepared == nil || *st.Counts.Prepared != 26 {
+			t.Errorf("prod's counts: %+v", st.Counts)
+		}
+	})
 }

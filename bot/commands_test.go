@@ -14,6 +14,7 @@ func text(r Response) string {
 	var b strings.Builder
 	b.WriteString(RenderText(r.Reply))
 	b.WriteString(RenderText(r.Announce))
+	b.WriteString(RenderText(r.Update))
 	if r.File != nil {
 		b.Write(r.File.Content)
 	}

@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
@@ -172,8 +171,36 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Re
 		}
 		return resp
 	}
+	key := ""
+	if rec.err == nil && (len(rec.ask) > 0 || (rec.env != "" && len(namedModules(findings)) > 0)) {
+		// The buttons refer to the message: a choice records its changes,
+		// a click rebuilds the reply.
+		var err error
+		if key, err = b.keep(ctx, m); err != nil {
+			key = ""
+			if len(rec.ask) > 0 {
+				rec.err = b.storeError("keep the message for the choice of environment", err)
+			}
+		}
+	}
+	resp := Response{Reply: b.diagnosisMessage(m, parts, changes, rec, key, nil)}
+	if rec.cleared {
+		resp.Announce = b.allClear(rec.env)
+	}
+	return resp
+}
+
+// diagnosisMessage is the reply explaining a message's findings, with
+// what recording them did (or asks), and its buttons carrying key (the
+// message kept, "" when it is not); with listed, only modules listed
+// there get a button.
+func (b *Bot) diagnosisMessage(m Message, parts []part, changes []partChanges, rec recordOutcome, key string, listed map[string]bool) *Reply {
+	var findings []diagnosis.Finding
+	for _, p := range parts {
+		findings = append(findings, p.findings...)
+	}
 	r := b.diagnosisReply(findings, rec.install)
-	r.Context(images...)
+	r.Context(imageLines(m, parts)...)
 	switch {
 	case rec.err != nil:
 		r.Blocks = append(r.Blocks, rec.err.Blocks...)
@@ -182,11 +209,8 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Re
 	case len(rec.ask) > 0:
 		r.Section(Line{T("Which environment is this about? I follow several here.")})
 		var buttons []Button
-		pending := pendingChoice{Key: changes[0].Key, Changes: changes[0].Changes, More: changes[1:]}
-		raw, _ := json.Marshal(pending)
 		for _, env := range rec.ask {
-			v, _ := json.Marshal(envChoice{Env: env, Pending: raw})
-			buttons = append(buttons, Button{ActionID: ActionChooseEnv + ":" + env, Label: env, Value: string(v)})
+			buttons = append(buttons, Button{ActionID: ActionChooseEnv + ":" + env, Label: env, Value: buttonValue{Env: env, Key: key}.String()})
 		}
 		r.Actions(buttons...)
 	default:
@@ -200,13 +224,9 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Re
 		}
 	}
 	if rec.err == nil {
-		r.Actions(b.findingButtons(findings, rec.env)...)
+		r.Actions(b.findingButtons(findings, rec.env, key, listed)...)
 	}
-	resp := Response{Reply: r}
-	if rec.cleared {
-		resp.Announce = b.allClear(rec.env)
-	}
-	return resp
+	return r
 }
 
 // imageLines say what became of a message's screenshots: which ones the

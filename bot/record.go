@@ -46,6 +46,19 @@ func (b *Bot) record(ctx context.Context, m Message, changes []partChanges) reco
 			}
 		}
 	}
+	if target == nil && len(envs) > 1 {
+		// Asked before, and answered: the reply rebuilt for a late screenshot records there.
+		chosen, err := b.chosenEnv(ctx, m.Workspace, replyKey(m))
+		if err != nil {
+			out.err = b.storeError("read the choice of environment", err)
+			return out
+		}
+		for i := range envs {
+			if envs[i].Name == chosen {
+				target = &envs[i]
+			}
+		}
+	}
 	if target == nil {
 		if len(envs) > 1 {
 			for _, e := range envs {

@@ -20,16 +20,24 @@ func (b *Bot) cmdStatus(ctx context.Context, c Command, args string) Response {
 	if len(fields) > 1 {
 		return b.usageError(b.lookup("status"), "Give one environment at most.")
 	}
-	var names []string
-	if len(fields) == 1 {
-		names = fields
-	} else {
+	r, errR := b.status(ctx, c, fields)
+	if errR != nil {
+		return private(errR)
+	}
+	return private(r)
+}
+
+// status shows the environments named (every one the channel follows when
+// none is), ending with a button that shares them all in the channel.
+// The second reply is an error.
+func (b *Bot) status(ctx context.Context, c Command, names []string) (*Reply, *Reply) {
+	if len(names) == 0 {
 		envs, err := b.store.ChannelEnvironments(ctx, c.Workspace, c.Channel)
 		if err != nil {
-			return private(b.storeError("list environments", err))
+			return nil, b.storeError("list environments", err)
 		}
 		if len(envs) == 0 {
-			return private(b.noEnvironment())
+			return nil, b.noEnvironment()
 		}
 		for _, e := range envs {
 			names = append(names, e.Name)
@@ -39,7 +47,7 @@ func (b *Bot) cmdStatus(ctx context.Context, c Command, args string) Response {
 	for i, name := range names {
 		st, err := b.store.Status(ctx, c.Workspace, name, statusModules)
 		if err != nil {
-			return private(b.storeError("status", err))
+			return nil, b.storeError("status", err)
 		}
 		if i > 0 {
 			r.Divider()
@@ -50,9 +58,12 @@ func (b *Bot) cmdStatus(ctx context.Context, c Command, args string) Response {
 		}
 	}
 	b.reminderNote(ctx, c, r)
-	// No command shares; status shows what the button shares (the first environment's).
-	r.Actions(Button{ActionID: ActionShare, Label: "Share in channel", Value: buttonValue{Env: strings.Join(names, ",")}.String(), Command: statusCommand(names[0])})
-	return private(r)
+	command := statusCommand("") // every environment followed here
+	if len(names) == 1 {
+		command = statusCommand(names[0])
+	}
+	r.Actions(Button{ActionID: ActionShare, Label: "Share in channel", Value: buttonValue{Env: strings.Join(names, ",")}.String(), Command: command})
+	return r, nil
 }
 
 // StatusReply renders one environment's status (also used by reminders).

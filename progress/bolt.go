@@ -32,6 +32,7 @@ type BoltOptions struct {
 // "history" (sequence → JSON), "idem" (change key → ms) and "idemexp"
 // (ms, change key → nothing, to expire keys oldest first). Each workspace
 // also has "follows" / <channel> (env names) and "settings" (channel → JSON).
+// Claims and values (Values) have top-level buckets of their own.
 type BoltStore struct {
 	db           *bolt.DB
 	now          func() time.Time

@@ -246,6 +246,7 @@ type Store interface {
 	Close() error
 	Claims
 	Journal
+	Values
 }
 
 // HistoryLimit is how many history entries an environment keeps; older ones

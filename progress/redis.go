@@ -48,6 +48,7 @@ type RedisOptions struct {
 //	<prefix>:{W}:<env>:named                set of every module named since the last reset
 //	<prefix>:{W}:<env>:history              list of JSON entries, oldest first
 //	<prefix>:{W}:<env>:idem:<key>           applied change keys, expiring
+//	<prefix>:{W}:#val:<key>                 values (Values), expiring
 //
 // Environment names cannot start with "#", so they never collide with the
 // workspace's own keys.

@@ -87,6 +87,9 @@ func (a *App) deliverTS(ctx context.Context, resp bot.Response, o origin) (strin
 	if !resp.Announce.Empty() {
 		note("announce", a.announce(ctx, o, resp.Announce))
 	}
+	if !resp.Update.Empty() && o.kind == fromAction {
+		note("update", a.replace(ctx, o, resp.Update))
+	}
 	if resp.File != nil {
 		note("file", a.file(ctx, o, resp.File))
 	}
@@ -218,10 +221,12 @@ func codeBlock(f *bot.File) string {
 }
 
 // afterAction updates the message holding a button once the click did
-// what it said: a module marked republished loses its button, an
-// environment choice its buttons, and a shared ephemeral status goes away.
+// what it said, when the core did not rebuild it (Response.Update): a
+// shared ephemeral status goes away, and a module marked republished
+// loses its button (a reminder's) from the copy of the message the click
+// brought.
 func (a *App) afterAction(ctx context.Context, resp bot.Response, o origin) {
-	if resp.Replace || (resp.Announce.Empty() && (resp.Reply.Empty() || resp.Private)) {
+	if resp.Replace || resp.Update != nil || (resp.Announce.Empty() && (resp.Reply.Empty() || resp.Private)) {
 		return
 	}
 	kind, _, _ := strings.Cut(o.actionID, ":")

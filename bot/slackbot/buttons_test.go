@@ -1,0 +1,100 @@
+package slackbot
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/upgradebot/upgradebot/bot"
+	"github.com/upgradebot/upgradebot/bot/slackbot/slackfake"
+	"github.com/upgradebot/upgradebot/progress"
+)
+
+// Two clicks on two buttons of one reply, both from the reply as first
+// posted (the second click's copy of the blocks is stale): each click
+// replaces the message with the core's reply rebuilt from the state, so
+// the first button does not come back with the second click.
+func TestClicksReplaceTheMessage(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		store func(t *testing.T) progress.Store
+	}{
+		{"bolt", func(*testing.T) progress.Store { return nil }},
+		{"redis", func(t *testing.T) progress.Store { return redisStores(t, 1)[0] }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := start(t, setup{mode: ModeHTTP, store: tc.store(t)})
+			h.track("prod")
+			paste := producerPaste + "\n" + strings.ReplaceAll(producerPaste, "Billing_CS", "Orders_CS")
+			h.postEvent("EvTwo", slackfake.Message(channel, ana, "1700000800.000100", paste), 0)
+			h.waitJobs(1)
+			reply := h.fake.Calls("chat.postMessage")[0]
+			replyTS, _ := reply.Answer["ts"].(string)
+			posted := buttons(t, reply.Field("blocks"))
+			for i, actionID := range []string{"mark_done:0", "mark_done:1"} {
+				trigger := "trig-two-" + actionID
+				p := slackfake.BlockActions(channel, "U0BOB", replyTS, "1700000800.000100", false, json.RawMessage(reply.Field("blocks")), actionID, posted[actionID], h.fake.ResponseURL(trigger), trigger)
+				if code, _ := h.do(slackfake.InteractionRequest(h.events(), secret, p)); code != http.StatusOK {
+					t.Fatalf("click %s: %d", actionID, code)
+				}
+				h.waitJobs(int64(i + 2))
+			}
+			ups := h.fake.Calls("chat.update")
+			if len(ups) != 2 || ups[1].Field("ts") != replyTS {
+				t.Fatalf("chat.update calls: %+v", ups)
+			}
+			first, second := buttons(t, ups[0].Field("blocks")), buttons(t, ups[1].Field("blocks"))
+			if mark := markButtons(first); mark != `Orders_CS` {
+				t.Errorf("after the first click, buttons to mark %s; want Orders_CS alone", mark)
+			}
+			if mark := markButtons(second); mark != "" {
+				t.Errorf("after the second click, buttons to mark %s came back", mark)
+			}
+			mustContain(t, "message after two clicks", ups[1].Field("blocks"), "Republished since: `Billing_CS`", "`Orders_CS` marked republished by <@U0BOB>", "show_status")
+		})
+	}
+}
+
+// markButtons names the modules a message's buttons mark republished.
+func markButtons(btns map[string]string) string {
+	var mods []string
+	for id, value := range btns {
+		var v struct{ Module string }
+		if strings.HasPrefix(id, "mark_done") && json.Unmarshal([]byte(value), &v) == nil {
+			mods = append(mods, v.Module)
+		}
+	}
+	return strings.Join(mods, ",")
+}
+
+// A reminder's "Mark … republished" carries no key: the core cannot
+// rebuild the reminder, so the button goes from the click's copy of it.
+func TestReminderClickLosesItsButton(t *testing.T) {
+	h := start(t, setup{mode: ModeHTTP})
+	h.track("prod")
+	if resp := h.core.HandleCommand(context.Background(), bot.Command{Workspace: slackfake.TeamID, Channel: channel, User: ana, ID: "setup-failed", Text: "failed prod: Billing_CS Orders_CS"}); resp.Announce.Empty() {
+		t.Fatalf("failed: %+v", resp)
+	}
+	reminder := &bot.Reply{Summary: "Reminder"}
+	reminder.Actions(bot.MarkDoneButton(0, "prod", "Billing_CS"), bot.MarkDoneButton(1, "prod", "Orders_CS"))
+	blocks, err := json.Marshal(RenderBlocks(reminder))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bt := reminder.Blocks[0].Buttons[0]
+	p := slackfake.BlockActions(channel, "U0BOB", "1700000900.000100", "", false, blocks, bt.ActionID, bt.Value, h.fake.ResponseURL("rem"), "trig-rem")
+	if code, _ := h.do(slackfake.InteractionRequest(h.events(), secret, p)); code != http.StatusOK {
+		t.Fatalf("click: %d", code)
+	}
+	h.waitJobs(1)
+	ups := h.fake.Calls("chat.update")
+	if len(ups) != 1 {
+		t.Fatalf("chat.update calls: %+v", ups)
+	}
+	if mark := markButtons(buttons(t, ups[0].Field("blocks"))); mark != "Orders_CS" {
+		t.Errorf("buttons to mark %s after the click; want Orders_CS", mark)
+	}
+	mustContain(t, "reminder after the click", ups[0].Field("blocks"), "`Billing_CS` marked republished by <@U0BOB>")
+}
