@@ -2,11 +2,17 @@ package slackbot
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/upgradebot/upgradebot/bot/slackbot/slackfake"
 
 	"github.com/upgradebot/upgradebot/bot"
 )
@@ -128,8 +134,8 @@ func TestLanesBound(t *testing.T) {
 		{blocked("message", classEvent, 10), true},
 		{blocked("message", classEvent, 85), false}, // 105 bytes
 		{blocked("message", classEvent, 10), true},
-		{blocked("message", classEvent, 10), true},  // 4 jobs, 40 bytes
-		{blocked("message", classEvent, 1), false},  // a 5th event
+		{blocked("message", classEvent, 10), true}, // 4 jobs, 40 bytes
+		{blocked("message", classEvent, 1), false}, // a 5th event
 		{blocked("command", classInteractive, 1), true},
 		{blocked("action", classInteractive, 1), true}, // the reserve: 2 more
 		{blocked("action", classInteractive, 1), false},
@@ -237,4 +243,152 @@ func TestPanicInCoreIsContained(t *testing.T) {
 		t.Errorf("%d replies after a panic, want 1 to the message after it", len(posts))
 	}
 	mustContain(t, "log", h.logs.String(), "handling a Slack request panicked")
+}
+
+// Three commands sent to one channel in a burst run in the order
+// received: the module named by the second is recorded on the environment
+// the first created, and the schedule is set last.
+func TestCommandsInOneChannelRunInOrder(t *testing.T) {
+	h := start(t, setup{mode: ModeHTTP, opts: func(o *Options) { o.Workers = 8 }})
+	cmds := []string{"track prod 11.31.0", "failed Billing_CS", "remind @every 2s"}
+	for i, text := range cmds {
+		req := slackfake.FormRequest(h.events(), secret, slackfake.SlashCommand(channel, ana, text, h.fake.ResponseURL(fmt.Sprint("burst", i)), fmt.Sprint("trig", i)))
+		if code, body := h.do(req); code != http.StatusOK || body != "" {
+			t.Fatalf("%s: %d %q", text, code, body)
+		}
+	}
+	h.waitJobs(3)
+	st, err := h.store.Status(context.Background(), slackfake.TeamID, "prod", -1)
+	if err != nil || len(st.Modules) != 1 || st.Modules[0].Name != "Billing_CS" {
+		t.Errorf("after the burst prod has modules %+v (%v), want Billing_CS", st.Modules, err)
+	}
+	for _, c := range h.fake.Calls("response_url", "chat.postMessage") {
+		mustNotContain(t, c.Path, c.Field("text")+c.Field("blocks"), "isn't tracked", "not tracked", "Unknown environment")
+	}
+}
+
+func mustNotContain(t *testing.T, what, s string, unwanted ...string) {
+	t.Helper()
+	for _, u := range unwanted {
+		if strings.Contains(s, u) {
+			t.Errorf("%s has %q:\n%s", what, u, s)
+		}
+	}
+}
+
+// blockingCore holds every answer until gate is closed, telling entered.
+type blockingCore struct {
+	*bot.Bot
+	entered chan struct{}
+	gate    chan struct{}
+}
+
+func (b blockingCore) Answer(ctx context.Context, r *bot.Reading) bot.Response {
+	select {
+	case b.entered <- struct{}{}:
+	default:
+	}
+	<-b.gate
+	return b.Bot.Answer(ctx, r)
+}
+
+// boundSetup holds a channel's work (one running, the rest waiting) until
+// the bound of 10 jobs is reached.
+func boundSetup(t *testing.T, mode Mode) (*harness, blockingCore) {
+	t.Helper()
+	bc := blockingCore{entered: make(chan struct{}, 1), gate: make(chan struct{})}
+	h := start(t, setup{mode: mode, wrap: func(b *bot.Bot) Core { bc.Bot = b; return bc }, opts: func(o *Options) {
+		o.Workers, o.MaxQueue = 1, 10
+	}})
+	h.track("prod")
+	return h, bc
+}
+
+func paste(i int) map[string]any {
+	return slackfake.Message(channel, ana, fmt.Sprintf("1700007000.%06d", i), "There was an error preparing your modules.")
+}
+
+// Over HTTP, events above the bound get 503 with Retry-After (Slack
+// resends them), a slash command then takes the reserve, and beyond it the
+// user is told to try again in the response itself. Once the work drains,
+// every event taken is answered, the refusals are counted and the episode
+// logged once.
+func TestBoundRefusesOverHTTP(t *testing.T) {
+	h, bc := boundSetup(t, ModeHTTP)
+	h.postEvent("EvB0", paste(0), 0)
+	waitFor(t, "the first paste being answered", bc.entered)
+	for i := 1; i < 10; i++ {
+		h.postEvent(fmt.Sprint("EvB", i), paste(i), 0)
+	}
+	for i := 10; i < 12; i++ {
+		resp, err := http.DefaultClient.Do(slackfake.EventRequest(h.events(), secret, slackfake.EventCallback(fmt.Sprint("EvB", i), paste(i)), 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+			t.Errorf("event above the bound: %d, Retry-After %q; want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+		}
+	}
+	// Silent chat costs nothing and is acknowledged at the bound.
+	h.postEvent("EvChat", slackfake.Message(channel, ana, "1700007001.000000", "lunch at noon?"), 0)
+	if code, body := h.do(slackfake.FormRequest(h.events(), secret, slackfake.SlashCommand(channel, ana, "failed Orders", h.fake.ResponseURL("reserve"), "t1"))); code != http.StatusOK || body != "" {
+		t.Errorf("a command within the reserve: %d %q", code, body)
+	}
+	code, body := h.do(slackfake.FormRequest(h.events(), secret, slackfake.SlashCommand(channel, ana, "status", h.fake.ResponseURL("busy"), "t2")))
+	var busy map[string]string
+	if code != http.StatusOK || json.Unmarshal([]byte(body), &busy) != nil || busy["response_type"] != "ephemeral" || busy["text"] != busyText {
+		t.Errorf("a command beyond the reserve: %d %q, want the busy ephemeral", code, body)
+	}
+	close(bc.gate)
+	h.waitJobs(11)
+	threads := map[string]bool{}
+	for _, p := range h.fake.Calls("chat.postMessage") {
+		if ts := p.Field("thread_ts"); ts != "" {
+			threads[ts] = true
+		}
+	}
+	if len(threads) != 10 || threads[paste(10)["ts"].(string)] {
+		t.Errorf("replies in %d threads, want one to each of the 10 pastes taken: %v", len(threads), threads)
+	}
+	if e, c := h.counter("upgradebot_requests_refused_total", "kind", "message"), h.counter("upgradebot_requests_refused_total", "kind", "command"); e != 2 || c != 1 {
+		t.Errorf("refusals counted: %v events, %v commands; want 2, 1", e, c)
+	}
+	logs := h.logs.String()
+	if strings.Count(logs, "refusing Slack requests") != 1 || strings.Count(logs, "taking Slack requests again") != 1 || !strings.Contains(logs, "refused=3") {
+		t.Errorf("the episode was not logged once at each end:\n%s", logs)
+	}
+}
+
+// In Socket Mode an event above the bound is read but not acknowledged,
+// and a slash command beyond the reserve is acknowledged with the busy
+// ephemeral as the ack's payload.
+func TestBoundLeavesSocketEnvelopesUnacknowledged(t *testing.T) {
+	h, bc := boundSetup(t, ModeSocket)
+	h.fake.WaitConnected(1, 5*time.Second)
+	send := func(i int) string {
+		return h.fake.Send("events_api", json.RawMessage(slackfake.EventCallback(fmt.Sprint("EvS", i), paste(i))), 0)
+	}
+	h.fake.WaitAck(send(0), 3*time.Second)
+	waitFor(t, "the first paste being answered", bc.entered)
+	for i := 1; i < 10; i++ {
+		h.fake.WaitAck(send(i), 3*time.Second)
+	}
+	refused := send(10)
+	reserve := h.fake.Send("slash_commands", slackfake.SlashCommandJSON(slackfake.SlashCommand(channel, ana, "failed Orders", h.fake.ResponseURL("r"), "t1")), 0)
+	if _, payload := h.fake.WaitAck(reserve, 3*time.Second); len(payload) != 0 && string(payload) != "null" {
+		t.Errorf("a command within the reserve was acknowledged with %s", payload)
+	}
+	// The reader handles envelopes in order: the event before was handled.
+	if h.fake.Acked(refused) {
+		t.Error("an event above the bound was acknowledged")
+	}
+	busy := h.fake.Send("slash_commands", slackfake.SlashCommandJSON(slackfake.SlashCommand(channel, ana, "status", h.fake.ResponseURL("b"), "t2")), 0)
+	_, payload := h.fake.WaitAck(busy, 3*time.Second)
+	mustContain(t, "busy ack", string(payload), `"response_type":"ephemeral"`, "too busy")
+	close(bc.gate)
+	h.waitJobs(11)
+	if e := h.counter("upgradebot_requests_refused_total", "kind", "message"); e != 1 {
+		t.Errorf("%v events refused, want 1", e)
+	}
 }
