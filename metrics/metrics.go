@@ -62,7 +62,7 @@ func New() *Metrics {
 		Help:    "Time from receiving a Slack request to finishing its replies, by kind (message, command, action, home).",
 		Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30, 60},
 	}, []string{"kind"})
-	m.refused = counterVec("requests_refused_total", "Slack requests refused because the work held was at its bound, by kind (event: not acknowledged, Slack resends it; command, action: the user was told to try again).", "kind")
+	m.refused = counterVec("requests_refused_total", "Slack requests refused because the work held was at its bound, by kind (message, home: an event not acknowledged, which Slack resends; command, action: the user was told to try again).", "kind")
 	m.queueDepth = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: Namespace, Name: "work_queue_depth", Help: "Slack requests held: waiting in their channel's lane or being worked on."})
 	m.queueBytes = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: Namespace, Name: "work_queue_bytes", Help: "Bytes of the Slack requests held (the bound counts them)."})
 	m.connected = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: Namespace, Name: "slack_connected", Help: "1 while the bot can take Slack traffic (Socket Mode: connected), else 0."})
