@@ -111,10 +111,10 @@ func newLanes(base context.Context, o laneOptions) *lanes {
 
 func (l *lanes) start() {
 	for range l.o.workers {
-		l.wg.Go(l.serveLanes)
+		l.wg.Go(func() { l.serve(l.laneCond, l.takeLane) })
 	}
 	for range l.o.freeWorkers {
-		l.wg.Go(l.serveFree)
+		l.wg.Go(func() { l.serve(l.freeCond, l.takeFree) })
 	}
 }
 
@@ -213,58 +213,62 @@ func (l *lanes) release(j job) {
 	}
 }
 
-func (l *lanes) serveLanes() {
+// serve is a worker: it takes the next job (take, under the lock) and
+// runs it, until the lanes are closed and nothing is left to take.
+func (l *lanes) serve(cond *sync.Cond, take func() (job, *lane, bool)) {
 	for {
 		l.mu.Lock()
-		for len(l.ready) == 0 && !l.closed {
-			l.laneCond.Wait()
+		j, ln, ok := take()
+		for !ok && !l.closed {
+			cond.Wait()
+			j, ln, ok = take()
 		}
-		if len(l.ready) == 0 {
+		if !ok {
 			l.mu.Unlock()
 			return
 		}
-		ln := l.ready[0]
-		l.ready = l.ready[1:]
-		j := ln.jobs[0]
-		ln.jobs[0] = job{}
-		ln.jobs = ln.jobs[1:]
-		ln.running = true
 		l.running.Add(1) // with the lock: pending never misses a job
 		l.mu.Unlock()
-
 		l.runOne(j)
-
-		l.mu.Lock()
-		ln.running = false
-		if len(ln.jobs) > 0 {
-			l.ready = append(l.ready, ln) // to the back: channels take turns
-			l.laneCond.Signal()
-		} else {
-			delete(l.byKey, ln.key)
+		if ln != nil {
+			l.mu.Lock()
+			ln.running = false
+			if len(ln.jobs) > 0 {
+				l.ready = append(l.ready, ln) // to the back: channels take turns
+				l.laneCond.Signal()
+			} else {
+				delete(l.byKey, ln.key)
+			}
+			l.mu.Unlock()
 		}
-		l.mu.Unlock()
 		l.finish(j)
 	}
 }
 
-func (l *lanes) serveFree() {
-	for {
-		l.mu.Lock()
-		for len(l.free) == 0 && !l.closed {
-			l.freeCond.Wait()
-		}
-		if len(l.free) == 0 {
-			l.mu.Unlock()
-			return
-		}
-		j := l.free[0]
-		l.free[0] = job{}
-		l.free = l.free[1:]
-		l.running.Add(1)
-		l.mu.Unlock()
-		l.runOne(j)
-		l.finish(j)
+// takeLane takes the first job of the lane whose turn it is; the lane is
+// running until that job ends.
+func (l *lanes) takeLane() (job, *lane, bool) {
+	if len(l.ready) == 0 {
+		return job{}, nil, false
 	}
+	ln := l.ready[0]
+	l.ready = l.ready[1:]
+	j := ln.jobs[0]
+	ln.jobs[0] = job{}
+	ln.jobs = ln.jobs[1:]
+	ln.running = true
+	return j, ln, true
+}
+
+// takeFree takes the first read-only job.
+func (l *lanes) takeFree() (job, *lane, bool) {
+	if len(l.free) == 0 {
+		return job{}, nil, false
+	}
+	j := l.free[0]
+	l.free[0] = job{}
+	l.free = l.free[1:]
+	return j, nil, true
 }
 
 // runOne runs a job within its timeout; a panic is reported, and the

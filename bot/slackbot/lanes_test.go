@@ -179,6 +179,7 @@ func TestLanesWorkerSurvivesAPanic(t *testing.T) {
 	if !waitFor(t, "done", ran) || !waitFor(t, "done", ran) {
 		t.Error("a job that ran was reported as dropped")
 	}
+	l.shutdown(5 * time.Second) // done is told before completed is counted
 	if l.completed.Load() != 2 {
 		t.Errorf("%d completed, want 2", l.completed.Load())
 	}
