@@ -341,6 +341,15 @@ func TestBoundRefusesOverHTTP(t *testing.T) {
 	if code != http.StatusOK || json.Unmarshal([]byte(body), &busy) != nil || busy["response_type"] != "ephemeral" || busy["text"] != busyText {
 		t.Errorf("a command beyond the reserve: %d %q, want the busy ephemeral", code, body)
 	}
+	// A click beyond the reserve is acknowledged and told by its response_url
+	// (the first call to one: the channel's work is still held).
+	click := slackfake.BlockActions(channel, ana, "1700007000.000000", "", false, json.RawMessage("[]"), "mark_done:0", "x", h.fake.ResponseURL("click-busy"), "t3")
+	if code, _ := h.do(slackfake.InteractionRequest(h.events(), secret, click)); code != http.StatusOK {
+		t.Errorf("a click beyond the reserve: %d", code)
+	}
+	if c := h.fake.WaitCalls(1, 10*time.Second, "response_url")[0]; c.Path != "/response/click-busy" || c.Field("text") != busyText {
+		t.Errorf("the first response_url call: %s %q, want the refused click told %q", c.Path, c.Field("text"), busyText)
+	}
 	close(bc.gate)
 	h.waitJobs(11)
 	threads := map[string]bool{}
@@ -352,11 +361,15 @@ func TestBoundRefusesOverHTTP(t *testing.T) {
 	if len(threads) != 10 || threads[paste(10)["ts"].(string)] {
 		t.Errorf("replies in %d threads, want one to each of the 10 pastes taken: %v", len(threads), threads)
 	}
-	if e, c := h.counter("upgradebot_requests_refused_total", "kind", "message"), h.counter("upgradebot_requests_refused_total", "kind", "command"); e != 2 || c != 1 {
-		t.Errorf("refusals counted: %v events, %v commands; want 2, 1", e, c)
+	var refused []float64
+	for _, kind := range []string{"message", "command", "action"} {
+		refused = append(refused, h.counter("upgradebot_requests_refused_total", "kind", kind))
+	}
+	if !slices.Equal(refused, []float64{2, 1, 1}) {
+		t.Errorf("refusals counted (events, commands, clicks): %v, want 2, 1, 1", refused)
 	}
 	logs := h.logs.String()
-	if strings.Count(logs, "refusing Slack requests") != 1 || strings.Count(logs, "taking Slack requests again") != 1 || !strings.Contains(logs, "refused=3") {
+	if strings.Count(logs, "refusing Slack requests") != 1 || strings.Count(logs, "taking Slack requests again") != 1 || !strings.Contains(logs, "refused=4") {
 		t.Errorf("the episode was not logged once at each end:\n%s", logs)
 	}
 }
