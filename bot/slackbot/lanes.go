@@ -44,7 +44,7 @@ type laneOptions struct {
 	maxBytes    int64         // and on their bytes
 	reserve     float64       // the share above the bound interactive jobs may use
 	timeout     time.Duration // for one job
-	depth       func(jobs int, bytes int64)
+	depth       func(jobs int, bytes int64) // called with the lock held: quick, and no calls back
 	finished    func(j job)
 	refused     func(j job)
 	panicked    func(j job, p any, stack []byte)
@@ -138,23 +138,21 @@ func (l *lanes) admit(j job) bool {
 		limit += int(float64(l.o.maxJobs) * l.o.reserve)
 		limitBytes += int64(float64(l.o.maxBytes) * l.o.reserve)
 	}
-	ok := !l.closed && (j.class == classOwed || (l.jobs+1 <= limit && l.bytes+j.bytes <= limitBytes))
+	closed := l.closed
+	ok := !closed && (j.class == classOwed || (l.jobs+1 <= limit && l.bytes+j.bytes <= limitBytes))
 	start := false
-	if ok {
+	switch {
+	case ok:
 		l.jobs++
 		l.bytes += j.bytes
-	} else if !l.closed {
+		l.o.depth(l.jobs, l.bytes) // under the lock: the gauge is never left stale
+	case !closed:
 		start = !l.refusing
 		l.refusing = true
 		l.nRefused++
 	}
-	jobs, bytes := l.jobs, l.bytes
 	l.mu.Unlock()
-	switch {
-	case ok:
-		l.o.depth(jobs, bytes)
-	case l.closed:
-	default:
+	if !ok && !closed {
 		l.o.refused(j)
 		if start {
 			l.o.episode(true, 0)
@@ -205,9 +203,8 @@ func (l *lanes) release(j job) {
 		end, n = true, l.nRefused
 		l.refusing, l.nRefused = false, 0
 	}
-	jobs, bytes := l.jobs, l.bytes
+	l.o.depth(l.jobs, l.bytes)
 	l.mu.Unlock()
-	l.o.depth(jobs, bytes)
 	if end {
 		l.o.episode(false, n)
 	}
