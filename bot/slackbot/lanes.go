@@ -38,12 +38,12 @@ type job struct {
 
 // laneOptions are the lanes' sizes and hooks; hooks may be nil.
 type laneOptions struct {
-	workers     int           // serve the lanes
-	freeWorkers int           // serve read-only work
-	maxJobs     int           // the bound on jobs held (queued, running or admitted and not yet queued)
-	maxBytes    int64         // and on their bytes
-	reserve     float64       // the share above the bound interactive jobs may use
-	timeout     time.Duration // for one job
+	workers     int                         // serve the lanes
+	freeWorkers int                         // serve read-only work
+	maxJobs     int                         // the bound on jobs held (queued, running or admitted and not yet queued)
+	maxBytes    int64                       // and on their bytes
+	reserve     float64                     // the share above the bound interactive jobs may use
+	timeout     time.Duration               // for one job
 	depth       func(jobs int, bytes int64) // called with the lock held: quick, and no calls back
 	finished    func(j job)
 	refused     func(j job)
