@@ -86,8 +86,7 @@ func TestFaultRedisStopsDuringLoad(t *testing.T) {
 
 	// Before: recorded and answered, once the background load is handled.
 	r.waitFor("the background load to be handled", 10*time.Second, func() bool {
-		n, err := r.bot.Metric("upgradebot_handler_duration_seconds", "kind", "message")
-		return err == nil && n >= 100
+		return r.handled(100)
 	})
 	send("A", 10)
 	r.waitFor("the answers before the outage", 20*time.Second, answered("A"))

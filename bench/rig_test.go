@@ -227,6 +227,15 @@ func (r *rig) waitFor(what string, bound time.Duration, cond func() bool) {
 	}
 }
 
+// handled: at least n message events were received, and no work is held
+// (a message is diagnosed before its ack; one with an answer is held until
+// its job ran).
+func (r *rig) handled(n int) bool {
+	events, err := r.bot.Metric("upgradebot_slack_events_total", "type", "message")
+	held, err2 := r.bot.Metric("upgradebot_work_queue_depth")
+	return err == nil && err2 == nil && int(events) >= n && held == 0
+}
+
 // track makes channel follow env and waits for the announcement.
 func (r *rig) track(channel, env string) {
 	r.t.Helper()

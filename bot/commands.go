@@ -17,6 +17,7 @@ type commandDef struct {
 	summary  string
 	examples []string
 	admin    bool
+	readOnly bool // changes nothing: a transport need not order it with the channel's other work
 	run      func(b *Bot, ctx context.Context, c Command, args string) Response
 }
 
@@ -27,7 +28,7 @@ func commandTable() []*commandDef {
 		{name: "untrack", args: "<env>", summary: "Stop following an environment in this channel (its data is kept).", admin: true,
 			examples: []string{"untrack qa"}, run: (*Bot).cmdUntrack},
 		{name: "status", args: "[env]", summary: "Where the upgrade stands: state, progress, counts and the modules to republish (only you see it).",
-			examples: []string{"status", "status prod"}, run: (*Bot).cmdStatus},
+			examples: []string{"status", "status prod"}, readOnly: true, run: (*Bot).cmdStatus},
 		{name: "failed", args: "[env:] <module>…", summary: "Add modules that failed the preparation (names separated by spaces, commas or lines; quote names with spaces).",
 			examples: []string{"failed Billing_CS Orders", `failed prod: "Customer Portal"`}, run: (*Bot).cmdFailed},
 		{name: "skipped", args: "[env:] <module>…", summary: "Add modules the preparation skipped.",
@@ -35,19 +36,29 @@ func commandTable() []*commandDef {
 		{name: "done", aliases: []string{"republished"}, args: "[env:] <module>… | all", summary: "Mark modules republished; they leave the list.",
 			examples: []string{"done Billing_CS", "done prod: all"}, run: (*Bot).cmdDone},
 		{name: "history", args: "[env]", summary: "The environment's timeline: who reported what, when.",
-			examples: []string{"history prod"}, run: (*Bot).cmdHistory},
+			examples: []string{"history prod"}, readOnly: true, run: (*Bot).cmdHistory},
 		{name: "export", args: "[env] [md|csv]", summary: "The timeline as a Markdown or CSV file for the change record.",
-			examples: []string{"export prod csv"}, run: (*Bot).cmdExport},
+			examples: []string{"export prod csv"}, readOnly: true, run: (*Bot).cmdExport},
 		{name: "envs", summary: "The environments of this workspace and the channels that follow them.",
-			examples: []string{"envs"}, run: (*Bot).cmdEnvs},
+			examples: []string{"envs"}, readOnly: true, run: (*Bot).cmdEnvs},
 		{name: "reset", args: "<env>", summary: "Start a new upgrade of an environment: clears state and modules, keeps history.", admin: true,
 			examples: []string{"reset qa"}, run: (*Bot).cmdReset},
 		{name: "remind", args: "<schedule> | off | now", summary: "This channel's reminder schedule while modules remain (cron spec, @daily, @every 2h).", admin: true,
 			examples: []string{"remind 0 9 * * 1-5", "remind @every 4h", "remind CRON_TZ=Europe/Lisbon 0 9 * * *", "remind off", "remind now"}, run: (*Bot).cmdRemind},
 		{name: "diagnose", args: "<text>", summary: "Explain an error message without recording anything.",
-			examples: []string{"diagnose There were errors preparing some modules."}, run: (*Bot).cmdDiagnose},
-		{name: "help", args: "[command]", summary: "This help, or one command's.", examples: []string{"help", "help done"}, run: (*Bot).cmdHelp},
+			examples: []string{"diagnose There were errors preparing some modules."}, readOnly: true, run: (*Bot).cmdDiagnose},
+		{name: "help", args: "[command]", summary: "This help, or one command's.", examples: []string{"help", "help done"}, readOnly: true, run: (*Bot).cmdHelp},
 	}
+}
+
+// ReadOnly reports whether a command's text (without the slash command or
+// the mention) names a subcommand that changes nothing. Unknown commands
+// and empty text (help) change nothing either.
+func (b *Bot) ReadOnly(text string) bool {
+	name, _, _ := strings.Cut(strings.TrimSpace(text), " ")
+	name, _, _ = strings.Cut(name, "\n")
+	def := b.lookup(strings.ToLower(name))
+	return def == nil || def.readOnly
 }
 
 func (b *Bot) lookup(name string) *commandDef {

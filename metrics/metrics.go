@@ -34,6 +34,8 @@ type Metrics struct {
 	remindersMissed prometheus.Counter
 	latency         *prometheus.HistogramVec
 	queueDepth      prometheus.Gauge
+	queueBytes      prometheus.Gauge
+	refused         *prometheus.CounterVec
 	connected       prometheus.Gauge
 	reconnects      prometheus.Counter
 	recovered       prometheus.Counter
@@ -62,12 +64,14 @@ func New() *Metrics {
 		Help:    "Time from receiving a Slack request to finishing its replies, by kind (message, command, action, home).",
 		Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30, 60},
 	}, []string{"kind"})
-	m.queueDepth = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: Namespace, Name: "work_queue_depth", Help: "Acknowledged Slack requests waiting for a worker."})
+	m.refused = counterVec("requests_refused_total", "Slack requests refused because the work held was at its bound, by kind (message, home: an event not acknowledged, which Slack resends; command, action: the user was told to try again).", "kind")
+	m.queueDepth = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: Namespace, Name: "work_queue_depth", Help: "Slack requests held: waiting in their channel's lane or being worked on."})
+	m.queueBytes = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: Namespace, Name: "work_queue_bytes", Help: "Bytes of the Slack requests held (the bound counts them)."})
 	m.connected = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: Namespace, Name: "slack_connected", Help: "1 while the bot can take Slack traffic (Socket Mode: connected), else 0."})
 	m.reconnects = prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: "slack_reconnects_total", Help: "Socket Mode connections opened after the first."})
 	m.recovered = prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: "journal_recovered_total", Help: "Acknowledged work a stopped process (or replica) left in the journal, taken up to be finished."})
 	m.undurable = prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: "journal_undurable_total", Help: "Work acknowledged without being journaled, because the store failed: answered, but lost if the process stops first."})
-	m.reg.MustRegister(m.remindersPosted, m.remindersMissed, m.latency, m.queueDepth, m.connected, m.reconnects, m.recovered, m.undurable)
+	m.reg.MustRegister(m.remindersPosted, m.remindersMissed, m.latency, m.queueDepth, m.queueBytes, m.connected, m.reconnects, m.recovered, m.undurable)
 	return m
 }
 
@@ -165,10 +169,18 @@ func (m *Metrics) HandlerLatency(kind string, d time.Duration) {
 	}
 }
 
-// QueueDepth sets how many acknowledged requests wait for a worker.
-func (m *Metrics) QueueDepth(n int) {
+// QueueDepth sets how many requests are held (waiting or being worked on) and their bytes.
+func (m *Metrics) QueueDepth(n int, bytes int64) {
 	if m != nil {
 		m.queueDepth.Set(float64(n))
+		m.queueBytes.Set(float64(bytes))
+	}
+}
+
+// Refused counts a request refused at the bound, by kind (event, command, action).
+func (m *Metrics) Refused(kind string) {
+	if m != nil {
+		m.refused.WithLabelValues(label(kind)).Inc()
 	}
 }
 

@@ -24,7 +24,8 @@ func TestMetricsExposition(t *testing.T) {
 	m.ReminderPosted()
 	m.ReminderMissed()
 	m.HandlerLatency("message", 120*time.Millisecond)
-	m.QueueDepth(3)
+	m.QueueDepth(3, 4096)
+	m.Refused("event")
 	m.Connected(true)
 	m.Reconnect()
 	m.JournalRecovered()
@@ -47,6 +48,8 @@ func TestMetricsExposition(t *testing.T) {
 		`upgradebot_reminders_missed_total 1`,
 		`upgradebot_handler_duration_seconds_bucket{kind="message",le="0.25"} 1`,
 		`upgradebot_work_queue_depth 3`,
+		`upgradebot_work_queue_bytes 4096`,
+		`upgradebot_requests_refused_total{kind="event"} 1`,
 		`upgradebot_slack_connected 1`,
 		`upgradebot_slack_reconnects_total 1`,
 		`upgradebot_journal_recovered_total 1`,
@@ -76,7 +79,8 @@ func TestNilMetrics(t *testing.T) {
 	m.ReminderPosted()
 	m.ReminderMissed()
 	m.HandlerLatency("x", time.Second)
-	m.QueueDepth(1)
+	m.QueueDepth(1, 1)
+	m.Refused("x")
 	m.Connected(true)
 	m.Reconnect()
 	m.JournalRecovered()

@@ -74,23 +74,27 @@ func eventType(raw []byte) string {
 	return e.Type
 }
 
-// onEvent takes an Events API payload that is (being) acknowledged.
-func (a *App) onEvent(raw []byte, retry int, retryReason string) {
+// onEvent takes an Events API payload; false when it is refused (at the
+// bound): not to be acknowledged, so Slack resends it.
+func (a *App) onEvent(raw []byte, retry int, retryReason string) bool {
 	ev, err := parseEvent(raw)
 	if err != nil {
 		a.log.Warn("unreadable Events API payload", "err", err)
-		return
+		return true
 	}
-	a.onCallback(ev, retry, retryReason)
+	return a.onCallback(ev, int64(len(raw)), retry, retryReason)
 }
 
-// onCallback takes a parsed Events API payload.
-func (a *App) onCallback(ev slackevents.EventsAPIEvent, retry int, retryReason string) {
+// onCallback takes a parsed Events API payload of size bytes, before it is
+// acknowledged: a message is diagnosed here (µs, no I/O), so one with
+// nothing to answer ends at once and takes no queue space; other work is
+// offered to its channel's lane. False when refused at the bound.
+func (a *App) onCallback(ev slackevents.EventsAPIEvent, size int64, retry int, retryReason string) bool {
 	received := time.Now()
 	cb, ok := ev.Data.(*slackevents.EventsAPICallbackEvent)
 	if ev.Type != slackevents.CallbackEvent || !ok {
 		a.log.Debug("ignoring Events API payload", "type", ev.Type)
-		return
+		return true
 	}
 	a.metrics.Event(ev.InnerEvent.Type)
 	if retry > 0 {
@@ -111,24 +115,41 @@ func (a *App) onCallback(ev slackevents.EventsAPIEvent, retry int, retryReason s
 		}
 	case *slackevents.AppHomeOpenedEvent:
 		if e.Tab != "" && e.Tab != "home" {
-			return
+			return true
 		}
-		a.submit("home", received, func(ctx context.Context) { a.handleHome(ctx, cb.EventID, cb.TeamID, e.User) })
-		return
+		return a.submit(job{kind: "home", bytes: size, received: received,
+			run: func(ctx context.Context) { a.handleHome(ctx, cb.EventID, cb.TeamID, e.User) }})
 	default:
 		a.log.Debug("ignoring event", "type", ev.InnerEvent.Type, "event_id", cb.EventID)
-		return
+		return true
 	}
 	if msg == nil {
-		return
+		return true
 	}
 	m, ok := a.newText(cb.TeamID, subtype, msg, cb.InnerEvent)
 	if !ok {
-		return
+		return true
 	}
-	im := channelType == slackevents.ChannelTypeIM
+	j := job{key: laneKey(m.Workspace, m.Channel), bytes: size, kind: "message", received: received}
+	if command, isCmd := a.commandText(m, channelType == slackevents.ChannelTypeIM); isCmd {
+		if a.core.ReadOnly(command) {
+			j.key = ""
+		}
+		j.run = func(ctx context.Context) { a.handleMention(ctx, cb.EventID, m, command) }
+		return a.submit(j)
+	}
+	// The message's one diagnosis. Most channel traffic gets no answer:
+	// find that out before anything is queued or claimed.
+	r := a.core.Read(m)
 	shots := a.screenshots(m.Channel, m.TS, msg.Files)
-	a.submit("message", received, func(ctx context.Context) { a.handleMessage(ctx, cb.EventID, m, im, shots, received) })
+	switch {
+	case len(shots) > 0:
+		return a.answerWithScreenshots(j, cb.EventID, r, shots)
+	case r.Silent():
+		return true
+	}
+	j.run = func(ctx context.Context) { a.handleText(ctx, cb.EventID, r) }
+	return a.submit(j)
 }
 
 // newText returns a message event as new human text for the core, or false:
@@ -230,39 +251,41 @@ func (a *App) storeFailed(op string, err error) {
 	a.log.Warn("store unavailable for deduplication; answering anyway", "op", op, "err", err)
 }
 
-func (a *App) handleMessage(ctx context.Context, eventID string, m bot.Message, im bool, shots []shot, received time.Time) {
-	command, isCmd := a.commandText(m, im)
-	var r *bot.Reading
-	if !isCmd {
-		// The message's one diagnosis. Most channel traffic gets no answer:
-		// find that out before any store round trip, so only messages the
-		// bot answers are claimed.
-		if r = a.core.Read(m); len(shots) == 0 && r.Silent() {
-			return
-		}
-	}
+// claimMessage claims a message's delivery (its event id and the message);
+// duplicate when another delivery has it.
+func (a *App) claimMessage(ctx context.Context, eventID string, m bot.Message) (held heldClaims, duplicate bool) {
 	var keys []claim
 	if eventID != "" {
 		keys = append(keys, claim{"slack:event:" + eventID, "event_id"})
 	}
 	keys = append(keys, claim{"slack:msg:" + m.Workspace + ":" + m.Channel + ":" + m.TS, "message"})
-	held, dup := a.claimAll(ctx, keys)
+	return a.claimAll(ctx, keys)
+}
+
+func messageOrigin(m bot.Message) origin {
+	return origin{kind: fromMessage, workspace: m.Workspace, channel: m.Channel, user: m.User, ts: m.TS, thread: m.ThreadTS}
+}
+
+// handleMention runs a command given by mentioning the bot.
+func (a *App) handleMention(ctx context.Context, eventID string, m bot.Message, command string) {
+	held, dup := a.claimMessage(ctx, eventID, m)
 	if dup {
 		return
 	}
-	o := origin{kind: fromMessage, workspace: m.Workspace, channel: m.Channel, user: m.User, ts: m.TS, thread: m.ThreadTS}
-	switch {
-	case isCmd:
-		o.kind = fromMention
-		c := bot.Command{Workspace: m.Workspace, Channel: m.Channel, User: m.User, ID: m.TS, Text: UnescapeSlack(command)}
-		a.finish(ctx, held, a.deliver(ctx, a.core.HandleCommand(ctx, c), o))
-	case len(shots) > 0:
-		// Screenshots take a while: the reply is posted off the workers.
-		a.answerWithScreenshots(held, r, shots, o, received)
-	default:
-		_, err := a.answerText(ctx, r, o)
-		a.finish(ctx, held, err)
+	o := messageOrigin(m)
+	o.kind = fromMention
+	c := bot.Command{Workspace: m.Workspace, Channel: m.Channel, User: m.User, ID: m.TS, Text: UnescapeSlack(command)}
+	a.finish(ctx, held, a.deliver(ctx, a.core.HandleCommand(ctx, c), o))
+}
+
+// handleText answers a message read (r) that has something to say.
+func (a *App) handleText(ctx context.Context, eventID string, r *bot.Reading) {
+	held, dup := a.claimMessage(ctx, eventID, r.Message())
+	if dup {
+		return
 	}
+	_, err := a.answerText(ctx, r, messageOrigin(r.Message()))
+	a.finish(ctx, held, err)
 }
 
 // commandText returns the subcommand of a message that is one: a mention
@@ -344,29 +367,61 @@ func (a *App) handleHome(ctx context.Context, eventID, team, user string) {
 	a.finish(ctx, held, err)
 }
 
-// onSlashCommand takes an acknowledged slash command.
-func (a *App) onSlashCommand(sc slack.SlashCommand) {
+// busyText tells a user their command or click was refused at the bound.
+const busyText = "upgradebot is too busy to take this right now (nothing was recorded): try again in a minute."
+
+// onSlashCommand takes a slash command before it is acknowledged; false
+// when refused at the bound (the acknowledgement then says busyText).
+// Read-only commands wait in no channel's lane.
+func (a *App) onSlashCommand(sc slack.SlashCommand, size int64) bool {
 	received := time.Now()
 	a.metrics.Event("slash_command")
-	a.submit("command", received, func(ctx context.Context) {
-		id := sc.TriggerID
-		if id == "" {
-			id = fmt.Sprintf("slash-%d", received.UnixNano())
-		}
-		resp := a.core.HandleCommand(ctx, bot.Command{Workspace: sc.TeamID, Channel: sc.ChannelID, User: sc.UserID, ID: id, Text: UnescapeSlack(sc.Text)})
-		_ = a.deliver(ctx, resp, origin{kind: fromSlash, workspace: sc.TeamID, channel: sc.ChannelID, user: sc.UserID, responseURL: sc.ResponseURL})
-	})
+	key := laneKey(sc.TeamID, sc.ChannelID)
+	if a.core.ReadOnly(UnescapeSlack(sc.Text)) {
+		key = ""
+	}
+	return a.submit(job{key: key, bytes: size, kind: "command", class: classInteractive, received: received,
+		run: func(ctx context.Context) {
+			id := sc.TriggerID
+			if id == "" {
+				id = fmt.Sprintf("slash-%d", received.UnixNano())
+			}
+			resp := a.core.HandleCommand(ctx, bot.Command{Workspace: sc.TeamID, Channel: sc.ChannelID, User: sc.UserID, ID: id, Text: UnescapeSlack(sc.Text)})
+			_ = a.deliver(ctx, resp, origin{kind: fromSlash, workspace: sc.TeamID, channel: sc.ChannelID, user: sc.UserID, responseURL: sc.ResponseURL})
+		}})
 }
 
-// onInteraction takes an acknowledged interactivity payload.
-func (a *App) onInteraction(p slack.InteractionCallback) {
+// onInteraction takes an interactivity payload of size bytes before it is
+// acknowledged; a click refused at the bound is told busyText by its
+// response_url (in the background: the ack does not wait).
+func (a *App) onInteraction(p slack.InteractionCallback, size int64) {
 	received := time.Now()
 	a.metrics.Event(string(p.Type))
 	if p.Type != slack.InteractionTypeBlockActions || len(p.ActionCallback.BlockActions) == 0 {
 		a.log.Debug("ignoring interaction", "type", p.Type)
 		return
 	}
-	a.submit("action", received, func(ctx context.Context) { a.handleAction(ctx, p) })
+	channel := p.Container.ChannelID
+	if channel == "" {
+		channel = p.Channel.ID
+	}
+	if a.submit(job{key: laneKey(p.Team.ID, channel), bytes: size, kind: "action", class: classInteractive, received: received,
+		run: func(ctx context.Context) { a.handleAction(ctx, p) }}) || p.ResponseURL == "" {
+		return
+	}
+	select {
+	case a.busySlots <- struct{}{}:
+	default:
+		return // many refused at once: the rest are not told
+	}
+	if !a.startBackground(func() {
+		defer func() { <-a.busySlots }()
+		ctx, cancel := context.WithTimeout(a.bgCtx, 5*time.Second)
+		defer cancel()
+		_ = a.api.RespondText(ctx, p.ResponseURL, respondEphemeral, busyText)
+	}) {
+		<-a.busySlots
+	}
 }
 
 func (a *App) handleAction(ctx context.Context, p slack.InteractionCallback) {

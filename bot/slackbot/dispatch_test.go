@@ -90,7 +90,7 @@ func TestSocketOddEnvelopes(t *testing.T) {
 	h.fake.WaitAck(h.fake.Send("events_api", json.RawMessage(share), 0), 3*time.Second)
 	h.waitJobs(1)
 	posts := h.fake.Calls("chat.postMessage")
-	if len(posts) != 1 || posts[0].Field("thread_ts") != "1700002200.000200" || h.app.pool.completed.Load() != 1 {
-		t.Fatalf("%d replies, %d jobs; want one, to the message with the odd file", len(posts), h.app.pool.completed.Load())
+	if len(posts) != 1 || posts[0].Field("thread_ts") != "1700002200.000200" || h.app.lanes.completed.Load() != 1 {
+		t.Fatalf("%d replies, %d jobs; want one, to the message with the odd file", len(posts), h.app.lanes.completed.Load())
 	}
 }

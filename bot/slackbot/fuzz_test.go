@@ -57,11 +57,11 @@ func FuzzEventsEndpoint(f *testing.F) {
 	}
 	// What Run does before it takes requests, without the listener.
 	app.botUser, app.botID = slackfake.BotUserID, slackfake.BotID
-	app.pool = newPool(context.Background(), app.opts.JobTimeout, nil, nil, nil)
-	app.pool.start(app.opts.Workers)
+	app.lanes = newLanes(context.Background(), app.laneOptions())
+	app.lanes.start()
 	app.setSlack("ok")
 	app.ready.Store(true)
-	f.Cleanup(func() { app.pool.shutdown(5 * time.Second) })
+	f.Cleanup(func() { app.lanes.shutdown(5 * time.Second) })
 	handler := app.Handler()
 	types := []string{"application/json", "application/x-www-form-urlencoded", "application/json; charset=utf-8", "text/plain"}
 
@@ -75,7 +75,7 @@ func FuzzEventsEndpoint(f *testing.F) {
 			t.Errorf("status %d (%q) for %q", rec.Code, rec.Body.String(), body)
 		}
 		deadline := time.Now().Add(15 * time.Second)
-		for app.pool.pending() > 0 {
+		for app.lanes.pending() > 0 {
 			if time.Now().After(deadline) {
 				buf := make([]byte, 1<<20)
 				n := runtime.Stack(buf, true)

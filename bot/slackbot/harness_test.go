@@ -219,9 +219,9 @@ func (h *harness) waitReady(status int) Readiness {
 func (h *harness) waitJobs(n int64) {
 	h.t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
-	for h.app.pool.completed.Load() < n || h.app.pool.pending() > 0 {
+	for h.app.lanes.completed.Load() < n || h.app.lanes.pending() > 0 {
 		if time.Now().After(deadline) {
-			h.t.Fatalf("%d of %d requests handled (%d pending)", h.app.pool.completed.Load(), n, h.app.pool.pending())
+			h.t.Fatalf("%d of %d requests handled (%d pending)", h.app.lanes.completed.Load(), n, h.app.lanes.pending())
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

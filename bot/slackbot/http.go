@@ -75,7 +75,7 @@ func (a *App) serveEvents(w http.ResponseWriter, r *http.Request) {
 	case "application/x-www-form-urlencoded":
 		// slack-go reads the form from the request: its body again.
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		a.serveForm(w, r)
+		a.serveForm(w, r, int64(len(body)))
 	default:
 		http.Error(w, "unsupported content type", http.StatusUnsupportedMediaType)
 	}
@@ -117,7 +117,12 @@ func (a *App) serveJSON(w http.ResponseWriter, r *http.Request, body []byte) {
 		return
 	case ev.Type == slackevents.CallbackEvent:
 		retry, _ := strconv.Atoi(r.Header.Get("X-Slack-Retry-Num"))
-		a.onCallback(ev, retry, r.Header.Get("X-Slack-Retry-Reason"))
+		if !a.onCallback(ev, int64(len(body)), retry, r.Header.Get("X-Slack-Retry-Reason")) {
+			// Not acknowledged: Slack resends it later.
+			w.Header().Set("Retry-After", "60")
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
 	case ev.Type == slackevents.AppRateLimited:
 		a.metrics.Event("app_rate_limited")
 		a.log.Warn("Slack is rate limiting the events it sends this app (app_rate_limited): some events were not delivered")
@@ -127,8 +132,11 @@ func (a *App) serveJSON(w http.ResponseWriter, r *http.Request, body []byte) {
 	w.WriteHeader(http.StatusOK)
 }
 
+// busyResponse answers a slash command refused at the bound.
+var busyResponse = map[string]string{"response_type": "ephemeral", "text": busyText}
+
 // serveForm takes a slash command or an interactivity payload, read with slack-go.
-func (a *App) serveForm(w http.ResponseWriter, r *http.Request) {
+func (a *App) serveForm(w http.ResponseWriter, r *http.Request, size int64) {
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "invalid form", http.StatusBadRequest)
 		return
@@ -142,14 +150,19 @@ func (a *App) serveForm(w http.ResponseWriter, r *http.Request) {
 			a.log.Warn("unreadable interactivity payload; acknowledged", "err", err)
 			break
 		}
-		a.onInteraction(p)
+		a.onInteraction(p, size)
 	case r.PostForm.Get("command") != "":
 		sc, err := slack.SlashCommandParse(r)
 		if err != nil {
 			http.Error(w, "invalid form", http.StatusBadRequest)
 			return
 		}
-		a.onSlashCommand(sc)
+		if !a.onSlashCommand(sc, size) {
+			// The response to a slash command can be its (ephemeral) reply.
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(busyResponse)
+			return
+		}
 	default:
 		http.Error(w, "neither a slash command nor an interaction", http.StatusBadRequest)
 		return

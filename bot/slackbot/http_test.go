@@ -44,9 +44,10 @@ func TestPastedErrorGetsOneThreadedReply(t *testing.T) {
 	if err != nil || len(st.Modules) != 1 || st.Modules[0].Name != "Billing_CS" {
 		t.Errorf("tracking after the paste: %+v, %v", st.Modules, err)
 	}
-	// Text with no known error gets nothing.
+	// Text with no known error gets nothing: it is diagnosed before the ack
+	// and never becomes a job.
 	h.postEvent("Ev2", slackfake.Message(channel, ana, "1700000100.000200", "lunch at noon?"), 0)
-	h.waitJobs(2)
+	h.waitJobs(1)
 	if n := len(h.fake.Calls("chat.postMessage", "chat.postEphemeral", "reactions.add")); n != 1 {
 		t.Errorf("chat after small talk: %d calls, want still 1", n)
 	}
@@ -110,8 +111,8 @@ func TestUnsignedRequestsAreRefused(t *testing.T) {
 		}
 	}
 	h.marker("EvMarker", "1700000300.000900")
-	if h.app.pool.completed.Load() != 1 || len(h.fake.Calls("chat.postMessage", "chat.postEphemeral", "response_url")) != 1 {
-		t.Errorf("a refused request had an effect: %d jobs, calls %v", h.app.pool.completed.Load(), h.fake.Calls())
+	if h.app.lanes.completed.Load() != 1 || len(h.fake.Calls("chat.postMessage", "chat.postEphemeral", "response_url")) != 1 {
+		t.Errorf("a refused request had an effect: %d jobs, calls %v", h.app.lanes.completed.Load(), h.fake.Calls())
 	}
 	held, err := h.store.Held(context.Background(), "slack:event:EvBad")
 	if err != nil || held {
@@ -143,7 +144,7 @@ func TestOversizedBody(t *testing.T) {
 		t.Errorf("chunked: %d, want 413", code)
 	}
 	h.marker("EvMarker", "1700000400.000900")
-	if h.app.pool.completed.Load() != 1 {
+	if h.app.lanes.completed.Load() != 1 {
 		t.Error("an oversized request was handled")
 	}
 }
@@ -189,7 +190,7 @@ func TestWhoIsAnswered(t *testing.T) {
 	// The events to ignore were refused before being acknowledged, the
 	// others queued: with these three handled, nothing else is left.
 	h.waitJobs(3)
-	if n, jobs := len(h.fake.Calls("chat.postEphemeral", "reactions.add")), h.app.pool.completed.Load(); n != 0 || jobs != 3 {
+	if n, jobs := len(h.fake.Calls("chat.postEphemeral", "reactions.add")), h.app.lanes.completed.Load(); n != 0 || jobs != 3 {
 		t.Fatalf("answered what it should ignore: %d calls, %d jobs (want 3)", n, jobs)
 	}
 	posts := h.fake.Calls("chat.postMessage")
@@ -581,8 +582,8 @@ func TestGracefulShutdown(t *testing.T) {
 	if c.Ended.IsZero() {
 		t.Fatal("Run returned before the reply in flight was answered")
 	}
-	if h.app.pool.completed.Load() != 1 {
-		t.Errorf("%d jobs completed", h.app.pool.completed.Load())
+	if h.app.lanes.completed.Load() != 1 {
+		t.Errorf("%d jobs completed", h.app.lanes.completed.Load())
 	}
 }
 

@@ -18,20 +18,23 @@ import (
 
 // Screenshots shared in Slack are diagnosed with the message's text:
 //
-//   - onEvent picks the image files of the event (no I/O: the Socket Mode
+//   - onCallback picks the image files of the event (no I/O: the Socket Mode
 //     reader and the HTTP ack never wait), at most MaxImages of them;
-//   - the worker claims the delivery as for any message, starts reading
-//     them and returns: each screenshot is downloaded and read in its own
-//     goroutine, ImageConcurrency at a time across messages, within
-//     ImageTimeout (the OCR reader bounds its Tesseract processes itself);
+//   - the message's job is admitted at the bound before the ack; off the
+//     workers, its delivery is claimed and each screenshot downloaded and
+//     read in its own goroutine, ImageConcurrency at a time across
+//     messages, within ImageTimeout (the OCR reader bounds its Tesseract
+//     processes itself);
+//   - once they are read or ImageWait ends, the job takes its place in the
+//     channel's lane and posts the one reply, with the text and every
+//     screenshot read so far; a screenshot read later updates it
+//     (chat.update), or is the reply when there was none yet, by a second
+//     job in the lane.
 //   - those goroutines, and the one per message that waits for them, are
 //     bounded (MaxImageJobs, all messages together): room is taken before a
 //     goroutine starts, and without room a screenshot is not read (a note in
-//     the reply says so) and a message is answered at once on the worker, so
-//     a flood of pictures never piles up waiting goroutines;
-//   - the reply waits up to ImageWait for them and is posted once, with the
-//     text and every screenshot read so far; a screenshot read later
-//     updates it (chat.update), or is the reply when there was none yet.
+//     the reply says so) and the message is answered at once in its lane,
+//     so a flood of pictures never piles up waiting goroutines.
 //
 // A download that fails, an HTML page instead of the image, an image too
 // large or an OCR failure is logged and noted in the reply (when there is
@@ -208,13 +211,18 @@ func (a *App) startImageJob(fn func()) error {
 }
 
 // answerWithScreenshots answers a message with screenshots, its text
-// already read (r): the claims of the delivery are held (held) and marked
-// done once the reply is posted. It returns at once; the work goes on in
-// the background. Without room for that work, the message is answered now,
-// its screenshots noted as not read.
-func (a *App) answerWithScreenshots(held heldClaims, r *bot.Reading, shots []shot, o origin, received time.Time) {
+// already read (r); j is its job, still without run. The job is admitted
+// now (false: refused at the bound), and queued in its channel's lane
+// only once the screenshots are read or ImageWait ends, so a slow picture
+// never holds up the channel. A screenshot read later updates the reply
+// by a second job in the same lane.
+func (a *App) answerWithScreenshots(j job, eventID string, r *bot.Reading, shots []shot) bool {
+	if !a.lanes.admit(j) {
+		return false
+	}
 	m := r.Message()
-	a.bgRunning.Add(1) // before the job ends: a message is never seen as neither queued nor answered
+	o := messageOrigin(m)
+	a.bgRunning.Add(1)
 	err := a.startImageJob(func() {
 		defer a.bgRunning.Add(-1)
 		ctx, cancel := context.WithTimeout(a.bgCtx, a.opts.ImageWait+a.opts.ImageTimeout+a.opts.JobTimeout)
@@ -224,45 +232,74 @@ func (a *App) answerWithScreenshots(held heldClaims, r *bot.Reading, shots []sho
 				a.log.Error("answering a message with screenshots panicked", "panic", p, "stack", string(debug.Stack()))
 			}
 		}()
-		reads := a.readAll(ctx, m, shots)
-		wait := time.NewTimer(a.opts.ImageWait)
-		select {
-		case <-reads.done:
-		case <-wait.C:
-		case <-ctx.Done():
+		held, dup := a.claimMessage(ctx, eventID, m)
+		var reads *screenshotReads
+		if !dup {
+			reads = a.readAll(ctx, m, shots)
+			wait := time.NewTimer(a.opts.ImageWait)
+			select {
+			case <-reads.done:
+			case <-wait.C:
+			case <-ctx.Done():
+			}
+			wait.Stop()
+			r = r.WithImages(reads.snapshot())
 		}
-		wait.Stop()
-		r = r.WithImages(reads.snapshot())
-		ts, err := a.answerText(ctx, r, o)
-		a.finish(ctx, held, err)
-		a.metrics.HandlerLatency("screenshot", time.Since(received))
-		if !pending(r.Message().Images) {
+		var ts string
+		answered := make(chan bool, 1)
+		j.run = func(ctx context.Context) {
+			if dup {
+				return
+			}
+			var err error
+			ts, err = a.answerText(ctx, r, o)
+			a.finish(ctx, held, err)
+			a.metrics.HandlerLatency("screenshot", time.Since(j.received))
+		}
+		j.done = func(ran bool) { answered <- ran }
+		a.lanes.queue(j)
+		if !<-answered {
+			a.log.Warn("shutting down: a message with screenshots was not answered", "channel", m.Channel, "ts", m.TS)
+			a.finish(ctx, held, errors.New("shutting down"))
+			return
+		}
+		if dup || !pending(r.Message().Images) {
 			return
 		}
 		select {
 		case <-reads.done:
 		case <-ctx.Done():
 		}
-		a.updateAnswer(ctx, r.WithImages(reads.snapshot()), o, ts)
+		late := r.WithImages(reads.snapshot())
+		a.lanes.submit(job{key: j.key, bytes: j.bytes, kind: "screenshot", class: classOwed, received: j.received,
+			run: func(ctx context.Context) { a.updateAnswer(ctx, late, o, ts) }})
 	})
 	switch err {
 	case errStopping:
 		a.bgRunning.Add(-1)
+		a.lanes.release(j)
 		a.log.Warn("shutting down: a message with screenshots arrived too late to be answered", "channel", m.Channel, "ts", m.TS)
-		a.finish(a.bgCtx, held, err)
 	case errImagesBusy:
-		defer a.bgRunning.Add(-1)
+		a.bgRunning.Add(-1)
 		a.log.Warn("screenshots not read: too much screenshot work in progress", "channel", m.Channel, "ts", m.TS, "screenshots", len(shots), "max_image_jobs", a.opts.MaxImageJobs)
-		ctx, cancel := context.WithTimeout(a.bgCtx, a.opts.JobTimeout)
-		defer cancel()
 		images := make([]bot.ImageText, len(shots))
 		for i, s := range shots {
 			images[i] = bot.ImageText{Name: fileName(&s.file), Problem: cmp.Or(s.problem, busyNote)}
 		}
-		_, err := a.answerText(ctx, r.WithImages(images), o)
-		a.finish(ctx, held, err)
+		r = r.WithImages(images)
+		j.run = func(ctx context.Context) {
+			held, dup := a.claimMessage(ctx, eventID, m)
+			if dup {
+				return
+			}
+			_, err := a.answerText(ctx, r, o)
+			a.finish(ctx, held, err)
+		}
+		a.lanes.queue(j)
 	}
+	return true
 }
+
 
 func pending(images []bot.ImageText) bool {
 	for _, im := range images {

@@ -11,7 +11,7 @@ import (
 )
 
 // waitFor polls cond, which says whether what the test waits for has happened.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {
@@ -33,7 +33,6 @@ func TestScreenshotGoroutinesAreBounded(t *testing.T) {
 		o.MaxImageJobs, o.ImageConcurrency = jobs, slots
 	})})
 	h.track("prod")
-	done := h.app.pool.completed.Load()
 	base := runtime.NumGoroutine()
 	for i := 0; i < messages; i++ {
 		var files []map[string]any
@@ -42,12 +41,14 @@ func TestScreenshotGoroutinesAreBounded(t *testing.T) {
 		}
 		h.postEvent(fmt.Sprintf("EvGate%02d", i), slackfake.FileShare(channel, ana, fmt.Sprintf("1700007000.%06d", i), producerPaste, files...), 0)
 	}
-	h.waitJobs(done + messages)
+	// Each delivery's screenshot work started, or its busy reply was queued
+	// in the channel's lane, before its acknowledgement.
 	// Both slots taken: their screenshots downloaded, their reads stuck at the gate.
-	waitFor(t, "both slots busy", func() bool { return len(h.fake.Calls("download")) == slots })
-	// Beyond the screenshot work: the test's connection to the bot and the
-	// downloads' connections to the fake Slack (3 goroutines each), a few more.
-	bound := base + jobs + 3*(1+slots) + 5
+	waitUntil(t, "both slots busy", func() bool { return len(h.fake.Calls("download")) == slots })
+	// Beyond the screenshot work: the test's connection to the bot, the
+	// downloads' connections to the fake Slack and the lane's one post at a
+	// time (3 goroutines each), a few more.
+	bound := base + jobs + 3*(2+slots) + 5
 	if n := runtime.NumGoroutine(); n > bound {
 		t.Errorf("%d goroutines with %d messages of %d screenshots waiting, want at most %d", n, messages, perMessage, bound)
 	}

@@ -144,9 +144,9 @@ func withOCR(r OCR, wait time.Duration, more ...func(*Options)) func(*Options) {
 func (h *harness) waitIdle() {
 	h.t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
-	for h.app.pool.pending() > 0 || h.app.bgRunning.Load() > 0 {
+	for h.app.lanes.pending() > 0 || h.app.bgRunning.Load() > 0 {
 		if time.Now().After(deadline) {
-			h.t.Fatalf("still busy: %d requests pending, %d messages with screenshots", h.app.pool.pending(), h.app.bgRunning.Load())
+			h.t.Fatalf("still busy: %d requests pending, %d messages with screenshots", h.app.lanes.pending(), h.app.bgRunning.Load())
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -2,9 +2,14 @@
 // Slack, in Socket Mode or over HTTP (the Events API, slash commands and
 // interactivity on one URL, /slack/events), as a thin transport:
 //
-//   - every request is acknowledged at once and worked on a bounded pool of
-//     workers; when they are all busy the work waits (answered late) rather
-//     than being dropped, since Slack does not resend an acknowledged event;
+//   - a message is diagnosed before it is acknowledged: most chat has
+//     nothing to answer and ends there, costing no queue space;
+//   - work is queued in a lane per channel (lanes.go): what a channel
+//     records is applied in the order received, channels run in parallel,
+//     read-only commands and App Home wait in no lane;
+//   - the work held is bounded in jobs and bytes: above it an event is not
+//     acknowledged (HTTP 503, or no Socket Mode ack), so Slack resends it;
+//     commands and clicks have a reserve, then get "busy, try again";
 //   - re-deliveries (late acks, the message + app_mention pair, several
 //     replicas) give one reply: the event id and the message (channel + ts)
 //     are claimed in the store while handled and marked done after, and the
@@ -31,7 +36,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -60,6 +64,7 @@ type Core interface {
 	HandleAction(ctx context.Context, a bot.Action) bot.Response
 	Home(ctx context.Context, workspace string) *bot.Reply
 	CommandText(text string) (string, bool)
+	ReadOnly(command string) bool
 	SetBotUserID(id string)
 }
 
@@ -74,7 +79,8 @@ type Metrics interface {
 	UnconfirmedCall(method string)
 	StoreError(op string)
 	HandlerLatency(kind string, d time.Duration)
-	QueueDepth(n int)
+	QueueDepth(n int, bytes int64)
+	Refused(kind string)
 	Connected(ok bool)
 	Reconnect()
 }
@@ -88,7 +94,8 @@ func (nopMetrics) SlackAPIError(string, string)         {}
 func (nopMetrics) UnconfirmedCall(string)               {}
 func (nopMetrics) StoreError(string)                    {}
 func (nopMetrics) HandlerLatency(string, time.Duration) {}
-func (nopMetrics) QueueDepth(int)                       {}
+func (nopMetrics) QueueDepth(int, int64)                {}
+func (nopMetrics) Refused(string)                       {}
 func (nopMetrics) Connected(bool)                       {}
 func (nopMetrics) Reconnect()                           {}
 
@@ -118,8 +125,16 @@ type Options struct {
 	Metrics     Metrics
 	// MetricsHandler serves /metrics; nil answers 404.
 	MetricsHandler http.Handler
-	// Workers is how many requests are worked on at once; 0 means 8.
+	// Workers is how many channels' requests are worked on at once; 0 means 8.
 	Workers int
+	// ReadOnlyWorkers serve read-only commands and App Home, which wait in
+	// no channel's lane; 0 means 2.
+	ReadOnlyWorkers int
+	// MaxQueue and MaxQueueBytes bound the requests held (waiting or being
+	// worked on): above them events are refused so Slack resends them, and
+	// commands and clicks have 10% more. 0 means 2,000 and 64 MiB.
+	MaxQueue      int
+	MaxQueueBytes int64
 	// ShutdownTimeout bounds finishing replies in flight on shutdown; 0 means 10 s.
 	ShutdownTimeout time.Duration
 	// MaxBodyBytes bounds an HTTP request body; 0 means 1 MiB.
@@ -190,7 +205,7 @@ type App struct {
 	slackState string
 
 	connectedOnce atomic.Bool
-	pool          *pool // set by Run before any request is taken
+	lanes         *lanes // set by Run before any request is taken
 	fatal         chan error
 	running       atomic.Bool
 
@@ -200,6 +215,7 @@ type App struct {
 	ocr        OCR
 	imageSlots chan struct{}
 	imageJobs  chan struct{} // room for goroutines of screenshot work (MaxImageJobs)
+	busySlots  chan struct{} // bounds the "busy" notes sent at once for refused clicks
 	bg         sync.WaitGroup
 	bgMu       sync.Mutex // guards bgClosed and bg.Add from zero
 	bgClosed   bool
@@ -250,6 +266,15 @@ func New(o Options) (*App, error) {
 	if o.Workers <= 0 {
 		o.Workers = 8
 	}
+	if o.ReadOnlyWorkers <= 0 {
+		o.ReadOnlyWorkers = 2
+	}
+	if o.MaxQueue <= 0 {
+		o.MaxQueue = 2000
+	}
+	if o.MaxQueueBytes <= 0 {
+		o.MaxQueueBytes = 64 << 20
+	}
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = 1 << 20
 	}
@@ -259,6 +284,7 @@ func New(o Options) (*App, error) {
 		metrics: metricsOrNop(o.Metrics), allowed: map[string]bool{}, secret: []byte(o.SigningSecret),
 		slackState: "starting", fatal: make(chan error, 1),
 		ocr: o.OCR, imageSlots: make(chan struct{}, o.ImageConcurrency), imageJobs: make(chan struct{}, o.MaxImageJobs),
+		busySlots: make(chan struct{}, 8),
 	}
 	a.bgCtx, a.bgCancel = context.WithCancel(context.Background())
 	for _, id := range o.AllowedBots {
@@ -318,12 +344,8 @@ func (a *App) Run(ctx context.Context) error {
 
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
-	a.pool = newPool(ctx, a.opts.JobTimeout, a.metrics.QueueDepth,
-		func(j job) { a.metrics.HandlerLatency(j.kind, time.Since(j.received)) },
-		func(n int) {
-			a.log.Warn("Slack requests are queueing: every worker is busy; replies will be late", "queued", n, "workers", a.opts.Workers)
-		})
-	a.pool.start(a.opts.Workers)
+	a.lanes = newLanes(ctx, a.laneOptions())
+	a.lanes.start()
 
 	var err error
 	if err = a.authenticate(runCtx); err == nil && runCtx.Err() == nil {
@@ -397,18 +419,17 @@ func (a *App) shutdown(srv *http.Server, stopRun context.CancelFunc) {
 	if err := srv.Shutdown(ctx); err != nil {
 		_ = srv.Close()
 	}
-	left := time.Until(deadline(ctx))
-	abandoned := a.pool.shutdown(max(left, 0))
-	// Screenshots being read: their replies get what is left of the time.
+	// Screenshots being read end by queueing their message's reply: wait
+	// for them first (the lanes go on working meanwhile), then for the lanes.
+	if !a.waitBackground(time.Until(deadline(ctx))) {
+		a.log.Warn("shutting down with screenshots unread", "messages", a.bgRunning.Load())
+	}
+	abandoned := a.lanes.shutdown(max(time.Until(deadline(ctx)), 0))
 	a.bgMu.Lock()
 	a.bgClosed = true
 	a.bgMu.Unlock()
-	if !a.waitBackground(time.Until(deadline(ctx))) {
-		a.bgCancel()
-		a.waitBackground(2 * time.Second)
-		a.log.Warn("shut down with screenshots unread", "messages", a.bgRunning.Load())
-	}
 	a.bgCancel()
+	a.waitBackground(2 * time.Second)
 	if abandoned > 0 {
 		a.log.Warn("shut down with requests unanswered", "abandoned", abandoned)
 	} else {
@@ -438,19 +459,39 @@ func deadline(ctx context.Context) time.Time {
 	return d
 }
 
-// submit queues work acknowledged to Slack.
-func (a *App) submit(kind string, received time.Time, run func(ctx context.Context)) {
-	ok := a.pool.submit(job{kind: kind, received: received, run: func(ctx context.Context) {
-		defer func() {
-			if p := recover(); p != nil {
-				a.log.Error("handling a Slack request panicked", "kind", kind, "panic", p, "stack", string(debug.Stack()))
+// laneOptions sizes the lanes from the options and hooks them to the
+// metrics and the log.
+func (a *App) laneOptions() laneOptions {
+	return laneOptions{
+		workers: a.opts.Workers, freeWorkers: a.opts.ReadOnlyWorkers, timeout: a.opts.JobTimeout,
+		maxJobs: a.opts.MaxQueue, maxBytes: a.opts.MaxQueueBytes, reserve: 0.1,
+		depth:    a.metrics.QueueDepth,
+		finished: func(j job) { a.metrics.HandlerLatency(j.kind, time.Since(j.received)) },
+		refused:  func(j job) { a.metrics.Refused(j.kind) },
+		panicked: func(j job, p any, stack []byte) {
+			a.log.Error("handling a Slack request panicked", "kind", j.kind, "panic", p, "stack", string(stack))
+		},
+		episode: func(start bool, refused int) {
+			if start {
+				a.log.Warn("refusing Slack requests: the work held is at its bound (events are left for Slack to resend; commands and clicks are told to try again)",
+					"max_jobs", a.opts.MaxQueue, "max_bytes", a.opts.MaxQueueBytes, "workers", a.opts.Workers)
+			} else {
+				a.log.Info("taking Slack requests again: half the bound is free", "refused", refused)
 			}
-		}()
-		run(ctx)
-	}})
-	if !ok {
-		a.log.Warn("shutting down: a Slack request arrived too late to be answered", "kind", kind)
+		},
 	}
+}
+
+// submit offers work to the lanes; false when it is refused: the work held
+// is at its bound, or the process is stopping.
+func (a *App) submit(j job) bool {
+	if a.lanes.submit(j) {
+		return true
+	}
+	if a.stopping.Load() {
+		a.log.Warn("shutting down: a Slack request arrived too late to be answered", "kind", j.kind)
+	}
+	return false
 }
 
 // allowedBot reports whether another bot's (or app's) messages are diagnosed.

@@ -63,8 +63,8 @@ func refusedAppToken(err error) bool {
 	return isAuthError(err)
 }
 
-// socketEvents reads what the connection delivers. It only acknowledges
-// and queues: slow work never holds the reader back.
+// socketEvents reads what the connection delivers. It only diagnoses,
+// queues and acknowledges: slow work never holds the reader back.
 func (a *App) socketEvents(ctx context.Context, smc *socketmode.Client) {
 	for {
 		select {
@@ -108,18 +108,28 @@ func (a *App) socketEvent(smc *socketmode.Client, evt socketmode.Event) {
 	case socketmode.EventTypeEventsAPI, socketmode.EventTypeSlashCommand, socketmode.EventTypeInteractive:
 		// slack-go has parsed the payload (slackevents.ParseEvent, json into
 		// slack.SlashCommand and slack.InteractionCallback).
+		// An event refused at the bound is not acknowledged: Slack resends it.
 		req := evt.Request
 		if req == nil {
 			return
 		}
-		a.ack(smc, req)
+		size := int64(len(req.Payload))
 		switch d := evt.Data.(type) {
 		case slackevents.EventsAPIEvent:
-			a.onCallback(d, req.RetryAttempt, req.RetryReason)
+			if a.onCallback(d, size, req.RetryAttempt, req.RetryReason) {
+				a.ack(smc, req, nil)
+			}
 		case slack.SlashCommand:
-			a.onSlashCommand(d)
+			if a.onSlashCommand(d, size) {
+				a.ack(smc, req, nil)
+			} else {
+				a.ack(smc, req, busyResponse)
+			}
 		case slack.InteractionCallback:
-			a.onInteraction(d)
+			a.ack(smc, req, nil)
+			a.onInteraction(d, size)
+		default:
+			a.ack(smc, req, nil)
 		}
 	case socketmode.EventTypeErrorBadMessage:
 		a.onBadMessage(smc, evt.Data)
@@ -142,20 +152,23 @@ func (a *App) onBadMessage(smc *socketmode.Client, data any) {
 		a.log.Warn("Socket Mode problem", "type", string(socketmode.EventTypeErrorBadMessage), "detail", bad.Cause.Error())
 		return
 	}
-	a.ack(smc, &req)
 	if req.Type != socketmode.RequestTypeEventsAPI {
+		a.ack(smc, &req, nil)
 		a.log.Warn("unreadable Socket Mode envelope; acknowledged", "type", req.Type, "err", bad.Cause)
 		return
 	}
-	a.onEvent(req.Payload, req.RetryAttempt, req.RetryReason)
+	if a.onEvent(req.Payload, req.RetryAttempt, req.RetryReason) {
+		a.ack(smc, &req, nil)
+	}
 }
 
-// ack acknowledges an envelope at once, with no payload: answers go by
-// message (an acknowledgement of 20 KB or more would be refused anyway).
-func (a *App) ack(smc *socketmode.Client, req *socketmode.Request) {
+// ack acknowledges an envelope at once, with no payload but busyResponse:
+// answers go by message (an acknowledgement of 20 KB or more would be
+// refused anyway).
+func (a *App) ack(smc *socketmode.Client, req *socketmode.Request, payload any) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	if err := smc.AckCtx(ctx, req.EnvelopeID, nil); err != nil {
+	if err := smc.AckCtx(ctx, req.EnvelopeID, payload); err != nil {
 		a.log.Warn("could not acknowledge a Socket Mode envelope", "envelope_id", req.EnvelopeID, "err", err)
 	}
 }

@@ -792,6 +792,14 @@ func (s *Server) Drop() {
 	}
 }
 
+// Acked reports whether an envelope was acknowledged.
+func (s *Server) Acked(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.acks[id]
+	return ok
+}
+
 // WaitAck waits for the acknowledgement of an envelope and returns how long
 // it took from sending, and the ack's payload (nil when none).
 func (s *Server) WaitAck(id string, timeout time.Duration) (time.Duration, json.RawMessage) {
