@@ -216,19 +216,23 @@ func (a *App) startImageJob(fn func()) error {
 // only once the screenshots are read or ImageWait ends, so a slow picture
 // never holds up the channel. A screenshot read later updates the reply
 // by a second job in the same lane.
-func (a *App) answerWithScreenshots(j job, eventID string, r *bot.Reading, shots []shot) bool {
-	if !a.lanes.admit(j) {
+func (a *App) answerWithScreenshots(j job, d durable, r *bot.Reading, shots []shot) bool {
+	m := r.Message()
+	entry, ok := a.admitEvent(&j, m, r, d)
+	if !ok {
 		return false
 	}
-	m := r.Message()
+	eventID := d.eventID
 	o := messageOrigin(m)
+	o.eventID, o.recovered = eventID, d.rec != nil
 	a.bgRunning.Add(1)
 	err := a.startImageJob(func() {
 		defer a.bgRunning.Add(-1)
-		ctx, cancel := context.WithTimeout(a.bgCtx, a.opts.ImageWait+a.opts.ImageTimeout+a.opts.JobTimeout)
+		ctx, cancel := context.WithTimeout(d.context(a.bgCtx), a.opts.ImageWait+a.opts.ImageTimeout+a.opts.JobTimeout)
 		defer cancel()
 		defer func() {
 			if p := recover(); p != nil {
+				d.end(true) // run again, it would panic again
 				a.log.Error("answering a message with screenshots panicked", "panic", p, "stack", string(debug.Stack()))
 			}
 		}()
@@ -247,7 +251,7 @@ func (a *App) answerWithScreenshots(j job, eventID string, r *bot.Reading, shots
 		}
 		var ts string
 		answered := make(chan bool, 1)
-		j.run = func(ctx context.Context) {
+		j.run = a.finishing(func(ctx context.Context) {
 			if dup {
 				return
 			}
@@ -255,8 +259,13 @@ func (a *App) answerWithScreenshots(j job, eventID string, r *bot.Reading, shots
 			ts, err = a.answerText(ctx, r, o)
 			a.finish(ctx, held, err)
 			a.metrics.HandlerLatency("screenshot", time.Since(j.received))
+		}, entry, d.rec)
+		j.done = func(ran bool) {
+			if !ran {
+				d.end(false)
+			}
+			answered <- ran
 		}
-		j.done = func(ran bool) { answered <- ran }
 		a.lanes.queue(j)
 		if !<-answered {
 			a.log.Warn("shutting down: a message with screenshots was not answered", "channel", m.Channel, "ts", m.TS)
@@ -278,6 +287,7 @@ func (a *App) answerWithScreenshots(j job, eventID string, r *bot.Reading, shots
 	case errStopping:
 		a.bgRunning.Add(-1)
 		a.lanes.release(j)
+		d.end(false) // journaled: the next process answers it
 		a.log.Warn("shutting down: a message with screenshots arrived too late to be answered", "channel", m.Channel, "ts", m.TS)
 	case errImagesBusy:
 		a.bgRunning.Add(-1)
@@ -287,19 +297,23 @@ func (a *App) answerWithScreenshots(j job, eventID string, r *bot.Reading, shots
 			images[i] = bot.ImageText{Name: fileName(&s.file), Problem: cmp.Or(s.problem, busyNote)}
 		}
 		r = r.WithImages(images)
-		j.run = func(ctx context.Context) {
+		j.run = a.finishing(func(ctx context.Context) {
 			held, dup := a.claimMessage(ctx, eventID, m)
 			if dup {
 				return
 			}
 			_, err := a.answerText(ctx, r, o)
 			a.finish(ctx, held, err)
+		}, entry, d.rec)
+		j.done = func(ran bool) {
+			if !ran {
+				d.end(false)
+			}
 		}
 		a.lanes.queue(j)
 	}
 	return true
 }
-
 
 func pending(images []bot.ImageText) bool {
 	for _, im := range images {
@@ -322,7 +336,13 @@ func (a *App) updateAnswer(ctx context.Context, r *bot.Reading, o origin, ts str
 	}
 	resp := a.core.Answer(ctx, r)
 	if !resp.Reply.Empty() && !resp.Private {
-		if err := a.api.Update(ctx, o.channel, ts, resp.Reply); err != nil {
+		update := a.api.Update
+		if o.eventID != "" {
+			update = func(ctx context.Context, channel, ts string, r *bot.Reply) error {
+				return a.api.UpdateEventReply(ctx, channel, ts, o.eventID, r)
+			}
+		}
+		if err := update(ctx, o.channel, ts, resp.Reply); err != nil {
 			a.log.Warn("could not update the answer with a screenshot read late", "channel", m.Channel, "ts", m.TS, "reply_ts", ts, "err", err)
 		} else {
 			a.metrics.Reply("update")
