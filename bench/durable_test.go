@@ -96,6 +96,7 @@ func TestFaultSIGTERMBacklogRecovered(t *testing.T) {
 // most one reply may be repeated (a post in flight when the process died).
 func TestFaultKill9MidWorkRecovered(t *testing.T) {
 	faultsOn(t)
+	t.Parallel() // the Redis case mostly waits for the minimum idle time
 	for _, store := range []string{"redis", "bolt"} {
 		t.Run(store, func(t *testing.T) {
 			t.Parallel()
