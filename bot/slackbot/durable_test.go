@@ -40,6 +40,13 @@ func durableStores(t *testing.T) map[string]func() progress.Store {
 	}
 }
 
+// newFake is a fake Slack shared by the processes of a test.
+func newFake(t *testing.T) *slackfake.Server {
+	fake := slackfake.New(t)
+	fake.BotToken, fake.AppToken = botToken, appToken
+	return fake
+}
+
 // postsIn are the replies posted in the thread ts.
 func postsIn(fake *slackfake.Server, ts string) []slackfake.Call {
 	var out []slackfake.Call
@@ -68,9 +75,7 @@ func TestAcknowledgedEventAnsweredByNextProcess(t *testing.T) {
 	const ts, eventID = "1700004000.000100", "EvDurable1"
 	for name, open := range durableStores(t) {
 		t.Run(name, func(t *testing.T) {
-			fake := slackfake.New(t)
-			fake.BotToken, fake.AppToken = botToken, appToken
-			store := open()
+			fake, store := newFake(t), open()
 			entered := make(chan struct{}, 1)
 			first := start(t, setup{mode: ModeHTTP, fake: fake, store: store,
 				wrap: func(b *bot.Bot) Core { return heldCore{b, entered} },
@@ -114,9 +119,7 @@ func TestRecoveredEventPostedAtMostOnce(t *testing.T) {
 	const answeredTS, unansweredTS = "1700005000.000100", "1700005000.000200"
 	for name, open := range durableStores(t) {
 		t.Run(name, func(t *testing.T) {
-			fake := slackfake.New(t)
-			fake.BotToken, fake.AppToken = botToken, appToken
-			store := open()
+			fake, store := newFake(t), open()
 			if name == "bolt" {
 				t.Cleanup(func() { store.Close() })
 			}
