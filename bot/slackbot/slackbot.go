@@ -10,6 +10,10 @@
 //   - the work held is bounded in jobs and bytes: above it an event is not
 //     acknowledged (HTTP 503, or no Socket Mode ack), so Slack resends it;
 //     commands and clicks have a reserve, then get "busy, try again";
+//   - an event with something to answer is journaled in the store before it
+//     is acknowledged and removed once answered; what a stopped process
+//     left is recovered by the next (or another replica) and posted at
+//     most once (durable.go, inbox.go);
 //   - re-deliveries (late acks, the message + app_mention pair, several
 //     replicas) give one reply: the event id and the message (channel + ts)
 //     are claimed in the store while handled and marked done after, and the
