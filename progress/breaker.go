@@ -16,7 +16,7 @@ var ErrBreakerOpen = errors.New("redis not tried: it failed repeatedly, trying a
 
 const (
 	breakerFailures = 5               // unavailable errors in a row that open the breaker
-	breakerOpenFor  = 5 * time.Second // how long it stays open before one probe
+	breakerOpenFor  = 3 * time.Second // how long it stays open before one probe
 )
 
 // breaker is a go-redis hook, so every command and pipeline of the store
@@ -88,15 +88,23 @@ func (b *breaker) done(probe bool, err error) {
 // DialHook leaves dialing alone: a failed dial fails its command.
 func (b *breaker) DialHook(next redis.DialHook) redis.DialHook { return next }
 
+// inside marks the context of a command the breaker let through: the
+// handshake of a connection dialed for it (HELLO, AUTH, SELECT) passes the
+// hooks too, and is part of that command, not another one to refuse.
+type inside struct{}
+
 // ProcessHook guards one command.
 func (b *breaker) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
+		if ctx.Value(inside{}) != nil {
+			return next(ctx, cmd)
+		}
 		probe, err := b.allow()
 		if err != nil {
 			cmd.SetErr(err)
 			return err
 		}
-		err = next(ctx, cmd)
+		err = next(context.WithValue(ctx, inside{}, true), cmd)
 		b.done(probe, err)
 		return err
 	}
@@ -105,6 +113,9 @@ func (b *breaker) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 // ProcessPipelineHook guards a pipeline (or transaction) as one command.
 func (b *breaker) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if ctx.Value(inside{}) != nil {
+			return next(ctx, cmds)
+		}
 		probe, err := b.allow()
 		if err != nil {
 			for _, c := range cmds {
@@ -112,7 +123,7 @@ func (b *breaker) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Proc
 			}
 			return err
 		}
-		err = next(ctx, cmds)
+		err = next(context.WithValue(ctx, inside{}, true), cmds)
 		b.done(probe, err)
 		return err
 	}

@@ -88,21 +88,25 @@ func TestBreakerOneProbe(t *testing.T) {
 	cmds := []redis.Cmder{redis.NewStringCmd(context.Background(), "get", "a"), redis.NewStringCmd(context.Background(), "get", "b")}
 	var during error
 	probe := b.ProcessHook(func(ctx context.Context, _ redis.Cmder) error {
-		during = pipe(ctx, cmds) // a second caller while the probe waits for Redis
+		during = pipe(context.Background(), cmds) // another caller while the probe waits for Redis
+		// The probe's own connection handshake, on the probe's context, passes.
+		if err := pipe(ctx, []redis.Cmder{redis.NewStatusCmd(ctx, "hello", "3")}); err != nil {
+			t.Errorf("the probe's handshake: %v", err)
+		}
 		return nil
 	})
 	if err := probe(context.Background(), redis.NewStatusCmd(context.Background(), "ping")); err != nil {
 		t.Fatal(err)
 	}
-	if !errors.Is(during, ErrBreakerOpen) || pipelines != 0 {
-		t.Errorf("a pipeline during the probe: %v, %d reached Redis; want ErrBreakerOpen and none", during, pipelines)
+	if !errors.Is(during, ErrBreakerOpen) || pipelines != 1 {
+		t.Errorf("a pipeline during the probe: %v, %d pipelines reached Redis; want ErrBreakerOpen and only the handshake", during, pipelines)
 	}
 	for _, c := range cmds {
 		if !errors.Is(c.Err(), ErrBreakerOpen) {
 			t.Errorf("%v: %v, want ErrBreakerOpen", c.Args(), c.Err())
 		}
 	}
-	if err := pipe(context.Background(), cmds); err != nil || pipelines != 1 {
+	if err := pipe(context.Background(), cmds); err != nil || pipelines != 2 {
 		t.Errorf("after the probe's answer: %v, %d pipelines reached Redis; want closed", err, pipelines)
 	}
 }

@@ -223,9 +223,12 @@ func TestRedisClaimResentAfterTimeout(t *testing.T) {
 // TestRedisPausedServer: a Redis stopped with SIGSTOP (connections open,
 // nothing answers) fails each call within its context's deadline, and
 // after a few failures the breaker fails them without sending anything.
+// Once Redis resumes, the probe (on a new connection: the old ones timed
+// out) closes the breaker.
 func TestRedisPausedServer(t *testing.T) {
 	srv := redistest.Start(t)
-	s, err := OpenRedisURL(srv.URL(3), RedisOptions{})
+	clock := &fakeClock{t: time.Now()}
+	s, err := OpenRedisURL(srv.URL(3), RedisOptions{Now: clock.now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,5 +251,17 @@ func TestRedisPausedServer(t *testing.T) {
 	}
 	if !errors.Is(last, ErrBreakerOpen) {
 		t.Errorf("after %d failures: %v, want ErrBreakerOpen", breakerFailures, last)
+	}
+	if err := srv.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ping(context.Background()); !errors.Is(err, ErrBreakerOpen) {
+		t.Errorf("resumed, the breaker still open: %v, want ErrBreakerOpen", err)
+	}
+	clock.t = clock.t.Add(breakerOpenFor)
+	for i, what := range []string{"the probe", "the call after it"} {
+		if ok, err := s.Claim(context.Background(), "k", "t", time.Minute); err != nil || !ok {
+			t.Errorf("%s (%d) after Redis resumed: %v, %v; want the claim", what, i, ok, err)
+		}
 	}
 }
