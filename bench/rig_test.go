@@ -246,6 +246,20 @@ func (r *rig) store() progress.Store {
 	return s
 }
 
+// modules are the names on env's list in the bot's store.
+func (r *rig) modules(env string) map[string]bool {
+	r.t.Helper()
+	st, err := r.store().Status(context.Background(), "T0FAKE", env, -1)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	have := map[string]bool{}
+	for _, m := range st.Modules {
+		have[m.Name] = true
+	}
+	return have
+}
+
 // readiness returns /readyz's status code and "status" field.
 func (r *rig) readiness() (int, string) {
 	code, body, err := r.bot.Ready()
