@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/upgradebot/upgradebot/bench/internal/load"
+	"github.com/upgradebot/upgradebot/internal/redistest"
 )
 
 // readyProbe is one /readyz request: when, how long it took, what it said.
@@ -218,6 +219,35 @@ func TestFaultRedisHangs(t *testing.T) {
 		hang, len(during), latencies(during).Quantile(0.5), latencies(during).Quantile(0.99), latencies(during).Quantile(1), latencies(all).Quantile(1), len(all),
 		sentInHang, len(pastes), latencies(lateInHang).Quantile(0.5), latencies(lateInHang).Quantile(1), inHang,
 		len(pastes), missing, doubled, unavailable, len(commands), recordedOK, recovered.Round(time.Millisecond))
+}
+
+// The claim resend of issue 14, on the real process: a proxy in front of
+// Redis holds the claim of a pasted error's event until the bot, its read
+// timed out, resends it; Redis then runs the first attempt, then the
+// resend. The resend must win (same token): the paste is answered once.
+func TestFaultClaimResent(t *testing.T) {
+	faultsOn(t)
+	t.Parallel()
+	const ch, ts = "C0RESEND", "1700300000.000001"
+	var proxy *redistest.ResendProxy
+	r := newRig(t, rigOptions{redisURL: func(red *redistest.Server) string {
+		proxy = redistest.NewResendProxy(t, red.Addr, "fault:claim:slack:event:Ev"+strings.ReplaceAll(ts, ".", ""))
+		return "redis://" + proxy.Addr + "/1"
+	}})
+	r.track(ch, "prod")
+	// A first paste loads the claim script, so the held command is the claim itself.
+	for _, p := range []string{"1700299999.000001", ts, "1700300001.000001"} { // warm-up, the paste, a marker
+		r.message(ch, p, producerPaste("Resend_"+p[len(p)-8:]))
+		r.waitFor("the answer to "+p, 20*time.Second, func() bool { return len(r.posts(ch, p)) > 0 })
+	}
+	attempts, first := proxy.Attempts()
+	if attempts < 2 || string(first) != ":1\r\n" {
+		t.Fatalf("%d attempts at the claim, the first answered %q; want a resend after the first took the claim (:1)", attempts, first)
+	}
+	if n := len(r.posts(ch, ts)); n != 1 {
+		t.Errorf("the paste whose claim was resent got %d answers, want exactly 1", n)
+	}
+	t.Logf("claim sent %d times (the first held past the read timeout, then run before the resend); the paste answered once", attempts)
 }
 
 // latencies are ds as a load result, for its quantiles.

@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"net"
 	"net/url"
 	"slices"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -43,137 +41,6 @@ func TestOpenRedisTimeouts(t *testing.T) {
 	}
 }
 
-// resendProxy forwards to Redis, but holds the first command that holds
-// needle: it is sent on only when the client, its read timed out, resends
-// it on another connection, and the resend only once Redis answered the
-// first. This is a Redis that hung with the command in its socket: on
-// resume it runs the first attempt, then the resend.
-type resendProxy struct {
-	t      *testing.T
-	target string
-	needle []byte
-	ln     net.Listener
-
-	mu        sync.Mutex
-	attempts  int
-	held      []byte   // the first attempt, not yet sent
-	heldUp    net.Conn // its connection to Redis
-	heldReply []byte   // Redis's answer to it
-	landed    chan []byte
-	conns     []net.Conn
-}
-
-func startResendProxy(t *testing.T, target, needle string) *resendProxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &resendProxy{t: t, target: target, needle: []byte(needle), ln: ln, landed: make(chan []byte, 1)}
-	var wg sync.WaitGroup
-	t.Cleanup(func() {
-		ln.Close()
-		p.mu.Lock()
-		for _, c := range p.conns {
-			c.Close()
-		}
-		p.mu.Unlock()
-		wg.Wait()
-	})
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			up, err := net.Dial("tcp", target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, up)
-			p.mu.Unlock()
-			wg.Go(func() { p.requests(c, up) })
-			wg.Go(func() { p.replies(c, up) })
-		}
-	})
-	return p
-}
-
-func (p *resendProxy) requests(c, up net.Conn) {
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := c.Read(buf)
-		if err != nil {
-			if p.isHeld(up) {
-				return // the client gave up on it; the connection to Redis stays for the held command
-			}
-			up.Close()
-			return
-		}
-		chunk := buf[:n]
-		if bytes.Contains(chunk, p.needle) {
-			p.mu.Lock()
-			p.attempts++
-			first := p.attempts == 1
-			if first {
-				p.held, p.heldUp = bytes.Clone(chunk), up
-			}
-			held, heldUp := p.held, p.heldUp
-			p.mu.Unlock()
-			if first {
-				continue
-			}
-			if held != nil {
-				// The resend: Redis resumes and runs the first attempt first.
-				if _, err := heldUp.Write(held); err != nil {
-					p.t.Error(err)
-				}
-				select {
-				case <-p.landed:
-				case <-time.After(5 * time.Second):
-					p.t.Error("the held attempt got no answer from Redis")
-				}
-				p.mu.Lock()
-				p.held = nil
-				p.mu.Unlock()
-			}
-		}
-		if _, err := up.Write(chunk); err != nil {
-			return
-		}
-	}
-}
-
-func (p *resendProxy) isHeld(up net.Conn) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.heldUp == up
-}
-
-func (p *resendProxy) replies(c, up net.Conn) {
-	defer c.Close()
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := up.Read(buf)
-		if n > 0 && p.isHeld(up) {
-			p.mu.Lock()
-			p.heldReply = bytes.Clone(buf[:n])
-			p.mu.Unlock()
-			p.landed <- nil
-			continue // its client timed out long ago
-		}
-		if n > 0 {
-			if _, werr := c.Write(buf[:n]); werr != nil {
-				return
-			}
-		}
-		if err != nil {
-			return
-		}
-	}
-}
-
 // TestRedisClaimResentAfterTimeout is issue 14's lost paste: a claim's
 // reply does not come within the read timeout, go-redis resends it, and
 // the first attempt lands before the resend. The resend must find the
@@ -186,8 +53,8 @@ func TestRedisClaimResentAfterTimeout(t *testing.T) {
 	opts := redisTestOptions(t)
 	prefix := redistest.Prefix(t, opts)
 	key := "slack:msg:T1:C1:1700000000.000100"
-	proxy := startResendProxy(t, u.Host, prefix+":claim:"+key)
-	u.Host = proxy.ln.Addr().String()
+	proxy := redistest.NewResendProxy(t, u.Host, prefix+":claim:"+key)
+	u.Host = proxy.Addr
 	u.RawQuery = "read_timeout=200ms"
 	s, err := OpenRedisURL(u.String(), RedisOptions{Prefix: prefix})
 	if err != nil {
@@ -200,9 +67,7 @@ func TestRedisClaimResentAfterTimeout(t *testing.T) {
 		t.Fatalf("warm-up claim: %v %v", ok, err)
 	}
 	ok, err := s.Claim(ctx, key, mine, time.Minute)
-	proxy.mu.Lock()
-	attempts, first := proxy.attempts, proxy.heldReply
-	proxy.mu.Unlock()
+	attempts, first := proxy.Attempts()
 	if attempts != 2 || !bytes.Equal(first, []byte(":1\r\n")) {
 		t.Fatalf("%d attempts, the first answered %q; want 2, the first taking the claim (:1)", attempts, first)
 	}
