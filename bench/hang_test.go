@@ -247,7 +247,7 @@ func TestFaultClaimResent(t *testing.T) {
 	if n := len(r.posts(ch, ts)); n != 1 {
 		t.Errorf("the paste whose claim was resent got %d answers, want exactly 1", n)
 	}
-	t.Logf("claim sent %d times (the first held past the read timeout, then run before the resend); the paste answered once", attempts)
+	t.Logf("%d commands named the claim (the first attempt, held past the read timeout and run before the resend, the resend, the done mark); the paste answered once", attempts)
 }
 
 // latencies are ds as a load result, for its quantiles.
