@@ -117,11 +117,12 @@ func NewRedisStore(client redis.UniversalClient, opts RedisOptions) (*RedisStore
 // dial is tried twice, and a command is retried once (go-redis resends it
 // after a read timeout, when the first attempt may still land). The URL's
 // dial_timeout, read_timeout, write_timeout, pool_timeout and max_retries
-// override these. One retry is safe because every write is idempotent: the
-// claim scripts and Apply compare the caller's token, so a resend finds its
-// own claim or change; Track, Untrack, SetChannelSettings and SADD set a
-// state, so a resend changes nothing (Track and Untrack may then answer
-// "already"). After repeated outages a breaker (breaker.go) fails commands
+// override these. One retry is safe because no write does harm when it
+// lands twice: the claim scripts and Apply compare the caller's token, so a
+// resend finds its own claim or change; Track, Untrack, SetChannelSettings
+// and SADD set a state, so a resend changes nothing (Track and Untrack may
+// then answer "already"); whatever appends (a journal entry) must take a
+// duplicate. After repeated outages a breaker (breaker.go) fails commands
 // at once for a few seconds.
 func OpenRedis(rawURL, clusterURL string, opts RedisOptions) (s *RedisStore, kind string, err error) {
 	raw, kind := rawURL, "one server"
