@@ -83,7 +83,9 @@ type rig struct {
 type rigOptions struct {
 	// apiURL, when set, is the Web API URL the bot uses (a proxy in front of the fake).
 	apiURL func(fake *slackfake.Server) string
-	env    map[string]string
+	// redisURL, when set, is the REDIS_URL the bot uses (a proxy in front of red).
+	redisURL func(red *redistest.Server) string
+	env      map[string]string
 }
 
 func newRig(t *testing.T, o rigOptions) *rig {
@@ -96,11 +98,15 @@ func newRig(t *testing.T, o rigOptions) *rig {
 	if o.apiURL != nil {
 		apiURL = o.apiURL(fake)
 	}
+	redisURL := red.URL(1)
+	if o.redisURL != nil {
+		redisURL = o.redisURL(red)
+	}
 	r := &rig{t: t, fake: fake, redis: red, prefix: "fault", client: &http.Client{Timeout: 10 * time.Second}}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	b, err := botproc.Start(ctx, botproc.Config{Bin: bin, Dir: t.TempDir(), BotToken: faultToken, Secret: faultSecret,
-		APIURL: apiURL, RedisURL: red.URL(1), Prefix: r.prefix, Env: o.env})
+		APIURL: apiURL, RedisURL: redisURL, Prefix: r.prefix, Env: o.env})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,6 +259,20 @@ func (r *rig) store() progress.Store {
 	}
 	r.t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// modules are the names on env's list in the bot's store.
+func (r *rig) modules(env string) map[string]bool {
+	r.t.Helper()
+	st, err := r.store().Status(context.Background(), "T0FAKE", env, -1)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	have := map[string]bool{}
+	for _, m := range st.Modules {
+		have[m.Name] = true
+	}
+	return have
 }
 
 // readiness returns /readyz's status code and "status" field.
