@@ -300,7 +300,6 @@ func (a *App) answerWithScreenshots(j job, eventID string, r *bot.Reading, shots
 	return true
 }
 
-
 func pending(images []bot.ImageText) bool {
 	for _, im := range images {
 		if im.Pending {
