@@ -84,7 +84,9 @@ type rig struct {
 type rigOptions struct {
 	// apiURL, when set, is the Web API URL the bot uses (a proxy in front of the fake).
 	apiURL func(fake *slackfake.Server) string
-	env    map[string]string
+	// redisURL, when set, is the REDIS_URL the bot uses (a proxy in front of red).
+	redisURL func(red *redistest.Server) string
+	env      map[string]string
 	// dataFile, when set, makes the bot use the embedded store in that file instead of Redis.
 	dataFile string
 }
@@ -99,11 +101,15 @@ func newRig(t *testing.T, o rigOptions) *rig {
 	if o.apiURL != nil {
 		apiURL = o.apiURL(fake)
 	}
+	redisURL := red.URL(1)
+	if o.redisURL != nil {
+		redisURL = o.redisURL(red)
+	}
 	r := &rig{t: t, fake: fake, redis: red, prefix: "fault", client: &http.Client{Timeout: 10 * time.Second}}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	r.cfg = botproc.Config{Bin: bin, BotToken: faultToken, Secret: faultSecret,
-		APIURL: apiURL, RedisURL: red.URL(1), Prefix: r.prefix, Env: o.env}
+		APIURL: apiURL, RedisURL: redisURL, Prefix: r.prefix, Env: o.env}
 	if o.dataFile != "" {
 		r.cfg.RedisURL = ""
 		r.cfg.Env = map[string]string{"UPGRADEBOT_DATA": o.dataFile}
@@ -274,6 +280,20 @@ func (r *rig) store() progress.Store {
 	}
 	r.t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// modules are the names on env's list in the bot's store.
+func (r *rig) modules(env string) map[string]bool {
+	r.t.Helper()
+	st, err := r.store().Status(context.Background(), "T0FAKE", env, -1)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	have := map[string]bool{}
+	for _, m := range st.Modules {
+		have[m.Name] = true
+	}
+	return have
 }
 
 // readiness returns /readyz's status code and "status" field.

@@ -205,13 +205,22 @@ func (b *Bot) storeError(op string, err error) *Reply {
 		return errorReply("That environment is not tracked here. Start with `" + b.cmd + " track <env>`.")
 	case errors.Is(err, progress.ErrUnavailable):
 		b.metrics.StoreError(op)
-		b.log.Warn("tracking store unavailable", "op", op, "err", err)
+		b.log.Log(context.Background(), storeLogLevel(err), "tracking store unavailable", "op", op, "err", err)
 		return errorReply("Tracking is unavailable right now (storage unreachable). Diagnosis still works; try the command again in a minute.")
 	default:
 		b.metrics.StoreError(op)
 		b.log.Error("tracking store failed", "op", op, "err", err)
 		return errorReply("Tracking failed on my side (" + op + "); nothing was changed. Try again, and tell your upgradebot admin if it keeps failing.")
 	}
+}
+
+// storeLogLevel is Warn for an outage, Debug for a call the store's breaker
+// failed at once: the store said when it opened, once.
+func storeLogLevel(err error) slog.Level {
+	if errors.Is(err, progress.ErrBreakerOpen) {
+		return slog.LevelDebug
+	}
+	return slog.LevelWarn
 }
 
 func errorReply(text string) *Reply {

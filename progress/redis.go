@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/url"
 	"regexp"
@@ -28,6 +29,7 @@ type RedisOptions struct {
 	Prefix         string           // key prefix; "" means DefaultRedisPrefix
 	Now            func() time.Time // clock; nil means time.Now
 	IdempotencyTTL time.Duration    // how long change keys are remembered; 0 means IdempotencyTTL
+	Logger         *slog.Logger     // says when OpenRedis's breaker opens and closes; nil: silent
 	historyLimit   int              // tests lower it; 0 means HistoryLimit
 }
 
@@ -107,11 +109,22 @@ func NewRedisStore(client redis.UniversalClient, opts RedisOptions) (*RedisStore
 // ?master_name= (the master takes the sentinels' credentials unless it has
 // its own username= or password=). go-redis parses the URLs; kind is "one
 // server", "sentinel" or "cluster". The store owns the client and Close
-// closes it. It does not contact Redis; use Ping for that. A refused dial is
-// tried twice, not go-redis's 5 times, and unless the URL says otherwise
-// (max_retries) a failed command is retried once, not 3 times: an outage is
-// then reported within about a second, well within Slack's three. Errors
-// never hold the URL, which may hold a password.
+// closes it. It does not contact Redis; use Ping for that. Errors never
+// hold the URL, which may hold a password.
+//
+// A hung Redis must fail like a stopped one, within a second: callers'
+// context deadlines are honoured (ContextTimeoutEnabled), dials, reads,
+// writes and waits for a pooled connection give up after 500 ms, a refused
+// dial is tried twice, and a command is retried once (go-redis resends it
+// after a read timeout, when the first attempt may still land). The URL's
+// dial_timeout, read_timeout, write_timeout, pool_timeout and max_retries
+// override these. One retry is safe because no write does harm when it
+// lands twice: the claim scripts and Apply compare the caller's token, so a
+// resend finds its own claim or change; Track, Untrack, SetChannelSettings
+// and SADD set a state, so a resend changes nothing (Track and Untrack may
+// then answer "already"); whatever appends (a journal entry) must take a
+// duplicate. After repeated outages a breaker (breaker.go) fails commands
+// at once for a few seconds.
 func OpenRedis(rawURL, clusterURL string, opts RedisOptions) (s *RedisStore, kind string, err error) {
 	raw, kind := rawURL, "one server"
 	if clusterURL != "" {
@@ -124,12 +137,12 @@ func OpenRedis(rawURL, clusterURL string, opts RedisOptions) (s *RedisStore, kin
 		kind = "sentinel"
 	}
 	var client redis.UniversalClient
-	retries := func(dial, cmd *int) { *dial, *cmd = cmp.Or(*dial, 2), cmp.Or(*cmd, 1) }
 	switch kind {
 	case "cluster":
 		var o *redis.ClusterOptions
 		if o, err = redis.ParseClusterURL(raw); err == nil {
-			retries(&o.DialerRetries, &o.MaxRetries)
+			o.ContextTimeoutEnabled = true
+			redisDefaults(&o.DialerRetries, &o.MaxRetries, &o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout)
 			client = redis.NewClusterClient(o)
 		}
 	case "sentinel":
@@ -138,19 +151,26 @@ func OpenRedis(rawURL, clusterURL string, opts RedisOptions) (s *RedisStore, kin
 			if o.Username == "" && o.Password == "" {
 				o.Username, o.Password = o.SentinelUsername, o.SentinelPassword
 			}
-			retries(&o.DialerRetries, &o.MaxRetries)
+			o.ContextTimeoutEnabled = true
+			redisDefaults(&o.DialerRetries, &o.MaxRetries, &o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout)
 			client = redis.NewFailoverClient(o)
 		}
 	default:
 		var o *redis.Options
 		if o, err = redis.ParseURL(raw); err == nil {
-			retries(&o.DialerRetries, &o.MaxRetries)
+			o.ContextTimeoutEnabled = true
+			redisDefaults(&o.DialerRetries, &o.MaxRetries, &o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout)
 			client = redis.NewClient(o)
 		}
 	}
 	if err != nil {
 		return nil, "", redisURLError(err)
 	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	client.AddHook(newBreaker(now, opts.Logger))
 	if s, err = NewRedisStore(client, opts); err != nil {
 		_ = client.Close()
 		return nil, "", err
@@ -158,6 +178,17 @@ func OpenRedis(rawURL, clusterURL string, opts RedisOptions) (s *RedisStore, kin
 	s.owned = true
 	return s, kind, nil
 }
+
+// redisDefaults sets OpenRedis's defaults where the URL left an option unset.
+func redisDefaults(dialRetries, retries *int, dial, read, write, pool *time.Duration) {
+	*dialRetries, *retries = cmp.Or(*dialRetries, 2), cmp.Or(*retries, 1)
+	for _, d := range []*time.Duration{dial, read, write, pool} {
+		*d = cmp.Or(*d, redisTimeout)
+	}
+}
+
+// redisTimeout bounds a dial, a read, a write and a wait for a connection.
+const redisTimeout = 500 * time.Millisecond
 
 // OpenRedisURL is OpenRedis for one server or a Sentinel.
 func OpenRedisURL(rawURL string, opts RedisOptions) (*RedisStore, error) {
@@ -209,6 +240,7 @@ func isUnavailable(err error) bool {
 		errors.Is(err, syscall.ECONNRESET),
 		errors.Is(err, syscall.EPIPE),
 		errors.Is(err, redis.ErrClosed),
+		errors.Is(err, ErrBreakerOpen),
 		errors.Is(err, redis.ErrPoolTimeout),
 		errors.Is(err, redis.ErrPoolExhausted):
 		return true

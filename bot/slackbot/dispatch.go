@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strings"
 	"time"
@@ -258,7 +259,11 @@ func (a *App) finish(ctx context.Context, held heldClaims, err error) {
 
 func (a *App) storeFailed(op string, err error) {
 	a.metrics.StoreError(op)
-	a.log.Warn("store unavailable for deduplication; answering anyway", "op", op, "err", err)
+	level := slog.LevelWarn
+	if errors.Is(err, progress.ErrBreakerOpen) {
+		level = slog.LevelDebug // the store said once that it fails fast
+	}
+	a.log.Log(context.Background(), level, "store unavailable for deduplication; answering anyway", "op", op, "err", err)
 }
 
 // claimMessage claims a message's delivery (its event id and the message);

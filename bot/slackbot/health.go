@@ -18,9 +18,11 @@ type Readiness struct {
 }
 
 // Ready reports whether the bot can take Slack traffic (in Socket Mode:
-// connected) and whether its store answers.
+// connected) and whether its store answers. It answers within a second
+// even when Redis hangs: the ping has 500 ms (the store honours context
+// deadlines), and while the store's breaker is open it fails at once.
 func (a *App) Ready(ctx context.Context) (Readiness, bool) {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 	defer cancel()
 	store := "ok"
 	if err := a.store.Ping(ctx); err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/upgradebot/upgradebot/bot"
 	"github.com/upgradebot/upgradebot/ocr"
+	"github.com/upgradebot/upgradebot/progress"
 )
 
 // Screenshots shared in Slack are diagnosed with the message's text:
@@ -31,10 +32,11 @@ import (
 //     (chat.update), or is the reply when there was none yet, by a second
 //     job in the lane.
 //   - those goroutines, and the one per message that waits for them, are
-//     bounded (MaxImageJobs, all messages together): room is taken before a
-//     goroutine starts, and without room a screenshot is not read (a note in
-//     the reply says so) and the message is answered at once in its lane,
-//     so a flood of pictures never piles up waiting goroutines.
+//     bounded (MaxImageJobs, all messages together): a message takes room
+//     for itself and its screenshots at once, before any goroutine starts;
+//     without room its screenshots are not read (a note in the reply says
+//     so) and it is answered at once in its lane, so a flood of pictures
+//     never piles up waiting goroutines nor starves the reads.
 //
 // A download that fails, an HTML page instead of the image, an image too
 // large or an OCR failure is logged and noted in the reply (when there is
@@ -191,20 +193,37 @@ var (
 // busyNote is the reply's note on a screenshot not read for lack of room.
 const busyNote = "the bot is busy reading other screenshots; share it again in a few minutes, or paste the text"
 
-// startImageJob runs fn in a goroutine of screenshot work if there is room
-// (MaxImageJobs), taken before the goroutine starts: errImagesBusy when
-// there is none, errStopping once shutdown has begun.
-func (a *App) startImageJob(fn func()) error {
-	select {
-	case a.imageJobs <- struct{}{}:
-	default:
-		return errImagesBusy
+// takeImageRoom takes room for n goroutines of screenshot work
+// (MaxImageJobs), all or none: a message takes room for itself and each of
+// its screenshots at once, so waiting messages never leave their
+// screenshots no room to be read.
+func (a *App) takeImageRoom(n int) bool {
+	a.imageRoomMu.Lock()
+	defer a.imageRoomMu.Unlock()
+	if len(a.imageJobs)+n > cap(a.imageJobs) {
+		return false
 	}
+	for range n {
+		a.imageJobs <- struct{}{} // never blocks: only takeImageRoom adds, under the lock
+	}
+	return true
+}
+
+func (a *App) giveImageRoom(n int) {
+	for range n {
+		<-a.imageJobs
+	}
+}
+
+// goImageJob runs fn in a goroutine of screenshot work whose room was
+// taken (takeImageRoom) and gives the room back when fn returns, or at once
+// with errStopping once shutdown has begun.
+func (a *App) goImageJob(fn func()) error {
 	if !a.startBackground(func() {
-		defer func() { <-a.imageJobs }()
+		defer a.giveImageRoom(1)
 		fn()
 	}) {
-		<-a.imageJobs
+		a.giveImageRoom(1)
 		return errStopping
 	}
 	return nil
@@ -222,11 +241,63 @@ func (a *App) answerWithScreenshots(j job, d durable, r *bot.Reading, shots []sh
 	if !ok {
 		return false
 	}
-	eventID := d.eventID
 	o := messageOrigin(m)
-	o.eventID, o.recovered = eventID, d.rec != nil
+	o.eventID, o.recovered = d.eventID, d.rec != nil
+	readable := 0
+	for _, s := range shots {
+		if s.problem == "" {
+			readable++
+		}
+	}
 	a.bgRunning.Add(1)
-	err := a.startImageJob(func() {
+	err := errImagesBusy
+	if a.takeImageRoom(1 + readable) {
+		err = a.goImageJob(a.screenshotsJob(j, d, entry, r, shots, readable))
+		if err != nil {
+			a.giveImageRoom(readable)
+		}
+	}
+	switch err {
+	case errStopping:
+		a.bgRunning.Add(-1)
+		a.lanes.release(j)
+		d.end(false) // journaled: the next process answers it
+		a.log.Warn("shutting down: a message with screenshots arrived too late to be answered", "channel", m.Channel, "ts", m.TS)
+	case errImagesBusy:
+		a.bgRunning.Add(-1)
+		a.log.Warn("screenshots not read: too much screenshot work in progress", "channel", m.Channel, "ts", m.TS, "screenshots", len(shots), "max_image_jobs", a.opts.MaxImageJobs)
+		images := make([]bot.ImageText, len(shots))
+		for i, s := range shots {
+			images[i] = bot.ImageText{Name: fileName(&s.file), Problem: cmp.Or(s.problem, busyNote)}
+		}
+		r = r.WithImages(images)
+		j.run = a.finishing(func(ctx context.Context) {
+			held, dup := a.claimMessage(ctx, d.eventID, m)
+			if dup {
+				return
+			}
+			_, err := a.answerText(ctx, r, o)
+			a.finish(ctx, held, err)
+		}, entry, d.rec)
+		j.done = func(ran bool) {
+			if !ran {
+				d.end(false)
+			}
+		}
+		a.lanes.queue(j)
+	}
+	return true
+}
+
+// screenshotsJob is the background work of answerWithScreenshots: claim the
+// message, read its screenshots (room for readable of them was taken), then
+// queue the reply in the channel's lane.
+func (a *App) screenshotsJob(j job, d durable, entry progress.Entry, r *bot.Reading, shots []shot, readable int) func() {
+	m := r.Message()
+	o := messageOrigin(m)
+	o.eventID, o.recovered = d.eventID, d.rec != nil
+	eventID := d.eventID
+	return func() {
 		defer a.bgRunning.Add(-1)
 		ctx, cancel := context.WithTimeout(d.context(a.bgCtx), a.opts.ImageWait+a.opts.ImageTimeout+a.opts.JobTimeout)
 		defer cancel()
@@ -238,7 +309,9 @@ func (a *App) answerWithScreenshots(j job, d durable, r *bot.Reading, shots []sh
 		}()
 		held, dup := a.claimMessage(ctx, eventID, m)
 		var reads *screenshotReads
-		if !dup {
+		if dup {
+			a.giveImageRoom(readable)
+		} else {
 			reads = a.readAll(ctx, m, shots)
 			wait := time.NewTimer(a.opts.ImageWait)
 			select {
@@ -282,37 +355,7 @@ func (a *App) answerWithScreenshots(j job, d durable, r *bot.Reading, shots []sh
 		late := r.WithImages(reads.snapshot())
 		a.lanes.submit(job{key: j.key, bytes: j.bytes, kind: "screenshot", class: classOwed, received: j.received,
 			run: func(ctx context.Context) { a.updateAnswer(ctx, late, o, ts) }})
-	})
-	switch err {
-	case errStopping:
-		a.bgRunning.Add(-1)
-		a.lanes.release(j)
-		d.end(false) // journaled: the next process answers it
-		a.log.Warn("shutting down: a message with screenshots arrived too late to be answered", "channel", m.Channel, "ts", m.TS)
-	case errImagesBusy:
-		a.bgRunning.Add(-1)
-		a.log.Warn("screenshots not read: too much screenshot work in progress", "channel", m.Channel, "ts", m.TS, "screenshots", len(shots), "max_image_jobs", a.opts.MaxImageJobs)
-		images := make([]bot.ImageText, len(shots))
-		for i, s := range shots {
-			images[i] = bot.ImageText{Name: fileName(&s.file), Problem: cmp.Or(s.problem, busyNote)}
-		}
-		r = r.WithImages(images)
-		j.run = a.finishing(func(ctx context.Context) {
-			held, dup := a.claimMessage(ctx, eventID, m)
-			if dup {
-				return
-			}
-			_, err := a.answerText(ctx, r, o)
-			a.finish(ctx, held, err)
-		}, entry, d.rec)
-		j.done = func(ran bool) {
-			if !ran {
-				d.end(false)
-			}
-		}
-		a.lanes.queue(j)
 	}
-	return true
 }
 
 func pending(images []bot.ImageText) bool {
@@ -386,7 +429,7 @@ func (a *App) readAll(ctx context.Context, m bot.Message, shots []shot) *screens
 			finish(bot.ImageText{Name: fileName(&s.file), Problem: s.problem})
 			continue
 		}
-		err := a.startImageJob(func() {
+		err := a.goImageJob(func() {
 			im := bot.ImageText{Name: fileName(&s.file), Problem: "it could not be read"}
 			defer func() {
 				if p := recover(); p != nil {
@@ -396,12 +439,8 @@ func (a *App) readAll(ctx context.Context, m bot.Message, shots []shot) *screens
 			}()
 			im = a.readScreenshot(ctx, m, s)
 		})
-		switch err {
-		case errStopping:
+		if err != nil {
 			finish(bot.ImageText{Name: fileName(&s.file), Problem: "the bot was shutting down"})
-		case errImagesBusy:
-			a.log.Info("screenshot not read: too much screenshot work in progress", "channel", m.Channel, "ts", m.TS, "file", s.file.ID, "max_image_jobs", a.opts.MaxImageJobs)
-			finish(bot.ImageText{Name: fileName(&s.file), Problem: busyNote})
 		}
 	}
 	return r

@@ -228,16 +228,17 @@ type App struct {
 	// Screenshots are read, and their replies posted, off the workers (see
 	// screenshots.go): imageSlots bounds the downloads and reads at once,
 	// bg tracks that work so shutdown can wait for it, bgCtx ends it.
-	ocr        OCR
-	imageSlots chan struct{}
-	imageJobs  chan struct{} // room for goroutines of screenshot work (MaxImageJobs)
-	busySlots  chan struct{} // bounds the "busy" notes sent at once for refused clicks
-	bg         sync.WaitGroup
-	bgMu       sync.Mutex // guards bgClosed and bg.Add from zero
-	bgClosed   bool
-	bgRunning  atomic.Int64
-	bgCtx      context.Context
-	bgCancel   context.CancelFunc
+	ocr         OCR
+	imageSlots  chan struct{}
+	imageJobs   chan struct{} // room for goroutines of screenshot work (MaxImageJobs)
+	imageRoomMu sync.Mutex    // takes room for a message's goroutines all at once
+	busySlots   chan struct{} // bounds the "busy" notes sent at once for refused clicks
+	bg          sync.WaitGroup
+	bgMu        sync.Mutex // guards bgClosed and bg.Add from zero
+	bgClosed    bool
+	bgRunning   atomic.Int64
+	bgCtx       context.Context
+	bgCancel    context.CancelFunc
 }
 
 // New checks the options and returns the transport; Run starts it.

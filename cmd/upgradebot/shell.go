@@ -108,7 +108,7 @@ func currentUser(e env) string {
 // openStore opens the Redis store when a Redis URL is set, else the embedded file.
 func openStore(cfg *config.Config, logger *slog.Logger) (progress.Store, error) {
 	if cfg.RedisURL.IsSet() || cfg.RedisClusterURL.IsSet() {
-		s, kind, err := progress.OpenRedis(cfg.RedisURL.Reveal(), cfg.RedisClusterURL.Reveal(), progress.RedisOptions{Prefix: cfg.RedisPrefix})
+		s, kind, err := progress.OpenRedis(cfg.RedisURL.Reveal(), cfg.RedisClusterURL.Reveal(), progress.RedisOptions{Prefix: cfg.RedisPrefix, Logger: logger})
 		if err != nil {
 			return nil, err
 		}
