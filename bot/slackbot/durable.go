@@ -29,9 +29,10 @@ import (
 // are finished by the shutdown's drain, and a crash loses the few at work.
 // App Home is not journaled either: it is published again when opened.
 
-// putTimeout bounds the journal write on the acknowledgement path (Slack
-// wants the ack within 3 s); the store's own timeouts are shorter.
-const putTimeout = 2 * time.Second
+// putTimeout bounds the journal write on the acknowledgement path. It is
+// the store's own read timeout: go-redis takes a context's deadline over
+// its timeouts, and a hung store must not slow every ack.
+const putTimeout = 500 * time.Millisecond
 
 // durable is what makes one event's work durable.
 type durable struct {
