@@ -78,6 +78,7 @@ type rig struct {
 	bot    *botproc.Bot
 	prefix string
 	client *http.Client
+	cfg    botproc.Config // how bot was started: next starts another the same way
 }
 
 type rigOptions struct {
@@ -86,6 +87,8 @@ type rigOptions struct {
 	// redisURL, when set, is the REDIS_URL the bot uses (a proxy in front of red).
 	redisURL func(red *redistest.Server) string
 	env      map[string]string
+	// dataFile, when set, makes the bot use the embedded store in that file instead of Redis.
+	dataFile string
 }
 
 func newRig(t *testing.T, o rigOptions) *rig {
@@ -105,8 +108,27 @@ func newRig(t *testing.T, o rigOptions) *rig {
 	r := &rig{t: t, fake: fake, redis: red, prefix: "fault", client: &http.Client{Timeout: 10 * time.Second}}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	b, err := botproc.Start(ctx, botproc.Config{Bin: bin, Dir: t.TempDir(), BotToken: faultToken, Secret: faultSecret,
-		APIURL: apiURL, RedisURL: redisURL, Prefix: r.prefix, Env: o.env})
+	r.cfg = botproc.Config{Bin: bin, BotToken: faultToken, Secret: faultSecret,
+		APIURL: apiURL, RedisURL: redisURL, Prefix: r.prefix, Env: o.env}
+	if o.dataFile != "" {
+		r.cfg.RedisURL = ""
+		r.cfg.Env = map[string]string{"UPGRADEBOT_DATA": o.dataFile}
+		for k, v := range o.env {
+			r.cfg.Env[k] = v
+		}
+	}
+	r.startBot(ctx)
+	return r
+}
+
+// startBot starts the bot process as r.cfg says (its log in a folder of
+// its own) and makes it r.bot.
+func (r *rig) startBot(ctx context.Context) {
+	t := r.t
+	t.Helper()
+	cfg := r.cfg
+	cfg.Dir = t.TempDir()
+	b, err := botproc.Start(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +143,6 @@ func newRig(t *testing.T, o rigOptions) *rig {
 			t.Logf("upgradebot's log (end):\n%s", logs)
 		}
 	})
-	return r
 }
 
 // do sends a request to the bot and returns the status, body and latency.

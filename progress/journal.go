@@ -41,6 +41,9 @@ type Journal interface {
 	Keep(ctx context.Context, consumer string, entries ...Entry) error
 	// Done removes finished entries.
 	Done(ctx context.Context, entries ...Entry) error
+	// Leave gives up unfinished entries (a process shutting down), so any
+	// consumer recovers them at once, whatever its minimum idle time.
+	Leave(ctx context.Context, entries ...Entry) error
 }
 
 // ConsumerName names this process as a journal consumer: host, process

@@ -125,6 +125,22 @@ func (s *BoltStore) Keep(ctx context.Context, consumer string, entries ...Entry)
 	})
 }
 
+// Leave marks the entries as kept by no process, so any consumer takes them.
+func (s *BoltStore) Leave(ctx context.Context, entries ...Entry) error {
+	return s.journalEach(ctx, "journal leave", entries, func(b *bolt.Bucket, k, v []byte) error {
+		var be boltEntry
+		if err := json.Unmarshal(v, &be); err != nil {
+			return fmt.Errorf("decode journal entry: %w", err)
+		}
+		be.Consumer, be.Kept, be.Proc = "", 0, ""
+		nv, err := json.Marshal(be)
+		if err != nil {
+			return err
+		}
+		return b.Put(k, nv)
+	})
+}
+
 // Done deletes the entries.
 func (s *BoltStore) Done(ctx context.Context, entries ...Entry) error {
 	return s.journalEach(ctx, "journal done", entries, func(b *bolt.Bucket, k, _ []byte) error { return b.Delete(k) })

@@ -111,6 +111,21 @@ func (s *RedisStore) Keep(ctx context.Context, consumer string, entries ...Entry
 	})
 }
 
+// leftIdle is the idle time Leave gives an entry: longer than any minimum.
+const leftIdle = 365 * 24 * time.Hour
+
+// Leave sets the entries' idle time far back (XCLAIM … IDLE, to their
+// consumer), so the next XAUTOCLAIM takes them whatever its minimum.
+func (s *RedisStore) Leave(ctx context.Context, entries ...Entry) error {
+	return s.perStream(ctx, "journal leave", entries, func(p redis.Pipeliner, key string, ids []string) {
+		args := []any{"XCLAIM", key, JournalGroup, "left", 0}
+		for _, id := range ids {
+			args = append(args, id)
+		}
+		p.Do(ctx, append(args, "IDLE", leftIdle.Milliseconds(), "JUSTID")...)
+	})
+}
+
 // Done deletes the entries, then acknowledges them: an entry acknowledged
 // but left in the stream would stay there for ever, while Redis drops a
 // deleted entry's pending record by itself (XAUTOCLAIM).

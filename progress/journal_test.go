@@ -25,6 +25,7 @@ func runJournalTests(t *testing.T, open func(t *testing.T) journalFixture) {
 	t.Run("RecoverAfterIdle", func(t *testing.T) { testJournalIdle(t, open(t)) })
 	t.Run("KeepPreventsRecovery", func(t *testing.T) { testJournalKeep(t, open(t)) })
 	t.Run("Validation", func(t *testing.T) { testJournalValidation(t, open(t)) })
+	t.Run("LeftAreRecoveredAtOnce", func(t *testing.T) { testJournalLeave(t, open(t)) })
 }
 
 func appendEntry(t *testing.T, j Journal, consumer string, e Entry) Entry {
@@ -132,6 +133,21 @@ func testJournalKeep(t *testing.T, f journalFixture) {
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Errorf("recovered %v once no longer kept; want %v", got, want)
+	}
+}
+
+func testJournalLeave(t *testing.T, f journalFixture) {
+	ctx := context.Background()
+	left := appendEntry(t, f.j, "a", Entry{Workspace: ws, Channel: "C1", EventID: "Ev1"})
+	kept := appendEntry(t, f.j, "a", Entry{Workspace: ws, Channel: "C1", EventID: "Ev2"})
+	if err := f.j.Leave(ctx, left); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := recoverIDs(t, f.j, "b", time.Hour, 10), []string{ws + "/" + left.ID}; !slices.Equal(got, want) {
+		t.Errorf("right after Leave, b recovered %v; want only the entry left, %v (not %s, still a's)", got, want, kept.ID)
+	}
+	if got := recoverIDs(t, f.j, "c", time.Hour, 10); len(got) > 0 {
+		t.Errorf("a left entry recovered by b was recovered again by c: %v", got)
 	}
 }
 

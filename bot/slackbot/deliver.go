@@ -30,6 +30,8 @@ type origin struct {
 	ts                       string // the message answered (fromMessage, fromMention)
 	thread                   string // its thread, "" at the top level
 	responseURL              string // fromSlash, fromAction
+	eventID                  string // fromMessage, fromMention: its reply carries it (EventBlockID)
+	recovered                bool   // an event a stopped process left: answered unless its reply is in the thread
 
 	// fromAction: the message holding the clicked button.
 	msgTS, msgThread, msgText string
@@ -57,6 +59,9 @@ func (a *App) deliver(ctx context.Context, resp bot.Response, o origin) error {
 // deliverTS is deliver, also returning the ts of the public reply posted
 // in a channel ("" when none was), for a later update.
 func (a *App) deliverTS(ctx context.Context, resp bot.Response, o origin) (string, error) {
+	if o.recovered && a.replied(ctx, o) {
+		return "", nil
+	}
 	var ts string
 	var errs []error
 	note := func(kind string, err error) {
@@ -143,7 +148,13 @@ func (a *App) public(ctx context.Context, o origin, r *bot.Reply) (string, error
 			}
 		}
 	}
-	ts, err := a.api.PostMessage(ctx, o.channel, thread, false, r)
+	var ts string
+	var err error
+	if o.eventID != "" && (o.kind == fromMessage || o.kind == fromMention) {
+		ts, err = a.api.PostEventReply(ctx, o.channel, thread, o.eventID, r)
+	} else {
+		ts, err = a.api.PostMessage(ctx, o.channel, thread, false, r)
+	}
 	if errors.Is(err, bot.ErrChannelGone) && o.responseURL != "" {
 		// A slash command in a channel the bot is not in can still answer there.
 		return "", a.api.Respond(ctx, o.responseURL, respondInChannel, r)

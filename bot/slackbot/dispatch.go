@@ -83,15 +83,12 @@ func (a *App) onEvent(raw []byte, retry int, retryReason string) bool {
 		a.log.Warn("unreadable Events API payload", "err", err)
 		return true
 	}
-	return a.onCallback(ev, int64(len(raw)), retry, retryReason)
+	return a.onCallback(ev, raw, retry, retryReason)
 }
 
-// onCallback takes a parsed Events API payload of size bytes, before it is
-// acknowledged: a message is diagnosed here (µs, no I/O), so one with
-// nothing to answer ends at once and takes no queue space; other work is
-// offered to its channel's lane. False when refused at the bound.
-func (a *App) onCallback(ev slackevents.EventsAPIEvent, size int64, retry int, retryReason string) bool {
-	received := time.Now()
+// onCallback takes a parsed Events API payload (raw, as received) before
+// it is acknowledged; false when refused at the bound.
+func (a *App) onCallback(ev slackevents.EventsAPIEvent, raw []byte, retry int, retryReason string) bool {
 	cb, ok := ev.Data.(*slackevents.EventsAPICallbackEvent)
 	if ev.Type != slackevents.CallbackEvent || !ok {
 		a.log.Debug("ignoring Events API payload", "type", ev.Type)
@@ -101,6 +98,17 @@ func (a *App) onCallback(ev slackevents.EventsAPIEvent, size int64, retry int, r
 	if retry > 0 {
 		a.log.Debug("Slack re-delivered an event", "event_id", cb.EventID, "retry", retry, "reason", retryReason)
 	}
+	return a.take(ev, cb, raw, nil)
+}
+
+// take works out what an event asks for, before it is acknowledged (or,
+// rec set, when a stopped process left it in the journal): a message is
+// diagnosed here (µs, no I/O), so one with nothing to answer ends at once
+// and takes no queue space or journal entry; other work is journaled and
+// offered to its channel's lane. False when refused at the bound.
+func (a *App) take(ev slackevents.EventsAPIEvent, cb *slackevents.EventsAPICallbackEvent, raw []byte, rec *recovery) bool {
+	received := time.Now()
+	size := int64(len(raw))
 	var msg *slack.Msg
 	var subtype, channelType string
 	switch e := ev.InnerEvent.Data.(type) {
@@ -115,9 +123,10 @@ func (a *App) onCallback(ev slackevents.EventsAPIEvent, size int64, retry int, r
 			msg.Edited = &slack.Edited{User: e.Edited.User, Timestamp: e.Edited.TimeStamp}
 		}
 	case *slackevents.AppHomeOpenedEvent:
-		if e.Tab != "" && e.Tab != "home" {
+		if e.Tab != "" && e.Tab != "home" || rec != nil {
 			return true
 		}
+		// Not journaled: App Home is published again when next opened.
 		return a.submit(job{kind: "home", bytes: size, received: received,
 			run: func(ctx context.Context) { a.handleHome(ctx, cb.EventID, cb.TeamID, e.User) }})
 	default:
@@ -128,29 +137,30 @@ func (a *App) onCallback(ev slackevents.EventsAPIEvent, size int64, retry int, r
 		return true
 	}
 	m, ok := a.newText(cb.TeamID, subtype, msg, cb.InnerEvent)
-	if !ok {
+	if !ok || (rec != nil && !a.recoverOnce(m)) {
 		return true
 	}
 	j := job{key: laneKey(m.Workspace, m.Channel), bytes: size, kind: "message", received: received}
+	d := durable{eventID: cb.EventID, raw: raw, rec: rec}
 	if command, isCmd := a.commandText(m, channelType == slackevents.ChannelTypeIM); isCmd {
 		if a.core.ReadOnly(command) {
 			j.key = ""
 		}
 		j.run = func(ctx context.Context) { a.handleMention(ctx, cb.EventID, m, command) }
-		return a.submit(j)
+		return a.submitEvent(j, m, nil, d)
 	}
 	// The message's one diagnosis. Most channel traffic gets no answer:
-	// find that out before anything is queued or claimed.
+	// find that out before anything is queued, journaled or claimed.
 	r := a.core.Read(m)
 	shots := a.screenshots(m.Channel, m.TS, msg.Files)
 	switch {
 	case len(shots) > 0:
-		return a.answerWithScreenshots(j, cb.EventID, r, shots)
+		return a.answerWithScreenshots(j, d, r, shots)
 	case r.Silent():
 		return true
 	}
 	j.run = func(ctx context.Context) { a.handleText(ctx, cb.EventID, r) }
-	return a.submit(j)
+	return a.submitEvent(j, m, r, d)
 }
 
 // newText returns a message event as new human text for the core, or false:
@@ -259,6 +269,9 @@ func (a *App) storeFailed(op string, err error) {
 // claimMessage claims a message's delivery (its event id and the message);
 // duplicate when another delivery has it.
 func (a *App) claimMessage(ctx context.Context, eventID string, m bot.Message) (held heldClaims, duplicate bool) {
+	if recovered(ctx) {
+		return heldClaims{}, false // the journal gave it to this process alone; a dead one's claims may still be held
+	}
 	var keys []claim
 	if eventID != "" {
 		keys = append(keys, claim{"slack:event:" + eventID, "event_id"})
@@ -277,7 +290,7 @@ func (a *App) handleMention(ctx context.Context, eventID string, m bot.Message, 
 	if dup {
 		return
 	}
-	o := messageOrigin(m)
+	o := eventOrigin(ctx, eventID, m)
 	o.kind = fromMention
 	c := bot.Command{Workspace: m.Workspace, Channel: m.Channel, User: m.User, ID: m.TS, Text: UnescapeSlack(command)}
 	a.finish(ctx, held, a.deliver(ctx, a.core.HandleCommand(ctx, c), o))
@@ -289,7 +302,7 @@ func (a *App) handleText(ctx context.Context, eventID string, r *bot.Reading) {
 	if dup {
 		return
 	}
-	_, err := a.answerText(ctx, r, messageOrigin(r.Message()))
+	_, err := a.answerText(ctx, r, eventOrigin(ctx, eventID, r.Message()))
 	a.finish(ctx, held, err)
 }
 
@@ -310,7 +323,9 @@ func (a *App) commandText(m bot.Message, im bool) (string, bool) {
 func (a *App) answerText(ctx context.Context, r *bot.Reading, o origin) (string, error) {
 	resp := a.core.Answer(ctx, r)
 	var claimed heldClaims
-	if !resp.Reply.Empty() && !resp.Private {
+	if !resp.Reply.Empty() && !resp.Private && !o.recovered {
+		// (A recovered event's reply is looked for by its event id instead:
+		// the stopped process may have claimed the thread and not posted.)
 		if key := threadKey(r.Message(), r.Findings()); key != "" {
 			token := progress.NewToken()
 			ok, err := a.store.Claim(ctx, key, token, a.opts.ThreadTTL)

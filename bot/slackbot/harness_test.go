@@ -52,11 +52,19 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// faultyStore breaks Ping or Claim on demand.
+// faultyStore breaks Ping, Claim or the journal's Append on demand.
 type faultyStore struct {
 	progress.Store
-	pingFails  atomic.Bool
-	claimFails atomic.Bool
+	pingFails    atomic.Bool
+	claimFails   atomic.Bool
+	journalFails atomic.Bool
+}
+
+func (f *faultyStore) Append(ctx context.Context, consumer string, e progress.Entry) (string, error) {
+	if f.journalFails.Load() {
+		return "", progress.ErrUnavailable
+	}
+	return f.Store.Append(ctx, consumer, e)
 }
 
 func (f *faultyStore) Ping(ctx context.Context) error {

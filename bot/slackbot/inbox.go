@@ -124,10 +124,11 @@ func (in *Inbox) Done(ctx context.Context, e progress.Entry) {
 // Run keeps the entries at work claimed (every Every) and hands each entry
 // left by a stopped process to handle, one at a time in the journal's
 // order; such an entry is done when handle returns, unless ctx ended
-// first (then the next process takes it). Run returns when ctx ends.
+// first (then the next process takes it). Run returns when ctx ends,
+// leaving the entries still at work (not Done) to be recovered at once,
+// so end it when this process's work has stopped.
 func (in *Inbox) Run(ctx context.Context, handle func(ctx context.Context, e progress.Entry)) {
 	var wg sync.WaitGroup
-	defer wg.Wait()
 	wg.Go(func() { in.every(ctx, in.keep) })
 	in.every(ctx, func(ctx context.Context) {
 		for ctx.Err() == nil {
@@ -136,6 +137,30 @@ func (in *Inbox) Run(ctx context.Context, handle func(ctx context.Context, e pro
 			}
 		}
 	})
+	wg.Wait()
+	in.leave(ctx)
+}
+
+// leave gives up the entries still at work, so the next process (or
+// another replica) takes them without waiting for MinIdle.
+func (in *Inbox) leave(ctx context.Context) {
+	in.mu.Lock()
+	entries := make([]progress.Entry, 0, len(in.atWork))
+	for k, e := range in.atWork {
+		entries = append(entries, e)
+		delete(in.atWork, k)
+	}
+	in.mu.Unlock()
+	if len(entries) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := in.j.Leave(ctx, entries...); err != nil {
+		in.o.Logger.Warn("cannot leave unfinished work to the next process: it is taken after the minimum idle time", "entries", len(entries), "err", err)
+		return
+	}
+	in.o.Logger.Info("left unfinished work to the next process", "entries", len(entries))
 }
 
 // every runs fn now and then every Every until ctx ends.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/upgradebot/upgradebot/bot"
 	"github.com/upgradebot/upgradebot/ocr"
+	"github.com/upgradebot/upgradebot/progress"
 )
 
 // Screenshots shared in Slack are diagnosed with the message's text:
@@ -234,12 +235,14 @@ func (a *App) goImageJob(fn func()) error {
 // only once the screenshots are read or ImageWait ends, so a slow picture
 // never holds up the channel. A screenshot read later updates the reply
 // by a second job in the same lane.
-func (a *App) answerWithScreenshots(j job, eventID string, r *bot.Reading, shots []shot) bool {
-	if !a.lanes.admit(j) {
+func (a *App) answerWithScreenshots(j job, d durable, r *bot.Reading, shots []shot) bool {
+	m := r.Message()
+	entry, ok := a.admitEvent(&j, m, r, d)
+	if !ok {
 		return false
 	}
-	m := r.Message()
 	o := messageOrigin(m)
+	o.eventID, o.recovered = d.eventID, d.rec != nil
 	readable := 0
 	for _, s := range shots {
 		if s.problem == "" {
@@ -249,7 +252,7 @@ func (a *App) answerWithScreenshots(j job, eventID string, r *bot.Reading, shots
 	a.bgRunning.Add(1)
 	err := errImagesBusy
 	if a.takeImageRoom(1 + readable) {
-		err = a.goImageJob(a.screenshotsJob(j, eventID, r, shots, readable))
+		err = a.goImageJob(a.screenshotsJob(j, d, entry, r, shots, readable))
 		if err != nil {
 			a.giveImageRoom(readable)
 		}
@@ -258,6 +261,7 @@ func (a *App) answerWithScreenshots(j job, eventID string, r *bot.Reading, shots
 	case errStopping:
 		a.bgRunning.Add(-1)
 		a.lanes.release(j)
+		d.end(false) // journaled: the next process answers it
 		a.log.Warn("shutting down: a message with screenshots arrived too late to be answered", "channel", m.Channel, "ts", m.TS)
 	case errImagesBusy:
 		a.bgRunning.Add(-1)
@@ -267,13 +271,18 @@ func (a *App) answerWithScreenshots(j job, eventID string, r *bot.Reading, shots
 			images[i] = bot.ImageText{Name: fileName(&s.file), Problem: cmp.Or(s.problem, busyNote)}
 		}
 		r = r.WithImages(images)
-		j.run = func(ctx context.Context) {
-			held, dup := a.claimMessage(ctx, eventID, m)
+		j.run = a.finishing(func(ctx context.Context) {
+			held, dup := a.claimMessage(ctx, d.eventID, m)
 			if dup {
 				return
 			}
 			_, err := a.answerText(ctx, r, o)
 			a.finish(ctx, held, err)
+		}, entry, d.rec)
+		j.done = func(ran bool) {
+			if !ran {
+				d.end(false)
+			}
 		}
 		a.lanes.queue(j)
 	}
@@ -283,15 +292,18 @@ func (a *App) answerWithScreenshots(j job, eventID string, r *bot.Reading, shots
 // screenshotsJob is the background work of answerWithScreenshots: claim the
 // message, read its screenshots (room for readable of them was taken), then
 // queue the reply in the channel's lane.
-func (a *App) screenshotsJob(j job, eventID string, r *bot.Reading, shots []shot, readable int) func() {
+func (a *App) screenshotsJob(j job, d durable, entry progress.Entry, r *bot.Reading, shots []shot, readable int) func() {
 	m := r.Message()
 	o := messageOrigin(m)
+	o.eventID, o.recovered = d.eventID, d.rec != nil
+	eventID := d.eventID
 	return func() {
 		defer a.bgRunning.Add(-1)
-		ctx, cancel := context.WithTimeout(a.bgCtx, a.opts.ImageWait+a.opts.ImageTimeout+a.opts.JobTimeout)
+		ctx, cancel := context.WithTimeout(d.context(a.bgCtx), a.opts.ImageWait+a.opts.ImageTimeout+a.opts.JobTimeout)
 		defer cancel()
 		defer func() {
 			if p := recover(); p != nil {
+				d.end(true) // run again, it would panic again
 				a.log.Error("answering a message with screenshots panicked", "panic", p, "stack", string(debug.Stack()))
 			}
 		}()
@@ -312,7 +324,7 @@ func (a *App) screenshotsJob(j job, eventID string, r *bot.Reading, shots []shot
 		}
 		var ts string
 		answered := make(chan bool, 1)
-		j.run = func(ctx context.Context) {
+		j.run = a.finishing(func(ctx context.Context) {
 			if dup {
 				return
 			}
@@ -320,8 +332,13 @@ func (a *App) screenshotsJob(j job, eventID string, r *bot.Reading, shots []shot
 			ts, err = a.answerText(ctx, r, o)
 			a.finish(ctx, held, err)
 			a.metrics.HandlerLatency("screenshot", time.Since(j.received))
+		}, entry, d.rec)
+		j.done = func(ran bool) {
+			if !ran {
+				d.end(false)
+			}
+			answered <- ran
 		}
-		j.done = func(ran bool) { answered <- ran }
 		a.lanes.queue(j)
 		if !<-answered {
 			a.log.Warn("shutting down: a message with screenshots was not answered", "channel", m.Channel, "ts", m.TS)
@@ -362,7 +379,13 @@ func (a *App) updateAnswer(ctx context.Context, r *bot.Reading, o origin, ts str
 	}
 	resp := a.core.Answer(ctx, r)
 	if !resp.Reply.Empty() && !resp.Private {
-		if err := a.api.Update(ctx, o.channel, ts, resp.Reply); err != nil {
+		update := a.api.Update
+		if o.eventID != "" {
+			update = func(ctx context.Context, channel, ts string, r *bot.Reply) error {
+				return a.api.UpdateEventReply(ctx, channel, ts, o.eventID, r)
+			}
+		}
+		if err := update(ctx, o.channel, ts, resp.Reply); err != nil {
 			a.log.Warn("could not update the answer with a screenshot read late", "channel", m.Channel, "ts", m.TS, "reply_ts", ts, "err", err)
 		} else {
 			a.metrics.Reply("update")

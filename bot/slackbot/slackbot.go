@@ -10,6 +10,10 @@
 //   - the work held is bounded in jobs and bytes: above it an event is not
 //     acknowledged (HTTP 503, or no Socket Mode ack), so Slack resends it;
 //     commands and clicks have a reserve, then get "busy, try again";
+//   - an event with something to answer is journaled in the store before it
+//     is acknowledged and removed once answered; what a stopped process
+//     left is recovered by the next (or another replica) and posted at
+//     most once (durable.go, inbox.go);
 //   - re-deliveries (late acks, the message + app_mention pair, several
 //     replicas) give one reply: the event id and the message (channel + ts)
 //     are claimed in the store while handled and marked done after, and the
@@ -72,6 +76,7 @@ var _ Core = (*bot.Bot)(nil)
 
 // Metrics are the counts the transport keeps; *metrics.Metrics implements it.
 type Metrics interface {
+	InboxMetrics
 	Event(typ string)
 	Reply(kind string)
 	Duplicate(reason string)
@@ -98,6 +103,8 @@ func (nopMetrics) QueueDepth(int, int64)                {}
 func (nopMetrics) Refused(string)                       {}
 func (nopMetrics) Connected(bool)                       {}
 func (nopMetrics) Reconnect()                           {}
+func (nopMetrics) JournalRecovered()                    {}
+func (nopMetrics) JournalUndurable()                    {}
 
 func metricsOrNop(m Metrics) Metrics {
 	if m == nil {
@@ -112,8 +119,13 @@ type Options struct {
 	Core Core
 	// API is the Web API client; in Socket Mode it must hold the app token.
 	API *API
-	// Store deduplicates deliveries (its Claims) and is checked by /readyz (its Ping).
+	// Store deduplicates deliveries (its Claims), journals acknowledged
+	// events (its Journal, see durable.go) and is checked by /readyz (its Ping).
 	Store progress.Store
+	// JournalMinIdle is how long a journaled event goes unkept before
+	// another process (or replica) takes it as left by a stopped one; 0
+	// means 1 minute. The embedded store's next process takes them at once.
+	JournalMinIdle time.Duration
 	// SigningSecret checks HTTP requests (HTTP mode).
 	SigningSecret string
 	// Addr is the listen address (UPGRADEBOT_ADDR); Listener, when set, is used instead.
@@ -201,11 +213,15 @@ type App struct {
 	botUser  string // set before ready
 	botID    string
 
-	mu         sync.Mutex
-	slackState string
+	mu            sync.Mutex
+	slackState    string
+	recoveredMsgs map[string]bool // messages whose events were recovered (recoverOnce)
 
 	connectedOnce atomic.Bool
 	lanes         *lanes // set by Run before any request is taken
+	inbox         *Inbox // the journal of acknowledged events (durable.go)
+	inboxDone     chan struct{}
+	stopInbox     context.CancelFunc
 	fatal         chan error
 	running       atomic.Bool
 
@@ -288,6 +304,7 @@ func New(o Options) (*App, error) {
 		busySlots: make(chan struct{}, 8),
 	}
 	a.bgCtx, a.bgCancel = context.WithCancel(context.Background())
+	a.inbox = NewInbox(o.Store, InboxOptions{MinIdle: o.JournalMinIdle, Logger: o.Logger, Metrics: a.metrics})
 	for _, id := range o.AllowedBots {
 		a.allowed[id] = true
 	}
@@ -357,6 +374,7 @@ func (a *App) Run(ctx context.Context) error {
 			a.setSlack("ok")
 		}
 		a.ready.Store(true)
+		a.startInbox(ctx)
 		select {
 		case <-ctx.Done():
 		case err = <-a.fatal:
@@ -426,13 +444,18 @@ func (a *App) shutdown(srv *http.Server, stopRun context.CancelFunc) {
 		a.log.Warn("shutting down with screenshots unread", "messages", a.bgRunning.Load())
 	}
 	abandoned := a.lanes.shutdown(max(time.Until(deadline(ctx)), 0))
+	// What was not finished stays in the journal for the next process.
+	if a.stopInbox != nil {
+		a.stopInbox()
+		<-a.inboxDone
+	}
 	a.bgMu.Lock()
 	a.bgClosed = true
 	a.bgMu.Unlock()
 	a.bgCancel()
 	a.waitBackground(2 * time.Second)
 	if abandoned > 0 {
-		a.log.Warn("shut down with requests unanswered", "abandoned", abandoned)
+		a.log.Warn("shut down with requests unanswered (journaled events are left for the next process)", "abandoned", abandoned)
 	} else {
 		a.log.Info("shut down")
 	}

@@ -116,7 +116,7 @@ func (a *App) socketEvent(smc *socketmode.Client, evt socketmode.Event) {
 		size := int64(len(req.Payload))
 		switch d := evt.Data.(type) {
 		case slackevents.EventsAPIEvent:
-			if a.onCallback(d, size, req.RetryAttempt, req.RetryReason) {
+			if a.onCallback(d, req.Payload, req.RetryAttempt, req.RetryReason) {
 				a.ack(smc, req, nil)
 			}
 		case slack.SlashCommand:

@@ -1,0 +1,174 @@
+package slackbot
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/upgradebot/upgradebot/bot"
+	"github.com/upgradebot/upgradebot/bot/slackbot/slackfake"
+	"github.com/upgradebot/upgradebot/progress"
+)
+
+// heldCore holds every answer until its context ends (a process stopping
+// before it answered), telling entered when one is held.
+type heldCore struct {
+	*bot.Bot
+	entered chan struct{}
+}
+
+func (h heldCore) Answer(ctx context.Context, r *bot.Reading) bot.Response {
+	h.entered <- struct{}{}
+	<-ctx.Done()
+	return bot.Response{}
+}
+
+// durableStores are the two stores, each as a way to open it again as
+// the next process would (the bbolt file reopened; Redis, the same prefix).
+func durableStores(t *testing.T) map[string]func() progress.Store {
+	path := filepath.Join(t.TempDir(), "bot.db")
+	return map[string]func() progress.Store{
+		"bolt": func() progress.Store {
+			s, err := progress.OpenBoltStore(path, progress.BoltOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		},
+		"redis": func() progress.Store { return redisStores(t, 1)[0] },
+	}
+}
+
+// newFake is a fake Slack shared by the processes of a test.
+func newFake(t *testing.T) *slackfake.Server {
+	fake := slackfake.New(t)
+	fake.BotToken, fake.AppToken = botToken, appToken
+	return fake
+}
+
+// postsIn are the replies posted in the thread ts.
+func postsIn(fake *slackfake.Server, ts string) []slackfake.Call {
+	var out []slackfake.Call
+	for _, c := range fake.Calls("chat.postMessage") {
+		if c.Field("thread_ts") == ts {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// answered posts a message the bot answers (in thread ts) and waits for
+// its reply and the end of all work: the channel's earlier work is done.
+func answered(h *harness, eventID, ts string) {
+	h.t.Helper()
+	h.postEvent(eventID, slackfake.Message(channel, ana, ts, "There was an error preparing your modules."), 0)
+	for n := len(h.fake.Calls("chat.postMessage")) + 1; len(postsIn(h.fake, ts)) == 0; n++ {
+		h.fake.WaitCalls(n, 10*time.Second, "chat.postMessage")
+	}
+	h.waitJobs(1)
+}
+
+// An event acknowledged by a process that stopped before answering it is
+// answered by the next process on the same store, once, with its event id.
+func TestAcknowledgedEventAnsweredByNextProcess(t *testing.T) {
+	const ts, eventID = "1700004000.000100", "EvDurable1"
+	for name, open := range durableStores(t) {
+		t.Run(name, func(t *testing.T) {
+			fake, store := newFake(t), open()
+			entered := make(chan struct{}, 1)
+			first := start(t, setup{mode: ModeHTTP, fake: fake, store: store,
+				wrap: func(b *bot.Bot) Core { return heldCore{b, entered} },
+				opts: func(o *Options) { o.ShutdownTimeout = 100 * time.Millisecond }})
+			first.postEvent(eventID, slackfake.Message(channel, ana, ts, "There was an error preparing your modules."), 0)
+			<-entered
+			if err := first.stop(); err != nil {
+				t.Fatal(err)
+			}
+			if n := len(postsIn(fake, ts)); n != 0 {
+				t.Fatalf("the stopped process posted %d replies", n)
+			}
+			if name == "bolt" {
+				store.Close()
+				store = open()
+				t.Cleanup(func() { store.Close() })
+			}
+			next := start(t, setup{mode: ModeHTTP, fake: fake, store: store})
+			fake.WaitCalls(1, 10*time.Second, "chat.postMessage")
+			answered(next, "EvDurableMarker", "1700004000.000200")
+			posts := postsIn(fake, ts)
+			if len(posts) != 1 {
+				t.Fatalf("the next process posted %d replies to the event, want 1", len(posts))
+			}
+			mustContain(t, "the recovered reply", posts[0].Field("blocks"), `"block_id":"evt:`+eventID+`"`)
+			if got := next.counter("upgradebot_journal_recovered_total"); got != 1 {
+				t.Errorf("recovered work counted %v, want 1", got)
+			}
+			if left, err := store.Recover(context.Background(), "check", 0, 10); err != nil || len(left) != 0 {
+				t.Errorf("the journal still holds %d entries (%v)", len(left), err)
+			}
+		})
+	}
+}
+
+// Entries a process left in the journal when it crashed (no Leave) are
+// recovered after the minimum idle time; one whose reply is already in
+// its thread (the crash came between the post and the record) is not
+// posted again, the other is answered.
+func TestRecoveredEventPostedAtMostOnce(t *testing.T) {
+	const answeredTS, unansweredTS = "1700005000.000100", "1700005000.000200"
+	for name, open := range durableStores(t) {
+		t.Run(name, func(t *testing.T) {
+			fake, store := newFake(t), open()
+			if name == "bolt" {
+				t.Cleanup(func() { store.Close() })
+			}
+			ctx := context.Background()
+			text := "There was an error preparing your modules."
+			for _, ts := range []string{answeredTS, unansweredTS} {
+				e := progress.Entry{Workspace: slackfake.TeamID, Channel: channel, EventID: "Ev" + ts, Kind: "event",
+					Payload: slackfake.EventCallback("Ev"+ts, slackfake.Message(channel, ana, ts, text))}
+				if _, err := store.Append(ctx, "crashed-process", e); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// The crashed process's reply to the first, with its event id.
+			fake.AddMessage(map[string]any{"channel": channel, "ts": "1700005000.000150", "thread_ts": answeredTS,
+				"user": slackfake.BotUserID, "bot_id": slackfake.BotID, "text": "diagnosis",
+				"blocks": []any{map[string]any{"type": "section", "block_id": EventBlockID("Ev" + answeredTS),
+					"text": map[string]any{"type": "mrkdwn", "text": "diagnosis"}}}})
+			h := start(t, setup{mode: ModeHTTP, fake: fake, store: store,
+				opts: func(o *Options) { o.JournalMinIdle = 200 * time.Millisecond }})
+			for _, c := range fake.WaitCalls(1, 10*time.Second, "chat.postMessage") {
+				if c.Field("thread_ts") != unansweredTS {
+					t.Fatalf("first post after recovery in thread %s, want %s", c.Field("thread_ts"), unansweredTS)
+				}
+			}
+			answered(h, "EvRecoveredMarker", "1700005000.000300")
+			if n := len(postsIn(fake, answeredTS)); n != 0 {
+				t.Errorf("the already answered event was answered again (%d posts)", n)
+			}
+			if n := len(postsIn(fake, unansweredTS)); n != 1 {
+				t.Errorf("the unanswered event got %d replies, want 1", n)
+			}
+			if got := h.counter("upgradebot_duplicates_suppressed_total", "reason", "recovered"); got != 1 {
+				t.Errorf("recovered replies found posted: %v, want 1", got)
+			}
+			if got := h.counter("upgradebot_journal_recovered_total"); got != 2 {
+				t.Errorf("recovered work counted %v, want 2", got)
+			}
+		})
+	}
+}
+
+// While the store cannot journal, an event is acknowledged all the same,
+// counted as undurable, and answered.
+func TestUndurableEventStillAnswered(t *testing.T) {
+	h := start(t, setup{mode: ModeHTTP})
+	h.store.journalFails.Store(true)
+	h.marker("EvUndurable", "1700006000.000100")
+	if got := h.counter("upgradebot_journal_undurable_total"); got != 1 {
+		t.Errorf("undurable events counted %v, want 1", got)
+	}
+	mustContain(t, "the log", h.logs.String(), "without durability")
+}
