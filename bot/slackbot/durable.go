@@ -97,6 +97,9 @@ func (a *App) admitEvent(j *job, m bot.Message, r *bot.Reading, d durable) (prog
 		return progress.Entry{}, true
 	}
 	e := progress.Entry{Workspace: m.Workspace, Channel: m.Channel, EventID: d.eventID, Kind: "event", Payload: d.raw}
+	// The finding ids are the entry's record of why it was kept (visible
+	// with XRANGE); recovery diagnoses the payload again, with the engine
+	// of the process that finishes it, rather than trusting a stored copy.
 	if r != nil {
 		ids := make([]string, 0, len(r.Findings()))
 		for _, f := range r.Findings() {
