@@ -268,12 +268,15 @@ func (b *Bot) rebuilt(ctx context.Context, key string, r *Reading, env, module s
 				rec.ask = append(rec.ask, e.Name)
 			}
 		}
+		if len(envs) > 0 {
+			rec.about = commonEnv(envs)
+		}
 	} else {
 		st, err := b.store.Status(ctx, m.Workspace, env, -1)
 		if err != nil {
 			return nil
 		}
-		rec.install, listed = st.InstallType, map[string]bool{}
+		rec.about, listed = st.Environment, map[string]bool{}
 		for _, mod := range st.Modules {
 			listed[moduleKey(mod.Name)] = true
 		}
