@@ -151,7 +151,7 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Re
 		findings = append(findings, p.findings...)
 	}
 	changes := planParts(parts)
-	rec := b.record(ctx, m, changes)
+	rec := b.record(ctx, m, findings, changes)
 	quiet := true
 	for _, f := range findings {
 		if len(f.Entry.Causes) > 0 {

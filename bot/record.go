@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
+	"github.com/upgradebot/upgradebot/diagnosis"
 	"github.com/upgradebot/upgradebot/progress"
 )
 
@@ -25,7 +27,10 @@ type recordOutcome struct {
 }
 
 // record applies a message's planned changes to the right environment.
-func (b *Bot) record(ctx context.Context, m Message, changes []partChanges) recordOutcome {
+// A message with nothing to record is about an environment too: its
+// reply's advice may depend on which (dependsOnEnv), so in a channel
+// following several the bot asks, as it does before recording.
+func (b *Bot) record(ctx context.Context, m Message, findings []diagnosis.Finding, changes []partChanges) recordOutcome {
 	var out recordOutcome
 	if b.store == nil {
 		return out
@@ -38,7 +43,7 @@ func (b *Bot) record(ctx context.Context, m Message, changes []partChanges) reco
 		return out
 	}
 	if len(envs) == 0 {
-		out.untraced = true
+		out.untraced = len(changes) > 0
 		return out
 	}
 	var target *progress.Environment
@@ -49,16 +54,8 @@ func (b *Bot) record(ctx context.Context, m Message, changes []partChanges) reco
 			}
 		}
 	}
-	if len(changes) == 0 {
-		// Nothing to record, so nothing to ask: the reply speaks of the
-		// environment named or the only one, else of what they share.
-		out.about = commonEnv(envs)
-		if target != nil {
-			out.about = *target
-		}
-		return out
-	}
-	if target == nil && len(envs) > 1 {
+	ask := len(changes) > 0 || dependsOnEnv(findings)
+	if target == nil && len(envs) > 1 && ask {
 		// Asked before, and answered: the reply rebuilt for a late screenshot records there.
 		chosen, err := b.chosenEnv(ctx, m.Workspace, replyKey(m))
 		if err != nil {
@@ -72,20 +69,44 @@ func (b *Bot) record(ctx context.Context, m Message, changes []partChanges) reco
 		}
 	}
 	if target == nil {
+		out.about = commonEnv(envs)
 		if len(envs) > 1 {
-			for _, e := range envs {
-				out.ask = append(out.ask, e.Name)
+			if ask {
+				for _, e := range envs {
+					out.ask = append(out.ask, e.Name)
+				}
 			}
-			out.about = commonEnv(envs)
 			return out
 		}
 		target = &envs[0]
+	}
+	if len(changes) == 0 {
+		out.about = *target
+		return out
 	}
 	// A part recorded before (the reply rebuilt for a late screenshot)
 	// still says what it recorded.
 	out = b.applyParts(ctx, m.Workspace, target.Name, m.User, changes, true)
 	out.about = leftBy(*target, out.state, changes)
 	return out
+}
+
+// dependsOnEnv reports whether what findings advise depends on the
+// environment: its installation type or where its preparation stands.
+func dependsOnEnv(findings []diagnosis.Finding) bool {
+	for _, f := range findings {
+		for _, n := range append(slices.Clone(f.Entry.Causes), f.Entry.Steps...) {
+			if n.Only != diagnosis.InstallAny || slices.ContainsFunc(n.When, func(w string) bool { return w != "internal-error" && w != "no-internal-error" }) {
+				return true
+			}
+		}
+		for _, l := range f.Entry.Links {
+			if l.Only != diagnosis.InstallAny {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // commonEnv is what several environments share for a reply about any of

@@ -273,3 +273,36 @@ func TestTrackFromUsage(t *testing.T) {
 		}
 	}
 }
+
+// A message that records nothing, in a channel following environments of
+// both types, asks which one it is about; the choice rewrites the reply
+// for it and records nothing.
+func TestChoiceForAMessageThatRecordsNothing(t *testing.T) {
+	for env, want := range map[string]string{"prod": "failed prod: <module>", "onprem": "An unattended upgrade never ran"} {
+		b, store := newTestBot(t)
+		cmd(t, b, "C1", "U1", "track prod cloud")
+		cmd(t, b, "C1", "U1", "track onprem self-managed")
+		resp := msg(t, b, "C1", "U1", "7.1", notUpgradedPaste)
+		mustSay(t, RenderText(resp.Reply), "Which environment", "[self-managed] An unattended upgrade")
+		got := click(b, "a-"+env, buttonsOf(resp.Reply)[env])
+		out := RenderText(got.Update)
+		if got.Update == nil || got.Reply != nil || strings.Contains(out, "[self-managed]") || strings.Contains(out, "Which environment") {
+			t.Fatalf("%s: reply %s, rewritten:\n%s", env, RenderText(got.Reply), out)
+		}
+		mustSay(t, out, want)
+		if env == "prod" && strings.Contains(out, "nattended") {
+			t.Errorf("cloud reply:\n%s", out)
+		}
+		if h, _ := store.History(context.Background(), "T1", env); len(h) != 1 {
+			t.Errorf("%s: %d history entries, want only the track", env, len(h))
+		}
+	}
+	// Environments of one type may still stand at different points: it asks.
+	b, _ := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod cloud")
+	cmd(t, b, "C1", "U1", "track qa cloud")
+	out := RenderText(msg(t, b, "C1", "U1", "7.2", notUpgradedPaste).Reply)
+	if !strings.Contains(out, "Which environment") {
+		t.Errorf("the state may differ: the bot should ask:\n%s", out)
+	}
+}
