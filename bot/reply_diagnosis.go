@@ -87,12 +87,13 @@ func (b *Bot) diagnosisReply(findings []diagnosis.Finding, k known) *Reply {
 		}
 		g.items = append(g.items, f)
 	}
-	titles := make([]string, 0, len(groups))
-	for _, g := range groups {
-		if len(g.items) > 1 && g.entry.Plural != "" {
-			titles = append(titles, g.entry.Plural)
-		} else {
-			titles = append(titles, g.entry.Title)
+	titles := make([]string, len(groups))
+	many := make([]bool, len(groups)) // several rows, of several modules: the plural texts
+	for i, g := range groups {
+		many[i] = len(g.items) > 1 && len(distinctModules(g.items)) != 1
+		titles[i] = g.entry.Title
+		if many[i] && g.entry.Plural != "" {
+			titles[i] = g.entry.Plural
 		}
 	}
 	r.Summary = strings.Join(titles, "; ")
@@ -109,11 +110,10 @@ func (b *Bot) diagnosisReply(findings []diagnosis.Finding, k known) *Reply {
 		if l := preparationLine(g.entry, k); l != nil {
 			r.Section(l)
 		}
-		many := len(g.items) > 1
-		if lines := k.notes(g.entry.Causes, "• ", many); len(lines) > 0 {
+		if lines := k.notes(g.entry.Causes, "• ", many[gi]); len(lines) > 0 {
 			r.Section(append([]Line{{B("Why")}}, lines...)...)
 		}
-		if lines := k.notes(g.entry.Steps, "", many); len(lines) > 0 {
+		if lines := k.notes(g.entry.Steps, "", many[gi]); len(lines) > 0 {
 			r.Section(Line{B("What to do")})
 			r.List(lines...)
 		}
@@ -126,6 +126,17 @@ func (b *Bot) diagnosisReply(findings []diagnosis.Finding, k known) *Reply {
 		r.Context(links...)
 	}
 	return r
+}
+
+// distinctModules are the modules findings name, each once.
+func distinctModules(findings []diagnosis.Finding) []string {
+	var mods []string
+	for _, f := range findings {
+		if m := f.Text("module"); m != "" && !slices.ContainsFunc(mods, func(n string) bool { return moduleKey(n) == moduleKey(m) }) {
+			mods = append(mods, m)
+		}
+	}
+	return mods
 }
 
 // notes are the lines of the notes that apply, in their plural form for several findings.
@@ -208,13 +219,7 @@ func inlineCode(s string) Line {
 func findingFields(items []diagnosis.Finding) []Field {
 	var fields []Field
 	if len(items) > 1 {
-		var mods []string
-		for _, f := range items {
-			if m := f.Text("module"); m != "" {
-				mods = append(mods, m)
-			}
-		}
-		if len(mods) > 0 {
+		if mods := distinctModules(items); len(mods) > 0 {
 			fields = append(fields, Field{Label: "Modules", Value: nameSpans(mods, 20)})
 		}
 		return fields

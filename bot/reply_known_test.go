@@ -306,3 +306,11 @@ func TestChoiceForAMessageThatRecordsNothing(t *testing.T) {
 		t.Errorf("the state may differ: the bot should ask:\n%s", out)
 	}
 }
+
+// One module reported twice (its row pasted and in a screenshot) is one module.
+func TestOneModuleTwiceIsSingular(t *testing.T) {
+	b, _ := newTestBot(t)
+	row := "Upgrade Failure: Upgrade failed for Billing_CS\n"
+	out := RenderText(b.diagnosisReply(b.engine.Diagnose(row+row), known{}))
+	mustSay(t, out, "== A module failed to upgrade ==", "this module")
+}
