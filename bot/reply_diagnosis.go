@@ -219,7 +219,11 @@ func inlineCode(s string) Line {
 func findingFields(items []diagnosis.Finding) []Field {
 	var fields []Field
 	if len(items) > 1 {
-		if mods := distinctModules(items); len(mods) > 0 {
+		switch mods := distinctModules(items); len(mods) {
+		case 0:
+		case 1:
+			fields = append(fields, Field{Label: "Module", Value: Line{C(mods[0])}})
+		default:
 			fields = append(fields, Field{Label: "Modules", Value: nameSpans(mods, 20)})
 		}
 		return fields

@@ -312,5 +312,5 @@ func TestOneModuleTwiceIsSingular(t *testing.T) {
 	b, _ := newTestBot(t)
 	row := "Upgrade Failure: Upgrade failed for Billing_CS\n"
 	out := RenderText(b.diagnosisReply(b.engine.Diagnose(row+row), known{}))
-	mustSay(t, out, "== A module failed to upgrade ==", "this module")
+	mustSay(t, out, "== A module failed to upgrade ==", "Module: Billing_CS\n", "this module")
 }
