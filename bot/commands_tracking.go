@@ -16,7 +16,7 @@ func (b *Bot) cmdTrack(ctx context.Context, c Command, args string) Response {
 	var from string
 	if i := slices.IndexFunc(fields, func(f string) bool { return strings.EqualFold(f, "from") }); i >= 0 {
 		if i != len(fields)-2 || !versionLike(fields[i+1]) {
-			return b.usageError(def, "`from` takes the version the environment is upgraded from, last, like `from 11.14.0`.")
+			return b.usageError(def, "from takes the Platform Server version the environment is upgraded from, at the end: from 11.14.0.")
 		}
 		from, fields = fields[i+1], fields[:i]
 	}
