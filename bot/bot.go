@@ -73,6 +73,9 @@ type Response struct {
 	Update *Reply
 	// File is a document for the caller (an export), uploaded or printed by the transport.
 	File *File
+	// Changed lists the environments whose tracking state the response
+	// changed (sorted): a transport refreshes what shows them (Slack's living status message).
+	Changed []string
 }
 
 // File is a generated document.
@@ -103,6 +106,8 @@ type Options struct {
 	OCRNote string
 	// Membership tells whether the bot is in a channel; nil skips the check (the shell).
 	Membership Membership
+	// Zone is where working days begin (a snooze until tomorrow) and how times are shown; nil means UTC.
+	Zone *time.Location
 }
 
 // Diagnoser recognizes known errors in text; *diagnosis.Engine is the one in use.
@@ -144,6 +149,7 @@ type Bot struct {
 	sched    Schedules
 	ocrNote  string
 	member   Membership
+	zone     *time.Location
 	commands []*commandDef
 }
 
@@ -161,6 +167,13 @@ func New(o Options) *Bot {
 		sched:   o.Schedules,
 		ocrNote: o.OCRNote,
 		member:  o.Membership,
+		zone:    o.Zone,
+	}
+	if b.zone == nil {
+		b.zone = time.UTC
+	}
+	if b.store != nil {
+		b.store = changeRecorder{b.store}
 	}
 	if b.log == nil {
 		b.log = slog.New(slog.DiscardHandler)

@@ -35,6 +35,12 @@ func commandTable() []*commandDef {
 			examples: []string{"skipped Orders_UI, Invoices_UI"}, run: (*Bot).cmdSkipped},
 		{name: "done", aliases: []string{"republished"}, args: "[env:] <module>… | all", summary: "Mark modules republished; they leave the list.",
 			examples: []string{"done Billing_CS", "done prod: all"}, run: (*Bot).cmdDone},
+		{name: "take", args: "[env:] <module>…", summary: "Take modules to republish: status and reminders name you as their owner.",
+			examples: []string{"take Billing_CS Orders", "take prod: \"Customer Portal\""}, run: (*Bot).cmdTake},
+		{name: "release", args: "[env:] <module>… | all", summary: "Give modules back (all: every module you took); anyone may take them.",
+			examples: []string{"release Orders", "release all"}, run: (*Bot).cmdRelease},
+		{name: "snooze", args: "[env] 1h|tomorrow|off", summary: "Snooze this channel's reminders of an environment for an hour or until the next working day; a recorded change ends it.",
+			examples: []string{"snooze prod 1h", "snooze tomorrow", "snooze prod off"}, run: (*Bot).cmdSnooze},
 		{name: "history", args: "[env]", summary: "The environment's timeline: who reported what, when.",
 			examples: []string{"history prod"}, readOnly: true, run: (*Bot).cmdHistory},
 		{name: "export", args: "[env] [md|csv]", summary: "The timeline as a Markdown or CSV file for the change record.",
@@ -75,8 +81,8 @@ func (b *Bot) lookup(name string) *commandDef {
 	return nil
 }
 
-// HandleCommand runs a subcommand.
-func (b *Bot) HandleCommand(ctx context.Context, c Command) Response {
+// handleCommand runs a subcommand (HandleCommand).
+func (b *Bot) handleCommand(ctx context.Context, c Command) Response {
 	text := strings.TrimSpace(c.Text)
 	name, args := text, ""
 	if i := strings.IndexAny(text, " \t\n"); i >= 0 {

@@ -243,6 +243,7 @@ func (b *Bot) markDone(ctx context.Context, workspace, env, user, key string, mo
 	if res.Duplicate {
 		return Response{}
 	}
+	b.releaseOwners(ctx, workspace, env, res.Removed, all)
 	if len(res.Removed) == 0 {
 		msg := fmt.Sprintf("None of those modules is on %s's list.", env)
 		if all {
@@ -275,6 +276,7 @@ func (b *Bot) republishedAll(ctx context.Context, workspace, env, user, key stri
 	if _, err := b.store.Apply(ctx, workspace, env, progress.Change{Kind: progress.ChangeDone, Key: key, Actor: user, All: true, At: b.now()}); err != nil {
 		return private(b.storeError("record", err))
 	}
+	b.releaseOwners(ctx, workspace, env, nil, true)
 	res, err := b.store.Apply(ctx, workspace, env, progress.Change{Kind: progress.ChangeState, Key: key + "#ready", Actor: user, State: progress.StateReady, At: b.now()})
 	if err != nil {
 		return private(b.storeError("record", err))
@@ -312,6 +314,7 @@ func (b *Bot) cmdReset(ctx context.Context, c Command, args string) Response {
 	if _, err := b.store.Apply(ctx, c.Workspace, env, progress.Change{Kind: progress.ChangeReset, Key: "cmd:" + c.ID, Actor: c.User, At: b.now()}); err != nil {
 		return private(b.storeError("reset", err))
 	}
+	b.releaseOwners(ctx, c.Workspace, env, nil, true)
 	r := &Reply{Summary: env + " reset for a new upgrade"}
 	r.Section(Line{M(c.User), T(" started a new upgrade of "), B(env), T(": state, counts and modules cleared; history kept.")})
 	return Response{Announce: r}

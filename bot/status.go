@@ -52,7 +52,10 @@ func (b *Bot) status(ctx context.Context, c Command, names []string) (*Reply, *R
 		if i > 0 {
 			r.Divider()
 		}
-		b.statusBlocks(r, st)
+		b.statusBlocks(r, st, b.moduleOwners(ctx, c.Workspace, name))
+		if l := b.snoozeLine(ctx, c.Workspace, c.Channel, st.Environment); l != nil {
+			r.Context(l)
+		}
 		if r.Summary == "" {
 			r.Summary = statusSummary(st)
 		}
@@ -69,7 +72,7 @@ func (b *Bot) status(ctx context.Context, c Command, names []string) (*Reply, *R
 // StatusReply renders one environment's status (also used by reminders).
 func (b *Bot) StatusReply(st progress.Status) *Reply {
 	r := &Reply{Summary: statusSummary(st)}
-	b.statusBlocks(r, st)
+	b.statusBlocks(r, st, nil)
 	return r
 }
 
@@ -112,7 +115,8 @@ func ProgressBar(f float64) string {
 	return strings.Repeat("█", n) + strings.Repeat("░", 10-n)
 }
 
-func (b *Bot) statusBlocks(r *Reply, st progress.Status) {
+// statusBlocks adds st to r; owners (by module key, may be nil) name who took each module.
+func (b *Bot) statusBlocks(r *Reply, st progress.Status, owners map[string]string) {
 	title := st.Name
 	if st.Version != "" {
 		title += " → Platform Server " + st.Version
@@ -170,6 +174,9 @@ func (b *Bot) statusBlocks(r *Reply, st progress.Status) {
 			l := Line{C(m.Name), T(" — " + reasonText(m.Reason))}
 			if m.ReportedBy != "" {
 				l = append(l, T(", reported by "), M(m.ReportedBy))
+			}
+			if o := owners[moduleKey(m.Name)]; o != "" {
+				l = append(l, T(", taken by "), M(o))
 			}
 			n := len(l.PlainText()) + 24
 			if used+n > maxListChars {

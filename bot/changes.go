@@ -1,0 +1,101 @@
+package bot
+
+import (
+	"context"
+	"slices"
+	"sync"
+
+	"github.com/upgradebot/upgradebot/progress"
+)
+
+// The core notes which environments a message, command or click changed
+// (Response.Changed) where every change passes: the store. changeRecorder
+// wraps it and adds each environment a write changed to the list the
+// request's context carries, so no command has to remember to say it.
+
+type changesKey struct{}
+
+// changeList is one request's changed environments.
+type changeList struct {
+	mu   sync.Mutex
+	envs []string
+}
+
+func (l *changeList) add(env string) {
+	if env, err := progress.NormalizeEnvironment(env); err == nil {
+		l.mu.Lock()
+		if !slices.Contains(l.envs, env) {
+			l.envs = append(l.envs, env)
+		}
+		l.mu.Unlock()
+	}
+}
+
+func noteChange(ctx context.Context, env string) {
+	if l, ok := ctx.Value(changesKey{}).(*changeList); ok {
+		l.add(env)
+	}
+}
+
+// withChanges runs fn with a change list in its context and returns its response with Changed filled in.
+func withChanges(ctx context.Context, fn func(context.Context) Response) Response {
+	l := &changeList{}
+	resp := fn(context.WithValue(ctx, changesKey{}, l))
+	for _, e := range resp.Changed {
+		l.add(e)
+	}
+	slices.Sort(l.envs)
+	resp.Changed = l.envs
+	return resp
+}
+
+// changeRecorder is the store, noting the environments its writes change.
+type changeRecorder struct{ progress.Store }
+
+func (s changeRecorder) Apply(ctx context.Context, workspace, env string, c progress.Change) (progress.Result, error) {
+	res, err := s.Store.Apply(ctx, workspace, env, c)
+	if err == nil && !res.Duplicate {
+		noteChange(ctx, env)
+	}
+	return res, err
+}
+
+func (s changeRecorder) Track(ctx context.Context, req progress.TrackRequest) (progress.TrackResult, error) {
+	res, err := s.Store.Track(ctx, req)
+	if err == nil && (res.Created || res.Followed || res.Updated) {
+		noteChange(ctx, req.Environment)
+	}
+	return res, err
+}
+
+func (s changeRecorder) Untrack(ctx context.Context, workspace, env, channel, actor string) (bool, error) {
+	ok, err := s.Store.Untrack(ctx, workspace, env, channel, actor)
+	if err == nil && ok {
+		noteChange(ctx, env)
+	}
+	return ok, err
+}
+
+func (s changeRecorder) SetOwner(ctx context.Context, workspace, env, owner string, modules []string) (map[string]string, error) {
+	before, err := s.Store.SetOwner(ctx, workspace, env, owner, modules)
+	if err == nil {
+		noteChange(ctx, env)
+	}
+	return before, err
+}
+
+// HandleCommand runs a subcommand.
+func (b *Bot) HandleCommand(ctx context.Context, c Command) Response {
+	return withChanges(ctx, func(ctx context.Context) Response { return b.handleCommand(ctx, c) })
+}
+
+// HandleAction handles a button click. A click on a diagnosis reply's
+// button also rebuilds that reply from current state (Response.Update).
+func (b *Bot) HandleAction(ctx context.Context, a Action) Response {
+	return withChanges(ctx, func(ctx context.Context) Response { return b.handleAction(ctx, a) })
+}
+
+// Answer records what a reading says and builds the reply.
+func (b *Bot) Answer(ctx context.Context, r *Reading) Response {
+	return withChanges(ctx, func(ctx context.Context) Response { return b.answer(ctx, r) })
+}
