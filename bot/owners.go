@@ -107,7 +107,7 @@ func (b *Bot) setOwner(ctx context.Context, c Command, args string, take bool) R
 		}
 	} else {
 		r.Summary = fmt.Sprintf("%s released %s on %s", c.User, plural(len(names), "module", "modules"), env)
-		r.Section(append(append(Line{M(c.User), T(" released ")}, nameSpans(names, 10)...), T(" on "), B(env), T(": anyone may take them.")))
+		r.Section(append(append(Line{M(c.User), T(" released ")}, nameSpans(names, 10)...), T(" on "), B(env), T(": anyone may take "+map[bool]string{true: "it", false: "them"}[len(names) == 1]+".")))
 	}
 	if len(missing) > 0 {
 		r.Context(append(Line{T("Not on the list: ")}, nameSpans(missing, 10)...))
