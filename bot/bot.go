@@ -76,6 +76,11 @@ type Response struct {
 	// Changed lists the environments whose tracking state the response
 	// changed (sorted): a transport refreshes what shows them (Slack's living status message).
 	Changed []string
+	// Milestone is a short line for the channel when the response brought
+	// an environment to a milestone (preparation finished or failed, all
+	// clear). A transport that threads announcements under a pinned status
+	// shows it in the channel too; the Announce may already say it.
+	Milestone *Reply
 }
 
 // File is a generated document.

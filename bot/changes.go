@@ -15,10 +15,24 @@ import (
 
 type changesKey struct{}
 
-// changeList is one request's changed environments.
+// changeList is one request's changed environments, and those that
+// reached a milestone (preparation finished or failed, all clear).
 type changeList struct {
-	mu   sync.Mutex
-	envs []string
+	mu         sync.Mutex
+	envs       []string
+	workspace  string
+	milestones map[string]progress.State // env → state reached; "" for all clear
+}
+
+func (l *changeList) milestone(workspace, env string, s progress.State) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.milestones == nil {
+		l.milestones = map[string]progress.State{}
+	}
+	if _, ok := l.milestones[env]; !ok || s == "" {
+		l.workspace, l.milestones[env] = workspace, s
+	}
 }
 
 func (l *changeList) add(env string) {
@@ -37,8 +51,9 @@ func noteChange(ctx context.Context, env string) {
 	}
 }
 
-// withChanges runs fn with a change list in its context and returns its response with Changed filled in.
-func withChanges(ctx context.Context, fn func(context.Context) Response) Response {
+// withChanges runs fn with a change list in its context and returns its
+// response with Changed (and Milestone) filled in.
+func (b *Bot) withChanges(ctx context.Context, fn func(context.Context) Response) Response {
 	l := &changeList{}
 	resp := fn(context.WithValue(ctx, changesKey{}, l))
 	for _, e := range resp.Changed {
@@ -46,16 +61,59 @@ func withChanges(ctx context.Context, fn func(context.Context) Response) Respons
 	}
 	slices.Sort(l.envs)
 	resp.Changed = l.envs
+	if len(l.milestones) == 1 && resp.Milestone == nil {
+		for env, s := range l.milestones {
+			resp.Milestone = b.milestone(ctx, l.workspace, env, s)
+		}
+	}
 	return resp
+}
+
+// milestone is the short line for the channel when env reached state s ("": all clear).
+func (b *Bot) milestone(ctx context.Context, workspace, env string, s progress.State) *Reply {
+	if s == "" {
+		return b.allClear(env)
+	}
+	icon := map[progress.State]string{progress.StateFailed: ":x:", progress.StateReady: ":white_check_mark:"}[s]
+	r := &Reply{Summary: env + ": " + stateText(s)}
+	l := Line{T(cmpOr(icon, ":checkered_flag:") + " "), B(env), T(": " + stateText(s))}
+	if st, err := b.store.Status(ctx, workspace, env, 0); err == nil && st.Counts.Known() {
+		l = append(l, T(" · "+countsText(st)))
+	}
+	r.Section(l)
+	return r
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 // changeRecorder is the store, noting the environments its writes change.
 type changeRecorder struct{ progress.Store }
 
 func (s changeRecorder) Apply(ctx context.Context, workspace, env string, c progress.Change) (progress.Result, error) {
+	var before progress.State
+	finishing := c.Kind == progress.ChangeSummary || c.Kind == progress.ChangeState
+	if finishing {
+		if st, err := s.Store.Status(ctx, workspace, env, 0); err == nil {
+			before = st.State
+		}
+	}
 	res, err := s.Store.Apply(ctx, workspace, env, c)
-	if err == nil && !res.Duplicate {
-		noteChange(ctx, env)
+	if err != nil || res.Duplicate {
+		return res, err
+	}
+	noteChange(ctx, env)
+	l, _ := ctx.Value(changesKey{}).(*changeList)
+	switch {
+	case l == nil:
+	case res.BecameEmpty:
+		l.milestone(workspace, env, "")
+	case finishing && res.State != before && res.State != progress.StatePreparing && res.State != progress.StateUnknown:
+		l.milestone(workspace, env, res.State)
 	}
 	return res, err
 }
@@ -86,16 +144,16 @@ func (s changeRecorder) SetOwner(ctx context.Context, workspace, env, owner stri
 
 // HandleCommand runs a subcommand.
 func (b *Bot) HandleCommand(ctx context.Context, c Command) Response {
-	return withChanges(ctx, func(ctx context.Context) Response { return b.handleCommand(ctx, c) })
+	return b.withChanges(ctx, func(ctx context.Context) Response { return b.handleCommand(ctx, c) })
 }
 
 // HandleAction handles a button click. A click on a diagnosis reply's
 // button also rebuilds that reply from current state (Response.Update).
 func (b *Bot) HandleAction(ctx context.Context, a Action) Response {
-	return withChanges(ctx, func(ctx context.Context) Response { return b.handleAction(ctx, a) })
+	return b.withChanges(ctx, func(ctx context.Context) Response { return b.handleAction(ctx, a) })
 }
 
 // Answer records what a reading says and builds the reply.
 func (b *Bot) Answer(ctx context.Context, r *Reading) Response {
-	return withChanges(ctx, func(ctx context.Context) Response { return b.answer(ctx, r) })
+	return b.withChanges(ctx, func(ctx context.Context) Response { return b.answer(ctx, r) })
 }

@@ -52,7 +52,7 @@ func (b *Bot) status(ctx context.Context, c Command, names []string) (*Reply, *R
 		if i > 0 {
 			r.Divider()
 		}
-		b.statusBlocks(r, st, b.moduleOwners(ctx, c.Workspace, name))
+		b.statusBlocks(r, st, b.extra(ctx, c.Workspace, name))
 		if l := b.snoozeLine(ctx, c.Workspace, c.Channel, st.Environment); l != nil {
 			r.Context(l)
 		}
@@ -72,7 +72,7 @@ func (b *Bot) status(ctx context.Context, c Command, names []string) (*Reply, *R
 // StatusReply renders one environment's status (also used by reminders).
 func (b *Bot) StatusReply(st progress.Status) *Reply {
 	r := &Reply{Summary: statusSummary(st)}
-	b.statusBlocks(r, st, nil)
+	b.statusBlocks(r, st, statusExtra{})
 	return r
 }
 
@@ -115,15 +115,14 @@ func ProgressBar(f float64) string {
 	return strings.Repeat("█", n) + strings.Repeat("░", 10-n)
 }
 
-// statusBlocks adds st to r; owners (by module key, may be nil) name who took each module.
-func (b *Bot) statusBlocks(r *Reply, st progress.Status, owners map[string]string) {
-	title := st.Name
-	if st.Version != "" {
-		title += " → Platform Server " + st.Version
-	}
-	r.Header(title)
+// statusBlocks adds st to r, with the owners of its modules and the upgrade's start when x has them.
+func (b *Bot) statusBlocks(r *Reply, st progress.Status, x statusExtra) {
+	r.Header(incidentTitle(st))
 	var fields []Field
 	fields = append(fields, Field{Label: "State", Value: Line{T(stateText(st.State))}})
+	if f, ok := b.runningField(st, x.started); ok {
+		fields = append(fields, f)
+	}
 	switch {
 	case st.State == progress.StatePreparing && st.Preparation.Percent != nil:
 		p := *st.Preparation.Percent
@@ -145,7 +144,7 @@ func (b *Bot) statusBlocks(r *Reply, st progress.Status, owners map[string]strin
 		}
 	}
 	if st.Counts.Known() {
-		fields = append(fields, Field{Label: "Service Center counts", Value: Line{T(fmt.Sprintf("%s prepared, %s failed, %s skipped", countText(st.Counts.Prepared), countText(st.Counts.Failed), countText(st.Counts.Skipped)))}})
+		fields = append(fields, Field{Label: "Service Center counts", Value: Line{T(countsText(st))}})
 	}
 	if st.FromVersion != "" {
 		fields = append(fields, Field{Label: "Upgraded from", Value: Line{T("Platform Server " + st.FromVersion)}})
@@ -175,7 +174,7 @@ func (b *Bot) statusBlocks(r *Reply, st progress.Status, owners map[string]strin
 			if m.ReportedBy != "" {
 				l = append(l, T(", reported by "), M(m.ReportedBy))
 			}
-			if o := owners[moduleKey(m.Name)]; o != "" {
+			if o := x.owners[moduleKey(m.Name)]; o != "" {
 				l = append(l, T(", taken by "), M(o))
 			}
 			n := len(l.PlainText()) + 24

@@ -1,0 +1,96 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/upgradebot/upgradebot/progress"
+)
+
+// The incident at a glance: the header a status starts with (where the
+// upgrade goes from and to, since when, the counts) and the status message
+// a chat keeps pinned and current (Slack's living message, bot/slackbot).
+
+// statusExtra is what a status shows beyond progress.Status: who took
+// which module (by module key) and when the upgrade started (zero: unknown).
+type statusExtra struct {
+	owners  map[string]string
+	started time.Time
+}
+
+// extra reads env's owners and the start of its upgrade; what cannot be
+// read is left out (the status still shows).
+func (b *Bot) extra(ctx context.Context, workspace, env string) statusExtra {
+	x := statusExtra{owners: b.moduleOwners(ctx, workspace, env)}
+	h, err := b.store.History(ctx, workspace, env)
+	if err != nil {
+		b.log.Warn("cannot read the history for the upgrade's start", "env", env, "err", err)
+		return x
+	}
+	x.started = upgradeStart(h)
+	return x
+}
+
+// upgradeStart is when the current upgrade started: the last reset, else the first entry.
+func upgradeStart(h []progress.HistoryEntry) time.Time {
+	for i := len(h) - 1; i >= 0; i-- {
+		if h[i].Action == string(progress.ChangeReset) {
+			return h[i].Time
+		}
+	}
+	if len(h) > 0 {
+		return h[0].Time
+	}
+	return time.Time{}
+}
+
+// incidentTitle is a status's title: the environment, and from which
+// Platform Server version to which when known.
+func incidentTitle(st progress.Status) string {
+	switch {
+	case st.Version != "" && st.FromVersion != "":
+		return fmt.Sprintf("%s: Platform Server %s → %s", st.Name, st.FromVersion, st.Version)
+	case st.Version != "":
+		return st.Name + " → Platform Server " + st.Version
+	}
+	return st.Name
+}
+
+// runningField says when the upgrade started and how long it has run (or ran, once finished).
+func (b *Bot) runningField(st progress.Status, started time.Time) (Field, bool) {
+	if started.IsZero() {
+		return Field{}, false
+	}
+	v := "since " + b.when(started)
+	switch end := b.now(); {
+	case finished(st) && !st.UpdatedAt.IsZero():
+		v += ", took " + roughDuration(st.UpdatedAt.Sub(started))
+	case end.After(started):
+		v += ", running for " + roughDuration(end.Sub(started))
+	}
+	return Field{Label: "Upgrade", Value: Line{T(v)}}, true
+}
+
+// countsText is the counts line of a status.
+func countsText(st progress.Status) string {
+	return fmt.Sprintf("%s prepared, %s failed, %s skipped", countText(st.Counts.Prepared), countText(st.Counts.Failed), countText(st.Counts.Skipped))
+}
+
+// LivingStatus is the status message channel keeps pinned for env: the
+// incident header, counts, the modules to republish with their owners and
+// the channel's snooze. version orders renderings: a later one is newer.
+func (b *Bot) LivingStatus(ctx context.Context, workspace, channel, env string) (r *Reply, version int64, err error) {
+	version = b.now().UnixNano()
+	st, err := b.store.Status(ctx, workspace, env, statusModules)
+	if err != nil {
+		return nil, 0, err
+	}
+	r = &Reply{Summary: statusSummary(st)}
+	b.statusBlocks(r, st, b.extra(ctx, workspace, env))
+	if l := b.snoozeLine(ctx, workspace, channel, st.Environment); l != nil {
+		r.Context(l)
+	}
+	r.Context(Line{T("Kept up to date by upgradebot · changes in the thread · "), C(b.cmd + " help")})
+	return r, version, nil
+}
