@@ -89,7 +89,9 @@ func (a *App) deliverTS(ctx context.Context, resp bot.Response, o origin) (strin
 			note("thread", err)
 		}
 	}
-	if !resp.Announce.Empty() {
+	if threaded, err := a.threadAnnouncement(ctx, resp, o); threaded {
+		note("announce", err)
+	} else if !resp.Announce.Empty() {
 		note("announce", a.announce(ctx, o, resp.Announce))
 	}
 	if !resp.Update.Empty() && o.kind == fromAction {
@@ -97,6 +99,9 @@ func (a *App) deliverTS(ctx context.Context, resp bot.Response, o origin) (strin
 	}
 	if resp.File != nil {
 		note("file", a.file(ctx, o, resp.File))
+	}
+	if a.living != nil && len(resp.Changed) > 0 {
+		a.living.Changed(ctx, o.workspace, resp.Changed)
 	}
 	return ts, firstFixable(errs)
 }

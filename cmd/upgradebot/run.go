@@ -93,7 +93,9 @@ func cmdRun(ctx context.Context, args []string, e env) error {
 	if cfg.Mode == config.ModeHTTP {
 		mode = slackbot.ModeHTTP
 	}
+	living := slackbot.NewLiving(slackbot.LivingOptions{API: api, Core: core, Store: store, Logger: logger})
 	app, err := slackbot.New(slackbot.Options{
+		Living:         living,
 		Mode:           mode,
 		Core:           core,
 		API:            api,
