@@ -87,8 +87,10 @@ type Response struct {
 type File struct {
 	Name    string
 	Title   string
-	Type    string // "markdown" or "csv"
+	Type    string // "markdown", "csv" or "png"
 	Content []byte
+	Alt     string // an image in words
+	Env     string // the environment a chart shows: Slack posts it in its status message's thread
 }
 
 // Options are the bot's dependencies and settings.
@@ -177,14 +179,14 @@ func New(o Options) *Bot {
 	if b.zone == nil {
 		b.zone = time.UTC
 	}
-	if b.store != nil {
-		b.store = changeRecorder{b.store}
-	}
 	if b.log == nil {
 		b.log = slog.New(slog.DiscardHandler)
 	}
 	if b.now == nil {
 		b.now = time.Now
+	}
+	if b.store != nil {
+		b.store = changeRecorder{b.store, b.log, b.now}
 	}
 	if b.cmd == "" {
 		b.cmd = "/upgrade"

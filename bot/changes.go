@@ -2,8 +2,10 @@ package bot
 
 import (
 	"context"
+	"log/slog"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/upgradebot/upgradebot/progress"
 )
@@ -91,8 +93,13 @@ func cmpOr(a, b string) string {
 	return b
 }
 
-// changeRecorder is the store, noting the environments its writes change.
-type changeRecorder struct{ progress.Store }
+// changeRecorder is the store, noting the environments its writes change
+// and adding a sample of the burn-down chart after each recorded change.
+type changeRecorder struct {
+	progress.Store
+	log *slog.Logger
+	now func() time.Time
+}
 
 func (s changeRecorder) Apply(ctx context.Context, workspace, env string, c progress.Change) (progress.Result, error) {
 	var before progress.State
@@ -107,6 +114,13 @@ func (s changeRecorder) Apply(ctx context.Context, workspace, env string, c prog
 		return res, err
 	}
 	noteChange(ctx, env)
+	at := c.At
+	if at.IsZero() {
+		at = s.now()
+	}
+	if err := addSample(ctx, s.Store, workspace, env, at, c.Kind == progress.ChangeReset); err != nil {
+		s.log.Warn("cannot add a sample to the burn-down chart", "env", env, "err", err)
+	}
 	l, _ := ctx.Value(changesKey{}).(*changeList)
 	switch {
 	case l == nil:

@@ -41,6 +41,8 @@ func commandTable() []*commandDef {
 			examples: []string{"release Orders", "release all"}, run: (*Bot).cmdRelease},
 		{name: "snooze", args: "[env] 1h|tomorrow|off", summary: "Snooze this channel's reminders of an environment for an hour or until the next working day; a recorded change ends it.",
 			examples: []string{"snooze prod 1h", "snooze tomorrow", "snooze prod off"}, run: (*Bot).cmdSnooze},
+		{name: "chart", args: "[env]", summary: "The burn-down chart: modules left over time (and the preparation's percent while it runs).",
+			examples: []string{"chart", "chart prod"}, readOnly: true, run: (*Bot).cmdChart},
 		{name: "history", args: "[env]", summary: "The environment's timeline: who reported what, when.",
 			examples: []string{"history prod"}, readOnly: true, run: (*Bot).cmdHistory},
 		{name: "export", args: "[env] [md|csv]", summary: "The timeline as a Markdown or CSV file for the change record.",

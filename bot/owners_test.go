@@ -14,7 +14,7 @@ import (
 )
 
 // clockBot is a bot on a fresh embedded store whose clock the test moves.
-func clockBot(t *testing.T) (*Bot, progress.Store, *time.Time) {
+func clockBot(t testing.TB) (*Bot, progress.Store, *time.Time) {
 	t.Helper()
 	now := testNow // a Wednesday
 	clock := func() time.Time { return now }

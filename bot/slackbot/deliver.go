@@ -1,6 +1,7 @@
 package slackbot
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -210,9 +211,16 @@ func (a *App) file(ctx context.Context, o origin, f *bot.File) error {
 	if o.kind == fromMention || o.kind == fromMessage {
 		thread = o.thread
 	}
+	if f.Env != "" && a.living != nil {
+		// A chart goes in the thread of its environment's status message.
+		thread = cmp.Or(a.living.Thread(ctx, o.workspace, o.channel, f.Env), thread)
+	}
 	err := a.api.Upload(ctx, o.channel, thread, comment, f)
 	if err == nil {
 		return nil
+	}
+	if f.Type == "png" {
+		return err // no code block can show an image; the reply says what it shows
 	}
 	a.log.Info("file upload failed; showing the file's content instead", "file", f.Name, "err", err)
 	text := codeBlock(f)
