@@ -74,10 +74,9 @@ type LivingOptions struct {
 
 // Living keeps the living status messages current.
 type Living struct {
-	o     LivingOptions
-	log   *slog.Logger
-	token string // this replica's lease token
-	slot  atomic.Uint64
+	o    LivingOptions
+	log  *slog.Logger
+	slot atomic.Uint64
 
 	mu      sync.Mutex
 	pending map[livingKey]func() bool // a timer per message waiting to be edited
@@ -116,7 +115,7 @@ func NewLiving(o LivingOptions) *Living {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Living{o: o, log: log, token: progress.NewToken(), pending: map[livingKey]func() bool{}}
+	return &Living{o: o, log: log, pending: map[livingKey]func() bool{}}
 }
 
 // Changed schedules an edit of the living message of each environment in
@@ -195,11 +194,12 @@ func (l *Living) Thread(ctx context.Context, workspace, channel, env string) str
 
 // refresh edits k's message if it is its turn, and says when to try again (0: no need).
 func (l *Living) refresh(ctx context.Context, k livingKey) time.Duration {
-	lease := "living-lease:" + k.workspace + ":" + k.channel + ":" + k.env
-	if ok, err := l.o.Store.Claim(ctx, lease, l.token, livingLease); err != nil || !ok {
-		return l.o.MinInterval // another replica is at it, or the store is away
+	// A token per edit: a claim is won again by the token holding it.
+	lease, token := "living-lease:"+k.workspace+":"+k.channel+":"+k.env, progress.NewToken()
+	if ok, err := l.o.Store.Claim(ctx, lease, token, livingLease); err != nil || !ok {
+		return l.o.MinInterval // another edit is under way here or on another replica, or the store is away
 	}
-	defer func() { _ = l.o.Store.Release(context.WithoutCancel(ctx), lease, l.token) }()
+	defer func() { _ = l.o.Store.Release(context.WithoutCancel(ctx), lease, token) }()
 	rec, err := l.record(ctx, k)
 	if err != nil {
 		l.log.Warn("cannot read the status message's record", "env", k.env, "err", err)

@@ -308,3 +308,39 @@ func TestLivingThreadReplies(t *testing.T) {
 		t.Errorf("broadcast: %q, %q; want only the all clear in the channel", threaded[0].Field("reply_broadcast"), threaded[1].Field("reply_broadcast"))
 	}
 }
+
+// /upgrade chart uploads the PNG (files.getUploadURLExternal, the upload,
+// files.completeUploadExternal) in the status message's thread, with its alt text.
+func TestChartUpload(t *testing.T) {
+	var living *Living
+	h := start(t, setup{mode: ModeHTTP, opts: func(o *Options) {
+		living = NewLiving(LivingOptions{API: o.API, Core: o.Core.(LivingCore), Store: o.Store, MinInterval: 10 * time.Millisecond})
+		o.Living = living
+	}})
+	command := func(text string) {
+		t.Helper()
+		if code, body := h.do(slackfake.FormRequest(h.events(), secret, slackfake.SlashCommand(channel, ana, text, h.fake.ResponseURL(text), "trig-"+text))); code != http.StatusOK {
+			t.Fatalf("%s: %d %s", text, code, body)
+		}
+	}
+	command("track prod")
+	command("failed A B")
+	h.fake.WaitCalls(1, 5*time.Second, "pins.add")
+	ts := ""
+	for deadline := time.Now().Add(5 * time.Second); ts == ""; time.Sleep(5 * time.Millisecond) {
+		if ts = living.Thread(context.Background(), slackfake.TeamID, channel, "prod"); time.Now().After(deadline) {
+			t.Fatal("no status message")
+		}
+	}
+	command("chart")
+	h.fake.WaitCalls(1, 5*time.Second, "files.getUploadURLExternal")
+	h.fake.WaitCalls(1, 5*time.Second, "upload")
+	done := h.fake.WaitCalls(1, 5*time.Second, "files.completeUploadExternal")[0]
+	if done.Field("thread_ts") != ts || done.Field("channel_id") != channel {
+		t.Errorf("chart uploaded to %s/%s, want the status message's thread %s", done.Field("channel_id"), done.Field("thread_ts"), ts)
+	}
+	get := h.fake.Calls("files.getUploadURLExternal")[0]
+	if !strings.HasPrefix(get.Field("filename"), "burndown-prod-") || get.Field("alt_txt") == "" || get.Field("length") == "0" {
+		t.Errorf("getUploadURLExternal: %v", get.Form)
+	}
+}
