@@ -215,14 +215,17 @@ type hourTicks struct{}
 // Ticks returns the ticks between min and max, Unix seconds.
 func (hourTicks) Ticks(min, max float64) []plot.Tick {
 	steps := []time.Duration{15 * time.Minute, 30 * time.Minute, time.Hour, 2 * time.Hour, 3 * time.Hour, 6 * time.Hour, 12 * time.Hour, 24 * time.Hour}
+	// One comparison for both loops: with integer division in one and not
+	// the other, a span just over 7 steps (21h34m) got no tick at all.
+	d := time.Duration(max-min) * time.Second
 	step := steps[len(steps)-1]
 	for _, st := range steps {
-		if time.Duration(max-min)*time.Second/st <= 7 {
+		if d <= 7*st {
 			step = st
 			break
 		}
 	}
-	for step < time.Duration(max-min)*time.Second/7 {
+	for d > 7*step {
 		step += 24 * time.Hour // upgrades that run for weeks
 	}
 	var ticks []plot.Tick

@@ -164,3 +164,14 @@ func BenchmarkBurnDown2000Modules3Days(b *testing.B) {
 		}
 	}
 }
+
+// Every span gets four to eight ticks, a span just over seven steps too.
+func TestHourTicks(t *testing.T) {
+	t0 := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+	for _, span := range []time.Duration{20 * time.Minute, 3 * time.Hour, 21*time.Hour + 34*time.Minute, 49 * time.Hour, 72 * time.Hour, 30 * 24 * time.Hour} {
+		ticks := hourTicks{}.Ticks(float64(t0.Unix()), float64(t0.Add(span).Unix()))
+		if len(ticks) < 1 || len(ticks) > 8 {
+			t.Errorf("%v: %d ticks, want 1 to 8", span, len(ticks))
+		}
+	}
+}
