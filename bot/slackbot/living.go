@@ -33,6 +33,8 @@ import (
 type LivingCore interface {
 	// LivingStatus is the message's reply model; version orders renderings.
 	LivingStatus(ctx context.Context, workspace, channel, env string) (*bot.Reply, int64, error)
+	// Chart is env's burn-down chart, nil when there is nothing to draw yet.
+	Chart(ctx context.Context, workspace, env string) (*bot.File, error)
 }
 
 var _ LivingCore = (*bot.Bot)(nil)
@@ -291,8 +293,9 @@ func (a *API) Pin(ctx context.Context, channel, ts string) error {
 
 // threadAnnouncement posts a response's announcement (or, when it has none,
 // its milestone) as a short reply under the living message of the one
-// environment it changed; a milestone is also shown in the channel. It
-// reports whether it did: false when there is no such message.
+// environment it changed; a milestone is also shown in the channel, and
+// followed by the burn-down chart (a few times an upgrade). It reports
+// whether it did: false when there is no such message.
 func (a *App) threadAnnouncement(ctx context.Context, resp bot.Response, o origin) (bool, error) {
 	if a.living == nil || len(resp.Changed) != 1 || o.kind == fromMention && o.thread != "" {
 		return false, nil
@@ -304,10 +307,18 @@ func (a *App) threadAnnouncement(ctx context.Context, resp bot.Response, o origi
 	if r.Empty() {
 		return false, nil
 	}
-	ts := a.living.Thread(ctx, o.workspace, o.channel, resp.Changed[0])
+	env := resp.Changed[0]
+	ts := a.living.Thread(ctx, o.workspace, o.channel, env)
 	if ts == "" {
 		return false, nil
 	}
 	_, err := a.api.PostMessage(ctx, o.channel, ts, resp.Milestone != nil, r)
+	if err == nil && resp.Milestone != nil {
+		if f, cerr := a.living.o.Core.Chart(ctx, o.workspace, env); cerr != nil || f == nil {
+			a.log.Debug("no chart for the milestone", "env", env, "err", cerr)
+		} else if uerr := a.api.Upload(ctx, o.channel, ts, "", f); uerr != nil {
+			a.log.Info("cannot upload the burn-down chart", "env", env, "err", uerr)
+		}
+	}
 	return true, err
 }

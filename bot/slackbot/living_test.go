@@ -307,6 +307,10 @@ func TestLivingThreadReplies(t *testing.T) {
 	if threaded[0].Field("reply_broadcast") == "true" || threaded[1].Field("reply_broadcast") != "true" {
 		t.Errorf("broadcast: %q, %q; want only the all clear in the channel", threaded[0].Field("reply_broadcast"), threaded[1].Field("reply_broadcast"))
 	}
+	// The milestone brings the chart into the thread.
+	if up := h.fake.WaitCalls(1, 5*time.Second, "files.completeUploadExternal")[0]; up.Field("thread_ts") != ts {
+		t.Errorf("chart uploaded in %q, want the thread %s", up.Field("thread_ts"), ts)
+	}
 }
 
 // /upgrade chart uploads the PNG (files.getUploadURLExternal, the upload,
@@ -343,4 +347,41 @@ func TestChartUpload(t *testing.T) {
 	if !strings.HasPrefix(get.Field("filename"), "burndown-prod-") || get.Field("alt_txt") == "" || get.Field("length") == "0" {
 		t.Errorf("getUploadURLExternal: %v", get.Form)
 	}
+}
+
+// Two replicas sharing Redis, each told of half the changes of a burst,
+// post and pin one message and edit it at most once per 5 s between them.
+func TestLivingReplicas(t *testing.T) {
+	stores := redisStores(t, 2)
+	ta := newTestAPI(t)
+	clock := &fakeClock{now: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+	api := &timedAPI{LivingAPI: ta.API, clock: clock}
+	var cores []*bot.Bot
+	var livings []*Living
+	for _, s := range stores {
+		c := bot.New(bot.Options{Engine: diagnosis.New(diagnosis.Builtin()), Store: s, Now: clock.Now})
+		l := NewLiving(LivingOptions{API: api, Core: c, Store: s, Clock: clock})
+		t.Cleanup(l.Close)
+		cores, livings = append(cores, c), append(livings, l)
+	}
+	for i := range 31 {
+		text := fmt.Sprintf("failed M%02d", i)
+		if i == 0 {
+			text = "track prod"
+		}
+		r := i % 2
+		resp := cores[r].HandleCommand(context.Background(), bot.Command{Workspace: slackfake.TeamID, Channel: channel, User: ana, ID: fmt.Sprint(t.Name(), i), Text: text})
+		livings[r].Changed(context.Background(), slackfake.TeamID, resp.Changed)
+		clock.Advance(300 * time.Millisecond)
+	}
+	clock.Advance(15 * time.Second)
+	if p, n := len(ta.fake.Calls("chat.postMessage")), len(ta.fake.Calls("pins.add")); p != 1 || n != 1 {
+		t.Fatalf("%d posts, %d pins; want one each", p, n)
+	}
+	for i := 1; i < len(api.edits); i++ {
+		if gap := api.edits[i].Sub(api.edits[i-1]); gap < 5*time.Second {
+			t.Errorf("edits %v apart, want at least 5 s", gap)
+		}
+	}
+	mustContain(t, "last edit", lastText(ta.fake.Calls("chat.update")), "To republish (30)", "M30")
 }
