@@ -402,22 +402,6 @@ func (s *RedisStore) Apply(ctx context.Context, workspace, env string, c Change)
 	if err != nil {
 		return Result{}, err
 	}
-	if len(mods) > 0 {
-		stored, err := s.client.HKeys(ctx, s.envKey(workspace, env, "modules")).Result()
-		if err != nil {
-			return Result{}, s.wrap("apply", err)
-		}
-		withLegacyKeys(mods, stored)
-	}
-	wc, err := json.Marshal(wireChange{
-		Kind: c.Kind, Percent: c.Preparation.Percent, Expected: c.Preparation.Expected,
-		Current: c.Preparation.Current, Total: c.Preparation.Total,
-		Prepared: c.Counts.Prepared, Failed: c.Counts.Failed, Skipped: c.Counts.Skipped,
-		State: c.State, Reason: c.Reason, Source: c.Source, All: c.All, Modules: mods,
-	})
-	if err != nil {
-		return Result{}, fmt.Errorf("progress: encode change: %w", err)
-	}
 	entry, err := encodeEntry(HistoryEntry{Time: c.At, Actor: c.Actor, Action: string(c.Kind), Detail: describeChange(c, mods), Source: c.Source})
 	if err != nil {
 		return Result{}, fmt.Errorf("progress: encode history: %w", err)
@@ -429,16 +413,85 @@ func (s *RedisStore) Apply(ctx context.Context, workspace, env string, c Change)
 	// go-redis resends a command whose reply was lost (MaxRetries); the token
 	// lets the script tell that resend from a second Apply with the same key.
 	token := rand.Text()
-	reply, err := s.apply.Run(ctx, s.client, keys, string(wc), entry, int64(s.idemTTL/time.Second),
-		s.historyLimit, toMillis(c.At), c.Actor, token).Slice()
-	if err != nil {
-		if redis.HasErrorPrefix(err, "NOTFOUND") {
+	// Next decides on what it read; the script applies that only when the
+	// environment's revision has not moved since, else it is read again.
+	for range applyAttempts {
+		var meta *redis.MapStringStringCmd
+		var stored *redis.StringSliceCmd
+		if _, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			meta = p.HGetAll(ctx, keys[0])
+			stored = p.HKeys(ctx, keys[1])
+			return nil
+		}); err != nil {
+			return Result{}, s.wrap("apply", err)
+		}
+		if len(meta.Val()) == 0 {
 			return Result{}, notFound(workspace, env)
 		}
-		return Result{}, s.wrap("apply", err)
+		mods := slices.Clone(mods)
+		withLegacyKeys(mods, stored.Val())
+		snap := Status{Environment: parseMeta(workspace, meta.Val(), nil), ModuleCount: len(stored.Val()), NamedFailedSkipped: atoi(meta.Val()["named_fs"])}
+		next := Next(snap, c, remainingAfter(stored.Val(), c, mods))
+		if next.Refused != "" {
+			if dup, err := s.client.Exists(ctx, keys[4]).Result(); err != nil || dup == 1 {
+				return Result{Duplicate: dup == 1}, s.wrap("apply", err)
+			}
+			return Result{State: next.State, Refused: next.Refused}, nil
+		}
+		wc, err := json.Marshal(wireChange{
+			Kind: c.Kind, Percent: c.Preparation.Percent, Expected: c.Preparation.Expected,
+			Current: c.Preparation.Current, Total: c.Preparation.Total,
+			Prepared: c.Counts.Prepared, Failed: c.Counts.Failed, Skipped: c.Counts.Skipped,
+			State: c.State, Reason: c.Reason, Source: c.Source, All: c.All, Modules: mods,
+		})
+		if err != nil {
+			return Result{}, fmt.Errorf("progress: encode change: %w", err)
+		}
+		args := []any{string(wc), entry, int64(s.idemTTL / time.Second), s.historyLimit, toMillis(c.At), c.Actor, token, string(next.State)}
+		for _, f := range guarded(c, snap.State) {
+			args = append(args, f, meta.Val()[f])
+		}
+		reply, err := s.apply.Run(ctx, s.client, keys, args...).Slice()
+		if err != nil {
+			if redis.HasErrorPrefix(err, "NOTFOUND") {
+				return Result{}, notFound(workspace, env)
+			}
+			return Result{}, s.wrap("apply", err)
+		}
+		if len(reply) == 1 && reply[0] == int64(2) {
+			continue // changed since it was read: decide again
+		}
+		return parseApplyReply(reply)
 	}
-	return parseApplyReply(reply)
+	return Result{}, fmt.Errorf("progress: redis apply: %s/%s changed under %d attempts in a row; try again", workspace, env, applyAttempts)
 }
+
+// guarded are the meta fields Next reads to decide on c in state cur
+// (for a done change after the outcome, which reads the module list and
+// the counts too, the revision of everything): the script applies the
+// decision only while they hold what was read, so concurrent changes that
+// do not bear on it (modules added by two replicas at once) do not make
+// each other decide again.
+func guarded(c Change, cur State) []string {
+	switch c.Kind {
+	case ChangeReset:
+		return nil
+	case ChangeDone:
+		if cur.stage() < 2 {
+			return []string{"state"}
+		}
+		return []string{"rev"}
+	case ChangePreparing:
+		return []string{"state", "version", "percent", "current", "total"}
+	case ChangeSummary:
+		return []string{"state", "version", "failed", "skipped"}
+	}
+	return []string{"state", "version"}
+}
+
+// applyAttempts bounds how often Apply decides again when the environment
+// changed between its read and its write.
+const applyAttempts = 8
 
 func parseApplyReply(reply []any) (Result, error) {
 	bad := fmt.Errorf("progress: redis apply: unexpected reply %.200v", reply)
@@ -448,13 +501,14 @@ func parseApplyReply(reply []any) (Result, error) {
 	if dup, _ := reply[0].(int64); dup == 1 {
 		return Result{Duplicate: true}, nil
 	}
-	if len(reply) != 8 {
+	if len(reply) != 9 {
 		return Result{}, bad
 	}
 	state, ok1 := reply[1].(string)
 	remaining, ok2 := reply[2].(int64)
 	became, ok3 := reply[3].(int64)
-	if !ok1 || !ok2 || !ok3 {
+	done, ok4 := reply[8].(int64)
+	if !ok1 || !ok2 || !ok3 || !ok4 {
 		return Result{}, bad
 	}
 	lists := make([][]string, 4)
@@ -469,7 +523,7 @@ func parseApplyReply(reply []any) (Result, error) {
 	}
 	return Result{
 		Added: lists[0], Updated: lists[1], Removed: lists[2], NotFound: lists[3],
-		Remaining: int(remaining), BecameEmpty: became == 1, State: State(state),
+		Remaining: int(remaining), BecameEmpty: became == 1, BecameDone: done == 1, State: State(state),
 	}, nil
 }
 
@@ -564,9 +618,7 @@ func parseMeta(workspace string, m map[string]string, channels []string) Environ
 		Counts:      Counts{Prepared: optInt(m, "prepared"), Failed: optInt(m, "failed"), Skipped: optInt(m, "skipped")},
 		UpdatedBy:   m["updated_by"],
 	}
-	if e.State == "" {
-		e.State = StateUnknown
-	}
+	e.State = e.State.Normal()
 	if e.State == StatePreparing {
 		e.Preparation = Preparation{Percent: optInt(m, "percent"), Expected: m["expected"], Current: optInt(m, "current"), Total: optInt(m, "total")}
 	}
