@@ -42,12 +42,6 @@ type Note struct {
 	Only Install `yaml:"only"`
 }
 
-// Applies reports whether the note applies to an installation of type in
-// (an unknown type shows every note).
-func (n Note) Applies(in Install) bool {
-	return n.Only == InstallAny || in == InstallAny || n.Only == in
-}
-
 // Link is a documentation link kept in the data so it can be corrected without a release.
 type Link struct {
 	Title string `yaml:"title"`
@@ -79,8 +73,9 @@ func (e *Entry) CausesFor(in Install) []Note { return filterNotes(e.Causes, in) 
 // StepsFor returns the steps that apply to an installation type.
 func (e *Entry) StepsFor(in Install) []Note { return filterNotes(e.Steps, in) }
 
+// filterNotes keeps the notes for an installation of type in (an unknown type keeps every note).
 func filterNotes(notes []Note, in Install) []Note {
-	return slices.DeleteFunc(slices.Clone(notes), func(n Note) bool { return !n.Applies(in) })
+	return slices.DeleteFunc(slices.Clone(notes), func(n Note) bool { return n.Only != InstallAny && in != InstallAny && n.Only != in })
 }
 
 // KB is a validated, compiled knowledge base.
@@ -223,29 +218,6 @@ func validateEntry(e *Entry) string {
 	return ""
 }
 
-// NewKB builds a knowledge base from entries. Later entries with an id
-// already present replace the earlier one, so an operator's file can
-// correct a built-in entry.
-func NewKB(entries ...[]*Entry) (*KB, error) {
-	kb := &KB{byID: map[string]*Entry{}}
-	for _, list := range entries {
-		for _, e := range list {
-			if e.Messages == nil || e.Messages[0].tmpl == nil {
-				if reason := validateEntry(e); reason != "" {
-					return nil, &EntryError{File: "(code)", ID: e.ID, Reason: reason}
-				}
-			}
-			if old, ok := kb.byID[e.ID]; ok {
-				kb.entries[slices.Index(kb.entries, old)] = e
-			} else {
-				kb.entries = append(kb.entries, e)
-			}
-			kb.byID[e.ID] = e
-		}
-	}
-	return kb, nil
-}
-
 // WithExtra returns the built-in knowledge base extended by the entries in data.
 func WithExtra(data []byte, file string) (*KB, error) {
 	extra, err := ParseEntries(data, file)
@@ -256,5 +228,15 @@ func WithExtra(data []byte, file string) (*KB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return NewKB(base, extra)
+	// An entry with an id already present replaces it, so an operator's file can correct a built-in entry.
+	kb := &KB{byID: map[string]*Entry{}}
+	for _, e := range slices.Concat(base, extra) {
+		if old, ok := kb.byID[e.ID]; ok {
+			kb.entries[slices.Index(kb.entries, old)] = e
+		} else {
+			kb.entries = append(kb.entries, e)
+		}
+		kb.byID[e.ID] = e
+	}
+	return kb, nil
 }
