@@ -139,6 +139,8 @@ func (b *Bot) HandleAction(ctx context.Context, a Action) Response {
 		return Response{Announce: r}
 	case ActionChooseEnv:
 		return b.chooseEnv(ctx, a, v)
+	case ActionRecordAnyway:
+		return b.recordHeld(ctx, a.Workspace, a.User, "btn:"+a.ID, v.Key)
 	}
 	return private(errorReply("I don't know that button any more."))
 }
@@ -168,7 +170,7 @@ func (b *Bot) chooseEnv(ctx context.Context, a Action, v buttonValue) Response {
 		r := errorReply(fmt.Sprintf("This message is already recorded for %s. To record it for %s too, paste it again starting with `%s:`.", chosen, v.Env, v.Env))
 		return Response{Reply: r, Private: true, Update: b.rebuilt(ctx, v.Key, reading, chosen, "", nil)}
 	}
-	out := b.applyParts(ctx, a.Workspace, v.Env, a.User, planParts(reading.parts), false)
+	out := b.applyParts(ctx, a.Workspace, v.Env, a.User, messageKey(m), planParts(reading.parts), false)
 	if out.err != nil {
 		return private(out.err)
 	}
@@ -277,10 +279,24 @@ func (b *Bot) rebuilt(ctx context.Context, key string, r *Reading, env, module s
 		for _, mod := range st.Modules {
 			listed[moduleKey(mod.Name)] = true
 		}
+		// What is still held back is explained again, the rest was recorded.
+		h, _, err := b.heldFor(ctx, m.Workspace, heldCode(messageKey(m), env))
+		if err != nil || h.Recorded != "" {
+			h = heldChanges{}
+		}
+		held := map[string]bool{}
+		for _, hc := range h.Changes {
+			held[hc.Key] = true
+		}
 		for _, pc := range changes {
-			for _, p := range pc.Changes {
-				rec.lines = append(rec.lines, describeRecorded(env, p, progress.Result{Duplicate: true}))
+			for i, p := range pc.Changes {
+				if !held[fmt.Sprintf("%s#%d", pc.Key, i)] {
+					rec.lines = append(rec.lines, describeRecorded(env, p, progress.Result{Duplicate: true}))
+				}
 			}
+		}
+		if len(h.Changes) > 0 {
+			rec.held, rec.heldCode, rec.heldWhy = h.Changes, heldCode(messageKey(m), env), b.heldLines(ctx, m.Workspace, env, h.Changes)
 		}
 		for _, mod := range namedModules(r.Findings()) {
 			if !listed[moduleKey(mod)] && moduleKey(mod) != moduleKey(module) {

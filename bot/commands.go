@@ -45,6 +45,8 @@ func commandTable() []*commandDef {
 			examples: []string{"reset qa"}, run: (*Bot).cmdReset},
 		{name: "remind", args: "<schedule> | off | now", summary: "This channel's reminder schedule while modules remain (cron spec, @daily, @every 2h).", admin: true,
 			examples: []string{"remind 0 9 * * 1-5", "remind @every 4h", "remind CRON_TZ=Europe/Lisbon 0 9 * * *", "remind off", "remind now"}, run: (*Bot).cmdRemind},
+		{name: "record", args: "<code>", summary: "Record anyway what a reply held back (an older message, another version, a message quoted in a sentence); the reply prints the code.",
+			examples: []string{"record k3q9v2xa"}, run: (*Bot).cmdRecord},
 		{name: "diagnose", args: "<text>", summary: "Explain an error message without recording anything.",
 			examples: []string{"diagnose There were errors preparing some modules."}, readOnly: true, run: (*Bot).cmdDiagnose},
 		{name: "help", args: "[command]", summary: "This help, or one command's.", examples: []string{"help", "help done"}, readOnly: true, run: (*Bot).cmdHelp},

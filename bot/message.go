@@ -158,7 +158,7 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Re
 		}
 	}
 	images := imageLines(m, parts)
-	if quiet && rec.err == nil && len(rec.ask) == 0 && !rec.untraced {
+	if quiet && rec.err == nil && len(rec.ask) == 0 && !rec.untraced && len(rec.held) == 0 {
 		resp := Response{React: "white_check_mark"}
 		if len(rec.lines) > 0 {
 			// The shell has no reactions: it shows what was recorded instead.
@@ -215,6 +215,7 @@ func (b *Bot) diagnosisMessage(m Message, parts []part, changes []partChanges, r
 		r.Actions(buttons...)
 	default:
 		r.Context(rec.lines...)
+		r.Section(rec.heldWhy...)
 		// Service Center's module page does not name the module in the message.
 		for _, f := range findings {
 			if f.ID == "module-not-upgraded" {
@@ -224,7 +225,23 @@ func (b *Bot) diagnosisMessage(m Message, parts []part, changes []partChanges, r
 		}
 	}
 	if rec.err == nil {
-		r.Actions(b.findingButtons(findings, rec.env, key, listed)...)
+		if listed == nil && len(rec.held) > 0 {
+			// A module held back is not on the list: no button marks it republished.
+			listed = map[string]bool{}
+			for _, mod := range namedModules(findings) {
+				listed[moduleKey(mod)] = true
+			}
+			for _, h := range rec.held {
+				for _, mod := range h.Change.Modules {
+					delete(listed, moduleKey(mod))
+				}
+			}
+		}
+		buttons := b.findingButtons(findings, rec.env, key, listed)
+		if rec.heldCode != "" && len(rec.ask) == 0 {
+			buttons = append([]Button{RecordAnywayButton(rec.env, rec.heldCode)}, buttons...)
+		}
+		r.Actions(buttons...)
 	}
 	return r
 }

@@ -20,7 +20,10 @@ type recordOutcome struct {
 	ask      []string
 	err      *Reply
 	cleared  bool
-	untraced bool // no environment followed here
+	untraced bool         // no environment followed here
+	held     []heldChange // not recorded: older, another version, or in a sentence
+	heldCode string       // what "Record anyway" records; "" when it could not be kept
+	heldWhy  []Line       // why they were held
 }
 
 // record applies a message's planned changes to the right environment.
@@ -70,18 +73,31 @@ func (b *Bot) record(ctx context.Context, m Message, changes []partChanges) reco
 	}
 	// A part recorded before (the reply rebuilt for a late screenshot)
 	// still says what it recorded.
-	out = b.applyParts(ctx, m.Workspace, target.Name, m.User, changes, true)
+	out = b.applyParts(ctx, m.Workspace, target.Name, m.User, messageKey(m), changes, true)
 	out.install = target.InstallType
 	return out
 }
 
-// applyParts records each part's changes under its key, until one fails.
-func (b *Bot) applyParts(ctx context.Context, workspace, env, actor string, parts []partChanges, repeats bool) recordOutcome {
+// applyParts records each part's changes under its key, until one fails;
+// what is held back is kept for "Record anyway" under a code of source
+// (the message's key) and env.
+func (b *Bot) applyParts(ctx context.Context, workspace, env, actor, source string, parts []partChanges, repeats bool) recordOutcome {
 	out := recordOutcome{env: env}
 	for _, pc := range parts {
 		if out = b.apply(ctx, workspace, env, actor, pc.Key, pc.Changes, repeats, out); out.err != nil {
-			break
+			return out
 		}
+		for i, p := range pc.Held {
+			out.held = append(out.held, heldChange{Key: fmt.Sprintf("%s#s%d", pc.Key, i), Change: p, Why: heldSentence})
+		}
+	}
+	if len(out.held) > 0 {
+		var err error
+		if out.heldCode, err = b.keepHeld(ctx, workspace, heldChanges{Env: env, Source: source, Changes: out.held}); err != nil {
+			b.log.Warn("cannot keep held changes", "err", err)
+			out.heldCode = ""
+		}
+		out.heldWhy = b.heldLines(ctx, workspace, env, out.held)
 	}
 	return out
 }
@@ -96,6 +112,10 @@ func (b *Bot) apply(ctx context.Context, workspace, env, actor, key string, chan
 			out.err = b.storeError("record", err)
 			return out
 		}
+		if res.Refused != "" {
+			out.held = append(out.held, heldChange{Key: fmt.Sprintf("%s#%d", key, i), Change: p, Why: res.Refused})
+			continue
+		}
 		if res.Duplicate {
 			if repeats {
 				out.lines = append(out.lines, describeRecorded(env, p, res))
@@ -103,15 +123,14 @@ func (b *Bot) apply(ctx context.Context, workspace, env, actor, key string, chan
 			continue
 		}
 		out.lines = append(out.lines, describeRecorded(env, p, res))
-		out.cleared = out.cleared || res.BecameEmpty
+		out.cleared = out.cleared || res.AllClear()
 	}
 	return out
 }
 
 func describeRecorded(env string, p planned, res progress.Result) Line {
 	l := Line{T("Recorded for "), B(env), T(": ")}
-	switch p.Kind {
-	case progress.ChangeAddModules:
+	if p.Kind == progress.ChangeAddModules {
 		names := res.Added
 		if len(names) == 0 {
 			names = p.Modules
@@ -119,10 +138,19 @@ func describeRecorded(env string, p planned, res progress.Result) Line {
 		l = append(l, T(plural(len(names), "module", "modules")+" to republish ("))
 		l = append(l, nameSpans(names, 5)...)
 		if res.Duplicate {
-			l = append(l, T(")")) // recorded before: today's count is in status
-		} else {
-			l = append(l, T(fmt.Sprintf("); %d on the list", res.Remaining)))
+			return append(l, T(")")) // recorded before: today's count is in status
 		}
+		return append(l, T(fmt.Sprintf("); %d on the list", res.Remaining)))
+	}
+	return append(l, T(describePlanned(p, res)))
+}
+
+// describePlanned says in words what a planned change records.
+func describePlanned(p planned, res progress.Result) string {
+	var l Line
+	switch p.Kind {
+	case progress.ChangeAddModules:
+		l = append(l, T(plural(len(p.Modules), "module", "modules")+" to republish ("+strings.Join(p.Modules, ", ")+")"))
 	case progress.ChangePreparing:
 		s := "modules preparation running"
 		if p.Percent != nil {
@@ -138,7 +166,7 @@ func describeRecorded(env string, p planned, res progress.Result) Line {
 	case progress.ChangeSummary:
 		l = append(l, T(fmt.Sprintf("preparation finished: %s prepared, %s failed, %s skipped", countText(p.Counts[0]), countText(p.Counts[1]), countText(p.Counts[2]))))
 	case progress.ChangeState:
-		l = append(l, T("state "+string(p.State)))
+		l = append(l, T(stateText(p.State)))
 	}
-	return l
+	return l.PlainText()
 }
