@@ -1,7 +1,10 @@
 package progress
 
 import (
+	"context"
 	"testing"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // TestNext is the life cycle as a table: a state and what a change says →
@@ -108,4 +111,47 @@ func TestSameVersion(t *testing.T) {
 			t.Errorf("SameVersion(%q, %q) = %v", tc.a, tc.b, got)
 		}
 	}
+}
+
+// testOldState: an environment stored before the life cycle (state
+// "unknown", no revision) reads as following and moves on as one.
+func testOldState(t *testing.T, s Store, setUnknown func()) {
+	track(t, s, TrackRequest{Environment: "dev", Channel: "C1"})
+	setUnknown()
+	if st := status(t, s, "dev", 0); st.State != StateFollowing {
+		t.Fatalf("old state reads as %s, want following", st.State)
+	}
+	if res := apply(t, s, "dev", Change{Kind: ChangeSummary, Counts: Counts{Prepared: new(3), Failed: new(1)}}); res.State != StateFinishedWithErrors {
+		t.Errorf("summary on old data = %+v", res)
+	}
+}
+
+func TestRedisOldState(t *testing.T) {
+	s, c := newTestRedisStore(t, RedisOptions{})
+	testOldState(t, s, func() {
+		ctx := context.Background()
+		if err := c.HSet(ctx, s.envKey(ws, "dev", "meta"), "state", "unknown").Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.HDel(ctx, s.envKey(ws, "dev", "meta"), "rev").Err(); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestBoltOldState(t *testing.T) {
+	s := newBoltStore(t, BoltOptions{})
+	testOldState(t, s, func() {
+		if err := s.db.Update(func(tx *bolt.Tx) error {
+			eb := envBucket(tx, ws, "dev")
+			rec, err := loadEnv(eb)
+			if err != nil {
+				return err
+			}
+			rec.State = StateUnknown
+			return saveEnv(eb, rec)
+		}); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
