@@ -442,11 +442,16 @@ func (s *BoltStore) Apply(ctx context.Context, workspace, env string, c Change) 
 		if err != nil {
 			return err
 		}
-		stored := keys(mb)
-		mods := slices.Clone(mods)
-		withLegacyKeys(mods, stored)
-		snap := Status{Environment: rec.environment(workspace, nil), ModuleCount: rec.ModuleCount, NamedFailedSkipped: rec.NamedFS}
-		next := Next(snap, c, remainingAfter(stored, c, mods))
+		mods, remaining := slices.Clone(mods), 0
+		if len(mods) > 0 {
+			stored := keys(mb)
+			withLegacyKeys(mods, stored)
+			remaining = remainingAfter(stored, c, mods)
+		} else if c.Kind != ChangeReset && !c.All {
+			remaining = rec.ModuleCount
+		}
+		snap := Status{Environment: rec.environment(workspace, nil), NamedFailedSkipped: rec.NamedFS}
+		next := Next(snap, c, remaining)
 		if next.Refused != "" {
 			res.State, res.Refused = next.State, next.Refused
 			return nil

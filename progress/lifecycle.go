@@ -144,14 +144,11 @@ func SameVersion(a, b string) bool {
 	return true
 }
 
-// remainingAfter is how many modules a change leaves listed, given the
-// keys listed before it (stored) and its modules with their legacy keys.
-// Only "done" needs it exactly (see Next).
+// remainingAfter is how many modules a change naming modules leaves
+// listed, given the keys listed before it (stored) and its modules with
+// their legacy keys. Only "done" needs it exactly (see Next).
 func remainingAfter(stored []string, c Change, mods []normalizedModule) int {
-	switch {
-	case c.Kind == ChangeReset, c.Kind == ChangeDone && c.All:
-		return 0
-	case c.Kind != ChangeDone:
+	if c.Kind != ChangeDone {
 		return len(stored)
 	}
 	listed := make(map[string]bool, len(stored))

@@ -417,10 +417,15 @@ func (s *RedisStore) Apply(ctx context.Context, workspace, env string, c Change)
 	// environment's revision has not moved since, else it is read again.
 	for range applyAttempts {
 		var meta *redis.MapStringStringCmd
-		var stored *redis.StringSliceCmd
+		var stored *redis.StringSliceCmd // the module keys, when the change names modules
+		var count *redis.IntCmd
 		if _, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 			meta = p.HGetAll(ctx, keys[0])
-			stored = p.HKeys(ctx, keys[1])
+			if len(mods) > 0 {
+				stored = p.HKeys(ctx, keys[1])
+			} else {
+				count = p.HLen(ctx, keys[1])
+			}
 			return nil
 		}); err != nil {
 			return Result{}, s.wrap("apply", err)
@@ -428,10 +433,15 @@ func (s *RedisStore) Apply(ctx context.Context, workspace, env string, c Change)
 		if len(meta.Val()) == 0 {
 			return Result{}, notFound(workspace, env)
 		}
-		mods := slices.Clone(mods)
-		withLegacyKeys(mods, stored.Val())
-		snap := Status{Environment: parseMeta(workspace, meta.Val(), nil), ModuleCount: len(stored.Val()), NamedFailedSkipped: atoi(meta.Val()["named_fs"])}
-		next := Next(snap, c, remainingAfter(stored.Val(), c, mods))
+		mods, remaining := slices.Clone(mods), 0
+		if stored != nil {
+			withLegacyKeys(mods, stored.Val())
+			remaining = remainingAfter(stored.Val(), c, mods)
+		} else if c.Kind != ChangeReset && !c.All {
+			remaining = int(count.Val())
+		}
+		snap := Status{Environment: parseMeta(workspace, meta.Val(), nil), NamedFailedSkipped: atoi(meta.Val()["named_fs"])}
+		next := Next(snap, c, remaining)
 		if next.Refused != "" {
 			if dup, err := s.client.Exists(ctx, keys[4]).Result(); err != nil || dup == 1 {
 				return Result{Duplicate: dup == 1}, s.wrap("apply", err)
