@@ -188,3 +188,22 @@ func (b *Bot) recordHeld(ctx context.Context, workspace, user, id, code string) 
 	}
 	return resp
 }
+
+// recorded are parts' changes less those held back.
+func recorded(parts []partChanges, held []heldChange) []partChanges {
+	skip := map[string]bool{}
+	for _, h := range held {
+		skip[h.Key] = true
+	}
+	var out []partChanges
+	for _, pc := range parts {
+		kept := partChanges{Key: pc.Key}
+		for i, p := range pc.Changes {
+			if !skip[fmt.Sprintf("%s#%d", pc.Key, i)] {
+				kept.Changes = append(kept.Changes, p)
+			}
+		}
+		out = append(out, kept)
+	}
+	return out
+}

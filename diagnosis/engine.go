@@ -62,8 +62,7 @@ func findVersion(n *normalized) string {
 	for at := 0; ; at++ {
 		p := bytes.Index(l[at:], []byte("platform"))
 		if p < 0 {
-			// Search a window: regexp's cost per byte grows with its input.
-			if b := bytes.Index(l, []byte(" (build ")); first == "" && b > 0 {
+			if b := bytes.Index(l, []byte(" (build ")); first == "" && b > 0 { // a window: see versionNumber
 				if m := buildLine.FindSubmatchIndex(l[max(0, b-32) : b+8]); m != nil {
 					return string(n.orig[max(0, b-32)+m[2] : max(0, b-32)+m[3]])
 				}

@@ -20,9 +20,8 @@ type Finding struct {
 	Entry  *Entry
 	Values []Value
 	Offset int // where the message starts in the normalized text, for ordering
-	// Before and After are the rest of its line (80 bytes at most each
-	// way), normalized; code stands on lines of its own. The caller tells
-	// by them a pasted message from a sentence that uses its words.
+	// Before and After: the rest of its line (80 bytes at most), normalized;
+	// the caller tells by them a paste from a sentence that uses its words.
 	Before, After string
 	end           int
 }
