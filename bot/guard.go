@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/upgradebot/upgradebot/diagnosis"
 	"github.com/upgradebot/upgradebot/progress"
@@ -37,10 +38,11 @@ var logStamp = regexp.MustCompile(`(?:\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?(?: ?[
 // there were errors preparing some modules, did anyone check?").
 func pasted(f diagnosis.Finding) bool {
 	before, after := strings.TrimRight(f.Before, " "), strings.TrimLeft(f.After, " ")
-	if before != "" && (strings.ContainsAny(before[len(before)-1:], "\t|") || logStamp.MatchString(before)) {
+	last, _ := utf8.DecodeLastRuneInString(before)
+	if strings.ContainsRune("\t|", last) || logStamp.MatchString(before) {
 		return true // a log row or a table: whatever its next columns say
 	}
-	lead := before == "" || strings.ContainsAny(before[len(before)-1:], `:"'(>-*.!`) ||
+	lead := before == "" || strings.ContainsRune(`:"'(>-*.!→»`, last) ||
 		strings.HasPrefix(before, "@") && !strings.Contains(before, " ") // "@upgradebot There were errors…"
 	tail := true
 	if r := []rune(after); len(r) > 0 {

@@ -43,6 +43,13 @@ func TestPasted(t *testing.T) {
 		{"This environment is ready (Release Notes) No further actions are required.", true},
 		{"ok. There were errors preparing some modules.", true},
 		{"- There were errors preparing some modules.", true},
+		{"*There were errors preparing some modules.*", true},
+		{"• Upgrade failed for Orders_Core", true},
+		{"prod banner → There were errors preparing some modules.", true},
+		{"Error Log row:\n2024-03-12 22:05:38 | Upgrade Failure: Upgrade failed for Orders_Core | CompilerService", true},
+		{"The Configuration update started by rui.costa at 2024-03-12 11:00:10 can't proceed because there is an ongoing Modules upgrade, started by Compiler Service at 2024-03-12 10:01:44, that is locking 'Orders' module.", true},
+		{"Outdated Service Center: Service Center has not been updated to the last version. That must happen before the upgrade can take place.", true},
+		{"Preparing Module Database 5 of 30: Directory", true},
 		// Someone's own sentence using the product's words.
 		{"I don't think there were errors preparing some modules, did anyone check?", false},
 		{"there were errors preparing some modules?", false},
@@ -54,6 +61,10 @@ func TestPasted(t *testing.T) {
 		{"I guess the upgrade failed for Billing_CS, can someone look?", false},
 		{"maybe we are now preparing your modules again", false},
 		{"is it true that this environment is ready no further actions are required?", false},
+		{"we got 26 modules prepared successfully, 1 modules failed and 3 modules skipped on qa last week", false},
+		{"so producer module 'Billing_CS' hasn't been prepared yet, right?", false},
+		{"Yesterday there were errors preparing some modules but today it's fine", false},
+		{"when there were errors preparing some modules last time, we republished everything", false},
 	} {
 		fs := engine.Diagnose(tc.text)
 		if len(fs) == 0 {
@@ -130,5 +141,30 @@ func TestDoneAndAllClear(t *testing.T) {
 			t.Errorf("state %s, want done", st.State)
 		}
 		mustSay(t, text(cmd(t, b, "C1", "U1", "status prod")), "done")
+	})
+}
+
+// In a channel following several environments, the environment chosen
+// for an older message holds it back too, and the rewritten reply says
+// why, with "Record anyway".
+func TestChosenEnvironmentHoldsBack(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
+		cmd(t, b, "C1", "U1", "track prod 11.31.0")
+		cmd(t, b, "C1", "U1", "track qa 11.31.0")
+		msg(t, b, "C1", "U1", "1.0", "prod: 26 modules prepared successfully, 1 modules failed and 0 modules skipped.")
+		r := msg(t, b, "C1", "U2", "2.0", "We are now preparing your modules - 40% (We expect them to be ready at 18:21)")
+		choice := click(b, "c1", buttonsOf(r.Reply)["prod"])
+		mustSay(t, text(choice), "Not recorded for prod: this message looks older", "[Record anyway]")
+		if strings.Contains(text(choice), "Already recorded") {
+			t.Errorf("a held message said already recorded:\n%s", text(choice))
+		}
+		st, _ := store.Status(t.Context(), "T1", "prod", 0)
+		if st.State != progress.StateFinishedWithErrors {
+			t.Errorf("prod is %s", st.State)
+		}
+		mustSay(t, text(click(b, "c2", buttonsOf(choice.Update)["Record anyway"])), "recorded anyway for prod")
+		if st, _ := store.Status(t.Context(), "T1", "prod", 0); st.State != progress.StatePreparing {
+			t.Errorf("recorded anyway: prod is %s", st.State)
+		}
 	})
 }
