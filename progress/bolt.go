@@ -446,16 +446,7 @@ func (s *BoltStore) Apply(ctx context.Context, workspace, env string, c Change) 
 		if err != nil {
 			return err
 		}
-		mods, remaining := slices.Clone(mods), 0
-		if len(mods) > 0 {
-			stored := keys(mb)
-			withLegacyKeys(mods, stored)
-			remaining = remainingAfter(stored, c, mods)
-		} else if c.Kind != ChangeReset && !c.All {
-			remaining = rec.ModuleCount
-		}
-		snap := Status{Environment: rec.environment(workspace, nil), NamedFailedSkipped: rec.NamedFS}
-		next := Next(snap, c, remaining)
+		next := Next(Status{Environment: rec.environment(workspace, nil), NamedFailedSkipped: rec.NamedFS}, c)
 		if next.Refused != "" {
 			res.State, res.Refused = next.State, next.Refused
 			return nil
@@ -464,8 +455,8 @@ func (s *BoltStore) Apply(ctx context.Context, workspace, env string, c Change) 
 		if err := applyChange(&rec, mb, ob, nb, c, mods, &res); err != nil {
 			return err
 		}
-		rec.State = next.State
-		res.BecameDone = was != StateDone && next.State == StateDone
+		rec.State = next.After(rec.ModuleCount)
+		res.BecameDone = was != StateDone && rec.State == StateDone
 		rec.UpdatedAt, rec.UpdatedBy = toMillis(c.At), c.Actor
 		if err := saveEnv(eb, rec); err != nil {
 			return err
@@ -519,6 +510,10 @@ func applyChange(rec *boltEnv, mb, ob, nb *bolt.Bucket, c Change, mods []normali
 		}
 		rec.NamedFS++
 		return nb.Put([]byte(key), []byte{1})
+	}
+	if len(mods) > 0 {
+		mods = slices.Clone(mods)
+		withLegacyKeys(mods, keys(mb))
 	}
 	switch c.Kind {
 	case ChangePreparing:

@@ -14,8 +14,8 @@ import "strings"
 // with "done all"). A reset starts a new upgrade: following again.
 //
 // Both stores apply what Next decides: the embedded store within its
-// transaction, the Redis store with a compare-and-set on the environment's
-// revision (a conflict reads again and decides again).
+// transaction, the Redis store with a compare-and-set of the fields Next
+// read (a conflict reads again and decides again).
 
 // Life-cycle states besides the preparation's (see State).
 const (
@@ -63,14 +63,25 @@ func (s State) stage() int {
 
 // Transition is what the life cycle decides for one change.
 type Transition struct {
-	State   State   // the state after the change (the current one when refused)
+	State State // the state after the change (the current one when refused)
+	// IfEmpty, when set, is the state instead if the change leaves no
+	// module listed: which of a done change's modules were listed, the
+	// store knows as it applies it.
+	IfEmpty State
 	Refused Verdict // why the change is not applied; "" when it is
 }
 
-// Next decides what change c does to the environment st, whose module list
-// holds remaining modules after c. It is the only place that knows the
-// life cycle's rules; c.Force skips the guards.
-func Next(st Status, c Change, remaining int) Transition {
+// After is the state once the change is applied, remaining modules listed.
+func (t Transition) After(remaining int) State {
+	if remaining == 0 && t.IfEmpty != "" {
+		return t.IfEmpty
+	}
+	return t.State
+}
+
+// Next decides what change c does to the environment st. It is the only
+// place that knows the life cycle's rules; c.Force skips the guards.
+func Next(st Status, c Change) Transition {
 	cur := st.State.Normal()
 	keep := Transition{State: cur}
 	if !c.Force && c.Version != "" && st.Version != "" && !SameVersion(c.Version, st.Version) &&
@@ -90,8 +101,11 @@ func Next(st Status, c Change, remaining int) Transition {
 		if cur.stage() < 2 {
 			return keep // the preparation's outcome is unknown: nothing to finish yet
 		}
-		if c.All || remaining == 0 && st.Unnamed() == 0 {
+		if c.All {
 			return Transition{State: StateDone}
+		}
+		if st.Unnamed() == 0 {
+			return Transition{State: StateRepublishing, IfEmpty: StateDone}
 		}
 		return Transition{State: StateRepublishing}
 	case ChangePreparing:
@@ -142,23 +156,4 @@ func SameVersion(a, b string) bool {
 		}
 	}
 	return true
-}
-
-// remainingAfter is how many modules a change naming modules leaves
-// listed, given the keys listed before it (stored) and its modules with
-// their legacy keys. Only "done" needs it exactly (see Next).
-func remainingAfter(stored []string, c Change, mods []normalizedModule) int {
-	if c.Kind != ChangeDone {
-		return len(stored)
-	}
-	listed := make(map[string]bool, len(stored))
-	for _, k := range stored {
-		listed[k] = true
-	}
-	for _, m := range mods {
-		for _, k := range append([]string{m.Key}, m.Legacy...) {
-			delete(listed, k)
-		}
-	}
-	return len(listed)
 }

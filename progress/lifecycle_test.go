@@ -2,13 +2,16 @@ package progress
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
 )
 
-// TestNext is the life cycle as a table: a state and what a change says →
-// the state after it, or refused (and why).
+// TestNext is the life cycle as a table: a state and what a change says
+// (and how many modules it leaves listed) → the state after it, or refused
+// (and why).
 func TestNext(t *testing.T) {
 	counts := func(f, s int) Counts { return Counts{Prepared: new(10), Failed: new(f), Skipped: new(s)} }
 	prep := func(pct int) Preparation { return Preparation{Percent: new(pct)} }
@@ -71,9 +74,9 @@ func TestNext(t *testing.T) {
 		{"no target: no guard", versioned(StateFollowing, ""), Change{Kind: ChangeState, State: StateReady, Version: "11.10.0"}, 0, StateReady, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := Next(tc.st, tc.c, tc.remaining)
-			if got.State != tc.want || got.Refused != tc.refused {
-				t.Errorf("Next = %s (refused %q), want %s (refused %q)", got.State, got.Refused, tc.want, tc.refused)
+			got := Next(tc.st, tc.c)
+			if got.After(tc.remaining) != tc.want || got.Refused != tc.refused {
+				t.Errorf("Next = %+v, after it with %d modules listed %s, want %s (refused %q)", got, tc.remaining, got.After(tc.remaining), tc.want, tc.refused)
 			}
 		})
 	}
@@ -114,7 +117,7 @@ func TestSameVersion(t *testing.T) {
 }
 
 // testOldState: an environment stored before the life cycle (state
-// "unknown", no revision) reads as following and moves on as one.
+// "unknown") reads as following and moves on as one.
 func testOldState(t *testing.T, s Store, setUnknown func()) {
 	track(t, s, TrackRequest{Environment: "dev", Channel: "C1"})
 	setUnknown()
@@ -131,9 +134,6 @@ func TestRedisOldState(t *testing.T) {
 	testOldState(t, s, func() {
 		ctx := context.Background()
 		if err := c.HSet(ctx, s.envKey(ws, "dev", "meta"), "state", "unknown").Err(); err != nil {
-			t.Fatal(err)
-		}
-		if err := c.HDel(ctx, s.envKey(ws, "dev", "meta"), "rev").Err(); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -154,4 +154,48 @@ func TestBoltOldState(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// TestRedisConcurrentDecisions: after the outcome, a done change decides
+// on the module list and the counts; replicas adding modules at the same
+// time make it decide again, and nothing is lost.
+func TestRedisConcurrentDecisions(t *testing.T) {
+	a, _ := newTestRedisStore(t, RedisOptions{})
+	b, err := NewRedisStore(newRedisClient(t, redisTestOptions(t)), RedisOptions{Prefix: a.prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	track(t, a, TrackRequest{Environment: "prod", Channel: "C1"})
+	const n = 40
+	for i := range n {
+		apply(t, a, "prod", Change{Kind: ChangeAddModules, Reason: ReasonFailed, Modules: []string{fmt.Sprintf("A%d", i)}})
+	}
+	apply(t, a, "prod", Change{Kind: ChangeSummary, Counts: Counts{Prepared: new(1), Failed: new(n), Skipped: new(0)}})
+	errs := make(chan error, 2)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := range n {
+			if _, err := a.Apply(context.Background(), ws, "prod", Change{Kind: ChangeDone, Key: fmt.Sprintf("d%d", i), Modules: []string{fmt.Sprintf("A%d", i)}}); err != nil {
+				errs <- err
+				return
+			}
+		}
+	})
+	wg.Go(func() {
+		for i := range n {
+			if _, err := b.Apply(context.Background(), ws, "prod", Change{Kind: ChangeAddModules, Key: fmt.Sprintf("b%d", i), Reason: ReasonSkipped, Modules: []string{fmt.Sprintf("B%d", i)}}); err != nil {
+				errs <- err
+				return
+			}
+		}
+	})
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	st := status(t, a, "prod", 0)
+	if st.ModuleCount != n || st.State != StateRepublishing {
+		t.Errorf("%d modules, %s; want %d, republishing", st.ModuleCount, st.State, n)
+	}
 }

@@ -402,6 +402,22 @@ func (s *RedisStore) Apply(ctx context.Context, workspace, env string, c Change)
 	if err != nil {
 		return Result{}, err
 	}
+	if len(mods) > 0 {
+		stored, err := s.client.HKeys(ctx, s.envKey(workspace, env, "modules")).Result()
+		if err != nil {
+			return Result{}, s.wrap("apply", err)
+		}
+		withLegacyKeys(mods, stored)
+	}
+	wc, err := json.Marshal(wireChange{
+		Kind: c.Kind, Percent: c.Preparation.Percent, Expected: c.Preparation.Expected,
+		Current: c.Preparation.Current, Total: c.Preparation.Total,
+		Prepared: c.Counts.Prepared, Failed: c.Counts.Failed, Skipped: c.Counts.Skipped,
+		State: c.State, Reason: c.Reason, Source: c.Source, All: c.All, Modules: mods,
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("progress: encode change: %w", err)
+	}
 	entry, err := encodeEntry(HistoryEntry{Time: c.At, Actor: c.Actor, Action: string(c.Kind), Detail: describeChange(c, mods), Source: c.Source})
 	if err != nil {
 		return Result{}, fmt.Errorf("progress: encode history: %w", err)
@@ -413,53 +429,27 @@ func (s *RedisStore) Apply(ctx context.Context, workspace, env string, c Change)
 	// go-redis resends a command whose reply was lost (MaxRetries); the token
 	// lets the script tell that resend from a second Apply with the same key.
 	token := rand.Text()
-	// Next decides on what it read; the script applies that only when the
-	// environment's revision has not moved since, else it is read again.
+	// Next decides on what it read; the script applies that only while what
+	// Next read has not moved (guarded), else it is read again.
 	for range applyAttempts {
-		var meta *redis.MapStringStringCmd
-		var stored *redis.StringSliceCmd // the module keys, when the change names modules
-		var count *redis.IntCmd
-		if _, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-			meta = p.HGetAll(ctx, keys[0])
-			if len(mods) > 0 {
-				stored = p.HKeys(ctx, keys[1])
-			} else {
-				count = p.HLen(ctx, keys[1])
-			}
-			return nil
-		}); err != nil {
+		meta, err := s.client.HGetAll(ctx, keys[0]).Result()
+		if err != nil {
 			return Result{}, s.wrap("apply", err)
 		}
-		if len(meta.Val()) == 0 {
+		if len(meta) == 0 {
 			return Result{}, notFound(workspace, env)
 		}
-		mods, remaining := slices.Clone(mods), 0
-		if stored != nil {
-			withLegacyKeys(mods, stored.Val())
-			remaining = remainingAfter(stored.Val(), c, mods)
-		} else if c.Kind != ChangeReset && !c.All {
-			remaining = int(count.Val())
-		}
-		snap := Status{Environment: parseMeta(workspace, meta.Val(), nil), NamedFailedSkipped: atoi(meta.Val()["named_fs"])}
-		next := Next(snap, c, remaining)
+		snap := Status{Environment: parseMeta(workspace, meta, nil), NamedFailedSkipped: atoi(meta["named_fs"])}
+		next := Next(snap, c)
 		if next.Refused != "" {
 			if dup, err := s.client.Exists(ctx, keys[4]).Result(); err != nil || dup == 1 {
 				return Result{Duplicate: dup == 1}, s.wrap("apply", err)
 			}
 			return Result{State: next.State, Refused: next.Refused}, nil
 		}
-		wc, err := json.Marshal(wireChange{
-			Kind: c.Kind, Percent: c.Preparation.Percent, Expected: c.Preparation.Expected,
-			Current: c.Preparation.Current, Total: c.Preparation.Total,
-			Prepared: c.Counts.Prepared, Failed: c.Counts.Failed, Skipped: c.Counts.Skipped,
-			State: c.State, Reason: c.Reason, Source: c.Source, All: c.All, Modules: mods,
-		})
-		if err != nil {
-			return Result{}, fmt.Errorf("progress: encode change: %w", err)
-		}
-		args := []any{string(wc), entry, int64(s.idemTTL / time.Second), s.historyLimit, toMillis(c.At), c.Actor, token, string(next.State)}
-		for _, f := range guarded(c, snap.State) {
-			args = append(args, f, meta.Val()[f])
+		args := []any{string(wc), entry, int64(s.idemTTL / time.Second), s.historyLimit, toMillis(c.At), c.Actor, token, string(next.State), string(next.IfEmpty)}
+		for _, f := range guarded(c, snap) {
+			args = append(args, f, meta[f])
 		}
 		reply, err := s.apply.Run(ctx, s.client, keys, args...).Slice()
 		if err != nil {
@@ -476,21 +466,20 @@ func (s *RedisStore) Apply(ctx context.Context, workspace, env string, c Change)
 	return Result{}, fmt.Errorf("progress: redis apply: %s/%s changed under %d attempts in a row; try again", workspace, env, applyAttempts)
 }
 
-// guarded are the meta fields Next reads to decide on c in state cur
-// (for a done change after the outcome, which reads the module list and
-// the counts too, the revision of everything): the script applies the
-// decision only while they hold what was read, so concurrent changes that
-// do not bear on it (modules added by two replicas at once) do not make
-// each other decide again.
-func guarded(c Change, cur State) []string {
+// guarded are the meta fields Next read to decide on c in st: the script
+// applies the decision only while they hold what was read, so concurrent
+// changes that do not bear on it (modules added by two replicas at once)
+// do not make each other decide again. (Modules named since only add to
+// how many are named: counts covered stay covered.)
+func guarded(c Change, st Status) []string {
 	switch c.Kind {
 	case ChangeReset:
 		return nil
 	case ChangeDone:
-		if cur.stage() < 2 {
-			return []string{"state"}
+		if st.Unnamed() > 0 {
+			return []string{"state", "failed", "skipped", "named_fs"}
 		}
-		return []string{"rev"}
+		return []string{"state", "failed", "skipped"}
 	case ChangePreparing:
 		return []string{"state", "version", "percent", "current", "total"}
 	case ChangeSummary:

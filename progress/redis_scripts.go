@@ -32,8 +32,6 @@ end
 if created == 1 then updated = 0 end
 if created == 1 or updated == 1 then
   redis.call('HSET', meta, 'updated_at', ARGV[5], 'updated_by', ARGV[6])
-  -- The target version guards Apply's decisions: a decision read before this is stale.
-  redis.call('HINCRBY', meta, 'rev', 1)
 end
 local followed = redis.call('SADD', KEYS[2], ARGV[2])
 redis.call('SADD', KEYS[3], ARGV[1])
@@ -66,14 +64,15 @@ redis.call('LTRIM', KEYS[5], -tonumber(ARGV[4]), -1)
 return 1
 `
 
-// applyLua applies one change and the state Next decided for it, when the
-// environment's revision is still the one the decision read.
+// applyLua applies one change and the state Next decided for it, while the
+// fields the decision read still hold what it read.
 // KEYS: 1 meta, 2 modules hash, 3 order zset, 4 history, 5 idempotency key,
 // 6 set of every module named since the last reset.
 // ARGV: 1 change JSON, 2 history entry JSON, 3 idempotency TTL seconds,
 // 4 history limit, 5 change time ms, 6 actor, 7 token of this Apply call,
-// 8 the state decided, then pairs of a meta field and the value the
-// decision read there (see guarded).
+// 8 the state decided, 9 the state instead when no module is left listed
+// ("" for none), then pairs of a meta field and the value the decision
+// read there (see guarded).
 // The idempotency key keeps the token and the reply, so a resend of the same
 // call gets its reply back while any other call with the key is a duplicate.
 // Returns {1} for a duplicate, {2} when a field read has moved (decide again),
@@ -94,7 +93,7 @@ if seen then
   if rec.t == ARGV[7] then return rec.r end
   return {1}
 end
-for i = 9, #ARGV, 2 do
+for i = 10, #ARGV, 2 do
   if (redis.call('HGET', meta, ARGV[i]) or '') ~= ARGV[i + 1] then return {2} end
 end
 local was = redis.call('HGET', meta, 'state')
@@ -186,15 +185,16 @@ elseif k == 'reset' then
   redis.call('HDEL', meta, 'percent', 'expected', 'current', 'total', 'prepared', 'failed', 'skipped')
   nfs = 0
 end
-redis.call('HSET', meta, 'state', ARGV[8], 'named_fs', string.format('%d', nfs), 'updated_at', ARGV[5], 'updated_by', actor)
-redis.call('HINCRBY', meta, 'rev', 1)
+local after = redis.call('ZCARD', order)
+local state = ARGV[8]
+if after == 0 and ARGV[9] ~= '' then state = ARGV[9] end
+redis.call('HSET', meta, 'state', state, 'named_fs', string.format('%d', nfs), 'updated_at', ARGV[5], 'updated_by', actor)
 redis.call('RPUSH', hist, ARGV[2])
 redis.call('LTRIM', hist, -tonumber(ARGV[4]), -1)
-local after = redis.call('ZCARD', order)
 local became, done = 0, 0
 if k == 'done' and before > 0 and after == 0 then became = 1 end
-if was ~= 'done' and ARGV[8] == 'done' then done = 1 end
-local reply = {0, ARGV[8], after, became,
+if was ~= 'done' and state == 'done' then done = 1 end
+local reply = {0, state, after, became,
   table.concat(added, '\n'), table.concat(updated, '\n'), table.concat(removed, '\n'), table.concat(notfound, '\n'), done}
 redis.call('SET', idem, cjson.encode({t = ARGV[7], r = reply}), 'EX', ARGV[3])
 return reply
