@@ -1,6 +1,9 @@
 package progress
 
-import "strings"
+import (
+	"cmp"
+	"strings"
+)
 
 // The life cycle of an environment's upgrade, decided here and nowhere else:
 //
@@ -115,7 +118,7 @@ func Next(st Status, c Change) Transition {
 		}
 	case ChangeSummary:
 		to = StateReady
-		if deref(cmpOr(c.Counts.Failed, st.Counts.Failed))+deref(cmpOr(c.Counts.Skipped, st.Counts.Skipped)) > 0 {
+		if deref(cmp.Or(c.Counts.Failed, st.Counts.Failed))+deref(cmp.Or(c.Counts.Skipped, st.Counts.Skipped)) > 0 {
 			to = StateFinishedWithErrors
 		}
 	case ChangeState:
@@ -136,13 +139,6 @@ func lessProgress(p, was Preparation) bool {
 	}
 	return p.Current != nil && was.Current != nil && *p.Current < *was.Current &&
 		(p.Total == nil || was.Total == nil || *p.Total == *was.Total)
-}
-
-func cmpOr(a, b *int) *int {
-	if a != nil {
-		return a
-	}
-	return b
 }
 
 // SameVersion reports whether two Platform Server versions are the same
