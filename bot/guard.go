@@ -104,7 +104,7 @@ func RecordAnywayButton(env, code string) Button {
 func (b *Bot) heldLines(ctx context.Context, workspace, env string, held []heldChange) []Line {
 	st, err := b.store.Status(ctx, workspace, env, 0)
 	if err != nil {
-		return []Line{{T("Not recorded for "), B(env), T(": this message may be older than what is recorded.")}}
+		return []Line{{T("Not recorded for "), B(env), T(": held back, and what is recorded there could not be read to say why.")}}
 	}
 	var lines []Line
 	for _, h := range held {
