@@ -39,6 +39,9 @@ type ImageText struct {
 	// Pending means it is still being read: the reply says so, and the
 	// transport updates the reply once it is read.
 	Pending bool
+	// File: a shared file (text, snippet, CSV, XLSX; see ReadFile), not a screenshot.
+	File  bool
+	sheet *sheetRead // an Error Log export, its rows diagnosed
 }
 
 // Command is a subcommand of /upgrade (or of a mention of the bot).

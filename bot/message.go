@@ -54,14 +54,19 @@ func (r *Reading) WithImages(images []ImageText) *Reading {
 	next.m.Images = images
 	key := r.parts[0].key
 	for i, im := range images {
-		if im.Pending || im.Problem != "" || strings.TrimSpace(im.Text) == "" {
+		if im.Pending || im.Problem != "" || (strings.TrimSpace(im.Text) == "" && im.sheet == nil) {
 			continue
 		}
 		p, ok := r.imagePart(i, im)
 		if !ok {
 			// A screenshot's key is its position, so a reply rebuilt with a
 			// late screenshot records only what is new.
-			p = part{key: fmt.Sprintf("%s:img%d", key, i), image: i, text: im.Text, findings: r.engine.Diagnose(im.Text)}
+			p = part{key: fmt.Sprintf("%s:img%d", key, i), image: i, text: im.Text, sheet: im.sheet}
+			if im.sheet != nil {
+				p.findings = im.sheet.findings // every row diagnosed by ReadFile
+			} else {
+				p.findings = r.engine.Diagnose(im.Text)
+			}
 		}
 		next.parts = append(next.parts, p)
 	}
@@ -71,7 +76,7 @@ func (r *Reading) WithImages(images []ImageText) *Reading {
 // imagePart is the part already read from screenshot i, when it was read from the same text.
 func (r *Reading) imagePart(i int, im ImageText) (part, bool) {
 	for _, p := range r.parts[1:] {
-		if p.image == i && p.text == im.Text {
+		if p.image == i && p.text == im.Text && p.sheet == im.sheet {
 			return p, true
 		}
 	}
@@ -99,6 +104,13 @@ func (b *Bot) Answer(ctx context.Context, r *Reading) Response {
 	if len(findings) == 0 {
 		if r.mention {
 			reply := b.helpHint()
+			reply.Context(imageLines(r.m, r.parts)...)
+			return Response{Reply: reply}
+		}
+		if fileNews(r.m) {
+			// A shared file the bot could not read, or an Error Log without
+			// a known error, is answered: its sender expects a word.
+			reply := &Reply{Summary: "Read the shared file: no upgrade error I know"}
 			reply.Context(imageLines(r.m, r.parts)...)
 			return Response{Reply: reply}
 		}
@@ -136,6 +148,7 @@ type part struct {
 	key      string // keys the tracking changes of this part (#0, #1… appended)
 	image    int    // index in Message.Images; -1 for the text
 	text     string // a screenshot's text, as it was diagnosed
+	sheet    *sheetRead
 	findings []diagnosis.Finding
 }
 
@@ -217,7 +230,7 @@ func (b *Bot) diagnosisMessage(m Message, parts []part, changes []partChanges, r
 		r.Context(rec.lines...)
 		// Service Center's module page does not name the module in the message.
 		for _, f := range findings {
-			if f.ID == "module-not-upgraded" {
+			if f.ID == "module-not-upgraded" && f.Text("module") == "" {
 				r.Context(Line{T("Which module shows this? "), C(b.cmd + " failed <module>"), T(" adds it to the list of modules to republish.")})
 				break
 			}
@@ -229,17 +242,35 @@ func (b *Bot) diagnosisMessage(m Message, parts []part, changes []partChanges, r
 	return r
 }
 
+// fileNews: a shared file was not read, or is an Error Log export.
+func fileNews(m Message) bool {
+	for _, im := range m.Images {
+		if im.File && (im.Problem != "" || im.sheet != nil) {
+			return true
+		}
+	}
+	return false
+}
+
 // imageLines say what became of a message's screenshots: which ones the
 // findings were read from, which ones are still being read, and why
 // others were not read.
 func imageLines(m Message, parts []part) []Line {
-	var read []string
+	var read, files []string
+	var lines []Line
 	for _, p := range parts {
-		if p.image >= 0 && len(p.findings) > 0 {
+		switch {
+		case p.sheet != nil:
+			lines = append(lines, p.sheet.lines(m.Images[p.image].Name)...)
+		case p.image >= 0 && len(p.findings) > 0 && m.Images[p.image].File:
+			files = append(files, m.Images[p.image].Name)
+		case p.image >= 0 && len(p.findings) > 0:
 			read = append(read, m.Images[p.image].Name)
 		}
 	}
-	var lines []Line
+	for _, name := range files {
+		lines = append(lines, Line{T(":page_facing_up: Read from the file "), B(imageName(name))})
+	}
 	if len(read) > 0 {
 		l := Line{T(":frame_with_picture: Read from the screenshot ")}
 		if len(read) > 1 {
@@ -261,6 +292,8 @@ func imageLines(m Message, parts []part) []Line {
 		switch {
 		case im.Pending:
 			lines = append(lines, Line{T(":hourglass_flowing_sand: Still reading the screenshot "), B(imageName(im.Name)), T("; this reply will be updated.")})
+		case im.Problem != "" && im.File:
+			lines = append(lines, Line{T(":warning: Could not read the file "), B(imageName(im.Name)), T(": " + im.Problem)})
 		case im.Problem != "":
 			lines = append(lines, Line{T(":warning: Could not read the screenshot "), B(imageName(im.Name)), T(": " + im.Problem)})
 		}
