@@ -291,7 +291,11 @@ func imageLines(m Message, parts []part) []Line {
 	for _, im := range m.Images {
 		switch {
 		case im.Pending:
-			lines = append(lines, Line{T(":hourglass_flowing_sand: Still reading the screenshot "), B(imageName(im.Name)), T("; this reply will be updated.")})
+			what := "screenshot "
+			if im.File {
+				what = "file "
+			}
+			lines = append(lines, Line{T(":hourglass_flowing_sand: Still reading the " + what), B(imageName(im.Name)), T("; this reply will be updated.")})
 		case im.Problem != "" && im.File:
 			lines = append(lines, Line{T(":warning: Could not read the file "), B(imageName(im.Name)), T(": " + im.Problem)})
 		case im.Problem != "":
