@@ -16,17 +16,42 @@ const MaxFileBytes = 10 << 20
 // MaxTextBytes bounds a text file read as a pasted message (not a table).
 const MaxTextBytes = 1 << 20
 
-// sheetRead is an Error Log export as read: every row diagnosed.
-type sheetRead struct {
-	format   string
-	columns  []string
-	rows     int      // rows with a message
-	errors   int      // rows with a known message
-	groups   []string // titles of the findings, in order of appearance
-	counts   map[string]int
-	modules  []string
-	blank    []int // lines without a message
-	findings []diagnosis.Finding
+// Sheet is an Error Log export as ReadFile read it, every row diagnosed;
+// it is kept with the message (JSON) for the buttons of its reply.
+type Sheet struct {
+	Format  string   // "CSV", "tab-separated text", "XLSX"
+	Columns []string // the header names used
+	Rows    int      // rows with a message
+	Errors  int      // rows with a known message
+	Groups  []Group  // what the rows say, in order of appearance
+	Modules []string // every module named, once
+	Blank   []int    // the first rows without a message (not read)
+	BlankN  int      // how many rows have no message
+	Found   []Found  // one per message and values: what is recorded
+}
+
+// Group is a kind of message in an Error Log and how many rows have it.
+type Group struct {
+	Title string
+	Rows  int
+}
+
+// Found is a finding of an Error Log, without its entry (kept as JSON).
+type Found struct {
+	ID     string
+	Values []diagnosis.Value
+}
+
+// findings are a sheet's findings, with their entries from the knowledge
+// base in use (an entry since removed is left out).
+func (s *Sheet) findings(kb *diagnosis.KB) []diagnosis.Finding {
+	var out []diagnosis.Finding
+	for _, f := range s.Found {
+		if e := kb.Entry(f.ID); e != nil {
+			out = append(out, diagnosis.Finding{ID: f.ID, Entry: e, Values: f.Values, Offset: len(out)})
+		}
+	}
+	return out
 }
 
 // ReadFile reads a file shared with a message, as the transport got it
@@ -44,7 +69,7 @@ func (b *Bot) ReadFile(name string, data []byte) ImageText {
 	log, err := errorlog.Read(data, errorlog.DefaultLimits)
 	switch {
 	case err == nil:
-		im.sheet = b.readSheet(log)
+		im.Sheet = b.readSheet(log)
 		return im
 	case errors.Is(err, errorlog.ErrNoHeader) && errorlog.Detect(data) == errorlog.Text:
 		// Not a table: a text, read as if pasted.
@@ -88,10 +113,11 @@ func fileProblem(err error) string {
 // readSheet diagnoses every row of an Error Log; a module the message
 // does not name is taken from the row's module column when the message is
 // about "this module".
-func (b *Bot) readSheet(log *errorlog.Log) *sheetRead {
-	s := &sheetRead{format: log.Format, columns: log.Columns, rows: len(log.Rows), blank: log.Blank, counts: map[string]int{}}
+func (b *Bot) readSheet(log *errorlog.Log) *Sheet {
+	s := &Sheet{Format: log.Format, Columns: log.Columns, Rows: len(log.Rows), Blank: log.Blank[:min(len(log.Blank), 5)], BlankN: len(log.Blank)}
 	seen := map[string]bool{}
 	modules := map[string]bool{}
+	group := map[string]int{} // title → index in Groups
 	for _, row := range log.Rows {
 		text := row.Get(errorlog.Message)
 		if d := row.Get(errorlog.Detail); d != "" {
@@ -99,35 +125,31 @@ func (b *Bot) readSheet(log *errorlog.Log) *sheetRead {
 		}
 		found := b.engine.Diagnose(text)
 		if len(found) > 0 {
-			s.errors++
+			s.Errors++
 		}
 		inRow := map[string]bool{}
 		for _, f := range found {
 			if f.ID == "module-not-upgraded" && f.Text("module") == "" && row.Get(errorlog.Module) != "" {
 				f.Values = append(f.Values, diagnosis.Value{Name: "module", Kind: diagnosis.ValueText, Text: row.Get(errorlog.Module)})
 			}
-			title := f.ID
-			if f.Entry != nil {
-				title = f.Entry.Title
-			}
-			if !inRow[title] {
+			if title := f.Entry.Title; !inRow[title] {
 				inRow[title] = true
-				if s.counts[title] == 0 {
-					s.groups = append(s.groups, title)
+				i, ok := group[title]
+				if !ok {
+					i, group[title] = len(s.Groups), len(s.Groups)
+					s.Groups = append(s.Groups, Group{Title: title})
 				}
-				s.counts[title]++
+				s.Groups[i].Rows++
 			}
 			if m := f.Text("module"); m != "" && !modules[m] {
 				modules[m] = true
-				s.modules = append(s.modules, m)
+				s.Modules = append(s.Modules, m)
 			}
 			// One finding per message and values: the reply and the
 			// recorded change list each module once.
-			key := fmt.Sprint(f.ID, f.Values)
-			if !seen[key] {
+			if key := fmt.Sprint(f.ID, f.Values); !seen[key] {
 				seen[key] = true
-				f.Offset = len(s.findings)
-				s.findings = append(s.findings, f)
+				s.Found = append(s.Found, Found{ID: f.ID, Values: f.Values})
 			}
 		}
 	}
@@ -135,37 +157,39 @@ func (b *Bot) readSheet(log *errorlog.Log) *sheetRead {
 }
 
 // lines say what was read from an Error Log: the columns used, the rows,
-// the groups of errors, the modules, and what could not be read.
-func (s *sheetRead) lines(name string) []Line {
-	l := Line{T(":bar_chart: Read "), B(imageName(name)), T(fmt.Sprintf(" (%s, columns ", s.format))}
-	l = append(l, nameSpans(s.columns, 8)...)
-	l = append(l, T(fmt.Sprintf("): %s, %d with an upgrade error", plural(s.rows, "row", "rows"), s.errors)))
-	if len(s.modules) > 0 {
-		l = append(l, T(", "+plural(len(s.modules), "module", "modules")+": "))
-		l = append(l, nameSpans(s.modules, 8)...)
+// the groups of messages, the modules, and what could not be read.
+func (s *Sheet) lines(name string) []Line {
+	l := Line{T(":bar_chart: Read "), B(imageName(name)), T(fmt.Sprintf(" (%s, columns ", s.Format))}
+	l = append(l, nameSpans(s.Columns, 8)...)
+	l = append(l, T(fmt.Sprintf("): %s, %d with an upgrade error", plural(s.Rows, "row", "rows"), s.Errors)))
+	if len(s.Modules) > 0 {
+		l = append(l, T(", "+plural(len(s.Modules), "module", "modules")+": "))
+		l = append(l, nameSpans(s.Modules, 8)...)
 	}
 	lines := []Line{l}
-	if len(s.groups) > 0 {
+	if len(s.Groups) > 0 {
 		g := Line{T("By message: ")}
-		for i, title := range s.groups {
+		for i, gr := range s.Groups {
 			if i > 0 {
 				g = append(g, T("; "))
 			}
-			g = append(g, T(fmt.Sprintf("%s (%s)", title, plural(s.counts[title], "row", "rows"))))
+			g = append(g, T(fmt.Sprintf("%s (%s)", gr.Title, plural(gr.Rows, "row", "rows"))))
 		}
 		lines = append(lines, g)
 	}
-	if len(s.blank) > 0 {
+	if s.BlankN > 0 {
 		var n []string
-		for i, line := range s.blank {
-			if i == 5 {
-				n = append(n, fmt.Sprintf("… and %d more", len(s.blank)-5))
-				break
-			}
+		for _, line := range s.Blank {
 			n = append(n, fmt.Sprint(line))
 		}
-		lines = append(lines, Line{T(fmt.Sprintf(":warning: Not read: %s without a message (%s %s)",
-			plural(len(s.blank), "row", "rows"), map[bool]string{true: "row", false: "rows"}[len(s.blank) == 1], strings.Join(n, ", ")))})
+		if s.BlankN > len(s.Blank) {
+			n = append(n, fmt.Sprintf("… and %d more", s.BlankN-len(s.Blank)))
+		}
+		which := "rows"
+		if s.BlankN == 1 {
+			which = "row"
+		}
+		lines = append(lines, Line{T(fmt.Sprintf(":warning: Not read: %s without a message (%s %s)", plural(s.BlankN, "row", "rows"), which, strings.Join(n, ", ")))})
 	}
 	return lines
 }

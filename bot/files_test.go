@@ -117,3 +117,23 @@ func TestTextFiles(t *testing.T) {
 		t.Errorf("modules: %+v", st.Modules)
 	}
 }
+
+// In a channel with several environments, the choice button records the
+// whole Error Log: the message is kept with what was read from the file.
+func TestErrorLogChooseEnvironment(t *testing.T) {
+	rows, _ := errorlogtest.Log(300)
+	b, store := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track qa")
+	cmd(t, b, "C1", "U1", "track prod")
+	resp := imageMsg(t, b, "8.1", "", b.ReadFile("errors.csv", errorlogtest.CSV(rows)))
+	if !strings.Contains(text(resp), "Which environment is this about?") {
+		t.Fatalf("reply:\n%s", text(resp))
+	}
+	got := click(b, "choose", buttonsOf(resp.Reply)["prod"])
+	if !strings.Contains(text(got), "Recorded for prod: 100 modules to republish") {
+		t.Errorf("after the choice:\n%s", text(got))
+	}
+	if st, _ := store.Status(context.Background(), "T1", "prod", -1); st.ModuleCount != 237 {
+		t.Errorf("%d modules recorded on prod, want 237", st.ModuleCount)
+	}
+}

@@ -54,16 +54,16 @@ func (r *Reading) WithImages(images []ImageText) *Reading {
 	next.m.Images = images
 	key := r.parts[0].key
 	for i, im := range images {
-		if im.Pending || im.Problem != "" || (strings.TrimSpace(im.Text) == "" && im.sheet == nil) {
+		if im.Pending || im.Problem != "" || (strings.TrimSpace(im.Text) == "" && im.Sheet == nil) {
 			continue
 		}
 		p, ok := r.imagePart(i, im)
 		if !ok {
 			// A screenshot's key is its position, so a reply rebuilt with a
 			// late screenshot records only what is new.
-			p = part{key: fmt.Sprintf("%s:img%d", key, i), image: i, text: im.Text, sheet: im.sheet}
-			if im.sheet != nil {
-				p.findings = im.sheet.findings // every row diagnosed by ReadFile
+			p = part{key: fmt.Sprintf("%s:img%d", key, i), image: i, text: im.Text, sheet: im.Sheet}
+			if im.Sheet != nil {
+				p.findings = im.Sheet.findings(r.engine.KB()) // every row diagnosed by ReadFile
 			} else {
 				p.findings = r.engine.Diagnose(im.Text)
 			}
@@ -76,7 +76,7 @@ func (r *Reading) WithImages(images []ImageText) *Reading {
 // imagePart is the part already read from screenshot i, when it was read from the same text.
 func (r *Reading) imagePart(i int, im ImageText) (part, bool) {
 	for _, p := range r.parts[1:] {
-		if p.image == i && p.text == im.Text && p.sheet == im.sheet {
+		if p.image == i && p.text == im.Text && p.sheet == im.Sheet {
 			return p, true
 		}
 	}
@@ -148,7 +148,7 @@ type part struct {
 	key      string // keys the tracking changes of this part (#0, #1… appended)
 	image    int    // index in Message.Images; -1 for the text
 	text     string // a screenshot's text, as it was diagnosed
-	sheet    *sheetRead
+	sheet    *Sheet
 	findings []diagnosis.Finding
 }
 
@@ -245,7 +245,7 @@ func (b *Bot) diagnosisMessage(m Message, parts []part, changes []partChanges, r
 // fileNews: a shared file was not read, or is an Error Log export.
 func fileNews(m Message) bool {
 	for _, im := range m.Images {
-		if im.File && (im.Problem != "" || im.sheet != nil) {
+		if im.File && (im.Problem != "" || im.Sheet != nil) {
 			return true
 		}
 	}
