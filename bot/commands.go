@@ -155,6 +155,7 @@ func (b *Bot) Help() *Reply {
 	}
 	r.Section(lines...)
 	r.Context(Line{T("Several environments in one channel? Start a pasted message with "), C("prod:"), T(" to say which.")})
+	r.Context(Line{T("Long pastes (snippets), .txt and .log files and Error Log exports (.csv, .xlsx) shared here are read too.")})
 	if b.ocrNote != "" {
 		r.Context(Line{T(b.ocrNote)})
 	}
