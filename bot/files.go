@@ -96,6 +96,8 @@ func fileProblem(err error) string {
 	switch {
 	case errors.Is(err, errorlog.ErrBinary):
 		return "it is not a text, CSV or XLSX file (its content says so, whatever its name); share the Error Log as .xlsx or CSV, or paste the text"
+	case errors.Is(err, errorlog.ErrEncoding):
+		return "it is a text in an encoding other than UTF-8 or UTF-16 (Latin-1, Windows-1252…); save it as UTF-8, or paste the text"
 	case errors.Is(err, errorlog.ErrNoHeader):
 		return "no sheet has a header row with a Message column (as the Error Log export has: Instant, Module_Name, Message, Stack)"
 	case errors.Is(err, errorlog.ErrTooManyRows):

@@ -79,7 +79,7 @@ func TestUnreadableFiles(t *testing.T) {
 		{"big.csv", make([]byte, MaxFileBytes+1), "too large (at most 10 MB are read)"},
 		{"many.csv", errorlogtest.CSV(many), "more than 50000 rows, so none were recorded"},
 		{"old.xls", []byte("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1"), "old Excel (.xls)"},
-		{"latin1.txt", []byte("Upgrade failed for Caf\xe9_Core\n"), "is not a text, CSV or XLSX file"},
+		{"latin1.txt", []byte("Upgrade failed for Caf\xe9_Core\n"), "in an encoding other than UTF-8 or UTF-16 (Latin-1, Windows-1252…); save it as UTF-8"},
 		{"no-header.xlsx", errorlogtest.XLSX(t, [][]string{{"a"}, {"b"}}), "no sheet has a header row with a Message column"},
 	}
 	for _, tt := range tests {

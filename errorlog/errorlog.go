@@ -31,6 +31,7 @@ const (
 // Errors of Read and Decode; each says what was wrong.
 var (
 	ErrBinary      = errors.New("not a text, CSV or XLSX file")
+	ErrEncoding    = errors.New("a text neither UTF-8 nor UTF-16 with a byte-order mark")
 	ErrOldExcel    = errors.New("an old Excel (.xls) or password-protected workbook, which is not read; save it as .xlsx or CSV")
 	ErrNoHeader    = errors.New("no header row with a Message column")
 	ErrTooManyRows = errors.New("too many rows")
@@ -115,10 +116,11 @@ func trimPartial(b []byte, cut bool) []byte {
 }
 
 // Decode returns a text file's text: UTF-8 (a byte-order mark dropped) or
-// UTF-16 with a byte-order mark; anything else is ErrBinary.
+// UTF-16 with a byte-order mark; a text in another encoding (Latin-1…) is
+// ErrEncoding, anything else ErrBinary.
 func Decode(data []byte) (string, error) {
 	if Detect(data) != Text {
-		return "", ErrBinary
+		return "", notText(data)
 	}
 	if bytes.HasPrefix(data, []byte{0xFF, 0xFE}) || bytes.HasPrefix(data, []byte{0xFE, 0xFF}) {
 		dec := unicode.UTF16(unicode.BigEndian, unicode.ExpectBOM).NewDecoder()
@@ -130,9 +132,17 @@ func Decode(data []byte) (string, error) {
 	}
 	data = bytes.TrimPrefix(data, []byte("\xEF\xBB\xBF"))
 	if bytes.IndexByte(data, 0) >= 0 || !utf8.Valid(data) {
-		return "", ErrBinary
+		return "", notText(data)
 	}
 	return string(data), nil
+}
+
+// notText tells a text in another encoding (no NUL byte) from binary data.
+func notText(data []byte) error {
+	if bytes.IndexByte(data, 0) < 0 {
+		return ErrEncoding
+	}
+	return ErrBinary
 }
 
 // Read reads an Error Log from an XLSX workbook or a CSV (or tab- or
@@ -146,7 +156,7 @@ func Read(data []byte, lim Limits) (*Log, error) {
 		if bytes.HasPrefix(data, []byte{0xD0, 0xCF, 0x11, 0xE0}) {
 			return nil, ErrOldExcel
 		}
-		return nil, ErrBinary
+		return nil, notText(data)
 	}
 	text, err := Decode(data)
 	if err != nil {

@@ -51,7 +51,8 @@ func TestRead(t *testing.T) {
 		{"plain text", []byte(producer + "\n"), "", "", 0, nil, "", ErrNoHeader},
 		{"xlsx without a message column", xlsx(t, [][]string{{"a", "b"}, {"1", "2"}}), "", "", 0, nil, "", ErrNoHeader},
 		{"a PNG named .csv", []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), "", "", 0, nil, "", ErrBinary},
-		{"Latin-1 text", []byte("Message\nModule \xe9t\xe9\n"), "", "", 0, nil, "", ErrBinary},
+		{"Latin-1 text", []byte("Message\nModule \xe9t\xe9\n"), "", "", 0, nil, "", ErrEncoding},
+		{"UTF-16 without a BOM", []byte("M\x00e\x00s\x00"), "", "", 0, nil, "", ErrBinary},
 		{"an old .xls", []byte("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1rest"), "", "", 0, nil, "", ErrOldExcel},
 		{"a zip that is no workbook", zipOf(t, "a.txt", 10), "", "", 0, nil, "", ErrBadXLSX},
 	}
