@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
@@ -158,12 +159,10 @@ func messageKey(m Message) string { return "msg:" + m.Channel + ":" + m.TS }
 
 // respondToFindings records a message's findings and builds the reply.
 func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Response {
-	var findings []diagnosis.Finding
-	for _, p := range parts {
-		findings = append(findings, p.findings...)
-	}
-	changes := planParts(parts)
-	rec := b.record(ctx, m, changes)
+	parts, changes, questions := b.checkedPlan(ctx, m, parts)
+	findings := findingsOf(parts)
+	rec := b.record(ctx, m, changes, len(questions) > 0)
+	rec.unsure = unsureNames(questions)
 	quiet := true
 	for _, f := range findings {
 		if len(f.Entry.Causes) > 0 {
@@ -171,7 +170,7 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Re
 		}
 	}
 	images := imageLines(m, parts)
-	if quiet && rec.err == nil && len(rec.ask) == 0 && !rec.untraced {
+	if quiet && rec.err == nil && len(rec.ask) == 0 && !rec.untraced && len(questions) == 0 {
 		resp := Response{React: "white_check_mark"}
 		if len(rec.lines) > 0 {
 			// The shell has no reactions: it shows what was recorded instead.
@@ -185,7 +184,7 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Re
 		return resp
 	}
 	key := ""
-	if rec.err == nil && (len(rec.ask) > 0 || (rec.env != "" && len(namedModules(findings)) > 0)) {
+	if rec.err == nil && (len(rec.ask) > 0 || (rec.env != "" && (len(namedModules(findings)) > 0 || len(questions) > 0))) {
 		// The buttons refer to the message: a choice records its changes,
 		// a click rebuilds the reply.
 		var err error
@@ -195,6 +194,9 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Re
 				rec.err = b.storeError("keep the message for the choice of environment", err)
 			}
 		}
+	}
+	if rec.err == nil && rec.env != "" && len(rec.ask) == 0 {
+		rec.questions, rec.asked = b.keepQuestions(ctx, m, rec.env, key, questions), len(questions)
 	}
 	resp := Response{Reply: b.diagnosisMessage(m, parts, changes, rec, key, nil)}
 	if rec.cleared {
@@ -208,10 +210,7 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Re
 // message kept, "" when it is not); with listed, only modules listed
 // there get a button.
 func (b *Bot) diagnosisMessage(m Message, parts []part, changes []partChanges, rec recordOutcome, key string, listed map[string]bool) *Reply {
-	var findings []diagnosis.Finding
-	for _, p := range parts {
-		findings = append(findings, p.findings...)
-	}
+	findings := findingsOf(parts)
 	r := b.diagnosisReply(findings, rec.install)
 	r.Context(imageLines(m, parts)...)
 	switch {
@@ -228,6 +227,9 @@ func (b *Bot) diagnosisMessage(m Message, parts []part, changes []partChanges, r
 		r.Actions(buttons...)
 	default:
 		r.Context(rec.lines...)
+		if len(rec.questions) > 0 {
+			b.questionBlocks(r, rec.env, rec.questions, rec.asked)
+		}
 		// Service Center's module page does not name the module in the message.
 		for _, f := range findings {
 			if f.ID == "module-not-upgraded" && f.Text("module") == "" {
@@ -237,9 +239,26 @@ func (b *Bot) diagnosisMessage(m Message, parts []part, changes []partChanges, r
 		}
 	}
 	if rec.err == nil {
-		r.Actions(b.findingButtons(findings, rec.env, key, listed)...)
+		var buttons []Button
+		for _, bt := range b.findingButtons(findings, rec.env, key, listed) {
+			var v buttonValue
+			if json.Unmarshal([]byte(bt.Value), &v) == nil && rec.unsure[v.Module] {
+				continue // not recorded: asked about above
+			}
+			buttons = append(buttons, bt)
+		}
+		r.Actions(buttons...)
 	}
 	return r
+}
+
+// findingsOf are the findings of a message's parts, in order.
+func findingsOf(parts []part) []diagnosis.Finding {
+	var out []diagnosis.Finding
+	for _, p := range parts {
+		out = append(out, p.findings...)
+	}
+	return out
 }
 
 // fileNews: a shared file was not read, or is an Error Log export.

@@ -21,12 +21,19 @@ type recordOutcome struct {
 	err      *Reply
 	cleared  bool
 	untraced bool // no environment followed here
+	// Names read from screenshots and not recorded: asked about (at most
+	// maxQuestions, once kept for env) out of asked.
+	questions []nameQuestion
+	asked     int
+	unsure    map[string]bool
 }
 
-// record applies a message's planned changes to the right environment.
-func (b *Bot) record(ctx context.Context, m Message, changes []partChanges) recordOutcome {
+// record applies a message's planned changes to the right environment;
+// with asking, it finds the environment even without changes (the names
+// asked about are for it).
+func (b *Bot) record(ctx context.Context, m Message, changes []partChanges, asking bool) recordOutcome {
 	var out recordOutcome
-	if len(changes) == 0 {
+	if len(changes) == 0 && !asking {
 		return out
 	}
 	envs, err := b.store.ChannelEnvironments(ctx, m.Workspace, m.Channel)
