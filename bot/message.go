@@ -112,6 +112,11 @@ func (b *Bot) Answer(ctx context.Context, r *Reading) Response {
 			// A shared file the bot could not read, or an Error Log without
 			// a known error, is answered: its sender expects a word.
 			reply := &Reply{Summary: "Read the shared file: no upgrade error I know"}
+			for _, im := range r.m.Images {
+				if im.File && im.Problem != "" {
+					reply.Summary = "Could not read the shared file " + imageName(im.Name)
+				}
+			}
 			reply.Context(imageLines(r.m, r.parts)...)
 			return Response{Reply: reply}
 		}
