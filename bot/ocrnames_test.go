@@ -107,3 +107,26 @@ func TestNameCorrectedFromTheList(t *testing.T) {
 		t.Errorf("modules: %+v", st.Modules)
 	}
 }
+
+// In a channel following several environments, the names are asked about
+// once the environment is chosen.
+func TestUnsureNameAfterTheChoiceOfEnvironment(t *testing.T) {
+	b, store := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track qa")
+	cmd(t, b, "C1", "U1", "track prod")
+	resp := imageMsg(t, b, "9.4", "", ImageText{Name: "shot.png", Text: unsureShot})
+	if out := text(resp); !strings.Contains(out, "Which environment is this about?") || strings.Contains(out, "Read as") {
+		t.Fatalf("reply:\n%s", out)
+	}
+	chosen := click(b, "choose", buttonsOf(resp.Reply)["prod"])
+	if chosen.Update == nil || !strings.Contains(RenderText(chosen.Update), "Read as Claims Core") {
+		t.Fatalf("after the choice: %s", text(chosen))
+	}
+	answered := click(b, "answer", buttonsOf(chosen.Update)["Claims_Core"])
+	if !strings.Contains(text(answered), "recorded Claims_Core (read as Claims Core in a screenshot) on prod") {
+		t.Errorf("answer:\n%s", text(answered))
+	}
+	if st, _ := store.Status(context.Background(), "T1", "prod", -1); st.ModuleCount != 1 || st.Modules[0].Name != "Claims_Core" {
+		t.Errorf("modules: %+v", st.Modules)
+	}
+}
