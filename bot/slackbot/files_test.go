@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -146,4 +147,40 @@ func zipBomb(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return b.Bytes()
+}
+
+// A module name OCR read with a space is asked about over Slack: the
+// buttons carry codes, a click records the name chosen, and the reply is
+// rebuilt without the question.
+func TestNameQuestionOverSlack(t *testing.T) {
+	fo := newFakeOCR()
+	data := pngOf(t, 4)
+	fo.learn(data, "Old Producer: Producer module 'Claims Core' hasn't been prepared for the current OutSystems environment version.", 0)
+	h := start(t, setup{mode: ModeHTTP, opts: withOCR(fo, 5*time.Second)})
+	h.track("prod")
+	ts := "1700006300.000100"
+	h.postEvent("EvAsk", slackfake.FileShare(channel, ana, ts, "", h.fake.AddFile(pngFile("F0ASK", "sc.png", data))), 0)
+	h.fake.WaitCalls(1, 10*time.Second, "chat.postMessage")
+	h.waitJobs(1)
+	h.waitIdle()
+	reply := h.fake.Calls("chat.postMessage")[0]
+	mustContain(t, "reply", reply.Field("blocks"), "I am not sure of these module names", "Read as `Claims Core`", `"action_id":"record:0:0"`)
+	if st, _ := h.store.Status(context.Background(), slackfake.TeamID, "prod", -1); st.ModuleCount != 0 {
+		t.Fatalf("recorded before the answer: %+v", st.Modules)
+	}
+	replyTS, _ := reply.Answer["ts"].(string)
+	posted := buttons(t, reply.Field("blocks"))
+	p := slackfake.BlockActions(channel, "U0BOB", replyTS, ts, false, json.RawMessage(reply.Field("blocks")), "record:0:0", posted["record:0:0"], h.fake.ResponseURL("trig-ask"), "trig-ask")
+	if code, _ := h.do(slackfake.InteractionRequest(h.events(), secret, p)); code != http.StatusOK {
+		t.Fatalf("click: %d", code)
+	}
+	h.waitJobs(2)
+	ups := h.fake.Calls("chat.update")
+	if len(ups) != 1 || strings.Contains(ups[0].Field("blocks"), "not sure") {
+		t.Fatalf("updates: %+v", ups)
+	}
+	st, _ := h.store.Status(context.Background(), slackfake.TeamID, "prod", -1)
+	if st.ModuleCount != 1 || st.Modules[0].Name != "Claims_Core" {
+		t.Errorf("modules: %+v", st.Modules)
+	}
 }
