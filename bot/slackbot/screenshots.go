@@ -39,6 +39,10 @@ import (
 //     so) and it is answered at once in its lane, so a flood of pictures
 //     never piles up waiting goroutines nor starves the reads.
 //
+// Shared files (snippets, text, CSV, XLSX; isShared) take the same path:
+// downloaded (at most bot.MaxFileBytes) and read by the core
+// (Core.ReadFile) instead of OCR, even when OCR is off.
+//
 // A download that fails, an HTML page instead of the image, an image too
 // large or an OCR failure is logged and noted in the reply (when there is
 // one); it never stops the text from being answered.
