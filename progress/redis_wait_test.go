@@ -37,7 +37,8 @@ func TestRedisWaitForReplica(t *testing.T) {
 	mc := newRedisClient(t, master.Options(1))
 	prefix := "wait-" + NewToken()[:8]
 	open := func() *RedisStore {
-		s, err := OpenRedisURL(master.URL(1), RedisOptions{Prefix: prefix})
+		// Timeouts for a busy test machine, not a hung server.
+		s, err := OpenRedisURL(master.URL(1)+"?dial_timeout=2s&read_timeout=2s&write_timeout=2s", RedisOptions{Prefix: prefix})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -101,6 +101,13 @@ func openTopologyStore(tb testing.TB, kind string) (*RedisStore, redis.Universal
 		c = redis.NewFailoverClient(opts)
 	}
 	tb.Cleanup(func() { c.Close() })
+	// Timeouts for a busy test machine, not a hung server.
+	const slow = "&dial_timeout=2s&read_timeout=2s&write_timeout=2s"
+	if clusterURL != "" {
+		clusterURL += slow
+	} else {
+		rawURL += slow
+	}
 	s, got, err := OpenRedis(rawURL, clusterURL, RedisOptions{Prefix: "upgradebot-test-" + NewToken()[:12]})
 	if err != nil {
 		tb.Fatal(err)
