@@ -217,3 +217,48 @@ func TestFaultSentinelFailover(t *testing.T) {
 	t.Logf("%d commands in all, %d acknowledged as recorded (%d of them not yet on a replica, repeated), %d answered 'unavailable' during the failover; after it: %d lost, %d applied twice",
 		len(all), len(final), len(unconfirmed), failed, lost, twice)
 }
+
+// The binary on a Redis Cluster (REDIS_CLUSTER_URL): it says so at
+// start-up, /readyz says ok, and a pasted error and a command are recorded
+// and journaled across the Cluster's nodes (a script or transaction across
+// hash slots would fail here).
+func TestFaultClusterStore(t *testing.T) {
+	faultsOn(t)
+	t.Parallel()
+	cluster, err := redistest.NewCluster(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cluster.Kill)
+	r := newRig(t, rigOptions{redisURL: func(*redistest.Server) string { return "" },
+		env: map[string]string{"REDIS_CLUSTER_URL": cluster.URL()}})
+	if !strings.Contains(r.bot.Logs(), "kind=cluster") {
+		t.Errorf("the start-up log does not say it connected to a Cluster")
+	}
+	if code, status := r.readiness(); code != http.StatusOK || status != "ok" {
+		t.Errorf("/readyz: %d %q, want 200 ok", code, status)
+	}
+	const ch = "C0CLUSTER"
+	r.track(ch, "prod")
+	r.message(ch, "1700300000.000100", producerPaste("Orders_CS"))
+	r.slash(ch, "failed prod: Billing_UI", "cluster-failed")
+	r.waitFor("the paste answered and the command announced", 20*time.Second, func() bool {
+		return len(r.posts(ch, "1700300000.000100")) == 1 && len(r.posts(ch, "-")) >= 2
+	})
+	store, _, err := progress.OpenRedis("", cluster.URL(), progress.RedisOptions{Prefix: r.prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	st, err := store.Status(context.Background(), "T0FAKE", "prod", -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, m := range st.Modules {
+		names = append(names, m.Name)
+	}
+	if got := strings.Join(names, ","); !strings.Contains(got, "Orders_CS") || !strings.Contains(got, "Billing_UI") {
+		t.Errorf("modules on the Cluster: %s; want Orders_CS and Billing_UI", got)
+	}
+}
