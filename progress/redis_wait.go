@@ -49,11 +49,13 @@ func (r *replicas) has(ctx context.Context, c redis.UniversalClient) bool {
 		return seen.any
 	}
 	role, err := c.Do(ctx, "ROLE").Slice()
-	if err != nil {
-		return false
+	if isUnavailable(err) {
+		return false // the write fails too; ask again next time
 	}
+	// A refusal (an ACL without ROLE) is remembered as no replica, so
+	// that writes do not ask each time.
 	seen = replicaSeen{at: time.Now()}
-	if len(role) == 3 && role[0] == "master" {
+	if err == nil && len(role) == 3 && role[0] == "master" {
 		list, _ := role[2].([]any)
 		seen.any = len(list) > 0
 	}
