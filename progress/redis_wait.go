@@ -13,7 +13,7 @@ import (
 // along. Where the master has a replica, a tracking write (Track, Apply)
 // and a journal entry are therefore followed by WAIT 1 on the same
 // connection, in the same pipeline: the write is on a replica when WAIT
-// answers 1. When it answers 0 in time (replicaWait), the write is
+// answers 1. When it answers 0 after replicaWait, the write is
 // recorded on the master only, and the caller says so (NotReplicated):
 // repeating it is safe, as a change's key makes it a no-op when it did
 // land. Without a replica there is nothing to wait for, and no WAIT.
