@@ -393,7 +393,8 @@ func (s *RedisStore) Untrack(ctx context.Context, workspace, env, channel, actor
 		s.envKey(workspace, env, "meta"), s.envKey(workspace, env, "channels"),
 		s.chanEnvsKey(workspace, channel), s.wsChannelsKey(workspace), s.envKey(workspace, env, "history"),
 	}
-	n, err := s.untrack.Run(ctx, s.client, keys, env, channel, entry, s.historyLimit).Int64()
+	cmd, _ := s.runScript(ctx, s.untrack, keys, env, channel, entry, s.historyLimit) // its reply has no room for the note
+	n, err := cmd.Int64()
 	if err != nil {
 		if redis.HasErrorPrefix(err, "NOTFOUND") {
 			return false, notFound(workspace, env)

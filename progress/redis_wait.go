@@ -10,13 +10,13 @@ import (
 
 // A write the bot acknowledges should survive a failover: Redis replicates
 // asynchronously, so a master that dies right after a write may take it
-// along. Where the master has a replica, a tracking write (Track, Apply)
-// and a journal entry are therefore followed by WAIT 1 on the same
-// connection, in the same pipeline: the write is on a replica when WAIT
-// answers 1. When it answers 0 after replicaWait, the write is
-// recorded on the master only, and the caller says so (NotReplicated):
-// repeating it is safe, as a change's key makes it a no-op when it did
-// land. Without a replica there is nothing to wait for, and no WAIT.
+// along. Where the master has a replica, a tracking write (Track, Apply,
+// Untrack) and a journal entry are therefore followed by WAIT 1 on the
+// same connection, in the same pipeline: the write is on a replica when
+// WAIT answers 1. When it answers 0 after replicaWait, the write is on the
+// master only, and Track and Apply say so (NotReplicated): repeating it is
+// safe, as a change's key makes it a no-op when it did land. Without a
+// replica there is nothing to wait for, and no WAIT.
 
 const (
 	// replicaWait is WAIT's timeout; below redisTimeout, the read timeout
