@@ -65,7 +65,7 @@ func topologyDir(tb testing.TB) string {
 // testCluster is the package's Cluster; skipped without redis-server (failed with CI set).
 func testCluster(tb testing.TB) *redistest.Cluster {
 	tb.Helper()
-	redistest.NeedServer(tb)
+	redistest.NeedCluster(tb)
 	topologies.clusterOnce.Do(func() { topologies.cluster, topologies.clusterErr = redistest.NewCluster(topologyDir(tb)) })
 	if topologies.clusterErr != nil {
 		tb.Fatal(topologies.clusterErr)

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -18,6 +19,15 @@ import (
 // redis-server of its own on a free loopback port.
 type Cluster struct {
 	Nodes []*Server
+}
+
+// NeedCluster is NeedServer for NewCluster, which also needs redis-cli.
+func NeedCluster(tb testing.TB) {
+	tb.Helper()
+	NeedServer(tb)
+	if _, err := exec.LookPath("redis-cli"); err != nil {
+		unavailable(tb, "redis-cli is not on PATH (apt-get install redis-tools)")
+	}
 }
 
 // NewCluster starts a three-master Cluster in dir (redis-cli --cluster

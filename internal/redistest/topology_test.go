@@ -16,6 +16,7 @@ func TestTopologies(t *testing.T) {
 	ctx := context.Background()
 	t.Run("cluster", func(t *testing.T) {
 		t.Parallel()
+		NeedCluster(t)
 		c, err := NewCluster(t.TempDir())
 		if err != nil {
 			t.Fatal(err)
