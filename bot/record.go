@@ -29,6 +29,21 @@ type recordOutcome struct {
 	questions []nameQuestion
 	asked     int
 	unsure    map[string]bool
+	// unreplicated: a change is recorded but not yet on a Redis replica (lines say so once)
+	unreplicated bool
+}
+
+// notReplicatedLine says that the store recorded a change its Redis
+// replica did not confirm in time (progress.Result.NotReplicated).
+func notReplicatedLine() Line {
+	return Line{T("Recorded, not yet on a replica; repeating it is safe.")}
+}
+
+// noteReplication adds notReplicatedLine to r when notReplicated.
+func noteReplication(r *Reply, notReplicated bool) {
+	if notReplicated {
+		r.Context(notReplicatedLine())
+	}
 }
 
 // record applies a message's planned changes to the right environment.
@@ -190,6 +205,10 @@ func (b *Bot) apply(ctx context.Context, workspace, env, actor, key string, chan
 		out.lines = append(out.lines, describeRecorded(env, p, res))
 		out.cleared = out.cleared || res.BecameEmpty
 		out.state = res.State
+		if res.NotReplicated && !out.unreplicated {
+			out.unreplicated = true
+			out.lines = append(out.lines, notReplicatedLine())
+		}
 	}
 	return out
 }
