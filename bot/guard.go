@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -21,10 +20,8 @@ import (
 // version than the target, and the core holds back a product message
 // quoted in someone's own sentence. Held changes are explained in the
 // reply and kept (keepFor) under a short code, so "Record anyway" (the
-// command `record <code>`) applies them as they were.
-
-// ActionRecordAnyway is the button that records what a message's reply held back.
-const ActionRecordAnyway = "record_anyway"
+// command `record <code>`, which also answers the name questions of
+// ocrnames.go) applies them as they were.
 
 // heldSentence is why the core held a change: its message stands in a sentence.
 const heldSentence progress.Verdict = "sentence"
@@ -94,9 +91,9 @@ func (b *Bot) heldFor(ctx context.Context, workspace, code string) (heldChanges,
 	return h, true, nil
 }
 
-// RecordAnywayButton records the changes kept under code.
-func RecordAnywayButton(env, code string) Button {
-	return Button{ActionID: ActionRecordAnyway, Label: "Record anyway", Value: buttonValue{Env: env, Key: code}.String(), Command: "record " + code}
+// RecordAnywayButton records the changes kept under code (as `record <code>` does).
+func RecordAnywayButton(code string) Button {
+	return Button{ActionID: ActionRecord + ":anyway", Label: "Record anyway", Value: code, Command: "record " + code}
 }
 
 // heldLines say why each held change was not recorded for env, against
@@ -147,25 +144,10 @@ func recordedText(st progress.Status) string {
 	return s
 }
 
-func (b *Bot) cmdRecord(ctx context.Context, c Command, args string) Response {
-	code := strings.ToLower(strings.TrimSpace(args))
-	if code == "" || strings.ContainsAny(code, " \t\n") {
-		return b.usageError(b.lookup("record"), "Give the code the reply printed beside \"Record anyway\".")
-	}
-	return b.recordHeld(ctx, c.Workspace, c.User, "cmd:"+c.ID, code)
-}
-
-// recordHeld records anyway the changes kept under code, as they were held.
-func (b *Bot) recordHeld(ctx context.Context, workspace, user, id, code string) Response {
-	h, found, err := b.heldFor(ctx, workspace, code)
-	switch {
-	case err != nil:
-		return private(b.storeError("read what was held back", err))
-	case !found:
-		return private(errorReply(fmt.Sprintf("I have nothing held back under %q: codes last %d days. Paste the message again to have it read anew.", code, keepFor/(24*time.Hour))))
-	case h.Recorded != "":
-		r := errorReply("Already recorded anyway for " + h.Env + ".")
-		return private(r)
+// recordHeld records anyway the changes h kept under code, as they were held.
+func (b *Bot) recordHeld(ctx context.Context, workspace, user string, h heldChanges, code string) Response {
+	if h.Recorded != "" {
+		return private(errorReply("Already recorded anyway for " + h.Env + "."))
 	}
 	r := &Reply{Summary: "Recorded anyway for " + h.Env}
 	r.Section(Line{M(user), T(" recorded anyway for "), B(h.Env), T(" what a message held back:")})
@@ -178,6 +160,7 @@ func (b *Bot) recordHeld(ctx context.Context, workspace, user, id, code string) 
 			return private(b.storeError("record", err))
 		}
 		r.Context(describeRecorded(h.Env, hc.Change, res))
+		noteReplication(r, res.NotReplicated)
 		cleared = cleared || res.AllClear()
 	}
 	h.Recorded = user

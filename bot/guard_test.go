@@ -121,7 +121,7 @@ func TestGuardedRecording(t *testing.T) {
 		}
 		mustSay(t, text(cmd(t, b, "C1", "U3", command)), "Already recorded anyway")
 		// The older banner's button, clicked: recorded (forced) as it was.
-		mustSay(t, text(cmd(t, b, "C1", "U3", "record nosuchcode")), "nothing held back")
+		mustSay(t, text(cmd(t, b, "C1", "U3", "record nosuchcode")), "I don't know the code")
 	})
 }
 

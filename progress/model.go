@@ -194,6 +194,10 @@ type Result struct {
 	// Refused says why the life cycle did not apply the change (nothing
 	// changed, no history entry, the key stays free); "" when applied.
 	Refused Verdict
+	// NotReplicated is true when Redis recorded the change but its replica
+	// did not confirm it in time (WAIT): a failover now could lose it, and
+	// repeating it is safe.
+	NotReplicated bool
 }
 
 // AllClear reports whether the change finished the upgrade's republishing,
@@ -220,6 +224,8 @@ type TrackResult struct {
 	Created  bool // the environment is new
 	Followed bool // the channel did not follow it before
 	Updated  bool // version, from-version or installation type changed
+	// NotReplicated: recorded, not yet confirmed by a Redis replica (as Result's).
+	NotReplicated bool
 }
 
 // ChannelSettings are per-channel options for the reminder scheduler.

@@ -43,7 +43,7 @@ func TestGuardsOverSlack(t *testing.T) {
 			h.postEvent("EvBanner", slackfake.Message(channel, ana, "1700000901.000100", "We are now preparing your modules - 40% (We expect them to be ready at 18:21)"), 0)
 			h.waitJobs(2)
 			older := h.fake.Calls("chat.postMessage")[1] // [0] explains the summary
-			mustContain(t, "reply to the older banner", older.Field("blocks"), "Not recorded for *prod*: this message looks older than what is recorded", "40%", "recorded: preparation finished with errors (26 prepared, 1 failed, 3 skipped)", "record_anyway")
+			mustContain(t, "reply to the older banner", older.Field("blocks"), "Not recorded for *prod*: this message looks older than what is recorded", "40%", "recorded: preparation finished with errors (26 prepared, 1 failed, 3 skipped)", "record:anyway")
 			if st := state(); st.State != progress.StateFinishedWithErrors {
 				t.Errorf("the older banner moved the state to %s", st.State)
 			}
@@ -51,14 +51,14 @@ func TestGuardsOverSlack(t *testing.T) {
 			h.postEvent("EvVersion", slackfake.Message(channel, ana, "1700000902.000100", "The first step of the upgrade process has finished. This environment has been successfully upgraded to Platform Server version 11.10.0 (Build 22500) (Release Notes)\nThere were errors preparing some modules.\n20 modules prepared successfully, 5 modules failed and 5 modules skipped."), 0)
 			h.waitJobs(3)
 			other := h.fake.Calls("chat.postMessage")[2]
-			mustContain(t, "reply to another version", other.Field("blocks"), "names Platform Server 11.10.0, but prod's target is 11.31.0", "record_anyway")
+			mustContain(t, "reply to another version", other.Field("blocks"), "names Platform Server 11.10.0, but prod's target is 11.31.0", "record:anyway")
 			if st := state(); *st.Counts.Failed != 1 {
 				t.Errorf("another version's counts were recorded: %d failed", *st.Counts.Failed)
 			}
 			// Record anyway, by its button.
 			replyTS, _ := other.Answer["ts"].(string)
-			value := buttons(t, other.Field("blocks"))["record_anyway"]
-			p := slackfake.BlockActions(channel, "U0BOB", replyTS, "1700000902.000100", false, json.RawMessage(other.Field("blocks")), "record_anyway", value, h.fake.ResponseURL("trig-rec"), "trig-rec")
+			value := buttons(t, other.Field("blocks"))["record:anyway"]
+			p := slackfake.BlockActions(channel, "U0BOB", replyTS, "1700000902.000100", false, json.RawMessage(other.Field("blocks")), "record:anyway", value, h.fake.ResponseURL("trig-rec"), "trig-rec")
 			if code, _ := h.do(slackfake.InteractionRequest(h.events(), secret, p)); code != http.StatusOK {
 				t.Fatalf("click: %d", code)
 			}
