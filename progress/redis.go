@@ -414,22 +414,6 @@ func (s *RedisStore) Apply(ctx context.Context, workspace, env string, c Change)
 	if err != nil {
 		return Result{}, err
 	}
-	if len(mods) > 0 {
-		stored, err := s.client.HKeys(ctx, s.envKey(workspace, env, "modules")).Result()
-		if err != nil {
-			return Result{}, s.wrap("apply", err)
-		}
-		withLegacyKeys(mods, stored)
-	}
-	wc, err := json.Marshal(wireChange{
-		Kind: c.Kind, Percent: c.Preparation.Percent, Expected: c.Preparation.Expected,
-		Current: c.Preparation.Current, Total: c.Preparation.Total,
-		Prepared: c.Counts.Prepared, Failed: c.Counts.Failed, Skipped: c.Counts.Skipped,
-		State: c.State, Reason: c.Reason, Source: c.Source, All: c.All, Modules: mods,
-	})
-	if err != nil {
-		return Result{}, fmt.Errorf("progress: encode change: %w", err)
-	}
 	entry, err := encodeEntry(HistoryEntry{Time: c.At, Actor: c.Actor, Action: string(c.Kind), Detail: describeChange(c, mods), Source: c.Source})
 	if err != nil {
 		return Result{}, fmt.Errorf("progress: encode history: %w", err)
@@ -443,13 +427,35 @@ func (s *RedisStore) Apply(ctx context.Context, workspace, env string, c Change)
 	token := rand.Text()
 	// Next decides on what it read; the script applies that only while what
 	// Next read has not moved (guarded), else it is read again.
-	for range applyAttempts {
-		meta, err := s.client.HGetAll(ctx, keys[0]).Result()
-		if err != nil {
+	var wc []byte
+	for attempt := range applyAttempts {
+		var metaCmd *redis.MapStringStringCmd
+		var stored *redis.StringSliceCmd // the module keys, to find records stored under legacy keys
+		if _, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			metaCmd = p.HGetAll(ctx, keys[0])
+			if attempt == 0 && len(mods) > 0 {
+				stored = p.HKeys(ctx, keys[1])
+			}
+			return nil
+		}); err != nil {
 			return Result{}, s.wrap("apply", err)
 		}
+		meta := metaCmd.Val()
 		if len(meta) == 0 {
 			return Result{}, notFound(workspace, env)
+		}
+		if attempt == 0 {
+			if stored != nil {
+				withLegacyKeys(mods, stored.Val())
+			}
+			if wc, err = json.Marshal(wireChange{
+				Kind: c.Kind, Percent: c.Preparation.Percent, Expected: c.Preparation.Expected,
+				Current: c.Preparation.Current, Total: c.Preparation.Total,
+				Prepared: c.Counts.Prepared, Failed: c.Counts.Failed, Skipped: c.Counts.Skipped,
+				State: c.State, Reason: c.Reason, Source: c.Source, All: c.All, Modules: mods,
+			}); err != nil {
+				return Result{}, fmt.Errorf("progress: encode change: %w", err)
+			}
 		}
 		snap := Status{Environment: parseMeta(workspace, meta, nil), NamedFailedSkipped: atoi(meta["named_fs"])}
 		next := Next(snap, c)
