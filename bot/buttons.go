@@ -172,7 +172,7 @@ func (b *Bot) chooseEnv(ctx context.Context, a Action, v buttonValue) Response {
 		return Response{Reply: r, Private: true, Update: b.rebuilt(ctx, v.Key, reading, chosen, "", nil)}
 	}
 	_, changes, _ := b.checkedPlan(ctx, m, reading.parts)
-	out := b.applyParts(ctx, a.Workspace, v.Env, a.User, changes, false)
+	out := b.applyParts(ctx, a.Workspace, v.Env, a.User, messageKey(m), changes, false)
 	if out.err != nil {
 		return private(out.err)
 	}
@@ -180,7 +180,7 @@ func (b *Bot) chooseEnv(ctx context.Context, a Action, v buttonValue) Response {
 		b.log.Warn("cannot keep the choice of environment", "err", err)
 	}
 	resp := Response{Update: b.rebuilt(ctx, v.Key, reading, v.Env, "", nil)}
-	if len(out.lines) == 0 && len(planParts(reading.parts)) > 0 { // a message with nothing to record only gets its reply rewritten
+	if len(out.lines) == 0 && len(out.held) == 0 && len(planParts(reading.parts)) > 0 { // a message with nothing to record only gets its reply rewritten
 		resp.Reply, resp.Private = &Reply{Summary: "Already recorded for " + v.Env}, true
 		resp.Reply.Context(Line{T("Already recorded for "), B(v.Env), T(".")})
 	}
@@ -284,10 +284,24 @@ func (b *Bot) rebuilt(ctx context.Context, key string, r *Reading, env, module s
 		for _, mod := range st.Modules {
 			listed[moduleKey(mod.Name)] = true
 		}
+		// What is still held back is explained again, the rest was recorded.
+		h, _, err := b.heldFor(ctx, m.Workspace, heldCode(messageKey(m), env))
+		if err != nil || h.Recorded != "" {
+			h = heldChanges{}
+		}
+		held := map[string]bool{}
+		for _, hc := range h.Changes {
+			held[hc.Key] = true
+		}
 		for _, pc := range changes {
-			for _, p := range pc.Changes {
-				rec.lines = append(rec.lines, describeRecorded(env, p, progress.Result{Duplicate: true}))
+			for i, p := range pc.Changes {
+				if !held[fmt.Sprintf("%s#%d", pc.Key, i)] {
+					rec.lines = append(rec.lines, describeRecorded(env, p, progress.Result{Duplicate: true}))
+				}
 			}
+		}
+		if len(h.Changes) > 0 {
+			rec.held, rec.heldCode, rec.heldWhy = h.Changes, heldCode(messageKey(m), env), b.heldLines(ctx, m.Workspace, env, h.Changes)
 		}
 		rec.questions, rec.asked = b.keepQuestions(ctx, m, env, key, questions), len(questions)
 		for _, mod := range namedModules(findingsOf(parts)) {

@@ -245,7 +245,7 @@ func (b *Bot) markDone(ctx context.Context, workspace, env, user, key string, mo
 	if res.Duplicate {
 		return Response{}
 	}
-	if len(res.Removed) == 0 {
+	if len(res.Removed) == 0 && !res.BecameDone {
 		msg := fmt.Sprintf("None of those modules is on %s's list.", env)
 		if all {
 			msg = fmt.Sprintf("%s has no modules to republish.", env)
@@ -265,7 +265,10 @@ func (b *Bot) markDone(ctx context.Context, workspace, env, user, key string, mo
 		r.Context(append(Line{T("Not on the list: ")}, nameSpans(res.NotFound, 10)...))
 	}
 	noteReplication(r, res.NotReplicated)
-	if res.BecameEmpty {
+	switch {
+	case res.AllClear(): // done now: the all-clear, once
+		r.Blocks = append(r.Blocks, b.allClear(env).Blocks...)
+	case res.BecameEmpty:
 		r.Blocks = append(r.Blocks, b.clearedBlocks(ctx, workspace, env)...)
 	}
 	return Response{Announce: r}

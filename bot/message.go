@@ -179,7 +179,7 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Re
 		}
 	}
 	images := imageLines(m, parts)
-	if quiet && rec.err == nil && len(rec.ask) == 0 && !rec.untraced && len(questions) == 0 {
+	if quiet && rec.err == nil && len(rec.ask) == 0 && !rec.untraced && len(questions) == 0 && len(rec.held) == 0 {
 		resp := Response{React: "white_check_mark"}
 		if len(rec.lines) > 0 {
 			// The shell has no reactions: it shows what was recorded instead.
@@ -240,6 +240,7 @@ func (b *Bot) diagnosisMessage(m Message, parts []part, changes []partChanges, r
 		r.Actions(buttons...)
 	default:
 		r.Context(rec.lines...)
+		r.Section(rec.heldWhy...)
 		if len(rec.questions) > 0 {
 			b.questionBlocks(r, rec.env, rec.questions, rec.asked)
 		}
@@ -252,11 +253,20 @@ func (b *Bot) diagnosisMessage(m Message, parts []part, changes []partChanges, r
 		}
 	}
 	if rec.err == nil {
+		held := map[string]bool{} // a module held back is not on the list: no button marks it republished
+		for _, h := range rec.held {
+			for _, mod := range h.Change.Modules {
+				held[moduleKey(mod)] = true
+			}
+		}
 		var buttons []Button
+		if rec.heldCode != "" && len(rec.ask) == 0 {
+			buttons = append(buttons, RecordAnywayButton(rec.heldCode))
+		}
 		for _, bt := range b.findingButtons(findings, rec.env, key, listed) {
 			var v buttonValue
-			if json.Unmarshal([]byte(bt.Value), &v) == nil && rec.unsure[v.Module] {
-				continue // not recorded: asked about above
+			if json.Unmarshal([]byte(bt.Value), &v) == nil && (rec.unsure[v.Module] || held[moduleKey(v.Module)]) {
+				continue // not recorded: asked about above, or held back
 			}
 			buttons = append(buttons, bt)
 		}

@@ -414,22 +414,6 @@ func (s *RedisStore) Apply(ctx context.Context, workspace, env string, c Change)
 	if err != nil {
 		return Result{}, err
 	}
-	if len(mods) > 0 {
-		stored, err := s.client.HKeys(ctx, s.envKey(workspace, env, "modules")).Result()
-		if err != nil {
-			return Result{}, s.wrap("apply", err)
-		}
-		withLegacyKeys(mods, stored)
-	}
-	wc, err := json.Marshal(wireChange{
-		Kind: c.Kind, Percent: c.Preparation.Percent, Expected: c.Preparation.Expected,
-		Current: c.Preparation.Current, Total: c.Preparation.Total,
-		Prepared: c.Counts.Prepared, Failed: c.Counts.Failed, Skipped: c.Counts.Skipped,
-		State: c.State, Reason: c.Reason, Source: c.Source, All: c.All, Modules: mods,
-	})
-	if err != nil {
-		return Result{}, fmt.Errorf("progress: encode change: %w", err)
-	}
 	entry, err := encodeEntry(HistoryEntry{Time: c.At, Actor: c.Actor, Action: string(c.Kind), Detail: describeChange(c, mods), Source: c.Source})
 	if err != nil {
 		return Result{}, fmt.Errorf("progress: encode history: %w", err)
@@ -441,19 +425,93 @@ func (s *RedisStore) Apply(ctx context.Context, workspace, env string, c Change)
 	// go-redis resends a command whose reply was lost (MaxRetries); the token
 	// lets the script tell that resend from a second Apply with the same key.
 	token := rand.Text()
-	cmd, notReplicated := s.runScript(ctx, s.apply, keys, string(wc), entry, int64(s.idemTTL/time.Second),
-		s.historyLimit, toMillis(c.At), c.Actor, token)
-	reply, err := cmd.Slice()
-	if err != nil {
-		if redis.HasErrorPrefix(err, "NOTFOUND") {
+	// Next decides on what it read; the script applies that only while what
+	// Next read has not moved (guarded), else it is read again.
+	var wc []byte
+	for attempt := range applyAttempts {
+		var metaCmd *redis.MapStringStringCmd
+		var stored *redis.StringSliceCmd // the module keys, to find records stored under legacy keys
+		if _, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			metaCmd = p.HGetAll(ctx, keys[0])
+			if attempt == 0 && len(mods) > 0 {
+				stored = p.HKeys(ctx, keys[1])
+			}
+			return nil
+		}); err != nil {
+			return Result{}, s.wrap("apply", err)
+		}
+		meta := metaCmd.Val()
+		if len(meta) == 0 {
 			return Result{}, notFound(workspace, env)
 		}
-		return Result{}, s.wrap("apply", err)
+		if attempt == 0 {
+			if stored != nil {
+				withLegacyKeys(mods, stored.Val())
+			}
+			if wc, err = json.Marshal(wireChange{
+				Kind: c.Kind, Percent: c.Preparation.Percent, Expected: c.Preparation.Expected,
+				Current: c.Preparation.Current, Total: c.Preparation.Total,
+				Prepared: c.Counts.Prepared, Failed: c.Counts.Failed, Skipped: c.Counts.Skipped,
+				State: c.State, Reason: c.Reason, Source: c.Source, All: c.All, Modules: mods,
+			}); err != nil {
+				return Result{}, fmt.Errorf("progress: encode change: %w", err)
+			}
+		}
+		snap := Status{Environment: parseMeta(workspace, meta, nil), NamedFailedSkipped: atoi(meta["named_fs"])}
+		next := Next(snap, c)
+		if next.Refused != "" {
+			if dup, err := s.client.Exists(ctx, keys[4]).Result(); err != nil || dup == 1 {
+				return Result{Duplicate: dup == 1}, s.wrap("apply", err)
+			}
+			return Result{State: next.State, Refused: next.Refused}, nil
+		}
+		args := []any{string(wc), entry, int64(s.idemTTL / time.Second), s.historyLimit, toMillis(c.At), c.Actor, token, string(next.State), string(next.IfEmpty)}
+		for _, f := range guarded(c, snap) {
+			args = append(args, f, meta[f])
+		}
+		cmd, notReplicated := s.runScript(ctx, s.apply, keys, args...)
+		reply, err := cmd.Slice()
+		if err != nil {
+			if redis.HasErrorPrefix(err, "NOTFOUND") {
+				return Result{}, notFound(workspace, env)
+			}
+			return Result{}, s.wrap("apply", err)
+		}
+		if len(reply) == 1 && reply[0] == int64(2) {
+			continue // changed since it was read: decide again
+		}
+		res, err := parseApplyReply(reply)
+		res.NotReplicated = notReplicated && err == nil
+		return res, err
 	}
-	res, err := parseApplyReply(reply)
-	res.NotReplicated = notReplicated && err == nil
-	return res, err
+	return Result{}, fmt.Errorf("progress: redis apply: %s/%s changed under %d attempts in a row; try again", workspace, env, applyAttempts)
 }
+
+// guarded are the meta fields Next read to decide on c in st: the script
+// applies the decision only while they hold what was read, so concurrent
+// changes that do not bear on it (modules added by two replicas at once)
+// do not make each other decide again. (Modules named since only add to
+// how many are named: counts covered stay covered.)
+func guarded(c Change, st Status) []string {
+	switch c.Kind {
+	case ChangeReset:
+		return nil
+	case ChangeDone:
+		if st.Unnamed() > 0 {
+			return []string{"state", "failed", "skipped", "named_fs"}
+		}
+		return []string{"state", "failed", "skipped"}
+	case ChangePreparing:
+		return []string{"state", "version", "percent", "current", "total"}
+	case ChangeSummary:
+		return []string{"state", "version", "failed", "skipped"}
+	}
+	return []string{"state", "version"}
+}
+
+// applyAttempts bounds how often Apply decides again when the environment
+// changed between its read and its write.
+const applyAttempts = 8
 
 func parseApplyReply(reply []any) (Result, error) {
 	bad := fmt.Errorf("progress: redis apply: unexpected reply %.200v", reply)
@@ -463,13 +521,14 @@ func parseApplyReply(reply []any) (Result, error) {
 	if dup, _ := reply[0].(int64); dup == 1 {
 		return Result{Duplicate: true}, nil
 	}
-	if len(reply) != 8 {
+	if len(reply) != 9 {
 		return Result{}, bad
 	}
 	state, ok1 := reply[1].(string)
 	remaining, ok2 := reply[2].(int64)
 	became, ok3 := reply[3].(int64)
-	if !ok1 || !ok2 || !ok3 {
+	done, ok4 := reply[8].(int64)
+	if !ok1 || !ok2 || !ok3 || !ok4 {
 		return Result{}, bad
 	}
 	lists := make([][]string, 4)
@@ -484,7 +543,7 @@ func parseApplyReply(reply []any) (Result, error) {
 	}
 	return Result{
 		Added: lists[0], Updated: lists[1], Removed: lists[2], NotFound: lists[3],
-		Remaining: int(remaining), BecameEmpty: became == 1, State: State(state),
+		Remaining: int(remaining), BecameEmpty: became == 1, BecameDone: done == 1, State: State(state),
 	}, nil
 }
 
@@ -580,9 +639,7 @@ func parseMeta(workspace string, m map[string]string, channels []string) Environ
 		Counts:      Counts{Prepared: optInt(m, "prepared"), Failed: optInt(m, "failed"), Skipped: optInt(m, "skipped")},
 		UpdatedBy:   m["updated_by"],
 	}
-	if e.State == "" {
-		e.State = StateUnknown
-	}
+	e.State = e.State.Normal()
 	if e.State == StatePreparing {
 		e.Preparation = Preparation{Percent: optInt(m, "percent"), Expected: m["expected"], Current: optInt(m, "current"), Total: optInt(m, "total")}
 	}
