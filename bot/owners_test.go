@@ -27,7 +27,7 @@ func clockBot(t testing.TB) (*Bot, progress.Store, *time.Time) {
 }
 
 // mentions counts each user's mentions in a reply.
-func mentions(r *Reply) map[string]int {
+func mentionCounts(r *Reply) map[string]int {
 	n := map[string]int{}
 	for _, bl := range r.Blocks {
 		lines := bl.Lines
@@ -79,7 +79,7 @@ func TestTakeAndRelease(t *testing.T) {
 			t.Fatalf("reminder: %v %v", r, err)
 		}
 		mustSay(t, RenderText(r), "U1: A\n", "U2: C, D\n", "Nobody has taken B, E yet: /upgrade take <module>.")
-		if m := mentions(r); m["U1"] != 1 || m["U2"] != 1 {
+		if m := mentionCounts(r); m["U1"] != 1 || m["U2"] != 1 {
 			t.Errorf("reminder mentions %v, want U1 and U2 once each:\n%s", m, RenderText(r))
 		}
 		// Republished modules lose their owner; a reset releases everything.

@@ -241,6 +241,9 @@ func normalizeChange(c Change, now time.Time) (Change, []normalizedModule, error
 	if err := checkText("actor", c.Actor, maxID); err != nil {
 		return c, nil, err
 	}
+	if err := checkText("version", c.Version, maxID); err != nil {
+		return c, nil, err
+	}
 	if c.At.IsZero() {
 		c.At = now
 	}
