@@ -442,18 +442,28 @@ func (s *BoltStore) Apply(ctx context.Context, workspace, env string, c Change) 
 		if err != nil {
 			return err
 		}
-		before := rec.ModuleCount
-		if err := applyChange(&rec, mb, ob, nb, c, mods, &res); err != nil {
+		before, nowMs := rec.ModuleCount, toMillis(now)
+		u := boltUndo{rec: &rec, mb: mb, ob: ob, nb: nb}
+		items, detail := u.touched(c, mods), describeChange(c, mods)
+		if c.Kind == ChangeUndo {
+			if detail, err = u.undo(eb, c.Undoes, nowMs, &res); err != nil {
+				return err
+			}
+		} else if err := applyChange(&rec, mb, ob, nb, c, mods, &res); err != nil {
 			return err
 		}
 		rec.UpdatedAt, rec.UpdatedBy = toMillis(c.At), c.Actor
 		if err := saveEnv(eb, rec); err != nil {
 			return err
 		}
-		if err := s.appendHistory(eb, HistoryEntry{Time: c.At, Actor: c.Actor, Action: string(c.Kind), Detail: describeChange(c, mods), Source: c.Source}); err != nil {
+		if err := s.appendHistory(eb, HistoryEntry{Time: c.At, Actor: c.Actor, Action: string(c.Kind), Detail: detail, Source: c.Source}); err != nil {
 			return err
 		}
-		nowMs := toMillis(now)
+		if c.Kind != ChangeUndo {
+			if err := u.record(eb, c.Key, detail, items, nowMs); err != nil {
+				return err
+			}
+		}
 		if err := idem.Put([]byte(c.Key), u64(uint64(nowMs))); err != nil {
 			return err
 		}

@@ -160,6 +160,7 @@ type Change struct {
 	Reason      Reason      // ChangeAddModules
 	Modules     []string    // ChangeAddModules, ChangeDone
 	All         bool        // ChangeDone: every module
+	Undoes      []string    // ChangeUndo: keys of the changes to take back, in the order they were applied
 }
 
 // Result tells what an Apply did.
@@ -178,6 +179,13 @@ type Result struct {
 	// "all clear" is announced exactly once.
 	BecameEmpty bool
 	State       State // state after the change
+	// An undo (ChangeUndo) lists the modules it put back in Added, took off
+	// in Removed and gave their reason back in Updated; Kept are modules
+	// changed since by someone else, left as they are, and KeptState says
+	// the state was. Undid describes the changes undone.
+	Kept      []string
+	KeptState bool
+	Undid     string
 }
 
 // TrackRequest asks to follow an environment from a channel.

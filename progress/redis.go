@@ -50,6 +50,7 @@ type RedisOptions struct {
 //	<prefix>:{W}:<env>:named                set of every module named since the last reset
 //	<prefix>:{W}:<env>:history              list of JSON entries, oldest first
 //	<prefix>:{W}:<env>:idem:<key>           applied change keys, expiring
+//	<prefix>:{W}:<env>:undo:<key>           what a change replaced, expiring (undo.go)
 //	<prefix>:{W}:#val:<key>                 values (Values), expiring
 //
 // Environment names cannot start with "#", so they never collide with the
@@ -331,6 +332,8 @@ type wireChange struct {
 	Modules  []normalizedModule `json:"modules,omitempty"`
 }
 
+// The keys of the changes an undo takes back travel as KEYS (see applyLua).
+
 // Track follows an environment from a channel, creating it if new.
 func (s *RedisStore) Track(ctx context.Context, req TrackRequest) (TrackResult, error) {
 	req, err := normalizeTrack(req, s.now())
@@ -425,15 +428,22 @@ func (s *RedisStore) Apply(ctx context.Context, workspace, env string, c Change)
 	keys := []string{
 		s.envKey(workspace, env, "meta"), s.envKey(workspace, env, "modules"), s.envKey(workspace, env, "order"),
 		s.envKey(workspace, env, "history"), s.envKey(workspace, env, "idem:"+c.Key), s.envKey(workspace, env, "named"),
+		s.envKey(workspace, env, "undo:"+c.Key),
+	}
+	for _, k := range c.Undoes {
+		keys = append(keys, s.envKey(workspace, env, "undo:"+k))
 	}
 	// go-redis resends a command whose reply was lost (MaxRetries); the token
 	// lets the script tell that resend from a second Apply with the same key.
 	token := rand.Text()
 	reply, err := s.apply.Run(ctx, s.client, keys, string(wc), entry, int64(s.idemTTL/time.Second),
-		s.historyLimit, toMillis(c.At), c.Actor, token).Slice()
+		s.historyLimit, toMillis(c.At), c.Actor, token, int64(UndoTTL/time.Second)).Slice()
 	if err != nil {
 		if redis.HasErrorPrefix(err, "NOTFOUND") {
 			return Result{}, notFound(workspace, env)
+		}
+		if redis.HasErrorPrefix(err, "NOUNDO") {
+			return Result{}, ErrNothingToUndo
 		}
 		return Result{}, s.wrap("apply", err)
 	}
@@ -448,16 +458,18 @@ func parseApplyReply(reply []any) (Result, error) {
 	if dup, _ := reply[0].(int64); dup == 1 {
 		return Result{Duplicate: true}, nil
 	}
-	if len(reply) != 8 {
+	if len(reply) != 11 {
 		return Result{}, bad
 	}
 	state, ok1 := reply[1].(string)
 	remaining, ok2 := reply[2].(int64)
 	became, ok3 := reply[3].(int64)
-	if !ok1 || !ok2 || !ok3 {
+	keptState, ok4 := reply[9].(int64)
+	undid, ok5 := reply[10].(string)
+	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 {
 		return Result{}, bad
 	}
-	lists := make([][]string, 4)
+	lists := make([][]string, 5) // added, updated, removed, not found, kept
 	for i := range lists {
 		str, ok := reply[4+i].(string)
 		if !ok {
@@ -470,6 +482,7 @@ func parseApplyReply(reply []any) (Result, error) {
 	return Result{
 		Added: lists[0], Updated: lists[1], Removed: lists[2], NotFound: lists[3],
 		Remaining: int(remaining), BecameEmpty: became == 1, State: State(state),
+		Kept: lists[4], KeptState: keptState == 1, Undid: undid,
 	}, nil
 }
 
