@@ -196,11 +196,12 @@ func (b *Bot) addModules(ctx context.Context, c Command, args, name string, reas
 	r := &Reply{Summary: fmt.Sprintf("%d %s module(s) added to %s", len(added), name, env)}
 	l := append(Line{M(c.User), T(" reported " + plural(len(added), name+" module", name+" modules") + " on "), B(env), T(": ")}, nameSpans(added, 10)...)
 	r.Section(append(l, T(fmt.Sprintf(". %d to republish.", res.Remaining))))
-	return Response{Announce: r}
+	return Response{Announce: b.undoably(ctx, c.Workspace, c.Channel, c.User, env, "cmd:"+c.ID, r)}
 }
 
 func (b *Bot) cmdDone(ctx context.Context, c Command, args string) Response {
 	def := b.lookup("done")
+	args, yes := confirmed(args)
 	envName, rest := splitEnvPrefix(args)
 	all := strings.EqualFold(strings.TrimSpace(rest), "all")
 	var mods []string
@@ -213,10 +214,14 @@ func (b *Bot) cmdDone(ctx context.Context, c Command, args string) Response {
 	if errR != nil {
 		return private(errR)
 	}
-	return b.markDone(ctx, c.Workspace, env, c.User, "cmd:"+c.ID, mods, all)
+	if all && !yes {
+		return b.confirm(ctx, c.Workspace, env, "done "+env+": all --yes", "Mark all republished",
+			"Mark every module on %s's list republished (%s)?")
+	}
+	return b.markDone(ctx, c.Workspace, c.Channel, env, c.User, "cmd:"+c.ID, mods, all)
 }
 
-func (b *Bot) markDone(ctx context.Context, workspace, env, user, key string, mods []string, all bool) Response {
+func (b *Bot) markDone(ctx context.Context, workspace, channel, env, user, key string, mods []string, all bool) Response {
 	res, err := b.store.Apply(ctx, workspace, env, progress.Change{Kind: progress.ChangeDone, Key: key, Actor: user, Modules: mods, All: all, At: b.now()})
 	if err != nil {
 		return private(b.storeError("record", err))
@@ -246,7 +251,7 @@ func (b *Bot) markDone(ctx context.Context, workspace, env, user, key string, mo
 	if res.BecameEmpty {
 		r.Blocks = append(r.Blocks, b.clearedBlocks(ctx, workspace, env)...)
 	}
-	return Response{Announce: r}
+	return Response{Announce: b.undoably(ctx, workspace, channel, user, env, key, r)}
 }
 
 // clearedBlocks says the list is empty: all clear, unless Service Center
@@ -262,6 +267,7 @@ func (b *Bot) clearedBlocks(ctx context.Context, workspace, env string) []Block 
 }
 
 func (b *Bot) cmdReset(ctx context.Context, c Command, args string) Response {
+	args, yes := confirmed(args)
 	fields := strings.Fields(args)
 	if len(fields) != 1 {
 		return b.usageError(b.lookup("reset"), "Tell me which environment starts a new upgrade.")
@@ -270,12 +276,16 @@ func (b *Bot) cmdReset(ctx context.Context, c Command, args string) Response {
 	if err != nil {
 		return private(b.storeError("reset", err))
 	}
+	if !yes {
+		return b.confirm(ctx, c.Workspace, env, "reset "+env+" --yes", "Reset "+env,
+			"Start a new upgrade of %s? This clears its state, counts and list (%s); the history is kept.")
+	}
 	if _, err := b.store.Apply(ctx, c.Workspace, env, progress.Change{Kind: progress.ChangeReset, Key: "cmd:" + c.ID, Actor: c.User, At: b.now()}); err != nil {
 		return private(b.storeError("reset", err))
 	}
 	r := &Reply{Summary: env + " reset for a new upgrade"}
 	r.Section(Line{M(c.User), T(" started a new upgrade of "), B(env), T(": state, counts and modules cleared; history kept.")})
-	return Response{Announce: r}
+	return Response{Announce: b.undoably(ctx, c.Workspace, c.Channel, c.User, env, "cmd:"+c.ID, r)}
 }
 
 func (b *Bot) cmdEnvs(ctx context.Context, c Command, _ string) Response {

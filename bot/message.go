@@ -141,7 +141,12 @@ type part struct {
 
 // messageKey keys the tracking changes of a message's text; its
 // screenshots' keys extend it.
-func messageKey(m Message) string { return "msg:" + m.Channel + ":" + m.TS }
+func messageKey(m Message) string {
+	if m.Edited != "" {
+		return "msg:" + m.Channel + ":" + m.TS + "~" + m.Edited
+	}
+	return "msg:" + m.Channel + ":" + m.TS
+}
 
 // respondToFindings records a message's findings and builds the reply.
 func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Response {
@@ -151,6 +156,8 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Re
 	}
 	changes := planParts(parts)
 	rec := b.record(ctx, m, changes)
+	ref := replyKey(m)
+	b.remember(ctx, m.Workspace, m.Channel, m.User, ref, rec.env, rec.keys, linesText(rec.lines))
 	quiet := true
 	for _, f := range findings {
 		if len(f.Entry.Causes) > 0 {
@@ -165,6 +172,9 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Re
 			resp.Reply = &Reply{Summary: rec.lines[0].PlainText()}
 			resp.Reply.Context(append(images, rec.lines...)...)
 			resp.Private = true
+			if b.canUndo(ctx, m.Workspace, ref) {
+				withUndo(resp.Reply, ref)
+			}
 		}
 		if rec.cleared {
 			resp.Announce = b.allClear(rec.env)
@@ -172,7 +182,7 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Re
 		return resp
 	}
 	key := ""
-	if rec.err == nil && (len(rec.ask) > 0 || (rec.env != "" && len(namedModules(findings)) > 0)) {
+	if rec.err == nil && (len(rec.ask) > 0 || (rec.env != "" && (len(namedModules(findings)) > 0 || b.canUndo(ctx, m.Workspace, ref)))) {
 		// The buttons refer to the message: a choice records its changes,
 		// a click rebuilds the reply.
 		var err error
@@ -184,6 +194,9 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Re
 		}
 	}
 	resp := Response{Reply: b.diagnosisMessage(m, parts, changes, rec, key, nil)}
+	if key != "" && rec.env != "" && b.canUndo(ctx, m.Workspace, key) {
+		withUndo(resp.Reply, key)
+	}
 	if rec.cleared {
 		resp.Announce = b.allClear(rec.env)
 	}

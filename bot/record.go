@@ -20,7 +20,8 @@ type recordOutcome struct {
 	ask      []string
 	err      *Reply
 	cleared  bool
-	untraced bool // no environment followed here
+	untraced bool     // no environment followed here
+	keys     []string // the changes recorded now (for undo)
 }
 
 // record applies a message's planned changes to the right environment.
@@ -104,6 +105,7 @@ func (b *Bot) apply(ctx context.Context, workspace, env, actor, key string, chan
 		}
 		out.lines = append(out.lines, describeRecorded(env, p, res))
 		out.cleared = out.cleared || res.BecameEmpty
+		out.keys = append(out.keys, fmt.Sprintf("%s#%d", key, i))
 	}
 	return out
 }
