@@ -138,7 +138,7 @@ func (b *Bot) undo(ctx context.Context, workspace, user, ref string) Response {
 // undoneReply says what an undo did, and what it left because it changed since.
 func (b *Bot) undoneReply(env, user string, res progress.Result) *Reply {
 	r := &Reply{Summary: "Undone on " + env}
-	lines := []Line{{M(user), T(" undid on "), B(env), T(": " + res.Undid + ".")}}
+	lines := []Line{{M(user), T(" undid a change on "), B(env), T(" (" + res.Undid + ").")}}
 	for _, l := range []struct {
 		what  string
 		names []string
