@@ -66,6 +66,8 @@ type Core interface {
 	Answer(ctx context.Context, r *bot.Reading) bot.Response
 	HandleCommand(ctx context.Context, c bot.Command) bot.Response
 	HandleAction(ctx context.Context, a bot.Action) bot.Response
+	HandleEdit(ctx context.Context, m bot.Message) bot.Response
+	HandleDelete(ctx context.Context, m bot.Message) bot.Response
 	Home(ctx context.Context, workspace string) *bot.Reply
 	CommandText(text string) (string, bool)
 	ReadOnly(command string) bool
