@@ -481,13 +481,14 @@ func (s *BoltStore) Apply(ctx context.Context, workspace, env string, c Change) 
 	return res, nil
 }
 
-// expireKeys forgets change keys applied before cutoff (ms), oldest first.
+// expireKeys forgets change keys applied before cutoff (ms), oldest first;
+// idem's values start with the ms they were applied at (idem or undo records).
 func expireKeys(idem, idemExp *bolt.Bucket, cutoff int64) error {
 	c := idemExp.Cursor()
 	for k, _ := c.First(); k != nil && len(k) >= 8 && int64(binary.BigEndian.Uint64(k[:8])) < cutoff; k, _ = c.First() {
 		key := k[8:]
 		// Only forget the key if it was not applied again later.
-		if v := idem.Get(key); v != nil && bytes.Equal(v, k[:8]) {
+		if v := idem.Get(key); len(v) >= 8 && bytes.Equal(v[:8], k[:8]) {
 			if err := idem.Delete(key); err != nil {
 				return err
 			}

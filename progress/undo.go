@@ -53,7 +53,10 @@ type metaSnap struct {
 	Current, Total, Prepared, Failed, Skipped *int
 }
 
-var bktUndo = []byte("undo") // change key → expiry ms (8 bytes) + undo record JSON
+var (
+	bktUndo    = []byte("undo")    // change key → applied ms (8 bytes) + undo record JSON
+	bktUndoExp = []byte("undoexp") // applied ms, change key → nothing: expires records oldest first
+)
 
 // boltUndo reads and writes the items of one environment in one transaction.
 type boltUndo struct {
@@ -160,7 +163,7 @@ func withStoredLegacy(mb *bolt.Bucket, mods []normalizedModule) []normalizedModu
 }
 
 // record stores what a change did (items with their values before and
-// after) under its key, and drops a few expired records.
+// after) under its key, and drops the expired records.
 func (u boltUndo) record(eb *bolt.Bucket, key, detail string, items []undoItem, now int64) error {
 	kept := items[:0]
 	for _, it := range items {
@@ -176,16 +179,17 @@ func (u boltUndo) record(eb *bolt.Bucket, key, detail string, items []undoItem, 
 	if err != nil {
 		return err
 	}
-	c, n := ub.Cursor(), 0
-	for k, v := c.First(); k != nil && n < 16; k, v = c.Next() {
-		if len(v) < 8 || int64(binary.BigEndian.Uint64(v)) <= now {
-			if err := c.Delete(); err != nil {
-				return err
-			}
-			n++
-		}
+	exp, err := eb.CreateBucketIfNotExists(bktUndoExp)
+	if err != nil {
+		return err
 	}
-	return ub.Put([]byte(key), append(u64(uint64(now+UndoTTL.Milliseconds())), js...))
+	if err := expireKeys(ub, exp, now-UndoTTL.Milliseconds()); err != nil {
+		return err
+	}
+	if err := exp.Put(append(u64(uint64(now)), key...), nil); err != nil {
+		return err
+	}
+	return ub.Put([]byte(key), append(u64(uint64(now)), js...))
 }
 
 // undo takes back the changes keyed keys (last first) and returns the
@@ -199,7 +203,7 @@ func (u boltUndo) undo(eb *bolt.Bucket, keys []string, now int64, res *Result) (
 		if ub != nil {
 			v = ub.Get([]byte(k))
 		}
-		if len(v) < 8 || int64(binary.BigEndian.Uint64(v)) <= now {
+		if len(v) < 8 || int64(binary.BigEndian.Uint64(v)) <= now-UndoTTL.Milliseconds() {
 			continue
 		}
 		var r undoRecord

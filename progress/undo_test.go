@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // testUndo: an undo puts back what its changes replaced, leaves what was
@@ -108,4 +109,27 @@ func testUndo(t *testing.T, newStore func(t *testing.T) Store) {
 			t.Errorf("A after undoing its done: %+v", st.Modules)
 		}
 	})
+}
+
+// An undo record lasts UndoTTL; records expire as new changes come.
+func TestBoltUndoExpires(t *testing.T) {
+	now := t0
+	s := newBoltStore(t, BoltOptions{Now: func() time.Time { return now }})
+	ctx := context.Background()
+	if _, err := s.Track(ctx, TrackRequest{Workspace: ws, Environment: "dev", Channel: "C1"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"old", "kept"} {
+		if _, err := s.Apply(ctx, ws, "dev", Change{Kind: ChangeAddModules, Key: k, Reason: ReasonFailed, Modules: []string{k}}); err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(UndoTTL / 2)
+	}
+	now = now.Add(time.Minute) // "old" is UndoTTL and a minute old, "kept" half that
+	if _, err := s.Apply(ctx, ws, "dev", Change{Kind: ChangeUndo, Key: "u1", Undoes: []string{"old"}}); !errors.Is(err, ErrNothingToUndo) {
+		t.Errorf("undo after UndoTTL: %v, want ErrNothingToUndo", err)
+	}
+	if res, err := s.Apply(ctx, ws, "dev", Change{Kind: ChangeUndo, Key: "u2", Undoes: []string{"kept"}}); err != nil || len(res.Removed) != 1 {
+		t.Errorf("undo within UndoTTL: %+v, %v", res, err)
+	}
 }
