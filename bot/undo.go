@@ -178,22 +178,21 @@ func linesText(lines []Line) string {
 	return strings.Join(parts, " ")
 }
 
-// undoably is a command's reply r that recorded the change key on env:
+// undoably is a command's reply r that recorded the changes keys on env:
 // remembered as user's last change in channel, with an Undo button.
-func (b *Bot) undoably(ctx context.Context, workspace, channel, user, env, key string, r *Reply) *Reply {
-	ref := undoRef(key)
-	b.remember(ctx, workspace, channel, user, ref, env, []string{key}, r.Summary)
+func (b *Bot) undoably(ctx context.Context, workspace, channel, user, env string, r *Reply, keys ...string) *Reply {
+	ref := undoRef(keys[0])
+	b.remember(ctx, workspace, channel, user, ref, env, keys, r.Summary)
 	return withUndo(r, ref)
 }
 
-// confirm asks before command (which ends in --yes) changes env a lot:
-// question has %s for env and for its number of modules.
-func (b *Bot) confirm(ctx context.Context, workspace, env, command, label, question string) Response {
+// confirm asks the question (from env's status) before command, which ends in --yes, changes env a lot.
+func (b *Bot) confirm(ctx context.Context, workspace, env, command, label string, question func(progress.Status) string) Response {
 	st, err := b.store.Status(ctx, workspace, env, 0)
 	if err != nil {
 		return private(b.storeError("status", err))
 	}
-	q := fmt.Sprintf(question, env, plural(st.ModuleCount, "module", "modules"))
+	q := question(st)
 	r := &Reply{Summary: q}
 	r.Section(Line{T(q)})
 	r.Actions(confirmButton(label, command))
