@@ -57,8 +57,11 @@ func (b *Bot) HandleDelete(ctx context.Context, m Message) Response {
 	if !ok || u.Undone != "" {
 		return Response{}
 	}
+	note := Line{T(":wastebasket: The message this answered was deleted. What it recorded for "), B(u.Env), T(" stays until someone clicks Undo.")}
+	if r := b.rebuild(ctx, m.Workspace, ref, u.Env, "", note); r != nil {
+		return Response{Reply: r} // the explanation, what it recorded, its buttons and Undo
+	}
 	r := &Reply{Summary: "The message this answered was deleted"}
-	r.Section(Line{T("The message this answered was deleted. What it recorded for "), B(u.Env), T(" stays: " + u.What)})
-	r.Context(Line{T("Undo takes it back (or "), C(b.cmd + " undo"), T(" by whoever posted it).")})
+	r.Section(note).Context(Line{T(u.What)})
 	return Response{Reply: withUndo(r, ref)}
 }
