@@ -158,7 +158,7 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Re
 	changes := planParts(parts)
 	rec := b.record(ctx, m, findings, changes)
 	ref := replyKey(m)
-	b.remember(ctx, m.Workspace, m.Channel, m.User, ref, rec.env, rec.keys, linesText(rec.lines))
+	undoable := b.remember(ctx, m.Workspace, m.Channel, m.User, ref, rec.env, rec.keys, linesText(rec.lines))
 	quiet := true
 	for _, f := range findings {
 		if len(f.Entry.Causes) > 0 {
@@ -173,7 +173,7 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Re
 			resp.Reply = &Reply{Summary: rec.lines[0].PlainText()}
 			resp.Reply.Context(append(images, rec.lines...)...)
 			resp.Private = true
-			if b.canUndo(ctx, m.Workspace, ref) {
+			if undoable {
 				withUndo(resp.Reply, ref)
 			}
 		}
@@ -183,7 +183,7 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Re
 		return resp
 	}
 	key := ""
-	if rec.err == nil && (len(rec.ask) > 0 || (rec.env != "" && (len(namedModules(findings)) > 0 || b.canUndo(ctx, m.Workspace, ref)))) {
+	if rec.err == nil && (len(rec.ask) > 0 || (rec.env != "" && (len(namedModules(findings)) > 0 || undoable))) {
 		// The buttons refer to the message: a choice records its changes,
 		// a click rebuilds the reply.
 		var err error
@@ -195,7 +195,7 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Re
 		}
 	}
 	resp := Response{Reply: b.diagnosisMessage(m, parts, changes, rec, key, nil)}
-	if key != "" && rec.env != "" && b.canUndo(ctx, m.Workspace, key) {
+	if key != "" && rec.env != "" && undoable {
 		withUndo(resp.Reply, key)
 	}
 	if rec.cleared {

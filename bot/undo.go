@@ -83,12 +83,14 @@ func (b *Bot) putUndoable(ctx context.Context, workspace, ref string, u undoable
 
 // remember notes that the reply ref recorded keys on env, as user's last
 // change in channel. A message answered again (a late screenshot) adds its
-// keys to what it recorded before, unless that was undone.
-func (b *Bot) remember(ctx context.Context, workspace, channel, user, ref, env string, keys []string, what string) {
+// keys to what it recorded before, unless that was undone. It reports
+// whether the reply has something to undo (its Undo button).
+func (b *Bot) remember(ctx context.Context, workspace, channel, user, ref, env string, keys []string, what string) bool {
+	u, ok := b.undoable(ctx, workspace, ref)
 	if len(keys) == 0 {
-		return
+		return ok && u.Undone == "" && env != ""
 	}
-	if u, ok := b.undoable(ctx, workspace, ref); ok && u.Undone == "" && u.Env == env {
+	if ok && u.Undone == "" && u.Env == env {
 		keys = append(u.Keys, slices.DeleteFunc(keys, func(k string) bool { return slices.Contains(u.Keys, k) })...)
 		what = strings.TrimSpace(u.What + " " + what)
 	}
@@ -96,6 +98,7 @@ func (b *Bot) remember(ctx context.Context, workspace, channel, user, ref, env s
 	if err := b.store.PutValue(ctx, workspace, lastKey(channel, user), []byte(ref), progress.UndoTTL); err != nil {
 		b.log.Warn("cannot keep a user's last change", "err", err)
 	}
+	return true
 }
 
 func lastKey(channel, user string) string { return "last:" + channel + ":" + user }
@@ -161,12 +164,6 @@ func (b *Bot) undoneReply(env, user string, res progress.Result) *Reply {
 		r.Context(append(l, T(".")))
 	}
 	return r
-}
-
-// canUndo reports whether the reply ref recorded something not undone yet.
-func (b *Bot) canUndo(ctx context.Context, workspace, ref string) bool {
-	u, ok := b.undoable(ctx, workspace, ref)
-	return ok && u.Undone == ""
 }
 
 // linesText is lines in plain words, for what a reply recorded.
