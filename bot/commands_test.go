@@ -43,6 +43,7 @@ func TestCommands(t *testing.T) {
 		{"U1", "republished all", false, true, []string{"Mark every module on prod's list republished (3 modules)?"}, []string{"All clear"}},
 		{"U1", "republished all --yes", true, false, []string{"Billing_CS", "All clear on prod"}, nil},
 		{"U3", "undo", false, true, []string{"no change to undo"}, nil},
+		{"U1", "undo Billing_CS", false, true, []string{"takes no arguments", "Usage: /upgrade undo"}, nil},
 		{"U1", "undo", true, false, []string{"undid a change on prod (all modules republished).", "Back on the list: ", "Billing_CS", "3 to republish"}, nil},
 		{"U1", "undo", false, true, []string{"undone already, by U1"}, nil},
 		{"U1", "done all --yes", true, false, []string{"All clear on prod"}, nil},

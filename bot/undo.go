@@ -103,7 +103,10 @@ func (b *Bot) remember(ctx context.Context, workspace, channel, user, ref, env s
 
 func lastKey(channel, user string) string { return "last:" + channel + ":" + user }
 
-func (b *Bot) cmdUndo(ctx context.Context, c Command, _ string) Response {
+func (b *Bot) cmdUndo(ctx context.Context, c Command, args string) Response {
+	if args != "" {
+		return b.usageError(b.lookup("undo"), "undo takes back your last change here; it takes no arguments.")
+	}
 	ref, found, err := b.store.Value(ctx, c.Workspace, lastKey(c.Channel, c.User))
 	if err != nil {
 		return private(b.storeError("read your last change", err))
