@@ -146,3 +146,39 @@ func TestUndoEditDelete(t *testing.T) {
 		})
 	}
 }
+
+// /upgrade reset asks first (ephemeral, with a button); the click resets,
+// announces it, and replaces the question.
+func TestResetAsksFirst(t *testing.T) {
+	h := start(t, setup{mode: ModeHTTP})
+	h.track("prod")
+	code, _ := h.do(slackfake.FormRequest(h.events(), secret, slackfake.SlashCommand(channel, ana, "reset prod", h.fake.ResponseURL("trig-ask"), "trig-ask")))
+	if code != http.StatusOK {
+		t.Fatalf("/upgrade reset prod: %d", code)
+	}
+	h.waitJobs(1)
+	ask := h.fake.Calls("response_url")
+	if len(ask) != 1 || ask[0].Field("response_type") != "ephemeral" || len(h.fake.Calls("chat.postMessage")) != 0 {
+		t.Fatalf("the question: %+v", ask)
+	}
+	mustContain(t, "the question", ask[0].Field("blocks"), "Start a new upgrade of prod?")
+	value := buttons(t, ask[0].Field("blocks"))["confirm"]
+	if value != "reset prod --yes" {
+		t.Fatalf("confirm button value %q", value)
+	}
+	p := slackfake.BlockActions(channel, ana, "", "", true, json.RawMessage(ask[0].Field("blocks")), "confirm", value, h.fake.ResponseURL("trig-yes"), "trig-yes")
+	if code, _ := h.do(slackfake.InteractionRequest(h.events(), secret, p)); code != http.StatusOK {
+		t.Fatalf("click: %d", code)
+	}
+	h.waitJobs(2)
+	posts := h.fake.Calls("chat.postMessage")
+	if len(posts) != 1 {
+		t.Fatalf("announcements: %+v", posts)
+	}
+	mustContain(t, "the announcement", posts[0].Field("blocks"), "started a new upgrade of *prod*", `"action_id":"undo"`)
+	rs := h.fake.Calls("response_url")
+	if len(rs) != 2 || rs[1].Path != "/response/trig-yes" || rs[1].Field("replace_original") != "true" {
+		t.Fatalf("the question was not replaced: %+v", rs)
+	}
+	mustContain(t, "the question, answered", rs[1].Field("blocks"), "Confirmed by <@"+ana+">")
+}
