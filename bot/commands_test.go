@@ -114,8 +114,18 @@ func TestAdminsOnly(t *testing.T) {
 			t.Errorf("%q by a non-admin: %s", c, text(resp))
 		}
 	}
-	if resp := cmd(t, b, "C1", "UADMIN", "reset qa --yes"); resp.Announce.Empty() {
-		t.Errorf("admin reset refused: %s", text(resp))
+	resp := cmd(t, b, "C1", "UADMIN", "reset qa --yes")
+	if resp.Announce.Empty() {
+		t.Fatalf("admin reset refused: %s", text(resp))
+	}
+	// Undoing an admin's reset is for admins too.
+	undo := button(t, resp.Announce, ActionUndo)
+	for _, step := range []struct{ user, want string }{{"U1", "Only upgradebot admins may undo"}, {"UADMIN", "UADMIN undid a change on qa"}} {
+		user, want := step.user, step.want
+		r := b.HandleAction(context.Background(), Action{Workspace: "T1", Channel: "C1", User: user, ID: "a-" + user, ActionID: undo.ActionID, Value: undo.Value})
+		if !strings.Contains(text(r), want) {
+			t.Errorf("Undo of the reset by %s: %s", user, text(r))
+		}
 	}
 	// Everyone may still ask for a reminder now and use the other commands.
 	if resp := cmd(t, b, "C1", "U1", "failed X"); resp.Announce.Empty() {

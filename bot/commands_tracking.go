@@ -329,7 +329,9 @@ func (b *Bot) cmdReset(ctx context.Context, c Command, args string) Response {
 	}
 	r := &Reply{Summary: env + " reset for a new upgrade"}
 	r.Section(Line{M(c.User), T(" started a new upgrade of "), B(env), T(": state, counts and modules cleared; history kept.")})
-	return Response{Announce: b.undoably(ctx, c.Workspace, c.Channel, c.User, env, r, "cmd:"+c.ID)}
+	ref := undoRef("cmd:" + c.ID)
+	b.remember(ctx, c.Workspace, c.Channel, c.User, ref, undoable{Env: env, Keys: []string{"cmd:" + c.ID}, What: r.Summary, Admin: true})
+	return Response{Announce: withUndo(r, ref)}
 }
 
 func (b *Bot) cmdEnvs(ctx context.Context, c Command, _ string) Response {

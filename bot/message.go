@@ -158,7 +158,7 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Re
 	changes := planParts(parts)
 	rec := b.record(ctx, m, findings, changes)
 	ref := replyKey(m)
-	undoable := b.remember(ctx, m.Workspace, m.Channel, m.User, ref, rec.env, rec.keys, linesText(rec.lines))
+	undoable := b.remember(ctx, m.Workspace, m.Channel, m.User, ref, undoable{Env: rec.env, Keys: rec.keys, What: linesText(rec.lines)})
 	quiet := true
 	for _, f := range findings {
 		if len(f.Entry.Causes) > 0 {

@@ -28,6 +28,7 @@ type undoable struct {
 	Keys   []string `json:"keys"`
 	What   string   `json:"what,omitempty"`   // what it recorded, in words
 	Undone string   `json:"undone,omitempty"` // who undid it
+	Admin  bool     `json:"admin,omitempty"`  // an admin's command (reset): only admins undo it
 }
 
 // undoRef is the short ref of a command's reply (a message's is its replyKey).
@@ -85,16 +86,16 @@ func (b *Bot) putUndoable(ctx context.Context, workspace, ref string, u undoable
 // change in channel. A message answered again (a late screenshot) adds its
 // keys to what it recorded before, unless that was undone. It reports
 // whether the reply has something to undo (its Undo button).
-func (b *Bot) remember(ctx context.Context, workspace, channel, user, ref, env string, keys []string, what string) bool {
+func (b *Bot) remember(ctx context.Context, workspace, channel, user, ref string, rec undoable) bool {
 	u, ok := b.undoable(ctx, workspace, ref)
-	if len(keys) == 0 {
-		return ok && u.Undone == "" && env != ""
+	if len(rec.Keys) == 0 {
+		return ok && u.Undone == "" && rec.Env != ""
 	}
-	if ok && u.Undone == "" && u.Env == env {
-		keys = append(u.Keys, slices.DeleteFunc(keys, func(k string) bool { return slices.Contains(u.Keys, k) })...)
-		what = strings.TrimSpace(u.What + " " + what)
+	if ok && u.Undone == "" && u.Env == rec.Env {
+		rec.Keys = append(u.Keys, slices.DeleteFunc(rec.Keys, func(k string) bool { return slices.Contains(u.Keys, k) })...)
+		rec.What = strings.TrimSpace(u.What + " " + rec.What)
 	}
-	b.putUndoable(ctx, workspace, ref, undoable{Env: env, Keys: keys, What: what})
+	b.putUndoable(ctx, workspace, ref, rec)
 	if err := b.store.PutValue(ctx, workspace, lastKey(channel, user), []byte(ref), progress.UndoTTL); err != nil {
 		b.log.Warn("cannot keep a user's last change", "err", err)
 	}
@@ -126,6 +127,8 @@ func (b *Bot) undo(ctx context.Context, workspace, user, ref string) Response {
 	case u.Undone != "":
 		r := &Reply{Summary: "Already undone"}
 		return private(r.Section(Line{T("That was undone already, by "), M(u.Undone), T(".")}))
+	case u.Admin && !b.isAdmin(user):
+		return private(errorReply("Only upgradebot admins may undo that (an admin's command). Ask one of them (UPGRADEBOT_ADMINS) to do it."))
 	}
 	res, err := b.store.Apply(ctx, workspace, u.Env, progress.Change{Kind: progress.ChangeUndo, Key: "undo:" + u.Keys[0], Actor: user, Undoes: u.Keys, At: b.now()})
 	switch {
@@ -182,7 +185,7 @@ func linesText(lines []Line) string {
 // remembered as user's last change in channel, with an Undo button.
 func (b *Bot) undoably(ctx context.Context, workspace, channel, user, env string, r *Reply, keys ...string) *Reply {
 	ref := undoRef(keys[0])
-	b.remember(ctx, workspace, channel, user, ref, env, keys, r.Summary)
+	b.remember(ctx, workspace, channel, user, ref, undoable{Env: env, Keys: keys, What: r.Summary})
 	return withUndo(r, ref)
 }
 
