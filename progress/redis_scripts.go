@@ -129,7 +129,9 @@ if k == 'undo' then
   if #undid == 0 then return redis.error_reply('NOUNDO nothing to undo') end
 elseif k == 'reset' or (k == 'done' and c.all) then
   for _, key in ipairs(redis.call('ZRANGE', order, 0, -1)) do touched[#touched + 1] = {'m', key} end
-  for _, key in ipairs(redis.call('SMEMBERS', named)) do touched[#touched + 1] = {'n', key} end
+  if k == 'reset' then -- done leaves the named set as it is
+    for _, key in ipairs(redis.call('SMEMBERS', named)) do touched[#touched + 1] = {'n', key} end
+  end
 else
   for _, m in ipairs(c.modules or {}) do
     for _, key in ipairs({m.key, unpack(m.legacy or {})}) do

@@ -135,7 +135,9 @@ func (u boltUndo) touched(c Change, mods []normalizedModule) []undoItem {
 	case c.Kind == ChangeUndo:
 	case c.Kind == ChangeReset || c.Kind == ChangeDone && c.All:
 		_ = u.ob.ForEach(func(_, k []byte) error { add("m", string(k)); return nil })
-		add("n", keys(u.nb)...)
+		if c.Kind == ChangeReset { // done leaves the named set as it is
+			add("n", keys(u.nb)...)
+		}
 	default:
 		mods = withStoredLegacy(u.mb, mods)
 		for _, m := range mods {
