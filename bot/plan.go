@@ -49,6 +49,10 @@ func plan(findings []diagnosis.Finding) []planned {
 		switch f.ID {
 		case "producer-not-prepared":
 			addModule(progress.ReasonProducerNotPrepared, f.Text("module"))
+		case "module-not-upgraded":
+			if name := f.Text("module"); name != "" { // from an Error Log row's module column
+				addModule(progress.ReasonNotUpgraded, name)
+			}
 		case "module-upgrade-failed":
 			addModule(progress.ReasonFailed, f.Text("module"))
 		case "publish-blocked-by-preparation", "configuration-blocked-by-preparation", "delete-blocked-by-preparation":

@@ -187,6 +187,10 @@ type Result struct {
 	Kept      []string
 	KeptState bool
 	Undid     string
+	// NotReplicated is true when Redis recorded the change but its replica
+	// did not confirm it in time (WAIT): a failover now could lose it, and
+	// repeating it is safe.
+	NotReplicated bool
 }
 
 // TrackRequest asks to follow an environment from a channel.
@@ -206,6 +210,8 @@ type TrackResult struct {
 	Created  bool // the environment is new
 	Followed bool // the channel did not follow it before
 	Updated  bool // version, from-version or installation type changed
+	// NotReplicated: recorded, not yet confirmed by a Redis replica (as Result's).
+	NotReplicated bool
 }
 
 // ChannelSettings are per-channel options for the reminder scheduler.
