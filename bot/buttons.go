@@ -118,7 +118,7 @@ func (b *Bot) handleAction(ctx context.Context, a Action) Response {
 				return private(errR)
 			}
 		}
-		resp := b.markDone(ctx, a.Workspace, env, a.User, "btn:"+a.ID, []string{v.Module}, false)
+		resp := b.markDone(ctx, a.Workspace, a.Channel, env, a.User, "btn:"+a.ID, []string{v.Module}, false)
 		if v.Key != "" {
 			var note Line
 			if !resp.Private { // marked now, or by this same click before
@@ -142,6 +142,23 @@ func (b *Bot) handleAction(ctx context.Context, a Action) Response {
 		return b.chooseEnv(ctx, a, v)
 	case ActionSnooze:
 		return b.cmdSnooze(ctx, Command{Workspace: a.Workspace, Channel: a.Channel, User: a.User, ID: a.ID}, v.Env+" "+v.Snooze)
+	case ActionUndo:
+		u, _ := b.undoable(ctx, a.Workspace, v.Key)
+		resp := b.undo(ctx, a.Workspace, a.User, v.Key)
+		if resp.Announce != nil && u.Env != "" {
+			resp.Update = b.rebuild(ctx, a.Workspace, v.Key, u.Env, "", nil)
+		}
+		return resp
+	case ActionConfirm:
+		if _, yes := confirmed(a.Value); !yes {
+			return private(errorReply("That button is out of date."))
+		}
+		resp := b.HandleCommand(ctx, Command{Workspace: a.Workspace, Channel: a.Channel, User: a.User, ID: a.ID, Text: a.Value})
+		if resp.Announce != nil {
+			resp.Update = &Reply{Summary: "Confirmed"}
+			resp.Update.Context(Line{T("Confirmed by "), M(a.User), T(".")})
+		}
+		return resp
 	case ActionRecord:
 		return b.cmdRecord(ctx, Command{Workspace: a.Workspace, Channel: a.Channel, User: a.User, ID: a.ID}, a.Value)
 	}
@@ -181,6 +198,7 @@ func (b *Bot) chooseEnv(ctx context.Context, a Action, v buttonValue) Response {
 	if err := b.store.PutValue(ctx, a.Workspace, "choice:"+v.Key, []byte(v.Env), keepFor); err != nil {
 		b.log.Warn("cannot keep the choice of environment", "err", err)
 	}
+	b.remember(ctx, a.Workspace, a.Channel, a.User, v.Key, undoable{Env: v.Env, Keys: out.keys, What: linesText(out.lines)})
 	resp := Response{Update: b.rebuilt(ctx, v.Key, reading, v.Env, "", nil)}
 	if len(out.lines) == 0 && len(out.held) == 0 && len(planParts(reading.parts)) > 0 { // a message with nothing to record only gets its reply rewritten
 		resp.Reply, resp.Private = &Reply{Summary: "Already recorded for " + v.Env}, true
@@ -313,6 +331,13 @@ func (b *Bot) rebuilt(ctx context.Context, key string, r *Reading, env, module s
 		}
 	}
 	reply := b.diagnosisMessage(m, parts, changes, rec, key, listed)
+	if u, ok := b.undoable(ctx, m.Workspace, key); ok && env != "" {
+		if u.Undone == "" {
+			withUndo(reply, key)
+		} else {
+			reply.Context(Line{T(":leftwards_arrow_with_hook: Undone by "), M(u.Undone), T(".")})
+		}
+	}
 	if len(gone) > 0 {
 		reply.Context(append(Line{T(":white_check_mark: Republished since: ")}, nameSpans(gone, 5)...))
 	}

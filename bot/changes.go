@@ -110,7 +110,7 @@ func (s changeRecorder) Apply(ctx context.Context, workspace, env string, c prog
 		}
 	}
 	res, err := s.Store.Apply(ctx, workspace, env, c)
-	if err != nil || res.Duplicate {
+	if err != nil || res.Duplicate || res.Refused != "" {
 		return res, err
 	}
 	noteChange(ctx, env)
@@ -124,9 +124,9 @@ func (s changeRecorder) Apply(ctx context.Context, workspace, env string, c prog
 	l, _ := ctx.Value(changesKey{}).(*changeList)
 	switch {
 	case l == nil:
-	case res.BecameEmpty:
+	case res.BecameEmpty || res.BecameDone:
 		l.milestone(workspace, env, "")
-	case finishing && res.State != before && res.State != progress.StatePreparing && res.State != progress.StateUnknown:
+	case finishing && res.State != before && (res.State == progress.StateFinishedWithErrors || res.State == progress.StateFailed || res.State == progress.StateReady):
 		l.milestone(workspace, env, res.State)
 	}
 	return res, err
@@ -170,4 +170,21 @@ func (b *Bot) HandleAction(ctx context.Context, a Action) Response {
 // Answer records what a reading says and builds the reply.
 func (b *Bot) Answer(ctx context.Context, r *Reading) Response {
 	return b.withChanges(ctx, func(ctx context.Context) Response { return b.answer(ctx, r) })
+}
+
+// HandleEdit answers an edited message (m holds its new text, Edited set):
+// what the message recorded before is undone and the new text is
+// diagnosed and recorded. The Reply is the message's reply as it should
+// now read: the transport puts it in place of the reply it posted (or
+// posts it when there was none); nil when there is nothing to say.
+func (b *Bot) HandleEdit(ctx context.Context, m Message) Response {
+	return b.withChanges(ctx, func(ctx context.Context) Response { return b.handleEdit(ctx, m) })
+}
+
+// HandleDelete answers the deletion of message m (its Channel and TS): when
+// it recorded something not undone, the Reply says so and offers Undo; the
+// transport puts it in place of the message's reply. Nothing is undone
+// without a click: a paste deleted to tidy up may have been right.
+func (b *Bot) HandleDelete(ctx context.Context, m Message) Response {
+	return b.withChanges(ctx, func(ctx context.Context) Response { return b.handleDelete(ctx, m) })
 }

@@ -49,7 +49,7 @@ func TestChartSamples(t *testing.T) {
 		t.Errorf("file %q, alt %q", f.Name, f.Alt)
 	}
 	// A reset starts the chart again.
-	run("reset prod")
+	run("reset prod --yes")
 	if samples, _ := b.samples(ctx, "T1", "prod"); len(samples) != 1 || samples[0].Left != 0 {
 		t.Errorf("after reset: %+v", samples)
 	}

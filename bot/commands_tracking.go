@@ -212,11 +212,12 @@ func (b *Bot) addModules(ctx context.Context, c Command, args, name string, reas
 	l := append(Line{M(c.User), T(" reported " + plural(len(added), name+" module", name+" modules") + " on "), B(env), T(": ")}, nameSpans(added, 10)...)
 	r.Section(append(l, T(fmt.Sprintf(". %d to republish.", res.Remaining))))
 	noteReplication(r, res.NotReplicated)
-	return Response{Announce: r}
+	return Response{Announce: b.undoably(ctx, c.Workspace, c.Channel, c.User, env, r, "cmd:"+c.ID)}
 }
 
 func (b *Bot) cmdDone(ctx context.Context, c Command, args string) Response {
 	def := b.lookup("done")
+	args, yes := confirmed(args)
 	envName, rest := splitEnvPrefix(args)
 	all := strings.EqualFold(strings.TrimSpace(rest), "all")
 	var mods []string
@@ -229,13 +230,21 @@ func (b *Bot) cmdDone(ctx context.Context, c Command, args string) Response {
 	if errR != nil {
 		return private(errR)
 	}
-	return b.markDone(ctx, c.Workspace, env, c.User, "cmd:"+c.ID, mods, all)
+	if all && !yes {
+		return b.confirm(ctx, c.Workspace, env, "done "+env+": all --yes", "Mark all republished", func(st progress.Status) string {
+			if republishAll(st.Environment) {
+				return fmt.Sprintf("Record that every application of %s is republished?", env)
+			}
+			return fmt.Sprintf("Mark every module on %s's list republished (%s)?", env, plural(st.ModuleCount, "module", "modules"))
+		})
+	}
+	return b.markDone(ctx, c.Workspace, c.Channel, env, c.User, "cmd:"+c.ID, mods, all)
 }
 
-func (b *Bot) markDone(ctx context.Context, workspace, env, user, key string, mods []string, all bool) Response {
+func (b *Bot) markDone(ctx context.Context, workspace, channel, env, user, key string, mods []string, all bool) Response {
 	if all {
 		if st, err := b.store.Status(ctx, workspace, env, 0); err == nil && republishAll(st.Environment) {
-			return b.republishedAll(ctx, workspace, env, user, key)
+			return b.republishedAll(ctx, workspace, channel, env, user, key)
 		}
 	}
 	res, err := b.store.Apply(ctx, workspace, env, progress.Change{Kind: progress.ChangeDone, Key: key, Actor: user, Modules: mods, All: all, At: b.now()})
@@ -272,13 +281,13 @@ func (b *Bot) markDone(ctx context.Context, workspace, env, user, key string, mo
 	case res.BecameEmpty:
 		r.Blocks = append(r.Blocks, b.clearedBlocks(ctx, workspace, env)...)
 	}
-	return Response{Announce: r}
+	return Response{Announce: b.undoably(ctx, workspace, channel, user, env, r, key)}
 }
 
 // republishedAll records that every application of env, which had to be
 // republished after an upgrade from Platform Server 10 or earlier, is: the
 // list is emptied and the environment is ready.
-func (b *Bot) republishedAll(ctx context.Context, workspace, env, user, key string) Response {
+func (b *Bot) republishedAll(ctx context.Context, workspace, channel, env, user, key string) Response {
 	if _, err := b.store.Apply(ctx, workspace, env, progress.Change{Kind: progress.ChangeDone, Key: key, Actor: user, All: true, At: b.now()}); err != nil {
 		return private(b.storeError("record", err))
 	}
@@ -293,7 +302,7 @@ func (b *Bot) republishedAll(ctx context.Context, workspace, env, user, key stri
 	r := &Reply{Summary: "All applications republished on " + env}
 	r.Section(Line{M(user), T(" republished all applications on "), B(env), T(".")})
 	r.Blocks = append(r.Blocks, b.allClear(env).Blocks...)
-	return Response{Announce: r}
+	return Response{Announce: b.undoably(ctx, workspace, channel, user, env, r, key, key+"#ready")}
 }
 
 // clearedBlocks says the list is empty: all clear, unless Service Center
@@ -309,6 +318,7 @@ func (b *Bot) clearedBlocks(ctx context.Context, workspace, env string) []Block 
 }
 
 func (b *Bot) cmdReset(ctx context.Context, c Command, args string) Response {
+	args, yes := confirmed(args)
 	fields := strings.Fields(args)
 	if len(fields) != 1 {
 		return b.usageError(b.lookup("reset"), "Tell me which environment starts a new upgrade.")
@@ -316,6 +326,11 @@ func (b *Bot) cmdReset(ctx context.Context, c Command, args string) Response {
 	env, err := progress.NormalizeEnvironment(fields[0])
 	if err != nil {
 		return private(b.storeError("reset", err))
+	}
+	if !yes {
+		return b.confirm(ctx, c.Workspace, env, "reset "+env+" --yes", "Reset "+env, func(st progress.Status) string {
+			return fmt.Sprintf("Start a new upgrade of %s? This clears its state, counts and list (%s); the history is kept.", env, plural(st.ModuleCount, "module", "modules"))
+		})
 	}
 	res, err := b.store.Apply(ctx, c.Workspace, env, progress.Change{Kind: progress.ChangeReset, Key: "cmd:" + c.ID, Actor: c.User, At: b.now()})
 	if err != nil {
@@ -325,7 +340,9 @@ func (b *Bot) cmdReset(ctx context.Context, c Command, args string) Response {
 	r := &Reply{Summary: env + " reset for a new upgrade"}
 	r.Section(Line{M(c.User), T(" started a new upgrade of "), B(env), T(": state, counts and modules cleared; history kept.")})
 	noteReplication(r, res.NotReplicated)
-	return Response{Announce: r}
+	ref := undoRef("cmd:" + c.ID)
+	b.remember(ctx, c.Workspace, c.Channel, c.User, ref, undoable{Env: env, Keys: []string{"cmd:" + c.ID}, What: r.Summary, Admin: true})
+	return Response{Announce: withUndo(r, ref)}
 }
 
 func (b *Bot) cmdEnvs(ctx context.Context, c Command, _ string) Response {

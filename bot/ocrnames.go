@@ -311,7 +311,7 @@ func (b *Bot) cmdRecord(ctx context.Context, c Command, args string) Response {
 	r := &Reply{Summary: fmt.Sprintf("%s recorded on %s", p.Module, p.Env)}
 	r.Section(Line{M(c.User), T(" recorded "), C(p.Module), T(" (read as "), C(p.Read), T(" in a screenshot) on "), B(p.Env), T(fmt.Sprintf(". %d to republish.", res.Remaining))})
 	noteReplication(r, res.NotReplicated)
-	resp := Response{Announce: r}
+	resp := Response{Announce: b.undoably(ctx, c.Workspace, c.Channel, c.User, p.Env, r, p.Key)}
 	if p.Reply != "" {
 		resp.Update = b.rebuild(ctx, c.Workspace, p.Reply, p.Env, "", nil)
 	}

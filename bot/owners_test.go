@@ -87,7 +87,7 @@ func TestTakeAndRelease(t *testing.T) {
 		if o, _ := store.ModuleOwners(context.Background(), "T1", "prod"); o["c"] != "" || o["d"] != "U2" {
 			t.Errorf("owners after done C: %v", o)
 		}
-		run("U0", "reset prod")
+		run("U0", "reset prod --yes")
 		if o, _ := store.ModuleOwners(context.Background(), "T1", "prod"); len(o) != 0 {
 			t.Errorf("owners after reset: %v", o)
 		}

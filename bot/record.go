@@ -27,6 +27,7 @@ type recordOutcome struct {
 	held     []heldChange // not recorded: older, another version, or in a sentence
 	heldCode string       // what "Record anyway" records; "" when it could not be kept
 	heldWhy  []Line       // why they were held
+	keys     []string     // the changes recorded now (for undo)
 	// Names read from screenshots and not recorded: asked about (at most
 	// maxQuestions, once kept for env) out of asked.
 	questions []nameQuestion
@@ -229,6 +230,7 @@ func (b *Bot) apply(ctx context.Context, workspace, env, actor, key string, chan
 		}
 		out.lines = append(out.lines, describeRecorded(env, p, res))
 		out.cleared = out.cleared || res.AllClear()
+		out.keys = append(out.keys, fmt.Sprintf("%s#%d", key, i))
 		out.state = res.State
 		if res.NotReplicated && !out.unreplicated {
 			out.unreplicated = true

@@ -451,20 +451,32 @@ func (s *BoltStore) Apply(ctx context.Context, workspace, env string, c Change) 
 			res.State, res.Refused = next.State, next.Refused
 			return nil
 		}
-		before, was := rec.ModuleCount, rec.State.Normal()
-		if err := applyChange(&rec, mb, ob, nb, c, mods, &res); err != nil {
+		before, was, nowMs := rec.ModuleCount, rec.State.Normal(), toMillis(now)
+		u := boltUndo{rec: &rec, mb: mb, ob: ob, nb: nb}
+		items, detail := u.touched(c, mods), describeChange(c, mods)
+		if c.Kind == ChangeUndo {
+			if detail, err = u.undo(eb, c.Undoes, nowMs, &res); err != nil {
+				return err
+			}
+		} else if err := applyChange(&rec, mb, ob, nb, c, mods, &res); err != nil {
 			return err
 		}
-		rec.State = next.After(rec.ModuleCount)
+		if after := next.After(rec.ModuleCount); after != "" { // "": an undo put the state back itself
+			rec.State = after
+		}
 		res.BecameDone = was != StateDone && rec.State == StateDone
 		rec.UpdatedAt, rec.UpdatedBy = toMillis(c.At), c.Actor
 		if err := saveEnv(eb, rec); err != nil {
 			return err
 		}
-		if err := s.appendHistory(eb, HistoryEntry{Time: c.At, Actor: c.Actor, Action: string(c.Kind), Detail: describeChange(c, mods), Source: c.Source}); err != nil {
+		if err := s.appendHistory(eb, HistoryEntry{Time: c.At, Actor: c.Actor, Action: string(c.Kind), Detail: detail, Source: c.Source}); err != nil {
 			return err
 		}
-		nowMs := toMillis(now)
+		if c.Kind != ChangeUndo {
+			if err := u.record(eb, c.Key, detail, items, nowMs); err != nil {
+				return err
+			}
+		}
 		if err := idem.Put([]byte(c.Key), u64(uint64(nowMs))); err != nil {
 			return err
 		}
@@ -482,13 +494,14 @@ func (s *BoltStore) Apply(ctx context.Context, workspace, env string, c Change) 
 	return res, nil
 }
 
-// expireKeys forgets change keys applied before cutoff (ms), oldest first.
+// expireKeys forgets change keys applied before cutoff (ms), oldest first;
+// idem's values start with the ms they were applied at (idem or undo records).
 func expireKeys(idem, idemExp *bolt.Bucket, cutoff int64) error {
 	c := idemExp.Cursor()
 	for k, _ := c.First(); k != nil && len(k) >= 8 && int64(binary.BigEndian.Uint64(k[:8])) < cutoff; k, _ = c.First() {
 		key := k[8:]
 		// Only forget the key if it was not applied again later.
-		if v := idem.Get(key); v != nil && bytes.Equal(v, k[:8]) {
+		if v := idem.Get(key); len(v) >= 8 && bytes.Equal(v[:8], k[:8]) {
 			if err := idem.Delete(key); err != nil {
 				return err
 			}

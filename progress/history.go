@@ -66,6 +66,8 @@ func describeChange(c Change, mods []normalizedModule) string {
 		return "republished: " + nameList(mods)
 	case ChangeReset:
 		return "reset for a new upgrade"
+	case ChangeUndo:
+		return "undo" // the store says of what (undoDetail)
 	}
 	return string(c.Kind)
 }

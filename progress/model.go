@@ -163,6 +163,7 @@ type Change struct {
 	Reason      Reason      // ChangeAddModules
 	Modules     []string    // ChangeAddModules, ChangeDone
 	All         bool        // ChangeDone: every module
+	Undoes      []string    // ChangeUndo: keys of the changes to take back, in the order they were applied
 
 	// Version is the Platform Server version the message names as the
 	// environment's, "" when none: a change naming another version than
@@ -194,6 +195,13 @@ type Result struct {
 	// Refused says why the life cycle did not apply the change (nothing
 	// changed, no history entry, the key stays free); "" when applied.
 	Refused Verdict
+	// An undo (ChangeUndo) lists the modules it put back in Added, took off
+	// in Removed and gave their reason back in Updated; Kept are modules
+	// changed since by someone else, left as they are, and KeptState says
+	// the state was. Undid describes the changes undone.
+	Kept      []string
+	KeptState bool
+	Undid     string
 	// NotReplicated is true when Redis recorded the change but its replica
 	// did not confirm it in time (WAIT): a failover now could lose it, and
 	// repeating it is safe.

@@ -51,6 +51,7 @@ type RedisOptions struct {
 //	<prefix>:{W}:<env>:owners               hash of module key → owner (Owners)
 //	<prefix>:{W}:<env>:history              list of JSON entries, oldest first
 //	<prefix>:{W}:<env>:idem:<key>           applied change keys, expiring
+//	<prefix>:{W}:<env>:undo:<key>           what a change replaced, expiring (undo.go)
 //	<prefix>:{W}:#val:<key>                 values (Values), expiring
 //
 // Environment names cannot start with "#", so they never collide with the
@@ -342,6 +343,8 @@ type wireChange struct {
 	Modules  []normalizedModule `json:"modules,omitempty"`
 }
 
+// The keys of the changes an undo takes back travel as KEYS (see applyLua).
+
 // Track follows an environment from a channel, creating it if new.
 func (s *RedisStore) Track(ctx context.Context, req TrackRequest) (TrackResult, error) {
 	req, err := normalizeTrack(req, s.now())
@@ -422,6 +425,10 @@ func (s *RedisStore) Apply(ctx context.Context, workspace, env string, c Change)
 	keys := []string{
 		s.envKey(workspace, env, "meta"), s.envKey(workspace, env, "modules"), s.envKey(workspace, env, "order"),
 		s.envKey(workspace, env, "history"), s.envKey(workspace, env, "idem:"+c.Key), s.envKey(workspace, env, "named"),
+		s.envKey(workspace, env, "undo:"+c.Key),
+	}
+	for _, k := range c.Undoes {
+		keys = append(keys, s.envKey(workspace, env, "undo:"+k))
 	}
 	// go-redis resends a command whose reply was lost (MaxRetries); the token
 	// lets the script tell that resend from a second Apply with the same key.
@@ -466,7 +473,8 @@ func (s *RedisStore) Apply(ctx context.Context, workspace, env string, c Change)
 			}
 			return Result{State: next.State, Refused: next.Refused}, nil
 		}
-		args := []any{string(wc), entry, int64(s.idemTTL / time.Second), s.historyLimit, toMillis(c.At), c.Actor, token, string(next.State), string(next.IfEmpty)}
+		args := []any{string(wc), entry, int64(s.idemTTL / time.Second), s.historyLimit, toMillis(c.At), c.Actor, token,
+			string(next.State), string(next.IfEmpty), int64(UndoTTL / time.Second)}
 		for _, f := range guarded(c, snap) {
 			args = append(args, f, meta[f])
 		}
@@ -475,6 +483,9 @@ func (s *RedisStore) Apply(ctx context.Context, workspace, env string, c Change)
 		if err != nil {
 			if redis.HasErrorPrefix(err, "NOTFOUND") {
 				return Result{}, notFound(workspace, env)
+			}
+			if redis.HasErrorPrefix(err, "NOUNDO") {
+				return Result{}, ErrNothingToUndo
 			}
 			return Result{}, s.wrap("apply", err)
 		}
@@ -495,7 +506,7 @@ func (s *RedisStore) Apply(ctx context.Context, workspace, env string, c Change)
 // how many are named: counts covered stay covered.)
 func guarded(c Change, st Status) []string {
 	switch c.Kind {
-	case ChangeReset:
+	case ChangeReset, ChangeUndo:
 		return nil
 	case ChangeDone:
 		if st.Unnamed() > 0 {
@@ -522,19 +533,21 @@ func parseApplyReply(reply []any) (Result, error) {
 	if dup, _ := reply[0].(int64); dup == 1 {
 		return Result{Duplicate: true}, nil
 	}
-	if len(reply) != 9 {
+	if len(reply) != 12 {
 		return Result{}, bad
 	}
 	state, ok1 := reply[1].(string)
 	remaining, ok2 := reply[2].(int64)
 	became, ok3 := reply[3].(int64)
 	done, ok4 := reply[8].(int64)
-	if !ok1 || !ok2 || !ok3 || !ok4 {
+	keptState, ok5 := reply[10].(int64)
+	undid, ok6 := reply[11].(string)
+	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 {
 		return Result{}, bad
 	}
-	lists := make([][]string, 4)
-	for i := range lists {
-		str, ok := reply[4+i].(string)
+	lists := make([][]string, 5) // added, updated, removed, not found, kept
+	for i, at := range []int{4, 5, 6, 7, 9} {
+		str, ok := reply[at].(string)
 		if !ok {
 			return Result{}, bad
 		}
@@ -545,6 +558,7 @@ func parseApplyReply(reply []any) (Result, error) {
 	return Result{
 		Added: lists[0], Updated: lists[1], Removed: lists[2], NotFound: lists[3],
 		Remaining: int(remaining), BecameEmpty: became == 1, BecameDone: done == 1, State: State(state),
+		Kept: lists[4], KeptState: keptState == 1, Undid: undid,
 	}, nil
 }
 

@@ -67,19 +67,25 @@ return 1
 // applyLua applies one change and the state Next decided for it, while the
 // fields the decision read still hold what it read.
 // KEYS: 1 meta, 2 modules hash, 3 order zset, 4 history, 5 idempotency key,
-// 6 set of every module named since the last reset.
+// 6 set of every module named since the last reset, 7 this change's undo
+// record, 8… (an undo) the undo records of the changes it takes back.
 // ARGV: 1 change JSON, 2 history entry JSON, 3 idempotency TTL seconds,
 // 4 history limit, 5 change time ms, 6 actor, 7 token of this Apply call,
-// 8 the state decided, 9 the state instead when no module is left listed
-// ("" for none), then pairs of a meta field and the value the decision
-// read there (see guarded).
+// 8 the state decided ("" for an undo: it puts the state back itself),
+// 9 the state instead when no module is left listed ("" for none),
+// 10 undo TTL seconds, then pairs of a meta field and the value the
+// decision read there (see guarded).
+// The undo record (undo.go) lists what the change touched, each as
+// {kind, key, before, after}: m a module's record, n its membership of the
+// named set, s the state fields; false is absent.
 // The idempotency key keeps the token and the reply, so a resend of the same
 // call gets its reply back while any other call with the key is a duplicate.
 // Returns {1} for a duplicate, {2} when a field read has moved (decide again),
 // else {0, state, remaining, became_empty, added, updated, removed,
-// not_found, became_done} with the name lists joined by "\n" (module names
-// never contain control characters). Lists travel as strings because cjson
-// encodes an empty table as an object, not an array.
+// not_found, became_done, kept, state_kept, undid} with the name lists
+// joined by "\n" (module names never contain control characters). Lists
+// travel as strings because cjson encodes an empty table as an object, not
+// an array.
 const applyLua = `
 local meta, mods, order, hist, idem, named = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 if redis.call('EXISTS', meta) == 0 then
@@ -93,7 +99,7 @@ if seen then
   if rec.t == ARGV[7] then return rec.r end
   return {1}
 end
-for i = 10, #ARGV, 2 do
+for i = 11, #ARGV, 2 do
   if (redis.call('HGET', meta, ARGV[i]) or '') ~= ARGV[i + 1] then return {2} end
 end
 local was = redis.call('HGET', meta, 'state')
@@ -118,7 +124,77 @@ end
 local before = redis.call('ZCARD', order)
 local added, updated, removed, notfound = {}, {}, {}, {}
 local k = c.kind
-if k == 'preparing' then
+local SNAP = {'state', 'percent', 'expected', 'current', 'total', 'prepared', 'failed', 'skipped'}
+local function get(kind, key)
+  if kind == 'm' then return redis.call('HGET', mods, key) end
+  if kind == 'n' then return redis.call('SISMEMBER', named, key) == 1 and '1' or false end
+  return cjson.encode(redis.call('HMGET', meta, unpack(SNAP)))
+end
+local touched, kept, keptstate, undid = {}, {}, 0, {}
+if k == 'undo' then
+  for i = 8, #KEYS do
+    local r = redis.call('GET', KEYS[i])
+    if r then undid[#undid + 1] = {KEYS[i], cjson.decode(r)} end
+  end
+  if #undid == 0 then return redis.error_reply('NOUNDO nothing to undo') end
+elseif k == 'reset' or (k == 'done' and c.all) then
+  for _, key in ipairs(redis.call('ZRANGE', order, 0, -1)) do touched[#touched + 1] = {'m', key} end
+  if k == 'reset' then -- done leaves the named set as it is
+    for _, key in ipairs(redis.call('SMEMBERS', named)) do touched[#touched + 1] = {'n', key} end
+  end
+else
+  for _, m in ipairs(c.modules or {}) do
+    for _, key in ipairs({m.key, unpack(m.legacy or {})}) do
+      touched[#touched + 1] = {'m', key}
+      touched[#touched + 1] = {'n', key}
+    end
+  end
+end
+touched[#touched + 1] = {'s', ''}
+for _, t in ipairs(touched) do t[3] = get(t[1], t[2]) end
+if k == 'undo' then
+  local left = {}
+  for i = #undid, 1, -1 do
+    local items = undid[i][2].t
+    for j = 1, #items do
+      local kind, key, b, a = items[j][1], items[j][2], items[j][3], items[j][4]
+      local mod = (kind == 'm') and cjson.decode(b or a).name
+      if left[key] then
+        -- changed since: so are its earlier values and its count
+      elseif get(kind, key) ~= a then
+        left[key] = true
+        if kind == 'm' then kept[#kept + 1] = mod elseif kind == 's' then keptstate = 1 end
+      elseif kind == 'm' then
+        if b then
+          local w = cjson.decode(b)
+          redis.call('HSET', mods, key, b)
+          redis.call('ZADD', order, score(w.reason, w.at), key)
+          if a then updated[#updated + 1] = mod else added[#added + 1] = mod end
+        else
+          redis.call('HDEL', mods, key)
+          redis.call('ZREM', order, key)
+          removed[#removed + 1] = mod
+        end
+      elseif kind == 'n' then
+        if b then nfs = nfs + redis.call('SADD', named, key) else nfs = nfs - redis.call('SREM', named, key) end
+      else
+        for f, v in ipairs(cjson.decode(b)) do
+          if v then redis.call('HSET', meta, SNAP[f], v) else redis.call('HDEL', meta, SNAP[f]) end
+        end
+      end
+    end
+    redis.call('DEL', undid[i][1])
+    undid[i] = undid[i][2].d
+  end
+  local e = cjson.decode(ARGV[2])
+  e.detail = 'undo of ' .. table.concat(undid, '; ')
+  if #kept > 0 or keptstate == 1 then
+    local what = {unpack(kept)}
+    if keptstate == 1 then what[#what + 1] = 'state' end
+    e.detail = e.detail .. ' (changed since, left as is: ' .. table.concat(what, ', ') .. ')'
+  end
+  ARGV[2] = cjson.encode(e)
+elseif k == 'preparing' then
   if was ~= 'preparing' then clearprep() end
   setnum('percent', c.percent)
   if given(c.expected) and c.expected ~= '' then redis.call('HSET', meta, 'expected', c.expected) end
@@ -187,6 +263,7 @@ elseif k == 'reset' then
 end
 local after = redis.call('ZCARD', order)
 local state = ARGV[8]
+if state == '' then state = redis.call('HGET', meta, 'state') or 'following' end
 if after == 0 and ARGV[9] ~= '' then state = ARGV[9] end
 redis.call('HSET', meta, 'state', state, 'named_fs', string.format('%d', nfs), 'updated_at', ARGV[5], 'updated_by', actor)
 redis.call('RPUSH', hist, ARGV[2])
@@ -195,7 +272,16 @@ local became, done = 0, 0
 if k == 'done' and before > 0 and after == 0 then became = 1 end
 if was ~= 'done' and state == 'done' then done = 1 end
 local reply = {0, state, after, became,
-  table.concat(added, '\n'), table.concat(updated, '\n'), table.concat(removed, '\n'), table.concat(notfound, '\n'), done}
+  table.concat(added, '\n'), table.concat(updated, '\n'), table.concat(removed, '\n'), table.concat(notfound, '\n'), done,
+  table.concat(kept, '\n'), keptstate, table.concat(undid, '; ')}
 redis.call('SET', idem, cjson.encode({t = ARGV[7], r = reply}), 'EX', ARGV[3])
+if k ~= 'undo' then
+  local items = {}
+  for _, t in ipairs(touched) do
+    local now = get(t[1], t[2])
+    if now ~= t[3] then items[#items + 1] = {t[1], t[2], t[3], now} end
+  end
+  redis.call('SET', KEYS[7], cjson.encode({d = cjson.decode(ARGV[2]).detail, t = items}), 'EX', ARGV[10])
+end
 return reply
 `
