@@ -71,6 +71,10 @@ type Entry struct {
 	Causes   []Note    `yaml:"causes"`
 	Steps    []Note    `yaml:"steps"`
 	Links    []Link    `yaml:"links"`
+	Source   string    `yaml:"source"` // where the messages were taken from
+	// Republish is the reason under which a message's {module} is to be
+	// republished, when the channel follows an upgrade that isn't done.
+	Republish string `yaml:"republish"`
 }
 
 // CausesFor returns the causes that apply to an installation type.

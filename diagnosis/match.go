@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"regexp"
 	"slices"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -218,7 +219,7 @@ func (t *template) matchAt(n *normalized, start int) (match, bool) {
 			}
 		}
 		if !ok {
-			if k < t.required {
+			if k < t.required && !(e.kind == elWord && t.cutInLastWord(l, i, k)) {
 				return m, false
 			}
 			break // the rest was cut off in the paste
@@ -232,6 +233,18 @@ func (t *template) matchAt(n *normalized, start int) (match, bool) {
 		m.end = i
 	}
 	return m, true
+}
+
+// cutInLastWord reports whether the paste ends (or its line does) at i
+// with at least half of word k, the key's last word: "… 2 modules skip".
+func (t *template) cutInLastWord(l []byte, i, k int) bool {
+	i = skipSpaces(l, i)
+	j, w := i, t.elems[k].word
+	for j < len(l) && l[j] != '\n' && j-i <= len(w) {
+		j++
+	}
+	return (j == len(l) || l[j] == '\n') && j-i >= 3 && 2*(j-i) >= len(w) && strings.HasPrefix(w, string(l[i:j])) &&
+		!slices.ContainsFunc(t.elems[k+1:t.required], func(e elem) bool { return e.kind != elPunct })
 }
 
 // joinedWord matches word k when OCR dropped the space after it ("thatis

@@ -2,7 +2,9 @@ package diagnosis
 
 import (
 	"regexp"
+	"strconv"
 	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -65,6 +67,8 @@ func normalize(raw string) *normalized {
 		case c < 0x20 || c == 0x7f || c == '`':
 			n.space(' ')
 			i++
+		case c == '\\':
+			i = unescape(raw, i, &n)
 		case c == '<':
 			i = slackLink(raw, i, &n)
 		case c == '&':
@@ -112,7 +116,7 @@ var searchByte = func() (t [256]byte) {
 // plain marks the ASCII bytes normalize copies as they are.
 var plain = func() (t [256]bool) {
 	for c := '!'; c <= '~'; c++ {
-		t[c] = !strings.ContainsRune("<&`*_~:", c)
+		t[c] = !strings.ContainsRune("<&`*_~:\\", c)
 	}
 	return t
 }()
@@ -223,6 +227,35 @@ func slackLink(raw string, i int, n *normalized) int {
 		}
 	}
 	return i + end + 1
+}
+
+// unescape folds the JSON escapes .NET logs and APIs write (\u0027, \",
+// \n, \\) into what they stand for. A \n, \r or \t inside a word
+// going on in lower case is a Windows path ("C:\Program Files\netcore").
+func unescape(raw string, i int, n *normalized) int {
+	c := byte(0)
+	if i+1 < len(raw) {
+		c = raw[i+1]
+	}
+	switch {
+	case c == 'u' && i+6 <= len(raw):
+		if r, err := strconv.ParseUint(raw[i+2:i+6], 16, 16); err == nil {
+			if r < 0x20 {
+				n.space(' ')
+			} else if !utf16.IsSurrogate(rune(r)) {
+				n.emit(typography.Replace(string(rune(r))))
+			}
+			return i + 6
+		}
+	case c == '"' || c == '\\' || c == '/' || c == '\'':
+		n.emit(raw[i+1 : i+2])
+		return i + 2
+	case (c == 'n' || c == 'r' || c == 't') && !(isWordByte(n.last()) && i+2 < len(raw) && raw[i+2] >= 'a' && raw[i+2] <= 'z'):
+		n.space(map[byte]byte{'n': '\n', 'r': '\n', 't': '\t'}[c])
+		return i + 2
+	}
+	n.emit("\\")
+	return i + 1
 }
 
 func entity(raw string, i int, n *normalized) int {

@@ -106,7 +106,7 @@ func placeholder(tok string) (elem, error) {
 	if !placeholderName.MatchString(name) {
 		return elem{}, fmt.Errorf("placeholder {%s}: names are lowercase letters, digits and _", spec)
 	}
-	e := elem{kind: elValue, name: name, maxLen: 120}
+	e := elem{kind: elValue, name: name, maxLen: 800} // the store's 200 characters, in UTF-8 bytes
 	if strings.HasSuffix(name, "_at") {
 		e.maxLen = 64 // a time
 	}

@@ -18,13 +18,12 @@ func isQuote(c byte) bool { return c == '\'' || c == '"' }
 var notNames = strings.Fields(`me us you him her them it the a an this that these those some all any
 	my our your their his its no every each both environment environments everyone everything now`)
 
-// looksLikeChat reports whether an unquoted module value starts like a sentence.
+// looksLikeChat reports whether an unquoted module value starts like a
+// sentence; "My Module With Spaces", in title case, is a name.
 func looksLikeChat(val []byte) bool {
-	end := bytes.IndexAny(val, " \n\t")
-	if end < 0 {
-		end = len(val)
-	}
-	return slices.Contains(notNames, strings.ToLower(string(val[:end])))
+	first, rest, _ := strings.Cut(string(val), " ")
+	title := func(w string) bool { return w != "" && w[0] >= 'A' && w[0] <= 'Z' }
+	return slices.Contains(notNames, strings.ToLower(first)) && !(title(first) && title(rest))
 }
 
 // capture reads the value of element k at i: where the text goes on, and
@@ -157,9 +156,10 @@ func (t *template) restartsAt(l []byte, i int) bool {
 
 // trimValue trims the spaces and punctuation around a value, and the
 // ! or * OCR reads a closing quote as; "10:15 p.m." and Spanish "10:15
-// p. m." keep their final dot.
+// p. m." keep their final dot, "Name (name@acme.com)" its bracket.
 func trimValue(b []byte) []byte {
-	for len(b) > 0 && strings.IndexByte(" \n\t,.:;'\")!*", b[len(b)-1]) >= 0 && !meridiem.Match(b[max(0, len(b)-3):]) {
+	for len(b) > 0 && strings.IndexByte(" \n\t,.:;'\")!*", b[len(b)-1]) >= 0 && !meridiem.Match(b[max(0, len(b)-3):]) &&
+		(b[len(b)-1] != ')' || bytes.Count(b, []byte("(")) < bytes.Count(b, []byte(")"))) {
 		b = b[:len(b)-1]
 	}
 	return bytes.TrimLeft(b, " \n\t'\"-")
