@@ -1,6 +1,9 @@
 package bot
 
 import (
+	"context"
+	"slices"
+
 	"github.com/upgradebot/upgradebot/diagnosis"
 	"github.com/upgradebot/upgradebot/progress"
 )
@@ -16,6 +19,9 @@ type planned struct {
 	Current *int                `json:"c,omitempty"`
 	Total   *int                `json:"t,omitempty"`
 	Counts  [3]*int             `json:"n,omitempty"`
+	// WhileOpen marks modules named by a message that ordinary development
+	// shows too: recorded only while the upgrade followed isn't done.
+	WhileOpen bool `json:"o,omitempty"`
 }
 
 func intp(v int) *int { return &v }
@@ -23,17 +29,17 @@ func intp(v int) *int { return &v }
 // plan turns findings into tracking changes, merging modules of one reason.
 func plan(findings []diagnosis.Finding) []planned {
 	var out []planned
-	addModule := func(reason progress.Reason, name string) {
+	addModule := func(reason progress.Reason, name string, whileOpen bool) {
 		if moduleKey(name) == "" { // nothing but invisible characters
 			return
 		}
 		for i := range out {
-			if out[i].Kind == progress.ChangeAddModules && out[i].Reason == reason {
+			if out[i].Kind == progress.ChangeAddModules && out[i].Reason == reason && out[i].WhileOpen == whileOpen {
 				out[i].Modules = append(out[i].Modules, name)
 				return
 			}
 		}
-		out = append(out, planned{Kind: progress.ChangeAddModules, Reason: reason, Modules: []string{name}})
+		out = append(out, planned{Kind: progress.ChangeAddModules, Reason: reason, Modules: []string{name}, WhileOpen: whileOpen})
 	}
 	preparing := func(p planned) {
 		p.Kind = progress.ChangePreparing
@@ -48,9 +54,9 @@ func plan(findings []diagnosis.Finding) []planned {
 	for _, f := range findings {
 		switch f.ID {
 		case "producer-not-prepared":
-			addModule(progress.ReasonProducerNotPrepared, f.Text("module"))
+			addModule(progress.ReasonProducerNotPrepared, f.Text("module"), false)
 		case "module-upgrade-failed":
-			addModule(progress.ReasonFailed, f.Text("module"))
+			addModule(progress.ReasonFailed, f.Text("module"), false)
 		case "publish-blocked-by-preparation", "configuration-blocked-by-preparation", "delete-blocked-by-preparation":
 			preparing(planned{})
 		case "preparation-in-progress":
@@ -82,6 +88,10 @@ func plan(findings []diagnosis.Finding) []planned {
 			out = append(out, planned{Kind: progress.ChangeState, State: progress.StateReady})
 		case "modules-preparation-errors":
 			out = append(out, planned{Kind: progress.ChangeState, State: progress.StateFinishedWithErrors})
+		default: // the knowledge base says which other messages name a module to republish
+			if f.Entry != nil && f.Entry.Republish != "" {
+				addModule(progress.Reason(f.Entry.Republish), f.Text("module"), true)
+			}
 		}
 	}
 	// A summary already sets the finished state; a separate state change would only repeat it.
@@ -106,6 +116,46 @@ func (p planned) change(key, actor, source string) progress.Change {
 	c.Preparation = progress.Preparation{Percent: p.Percent, Expected: p.Expect, Current: p.Current, Total: p.Total}
 	c.Counts = progress.Counts{Prepared: p.Counts[0], Failed: p.Counts[1], Skipped: p.Counts[2]}
 	return c
+}
+
+// onlyWhileOpen reports whether every change of parts is one recorded
+// only while an upgrade is followed and not done.
+func onlyWhileOpen(parts []partChanges) bool {
+	for _, pc := range parts {
+		for _, p := range pc.Changes {
+			if !p.WhileOpen {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// whileOpen drops the changes marked WhileOpen when env's upgrade is done
+// (its modules prepared: Service Center said the environment is ready).
+func (b *Bot) whileOpen(ctx context.Context, workspace, env string, parts []partChanges) ([]partChanges, error) {
+	if !slices.ContainsFunc(parts, func(pc partChanges) bool {
+		return slices.ContainsFunc(pc.Changes, func(p planned) bool { return p.WhileOpen })
+	}) {
+		return parts, nil
+	}
+	st, err := b.store.Status(ctx, workspace, env, 0)
+	if err != nil || st.State != progress.StateReady {
+		return parts, err
+	}
+	return dropWhileOpen(parts), nil
+}
+
+// dropWhileOpen returns parts without the changes marked WhileOpen.
+func dropWhileOpen(parts []partChanges) []partChanges {
+	var kept []partChanges
+	for _, pc := range parts {
+		pc.Changes = slices.DeleteFunc(slices.Clone(pc.Changes), func(p planned) bool { return p.WhileOpen })
+		if len(pc.Changes) > 0 {
+			kept = append(kept, pc)
+		}
+	}
+	return kept
 }
 
 // partChanges are the planned tracking changes of one part.

@@ -35,7 +35,9 @@ func (b *Bot) record(ctx context.Context, m Message, changes []partChanges) reco
 		return out
 	}
 	if len(envs) == 0 {
-		out.untraced = true
+		// Modules named by messages of ordinary development are not
+		// worth a word about tracking: they are only explained.
+		out.untraced = !onlyWhileOpen(changes)
 		return out
 	}
 	var target *progress.Environment
@@ -78,6 +80,11 @@ func (b *Bot) record(ctx context.Context, m Message, changes []partChanges) reco
 // applyParts records each part's changes under its key, until one fails.
 func (b *Bot) applyParts(ctx context.Context, workspace, env, actor string, parts []partChanges, repeats bool) recordOutcome {
 	out := recordOutcome{env: env}
+	parts, err := b.whileOpen(ctx, workspace, env, parts)
+	if err != nil {
+		out.err = b.storeError("read the state of the upgrade", err)
+		return out
+	}
 	for _, pc := range parts {
 		if out = b.apply(ctx, workspace, env, actor, pc.Key, pc.Changes, repeats, out); out.err != nil {
 			break

@@ -85,8 +85,9 @@ func (t *template) capture(n *normalized, i, k int) (int, []byte, bool) {
 		if p <= i {
 			return i, nil, false
 		}
+		// A name the template quotes holds no quote when read without them.
 		val := trimValue(n.orig[i:p])
-		if len(val) == 0 || (e.name == "module" && looksLikeChat(val)) {
+		if len(val) == 0 || (e.name == "module" && looksLikeChat(val)) || e.quoted && bytes.ContainsAny(val, `'"`) {
 			return i, nil, false
 		}
 		return p, val, true
