@@ -7,9 +7,8 @@ import (
 	"slices"
 )
 
-// Engine recognizes knowledge-base messages in text. It is safe for
-// concurrent use. Diagnose runs the pipeline: normalize (normalize.go),
-// find candidates (find.go), match (match.go), read values (values.go).
+// Engine recognizes knowledge-base messages in text, safe for concurrent
+// use; Diagnose runs the pipeline of README.md.
 type Engine struct {
 	kb *KB
 }
@@ -48,10 +47,9 @@ func (e *Engine) Diagnose(text string) []Finding {
 	return findings
 }
 
-// findVersion returns the Platform Server version the text names
-// ("Platform Server 11.31.0", "Platform Server version: 11.10.0 (Build
-// 22500)"). When it names several ("from … to …"), the one after "to" —
-// the target of the upgrade — wins, else the first.
+// findVersion returns the Platform Server version the text names ("Platform
+// Server 11.31.0", "Platform Server version: 11.10.0 (Build 22500)"): of
+// several, the one after "to" (the upgrade's target), else the first.
 func findVersion(n *normalized) string {
 	l, first := n.lower, ""
 	for at := 0; ; at++ {
@@ -68,7 +66,7 @@ func findVersion(n *normalized) string {
 			i = j
 		}
 		m := versionNumber.FindSubmatchIndex(l[i:min(len(l), i+64)]) // a window: regexp's cost grows with its input
-		if m == nil || wordStartsAt(l, i+m[3]) {
+		if m == nil || wordStartsAt(l, i+m[3]) || i+m[3] < len(l) && l[i+m[3]] == '\\' { // a folder: "Platform Server 11.0\CustomHandlers"
 			continue
 		}
 		v := string(n.orig[i+m[2] : i+m[3]])
@@ -79,8 +77,8 @@ func findVersion(n *normalized) string {
 	}
 }
 
-// versionNumber is a version after "Platform Server [version]": "11.31.0".
-var versionNumber = regexp.MustCompile(`^[ \t\n]*:?[ \t\n]*([0-9]+(?:\.[0-9]+)+)`)
+// versionNumber is a version after "Platform Server [version]": "11.31.0", "(11.31.0)".
+var versionNumber = regexp.MustCompile(`^[ \t\n]*[:(]?[ \t\n]*([0-9]+(?:\.[0-9]+)+)`)
 
 // skipCloseMark skips a banner's close button read by OCR as a lone "x".
 func skipCloseMark(l []byte, i int) int {

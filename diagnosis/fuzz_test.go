@@ -110,7 +110,7 @@ func FuzzNormalize(f *testing.F) {
 		if utf8.ValidString(s) && !utf8.Valid(n.orig) {
 			t.Fatalf("normalize(%q) = %q is not valid UTF-8", s, n.orig)
 		}
-		if utf8.ValidString(s) && !strings.ContainsAny(s, "&<*_~:`") && !listLike.Match(n.orig) {
+		if utf8.ValidString(s) && !strings.ContainsAny(s, "&<*_~:`\\") && !listLike.Match(n.orig) { // an escape is read once
 			if again := normalize(string(n.orig)); string(again.orig) != string(n.orig) {
 				t.Fatalf("normalize(%q) = %q, normalized again %q", s, n.orig, again.orig)
 			}

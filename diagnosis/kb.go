@@ -152,16 +152,14 @@ func ParseEntries(data []byte, file string) ([]*Entry, error) {
 	entries := make([]*Entry, 0, len(list))
 	seen := map[string]int{}
 	for i, e := range list {
+		reason := "empty entry"
 		if e == nil {
-			errs = append(errs, &EntryError{File: file, Index: i + 1, Reason: "empty entry"})
-			continue
+			e = &Entry{}
+		} else if reason = validateEntry(e); reason == "" && seen[e.ID] > 0 {
+			reason = fmt.Sprintf("id already used by entry %d", seen[e.ID])
 		}
-		if reason := validateEntry(e); reason != "" {
+		if reason != "" {
 			errs = append(errs, &EntryError{File: file, Index: i + 1, ID: e.ID, Reason: reason})
-			continue
-		}
-		if j, dup := seen[e.ID]; dup {
-			errs = append(errs, &EntryError{File: file, Index: i + 1, ID: e.ID, Reason: fmt.Sprintf("id already used by entry %d", j)})
 			continue
 		}
 		seen[e.ID] = i + 1
@@ -180,13 +178,10 @@ func entryAtLine(root *yaml.Node, err error) int {
 	if i := strings.Index(msg, "line "); i >= 0 {
 		fmt.Sscanf(msg[i:], "line %d", &line)
 	}
-	idx := 0
-	for i, n := range root.Content {
-		if n.Line <= line {
-			idx = i + 1
-		}
+	if i := slices.IndexFunc(root.Content, func(n *yaml.Node) bool { return n.Line > line }); i >= 0 {
+		return i
 	}
-	return idx
+	return len(root.Content)
 }
 
 func validateEntry(e *Entry) string {
@@ -227,30 +222,8 @@ func validateEntry(e *Entry) string {
 	return ""
 }
 
-// NewKB builds a knowledge base from entries. Later entries with an id
-// already present replace the earlier one, so an operator's file can
-// correct a built-in entry.
-func NewKB(entries ...[]*Entry) (*KB, error) {
-	kb := &KB{byID: map[string]*Entry{}}
-	for _, list := range entries {
-		for _, e := range list {
-			if e.Messages == nil || e.Messages[0].tmpl == nil {
-				if reason := validateEntry(e); reason != "" {
-					return nil, &EntryError{File: "(code)", ID: e.ID, Reason: reason}
-				}
-			}
-			if old, ok := kb.byID[e.ID]; ok {
-				kb.entries[slices.Index(kb.entries, old)] = e
-			} else {
-				kb.entries = append(kb.entries, e)
-			}
-			kb.byID[e.ID] = e
-		}
-	}
-	return kb, nil
-}
-
-// WithExtra returns the built-in knowledge base extended by the entries in data.
+// WithExtra returns the built-in knowledge base extended by the entries in
+// data; one with a built-in id replaces it (an operator's correction).
 func WithExtra(data []byte, file string) (*KB, error) {
 	extra, err := ParseEntries(data, file)
 	if err != nil {
@@ -260,5 +233,14 @@ func WithExtra(data []byte, file string) (*KB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return NewKB(base, extra)
+	kb := &KB{byID: map[string]*Entry{}}
+	for _, e := range append(base, extra...) {
+		if old, ok := kb.byID[e.ID]; ok {
+			kb.entries[slices.Index(kb.entries, old)] = e
+		} else {
+			kb.entries = append(kb.entries, e)
+		}
+		kb.byID[e.ID] = e
+	}
+	return kb, nil
 }

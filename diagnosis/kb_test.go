@@ -164,6 +164,7 @@ func TestParseEntriesErrors(t *testing.T) {
 		{"too short", "- id: a\n  kind: error\n  title: T\n  messages: [{text: \"hello there\"}]\n", []string{"three literal words"}},
 		{"bad only", "- id: a\n  kind: error\n  title: T\n  messages: [{text: \"one two three\"}]\n  causes: [{text: c, only: mainframe}]\n", []string{"only"}},
 		{"bad link", "- id: a\n  kind: error\n  title: T\n  messages: [{text: \"one two three\"}]\n  links: [{title: x, url: \"ftp://x\"}]\n", []string{"url"}},
+		{"empty entry", "- id: a\n  kind: error\n  title: T\n  messages: [{text: \"one two three\"}]\n-\n", []string{"entry 2", "empty entry"}},
 		{"duplicate id", "- id: a\n  kind: error\n  title: T\n  messages: [{text: \"one two three\"}]\n- id: a\n  kind: error\n  title: T\n  messages: [{text: \"four five six\"}]\n", []string{"entry 2 (a)", "already used by entry 1"}},
 		{"second entry bad", "- id: a\n  kind: error\n  title: T\n  messages: [{text: \"one two three\"}]\n- id: b\n  kind: error\n  title: T\n  messages: [{text: \"one {x:float} three four\"}]\n", []string{"entry 2 (b)", "number or text"}},
 	}

@@ -4,14 +4,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"unicode/utf16"
 	"unicode/utf8"
 )
 
-// Step 1 of the pipeline: fold what a paste adds to a product message
-// (Slack markup and entities, typographic quotes and dashes, invisible
-// characters, list and quote markers, runs of spaces) so that the later
-// steps see the message's words as the product wrote them.
+// Step 1 of the pipeline (README.md): fold what a paste adds to a product
+// message, so the later steps see its words as the product wrote them.
 
 // normalized is a text after normalize. The three views share offsets.
 type normalized struct {
@@ -84,7 +81,7 @@ func normalize(raw string) *normalized {
 				n.orig = append(n.orig, c) // part of a name like Billing_CS, not emphasis
 			}
 			i++
-		case c == ':' && !isWordByte(n.last()) && emojiEnd(raw, i) > 0:
+		case c == ':' && !isWordByte(n.last()) && emojiEnd(raw, i) > i:
 			i = emojiEnd(raw, i)
 			n.space(' ')
 		default: // a colon, or a character outside ASCII
@@ -165,8 +162,7 @@ func (n *normalized) space(c byte) {
 }
 
 // skipLineMarkers skips block-quote markers and list bullets ("- ", "• ",
-// "1. ", "2) ") at a line start, but for the space after the last, which
-// is folded like any other.
+// "1. ", "2) ") at a line start, but for the space after the last.
 func skipLineMarkers(raw string, i int) int {
 	for {
 		j := i
@@ -230,32 +226,29 @@ func slackLink(raw string, i int, n *normalized) int {
 }
 
 // unescape folds the JSON escapes .NET logs and APIs write (\u0027, \",
-// \n, \\) into what they stand for. A \n, \r or \t inside a word
-// going on in lower case is a Windows path ("C:\Program Files\netcore").
+// \n, \\) into what they stand for. A \n, \r or \t after a letter or a
+// drive's colon, going on in lower case, is a Windows path (C:\temp\new).
 func unescape(raw string, i int, n *normalized) int {
-	c := byte(0)
-	if i+1 < len(raw) {
-		c = raw[i+1]
-	}
+	r, _, tail, err := strconv.UnquoteChar(raw[i:], '"')
+	path := (isWordByte(n.last()) || n.last() == ':') && tail != "" && tail[0] >= 'a' && tail[0] <= 'z'
 	switch {
-	case c == 'u' && i+6 <= len(raw):
-		if r, err := strconv.ParseUint(raw[i+2:i+6], 16, 16); err == nil {
-			if r < 0x20 {
-				n.space(' ')
-			} else if !utf16.IsSurrogate(rune(r)) {
-				n.emit(typography.Replace(string(rune(r))))
-			}
-			return i + 6
+	case err != nil || !strings.ContainsRune(`u"\nrt`, rune(raw[i+1])) || r < 0x20 && path:
+		n.emit(`\`)
+		return i + 1
+	case r == '\t':
+		n.space('\t')
+	case r == '\n' || r == '\r':
+		n.space('\n')
+	case r < 0x20 || r == 0x7f || r == '`':
+		n.space(' ')
+	default:
+		if t := typography.Replace(string(r)); t == " " || t == "\n" {
+			n.space(t[0])
+		} else {
+			n.emit(t)
 		}
-	case c == '"' || c == '\\' || c == '/' || c == '\'':
-		n.emit(raw[i+1 : i+2])
-		return i + 2
-	case (c == 'n' || c == 'r' || c == 't') && !(isWordByte(n.last()) && i+2 < len(raw) && raw[i+2] >= 'a' && raw[i+2] <= 'z'):
-		n.space(map[byte]byte{'n': '\n', 'r': '\n', 't': '\t'}[c])
-		return i + 2
 	}
-	n.emit("\\")
-	return i + 1
+	return len(raw) - len(tail)
 }
 
 func entity(raw string, i int, n *normalized) int {
@@ -276,13 +269,8 @@ func entity(raw string, i int, n *normalized) int {
 // emojiCode is an emoji code like :warning: or :+1:, at most 48 bytes.
 var emojiCode = regexp.MustCompile(`^:[a-z0-9_+-]*[a-z][a-z0-9_+-]*:`)
 
-// emojiEnd returns the index after an emoji code at i, or 0.
-func emojiEnd(raw string, i int) int {
-	if m := emojiCode.FindString(raw[i:min(len(raw), i+48)]); m != "" {
-		return i + len(m)
-	}
-	return 0
-}
+// emojiEnd returns the index after an emoji code at i, or i.
+func emojiEnd(raw string, i int) int { return i + len(emojiCode.FindString(raw[i:min(len(raw), i+48)])) }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\t' }
 

@@ -7,9 +7,8 @@ import (
 	"strings"
 )
 
-// Step 4 of the pipeline: read a value where the template has a
-// placeholder. A value runs to the template's next word, or to its closing
-// quote; the last value of a message to the end of its line or sentence.
+// Step 4 of the pipeline (README.md): read a value where the template has
+// a placeholder.
 
 func isQuote(c byte) bool { return c == '\'' || c == '"' }
 
@@ -43,8 +42,8 @@ func (t *template) capture(n *normalized, i, k int) (int, []byte, bool) {
 		return j, n.orig[i:j], true
 	}
 	word, then := t.wordsAfter(k)
-	hasNext := word != ""
-	if e.quoted && i < len(l) && isQuote(l[i]) {
+	hasNext, opened := word != "", i < len(l) && isQuote(l[i])
+	if e.quoted && opened {
 		q := l[i]
 		// OCR doubles quotes: ''Directory''.
 		for i+1 < len(l) && l[i+1] == q {
@@ -76,18 +75,17 @@ func (t *template) capture(n *normalized, i, k int) (int, []byte, bool) {
 	}
 	if hasNext {
 		p := findWord(l, i, i+e.maxLen+len(word), word)
-		if p <= i {
-			// OCR may have joined the next two words: "thatis locking".
-			if then != "" {
-				p = findWord(l, i, i+e.maxLen+len(word)+len(then), word+then)
-			}
+		if p <= i && then != "" { // OCR may have joined the next two words: "thatis locking"
+			p = findWord(l, i, i+e.maxLen+len(word)+len(then), word+then)
 		}
 		if p <= i {
 			return i, nil, false
 		}
-		// A name the template quotes holds no quote when read without them.
+		// A name the template quotes, read without them (OCR drops quotes),
+		// holds no quote and is not a lower-case word of chat ("the producer
+		// module uses outdated references").
 		val := trimValue(n.orig[i:p])
-		if len(val) == 0 || (e.name == "module" && looksLikeChat(val)) || e.quoted && bytes.ContainsAny(val, `'"`) {
+		if len(val) == 0 || (e.name == "module" && looksLikeChat(val)) || e.quoted && (bytes.ContainsAny(val, `'"`) || !opened && bytes.Equal(val, bytes.ToLower(val))) {
 			return i, nil, false
 		}
 		return p, val, true
@@ -98,13 +96,14 @@ func (t *template) capture(n *normalized, i, k int) (int, []byte, bool) {
 	if k+1 < len(t.elems) && t.elems[k+1].kind == elPunct {
 		closer = t.elems[k+1].word[0]
 	}
+	if i < len(l) && l[i] == '"' {
+		i++ // a name in double quotes: they end it
+	}
 	j := i
 	for j < len(l) && j-i < e.maxLen {
 		c := l[j]
-		if c == '\n' || c == '\t' || c == '|' || (c == '.' || c == ',' || c == ';' || c == '?' || c == '!') && (j+1 >= len(l) || isSpace(l[j+1])) {
-			break
-		}
-		if closer != 0 && c == closer && closer != '.' {
+		if c == '\n' || c == '\t' || c == '|' || c == closer && closer != 0 && closer != '.' ||
+			(c == '.' || c == ',' || c == ';' || c == '?' || c == '!') && (j+1 >= len(l) || isSpace(l[j+1])) {
 			break
 		}
 		// Names hold no double quotes or angle brackets: they end a value
