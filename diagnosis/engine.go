@@ -66,7 +66,7 @@ func findVersion(n *normalized) string {
 			i = j
 		}
 		m := versionNumber.FindSubmatchIndex(l[i:min(len(l), i+64)]) // a window: regexp's cost grows with its input
-		if m == nil || wordStartsAt(l, i+m[3]) || i+m[3] < len(l) && l[i+m[3]] == '\\' { // a folder: "Platform Server 11.0\CustomHandlers"
+		if m == nil || wordStartsAt(l, i+m[3]) {
 			continue
 		}
 		v := string(n.orig[i+m[2] : i+m[3]])
@@ -77,8 +77,9 @@ func findVersion(n *normalized) string {
 	}
 }
 
-// versionNumber is a version after "Platform Server [version]": "11.31.0", "(11.31.0)".
-var versionNumber = regexp.MustCompile(`^[ \t\n]*[:(]?[ \t\n]*([0-9]+(?:\.[0-9]+)+)`)
+// versionNumber is a version after "Platform Server [version]": "11.31.0",
+// "(11.31.0)", not a folder's name ("Platform Server 11.0\CustomHandlers").
+var versionNumber = regexp.MustCompile(`^[ \t\n]*[:(]?[ \t\n]*([0-9]+(?:\.[0-9]+)+)(?:[^\\.0-9]|$)`)
 
 // skipCloseMark skips a banner's close button read by OCR as a lone "x".
 func skipCloseMark(l []byte, i int) int {

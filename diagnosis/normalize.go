@@ -270,7 +270,9 @@ func entity(raw string, i int, n *normalized) int {
 var emojiCode = regexp.MustCompile(`^:[a-z0-9_+-]*[a-z][a-z0-9_+-]*:`)
 
 // emojiEnd returns the index after an emoji code at i, or i.
-func emojiEnd(raw string, i int) int { return i + len(emojiCode.FindString(raw[i:min(len(raw), i+48)])) }
+func emojiEnd(raw string, i int) int {
+	return i + len(emojiCode.FindString(raw[i:min(len(raw), i+48)]))
+}
 
 func isSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\t' }
 

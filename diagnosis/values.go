@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -90,8 +91,7 @@ func (t *template) capture(n *normalized, i, k int) (int, []byte, bool) {
 		}
 		return p, val, true
 	}
-	// Last value of the message: it runs to the end of the line, a column
-	// break, the end of the sentence or the punctuation that closes it.
+	// The message's last value runs to the end of its line, column or sentence.
 	var closer byte
 	if k+1 < len(t.elems) && t.elems[k+1].kind == elPunct {
 		closer = t.elems[k+1].word[0]
@@ -106,8 +106,7 @@ func (t *template) capture(n *normalized, i, k int) (int, []byte, bool) {
 			(c == '.' || c == ',' || c == ';' || c == '?' || c == '!') && (j+1 >= len(l) || isSpace(l[j+1])) {
 			break
 		}
-		// Names hold no double quotes or angle brackets: they end a value
-		// quoted in a sentence, a CSV cell or an arrow of chatter.
+		// Names hold no double quotes or angle brackets (a CSV cell, a "quote", an arrow).
 		if c == '"' || c == '<' || c == '>' || c == ' ' && j+1 < len(l) && l[j+1] == '(' {
 			break
 		}
@@ -172,10 +171,8 @@ var meridiem = regexp.MustCompile(`^[ .][mM]\.$`)
 func valueOf(e *elem, b []byte) Value {
 	text := strings.FieldsFunc(string(bytes.TrimSpace(b)), func(r rune) bool { return r < 0x80 && isSpace(byte(r)) })
 	v := Value{Name: e.name, Kind: e.vkind, Text: strings.Join(text, " ")}
-	for _, c := range b {
-		if e.vkind == ValueNumber {
-			v.Num = v.Num*10 + int(c-'0')
-		}
+	if e.vkind == ValueNumber {
+		v.Num, _ = strconv.Atoi(string(b)) // at most 9 digits, read by capture
 	}
 	return v
 }
