@@ -3,6 +3,7 @@ package diagnosis
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strconv"
 )
 
@@ -25,10 +26,8 @@ type Finding struct {
 
 // Value returns the named value and whether it was present.
 func (f Finding) Value(name string) (Value, bool) {
-	for _, v := range f.Values {
-		if v.Name == name {
-			return v, true
-		}
+	if i := slices.IndexFunc(f.Values, func(v Value) bool { return v.Name == name }); i >= 0 {
+		return f.Values[i], true
 	}
 	return Value{}, false
 }

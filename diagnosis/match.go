@@ -190,8 +190,7 @@ func (t *template) matchAt(n *normalized, start int) (match, bool) {
 			if next, ok = matchWord(l, i, e.word); !ok {
 				next, ok = t.joinedWord(l, i, k)
 			}
-			// "environments ready": OCR ate the first letter of the next
-			// word and the space before it; both words are matched.
+			// "environments ready": OCR ate the next word's first letter and the space.
 			if !ok {
 				if next, ok = t.swallowedWord(l, i, k); ok {
 					k++

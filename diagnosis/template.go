@@ -36,7 +36,7 @@ type elem struct {
 	name   string // elValue
 	vkind  ValueKind
 	quoted bool // elValue written between quotes in the template
-	maxLen int  // elValue, elGap: longest accepted value in bytes
+	maxLen int  // elValue, elGap: longest accepted value (characters; a gap's, bytes)
 }
 
 // template is a compiled message: the elements from the start of its key
@@ -105,7 +105,7 @@ func placeholder(tok string) (elem, error) {
 	if !placeholderName.MatchString(name) {
 		return elem{}, fmt.Errorf("placeholder {%s}: names are lowercase letters, digits and _", spec)
 	}
-	e := elem{kind: elValue, name: name, maxLen: 800} // the store's 200 characters, in UTF-8 bytes
+	e := elem{kind: elValue, name: name, maxLen: 202} // the store's longest name, and quotes
 	if strings.HasSuffix(name, "_at") {
 		e.maxLen = 64 // a time
 	}
@@ -165,7 +165,7 @@ func compileTemplate(text, key string) (*template, error) {
 	}
 	t.first = searchKey(t.elems[t.lead].word)
 	t.anchor = t.first
-	prefix, words := 0, 0
+	prefix := 0
 	for _, e := range t.elems[t.lead:t.required] {
 		if e.kind == elValue || e.kind == elGap {
 			break
@@ -180,12 +180,7 @@ func compileTemplate(text, key string) (*template, error) {
 		// debris, a time column (see matchWord).
 		t.anchorBack = 2*t.anchorBack + 48
 	}
-	for _, e := range t.elems[:t.required] {
-		if e.kind == elWord {
-			words++
-		}
-	}
-	if words < 3 {
+	if words := slices.DeleteFunc(slices.Clone(t.elems[:t.required]), func(e elem) bool { return e.kind != elWord }); len(words) < 3 {
 		return nil, errors.New("the key needs at least three literal words to be recognizable")
 	}
 	return t, nil

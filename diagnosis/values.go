@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Step 4 of the pipeline (README.md): read a value where the template has
@@ -43,17 +44,16 @@ func (t *template) capture(n *normalized, i, k int) (int, []byte, bool) {
 		return j, n.orig[i:j], true
 	}
 	word, then := t.wordsAfter(k)
-	hasNext, opened := word != "", i < len(l) && isQuote(l[i])
+	hasNext, opened, end := word != "", i < len(l) && isQuote(l[i]), runesEnd(l, i, e.maxLen)
 	if e.quoted && opened {
 		q := l[i]
 		// OCR doubles quotes: ''Directory''.
 		for i+1 < len(l) && l[i+1] == q {
 			i++
 		}
-		limit := min(len(l), i+1+e.maxLen)
 		// The closing quote is the first one the rest of the message agrees with,
 		// so a name like Men's Portal in double quotes survives.
-		for j := i + 1; j < limit; j++ {
+		for j := i + 1; j < end; j++ {
 			if l[j] != q {
 				continue
 			}
@@ -64,7 +64,7 @@ func (t *template) capture(n *normalized, i, k int) (int, []byte, bool) {
 				}
 				continue
 			}
-			if _, ok := matchWord(l, j+1, word); ok || len(bytes.TrimLeft(l[j+1:], " \n\t.:")) == 0 {
+			if _, ok := matchWord(l, j+1, word); ok || len(l)-j < 8 && len(bytes.TrimLeft(l[j+1:], " \n\t.:")) == 0 {
 				// the next word, or the end of a paste cut after the quote
 				return j + 1, val, len(val) > 0
 			}
@@ -75,9 +75,10 @@ func (t *template) capture(n *normalized, i, k int) (int, []byte, bool) {
 		i++ // an unclosed quote: read the name up to the next word
 	}
 	if hasNext {
-		p := findWord(l, i, i+e.maxLen+len(word), word)
+		lim := end + 1 + len(word) // the value, a space, the word
+		p := findWord(l, i, lim, word)
 		if p <= i && then != "" { // OCR may have joined the next two words: "thatis locking"
-			p = findWord(l, i, i+e.maxLen+len(word)+len(then), word+then)
+			p = findWord(l, i, lim+len(then), word+then)
 		}
 		if p <= i {
 			return i, nil, false
@@ -100,7 +101,7 @@ func (t *template) capture(n *normalized, i, k int) (int, []byte, bool) {
 		i++ // a name in double quotes: they end it
 	}
 	j := i
-	for j < len(l) && j-i < e.maxLen {
+	for j < end {
 		c := l[j]
 		if c == '\n' || c == '\t' || c == '|' || c == closer && closer != 0 && closer != '.' ||
 			(c == '.' || c == ',' || c == ';' || c == '?' || c == '!') && (j+1 >= len(l) || isSpace(l[j+1])) {
@@ -130,6 +131,16 @@ func (t *template) capture(n *normalized, i, k int) (int, []byte, bool) {
 	return j, val, true
 }
 
+// runesEnd is where n characters of l from i end: a value's longest length.
+func runesEnd(l []byte, i, n int) int {
+	for ; i < len(l) && (n > 0 || !utf8.RuneStart(l[i])); i++ {
+		if utf8.RuneStart(l[i]) {
+			n--
+		}
+	}
+	return i
+}
+
 // errorLogSource reports whether a Source value of Service Center's Error
 // Log starts at l[i].
 func errorLogSource(l []byte, i int) bool {
@@ -157,7 +168,7 @@ func (t *template) restartsAt(l []byte, i int) bool {
 // ! or * OCR reads a closing quote as; "10:15 p.m." and Spanish "10:15
 // p. m." keep their final dot, "Name (name@acme.com)" its bracket.
 func trimValue(b []byte) []byte {
-	for len(b) > 0 && strings.IndexByte(" \n\t,.:;'\")!*", b[len(b)-1]) >= 0 && !meridiem.Match(b[max(0, len(b)-3):]) &&
+	for len(b) > 0 && strings.IndexByte(" \n\t,.:;'\")!*", b[len(b)-1]) >= 0 && !(b[len(b)-1] == '.' && meridiem.Match(b[max(0, len(b)-3):])) &&
 		(b[len(b)-1] != ')' || bytes.Count(b, []byte("(")) < bytes.Count(b, []byte(")"))) {
 		b = b[:len(b)-1]
 	}
