@@ -142,13 +142,17 @@ func TestReportedModulesOnlyWhileUpgrading(t *testing.T) {
 	cmd(t, b, "C1", "U1", "track prod 11.31.0 self-managed")
 	cmd(t, b, "C2", "U1", "track qa 11.31.0 self-managed")
 	msg(t, b, "C2", "U1", "1700000300.000001", "This environment is ready (Release Notes) No further actions are required.")
+	cmd(t, b, "C4", "U1", "track uat 11.31.0 self-managed")
+	cmd(t, b, "C4", "U1", "failed Legacy_Reports")
+	msg(t, b, "C4", "U1", "1700000300.000002", "This environment is ready (Release Notes) No further actions are required.")
 	cases := []struct {
 		channel, env string
 		recorded     bool
 	}{
 		{"C1", "prod", true}, // the upgrade goes on
-		{"C2", "qa", false},  // done: Service Center said the environment is ready
+		{"C2", "qa", false},  // done: Service Center said the environment is ready, nothing is left
 		{"C3", "", false},    // no upgrade followed
+		{"C4", "uat", true},  // ready, but a module is still to republish
 	}
 	for i, c := range cases {
 		resp := msg(t, b, c.channel, "U1", fmt.Sprintf("1700000301.00000%d", i), paste)
@@ -168,6 +172,9 @@ func TestReportedModulesOnlyWhileUpgrading(t *testing.T) {
 		st, err := store.Status(ctx, "T1", c.env, 10)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if c.env != "prod" && st.State != progress.StateReady {
+			t.Errorf("%s: state %s, want ready", c.env, st.State)
 		}
 		listed := slices.ContainsFunc(st.Modules, func(m progress.Module) bool {
 			return m.Name == "Billing_CS" && m.Reason == progress.ReasonProducerNotPrepared

@@ -277,7 +277,7 @@ func (b *Bot) rebuilt(ctx context.Context, key string, r *Reading, env, module s
 			return nil
 		}
 		rec.about, listed = st.Environment, map[string]bool{}
-		if st.State == progress.StateReady {
+		if upgradeDone(st) {
 			changes = dropWhileOpen(changes) // not recorded once the upgrade is done
 		}
 		for _, mod := range st.Modules {

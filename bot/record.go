@@ -82,9 +82,6 @@ func (b *Bot) record(ctx context.Context, m Message, findings []diagnosis.Findin
 		}
 		target = &envs[0]
 	}
-	if target.State == progress.StateReady {
-		changes = dropWhileOpen(changes) // modules named in ordinary development: the upgrade is done
-	}
 	if len(changes) == 0 {
 		out.about = *target
 		return out
