@@ -66,18 +66,16 @@ type Message struct {
 
 // Entry is one knowledge-base entry: a message the product shows, what it means and what to do.
 type Entry struct {
-	ID       string    `yaml:"id"`
-	Kind     Kind      `yaml:"kind"`
-	Title    string    `yaml:"title"`
-	Messages []Message `yaml:"messages"`
-	Causes   []Note    `yaml:"causes"`
-	Steps    []Note    `yaml:"steps"`
-	Links    []Link    `yaml:"links"`
-	Plural   string    `yaml:"plural"` // the title when a reply explains several findings of the entry
-	Source   string    `yaml:"source"` // where the messages were taken from
-	// Republish is the reason under which a message's {module} is to be
-	// republished, when the channel follows an upgrade that isn't done.
-	Republish string `yaml:"republish"`
+	ID        string    `yaml:"id"`
+	Kind      Kind      `yaml:"kind"`
+	Title     string    `yaml:"title"`
+	Messages  []Message `yaml:"messages"`
+	Causes    []Note    `yaml:"causes"`
+	Steps     []Note    `yaml:"steps"`
+	Links     []Link    `yaml:"links"`
+	Plural    string    `yaml:"plural"`    // the title when a reply explains several findings of the entry
+	Source    string    `yaml:"source"`    // where the messages were taken from
+	Republish string    `yaml:"republish"` // the reason a message's {module} is listed under, while an upgrade is open
 }
 
 // KB is a validated, compiled knowledge base.
@@ -188,6 +186,8 @@ func validateEntry(e *Entry) string {
 		return "missing title"
 	case len(e.Messages) == 0:
 		return "needs at least one message"
+	case e.Republish != "" && e.Republish != "not-upgraded" && e.Republish != "producer-not-prepared":
+		return fmt.Sprintf("republish must be %q or %q, not %q", "not-upgraded", "producer-not-prepared", e.Republish)
 	}
 	for i := range e.Messages {
 		t, err := compileTemplate(e.Messages[i].Text, e.Messages[i].Key)

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 )
@@ -34,9 +33,6 @@ func TestBuiltinHasContractIDs(t *testing.T) {
 		}
 		if e.Source == "" {
 			t.Errorf("%s: no source", e.ID)
-		}
-		if e.Republish != "" && !slices.Contains([]string{"not-upgraded", "producer-not-prepared"}, e.Republish) {
-			t.Errorf("%s: republish %q is not a reason the core records", e.ID, e.Republish)
 		}
 		if e.Republish != "" && !strings.Contains(e.Messages[0].Text, "{module}") {
 			t.Errorf("%s: republish without a {module} to record", e.ID)
@@ -165,6 +161,7 @@ func TestParseEntriesErrors(t *testing.T) {
 		{"bad only", "- id: a\n  kind: error\n  title: T\n  messages: [{text: \"one two three\"}]\n  causes: [{text: c, only: mainframe}]\n", []string{"only"}},
 		{"bad link", "- id: a\n  kind: error\n  title: T\n  messages: [{text: \"one two three\"}]\n  links: [{title: x, url: \"ftp://x\"}]\n", []string{"url"}},
 		{"empty entry", "- id: a\n  kind: error\n  title: T\n  messages: [{text: \"one two three\"}]\n-\n", []string{"entry 2", "empty entry"}},
+		{"bad republish", "- id: a\n  kind: error\n  title: T\n  republish: failed\n  messages: [{text: \"one {module} two three\"}]\n", []string{"entry 1 (a)", "republish must be"}},
 		{"duplicate id", "- id: a\n  kind: error\n  title: T\n  messages: [{text: \"one two three\"}]\n- id: a\n  kind: error\n  title: T\n  messages: [{text: \"four five six\"}]\n", []string{"entry 2 (a)", "already used by entry 1"}},
 		{"second entry bad", "- id: a\n  kind: error\n  title: T\n  messages: [{text: \"one two three\"}]\n- id: b\n  kind: error\n  title: T\n  messages: [{text: \"one {x:float} three four\"}]\n", []string{"entry 2 (b)", "number or text"}},
 	}

@@ -47,8 +47,7 @@ func (t *template) capture(n *normalized, i, k int) (int, []byte, bool) {
 	hasNext, opened, end := word != "", i < len(l) && isQuote(l[i]), runesEnd(l, i, e.maxLen)
 	if e.quoted && opened {
 		q := l[i]
-		// OCR doubles quotes: ''Directory''.
-		for i+1 < len(l) && l[i+1] == q {
+		for i+1 < len(l) && l[i+1] == q { // OCR doubles quotes: ''Directory''.
 			i++
 		}
 		// The closing quote is the first one the rest of the message agrees with,
