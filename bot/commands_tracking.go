@@ -77,6 +77,7 @@ func (b *Bot) cmdTrack(ctx context.Context, c Command, args string) Response {
 	if st, err := b.store.Status(ctx, c.Workspace, env, 0); err == nil && republishAll(st.Environment) {
 		r.Section(b.republishAllLine(st.Environment))
 	}
+	noteReplication(r, res.NotReplicated)
 	b.reminderNote(ctx, c, r)
 	return Response{Announce: r}
 }
@@ -210,6 +211,7 @@ func (b *Bot) addModules(ctx context.Context, c Command, args, name string, reas
 	r := &Reply{Summary: fmt.Sprintf("%d %s module(s) added to %s", len(added), name, env)}
 	l := append(Line{M(c.User), T(" reported " + plural(len(added), name+" module", name+" modules") + " on "), B(env), T(": ")}, nameSpans(added, 10)...)
 	r.Section(append(l, T(fmt.Sprintf(". %d to republish.", res.Remaining))))
+	noteReplication(r, res.NotReplicated)
 	return Response{Announce: r}
 }
 
@@ -262,6 +264,7 @@ func (b *Bot) markDone(ctx context.Context, workspace, env, user, key string, mo
 	if len(res.NotFound) > 0 {
 		r.Context(append(Line{T("Not on the list: ")}, nameSpans(res.NotFound, 10)...))
 	}
+	noteReplication(r, res.NotReplicated)
 	if res.BecameEmpty {
 		r.Blocks = append(r.Blocks, b.clearedBlocks(ctx, workspace, env)...)
 	}
@@ -309,11 +312,13 @@ func (b *Bot) cmdReset(ctx context.Context, c Command, args string) Response {
 	if err != nil {
 		return private(b.storeError("reset", err))
 	}
-	if _, err := b.store.Apply(ctx, c.Workspace, env, progress.Change{Kind: progress.ChangeReset, Key: "cmd:" + c.ID, Actor: c.User, At: b.now()}); err != nil {
+	res, err := b.store.Apply(ctx, c.Workspace, env, progress.Change{Kind: progress.ChangeReset, Key: "cmd:" + c.ID, Actor: c.User, At: b.now()})
+	if err != nil {
 		return private(b.storeError("reset", err))
 	}
 	r := &Reply{Summary: env + " reset for a new upgrade"}
 	r.Section(Line{M(c.User), T(" started a new upgrade of "), B(env), T(": state, counts and modules cleared; history kept.")})
+	noteReplication(r, res.NotReplicated)
 	return Response{Announce: r}
 }
 

@@ -55,6 +55,10 @@ func plan(findings []diagnosis.Finding) []planned {
 		switch f.ID {
 		case "producer-not-prepared":
 			addModule(progress.ReasonProducerNotPrepared, f.Text("module"), false)
+		case "module-not-upgraded":
+			if name := f.Text("module"); name != "" { // from an Error Log row's module column
+				addModule(progress.ReasonNotUpgraded, name, false)
+			}
 		case "module-upgrade-failed":
 			addModule(progress.ReasonFailed, f.Text("module"), false)
 		case "publish-blocked-by-preparation", "configuration-blocked-by-preparation", "delete-blocked-by-preparation":
