@@ -48,8 +48,7 @@ func skipSpaces(l []byte, i int) int {
 // letters or more, so chat one letter away from a message stays chat.
 func matchWord(l []byte, i int, w string) (int, bool) {
 	i = skipSpaces(l, i)
-	// After the word's own place, past a short line of OCR debris (an icon
-	// read as "Od", "@ o<") between two words.
+	// At the word's place, or past a short line of OCR debris (an icon read as "Od", "@ o<").
 	for _, at := range []int{i, skipDebris(l, i)} {
 		if j, ok := exactWord(l, at, w); ok {
 			return j, true

@@ -12,11 +12,10 @@ import (
 
 // normalized is a text after normalize. The three views share offsets.
 type normalized struct {
-	orig  []byte // letter case as written: values are cut from here
-	lower []byte // orig with A-Z lowercased: templates are matched here
-	// search is lower with the characters OCR confuses folded into one
-	// (see confusable): candidates are found here with one bytes.Index.
-	search []byte
+	orig   []byte // letter case as written: values are cut from here
+	lower  []byte // orig with A-Z lowercased: templates are matched here
+	search []byte // lower with the characters OCR confuses folded (confusable): candidates are found here
+	ascii  bool   // every byte is a character (a value's length is quick to find)
 }
 
 var entities = []struct{ from, to string }{
@@ -96,10 +95,12 @@ func normalize(raw string) *normalized {
 	}
 	views := make([]byte, 2*len(n.orig))
 	lower, search := views[:len(n.orig)], views[len(n.orig):]
+	ascii := true
 	for k, c := range n.orig {
 		lower[k], search[k] = lowerByte(c), searchByte[c]
+		ascii = ascii && c < utf8.RuneSelf
 	}
-	return &normalized{orig: n.orig, lower: lower, search: search}
+	return &normalized{orig: n.orig, lower: lower, search: search, ascii: ascii}
 }
 
 // searchByte is what the search view makes of a byte.

@@ -44,7 +44,7 @@ func (t *template) capture(n *normalized, i, k int) (int, []byte, bool) {
 		return j, n.orig[i:j], true
 	}
 	word, then := t.wordsAfter(k)
-	hasNext, opened, end := word != "", i < len(l) && isQuote(l[i]), runesEnd(l, i, e.maxLen)
+	hasNext, opened, end := word != "", i < len(l) && isQuote(l[i]), n.runesEnd(i, e.maxLen)
 	if e.quoted && opened {
 		q := l[i]
 		for i+1 < len(l) && l[i+1] == q { // OCR doubles quotes: ''Directory''.
@@ -130,11 +130,14 @@ func (t *template) capture(n *normalized, i, k int) (int, []byte, bool) {
 	return j, val, true
 }
 
-// runesEnd is where n characters of l from i end: a value's longest length.
-func runesEnd(l []byte, i, n int) int {
-	for ; i < len(l) && (n > 0 || !utf8.RuneStart(l[i])); i++ {
+// runesEnd is where count characters from i end: a value's longest length.
+func (n *normalized) runesEnd(i, count int) int {
+	if n.ascii {
+		return min(len(n.lower), i+count)
+	}
+	for l := n.lower; i < len(l) && (count > 0 || !utf8.RuneStart(l[i])); i++ {
 		if utf8.RuneStart(l[i]) {
-			n--
+			count--
 		}
 	}
 	return i
@@ -143,12 +146,8 @@ func runesEnd(l []byte, i, n int) int {
 // errorLogSource reports whether a Source value of Service Center's Error
 // Log starts at l[i].
 func errorLogSource(l []byte, i int) bool {
-	for _, s := range []string{"compilerservice", "deployservice", "deploymentcontroller", "scheduler", "platformserver"} {
-		if bytes.HasPrefix(l[i:], []byte(s)) && !wordStartsAt(l, i+len(s)) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc([]string{"compilerservice", "deployservice", "deploymentcontroller", "scheduler", "platformserver"},
+		func(s string) bool { return bytes.HasPrefix(l[i:], []byte(s)) && !wordStartsAt(l, i+len(s)) })
 }
 
 // restartsAt reports whether the message (or its key) starts again at l[i].
