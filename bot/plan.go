@@ -1,6 +1,8 @@
 package bot
 
 import (
+	"context"
+	"slices"
 	"strings"
 
 	"github.com/upgradebot/upgradebot/diagnosis"
@@ -20,6 +22,9 @@ type planned struct {
 	Counts  [3]*int             `json:"n,omitempty"`
 	Version string              `json:"v,omitempty"`  // the Platform Server version the message names
 	Stamps  string              `json:"ts,omitempty"` // a blocked operation's times, as written
+	// WhileOpen marks modules named by a message that ordinary development
+	// shows too: recorded only while the upgrade followed isn't done.
+	WhileOpen bool `json:"o,omitempty"`
 }
 
 func intp(v int) *int { return &v }
@@ -27,17 +32,17 @@ func intp(v int) *int { return &v }
 // plan turns findings into tracking changes, merging modules of one reason.
 func plan(findings []diagnosis.Finding) []planned {
 	var out []planned
-	addModule := func(reason progress.Reason, name string) {
+	addModule := func(reason progress.Reason, name string, whileOpen bool) {
 		if moduleKey(name) == "" { // nothing but invisible characters
 			return
 		}
 		for i := range out {
-			if out[i].Kind == progress.ChangeAddModules && out[i].Reason == reason {
+			if out[i].Kind == progress.ChangeAddModules && out[i].Reason == reason && out[i].WhileOpen == whileOpen {
 				out[i].Modules = append(out[i].Modules, name)
 				return
 			}
 		}
-		out = append(out, planned{Kind: progress.ChangeAddModules, Reason: reason, Modules: []string{name}})
+		out = append(out, planned{Kind: progress.ChangeAddModules, Reason: reason, Modules: []string{name}, WhileOpen: whileOpen})
 	}
 	preparing := func(p planned) {
 		p.Kind = progress.ChangePreparing
@@ -52,13 +57,13 @@ func plan(findings []diagnosis.Finding) []planned {
 	for _, f := range findings {
 		switch f.ID {
 		case "producer-not-prepared":
-			addModule(progress.ReasonProducerNotPrepared, f.Text("module"))
+			addModule(progress.ReasonProducerNotPrepared, f.Text("module"), false)
 		case "module-not-upgraded":
 			if name := f.Text("module"); name != "" { // from an Error Log row's module column
-				addModule(progress.ReasonNotUpgraded, name)
+				addModule(progress.ReasonNotUpgraded, name, false)
 			}
 		case "module-upgrade-failed":
-			addModule(progress.ReasonFailed, f.Text("module"))
+			addModule(progress.ReasonFailed, f.Text("module"), false)
 		case "publish-blocked-by-preparation", "configuration-blocked-by-preparation", "delete-blocked-by-preparation":
 			p := planned{}
 			if at := f.Text("upgrade_started_at"); at != "" {
@@ -97,6 +102,10 @@ func plan(findings []diagnosis.Finding) []planned {
 			out = append(out, planned{Kind: progress.ChangeState, State: progress.StateReady})
 		case "modules-preparation-errors":
 			out = append(out, planned{Kind: progress.ChangeState, State: progress.StateFinishedWithErrors})
+		default: // the knowledge base says which other messages name a module to republish
+			if f.Entry != nil && f.Entry.Republish != "" {
+				addModule(progress.Reason(f.Entry.Republish), f.Text("module"), true)
+			}
 		}
 	}
 	// A summary already sets the finished state; a separate state change would only repeat it.
@@ -130,6 +139,51 @@ func (p planned) change(key, actor, source string) progress.Change {
 	c.Preparation = progress.Preparation{Percent: p.Percent, Expected: p.Expect, Current: p.Current, Total: p.Total}
 	c.Counts = progress.Counts{Prepared: p.Counts[0], Failed: p.Counts[1], Skipped: p.Counts[2]}
 	return c
+}
+
+// onlyWhileOpen reports whether every change of parts is one recorded
+// only while an upgrade is followed and not done.
+func onlyWhileOpen(parts []partChanges) bool {
+	for _, pc := range parts {
+		for _, p := range pc.Changes {
+			if !p.WhileOpen {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// upgradeDone reports whether an environment's upgrade is over: Service
+// Center said it is ready and no module is left to republish.
+func upgradeDone(st progress.Status) bool {
+	return st.State == progress.StateReady && st.ModuleCount == 0
+}
+
+// whileOpen drops the changes marked WhileOpen when env's upgrade is done.
+func (b *Bot) whileOpen(ctx context.Context, workspace, env string, parts []partChanges) ([]partChanges, error) {
+	if !slices.ContainsFunc(parts, func(pc partChanges) bool {
+		return slices.ContainsFunc(pc.Changes, func(p planned) bool { return p.WhileOpen })
+	}) {
+		return parts, nil
+	}
+	st, err := b.store.Status(ctx, workspace, env, 0)
+	if err != nil || !upgradeDone(st) {
+		return parts, err
+	}
+	return dropWhileOpen(parts), nil
+}
+
+// dropWhileOpen returns parts without the changes marked WhileOpen.
+func dropWhileOpen(parts []partChanges) []partChanges {
+	var kept []partChanges
+	for _, pc := range parts {
+		pc.Changes = slices.DeleteFunc(slices.Clone(pc.Changes), func(p planned) bool { return p.WhileOpen })
+		if len(pc.Changes) > 0 {
+			kept = append(kept, pc)
+		}
+	}
+	return kept
 }
 
 // partChanges are the planned tracking changes of one part.

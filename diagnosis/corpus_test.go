@@ -59,7 +59,7 @@ func contractView(t testing.TB, fs []Finding) []map[string]any {
 // corpora are the labelled files: the first corpus, harder cases written
 // afterwards to break the engine (red team), and OCR output of real
 // Service Center screenshots with typical OCR noise.
-var corpora = []string{"corpus.json", "corpus_extra.json", "corpus_ocr.json"}
+var corpora = []string{"corpus.json", "corpus_extra.json", "corpus_ocr.json", "corpus_docs.json"}
 
 func TestCorpus(t *testing.T) {
 	for _, name := range corpora {

@@ -7,9 +7,8 @@ import (
 	"slices"
 )
 
-// Engine recognizes knowledge-base messages in text. It is safe for
-// concurrent use. Diagnose runs the pipeline: normalize (normalize.go),
-// find candidates (find.go), match (match.go), read values (values.go).
+// Engine recognizes knowledge-base messages in text, safe for concurrent
+// use; Diagnose runs the pipeline of README.md.
 type Engine struct {
 	kb *KB
 }
@@ -51,12 +50,8 @@ func (e *Engine) Diagnose(text string) []Finding {
 	return findings
 }
 
-// findVersion returns the Platform Server version the text names
-// ("Platform Server 11.31.0", "Platform Server version: 11.10.0 (Build
-// 22500)", Service Center's "Version 11.10.0 (Build 22500)" line). When it
-// names several ("from … to …"), the one after "to" — the target of the
-// upgrade — wins, else the first. A module's ("published with a different
-// Platform Server version") is not the environment's.
+// findVersion returns the Platform Server version named ("Platform Server 11.31.0", "Version 11.10.0 (Build
+// 22500)"): of several, the one after "to" (the target), else the first; never a module's ("published with").
 func findVersion(n *normalized) string {
 	l, first := n.lower, ""
 	for at := 0; ; at++ {
@@ -95,8 +90,9 @@ func findVersion(n *normalized) string {
 // buildLine is Service Center's line with its Platform Server version.
 var buildLine = regexp.MustCompile(`(?:^|\n)version ([0-9]+(?:\.[0-9]+)+) \(build `)
 
-// versionNumber is a version after "Platform Server [version]": "11.31.0".
-var versionNumber = regexp.MustCompile(`^[ \t\n]*:?[ \t\n]*([0-9]+(?:\.[0-9]+)+)`)
+// versionNumber is a version after "Platform Server [version]": "11.31.0",
+// "(11.31.0)", not a folder's name ("Platform Server 11.0\CustomHandlers").
+var versionNumber = regexp.MustCompile(`^[ \t\n]*[:(]?[ \t\n]*([0-9]+(?:\.[0-9]+)+)(?:[^\\.0-9]|$)`)
 
 // skipCloseMark skips a banner's close button read by OCR as a lone "x".
 func skipCloseMark(l []byte, i int) int {
