@@ -159,3 +159,23 @@ func TestSnooze(t *testing.T) {
 		t.Error("snooze off did not end it")
 	}
 }
+
+// App Home and the living status show the incident header and the owners.
+func TestHomeAndLivingStatus(t *testing.T) {
+	b, _, now := clockBot(t)
+	ctx := context.Background()
+	for i, c := range []string{"track prod 11.31.0 from 11.14.0", "failed A B", "take A"} {
+		b.HandleCommand(ctx, Command{Workspace: "T1", Channel: "C1", User: "U1", ID: fmt.Sprint(i), Text: c})
+	}
+	*now = now.Add(3*time.Hour + 10*time.Minute)
+	home := RenderText(b.Home(ctx, "T1"))
+	mustSay(t, home, "== prod: Platform Server 11.14.0 → 11.31.0 ==", "Upgrade: since Wed 25 Nov 09:30 UTC, running for 3h 10m", "A — failed, reported by U1, taken by U1")
+	r, v, err := b.LivingStatus(ctx, "T1", "C1", "prod")
+	if err != nil || v != now.UnixNano() {
+		t.Fatalf("LivingStatus: %v, version %d", err, v)
+	}
+	mustSay(t, RenderText(r), "== prod: Platform Server 11.14.0 → 11.31.0 ==", "taken by U1", "Kept up to date by upgradebot")
+	if strings.Contains(RenderText(r), "[") {
+		t.Errorf("the living status has buttons:\n%s", RenderText(r))
+	}
+}
