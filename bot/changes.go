@@ -118,15 +118,20 @@ func (s changeRecorder) Apply(ctx context.Context, workspace, env string, c prog
 	if at.IsZero() {
 		at = s.now()
 	}
-	if err := addSample(ctx, s.Store, workspace, env, at, c.Kind == progress.ChangeReset); err != nil {
+	cleared := res.BecameEmpty || res.BecameDone
+	finished := finishing && res.State != before && (res.State == progress.StateFinishedWithErrors || res.State == progress.StateFailed || res.State == progress.StateReady)
+	if err := addSample(ctx, s.Store, workspace, env, at, c.Kind == progress.ChangeReset, cleared || finished); err != nil {
 		s.log.Warn("cannot add a sample to the burn-down chart", "env", env, "err", err)
+	}
+	if c.Kind == progress.ChangeReset {
+		s.started(ctx, workspace, env, at)
 	}
 	l, _ := ctx.Value(changesKey{}).(*changeList)
 	switch {
 	case l == nil:
-	case res.BecameEmpty || res.BecameDone:
+	case cleared:
 		l.milestone(workspace, env, "")
-	case finishing && res.State != before && (res.State == progress.StateFinishedWithErrors || res.State == progress.StateFailed || res.State == progress.StateReady):
+	case finished:
 		l.milestone(workspace, env, res.State)
 	}
 	return res, err
@@ -137,7 +142,22 @@ func (s changeRecorder) Track(ctx context.Context, req progress.TrackRequest) (p
 	if err == nil && (res.Created || res.Followed || res.Updated) {
 		noteChange(ctx, req.Environment)
 	}
+	if err == nil && res.Created {
+		s.started(ctx, req.Workspace, req.Environment, req.At)
+	}
 	return res, err
+}
+
+// started keeps when env's upgrade started (tracked, or reset), for its header.
+func (s changeRecorder) started(ctx context.Context, workspace, env string, at time.Time) {
+	if at.IsZero() {
+		at = s.now()
+	}
+	if env, err := progress.NormalizeEnvironment(env); err == nil {
+		if err := s.PutValue(ctx, workspace, startedKey(env), []byte(at.UTC().Format(time.RFC3339Nano)), startedTTL); err != nil {
+			s.log.Warn("cannot keep when the upgrade started", "env", env, "err", err)
+		}
+	}
 }
 
 func (s changeRecorder) Untrack(ctx context.Context, workspace, env, channel, actor string) (bool, error) {

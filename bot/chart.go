@@ -21,6 +21,12 @@ const (
 	// older sample is dropped, keeping the recent ones exact.
 	maxSamples = 2000
 	samplesTTL = 90 * 24 * time.Hour
+	// A sample reads every listed module (to count failed and skipped):
+	// above sampleEvery modules, an environment is sampled at most once
+	// per sampleGap, except at a reset or a milestone; the chart adds the
+	// state it is drawn at.
+	sampleEvery = 200
+	sampleGap   = 30 * time.Second
 )
 
 func samplesKey(env string) string { return "samples:" + env }
@@ -52,8 +58,20 @@ func sampleOf(st progress.Status, at time.Time) wireSample {
 	return w
 }
 
-// addSample appends env's state after a change made at at (a reset starts the list again).
-func addSample(ctx context.Context, s progress.Store, workspace, env string, at time.Time, reset bool) error {
+// addSample appends env's state after a change made at at (a reset
+// starts the list again; force samples a long list within sampleGap).
+func addSample(ctx context.Context, s progress.Store, workspace, env string, at time.Time, reset, force bool) error {
+	if !reset && !force {
+		st, err := s.Status(ctx, workspace, env, 0)
+		if err != nil {
+			return err
+		}
+		if st.ModuleCount > sampleEvery {
+			if ok, err := s.Claim(ctx, "sample:"+workspace+":"+st.Name, progress.NewToken(), sampleGap); err != nil || !ok {
+				return err
+			}
+		}
+	}
 	st, err := s.Status(ctx, workspace, env, -1)
 	if err != nil {
 		return err
@@ -108,11 +126,13 @@ func (b *Bot) Chart(ctx context.Context, workspace, env string) (*File, error) {
 		return nil, err
 	}
 	samples, err := b.samples(ctx, workspace, st.Name)
-	if err != nil {
+	if err != nil || len(samples) == 0 {
 		return nil, err
 	}
-	if len(samples) == 0 {
-		return nil, nil
+	// The state now, which a long list's last changes may not have sampled.
+	if now, err := b.store.Status(ctx, workspace, st.Name, -1); err == nil && b.now().After(samples[len(samples)-1].At) {
+		w := sampleOf(now, b.now())
+		samples = append(samples, chart.Sample{At: b.now(), Counted: w.Counted, FailedLeft: w.Failed, SkippedLeft: w.Skipped, Left: w.Left, Percent: w.Percent})
 	}
 	c, err := chart.BurnDown(samples, chart.Options{Title: incidentTitle(st), Until: b.now()})
 	if err != nil {

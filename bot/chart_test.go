@@ -69,7 +69,7 @@ func TestChartSamplesBounded(t *testing.T) {
 	if err := store.PutValue(ctx, "T1", samplesKey("prod"), js, time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	if err := addSample(ctx, store, "T1", "prod", *now, false); err != nil {
+	if err := addSample(ctx, store, "T1", "prod", *now, false, true); err != nil {
 		t.Fatal(err)
 	}
 	samples, _ := b.samples(ctx, "T1", "prod")
@@ -120,5 +120,27 @@ func BenchmarkStatusText(b *testing.B) {
 	for b.Loop() {
 		r, _ := bot.status(ctx, Command{Workspace: "T1", Channel: "C1", User: "U1"}, []string{"prod"})
 		_ = RenderText(r)
+	}
+}
+
+// A long list is sampled at most once per sampleGap; the chart still ends at the state it is drawn at.
+func TestChartSamplesOfALongList(t *testing.T) {
+	b, _, now := clockBot(t)
+	ctx := context.Background()
+	var names []string
+	for i := range sampleEvery + 50 {
+		names = append(names, fmt.Sprint("M", i))
+	}
+	for i, c := range []string{"track prod", "failed " + strings.Join(names, " "), "failed X", "failed Y"} {
+		b.HandleCommand(ctx, Command{Workspace: "T1", Channel: "C1", User: "U1", ID: fmt.Sprint(i), Text: c})
+	}
+	samples, _ := b.samples(ctx, "T1", "prod")
+	if len(samples) != 1 || samples[0].Left != sampleEvery+50 {
+		t.Fatalf("samples %+v, want the first change only", samples)
+	}
+	*now = now.Add(time.Minute)
+	f, err := b.Chart(ctx, "T1", "prod")
+	if err != nil || !strings.Contains(f.Alt, fmt.Sprintf("%d left now", sampleEvery+52)) {
+		t.Fatalf("chart %v: %v", f, err)
 	}
 }

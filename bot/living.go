@@ -19,16 +19,33 @@ type statusExtra struct {
 	started time.Time
 }
 
+// When an upgrade started is kept as a value (set at track and reset), so
+// a status does not read the whole history for it; an environment tracked
+// before it was kept reads it from its history once.
+const startedTTL = 365 * 24 * time.Hour
+
+func startedKey(env string) string { return "started:" + env }
+
 // extra reads env's owners and the start of its upgrade; what cannot be
 // read is left out (the status still shows).
 func (b *Bot) extra(ctx context.Context, workspace, env string) statusExtra {
 	x := statusExtra{owners: b.moduleOwners(ctx, workspace, env)}
+	if v, ok, err := b.store.Value(ctx, workspace, startedKey(env)); err == nil && ok {
+		if t, err := time.Parse(time.RFC3339Nano, string(v)); err == nil {
+			x.started = t
+			return x
+		}
+	}
 	h, err := b.store.History(ctx, workspace, env)
 	if err != nil {
 		b.log.Warn("cannot read the history for the upgrade's start", "env", env, "err", err)
 		return x
 	}
-	x.started = upgradeStart(h)
+	if x.started = upgradeStart(h); !x.started.IsZero() {
+		if err := b.store.PutValue(ctx, workspace, startedKey(env), []byte(x.started.UTC().Format(time.RFC3339Nano)), startedTTL); err != nil {
+			b.log.Debug("cannot keep when the upgrade started", "env", env, "err", err)
+		}
+	}
 	return x
 }
 
