@@ -94,20 +94,32 @@ func countsText(st progress.Status) string {
 	return fmt.Sprintf("%s prepared, %s failed, %s skipped", countText(st.Counts.Prepared), countText(st.Counts.Failed), countText(st.Counts.Skipped))
 }
 
+// StatusMessage is the status message a channel keeps pinned for an environment.
+type StatusMessage struct {
+	Reply *Reply
+	// Version orders renderings: a later one is newer.
+	Version int64
+	// Stale is when it goes out of date without a change (the channel's
+	// snooze ends); zero when only a change does.
+	Stale time.Time
+}
+
 // LivingStatus is the status message channel keeps pinned for env: the
 // incident header, counts, the modules to republish with their owners and
-// the channel's snooze. version orders renderings: a later one is newer.
-func (b *Bot) LivingStatus(ctx context.Context, workspace, channel, env string) (r *Reply, version int64, err error) {
-	version = b.now().UnixNano()
+// the channel's snooze.
+func (b *Bot) LivingStatus(ctx context.Context, workspace, channel, env string) (StatusMessage, error) {
+	m := StatusMessage{Version: b.now().UnixNano()}
 	st, err := b.store.Status(ctx, workspace, env, statusModules)
 	if err != nil {
-		return nil, 0, err
+		return m, err
 	}
-	r = &Reply{Summary: statusSummary(st)}
+	r := &Reply{Summary: statusSummary(st)}
 	b.statusBlocks(r, st, b.extra(ctx, workspace, env))
-	if l := b.snoozeLine(ctx, workspace, channel, st.Environment); l != nil {
-		r.Context(l)
+	if s, ok := b.snoozed(ctx, workspace, channel, st.Environment, b.now()); ok {
+		r.Context(b.snoozeLine(s))
+		m.Stale = s.Until
 	}
 	r.Context(Line{T("Kept up to date by upgradebot · changes in the thread · "), C(b.cmd + " help")})
-	return r, version, nil
+	m.Reply = r
+	return m, nil
 }

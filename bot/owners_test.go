@@ -170,9 +170,10 @@ func TestHomeAndLivingStatus(t *testing.T) {
 	*now = now.Add(3*time.Hour + 10*time.Minute)
 	home := RenderText(b.Home(ctx, "T1"))
 	mustSay(t, home, "== prod: Platform Server 11.14.0 → 11.31.0 ==", "Upgrade: since Wed 25 Nov 09:30 UTC, running for 3h 10m", "A — failed, reported by U1, taken by U1")
-	r, v, err := b.LivingStatus(ctx, "T1", "C1", "prod")
-	if err != nil || v != now.UnixNano() {
-		t.Fatalf("LivingStatus: %v, version %d", err, v)
+	m, err := b.LivingStatus(ctx, "T1", "C1", "prod")
+	r := m.Reply
+	if err != nil || m.Version != now.UnixNano() || !m.Stale.IsZero() {
+		t.Fatalf("LivingStatus: %v, %+v", err, m)
 	}
 	mustSay(t, RenderText(r), "== prod: Platform Server 11.14.0 → 11.31.0 ==", "taken by U1", "Kept up to date by upgradebot")
 	if strings.Contains(RenderText(r), "[") {

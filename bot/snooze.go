@@ -109,12 +109,8 @@ func (b *Bot) cmdSnooze(ctx context.Context, c Command, args string) Response {
 // when writes a time for people, in b's zone.
 func (b *Bot) when(t time.Time) string { return t.In(b.zone).Format("Mon 2 Jan 15:04 MST") }
 
-// snoozeLine says that env's reminders are snoozed in channel; nil when they are not.
-func (b *Bot) snoozeLine(ctx context.Context, workspace, channel string, env progress.Environment) Line {
-	s, ok := b.snoozed(ctx, workspace, channel, env, b.now())
-	if !ok {
-		return nil
-	}
+// snoozeLine says that reminders are snoozed until s ends.
+func (b *Bot) snoozeLine(s snooze) Line {
 	l := Line{T(":zzz: Reminders snoozed here until " + b.when(s.Until))}
 	if s.By != "" {
 		l = append(l, T(" by "), M(s.By))

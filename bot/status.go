@@ -53,8 +53,8 @@ func (b *Bot) status(ctx context.Context, c Command, names []string) (*Reply, *R
 			r.Divider()
 		}
 		b.statusBlocks(r, st, b.extra(ctx, c.Workspace, name))
-		if l := b.snoozeLine(ctx, c.Workspace, c.Channel, st.Environment); l != nil {
-			r.Context(l)
+		if s, ok := b.snoozed(ctx, c.Workspace, c.Channel, st.Environment, b.now()); ok {
+			r.Context(b.snoozeLine(s))
 		}
 		if r.Summary == "" {
 			r.Summary = statusSummary(st)

@@ -31,8 +31,8 @@ import (
 
 // LivingCore is what the living message needs from the core.
 type LivingCore interface {
-	// LivingStatus is the message's reply model; version orders renderings.
-	LivingStatus(ctx context.Context, workspace, channel, env string) (*bot.Reply, int64, error)
+	// LivingStatus is the message's reply model and version, and when it goes stale.
+	LivingStatus(ctx context.Context, workspace, channel, env string) (bot.StatusMessage, error)
 	// Chart is env's burn-down chart, nil when there is nothing to draw yet.
 	Chart(ctx context.Context, workspace, env string) (*bot.File, error)
 }
@@ -81,9 +81,14 @@ type Living struct {
 	slot atomic.Uint64
 
 	mu      sync.Mutex
-	pending map[livingKey]func() bool // a timer per message waiting to be edited
+	pending map[livingKey]timer // a timer per message waiting to be edited
 	closed  bool
 	wg      sync.WaitGroup
+}
+
+type timer struct {
+	at   time.Time
+	stop func() bool
 }
 
 type livingKey struct{ workspace, channel, env string }
@@ -117,7 +122,7 @@ func NewLiving(o LivingOptions) *Living {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Living{o: o, log: log, pending: map[livingKey]func() bool{}}
+	return &Living{o: o, log: log, pending: map[livingKey]timer{}}
 }
 
 // Changed schedules an edit of the living message of each environment in
@@ -137,26 +142,37 @@ func (l *Living) Changed(ctx context.Context, workspace string, envs []string) {
 	}
 }
 
-// schedule runs an edit of k after d, unless one is already waiting: it
-// will show the state of its time, this change included.
+// schedule runs an edit of k after d, unless one is already waiting to
+// run by then: it will show the state of its time, this change included.
 func (l *Living) schedule(k livingKey, d time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.closed || l.pending[k] != nil {
+	at := l.o.Clock.Now().Add(d)
+	if p, ok := l.pending[k]; l.closed || ok && !p.at.After(at) {
 		return
+	} else if ok && p.stop() {
+		l.wg.Done() // a later one (a snooze's end) gives way
 	}
 	l.wg.Add(1)
-	l.pending[k] = l.o.Clock.AfterFunc(d, func() {
+	var self timer
+	self = timer{at: at, stop: l.o.Clock.AfterFunc(d, func() {
 		defer l.wg.Done()
 		l.mu.Lock()
-		delete(l.pending, k)
+		if p, ok := l.pending[k]; ok && p.at.Equal(self.at) {
+			delete(l.pending, k)
+		}
 		l.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), livingLease)
 		defer cancel()
-		if again := l.refresh(ctx, k); again > 0 {
+		switch again, stale := l.refresh(ctx, k); {
+		case again > 0:
 			l.schedule(k, again)
+		case !stale.IsZero():
+			// In this process only: after a restart, the next change edits it.
+			l.schedule(k, max(stale.Sub(l.o.Clock.Now()), 0)+time.Second)
 		}
-	})
+	})}
+	l.pending[k] = self
 }
 
 // Close stops the timers waiting (the next change or replica edits those
@@ -164,8 +180,8 @@ func (l *Living) schedule(k livingKey, d time.Duration) {
 func (l *Living) Close() {
 	l.mu.Lock()
 	l.closed = true
-	for k, stop := range l.pending {
-		if stop() {
+	for k, p := range l.pending {
+		if p.stop() {
 			l.wg.Done()
 		}
 		delete(l.pending, k)
@@ -194,39 +210,41 @@ func (l *Living) Thread(ctx context.Context, workspace, channel, env string) str
 	return rec.TS
 }
 
-// refresh edits k's message if it is its turn, and says when to try again (0: no need).
-func (l *Living) refresh(ctx context.Context, k livingKey) time.Duration {
+// refresh edits k's message if it is its turn, and says when to try again
+// (0: no need) and when what it shows goes stale without a change (zero: never).
+func (l *Living) refresh(ctx context.Context, k livingKey) (again time.Duration, stale time.Time) {
 	// A token per edit: a claim is won again by the token holding it.
 	lease, token := "living-lease:"+k.workspace+":"+k.channel+":"+k.env, progress.NewToken()
 	if ok, err := l.o.Store.Claim(ctx, lease, token, livingLease); err != nil || !ok {
-		return l.o.MinInterval // another edit is under way here or on another replica, or the store is away
+		return l.o.MinInterval, time.Time{} // another edit is under way here or on another replica, or the store is away
 	}
 	defer func() { _ = l.o.Store.Release(context.WithoutCancel(ctx), lease, token) }()
 	rec, err := l.record(ctx, k)
 	if err != nil {
 		l.log.Warn("cannot read the status message's record", "env", k.env, "err", err)
-		return l.o.MinInterval
+		return l.o.MinInterval, time.Time{}
 	}
 	now := l.o.Clock.Now()
 	if wait := rec.Edited.Add(l.o.MinInterval).Sub(now); rec.TS != "" && wait > 0 {
-		return wait
+		return wait, time.Time{}
 	}
-	r, version, err := l.o.Core.LivingStatus(ctx, k.workspace, k.channel, k.env)
+	m, err := l.o.Core.LivingStatus(ctx, k.workspace, k.channel, k.env)
+	r, version := m.Reply, m.Version
 	switch {
 	case errors.Is(err, progress.ErrNotFound):
-		return 0
+		return 0, time.Time{}
 	case err != nil:
 		l.log.Warn("cannot render the status message", "env", k.env, "err", err)
-		return l.o.MinInterval
+		return l.o.MinInterval, time.Time{}
 	case version < rec.Version:
-		return 0 // a newer state is shown already
+		return 0, time.Time{} // a newer state is shown already
 	}
 	hash := replyHash(r)
 	if rec.TS != "" && hash == rec.Hash {
-		return 0
+		return 0, m.Stale
 	}
 	if !l.permit(ctx, k.workspace) {
-		return l.o.MinInterval
+		return l.o.MinInterval, time.Time{}
 	}
 	if rec.TS != "" {
 		err := l.o.API.Update(ctx, k.channel, rec.TS, r)
@@ -236,7 +254,7 @@ func (l *Living) refresh(ctx context.Context, k livingKey) time.Duration {
 			rec = livingRecord{} // deleted: a new one is posted and pinned
 		case err != nil:
 			l.log.Info("cannot edit the status message; trying again", "channel", k.channel, "env", k.env, "err", err)
-			return l.o.MinInterval
+			return l.o.MinInterval, time.Time{}
 		}
 	}
 	if rec.TS == "" {
@@ -244,7 +262,7 @@ func (l *Living) refresh(ctx context.Context, k livingKey) time.Duration {
 		if err != nil {
 			// Not repeated: a post that failed late may be in the channel.
 			l.log.Info("cannot post the status message", "channel", k.channel, "env", k.env, "err", err)
-			return 0
+			return 0, time.Time{}
 		}
 		rec.TS = ts
 		if err := l.o.API.Pin(ctx, k.channel, ts); err != nil {
@@ -257,7 +275,7 @@ func (l *Living) refresh(ctx context.Context, k livingKey) time.Duration {
 	if err := l.o.Store.PutValue(ctx, k.workspace, recordKey(k), v, livingKeep); err != nil {
 		l.log.Warn("cannot keep the status message's record", "env", k.env, "err", err)
 	}
-	return 0
+	return 0, m.Stale
 }
 
 // permit takes one of the workspace's edits of the minute, false when all are spent.

@@ -182,10 +182,22 @@ func TestLivingMessage(t *testing.T) {
 	r.run(channel, "snooze prod 1h")
 	r.clock.Advance(10 * time.Second)
 	mustContain(t, "edit after take", lastText(r.fake.Calls("chat.update")), "taken by <@"+ana+">", "Reminders snoozed here until")
+	// The message shows the snooze's end without a change; a change meanwhile is not held back.
+	updates := r.count("chat.update")
+	r.clock.Advance(10 * time.Minute)
+	r.run(channel, "take M02")
+	r.clock.Advance(10 * time.Second)
+	if r.count("chat.update") != updates+1 {
+		t.Fatalf("a change during the snooze: %d edits, want 1", r.count("chat.update")-updates)
+	}
+	r.clock.Advance(time.Hour)
+	if r.count("chat.update") != updates+2 || strings.Contains(lastText(r.fake.Calls("chat.update")), "snoozed") {
+		t.Errorf("the snooze's end: %d edits (want 1), last:\n%s", r.count("chat.update")-updates-1, lastText(r.fake.Calls("chat.update")))
+	}
 
 	// Unpinned by people: edited, never pinned again.
 	r.fake.Unpin(channel, ts)
-	updates := r.count("chat.update")
+	updates = r.count("chat.update")
 	r.run(channel, "failed N1")
 	r.clock.Advance(10 * time.Second)
 	if r.count("chat.update") != updates+1 || r.count("pins.add") != 1 || r.count("chat.postMessage") != 1 {
