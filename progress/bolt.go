@@ -52,6 +52,8 @@ var (
 	bktModules    = []byte("modules")
 	bktOrder      = []byte("order")
 	bktNamed      = []byte("named")
+	bktRepub      = []byte("republished")
+	bktEdges      = []byte("edges")
 	bktHistory    = []byte("history")
 	bktIdem       = []byte("idem")
 	bktIdemExp    = []byte("idemexp")
@@ -152,8 +154,11 @@ type boltEnv struct {
 	Skipped     *int   `json:"skipped,omitempty"`
 	UpdatedAt   int64  `json:"updated_at,omitempty"`
 	UpdatedBy   string `json:"updated_by,omitempty"`
-	NamedFS     int    `json:"named_fs"`
-	ModuleCount int    `json:"module_count"`
+	NamedFS     int         `json:"named_fs"`
+	ModuleCount int         `json:"module_count"`
+	Open        GroupCounts `json:"open"`
+	Republished GroupCounts `json:"republished"`
+	Covered     bool        `json:"covered,omitempty"`
 }
 
 func (r *boltEnv) clearPreparation() {
@@ -442,15 +447,30 @@ func (s *BoltStore) Apply(ctx context.Context, workspace, env string, c Change) 
 		if err != nil {
 			return err
 		}
+		rb, err := eb.CreateBucketIfNotExists(bktRepub)
+		if err != nil {
+			return err
+		}
+		edb, err := eb.CreateBucketIfNotExists(bktEdges)
+		if err != nil {
+			return err
+		}
 		before := rec.ModuleCount
-		if err := applyChange(&rec, mb, ob, nb, c, mods, &res); err != nil {
+		moved, covered, err := applyChange(&rec, modBuckets{mb, ob, nb, rb, edb}, c, mods, &res)
+		if err != nil {
 			return err
 		}
-		rec.UpdatedAt, rec.UpdatedBy = toMillis(c.At), c.Actor
+		detail := describeChange(c)
+		if c.Kind == ChangeAddModules || c.Kind == ChangeDone {
+			detail = describeModules(c, res, moved, covered)
+		}
+		if detail != "" {
+			rec.UpdatedAt, rec.UpdatedBy = toMillis(c.At), c.Actor
+			if err := s.appendHistory(eb, HistoryEntry{Time: c.At, Actor: c.Actor, Action: string(c.Kind), Detail: detail, Source: c.Source}); err != nil {
+				return err
+			}
+		}
 		if err := saveEnv(eb, rec); err != nil {
-			return err
-		}
-		if err := s.appendHistory(eb, HistoryEntry{Time: c.At, Actor: c.Actor, Action: string(c.Kind), Detail: describeChange(c, mods), Source: c.Source}); err != nil {
 			return err
 		}
 		nowMs := toMillis(now)
@@ -489,9 +509,16 @@ func expireKeys(idem, idemExp *bolt.Bucket, cutoff int64) error {
 	return nil
 }
 
-// applyChange applies c to the environment; nb holds every module named
-// since the last reset (see Status.NamedFailedSkipped).
-func applyChange(rec *boltEnv, mb, ob, nb *bolt.Bucket, c Change, mods []normalizedModule, res *Result) error {
+// modBuckets are an environment's buckets of modules: listed, their order,
+// every one named since the last reset (see Status.NamedFailedSkipped),
+// republished since the last reset, and the producer → consumer edges.
+type modBuckets struct{ mods, order, named, repub, edges *bolt.Bucket }
+
+// applyChange applies c to the environment. It returns the modules whose
+// reason changed ("Name (was failed)") and, for a done of all, how many
+// counted but unnamed modules it covered.
+func applyChange(rec *boltEnv, b modBuckets, c Change, mods []normalizedModule, res *Result) (moved []string, covered int, err error) {
+	mb, ob, nb := b.mods, b.order, b.named
 	name := func(key string) error {
 		if nb.Get([]byte(key)) != nil {
 			return nil
@@ -499,10 +526,31 @@ func applyChange(rec *boltEnv, mb, ob, nb *bolt.Bucket, c Change, mods []normali
 		rec.NamedFS++
 		return nb.Put([]byte(key), []byte{1})
 	}
+	// republish moves a listed module (stored under key) to the republished
+	// bucket, under repKey.
+	republish := func(key, repKey string, w *wireModule) error {
+		if err := mb.Delete([]byte(key)); err != nil {
+			return err
+		}
+		if err := ob.Delete(orderKey(Reason(w.Reason), w.At, key)); err != nil {
+			return err
+		}
+		rec.ModuleCount--
+		g := Reason(w.Reason).Group()
+		rec.Open.add(g, -1)
+		rec.Republished.add(g, 1)
+		w.DoneBy, w.DoneAt = c.Actor, toMillis(c.At)
+		v, err := json.Marshal(w)
+		if err != nil {
+			return fmt.Errorf("encode module: %w", err)
+		}
+		res.Removed = append(res.Removed, w.Name)
+		return b.repub.Put([]byte(repKey), v)
+	}
 	if len(mods) > 0 {
 		var stored []string
 		if err := mb.ForEach(func(k, _ []byte) error { stored = append(stored, string(k)); return nil }); err != nil {
-			return err
+			return nil, 0, err
 		}
 		mods = slices.Clone(mods)
 		withLegacyKeys(mods, stored)
@@ -546,98 +594,124 @@ func applyChange(rec *boltEnv, mb, ob, nb *bolt.Bucket, c Change, mods []normali
 		rec.State = c.State
 		rec.clearPreparation()
 	case ChangeAddModules:
+		for _, e := range c.Edges {
+			if err := b.edges.Put([]byte(e.Producer+"\n"+e.Consumer), nil); err != nil {
+				return nil, 0, err
+			}
+		}
 		at := toMillis(c.At)
 		for _, m := range mods {
 			key, cur, err := findModule(mb, m)
 			if err != nil {
-				return err
+				return nil, 0, err
 			}
 			if cur != nil {
 				if Reason(cur.Reason) == c.Reason {
 					continue
 				}
 				if err := name(key); err != nil {
-					return err
+					return nil, 0, err
 				}
 				if err := ob.Delete(orderKey(Reason(cur.Reason), cur.At, key)); err != nil {
-					return err
+					return nil, 0, err
 				}
+				rec.Open.add(Reason(cur.Reason).Group(), -1)
+				rec.Open.add(c.Reason.Group(), 1)
+				moved = append(moved, fmt.Sprintf("%s (was %s)", cur.Name, cur.Reason))
 				cur.Reason = string(c.Reason)
 				if err := putModule(mb, ob, key, *cur); err != nil {
-					return err
+					return nil, 0, err
 				}
 				res.Updated = append(res.Updated, cur.Name)
 				continue
 			}
+			// Named again after it was republished: listed again.
+			if old, err := getModule(b.repub, m.Key); err != nil {
+				return nil, 0, err
+			} else if old != nil {
+				rec.Republished.add(Reason(old.Reason).Group(), -1)
+				if err := b.repub.Delete([]byte(m.Key)); err != nil {
+					return nil, 0, err
+				}
+			}
 			w := wireModule{Name: m.Name, Reason: string(c.Reason), By: c.Actor, At: at, Source: c.Source}
 			if err := putModule(mb, ob, m.Key, w); err != nil {
-				return err
+				return nil, 0, err
 			}
 			if err := name(m.Key); err != nil {
-				return err
+				return nil, 0, err
 			}
 			rec.ModuleCount++
+			rec.Open.add(c.Reason.Group(), 1)
 			res.Added = append(res.Added, m.Name)
 		}
 	case ChangeDone:
 		if c.All {
+			if !rec.Covered && (rec.Failed != nil || rec.Skipped != nil) {
+				covered = max(0, deref(rec.Failed)+deref(rec.Skipped)-rec.NamedFS)
+			}
+			rec.Covered = true
+			var keys []string
 			cur := ob.Cursor()
 			for k, v := cur.First(); k != nil; k, v = cur.Next() {
-				w, err := getModule(mb, string(v))
+				keys = append(keys, string(v))
+			}
+			for _, key := range keys {
+				w, err := getModule(mb, key)
 				if err != nil {
-					return err
+					return nil, 0, err
 				}
 				if w != nil {
-					res.Removed = append(res.Removed, w.Name)
+					if err := republish(key, key, w); err != nil {
+						return nil, 0, err
+					}
 				}
 			}
-			for _, b := range []*bolt.Bucket{mb, ob} {
-				if err := clearBucket(b); err != nil {
-					return err
-				}
-			}
-			rec.ModuleCount = 0
-			return nil
+			return nil, covered, nil
 		}
 		for _, m := range mods {
-			var found *wireModule
+			found := false
 			for _, key := range append([]string{m.Key}, m.Legacy...) {
 				cur, err := getModule(mb, key)
 				if err != nil {
-					return err
+					return nil, 0, err
 				}
 				if cur == nil {
 					continue
 				}
-				if err := mb.Delete([]byte(key)); err != nil {
-					return err
+				if found { // a second record under a legacy key: drop it
+					if err := mb.Delete([]byte(key)); err != nil {
+						return nil, 0, err
+					}
+					if err := ob.Delete(orderKey(Reason(cur.Reason), cur.At, key)); err != nil {
+						return nil, 0, err
+					}
+					rec.ModuleCount--
+					rec.Open.add(Reason(cur.Reason).Group(), -1)
+					continue
 				}
-				if err := ob.Delete(orderKey(Reason(cur.Reason), cur.At, key)); err != nil {
-					return err
-				}
-				rec.ModuleCount--
-				if found == nil {
-					found = cur
+				found = true
+				if err := republish(key, m.Key, cur); err != nil {
+					return nil, 0, err
 				}
 			}
-			if found == nil {
+			if !found {
 				res.NotFound = append(res.NotFound, m.Name)
-				continue
 			}
-			res.Removed = append(res.Removed, found.Name)
 		}
 	case ChangeReset:
-		for _, b := range []*bolt.Bucket{mb, ob, nb} {
+		for _, b := range []*bolt.Bucket{mb, ob, nb, b.repub} {
 			if err := clearBucket(b); err != nil {
-				return err
+				return nil, 0, err
 			}
 		}
 		rec.clearPreparation()
 		rec.Prepared, rec.Failed, rec.Skipped = nil, nil, nil
 		rec.State = StateUnknown
 		rec.ModuleCount, rec.NamedFS = 0, 0
+		rec.Open, rec.Republished, rec.Covered = GroupCounts{}, GroupCounts{}, false
 	}
-	return nil
+	return moved, covered, nil
 }
 
 // clearBucket deletes every key of b; the bucket itself stays so the handles
@@ -706,9 +780,31 @@ func (s *BoltStore) Status(ctx context.Context, workspace, env string, limit int
 			Environment:        rec.environment(workspace, keys(eb.Bucket(bktChannels))),
 			ModuleCount:        rec.ModuleCount,
 			NamedFailedSkipped: rec.NamedFS,
+			Open:               rec.Open, Republished: rec.Republished, UnnamedCovered: rec.Covered,
+		}
+		if limit == 0 {
+			return nil
+		}
+		for _, k := range keys(eb.Bucket(bktEdges)) {
+			if e, ok := parseEdge(k); ok {
+				st.Edges = append(st.Edges, e)
+			}
+		}
+		if rb := eb.Bucket(bktRepub); rb != nil && limit < 0 {
+			if err := rb.ForEach(func(_, v []byte) error {
+				var w wireModule
+				if err := json.Unmarshal(v, &w); err != nil {
+					return fmt.Errorf("decode module: %w", err)
+				}
+				st.RepublishedModules = append(st.RepublishedModules, w.module())
+				return nil
+			}); err != nil {
+				return err
+			}
+			sortRepublished(st.RepublishedModules)
 		}
 		ob, mb := eb.Bucket(bktOrder), eb.Bucket(bktModules)
-		if ob == nil || mb == nil || limit == 0 {
+		if ob == nil || mb == nil {
 			return nil
 		}
 		c := ob.Cursor()

@@ -8,13 +8,9 @@ import (
 	"time"
 )
 
-// detailNames is how many module names a history detail spells out; the rest
-// are counted, so one report of 5,000 modules stays a readable entry.
-const detailNames = 20
-
-// describeChange is the history detail of a change. It describes what was
-// reported (the request), the same text for both stores.
-func describeChange(c Change, mods []normalizedModule) string {
+// describeChange is the history detail of a change other than add and done
+// (describeModules): what was reported, the same text for both stores.
+func describeChange(c Change) string {
 	switch c.Kind {
 	case ChangePreparing:
 		var parts []string
@@ -49,36 +45,44 @@ func describeChange(c Change, mods []normalizedModule) string {
 		return "summary: " + strings.Join(parts, ", ")
 	case ChangeState:
 		return "state set to " + string(c.State)
-	case ChangeAddModules:
-		noun := "modules"
-		if len(mods) == 1 {
-			noun = "module"
-		}
-		return fmt.Sprintf("%d %s reported (%s): %s", len(mods), noun, c.Reason, nameList(mods))
-	case ChangeDone:
-		if c.All {
-			return "all modules republished"
-		}
-		return "republished: " + nameList(mods)
 	case ChangeReset:
 		return "reset for a new upgrade"
 	}
 	return string(c.Kind)
 }
 
-func nameList(mods []normalizedModule) string {
-	names := make([]string, 0, min(len(mods), detailNames))
-	for i, m := range mods {
-		if i == detailNames {
-			break
+// describeModules is the history detail of an add or done change, from
+// what it did: the modules' own spelling, every name. moved are the modules
+// whose reason changed, as "Name (was failed)"; covered is how many modules
+// Service Center counted but nobody named that a done of all covered. ""
+// when the change did nothing: it is not logged.
+func describeModules(c Change, res Result, moved []string, covered int) string {
+	var parts []string
+	switch {
+	case c.Kind == ChangeAddModules:
+		if n := len(res.Added); n > 0 {
+			noun := "modules"
+			if n == 1 {
+				noun = "module"
+			}
+			parts = append(parts, fmt.Sprintf("%d %s reported (%s): %s", n, noun, c.Reason, strings.Join(res.Added, ", ")))
 		}
-		names = append(names, m.Name)
+		if len(moved) > 0 {
+			parts = append(parts, fmt.Sprintf("moved to %s: %s", c.Reason, strings.Join(moved, ", ")))
+		}
+	case c.All && (len(res.Removed) > 0 || covered > 0):
+		s := "republished all"
+		if len(res.Removed) > 0 {
+			s += ": " + strings.Join(res.Removed, ", ")
+		}
+		parts = append(parts, s)
+		if covered > 0 {
+			parts = append(parts, fmt.Sprintf("%d counted by Service Center but not named", covered))
+		}
+	case len(res.Removed) > 0:
+		parts = append(parts, "republished: "+strings.Join(res.Removed, ", "))
 	}
-	s := strings.Join(names, ", ")
-	if len(mods) > detailNames {
-		s += fmt.Sprintf(" … and %d more", len(mods)-detailNames)
-	}
-	return s
+	return strings.Join(parts, "; ")
 }
 
 func describeTrack(req TrackRequest) string {

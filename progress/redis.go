@@ -48,6 +48,8 @@ type RedisOptions struct {
 //	<prefix>:{W}:<env>:modules              hash of lowercase module name → JSON
 //	<prefix>:{W}:<env>:order                sorted set of lowercase names in the order to act on
 //	<prefix>:{W}:<env>:named                set of every module named since the last reset
+//	<prefix>:{W}:<env>:republished          hash of lowercase name → JSON, republished since the last reset
+//	<prefix>:{W}:<env>:edges                set of "producer\nconsumer" (lowercase names) learned
 //	<prefix>:{W}:<env>:history              list of JSON entries, oldest first
 //	<prefix>:{W}:<env>:idem:<key>           applied change keys, expiring
 //	<prefix>:{W}:#val:<key>                 values (Values), expiring
@@ -309,10 +311,26 @@ type wireModule struct {
 	By     string `json:"by"`
 	At     int64  `json:"at"`
 	Source string `json:"source"`
+	DoneBy string `json:"done_by,omitempty"`
+	DoneAt int64  `json:"done_at,omitempty"`
 }
 
 func (w wireModule) module() Module {
-	return Module{Name: w.Name, Reason: Reason(w.Reason), ReportedBy: w.By, ReportedAt: fromMillis(w.At), Source: w.Source}
+	return Module{Name: w.Name, Reason: Reason(w.Reason), ReportedBy: w.By, ReportedAt: fromMillis(w.At), Source: w.Source,
+		RepublishedBy: w.DoneBy, RepublishedAt: fromMillis(w.DoneAt)}
+}
+
+// sortRepublished orders republished modules as the list was: oldest report first, ties by name.
+func sortRepublished(mods []Module) {
+	slices.SortFunc(mods, func(a, b Module) int {
+		return cmp.Or(a.ReportedAt.Compare(b.ReportedAt), cmp.Compare(moduleKey(a.Name), moduleKey(b.Name)))
+	})
+}
+
+// parseEdge reads an edge stored as "producer\nconsumer" (ModuleKeys).
+func parseEdge(s string) (Edge, bool) {
+	p, c, ok := strings.Cut(s, "\n")
+	return Edge{Producer: p, Consumer: c}, ok
 }
 
 type wireChange struct {
@@ -329,6 +347,7 @@ type wireChange struct {
 	Source   string             `json:"source"`
 	All      bool               `json:"all,omitempty"`
 	Modules  []normalizedModule `json:"modules,omitempty"`
+	Edges    []string           `json:"edges,omitempty"` // "producer\nconsumer", ModuleKeys
 }
 
 // Track follows an environment from a channel, creating it if new.
@@ -409,22 +428,28 @@ func (s *RedisStore) Apply(ctx context.Context, workspace, env string, c Change)
 		}
 		withLegacyKeys(mods, stored)
 	}
+	var edges []string
+	for _, e := range c.Edges {
+		edges = append(edges, e.Producer+"\n"+e.Consumer)
+	}
 	wc, err := json.Marshal(wireChange{
 		Kind: c.Kind, Percent: c.Preparation.Percent, Expected: c.Preparation.Expected,
 		Current: c.Preparation.Current, Total: c.Preparation.Total,
 		Prepared: c.Counts.Prepared, Failed: c.Counts.Failed, Skipped: c.Counts.Skipped,
-		State: c.State, Reason: c.Reason, Source: c.Source, All: c.All, Modules: mods,
+		State: c.State, Reason: c.Reason, Source: c.Source, All: c.All, Modules: mods, Edges: edges,
 	})
 	if err != nil {
 		return Result{}, fmt.Errorf("progress: encode change: %w", err)
 	}
-	entry, err := encodeEntry(HistoryEntry{Time: c.At, Actor: c.Actor, Action: string(c.Kind), Detail: describeChange(c, mods), Source: c.Source})
+	// The script writes the detail of an add or done: it depends on what they did.
+	entry, err := encodeEntry(HistoryEntry{Time: c.At, Actor: c.Actor, Action: string(c.Kind), Detail: describeChange(c), Source: c.Source})
 	if err != nil {
 		return Result{}, fmt.Errorf("progress: encode history: %w", err)
 	}
 	keys := []string{
 		s.envKey(workspace, env, "meta"), s.envKey(workspace, env, "modules"), s.envKey(workspace, env, "order"),
 		s.envKey(workspace, env, "history"), s.envKey(workspace, env, "idem:"+c.Key), s.envKey(workspace, env, "named"),
+		s.envKey(workspace, env, "republished"), s.envKey(workspace, env, "edges"),
 	}
 	// go-redis resends a command whose reply was lost (MaxRetries); the token
 	// lets the script tell that resend from a second Apply with the same key.
@@ -486,6 +511,8 @@ func (s *RedisStore) Status(ctx context.Context, workspace, env string, limit in
 		chans *redis.StringSliceCmd
 		names *redis.StringSliceCmd
 		count *redis.IntCmd
+		edges *redis.StringSliceCmd
+		repub *redis.StringSliceCmd
 	)
 	_, err = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 		meta = p.HGetAll(ctx, s.envKey(workspace, env, "meta"))
@@ -496,6 +523,10 @@ func (s *RedisStore) Status(ctx context.Context, workspace, env string, limit in
 				stop = -1
 			}
 			names = p.ZRange(ctx, s.envKey(workspace, env, "order"), 0, stop)
+			edges = p.SMembers(ctx, s.envKey(workspace, env, "edges"))
+		}
+		if limit < 0 {
+			repub = p.HVals(ctx, s.envKey(workspace, env, "republished"))
 		}
 		count = p.ZCard(ctx, s.envKey(workspace, env, "order"))
 		return nil
@@ -509,6 +540,29 @@ func (s *RedisStore) Status(ctx context.Context, workspace, env string, limit in
 	st := Status{Environment: parseMeta(workspace, meta.Val(), chans.Val())}
 	st.ModuleCount = int(count.Val())
 	st.NamedFailedSkipped = atoi(meta.Val()["named_fs"])
+	m := meta.Val()
+	st.Open = GroupCounts{Failed: atoi(m["open_failed"]), Skipped: atoi(m["open_skipped"]), Reported: atoi(m["open_reported"])}
+	st.Republished = GroupCounts{Failed: atoi(m["rep_failed"]), Skipped: atoi(m["rep_skipped"]), Reported: atoi(m["rep_reported"])}
+	st.UnnamedCovered = m["covered"] == "1"
+	if edges != nil {
+		members := edges.Val()
+		slices.Sort(members) // as bbolt lists its keys
+		for _, e := range members {
+			if e, ok := parseEdge(e); ok {
+				st.Edges = append(st.Edges, e)
+			}
+		}
+	}
+	if repub != nil {
+		for _, v := range repub.Val() {
+			var w wireModule
+			if err := json.Unmarshal([]byte(v), &w); err != nil {
+				return Status{}, fmt.Errorf("progress: redis status: decode module: %w", err)
+			}
+			st.RepublishedModules = append(st.RepublishedModules, w.module())
+		}
+		sortRepublished(st.RepublishedModules)
+	}
 	if names == nil || len(names.Val()) == 0 {
 		return st, nil
 	}

@@ -62,17 +62,20 @@ return 1
 
 // applyLua applies one change.
 // KEYS: 1 meta, 2 modules hash, 3 order zset, 4 history, 5 idempotency key,
-// 6 set of every module named since the last reset.
+// 6 set of every module named since the last reset, 7 republished hash,
+// 8 set of producer → consumer edges.
 // ARGV: 1 change JSON, 2 history entry JSON, 3 idempotency TTL seconds,
 // 4 history limit, 5 change time ms, 6 actor, 7 token of this Apply call.
 // The idempotency key keeps the token and the reply, so a resend of the same
 // call gets its reply back while any other call with the key is a duplicate.
+// An add or done gets its history detail here, from what it did, as
+// describeModules writes it; one that did nothing is not logged.
 // Returns {1} for a duplicate, else {0, state, remaining, became_empty,
 // added, updated, removed, not_found} with the name lists joined by "\n"
 // (module names never contain control characters). Lists travel as strings
 // because cjson encodes an empty table as an object, not an array.
 const applyLua = `
-local meta, mods, order, hist, idem, named = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local meta, mods, order, hist, idem, named, repub, edges = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 if redis.call('EXISTS', meta) == 0 then
   return redis.error_reply('NOTFOUND environment is not tracked')
 end
@@ -93,6 +96,12 @@ local nfs = tonumber(redis.call('HGET', meta, 'named_fs') or '0')
 -- counted after it is republished: Service Center's failed and skipped
 -- counts do not go down when modules are fixed.
 local function name(key) if redis.call('SADD', named, key) == 1 then nfs = nfs + 1 end end
+-- Counts by group (GroupCounts): open_<group> listed, rep_<group> republished.
+local function group(reason)
+  if reason == 'failed' or reason == 'skipped' then return reason end
+  return 'reported'
+end
+local function bump(field, reason, n) redis.call('HINCRBY', meta, field .. '_' .. group(reason), n) end
 -- Producers not prepared sort first: the others get 2^42 ms (year 2109) added.
 local function score(reason, t)
   if reason == 'producer-not-prepared' then return string.format('%.0f', t) end
@@ -103,8 +112,21 @@ local function setnum(field, v)
   if given(v) then redis.call('HSET', meta, field, string.format('%d', v)) end
 end
 local before = redis.call('ZCARD', order)
-local added, updated, removed, notfound = {}, {}, {}, {}
+local added, updated, removed, notfound, moved = {}, {}, {}, {}, {}
+local covered = 0
+-- republish moves a listed module (stored under key) to the republished hash, under repkey.
+local function republish(key, repkey, cur)
+  redis.call('HDEL', mods, key)
+  redis.call('ZREM', order, key)
+  local m = cjson.decode(cur)
+  bump('open', m.reason, -1)
+  bump('rep', m.reason, 1)
+  m.done_by, m.done_at = actor, at
+  redis.call('HSET', repub, repkey, cjson.encode(m))
+  removed[#removed + 1] = m.name
+end
 local k = c.kind
+local detail = nil
 if k == 'preparing' then
   if redis.call('HGET', meta, 'state') ~= 'preparing' then clearprep() end
   redis.call('HSET', meta, 'state', 'preparing')
@@ -127,6 +149,7 @@ elseif k == 'state' then
   redis.call('HSET', meta, 'state', c.state)
   clearprep()
 elseif k == 'add' then
+  for _, e in ipairs(c.edges or {}) do redis.call('SADD', edges, e) end
   for _, m in ipairs(c.modules or {}) do
     local key, cur = m.key, redis.call('HGET', mods, m.key)
     -- A record stored before names were normalized keeps its key.
@@ -138,52 +161,96 @@ elseif k == 'add' then
       local old = cjson.decode(cur)
       name(key)
       if old.reason ~= c.reason then
+        bump('open', old.reason, -1)
+        bump('open', c.reason, 1)
+        moved[#moved + 1] = old.name .. ' (was ' .. old.reason .. ')'
         old.reason = c.reason
         redis.call('HSET', mods, key, cjson.encode(old))
         redis.call('ZADD', order, score(c.reason, old.at), key)
         updated[#updated + 1] = old.name
       end
     else
+      -- Named again after it was republished: listed again.
+      local gone = redis.call('HGET', repub, m.key)
+      if gone then
+        bump('rep', cjson.decode(gone).reason, -1)
+        redis.call('HDEL', repub, m.key)
+      end
       redis.call('HSET', mods, m.key, cjson.encode({name = m.name, reason = c.reason, by = actor, at = at, source = c.source}))
       redis.call('ZADD', order, score(c.reason, at), m.key)
+      bump('open', c.reason, 1)
       name(m.key)
       added[#added + 1] = m.name
     end
   end
+  local parts = {}
+  if #added > 0 then
+    local noun = 'modules'
+    if #added == 1 then noun = 'module' end
+    parts[#parts + 1] = string.format('%d %s reported (%s): %s', #added, noun, c.reason, table.concat(added, ', '))
+  end
+  if #moved > 0 then parts[#parts + 1] = 'moved to ' .. c.reason .. ': ' .. table.concat(moved, ', ') end
+  detail = table.concat(parts, '; ')
 elseif k == 'done' then
   if c.all then
+    local f, s = redis.call('HGET', meta, 'failed'), redis.call('HGET', meta, 'skipped')
+    if redis.call('HGET', meta, 'covered') ~= '1' and (f or s) then
+      covered = math.max(0, tonumber(f or '0') + tonumber(s or '0') - nfs)
+    end
+    redis.call('HSET', meta, 'covered', '1')
     for _, key in ipairs(redis.call('ZRANGE', order, 0, -1)) do
       local cur = redis.call('HGET', mods, key)
-      if cur then removed[#removed + 1] = cjson.decode(cur).name end
+      if cur then republish(key, key, cur) end
     end
     redis.call('DEL', mods, order)
+    if #removed > 0 or covered > 0 then
+      detail = 'republished all'
+      if #removed > 0 then detail = detail .. ': ' .. table.concat(removed, ', ') end
+      if covered > 0 then detail = detail .. string.format('; %d counted by Service Center but not named', covered) end
+    else
+      detail = ''
+    end
   else
     for _, m in ipairs(c.modules or {}) do
-      local found
+      local found = false
       for _, key in ipairs({m.key, unpack(m.legacy or {})}) do
         local cur = redis.call('HGET', mods, key)
         if cur then
-          redis.call('HDEL', mods, key)
-          redis.call('ZREM', order, key)
-          found = found or cjson.decode(cur).name
+          if found then
+            -- a second record under a legacy key: drop it
+            redis.call('HDEL', mods, key)
+            redis.call('ZREM', order, key)
+            bump('open', cjson.decode(cur).reason, -1)
+          else
+            found = true
+            republish(key, m.key, cur)
+          end
         end
       end
-      if found then
-        removed[#removed + 1] = found
-      else
-        notfound[#notfound + 1] = m.name
-      end
+      if not found then notfound[#notfound + 1] = m.name end
     end
+    detail = ''
+    if #removed > 0 then detail = 'republished: ' .. table.concat(removed, ', ') end
   end
 elseif k == 'reset' then
-  redis.call('DEL', mods, order, named)
-  redis.call('HDEL', meta, 'percent', 'expected', 'current', 'total', 'prepared', 'failed', 'skipped')
+  redis.call('DEL', mods, order, named, repub)
+  redis.call('HDEL', meta, 'percent', 'expected', 'current', 'total', 'prepared', 'failed', 'skipped', 'covered',
+    'open_failed', 'open_skipped', 'open_reported', 'rep_failed', 'rep_skipped', 'rep_reported')
   redis.call('HSET', meta, 'state', 'unknown')
   nfs = 0
 end
-redis.call('HSET', meta, 'named_fs', string.format('%d', nfs), 'updated_at', ARGV[5], 'updated_by', actor)
-redis.call('RPUSH', hist, ARGV[2])
-redis.call('LTRIM', hist, -tonumber(ARGV[4]), -1)
+redis.call('HSET', meta, 'named_fs', string.format('%d', nfs))
+if detail ~= '' then
+  local entry = ARGV[2]
+  if detail then
+    local e = cjson.decode(entry)
+    e.detail = detail
+    entry = cjson.encode(e)
+  end
+  redis.call('HSET', meta, 'updated_at', ARGV[5], 'updated_by', actor)
+  redis.call('RPUSH', hist, entry)
+  redis.call('LTRIM', hist, -tonumber(ARGV[4]), -1)
+end
 local after = redis.call('ZCARD', order)
 local became = 0
 if k == 'done' and before > 0 and after == 0 then became = 1 end

@@ -2,6 +2,7 @@ package progress
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -289,6 +290,21 @@ func normalizeChange(c Change, now time.Time) (Change, []normalizedModule, error
 		if len(c.Modules) == 0 {
 			return c, nil, invalid("modules", "", "none given")
 		}
+		edges := make([]Edge, 0, len(c.Edges))
+		for _, e := range c.Edges {
+			p, err := NormalizeModule(e.Producer)
+			if err != nil {
+				return c, nil, err
+			}
+			q, err := NormalizeModule(e.Consumer)
+			if err != nil {
+				return c, nil, err
+			}
+			if e := (Edge{moduleKey(p), moduleKey(q)}); e.Producer != e.Consumer && !slices.Contains(edges, e) {
+				edges = append(edges, e)
+			}
+		}
+		c.Edges = edges
 	case ChangeDone:
 		if c.All && len(c.Modules) > 0 {
 			return c, nil, invalid("modules", "", `give names or "all", not both`)
