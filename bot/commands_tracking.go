@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -174,9 +175,9 @@ func (b *Bot) cmdSkipped(ctx context.Context, c Command, args string) Response {
 func (b *Bot) addModules(ctx context.Context, c Command, args, name string, reason progress.Reason) Response {
 	def := b.lookup(name)
 	envName, rest := splitEnvPrefix(args)
-	mods := moduleNames(b.engine, rest)
+	mods, refused := moduleNames(b.engine, rest)
 	if len(mods) == 0 {
-		return b.usageError(def, "Name at least one module.")
+		return b.usageError(def, noNamesProblem(refused))
 	}
 	env, errR := b.resolveEnv(ctx, c, envName, nil)
 	if errR != nil {
@@ -191,11 +192,14 @@ func (b *Bot) addModules(ctx context.Context, c Command, args, name string, reas
 	}
 	added := append(append([]string{}, res.Added...), res.Updated...)
 	if len(added) == 0 {
-		return private(errorReply(fmt.Sprintf("Already on %s's list: nothing changed.", env)))
+		r := errorReply(fmt.Sprintf("Already on %s's list: nothing changed.", env))
+		refusedNote(r, refused)
+		return private(r)
 	}
 	r := &Reply{Summary: fmt.Sprintf("%d %s module(s) added to %s", len(added), name, env)}
 	l := append(Line{M(c.User), T(" reported " + plural(len(added), name+" module", name+" modules") + " on "), B(env), T(": ")}, nameSpans(added, 10)...)
 	r.Section(append(l, T(fmt.Sprintf(". %d to republish.", res.Remaining))))
+	refusedNote(r, refused)
 	return Response{Announce: r}
 }
 
@@ -203,20 +207,65 @@ func (b *Bot) cmdDone(ctx context.Context, c Command, args string) Response {
 	def := b.lookup("done")
 	envName, rest := splitEnvPrefix(args)
 	all := strings.EqualFold(strings.TrimSpace(rest), "all")
-	var mods []string
+	var mods, refused []string
 	if !all {
-		if mods = moduleNames(b.engine, rest); len(mods) == 0 {
-			return b.usageError(def, "Name the modules you republished, or `all`.")
+		if mods, refused = moduleNames(b.engine, rest); len(mods) == 0 {
+			if len(refused) == 0 {
+				return b.usageError(def, "Name the modules you republished, or `all`.")
+			}
+			return b.usageError(def, noNamesProblem(refused))
 		}
 	}
 	env, errR := b.resolveEnv(ctx, c, envName, mods)
 	if errR != nil {
 		return private(errR)
 	}
-	return b.markDone(ctx, c.Workspace, env, c.User, "cmd:"+c.ID, mods, all)
+	resp := b.markDone(ctx, c.Workspace, env, c.User, "cmd:"+c.ID, mods, all)
+	if r := cmp.Or(resp.Announce, resp.Reply); r != nil {
+		refusedNote(r, refused)
+	}
+	return resp
+}
+
+// noNamesProblem says that a command named no module, and what it could not take for one.
+func noNamesProblem(refused []string) string {
+	if len(refused) == 0 {
+		return "Name at least one module."
+	}
+	return fmt.Sprintf("None of %s can be a module name (letters, digits, _ - . only; quote a name with spaces).", quotedList(refused))
+}
+
+// refusedNote tells, under a reply, what a command could not take for a module name.
+func refusedNote(r *Reply, refused []string) {
+	if len(refused) > 0 {
+		r.Context(append(append(Line{T("Not module names, so not recorded: ")}, nameSpans(refused, 10)...),
+			T(" (a name with spaces goes in quotes; text in parentheses is a comment)")))
+	}
+}
+
+// quotedList is names in quotes, joined with "and", for a sentence.
+func quotedList(names []string) string {
+	q := make([]string, 0, min(len(names), 5))
+	for i, n := range names {
+		if i == 5 {
+			q = append(q, fmt.Sprintf("%d more", len(names)-5))
+			break
+		}
+		q = append(q, fmt.Sprintf("%q", Shorten(n, 40)))
+	}
+	return joinAnd(q)
 }
 
 func (b *Bot) markDone(ctx context.Context, workspace, env, user, key string, mods []string, all bool) Response {
+	// done all also covers what Service Center counted and nobody named.
+	unnamed := 0
+	if all {
+		st, err := b.store.Status(ctx, workspace, env, 0)
+		if err != nil {
+			return private(b.storeError("status", err))
+		}
+		unnamed = st.Unnamed()
+	}
 	res, err := b.store.Apply(ctx, workspace, env, progress.Change{Kind: progress.ChangeDone, Key: key, Actor: user, Modules: mods, All: all, At: b.now()})
 	if err != nil {
 		return private(b.storeError("record", err))
@@ -224,15 +273,21 @@ func (b *Bot) markDone(ctx context.Context, workspace, env, user, key string, mo
 	if res.Duplicate {
 		return Response{}
 	}
-	if len(res.Removed) == 0 {
-		msg := fmt.Sprintf("None of those modules is on %s's list.", env)
+	if len(res.Removed) == 0 && (!all || unnamed == 0) {
+		msg := fmt.Sprintf("Not on %s's list, so nothing recorded: %s. %s shows the list.", env, quotedList(res.NotFound), "`"+b.cmd+" status "+env+"`")
 		if all {
 			msg = fmt.Sprintf("%s has no modules to republish.", env)
 		}
 		return private(errorReply(msg))
 	}
-	r := &Reply{Summary: fmt.Sprintf("%d module(s) republished on %s", len(res.Removed), env)}
+	r := &Reply{Summary: fmt.Sprintf("%d module(s) republished on %s", len(res.Removed)+unnamed, env)}
 	l := append(Line{M(user), T(" republished ")}, nameSpans(res.Removed, 10)...)
+	if all && unnamed > 0 {
+		if len(res.Removed) > 0 {
+			l = append(l, T(" and "))
+		}
+		l = append(l, T(plural(unnamed, "module", "modules")+" Service Center counted that nobody named"))
+	}
 	l = append(l, T(" on "), B(env))
 	if res.Remaining > 0 {
 		l = append(l, T(fmt.Sprintf(": %d left.", res.Remaining)))
@@ -241,9 +296,9 @@ func (b *Bot) markDone(ctx context.Context, workspace, env, user, key string, mo
 	}
 	r.Section(l)
 	if len(res.NotFound) > 0 {
-		r.Context(append(Line{T("Not on the list: ")}, nameSpans(res.NotFound, 10)...))
+		r.Context(append(Line{T("Not on the list, so not recorded: ")}, nameSpans(res.NotFound, 10)...))
 	}
-	if res.BecameEmpty {
+	if res.BecameEmpty || all && unnamed > 0 {
 		r.Blocks = append(r.Blocks, b.clearedBlocks(ctx, workspace, env)...)
 	}
 	return Response{Announce: r}
@@ -255,7 +310,7 @@ func (b *Bot) clearedBlocks(ctx context.Context, workspace, env string) []Block 
 	st, err := b.store.Status(ctx, workspace, env, 0)
 	if err == nil && st.Unnamed() > 0 {
 		r := &Reply{}
-		r.Context(Line{T(fmt.Sprintf("The list is empty, but Service Center counted %s failed or skipped that nobody has named yet: ", plural(st.Unnamed(), "more module", "more modules"))), C(b.cmd + " failed <module>"), T(".")})
+		r.Context(append(Line{T(fmt.Sprintf("The list is empty, but Service Center counted %s that nobody has named yet: ", plural(st.Unnamed(), "more module", "more modules")))}, b.unnamedAdvice(st)...))
 		return r.Blocks
 	}
 	return b.allClear(env).Blocks

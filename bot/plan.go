@@ -11,6 +11,7 @@ type planned struct {
 	State   progress.State      `json:"s,omitempty"`
 	Reason  progress.Reason     `json:"r,omitempty"`
 	Modules []string            `json:"m,omitempty"`
+	Edges   [][2]string         `json:"g,omitempty"` // producer, consumer`
 	Percent *int                `json:"p,omitempty"`
 	Expect  string              `json:"e,omitempty"`
 	Current *int                `json:"c,omitempty"`
@@ -49,6 +50,14 @@ func plan(findings []diagnosis.Finding) []planned {
 		switch f.ID {
 		case "producer-not-prepared":
 			addModule(progress.ReasonProducerNotPrepared, f.Text("module"))
+			// An Error Log row names the module being published too: its consumer.
+			if p, c := f.Text("module"), f.Text("consumer"); validName(p) && validName(c) {
+				for i := range out {
+					if out[i].Kind == progress.ChangeAddModules && out[i].Reason == progress.ReasonProducerNotPrepared {
+						out[i].Edges = append(out[i].Edges, [2]string{p, c})
+					}
+				}
+			}
 		case "module-upgrade-failed":
 			addModule(progress.ReasonFailed, f.Text("module"))
 		case "publish-blocked-by-preparation", "configuration-blocked-by-preparation", "delete-blocked-by-preparation":
@@ -103,6 +112,9 @@ func plan(findings []diagnosis.Finding) []planned {
 
 func (p planned) change(key, actor, source string) progress.Change {
 	c := progress.Change{Kind: p.Kind, Key: key, Actor: actor, Source: source, State: p.State, Reason: p.Reason, Modules: p.Modules}
+	for _, e := range p.Edges {
+		c.Edges = append(c.Edges, progress.Edge{Producer: e[0], Consumer: e[1]})
+	}
 	c.Preparation = progress.Preparation{Percent: p.Percent, Expected: p.Expect, Current: p.Current, Total: p.Total}
 	c.Counts = progress.Counts{Prepared: p.Counts[0], Failed: p.Counts[1], Skipped: p.Counts[2]}
 	return c
@@ -124,4 +136,10 @@ func planParts(parts []part) []partChanges {
 		}
 	}
 	return out
+}
+
+// validName reports whether the store takes name as a module name.
+func validName(name string) bool {
+	_, err := progress.NormalizeModule(name)
+	return err == nil
 }

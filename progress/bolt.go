@@ -141,19 +141,19 @@ func (s *BoltStore) wrap(op string, err error) error {
 }
 
 type boltEnv struct {
-	Name        string `json:"name"`
-	Version     string `json:"version,omitempty"`
-	Install     string `json:"install,omitempty"`
-	State       State  `json:"state"`
-	Percent     *int   `json:"percent,omitempty"`
-	Expected    string `json:"expected,omitempty"`
-	Current     *int   `json:"current,omitempty"`
-	Total       *int   `json:"total,omitempty"`
-	Prepared    *int   `json:"prepared,omitempty"`
-	Failed      *int   `json:"failed,omitempty"`
-	Skipped     *int   `json:"skipped,omitempty"`
-	UpdatedAt   int64  `json:"updated_at,omitempty"`
-	UpdatedBy   string `json:"updated_by,omitempty"`
+	Name        string      `json:"name"`
+	Version     string      `json:"version,omitempty"`
+	Install     string      `json:"install,omitempty"`
+	State       State       `json:"state"`
+	Percent     *int        `json:"percent,omitempty"`
+	Expected    string      `json:"expected,omitempty"`
+	Current     *int        `json:"current,omitempty"`
+	Total       *int        `json:"total,omitempty"`
+	Prepared    *int        `json:"prepared,omitempty"`
+	Failed      *int        `json:"failed,omitempty"`
+	Skipped     *int        `json:"skipped,omitempty"`
+	UpdatedAt   int64       `json:"updated_at,omitempty"`
+	UpdatedBy   string      `json:"updated_by,omitempty"`
 	NamedFS     int         `json:"named_fs"`
 	ModuleCount int         `json:"module_count"`
 	Open        GroupCounts `json:"open"`

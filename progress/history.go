@@ -1,6 +1,7 @@
 package progress
 
 import (
+	"cmp"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -159,4 +160,91 @@ func csvCell(s string) string {
 		return "'" + s
 	}
 	return s
+}
+
+// ChangeRecord is what an export holds: every module of an environment's
+// upgrade, still open or republished, and the timeline.
+type ChangeRecord struct {
+	Environment string
+	Open        []Module // in the order to republish
+	Republished []Module
+	History     []HistoryEntry
+}
+
+// changeRecordColumns head the module table of both formats. Owner stays
+// empty until modules have owners; Error is the first line of the error
+// that reported the module, when known.
+var changeRecordColumns = []string{"Module", "Group", "Reason", "State", "Reported by", "Reported at", "Republished by", "Republished at", "Owner", "Error"}
+
+// rows are the module table's rows, times formatted with layout.
+func (r ChangeRecord) rows(layout string) [][]string {
+	var out [][]string
+	row := func(m Module, state string) {
+		at := func(t time.Time) string {
+			if t.IsZero() {
+				return ""
+			}
+			return t.UTC().Format(layout)
+		}
+		out = append(out, []string{m.Name, string(m.Reason.Group()), string(m.Reason), state, m.ReportedBy, at(m.ReportedAt), m.RepublishedBy, at(m.RepublishedAt), "", ""})
+	}
+	for _, m := range r.Open {
+		row(m, "open")
+	}
+	for _, m := range r.Republished {
+		row(m, "republished")
+	}
+	return out
+}
+
+// WriteChangeRecordMarkdown writes a change record: a table of the modules, one row each, then the timeline.
+func WriteChangeRecordMarkdown(w io.Writer, r ChangeRecord) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Change record: upgrade of %s\n\n## Modules\n\n", mdCell(r.Environment))
+	if rows := r.rows(historyTimeLayout); len(rows) == 0 {
+		b.WriteString("No modules named.\n")
+	} else {
+		b.WriteString("| " + strings.Join(changeRecordColumns, " | ") + " |\n")
+		b.WriteString(strings.Repeat("|---", len(changeRecordColumns)) + "|\n")
+		for _, row := range rows {
+			for i := range row {
+				row[i] = mdCell(row[i])
+			}
+			b.WriteString("| " + strings.Join(row, " | ") + " |\n")
+		}
+	}
+	b.WriteString("\n## Timeline\n\n")
+	if len(r.History) == 0 {
+		b.WriteString("No history yet.\n")
+	} else {
+		b.WriteString("| Time | Who | What | Source |\n|---|---|---|---|\n")
+		for _, e := range r.History {
+			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", e.Time.UTC().Format(historyTimeLayout), mdCell(e.Actor), mdCell(cmp.Or(e.Detail, e.Action)), mdCell(e.Source))
+		}
+	}
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return fmt.Errorf("progress: write change record markdown: %w", err)
+	}
+	return nil
+}
+
+// WriteChangeRecordCSV writes a change record as CSV: the module table with
+// its header row, an empty line, then the timeline as WriteHistoryCSV does.
+func WriteChangeRecordCSV(w io.Writer, r ChangeRecord) error {
+	cw := csv.NewWriter(w)
+	header := make([]string, len(changeRecordColumns))
+	for i, c := range changeRecordColumns {
+		header[i] = strings.ReplaceAll(strings.ToLower(c), " ", "_")
+	}
+	records := [][]string{header}
+	for _, row := range r.rows(time.RFC3339) {
+		for i := range row {
+			row[i] = csvCell(row[i])
+		}
+		records = append(records, row)
+	}
+	if err := cw.WriteAll(append(records, []string{""})); err != nil {
+		return fmt.Errorf("progress: write change record csv: %w", err)
+	}
+	return WriteHistoryCSV(w, r.History)
 }
