@@ -197,8 +197,15 @@ func (b *Bot) addModules(ctx context.Context, c Command, args, name string, reas
 		return private(r)
 	}
 	r := &Reply{Summary: fmt.Sprintf("%d %s module(s) added to %s", len(added), name, env)}
-	l := append(Line{M(c.User), T(" reported " + plural(len(added), name+" module", name+" modules") + " on "), B(env), T(": ")}, nameSpans(added, 10)...)
-	r.Section(append(l, T(fmt.Sprintf(". %d to republish.", res.Remaining))))
+	var l Line
+	if len(res.Added) > 0 {
+		l = append(Line{M(c.User), T(" reported " + plural(len(res.Added), name+" module", name+" modules") + " on "), B(env), T(": ")}, nameSpans(res.Added, 10)...)
+		l = append(l, T(". "))
+	}
+	if len(res.Updated) > 0 { // listed before for another reason
+		l = append(append(append(l, M(c.User), T(" moved ")), nameSpans(res.Updated, 10)...), T(" to "+name+" on "), B(env), T(". "))
+	}
+	r.Section(append(l, T(fmt.Sprintf("%d to republish.", res.Remaining))))
 	refusedNote(r, refused)
 	return Response{Announce: r}
 }
@@ -283,12 +290,15 @@ func (b *Bot) markDone(ctx context.Context, workspace, env, user, key string, mo
 	r := &Reply{Summary: fmt.Sprintf("%d module(s) republished on %s", len(res.Removed)+unnamed, env)}
 	l := append(Line{M(user), T(" republished ")}, nameSpans(res.Removed, 10)...)
 	if all && unnamed > 0 {
+		l = Line{M(user), T(" republished every module of "), B(env), T(": ")}
 		if len(res.Removed) > 0 {
-			l = append(l, T(" and "))
+			l = append(append(l, T(plural(len(res.Removed), "listed", "listed")+" (")), nameSpans(res.Removed, 10)...)
+			l = append(l, T(") and "))
 		}
-		l = append(l, T(plural(unnamed, "module", "modules")+" Service Center counted that nobody named"))
+		l = append(l, T(fmt.Sprintf("the %d Service Center counted that nobody named", unnamed)))
+	} else {
+		l = append(l, T(" on "), B(env))
 	}
-	l = append(l, T(" on "), B(env))
 	if res.Remaining > 0 {
 		l = append(l, T(fmt.Sprintf(": %d left.", res.Remaining)))
 	} else {
