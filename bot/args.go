@@ -127,12 +127,20 @@ func nameTokens(args string) []nameToken {
 // module name (letters, digits, "_", "-" and "." only, and spaces when
 // quoted, as OutSystems allows).
 func moduleName(tok string, quoted bool) (string, bool) {
-	s := strings.Trim(tok, "*`~")
-	s = strings.TrimRight(s, ".,;:!?*`~")
-	s = strings.TrimLeft(s, "*`~")
+	// Invisible characters out first: they may hide the punctuation at the end.
+	s := strings.Map(func(r rune) rune {
+		if unicode.Is(unicode.Cf, r) {
+			return -1
+		}
+		return r
+	}, tok)
+	s = strings.TrimLeft(strings.TrimRight(s, ".,;:!?*`~"), "*`~")
+	if moduleKey(s) == "" && utf8.ValidString(tok) {
+		return "", true // punctuation or invisible characters alone name nothing
+	}
 	n, err := progress.NormalizeModule(s)
 	if err != nil {
-		return "", moduleKey(s) == "" // invisible characters alone name nothing
+		return "", false
 	}
 	letters := false
 	for _, r := range n {
