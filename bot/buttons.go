@@ -176,7 +176,7 @@ func (b *Bot) chooseEnv(ctx context.Context, a Action, v buttonValue) Response {
 		b.log.Warn("cannot keep the choice of environment", "err", err)
 	}
 	resp := Response{Update: b.rebuilt(ctx, v.Key, reading, v.Env, "", nil)}
-	if len(out.lines) == 0 {
+	if len(out.lines) == 0 && len(planParts(reading.parts)) > 0 { // a message with nothing to record only gets its reply rewritten
 		resp.Reply, resp.Private = &Reply{Summary: "Already recorded for " + v.Env}, true
 		resp.Reply.Context(Line{T("Already recorded for "), B(v.Env), T(".")})
 	}
@@ -268,12 +268,15 @@ func (b *Bot) rebuilt(ctx context.Context, key string, r *Reading, env, module s
 				rec.ask = append(rec.ask, e.Name)
 			}
 		}
+		if len(envs) > 0 {
+			rec.about = commonEnv(envs)
+		}
 	} else {
 		st, err := b.store.Status(ctx, m.Workspace, env, -1)
 		if err != nil {
 			return nil
 		}
-		rec.install, listed = st.InstallType, map[string]bool{}
+		rec.about, listed = st.Environment, map[string]bool{}
 		for _, mod := range st.Modules {
 			listed[moduleKey(mod.Name)] = true
 		}

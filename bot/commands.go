@@ -23,8 +23,8 @@ type commandDef struct {
 
 func commandTable() []*commandDef {
 	return []*commandDef{
-		{name: "track", args: "<env> [version] [cloud|self-managed]", summary: "Follow an environment's upgrade in this channel (created if new).",
-			examples: []string{"track prod 11.31.0 self-managed", "track qa cloud"}, run: (*Bot).cmdTrack},
+		{name: "track", args: "<env> [version] [cloud|self-managed] [from <version>]", summary: "Follow an environment's upgrade in this channel (created if new); from names the version it is upgraded from.",
+			examples: []string{"track prod 11.31.0 self-managed", "track qa cloud", "track legacy 11.31.0 from 10.0.1"}, run: (*Bot).cmdTrack},
 		{name: "untrack", args: "<env>", summary: "Stop following an environment in this channel (its data is kept).", admin: true,
 			examples: []string{"untrack qa"}, run: (*Bot).cmdUntrack},
 		{name: "status", args: "[env]", summary: "Where the upgrade stands: state, progress, counts and the modules to republish (only you see it).",
@@ -195,24 +195,18 @@ func (b *Bot) cmdDiagnose(ctx context.Context, c Command, args string) Response 
 	for _, f := range findings {
 		b.metrics.Finding(f.ID)
 	}
-	return private(b.diagnosisReply(findings, b.channelInstall(ctx, c)))
+	return private(b.diagnosisReply(findings, known{env: b.channelEnv(ctx, c), internal: internalError(args)}))
 }
 
-// channelInstall is the installation type of the environments a channel
-// follows when they agree, so explanations show only the branch that applies.
-func (b *Bot) channelInstall(ctx context.Context, c Command) progress.InstallType {
+// channelEnv is what the environments a channel follows share (see
+// commonEnv), so explanations show only the branches that apply.
+func (b *Bot) channelEnv(ctx context.Context, c Command) progress.Environment {
 	if b.store == nil || c.Channel == "" {
-		return ""
+		return progress.Environment{}
 	}
 	envs, err := b.store.ChannelEnvironments(ctx, c.Workspace, c.Channel)
 	if err != nil || len(envs) == 0 {
-		return ""
+		return progress.Environment{}
 	}
-	in := envs[0].InstallType
-	for _, e := range envs[1:] {
-		if e.InstallType != in {
-			return ""
-		}
-	}
-	return in
+	return commonEnv(envs)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/upgradebot/upgradebot/progress"
@@ -13,6 +14,13 @@ import (
 func (b *Bot) cmdTrack(ctx context.Context, c Command, args string) Response {
 	def := b.lookup("track")
 	fields := strings.Fields(args)
+	var from string
+	if i := slices.IndexFunc(fields, func(f string) bool { return strings.EqualFold(f, "from") }); i >= 0 {
+		if i != len(fields)-2 || !versionLike(fields[i+1]) {
+			return b.usageError(def, "from takes the Platform Server version the environment is upgraded from, at the end: from 11.14.0.")
+		}
+		from, fields = fields[i+1], fields[:i]
+	}
 	if len(fields) == 0 || len(fields) > 3 {
 		return b.usageError(def, "Tell me which environment to follow.")
 	}
@@ -24,7 +32,7 @@ func (b *Bot) cmdTrack(ctx context.Context, c Command, args string) Response {
 			return private(errorReply("I'm not in this channel yet, so I can't read the errors pasted here. Invite me with `/invite @upgradebot` (or the channel's Integrations → Add apps), then run the command again."))
 		}
 	}
-	req := progress.TrackRequest{Workspace: c.Workspace, Environment: fields[0], Channel: c.Channel, Actor: c.User, At: b.now()}
+	req := progress.TrackRequest{Workspace: c.Workspace, Environment: fields[0], Channel: c.Channel, FromVersion: from, Actor: c.User, At: b.now()}
 	for _, f := range fields[1:] {
 		switch strings.ToLower(f) {
 		case "cloud":
@@ -60,10 +68,16 @@ func (b *Bot) cmdTrack(ctx context.Context, c Command, args string) Response {
 	if req.Version != "" {
 		l = append(l, T(" (target Platform Server "+req.Version+")"))
 	}
+	if req.FromVersion != "" {
+		l = append(l, T(", upgraded from "+req.FromVersion))
+	}
 	if req.InstallType != "" {
 		l = append(l, T(", "+string(req.InstallType)))
 	}
 	r.Section(append(l, T(".")), Line{T("Paste modules-preparation errors and Service Center banners here and I'll keep "), B(env), T("'s list of modules to republish. "), C(b.cmd + " status " + env), T(" shows it.")})
+	if st, err := b.store.Status(ctx, c.Workspace, env, 0); err == nil && republishAll(st.Environment) {
+		r.Section(b.republishAllLine(st.Environment))
+	}
 	b.reminderNote(ctx, c, r)
 	return Response{Announce: r}
 }
@@ -271,6 +285,9 @@ func (b *Bot) markDone(ctx context.Context, workspace, env, user, key string, mo
 		if err != nil {
 			return private(b.storeError("status", err))
 		}
+		if republishAll(st.Environment) {
+			return b.republishedAll(ctx, workspace, env, user, key)
+		}
 		unnamed = st.Unnamed()
 	}
 	res, err := b.store.Apply(ctx, workspace, env, progress.Change{Kind: progress.ChangeDone, Key: key, Actor: user, Modules: mods, All: all, At: b.now()})
@@ -311,6 +328,26 @@ func (b *Bot) markDone(ctx context.Context, workspace, env, user, key string, mo
 	if res.BecameEmpty || all && unnamed > 0 {
 		r.Blocks = append(r.Blocks, b.clearedBlocks(ctx, workspace, env)...)
 	}
+	return Response{Announce: r}
+}
+
+// republishedAll records that every application of env, which had to be
+// republished after an upgrade from Platform Server 10 or earlier, is: the
+// list is emptied and the environment is ready.
+func (b *Bot) republishedAll(ctx context.Context, workspace, env, user, key string) Response {
+	if _, err := b.store.Apply(ctx, workspace, env, progress.Change{Kind: progress.ChangeDone, Key: key, Actor: user, All: true, At: b.now()}); err != nil {
+		return private(b.storeError("record", err))
+	}
+	res, err := b.store.Apply(ctx, workspace, env, progress.Change{Kind: progress.ChangeState, Key: key + "#ready", Actor: user, State: progress.StateReady, At: b.now()})
+	if err != nil {
+		return private(b.storeError("record", err))
+	}
+	if res.Duplicate {
+		return Response{}
+	}
+	r := &Reply{Summary: "All applications republished on " + env}
+	r.Section(Line{M(user), T(" republished all applications on "), B(env), T(".")})
+	r.Blocks = append(r.Blocks, b.allClear(env).Blocks...)
 	return Response{Announce: r}
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/upgradebot/upgradebot/diagnosis"
+	"github.com/upgradebot/upgradebot/progress"
 )
 
 // mentionPrefix is a leading mention of a user, as Slack writes it: <@U123> or <@U123|name>.
@@ -150,7 +151,7 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Re
 		findings = append(findings, p.findings...)
 	}
 	changes := planParts(parts)
-	rec := b.record(ctx, m, changes)
+	rec := b.record(ctx, m, findings, changes)
 	quiet := true
 	for _, f := range findings {
 		if len(f.Entry.Causes) > 0 {
@@ -199,7 +200,11 @@ func (b *Bot) diagnosisMessage(m Message, parts []part, changes []partChanges, r
 	for _, p := range parts {
 		findings = append(findings, p.findings...)
 	}
-	r := b.diagnosisReply(findings, rec.install)
+	k := known{env: rec.about, internal: internalError(m.Text)}
+	for _, p := range parts {
+		k.internal = k.internal || internalError(p.text)
+	}
+	r := b.diagnosisReply(findings, k)
 	r.Context(imageLines(m, parts)...)
 	switch {
 	case rec.err != nil:
@@ -218,7 +223,7 @@ func (b *Bot) diagnosisMessage(m Message, parts []part, changes []partChanges, r
 		// Service Center's module page does not name the module in the message.
 		for _, f := range findings {
 			if f.ID == "module-not-upgraded" {
-				r.Context(Line{T("Which module shows this? "), C(b.cmd + " failed <module>"), T(" adds it to the list of modules to republish.")})
+				r.Context(b.notUpgradedNext(rec.about))
 				break
 			}
 		}
@@ -227,6 +232,37 @@ func (b *Bot) diagnosisMessage(m Message, parts []part, changes []partChanges, r
 		r.Actions(b.findingButtons(findings, rec.env, key, listed)...)
 	}
 	return r
+}
+
+// notUpgradedNext is the next step for a module that "hasn't been
+// upgraded", by where env's preparation stands: wait while it runs, else
+// list the module as failed or skipped (whichever Service Center's counts
+// leave possible).
+func (b *Bot) notUpgradedNext(env progress.Environment) Line {
+	cmd := func(what string) Span {
+		if env.Name == "" {
+			return C(b.cmd + " " + what + " <module>")
+		}
+		return C(b.cmd + " " + what + " " + env.Name + ": <module>")
+	}
+	list := T(" adds it to the list of modules to republish.")
+	either := Line{cmd("failed"), T(" if the Error Log lists it, else "), cmd("skipped"), T(".")}
+	switch phase(env) {
+	case "preparing":
+		return Line{T("Nothing to record yet: the preparation of "), B(env.Name), T(" has not reached this module. If it still shows this once the preparation ends, tell me which module it is.")}
+	case "republish-all":
+		return Line{T("Which module shows this? "), cmd("skipped"), list}
+	case "finished":
+		failed, skipped := env.Counts.Failed, env.Counts.Skipped
+		switch {
+		case failed != nil && *failed > 0 && skipped != nil && *skipped == 0:
+			return Line{T("Which module shows this? "), cmd("failed"), list}
+		case skipped != nil && *skipped > 0 && failed != nil && *failed == 0:
+			return Line{T("Which module shows this? "), cmd("skipped"), list}
+		}
+		return append(Line{T("Which module shows this? Add it to the list of modules to republish: ")}, either...)
+	}
+	return append(Line{T("Which module shows this? Once the preparation has finished, add it to the list of modules to republish: ")}, either...)
 }
 
 // imageLines say what became of a message's screenshots: which ones the

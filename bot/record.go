@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
+	"github.com/upgradebot/upgradebot/diagnosis"
 	"github.com/upgradebot/upgradebot/progress"
 )
 
@@ -15,8 +17,9 @@ var envPrefix = regexp.MustCompile(`^\s*(?:\*|_)*([A-Za-z0-9][A-Za-z0-9._-]{0,39
 // recordOutcome is what recording a message's changes did.
 type recordOutcome struct {
 	env      string
-	install  progress.InstallType
-	lines    []Line // "Recorded: …"
+	about    progress.Environment // the environment as this message leaves it, as far as known (see known)
+	state    progress.State       // the state after the last change recorded now; "" when none was
+	lines    []Line               // "Recorded: …"
 	ask      []string
 	err      *Reply
 	cleared  bool
@@ -24,18 +27,23 @@ type recordOutcome struct {
 }
 
 // record applies a message's planned changes to the right environment.
-func (b *Bot) record(ctx context.Context, m Message, changes []partChanges) recordOutcome {
+// A message with nothing to record is about an environment too: its
+// reply's advice may depend on which (dependsOnEnv), so in a channel
+// following several the bot asks, as it does before recording.
+func (b *Bot) record(ctx context.Context, m Message, findings []diagnosis.Finding, changes []partChanges) recordOutcome {
 	var out recordOutcome
-	if len(changes) == 0 {
+	if b.store == nil {
 		return out
 	}
 	envs, err := b.store.ChannelEnvironments(ctx, m.Workspace, m.Channel)
 	if err != nil {
-		out.err = b.storeError("list environments", err)
+		if len(changes) > 0 { // nothing to record: the reply goes on without what the store knows
+			out.err = b.storeError("list environments", err)
+		}
 		return out
 	}
 	if len(envs) == 0 {
-		out.untraced = true
+		out.untraced = len(changes) > 0
 		return out
 	}
 	var target *progress.Environment
@@ -46,7 +54,8 @@ func (b *Bot) record(ctx context.Context, m Message, changes []partChanges) reco
 			}
 		}
 	}
-	if target == nil && len(envs) > 1 {
+	ask := len(changes) > 0 || dependsOnEnv(findings)
+	if target == nil && len(envs) > 1 && ask {
 		// Asked before, and answered: the reply rebuilt for a late screenshot records there.
 		chosen, err := b.chosenEnv(ctx, m.Workspace, replyKey(m))
 		if err != nil {
@@ -60,19 +69,89 @@ func (b *Bot) record(ctx context.Context, m Message, changes []partChanges) reco
 		}
 	}
 	if target == nil {
+		out.about = commonEnv(envs)
 		if len(envs) > 1 {
-			for _, e := range envs {
-				out.ask = append(out.ask, e.Name)
+			if ask {
+				for _, e := range envs {
+					out.ask = append(out.ask, e.Name)
+				}
 			}
 			return out
 		}
 		target = &envs[0]
 	}
+	if len(changes) == 0 {
+		out.about = *target
+		return out
+	}
 	// A part recorded before (the reply rebuilt for a late screenshot)
 	// still says what it recorded.
 	out = b.applyParts(ctx, m.Workspace, target.Name, m.User, changes, true)
-	out.install = target.InstallType
+	out.about = leftBy(*target, out.state, changes)
 	return out
+}
+
+// dependsOnEnv reports whether what findings advise depends on the
+// environment: its installation type or where its preparation stands.
+func dependsOnEnv(findings []diagnosis.Finding) bool {
+	for _, f := range findings {
+		for _, n := range append(slices.Clone(f.Entry.Causes), f.Entry.Steps...) {
+			if n.Only != diagnosis.InstallAny || slices.ContainsFunc(n.When, func(w string) bool { return w != "internal-error" && w != "no-internal-error" }) {
+				return true
+			}
+		}
+		for _, l := range f.Entry.Links {
+			if l.Only != diagnosis.InstallAny {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// commonEnv is what several environments share for a reply about any of
+// them: the installation type when they agree (one environment: all of it).
+func commonEnv(envs []progress.Environment) progress.Environment {
+	if len(envs) == 1 {
+		return envs[0]
+	}
+	var e progress.Environment
+	for i, env := range envs {
+		if i > 0 && env.InstallType != e.InstallType {
+			return progress.Environment{}
+		}
+		e.InstallType = env.InstallType
+	}
+	return e
+}
+
+// leftBy is env (as read before a message's changes) as the changes leave
+// it: state is the state the store returned after the last of them (""
+// when none was new), and the preparation's progress is the message's.
+func leftBy(env progress.Environment, state progress.State, changes []partChanges) progress.Environment {
+	if state != "" {
+		env.State = state
+	}
+	if env.State != progress.StatePreparing {
+		return env
+	}
+	for _, pc := range changes {
+		for _, p := range pc.Changes {
+			if p.Kind != progress.ChangePreparing {
+				continue
+			}
+			if p.Percent != nil {
+				env.Preparation.Percent = p.Percent
+			}
+			if p.Current != nil && p.Total != nil {
+				env.Preparation.Current, env.Preparation.Total = p.Current, p.Total
+			}
+			if p.Expect != "" {
+				env.Preparation.Expected = p.Expect
+			}
+		}
+	}
+	return env
 }
 
 // applyParts records each part's changes under its key, until one fails.
@@ -104,6 +183,7 @@ func (b *Bot) apply(ctx context.Context, workspace, env, actor, key string, chan
 		}
 		out.lines = append(out.lines, describeRecorded(env, p, res))
 		out.cleared = out.cleared || res.BecameEmpty
+		out.state = res.State
 	}
 	return out
 }

@@ -143,6 +143,7 @@ func (s *BoltStore) wrap(op string, err error) error {
 type boltEnv struct {
 	Name        string      `json:"name"`
 	Version     string      `json:"version,omitempty"`
+	From        string      `json:"from,omitempty"`
 	Install     string      `json:"install,omitempty"`
 	State       State       `json:"state"`
 	Percent     *int        `json:"percent,omitempty"`
@@ -167,7 +168,7 @@ func (r *boltEnv) clearPreparation() {
 
 func (r *boltEnv) environment(workspace string, channels []string) Environment {
 	e := Environment{
-		Workspace: workspace, Name: r.Name, Version: r.Version, InstallType: InstallType(r.Install),
+		Workspace: workspace, Name: r.Name, Version: r.Version, FromVersion: r.From, InstallType: InstallType(r.Install),
 		Channels: channels, State: r.State,
 		Counts:    Counts{Prepared: r.Prepared, Failed: r.Failed, Skipped: r.Skipped},
 		UpdatedAt: fromMillis(r.UpdatedAt), UpdatedBy: r.UpdatedBy,
@@ -322,6 +323,9 @@ func (s *BoltStore) Track(ctx context.Context, req TrackRequest) (TrackResult, e
 		}
 		if req.InstallType != InstallUnknown && rec.Install != string(req.InstallType) {
 			rec.Install, changed = string(req.InstallType), true
+		}
+		if req.FromVersion != "" && rec.From != req.FromVersion {
+			rec.From, changed = req.FromVersion, true
 		}
 		res.Updated = changed && !res.Created
 		if res.Created || changed {

@@ -228,6 +228,19 @@ func testTrackUntrack(t *testing.T, s Store) {
 		t.Errorf("updated = %v by %q", st.UpdatedAt, st.UpdatedBy)
 	}
 	equal(t, "channels", st.Channels, []string{"C1", "C2"})
+	// The version upgraded from is kept like the target version.
+	if res := track(t, s, TrackRequest{Environment: "dev", Channel: "C2", FromVersion: "10.0.1", Actor: "U2", At: t0.Add(time.Hour)}); res != (TrackResult{Updated: true}) {
+		t.Errorf("track with a from-version = %+v", res)
+	}
+	if res := track(t, s, TrackRequest{Environment: "dev", Channel: "C2", Version: "11.32.1", Actor: "U2"}); res != (TrackResult{}) {
+		t.Errorf("track without a from-version = %+v, want nothing changed", res)
+	}
+	if st := status(t, s, "dev", 0); st.FromVersion != "10.0.1" || st.Version != "11.32.1" {
+		t.Errorf("from %q to %q, want from 10.0.1 to 11.32.1", st.FromVersion, st.Version)
+	}
+	if _, err := s.Track(ctx, TrackRequest{Workspace: ws, Environment: "dev", Channel: "C1", FromVersion: "ten"}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("from-version \"ten\": err = %v, want ErrInvalid", err)
+	}
 
 	envs, err := s.ChannelEnvironments(ctx, ws, "C1")
 	if err != nil {
@@ -272,8 +285,8 @@ func testTrackUntrack(t *testing.T, s Store) {
 	for _, e := range history(t, s, "dev") {
 		actions = append(actions, e.Action)
 	}
-	// Track: created, followed in C2, version changed; untrack twice.
-	equal(t, "history actions", actions, []string{"track", "track", "track", "untrack", "untrack"})
+	// Track: created, followed in C2, version changed, from-version set; untrack twice.
+	equal(t, "history actions", actions, []string{"track", "track", "track", "track", "untrack", "untrack"})
 }
 
 func testChannelsAndEnvironments(t *testing.T, s Store) {

@@ -91,6 +91,9 @@ func describeTrack(req TrackRequest) string {
 	if req.Version != "" {
 		parts = append(parts, "version "+req.Version)
 	}
+	if req.FromVersion != "" {
+		parts = append(parts, "from "+req.FromVersion)
+	}
 	if req.InstallType != InstallUnknown {
 		parts = append(parts, string(req.InstallType))
 	}

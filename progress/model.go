@@ -130,6 +130,7 @@ type Environment struct {
 	Workspace   string
 	Name        string // lowercase
 	Version     string // target Platform Server version, "" when unknown
+	FromVersion string // Platform Server version upgraded from, "" when unknown
 	InstallType InstallType
 	Channels    []string // channels following it, sorted
 	State       State
@@ -266,6 +267,7 @@ type TrackRequest struct {
 	Environment string
 	Channel     string
 	Version     string      // "" keeps the known version
+	FromVersion string      // version upgraded from; "" keeps the known one
 	InstallType InstallType // InstallUnknown keeps the known type
 	Actor       string
 	At          time.Time // zero means now
@@ -275,7 +277,7 @@ type TrackRequest struct {
 type TrackResult struct {
 	Created  bool // the environment is new
 	Followed bool // the channel did not follow it before
-	Updated  bool // version or installation type changed
+	Updated  bool // version, from-version or installation type changed
 }
 
 // ChannelSettings are per-channel options for the reminder scheduler.

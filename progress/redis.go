@@ -371,7 +371,7 @@ func (s *RedisStore) Track(ctx context.Context, req TrackRequest) (TrackResult, 
 		s.chanEnvsKey(ws, req.Channel), s.wsChannelsKey(ws), s.envKey(ws, env, "history"),
 	}
 	vals, err := s.track.Run(ctx, s.client, keys, env, req.Channel, req.Version, string(req.InstallType),
-		toMillis(req.At), req.Actor, entry, s.historyLimit).Int64Slice()
+		toMillis(req.At), req.Actor, entry, s.historyLimit, req.FromVersion).Int64Slice()
 	if err != nil {
 		return TrackResult{}, s.wrap("track", err)
 	}
@@ -612,6 +612,7 @@ func parseMeta(workspace string, m map[string]string, channels []string) Environ
 		Workspace:   workspace,
 		Name:        m["name"],
 		Version:     m["version"],
+		FromVersion: m["from"],
 		InstallType: InstallType(m["install"]),
 		Channels:    channels,
 		State:       State(m["state"]),

@@ -8,7 +8,7 @@ package progress
 
 // trackLua follows an environment from a channel.
 // KEYS: 1 meta, 2 env channels, 3 workspace envs, 4 channel envs, 5 workspace channels, 6 history.
-// ARGV: 1 env name, 2 channel, 3 version, 4 install type, 5 time ms, 6 actor, 7 history entry JSON, 8 history limit.
+// ARGV: 1 env name, 2 channel, 3 version, 4 install type, 5 time ms, 6 actor, 7 history entry JSON, 8 history limit, 9 from-version.
 // Returns {created, followed, updated}.
 const trackLua = `
 local meta = KEYS[1]
@@ -23,6 +23,10 @@ if ARGV[3] ~= '' and redis.call('HGET', meta, 'version') ~= ARGV[3] then
 end
 if ARGV[4] ~= '' and redis.call('HGET', meta, 'install') ~= ARGV[4] then
   redis.call('HSET', meta, 'install', ARGV[4])
+  updated = 1
+end
+if ARGV[9] ~= '' and redis.call('HGET', meta, 'from') ~= ARGV[9] then
+  redis.call('HSET', meta, 'from', ARGV[9])
   updated = 1
 end
 if created == 1 then updated = 0 end

@@ -200,6 +200,10 @@ func normalizeTrack(req TrackRequest, now time.Time) (TrackRequest, error) {
 	if err := checkVersion(req.Version); err != nil {
 		return req, err
 	}
+	req.FromVersion = strings.TrimSpace(req.FromVersion)
+	if err := checkVersion(req.FromVersion); err != nil {
+		return req, err
+	}
 	if err := checkInstallType(req.InstallType); err != nil {
 		return req, err
 	}
