@@ -1,6 +1,9 @@
 package bot
 
 import (
+	"slices"
+	"strings"
+
 	"github.com/upgradebot/upgradebot/diagnosis"
 	"github.com/upgradebot/upgradebot/progress"
 )
@@ -11,7 +14,8 @@ type planned struct {
 	State   progress.State      `json:"s,omitempty"`
 	Reason  progress.Reason     `json:"r,omitempty"`
 	Modules []string            `json:"m,omitempty"`
-	Edges   [][2]string         `json:"g,omitempty"` // producer, consumer`
+	Edges   [][2]string         `json:"g,omitempty"` // producer, consumer
+	Errors  map[string]string   `json:"x,omitempty"` // module → first line of its error`
 	Percent *int                `json:"p,omitempty"`
 	Expect  string              `json:"e,omitempty"`
 	Current *int                `json:"c,omitempty"`
@@ -24,17 +28,20 @@ func intp(v int) *int { return &v }
 // plan turns findings into tracking changes, merging modules of one reason.
 func plan(findings []diagnosis.Finding) []planned {
 	var out []planned
-	addModule := func(reason progress.Reason, name string) {
+	addModule := func(f diagnosis.Finding, reason progress.Reason) {
+		name := f.Text("module")
 		if moduleKey(name) == "" { // nothing but invisible characters
 			return
 		}
-		for i := range out {
-			if out[i].Kind == progress.ChangeAddModules && out[i].Reason == reason {
-				out[i].Modules = append(out[i].Modules, name)
-				return
-			}
+		i := slices.IndexFunc(out, func(p planned) bool { return p.Kind == progress.ChangeAddModules && p.Reason == reason })
+		if i < 0 {
+			out = append(out, planned{Kind: progress.ChangeAddModules, Reason: reason, Errors: map[string]string{}})
+			i = len(out) - 1
 		}
-		out = append(out, planned{Kind: progress.ChangeAddModules, Reason: reason, Modules: []string{name}})
+		out[i].Modules = append(out[i].Modules, name)
+		if _, ok := out[i].Errors[name]; !ok {
+			out[i].Errors[name] = errorLine(f)
+		}
 	}
 	preparing := func(p planned) {
 		p.Kind = progress.ChangePreparing
@@ -49,7 +56,7 @@ func plan(findings []diagnosis.Finding) []planned {
 	for _, f := range findings {
 		switch f.ID {
 		case "producer-not-prepared":
-			addModule(progress.ReasonProducerNotPrepared, f.Text("module"))
+			addModule(f, progress.ReasonProducerNotPrepared)
 			// An Error Log row names the module being published too: its consumer.
 			if p, c := f.Text("module"), f.Text("consumer"); validName(p) && validName(c) {
 				for i := range out {
@@ -59,7 +66,7 @@ func plan(findings []diagnosis.Finding) []planned {
 				}
 			}
 		case "module-upgrade-failed":
-			addModule(progress.ReasonFailed, f.Text("module"))
+			addModule(f, progress.ReasonFailed)
 		case "publish-blocked-by-preparation", "configuration-blocked-by-preparation", "delete-blocked-by-preparation":
 			preparing(planned{})
 		case "preparation-in-progress":
@@ -111,7 +118,7 @@ func plan(findings []diagnosis.Finding) []planned {
 }
 
 func (p planned) change(key, actor, source string) progress.Change {
-	c := progress.Change{Kind: p.Kind, Key: key, Actor: actor, Source: source, State: p.State, Reason: p.Reason, Modules: p.Modules}
+	c := progress.Change{Kind: p.Kind, Key: key, Actor: actor, Source: source, State: p.State, Reason: p.Reason, Modules: p.Modules, Errors: p.Errors}
 	for _, e := range p.Edges {
 		c.Edges = append(c.Edges, progress.Edge{Producer: e[0], Consumer: e[1]})
 	}
@@ -142,4 +149,21 @@ func planParts(parts []part) []partChanges {
 func validName(name string) bool {
 	_, err := progress.NormalizeModule(name)
 	return err == nil
+}
+
+// errorLine is the first line of the product message a finding recognized,
+// its values filled in: the error a change record shows for its module.
+func errorLine(f diagnosis.Finding) string {
+	if f.Entry == nil || len(f.Entry.Messages) == 0 {
+		return ""
+	}
+	line := f.Entry.Messages[0].Text
+	for _, v := range f.Values {
+		line = strings.ReplaceAll(line, "{"+v.Name+"}", v.Text)
+	}
+	line, _, _ = strings.Cut(line, "\n")
+	if i := strings.Index(line, ". "); i >= 0 {
+		line = line[:i+1]
+	}
+	return Shorten(line, 200)
 }

@@ -610,6 +610,12 @@ func applyChange(rec *boltEnv, b modBuckets, c Change, mods []normalizedModule, 
 				return nil, 0, err
 			}
 			if cur != nil {
+				if cur.Error == "" && m.Error != "" { // the error that named it, learned after it was listed
+					cur.Error = m.Error
+					if err := putModule(mb, ob, key, *cur); err != nil {
+						return nil, 0, err
+					}
+				}
 				if Reason(cur.Reason) == c.Reason {
 					continue
 				}
@@ -638,7 +644,7 @@ func applyChange(rec *boltEnv, b modBuckets, c Change, mods []normalizedModule, 
 					return nil, 0, err
 				}
 			}
-			w := wireModule{Name: m.Name, Reason: string(c.Reason), By: c.Actor, At: at, Source: c.Source}
+			w := wireModule{Name: m.Name, Reason: string(c.Reason), By: c.Actor, At: at, Source: c.Source, Error: m.Error}
 			if err := putModule(mb, ob, m.Key, w); err != nil {
 				return nil, 0, err
 			}

@@ -189,7 +189,7 @@ func (r ChangeRecord) rows(layout string) [][]string {
 			}
 			return t.UTC().Format(layout)
 		}
-		out = append(out, []string{m.Name, string(m.Reason.Group()), string(m.Reason), state, m.ReportedBy, at(m.ReportedAt), m.RepublishedBy, at(m.RepublishedAt), "", ""})
+		out = append(out, []string{m.Name, string(m.Reason.Group()), string(m.Reason), state, m.ReportedBy, at(m.ReportedAt), m.RepublishedBy, at(m.RepublishedAt), "", m.Error})
 	}
 	for _, m := range r.Open {
 		row(m, "open")

@@ -147,6 +147,7 @@ type Module struct {
 	ReportedBy string
 	ReportedAt time.Time // first reported; orders the list
 	Source     string    // message reference or command id of the first report
+	Error      string    // the first line of the error that reported it, when known
 	// RepublishedBy and RepublishedAt are set on Status.RepublishedModules.
 	RepublishedBy string
 	RepublishedAt time.Time
@@ -240,7 +241,10 @@ type Change struct {
 	Reason      Reason      // ChangeAddModules
 	Modules     []string    // ChangeAddModules, ChangeDone
 	Edges       []Edge      // ChangeAddModules: producer → consumer, names as written
-	All         bool        // ChangeDone: every module
+	// Errors holds, for ChangeAddModules, the first line of the error that
+	// named a module (by its name in Modules), kept when it is newly listed.
+	Errors map[string]string
+	All    bool // ChangeDone: every module
 }
 
 // Result tells what an Apply did.

@@ -51,6 +51,16 @@ func testChangeRecord(t *testing.T, s Store) {
 		"republished: Billing_CS",
 	})
 
+	// The first line of its error: kept when it is listed, learned later when it was not known.
+	apply(t, s, "prod", Change{Kind: ChangeAddModules, Reason: ReasonProducerNotPrepared, Modules: []string{"pricing_lib", "New_One"},
+		Errors: map[string]string{"pricing_lib": "Producer module 'Pricing_Lib' hasn't been prepared", "New_One": "bad\x00line"}})
+	for _, m := range status(t, s, "prod", -1).Modules {
+		if want := map[string]string{"Pricing_Lib": "Producer module 'Pricing_Lib' hasn't been prepared"}[m.Name]; m.Error != want {
+			t.Errorf("%s error = %q, want %q", m.Name, m.Error, want)
+		}
+	}
+	apply(t, s, "prod", Change{Kind: ChangeDone, Modules: []string{"New_One"}})
+
 	// Named again after it was republished: listed again.
 	apply(t, s, "prod", Change{Kind: ChangeAddModules, Reason: ReasonFailed, Modules: []string{"Billing_CS"}})
 	if st := status(t, s, "prod", 0); st.Open.Failed != 1 || st.Republished.Failed != 0 {
@@ -62,11 +72,11 @@ func testChangeRecord(t *testing.T, s Store) {
 		t.Errorf("done all = %+v", res)
 	}
 	st = status(t, s, "prod", -1)
-	if st.Unnamed() != 0 || !st.UnnamedCovered || st.Open != (GroupCounts{}) || st.Republished.Total() != 3 || len(st.RepublishedModules) != 3 {
+	if st.Unnamed() != 0 || !st.UnnamedCovered || st.Open != (GroupCounts{}) || st.Republished.Total() != 4 || len(st.RepublishedModules) != 4 {
 		t.Errorf("after done all: %+v", st)
 	}
 	h := history(t, s, "prod")
-	if d := h[len(h)-1].Detail; d != "republished all: Pricing_Lib, Billing_CS, Orders_Core; 2 counted by Service Center but not named" {
+	if d := h[len(h)-1].Detail; d != "republished all: Pricing_Lib, Billing_CS, Orders_Core; 1 counted by Service Center but not named" {
 		t.Errorf("done all detail = %q", d)
 	}
 	// Again: nothing to do, nothing logged.

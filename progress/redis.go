@@ -311,12 +311,13 @@ type wireModule struct {
 	By     string `json:"by"`
 	At     int64  `json:"at"`
 	Source string `json:"source"`
+	Error  string `json:"error,omitempty"`
 	DoneBy string `json:"done_by,omitempty"`
 	DoneAt int64  `json:"done_at,omitempty"`
 }
 
 func (w wireModule) module() Module {
-	return Module{Name: w.Name, Reason: Reason(w.Reason), ReportedBy: w.By, ReportedAt: fromMillis(w.At), Source: w.Source,
+	return Module{Name: w.Name, Reason: Reason(w.Reason), ReportedBy: w.By, ReportedAt: fromMillis(w.At), Source: w.Source, Error: w.Error,
 		RepublishedBy: w.DoneBy, RepublishedAt: fromMillis(w.DoneAt)}
 }
 

@@ -164,6 +164,11 @@ elseif k == 'add' then
     if cur then
       local old = cjson.decode(cur)
       name(key)
+      -- The error that named it, learned after it was listed.
+      if (old.error == nil or old.error == '') and m.error and m.error ~= '' then
+        old.error = m.error
+        redis.call('HSET', mods, key, cjson.encode(old))
+      end
       if old.reason ~= c.reason then
         bump('open', old.reason, -1)
         bump('open', c.reason, 1)
@@ -180,7 +185,7 @@ elseif k == 'add' then
         bump('rep', cjson.decode(gone).reason, -1)
         redis.call('HDEL', repub, m.key)
       end
-      redis.call('HSET', mods, m.key, cjson.encode({name = m.name, reason = c.reason, by = actor, at = at, source = c.source}))
+      redis.call('HSET', mods, m.key, cjson.encode({name = m.name, reason = c.reason, by = actor, at = at, source = c.source, error = m.error}))
       redis.call('ZADD', order, score(c.reason, at), m.key)
       bump('open', c.reason, 1)
       name(m.key)

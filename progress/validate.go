@@ -222,6 +222,7 @@ type normalizedModule struct {
 	Name   string   `json:"name"`
 	Key    string   `json:"key"`
 	Legacy []string `json:"legacy,omitempty"`
+	Error  string   `json:"error,omitempty"`
 }
 
 // normalizeChange validates a change, fills its defaults and returns its
@@ -332,7 +333,12 @@ func normalizeChange(c Change, now time.Time) (Change, []normalizedModule, error
 				continue
 			}
 			seen[k] = true
-			mods = append(mods, normalizedModule{Name: name, Key: k})
+			nm := normalizedModule{Name: name, Key: k}
+			// An error line that is not plain text is left out, not the module.
+			if e := strings.TrimSpace(c.Errors[m]); checkText("error", e, maxText) == nil {
+				nm.Error = e
+			}
+			mods = append(mods, nm)
 		}
 	}
 	return c, mods, nil
