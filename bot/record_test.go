@@ -13,22 +13,8 @@ import (
 	"github.com/upgradebot/upgradebot/progress"
 )
 
-// errorLogEngine stands in for the recognizer's `consumer` value
-// (CONTRACTS.md): in an Error Log row "time<TAB>module<TAB>message", a
-// producer-not-prepared finding gets the row's module as its consumer.
-type errorLogEngine struct{ *diagnosis.Engine }
-
-func (e errorLogEngine) Diagnose(text string) []diagnosis.Finding {
-	fs := e.Engine.Diagnose(text)
-	cols := strings.Split(text, "\t")
-	for i := range fs {
-		if fs[i].ID == "producer-not-prepared" && len(cols) == 3 {
-			fs[i].Values = append(fs[i].Values, diagnosis.Value{Name: "consumer", Kind: diagnosis.ValueText, Text: cols[1]})
-		}
-	}
-	return fs
-}
-
+// errorLogRow is an Error Log row of Service Center: the module being
+// published (the consumer) in the Module column, the error naming its producer.
 func errorLogRow(consumer, producer string) string {
 	return "2026-11-25 08:10:00\t" + consumer + "\t" + strings.ReplaceAll(producerPaste, "Billing_CS", producer)
 }
@@ -46,7 +32,7 @@ func fortyModules(t *testing.T) (*Bot, progress.Store) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	b := New(Options{Engine: errorLogEngine{diagnosis.New(diagnosis.Builtin())}, Store: store, Now: clock, BotUserID: "UBOT"})
+	b := New(Options{Engine: diagnosis.New(diagnosis.Builtin()), Store: store, Now: clock, BotUserID: "UBOT"})
 	step := func(user, text string) {
 		t.Helper()
 		now = now.Add(7 * time.Minute)

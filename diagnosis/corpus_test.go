@@ -18,7 +18,7 @@ type corpusCase struct {
 }
 
 // contractKeys are the value keys CONTRACTS.md defines; other keys (title) are descriptive.
-var contractKeys = []string{"module", "user", "started_at", "upgrade_started_at", "percent", "expected_at", "prepared", "failed", "skipped", "current", "total", "version"}
+var contractKeys = []string{"module", "user", "started_at", "upgrade_started_at", "percent", "expected_at", "prepared", "failed", "skipped", "current", "total", "version", "consumer"}
 
 func loadCorpus(t testing.TB, name string) []corpusCase {
 	t.Helper()

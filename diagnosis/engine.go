@@ -27,6 +27,9 @@ func (e *Engine) Diagnose(text string) []Finding {
 	for _, entry := range e.kb.entries {
 		for _, msg := range entry.Messages {
 			for _, m := range msg.tmpl.findAll(n) {
+				if entry.ID == "producer-not-prepared" {
+					m.values = append(m.values, rowModule(n, m.start)...)
+				}
 				findings = append(findings, Finding{ID: entry.ID, Entry: entry, Values: m.values, Offset: m.start, end: m.end})
 			}
 		}
@@ -46,6 +49,16 @@ func (e *Engine) Diagnose(text string) []Finding {
 		}
 	}
 	return findings
+}
+
+// rowModule is the Module column of the Error Log row ("time<TAB>module<TAB>message") a producer's message starts in.
+func rowModule(n *normalized, start int) []Value {
+	from := max(0, start-400) // room for the row's first columns: a time and a name
+	cols := bytes.Split(n.orig[from+bytes.LastIndexByte(n.lower[from:start], '\n')+1:start], []byte("\t"))
+	if c := bytes.TrimSpace(cols[max(0, len(cols)-2)]); len(cols) > 2 && !bytes.ContainsAny(c, ":'\"<>") {
+		return []Value{{Name: "consumer", Text: string(c)}}
+	}
+	return nil
 }
 
 // findVersion returns the Platform Server version the text names

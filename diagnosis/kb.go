@@ -165,9 +165,8 @@ func ParseEntries(data []byte, file string) ([]*Entry, error) {
 // entryAtLine maps a YAML decode error's line to the 1-based entry index.
 func entryAtLine(root *yaml.Node, err error) int {
 	var line int
-	msg := err.Error()
-	if i := strings.Index(msg, "line "); i >= 0 {
-		fmt.Sscanf(msg[i:], "line %d", &line)
+	if _, after, ok := strings.Cut(err.Error(), "line "); ok {
+		fmt.Sscanf(after, "%d", &line)
 	}
 	idx := 0
 	for i, n := range root.Content {

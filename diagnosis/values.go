@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -20,11 +21,8 @@ var notNames = strings.Fields(`me us you him her them it the a an this that thes
 
 // looksLikeChat reports whether an unquoted module value starts like a sentence.
 func looksLikeChat(val []byte) bool {
-	end := bytes.IndexAny(val, " \n\t")
-	if end < 0 {
-		end = len(val)
-	}
-	return slices.Contains(notNames, strings.ToLower(string(val[:end])))
+	words := bytes.Fields(val)
+	return len(words) > 0 && slices.Contains(notNames, strings.ToLower(string(words[0])))
 }
 
 // capture reads the value of element k at i: where the text goes on, and
@@ -77,11 +75,9 @@ func (t *template) capture(n *normalized, i, k int) (int, []byte, bool) {
 	}
 	if hasNext {
 		p := findWord(l, i, i+e.maxLen+len(word), word)
-		if p <= i {
-			// OCR may have joined the next two words: "thatis locking".
-			if then != "" {
-				p = findWord(l, i, i+e.maxLen+len(word)+len(then), word+then)
-			}
+		// OCR may have joined the next two words: "thatis locking".
+		if p <= i && then != "" {
+			p = findWord(l, i, i+e.maxLen+len(word)+len(then), word+then)
 		}
 		if p <= i {
 			return i, nil, false
@@ -172,10 +168,8 @@ var meridiem = regexp.MustCompile(`^[ .][mM]\.$`)
 func valueOf(e *elem, b []byte) Value {
 	text := strings.FieldsFunc(string(bytes.TrimSpace(b)), func(r rune) bool { return r < 0x80 && isSpace(byte(r)) })
 	v := Value{Name: e.name, Kind: e.vkind, Text: strings.Join(text, " ")}
-	for _, c := range b {
-		if e.vkind == ValueNumber {
-			v.Num = v.Num*10 + int(c-'0')
-		}
+	if e.vkind == ValueNumber {
+		v.Num, _ = strconv.Atoi(string(b)) // digits only: capture read them
 	}
 	return v
 }
