@@ -20,6 +20,7 @@ const (
 	ActionShowStatus = "show_status"
 	ActionChooseEnv  = "choose_env"
 	ActionShare      = "share_status"
+	ActionRecord     = "record" // a name question's answer; the value is its code
 )
 
 // buttonValue is what a button carries: the environment, the module to
@@ -139,6 +140,8 @@ func (b *Bot) HandleAction(ctx context.Context, a Action) Response {
 		return Response{Announce: r}
 	case ActionChooseEnv:
 		return b.chooseEnv(ctx, a, v)
+	case ActionRecord:
+		return b.cmdRecord(ctx, Command{Workspace: a.Workspace, Channel: a.Channel, User: a.User, ID: a.ID}, a.Value)
 	}
 	return private(errorReply("I don't know that button any more."))
 }
@@ -168,7 +171,8 @@ func (b *Bot) chooseEnv(ctx context.Context, a Action, v buttonValue) Response {
 		r := errorReply(fmt.Sprintf("This message is already recorded for %s. To record it for %s too, paste it again starting with `%s:`.", chosen, v.Env, v.Env))
 		return Response{Reply: r, Private: true, Update: b.rebuilt(ctx, v.Key, reading, chosen, "", nil)}
 	}
-	out := b.applyParts(ctx, a.Workspace, v.Env, a.User, planParts(reading.parts), false)
+	_, changes, _ := b.checkedPlan(ctx, m, reading.parts)
+	out := b.applyParts(ctx, a.Workspace, v.Env, a.User, changes, false)
 	if out.err != nil {
 		return private(out.err)
 	}
@@ -253,8 +257,8 @@ func (b *Bot) rebuild(ctx context.Context, workspace, key, env, module string, n
 // which note tells about) and note.
 func (b *Bot) rebuilt(ctx context.Context, key string, r *Reading, env, module string, note Line) *Reply {
 	m := r.Message()
-	changes := planParts(r.parts)
-	rec := recordOutcome{env: env}
+	parts, changes, questions := b.checkedPlan(ctx, m, r.parts)
+	rec := recordOutcome{env: env, unsure: unsureNames(questions)}
 	var listed map[string]bool
 	var gone []string
 	if env == "" {
@@ -285,13 +289,14 @@ func (b *Bot) rebuilt(ctx context.Context, key string, r *Reading, env, module s
 				rec.lines = append(rec.lines, describeRecorded(env, p, progress.Result{Duplicate: true}))
 			}
 		}
-		for _, mod := range namedModules(r.Findings()) {
-			if !listed[moduleKey(mod)] && moduleKey(mod) != moduleKey(module) {
+		rec.questions, rec.asked = b.keepQuestions(ctx, m, env, key, questions), len(questions)
+		for _, mod := range namedModules(findingsOf(parts)) {
+			if !listed[moduleKey(mod)] && moduleKey(mod) != moduleKey(module) && !rec.unsure[mod] {
 				gone = append(gone, mod)
 			}
 		}
 	}
-	reply := b.diagnosisMessage(m, r.parts, changes, rec, key, listed)
+	reply := b.diagnosisMessage(m, parts, changes, rec, key, listed)
 	if len(gone) > 0 {
 		reply.Context(append(Line{T(":white_check_mark: Republished since: ")}, nameSpans(gone, 5)...))
 	}

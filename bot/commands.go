@@ -45,6 +45,8 @@ func commandTable() []*commandDef {
 			examples: []string{"reset qa"}, run: (*Bot).cmdReset},
 		{name: "remind", args: "<schedule> | off | now", summary: "This channel's reminder schedule while modules remain (cron spec, @daily, @every 2h).", admin: true,
 			examples: []string{"remind 0 9 * * 1-5", "remind @every 4h", "remind CRON_TZ=Europe/Lisbon 0 9 * * *", "remind off", "remind now"}, run: (*Bot).cmdRemind},
+		{name: "record", args: "<code>", summary: "Answer a question asked with buttons (which module a screenshot names): records what that button records.",
+			examples: []string{"record 3fK9xQ2a"}, run: (*Bot).cmdRecord},
 		{name: "diagnose", args: "<text>", summary: "Explain an error message without recording anything.",
 			examples: []string{"diagnose There were errors preparing some modules."}, readOnly: true, run: (*Bot).cmdDiagnose},
 		{name: "help", args: "[command]", summary: "This help, or one command's.", examples: []string{"help", "help done"}, readOnly: true, run: (*Bot).cmdHelp},
@@ -155,6 +157,7 @@ func (b *Bot) Help() *Reply {
 	}
 	r.Section(lines...)
 	r.Context(Line{T("Several environments in one channel? Start a pasted message with "), C("prod:"), T(" to say which.")})
+	r.Context(Line{T("Long pastes (snippets), .txt and .log files and Error Log exports (.csv, .xlsx) shared here are read too.")})
 	if b.ocrNote != "" {
 		r.Context(Line{T(b.ocrNote)})
 	}

@@ -78,6 +78,7 @@ func (b *Bot) cmdTrack(ctx context.Context, c Command, args string) Response {
 	if st, err := b.store.Status(ctx, c.Workspace, env, 0); err == nil && republishAll(st.Environment) {
 		r.Section(b.republishAllLine(st.Environment))
 	}
+	noteReplication(r, res.NotReplicated)
 	b.reminderNote(ctx, c, r)
 	return Response{Announce: r}
 }
@@ -221,6 +222,7 @@ func (b *Bot) addModules(ctx context.Context, c Command, args, name string, reas
 	}
 	r.Section(append(l, T(fmt.Sprintf("%d to republish.", res.Remaining))))
 	refusedNote(r, refused)
+	noteReplication(r, res.NotReplicated)
 	return Response{Announce: r}
 }
 
@@ -325,6 +327,7 @@ func (b *Bot) markDone(ctx context.Context, workspace, env, user, key string, mo
 	if len(res.NotFound) > 0 {
 		r.Context(append(Line{T("Not on the list, so not recorded: ")}, nameSpans(res.NotFound, 10)...))
 	}
+	noteReplication(r, res.NotReplicated)
 	if res.BecameEmpty || all && unnamed > 0 {
 		r.Blocks = append(r.Blocks, b.clearedBlocks(ctx, workspace, env)...)
 	}
@@ -372,11 +375,13 @@ func (b *Bot) cmdReset(ctx context.Context, c Command, args string) Response {
 	if err != nil {
 		return private(b.storeError("reset", err))
 	}
-	if _, err := b.store.Apply(ctx, c.Workspace, env, progress.Change{Kind: progress.ChangeReset, Key: "cmd:" + c.ID, Actor: c.User, At: b.now()}); err != nil {
+	res, err := b.store.Apply(ctx, c.Workspace, env, progress.Change{Kind: progress.ChangeReset, Key: "cmd:" + c.ID, Actor: c.User, At: b.now()})
+	if err != nil {
 		return private(b.storeError("reset", err))
 	}
 	r := &Reply{Summary: env + " reset for a new upgrade"}
 	r.Section(Line{M(c.User), T(" started a new upgrade of "), B(env), T(": state, counts and modules cleared; history kept.")})
+	noteReplication(r, res.NotReplicated)
 	return Response{Announce: r}
 }
 

@@ -65,6 +65,10 @@ func plan(findings []diagnosis.Finding) []planned {
 					}
 				}
 			}
+		case "module-not-upgraded":
+			if f.Text("module") != "" { // from an Error Log row's module column
+				addModule(f, progress.ReasonNotUpgraded)
+			}
 		case "module-upgrade-failed":
 			addModule(f, progress.ReasonFailed)
 		case "publish-blocked-by-preparation", "configuration-blocked-by-preparation", "delete-blocked-by-preparation":

@@ -24,13 +24,34 @@ type recordOutcome struct {
 	err      *Reply
 	cleared  bool
 	untraced bool // no environment followed here
+	// Names read from screenshots and not recorded: asked about (at most
+	// maxQuestions, once kept for env) out of asked.
+	questions []nameQuestion
+	asked     int
+	unsure    map[string]bool
+	// unreplicated: a change is recorded but not yet on a Redis replica (lines say so once)
+	unreplicated bool
+}
+
+// notReplicatedLine says that the store recorded a change its Redis
+// replica did not confirm in time (progress.Result.NotReplicated).
+func notReplicatedLine() Line {
+	return Line{T("Recorded, not yet on a replica; repeating it is safe.")}
+}
+
+// noteReplication adds notReplicatedLine to r when notReplicated.
+func noteReplication(r *Reply, notReplicated bool) {
+	if notReplicated {
+		r.Context(notReplicatedLine())
+	}
 }
 
 // record applies a message's planned changes to the right environment.
 // A message with nothing to record is about an environment too: its
 // reply's advice may depend on which (dependsOnEnv), so in a channel
-// following several the bot asks, as it does before recording.
-func (b *Bot) record(ctx context.Context, m Message, findings []diagnosis.Finding, changes []partChanges) recordOutcome {
+// following several the bot asks, as it does before recording; so it
+// does with asking (module names read from screenshots to ask about).
+func (b *Bot) record(ctx context.Context, m Message, findings []diagnosis.Finding, changes []partChanges, asking bool) recordOutcome {
 	var out recordOutcome
 	if b.store == nil {
 		return out
@@ -54,7 +75,7 @@ func (b *Bot) record(ctx context.Context, m Message, findings []diagnosis.Findin
 			}
 		}
 	}
-	ask := len(changes) > 0 || dependsOnEnv(findings)
+	ask := len(changes) > 0 || asking || dependsOnEnv(findings)
 	if target == nil && len(envs) > 1 && ask {
 		// Asked before, and answered: the reply rebuilt for a late screenshot records there.
 		chosen, err := b.chosenEnv(ctx, m.Workspace, replyKey(m))
@@ -184,6 +205,10 @@ func (b *Bot) apply(ctx context.Context, workspace, env, actor, key string, chan
 		out.lines = append(out.lines, describeRecorded(env, p, res))
 		out.cleared = out.cleared || res.BecameEmpty
 		out.state = res.State
+		if res.NotReplicated && !out.unreplicated {
+			out.unreplicated = true
+			out.lines = append(out.lines, notReplicatedLine())
+		}
 	}
 	return out
 }

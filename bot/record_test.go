@@ -113,3 +113,35 @@ func TestFortyModulesGolden(t *testing.T) {
 		}
 	}
 }
+
+// An Error Log pasted or shared as a file teaches which module needs which:
+// the Module column of a producer's row is its consumer.
+func TestEdgesFromErrorLogs(t *testing.T) {
+	const csv = "Instant,Module_Name,Application_Name,Username,Message,Stack\n" +
+		"2026-12-01 10:00:00,Orders_UI,Orders,admin,\"Producer module 'Orders_Core' hasn't been prepared for the current OutSystems environment version.\",\n"
+	for _, tc := range []struct {
+		name string
+		send func(t *testing.T, b *Bot)
+	}{
+		{"pasted rows", func(t *testing.T, b *Bot) { msg(t, b, "C1", "U1", "1.1", errorLogRow("Orders_UI", "Orders_Core")) }},
+		{"shared CSV", func(t *testing.T, b *Bot) { imageMsg(t, b, "1.2", "", b.ReadFile("errors.csv", []byte(csv))) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, store := newTestBot(t)
+			cmd(t, b, "C1", "U1", "track prod")
+			cmd(t, b, "C1", "U1", "skipped Orders_UI")
+			tc.send(t, b)
+			st, err := store.Status(context.Background(), "T1", "prod", -1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := []progress.Edge{{Producer: "orders_core", Consumer: "orders_ui"}}; fmt.Sprint(st.Edges) != fmt.Sprint(want) {
+				t.Errorf("edges %v, want %v", st.Edges, want)
+			}
+			out := text(cmd(t, b, "C1", "U1", "status prod"))
+			if !strings.Contains(out, "1. Orders_Core") || !strings.Contains(out, "producers before their consumers") {
+				t.Errorf("status:\n%s", out)
+			}
+		})
+	}
+}

@@ -55,7 +55,7 @@ func (e *Engine) Diagnose(text string) []Finding {
 func rowModule(n *normalized, start int) []Value {
 	from := max(0, start-400) // room for the row's first columns: a time and a name
 	cols := bytes.Split(n.orig[from+bytes.LastIndexByte(n.lower[from:start], '\n')+1:start], []byte("\t"))
-	if c := bytes.TrimSpace(cols[max(0, len(cols)-2)]); len(cols) > 2 && !bytes.ContainsAny(c, ":'\"<>") {
+	if c := bytes.TrimSpace(cols[max(0, len(cols)-2)]); len(cols) == 3 && bytes.ContainsRune(cols[0], ':') && !bytes.ContainsAny(c, ":'\"<>") {
 		return []Value{{Name: "consumer", Text: string(c)}}
 	}
 	return nil

@@ -263,6 +263,10 @@ type Result struct {
 	// "all clear" is announced exactly once.
 	BecameEmpty bool
 	State       State // state after the change
+	// NotReplicated is true when Redis recorded the change but its replica
+	// did not confirm it in time (WAIT): a failover now could lose it, and
+	// repeating it is safe.
+	NotReplicated bool
 }
 
 // TrackRequest asks to follow an environment from a channel.
@@ -282,6 +286,8 @@ type TrackResult struct {
 	Created  bool // the environment is new
 	Followed bool // the channel did not follow it before
 	Updated  bool // version, from-version or installation type changed
+	// NotReplicated: recorded, not yet confirmed by a Redis replica (as Result's).
+	NotReplicated bool
 }
 
 // ChannelSettings are per-channel options for the reminder scheduler.

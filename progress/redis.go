@@ -29,7 +29,7 @@ type RedisOptions struct {
 	Prefix         string           // key prefix; "" means DefaultRedisPrefix
 	Now            func() time.Time // clock; nil means time.Now
 	IdempotencyTTL time.Duration    // how long change keys are remembered; 0 means IdempotencyTTL
-	Logger         *slog.Logger     // says when OpenRedis's breaker opens and closes; nil: silent
+	Logger         *slog.Logger     // says when OpenRedis's breaker opens and closes, and unreplicated journal entries; nil: silent
 	historyLimit   int              // tests lower it; 0 means HistoryLimit
 }
 
@@ -66,6 +66,8 @@ type RedisStore struct {
 	track        *redis.Script
 	untrack      *redis.Script
 	apply        *redis.Script
+	replicas     replicas     // which masters have a replica to WAIT for (redis_wait.go)
+	log          *slog.Logger // says when a journal entry is not yet on a replica
 }
 
 var _ Store = (*RedisStore)(nil)
@@ -100,6 +102,7 @@ func NewRedisStore(client redis.UniversalClient, opts RedisOptions) (*RedisStore
 		now:          opts.Now,
 		idemTTL:      opts.IdempotencyTTL,
 		historyLimit: opts.historyLimit,
+		log:          cmp.Or(opts.Logger, slog.New(slog.DiscardHandler)),
 		track:        redis.NewScript(trackLua),
 		untrack:      redis.NewScript(untrackLua),
 		apply:        redis.NewScript(applyLua),
@@ -172,7 +175,14 @@ func OpenRedis(rawURL, clusterURL string, opts RedisOptions) (s *RedisStore, kin
 	if now == nil {
 		now = time.Now
 	}
-	client.AddHook(newBreaker(now, opts.Logger))
+	br := newBreaker(now, opts.Logger)
+	client.AddHook(br)
+	if cc, ok := client.(*redis.ClusterClient); ok {
+		// Writes that WAIT go to a node's client directly (redis_wait.go):
+		// the breaker guards them too. A command through the cluster
+		// client passes it once, marked as inside.
+		cc.OnNewNode(func(n *redis.Client) { n.AddHook(br) })
+	}
 	if s, err = NewRedisStore(client, opts); err != nil {
 		_ = client.Close()
 		return nil, "", err
@@ -371,15 +381,16 @@ func (s *RedisStore) Track(ctx context.Context, req TrackRequest) (TrackResult, 
 		s.envKey(ws, env, "meta"), s.envKey(ws, env, "channels"), s.wsEnvsKey(ws),
 		s.chanEnvsKey(ws, req.Channel), s.wsChannelsKey(ws), s.envKey(ws, env, "history"),
 	}
-	vals, err := s.track.Run(ctx, s.client, keys, env, req.Channel, req.Version, string(req.InstallType),
-		toMillis(req.At), req.Actor, entry, s.historyLimit, req.FromVersion).Int64Slice()
+	cmd, notReplicated := s.runScript(ctx, s.track, keys, env, req.Channel, req.Version, string(req.InstallType),
+		toMillis(req.At), req.Actor, entry, s.historyLimit, req.FromVersion)
+	vals, err := cmd.Int64Slice()
 	if err != nil {
 		return TrackResult{}, s.wrap("track", err)
 	}
 	if len(vals) != 3 {
 		return TrackResult{}, fmt.Errorf("progress: redis track: unexpected reply %v", vals)
 	}
-	return TrackResult{Created: vals[0] == 1, Followed: vals[1] == 1, Updated: vals[2] == 1}, nil
+	return TrackResult{Created: vals[0] == 1, Followed: vals[1] == 1, Updated: vals[2] == 1, NotReplicated: notReplicated}, nil
 }
 
 // Untrack stops a channel following an environment.
@@ -402,7 +413,8 @@ func (s *RedisStore) Untrack(ctx context.Context, workspace, env, channel, actor
 		s.envKey(workspace, env, "meta"), s.envKey(workspace, env, "channels"),
 		s.chanEnvsKey(workspace, channel), s.wsChannelsKey(workspace), s.envKey(workspace, env, "history"),
 	}
-	n, err := s.untrack.Run(ctx, s.client, keys, env, channel, entry, s.historyLimit).Int64()
+	cmd, _ := s.runScript(ctx, s.untrack, keys, env, channel, entry, s.historyLimit) // its reply has no room for the note
+	n, err := cmd.Int64()
 	if err != nil {
 		if redis.HasErrorPrefix(err, "NOTFOUND") {
 			return false, notFound(workspace, env)
@@ -455,15 +467,18 @@ func (s *RedisStore) Apply(ctx context.Context, workspace, env string, c Change)
 	// go-redis resends a command whose reply was lost (MaxRetries); the token
 	// lets the script tell that resend from a second Apply with the same key.
 	token := rand.Text()
-	reply, err := s.apply.Run(ctx, s.client, keys, string(wc), entry, int64(s.idemTTL/time.Second),
-		s.historyLimit, toMillis(c.At), c.Actor, token).Slice()
+	cmd, notReplicated := s.runScript(ctx, s.apply, keys, string(wc), entry, int64(s.idemTTL/time.Second),
+		s.historyLimit, toMillis(c.At), c.Actor, token)
+	reply, err := cmd.Slice()
 	if err != nil {
 		if redis.HasErrorPrefix(err, "NOTFOUND") {
 			return Result{}, notFound(workspace, env)
 		}
 		return Result{}, s.wrap("apply", err)
 	}
-	return parseApplyReply(reply)
+	res, err := parseApplyReply(reply)
+	res.NotReplicated = notReplicated && err == nil
+	return res, err
 }
 
 func parseApplyReply(reply []any) (Result, error) {
@@ -750,8 +765,12 @@ func (s *RedisStore) SetChannelSettings(ctx context.Context, workspace, channel 
 		paused = "1"
 	}
 	key := s.chanSettingsKey(workspace, channel)
+	// Indexed first, as in Track: the set lies outside the workspace's slot,
+	// and a Cluster refuses a transaction across slots.
+	if err := s.client.SAdd(ctx, s.workspacesKey(), workspace).Err(); err != nil {
+		return s.wrap("set channel settings", err)
+	}
 	_, err = s.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.SAdd(ctx, s.workspacesKey(), workspace)
 		p.Del(ctx, key)
 		p.HSet(ctx, key, "schedule", cs.Schedule, "paused", paused, "reason", cs.PauseReason,
 			"updated_at", toMillis(cs.UpdatedAt), "updated_by", cs.UpdatedBy)

@@ -26,7 +26,7 @@ The bot in this terminal, without Slack, on the same store as run.
                         take with no module on their line read module names
                         from the next lines, up to an empty line
   :image PATH           reads a screenshot
-  :file PATH            reads a text file as a pasted message
+  :file PATH            reads a text, CSV or XLSX file as if shared in Slack
   :quit                 leaves
 Anything else is a pasted message: a block pasted at once is one message,
 empty lines included; typed text ends at an empty line. From a pipe, a
