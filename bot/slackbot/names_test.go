@@ -40,6 +40,9 @@ func TestModuleNamesOverSlack(t *testing.T) {
 	}
 	mustContain(t, "done refused", rs[0].Field("blocks"), `Not on stg's list, so nothing recorded: \"Foo_Nonexistent\"`)
 	send("done orders_ui", "trig4", 4)
+	send("status stg", "trig5", 5)
+	rs = h.fake.WaitCalls(2, 5*time.Second, "response_url")
+	mustContain(t, "status", rs[1].Field("blocks"), "failed 3 of 3 left · skipped 0 of 1 left · 1 republished", "To republish (3), in this order:")
 
 	st, err := h.store.Status(context.Background(), slackfake.TeamID, "stg", -1)
 	if err != nil {
