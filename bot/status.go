@@ -178,6 +178,9 @@ func (b *Bot) statusBlocks(r *Reply, st progress.Status, full bool) {
 		used := 0
 		for _, m := range mods {
 			l := Line{C(m.Name), T(" — " + reasonText(m.Reason))}
+			if m.Producer && m.Reason != progress.ReasonProducerNotPrepared {
+				l = append(l, T(", and "+reasonText(progress.ReasonProducerNotPrepared)))
+			}
 			if m.ReportedBy != "" {
 				l = append(l, T(", reported by "), M(m.ReportedBy))
 			}

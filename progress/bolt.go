@@ -282,9 +282,10 @@ func u64(n uint64) []byte {
 
 // orderKey sorts like the Redis score: producers not prepared first, then
 // by first-reported time, ties by lowercase name.
-func orderKey(reason Reason, atMillis int64, key string) []byte {
+func orderKey(w wireModule, key string) []byte {
+	atMillis := w.At
 	b := make([]byte, 0, 9+len(key))
-	if reason == ReasonProducerNotPrepared {
+	if Reason(w.Reason) == ReasonProducerNotPrepared || w.Producer {
 		b = append(b, 0)
 	} else {
 		b = append(b, 1)
@@ -460,13 +461,13 @@ func (s *BoltStore) Apply(ctx context.Context, workspace, env string, c Change) 
 			return err
 		}
 		before := rec.ModuleCount
-		moved, covered, err := applyChange(&rec, modBuckets{mb, ob, nb, rb, edb}, c, mods, &res)
+		out, err := applyChange(&rec, modBuckets{mb, ob, nb, rb, edb}, c, mods, &res)
 		if err != nil {
 			return err
 		}
 		detail := describeChange(c)
 		if c.Kind == ChangeAddModules || c.Kind == ChangeDone {
-			detail = describeModules(c, res, moved, covered)
+			detail = describeModules(c, res, out)
 		}
 		if detail != "" {
 			rec.UpdatedAt, rec.UpdatedBy = toMillis(c.At), c.Actor
@@ -518,10 +519,9 @@ func expireKeys(idem, idemExp *bolt.Bucket, cutoff int64) error {
 // republished since the last reset, and the producer → consumer edges.
 type modBuckets struct{ mods, order, named, repub, edges *bolt.Bucket }
 
-// applyChange applies c to the environment. It returns the modules whose
-// reason changed ("Name (was failed)") and, for a done of all, how many
-// counted but unnamed modules it covered.
-func applyChange(rec *boltEnv, b modBuckets, c Change, mods []normalizedModule, res *Result) (moved []string, covered int, err error) {
+// applyChange applies c to the environment and says what its history
+// detail needs beyond res.
+func applyChange(rec *boltEnv, b modBuckets, c Change, mods []normalizedModule, res *Result) (out outcome, err error) {
 	mb, ob, nb := b.mods, b.order, b.named
 	name := func(key string) error {
 		if nb.Get([]byte(key)) != nil {
@@ -536,7 +536,7 @@ func applyChange(rec *boltEnv, b modBuckets, c Change, mods []normalizedModule, 
 		if err := mb.Delete([]byte(key)); err != nil {
 			return err
 		}
-		if err := ob.Delete(orderKey(Reason(w.Reason), w.At, key)); err != nil {
+		if err := ob.Delete(orderKey(*w, key)); err != nil {
 			return err
 		}
 		rec.ModuleCount--
@@ -554,7 +554,7 @@ func applyChange(rec *boltEnv, b modBuckets, c Change, mods []normalizedModule, 
 	if len(mods) > 0 {
 		var stored []string
 		if err := mb.ForEach(func(k, _ []byte) error { stored = append(stored, string(k)); return nil }); err != nil {
-			return nil, 0, err
+			return out, err
 		}
 		mods = slices.Clone(mods)
 		withLegacyKeys(mods, stored)
@@ -600,56 +600,65 @@ func applyChange(rec *boltEnv, b modBuckets, c Change, mods []normalizedModule, 
 	case ChangeAddModules:
 		for _, e := range c.Edges {
 			if err := b.edges.Put([]byte(e.Producer+"\n"+e.Consumer), nil); err != nil {
-				return nil, 0, err
+				return out, err
 			}
 		}
 		at := toMillis(c.At)
 		for _, m := range mods {
 			key, cur, err := findModule(mb, m)
 			if err != nil {
-				return nil, 0, err
+				return out, err
 			}
 			if cur != nil {
 				if cur.Error == "" && m.Error != "" { // the error that named it, learned after it was listed
 					cur.Error = m.Error
 					if err := putModule(mb, ob, key, *cur); err != nil {
-						return nil, 0, err
+						return out, err
 					}
 				}
-				if Reason(cur.Reason) == c.Reason {
+				// A failed or skipped module stays so when another message reports
+				// it; shown to be a producer not prepared, it goes first all the same.
+				old, reason := Reason(cur.Reason), c.Reason
+				if reason.Group() == GroupReported && old.Group() != GroupReported {
+					reason = old
+				}
+				producer := (cur.Producer || old == ReasonProducerNotPrepared || c.Reason == ReasonProducerNotPrepared) && reason != ReasonProducerNotPrepared
+				if reason == old && producer == cur.Producer {
 					continue
 				}
-				if err := name(key); err != nil {
-					return nil, 0, err
+				if err := ob.Delete(orderKey(*cur, key)); err != nil {
+					return out, err
 				}
-				if err := ob.Delete(orderKey(Reason(cur.Reason), cur.At, key)); err != nil {
-					return nil, 0, err
+				if producer && !cur.Producer && reason == old {
+					out.producers = append(out.producers, cur.Name)
 				}
-				rec.Open.add(Reason(cur.Reason).Group(), -1)
-				rec.Open.add(c.Reason.Group(), 1)
-				moved = append(moved, fmt.Sprintf("%s (was %s)", cur.Name, cur.Reason))
-				cur.Reason = string(c.Reason)
+				if reason != old {
+					rec.Open.add(old.Group(), -1)
+					rec.Open.add(reason.Group(), 1)
+					out.moved = append(out.moved, fmt.Sprintf("%s (was %s)", cur.Name, cur.Reason))
+					res.Updated = append(res.Updated, cur.Name)
+				}
+				cur.Reason, cur.Producer = string(reason), producer
 				if err := putModule(mb, ob, key, *cur); err != nil {
-					return nil, 0, err
+					return out, err
 				}
-				res.Updated = append(res.Updated, cur.Name)
 				continue
 			}
 			// Named again after it was republished: listed again.
 			if old, err := getModule(b.repub, m.Key); err != nil {
-				return nil, 0, err
+				return out, err
 			} else if old != nil {
 				rec.Republished.add(Reason(old.Reason).Group(), -1)
 				if err := b.repub.Delete([]byte(m.Key)); err != nil {
-					return nil, 0, err
+					return out, err
 				}
 			}
 			w := wireModule{Name: m.Name, Reason: string(c.Reason), By: c.Actor, At: at, Source: c.Source, Error: m.Error}
 			if err := putModule(mb, ob, m.Key, w); err != nil {
-				return nil, 0, err
+				return out, err
 			}
 			if err := name(m.Key); err != nil {
-				return nil, 0, err
+				return out, err
 			}
 			rec.ModuleCount++
 			rec.Open.add(c.Reason.Group(), 1)
@@ -658,7 +667,7 @@ func applyChange(rec *boltEnv, b modBuckets, c Change, mods []normalizedModule, 
 	case ChangeDone:
 		if c.All {
 			if !rec.Covered && (rec.Failed != nil || rec.Skipped != nil) {
-				covered = max(0, deref(rec.Failed)+deref(rec.Skipped)-rec.NamedFS)
+				out.covered = max(0, deref(rec.Failed)+deref(rec.Skipped)-rec.NamedFS)
 			}
 			rec.Covered = true
 			var keys []string
@@ -669,32 +678,32 @@ func applyChange(rec *boltEnv, b modBuckets, c Change, mods []normalizedModule, 
 			for _, key := range keys {
 				w, err := getModule(mb, key)
 				if err != nil {
-					return nil, 0, err
+					return out, err
 				}
 				if w != nil {
 					if err := republish(key, key, w); err != nil {
-						return nil, 0, err
+						return out, err
 					}
 				}
 			}
-			return nil, covered, nil
+			return out, nil
 		}
 		for _, m := range mods {
 			found := false
 			for _, key := range append([]string{m.Key}, m.Legacy...) {
 				cur, err := getModule(mb, key)
 				if err != nil {
-					return nil, 0, err
+					return out, err
 				}
 				if cur == nil {
 					continue
 				}
 				if found { // a second record under a legacy key: drop it
 					if err := mb.Delete([]byte(key)); err != nil {
-						return nil, 0, err
+						return out, err
 					}
-					if err := ob.Delete(orderKey(Reason(cur.Reason), cur.At, key)); err != nil {
-						return nil, 0, err
+					if err := ob.Delete(orderKey(*cur, key)); err != nil {
+						return out, err
 					}
 					rec.ModuleCount--
 					rec.Open.add(Reason(cur.Reason).Group(), -1)
@@ -702,7 +711,7 @@ func applyChange(rec *boltEnv, b modBuckets, c Change, mods []normalizedModule, 
 				}
 				found = true
 				if err := republish(key, m.Key, cur); err != nil {
-					return nil, 0, err
+					return out, err
 				}
 			}
 			if !found {
@@ -712,7 +721,7 @@ func applyChange(rec *boltEnv, b modBuckets, c Change, mods []normalizedModule, 
 	case ChangeReset:
 		for _, b := range []*bolt.Bucket{mb, ob, nb, b.repub} {
 			if err := clearBucket(b); err != nil {
-				return nil, 0, err
+				return out, err
 			}
 		}
 		rec.clearPreparation()
@@ -721,7 +730,7 @@ func applyChange(rec *boltEnv, b modBuckets, c Change, mods []normalizedModule, 
 		rec.ModuleCount, rec.NamedFS = 0, 0
 		rec.Open, rec.Republished, rec.Covered = GroupCounts{}, GroupCounts{}, false
 	}
-	return moved, covered, nil
+	return out, nil
 }
 
 // clearBucket deletes every key of b; the bucket itself stays so the handles
@@ -767,7 +776,7 @@ func putModule(mb, ob *bolt.Bucket, key string, w wireModule) error {
 	if err := mb.Put([]byte(key), b); err != nil {
 		return err
 	}
-	return ob.Put(orderKey(Reason(w.Reason), w.At, key), []byte(key))
+	return ob.Put(orderKey(w, key), []byte(key))
 }
 
 // Status returns one environment with at most limit modules (limit < 0: all).

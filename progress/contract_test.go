@@ -444,12 +444,30 @@ func testReAddModule(t *testing.T, s Store) {
 	if len(res.Updated) != 0 || res.Remaining != 2 {
 		t.Errorf("result = %+v", res)
 	}
+	// A failed module reported by another message stays failed; shown to be
+	// a producer not prepared, it goes first.
 	res = apply(t, s, "dev", Change{Kind: ChangeAddModules, Reason: ReasonNotUpgraded, Modules: []string{"orders"}})
-	equal(t, "updated", res.Updated, []string{"Orders"})
+	if len(res.Updated) != 0 {
+		t.Errorf("not-upgraded changed a failed module: %+v", res)
+	}
+	apply(t, s, "dev", Change{Kind: ChangeAddModules, Reason: ReasonProducerNotPrepared, Modules: []string{"billing"}})
+	if h := history(t, s, "dev"); h[len(h)-1].Detail != "producers not prepared, to republish first: Billing" {
+		t.Errorf("history = %+v", h[len(h)-1])
+	}
 	st := status(t, s, "dev", 10)
-	m := st.Modules[0]
-	if m.Name != "Orders" || m.Reason != ReasonNotUpgraded || m.ReportedBy != "U1" || m.Source != "m1" || !m.ReportedAt.Equal(t0) {
+	if m := st.Modules[0]; m.Name != "Billing" || m.Reason != ReasonFailed || !m.Producer {
+		t.Errorf("first module = %+v, want Billing, failed, a producer", m)
+	}
+	// Moved between failed and skipped, or from the reported group: recorded.
+	res = apply(t, s, "dev", Change{Kind: ChangeAddModules, Reason: ReasonSkipped, Modules: []string{"orders"}})
+	equal(t, "updated", res.Updated, []string{"Orders"})
+	st = status(t, s, "dev", 10)
+	m := st.Modules[1]
+	if m.Name != "Orders" || m.Reason != ReasonSkipped || m.ReportedBy != "U1" || m.Source != "m1" || !m.ReportedAt.Equal(t0) {
 		t.Errorf("re-added module = %+v, want first report kept, reason updated", m)
+	}
+	if st.Open != (GroupCounts{Failed: 1, Skipped: 1}) {
+		t.Errorf("open = %+v", st.Open)
 	}
 }
 

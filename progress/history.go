@@ -52,12 +52,19 @@ func describeChange(c Change) string {
 	return string(c.Kind)
 }
 
+// outcome is what an add or done did beyond its Result, for its history
+// detail: the modules whose reason changed ("Name (was failed)"), those
+// listed as failed or skipped another message showed to be producers not
+// prepared, and how many counted but unnamed modules a done of all covered.
+type outcome struct {
+	moved, producers []string
+	covered          int
+}
+
 // describeModules is the history detail of an add or done change, from
-// what it did: the modules' own spelling, every name. moved are the modules
-// whose reason changed, as "Name (was failed)"; covered is how many modules
-// Service Center counted but nobody named that a done of all covered. ""
-// when the change did nothing: it is not logged.
-func describeModules(c Change, res Result, moved []string, covered int) string {
+// what it did: the modules' own spelling, every name. "" when the change
+// did nothing: it is not logged.
+func describeModules(c Change, res Result, out outcome) string {
 	var parts []string
 	switch {
 	case c.Kind == ChangeAddModules:
@@ -68,17 +75,20 @@ func describeModules(c Change, res Result, moved []string, covered int) string {
 			}
 			parts = append(parts, fmt.Sprintf("%d %s reported (%s): %s", n, noun, c.Reason, strings.Join(res.Added, ", ")))
 		}
-		if len(moved) > 0 {
-			parts = append(parts, fmt.Sprintf("moved to %s: %s", c.Reason, strings.Join(moved, ", ")))
+		if len(out.moved) > 0 {
+			parts = append(parts, fmt.Sprintf("moved to %s: %s", c.Reason, strings.Join(out.moved, ", ")))
 		}
-	case c.All && (len(res.Removed) > 0 || covered > 0):
+		if len(out.producers) > 0 {
+			parts = append(parts, "producers not prepared, to republish first: "+strings.Join(out.producers, ", "))
+		}
+	case c.All && (len(res.Removed) > 0 || out.covered > 0):
 		s := "republished all"
 		if len(res.Removed) > 0 {
 			s += ": " + strings.Join(res.Removed, ", ")
 		}
 		parts = append(parts, s)
-		if covered > 0 {
-			parts = append(parts, fmt.Sprintf("%d counted by Service Center but not named", covered))
+		if out.covered > 0 {
+			parts = append(parts, fmt.Sprintf("%d counted by Service Center but not named", out.covered))
 		}
 	case len(res.Removed) > 0:
 		parts = append(parts, "republished: "+strings.Join(res.Removed, ", "))

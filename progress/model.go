@@ -148,6 +148,9 @@ type Module struct {
 	ReportedAt time.Time // first reported; orders the list
 	Source     string    // message reference or command id of the first report
 	Error      string    // the first line of the error that reported it, when known
+	// Producer: a producer not prepared (its reason, or another message
+	// showed it of a module listed as failed or skipped): it goes first.
+	Producer bool
 	// RepublishedBy and RepublishedAt are set on Status.RepublishedModules.
 	RepublishedBy string
 	RepublishedAt time.Time

@@ -322,12 +322,15 @@ type wireModule struct {
 	At     int64  `json:"at"`
 	Source string `json:"source"`
 	Error  string `json:"error,omitempty"`
-	DoneBy string `json:"done_by,omitempty"`
-	DoneAt int64  `json:"done_at,omitempty"`
+	// Producer: listed as failed or skipped, and shown to be a producer not prepared.
+	Producer bool   `json:"producer,omitempty"`
+	DoneBy   string `json:"done_by,omitempty"`
+	DoneAt   int64  `json:"done_at,omitempty"`
 }
 
 func (w wireModule) module() Module {
 	return Module{Name: w.Name, Reason: Reason(w.Reason), ReportedBy: w.By, ReportedAt: fromMillis(w.At), Source: w.Source, Error: w.Error,
+		Producer:      w.Producer || Reason(w.Reason) == ReasonProducerNotPrepared,
 		RepublishedBy: w.DoneBy, RepublishedAt: fromMillis(w.DoneAt)}
 }
 

@@ -107,16 +107,16 @@ local function group(reason)
 end
 local function bump(field, reason, n) redis.call('HINCRBY', meta, field .. '_' .. group(reason), n) end
 -- Producers not prepared sort first: the others get 2^42 ms (year 2109) added.
-local function score(reason, t)
-  if reason == 'producer-not-prepared' then return string.format('%.0f', t) end
-  return string.format('%.0f', t + 4398046511104)
+local function score(m)
+  if m.reason == 'producer-not-prepared' or m.producer then return string.format('%.0f', m.at) end
+  return string.format('%.0f', m.at + 4398046511104)
 end
 local function clearprep() redis.call('HDEL', meta, 'percent', 'expected', 'current', 'total') end
 local function setnum(field, v)
   if given(v) then redis.call('HSET', meta, field, string.format('%d', v)) end
 end
 local before = redis.call('ZCARD', order)
-local added, updated, removed, notfound, moved = {}, {}, {}, {}, {}
+local added, updated, removed, notfound, moved, producers = {}, {}, {}, {}, {}, {}
 local covered = 0
 -- republish moves a listed module (stored under key) to the republished hash, under repkey.
 local function republish(key, repkey, cur)
@@ -169,14 +169,23 @@ elseif k == 'add' then
         old.error = m.error
         redis.call('HSET', mods, key, cjson.encode(old))
       end
-      if old.reason ~= c.reason then
-        bump('open', old.reason, -1)
-        bump('open', c.reason, 1)
-        moved[#moved + 1] = old.name .. ' (was ' .. old.reason .. ')'
-        old.reason = c.reason
+      -- A failed or skipped module stays so when another message reports
+      -- it; shown to be a producer not prepared, it goes first all the same.
+      local reason = c.reason
+      if group(c.reason) == 'reported' and group(old.reason) ~= 'reported' then reason = old.reason end
+      local producer = old.producer or old.reason == 'producer-not-prepared' or c.reason == 'producer-not-prepared'
+      local flag = producer and reason ~= 'producer-not-prepared' or nil
+      if reason ~= old.reason or flag ~= old.producer then
+        if flag and not old.producer and reason == old.reason then producers[#producers + 1] = old.name end
+        if reason ~= old.reason then
+          bump('open', old.reason, -1)
+          bump('open', reason, 1)
+          moved[#moved + 1] = old.name .. ' (was ' .. old.reason .. ')'
+          updated[#updated + 1] = old.name
+        end
+        old.reason, old.producer = reason, flag
         redis.call('HSET', mods, key, cjson.encode(old))
-        redis.call('ZADD', order, score(c.reason, old.at), key)
-        updated[#updated + 1] = old.name
+        redis.call('ZADD', order, score(old), key)
       end
     else
       -- Named again after it was republished: listed again.
@@ -186,7 +195,7 @@ elseif k == 'add' then
         redis.call('HDEL', repub, m.key)
       end
       redis.call('HSET', mods, m.key, cjson.encode({name = m.name, reason = c.reason, by = actor, at = at, source = c.source, error = m.error}))
-      redis.call('ZADD', order, score(c.reason, at), m.key)
+      redis.call('ZADD', order, score({reason = c.reason, at = at}), m.key)
       bump('open', c.reason, 1)
       name(m.key)
       added[#added + 1] = m.name
@@ -199,6 +208,7 @@ elseif k == 'add' then
     parts[#parts + 1] = string.format('%d %s reported (%s): %s', #added, noun, c.reason, table.concat(added, ', '))
   end
   if #moved > 0 then parts[#parts + 1] = 'moved to ' .. c.reason .. ': ' .. table.concat(moved, ', ') end
+  if #producers > 0 then parts[#parts + 1] = 'producers not prepared, to republish first: ' .. table.concat(producers, ', ') end
   detail = table.concat(parts, '; ')
 elseif k == 'done' then
   if c.all then
