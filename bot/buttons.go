@@ -118,7 +118,7 @@ func (b *Bot) HandleAction(ctx context.Context, a Action) Response {
 				return private(errR)
 			}
 		}
-		resp := b.markDone(ctx, a.Workspace, env, a.User, "btn:"+a.ID, []string{v.Module}, false)
+		resp := b.markDone(ctx, a.Workspace, a.Channel, env, a.User, "btn:"+a.ID, []string{v.Module}, false)
 		if v.Key != "" {
 			var note Line
 			if !resp.Private { // marked now, or by this same click before
@@ -140,6 +140,23 @@ func (b *Bot) HandleAction(ctx context.Context, a Action) Response {
 		return Response{Announce: r}
 	case ActionChooseEnv:
 		return b.chooseEnv(ctx, a, v)
+	case ActionUndo:
+		u, _ := b.undoable(ctx, a.Workspace, v.Key)
+		resp := b.undo(ctx, a.Workspace, a.User, v.Key)
+		if resp.Announce != nil && u.Env != "" {
+			resp.Update = b.rebuild(ctx, a.Workspace, v.Key, u.Env, "", nil)
+		}
+		return resp
+	case ActionConfirm:
+		if _, yes := confirmed(a.Value); !yes {
+			return private(errorReply("That button is out of date."))
+		}
+		resp := b.HandleCommand(ctx, Command{Workspace: a.Workspace, Channel: a.Channel, User: a.User, ID: a.ID, Text: a.Value})
+		if resp.Announce != nil {
+			resp.Update = &Reply{Summary: "Confirmed"}
+			resp.Update.Context(Line{T("Confirmed by "), M(a.User), T(".")})
+		}
+		return resp
 	case ActionRecord:
 		return b.cmdRecord(ctx, Command{Workspace: a.Workspace, Channel: a.Channel, User: a.User, ID: a.ID}, a.Value)
 	}
@@ -172,15 +189,16 @@ func (b *Bot) chooseEnv(ctx context.Context, a Action, v buttonValue) Response {
 		return Response{Reply: r, Private: true, Update: b.rebuilt(ctx, v.Key, reading, chosen, "", nil)}
 	}
 	_, changes, _ := b.checkedPlan(ctx, m, reading.parts)
-	out := b.applyParts(ctx, a.Workspace, v.Env, a.User, changes, false)
+	out := b.applyParts(ctx, a.Workspace, v.Env, a.User, messageKey(m), changes, false)
 	if out.err != nil {
 		return private(out.err)
 	}
 	if err := b.store.PutValue(ctx, a.Workspace, "choice:"+v.Key, []byte(v.Env), keepFor); err != nil {
 		b.log.Warn("cannot keep the choice of environment", "err", err)
 	}
+	b.remember(ctx, a.Workspace, a.Channel, a.User, v.Key, undoable{Env: v.Env, Keys: out.keys, What: linesText(out.lines)})
 	resp := Response{Update: b.rebuilt(ctx, v.Key, reading, v.Env, "", nil)}
-	if len(out.lines) == 0 && len(planParts(reading.parts)) > 0 { // a message with nothing to record only gets its reply rewritten
+	if len(out.lines) == 0 && len(out.held) == 0 && len(planParts(reading.parts)) > 0 { // a message with nothing to record only gets its reply rewritten
 		resp.Reply, resp.Private = &Reply{Summary: "Already recorded for " + v.Env}, true
 		resp.Reply.Context(Line{T("Already recorded for "), B(v.Env), T(".")})
 	}
@@ -284,10 +302,24 @@ func (b *Bot) rebuilt(ctx context.Context, key string, r *Reading, env, module s
 		for _, mod := range st.Modules {
 			listed[moduleKey(mod.Name)] = true
 		}
+		// What is still held back is explained again, the rest was recorded.
+		h, _, err := b.heldFor(ctx, m.Workspace, heldCode(messageKey(m), env))
+		if err != nil || h.Recorded != "" {
+			h = heldChanges{}
+		}
+		held := map[string]bool{}
+		for _, hc := range h.Changes {
+			held[hc.Key] = true
+		}
 		for _, pc := range changes {
-			for _, p := range pc.Changes {
-				rec.lines = append(rec.lines, describeRecorded(env, p, progress.Result{Duplicate: true}))
+			for i, p := range pc.Changes {
+				if !held[fmt.Sprintf("%s#%d", pc.Key, i)] {
+					rec.lines = append(rec.lines, describeRecorded(env, p, progress.Result{Duplicate: true}))
+				}
 			}
+		}
+		if len(h.Changes) > 0 {
+			rec.held, rec.heldCode, rec.heldWhy = h.Changes, heldCode(messageKey(m), env), b.heldLines(ctx, m.Workspace, env, h.Changes)
 		}
 		rec.questions, rec.asked = b.keepQuestions(ctx, m, env, key, questions), len(questions)
 		for _, mod := range namedModules(findingsOf(parts)) {
@@ -297,6 +329,13 @@ func (b *Bot) rebuilt(ctx context.Context, key string, r *Reading, env, module s
 		}
 	}
 	reply := b.diagnosisMessage(m, parts, changes, rec, key, listed)
+	if u, ok := b.undoable(ctx, m.Workspace, key); ok && env != "" {
+		if u.Undone == "" {
+			withUndo(reply, key)
+		} else {
+			reply.Context(Line{T(":leftwards_arrow_with_hook: Undone by "), M(u.Undone), T(".")})
+		}
+	}
 	if len(gone) > 0 {
 		reply.Context(append(Line{T(":white_check_mark: Republished since: ")}, nameSpans(gone, 5)...))
 	}

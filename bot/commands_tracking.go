@@ -223,11 +223,12 @@ func (b *Bot) addModules(ctx context.Context, c Command, args, name string, reas
 	r.Section(append(l, T(fmt.Sprintf("%d to republish.", res.Remaining))))
 	refusedNote(r, refused)
 	noteReplication(r, res.NotReplicated)
-	return Response{Announce: r}
+	return Response{Announce: b.undoably(ctx, c.Workspace, c.Channel, c.User, env, r, "cmd:"+c.ID)}
 }
 
 func (b *Bot) cmdDone(ctx context.Context, c Command, args string) Response {
 	def := b.lookup("done")
+	args, yes := confirmed(args)
 	envName, rest := splitEnvPrefix(args)
 	all := strings.EqualFold(strings.TrimSpace(rest), "all")
 	var mods, refused []string
@@ -243,7 +244,19 @@ func (b *Bot) cmdDone(ctx context.Context, c Command, args string) Response {
 	if errR != nil {
 		return private(errR)
 	}
-	resp := b.markDone(ctx, c.Workspace, env, c.User, "cmd:"+c.ID, mods, all)
+	if all && !yes {
+		return b.confirm(ctx, c.Workspace, env, "done "+env+": all --yes", "Mark all republished", func(st progress.Status) string {
+			if republishAll(st.Environment) {
+				return fmt.Sprintf("Record that every application of %s is republished?", env)
+			}
+			q := fmt.Sprintf("Mark every module on %s's list republished (%s)", env, plural(st.ModuleCount, "module", "modules"))
+			if n := st.Unnamed(); n > 0 {
+				q += fmt.Sprintf(", and the %d Service Center counted that nobody named", n)
+			}
+			return q + "?"
+		})
+	}
+	resp := b.markDone(ctx, c.Workspace, c.Channel, env, c.User, "cmd:"+c.ID, mods, all)
 	if r := cmp.Or(resp.Announce, resp.Reply); r != nil {
 		refusedNote(r, refused)
 	}
@@ -258,12 +271,18 @@ func noNamesProblem(refused []string) string {
 	return fmt.Sprintf("None of %s can be a module name (letters, digits, _ - . only; quote a name with spaces).", quotedList(refused))
 }
 
-// refusedNote tells, under a reply, what a command could not take for a module name.
+// refusedNote tells, under a reply (above its buttons), what a command could not take for a module name.
 func refusedNote(r *Reply, refused []string) {
-	if len(refused) > 0 {
-		r.Context(append(append(Line{T("Not module names, so not recorded: ")}, nameSpans(refused, 10)...),
-			T(" (a name with spaces goes in quotes; text in parentheses is a comment)")))
+	if len(refused) == 0 {
+		return
 	}
+	var buttons []Block
+	if n := len(r.Blocks); n > 0 && len(r.Blocks[n-1].Buttons) > 0 {
+		r.Blocks, buttons = r.Blocks[:n-1], r.Blocks[n-1:]
+	}
+	r.Context(append(append(Line{T("Not module names, so not recorded: ")}, nameSpans(refused, 10)...),
+		T(" (a name with spaces goes in quotes; text in parentheses is a comment)")))
+	r.Blocks = append(r.Blocks, buttons...)
 }
 
 // quotedList is names in quotes, joined with "and", for a sentence.
@@ -279,7 +298,7 @@ func quotedList(names []string) string {
 	return joinAnd(q)
 }
 
-func (b *Bot) markDone(ctx context.Context, workspace, env, user, key string, mods []string, all bool) Response {
+func (b *Bot) markDone(ctx context.Context, workspace, channel, env, user, key string, mods []string, all bool) Response {
 	// done all also covers what Service Center counted and nobody named.
 	unnamed := 0
 	if all {
@@ -288,7 +307,7 @@ func (b *Bot) markDone(ctx context.Context, workspace, env, user, key string, mo
 			return private(b.storeError("status", err))
 		}
 		if republishAll(st.Environment) {
-			return b.republishedAll(ctx, workspace, env, user, key)
+			return b.republishedAll(ctx, workspace, channel, env, user, key)
 		}
 		unnamed = st.Unnamed()
 	}
@@ -299,7 +318,7 @@ func (b *Bot) markDone(ctx context.Context, workspace, env, user, key string, mo
 	if res.Duplicate {
 		return Response{}
 	}
-	if len(res.Removed) == 0 && (!all || unnamed == 0) {
+	if len(res.Removed) == 0 && !res.BecameDone && (!all || unnamed == 0) {
 		msg := fmt.Sprintf("Not on %s's list, so nothing recorded: %s. %s shows the list.", env, quotedList(res.NotFound), "`"+b.cmd+" status "+env+"`")
 		if all {
 			msg = fmt.Sprintf("%s has no modules to republish.", env)
@@ -328,16 +347,19 @@ func (b *Bot) markDone(ctx context.Context, workspace, env, user, key string, mo
 		r.Context(append(Line{T("Not on the list, so not recorded: ")}, nameSpans(res.NotFound, 10)...))
 	}
 	noteReplication(r, res.NotReplicated)
-	if res.BecameEmpty || all && unnamed > 0 {
+	switch {
+	case res.AllClear(): // done now: the all-clear, once
+		r.Blocks = append(r.Blocks, b.allClear(env).Blocks...)
+	case res.BecameEmpty:
 		r.Blocks = append(r.Blocks, b.clearedBlocks(ctx, workspace, env)...)
 	}
-	return Response{Announce: r}
+	return Response{Announce: b.undoably(ctx, workspace, channel, user, env, r, key)}
 }
 
 // republishedAll records that every application of env, which had to be
 // republished after an upgrade from Platform Server 10 or earlier, is: the
 // list is emptied and the environment is ready.
-func (b *Bot) republishedAll(ctx context.Context, workspace, env, user, key string) Response {
+func (b *Bot) republishedAll(ctx context.Context, workspace, channel, env, user, key string) Response {
 	if _, err := b.store.Apply(ctx, workspace, env, progress.Change{Kind: progress.ChangeDone, Key: key, Actor: user, All: true, At: b.now()}); err != nil {
 		return private(b.storeError("record", err))
 	}
@@ -351,7 +373,7 @@ func (b *Bot) republishedAll(ctx context.Context, workspace, env, user, key stri
 	r := &Reply{Summary: "All applications republished on " + env}
 	r.Section(Line{M(user), T(" republished all applications on "), B(env), T(".")})
 	r.Blocks = append(r.Blocks, b.allClear(env).Blocks...)
-	return Response{Announce: r}
+	return Response{Announce: b.undoably(ctx, workspace, channel, user, env, r, key, key+"#ready")}
 }
 
 // clearedBlocks says the list is empty: all clear, unless Service Center
@@ -367,6 +389,7 @@ func (b *Bot) clearedBlocks(ctx context.Context, workspace, env string) []Block 
 }
 
 func (b *Bot) cmdReset(ctx context.Context, c Command, args string) Response {
+	args, yes := confirmed(args)
 	fields := strings.Fields(args)
 	if len(fields) != 1 {
 		return b.usageError(b.lookup("reset"), "Tell me which environment starts a new upgrade.")
@@ -375,6 +398,11 @@ func (b *Bot) cmdReset(ctx context.Context, c Command, args string) Response {
 	if err != nil {
 		return private(b.storeError("reset", err))
 	}
+	if !yes {
+		return b.confirm(ctx, c.Workspace, env, "reset "+env+" --yes", "Reset "+env, func(st progress.Status) string {
+			return fmt.Sprintf("Start a new upgrade of %s? This clears its state, counts and list (%s); the history is kept.", env, plural(st.ModuleCount, "module", "modules"))
+		})
+	}
 	res, err := b.store.Apply(ctx, c.Workspace, env, progress.Change{Kind: progress.ChangeReset, Key: "cmd:" + c.ID, Actor: c.User, At: b.now()})
 	if err != nil {
 		return private(b.storeError("reset", err))
@@ -382,7 +410,9 @@ func (b *Bot) cmdReset(ctx context.Context, c Command, args string) Response {
 	r := &Reply{Summary: env + " reset for a new upgrade"}
 	r.Section(Line{M(c.User), T(" started a new upgrade of "), B(env), T(": state, counts and modules cleared; history kept.")})
 	noteReplication(r, res.NotReplicated)
-	return Response{Announce: r}
+	ref := undoRef("cmd:" + c.ID)
+	b.remember(ctx, c.Workspace, c.Channel, c.User, ref, undoable{Env: env, Keys: []string{"cmd:" + c.ID}, What: r.Summary, Admin: true})
+	return Response{Announce: withUndo(r, ref)}
 }
 
 func (b *Bot) cmdEnvs(ctx context.Context, c Command, _ string) Response {

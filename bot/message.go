@@ -161,7 +161,12 @@ type part struct {
 
 // messageKey keys the tracking changes of a message's text; its
 // screenshots' keys extend it.
-func messageKey(m Message) string { return "msg:" + m.Channel + ":" + m.TS }
+func messageKey(m Message) string {
+	if m.Edited != "" {
+		return "msg:" + m.Channel + ":" + m.TS + "~" + m.Edited
+	}
+	return "msg:" + m.Channel + ":" + m.TS
+}
 
 // respondToFindings records a message's findings and builds the reply.
 func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Response {
@@ -172,6 +177,8 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Re
 	if len(questions) > 0 && rec.env == "" && len(rec.ask) == 0 && rec.err == nil {
 		rec.env = rec.about.Name // nothing else recorded: the names asked about are for it
 	}
+	ref := replyKey(m)
+	undoable := b.remember(ctx, m.Workspace, m.Channel, m.User, ref, undoable{Env: rec.env, Keys: rec.keys, What: linesText(rec.lines)})
 	quiet := true
 	for _, f := range findings {
 		if len(f.Entry.Causes) > 0 {
@@ -179,13 +186,16 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Re
 		}
 	}
 	images := imageLines(m, parts)
-	if quiet && rec.err == nil && len(rec.ask) == 0 && !rec.untraced && len(questions) == 0 {
+	if quiet && rec.err == nil && len(rec.ask) == 0 && !rec.untraced && len(questions) == 0 && len(rec.held) == 0 {
 		resp := Response{React: "white_check_mark"}
 		if len(rec.lines) > 0 {
 			// The shell has no reactions: it shows what was recorded instead.
 			resp.Reply = &Reply{Summary: rec.lines[0].PlainText()}
 			resp.Reply.Context(append(images, rec.lines...)...)
 			resp.Private = true
+			if undoable {
+				withUndo(resp.Reply, ref)
+			}
 		}
 		if rec.cleared {
 			resp.Announce = b.allClear(rec.env)
@@ -193,7 +203,7 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Re
 		return resp
 	}
 	key := ""
-	if rec.err == nil && (len(rec.ask) > 0 || (rec.env != "" && (len(namedModules(findings)) > 0 || len(questions) > 0))) {
+	if rec.err == nil && (len(rec.ask) > 0 || (rec.env != "" && (len(namedModules(findings)) > 0 || len(questions) > 0 || undoable))) {
 		// The buttons refer to the message: a choice records its changes,
 		// a click rebuilds the reply.
 		var err error
@@ -208,6 +218,9 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Re
 		rec.questions, rec.asked = b.keepQuestions(ctx, m, rec.env, key, questions), len(questions)
 	}
 	resp := Response{Reply: b.diagnosisMessage(m, parts, changes, rec, key, nil)}
+	if key != "" && rec.env != "" && undoable {
+		withUndo(resp.Reply, key)
+	}
 	if rec.cleared {
 		resp.Announce = b.allClear(rec.env)
 	}
@@ -240,6 +253,7 @@ func (b *Bot) diagnosisMessage(m Message, parts []part, changes []partChanges, r
 		r.Actions(buttons...)
 	default:
 		r.Context(rec.lines...)
+		r.Section(rec.heldWhy...)
 		if len(rec.questions) > 0 {
 			b.questionBlocks(r, rec.env, rec.questions, rec.asked)
 		}
@@ -252,11 +266,20 @@ func (b *Bot) diagnosisMessage(m Message, parts []part, changes []partChanges, r
 		}
 	}
 	if rec.err == nil {
+		held := map[string]bool{} // a module held back is not on the list: no button marks it republished
+		for _, h := range rec.held {
+			for _, mod := range h.Change.Modules {
+				held[moduleKey(mod)] = true
+			}
+		}
 		var buttons []Button
+		if rec.heldCode != "" && len(rec.ask) == 0 {
+			buttons = append(buttons, RecordAnywayButton(rec.heldCode))
+		}
 		for _, bt := range b.findingButtons(findings, rec.env, key, listed) {
 			var v buttonValue
-			if json.Unmarshal([]byte(bt.Value), &v) == nil && rec.unsure[v.Module] {
-				continue // not recorded: asked about above
+			if json.Unmarshal([]byte(bt.Value), &v) == nil && (rec.unsure[v.Module] || held[moduleKey(v.Module)]) {
+				continue // not recorded: asked about above, or held back
 			}
 			buttons = append(buttons, bt)
 		}

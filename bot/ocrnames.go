@@ -204,8 +204,8 @@ func (b *Bot) checkedPlan(ctx context.Context, m Message, parts []part) ([]part,
 			}
 			cs = append(cs, c)
 		}
-		if len(cs) > 0 {
-			kept = append(kept, partChanges{Key: pc.Key, Changes: cs})
+		if len(cs)+len(pc.Held) > 0 {
+			kept = append(kept, partChanges{Key: pc.Key, Changes: cs, Held: pc.Held})
 		}
 	}
 	return out, kept, questions
@@ -280,11 +280,18 @@ func (b *Bot) questionBlocks(r *Reply, env string, qs []nameQuestion, total int)
 	}
 }
 
-// cmdRecord records what a name question's button records.
+// cmdRecord records what a name question's button records, or what a
+// reply held back (guard.go).
 func (b *Bot) cmdRecord(ctx context.Context, c Command, args string) Response {
 	code := strings.TrimSpace(args)
 	if code == "" {
 		return b.usageError(b.lookup("record"), "Give the code printed beside the button.")
+	}
+	if h, found, err := b.heldFor(ctx, c.Workspace, code); err != nil || found {
+		if err != nil {
+			return private(b.storeError("read what was held back", err))
+		}
+		return b.recordHeld(ctx, c.Workspace, c.User, h, code)
 	}
 	js, found, err := b.store.Value(ctx, c.Workspace, "plan:"+code)
 	if err != nil {
@@ -304,7 +311,7 @@ func (b *Bot) cmdRecord(ctx context.Context, c Command, args string) Response {
 	r := &Reply{Summary: fmt.Sprintf("%s recorded on %s", p.Module, p.Env)}
 	r.Section(Line{M(c.User), T(" recorded "), C(p.Module), T(" (read as "), C(p.Read), T(" in a screenshot) on "), B(p.Env), T(fmt.Sprintf(". %d to republish.", res.Remaining))})
 	noteReplication(r, res.NotReplicated)
-	resp := Response{Announce: r}
+	resp := Response{Announce: b.undoably(ctx, c.Workspace, c.Channel, c.User, p.Env, r, p.Key)}
 	if p.Reply != "" {
 		resp.Update = b.rebuild(ctx, c.Workspace, p.Reply, p.Env, "", nil)
 	}

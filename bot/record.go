@@ -23,7 +23,11 @@ type recordOutcome struct {
 	ask      []string
 	err      *Reply
 	cleared  bool
-	untraced bool // no environment followed here
+	untraced bool         // no environment followed here
+	held     []heldChange // not recorded: older, another version, or in a sentence
+	heldCode string       // what "Record anyway" records; "" when it could not be kept
+	heldWhy  []Line       // why they were held
+	keys     []string     // the changes recorded now (for undo)
 	// Names read from screenshots and not recorded: asked about (at most
 	// maxQuestions, once kept for env) out of asked.
 	questions []nameQuestion
@@ -107,8 +111,8 @@ func (b *Bot) record(ctx context.Context, m Message, findings []diagnosis.Findin
 	}
 	// A part recorded before (the reply rebuilt for a late screenshot)
 	// still says what it recorded.
-	out = b.applyParts(ctx, m.Workspace, target.Name, m.User, changes, true)
-	out.about = leftBy(*target, out.state, changes)
+	out = b.applyParts(ctx, m.Workspace, target.Name, m.User, messageKey(m), changes, true)
+	out.about = leftBy(*target, out.state, recorded(changes, out.held))
 	return out
 }
 
@@ -175,13 +179,31 @@ func leftBy(env progress.Environment, state progress.State, changes []partChange
 	return env
 }
 
-// applyParts records each part's changes under its key, until one fails.
-func (b *Bot) applyParts(ctx context.Context, workspace, env, actor string, parts []partChanges, repeats bool) recordOutcome {
+// applyParts records each part's changes under its key, until one fails;
+// what is held back is kept for "Record anyway" under a code of source
+// (the message's key) and env.
+func (b *Bot) applyParts(ctx context.Context, workspace, env, actor, source string, parts []partChanges, repeats bool) recordOutcome {
 	out := recordOutcome{env: env}
 	for _, pc := range parts {
 		if out = b.apply(ctx, workspace, env, actor, pc.Key, pc.Changes, repeats, out); out.err != nil {
-			break
+			return out
 		}
+		for i, p := range pc.Held {
+			out.held = append(out.held, heldChange{Key: fmt.Sprintf("%s#s%d", pc.Key, i), Change: p, Why: heldSentence})
+		}
+	}
+	if len(out.held) > 0 {
+		// Answered again (a late screenshot): what was recorded anyway stays so.
+		if h, _, err := b.heldFor(ctx, workspace, heldCode(source, env)); err == nil && h.Recorded != "" {
+			out.held = nil
+			return out
+		}
+		var err error
+		if out.heldCode, err = b.keepHeld(ctx, workspace, heldChanges{Env: env, Source: source, Changes: out.held}); err != nil {
+			b.log.Warn("cannot keep held changes", "err", err)
+			out.heldCode = ""
+		}
+		out.heldWhy = b.heldLines(ctx, workspace, env, out.held)
 	}
 	return out
 }
@@ -196,6 +218,10 @@ func (b *Bot) apply(ctx context.Context, workspace, env, actor, key string, chan
 			out.err = b.storeError("record", err)
 			return out
 		}
+		if res.Refused != "" {
+			out.held = append(out.held, heldChange{Key: fmt.Sprintf("%s#%d", key, i), Change: p, Why: res.Refused})
+			continue
+		}
 		if res.Duplicate {
 			if repeats {
 				out.lines = append(out.lines, describeRecorded(env, p, res))
@@ -203,7 +229,8 @@ func (b *Bot) apply(ctx context.Context, workspace, env, actor, key string, chan
 			continue
 		}
 		out.lines = append(out.lines, describeRecorded(env, p, res))
-		out.cleared = out.cleared || res.BecameEmpty
+		out.cleared = out.cleared || res.AllClear()
+		out.keys = append(out.keys, fmt.Sprintf("%s#%d", key, i))
 		out.state = res.State
 		if res.NotReplicated && !out.unreplicated {
 			out.unreplicated = true
@@ -215,8 +242,7 @@ func (b *Bot) apply(ctx context.Context, workspace, env, actor, key string, chan
 
 func describeRecorded(env string, p planned, res progress.Result) Line {
 	l := Line{T("Recorded for "), B(env), T(": ")}
-	switch p.Kind {
-	case progress.ChangeAddModules:
+	if p.Kind == progress.ChangeAddModules {
 		names := res.Added
 		if len(names) == 0 {
 			names = p.Modules
@@ -224,10 +250,19 @@ func describeRecorded(env string, p planned, res progress.Result) Line {
 		l = append(l, T(plural(len(names), "module", "modules")+" to republish ("))
 		l = append(l, nameSpans(names, 5)...)
 		if res.Duplicate {
-			l = append(l, T(")")) // recorded before: today's count is in status
-		} else {
-			l = append(l, T(fmt.Sprintf("); %d on the list", res.Remaining)))
+			return append(l, T(")")) // recorded before: today's count is in status
 		}
+		return append(l, T(fmt.Sprintf("); %d on the list", res.Remaining)))
+	}
+	return append(l, T(describePlanned(p, res)))
+}
+
+// describePlanned says in words what a planned change records.
+func describePlanned(p planned, res progress.Result) string {
+	var l Line
+	switch p.Kind {
+	case progress.ChangeAddModules:
+		l = append(l, T(plural(len(p.Modules), "module", "modules")+" to republish ("+strings.Join(p.Modules, ", ")+")"))
 	case progress.ChangePreparing:
 		s := "modules preparation running"
 		if p.Percent != nil {
@@ -243,7 +278,7 @@ func describeRecorded(env string, p planned, res progress.Result) Line {
 	case progress.ChangeSummary:
 		l = append(l, T(fmt.Sprintf("preparation finished: %s prepared, %s failed, %s skipped", countText(p.Counts[0]), countText(p.Counts[1]), countText(p.Counts[2]))))
 	case progress.ChangeState:
-		l = append(l, T("state "+string(p.State)))
+		l = append(l, T(stateText(p.State)))
 	}
-	return l
+	return l.PlainText()
 }

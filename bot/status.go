@@ -101,6 +101,10 @@ func stateText(s progress.State) string {
 		return "preparation failed"
 	case progress.StateReady:
 		return "ready"
+	case progress.StateRepublishing:
+		return "republishing modules"
+	case progress.StateDone:
+		return "done"
 	}
 	return "no news yet"
 }

@@ -219,29 +219,6 @@ func validateEntry(e *Entry) string {
 	return ""
 }
 
-// NewKB builds a knowledge base from entries. Later entries with an id
-// already present replace the earlier one, so an operator's file can
-// correct a built-in entry.
-func NewKB(entries ...[]*Entry) (*KB, error) {
-	kb := &KB{byID: map[string]*Entry{}}
-	for _, list := range entries {
-		for _, e := range list {
-			if e.Messages == nil || e.Messages[0].tmpl == nil {
-				if reason := validateEntry(e); reason != "" {
-					return nil, &EntryError{File: "(code)", ID: e.ID, Reason: reason}
-				}
-			}
-			if old, ok := kb.byID[e.ID]; ok {
-				kb.entries[slices.Index(kb.entries, old)] = e
-			} else {
-				kb.entries = append(kb.entries, e)
-			}
-			kb.byID[e.ID] = e
-		}
-	}
-	return kb, nil
-}
-
 // WithExtra returns the built-in knowledge base extended by the entries in data.
 func WithExtra(data []byte, file string) (*KB, error) {
 	extra, err := ParseEntries(data, file)
@@ -252,5 +229,15 @@ func WithExtra(data []byte, file string) (*KB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return NewKB(base, extra)
+	// An entry with an id already present replaces it, so an operator's file can correct a built-in entry.
+	kb := &KB{byID: map[string]*Entry{}}
+	for _, e := range slices.Concat(base, extra) {
+		if old, ok := kb.byID[e.ID]; ok {
+			kb.entries[slices.Index(kb.entries, old)] = e
+		} else {
+			kb.entries = append(kb.entries, e)
+		}
+		kb.byID[e.ID] = e
+	}
+	return kb, nil
 }

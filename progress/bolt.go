@@ -141,25 +141,23 @@ func (s *BoltStore) wrap(op string, err error) error {
 }
 
 type boltEnv struct {
-	Name        string      `json:"name"`
-	Version     string      `json:"version,omitempty"`
-	From        string      `json:"from,omitempty"`
-	Install     string      `json:"install,omitempty"`
-	State       State       `json:"state"`
-	Percent     *int        `json:"percent,omitempty"`
-	Expected    string      `json:"expected,omitempty"`
-	Current     *int        `json:"current,omitempty"`
-	Total       *int        `json:"total,omitempty"`
-	Prepared    *int        `json:"prepared,omitempty"`
-	Failed      *int        `json:"failed,omitempty"`
-	Skipped     *int        `json:"skipped,omitempty"`
-	UpdatedAt   int64       `json:"updated_at,omitempty"`
-	UpdatedBy   string      `json:"updated_by,omitempty"`
-	NamedFS     int         `json:"named_fs"`
-	ModuleCount int         `json:"module_count"`
-	Open        GroupCounts `json:"open"`
-	Republished GroupCounts `json:"republished"`
-	Covered     bool        `json:"covered,omitempty"`
+	Name        string `json:"name"`
+	Version     string `json:"version,omitempty"`
+	From        string `json:"from,omitempty"`
+	Install     string `json:"install,omitempty"`
+	State       State  `json:"state"`
+	Percent     *int   `json:"percent,omitempty"`
+	Expected    string `json:"expected,omitempty"`
+	Current     *int   `json:"current,omitempty"`
+	Total       *int   `json:"total,omitempty"`
+	Prepared    *int   `json:"prepared,omitempty"`
+	Failed      *int   `json:"failed,omitempty"`
+	Skipped     *int   `json:"skipped,omitempty"`
+	UpdatedAt   int64  `json:"updated_at,omitempty"`
+	UpdatedBy   string `json:"updated_by,omitempty"`
+	NamedFS     int    `json:"named_fs"`
+	ModuleCount int    `json:"module_count"`
+	Covered     bool   `json:"covered,omitempty"` // Status.UnnamedCovered
 }
 
 func (r *boltEnv) clearPreparation() {
@@ -169,7 +167,7 @@ func (r *boltEnv) clearPreparation() {
 func (r *boltEnv) environment(workspace string, channels []string) Environment {
 	e := Environment{
 		Workspace: workspace, Name: r.Name, Version: r.Version, FromVersion: r.From, InstallType: InstallType(r.Install),
-		Channels: channels, State: r.State,
+		Channels: channels, State: r.State.Normal(),
 		Counts:    Counts{Prepared: r.Prepared, Failed: r.Failed, Skipped: r.Skipped},
 		UpdatedAt: fromMillis(r.UpdatedAt), UpdatedBy: r.UpdatedBy,
 	}
@@ -283,14 +281,13 @@ func u64(n uint64) []byte {
 // orderKey sorts like the Redis score: producers not prepared first, then
 // by first-reported time, ties by lowercase name.
 func orderKey(w wireModule, key string) []byte {
-	atMillis := w.At
 	b := make([]byte, 0, 9+len(key))
 	if Reason(w.Reason) == ReasonProducerNotPrepared || w.Producer {
 		b = append(b, 0)
 	} else {
 		b = append(b, 1)
 	}
-	b = binary.BigEndian.AppendUint64(b, uint64(atMillis))
+	b = binary.BigEndian.AppendUint64(b, uint64(w.At))
 	return append(b, key...)
 }
 
@@ -314,7 +311,7 @@ func (s *BoltStore) Track(ctx context.Context, req TrackRequest) (TrackResult, e
 		var rec boltEnv
 		if eb.Get(keyMeta) == nil {
 			res.Created = true
-			rec = boltEnv{Name: req.Environment, State: StateUnknown}
+			rec = boltEnv{Name: req.Environment, State: StateFollowing}
 		} else if rec, err = loadEnv(eb); err != nil {
 			return err
 		}
@@ -460,25 +457,47 @@ func (s *BoltStore) Apply(ctx context.Context, workspace, env string, c Change) 
 		if err != nil {
 			return err
 		}
-		before := rec.ModuleCount
-		out, err := applyChange(&rec, modBuckets{mb, ob, nb, rb, edb}, c, mods, &res)
-		if err != nil {
+		next := Next(Status{Environment: rec.environment(workspace, nil), NamedFailedSkipped: rec.NamedFS, UnnamedCovered: rec.Covered}, c)
+		if next.Refused != "" {
+			res.State, res.Refused = next.State, next.Refused
+			return nil
+		}
+		before, was, nowMs := rec.ModuleCount, rec.State.Normal(), toMillis(now)
+		u := boltUndo{rec: &rec, mb: mb, ob: ob, nb: nb}
+		items, detail := u.touched(c, mods), describeChange(c, mods)
+		if c.Kind == ChangeUndo {
+			if detail, err = u.undo(eb, c.Undoes, nowMs, &res); err != nil {
+				return err
+			}
+		} else {
+			out, err := applyChange(&rec, modBuckets{mb, ob, nb, rb, edb}, c, mods, &res)
+			if err != nil {
+				return err
+			}
+			if c.Kind == ChangeAddModules || c.Kind == ChangeDone {
+				if detail = describeModules(c, res, out); detail != "" && c.Force {
+					detail += " (recorded anyway)"
+				}
+			}
+		}
+		if after := next.After(rec.ModuleCount); after != "" { // "": an undo put the state back itself
+			rec.State = after
+		}
+		res.BecameDone = was != StateDone && rec.State == StateDone
+		rec.UpdatedAt, rec.UpdatedBy = toMillis(c.At), c.Actor
+		if err := saveEnv(eb, rec); err != nil {
 			return err
 		}
-		detail := describeChange(c)
-		if c.Kind == ChangeAddModules || c.Kind == ChangeDone {
-			detail = describeModules(c, res, out)
-		}
-		if detail != "" {
-			rec.UpdatedAt, rec.UpdatedBy = toMillis(c.At), c.Actor
+		if detail != "" { // an add or done that did nothing is not logged
 			if err := s.appendHistory(eb, HistoryEntry{Time: c.At, Actor: c.Actor, Action: string(c.Kind), Detail: detail, Source: c.Source}); err != nil {
 				return err
 			}
 		}
-		if err := saveEnv(eb, rec); err != nil {
-			return err
+		if c.Kind != ChangeUndo {
+			if err := u.record(eb, c.Key, detail, items, nowMs); err != nil {
+				return err
+			}
 		}
-		nowMs := toMillis(now)
 		if err := idem.Put([]byte(c.Key), u64(uint64(nowMs))); err != nil {
 			return err
 		}
@@ -496,13 +515,14 @@ func (s *BoltStore) Apply(ctx context.Context, workspace, env string, c Change) 
 	return res, nil
 }
 
-// expireKeys forgets change keys applied before cutoff (ms), oldest first.
+// expireKeys forgets change keys applied before cutoff (ms), oldest first;
+// idem's values start with the ms they were applied at (idem or undo records).
 func expireKeys(idem, idemExp *bolt.Bucket, cutoff int64) error {
 	c := idemExp.Cursor()
 	for k, _ := c.First(); k != nil && len(k) >= 8 && int64(binary.BigEndian.Uint64(k[:8])) < cutoff; k, _ = c.First() {
 		key := k[8:]
 		// Only forget the key if it was not applied again later.
-		if v := idem.Get(key); v != nil && bytes.Equal(v, k[:8]) {
+		if v := idem.Get(key); len(v) >= 8 && bytes.Equal(v[:8], k[:8]) {
 			if err := idem.Delete(key); err != nil {
 				return err
 			}
@@ -519,10 +539,20 @@ func expireKeys(idem, idemExp *bolt.Bucket, cutoff int64) error {
 // republished since the last reset, and the producer → consumer edges.
 type modBuckets struct{ mods, order, named, repub, edges *bolt.Bucket }
 
-// applyChange applies c to the environment and says what its history
-// detail needs beyond res.
+// applyChange applies c's data to the environment (the state is Next's);
+// mods carry their legacy keys. It says what the history detail needs.
 func applyChange(rec *boltEnv, b modBuckets, c Change, mods []normalizedModule, res *Result) (out outcome, err error) {
 	mb, ob, nb := b.mods, b.order, b.named
+	// republish keeps a module taken off the list in the republished bucket, with who and when.
+	republish := func(key string, w wireModule) error {
+		w.DoneBy, w.DoneAt = c.Actor, toMillis(c.At)
+		v, err := json.Marshal(w)
+		if err != nil {
+			return fmt.Errorf("encode module: %w", err)
+		}
+		res.Removed = append(res.Removed, w.Name)
+		return b.repub.Put([]byte(key), v)
+	}
 	name := func(key string) error {
 		if nb.Get([]byte(key)) != nil {
 			return nil
@@ -530,41 +560,15 @@ func applyChange(rec *boltEnv, b modBuckets, c Change, mods []normalizedModule, 
 		rec.NamedFS++
 		return nb.Put([]byte(key), []byte{1})
 	}
-	// republish moves a listed module (stored under key) to the republished
-	// bucket, under repKey.
-	republish := func(key, repKey string, w *wireModule) error {
-		if err := mb.Delete([]byte(key)); err != nil {
-			return err
-		}
-		if err := ob.Delete(orderKey(*w, key)); err != nil {
-			return err
-		}
-		rec.ModuleCount--
-		g := Reason(w.Reason).Group()
-		rec.Open.add(g, -1)
-		rec.Republished.add(g, 1)
-		w.DoneBy, w.DoneAt = c.Actor, toMillis(c.At)
-		v, err := json.Marshal(w)
-		if err != nil {
-			return fmt.Errorf("encode module: %w", err)
-		}
-		res.Removed = append(res.Removed, w.Name)
-		return b.repub.Put([]byte(repKey), v)
-	}
 	if len(mods) > 0 {
-		var stored []string
-		if err := mb.ForEach(func(k, _ []byte) error { stored = append(stored, string(k)); return nil }); err != nil {
-			return out, err
-		}
 		mods = slices.Clone(mods)
-		withLegacyKeys(mods, stored)
+		withLegacyKeys(mods, keys(mb))
 	}
 	switch c.Kind {
 	case ChangePreparing:
 		if rec.State != StatePreparing {
 			rec.clearPreparation()
 		}
-		rec.State = StatePreparing
 		p := c.Preparation
 		if p.Percent != nil {
 			rec.Percent = p.Percent
@@ -588,14 +592,8 @@ func applyChange(rec *boltEnv, b modBuckets, c Change, mods []normalizedModule, 
 		if c.Counts.Skipped != nil {
 			rec.Skipped = c.Counts.Skipped
 		}
-		if deref(rec.Failed)+deref(rec.Skipped) > 0 {
-			rec.State = StateFinishedWithErrors
-		} else {
-			rec.State = StateReady
-		}
 		rec.clearPreparation()
 	case ChangeState:
-		rec.State = c.State
 		rec.clearPreparation()
 	case ChangeAddModules:
 		for _, e := range c.Edges {
@@ -610,11 +608,13 @@ func applyChange(rec *boltEnv, b modBuckets, c Change, mods []normalizedModule, 
 				return out, err
 			}
 			if cur != nil {
-				if cur.Error == "" && m.Error != "" { // the error that named it, learned after it was listed
+				if err := name(key); err != nil {
+					return out, err
+				}
+				// The error that named it, learned after it was listed.
+				learned := cur.Error == "" && m.Error != ""
+				if learned {
 					cur.Error = m.Error
-					if err := putModule(mb, ob, key, *cur); err != nil {
-						return out, err
-					}
 				}
 				// A failed or skipped module stays so when another message reports
 				// it; shown to be a producer not prepared, it goes first all the same.
@@ -623,35 +623,24 @@ func applyChange(rec *boltEnv, b modBuckets, c Change, mods []normalizedModule, 
 					reason = old
 				}
 				producer := (cur.Producer || old == ReasonProducerNotPrepared || c.Reason == ReasonProducerNotPrepared) && reason != ReasonProducerNotPrepared
-				if reason == old && producer == cur.Producer {
-					continue
-				}
-				if err := ob.Delete(orderKey(*cur, key)); err != nil {
-					return out, err
-				}
 				if producer && !cur.Producer && reason == old {
 					out.producers = append(out.producers, cur.Name)
 				}
 				if reason != old {
-					rec.Open.add(old.Group(), -1)
-					rec.Open.add(reason.Group(), 1)
 					out.moved = append(out.moved, fmt.Sprintf("%s (was %s)", cur.Name, cur.Reason))
 					res.Updated = append(res.Updated, cur.Name)
+				}
+				if !learned && reason == old && producer == cur.Producer {
+					continue
+				}
+				if err := ob.Delete(orderKey(*cur, key)); err != nil {
+					return out, err
 				}
 				cur.Reason, cur.Producer = string(reason), producer
 				if err := putModule(mb, ob, key, *cur); err != nil {
 					return out, err
 				}
 				continue
-			}
-			// Named again after it was republished: listed again.
-			if old, err := getModule(b.repub, m.Key); err != nil {
-				return out, err
-			} else if old != nil {
-				rec.Republished.add(Reason(old.Reason).Group(), -1)
-				if err := b.repub.Delete([]byte(m.Key)); err != nil {
-					return out, err
-				}
 			}
 			w := wireModule{Name: m.Name, Reason: string(c.Reason), By: c.Actor, At: at, Source: c.Source, Error: m.Error}
 			if err := putModule(mb, ob, m.Key, w); err != nil {
@@ -661,35 +650,37 @@ func applyChange(rec *boltEnv, b modBuckets, c Change, mods []normalizedModule, 
 				return out, err
 			}
 			rec.ModuleCount++
-			rec.Open.add(c.Reason.Group(), 1)
 			res.Added = append(res.Added, m.Name)
 		}
 	case ChangeDone:
 		if c.All {
+			// done all also covers what Service Center counted and nobody named.
 			if !rec.Covered && (rec.Failed != nil || rec.Skipped != nil) {
 				out.covered = max(0, deref(rec.Failed)+deref(rec.Skipped)-rec.NamedFS)
 			}
 			rec.Covered = true
-			var keys []string
 			cur := ob.Cursor()
 			for k, v := cur.First(); k != nil; k, v = cur.Next() {
-				keys = append(keys, string(v))
-			}
-			for _, key := range keys {
-				w, err := getModule(mb, key)
+				w, err := getModule(mb, string(v))
 				if err != nil {
 					return out, err
 				}
 				if w != nil {
-					if err := republish(key, key, w); err != nil {
+					if err := republish(string(v), *w); err != nil {
 						return out, err
 					}
 				}
 			}
+			for _, b := range []*bolt.Bucket{mb, ob} {
+				if err := clearBucket(b); err != nil {
+					return out, err
+				}
+			}
+			rec.ModuleCount = 0
 			return out, nil
 		}
 		for _, m := range mods {
-			found := false
+			var found *wireModule
 			for _, key := range append([]string{m.Key}, m.Legacy...) {
 				cur, err := getModule(mb, key)
 				if err != nil {
@@ -698,24 +689,23 @@ func applyChange(rec *boltEnv, b modBuckets, c Change, mods []normalizedModule, 
 				if cur == nil {
 					continue
 				}
-				if found { // a second record under a legacy key: drop it
-					if err := mb.Delete([]byte(key)); err != nil {
-						return out, err
-					}
-					if err := ob.Delete(orderKey(*cur, key)); err != nil {
-						return out, err
-					}
-					rec.ModuleCount--
-					rec.Open.add(Reason(cur.Reason).Group(), -1)
-					continue
-				}
-				found = true
-				if err := republish(key, m.Key, cur); err != nil {
+				if err := mb.Delete([]byte(key)); err != nil {
 					return out, err
 				}
+				if err := ob.Delete(orderKey(*cur, key)); err != nil {
+					return out, err
+				}
+				rec.ModuleCount--
+				if found == nil {
+					found = cur
+				}
 			}
-			if !found {
+			if found == nil {
 				res.NotFound = append(res.NotFound, m.Name)
+				continue
+			}
+			if err := republish(m.Key, *found); err != nil {
+				return out, err
 			}
 		}
 	case ChangeReset:
@@ -726,9 +716,7 @@ func applyChange(rec *boltEnv, b modBuckets, c Change, mods []normalizedModule, 
 		}
 		rec.clearPreparation()
 		rec.Prepared, rec.Failed, rec.Skipped = nil, nil, nil
-		rec.State = StateUnknown
-		rec.ModuleCount, rec.NamedFS = 0, 0
-		rec.Open, rec.Republished, rec.Covered = GroupCounts{}, GroupCounts{}, false
+		rec.ModuleCount, rec.NamedFS, rec.Covered = 0, 0, false
 	}
 	return out, nil
 }
@@ -797,33 +785,34 @@ func (s *BoltStore) Status(ctx context.Context, workspace, env string, limit int
 		}
 		st = Status{
 			Environment:        rec.environment(workspace, keys(eb.Bucket(bktChannels))),
-			ModuleCount:        rec.ModuleCount,
-			NamedFailedSkipped: rec.NamedFS,
-			Open:               rec.Open, Republished: rec.Republished, UnnamedCovered: rec.Covered,
+			NamedFailedSkipped: rec.NamedFS, UnnamedCovered: rec.Covered,
 		}
-		if limit == 0 {
-			return nil
-		}
-		for _, k := range keys(eb.Bucket(bktEdges)) {
-			if e, ok := parseEdge(k); ok {
-				st.Edges = append(st.Edges, e)
-			}
-		}
-		if rb := eb.Bucket(bktRepub); rb != nil && limit < 0 {
-			if err := rb.ForEach(func(_, v []byte) error {
+		ob, mb := eb.Bucket(bktOrder), eb.Bucket(bktModules)
+		listed, repub := map[string]wireModule{}, map[string]string{}
+		if mb != nil {
+			if err := mb.ForEach(func(k, v []byte) error {
 				var w wireModule
 				if err := json.Unmarshal(v, &w); err != nil {
 					return fmt.Errorf("decode module: %w", err)
 				}
-				st.RepublishedModules = append(st.RepublishedModules, w.module())
+				listed[string(k)] = w
 				return nil
 			}); err != nil {
 				return err
 			}
-			sortRepublished(st.RepublishedModules)
 		}
-		ob, mb := eb.Bucket(bktOrder), eb.Bucket(bktModules)
-		if ob == nil || mb == nil {
+		if rb := eb.Bucket(bktRepub); rb != nil {
+			_ = rb.ForEach(func(k, v []byte) error { repub[string(k)] = string(v); return nil })
+		}
+		if err := st.tally(listed, repub, limit < 0); err != nil {
+			return err
+		}
+		for _, k := range keys(eb.Bucket(bktEdges)) {
+			if e, ok := parseEdge(k); ok && limit != 0 {
+				st.Edges = append(st.Edges, e)
+			}
+		}
+		if ob == nil || mb == nil || limit == 0 {
 			return nil
 		}
 		c := ob.Cursor()

@@ -3,15 +3,21 @@ package progress
 import (
 	"cmp"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 	"time"
 )
 
-// describeChange is the history detail of a change other than add and done
-// (describeModules): what was reported, the same text for both stores.
-func describeChange(c Change) string {
+// describeChange is the history detail of a change: what was reported, the
+// same text for both stores. The stores replace an add's or a done's by
+// what it did (describeModules).
+func describeChange(c Change, mods []normalizedModule) string {
+	if c.Force { // the life cycle would have refused it: the record says so
+		c.Force = false
+		return describeChange(c, mods) + " (recorded anyway)"
+	}
 	switch c.Kind {
 	case ChangePreparing:
 		var parts []string
@@ -48,6 +54,8 @@ func describeChange(c Change) string {
 		return "state set to " + string(c.State)
 	case ChangeReset:
 		return "reset for a new upgrade"
+	case ChangeUndo:
+		return "undo" // the store says of what (undoDetail)
 	}
 	return string(c.Kind)
 }
@@ -260,4 +268,30 @@ func WriteChangeRecordCSV(w io.Writer, r ChangeRecord) error {
 		return fmt.Errorf("progress: write change record csv: %w", err)
 	}
 	return WriteHistoryCSV(w, r.History)
+}
+
+// tally fills st's module count and counts by group from every module
+// listed (key → record) and republished since the last reset (key → JSON;
+// one listed again counts as listed); with all, RepublishedModules too.
+// Counting from the records keeps the counts right whatever an undo puts back.
+func (st *Status) tally(listed map[string]wireModule, repub map[string]string, all bool) error {
+	st.ModuleCount = len(listed)
+	for _, w := range listed {
+		st.Open.add(Reason(w.Reason).Group(), 1)
+	}
+	for k, v := range repub {
+		if _, again := listed[k]; again {
+			continue
+		}
+		var w wireModule
+		if err := json.Unmarshal([]byte(v), &w); err != nil {
+			return fmt.Errorf("progress: decode republished module: %w", err)
+		}
+		st.Republished.add(Reason(w.Reason).Group(), 1)
+		if all {
+			st.RepublishedModules = append(st.RepublishedModules, w.module())
+		}
+	}
+	sortRepublished(st.RepublishedModules)
+	return nil
 }

@@ -22,11 +22,13 @@ const (
 	InstallSelfManaged InstallType = "self-managed"
 )
 
-// State is the preparation state of an environment's upgrade.
+// State is where an environment's upgrade stands (the life cycle: lifecycle.go).
 type State string
 
 // Preparation states.
 const (
+	// StateUnknown is how "following" was stored before the life cycle
+	// named it; stores read it as StateFollowing (State.Normal).
 	StateUnknown            State = "unknown"
 	StatePreparing          State = "preparing"
 	StateFinishedWithErrors State = "finished-with-errors"
@@ -247,7 +249,16 @@ type Change struct {
 	// Errors holds, for ChangeAddModules, the first line of the error that
 	// named a module (by its name in Modules), kept when it is newly listed.
 	Errors map[string]string
-	All    bool // ChangeDone: every module
+	All    bool     // ChangeDone: every module
+	Undoes []string // ChangeUndo: keys of the changes to take back, in the order they were applied
+
+	// Version is the Platform Server version the message names as the
+	// environment's, "" when none: a change naming another version than
+	// the target is refused (VerdictOtherVersion).
+	Version string
+	// Force applies the change even when the life cycle would refuse it
+	// ("Record anyway").
+	Force bool
 }
 
 // Result tells what an Apply did.
@@ -265,11 +276,30 @@ type Result struct {
 	// BecameEmpty is true when a done change removed the last module, so
 	// "all clear" is announced exactly once.
 	BecameEmpty bool
-	State       State // state after the change
+	// BecameDone is true when the change moved the upgrade to done.
+	BecameDone bool
+	State      State // state after the change (as it stands, when refused)
+	// Refused says why the life cycle did not apply the change (nothing
+	// changed, no history entry, the key stays free); "" when applied.
+	Refused Verdict
+	// An undo (ChangeUndo) lists the modules it put back in Added, took off
+	// in Removed and gave their reason back in Updated; Kept are modules
+	// changed since by someone else, left as they are, and KeptState says
+	// the state was. Undid describes the changes undone.
+	Kept      []string
+	KeptState bool
+	Undid     string
 	// NotReplicated is true when Redis recorded the change but its replica
 	// did not confirm it in time (WAIT): a failover now could lose it, and
 	// repeating it is safe.
 	NotReplicated bool
+}
+
+// AllClear reports whether the change finished the upgrade's republishing,
+// so the all-clear is posted once: it moved to done, or, with no outcome of
+// the preparation known, it emptied the list.
+func (r Result) AllClear() bool {
+	return r.BecameDone || r.BecameEmpty && r.State.Normal() == StateFollowing
 }
 
 // TrackRequest asks to follow an environment from a channel.

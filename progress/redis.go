@@ -52,6 +52,7 @@ type RedisOptions struct {
 //	<prefix>:{W}:<env>:edges                set of "producer\nconsumer" (lowercase names) learned
 //	<prefix>:{W}:<env>:history              list of JSON entries, oldest first
 //	<prefix>:{W}:<env>:idem:<key>           applied change keys, expiring
+//	<prefix>:{W}:<env>:undo:<key>           what a change replaced, expiring (undo.go)
 //	<prefix>:{W}:#val:<key>                 values (Values), expiring
 //
 // Environment names cannot start with "#", so they never collide with the
@@ -364,6 +365,8 @@ type wireChange struct {
 	Edges    []string           `json:"edges,omitempty"` // "producer\nconsumer", ModuleKeys
 }
 
+// The keys of the changes an undo takes back travel as KEYS (see applyLua).
+
 // Track follows an environment from a channel, creating it if new.
 func (s *RedisStore) Track(ctx context.Context, req TrackRequest) (TrackResult, error) {
 	req, err := normalizeTrack(req, s.now())
@@ -437,52 +440,117 @@ func (s *RedisStore) Apply(ctx context.Context, workspace, env string, c Change)
 	if err != nil {
 		return Result{}, err
 	}
-	if len(mods) > 0 {
-		stored, err := s.client.HKeys(ctx, s.envKey(workspace, env, "modules")).Result()
-		if err != nil {
-			return Result{}, s.wrap("apply", err)
-		}
-		withLegacyKeys(mods, stored)
-	}
 	var edges []string
 	for _, e := range c.Edges {
 		edges = append(edges, e.Producer+"\n"+e.Consumer)
 	}
-	wc, err := json.Marshal(wireChange{
-		Kind: c.Kind, Percent: c.Preparation.Percent, Expected: c.Preparation.Expected,
-		Current: c.Preparation.Current, Total: c.Preparation.Total,
-		Prepared: c.Counts.Prepared, Failed: c.Counts.Failed, Skipped: c.Counts.Skipped,
-		State: c.State, Reason: c.Reason, Source: c.Source, All: c.All, Modules: mods, Edges: edges,
-	})
-	if err != nil {
-		return Result{}, fmt.Errorf("progress: encode change: %w", err)
-	}
 	// The script writes the detail of an add or done: it depends on what they did.
-	entry, err := encodeEntry(HistoryEntry{Time: c.At, Actor: c.Actor, Action: string(c.Kind), Detail: describeChange(c), Source: c.Source})
+	entry, err := encodeEntry(HistoryEntry{Time: c.At, Actor: c.Actor, Action: string(c.Kind), Detail: describeChange(c, mods), Source: c.Source})
 	if err != nil {
 		return Result{}, fmt.Errorf("progress: encode history: %w", err)
 	}
 	keys := []string{
 		s.envKey(workspace, env, "meta"), s.envKey(workspace, env, "modules"), s.envKey(workspace, env, "order"),
 		s.envKey(workspace, env, "history"), s.envKey(workspace, env, "idem:"+c.Key), s.envKey(workspace, env, "named"),
-		s.envKey(workspace, env, "republished"), s.envKey(workspace, env, "edges"),
+		s.envKey(workspace, env, "undo:"+c.Key), s.envKey(workspace, env, "republished"), s.envKey(workspace, env, "edges"),
+	}
+	for _, k := range c.Undoes {
+		keys = append(keys, s.envKey(workspace, env, "undo:"+k))
 	}
 	// go-redis resends a command whose reply was lost (MaxRetries); the token
 	// lets the script tell that resend from a second Apply with the same key.
 	token := rand.Text()
-	cmd, notReplicated := s.runScript(ctx, s.apply, keys, string(wc), entry, int64(s.idemTTL/time.Second),
-		s.historyLimit, toMillis(c.At), c.Actor, token)
-	reply, err := cmd.Slice()
-	if err != nil {
-		if redis.HasErrorPrefix(err, "NOTFOUND") {
+	// Next decides on what it read; the script applies that only while what
+	// Next read has not moved (guarded), else it is read again.
+	var wc []byte
+	for attempt := range applyAttempts {
+		var metaCmd *redis.MapStringStringCmd
+		var stored *redis.StringSliceCmd // the module keys, to find records stored under legacy keys
+		if _, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			metaCmd = p.HGetAll(ctx, keys[0])
+			if attempt == 0 && len(mods) > 0 {
+				stored = p.HKeys(ctx, keys[1])
+			}
+			return nil
+		}); err != nil {
+			return Result{}, s.wrap("apply", err)
+		}
+		meta := metaCmd.Val()
+		if len(meta) == 0 {
 			return Result{}, notFound(workspace, env)
 		}
-		return Result{}, s.wrap("apply", err)
+		if attempt == 0 {
+			if stored != nil {
+				withLegacyKeys(mods, stored.Val())
+			}
+			if wc, err = json.Marshal(wireChange{
+				Kind: c.Kind, Percent: c.Preparation.Percent, Expected: c.Preparation.Expected,
+				Current: c.Preparation.Current, Total: c.Preparation.Total,
+				Prepared: c.Counts.Prepared, Failed: c.Counts.Failed, Skipped: c.Counts.Skipped,
+				State: c.State, Reason: c.Reason, Source: c.Source, All: c.All, Modules: mods, Edges: edges,
+			}); err != nil {
+				return Result{}, fmt.Errorf("progress: encode change: %w", err)
+			}
+		}
+		snap := Status{Environment: parseMeta(workspace, meta, nil), NamedFailedSkipped: atoi(meta["named_fs"]), UnnamedCovered: meta["covered"] == "1"}
+		next := Next(snap, c)
+		if next.Refused != "" {
+			if dup, err := s.client.Exists(ctx, keys[4]).Result(); err != nil || dup == 1 {
+				return Result{Duplicate: dup == 1}, s.wrap("apply", err)
+			}
+			return Result{State: next.State, Refused: next.Refused}, nil
+		}
+		args := []any{string(wc), entry, int64(s.idemTTL / time.Second), s.historyLimit, toMillis(c.At), c.Actor, token,
+			string(next.State), string(next.IfEmpty), int64(UndoTTL / time.Second)}
+		for _, f := range guarded(c, snap) {
+			args = append(args, f, meta[f])
+		}
+		cmd, notReplicated := s.runScript(ctx, s.apply, keys, args...)
+		reply, err := cmd.Slice()
+		if err != nil {
+			if redis.HasErrorPrefix(err, "NOTFOUND") {
+				return Result{}, notFound(workspace, env)
+			}
+			if redis.HasErrorPrefix(err, "NOUNDO") {
+				return Result{}, ErrNothingToUndo
+			}
+			return Result{}, s.wrap("apply", err)
+		}
+		if len(reply) == 1 && reply[0] == int64(2) {
+			continue // changed since it was read: decide again
+		}
+		res, err := parseApplyReply(reply)
+		res.NotReplicated = notReplicated && err == nil
+		return res, err
 	}
-	res, err := parseApplyReply(reply)
-	res.NotReplicated = notReplicated && err == nil
-	return res, err
+	return Result{}, fmt.Errorf("progress: redis apply: %s/%s changed under %d attempts in a row; try again", workspace, env, applyAttempts)
 }
+
+// guarded are the meta fields Next read to decide on c in st: the script
+// applies the decision only while they hold what was read, so concurrent
+// changes that do not bear on it (modules added by two replicas at once)
+// do not make each other decide again. (Modules named since only add to
+// how many are named: counts covered stay covered.)
+func guarded(c Change, st Status) []string {
+	switch c.Kind {
+	case ChangeReset, ChangeUndo:
+		return nil
+	case ChangeDone:
+		if st.Unnamed() > 0 {
+			return []string{"state", "failed", "skipped", "named_fs"}
+		}
+		return []string{"state", "failed", "skipped"}
+	case ChangePreparing:
+		return []string{"state", "version", "percent", "current", "total"}
+	case ChangeSummary:
+		return []string{"state", "version", "failed", "skipped"}
+	}
+	return []string{"state", "version"}
+}
+
+// applyAttempts bounds how often Apply decides again when the environment
+// changed between its read and its write.
+const applyAttempts = 8
 
 func parseApplyReply(reply []any) (Result, error) {
 	bad := fmt.Errorf("progress: redis apply: unexpected reply %.200v", reply)
@@ -492,18 +560,21 @@ func parseApplyReply(reply []any) (Result, error) {
 	if dup, _ := reply[0].(int64); dup == 1 {
 		return Result{Duplicate: true}, nil
 	}
-	if len(reply) != 8 {
+	if len(reply) != 12 {
 		return Result{}, bad
 	}
 	state, ok1 := reply[1].(string)
 	remaining, ok2 := reply[2].(int64)
 	became, ok3 := reply[3].(int64)
-	if !ok1 || !ok2 || !ok3 {
+	done, ok4 := reply[8].(int64)
+	keptState, ok5 := reply[10].(int64)
+	undid, ok6 := reply[11].(string)
+	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 {
 		return Result{}, bad
 	}
-	lists := make([][]string, 4)
-	for i := range lists {
-		str, ok := reply[4+i].(string)
+	lists := make([][]string, 5) // added, updated, removed, not found, kept
+	for i, at := range []int{4, 5, 6, 7, 9} {
+		str, ok := reply[at].(string)
 		if !ok {
 			return Result{}, bad
 		}
@@ -513,41 +584,35 @@ func parseApplyReply(reply []any) (Result, error) {
 	}
 	return Result{
 		Added: lists[0], Updated: lists[1], Removed: lists[2], NotFound: lists[3],
-		Remaining: int(remaining), BecameEmpty: became == 1, State: State(state),
+		Remaining: int(remaining), BecameEmpty: became == 1, BecameDone: done == 1, State: State(state),
+		Kept: lists[4], KeptState: keptState == 1, Undid: undid,
 	}, nil
 }
 
-// Status reads one environment in two round trips: the environment, its
-// channels, the first module names and the module count in one pipeline, then
-// the details of those modules.
+// Status reads one environment in one round trip: the environment, its
+// channels, the order of the modules, every module listed and republished
+// (the counts by group come from them) and the edges.
 func (s *RedisStore) Status(ctx context.Context, workspace, env string, limit int) (Status, error) {
 	env, err := envRef(workspace, env)
 	if err != nil {
 		return Status{}, err
 	}
 	var (
-		meta  *redis.MapStringStringCmd
-		chans *redis.StringSliceCmd
-		names *redis.StringSliceCmd
-		count *redis.IntCmd
-		edges *redis.StringSliceCmd
-		repub *redis.StringSliceCmd
+		meta, mods, repub *redis.MapStringStringCmd
+		chans, names      *redis.StringSliceCmd
+		edges             *redis.StringSliceCmd
 	)
 	_, err = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 		meta = p.HGetAll(ctx, s.envKey(workspace, env, "meta"))
 		chans = p.SMembers(ctx, s.envKey(workspace, env, "channels"))
-		if limit != 0 {
-			stop := int64(limit) - 1
-			if limit < 0 {
-				stop = -1
-			}
-			names = p.ZRange(ctx, s.envKey(workspace, env, "order"), 0, stop)
-			edges = p.SMembers(ctx, s.envKey(workspace, env, "edges"))
+		stop := int64(limit) - 1
+		if limit <= 0 {
+			stop = int64(limit) // 0: none; -1: all
 		}
-		if limit < 0 {
-			repub = p.HVals(ctx, s.envKey(workspace, env, "republished"))
-		}
-		count = p.ZCard(ctx, s.envKey(workspace, env, "order"))
+		names = p.ZRange(ctx, s.envKey(workspace, env, "order"), 0, stop)
+		mods = p.HGetAll(ctx, s.envKey(workspace, env, "modules"))
+		repub = p.HGetAll(ctx, s.envKey(workspace, env, "republished"))
+		edges = p.SMembers(ctx, s.envKey(workspace, env, "edges"))
 		return nil
 	})
 	if err != nil {
@@ -556,51 +621,33 @@ func (s *RedisStore) Status(ctx context.Context, workspace, env string, limit in
 	if len(meta.Val()) == 0 {
 		return Status{}, notFound(workspace, env)
 	}
-	st := Status{Environment: parseMeta(workspace, meta.Val(), chans.Val())}
-	st.ModuleCount = int(count.Val())
-	st.NamedFailedSkipped = atoi(meta.Val()["named_fs"])
 	m := meta.Val()
-	st.Open = GroupCounts{Failed: atoi(m["open_failed"]), Skipped: atoi(m["open_skipped"]), Reported: atoi(m["open_reported"])}
-	st.Republished = GroupCounts{Failed: atoi(m["rep_failed"]), Skipped: atoi(m["rep_skipped"]), Reported: atoi(m["rep_reported"])}
-	st.UnnamedCovered = m["covered"] == "1"
-	if edges != nil {
-		members := edges.Val()
-		slices.Sort(members) // as bbolt lists its keys
-		for _, e := range members {
-			if e, ok := parseEdge(e); ok {
-				st.Edges = append(st.Edges, e)
-			}
-		}
-	}
-	if repub != nil {
-		for _, v := range repub.Val() {
-			var w wireModule
-			if err := json.Unmarshal([]byte(v), &w); err != nil {
-				return Status{}, fmt.Errorf("progress: redis status: decode module: %w", err)
-			}
-			st.RepublishedModules = append(st.RepublishedModules, w.module())
-		}
-		sortRepublished(st.RepublishedModules)
-	}
-	if names == nil || len(names.Val()) == 0 {
-		return st, nil
-	}
-	vals, err := s.client.HMGet(ctx, s.envKey(workspace, env, "modules"), names.Val()...).Result()
-	if err != nil {
-		return Status{}, s.wrap("status", err)
-	}
-	st.Modules = make([]Module, 0, len(vals))
-	for _, v := range vals {
-		str, ok := v.(string)
-		if !ok {
-			// Removed between the two round trips: leave it out.
-			continue
-		}
-		var m wireModule
-		if err := json.Unmarshal([]byte(str), &m); err != nil {
+	st := Status{Environment: parseMeta(workspace, m, chans.Val()), NamedFailedSkipped: atoi(m["named_fs"]), UnnamedCovered: m["covered"] == "1"}
+	listed := make(map[string]wireModule, len(mods.Val()))
+	for k, v := range mods.Val() {
+		var w wireModule
+		if err := json.Unmarshal([]byte(v), &w); err != nil {
 			return Status{}, fmt.Errorf("progress: redis status: decode module: %w", err)
 		}
-		st.Modules = append(st.Modules, m.module())
+		listed[k] = w
+	}
+	if err := st.tally(listed, repub.Val(), limit < 0); err != nil {
+		return Status{}, err
+	}
+	if limit == 0 {
+		return st, nil
+	}
+	for _, k := range names.Val() {
+		if w, ok := listed[k]; ok {
+			st.Modules = append(st.Modules, w.module())
+		}
+	}
+	members := edges.Val()
+	slices.Sort(members) // as bbolt lists its keys
+	for _, e := range members {
+		if e, ok := parseEdge(e); ok {
+			st.Edges = append(st.Edges, e)
+		}
 	}
 	return st, nil
 }
@@ -638,9 +685,7 @@ func parseMeta(workspace string, m map[string]string, channels []string) Environ
 		Counts:      Counts{Prepared: optInt(m, "prepared"), Failed: optInt(m, "failed"), Skipped: optInt(m, "skipped")},
 		UpdatedBy:   m["updated_by"],
 	}
-	if e.State == "" {
-		e.State = StateUnknown
-	}
+	e.State = e.State.Normal()
 	if e.State == StatePreparing {
 		e.Preparation = Preparation{Percent: optInt(m, "percent"), Expected: m["expected"], Current: optInt(m, "current"), Total: optInt(m, "total")}
 	}

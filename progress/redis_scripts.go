@@ -15,7 +15,7 @@ local meta = KEYS[1]
 local created, updated = 0, 0
 if redis.call('EXISTS', meta) == 0 then
   created = 1
-  redis.call('HSET', meta, 'name', ARGV[1], 'state', 'unknown', 'named_fs', '0')
+  redis.call('HSET', meta, 'name', ARGV[1], 'state', 'following', 'named_fs', '0')
 end
 if ARGV[3] ~= '' and redis.call('HGET', meta, 'version') ~= ARGV[3] then
   redis.call('HSET', meta, 'version', ARGV[3])
@@ -64,22 +64,33 @@ redis.call('LTRIM', KEYS[5], -tonumber(ARGV[4]), -1)
 return 1
 `
 
-// applyLua applies one change.
+// applyLua applies one change and the state Next decided for it, while the
+// fields the decision read still hold what it read.
 // KEYS: 1 meta, 2 modules hash, 3 order zset, 4 history, 5 idempotency key,
-// 6 set of every module named since the last reset, 7 republished hash,
-// 8 set of producer → consumer edges.
+// 6 set of every module named since the last reset, 7 this change's undo
+// record, 8 republished hash, 9 set of producer → consumer edges, 10… (an
+// undo) the undo records of the changes it takes back.
 // ARGV: 1 change JSON, 2 history entry JSON, 3 idempotency TTL seconds,
-// 4 history limit, 5 change time ms, 6 actor, 7 token of this Apply call.
+// 4 history limit, 5 change time ms, 6 actor, 7 token of this Apply call,
+// 8 the state decided ("" for an undo: it puts the state back itself),
+// 9 the state instead when no module is left listed ("" for none),
+// 10 undo TTL seconds, then pairs of a meta field and the value the
+// decision read there (see guarded).
+// The undo record (undo.go) lists what the change touched, each as
+// {kind, key, before, after}: m a module's record, n its membership of the
+// named set, s the state fields; false is absent.
 // The idempotency key keeps the token and the reply, so a resend of the same
 // call gets its reply back while any other call with the key is a duplicate.
 // An add or done gets its history detail here, from what it did, as
 // describeModules writes it; one that did nothing is not logged.
-// Returns {1} for a duplicate, else {0, state, remaining, became_empty,
-// added, updated, removed, not_found} with the name lists joined by "\n"
-// (module names never contain control characters). Lists travel as strings
-// because cjson encodes an empty table as an object, not an array.
+// Returns {1} for a duplicate, {2} when a field read has moved (decide again),
+// else {0, state, remaining, became_empty, added, updated, removed,
+// not_found, became_done, kept, state_kept, undid} with the name lists
+// joined by "\n" (module names never contain control characters). Lists
+// travel as strings because cjson encodes an empty table as an object, not
+// an array.
 const applyLua = `
-local meta, mods, order, hist, idem, named, repub, edges = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+local meta, mods, order, hist, idem, named, repub, edges = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[8], KEYS[9]
 if redis.call('EXISTS', meta) == 0 then
   return redis.error_reply('NOTFOUND environment is not tracked')
 end
@@ -91,6 +102,10 @@ if seen then
   if rec.t == ARGV[7] then return rec.r end
   return {1}
 end
+for i = 11, #ARGV, 2 do
+  if (redis.call('HGET', meta, ARGV[i]) or '') ~= ARGV[i + 1] then return {2} end
+end
+local was = redis.call('HGET', meta, 'state')
 local c = cjson.decode(ARGV[1])
 local at = tonumber(ARGV[5])
 local actor = ARGV[6]
@@ -100,16 +115,14 @@ local nfs = tonumber(redis.call('HGET', meta, 'named_fs') or '0')
 -- counted after it is republished: Service Center's failed and skipped
 -- counts do not go down when modules are fixed.
 local function name(key) if redis.call('SADD', named, key) == 1 then nfs = nfs + 1 end end
--- Counts by group (GroupCounts): open_<group> listed, rep_<group> republished.
-local function group(reason)
-  if reason == 'failed' or reason == 'skipped' then return reason end
-  return 'reported'
-end
-local function bump(field, reason, n) redis.call('HINCRBY', meta, field .. '_' .. group(reason), n) end
 -- Producers not prepared sort first: the others get 2^42 ms (year 2109) added.
 local function score(m)
   if m.reason == 'producer-not-prepared' or m.producer then return string.format('%.0f', m.at) end
   return string.format('%.0f', m.at + 4398046511104)
+end
+local function group(reason)
+  if reason == 'failed' or reason == 'skipped' then return reason end
+  return 'reported'
 end
 local function clearprep() redis.call('HDEL', meta, 'percent', 'expected', 'current', 'total') end
 local function setnum(field, v)
@@ -117,23 +130,88 @@ local function setnum(field, v)
 end
 local before = redis.call('ZCARD', order)
 local added, updated, removed, notfound, moved, producers = {}, {}, {}, {}, {}, {}
-local covered = 0
--- republish moves a listed module (stored under key) to the republished hash, under repkey.
-local function republish(key, repkey, cur)
-  redis.call('HDEL', mods, key)
-  redis.call('ZREM', order, key)
+local covered, detail = 0, nil
+-- republish keeps a module taken off the list (its record cur) in the
+-- republished hash under key, with who and when.
+local function republish(key, cur)
   local m = cjson.decode(cur)
-  bump('open', m.reason, -1)
-  bump('rep', m.reason, 1)
   m.done_by, m.done_at = actor, at
-  redis.call('HSET', repub, repkey, cjson.encode(m))
-  removed[#removed + 1] = m.name
+  redis.call('HSET', repub, key, cjson.encode(m))
+  return m.name
 end
 local k = c.kind
-local detail = nil
-if k == 'preparing' then
-  if redis.call('HGET', meta, 'state') ~= 'preparing' then clearprep() end
-  redis.call('HSET', meta, 'state', 'preparing')
+local SNAP = {'state', 'percent', 'expected', 'current', 'total', 'prepared', 'failed', 'skipped', 'covered'}
+local function get(kind, key)
+  if kind == 'm' then return redis.call('HGET', mods, key) end
+  if kind == 'n' then return redis.call('SISMEMBER', named, key) == 1 and '1' or false end
+  return cjson.encode(redis.call('HMGET', meta, unpack(SNAP)))
+end
+local touched, kept, keptstate, undid = {}, {}, 0, {}
+if k == 'undo' then
+  for i = 10, #KEYS do
+    local r = redis.call('GET', KEYS[i])
+    if r then undid[#undid + 1] = {KEYS[i], cjson.decode(r)} end
+  end
+  if #undid == 0 then return redis.error_reply('NOUNDO nothing to undo') end
+elseif k == 'reset' or (k == 'done' and c.all) then
+  for _, key in ipairs(redis.call('ZRANGE', order, 0, -1)) do touched[#touched + 1] = {'m', key} end
+  if k == 'reset' then -- done leaves the named set as it is
+    for _, key in ipairs(redis.call('SMEMBERS', named)) do touched[#touched + 1] = {'n', key} end
+  end
+else
+  for _, m in ipairs(c.modules or {}) do
+    for _, key in ipairs({m.key, unpack(m.legacy or {})}) do
+      touched[#touched + 1] = {'m', key}
+      touched[#touched + 1] = {'n', key}
+    end
+  end
+end
+touched[#touched + 1] = {'s', ''}
+for _, t in ipairs(touched) do t[3] = get(t[1], t[2]) end
+if k == 'undo' then
+  local left = {}
+  for i = #undid, 1, -1 do
+    local items = undid[i][2].t
+    for j = 1, #items do
+      local kind, key, b, a = items[j][1], items[j][2], items[j][3], items[j][4]
+      local mod = (kind == 'm') and cjson.decode(b or a).name
+      if left[key] then
+        -- changed since: so are its earlier values and its count
+      elseif get(kind, key) ~= a then
+        left[key] = true
+        if kind == 'm' then kept[#kept + 1] = mod elseif kind == 's' then keptstate = 1 end
+      elseif kind == 'm' then
+        if b then
+          local w = cjson.decode(b)
+          redis.call('HSET', mods, key, b)
+          redis.call('ZADD', order, score(w), key)
+          if a then updated[#updated + 1] = mod else added[#added + 1] = mod end
+        else
+          redis.call('HDEL', mods, key)
+          redis.call('ZREM', order, key)
+          removed[#removed + 1] = mod
+        end
+      elseif kind == 'n' then
+        if b then nfs = nfs + redis.call('SADD', named, key) else nfs = nfs - redis.call('SREM', named, key) end
+      else
+        for f, v in ipairs(cjson.decode(b)) do
+          if v then redis.call('HSET', meta, SNAP[f], v) else redis.call('HDEL', meta, SNAP[f]) end
+        end
+      end
+    end
+    redis.call('DEL', undid[i][1])
+    undid[i] = undid[i][2].d
+  end
+  local e = cjson.decode(ARGV[2])
+  e.detail = 'undo of ' .. table.concat(undid, '; ')
+  if #kept > 0 or keptstate == 1 then
+    local what = {unpack(kept)}
+    if keptstate == 1 then what[#what + 1] = 'state' end
+    e.detail = e.detail .. ' (changed since, left as is: ' .. table.concat(what, ', ') .. ')'
+  end
+  ARGV[2] = cjson.encode(e)
+elseif k == 'preparing' then
+  if was ~= 'preparing' then clearprep() end
   setnum('percent', c.percent)
   if given(c.expected) and c.expected ~= '' then redis.call('HSET', meta, 'expected', c.expected) end
   setnum('current', c.current)
@@ -142,15 +220,8 @@ elseif k == 'summary' then
   setnum('prepared', c.prepared)
   setnum('failed', c.failed)
   setnum('skipped', c.skipped)
-  local bad = tonumber(redis.call('HGET', meta, 'failed') or '0') + tonumber(redis.call('HGET', meta, 'skipped') or '0')
-  if bad > 0 then
-    redis.call('HSET', meta, 'state', 'finished-with-errors')
-  else
-    redis.call('HSET', meta, 'state', 'ready')
-  end
   clearprep()
 elseif k == 'state' then
-  redis.call('HSET', meta, 'state', c.state)
   clearprep()
 elseif k == 'add' then
   for _, e in ipairs(c.edges or {}) do redis.call('SADD', edges, e) end
@@ -165,38 +236,27 @@ elseif k == 'add' then
       local old = cjson.decode(cur)
       name(key)
       -- The error that named it, learned after it was listed.
-      if (old.error == nil or old.error == '') and m.error and m.error ~= '' then
-        old.error = m.error
-        redis.call('HSET', mods, key, cjson.encode(old))
-      end
+      local learned = (old.error == nil or old.error == '') and m.error and m.error ~= ''
+      if learned then old.error = m.error end
       -- A failed or skipped module stays so when another message reports
       -- it; shown to be a producer not prepared, it goes first all the same.
       local reason = c.reason
       if group(c.reason) == 'reported' and group(old.reason) ~= 'reported' then reason = old.reason end
       local producer = old.producer or old.reason == 'producer-not-prepared' or c.reason == 'producer-not-prepared'
       local flag = producer and reason ~= 'producer-not-prepared' or nil
-      if reason ~= old.reason or flag ~= old.producer then
-        if flag and not old.producer and reason == old.reason then producers[#producers + 1] = old.name end
-        if reason ~= old.reason then
-          bump('open', old.reason, -1)
-          bump('open', reason, 1)
-          moved[#moved + 1] = old.name .. ' (was ' .. old.reason .. ')'
-          updated[#updated + 1] = old.name
-        end
+      if flag and not old.producer and reason == old.reason then producers[#producers + 1] = old.name end
+      if reason ~= old.reason then
+        moved[#moved + 1] = old.name .. ' (was ' .. old.reason .. ')'
+        updated[#updated + 1] = old.name
+      end
+      if learned or reason ~= old.reason or flag ~= old.producer then
         old.reason, old.producer = reason, flag
         redis.call('HSET', mods, key, cjson.encode(old))
         redis.call('ZADD', order, score(old), key)
       end
     else
-      -- Named again after it was republished: listed again.
-      local gone = redis.call('HGET', repub, m.key)
-      if gone then
-        bump('rep', cjson.decode(gone).reason, -1)
-        redis.call('HDEL', repub, m.key)
-      end
       redis.call('HSET', mods, m.key, cjson.encode({name = m.name, reason = c.reason, by = actor, at = at, source = c.source, error = m.error}))
       redis.call('ZADD', order, score({reason = c.reason, at = at}), m.key)
-      bump('open', c.reason, 1)
       name(m.key)
       added[#added + 1] = m.name
     end
@@ -212,6 +272,7 @@ elseif k == 'add' then
   detail = table.concat(parts, '; ')
 elseif k == 'done' then
   if c.all then
+    -- done all also covers what Service Center counted and nobody named.
     local f, s = redis.call('HGET', meta, 'failed'), redis.call('HGET', meta, 'skipped')
     if redis.call('HGET', meta, 'covered') ~= '1' and (f or s) then
       covered = math.max(0, tonumber(f or '0') + tonumber(s or '0') - nfs)
@@ -219,62 +280,69 @@ elseif k == 'done' then
     redis.call('HSET', meta, 'covered', '1')
     for _, key in ipairs(redis.call('ZRANGE', order, 0, -1)) do
       local cur = redis.call('HGET', mods, key)
-      if cur then republish(key, key, cur) end
+      if cur then removed[#removed + 1] = republish(key, cur) end
     end
     redis.call('DEL', mods, order)
+    detail = ''
     if #removed > 0 or covered > 0 then
       detail = 'republished all'
       if #removed > 0 then detail = detail .. ': ' .. table.concat(removed, ', ') end
       if covered > 0 then detail = detail .. string.format('; %d counted by Service Center but not named', covered) end
-    else
-      detail = ''
     end
   else
     for _, m in ipairs(c.modules or {}) do
-      local found = false
+      local found
       for _, key in ipairs({m.key, unpack(m.legacy or {})}) do
         local cur = redis.call('HGET', mods, key)
         if cur then
-          if found then
-            -- a second record under a legacy key: drop it
-            redis.call('HDEL', mods, key)
-            redis.call('ZREM', order, key)
-            bump('open', cjson.decode(cur).reason, -1)
-          else
-            found = true
-            republish(key, m.key, cur)
-          end
+          redis.call('HDEL', mods, key)
+          redis.call('ZREM', order, key)
+          if not found then found = republish(m.key, cur) end
         end
       end
-      if not found then notfound[#notfound + 1] = m.name end
+      if found then
+        removed[#removed + 1] = found
+      else
+        notfound[#notfound + 1] = m.name
+      end
     end
     detail = ''
     if #removed > 0 then detail = 'republished: ' .. table.concat(removed, ', ') end
   end
 elseif k == 'reset' then
   redis.call('DEL', mods, order, named, repub)
-  redis.call('HDEL', meta, 'percent', 'expected', 'current', 'total', 'prepared', 'failed', 'skipped', 'covered',
-    'open_failed', 'open_skipped', 'open_reported', 'rep_failed', 'rep_skipped', 'rep_reported')
-  redis.call('HSET', meta, 'state', 'unknown')
+  redis.call('HDEL', meta, 'percent', 'expected', 'current', 'total', 'prepared', 'failed', 'skipped', 'covered')
   nfs = 0
 end
-redis.call('HSET', meta, 'named_fs', string.format('%d', nfs))
+local after = redis.call('ZCARD', order)
+local state = ARGV[8]
+if state == '' then state = redis.call('HGET', meta, 'state') or 'following' end
+if after == 0 and ARGV[9] ~= '' then state = ARGV[9] end
+redis.call('HSET', meta, 'state', state, 'named_fs', string.format('%d', nfs), 'updated_at', ARGV[5], 'updated_by', actor)
+if detail then
+  local e = cjson.decode(ARGV[2])
+  -- "add (recorded anyway)": the life cycle's note stays with the detail.
+  e.detail = detail .. (string.match(e.detail or '', ' %(recorded anyway%)$') or '')
+  ARGV[2] = cjson.encode(e)
+end
 if detail ~= '' then
-  local entry = ARGV[2]
-  if detail then
-    local e = cjson.decode(entry)
-    e.detail = detail
-    entry = cjson.encode(e)
-  end
-  redis.call('HSET', meta, 'updated_at', ARGV[5], 'updated_by', actor)
-  redis.call('RPUSH', hist, entry)
+  redis.call('RPUSH', hist, ARGV[2])
   redis.call('LTRIM', hist, -tonumber(ARGV[4]), -1)
 end
-local after = redis.call('ZCARD', order)
-local became = 0
+local became, done = 0, 0
 if k == 'done' and before > 0 and after == 0 then became = 1 end
-local reply = {0, redis.call('HGET', meta, 'state'), after, became,
-  table.concat(added, '\n'), table.concat(updated, '\n'), table.concat(removed, '\n'), table.concat(notfound, '\n')}
+if was ~= 'done' and state == 'done' then done = 1 end
+local reply = {0, state, after, became,
+  table.concat(added, '\n'), table.concat(updated, '\n'), table.concat(removed, '\n'), table.concat(notfound, '\n'), done,
+  table.concat(kept, '\n'), keptstate, table.concat(undid, '; ')}
 redis.call('SET', idem, cjson.encode({t = ARGV[7], r = reply}), 'EX', ARGV[3])
+if k ~= 'undo' then
+  local items = {}
+  for _, t in ipairs(touched) do
+    local now = get(t[1], t[2])
+    if now ~= t[3] then items[#items + 1] = {t[1], t[2], t[3], now} end
+  end
+  redis.call('SET', KEYS[7], cjson.encode({d = cjson.decode(ARGV[2]).detail, t = items}), 'EX', ARGV[10])
+end
 return reply
 `

@@ -243,6 +243,9 @@ func normalizeChange(c Change, now time.Time) (Change, []normalizedModule, error
 	if err := checkText("actor", c.Actor, maxID); err != nil {
 		return c, nil, err
 	}
+	if err := checkText("version", c.Version, maxID); err != nil {
+		return c, nil, err
+	}
 	if c.At.IsZero() {
 		c.At = now
 	}
@@ -318,6 +321,15 @@ func normalizeChange(c Change, now time.Time) (Change, []normalizedModule, error
 			return c, nil, invalid("modules", "", "none given")
 		}
 	case ChangeReset:
+	case ChangeUndo:
+		if len(c.Undoes) == 0 {
+			return c, nil, invalid("undo", "", "names no change to undo")
+		}
+		for _, k := range c.Undoes {
+			if err := checkText("change key", k, maxText); err != nil || k == "" {
+				return c, nil, invalid("change key", k, "is not a change key")
+			}
+		}
 	default:
 		return c, nil, invalid("change kind", string(c.Kind), "is not known")
 	}
