@@ -43,6 +43,7 @@ func runContractTests(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("NotFound", func(t *testing.T) { testNotFound(t, newStore(t)) })
 	t.Run("StatusLimit", func(t *testing.T) { testStatusLimit(t, newStore(t)) })
 	t.Run("ChangeRecord", func(t *testing.T) { testChangeRecord(t, newStore(t)) })
+	t.Run("UndoKeepsCounts", func(t *testing.T) { testUndoKeepsCounts(t, newStore(t)) })
 	t.Run("ChannelSettings", func(t *testing.T) { testChannelSettings(t, newStore(t)) })
 	t.Run("Claims", func(t *testing.T) { testClaims(t, newStore(t)) })
 	t.Run("Values", func(t *testing.T) { testValues(t, newStore(t)) })

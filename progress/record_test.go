@@ -91,3 +91,20 @@ func testChangeRecord(t *testing.T, s Store) {
 		t.Errorf("after reset: %+v", st)
 	}
 }
+
+// testUndoKeepsCounts: an undo of a done puts the modules back on the list,
+// the counts follow, and what a done of all covered is uncovered.
+func testUndoKeepsCounts(t *testing.T, s Store) {
+	track(t, s, TrackRequest{Environment: "prod", Channel: "C1"})
+	apply(t, s, "prod", Change{Kind: ChangeSummary, Counts: Counts{Prepared: new(3), Failed: new(2), Skipped: new(1)}})
+	apply(t, s, "prod", Change{Kind: ChangeAddModules, Reason: ReasonFailed, Modules: []string{"Billing_CS", "Orders_Core"}})
+	apply(t, s, "prod", Change{Kind: ChangeDone, All: true, Key: "all-1"})
+	if st := status(t, s, "prod", -1); st.Unnamed() != 0 || st.Republished.Failed != 2 || st.Open != (GroupCounts{}) {
+		t.Fatalf("after done all: %+v", st)
+	}
+	apply(t, s, "prod", Change{Kind: ChangeUndo, Undoes: []string{"all-1"}})
+	st := status(t, s, "prod", -1)
+	if st.Unnamed() != 1 || st.UnnamedCovered || st.Open.Failed != 2 || st.Republished != (GroupCounts{}) || len(st.RepublishedModules) != 0 {
+		t.Errorf("after its undo: unnamed %d, open %+v, republished %+v %v", st.Unnamed(), st.Open, st.Republished, st.RepublishedModules)
+	}
+}
