@@ -284,7 +284,7 @@ func (b *Bot) rebuilt(ctx context.Context, key string, r *Reading, env, module s
 		if err != nil {
 			return nil
 		}
-		rec.untraced = len(envs) == 0
+		rec.untraced = len(envs) == 0 && !onlyWhileOpen(changes)
 		for _, e := range envs {
 			if len(envs) > 1 {
 				rec.ask = append(rec.ask, e.Name)
@@ -299,6 +299,9 @@ func (b *Bot) rebuilt(ctx context.Context, key string, r *Reading, env, module s
 			return nil
 		}
 		rec.about, listed = st.Environment, map[string]bool{}
+		if upgradeDone(st) {
+			changes = dropWhileOpen(changes) // not recorded once the upgrade is done
+		}
 		for _, mod := range st.Modules {
 			listed[moduleKey(mod.Name)] = true
 		}

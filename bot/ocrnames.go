@@ -149,7 +149,7 @@ func (b *Bot) checkedPlan(ctx context.Context, m Message, parts []part) ([]part,
 		var findings []diagnosis.Finding
 		for _, f := range p.findings {
 			read := f.Text("module")
-			if read == "" || (f.ID != "producer-not-prepared" && f.ID != "module-upgrade-failed") {
+			if read == "" || (f.ID != "producer-not-prepared" && f.ID != "module-upgrade-failed" && (f.Entry == nil || f.Entry.Republish == "")) {
 				findings = append(findings, f)
 				continue
 			}

@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"context"
 	"slices"
 	"strings"
 
@@ -15,7 +16,7 @@ type planned struct {
 	Reason  progress.Reason     `json:"r,omitempty"`
 	Modules []string            `json:"m,omitempty"`
 	Edges   [][2]string         `json:"g,omitempty"` // producer, consumer
-	Errors  map[string]string   `json:"x,omitempty"` // module → first line of its error`
+	Errors  map[string]string   `json:"x,omitempty"` // module → first line of its error
 	Percent *int                `json:"p,omitempty"`
 	Expect  string              `json:"e,omitempty"`
 	Current *int                `json:"c,omitempty"`
@@ -23,6 +24,9 @@ type planned struct {
 	Counts  [3]*int             `json:"n,omitempty"`
 	Version string              `json:"v,omitempty"`  // the Platform Server version the message names
 	Stamps  string              `json:"ts,omitempty"` // a blocked operation's times, as written
+	// WhileOpen marks modules named by a message that ordinary development
+	// shows too: recorded only while the upgrade followed isn't done.
+	WhileOpen bool `json:"o,omitempty"`
 }
 
 func intp(v int) *int { return &v }
@@ -30,19 +34,25 @@ func intp(v int) *int { return &v }
 // plan turns findings into tracking changes, merging modules of one reason.
 func plan(findings []diagnosis.Finding) []planned {
 	var out []planned
-	addModule := func(f diagnosis.Finding, reason progress.Reason) {
+	addModule := func(f diagnosis.Finding, reason progress.Reason, whileOpen bool) {
 		name := f.Text("module")
 		if moduleKey(name) == "" { // nothing but invisible characters
 			return
 		}
-		i := slices.IndexFunc(out, func(p planned) bool { return p.Kind == progress.ChangeAddModules && p.Reason == reason })
+		i := slices.IndexFunc(out, func(p planned) bool {
+			return p.Kind == progress.ChangeAddModules && p.Reason == reason && p.WhileOpen == whileOpen
+		})
 		if i < 0 {
-			out = append(out, planned{Kind: progress.ChangeAddModules, Reason: reason, Errors: map[string]string{}})
+			out = append(out, planned{Kind: progress.ChangeAddModules, Reason: reason, WhileOpen: whileOpen, Errors: map[string]string{}})
 			i = len(out) - 1
 		}
 		out[i].Modules = append(out[i].Modules, name)
 		if _, ok := out[i].Errors[name]; !ok {
 			out[i].Errors[name] = errorLine(f)
+		}
+		// An Error Log row names the module being published too: a producer's consumer.
+		if c := f.Text("consumer"); reason == progress.ReasonProducerNotPrepared && validName(name) && validName(c) {
+			out[i].Edges = append(out[i].Edges, [2]string{name, c})
 		}
 	}
 	preparing := func(p planned) {
@@ -58,21 +68,13 @@ func plan(findings []diagnosis.Finding) []planned {
 	for _, f := range findings {
 		switch f.ID {
 		case "producer-not-prepared":
-			addModule(f, progress.ReasonProducerNotPrepared)
-			// An Error Log row names the module being published too: its consumer.
-			if p, c := f.Text("module"), f.Text("consumer"); validName(p) && validName(c) {
-				for i := range out {
-					if out[i].Kind == progress.ChangeAddModules && out[i].Reason == progress.ReasonProducerNotPrepared {
-						out[i].Edges = append(out[i].Edges, [2]string{p, c})
-					}
-				}
-			}
+			addModule(f, progress.ReasonProducerNotPrepared, false)
 		case "module-not-upgraded":
 			if f.Text("module") != "" { // from an Error Log row's module column
-				addModule(f, progress.ReasonNotUpgraded)
+				addModule(f, progress.ReasonNotUpgraded, false)
 			}
 		case "module-upgrade-failed":
-			addModule(f, progress.ReasonFailed)
+			addModule(f, progress.ReasonFailed, false)
 		case "publish-blocked-by-preparation", "configuration-blocked-by-preparation", "delete-blocked-by-preparation":
 			p := planned{}
 			if at := f.Text("upgrade_started_at"); at != "" {
@@ -111,6 +113,10 @@ func plan(findings []diagnosis.Finding) []planned {
 			out = append(out, planned{Kind: progress.ChangeState, State: progress.StateReady})
 		case "modules-preparation-errors":
 			out = append(out, planned{Kind: progress.ChangeState, State: progress.StateFinishedWithErrors})
+		default: // the knowledge base says which other messages name a module to republish
+			if f.Entry != nil && f.Entry.Republish != "" {
+				addModule(f, progress.Reason(f.Entry.Republish), true)
+			}
 		}
 	}
 	// A summary already sets the finished state; a separate state change would only repeat it.
@@ -147,6 +153,51 @@ func (p planned) change(key, actor, source string) progress.Change {
 	c.Preparation = progress.Preparation{Percent: p.Percent, Expected: p.Expect, Current: p.Current, Total: p.Total}
 	c.Counts = progress.Counts{Prepared: p.Counts[0], Failed: p.Counts[1], Skipped: p.Counts[2]}
 	return c
+}
+
+// onlyWhileOpen reports whether every change of parts is one recorded
+// only while an upgrade is followed and not done.
+func onlyWhileOpen(parts []partChanges) bool {
+	for _, pc := range parts {
+		for _, p := range pc.Changes {
+			if !p.WhileOpen {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// upgradeDone reports whether an environment's upgrade is over: Service
+// Center said it is ready and no module is left to republish.
+func upgradeDone(st progress.Status) bool {
+	return st.State == progress.StateReady && st.ModuleCount == 0
+}
+
+// whileOpen drops the changes marked WhileOpen when env's upgrade is done.
+func (b *Bot) whileOpen(ctx context.Context, workspace, env string, parts []partChanges) ([]partChanges, error) {
+	if !slices.ContainsFunc(parts, func(pc partChanges) bool {
+		return slices.ContainsFunc(pc.Changes, func(p planned) bool { return p.WhileOpen })
+	}) {
+		return parts, nil
+	}
+	st, err := b.store.Status(ctx, workspace, env, 0)
+	if err != nil || !upgradeDone(st) {
+		return parts, err
+	}
+	return dropWhileOpen(parts), nil
+}
+
+// dropWhileOpen returns parts without the changes marked WhileOpen.
+func dropWhileOpen(parts []partChanges) []partChanges {
+	var kept []partChanges
+	for _, pc := range parts {
+		pc.Changes = slices.DeleteFunc(slices.Clone(pc.Changes), func(p planned) bool { return p.WhileOpen })
+		if len(pc.Changes) > 0 {
+			kept = append(kept, pc)
+		}
+	}
+	return kept
 }
 
 // partChanges are the planned tracking changes of one part.
