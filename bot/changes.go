@@ -80,7 +80,7 @@ func (b *Bot) milestone(ctx context.Context, workspace, env string, s progress.S
 	r := &Reply{Summary: env + ": " + stateText(s)}
 	l := Line{T(cmpOr(icon, ":checkered_flag:") + " "), B(env), T(": " + stateText(s))}
 	if st, err := b.store.Status(ctx, workspace, env, 0); err == nil && st.Counts.Known() {
-		l = append(l, T(" · "+countsText(st)))
+		l = append(l, T(" · "+CountsLine(st)))
 	}
 	r.Section(l)
 	return r

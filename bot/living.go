@@ -13,10 +13,11 @@ import (
 // a chat keeps pinned and current (Slack's living message, bot/slackbot).
 
 // statusExtra is what a status shows beyond progress.Status: who took
-// which module (by module key) and when the upgrade started (zero: unknown).
+// which module (by module key), when the upgrade started (zero: unknown).
 type statusExtra struct {
 	owners  map[string]string
 	started time.Time
+	full    bool // the status command's: more modules are in the export
 }
 
 // When an upgrade started is kept as a value (set at track and reset), so

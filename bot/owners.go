@@ -27,10 +27,10 @@ func (b *Bot) setOwner(ctx context.Context, c Command, args string, take bool) R
 	name := map[bool]string{true: "take", false: "release"}[take]
 	envName, rest := splitEnvPrefix(args)
 	all := !take && strings.EqualFold(strings.TrimSpace(rest), "all")
-	var mods []string
+	var mods, refused []string
 	if !all {
-		if mods = moduleNames(b.engine, rest); len(mods) == 0 {
-			return b.usageError(b.lookup(name), "Name at least one module.")
+		if mods, refused = moduleNames(b.engine, rest); len(mods) == 0 {
+			return b.usageError(b.lookup(name), noNamesProblem(refused))
 		}
 	}
 	env, errR := b.resolveEnv(ctx, c, envName, mods)
@@ -112,6 +112,7 @@ func (b *Bot) setOwner(ctx context.Context, c Command, args string, take bool) R
 	if len(missing) > 0 {
 		r.Context(append(Line{T("Not on the list: ")}, nameSpans(missing, 10)...))
 	}
+	refusedNote(r, refused)
 	return Response{Announce: r, Changed: []string{env}}
 }
 

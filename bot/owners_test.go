@@ -82,6 +82,11 @@ func TestTakeAndRelease(t *testing.T) {
 		if m := mentionCounts(r); m["U1"] != 1 || m["U2"] != 1 {
 			t.Errorf("reminder mentions %v, want U1 and U2 once each:\n%s", m, RenderText(r))
 		}
+		// The change record names them.
+		csv := string(run("U0", "export prod csv").File.Content)
+		if !strings.Contains(csv, "\nA,") || !strings.Contains(strings.SplitN(csv[strings.Index(csv, "\nA,")+1:], "\n", 2)[0], ",U1,") {
+			t.Errorf("the change record does not name A's owner:\n%s", csv)
+		}
 		// Republished modules lose their owner; a reset releases everything.
 		run("U2", "done C")
 		if o, _ := store.ModuleOwners(context.Background(), "T1", "prod"); o["c"] != "" || o["d"] != "U2" {
