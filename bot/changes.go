@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"slices"
@@ -78,19 +79,12 @@ func (b *Bot) milestone(ctx context.Context, workspace, env string, s progress.S
 	}
 	icon := map[progress.State]string{progress.StateFailed: ":x:", progress.StateReady: ":white_check_mark:"}[s]
 	r := &Reply{Summary: env + ": " + stateText(s)}
-	l := Line{T(cmpOr(icon, ":checkered_flag:") + " "), B(env), T(": " + stateText(s))}
-	if st, err := b.store.Status(ctx, workspace, env, 0); err == nil && st.Counts.Known() {
+	l := Line{T(cmp.Or(icon, ":checkered_flag:") + " "), B(env), T(": " + stateText(s))}
+	if st, err := b.store.Status(ctx, workspace, env, 0); err == nil && CountsLine(st) != "" {
 		l = append(l, T(" · "+CountsLine(st)))
 	}
 	r.Section(l)
 	return r
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // changeRecorder is the store, noting the environments its writes change
