@@ -185,3 +185,25 @@ func TestHomeAndLivingStatus(t *testing.T) {
 		t.Errorf("the living status has buttons:\n%s", RenderText(r))
 	}
 }
+
+// A pasted preparation summary is a milestone once; a response says which environment it changed.
+func TestMilestones(t *testing.T) {
+	b, _, now := clockBot(t)
+	ctx := context.Background()
+	b.HandleCommand(ctx, Command{Workspace: "T1", Channel: "C1", User: "U1", ID: "t", Text: "track prod"})
+	summary := "26 modules prepared successfully, 1 modules failed and 3 modules skipped."
+	*now = now.Add(time.Minute)
+	resp := b.HandleMessage(ctx, Message{Workspace: "T1", Channel: "C1", User: "U1", TS: "1.1", Text: summary})
+	if !slices.Equal(resp.Changed, []string{"prod"}) || resp.Milestone == nil {
+		t.Fatalf("summary: Changed %v, Milestone %v", resp.Changed, resp.Milestone)
+	}
+	mustSay(t, RenderText(resp.Milestone), ":checkered_flag: prod: preparation finished with errors · 4 not named (failed or skipped)")
+	*now = now.Add(time.Minute)
+	resp = b.HandleMessage(ctx, Message{Workspace: "T1", Channel: "C1", User: "U1", TS: "1.2", Text: summary})
+	if resp.Milestone != nil {
+		t.Errorf("the same summary again is a milestone: %s", RenderText(resp.Milestone))
+	}
+	if resp := b.HandleMessage(ctx, Message{Workspace: "T1", Channel: "C1", User: "U1", TS: "1.3", Text: "hello"}); len(resp.Changed) != 0 {
+		t.Errorf("chat changed %v", resp.Changed)
+	}
+}
