@@ -51,7 +51,7 @@ func (a *App) serveEvents(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	body, err := readBody(http.MaxBytesReader(w, r.Body, limit), r.ContentLength)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
@@ -81,6 +81,17 @@ func (a *App) serveEvents(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// readBody reads a request body of the declared size (-1: unknown) in one
+// allocation.
+func readBody(r io.Reader, size int64) ([]byte, error) {
+	if size < 0 {
+		return io.ReadAll(r)
+	}
+	body := make([]byte, size)
+	_, err := io.ReadFull(r, body)
+	return body, err
+}
+
 // verify checks Slack's v0 signature (HMAC-SHA256 of "v0:timestamp:body",
 // compared in constant time) and that the timestamp is within 5 minutes.
 func (a *App) verify(h http.Header, body []byte) error {
@@ -98,12 +109,15 @@ func (a *App) verify(h http.Header, body []byte) error {
 // read is logged and acknowledged all the same: Slack would only send it
 // again. A body that is not a JSON object is refused.
 func (a *App) serveJSON(w http.ResponseWriter, r *http.Request, body []byte) {
-	if !json.Valid(body) || !bytes.HasPrefix(bytes.TrimSpace(body), []byte("{")) {
+	if !bytes.HasPrefix(bytes.TrimSpace(body), []byte("{")) {
 		http.Error(w, "invalid JSON", http.StatusBadRequest)
 		return
 	}
 	ev, err := parseEvent(body)
 	switch {
+	case errors.Is(err, errInvalidJSON):
+		http.Error(w, "invalid JSON", http.StatusBadRequest)
+		return
 	case err != nil:
 		a.log.Warn("unreadable Events API payload; acknowledged", "err", err)
 	case ev.Type == slackevents.URLVerification:
