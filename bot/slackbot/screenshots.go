@@ -272,7 +272,7 @@ func (a *App) answerWithScreenshots(j job, d durable, r *bot.Reading, shots []sh
 		}
 		r = r.WithImages(images)
 		j.run = a.finishing(func(ctx context.Context) {
-			held, dup := a.claimMessage(ctx, d.eventID, m)
+			held, dup := a.claimMessage(ctx, m)
 			if dup {
 				return
 			}
@@ -296,7 +296,6 @@ func (a *App) screenshotsJob(j job, d durable, entry progress.Entry, r *bot.Read
 	m := r.Message()
 	o := messageOrigin(m)
 	o.eventID, o.recovered = d.eventID, d.rec != nil
-	eventID := d.eventID
 	return func() {
 		defer a.bgRunning.Add(-1)
 		ctx, cancel := context.WithTimeout(d.context(a.bgCtx), a.opts.ImageWait+a.opts.ImageTimeout+a.opts.JobTimeout)
@@ -307,7 +306,7 @@ func (a *App) screenshotsJob(j job, d durable, entry progress.Entry, r *bot.Read
 				a.log.Error("answering a message with screenshots panicked", "panic", p, "stack", string(debug.Stack()))
 			}
 		}()
-		held, dup := a.claimMessage(ctx, eventID, m)
+		held, dup := a.claimMessage(ctx, m)
 		var reads *screenshotReads
 		if dup {
 			a.giveImageRoom(readable)
