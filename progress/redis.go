@@ -64,6 +64,7 @@ type RedisStore struct {
 	track        *redis.Script
 	untrack      *redis.Script
 	apply        *redis.Script
+	breaker      *breaker // OpenRedis's; nil for a client the caller brought
 }
 
 var _ Store = (*RedisStore)(nil)
@@ -170,12 +171,13 @@ func OpenRedis(rawURL, clusterURL string, opts RedisOptions) (s *RedisStore, kin
 	if now == nil {
 		now = time.Now
 	}
-	client.AddHook(newBreaker(now, opts.Logger))
+	b := newBreaker(now, opts.Logger)
+	client.AddHook(b)
 	if s, err = NewRedisStore(client, opts); err != nil {
 		_ = client.Close()
 		return nil, "", err
 	}
-	s.owned = true
+	s.owned, s.breaker = true, b
 	return s, kind, nil
 }
 
