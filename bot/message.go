@@ -97,8 +97,14 @@ func (r *Reading) Silent() bool { return !r.mention && len(r.Findings()) == 0 }
 func (b *Bot) Answer(ctx context.Context, r *Reading) Response {
 	findings := r.Findings()
 	if len(findings) == 0 {
-		if r.mention {
+		switch {
+		case r.mention:
 			reply := b.helpHint()
+			reply.Context(imageLines(r.m, r.parts)...)
+			return Response{Reply: reply}
+		case allSkipped(r.m):
+			reply := &Reply{Summary: "Could not read the screenshots: paste the error's text"}
+			reply.Section(Line{T("I could not read the screenshots of this message. Paste the error's text here (copy it from Service Center) and I will read it.")})
 			reply.Context(imageLines(r.m, r.parts)...)
 			return Response{Reply: reply}
 		}
@@ -119,6 +125,21 @@ func (b *Bot) HandleMessage(ctx context.Context, m Message) Response {
 		return b.HandleCommand(ctx, Command{Workspace: m.Workspace, Channel: m.Channel, User: m.User, ID: m.TS, Text: text})
 	}
 	return b.Answer(ctx, b.Read(m))
+}
+
+// allSkipped: a message of screenshots alone, none of them read for one
+// of the bot's limits (ImageText.Skipped); other pictures, unreadable for
+// what they are, are let be.
+func allSkipped(m Message) bool {
+	if strings.TrimSpace(m.Text) != "" || len(m.Images) == 0 {
+		return false
+	}
+	for _, im := range m.Images {
+		if !im.Skipped {
+			return false
+		}
+	}
+	return true
 }
 
 func (b *Bot) mentionsBot(text string) bool {

@@ -268,7 +268,7 @@ func (a *App) answerWithScreenshots(j job, d durable, r *bot.Reading, shots []sh
 		a.log.Warn("screenshots not read: too much screenshot work in progress", "channel", m.Channel, "ts", m.TS, "screenshots", len(shots), "max_image_jobs", a.opts.MaxImageJobs)
 		images := make([]bot.ImageText, len(shots))
 		for i, s := range shots {
-			images[i] = bot.ImageText{Name: fileName(&s.file), Problem: cmp.Or(s.problem, busyNote)}
+			images[i] = bot.ImageText{Name: fileName(&s.file), Problem: cmp.Or(s.problem, busyNote), Skipped: true}
 		}
 		r = r.WithImages(images)
 		j.run = a.finishing(func(ctx context.Context) {
@@ -424,8 +424,8 @@ func (a *App) readAll(ctx context.Context, m bot.Message, shots []shot) *screens
 				close(r.done)
 			}
 		}
-		if s.problem != "" { // not to be read: no goroutine
-			finish(bot.ImageText{Name: fileName(&s.file), Problem: s.problem})
+		if s.problem != "" { // over MaxImages, not to be read: no goroutine
+			finish(bot.ImageText{Name: fileName(&s.file), Problem: s.problem, Skipped: true})
 			continue
 		}
 		err := a.goImageJob(func() {
@@ -452,7 +452,7 @@ func (a *App) readScreenshot(ctx context.Context, m bot.Message, s shot) bot.Ima
 	im := bot.ImageText{Name: fileName(&f)}
 	log := a.log.With("channel", m.Channel, "ts", m.TS, "file", f.ID, "name", fileName(&f))
 	if s.problem != "" {
-		im.Problem = s.problem
+		im.Problem, im.Skipped = s.problem, true
 		return im
 	}
 	ctx, cancel := context.WithTimeout(ctx, a.opts.ImageTimeout)
@@ -478,11 +478,13 @@ func (a *App) readScreenshot(ctx context.Context, m bot.Message, s shot) bot.Ima
 	if size := int64(f.Size); size > a.opts.MaxImageBytes {
 		log.Info("screenshot not downloaded: larger than the limit", "size", size, "limit", a.opts.MaxImageBytes)
 		im.Problem = fmt.Sprintf("it is too large (%s; at most %s are read)", sizeText(size), sizeText(a.opts.MaxImageBytes))
+		im.Skipped = true
 		return im
 	}
 	if w, h := int64(f.OriginalW), int64(f.OriginalH); w > 0 && h > 0 && (w > a.opts.MaxImagePixels/h || w*h > a.opts.MaxImagePixels) {
 		log.Info("screenshot not downloaded: more pixels than the limit", "width", f.OriginalW, "height", f.OriginalH, "limit", a.opts.MaxImagePixels)
 		im.Problem = fmt.Sprintf("it is too large (%d×%d pixels; at most %.0f megapixels are read)", w, h, float64(a.opts.MaxImagePixels)/1e6)
+		im.Skipped = true
 		return im
 	}
 	url := f.URLPrivateDownload
@@ -495,6 +497,7 @@ func (a *App) readScreenshot(ctx context.Context, m bot.Message, s shot) bot.Ima
 	case <-ctx.Done():
 		log.Warn("screenshot not read: every slot stayed busy", "waited", a.opts.ImageTimeout)
 		im.Problem = "the bot was too busy; paste the text instead"
+		im.Skipped = true
 		return im
 	}
 	data, err := a.api.DownloadFile(ctx, url, a.opts.MaxImageBytes)
@@ -502,6 +505,7 @@ func (a *App) readScreenshot(ctx context.Context, m bot.Message, s shot) bot.Ima
 	case errors.Is(err, errFileTooLarge):
 		log.Info("screenshot download stopped: larger than the limit", "limit", a.opts.MaxImageBytes)
 		im.Problem = fmt.Sprintf("it is too large (at most %s are read)", sizeText(a.opts.MaxImageBytes))
+		im.Skipped = true
 		return im
 	case err != nil:
 		log.Warn("screenshot not read: the download failed", "err", err)
@@ -517,6 +521,7 @@ func (a *App) readScreenshot(ctx context.Context, m bot.Message, s shot) bot.Ima
 		case errors.Is(err, ocr.ErrTooLarge):
 			log.Info("screenshot not read: over the limit", "err", err)
 			im.Problem = "it is too large (" + strings.TrimPrefix(err.Error(), "image too large: ") + ")"
+			im.Skipped = true
 		default:
 			log.Warn("screenshot not read", "err", err)
 			im.Problem = "it is not a readable image"
@@ -529,6 +534,7 @@ func (a *App) readScreenshot(ctx context.Context, m bot.Message, s shot) bot.Ima
 	case errors.Is(err, ocr.ErrTimeout) || errors.Is(err, context.DeadlineExceeded):
 		log.Warn("screenshot not read: OCR took too long", "err", err, "after", time.Since(start).Round(time.Millisecond))
 		im.Problem = "reading it took too long; paste the text instead"
+		im.Skipped = true
 		return im
 	case err != nil:
 		log.Warn("screenshot not read: OCR failed", "err", err)
