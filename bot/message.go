@@ -15,8 +15,11 @@ var mentionPrefix = regexp.MustCompile(`^\s*<@([A-Z0-9]+)(?:\|[^>]*)?>[\s:,]*`)
 // CommandText returns the subcommand text when a message is a command to
 // the bot (a leading mention followed by a known subcommand), else "".
 func (b *Bot) CommandText(text string) (string, bool) {
+	if b.botUser == "" || !strings.Contains(text, "<@") {
+		return "", false // most messages: no regexp run (it is on every message)
+	}
 	m := mentionPrefix.FindStringSubmatchIndex(text)
-	if m == nil || b.botUser == "" || text[m[2]:m[3]] != b.botUser {
+	if m == nil || text[m[2]:m[3]] != b.botUser {
 		return "", false
 	}
 	rest := text[m[1]:]

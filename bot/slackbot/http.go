@@ -68,7 +68,10 @@ func (a *App) serveEvents(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "invalid signature", http.StatusUnauthorized)
 		return
 	}
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	ct := r.Header.Get("Content-Type")
+	if ct != "application/json" { // as Slack sends events: no parameters to parse
+		ct, _, _ = mime.ParseMediaType(ct)
+	}
 	switch ct {
 	case "application/json":
 		a.serveJSON(w, r, body)
