@@ -43,6 +43,9 @@ type ImageText struct {
 	// Pending means it is still being read: the reply says so, and the
 	// transport updates the reply once it is read.
 	Pending bool
+	// File: a shared file (text, snippet, CSV, XLSX; see ReadFile), not a screenshot.
+	File  bool
+	Sheet *Sheet // an Error Log export, its rows diagnosed (ReadFile)
 }
 
 // Command is a subcommand of /upgrade (or of a mention of the bot).
@@ -112,6 +115,9 @@ type Options struct {
 // Diagnoser recognizes known errors in text; *diagnosis.Engine is the one in use.
 type Diagnoser interface {
 	Diagnose(text string) []diagnosis.Finding
+	// KB is the knowledge base: an Error Log's findings, kept without
+	// their entries (Sheet), find them there again.
+	KB() *diagnosis.KB
 }
 
 // Membership answers whether the bot is a member of a channel (conversations.info in Slack).

@@ -85,9 +85,9 @@ func TestRepliesDoNotTriggerDiagnosis(t *testing.T) {
 	b, _ := newTestBot(t)
 	e := diagnosis.New(diagnosis.Builtin())
 	for _, entry := range e.KB().Entries() {
-		for _, in := range []diagnosis.Install{diagnosis.InstallAny, diagnosis.InstallCloud, diagnosis.InstallSelfManaged} {
+		for _, k := range everyKnown() {
 			f := diagnosis.Finding{ID: entry.ID, Entry: entry}
-			r := b.diagnosisReply([]diagnosis.Finding{f}, progress.InstallType(in))
+			r := b.diagnosisReply([]diagnosis.Finding{f, f}, k)
 			text := RenderText(r)
 			if got := e.Diagnose(text); len(got) != 0 {
 				t.Errorf("%s: the reply itself is diagnosed as %s:\n%s", entry.ID, got[0].ID, text)

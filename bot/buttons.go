@@ -20,6 +20,7 @@ const (
 	ActionShowStatus = "show_status"
 	ActionChooseEnv  = "choose_env"
 	ActionShare      = "share_status"
+	ActionRecord     = "record" // a name question's answer; the value is its code
 )
 
 // buttonValue is what a button carries: the environment, the module to
@@ -139,6 +140,8 @@ func (b *Bot) HandleAction(ctx context.Context, a Action) Response {
 		return Response{Announce: r}
 	case ActionChooseEnv:
 		return b.chooseEnv(ctx, a, v)
+	case ActionRecord:
+		return b.cmdRecord(ctx, Command{Workspace: a.Workspace, Channel: a.Channel, User: a.User, ID: a.ID}, a.Value)
 	}
 	return private(errorReply("I don't know that button any more."))
 }
@@ -168,7 +171,8 @@ func (b *Bot) chooseEnv(ctx context.Context, a Action, v buttonValue) Response {
 		r := errorReply(fmt.Sprintf("This message is already recorded for %s. To record it for %s too, paste it again starting with `%s:`.", chosen, v.Env, v.Env))
 		return Response{Reply: r, Private: true, Update: b.rebuilt(ctx, v.Key, reading, chosen, "", nil)}
 	}
-	out := b.applyParts(ctx, a.Workspace, v.Env, a.User, planParts(reading.parts), false)
+	_, changes, _ := b.checkedPlan(ctx, m, reading.parts)
+	out := b.applyParts(ctx, a.Workspace, v.Env, a.User, messageKey(m), changes, false)
 	if out.err != nil {
 		return private(out.err)
 	}
@@ -176,7 +180,7 @@ func (b *Bot) chooseEnv(ctx context.Context, a Action, v buttonValue) Response {
 		b.log.Warn("cannot keep the choice of environment", "err", err)
 	}
 	resp := Response{Update: b.rebuilt(ctx, v.Key, reading, v.Env, "", nil)}
-	if len(out.lines) == 0 {
+	if len(out.lines) == 0 && len(out.held) == 0 && len(planParts(reading.parts)) > 0 { // a message with nothing to record only gets its reply rewritten
 		resp.Reply, resp.Private = &Reply{Summary: "Already recorded for " + v.Env}, true
 		resp.Reply.Context(Line{T("Already recorded for "), B(v.Env), T(".")})
 	}
@@ -253,8 +257,8 @@ func (b *Bot) rebuild(ctx context.Context, workspace, key, env, module string, n
 // which note tells about) and note.
 func (b *Bot) rebuilt(ctx context.Context, key string, r *Reading, env, module string, note Line) *Reply {
 	m := r.Message()
-	changes := planParts(r.parts)
-	rec := recordOutcome{env: env}
+	parts, changes, questions := b.checkedPlan(ctx, m, r.parts)
+	rec := recordOutcome{env: env, unsure: unsureNames(questions)}
 	var listed map[string]bool
 	var gone []string
 	if env == "" {
@@ -268,27 +272,45 @@ func (b *Bot) rebuilt(ctx context.Context, key string, r *Reading, env, module s
 				rec.ask = append(rec.ask, e.Name)
 			}
 		}
+		if len(envs) > 0 {
+			rec.about = commonEnv(envs)
+		}
 	} else {
 		st, err := b.store.Status(ctx, m.Workspace, env, -1)
 		if err != nil {
 			return nil
 		}
-		rec.install, listed = st.InstallType, map[string]bool{}
+		rec.about, listed = st.Environment, map[string]bool{}
 		for _, mod := range st.Modules {
 			listed[moduleKey(mod.Name)] = true
 		}
+		// What is still held back is explained again, the rest was recorded.
+		h, _, err := b.heldFor(ctx, m.Workspace, heldCode(messageKey(m), env))
+		if err != nil || h.Recorded != "" {
+			h = heldChanges{}
+		}
+		held := map[string]bool{}
+		for _, hc := range h.Changes {
+			held[hc.Key] = true
+		}
 		for _, pc := range changes {
-			for _, p := range pc.Changes {
-				rec.lines = append(rec.lines, describeRecorded(env, p, progress.Result{Duplicate: true}))
+			for i, p := range pc.Changes {
+				if !held[fmt.Sprintf("%s#%d", pc.Key, i)] {
+					rec.lines = append(rec.lines, describeRecorded(env, p, progress.Result{Duplicate: true}))
+				}
 			}
 		}
-		for _, mod := range namedModules(r.Findings()) {
-			if !listed[moduleKey(mod)] && moduleKey(mod) != moduleKey(module) {
+		if len(h.Changes) > 0 {
+			rec.held, rec.heldCode, rec.heldWhy = h.Changes, heldCode(messageKey(m), env), b.heldLines(ctx, m.Workspace, env, h.Changes)
+		}
+		rec.questions, rec.asked = b.keepQuestions(ctx, m, env, key, questions), len(questions)
+		for _, mod := range namedModules(findingsOf(parts)) {
+			if !listed[moduleKey(mod)] && moduleKey(mod) != moduleKey(module) && !rec.unsure[mod] {
 				gone = append(gone, mod)
 			}
 		}
 	}
-	reply := b.diagnosisMessage(m, r.parts, changes, rec, key, listed)
+	reply := b.diagnosisMessage(m, parts, changes, rec, key, listed)
 	if len(gone) > 0 {
 		reply.Context(append(Line{T(":white_check_mark: Republished since: ")}, nameSpans(gone, 5)...))
 	}

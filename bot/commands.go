@@ -23,8 +23,8 @@ type commandDef struct {
 
 func commandTable() []*commandDef {
 	return []*commandDef{
-		{name: "track", args: "<env> [version] [cloud|self-managed]", summary: "Follow an environment's upgrade in this channel (created if new).",
-			examples: []string{"track prod 11.31.0 self-managed", "track qa cloud"}, run: (*Bot).cmdTrack},
+		{name: "track", args: "<env> [version] [cloud|self-managed] [from <version>]", summary: "Follow an environment's upgrade in this channel (created if new); from names the version it is upgraded from.",
+			examples: []string{"track prod 11.31.0 self-managed", "track qa cloud", "track legacy 11.31.0 from 10.0.1"}, run: (*Bot).cmdTrack},
 		{name: "untrack", args: "<env>", summary: "Stop following an environment in this channel (its data is kept).", admin: true,
 			examples: []string{"untrack qa"}, run: (*Bot).cmdUntrack},
 		{name: "status", args: "[env]", summary: "Where the upgrade stands: state, progress, counts and the modules to republish (only you see it).",
@@ -45,6 +45,8 @@ func commandTable() []*commandDef {
 			examples: []string{"reset qa"}, run: (*Bot).cmdReset},
 		{name: "remind", args: "<schedule> | off | now", summary: "This channel's reminder schedule while modules remain (cron spec, @daily, @every 2h).", admin: true,
 			examples: []string{"remind 0 9 * * 1-5", "remind @every 4h", "remind CRON_TZ=Europe/Lisbon 0 9 * * *", "remind off", "remind now"}, run: (*Bot).cmdRemind},
+		{name: "record", args: "<code>", summary: "Do what a question's button does (which module a screenshot names) or record anyway what a reply held back (an older message, another version, a message quoted in a sentence); the reply prints the code.",
+			examples: []string{"record 3fK9xQ2a"}, run: (*Bot).cmdRecord},
 		{name: "diagnose", args: "<text>", summary: "Explain an error message without recording anything.",
 			examples: []string{"diagnose There were errors preparing some modules."}, readOnly: true, run: (*Bot).cmdDiagnose},
 		{name: "help", args: "[command]", summary: "This help, or one command's.", examples: []string{"help", "help done"}, readOnly: true, run: (*Bot).cmdHelp},
@@ -155,6 +157,7 @@ func (b *Bot) Help() *Reply {
 	}
 	r.Section(lines...)
 	r.Context(Line{T("Several environments in one channel? Start a pasted message with "), C("prod:"), T(" to say which.")})
+	r.Context(Line{T("Long pastes (snippets), .txt and .log files and Error Log exports (.csv, .xlsx) shared here are read too.")})
 	if b.ocrNote != "" {
 		r.Context(Line{T(b.ocrNote)})
 	}
@@ -195,24 +198,18 @@ func (b *Bot) cmdDiagnose(ctx context.Context, c Command, args string) Response 
 	for _, f := range findings {
 		b.metrics.Finding(f.ID)
 	}
-	return private(b.diagnosisReply(findings, b.channelInstall(ctx, c)))
+	return private(b.diagnosisReply(findings, known{env: b.channelEnv(ctx, c), internal: internalError(args)}))
 }
 
-// channelInstall is the installation type of the environments a channel
-// follows when they agree, so explanations show only the branch that applies.
-func (b *Bot) channelInstall(ctx context.Context, c Command) progress.InstallType {
+// channelEnv is what the environments a channel follows share (see
+// commonEnv), so explanations show only the branches that apply.
+func (b *Bot) channelEnv(ctx context.Context, c Command) progress.Environment {
 	if b.store == nil || c.Channel == "" {
-		return ""
+		return progress.Environment{}
 	}
 	envs, err := b.store.ChannelEnvironments(ctx, c.Workspace, c.Channel)
 	if err != nil || len(envs) == 0 {
-		return ""
+		return progress.Environment{}
 	}
-	in := envs[0].InstallType
-	for _, e := range envs[1:] {
-		if e.InstallType != in {
-			return ""
-		}
-	}
-	return in
+	return commonEnv(envs)
 }

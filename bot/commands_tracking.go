@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/upgradebot/upgradebot/progress"
@@ -12,6 +13,13 @@ import (
 func (b *Bot) cmdTrack(ctx context.Context, c Command, args string) Response {
 	def := b.lookup("track")
 	fields := strings.Fields(args)
+	var from string
+	if i := slices.IndexFunc(fields, func(f string) bool { return strings.EqualFold(f, "from") }); i >= 0 {
+		if i != len(fields)-2 || !versionLike(fields[i+1]) {
+			return b.usageError(def, "from takes the Platform Server version the environment is upgraded from, at the end: from 11.14.0.")
+		}
+		from, fields = fields[i+1], fields[:i]
+	}
 	if len(fields) == 0 || len(fields) > 3 {
 		return b.usageError(def, "Tell me which environment to follow.")
 	}
@@ -23,7 +31,7 @@ func (b *Bot) cmdTrack(ctx context.Context, c Command, args string) Response {
 			return private(errorReply("I'm not in this channel yet, so I can't read the errors pasted here. Invite me with `/invite @upgradebot` (or the channel's Integrations → Add apps), then run the command again."))
 		}
 	}
-	req := progress.TrackRequest{Workspace: c.Workspace, Environment: fields[0], Channel: c.Channel, Actor: c.User, At: b.now()}
+	req := progress.TrackRequest{Workspace: c.Workspace, Environment: fields[0], Channel: c.Channel, FromVersion: from, Actor: c.User, At: b.now()}
 	for _, f := range fields[1:] {
 		switch strings.ToLower(f) {
 		case "cloud":
@@ -59,10 +67,17 @@ func (b *Bot) cmdTrack(ctx context.Context, c Command, args string) Response {
 	if req.Version != "" {
 		l = append(l, T(" (target Platform Server "+req.Version+")"))
 	}
+	if req.FromVersion != "" {
+		l = append(l, T(", upgraded from "+req.FromVersion))
+	}
 	if req.InstallType != "" {
 		l = append(l, T(", "+string(req.InstallType)))
 	}
 	r.Section(append(l, T(".")), Line{T("Paste modules-preparation errors and Service Center banners here and I'll keep "), B(env), T("'s list of modules to republish. "), C(b.cmd + " status " + env), T(" shows it.")})
+	if st, err := b.store.Status(ctx, c.Workspace, env, 0); err == nil && republishAll(st.Environment) {
+		r.Section(b.republishAllLine(st.Environment))
+	}
+	noteReplication(r, res.NotReplicated)
 	b.reminderNote(ctx, c, r)
 	return Response{Announce: r}
 }
@@ -196,6 +211,7 @@ func (b *Bot) addModules(ctx context.Context, c Command, args, name string, reas
 	r := &Reply{Summary: fmt.Sprintf("%d %s module(s) added to %s", len(added), name, env)}
 	l := append(Line{M(c.User), T(" reported " + plural(len(added), name+" module", name+" modules") + " on "), B(env), T(": ")}, nameSpans(added, 10)...)
 	r.Section(append(l, T(fmt.Sprintf(". %d to republish.", res.Remaining))))
+	noteReplication(r, res.NotReplicated)
 	return Response{Announce: r}
 }
 
@@ -217,6 +233,11 @@ func (b *Bot) cmdDone(ctx context.Context, c Command, args string) Response {
 }
 
 func (b *Bot) markDone(ctx context.Context, workspace, env, user, key string, mods []string, all bool) Response {
+	if all {
+		if st, err := b.store.Status(ctx, workspace, env, 0); err == nil && republishAll(st.Environment) {
+			return b.republishedAll(ctx, workspace, env, user, key)
+		}
+	}
 	res, err := b.store.Apply(ctx, workspace, env, progress.Change{Kind: progress.ChangeDone, Key: key, Actor: user, Modules: mods, All: all, At: b.now()})
 	if err != nil {
 		return private(b.storeError("record", err))
@@ -224,7 +245,7 @@ func (b *Bot) markDone(ctx context.Context, workspace, env, user, key string, mo
 	if res.Duplicate {
 		return Response{}
 	}
-	if len(res.Removed) == 0 {
+	if len(res.Removed) == 0 && !res.BecameDone {
 		msg := fmt.Sprintf("None of those modules is on %s's list.", env)
 		if all {
 			msg = fmt.Sprintf("%s has no modules to republish.", env)
@@ -243,9 +264,33 @@ func (b *Bot) markDone(ctx context.Context, workspace, env, user, key string, mo
 	if len(res.NotFound) > 0 {
 		r.Context(append(Line{T("Not on the list: ")}, nameSpans(res.NotFound, 10)...))
 	}
-	if res.BecameEmpty {
+	noteReplication(r, res.NotReplicated)
+	switch {
+	case res.AllClear(): // done now: the all-clear, once
+		r.Blocks = append(r.Blocks, b.allClear(env).Blocks...)
+	case res.BecameEmpty:
 		r.Blocks = append(r.Blocks, b.clearedBlocks(ctx, workspace, env)...)
 	}
+	return Response{Announce: r}
+}
+
+// republishedAll records that every application of env, which had to be
+// republished after an upgrade from Platform Server 10 or earlier, is: the
+// list is emptied and the environment is ready.
+func (b *Bot) republishedAll(ctx context.Context, workspace, env, user, key string) Response {
+	if _, err := b.store.Apply(ctx, workspace, env, progress.Change{Kind: progress.ChangeDone, Key: key, Actor: user, All: true, At: b.now()}); err != nil {
+		return private(b.storeError("record", err))
+	}
+	res, err := b.store.Apply(ctx, workspace, env, progress.Change{Kind: progress.ChangeState, Key: key + "#ready", Actor: user, State: progress.StateReady, At: b.now()})
+	if err != nil {
+		return private(b.storeError("record", err))
+	}
+	if res.Duplicate {
+		return Response{}
+	}
+	r := &Reply{Summary: "All applications republished on " + env}
+	r.Section(Line{M(user), T(" republished all applications on "), B(env), T(".")})
+	r.Blocks = append(r.Blocks, b.allClear(env).Blocks...)
 	return Response{Announce: r}
 }
 
@@ -270,11 +315,13 @@ func (b *Bot) cmdReset(ctx context.Context, c Command, args string) Response {
 	if err != nil {
 		return private(b.storeError("reset", err))
 	}
-	if _, err := b.store.Apply(ctx, c.Workspace, env, progress.Change{Kind: progress.ChangeReset, Key: "cmd:" + c.ID, Actor: c.User, At: b.now()}); err != nil {
+	res, err := b.store.Apply(ctx, c.Workspace, env, progress.Change{Kind: progress.ChangeReset, Key: "cmd:" + c.ID, Actor: c.User, At: b.now()})
+	if err != nil {
 		return private(b.storeError("reset", err))
 	}
 	r := &Reply{Summary: env + " reset for a new upgrade"}
 	r.Section(Line{M(c.User), T(" started a new upgrade of "), B(env), T(": state, counts and modules cleared; history kept.")})
+	noteReplication(r, res.NotReplicated)
 	return Response{Announce: r}
 }
 

@@ -2,11 +2,13 @@ package bot
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
 
 	"github.com/upgradebot/upgradebot/diagnosis"
+	"github.com/upgradebot/upgradebot/progress"
 )
 
 // mentionPrefix is a leading mention of a user, as Slack writes it: <@U123> or <@U123|name>.
@@ -57,14 +59,19 @@ func (r *Reading) WithImages(images []ImageText) *Reading {
 	next.m.Images = images
 	key := r.parts[0].key
 	for i, im := range images {
-		if im.Pending || im.Problem != "" || strings.TrimSpace(im.Text) == "" {
+		if im.Pending || im.Problem != "" || (strings.TrimSpace(im.Text) == "" && im.Sheet == nil) {
 			continue
 		}
 		p, ok := r.imagePart(i, im)
 		if !ok {
 			// A screenshot's key is its position, so a reply rebuilt with a
 			// late screenshot records only what is new.
-			p = part{key: fmt.Sprintf("%s:img%d", key, i), image: i, text: im.Text, findings: r.engine.Diagnose(im.Text)}
+			p = part{key: fmt.Sprintf("%s:img%d", key, i), image: i, text: im.Text, sheet: im.Sheet}
+			if im.Sheet != nil {
+				p.findings = im.Sheet.findings(r.engine.KB()) // every row diagnosed by ReadFile
+			} else {
+				p.findings = r.engine.Diagnose(im.Text)
+			}
 		}
 		next.parts = append(next.parts, p)
 	}
@@ -74,7 +81,7 @@ func (r *Reading) WithImages(images []ImageText) *Reading {
 // imagePart is the part already read from screenshot i, when it was read from the same text.
 func (r *Reading) imagePart(i int, im ImageText) (part, bool) {
 	for _, p := range r.parts[1:] {
-		if p.image == i && p.text == im.Text {
+		if p.image == i && p.text == im.Text && p.sheet == im.Sheet {
 			return p, true
 		}
 	}
@@ -111,6 +118,18 @@ func (b *Bot) Answer(ctx context.Context, r *Reading) Response {
 			reply.Context(imageLines(r.m, r.parts)...)
 			return Response{Reply: reply}
 		}
+		if fileNews(r.m) {
+			// A shared file the bot could not read, or an Error Log without
+			// a known error, is answered: its sender expects a word.
+			reply := &Reply{Summary: "Read the shared file: no upgrade error I know"}
+			for _, im := range r.m.Images {
+				if im.File && im.Problem != "" {
+					reply.Summary = "Could not read the shared file " + imageName(im.Name)
+				}
+			}
+			reply.Context(imageLines(r.m, r.parts)...)
+			return Response{Reply: reply}
+		}
 		return Response{}
 	}
 	for _, f := range findings {
@@ -132,13 +151,13 @@ func (b *Bot) HandleMessage(ctx context.Context, m Message) Response {
 
 // allSkipped: a message of screenshots alone, none of them read for one
 // of the bot's limits (ImageText.Skipped); other pictures, unreadable for
-// what they are, are let be.
+// what they are, are let be (shared files have their own answer, fileNews).
 func allSkipped(m Message) bool {
 	if strings.TrimSpace(m.Text) != "" || len(m.Images) == 0 {
 		return false
 	}
 	for _, im := range m.Images {
-		if !im.Skipped {
+		if !im.Skipped || im.File {
 			return false
 		}
 	}
@@ -160,6 +179,7 @@ type part struct {
 	key      string // keys the tracking changes of this part (#0, #1… appended)
 	image    int    // index in Message.Images; -1 for the text
 	text     string // a screenshot's text, as it was diagnosed
+	sheet    *Sheet
 	findings []diagnosis.Finding
 }
 
@@ -169,12 +189,13 @@ func messageKey(m Message) string { return "msg:" + m.Channel + ":" + m.TS }
 
 // respondToFindings records a message's findings and builds the reply.
 func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Response {
-	var findings []diagnosis.Finding
-	for _, p := range parts {
-		findings = append(findings, p.findings...)
+	parts, changes, questions := b.checkedPlan(ctx, m, parts)
+	findings := findingsOf(parts)
+	rec := b.record(ctx, m, findings, changes, len(questions) > 0)
+	rec.unsure = unsureNames(questions)
+	if len(questions) > 0 && rec.env == "" && len(rec.ask) == 0 && rec.err == nil {
+		rec.env = rec.about.Name // nothing else recorded: the names asked about are for it
 	}
-	changes := planParts(parts)
-	rec := b.record(ctx, m, changes)
 	quiet := true
 	for _, f := range findings {
 		if len(f.Entry.Causes) > 0 {
@@ -182,7 +203,7 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Re
 		}
 	}
 	images := imageLines(m, parts)
-	if quiet && rec.err == nil && len(rec.ask) == 0 && !rec.untraced {
+	if quiet && rec.err == nil && len(rec.ask) == 0 && !rec.untraced && len(questions) == 0 && len(rec.held) == 0 {
 		resp := Response{React: "white_check_mark"}
 		if len(rec.lines) > 0 {
 			// The shell has no reactions: it shows what was recorded instead.
@@ -196,7 +217,7 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Re
 		return resp
 	}
 	key := ""
-	if rec.err == nil && (len(rec.ask) > 0 || (rec.env != "" && len(namedModules(findings)) > 0)) {
+	if rec.err == nil && (len(rec.ask) > 0 || (rec.env != "" && (len(namedModules(findings)) > 0 || len(questions) > 0))) {
 		// The buttons refer to the message: a choice records its changes,
 		// a click rebuilds the reply.
 		var err error
@@ -206,6 +227,9 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Re
 				rec.err = b.storeError("keep the message for the choice of environment", err)
 			}
 		}
+	}
+	if rec.err == nil && rec.env != "" && len(rec.ask) == 0 {
+		rec.questions, rec.asked = b.keepQuestions(ctx, m, rec.env, key, questions), len(questions)
 	}
 	resp := Response{Reply: b.diagnosisMessage(m, parts, changes, rec, key, nil)}
 	if rec.cleared {
@@ -219,11 +243,12 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Re
 // message kept, "" when it is not); with listed, only modules listed
 // there get a button.
 func (b *Bot) diagnosisMessage(m Message, parts []part, changes []partChanges, rec recordOutcome, key string, listed map[string]bool) *Reply {
-	var findings []diagnosis.Finding
+	findings := findingsOf(parts)
+	k := known{env: rec.about, internal: internalError(m.Text)}
 	for _, p := range parts {
-		findings = append(findings, p.findings...)
+		k.internal = k.internal || internalError(p.text)
 	}
-	r := b.diagnosisReply(findings, rec.install)
+	r := b.diagnosisReply(findings, k)
 	r.Context(imageLines(m, parts)...)
 	switch {
 	case rec.err != nil:
@@ -239,31 +264,110 @@ func (b *Bot) diagnosisMessage(m Message, parts []part, changes []partChanges, r
 		r.Actions(buttons...)
 	default:
 		r.Context(rec.lines...)
+		r.Section(rec.heldWhy...)
+		if len(rec.questions) > 0 {
+			b.questionBlocks(r, rec.env, rec.questions, rec.asked)
+		}
 		// Service Center's module page does not name the module in the message.
 		for _, f := range findings {
-			if f.ID == "module-not-upgraded" {
-				r.Context(Line{T("Which module shows this? "), C(b.cmd + " failed <module>"), T(" adds it to the list of modules to republish.")})
+			if f.ID == "module-not-upgraded" && f.Text("module") == "" {
+				r.Context(b.notUpgradedNext(rec.about))
 				break
 			}
 		}
 	}
 	if rec.err == nil {
-		r.Actions(b.findingButtons(findings, rec.env, key, listed)...)
+		held := map[string]bool{} // a module held back is not on the list: no button marks it republished
+		for _, h := range rec.held {
+			for _, mod := range h.Change.Modules {
+				held[moduleKey(mod)] = true
+			}
+		}
+		var buttons []Button
+		if rec.heldCode != "" && len(rec.ask) == 0 {
+			buttons = append(buttons, RecordAnywayButton(rec.heldCode))
+		}
+		for _, bt := range b.findingButtons(findings, rec.env, key, listed) {
+			var v buttonValue
+			if json.Unmarshal([]byte(bt.Value), &v) == nil && (rec.unsure[v.Module] || held[moduleKey(v.Module)]) {
+				continue // not recorded: asked about above, or held back
+			}
+			buttons = append(buttons, bt)
+		}
+		r.Actions(buttons...)
 	}
 	return r
+}
+
+// findingsOf are the findings of a message's parts, in order.
+func findingsOf(parts []part) []diagnosis.Finding {
+	var out []diagnosis.Finding
+	for _, p := range parts {
+		out = append(out, p.findings...)
+	}
+	return out
+}
+
+// fileNews: a shared file was not read, or is an Error Log export.
+func fileNews(m Message) bool {
+	for _, im := range m.Images {
+		if im.File && (im.Problem != "" || im.Sheet != nil) {
+			return true
+		}
+	}
+	return false
+}
+
+// notUpgradedNext is the next step for a module that "hasn't been
+// upgraded", by where env's preparation stands: wait while it runs, else
+// list the module as failed or skipped (whichever Service Center's counts
+// leave possible).
+func (b *Bot) notUpgradedNext(env progress.Environment) Line {
+	cmd := func(what string) Span {
+		if env.Name == "" {
+			return C(b.cmd + " " + what + " <module>")
+		}
+		return C(b.cmd + " " + what + " " + env.Name + ": <module>")
+	}
+	list := T(" adds it to the list of modules to republish.")
+	either := Line{cmd("failed"), T(" if the Error Log lists it, else "), cmd("skipped"), T(".")}
+	switch phase(env) {
+	case "preparing":
+		return Line{T("Nothing to record yet: the preparation of "), B(env.Name), T(" has not reached this module. If it still shows this once the preparation ends, tell me which module it is.")}
+	case "republish-all":
+		return Line{T("Which module shows this? "), cmd("skipped"), list}
+	case "finished":
+		failed, skipped := env.Counts.Failed, env.Counts.Skipped
+		switch {
+		case failed != nil && *failed > 0 && skipped != nil && *skipped == 0:
+			return Line{T("Which module shows this? "), cmd("failed"), list}
+		case skipped != nil && *skipped > 0 && failed != nil && *failed == 0:
+			return Line{T("Which module shows this? "), cmd("skipped"), list}
+		}
+		return append(Line{T("Which module shows this? Add it to the list of modules to republish: ")}, either...)
+	}
+	return append(Line{T("Which module shows this? Once the preparation has finished, add it to the list of modules to republish: ")}, either...)
 }
 
 // imageLines say what became of a message's screenshots: which ones the
 // findings were read from, which ones are still being read, and why
 // others were not read.
 func imageLines(m Message, parts []part) []Line {
-	var read []string
+	var read, files []string
+	var lines []Line
 	for _, p := range parts {
-		if p.image >= 0 && len(p.findings) > 0 {
+		switch {
+		case p.sheet != nil:
+			lines = append(lines, p.sheet.lines(m.Images[p.image].Name)...)
+		case p.image >= 0 && len(p.findings) > 0 && m.Images[p.image].File:
+			files = append(files, m.Images[p.image].Name)
+		case p.image >= 0 && len(p.findings) > 0:
 			read = append(read, m.Images[p.image].Name)
 		}
 	}
-	var lines []Line
+	for _, name := range files {
+		lines = append(lines, Line{T(":page_facing_up: Read from the file "), B(imageName(name))})
+	}
 	if len(read) > 0 {
 		l := Line{T(":frame_with_picture: Read from the screenshot ")}
 		if len(read) > 1 {
@@ -284,7 +388,13 @@ func imageLines(m Message, parts []part) []Line {
 	for _, im := range m.Images {
 		switch {
 		case im.Pending:
-			lines = append(lines, Line{T(":hourglass_flowing_sand: Still reading the screenshot "), B(imageName(im.Name)), T("; this reply will be updated.")})
+			what := "screenshot "
+			if im.File {
+				what = "file "
+			}
+			lines = append(lines, Line{T(":hourglass_flowing_sand: Still reading the " + what), B(imageName(im.Name)), T("; this reply will be updated.")})
+		case im.Problem != "" && im.File:
+			lines = append(lines, Line{T(":warning: Could not read the file "), B(imageName(im.Name)), T(": " + im.Problem)})
 		case im.Problem != "":
 			lines = append(lines, Line{T(":warning: Could not read the screenshot "), B(imageName(im.Name)), T(": " + im.Problem)})
 		}

@@ -1,6 +1,8 @@
 package bot
 
 import (
+	"strings"
+
 	"github.com/upgradebot/upgradebot/diagnosis"
 	"github.com/upgradebot/upgradebot/progress"
 )
@@ -16,6 +18,8 @@ type planned struct {
 	Current *int                `json:"c,omitempty"`
 	Total   *int                `json:"t,omitempty"`
 	Counts  [3]*int             `json:"n,omitempty"`
+	Version string              `json:"v,omitempty"`  // the Platform Server version the message names
+	Stamps  string              `json:"ts,omitempty"` // a blocked operation's times, as written
 }
 
 func intp(v int) *int { return &v }
@@ -49,10 +53,21 @@ func plan(findings []diagnosis.Finding) []planned {
 		switch f.ID {
 		case "producer-not-prepared":
 			addModule(progress.ReasonProducerNotPrepared, f.Text("module"))
+		case "module-not-upgraded":
+			if name := f.Text("module"); name != "" { // from an Error Log row's module column
+				addModule(progress.ReasonNotUpgraded, name)
+			}
 		case "module-upgrade-failed":
 			addModule(progress.ReasonFailed, f.Text("module"))
 		case "publish-blocked-by-preparation", "configuration-blocked-by-preparation", "delete-blocked-by-preparation":
-			preparing(planned{})
+			p := planned{}
+			if at := f.Text("upgrade_started_at"); at != "" {
+				p.Stamps = "the modules upgrade started at " + at
+			}
+			if at := f.Text("started_at"); at != "" {
+				p.Stamps = strings.TrimPrefix(p.Stamps+", the blocked operation at "+at, ", ")
+			}
+			preparing(p)
 		case "preparation-in-progress":
 			p := planned{Expect: f.Text("expected_at")}
 			if v, ok := f.Number("percent"); ok {
@@ -98,11 +113,20 @@ func plan(findings []diagnosis.Finding) []planned {
 		}
 		out = kept
 	}
+	// The version a text names is its findings' (diagnosis gives them all the same).
+	for _, f := range findings {
+		if v := f.Text("version"); v != "" {
+			for i := range out {
+				out[i].Version = v
+			}
+			break
+		}
+	}
 	return out
 }
 
 func (p planned) change(key, actor, source string) progress.Change {
-	c := progress.Change{Kind: p.Kind, Key: key, Actor: actor, Source: source, State: p.State, Reason: p.Reason, Modules: p.Modules}
+	c := progress.Change{Kind: p.Kind, Key: key, Actor: actor, Source: source, State: p.State, Reason: p.Reason, Modules: p.Modules, Version: p.Version}
 	c.Preparation = progress.Preparation{Percent: p.Percent, Expected: p.Expect, Current: p.Current, Total: p.Total}
 	c.Counts = progress.Counts{Prepared: p.Counts[0], Failed: p.Counts[1], Skipped: p.Counts[2]}
 	return c
@@ -112,6 +136,9 @@ func (p planned) change(key, actor, source string) progress.Change {
 type partChanges struct {
 	Key     string    `json:"k"`
 	Changes []planned `json:"c"`
+	// Held are the changes of messages quoted in a sentence of someone's
+	// own (see pasted): explained, recorded only when asked to.
+	Held []planned `json:"h,omitempty"`
 }
 
 // planParts plans each part's changes on its own, so that what a part
@@ -119,8 +146,17 @@ type partChanges struct {
 func planParts(parts []part) []partChanges {
 	var out []partChanges
 	for _, p := range parts {
-		if c := plan(p.findings); len(c) > 0 {
-			out = append(out, partChanges{Key: p.key, Changes: c})
+		var own, said []diagnosis.Finding
+		for _, f := range p.findings {
+			// A screenshot shows the product itself.
+			if p.image >= 0 || pasted(f) {
+				own = append(own, f)
+			} else {
+				said = append(said, f)
+			}
+		}
+		if pc := (partChanges{Key: p.key, Changes: plan(own), Held: plan(said)}); len(pc.Changes)+len(pc.Held) > 0 {
+			out = append(out, pc)
 		}
 	}
 	return out

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
+	"github.com/upgradebot/upgradebot/diagnosis"
 	"github.com/upgradebot/upgradebot/progress"
 )
 
@@ -15,27 +17,57 @@ var envPrefix = regexp.MustCompile(`^\s*(?:\*|_)*([A-Za-z0-9][A-Za-z0-9._-]{0,39
 // recordOutcome is what recording a message's changes did.
 type recordOutcome struct {
 	env      string
-	install  progress.InstallType
-	lines    []Line // "Recorded: …"
+	about    progress.Environment // the environment as this message leaves it, as far as known (see known)
+	state    progress.State       // the state after the last change recorded now; "" when none was
+	lines    []Line               // "Recorded: …"
 	ask      []string
 	err      *Reply
 	cleared  bool
-	untraced bool // no environment followed here
+	untraced bool         // no environment followed here
+	held     []heldChange // not recorded: older, another version, or in a sentence
+	heldCode string       // what "Record anyway" records; "" when it could not be kept
+	heldWhy  []Line       // why they were held
+	// Names read from screenshots and not recorded: asked about (at most
+	// maxQuestions, once kept for env) out of asked.
+	questions []nameQuestion
+	asked     int
+	unsure    map[string]bool
+	// unreplicated: a change is recorded but not yet on a Redis replica (lines say so once)
+	unreplicated bool
+}
+
+// notReplicatedLine says that the store recorded a change its Redis
+// replica did not confirm in time (progress.Result.NotReplicated).
+func notReplicatedLine() Line {
+	return Line{T("Recorded, not yet on a replica; repeating it is safe.")}
+}
+
+// noteReplication adds notReplicatedLine to r when notReplicated.
+func noteReplication(r *Reply, notReplicated bool) {
+	if notReplicated {
+		r.Context(notReplicatedLine())
+	}
 }
 
 // record applies a message's planned changes to the right environment.
-func (b *Bot) record(ctx context.Context, m Message, changes []partChanges) recordOutcome {
+// A message with nothing to record is about an environment too: its
+// reply's advice may depend on which (dependsOnEnv), so in a channel
+// following several the bot asks, as it does before recording; so it
+// does with asking (module names read from screenshots to ask about).
+func (b *Bot) record(ctx context.Context, m Message, findings []diagnosis.Finding, changes []partChanges, asking bool) recordOutcome {
 	var out recordOutcome
-	if len(changes) == 0 {
+	if b.store == nil {
 		return out
 	}
 	envs, err := b.store.ChannelEnvironments(ctx, m.Workspace, m.Channel)
 	if err != nil {
-		out.err = b.storeError("list environments", err)
+		if len(changes) > 0 { // nothing to record: the reply goes on without what the store knows
+			out.err = b.storeError("list environments", err)
+		}
 		return out
 	}
 	if len(envs) == 0 {
-		out.untraced = true
+		out.untraced = len(changes) > 0
 		return out
 	}
 	var target *progress.Environment
@@ -46,7 +78,8 @@ func (b *Bot) record(ctx context.Context, m Message, changes []partChanges) reco
 			}
 		}
 	}
-	if target == nil && len(envs) > 1 {
+	ask := len(changes) > 0 || asking || dependsOnEnv(findings)
+	if target == nil && len(envs) > 1 && ask {
 		// Asked before, and answered: the reply rebuilt for a late screenshot records there.
 		chosen, err := b.chosenEnv(ctx, m.Workspace, replyKey(m))
 		if err != nil {
@@ -60,28 +93,116 @@ func (b *Bot) record(ctx context.Context, m Message, changes []partChanges) reco
 		}
 	}
 	if target == nil {
+		out.about = commonEnv(envs)
 		if len(envs) > 1 {
-			for _, e := range envs {
-				out.ask = append(out.ask, e.Name)
+			if ask {
+				for _, e := range envs {
+					out.ask = append(out.ask, e.Name)
+				}
 			}
 			return out
 		}
 		target = &envs[0]
 	}
+	if len(changes) == 0 {
+		out.about = *target
+		return out
+	}
 	// A part recorded before (the reply rebuilt for a late screenshot)
 	// still says what it recorded.
-	out = b.applyParts(ctx, m.Workspace, target.Name, m.User, changes, true)
-	out.install = target.InstallType
+	out = b.applyParts(ctx, m.Workspace, target.Name, m.User, messageKey(m), changes, true)
+	out.about = leftBy(*target, out.state, recorded(changes, out.held))
 	return out
 }
 
-// applyParts records each part's changes under its key, until one fails.
-func (b *Bot) applyParts(ctx context.Context, workspace, env, actor string, parts []partChanges, repeats bool) recordOutcome {
+// dependsOnEnv reports whether what findings advise depends on the
+// environment: its installation type or where its preparation stands.
+func dependsOnEnv(findings []diagnosis.Finding) bool {
+	for _, f := range findings {
+		for _, n := range append(slices.Clone(f.Entry.Causes), f.Entry.Steps...) {
+			if n.Only != diagnosis.InstallAny || slices.ContainsFunc(n.When, func(w string) bool { return w != "internal-error" && w != "no-internal-error" }) {
+				return true
+			}
+		}
+		for _, l := range f.Entry.Links {
+			if l.Only != diagnosis.InstallAny {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// commonEnv is what several environments share for a reply about any of
+// them: the installation type when they agree (one environment: all of it).
+func commonEnv(envs []progress.Environment) progress.Environment {
+	if len(envs) == 1 {
+		return envs[0]
+	}
+	var e progress.Environment
+	for i, env := range envs {
+		if i > 0 && env.InstallType != e.InstallType {
+			return progress.Environment{}
+		}
+		e.InstallType = env.InstallType
+	}
+	return e
+}
+
+// leftBy is env (as read before a message's changes) as the changes leave
+// it: state is the state the store returned after the last of them (""
+// when none was new), and the preparation's progress is the message's.
+func leftBy(env progress.Environment, state progress.State, changes []partChanges) progress.Environment {
+	if state != "" {
+		env.State = state
+	}
+	if env.State != progress.StatePreparing {
+		return env
+	}
+	for _, pc := range changes {
+		for _, p := range pc.Changes {
+			if p.Kind != progress.ChangePreparing {
+				continue
+			}
+			if p.Percent != nil {
+				env.Preparation.Percent = p.Percent
+			}
+			if p.Current != nil && p.Total != nil {
+				env.Preparation.Current, env.Preparation.Total = p.Current, p.Total
+			}
+			if p.Expect != "" {
+				env.Preparation.Expected = p.Expect
+			}
+		}
+	}
+	return env
+}
+
+// applyParts records each part's changes under its key, until one fails;
+// what is held back is kept for "Record anyway" under a code of source
+// (the message's key) and env.
+func (b *Bot) applyParts(ctx context.Context, workspace, env, actor, source string, parts []partChanges, repeats bool) recordOutcome {
 	out := recordOutcome{env: env}
 	for _, pc := range parts {
 		if out = b.apply(ctx, workspace, env, actor, pc.Key, pc.Changes, repeats, out); out.err != nil {
-			break
+			return out
 		}
+		for i, p := range pc.Held {
+			out.held = append(out.held, heldChange{Key: fmt.Sprintf("%s#s%d", pc.Key, i), Change: p, Why: heldSentence})
+		}
+	}
+	if len(out.held) > 0 {
+		// Answered again (a late screenshot): what was recorded anyway stays so.
+		if h, _, err := b.heldFor(ctx, workspace, heldCode(source, env)); err == nil && h.Recorded != "" {
+			out.held = nil
+			return out
+		}
+		var err error
+		if out.heldCode, err = b.keepHeld(ctx, workspace, heldChanges{Env: env, Source: source, Changes: out.held}); err != nil {
+			b.log.Warn("cannot keep held changes", "err", err)
+			out.heldCode = ""
+		}
+		out.heldWhy = b.heldLines(ctx, workspace, env, out.held)
 	}
 	return out
 }
@@ -96,6 +217,10 @@ func (b *Bot) apply(ctx context.Context, workspace, env, actor, key string, chan
 			out.err = b.storeError("record", err)
 			return out
 		}
+		if res.Refused != "" {
+			out.held = append(out.held, heldChange{Key: fmt.Sprintf("%s#%d", key, i), Change: p, Why: res.Refused})
+			continue
+		}
 		if res.Duplicate {
 			if repeats {
 				out.lines = append(out.lines, describeRecorded(env, p, res))
@@ -103,15 +228,19 @@ func (b *Bot) apply(ctx context.Context, workspace, env, actor, key string, chan
 			continue
 		}
 		out.lines = append(out.lines, describeRecorded(env, p, res))
-		out.cleared = out.cleared || res.BecameEmpty
+		out.cleared = out.cleared || res.AllClear()
+		out.state = res.State
+		if res.NotReplicated && !out.unreplicated {
+			out.unreplicated = true
+			out.lines = append(out.lines, notReplicatedLine())
+		}
 	}
 	return out
 }
 
 func describeRecorded(env string, p planned, res progress.Result) Line {
 	l := Line{T("Recorded for "), B(env), T(": ")}
-	switch p.Kind {
-	case progress.ChangeAddModules:
+	if p.Kind == progress.ChangeAddModules {
 		names := res.Added
 		if len(names) == 0 {
 			names = p.Modules
@@ -119,10 +248,19 @@ func describeRecorded(env string, p planned, res progress.Result) Line {
 		l = append(l, T(plural(len(names), "module", "modules")+" to republish ("))
 		l = append(l, nameSpans(names, 5)...)
 		if res.Duplicate {
-			l = append(l, T(")")) // recorded before: today's count is in status
-		} else {
-			l = append(l, T(fmt.Sprintf("); %d on the list", res.Remaining)))
+			return append(l, T(")")) // recorded before: today's count is in status
 		}
+		return append(l, T(fmt.Sprintf("); %d on the list", res.Remaining)))
+	}
+	return append(l, T(describePlanned(p, res)))
+}
+
+// describePlanned says in words what a planned change records.
+func describePlanned(p planned, res progress.Result) string {
+	var l Line
+	switch p.Kind {
+	case progress.ChangeAddModules:
+		l = append(l, T(plural(len(p.Modules), "module", "modules")+" to republish ("+strings.Join(p.Modules, ", ")+")"))
 	case progress.ChangePreparing:
 		s := "modules preparation running"
 		if p.Percent != nil {
@@ -138,7 +276,7 @@ func describeRecorded(env string, p planned, res progress.Result) Line {
 	case progress.ChangeSummary:
 		l = append(l, T(fmt.Sprintf("preparation finished: %s prepared, %s failed, %s skipped", countText(p.Counts[0]), countText(p.Counts[1]), countText(p.Counts[2]))))
 	case progress.ChangeState:
-		l = append(l, T("state "+string(p.State)))
+		l = append(l, T(stateText(p.State)))
 	}
-	return l
+	return l.PlainText()
 }

@@ -26,13 +26,14 @@ type work struct {
 	modules int           // to republish
 	unnamed int           // failed or skipped, counted by Service Center, not named yet
 	stalled time.Duration // preparation reported running with no update for this long; 0 when not stalled
+	all     bool          // every application to republish (see republishAll)
 }
 
-func (w work) any() bool { return w.modules > 0 || w.unnamed > 0 || w.stalled > 0 }
+func (w work) any() bool { return w.modules > 0 || w.unnamed > 0 || w.stalled > 0 || w.all }
 
 // outstanding is st's work at now; a preparation with no update for longer than stall is stalled.
 func outstanding(st progress.Status, now time.Time, stall time.Duration) work {
-	w := work{modules: st.ModuleCount, unnamed: st.Unnamed()}
+	w := work{modules: st.ModuleCount, unnamed: st.Unnamed(), all: republishAll(st.Environment)}
 	if st.State == progress.StatePreparing && !st.UpdatedAt.IsZero() {
 		if d := now.Sub(st.UpdatedAt); d > stall {
 			w.stalled = d
@@ -44,7 +45,7 @@ func outstanding(st progress.Status, now time.Time, stall time.Duration) work {
 // finished reports whether an environment is done: nothing to republish,
 // nothing unnamed, no preparation running (its all-clear may be posted).
 func finished(st progress.Status) bool {
-	return st.ModuleCount == 0 && st.Unnamed() == 0 && st.State != progress.StatePreparing
+	return st.ModuleCount == 0 && st.Unnamed() == 0 && st.State != progress.StatePreparing && !republishAll(st.Environment)
 }
 
 func joinAnd(parts []string) string {
@@ -84,6 +85,9 @@ func (b *Bot) Reminder(st progress.Status, now time.Time, stall time.Duration, n
 		return nil
 	}
 	var parts []string
+	if w.all {
+		parts = append(parts, "all applications to republish (upgraded from Platform Server "+st.FromVersion+")")
+	}
 	if w.modules > 0 {
 		parts = append(parts, plural(w.modules, "module to republish", "modules to republish"))
 	}
@@ -223,6 +227,7 @@ func (b *Bot) digestLine(prefix string, st progress.Status, w work) Line {
 	if w.unnamed > 0 {
 		l = append(l, T(fmt.Sprintf(" · %d failed or skipped not named yet", w.unnamed)))
 	}
+
 	if w.stalled > 0 {
 		l = append(l, T(" · no update for "+roughDuration(w.stalled)))
 	}

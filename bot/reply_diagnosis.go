@@ -2,6 +2,8 @@ package bot
 
 import (
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/upgradebot/upgradebot/diagnosis"
@@ -18,8 +20,56 @@ var valueLabels = []struct{ key, label string }{
 	{"current", "Module"}, {"total", "Of"}, {"version", "Platform Server"},
 }
 
-// diagnosisReply explains findings: what each is, the values read, why and what to do.
-func (b *Bot) diagnosisReply(findings []diagnosis.Finding, install progress.InstallType) *Reply {
+// known is what a reply knows beyond the findings: the environment the
+// message is about as the message leaves it (its zero value when no
+// environment is known; only InstallType when the channel's environments
+// agree on it) and whether the message shows an Error Log internal error.
+type known struct {
+	env      progress.Environment
+	internal bool
+}
+
+// phase is where env's preparation stands, as a knowledge-base condition.
+func phase(env progress.Environment) string {
+	switch {
+	case republishAll(env):
+		return "republish-all"
+	case env.State == progress.StatePreparing:
+		return "preparing"
+	case env.State == progress.StateFinishedWithErrors || env.State == progress.StateReady:
+		return "finished"
+	}
+	return "unknown"
+}
+
+// conditions are the knowledge-base conditions k meets.
+func (k known) conditions() []string {
+	if k.internal {
+		return []string{phase(k.env), "internal-error"}
+	}
+	return []string{phase(k.env), "no-internal-error"}
+}
+
+// applies reports whether a note or link limited to only and when applies:
+// an unknown installation type sees every type's.
+func (k known) applies(only diagnosis.Install, when []string) bool {
+	if only != diagnosis.InstallAny && k.env.InstallType != "" && string(only) != string(k.env.InstallType) {
+		return false
+	}
+	return len(when) == 0 || slices.ContainsFunc(when, func(w string) bool { return slices.Contains(k.conditions(), w) })
+}
+
+// label marks what applies to one installation type when the type is not known.
+func (k known) label(only diagnosis.Install) Line {
+	if only == diagnosis.InstallAny || k.env.InstallType != "" {
+		return nil
+	}
+	return Line{I("[" + string(only) + "] ")}
+}
+
+// diagnosisReply explains findings: what each is, the values read, why and
+// what to do, as far as they apply to what is known.
+func (b *Bot) diagnosisReply(findings []diagnosis.Finding, k known) *Reply {
 	r := &Reply{}
 	// Group findings of one id (three producers in one paste) into one explanation.
 	type group struct {
@@ -37,56 +87,112 @@ func (b *Bot) diagnosisReply(findings []diagnosis.Finding, install progress.Inst
 		}
 		g.items = append(g.items, f)
 	}
-	titles := make([]string, 0, len(groups))
-	for _, g := range groups {
-		titles = append(titles, g.entry.Title)
+	titles := make([]string, len(groups))
+	many := make([]bool, len(groups)) // several rows, of several modules: the plural texts
+	for i, g := range groups {
+		many[i] = len(g.items) > 1 && len(distinctModules(g.items)) != 1
+		titles[i] = g.entry.Title
+		if many[i] && g.entry.Plural != "" {
+			titles[i] = g.entry.Plural
+		}
 	}
 	r.Summary = strings.Join(titles, "; ")
-	in := diagnosis.Install(install)
 	for gi, g := range groups {
 		if gi == maxDiagnosed {
-			var rest []string
-			for _, g := range groups[gi:] {
-				rest = append(rest, g.entry.Title)
-			}
-			r.Context(Line{T("Also found: " + strings.Join(rest, "; "))})
+			r.Context(Line{T("Also found: " + strings.Join(titles[gi:], "; "))})
 			break
 		}
 		if gi > 0 {
 			r.Divider()
 		}
-		r.Header(g.entry.Title)
+		r.Header(titles[gi])
 		r.Fields(findingFields(g.items)...)
-		if causes := g.entry.CausesFor(in); len(causes) > 0 {
-			var lines []Line
-			for _, c := range causes {
-				lines = append(lines, noteLine("• ", c))
-			}
+		if l := preparationLine(g.entry, k); l != nil {
+			r.Section(l)
+		}
+		if lines := k.notes(g.entry.Causes, "• ", many[gi]); len(lines) > 0 {
 			r.Section(append([]Line{{B("Why")}}, lines...)...)
 		}
-		if steps := g.entry.StepsFor(in); len(steps) > 0 {
+		if lines := k.notes(g.entry.Steps, "", many[gi]); len(lines) > 0 {
 			r.Section(Line{B("What to do")})
-			var lines []Line
-			for _, s := range steps {
-				lines = append(lines, noteLine("", s))
-			}
 			r.List(lines...)
 		}
 		var links []Line
 		for _, l := range g.entry.Links {
-			links = append(links, Line{L(l.Title, l.URL)})
+			if k.applies(l.Only, nil) {
+				links = append(links, append(k.label(l.Only), L(l.Title, l.URL)))
+			}
 		}
 		r.Context(links...)
 	}
 	return r
 }
 
-func noteLine(prefix string, n diagnosis.Note) Line {
-	l := Line{T(prefix)}
-	if n.Only != diagnosis.InstallAny {
-		l = append(l, I("["+string(n.Only)+"] "))
+// distinctModules are the modules findings name, each once.
+func distinctModules(findings []diagnosis.Finding) []string {
+	var mods []string
+	for _, f := range findings {
+		if m := f.Text("module"); m != "" && !slices.ContainsFunc(mods, func(n string) bool { return moduleKey(n) == moduleKey(m) }) {
+			mods = append(mods, m)
+		}
 	}
-	return append(l, inlineCode(n.Text)...)
+	return mods
+}
+
+// notes are the lines of the notes that apply, in their plural form for several findings.
+func (k known) notes(notes []diagnosis.Note, prefix string, many bool) []Line {
+	var lines []Line
+	for _, n := range notes {
+		if !k.applies(n.Only, n.When) {
+			continue
+		}
+		text := n.Text
+		if many && n.Plural != "" {
+			text = n.Plural
+		}
+		l := append(Line{T(prefix)}, k.label(n.Only)...)
+		lines = append(lines, append(l, inlineCode(text)...))
+	}
+	return lines
+}
+
+// preparationLine says how far a running preparation is, for an entry
+// whose advice depends on it; nil otherwise.
+func preparationLine(e *diagnosis.Entry, k known) Line {
+	waits := func(n diagnosis.Note) bool { return slices.Contains(n.When, "preparing") }
+	if phase(k.env) != "preparing" || !slices.ContainsFunc(e.Causes, waits) && !slices.ContainsFunc(e.Steps, waits) {
+		return nil
+	}
+	p := k.env.Preparation
+	var parts []string
+	switch {
+	case p.Percent != nil:
+		parts = append(parts, fmt.Sprintf("%d%% done", *p.Percent))
+	case p.Current != nil && p.Total != nil:
+		parts = append(parts, fmt.Sprintf("module %d of %d", *p.Current, *p.Total))
+	}
+	if p.Expected != "" {
+		parts = append(parts, "Service Center expects it to end at "+p.Expected)
+	}
+	what := "no progress recorded yet"
+	if len(parts) > 0 {
+		what = strings.Join(parts, "; ")
+	}
+	return Line{T(":hourglass_flowing_sand: The modules preparation of "), B(k.env.Name), T(" is running: " + what + ".")}
+}
+
+// republishAll reports whether env's upgrade means republishing every
+// application right after it (an upgrade from Platform Server 10 or
+// earlier has no modules preparation), until the environment is ready.
+func republishAll(env progress.Environment) bool {
+	major, _, _ := strings.Cut(env.FromVersion, ".")
+	n, err := strconv.Atoi(major)
+	return err == nil && n <= 10 && env.State != progress.StateReady
+}
+
+// internalError reports whether a text shows an Error Log "Internal Error" row.
+func internalError(text string) bool {
+	return strings.Contains(strings.ToLower(text), "internal error:")
 }
 
 // inlineCode turns `backticked` parts of our own texts into code spans.
@@ -113,13 +219,11 @@ func inlineCode(s string) Line {
 func findingFields(items []diagnosis.Finding) []Field {
 	var fields []Field
 	if len(items) > 1 {
-		var mods []string
-		for _, f := range items {
-			if m := f.Text("module"); m != "" {
-				mods = append(mods, m)
-			}
-		}
-		if len(mods) > 0 {
+		switch mods := distinctModules(items); len(mods) {
+		case 0:
+		case 1:
+			fields = append(fields, Field{Label: "Module", Value: Line{C(mods[0])}})
+		default:
 			fields = append(fields, Field{Label: "Modules", Value: nameSpans(mods, 20)})
 		}
 		return fields

@@ -78,7 +78,17 @@ func statusSummary(st progress.Status) string {
 	if st.ModuleCount > 0 {
 		s += fmt.Sprintf(", %s to republish", plural(st.ModuleCount, "module", "modules"))
 	}
+	if republishAll(st.Environment) {
+		s += ", all applications to republish"
+	}
 	return s
+}
+
+// republishAllLine says that env's upgrade means republishing every
+// application, and what closes it.
+func (b *Bot) republishAllLine(env progress.Environment) Line {
+	return Line{T(":warning: "), B(env.Name), T(" is upgraded from Platform Server " + env.FromVersion + ": upgrades from Platform Server 10 or earlier do not prepare the modules, so republish all applications right after the upgrade, producers before consumers. "),
+		C(b.cmd + " done " + env.Name + ": all"), T(" says they are.")}
 }
 
 func stateText(s progress.State) string {
@@ -91,6 +101,10 @@ func stateText(s progress.State) string {
 		return "preparation failed"
 	case progress.StateReady:
 		return "ready"
+	case progress.StateRepublishing:
+		return "republishing modules"
+	case progress.StateDone:
+		return "done"
 	}
 	return "no news yet"
 }
@@ -133,6 +147,9 @@ func (b *Bot) statusBlocks(r *Reply, st progress.Status) {
 	if st.Counts.Known() {
 		fields = append(fields, Field{Label: "Service Center counts", Value: Line{T(fmt.Sprintf("%s prepared, %s failed, %s skipped", countText(st.Counts.Prepared), countText(st.Counts.Failed), countText(st.Counts.Skipped)))}})
 	}
+	if st.FromVersion != "" {
+		fields = append(fields, Field{Label: "Upgraded from", Value: Line{T("Platform Server " + st.FromVersion)}})
+	}
 	if st.InstallType != "" {
 		fields = append(fields, Field{Label: "Installation", Value: Line{T(string(st.InstallType))}})
 	}
@@ -144,6 +161,9 @@ func (b *Bot) statusBlocks(r *Reply, st progress.Status) {
 		fields = append(fields, Field{Label: "Last update", Value: v})
 	}
 	r.Fields(fields...)
+	if republishAll(st.Environment) {
+		r.Section(b.republishAllLine(st.Environment))
+	}
 	if st.ModuleCount == 0 {
 		r.Section(Line{T("No modules to republish.")})
 	} else {

@@ -27,7 +27,10 @@ func (e *Engine) Diagnose(text string) []Finding {
 	for _, entry := range e.kb.entries {
 		for _, msg := range entry.Messages {
 			for _, m := range msg.tmpl.findAll(n) {
-				findings = append(findings, Finding{ID: entry.ID, Entry: entry, Values: m.values, Offset: m.start, end: m.end})
+				before, after := n.orig[max(0, m.start-80):m.start], n.orig[m.end:min(len(n.orig), m.end+80)]
+				after, _, _ = bytes.Cut(after, []byte{'\n'})
+				findings = append(findings, Finding{ID: entry.ID, Entry: entry, Values: m.values, Offset: m.start, end: m.end,
+					Before: string(before[bytes.LastIndexByte(before, '\n')+1:]), After: string(after)})
 			}
 		}
 	}
@@ -50,13 +53,20 @@ func (e *Engine) Diagnose(text string) []Finding {
 
 // findVersion returns the Platform Server version the text names
 // ("Platform Server 11.31.0", "Platform Server version: 11.10.0 (Build
-// 22500)"). When it names several ("from … to …"), the one after "to" —
-// the target of the upgrade — wins, else the first.
+// 22500)", Service Center's "Version 11.10.0 (Build 22500)" line). When it
+// names several ("from … to …"), the one after "to" — the target of the
+// upgrade — wins, else the first. A module's ("published with a different
+// Platform Server version") is not the environment's.
 func findVersion(n *normalized) string {
 	l, first := n.lower, ""
 	for at := 0; ; at++ {
 		p := bytes.Index(l[at:], []byte("platform"))
 		if p < 0 {
+			if b := bytes.Index(l, []byte(" (build ")); first == "" && b > 0 { // a window: see versionNumber
+				if m := buildLine.FindSubmatchIndex(l[max(0, b-32) : b+8]); m != nil {
+					return string(n.orig[max(0, b-32)+m[2] : max(0, b-32)+m[3]])
+				}
+			}
 			return first
 		}
 		at += p
@@ -71,13 +81,19 @@ func findVersion(n *normalized) string {
 		if m == nil || wordStartsAt(l, i+m[3]) {
 			continue
 		}
-		v := string(n.orig[i+m[2] : i+m[3]])
-		if before := bytes.TrimRight(l[:at], " \t\n"); bytes.HasSuffix(before, []byte("to")) && !wordEndsAt(before, len(before)-2) {
+		v, before := string(n.orig[i+m[2]:i+m[3]]), bytes.TrimRight(l[:at], " \t\n")
+		if bytes.HasSuffix(before, []byte("published with")) || bytes.HasSuffix(before, []byte("a different")) {
+			continue
+		}
+		if bytes.HasSuffix(before, []byte("to")) && !wordEndsAt(before, len(before)-2) {
 			return v
 		}
 		first = cmp.Or(first, v)
 	}
 }
+
+// buildLine is Service Center's line with its Platform Server version.
+var buildLine = regexp.MustCompile(`(?:^|\n)version ([0-9]+(?:\.[0-9]+)+) \(build `)
 
 // versionNumber is a version after "Platform Server [version]": "11.31.0".
 var versionNumber = regexp.MustCompile(`^[ \t\n]*:?[ \t\n]*([0-9]+(?:\.[0-9]+)+)`)

@@ -20,7 +20,10 @@ type Finding struct {
 	Entry  *Entry
 	Values []Value
 	Offset int // where the message starts in the normalized text, for ordering
-	end    int
+	// Before and After: the rest of its line (80 bytes at most), normalized;
+	// the caller tells by them a paste from a sentence that uses its words.
+	Before, After string
+	end           int
 }
 
 // Value returns the named value and whether it was present.

@@ -36,22 +36,24 @@ const (
 	InstallCloud       Install = "cloud"
 )
 
-// Note is one cause or step, optionally limited to one installation type.
+// Note is one cause or step, optionally limited to one installation type
+// and to what the bot knows (When: any of the conditions in Conditions).
 type Note struct {
-	Text string  `yaml:"text"`
-	Only Install `yaml:"only"`
+	Text   string   `yaml:"text"`
+	Plural string   `yaml:"plural"` // the text when a reply explains several findings of the entry
+	Only   Install  `yaml:"only"`
+	When   []string `yaml:"when"`
 }
 
-// Applies reports whether the note applies to an installation of type in
-// (an unknown type shows every note).
-func (n Note) Applies(in Install) bool {
-	return n.Only == InstallAny || in == InstallAny || n.Only == in
-}
+// Conditions are what a note's When may name: where the preparation stands
+// (republish-all: upgraded from Platform Server 10 or earlier), and whether the message shows an internal error.
+var Conditions = []string{"unknown", "preparing", "finished", "republish-all", "internal-error", "no-internal-error"}
 
 // Link is a documentation link kept in the data so it can be corrected without a release.
 type Link struct {
-	Title string `yaml:"title"`
-	URL   string `yaml:"url"`
+	Title string  `yaml:"title"`
+	URL   string  `yaml:"url"`
+	Only  Install `yaml:"only"`
 }
 
 // Message is one verbatim product message that identifies an entry.
@@ -71,16 +73,7 @@ type Entry struct {
 	Causes   []Note    `yaml:"causes"`
 	Steps    []Note    `yaml:"steps"`
 	Links    []Link    `yaml:"links"`
-}
-
-// CausesFor returns the causes that apply to an installation type.
-func (e *Entry) CausesFor(in Install) []Note { return filterNotes(e.Causes, in) }
-
-// StepsFor returns the steps that apply to an installation type.
-func (e *Entry) StepsFor(in Install) []Note { return filterNotes(e.Steps, in) }
-
-func filterNotes(notes []Note, in Install) []Note {
-	return slices.DeleteFunc(slices.Clone(notes), func(n Note) bool { return !n.Applies(in) })
+	Plural   string    `yaml:"plural"` // the title when a reply explains several findings of the entry
 }
 
 // KB is a validated, compiled knowledge base.
@@ -205,45 +198,26 @@ func validateEntry(e *Entry) string {
 		}
 		e.Messages[i].tmpl = t
 	}
-	for _, group := range [][]Note{e.Causes, e.Steps} {
-		for _, n := range group {
-			if strings.TrimSpace(n.Text) == "" {
-				return "a cause or step has no text"
-			}
-			if n.Only != InstallAny && n.Only != InstallSelfManaged && n.Only != InstallCloud {
-				return fmt.Sprintf("only must be %q or %q, not %q", InstallSelfManaged, InstallCloud, n.Only)
-			}
+	onlys := []Install{}
+	for _, n := range append(slices.Clone(e.Causes), e.Steps...) {
+		if strings.TrimSpace(n.Text) == "" {
+			return "a cause or step has no text"
 		}
+		if i := slices.IndexFunc(n.When, func(w string) bool { return !slices.Contains(Conditions, w) }); i >= 0 {
+			return fmt.Sprintf("when must name some of %s, not %q", strings.Join(Conditions, ", "), n.When[i])
+		}
+		onlys = append(onlys, n.Only)
 	}
 	for _, l := range e.Links {
 		if !strings.HasPrefix(l.URL, "https://") && !strings.HasPrefix(l.URL, "http://") {
 			return fmt.Sprintf("link %q: url must start with https://", l.Title)
 		}
+		onlys = append(onlys, l.Only)
+	}
+	if i := slices.IndexFunc(onlys, func(in Install) bool { return in != InstallAny && in != InstallSelfManaged && in != InstallCloud }); i >= 0 {
+		return fmt.Sprintf("only must be %q or %q, not %q", InstallSelfManaged, InstallCloud, onlys[i])
 	}
 	return ""
-}
-
-// NewKB builds a knowledge base from entries. Later entries with an id
-// already present replace the earlier one, so an operator's file can
-// correct a built-in entry.
-func NewKB(entries ...[]*Entry) (*KB, error) {
-	kb := &KB{byID: map[string]*Entry{}}
-	for _, list := range entries {
-		for _, e := range list {
-			if e.Messages == nil || e.Messages[0].tmpl == nil {
-				if reason := validateEntry(e); reason != "" {
-					return nil, &EntryError{File: "(code)", ID: e.ID, Reason: reason}
-				}
-			}
-			if old, ok := kb.byID[e.ID]; ok {
-				kb.entries[slices.Index(kb.entries, old)] = e
-			} else {
-				kb.entries = append(kb.entries, e)
-			}
-			kb.byID[e.ID] = e
-		}
-	}
-	return kb, nil
 }
 
 // WithExtra returns the built-in knowledge base extended by the entries in data.
@@ -256,5 +230,15 @@ func WithExtra(data []byte, file string) (*KB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return NewKB(base, extra)
+	// An entry with an id already present replaces it, so an operator's file can correct a built-in entry.
+	kb := &KB{byID: map[string]*Entry{}}
+	for _, e := range slices.Concat(base, extra) {
+		if old, ok := kb.byID[e.ID]; ok {
+			kb.entries[slices.Index(kb.entries, old)] = e
+		} else {
+			kb.entries = append(kb.entries, e)
+		}
+		kb.byID[e.ID] = e
+	}
+	return kb, nil
 }

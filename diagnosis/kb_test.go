@@ -158,16 +158,3 @@ func TestOperatorEntries(t *testing.T) {
 		t.Errorf("entries = %d, want %d", len(kb.Entries()), len(contractIDs)+1)
 	}
 }
-
-func TestNotesFilterByInstallation(t *testing.T) {
-	e := Builtin().Entry("modules-preparation-failed")
-	all, cloud, self := len(e.StepsFor(InstallAny)), len(e.StepsFor(InstallCloud)), len(e.StepsFor(InstallSelfManaged))
-	if !(cloud < all && self < all && cloud > 0 && self > 0) {
-		t.Errorf("steps: all %d, cloud %d, self-managed %d: each type must see fewer than all", all, cloud, self)
-	}
-	for _, s := range e.StepsFor(InstallCloud) {
-		if s.Only == InstallSelfManaged {
-			t.Errorf("cloud sees a self-managed step: %q", s.Text)
-		}
-	}
-}

@@ -62,7 +62,10 @@ func normalize(raw string) *normalized {
 		case c == ' ' || c == '\t':
 			n.space(c)
 			i++
-		case c < 0x20 || c == 0x7f || c == '`':
+		case c == '`': // code stands apart from the sentence around it, as a line would
+			n.space('\n')
+			i++
+		case c < 0x20 || c == 0x7f:
 			n.space(' ')
 			i++
 		case c == '<':

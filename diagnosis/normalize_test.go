@@ -28,7 +28,7 @@ func TestNormalize(t *testing.T) {
 		{"Producer: module", "Producer: module"},
 		{"time 10:15:02", "time 10:15:02"},
 		{"an :emoji: here", "an here"},
-		{"a `code` span", "a code span"},
+		{"a `code` span", "a\ncode\nspan"}, // code stands apart, as on a line of its own
 		{"R&amp;D &lt;x&gt;", "R&D <x>"},
 		{"tab\there", "tab\there"},
 		{"crlf\r\nnext", "crlf\nnext"},

@@ -135,12 +135,8 @@ func (t *template) capture(n *normalized, i, k int) (int, []byte, bool) {
 // errorLogSource reports whether a Source value of Service Center's Error
 // Log starts at l[i].
 func errorLogSource(l []byte, i int) bool {
-	for _, s := range []string{"compilerservice", "deployservice", "deploymentcontroller", "scheduler", "platformserver"} {
-		if bytes.HasPrefix(l[i:], []byte(s)) && !wordStartsAt(l, i+len(s)) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc([]string{"compilerservice", "deployservice", "deploymentcontroller", "scheduler", "platformserver"},
+		func(s string) bool { return bytes.HasPrefix(l[i:], []byte(s)) && !wordStartsAt(l, i+len(s)) })
 }
 
 // restartsAt reports whether the message (or its key) starts again at l[i].

@@ -141,6 +141,7 @@ func (s *BoltStore) wrap(op string, err error) error {
 type boltEnv struct {
 	Name        string `json:"name"`
 	Version     string `json:"version,omitempty"`
+	From        string `json:"from,omitempty"`
 	Install     string `json:"install,omitempty"`
 	State       State  `json:"state"`
 	Percent     *int   `json:"percent,omitempty"`
@@ -162,8 +163,8 @@ func (r *boltEnv) clearPreparation() {
 
 func (r *boltEnv) environment(workspace string, channels []string) Environment {
 	e := Environment{
-		Workspace: workspace, Name: r.Name, Version: r.Version, InstallType: InstallType(r.Install),
-		Channels: channels, State: r.State,
+		Workspace: workspace, Name: r.Name, Version: r.Version, FromVersion: r.From, InstallType: InstallType(r.Install),
+		Channels: channels, State: r.State.Normal(),
 		Counts:    Counts{Prepared: r.Prepared, Failed: r.Failed, Skipped: r.Skipped},
 		UpdatedAt: fromMillis(r.UpdatedAt), UpdatedBy: r.UpdatedBy,
 	}
@@ -307,7 +308,7 @@ func (s *BoltStore) Track(ctx context.Context, req TrackRequest) (TrackResult, e
 		var rec boltEnv
 		if eb.Get(keyMeta) == nil {
 			res.Created = true
-			rec = boltEnv{Name: req.Environment, State: StateUnknown}
+			rec = boltEnv{Name: req.Environment, State: StateFollowing}
 		} else if rec, err = loadEnv(eb); err != nil {
 			return err
 		}
@@ -317,6 +318,9 @@ func (s *BoltStore) Track(ctx context.Context, req TrackRequest) (TrackResult, e
 		}
 		if req.InstallType != InstallUnknown && rec.Install != string(req.InstallType) {
 			rec.Install, changed = string(req.InstallType), true
+		}
+		if req.FromVersion != "" && rec.From != req.FromVersion {
+			rec.From, changed = req.FromVersion, true
 		}
 		res.Updated = changed && !res.Created
 		if res.Created || changed {
@@ -442,10 +446,17 @@ func (s *BoltStore) Apply(ctx context.Context, workspace, env string, c Change) 
 		if err != nil {
 			return err
 		}
-		before := rec.ModuleCount
+		next := Next(Status{Environment: rec.environment(workspace, nil), NamedFailedSkipped: rec.NamedFS}, c)
+		if next.Refused != "" {
+			res.State, res.Refused = next.State, next.Refused
+			return nil
+		}
+		before, was := rec.ModuleCount, rec.State.Normal()
 		if err := applyChange(&rec, mb, ob, nb, c, mods, &res); err != nil {
 			return err
 		}
+		rec.State = next.After(rec.ModuleCount)
+		res.BecameDone = was != StateDone && rec.State == StateDone
 		rec.UpdatedAt, rec.UpdatedBy = toMillis(c.At), c.Actor
 		if err := saveEnv(eb, rec); err != nil {
 			return err
@@ -489,8 +500,9 @@ func expireKeys(idem, idemExp *bolt.Bucket, cutoff int64) error {
 	return nil
 }
 
-// applyChange applies c to the environment; nb holds every module named
-// since the last reset (see Status.NamedFailedSkipped).
+// applyChange applies c's data to the environment (the state is Next's);
+// nb holds every module named since the last reset (see
+// Status.NamedFailedSkipped); mods carry their legacy keys.
 func applyChange(rec *boltEnv, mb, ob, nb *bolt.Bucket, c Change, mods []normalizedModule, res *Result) error {
 	name := func(key string) error {
 		if nb.Get([]byte(key)) != nil {
@@ -500,19 +512,14 @@ func applyChange(rec *boltEnv, mb, ob, nb *bolt.Bucket, c Change, mods []normali
 		return nb.Put([]byte(key), []byte{1})
 	}
 	if len(mods) > 0 {
-		var stored []string
-		if err := mb.ForEach(func(k, _ []byte) error { stored = append(stored, string(k)); return nil }); err != nil {
-			return err
-		}
 		mods = slices.Clone(mods)
-		withLegacyKeys(mods, stored)
+		withLegacyKeys(mods, keys(mb))
 	}
 	switch c.Kind {
 	case ChangePreparing:
 		if rec.State != StatePreparing {
 			rec.clearPreparation()
 		}
-		rec.State = StatePreparing
 		p := c.Preparation
 		if p.Percent != nil {
 			rec.Percent = p.Percent
@@ -536,14 +543,8 @@ func applyChange(rec *boltEnv, mb, ob, nb *bolt.Bucket, c Change, mods []normali
 		if c.Counts.Skipped != nil {
 			rec.Skipped = c.Counts.Skipped
 		}
-		if deref(rec.Failed)+deref(rec.Skipped) > 0 {
-			rec.State = StateFinishedWithErrors
-		} else {
-			rec.State = StateReady
-		}
 		rec.clearPreparation()
 	case ChangeState:
-		rec.State = c.State
 		rec.clearPreparation()
 	case ChangeAddModules:
 		at := toMillis(c.At)
@@ -634,7 +635,6 @@ func applyChange(rec *boltEnv, mb, ob, nb *bolt.Bucket, c Change, mods []normali
 		}
 		rec.clearPreparation()
 		rec.Prepared, rec.Failed, rec.Skipped = nil, nil, nil
-		rec.State = StateUnknown
 		rec.ModuleCount, rec.NamedFS = 0, 0
 	}
 	return nil

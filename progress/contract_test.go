@@ -35,6 +35,7 @@ func runContractTests(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("Unnamed", func(t *testing.T) { testUnnamed(t, newStore(t)) })
 	t.Run("SummaryState", func(t *testing.T) { testSummaryState(t, newStore) })
 	t.Run("Preparing", func(t *testing.T) { testPreparing(t, newStore(t)) })
+	t.Run("LifeCycle", func(t *testing.T) { testLifeCycle(t, newStore(t)) })
 	t.Run("ResetKeepsHistory", func(t *testing.T) { testReset(t, newStore(t)) })
 	t.Run("IdempotentRetry", func(t *testing.T) { testIdempotent(t, newStore(t)) })
 	t.Run("HistoryExport", func(t *testing.T) { testHistoryExport(t, newStore(t)) })
@@ -220,13 +221,26 @@ func testTrackUntrack(t *testing.T, s Store) {
 		t.Errorf("track with a new version = %+v", res)
 	}
 	st := status(t, s, "dEv", 10)
-	if st.Name != "dev" || st.Workspace != ws || st.Version != "11.32.1" || st.InstallType != InstallCloud || st.State != StateUnknown {
+	if st.Name != "dev" || st.Workspace != ws || st.Version != "11.32.1" || st.InstallType != InstallCloud || st.State != StateFollowing {
 		t.Errorf("status = %+v", st.Environment)
 	}
 	if !st.UpdatedAt.Equal(t0.Add(time.Hour)) || st.UpdatedBy != "U2" {
 		t.Errorf("updated = %v by %q", st.UpdatedAt, st.UpdatedBy)
 	}
 	equal(t, "channels", st.Channels, []string{"C1", "C2"})
+	// The version upgraded from is kept like the target version.
+	if res := track(t, s, TrackRequest{Environment: "dev", Channel: "C2", FromVersion: "10.0.1", Actor: "U2", At: t0.Add(time.Hour)}); res != (TrackResult{Updated: true}) {
+		t.Errorf("track with a from-version = %+v", res)
+	}
+	if res := track(t, s, TrackRequest{Environment: "dev", Channel: "C2", Version: "11.32.1", Actor: "U2"}); res != (TrackResult{}) {
+		t.Errorf("track without a from-version = %+v, want nothing changed", res)
+	}
+	if st := status(t, s, "dev", 0); st.FromVersion != "10.0.1" || st.Version != "11.32.1" {
+		t.Errorf("from %q to %q, want from 10.0.1 to 11.32.1", st.FromVersion, st.Version)
+	}
+	if _, err := s.Track(ctx, TrackRequest{Workspace: ws, Environment: "dev", Channel: "C1", FromVersion: "ten"}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("from-version \"ten\": err = %v, want ErrInvalid", err)
+	}
 
 	envs, err := s.ChannelEnvironments(ctx, ws, "C1")
 	if err != nil {
@@ -271,8 +285,8 @@ func testTrackUntrack(t *testing.T, s Store) {
 	for _, e := range history(t, s, "dev") {
 		actions = append(actions, e.Action)
 	}
-	// Track: created, followed in C2, version changed; untrack twice.
-	equal(t, "history actions", actions, []string{"track", "track", "track", "untrack", "untrack"})
+	// Track: created, followed in C2, version changed, from-version set; untrack twice.
+	equal(t, "history actions", actions, []string{"track", "track", "track", "track", "untrack", "untrack"})
 }
 
 func testChannelsAndEnvironments(t *testing.T, s Store) {
@@ -540,14 +554,15 @@ func testPreparing(t *testing.T, s Store) {
 	if st.UpdatedBy != "U7" || !st.UpdatedAt.Equal(t0.Add(time.Minute)) {
 		t.Errorf("updated = %v by %s", st.UpdatedAt, st.UpdatedBy)
 	}
-	// A new preparation after another state starts from nothing.
+	// A new preparation after another state (recorded anyway: the life
+	// cycle takes it for an older message) starts from nothing.
 	apply(t, s, "dev", Change{Kind: ChangeState, State: StateFailed})
-	apply(t, s, "dev", Change{Kind: ChangePreparing, Preparation: Preparation{Percent: new(5)}})
+	apply(t, s, "dev", Change{Kind: ChangePreparing, Preparation: Preparation{Percent: new(5)}, Force: true})
 	st = status(t, s, "dev", 0)
 	if p := st.Preparation; deref(p.Percent) != 5 || p.Expected != "" || p.Current != nil || p.Total != nil {
 		t.Errorf("restarted preparation = %+v", p)
 	}
-	if h := history(t, s, "dev"); h[len(h)-1].Detail != "preparing: 5%" || h[2].Detail != "preparing: module 3 of 120" {
+	if h := history(t, s, "dev"); h[len(h)-1].Detail != "preparing: 5% (recorded anyway)" || h[2].Detail != "preparing: module 3 of 120" {
 		t.Errorf("history details = %q, %q", h[2].Detail, h[len(h)-1].Detail)
 	}
 }
@@ -558,11 +573,11 @@ func testReset(t *testing.T, s Store) {
 	apply(t, s, "dev", Change{Kind: ChangeAddModules, Reason: ReasonFailed, Modules: []string{"A", "B"}})
 	before := len(history(t, s, "dev"))
 	res := apply(t, s, "dev", Change{Kind: ChangeReset, Actor: "U9", Key: "reset-1"})
-	if res.State != StateUnknown || res.Remaining != 0 || res.BecameEmpty {
+	if res.State != StateFollowing || res.Remaining != 0 || res.BecameEmpty {
 		t.Errorf("reset result = %+v", res)
 	}
 	st := status(t, s, "dev", 10)
-	if st.State != StateUnknown || st.Counts.Known() || st.ModuleCount != 0 || len(st.Modules) != 0 || st.Unnamed() != 0 {
+	if st.State != StateFollowing || st.Counts.Known() || st.ModuleCount != 0 || len(st.Modules) != 0 || st.Unnamed() != 0 {
 		t.Errorf("after reset: %+v", st)
 	}
 	if st.Version != "11.31.0" || len(st.Channels) != 1 {
@@ -766,7 +781,7 @@ func testValidation(t *testing.T, s Store) {
 		})
 	}
 	// Nothing of the refused changes was written.
-	if st := status(t, s, "dev", 10); st.ModuleCount != 0 || st.State != StateUnknown {
+	if st := status(t, s, "dev", 10); st.ModuleCount != 0 || st.State != StateFollowing {
 		t.Errorf("status after refused changes = %+v", st)
 	}
 	if h := history(t, s, "dev"); len(h) != 1 {
@@ -861,5 +876,54 @@ func testChannelSettings(t *testing.T, s Store) {
 		}
 	} else {
 		t.Errorf("schedule with trailing newline: %v", err)
+	}
+}
+
+// testLifeCycle: the store applies what the life cycle decides: an older
+// message is refused (nothing recorded, its key stays free for "record
+// anyway"), the last module republished with the counts covered is done.
+func testLifeCycle(t *testing.T, s Store) {
+	track(t, s, TrackRequest{Environment: "dev", Channel: "C1", Version: "11.31.0"})
+	if st := status(t, s, "dev", 0); st.State != StateFollowing {
+		t.Fatalf("new environment is %s, want following", st.State)
+	}
+	apply(t, s, "dev", Change{Kind: ChangePreparing, Preparation: Preparation{Percent: new(60)}})
+	if res := apply(t, s, "dev", Change{Kind: ChangePreparing, Key: "low", Preparation: Preparation{Percent: new(40)}}); res.Refused != VerdictOlder || res.State != StatePreparing {
+		t.Errorf("40%% after 60%% = %+v, want refused as older", res)
+	}
+	apply(t, s, "dev", Change{Kind: ChangeSummary, Counts: Counts{Prepared: new(10), Failed: new(1), Skipped: new(1)}})
+	apply(t, s, "dev", Change{Kind: ChangeAddModules, Reason: ReasonFailed, Modules: []string{"A", "B"}})
+	n := len(history(t, s, "dev"))
+	for _, c := range []Change{
+		{Kind: ChangePreparing, Key: "late-blocked"},
+		{Kind: ChangeSummary, Key: "old-summary", Counts: Counts{Prepared: new(26), Failed: new(1), Skipped: new(3)}, Version: "11.10.0"},
+	} {
+		if res := apply(t, s, "dev", c); res.Refused == "" || res.State != StateFinishedWithErrors || res.Duplicate {
+			t.Errorf("%s: %+v, want refused", c.Key, res)
+		}
+	}
+	st := status(t, s, "dev", 0)
+	if st.State != StateFinishedWithErrors || deref(st.Counts.Failed) != 1 || len(history(t, s, "dev")) != n {
+		t.Errorf("after refused changes: %s, failed %d, %d history entries (want %d)", st.State, deref(st.Counts.Failed), len(history(t, s, "dev")), n)
+	}
+	if res := apply(t, s, "dev", Change{Kind: ChangeDone, Modules: []string{"A"}}); res.State != StateRepublishing || res.BecameDone || res.AllClear() {
+		t.Errorf("first done = %+v, want republishing", res)
+	}
+	if res := apply(t, s, "dev", Change{Kind: ChangeDone, Modules: []string{"B"}}); res.State != StateDone || !res.BecameDone || !res.AllClear() {
+		t.Errorf("last done = %+v, want done", res)
+	}
+	// Recorded anyway, under the key refused before.
+	if res := apply(t, s, "dev", Change{Kind: ChangePreparing, Key: "late-blocked", Force: true}); res.Refused != "" || res.Duplicate || res.State != StatePreparing {
+		t.Errorf("forced = %+v, want preparing", res)
+	}
+	// done all after the outcome is done, whatever is left unnamed.
+	apply(t, s, "dev", Change{Kind: ChangeReset})
+	apply(t, s, "dev", Change{Kind: ChangeSummary, Counts: Counts{Prepared: new(10), Failed: new(17), Skipped: new(23)}})
+	apply(t, s, "dev", Change{Kind: ChangeAddModules, Reason: ReasonFailed, Modules: []string{"C"}})
+	if res := apply(t, s, "dev", Change{Kind: ChangeDone, All: true}); res.State != StateDone || !res.BecameDone {
+		t.Errorf("done all = %+v, want done", res)
+	}
+	if res := apply(t, s, "dev", Change{Kind: ChangeAddModules, Reason: ReasonSkipped, Modules: []string{"D"}}); res.State != StateRepublishing {
+		t.Errorf("module after done = %+v, want republishing", res)
 	}
 }

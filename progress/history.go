@@ -15,6 +15,10 @@ const detailNames = 20
 // describeChange is the history detail of a change. It describes what was
 // reported (the request), the same text for both stores.
 func describeChange(c Change, mods []normalizedModule) string {
+	if c.Force { // the life cycle would have refused it: the record says so
+		c.Force = false
+		return describeChange(c, mods) + " (recorded anyway)"
+	}
 	switch c.Kind {
 	case ChangePreparing:
 		var parts []string
@@ -85,6 +89,9 @@ func describeTrack(req TrackRequest) string {
 	parts := []string{"followed in " + req.Channel}
 	if req.Version != "" {
 		parts = append(parts, "version "+req.Version)
+	}
+	if req.FromVersion != "" {
+		parts = append(parts, "from "+req.FromVersion)
 	}
 	if req.InstallType != InstallUnknown {
 		parts = append(parts, string(req.InstallType))

@@ -40,16 +40,27 @@ func (s *RedisStore) Append(ctx context.Context, consumer string, e Entry) (stri
 	if err := checkEntry(consumer, e); err != nil {
 		return "", err
 	}
+	_, cluster := s.client.(*redis.ClusterClient)
+	if cluster { // the set lies in another slot, which another node may serve
+		if err := s.client.SAdd(ctx, s.journalsKey(), e.Workspace).Err(); err != nil {
+			return "", s.wrap("journal append", err)
+		}
+	}
 	var id *redis.Cmd
-	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		p.SAdd(ctx, s.journalsKey(), e.Workspace)
+	notReplicated, err := s.replicated(ctx, s.journalKey(e.Workspace), func(p redis.Pipeliner) {
+		if !cluster {
+			p.SAdd(ctx, s.journalsKey(), e.Workspace)
+		}
 		// Eval, not EvalSha: a pipeline cannot fall back when the script is not loaded.
 		id = journalAppend.Eval(ctx, p, []string{s.journalKey(e.Workspace)}, JournalGroup, consumer,
 			"ch", e.Channel, "ev", e.EventID, "kind", e.Kind, "payload", e.Payload, "findings", e.Findings)
-		return nil
 	})
 	if err != nil {
 		return "", s.wrap("journal append", err)
+	}
+	if notReplicated {
+		// The event is acknowledged all the same: it is journaled on the master.
+		s.log.Warn("journal entry not yet on a Redis replica; a failover now could lose it", "workspace", e.Workspace, "event", e.EventID)
 	}
 	return id.Text()
 }

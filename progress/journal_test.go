@@ -210,7 +210,7 @@ func TestRedisJournal(t *testing.T) {
 
 // passRedis makes every pending entry of the test's workspaces idle for d
 // longer (XCLAIM … IDLE to its own consumer), as if that time had passed.
-func passRedis(t *testing.T, s *RedisStore, c *redis.Client, d time.Duration) {
+func passRedis(t *testing.T, s *RedisStore, c redis.UniversalClient, d time.Duration) {
 	ctx := context.Background()
 	for _, w := range []string{ws, "T0002"} {
 		key := s.journalKey(w)

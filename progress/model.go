@@ -22,11 +22,13 @@ const (
 	InstallSelfManaged InstallType = "self-managed"
 )
 
-// State is the preparation state of an environment's upgrade.
+// State is where an environment's upgrade stands (the life cycle: lifecycle.go).
 type State string
 
 // Preparation states.
 const (
+	// StateUnknown is how "following" was stored before the life cycle
+	// named it; stores read it as StateFollowing (State.Normal).
 	StateUnknown            State = "unknown"
 	StatePreparing          State = "preparing"
 	StateFinishedWithErrors State = "finished-with-errors"
@@ -68,6 +70,7 @@ type Environment struct {
 	Workspace   string
 	Name        string // lowercase
 	Version     string // target Platform Server version, "" when unknown
+	FromVersion string // Platform Server version upgraded from, "" when unknown
 	InstallType InstallType
 	Channels    []string // channels following it, sorted
 	State       State
@@ -160,6 +163,14 @@ type Change struct {
 	Reason      Reason      // ChangeAddModules
 	Modules     []string    // ChangeAddModules, ChangeDone
 	All         bool        // ChangeDone: every module
+
+	// Version is the Platform Server version the message names as the
+	// environment's, "" when none: a change naming another version than
+	// the target is refused (VerdictOtherVersion).
+	Version string
+	// Force applies the change even when the life cycle would refuse it
+	// ("Record anyway").
+	Force bool
 }
 
 // Result tells what an Apply did.
@@ -177,7 +188,23 @@ type Result struct {
 	// BecameEmpty is true when a done change removed the last module, so
 	// "all clear" is announced exactly once.
 	BecameEmpty bool
-	State       State // state after the change
+	// BecameDone is true when the change moved the upgrade to done.
+	BecameDone bool
+	State      State // state after the change (as it stands, when refused)
+	// Refused says why the life cycle did not apply the change (nothing
+	// changed, no history entry, the key stays free); "" when applied.
+	Refused Verdict
+	// NotReplicated is true when Redis recorded the change but its replica
+	// did not confirm it in time (WAIT): a failover now could lose it, and
+	// repeating it is safe.
+	NotReplicated bool
+}
+
+// AllClear reports whether the change finished the upgrade's republishing,
+// so the all-clear is posted once: it moved to done, or, with no outcome of
+// the preparation known, it emptied the list.
+func (r Result) AllClear() bool {
+	return r.BecameDone || r.BecameEmpty && r.State.Normal() == StateFollowing
 }
 
 // TrackRequest asks to follow an environment from a channel.
@@ -186,6 +213,7 @@ type TrackRequest struct {
 	Environment string
 	Channel     string
 	Version     string      // "" keeps the known version
+	FromVersion string      // version upgraded from; "" keeps the known one
 	InstallType InstallType // InstallUnknown keeps the known type
 	Actor       string
 	At          time.Time // zero means now
@@ -195,7 +223,9 @@ type TrackRequest struct {
 type TrackResult struct {
 	Created  bool // the environment is new
 	Followed bool // the channel did not follow it before
-	Updated  bool // version or installation type changed
+	Updated  bool // version, from-version or installation type changed
+	// NotReplicated: recorded, not yet confirmed by a Redis replica (as Result's).
+	NotReplicated bool
 }
 
 // ChannelSettings are per-channel options for the reminder scheduler.

@@ -29,7 +29,7 @@ type RedisOptions struct {
 	Prefix         string           // key prefix; "" means DefaultRedisPrefix
 	Now            func() time.Time // clock; nil means time.Now
 	IdempotencyTTL time.Duration    // how long change keys are remembered; 0 means IdempotencyTTL
-	Logger         *slog.Logger     // says when OpenRedis's breaker opens and closes; nil: silent
+	Logger         *slog.Logger     // says when OpenRedis's breaker opens and closes, and unreplicated journal entries; nil: silent
 	historyLimit   int              // tests lower it; 0 means HistoryLimit
 }
 
@@ -64,7 +64,9 @@ type RedisStore struct {
 	track        *redis.Script
 	untrack      *redis.Script
 	apply        *redis.Script
-	breaker      *breaker // OpenRedis's; nil for a client the caller brought
+	replicas     replicas     // which masters have a replica to WAIT for (redis_wait.go)
+	log          *slog.Logger // says when a journal entry is not yet on a replica
+	breaker      *breaker     // OpenRedis's; nil for a client the caller brought
 }
 
 var _ Store = (*RedisStore)(nil)
@@ -99,6 +101,7 @@ func NewRedisStore(client redis.UniversalClient, opts RedisOptions) (*RedisStore
 		now:          opts.Now,
 		idemTTL:      opts.IdempotencyTTL,
 		historyLimit: opts.historyLimit,
+		log:          cmp.Or(opts.Logger, slog.New(slog.DiscardHandler)),
 		track:        redis.NewScript(trackLua),
 		untrack:      redis.NewScript(untrackLua),
 		apply:        redis.NewScript(applyLua),
@@ -171,13 +174,19 @@ func OpenRedis(rawURL, clusterURL string, opts RedisOptions) (s *RedisStore, kin
 	if now == nil {
 		now = time.Now
 	}
-	b := newBreaker(now, opts.Logger)
-	client.AddHook(b)
+	br := newBreaker(now, opts.Logger)
+	client.AddHook(br)
+	if cc, ok := client.(*redis.ClusterClient); ok {
+		// Writes that WAIT go to a node's client directly (redis_wait.go):
+		// the breaker guards them too. A command through the cluster
+		// client passes it once, marked as inside.
+		cc.OnNewNode(func(n *redis.Client) { n.AddHook(br) })
+	}
 	if s, err = NewRedisStore(client, opts); err != nil {
 		_ = client.Close()
 		return nil, "", err
 	}
-	s.owned, s.breaker = true, b
+	s.owned, s.breaker = true, br
 	return s, kind, nil
 }
 
@@ -353,15 +362,16 @@ func (s *RedisStore) Track(ctx context.Context, req TrackRequest) (TrackResult, 
 		s.envKey(ws, env, "meta"), s.envKey(ws, env, "channels"), s.wsEnvsKey(ws),
 		s.chanEnvsKey(ws, req.Channel), s.wsChannelsKey(ws), s.envKey(ws, env, "history"),
 	}
-	vals, err := s.track.Run(ctx, s.client, keys, env, req.Channel, req.Version, string(req.InstallType),
-		toMillis(req.At), req.Actor, entry, s.historyLimit).Int64Slice()
+	cmd, notReplicated := s.runScript(ctx, s.track, keys, env, req.Channel, req.Version, string(req.InstallType),
+		toMillis(req.At), req.Actor, entry, s.historyLimit, req.FromVersion)
+	vals, err := cmd.Int64Slice()
 	if err != nil {
 		return TrackResult{}, s.wrap("track", err)
 	}
 	if len(vals) != 3 {
 		return TrackResult{}, fmt.Errorf("progress: redis track: unexpected reply %v", vals)
 	}
-	return TrackResult{Created: vals[0] == 1, Followed: vals[1] == 1, Updated: vals[2] == 1}, nil
+	return TrackResult{Created: vals[0] == 1, Followed: vals[1] == 1, Updated: vals[2] == 1, NotReplicated: notReplicated}, nil
 }
 
 // Untrack stops a channel following an environment.
@@ -384,7 +394,8 @@ func (s *RedisStore) Untrack(ctx context.Context, workspace, env, channel, actor
 		s.envKey(workspace, env, "meta"), s.envKey(workspace, env, "channels"),
 		s.chanEnvsKey(workspace, channel), s.wsChannelsKey(workspace), s.envKey(workspace, env, "history"),
 	}
-	n, err := s.untrack.Run(ctx, s.client, keys, env, channel, entry, s.historyLimit).Int64()
+	cmd, _ := s.runScript(ctx, s.untrack, keys, env, channel, entry, s.historyLimit) // its reply has no room for the note
+	n, err := cmd.Int64()
 	if err != nil {
 		if redis.HasErrorPrefix(err, "NOTFOUND") {
 			return false, notFound(workspace, env)
@@ -404,22 +415,6 @@ func (s *RedisStore) Apply(ctx context.Context, workspace, env string, c Change)
 	if err != nil {
 		return Result{}, err
 	}
-	if len(mods) > 0 {
-		stored, err := s.client.HKeys(ctx, s.envKey(workspace, env, "modules")).Result()
-		if err != nil {
-			return Result{}, s.wrap("apply", err)
-		}
-		withLegacyKeys(mods, stored)
-	}
-	wc, err := json.Marshal(wireChange{
-		Kind: c.Kind, Percent: c.Preparation.Percent, Expected: c.Preparation.Expected,
-		Current: c.Preparation.Current, Total: c.Preparation.Total,
-		Prepared: c.Counts.Prepared, Failed: c.Counts.Failed, Skipped: c.Counts.Skipped,
-		State: c.State, Reason: c.Reason, Source: c.Source, All: c.All, Modules: mods,
-	})
-	if err != nil {
-		return Result{}, fmt.Errorf("progress: encode change: %w", err)
-	}
 	entry, err := encodeEntry(HistoryEntry{Time: c.At, Actor: c.Actor, Action: string(c.Kind), Detail: describeChange(c, mods), Source: c.Source})
 	if err != nil {
 		return Result{}, fmt.Errorf("progress: encode history: %w", err)
@@ -431,16 +426,93 @@ func (s *RedisStore) Apply(ctx context.Context, workspace, env string, c Change)
 	// go-redis resends a command whose reply was lost (MaxRetries); the token
 	// lets the script tell that resend from a second Apply with the same key.
 	token := rand.Text()
-	reply, err := s.apply.Run(ctx, s.client, keys, string(wc), entry, int64(s.idemTTL/time.Second),
-		s.historyLimit, toMillis(c.At), c.Actor, token).Slice()
-	if err != nil {
-		if redis.HasErrorPrefix(err, "NOTFOUND") {
+	// Next decides on what it read; the script applies that only while what
+	// Next read has not moved (guarded), else it is read again.
+	var wc []byte
+	for attempt := range applyAttempts {
+		var metaCmd *redis.MapStringStringCmd
+		var stored *redis.StringSliceCmd // the module keys, to find records stored under legacy keys
+		if _, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			metaCmd = p.HGetAll(ctx, keys[0])
+			if attempt == 0 && len(mods) > 0 {
+				stored = p.HKeys(ctx, keys[1])
+			}
+			return nil
+		}); err != nil {
+			return Result{}, s.wrap("apply", err)
+		}
+		meta := metaCmd.Val()
+		if len(meta) == 0 {
 			return Result{}, notFound(workspace, env)
 		}
-		return Result{}, s.wrap("apply", err)
+		if attempt == 0 {
+			if stored != nil {
+				withLegacyKeys(mods, stored.Val())
+			}
+			if wc, err = json.Marshal(wireChange{
+				Kind: c.Kind, Percent: c.Preparation.Percent, Expected: c.Preparation.Expected,
+				Current: c.Preparation.Current, Total: c.Preparation.Total,
+				Prepared: c.Counts.Prepared, Failed: c.Counts.Failed, Skipped: c.Counts.Skipped,
+				State: c.State, Reason: c.Reason, Source: c.Source, All: c.All, Modules: mods,
+			}); err != nil {
+				return Result{}, fmt.Errorf("progress: encode change: %w", err)
+			}
+		}
+		snap := Status{Environment: parseMeta(workspace, meta, nil), NamedFailedSkipped: atoi(meta["named_fs"])}
+		next := Next(snap, c)
+		if next.Refused != "" {
+			if dup, err := s.client.Exists(ctx, keys[4]).Result(); err != nil || dup == 1 {
+				return Result{Duplicate: dup == 1}, s.wrap("apply", err)
+			}
+			return Result{State: next.State, Refused: next.Refused}, nil
+		}
+		args := []any{string(wc), entry, int64(s.idemTTL / time.Second), s.historyLimit, toMillis(c.At), c.Actor, token, string(next.State), string(next.IfEmpty)}
+		for _, f := range guarded(c, snap) {
+			args = append(args, f, meta[f])
+		}
+		cmd, notReplicated := s.runScript(ctx, s.apply, keys, args...)
+		reply, err := cmd.Slice()
+		if err != nil {
+			if redis.HasErrorPrefix(err, "NOTFOUND") {
+				return Result{}, notFound(workspace, env)
+			}
+			return Result{}, s.wrap("apply", err)
+		}
+		if len(reply) == 1 && reply[0] == int64(2) {
+			continue // changed since it was read: decide again
+		}
+		res, err := parseApplyReply(reply)
+		res.NotReplicated = notReplicated && err == nil
+		return res, err
 	}
-	return parseApplyReply(reply)
+	return Result{}, fmt.Errorf("progress: redis apply: %s/%s changed under %d attempts in a row; try again", workspace, env, applyAttempts)
 }
+
+// guarded are the meta fields Next read to decide on c in st: the script
+// applies the decision only while they hold what was read, so concurrent
+// changes that do not bear on it (modules added by two replicas at once)
+// do not make each other decide again. (Modules named since only add to
+// how many are named: counts covered stay covered.)
+func guarded(c Change, st Status) []string {
+	switch c.Kind {
+	case ChangeReset:
+		return nil
+	case ChangeDone:
+		if st.Unnamed() > 0 {
+			return []string{"state", "failed", "skipped", "named_fs"}
+		}
+		return []string{"state", "failed", "skipped"}
+	case ChangePreparing:
+		return []string{"state", "version", "percent", "current", "total"}
+	case ChangeSummary:
+		return []string{"state", "version", "failed", "skipped"}
+	}
+	return []string{"state", "version"}
+}
+
+// applyAttempts bounds how often Apply decides again when the environment
+// changed between its read and its write.
+const applyAttempts = 8
 
 func parseApplyReply(reply []any) (Result, error) {
 	bad := fmt.Errorf("progress: redis apply: unexpected reply %.200v", reply)
@@ -450,13 +522,14 @@ func parseApplyReply(reply []any) (Result, error) {
 	if dup, _ := reply[0].(int64); dup == 1 {
 		return Result{Duplicate: true}, nil
 	}
-	if len(reply) != 8 {
+	if len(reply) != 9 {
 		return Result{}, bad
 	}
 	state, ok1 := reply[1].(string)
 	remaining, ok2 := reply[2].(int64)
 	became, ok3 := reply[3].(int64)
-	if !ok1 || !ok2 || !ok3 {
+	done, ok4 := reply[8].(int64)
+	if !ok1 || !ok2 || !ok3 || !ok4 {
 		return Result{}, bad
 	}
 	lists := make([][]string, 4)
@@ -471,7 +544,7 @@ func parseApplyReply(reply []any) (Result, error) {
 	}
 	return Result{
 		Added: lists[0], Updated: lists[1], Removed: lists[2], NotFound: lists[3],
-		Remaining: int(remaining), BecameEmpty: became == 1, State: State(state),
+		Remaining: int(remaining), BecameEmpty: became == 1, BecameDone: done == 1, State: State(state),
 	}, nil
 }
 
@@ -560,15 +633,14 @@ func parseMeta(workspace string, m map[string]string, channels []string) Environ
 		Workspace:   workspace,
 		Name:        m["name"],
 		Version:     m["version"],
+		FromVersion: m["from"],
 		InstallType: InstallType(m["install"]),
 		Channels:    channels,
 		State:       State(m["state"]),
 		Counts:      Counts{Prepared: optInt(m, "prepared"), Failed: optInt(m, "failed"), Skipped: optInt(m, "skipped")},
 		UpdatedBy:   m["updated_by"],
 	}
-	if e.State == "" {
-		e.State = StateUnknown
-	}
+	e.State = e.State.Normal()
 	if e.State == StatePreparing {
 		e.Preparation = Preparation{Percent: optInt(m, "percent"), Expected: m["expected"], Current: optInt(m, "current"), Total: optInt(m, "total")}
 	}
@@ -696,8 +768,12 @@ func (s *RedisStore) SetChannelSettings(ctx context.Context, workspace, channel 
 		paused = "1"
 	}
 	key := s.chanSettingsKey(workspace, channel)
+	// Indexed first, as in Track: the set lies outside the workspace's slot,
+	// and a Cluster refuses a transaction across slots.
+	if err := s.client.SAdd(ctx, s.workspacesKey(), workspace).Err(); err != nil {
+		return s.wrap("set channel settings", err)
+	}
 	_, err = s.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.SAdd(ctx, s.workspacesKey(), workspace)
 		p.Del(ctx, key)
 		p.HSet(ctx, key, "schedule", cs.Schedule, "paused", paused, "reason", cs.PauseReason,
 			"updated_at", toMillis(cs.UpdatedAt), "updated_by", cs.UpdatedBy)

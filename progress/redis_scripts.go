@@ -8,14 +8,14 @@ package progress
 
 // trackLua follows an environment from a channel.
 // KEYS: 1 meta, 2 env channels, 3 workspace envs, 4 channel envs, 5 workspace channels, 6 history.
-// ARGV: 1 env name, 2 channel, 3 version, 4 install type, 5 time ms, 6 actor, 7 history entry JSON, 8 history limit.
+// ARGV: 1 env name, 2 channel, 3 version, 4 install type, 5 time ms, 6 actor, 7 history entry JSON, 8 history limit, 9 from-version.
 // Returns {created, followed, updated}.
 const trackLua = `
 local meta = KEYS[1]
 local created, updated = 0, 0
 if redis.call('EXISTS', meta) == 0 then
   created = 1
-  redis.call('HSET', meta, 'name', ARGV[1], 'state', 'unknown', 'named_fs', '0')
+  redis.call('HSET', meta, 'name', ARGV[1], 'state', 'following', 'named_fs', '0')
 end
 if ARGV[3] ~= '' and redis.call('HGET', meta, 'version') ~= ARGV[3] then
   redis.call('HSET', meta, 'version', ARGV[3])
@@ -23,6 +23,10 @@ if ARGV[3] ~= '' and redis.call('HGET', meta, 'version') ~= ARGV[3] then
 end
 if ARGV[4] ~= '' and redis.call('HGET', meta, 'install') ~= ARGV[4] then
   redis.call('HSET', meta, 'install', ARGV[4])
+  updated = 1
+end
+if ARGV[9] ~= '' and redis.call('HGET', meta, 'from') ~= ARGV[9] then
+  redis.call('HSET', meta, 'from', ARGV[9])
   updated = 1
 end
 if created == 1 then updated = 0 end
@@ -60,17 +64,22 @@ redis.call('LTRIM', KEYS[5], -tonumber(ARGV[4]), -1)
 return 1
 `
 
-// applyLua applies one change.
+// applyLua applies one change and the state Next decided for it, while the
+// fields the decision read still hold what it read.
 // KEYS: 1 meta, 2 modules hash, 3 order zset, 4 history, 5 idempotency key,
 // 6 set of every module named since the last reset.
 // ARGV: 1 change JSON, 2 history entry JSON, 3 idempotency TTL seconds,
-// 4 history limit, 5 change time ms, 6 actor, 7 token of this Apply call.
+// 4 history limit, 5 change time ms, 6 actor, 7 token of this Apply call,
+// 8 the state decided, 9 the state instead when no module is left listed
+// ("" for none), then pairs of a meta field and the value the decision
+// read there (see guarded).
 // The idempotency key keeps the token and the reply, so a resend of the same
 // call gets its reply back while any other call with the key is a duplicate.
-// Returns {1} for a duplicate, else {0, state, remaining, became_empty,
-// added, updated, removed, not_found} with the name lists joined by "\n"
-// (module names never contain control characters). Lists travel as strings
-// because cjson encodes an empty table as an object, not an array.
+// Returns {1} for a duplicate, {2} when a field read has moved (decide again),
+// else {0, state, remaining, became_empty, added, updated, removed,
+// not_found, became_done} with the name lists joined by "\n" (module names
+// never contain control characters). Lists travel as strings because cjson
+// encodes an empty table as an object, not an array.
 const applyLua = `
 local meta, mods, order, hist, idem, named = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 if redis.call('EXISTS', meta) == 0 then
@@ -84,6 +93,10 @@ if seen then
   if rec.t == ARGV[7] then return rec.r end
   return {1}
 end
+for i = 10, #ARGV, 2 do
+  if (redis.call('HGET', meta, ARGV[i]) or '') ~= ARGV[i + 1] then return {2} end
+end
+local was = redis.call('HGET', meta, 'state')
 local c = cjson.decode(ARGV[1])
 local at = tonumber(ARGV[5])
 local actor = ARGV[6]
@@ -106,8 +119,7 @@ local before = redis.call('ZCARD', order)
 local added, updated, removed, notfound = {}, {}, {}, {}
 local k = c.kind
 if k == 'preparing' then
-  if redis.call('HGET', meta, 'state') ~= 'preparing' then clearprep() end
-  redis.call('HSET', meta, 'state', 'preparing')
+  if was ~= 'preparing' then clearprep() end
   setnum('percent', c.percent)
   if given(c.expected) and c.expected ~= '' then redis.call('HSET', meta, 'expected', c.expected) end
   setnum('current', c.current)
@@ -116,15 +128,8 @@ elseif k == 'summary' then
   setnum('prepared', c.prepared)
   setnum('failed', c.failed)
   setnum('skipped', c.skipped)
-  local bad = tonumber(redis.call('HGET', meta, 'failed') or '0') + tonumber(redis.call('HGET', meta, 'skipped') or '0')
-  if bad > 0 then
-    redis.call('HSET', meta, 'state', 'finished-with-errors')
-  else
-    redis.call('HSET', meta, 'state', 'ready')
-  end
   clearprep()
 elseif k == 'state' then
-  redis.call('HSET', meta, 'state', c.state)
   clearprep()
 elseif k == 'add' then
   for _, m in ipairs(c.modules or {}) do
@@ -178,17 +183,19 @@ elseif k == 'done' then
 elseif k == 'reset' then
   redis.call('DEL', mods, order, named)
   redis.call('HDEL', meta, 'percent', 'expected', 'current', 'total', 'prepared', 'failed', 'skipped')
-  redis.call('HSET', meta, 'state', 'unknown')
   nfs = 0
 end
-redis.call('HSET', meta, 'named_fs', string.format('%d', nfs), 'updated_at', ARGV[5], 'updated_by', actor)
+local after = redis.call('ZCARD', order)
+local state = ARGV[8]
+if after == 0 and ARGV[9] ~= '' then state = ARGV[9] end
+redis.call('HSET', meta, 'state', state, 'named_fs', string.format('%d', nfs), 'updated_at', ARGV[5], 'updated_by', actor)
 redis.call('RPUSH', hist, ARGV[2])
 redis.call('LTRIM', hist, -tonumber(ARGV[4]), -1)
-local after = redis.call('ZCARD', order)
-local became = 0
+local became, done = 0, 0
 if k == 'done' and before > 0 and after == 0 then became = 1 end
-local reply = {0, redis.call('HGET', meta, 'state'), after, became,
-  table.concat(added, '\n'), table.concat(updated, '\n'), table.concat(removed, '\n'), table.concat(notfound, '\n')}
+if was ~= 'done' and state == 'done' then done = 1 end
+local reply = {0, state, after, became,
+  table.concat(added, '\n'), table.concat(updated, '\n'), table.concat(removed, '\n'), table.concat(notfound, '\n'), done}
 redis.call('SET', idem, cjson.encode({t = ARGV[7], r = reply}), 'EX', ARGV[3])
 return reply
 `

@@ -199,6 +199,10 @@ func normalizeTrack(req TrackRequest, now time.Time) (TrackRequest, error) {
 	if err := checkVersion(req.Version); err != nil {
 		return req, err
 	}
+	req.FromVersion = strings.TrimSpace(req.FromVersion)
+	if err := checkVersion(req.FromVersion); err != nil {
+		return req, err
+	}
 	if err := checkInstallType(req.InstallType); err != nil {
 		return req, err
 	}
@@ -235,6 +239,9 @@ func normalizeChange(c Change, now time.Time) (Change, []normalizedModule, error
 		return c, nil, err
 	}
 	if err := checkText("actor", c.Actor, maxID); err != nil {
+		return c, nil, err
+	}
+	if err := checkText("version", c.Version, maxID); err != nil {
 		return c, nil, err
 	}
 	if c.At.IsZero() {

@@ -49,9 +49,6 @@ const (
 	pasteEnd   = "\x1b[201~"
 )
 
-// maxFile bounds what :file reads, as Slack bounds a message.
-const maxFile = 1 << 20
-
 // Shell is one terminal session.
 type Shell struct {
 	bot     *bot.Bot
@@ -251,10 +248,11 @@ func (s *Shell) image(ctx context.Context, path string) {
 		Images: []bot.ImageText{{Name: filepath.Base(path), Text: text}}})
 }
 
-// file reads a text file as a pasted message: the core has no shared files yet.
+// file reads a file as if shared in Slack: a text, or an Error Log
+// export (CSV, tab-separated text, XLSX), read by the core (bot.ReadFile).
 func (s *Shell) file(ctx context.Context, path string) {
 	if path == "" {
-		fmt.Fprintln(s.out, "Usage: :file PATH (a text file, read as a pasted message)")
+		fmt.Fprintln(s.out, "Usage: :file PATH (a text, CSV or XLSX file, read as if shared in Slack)")
 		return
 	}
 	f, err := os.Open(path)
@@ -263,13 +261,16 @@ func (s *Shell) file(ctx context.Context, path string) {
 		return
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxFile))
+	// One byte more than the limit: the core says the file is too large.
+	data, err := io.ReadAll(io.LimitReader(f, bot.MaxFileBytes+1))
 	if err != nil {
 		fmt.Fprintf(s.out, "Could not read %s: %v\n", path, err)
 		return
 	}
-	fmt.Fprintf(s.out, "(read %s: %d characters, as a pasted message)\n", filepath.Base(path), len(data))
-	s.message(ctx, string(data))
+	name := filepath.Base(path)
+	fmt.Fprintf(s.out, "(read %s: %d bytes, as if shared in Slack)\n", name, len(data))
+	s.handle(ctx, bot.Message{Workspace: s.opts.Workspace, Channel: s.opts.Channel, User: s.opts.User, TS: s.nextID(),
+		Images: []bot.ImageText{s.bot.ReadFile(name, data)}})
 }
 
 // show prints a response the way Slack would show it, as text, with each

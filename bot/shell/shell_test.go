@@ -12,6 +12,7 @@ import (
 
 	"github.com/upgradebot/upgradebot/bot"
 	"github.com/upgradebot/upgradebot/diagnosis"
+	"github.com/upgradebot/upgradebot/internal/errorlogtest"
 	"github.com/upgradebot/upgradebot/progress"
 )
 
@@ -231,5 +232,40 @@ func TestRunsOnEnter(t *testing.T) {
 	feed.Close()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// :file reads a 300-row Error Log (CSV, XLSX, tab-separated paste) as if
+// shared in Slack: one reply, every module recorded; a binary file named
+// .csv gets a clear answer.
+func TestFileErrorLog(t *testing.T) {
+	dir := t.TempDir()
+	rows, _ := errorlogtest.Log(300)
+	files := map[string][]byte{"errors.csv": errorlogtest.CSV(rows), "errors.xlsx": errorlogtest.XLSX(t, rows), "paste.txt": errorlogtest.Paste(rows), "image.csv": {0x89, 'P', 'N', 'G', 0, 0}}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, name := range []string{"errors.csv", "errors.xlsx", "paste.txt"} {
+		t.Run(name, func(t *testing.T) {
+			var out strings.Builder
+			in := "/upgrade track qa\n:file " + filepath.Join(dir, name) + "\n/upgrade status\n"
+			if err := New(newBot(t), &out, strings.NewReader(in), Options{User: "ana"}).Run(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range []string{"(read " + name, "Read " + name, "275 rows, 250 with an upgrade error, 237 modules", "Recorded for qa", "; 237 on the list"} {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("output lacks %q:\n%s", w, out.String())
+				}
+			}
+		})
+	}
+	var out strings.Builder
+	if err := New(newBot(t), &out, strings.NewReader(":file "+filepath.Join(dir, "image.csv")+"\n"), Options{User: "ana"}).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "Could not read the file image.csv: it is not a text, CSV or XLSX file") {
+		t.Errorf("output:\n%s", out.String())
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -37,6 +38,10 @@ import (
 //     without room its screenshots are not read (a note in the reply says
 //     so) and it is answered at once in its lane, so a flood of pictures
 //     never piles up waiting goroutines nor starves the reads.
+//
+// Shared files (snippets, text, CSV, XLSX; isShared) take the same path:
+// downloaded (at most bot.MaxFileBytes) and read by the core
+// (Core.ReadFile) instead of OCR, even when OCR is off.
 //
 // A download that fails, an HTML page instead of the image, an image too
 // large or an OCR failure is logged and noted in the reply (when there is
@@ -117,6 +122,35 @@ func isImage(f *slack.File) bool {
 	return false
 }
 
+// isShared: a file the core reads (bot.ReadFile): a snippet (a long paste
+// Slack turned into a file), a text, CSV or XLSX file. What it is, is
+// decided from its content once downloaded.
+func isShared(f *slack.File) bool {
+	if f.Mode == "snippet" || strings.HasPrefix(strings.ToLower(f.Mimetype), "text/") {
+		return true
+	}
+	switch strings.ToLower(f.Mimetype) {
+	case "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "application/vnd.ms-excel", "application/csv":
+		return true
+	}
+	switch strings.ToLower(f.Filetype) {
+	case "text", "csv", "tsv", "xlsx", "xls", "log":
+		return true
+	}
+	name := strings.ToLower(f.Name)
+	for _, ext := range []string{".txt", ".log", ".csv", ".tsv", ".xlsx", ".xls"} {
+		if strings.HasSuffix(name, ext) {
+			return true
+		}
+	}
+	return false
+}
+
+// shotText is a file's entry in the reply before it is read.
+func shotText(f *slack.File) bot.ImageText {
+	return bot.ImageText{Name: fileName(f), File: !isImage(f)}
+}
+
 // readable: a format OCR reads (PNG or JPEG).
 func readable(f *slack.File) bool {
 	switch strings.ToLower(f.Mimetype) {
@@ -137,30 +171,30 @@ type shot struct {
 	problem string
 }
 
-// screenshots picks the screenshots of a message's files to read, from the
-// event alone (no I/O). None when OCR is off: the images are ignored.
+// screenshots picks the screenshots and shared files (snippets, text,
+// CSV, XLSX) of a message to read, from the event alone (no I/O). Images
+// are ignored when OCR is off.
 func (a *App) screenshots(channel, ts string, files []slack.File) []shot {
 	var shots []shot
-	extra := 0
+	extra, images := 0, 0
 	for _, f := range files {
 		switch {
 		case f.Mode == "tombstone" || f.Mode == "hidden_by_limit" || f.IsExternal:
 			continue
-		case !isImage(&f) && !needsInfo(&f):
-			continue // a PDF, a text snippet, a file Slack described unreadably…
+		case isImage(&f) && a.ocr == nil:
+			images++
+			continue
+		case !isImage(&f) && !isShared(&f) && !needsInfo(&f):
+			continue // a PDF, a file Slack described unreadably…
 		case len(shots) >= a.opts.MaxImages:
 			extra++
-			shots = append(shots, shot{file: f, problem: fmt.Sprintf("at most %d screenshots of a message are read", a.opts.MaxImages)})
+			shots = append(shots, shot{file: f, problem: fmt.Sprintf("at most %d screenshots and files of a message are read", a.opts.MaxImages)})
 			continue
 		}
 		shots = append(shots, shot{file: f})
 	}
-	if len(shots) == 0 {
-		return nil
-	}
-	if a.ocr == nil {
-		a.log.Debug("images not read: screenshots are off on this server (Tesseract missing or UPGRADEBOT_OCR=off)", "channel", channel, "ts", ts, "files", len(shots))
-		return nil
+	if images > 0 {
+		a.log.Debug("images not read: screenshots are off on this server (Tesseract missing or UPGRADEBOT_OCR=off)", "channel", channel, "ts", ts, "files", images)
 	}
 	if extra > 0 {
 		a.log.Info("a message has more screenshots than are read", "channel", channel, "ts", ts, "read", a.opts.MaxImages, "not_read", extra)
@@ -268,7 +302,8 @@ func (a *App) answerWithScreenshots(j job, d durable, r *bot.Reading, shots []sh
 		a.log.Warn("screenshots not read: too much screenshot work in progress", "channel", m.Channel, "ts", m.TS, "screenshots", len(shots), "max_image_jobs", a.opts.MaxImageJobs)
 		images := make([]bot.ImageText, len(shots))
 		for i, s := range shots {
-			images[i] = bot.ImageText{Name: fileName(&s.file), Problem: cmp.Or(s.problem, busyNote), Skipped: true}
+			images[i] = shotText(&s.file)
+			images[i].Problem, images[i].Skipped = cmp.Or(s.problem, busyNote), true
 		}
 		r = r.WithImages(images)
 		j.run = a.finishing(func(ctx context.Context) {
@@ -413,7 +448,8 @@ func (r *screenshotReads) snapshot() []bot.ImageText {
 func (a *App) readAll(ctx context.Context, m bot.Message, shots []shot) *screenshotReads {
 	r := &screenshotReads{images: make([]bot.ImageText, len(shots)), left: len(shots), done: make(chan struct{})}
 	for i, s := range shots {
-		r.images[i] = bot.ImageText{Name: fileName(&s.file), Pending: true}
+		r.images[i] = shotText(&s.file)
+		r.images[i].Pending = true
 	}
 	for i, s := range shots {
 		finish := func(im bot.ImageText) {
@@ -424,12 +460,19 @@ func (a *App) readAll(ctx context.Context, m bot.Message, shots []shot) *screens
 				close(r.done)
 			}
 		}
+		failed := func(problem string) bot.ImageText {
+			im := shotText(&s.file)
+			im.Problem = problem
+			return im
+		}
 		if s.problem != "" { // over MaxImages, not to be read: no goroutine
-			finish(bot.ImageText{Name: fileName(&s.file), Problem: s.problem, Skipped: true})
+			im := failed(s.problem)
+			im.Skipped = true
+			finish(im)
 			continue
 		}
 		err := a.goImageJob(func() {
-			im := bot.ImageText{Name: fileName(&s.file), Problem: "it could not be read"}
+			im := failed("it could not be read")
 			defer func() {
 				if p := recover(); p != nil {
 					a.log.Error("reading a screenshot panicked", "file", s.file.ID, "panic", p, "stack", string(debug.Stack()))
@@ -439,7 +482,7 @@ func (a *App) readAll(ctx context.Context, m bot.Message, shots []shot) *screens
 			im = a.readScreenshot(ctx, m, s)
 		})
 		if err != nil {
-			finish(bot.ImageText{Name: fileName(&s.file), Problem: "the bot was shutting down"})
+			finish(failed("the bot was shutting down"))
 		}
 	}
 	return r
@@ -466,9 +509,12 @@ func (a *App) readScreenshot(ctx context.Context, m bot.Message, s shot) bot.Ima
 		}
 		f = *info
 		im.Name = fileName(&f)
-		if !isImage(&f) || f.IsExternal || f.Mode == "tombstone" || f.Mode == "hidden_by_limit" {
-			return im // not a screenshot after all: nothing to say
+		if f.IsExternal || f.Mode == "tombstone" || f.Mode == "hidden_by_limit" || (isImage(&f) && a.ocr == nil) || (!isImage(&f) && !isShared(&f)) {
+			return im // nothing to read after all: nothing to say
 		}
+	}
+	if !isImage(&f) {
+		return a.readShared(ctx, f, log)
 	}
 	if !readable(&f) {
 		log.Debug("screenshot not read: not a PNG or JPEG", "mimetype", f.Mimetype, "filetype", f.Filetype)
@@ -544,6 +590,52 @@ func (a *App) readScreenshot(ctx context.Context, m bot.Message, s shot) bot.Ima
 	log.Debug("screenshot read", "bytes", len(data), "chars", len(text), "took", time.Since(start).Round(time.Millisecond))
 	im.Text = text
 	return im
+}
+
+// readShared downloads a shared file (at most bot.MaxFileBytes) and has
+// the core read it; a slot of ImageConcurrency is held while it is
+// downloaded and read, as for a screenshot.
+func (a *App) readShared(ctx context.Context, f slack.File, log *slog.Logger) bot.ImageText {
+	im := shotText(&f)
+	if size := int64(f.Size); size > bot.MaxFileBytes {
+		log.Info("file not downloaded: larger than the limit", "size", size, "limit", bot.MaxFileBytes)
+		im.Problem = fmt.Sprintf("it is too large (%s; at most %s are read)", sizeText(size), sizeText(bot.MaxFileBytes))
+		return im
+	}
+	url := cmp.Or(f.URLPrivateDownload, f.URLPrivate)
+	select {
+	case a.imageSlots <- struct{}{}:
+		defer func() { <-a.imageSlots }()
+	case <-ctx.Done():
+		log.Warn("file not read: every slot stayed busy", "waited", a.opts.ImageTimeout)
+		im.Problem = "the bot was too busy; share it again in a few minutes"
+		return im
+	}
+	data, err := a.api.DownloadFile(ctx, url, bot.MaxFileBytes)
+	switch {
+	case errors.Is(err, errFileTooLarge):
+		log.Info("file download stopped: larger than the limit", "limit", bot.MaxFileBytes)
+		im.Problem = fmt.Sprintf("it is too large (at most %s are read)", sizeText(bot.MaxFileBytes))
+		return im
+	case err != nil:
+		log.Warn("file not read: the download failed", "err", err)
+		im.Problem = "the download from Slack failed (" + errorCode(err) + ")" + scopeHint(err)
+		return im
+	case isHTML(data) && f.Filetype != "html":
+		log.Warn("file not read: Slack sent a web page (is the files:read scope granted? reinstall the app after adding it)", "bytes", len(data))
+		im.Problem = "Slack sent a web page instead of the file (the app may need the files:read scope)"
+		return im
+	}
+	start := time.Now()
+	im = a.core.ReadFile(fileName(&f), data)
+	log.Debug("file read", "bytes", len(data), "problem", im.Problem, "took", time.Since(start).Round(time.Millisecond))
+	return im
+}
+
+// isHTML: Slack's sign-in page rather than the file.
+func isHTML(data []byte) bool {
+	head := strings.ToLower(strings.TrimSpace(string(data[:min(len(data), 64)])))
+	return strings.HasPrefix(head, "<!doctype html") || strings.HasPrefix(head, "<html")
 }
 
 // scopeHint adds what to do when Slack refused for a missing scope.

@@ -455,7 +455,7 @@ func TestScreenshotFileInfoAndLimit(t *testing.T) {
 	if len(posts) != 1 {
 		t.Fatalf("%d replies, want 1", len(posts))
 	}
-	mustContain(t, "reply", posts[0].Field("blocks"), "Billing_CS", "Read from the screenshot *connect.png*", "Could not read the screenshot *third.png*: at most 2 screenshots of a message are read")
+	mustContain(t, "reply", posts[0].Field("blocks"), "Billing_CS", "Read from the screenshot *connect.png*", "Could not read the screenshot *third.png*: at most 2 screenshots and files of a message are read")
 	if strings.Contains(decoded(posts[0].Field("blocks")), "notes.pdf") {
 		t.Errorf("the PDF is mentioned")
 	}

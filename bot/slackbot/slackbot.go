@@ -64,6 +64,7 @@ const (
 type Core interface {
 	Read(m bot.Message) *bot.Reading
 	Answer(ctx context.Context, r *bot.Reading) bot.Response
+	ReadFile(name string, data []byte) bot.ImageText
 	HandleCommand(ctx context.Context, c bot.Command) bot.Response
 	HandleAction(ctx context.Context, a bot.Action) bot.Response
 	Home(ctx context.Context, workspace string) *bot.Reply

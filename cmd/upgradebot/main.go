@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 
 	_ "time/tzdata" // schedules must work in a minimal container without zone files
 
@@ -42,6 +43,9 @@ type env struct {
 	// stdinTerminal reports whether standard input is a terminal (the shell's
 	// prompt and pastes, diagnose's usage instead of waiting).
 	stdinTerminal bool
+	// now is the clock of the shell's bot and store; nil means time.Now.
+	// Transcript tests fix it so that their output is the same every run.
+	now func() time.Time
 }
 
 func main() {

@@ -9,6 +9,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/upgradebot/upgradebot/bot"
 	"github.com/upgradebot/upgradebot/bot/shell"
@@ -25,7 +26,7 @@ The bot in this terminal, without Slack, on the same store as run.
                         take with no module on their line read module names
                         from the next lines, up to an empty line
   :image PATH           reads a screenshot
-  :file PATH            reads a text file as a pasted message
+  :file PATH            reads a text, CSV or XLSX file as if shared in Slack
   :quit                 leaves
 Anything else is a pasted message: a block pasted at once is one message,
 empty lines included; typed text ends at an empty line. From a pipe, a
@@ -65,7 +66,7 @@ func cmdShell(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	store, err := openStore(cfg, logger)
+	store, err := openStore(cfg, logger, e.now)
 	if err != nil {
 		return err
 	}
@@ -78,11 +79,14 @@ func cmdShell(ctx context.Context, args []string, e env) error {
 	if err := ocr.startErr(); err != nil {
 		return err
 	}
-	b := bot.New(bot.Options{Engine: diagnosis.New(kb), Store: store, Logger: logger, OCRNote: ocr.note()})
+	b := bot.New(bot.Options{Engine: diagnosis.New(kb), Store: store, Logger: logger, OCRNote: ocr.note(), Now: e.now})
 	// The shell posts nothing on a schedule, but "/upgrade remind now" and
 	// schedule changes work through the same scheduler as in Slack.
 	opts := schedulerOptions(cfg)
 	opts.Store, opts.Bot, opts.Logger = store, b, logger
+	if e.now != nil {
+		opts.Clock = fixedClock{e.now}
+	}
 	sched, err := scheduler.New(opts)
 	if err != nil {
 		return err
@@ -90,10 +94,17 @@ func cmdShell(ctx context.Context, args []string, e env) error {
 	b.SetSchedules(sched)
 	sh := shell.New(b, e.stdout, e.stdin, shell.Options{
 		Channel: *channel, User: who, Terminal: e.stdinTerminal,
-		ReadImage: ocr.readFileFunc(), ImageUnavailable: ocr.note(),
+		ReadImage: ocr.readFileFunc(), ImageUnavailable: ocr.note(), Now: e.now,
 	})
 	return sh.Run(ctx)
 }
+
+// fixedClock is the scheduler's clock when the shell's time is fixed: the
+// shell waits for nothing, so After never fires.
+type fixedClock struct{ now func() time.Time }
+
+func (c fixedClock) Now() time.Time                     { return c.now() }
+func (fixedClock) After(time.Duration) <-chan time.Time { return nil }
 
 func currentUser(e env) string {
 	if u := e.environ["USER"]; u != "" {
@@ -106,9 +117,10 @@ func currentUser(e env) string {
 }
 
 // openStore opens the Redis store when a Redis URL is set, else the embedded file.
-func openStore(cfg *config.Config, logger *slog.Logger) (progress.Store, error) {
+// now is the store's clock; nil means time.Now.
+func openStore(cfg *config.Config, logger *slog.Logger, now func() time.Time) (progress.Store, error) {
 	if cfg.RedisURL.IsSet() || cfg.RedisClusterURL.IsSet() {
-		s, kind, err := progress.OpenRedis(cfg.RedisURL.Reveal(), cfg.RedisClusterURL.Reveal(), progress.RedisOptions{Prefix: cfg.RedisPrefix, Logger: logger})
+		s, kind, err := progress.OpenRedis(cfg.RedisURL.Reveal(), cfg.RedisClusterURL.Reveal(), progress.RedisOptions{Prefix: cfg.RedisPrefix, Logger: logger, Now: now})
 		if err != nil {
 			return nil, err
 		}
@@ -121,7 +133,7 @@ func openStore(cfg *config.Config, logger *slog.Logger) (progress.Store, error) 
 			return nil, fmt.Errorf("UPGRADEBOT_DATA: creating the folder of %s: %w", cfg.DataFile, err)
 		}
 	}
-	s, err := progress.OpenBoltStore(cfg.DataFile, progress.BoltOptions{})
+	s, err := progress.OpenBoltStore(cfg.DataFile, progress.BoltOptions{Now: now})
 	if err != nil {
 		return nil, fmt.Errorf("UPGRADEBOT_DATA: %w", err)
 	}

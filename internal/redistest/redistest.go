@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -32,6 +33,9 @@ const DefaultURL = "redis://127.0.0.1:6379"
 type Server struct {
 	Addr string // 127.0.0.1:port
 	dir  string
+	// args, when set, are more arguments for the port; a first argument
+	// not starting with "--" is the configuration file (Sentinel's).
+	args func(port string) []string
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -61,14 +65,17 @@ func NeedServer(tb testing.TB) {
 
 // New starts a redis-server in dir on a free loopback port, outside a
 // test; end it with Kill.
-func New(dir string) (*Server, error) {
+func New(dir string) (*Server, error) { return newServer(dir, nil) }
+
+// newServer is New with more arguments for the server on port.
+func newServer(dir string, args func(port string) []string) (*Server, error) {
 	var err error
 	for range 5 { // another process may take the free port before the server does
 		var ln net.Listener
 		if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
 			return nil, err
 		}
-		s := &Server{Addr: ln.Addr().String(), dir: dir}
+		s := &Server{Addr: ln.Addr().String(), dir: dir, args: args}
 		ln.Close()
 		if err = s.Start(); err == nil {
 			return s, nil
@@ -105,9 +112,19 @@ func (s *Server) Start() error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command("redis-server", "--bind", "127.0.0.1", "--port", port,
-		"--save", "", "--appendonly", "no", "--dir", s.dir, "--dbfilename", "dump-"+port+".rdb",
-		"--daemonize", "no", "--loglevel", "warning")
+	// A replica syncs at once (the default waits 5 s for more replicas).
+	args := []string{"--bind", "127.0.0.1", "--port", port,
+		"--save", "", "--appendonly", "no", "--dir", s.dir, "--dbfilename", "dump-" + port + ".rdb",
+		"--daemonize", "no", "--loglevel", "warning", "--repl-diskless-sync-delay", "0"}
+	if s.args != nil {
+		more := s.args(port)
+		if len(more) > 0 && !strings.HasPrefix(more[0], "--") {
+			args = append([]string{more[0]}, args...) // the configuration file comes first
+			more = more[1:]
+		}
+		args = append(args, more...)
+	}
+	cmd := exec.Command("redis-server", args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Killed with this process, so a test that panics leaves no server behind.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}

@@ -5,6 +5,7 @@
 package slackfake
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -545,6 +546,9 @@ type File struct {
 	Redirect bool
 	// Delay makes the download take that long.
 	Delay time.Duration
+	// Mode is the file's mode: "snippet" for a long paste Slack turned
+	// into a file; "" means "hosted".
+	Mode string
 	// CheckFileInfo makes the event carry only the id (file_access
 	// "check_file_info"), as for files from Slack Connect channels: the
 	// details come from files.info.
@@ -577,7 +581,7 @@ func (s *Server) fileObject(f File, idOnly bool) map[string]any {
 	o := map[string]any{
 		"id": f.ID, "created": 1700000000, "timestamp": 1700000000, "name": f.Name, "title": f.Name,
 		"mimetype": f.Mimetype, "filetype": f.Filetype, "pretty_type": strings.ToUpper(f.Filetype), "user": "U0ANA",
-		"user_team": TeamID, "editable": false, "size": size, "mode": "hosted", "is_external": false,
+		"user_team": TeamID, "editable": false, "size": size, "mode": cmp.Or(f.Mode, "hosted"), "is_external": false,
 		"external_type": "", "is_public": true, "public_url_shared": false, "display_as_bot": false, "username": "",
 		"url_private":          s.URL + "/files-pri/" + TeamID + "-" + f.ID + "/" + url.PathEscape(f.Name),
 		"url_private_download": s.DownloadURL(f.ID, f.Name),

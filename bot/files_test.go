@@ -1,0 +1,139 @@
+package bot
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/upgradebot/upgradebot/internal/errorlogtest"
+)
+
+// A 300-row Error Log shared as a snippet, a CSV or an XLSX gives one reply
+// that says what was read, and records every module in one change per reason.
+func TestErrorLogFileRecordsEveryModule(t *testing.T) {
+	rows, want := errorlogtest.Log(300)
+	for _, tt := range []struct {
+		name, format string
+		data         []byte
+	}{
+		{"snippet.txt", "tab-separated text", errorlogtest.Paste(rows)},
+		{"errors.csv", "CSV", errorlogtest.CSV(rows)},
+		{"errors.xlsx", "XLSX", errorlogtest.XLSX(t, rows)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			b, store := newTestBot(t)
+			cmd(t, b, "C1", "U1", "track prod")
+			resp := imageMsg(t, b, "5.1", "", b.ReadFile(tt.name, tt.data))
+			out := text(resp)
+			for _, s := range []string{"Read " + tt.name + " (" + tt.format + ", columns Instant, Module_Name, Application_Name, Username, Message, Stack): 275 rows, 250 with an upgrade error, 237 modules", "Not read: 25 rows without a message (rows 7, 19, 31, 43, 55, … and 20 more)",
+				"A producer module has not been compiled for the new version (100 rows)"} {
+				if !strings.Contains(out, s) {
+					t.Errorf("reply lacks %q:\n%s", s, out)
+				}
+			}
+			names := map[string]bool{} // the list holds a module once, whatever its reasons
+			for _, m := range want {
+				for _, n := range m {
+					names[n] = true
+				}
+			}
+			st, err := store.Status(context.Background(), "T1", "prod", -1)
+			if err != nil || st.ModuleCount != len(names) {
+				t.Fatalf("%d modules recorded, want %d (%v)", st.ModuleCount, len(names), err)
+			}
+			for _, m := range st.Modules {
+				delete(names, m.Name)
+			}
+			if len(names) > 0 {
+				t.Errorf("not recorded: %v", names)
+			}
+			h, err := store.History(context.Background(), "T1", "prod")
+			if err != nil {
+				t.Fatal(err)
+			}
+			adds := 0
+			for _, e := range h {
+				if strings.Contains(e.Action, "add") {
+					adds++
+				}
+			}
+			if adds != len(want) {
+				t.Errorf("%d additions in the history, want one per reason (%d): %+v", adds, len(want), h)
+			}
+		})
+	}
+}
+
+// Files that cannot be read get a clear reply and record nothing.
+func TestUnreadableFiles(t *testing.T) {
+	many := [][]string{{"Message", "Module"}}
+	for range 60_000 {
+		many = append(many, []string{"Upgrade Failure: Upgrade failed for Claims_Core", "x"})
+	}
+	tests := []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"screenshot.csv", []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00"), "is not a text, CSV or XLSX file"},
+		{"big.csv", make([]byte, MaxFileBytes+1), "too large (at most 10 MB are read)"},
+		{"many.csv", errorlogtest.CSV(many), "more than 50000 rows, so none were recorded"},
+		{"old.xls", []byte("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1"), "old Excel (.xls)"},
+		{"latin1.txt", []byte("Upgrade failed for Caf\xe9_Core\n"), "in an encoding other than UTF-8 or UTF-16 (Latin-1, Windows-1252…); save it as UTF-8"},
+		{"no-header.xlsx", errorlogtest.XLSX(t, [][]string{{"a"}, {"b"}}), "no sheet has a header row with a Message column"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, store := newTestBot(t)
+			cmd(t, b, "C1", "U1", "track prod")
+			out := text(imageMsg(t, b, "6.1", "", b.ReadFile(tt.name, tt.data)))
+			if !strings.Contains(out, "Could not read the file "+tt.name+": ") || !strings.Contains(out, tt.want) {
+				t.Errorf("reply:\n%s", out)
+			}
+			if st, _ := store.Status(context.Background(), "T1", "prod", -1); st.ModuleCount != 0 {
+				t.Errorf("recorded %d modules", st.ModuleCount)
+			}
+		})
+	}
+}
+
+// A snippet in UTF-16 (with its byte-order mark) is read like pasted text;
+// a text with no known error gets no reply, like a pasted one.
+func TestTextFiles(t *testing.T) {
+	b, store := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod")
+	utf16 := []byte{0xFF, 0xFE}
+	for _, r := range "Upgrade Failure: Upgrade failed for Claims_Core" {
+		utf16 = append(utf16, byte(r), 0)
+	}
+	out := text(imageMsg(t, b, "7.1", "", b.ReadFile("paste.txt", utf16)))
+	if !strings.Contains(out, "Read from the file paste.txt") || !strings.Contains(out, "1 module to republish (Claims_Core)") {
+		t.Errorf("reply:\n%s", out)
+	}
+	if resp := imageMsg(t, b, "7.2", "", b.ReadFile("notes.log", []byte("lunch at noon\n"))); !resp.Reply.Empty() || resp.React != "" {
+		t.Errorf("a text without errors was answered: %s", text(resp))
+	}
+	if st, _ := store.Status(context.Background(), "T1", "prod", -1); st.ModuleCount != 1 {
+		t.Errorf("modules: %+v", st.Modules)
+	}
+}
+
+// In a channel with several environments, the choice button records the
+// whole Error Log: the message is kept with what was read from the file.
+func TestErrorLogChooseEnvironment(t *testing.T) {
+	rows, _ := errorlogtest.Log(300)
+	b, store := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track qa")
+	cmd(t, b, "C1", "U1", "track prod")
+	resp := imageMsg(t, b, "8.1", "", b.ReadFile("errors.csv", errorlogtest.CSV(rows)))
+	if !strings.Contains(text(resp), "Which environment is this about?") {
+		t.Fatalf("reply:\n%s", text(resp))
+	}
+	got := click(b, "choose", buttonsOf(resp.Reply)["prod"])
+	if !strings.Contains(text(got), "Recorded for prod: 100 modules to republish") {
+		t.Errorf("after the choice:\n%s", text(got))
+	}
+	if st, _ := store.Status(context.Background(), "T1", "prod", -1); st.ModuleCount != 237 {
+		t.Errorf("%d modules recorded on prod, want 237", st.ModuleCount)
+	}
+}

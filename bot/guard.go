@@ -1,0 +1,194 @@
+package bot
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/upgradebot/upgradebot/diagnosis"
+	"github.com/upgradebot/upgradebot/progress"
+)
+
+// What a message records is guarded: the life cycle (progress.Next)
+// refuses a status message older than what is recorded or naming another
+// version than the target, and the core holds back a product message
+// quoted in someone's own sentence. Held changes are explained in the
+// reply and kept (keepFor) under a short code, so "Record anyway" (the
+// command `record <code>`, which also answers the name questions of
+// ocrnames.go) applies them as they were.
+
+// heldSentence is why the core held a change: its message stands in a sentence.
+const heldSentence progress.Verdict = "sentence"
+
+// logStamp ends a log row's prefix: a time ("16:05:38", "4:05 PM") or a level in brackets.
+var logStamp = regexp.MustCompile(`(?:\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?(?: ?[AaPp]\.? ?[Mm]\.?)?|\])$`)
+
+// pasted reports whether a finding reproduces the product's message — on
+// a line of its own, quoted, in code, after a colon, in a log row — rather
+// than using its words in a sentence of someone's own ("I don't think
+// there were errors preparing some modules, did anyone check?").
+func pasted(f diagnosis.Finding) bool {
+	before, after := strings.TrimRight(f.Before, " "), strings.TrimLeft(f.After, " ")
+	last, _ := utf8.DecodeLastRuneInString(before)
+	if strings.ContainsRune("\t|", last) || logStamp.MatchString(before) {
+		return true // a log row or a table: whatever its next columns say
+	}
+	lead := before == "" || strings.ContainsRune(`:"'(>-*.!→»`, last) ||
+		strings.HasPrefix(before, "@") && !strings.Contains(before, " ") // "@upgradebot There were errors…"
+	tail := true
+	if r := []rune(after); len(r) > 0 {
+		tail = r[0] != ',' && r[0] != '?' && !unicode.IsLetter(r[0]) && !unicode.IsDigit(r[0])
+	}
+	return lead && tail
+}
+
+// heldChange is a change the reply held back, with why.
+type heldChange struct {
+	Key    string           `json:"k"` // its change key: recorded anyway, a resent message is a duplicate
+	Change planned          `json:"p"`
+	Why    progress.Verdict `json:"w"`
+}
+
+// heldChanges are a message's held changes for one environment, kept under their code.
+type heldChanges struct {
+	Env      string       `json:"env"`
+	Source   string       `json:"src"` // the message's key
+	Changes  []heldChange `json:"c"`
+	Recorded string       `json:"by,omitempty"` // who recorded them anyway
+}
+
+// heldCode is the short code of a message's held changes for env.
+func heldCode(source, env string) string {
+	sum := sha256.Sum256([]byte(source + "\x00" + env))
+	return strings.ToLower(base32.StdEncoding.EncodeToString(sum[:5]))
+}
+
+// keepHeld keeps a message's held changes for "Record anyway" and returns their code.
+func (b *Bot) keepHeld(ctx context.Context, workspace string, h heldChanges) (string, error) {
+	js, err := json.Marshal(h)
+	if err != nil {
+		return "", fmt.Errorf("bot: keep held changes: %w", err)
+	}
+	code := heldCode(h.Source, h.Env)
+	return code, b.store.PutValue(ctx, workspace, "held:"+code, js, keepFor)
+}
+
+func (b *Bot) heldFor(ctx context.Context, workspace, code string) (heldChanges, bool, error) {
+	var h heldChanges
+	js, found, err := b.store.Value(ctx, workspace, "held:"+code)
+	if err != nil || !found {
+		return h, false, err
+	}
+	if err := json.Unmarshal(js, &h); err != nil {
+		return h, false, fmt.Errorf("bot: held changes %s: %w", code, err)
+	}
+	return h, true, nil
+}
+
+// RecordAnywayButton records the changes kept under code (as `record <code>` does).
+func RecordAnywayButton(code string) Button {
+	return Button{ActionID: ActionRecord + ":anyway", Label: "Record anyway", Value: code, Command: "record " + code}
+}
+
+// heldLines say why each held change was not recorded for env, against
+// what is recorded there now.
+func (b *Bot) heldLines(ctx context.Context, workspace, env string, held []heldChange) []Line {
+	st, err := b.store.Status(ctx, workspace, env, 0)
+	if err != nil {
+		return []Line{{T("Not recorded for "), B(env), T(": held back, and what is recorded there could not be read to say why.")}}
+	}
+	var lines []Line
+	for _, h := range held {
+		says := describePlanned(h.Change, progress.Result{Duplicate: true})
+		switch h.Why {
+		case heldSentence:
+			lines = append(lines, Line{T(":speech_balloon: Not recorded for "), B(env), T(": the message stands in a sentence of someone's own, not pasted from Service Center (it would record " + says + ").")})
+		case progress.VerdictOtherVersion:
+			lines = append(lines, Line{T(":warning: Not recorded for "), B(env), T(fmt.Sprintf(": this message names Platform Server %s, but %s's target is %s — an earlier upgrade, or another environment? (It would record %s.)", h.Change.Version, env, st.Version, says))})
+		default:
+			l := Line{T(":hourglass: Not recorded for "), B(env), T(": this message looks older than what is recorded. It says " + says)}
+			if h.Change.Stamps != "" {
+				l = append(l, T(" ("+h.Change.Stamps+")"))
+			}
+			l = append(l, T("; recorded: "+recordedText(st)))
+			if !st.UpdatedAt.IsZero() {
+				l = append(l, T(", last update "+st.UpdatedAt.UTC().Format("2006-01-02 15:04 UTC")))
+				if st.UpdatedBy != "" {
+					l = append(l, T(" by "), M(st.UpdatedBy))
+				}
+			}
+			lines = append(lines, append(l, T(".")))
+		}
+	}
+	return append(lines, Line{T("If it is right after all, record it anyway.")})
+}
+
+// recordedText is where st's upgrade stands, with the figures the older message is compared with.
+func recordedText(st progress.Status) string {
+	s := stateText(st.State)
+	p := st.Preparation
+	switch {
+	case st.State == progress.StatePreparing && p.Percent != nil:
+		s += fmt.Sprintf(", %d%%", *p.Percent)
+	case st.State == progress.StatePreparing && p.Current != nil && p.Total != nil:
+		s += fmt.Sprintf(", module %d of %d", *p.Current, *p.Total)
+	case st.Counts.Known():
+		s += fmt.Sprintf(" (%s prepared, %s failed, %s skipped)", countText(st.Counts.Prepared), countText(st.Counts.Failed), countText(st.Counts.Skipped))
+	}
+	return s
+}
+
+// recordHeld records anyway the changes h kept under code, as they were held.
+func (b *Bot) recordHeld(ctx context.Context, workspace, user string, h heldChanges, code string) Response {
+	if h.Recorded != "" {
+		return private(errorReply("Already recorded anyway for " + h.Env + "."))
+	}
+	r := &Reply{Summary: "Recorded anyway for " + h.Env}
+	r.Section(Line{M(user), T(" recorded anyway for "), B(h.Env), T(" what a message held back:")})
+	cleared := false
+	for _, hc := range h.Changes {
+		c := hc.Change.change(hc.Key, user, h.Source)
+		c.Force = true
+		res, err := b.store.Apply(ctx, workspace, h.Env, c)
+		if err != nil {
+			return private(b.storeError("record", err))
+		}
+		r.Context(describeRecorded(h.Env, hc.Change, res))
+		noteReplication(r, res.NotReplicated)
+		cleared = cleared || res.AllClear()
+	}
+	h.Recorded = user
+	if _, err := b.keepHeld(ctx, workspace, h); err != nil {
+		b.log.Warn("cannot mark held changes recorded", "code", code, "err", err)
+	}
+	resp := Response{Announce: r}
+	if cleared {
+		r.Blocks = append(r.Blocks, b.allClear(h.Env).Blocks...)
+	}
+	return resp
+}
+
+// recorded are parts' changes less those held back.
+func recorded(parts []partChanges, held []heldChange) []partChanges {
+	skip := map[string]bool{}
+	for _, h := range held {
+		skip[h.Key] = true
+	}
+	var out []partChanges
+	for _, pc := range parts {
+		kept := partChanges{Key: pc.Key}
+		for i, p := range pc.Changes {
+			if !skip[fmt.Sprintf("%s#%d", pc.Key, i)] {
+				kept.Changes = append(kept.Changes, p)
+			}
+		}
+		out = append(out, kept)
+	}
+	return out
+}

@@ -1,0 +1,170 @@
+package bot
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/upgradebot/upgradebot/diagnosis"
+	"github.com/upgradebot/upgradebot/progress"
+)
+
+// TestPasted: what is recorded comes from a product message as pasted, not
+// from a sentence of someone's own that uses its words.
+func TestPasted(t *testing.T) {
+	engine := diagnosis.New(diagnosis.Builtin())
+	for _, tc := range []struct {
+		text   string
+		pasted bool
+	}{
+		// Pasted: on its own line, quoted, in code, after a colon, in a log row.
+		{"There were errors preparing some modules.", true},
+		{"There were errors preparing some modules", true},
+		{"SC says:\nThere were errors preparing some modules.\nanyone?", true},
+		{"SC says: There were errors preparing some modules.", true},
+		{"prod: There were errors preparing some modules.", true},
+		{`the banner says "There were errors preparing some modules." again`, true},
+		{"the banner says 'There were errors preparing some modules' again", true},
+		{"the banner says “There were errors preparing some modules.”", true},
+		{"> There were errors preparing some modules.", true},
+		{"the banner says `There were errors preparing some modules.` again", true},
+		{"```\nThere were errors preparing some modules.\n```", true},
+		{":warning: There were errors preparing some modules. :thinking_face:", true},
+		{"<@UBOT> There were errors preparing some modules.", true},
+		{"There were errors preparing some modules. Anyone know why?", true},
+		{"2024-03-12 22:05:38\t\tUpgrade Failure: Upgrade failed for Billing_CS\tCompilerService\tSRV01\tDetail", true},
+		{"2024-03-12 22:05:38 Upgrade failed for Billing_CS", true},
+		{"| 2024-03-12 | Upgrade failed for Billing_CS | CompilerService |", true},
+		{"[ERROR] Upgrade failed for Billing_CS", true},
+		{"Old Producer: Producer module 'Billing_CS' hasn't been prepared for the current OutSystems environment version.", true},
+		{"publishing OrdersUI fails with\nProducer module 'Orders2' hasn't been prepared for the current OutSystems environment version.\nbut Orders2 shows as ok in SC??", true},
+		{"We are now preparing your modules - 40% (We expect them to be ready at 18:21)", true},
+		{"We are now preparing your modules - 40%", true},
+		{"26 modules prepared successfully, 1 modules failed and 3 modules skipped.", true},
+		{"This environment is ready (Release Notes) No further actions are required.", true},
+		{"ok. There were errors preparing some modules.", true},
+		{"- There were errors preparing some modules.", true},
+		{"*There were errors preparing some modules.*", true},
+		{"• Upgrade failed for Orders_Core", true},
+		{"prod banner → There were errors preparing some modules.", true},
+		{"Error Log row:\n2024-03-12 22:05:38 | Upgrade Failure: Upgrade failed for Orders_Core | CompilerService", true},
+		{"The Configuration update started by rui.costa at 2024-03-12 11:00:10 can't proceed because there is an ongoing Modules upgrade, started by Compiler Service at 2024-03-12 10:01:44, that is locking 'Orders' module.", true},
+		{"Outdated Service Center: Service Center has not been updated to the last version. That must happen before the upgrade can take place.", true},
+		{"Preparing Module Database 5 of 30: Directory", true},
+		// Someone's own sentence using the product's words.
+		{"I don't think there were errors preparing some modules, did anyone check?", false},
+		{"there were errors preparing some modules?", false},
+		{"did it say there were errors preparing some modules", false},
+		{"we got there were errors preparing some modules again", false},
+		{"There were errors preparing some modules, did anyone check?", false},
+		{"if there was an error preparing your modules we would know", false},
+		{"There was an error preparing your modules again and nobody noticed", false},
+		{"I guess the upgrade failed for Billing_CS, can someone look?", false},
+		{"maybe we are now preparing your modules again", false},
+		{"is it true that this environment is ready no further actions are required?", false},
+		{"we got 26 modules prepared successfully, 1 modules failed and 3 modules skipped on qa last week", false},
+		{"so producer module 'Billing_CS' hasn't been prepared yet, right?", false},
+		{"Yesterday there were errors preparing some modules but today it's fine", false},
+		{"when there were errors preparing some modules last time, we republished everything", false},
+	} {
+		fs := engine.Diagnose(tc.text)
+		if len(fs) == 0 {
+			t.Errorf("%q: no finding", tc.text)
+			continue
+		}
+		if got := pasted(fs[0]); got != tc.pasted {
+			t.Errorf("%q (%s, before %q, after %q): pasted = %v, want %v", tc.text, fs[0].ID, fs[0].Before, fs[0].After, got, tc.pasted)
+		}
+	}
+}
+
+// The guards over the core, on both stores: a sentence is explained and
+// held, an older message and another version are held, and "Record
+// anyway" (its button, or record <code>) records them.
+func TestGuardedRecording(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
+		cmd(t, b, "C1", "U1", "track prod 11.31.0")
+		state := func() progress.State {
+			st, err := store.Status(t.Context(), "T1", "prod", 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st.State
+		}
+		msg(t, b, "C1", "U1", "1.0", "26 modules prepared successfully, 0 modules failed and 0 modules skipped.")
+		if state() != progress.StateReady {
+			t.Fatalf("state %s, want ready", state())
+		}
+		// A sentence: explained, not recorded.
+		r := msg(t, b, "C1", "U2", "2.0", "I don't think there were errors preparing some modules, did anyone check?")
+		out := text(r)
+		mustSay(t, out, "Some modules failed the modules preparation step", "Not recorded for prod: the message stands in a sentence", "[Record anyway]")
+		if state() != progress.StateReady {
+			t.Errorf("a sentence moved the state to %s", state())
+		}
+		// An older banner: held, with what is recorded.
+		r = msg(t, b, "C1", "U2", "3.0", "We are now preparing your modules - 40% (We expect them to be ready at 18:21)")
+		mustSay(t, text(r), "Not recorded for prod: this message looks older than what is recorded. It says modules preparation running, 40%, expected at 18:21; recorded: ready (26 prepared, 0 failed, 0 skipped)", "record ")
+		if state() != progress.StateReady {
+			t.Errorf("an older banner moved the state to %s", state())
+		}
+		// Another version: held, and recorded anyway by its command.
+		r = msg(t, b, "C1", "U2", "4.0", "The first step of the upgrade process has finished. This environment has been successfully upgraded to Platform Server version 11.10.0 (Build 22500) (Release Notes)\nThere were errors preparing some modules.\n26 modules prepared successfully, 1 modules failed and 3 modules skipped.")
+		mustSay(t, text(r), "this message names Platform Server 11.10.0, but prod's target is 11.31.0")
+		command := buttonsOf(r.Reply)["Record anyway"].Command
+		if !strings.HasPrefix(command, "record ") || state() != progress.StateReady {
+			t.Fatalf("command %q, state %s", command, state())
+		}
+		r = cmd(t, b, "C1", "U3", command)
+		mustSay(t, text(r), "recorded anyway for prod", "preparation finished: 26 prepared, 1 failed, 3 skipped")
+		if state() != progress.StateFinishedWithErrors {
+			t.Errorf("recorded anyway: state %s", state())
+		}
+		mustSay(t, text(cmd(t, b, "C1", "U3", command)), "Already recorded anyway")
+		// The older banner's button, clicked: recorded (forced) as it was.
+		mustSay(t, text(cmd(t, b, "C1", "U3", "record nosuchcode")), "I don't know the code")
+	})
+}
+
+// After the last module is republished with the counts covered, or after
+// done all, the state is done and the all-clear is posted once.
+func TestDoneAndAllClear(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
+		cmd(t, b, "C1", "U1", "track prod 11.31.0")
+		msg(t, b, "C1", "U1", "1.0", "26 modules prepared successfully, 2 modules failed and 0 modules skipped.")
+		cmd(t, b, "C1", "U1", "failed Billing_CS Orders")
+		if out := text(cmd(t, b, "C1", "U1", "done Billing_CS")); strings.Contains(out, "All clear") {
+			t.Errorf("all clear with one left:\n%s", out)
+		}
+		mustSay(t, text(cmd(t, b, "C1", "U1", "done Orders")), "All clear on prod")
+		st, _ := store.Status(t.Context(), "T1", "prod", 0)
+		if st.State != progress.StateDone {
+			t.Errorf("state %s, want done", st.State)
+		}
+		mustSay(t, text(cmd(t, b, "C1", "U1", "status prod")), "done")
+	})
+}
+
+// In a channel following several environments, the environment chosen
+// for an older message holds it back too, and the rewritten reply says
+// why, with "Record anyway".
+func TestChosenEnvironmentHoldsBack(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
+		cmd(t, b, "C1", "U1", "track prod 11.31.0")
+		cmd(t, b, "C1", "U1", "track qa 11.31.0")
+		msg(t, b, "C1", "U1", "1.0", "prod: 26 modules prepared successfully, 1 modules failed and 0 modules skipped.")
+		r := msg(t, b, "C1", "U2", "2.0", "We are now preparing your modules - 40% (We expect them to be ready at 18:21)")
+		choice := click(b, "c1", buttonsOf(r.Reply)["prod"])
+		mustSay(t, text(choice), "Not recorded for prod: this message looks older", "[Record anyway]")
+		if strings.Contains(text(choice), "Already recorded") {
+			t.Errorf("a held message said already recorded:\n%s", text(choice))
+		}
+		st, _ := store.Status(t.Context(), "T1", "prod", 0)
+		if st.State != progress.StateFinishedWithErrors {
+			t.Errorf("prod is %s", st.State)
+		}
+		mustSay(t, text(click(b, "c2", buttonsOf(choice.Update)["Record anyway"])), "recorded anyway for prod")
+		if st, _ := store.Status(t.Context(), "T1", "prod", 0); st.State != progress.StatePreparing {
+			t.Errorf("recorded anyway: prod is %s", st.State)
+		}
+	})
+}

@@ -1,0 +1,328 @@
+package bot
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/upgradebot/upgradebot/diagnosis"
+	"github.com/upgradebot/upgradebot/progress"
+)
+
+// Module names read from screenshots are checked before they are
+// recorded. OutSystems names modules with underscores and suffixes
+// (Claims_Core, Billing_CS, Orders_IS), and Tesseract may read an
+// underscore as a space, drop it, or read an I as |. A name read is
+// recorded when it is a plain identifier or when the same picture or the
+// modules already listed in the channel confirm a form of it; otherwise
+// the reply shows it as read and asks which module it is (nameQuestion).
+
+// maxQuestions bounds the names asked about in one reply.
+const maxQuestions = 5
+
+// nameQuestion is a module name read from a screenshot that the bot is
+// not sure of: not recorded; the reply asks, one button per candidate.
+type nameQuestion struct {
+	Read       string
+	Candidates []string
+	Reason     progress.Reason
+	Key        string   // the question's change key: one answer is recorded
+	Codes      []string // the `record <code>` of each candidate, once kept
+}
+
+// nameKey compares names as OCR confuses them: case, separators (space,
+// underscore, hyphen, dot) and the look-alikes I/l/|/1 and O/0.
+func nameKey(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		switch r {
+		case ' ', '_', '-', '.', '\u00a0':
+		case 'i', '|', '1':
+			b.WriteRune('l')
+		case '0':
+			b.WriteRune('o')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// plainName: letters, digits and underscores, as OutSystems module names are.
+func plainName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r != '_' && !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// mentions are the forms of read in text (a screenshot's): runs of up to
+// one word more than read has, quotes and punctuation around them trimmed,
+// with read's nameKey.
+func mentions(read, text string) []string {
+	key := nameKey(read)
+	words := strings.Fields(text)
+	n := len(strings.Fields(read)) + 1
+	var out []string
+	for i := range words {
+		for j := i + 1; j <= min(len(words), i+n); j++ {
+			form := strings.Trim(strings.Join(words[i:j], " "), "'\"‘’“”`.,:;!?()[]{}*")
+			if nameKey(form) == key && !slices.Contains(out, form) {
+				out = append(out, form)
+			}
+		}
+	}
+	return out
+}
+
+// checkName decides what a module name read by OCR is: the name to record
+// (sure), or "" and the candidates to ask about. listed are the modules
+// already on the lists of the channel's environments.
+func checkName(read, text string, listed []string) (string, []string) {
+	key := nameKey(read)
+	var onList []string
+	for _, l := range listed {
+		if nameKey(l) == key && !slices.Contains(onList, l) {
+			onList = append(onList, l)
+		}
+	}
+	if len(onList) == 1 {
+		return onList[0], nil
+	}
+	if len(onList) > 1 {
+		return "", onList
+	}
+	// The picture's plain forms; an underscore OCR read is one the screen
+	// shows, so of two forms the one with more underscores is right.
+	var plain []string
+	for _, f := range append([]string{read}, mentions(read, text)...) {
+		if plainName(f) && !slices.Contains(plain, f) {
+			plain = append(plain, f)
+		}
+	}
+	slices.SortStableFunc(plain, func(a, b string) int { return strings.Count(b, "_") - strings.Count(a, "_") })
+	if len(plain) == 1 || (len(plain) > 1 && strings.Count(plain[0], "_") > strings.Count(plain[1], "_")) {
+		return plain[0], nil
+	}
+	// Unsure: the underscored reading first, then the forms seen.
+	guess := strings.Map(func(r rune) rune {
+		if r == '|' {
+			return 'I'
+		}
+		return r
+	}, strings.Join(strings.Fields(read), "_"))
+	candidates := []string{}
+	for _, c := range append(append([]string{guess}, plain...), read) {
+		if !slices.Contains(candidates, c) {
+			candidates = append(candidates, c)
+		}
+	}
+	return "", candidates[:min(len(candidates), 4)]
+}
+
+// checkedPlan plans a message's changes (planParts) with the module names
+// read from screenshots checked: a name confirmed in another form is
+// corrected in the part's findings (the reply shows the name recorded);
+// a name the bot is unsure of is left out of the changes and asked about.
+func (b *Bot) checkedPlan(ctx context.Context, m Message, parts []part) ([]part, []partChanges, []nameQuestion) {
+	var listed []string
+	loaded := false
+	var questions []nameQuestion
+	out := make([]part, len(parts))
+	copy(out, parts)
+	unsure := map[string]map[string]bool{} // part key → names read not recorded
+	for i, p := range out {
+		if p.image < 0 || p.sheet != nil || m.Images[p.image].File {
+			continue
+		}
+		var findings []diagnosis.Finding
+		for _, f := range p.findings {
+			read := f.Text("module")
+			if read == "" || (f.ID != "producer-not-prepared" && f.ID != "module-upgrade-failed") {
+				findings = append(findings, f)
+				continue
+			}
+			if !loaded {
+				listed, loaded = b.channelModules(ctx, m), true
+			}
+			name, candidates := checkName(read, p.text, listed)
+			if name == "" {
+				if unsure[p.key] == nil {
+					unsure[p.key] = map[string]bool{}
+				}
+				if !unsure[p.key][read] {
+					unsure[p.key][read] = true
+					questions = append(questions, nameQuestion{Read: read, Candidates: candidates, Key: p.key + ":ask:" + read})
+				}
+			} else if name != read {
+				f.Values = slices.Clone(f.Values)
+				for j := range f.Values {
+					if f.Values[j].Name == "module" {
+						f.Values[j].Text = name
+					}
+				}
+			}
+			findings = append(findings, f)
+		}
+		out[i].findings = findings
+	}
+	changes := planParts(out)
+	if len(unsure) == 0 {
+		return out, changes, nil
+	}
+	kept := changes[:0]
+	for _, pc := range changes {
+		var cs []planned
+		for _, c := range pc.Changes {
+			if c.Kind == progress.ChangeAddModules && unsure[pc.Key] != nil {
+				var mods []string
+				for _, mod := range c.Modules {
+					if !unsure[pc.Key][mod] {
+						mods = append(mods, mod)
+						continue
+					}
+					for q := range questions {
+						if questions[q].Key == pc.Key+":ask:"+mod {
+							questions[q].Reason = c.Reason
+						}
+					}
+				}
+				if c.Modules = mods; len(mods) == 0 {
+					continue
+				}
+			}
+			cs = append(cs, c)
+		}
+		if len(cs)+len(pc.Held) > 0 {
+			kept = append(kept, partChanges{Key: pc.Key, Changes: cs, Held: pc.Held})
+		}
+	}
+	return out, kept, questions
+}
+
+// channelModules are the modules listed on the channel's environments; a
+// store failure leaves them out (names are then asked about, not guessed).
+func (b *Bot) channelModules(ctx context.Context, m Message) []string {
+	envs, err := b.store.ChannelEnvironments(ctx, m.Workspace, m.Channel)
+	if err != nil {
+		b.log.Warn("cannot list the environments to check module names", "err", err)
+		return nil
+	}
+	var names []string
+	for _, e := range envs {
+		st, err := b.store.Status(ctx, m.Workspace, e.Name, -1)
+		if err != nil {
+			b.log.Warn("cannot read the modules to check module names", "env", e.Name, "err", err)
+			continue
+		}
+		for _, mod := range st.Modules {
+			names = append(names, mod.Name)
+		}
+	}
+	return names
+}
+
+// namePlan is what a name question's button records (kept in Values).
+type namePlan struct {
+	Env    string          `json:"e"`
+	Reason progress.Reason `json:"r"`
+	Module string          `json:"m"`
+	Read   string          `json:"d"`
+	Key    string          `json:"k"` // the question's change key
+	Reply  string          `json:"y"` // the reply's key, to rebuild it
+}
+
+// keepQuestions keeps each candidate's plan under its code for env, so
+// that its button (or `record <code>`) records it; at most maxQuestions.
+func (b *Bot) keepQuestions(ctx context.Context, m Message, env, replyKey string, qs []nameQuestion) []nameQuestion {
+	qs = qs[:min(len(qs), maxQuestions)]
+	for i := range qs {
+		qs[i].Codes = make([]string, len(qs[i].Candidates))
+		for j, c := range qs[i].Candidates {
+			sum := sha256.Sum256([]byte(m.Workspace + "\x00" + env + "\x00" + qs[i].Key + "\x00" + c))
+			code := base64.RawURLEncoding.EncodeToString(sum[:6])
+			js, _ := json.Marshal(namePlan{Env: env, Reason: qs[i].Reason, Module: c, Read: qs[i].Read, Key: qs[i].Key, Reply: replyKey})
+			if err := b.store.PutValue(ctx, m.Workspace, "plan:"+code, js, keepFor); err != nil {
+				b.log.Warn("cannot keep a name question's plan", "err", err)
+				return nil
+			}
+			qs[i].Codes[j] = code
+		}
+	}
+	return qs
+}
+
+// questionBlocks ask about the names read, one line and one row of
+// buttons each; more names than maxQuestions are named, not asked.
+func (b *Bot) questionBlocks(r *Reply, env string, qs []nameQuestion, total int) {
+	r.Section(Line{T(":mag: I am not sure of these module names read from the screenshot, so I did not record them for "), B(env), T(". Which module is it?")})
+	for i, q := range qs {
+		r.Context(Line{T("Read as "), C(q.Read), T(":")})
+		var buttons []Button
+		for j, c := range q.Candidates {
+			buttons = append(buttons, Button{ActionID: fmt.Sprintf("%s:%d:%d", ActionRecord, i, j), Label: c, Value: q.Codes[j], Command: "record " + q.Codes[j]})
+		}
+		r.Actions(buttons...)
+	}
+	if total > len(qs) {
+		r.Context(Line{T(fmt.Sprintf("%d more names were not recorded; report them with ", total-len(qs))), C(b.cmd + " failed <module>"), T(".")})
+	}
+}
+
+// cmdRecord records what a name question's button records, or what a
+// reply held back (guard.go).
+func (b *Bot) cmdRecord(ctx context.Context, c Command, args string) Response {
+	code := strings.TrimSpace(args)
+	if code == "" {
+		return b.usageError(b.lookup("record"), "Give the code printed beside the button.")
+	}
+	if h, found, err := b.heldFor(ctx, c.Workspace, code); err != nil || found {
+		if err != nil {
+			return private(b.storeError("read what was held back", err))
+		}
+		return b.recordHeld(ctx, c.Workspace, c.User, h, code)
+	}
+	js, found, err := b.store.Value(ctx, c.Workspace, "plan:"+code)
+	if err != nil {
+		return private(b.storeError("read the question", err))
+	}
+	var p namePlan
+	if !found || json.Unmarshal(js, &p) != nil {
+		return private(errorReply(fmt.Sprintf("I don't know the code %q (a question's buttons work for %d days). Report the module with `%s failed <module>`.", Shorten(code, 20), keepFor/(24*time.Hour), b.cmd)))
+	}
+	res, err := b.store.Apply(ctx, c.Workspace, p.Env, progress.Change{Kind: progress.ChangeAddModules, Key: p.Key, Actor: c.User, Reason: p.Reason, Modules: []string{p.Module}, At: b.now()})
+	if err != nil {
+		return private(b.storeError("record", err))
+	}
+	if res.Duplicate {
+		return private(errorReply(fmt.Sprintf("That name was already answered; `%s history %s` shows what was recorded.", b.cmd, p.Env)))
+	}
+	r := &Reply{Summary: fmt.Sprintf("%s recorded on %s", p.Module, p.Env)}
+	r.Section(Line{M(c.User), T(" recorded "), C(p.Module), T(" (read as "), C(p.Read), T(" in a screenshot) on "), B(p.Env), T(fmt.Sprintf(". %d to republish.", res.Remaining))})
+	noteReplication(r, res.NotReplicated)
+	resp := Response{Announce: r}
+	if p.Reply != "" {
+		resp.Update = b.rebuild(ctx, c.Workspace, p.Reply, p.Env, "", nil)
+	}
+	return resp
+}
+
+// unsureNames are the names asked about, as read.
+func unsureNames(qs []nameQuestion) map[string]bool {
+	out := map[string]bool{}
+	for _, q := range qs {
+		out[q.Read] = true
+	}
+	return out
+}

@@ -1,0 +1,132 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+func TestCheckName(t *testing.T) {
+	tests := []struct {
+		read, text string
+		listed     []string
+		want       string // "" when asked
+		candidates string
+	}{
+		{"Claims_Core", "module 'Claims_Core' hasn't", nil, "Claims_Core", ""},
+		{"EmployeeServices", "", nil, "EmployeeServices", ""},
+		{"Claims Core", "module 'Claims Core' … try to publish 'Claims_Core'.", nil, "Claims_Core", ""},
+		{"Claims Core", "module 'Claims Core' hasn't", []string{"Orders_IS", "Claims_Core"}, "Claims_Core", ""},
+		{"ClaimsCore", "module 'ClaimsCore' hasn't", []string{"claims_core"}, "claims_core", ""},
+		{"Orders_|S", "module 'Orders_|S'", []string{"Orders_IS"}, "Orders_IS", ""},
+		{"ClaimsCore", "module 'ClaimsCore' … publish 'Claims_Core'", nil, "Claims_Core", ""},
+		{"Claims Core", "module 'Claims Core' hasn't", nil, "", "Claims_Core,Claims Core"},
+		{"Orders_|S", "module 'Orders_|S'", nil, "", "Orders_IS,Orders_|S"},
+		{"Employee_ Services CW", "module 'Employee_ Services CW'", nil, "", "Employee__Services_CW,Employee_ Services CW"},
+		{"HR BL", "HR BL HR BL", []string{"HR_BL", "HRBL"}, "", "HR_BL,HRBL"},
+	}
+	for _, tt := range tests {
+		got, candidates := checkName(tt.read, tt.text, tt.listed)
+		if got != tt.want || strings.Join(candidates, ",") != tt.candidates {
+			t.Errorf("checkName(%q, %q, %v) = %q %q, want %q %q", tt.read, tt.text, tt.listed, got, candidates, tt.want, tt.candidates)
+		}
+	}
+}
+
+const unsureShot = "Old Producer: Producer module 'Claims Core' hasn't been prepared for the current OutSystems environment version."
+
+// A name read from a screenshot that nothing confirms is not recorded: the
+// reply shows it as read and asks, and the button's command records the
+// answer once; the reply rebuilt then shows the name recorded.
+func TestUnsureNameIsAsked(t *testing.T) {
+	b, store := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod")
+	resp := imageMsg(t, b, "9.1", "", ImageText{Name: "shot.png", Text: unsureShot})
+	out := text(resp)
+	if !strings.Contains(out, "not sure of these module names") || !strings.Contains(out, "Read as Claims Core:") || strings.Contains(out, "Mark Claims Core republished") {
+		t.Fatalf("reply:\n%s", out)
+	}
+	if st, _ := store.Status(context.Background(), "T1", "prod", -1); st.ModuleCount != 0 {
+		t.Fatalf("recorded before the answer: %+v", st.Modules)
+	}
+	bt := buttonsOf(resp.Reply)["Claims_Core"]
+	if !strings.HasPrefix(bt.Command, "record ") || buttonsOf(resp.Reply)["Claims Core"].Command == "" {
+		t.Fatalf("buttons: %+v", buttonsOf(resp.Reply))
+	}
+	answered := cmd(t, b, "C1", "U2", bt.Command)
+	if !strings.Contains(text(answered), "recorded Claims_Core (read as Claims Core in a screenshot) on prod. 1 to republish.") {
+		t.Errorf("answer:\n%s", text(answered))
+	}
+	if answered.Update == nil || strings.Contains(RenderText(answered.Update), "not sure") || !strings.Contains(RenderText(answered.Update), "Mark Claims_Core republished") {
+		t.Errorf("rebuilt reply:\n%s", RenderText(answered.Update))
+	}
+	// The other candidate, clicked later: the question is answered.
+	other := click(b, "other", buttonsOf(resp.Reply)["Claims Core"])
+	if !other.Private || !strings.Contains(text(other), "already answered") {
+		t.Errorf("second answer:\n%s", text(other))
+	}
+	st, _ := store.Status(context.Background(), "T1", "prod", -1)
+	if st.ModuleCount != 1 || st.Modules[0].Name != "Claims_Core" {
+		t.Errorf("modules: %+v", st.Modules)
+	}
+	if r := cmd(t, b, "C1", "U2", "record nope"); !strings.Contains(text(r), `I don't know the code "nope"`) {
+		t.Errorf("unknown code:\n%s", text(r))
+	}
+}
+
+// At most five names are asked about in one reply; the others are named.
+func TestAtMostFiveQuestions(t *testing.T) {
+	b, store := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod")
+	var shot strings.Builder
+	for i := range 7 {
+		fmt.Fprintf(&shot, "Upgrade Failure: Upgrade failed for Mod %c Core\n", 'A'+i)
+	}
+	resp := imageMsg(t, b, "9.2", "", ImageText{Name: "log.png", Text: shot.String()})
+	out := text(resp)
+	if n := strings.Count(out, "Read as "); n != 5 || !strings.Contains(out, "2 more names were not recorded") {
+		t.Errorf("%d questions:\n%s", n, out)
+	}
+	if st, _ := store.Status(context.Background(), "T1", "prod", -1); st.ModuleCount != 0 {
+		t.Errorf("recorded: %+v", st.Modules)
+	}
+}
+
+// A name confirmed by the environment's list is recorded under the listed name.
+func TestNameCorrectedFromTheList(t *testing.T) {
+	b, store := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod")
+	cmd(t, b, "C1", "U1", "failed Claims_Core")
+	out := text(imageMsg(t, b, "9.3", "", ImageText{Name: "shot.png", Text: unsureShot}))
+	if strings.Contains(out, "not sure") || !strings.Contains(out, "Claims_Core") {
+		t.Errorf("reply:\n%s", out)
+	}
+	st, _ := store.Status(context.Background(), "T1", "prod", -1)
+	if st.ModuleCount != 1 || st.Modules[0].Name != "Claims_Core" {
+		t.Errorf("modules: %+v", st.Modules)
+	}
+}
+
+// In a channel following several environments, the names are asked about
+// once the environment is chosen.
+func TestUnsureNameAfterTheChoiceOfEnvironment(t *testing.T) {
+	b, store := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track qa")
+	cmd(t, b, "C1", "U1", "track prod")
+	resp := imageMsg(t, b, "9.4", "", ImageText{Name: "shot.png", Text: unsureShot})
+	if out := text(resp); !strings.Contains(out, "Which environment is this about?") || strings.Contains(out, "Read as") {
+		t.Fatalf("reply:\n%s", out)
+	}
+	chosen := click(b, "choose", buttonsOf(resp.Reply)["prod"])
+	if chosen.Update == nil || !strings.Contains(RenderText(chosen.Update), "Read as Claims Core") {
+		t.Fatalf("after the choice: %s", text(chosen))
+	}
+	answered := click(b, "answer", buttonsOf(chosen.Update)["Claims_Core"])
+	if !strings.Contains(text(answered), "recorded Claims_Core (read as Claims Core in a screenshot) on prod") {
+		t.Errorf("answer:\n%s", text(answered))
+	}
+	if st, _ := store.Status(context.Background(), "T1", "prod", -1); st.ModuleCount != 1 || st.Modules[0].Name != "Claims_Core" {
+		t.Errorf("modules: %+v", st.Modules)
+	}
+}

@@ -1,0 +1,73 @@
+package slackbot
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"testing"
+
+	"github.com/upgradebot/upgradebot/bot"
+	"github.com/upgradebot/upgradebot/bot/slackbot/slackfake"
+	"github.com/upgradebot/upgradebot/progress"
+)
+
+// Over Slack, on both stores: a banner older than the recorded summary and
+// a banner naming another version than the target are answered, not
+// recorded, with a "Record anyway" button; its click records the message.
+func TestGuardsOverSlack(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		store func(t *testing.T) progress.Store
+	}{
+		{"bolt", func(*testing.T) progress.Store { return nil }},
+		{"redis", func(t *testing.T) progress.Store { return redisStores(t, 1)[0] }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := start(t, setup{mode: ModeHTTP, store: tc.store(t)})
+			if resp := h.core.HandleCommand(context.Background(), bot.Command{Workspace: slackfake.TeamID, Channel: channel, User: ana, ID: "setup-track", Text: "track prod 11.31.0"}); resp.Announce.Empty() {
+				t.Fatalf("track: %+v", resp)
+			}
+			state := func() progress.Status {
+				st, err := h.store.Status(context.Background(), slackfake.TeamID, "prod", 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return st
+			}
+			h.postEvent("EvSummary", slackfake.Message(channel, ana, "1700000900.000100", "There were errors preparing some modules.\n26 modules prepared successfully, 1 modules failed and 3 modules skipped."), 0)
+			h.waitJobs(1)
+			if st := state(); st.State != progress.StateFinishedWithErrors {
+				t.Fatalf("after the summary: %s", st.State)
+			}
+			// A banner of 40 % after the summary.
+			h.postEvent("EvBanner", slackfake.Message(channel, ana, "1700000901.000100", "We are now preparing your modules - 40% (We expect them to be ready at 18:21)"), 0)
+			h.waitJobs(2)
+			older := h.fake.Calls("chat.postMessage")[1] // [0] explains the summary
+			mustContain(t, "reply to the older banner", older.Field("blocks"), "Not recorded for *prod*: this message looks older than what is recorded", "40%", "recorded: preparation finished with errors (26 prepared, 1 failed, 3 skipped)", "record:anyway")
+			if st := state(); st.State != progress.StateFinishedWithErrors {
+				t.Errorf("the older banner moved the state to %s", st.State)
+			}
+			// A screenshot's text of an earlier upgrade, to 11.10.0.
+			h.postEvent("EvVersion", slackfake.Message(channel, ana, "1700000902.000100", "The first step of the upgrade process has finished. This environment has been successfully upgraded to Platform Server version 11.10.0 (Build 22500) (Release Notes)\nThere were errors preparing some modules.\n20 modules prepared successfully, 5 modules failed and 5 modules skipped."), 0)
+			h.waitJobs(3)
+			other := h.fake.Calls("chat.postMessage")[2]
+			mustContain(t, "reply to another version", other.Field("blocks"), "names Platform Server 11.10.0, but prod's target is 11.31.0", "record:anyway")
+			if st := state(); *st.Counts.Failed != 1 {
+				t.Errorf("another version's counts were recorded: %d failed", *st.Counts.Failed)
+			}
+			// Record anyway, by its button.
+			replyTS, _ := other.Answer["ts"].(string)
+			value := buttons(t, other.Field("blocks"))["record:anyway"]
+			p := slackfake.BlockActions(channel, "U0BOB", replyTS, "1700000902.000100", false, json.RawMessage(other.Field("blocks")), "record:anyway", value, h.fake.ResponseURL("trig-rec"), "trig-rec")
+			if code, _ := h.do(slackfake.InteractionRequest(h.events(), secret, p)); code != http.StatusOK {
+				t.Fatalf("click: %d", code)
+			}
+			h.waitJobs(4)
+			posts := h.fake.Calls("chat.postMessage")
+			mustContain(t, "the click's announcement", posts[len(posts)-1].Field("blocks"), "<@U0BOB> recorded anyway for *prod*", "preparation finished: 20 prepared, 5 failed, 5 skipped")
+			if st := state(); *st.Counts.Failed != 5 || st.State != progress.StateFinishedWithErrors {
+				t.Errorf("recorded anyway: %s, %d failed", st.State, *st.Counts.Failed)
+			}
+		})
+	}
+}

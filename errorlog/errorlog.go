@@ -1,0 +1,307 @@
+// Package errorlog reads the rows of an Error Log export (Service Center's
+// monitoring screens export to Excel; people also share CSV and
+// tab-separated pastes) and decodes shared text files. It is pure: bytes
+// in, rows out, every size bounded by Limits.
+package errorlog
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/xuri/excelize/v2"
+	"golang.org/x/text/encoding/unicode"
+	"golang.org/x/text/transform"
+)
+
+// Format is what a file's first bytes say it is.
+type Format string
+
+// The formats Read tells apart.
+const (
+	XLSX   Format = "XLSX"
+	Text   Format = "text"   // UTF-8, or UTF-16 with a byte-order mark
+	Binary Format = "binary" // anything else: not read
+)
+
+// Errors of Read and Decode; each says what was wrong.
+var (
+	ErrBinary      = errors.New("not a text, CSV or XLSX file")
+	ErrEncoding    = errors.New("a text neither UTF-8 nor UTF-16 with a byte-order mark")
+	ErrOldExcel    = errors.New("an old Excel (.xls) or password-protected workbook, which is not read; save it as .xlsx or CSV")
+	ErrNoHeader    = errors.New("no header row with a Message column")
+	ErrTooManyRows = errors.New("too many rows")
+	ErrTooLarge    = errors.New("the workbook unpacks to more than the limit")
+	ErrBadXLSX     = errors.New("not a readable XLSX workbook")
+)
+
+// Limits bound what Read takes from one file.
+type Limits struct {
+	MaxRows  int   // data rows; a file with more is refused whole
+	MaxUnzip int64 // bytes an XLSX may unpack to (excelize's UnzipSizeLimit)
+}
+
+// DefaultLimits are the limits the bot uses.
+var DefaultLimits = Limits{MaxRows: 50_000, MaxUnzip: 64 << 20}
+
+// Field is a column the bot uses, by what it holds.
+type Field int
+
+// The fields of an Error Log row.
+const (
+	Instant Field = iota
+	Message
+	Module
+	Application
+	User
+	Detail
+	nFields
+)
+
+// headers are the names OutSystems' Error Log uses for each field, lower case.
+var headers = [nFields][]string{
+	Instant:     {"instant", "time of log", "time"},
+	Message:     {"message"},
+	Module:      {"module_name", "module", "espace_name", "module name", "espace"},
+	Application: {"application_name", "application", "application name"},
+	User:        {"username", "user"},
+	Detail:      {"stack", "detail", "details"},
+}
+
+// Row is one data row; Line is its row number as a spreadsheet shows it (the header's is 1 when it is first).
+type Row struct {
+	Line   int
+	Fields [nFields]string
+}
+
+// Get returns a field of the row.
+func (r Row) Get(f Field) string { return r.Fields[f] }
+
+// Log is an Error Log as read.
+type Log struct {
+	Format  string   // "CSV", "tab-separated text", "XLSX (sheet …)"
+	Columns []string // the header names used, in the file's spelling
+	Rows    []Row    // rows with a message
+	Blank   []int    // lines of rows without a message (not read)
+}
+
+// Detect tells a file's format from its first bytes, whatever its name says.
+func Detect(data []byte) Format {
+	switch {
+	case bytes.HasPrefix(data, []byte("PK\x03\x04")):
+		return XLSX
+	case bytes.HasPrefix(data, []byte{0xFF, 0xFE}), bytes.HasPrefix(data, []byte{0xFE, 0xFF}):
+		return Text
+	}
+	head := data[:min(len(data), 4096)]
+	if bytes.IndexByte(head, 0) >= 0 {
+		return Binary
+	}
+	if !utf8.Valid(trimPartial(head, len(data) > len(head))) {
+		return Binary
+	}
+	return Text
+}
+
+// trimPartial drops a character cut at the end of a prefix (cut: there is more).
+func trimPartial(b []byte, cut bool) []byte {
+	for i := 0; cut && i < utf8.UTFMax-1 && len(b) > 0 && !utf8.Valid(b); i++ {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// Decode returns a text file's text: UTF-8 (a byte-order mark dropped) or
+// UTF-16 with a byte-order mark; a text in another encoding (Latin-1…) is
+// ErrEncoding, anything else ErrBinary.
+func Decode(data []byte) (string, error) {
+	if Detect(data) != Text {
+		return "", notText(data)
+	}
+	if bytes.HasPrefix(data, []byte{0xFF, 0xFE}) || bytes.HasPrefix(data, []byte{0xFE, 0xFF}) {
+		dec := unicode.UTF16(unicode.BigEndian, unicode.ExpectBOM).NewDecoder()
+		out, _, err := transform.Bytes(dec, data)
+		if err != nil {
+			return "", fmt.Errorf("decoding UTF-16: %w", err)
+		}
+		data = out
+	}
+	data = bytes.TrimPrefix(data, []byte("\xEF\xBB\xBF"))
+	if bytes.IndexByte(data, 0) >= 0 || !utf8.Valid(data) {
+		return "", notText(data)
+	}
+	return string(data), nil
+}
+
+// notText tells a text in another encoding (no NUL byte) from binary data.
+func notText(data []byte) error {
+	if bytes.IndexByte(data, 0) < 0 {
+		return ErrEncoding
+	}
+	return ErrBinary
+}
+
+// Read reads an Error Log from an XLSX workbook or a CSV (or tab- or
+// semicolon-separated) text. A text without a Message header is ErrNoHeader:
+// the caller reads it as plain text.
+func Read(data []byte, lim Limits) (*Log, error) {
+	switch Detect(data) {
+	case XLSX:
+		return readXLSX(data, lim)
+	case Binary:
+		if bytes.HasPrefix(data, []byte{0xD0, 0xCF, 0x11, 0xE0}) {
+			return nil, ErrOldExcel
+		}
+		return nil, notText(data)
+	}
+	text, err := Decode(data)
+	if err != nil {
+		return nil, err
+	}
+	return readCSV(text, lim)
+}
+
+// columns maps a header row to the fields it has; ok when it has a Message.
+func columns(header []string) (idx [nFields]int, used []string, ok bool) {
+	for f := range idx {
+		idx[f] = -1
+	}
+	for i, h := range header {
+		name := strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\uFEFF")))
+		for f, names := range headers {
+			for _, n := range names {
+				if name == n && idx[f] < 0 {
+					idx[f] = i
+					used = append(used, strings.TrimSpace(h))
+				}
+			}
+		}
+	}
+	return idx, used, idx[Message] >= 0
+}
+
+// rowOf picks a record's fields.
+func rowOf(line int, rec []string, idx [nFields]int) Row {
+	r := Row{Line: line}
+	for f, i := range idx {
+		if i >= 0 && i < len(rec) {
+			r.Fields[f] = strings.TrimSpace(rec[i])
+		}
+	}
+	return r
+}
+
+// add appends a row, or notes it as blank; false when over the row limit.
+func (l *Log) add(r Row, lim Limits) error {
+	if len(l.Rows)+len(l.Blank) >= lim.MaxRows {
+		return fmt.Errorf("%w: more than %d", ErrTooManyRows, lim.MaxRows)
+	}
+	if r.Get(Message) == "" {
+		l.Blank = append(l.Blank, r.Line)
+		return nil
+	}
+	l.Rows = append(l.Rows, r)
+	return nil
+}
+
+func readCSV(text string, lim Limits) (*Log, error) {
+	first, _, _ := strings.Cut(strings.TrimLeft(text, "\r\n"), "\n")
+	for _, sep := range []struct {
+		comma rune
+		name  string
+	}{{',', "CSV"}, {'\t', "tab-separated text"}, {';', "CSV"}} {
+		if !strings.ContainsRune(first, sep.comma) {
+			continue
+		}
+		r := csv.NewReader(strings.NewReader(text))
+		r.Comma, r.LazyQuotes, r.FieldsPerRecord, r.ReuseRecord = sep.comma, true, -1, true
+		header, err := r.Read()
+		if err != nil {
+			continue
+		}
+		idx, used, ok := columns(header)
+		if !ok {
+			continue
+		}
+		log := &Log{Format: sep.name, Columns: used}
+		for n := 2; ; n++ { // rows as a spreadsheet numbers them: the header is 1
+			rec, err := r.Read()
+			if err == io.EOF {
+				return log, nil
+			}
+			if err != nil {
+				return nil, fmt.Errorf("row %d: %w", n, err)
+			}
+			if err := log.add(rowOf(n, rec, idx), lim); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return nil, ErrNoHeader
+}
+
+func readXLSX(data []byte, lim Limits) (*Log, error) {
+	xml := min(lim.MaxUnzip, 16<<20) // parts over this go to a temporary file
+	f, err := excelize.OpenReader(bytes.NewReader(data), excelize.Options{UnzipSizeLimit: lim.MaxUnzip, UnzipXMLSizeLimit: xml})
+	if err != nil {
+		if strings.Contains(err.Error(), "unzip size exceeds") {
+			return nil, fmt.Errorf("%w (%d MB)", ErrTooLarge, lim.MaxUnzip>>20)
+		}
+		return nil, fmt.Errorf("%w: %w", ErrBadXLSX, err)
+	}
+	defer f.Close()
+	for _, sheet := range f.GetSheetList() {
+		log, err := readSheet(f, sheet, lim)
+		if errors.Is(err, ErrNoHeader) {
+			continue
+		}
+		return log, err
+	}
+	return nil, ErrNoHeader
+}
+
+// readSheet reads one sheet whose first non-empty row is the header.
+func readSheet(f *excelize.File, sheet string, lim Limits) (*Log, error) {
+	rows, err := f.Rows(sheet)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadXLSX, err)
+	}
+	defer rows.Close()
+	var log *Log
+	var idx [nFields]int
+	for n := 1; rows.Next(); n++ {
+		rec, err := rows.Columns()
+		if err != nil {
+			return nil, fmt.Errorf("%w: row %d: %w", ErrBadXLSX, n, err)
+		}
+		if log == nil {
+			if len(rec) == 0 {
+				continue
+			}
+			var used []string
+			var ok bool
+			if idx, used, ok = columns(rec); !ok {
+				return nil, ErrNoHeader
+			}
+			log = &Log{Format: "XLSX", Columns: used}
+			continue
+		}
+		if len(rec) == 0 {
+			continue // excelize gives empty rows between those with values
+		}
+		if err := log.add(rowOf(n, rec, idx), lim); err != nil {
+			return nil, err
+		}
+	}
+	if err := rows.Error(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadXLSX, err)
+	}
+	if log == nil {
+		return nil, ErrNoHeader
+	}
+	return log, nil
+}

@@ -1,0 +1,172 @@
+package errorlog
+
+import (
+	"archive/zip"
+	"bytes"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/upgradebot/upgradebot/internal/errorlogtest"
+	"golang.org/x/text/encoding/unicode"
+)
+
+func xlsx(t testing.TB, rows [][]string) []byte { return errorlogtest.XLSX(t, rows) }
+
+func utf16le(t *testing.T, s string) []byte {
+	b, err := unicode.UTF16(unicode.LittleEndian, unicode.UseBOM).NewEncoder().Bytes([]byte(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+const producer = "Producer module 'Claims_Core' hasn't been prepared for the current OutSystems environment version."
+
+func TestRead(t *testing.T) {
+	csvText := "Instant,Module_Name,Application_Name,Username,Message,Stack\n" +
+		"2026-12-01 10:00,Claims_UI,Claims,admin,\"" + producer + "\",at X\n" +
+		"2026-12-01 10:01,Billing_CS,,,,\n" +
+		"2026-12-01 10:02,Billing_CS,,,\"Upgrade Failure: Upgrade failed for Billing_CS\",\"line 1\nline 2\"\n"
+	tests := []struct {
+		name    string
+		data    []byte
+		format  string
+		columns string
+		rows    int
+		blank   []int
+		module  string // of the first row
+		err     error
+	}{
+		{"csv", []byte(csvText), "CSV", "Instant,Module_Name,Application_Name,Username,Message,Stack", 2, []int{3}, "Claims_UI", nil},
+		{"csv with a UTF-8 BOM and CRLF", []byte("\xEF\xBB\xBFMESSAGE,Module\r\n" + producer + ",Claims_Core\r\n"), "CSV", "MESSAGE,Module", 1, nil, "Claims_Core", nil},
+		{"tab-separated paste", []byte("Time of Log\tMessage\teSpace_Name\tDetail\n10:00\t" + producer + "\tOrders_IS\tx\n"), "tab-separated text", "Time of Log,Message,eSpace_Name,Detail", 1, nil, "Orders_IS", nil},
+		{"semicolons", []byte("Instant;Message;Module\n1;m;HR_BL\n"), "CSV", "Instant,Message,Module", 1, nil, "HR_BL", nil},
+		{"UTF-16 with a BOM", utf16le(t, "Instant\tMessage\tModule\n1\t"+producer+"\tPortal_Th\n"), "tab-separated text", "Instant,Message,Module", 1, nil, "Portal_Th", nil},
+		{"xlsx", xlsx(t, [][]string{{"Instant", "Module_Name", "Message", "Stack"}, {"1", "Claims_UI", producer, "s"}, {"2", "X", "", ""}}), "XLSX", "Instant,Module_Name,Message,Stack", 1, []int{3}, "Claims_UI", nil},
+		{"xlsx header after an empty row", xlsx(t, [][]string{{}, {"message"}, {"m"}}), "XLSX", "message", 1, nil, "", nil},
+		{"no message column", []byte("a,b\n1,2\n"), "", "", 0, nil, "", ErrNoHeader},
+		{"plain text", []byte(producer + "\n"), "", "", 0, nil, "", ErrNoHeader},
+		{"xlsx without a message column", xlsx(t, [][]string{{"a", "b"}, {"1", "2"}}), "", "", 0, nil, "", ErrNoHeader},
+		{"a PNG named .csv", []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), "", "", 0, nil, "", ErrBinary},
+		{"Latin-1 text", []byte("Message\nModule \xe9t\xe9\n"), "", "", 0, nil, "", ErrEncoding},
+		{"UTF-16 without a BOM", []byte("M\x00e\x00s\x00"), "", "", 0, nil, "", ErrBinary},
+		{"an old .xls", []byte("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1rest"), "", "", 0, nil, "", ErrOldExcel},
+		{"a zip that is no workbook", zipOf(t, "a.txt", 10), "", "", 0, nil, "", ErrBadXLSX},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			log, err := Read(tt.data, DefaultLimits)
+			if tt.err != nil {
+				if !errors.Is(err, tt.err) {
+					t.Fatalf("err = %v, want %v", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if log.Format != tt.format || strings.Join(log.Columns, ",") != tt.columns || len(log.Rows) != tt.rows || fmt.Sprint(log.Blank) != fmt.Sprint(tt.blank) {
+				t.Fatalf("got %s %v %d rows, blank %v", log.Format, log.Columns, len(log.Rows), log.Blank)
+			}
+			if log.Rows[0].Get(Module) != tt.module {
+				t.Fatalf("module = %q, want %q", log.Rows[0].Get(Module), tt.module)
+			}
+		})
+	}
+}
+
+func TestMultilineCellIsOneRow(t *testing.T) {
+	log, err := Read([]byte("Message,Detail\n\"a\",\"b\nc\"\n\"d\",e\n"), DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := []int{log.Rows[0].Line, log.Rows[1].Line}; fmt.Sprint(got) != "[2 3]" {
+		t.Fatalf("lines %v", got)
+	}
+	if log.Rows[0].Get(Detail) != "b\nc" {
+		t.Fatalf("detail %q", log.Rows[0].Get(Detail))
+	}
+}
+
+// zipOf is a zip holding one entry of n zero bytes (a zip bomb when n is large).
+func zipOf(t testing.TB, name string, n int64) []byte {
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	w, err := zw.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := make([]byte, 1<<20)
+	for left := n; left > 0; left -= int64(len(chunk)) {
+		if _, err := w.Write(chunk[:min(left, int64(len(chunk)))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// A worksheet that unpacks to 256 MB (256 MB) is refused from the zip's directory,
+// before anything is unpacked.
+func TestZipBomb(t *testing.T) {
+	bomb := zipOf(t, "xl/worksheets/sheet1.xml", 256<<20)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	_, err := Read(bomb, DefaultLimits)
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("err = %v, want ErrTooLarge", err)
+	}
+	t.Logf("a %d KB zip of 256 MB: %v; %d KB allocated", len(bomb)>>10, err, (after.TotalAlloc-before.TotalAlloc)>>10)
+}
+
+func TestTooManyRows(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("Instant,Module_Name,Message\n")
+	for i := range 100_000 {
+		fmt.Fprintf(&b, "%d,M%d,%s\n", i, i%50, producer)
+	}
+	rows := make([][]string, 0, 100_001)
+	rows = append(rows, []string{"Instant", "Module_Name", "Message"})
+	for i := range 100_000 {
+		rows = append(rows, []string{fmt.Sprint(i), "M", producer})
+	}
+	for name, data := range map[string][]byte{"csv": []byte(b.String()), "xlsx": xlsx(t, rows)} {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		_, err := Read(data, DefaultLimits)
+		runtime.ReadMemStats(&after)
+		if !errors.Is(err, ErrTooManyRows) {
+			t.Fatalf("%s: err = %v, want ErrTooManyRows", name, err)
+		}
+		t.Logf("%s of 100,000 rows (%d KB): %v; %d MB allocated", name, len(data)>>10, err, (after.TotalAlloc-before.TotalAlloc)>>20)
+	}
+}
+
+func FuzzRead(f *testing.F) {
+	f.Add([]byte("Instant,Module_Name,Message\n1,A,\"b\"\n"))
+	f.Add([]byte("Time of Log\tMessage\n1\tx\n"))
+	f.Add([]byte("\xFF\xFEM\x00e\x00"))
+	f.Add(xlsx(f, [][]string{{"Message", "Module"}, {"m", "A_B"}}))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		log, err := Read(data, Limits{MaxRows: 100, MaxUnzip: 1 << 20})
+		if err != nil {
+			return
+		}
+		if len(log.Rows)+len(log.Blank) > 100 {
+			t.Fatalf("%d rows over the limit", len(log.Rows))
+		}
+		for _, r := range log.Rows {
+			if r.Get(Message) == "" || r.Line < 1 {
+				t.Fatalf("row %+v", r)
+			}
+		}
+	})
+}

@@ -1,0 +1,155 @@
+package progress
+
+import (
+	"cmp"
+	"strings"
+)
+
+// The life cycle of an environment's upgrade, decided here and nowhere else:
+//
+//	following ─▶ preparing ─▶ finished-with-errors | failed | ready ─▶ republishing ─▶ done
+//
+// Status messages (a banner's percent, a blocked publish, the summary, the
+// outcome) move it forward; one that would move it to an earlier stage is
+// older than what is recorded and is refused unless forced. Marking modules
+// republished after the outcome moves it to republishing, and to done when
+// the last one is republished and Service Center's counts are covered (or
+// with "done all"). A reset starts a new upgrade: following again.
+//
+// Both stores apply what Next decides: the embedded store within its
+// transaction, the Redis store with a compare-and-set of the fields Next
+// read (a conflict reads again and decides again).
+
+// Life-cycle states besides the preparation's (see State).
+const (
+	StateFollowing    State = "following"    // tracked, no news of the preparation yet
+	StateRepublishing State = "republishing" // the outcome is known and modules are being republished
+	StateDone         State = "done"         // every module republished, the counts covered
+)
+
+// Verdict says why a change was refused; "" when it was applied.
+type Verdict string
+
+// Verdicts of the life cycle's guards.
+const (
+	// VerdictOlder: the message would move the upgrade backwards (an
+	// earlier stage, or less progress than recorded).
+	VerdictOlder Verdict = "older"
+	// VerdictOtherVersion: the message names another Platform Server
+	// version than the environment's target.
+	VerdictOtherVersion Verdict = "other-version"
+)
+
+// Normal is s as the life cycle knows it: "unknown" (stored before the
+// life cycle had a name for it) and "" read as following.
+func (s State) Normal() State {
+	if s == StateUnknown || s == "" {
+		return StateFollowing
+	}
+	return s
+}
+
+// stage orders the states; a status message never moves to an earlier one.
+func (s State) stage() int {
+	switch s.Normal() {
+	case StatePreparing:
+		return 1
+	case StateFinishedWithErrors, StateFailed, StateReady:
+		return 2
+	case StateRepublishing:
+		return 3
+	case StateDone:
+		return 4
+	}
+	return 0
+}
+
+// Transition is what the life cycle decides for one change.
+type Transition struct {
+	State State // the state after the change (the current one when refused)
+	// IfEmpty, when set, is the state instead if the change leaves no
+	// module listed: which of a done change's modules were listed, the
+	// store knows as it applies it.
+	IfEmpty State
+	Refused Verdict // why the change is not applied; "" when it is
+}
+
+// After is the state once the change is applied, remaining modules listed.
+func (t Transition) After(remaining int) State {
+	if remaining == 0 && t.IfEmpty != "" {
+		return t.IfEmpty
+	}
+	return t.State
+}
+
+// Next decides what change c does to the environment st. It is the only
+// place that knows the life cycle's rules; c.Force skips the guards.
+func Next(st Status, c Change) Transition {
+	cur := st.State.Normal()
+	keep := Transition{State: cur}
+	if !c.Force && c.Version != "" && st.Version != "" && !SameVersion(c.Version, st.Version) &&
+		c.Kind != ChangeDone && c.Kind != ChangeReset {
+		return Transition{State: cur, Refused: VerdictOtherVersion}
+	}
+	var to State
+	switch c.Kind {
+	case ChangeReset:
+		return Transition{State: StateFollowing}
+	case ChangeAddModules:
+		if cur == StateDone {
+			return Transition{State: StateRepublishing}
+		}
+		return keep
+	case ChangeDone:
+		if cur.stage() < 2 {
+			return keep // the preparation's outcome is unknown: nothing to finish yet
+		}
+		if c.All {
+			return Transition{State: StateDone}
+		}
+		if st.Unnamed() == 0 {
+			return Transition{State: StateRepublishing, IfEmpty: StateDone}
+		}
+		return Transition{State: StateRepublishing}
+	case ChangePreparing:
+		to = StatePreparing
+		if cur == StatePreparing && lessProgress(c.Preparation, st.Preparation) && !c.Force {
+			return Transition{State: cur, Refused: VerdictOlder}
+		}
+	case ChangeSummary:
+		to = StateReady
+		if deref(cmp.Or(c.Counts.Failed, st.Counts.Failed))+deref(cmp.Or(c.Counts.Skipped, st.Counts.Skipped)) > 0 {
+			to = StateFinishedWithErrors
+		}
+	case ChangeState:
+		to = c.State
+	default:
+		return keep
+	}
+	if to.stage() < cur.stage() && !c.Force {
+		return Transition{State: cur, Refused: VerdictOlder}
+	}
+	return Transition{State: to}
+}
+
+// lessProgress reports whether p shows less progress than was recorded (was).
+func lessProgress(p, was Preparation) bool {
+	if p.Percent != nil && was.Percent != nil && *p.Percent < *was.Percent {
+		return true
+	}
+	return p.Current != nil && was.Current != nil && *p.Current < *was.Current &&
+		(p.Total == nil || was.Total == nil || *p.Total == *was.Total)
+}
+
+// SameVersion reports whether two Platform Server versions are the same
+// release as far as both say: "11.31" names 11.31.0 and 11.31.2, "11.31.0"
+// is not "11.10.0". Build numbers are not compared.
+func SameVersion(a, b string) bool {
+	pa, pb := strings.Split(strings.TrimSpace(a), "."), strings.Split(strings.TrimSpace(b), ".")
+	for i := range min(len(pa), len(pb)) {
+		if strings.TrimLeft(pa[i], "0") != strings.TrimLeft(pb[i], "0") {
+			return false
+		}
+	}
+	return true
+}

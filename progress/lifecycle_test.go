@@ -1,0 +1,201 @@
+package progress
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// TestNext is the life cycle as a table: a state and what a change says
+// (and how many modules it leaves listed) → the state after it, or refused
+// (and why).
+func TestNext(t *testing.T) {
+	counts := func(f, s int) Counts { return Counts{Prepared: new(10), Failed: new(f), Skipped: new(s)} }
+	prep := func(pct int) Preparation { return Preparation{Percent: new(pct)} }
+	for _, tc := range []struct {
+		name      string
+		st        Status
+		c         Change
+		remaining int
+		want      State
+		refused   Verdict
+	}{
+		// following
+		{"old data: unknown is following", Status{Environment: Environment{State: StateUnknown}}, Change{Kind: ChangeAddModules}, 1, StateFollowing, ""},
+		{"following, banner", stateOf(StateFollowing), Change{Kind: ChangePreparing, Preparation: prep(10)}, 0, StatePreparing, ""},
+		{"following, summary with errors", stateOf(StateFollowing), Change{Kind: ChangeSummary, Counts: counts(1, 3)}, 0, StateFinishedWithErrors, ""},
+		{"following, clean summary", stateOf(StateFollowing), Change{Kind: ChangeSummary, Counts: counts(0, 0)}, 0, StateReady, ""},
+		{"following, step failed", stateOf(StateFollowing), Change{Kind: ChangeState, State: StateFailed}, 0, StateFailed, ""},
+		{"following, done keeps following", stateOf(StateFollowing), Change{Kind: ChangeDone}, 0, StateFollowing, ""},
+		{"following, done all keeps following", stateOf(StateFollowing), Change{Kind: ChangeDone, All: true}, 0, StateFollowing, ""},
+		// preparing
+		{"preparing, more percent", withPrep(prep(40)), Change{Kind: ChangePreparing, Preparation: prep(60)}, 0, StatePreparing, ""},
+		{"preparing, same percent", withPrep(prep(40)), Change{Kind: ChangePreparing, Preparation: prep(40)}, 0, StatePreparing, ""},
+		{"preparing, lower percent", withPrep(prep(40)), Change{Kind: ChangePreparing, Preparation: prep(11)}, 0, StatePreparing, VerdictOlder},
+		{"preparing, lower percent forced", withPrep(prep(40)), Change{Kind: ChangePreparing, Preparation: prep(11), Force: true}, 0, StatePreparing, ""},
+		{"preparing, module 3 after 5 of 30", withPrep(Preparation{Current: new(5), Total: new(30)}), Change{Kind: ChangePreparing, Preparation: Preparation{Current: new(3), Total: new(30)}}, 0, StatePreparing, VerdictOlder},
+		{"preparing, module 3 of another run", withPrep(Preparation{Current: new(5), Total: new(30)}), Change{Kind: ChangePreparing, Preparation: Preparation{Current: new(3), Total: new(6)}}, 0, StatePreparing, ""},
+		{"preparing, blocked publish", withPrep(prep(40)), Change{Kind: ChangePreparing}, 0, StatePreparing, ""},
+		{"preparing, summary", withPrep(prep(90)), Change{Kind: ChangeSummary, Counts: counts(1, 0)}, 0, StateFinishedWithErrors, ""},
+		{"preparing, ready", withPrep(prep(90)), Change{Kind: ChangeState, State: StateReady}, 0, StateReady, ""},
+		{"preparing, module added", withPrep(prep(90)), Change{Kind: ChangeAddModules}, 1, StatePreparing, ""},
+		// finished with errors, failed, ready
+		{"finished, banner 40%", stateOf(StateFinishedWithErrors), Change{Kind: ChangePreparing, Preparation: prep(40)}, 0, StateFinishedWithErrors, VerdictOlder},
+		{"finished, blocked publish", stateOf(StateFinishedWithErrors), Change{Kind: ChangePreparing}, 0, StateFinishedWithErrors, VerdictOlder},
+		{"finished, banner forced", stateOf(StateFinishedWithErrors), Change{Kind: ChangePreparing, Force: true}, 0, StatePreparing, ""},
+		{"finished, summary again", stateOf(StateFinishedWithErrors), Change{Kind: ChangeSummary, Counts: counts(1, 3)}, 0, StateFinishedWithErrors, ""},
+		{"finished, ready", stateOf(StateFinishedWithErrors), Change{Kind: ChangeState, State: StateReady}, 0, StateReady, ""},
+		{"ready, errors", stateOf(StateReady), Change{Kind: ChangeState, State: StateFinishedWithErrors}, 0, StateFinishedWithErrors, ""},
+		{"failed, banner (a new run)", stateOf(StateFailed), Change{Kind: ChangePreparing, Preparation: prep(5)}, 0, StateFailed, VerdictOlder},
+		{"finished, module added", stateOf(StateFinishedWithErrors), Change{Kind: ChangeAddModules}, 2, StateFinishedWithErrors, ""},
+		{"finished, one of two done", stateOf(StateFinishedWithErrors), Change{Kind: ChangeDone}, 1, StateRepublishing, ""},
+		{"finished, last done, counts covered", covered(StateFinishedWithErrors, 4, 4), Change{Kind: ChangeDone}, 0, StateDone, ""},
+		{"finished, last done, 3 unnamed", covered(StateFinishedWithErrors, 4, 1), Change{Kind: ChangeDone}, 0, StateRepublishing, ""},
+		{"finished, done all", covered(StateFinishedWithErrors, 4, 1), Change{Kind: ChangeDone, All: true}, 0, StateDone, ""},
+		// republishing
+		{"republishing, done", stateOf(StateRepublishing), Change{Kind: ChangeDone}, 3, StateRepublishing, ""},
+		{"republishing, last done", covered(StateRepublishing, 2, 2), Change{Kind: ChangeDone}, 0, StateDone, ""},
+		{"republishing, summary again", stateOf(StateRepublishing), Change{Kind: ChangeSummary, Counts: counts(1, 3)}, 0, StateRepublishing, VerdictOlder},
+		{"republishing, banner", stateOf(StateRepublishing), Change{Kind: ChangePreparing, Preparation: prep(40)}, 0, StateRepublishing, VerdictOlder},
+		{"republishing, errors line", stateOf(StateRepublishing), Change{Kind: ChangeState, State: StateFinishedWithErrors}, 0, StateRepublishing, VerdictOlder},
+		// done
+		{"done, ready banner", stateOf(StateDone), Change{Kind: ChangeState, State: StateReady}, 0, StateDone, VerdictOlder},
+		{"done, new module reported", stateOf(StateDone), Change{Kind: ChangeAddModules}, 1, StateRepublishing, ""},
+		{"done, reset", stateOf(StateDone), Change{Kind: ChangeReset}, 0, StateFollowing, ""},
+		// the version guard
+		{"other version", versioned(StateFollowing, "11.31.0"), Change{Kind: ChangeSummary, Counts: counts(1, 3), Version: "11.10.0"}, 0, StateFollowing, VerdictOtherVersion},
+		{"other version, module", versioned(StateFinishedWithErrors, "11.31.0"), Change{Kind: ChangeAddModules, Version: "11.10.0"}, 1, StateFinishedWithErrors, VerdictOtherVersion},
+		{"other version forced", versioned(StateFollowing, "11.31.0"), Change{Kind: ChangeSummary, Counts: counts(1, 3), Version: "11.10.0", Force: true}, 0, StateFinishedWithErrors, ""},
+		{"same version", versioned(StateFollowing, "11.31.0"), Change{Kind: ChangeSummary, Counts: counts(1, 3), Version: "11.31.0"}, 0, StateFinishedWithErrors, ""},
+		{"same release, target without patch", versioned(StateFollowing, "11.31"), Change{Kind: ChangeState, State: StateReady, Version: "11.31.2"}, 0, StateReady, ""},
+		{"no target: no guard", versioned(StateFollowing, ""), Change{Kind: ChangeState, State: StateReady, Version: "11.10.0"}, 0, StateReady, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Next(tc.st, tc.c)
+			if got.After(tc.remaining) != tc.want || got.Refused != tc.refused {
+				t.Errorf("Next = %+v, after it with %d modules listed %s, want %s (refused %q)", got, tc.remaining, got.After(tc.remaining), tc.want, tc.refused)
+			}
+		})
+	}
+}
+
+func stateOf(s State) Status { return Status{Environment: Environment{State: s}} }
+
+func withPrep(p Preparation) Status {
+	return Status{Environment: Environment{State: StatePreparing, Preparation: p}}
+}
+
+// covered is an outcome with failed+skipped counted and named modules named.
+func covered(s State, counted, named int) Status {
+	st := stateOf(s)
+	st.Counts = Counts{Prepared: new(10), Failed: new(counted), Skipped: new(0)}
+	st.NamedFailedSkipped = named
+	return st
+}
+
+func versioned(s State, v string) Status {
+	st := stateOf(s)
+	st.Version = v
+	return st
+}
+
+func TestSameVersion(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want bool
+	}{
+		{"11.31.0", "11.31.0", true}, {"11.31", "11.31.4", true}, {"11.31.0", "11.10.0", false},
+		{"11.12.0", "11.12.00", true}, {"11", "11.31.0", true}, {"11.3.0", "11.31.0", false},
+	} {
+		if got := SameVersion(tc.a, tc.b); got != tc.want {
+			t.Errorf("SameVersion(%q, %q) = %v", tc.a, tc.b, got)
+		}
+	}
+}
+
+// testOldState: an environment stored before the life cycle (state
+// "unknown") reads as following and moves on as one.
+func testOldState(t *testing.T, s Store, setUnknown func()) {
+	track(t, s, TrackRequest{Environment: "dev", Channel: "C1"})
+	setUnknown()
+	if st := status(t, s, "dev", 0); st.State != StateFollowing {
+		t.Fatalf("old state reads as %s, want following", st.State)
+	}
+	if res := apply(t, s, "dev", Change{Kind: ChangeSummary, Counts: Counts{Prepared: new(3), Failed: new(1)}}); res.State != StateFinishedWithErrors {
+		t.Errorf("summary on old data = %+v", res)
+	}
+}
+
+func TestRedisOldState(t *testing.T) {
+	s, c := newTestRedisStore(t, RedisOptions{})
+	testOldState(t, s, func() {
+		ctx := context.Background()
+		if err := c.HSet(ctx, s.envKey(ws, "dev", "meta"), "state", "unknown").Err(); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestBoltOldState(t *testing.T) {
+	s := newBoltStore(t, BoltOptions{})
+	testOldState(t, s, func() {
+		if err := s.db.Update(func(tx *bolt.Tx) error {
+			eb := envBucket(tx, ws, "dev")
+			rec, err := loadEnv(eb)
+			if err != nil {
+				return err
+			}
+			rec.State = StateUnknown
+			return saveEnv(eb, rec)
+		}); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// TestRedisConcurrentDecisions: after the outcome, a done change decides
+// on the module list and the counts; replicas adding modules at the same
+// time make it decide again, and nothing is lost.
+func TestRedisConcurrentDecisions(t *testing.T) {
+	a, _ := newTestRedisStore(t, RedisOptions{})
+	b, err := NewRedisStore(newRedisClient(t, redisTestOptions(t)), RedisOptions{Prefix: a.prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	track(t, a, TrackRequest{Environment: "prod", Channel: "C1"})
+	const n = 40
+	for i := range n {
+		apply(t, a, "prod", Change{Kind: ChangeAddModules, Reason: ReasonFailed, Modules: []string{fmt.Sprintf("A%d", i)}})
+	}
+	apply(t, a, "prod", Change{Kind: ChangeSummary, Counts: Counts{Prepared: new(1), Failed: new(n), Skipped: new(0)}})
+	errs := make(chan error, 2)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := range n {
+			if _, err := a.Apply(context.Background(), ws, "prod", Change{Kind: ChangeDone, Key: fmt.Sprintf("d%d", i), Modules: []string{fmt.Sprintf("A%d", i)}}); err != nil {
+				errs <- err
+				return
+			}
+		}
+	})
+	wg.Go(func() {
+		for i := range n {
+			if _, err := b.Apply(context.Background(), ws, "prod", Change{Kind: ChangeAddModules, Key: fmt.Sprintf("b%d", i), Reason: ReasonSkipped, Modules: []string{fmt.Sprintf("B%d", i)}}); err != nil {
+				errs <- err
+				return
+			}
+		}
+	})
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	st := status(t, a, "prod", 0)
+	if st.ModuleCount != n || st.State != StateRepublishing {
+		t.Errorf("%d modules, %s; want %d, republishing", st.ModuleCount, st.State, n)
+	}
+}
