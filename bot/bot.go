@@ -18,6 +18,7 @@ type Message struct {
 	User      string
 	TS        string // the message's id; makes tracking changes idempotent
 	ThreadTS  string
+	Edited    string // for an edited message (HandleEdit), the edit's id: its changes are keyed apart
 	// Text is as the chat sent it: in Slack, &, < and > escaped and links
 	// as <url|label>. Diagnosis reads that markup itself; only there does
 	// a typed "<" differ from a link.

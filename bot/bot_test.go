@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -126,6 +127,60 @@ func TestReadingFindings(t *testing.T) {
 		}
 		if resp := b.Answer(context.Background(), r); resp.Reply.Empty() != c.silent {
 			t.Errorf("%q: silent %v but the answer is %+v", c.text, r.Silent(), resp)
+		}
+	}
+}
+
+// Messages that name a module to republish but also appear in ordinary
+// development (the knowledge base's `republish`) add it to the list only
+// in a channel that follows an upgrade that isn't done; elsewhere they
+// are explained, and nothing is said about tracking.
+func TestReportedModulesOnlyWhileUpgrading(t *testing.T) {
+	paste := "Producer 'Billing_CS' was published with a different Platform Server version. Please republish 'Billing_CS' to prevent runtime errors."
+	ctx := context.Background()
+	b, store := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod 11.31.0 self-managed")
+	cmd(t, b, "C2", "U1", "track qa 11.31.0 self-managed")
+	msg(t, b, "C2", "U1", "1700000300.000001", "This environment is ready (Release Notes) No further actions are required.")
+	cmd(t, b, "C4", "U1", "track uat 11.31.0 self-managed")
+	cmd(t, b, "C4", "U1", "failed Legacy_Reports")
+	msg(t, b, "C4", "U1", "1700000300.000002", "This environment is ready (Release Notes) No further actions are required.")
+	cases := []struct {
+		channel, env string
+		recorded     bool
+	}{
+		{"C1", "prod", true}, // the upgrade goes on
+		{"C2", "qa", false},  // done: Service Center said the environment is ready, nothing is left
+		{"C3", "", false},    // no upgrade followed
+		{"C4", "uat", true},  // ready, but a module is still to republish
+	}
+	for i, c := range cases {
+		resp := msg(t, b, c.channel, "U1", fmt.Sprintf("1700000301.00000%d", i), paste)
+		text := RenderText(resp.Reply)
+		if !strings.Contains(text, "published before the upgrade") {
+			t.Errorf("%s: the message is not explained:\n%s", c.channel, text)
+		}
+		if got := strings.Contains(text, "Recorded for"); got != c.recorded {
+			t.Errorf("%s: recorded %v, want %v:\n%s", c.channel, got, c.recorded, text)
+		}
+		if strings.Contains(text, "Not tracked") {
+			t.Errorf("%s: speaks of tracking a message of ordinary development:\n%s", c.channel, text)
+		}
+		if c.env == "" {
+			continue
+		}
+		st, err := store.Status(ctx, "T1", c.env, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.env != "prod" && st.State != progress.StateReady {
+			t.Errorf("%s: state %s, want ready", c.env, st.State)
+		}
+		listed := slices.ContainsFunc(st.Modules, func(m progress.Module) bool {
+			return m.Name == "Billing_CS" && m.Reason == progress.ReasonProducerNotPrepared
+		})
+		if listed != c.recorded {
+			t.Errorf("%s: Billing_CS listed %v, want %v (%+v)", c.env, listed, c.recorded, st.Modules)
 		}
 	}
 }

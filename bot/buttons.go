@@ -118,7 +118,7 @@ func (b *Bot) HandleAction(ctx context.Context, a Action) Response {
 				return private(errR)
 			}
 		}
-		resp := b.markDone(ctx, a.Workspace, env, a.User, "btn:"+a.ID, []string{v.Module}, false)
+		resp := b.markDone(ctx, a.Workspace, a.Channel, env, a.User, "btn:"+a.ID, []string{v.Module}, false)
 		if v.Key != "" {
 			var note Line
 			if !resp.Private { // marked now, or by this same click before
@@ -140,6 +140,23 @@ func (b *Bot) HandleAction(ctx context.Context, a Action) Response {
 		return Response{Announce: r}
 	case ActionChooseEnv:
 		return b.chooseEnv(ctx, a, v)
+	case ActionUndo:
+		u, _ := b.undoable(ctx, a.Workspace, v.Key)
+		resp := b.undo(ctx, a.Workspace, a.User, v.Key)
+		if resp.Announce != nil && u.Env != "" {
+			resp.Update = b.rebuild(ctx, a.Workspace, v.Key, u.Env, "", nil)
+		}
+		return resp
+	case ActionConfirm:
+		if _, yes := confirmed(a.Value); !yes {
+			return private(errorReply("That button is out of date."))
+		}
+		resp := b.HandleCommand(ctx, Command{Workspace: a.Workspace, Channel: a.Channel, User: a.User, ID: a.ID, Text: a.Value})
+		if resp.Announce != nil {
+			resp.Update = &Reply{Summary: "Confirmed"}
+			resp.Update.Context(Line{T("Confirmed by "), M(a.User), T(".")})
+		}
+		return resp
 	case ActionRecord:
 		return b.cmdRecord(ctx, Command{Workspace: a.Workspace, Channel: a.Channel, User: a.User, ID: a.ID}, a.Value)
 	}
@@ -179,6 +196,7 @@ func (b *Bot) chooseEnv(ctx context.Context, a Action, v buttonValue) Response {
 	if err := b.store.PutValue(ctx, a.Workspace, "choice:"+v.Key, []byte(v.Env), keepFor); err != nil {
 		b.log.Warn("cannot keep the choice of environment", "err", err)
 	}
+	b.remember(ctx, a.Workspace, a.Channel, a.User, v.Key, undoable{Env: v.Env, Keys: out.keys, What: linesText(out.lines)})
 	resp := Response{Update: b.rebuilt(ctx, v.Key, reading, v.Env, "", nil)}
 	if len(out.lines) == 0 && len(out.held) == 0 && len(planParts(reading.parts)) > 0 { // a message with nothing to record only gets its reply rewritten
 		resp.Reply, resp.Private = &Reply{Summary: "Already recorded for " + v.Env}, true
@@ -266,7 +284,7 @@ func (b *Bot) rebuilt(ctx context.Context, key string, r *Reading, env, module s
 		if err != nil {
 			return nil
 		}
-		rec.untraced = len(envs) == 0
+		rec.untraced = len(envs) == 0 && !onlyWhileOpen(changes)
 		for _, e := range envs {
 			if len(envs) > 1 {
 				rec.ask = append(rec.ask, e.Name)
@@ -281,6 +299,9 @@ func (b *Bot) rebuilt(ctx context.Context, key string, r *Reading, env, module s
 			return nil
 		}
 		rec.about, listed = st.Environment, map[string]bool{}
+		if upgradeDone(st) {
+			changes = dropWhileOpen(changes) // not recorded once the upgrade is done
+		}
 		for _, mod := range st.Modules {
 			listed[moduleKey(mod.Name)] = true
 		}
@@ -311,6 +332,13 @@ func (b *Bot) rebuilt(ctx context.Context, key string, r *Reading, env, module s
 		}
 	}
 	reply := b.diagnosisMessage(m, parts, changes, rec, key, listed)
+	if u, ok := b.undoable(ctx, m.Workspace, key); ok && env != "" {
+		if u.Undone == "" {
+			withUndo(reply, key)
+		} else {
+			reply.Context(Line{T(":leftwards_arrow_with_hook: Undone by "), M(u.Undone), T(".")})
+		}
+	}
 	if len(gone) > 0 {
 		reply.Context(append(Line{T(":white_check_mark: Republished since: ")}, nameSpans(gone, 5)...))
 	}

@@ -62,7 +62,7 @@ func TestButtonCommands(t *testing.T) {
 		want  map[string]string
 	}{
 		{"a diagnosis", []string{"track qa"}, func(t *testing.T, b *Bot) Response { return msg(t, b, "C1", "U1", "1.1", producerPaste) },
-			map[string]string{"Mark Billing_CS republished": "done qa: Billing_CS", "Show status": "status qa"}},
+			map[string]string{"Mark Billing_CS republished": "done qa: Billing_CS", "Show status": "status qa", "Undo": "undo"}},
 		{"status shares every environment", []string{"track qa", "track dev"}, func(t *testing.T, b *Bot) Response { return cmd(t, b, "C1", "U1", "status") },
 			map[string]string{"Share in channel": "status"}},
 		{"status of one environment shares it", []string{"track qa", "track dev"}, func(t *testing.T, b *Bot) Response { return cmd(t, b, "C1", "U1", "status qa") },
@@ -99,25 +99,30 @@ func TestButtonCommandsDoTheSame(t *testing.T) {
 			n++
 			clicked, _ := setup()
 			typed, _ := setup()
-			click := clicked.HandleAction(ctx, Action{Workspace: "T1", Channel: "C1", User: "U2", ID: "a1", ActionID: bt.ActionID, Value: bt.Value})
-			command := cmd(t, typed, "C1", "U2", bt.Command)
+			// Undo's command takes back your last change: the paste's author's.
+			user := "U2"
+			if bt.ActionID == ActionUndo {
+				user = "U1"
+			}
+			click := clicked.HandleAction(ctx, Action{Workspace: "T1", Channel: "C1", User: user, ID: "a1", ActionID: bt.ActionID, Value: bt.Value})
+			command := cmd(t, typed, "C1", user, bt.Command)
 			// The click also rebuilds the message it was on; no command has one.
-			if (click.Update != nil) != strings.HasPrefix(bt.ActionID, ActionMarkDone) {
+			if (click.Update != nil) != (strings.HasPrefix(bt.ActionID, ActionMarkDone) || bt.ActionID == ActionUndo) {
 				t.Errorf("%s: the click rebuilt the message: %v", bt.Label, click.Update != nil)
 			}
 			click.Update = nil
 			if text(click) != text(command) {
 				t.Errorf("%s: clicked\n%s\ntyped %q\n%s", bt.Label, text(click), bt.Command, text(command))
 			}
-			// Both leave the same state: Billing_CS listed unless marked done.
+			// Both leave the same state: Billing_CS listed unless marked done or undone.
 			after := func(b *Bot) string { return text(cmd(t, b, "C1", "U1", "status qa")) }
 			if a, b := after(clicked), after(typed); a != b || strings.Contains(a, "Billing_CS") != (bt.ActionID == ActionShowStatus) {
 				t.Errorf("%s: status after the click\n%s\nafter the command\n%s", bt.Label, a, b)
 			}
 		}
 	}
-	if n != 2 {
-		t.Errorf("%d buttons, want mark done and show status", n)
+	if n != 3 {
+		t.Errorf("%d buttons, want mark done, show status and undo", n)
 	}
 }
 

@@ -39,10 +39,16 @@ func TestCommands(t *testing.T) {
 		{"U1", "failed Orders", false, true, []string{"Already on prod's list"}, nil},
 		{"U1", "status", false, true, []string{"prod", "To republish (4)", "Billing_CS", "Customer Portal", "Employees", "Share in channel"}, nil},
 		{"U1", "done orders", true, false, []string{"republished", "Orders", "3 left"}, nil},
-		{"U1", "done Nope", false, true, []string{"None of those modules"}, nil},
-		{"U1", "republished all", true, false, []string{"Billing_CS", "All clear on prod"}, nil},
-		{"U1", "done all", false, true, []string{"no modules to republish"}, nil},
-		{"U1", "history", false, true, []string{"History of prod", "track", "add", "done"}, nil},
+		{"U1", "done Nope", false, true, []string{`Not on prod's list, so nothing recorded: "Nope"`}, nil},
+		{"U1", "republished all", false, true, []string{"Mark every module on prod's list republished (3 modules)?"}, []string{"All clear"}},
+		{"U1", "republished all --yes", true, false, []string{"Billing_CS", "All clear on prod"}, nil},
+		{"U3", "undo", false, true, []string{"no change to undo"}, nil},
+		{"U1", "undo Billing_CS", false, true, []string{"takes no arguments", "Usage: /upgrade undo"}, nil},
+		{"U1", "undo", true, false, []string{"undid a change on prod (republished all: Billing_CS, Customer Portal, Employees).", "Back on the list: ", "Billing_CS", "3 to republish"}, nil},
+		{"U1", "undo", false, true, []string{"undone already, by U1"}, nil},
+		{"U1", "done all --yes", true, false, []string{"All clear on prod"}, nil},
+		{"U1", "done all --yes", false, true, []string{"no modules to republish"}, nil},
+		{"U1", "history", false, true, []string{"History of prod", "followed in C1", "3 modules reported (failed): Billing_CS, Orders, Customer Portal", "republished: Orders", "undo of republished all"}, []string{"Nope", "add:"}},
 		{"U1", "export prod csv", false, true, []string{"time,actor,action", "upgrade-prod-"}, nil},
 		{"U1", "export", false, true, []string{"# ", "prod"}, nil},
 		{"U1", "envs", false, true, []string{"prod", "11.31.0"}, nil},
@@ -51,7 +57,8 @@ func TestCommands(t *testing.T) {
 		{"U1", "statsu", false, true, []string{"Did you mean status?", "Usage: /upgrade status"}, nil},
 		{"U1", "xyzzyplugh", false, true, []string{"I don't know the command", "/upgrade help"}, nil},
 		{"U1", "help done", false, true, []string{"Mark modules republished", "/upgrade done Billing_CS", "republished"}, nil},
-		{"U1", "reset prod", true, false, []string{"new upgrade of prod"}, nil},
+		{"U1", "reset prod", false, true, []string{"Start a new upgrade of prod?"}, nil},
+		{"U1", "reset prod --yes", true, false, []string{"new upgrade of prod"}, nil},
 		{"U1", "untrack prod", true, false, []string{"stopped following prod"}, nil},
 		{"U1", "status", false, true, []string{"No environment is followed"}, nil},
 	}
@@ -75,9 +82,10 @@ func TestCommands(t *testing.T) {
 			}
 		}
 	}
-	// The history outlived the reset and the untrack.
+	// The history outlived the reset and the untrack; what changed nothing
+	// (failed Orders again, done Nope, the second done all) is not in it.
 	h, err := store.History(context.Background(), "T1", "prod")
-	if err != nil || len(h) < 8 {
+	if err != nil || len(h) != 9 {
 		t.Errorf("history: %d entries, %v", len(h), err)
 	}
 }
@@ -101,14 +109,24 @@ func TestAdminsOnly(t *testing.T) {
 	b, _ := newTestBot(t)
 	b.admins = []string{"UADMIN"}
 	cmd(t, b, "C1", "U1", "track qa")
-	for _, c := range []string{"reset qa", "untrack qa", "remind @daily"} {
+	for _, c := range []string{"reset qa", "reset qa --yes", "untrack qa", "remind @daily"} {
 		resp := cmd(t, b, "C1", "U1", c)
 		if !resp.Announce.Empty() || !strings.Contains(text(resp), "Only upgradebot admins") {
 			t.Errorf("%q by a non-admin: %s", c, text(resp))
 		}
 	}
-	if resp := cmd(t, b, "C1", "UADMIN", "reset qa"); resp.Announce.Empty() {
-		t.Errorf("admin reset refused: %s", text(resp))
+	resp := cmd(t, b, "C1", "UADMIN", "reset qa --yes")
+	if resp.Announce.Empty() {
+		t.Fatalf("admin reset refused: %s", text(resp))
+	}
+	// Undoing an admin's reset is for admins too.
+	undo := button(t, resp.Announce, ActionUndo)
+	for _, step := range []struct{ user, want string }{{"U1", "Only upgradebot admins may undo"}, {"UADMIN", "UADMIN undid a change on qa"}} {
+		user, want := step.user, step.want
+		r := b.HandleAction(context.Background(), Action{Workspace: "T1", Channel: "C1", User: user, ID: "a-" + user, ActionID: undo.ActionID, Value: undo.Value})
+		if !strings.Contains(text(r), want) {
+			t.Errorf("Undo of the reset by %s: %s", user, text(r))
+		}
 	}
 	// Everyone may still ask for a reminder now and use the other commands.
 	if resp := cmd(t, b, "C1", "U1", "failed X"); resp.Announce.Empty() {

@@ -185,7 +185,12 @@ type part struct {
 
 // messageKey keys the tracking changes of a message's text; its
 // screenshots' keys extend it.
-func messageKey(m Message) string { return "msg:" + m.Channel + ":" + m.TS }
+func messageKey(m Message) string {
+	if m.Edited != "" {
+		return "msg:" + m.Channel + ":" + m.TS + "~" + m.Edited
+	}
+	return "msg:" + m.Channel + ":" + m.TS
+}
 
 // respondToFindings records a message's findings and builds the reply.
 func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Response {
@@ -196,6 +201,8 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Re
 	if len(questions) > 0 && rec.env == "" && len(rec.ask) == 0 && rec.err == nil {
 		rec.env = rec.about.Name // nothing else recorded: the names asked about are for it
 	}
+	ref := replyKey(m)
+	undoable := b.remember(ctx, m.Workspace, m.Channel, m.User, ref, undoable{Env: rec.env, Keys: rec.keys, What: linesText(rec.lines)})
 	quiet := true
 	for _, f := range findings {
 		if len(f.Entry.Causes) > 0 {
@@ -210,6 +217,9 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Re
 			resp.Reply = &Reply{Summary: rec.lines[0].PlainText()}
 			resp.Reply.Context(append(images, rec.lines...)...)
 			resp.Private = true
+			if undoable {
+				withUndo(resp.Reply, ref)
+			}
 		}
 		if rec.cleared {
 			resp.Announce = b.allClear(rec.env)
@@ -217,7 +227,7 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Re
 		return resp
 	}
 	key := ""
-	if rec.err == nil && (len(rec.ask) > 0 || (rec.env != "" && (len(namedModules(findings)) > 0 || len(questions) > 0))) {
+	if rec.err == nil && (len(rec.ask) > 0 || (rec.env != "" && (len(namedModules(findings)) > 0 || len(questions) > 0 || undoable))) {
 		// The buttons refer to the message: a choice records its changes,
 		// a click rebuilds the reply.
 		var err error
@@ -232,6 +242,9 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Re
 		rec.questions, rec.asked = b.keepQuestions(ctx, m, rec.env, key, questions), len(questions)
 	}
 	resp := Response{Reply: b.diagnosisMessage(m, parts, changes, rec, key, nil)}
+	if key != "" && rec.env != "" && undoable {
+		withUndo(resp.Reply, key)
+	}
 	if rec.cleared {
 		resp.Announce = b.allClear(rec.env)
 	}

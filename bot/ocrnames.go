@@ -149,7 +149,7 @@ func (b *Bot) checkedPlan(ctx context.Context, m Message, parts []part) ([]part,
 		var findings []diagnosis.Finding
 		for _, f := range p.findings {
 			read := f.Text("module")
-			if read == "" || (f.ID != "producer-not-prepared" && f.ID != "module-upgrade-failed") {
+			if read == "" || (f.ID != "producer-not-prepared" && f.ID != "module-upgrade-failed" && (f.Entry == nil || f.Entry.Republish == "")) {
 				findings = append(findings, f)
 				continue
 			}
@@ -311,7 +311,7 @@ func (b *Bot) cmdRecord(ctx context.Context, c Command, args string) Response {
 	r := &Reply{Summary: fmt.Sprintf("%s recorded on %s", p.Module, p.Env)}
 	r.Section(Line{M(c.User), T(" recorded "), C(p.Module), T(" (read as "), C(p.Read), T(" in a screenshot) on "), B(p.Env), T(fmt.Sprintf(". %d to republish.", res.Remaining))})
 	noteReplication(r, res.NotReplicated)
-	resp := Response{Announce: r}
+	resp := Response{Announce: b.undoably(ctx, c.Workspace, c.Channel, c.User, p.Env, r, p.Key)}
 	if p.Reply != "" {
 		resp.Update = b.rebuild(ctx, c.Workspace, p.Reply, p.Env, "", nil)
 	}

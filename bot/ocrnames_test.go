@@ -130,3 +130,19 @@ func TestUnsureNameAfterTheChoiceOfEnvironment(t *testing.T) {
 		t.Errorf("modules: %+v", st.Modules)
 	}
 }
+
+// A module named by a message the knowledge base says to record
+// (`republish`), read from a screenshot, is checked like the others:
+// unsure, it is asked about rather than recorded.
+func TestUnsureNameOfAReportedModuleIsAsked(t *testing.T) {
+	b, store := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod")
+	shot := "Producer 'Claims Core' was published with a different Platform Server version. Please republish 'Claims Core' to prevent runtime errors."
+	out := text(imageMsg(t, b, "9.9", "", ImageText{Name: "studio.png", Text: shot}))
+	if !strings.Contains(out, "Read as Claims Core:") {
+		t.Errorf("reply:\n%s", out)
+	}
+	if st, _ := store.Status(context.Background(), "T1", "prod", -1); st.ModuleCount != 0 {
+		t.Errorf("recorded before the answer: %+v", st.Modules)
+	}
+}

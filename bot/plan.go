@@ -1,6 +1,8 @@
 package bot
 
 import (
+	"context"
+	"slices"
 	"strings"
 
 	"github.com/upgradebot/upgradebot/diagnosis"
@@ -13,6 +15,8 @@ type planned struct {
 	State   progress.State      `json:"s,omitempty"`
 	Reason  progress.Reason     `json:"r,omitempty"`
 	Modules []string            `json:"m,omitempty"`
+	Edges   [][2]string         `json:"g,omitempty"` // producer, consumer
+	Errors  map[string]string   `json:"x,omitempty"` // module → first line of its error
 	Percent *int                `json:"p,omitempty"`
 	Expect  string              `json:"e,omitempty"`
 	Current *int                `json:"c,omitempty"`
@@ -20,6 +24,9 @@ type planned struct {
 	Counts  [3]*int             `json:"n,omitempty"`
 	Version string              `json:"v,omitempty"`  // the Platform Server version the message names
 	Stamps  string              `json:"ts,omitempty"` // a blocked operation's times, as written
+	// WhileOpen marks modules named by a message that ordinary development
+	// shows too: recorded only while the upgrade followed isn't done.
+	WhileOpen bool `json:"o,omitempty"`
 }
 
 func intp(v int) *int { return &v }
@@ -27,17 +34,26 @@ func intp(v int) *int { return &v }
 // plan turns findings into tracking changes, merging modules of one reason.
 func plan(findings []diagnosis.Finding) []planned {
 	var out []planned
-	addModule := func(reason progress.Reason, name string) {
+	addModule := func(f diagnosis.Finding, reason progress.Reason, whileOpen bool) {
+		name := f.Text("module")
 		if moduleKey(name) == "" { // nothing but invisible characters
 			return
 		}
-		for i := range out {
-			if out[i].Kind == progress.ChangeAddModules && out[i].Reason == reason {
-				out[i].Modules = append(out[i].Modules, name)
-				return
-			}
+		i := slices.IndexFunc(out, func(p planned) bool {
+			return p.Kind == progress.ChangeAddModules && p.Reason == reason && p.WhileOpen == whileOpen
+		})
+		if i < 0 {
+			out = append(out, planned{Kind: progress.ChangeAddModules, Reason: reason, WhileOpen: whileOpen, Errors: map[string]string{}})
+			i = len(out) - 1
 		}
-		out = append(out, planned{Kind: progress.ChangeAddModules, Reason: reason, Modules: []string{name}})
+		out[i].Modules = append(out[i].Modules, name)
+		if _, ok := out[i].Errors[name]; !ok {
+			out[i].Errors[name] = errorLine(f)
+		}
+		// An Error Log row names the module being published too: a producer's consumer.
+		if c := f.Text("consumer"); reason == progress.ReasonProducerNotPrepared && validName(name) && validName(c) {
+			out[i].Edges = append(out[i].Edges, [2]string{name, c})
+		}
 	}
 	preparing := func(p planned) {
 		p.Kind = progress.ChangePreparing
@@ -52,13 +68,13 @@ func plan(findings []diagnosis.Finding) []planned {
 	for _, f := range findings {
 		switch f.ID {
 		case "producer-not-prepared":
-			addModule(progress.ReasonProducerNotPrepared, f.Text("module"))
+			addModule(f, progress.ReasonProducerNotPrepared, false)
 		case "module-not-upgraded":
-			if name := f.Text("module"); name != "" { // from an Error Log row's module column
-				addModule(progress.ReasonNotUpgraded, name)
+			if f.Text("module") != "" { // from an Error Log row's module column
+				addModule(f, progress.ReasonNotUpgraded, false)
 			}
 		case "module-upgrade-failed":
-			addModule(progress.ReasonFailed, f.Text("module"))
+			addModule(f, progress.ReasonFailed, false)
 		case "publish-blocked-by-preparation", "configuration-blocked-by-preparation", "delete-blocked-by-preparation":
 			p := planned{}
 			if at := f.Text("upgrade_started_at"); at != "" {
@@ -97,6 +113,10 @@ func plan(findings []diagnosis.Finding) []planned {
 			out = append(out, planned{Kind: progress.ChangeState, State: progress.StateReady})
 		case "modules-preparation-errors":
 			out = append(out, planned{Kind: progress.ChangeState, State: progress.StateFinishedWithErrors})
+		default: // the knowledge base says which other messages name a module to republish
+			if f.Entry != nil && f.Entry.Republish != "" {
+				addModule(f, progress.Reason(f.Entry.Republish), true)
+			}
 		}
 	}
 	// A summary already sets the finished state; a separate state change would only repeat it.
@@ -126,10 +146,58 @@ func plan(findings []diagnosis.Finding) []planned {
 }
 
 func (p planned) change(key, actor, source string) progress.Change {
-	c := progress.Change{Kind: p.Kind, Key: key, Actor: actor, Source: source, State: p.State, Reason: p.Reason, Modules: p.Modules, Version: p.Version}
+	c := progress.Change{Kind: p.Kind, Key: key, Actor: actor, Source: source, State: p.State, Reason: p.Reason, Modules: p.Modules, Errors: p.Errors, Version: p.Version}
+	for _, e := range p.Edges {
+		c.Edges = append(c.Edges, progress.Edge{Producer: e[0], Consumer: e[1]})
+	}
 	c.Preparation = progress.Preparation{Percent: p.Percent, Expected: p.Expect, Current: p.Current, Total: p.Total}
 	c.Counts = progress.Counts{Prepared: p.Counts[0], Failed: p.Counts[1], Skipped: p.Counts[2]}
 	return c
+}
+
+// onlyWhileOpen reports whether every change of parts is one recorded
+// only while an upgrade is followed and not done.
+func onlyWhileOpen(parts []partChanges) bool {
+	for _, pc := range parts {
+		for _, p := range pc.Changes {
+			if !p.WhileOpen {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// upgradeDone reports whether an environment's upgrade is over: Service
+// Center said it is ready and no module is left to republish.
+func upgradeDone(st progress.Status) bool {
+	return st.State == progress.StateReady && st.ModuleCount == 0
+}
+
+// whileOpen drops the changes marked WhileOpen when env's upgrade is done.
+func (b *Bot) whileOpen(ctx context.Context, workspace, env string, parts []partChanges) ([]partChanges, error) {
+	if !slices.ContainsFunc(parts, func(pc partChanges) bool {
+		return slices.ContainsFunc(pc.Changes, func(p planned) bool { return p.WhileOpen })
+	}) {
+		return parts, nil
+	}
+	st, err := b.store.Status(ctx, workspace, env, 0)
+	if err != nil || !upgradeDone(st) {
+		return parts, err
+	}
+	return dropWhileOpen(parts), nil
+}
+
+// dropWhileOpen returns parts without the changes marked WhileOpen.
+func dropWhileOpen(parts []partChanges) []partChanges {
+	var kept []partChanges
+	for _, pc := range parts {
+		pc.Changes = slices.DeleteFunc(slices.Clone(pc.Changes), func(p planned) bool { return p.WhileOpen })
+		if len(pc.Changes) > 0 {
+			kept = append(kept, pc)
+		}
+	}
+	return kept
 }
 
 // partChanges are the planned tracking changes of one part.
@@ -160,4 +228,27 @@ func planParts(parts []part) []partChanges {
 		}
 	}
 	return out
+}
+
+// validName reports whether the store takes name as a module name.
+func validName(name string) bool {
+	_, err := progress.NormalizeModule(name)
+	return err == nil
+}
+
+// errorLine is the first line of the product message a finding recognized,
+// its values filled in: the error a change record shows for its module.
+func errorLine(f diagnosis.Finding) string {
+	if f.Entry == nil || len(f.Entry.Messages) == 0 {
+		return ""
+	}
+	line := f.Entry.Messages[0].Text
+	for _, v := range f.Values {
+		line = strings.ReplaceAll(line, "{"+v.Name+"}", v.Text)
+	}
+	line, _, _ = strings.Cut(line, "\n")
+	if i := strings.Index(line, ". "); i >= 0 {
+		line = line[:i+1]
+	}
+	return Shorten(line, 200)
 }

@@ -27,6 +27,7 @@ type recordOutcome struct {
 	held     []heldChange // not recorded: older, another version, or in a sentence
 	heldCode string       // what "Record anyway" records; "" when it could not be kept
 	heldWhy  []Line       // why they were held
+	keys     []string     // the changes recorded now (for undo)
 	// Names read from screenshots and not recorded: asked about (at most
 	// maxQuestions, once kept for env) out of asked.
 	questions []nameQuestion
@@ -67,7 +68,9 @@ func (b *Bot) record(ctx context.Context, m Message, findings []diagnosis.Findin
 		return out
 	}
 	if len(envs) == 0 {
-		out.untraced = len(changes) > 0
+		// Modules named by messages of ordinary development are not
+		// worth a word about tracking: they are only explained.
+		out.untraced = len(changes) > 0 && !onlyWhileOpen(changes)
 		return out
 	}
 	var target *progress.Environment
@@ -183,6 +186,11 @@ func leftBy(env progress.Environment, state progress.State, changes []partChange
 // (the message's key) and env.
 func (b *Bot) applyParts(ctx context.Context, workspace, env, actor, source string, parts []partChanges, repeats bool) recordOutcome {
 	out := recordOutcome{env: env}
+	parts, err := b.whileOpen(ctx, workspace, env, parts)
+	if err != nil {
+		out.err = b.storeError("read the state of the upgrade", err)
+		return out
+	}
 	for _, pc := range parts {
 		if out = b.apply(ctx, workspace, env, actor, pc.Key, pc.Changes, repeats, out); out.err != nil {
 			return out
@@ -229,6 +237,7 @@ func (b *Bot) apply(ctx context.Context, workspace, env, actor, key string, chan
 		}
 		out.lines = append(out.lines, describeRecorded(env, p, res))
 		out.cleared = out.cleared || res.AllClear()
+		out.keys = append(out.keys, fmt.Sprintf("%s#%d", key, i))
 		out.state = res.State
 		if res.NotReplicated && !out.unreplicated {
 			out.unreplicated = true

@@ -40,7 +40,7 @@ func TestNotReplicatedNote(t *testing.T) {
 		{"failed", func(b *Bot) string { return text(cmd(t, b, "C1", "U1", "failed A B")) }},
 		{"pasted error", func(b *Bot) string { return text(msg(t, b, "C1", "U1", "1.1", producerPaste)) }},
 		{"done", func(b *Bot) string { return text(cmd(t, b, "C1", "U1", "done A")) }},
-		{"reset", func(b *Bot) string { return text(cmd(t, b, "C1", "U1", "reset qa")) }},
+		{"reset", func(b *Bot) string { return text(cmd(t, b, "C1", "U1", "reset qa --yes")) }},
 	} {
 		got := tc.send(b)
 		if strings.Count(got, note) != 1 {

@@ -2,11 +2,8 @@ package diagnosis
 
 import "bytes"
 
-// Step 2 of the pipeline: find the places where a template may stand,
-// cheaply. Each template is looked for by its anchor word with one
-// bytes.Index over the text's search view, which folds the characters OCR
-// confuses (a misread "Modu1es" is still found); only there is the
-// template matched word by word.
+// Step 2 of the pipeline (README.md): find where a template may stand,
+// cheaply, by its anchor word in the search view ("Modu1es" is found too).
 
 // searchKey is a lowercase word as the search view reads it.
 func searchKey(w string) []byte {

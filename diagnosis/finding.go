@@ -3,6 +3,7 @@ package diagnosis
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strconv"
 )
 
@@ -28,10 +29,8 @@ type Finding struct {
 
 // Value returns the named value and whether it was present.
 func (f Finding) Value(name string) (Value, bool) {
-	for _, v := range f.Values {
-		if v.Name == name {
-			return v, true
-		}
+	if i := slices.IndexFunc(f.Values, func(v Value) bool { return v.Name == name }); i >= 0 {
+		return f.Values[i], true
 	}
 	return Value{}, false
 }
@@ -52,31 +51,26 @@ func (f Finding) Number(name string) (int, bool) {
 // then one key per value present.
 func (f Finding) MarshalJSON() ([]byte, error) {
 	var b bytes.Buffer
+	// Not HTML-escaped: a module named R&D reads as R&D. Encode adds a newline.
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	str := func(s string) { _ = enc.Encode(s); b.Truncate(b.Len() - 1) }
 	b.WriteString(`{"id":`)
-	writeJSONString(&b, f.ID)
+	str(f.ID)
 	if f.Entry != nil {
 		b.WriteString(`,"title":`)
-		writeJSONString(&b, f.Entry.Title)
+		str(f.Entry.Title)
 	}
 	for _, v := range f.Values {
 		b.WriteByte(',')
-		writeJSONString(&b, v.Name)
+		str(v.Name)
 		b.WriteByte(':')
 		if v.Kind == ValueNumber {
 			b.WriteString(strconv.Itoa(v.Num))
 		} else {
-			writeJSONString(&b, v.Text)
+			str(v.Text)
 		}
 	}
 	b.WriteByte('}')
 	return b.Bytes(), nil
-}
-
-// writeJSONString writes s as a JSON string without HTML escaping, so a
-// module named R&D reads as R&D in the output.
-func writeJSONString(b *bytes.Buffer, s string) {
-	enc := json.NewEncoder(b)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s)       // a string always encodes
-	b.Truncate(b.Len() - 1) // Encode adds a newline
 }

@@ -1,6 +1,7 @@
 package diagnosis
 
 import (
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -51,9 +52,11 @@ var adversarial = []struct {
 // TestLinearTime checks that the work grows linearly up to Slack's 40,000
 // characters: ten times the input may cost ten times the time, with a wide
 // margin for a noisy machine, never the hundred times of a quadratic matcher.
+// It times the engine, so like TestBenchmarkGoals it runs only with
+// UPGRADEBOT_BENCH_GOALS=1 (.ci/run runs both alone, on a quiet machine).
 func TestLinearTime(t *testing.T) {
-	if testing.Short() {
-		t.Skip("timing comparison")
+	if os.Getenv("UPGRADEBOT_BENCH_GOALS") == "" {
+		t.Skip("set UPGRADEBOT_BENCH_GOALS=1 to time the engine on adversarial input")
 	}
 	e := New(Builtin())
 	for _, a := range adversarial {
@@ -94,6 +97,7 @@ var listLike = regexp.MustCompile(`(?m)^[ \t]*([-+*>0-9]|\x{2022}|\x{25e6}|\x{25
 func FuzzNormalize(f *testing.F) {
 	f.Add("2024-03-12 10:15:02 ERROR Old Producer: Producer module 'Billing_CS' hasn't been prepared.\n")
 	f.Add("snake_case and a*b\n-5 degrees\n12) x\n> *quoted* :x: <http://a|b> \u2019s\u00a0\u200b")
+	f.Add(`{"m":"Producer \u0027X\u0027\r\n\u00a0\"Y\" C:\\temp\tnew \ud83d\u0000\\"}`)
 	f.Fuzz(func(t *testing.T, s string) {
 		n := normalize(s)
 		if len(n.lower) != len(n.orig) || len(n.search) != len(n.orig) {
@@ -110,7 +114,7 @@ func FuzzNormalize(f *testing.F) {
 		if utf8.ValidString(s) && !utf8.Valid(n.orig) {
 			t.Fatalf("normalize(%q) = %q is not valid UTF-8", s, n.orig)
 		}
-		if utf8.ValidString(s) && !strings.ContainsAny(s, "&<*_~:`") && !listLike.Match(n.orig) {
+		if utf8.ValidString(s) && !strings.ContainsAny(s, "&<*_~:`\\") && !listLike.Match(n.orig) { // an escape is read once
 			if again := normalize(string(n.orig)); string(again.orig) != string(n.orig) {
 				t.Fatalf("normalize(%q) = %q, normalized again %q", s, n.orig, again.orig)
 			}

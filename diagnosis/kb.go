@@ -45,8 +45,7 @@ type Note struct {
 	When   []string `yaml:"when"`
 }
 
-// Conditions are what a note's When may name: where the preparation stands
-// (republish-all: upgraded from Platform Server 10 or earlier), and whether the message shows an internal error.
+// Conditions are what a note's When may name: the preparation's stage (republish-all: from Platform Server 10), an internal error or not.
 var Conditions = []string{"unknown", "preparing", "finished", "republish-all", "internal-error", "no-internal-error"}
 
 // Link is a documentation link kept in the data so it can be corrected without a release.
@@ -66,14 +65,16 @@ type Message struct {
 
 // Entry is one knowledge-base entry: a message the product shows, what it means and what to do.
 type Entry struct {
-	ID       string    `yaml:"id"`
-	Kind     Kind      `yaml:"kind"`
-	Title    string    `yaml:"title"`
-	Messages []Message `yaml:"messages"`
-	Causes   []Note    `yaml:"causes"`
-	Steps    []Note    `yaml:"steps"`
-	Links    []Link    `yaml:"links"`
-	Plural   string    `yaml:"plural"` // the title when a reply explains several findings of the entry
+	ID        string    `yaml:"id"`
+	Kind      Kind      `yaml:"kind"`
+	Title     string    `yaml:"title"`
+	Messages  []Message `yaml:"messages"`
+	Causes    []Note    `yaml:"causes"`
+	Steps     []Note    `yaml:"steps"`
+	Links     []Link    `yaml:"links"`
+	Plural    string    `yaml:"plural"`    // the title when a reply explains several findings of the entry
+	Source    string    `yaml:"source"`    // where the messages were taken from
+	Republish string    `yaml:"republish"` // the reason a message's {module} is listed under, while an upgrade is open
 }
 
 // KB is a validated, compiled knowledge base.
@@ -141,16 +142,14 @@ func ParseEntries(data []byte, file string) ([]*Entry, error) {
 	entries := make([]*Entry, 0, len(list))
 	seen := map[string]int{}
 	for i, e := range list {
+		reason := "empty entry"
 		if e == nil {
-			errs = append(errs, &EntryError{File: file, Index: i + 1, Reason: "empty entry"})
-			continue
+			e = &Entry{}
+		} else if reason = validateEntry(e); reason == "" && seen[e.ID] > 0 {
+			reason = fmt.Sprintf("id already used by entry %d", seen[e.ID])
 		}
-		if reason := validateEntry(e); reason != "" {
+		if reason != "" {
 			errs = append(errs, &EntryError{File: file, Index: i + 1, ID: e.ID, Reason: reason})
-			continue
-		}
-		if j, dup := seen[e.ID]; dup {
-			errs = append(errs, &EntryError{File: file, Index: i + 1, ID: e.ID, Reason: fmt.Sprintf("id already used by entry %d", j)})
 			continue
 		}
 		seen[e.ID] = i + 1
@@ -165,17 +164,13 @@ func ParseEntries(data []byte, file string) ([]*Entry, error) {
 // entryAtLine maps a YAML decode error's line to the 1-based entry index.
 func entryAtLine(root *yaml.Node, err error) int {
 	var line int
-	msg := err.Error()
-	if i := strings.Index(msg, "line "); i >= 0 {
-		fmt.Sscanf(msg[i:], "line %d", &line)
+	if _, after, ok := strings.Cut(err.Error(), "line "); ok {
+		fmt.Sscanf(after, "%d", &line)
 	}
-	idx := 0
-	for i, n := range root.Content {
-		if n.Line <= line {
-			idx = i + 1
-		}
+	if i := slices.IndexFunc(root.Content, func(n *yaml.Node) bool { return n.Line > line }); i >= 0 {
+		return i
 	}
-	return idx
+	return len(root.Content)
 }
 
 func validateEntry(e *Entry) string {
@@ -190,6 +185,8 @@ func validateEntry(e *Entry) string {
 		return "missing title"
 	case len(e.Messages) == 0:
 		return "needs at least one message"
+	case e.Republish != "" && e.Republish != "not-upgraded" && e.Republish != "producer-not-prepared":
+		return fmt.Sprintf("republish must be %q or %q, not %q", "not-upgraded", "producer-not-prepared", e.Republish)
 	}
 	for i := range e.Messages {
 		t, err := compileTemplate(e.Messages[i].Text, e.Messages[i].Key)
@@ -220,7 +217,8 @@ func validateEntry(e *Entry) string {
 	return ""
 }
 
-// WithExtra returns the built-in knowledge base extended by the entries in data.
+// WithExtra returns the built-in knowledge base extended by the entries in
+// data; one with a built-in id replaces it (an operator's correction).
 func WithExtra(data []byte, file string) (*KB, error) {
 	extra, err := ParseEntries(data, file)
 	if err != nil {
@@ -230,9 +228,8 @@ func WithExtra(data []byte, file string) (*KB, error) {
 	if err != nil {
 		return nil, err
 	}
-	// An entry with an id already present replaces it, so an operator's file can correct a built-in entry.
 	kb := &KB{byID: map[string]*Entry{}}
-	for _, e := range slices.Concat(base, extra) {
+	for _, e := range append(base, extra...) {
 		if old, ok := kb.byID[e.ID]; ok {
 			kb.entries[slices.Index(kb.entries, old)] = e
 		} else {

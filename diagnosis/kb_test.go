@@ -1,6 +1,7 @@
 package diagnosis
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -18,24 +19,30 @@ var contractIDs = []string{
 
 func TestBuiltinHasContractIDs(t *testing.T) {
 	kb := Builtin()
-	if got, want := len(kb.Entries()), len(contractIDs); got != want {
-		t.Errorf("built-in knowledge base has %d entries, want %d", got, want)
+	if got := len(kb.Entries()); got < 30 {
+		t.Errorf("built-in knowledge base has %d entries, want at least 30", got)
 	}
 	for _, id := range contractIDs {
-		e := kb.Entry(id)
-		if e == nil {
+		if kb.Entry(id) == nil {
 			t.Errorf("missing entry %s", id)
-			continue
 		}
+	}
+	for _, e := range kb.Entries() {
 		if e.Kind == KindError && (len(e.Causes) == 0 || len(e.Steps) == 0 || len(e.Links) == 0) {
-			t.Errorf("%s: an error needs causes, steps and a link", id)
+			t.Errorf("%s: an error needs causes, steps and a link", e.ID)
+		}
+		if e.Source == "" {
+			t.Errorf("%s: no source", e.ID)
+		}
+		if e.Republish != "" && !strings.Contains(e.Messages[0].Text, "{module}") {
+			t.Errorf("%s: republish without a {module} to record", e.ID)
 		}
 	}
 }
 
-// The error messages are facts: each must stand verbatim in the reference
-// document, placeholders aside.
-func TestErrorTemplatesAreVerbatim(t *testing.T) {
+// references are the documents messages are checked against: the
+// reference document and the source lines of testdata/verbatim.txt.
+func references(t *testing.T) []byte {
 	doc, err := os.ReadFile(filepath.Join("..", "..", "shared", "seeds", "000_7fde9fff02e723d1.txt"))
 	if err != nil {
 		if os.Getenv("CI") != "" {
@@ -43,6 +50,61 @@ func TestErrorTemplatesAreVerbatim(t *testing.T) {
 		}
 		t.Skipf("reference document not found beside the repository: %v", err)
 	}
+	lines, err := os.ReadFile(filepath.Join("testdata", "verbatim.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(doc, lines...)
+}
+
+// Every link is an address confirmed in OutSystems' documentation sources
+// (testdata/links.txt says where), so a person can share it.
+func TestLinksAreConfirmed(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "links.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	confirmed := map[string]bool{}
+	for _, line := range strings.Split(string(data), "\n") {
+		if url, source, ok := strings.Cut(line, " "); ok && strings.HasPrefix(url, "https://") && strings.TrimSpace(source) != "" {
+			confirmed[url] = true
+		}
+	}
+	for _, e := range Builtin().Entries() {
+		for _, l := range e.Links {
+			if !confirmed[l.URL] {
+				t.Errorf("%s: link %s is not in testdata/links.txt", e.ID, l.URL)
+			}
+			if strings.Contains(l.URL, "github.com") {
+				t.Errorf("%s: link %s is a repository copy, not the documentation site", e.ID, l.URL)
+			}
+		}
+	}
+}
+
+// The README's table lists every entry with its source.
+func TestReadmeListsEveryEntry(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range Builtin().Entries() {
+		row := regexp.MustCompile("(?m)^\\| `" + regexp.QuoteMeta(e.ID) + "` \\|.*\\|$").Find(readme)
+		if row == nil {
+			t.Errorf("README.md: no row for %s in the table of what the bot recognizes", e.ID)
+			continue
+		}
+		if path := strings.Fields(e.Source); len(path) > 1 && strings.HasPrefix(path[0], "OutSystems/") && !bytes.Contains(row, []byte(path[1])) {
+			t.Errorf("README.md: the row of %s does not name its source %s", e.ID, path[1])
+		}
+	}
+}
+
+// The error messages are facts: each must stand verbatim in the reference
+// document or in the source line testdata/verbatim.txt copies, placeholders
+// aside (written there as <name>, [name], `<name>` or an example value).
+func TestErrorTemplatesAreVerbatim(t *testing.T) {
+	doc := references(t)
 	placeholder := regexp.MustCompile(`\{[a-z_:]+\}`)
 	for _, e := range Builtin().Entries() {
 		if e.Kind != KindError {
@@ -53,7 +115,7 @@ func TestErrorTemplatesAreVerbatim(t *testing.T) {
 			for i, p := range parts {
 				parts[i] = regexp.QuoteMeta(p)
 			}
-			re := regexp.MustCompile(strings.Join(parts, `<[^>]+>`))
+			re := regexp.MustCompile(strings.Join(parts, "`?(?:<[^>]+>|&lt;[^>]+>|\\[[^\\]]+\\]|[^\"'`<>\\n]{1,120})`?"))
 			if !re.Match(doc) {
 				t.Errorf("%s: message %q is not verbatim in the reference", e.ID, m.Text)
 			}
@@ -98,6 +160,8 @@ func TestParseEntriesErrors(t *testing.T) {
 		{"too short", "- id: a\n  kind: error\n  title: T\n  messages: [{text: \"hello there\"}]\n", []string{"three literal words"}},
 		{"bad only", "- id: a\n  kind: error\n  title: T\n  messages: [{text: \"one two three\"}]\n  causes: [{text: c, only: mainframe}]\n", []string{"only"}},
 		{"bad link", "- id: a\n  kind: error\n  title: T\n  messages: [{text: \"one two three\"}]\n  links: [{title: x, url: \"ftp://x\"}]\n", []string{"url"}},
+		{"empty entry", "- id: a\n  kind: error\n  title: T\n  messages: [{text: \"one two three\"}]\n-\n", []string{"entry 2", "empty entry"}},
+		{"bad republish", "- id: a\n  kind: error\n  title: T\n  republish: failed\n  messages: [{text: \"one {module} two three\"}]\n", []string{"entry 1 (a)", "republish must be"}},
 		{"duplicate id", "- id: a\n  kind: error\n  title: T\n  messages: [{text: \"one two three\"}]\n- id: a\n  kind: error\n  title: T\n  messages: [{text: \"four five six\"}]\n", []string{"entry 2 (a)", "already used by entry 1"}},
 		{"second entry bad", "- id: a\n  kind: error\n  title: T\n  messages: [{text: \"one two three\"}]\n- id: b\n  kind: error\n  title: T\n  messages: [{text: \"one {x:float} three four\"}]\n", []string{"entry 2 (b)", "number or text"}},
 	}
@@ -154,7 +218,7 @@ func TestOperatorEntries(t *testing.T) {
 	if got[1].Entry.Title != "Corrected title" {
 		t.Errorf("override: title %q", got[1].Entry.Title)
 	}
-	if len(kb.Entries()) != len(contractIDs)+1 {
-		t.Errorf("entries = %d, want %d", len(kb.Entries()), len(contractIDs)+1)
+	if len(kb.Entries()) != len(Builtin().Entries())+1 {
+		t.Errorf("entries = %d, want %d", len(kb.Entries()), len(Builtin().Entries())+1)
 	}
 }

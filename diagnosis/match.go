@@ -4,14 +4,13 @@ import (
 	"bytes"
 	"regexp"
 	"slices"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
 
-// Step 3 of the pipeline: match a template's elements one by one at a
-// candidate, with the tolerance for what OCR and pasting do to words: a
-// misread letter, a line break inside a word, a dropped space. Values are
-// read by capture (values.go).
+// Step 3 of the pipeline (README.md): match a template's elements one by
+// one at a candidate, tolerating what OCR and pasting do to words.
 
 // match is one message found in normalized text.
 type match struct {
@@ -43,13 +42,12 @@ func skipSpaces(l []byte, i int) int {
 	return i
 }
 
-// matchWord matches a lowercase literal word at i, tolerating a line break
-// inside it (text wrapped mid-word in a table cell), a missing apostrophe
-// and the confusions OCR makes (see fuzzyWord).
+// matchWord matches a lowercase word at i, tolerating a line break inside it (a wrapped table
+// cell), a missing apostrophe and OCR's confusions (fuzzyWord): one edit in a word of six
+// letters or more, so chat one letter away from a message stays chat.
 func matchWord(l []byte, i int, w string) (int, bool) {
 	i = skipSpaces(l, i)
-	// After the word's own place, past a short line of OCR debris (an icon
-	// read as "Od", "@ o<") between two words.
+	// At the word's place, or past a short line of OCR debris (an icon read as "Od", "@ o<").
 	for _, at := range []int{i, skipDebris(l, i)} {
 		if j, ok := exactWord(l, at, w); ok {
 			return j, true
@@ -113,12 +111,8 @@ func confusable(c byte) byte {
 	return c
 }
 
-// fuzzyWord matches w[k:] at l[i:] with OCR's usual mistakes: confusable
-// letters, "rn" read for "m", and at most edits other letters wrong,
-// missing or extra (one in words of six letters or more). The rest of the
-// message must still match, so a chat message one letter away from a
-// template word stays a chat message. A reading that stops inside a word
-// is not a match, so the next way of spending the edit is tried ("lockin×g").
+// fuzzyWord matches w[k:] at l[i:] with confusable letters, "rn" for "m" and at most edits letters
+// wrong, missing or extra; a reading that stops inside a word tries the next way ("lockin×g").
 func fuzzyWord(l []byte, i int, w string, k, edits int) (int, bool) {
 	for k < len(w) {
 		if i < len(l) && confusable(l[i]) == confusable(w[k]) {
@@ -141,10 +135,7 @@ func fuzzyWord(l []byte, i int, w string, k, edits int) (int, bool) {
 		// One substitution, deletion or insertion, in that order. A wrong
 		// letter is a whole character: a value never starts inside one.
 		if i < len(l) && isWordByte(l[i]) {
-			size := 1
-			if l[i] >= utf8.RuneSelf {
-				_, size = utf8.DecodeRune(l[i:])
-			}
+			_, size := utf8.DecodeRune(l[i:])
 			if j, ok := fuzzyWord(l, i+size, w, k+1, edits-1); ok {
 				return j, true
 			}
@@ -157,9 +148,8 @@ func fuzzyWord(l []byte, i int, w string, k, edits int) (int, bool) {
 	return i, !wordStartsAt(l, i)
 }
 
-// skipDebris skips up to two short lines that hold no real word (OCR of an
-// icon or a button) when i is at the start of one, returning where the text
-// goes on; i itself when there is none.
+// skipDebris skips up to two short lines with no real word (OCR of an icon or a button)
+// starting at i, returning where the text goes on (i when there is none).
 func skipDebris(l []byte, i int) int {
 	start := i
 	for n := 0; n < 2 && i > 0 && l[i-1] == '\n'; n++ {
@@ -189,23 +179,19 @@ func (t *template) matchAt(n *normalized, start int) (match, bool) {
 		ok := true
 		switch e.kind {
 		case elWord:
-			next, ok = matchWord(l, i, e.word)
-			if !ok {
+			if next, ok = matchWord(l, i, e.word); !ok {
 				next, ok = t.joinedWord(l, i, k)
 			}
-			// "environments ready": OCR ate the first letter of the next
-			// word and the space before it; both words are matched.
+			// "environments ready": OCR ate the next word's first letter and the space.
 			if !ok {
 				if next, ok = t.swallowedWord(l, i, k); ok {
 					k++
 				}
 			}
 		case elPunct:
-			next = skipSpaces(l, i)
-			if next < len(l) && (l[next] == e.word[0] || l[next] == '|') {
-				next++
-			} else {
-				next = i
+			next = i
+			if j := skipSpaces(l, i); j < len(l) && (l[j] == e.word[0] || l[j] == '|') {
+				next = j + 1
 			}
 		case elGap:
 			next, ok = t.skipGap(l, i, k)
@@ -218,7 +204,7 @@ func (t *template) matchAt(n *normalized, start int) (match, bool) {
 			}
 		}
 		if !ok {
-			if k < t.required {
+			if k < t.required && !(e.kind == elWord && t.cutInLastWord(l, i, k)) {
 				return m, false
 			}
 			break // the rest was cut off in the paste
@@ -232,6 +218,15 @@ func (t *template) matchAt(n *normalized, start int) (match, bool) {
 		m.end = i
 	}
 	return m, true
+}
+
+// cutInLastWord reports whether the paste (or its line) ends at i with at
+// least half of word k, the key's last word: "… 2 modules skip".
+func (t *template) cutInLastWord(l []byte, i, k int) bool {
+	i, w := skipSpaces(l, i), t.elems[k].word
+	cut, _, _ := bytes.Cut(l[i:min(len(l), i+len(w)+1)], []byte("\n")) // longer than w: not cut in it
+	return len(cut) >= 3 && 2*len(cut) >= len(w) && strings.HasPrefix(w, string(cut)) &&
+		!slices.ContainsFunc(t.elems[k+1:t.required], func(e elem) bool { return e.kind != elPunct })
 }
 
 // joinedWord matches word k when OCR dropped the space after it ("thatis
@@ -254,11 +249,8 @@ func (t *template) joinedWord(l []byte, i, k int) (int, bool) {
 // joinsNext reports whether the word after element k follows at l[j]
 // with no space (OCR's "12of 30").
 func (t *template) joinsNext(l []byte, j, k int) bool {
-	if k+1 >= len(t.elems) || t.elems[k+1].kind != elWord {
-		return false
-	}
-	w := t.elems[k+1].word
-	return bytes.HasPrefix(l[j:], []byte(w)) && !wordStartsAt(l, j+len(w))
+	w, _ := t.wordsAfter(k)
+	return w != "" && t.elems[k+1].kind == elWord && bytes.HasPrefix(l[j:], []byte(w)) && !wordStartsAt(l, j+len(w))
 }
 
 // swallowedWord matches word k glued to the next word without its first

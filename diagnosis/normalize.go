@@ -2,31 +2,28 @@ package diagnosis
 
 import (
 	"regexp"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
 
-// Step 1 of the pipeline: fold what a paste adds to a product message
-// (Slack markup and entities, typographic quotes and dashes, invisible
-// characters, list and quote markers, runs of spaces) so that the later
-// steps see the message's words as the product wrote them.
+// Step 1 of the pipeline (README.md): fold what a paste adds to a product
+// message, so the later steps see its words as the product wrote them.
 
 // normalized is a text after normalize. The three views share offsets.
 type normalized struct {
-	orig  []byte // letter case as written: values are cut from here
-	lower []byte // orig with A-Z lowercased: templates are matched here
-	// search is lower with the characters OCR confuses folded into one
-	// (see confusable): candidates are found here with one bytes.Index.
-	search []byte
+	orig   []byte // letter case as written: values are cut from here
+	lower  []byte // orig with A-Z lowercased: templates are matched here
+	search []byte // lower with the characters OCR confuses folded (confusable): candidates are found here
+	ascii  bool   // every byte is a character (a value's length is quick to find)
 }
 
 var entities = []struct{ from, to string }{
 	{"&amp;", "&"}, {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", `"`}, {"&#39;", "'"}, {"&apos;", "'"}, {"&nbsp;", " "},
 }
 
-// normalize folds raw Slack message text. Typography goes first, so the
-// markup rules see the characters it stands for. Whitespace runs become
-// one byte: '\n' when they held a line break, '\t' a tab, else ' '.
+// normalize folds raw Slack message text, typography first so the markup rules see what it stands
+// for. A whitespace run becomes one byte: '\n' if it held a line break, '\t' a tab, else ' '.
 func normalize(raw string) *normalized {
 	for k := range len(raw) {
 		if raw[k] >= utf8.RuneSelf {
@@ -68,6 +65,8 @@ func normalize(raw string) *normalized {
 		case c < 0x20 || c == 0x7f:
 			n.space(' ')
 			i++
+		case c == '\\':
+			i = unescape(raw, i, &n)
 		case c == '<':
 			i = slackLink(raw, i, &n)
 		case c == '&':
@@ -83,7 +82,7 @@ func normalize(raw string) *normalized {
 				n.orig = append(n.orig, c) // part of a name like Billing_CS, not emphasis
 			}
 			i++
-		case c == ':' && !isWordByte(n.last()) && emojiEnd(raw, i) > 0:
+		case c == ':' && !isWordByte(n.last()) && emojiEnd(raw, i) > i:
 			i = emojiEnd(raw, i)
 			n.space(' ')
 		default: // a colon, or a character outside ASCII
@@ -98,10 +97,12 @@ func normalize(raw string) *normalized {
 	}
 	views := make([]byte, 2*len(n.orig))
 	lower, search := views[:len(n.orig)], views[len(n.orig):]
+	ascii := true
 	for k, c := range n.orig {
 		lower[k], search[k] = lowerByte(c), searchByte[c]
+		ascii = ascii && c < utf8.RuneSelf
 	}
-	return &normalized{orig: n.orig, lower: lower, search: search}
+	return &normalized{orig: n.orig, lower: lower, search: search, ascii: ascii}
 }
 
 // searchByte is what the search view makes of a byte.
@@ -115,7 +116,7 @@ var searchByte = func() (t [256]byte) {
 // plain marks the ASCII bytes normalize copies as they are.
 var plain = func() (t [256]bool) {
 	for c := '!'; c <= '~'; c++ {
-		t[c] = !strings.ContainsRune("<&`*_~:", c)
+		t[c] = !strings.ContainsRune("<&`*_~:\\", c)
 	}
 	return t
 }()
@@ -149,23 +150,18 @@ func (n *normalized) last() byte {
 
 // space folds a whitespace run into one byte, a line break winning over a tab over a space.
 func (n *normalized) space(c byte) {
-	if len(n.orig) == 0 {
+	switch l := n.last(); {
+	case len(n.orig) == 0:
 		n.orig = append(n.orig, '\n')
-		return
-	}
-	l := n.last()
-	if !isSpace(l) {
+	case !isSpace(l):
 		n.orig = append(n.orig, c)
-		return
-	}
-	if c == '\n' || (c == '\t' && l == ' ') {
+	case c == '\n' || (c == '\t' && l == ' '):
 		n.orig[len(n.orig)-1] = c
 	}
 }
 
 // skipLineMarkers skips block-quote markers and list bullets ("- ", "• ",
-// "1. ", "2) ") at a line start, but for the space after the last, which
-// is folded like any other.
+// "1. ", "2) ") at a line start, but for the space after the last.
 func skipLineMarkers(raw string, i int) int {
 	for {
 		j := i
@@ -228,6 +224,31 @@ func slackLink(raw string, i int, n *normalized) int {
 	return i + end + 1
 }
 
+// unescape folds the JSON escapes of .NET logs and APIs (\u0027, \", \n, \\); a \n, \r or \t after a
+// letter or a drive's colon, going on in lower case, is a Windows path (C:\temp\new).
+func unescape(raw string, i int, n *normalized) int {
+	r, _, tail, err := strconv.UnquoteChar(raw[i:], '"')
+	path := (isWordByte(n.last()) || n.last() == ':') && tail != "" && tail[0] >= 'a' && tail[0] <= 'z'
+	switch {
+	case err != nil || !strings.ContainsRune(`u"\nrt`, rune(raw[i+1])) || r < 0x20 && path:
+		n.emit(`\`)
+		return i + 1
+	case r == '\t':
+		n.space('\t')
+	case r == '\n' || r == '\r':
+		n.space('\n')
+	case r < 0x20 || r == 0x7f || r == '`':
+		n.space(' ')
+	default:
+		if t := typography.Replace(string(r)); t == " " || t == "\n" {
+			n.space(t[0])
+		} else {
+			n.emit(t)
+		}
+	}
+	return len(raw) - len(tail)
+}
+
 func entity(raw string, i int, n *normalized) int {
 	for _, e := range entities {
 		if strings.HasPrefix(raw[i:], e.from) {
@@ -246,12 +267,9 @@ func entity(raw string, i int, n *normalized) int {
 // emojiCode is an emoji code like :warning: or :+1:, at most 48 bytes.
 var emojiCode = regexp.MustCompile(`^:[a-z0-9_+-]*[a-z][a-z0-9_+-]*:`)
 
-// emojiEnd returns the index after an emoji code at i, or 0.
+// emojiEnd returns the index after an emoji code at i, or i.
 func emojiEnd(raw string, i int) int {
-	if m := emojiCode.FindString(raw[i:min(len(raw), i+48)]); m != "" {
-		return i + len(m)
-	}
-	return 0
+	return i + len(emojiCode.FindString(raw[i:min(len(raw), i+48)]))
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\t' }

@@ -36,21 +36,19 @@ type elem struct {
 	name   string // elValue
 	vkind  ValueKind
 	quoted bool // elValue written between quotes in the template
-	maxLen int  // elValue, elGap: longest accepted value in bytes
+	maxLen int  // elValue, elGap: longest accepted value (characters; a gap's, bytes)
 }
 
-// template is a compiled message: the elements from the start of its key
-// to the end of the message, of which the first `required` must match.
-// Text after them may have been cut off in a paste.
+// template is a compiled message: the elements from the start of its key to the end of the
+// message, of which the first `required` must match (a paste may cut off the rest).
 type template struct {
 	elems    []elem
 	required int
 	lead     int // number of leading number values before the first word
-	// first is the first literal word, where a match starts, and anchor
-	// the word candidates are found by: the longest of the key's opening
-	// words, before any value, as "the" or "this" would be found
-	// everywhere. Both are search keys (see searchKey). The message starts
-	// at most anchorBack bytes before its anchor.
+	// first is the first literal word, where a match starts; anchor the
+	// longest of the key's words before any value ("the" is everywhere),
+	// candidates are found by. The message starts at most anchorBack
+	// bytes before its anchor. Both are search keys (searchKey).
 	first, anchor []byte
 	anchorBack    int
 	// restart holds the first two words of the message and of its key: a
@@ -106,7 +104,7 @@ func placeholder(tok string) (elem, error) {
 	if !placeholderName.MatchString(name) {
 		return elem{}, fmt.Errorf("placeholder {%s}: names are lowercase letters, digits and _", spec)
 	}
-	e := elem{kind: elValue, name: name, maxLen: 120}
+	e := elem{kind: elValue, name: name, maxLen: 202} // the store's longest name, and quotes
 	if strings.HasSuffix(name, "_at") {
 		e.maxLen = 64 // a time
 	}
@@ -166,7 +164,7 @@ func compileTemplate(text, key string) (*template, error) {
 	}
 	t.first = searchKey(t.elems[t.lead].word)
 	t.anchor = t.first
-	prefix, words := 0, 0
+	prefix := 0
 	for _, e := range t.elems[t.lead:t.required] {
 		if e.kind == elValue || e.kind == elGap {
 			break
@@ -181,12 +179,7 @@ func compileTemplate(text, key string) (*template, error) {
 		// debris, a time column (see matchWord).
 		t.anchorBack = 2*t.anchorBack + 48
 	}
-	for _, e := range t.elems[:t.required] {
-		if e.kind == elWord {
-			words++
-		}
-	}
-	if words < 3 {
+	if words := slices.DeleteFunc(slices.Clone(t.elems[:t.required]), func(e elem) bool { return e.kind != elWord }); len(words) < 3 {
 		return nil, errors.New("the key needs at least three literal words to be recognizable")
 	}
 	return t, nil

@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
-// Step 4 of the pipeline: read a value where the template has a
-// placeholder. A value runs to the template's next word, or to its closing
-// quote; the last value of a message to the end of its line or sentence.
+// Step 4 of the pipeline (README.md): read a value where the template has
+// a placeholder.
 
 func isQuote(c byte) bool { return c == '\'' || c == '"' }
 
@@ -18,13 +19,12 @@ func isQuote(c byte) bool { return c == '\'' || c == '"' }
 var notNames = strings.Fields(`me us you him her them it the a an this that these those some all any
 	my our your their his its no every each both environment environments everyone everything now`)
 
-// looksLikeChat reports whether an unquoted module value starts like a sentence.
+// looksLikeChat reports whether an unquoted module value starts like a
+// sentence; "My Module With Spaces", in title case, is a name.
 func looksLikeChat(val []byte) bool {
-	end := bytes.IndexAny(val, " \n\t")
-	if end < 0 {
-		end = len(val)
-	}
-	return slices.Contains(notNames, strings.ToLower(string(val[:end])))
+	first, rest, _ := strings.Cut(string(val), " ")
+	title := func(w string) bool { return w != "" && w[0] >= 'A' && w[0] <= 'Z' }
+	return slices.Contains(notNames, strings.ToLower(first)) && !(title(first) && title(rest))
 }
 
 // capture reads the value of element k at i: where the text goes on, and
@@ -44,17 +44,15 @@ func (t *template) capture(n *normalized, i, k int) (int, []byte, bool) {
 		return j, n.orig[i:j], true
 	}
 	word, then := t.wordsAfter(k)
-	hasNext := word != ""
-	if e.quoted && i < len(l) && isQuote(l[i]) {
+	hasNext, opened, end := word != "", i < len(l) && isQuote(l[i]), n.runesEnd(i, e.maxLen)
+	if e.quoted && opened {
 		q := l[i]
-		// OCR doubles quotes: ''Directory''.
-		for i+1 < len(l) && l[i+1] == q {
+		for i+1 < len(l) && l[i+1] == q { // OCR doubles quotes: ''Directory''.
 			i++
 		}
-		limit := min(len(l), i+1+e.maxLen)
 		// The closing quote is the first one the rest of the message agrees with,
 		// so a name like Men's Portal in double quotes survives.
-		for j := i + 1; j < limit; j++ {
+		for j := i + 1; j < end; j++ {
 			if l[j] != q {
 				continue
 			}
@@ -65,7 +63,7 @@ func (t *template) capture(n *normalized, i, k int) (int, []byte, bool) {
 				}
 				continue
 			}
-			if _, ok := matchWord(l, j+1, word); ok || len(bytes.TrimLeft(l[j+1:], " \n\t.:")) == 0 {
+			if _, ok := matchWord(l, j+1, word); ok || len(l)-j < 8 && len(bytes.TrimLeft(l[j+1:], " \n\t.:")) == 0 {
 				// the next word, or the end of a paste cut after the quote
 				return j + 1, val, len(val) > 0
 			}
@@ -76,39 +74,38 @@ func (t *template) capture(n *normalized, i, k int) (int, []byte, bool) {
 		i++ // an unclosed quote: read the name up to the next word
 	}
 	if hasNext {
-		p := findWord(l, i, i+e.maxLen+len(word), word)
-		if p <= i {
-			// OCR may have joined the next two words: "thatis locking".
-			if then != "" {
-				p = findWord(l, i, i+e.maxLen+len(word)+len(then), word+then)
-			}
+		lim := end + 1 + len(word) // the value, a space, the word
+		p := findWord(l, i, lim, word)
+		if p <= i && then != "" { // OCR may have joined the next two words: "thatis locking"
+			p = findWord(l, i, lim+len(then), word+then)
 		}
 		if p <= i {
 			return i, nil, false
 		}
+		// A name the template quotes, read without them (OCR drops quotes), holds no quote
+		// and is not a lower-case word of chat ("the producer module uses outdated references").
 		val := trimValue(n.orig[i:p])
-		if len(val) == 0 || (e.name == "module" && looksLikeChat(val)) {
+		if len(val) == 0 || (e.name == "module" && looksLikeChat(val)) || e.quoted && (bytes.ContainsAny(val, `'"`) || !opened && bytes.Equal(val, bytes.ToLower(val))) {
 			return i, nil, false
 		}
 		return p, val, true
 	}
-	// Last value of the message: it runs to the end of the line, a column
-	// break, the end of the sentence or the punctuation that closes it.
+	// The message's last value runs to the end of its line, column or sentence.
 	var closer byte
 	if k+1 < len(t.elems) && t.elems[k+1].kind == elPunct {
 		closer = t.elems[k+1].word[0]
 	}
+	if i < len(l) && l[i] == '"' {
+		i++ // a name in double quotes: they end it
+	}
 	j := i
-	for j < len(l) && j-i < e.maxLen {
+	for j < end {
 		c := l[j]
-		if c == '\n' || c == '\t' || c == '|' || (c == '.' || c == ',' || c == ';' || c == '?' || c == '!') && (j+1 >= len(l) || isSpace(l[j+1])) {
+		if c == '\n' || c == '\t' || c == '|' || c == closer && closer != 0 && closer != '.' ||
+			(c == '.' || c == ',' || c == ';' || c == '?' || c == '!') && (j+1 >= len(l) || isSpace(l[j+1])) {
 			break
 		}
-		if closer != 0 && c == closer && closer != '.' {
-			break
-		}
-		// Names hold no double quotes or angle brackets: they end a value
-		// quoted in a sentence, a CSV cell or an arrow of chatter.
+		// Names hold no double quotes or angle brackets (a CSV cell, a "quote", an arrow).
 		if c == '"' || c == '<' || c == '>' || c == ' ' && j+1 < len(l) && l[j+1] == '(' {
 			break
 		}
@@ -132,6 +129,19 @@ func (t *template) capture(n *normalized, i, k int) (int, []byte, bool) {
 	return j, val, true
 }
 
+// runesEnd is where count characters from i end: a value's longest length.
+func (n *normalized) runesEnd(i, count int) int {
+	if n.ascii {
+		return min(len(n.lower), i+count)
+	}
+	for l := n.lower; i < len(l) && (count > 0 || !utf8.RuneStart(l[i])); i++ {
+		if utf8.RuneStart(l[i]) {
+			count--
+		}
+	}
+	return i
+}
+
 // errorLogSource reports whether a Source value of Service Center's Error
 // Log starts at l[i].
 func errorLogSource(l []byte, i int) bool {
@@ -151,11 +161,11 @@ func (t *template) restartsAt(l []byte, i int) bool {
 	return false
 }
 
-// trimValue trims the spaces and punctuation around a value, and the
-// ! or * OCR reads a closing quote as; "10:15 p.m." and Spanish "10:15
-// p. m." keep their final dot.
+// trimValue trims spaces, punctuation and the ! or * OCR reads a closing quote as; "10:15 p.m."
+// ("p. m.") keeps its final dot, "Name (name@acme.com)" its bracket.
 func trimValue(b []byte) []byte {
-	for len(b) > 0 && strings.IndexByte(" \n\t,.:;'\")!*", b[len(b)-1]) >= 0 && !meridiem.Match(b[max(0, len(b)-3):]) {
+	for len(b) > 0 && strings.IndexByte(" \n\t,.:;'\")!*", b[len(b)-1]) >= 0 && !(b[len(b)-1] == '.' && meridiem.Match(b[max(0, len(b)-3):])) &&
+		(b[len(b)-1] != ')' || bytes.Count(b, []byte("(")) < bytes.Count(b, []byte(")"))) {
 		b = b[:len(b)-1]
 	}
 	return bytes.TrimLeft(b, " \n\t'\"-")
@@ -163,15 +173,12 @@ func trimValue(b []byte) []byte {
 
 var meridiem = regexp.MustCompile(`^[ .][mM]\.$`)
 
-// valueOf returns the value of element e read as b, a part of n.orig; a
-// text value's line breaks and runs of spaces read as one space.
+// valueOf returns element e's value read as b (of n.orig); line breaks and space runs read as one space.
 func valueOf(e *elem, b []byte) Value {
 	text := strings.FieldsFunc(string(bytes.TrimSpace(b)), func(r rune) bool { return r < 0x80 && isSpace(byte(r)) })
 	v := Value{Name: e.name, Kind: e.vkind, Text: strings.Join(text, " ")}
-	for _, c := range b {
-		if e.vkind == ValueNumber {
-			v.Num = v.Num*10 + int(c-'0')
-		}
+	if e.vkind == ValueNumber {
+		v.Num, _ = strconv.Atoi(string(b)) // at most 9 digits, read by capture
 	}
 	return v
 }

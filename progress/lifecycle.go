@@ -93,6 +93,8 @@ func Next(st Status, c Change) Transition {
 	}
 	var to State
 	switch c.Kind {
+	case ChangeUndo:
+		return Transition{} // the undo puts back the state it changed, if no one changed it since
 	case ChangeReset:
 		return Transition{State: StateFollowing}
 	case ChangeAddModules:

@@ -73,6 +73,9 @@ func TestRedisKeys(t *testing.T) {
 	if err != nil || ttl <= 23*time.Hour || ttl > IdempotencyTTL {
 		t.Errorf("idempotency key TTL = %v, %v; want about 24h", ttl, err)
 	}
+	if ttl, err := c.TTL(ctx, p+":{T0001}:prod:undo:m1").Result(); err != nil || ttl <= UndoTTL-time.Hour || ttl > UndoTTL {
+		t.Errorf("undo record TTL = %v, %v; want about %v", ttl, err, UndoTTL)
+	}
 }
 
 // roundTrips counts what a client sends: one per command, one per pipeline.

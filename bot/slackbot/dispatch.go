@@ -168,6 +168,9 @@ func (a *App) take(ev slackevents.EventsAPIEvent, cb *slackevents.EventsAPICallb
 	var subtype, channelType string
 	switch e := ev.InnerEvent.Data.(type) {
 	case *slackevents.MessageEvent:
+		if e.SubType == "message_changed" || e.SubType == "message_deleted" {
+			return rec != nil || a.takeChange(cb, e, size, received)
+		}
 		// Message holds the message itself (for message_changed, the new one);
 		// the subtype and channel type are the event's.
 		msg, subtype, channelType = e.Message, e.SubType, e.ChannelType
@@ -394,6 +397,9 @@ func (a *App) answerText(ctx context.Context, r *bot.Reading, o origin) (string,
 		}
 	}
 	ts, err := a.deliverTS(ctx, resp, o)
+	if ts != "" {
+		a.noteReply(ctx, r.Message(), o.eventID, ts)
+	}
 	if err != nil && claimed.keys != nil && !final(err) {
 		a.finish(ctx, claimed, err)
 	}

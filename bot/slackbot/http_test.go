@@ -166,8 +166,8 @@ func TestURLVerificationAndSSLCheck(t *testing.T) {
 	}
 }
 
-// The bot's own messages, edits, deletions, joins and other bots' messages
-// get nothing; a bot listed in UPGRADEBOT_ALLOWED_BOTS is answered.
+// The bot's own messages, unfurls, deletions of what it never answered,
+// joins and other bots' messages get nothing; a bot listed in UPGRADEBOT_ALLOWED_BOTS is answered.
 func TestWhoIsAnswered(t *testing.T) {
 	h := start(t, setup{mode: ModeHTTP, opts: func(o *Options) { o.AllowedBots = []string{"B0CI", "A0LIFETIME"} }})
 	h.track("prod")
@@ -176,7 +176,11 @@ func TestWhoIsAnswered(t *testing.T) {
 	join := slackfake.Message(channel, "U0NEW", "1700000500.000400", "<@U0NEW> has joined the channel")
 	join["subtype"] = "channel_join"
 	deleted := map[string]any{"type": "message", "subtype": "message_deleted", "hidden": true, "channel": channel, "ts": "1700000500.000500", "deleted_ts": "1700000500.000300"}
-	for i, ev := range []map[string]any{own, ownBot, slackfake.Edit(channel, "1700000500.000300", producerPaste), join, deleted,
+	// An unfurl: the message changed, its text did not (edits: edits_test.go).
+	unfurl := slackfake.Edit(channel, "1700000500.000300", producerPaste)
+	unfurl["previous_message"].(map[string]any)["text"] = producerPaste
+	delete(unfurl["message"].(map[string]any), "edited")
+	for i, ev := range []map[string]any{own, ownBot, unfurl, join, deleted,
 		slackfake.BotMessage(channel, "B0OTHER", "A0OTHER", "1700000500.000600", producerPaste)} {
 		h.postEvent(fmt.Sprintf("EvIgnored%d", i), ev, 0)
 	}
@@ -247,7 +251,7 @@ func TestSlashCommandRoundTrip(t *testing.T) {
 		t.Errorf("upload: %+v", up)
 	}
 	done := h.fake.Calls("files.completeUploadExternal")[0]
-	if done.Field("channel_id") != channel || !strings.Contains(done.Field("files"), "Upgrade history of prod") {
+	if done.Field("channel_id") != channel || !strings.Contains(done.Field("files"), "Change record of the upgrade of prod") {
 		t.Errorf("completeUploadExternal: %v", done.Form)
 	}
 

@@ -102,25 +102,27 @@ func renderedMrkdwn(t testing.TB, r *bot.Reply) string {
 // The bot's own words, as Slack shows them, must never look like an error
 // to itself: every entry's explanation, for every installation type (the
 // channel's environment says which), from the first case of the
-// diagnosis corpus that finds it.
+// diagnosis corpora that finds it.
 func TestRenderedRepliesDoNotTriggerDiagnosis(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join("..", "..", "diagnosis", "testdata", "corpus.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var corpus struct {
-		Cases []struct {
-			Text string
-			Want []struct{ ID string }
-		}
-	}
-	if err := json.Unmarshal(raw, &corpus); err != nil {
-		t.Fatal(err)
-	}
 	example := map[string]string{}
-	for _, c := range corpus.Cases {
-		if len(c.Want) == 1 && example[c.Want[0].ID] == "" {
-			example[c.Want[0].ID] = c.Text
+	for _, name := range []string{"corpus.json", "corpus_docs.json"} {
+		raw, err := os.ReadFile(filepath.Join("..", "..", "diagnosis", "testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var corpus struct {
+			Cases []struct {
+				Text string
+				Want []struct{ ID string }
+			}
+		}
+		if err := json.Unmarshal(raw, &corpus); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range corpus.Cases {
+			if len(c.Want) == 1 && example[c.Want[0].ID] == "" {
+				example[c.Want[0].ID] = c.Text
+			}
 		}
 	}
 	e := diagnosis.New(diagnosis.Builtin())

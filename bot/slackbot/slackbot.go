@@ -67,6 +67,8 @@ type Core interface {
 	ReadFile(name string, data []byte) bot.ImageText
 	HandleCommand(ctx context.Context, c bot.Command) bot.Response
 	HandleAction(ctx context.Context, a bot.Action) bot.Response
+	HandleEdit(ctx context.Context, m bot.Message) bot.Response
+	HandleDelete(ctx context.Context, m bot.Message) bot.Response
 	Home(ctx context.Context, workspace string) *bot.Reply
 	CommandText(text string) (string, bool)
 	ReadOnly(command string) bool

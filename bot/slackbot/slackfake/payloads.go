@@ -69,6 +69,15 @@ func Edit(channel, ts, newText string) map[string]any {
 	}
 }
 
+// Delete is the message_deleted event of a deleted message that read text.
+func Delete(channel, ts, text string) map[string]any {
+	return map[string]any{
+		"type": "message", "subtype": "message_deleted", "channel": channel, "hidden": true, "ts": ts + "2", "event_ts": ts + "2",
+		"deleted_ts": ts, "channel_type": "channel",
+		"previous_message": map[string]any{"type": "message", "user": "U0ANA", "text": text, "ts": ts},
+	}
+}
+
 // HomeOpened is an app_home_opened event.
 func HomeOpened(user string) map[string]any {
 	return map[string]any{"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": "home", "event_ts": "1700000000.000100"}

@@ -1,0 +1,67 @@
+package bot
+
+import (
+	"context"
+	"errors"
+
+	"github.com/upgradebot/upgradebot/progress"
+)
+
+// HandleEdit answers an edited message (m holds its new text, Edited set):
+// what the message recorded before is undone and the new text is
+// diagnosed and recorded. The Reply is the message's reply as it should
+// now read: the transport puts it in place of the reply it posted (or
+// posts it when there was none); nil when there is nothing to say.
+func (b *Bot) HandleEdit(ctx context.Context, m Message) Response {
+	undone, errR := b.undoMessage(ctx, m, "edit:"+messageKey(m))
+	if errR != nil {
+		return private(errR)
+	}
+	resp := b.Answer(ctx, b.Read(m))
+	if !undone {
+		return resp
+	}
+	note := Line{T(":pencil2: The message was edited: what it recorded before was undone, and this is what it says now.")}
+	if resp.Reply.Empty() {
+		resp.Reply = &Reply{Summary: "Edited: no upgrade error any more"}
+		note = Line{T(":pencil2: The message was edited and no longer shows an upgrade error I know: what it recorded was undone.")}
+	}
+	resp.Reply.Context(note)
+	resp.Private, resp.React = false, ""
+	return resp
+}
+
+// undoMessage takes back what message m recorded, as m's author; false when it recorded nothing (left).
+func (b *Bot) undoMessage(ctx context.Context, m Message, key string) (bool, *Reply) {
+	ref := replyKey(m)
+	u, ok := b.undoable(ctx, m.Workspace, ref)
+	if !ok || u.Undone != "" {
+		return false, nil
+	}
+	_, err := b.store.Apply(ctx, m.Workspace, u.Env, progress.Change{Kind: progress.ChangeUndo, Key: key, Actor: m.User, Undoes: u.Keys, At: b.now()})
+	if err != nil && !errors.Is(err, progress.ErrNothingToUndo) {
+		return false, b.storeError("undo", err)
+	}
+	u.Undone = m.User
+	b.putUndoable(ctx, m.Workspace, ref, u)
+	return true, nil
+}
+
+// HandleDelete answers the deletion of message m (its Channel and TS): when
+// it recorded something not undone, the Reply says so and offers Undo; the
+// transport puts it in place of the message's reply. Nothing is undone
+// without a click: a paste deleted to tidy up may have been right.
+func (b *Bot) HandleDelete(ctx context.Context, m Message) Response {
+	ref := replyKey(m)
+	u, ok := b.undoable(ctx, m.Workspace, ref)
+	if !ok || u.Undone != "" {
+		return Response{}
+	}
+	note := Line{T(":wastebasket: The message this answered was deleted. What it recorded for "), B(u.Env), T(" stays until someone clicks Undo.")}
+	if r := b.rebuild(ctx, m.Workspace, ref, u.Env, "", note); r != nil {
+		return Response{Reply: r} // the explanation, what it recorded, its buttons and Undo
+	}
+	r := &Reply{Summary: "The message this answered was deleted"}
+	r.Section(note).Context(Line{T(u.What)})
+	return Response{Reply: withUndo(r, ref)}
+}

@@ -1,0 +1,104 @@
+package slackbot
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/slack-go/slack/slackevents"
+
+	"github.com/upgradebot/upgradebot/bot"
+)
+
+// Edits and deletions. The reply to a message is remembered (its ts and the
+// event id its first block_id carries, EventBlockID) for as long as its
+// record can be undone, so an edit or a deletion of the message updates
+// that reply in place with chat.update.
+
+// sentReply is where the reply to a message is.
+type sentReply struct {
+	TS    string `json:"ts"`
+	Event string `json:"event,omitempty"`
+}
+
+func sentReplyKey(m bot.Message) string { return "slack:reply:" + m.Channel + ":" + m.TS }
+
+// noteReply remembers the reply ts posted to message m under event eventID.
+func (a *App) noteReply(ctx context.Context, m bot.Message, eventID, ts string) {
+	js, _ := json.Marshal(sentReply{TS: ts, Event: eventID})
+	if err := a.store.PutValue(ctx, m.Workspace, sentReplyKey(m), js, replyMemory); err != nil {
+		a.storeFailed("remember a reply", err)
+	}
+}
+
+// replyMemory is how long a reply is remembered: as long as an undo can happen.
+const replyMemory = 3 * 24 * time.Hour
+
+// takeChange takes a message_changed or message_deleted event. They are not
+// journaled: rare, and one lost leaves the reply as it was.
+func (a *App) takeChange(cb *slackevents.EventsAPICallbackEvent, e *slackevents.MessageEvent, size int64, received time.Time) bool {
+	prev := e.PreviousMessage
+	// People's messages only: the bot's own replies change too (a thread's reply count).
+	if prev == nil || e.Channel == "" || prev.Timestamp == "" || prev.User == "" || prev.User == a.botUser || prev.BotID != "" {
+		return true
+	}
+	m := bot.Message{Workspace: cb.TeamID, Channel: e.Channel, User: prev.User, TS: prev.Timestamp, ThreadTS: prev.ThreadTimestamp}
+	if m.ThreadTS == m.TS {
+		m.ThreadTS = ""
+	}
+	deleted := e.SubType == "message_deleted"
+	if !deleted {
+		cur := e.Message
+		// An unfurl or new metadata changes a message without an edit of its text.
+		if cur == nil || cur.Edited == nil || cur.Text == prev.Text {
+			return true
+		}
+		m.Text, m.Edited = cur.Text, cur.Edited.Timestamp
+	}
+	return a.submit(job{key: laneKey(m.Workspace, m.Channel), bytes: size, kind: "message", received: received,
+		run: func(ctx context.Context) { a.handleChange(ctx, cb.EventID, m, deleted) }})
+}
+
+// handleChange answers an edit (the message diagnosed and recorded again)
+// or a deletion (its reply offers Undo), updating the message's reply.
+func (a *App) handleChange(ctx context.Context, eventID string, m bot.Message, deleted bool) {
+	held, dup := a.claimAll(ctx, []claim{{"slack:event:" + eventID, "event_id"}})
+	if dup {
+		return
+	}
+	var resp bot.Response
+	if deleted {
+		resp = a.core.HandleDelete(ctx, m)
+	} else {
+		resp = a.core.HandleEdit(ctx, m)
+	}
+	o := eventOrigin(ctx, eventID, m)
+	var sent sentReply
+	if js, found, err := a.store.Value(ctx, m.Workspace, sentReplyKey(m)); err != nil {
+		a.storeFailed("read a reply", err)
+	} else if found {
+		_ = json.Unmarshal(js, &sent)
+	}
+	if !resp.Reply.Empty() && !resp.Private && sent.TS != "" {
+		update := a.api.Update
+		if sent.Event != "" {
+			update = func(ctx context.Context, channel, ts string, r *bot.Reply) error {
+				return a.api.UpdateEventReply(ctx, channel, ts, sent.Event, r)
+			}
+		}
+		if err := update(ctx, m.Channel, sent.TS, resp.Reply); err != nil {
+			a.log.Warn("could not update the reply to a changed message", "channel", m.Channel, "ts", m.TS, "err", err)
+		} else {
+			a.metrics.Reply("update")
+		}
+		resp.Reply = nil
+	}
+	if deleted {
+		resp.Reply, resp.React = nil, "" // no new reply under a deleted message
+	}
+	ts, err := a.deliverTS(ctx, resp, o)
+	if ts != "" {
+		a.noteReply(ctx, m, eventID, ts)
+	}
+	a.finish(ctx, held, err)
+}

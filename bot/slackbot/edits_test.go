@@ -1,0 +1,184 @@
+package slackbot
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/upgradebot/upgradebot/bot/slackbot/slackfake"
+	"github.com/upgradebot/upgradebot/progress"
+)
+
+// listed is what prod's list holds now.
+func (h *harness) listed() string {
+	h.t.Helper()
+	st, err := h.store.Status(context.Background(), slackfake.TeamID, "prod", -1)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var names []string
+	for _, m := range st.Modules {
+		names = append(names, m.Name)
+	}
+	return strings.Join(names, ",")
+}
+
+// clickUndo clicks the Undo button of a message (its blocks) as user.
+func (h *harness) clickUndo(messageTS, threadTS, blocks, user, trigger string) {
+	h.t.Helper()
+	value, ok := buttons(h.t, blocks)["undo"]
+	if !ok {
+		h.t.Fatalf("no Undo button in %s", blocks)
+	}
+	p := slackfake.BlockActions(channel, user, messageTS, threadTS, false, json.RawMessage(blocks), "undo", value, h.fake.ResponseURL(trigger), trigger)
+	if code, _ := h.do(slackfake.InteractionRequest(h.events(), secret, p)); code != http.StatusOK {
+		h.t.Fatalf("click Undo: %d", code)
+	}
+}
+
+// On both stores: the Undo button of a paste's reply takes back what it
+// recorded; an edited paste updates its reply in place and its record; a
+// deleted paste's reply offers Undo of what it recorded, and keeps it until clicked.
+func TestUndoEditDelete(t *testing.T) {
+	const pasteTS = "1700001000.000100"
+	for _, store := range []struct {
+		name string
+		open func(t *testing.T) progress.Store
+	}{
+		{"bolt", func(*testing.T) progress.Store { return nil }},
+		{"redis", func(t *testing.T) progress.Store { return redisStores(t, 1)[0] }},
+	} {
+		t.Run(store.name+"/undo button", func(t *testing.T) {
+			h := start(t, setup{mode: ModeHTTP, store: store.open(t)})
+			h.track("prod")
+			h.postEvent("EvPaste", slackfake.Message(channel, ana, pasteTS, producerPaste), 0)
+			h.waitJobs(1)
+			reply := h.fake.Calls("chat.postMessage")[0]
+			if got := h.listed(); got != "Billing_CS" {
+				t.Fatalf("listed %q after the paste", got)
+			}
+			replyTS, _ := reply.Answer["ts"].(string)
+			h.clickUndo(replyTS, pasteTS, reply.Field("blocks"), "U0BOB", "trig-undo")
+			h.waitJobs(2)
+			if got := h.listed(); got != "" {
+				t.Errorf("listed %q after Undo", got)
+			}
+			ups := h.fake.Calls("chat.update")
+			if len(ups) != 1 || ups[0].Field("ts") != replyTS {
+				t.Fatalf("chat.update calls: %+v", ups)
+			}
+			mustContain(t, "the reply after Undo", ups[0].Field("blocks"), "Undone by <@U0BOB>")
+			if _, still := buttons(t, ups[0].Field("blocks"))["undo"]; still {
+				t.Errorf("the reply still offers Undo")
+			}
+			posts := h.fake.Calls("chat.postMessage")
+			mustContain(t, "the announcement", posts[len(posts)-1].Field("blocks"), "<@U0BOB> undid a change on *prod*", "Off the list again: `Billing_CS`")
+			// A second click (a stale copy) changes nothing and says why.
+			h.clickUndo(replyTS, pasteTS, reply.Field("blocks"), "U0BOB", "trig-undo-2")
+			h.waitJobs(3)
+			if n := len(h.fake.Calls("chat.postMessage")); n != len(posts) {
+				t.Errorf("a second Undo posted again")
+			}
+		})
+		t.Run(store.name+"/edit", func(t *testing.T) {
+			h := start(t, setup{mode: ModeHTTP, store: store.open(t)})
+			h.track("prod")
+			h.postEvent("EvPaste", slackfake.Message(channel, ana, pasteTS, producerPaste), 0)
+			h.waitJobs(1)
+			replyTS, _ := h.fake.Calls("chat.postMessage")[0].Answer["ts"].(string)
+			h.postEvent("EvEdit", slackfake.Edit(channel, pasteTS, strings.ReplaceAll(producerPaste, "Billing_CS", "Orders_CS")), 0)
+			h.waitJobs(2)
+			if got := h.listed(); got != "Orders_CS" {
+				t.Errorf("listed %q after the edit, want Orders_CS alone", got)
+			}
+			if n := len(h.fake.Calls("chat.postMessage")); n != 1 {
+				t.Errorf("%d replies posted; the edit must update the first", n)
+			}
+			ups := h.fake.Calls("chat.update")
+			if len(ups) != 1 || ups[0].Field("ts") != replyTS {
+				t.Fatalf("chat.update calls: %+v", ups)
+			}
+			mustContain(t, "the updated reply", ups[0].Field("blocks"), "Orders_CS", "was edited", "evt:EvPaste")
+			if strings.Contains(ups[0].Field("blocks"), "Billing_CS") {
+				t.Errorf("the updated reply still names Billing_CS")
+			}
+			second := slackfake.Edit(channel, pasteTS, "never mind, wrong channel")
+			second["message"].(map[string]any)["edited"] = map[string]any{"user": ana, "ts": "1700001000.000300"}
+			h.postEvent("EvEdit2", second, 0)
+			h.waitJobs(3)
+			if got := h.listed(); got != "" {
+				t.Errorf("listed %q after an edit to plain chat", got)
+			}
+			ups = h.fake.Calls("chat.update")
+			mustContain(t, "the reply after the second edit", ups[len(ups)-1].Field("blocks"), "no longer shows an upgrade error")
+			h.postEvent("EvEdit2", second, 1) // Slack's retry
+			h.waitJobs(4)
+			if n := len(h.fake.Calls("chat.update")); n != len(ups) {
+				t.Errorf("a re-delivered edit was answered again")
+			}
+		})
+		t.Run(store.name+"/delete", func(t *testing.T) {
+			h := start(t, setup{mode: ModeHTTP, store: store.open(t)})
+			h.track("prod")
+			h.postEvent("EvPaste", slackfake.Message(channel, ana, pasteTS, producerPaste), 0)
+			h.waitJobs(1)
+			replyTS, _ := h.fake.Calls("chat.postMessage")[0].Answer["ts"].(string)
+			h.postEvent("EvDelete", slackfake.Delete(channel, pasteTS, producerPaste), 0)
+			h.waitJobs(2)
+			if got := h.listed(); got != "Billing_CS" {
+				t.Errorf("listed %q after the deletion: nothing is undone without a click", got)
+			}
+			ups := h.fake.Calls("chat.update")
+			if len(ups) != 1 || ups[0].Field("ts") != replyTS {
+				t.Fatalf("chat.update calls: %+v", ups)
+			}
+			mustContain(t, "the reply after the deletion", ups[0].Field("blocks"), "was deleted", "Billing_CS", "evt:EvPaste")
+			if n := len(h.fake.Calls("chat.postMessage")); n != 1 {
+				t.Errorf("%d messages posted; a deletion only updates the reply", n)
+			}
+			h.clickUndo(replyTS, pasteTS, ups[0].Field("blocks"), ana, "trig-undo-del")
+			h.waitJobs(3)
+			if got := h.listed(); got != "" {
+				t.Errorf("listed %q after Undo of the deleted paste", got)
+			}
+		})
+	}
+}
+
+// /upgrade reset asks first (ephemeral, with a button); the click resets,
+// announces it, and replaces the question.
+func TestResetAsksFirst(t *testing.T) {
+	h := start(t, setup{mode: ModeHTTP})
+	h.track("prod")
+	code, _ := h.do(slackfake.FormRequest(h.events(), secret, slackfake.SlashCommand(channel, ana, "reset prod", h.fake.ResponseURL("trig-ask"), "trig-ask")))
+	if code != http.StatusOK {
+		t.Fatalf("/upgrade reset prod: %d", code)
+	}
+	h.waitJobs(1)
+	ask := h.fake.Calls("response_url")
+	if len(ask) != 1 || ask[0].Field("response_type") != "ephemeral" || len(h.fake.Calls("chat.postMessage")) != 0 {
+		t.Fatalf("the question: %+v", ask)
+	}
+	mustContain(t, "the question", ask[0].Field("blocks"), "Start a new upgrade of prod?")
+	value := buttons(t, ask[0].Field("blocks"))["confirm"]
+	if value != "reset prod --yes" {
+		t.Fatalf("confirm button value %q", value)
+	}
+	p := slackfake.BlockActions(channel, ana, "", "", true, json.RawMessage(ask[0].Field("blocks")), "confirm", value, h.fake.ResponseURL("trig-yes"), "trig-yes")
+	if code, _ := h.do(slackfake.InteractionRequest(h.events(), secret, p)); code != http.StatusOK {
+		t.Fatalf("click: %d", code)
+	}
+	h.waitJobs(2)
+	posts := h.fake.Calls("chat.postMessage")
+	if len(posts) != 1 {
+		t.Fatalf("announcements: %+v", posts)
+	}
+	mustContain(t, "the announcement", posts[0].Field("blocks"), "started a new upgrade of *prod*", `"action_id":"undo"`)
+	rs := h.fake.Calls("response_url")
+	if len(rs) != 2 || rs[1].Path != "/response/trig-yes" || rs[1].Field("replace_original") != "true" {
+		t.Fatalf("the question was not replaced: %+v", rs)
+	}
+	mustContain(t, "the question, answered", rs[1].Field("blocks"), "Confirmed by <@"+ana+">")
+}

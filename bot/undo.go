@@ -1,0 +1,204 @@
+package bot
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/upgradebot/upgradebot/progress"
+)
+
+// Action ids of the undo and confirmation buttons.
+const (
+	ActionUndo    = "undo"
+	ActionConfirm = "confirm"
+)
+
+// undoable is what one reply recorded (its change keys), kept under the
+// reply's ref for progress.UndoTTL so its Undo button, /upgrade undo, an
+// edit or a deletion of the message can take it back.
+type undoable struct {
+	Env    string   `json:"env"`
+	Keys   []string `json:"keys"`
+	What   string   `json:"what,omitempty"`   // what it recorded, in words
+	Undone string   `json:"undone,omitempty"` // who undid it
+	Admin  bool     `json:"admin,omitempty"`  // an admin's command (reset): only admins undo it
+}
+
+// undoRef is the short ref of a command's reply (a message's is its replyKey).
+func undoRef(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return base64.RawURLEncoding.EncodeToString(sum[:15])
+}
+
+// UndoButton takes back what the reply ref recorded. Its command undoes the
+// caller's last change here: the same, on the reply just posted.
+func UndoButton(ref string) Button {
+	return Button{ActionID: ActionUndo, Label: "Undo", Value: buttonValue{Key: ref}.String(), Command: "undo"}
+}
+
+// withUndo adds the Undo button to r's last row of buttons (or a row of its own).
+func withUndo(r *Reply, ref string) *Reply {
+	if n := len(r.Blocks); n > 0 && r.Blocks[n-1].Kind == ActionsBlock {
+		r.Blocks[n-1].Buttons = append(r.Blocks[n-1].Buttons, UndoButton(ref))
+		return r
+	}
+	return r.Actions(UndoButton(ref))
+}
+
+// confirmButton asks before a command that changes a lot: it runs command (ending in --yes) when clicked.
+func confirmButton(label, command string) Button {
+	return Button{ActionID: ActionConfirm, Label: label, Value: command, Primary: true, Command: command}
+}
+
+// confirmed strips a trailing --yes from a command's arguments.
+func confirmed(args string) (string, bool) {
+	fields := strings.Fields(args)
+	if n := len(fields); n > 0 && fields[n-1] == "--yes" {
+		return strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(args), "--yes")), true
+	}
+	return args, false
+}
+
+func (b *Bot) undoable(ctx context.Context, workspace, ref string) (undoable, bool) {
+	var u undoable
+	js, found, err := b.store.Value(ctx, workspace, "undo:"+ref)
+	if err != nil || !found || json.Unmarshal(js, &u) != nil {
+		return u, false
+	}
+	return u, true
+}
+
+func (b *Bot) putUndoable(ctx context.Context, workspace, ref string, u undoable) {
+	js, _ := json.Marshal(u)
+	if err := b.store.PutValue(ctx, workspace, "undo:"+ref, js, progress.UndoTTL); err != nil {
+		b.log.Warn("cannot keep what a reply recorded for undo", "err", err)
+	}
+}
+
+// remember notes that the reply ref recorded keys on env, as user's last
+// change in channel. A message answered again (a late screenshot) adds its
+// keys to what it recorded before, unless that was undone. It reports
+// whether the reply has something to undo (its Undo button).
+func (b *Bot) remember(ctx context.Context, workspace, channel, user, ref string, rec undoable) bool {
+	u, ok := b.undoable(ctx, workspace, ref)
+	if len(rec.Keys) == 0 {
+		return ok && u.Undone == "" && rec.Env != ""
+	}
+	if ok && u.Undone == "" && u.Env == rec.Env {
+		rec.Keys = append(u.Keys, slices.DeleteFunc(rec.Keys, func(k string) bool { return slices.Contains(u.Keys, k) })...)
+		rec.What = strings.TrimSpace(u.What + " " + rec.What)
+	}
+	b.putUndoable(ctx, workspace, ref, rec)
+	if err := b.store.PutValue(ctx, workspace, lastKey(channel, user), []byte(ref), progress.UndoTTL); err != nil {
+		b.log.Warn("cannot keep a user's last change", "err", err)
+	}
+	return true
+}
+
+func lastKey(channel, user string) string { return "last:" + channel + ":" + user }
+
+func (b *Bot) cmdUndo(ctx context.Context, c Command, args string) Response {
+	if args != "" {
+		return b.usageError(b.lookup("undo"), "undo takes back your last change here; it takes no arguments.")
+	}
+	ref, found, err := b.store.Value(ctx, c.Workspace, lastKey(c.Channel, c.User))
+	if err != nil {
+		return private(b.storeError("read your last change", err))
+	}
+	if !found {
+		return private(errorReply(fmt.Sprintf("You have no change to undo in this channel (I keep them %d days).", progress.UndoTTL/(24*time.Hour))))
+	}
+	return b.undo(ctx, c.Workspace, c.User, string(ref))
+}
+
+// undo takes back what the reply ref recorded, as one change ("undo of …" in the history).
+func (b *Bot) undo(ctx context.Context, workspace, user, ref string) Response {
+	u, ok := b.undoable(ctx, workspace, ref)
+	switch {
+	case !ok:
+		return private(errorReply(fmt.Sprintf("That can no longer be undone: I keep what a reply recorded for %d days.", progress.UndoTTL/(24*time.Hour))))
+	case u.Undone != "":
+		r := &Reply{Summary: "Already undone"}
+		return private(r.Section(Line{T("That was undone already, by "), M(u.Undone), T(".")}))
+	case u.Admin && !b.isAdmin(user):
+		return private(errorReply("Only upgradebot admins may undo that (an admin's command). Ask one of them (UPGRADEBOT_ADMINS) to do it."))
+	}
+	res, err := b.store.Apply(ctx, workspace, u.Env, progress.Change{Kind: progress.ChangeUndo, Key: "undo:" + u.Keys[0], Actor: user, Undoes: u.Keys, At: b.now()})
+	switch {
+	case errors.Is(err, progress.ErrNothingToUndo):
+		return private(errorReply(fmt.Sprintf("Nothing left to undo on %s: it was undone already or is older than %d days.", u.Env, progress.UndoTTL/(24*time.Hour))))
+	case err != nil:
+		return private(b.storeError("undo", err))
+	case res.Duplicate:
+		return Response{}
+	}
+	u.Undone = user
+	b.putUndoable(ctx, workspace, ref, u)
+	return Response{Announce: b.undoneReply(u.Env, user, res)}
+}
+
+// undoneReply says what an undo did, and what it left because it changed since.
+func (b *Bot) undoneReply(env, user string, res progress.Result) *Reply {
+	r := &Reply{Summary: "Undone on " + env}
+	lines := []Line{{M(user), T(" undid a change on "), B(env), T(" (" + res.Undid + ").")}}
+	for _, l := range []struct {
+		what  string
+		names []string
+	}{{"Back on the list: ", res.Added}, {"Off the list again: ", res.Removed}, {"Reason put back for: ", res.Updated}} {
+		if len(l.names) > 0 {
+			lines = append(lines, append(append(Line{T(l.what)}, nameSpans(l.names, 10)...), T(".")))
+		}
+	}
+	lines = append(lines, Line{T("State: " + stateText(res.State) + fmt.Sprintf("; %d to republish.", res.Remaining))})
+	r.Section(lines...)
+	if len(res.Kept) > 0 || res.KeptState {
+		l := Line{T(":warning: Changed since by a later change, so left as it is: ")}
+		l = append(l, nameSpans(res.Kept, 10)...)
+		switch {
+		case res.KeptState && len(res.Kept) > 0:
+			l = append(l, T(" and the state"))
+		case res.KeptState:
+			l = append(l, T("the state"))
+		}
+		r.Context(append(l, T(".")))
+	}
+	return r
+}
+
+// linesText is lines in plain words, for what a reply recorded.
+func linesText(lines []Line) string {
+	var parts []string
+	for _, l := range lines {
+		parts = append(parts, l.PlainText())
+	}
+	return strings.Join(parts, " ")
+}
+
+// undoably is a command's reply r that recorded the changes keys on env:
+// remembered as user's last change in channel, with an Undo button.
+func (b *Bot) undoably(ctx context.Context, workspace, channel, user, env string, r *Reply, keys ...string) *Reply {
+	ref := undoRef(keys[0])
+	b.remember(ctx, workspace, channel, user, ref, undoable{Env: env, Keys: keys, What: r.Summary})
+	return withUndo(r, ref)
+}
+
+// confirm asks the question (from env's status) before command, which ends in --yes, changes env a lot.
+func (b *Bot) confirm(ctx context.Context, workspace, env, command, label string, question func(progress.Status) string) Response {
+	st, err := b.store.Status(ctx, workspace, env, 0)
+	if err != nil {
+		return private(b.storeError("status", err))
+	}
+	q := question(st)
+	r := &Reply{Summary: q}
+	r.Section(Line{T(q)})
+	r.Actions(confirmButton(label, command))
+	r.Context(Line{T("Nothing changes until you confirm; "), C(b.cmd + " undo"), T(" takes it back afterwards.")})
+	return private(r)
+}

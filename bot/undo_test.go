@@ -1,0 +1,131 @@
+package bot
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+// button finds a reply's button by action id.
+func button(t *testing.T, r *Reply, actionID string) Button {
+	t.Helper()
+	for _, bl := range r.Blocks {
+		for _, bt := range bl.Buttons {
+			if bt.ActionID == actionID {
+				return bt
+			}
+		}
+	}
+	t.Fatalf("no %s button in %s", actionID, RenderText(r))
+	return Button{}
+}
+
+// reset and done all ask first; the button runs the command it prints.
+func TestConfirmations(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct{ ask, command, announced string }{
+		{"reset prod", "reset prod --yes", "started a new upgrade of prod"},
+		{"done all", "done prod: all --yes", "All clear on prod"},
+		{"done prod: all", "done prod: all --yes", "All clear on prod"},
+	} {
+		t.Run(tc.ask, func(t *testing.T) {
+			b, store := newTestBot(t)
+			cmd(t, b, "C1", "U1", "track prod")
+			cmd(t, b, "C1", "U1", "failed A B")
+			ask := cmd(t, b, "C1", "U1", tc.ask)
+			if !ask.Announce.Empty() || !ask.Private {
+				t.Fatalf("%q did not ask first: %s", tc.ask, text(ask))
+			}
+			if st, _ := store.Status(ctx, "T1", "prod", 0); st.ModuleCount != 2 {
+				t.Fatalf("asking changed the list: %d modules", st.ModuleCount)
+			}
+			bt := button(t, ask.Reply, ActionConfirm)
+			if bt.Command != tc.command || bt.Value != tc.command {
+				t.Errorf("button command %q, value %q; want %q", bt.Command, bt.Value, tc.command)
+			}
+			click := b.HandleAction(ctx, Action{Workspace: "T1", Channel: "C1", User: "U1", ID: "a1", ActionID: bt.ActionID, Value: bt.Value})
+			if !strings.Contains(text(click), tc.announced) || click.Update == nil {
+				t.Errorf("the click: %s", text(click))
+			}
+			if st, _ := store.Status(ctx, "T1", "prod", 0); st.ModuleCount != 0 {
+				t.Errorf("after the click: %d modules", st.ModuleCount)
+			}
+		})
+	}
+	b, _ := newTestBot(t)
+	if r := b.HandleAction(ctx, Action{Workspace: "T1", Channel: "C1", User: "U1", ID: "a1", ActionID: ActionConfirm, Value: "reset prod"}); !strings.Contains(text(r), "out of date") {
+		t.Errorf("a confirmation without --yes: %s", text(r))
+	}
+}
+
+// Undo of a paste after one of its modules was republished: the rest is
+// taken back, the module republished since is left and the reply says so.
+func TestUndoLeavesWhatChangedSince(t *testing.T) {
+	ctx := context.Background()
+	b, store := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod")
+	paste := producerPaste + "\n" + strings.ReplaceAll(producerPaste, "Billing_CS", "Orders_CS")
+	reply := msg(t, b, "C1", "U1", "1.1", paste)
+	cmd(t, b, "C1", "U2", "done Billing_CS")
+	undo := button(t, reply.Reply, ActionUndo)
+	r := b.HandleAction(ctx, Action{Workspace: "T1", Channel: "C1", User: "U3", ID: "a1", ActionID: undo.ActionID, Value: undo.Value})
+	out := text(r)
+	for _, want := range []string{"U3 undid a change on prod", "Off the list again: Orders_CS", "left as it is: Billing_CS", "Undone by U3"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("undo lacks %q:\n%s", want, out)
+		}
+	}
+	if st, _ := store.Status(ctx, "T1", "prod", -1); st.ModuleCount != 0 {
+		t.Errorf("after undo: %d modules", st.ModuleCount)
+	}
+	// U2's own last change is still theirs to undo.
+	if r := cmd(t, b, "C1", "U2", "undo"); !strings.Contains(text(r), "Back on the list: Billing_CS") {
+		t.Errorf("U2's undo: %s", text(r))
+	}
+}
+
+// An edited paste: what it recorded is undone, the new text recorded; a
+// deleted one offers Undo and changes nothing until clicked.
+func TestEditAndDelete(t *testing.T) {
+	ctx := context.Background()
+	b, store := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod")
+	m := Message{Workspace: "T1", Channel: "C1", User: "U1", TS: "1.1", Text: producerPaste}
+	b.HandleMessage(ctx, m)
+	m.Text, m.Edited = strings.ReplaceAll(producerPaste, "Billing_CS", "Orders_CS"), "1.2"
+	edit := b.HandleEdit(ctx, m)
+	if edit.Private || !strings.Contains(text(edit), "was edited") {
+		t.Errorf("edit: %s", text(edit))
+	}
+	list := func() string {
+		st, _ := store.Status(ctx, "T1", "prod", -1)
+		var names []string
+		for _, m := range st.Modules {
+			names = append(names, m.Name)
+		}
+		return strings.Join(names, ",")
+	}
+	if got := list(); got != "Orders_CS" {
+		t.Errorf("after the edit: %q", got)
+	}
+	del := b.HandleDelete(ctx, m)
+	if !strings.Contains(text(del), "was deleted") || list() != "Orders_CS" {
+		t.Errorf("delete: %s; list %q", text(del), list())
+	}
+	undo := button(t, del.Reply, ActionUndo)
+	b.HandleAction(ctx, Action{Workspace: "T1", Channel: "C1", User: "U1", ID: "a2", ActionID: undo.ActionID, Value: undo.Value})
+	if got := list(); got != "" {
+		t.Errorf("after Undo of the deleted paste: %q", got)
+	}
+	if r := b.HandleDelete(ctx, m); !r.Reply.Empty() {
+		t.Errorf("a deletion after Undo: %s", text(r))
+	}
+	h, _ := store.History(ctx, "T1", "prod")
+	var actions []string
+	for _, e := range h {
+		actions = append(actions, e.Action)
+	}
+	if got := strings.Join(actions, " "); got != "track add undo add undo" {
+		t.Errorf("history %q", got)
+	}
+}

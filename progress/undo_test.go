@@ -1,0 +1,135 @@
+package progress
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// testUndo: an undo puts back what its changes replaced, leaves what was
+// changed since (and says so), is a change of its own in the history, and
+// uses the records up.
+func testUndo(t *testing.T, newStore func(t *testing.T) Store) {
+	summary := Change{Kind: ChangeSummary, Key: "sum", Counts: Counts{Prepared: new(26), Failed: new(1), Skipped: new(2)}}
+	addAB := Change{Kind: ChangeAddModules, Key: "add", Reason: ReasonFailed, Modules: []string{"A", "B"}}
+	for _, tc := range []struct {
+		name    string
+		changes []Change
+		undo    []string
+		want    Result // Added, Removed, Updated, Kept, KeptState
+		mods    []string
+		state   State
+		named   int
+		failed  *int
+	}{
+		{name: "a report", changes: []Change{addAB}, undo: []string{"add"},
+			want: Result{Removed: []string{"A", "B"}}, state: StateFollowing},
+		{name: "a summary", changes: []Change{summary}, undo: []string{"sum"}, state: StateFollowing},
+		{name: "a summary over an earlier one", changes: []Change{summary, {Kind: ChangeSummary, Key: "sum2", Counts: Counts{Failed: new(5)}}},
+			undo: []string{"sum2"}, state: StateFinishedWithErrors, failed: new(1)},
+		{name: "a done", changes: []Change{addAB, {Kind: ChangeDone, Key: "done", Modules: []string{"a"}}}, undo: []string{"done"},
+			want: Result{Added: []string{"A"}}, mods: []string{"A", "B"}, state: StateFollowing, named: 2},
+		{name: "done all", changes: []Change{summary, addAB, {Kind: ChangeDone, Key: "done", All: true}}, undo: []string{"done"},
+			want: Result{Added: []string{"A", "B"}}, mods: []string{"A", "B"}, state: StateFinishedWithErrors, named: 2, failed: new(1)},
+		{name: "a new reason", changes: []Change{addAB, {Kind: ChangeAddModules, Key: "skip", Reason: ReasonSkipped, Modules: []string{"B"}}},
+			undo: []string{"skip"}, want: Result{Updated: []string{"B"}}, mods: []string{"A", "B"}, state: StateFollowing, named: 2},
+		{name: "a reset", changes: []Change{summary, addAB, {Kind: ChangeReset, Key: "reset"}}, undo: []string{"reset"},
+			want: Result{Added: []string{"A", "B"}}, mods: []string{"A", "B"}, state: StateFinishedWithErrors, named: 2, failed: new(1)},
+		{name: "a report, one module republished since", changes: []Change{addAB, {Kind: ChangeDone, Key: "done", Modules: []string{"A"}}},
+			undo: []string{"add"}, want: Result{Removed: []string{"B"}, Kept: []string{"A"}}, state: StateFollowing, named: 1},
+		{name: "a summary, state changed since", changes: []Change{summary, {Kind: ChangeState, Key: "ready", State: StateReady}},
+			undo: []string{"sum"}, want: Result{KeptState: true}, state: StateReady, failed: new(1)},
+		{name: "two changes at once, last first", changes: []Change{addAB, {Kind: ChangeDone, Key: "done", Modules: []string{"A"}}},
+			undo: []string{"add", "done"}, want: Result{Added: []string{"A"}, Removed: []string{"A", "B"}}, state: StateFollowing},
+		{name: "one of them recorded nothing", changes: []Change{addAB}, undo: []string{"never", "add"},
+			want: Result{Removed: []string{"A", "B"}}, state: StateFollowing},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStore(t)
+			track(t, s, TrackRequest{Environment: "prod", Channel: "C1"})
+			for _, c := range tc.changes {
+				apply(t, s, "prod", c)
+			}
+			before := len(history(t, s, "prod"))
+			res := apply(t, s, "prod", Change{Kind: ChangeUndo, Key: "undo-1", Actor: "U2", Undoes: tc.undo})
+			equal(t, "Added", res.Added, tc.want.Added)
+			equal(t, "Removed", res.Removed, tc.want.Removed)
+			equal(t, "Updated", res.Updated, tc.want.Updated)
+			equal(t, "Kept", res.Kept, tc.want.Kept)
+			if res.KeptState != tc.want.KeptState || res.State != tc.state {
+				t.Errorf("KeptState, State = %v, %s; want %v, %s", res.KeptState, res.State, tc.want.KeptState, tc.state)
+			}
+			st := status(t, s, "prod", -1)
+			equal(t, "modules", moduleNames(st.Modules), tc.mods)
+			if st.State != tc.state || st.NamedFailedSkipped != tc.named || fmt.Sprint(deref(st.Counts.Failed)) != fmt.Sprint(deref(tc.failed)) || st.ModuleCount != len(tc.mods) {
+				t.Errorf("after the undo: state %s, named %d, failed %v, count %d; want %s, %d, %v, %d",
+					st.State, st.NamedFailedSkipped, deref(st.Counts.Failed), st.ModuleCount, tc.state, tc.named, deref(tc.failed), len(tc.mods))
+			}
+			h := history(t, s, "prod")
+			if last := h[len(h)-1]; len(h) != before+1 || last.Action != "undo" || last.Actor != "U2" || !strings.HasPrefix(last.Detail, "undo of ") {
+				t.Errorf("history: %d entries after %d, last %+v", len(h), before, last)
+			} else if (len(tc.want.Kept) > 0 || tc.want.KeptState) != strings.Contains(last.Detail, "left as is") {
+				t.Errorf("history detail %q does not say what was left", last.Detail)
+			}
+			// The same undo again (a retry) is a duplicate; another one finds nothing left.
+			if again := apply(t, s, "prod", Change{Kind: ChangeUndo, Key: "undo-1", Undoes: tc.undo}); !again.Duplicate {
+				t.Errorf("retried undo = %+v, want a duplicate", again)
+			}
+			_, err := s.Apply(context.Background(), ws, "prod", Change{Kind: ChangeUndo, Key: "undo-2", Actor: "U2", Undoes: tc.undo})
+			if !errors.Is(err, ErrNothingToUndo) {
+				t.Errorf("second undo: %v, want ErrNothingToUndo", err)
+			}
+			if h2 := history(t, s, "prod"); len(h2) != len(h) {
+				t.Errorf("a refused undo was logged")
+			}
+		})
+	}
+	t.Run("details", func(t *testing.T) {
+		s := newStore(t)
+		track(t, s, TrackRequest{Environment: "prod", Channel: "C1"})
+		apply(t, s, "prod", addAB)
+		apply(t, s, "prod", Change{Kind: ChangeDone, Key: "done", Modules: []string{"A"}})
+		res := apply(t, s, "prod", Change{Kind: ChangeUndo, Key: "u", Undoes: []string{"add"}})
+		h := history(t, s, "prod")
+		want := "undo of 2 modules reported (failed): A, B (changed since, left as is: A)"
+		if got := h[len(h)-1].Detail; got != want || res.Undid != "2 modules reported (failed): A, B" {
+			t.Errorf("detail %q, Undid %q; want %q", got, res.Undid, want)
+		}
+		if _, err := s.Apply(context.Background(), ws, "prod", Change{Kind: ChangeUndo, Key: "u2"}); !errors.Is(err, ErrInvalid) {
+			t.Errorf("an undo of nothing: %v, want ErrInvalid", err)
+		}
+		// The record keeps the module as reported: undone, it comes back with its reporter and time.
+		apply(t, s, "prod", Change{Kind: ChangeUndo, Key: "u3", Undoes: []string{"done"}})
+		st := status(t, s, "prod", -1)
+		if i := slices.IndexFunc(st.Modules, func(m Module) bool { return m.Name == "A" }); i < 0 || st.Modules[i].ReportedBy != "U1" || !st.Modules[i].ReportedAt.Equal(t0) {
+			t.Errorf("A after undoing its done: %+v", st.Modules)
+		}
+	})
+}
+
+// An undo record lasts UndoTTL; records expire as new changes come.
+func TestBoltUndoExpires(t *testing.T) {
+	now := t0
+	s := newBoltStore(t, BoltOptions{Now: func() time.Time { return now }})
+	ctx := context.Background()
+	if _, err := s.Track(ctx, TrackRequest{Workspace: ws, Environment: "dev", Channel: "C1"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"old", "kept"} {
+		if _, err := s.Apply(ctx, ws, "dev", Change{Kind: ChangeAddModules, Key: k, Reason: ReasonFailed, Modules: []string{k}}); err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(UndoTTL / 2)
+	}
+	now = now.Add(time.Minute) // "old" is UndoTTL and a minute old, "kept" half that
+	if _, err := s.Apply(ctx, ws, "dev", Change{Kind: ChangeUndo, Key: "u1", Undoes: []string{"old"}}); !errors.Is(err, ErrNothingToUndo) {
+		t.Errorf("undo after UndoTTL: %v, want ErrNothingToUndo", err)
+	}
+	if res, err := s.Apply(ctx, ws, "dev", Change{Kind: ChangeUndo, Key: "u2", Undoes: []string{"kept"}}); err != nil || len(res.Removed) != 1 {
+		t.Errorf("undo within UndoTTL: %+v, %v", res, err)
+	}
+}
