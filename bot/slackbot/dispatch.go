@@ -100,12 +100,18 @@ func (*unread) UnmarshalJSON([]byte) error { return nil }
 
 // event reads raw as slackevents.ParseEvent would (but for the message's
 // blocks, and the fields of MessageEvent that slack.Msg lacks) when it is a
-// message that carries no other message, what nearly all traffic is; false
-// for anything else.
+// new message (the subtypes newText takes) that carries no other message,
+// what nearly all traffic is; false for anything else, edits and deletions
+// included (their previous and new messages are MessageEvent's).
 func (mc *messageCallback) event(raw []byte) (slackevents.EventsAPIEvent, bool) {
 	cb, e := &mc.cb, &mc.msg
 	if json.Unmarshal(raw, cb) != nil || cb.Type != string(slackevents.CallbackEvent) || cb.InnerEvent == nil ||
 		json.Unmarshal(*cb.InnerEvent, e) != nil || e.Type != string(slackevents.Message) || e.Nested != nil {
+		return slackevents.EventsAPIEvent{}, false
+	}
+	switch e.SubType {
+	case "", "thread_broadcast", "file_share", "bot_message":
+	default:
 		return slackevents.EventsAPIEvent{}, false
 	}
 	mc.me = slackevents.MessageEvent{ClientMsgID: e.ClientMsgID, Type: e.Type, User: e.User, Text: e.Text,

@@ -100,6 +100,8 @@ func TestMessageReadAsSlackGoReadsIt(t *testing.T) {
 		{"file share", slackfake.EventCallback("Ev6", slackfake.FileShare(channel, ana, "1700000000.000103", "look",
 			map[string]any{"id": "F1", "name": "a.png", "mimetype": "image/png", "size": 87})), true},
 		{"edit (carries the new message)", slackfake.EventCallback("Ev7", slackfake.Edit(channel, "1700000000.000100", "new")), false},
+		{"deletion (carries the previous message)", slackfake.EventCallback("Ev7d", slackfake.Delete(channel, "1700000000.000100", "old")), false},
+		{"a channel join", slackfake.EventCallback("Ev7j", map[string]any{"type": "message", "subtype": "channel_join", "channel": channel, "user": ana, "ts": "1700000000.000106"}), false},
 		{"mention", slackfake.EventCallback("Ev8", slackfake.AppMention(channel, ana, "1700000000.000104", "<@U0BOT> help")), false},
 		{"file with a size as a string", slackfake.EventCallback("Ev9", slackfake.FileShare(channel, ana, "1700000000.000105", "look",
 			map[string]any{"id": "F2", "name": "odd.png", "size": "87"})), false},
