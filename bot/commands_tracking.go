@@ -318,6 +318,7 @@ func (b *Bot) markDone(ctx context.Context, workspace, channel, env, user, key s
 	if res.Duplicate {
 		return Response{}
 	}
+	b.releaseOwners(ctx, workspace, env, res.Removed, all)
 	if len(res.Removed) == 0 && !res.BecameDone && (!all || unnamed == 0) {
 		msg := fmt.Sprintf("Not on %s's list, so nothing recorded: %s. %s shows the list.", env, quotedList(res.NotFound), "`"+b.cmd+" status "+env+"`")
 		if all {
@@ -363,6 +364,7 @@ func (b *Bot) republishedAll(ctx context.Context, workspace, channel, env, user,
 	if _, err := b.store.Apply(ctx, workspace, env, progress.Change{Kind: progress.ChangeDone, Key: key, Actor: user, All: true, At: b.now()}); err != nil {
 		return private(b.storeError("record", err))
 	}
+	b.releaseOwners(ctx, workspace, env, nil, true)
 	res, err := b.store.Apply(ctx, workspace, env, progress.Change{Kind: progress.ChangeState, Key: key + "#ready", Actor: user, State: progress.StateReady, At: b.now()})
 	if err != nil {
 		return private(b.storeError("record", err))
@@ -407,6 +409,7 @@ func (b *Bot) cmdReset(ctx context.Context, c Command, args string) Response {
 	if err != nil {
 		return private(b.storeError("reset", err))
 	}
+	b.releaseOwners(ctx, c.Workspace, env, nil, true)
 	r := &Reply{Summary: env + " reset for a new upgrade"}
 	r.Section(Line{M(c.User), T(" started a new upgrade of "), B(env), T(": state, counts and modules cleared; history kept.")})
 	noteReplication(r, res.NotReplicated)
