@@ -37,6 +37,10 @@ type ImageText struct {
 	// Problem says, in a few words, why it was not read ("" when it was);
 	// the reply shows it when the message gets one.
 	Problem string
+	// Skipped: not read for one of the bot's limits (too many, too large,
+	// too busy, too slow), so the text pasted would be read. A message of
+	// such screenshots alone gets a reply saying so.
+	Skipped bool
 	// Pending means it is still being read: the reply says so, and the
 	// transport updates the reply once it is read.
 	Pending bool

@@ -98,6 +98,32 @@ func TestUnreadScreenshotNotes(t *testing.T) {
 	}
 }
 
+// A message of screenshots alone, none read for one of the bot's limits
+// (too many, too large, too busy), gets one reply saying so and what to
+// do; a picture unreadable for what it is, or a message with text, does not.
+func TestSkippedScreenshotsAloneAreAnswered(t *testing.T) {
+	b, _ := newTestBot(t)
+	big := ImageText{Name: "big.png", Problem: "it is too large (8 MB; at most 5 MB are read)", Skipped: true}
+	extra := ImageText{Name: "e.png", Problem: "at most 4 screenshots of a message are read", Skipped: true}
+	gif := ImageText{Name: "cat.gif", Problem: "only PNG and JPEG screenshots are read"}
+	out := text(imageMsg(t, b, "6.1", " ", big, extra))
+	for _, want := range []string{"Paste the error's text here", "Could not read the screenshot big.png: it is too large", "Could not read the screenshot e.png: at most 4"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("reply to skipped screenshots lacks %q:\n%s", want, out)
+		}
+	}
+	for name, resp := range map[string]Response{
+		"a GIF alone":              imageMsg(t, b, "6.2", "", gif),
+		"skipped and unreadable":   imageMsg(t, b, "6.3", "", big, gif),
+		"skipped with a chat line": imageMsg(t, b, "6.4", "look at this", big),
+		"read with nothing to say": imageMsg(t, b, "6.5", "", ImageText{Name: "ok.png", Text: "a dashboard"}),
+	} {
+		if !resp.Reply.Empty() {
+			t.Errorf("%s got a reply:\n%s", name, text(resp))
+		}
+	}
+}
+
 // With several environments, the choice records the text's and the
 // screenshot's changes.
 func TestScreenshotEnvironmentChoice(t *testing.T) {

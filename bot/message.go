@@ -17,8 +17,11 @@ var mentionPrefix = regexp.MustCompile(`^\s*<@([A-Z0-9]+)(?:\|[^>]*)?>[\s:,]*`)
 // CommandText returns the subcommand text when a message is a command to
 // the bot (a leading mention followed by a known subcommand), else "".
 func (b *Bot) CommandText(text string) (string, bool) {
+	if b.botUser == "" || !strings.Contains(text, "<@") {
+		return "", false // most messages: no regexp run (it is on every message)
+	}
 	m := mentionPrefix.FindStringSubmatchIndex(text)
-	if m == nil || b.botUser == "" || text[m[2]:m[3]] != b.botUser {
+	if m == nil || text[m[2]:m[3]] != b.botUser {
 		return "", false
 	}
 	rest := text[m[1]:]
@@ -104,8 +107,14 @@ func (r *Reading) Silent() bool { return !r.mention && len(r.Findings()) == 0 }
 func (b *Bot) answer(ctx context.Context, r *Reading) Response {
 	findings := r.Findings()
 	if len(findings) == 0 {
-		if r.mention {
+		switch {
+		case r.mention:
 			reply := b.helpHint()
+			reply.Context(imageLines(r.m, r.parts)...)
+			return Response{Reply: reply}
+		case allSkipped(r.m):
+			reply := &Reply{Summary: "Could not read the screenshots: paste the error's text"}
+			reply.Section(Line{T("I could not read the screenshots of this message. Paste the error's text here (copy it from Service Center) and I will read it.")})
 			reply.Context(imageLines(r.m, r.parts)...)
 			return Response{Reply: reply}
 		}
@@ -138,6 +147,21 @@ func (b *Bot) HandleMessage(ctx context.Context, m Message) Response {
 		return b.HandleCommand(ctx, Command{Workspace: m.Workspace, Channel: m.Channel, User: m.User, ID: m.TS, Text: text})
 	}
 	return b.Answer(ctx, b.Read(m))
+}
+
+// allSkipped: a message of screenshots alone, none of them read for one
+// of the bot's limits (ImageText.Skipped); other pictures, unreadable for
+// what they are, are let be (shared files have their own answer, fileNews).
+func allSkipped(m Message) bool {
+	if strings.TrimSpace(m.Text) != "" || len(m.Images) == 0 {
+		return false
+	}
+	for _, im := range m.Images {
+		if !im.Skipped || im.File {
+			return false
+		}
+	}
+	return true
 }
 
 func (b *Bot) mentionsBot(text string) bool {

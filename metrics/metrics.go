@@ -75,6 +75,23 @@ func New() *Metrics {
 	return m
 }
 
+// WatchBreaker exports whether the store's circuit breaker is open (1: Redis
+// kept failing and store calls fail at once) as upgradebot_store_breaker_open,
+// read from open at each scrape.
+func (m *Metrics) WatchBreaker(open func() bool) {
+	if m == nil {
+		return
+	}
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: Namespace, Name: "store_breaker_open",
+		Help: "1 while Redis kept failing and store calls fail at once (the breaker is open: tracking is unavailable, diagnosis goes on), else 0."},
+		func() float64 {
+			if open() {
+				return 1
+			}
+			return 0
+		}))
+}
+
 // Handler serves the metrics in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
 	if m == nil {

@@ -32,6 +32,7 @@ func TestMetricsExposition(t *testing.T) {
 	m.JournalUndurable()
 	m.JournalUndurable()
 	m.Event(strings.Repeat("x", 200)) // a long label is cut
+	m.WatchBreaker(func() bool { return true })
 
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
@@ -54,6 +55,7 @@ func TestMetricsExposition(t *testing.T) {
 		`upgradebot_slack_reconnects_total 1`,
 		`upgradebot_journal_recovered_total 1`,
 		`upgradebot_journal_undurable_total 2`,
+		`upgradebot_store_breaker_open 1`,
 		`upgradebot_slack_events_total{type="` + strings.Repeat("x", 64) + `"} 1`,
 	} {
 		if !strings.Contains(text, want) {
@@ -85,6 +87,7 @@ func TestNilMetrics(t *testing.T) {
 	m.Reconnect()
 	m.JournalRecovered()
 	m.JournalUndurable()
+	m.WatchBreaker(func() bool { return true })
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	if rec.Code != 404 {

@@ -44,6 +44,18 @@ func newBreaker(now func() time.Time, log *slog.Logger) *breaker {
 	return &breaker{now: now, log: log}
 }
 
+// BreakerOpen reports whether the store fails its calls at once because
+// Redis kept failing (OpenRedis's breaker is open); false for a store on a
+// client the caller brought, which has no breaker.
+func (s *RedisStore) BreakerOpen() bool {
+	if s.breaker == nil {
+		return false
+	}
+	s.breaker.mu.Lock()
+	defer s.breaker.mu.Unlock()
+	return !s.breaker.until.IsZero()
+}
+
 // allow says whether a command may go to Redis, and whether it is the probe.
 func (b *breaker) allow() (probe bool, err error) {
 	b.mu.Lock()

@@ -110,3 +110,27 @@ func TestBreakerOneProbe(t *testing.T) {
 		t.Errorf("after the probe's answer: %v, %d pipelines reached Redis; want closed", err, pipelines)
 	}
 }
+
+// BreakerOpen says when OpenRedis's breaker is open (for the metric): here
+// Redis refuses every connection.
+func TestBreakerOpenReported(t *testing.T) {
+	s, err := OpenRedisURL("redis://127.0.0.1:1/3", RedisOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i := range breakerFailures {
+		if s.BreakerOpen() {
+			t.Fatalf("open after %d failures, want %d", i, breakerFailures)
+		}
+		if err := s.Ping(context.Background()); !errors.Is(err, ErrUnavailable) {
+			t.Fatalf("ping: %v, want ErrUnavailable", err)
+		}
+	}
+	if !s.BreakerOpen() {
+		t.Errorf("closed after %d failures in a row, want open", breakerFailures)
+	}
+	if (&RedisStore{}).BreakerOpen() {
+		t.Error("a store without a breaker reports it open")
+	}
+}

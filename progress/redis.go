@@ -70,6 +70,7 @@ type RedisStore struct {
 	apply        *redis.Script
 	replicas     replicas     // which masters have a replica to WAIT for (redis_wait.go)
 	log          *slog.Logger // says when a journal entry is not yet on a replica
+	breaker      *breaker     // OpenRedis's; nil for a client the caller brought
 }
 
 var _ Store = (*RedisStore)(nil)
@@ -189,7 +190,7 @@ func OpenRedis(rawURL, clusterURL string, opts RedisOptions) (s *RedisStore, kin
 		_ = client.Close()
 		return nil, "", err
 	}
-	s.owned = true
+	s.owned, s.breaker = true, br
 	return s, kind, nil
 }
 

@@ -71,6 +71,8 @@ func markButtons(btns map[string]string) string {
 
 // A reminder's "Mark … republished" carries no key: the core cannot
 // rebuild the reminder, so the button goes from the click's copy of it.
+// A second click from the same copy (stale: it still has the first
+// button) does not bring the first button back.
 func TestReminderClickLosesItsButton(t *testing.T) {
 	h := start(t, setup{mode: ModeHTTP})
 	h.track("prod")
@@ -97,4 +99,22 @@ func TestReminderClickLosesItsButton(t *testing.T) {
 		t.Errorf("buttons to mark %s after the click; want Orders_CS", mark)
 	}
 	mustContain(t, "reminder after the click", ups[0].Field("blocks"), "`Billing_CS` marked republished by <@U0BOB>")
+	bt = reminder.Blocks[0].Buttons[1]
+	p = slackfake.BlockActions(channel, ana, "1700000900.000100", "", false, blocks, bt.ActionID, bt.Value, h.fake.ResponseURL("rem2"), "trig-rem2")
+	if code, _ := h.do(slackfake.InteractionRequest(h.events(), secret, p)); code != http.StatusOK {
+		t.Fatalf("second click: %d", code)
+	}
+	h.waitJobs(2)
+	if ups = h.fake.Calls("chat.update"); len(ups) != 2 {
+		t.Fatalf("chat.update calls: %+v", ups)
+	}
+	if mark := markButtons(buttons(t, ups[1].Field("blocks"))); mark != "" {
+		t.Errorf("buttons to mark %s after the second click from the stale copy; want none", mark)
+	}
+	mustContain(t, "reminder after the second click", ups[1].Field("blocks"),
+		"`Billing_CS` marked republished by <@U0BOB>", "`Orders_CS` marked republished by <@"+ana+">")
+	// Each note once.
+	if n := strings.Count(decoded(ups[1].Field("blocks")), "marked republished"); n != 2 {
+		t.Errorf("%d notes after two clicks, want 2:\n%s", n, ups[1].Field("blocks"))
+	}
 }

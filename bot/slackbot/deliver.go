@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/slack-go/slack"
@@ -248,7 +250,10 @@ func codeBlock(f *bot.File) string {
 // what it said, when the core did not rebuild it (Response.Update): a
 // shared ephemeral status goes away, and a module marked republished
 // loses its button (a reminder's) from the copy of the message the click
-// brought.
+// brought. That copy may predate earlier clicks (two clicks before Slack
+// shows the first update): the buttons those removed, kept in the store
+// for the message (clickedKey), are removed from it again, so none comes
+// back.
 func (a *App) afterAction(ctx context.Context, resp bot.Response, o origin) {
 	if resp.Replace || resp.Update != nil || (resp.Announce.Empty() && (resp.Reply.Empty() || resp.Private)) {
 		return
@@ -265,7 +270,13 @@ func (a *App) afterAction(ctx context.Context, resp bot.Response, o origin) {
 		if o.ephemeral || o.msgTS == "" || len(o.blocks) == 0 {
 			return
 		}
-		blocks, err := withoutButton(o.blocks, o.actionID, kind == bot.ActionChooseEnv, clickNote(kind, o))
+		key := clickedKey(o.channel, o.msgTS)
+		var clicks []removal
+		if v, ok, err := a.store.Value(ctx, o.workspace, key); err == nil && ok {
+			_ = json.Unmarshal(v, &clicks)
+		}
+		clicks = append(clicks, removal{ActionID: o.actionID, Row: kind == bot.ActionChooseEnv, Note: clickNote(kind, o)})
+		blocks, err := withoutButtons(o.blocks, clicks)
 		if err != nil {
 			a.log.Debug("cannot rewrite the clicked message", "err", err)
 			return
@@ -276,6 +287,11 @@ func (a *App) afterAction(ctx context.Context, resp bot.Response, o origin) {
 		}
 		if err := a.api.UpdateBlocks(ctx, o.channel, o.msgTS, text, blocks); err == nil {
 			a.metrics.Reply("update")
+			if js, err := json.Marshal(clicks[max(len(clicks)-maxClicks, 0):]); err == nil {
+				if err := a.store.PutValue(ctx, o.workspace, key, js, clickedTTL); err != nil {
+					a.storeFailed("put value", err)
+				}
+			}
 		}
 	}
 }
@@ -301,9 +317,28 @@ func clickNote(kind string, o origin) string {
 	return ":white_check_mark: Done" + who
 }
 
-// withoutButton removes the clicked button (or, with wholeBlock, its whole
-// row of buttons) from a message's blocks and adds note as small print.
-func withoutButton(raw []json.RawMessage, actionID string, wholeBlock bool, note string) ([]slack.Block, error) {
+// A message's clicks are remembered for a week, the last 50 of them.
+const (
+	clickedTTL = 7 * 24 * time.Hour
+	maxClicks  = 50
+)
+
+// clickedKey names the clicks on a message in the store's values.
+func clickedKey(channel, ts string) string { return "clicked:" + channel + ":" + ts }
+
+// removal is what a click took out of its message: its button (Row: its
+// whole row of buttons), with Note left as small print.
+type removal struct {
+	ActionID string `json:"action_id"`
+	Row      bool   `json:"row,omitempty"`
+	Note     string `json:"note"`
+}
+
+// withoutButtons removes the clicked buttons from a message's blocks: the
+// last removal is this click's, whose note is always added; an earlier
+// one's note only when its button was still there (the copy predates it).
+func withoutButtons(raw []json.RawMessage, clicks []removal) ([]slack.Block, error) {
+	found := map[string]bool{}
 	var out []any
 	for _, r := range raw {
 		var b map[string]any
@@ -313,23 +348,27 @@ func withoutButton(raw []json.RawMessage, actionID string, wholeBlock bool, note
 		if b["type"] == "actions" {
 			elems, _ := b["elements"].([]any)
 			var kept []any
-			found := false
+			row := false
 			for _, e := range elems {
-				if m, ok := e.(map[string]any); ok && m["action_id"] == actionID {
-					found = true
+				m, _ := e.(map[string]any)
+				i := slices.IndexFunc(clicks, func(c removal) bool { return m != nil && m["action_id"] == c.ActionID })
+				if i < 0 {
+					kept = append(kept, e)
 					continue
 				}
-				kept = append(kept, e)
+				found[clicks[i].ActionID], row = true, row || clicks[i].Row
 			}
-			if found && (wholeBlock || len(kept) == 0) {
+			if len(kept) < len(elems) && (row || len(kept) == 0) {
 				continue
 			}
 			b["elements"] = kept
 		}
 		out = append(out, b)
 	}
-	if len(out) < MaxBlocks {
-		out = append(out, map[string]any{"type": "context", "elements": []any{map[string]any{"type": "mrkdwn", "text": note, "verbatim": true}}})
+	for i, c := range clicks {
+		if (found[c.ActionID] || i == len(clicks)-1) && len(out) < MaxBlocks {
+			out = append(out, map[string]any{"type": "context", "elements": []any{map[string]any{"type": "mrkdwn", "text": c.Note, "verbatim": true}}})
+		}
 	}
 	js, err := json.Marshal(out)
 	if err != nil {

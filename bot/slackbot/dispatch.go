@@ -23,13 +23,24 @@ import (
 // parseEvent reads an Events API payload (the body of an HTTP request, or
 // the payload of a Socket Mode events_api envelope) with slack-go; the
 // request was verified by its signature (or came over Socket Mode), so the
-// legacy verification token is not checked.
+// legacy verification token is not checked. Invalid JSON is errInvalidJSON.
+//
+// A message, nearly all the traffic, is read in two decodings into
+// slack-go's types (messageCallback); everything else, and any message
+// those cannot take, by slackevents.ParseEvent, which decodes the body
+// five times over.
 //
 // slack-go refuses a whole message for one field of a file it does not
 // expect (a size sent as a string): such a message or mention is read
 // again with those fields left empty (encoding/json fills all the others),
 // so that a file Slack describes unexpectedly never makes it unreadable.
 func parseEvent(raw []byte) (slackevents.EventsAPIEvent, error) {
+	if ev, ok := new(messageCallback).event(raw); ok {
+		return ev, nil
+	}
+	if !json.Valid(raw) {
+		return slackevents.EventsAPIEvent{}, errInvalidJSON
+	}
 	ev, err := slackevents.ParseEvent(raw, slackevents.OptionNoVerifyToken())
 	if err == nil || !oddFile(err) {
 		return ev, err
@@ -59,6 +70,56 @@ func parseEvent(raw []byte) (slackevents.EventsAPIEvent, error) {
 	}
 	return slackevents.EventsAPIEvent{Token: cb.Token, TeamID: cb.TeamID, Type: cb.Type, APIAppID: cb.APIAppID,
 		EnterpriseID: cb.EnterpriseID, IsExtSharedChannel: cb.IsExtSharedChannel, Data: &cb, InnerEvent: inner}, nil
+}
+
+// errInvalidJSON: the payload is not JSON.
+var errInvalidJSON = errors.New("invalid JSON")
+
+// messageCallback is an Events API callback whose event is a message,
+// read in two decodings (the callback, then its event) into slack-go's
+// types, where slackevents.ParseEvent takes five.
+type messageCallback struct {
+	cb  slackevents.EventsAPICallbackEvent
+	msg struct {
+		slack.Msg
+		ChannelType string `json:"channel_type"`
+		// Blocks repeat the text as rich text, which the bot does not read:
+		// skipped rather than decoded (slack-go's decoding of them costs more
+		// than all the rest of the event).
+		Blocks unread `json:"blocks"`
+		// Nested is message_changed's new message, which slackevents.MessageEvent reads instead.
+		Nested json.RawMessage `json:"message"`
+	}
+	me slackevents.MessageEvent // what event gives, allocated with the rest
+}
+
+// unread is a JSON value left unread.
+type unread struct{}
+
+func (*unread) UnmarshalJSON([]byte) error { return nil }
+
+// event reads raw as slackevents.ParseEvent would (but for the message's
+// blocks, and the fields of MessageEvent that slack.Msg lacks) when it is a
+// new message (the subtypes newText takes) that carries no other message,
+// what nearly all traffic is; false for anything else, edits and deletions
+// included (their previous and new messages are MessageEvent's).
+func (mc *messageCallback) event(raw []byte) (slackevents.EventsAPIEvent, bool) {
+	cb, e := &mc.cb, &mc.msg
+	if json.Unmarshal(raw, cb) != nil || cb.Type != string(slackevents.CallbackEvent) || cb.InnerEvent == nil ||
+		json.Unmarshal(*cb.InnerEvent, e) != nil || e.Type != string(slackevents.Message) || e.Nested != nil {
+		return slackevents.EventsAPIEvent{}, false
+	}
+	switch e.SubType {
+	case "", "thread_broadcast", "file_share", "bot_message":
+	default:
+		return slackevents.EventsAPIEvent{}, false
+	}
+	mc.me = slackevents.MessageEvent{ClientMsgID: e.ClientMsgID, Type: e.Type, User: e.User, Text: e.Text,
+		ThreadTimeStamp: e.ThreadTimestamp, TimeStamp: e.Timestamp, Channel: e.Channel, ChannelType: e.ChannelType,
+		EventTimeStamp: e.EventTimestamp, SubType: e.SubType, BotID: e.BotID, Username: e.Username, Message: &e.Msg}
+	return slackevents.EventsAPIEvent{Token: cb.Token, TeamID: cb.TeamID, Type: cb.Type, APIAppID: cb.APIAppID,
+		EnterpriseID: cb.EnterpriseID, IsExtSharedChannel: cb.IsExtSharedChannel, Data: cb,
+		InnerEvent: slackevents.EventsAPIInnerEvent{Type: e.Type, Data: &mc.me}}, true
 }
 
 // oddFile: err is a value of an unexpected JSON type in a message's files.
@@ -269,18 +330,15 @@ func (a *App) storeFailed(op string, err error) {
 	a.log.Log(context.Background(), level, "store unavailable for deduplication; answering anyway", "op", op, "err", err)
 }
 
-// claimMessage claims a message's delivery (its event id and the message);
-// duplicate when another delivery has it.
-func (a *App) claimMessage(ctx context.Context, eventID string, m bot.Message) (held heldClaims, duplicate bool) {
+// claimMessage claims a message's delivery; duplicate when another delivery
+// has it. The message (channel + ts) is the key: a re-delivery of its event
+// and its app_mention event name the same message, so its event id needs
+// no claim of its own (one round trip fewer for each message answered).
+func (a *App) claimMessage(ctx context.Context, m bot.Message) (held heldClaims, duplicate bool) {
 	if recovered(ctx) {
 		return heldClaims{}, false // the journal gave it to this process alone; a dead one's claims may still be held
 	}
-	var keys []claim
-	if eventID != "" {
-		keys = append(keys, claim{"slack:event:" + eventID, "event_id"})
-	}
-	keys = append(keys, claim{"slack:msg:" + m.Workspace + ":" + m.Channel + ":" + m.TS, "message"})
-	return a.claimAll(ctx, keys)
+	return a.claimAll(ctx, []claim{{"slack:msg:" + m.Workspace + ":" + m.Channel + ":" + m.TS, "message"}})
 }
 
 func messageOrigin(m bot.Message) origin {
@@ -289,7 +347,7 @@ func messageOrigin(m bot.Message) origin {
 
 // handleMention runs a command given by mentioning the bot.
 func (a *App) handleMention(ctx context.Context, eventID string, m bot.Message, command string) {
-	held, dup := a.claimMessage(ctx, eventID, m)
+	held, dup := a.claimMessage(ctx, m)
 	if dup {
 		return
 	}
@@ -301,7 +359,7 @@ func (a *App) handleMention(ctx context.Context, eventID string, m bot.Message, 
 
 // handleText answers a message read (r) that has something to say.
 func (a *App) handleText(ctx context.Context, eventID string, r *bot.Reading) {
-	held, dup := a.claimMessage(ctx, eventID, r.Message())
+	held, dup := a.claimMessage(ctx, r.Message())
 	if dup {
 		return
 	}

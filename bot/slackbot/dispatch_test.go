@@ -2,9 +2,11 @@ package slackbot
 
 import (
 	"encoding/json"
+	"reflect"
 	"testing"
 	"time"
 
+	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 
 	"github.com/upgradebot/upgradebot/bot/slackbot/slackfake"
@@ -73,6 +75,81 @@ func TestParseEvent(t *testing.T) {
 				t.Errorf("text %q, %d files (first %q); want %q, %d (%q)", text, files, first, c.text, c.files, c.firstName)
 			}
 		})
+	}
+}
+
+// A message read in two decodings (messageCallback) is what slack-go's
+// ParseEvent reads; what those do not take goes to ParseEvent.
+func TestMessageReadAsSlackGoReadsIt(t *testing.T) {
+	withBlocks := slackfake.Message(channel, ana, "1700000000.000400", "see *this*")
+	withBlocks["blocks"] = []any{map[string]any{"type": "rich_text", "block_id": "b1", "elements": []any{
+		map[string]any{"type": "rich_text_section", "elements": []any{map[string]any{"type": "text", "text": "see "},
+			map[string]any{"type": "text", "text": "this", "style": map[string]any{"bold": true}}}}}}}
+	broadcast := slackfake.InThread(slackfake.Message(channel, ana, "1700000000.000500", "for all"), "1700000000.000100")
+	broadcast["subtype"] = "thread_broadcast"
+	cases := []struct {
+		name  string
+		body  []byte
+		taken bool // by the two decodings
+	}{
+		{"message", slackfake.EventCallback("Ev1", slackfake.Message(channel, ana, "1700000000.000100", producerPaste)), true},
+		{"in a thread", slackfake.EventCallback("Ev2", slackfake.InThread(slackfake.Message(channel, ana, "1700000000.000101", "hi"), "1700000000.000100")), true},
+		{"thread broadcast", slackfake.EventCallback("Ev3", broadcast), true},
+		{"with rich-text blocks", slackfake.EventCallback("Ev4", withBlocks), true},
+		{"a bot's", slackfake.EventCallback("Ev5", slackfake.BotMessage(channel, "B0CI", "A0CI", "1700000000.000102", producerPaste)), true},
+		{"file share", slackfake.EventCallback("Ev6", slackfake.FileShare(channel, ana, "1700000000.000103", "look",
+			map[string]any{"id": "F1", "name": "a.png", "mimetype": "image/png", "size": 87})), true},
+		{"edit (carries the new message)", slackfake.EventCallback("Ev7", slackfake.Edit(channel, "1700000000.000100", "new")), false},
+		{"deletion (carries the previous message)", slackfake.EventCallback("Ev7d", slackfake.Delete(channel, "1700000000.000100", "old")), false},
+		{"a channel join", slackfake.EventCallback("Ev7j", map[string]any{"type": "message", "subtype": "channel_join", "channel": channel, "user": ana, "ts": "1700000000.000106"}), false},
+		{"mention", slackfake.EventCallback("Ev8", slackfake.AppMention(channel, ana, "1700000000.000104", "<@U0BOT> help")), false},
+		{"file with a size as a string", slackfake.EventCallback("Ev9", slackfake.FileShare(channel, ana, "1700000000.000105", "look",
+			map[string]any{"id": "F2", "name": "odd.png", "size": "87"})), false},
+		{"two events, the last one read", []byte(`{"type":"event_callback","event":{"type":"message","channel":"C1","ts":"1.1","text":"first"},` +
+			`"event":{"type":"message","channel":"C1","ts":"1.2"}}`), true},
+		{"url_verification", slackfake.URLVerification("c"), false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if _, taken := new(messageCallback).event(c.body); taken != c.taken {
+				t.Errorf("taken by the two decodings: %v, want %v", taken, c.taken)
+			}
+			sameAsSlackGo(t, c.body)
+			if _, err := parseEvent(c.body); err != nil {
+				t.Errorf("parseEvent: %v", err)
+			}
+		})
+	}
+}
+
+// sameAsSlackGo fails t when body, read in two decodings, reads otherwise
+// than slackevents.ParseEvent reads it (blocks aside). When slack-go
+// refuses it, for a field the two decodings do not read, they take it.
+func sameAsSlackGo(t *testing.T, body []byte) {
+	t.Helper()
+	fast, ok := new(messageCallback).event(body)
+	if !ok {
+		return
+	}
+	slow, err := slackevents.ParseEvent(body, slackevents.OptionNoVerifyToken())
+	if err != nil {
+		return
+	}
+	outer := func(e slackevents.EventsAPIEvent) []any {
+		return []any{e.Token, e.TeamID, e.Type, e.APIAppID, e.EnterpriseID, e.IsExtSharedChannel, e.Data, e.InnerEvent.Type}
+	}
+	if !reflect.DeepEqual(outer(fast), outer(slow)) {
+		t.Fatalf("the callback of %q reads\n%#v\nwhere slack-go reads\n%#v", body, outer(fast), outer(slow))
+	}
+	fm, sm := fast.InnerEvent.Data.(*slackevents.MessageEvent), slow.InnerEvent.Data.(*slackevents.MessageEvent)
+	inner := func(e *slackevents.MessageEvent) []any {
+		return []any{e.ClientMsgID, e.Type, e.User, e.Text, e.ThreadTimeStamp, e.TimeStamp, e.Channel, e.ChannelType,
+			e.EventTimeStamp, e.SubType, e.BotID, e.Username}
+	}
+	msg := *sm.Message
+	msg.Blocks = slack.Blocks{}
+	if !reflect.DeepEqual(inner(fm), inner(sm)) || !reflect.DeepEqual(*fm.Message, msg) {
+		t.Fatalf("the message of %q reads\n%#v\n%#v\nwhere slack-go reads\n%#v\n%#v", body, inner(fm), *fm.Message, inner(sm), msg)
 	}
 }
 

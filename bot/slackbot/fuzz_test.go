@@ -29,8 +29,9 @@ import (
 //
 //	go test -run=XXX -fuzz=FuzzEventsEndpoint -fuzztime=15s ./bot/slackbot
 //
-// It holds when every request gets one of the documented statuses and no
-// handler panics. Web API calls go to the fake Slack; a response_url
+// It holds when every request gets one of the documented statuses, no
+// handler panics, and a message read in two decodings reads as slack-go's
+// ParseEvent reads it (sameAsSlackGo). Web API calls go to the fake Slack; a response_url
 // elsewhere is refused without leaving the machine.
 func FuzzEventsEndpoint(f *testing.F) {
 	for _, s := range eventSeeds() {
@@ -66,6 +67,9 @@ func FuzzEventsEndpoint(f *testing.F) {
 	types := []string{"application/json", "application/x-www-form-urlencoded", "application/json; charset=utf-8", "text/plain"}
 
 	f.Fuzz(func(t *testing.T, ct uint8, body []byte) {
+		if strings.HasPrefix(types[int(ct)%len(types)], "application/json") {
+			sameAsSlackGo(t, body)
+		}
 		req := slackfake.Request("http://127.0.0.1/slack/events", secret, types[int(ct)%len(types)], body, time.Now())
 		rec := httptest.NewRecorder()
 		handler.ServeHTTP(rec, req)

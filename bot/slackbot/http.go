@@ -51,7 +51,7 @@ func (a *App) serveEvents(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	body, err := readBody(http.MaxBytesReader(w, r.Body, limit), r.ContentLength)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
@@ -68,7 +68,10 @@ func (a *App) serveEvents(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "invalid signature", http.StatusUnauthorized)
 		return
 	}
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	ct := r.Header.Get("Content-Type")
+	if ct != "application/json" { // as Slack sends events: no parameters to parse
+		ct, _, _ = mime.ParseMediaType(ct)
+	}
 	switch ct {
 	case "application/json":
 		a.serveJSON(w, r, body)
@@ -79,6 +82,17 @@ func (a *App) serveEvents(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.Error(w, "unsupported content type", http.StatusUnsupportedMediaType)
 	}
+}
+
+// readBody reads a request body of the declared size (-1: unknown) in one
+// allocation.
+func readBody(r io.Reader, size int64) ([]byte, error) {
+	if size < 0 {
+		return io.ReadAll(r)
+	}
+	body := make([]byte, size)
+	_, err := io.ReadFull(r, body)
+	return body, err
 }
 
 // verify checks Slack's v0 signature (HMAC-SHA256 of "v0:timestamp:body",
@@ -98,12 +112,15 @@ func (a *App) verify(h http.Header, body []byte) error {
 // read is logged and acknowledged all the same: Slack would only send it
 // again. A body that is not a JSON object is refused.
 func (a *App) serveJSON(w http.ResponseWriter, r *http.Request, body []byte) {
-	if !json.Valid(body) || !bytes.HasPrefix(bytes.TrimSpace(body), []byte("{")) {
+	if !bytes.HasPrefix(bytes.TrimSpace(body), []byte("{")) {
 		http.Error(w, "invalid JSON", http.StatusBadRequest)
 		return
 	}
 	ev, err := parseEvent(body)
 	switch {
+	case errors.Is(err, errInvalidJSON):
+		http.Error(w, "invalid JSON", http.StatusBadRequest)
+		return
 	case err != nil:
 		a.log.Warn("unreadable Events API payload; acknowledged", "err", err)
 	case ev.Type == slackevents.URLVerification:

@@ -303,11 +303,11 @@ func (a *App) answerWithScreenshots(j job, d durable, r *bot.Reading, shots []sh
 		images := make([]bot.ImageText, len(shots))
 		for i, s := range shots {
 			images[i] = shotText(&s.file)
-			images[i].Problem = cmp.Or(s.problem, busyNote)
+			images[i].Problem, images[i].Skipped = cmp.Or(s.problem, busyNote), true
 		}
 		r = r.WithImages(images)
 		j.run = a.finishing(func(ctx context.Context) {
-			held, dup := a.claimMessage(ctx, d.eventID, m)
+			held, dup := a.claimMessage(ctx, m)
 			if dup {
 				return
 			}
@@ -331,7 +331,6 @@ func (a *App) screenshotsJob(j job, d durable, entry progress.Entry, r *bot.Read
 	m := r.Message()
 	o := messageOrigin(m)
 	o.eventID, o.recovered = d.eventID, d.rec != nil
-	eventID := d.eventID
 	return func() {
 		defer a.bgRunning.Add(-1)
 		ctx, cancel := context.WithTimeout(d.context(a.bgCtx), a.opts.ImageWait+a.opts.ImageTimeout+a.opts.JobTimeout)
@@ -342,7 +341,7 @@ func (a *App) screenshotsJob(j job, d durable, entry progress.Entry, r *bot.Read
 				a.log.Error("answering a message with screenshots panicked", "panic", p, "stack", string(debug.Stack()))
 			}
 		}()
-		held, dup := a.claimMessage(ctx, eventID, m)
+		held, dup := a.claimMessage(ctx, m)
 		var reads *screenshotReads
 		if dup {
 			a.giveImageRoom(readable)
@@ -466,8 +465,10 @@ func (a *App) readAll(ctx context.Context, m bot.Message, shots []shot) *screens
 			im.Problem = problem
 			return im
 		}
-		if s.problem != "" { // not to be read: no goroutine
-			finish(failed(s.problem))
+		if s.problem != "" { // over MaxImages, not to be read: no goroutine
+			im := failed(s.problem)
+			im.Skipped = true
+			finish(im)
 			continue
 		}
 		err := a.goImageJob(func() {
@@ -494,7 +495,7 @@ func (a *App) readScreenshot(ctx context.Context, m bot.Message, s shot) bot.Ima
 	im := bot.ImageText{Name: fileName(&f)}
 	log := a.log.With("channel", m.Channel, "ts", m.TS, "file", f.ID, "name", fileName(&f))
 	if s.problem != "" {
-		im.Problem = s.problem
+		im.Problem, im.Skipped = s.problem, true
 		return im
 	}
 	ctx, cancel := context.WithTimeout(ctx, a.opts.ImageTimeout)
@@ -523,11 +524,13 @@ func (a *App) readScreenshot(ctx context.Context, m bot.Message, s shot) bot.Ima
 	if size := int64(f.Size); size > a.opts.MaxImageBytes {
 		log.Info("screenshot not downloaded: larger than the limit", "size", size, "limit", a.opts.MaxImageBytes)
 		im.Problem = fmt.Sprintf("it is too large (%s; at most %s are read)", sizeText(size), sizeText(a.opts.MaxImageBytes))
+		im.Skipped = true
 		return im
 	}
 	if w, h := int64(f.OriginalW), int64(f.OriginalH); w > 0 && h > 0 && (w > a.opts.MaxImagePixels/h || w*h > a.opts.MaxImagePixels) {
 		log.Info("screenshot not downloaded: more pixels than the limit", "width", f.OriginalW, "height", f.OriginalH, "limit", a.opts.MaxImagePixels)
 		im.Problem = fmt.Sprintf("it is too large (%d×%d pixels; at most %.0f megapixels are read)", w, h, float64(a.opts.MaxImagePixels)/1e6)
+		im.Skipped = true
 		return im
 	}
 	url := f.URLPrivateDownload
@@ -540,6 +543,7 @@ func (a *App) readScreenshot(ctx context.Context, m bot.Message, s shot) bot.Ima
 	case <-ctx.Done():
 		log.Warn("screenshot not read: every slot stayed busy", "waited", a.opts.ImageTimeout)
 		im.Problem = "the bot was too busy; paste the text instead"
+		im.Skipped = true
 		return im
 	}
 	data, err := a.api.DownloadFile(ctx, url, a.opts.MaxImageBytes)
@@ -547,6 +551,7 @@ func (a *App) readScreenshot(ctx context.Context, m bot.Message, s shot) bot.Ima
 	case errors.Is(err, errFileTooLarge):
 		log.Info("screenshot download stopped: larger than the limit", "limit", a.opts.MaxImageBytes)
 		im.Problem = fmt.Sprintf("it is too large (at most %s are read)", sizeText(a.opts.MaxImageBytes))
+		im.Skipped = true
 		return im
 	case err != nil:
 		log.Warn("screenshot not read: the download failed", "err", err)
@@ -562,6 +567,7 @@ func (a *App) readScreenshot(ctx context.Context, m bot.Message, s shot) bot.Ima
 		case errors.Is(err, ocr.ErrTooLarge):
 			log.Info("screenshot not read: over the limit", "err", err)
 			im.Problem = "it is too large (" + strings.TrimPrefix(err.Error(), "image too large: ") + ")"
+			im.Skipped = true
 		default:
 			log.Warn("screenshot not read", "err", err)
 			im.Problem = "it is not a readable image"
@@ -574,6 +580,7 @@ func (a *App) readScreenshot(ctx context.Context, m bot.Message, s shot) bot.Ima
 	case errors.Is(err, ocr.ErrTimeout) || errors.Is(err, context.DeadlineExceeded):
 		log.Warn("screenshot not read: OCR took too long", "err", err, "after", time.Since(start).Round(time.Millisecond))
 		im.Problem = "reading it took too long; paste the text instead"
+		im.Skipped = true
 		return im
 	case err != nil:
 		log.Warn("screenshot not read: OCR failed", "err", err)

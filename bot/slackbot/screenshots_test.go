@@ -293,6 +293,17 @@ func TestOversizedScreenshotIsNotDownloaded(t *testing.T) {
 	h.fake.WaitCalls(2, 10*time.Second, "chat.postMessage")
 	h.waitIdle()
 	mustContain(t, "reply", h.fake.Calls("chat.postMessage")[1].Field("blocks"), "Could not read the screenshot *liar.png*: it is too large (at most 1.0 MB are read)")
+	// A screenshot alone, too large: one reply says so and what to do.
+	alone := pngFile("F0ALONE", "alone.png", pngOf(t, 5))
+	alone.Size = 5 << 20
+	h.postEvent("EvAlone", slackfake.FileShare(channel, ana, "1700005300.000300", "", h.fake.AddFile(alone)), 0)
+	h.fake.WaitCalls(3, 10*time.Second, "chat.postMessage")
+	h.waitIdle()
+	if posts := h.fake.Calls("chat.postMessage"); len(posts) != 3 {
+		t.Fatalf("%d replies, want 3", len(posts))
+	}
+	mustContain(t, "reply", h.fake.Calls("chat.postMessage")[2].Field("blocks"), "Paste the error's text here",
+		"Could not read the screenshot *alone.png*: it is too large (5.0 MB; at most 1.0 MB are read)")
 	if _, reads := fo.counts(); reads != 0 {
 		t.Errorf("OCR ran %d times", reads)
 	}

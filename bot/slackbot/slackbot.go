@@ -15,8 +15,8 @@
 //     left is recovered by the next (or another replica) and posted at
 //     most once (durable.go, inbox.go);
 //   - re-deliveries (late acks, the message + app_mention pair, several
-//     replicas) give one reply: the event id and the message (channel + ts)
-//     are claimed in the store while handled and marked done after, and the
+//     replicas) give one reply: the message (channel + ts; App Home: the
+//     event id) is claimed in the store while handled and marked done after, and the
 //     same diagnosis is not repeated in a thread that already has it;
 //   - screenshots shared with a message are downloaded and read with OCR
 //     off the workers, and diagnosed with its text in the same one reply,

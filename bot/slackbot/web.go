@@ -28,7 +28,8 @@ type APIOptions struct {
 	AppToken string
 	// URL is the Web API base URL ending in "/"; "" means https://slack.com/api/.
 	URL string
-	// HTTPClient makes the calls; nil means a client with a 30-second timeout.
+	// HTTPClient makes the calls; nil means a client with a 30-second
+	// timeout that keeps up to 32 idle connections per host.
 	HTTPClient *http.Client
 	Logger     *slog.Logger
 	Metrics    Metrics
@@ -61,7 +62,12 @@ var (
 // NewAPI returns a Web API client.
 func NewAPI(o APIOptions) *API {
 	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+		// The workers call Slack at once: keep their connections for reuse
+		// (Go's default keeps 2 per host, so the others were dialed, and
+		// TLS-handshaken, anew for each call).
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = 32
+		o.HTTPClient = &http.Client{Timeout: 30 * time.Second, Transport: tr}
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

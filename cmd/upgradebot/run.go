@@ -10,6 +10,7 @@ import (
 	"github.com/upgradebot/upgradebot/config"
 	"github.com/upgradebot/upgradebot/diagnosis"
 	"github.com/upgradebot/upgradebot/metrics"
+	"github.com/upgradebot/upgradebot/progress"
 	"github.com/upgradebot/upgradebot/scheduler"
 )
 
@@ -59,6 +60,9 @@ func cmdRun(ctx context.Context, args []string, e env) error {
 	}
 	defer store.Close()
 	m := metrics.New()
+	if rs, ok := store.(*progress.RedisStore); ok {
+		m.WatchBreaker(rs.BreakerOpen)
+	}
 	api := slackbot.NewAPI(slackbot.APIOptions{
 		BotToken: cfg.SlackBotToken.Reveal(),
 		AppToken: cfg.SlackAppToken.Reveal(),
