@@ -299,7 +299,7 @@ func (b *Bot) rebuilt(ctx context.Context, key string, r *Reading, env, module s
 			return nil
 		}
 		rec.about, listed = st.Environment, map[string]bool{}
-		if upgradeDone(st) {
+		if st.Finished() {
 			changes = dropWhileOpen(changes) // not recorded once the upgrade is done
 		}
 		for _, mod := range st.Modules {

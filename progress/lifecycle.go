@@ -64,6 +64,17 @@ func (s State) stage() int {
 	return 0
 }
 
+// OutcomeKnown reports whether the preparation's outcome is known: every
+// state from finished-with-errors, failed or ready on.
+func (s State) OutcomeKnown() bool { return s.stage() >= 2 }
+
+// Finished reports whether the upgrade is over: done, or Service Center
+// said ready and no module is listed.
+func (st Status) Finished() bool {
+	s := st.State.Normal()
+	return s == StateDone || s == StateReady && st.ModuleCount == 0
+}
+
 // Transition is what the life cycle decides for one change.
 type Transition struct {
 	State State // the state after the change (the current one when refused)
