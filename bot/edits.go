@@ -31,14 +31,19 @@ func (b *Bot) HandleEdit(ctx context.Context, m Message) Response {
 	return resp
 }
 
-// undoMessage takes back what message m recorded, as m's author; false when it recorded nothing (left).
+// undoMessage takes back what message m recorded, as m's author; false
+// when it recorded nothing (left). What it recorded unread (a store
+// error) is an error: the edit is not answered as if nothing was.
 func (b *Bot) undoMessage(ctx context.Context, m Message, key string) (bool, *Reply) {
 	ref := replyKey(m)
-	u, ok := b.undoable(ctx, m.Workspace, ref)
+	u, ok, err := b.undoable(ctx, m.Workspace, ref)
+	if err != nil {
+		return false, b.storeError("read what the message recorded", err)
+	}
 	if !ok || u.Undone != "" {
 		return false, nil
 	}
-	_, err := b.store.Apply(ctx, m.Workspace, u.Env, progress.Change{Kind: progress.ChangeUndo, Key: key, Actor: m.User, Undoes: u.Keys, At: b.now()})
+	_, err = b.store.Apply(ctx, m.Workspace, u.Env, progress.Change{Kind: progress.ChangeUndo, Key: key, Actor: m.User, Undoes: u.Keys, At: b.now()})
 	if err != nil && !errors.Is(err, progress.ErrNothingToUndo) {
 		return false, b.storeError("undo", err)
 	}
@@ -53,8 +58,11 @@ func (b *Bot) undoMessage(ctx context.Context, m Message, key string) (bool, *Re
 // without a click: a paste deleted to tidy up may have been right.
 func (b *Bot) HandleDelete(ctx context.Context, m Message) Response {
 	ref := replyKey(m)
-	u, ok := b.undoable(ctx, m.Workspace, ref)
-	if !ok || u.Undone != "" {
+	u, ok, err := b.undoable(ctx, m.Workspace, ref)
+	if err != nil {
+		b.log.Warn("cannot read what a deleted message recorded", "err", err)
+	}
+	if err != nil || !ok || u.Undone != "" {
 		return Response{}
 	}
 	note := Line{T(":wastebasket: The message this answered was deleted. What it recorded for "), B(u.Env), T(" stays until someone clicks Undo.")}

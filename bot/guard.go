@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base32"
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
@@ -71,24 +70,13 @@ func heldCode(source, env string) string {
 
 // keepHeld keeps a message's held changes for "Record anyway" and returns their code.
 func (b *Bot) keepHeld(ctx context.Context, workspace string, h heldChanges) (string, error) {
-	js, err := json.Marshal(h)
-	if err != nil {
-		return "", fmt.Errorf("bot: keep held changes: %w", err)
-	}
 	code := heldCode(h.Source, h.Env)
-	return code, b.store.PutValue(ctx, workspace, "held:"+code, js, keepFor)
+	return code, putJSON(ctx, b.store, workspace, "held:"+code, h, keepFor)
 }
 
+// heldFor returns the held changes kept under code; false when there are none.
 func (b *Bot) heldFor(ctx context.Context, workspace, code string) (heldChanges, bool, error) {
-	var h heldChanges
-	js, found, err := b.store.Value(ctx, workspace, "held:"+code)
-	if err != nil || !found {
-		return h, false, err
-	}
-	if err := json.Unmarshal(js, &h); err != nil {
-		return h, false, fmt.Errorf("bot: held changes %s: %w", code, err)
-	}
-	return h, true, nil
+	return getJSON[heldChanges](ctx, b.store, workspace, "held:"+code)
 }
 
 // RecordAnywayButton records the changes kept under code (as `record <code>` does).

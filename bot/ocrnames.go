@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -252,8 +251,8 @@ func (b *Bot) keepQuestions(ctx context.Context, m Message, env, replyKey string
 		for j, c := range qs[i].Candidates {
 			sum := sha256.Sum256([]byte(m.Workspace + "\x00" + env + "\x00" + qs[i].Key + "\x00" + c))
 			code := base64.RawURLEncoding.EncodeToString(sum[:6])
-			js, _ := json.Marshal(namePlan{Env: env, Reason: qs[i].Reason, Module: c, Read: qs[i].Read, Key: qs[i].Key, Reply: replyKey})
-			if err := b.store.PutValue(ctx, m.Workspace, "plan:"+code, js, keepFor); err != nil {
+			p := namePlan{Env: env, Reason: qs[i].Reason, Module: c, Read: qs[i].Read, Key: qs[i].Key, Reply: replyKey}
+			if err := putJSON(ctx, b.store, m.Workspace, "plan:"+code, p, keepFor); err != nil {
 				b.log.Warn("cannot keep a name question's plan", "err", err)
 				return nil
 			}
@@ -293,12 +292,11 @@ func (b *Bot) cmdRecord(ctx context.Context, c Command, args string) Response {
 		}
 		return b.recordHeld(ctx, c.Workspace, c.User, h, code)
 	}
-	js, found, err := b.store.Value(ctx, c.Workspace, "plan:"+code)
+	p, found, err := getJSON[namePlan](ctx, b.store, c.Workspace, "plan:"+code)
 	if err != nil {
 		return private(b.storeError("read the question", err))
 	}
-	var p namePlan
-	if !found || json.Unmarshal(js, &p) != nil {
+	if !found {
 		return private(errorReply(fmt.Sprintf("I don't know the code %q (a question's buttons work for %d days). Report the module with `%s failed <module>`.", Shorten(code, 20), keepFor/(24*time.Hour), b.cmd)))
 	}
 	res, err := b.store.Apply(ctx, c.Workspace, p.Env, progress.Change{Kind: progress.ChangeAddModules, Key: p.Key, Actor: c.User, Reason: p.Reason, Modules: []string{p.Module}, At: b.now()})

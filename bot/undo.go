@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -66,18 +65,13 @@ func confirmed(args string) (string, bool) {
 	return args, false
 }
 
-func (b *Bot) undoable(ctx context.Context, workspace, ref string) (undoable, bool) {
-	var u undoable
-	js, found, err := b.store.Value(ctx, workspace, "undo:"+ref)
-	if err != nil || !found || json.Unmarshal(js, &u) != nil {
-		return u, false
-	}
-	return u, true
+// undoable returns what the reply ref recorded; false when nothing (or it expired).
+func (b *Bot) undoable(ctx context.Context, workspace, ref string) (undoable, bool, error) {
+	return getJSON[undoable](ctx, b.store, workspace, "undo:"+ref)
 }
 
 func (b *Bot) putUndoable(ctx context.Context, workspace, ref string, u undoable) {
-	js, _ := json.Marshal(u)
-	if err := b.store.PutValue(ctx, workspace, "undo:"+ref, js, progress.UndoTTL); err != nil {
+	if err := putJSON(ctx, b.store, workspace, "undo:"+ref, u, progress.UndoTTL); err != nil {
 		b.log.Warn("cannot keep what a reply recorded for undo", "err", err)
 	}
 }
@@ -87,7 +81,10 @@ func (b *Bot) putUndoable(ctx context.Context, workspace, ref string, u undoable
 // keys to what it recorded before, unless that was undone. It reports
 // whether the reply has something to undo (its Undo button).
 func (b *Bot) remember(ctx context.Context, workspace, channel, user, ref string, rec undoable) bool {
-	u, ok := b.undoable(ctx, workspace, ref)
+	u, ok, err := b.undoable(ctx, workspace, ref)
+	if err != nil {
+		b.log.Warn("cannot read what a reply recorded before", "err", err)
+	}
 	if len(rec.Keys) == 0 {
 		return ok && u.Undone == "" && rec.Env != ""
 	}
@@ -120,8 +117,10 @@ func (b *Bot) cmdUndo(ctx context.Context, c Command, args string) Response {
 
 // undo takes back what the reply ref recorded, as one change ("undo of …" in the history).
 func (b *Bot) undo(ctx context.Context, workspace, user, ref string) Response {
-	u, ok := b.undoable(ctx, workspace, ref)
+	u, ok, err := b.undoable(ctx, workspace, ref)
 	switch {
+	case err != nil:
+		return private(b.storeError("read what to undo", err))
 	case !ok:
 		return private(errorReply(fmt.Sprintf("That can no longer be undone: I keep what a reply recorded for %d days.", progress.UndoTTL/(24*time.Hour))))
 	case u.Undone != "":

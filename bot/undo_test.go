@@ -1,7 +1,12 @@
 package bot
 
 import (
+	"fmt"
+	"time"
+
 	"context"
+	"github.com/upgradebot/upgradebot/diagnosis"
+	"github.com/upgradebot/upgradebot/progress"
 	"strings"
 	"testing"
 )
@@ -127,5 +132,42 @@ func TestEditAndDelete(t *testing.T) {
 	}
 	if got := strings.Join(actions, " "); got != "track add undo add undo" {
 		t.Errorf("history %q", got)
+	}
+}
+
+// valuesDown is a store whose Values under prefix cannot be read.
+type valuesDown struct {
+	progress.Store
+	prefix string
+}
+
+func (s valuesDown) Value(ctx context.Context, workspace, key string) ([]byte, bool, error) {
+	if strings.HasPrefix(key, s.prefix) {
+		return nil, false, fmt.Errorf("read %s: %w", key, progress.ErrUnavailable)
+	}
+	return s.Store.Value(ctx, workspace, key)
+}
+
+// A store error reading what a reply recorded is said as one: not "can no
+// longer be undone", and an edit is not recorded over what it cannot undo.
+func TestUndoStoreError(t *testing.T) {
+	ctx := context.Background()
+	b, store := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod")
+	m := Message{Workspace: "T1", Channel: "C1", User: "U1", TS: "1.1", Text: producerPaste}
+	undo := button(t, b.HandleMessage(ctx, m).Reply, ActionUndo)
+	down := New(Options{Engine: diagnosis.New(diagnosis.Builtin()), Store: valuesDown{store, "undo:"}, Now: func() time.Time { return testNow }, BotUserID: "UBOT"})
+	click := down.HandleAction(ctx, Action{Workspace: "T1", Channel: "C1", User: "U1", ID: "a1", ActionID: undo.ActionID, Value: undo.Value})
+	if got := text(click); !strings.Contains(got, "Tracking is unavailable") || !click.Private {
+		t.Errorf("Undo with the store down: %s", got)
+	}
+	m.Text, m.Edited = strings.ReplaceAll(producerPaste, "Billing_CS", "Orders_CS"), "1.2"
+	edit := down.HandleEdit(ctx, m)
+	if got := text(edit); !strings.Contains(got, "Tracking is unavailable") || !edit.Private {
+		t.Errorf("edit with the store down: %s", got)
+	}
+	st, _ := store.Status(ctx, "T1", "prod", -1)
+	if len(st.Modules) != 1 || st.Modules[0].Name != "Billing_CS" {
+		t.Errorf("after the edit with the store down: %+v", st.Modules)
 	}
 }
