@@ -132,14 +132,16 @@ func recordedText(st progress.Status) string {
 	return s
 }
 
-// recordHeld records anyway the changes h kept under code, as they were held.
-func (b *Bot) recordHeld(ctx context.Context, workspace, user string, h heldChanges, code string) Response {
+// recordHeld records anyway the changes h kept under code, as they were
+// held: user's last change in channel, with an Undo button.
+func (b *Bot) recordHeld(ctx context.Context, workspace, channel, user string, h heldChanges, code string) Response {
 	if h.Recorded != "" {
 		return private(errorReply("Already recorded anyway for " + h.Env + "."))
 	}
 	r := &Reply{Summary: "Recorded anyway for " + h.Env}
 	r.Section(Line{M(user), T(" recorded anyway for "), B(h.Env), T(" what a message held back:")})
 	cleared := false
+	var keys []string
 	for _, hc := range h.Changes {
 		c := hc.Change.change(hc.Key, user, h.Source)
 		c.Force = true
@@ -149,11 +151,17 @@ func (b *Bot) recordHeld(ctx context.Context, workspace, user string, h heldChan
 		}
 		r.Context(describeRecorded(h.Env, hc.Change, res))
 		noteReplication(r, res.NotReplicated)
+		if res.Refused == "" {
+			keys = append(keys, hc.Key)
+		}
 		cleared = cleared || res.AllClear()
 	}
 	h.Recorded = user
 	if _, err := b.keepHeld(ctx, workspace, h); err != nil {
 		b.log.Warn("cannot mark held changes recorded", "code", code, "err", err)
+	}
+	if len(keys) > 0 {
+		r = b.undoably(ctx, workspace, channel, user, h.Env, r, keys...)
 	}
 	resp := Response{Announce: r}
 	if cleared {

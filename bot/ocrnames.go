@@ -290,7 +290,7 @@ func (b *Bot) cmdRecord(ctx context.Context, c Command, args string) Response {
 		if err != nil {
 			return private(b.storeError("read what was held back", err))
 		}
-		return b.recordHeld(ctx, c.Workspace, c.User, h, code)
+		return b.recordHeld(ctx, c.Workspace, c.Channel, c.User, h, code)
 	}
 	p, found, err := getJSON[namePlan](ctx, b.store, c.Workspace, "plan:"+code)
 	if err != nil {
