@@ -299,12 +299,25 @@ func (b *Bot) cmdRecord(ctx context.Context, c Command, args string) Response {
 	if !found {
 		return private(errorReply(fmt.Sprintf("I don't know the code %q (a question's buttons work for %d days). Report the module with `%s failed <module>`.", Shorten(code, 20), keepFor/(24*time.Hour), b.cmd)))
 	}
+	// The question's answer is kept as long as its buttons: the change
+	// key alone would let another candidate in after a day.
+	answerKey := "answer:" + heldCode(p.Key, p.Env)
+	answered, found, err := b.store.Value(ctx, c.Workspace, answerKey)
+	if err != nil {
+		return private(b.storeError("read the question", err))
+	}
+	if found {
+		return private(errorReply(fmt.Sprintf("That name was already answered (%s); `%s history %s` shows what was recorded.", answered, b.cmd, p.Env)))
+	}
 	res, err := b.store.Apply(ctx, c.Workspace, p.Env, progress.Change{Kind: progress.ChangeAddModules, Key: p.Key, Actor: c.User, Reason: p.Reason, Modules: []string{p.Module}, At: b.now()})
 	if err != nil {
 		return private(b.storeError("record", err))
 	}
 	if res.Duplicate {
 		return private(errorReply(fmt.Sprintf("That name was already answered; `%s history %s` shows what was recorded.", b.cmd, p.Env)))
+	}
+	if err := b.store.PutValue(ctx, c.Workspace, answerKey, []byte(p.Module), keepFor); err != nil {
+		b.log.Warn("cannot mark a name question answered", "err", err)
 	}
 	r := &Reply{Summary: fmt.Sprintf("%s recorded on %s", p.Module, p.Env)}
 	r.Section(Line{M(c.User), T(" recorded "), C(p.Module), T(" (read as "), C(p.Read), T(" in a screenshot) on "), B(p.Env), T(fmt.Sprintf(". %d to republish.", res.Remaining))})
