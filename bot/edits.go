@@ -8,11 +8,22 @@ import (
 )
 
 // HandleEdit answers an edited message (m holds its new text, Edited set):
-// what the message recorded before is undone and the new text is
-// diagnosed and recorded. The Reply is the message's reply as it should
-// now read: the transport puts it in place of the reply it posted (or
-// posts it when there was none); nil when there is nothing to say.
+// what the message recorded before is undone and the new text, with the
+// screenshots and files already read (m.Images when the transport has
+// none to give), is diagnosed and recorded. The Reply is the message's
+// reply as it should now read: the transport puts it in place of the
+// reply it posted (or posts it when there was none); nil when there is
+// nothing to say.
 func (b *Bot) HandleEdit(ctx context.Context, m Message) Response {
+	if len(m.Images) == 0 {
+		was, found, err := b.kept(ctx, m.Workspace, replyKey(m))
+		if err != nil {
+			return private(b.storeError("read the edited message's screenshots", err))
+		}
+		if found {
+			m.Images = was.Images
+		}
+	}
 	undone, errR := b.undoMessage(ctx, m, "edit:"+messageKey(m))
 	if errR != nil {
 		return private(errR)
@@ -27,7 +38,11 @@ func (b *Bot) HandleEdit(ctx context.Context, m Message) Response {
 		note = Line{T(":pencil2: The message was edited and no longer shows an upgrade error I know: what it recorded was undone.")}
 	}
 	resp.Reply.Context(note)
-	resp.Private, resp.React = false, ""
+	if resp.React != "" {
+		// A quiet diagnosis (a reaction, what it recorded for the author
+		// only) replaces a reply everyone saw: it is public too.
+		resp.Private, resp.React = false, ""
+	}
 	return resp
 }
 

@@ -171,3 +171,39 @@ func TestUndoStoreError(t *testing.T) {
 		t.Errorf("after the edit with the store down: %+v", st.Modules)
 	}
 }
+
+// An edit of the text of a message with a screenshot keeps what the
+// screenshot showed: the transport sends the new text only, the core
+// answers it with the screenshot already read.
+func TestEditKeepsScreenshots(t *testing.T) {
+	ctx := context.Background()
+	b, store := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod")
+	shot := ImageText{Name: "shot.png", Text: strings.ReplaceAll(producerPaste, "Billing_CS", "Orders_CS")}
+	imageMsg(t, b, "1.1", producerPaste, shot)
+	edit := b.HandleEdit(ctx, Message{Workspace: "T1", Channel: "C1", User: "U1", TS: "1.1", Edited: "1.2", Text: "see the screenshot"})
+	if got := text(edit); !strings.Contains(got, "shot.png") || !strings.Contains(got, "Orders_CS") {
+		t.Errorf("the edit's reply lost the screenshot:\n%s", got)
+	}
+	st, _ := store.Status(ctx, "T1", "prod", -1)
+	if len(st.Modules) != 1 || st.Modules[0].Name != "Orders_CS" {
+		t.Errorf("after the edit: %+v", st.Modules)
+	}
+}
+
+// A quiet screenshot (a status, answered with a reaction) is kept for an
+// edit of the text too; an edit's reply stays private when the core says so.
+func TestEditKeepsQuietScreenshot(t *testing.T) {
+	ctx := context.Background()
+	b, store := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod")
+	imageMsg(t, b, "1.1", "", ImageText{Name: "shot.png", Text: "26 modules prepared successfully, 0 modules failed and 0 modules skipped."})
+	b.HandleEdit(ctx, Message{Workspace: "T1", Channel: "C1", User: "U1", TS: "1.1", Edited: "1.2", Text: "prod is ready"})
+	if st, _ := store.Status(ctx, "T1", "prod", 0); st.State != progress.StateReady {
+		t.Errorf("after the edit: %s", st.State)
+	}
+	down := New(Options{Engine: diagnosis.New(diagnosis.Builtin()), Store: valuesDown{store, "reply:"}, Now: func() time.Time { return testNow }, BotUserID: "UBOT"})
+	if edit := down.HandleEdit(ctx, Message{Workspace: "T1", Channel: "C1", User: "U1", TS: "1.1", Edited: "1.3", Text: "prod is ready!"}); !edit.Private {
+		t.Errorf("a store error published: %s", text(edit))
+	}
+}
