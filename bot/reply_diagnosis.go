@@ -36,7 +36,7 @@ func phase(env progress.Environment) string {
 		return "republish-all"
 	case env.State == progress.StatePreparing:
 		return "preparing"
-	case env.State == progress.StateFinishedWithErrors || env.State == progress.StateReady:
+	case env.State.OutcomeKnown():
 		return "finished"
 	}
 	return "unknown"
