@@ -2,6 +2,7 @@ package progress
 
 import (
 	"cmp"
+	"strconv"
 	"strings"
 )
 
@@ -75,6 +76,15 @@ func (st Status) Finished() bool {
 	return s == StateDone || s == StateReady && st.ModuleCount == 0
 }
 
+// FromBefore11 reports whether the upgrade started from Platform Server 10
+// or earlier: there is no modules preparation to wait for, every
+// application is republished, and "done all" ends the upgrade.
+func (e Environment) FromBefore11() bool {
+	major, _, _ := strings.Cut(e.FromVersion, ".")
+	n, err := strconv.Atoi(strings.TrimSpace(major))
+	return err == nil && n <= 10
+}
+
 // Transition is what the life cycle decides for one change.
 type Transition struct {
 	State State // the state after the change (the current one when refused)
@@ -114,6 +124,9 @@ func Next(st Status, c Change) Transition {
 		}
 		return keep
 	case ChangeDone:
+		if c.All && st.FromBefore11() {
+			return Transition{State: StateDone} // every application republished, whatever the preparation said
+		}
 		if cur.stage() < 2 {
 			return keep // the preparation's outcome is unknown: nothing to finish yet
 		}

@@ -55,6 +55,13 @@ func TestNext(t *testing.T) {
 		{"finished, last done, counts covered", covered(StateFinishedWithErrors, 4, 4), Change{Kind: ChangeDone}, 0, StateDone, ""},
 		{"finished, last done, 3 unnamed", covered(StateFinishedWithErrors, 4, 1), Change{Kind: ChangeDone}, 0, StateRepublishing, ""},
 		{"finished, done all", covered(StateFinishedWithErrors, 4, 1), Change{Kind: ChangeDone, All: true}, 0, StateDone, ""},
+		// an upgrade from Platform Server 10 or earlier: done all ends it from any stage
+		{"from 10, following, done all", from10(StateFollowing), Change{Kind: ChangeDone, All: true}, 0, StateDone, ""},
+		{"from 10, preparing, done all", from10(StatePreparing), Change{Kind: ChangeDone, All: true}, 0, StateDone, ""},
+		{"from 10, finished, done all", from10(StateFinishedWithErrors), Change{Kind: ChangeDone, All: true}, 0, StateDone, ""},
+		{"from 10, ready, done all", from10(StateReady), Change{Kind: ChangeDone, All: true}, 0, StateDone, ""},
+		{"from 10, following, done", from10(StateFollowing), Change{Kind: ChangeDone}, 0, StateFollowing, ""},
+		{"from 11, following, done all", Status{Environment: Environment{State: StateFollowing, FromVersion: "11.8.0"}}, Change{Kind: ChangeDone, All: true}, 0, StateFollowing, ""},
 		// republishing
 		{"republishing, done", stateOf(StateRepublishing), Change{Kind: ChangeDone}, 3, StateRepublishing, ""},
 		{"republishing, last done", covered(StateRepublishing, 2, 2), Change{Kind: ChangeDone}, 0, StateDone, ""},
@@ -83,6 +90,12 @@ func TestNext(t *testing.T) {
 }
 
 func stateOf(s State) Status { return Status{Environment: Environment{State: s}} }
+
+func from10(s State) Status {
+	st := stateOf(s)
+	st.FromVersion = "10.0.1"
+	return st
+}
 
 func withPrep(p Preparation) Status {
 	return Status{Environment: Environment{State: StatePreparing, Preparation: p}}
