@@ -39,6 +39,9 @@ const (
 	// VerdictOtherVersion: the message names another Platform Server
 	// version than the environment's target.
 	VerdictOtherVersion Verdict = "other-version"
+	// VerdictRecorded: the message says what is recorded already (the
+	// summary pasted again while republishing): nothing to change.
+	VerdictRecorded Verdict = "recorded"
 )
 
 // Normal is s as the life cycle knows it: "unknown" (stored before the
@@ -143,6 +146,9 @@ func Next(st Status, c Change) Transition {
 			return Transition{State: cur, Refused: VerdictOlder}
 		}
 	case ChangeSummary:
+		if cur.stage() > 2 && sameCounts(c.Counts, st.Counts) {
+			return Transition{State: cur, Refused: VerdictRecorded}
+		}
 		to = StateReady
 		if deref(cmp.Or(c.Counts.Failed, st.Counts.Failed))+deref(cmp.Or(c.Counts.Skipped, st.Counts.Skipped)) > 0 {
 			to = StateFinishedWithErrors
@@ -156,6 +162,12 @@ func Next(st Status, c Change) Transition {
 		return Transition{State: cur, Refused: VerdictOlder}
 	}
 	return Transition{State: to}
+}
+
+// sameCounts reports whether a summary's counts c are those recorded (was).
+func sameCounts(c, was Counts) bool {
+	same := func(a, b *int) bool { return a == nil || b != nil && *a == *b }
+	return c.Known() && same(c.Prepared, was.Prepared) && same(c.Failed, was.Failed) && same(c.Skipped, was.Skipped)
 }
 
 // lessProgress reports whether p shows less progress than was recorded (was).
