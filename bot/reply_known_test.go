@@ -253,7 +253,7 @@ func TestUpgradeFromPlatformServer10(t *testing.T) {
 	mustSay(t, RenderText(cmd(t, b, "C1", "U1", "done legacy: all").Reply), "Record that every application of legacy is republished?")
 	mustSay(t, RenderText(cmd(t, b, "C1", "U1", "done legacy: all --yes").Announce), "republished all applications on legacy")
 	st, _ = store.Status(ctx, "T1", "legacy", 10)
-	if r := b.Reminder(st, testNow, time.Hour, 0); r != nil || st.State != progress.StateReady {
+	if r := b.Reminder(st, testNow, time.Hour, 0); r != nil || st.State != progress.StateDone {
 		t.Errorf("after done all: state %s, reminder\n%s", st.State, RenderText(r))
 	}
 

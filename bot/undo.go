@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base32"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -36,10 +37,16 @@ func undoRef(key string) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:15])
 }
 
-// UndoButton takes back what the reply ref recorded. Its command undoes the
-// caller's last change here: the same, on the reply just posted.
+// UndoButton takes back what the reply ref recorded, as its command
+// `undo <code>` does (putUndoable keeps the code).
 func UndoButton(ref string) Button {
-	return Button{ActionID: ActionUndo, Label: "Undo", Value: buttonValue{Key: ref}.String(), Command: "undo"}
+	return Button{ActionID: ActionUndo, Label: "Undo", Value: buttonValue{Key: ref}.String(), Command: "undo " + undoCode(ref)}
+}
+
+// undoCode is the short code of the reply ref's undo, for `undo <code>`.
+func undoCode(ref string) string {
+	sum := sha256.Sum256([]byte("undo\x00" + ref))
+	return strings.ToLower(base32.StdEncoding.EncodeToString(sum[:5]))
 }
 
 // withUndo adds the Undo button to r's last row of buttons (or a row of its own).
@@ -74,6 +81,9 @@ func (b *Bot) putUndoable(ctx context.Context, workspace, ref string, u undoable
 	if err := putJSON(ctx, b.store, workspace, "undo:"+ref, u, progress.UndoTTL); err != nil {
 		b.log.Warn("cannot keep what a reply recorded for undo", "err", err)
 	}
+	if err := b.store.PutValue(ctx, workspace, "undocode:"+undoCode(ref), []byte(ref), progress.UndoTTL); err != nil {
+		b.log.Warn("cannot keep an undo's code", "err", err)
+	}
 }
 
 // remember notes that the reply ref recorded keys on env, as user's last
@@ -102,8 +112,17 @@ func (b *Bot) remember(ctx context.Context, workspace, channel, user, ref string
 func lastKey(channel, user string) string { return "last:" + channel + ":" + user }
 
 func (b *Bot) cmdUndo(ctx context.Context, c Command, args string) Response {
-	if args != "" {
-		return b.usageError(b.lookup("undo"), "undo takes back your last change here; it takes no arguments.")
+	if fields := strings.Fields(args); len(fields) > 1 {
+		return b.usageError(b.lookup("undo"), "Give the code printed beside an Undo button, or nothing for your last change here.")
+	} else if len(fields) == 1 {
+		ref, found, err := b.store.Value(ctx, c.Workspace, "undocode:"+strings.ToLower(fields[0]))
+		switch {
+		case err != nil:
+			return private(b.storeError("read what to undo", err))
+		case !found:
+			return private(errorReply(fmt.Sprintf("I don't know the undo code %q (an Undo button works for %d days). %s undo takes back your last change here.", Shorten(fields[0], 20), progress.UndoTTL/(24*time.Hour), b.cmd)))
+		}
+		return b.undo(ctx, c.Workspace, c.User, string(ref))
 	}
 	ref, found, err := b.store.Value(ctx, c.Workspace, lastKey(c.Channel, c.User))
 	if err != nil {

@@ -207,3 +207,23 @@ func TestEditKeepsQuietScreenshot(t *testing.T) {
 		t.Errorf("a store error published: %s", text(edit))
 	}
 }
+
+// An Undo button's printed command does what the button does: it takes
+// back that reply's change, not the user's last one.
+func TestUndoCode(t *testing.T) {
+	ctx := context.Background()
+	b, store := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod")
+	first := cmd(t, b, "C1", "U1", "failed Billing_CS")
+	cmd(t, b, "C1", "U1", "failed Orders_CS")
+	command := button(t, first.Announce, ActionUndo).Command
+	if !strings.HasPrefix(command, "undo ") {
+		t.Fatalf("Undo's command %q", command)
+	}
+	mustSay(t, text(cmd(t, b, "C1", "U2", strings.ToUpper(command))), "U2 undid a change on prod", "Off the list again: Billing_CS")
+	st, _ := store.Status(ctx, "T1", "prod", -1)
+	if len(st.Modules) != 1 || st.Modules[0].Name != "Orders_CS" {
+		t.Errorf("after %s: %+v", command, st.Modules)
+	}
+	mustSay(t, text(cmd(t, b, "C1", "U1", "undo")), "U1 undid a change on prod", "Off the list again: Orders_CS")
+}
