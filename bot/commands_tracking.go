@@ -231,6 +231,13 @@ func (b *Bot) cmdDone(ctx context.Context, c Command, args string) Response {
 		return private(errR)
 	}
 	if all && !yes {
+		st, err := b.store.Status(ctx, c.Workspace, env, 0)
+		if err != nil {
+			return private(b.storeError("status", err))
+		}
+		if st.ModuleCount == 0 && st.Unnamed() == 0 && !republishAll(st.Environment) {
+			return private(errorReply(fmt.Sprintf("%s has no modules to republish.", env))) // nothing to confirm
+		}
 		return b.confirm(ctx, c.Workspace, env, "done "+env+": all --yes", "Mark all republished", func(st progress.Status) string {
 			if republishAll(st.Environment) {
 				return fmt.Sprintf("Record that every application of %s is republished?", env)

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -63,13 +64,15 @@ func confirmButton(label, command string) Button {
 	return Button{ActionID: ActionConfirm, Label: label, Value: command, Primary: true, Command: command}
 }
 
-// confirmed strips a trailing --yes from a command's arguments.
+// yesFlag is --yes, in any case, as a word of its own.
+var yesFlag = regexp.MustCompile(`(?i)(?:^|\s)--yes(?:\s|$)`)
+
+// confirmed strips --yes (anywhere, any case) from a command's arguments.
 func confirmed(args string) (string, bool) {
-	fields := strings.Fields(args)
-	if n := len(fields); n > 0 && fields[n-1] == "--yes" {
-		return strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(args), "--yes")), true
+	if !yesFlag.MatchString(args) {
+		return args, false
 	}
-	return args, false
+	return strings.TrimSpace(yesFlag.ReplaceAllString(args, " ")), true
 }
 
 // undoable returns what the reply ref recorded; false when nothing (or it expired).

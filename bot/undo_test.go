@@ -227,3 +227,29 @@ func TestUndoCode(t *testing.T) {
 	}
 	mustSay(t, text(cmd(t, b, "C1", "U1", "undo")), "U1 undid a change on prod", "Off the list again: Orders_CS")
 }
+
+// --yes confirms in any position and case; done all with nothing to do
+// says so at once instead of asking.
+func TestConfirmedAnywhere(t *testing.T) {
+	for _, tc := range []struct {
+		args, rest string
+		yes        bool
+	}{
+		{"prod --yes", "prod", true}, {"prod --YES", "prod", true}, {"--yes prod", "prod", true},
+		{"prod: all --Yes", "prod: all", true}, {`prod: "Customer  Portal" --yes`, `prod: "Customer  Portal"`, true},
+		{"prod", "prod", false}, {"prod --yesterday", "prod --yesterday", false},
+	} {
+		if rest, yes := confirmed(tc.args); rest != tc.rest || yes != tc.yes {
+			t.Errorf("confirmed(%q) = %q, %v; want %q, %v", tc.args, rest, yes, tc.rest, tc.yes)
+		}
+	}
+	b, _ := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod")
+	cmd(t, b, "C1", "U1", "failed A")
+	mustSay(t, text(cmd(t, b, "C1", "U1", "reset --YES prod")), "started a new upgrade of prod")
+	r := cmd(t, b, "C1", "U1", "done all")
+	mustSay(t, text(r), "prod has no modules to republish")
+	if strings.Contains(text(r), "[") {
+		t.Errorf("done all on an empty list asks:\n%s", text(r))
+	}
+}
