@@ -1,7 +1,10 @@
 package bot
 
 import (
+	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/upgradebot/upgradebot/progress"
 )
@@ -18,70 +21,138 @@ func splitEnvPrefix(args string) (env, rest string) {
 	return "", args
 }
 
-// moduleNames reads module names from command arguments:
+// moduleNames reads module names from command arguments (CONTRACTS.md):
 // pasted Error Log rows and errors name their modules; otherwise names are
-// separated by spaces, commas or lines, and quotes keep a name with spaces.
-func moduleNames(engine Diagnoser, args string) []string {
-	var names []string
+// separated by commas, semicolons, lines, spaces or the word "and", a name
+// with spaces is quoted, text in parentheses is a comment and sentence
+// punctuation after a name is not part of it. refused holds, as typed, what
+// cannot be a module name; names holds the rest, each once.
+func moduleNames(engine Diagnoser, args string) (names, refused []string) {
 	seen := map[string]bool{}
-	add := func(n string) {
-		n = strings.TrimSpace(n)
-		if k := moduleKey(n); k == "" || seen[k] {
-			return
-		}
-		seen[moduleKey(n)] = true
-		names = append(names, n)
-	}
 	for _, f := range engine.Diagnose(args) {
-		add(f.Text("module"))
+		n, err := progress.NormalizeModule(f.Text("module"))
+		if k := moduleKey(n); err == nil && !seen[k] {
+			seen[k] = true
+			names = append(names, n)
+		}
 	}
 	if len(names) > 0 {
-		return names
+		return names, nil
 	}
-	s := args
+	for _, tok := range nameTokens(args) {
+		n, ok := moduleName(tok.text, tok.quoted)
+		switch {
+		case !ok:
+			if !slices.Contains(refused, tok.text) {
+				refused = append(refused, tok.text)
+			}
+		case n != "" && !seen[moduleKey(n)]:
+			seen[moduleKey(n)] = true
+			names = append(names, n)
+		}
+	}
+	return names, refused
+}
+
+// nameToken is one name as typed: quoted, or between separators.
+type nameToken struct {
+	text   string
+	quoted bool
+}
+
+// closingQuote pairs the quotes a name may be written in.
+var closingQuote = map[rune]rune{'"': '"', '\'': '\'', '“': '”', '‘': '’', '«': '»'}
+
+// nameTokens splits command arguments into names as typed, leaving out
+// comments in parentheses (to the end of the line when not closed) and the
+// word "and".
+func nameTokens(args string) []nameToken {
+	var out []nameToken
 	var cur strings.Builder
 	var quote rune
-	flush := func() {
-		add(cur.String())
+	depth := 0
+	flush := func(quoted bool) {
+		t := cur.String()
 		cur.Reset()
+		if quoted {
+			t = strings.TrimSpace(t)
+		}
+		if t != "" && (quoted || !strings.EqualFold(t, "and")) {
+			out = append(out, nameToken{t, quoted})
+		}
 	}
-	for _, r := range s {
+	for i, r := range args {
+		// The bytes as typed, even when they are not UTF-8: refused names quote them.
+		raw := args[i:]
+		if r == utf8.RuneError {
+			raw = raw[:1]
+		} else {
+			raw = string(r)
+		}
 		switch {
+		case depth > 0:
+			switch r {
+			case '(':
+				depth++
+			case ')':
+				depth--
+			case '\n':
+				depth = 0
+			}
 		case quote != 0:
-			if r == quote || (quote == '“' && r == '”') || (quote == '‘' && r == '’') {
-				flush()
+			if r == quote || r == '\n' {
+				flush(true)
 				quote = 0
 			} else {
-				cur.WriteRune(r)
+				cur.WriteString(raw)
 			}
-		case r == '"' || r == '\'' || r == '“' || r == '‘':
-			if cur.Len() == 0 {
-				quote = r
-			} else {
-				cur.WriteRune(r)
-			}
-		case r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == ',' || r == ';' || r == '\u00a0':
-			flush()
-		case r == '`' || r == '*' && cur.Len() == 0:
-			// code and bold markers around pasted names
+		case r == '(':
+			flush(false)
+			depth = 1
+		case closingQuote[r] != 0 && cur.Len() == 0:
+			quote = closingQuote[r]
+		case r == ',' || r == ';' || unicode.IsSpace(r):
+			flush(false)
 		default:
-			cur.WriteRune(r)
+			cur.WriteString(raw)
 		}
 	}
-	flush()
-	// Trailing markdown markers: *Billing_CS*. A name left empty ("*" in
-	// quotes) or equal to another once they are off is dropped.
-	out := names[:0]
-	seen = map[string]bool{}
-	for _, n := range names {
-		n = strings.TrimSpace(strings.TrimRight(n, "*"))
-		if k := moduleKey(n); k == "" || seen[k] {
-			continue
-		}
-		seen[moduleKey(n)] = true
-		out = append(out, n)
-	}
+	flush(quote != 0)
 	return out
+}
+
+// moduleName is the module a token names: markdown markers around it and
+// sentence punctuation after it left out, invisible characters removed.
+// "" with ok when nothing is left (a stray "*"); not ok when it cannot be a
+// module name (letters, digits, "_", "-" and "." only, and spaces when
+// quoted, as OutSystems allows).
+func moduleName(tok string, quoted bool) (string, bool) {
+	// Invisible characters out first: they may hide the punctuation at the end.
+	s := strings.Map(func(r rune) rune {
+		if unicode.Is(unicode.Cf, r) {
+			return -1
+		}
+		return r
+	}, tok)
+	s = strings.TrimLeft(strings.TrimRight(s, ".,;:!?*`~"), "*`~")
+	if moduleKey(s) == "" && utf8.ValidString(tok) {
+		return "", true // punctuation or invisible characters alone name nothing
+	}
+	n, err := progress.NormalizeModule(s)
+	if err != nil {
+		return "", false
+	}
+	letters := false
+	for _, r := range n {
+		switch {
+		case unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r):
+			letters = true
+		case r == '_' || r == '-' || r == '.' || quoted && r == ' ':
+		default:
+			return "", false
+		}
+	}
+	return n, letters
 }
 
 // moduleKey is how the core compares module names: as the store does.

@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -189,9 +190,9 @@ func (b *Bot) cmdSkipped(ctx context.Context, c Command, args string) Response {
 func (b *Bot) addModules(ctx context.Context, c Command, args, name string, reason progress.Reason) Response {
 	def := b.lookup(name)
 	envName, rest := splitEnvPrefix(args)
-	mods := moduleNames(b.engine, rest)
+	mods, refused := moduleNames(b.engine, rest)
 	if len(mods) == 0 {
-		return b.usageError(def, "Name at least one module.")
+		return b.usageError(def, noNamesProblem(refused))
 	}
 	env, errR := b.resolveEnv(ctx, c, envName, nil)
 	if errR != nil {
@@ -206,11 +207,21 @@ func (b *Bot) addModules(ctx context.Context, c Command, args, name string, reas
 	}
 	added := append(append([]string{}, res.Added...), res.Updated...)
 	if len(added) == 0 {
-		return private(errorReply(fmt.Sprintf("Already on %s's list: nothing changed.", env)))
+		r := errorReply(fmt.Sprintf("Already on %s's list: nothing changed.", env))
+		refusedNote(r, refused)
+		return private(r)
 	}
 	r := &Reply{Summary: fmt.Sprintf("%d %s module(s) added to %s", len(added), name, env)}
-	l := append(Line{M(c.User), T(" reported " + plural(len(added), name+" module", name+" modules") + " on "), B(env), T(": ")}, nameSpans(added, 10)...)
-	r.Section(append(l, T(fmt.Sprintf(". %d to republish.", res.Remaining))))
+	var l Line
+	if len(res.Added) > 0 {
+		l = append(Line{M(c.User), T(" reported " + plural(len(res.Added), name+" module", name+" modules") + " on "), B(env), T(": ")}, nameSpans(res.Added, 10)...)
+		l = append(l, T(". "))
+	}
+	if len(res.Updated) > 0 { // listed before for another reason
+		l = append(append(append(l, M(c.User), T(" moved ")), nameSpans(res.Updated, 10)...), T(" to "+name+" on "), B(env), T(". "))
+	}
+	r.Section(append(l, T(fmt.Sprintf("%d to republish.", res.Remaining))))
+	refusedNote(r, refused)
 	noteReplication(r, res.NotReplicated)
 	return Response{Announce: b.undoably(ctx, c.Workspace, c.Channel, c.User, env, r, "cmd:"+c.ID)}
 }
@@ -220,10 +231,13 @@ func (b *Bot) cmdDone(ctx context.Context, c Command, args string) Response {
 	args, yes := confirmed(args)
 	envName, rest := splitEnvPrefix(args)
 	all := strings.EqualFold(strings.TrimSpace(rest), "all")
-	var mods []string
+	var mods, refused []string
 	if !all {
-		if mods = moduleNames(b.engine, rest); len(mods) == 0 {
-			return b.usageError(def, "Name the modules you republished, or `all`.")
+		if mods, refused = moduleNames(b.engine, rest); len(mods) == 0 {
+			if len(refused) == 0 {
+				return b.usageError(def, "Name the modules you republished, or `all`.")
+			}
+			return b.usageError(def, noNamesProblem(refused))
 		}
 	}
 	env, errR := b.resolveEnv(ctx, c, envName, mods)
@@ -242,17 +256,67 @@ func (b *Bot) cmdDone(ctx context.Context, c Command, args string) Response {
 			if republishAll(st.Environment) {
 				return fmt.Sprintf("Record that every application of %s is republished?", env)
 			}
-			return fmt.Sprintf("Mark every module on %s's list republished (%s)?", env, plural(st.ModuleCount, "module", "modules"))
+			q := fmt.Sprintf("Mark every module on %s's list republished (%s)", env, plural(st.ModuleCount, "module", "modules"))
+			if n := st.Unnamed(); n > 0 {
+				q += fmt.Sprintf(", and the %d Service Center counted that nobody named", n)
+			}
+			return q + "?"
 		})
 	}
-	return b.markDone(ctx, c.Workspace, c.Channel, env, c.User, "cmd:"+c.ID, mods, all)
+	resp := b.markDone(ctx, c.Workspace, c.Channel, env, c.User, "cmd:"+c.ID, mods, all)
+	if r := cmp.Or(resp.Announce, resp.Reply); r != nil {
+		refusedNote(r, refused)
+	}
+	return resp
+}
+
+// noNamesProblem says that a command named no module, and what it could not take for one.
+func noNamesProblem(refused []string) string {
+	if len(refused) == 0 {
+		return "Name at least one module."
+	}
+	return fmt.Sprintf("None of %s can be a module name (letters, digits, _ - . only; quote a name with spaces).", quotedList(refused))
+}
+
+// refusedNote tells, under a reply (above its buttons), what a command could not take for a module name.
+func refusedNote(r *Reply, refused []string) {
+	if len(refused) == 0 {
+		return
+	}
+	var buttons []Block
+	if n := len(r.Blocks); n > 0 && len(r.Blocks[n-1].Buttons) > 0 {
+		r.Blocks, buttons = r.Blocks[:n-1], r.Blocks[n-1:]
+	}
+	r.Context(append(append(Line{T("Not module names, so not recorded: ")}, nameSpans(refused, 10)...),
+		T(" (a name with spaces goes in quotes; text in parentheses is a comment)")))
+	r.Blocks = append(r.Blocks, buttons...)
+}
+
+// quotedList is names in quotes, joined with "and", for a sentence.
+func quotedList(names []string) string {
+	q := make([]string, 0, min(len(names), 5))
+	for i, n := range names {
+		if i == 5 {
+			q = append(q, fmt.Sprintf("%d more", len(names)-5))
+			break
+		}
+		q = append(q, fmt.Sprintf("%q", Shorten(n, 40)))
+	}
+	return joinAnd(q)
 }
 
 func (b *Bot) markDone(ctx context.Context, workspace, channel, env, user, key string, mods []string, all bool) Response {
+	// done all also covers what Service Center counted and nobody named.
+	unnamed := 0
 	if all {
-		if st, err := b.store.Status(ctx, workspace, env, 0); err == nil && republishAll(st.Environment) {
+		st, err := b.store.Status(ctx, workspace, env, 0)
+		if err != nil {
+			return private(b.storeError("status", err))
+		}
+		if republishAll(st.Environment) {
 			return b.republishedAll(ctx, workspace, channel, env, user, key)
 		}
+		unnamed = st.Unnamed()
 	}
 	res, err := b.store.Apply(ctx, workspace, env, progress.Change{Kind: progress.ChangeDone, Key: key, Actor: user, Modules: mods, All: all, At: b.now()})
 	if err != nil {
@@ -261,16 +325,25 @@ func (b *Bot) markDone(ctx context.Context, workspace, channel, env, user, key s
 	if res.Duplicate {
 		return Response{}
 	}
-	if len(res.Removed) == 0 && !res.BecameDone {
-		msg := fmt.Sprintf("None of those modules is on %s's list.", env)
+	if len(res.Removed) == 0 && !res.BecameDone && (!all || unnamed == 0) {
+		msg := fmt.Sprintf("Not on %s's list, so nothing recorded: %s. %s shows the list.", env, quotedList(res.NotFound), "`"+b.cmd+" status "+env+"`")
 		if all {
 			msg = fmt.Sprintf("%s has no modules to republish.", env)
 		}
 		return private(errorReply(msg))
 	}
-	r := &Reply{Summary: fmt.Sprintf("%d module(s) republished on %s", len(res.Removed), env)}
+	r := &Reply{Summary: fmt.Sprintf("%d module(s) republished on %s", len(res.Removed)+unnamed, env)}
 	l := append(Line{M(user), T(" republished ")}, nameSpans(res.Removed, 10)...)
-	l = append(l, T(" on "), B(env))
+	if all && unnamed > 0 {
+		l = Line{M(user), T(" republished every module of "), B(env), T(": ")}
+		if len(res.Removed) > 0 {
+			l = append(append(l, T(plural(len(res.Removed), "listed", "listed")+" (")), nameSpans(res.Removed, 10)...)
+			l = append(l, T(") and "))
+		}
+		l = append(l, T(fmt.Sprintf("the %d Service Center counted that nobody named", unnamed)))
+	} else {
+		l = append(l, T(" on "), B(env))
+	}
 	if res.Remaining > 0 {
 		l = append(l, T(fmt.Sprintf(": %d left.", res.Remaining)))
 	} else {
@@ -278,7 +351,7 @@ func (b *Bot) markDone(ctx context.Context, workspace, channel, env, user, key s
 	}
 	r.Section(l)
 	if len(res.NotFound) > 0 {
-		r.Context(append(Line{T("Not on the list: ")}, nameSpans(res.NotFound, 10)...))
+		r.Context(append(Line{T("Not on the list, so not recorded: ")}, nameSpans(res.NotFound, 10)...))
 	}
 	noteReplication(r, res.NotReplicated)
 	switch {
@@ -315,7 +388,7 @@ func (b *Bot) clearedBlocks(ctx context.Context, workspace, env string) []Block 
 	st, err := b.store.Status(ctx, workspace, env, 0)
 	if err == nil && st.Unnamed() > 0 {
 		r := &Reply{}
-		r.Context(Line{T(fmt.Sprintf("The list is empty, but Service Center counted %s failed or skipped that nobody has named yet: ", plural(st.Unnamed(), "more module", "more modules"))), C(b.cmd + " failed <module>"), T(".")})
+		r.Context(append(Line{T(fmt.Sprintf("The list is empty, but Service Center counted %s that nobody has named yet: ", plural(st.Unnamed(), "more module", "more modules")))}, b.unnamedAdvice(st)...))
 		return r.Blocks
 	}
 	return b.allClear(env).Blocks

@@ -134,6 +134,10 @@ func (b *Bot) readSheet(log *errorlog.Log) *Sheet {
 			if f.ID == "module-not-upgraded" && f.Text("module") == "" && row.Get(errorlog.Module) != "" {
 				f.Values = append(f.Values, diagnosis.Value{Name: "module", Kind: diagnosis.ValueText, Text: row.Get(errorlog.Module)})
 			}
+			// A producer's row names the module being published: its consumer (CONTRACTS.md).
+			if f.ID == "producer-not-prepared" && f.Text("consumer") == "" && row.Get(errorlog.Module) != "" {
+				f.Values = append(f.Values, diagnosis.Value{Name: "consumer", Kind: diagnosis.ValueText, Text: row.Get(errorlog.Module)})
+			}
 			if title := f.Entry.Title; !inRow[title] {
 				inRow[title] = true
 				i, ok := group[title]

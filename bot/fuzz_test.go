@@ -102,14 +102,27 @@ func FuzzModuleNames(f *testing.F) {
 	e := diagnosis.New(diagnosis.Builtin())
 	f.Fuzz(func(t *testing.T, args string) {
 		seen := map[string]bool{}
-		for _, n := range moduleNames(e, args) {
+		names, refused := moduleNames(e, args)
+		fromPaste := len(e.Diagnose(args)) > 0
+		for _, n := range names {
 			if n == "" || strings.TrimSpace(n) != n {
 				t.Errorf("name %q: empty or untrimmed (from %q)", n, args)
 			}
-			if seen[strings.ToLower(n)] {
+			if stored, err := progress.NormalizeModule(n); err != nil || stored != n {
+				t.Errorf("name %q is not as the store keeps it (%q, %v; from %q)", n, stored, err, args)
+			}
+			if seen[moduleKey(n)] {
 				t.Errorf("name %q twice (from %q)", n, args)
 			}
-			seen[strings.ToLower(n)] = true
+			seen[moduleKey(n)] = true
+			if !fromPaste && (strings.ContainsAny(n, "()\"<>,;`*") || strings.TrimRight(n, ".!?:") != n) {
+				t.Errorf("name %q holds a separator, a comment or end punctuation (from %q)", n, args)
+			}
+		}
+		for _, r := range refused {
+			if r == "" || !strings.Contains(args, r) {
+				t.Errorf("refused %q is not as typed in %q", r, args)
+			}
 		}
 		env, rest := splitEnvPrefix(args)
 		if env != "" && !strings.Contains(args, env) {
@@ -147,7 +160,8 @@ func TestStrayMarkersInModuleNames(t *testing.T) {
 		`*Billing_CS* "a *"`:  "Billing_CS|a",
 		`"Customer Portal" *`: "Customer Portal",
 	} {
-		if got := strings.Join(moduleNames(e, args), "|"); got != want {
+		if names, _ := moduleNames(e, args); strings.Join(names, "|") != want {
+			got := strings.Join(names, "|")
 			t.Errorf("moduleNames(%q) = %q, want %q", args, got, want)
 		}
 	}

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -38,7 +39,8 @@ func (b *Bot) cmdHistory(ctx context.Context, c Command, args string) Response {
 		if e.Actor != "" {
 			l = append(l, M(e.Actor), T(" "))
 		}
-		lines = append(lines, append(l, T(e.Action+": "+e.Detail)))
+		// The detail says what happened ("summary: 26 prepared, …"); the action alone when it has none.
+		lines = append(lines, append(l, T(Shorten(cmp.Or(e.Detail, e.Action), 300))))
 	}
 	if len(lines) == 0 {
 		lines = append(lines, Line{T("Nothing recorded yet.")})
@@ -68,20 +70,27 @@ func (b *Bot) cmdExport(ctx context.Context, c Command, args string) Response {
 	if err != nil {
 		return private(b.storeError("export", err))
 	}
+	st, err := b.store.Status(ctx, c.Workspace, env, -1)
+	if err != nil {
+		return private(b.storeError("export", err))
+	}
+	open, _ := republishOrder(st.Modules, st.Edges)
+	rec := progress.ChangeRecord{Environment: env, Open: open, Republished: st.RepublishedModules, History: entries}
 	var buf bytes.Buffer
-	f := &File{Title: "Upgrade history of " + env}
+	f := &File{Title: "Change record of the upgrade of " + env}
 	if format == "csv" {
-		err = progress.WriteHistoryCSV(&buf, entries)
+		err = progress.WriteChangeRecordCSV(&buf, rec)
 		f.Name, f.Type = fmt.Sprintf("upgrade-%s-%s.csv", env, b.now().UTC().Format("20060102")), "csv"
 	} else {
-		err = progress.WriteHistoryMarkdown(&buf, env, entries)
+		err = progress.WriteChangeRecordMarkdown(&buf, rec)
 		f.Name, f.Type = fmt.Sprintf("upgrade-%s-%s.md", env, b.now().UTC().Format("20060102")), "markdown"
 	}
 	if err != nil {
 		return private(b.storeError("export", err))
 	}
 	f.Content = buf.Bytes()
-	r := &Reply{Summary: fmt.Sprintf("History of %s (%d entries) as %s", env, len(entries), f.Name)}
-	r.Section(Line{T("History of "), B(env), T(fmt.Sprintf(": %d entries, in ", len(entries))), C(f.Name), T(".")})
+	mods := len(open) + len(st.RepublishedModules)
+	r := &Reply{Summary: fmt.Sprintf("Change record of %s (%d modules, %d entries) as %s", env, mods, len(entries), f.Name)}
+	r.Section(Line{T("Change record of "), B(env), T(fmt.Sprintf(": %s (%d open) and %d timeline entries, in ", plural(mods, "module", "modules"), len(open), len(entries))), C(f.Name), T(".")})
 	return Response{Reply: r, Private: true, File: f}
 }

@@ -56,7 +56,7 @@ func TestModuleNamesDeduplicateLookAlikes(t *testing.T) {
 		{"\u200b \u2060 Orders", 1}, // names of invisible characters alone are none
 		{"Cafe Caf\u00e9", 2},
 	} {
-		if got := moduleNames(b.engine, tc.args); len(got) != tc.want {
+		if got, _ := moduleNames(b.engine, tc.args); len(got) != tc.want {
 			t.Errorf("moduleNames(%+q) = %+q, want %d names", tc.args, got, tc.want)
 		}
 	}

@@ -15,6 +15,8 @@ type planned struct {
 	State   progress.State      `json:"s,omitempty"`
 	Reason  progress.Reason     `json:"r,omitempty"`
 	Modules []string            `json:"m,omitempty"`
+	Edges   [][2]string         `json:"g,omitempty"` // producer, consumer
+	Errors  map[string]string   `json:"x,omitempty"` // module → first line of its error
 	Percent *int                `json:"p,omitempty"`
 	Expect  string              `json:"e,omitempty"`
 	Current *int                `json:"c,omitempty"`
@@ -32,17 +34,26 @@ func intp(v int) *int { return &v }
 // plan turns findings into tracking changes, merging modules of one reason.
 func plan(findings []diagnosis.Finding) []planned {
 	var out []planned
-	addModule := func(reason progress.Reason, name string, whileOpen bool) {
+	addModule := func(f diagnosis.Finding, reason progress.Reason, whileOpen bool) {
+		name := f.Text("module")
 		if moduleKey(name) == "" { // nothing but invisible characters
 			return
 		}
-		for i := range out {
-			if out[i].Kind == progress.ChangeAddModules && out[i].Reason == reason && out[i].WhileOpen == whileOpen {
-				out[i].Modules = append(out[i].Modules, name)
-				return
-			}
+		i := slices.IndexFunc(out, func(p planned) bool {
+			return p.Kind == progress.ChangeAddModules && p.Reason == reason && p.WhileOpen == whileOpen
+		})
+		if i < 0 {
+			out = append(out, planned{Kind: progress.ChangeAddModules, Reason: reason, WhileOpen: whileOpen, Errors: map[string]string{}})
+			i = len(out) - 1
 		}
-		out = append(out, planned{Kind: progress.ChangeAddModules, Reason: reason, Modules: []string{name}, WhileOpen: whileOpen})
+		out[i].Modules = append(out[i].Modules, name)
+		if _, ok := out[i].Errors[name]; !ok {
+			out[i].Errors[name] = errorLine(f)
+		}
+		// An Error Log row names the module being published too: a producer's consumer.
+		if c := f.Text("consumer"); reason == progress.ReasonProducerNotPrepared && validName(name) && validName(c) {
+			out[i].Edges = append(out[i].Edges, [2]string{name, c})
+		}
 	}
 	preparing := func(p planned) {
 		p.Kind = progress.ChangePreparing
@@ -57,13 +68,13 @@ func plan(findings []diagnosis.Finding) []planned {
 	for _, f := range findings {
 		switch f.ID {
 		case "producer-not-prepared":
-			addModule(progress.ReasonProducerNotPrepared, f.Text("module"), false)
+			addModule(f, progress.ReasonProducerNotPrepared, false)
 		case "module-not-upgraded":
-			if name := f.Text("module"); name != "" { // from an Error Log row's module column
-				addModule(progress.ReasonNotUpgraded, name, false)
+			if f.Text("module") != "" { // from an Error Log row's module column
+				addModule(f, progress.ReasonNotUpgraded, false)
 			}
 		case "module-upgrade-failed":
-			addModule(progress.ReasonFailed, f.Text("module"), false)
+			addModule(f, progress.ReasonFailed, false)
 		case "publish-blocked-by-preparation", "configuration-blocked-by-preparation", "delete-blocked-by-preparation":
 			p := planned{}
 			if at := f.Text("upgrade_started_at"); at != "" {
@@ -104,7 +115,7 @@ func plan(findings []diagnosis.Finding) []planned {
 			out = append(out, planned{Kind: progress.ChangeState, State: progress.StateFinishedWithErrors})
 		default: // the knowledge base says which other messages name a module to republish
 			if f.Entry != nil && f.Entry.Republish != "" {
-				addModule(progress.Reason(f.Entry.Republish), f.Text("module"), true)
+				addModule(f, progress.Reason(f.Entry.Republish), true)
 			}
 		}
 	}
@@ -135,7 +146,10 @@ func plan(findings []diagnosis.Finding) []planned {
 }
 
 func (p planned) change(key, actor, source string) progress.Change {
-	c := progress.Change{Kind: p.Kind, Key: key, Actor: actor, Source: source, State: p.State, Reason: p.Reason, Modules: p.Modules, Version: p.Version}
+	c := progress.Change{Kind: p.Kind, Key: key, Actor: actor, Source: source, State: p.State, Reason: p.Reason, Modules: p.Modules, Errors: p.Errors, Version: p.Version}
+	for _, e := range p.Edges {
+		c.Edges = append(c.Edges, progress.Edge{Producer: e[0], Consumer: e[1]})
+	}
 	c.Preparation = progress.Preparation{Percent: p.Percent, Expected: p.Expect, Current: p.Current, Total: p.Total}
 	c.Counts = progress.Counts{Prepared: p.Counts[0], Failed: p.Counts[1], Skipped: p.Counts[2]}
 	return c
@@ -208,4 +222,27 @@ func planParts(parts []part) []partChanges {
 		}
 	}
 	return out
+}
+
+// validName reports whether the store takes name as a module name.
+func validName(name string) bool {
+	_, err := progress.NormalizeModule(name)
+	return err == nil
+}
+
+// errorLine is the first line of the product message a finding recognized,
+// its values filled in: the error a change record shows for its module.
+func errorLine(f diagnosis.Finding) string {
+	if f.Entry == nil || len(f.Entry.Messages) == 0 {
+		return ""
+	}
+	line := f.Entry.Messages[0].Text
+	for _, v := range f.Values {
+		line = strings.ReplaceAll(line, "{"+v.Name+"}", v.Text)
+	}
+	line, _, _ = strings.Cut(line, "\n")
+	if i := strings.Index(line, ". "); i >= 0 {
+		line = line[:i+1]
+	}
+	return Shorten(line, 200)
 }

@@ -92,7 +92,8 @@ func (b *Bot) Reminder(st progress.Status, now time.Time, stall time.Duration, n
 		parts = append(parts, plural(w.modules, "module to republish", "modules to republish"))
 	}
 	if w.unnamed > 0 {
-		parts = append(parts, plural(w.unnamed, "failed or skipped module", "failed or skipped modules")+" nobody has named yet")
+		kind := unnamedKind(st)
+		parts = append(parts, plural(w.unnamed, kind+" module", kind+" modules")+" nobody has named yet")
 	}
 	if w.stalled > 0 {
 		parts = append(parts, "a preparation with no update for "+roughDuration(w.stalled))
@@ -224,8 +225,8 @@ func (b *Bot) digestLine(prefix string, st progress.Status, w work) Line {
 			}
 		}
 	}
-	if w.unnamed > 0 {
-		l = append(l, T(fmt.Sprintf(" · %d failed or skipped not named yet", w.unnamed)))
+	if line := CountsLine(st); line != "" {
+		l = append(l, T(" · "+line))
 	}
 
 	if w.stalled > 0 {

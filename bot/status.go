@@ -52,7 +52,7 @@ func (b *Bot) status(ctx context.Context, c Command, names []string) (*Reply, *R
 		if i > 0 {
 			r.Divider()
 		}
-		b.statusBlocks(r, st)
+		b.statusBlocks(r, st, true)
 		if r.Summary == "" {
 			r.Summary = statusSummary(st)
 		}
@@ -69,7 +69,7 @@ func (b *Bot) status(ctx context.Context, c Command, names []string) (*Reply, *R
 // StatusReply renders one environment's status (also used by reminders).
 func (b *Bot) StatusReply(st progress.Status) *Reply {
 	r := &Reply{Summary: statusSummary(st)}
-	b.statusBlocks(r, st)
+	b.statusBlocks(r, st, false)
 	return r
 }
 
@@ -116,7 +116,9 @@ func ProgressBar(f float64) string {
 	return strings.Repeat("█", n) + strings.Repeat("░", 10-n)
 }
 
-func (b *Bot) statusBlocks(r *Reply, st progress.Status) {
+// statusBlocks adds st's status to r; full is the status command's (more
+// modules than it shows are in the export), else a part of another reply.
+func (b *Bot) statusBlocks(r *Reply, st progress.Status, full bool) {
 	title := st.Name
 	if st.Version != "" {
 		title += " → Platform Server " + st.Version
@@ -164,14 +166,25 @@ func (b *Bot) statusBlocks(r *Reply, st progress.Status) {
 	if republishAll(st.Environment) {
 		r.Section(b.republishAllLine(st.Environment))
 	}
-	if st.ModuleCount == 0 {
+	if line := CountsLine(st); line != "" {
+		r.Section(Line{T(line)})
+	}
+	unnamed := st.Unnamed()
+	switch {
+	case st.ModuleCount == 0 && unnamed == 0:
 		r.Section(Line{T("No modules to republish.")})
-	} else {
+	case st.ModuleCount == 0:
+		r.Section(Line{B(fmt.Sprintf("To republish: %s that Service Center counted and nobody has named yet.", plural(unnamed, "module", "modules")))})
+	default:
+		mods, learned := republishOrder(st.Modules, st.Edges)
 		r.Section(Line{B(fmt.Sprintf("To republish (%d), in this order:", st.ModuleCount))})
 		var lines []Line
 		used := 0
-		for _, m := range st.Modules {
+		for _, m := range mods {
 			l := Line{C(m.Name), T(" — " + reasonText(m.Reason))}
+			if m.Producer && m.Reason != progress.ReasonProducerNotPrepared {
+				l = append(l, T(", and "+reasonText(progress.ReasonProducerNotPrepared)))
+			}
 			if m.ReportedBy != "" {
 				l = append(l, T(", reported by "), M(m.ReportedBy))
 			}
@@ -183,12 +196,22 @@ func (b *Bot) statusBlocks(r *Reply, st progress.Status) {
 			lines = append(lines, l)
 		}
 		r.List(lines...)
+		switch {
+		case learned:
+			r.Context(Line{T("Order: producers before their consumers, as pasted Error Log rows showed; otherwise producers not prepared first, then oldest first.")})
+		case len(lines) > 1:
+			r.Context(Line{T("Order: producers not prepared first, then oldest first; no producer → consumer pairs are known among these yet.")})
+		}
 		if left := st.ModuleCount - len(lines); left > 0 {
-			r.Context(Line{T(fmt.Sprintf("… and %d more not shown (%s)", left, b.cmd+" export "+st.Name+" lists every change"))})
+			more := Line{T(fmt.Sprintf("… and %d more: ", left)), C(b.cmd + " status " + st.Name), T(" lists them.")}
+			if full {
+				more = Line{T(fmt.Sprintf("… and %d more not shown: ", left)), C(b.cmd + " export " + st.Name), T(" lists every module.")}
+			}
+			r.Context(more)
 		}
 	}
-	if n := st.Unnamed(); n > 0 {
-		r.Context(Line{T(fmt.Sprintf("Service Center counted %s failed or skipped that nobody has named yet: check its Error Log and use ", plural(n, "module", "modules"))), C(b.cmd + " failed <module>"), T(".")})
+	if unnamed > 0 {
+		r.Context(append(Line{T(fmt.Sprintf("Service Center counted %s that nobody has named yet: ", plural(unnamed, "module", "modules")))}, b.unnamedAdvice(st)...))
 	}
 }
 

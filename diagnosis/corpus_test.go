@@ -18,7 +18,7 @@ type corpusCase struct {
 }
 
 // contractKeys are the value keys CONTRACTS.md defines; other keys (title) are descriptive.
-var contractKeys = []string{"module", "user", "started_at", "upgrade_started_at", "percent", "expected_at", "prepared", "failed", "skipped", "current", "total", "version"}
+var contractKeys = []string{"module", "user", "started_at", "upgrade_started_at", "percent", "expected_at", "prepared", "failed", "skipped", "current", "total", "version", "consumer"}
 
 func loadCorpus(t testing.TB, name string) []corpusCase {
 	t.Helper()
@@ -47,7 +47,9 @@ func contractView(t testing.TB, fs []Finding) []map[string]any {
 		}
 		v := map[string]any{"id": m["id"]}
 		for _, k := range contractKeys {
-			if x, ok := m[k]; ok {
+			// consumer is a contract key of producer-not-prepared only; other
+			// entries may name a value so for their own use.
+			if x, ok := m[k]; ok && (k != "consumer" || m["id"] == "producer-not-prepared") {
 				v[k] = x
 			}
 		}

@@ -28,8 +28,12 @@ func (e *Engine) Diagnose(text string) []Finding {
 			for _, m := range msg.tmpl.findAll(n) {
 				before, after := n.orig[max(0, m.start-80):m.start], n.orig[m.end:min(len(n.orig), m.end+80)]
 				after, _, _ = bytes.Cut(after, []byte{'\n'})
-				findings = append(findings, Finding{ID: entry.ID, Entry: entry, Values: m.values, Offset: m.start, end: m.end,
-					Before: string(before[bytes.LastIndexByte(before, '\n')+1:]), After: string(after)})
+				before = before[bytes.LastIndexByte(before, '\n')+1:]
+				// A producer's Error Log row ("time<TAB>module<TAB>message") names the module being published: its consumer.
+				if row := bytes.Split(before, []byte{'\t'}); entry.ID == "producer-not-prepared" && len(row) == 3 && bytes.ContainsRune(row[0], ':') && !bytes.ContainsAny(row[1], ":'\"<>") {
+					m.values = append(m.values, Value{Name: "consumer", Text: string(bytes.TrimSpace(row[1]))})
+				}
+				findings = append(findings, Finding{ID: entry.ID, Entry: entry, Values: m.values, Offset: m.start, end: m.end, Before: string(before), After: string(after)})
 			}
 		}
 	}

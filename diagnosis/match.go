@@ -135,10 +135,7 @@ func fuzzyWord(l []byte, i int, w string, k, edits int) (int, bool) {
 		// One substitution, deletion or insertion, in that order. A wrong
 		// letter is a whole character: a value never starts inside one.
 		if i < len(l) && isWordByte(l[i]) {
-			size := 1
-			if l[i] >= utf8.RuneSelf {
-				_, size = utf8.DecodeRune(l[i:])
-			}
+			_, size := utf8.DecodeRune(l[i:])
 			if j, ok := fuzzyWord(l, i+size, w, k+1, edits-1); ok {
 				return j, true
 			}

@@ -150,16 +150,12 @@ func (n *normalized) last() byte {
 
 // space folds a whitespace run into one byte, a line break winning over a tab over a space.
 func (n *normalized) space(c byte) {
-	if len(n.orig) == 0 {
+	switch l := n.last(); {
+	case len(n.orig) == 0:
 		n.orig = append(n.orig, '\n')
-		return
-	}
-	l := n.last()
-	if !isSpace(l) {
+	case !isSpace(l):
 		n.orig = append(n.orig, c)
-		return
-	}
-	if c == '\n' || (c == '\t' && l == ' ') {
+	case c == '\n' || (c == '\t' && l == ' '):
 		n.orig[len(n.orig)-1] = c
 	}
 }

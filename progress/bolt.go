@@ -52,6 +52,8 @@ var (
 	bktModules    = []byte("modules")
 	bktOrder      = []byte("order")
 	bktNamed      = []byte("named")
+	bktRepub      = []byte("republished")
+	bktEdges      = []byte("edges")
 	bktHistory    = []byte("history")
 	bktIdem       = []byte("idem")
 	bktIdemExp    = []byte("idemexp")
@@ -155,6 +157,7 @@ type boltEnv struct {
 	UpdatedBy   string `json:"updated_by,omitempty"`
 	NamedFS     int    `json:"named_fs"`
 	ModuleCount int    `json:"module_count"`
+	Covered     bool   `json:"covered,omitempty"` // Status.UnnamedCovered
 }
 
 func (r *boltEnv) clearPreparation() {
@@ -277,14 +280,14 @@ func u64(n uint64) []byte {
 
 // orderKey sorts like the Redis score: producers not prepared first, then
 // by first-reported time, ties by lowercase name.
-func orderKey(reason Reason, atMillis int64, key string) []byte {
+func orderKey(w wireModule, key string) []byte {
 	b := make([]byte, 0, 9+len(key))
-	if reason == ReasonProducerNotPrepared {
+	if Reason(w.Reason) == ReasonProducerNotPrepared || w.Producer {
 		b = append(b, 0)
 	} else {
 		b = append(b, 1)
 	}
-	b = binary.BigEndian.AppendUint64(b, uint64(atMillis))
+	b = binary.BigEndian.AppendUint64(b, uint64(w.At))
 	return append(b, key...)
 }
 
@@ -446,7 +449,15 @@ func (s *BoltStore) Apply(ctx context.Context, workspace, env string, c Change) 
 		if err != nil {
 			return err
 		}
-		next := Next(Status{Environment: rec.environment(workspace, nil), NamedFailedSkipped: rec.NamedFS}, c)
+		rb, err := eb.CreateBucketIfNotExists(bktRepub)
+		if err != nil {
+			return err
+		}
+		edb, err := eb.CreateBucketIfNotExists(bktEdges)
+		if err != nil {
+			return err
+		}
+		next := Next(Status{Environment: rec.environment(workspace, nil), NamedFailedSkipped: rec.NamedFS, UnnamedCovered: rec.Covered}, c)
 		if next.Refused != "" {
 			res.State, res.Refused = next.State, next.Refused
 			return nil
@@ -458,8 +469,16 @@ func (s *BoltStore) Apply(ctx context.Context, workspace, env string, c Change) 
 			if detail, err = u.undo(eb, c.Undoes, nowMs, &res); err != nil {
 				return err
 			}
-		} else if err := applyChange(&rec, mb, ob, nb, c, mods, &res); err != nil {
-			return err
+		} else {
+			out, err := applyChange(&rec, modBuckets{mb, ob, nb, rb, edb}, c, mods, &res)
+			if err != nil {
+				return err
+			}
+			if c.Kind == ChangeAddModules || c.Kind == ChangeDone {
+				if detail = describeModules(c, res, out); detail != "" && c.Force {
+					detail += " (recorded anyway)"
+				}
+			}
 		}
 		if after := next.After(rec.ModuleCount); after != "" { // "": an undo put the state back itself
 			rec.State = after
@@ -469,8 +488,10 @@ func (s *BoltStore) Apply(ctx context.Context, workspace, env string, c Change) 
 		if err := saveEnv(eb, rec); err != nil {
 			return err
 		}
-		if err := s.appendHistory(eb, HistoryEntry{Time: c.At, Actor: c.Actor, Action: string(c.Kind), Detail: detail, Source: c.Source}); err != nil {
-			return err
+		if detail != "" { // an add or done that did nothing is not logged
+			if err := s.appendHistory(eb, HistoryEntry{Time: c.At, Actor: c.Actor, Action: string(c.Kind), Detail: detail, Source: c.Source}); err != nil {
+				return err
+			}
 		}
 		if c.Kind != ChangeUndo {
 			if err := u.record(eb, c.Key, detail, items, nowMs); err != nil {
@@ -513,10 +534,25 @@ func expireKeys(idem, idemExp *bolt.Bucket, cutoff int64) error {
 	return nil
 }
 
+// modBuckets are an environment's buckets of modules: listed, their order,
+// every one named since the last reset (see Status.NamedFailedSkipped),
+// republished since the last reset, and the producer → consumer edges.
+type modBuckets struct{ mods, order, named, repub, edges *bolt.Bucket }
+
 // applyChange applies c's data to the environment (the state is Next's);
-// nb holds every module named since the last reset (see
-// Status.NamedFailedSkipped); mods carry their legacy keys.
-func applyChange(rec *boltEnv, mb, ob, nb *bolt.Bucket, c Change, mods []normalizedModule, res *Result) error {
+// mods carry their legacy keys. It says what the history detail needs.
+func applyChange(rec *boltEnv, b modBuckets, c Change, mods []normalizedModule, res *Result) (out outcome, err error) {
+	mb, ob, nb := b.mods, b.order, b.named
+	// republish keeps a module taken off the list in the republished bucket, with who and when.
+	republish := func(key string, w wireModule) error {
+		w.DoneBy, w.DoneAt = c.Actor, toMillis(c.At)
+		v, err := json.Marshal(w)
+		if err != nil {
+			return fmt.Errorf("encode module: %w", err)
+		}
+		res.Removed = append(res.Removed, w.Name)
+		return b.repub.Put([]byte(key), v)
+	}
 	name := func(key string) error {
 		if nb.Get([]byte(key)) != nil {
 			return nil
@@ -560,74 +596,104 @@ func applyChange(rec *boltEnv, mb, ob, nb *bolt.Bucket, c Change, mods []normali
 	case ChangeState:
 		rec.clearPreparation()
 	case ChangeAddModules:
+		for _, e := range c.Edges {
+			if err := b.edges.Put([]byte(e.Producer+"\n"+e.Consumer), nil); err != nil {
+				return out, err
+			}
+		}
 		at := toMillis(c.At)
 		for _, m := range mods {
 			key, cur, err := findModule(mb, m)
 			if err != nil {
-				return err
+				return out, err
 			}
 			if cur != nil {
-				if Reason(cur.Reason) == c.Reason {
+				if err := name(key); err != nil {
+					return out, err
+				}
+				// The error that named it, learned after it was listed.
+				learned := cur.Error == "" && m.Error != ""
+				if learned {
+					cur.Error = m.Error
+				}
+				// A failed or skipped module stays so when another message reports
+				// it; shown to be a producer not prepared, it goes first all the same.
+				old, reason := Reason(cur.Reason), c.Reason
+				if reason.Group() == GroupReported && old.Group() != GroupReported {
+					reason = old
+				}
+				producer := (cur.Producer || old == ReasonProducerNotPrepared || c.Reason == ReasonProducerNotPrepared) && reason != ReasonProducerNotPrepared
+				if producer && !cur.Producer && reason == old {
+					out.producers = append(out.producers, cur.Name)
+				}
+				if reason != old {
+					out.moved = append(out.moved, fmt.Sprintf("%s (was %s)", cur.Name, cur.Reason))
+					res.Updated = append(res.Updated, cur.Name)
+				}
+				if !learned && reason == old && producer == cur.Producer {
 					continue
 				}
-				if err := name(key); err != nil {
-					return err
+				if err := ob.Delete(orderKey(*cur, key)); err != nil {
+					return out, err
 				}
-				if err := ob.Delete(orderKey(Reason(cur.Reason), cur.At, key)); err != nil {
-					return err
-				}
-				cur.Reason = string(c.Reason)
+				cur.Reason, cur.Producer = string(reason), producer
 				if err := putModule(mb, ob, key, *cur); err != nil {
-					return err
+					return out, err
 				}
-				res.Updated = append(res.Updated, cur.Name)
 				continue
 			}
-			w := wireModule{Name: m.Name, Reason: string(c.Reason), By: c.Actor, At: at, Source: c.Source}
+			w := wireModule{Name: m.Name, Reason: string(c.Reason), By: c.Actor, At: at, Source: c.Source, Error: m.Error}
 			if err := putModule(mb, ob, m.Key, w); err != nil {
-				return err
+				return out, err
 			}
 			if err := name(m.Key); err != nil {
-				return err
+				return out, err
 			}
 			rec.ModuleCount++
 			res.Added = append(res.Added, m.Name)
 		}
 	case ChangeDone:
 		if c.All {
+			// done all also covers what Service Center counted and nobody named.
+			if !rec.Covered && (rec.Failed != nil || rec.Skipped != nil) {
+				out.covered = max(0, deref(rec.Failed)+deref(rec.Skipped)-rec.NamedFS)
+			}
+			rec.Covered = true
 			cur := ob.Cursor()
 			for k, v := cur.First(); k != nil; k, v = cur.Next() {
 				w, err := getModule(mb, string(v))
 				if err != nil {
-					return err
+					return out, err
 				}
 				if w != nil {
-					res.Removed = append(res.Removed, w.Name)
+					if err := republish(string(v), *w); err != nil {
+						return out, err
+					}
 				}
 			}
 			for _, b := range []*bolt.Bucket{mb, ob} {
 				if err := clearBucket(b); err != nil {
-					return err
+					return out, err
 				}
 			}
 			rec.ModuleCount = 0
-			return nil
+			return out, nil
 		}
 		for _, m := range mods {
 			var found *wireModule
 			for _, key := range append([]string{m.Key}, m.Legacy...) {
 				cur, err := getModule(mb, key)
 				if err != nil {
-					return err
+					return out, err
 				}
 				if cur == nil {
 					continue
 				}
 				if err := mb.Delete([]byte(key)); err != nil {
-					return err
+					return out, err
 				}
-				if err := ob.Delete(orderKey(Reason(cur.Reason), cur.At, key)); err != nil {
-					return err
+				if err := ob.Delete(orderKey(*cur, key)); err != nil {
+					return out, err
 				}
 				rec.ModuleCount--
 				if found == nil {
@@ -638,19 +704,21 @@ func applyChange(rec *boltEnv, mb, ob, nb *bolt.Bucket, c Change, mods []normali
 				res.NotFound = append(res.NotFound, m.Name)
 				continue
 			}
-			res.Removed = append(res.Removed, found.Name)
+			if err := republish(m.Key, *found); err != nil {
+				return out, err
+			}
 		}
 	case ChangeReset:
-		for _, b := range []*bolt.Bucket{mb, ob, nb} {
+		for _, b := range []*bolt.Bucket{mb, ob, nb, b.repub} {
 			if err := clearBucket(b); err != nil {
-				return err
+				return out, err
 			}
 		}
 		rec.clearPreparation()
 		rec.Prepared, rec.Failed, rec.Skipped = nil, nil, nil
-		rec.ModuleCount, rec.NamedFS = 0, 0
+		rec.ModuleCount, rec.NamedFS, rec.Covered = 0, 0, false
 	}
-	return nil
+	return out, nil
 }
 
 // clearBucket deletes every key of b; the bucket itself stays so the handles
@@ -696,7 +764,7 @@ func putModule(mb, ob *bolt.Bucket, key string, w wireModule) error {
 	if err := mb.Put([]byte(key), b); err != nil {
 		return err
 	}
-	return ob.Put(orderKey(Reason(w.Reason), w.At, key), []byte(key))
+	return ob.Put(orderKey(w, key), []byte(key))
 }
 
 // Status returns one environment with at most limit modules (limit < 0: all).
@@ -717,10 +785,33 @@ func (s *BoltStore) Status(ctx context.Context, workspace, env string, limit int
 		}
 		st = Status{
 			Environment:        rec.environment(workspace, keys(eb.Bucket(bktChannels))),
-			ModuleCount:        rec.ModuleCount,
-			NamedFailedSkipped: rec.NamedFS,
+			NamedFailedSkipped: rec.NamedFS, UnnamedCovered: rec.Covered,
 		}
 		ob, mb := eb.Bucket(bktOrder), eb.Bucket(bktModules)
+		listed, repub := map[string]wireModule{}, map[string]string{}
+		if mb != nil {
+			if err := mb.ForEach(func(k, v []byte) error {
+				var w wireModule
+				if err := json.Unmarshal(v, &w); err != nil {
+					return fmt.Errorf("decode module: %w", err)
+				}
+				listed[string(k)] = w
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+		if rb := eb.Bucket(bktRepub); rb != nil {
+			_ = rb.ForEach(func(k, v []byte) error { repub[string(k)] = string(v); return nil })
+		}
+		if err := st.tally(listed, repub, limit < 0); err != nil {
+			return err
+		}
+		for _, k := range keys(eb.Bucket(bktEdges)) {
+			if e, ok := parseEdge(k); ok && limit != 0 {
+				st.Edges = append(st.Edges, e)
+			}
+		}
 		if ob == nil || mb == nil || limit == 0 {
 			return nil
 		}

@@ -42,6 +42,8 @@ func runContractTests(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("Validation", func(t *testing.T) { testValidation(t, newStore(t)) })
 	t.Run("NotFound", func(t *testing.T) { testNotFound(t, newStore(t)) })
 	t.Run("StatusLimit", func(t *testing.T) { testStatusLimit(t, newStore(t)) })
+	t.Run("ChangeRecord", func(t *testing.T) { testChangeRecord(t, newStore(t)) })
+	t.Run("UndoKeepsCounts", func(t *testing.T) { testUndoKeepsCounts(t, newStore(t)) })
 	t.Run("ChannelSettings", func(t *testing.T) { testChannelSettings(t, newStore(t)) })
 	t.Run("Claims", func(t *testing.T) { testClaims(t, newStore(t)) })
 	t.Run("Values", func(t *testing.T) { testValues(t, newStore(t)) })
@@ -445,12 +447,30 @@ func testReAddModule(t *testing.T, s Store) {
 	if len(res.Updated) != 0 || res.Remaining != 2 {
 		t.Errorf("result = %+v", res)
 	}
+	// A failed module reported by another message stays failed; shown to be
+	// a producer not prepared, it goes first.
 	res = apply(t, s, "dev", Change{Kind: ChangeAddModules, Reason: ReasonNotUpgraded, Modules: []string{"orders"}})
-	equal(t, "updated", res.Updated, []string{"Orders"})
+	if len(res.Updated) != 0 {
+		t.Errorf("not-upgraded changed a failed module: %+v", res)
+	}
+	apply(t, s, "dev", Change{Kind: ChangeAddModules, Reason: ReasonProducerNotPrepared, Modules: []string{"billing"}})
+	if h := history(t, s, "dev"); h[len(h)-1].Detail != "producers not prepared, to republish first: Billing" {
+		t.Errorf("history = %+v", h[len(h)-1])
+	}
 	st := status(t, s, "dev", 10)
-	m := st.Modules[0]
-	if m.Name != "Orders" || m.Reason != ReasonNotUpgraded || m.ReportedBy != "U1" || m.Source != "m1" || !m.ReportedAt.Equal(t0) {
+	if m := st.Modules[0]; m.Name != "Billing" || m.Reason != ReasonFailed || !m.Producer {
+		t.Errorf("first module = %+v, want Billing, failed, a producer", m)
+	}
+	// Moved between failed and skipped, or from the reported group: recorded.
+	res = apply(t, s, "dev", Change{Kind: ChangeAddModules, Reason: ReasonSkipped, Modules: []string{"orders"}})
+	equal(t, "updated", res.Updated, []string{"Orders"})
+	st = status(t, s, "dev", 10)
+	m := st.Modules[1]
+	if m.Name != "Orders" || m.Reason != ReasonSkipped || m.ReportedBy != "U1" || m.Source != "m1" || !m.ReportedAt.Equal(t0) {
 		t.Errorf("re-added module = %+v, want first report kept, reason updated", m)
+	}
+	if st.Open != (GroupCounts{Failed: 1, Skipped: 1}) {
+		t.Errorf("open = %+v", st.Open)
 	}
 }
 
@@ -643,7 +663,7 @@ func testHistoryExport(t *testing.T, s Store) {
 	want := []HistoryEntry{
 		{Time: t0, Actor: "U1", Action: "track", Detail: "followed in C1, version 11.31.0, self-managed"},
 		{Time: t0.Add(time.Minute), Actor: "U2", Action: "add", Detail: "2 modules reported (failed): Orders|Core, =HYPERLINK", Source: "C1/1712.0001"},
-		{Time: t0.Add(2 * time.Minute), Actor: "U3", Action: "done", Detail: "republished: orders|core", Source: "m2"},
+		{Time: t0.Add(2 * time.Minute), Actor: "U3", Action: "done", Detail: "republished: Orders|Core", Source: "m2"},
 	}
 	for i := range want {
 		if !h[i].Time.Equal(want[i].Time) || h[i].Actor != want[i].Actor || h[i].Action != want[i].Action || h[i].Detail != want[i].Detail || h[i].Source != want[i].Source {
@@ -660,7 +680,7 @@ func testHistoryExport(t *testing.T, s Store) {
 		"|---|---|---|---|---|\n" +
 		"| 2025-03-01 09:00:00 UTC | U1 | track | followed in C1, version 11.31.0, self-managed |  |\n" +
 		`| 2025-03-01 09:01:00 UTC | U2 | add | 2 modules reported (failed): Orders\|Core, =HYPERLINK | C1/1712.0001 |` + "\n" +
-		`| 2025-03-01 09:02:00 UTC | U3 | done | republished: orders\|core | m2 |` + "\n"
+		`| 2025-03-01 09:02:00 UTC | U3 | done | republished: Orders\|Core | m2 |` + "\n"
 	if md.String() != wantMD {
 		t.Errorf("markdown =\n%s\nwant\n%s", md.String(), wantMD)
 	}
@@ -677,7 +697,7 @@ func testHistoryExport(t *testing.T, s Store) {
 		{"time", "actor", "action", "detail", "source"},
 		{"2025-03-01T09:00:00Z", "U1", "track", "followed in C1, version 11.31.0, self-managed", ""},
 		{"2025-03-01T09:01:00Z", "U2", "add", "2 modules reported (failed): Orders|Core, =HYPERLINK", "C1/1712.0001"},
-		{"2025-03-01T09:02:00Z", "U3", "done", "republished: orders|core", "m2"},
+		{"2025-03-01T09:02:00Z", "U3", "done", "republished: Orders|Core", "m2"},
 	}
 	if fmt.Sprintf("%q", recs) != fmt.Sprintf("%q", wantCSV) {
 		t.Errorf("csv = %q\nwant %q", recs, wantCSV)
@@ -835,7 +855,8 @@ func testStatusLimit(t *testing.T, s Store) {
 		}
 	}
 	h := history(t, s, "prod")
-	if d := h[len(h)-1].Detail; !strings.HasSuffix(d, "Module19 … and 30 more") {
+	// The history is the change record: every name, in full.
+	if d := h[len(h)-1].Detail; !strings.HasSuffix(d, "Module48, Module49") {
 		t.Errorf("long detail = %q", d)
 	}
 }

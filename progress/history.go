@@ -1,19 +1,18 @@
 package progress
 
 import (
+	"cmp"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 	"time"
 )
 
-// detailNames is how many module names a history detail spells out; the rest
-// are counted, so one report of 5,000 modules stays a readable entry.
-const detailNames = 20
-
-// describeChange is the history detail of a change. It describes what was
-// reported (the request), the same text for both stores.
+// describeChange is the history detail of a change: what was reported, the
+// same text for both stores. The stores replace an add's or a done's by
+// what it did (describeModules).
 func describeChange(c Change, mods []normalizedModule) string {
 	if c.Force { // the life cycle would have refused it: the record says so
 		c.Force = false
@@ -53,17 +52,6 @@ func describeChange(c Change, mods []normalizedModule) string {
 		return "summary: " + strings.Join(parts, ", ")
 	case ChangeState:
 		return "state set to " + string(c.State)
-	case ChangeAddModules:
-		noun := "modules"
-		if len(mods) == 1 {
-			noun = "module"
-		}
-		return fmt.Sprintf("%d %s reported (%s): %s", len(mods), noun, c.Reason, nameList(mods))
-	case ChangeDone:
-		if c.All {
-			return "all modules republished"
-		}
-		return "republished: " + nameList(mods)
 	case ChangeReset:
 		return "reset for a new upgrade"
 	case ChangeUndo:
@@ -72,19 +60,48 @@ func describeChange(c Change, mods []normalizedModule) string {
 	return string(c.Kind)
 }
 
-func nameList(mods []normalizedModule) string {
-	names := make([]string, 0, min(len(mods), detailNames))
-	for i, m := range mods {
-		if i == detailNames {
-			break
+// outcome is what an add or done did beyond its Result, for its history
+// detail: the modules whose reason changed ("Name (was failed)"), those
+// listed as failed or skipped another message showed to be producers not
+// prepared, and how many counted but unnamed modules a done of all covered.
+type outcome struct {
+	moved, producers []string
+	covered          int
+}
+
+// describeModules is the history detail of an add or done change, from
+// what it did: the modules' own spelling, every name. "" when the change
+// did nothing: it is not logged.
+func describeModules(c Change, res Result, out outcome) string {
+	var parts []string
+	switch {
+	case c.Kind == ChangeAddModules:
+		if n := len(res.Added); n > 0 {
+			noun := "modules"
+			if n == 1 {
+				noun = "module"
+			}
+			parts = append(parts, fmt.Sprintf("%d %s reported (%s): %s", n, noun, c.Reason, strings.Join(res.Added, ", ")))
 		}
-		names = append(names, m.Name)
+		if len(out.moved) > 0 {
+			parts = append(parts, fmt.Sprintf("moved to %s: %s", c.Reason, strings.Join(out.moved, ", ")))
+		}
+		if len(out.producers) > 0 {
+			parts = append(parts, "producers not prepared, to republish first: "+strings.Join(out.producers, ", "))
+		}
+	case c.All && (len(res.Removed) > 0 || out.covered > 0):
+		s := "republished all"
+		if len(res.Removed) > 0 {
+			s += ": " + strings.Join(res.Removed, ", ")
+		}
+		parts = append(parts, s)
+		if out.covered > 0 {
+			parts = append(parts, fmt.Sprintf("%d counted by Service Center but not named", out.covered))
+		}
+	case len(res.Removed) > 0:
+		parts = append(parts, "republished: "+strings.Join(res.Removed, ", "))
 	}
-	s := strings.Join(names, ", ")
-	if len(mods) > detailNames {
-		s += fmt.Sprintf(" … and %d more", len(mods)-detailNames)
-	}
-	return s
+	return strings.Join(parts, "; ")
 }
 
 func describeTrack(req TrackRequest) string {
@@ -164,4 +181,117 @@ func csvCell(s string) string {
 		return "'" + s
 	}
 	return s
+}
+
+// ChangeRecord is what an export holds: every module of an environment's
+// upgrade, still open or republished, and the timeline.
+type ChangeRecord struct {
+	Environment string
+	Open        []Module // in the order to republish
+	Republished []Module
+	History     []HistoryEntry
+}
+
+// changeRecordColumns head the module table of both formats. Owner stays
+// empty until modules have owners; Error is the first line of the error
+// that reported the module, when known.
+var changeRecordColumns = []string{"Module", "Group", "Reason", "State", "Reported by", "Reported at", "Republished by", "Republished at", "Owner", "Error"}
+
+// rows are the module table's rows, times formatted with layout.
+func (r ChangeRecord) rows(layout string) [][]string {
+	var out [][]string
+	row := func(m Module, state string) {
+		at := func(t time.Time) string {
+			if t.IsZero() {
+				return ""
+			}
+			return t.UTC().Format(layout)
+		}
+		out = append(out, []string{m.Name, string(m.Reason.Group()), string(m.Reason), state, m.ReportedBy, at(m.ReportedAt), m.RepublishedBy, at(m.RepublishedAt), "", m.Error})
+	}
+	for _, m := range r.Open {
+		row(m, "open")
+	}
+	for _, m := range r.Republished {
+		row(m, "republished")
+	}
+	return out
+}
+
+// WriteChangeRecordMarkdown writes a change record: a table of the modules, one row each, then the timeline.
+func WriteChangeRecordMarkdown(w io.Writer, r ChangeRecord) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Change record: upgrade of %s\n\n## Modules\n\n", mdCell(r.Environment))
+	if rows := r.rows(historyTimeLayout); len(rows) == 0 {
+		b.WriteString("No modules named.\n")
+	} else {
+		b.WriteString("| " + strings.Join(changeRecordColumns, " | ") + " |\n")
+		b.WriteString(strings.Repeat("|---", len(changeRecordColumns)) + "|\n")
+		for _, row := range rows {
+			for i := range row {
+				row[i] = mdCell(row[i])
+			}
+			b.WriteString("| " + strings.Join(row, " | ") + " |\n")
+		}
+	}
+	b.WriteString("\n## Timeline\n\n")
+	if len(r.History) == 0 {
+		b.WriteString("No history yet.\n")
+	} else {
+		b.WriteString("| Time | Who | What | Source |\n|---|---|---|---|\n")
+		for _, e := range r.History {
+			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", e.Time.UTC().Format(historyTimeLayout), mdCell(e.Actor), mdCell(cmp.Or(e.Detail, e.Action)), mdCell(e.Source))
+		}
+	}
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return fmt.Errorf("progress: write change record markdown: %w", err)
+	}
+	return nil
+}
+
+// WriteChangeRecordCSV writes a change record as CSV: the module table with
+// its header row, an empty line, then the timeline as WriteHistoryCSV does.
+func WriteChangeRecordCSV(w io.Writer, r ChangeRecord) error {
+	cw := csv.NewWriter(w)
+	header := make([]string, len(changeRecordColumns))
+	for i, c := range changeRecordColumns {
+		header[i] = strings.ReplaceAll(strings.ToLower(c), " ", "_")
+	}
+	records := [][]string{header}
+	for _, row := range r.rows(time.RFC3339) {
+		for i := range row {
+			row[i] = csvCell(row[i])
+		}
+		records = append(records, row)
+	}
+	if err := cw.WriteAll(append(records, []string{""})); err != nil {
+		return fmt.Errorf("progress: write change record csv: %w", err)
+	}
+	return WriteHistoryCSV(w, r.History)
+}
+
+// tally fills st's module count and counts by group from every module
+// listed (key → record) and republished since the last reset (key → JSON;
+// one listed again counts as listed); with all, RepublishedModules too.
+// Counting from the records keeps the counts right whatever an undo puts back.
+func (st *Status) tally(listed map[string]wireModule, repub map[string]string, all bool) error {
+	st.ModuleCount = len(listed)
+	for _, w := range listed {
+		st.Open.add(Reason(w.Reason).Group(), 1)
+	}
+	for k, v := range repub {
+		if _, again := listed[k]; again {
+			continue
+		}
+		var w wireModule
+		if err := json.Unmarshal([]byte(v), &w); err != nil {
+			return fmt.Errorf("progress: decode republished module: %w", err)
+		}
+		st.Republished.add(Reason(w.Reason).Group(), 1)
+		if all {
+			st.RepublishedModules = append(st.RepublishedModules, w.module())
+		}
+	}
+	sortRepublished(st.RepublishedModules)
+	return nil
 }

@@ -47,6 +47,68 @@ const (
 	ReasonProducerNotPrepared Reason = "producer-not-prepared"
 )
 
+// Group is how counts group modules: Service Center's failed and skipped,
+// and the modules other messages reported (a producer not prepared, a
+// module not upgraded), which Service Center may count as either.
+type Group string
+
+// Groups of modules.
+const (
+	GroupFailed   Group = "failed"
+	GroupSkipped  Group = "skipped"
+	GroupReported Group = "reported"
+)
+
+// Group is the group of a module listed for reason r.
+func (r Reason) Group() Group {
+	switch r {
+	case ReasonFailed:
+		return GroupFailed
+	case ReasonSkipped:
+		return GroupSkipped
+	}
+	return GroupReported
+}
+
+// GroupCounts counts modules by group.
+type GroupCounts struct {
+	Failed   int `json:"failed,omitempty"`
+	Skipped  int `json:"skipped,omitempty"`
+	Reported int `json:"reported,omitempty"`
+}
+
+// Of is the count of group g.
+func (c GroupCounts) Of(g Group) int {
+	switch g {
+	case GroupFailed:
+		return c.Failed
+	case GroupSkipped:
+		return c.Skipped
+	}
+	return c.Reported
+}
+
+// Total is the count of every group.
+func (c GroupCounts) Total() int { return c.Failed + c.Skipped + c.Reported }
+
+func (c *GroupCounts) add(g Group, n int) {
+	switch g {
+	case GroupFailed:
+		c.Failed += n
+	case GroupSkipped:
+		c.Skipped += n
+	default:
+		c.Reported += n
+	}
+}
+
+// Edge says a consumer module needs a producer module: learned from a
+// pasted Error Log row that names both. In a Status both are ModuleKeys.
+type Edge struct {
+	Producer string
+	Consumer string
+}
+
 // Preparation is the progress Service Center shows while modules are prepared; nil fields are unknown.
 type Preparation struct {
 	Percent  *int
@@ -87,6 +149,13 @@ type Module struct {
 	ReportedBy string
 	ReportedAt time.Time // first reported; orders the list
 	Source     string    // message reference or command id of the first report
+	Error      string    // the first line of the error that reported it, when known
+	// Producer: a producer not prepared (its reason, or another message
+	// showed it of a module listed as failed or skipped): it goes first.
+	Producer bool
+	// RepublishedBy and RepublishedAt are set on Status.RepublishedModules.
+	RepublishedBy string
+	RepublishedAt time.Time
 }
 
 // Status is a snapshot of one environment with the first modules to act on.
@@ -101,11 +170,24 @@ type Status struct {
 	// last reset, whatever the reason, republished ones included: Service
 	// Center's failed and skipped counts do not go down as modules are fixed.
 	NamedFailedSkipped int
+	// Open counts the modules to republish by group, Republished those
+	// republished since the last reset (a module named again leaves it).
+	Open, Republished GroupCounts
+	// UnnamedCovered is set by a done of all modules: the failed and
+	// skipped Service Center counted but nobody named count as republished.
+	UnnamedCovered bool
+	// RepublishedModules lists, when every module is asked for (limit < 0),
+	// the modules republished since the last reset, oldest report first.
+	RepublishedModules []Module
+	// Edges are the producer → consumer pairs learned in this environment
+	// (kept across resets: they describe the modules, not the upgrade);
+	// filled unless limit is 0.
+	Edges []Edge
 }
 
 // Unnamed is how many failed or skipped modules Service Center counted beyond those named so far.
 func (s Status) Unnamed() int {
-	if s.Counts.Failed == nil && s.Counts.Skipped == nil {
+	if s.UnnamedCovered || s.Counts.Failed == nil && s.Counts.Skipped == nil {
 		return 0
 	}
 	n := deref(s.Counts.Failed) + deref(s.Counts.Skipped) - s.NamedFailedSkipped
@@ -140,7 +222,8 @@ const (
 	ChangeState ChangeKind = "state"
 	// ChangeAddModules lists Modules with Reason.
 	ChangeAddModules ChangeKind = "add"
-	// ChangeDone removes Modules (or all of them with All) from the list.
+	// ChangeDone removes Modules (or all of them with All) from the list;
+	// All also covers the modules counted but not named (UnnamedCovered).
 	ChangeDone ChangeKind = "done"
 	// ChangeReset starts a new upgrade: clears state, counts and modules; history is kept.
 	ChangeReset ChangeKind = "reset"
@@ -162,8 +245,12 @@ type Change struct {
 	State       State       // ChangeState
 	Reason      Reason      // ChangeAddModules
 	Modules     []string    // ChangeAddModules, ChangeDone
-	All         bool        // ChangeDone: every module
-	Undoes      []string    // ChangeUndo: keys of the changes to take back, in the order they were applied
+	Edges       []Edge      // ChangeAddModules: producer → consumer, names as written
+	// Errors holds, for ChangeAddModules, the first line of the error that
+	// named a module (by its name in Modules), kept when it is newly listed.
+	Errors map[string]string
+	All    bool     // ChangeDone: every module
+	Undoes []string // ChangeUndo: keys of the changes to take back, in the order they were applied
 
 	// Version is the Platform Server version the message names as the
 	// environment's, "" when none: a change naming another version than

@@ -48,6 +48,8 @@ type RedisOptions struct {
 //	<prefix>:{W}:<env>:modules              hash of lowercase module name → JSON
 //	<prefix>:{W}:<env>:order                sorted set of lowercase names in the order to act on
 //	<prefix>:{W}:<env>:named                set of every module named since the last reset
+//	<prefix>:{W}:<env>:republished          hash of lowercase name → JSON, republished since the last reset
+//	<prefix>:{W}:<env>:edges                set of "producer\nconsumer" (lowercase names) learned
 //	<prefix>:{W}:<env>:history              list of JSON entries, oldest first
 //	<prefix>:{W}:<env>:idem:<key>           applied change keys, expiring
 //	<prefix>:{W}:<env>:undo:<key>           what a change replaced, expiring (undo.go)
@@ -320,10 +322,30 @@ type wireModule struct {
 	By     string `json:"by"`
 	At     int64  `json:"at"`
 	Source string `json:"source"`
+	Error  string `json:"error,omitempty"`
+	// Producer: listed as failed or skipped, and shown to be a producer not prepared.
+	Producer bool   `json:"producer,omitempty"`
+	DoneBy   string `json:"done_by,omitempty"`
+	DoneAt   int64  `json:"done_at,omitempty"`
 }
 
 func (w wireModule) module() Module {
-	return Module{Name: w.Name, Reason: Reason(w.Reason), ReportedBy: w.By, ReportedAt: fromMillis(w.At), Source: w.Source}
+	return Module{Name: w.Name, Reason: Reason(w.Reason), ReportedBy: w.By, ReportedAt: fromMillis(w.At), Source: w.Source, Error: w.Error,
+		Producer:      w.Producer || Reason(w.Reason) == ReasonProducerNotPrepared,
+		RepublishedBy: w.DoneBy, RepublishedAt: fromMillis(w.DoneAt)}
+}
+
+// sortRepublished orders republished modules as the list was: oldest report first, ties by name.
+func sortRepublished(mods []Module) {
+	slices.SortFunc(mods, func(a, b Module) int {
+		return cmp.Or(a.ReportedAt.Compare(b.ReportedAt), cmp.Compare(moduleKey(a.Name), moduleKey(b.Name)))
+	})
+}
+
+// parseEdge reads an edge stored as "producer\nconsumer" (ModuleKeys).
+func parseEdge(s string) (Edge, bool) {
+	p, c, ok := strings.Cut(s, "\n")
+	return Edge{Producer: p, Consumer: c}, ok
 }
 
 type wireChange struct {
@@ -340,6 +362,7 @@ type wireChange struct {
 	Source   string             `json:"source"`
 	All      bool               `json:"all,omitempty"`
 	Modules  []normalizedModule `json:"modules,omitempty"`
+	Edges    []string           `json:"edges,omitempty"` // "producer\nconsumer", ModuleKeys
 }
 
 // The keys of the changes an undo takes back travel as KEYS (see applyLua).
@@ -417,6 +440,11 @@ func (s *RedisStore) Apply(ctx context.Context, workspace, env string, c Change)
 	if err != nil {
 		return Result{}, err
 	}
+	var edges []string
+	for _, e := range c.Edges {
+		edges = append(edges, e.Producer+"\n"+e.Consumer)
+	}
+	// The script writes the detail of an add or done: it depends on what they did.
 	entry, err := encodeEntry(HistoryEntry{Time: c.At, Actor: c.Actor, Action: string(c.Kind), Detail: describeChange(c, mods), Source: c.Source})
 	if err != nil {
 		return Result{}, fmt.Errorf("progress: encode history: %w", err)
@@ -424,7 +452,7 @@ func (s *RedisStore) Apply(ctx context.Context, workspace, env string, c Change)
 	keys := []string{
 		s.envKey(workspace, env, "meta"), s.envKey(workspace, env, "modules"), s.envKey(workspace, env, "order"),
 		s.envKey(workspace, env, "history"), s.envKey(workspace, env, "idem:"+c.Key), s.envKey(workspace, env, "named"),
-		s.envKey(workspace, env, "undo:"+c.Key),
+		s.envKey(workspace, env, "undo:"+c.Key), s.envKey(workspace, env, "republished"), s.envKey(workspace, env, "edges"),
 	}
 	for _, k := range c.Undoes {
 		keys = append(keys, s.envKey(workspace, env, "undo:"+k))
@@ -459,12 +487,12 @@ func (s *RedisStore) Apply(ctx context.Context, workspace, env string, c Change)
 				Kind: c.Kind, Percent: c.Preparation.Percent, Expected: c.Preparation.Expected,
 				Current: c.Preparation.Current, Total: c.Preparation.Total,
 				Prepared: c.Counts.Prepared, Failed: c.Counts.Failed, Skipped: c.Counts.Skipped,
-				State: c.State, Reason: c.Reason, Source: c.Source, All: c.All, Modules: mods,
+				State: c.State, Reason: c.Reason, Source: c.Source, All: c.All, Modules: mods, Edges: edges,
 			}); err != nil {
 				return Result{}, fmt.Errorf("progress: encode change: %w", err)
 			}
 		}
-		snap := Status{Environment: parseMeta(workspace, meta, nil), NamedFailedSkipped: atoi(meta["named_fs"])}
+		snap := Status{Environment: parseMeta(workspace, meta, nil), NamedFailedSkipped: atoi(meta["named_fs"]), UnnamedCovered: meta["covered"] == "1"}
 		next := Next(snap, c)
 		if next.Refused != "" {
 			if dup, err := s.client.Exists(ctx, keys[4]).Result(); err != nil || dup == 1 {
@@ -565,31 +593,30 @@ func parseApplyReply(reply []any) (Result, error) {
 	}, nil
 }
 
-// Status reads one environment in two round trips: the environment, its
-// channels, the first module names and the module count in one pipeline, then
-// the details of those modules.
+// Status reads one environment in one round trip: the environment, its
+// channels, the order of the modules, every module listed and republished
+// (the counts by group come from them) and the edges.
 func (s *RedisStore) Status(ctx context.Context, workspace, env string, limit int) (Status, error) {
 	env, err := envRef(workspace, env)
 	if err != nil {
 		return Status{}, err
 	}
 	var (
-		meta  *redis.MapStringStringCmd
-		chans *redis.StringSliceCmd
-		names *redis.StringSliceCmd
-		count *redis.IntCmd
+		meta, mods, repub *redis.MapStringStringCmd
+		chans, names      *redis.StringSliceCmd
+		edges             *redis.StringSliceCmd
 	)
 	_, err = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 		meta = p.HGetAll(ctx, s.envKey(workspace, env, "meta"))
 		chans = p.SMembers(ctx, s.envKey(workspace, env, "channels"))
-		if limit != 0 {
-			stop := int64(limit) - 1
-			if limit < 0 {
-				stop = -1
-			}
-			names = p.ZRange(ctx, s.envKey(workspace, env, "order"), 0, stop)
+		stop := int64(limit) - 1
+		if limit <= 0 {
+			stop = int64(limit) // 0: none; -1: all
 		}
-		count = p.ZCard(ctx, s.envKey(workspace, env, "order"))
+		names = p.ZRange(ctx, s.envKey(workspace, env, "order"), 0, stop)
+		mods = p.HGetAll(ctx, s.envKey(workspace, env, "modules"))
+		repub = p.HGetAll(ctx, s.envKey(workspace, env, "republished"))
+		edges = p.SMembers(ctx, s.envKey(workspace, env, "edges"))
 		return nil
 	})
 	if err != nil {
@@ -598,28 +625,33 @@ func (s *RedisStore) Status(ctx context.Context, workspace, env string, limit in
 	if len(meta.Val()) == 0 {
 		return Status{}, notFound(workspace, env)
 	}
-	st := Status{Environment: parseMeta(workspace, meta.Val(), chans.Val())}
-	st.ModuleCount = int(count.Val())
-	st.NamedFailedSkipped = atoi(meta.Val()["named_fs"])
-	if names == nil || len(names.Val()) == 0 {
-		return st, nil
-	}
-	vals, err := s.client.HMGet(ctx, s.envKey(workspace, env, "modules"), names.Val()...).Result()
-	if err != nil {
-		return Status{}, s.wrap("status", err)
-	}
-	st.Modules = make([]Module, 0, len(vals))
-	for _, v := range vals {
-		str, ok := v.(string)
-		if !ok {
-			// Removed between the two round trips: leave it out.
-			continue
-		}
-		var m wireModule
-		if err := json.Unmarshal([]byte(str), &m); err != nil {
+	m := meta.Val()
+	st := Status{Environment: parseMeta(workspace, m, chans.Val()), NamedFailedSkipped: atoi(m["named_fs"]), UnnamedCovered: m["covered"] == "1"}
+	listed := make(map[string]wireModule, len(mods.Val()))
+	for k, v := range mods.Val() {
+		var w wireModule
+		if err := json.Unmarshal([]byte(v), &w); err != nil {
 			return Status{}, fmt.Errorf("progress: redis status: decode module: %w", err)
 		}
-		st.Modules = append(st.Modules, m.module())
+		listed[k] = w
+	}
+	if err := st.tally(listed, repub.Val(), limit < 0); err != nil {
+		return Status{}, err
+	}
+	if limit == 0 {
+		return st, nil
+	}
+	for _, k := range names.Val() {
+		if w, ok := listed[k]; ok {
+			st.Modules = append(st.Modules, w.module())
+		}
+	}
+	members := edges.Val()
+	slices.Sort(members) // as bbolt lists its keys
+	for _, e := range members {
+		if e, ok := parseEdge(e); ok {
+			st.Edges = append(st.Edges, e)
+		}
 	}
 	return st, nil
 }

@@ -68,7 +68,8 @@ return 1
 // fields the decision read still hold what it read.
 // KEYS: 1 meta, 2 modules hash, 3 order zset, 4 history, 5 idempotency key,
 // 6 set of every module named since the last reset, 7 this change's undo
-// record, 8… (an undo) the undo records of the changes it takes back.
+// record, 8 republished hash, 9 set of producer → consumer edges, 10… (an
+// undo) the undo records of the changes it takes back.
 // ARGV: 1 change JSON, 2 history entry JSON, 3 idempotency TTL seconds,
 // 4 history limit, 5 change time ms, 6 actor, 7 token of this Apply call,
 // 8 the state decided ("" for an undo: it puts the state back itself),
@@ -80,6 +81,8 @@ return 1
 // named set, s the state fields; false is absent.
 // The idempotency key keeps the token and the reply, so a resend of the same
 // call gets its reply back while any other call with the key is a duplicate.
+// An add or done gets its history detail here, from what it did, as
+// describeModules writes it; one that did nothing is not logged.
 // Returns {1} for a duplicate, {2} when a field read has moved (decide again),
 // else {0, state, remaining, became_empty, added, updated, removed,
 // not_found, became_done, kept, state_kept, undid} with the name lists
@@ -87,7 +90,7 @@ return 1
 // travel as strings because cjson encodes an empty table as an object, not
 // an array.
 const applyLua = `
-local meta, mods, order, hist, idem, named = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local meta, mods, order, hist, idem, named, repub, edges = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[8], KEYS[9]
 if redis.call('EXISTS', meta) == 0 then
   return redis.error_reply('NOTFOUND environment is not tracked')
 end
@@ -113,18 +116,31 @@ local nfs = tonumber(redis.call('HGET', meta, 'named_fs') or '0')
 -- counts do not go down when modules are fixed.
 local function name(key) if redis.call('SADD', named, key) == 1 then nfs = nfs + 1 end end
 -- Producers not prepared sort first: the others get 2^42 ms (year 2109) added.
-local function score(reason, t)
-  if reason == 'producer-not-prepared' then return string.format('%.0f', t) end
-  return string.format('%.0f', t + 4398046511104)
+local function score(m)
+  if m.reason == 'producer-not-prepared' or m.producer then return string.format('%.0f', m.at) end
+  return string.format('%.0f', m.at + 4398046511104)
+end
+local function group(reason)
+  if reason == 'failed' or reason == 'skipped' then return reason end
+  return 'reported'
 end
 local function clearprep() redis.call('HDEL', meta, 'percent', 'expected', 'current', 'total') end
 local function setnum(field, v)
   if given(v) then redis.call('HSET', meta, field, string.format('%d', v)) end
 end
 local before = redis.call('ZCARD', order)
-local added, updated, removed, notfound = {}, {}, {}, {}
+local added, updated, removed, notfound, moved, producers = {}, {}, {}, {}, {}, {}
+local covered, detail = 0, nil
+-- republish keeps a module taken off the list (its record cur) in the
+-- republished hash under key, with who and when.
+local function republish(key, cur)
+  local m = cjson.decode(cur)
+  m.done_by, m.done_at = actor, at
+  redis.call('HSET', repub, key, cjson.encode(m))
+  return m.name
+end
 local k = c.kind
-local SNAP = {'state', 'percent', 'expected', 'current', 'total', 'prepared', 'failed', 'skipped'}
+local SNAP = {'state', 'percent', 'expected', 'current', 'total', 'prepared', 'failed', 'skipped', 'covered'}
 local function get(kind, key)
   if kind == 'm' then return redis.call('HGET', mods, key) end
   if kind == 'n' then return redis.call('SISMEMBER', named, key) == 1 and '1' or false end
@@ -132,7 +148,7 @@ local function get(kind, key)
 end
 local touched, kept, keptstate, undid = {}, {}, 0, {}
 if k == 'undo' then
-  for i = 8, #KEYS do
+  for i = 10, #KEYS do
     local r = redis.call('GET', KEYS[i])
     if r then undid[#undid + 1] = {KEYS[i], cjson.decode(r)} end
   end
@@ -168,7 +184,7 @@ if k == 'undo' then
         if b then
           local w = cjson.decode(b)
           redis.call('HSET', mods, key, b)
-          redis.call('ZADD', order, score(w.reason, w.at), key)
+          redis.call('ZADD', order, score(w), key)
           if a then updated[#updated + 1] = mod else added[#added + 1] = mod end
         else
           redis.call('HDEL', mods, key)
@@ -208,6 +224,7 @@ elseif k == 'summary' then
 elseif k == 'state' then
   clearprep()
 elseif k == 'add' then
+  for _, e in ipairs(c.edges or {}) do redis.call('SADD', edges, e) end
   for _, m in ipairs(c.modules or {}) do
     local key, cur = m.key, redis.call('HGET', mods, m.key)
     -- A record stored before names were normalized keeps its key.
@@ -218,26 +235,60 @@ elseif k == 'add' then
     if cur then
       local old = cjson.decode(cur)
       name(key)
-      if old.reason ~= c.reason then
-        old.reason = c.reason
-        redis.call('HSET', mods, key, cjson.encode(old))
-        redis.call('ZADD', order, score(c.reason, old.at), key)
+      -- The error that named it, learned after it was listed.
+      local learned = (old.error == nil or old.error == '') and m.error and m.error ~= ''
+      if learned then old.error = m.error end
+      -- A failed or skipped module stays so when another message reports
+      -- it; shown to be a producer not prepared, it goes first all the same.
+      local reason = c.reason
+      if group(c.reason) == 'reported' and group(old.reason) ~= 'reported' then reason = old.reason end
+      local producer = old.producer or old.reason == 'producer-not-prepared' or c.reason == 'producer-not-prepared'
+      local flag = producer and reason ~= 'producer-not-prepared' or nil
+      if flag and not old.producer and reason == old.reason then producers[#producers + 1] = old.name end
+      if reason ~= old.reason then
+        moved[#moved + 1] = old.name .. ' (was ' .. old.reason .. ')'
         updated[#updated + 1] = old.name
       end
+      if learned or reason ~= old.reason or flag ~= old.producer then
+        old.reason, old.producer = reason, flag
+        redis.call('HSET', mods, key, cjson.encode(old))
+        redis.call('ZADD', order, score(old), key)
+      end
     else
-      redis.call('HSET', mods, m.key, cjson.encode({name = m.name, reason = c.reason, by = actor, at = at, source = c.source}))
-      redis.call('ZADD', order, score(c.reason, at), m.key)
+      redis.call('HSET', mods, m.key, cjson.encode({name = m.name, reason = c.reason, by = actor, at = at, source = c.source, error = m.error}))
+      redis.call('ZADD', order, score({reason = c.reason, at = at}), m.key)
       name(m.key)
       added[#added + 1] = m.name
     end
   end
+  local parts = {}
+  if #added > 0 then
+    local noun = 'modules'
+    if #added == 1 then noun = 'module' end
+    parts[#parts + 1] = string.format('%d %s reported (%s): %s', #added, noun, c.reason, table.concat(added, ', '))
+  end
+  if #moved > 0 then parts[#parts + 1] = 'moved to ' .. c.reason .. ': ' .. table.concat(moved, ', ') end
+  if #producers > 0 then parts[#parts + 1] = 'producers not prepared, to republish first: ' .. table.concat(producers, ', ') end
+  detail = table.concat(parts, '; ')
 elseif k == 'done' then
   if c.all then
+    -- done all also covers what Service Center counted and nobody named.
+    local f, s = redis.call('HGET', meta, 'failed'), redis.call('HGET', meta, 'skipped')
+    if redis.call('HGET', meta, 'covered') ~= '1' and (f or s) then
+      covered = math.max(0, tonumber(f or '0') + tonumber(s or '0') - nfs)
+    end
+    redis.call('HSET', meta, 'covered', '1')
     for _, key in ipairs(redis.call('ZRANGE', order, 0, -1)) do
       local cur = redis.call('HGET', mods, key)
-      if cur then removed[#removed + 1] = cjson.decode(cur).name end
+      if cur then removed[#removed + 1] = republish(key, cur) end
     end
     redis.call('DEL', mods, order)
+    detail = ''
+    if #removed > 0 or covered > 0 then
+      detail = 'republished all'
+      if #removed > 0 then detail = detail .. ': ' .. table.concat(removed, ', ') end
+      if covered > 0 then detail = detail .. string.format('; %d counted by Service Center but not named', covered) end
+    end
   else
     for _, m in ipairs(c.modules or {}) do
       local found
@@ -246,7 +297,7 @@ elseif k == 'done' then
         if cur then
           redis.call('HDEL', mods, key)
           redis.call('ZREM', order, key)
-          found = found or cjson.decode(cur).name
+          if not found then found = republish(m.key, cur) end
         end
       end
       if found then
@@ -255,10 +306,12 @@ elseif k == 'done' then
         notfound[#notfound + 1] = m.name
       end
     end
+    detail = ''
+    if #removed > 0 then detail = 'republished: ' .. table.concat(removed, ', ') end
   end
 elseif k == 'reset' then
-  redis.call('DEL', mods, order, named)
-  redis.call('HDEL', meta, 'percent', 'expected', 'current', 'total', 'prepared', 'failed', 'skipped')
+  redis.call('DEL', mods, order, named, repub)
+  redis.call('HDEL', meta, 'percent', 'expected', 'current', 'total', 'prepared', 'failed', 'skipped', 'covered')
   nfs = 0
 end
 local after = redis.call('ZCARD', order)
@@ -266,8 +319,16 @@ local state = ARGV[8]
 if state == '' then state = redis.call('HGET', meta, 'state') or 'following' end
 if after == 0 and ARGV[9] ~= '' then state = ARGV[9] end
 redis.call('HSET', meta, 'state', state, 'named_fs', string.format('%d', nfs), 'updated_at', ARGV[5], 'updated_by', actor)
-redis.call('RPUSH', hist, ARGV[2])
-redis.call('LTRIM', hist, -tonumber(ARGV[4]), -1)
+if detail then
+  local e = cjson.decode(ARGV[2])
+  -- "add (recorded anyway)": the life cycle's note stays with the detail.
+  e.detail = detail .. (string.match(e.detail or '', ' %(recorded anyway%)$') or '')
+  ARGV[2] = cjson.encode(e)
+end
+if detail ~= '' then
+  redis.call('RPUSH', hist, ARGV[2])
+  redis.call('LTRIM', hist, -tonumber(ARGV[4]), -1)
+end
 local became, done = 0, 0
 if k == 'done' and before > 0 and after == 0 then became = 1 end
 if was ~= 'done' and state == 'done' then done = 1 end

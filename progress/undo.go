@@ -51,6 +51,7 @@ type metaSnap struct {
 	Percent                                   *int
 	Expected                                  string
 	Current, Total, Prepared, Failed, Skipped *int
+	Covered                                   bool `json:",omitempty"`
 }
 
 var (
@@ -75,7 +76,7 @@ func (u boltUndo) get(kind, key string) []byte {
 		return nil
 	}
 	r := u.rec
-	b, _ := json.Marshal(metaSnap{r.State, r.Percent, r.Expected, r.Current, r.Total, r.Prepared, r.Failed, r.Skipped})
+	b, _ := json.Marshal(metaSnap{r.State, r.Percent, r.Expected, r.Current, r.Total, r.Prepared, r.Failed, r.Skipped, r.Covered})
 	return b
 }
 
@@ -87,7 +88,7 @@ func (u boltUndo) set(kind, key string, v []byte) error {
 				return err
 			}
 			u.rec.ModuleCount--
-			if err := u.ob.Delete(orderKey(Reason(cur.Reason), cur.At, key)); err != nil {
+			if err := u.ob.Delete(orderKey(*cur, key)); err != nil {
 				return err
 			}
 			if err := u.mb.Delete([]byte(key)); err != nil {
@@ -119,7 +120,7 @@ func (u boltUndo) set(kind, key string, v []byte) error {
 		return fmt.Errorf("decode state: %w", err)
 	}
 	r := u.rec
-	r.State, r.Percent, r.Expected, r.Current, r.Total, r.Prepared, r.Failed, r.Skipped = m.State, m.Percent, m.Expected, m.Current, m.Total, m.Prepared, m.Failed, m.Skipped
+	r.State, r.Percent, r.Expected, r.Current, r.Total, r.Prepared, r.Failed, r.Skipped, r.Covered = m.State, m.Percent, m.Expected, m.Current, m.Total, m.Prepared, m.Failed, m.Skipped, m.Covered
 	return nil
 }
 

@@ -2,6 +2,7 @@ package progress
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -221,6 +222,7 @@ type normalizedModule struct {
 	Name   string   `json:"name"`
 	Key    string   `json:"key"`
 	Legacy []string `json:"legacy,omitempty"`
+	Error  string   `json:"error,omitempty"`
 }
 
 // normalizeChange validates a change, fills its defaults and returns its
@@ -296,6 +298,21 @@ func normalizeChange(c Change, now time.Time) (Change, []normalizedModule, error
 		if len(c.Modules) == 0 {
 			return c, nil, invalid("modules", "", "none given")
 		}
+		edges := make([]Edge, 0, len(c.Edges))
+		for _, e := range c.Edges {
+			p, err := NormalizeModule(e.Producer)
+			if err != nil {
+				return c, nil, err
+			}
+			q, err := NormalizeModule(e.Consumer)
+			if err != nil {
+				return c, nil, err
+			}
+			if e := (Edge{moduleKey(p), moduleKey(q)}); e.Producer != e.Consumer && !slices.Contains(edges, e) {
+				edges = append(edges, e)
+			}
+		}
+		c.Edges = edges
 	case ChangeDone:
 		if c.All && len(c.Modules) > 0 {
 			return c, nil, invalid("modules", "", `give names or "all", not both`)
@@ -328,7 +345,12 @@ func normalizeChange(c Change, now time.Time) (Change, []normalizedModule, error
 				continue
 			}
 			seen[k] = true
-			mods = append(mods, normalizedModule{Name: name, Key: k})
+			nm := normalizedModule{Name: name, Key: k}
+			// An error line that is not plain text is left out, not the module.
+			if e := strings.TrimSpace(c.Errors[m]); checkText("error", e, maxText) == nil {
+				nm.Error = e
+			}
+			mods = append(mods, nm)
 		}
 	}
 	return c, mods, nil

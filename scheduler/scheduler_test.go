@@ -602,7 +602,7 @@ func TestNowWithinSlackLimits(t *testing.T) {
 		t.Errorf("%d blocks", len(blocks))
 	}
 	text := bot.RenderText(r)
-	for _, want := range []string{"… and 45 more not shown", "outstanding work on env5, env6, env7"} {
+	for _, want := range []string{"… and 45 more: /upgrade status env0 lists them", "outstanding work on env5, env6, env7"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("lacks %q", want)
 		}

@@ -251,7 +251,7 @@ func TestSlashCommandRoundTrip(t *testing.T) {
 		t.Errorf("upload: %+v", up)
 	}
 	done := h.fake.Calls("files.completeUploadExternal")[0]
-	if done.Field("channel_id") != channel || !strings.Contains(done.Field("files"), "Upgrade history of prod") {
+	if done.Field("channel_id") != channel || !strings.Contains(done.Field("files"), "Change record of the upgrade of prod") {
 		t.Errorf("completeUploadExternal: %v", done.Form)
 	}
 

@@ -1,0 +1,114 @@
+package bot
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/upgradebot/upgradebot/progress"
+)
+
+// CountsLine is the one counts line of status, reminders, App Home and
+// digests (CONTRACTS.md), e.g. "failed 12 of 17 left · skipped 20 of 23
+// left · 3 not named (skipped) · 8 republished": each group counts the
+// modules named in it and those still open; what Service Center counted
+// beyond the names is "not named". Parts with nothing to say are left out;
+// "" when none has anything.
+func CountsLine(st progress.Status) string {
+	var parts []string
+	for _, g := range []progress.Group{progress.GroupFailed, progress.GroupSkipped, progress.GroupReported} {
+		if named := st.Open.Of(g) + st.Republished.Of(g); named > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d of %d left", g, st.Open.Of(g), named))
+		}
+	}
+	if n := st.Unnamed(); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d not named (%s)", n, unnamedKind(st)))
+	}
+	if n := st.Republished.Total() + coveredUnnamed(st); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d republished", n))
+	}
+	return strings.Join(parts, " · ")
+}
+
+// coveredUnnamed is how many modules Service Center counted and nobody
+// named that a done of all covered.
+func coveredUnnamed(st progress.Status) int {
+	if !st.UnnamedCovered {
+		return 0
+	}
+	st.UnnamedCovered = false
+	return st.Unnamed()
+}
+
+// unnamedKind says what the unnamed modules can be: when every failed
+// module Service Center counted is named, the rest can only be skipped ones.
+func unnamedKind(st progress.Status) string {
+	failedLeft := st.Counts.Failed != nil && *st.Counts.Failed > st.Open.Failed+st.Republished.Failed
+	skippedLeft := st.Counts.Skipped != nil && *st.Counts.Skipped > st.Open.Skipped+st.Republished.Skipped
+	switch {
+	case failedLeft && !skippedLeft:
+		return "failed"
+	case skippedLeft && !failedLeft:
+		return "skipped"
+	}
+	return "failed or skipped"
+}
+
+// unnamedAdvice is the command that names the unnamed modules, as a sentence's end.
+func (b *Bot) unnamedAdvice(st progress.Status) Line {
+	l := Line{T("check Service Center's Error Log and name them: ")}
+	switch unnamedKind(st) {
+	case "failed":
+		l = append(l, C(b.cmd+" failed <module>"))
+	case "skipped":
+		l = append(l, C(b.cmd+" skipped <module>"))
+	default:
+		l = append(l, C(b.cmd+" failed <module>"), T(" or "), C(b.cmd+" skipped <module>"))
+	}
+	return append(l, T("."))
+}
+
+// republishOrder puts producers before their consumers, as the edges
+// learned from pasted Error Log rows say; elsewhere mods keep their order.
+// It reports whether any edge between two listed modules decided the order.
+func republishOrder(mods []progress.Module, edges []progress.Edge) ([]progress.Module, bool) {
+	index := make(map[string]int, len(mods))
+	for i, m := range mods {
+		index[moduleKey(m.Name)] = i
+	}
+	needs := make(map[int][]int) // consumer → its listed producers
+	used := false
+	for _, e := range edges {
+		p, okP := index[e.Producer]
+		c, okC := index[e.Consumer]
+		if okP && okC {
+			needs[c] = append(needs[c], p)
+			used = true
+		}
+	}
+	if !used {
+		return mods, false
+	}
+	for _, ps := range needs {
+		slices.Sort(ps) // producers in list order
+	}
+	out := make([]progress.Module, 0, len(mods))
+	placed := make([]bool, len(mods))
+	visiting := make([]bool, len(mods))
+	var place func(i int)
+	place = func(i int) {
+		if placed[i] || visiting[i] { // visiting: a cycle, kept in list order
+			return
+		}
+		visiting[i] = true
+		for _, p := range needs[i] {
+			place(p)
+		}
+		placed[i] = true
+		out = append(out, mods[i])
+	}
+	for i := range mods {
+		place(i)
+	}
+	return out, true
+}

@@ -1,0 +1,147 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/upgradebot/upgradebot/diagnosis"
+	"github.com/upgradebot/upgradebot/progress"
+)
+
+// errorLogRow is an Error Log row of Service Center: the module being
+// published (the consumer) in the Module column, the error naming its producer.
+func errorLogRow(consumer, producer string) string {
+	return "2026-11-25 08:10:00\t" + consumer + "\t" + strings.ReplaceAll(producerPaste, "Billing_CS", producer)
+}
+
+// fortyModules is an upgrade of prod with 40 failed and skipped modules:
+// 17 failed and 23 skipped counted, most named by two people, three
+// producer → consumer pairs seen in Error Log rows, one module moved from
+// skipped to failed, five republished, and three not named yet.
+func fortyModules(t *testing.T) (*Bot, progress.Store) {
+	t.Helper()
+	now := testNow
+	clock := func() time.Time { return now }
+	store, err := progress.OpenBoltStore(filepath.Join(t.TempDir(), "bot.db"), progress.BoltOptions{Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	b := New(Options{Engine: diagnosis.New(diagnosis.Builtin()), Store: store, Now: clock, BotUserID: "UBOT"})
+	step := func(user, text string) {
+		t.Helper()
+		now = now.Add(7 * time.Minute)
+		var r Response
+		if strings.HasPrefix(text, "/upgrade ") {
+			r = b.HandleCommand(context.Background(), Command{Workspace: "T1", Channel: "C1", User: user, ID: fmt.Sprint(now.Unix()), Text: strings.TrimPrefix(text, "/upgrade ")})
+		} else {
+			r = b.HandleMessage(context.Background(), Message{Workspace: "T1", Channel: "C1", User: user, TS: fmt.Sprint(now.Unix(), ".0001"), Text: text})
+		}
+		if r.Reply.Empty() && r.Announce.Empty() {
+			t.Fatalf("%q: no answer", text)
+		}
+	}
+	step("U1", "/upgrade track prod 11.31.0 self-managed")
+	step("U1", "There were errors preparing some modules.\n180 modules prepared successfully, 17 modules failed and 23 modules skipped.")
+	step("U1", "/upgrade failed Billing_CS, Pricing_Lib, Orders_Core, Customers_Core and Invoices_Core (from the Error Log)")
+	step("U2", "/upgrade failed Stock_Core Payments_Core Shipping_Core Tax_Core Audit_Core Users_Core Reports_Core Search_Core Mail_Core Files_Core")
+	step("U2", `/upgrade skipped Orders_UI, Invoices_UI, Customers_UI, Stock_UI, Payments_UI, Shipping_UI, "Back Office", Reports_UI, Search_UI, Mail_UI.`)
+	step("U1", "/upgrade skipped Files_UI Users_UI Audit_UI Tax_UI Portal_Theme Portal_Menu Portal_Login Mobile_App Mobile_Sync Mobile_Offline Mobile_Push Kiosk_App")
+	step("U1", errorLogRow("Orders_UI", "Orders_Core"))
+	step("U2", errorLogRow("Invoices_UI", "Billing_CS"))
+	step("U2", errorLogRow("Billing_CS", "Pricing_Lib"))
+	step("U1", "/upgrade failed Kiosk_App") // a skipped one that failed after all
+	step("U3", "/upgrade done customers_core, Stock_Core and Mail_UI")
+	step("U3", "/upgrade done Portal_Theme Portal_Menu")
+	return b, store
+}
+
+// goldenFile compares content with testdata/golden/name.
+func goldenFile(t *testing.T, name string, content []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name)
+	if *update {
+		if err := os.WriteFile(path, content, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./bot -run Golden -update to create it)", err)
+	}
+	if string(want) != string(content) {
+		t.Errorf("%s differs (go test ./bot -run Golden -update rewrites it):\n%s", path, content)
+	}
+}
+
+func TestFortyModulesGolden(t *testing.T) {
+	b, store := fortyModules(t)
+	golden(t, "status-forty", cmd(t, b, "C1", "U1", "status prod").Reply)
+	for _, format := range []string{"md", "csv"} {
+		r := cmd(t, b, "C1", "U1", "export prod "+format)
+		if r.File == nil {
+			t.Fatalf("export %s: no file: %s", format, text(r))
+		}
+		goldenFile(t, "export-forty."+format, r.File.Content)
+	}
+
+	// One counts line, the same in status, reminder, App Home and digest.
+	st, err := store.Status(context.Background(), "T1", "prod", ReminderModules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := CountsLine(st)
+	// 16 + 21 + 3 = Service Center's 17 + 23.
+	if want := "failed 14 of 16 left · skipped 18 of 21 left · 3 not named (failed or skipped) · 5 republished"; line != want {
+		t.Fatalf("counts line %q, want %q", line, want)
+	}
+	digest, err := b.Digest(context.Background(), []string{"T1"}, testNow, time.UTC, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for what, r := range map[string]*Reply{
+		"status": cmd(t, b, "C1", "U1", "status prod").Reply, "reminder": b.Reminder(st, testNow, time.Hour, 0),
+		"home": b.Home(context.Background(), "T1"), "digest": digest,
+	} {
+		if out := RenderText(r); !strings.Contains(out, line) {
+			t.Errorf("%s lacks the counts line %q:\n%s", what, line, out)
+		}
+	}
+}
+
+// An Error Log pasted or shared as a file teaches which module needs which:
+// the Module column of a producer's row is its consumer.
+func TestEdgesFromErrorLogs(t *testing.T) {
+	const csv = "Instant,Module_Name,Application_Name,Username,Message,Stack\n" +
+		"2026-12-01 10:00:00,Orders_UI,Orders,admin,\"Producer module 'Orders_Core' hasn't been prepared for the current OutSystems environment version.\",\n"
+	for _, tc := range []struct {
+		name string
+		send func(t *testing.T, b *Bot)
+	}{
+		{"pasted rows", func(t *testing.T, b *Bot) { msg(t, b, "C1", "U1", "1.1", errorLogRow("Orders_UI", "Orders_Core")) }},
+		{"shared CSV", func(t *testing.T, b *Bot) { imageMsg(t, b, "1.2", "", b.ReadFile("errors.csv", []byte(csv))) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, store := newTestBot(t)
+			cmd(t, b, "C1", "U1", "track prod")
+			cmd(t, b, "C1", "U1", "skipped Orders_UI")
+			tc.send(t, b)
+			st, err := store.Status(context.Background(), "T1", "prod", -1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := []progress.Edge{{Producer: "orders_core", Consumer: "orders_ui"}}; fmt.Sprint(st.Edges) != fmt.Sprint(want) {
+				t.Errorf("edges %v, want %v", st.Edges, want)
+			}
+			out := text(cmd(t, b, "C1", "U1", "status prod"))
+			if !strings.Contains(out, "1. Orders_Core") || !strings.Contains(out, "producers before their consumers") {
+				t.Errorf("status:\n%s", out)
+			}
+		})
+	}
+}
