@@ -191,8 +191,13 @@ func truncate(s string, n int) string {
 }
 
 // posts are the chat.postMessage calls the fake answered ok, in channel
-// (any when ""), in thread (top level when "-", any when "").
+// (any when ""), in thread (for the channel when "-": at the top level or
+// under a pinned status message, where announcements go; any when "").
 func (r *rig) posts(channel, thread string) []slackfake.Call {
+	pinned := map[string]bool{}
+	for _, c := range r.fake.Calls("pins.add") {
+		pinned[c.Field("timestamp")] = true
+	}
 	var out []slackfake.Call
 	for _, c := range r.fake.Calls("chat.postMessage") {
 		if ok, _ := c.Answer["ok"].(bool); !ok {
@@ -202,7 +207,7 @@ func (r *rig) posts(channel, thread string) []slackfake.Call {
 			continue
 		}
 		switch th := c.Field("thread_ts"); {
-		case thread == "-" && th != "", thread != "" && thread != "-" && th != thread:
+		case thread == "-" && th != "" && !pinned[th], thread != "" && thread != "-" && th != thread:
 			continue
 		}
 		out = append(out, c)

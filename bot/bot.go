@@ -77,14 +77,24 @@ type Response struct {
 	Update *Reply
 	// File is a document for the caller (an export), uploaded or printed by the transport.
 	File *File
+	// Changed lists the environments whose tracking state the response
+	// changed (sorted): a transport refreshes what shows them (Slack's living status message).
+	Changed []string
+	// Milestone is a short line for the channel when the response brought
+	// an environment to a milestone (preparation finished or failed, all
+	// clear). A transport that threads announcements under a pinned status
+	// shows it in the channel too; the Announce may already say it.
+	Milestone *Reply
 }
 
 // File is a generated document.
 type File struct {
 	Name    string
 	Title   string
-	Type    string // "markdown" or "csv"
+	Type    string // "markdown", "csv" or "png"
 	Content []byte
+	Alt     string // an image in words
+	Env     string // the environment a chart shows: Slack posts it in its status message's thread
 }
 
 // Options are the bot's dependencies and settings.
@@ -107,6 +117,8 @@ type Options struct {
 	OCRNote string
 	// Membership tells whether the bot is in a channel; nil skips the check (the shell).
 	Membership Membership
+	// Zone is where working days begin (a snooze until tomorrow) and how times are shown; nil means UTC.
+	Zone *time.Location
 }
 
 // Diagnoser recognizes known errors in text; *diagnosis.Engine is the one in use.
@@ -151,6 +163,7 @@ type Bot struct {
 	sched    Schedules
 	ocrNote  string
 	member   Membership
+	zone     *time.Location
 	commands []*commandDef
 }
 
@@ -168,12 +181,19 @@ func New(o Options) *Bot {
 		sched:   o.Schedules,
 		ocrNote: o.OCRNote,
 		member:  o.Membership,
+		zone:    o.Zone,
+	}
+	if b.zone == nil {
+		b.zone = time.UTC
 	}
 	if b.log == nil {
 		b.log = slog.New(slog.DiscardHandler)
 	}
 	if b.now == nil {
 		b.now = time.Now
+	}
+	if b.store != nil {
+		b.store = changeRecorder{b.store, b.log, b.now}
 	}
 	if b.cmd == "" {
 		b.cmd = "/upgrade"

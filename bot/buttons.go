@@ -30,6 +30,7 @@ type buttonValue struct {
 	Env    string `json:"env,omitempty"`
 	Module string `json:"module,omitempty"`
 	Key    string `json:"key,omitempty"`
+	Snooze string `json:"snooze,omitempty"` // ActionSnooze: 1h or tomorrow
 }
 
 func (v buttonValue) String() string {
@@ -100,9 +101,8 @@ func (b *Bot) findingButtons(findings []diagnosis.Finding, env, key string, list
 	return buttons
 }
 
-// HandleAction handles a button click. A click on a diagnosis reply's
-// button also rebuilds that reply from current state (Response.Update).
-func (b *Bot) HandleAction(ctx context.Context, a Action) Response {
+// handleAction handles a button click (HandleAction).
+func (b *Bot) handleAction(ctx context.Context, a Action) Response {
 	kind, _, _ := strings.Cut(a.ActionID, ":")
 	var v buttonValue
 	_ = json.Unmarshal([]byte(a.Value), &v)
@@ -140,6 +140,8 @@ func (b *Bot) HandleAction(ctx context.Context, a Action) Response {
 		return Response{Announce: r}
 	case ActionChooseEnv:
 		return b.chooseEnv(ctx, a, v)
+	case ActionSnooze:
+		return b.cmdSnooze(ctx, Command{Workspace: a.Workspace, Channel: a.Channel, User: a.User, ID: a.ID}, v.Env+" "+v.Snooze)
 	case ActionUndo:
 		u, _, _ := b.undoable(ctx, a.Workspace, v.Key) // undo says what went wrong
 		resp := b.undo(ctx, a.Workspace, a.User, v.Key)

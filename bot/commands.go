@@ -37,6 +37,14 @@ func commandTable() []*commandDef {
 			examples: []string{"done Billing_CS", "done prod: all --yes"}, run: (*Bot).cmdDone},
 		{name: "undo", args: "[code]", summary: "Take back your last change in this channel, or with the code printed beside an Undo button what that reply recorded (the history keeps both).",
 			examples: []string{"undo", "undo 4kq7zb2m"}, run: (*Bot).cmdUndo},
+		{name: "take", args: "[env:] <module>…", summary: "Take modules to republish: status and reminders name you as their owner.",
+			examples: []string{"take Billing_CS Orders", "take prod: \"Customer Portal\""}, run: (*Bot).cmdTake},
+		{name: "release", args: "[env:] <module>… | all", summary: "Give modules back (all: every module you took); anyone may take them.",
+			examples: []string{"release Orders", "release all"}, run: (*Bot).cmdRelease},
+		{name: "snooze", args: "[env] 1h|tomorrow|off", summary: "Snooze this channel's reminders of an environment for an hour or until the next working day; a recorded change ends it.",
+			examples: []string{"snooze prod 1h", "snooze tomorrow", "snooze prod off"}, run: (*Bot).cmdSnooze},
+		{name: "chart", args: "[env]", summary: "The burn-down chart: modules left over time (and the preparation's percent while it runs).",
+			examples: []string{"chart", "chart prod"}, readOnly: true, run: (*Bot).cmdChart},
 		{name: "history", args: "[env]", summary: "The environment's timeline: who reported what, when.",
 			examples: []string{"history prod"}, readOnly: true, run: (*Bot).cmdHistory},
 		{name: "export", args: "[env] [md|csv]", summary: "The change record as a Markdown or CSV file: every module (open or republished, who reported and republished it, when) and the timeline.",
@@ -79,8 +87,8 @@ func (b *Bot) lookup(name string) *commandDef {
 	return nil
 }
 
-// HandleCommand runs a subcommand.
-func (b *Bot) HandleCommand(ctx context.Context, c Command) Response {
+// handleCommand runs a subcommand (HandleCommand).
+func (b *Bot) handleCommand(ctx context.Context, c Command) Response {
 	text := strings.TrimSpace(c.Text)
 	name, args := text, ""
 	if i := strings.IndexAny(text, " \t\n"); i >= 0 {

@@ -7,14 +7,8 @@ import (
 	"github.com/upgradebot/upgradebot/progress"
 )
 
-// HandleEdit answers an edited message (m holds its new text, Edited set):
-// what the message recorded before is undone and the new text, with the
-// screenshots and files already read (m.Images when the transport has
-// none to give), is diagnosed and recorded. The Reply is the message's
-// reply as it should now read: the transport puts it in place of the
-// reply it posted (or posts it when there was none); nil when there is
-// nothing to say.
-func (b *Bot) HandleEdit(ctx context.Context, m Message) Response {
+// handleEdit answers an edited message (HandleEdit).
+func (b *Bot) handleEdit(ctx context.Context, m Message) Response {
 	if len(m.Images) == 0 {
 		was, found, err := b.kept(ctx, m.Workspace, replyKey(m))
 		if err != nil {
@@ -67,11 +61,8 @@ func (b *Bot) undoMessage(ctx context.Context, m Message, key string) (bool, *Re
 	return true, nil
 }
 
-// HandleDelete answers the deletion of message m (its Channel and TS): when
-// it recorded something not undone, the Reply says so and offers Undo; the
-// transport puts it in place of the message's reply. Nothing is undone
-// without a click: a paste deleted to tidy up may have been right.
-func (b *Bot) HandleDelete(ctx context.Context, m Message) Response {
+// handleDelete answers the deletion of message m (HandleDelete).
+func (b *Bot) handleDelete(ctx context.Context, m Message) Response {
 	ref := replyKey(m)
 	u, ok, err := b.undoable(ctx, m.Workspace, ref)
 	if err != nil {

@@ -75,7 +75,7 @@ func (b *Bot) cmdExport(ctx context.Context, c Command, args string) Response {
 		return private(b.storeError("export", err))
 	}
 	open, _ := republishOrder(st.Modules, st.Edges)
-	rec := progress.ChangeRecord{Environment: env, Open: open, Republished: st.RepublishedModules, History: entries}
+	rec := progress.ChangeRecord{Environment: env, Open: open, Republished: st.RepublishedModules, History: entries, Owners: b.moduleOwners(ctx, c.Workspace, env)}
 	var buf bytes.Buffer
 	f := &File{Title: "Change record of the upgrade of " + env}
 	if format == "csv" {

@@ -25,7 +25,7 @@ func (b *Bot) Home(ctx context.Context, workspace string) *Reply {
 			r.Blocks = append(r.Blocks, b.storeError("home", err).Blocks...)
 			return r
 		}
-		b.statusBlocks(r, st, false)
+		b.statusBlocks(r, st, b.extra(ctx, workspace, e.Name))
 	}
 	return r
 }

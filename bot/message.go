@@ -100,8 +100,8 @@ func (r *Reading) Findings() []diagnosis.Finding {
 // Silent reports that Answer has nothing to say: no finding, and no mention of the bot.
 func (r *Reading) Silent() bool { return !r.mention && len(r.Findings()) == 0 }
 
-// Answer records what a reading says and builds the reply.
-func (b *Bot) Answer(ctx context.Context, r *Reading) Response {
+// answer records what a reading says and builds the reply (Answer).
+func (b *Bot) answer(ctx context.Context, r *Reading) Response {
 	findings := r.Findings()
 	if len(findings) == 0 {
 		if r.mention {

@@ -77,9 +77,16 @@ func roughDuration(d time.Duration) string {
 // outstanding (a preparation counts after stall without an update): a
 // header line saying what is left, the status (progress, counts, modules
 // in the order to act on) and buttons to mark the first modules
-// republished or show the full status. n numbers the buttons when several
-// reminders share a message.
+// republished, show the full status or snooze the reminders. n numbers
+// the buttons when several reminders share a message.
 func (b *Bot) Reminder(st progress.Status, now time.Time, stall time.Duration, n int) *Reply {
+	return b.reminder(st, nil, now, stall, n)
+}
+
+// reminder is Reminder naming the owners of the modules (by module key;
+// nil when unknown): each owner once with their modules, then the modules
+// nobody took.
+func (b *Bot) reminder(st progress.Status, owners map[string]string, now time.Time, stall time.Duration, n int) *Reply {
 	w := outstanding(st, now, stall)
 	if !w.any() {
 		return nil
@@ -106,6 +113,9 @@ func (b *Bot) Reminder(st progress.Status, now time.Time, stall time.Duration, n
 	r := &Reply{Summary: "Reminder: " + name + ": " + what}
 	r.Section(Line{T(":bell: Reminder: "), B(st.Name), T(strings.TrimPrefix(name, st.Name) + " still has " + what + ".")})
 	r.Blocks = append(r.Blocks, b.StatusReply(st).Blocks...)
+	if owners != nil {
+		r.Section(b.ownerLines(st, owners)...)
+	}
 	if w.stalled > 0 {
 		r.Context(Line{T(fmt.Sprintf("The modules preparation was last reported running %s ago (%s). Check in Service Center that it is still progressing and paste its latest status here, so I can follow.",
 			roughDuration(w.stalled), st.UpdatedAt.UTC().Format("2006-01-02 15:04 UTC")))})
@@ -118,7 +128,7 @@ func (b *Bot) Reminder(st progress.Status, now time.Time, stall time.Duration, n
 		buttons = append(buttons, MarkDoneButton(n*10+i, st.Name, m.Name))
 	}
 	buttons = append(buttons, ShowStatusButton(n, st.Name))
-	r.Actions(buttons...)
+	r.Actions(append(buttons, snoozeButtons(n, st.Name)...)...)
 	return r
 }
 
@@ -142,7 +152,7 @@ func (b *Bot) ChannelReminder(ctx context.Context, workspace, channel string, no
 			}
 			continue
 		}
-		if r := b.Reminder(st, now, stall, len(parts)); r != nil {
+		if r := b.reminder(st, b.moduleOwners(ctx, workspace, e.Name), now, stall, len(parts)); r != nil {
 			parts = append(parts, r)
 		}
 	}
@@ -253,7 +263,10 @@ func (b *Bot) ScheduledReminder(ctx context.Context, workspace, channel, env str
 		return nil, nil, err
 	}
 	key := "remind-open:" + workspace + ":" + channel + ":" + env
-	if r := b.Reminder(st, now, stall, 0); r != nil {
+	if r := b.reminder(st, b.moduleOwners(ctx, workspace, env), now, stall, 0); r != nil {
+		if _, ok := b.snoozed(ctx, workspace, channel, st.Environment, now); ok {
+			return nil, nil, nil
+		}
 		return r, func(ctx context.Context) error {
 			if ok, err := b.store.Renew(ctx, key, progress.SharedToken, openTTL); ok || err != nil {
 				return err

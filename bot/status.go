@@ -52,7 +52,12 @@ func (b *Bot) status(ctx context.Context, c Command, names []string) (*Reply, *R
 		if i > 0 {
 			r.Divider()
 		}
-		b.statusBlocks(r, st, true)
+		x := b.extra(ctx, c.Workspace, name)
+		x.full = true
+		b.statusBlocks(r, st, x)
+		if s, ok := b.snoozed(ctx, c.Workspace, c.Channel, st.Environment, b.now()); ok {
+			r.Context(b.snoozeLine(s))
+		}
 		if r.Summary == "" {
 			r.Summary = statusSummary(st)
 		}
@@ -69,7 +74,7 @@ func (b *Bot) status(ctx context.Context, c Command, names []string) (*Reply, *R
 // StatusReply renders one environment's status (also used by reminders).
 func (b *Bot) StatusReply(st progress.Status) *Reply {
 	r := &Reply{Summary: statusSummary(st)}
-	b.statusBlocks(r, st, false)
+	b.statusBlocks(r, st, statusExtra{})
 	return r
 }
 
@@ -116,16 +121,16 @@ func ProgressBar(f float64) string {
 	return strings.Repeat("█", n) + strings.Repeat("░", 10-n)
 }
 
-// statusBlocks adds st's status to r; full is the status command's (more
+// statusBlocks adds st's status to r, with the owners of its modules and
+// the upgrade's start when x has them; x.full is the status command's (more
 // modules than it shows are in the export), else a part of another reply.
-func (b *Bot) statusBlocks(r *Reply, st progress.Status, full bool) {
-	title := st.Name
-	if st.Version != "" {
-		title += " → Platform Server " + st.Version
-	}
-	r.Header(title)
+func (b *Bot) statusBlocks(r *Reply, st progress.Status, x statusExtra) {
+	r.Header(incidentTitle(st))
 	var fields []Field
 	fields = append(fields, Field{Label: "State", Value: Line{T(stateText(st.State))}})
+	if f, ok := b.runningField(st, x.started); ok {
+		fields = append(fields, f)
+	}
 	switch {
 	case st.State == progress.StatePreparing && st.Preparation.Percent != nil:
 		p := *st.Preparation.Percent
@@ -147,7 +152,7 @@ func (b *Bot) statusBlocks(r *Reply, st progress.Status, full bool) {
 		}
 	}
 	if st.Counts.Known() {
-		fields = append(fields, Field{Label: "Service Center counts", Value: Line{T(fmt.Sprintf("%s prepared, %s failed, %s skipped", countText(st.Counts.Prepared), countText(st.Counts.Failed), countText(st.Counts.Skipped)))}})
+		fields = append(fields, Field{Label: "Service Center counts", Value: Line{T(countsText(st))}})
 	}
 	if st.FromVersion != "" {
 		fields = append(fields, Field{Label: "Upgraded from", Value: Line{T("Platform Server " + st.FromVersion)}})
@@ -188,6 +193,9 @@ func (b *Bot) statusBlocks(r *Reply, st progress.Status, full bool) {
 			if m.ReportedBy != "" {
 				l = append(l, T(", reported by "), M(m.ReportedBy))
 			}
+			if o := x.owners[moduleKey(m.Name)]; o != "" {
+				l = append(l, T(", taken by "), M(o))
+			}
 			n := len(l.PlainText()) + 24
 			if used+n > maxListChars {
 				break
@@ -204,7 +212,7 @@ func (b *Bot) statusBlocks(r *Reply, st progress.Status, full bool) {
 		}
 		if left := st.ModuleCount - len(lines); left > 0 {
 			more := Line{T(fmt.Sprintf("… and %d more: ", left)), C(b.cmd + " status " + st.Name), T(" lists them.")}
-			if full {
+			if x.full {
 				more = Line{T(fmt.Sprintf("… and %d more not shown: ", left)), C(b.cmd + " export " + st.Name), T(" lists every module.")}
 			}
 			r.Context(more)

@@ -190,11 +190,12 @@ type ChangeRecord struct {
 	Open        []Module // in the order to republish
 	Republished []Module
 	History     []HistoryEntry
+	Owners      map[string]string // who took which module, by ModuleKey (Owners)
 }
 
-// changeRecordColumns head the module table of both formats. Owner stays
-// empty until modules have owners; Error is the first line of the error
-// that reported the module, when known.
+// changeRecordColumns head the module table of both formats. Owner is who
+// took an open module; Error is the first line of the error that reported
+// the module, when known.
 var changeRecordColumns = []string{"Module", "Group", "Reason", "State", "Reported by", "Reported at", "Republished by", "Republished at", "Owner", "Error"}
 
 // rows are the module table's rows, times formatted with layout.
@@ -207,7 +208,7 @@ func (r ChangeRecord) rows(layout string) [][]string {
 			}
 			return t.UTC().Format(layout)
 		}
-		out = append(out, []string{m.Name, string(m.Reason.Group()), string(m.Reason), state, m.ReportedBy, at(m.ReportedAt), m.RepublishedBy, at(m.RepublishedAt), "", m.Error})
+		out = append(out, []string{m.Name, string(m.Reason.Group()), string(m.Reason), state, m.ReportedBy, at(m.ReportedAt), m.RepublishedBy, at(m.RepublishedAt), r.Owners[ModuleKey(m.Name)], m.Error})
 	}
 	for _, m := range r.Open {
 		row(m, "open")

@@ -372,6 +372,7 @@ type Store interface {
 	Claims
 	Journal
 	Values
+	Owners
 }
 
 // HistoryLimit is how many history entries an environment keeps; older ones

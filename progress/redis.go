@@ -48,6 +48,7 @@ type RedisOptions struct {
 //	<prefix>:{W}:<env>:modules              hash of lowercase module name → JSON
 //	<prefix>:{W}:<env>:order                sorted set of lowercase names in the order to act on
 //	<prefix>:{W}:<env>:named                set of every module named since the last reset
+//	<prefix>:{W}:<env>:owners               hash of module key → owner (Owners)
 //	<prefix>:{W}:<env>:republished          hash of lowercase name → JSON, republished since the last reset
 //	<prefix>:{W}:<env>:edges                set of "producer\nconsumer" (lowercase names) learned
 //	<prefix>:{W}:<env>:history              list of JSON entries, oldest first

@@ -547,8 +547,8 @@ func TestNowWithoutRun(t *testing.T) {
 	for _, bl := range r.Blocks {
 		buttons = append(buttons, bl.Buttons...)
 	}
-	if len(buttons) != 6 {
-		t.Fatalf("%d buttons, want 5 mark buttons and show status", len(buttons))
+	if len(buttons) != 8 {
+		t.Fatalf("%d buttons, want 5 mark buttons, show status and two snoozes", len(buttons))
 	}
 	seen := map[string]bool{}
 	for i, bt := range buttons {

@@ -38,6 +38,8 @@ type Options struct {
 	// ImageUnavailable explains why screenshots are not read.
 	ImageUnavailable string
 	Now              func() time.Time
+	// FileDir is where images the bot makes (charts) are written; "" means the system's temporary directory.
+	FileDir string
 }
 
 // The terminal's bracketed paste: it wraps what is pasted in these markers
@@ -289,7 +291,9 @@ func (s *Shell) show(resp bot.Response) {
 	if !resp.Announce.Empty() {
 		fmt.Fprintf(s.out, "upgradebot (to #%s):\n%s", s.opts.Channel, render(resp.Announce))
 	}
-	if resp.File != nil {
+	if resp.File != nil && resp.File.Type == "png" {
+		s.writeImage(resp.File)
+	} else if resp.File != nil {
 		fmt.Fprintf(s.out, "--- %s ---\n%s", resp.File.Name, resp.File.Content)
 		if len(resp.File.Content) > 0 && resp.File.Content[len(resp.File.Content)-1] != '\n' {
 			fmt.Fprintln(s.out)
@@ -325,4 +329,22 @@ func buttonCommand(bt bot.Button) string {
 		return fmt.Sprintf("paste the message again starting with %q", env+":")
 	}
 	return "(a button of Slack; no command does the same)"
+}
+
+// writeImage writes an image the bot made (a chart) to a file and prints its path.
+func (s *Shell) writeImage(f *bot.File) {
+	dir := s.opts.FileDir
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "upgradebot")
+	}
+	path := filepath.Join(dir, filepath.Base(f.Name))
+	err := os.MkdirAll(dir, 0o700)
+	if err == nil {
+		err = os.WriteFile(path, f.Content, 0o600)
+	}
+	if err != nil {
+		fmt.Fprintf(s.out, "Could not write %s: %v\n", path, err)
+		return
+	}
+	fmt.Fprintf(s.out, "(%s written to %s)\n", f.Title, path)
 }

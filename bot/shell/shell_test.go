@@ -235,6 +235,30 @@ func TestRunsOnEnter(t *testing.T) {
 	}
 }
 
+// take reads module names from the following lines; chart writes its PNG and prints the path.
+func TestTakeAndChart(t *testing.T) {
+	dir := t.TempDir()
+	var out strings.Builder
+	in := "/upgrade track qa\n/upgrade failed A B\n/upgrade take\nA\nB\n\n/upgrade chart\n"
+	sh := New(newBot(t), &out, strings.NewReader(in), Options{User: "ana", FileDir: dir})
+	if err := sh.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "burndown-qa-")
+	for _, w := range []string{"ana took A, B on qa.", "Burn-down chart of qa", "(Burn-down of qa written to " + path} {
+		if !strings.Contains(out.String(), w) {
+			t.Errorf("output lacks %q:\n%s", w, out.String())
+		}
+	}
+	files, _ := filepath.Glob(path + "*.png")
+	if len(files) != 1 {
+		t.Fatalf("chart files %v", files)
+	}
+	if b, err := os.ReadFile(files[0]); err != nil || !strings.HasPrefix(string(b), "\x89PNG") {
+		t.Errorf("%s is not a PNG: %v", files[0], err)
+	}
+}
+
 // :file reads a 300-row Error Log (CSV, XLSX, tab-separated paste) as if
 // shared in Slack: one reply, every module recorded; a binary file named
 // .csv gets a clear answer.

@@ -1,6 +1,7 @@
 package slackbot
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -89,7 +90,9 @@ func (a *App) deliverTS(ctx context.Context, resp bot.Response, o origin) (strin
 			note("thread", err)
 		}
 	}
-	if !resp.Announce.Empty() {
+	if threaded, err := a.threadAnnouncement(ctx, resp, o); threaded {
+		note("announce", err)
+	} else if !resp.Announce.Empty() {
 		note("announce", a.announce(ctx, o, resp.Announce))
 	}
 	if !resp.Update.Empty() && o.kind == fromAction {
@@ -97,6 +100,9 @@ func (a *App) deliverTS(ctx context.Context, resp bot.Response, o origin) (strin
 	}
 	if resp.File != nil {
 		note("file", a.file(ctx, o, resp.File))
+	}
+	if a.living != nil && len(resp.Changed) > 0 {
+		a.living.Changed(ctx, o.workspace, resp.Changed)
 	}
 	return ts, firstFixable(errs)
 }
@@ -205,9 +211,16 @@ func (a *App) file(ctx context.Context, o origin, f *bot.File) error {
 	if o.kind == fromMention || o.kind == fromMessage {
 		thread = o.thread
 	}
+	if f.Env != "" && a.living != nil {
+		// A chart goes in the thread of its environment's status message.
+		thread = cmp.Or(a.living.Thread(ctx, o.workspace, o.channel, f.Env), thread)
+	}
 	err := a.api.Upload(ctx, o.channel, thread, comment, f)
 	if err == nil {
 		return nil
+	}
+	if f.Type == "png" {
+		return err // no code block can show an image; the reply says what it shows
 	}
 	a.log.Info("file upload failed; showing the file's content instead", "file", f.Name, "err", err)
 	text := codeBlock(f)

@@ -198,6 +198,11 @@ type Options struct {
 	// also caps the download. 0 means 20 MB and 40 megapixels.
 	MaxImageBytes  int64
 	MaxImagePixels int64
+
+	// Living keeps a pinned status message per environment and channel
+	// current (living.go), and announcements of changes go in its thread;
+	// nil posts announcements in the channel as they come.
+	Living *Living
 }
 
 // App is upgradebot on Slack.
@@ -242,6 +247,8 @@ type App struct {
 	bgRunning   atomic.Int64
 	bgCtx       context.Context
 	bgCancel    context.CancelFunc
+
+	living *Living // nil: no living status messages
 }
 
 // New checks the options and returns the transport; Run starts it.
@@ -304,7 +311,7 @@ func New(o Options) (*App, error) {
 		metrics: metricsOrNop(o.Metrics), allowed: map[string]bool{}, secret: []byte(o.SigningSecret),
 		slackState: "starting", fatal: make(chan error, 1),
 		ocr: o.OCR, imageSlots: make(chan struct{}, o.ImageConcurrency), imageJobs: make(chan struct{}, o.MaxImageJobs),
-		busySlots: make(chan struct{}, 8),
+		busySlots: make(chan struct{}, 8), living: o.Living,
 	}
 	a.bgCtx, a.bgCancel = context.WithCancel(context.Background())
 	a.inbox = NewInbox(o.Store, InboxOptions{MinIdle: o.JournalMinIdle, Logger: o.Logger, Metrics: a.metrics})
@@ -447,6 +454,9 @@ func (a *App) shutdown(srv *http.Server, stopRun context.CancelFunc) {
 		a.log.Warn("shutting down with screenshots unread", "messages", a.bgRunning.Load())
 	}
 	abandoned := a.lanes.shutdown(max(time.Until(deadline(ctx)), 0))
+	if a.living != nil {
+		a.living.Close() // an edit still waiting is made after the next change, by any replica
+	}
 	// What was not finished stays in the journal for the next process.
 	if a.stopInbox != nil {
 		a.stopInbox()
@@ -545,6 +555,7 @@ var (
 		"im:history",        // message.im
 		"mpim:history",      // message.mpim
 		"reactions:write",   // reactions.add
+		"pins:write",        // pins.add: the living status message
 	}
 	// EventsPath is the one request URL of HTTP mode.
 	EventsPath = "/slack/events"

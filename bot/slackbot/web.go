@@ -599,7 +599,7 @@ func (a *API) Upload(ctx context.Context, channel, threadTS, comment string, f *
 	return a.do(ctx, "files.upload", channel, func(ctx context.Context) error {
 		_, err := a.client.UploadFileContext(ctx, slack.UploadFileParameters{
 			Filename: f.Name, Title: f.Title, Content: string(f.Content), FileSize: len(f.Content),
-			Channel: channel, ThreadTimestamp: threadTS, InitialComment: comment,
+			Channel: channel, ThreadTimestamp: threadTS, InitialComment: comment, AltTxt: f.Alt,
 		})
 		return err
 	})

@@ -78,6 +78,7 @@ func cmdRun(ctx context.Context, args []string, e env) error {
 		Metrics:    m,
 		OCRNote:    ocr.note(),
 		Membership: api,
+		Zone:       cfg.Timezone,
 	})
 	// Reminders and the digest are posted through the same Web API client.
 	schedOpts := schedulerOptions(cfg)
@@ -92,7 +93,9 @@ func cmdRun(ctx context.Context, args []string, e env) error {
 	if cfg.Mode == config.ModeHTTP {
 		mode = slackbot.ModeHTTP
 	}
+	living := slackbot.NewLiving(slackbot.LivingOptions{API: api, Core: core, Store: store, Logger: logger})
 	app, err := slackbot.New(slackbot.Options{
+		Living:         living,
 		Mode:           mode,
 		Core:           core,
 		API:            api,

@@ -99,6 +99,8 @@ type Server struct {
 	closed   bool
 	files    map[string]File
 	others   []map[string]any // messages of people, by AddMessage
+	pins     map[string]bool  // channel/ts of pinned messages
+	deleted  map[string]bool  // channel/ts of messages people deleted (Delete)
 
 	// PageSize, when set, caps the messages of one conversations.replies page.
 	PageSize int
@@ -109,7 +111,7 @@ func New(t testing.TB) *Server {
 	s := &Server{
 		t: t, queued: map[string][]Response{}, delay: map[string]time.Duration{}, members: map[string]bool{},
 		gone: map[string]string{}, changed: make(chan struct{}), sent: map[string]time.Time{}, acks: map[string]time.Time{},
-		ackBody: map[string]json.RawMessage{}, files: map[string]File{},
+		ackBody: map[string]json.RawMessage{}, files: map[string]File{}, pins: map[string]bool{}, deleted: map[string]bool{},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/", s.serveAPI)
@@ -384,6 +386,30 @@ func (s *Server) answer(method string, c Call) map[string]any {
 	goneCode := s.gone[channel]
 	member, known := s.members[channel]
 	s.mu.Unlock()
+	switch ref := channel + "/" + c.Field("ts"); method {
+	case "chat.update":
+		s.mu.Lock()
+		gone := s.deleted[ref]
+		s.mu.Unlock()
+		if gone && goneCode == "" {
+			return fail("message_not_found")
+		}
+	case "pins.add":
+		if goneCode != "" {
+			return fail(goneCode)
+		}
+		ref = channel + "/" + c.Field("timestamp")
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.deleted[ref] {
+			return fail("message_not_found")
+		}
+		if s.pins[ref] {
+			return fail("already_pinned")
+		}
+		s.pins[ref] = true
+		return map[string]any{"ok": true}
+	}
 	switch method {
 	case "auth.test":
 		return map[string]any{"ok": true, "url": "https://fake.slack.com/", "team": "Fake Team", "user": "upgradebot",
@@ -430,6 +456,28 @@ func (s *Server) answer(method string, c Call) map[string]any {
 		return map[string]any{"ok": true, "file": s.fileObject(f, false), "comments": []any{}}
 	}
 	return map[string]any{"ok": true}
+}
+
+// Pinned reports whether the message ts of channel is pinned.
+func (s *Server) Pinned(channel, ts string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pins[channel+"/"+ts]
+}
+
+// Unpin unpins a message, as a person would.
+func (s *Server) Unpin(channel, ts string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.pins, channel+"/"+ts)
+}
+
+// Delete deletes a message, as a person would: chat.update on it answers message_not_found.
+func (s *Server) Delete(channel, ts string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.deleted[channel+"/"+ts] = true
+	delete(s.pins, channel+"/"+ts)
 }
 
 // AddMessage records a message someone else posted (a person, another

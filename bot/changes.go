@@ -1,0 +1,205 @@
+package bot
+
+import (
+	"cmp"
+	"context"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/upgradebot/upgradebot/progress"
+)
+
+// The core notes which environments a message, command or click changed
+// (Response.Changed) where every change passes: the store. changeRecorder
+// wraps it and adds each environment a write changed to the list the
+// request's context carries, so no command has to remember to say it.
+
+type changesKey struct{}
+
+// changeList is one request's changed environments, and those that
+// reached a milestone (preparation finished or failed, all clear).
+type changeList struct {
+	mu         sync.Mutex
+	envs       []string
+	workspace  string
+	milestones map[string]progress.State // env → state reached; "" for all clear
+}
+
+func (l *changeList) milestone(workspace, env string, s progress.State) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.milestones == nil {
+		l.milestones = map[string]progress.State{}
+	}
+	if _, ok := l.milestones[env]; !ok || s == "" {
+		l.workspace, l.milestones[env] = workspace, s
+	}
+}
+
+func (l *changeList) add(env string) {
+	if env, err := progress.NormalizeEnvironment(env); err == nil {
+		l.mu.Lock()
+		if !slices.Contains(l.envs, env) {
+			l.envs = append(l.envs, env)
+		}
+		l.mu.Unlock()
+	}
+}
+
+func noteChange(ctx context.Context, env string) {
+	if l, ok := ctx.Value(changesKey{}).(*changeList); ok {
+		l.add(env)
+	}
+}
+
+// withChanges runs fn with a change list in its context and returns its
+// response with Changed (and Milestone) filled in.
+func (b *Bot) withChanges(ctx context.Context, fn func(context.Context) Response) Response {
+	l := &changeList{}
+	resp := fn(context.WithValue(ctx, changesKey{}, l))
+	for _, e := range resp.Changed {
+		l.add(e)
+	}
+	slices.Sort(l.envs)
+	resp.Changed = l.envs
+	if len(l.milestones) == 1 && resp.Milestone == nil {
+		for env, s := range l.milestones {
+			resp.Milestone = b.milestone(ctx, l.workspace, env, s)
+		}
+	}
+	return resp
+}
+
+// milestone is the short line for the channel when env reached state s ("": all clear).
+func (b *Bot) milestone(ctx context.Context, workspace, env string, s progress.State) *Reply {
+	if s == "" {
+		return b.allClear(env)
+	}
+	icon := map[progress.State]string{progress.StateFailed: ":x:", progress.StateReady: ":white_check_mark:"}[s]
+	r := &Reply{Summary: env + ": " + stateText(s)}
+	l := Line{T(cmp.Or(icon, ":checkered_flag:") + " "), B(env), T(": " + stateText(s))}
+	if st, err := b.store.Status(ctx, workspace, env, 0); err == nil && CountsLine(st) != "" {
+		l = append(l, T(" · "+CountsLine(st)))
+	}
+	r.Section(l)
+	return r
+}
+
+// changeRecorder is the store, noting the environments its writes change
+// and adding a sample of the burn-down chart after each recorded change.
+type changeRecorder struct {
+	progress.Store
+	log *slog.Logger
+	now func() time.Time
+}
+
+func (s changeRecorder) Apply(ctx context.Context, workspace, env string, c progress.Change) (progress.Result, error) {
+	var before progress.State
+	finishing := c.Kind == progress.ChangeSummary || c.Kind == progress.ChangeState
+	if finishing {
+		if st, err := s.Store.Status(ctx, workspace, env, 0); err == nil {
+			before = st.State
+		}
+	}
+	res, err := s.Store.Apply(ctx, workspace, env, c)
+	if err != nil || res.Duplicate || res.Refused != "" {
+		return res, err
+	}
+	noteChange(ctx, env)
+	at := c.At
+	if at.IsZero() {
+		at = s.now()
+	}
+	cleared := res.BecameEmpty || res.BecameDone
+	finished := finishing && res.State != before && (res.State == progress.StateFinishedWithErrors || res.State == progress.StateFailed || res.State == progress.StateReady)
+	if err := addSample(ctx, s.Store, workspace, env, at, c.Kind == progress.ChangeReset, cleared || finished); err != nil {
+		s.log.Warn("cannot add a sample to the burn-down chart", "env", env, "err", err)
+	}
+	if c.Kind == progress.ChangeReset {
+		s.started(ctx, workspace, env, at)
+	}
+	l, _ := ctx.Value(changesKey{}).(*changeList)
+	switch {
+	case l == nil:
+	case cleared:
+		l.milestone(workspace, env, "")
+	case finished:
+		l.milestone(workspace, env, res.State)
+	}
+	return res, err
+}
+
+func (s changeRecorder) Track(ctx context.Context, req progress.TrackRequest) (progress.TrackResult, error) {
+	res, err := s.Store.Track(ctx, req)
+	if err == nil && (res.Created || res.Followed || res.Updated) {
+		noteChange(ctx, req.Environment)
+	}
+	if err == nil && res.Created {
+		s.started(ctx, req.Workspace, req.Environment, req.At)
+	}
+	return res, err
+}
+
+// started keeps when env's upgrade started (tracked, or reset), for its header.
+func (s changeRecorder) started(ctx context.Context, workspace, env string, at time.Time) {
+	if at.IsZero() {
+		at = s.now()
+	}
+	if env, err := progress.NormalizeEnvironment(env); err == nil {
+		if err := s.PutValue(ctx, workspace, startedKey(env), []byte(at.UTC().Format(time.RFC3339Nano)), startedTTL); err != nil {
+			s.log.Warn("cannot keep when the upgrade started", "env", env, "err", err)
+		}
+	}
+}
+
+func (s changeRecorder) Untrack(ctx context.Context, workspace, env, channel, actor string) (bool, error) {
+	ok, err := s.Store.Untrack(ctx, workspace, env, channel, actor)
+	if err == nil && ok {
+		noteChange(ctx, env)
+	}
+	return ok, err
+}
+
+func (s changeRecorder) SetOwner(ctx context.Context, workspace, env, owner string, modules []string) (map[string]string, error) {
+	before, err := s.Store.SetOwner(ctx, workspace, env, owner, modules)
+	if err == nil {
+		noteChange(ctx, env)
+	}
+	return before, err
+}
+
+// HandleCommand runs a subcommand.
+func (b *Bot) HandleCommand(ctx context.Context, c Command) Response {
+	return b.withChanges(ctx, func(ctx context.Context) Response { return b.handleCommand(ctx, c) })
+}
+
+// HandleAction handles a button click. A click on a diagnosis reply's
+// button also rebuilds that reply from current state (Response.Update).
+func (b *Bot) HandleAction(ctx context.Context, a Action) Response {
+	return b.withChanges(ctx, func(ctx context.Context) Response { return b.handleAction(ctx, a) })
+}
+
+// Answer records what a reading says and builds the reply.
+func (b *Bot) Answer(ctx context.Context, r *Reading) Response {
+	return b.withChanges(ctx, func(ctx context.Context) Response { return b.answer(ctx, r) })
+}
+
+// HandleEdit answers an edited message (m holds its new text, Edited set):
+// what the message recorded before is undone and the new text, with the
+// screenshots and files already read (m.Images when the transport has
+// none to give), is diagnosed and recorded. The Reply is the message's reply as it should
+// now read: the transport puts it in place of the reply it posted (or
+// posts it when there was none); nil when there is nothing to say.
+func (b *Bot) HandleEdit(ctx context.Context, m Message) Response {
+	return b.withChanges(ctx, func(ctx context.Context) Response { return b.handleEdit(ctx, m) })
+}
+
+// HandleDelete answers the deletion of message m (its Channel and TS): when
+// it recorded something not undone, the Reply says so and offers Undo; the
+// transport puts it in place of the message's reply. Nothing is undone
+// without a click: a paste deleted to tidy up may have been right.
+func (b *Bot) HandleDelete(ctx context.Context, m Message) Response {
+	return b.withChanges(ctx, func(ctx context.Context) Response { return b.handleDelete(ctx, m) })
+}

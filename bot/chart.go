@@ -1,0 +1,164 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/upgradebot/upgradebot/chart"
+	"github.com/upgradebot/upgradebot/progress"
+)
+
+// The burn-down chart's samples: after each recorded change the core
+// appends a snapshot of what is left (progress.Values, one list per
+// environment, started again by a reset). The history's entries describe
+// what people reported, not what was left, so they cannot draw it.
+
+const (
+	// maxSamples bounds an environment's samples; beyond it every other
+	// older sample is dropped, keeping the recent ones exact.
+	maxSamples = 2000
+	samplesTTL = 90 * 24 * time.Hour
+	// A sample reads every listed module (to count failed and skipped):
+	// above sampleEvery modules, an environment is sampled at most once
+	// per sampleGap, except at a reset or a milestone; the chart adds the
+	// state it is drawn at.
+	sampleEvery = 200
+	sampleGap   = 30 * time.Second
+)
+
+func samplesKey(env string) string { return "samples:" + env }
+
+// wireSample is a chart.Sample as kept: short keys, times in Unix ms.
+type wireSample struct {
+	At      int64 `json:"t"`
+	Counted bool  `json:"c,omitempty"`
+	Failed  int   `json:"f,omitempty"`
+	Skipped int   `json:"s,omitempty"`
+	Left    int   `json:"l,omitempty"`
+	Percent *int  `json:"p,omitempty"`
+}
+
+// sampleOf is what st has left at at.
+func sampleOf(st progress.Status, at time.Time) wireSample {
+	w := wireSample{At: at.UnixMilli(), Counted: st.Counts.Known() || st.ModuleCount > 0, Left: st.ModuleCount + st.Unnamed()}
+	for _, m := range st.Modules {
+		switch m.Reason {
+		case progress.ReasonFailed:
+			w.Failed++
+		case progress.ReasonSkipped:
+			w.Skipped++
+		}
+	}
+	if st.State == progress.StatePreparing {
+		w.Percent = st.Preparation.Percent
+	}
+	return w
+}
+
+// addSample appends env's state after a change made at at (a reset
+// starts the list again; force samples a long list within sampleGap).
+func addSample(ctx context.Context, s progress.Store, workspace, env string, at time.Time, reset, force bool) error {
+	if !reset && !force {
+		st, err := s.Status(ctx, workspace, env, 0)
+		if err != nil {
+			return err
+		}
+		if st.ModuleCount > sampleEvery {
+			if ok, err := s.Claim(ctx, "sample:"+workspace+":"+st.Name, progress.NewToken(), sampleGap); err != nil || !ok {
+				return err
+			}
+		}
+	}
+	st, err := s.Status(ctx, workspace, env, -1)
+	if err != nil {
+		return err
+	}
+	var list []wireSample
+	if !reset {
+		v, ok, err := s.Value(ctx, workspace, samplesKey(st.Name))
+		if err != nil {
+			return err
+		}
+		if ok {
+			_ = json.Unmarshal(v, &list) // a damaged list starts again
+		}
+	}
+	list = append(list, sampleOf(st, at))
+	if len(list) > maxSamples {
+		half := len(list) / 2
+		thin := make([]wireSample, 0, maxSamples)
+		for i := 0; i < half; i += 2 {
+			thin = append(thin, list[i])
+		}
+		list = append(thin, list[half:]...)
+	}
+	js, err := json.Marshal(list)
+	if err != nil {
+		return err
+	}
+	return s.PutValue(ctx, workspace, samplesKey(st.Name), js, samplesTTL)
+}
+
+// samples returns env's samples, oldest first.
+func (b *Bot) samples(ctx context.Context, workspace, env string) ([]chart.Sample, error) {
+	v, ok, err := b.store.Value(ctx, workspace, samplesKey(env))
+	if err != nil || !ok {
+		return nil, err
+	}
+	var list []wireSample
+	if err := json.Unmarshal(v, &list); err != nil {
+		return nil, fmt.Errorf("samples of %s: %w", env, err)
+	}
+	out := make([]chart.Sample, len(list))
+	for i, w := range list {
+		out[i] = chart.Sample{At: time.UnixMilli(w.At).UTC(), Counted: w.Counted, FailedLeft: w.Failed, SkippedLeft: w.Skipped, Left: w.Left, Percent: w.Percent}
+	}
+	return out, nil
+}
+
+// Chart draws env's burn-down chart.
+func (b *Bot) Chart(ctx context.Context, workspace, env string) (*File, error) {
+	st, err := b.store.Status(ctx, workspace, env, 0)
+	if err != nil {
+		return nil, err
+	}
+	samples, err := b.samples(ctx, workspace, st.Name)
+	if err != nil || len(samples) == 0 {
+		return nil, err
+	}
+	// The state now, which a long list's last changes may not have sampled.
+	if now, err := b.store.Status(ctx, workspace, st.Name, -1); err == nil && b.now().After(samples[len(samples)-1].At) {
+		w := sampleOf(now, b.now())
+		samples = append(samples, chart.Sample{At: b.now(), Counted: w.Counted, FailedLeft: w.Failed, SkippedLeft: w.Skipped, Left: w.Left, Percent: w.Percent})
+	}
+	c, err := chart.BurnDown(samples, chart.Options{Title: incidentTitle(st), Until: b.now()})
+	if err != nil {
+		return nil, err
+	}
+	return &File{Name: fmt.Sprintf("burndown-%s-%s.png", st.Name, b.now().UTC().Format("20060102-1504")), Title: "Burn-down of " + st.Name,
+		Type: "png", Content: c.PNG, Alt: c.Alt, Env: st.Name}, nil
+}
+
+func (b *Bot) cmdChart(ctx context.Context, c Command, args string) Response {
+	fields := strings.Fields(args)
+	if len(fields) > 1 {
+		return b.usageError(b.lookup("chart"), "Give one environment at most.")
+	}
+	env, errR := b.resolveEnv(ctx, c, strings.Join(fields, ""), nil)
+	if errR != nil {
+		return private(errR)
+	}
+	f, err := b.Chart(ctx, c.Workspace, env)
+	if err != nil {
+		return private(b.storeError("chart", err))
+	}
+	if f == nil {
+		return private(errorReply(fmt.Sprintf("Nothing to draw for %s yet: the chart starts with the first change recorded.", env)))
+	}
+	r := &Reply{Summary: f.Title}
+	r.Section(Line{T(f.Alt)})
+	return Response{Reply: r, Private: true, File: f}
+}

@@ -1,0 +1,146 @@
+package bot
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"image/png"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/upgradebot/upgradebot/progress"
+)
+
+func TestChartSamples(t *testing.T) {
+	b, store, now := clockBot(t)
+	ctx := context.Background()
+	n := 0
+	run := func(text string) Response {
+		n++
+		*now = now.Add(10 * time.Minute)
+		return b.HandleCommand(ctx, Command{Workspace: "T1", Channel: "C1", User: "U1", ID: fmt.Sprint("c", n), Text: text})
+	}
+	run("track prod 11.31.0")
+	mustSay(t, text(run("chart")), "Nothing to draw for prod yet")
+	run("failed A B C")
+	run("skipped D E")
+	run("done A D")
+	samples, err := b.samples(ctx, "T1", "prod")
+	if err != nil || len(samples) != 3 {
+		t.Fatalf("%d samples, %v; want one per change", len(samples), err)
+	}
+	last := samples[2]
+	if last.Left != 3 || last.FailedLeft != 2 || last.SkippedLeft != 1 || !last.Counted {
+		t.Errorf("last sample %+v, want 3 left: 2 failed, 1 skipped", last)
+	}
+	resp := run("chart prod")
+	f := resp.File
+	if f == nil || f.Type != "png" || f.Env != "prod" || !resp.Private {
+		t.Fatalf("chart response %+v", resp)
+	}
+	img, err := png.Decode(bytes.NewReader(f.Content))
+	if err != nil || img.Bounds().Dx() != 960 || img.Bounds().Dy() != 540 {
+		t.Fatalf("chart PNG: %v %v", img.Bounds(), err)
+	}
+	mustSay(t, text(resp), "Burn-down chart of prod", "3 left now (failed 2, skipped 1)")
+	if f.Alt == "" || !strings.HasPrefix(f.Name, "burndown-prod-") {
+		t.Errorf("file %q, alt %q", f.Name, f.Alt)
+	}
+	// A reset starts the chart again.
+	run("reset prod --yes")
+	if samples, _ := b.samples(ctx, "T1", "prod"); len(samples) != 1 || samples[0].Left != 0 {
+		t.Errorf("after reset: %+v", samples)
+	}
+	_ = store
+}
+
+// The samples of a long upgrade stay bounded, recent ones exact.
+func TestChartSamplesBounded(t *testing.T) {
+	b, store, now := clockBot(t)
+	ctx := context.Background()
+	b.HandleCommand(ctx, Command{Workspace: "T1", Channel: "C1", User: "U1", ID: "t", Text: "track prod"})
+	full := make([]wireSample, maxSamples)
+	for i := range full {
+		full[i] = wireSample{At: now.Add(time.Duration(i-maxSamples) * time.Minute).UnixMilli(), Left: i}
+	}
+	js, _ := json.Marshal(full)
+	if err := store.PutValue(ctx, "T1", samplesKey("prod"), js, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := addSample(ctx, store, "T1", "prod", *now, false, true); err != nil {
+		t.Fatal(err)
+	}
+	samples, _ := b.samples(ctx, "T1", "prod")
+	if len(samples) > maxSamples || !samples[len(samples)-1].At.Equal(*now) || samples[len(samples)-2].Left != maxSamples-1 {
+		t.Errorf("%d samples, last at %v", len(samples), samples[len(samples)-1].At)
+	}
+}
+
+// longUpgrade is a 2,000-module upgrade over three days: the modules named
+// in the first hours, then republished a few at a time, one sample per change.
+func longUpgrade(b *testing.B) (*Bot, progress.Store) {
+	bot, store, now := clockBot(b)
+	ctx := context.Background()
+	bot.HandleCommand(ctx, Command{Workspace: "T1", Channel: "C1", User: "U1", ID: "t", Text: "track prod 11.31.0"})
+	var names []string
+	for i := range 2000 {
+		names = append(names, fmt.Sprintf("Module_%04d", i))
+	}
+	for i := 0; i < 2000; i += 100 {
+		*now = now.Add(5 * time.Minute)
+		bot.HandleCommand(ctx, Command{Workspace: "T1", Channel: "C1", User: "U1", ID: fmt.Sprint("f", i), Text: "failed " + strings.Join(names[i:i+100], " ")})
+	}
+	step := 3 * 24 * time.Hour / 400
+	for i := 0; i < 1600; i += 4 {
+		*now = now.Add(step)
+		bot.HandleCommand(ctx, Command{Workspace: "T1", Channel: "C1", User: "U1", ID: fmt.Sprint("d", i), Text: "done " + strings.Join(names[i:i+4], " ")})
+	}
+	return bot, store
+}
+
+// BenchmarkChart draws the chart of a 2,000-module, 3-day upgrade (420 samples).
+func BenchmarkChart(b *testing.B) {
+	bot, _ := longUpgrade(b)
+	ctx := context.Background()
+	b.ResetTimer()
+	for b.Loop() {
+		if f, err := bot.Chart(ctx, "T1", "prod"); err != nil || f == nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkStatusText renders the same upgrade's status as text, for comparison.
+func BenchmarkStatusText(b *testing.B) {
+	bot, _ := longUpgrade(b)
+	ctx := context.Background()
+	b.ResetTimer()
+	for b.Loop() {
+		r, _ := bot.status(ctx, Command{Workspace: "T1", Channel: "C1", User: "U1"}, []string{"prod"})
+		_ = RenderText(r)
+	}
+}
+
+// A long list is sampled at most once per sampleGap; the chart still ends at the state it is drawn at.
+func TestChartSamplesOfALongList(t *testing.T) {
+	b, _, now := clockBot(t)
+	ctx := context.Background()
+	var names []string
+	for i := range sampleEvery + 50 {
+		names = append(names, fmt.Sprint("M", i))
+	}
+	for i, c := range []string{"track prod", "failed " + strings.Join(names, " "), "failed X", "failed Y"} {
+		b.HandleCommand(ctx, Command{Workspace: "T1", Channel: "C1", User: "U1", ID: fmt.Sprint(i), Text: c})
+	}
+	samples, _ := b.samples(ctx, "T1", "prod")
+	if len(samples) != 1 || samples[0].Left != sampleEvery+50 {
+		t.Fatalf("samples %+v, want the first change only", samples)
+	}
+	*now = now.Add(time.Minute)
+	f, err := b.Chart(ctx, "T1", "prod")
+	if err != nil || !strings.Contains(f.Alt, fmt.Sprintf("%d left now", sampleEvery+52)) {
+		t.Fatalf("chart %v: %v", f, err)
+	}
+}

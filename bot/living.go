@@ -1,0 +1,126 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/upgradebot/upgradebot/progress"
+)
+
+// The incident at a glance: the header a status starts with (where the
+// upgrade goes from and to, since when, the counts) and the status message
+// a chat keeps pinned and current (Slack's living message, bot/slackbot).
+
+// statusExtra is what a status shows beyond progress.Status: who took
+// which module (by module key), when the upgrade started (zero: unknown).
+type statusExtra struct {
+	owners  map[string]string
+	started time.Time
+	full    bool // the status command's: more modules are in the export
+}
+
+// When an upgrade started is kept as a value (set at track and reset), so
+// a status does not read the whole history for it; an environment tracked
+// before it was kept reads it from its history once.
+const startedTTL = 365 * 24 * time.Hour
+
+func startedKey(env string) string { return "started:" + env }
+
+// extra reads env's owners and the start of its upgrade; what cannot be
+// read is left out (the status still shows).
+func (b *Bot) extra(ctx context.Context, workspace, env string) statusExtra {
+	x := statusExtra{owners: b.moduleOwners(ctx, workspace, env)}
+	if v, ok, err := b.store.Value(ctx, workspace, startedKey(env)); err == nil && ok {
+		if t, err := time.Parse(time.RFC3339Nano, string(v)); err == nil {
+			x.started = t
+			return x
+		}
+	}
+	h, err := b.store.History(ctx, workspace, env)
+	if err != nil {
+		b.log.Warn("cannot read the history for the upgrade's start", "env", env, "err", err)
+		return x
+	}
+	if x.started = upgradeStart(h); !x.started.IsZero() {
+		if err := b.store.PutValue(ctx, workspace, startedKey(env), []byte(x.started.UTC().Format(time.RFC3339Nano)), startedTTL); err != nil {
+			b.log.Debug("cannot keep when the upgrade started", "env", env, "err", err)
+		}
+	}
+	return x
+}
+
+// upgradeStart is when the current upgrade started: the last reset, else the first entry.
+func upgradeStart(h []progress.HistoryEntry) time.Time {
+	for i := len(h) - 1; i >= 0; i-- {
+		if h[i].Action == string(progress.ChangeReset) {
+			return h[i].Time
+		}
+	}
+	if len(h) > 0 {
+		return h[0].Time
+	}
+	return time.Time{}
+}
+
+// incidentTitle is a status's title: the environment, and from which
+// Platform Server version to which when known.
+func incidentTitle(st progress.Status) string {
+	switch {
+	case st.Version != "" && st.FromVersion != "":
+		return fmt.Sprintf("%s: Platform Server %s → %s", st.Name, st.FromVersion, st.Version)
+	case st.Version != "":
+		return st.Name + " → Platform Server " + st.Version
+	}
+	return st.Name
+}
+
+// runningField says when the upgrade started and how long it has run (or ran, once finished).
+func (b *Bot) runningField(st progress.Status, started time.Time) (Field, bool) {
+	if started.IsZero() {
+		return Field{}, false
+	}
+	v := "since " + b.when(started)
+	switch end := b.now(); {
+	case finished(st) && !st.UpdatedAt.IsZero():
+		v += ", took " + roughDuration(st.UpdatedAt.Sub(started))
+	case end.After(started):
+		v += ", running for " + roughDuration(end.Sub(started))
+	}
+	return Field{Label: "Upgrade", Value: Line{T(v)}}, true
+}
+
+// countsText is the counts line of a status.
+func countsText(st progress.Status) string {
+	return fmt.Sprintf("%s prepared, %s failed, %s skipped", countText(st.Counts.Prepared), countText(st.Counts.Failed), countText(st.Counts.Skipped))
+}
+
+// StatusMessage is the status message a channel keeps pinned for an environment.
+type StatusMessage struct {
+	Reply *Reply
+	// Version orders renderings: a later one is newer.
+	Version int64
+	// Stale is when it goes out of date without a change (the channel's
+	// snooze ends); zero when only a change does.
+	Stale time.Time
+}
+
+// LivingStatus is the status message channel keeps pinned for env: the
+// incident header, counts, the modules to republish with their owners and
+// the channel's snooze.
+func (b *Bot) LivingStatus(ctx context.Context, workspace, channel, env string) (StatusMessage, error) {
+	m := StatusMessage{Version: b.now().UnixNano()}
+	st, err := b.store.Status(ctx, workspace, env, statusModules)
+	if err != nil {
+		return m, err
+	}
+	r := &Reply{Summary: statusSummary(st)}
+	b.statusBlocks(r, st, b.extra(ctx, workspace, env))
+	if s, ok := b.snoozed(ctx, workspace, channel, st.Environment, b.now()); ok {
+		r.Context(b.snoozeLine(s))
+		m.Stale = s.Until
+	}
+	r.Context(Line{T("Kept up to date by upgradebot · changes in the thread · "), C(b.cmd + " help")})
+	m.Reply = r
+	return m, nil
+}

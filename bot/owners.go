@@ -1,0 +1,170 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/upgradebot/upgradebot/progress"
+)
+
+// Owners: /upgrade take and release say who republishes which module.
+// The store keeps the owner by module key; the core shows owners only for
+// modules still listed, and drops them when a module is republished.
+
+func (b *Bot) cmdTake(ctx context.Context, c Command, args string) Response {
+	return b.setOwner(ctx, c, args, true)
+}
+
+func (b *Bot) cmdRelease(ctx context.Context, c Command, args string) Response {
+	return b.setOwner(ctx, c, args, false)
+}
+
+// setOwner takes (or releases) the named listed modules for the caller.
+// "release all" releases every module the caller has.
+func (b *Bot) setOwner(ctx context.Context, c Command, args string, take bool) Response {
+	name := map[bool]string{true: "take", false: "release"}[take]
+	envName, rest := splitEnvPrefix(args)
+	all := !take && strings.EqualFold(strings.TrimSpace(rest), "all")
+	var mods, refused []string
+	if !all {
+		if mods, refused = moduleNames(b.engine, rest); len(mods) == 0 {
+			return b.usageError(b.lookup(name), noNamesProblem(refused))
+		}
+	}
+	env, errR := b.resolveEnv(ctx, c, envName, mods)
+	if errR != nil {
+		return private(errR)
+	}
+	st, err := b.store.Status(ctx, c.Workspace, env, -1)
+	if err != nil {
+		return private(b.storeError("status", err))
+	}
+	owners, err := b.store.ModuleOwners(ctx, c.Workspace, env)
+	if err != nil {
+		return private(b.storeError("owners", err))
+	}
+	listed := map[string]string{}
+	for _, m := range st.Modules {
+		listed[moduleKey(m.Name)] = m.Name
+	}
+	var names, missing, others []string
+	if all {
+		for _, m := range st.Modules {
+			if owners[moduleKey(m.Name)] == c.User {
+				names = append(names, m.Name)
+			}
+		}
+	}
+	for _, m := range mods {
+		switch n, ok := listed[moduleKey(m)]; {
+		case !ok:
+			missing = append(missing, m)
+		case !take && owners[moduleKey(m)] == "":
+			others = append(others, n) // nobody has it: nothing to release
+		default:
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 {
+		msg := fmt.Sprintf("None of those modules is on %s's list.", env)
+		switch {
+		case all:
+			msg = fmt.Sprintf("You have no modules of %s to release.", env)
+		case len(others) > 0:
+			msg = fmt.Sprintf("Nobody has taken those modules of %s.", env)
+		}
+		return private(errorReply(msg))
+	}
+	owner := c.User
+	if !take {
+		owner = ""
+	}
+	before, err := b.store.SetOwner(ctx, c.Workspace, env, owner, names)
+	if err != nil {
+		return private(b.storeError("owners", err))
+	}
+	r := &Reply{}
+	if take {
+		r.Summary = fmt.Sprintf("%s took %s on %s", c.User, plural(len(names), "module", "modules"), env)
+		r.Section(append(append(Line{M(c.User), T(" took ")}, nameSpans(names, 10)...), T(" on "), B(env), T(".")))
+		var from []string
+		for _, n := range names {
+			if o := before[moduleKey(n)]; o != "" && o != c.User && !slices.Contains(from, o) {
+				from = append(from, o)
+			}
+		}
+		if len(from) > 0 {
+			l := Line{T("Taken over from ")}
+			for i, o := range from {
+				if i > 0 {
+					l = append(l, T(", "))
+				}
+				l = append(l, M(o))
+			}
+			r.Context(l)
+		}
+	} else {
+		r.Summary = fmt.Sprintf("%s released %s on %s", c.User, plural(len(names), "module", "modules"), env)
+		r.Section(append(append(Line{M(c.User), T(" released ")}, nameSpans(names, 10)...), T(" on "), B(env), T(": anyone may take "+map[bool]string{true: "it", false: "them"}[len(names) == 1]+".")))
+	}
+	if len(missing) > 0 {
+		r.Context(append(Line{T("Not on the list: ")}, nameSpans(missing, 10)...))
+	}
+	refusedNote(r, refused)
+	return Response{Announce: r, Changed: []string{env}}
+}
+
+// moduleOwners returns env's owners by module key; nil when they cannot be
+// read (status still shows, without owners).
+func (b *Bot) moduleOwners(ctx context.Context, workspace, env string) map[string]string {
+	o, err := b.store.ModuleOwners(ctx, workspace, env)
+	if err != nil {
+		b.log.Warn("cannot read module owners", "env", env, "err", err)
+		return nil
+	}
+	return o
+}
+
+// releaseOwners forgets the owners of modules that left the list.
+func (b *Bot) releaseOwners(ctx context.Context, workspace, env string, modules []string, all bool) {
+	var err error
+	switch {
+	case all:
+		err = b.store.ClearOwners(ctx, workspace, env)
+	case len(modules) > 0:
+		_, err = b.store.SetOwner(ctx, workspace, env, "", modules)
+	}
+	if err != nil {
+		b.log.Warn("cannot release the owners of republished modules", "env", env, "err", err)
+	}
+}
+
+// ownerLines group the listed modules by owner: each owner mentioned once
+// with their modules, then the modules nobody has taken.
+func (b *Bot) ownerLines(st progress.Status, owners map[string]string) []Line {
+	var order []string
+	byOwner := map[string][]string{}
+	var free []string
+	for _, m := range st.Modules {
+		o := owners[moduleKey(m.Name)]
+		if o == "" {
+			free = append(free, m.Name)
+			continue
+		}
+		if _, ok := byOwner[o]; !ok {
+			order = append(order, o)
+		}
+		byOwner[o] = append(byOwner[o], m.Name)
+	}
+	var lines []Line
+	for _, o := range order {
+		lines = append(lines, append(Line{M(o), T(": ")}, nameSpans(byOwner[o], 8)...))
+	}
+	if len(free) > 0 {
+		l := append(Line{T("Nobody has taken ")}, nameSpans(free, 8)...)
+		lines = append(lines, append(l, T(" yet: "), C(b.cmd+" take <module>"), T(".")))
+	}
+	return lines
+}

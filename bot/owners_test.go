@@ -1,0 +1,209 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/upgradebot/upgradebot/diagnosis"
+	"github.com/upgradebot/upgradebot/progress"
+)
+
+// clockBot is a bot on a fresh embedded store whose clock the test moves.
+func clockBot(t testing.TB) (*Bot, progress.Store, *time.Time) {
+	t.Helper()
+	now := testNow // a Wednesday
+	clock := func() time.Time { return now }
+	store, err := progress.OpenBoltStore(filepath.Join(t.TempDir(), "bot.db"), progress.BoltOptions{Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	return New(Options{Engine: diagnosis.New(diagnosis.Builtin()), Store: store, Now: clock}), store, &now
+}
+
+// mentions counts each user's mentions in a reply.
+func mentionCounts(r *Reply) map[string]int {
+	n := map[string]int{}
+	for _, bl := range r.Blocks {
+		lines := bl.Lines
+		for _, f := range bl.Fields {
+			lines = append(lines, f.Value)
+		}
+		for _, l := range lines {
+			for _, s := range l {
+				if s.Style == Mention {
+					n[s.Text]++
+				}
+			}
+		}
+	}
+	return n
+}
+
+func TestTakeAndRelease(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
+		run := func(user, text string) Response {
+			return b.HandleCommand(context.Background(), Command{Workspace: "T1", Channel: "C1", User: user, ID: fmt.Sprint(user, text), Text: text})
+		}
+		run("U0", "track prod 11.31.0")
+		run("U0", "failed A B C D E")
+		steps := []struct {
+			user, cmd string
+			changed   bool
+			want      []string
+		}{
+			{"U1", "take A b", true, []string{"U1 took A, B on prod."}},
+			{"U2", "take B C Nope", true, []string{"U2 took B, C on prod.", "Taken over from U1", "Not on the list: Nope"}},
+			{"U1", "take", false, []string{"Name at least one module", "Usage: /upgrade take"}},
+			{"U2", "release D", false, []string{"Nobody has taken those modules of prod."}},
+			{"U2", "release all", true, []string{"U2 released B, C on prod"}},
+			{"U2", "release all", false, []string{"You have no modules of prod to release."}},
+			{"U2", "take prod: C D", true, []string{"U2 took C, D on prod."}},
+		}
+		for _, s := range steps {
+			resp := run(s.user, s.cmd)
+			if got := slices.Equal(resp.Changed, []string{"prod"}); got != s.changed {
+				t.Errorf("%s: Changed = %v, want prod: %v", s.cmd, resp.Changed, s.changed)
+			}
+			mustSay(t, text(resp), s.want...)
+		}
+		// Status names owners; a reminder mentions each owner once, then who has nothing.
+		mustSay(t, text(run("U0", "status")), "A — failed, reported by U0, taken by U1", "C — failed, reported by U0, taken by U2")
+		r, _, err := b.ScheduledReminder(context.Background(), "T1", "C1", "prod", testNow, time.Hour)
+		if err != nil || r == nil {
+			t.Fatalf("reminder: %v %v", r, err)
+		}
+		mustSay(t, RenderText(r), "U1: A\n", "U2: C, D\n", "Nobody has taken B, E yet: /upgrade take <module>.")
+		if m := mentionCounts(r); m["U1"] != 1 || m["U2"] != 1 {
+			t.Errorf("reminder mentions %v, want U1 and U2 once each:\n%s", m, RenderText(r))
+		}
+		// The change record names them.
+		csv := string(run("U0", "export prod csv").File.Content)
+		if !strings.Contains(csv, "\nA,") || !strings.Contains(strings.SplitN(csv[strings.Index(csv, "\nA,")+1:], "\n", 2)[0], ",U1,") {
+			t.Errorf("the change record does not name A's owner:\n%s", csv)
+		}
+		// Republished modules lose their owner; a reset releases everything.
+		run("U2", "done C")
+		if o, _ := store.ModuleOwners(context.Background(), "T1", "prod"); o["c"] != "" || o["d"] != "U2" {
+			t.Errorf("owners after done C: %v", o)
+		}
+		run("U0", "reset prod --yes")
+		if o, _ := store.ModuleOwners(context.Background(), "T1", "prod"); len(o) != 0 {
+			t.Errorf("owners after reset: %v", o)
+		}
+	})
+}
+
+func TestSnooze(t *testing.T) {
+	b, _, now := clockBot(t)
+	ctx := context.Background()
+	n := 0
+	run := func(text string) Response {
+		n++
+		return b.HandleCommand(ctx, Command{Workspace: "T1", Channel: "C1", User: "U1", ID: fmt.Sprint("c", n), Text: text})
+	}
+	reminded := func(at time.Time) bool {
+		t.Helper()
+		r, _, err := b.ScheduledReminder(ctx, "T1", "C1", "prod", at, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r != nil
+	}
+	run("track prod")
+	run("failed A")
+	if !reminded(*now) {
+		t.Fatal("no reminder before the snooze")
+	}
+	for _, bad := range []string{"snooze", "snooze prod 2h", "snooze a b c"} {
+		mustSay(t, text(run(bad)), "Usage: /upgrade snooze")
+	}
+	mustSay(t, text(run("snooze off")), "not snoozed")
+
+	// The reminder's button snoozes for an hour.
+	r, _, _ := b.ScheduledReminder(ctx, "T1", "C1", "prod", *now, time.Hour)
+	bt := buttonsOf(r)["Snooze 1 hour"]
+	if bt.Command != "snooze prod 1h" {
+		t.Fatalf("snooze button %+v", bt)
+	}
+	resp := click(b, "k1", bt)
+	mustSay(t, text(resp), "U2 snoozed prod's reminders in this channel until Wed 25 Nov 10:30 UTC")
+	if !slices.Equal(resp.Changed, []string{"prod"}) {
+		t.Errorf("Changed = %v", resp.Changed)
+	}
+	mustSay(t, text(run("status")), "Reminders snoozed here until Wed 25 Nov 10:30 UTC by U2 (a recorded change ends it)")
+	if reminded(now.Add(59 * time.Minute)) {
+		t.Error("reminded during the snooze")
+	}
+	if !reminded(now.Add(61 * time.Minute)) {
+		t.Error("not reminded after the snooze")
+	}
+
+	// Until tomorrow: a Friday's snooze lasts to Monday; a recorded change ends it.
+	*now = time.Date(2026, 11, 27, 15, 0, 0, 0, time.UTC)
+	mustSay(t, text(run("snooze prod tomorrow")), "until Mon 30 Nov 00:00 UTC")
+	if reminded(now.Add(time.Hour)) {
+		t.Error("reminded during the snooze")
+	}
+	*now = now.Add(time.Minute)
+	run("failed B")
+	if !reminded(now.Add(time.Hour)) {
+		t.Error("a recorded change did not end the snooze")
+	}
+	if strings.Contains(text(run("status")), "snoozed") {
+		t.Error("status still shows the snooze")
+	}
+	run("snooze 1h")
+	mustSay(t, text(run("snooze off")), "turned the snooze of prod's reminders off")
+	if !reminded(*now) {
+		t.Error("snooze off did not end it")
+	}
+}
+
+// App Home and the living status show the incident header and the owners.
+func TestHomeAndLivingStatus(t *testing.T) {
+	b, _, now := clockBot(t)
+	ctx := context.Background()
+	for i, c := range []string{"track prod 11.31.0 from 11.14.0", "failed A B", "take A"} {
+		b.HandleCommand(ctx, Command{Workspace: "T1", Channel: "C1", User: "U1", ID: fmt.Sprint(i), Text: c})
+	}
+	*now = now.Add(3*time.Hour + 10*time.Minute)
+	home := RenderText(b.Home(ctx, "T1"))
+	mustSay(t, home, "== prod: Platform Server 11.14.0 → 11.31.0 ==", "Upgrade: since Wed 25 Nov 09:30 UTC, running for 3h 10m", "A — failed, reported by U1, taken by U1")
+	m, err := b.LivingStatus(ctx, "T1", "C1", "prod")
+	r := m.Reply
+	if err != nil || m.Version != now.UnixNano() || !m.Stale.IsZero() {
+		t.Fatalf("LivingStatus: %v, %+v", err, m)
+	}
+	mustSay(t, RenderText(r), "== prod: Platform Server 11.14.0 → 11.31.0 ==", "taken by U1", "Kept up to date by upgradebot")
+	if strings.Contains(RenderText(r), "[") {
+		t.Errorf("the living status has buttons:\n%s", RenderText(r))
+	}
+}
+
+// A pasted preparation summary is a milestone once; a response says which environment it changed.
+func TestMilestones(t *testing.T) {
+	b, _, now := clockBot(t)
+	ctx := context.Background()
+	b.HandleCommand(ctx, Command{Workspace: "T1", Channel: "C1", User: "U1", ID: "t", Text: "track prod"})
+	summary := "26 modules prepared successfully, 1 modules failed and 3 modules skipped."
+	*now = now.Add(time.Minute)
+	resp := b.HandleMessage(ctx, Message{Workspace: "T1", Channel: "C1", User: "U1", TS: "1.1", Text: summary})
+	if !slices.Equal(resp.Changed, []string{"prod"}) || resp.Milestone == nil {
+		t.Fatalf("summary: Changed %v, Milestone %v", resp.Changed, resp.Milestone)
+	}
+	mustSay(t, RenderText(resp.Milestone), ":checkered_flag: prod: preparation finished with errors · 4 not named (failed or skipped)")
+	*now = now.Add(time.Minute)
+	resp = b.HandleMessage(ctx, Message{Workspace: "T1", Channel: "C1", User: "U1", TS: "1.2", Text: summary})
+	if resp.Milestone != nil {
+		t.Errorf("the same summary again is a milestone: %s", RenderText(resp.Milestone))
+	}
+	if resp := b.HandleMessage(ctx, Message{Workspace: "T1", Channel: "C1", User: "U1", TS: "1.3", Text: "hello"}); len(resp.Changed) != 0 {
+		t.Errorf("chat changed %v", resp.Changed)
+	}
+}

@@ -1,0 +1,342 @@
+package slackbot
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/upgradebot/upgradebot/bot"
+	"github.com/upgradebot/upgradebot/progress"
+)
+
+// The living status message: one message per environment and channel,
+// posted and pinned when the channel first shows the environment, then
+// edited in place after every change. Edits are coalesced: a timer per
+// message waits until MinInterval has passed since the message's last
+// edit (known to every replica: it is kept in the store with the message's
+// ts), and a workspace spends at most PerMinute edits a minute (claims on
+// PerMinute slots that expire after a minute, shared by the replicas).
+// One replica edits a message at a time (a lease); it renders the state
+// it reads under the lease and keeps the rendering's version, so an older
+// state never overwrites a newer one.
+
+// LivingCore is what the living message needs from the core.
+type LivingCore interface {
+	// LivingStatus is the message's reply model and version, and when it goes stale.
+	LivingStatus(ctx context.Context, workspace, channel, env string) (bot.StatusMessage, error)
+	// Chart is env's burn-down chart, nil when there is nothing to draw yet.
+	Chart(ctx context.Context, workspace, env string) (*bot.File, error)
+}
+
+var _ LivingCore = (*bot.Bot)(nil)
+
+// LivingAPI is the part of the Web API the living message calls; *API implements it.
+type LivingAPI interface {
+	PostMessage(ctx context.Context, channel, threadTS string, broadcast bool, r *bot.Reply) (string, error)
+	Update(ctx context.Context, channel, ts string, r *bot.Reply) error
+	Pin(ctx context.Context, channel, ts string) error
+}
+
+var _ LivingAPI = (*API)(nil)
+
+// Clock is time for the living message's timers; tests give a fake one.
+type Clock interface {
+	Now() time.Time
+	// AfterFunc calls f in its own goroutine after d; stop cancels it.
+	AfterFunc(d time.Duration, f func()) (stop func() bool)
+}
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
+func (systemClock) AfterFunc(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }
+
+// LivingOptions configure the living messages.
+type LivingOptions struct {
+	API    LivingAPI
+	Core   LivingCore
+	Store  progress.Store // its Values keep each message's record, its Claims the lease and the workspace's rate
+	Logger *slog.Logger
+	Clock  Clock // nil: the system clock
+	// MinInterval is the least time between two edits of one message; 0 means 5 s.
+	MinInterval time.Duration
+	// PerMinute is how many edits a workspace makes a minute, all replicas together; 0 means 40.
+	PerMinute int
+}
+
+// Living keeps the living status messages current.
+type Living struct {
+	o    LivingOptions
+	log  *slog.Logger
+	slot atomic.Uint64
+
+	mu      sync.Mutex
+	pending map[livingKey]timer // a timer per message waiting to be edited
+	closed  bool
+	wg      sync.WaitGroup
+}
+
+type timer struct {
+	at   time.Time
+	stop func() bool
+}
+
+type livingKey struct{ workspace, channel, env string }
+
+// livingRecord is what the store keeps of a message.
+type livingRecord struct {
+	TS      string    `json:"ts,omitempty"`
+	Pinned  bool      `json:"pinned,omitempty"` // pins.add done: never again for this message
+	Version int64     `json:"version,omitempty"`
+	Hash    string    `json:"hash,omitempty"` // of what it shows, to skip an edit that changes nothing
+	Edited  time.Time `json:"edited"`
+}
+
+const (
+	livingKeep  = 60 * 24 * time.Hour // a record outlives any upgrade
+	livingLease = 30 * time.Second
+)
+
+// NewLiving returns the living messages' keeper.
+func NewLiving(o LivingOptions) *Living {
+	if o.Clock == nil {
+		o.Clock = systemClock{}
+	}
+	if o.MinInterval <= 0 {
+		o.MinInterval = 5 * time.Second
+	}
+	if o.PerMinute <= 0 {
+		o.PerMinute = 40
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Living{o: o, log: log, pending: map[livingKey]timer{}}
+}
+
+// Changed schedules an edit of the living message of each environment in
+// every channel that follows it. It reads which channels those are.
+func (l *Living) Changed(ctx context.Context, workspace string, envs []string) {
+	for _, env := range envs {
+		st, err := l.o.Store.Status(ctx, workspace, env, 0)
+		if err != nil {
+			if !errors.Is(err, progress.ErrNotFound) {
+				l.log.Warn("cannot read which channels follow an environment; its status message waits for the next change", "env", env, "err", err)
+			}
+			continue
+		}
+		for _, ch := range st.Channels {
+			l.schedule(livingKey{workspace, ch, env}, 0)
+		}
+	}
+}
+
+// schedule runs an edit of k after d, unless one is already waiting to
+// run by then: it will show the state of its time, this change included.
+func (l *Living) schedule(k livingKey, d time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	at := l.o.Clock.Now().Add(d)
+	if p, ok := l.pending[k]; l.closed || ok && !p.at.After(at) {
+		return
+	} else if ok && p.stop() {
+		l.wg.Done() // a later one (a snooze's end) gives way
+	}
+	l.wg.Add(1)
+	var self timer
+	self = timer{at: at, stop: l.o.Clock.AfterFunc(d, func() {
+		defer l.wg.Done()
+		l.mu.Lock()
+		if p, ok := l.pending[k]; ok && p.at.Equal(self.at) {
+			delete(l.pending, k)
+		}
+		l.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), livingLease)
+		defer cancel()
+		switch again, stale := l.refresh(ctx, k); {
+		case again > 0:
+			l.schedule(k, again)
+		case !stale.IsZero():
+			// In this process only: after a restart, the next change edits it.
+			l.schedule(k, max(stale.Sub(l.o.Clock.Now()), 0)+time.Second)
+		}
+	})}
+	l.pending[k] = self
+}
+
+// Close stops the timers waiting (the next change or replica edits those
+// messages) and waits for the edits under way.
+func (l *Living) Close() {
+	l.mu.Lock()
+	l.closed = true
+	for k, p := range l.pending {
+		if p.stop() {
+			l.wg.Done()
+		}
+		delete(l.pending, k)
+	}
+	l.mu.Unlock()
+	l.wg.Wait()
+}
+
+func recordKey(k livingKey) string { return "living:" + k.channel + ":" + k.env }
+
+func (l *Living) record(ctx context.Context, k livingKey) (livingRecord, error) {
+	var rec livingRecord
+	v, ok, err := l.o.Store.Value(ctx, k.workspace, recordKey(k))
+	if err != nil || !ok {
+		return rec, err
+	}
+	return rec, json.Unmarshal(v, &rec)
+}
+
+// Thread is the ts of channel's living message of env, for thread replies; "" when there is none.
+func (l *Living) Thread(ctx context.Context, workspace, channel, env string) string {
+	rec, err := l.record(ctx, livingKey{workspace, channel, env})
+	if err != nil {
+		l.log.Debug("cannot read the status message's record", "env", env, "err", err)
+	}
+	return rec.TS
+}
+
+// refresh edits k's message if it is its turn, and says when to try again
+// (0: no need) and when what it shows goes stale without a change (zero: never).
+func (l *Living) refresh(ctx context.Context, k livingKey) (again time.Duration, stale time.Time) {
+	// A token per edit: a claim is won again by the token holding it.
+	lease, token := "living-lease:"+k.workspace+":"+k.channel+":"+k.env, progress.NewToken()
+	if ok, err := l.o.Store.Claim(ctx, lease, token, livingLease); err != nil || !ok {
+		return l.o.MinInterval, time.Time{} // another edit is under way here or on another replica, or the store is away
+	}
+	defer func() { _ = l.o.Store.Release(context.WithoutCancel(ctx), lease, token) }()
+	rec, err := l.record(ctx, k)
+	if err != nil {
+		l.log.Warn("cannot read the status message's record", "env", k.env, "err", err)
+		return l.o.MinInterval, time.Time{}
+	}
+	now := l.o.Clock.Now()
+	if wait := rec.Edited.Add(l.o.MinInterval).Sub(now); rec.TS != "" && wait > 0 {
+		return wait, time.Time{}
+	}
+	m, err := l.o.Core.LivingStatus(ctx, k.workspace, k.channel, k.env)
+	r, version := m.Reply, m.Version
+	switch {
+	case errors.Is(err, progress.ErrNotFound):
+		return 0, time.Time{}
+	case err != nil:
+		l.log.Warn("cannot render the status message", "env", k.env, "err", err)
+		return l.o.MinInterval, time.Time{}
+	case version < rec.Version:
+		return 0, time.Time{} // a newer state is shown already
+	}
+	hash := replyHash(r)
+	if rec.TS != "" && hash == rec.Hash {
+		return 0, m.Stale
+	}
+	if !l.permit(ctx, k.workspace) {
+		return l.o.MinInterval, time.Time{}
+	}
+	if rec.TS != "" {
+		err := l.o.API.Update(ctx, k.channel, rec.TS, r)
+		var ae *APIError
+		switch {
+		case errors.As(err, &ae) && ae.Code == "message_not_found":
+			rec = livingRecord{} // deleted: a new one is posted and pinned
+		case err != nil:
+			l.log.Info("cannot edit the status message; trying again", "channel", k.channel, "env", k.env, "err", err)
+			return l.o.MinInterval, time.Time{}
+		}
+	}
+	if rec.TS == "" {
+		ts, err := l.o.API.PostMessage(ctx, k.channel, "", false, r)
+		if err != nil {
+			// Not repeated: a post that failed late may be in the channel.
+			l.log.Info("cannot post the status message", "channel", k.channel, "env", k.env, "err", err)
+			return 0, time.Time{}
+		}
+		rec.TS = ts
+		if err := l.o.API.Pin(ctx, k.channel, ts); err != nil {
+			l.log.Info("cannot pin the status message", "channel", k.channel, "env", k.env, "err", err)
+		}
+		rec.Pinned = true // tried once: people decide what stays pinned
+	}
+	rec.Version, rec.Hash, rec.Edited = version, hash, now
+	v, _ := json.Marshal(rec)
+	if err := l.o.Store.PutValue(ctx, k.workspace, recordKey(k), v, livingKeep); err != nil {
+		l.log.Warn("cannot keep the status message's record", "env", k.env, "err", err)
+	}
+	return 0, m.Stale
+}
+
+// permit takes one of the workspace's edits of the minute, false when all are spent.
+func (l *Living) permit(ctx context.Context, workspace string) bool {
+	n := uint64(l.o.PerMinute)
+	start := l.slot.Add(1)
+	for i := range n {
+		key := fmt.Sprintf("living-rate:%s:%d", workspace, (start+i)%n)
+		if ok, err := l.o.Store.Claim(ctx, key, progress.NewToken(), time.Minute); err == nil && ok {
+			return true
+		}
+	}
+	return false
+}
+
+func replyHash(r *bot.Reply) string {
+	js, _ := json.Marshal(RenderBlocks(r))
+	h := sha256.Sum256(append(js, FallbackText(r)...))
+	return hex.EncodeToString(h[:8])
+}
+
+// Pin pins a message in its channel; one pinned already counts as done.
+func (a *API) Pin(ctx context.Context, channel, ts string) error {
+	err := a.do(ctx, "pins.add", channel, func(ctx context.Context) error {
+		return a.client.AddPinContext(ctx, channel, slack.NewRefToMessage(channel, ts))
+	})
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Code == "already_pinned" {
+		return nil
+	}
+	return err
+}
+
+// threadAnnouncement posts a response's announcement (or, when it has none,
+// its milestone) as a short reply under the living message of the one
+// environment it changed; a milestone is also shown in the channel, and
+// followed by the burn-down chart (a few times an upgrade). It reports
+// whether it did: false when there is no such message.
+func (a *App) threadAnnouncement(ctx context.Context, resp bot.Response, o origin) (bool, error) {
+	if a.living == nil || len(resp.Changed) != 1 || o.kind == fromMention && o.thread != "" {
+		return false, nil
+	}
+	r := resp.Announce
+	if r.Empty() {
+		r = resp.Milestone
+	}
+	if r.Empty() {
+		return false, nil
+	}
+	env := resp.Changed[0]
+	ts := a.living.Thread(ctx, o.workspace, o.channel, env)
+	if ts == "" {
+		return false, nil
+	}
+	_, err := a.api.PostMessage(ctx, o.channel, ts, resp.Milestone != nil, r)
+	if err == nil && resp.Milestone != nil {
+		if f, cerr := a.living.o.Core.Chart(ctx, o.workspace, env); cerr != nil || f == nil {
+			a.log.Debug("no chart for the milestone", "env", env, "err", cerr)
+		} else if uerr := a.api.Upload(ctx, o.channel, ts, "", f); uerr != nil {
+			a.log.Info("cannot upload the burn-down chart", "env", env, "err", uerr)
+		}
+	}
+	return true, err
+}

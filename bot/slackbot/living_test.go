@@ -1,0 +1,399 @@
+package slackbot
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/upgradebot/upgradebot/bot"
+	"github.com/upgradebot/upgradebot/bot/slackbot/slackfake"
+	"github.com/upgradebot/upgradebot/diagnosis"
+	"github.com/upgradebot/upgradebot/progress"
+)
+
+// fakeClock runs timers when the test moves it, in the test's goroutine.
+type fakeClock struct {
+	mu     sync.Mutex
+	now    time.Time
+	timers []*fakeTimer
+}
+
+type fakeTimer struct {
+	at      time.Time
+	f       func()
+	stopped bool
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) AfterFunc(d time.Duration, f func()) func() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := &fakeTimer{at: c.now.Add(d), f: f}
+	c.timers = append(c.timers, t)
+	return func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		was := !t.stopped
+		t.stopped = true
+		return was
+	}
+}
+
+// Advance moves the clock by d, running each timer due on the way at its time.
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	end := c.now.Add(d)
+	c.mu.Unlock()
+	for {
+		c.mu.Lock()
+		var next *fakeTimer
+		for _, t := range c.timers {
+			if !t.stopped && !t.at.After(end) && (next == nil || t.at.Before(next.at)) {
+				next = t
+			}
+		}
+		if next == nil {
+			c.now = end
+			c.mu.Unlock()
+			return
+		}
+		next.stopped = true
+		if next.at.After(c.now) {
+			c.now = next.at
+		}
+		c.mu.Unlock()
+		next.f()
+	}
+}
+
+// timedAPI notes the clock's time of each edit and post.
+type timedAPI struct {
+	LivingAPI
+	clock *fakeClock
+	mu    sync.Mutex
+	edits []time.Time
+}
+
+func (a *timedAPI) Update(ctx context.Context, channel, ts string, r *bot.Reply) error {
+	a.mu.Lock()
+	a.edits = append(a.edits, a.clock.Now())
+	a.mu.Unlock()
+	return a.LivingAPI.Update(ctx, channel, ts, r)
+}
+
+type livingRig struct {
+	t      *testing.T
+	fake   *slackfake.Server
+	clock  *fakeClock
+	api    *timedAPI
+	core   *bot.Bot
+	living *Living
+	n      int
+}
+
+func newLivingRig(t *testing.T, perMinute int) *livingRig {
+	ta := newTestAPI(t)
+	clock := &fakeClock{now: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+	store, err := progress.OpenBoltStore(filepath.Join(t.TempDir(), "bot.db"), progress.BoltOptions{Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	core := bot.New(bot.Options{Engine: diagnosis.New(diagnosis.Builtin()), Store: store, Now: clock.Now})
+	api := &timedAPI{LivingAPI: ta.API, clock: clock}
+	l := NewLiving(LivingOptions{API: api, Core: core, Store: store, Clock: clock, PerMinute: perMinute})
+	t.Cleanup(l.Close)
+	return &livingRig{t: t, fake: ta.fake, clock: clock, api: api, core: core, living: l}
+}
+
+// run runs a command in channel as the transport would, telling the living messages what changed.
+func (r *livingRig) run(ch, text string) bot.Response {
+	r.n++
+	resp := r.core.HandleCommand(context.Background(), bot.Command{Workspace: slackfake.TeamID, Channel: ch, User: ana, ID: fmt.Sprint("c", r.n), Text: text})
+	r.living.Changed(context.Background(), slackfake.TeamID, resp.Changed)
+	return resp
+}
+
+func (r *livingRig) count(method string) int { return len(r.fake.Calls(method)) }
+
+func lastText(calls []slackfake.Call) string {
+	if len(calls) == 0 {
+		return ""
+	}
+	return decoded(calls[len(calls)-1].Field("blocks"))
+}
+
+func TestLivingMessage(t *testing.T) {
+	r := newLivingRig(t, 0)
+	// Following an environment posts its status message and pins it.
+	r.run(channel, "track prod 11.31.0 from 11.14.0")
+	r.clock.Advance(0)
+	posts := r.fake.Calls("chat.postMessage")
+	if len(posts) != 1 || r.count("pins.add") != 1 {
+		t.Fatalf("%d posts, %d pins, want 1 each", len(posts), r.count("pins.add"))
+	}
+	ts := posts[0].Answer["ts"].(string)
+	if !r.fake.Pinned(channel, ts) {
+		t.Fatal("the status message is not pinned")
+	}
+	mustContain(t, "status message", decoded(posts[0].Field("blocks")), "prod: Platform Server 11.14.0 → 11.31.0", "since Mon 2 Mar 10:00 UTC")
+	if got := r.living.Thread(context.Background(), slackfake.TeamID, channel, "prod"); got != ts {
+		t.Errorf("Thread = %q, want %q", got, ts)
+	}
+
+	// A burst of 30 changes, one every 200 ms: edits at most every 5 s,
+	// and the last state shows within 10 s of the last change.
+	start := r.clock.Now()
+	for i := 1; i <= 30; i++ {
+		r.run(channel, fmt.Sprintf("failed M%02d", i))
+		r.clock.Advance(200 * time.Millisecond)
+	}
+	last := r.clock.Now().Add(-200 * time.Millisecond)
+	r.clock.Advance(10 * time.Second)
+	edits := r.api.edits
+	if len(edits) < 1 || len(edits) > 3 {
+		t.Fatalf("%d edits for a 6 s burst, want 1 to 3 (one per 5 s)", len(edits))
+	}
+	for i := 1; i < len(edits); i++ {
+		if gap := edits[i].Sub(edits[i-1]); gap < 5*time.Second {
+			t.Errorf("edits %v apart, want at least 5 s", gap)
+		}
+	}
+	if edits[0].Before(start) || edits[len(edits)-1].Sub(last) > 10*time.Second {
+		t.Errorf("last edit %v after the last change, want within 10 s", edits[len(edits)-1].Sub(last))
+	}
+	if r.count("chat.update") != len(edits) {
+		t.Errorf("Slack saw %d chat.update calls, the API made %d", r.count("chat.update"), len(edits))
+	}
+	mustContain(t, "last edit", lastText(r.fake.Calls("chat.update")), "To republish (30)", "M30")
+
+	// Owners and the snooze show in it.
+	r.run(channel, "take M01")
+	r.run(channel, "snooze prod 1h")
+	r.clock.Advance(10 * time.Second)
+	mustContain(t, "edit after take", lastText(r.fake.Calls("chat.update")), "taken by <@"+ana+">", "Reminders snoozed here until")
+	// The message shows the snooze's end without a change; a change meanwhile is not held back.
+	updates := r.count("chat.update")
+	r.clock.Advance(10 * time.Minute)
+	r.run(channel, "take M02")
+	r.clock.Advance(10 * time.Second)
+	if r.count("chat.update") != updates+1 {
+		t.Fatalf("a change during the snooze: %d edits, want 1", r.count("chat.update")-updates)
+	}
+	r.clock.Advance(time.Hour)
+	if r.count("chat.update") != updates+2 || strings.Contains(lastText(r.fake.Calls("chat.update")), "snoozed") {
+		t.Errorf("the snooze's end: %d edits (want 1), last:\n%s", r.count("chat.update")-updates-1, lastText(r.fake.Calls("chat.update")))
+	}
+
+	// Unpinned by people: edited, never pinned again.
+	r.fake.Unpin(channel, ts)
+	updates = r.count("chat.update")
+	r.run(channel, "failed N1")
+	r.clock.Advance(10 * time.Second)
+	if r.count("chat.update") != updates+1 || r.count("pins.add") != 1 || r.count("chat.postMessage") != 1 {
+		t.Errorf("after unpinning: %d updates (want %d), %d pins (want 1), %d posts (want 1)", r.count("chat.update"), updates+1, r.count("pins.add"), r.count("chat.postMessage"))
+	}
+
+	// Deleted: the next change posts and pins a new one.
+	r.fake.Delete(channel, ts)
+	r.run(channel, "failed N2")
+	r.clock.Advance(10 * time.Second)
+	posts = r.fake.Calls("chat.postMessage")
+	if len(posts) != 2 || r.count("pins.add") != 2 {
+		t.Fatalf("after deletion: %d posts, %d pins; want 2 each", len(posts), r.count("pins.add"))
+	}
+	ts2 := posts[1].Answer["ts"].(string)
+	if ts2 == ts || !r.fake.Pinned(channel, ts2) || r.living.Thread(context.Background(), slackfake.TeamID, channel, "prod") != ts2 {
+		t.Errorf("the new message %s is not the pinned, recorded one", ts2)
+	}
+	mustContain(t, "new message", decoded(posts[1].Field("blocks")), "N2")
+
+	// A change that shows nothing new edits nothing.
+	updates = r.count("chat.update")
+	r.run(channel, "failed N2")
+	r.clock.Advance(10 * time.Second)
+	if r.count("chat.update") != updates {
+		t.Errorf("an edit that changes nothing was sent")
+	}
+}
+
+// A rendering older than the one shown never replaces it.
+func TestLivingOlderStateDoesNotOverwrite(t *testing.T) {
+	r := newLivingRig(t, 0)
+	r.run(channel, "track prod")
+	r.clock.Advance(0)
+	k := livingKey{slackfake.TeamID, channel, "prod"}
+	rec, err := r.living.record(context.Background(), k)
+	if err != nil || rec.TS == "" {
+		t.Fatalf("record %+v, %v", rec, err)
+	}
+	// Another replica showed a state read after this clock's now.
+	rec.Version = r.clock.Now().Add(time.Hour).UnixNano()
+	rec.Hash = "other"
+	js := fmt.Sprintf(`{"ts":%q,"pinned":true,"version":%d,"hash":"other","edited":"2026-03-02T10:00:00Z"}`, rec.TS, rec.Version)
+	if err := r.living.o.Store.PutValue(context.Background(), k.workspace, recordKey(k), []byte(js), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	r.run(channel, "failed A")
+	r.clock.Advance(10 * time.Second)
+	if n := r.count("chat.update"); n != 0 {
+		t.Errorf("%d edits with an older state", n)
+	}
+}
+
+// A workspace edits at most PerMinute messages a minute, all channels together; the rest wait.
+func TestLivingWorkspaceRate(t *testing.T) {
+	r := newLivingRig(t, 3)
+	chans := []string{"C1", "C2", "C3", "C4", "C5"}
+	for _, ch := range chans {
+		r.run(ch, "track prod")
+	}
+	r.clock.Advance(30 * time.Second)
+	if n := r.count("chat.postMessage"); n != 3 {
+		t.Fatalf("%d messages posted in the first minute, want 3", n)
+	}
+	r.clock.Advance(time.Minute)
+	if n := r.count("chat.postMessage"); n != 5 {
+		t.Fatalf("%d messages posted after two minutes, want 5", n)
+	}
+}
+
+// In Slack: announcements go in the living message's thread, a milestone also in the channel.
+func TestLivingThreadReplies(t *testing.T) {
+	var living *Living
+	h := start(t, setup{mode: ModeHTTP, opts: func(o *Options) {
+		living = NewLiving(LivingOptions{API: o.API, Core: o.Core.(LivingCore), Store: o.Store, MinInterval: 10 * time.Millisecond})
+		o.Living = living
+	}})
+	command := func(text string) {
+		t.Helper()
+		if code, body := h.do(slackfake.FormRequest(h.events(), secret, slackfake.SlashCommand(channel, ana, text, h.fake.ResponseURL(text), "trig-"+text))); code != http.StatusOK {
+			t.Fatalf("%s: %d %s", text, code, body)
+		}
+	}
+	command("track prod")
+	h.fake.WaitCalls(1, 5*time.Second, "pins.add")
+	posts := h.fake.WaitCalls(2, 5*time.Second, "chat.postMessage")
+	ts := ""
+	for _, p := range posts {
+		if strings.Contains(p.Field("blocks"), "Kept up to date") {
+			ts = p.Answer["ts"].(string)
+		}
+	}
+	if ts == "" {
+		t.Fatalf("no status message among %d posts", len(posts))
+	}
+	for deadline := time.Now().Add(5 * time.Second); living.Thread(context.Background(), slackfake.TeamID, channel, "prod") != ts; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the status message's record was not kept")
+		}
+	}
+	command("failed Billing_CS")
+	edit := h.fake.WaitCalls(1, 5*time.Second, "chat.update")[0]
+	if edit.Field("ts") != ts || !strings.Contains(edit.Field("blocks"), "Billing_CS") {
+		t.Errorf("the status message was not edited: %s", decoded(edit.Field("blocks")))
+	}
+	command("done Billing_CS")
+	posts = h.fake.WaitCalls(4, 5*time.Second, "chat.postMessage")
+	var threaded []slackfake.Call
+	for _, p := range posts {
+		if p.Field("thread_ts") == ts {
+			threaded = append(threaded, p)
+		}
+	}
+	if len(threaded) != 2 {
+		t.Fatalf("%d replies in the status message's thread, want 2", len(threaded))
+	}
+	mustContain(t, "failed", decoded(threaded[0].Field("blocks")), "reported 1 failed module")
+	mustContain(t, "done", decoded(threaded[1].Field("blocks")), "All clear on prod")
+	if threaded[0].Field("reply_broadcast") == "true" || threaded[1].Field("reply_broadcast") != "true" {
+		t.Errorf("broadcast: %q, %q; want only the all clear in the channel", threaded[0].Field("reply_broadcast"), threaded[1].Field("reply_broadcast"))
+	}
+	// The milestone brings the chart into the thread.
+	if up := h.fake.WaitCalls(1, 5*time.Second, "files.completeUploadExternal")[0]; up.Field("thread_ts") != ts {
+		t.Errorf("chart uploaded in %q, want the thread %s", up.Field("thread_ts"), ts)
+	}
+}
+
+// /upgrade chart uploads the PNG (files.getUploadURLExternal, the upload,
+// files.completeUploadExternal) in the status message's thread, with its alt text.
+func TestChartUpload(t *testing.T) {
+	var living *Living
+	h := start(t, setup{mode: ModeHTTP, opts: func(o *Options) {
+		living = NewLiving(LivingOptions{API: o.API, Core: o.Core.(LivingCore), Store: o.Store, MinInterval: 10 * time.Millisecond})
+		o.Living = living
+	}})
+	command := func(text string) {
+		t.Helper()
+		if code, body := h.do(slackfake.FormRequest(h.events(), secret, slackfake.SlashCommand(channel, ana, text, h.fake.ResponseURL(text), "trig-"+text))); code != http.StatusOK {
+			t.Fatalf("%s: %d %s", text, code, body)
+		}
+	}
+	command("track prod")
+	command("failed A B")
+	h.fake.WaitCalls(1, 5*time.Second, "pins.add")
+	ts := ""
+	for deadline := time.Now().Add(5 * time.Second); ts == ""; time.Sleep(5 * time.Millisecond) {
+		if ts = living.Thread(context.Background(), slackfake.TeamID, channel, "prod"); time.Now().After(deadline) {
+			t.Fatal("no status message")
+		}
+	}
+	command("chart")
+	h.fake.WaitCalls(1, 5*time.Second, "files.getUploadURLExternal")
+	h.fake.WaitCalls(1, 5*time.Second, "upload")
+	done := h.fake.WaitCalls(1, 5*time.Second, "files.completeUploadExternal")[0]
+	if done.Field("thread_ts") != ts || done.Field("channel_id") != channel {
+		t.Errorf("chart uploaded to %s/%s, want the status message's thread %s", done.Field("channel_id"), done.Field("thread_ts"), ts)
+	}
+	get := h.fake.Calls("files.getUploadURLExternal")[0]
+	if !strings.HasPrefix(get.Field("filename"), "burndown-prod-") || get.Field("alt_txt") == "" || get.Field("length") == "0" {
+		t.Errorf("getUploadURLExternal: %v", get.Form)
+	}
+}
+
+// Two replicas sharing Redis, each told of half the changes of a burst,
+// post and pin one message and edit it at most once per 5 s between them.
+func TestLivingReplicas(t *testing.T) {
+	stores := redisStores(t, 2)
+	ta := newTestAPI(t)
+	clock := &fakeClock{now: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+	api := &timedAPI{LivingAPI: ta.API, clock: clock}
+	var cores []*bot.Bot
+	var livings []*Living
+	for _, s := range stores {
+		c := bot.New(bot.Options{Engine: diagnosis.New(diagnosis.Builtin()), Store: s, Now: clock.Now})
+		l := NewLiving(LivingOptions{API: api, Core: c, Store: s, Clock: clock})
+		t.Cleanup(l.Close)
+		cores, livings = append(cores, c), append(livings, l)
+	}
+	for i := range 31 {
+		text := fmt.Sprintf("failed M%02d", i)
+		if i == 0 {
+			text = "track prod"
+		}
+		r := i % 2
+		resp := cores[r].HandleCommand(context.Background(), bot.Command{Workspace: slackfake.TeamID, Channel: channel, User: ana, ID: fmt.Sprint(t.Name(), i), Text: text})
+		livings[r].Changed(context.Background(), slackfake.TeamID, resp.Changed)
+		clock.Advance(300 * time.Millisecond)
+	}
+	clock.Advance(15 * time.Second)
+	if p, n := len(ta.fake.Calls("chat.postMessage")), len(ta.fake.Calls("pins.add")); p != 1 || n != 1 {
+		t.Fatalf("%d posts, %d pins; want one each", p, n)
+	}
+	for i := 1; i < len(api.edits); i++ {
+		if gap := api.edits[i].Sub(api.edits[i-1]); gap < 5*time.Second {
+			t.Errorf("edits %v apart, want at least 5 s", gap)
+		}
+	}
+	mustContain(t, "last edit", lastText(ta.fake.Calls("chat.update")), "To republish (30)", "M30")
+}

@@ -1,0 +1,263 @@
+// Package chart draws an environment's burn-down chart: the modules left to
+// republish over time, and the preparation's percent while it runs. It is
+// pure: samples in, PNG bytes and alt text out. Fonts are gonum/plot's
+// embedded Liberation fonts, so no system font is needed.
+package chart
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"image/color"
+	"time"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+)
+
+// Sample is the state of an upgrade at one moment, taken from its history.
+type Sample struct {
+	At time.Time
+	// Counted says the module counts below are known: the preparation's
+	// summary came, or modules were named. Before that only Percent is drawn.
+	Counted     bool
+	FailedLeft  int  // failed modules still to republish
+	SkippedLeft int  // skipped modules still to republish
+	Left        int  // every module still to republish, unnamed and reported ones included
+	Percent     *int // the preparation's percent while it runs; nil otherwise
+}
+
+// Options say what to draw around the samples.
+type Options struct {
+	Title string    // e.g. "prod → 11.31.0"
+	Until time.Time // the right end of the time axis ("now"); zero: the last sample
+	// Width and height in pixels; zero means 960×540, whose 16-point labels
+	// stay readable when Slack shows the image 360 pixels high.
+	Width, Height int
+}
+
+// Chart is a drawn burn-down chart.
+type Chart struct {
+	PNG []byte
+	Alt string // the chart in words, for the image block's alt text
+}
+
+var (
+	colorLeft    = color.RGBA{R: 0x1d, G: 0x1c, B: 0x1d, A: 0xff}
+	colorFailed  = color.RGBA{R: 0xe0, G: 0x1e, B: 0x5a, A: 0xff}
+	colorSkipped = color.RGBA{R: 0xec, G: 0xb2, B: 0x2e, A: 0xff}
+	colorPercent = color.RGBA{R: 0x36, G: 0xc5, B: 0xf0, A: 0xff}
+)
+
+// BurnDown draws the samples, oldest first, as step lines: a count holds
+// until the next sample changes it.
+func BurnDown(samples []Sample, o Options) (Chart, error) {
+	if len(samples) == 0 {
+		return Chart{}, errors.New("chart: no history to draw yet")
+	}
+	if o.Width <= 0 || o.Height <= 0 {
+		o.Width, o.Height = 960, 540
+	}
+	until := o.Until
+	if last := samples[len(samples)-1].At; until.Before(last) {
+		until = last
+	}
+	if !until.After(samples[0].At) {
+		until = samples[0].At.Add(time.Minute) // one sample: a short flat line
+	}
+
+	left := newPlot(o.Title, "modules left")
+	left.Y.Min = 0
+	// The percent panel only while the preparation runs: afterwards the
+	// modules left are all that matters.
+	hasPercent := samples[len(samples)-1].Percent != nil
+	series := []struct {
+		name  string
+		color color.Color
+		value func(Sample) (float64, bool)
+		dash  bool
+	}{
+		{"total left", colorLeft, func(s Sample) (float64, bool) { return float64(s.Left), s.Counted }, false},
+		{"failed left", colorFailed, func(s Sample) (float64, bool) { return float64(s.FailedLeft), s.Counted }, false},
+		{"skipped left", colorSkipped, func(s Sample) (float64, bool) { return float64(s.SkippedLeft), s.Counted }, true},
+	}
+	for _, sr := range series {
+		if err := addSteps(left, samples, until, sr.name, sr.color, sr.dash, sr.value); err != nil {
+			return Chart{}, err
+		}
+	}
+	counted := false
+	for _, s := range samples {
+		counted = counted || s.Counted
+	}
+	plots := [][]*plot.Plot{{left}}
+	if hasPercent {
+		prep := newPlot("", "preparation %")
+		prep.Y.Min, prep.Y.Max = 0, 100
+		percent := func(s Sample) (float64, bool) {
+			if s.Percent == nil {
+				return 0, false
+			}
+			return float64(*s.Percent), true
+		}
+		if err := addSteps(prep, samples, until, "preparation", colorPercent, false, percent); err != nil {
+			return Chart{}, err
+		}
+		prep.Legend = plot.NewLegend() // the axis label names the one series
+		prep.X.Min, prep.X.Max = left.X.Min, left.X.Max
+		plots = [][]*plot.Plot{{left}, {prep}}
+		if !counted { // nothing to count yet: the percent alone, full size
+			prep.Title.Text, prep.Legend = o.Title, left.Legend
+			plots, left = [][]*plot.Plot{{prep}}, prep
+		}
+	}
+
+	img := vgimg.PngCanvas{Canvas: vgimg.NewWith(
+		vgimg.UseWH(vg.Length(o.Width)*vg.Inch/96, vg.Length(o.Height)*vg.Inch/96), vgimg.UseDPI(96))}
+	dc := draw.New(img)
+	if len(plots) == 1 {
+		left.Draw(dc)
+	} else {
+		// Aligned, so that one moment is at the same x in both panels.
+		rows := plot.Align(plots, draw.Tiles{Rows: 2, Cols: 1, PadY: vg.Points(6)}, dc)
+		left.Draw(rows[0][0])
+		plots[1][0].Draw(rows[1][0])
+	}
+	var buf bytes.Buffer
+	if _, err := img.WriteTo(&buf); err != nil {
+		return Chart{}, fmt.Errorf("chart: encoding the PNG: %w", err)
+	}
+	return Chart{PNG: buf.Bytes(), Alt: alt(samples, o.Title, until)}, nil
+}
+
+func newPlot(title, yLabel string) *plot.Plot {
+	p := plot.New()
+	p.Title.Text = title
+	p.Title.TextStyle.Font.Size = vg.Points(22)
+	p.Y.Label.Text = yLabel
+	p.Y.Label.TextStyle.Font.Size = vg.Points(18)
+	p.X.Tick.Marker = hourTicks{}
+	for _, a := range []*plot.Axis{&p.X, &p.Y} {
+		a.Tick.Label.Font.Size = vg.Points(16)
+	}
+	p.Legend.Top = true
+	p.Legend.TextStyle.Font.Size = vg.Points(16)
+	p.Add(plotter.NewGrid())
+	return p
+}
+
+// addSteps adds one series as step lines: each run of samples where the
+// series is known holds its last value until the next sample, or until.
+func addSteps(p *plot.Plot, samples []Sample, until time.Time, name string, c color.Color, dash bool, value func(Sample) (float64, bool)) error {
+	p.X.Min, p.X.Max = float64(samples[0].At.Unix()), float64(until.Unix())
+	var run plotter.XYs
+	inLegend := false
+	for i, s := range samples {
+		v, ok := value(s)
+		if ok {
+			run = append(run, plotter.XY{X: float64(s.At.Unix()), Y: v})
+		}
+		end := i == len(samples)-1
+		if len(run) == 0 || (ok && !end) {
+			continue
+		}
+		stop := until
+		if !ok {
+			stop = s.At
+		}
+		run = append(run, plotter.XY{X: float64(stop.Unix()), Y: run[len(run)-1].Y})
+		line, err := plotter.NewLine(run)
+		if err != nil {
+			return fmt.Errorf("chart: %s: %w", name, err)
+		}
+		line.StepStyle = plotter.PostStep
+		line.Color = c
+		line.Width = vg.Points(3)
+		if dash {
+			line.Dashes = []vg.Length{vg.Points(8), vg.Points(4)}
+		}
+		p.Add(line)
+		if !inLegend {
+			p.Legend.Add(name, line)
+			inLegend = true
+		}
+		run = nil
+	}
+	return nil
+}
+
+// alt says what the chart shows: where the upgrade started, where it is now,
+// the lowest and highest points, and the time it spans.
+func alt(samples []Sample, title string, until time.Time) string {
+	first, last := samples[0], samples[len(samples)-1]
+	peak := first
+	for _, s := range samples {
+		if s.Left > peak.Left {
+			peak = s
+		}
+	}
+	text := fmt.Sprintf("Burn-down chart of %s over %s: %d modules left at the start (%s), at most %d (%s), %d left now (failed %d, skipped %d).",
+		cmpTitle(title), span(until.Sub(first.At)), first.Left, first.At.UTC().Format("Jan 2 15:04 UTC"),
+		peak.Left, peak.At.UTC().Format("Jan 2 15:04 UTC"), last.Left, last.FailedLeft, last.SkippedLeft)
+	if last.Percent != nil {
+		text += fmt.Sprintf(" The preparation is at %d%%.", *last.Percent)
+	}
+	return text
+}
+
+// hourTicks marks round hours or days (UTC), four to eight of them, so a
+// reader sees at a glance how long the upgrade has run.
+type hourTicks struct{}
+
+// Ticks returns the ticks between min and max, Unix seconds.
+func (hourTicks) Ticks(min, max float64) []plot.Tick {
+	steps := []time.Duration{15 * time.Minute, 30 * time.Minute, time.Hour, 2 * time.Hour, 3 * time.Hour, 6 * time.Hour, 12 * time.Hour, 24 * time.Hour}
+	// One comparison for both loops: with integer division in one and not
+	// the other, a span just over 7 steps (21h34m) got no tick at all.
+	d := time.Duration(max-min) * time.Second
+	step := steps[len(steps)-1]
+	for _, st := range steps {
+		if d <= 7*st {
+			step = st
+			break
+		}
+	}
+	for d > 7*step {
+		step += 24 * time.Hour // upgrades that run for weeks
+	}
+	var ticks []plot.Tick
+	for t := time.Unix(int64(min), 0).UTC().Truncate(step); float64(t.Unix()) <= max; t = t.Add(step) {
+		if float64(t.Unix()) < min {
+			continue
+		}
+		label := t.Format("15:04")
+		if step >= 24*time.Hour || t.Hour() == 0 && t.Minute() == 0 || len(ticks) == 0 {
+			label = t.Format("Jan 2\n15:04")
+		}
+		ticks = append(ticks, plot.Tick{Value: float64(t.Unix()), Label: label})
+	}
+	return ticks
+}
+
+func cmpTitle(title string) string {
+	if title == "" {
+		return "the upgrade"
+	}
+	return title
+}
+
+func span(d time.Duration) string {
+	switch {
+	case d >= 48*time.Hour:
+		return fmt.Sprintf("%d days", int(d.Hours()/24))
+	case d >= 2*time.Hour:
+		return fmt.Sprintf("%d hours", int(d.Hours()))
+	case d >= 2*time.Minute:
+		return fmt.Sprintf("%d minutes", int(d.Minutes()))
+	default:
+		return "a minute"
+	}
+}

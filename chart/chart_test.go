@@ -1,0 +1,177 @@
+package chart
+
+import (
+	"bytes"
+	"flag"
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+var write = flag.Bool("write", false, "write the test charts to /tmp/chart-*.png to look at them")
+
+var start = time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+
+func ptr(n int) *int { return &n }
+
+// upgrade is a 40-module upgrade: the preparation runs for two hours, then
+// modules are republished over the next day.
+func upgrade() []Sample {
+	s := []Sample{{At: start, Percent: ptr(0)}}
+	for i, p := range []int{20, 45, 80, 100} {
+		s = append(s, Sample{At: start.Add(time.Duration(i+1) * 30 * time.Minute), Percent: ptr(p)})
+	}
+	at := start.Add(2*time.Hour + time.Minute)
+	s = append(s, Sample{At: at, Counted: true, FailedLeft: 17, SkippedLeft: 23, Left: 40})
+	for i := 1; i <= 30; i++ {
+		last := s[len(s)-1]
+		next := Sample{At: at.Add(time.Duration(i) * 40 * time.Minute), Counted: true, FailedLeft: last.FailedLeft, SkippedLeft: last.SkippedLeft}
+		if i%2 == 0 && next.FailedLeft > 0 {
+			next.FailedLeft--
+		} else if next.SkippedLeft > 0 {
+			next.SkippedLeft--
+		}
+		next.Left = next.FailedLeft + next.SkippedLeft
+		s = append(s, next)
+	}
+	return s
+}
+
+func decode(t *testing.T, b []byte) image.Image {
+	t.Helper()
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("not a PNG: %v", err)
+	}
+	return img
+}
+
+// count is how many pixels are close to c.
+func count(img image.Image, c color.RGBA) int {
+	n := 0
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			if near(r>>8, c.R) && near(g>>8, c.G) && near(bl>>8, c.B) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func near(a uint32, b uint8) bool { return int(a)-int(b) < 8 && int(b)-int(a) < 8 }
+
+func TestBurnDown(t *testing.T) {
+	until := start.Add(24 * time.Hour)
+	cases := []struct {
+		name    string
+		samples []Sample
+		opts    Options
+		w, h    int
+		colors  map[string]color.RGBA // series that must be drawn
+		absent  map[string]color.RGBA
+		alt     []string
+	}{
+		{
+			name: "preparation then republishing", samples: upgrade(),
+			opts: Options{Title: "prod → 11.31.0", Until: until}, w: 960, h: 540,
+			colors: map[string]color.RGBA{"total": colorLeft, "failed": colorFailed, "skipped": colorSkipped},
+			absent: map[string]color.RGBA{"percent": colorPercent},
+			alt:    []string{"prod → 11.31.0", "over 24 hours", "at most 40", "left now (failed 2, skipped 8)"},
+		},
+		{
+			name: "no preparation seen", samples: upgrade()[5:],
+			opts: Options{Title: "stg", Width: 800, Height: 450}, w: 800, h: 450,
+			colors: map[string]color.RGBA{"total": colorLeft, "failed": colorFailed, "skipped": colorSkipped},
+			absent: map[string]color.RGBA{"percent": colorPercent},
+			alt:    []string{"stg over 20 hours", "40 modules left at the start", "10 left now"},
+		},
+		{
+			name: "one sample", samples: []Sample{{At: start, Counted: true, FailedLeft: 3, Left: 3}}, w: 960, h: 540,
+			colors: map[string]color.RGBA{"failed": colorFailed},
+			alt:    []string{"the upgrade over a minute", "3 left now (failed 3, skipped 0)"},
+		},
+		{
+			name: "still preparing", samples: upgrade()[:3], opts: Options{Until: start.Add(time.Hour)}, w: 960, h: 540,
+			colors: map[string]color.RGBA{"percent": colorPercent},
+			alt:    []string{"The preparation is at 45%."},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := BurnDown(tc.samples, tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			img := decode(t, c.PNG)
+			if b := img.Bounds(); b.Dx() != tc.w || b.Dy() != tc.h {
+				t.Errorf("size %dx%d, want %dx%d", b.Dx(), b.Dy(), tc.w, tc.h)
+			}
+			for name, col := range tc.colors {
+				if n := count(img, col); n < 200 {
+					t.Errorf("series %s: %d pixels of its colour, want a drawn line", name, n)
+				}
+			}
+			for name, col := range tc.absent {
+				if n := count(img, col); n > 0 {
+					t.Errorf("series %s drawn (%d pixels) although it has no data", name, n)
+				}
+			}
+			for _, want := range tc.alt {
+				if !strings.Contains(c.Alt, want) {
+					t.Errorf("alt text lacks %q: %s", want, c.Alt)
+				}
+			}
+			again, err := BurnDown(tc.samples, tc.opts)
+			if err != nil || !bytes.Equal(again.PNG, c.PNG) || again.Alt != c.Alt {
+				t.Errorf("the same history drew a different chart (err %v)", err)
+			}
+			if *write {
+				name := strings.ReplaceAll(tc.name, " ", "-") + ".png"
+				if err := os.WriteFile(filepath.Join(os.TempDir(), "chart-"+name), c.PNG, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func TestBurnDownNothingToDraw(t *testing.T) {
+	if _, err := BurnDown(nil, Options{}); err == nil || !strings.Contains(err.Error(), "no history") {
+		t.Fatalf("err = %v, want a clear error", err)
+	}
+}
+
+// A 2,000-module upgrade over three days: one sample per change, 2,500 changes.
+func BenchmarkBurnDown2000Modules3Days(b *testing.B) {
+	samples := make([]Sample, 0, 2500)
+	for i := range 2500 {
+		left := max(2000-i, 0)
+		samples = append(samples, Sample{At: start.Add(time.Duration(i) * 3 * 24 * time.Hour / 2500), Counted: true,
+			FailedLeft: left / 3, SkippedLeft: left - left/3, Left: left})
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := BurnDown(samples, Options{Title: "prod"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// Every span gets four to eight ticks, a span just over seven steps too.
+func TestHourTicks(t *testing.T) {
+	t0 := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+	for _, span := range []time.Duration{20 * time.Minute, 3 * time.Hour, 21*time.Hour + 34*time.Minute, 49 * time.Hour, 72 * time.Hour, 30 * 24 * time.Hour} {
+		ticks := hourTicks{}.Ticks(float64(t0.Unix()), float64(t0.Add(span).Unix()))
+		if len(ticks) < 1 || len(ticks) > 8 {
+			t.Errorf("%v: %d ticks, want 1 to 8", span, len(ticks))
+		}
+	}
+}

@@ -1,0 +1,180 @@
+package progress
+
+import (
+	"context"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Owners keep who took which module of an environment (/upgrade take), by
+// module key (ModuleKey). They are kept apart from the module list: a
+// module's owner survives the module being reported again, and the core
+// shows owners only for the modules listed.
+type Owners interface {
+	// SetOwner makes owner the owner of modules in env; owner "" releases them.
+	// It returns the owners the modules had before, by module key.
+	SetOwner(ctx context.Context, workspace, env, owner string, modules []string) (map[string]string, error)
+	// ModuleOwners returns every owner of env's modules, by module key.
+	ModuleOwners(ctx context.Context, workspace, env string) (map[string]string, error)
+	// ClearOwners releases every module of env (a new upgrade starts).
+	ClearOwners(ctx context.Context, workspace, env string) error
+}
+
+var (
+	_ Owners = (*RedisStore)(nil)
+	_ Owners = (*BoltStore)(nil)
+)
+
+var bktOwners = []byte("owners")
+
+// maxOwned bounds the modules one SetOwner takes or releases.
+const maxOwned = 10000
+
+// ownerKeys validates the arguments of SetOwner and returns the module keys.
+func ownerKeys(workspace, env, owner string, modules []string) (string, []string, error) {
+	env, err := envRef(workspace, env)
+	if err != nil {
+		return "", nil, err
+	}
+	if owner != "" {
+		if err := checkID("owner", owner); err != nil {
+			return "", nil, err
+		}
+	}
+	if len(modules) > maxOwned {
+		return "", nil, invalid("modules", "", fmt.Sprintf("are %d, more than %d at once", len(modules), maxOwned))
+	}
+	keys := make([]string, 0, len(modules))
+	for _, m := range modules {
+		n, err := NormalizeModule(m)
+		if err != nil {
+			return "", nil, err
+		}
+		keys = append(keys, ModuleKey(n))
+	}
+	return env, keys, nil
+}
+
+// SetOwner makes owner the owner of modules in env ("" releases them).
+func (s *RedisStore) SetOwner(ctx context.Context, workspace, env, owner string, modules []string) (map[string]string, error) {
+	env, keys, err := ownerKeys(workspace, env, owner, modules)
+	if err != nil || len(keys) == 0 {
+		return nil, err
+	}
+	if ok, err := s.client.SIsMember(ctx, s.wsEnvsKey(workspace), env).Result(); err != nil || !ok {
+		if err != nil {
+			return nil, s.wrap("set owner", err)
+		}
+		return nil, notFound(workspace, env)
+	}
+	key := s.envKey(workspace, env, "owners")
+	prev, err := s.client.HMGet(ctx, key, keys...).Result()
+	if err != nil {
+		return nil, s.wrap("set owner", err)
+	}
+	before := map[string]string{}
+	for i, v := range prev {
+		if o, ok := v.(string); ok {
+			before[keys[i]] = o
+		}
+	}
+	if owner == "" {
+		err = s.client.HDel(ctx, key, keys...).Err()
+	} else {
+		args := make([]any, 0, 2*len(keys))
+		for _, k := range keys {
+			args = append(args, k, owner)
+		}
+		err = s.client.HSet(ctx, key, args...).Err()
+	}
+	return before, s.wrap("set owner", err)
+}
+
+// ModuleOwners returns every owner of env's modules, by module key.
+func (s *RedisStore) ModuleOwners(ctx context.Context, workspace, env string) (map[string]string, error) {
+	env, err := envRef(workspace, env)
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.client.HGetAll(ctx, s.envKey(workspace, env, "owners")).Result()
+	return m, s.wrap("read owners", err)
+}
+
+// ClearOwners releases every module of env.
+func (s *RedisStore) ClearOwners(ctx context.Context, workspace, env string) error {
+	env, err := envRef(workspace, env)
+	if err != nil {
+		return err
+	}
+	return s.wrap("clear owners", s.client.Del(ctx, s.envKey(workspace, env, "owners")).Err())
+}
+
+// SetOwner makes owner the owner of modules in env ("" releases them).
+func (s *BoltStore) SetOwner(ctx context.Context, workspace, env, owner string, modules []string) (map[string]string, error) {
+	env, keys, err := ownerKeys(workspace, env, owner, modules)
+	if err != nil || len(keys) == 0 {
+		return nil, err
+	}
+	before := map[string]string{}
+	err = s.update(ctx, "set owner", func(tx *bolt.Tx) error {
+		eb := envBucket(tx, workspace, env)
+		if eb == nil {
+			return notFound(workspace, env)
+		}
+		ob, err := eb.CreateBucketIfNotExists(bktOwners)
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			if v := ob.Get([]byte(k)); v != nil {
+				before[k] = string(v)
+			}
+			if owner == "" {
+				err = ob.Delete([]byte(k))
+			} else {
+				err = ob.Put([]byte(k), []byte(owner))
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return before, err
+}
+
+// ModuleOwners returns every owner of env's modules, by module key.
+func (s *BoltStore) ModuleOwners(ctx context.Context, workspace, env string) (map[string]string, error) {
+	env, err := envRef(workspace, env)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	err = s.view(ctx, "read owners", func(tx *bolt.Tx) error {
+		ob := nested(envBucket(tx, workspace, env), bktOwners)
+		if ob == nil {
+			return nil
+		}
+		return ob.ForEach(func(k, v []byte) error {
+			out[string(k)] = string(v)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// ClearOwners releases every module of env.
+func (s *BoltStore) ClearOwners(ctx context.Context, workspace, env string) error {
+	env, err := envRef(workspace, env)
+	if err != nil {
+		return err
+	}
+	return s.update(ctx, "clear owners", func(tx *bolt.Tx) error {
+		eb := envBucket(tx, workspace, env)
+		if eb == nil || eb.Bucket(bktOwners) == nil {
+			return nil
+		}
+		return eb.DeleteBucket(bktOwners)
+	})
+}

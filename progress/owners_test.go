@@ -1,0 +1,53 @@
+package progress
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"testing"
+)
+
+func testOwners(t *testing.T, s Store) {
+	ctx := context.Background()
+	track(t, s, TrackRequest{Environment: "prod", Channel: "C1", Actor: "U1"})
+	owners := func(want map[string]string) {
+		t.Helper()
+		got, err := s.ModuleOwners(ctx, ws, "prod")
+		if err != nil || !maps.Equal(got, want) {
+			t.Errorf("ModuleOwners = %v, %v; want %v", got, err, want)
+		}
+	}
+	owners(map[string]string{})
+	steps := []struct {
+		owner   string
+		modules []string
+		before  map[string]string
+		after   map[string]string
+	}{
+		{"U1", []string{"Billing_CS", "Orders"}, map[string]string{}, map[string]string{"billing_cs": "U1", "orders": "U1"}},
+		// Names compare as module names do; taking from someone returns who had it.
+		{"U2", []string{"BILLING_cs\u200b"}, map[string]string{"billing_cs": "U1"}, map[string]string{"billing_cs": "U2", "orders": "U1"}},
+		{"", []string{"Orders", "Unknown"}, map[string]string{"orders": "U1"}, map[string]string{"billing_cs": "U2"}},
+	}
+	for _, st := range steps {
+		before, err := s.SetOwner(ctx, ws, "prod", st.owner, st.modules)
+		if err != nil || !maps.Equal(before, st.before) {
+			t.Errorf("SetOwner(%q, %v) = %v, %v; want %v", st.owner, st.modules, before, err, st.before)
+		}
+		owners(st.after)
+	}
+	if err := s.ClearOwners(ctx, ws, "prod"); err != nil {
+		t.Fatal(err)
+	}
+	owners(map[string]string{})
+	if _, err := s.SetOwner(ctx, ws, "nowhere", "U1", []string{"A"}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("SetOwner on an untracked environment: %v, want ErrNotFound", err)
+	}
+	var verr *ValidationError
+	if _, err := s.SetOwner(ctx, ws, "prod", "U 1", []string{"A"}); !errors.As(err, &verr) {
+		t.Errorf("SetOwner with a bad owner id: %v, want a ValidationError", err)
+	}
+	if _, err := s.SetOwner(ctx, ws, "prod", "U1", []string{"<A>"}); !errors.As(err, &verr) {
+		t.Errorf("SetOwner with a bad module name: %v, want a ValidationError", err)
+	}
+}
