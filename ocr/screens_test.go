@@ -85,7 +85,7 @@ var screens = []screen{
 		want:  []map[string]any{{"id": "service-center-outdated"}},
 		truth: "Outdated Service Center: Service Center has not been update d to the last version. That must happen before the upgrade ca n take place."},
 	{file: "module-preparation-failure-logs-sc.png",
-		want:  []map[string]any{{"id": "module-upgrade-failed", "module": "Employees"}},
+		want:  []map[string]any{{"id": "module-upgrade-failed", "module": "Employees", "version": "11.10.0"}},
 		truth: "Upgrade Failure: Upgrade failed for Employees"},
 	{file: "module-preparation-progress-sc.png",
 		want:  []map[string]any{{"id": "preparation-in-progress", "percent": float64(11), "expected_at": "18:21", "version": "11.10.0"}},
