@@ -444,7 +444,7 @@ func (a *App) handleHome(ctx context.Context, eventID, team, user string) {
 			return
 		}
 	}
-	err := a.api.PublishHome(ctx, user, a.core.Home(ctx, team))
+	err := a.api.PublishHome(ctx, user, a.core.Home(ctx, team, a.homeChart(team, user)))
 	if err == nil {
 		a.metrics.Reply("home")
 	}
