@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -43,14 +44,24 @@ func homeImages(t *testing.T, c slackfake.Call) []string {
 	return ids
 }
 
+// shiftClock is the system's clock moved forward by the test.
+type shiftClock struct {
+	systemClock
+	shift atomic.Int64
+}
+
+func (c *shiftClock) Now() time.Time { return time.Now().Add(time.Duration(c.shift.Load())) }
+
 // App Home shows the burn-down chart to members of the environment's
 // channel: uploaded once in the status message's thread, shown as an image
 // block once files.info reports it shared, uploaded again only when the
-// chart's samples changed; a user in none of its channels sees no image.
+// chart's samples changed, at most every 15 minutes; a user in none of its
+// channels sees no image.
 func TestAppHomeChart(t *testing.T) {
 	var living *Living
+	clock := &shiftClock{}
 	h := start(t, setup{mode: ModeHTTP, opts: func(o *Options) {
-		living = NewLiving(LivingOptions{API: o.API, Core: o.Core.(LivingCore), Store: o.Store, MinInterval: 10 * time.Millisecond})
+		living = NewLiving(LivingOptions{API: o.API, Core: o.Core.(LivingCore), Store: o.Store, MinInterval: 10 * time.Millisecond, Clock: clock})
 		o.Living = living
 	}})
 	h.fake.SharedAfter = 1 // Slack shares an upload a moment after it completes
@@ -110,16 +121,37 @@ func TestAppHomeChart(t *testing.T) {
 	if imgs := home("U0BOB"); len(imgs) != 0 || uploads() != 1 {
 		t.Errorf("non-member: images %v, %d uploads", imgs, uploads())
 	}
-	// A change: the next opening uploads a new chart and shows the old one until it is shared.
+	// A change: within 15 minutes of the last upload, the chart shown stays.
 	command("done A")
 	jobs++
 	h.waitJobs(jobs)
+	if imgs := home(ana); len(imgs) != 1 || imgs[0] != first || uploads() != 1 {
+		t.Fatalf("a change within 15 minutes: images %v, %d uploads; want [%s] and 1", imgs, uploads(), first)
+	}
+	// Later, the next opening uploads a new chart and shows the old one until it is shared.
+	clock.shift.Store(int64(15 * time.Minute))
 	if imgs := home(ana); len(imgs) != 1 || imgs[0] != first || uploads() != 2 {
 		t.Fatalf("after a change: images %v, %d uploads; want [%s] and 2", imgs, uploads(), first)
 	}
 	imgs := home(ana)
 	if len(imgs) != 1 || imgs[0] == first || uploads() != 2 {
 		t.Fatalf("images %v, %d uploads; want the new chart and 2", imgs, uploads())
+	}
+	second := imgs[0]
+	// A chart deleted since: Slack refuses the view, which is published
+	// again without charts; the chart is uploaded again later.
+	h.fake.Queue("views.publish", slackfake.Response{Body: map[string]any{"ok": false, "error": "invalid_blocks"}})
+	before := len(h.fake.Calls("views.publish"))
+	if imgs := home(ana); len(imgs) != 0 || len(h.fake.Calls("views.publish")) != before+2 {
+		t.Fatalf("refused view: images %v, %d more views.publish; want none and 2", imgs, len(h.fake.Calls("views.publish"))-before)
+	}
+	if imgs := home(ana); len(imgs) != 0 || uploads() != 2 {
+		t.Fatalf("within 15 minutes of the last upload: images %v, %d uploads; want none and 2", imgs, uploads())
+	}
+	clock.shift.Store(int64(30 * time.Minute))
+	home(ana)
+	if imgs := home(ana); len(imgs) != 1 || imgs[0] == second || uploads() != 3 {
+		t.Fatalf("later: images %v, %d uploads; want a new chart and 3", imgs, uploads())
 	}
 	mustContain(t, "view", decoded(h.fake.Calls("views.publish")[len(h.fake.Calls("views.publish"))-1].Field("view")), `"text":"Burn-down of prod"`, "Burn-down chart of prod over")
 }
