@@ -22,12 +22,18 @@ var testNow = time.Date(2026, 11, 25, 9, 30, 0, 0, time.UTC)
 // newTestBot returns a bot on a fresh embedded store with a fixed clock.
 func newTestBot(t *testing.T) (*Bot, progress.Store) {
 	t.Helper()
-	store, err := progress.OpenBoltStore(filepath.Join(t.TempDir(), "bot.db"), progress.BoltOptions{Now: func() time.Time { return testNow }})
+	return newClockBot(t, func() time.Time { return testNow })
+}
+
+// newClockBot returns a bot on a fresh embedded store, both on clock.
+func newClockBot(t *testing.T, clock func() time.Time) (*Bot, progress.Store) {
+	t.Helper()
+	store, err := progress.OpenBoltStore(filepath.Join(t.TempDir(), "bot.db"), progress.BoltOptions{Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	b := New(Options{Engine: diagnosis.New(diagnosis.Builtin()), Store: store, Now: func() time.Time { return testNow }, BotUserID: "UBOT"})
+	b := New(Options{Engine: diagnosis.New(diagnosis.Builtin()), Store: store, Now: clock, BotUserID: "UBOT"})
 	return b, store
 }
 

@@ -143,7 +143,7 @@ func (b *Bot) handleAction(ctx context.Context, a Action) Response {
 	case ActionSnooze:
 		return b.cmdSnooze(ctx, Command{Workspace: a.Workspace, Channel: a.Channel, User: a.User, ID: a.ID}, v.Env+" "+v.Snooze)
 	case ActionUndo:
-		u, _ := b.undoable(ctx, a.Workspace, v.Key)
+		u, _, _ := b.undoable(ctx, a.Workspace, v.Key) // undo says what went wrong
 		resp := b.undo(ctx, a.Workspace, a.User, v.Key)
 		if resp.Announce != nil && u.Env != "" {
 			resp.Update = b.rebuild(ctx, a.Workspace, v.Key, u.Env, "", nil)
@@ -220,12 +220,8 @@ const keepFor = 14 * 24 * time.Hour
 // late screenshot), the message kept is its latest reading, which every
 // version of the reply's buttons then rebuilds.
 func (b *Bot) keep(ctx context.Context, m Message) (string, error) {
-	js, err := json.Marshal(m)
-	if err != nil {
-		return "", fmt.Errorf("bot: keep message: %w", err)
-	}
 	key := replyKey(m)
-	return key, b.store.PutValue(ctx, m.Workspace, "reply:"+key, js, keepFor)
+	return key, putJSON(ctx, b.store, m.Workspace, "reply:"+key, m, keepFor)
 }
 
 // replyKey is the short key of a message's reply (per workspace).
@@ -242,15 +238,7 @@ func (b *Bot) chosenEnv(ctx context.Context, workspace, key string) (string, err
 
 // kept returns the message kept under key; false when it expired.
 func (b *Bot) kept(ctx context.Context, workspace, key string) (Message, bool, error) {
-	var m Message
-	js, found, err := b.store.Value(ctx, workspace, "reply:"+key)
-	if err != nil || !found {
-		return m, false, err
-	}
-	if err := json.Unmarshal(js, &m); err != nil {
-		return m, false, fmt.Errorf("bot: kept message %s: %w", key, err)
-	}
-	return m, true, nil
+	return getJSON[Message](ctx, b.store, workspace, "reply:"+key)
 }
 
 // rebuild is the reply of the message kept under key, built from current
@@ -301,7 +289,7 @@ func (b *Bot) rebuilt(ctx context.Context, key string, r *Reading, env, module s
 			return nil
 		}
 		rec.about, listed = st.Environment, map[string]bool{}
-		if upgradeDone(st) {
+		if st.Finished() {
 			changes = dropWhileOpen(changes) // not recorded once the upgrade is done
 		}
 		for _, mod := range st.Modules {
@@ -334,7 +322,7 @@ func (b *Bot) rebuilt(ctx context.Context, key string, r *Reading, env, module s
 		}
 	}
 	reply := b.diagnosisMessage(m, parts, changes, rec, key, listed)
-	if u, ok := b.undoable(ctx, m.Workspace, key); ok && env != "" {
+	if u, ok, err := b.undoable(ctx, m.Workspace, key); err == nil && ok && env != "" {
 		if u.Undone == "" {
 			withUndo(reply, key)
 		} else {

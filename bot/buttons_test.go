@@ -62,7 +62,7 @@ func TestButtonCommands(t *testing.T) {
 		want  map[string]string
 	}{
 		{"a diagnosis", []string{"track qa"}, func(t *testing.T, b *Bot) Response { return msg(t, b, "C1", "U1", "1.1", producerPaste) },
-			map[string]string{"Mark Billing_CS republished": "done qa: Billing_CS", "Show status": "status qa", "Undo": "undo"}},
+			map[string]string{"Mark Billing_CS republished": "done qa: Billing_CS", "Show status": "status qa", "Undo": "undo " + undoCode(replyKey(Message{Channel: "C1", TS: "1.1"}))}},
 		{"status shares every environment", []string{"track qa", "track dev"}, func(t *testing.T, b *Bot) Response { return cmd(t, b, "C1", "U1", "status") },
 			map[string]string{"Share in channel": "status"}},
 		{"status of one environment shares it", []string{"track qa", "track dev"}, func(t *testing.T, b *Bot) Response { return cmd(t, b, "C1", "U1", "status qa") },

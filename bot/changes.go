@@ -187,8 +187,9 @@ func (b *Bot) Answer(ctx context.Context, r *Reading) Response {
 }
 
 // HandleEdit answers an edited message (m holds its new text, Edited set):
-// what the message recorded before is undone and the new text is
-// diagnosed and recorded. The Reply is the message's reply as it should
+// what the message recorded before is undone and the new text, with the
+// screenshots and files already read (m.Images when the transport has
+// none to give), is diagnosed and recorded. The Reply is the message's reply as it should
 // now read: the transport puts it in place of the reply it posted (or
 // posts it when there was none); nil when there is nothing to say.
 func (b *Bot) HandleEdit(ctx context.Context, m Message) Response {

@@ -245,6 +245,13 @@ func (b *Bot) cmdDone(ctx context.Context, c Command, args string) Response {
 		return private(errR)
 	}
 	if all && !yes {
+		st, err := b.store.Status(ctx, c.Workspace, env, 0)
+		if err != nil {
+			return private(b.storeError("status", err))
+		}
+		if st.ModuleCount == 0 && st.Unnamed() == 0 && !republishAll(st.Environment) {
+			return private(errorReply(fmt.Sprintf("%s has no modules to republish.", env))) // nothing to confirm
+		}
 		return b.confirm(ctx, c.Workspace, env, "done "+env+": all --yes", "Mark all republished", func(st progress.Status) string {
 			if republishAll(st.Environment) {
 				return fmt.Sprintf("Record that every application of %s is republished?", env)
@@ -359,23 +366,22 @@ func (b *Bot) markDone(ctx context.Context, workspace, channel, env, user, key s
 
 // republishedAll records that every application of env, which had to be
 // republished after an upgrade from Platform Server 10 or earlier, is: the
-// list is emptied and the environment is ready.
+// list is emptied and the upgrade is done (progress.Next), in one change.
 func (b *Bot) republishedAll(ctx context.Context, workspace, channel, env, user, key string) Response {
-	if _, err := b.store.Apply(ctx, workspace, env, progress.Change{Kind: progress.ChangeDone, Key: key, Actor: user, All: true, At: b.now()}); err != nil {
-		return private(b.storeError("record", err))
-	}
-	b.releaseOwners(ctx, workspace, env, nil, true)
-	res, err := b.store.Apply(ctx, workspace, env, progress.Change{Kind: progress.ChangeState, Key: key + "#ready", Actor: user, State: progress.StateReady, At: b.now()})
+	res, err := b.store.Apply(ctx, workspace, env, progress.Change{Kind: progress.ChangeDone, Key: key, Actor: user, All: true, At: b.now()})
 	if err != nil {
 		return private(b.storeError("record", err))
 	}
 	if res.Duplicate {
 		return Response{}
 	}
+	b.releaseOwners(ctx, workspace, env, nil, true)
 	r := &Reply{Summary: "All applications republished on " + env}
 	r.Section(Line{M(user), T(" republished all applications on "), B(env), T(".")})
-	r.Blocks = append(r.Blocks, b.allClear(env).Blocks...)
-	return Response{Announce: b.undoably(ctx, workspace, channel, user, env, r, key, key+"#ready")}
+	if res.AllClear() {
+		r.Blocks = append(r.Blocks, b.allClear(env).Blocks...)
+	}
+	return Response{Announce: b.undoably(ctx, workspace, channel, user, env, r, key)}
 }
 
 // clearedBlocks says the list is empty: all clear, unless Service Center

@@ -9,6 +9,15 @@ import (
 
 // handleEdit answers an edited message (HandleEdit).
 func (b *Bot) handleEdit(ctx context.Context, m Message) Response {
+	if len(m.Images) == 0 {
+		was, found, err := b.kept(ctx, m.Workspace, replyKey(m))
+		if err != nil {
+			return private(b.storeError("read the edited message's screenshots", err))
+		}
+		if found {
+			m.Images = was.Images
+		}
+	}
 	undone, errR := b.undoMessage(ctx, m, "edit:"+messageKey(m))
 	if errR != nil {
 		return private(errR)
@@ -23,18 +32,27 @@ func (b *Bot) handleEdit(ctx context.Context, m Message) Response {
 		note = Line{T(":pencil2: The message was edited and no longer shows an upgrade error I know: what it recorded was undone.")}
 	}
 	resp.Reply.Context(note)
-	resp.Private, resp.React = false, ""
+	if resp.React != "" {
+		// A quiet diagnosis (a reaction, what it recorded for the author
+		// only) replaces a reply everyone saw: it is public too.
+		resp.Private, resp.React = false, ""
+	}
 	return resp
 }
 
-// undoMessage takes back what message m recorded, as m's author; false when it recorded nothing (left).
+// undoMessage takes back what message m recorded, as m's author; false
+// when it recorded nothing (left). What it recorded unread (a store
+// error) is an error: the edit is not answered as if nothing was.
 func (b *Bot) undoMessage(ctx context.Context, m Message, key string) (bool, *Reply) {
 	ref := replyKey(m)
-	u, ok := b.undoable(ctx, m.Workspace, ref)
+	u, ok, err := b.undoable(ctx, m.Workspace, ref)
+	if err != nil {
+		return false, b.storeError("read what the message recorded", err)
+	}
 	if !ok || u.Undone != "" {
 		return false, nil
 	}
-	_, err := b.store.Apply(ctx, m.Workspace, u.Env, progress.Change{Kind: progress.ChangeUndo, Key: key, Actor: m.User, Undoes: u.Keys, At: b.now()})
+	_, err = b.store.Apply(ctx, m.Workspace, u.Env, progress.Change{Kind: progress.ChangeUndo, Key: key, Actor: m.User, Undoes: u.Keys, At: b.now()})
 	if err != nil && !errors.Is(err, progress.ErrNothingToUndo) {
 		return false, b.storeError("undo", err)
 	}
@@ -46,8 +64,11 @@ func (b *Bot) undoMessage(ctx context.Context, m Message, key string) (bool, *Re
 // handleDelete answers the deletion of message m (HandleDelete).
 func (b *Bot) handleDelete(ctx context.Context, m Message) Response {
 	ref := replyKey(m)
-	u, ok := b.undoable(ctx, m.Workspace, ref)
-	if !ok || u.Undone != "" {
+	u, ok, err := b.undoable(ctx, m.Workspace, ref)
+	if err != nil {
+		b.log.Warn("cannot read what a deleted message recorded", "err", err)
+	}
+	if err != nil || !ok || u.Undone != "" {
 		return Response{}
 	}
 	note := Line{T(":wastebasket: The message this answered was deleted. What it recorded for "), B(u.Env), T(" stays until someone clicks Undo.")}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base32"
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
@@ -71,24 +70,13 @@ func heldCode(source, env string) string {
 
 // keepHeld keeps a message's held changes for "Record anyway" and returns their code.
 func (b *Bot) keepHeld(ctx context.Context, workspace string, h heldChanges) (string, error) {
-	js, err := json.Marshal(h)
-	if err != nil {
-		return "", fmt.Errorf("bot: keep held changes: %w", err)
-	}
 	code := heldCode(h.Source, h.Env)
-	return code, b.store.PutValue(ctx, workspace, "held:"+code, js, keepFor)
+	return code, putJSON(ctx, b.store, workspace, "held:"+code, h, keepFor)
 }
 
+// heldFor returns the held changes kept under code; false when there are none.
 func (b *Bot) heldFor(ctx context.Context, workspace, code string) (heldChanges, bool, error) {
-	var h heldChanges
-	js, found, err := b.store.Value(ctx, workspace, "held:"+code)
-	if err != nil || !found {
-		return h, false, err
-	}
-	if err := json.Unmarshal(js, &h); err != nil {
-		return h, false, fmt.Errorf("bot: held changes %s: %w", code, err)
-	}
-	return h, true, nil
+	return getJSON[heldChanges](ctx, b.store, workspace, "held:"+code)
 }
 
 // RecordAnywayButton records the changes kept under code (as `record <code>` does).
@@ -144,14 +132,16 @@ func recordedText(st progress.Status) string {
 	return s
 }
 
-// recordHeld records anyway the changes h kept under code, as they were held.
-func (b *Bot) recordHeld(ctx context.Context, workspace, user string, h heldChanges, code string) Response {
+// recordHeld records anyway the changes h kept under code, as they were
+// held: user's last change in channel, with an Undo button.
+func (b *Bot) recordHeld(ctx context.Context, workspace, channel, user string, h heldChanges, code string) Response {
 	if h.Recorded != "" {
 		return private(errorReply("Already recorded anyway for " + h.Env + "."))
 	}
 	r := &Reply{Summary: "Recorded anyway for " + h.Env}
 	r.Section(Line{M(user), T(" recorded anyway for "), B(h.Env), T(" what a message held back:")})
 	cleared := false
+	var keys []string
 	for _, hc := range h.Changes {
 		c := hc.Change.change(hc.Key, user, h.Source)
 		c.Force = true
@@ -161,11 +151,17 @@ func (b *Bot) recordHeld(ctx context.Context, workspace, user string, h heldChan
 		}
 		r.Context(describeRecorded(h.Env, hc.Change, res))
 		noteReplication(r, res.NotReplicated)
+		if res.Refused == "" {
+			keys = append(keys, hc.Key)
+		}
 		cleared = cleared || res.AllClear()
 	}
 	h.Recorded = user
 	if _, err := b.keepHeld(ctx, workspace, h); err != nil {
 		b.log.Warn("cannot mark held changes recorded", "code", code, "err", err)
+	}
+	if len(keys) > 0 {
+		r = b.undoably(ctx, workspace, channel, user, h.Env, r, keys...)
 	}
 	resp := Response{Announce: r}
 	if cleared {

@@ -120,6 +120,14 @@ func TestGuardedRecording(t *testing.T) {
 			t.Errorf("recorded anyway: state %s", state())
 		}
 		mustSay(t, text(cmd(t, b, "C1", "U3", command)), "Already recorded anyway")
+		// Recorded anyway is U3's last change: Undo (or undo) takes it back.
+		if _, ok := buttonsOf(r.Announce)["Undo"]; !ok {
+			t.Errorf("recorded anyway without Undo:\n%s", text(r))
+		}
+		mustSay(t, text(cmd(t, b, "C1", "U3", "undo")), "U3 undid a change on prod")
+		if state() != progress.StateReady {
+			t.Errorf("undo of record anyway: state %s", state())
+		}
 		// The older banner's button, clicked: recorded (forced) as it was.
 		mustSay(t, text(cmd(t, b, "C1", "U3", "record nosuchcode")), "I don't know the code")
 	})

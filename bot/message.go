@@ -221,6 +221,12 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Re
 				withUndo(resp.Reply, ref)
 			}
 		}
+		if undoable && len(m.Images) > 0 {
+			// Kept for an edit of the text, which is answered with them (HandleEdit).
+			if _, err := b.keep(ctx, m); err != nil {
+				b.log.Warn("cannot keep a message's screenshots", "err", err)
+			}
+		}
 		if rec.cleared {
 			resp.Announce = b.allClear(rec.env)
 		}

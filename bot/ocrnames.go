@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -252,8 +251,8 @@ func (b *Bot) keepQuestions(ctx context.Context, m Message, env, replyKey string
 		for j, c := range qs[i].Candidates {
 			sum := sha256.Sum256([]byte(m.Workspace + "\x00" + env + "\x00" + qs[i].Key + "\x00" + c))
 			code := base64.RawURLEncoding.EncodeToString(sum[:6])
-			js, _ := json.Marshal(namePlan{Env: env, Reason: qs[i].Reason, Module: c, Read: qs[i].Read, Key: qs[i].Key, Reply: replyKey})
-			if err := b.store.PutValue(ctx, m.Workspace, "plan:"+code, js, keepFor); err != nil {
+			p := namePlan{Env: env, Reason: qs[i].Reason, Module: c, Read: qs[i].Read, Key: qs[i].Key, Reply: replyKey}
+			if err := putJSON(ctx, b.store, m.Workspace, "plan:"+code, p, keepFor); err != nil {
 				b.log.Warn("cannot keep a name question's plan", "err", err)
 				return nil
 			}
@@ -291,15 +290,24 @@ func (b *Bot) cmdRecord(ctx context.Context, c Command, args string) Response {
 		if err != nil {
 			return private(b.storeError("read what was held back", err))
 		}
-		return b.recordHeld(ctx, c.Workspace, c.User, h, code)
+		return b.recordHeld(ctx, c.Workspace, c.Channel, c.User, h, code)
 	}
-	js, found, err := b.store.Value(ctx, c.Workspace, "plan:"+code)
+	p, found, err := getJSON[namePlan](ctx, b.store, c.Workspace, "plan:"+code)
 	if err != nil {
 		return private(b.storeError("read the question", err))
 	}
-	var p namePlan
-	if !found || json.Unmarshal(js, &p) != nil {
+	if !found {
 		return private(errorReply(fmt.Sprintf("I don't know the code %q (a question's buttons work for %d days). Report the module with `%s failed <module>`.", Shorten(code, 20), keepFor/(24*time.Hour), b.cmd)))
+	}
+	// The question's answer is kept as long as its buttons: the change
+	// key alone would let another candidate in after a day.
+	answerKey := "answer:" + heldCode(p.Key, p.Env)
+	answered, found, err := b.store.Value(ctx, c.Workspace, answerKey)
+	if err != nil {
+		return private(b.storeError("read the question", err))
+	}
+	if found {
+		return private(errorReply(fmt.Sprintf("That name was already answered (%s); `%s history %s` shows what was recorded.", answered, b.cmd, p.Env)))
 	}
 	res, err := b.store.Apply(ctx, c.Workspace, p.Env, progress.Change{Kind: progress.ChangeAddModules, Key: p.Key, Actor: c.User, Reason: p.Reason, Modules: []string{p.Module}, At: b.now()})
 	if err != nil {
@@ -307,6 +315,9 @@ func (b *Bot) cmdRecord(ctx context.Context, c Command, args string) Response {
 	}
 	if res.Duplicate {
 		return private(errorReply(fmt.Sprintf("That name was already answered; `%s history %s` shows what was recorded.", b.cmd, p.Env)))
+	}
+	if err := b.store.PutValue(ctx, c.Workspace, answerKey, []byte(p.Module), keepFor); err != nil {
+		b.log.Warn("cannot mark a name question answered", "err", err)
 	}
 	r := &Reply{Summary: fmt.Sprintf("%s recorded on %s", p.Module, p.Env)}
 	r.Section(Line{M(c.User), T(" recorded "), C(p.Module), T(" (read as "), C(p.Read), T(" in a screenshot) on "), B(p.Env), T(fmt.Sprintf(". %d to republish.", res.Remaining))})

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/upgradebot/upgradebot/progress"
 )
 
 func TestCheckName(t *testing.T) {
@@ -72,6 +75,23 @@ func TestUnsureNameIsAsked(t *testing.T) {
 	}
 	if r := cmd(t, b, "C1", "U2", "record nope"); !strings.Contains(text(r), `I don't know the code "nope"`) {
 		t.Errorf("unknown code:\n%s", text(r))
+	}
+}
+
+// A question's second answer is refused for as long as its buttons work,
+// not only while the first answer's change key is remembered (a day).
+func TestSecondAnswerAfterADay(t *testing.T) {
+	now := testNow
+	b, store := newClockBot(t, func() time.Time { return now })
+	cmd(t, b, "C1", "U1", "track prod")
+	resp := imageMsg(t, b, "9.1", "", ImageText{Name: "shot.png", Text: unsureShot})
+	cmd(t, b, "C1", "U2", buttonsOf(resp.Reply)["Claims_Core"].Command)
+	now = now.Add(progress.IdempotencyTTL + time.Hour)
+	if other := cmd(t, b, "C1", "U3", buttonsOf(resp.Reply)["Claims Core"].Command); !strings.Contains(text(other), "already answered") {
+		t.Errorf("second answer a day later:\n%s", text(other))
+	}
+	if st, _ := store.Status(context.Background(), "T1", "prod", -1); st.ModuleCount != 1 {
+		t.Errorf("modules: %+v", st.Modules)
 	}
 }
 

@@ -168,12 +168,6 @@ func onlyWhileOpen(parts []partChanges) bool {
 	return true
 }
 
-// upgradeDone reports whether an environment's upgrade is over: Service
-// Center said it is ready and no module is left to republish.
-func upgradeDone(st progress.Status) bool {
-	return st.State == progress.StateReady && st.ModuleCount == 0
-}
-
 // whileOpen drops the changes marked WhileOpen when env's upgrade is done.
 func (b *Bot) whileOpen(ctx context.Context, workspace, env string, parts []partChanges) ([]partChanges, error) {
 	if !slices.ContainsFunc(parts, func(pc partChanges) bool {
@@ -182,7 +176,7 @@ func (b *Bot) whileOpen(ctx context.Context, workspace, env string, parts []part
 		return parts, nil
 	}
 	st, err := b.store.Status(ctx, workspace, env, 0)
-	if err != nil || !upgradeDone(st) {
+	if err != nil || !st.Finished() {
 		return parts, err
 	}
 	return dropWhileOpen(parts), nil

@@ -225,6 +225,10 @@ func (b *Bot) apply(ctx context.Context, workspace, env, actor, key string, chan
 			out.err = b.storeError("record", err)
 			return out
 		}
+		if res.Refused == progress.VerdictRecorded {
+			out.lines = append(out.lines, Line{T("Already recorded for "), B(env), T(": " + describePlanned(p, res))})
+			continue
+		}
 		if res.Refused != "" {
 			out.held = append(out.held, heldChange{Key: fmt.Sprintf("%s#%d", key, i), Change: p, Why: res.Refused})
 			continue

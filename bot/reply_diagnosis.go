@@ -3,7 +3,6 @@ package bot
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/upgradebot/upgradebot/diagnosis"
@@ -36,7 +35,7 @@ func phase(env progress.Environment) string {
 		return "republish-all"
 	case env.State == progress.StatePreparing:
 		return "preparing"
-	case env.State == progress.StateFinishedWithErrors || env.State == progress.StateReady:
+	case env.State.OutcomeKnown():
 		return "finished"
 	}
 	return "unknown"
@@ -183,11 +182,9 @@ func preparationLine(e *diagnosis.Entry, k known) Line {
 
 // republishAll reports whether env's upgrade means republishing every
 // application right after it (an upgrade from Platform Server 10 or
-// earlier has no modules preparation), until the environment is ready.
+// earlier has no modules preparation), until the environment is ready or done.
 func republishAll(env progress.Environment) bool {
-	major, _, _ := strings.Cut(env.FromVersion, ".")
-	n, err := strconv.Atoi(major)
-	return err == nil && n <= 10 && env.State != progress.StateReady
+	return env.FromBefore11() && env.State != progress.StateReady && env.State != progress.StateDone
 }
 
 // internalError reports whether a text shows an Error Log "Internal Error" row.

@@ -253,7 +253,7 @@ func TestUpgradeFromPlatformServer10(t *testing.T) {
 	mustSay(t, RenderText(cmd(t, b, "C1", "U1", "done legacy: all").Reply), "Record that every application of legacy is republished?")
 	mustSay(t, RenderText(cmd(t, b, "C1", "U1", "done legacy: all --yes").Announce), "republished all applications on legacy")
 	st, _ = store.Status(ctx, "T1", "legacy", 10)
-	if r := b.Reminder(st, testNow, time.Hour, 0); r != nil || st.State != progress.StateReady {
+	if r := b.Reminder(st, testNow, time.Hour, 0); r != nil || st.State != progress.StateDone {
 		t.Errorf("after done all: state %s, reminder\n%s", st.State, RenderText(r))
 	}
 
@@ -314,4 +314,36 @@ func TestOneModuleTwiceIsSingular(t *testing.T) {
 	row := "Upgrade Failure: Upgrade failed for Billing_CS\n"
 	out := RenderText(b.diagnosisReply(b.engine.Diagnose(row+row), known{}))
 	mustSay(t, out, "== A module failed to upgrade ==", "Module: Billing_CS\n", "this module")
+}
+
+// Every state whose outcome is known is "finished" to the knowledge base:
+// a producer's reply while republishing does not send people back to
+// check whether the preparation is still running.
+func TestPhase(t *testing.T) {
+	for _, tc := range []struct {
+		env  progress.Environment
+		want string
+	}{
+		{progress.Environment{}, "unknown"},
+		{progress.Environment{State: progress.StateFollowing}, "unknown"},
+		{progress.Environment{State: progress.StatePreparing}, "preparing"},
+		{progress.Environment{State: progress.StateFinishedWithErrors}, "finished"},
+		{progress.Environment{State: progress.StateFailed}, "finished"},
+		{progress.Environment{State: progress.StateReady}, "finished"},
+		{progress.Environment{State: progress.StateRepublishing}, "finished"},
+		{progress.Environment{State: progress.StateDone}, "finished"},
+		{progress.Environment{State: progress.StateFollowing, FromVersion: "10.0.1"}, "republish-all"},
+	} {
+		if got := phase(tc.env); got != tc.want {
+			t.Errorf("phase(%s from %q) = %s, want %s", tc.env.State, tc.env.FromVersion, got, tc.want)
+		}
+	}
+	b, _ := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod")
+	msg(t, b, "C1", "U1", "1.0", "26 modules prepared successfully, 1 modules failed and 0 modules skipped.")
+	cmd(t, b, "C1", "U1", "failed Orders_CS Billing_CS")
+	cmd(t, b, "C1", "U1", "done Orders_CS")
+	if out := text(msg(t, b, "C1", "U1", "2.0", producerPaste)); strings.Contains(out, "still running") {
+		t.Errorf("a producer's reply while republishing:\n%s", out)
+	}
 }

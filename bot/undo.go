@@ -3,10 +3,11 @@ package bot
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base32"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -37,10 +38,16 @@ func undoRef(key string) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:15])
 }
 
-// UndoButton takes back what the reply ref recorded. Its command undoes the
-// caller's last change here: the same, on the reply just posted.
+// UndoButton takes back what the reply ref recorded, as its command
+// `undo <code>` does (putUndoable keeps the code).
 func UndoButton(ref string) Button {
-	return Button{ActionID: ActionUndo, Label: "Undo", Value: buttonValue{Key: ref}.String(), Command: "undo"}
+	return Button{ActionID: ActionUndo, Label: "Undo", Value: buttonValue{Key: ref}.String(), Command: "undo " + undoCode(ref)}
+}
+
+// undoCode is the short code of the reply ref's undo, for `undo <code>`.
+func undoCode(ref string) string {
+	sum := sha256.Sum256([]byte("undo\x00" + ref))
+	return strings.ToLower(base32.StdEncoding.EncodeToString(sum[:5]))
 }
 
 // withUndo adds the Undo button to r's last row of buttons (or a row of its own).
@@ -57,28 +64,28 @@ func confirmButton(label, command string) Button {
 	return Button{ActionID: ActionConfirm, Label: label, Value: command, Primary: true, Command: command}
 }
 
-// confirmed strips a trailing --yes from a command's arguments.
+// yesFlag is --yes, in any case, as a word of its own.
+var yesFlag = regexp.MustCompile(`(?i)(?:^|\s)--yes(?:\s|$)`)
+
+// confirmed strips --yes (anywhere, any case) from a command's arguments.
 func confirmed(args string) (string, bool) {
-	fields := strings.Fields(args)
-	if n := len(fields); n > 0 && fields[n-1] == "--yes" {
-		return strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(args), "--yes")), true
+	if !yesFlag.MatchString(args) {
+		return args, false
 	}
-	return args, false
+	return strings.TrimSpace(yesFlag.ReplaceAllString(args, " ")), true
 }
 
-func (b *Bot) undoable(ctx context.Context, workspace, ref string) (undoable, bool) {
-	var u undoable
-	js, found, err := b.store.Value(ctx, workspace, "undo:"+ref)
-	if err != nil || !found || json.Unmarshal(js, &u) != nil {
-		return u, false
-	}
-	return u, true
+// undoable returns what the reply ref recorded; false when nothing (or it expired).
+func (b *Bot) undoable(ctx context.Context, workspace, ref string) (undoable, bool, error) {
+	return getJSON[undoable](ctx, b.store, workspace, "undo:"+ref)
 }
 
 func (b *Bot) putUndoable(ctx context.Context, workspace, ref string, u undoable) {
-	js, _ := json.Marshal(u)
-	if err := b.store.PutValue(ctx, workspace, "undo:"+ref, js, progress.UndoTTL); err != nil {
+	if err := putJSON(ctx, b.store, workspace, "undo:"+ref, u, progress.UndoTTL); err != nil {
 		b.log.Warn("cannot keep what a reply recorded for undo", "err", err)
+	}
+	if err := b.store.PutValue(ctx, workspace, "undocode:"+undoCode(ref), []byte(ref), progress.UndoTTL); err != nil {
+		b.log.Warn("cannot keep an undo's code", "err", err)
 	}
 }
 
@@ -87,7 +94,10 @@ func (b *Bot) putUndoable(ctx context.Context, workspace, ref string, u undoable
 // keys to what it recorded before, unless that was undone. It reports
 // whether the reply has something to undo (its Undo button).
 func (b *Bot) remember(ctx context.Context, workspace, channel, user, ref string, rec undoable) bool {
-	u, ok := b.undoable(ctx, workspace, ref)
+	u, ok, err := b.undoable(ctx, workspace, ref)
+	if err != nil {
+		b.log.Warn("cannot read what a reply recorded before", "err", err)
+	}
 	if len(rec.Keys) == 0 {
 		return ok && u.Undone == "" && rec.Env != ""
 	}
@@ -105,8 +115,17 @@ func (b *Bot) remember(ctx context.Context, workspace, channel, user, ref string
 func lastKey(channel, user string) string { return "last:" + channel + ":" + user }
 
 func (b *Bot) cmdUndo(ctx context.Context, c Command, args string) Response {
-	if args != "" {
-		return b.usageError(b.lookup("undo"), "undo takes back your last change here; it takes no arguments.")
+	if fields := strings.Fields(args); len(fields) > 1 {
+		return b.usageError(b.lookup("undo"), "Give the code printed beside an Undo button, or nothing for your last change here.")
+	} else if len(fields) == 1 {
+		ref, found, err := b.store.Value(ctx, c.Workspace, "undocode:"+strings.ToLower(fields[0]))
+		switch {
+		case err != nil:
+			return private(b.storeError("read what to undo", err))
+		case !found:
+			return private(errorReply(fmt.Sprintf("I don't know the undo code %q (an Undo button works for %d days). %s undo takes back your last change here.", Shorten(fields[0], 20), progress.UndoTTL/(24*time.Hour), b.cmd)))
+		}
+		return b.undo(ctx, c.Workspace, c.User, string(ref))
 	}
 	ref, found, err := b.store.Value(ctx, c.Workspace, lastKey(c.Channel, c.User))
 	if err != nil {
@@ -120,8 +139,10 @@ func (b *Bot) cmdUndo(ctx context.Context, c Command, args string) Response {
 
 // undo takes back what the reply ref recorded, as one change ("undo of …" in the history).
 func (b *Bot) undo(ctx context.Context, workspace, user, ref string) Response {
-	u, ok := b.undoable(ctx, workspace, ref)
+	u, ok, err := b.undoable(ctx, workspace, ref)
 	switch {
+	case err != nil:
+		return private(b.storeError("read what to undo", err))
 	case !ok:
 		return private(errorReply(fmt.Sprintf("That can no longer be undone: I keep what a reply recorded for %d days.", progress.UndoTTL/(24*time.Hour))))
 	case u.Undone != "":

@@ -1,7 +1,12 @@
 package bot
 
 import (
+	"fmt"
+	"time"
+
 	"context"
+	"github.com/upgradebot/upgradebot/diagnosis"
+	"github.com/upgradebot/upgradebot/progress"
 	"strings"
 	"testing"
 )
@@ -127,5 +132,124 @@ func TestEditAndDelete(t *testing.T) {
 	}
 	if got := strings.Join(actions, " "); got != "track add undo add undo" {
 		t.Errorf("history %q", got)
+	}
+}
+
+// valuesDown is a store whose Values under prefix cannot be read.
+type valuesDown struct {
+	progress.Store
+	prefix string
+}
+
+func (s valuesDown) Value(ctx context.Context, workspace, key string) ([]byte, bool, error) {
+	if strings.HasPrefix(key, s.prefix) {
+		return nil, false, fmt.Errorf("read %s: %w", key, progress.ErrUnavailable)
+	}
+	return s.Store.Value(ctx, workspace, key)
+}
+
+// A store error reading what a reply recorded is said as one: not "can no
+// longer be undone", and an edit is not recorded over what it cannot undo.
+func TestUndoStoreError(t *testing.T) {
+	ctx := context.Background()
+	b, store := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod")
+	m := Message{Workspace: "T1", Channel: "C1", User: "U1", TS: "1.1", Text: producerPaste}
+	undo := button(t, b.HandleMessage(ctx, m).Reply, ActionUndo)
+	down := New(Options{Engine: diagnosis.New(diagnosis.Builtin()), Store: valuesDown{store, "undo:"}, Now: func() time.Time { return testNow }, BotUserID: "UBOT"})
+	click := down.HandleAction(ctx, Action{Workspace: "T1", Channel: "C1", User: "U1", ID: "a1", ActionID: undo.ActionID, Value: undo.Value})
+	if got := text(click); !strings.Contains(got, "Tracking is unavailable") || !click.Private {
+		t.Errorf("Undo with the store down: %s", got)
+	}
+	m.Text, m.Edited = strings.ReplaceAll(producerPaste, "Billing_CS", "Orders_CS"), "1.2"
+	edit := down.HandleEdit(ctx, m)
+	if got := text(edit); !strings.Contains(got, "Tracking is unavailable") || !edit.Private {
+		t.Errorf("edit with the store down: %s", got)
+	}
+	st, _ := store.Status(ctx, "T1", "prod", -1)
+	if len(st.Modules) != 1 || st.Modules[0].Name != "Billing_CS" {
+		t.Errorf("after the edit with the store down: %+v", st.Modules)
+	}
+}
+
+// An edit of the text of a message with a screenshot keeps what the
+// screenshot showed: the transport sends the new text only, the core
+// answers it with the screenshot already read.
+func TestEditKeepsScreenshots(t *testing.T) {
+	ctx := context.Background()
+	b, store := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod")
+	shot := ImageText{Name: "shot.png", Text: strings.ReplaceAll(producerPaste, "Billing_CS", "Orders_CS")}
+	imageMsg(t, b, "1.1", producerPaste, shot)
+	edit := b.HandleEdit(ctx, Message{Workspace: "T1", Channel: "C1", User: "U1", TS: "1.1", Edited: "1.2", Text: "see the screenshot"})
+	if got := text(edit); !strings.Contains(got, "shot.png") || !strings.Contains(got, "Orders_CS") {
+		t.Errorf("the edit's reply lost the screenshot:\n%s", got)
+	}
+	st, _ := store.Status(ctx, "T1", "prod", -1)
+	if len(st.Modules) != 1 || st.Modules[0].Name != "Orders_CS" {
+		t.Errorf("after the edit: %+v", st.Modules)
+	}
+}
+
+// A quiet screenshot (a status, answered with a reaction) is kept for an
+// edit of the text too; an edit's reply stays private when the core says so.
+func TestEditKeepsQuietScreenshot(t *testing.T) {
+	ctx := context.Background()
+	b, store := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod")
+	imageMsg(t, b, "1.1", "", ImageText{Name: "shot.png", Text: "26 modules prepared successfully, 0 modules failed and 0 modules skipped."})
+	b.HandleEdit(ctx, Message{Workspace: "T1", Channel: "C1", User: "U1", TS: "1.1", Edited: "1.2", Text: "prod is ready"})
+	if st, _ := store.Status(ctx, "T1", "prod", 0); st.State != progress.StateReady {
+		t.Errorf("after the edit: %s", st.State)
+	}
+	down := New(Options{Engine: diagnosis.New(diagnosis.Builtin()), Store: valuesDown{store, "reply:"}, Now: func() time.Time { return testNow }, BotUserID: "UBOT"})
+	if edit := down.HandleEdit(ctx, Message{Workspace: "T1", Channel: "C1", User: "U1", TS: "1.1", Edited: "1.3", Text: "prod is ready!"}); !edit.Private {
+		t.Errorf("a store error published: %s", text(edit))
+	}
+}
+
+// An Undo button's printed command does what the button does: it takes
+// back that reply's change, not the user's last one.
+func TestUndoCode(t *testing.T) {
+	ctx := context.Background()
+	b, store := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod")
+	first := cmd(t, b, "C1", "U1", "failed Billing_CS")
+	cmd(t, b, "C1", "U1", "failed Orders_CS")
+	command := button(t, first.Announce, ActionUndo).Command
+	if !strings.HasPrefix(command, "undo ") {
+		t.Fatalf("Undo's command %q", command)
+	}
+	mustSay(t, text(cmd(t, b, "C1", "U2", strings.ToUpper(command))), "U2 undid a change on prod", "Off the list again: Billing_CS")
+	st, _ := store.Status(ctx, "T1", "prod", -1)
+	if len(st.Modules) != 1 || st.Modules[0].Name != "Orders_CS" {
+		t.Errorf("after %s: %+v", command, st.Modules)
+	}
+	mustSay(t, text(cmd(t, b, "C1", "U1", "undo")), "U1 undid a change on prod", "Off the list again: Orders_CS")
+}
+
+// --yes confirms in any position and case; done all with nothing to do
+// says so at once instead of asking.
+func TestConfirmedAnywhere(t *testing.T) {
+	for _, tc := range []struct {
+		args, rest string
+		yes        bool
+	}{
+		{"prod --yes", "prod", true}, {"prod --YES", "prod", true}, {"--yes prod", "prod", true},
+		{"prod: all --Yes", "prod: all", true}, {`prod: "Customer  Portal" --yes`, `prod: "Customer  Portal"`, true},
+		{"prod", "prod", false}, {"prod --yesterday", "prod --yesterday", false},
+	} {
+		if rest, yes := confirmed(tc.args); rest != tc.rest || yes != tc.yes {
+			t.Errorf("confirmed(%q) = %q, %v; want %q, %v", tc.args, rest, yes, tc.rest, tc.yes)
+		}
+	}
+	b, _ := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod")
+	cmd(t, b, "C1", "U1", "failed A")
+	mustSay(t, text(cmd(t, b, "C1", "U1", "reset --YES prod")), "started a new upgrade of prod")
+	r := cmd(t, b, "C1", "U1", "done all")
+	mustSay(t, text(r), "prod has no modules to republish")
+	if strings.Contains(text(r), "[") {
+		t.Errorf("done all on an empty list asks:\n%s", text(r))
 	}
 }

@@ -2,6 +2,7 @@ package progress
 
 import (
 	"cmp"
+	"strconv"
 	"strings"
 )
 
@@ -38,6 +39,9 @@ const (
 	// VerdictOtherVersion: the message names another Platform Server
 	// version than the environment's target.
 	VerdictOtherVersion Verdict = "other-version"
+	// VerdictRecorded: the message says what is recorded already (the
+	// summary pasted again while republishing): nothing to change.
+	VerdictRecorded Verdict = "recorded"
 )
 
 // Normal is s as the life cycle knows it: "unknown" (stored before the
@@ -62,6 +66,26 @@ func (s State) stage() int {
 		return 4
 	}
 	return 0
+}
+
+// OutcomeKnown reports whether the preparation's outcome is known: every
+// state from finished-with-errors, failed or ready on.
+func (s State) OutcomeKnown() bool { return s.stage() >= 2 }
+
+// Finished reports whether the upgrade is over: done, or Service Center
+// said ready and no module is listed.
+func (st Status) Finished() bool {
+	s := st.State.Normal()
+	return s == StateDone || s == StateReady && st.ModuleCount == 0
+}
+
+// FromBefore11 reports whether the upgrade started from Platform Server 10
+// or earlier: there is no modules preparation to wait for, every
+// application is republished, and "done all" ends the upgrade.
+func (e Environment) FromBefore11() bool {
+	major, _, _ := strings.Cut(e.FromVersion, ".")
+	n, err := strconv.Atoi(strings.TrimSpace(major))
+	return err == nil && n <= 10
 }
 
 // Transition is what the life cycle decides for one change.
@@ -103,6 +127,9 @@ func Next(st Status, c Change) Transition {
 		}
 		return keep
 	case ChangeDone:
+		if c.All && st.FromBefore11() {
+			return Transition{State: StateDone} // every application republished, whatever the preparation said
+		}
 		if cur.stage() < 2 {
 			return keep // the preparation's outcome is unknown: nothing to finish yet
 		}
@@ -119,6 +146,9 @@ func Next(st Status, c Change) Transition {
 			return Transition{State: cur, Refused: VerdictOlder}
 		}
 	case ChangeSummary:
+		if cur.stage() > 2 && sameCounts(c.Counts, st.Counts) {
+			return Transition{State: cur, Refused: VerdictRecorded}
+		}
 		to = StateReady
 		if deref(cmp.Or(c.Counts.Failed, st.Counts.Failed))+deref(cmp.Or(c.Counts.Skipped, st.Counts.Skipped)) > 0 {
 			to = StateFinishedWithErrors
@@ -132,6 +162,12 @@ func Next(st Status, c Change) Transition {
 		return Transition{State: cur, Refused: VerdictOlder}
 	}
 	return Transition{State: to}
+}
+
+// sameCounts reports whether a summary's counts c are those recorded (was).
+func sameCounts(c, was Counts) bool {
+	same := func(a, b *int) bool { return a == nil || b != nil && *a == *b }
+	return c.Known() && same(c.Prepared, was.Prepared) && same(c.Failed, was.Failed) && same(c.Skipped, was.Skipped)
 }
 
 // lessProgress reports whether p shows less progress than was recorded (was).

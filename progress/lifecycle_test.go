@@ -55,13 +55,25 @@ func TestNext(t *testing.T) {
 		{"finished, last done, counts covered", covered(StateFinishedWithErrors, 4, 4), Change{Kind: ChangeDone}, 0, StateDone, ""},
 		{"finished, last done, 3 unnamed", covered(StateFinishedWithErrors, 4, 1), Change{Kind: ChangeDone}, 0, StateRepublishing, ""},
 		{"finished, done all", covered(StateFinishedWithErrors, 4, 1), Change{Kind: ChangeDone, All: true}, 0, StateDone, ""},
+		// an upgrade from Platform Server 10 or earlier: done all ends it from any stage
+		{"from 10, following, done all", from10(StateFollowing), Change{Kind: ChangeDone, All: true}, 0, StateDone, ""},
+		{"from 10, preparing, done all", from10(StatePreparing), Change{Kind: ChangeDone, All: true}, 0, StateDone, ""},
+		{"from 10, finished, done all", from10(StateFinishedWithErrors), Change{Kind: ChangeDone, All: true}, 0, StateDone, ""},
+		{"from 10, ready, done all", from10(StateReady), Change{Kind: ChangeDone, All: true}, 0, StateDone, ""},
+		{"from 10, following, done", from10(StateFollowing), Change{Kind: ChangeDone}, 0, StateFollowing, ""},
+		{"from 11, following, done all", Status{Environment: Environment{State: StateFollowing, FromVersion: "11.8.0"}}, Change{Kind: ChangeDone, All: true}, 0, StateFollowing, ""},
 		// republishing
 		{"republishing, done", stateOf(StateRepublishing), Change{Kind: ChangeDone}, 3, StateRepublishing, ""},
 		{"republishing, last done", covered(StateRepublishing, 2, 2), Change{Kind: ChangeDone}, 0, StateDone, ""},
-		{"republishing, summary again", stateOf(StateRepublishing), Change{Kind: ChangeSummary, Counts: counts(1, 3)}, 0, StateRepublishing, VerdictOlder},
+		{"republishing, another summary", stateOf(StateRepublishing), Change{Kind: ChangeSummary, Counts: counts(1, 3)}, 0, StateRepublishing, VerdictOlder},
+		{"republishing, the summary again", withCounts(StateRepublishing, counts(1, 3)), Change{Kind: ChangeSummary, Counts: counts(1, 3)}, 0, StateRepublishing, VerdictRecorded},
+		{"republishing, the counts line alone again", withCounts(StateRepublishing, counts(1, 3)), Change{Kind: ChangeSummary, Counts: Counts{Failed: new(1)}}, 0, StateRepublishing, VerdictRecorded},
+		{"republishing, other counts", withCounts(StateRepublishing, counts(1, 3)), Change{Kind: ChangeSummary, Counts: counts(2, 3)}, 0, StateRepublishing, VerdictOlder},
+		{"republishing, other counts forced", withCounts(StateRepublishing, counts(1, 3)), Change{Kind: ChangeSummary, Counts: counts(2, 3), Force: true}, 0, StateFinishedWithErrors, ""},
 		{"republishing, banner", stateOf(StateRepublishing), Change{Kind: ChangePreparing, Preparation: prep(40)}, 0, StateRepublishing, VerdictOlder},
 		{"republishing, errors line", stateOf(StateRepublishing), Change{Kind: ChangeState, State: StateFinishedWithErrors}, 0, StateRepublishing, VerdictOlder},
 		// done
+		{"done, the summary again", withCounts(StateDone, counts(1, 3)), Change{Kind: ChangeSummary, Counts: counts(1, 3)}, 0, StateDone, VerdictRecorded},
 		{"done, ready banner", stateOf(StateDone), Change{Kind: ChangeState, State: StateReady}, 0, StateDone, VerdictOlder},
 		{"done, new module reported", stateOf(StateDone), Change{Kind: ChangeAddModules}, 1, StateRepublishing, ""},
 		{"done, reset", stateOf(StateDone), Change{Kind: ChangeReset}, 0, StateFollowing, ""},
@@ -83,6 +95,18 @@ func TestNext(t *testing.T) {
 }
 
 func stateOf(s State) Status { return Status{Environment: Environment{State: s}} }
+
+func withCounts(s State, c Counts) Status {
+	st := stateOf(s)
+	st.Counts = c
+	return st
+}
+
+func from10(s State) Status {
+	st := stateOf(s)
+	st.FromVersion = "10.0.1"
+	return st
+}
 
 func withPrep(p Preparation) Status {
 	return Status{Environment: Environment{State: StatePreparing, Preparation: p}}

@@ -538,10 +538,14 @@ func guarded(c Change, st Status) []string {
 	case ChangeReset, ChangeUndo:
 		return nil
 	case ChangeDone:
+		fields := []string{"state", "failed", "skipped"}
 		if st.Unnamed() > 0 {
-			return []string{"state", "failed", "skipped", "named_fs"}
+			fields = append(fields, "named_fs")
 		}
-		return []string{"state", "failed", "skipped"}
+		if c.All {
+			fields = append(fields, "from")
+		}
+		return fields
 	case ChangePreparing:
 		return []string{"state", "version", "percent", "current", "total"}
 	case ChangeSummary:
