@@ -99,6 +99,7 @@ type File struct {
 	Content []byte
 	Alt     string // an image in words
 	Env     string // the environment a chart shows: Slack posts it in its status message's thread
+	Stamp   string // a chart's samples (ChartStamp)
 }
 
 // Options are the bot's dependencies and settings.

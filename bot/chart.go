@@ -2,6 +2,8 @@ package bot
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -102,21 +104,38 @@ func addSample(ctx context.Context, s progress.Store, workspace, env string, at 
 	return s.PutValue(ctx, workspace, samplesKey(st.Name), js, samplesTTL)
 }
 
-// samples returns env's samples, oldest first.
-func (b *Bot) samples(ctx context.Context, workspace, env string) ([]chart.Sample, error) {
+// samples returns env's samples, oldest first, and their stamp.
+func (b *Bot) samples(ctx context.Context, workspace, env string) ([]chart.Sample, string, error) {
 	v, ok, err := b.store.Value(ctx, workspace, samplesKey(env))
 	if err != nil || !ok {
-		return nil, err
+		return nil, "", err
 	}
 	var list []wireSample
 	if err := json.Unmarshal(v, &list); err != nil {
-		return nil, fmt.Errorf("samples of %s: %w", env, err)
+		return nil, "", fmt.Errorf("samples of %s: %w", env, err)
 	}
 	out := make([]chart.Sample, len(list))
 	for i, w := range list {
 		out[i] = chart.Sample{At: time.UnixMilli(w.At).UTC(), Counted: w.Counted, FailedLeft: w.Failed, SkippedLeft: w.Skipped, Left: w.Left, Percent: w.Percent}
 	}
-	return out, nil
+	return out, stampOf(v), nil
+}
+
+// stampOf names a list of samples as kept: every sample added changes it.
+func stampOf(v []byte) string {
+	h := sha256.Sum256(v)
+	return hex.EncodeToString(h[:8])
+}
+
+// ChartStamp names the samples env's chart would be drawn from now (its
+// File.Stamp), "" when there are none: a transport keeping an uploaded
+// chart draws it again when the stamp changes.
+func (b *Bot) ChartStamp(ctx context.Context, workspace, env string) (string, error) {
+	v, ok, err := b.store.Value(ctx, workspace, samplesKey(env))
+	if err != nil || !ok {
+		return "", err
+	}
+	return stampOf(v), nil
 }
 
 // Chart draws env's burn-down chart.
@@ -125,7 +144,7 @@ func (b *Bot) Chart(ctx context.Context, workspace, env string) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	samples, err := b.samples(ctx, workspace, st.Name)
+	samples, stamp, err := b.samples(ctx, workspace, st.Name)
 	if err != nil || len(samples) == 0 {
 		return nil, err
 	}
@@ -139,7 +158,7 @@ func (b *Bot) Chart(ctx context.Context, workspace, env string) (*File, error) {
 		return nil, err
 	}
 	return &File{Name: fmt.Sprintf("burndown-%s-%s.png", st.Name, b.now().UTC().Format("20060102-1504")), Title: "Burn-down of " + st.Name,
-		Type: "png", Content: c.PNG, Alt: c.Alt, Env: st.Name}, nil
+		Type: "png", Content: c.PNG, Alt: c.Alt, Env: st.Name, Stamp: stamp}, nil
 }
 
 func (b *Bot) cmdChart(ctx context.Context, c Command, args string) Response {

@@ -27,7 +27,7 @@ func TestChartSamples(t *testing.T) {
 	run("failed A B C")
 	run("skipped D E")
 	run("done A D")
-	samples, err := b.samples(ctx, "T1", "prod")
+	samples, _, err := b.samples(ctx, "T1", "prod")
 	if err != nil || len(samples) != 3 {
 		t.Fatalf("%d samples, %v; want one per change", len(samples), err)
 	}
@@ -50,7 +50,7 @@ func TestChartSamples(t *testing.T) {
 	}
 	// A reset starts the chart again.
 	run("reset prod --yes")
-	if samples, _ := b.samples(ctx, "T1", "prod"); len(samples) != 1 || samples[0].Left != 0 {
+	if samples, _, _ := b.samples(ctx, "T1", "prod"); len(samples) != 1 || samples[0].Left != 0 {
 		t.Errorf("after reset: %+v", samples)
 	}
 	_ = store
@@ -72,7 +72,7 @@ func TestChartSamplesBounded(t *testing.T) {
 	if err := addSample(ctx, store, "T1", "prod", *now, false, true); err != nil {
 		t.Fatal(err)
 	}
-	samples, _ := b.samples(ctx, "T1", "prod")
+	samples, _, _ := b.samples(ctx, "T1", "prod")
 	if len(samples) > maxSamples || !samples[len(samples)-1].At.Equal(*now) || samples[len(samples)-2].Left != maxSamples-1 {
 		t.Errorf("%d samples, last at %v", len(samples), samples[len(samples)-1].At)
 	}
@@ -134,7 +134,7 @@ func TestChartSamplesOfALongList(t *testing.T) {
 	for i, c := range []string{"track prod", "failed " + strings.Join(names, " "), "failed X", "failed Y"} {
 		b.HandleCommand(ctx, Command{Workspace: "T1", Channel: "C1", User: "U1", ID: fmt.Sprint(i), Text: c})
 	}
-	samples, _ := b.samples(ctx, "T1", "prod")
+	samples, _, _ := b.samples(ctx, "T1", "prod")
 	if len(samples) != 1 || samples[0].Left != sampleEvery+50 {
 		t.Fatalf("samples %+v, want the first change only", samples)
 	}
@@ -143,4 +143,42 @@ func TestChartSamplesOfALongList(t *testing.T) {
 	if err != nil || !strings.Contains(f.Alt, fmt.Sprintf("%d left now", sampleEvery+52)) {
 		t.Fatalf("chart %v: %v", f, err)
 	}
+}
+
+// ChartStamp changes with the samples; a chart carries the stamp it was
+// drawn from; App Home asks for the chart of each followed environment
+// with its channels and shows the picture it is given.
+func TestChartStampAndHome(t *testing.T) {
+	b, _, now := clockBot(t)
+	ctx := context.Background()
+	n := 0
+	run := func(ch, text string) {
+		n++
+		*now = now.Add(10 * time.Minute)
+		b.HandleCommand(ctx, Command{Workspace: "T1", Channel: ch, User: "U1", ID: fmt.Sprint("c", n), Text: text})
+	}
+	run("C1", "track prod")
+	run("C1", "failed A B")
+	run("C2", "track qa")
+	run("C2", "untrack qa")
+	s1, err := b.ChartStamp(ctx, "T1", "prod")
+	if err != nil || s1 == "" {
+		t.Fatalf("stamp %q, %v", s1, err)
+	}
+	if f, _ := b.Chart(ctx, "T1", "prod"); f == nil || f.Stamp != s1 {
+		t.Fatalf("chart stamp %+v, want %q", f, s1)
+	}
+	run("C1", "done A")
+	if s2, _ := b.ChartStamp(ctx, "T1", "prod"); s2 == s1 || s2 == "" {
+		t.Errorf("stamp %q after a change, was %q", s2, s1)
+	}
+	asked := map[string][]string{}
+	home := b.Home(ctx, "T1", func(_ context.Context, env string, channels []string) (Image, bool) {
+		asked[env] = channels
+		return Image{FileID: "F1", Title: "Burn-down of " + env, Alt: "in words"}, env == "prod"
+	})
+	if len(asked) != 1 || fmt.Sprint(asked["prod"]) != "[C1]" {
+		t.Errorf("asked for %v, want prod's chart with its channel C1 only", asked)
+	}
+	mustSay(t, RenderText(home), "[Burn-down of prod: in words]")
 }

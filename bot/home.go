@@ -2,8 +2,14 @@ package bot
 
 import "context"
 
-// Home is the App Home view: every environment's state and modules to republish.
-func (b *Bot) Home(ctx context.Context, workspace string) *Reply {
+// HomeChart gives App Home the picture of env's burn-down chart for the
+// user viewing it, env being followed in channels; false when that user
+// may not see it there or it is not ready (the transport's to judge).
+type HomeChart func(ctx context.Context, env string, channels []string) (Image, bool)
+
+// Home is the App Home view: every environment's state and modules to
+// republish, and the chart of each that chart (nil: none) gives.
+func (b *Bot) Home(ctx context.Context, workspace string, chart HomeChart) *Reply {
 	r := &Reply{Summary: "upgradebot"}
 	r.Header("Upgrades in this workspace")
 	envs, err := b.store.Environments(ctx, workspace)
@@ -26,6 +32,11 @@ func (b *Bot) Home(ctx context.Context, workspace string) *Reply {
 			return r
 		}
 		b.statusBlocks(r, st, b.extra(ctx, workspace, e.Name))
+		if chart != nil && len(st.Channels) > 0 {
+			if img, ok := chart(ctx, st.Name, st.Channels); ok {
+				r.Picture(img)
+			}
+		}
 	}
 	return r
 }

@@ -81,6 +81,7 @@ const (
 	ContextBlock                  // small print
 	ActionsBlock                  // buttons
 	DividerBlock
+	ImageBlock // a picture the transport holds (an uploaded chart)
 )
 
 // Field is a label and its value.
@@ -101,6 +102,13 @@ type Button struct {
 	Command string
 }
 
+// Image is a picture the transport already holds: in Slack, a file it uploaded and shared.
+type Image struct {
+	FileID string
+	Title  string
+	Alt    string // the picture in words
+}
+
 // Block is one part of a reply.
 type Block struct {
 	Kind    BlockKind
@@ -108,6 +116,7 @@ type Block struct {
 	Lines   []Line // SectionBlock, ListBlock, ContextBlock
 	Fields  []Field
 	Buttons []Button
+	Image   Image // ImageBlock
 }
 
 // Reply is a message the bot posts.
@@ -115,6 +124,9 @@ type Reply struct {
 	// Summary is the one-line plain text for notifications and screen readers.
 	Summary string
 	Blocks  []Block
+	// Files go with the message (the digest's charts): in Slack, uploaded
+	// in its thread; a transport without files leaves them out.
+	Files []*File
 }
 
 // Empty reports whether there is nothing to post.
@@ -163,6 +175,12 @@ func (r *Reply) Actions(bs ...Button) *Reply {
 	if len(bs) > 0 {
 		r.Blocks = append(r.Blocks, Block{Kind: ActionsBlock, Buttons: bs})
 	}
+	return r
+}
+
+// Picture adds an image block.
+func (r *Reply) Picture(img Image) *Reply {
+	r.Blocks = append(r.Blocks, Block{Kind: ImageBlock, Image: img})
 	return r
 }
 

@@ -173,7 +173,7 @@ func TestHomeAndLivingStatus(t *testing.T) {
 		b.HandleCommand(ctx, Command{Workspace: "T1", Channel: "C1", User: "U1", ID: fmt.Sprint(i), Text: c})
 	}
 	*now = now.Add(3*time.Hour + 10*time.Minute)
-	home := RenderText(b.Home(ctx, "T1"))
+	home := RenderText(b.Home(ctx, "T1", nil))
 	mustSay(t, home, "== prod: Platform Server 11.14.0 → 11.31.0 ==", "Upgrade: since Wed 25 Nov 09:30 UTC, running for 3h 10m", "A — failed, reported by U1, taken by U1")
 	m, err := b.LivingStatus(ctx, "T1", "C1", "prod")
 	r := m.Reply

@@ -106,7 +106,7 @@ func TestFortyModulesGolden(t *testing.T) {
 	}
 	for what, r := range map[string]*Reply{
 		"status": cmd(t, b, "C1", "U1", "status prod").Reply, "reminder": b.Reminder(st, testNow, time.Hour, 0),
-		"home": b.Home(context.Background(), "T1"), "digest": digest,
+		"home": b.Home(context.Background(), "T1", nil), "digest": digest,
 	} {
 		if out := RenderText(r); !strings.Contains(out, line) {
 			t.Errorf("%s lacks the counts line %q:\n%s", what, line, out)

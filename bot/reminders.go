@@ -185,6 +185,7 @@ func (b *Bot) Digest(ctx context.Context, workspaces []string, now time.Time, lo
 		}
 	}
 	var lines []Line
+	var charts []*File
 	busy := 0
 	for _, ws := range workspaces {
 		envs, err := b.store.Environments(ctx, ws)
@@ -197,12 +198,13 @@ func (b *Bot) Digest(ctx context.Context, workspaces []string, now time.Time, lo
 				return nil, err
 			}
 			w := outstanding(st, now, stall)
-			if w.any() {
-				busy++
-			}
 			prefix := ""
 			if len(workspaces) > 1 {
 				prefix = ws + " / "
+			}
+			if w.any() {
+				busy++
+				charts = b.digestChart(ctx, charts, ws, prefix, st.Name)
 			}
 			lines = append(lines, b.digestLine(prefix, st, w))
 		}
@@ -218,7 +220,36 @@ func (b *Bot) Digest(ctx context.Context, workspaces []string, now time.Time, lo
 		r.Section(lines[i:min(i+perSection, len(lines))]...)
 	}
 	r.Context(Line{T("Modules and buttons: "), C(b.cmd + " status <env>")})
+	if len(charts) > 0 {
+		l := Line{T("Burn-down charts of " + plural(len(charts), "environment", "environments") + " with work left: in this message's thread.")}
+		if len(charts) == digestCharts && busy > digestCharts {
+			l = append(l, T(" The others: "), C(b.cmd+" chart <env>"))
+		}
+		r.Context(l)
+		r.Files = charts
+	}
 	return r, nil
+}
+
+// digestCharts bounds the charts a digest carries: each is drawn and
+// uploaded while the digest is posted.
+const digestCharts = 20
+
+// digestChart appends env's burn-down chart to the digest's charts, if it
+// has one (an error is logged: the digest goes without it).
+func (b *Bot) digestChart(ctx context.Context, charts []*File, workspace, prefix, env string) []*File {
+	if len(charts) == digestCharts {
+		return charts
+	}
+	f, err := b.Chart(ctx, workspace, env)
+	if err != nil {
+		b.log.Warn("cannot draw the burn-down chart for the digest", "env", env, "err", err)
+	}
+	if f == nil {
+		return charts
+	}
+	f.Title = "Burn-down of " + prefix + env
+	return append(charts, f)
 }
 
 func (b *Bot) digestLine(prefix string, st progress.Status, w work) Line {

@@ -42,6 +42,8 @@ func RenderText(r *Reply) string {
 			b.WriteByte('\n')
 		case DividerBlock:
 			b.WriteString("--\n")
+		case ImageBlock:
+			fmt.Fprintf(&b, "[%s: %s]\n", bl.Image.Title, bl.Image.Alt)
 		}
 	}
 	if b.Len() == 0 {

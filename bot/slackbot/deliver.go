@@ -213,12 +213,17 @@ func (a *App) file(ctx context.Context, o origin, f *bot.File) error {
 	if o.kind == fromMention || o.kind == fromMessage {
 		thread = o.thread
 	}
+	status := ""
 	if f.Env != "" && a.living != nil {
 		// A chart goes in the thread of its environment's status message.
-		thread = cmp.Or(a.living.Thread(ctx, o.workspace, o.channel, f.Env), thread)
+		status = a.living.Thread(ctx, o.workspace, o.channel, f.Env)
+		thread = cmp.Or(status, thread)
 	}
-	err := a.api.Upload(ctx, o.channel, thread, comment, f)
+	id, err := a.api.Upload(ctx, o.channel, thread, comment, f)
 	if err == nil {
+		if status != "" {
+			a.keepChart(ctx, o.workspace, f, id) // App Home shows it too
+		}
 		return nil
 	}
 	if f.Type == "png" {

@@ -444,7 +444,13 @@ func (a *App) handleHome(ctx context.Context, eventID, team, user string) {
 			return
 		}
 	}
-	err := a.api.PublishHome(ctx, user, a.core.Home(ctx, team))
+	charts := a.homeCharts(team, user)
+	err := a.api.PublishHome(ctx, user, a.core.Home(ctx, team, charts.chart()))
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Code == "invalid_blocks" && charts.forget(ctx) {
+		a.log.Info("Slack refused App Home with its charts (one deleted?); publishing it without them", "err", err)
+		err = a.api.PublishHome(ctx, user, a.core.Home(ctx, team, nil))
+	}
 	if err == nil {
 		a.metrics.Reply("home")
 	}

@@ -35,6 +35,8 @@ type LivingCore interface {
 	LivingStatus(ctx context.Context, workspace, channel, env string) (bot.StatusMessage, error)
 	// Chart is env's burn-down chart, nil when there is nothing to draw yet.
 	Chart(ctx context.Context, workspace, env string) (*bot.File, error)
+	// ChartStamp names the samples Chart would draw now; "" when none.
+	ChartStamp(ctx context.Context, workspace, env string) (string, error)
 }
 
 var _ LivingCore = (*bot.Bot)(nil)
@@ -334,8 +336,10 @@ func (a *App) threadAnnouncement(ctx context.Context, resp bot.Response, o origi
 	if err == nil && resp.Milestone != nil {
 		if f, cerr := a.living.o.Core.Chart(ctx, o.workspace, env); cerr != nil || f == nil {
 			a.log.Debug("no chart for the milestone", "env", env, "err", cerr)
-		} else if uerr := a.api.Upload(ctx, o.channel, ts, "", f); uerr != nil {
+		} else if id, uerr := a.api.Upload(ctx, o.channel, ts, "", f); uerr != nil {
 			a.log.Info("cannot upload the burn-down chart", "env", env, "err", uerr)
+		} else {
+			a.keepChart(ctx, o.workspace, f, id)
 		}
 	}
 	return true, err

@@ -29,6 +29,7 @@ const (
 	MaxContextItems  = 10
 	MaxFallbackChars = 4000
 	MaxBlockID       = 255
+	MaxAltChars      = 1000 // an uploaded image's alt text (an image block's may be 2000)
 )
 
 var userID = regexp.MustCompile(`^[UWB][A-Z0-9]{2,20}$`)
@@ -163,6 +164,12 @@ func RenderBlocksLimit(r *bot.Reply, max int) []slack.Block {
 			out = append(out, slack.NewActionBlock("", elems...))
 		case bot.DividerBlock:
 			out = append(out, slack.NewDividerBlock())
+		case bot.ImageBlock:
+			var title *slack.TextBlockObject
+			if bl.Image.Title != "" {
+				title = slack.NewTextBlockObject(slack.PlainTextType, bot.Shorten(bl.Image.Title, MaxHeaderChars), false, false)
+			}
+			out = append(out, slack.NewImageBlockSlackFile(&slack.SlackFileObject{ID: bl.Image.FileID}, bot.Shorten(bl.Image.Alt, MaxAltChars), "", title))
 		}
 	}
 	if len(out) > max {

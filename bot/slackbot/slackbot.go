@@ -69,7 +69,7 @@ type Core interface {
 	HandleAction(ctx context.Context, a bot.Action) bot.Response
 	HandleEdit(ctx context.Context, m bot.Message) bot.Response
 	HandleDelete(ctx context.Context, m bot.Message) bot.Response
-	Home(ctx context.Context, workspace string) *bot.Reply
+	Home(ctx context.Context, workspace string, chart bot.HomeChart) *bot.Reply
 	CommandText(text string) (string, bool)
 	ReadOnly(command string) bool
 	SetBotUserID(id string)
@@ -545,13 +545,13 @@ var (
 	BotScopes = []string{
 		"app_mentions:read", // app_mention
 		"channels:history",  // message.channels
-		"channels:read",     // conversations.info (track)
+		"channels:read",     // conversations.info (track), users.conversations (App Home's charts)
 		"chat:write",        // chat.postMessage, chat.postEphemeral, chat.update
 		"commands",          // /upgrade
 		"files:read",        // screenshots
-		"files:write",       // files.getUploadURLExternal, files.completeUploadExternal (export)
+		"files:write",       // files.getUploadURLExternal, files.completeUploadExternal (export, charts)
 		"groups:history",    // message.groups
-		"groups:read",       // conversations.info on private channels
+		"groups:read",       // conversations.info, users.conversations on private channels
 		"im:history",        // message.im
 		"mpim:history",      // message.mpim
 		"reactions:write",   // reactions.add

@@ -110,7 +110,7 @@ func (a *API) Client() *slack.Client { return a.client }
 // have made it before failing.
 var repeatable = map[string]bool{
 	"auth.test": true, "apps.connections.open": true, "conversations.info": true, "conversations.replies": true,
-	"files.info": true, "files.download": true, "files.getUploadURLExternal": true,
+	"files.info": true, "files.download": true, "files.getUploadURLExternal": true, "users.conversations": true,
 	"chat.update": true, "pins.add": true, "views.publish": true, "reactions.add": true,
 }
 
@@ -354,10 +354,20 @@ func (a *API) AuthTest(ctx context.Context) (*slack.AuthTestResponse, error) {
 	return res, err
 }
 
-// Post posts a reply in a channel (bot.Poster: reminders and digests).
+// Post posts a reply in a channel (bot.Poster: reminders and digests),
+// and uploads its files in its thread. The reply counts as posted once
+// the message is: a file that fails is logged, not tried again.
 func (a *API) Post(ctx context.Context, channel string, r *bot.Reply) error {
-	_, err := a.PostMessage(ctx, channel, "", false, r)
-	return err
+	ts, err := a.PostMessage(ctx, channel, "", false, r)
+	if err != nil {
+		return err
+	}
+	for _, f := range r.Files {
+		if _, err := a.Upload(ctx, channel, ts, "", f); err != nil {
+			a.log.Info("cannot upload a file in the thread of a scheduled post", "channel", channel, "file", f.Name, "err", err)
+		}
+	}
+	return nil
 }
 
 // PostMessage posts a reply in a channel, in thread when threadTS is set
@@ -535,6 +545,36 @@ func (a *API) InChannel(ctx context.Context, channel string) (bool, error) {
 	return ch.IsMember || ch.IsIM, nil
 }
 
+// maxUserChannelPages bounds the pages UserChannels reads (200 channels each).
+const maxUserChannelPages = 25
+
+// UserChannels returns the public and private channels a user is a member
+// of, as far as the bot can see them (users.conversations): private ones
+// only where the bot is a member too, which is enough to tell whether the
+// user is in a channel the bot follows an environment in.
+func (a *API) UserChannels(ctx context.Context, user string) (map[string]bool, error) {
+	in := map[string]bool{}
+	params := &slack.GetConversationsForUserParameters{UserID: user, Types: []string{"public_channel", "private_channel"}, Limit: 200, ExcludeArchived: true}
+	for range maxUserChannelPages {
+		var chs []slack.Channel
+		err := a.do(ctx, "users.conversations", "", func(ctx context.Context) (err error) {
+			chs, params.Cursor, err = a.client.GetConversationsForUserContext(ctx, params)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, ch := range chs {
+			in[ch.ID] = true
+		}
+		if params.Cursor == "" {
+			return in, nil
+		}
+	}
+	a.log.Warn("a user is in too many channels to read them all", "user", user, "pages", maxUserChannelPages)
+	return in, nil
+}
+
 // PublishHome shows a reply as a user's App Home tab (up to 100 blocks).
 func (a *API) PublishHome(ctx context.Context, user string, r *bot.Reply) error {
 	view := slack.HomeTabViewRequest{Type: slack.VTHomeTab, Blocks: slack.Blocks{BlockSet: RenderBlocksLimit(r, MaxHomeBlocks)}}
@@ -600,15 +640,21 @@ func (a *API) FileInfo(ctx context.Context, id string) (*slack.File, error) {
 }
 
 // Upload shares a file in a channel (in thread when threadTS is set) with
-// files.getUploadURLExternal, the upload, and files.completeUploadExternal.
-func (a *API) Upload(ctx context.Context, channel, threadTS, comment string, f *bot.File) error {
-	return a.do(ctx, "files.upload", channel, func(ctx context.Context) error {
-		_, err := a.client.UploadFileContext(ctx, slack.UploadFileParameters{
+// files.getUploadURLExternal, the upload, and files.completeUploadExternal,
+// and returns its id.
+func (a *API) Upload(ctx context.Context, channel, threadTS, comment string, f *bot.File) (string, error) {
+	var id string
+	err := a.do(ctx, "files.upload", channel, func(ctx context.Context) error {
+		s, err := a.client.UploadFileContext(ctx, slack.UploadFileParameters{
 			Filename: f.Name, Title: f.Title, Content: string(f.Content), FileSize: len(f.Content),
-			Channel: channel, ThreadTimestamp: threadTS, InitialComment: comment, AltTxt: f.Alt,
+			Channel: channel, ThreadTimestamp: threadTS, InitialComment: comment, AltTxt: bot.Shorten(f.Alt, MaxAltChars),
 		})
+		if s != nil {
+			id = s.ID
+		}
 		return err
 	})
+	return id, err
 }
 
 // isAuthError tells a refused token from a transient failure.

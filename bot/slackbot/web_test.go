@@ -48,13 +48,20 @@ func TestAPIRetryPolicy(t *testing.T) {
 			return a.Respond(ctx, a.fake.ResponseURL("r"), respondEphemeral, r)
 		},
 		"files.completeUploadExternal": func(ctx context.Context, a testAPI) error {
-			return a.Upload(ctx, channel, "", "", file)
+			_, err := a.Upload(ctx, channel, "", "", file)
+			return err
 		},
-		"upload":                     func(ctx context.Context, a testAPI) error { return a.Upload(ctx, channel, "", "", file) },
-		"files.getUploadURLExternal": func(ctx context.Context, a testAPI) error { return a.Upload(ctx, channel, "", "", file) },
-		"chat.update":                func(ctx context.Context, a testAPI) error { return a.Update(ctx, channel, "1700000000.000001", r) },
-		"reactions.add":              func(ctx context.Context, a testAPI) error { return a.React(ctx, channel, "1700000000.000001", "eyes") },
-		"views.publish":              func(ctx context.Context, a testAPI) error { return a.PublishHome(ctx, ana, r) },
+		"upload": func(ctx context.Context, a testAPI) error {
+			_, err := a.Upload(ctx, channel, "", "", file)
+			return err
+		},
+		"files.getUploadURLExternal": func(ctx context.Context, a testAPI) error {
+			_, err := a.Upload(ctx, channel, "", "", file)
+			return err
+		},
+		"chat.update":   func(ctx context.Context, a testAPI) error { return a.Update(ctx, channel, "1700000000.000001", r) },
+		"reactions.add": func(ctx context.Context, a testAPI) error { return a.React(ctx, channel, "1700000000.000001", "eyes") },
+		"views.publish": func(ctx context.Context, a testAPI) error { return a.PublishHome(ctx, ana, r) },
 		"conversations.info": func(ctx context.Context, a testAPI) error {
 			_, err := a.InChannel(ctx, channel)
 			return err

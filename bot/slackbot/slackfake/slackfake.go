@@ -101,9 +101,16 @@ type Server struct {
 	others   []map[string]any // messages of people, by AddMessage
 	pins     map[string]bool  // channel/ts of pinned messages
 	deleted  map[string]bool  // channel/ts of messages people deleted (Delete)
+	userChs  map[string][]string
+	uploads  map[string]string // file id → content, until files.completeUploadExternal
+	infoSeen map[string]int    // files.info calls per uploaded file
 
 	// PageSize, when set, caps the messages of one conversations.replies page.
 	PageSize int
+	// SharedAfter is how many files.info calls describe a file the bot
+	// uploaded as not shared yet (Slack shares it a moment after
+	// files.completeUploadExternal); 0: shared at once.
+	SharedAfter int
 }
 
 // New starts a fake Slack, closed when the test ends.
@@ -112,6 +119,7 @@ func New(t testing.TB) *Server {
 		t: t, queued: map[string][]Response{}, delay: map[string]time.Duration{}, members: map[string]bool{},
 		gone: map[string]string{}, changed: make(chan struct{}), sent: map[string]time.Time{}, acks: map[string]time.Time{},
 		ackBody: map[string]json.RawMessage{}, files: map[string]File{}, pins: map[string]bool{}, deleted: map[string]bool{},
+		userChs: map[string][]string{}, uploads: map[string]string{}, infoSeen: map[string]int{},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/", s.serveAPI)
@@ -164,6 +172,13 @@ func (s *Server) SetMember(channel string, member bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.members[channel] = member
+}
+
+// SetUserChannels sets the channels users.conversations lists for user (none by default).
+func (s *Server) SetUserChannels(user string, channels ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.userChs[user] = channels
 }
 
 // SetGone makes posts to channel fail with code (not_in_channel, channel_not_found, is_archived); "" restores it.
@@ -445,15 +460,44 @@ func (s *Server) answer(method string, c Call) map[string]any {
 	case "files.completeUploadExternal":
 		var files []map[string]any
 		_ = json.Unmarshal([]byte(c.Field("files")), &files)
+		s.mu.Lock()
+		for _, f := range files {
+			id, _ := f["id"].(string)
+			title, _ := f["title"].(string)
+			content, ok := s.uploads[id]
+			if !ok {
+				s.mu.Unlock()
+				return fail("file_not_found")
+			}
+			file := File{ID: id, Name: title, Mimetype: "image/png", Filetype: "png", Content: []byte(content), uploaded: true}
+			if channel != "" {
+				file.Shared = []string{channel}
+			}
+			s.files[id] = file
+		}
+		s.mu.Unlock()
 		return map[string]any{"ok": true, "files": files}
 	case "files.info":
 		s.mu.Lock()
 		f, ok := s.files[c.Field("file")]
+		if f.uploaded {
+			if s.infoSeen[f.ID]++; s.infoSeen[f.ID] <= s.SharedAfter {
+				f.Shared = nil
+			}
+		}
 		s.mu.Unlock()
 		if !ok {
 			return fail("file_not_found")
 		}
 		return map[string]any{"ok": true, "file": s.fileObject(f, false), "comments": []any{}}
+	case "users.conversations":
+		s.mu.Lock()
+		var chs []map[string]any
+		for _, ch := range s.userChs[c.Field("user")] {
+			chs = append(chs, map[string]any{"id": ch, "name": "fake-" + strings.ToLower(ch), "is_channel": true})
+		}
+		s.mu.Unlock()
+		return map[string]any{"ok": true, "channels": chs, "response_metadata": map[string]any{"next_cursor": ""}}
 	}
 	return map[string]any{"ok": true}
 }
@@ -566,6 +610,9 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 	if s.serveCanned(w, r, "upload") {
 		return
 	}
+	s.mu.Lock()
+	s.uploads[strings.TrimPrefix(r.URL.Path, "/upload/")] = fmt.Sprint(c.Body["content"])
+	s.mu.Unlock()
 	w.Header().Set("Content-Type", "text/plain")
 	_, _ = io.WriteString(w, "OK - "+strconv.Itoa(len(fmt.Sprint(c.Body["content"]))))
 }
@@ -601,6 +648,10 @@ type File struct {
 	// "check_file_info"), as for files from Slack Connect channels: the
 	// details come from files.info.
 	CheckFileInfo bool
+	// Shared are the channels it is shared in (files.info's channels and shares).
+	Shared []string
+
+	uploaded bool // by the bot, through files.completeUploadExternal
 }
 
 // AddFile registers a file and returns it as a message event's files[] element.
@@ -635,6 +686,13 @@ func (s *Server) fileObject(f File, idOnly bool) map[string]any {
 		"url_private_download": s.DownloadURL(f.ID, f.Name),
 		"permalink":            "https://fake.slack.com/files/U0ANA/" + f.ID + "/" + f.Name,
 		"has_rich_preview":     false, "file_access": "visible",
+	}
+	if len(f.Shared) > 0 {
+		public := map[string]any{}
+		for _, ch := range f.Shared {
+			public[ch] = []any{map[string]any{"ts": "1700000000.000001", "channel_name": "fake-" + strings.ToLower(ch), "team_id": TeamID}}
+		}
+		o["channels"], o["shares"] = f.Shared, map[string]any{"public": public}
 	}
 	if f.Width > 0 {
 		o["original_w"], o["original_h"] = f.Width, f.Height
