@@ -484,6 +484,9 @@ func (s *BoltStore) Apply(ctx context.Context, workspace, env string, c Change) 
 			rec.State = after
 		}
 		res.BecameDone = was != StateDone && rec.State == StateDone
+		if detail == "" && c.Kind == ChangeDone && c.All && res.BecameDone {
+			detail = "republished all" // an upgrade from Platform Server 10: nothing listed, yet it is done now
+		}
 		rec.UpdatedAt, rec.UpdatedBy = toMillis(c.At), c.Actor
 		if err := saveEnv(eb, rec); err != nil {
 			return err

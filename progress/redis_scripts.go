@@ -318,6 +318,8 @@ local after = redis.call('ZCARD', order)
 local state = ARGV[8]
 if state == '' then state = redis.call('HGET', meta, 'state') or 'following' end
 if after == 0 and ARGV[9] ~= '' then state = ARGV[9] end
+-- An upgrade from Platform Server 10: nothing listed, yet done all ends it.
+if k == 'done' and c.all and detail == '' and was ~= 'done' and state == 'done' then detail = 'republished all' end
 redis.call('HSET', meta, 'state', state, 'named_fs', string.format('%d', nfs), 'updated_at', ARGV[5], 'updated_by', actor)
 if detail then
   local e = cjson.decode(ARGV[2])
