@@ -18,6 +18,9 @@ type statusExtra struct {
 	owners  map[string]string
 	started time.Time
 	full    bool // the status command's: more modules are in the export
+	// quiet: a reminder's, posted anew each time: its module lines name no
+	// reporter, as a mention in every line would notify them again and again.
+	quiet bool
 }
 
 // When an upgrade started is kept as a value (set at track and reset), so

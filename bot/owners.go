@@ -85,6 +85,7 @@ func (b *Bot) setOwner(ctx context.Context, c Command, args string, take bool) R
 	if err != nil {
 		return private(b.storeError("owners", err))
 	}
+	b.lastNotUndoable(ctx, c, fmt.Sprintf("%s %s on %s", name, quotedList(names), env))
 	r := &Reply{}
 	if take {
 		r.Summary = fmt.Sprintf("%s took %s on %s", c.User, plural(len(names), "module", "modules"), env)

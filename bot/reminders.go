@@ -112,7 +112,9 @@ func (b *Bot) reminder(st progress.Status, owners map[string]string, now time.Ti
 	}
 	r := &Reply{Summary: "Reminder: " + name + ": " + what}
 	r.Section(Line{T(":bell: Reminder: "), B(st.Name), T(strings.TrimPrefix(name, st.Name) + " still has " + what + ".")})
-	r.Blocks = append(r.Blocks, b.StatusReply(st).Blocks...)
+	sr := &Reply{}
+	b.statusBlocks(sr, st, statusExtra{quiet: true})
+	r.Blocks = append(r.Blocks, sr.Blocks...)
 	if owners != nil {
 		r.Section(b.ownerLines(st, owners)...)
 	}

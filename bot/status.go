@@ -190,7 +190,7 @@ func (b *Bot) statusBlocks(r *Reply, st progress.Status, x statusExtra) {
 			if m.Producer && m.Reason != progress.ReasonProducerNotPrepared {
 				l = append(l, T(", and "+reasonText(progress.ReasonProducerNotPrepared)))
 			}
-			if m.ReportedBy != "" {
+			if m.ReportedBy != "" && !x.quiet {
 				l = append(l, T(", reported by "), M(m.ReportedBy))
 			}
 			if o := x.owners[moduleKey(m.Name)]; o != "" {

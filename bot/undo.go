@@ -114,6 +114,15 @@ func (b *Bot) remember(ctx context.Context, workspace, channel, user, ref string
 
 func lastKey(channel, user string) string { return "last:" + channel + ":" + user }
 
+// lastNotUndoable notes what, a change undo does not take back (take,
+// release, snooze), as c's user's last change here: a plain undo after it
+// says so rather than take back the change before it.
+func (b *Bot) lastNotUndoable(ctx context.Context, c Command, what string) {
+	if err := b.store.PutValue(ctx, c.Workspace, lastKey(c.Channel, c.User), []byte("!"+what), progress.UndoTTL); err != nil {
+		b.log.Warn("cannot keep a user's last change", "err", err)
+	}
+}
+
 func (b *Bot) cmdUndo(ctx context.Context, c Command, args string) Response {
 	if fields := strings.Fields(args); len(fields) > 1 {
 		return b.usageError(b.lookup("undo"), "Give the code printed beside an Undo button, or nothing for your last change here.")
@@ -133,6 +142,9 @@ func (b *Bot) cmdUndo(ctx context.Context, c Command, args string) Response {
 	}
 	if !found {
 		return private(errorReply(fmt.Sprintf("You have no change to undo in this channel (I keep them %d days).", progress.UndoTTL/(24*time.Hour))))
+	}
+	if what, ok := strings.CutPrefix(string(ref), "!"); ok {
+		return private(errorReply(fmt.Sprintf("Your last change here (%s) is not one undo takes back: take, release or snooze again to change it. An earlier change is undone with the code beside its Undo button: %s undo <code>.", what, b.cmd)))
 	}
 	return b.undo(ctx, c.Workspace, c.User, string(ref))
 }

@@ -463,7 +463,7 @@ func (s *BoltStore) Apply(ctx context.Context, workspace, env string, c Change) 
 			return nil
 		}
 		before, was, nowMs := rec.ModuleCount, rec.State.Normal(), toMillis(now)
-		u := boltUndo{rec: &rec, mb: mb, ob: ob, nb: nb}
+		u := boltUndo{rec: &rec, mb: mb, ob: ob, nb: nb, rb: rb}
 		items, detail := u.touched(c, mods), describeChange(c, mods)
 		if c.Kind == ChangeUndo {
 			if detail, err = u.undo(eb, c.Undoes, nowMs, &res); err != nil {
@@ -484,6 +484,9 @@ func (s *BoltStore) Apply(ctx context.Context, workspace, env string, c Change) 
 			rec.State = after
 		}
 		res.BecameDone = was != StateDone && rec.State == StateDone
+		if detail == "" && c.Kind == ChangeDone && c.All && res.BecameDone {
+			detail = "republished all" // an upgrade from Platform Server 10: nothing listed, yet it is done now
+		}
 		rec.UpdatedAt, rec.UpdatedBy = toMillis(c.At), c.Actor
 		if err := saveEnv(eb, rec); err != nil {
 			return err

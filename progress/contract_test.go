@@ -31,6 +31,7 @@ func runContractTests(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("DoneByName", func(t *testing.T) { testDoneByName(t, newStore(t)) })
 	t.Run("LookAlikeNames", func(t *testing.T) { testLookAlikeNames(t, newStore(t)) })
 	t.Run("DoneAll", func(t *testing.T) { testDoneAll(t, newStore(t)) })
+	t.Run("DoneAllFromBefore11", func(t *testing.T) { testDoneAllFromBefore11(t, newStore(t)) })
 	t.Run("ReAddModule", func(t *testing.T) { testReAddModule(t, newStore(t)) })
 	t.Run("Unnamed", func(t *testing.T) { testUnnamed(t, newStore(t)) })
 	t.Run("SummaryState", func(t *testing.T) { testSummaryState(t, newStore) })
@@ -437,6 +438,24 @@ func testDoneAll(t *testing.T, s Store) {
 	apply(t, s, "dev", Change{Kind: ChangeAddModules, Reason: ReasonFailed, Modules: []string{"A"}})
 	if st := status(t, s, "dev", 10); st.ModuleCount != 1 || st.NamedFailedSkipped != 3 {
 		t.Errorf("after re-adding: %+v", st)
+	}
+}
+
+// done all of an upgrade from Platform Server 10, nothing listed, ends it:
+// the history says so, and so does the undo that takes it back.
+func testDoneAllFromBefore11(t *testing.T, s Store) {
+	track(t, s, TrackRequest{Environment: "legacy", Channel: "C1", Version: "11.31.0", FromVersion: "10.0.1"})
+	if res := apply(t, s, "legacy", Change{Kind: ChangeDone, All: true, Key: "all"}); !res.BecameDone {
+		t.Fatalf("done all = %+v, want became done", res)
+	}
+	h := history(t, s, "legacy")
+	if last := h[len(h)-1]; last.Action != string(ChangeDone) || last.Detail != "republished all" {
+		t.Errorf("history ends with %+v, want done: republished all", last)
+	}
+	apply(t, s, "legacy", Change{Kind: ChangeUndo, Undoes: []string{"all"}})
+	h = history(t, s, "legacy")
+	if last := h[len(h)-1]; last.Detail != "undo of republished all" {
+		t.Errorf("undo's history entry %q, want %q", last.Detail, "undo of republished all")
 	}
 }
 

@@ -126,10 +126,12 @@ func (s *BoltStore) SetOwner(ctx context.Context, workspace, env, owner string, 
 		if err != nil {
 			return err
 		}
-		for _, k := range keys {
+		for _, k := range keys { // all read before any is written, as Redis's HMGET does
 			if v := ob.Get([]byte(k)); v != nil {
 				before[k] = string(v)
 			}
+		}
+		for _, k := range keys {
 			if owner == "" {
 				err = ob.Delete([]byte(k))
 			} else {

@@ -28,6 +28,8 @@ func testOwners(t *testing.T, s Store) {
 		// Names compare as module names do; taking from someone returns who had it.
 		{"U2", []string{"BILLING_cs\u200b"}, map[string]string{"billing_cs": "U1"}, map[string]string{"billing_cs": "U2", "orders": "U1"}},
 		{"", []string{"Orders", "Unknown"}, map[string]string{"orders": "U1"}, map[string]string{"billing_cs": "U2"}},
+		// One module named twice: who had it before the call, not the new owner.
+		{"U3", []string{"Billing_CS", "billing_cs"}, map[string]string{"billing_cs": "U2"}, map[string]string{"billing_cs": "U3"}},
 	}
 	for _, st := range steps {
 		before, err := s.SetOwner(ctx, ws, "prod", st.owner, st.modules)

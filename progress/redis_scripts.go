@@ -78,7 +78,8 @@ return 1
 // decision read there (see guarded).
 // The undo record (undo.go) lists what the change touched, each as
 // {kind, key, before, after}: m a module's record, n its membership of the
-// named set, s the state fields; false is absent.
+// named set, r its record among the republished, s the state fields; false
+// is absent.
 // The idempotency key keeps the token and the reply, so a resend of the same
 // call gets its reply back while any other call with the key is a duplicate.
 // An add or done gets its history detail here, from what it did, as
@@ -144,6 +145,7 @@ local SNAP = {'state', 'percent', 'expected', 'current', 'total', 'prepared', 'f
 local function get(kind, key)
   if kind == 'm' then return redis.call('HGET', mods, key) end
   if kind == 'n' then return redis.call('SISMEMBER', named, key) == 1 and '1' or false end
+  if kind == 'r' then return redis.call('HGET', repub, key) end
   return cjson.encode(redis.call('HMGET', meta, unpack(SNAP)))
 end
 local touched, kept, keptstate, undid = {}, {}, 0, {}
@@ -154,15 +156,20 @@ if k == 'undo' then
   end
   if #undid == 0 then return redis.error_reply('NOUNDO nothing to undo') end
 elseif k == 'reset' or (k == 'done' and c.all) then
-  for _, key in ipairs(redis.call('ZRANGE', order, 0, -1)) do touched[#touched + 1] = {'m', key} end
+  local listed = redis.call('ZRANGE', order, 0, -1)
+  for _, key in ipairs(listed) do touched[#touched + 1] = {'m', key} end
   if k == 'reset' then -- done leaves the named set as it is
     for _, key in ipairs(redis.call('SMEMBERS', named)) do touched[#touched + 1] = {'n', key} end
+    for _, key in ipairs(redis.call('HKEYS', repub)) do touched[#touched + 1] = {'r', key} end
+  else
+    for _, key in ipairs(listed) do touched[#touched + 1] = {'r', key} end
   end
 else
   for _, m in ipairs(c.modules or {}) do
     for _, key in ipairs({m.key, unpack(m.legacy or {})}) do
       touched[#touched + 1] = {'m', key}
       touched[#touched + 1] = {'n', key}
+      touched[#touched + 1] = {'r', key}
     end
   end
 end
@@ -193,6 +200,8 @@ if k == 'undo' then
         end
       elseif kind == 'n' then
         if b then nfs = nfs + redis.call('SADD', named, key) else nfs = nfs - redis.call('SREM', named, key) end
+      elseif kind == 'r' then
+        if b then redis.call('HSET', repub, key, b) else redis.call('HDEL', repub, key) end
       else
         for f, v in ipairs(cjson.decode(b)) do
           if v then redis.call('HSET', meta, SNAP[f], v) else redis.call('HDEL', meta, SNAP[f]) end
@@ -318,6 +327,8 @@ local after = redis.call('ZCARD', order)
 local state = ARGV[8]
 if state == '' then state = redis.call('HGET', meta, 'state') or 'following' end
 if after == 0 and ARGV[9] ~= '' then state = ARGV[9] end
+-- An upgrade from Platform Server 10: nothing listed, yet done all ends it.
+if k == 'done' and c.all and detail == '' and was ~= 'done' and state == 'done' then detail = 'republished all' end
 redis.call('HSET', meta, 'state', state, 'named_fs', string.format('%d', nfs), 'updated_at', ARGV[5], 'updated_by', actor)
 if detail then
   local e = cjson.decode(ARGV[2])

@@ -20,7 +20,7 @@ import (
 // in the history as "undo of …") and uses the records up, so a second undo
 // of the same change finds nothing to undo. The Redis store does the same in
 // applyLua; items are m (a module's record), n (its membership of the named
-// set) and s (the state fields).
+// set), r (its record among the republished) and s (the state fields).
 
 // ChangeUndo takes back the changes keyed Change.Undoes.
 const ChangeUndo ChangeKind = "undo"
@@ -61,8 +61,8 @@ var (
 
 // boltUndo reads and writes the items of one environment in one transaction.
 type boltUndo struct {
-	rec        *boltEnv
-	mb, ob, nb *bolt.Bucket
+	rec            *boltEnv
+	mb, ob, nb, rb *bolt.Bucket
 }
 
 func (u boltUndo) get(kind, key string) []byte {
@@ -74,6 +74,8 @@ func (u boltUndo) get(kind, key string) []byte {
 			return []byte("1")
 		}
 		return nil
+	case "r":
+		return bytes.Clone(u.rb.Get([]byte(key)))
 	}
 	r := u.rec
 	b, _ := json.Marshal(metaSnap{r.State, r.Percent, r.Expected, r.Current, r.Total, r.Prepared, r.Failed, r.Skipped, r.Covered})
@@ -114,6 +116,11 @@ func (u boltUndo) set(kind, key string, v []byte) error {
 			return u.nb.Delete([]byte(key))
 		}
 		return nil
+	case "r":
+		if v == nil {
+			return u.rb.Delete([]byte(key))
+		}
+		return u.rb.Put([]byte(key), v)
 	}
 	var m metaSnap
 	if err := json.Unmarshal(v, &m); err != nil {
@@ -138,6 +145,9 @@ func (u boltUndo) touched(c Change, mods []normalizedModule) []undoItem {
 		_ = u.ob.ForEach(func(_, k []byte) error { add("m", string(k)); return nil })
 		if c.Kind == ChangeReset { // done leaves the named set as it is
 			add("n", keys(u.nb)...)
+			add("r", keys(u.rb)...)
+		} else {
+			_ = u.ob.ForEach(func(_, k []byte) error { add("r", string(k)); return nil })
 		}
 	default:
 		mods = withStoredLegacy(u.mb, mods)
@@ -145,6 +155,7 @@ func (u boltUndo) touched(c Change, mods []normalizedModule) []undoItem {
 			for _, k := range append([]string{m.Key}, m.Legacy...) {
 				add("m", k)
 				add("n", k)
+				add("r", k)
 			}
 		}
 	}

@@ -25,6 +25,7 @@ func testUndo(t *testing.T, newStore func(t *testing.T) Store) {
 		state   State
 		named   int
 		failed  *int
+		repub   []string // republished and not listed after the undo
 	}{
 		{name: "a report", changes: []Change{addAB}, undo: []string{"add"},
 			want: Result{Removed: []string{"A", "B"}}, state: StateFollowing},
@@ -40,7 +41,9 @@ func testUndo(t *testing.T, newStore func(t *testing.T) Store) {
 		{name: "a reset", changes: []Change{summary, addAB, {Kind: ChangeReset, Key: "reset"}}, undo: []string{"reset"},
 			want: Result{Added: []string{"A", "B"}}, mods: []string{"A", "B"}, state: StateFinishedWithErrors, named: 2, failed: new(1)},
 		{name: "a report, one module republished since", changes: []Change{addAB, {Kind: ChangeDone, Key: "done", Modules: []string{"A"}}},
-			undo: []string{"add"}, want: Result{Removed: []string{"B"}, Kept: []string{"A"}}, state: StateFollowing, named: 1},
+			undo: []string{"add"}, want: Result{Removed: []string{"B"}, Kept: []string{"A"}}, state: StateFollowing, named: 1, repub: []string{"A"}},
+		{name: "a reset after a done", changes: []Change{addAB, {Kind: ChangeDone, Key: "done", Modules: []string{"A"}}, {Kind: ChangeReset, Key: "reset"}},
+			undo: []string{"reset"}, want: Result{Added: []string{"B"}}, mods: []string{"B"}, state: StateFollowing, named: 2, repub: []string{"A"}},
 		{name: "a summary, state changed since", changes: []Change{summary, {Kind: ChangeState, Key: "ready", State: StateReady}},
 			undo: []string{"sum"}, want: Result{KeptState: true}, state: StateReady, failed: new(1)},
 		{name: "two changes at once, last first", changes: []Change{addAB, {Kind: ChangeDone, Key: "done", Modules: []string{"A"}}},
@@ -65,6 +68,7 @@ func testUndo(t *testing.T, newStore func(t *testing.T) Store) {
 			}
 			st := status(t, s, "prod", -1)
 			equal(t, "modules", moduleNames(st.Modules), tc.mods)
+			equal(t, "republished", moduleNames(st.RepublishedModules), tc.repub)
 			if st.State != tc.state || st.NamedFailedSkipped != tc.named || fmt.Sprint(deref(st.Counts.Failed)) != fmt.Sprint(deref(tc.failed)) || st.ModuleCount != len(tc.mods) {
 				t.Errorf("after the undo: state %s, named %d, failed %v, count %d; want %s, %d, %v, %d",
 					st.State, st.NamedFailedSkipped, deref(st.Counts.Failed), st.ModuleCount, tc.state, tc.named, deref(tc.failed), len(tc.mods))
