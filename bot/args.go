@@ -134,7 +134,8 @@ func moduleName(tok string, quoted bool) (string, bool) {
 		}
 		return r
 	}, tok)
-	s = strings.TrimLeft(strings.TrimRight(s, ".,;:!?*`~"), "*`~")
+	// Spaces too: a quoted "Name. *" ends in punctuation behind a space.
+	s = strings.TrimLeft(strings.TrimRight(s, ".,;:!?*`~ \t"), "*`~ \t")
 	if moduleKey(s) == "" && utf8.ValidString(tok) {
 		return "", true // punctuation or invisible characters alone name nothing
 	}
