@@ -20,9 +20,10 @@ const (
 )
 
 // NormalizeEnvironment validates an environment name and returns its
-// lowercase key; invisible characters pasted with it are left out.
+// lowercase key; invisible characters pasted with it are left out, and a
+// colon after it ("status prod:", as "failed prod: A" is written).
 func NormalizeEnvironment(name string) (string, error) {
-	name = cleanName(name)
+	name = strings.TrimSuffix(cleanName(name), ":")
 	if name == "" {
 		return "", invalid("environment name", "", "is empty")
 	}
