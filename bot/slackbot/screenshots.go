@@ -533,10 +533,6 @@ func (a *App) readScreenshot(ctx context.Context, m bot.Message, s shot) bot.Ima
 		im.Skipped = true
 		return im
 	}
-	url := f.URLPrivateDownload
-	if url == "" {
-		url = f.URLPrivate
-	}
 	select {
 	case a.imageSlots <- struct{}{}:
 		defer func() { <-a.imageSlots }()
@@ -546,16 +542,9 @@ func (a *App) readScreenshot(ctx context.Context, m bot.Message, s shot) bot.Ima
 		im.Skipped = true
 		return im
 	}
-	data, err := a.api.DownloadFile(ctx, url, a.opts.MaxImageBytes)
-	switch {
-	case errors.Is(err, errFileTooLarge):
-		log.Info("screenshot download stopped: larger than the limit", "limit", a.opts.MaxImageBytes)
-		im.Problem = fmt.Sprintf("it is too large (at most %s are read)", sizeText(a.opts.MaxImageBytes))
-		im.Skipped = true
-		return im
-	case err != nil:
-		log.Warn("screenshot not read: the download failed", "err", err)
-		im.Problem = "the download from Slack failed (" + errorCode(err) + ")" + scopeHint(err)
+	data, problem, limited := a.fetch(ctx, &f, a.opts.MaxImageBytes, "screenshot", log)
+	if problem != "" {
+		im.Problem, im.Skipped = problem, limited
 		return im
 	}
 	if err := a.ocr.Check(data); err != nil {
@@ -602,7 +591,6 @@ func (a *App) readShared(ctx context.Context, f slack.File, log *slog.Logger) bo
 		im.Problem = fmt.Sprintf("it is too large (%s; at most %s are read)", sizeText(size), sizeText(bot.MaxFileBytes))
 		return im
 	}
-	url := cmp.Or(f.URLPrivateDownload, f.URLPrivate)
 	select {
 	case a.imageSlots <- struct{}{}:
 		defer func() { <-a.imageSlots }()
@@ -611,15 +599,10 @@ func (a *App) readShared(ctx context.Context, f slack.File, log *slog.Logger) bo
 		im.Problem = "the bot was too busy; share it again in a few minutes"
 		return im
 	}
-	data, err := a.api.DownloadFile(ctx, url, bot.MaxFileBytes)
+	data, problem, _ := a.fetch(ctx, &f, bot.MaxFileBytes, "file", log)
 	switch {
-	case errors.Is(err, errFileTooLarge):
-		log.Info("file download stopped: larger than the limit", "limit", bot.MaxFileBytes)
-		im.Problem = fmt.Sprintf("it is too large (at most %s are read)", sizeText(bot.MaxFileBytes))
-		return im
-	case err != nil:
-		log.Warn("file not read: the download failed", "err", err)
-		im.Problem = "the download from Slack failed (" + errorCode(err) + ")" + scopeHint(err)
+	case problem != "":
+		im.Problem = problem
 		return im
 	case isHTML(data) && f.Filetype != "html":
 		log.Warn("file not read: Slack sent a web page (is the files:read scope granted? reinstall the app after adding it)", "bytes", len(data))
@@ -654,4 +637,20 @@ func sizeText(n int64) string {
 		return fmt.Sprintf("%d KB", n>>10)
 	}
 	return fmt.Sprintf("%d bytes", n)
+}
+
+// fetch downloads a shared file (what: "screenshot" or "file"), at most
+// limit bytes. On failure it gives the reply's problem, and whether the
+// limit stopped the download (rather than Slack or the network).
+func (a *App) fetch(ctx context.Context, f *slack.File, limit int64, what string, log *slog.Logger) (data []byte, problem string, limited bool) {
+	data, err := a.api.DownloadFile(ctx, cmp.Or(f.URLPrivateDownload, f.URLPrivate), limit)
+	switch {
+	case errors.Is(err, errFileTooLarge):
+		log.Info(what+" download stopped: larger than the limit", "limit", limit)
+		return nil, fmt.Sprintf("it is too large (at most %s are read)", sizeText(limit)), true
+	case err != nil:
+		log.Warn(what+" not read: the download failed", "err", err)
+		return nil, "the download from Slack failed (" + errorCode(err) + ")" + scopeHint(err), false
+	}
+	return data, "", false
 }
