@@ -418,15 +418,8 @@ func (s *BoltStore) Apply(ctx context.Context, workspace, env string, c Change) 
 		if eb == nil {
 			return notFound(workspace, env)
 		}
-		idem, err := eb.CreateBucketIfNotExists(bktIdem)
+		idem, idemExp, err := expiring(eb, bktIdem, bktIdemExp, toMillis(now.Add(-s.idemTTL)))
 		if err != nil {
-			return err
-		}
-		idemExp, err := eb.CreateBucketIfNotExists(bktIdemExp)
-		if err != nil {
-			return err
-		}
-		if err := expireKeys(idem, idemExp, toMillis(now.Add(-s.idemTTL))); err != nil {
 			return err
 		}
 		if idem.Get([]byte(c.Key)) != nil {
@@ -516,6 +509,18 @@ func (s *BoltStore) Apply(ctx context.Context, workspace, env string, c Change) 
 		return Result{}, err
 	}
 	return res, nil
+}
+
+// expiring opens a bucket of keys that expire and its index by time,
+// forgetting the keys put before cutoff (ms).
+func expiring(eb *bolt.Bucket, name, expName []byte, cutoff int64) (b, exp *bolt.Bucket, err error) {
+	if b, err = eb.CreateBucketIfNotExists(name); err != nil {
+		return nil, nil, err
+	}
+	if exp, err = eb.CreateBucketIfNotExists(expName); err != nil {
+		return nil, nil, err
+	}
+	return b, exp, expireKeys(b, exp, cutoff)
 }
 
 // expireKeys forgets change keys applied before cutoff (ms), oldest first;

@@ -189,15 +189,8 @@ func (u boltUndo) record(eb *bolt.Bucket, key, detail string, items []undoItem, 
 	if err != nil {
 		return fmt.Errorf("encode undo record: %w", err)
 	}
-	ub, err := eb.CreateBucketIfNotExists(bktUndo)
+	ub, exp, err := expiring(eb, bktUndo, bktUndoExp, now-UndoTTL.Milliseconds())
 	if err != nil {
-		return err
-	}
-	exp, err := eb.CreateBucketIfNotExists(bktUndoExp)
-	if err != nil {
-		return err
-	}
-	if err := expireKeys(ub, exp, now-UndoTTL.Milliseconds()); err != nil {
 		return err
 	}
 	if err := exp.Put(append(u64(uint64(now)), key...), nil); err != nil {
