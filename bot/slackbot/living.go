@@ -314,7 +314,7 @@ func (a *API) Pin(ctx context.Context, channel, ts string) error {
 // threadAnnouncement posts a response's announcement (or, when it has none,
 // its milestone) as a short reply under the living message of the one
 // environment it changed; a milestone is also shown in the channel, and
-// followed by the burn-down chart (a few times an upgrade). It reports
+// followed by the burn-down chart (see milestoneChart). It reports
 // whether it did: false when there is no such message.
 func (a *App) threadAnnouncement(ctx context.Context, resp bot.Response, o origin) (bool, error) {
 	if a.living == nil || len(resp.Changed) != 1 || o.kind == fromMention && o.thread != "" {
@@ -333,7 +333,7 @@ func (a *App) threadAnnouncement(ctx context.Context, resp bot.Response, o origi
 		return false, nil
 	}
 	_, err := a.api.PostMessage(ctx, o.channel, ts, resp.Milestone != nil, r)
-	if err == nil && resp.Milestone != nil {
+	if err == nil && resp.Milestone != nil && a.milestoneChart(ctx, o, env, resp.Milestone.Summary) {
 		if f, cerr := a.living.o.Core.Chart(ctx, o.workspace, env); cerr != nil || f == nil {
 			a.log.Debug("no chart for the milestone", "env", env, "err", cerr)
 		} else if id, uerr := a.api.Upload(ctx, o.channel, ts, "", f); uerr != nil {
@@ -343,4 +343,14 @@ func (a *App) threadAnnouncement(ctx context.Context, resp bot.Response, o origi
 		}
 	}
 	return true, err
+}
+
+// milestoneChart claims the chart that follows a milestone: one per
+// milestone, environment and channel every homeChartEvery. An upgrade has a
+// few milestones, but pastes that swing its state between two outcomes
+// would each draw and upload a chart (a third of the CPU in a flood).
+func (a *App) milestoneChart(ctx context.Context, o origin, env, milestone string) bool {
+	key := fmt.Sprintf("milestone-chart:%s:%s:%s:%s", o.workspace, o.channel, env, milestone)
+	ok, err := a.store.Claim(ctx, key, progress.NewToken(), homeChartEvery)
+	return err == nil && ok
 }

@@ -325,6 +325,66 @@ func TestLivingThreadReplies(t *testing.T) {
 	}
 }
 
+// A milestone reached again within homeChartEvery is posted without a
+// second chart (pastes swinging an upgrade's state drew one each); another
+// milestone still brings its chart.
+func TestMilestoneChartOncePerWindow(t *testing.T) {
+	var living *Living
+	h := start(t, setup{mode: ModeHTTP, opts: func(o *Options) {
+		living = NewLiving(LivingOptions{API: o.API, Core: o.Core.(LivingCore), Store: o.Store, MinInterval: 10 * time.Millisecond})
+		o.Living = living
+	}})
+	command := func(text string) {
+		t.Helper()
+		if code, body := h.do(slackfake.FormRequest(h.events(), secret, slackfake.SlashCommand(channel, ana, text, h.fake.ResponseURL(text), "trig-"+text))); code != http.StatusOK {
+			t.Fatalf("%s: %d %s", text, code, body)
+		}
+	}
+	allClear := func(n int) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			got := 0
+			for _, p := range h.fake.Calls("chat.postMessage") {
+				if strings.Contains(p.Field("blocks"), "All clear on prod") {
+					got++
+				}
+			}
+			if got == n {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d all-clear posts, want %d", got, n)
+			}
+		}
+	}
+	command("track prod")
+	h.fake.WaitCalls(1, 5*time.Second, "pins.add")
+	for deadline := time.Now().Add(5 * time.Second); living.Thread(context.Background(), slackfake.TeamID, channel, "prod") == ""; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no status message")
+		}
+	}
+	command("failed A")
+	command("done A")
+	allClear(1)
+	h.fake.WaitCalls(1, 5*time.Second, "files.completeUploadExternal")
+	command("failed B")
+	command("done B")
+	allClear(2)
+	// The marker: another milestone, in the same channel's line, whose
+	// chart is then the second upload (none came between).
+	h.postEvent("Ev-failed", slackfake.Message(channel, ana, "1700000100.000100", "There was an error preparing your modules."), 0)
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(lastText(h.fake.Calls("chat.postMessage")), "preparation failed"); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no milestone for the failed preparation")
+		}
+	}
+	h.waitIdle()
+	if n := len(h.fake.Calls("files.completeUploadExternal")); n != 2 {
+		t.Errorf("%d charts uploaded, want 2: one for each milestone, none for the all clear again", n)
+	}
+}
+
 // /upgrade chart uploads the PNG (files.getUploadURLExternal, the upload,
 // files.completeUploadExternal) in the status message's thread, with its alt text.
 func TestChartUpload(t *testing.T) {
