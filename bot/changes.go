@@ -99,8 +99,8 @@ func (s changeRecorder) Apply(ctx context.Context, workspace, env string, c prog
 	var before progress.State
 	finishing := c.Kind == progress.ChangeSummary || c.Kind == progress.ChangeState
 	if finishing {
-		if st, err := s.Store.Status(ctx, workspace, env, 0); err == nil {
-			before = st.State
+		if e, err := s.Store.Environment(ctx, workspace, env); err == nil {
+			before = e.State
 		}
 	}
 	res, err := s.Store.Apply(ctx, workspace, env, c)
@@ -114,7 +114,7 @@ func (s changeRecorder) Apply(ctx context.Context, workspace, env string, c prog
 	}
 	cleared := res.BecameEmpty || res.BecameDone
 	finished := finishing && res.State != before && (res.State == progress.StateFinishedWithErrors || res.State == progress.StateFailed || res.State == progress.StateReady)
-	if err := addSample(ctx, s.Store, workspace, env, at, c.Kind == progress.ChangeReset, cleared || finished); err != nil {
+	if err := addSample(ctx, s.Store, workspace, env, at, res.Remaining, c.Kind == progress.ChangeReset, cleared || finished); err != nil {
 		s.log.Warn("cannot add a sample to the burn-down chart", "env", env, "err", err)
 	}
 	if c.Kind == progress.ChangeReset {

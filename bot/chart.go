@@ -45,36 +45,28 @@ type wireSample struct {
 
 // sampleOf is what st has left at at.
 func sampleOf(st progress.Status, at time.Time) wireSample {
-	w := wireSample{At: at.UnixMilli(), Counted: st.Counts.Known() || st.ModuleCount > 0, Left: st.ModuleCount + st.Unnamed()}
-	for _, m := range st.Modules {
-		switch m.Reason {
-		case progress.ReasonFailed:
-			w.Failed++
-		case progress.ReasonSkipped:
-			w.Skipped++
-		}
-	}
+	w := wireSample{At: at.UnixMilli(), Counted: st.Counts.Known() || st.ModuleCount > 0, Left: st.ModuleCount + st.Unnamed(),
+		Failed: st.Open.Failed, Skipped: st.Open.Skipped}
 	if st.State == progress.StatePreparing {
 		w.Percent = st.Preparation.Percent
 	}
 	return w
 }
 
-// addSample appends env's state after a change made at at (a reset
-// starts the list again; force samples a long list within sampleGap).
-func addSample(ctx context.Context, s progress.Store, workspace, env string, at time.Time, reset, force bool) error {
-	if !reset && !force {
-		st, err := s.Status(ctx, workspace, env, 0)
+// addSample appends env's state after a change made at at that left
+// listed modules (a reset starts the list again; force samples a long
+// list within sampleGap).
+func addSample(ctx context.Context, s progress.Store, workspace, env string, at time.Time, listed int, reset, force bool) error {
+	if !reset && !force && listed > sampleEvery {
+		name, err := progress.NormalizeEnvironment(env)
 		if err != nil {
 			return err
 		}
-		if st.ModuleCount > sampleEvery {
-			if ok, err := s.Claim(ctx, "sample:"+workspace+":"+st.Name, progress.NewToken(), sampleGap); err != nil || !ok {
-				return err
-			}
+		if ok, err := s.Claim(ctx, "sample:"+workspace+":"+name, progress.NewToken(), sampleGap); err != nil || !ok {
+			return err
 		}
 	}
-	st, err := s.Status(ctx, workspace, env, -1)
+	st, err := s.Status(ctx, workspace, env, 0) // the counts, not the list
 	if err != nil {
 		return err
 	}

@@ -69,7 +69,7 @@ func TestChartSamplesBounded(t *testing.T) {
 	if err := store.PutValue(ctx, "T1", samplesKey("prod"), js, time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	if err := addSample(ctx, store, "T1", "prod", *now, false, true); err != nil {
+	if err := addSample(ctx, store, "T1", "prod", *now, 0, false, true); err != nil {
 		t.Fatal(err)
 	}
 	samples, _, _ := b.samples(ctx, "T1", "prod")

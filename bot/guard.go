@@ -87,7 +87,7 @@ func RecordAnywayButton(code string) Button {
 // heldLines say why each held change was not recorded for env, against
 // what is recorded there now.
 func (b *Bot) heldLines(ctx context.Context, workspace, env string, held []heldChange) []Line {
-	st, err := b.store.Status(ctx, workspace, env, 0)
+	st, err := b.store.Environment(ctx, workspace, env)
 	if err != nil {
 		return []Line{{T("Not recorded for "), B(env), T(": held back, and what is recorded there could not be read to say why.")}}
 	}
@@ -118,7 +118,7 @@ func (b *Bot) heldLines(ctx context.Context, workspace, env string, held []heldC
 }
 
 // recordedText is where st's upgrade stands, with the figures the older message is compared with.
-func recordedText(st progress.Status) string {
+func recordedText(st progress.Environment) string {
 	s := stateText(st.State)
 	p := st.Preparation
 	switch {

@@ -775,6 +775,20 @@ func putModule(mb, ob *bolt.Bucket, key string, w wireModule) error {
 	return ob.Put(orderKey(w, key), []byte(key))
 }
 
+// Environment returns one environment without its modules.
+func (s *BoltStore) Environment(ctx context.Context, workspace, env string) (Environment, error) {
+	env, err := envRef(workspace, env)
+	if err != nil {
+		return Environment{}, err
+	}
+	var e Environment
+	err = s.view(ctx, "environment", func(tx *bolt.Tx) error {
+		e, err = loadEnvironment(tx, workspace, env)
+		return err
+	})
+	return e, err
+}
+
 // Status returns one environment with at most limit modules (limit < 0: all).
 func (s *BoltStore) Status(ctx context.Context, workspace, env string, limit int) (Status, error) {
 	env, err := envRef(workspace, env)

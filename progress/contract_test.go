@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -325,6 +326,9 @@ func testChannelsAndEnvironments(t *testing.T, s Store) {
 	}
 	prod := status(t, s, "prod", 0)
 	equal(t, "prod channels", prod.Channels, []string{"C1", "C2"})
+	if e, err := s.Environment(ctx, ws, "PROD:"); err != nil || !reflect.DeepEqual(e, prod.Environment) {
+		t.Errorf("Environment(PROD:) = %+v, %v; want what Status reads, %+v", e, err, prod.Environment)
+	}
 
 	set := ChannelSettings{Schedule: "@every 2h", Paused: true, PauseReason: "off", UpdatedAt: t0, UpdatedBy: "U1"}
 	if err := s.SetChannelSettings(ctx, ws, "C2", set); err != nil {
@@ -844,6 +848,9 @@ func testNotFound(t *testing.T, s Store) {
 	}
 	if _, err := s.Apply(ctx, ws, "qa", Change{Kind: ChangeReset, Key: "k"}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Apply: %v", err)
+	}
+	if _, err := s.Environment(ctx, ws, "qa"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Environment: %v", err)
 	}
 	if _, err := s.History(ctx, ws, "qa"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("History: %v", err)

@@ -352,6 +352,9 @@ type Store interface {
 	ChannelEnvironments(ctx context.Context, workspace, channel string) ([]Environment, error)
 	// Status returns one environment with at most limit modules (limit < 0: all).
 	Status(ctx context.Context, workspace, env string, limit int) (Status, error)
+	// Environment reads one environment without its modules, whose reading
+	// grows with the list: for what needs only its state or channels.
+	Environment(ctx context.Context, workspace, env string) (Environment, error)
 	// Apply makes one change and records one history entry, atomically and idempotently.
 	Apply(ctx context.Context, workspace, env string, c Change) (Result, error)
 	// History returns an environment's history, oldest first.

@@ -595,6 +595,22 @@ func parseApplyReply(reply []any) (Result, error) {
 	}, nil
 }
 
+// Environment reads one environment and its channels in one round trip.
+func (s *RedisStore) Environment(ctx context.Context, workspace, env string) (Environment, error) {
+	env, err := envRef(workspace, env)
+	if err != nil {
+		return Environment{}, err
+	}
+	envs, err := s.loadEnvironments(ctx, workspace, []string{env})
+	if err != nil {
+		return Environment{}, err
+	}
+	if len(envs) == 0 {
+		return Environment{}, notFound(workspace, env)
+	}
+	return envs[0], nil
+}
+
 // Status reads one environment in one round trip: the environment, its
 // channels, the order of the modules, every module listed and republished
 // (the counts by group come from them) and the edges.

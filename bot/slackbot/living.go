@@ -131,14 +131,14 @@ func NewLiving(o LivingOptions) *Living {
 // every channel that follows it. It reads which channels those are.
 func (l *Living) Changed(ctx context.Context, workspace string, envs []string) {
 	for _, env := range envs {
-		st, err := l.o.Store.Status(ctx, workspace, env, 0)
+		e, err := l.o.Store.Environment(ctx, workspace, env)
 		if err != nil {
 			if !errors.Is(err, progress.ErrNotFound) {
 				l.log.Warn("cannot read which channels follow an environment; its status message waits for the next change", "env", env, "err", err)
 			}
 			continue
 		}
-		for _, ch := range st.Channels {
+		for _, ch := range e.Channels {
 			l.schedule(livingKey{workspace, ch, env}, 0)
 		}
 	}
