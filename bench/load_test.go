@@ -133,8 +133,9 @@ type botRun struct {
 	load    *load.Result
 	drained time.Duration
 	// Pasted errors acknowledged (first deliveries), those answered by no
-	// reply or more than one, and the replies posted (setup excluded).
-	expected, missing, duplicated, replies int
+	// reply or more than one, the replies posted and the posts under the
+	// pinned status messages (setup excluded).
+	expected, missing, duplicated, replies, announcements int
 	memory                                 []memSample
 	peakRSS                                int // VmHWM at the end, bytes
 	exitCode                               int
@@ -222,7 +223,19 @@ func runLoad(t *testing.T, s spec) *botRun {
 	if st, err := status(r.bot.PID); err == nil {
 		run.peakRSS = int(st.VmHWM)
 	}
-	run.replies = len(r.posts("", "")) - setupPosts
+	// Announcements and milestones go under the pinned status messages;
+	// every other post answers a message.
+	pinned := map[string]bool{}
+	for _, c := range r.fake.Calls("pins.add") {
+		pinned[c.Field("timestamp")] = true
+	}
+	for _, c := range r.posts("", "")[setupPosts:] {
+		if pinned[c.Field("thread_ts")] {
+			run.announcements++
+		} else {
+			run.replies++
+		}
+	}
 	run.expected = len(run.load.Pastes)
 	run.missing, run.duplicated = r.answeredOnce(run.load.Pastes)
 	stopAt := time.Now()
@@ -264,7 +277,7 @@ func table(w io.Writer, runs []*botRun) bool {
 	fmt.Fprintln(w, "| measure | upgradebot | floor (same run) | ratio | goal | met |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|")
 	row := func(cells ...string) { fmt.Fprintf(w, "| %s |\n", strings.Join(cells, " | ")) }
-	var sent, failures, floorSent, floorFailures, expected, missing, dup, replies int
+	var sent, failures, floorSent, floorFailures, expected, missing, dup, replies, announcements int
 	var failText, peaks, exits []string
 	ok := true
 	for _, r := range runs {
@@ -274,6 +287,7 @@ func table(w io.Writer, runs []*botRun) bool {
 			failText = append(failText, r.name+": "+f)
 		}
 		expected, missing, dup, replies = expected+r.expected, missing+r.missing, dup+r.duplicated, replies+r.replies
+		announcements += r.announcements
 		peaks = append(peaks, mib(r.peakRSS)+" at "+r.name)
 		exits = append(exits, fmt.Sprintf("%d in %s", r.exitCode, r.stopTime.Round(10*time.Millisecond)))
 		ok = ok && r.exitCode == 0
@@ -326,6 +340,7 @@ func table(w io.Writer, runs []*botRun) bool {
 		fmt.Sprintf("%s of %s (%d missing, %d twice or more)", num(float64(expected-missing-dup)), num(float64(expected)), missing, dup),
 		"", "", "all", yes(missing+dup == 0 && expected > 0))
 	row("replies posted (all bot runs)", num(float64(replies)), "", "", "= pasted errors", yes(replies == expected))
+	row("… and announcements and milestones under the pinned status messages", num(float64(announcements)), "", "", "—", "")
 	row("bot peak memory (VmHWM)", strings.Join(peaks, ", "), "", "", "—", "")
 	row("SIGTERM after each run: exit status and time", strings.Join(exits, ", "), "", "", "0", yes(ok))
 	return ok && failures == 0 && missing+dup == 0
