@@ -84,7 +84,12 @@ type Living struct {
 
 	mu      sync.Mutex
 	pending map[livingKey]timer // a timer per message waiting to be edited
-	closed  bool
+	// notBefore is when a message may next be edited, as this process last
+	// saw it: a change sooner waits for then rather than taking the lease
+	// and reading the record to learn it (three round trips per change in
+	// a burst).
+	notBefore map[livingKey]time.Time
+	closed    bool
 	wg      sync.WaitGroup
 }
 
@@ -124,7 +129,7 @@ func NewLiving(o LivingOptions) *Living {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Living{o: o, log: log, pending: map[livingKey]timer{}}
+	return &Living{o: o, log: log, pending: map[livingKey]timer{}, notBefore: map[livingKey]time.Time{}}
 }
 
 // Changed schedules an edit of the living message of each environment in
@@ -149,7 +154,13 @@ func (l *Living) Changed(ctx context.Context, workspace string, envs []string) {
 func (l *Living) schedule(k livingKey, d time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	at := l.o.Clock.Now().Add(d)
+	now := l.o.Clock.Now()
+	at := now.Add(d)
+	if nb, ok := l.notBefore[k]; ok && at.Before(nb) {
+		at, d = nb, nb.Sub(now)
+	} else if ok {
+		delete(l.notBefore, k)
+	}
 	if p, ok := l.pending[k]; l.closed || ok && !p.at.After(at) {
 		return
 	} else if ok && p.stop() {
@@ -228,6 +239,7 @@ func (l *Living) refresh(ctx context.Context, k livingKey) (again time.Duration,
 	}
 	now := l.o.Clock.Now()
 	if wait := rec.Edited.Add(l.o.MinInterval).Sub(now); rec.TS != "" && wait > 0 {
+		l.waitUntil(k, now.Add(wait))
 		return wait, time.Time{}
 	}
 	m, err := l.o.Core.LivingStatus(ctx, k.workspace, k.channel, k.env)
@@ -273,11 +285,18 @@ func (l *Living) refresh(ctx context.Context, k livingKey) (again time.Duration,
 		rec.Pinned = true // tried once: people decide what stays pinned
 	}
 	rec.Version, rec.Hash, rec.Edited = version, hash, now
+	l.waitUntil(k, now.Add(l.o.MinInterval))
 	v, _ := json.Marshal(rec)
 	if err := l.o.Store.PutValue(ctx, k.workspace, recordKey(k), v, livingKeep); err != nil {
 		l.log.Warn("cannot keep the status message's record", "env", k.env, "err", err)
 	}
 	return 0, m.Stale
+}
+
+func (l *Living) waitUntil(k livingKey, t time.Time) {
+	l.mu.Lock()
+	l.notBefore[k] = t
+	l.mu.Unlock()
 }
 
 // permit takes one of the workspace's edits of the minute, false when all are spent.

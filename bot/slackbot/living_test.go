@@ -91,8 +91,31 @@ func (a *timedAPI) Update(ctx context.Context, channel, ts string, r *bot.Reply)
 	return a.LivingAPI.Update(ctx, channel, ts, r)
 }
 
+// leaseCounter counts the claims of status messages' leases.
+type leaseCounter struct {
+	progress.Store
+	mu     sync.Mutex
+	leases int
+}
+
+func (s *leaseCounter) Claim(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
+	if strings.HasPrefix(key, "living-lease:") {
+		s.mu.Lock()
+		s.leases++
+		s.mu.Unlock()
+	}
+	return s.Store.Claim(ctx, key, token, ttl)
+}
+
+func (s *leaseCounter) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.leases
+}
+
 type livingRig struct {
 	t      *testing.T
+	leases *leaseCounter
 	fake   *slackfake.Server
 	clock  *fakeClock
 	api    *timedAPI
@@ -111,9 +134,10 @@ func newLivingRig(t *testing.T, perMinute int) *livingRig {
 	t.Cleanup(func() { store.Close() })
 	core := bot.New(bot.Options{Engine: diagnosis.New(diagnosis.Builtin()), Store: store, Now: clock.Now})
 	api := &timedAPI{LivingAPI: ta.API, clock: clock}
-	l := NewLiving(LivingOptions{API: api, Core: core, Store: store, Clock: clock, PerMinute: perMinute})
+	leases := &leaseCounter{Store: store}
+	l := NewLiving(LivingOptions{API: api, Core: core, Store: leases, Clock: clock, PerMinute: perMinute})
 	t.Cleanup(l.Close)
-	return &livingRig{t: t, fake: ta.fake, clock: clock, api: api, core: core, living: l}
+	return &livingRig{t: t, leases: leases, fake: ta.fake, clock: clock, api: api, core: core, living: l}
 }
 
 // run runs a command in channel as the transport would, telling the living messages what changed.
@@ -152,8 +176,9 @@ func TestLivingMessage(t *testing.T) {
 	}
 
 	// A burst of 30 changes, one every 200 ms: edits at most every 5 s,
-	// and the last state shows within 10 s of the last change.
-	start := r.clock.Now()
+	// and the last state shows within 10 s of the last change. A change
+	// within 5 s of an edit waits without taking the lease to learn it.
+	start, leases := r.clock.Now(), r.leases.count()
 	for i := 1; i <= 30; i++ {
 		r.run(channel, fmt.Sprintf("failed M%02d", i))
 		r.clock.Advance(200 * time.Millisecond)
@@ -163,6 +188,9 @@ func TestLivingMessage(t *testing.T) {
 	edits := r.api.edits
 	if len(edits) < 1 || len(edits) > 3 {
 		t.Fatalf("%d edits for a 6 s burst, want 1 to 3 (one per 5 s)", len(edits))
+	}
+	if n := r.leases.count() - leases; n > len(edits)+1 {
+		t.Errorf("the lease taken %d times for %d edits in a burst of 30 changes", n, len(edits))
 	}
 	for i := 1; i < len(edits); i++ {
 		if gap := edits[i].Sub(edits[i-1]); gap < 5*time.Second {
