@@ -140,7 +140,8 @@ type Options struct {
 	Metrics     Metrics
 	// MetricsHandler serves /metrics; nil answers 404.
 	MetricsHandler http.Handler
-	// Workers is how many channels' requests are worked on at once; 0 means 8.
+	// Workers is how many channels' requests are worked on at once; 0 means 32
+	// (they mostly wait on Redis and Slack: 8 fell behind at full load).
 	Workers int
 	// ReadOnlyWorkers serve read-only commands and App Home, which wait in
 	// no channel's lane; 0 means 2.
@@ -291,7 +292,7 @@ func New(o Options) (*App, error) {
 		}
 	}
 	if o.Workers <= 0 {
-		o.Workers = 8
+		o.Workers = 32
 	}
 	if o.ReadOnlyWorkers <= 0 {
 		o.ReadOnlyWorkers = 2
