@@ -136,10 +136,10 @@ type botRun struct {
 	// reply or more than one, the replies posted and the posts under the
 	// pinned status messages (setup excluded).
 	expected, missing, duplicated, replies, announcements int
-	memory                                 []memSample
-	peakRSS                                int // VmHWM at the end, bytes
-	exitCode                               int
-	stopTime                               time.Duration
+	memory                                                []memSample
+	peakRSS                                               int // VmHWM at the end, bytes
+	exitCode                                              int
+	stopTime                                              time.Duration
 	// CPU from the first send until everything was handled: the bot, its
 	// Redis, and the load tool with the fake Slack in it.
 	cpuBot, cpuRedis, cpuTool time.Duration

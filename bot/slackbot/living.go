@@ -90,7 +90,7 @@ type Living struct {
 	// a burst).
 	notBefore map[livingKey]time.Time
 	closed    bool
-	wg      sync.WaitGroup
+	wg        sync.WaitGroup
 }
 
 type timer struct {
