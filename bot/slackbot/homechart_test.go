@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -58,20 +57,10 @@ func (c *shiftClock) Now() time.Time { return time.Now().Add(time.Duration(c.shi
 // chart's samples changed, at most every 15 minutes; a user in none of its
 // channels sees no image.
 func TestAppHomeChart(t *testing.T) {
-	var living *Living
 	clock := &shiftClock{}
-	h := start(t, setup{mode: ModeHTTP, opts: func(o *Options) {
-		living = NewLiving(LivingOptions{API: o.API, Core: o.Core.(LivingCore), Store: o.Store, MinInterval: 10 * time.Millisecond, Clock: clock})
-		o.Living = living
-	}})
+	h, living, command := startLiving(t, clock)
 	h.fake.SharedAfter = 1 // Slack shares an upload a moment after it completes
 	h.fake.SetUserChannels(ana, "C0OTHER", channel)
-	command := func(text string) {
-		t.Helper()
-		if code, body := h.do(slackfake.FormRequest(h.events(), secret, slackfake.SlashCommand(channel, ana, text, h.fake.ResponseURL(text), "trig-"+text))); code != http.StatusOK {
-			t.Fatalf("%s: %d %s", text, code, body)
-		}
-	}
 	jobs := int64(0)
 	home := func(user string) []string {
 		t.Helper()

@@ -296,11 +296,12 @@ func TestLivingWorkspaceRate(t *testing.T) {
 	}
 }
 
-// In Slack: announcements go in the living message's thread, a milestone also in the channel.
-func TestLivingThreadReplies(t *testing.T) {
+// startLiving starts the HTTP transport with living messages (edits 10 ms
+// apart; clock nil: the system's) and gives a slash command sender.
+func startLiving(t *testing.T, clock Clock) (*harness, *Living, func(text string)) {
 	var living *Living
 	h := start(t, setup{mode: ModeHTTP, opts: func(o *Options) {
-		living = NewLiving(LivingOptions{API: o.API, Core: o.Core.(LivingCore), Store: o.Store, MinInterval: 10 * time.Millisecond})
+		living = NewLiving(LivingOptions{API: o.API, Core: o.Core.(LivingCore), Store: o.Store, MinInterval: 10 * time.Millisecond, Clock: clock})
 		o.Living = living
 	}})
 	command := func(text string) {
@@ -309,6 +310,12 @@ func TestLivingThreadReplies(t *testing.T) {
 			t.Fatalf("%s: %d %s", text, code, body)
 		}
 	}
+	return h, living, command
+}
+
+// In Slack: announcements go in the living message's thread, a milestone also in the channel.
+func TestLivingThreadReplies(t *testing.T) {
+	h, living, command := startLiving(t, nil)
 	command("track prod")
 	h.fake.WaitCalls(1, 5*time.Second, "pins.add")
 	posts := h.fake.WaitCalls(2, 5*time.Second, "chat.postMessage")
@@ -357,17 +364,7 @@ func TestLivingThreadReplies(t *testing.T) {
 // second chart (pastes swinging an upgrade's state drew one each); another
 // milestone still brings its chart.
 func TestMilestoneChartOncePerWindow(t *testing.T) {
-	var living *Living
-	h := start(t, setup{mode: ModeHTTP, opts: func(o *Options) {
-		living = NewLiving(LivingOptions{API: o.API, Core: o.Core.(LivingCore), Store: o.Store, MinInterval: 10 * time.Millisecond})
-		o.Living = living
-	}})
-	command := func(text string) {
-		t.Helper()
-		if code, body := h.do(slackfake.FormRequest(h.events(), secret, slackfake.SlashCommand(channel, ana, text, h.fake.ResponseURL(text), "trig-"+text))); code != http.StatusOK {
-			t.Fatalf("%s: %d %s", text, code, body)
-		}
-	}
+	h, living, command := startLiving(t, nil)
 	allClear := func(n int) {
 		t.Helper()
 		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
@@ -416,17 +413,7 @@ func TestMilestoneChartOncePerWindow(t *testing.T) {
 // /upgrade chart uploads the PNG (files.getUploadURLExternal, the upload,
 // files.completeUploadExternal) in the status message's thread, with its alt text.
 func TestChartUpload(t *testing.T) {
-	var living *Living
-	h := start(t, setup{mode: ModeHTTP, opts: func(o *Options) {
-		living = NewLiving(LivingOptions{API: o.API, Core: o.Core.(LivingCore), Store: o.Store, MinInterval: 10 * time.Millisecond})
-		o.Living = living
-	}})
-	command := func(text string) {
-		t.Helper()
-		if code, body := h.do(slackfake.FormRequest(h.events(), secret, slackfake.SlashCommand(channel, ana, text, h.fake.ResponseURL(text), "trig-"+text))); code != http.StatusOK {
-			t.Fatalf("%s: %d %s", text, code, body)
-		}
-	}
+	h, living, command := startLiving(t, nil)
 	command("track prod")
 	command("failed A B")
 	h.fake.WaitCalls(1, 5*time.Second, "pins.add")
