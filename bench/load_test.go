@@ -229,7 +229,7 @@ func runLoad(t *testing.T, s spec) *botRun {
 	for _, c := range r.fake.Calls("pins.add") {
 		pinned[c.Field("timestamp")] = true
 	}
-	for _, c := range r.posts("", "")[setupPosts:] {
+	for _, c := range r.posts("", "")[min(setupPosts, len(r.posts("", ""))):] {
 		if pinned[c.Field("thread_ts")] {
 			run.announcements++
 		} else {

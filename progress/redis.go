@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -150,7 +151,7 @@ func OpenRedis(rawURL, clusterURL string, opts RedisOptions) (s *RedisStore, kin
 		var o *redis.ClusterOptions
 		if o, err = redis.ParseClusterURL(raw); err == nil {
 			o.ContextTimeoutEnabled = true
-			redisDefaults(&o.Protocol, &o.DialerRetries, &o.MaxRetries, &o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout)
+			redisDefaults(&o.Protocol, &o.PoolSize, &o.DialerRetries, &o.MaxRetries, &o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout)
 			client = redis.NewClusterClient(o)
 		}
 	case "sentinel":
@@ -160,14 +161,14 @@ func OpenRedis(rawURL, clusterURL string, opts RedisOptions) (s *RedisStore, kin
 				o.Username, o.Password = o.SentinelUsername, o.SentinelPassword
 			}
 			o.ContextTimeoutEnabled = true
-			redisDefaults(&o.Protocol, &o.DialerRetries, &o.MaxRetries, &o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout)
+			redisDefaults(&o.Protocol, &o.PoolSize, &o.DialerRetries, &o.MaxRetries, &o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout)
 			client = redis.NewFailoverClient(o)
 		}
 	default:
 		var o *redis.Options
 		if o, err = redis.ParseURL(raw); err == nil {
 			o.ContextTimeoutEnabled = true
-			redisDefaults(&o.Protocol, &o.DialerRetries, &o.MaxRetries, &o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout)
+			redisDefaults(&o.Protocol, &o.PoolSize, &o.DialerRetries, &o.MaxRetries, &o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout)
 			client = redis.NewClient(o)
 		}
 	}
@@ -197,8 +198,12 @@ func OpenRedis(rawURL, clusterURL string, opts RedisOptions) (s *RedisStore, kin
 // redisDefaults sets OpenRedis's defaults where the URL left an option
 // unset. RESP2: the store uses no push messages, and on RESP3 go-redis
 // looks for one before every command (2 % of the bot's CPU under load).
-func redisDefaults(protocol, dialRetries, retries *int, dial, read, write, pool *time.Duration) {
+// At least 64 connections (go-redis gives 10 per CPU): the transport's 32
+// workers and its acknowledgements must not wait for one, as a wait that
+// times out counts as Redis failing.
+func redisDefaults(protocol, poolSize, dialRetries, retries *int, dial, read, write, pool *time.Duration) {
 	*protocol, *dialRetries, *retries = cmp.Or(*protocol, 2), cmp.Or(*dialRetries, 2), cmp.Or(*retries, 1)
+	*poolSize = cmp.Or(*poolSize, max(64, 10*runtime.GOMAXPROCS(0)))
 	for _, d := range []*time.Duration{dial, read, write, pool} {
 		*d = cmp.Or(*d, redisTimeout)
 	}

@@ -352,13 +352,17 @@ func (a *App) threadAnnouncement(ctx context.Context, resp bot.Response, o origi
 		return false, nil
 	}
 	_, err := a.api.PostMessage(ctx, o.channel, ts, resp.Milestone != nil, r)
-	if err == nil && resp.Milestone != nil && a.milestoneChart(ctx, o, env, resp.Milestone.Summary) {
-		if f, cerr := a.living.o.Core.Chart(ctx, o.workspace, env); cerr != nil || f == nil {
-			a.log.Debug("no chart for the milestone", "env", env, "err", cerr)
-		} else if id, uerr := a.api.Upload(ctx, o.channel, ts, "", f); uerr != nil {
-			a.log.Info("cannot upload the burn-down chart", "env", env, "err", uerr)
-		} else {
-			a.keepChart(ctx, o.workspace, f, id)
+	if err == nil && resp.Milestone != nil {
+		if release, ok := a.milestoneChart(ctx, o, env, resp.Milestone.Summary); ok {
+			if f, cerr := a.living.o.Core.Chart(ctx, o.workspace, env); cerr != nil || f == nil {
+				a.log.Debug("no chart for the milestone", "env", env, "err", cerr)
+				release()
+			} else if id, uerr := a.api.Upload(ctx, o.channel, ts, "", f); uerr != nil {
+				a.log.Info("cannot upload the burn-down chart", "env", env, "err", uerr)
+				release()
+			} else {
+				a.keepChart(ctx, o.workspace, f, id)
+			}
 		}
 	}
 	return true, err
@@ -368,8 +372,10 @@ func (a *App) threadAnnouncement(ctx context.Context, resp bot.Response, o origi
 // milestone, environment and channel every homeChartEvery. An upgrade has a
 // few milestones, but pastes that swing its state between two outcomes
 // would each draw and upload a chart (a third of the CPU in a flood).
-func (a *App) milestoneChart(ctx context.Context, o origin, env, milestone string) bool {
-	key := fmt.Sprintf("milestone-chart:%s:%s:%s:%s", o.workspace, o.channel, env, milestone)
-	ok, err := a.store.Claim(ctx, key, progress.NewToken(), homeChartEvery)
-	return err == nil && ok
+// release gives the claim back when no chart went out; a store that
+// cannot say lets the chart be tried, as without the claim.
+func (a *App) milestoneChart(ctx context.Context, o origin, env, milestone string) (release func(), ok bool) {
+	key, token := fmt.Sprintf("milestone-chart:%s:%s:%s:%s", o.workspace, o.channel, env, milestone), progress.NewToken()
+	ok, err := a.store.Claim(ctx, key, token, homeChartEvery)
+	return func() { _ = a.store.Release(context.WithoutCancel(ctx), key, token) }, err != nil || ok
 }

@@ -364,6 +364,14 @@ func TestLivingThreadReplies(t *testing.T) {
 // second chart (pastes swinging an upgrade's state drew one each); another
 // milestone still brings its chart.
 func TestMilestoneChartOncePerWindow(t *testing.T) {
+	for _, failFirst := range []bool{false, true} {
+		t.Run(map[bool]string{false: "uploaded", true: "first upload failed"}[failFirst], func(t *testing.T) { milestoneCharts(t, failFirst) })
+	}
+}
+
+// milestoneCharts: with failFirst, the first chart's upload fails, which
+// gives its claim back: the all clear reached again brings it.
+func milestoneCharts(t *testing.T, failFirst bool) {
 	h, living, command := startLiving(t, nil)
 	allClear := func(n int) {
 		t.Helper()
@@ -389,10 +397,16 @@ func TestMilestoneChartOncePerWindow(t *testing.T) {
 			t.Fatal("no status message")
 		}
 	}
+	if failFirst {
+		h.fake.Queue("files.getUploadURLExternal", slackfake.Response{Body: map[string]any{"ok": false, "error": "missing_scope", "needed": "files:write"}})
+	}
 	command("failed A")
 	command("done A")
 	allClear(1)
-	h.fake.WaitCalls(1, 5*time.Second, "files.completeUploadExternal")
+	h.fake.WaitCalls(1, 5*time.Second, "files.getUploadURLExternal")
+	if !failFirst {
+		h.fake.WaitCalls(1, 5*time.Second, "files.completeUploadExternal")
+	}
 	command("failed B")
 	command("done B")
 	allClear(2)
@@ -406,7 +420,7 @@ func TestMilestoneChartOncePerWindow(t *testing.T) {
 	}
 	h.waitIdle()
 	if n := len(h.fake.Calls("files.completeUploadExternal")); n != 2 {
-		t.Errorf("%d charts uploaded, want 2: one for each milestone, none for the all clear again", n)
+		t.Errorf("%d charts uploaded, want 2: one for each milestone (the all clear again only when its first failed)", n)
 	}
 }
 

@@ -5,6 +5,7 @@
 package redistest
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -88,7 +89,9 @@ func newServer(dir string, args func(port string) []string) (*Server, error) {
 func (s *Server) URL(db int) string { return fmt.Sprintf("redis://%s/%d", s.Addr, db) }
 
 // Options are the server's client options with database db.
-func (s *Server) Options(db int) *redis.Options { return &redis.Options{Addr: s.Addr, DB: db} }
+func (s *Server) Options(db int) *redis.Options {
+	return &redis.Options{Addr: s.Addr, DB: db, Protocol: 2}
+}
 
 // PID is the server's process id; 0 while it is stopped.
 func (s *Server) PID() int {
@@ -247,13 +250,14 @@ func URL(tb testing.TB, db int) string {
 	return u
 }
 
-// Options are URL's client options.
+// Options are URL's client options, on RESP2 unless it says otherwise, as progress.OpenRedis.
 func Options(tb testing.TB, db int) *redis.Options {
 	tb.Helper()
 	opts, err := redis.ParseURL(URL(tb, db))
 	if err != nil {
 		tb.Fatal(err)
 	}
+	opts.Protocol = cmp.Or(opts.Protocol, 2)
 	return opts
 }
 
