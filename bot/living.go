@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/upgradebot/upgradebot/progress"
@@ -106,6 +107,9 @@ type StatusMessage struct {
 	// Stale is when it goes out of date without a change (the channel's
 	// snooze ends); zero when only a change does.
 	Stale time.Time
+	// Ended: the channel no longer follows env. The message says so once
+	// and is kept up to date no more; a new track posts a new one.
+	Ended bool
 }
 
 // LivingStatus is the status message channel keeps pinned for env: the
@@ -118,7 +122,16 @@ func (b *Bot) LivingStatus(ctx context.Context, workspace, channel, env string) 
 		return m, err
 	}
 	r := &Reply{Summary: statusSummary(st)}
+	if m.Ended = !slices.Contains(st.Channels, channel); m.Ended {
+		r.Summary = "No longer followed here: " + st.Name
+		r.Section(Line{T(":white_flag: This channel no longer follows "), B(st.Name), T(" (its history is kept); this was its status then. "),
+			C(b.cmd + " track " + st.Name), T(" follows it again.")})
+	}
 	b.statusBlocks(r, st, b.extra(ctx, workspace, env))
+	if m.Ended {
+		m.Reply = r
+		return m, nil
+	}
 	if s, ok := b.snoozed(ctx, workspace, channel, st.Environment, b.now()); ok {
 		r.Context(b.snoozeLine(s))
 		m.Stale = s.Until

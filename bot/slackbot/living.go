@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -133,8 +134,10 @@ func NewLiving(o LivingOptions) *Living {
 }
 
 // Changed schedules an edit of the living message of each environment in
-// every channel that follows it. It reads which channels those are.
-func (l *Living) Changed(ctx context.Context, workspace string, envs []string) {
+// every channel that follows it, and in channel, where the change was made
+// (after an untrack, its message says it is no longer followed). It reads
+// which channels those are.
+func (l *Living) Changed(ctx context.Context, workspace, channel string, envs []string) {
 	for _, env := range envs {
 		e, err := l.o.Store.Environment(ctx, workspace, env)
 		if err != nil {
@@ -145,6 +148,9 @@ func (l *Living) Changed(ctx context.Context, workspace string, envs []string) {
 		}
 		for _, ch := range e.Channels {
 			l.schedule(livingKey{workspace, ch, env}, 0)
+		}
+		if channel != "" && !slices.Contains(e.Channels, channel) {
+			l.schedule(livingKey{workspace, channel, env}, 0)
 		}
 	}
 }
@@ -252,6 +258,8 @@ func (l *Living) refresh(ctx context.Context, k livingKey) (again time.Duration,
 		return l.o.MinInterval, time.Time{}
 	case version < rec.Version:
 		return 0, time.Time{} // a newer state is shown already
+	case m.Ended && rec.TS == "":
+		return 0, time.Time{} // no message here to end
 	}
 	hash := replyHash(r)
 	if rec.TS != "" && hash == rec.Hash {
@@ -264,6 +272,7 @@ func (l *Living) refresh(ctx context.Context, k livingKey) (again time.Duration,
 		err := l.o.API.Update(ctx, k.channel, rec.TS, r)
 		var ae *APIError
 		switch {
+		case errors.As(err, &ae) && ae.Code == "message_not_found" && m.Ended:
 		case errors.As(err, &ae) && ae.Code == "message_not_found":
 			rec = livingRecord{} // deleted: a new one is posted and pinned
 		case err != nil:
@@ -285,6 +294,9 @@ func (l *Living) refresh(ctx context.Context, k livingKey) (again time.Duration,
 		rec.Pinned = true // tried once: people decide what stays pinned
 	}
 	rec.Version, rec.Hash, rec.Edited = version, hash, now
+	if m.Ended {
+		rec = livingRecord{Version: version} // left as it is; a new track posts a new one
+	}
 	l.waitUntil(k, now.Add(l.o.MinInterval))
 	v, _ := json.Marshal(rec)
 	if err := l.o.Store.PutValue(ctx, k.workspace, recordKey(k), v, livingKeep); err != nil {

@@ -144,7 +144,7 @@ func newLivingRig(t *testing.T, perMinute int) *livingRig {
 func (r *livingRig) run(ch, text string) bot.Response {
 	r.n++
 	resp := r.core.HandleCommand(context.Background(), bot.Command{Workspace: slackfake.TeamID, Channel: ch, User: ana, ID: fmt.Sprint("c", r.n), Text: text})
-	r.living.Changed(context.Background(), slackfake.TeamID, resp.Changed)
+	r.living.Changed(context.Background(), slackfake.TeamID, ch, resp.Changed)
 	return resp
 }
 
@@ -252,6 +252,56 @@ func TestLivingMessage(t *testing.T) {
 	r.clock.Advance(10 * time.Second)
 	if r.count("chat.update") != updates {
 		t.Errorf("an edit that changes nothing was sent")
+	}
+}
+
+// Untracked: the channel's message says so once and is kept up to date no
+// more; following again posts a new one.
+func TestLivingUntrack(t *testing.T) {
+	r := newLivingRig(t, 0)
+	ctx := context.Background()
+	r.run(channel, "track prod")
+	r.run(channel, "failed A")
+	r.clock.Advance(10 * time.Second)
+	ts := r.living.Thread(ctx, slackfake.TeamID, channel, "prod")
+	if ts == "" {
+		t.Fatal("no status message")
+	}
+	edits := func() (n int) {
+		for _, c := range r.fake.Calls("chat.update") {
+			if c.Field("ts") == ts {
+				n++
+			}
+		}
+		return n
+	}
+	before := edits()
+	r.run(channel, "untrack prod")
+	r.clock.Advance(10 * time.Second)
+	if edits() != before+1 {
+		t.Fatalf("%d edits after the untrack, want 1", edits()-before)
+	}
+	mustContain(t, "ended message", lastText(r.fake.Calls("chat.update")), "This channel no longer follows", "prod", "track prod", "A")
+	if got := r.living.Thread(ctx, slackfake.TeamID, channel, "prod"); got != "" {
+		t.Errorf("Thread = %q after the untrack, want none", got)
+	}
+	// Changes made in a channel that still follows it edit it no more.
+	r.run("C0OTHER", "track prod")
+	r.run("C0OTHER", "failed B")
+	r.clock.Advance(10 * time.Second)
+	if r.living.Thread(ctx, slackfake.TeamID, "C0OTHER", "prod") == "" {
+		t.Fatal("the other channel has no status message")
+	}
+	if edits() != before+1 {
+		t.Errorf("the ended message was edited again (%d edits)", edits()-before-1)
+	}
+	// Following again posts and pins a new one.
+	posts, pins := r.count("chat.postMessage"), r.count("pins.add")
+	r.run(channel, "track prod")
+	r.clock.Advance(10 * time.Second)
+	ts2 := r.living.Thread(ctx, slackfake.TeamID, channel, "prod")
+	if ts2 == "" || ts2 == ts || r.count("chat.postMessage") != posts+1 || r.count("pins.add") != pins+1 {
+		t.Errorf("after tracking again: message %q (was %q), %d posts and %d pins, want 1 each", ts2, ts, r.count("chat.postMessage")-posts, r.count("pins.add")-pins)
 	}
 }
 
@@ -472,7 +522,7 @@ func TestLivingReplicas(t *testing.T) {
 		}
 		r := i % 2
 		resp := cores[r].HandleCommand(context.Background(), bot.Command{Workspace: slackfake.TeamID, Channel: channel, User: ana, ID: fmt.Sprint(t.Name(), i), Text: text})
-		livings[r].Changed(context.Background(), slackfake.TeamID, resp.Changed)
+		livings[r].Changed(context.Background(), slackfake.TeamID, channel, resp.Changed)
 		clock.Advance(300 * time.Millisecond)
 	}
 	clock.Advance(15 * time.Second)
