@@ -2,8 +2,10 @@ package progress
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
+	"github.com/redis/go-redis/v9"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -62,34 +64,37 @@ func (s *RedisStore) SetOwner(ctx context.Context, workspace, env, owner string,
 	if err != nil || len(keys) == 0 {
 		return nil, err
 	}
-	if ok, err := s.client.SIsMember(ctx, s.wsEnvsKey(workspace), env).Result(); err != nil || !ok {
-		if err != nil {
-			return nil, s.wrap("set owner", err)
-		}
-		return nil, notFound(workspace, env)
+	args := []any{env, owner}
+	for _, k := range keys {
+		args = append(args, k)
 	}
-	key := s.envKey(workspace, env, "owners")
-	prev, err := s.client.HMGet(ctx, key, keys...).Result()
-	if err != nil {
+	prev, err := setOwnerScript.Run(ctx, s.client, []string{s.wsEnvsKey(workspace), s.envKey(workspace, env, "owners")}, args...).Slice()
+	switch {
+	case errors.Is(err, redis.Nil):
+		return nil, notFound(workspace, env)
+	case err != nil:
 		return nil, s.wrap("set owner", err)
 	}
 	before := map[string]string{}
 	for i, v := range prev {
-		if o, ok := v.(string); ok {
+		if o, ok := v.(string); ok && i < len(keys) {
 			before[keys[i]] = o
 		}
 	}
-	if owner == "" {
-		err = s.client.HDel(ctx, key, keys...).Err()
-	} else {
-		args := make([]any, 0, 2*len(keys))
-		for _, k := range keys {
-			args = append(args, k, owner)
-		}
-		err = s.client.HSet(ctx, key, args...).Err()
-	}
-	return before, s.wrap("set owner", err)
+	return before, nil
 }
+
+// setOwnerScript reads and sets the owners in one step, so that two people
+// taking a module at once each learn whom they took it from.
+// KEYS: 1 the workspace's environments, 2 env's owners. ARGV: 1 env,
+// 2 owner ("" releases), then the module keys. Nil when env is not tracked.
+var setOwnerScript = redis.NewScript(`
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return false end
+local prev = redis.call('HMGET', KEYS[2], unpack(ARGV, 3))
+for i = 3, #ARGV do
+  if ARGV[2] == '' then redis.call('HDEL', KEYS[2], ARGV[i]) else redis.call('HSET', KEYS[2], ARGV[i], ARGV[2]) end
+end
+return prev`)
 
 // ModuleOwners returns every owner of env's modules, by module key.
 func (s *RedisStore) ModuleOwners(ctx context.Context, workspace, env string) (map[string]string, error) {

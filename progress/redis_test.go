@@ -600,3 +600,31 @@ func TestIsUnavailable(t *testing.T) {
 		}
 	}
 }
+
+// Two people taking one module at the same moment each learn whom they
+// took it from: one of them from the other.
+func TestRedisSetOwnerAtOnce(t *testing.T) {
+	s, _ := newTestRedisStore(t, RedisOptions{})
+	ctx := context.Background()
+	track(t, s, TrackRequest{Environment: "prod", Channel: "C1"})
+	for round := range 100 {
+		if _, err := s.SetOwner(ctx, ws, "prod", "", []string{"Billing_CS"}); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		before := make([]map[string]string, 2)
+		for i, who := range []string{"UANA", "URUI"} {
+			wg.Go(func() {
+				b, err := s.SetOwner(ctx, ws, "prod", who, []string{"Billing_CS"})
+				if err != nil {
+					t.Error(err)
+				}
+				before[i] = b
+			})
+		}
+		wg.Wait()
+		if len(before[0])+len(before[1]) != 1 {
+			t.Fatalf("round %d: owners before were %v and %v, want the other's for exactly one of them", round, before[0], before[1])
+		}
+	}
+}
