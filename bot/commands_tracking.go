@@ -325,7 +325,7 @@ func (b *Bot) markDone(ctx context.Context, workspace, channel, env, user, key s
 	if res.Duplicate {
 		return Response{}
 	}
-	b.releaseOwners(ctx, workspace, env, res.Removed, all)
+	b.releaseOwners(ctx, workspace, env, key, res.Removed, all)
 	if len(res.Removed) == 0 && !res.BecameDone && (!all || unnamed == 0) {
 		msg := fmt.Sprintf("Not on %s's list, so nothing recorded: %s. %s shows the list.", env, quotedList(res.NotFound), "`"+b.cmd+" status "+env+"`")
 		if all {
@@ -375,7 +375,7 @@ func (b *Bot) republishedAll(ctx context.Context, workspace, channel, env, user,
 	if res.Duplicate {
 		return Response{}
 	}
-	b.releaseOwners(ctx, workspace, env, nil, true)
+	b.releaseOwners(ctx, workspace, env, key, nil, true)
 	r := &Reply{Summary: "All applications republished on " + env}
 	r.Section(Line{M(user), T(" republished all applications on "), B(env), T(".")})
 	if res.AllClear() {
@@ -415,7 +415,7 @@ func (b *Bot) cmdReset(ctx context.Context, c Command, args string) Response {
 	if err != nil {
 		return private(b.storeError("reset", err))
 	}
-	b.releaseOwners(ctx, c.Workspace, env, nil, true)
+	b.releaseOwners(ctx, c.Workspace, env, "cmd:"+c.ID, nil, true)
 	r := &Reply{Summary: env + " reset for a new upgrade"}
 	r.Section(Line{M(c.User), T(" started a new upgrade of "), B(env), T(": state, counts and modules cleared; history kept.")})
 	noteReplication(r, res.NotReplicated)

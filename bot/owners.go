@@ -128,17 +128,53 @@ func (b *Bot) moduleOwners(ctx context.Context, workspace, env string) map[strin
 	return o
 }
 
-// releaseOwners forgets the owners of modules that left the list.
-func (b *Bot) releaseOwners(ctx context.Context, workspace, env string, modules []string, all bool) {
+// releaseOwners forgets the owners of modules that left the list in the
+// change key, and keeps them with it for its undo (restoreOwners).
+func (b *Bot) releaseOwners(ctx context.Context, workspace, env, key string, modules []string, all bool) {
+	var before map[string]string
 	var err error
 	switch {
 	case all:
+		before, _ = b.store.ModuleOwners(ctx, workspace, env) // for an undo only
 		err = b.store.ClearOwners(ctx, workspace, env)
 	case len(modules) > 0:
-		_, err = b.store.SetOwner(ctx, workspace, env, "", modules)
+		before, err = b.store.SetOwner(ctx, workspace, env, "", modules)
 	}
 	if err != nil {
 		b.log.Warn("cannot release the owners of republished modules", "env", env, "err", err)
+	}
+	if len(before) > 0 {
+		if err := putJSON(ctx, b.store, workspace, releasedKey(key), before, progress.UndoTTL); err != nil {
+			b.log.Warn("cannot keep the owners a change released, for its undo", "env", env, "err", err)
+		}
+	}
+}
+
+func releasedKey(changeKey string) string { return "released:" + changeKey }
+
+// restoreOwners gives the modules an undo put back (back) the owners the
+// undone changes (keys) released.
+func (b *Bot) restoreOwners(ctx context.Context, workspace, env string, keys, back []string) {
+	owner := map[string]string{} // module name → owner
+	for _, k := range keys {
+		released, _, err := getJSON[map[string]string](ctx, b.store, workspace, releasedKey(k))
+		if err != nil {
+			b.log.Warn("cannot read the owners a change released", "env", env, "err", err)
+		}
+		for _, name := range back {
+			if o := released[progress.ModuleKey(name)]; o != "" {
+				owner[name] = o
+			}
+		}
+	}
+	byOwner := map[string][]string{}
+	for name, o := range owner {
+		byOwner[o] = append(byOwner[o], name)
+	}
+	for o, names := range byOwner {
+		if _, err := b.store.SetOwner(ctx, workspace, env, o, names); err != nil {
+			b.log.Warn("cannot give modules back their owners", "env", env, "err", err)
+		}
 	}
 }
 

@@ -88,13 +88,22 @@ func TestTakeAndRelease(t *testing.T) {
 			t.Errorf("the change record does not name A's owner:\n%s", csv)
 		}
 		// Republished modules lose their owner; a reset releases everything.
+		// Undoing either gives the modules back their owners.
 		run("U2", "done C")
 		if o, _ := store.ModuleOwners(context.Background(), "T1", "prod"); o["c"] != "" || o["d"] != "U2" {
 			t.Errorf("owners after done C: %v", o)
 		}
+		mustSay(t, text(run("U2", "undo")), "Back on the list: C")
+		if o, _ := store.ModuleOwners(context.Background(), "T1", "prod"); o["c"] != "U2" {
+			t.Errorf("owners after undoing done C: %v", o)
+		}
 		run("U0", "reset prod --yes")
 		if o, _ := store.ModuleOwners(context.Background(), "T1", "prod"); len(o) != 0 {
 			t.Errorf("owners after reset: %v", o)
+		}
+		run("U0", "undo")
+		if o, _ := store.ModuleOwners(context.Background(), "T1", "prod"); o["a"] != "U1" || o["c"] != "U2" || o["d"] != "U2" || len(o) != 3 {
+			t.Errorf("owners after undoing the reset: %v, want a: U1, c and d: U2", o)
 		}
 	})
 }

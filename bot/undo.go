@@ -174,6 +174,7 @@ func (b *Bot) undo(ctx context.Context, workspace, user, ref string) Response {
 	}
 	u.Undone = user
 	b.putUndoable(ctx, workspace, ref, u)
+	b.restoreOwners(ctx, workspace, u.Env, u.Keys, res.Added)
 	return Response{Announce: b.undoneReply(u.Env, user, res)}
 }
 
