@@ -14,7 +14,7 @@ import (
 )
 
 // The burn-down chart's samples: after each recorded change the core
-// appends a snapshot of what is left (progress.Values, one list per
+// appends a snapshot of what is left (progress.Values' list, one per
 // environment, started again by a reset). The history's entries describe
 // what people reported, not what was left, so they cannot draw it.
 
@@ -31,6 +31,9 @@ const (
 	sampleGap   = 30 * time.Second
 )
 
+// samplesKey names env's list of samples. Before the list, they were one
+// JSON array, a value under the same key: read first until a reset empties
+// it or it expires.
 func samplesKey(env string) string { return "samples:" + env }
 
 // wireSample is a chart.Sample as kept: short keys, times in Unix ms.
@@ -70,64 +73,57 @@ func addSample(ctx context.Context, s progress.Store, workspace, env string, at 
 	if err != nil {
 		return err
 	}
-	var list []wireSample
-	if !reset {
-		v, ok, err := s.Value(ctx, workspace, samplesKey(st.Name))
-		if err != nil {
+	if reset {
+		if err := s.PutValue(ctx, workspace, samplesKey(st.Name), []byte("[]"), time.Millisecond); err != nil {
 			return err
 		}
-		if ok {
-			_ = json.Unmarshal(v, &list) // a damaged list starts again
-		}
 	}
-	list = append(list, sampleOf(st, at))
-	if len(list) > maxSamples {
-		half := len(list) / 2
-		thin := make([]wireSample, 0, maxSamples)
-		for i := 0; i < half; i += 2 {
-			thin = append(thin, list[i])
-		}
-		list = append(thin, list[half:]...)
-	}
-	js, err := json.Marshal(list)
+	js, err := json.Marshal(sampleOf(st, at))
 	if err != nil {
 		return err
 	}
-	return s.PutValue(ctx, workspace, samplesKey(st.Name), js, samplesTTL)
+	return s.AppendValue(ctx, workspace, samplesKey(st.Name), js, progress.AppendOptions{Max: maxSamples, TTL: samplesTTL, Restart: reset})
 }
 
 // samples returns env's samples, oldest first, and their stamp.
 func (b *Bot) samples(ctx context.Context, workspace, env string) ([]chart.Sample, string, error) {
-	v, ok, err := b.store.Value(ctx, workspace, samplesKey(env))
-	if err != nil || !ok {
+	var list []wireSample
+	old, ok, err := b.store.Value(ctx, workspace, samplesKey(env))
+	if err != nil {
 		return nil, "", err
 	}
-	var list []wireSample
-	if err := json.Unmarshal(v, &list); err != nil {
-		return nil, "", fmt.Errorf("samples of %s: %w", env, err)
+	if ok {
+		_ = json.Unmarshal(old, &list) // damaged, it is left out
+	}
+	items, err := b.store.ValueList(ctx, workspace, samplesKey(env))
+	if err != nil {
+		return nil, "", err
+	}
+	h := sha256.New()
+	h.Write(old)
+	for _, it := range items {
+		var w wireSample
+		if json.Unmarshal(it, &w) == nil {
+			list = append(list, w)
+		}
+		h.Write(it)
+	}
+	if len(list) == 0 {
+		return nil, "", nil
 	}
 	out := make([]chart.Sample, len(list))
 	for i, w := range list {
 		out[i] = chart.Sample{At: time.UnixMilli(w.At).UTC(), Counted: w.Counted, FailedLeft: w.Failed, SkippedLeft: w.Skipped, Left: w.Left, Percent: w.Percent}
 	}
-	return out, stampOf(v), nil
-}
-
-// stampOf names a list of samples as kept: every sample added changes it.
-func stampOf(v []byte) string {
-	h := sha256.Sum256(v)
-	return hex.EncodeToString(h[:8])
+	return out, hex.EncodeToString(h.Sum(nil)[:8]), nil
 }
 
 // ChartStamp names the samples env's chart would be drawn from now (its
 // File.Stamp), "" when there are none: a transport keeping an uploaded
 // chart draws it again when the stamp changes.
 func (b *Bot) ChartStamp(ctx context.Context, workspace, env string) (string, error) {
-	v, ok, err := b.store.Value(ctx, workspace, samplesKey(env))
-	if err != nil || !ok {
-		return "", err
-	}
-	return stampOf(v), nil
+	_, stamp, err := b.samples(ctx, workspace, env)
+	return stamp, err
 }
 
 // Chart draws env's burn-down chart.

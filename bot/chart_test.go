@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image/png"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -56,25 +57,46 @@ func TestChartSamples(t *testing.T) {
 	_ = store
 }
 
-// The samples of a long upgrade stay bounded, recent ones exact.
-func TestChartSamplesBounded(t *testing.T) {
+// Samples kept the old way, one JSON value, are drawn before the list's,
+// until a reset starts the chart again.
+func TestChartSamplesKeptAsOneValue(t *testing.T) {
 	b, store, now := clockBot(t)
 	ctx := context.Background()
 	b.HandleCommand(ctx, Command{Workspace: "T1", Channel: "C1", User: "U1", ID: "t", Text: "track prod"})
-	full := make([]wireSample, maxSamples)
-	for i := range full {
-		full[i] = wireSample{At: now.Add(time.Duration(i-maxSamples) * time.Minute).UnixMilli(), Left: i}
-	}
-	js, _ := json.Marshal(full)
+	old := []wireSample{{At: now.Add(-2 * time.Hour).UnixMilli(), Left: 7}, {At: now.Add(-time.Hour).UnixMilli(), Left: 5}}
+	js, _ := json.Marshal(old)
 	if err := store.PutValue(ctx, "T1", samplesKey("prod"), js, time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	if err := addSample(ctx, store, "T1", "prod", *now, 0, false, true); err != nil {
-		t.Fatal(err)
+	b.HandleCommand(ctx, Command{Workspace: "T1", Channel: "C1", User: "U1", ID: "f", Text: "failed A"})
+	samples, stamp, err := b.samples(ctx, "T1", "prod")
+	if err != nil || len(samples) != 3 || samples[0].Left != 7 || samples[1].Left != 5 || samples[2].Left != 1 || stamp == "" {
+		t.Fatalf("samples %+v, stamp %q, %v; want the two kept as a value, then the new one", samples, stamp, err)
 	}
-	samples, _, _ := b.samples(ctx, "T1", "prod")
-	if len(samples) > maxSamples || !samples[len(samples)-1].At.Equal(*now) || samples[len(samples)-2].Left != maxSamples-1 {
-		t.Errorf("%d samples, last at %v", len(samples), samples[len(samples)-1].At)
+	*now = now.Add(time.Second)
+	b.HandleCommand(ctx, Command{Workspace: "T1", Channel: "C1", User: "U1", ID: "r", Text: "reset prod --yes"})
+	*now = now.Add(time.Second)
+	if samples, _, _ := b.samples(ctx, "T1", "prod"); len(samples) != 1 || samples[0].Left != 0 {
+		t.Errorf("after a reset: %+v; want only the reset's sample", samples)
+	}
+}
+
+// Changes recorded at the same moment each add their sample.
+func TestChartSamplesAtOnce(t *testing.T) {
+	b, _, _ := clockBot(t)
+	ctx := context.Background()
+	b.HandleCommand(ctx, Command{Workspace: "T1", Channel: "C1", User: "U1", ID: "t", Text: "track prod"})
+	var wg sync.WaitGroup
+	for i := range 2 {
+		wg.Go(func() {
+			for j := range 15 {
+				b.HandleCommand(ctx, Command{Workspace: "T1", Channel: "C1", User: "U1", ID: fmt.Sprint("f", i, j), Text: fmt.Sprintf("failed M%d_%d", i, j)})
+			}
+		})
+	}
+	wg.Wait()
+	if samples, _, err := b.samples(ctx, "T1", "prod"); err != nil || len(samples) != 30 {
+		t.Errorf("%d samples, %v; want one for each of 30 changes", len(samples), err)
 	}
 }
 

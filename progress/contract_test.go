@@ -49,6 +49,7 @@ func runContractTests(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("ChannelSettings", func(t *testing.T) { testChannelSettings(t, newStore(t)) })
 	t.Run("Claims", func(t *testing.T) { testClaims(t, newStore(t)) })
 	t.Run("Values", func(t *testing.T) { testValues(t, newStore(t)) })
+	t.Run("ValueLists", func(t *testing.T) { testValueLists(t, newStore(t)) })
 	t.Run("Owners", func(t *testing.T) { testOwners(t, newStore(t)) })
 	t.Run("Undo", func(t *testing.T) { testUndo(t, newStore) })
 }

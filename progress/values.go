@@ -3,8 +3,10 @@ package progress
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -18,7 +20,28 @@ type Values interface {
 	PutValue(ctx context.Context, workspace, key string, value []byte, ttl time.Duration) error
 	// Value returns the value under key; false when there is none or it expired.
 	Value(ctx context.Context, workspace, key string) ([]byte, bool, error)
+	// AppendValue adds item at the end of the list under key (lists are
+	// apart from PutValue's values) in one step, so writers at the same
+	// moment lose none.
+	AppendValue(ctx context.Context, workspace, key string, item []byte, o AppendOptions) error
+	// ValueList returns the list under key, oldest first; nil when there is none or it expired.
+	ValueList(ctx context.Context, workspace, key string) ([][]byte, error)
 }
+
+// AppendOptions say how AppendValue keeps a list.
+type AppendOptions struct {
+	// Max bounds the list (2 to MaxListItems): beyond it, every other item
+	// of its older half is dropped, so it keeps its start and its recent
+	// items exact.
+	Max int
+	// TTL keeps the list for this long after the append.
+	TTL time.Duration
+	// Restart starts the list again with the item.
+	Restart bool
+}
+
+// MaxListItems bounds AppendOptions.Max.
+const MaxListItems = 10000
 
 // MaxValueBytes bounds one value: a pasted message and what it records.
 const MaxValueBytes = 1 << 20
@@ -28,7 +51,10 @@ var (
 	_ Values = (*BoltStore)(nil)
 )
 
-var bktValues = []byte("values")
+var (
+	bktValues = []byte("values")
+	bktLists  = []byte("lists")
+)
 
 func checkValue(workspace, key string, value []byte, ttl time.Duration) error {
 	switch {
@@ -42,6 +68,29 @@ func checkValue(workspace, key string, value []byte, ttl time.Duration) error {
 		return invalid("value ttl", ttl.String(), "must be positive")
 	}
 	return nil
+}
+
+func checkAppend(workspace, key string, item []byte, o AppendOptions) error {
+	if err := checkValue(workspace, key, item, o.TTL); err != nil {
+		return err
+	}
+	if o.Max < 2 || o.Max > MaxListItems {
+		return invalid("list bound", strconv.Itoa(o.Max), fmt.Sprintf("must be 2 to %d", MaxListItems))
+	}
+	return nil
+}
+
+// thin drops every other item of the older half of a list longer than max.
+func thin[T any](list []T, max int) []T {
+	if len(list) <= max {
+		return list
+	}
+	half := len(list) / 2
+	out := make([]T, 0, max)
+	for i := 0; i < half; i += 2 {
+		out = append(out, list[i])
+	}
+	return append(out, list[half:]...)
 }
 
 // valueKey is <prefix>:{W}:#val:<key>, in the workspace's slot.
@@ -69,6 +118,56 @@ func (s *RedisStore) Value(ctx context.Context, workspace, key string) ([]byte, 
 	return v, err == nil, s.wrap("read value", err)
 }
 
+// listKey is <prefix>:{W}:#list:<key>, in the workspace's slot.
+func (s *RedisStore) listKey(workspace, key string) string {
+	return s.wsKey(workspace) + ":#list:" + key
+}
+
+// appendList is AppendValue in one step, thinning as thin does.
+// KEYS: 1 list. ARGV: 1 item, 2 max, 3 ttl ms, 4 "1" to restart.
+var appendList = redis.NewScript(`
+if ARGV[4] == '1' then redis.call('DEL', KEYS[1]) end
+local n = redis.call('RPUSH', KEYS[1], ARGV[1])
+if n > tonumber(ARGV[2]) then
+  local all = redis.call('LRANGE', KEYS[1], 0, -1)
+  local keep = {}
+  for i = 1, math.floor(n / 2), 2 do keep[#keep + 1] = all[i] end
+  for i = math.floor(n / 2) + 1, n do keep[#keep + 1] = all[i] end
+  redis.call('DEL', KEYS[1])
+  for i = 1, #keep, 500 do redis.call('RPUSH', KEYS[1], unpack(keep, i, math.min(i + 499, #keep))) end
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return n`)
+
+// AppendValue adds item at the end of the list under key, in one script.
+func (s *RedisStore) AppendValue(ctx context.Context, workspace, key string, item []byte, o AppendOptions) error {
+	if err := checkAppend(workspace, key, item, o); err != nil {
+		return err
+	}
+	restart := "0"
+	if o.Restart {
+		restart = "1"
+	}
+	err := appendList.Run(ctx, s.client, []string{s.listKey(workspace, key)}, item, o.Max, o.TTL.Milliseconds(), restart).Err()
+	return s.wrap("append value", err)
+}
+
+// ValueList returns the list under key, oldest first.
+func (s *RedisStore) ValueList(ctx context.Context, workspace, key string) ([][]byte, error) {
+	if err := checkValue(workspace, key, nil, time.Second); err != nil {
+		return nil, err
+	}
+	items, err := s.client.LRange(ctx, s.listKey(workspace, key), 0, -1).Result()
+	if err != nil {
+		return nil, s.wrap("read list", err)
+	}
+	var out [][]byte
+	for _, it := range items {
+		out = append(out, []byte(it))
+	}
+	return out, nil
+}
+
 // A bbolt value is stored under workspace NUL key as its expiry (8 bytes,
 // Unix ms) followed by the value.
 
@@ -86,19 +185,27 @@ func (s *BoltStore) PutValue(ctx context.Context, workspace, key string, value [
 			return err
 		}
 		now := toMillis(s.now())
-		c := b.Cursor()
-		n := 0
-		for k, v := c.First(); k != nil && n < 16; k, v = c.Next() {
-			if len(v) < 8 || int64(binary.BigEndian.Uint64(v)) <= now {
-				if err := c.Delete(); err != nil {
-					return err
-				}
-				n++
-			}
+		if err := dropExpired(b, now); err != nil {
+			return err
 		}
 		v := binary.BigEndian.AppendUint64(nil, uint64(now+ttl.Milliseconds()))
 		return b.Put(boltValueKey(workspace, key), append(v, value...))
 	})
+}
+
+// dropExpired deletes up to 16 expired values of b.
+func dropExpired(b *bolt.Bucket, now int64) error {
+	c := b.Cursor()
+	n := 0
+	for k, v := c.First(); k != nil && n < 16; k, v = c.Next() {
+		if len(v) < 8 || int64(binary.BigEndian.Uint64(v)) <= now {
+			if err := c.Delete(); err != nil {
+				return err
+			}
+			n++
+		}
+	}
+	return nil
 }
 
 // Value returns the value under key; false when there is none or it expired.
@@ -119,4 +226,55 @@ func (s *BoltStore) Value(ctx context.Context, workspace, key string) ([]byte, b
 		return nil
 	})
 	return out, out != nil, err
+}
+
+// A bbolt list is stored as a value is (its expiry first), its items as a JSON array.
+
+// AppendValue adds item at the end of the list under key, in one
+// transaction, and drops a few expired lists.
+func (s *BoltStore) AppendValue(ctx context.Context, workspace, key string, item []byte, o AppendOptions) error {
+	if err := checkAppend(workspace, key, item, o); err != nil {
+		return err
+	}
+	return s.update(ctx, "append value", func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bktLists)
+		if err != nil {
+			return err
+		}
+		now := toMillis(s.now())
+		if err := dropExpired(b, now); err != nil {
+			return err
+		}
+		var list [][]byte
+		if v := b.Get(boltValueKey(workspace, key)); !o.Restart && len(v) >= 8 && int64(binary.BigEndian.Uint64(v)) > now {
+			if err := json.Unmarshal(v[8:], &list); err != nil {
+				list = nil // a damaged list starts again
+			}
+		}
+		js, err := json.Marshal(thin(append(list, item), o.Max))
+		if err != nil {
+			return err
+		}
+		v := binary.BigEndian.AppendUint64(nil, uint64(now+o.TTL.Milliseconds()))
+		return b.Put(boltValueKey(workspace, key), append(v, js...))
+	})
+}
+
+// ValueList returns the list under key, oldest first.
+func (s *BoltStore) ValueList(ctx context.Context, workspace, key string) ([][]byte, error) {
+	if err := checkValue(workspace, key, nil, time.Second); err != nil {
+		return nil, err
+	}
+	var out [][]byte
+	err := s.view(ctx, "read list", func(tx *bolt.Tx) error {
+		b := tx.Bucket(bktLists)
+		if b == nil {
+			return nil
+		}
+		if v := b.Get(boltValueKey(workspace, key)); len(v) >= 8 && int64(binary.BigEndian.Uint64(v)) > toMillis(s.now()) {
+			return json.Unmarshal(v[8:], &out)
+		}
+		return nil
+	})
+	return out, err
 }

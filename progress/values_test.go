@@ -3,7 +3,9 @@ package progress
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -51,6 +53,85 @@ func testValues(t *testing.T, s Store) {
 	} {
 		if err := s.PutValue(ctx, bad.ws, bad.key, bad.value, bad.ttl); !errors.Is(err, ErrInvalid) {
 			t.Errorf("%s: PutValue = %v; want ErrInvalid", bad.name, err)
+		}
+	}
+}
+
+// testValueLists is the lists' contract: items are read back in the order
+// appended, apart from values and other workspaces; a restart starts a list
+// again; beyond its bound every other older item goes; appends at the same
+// moment lose none; bad input is refused.
+func testValueLists(t *testing.T, s Store) {
+	ctx := context.Background()
+	o := AppendOptions{Max: 4, TTL: time.Hour}
+	if err := s.PutValue(ctx, ws, "k", []byte("a value"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []struct {
+		name    string
+		ws      string
+		append  string // "": only read
+		restart bool
+		want    string // the items, comma-separated
+	}{
+		{"absent", ws, "", false, ""},
+		{"first", ws, "1", false, "1"},
+		{"other workspace", "T0002", "", false, ""},
+		{"in order", ws, "2", false, "1,2"},
+		{"up to the bound", ws, "3", false, "1,2,3"},
+		{"at the bound", ws, "4", false, "1,2,3,4"},
+		{"beyond: every other of the older half goes", ws, "5", false, "1,3,4,5"},
+		{"again: the start stays", ws, "6", false, "1,4,5,6"},
+		{"restart", ws, "7", true, "7"},
+	} {
+		opts := o
+		opts.Restart = step.restart
+		if step.append != "" {
+			if err := s.AppendValue(ctx, step.ws, "k", []byte(step.append), opts); err != nil {
+				t.Fatalf("%s: append: %v", step.name, err)
+			}
+		}
+		list, err := s.ValueList(ctx, step.ws, "k")
+		var got []string
+		for _, it := range list {
+			got = append(got, string(it))
+		}
+		if err != nil || strings.Join(got, ",") != step.want {
+			t.Errorf("%s: ValueList = %q, %v; want %s", step.name, got, err, step.want)
+		}
+	}
+	if v, found, err := s.Value(ctx, ws, "k"); err != nil || !found || string(v) != "a value" {
+		t.Errorf("the value under the list's key: %q, %v, %v; want it untouched", v, found, err)
+	}
+
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Go(func() {
+			if err := s.AppendValue(ctx, ws, "together", []byte(strconv.Itoa(i)), AppendOptions{Max: 100, TTL: time.Hour}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if list, err := s.ValueList(ctx, ws, "together"); err != nil || len(list) != 20 {
+		t.Errorf("20 appends at once kept %d items, %v", len(list), err)
+	}
+
+	for _, bad := range []struct {
+		name    string
+		ws, key string
+		item    []byte
+		o       AppendOptions
+	}{
+		{"no workspace", "", "k", nil, o},
+		{"no key", ws, "", nil, o},
+		{"too large", ws, "k", make([]byte, MaxValueBytes+1), o},
+		{"no ttl", ws, "k", nil, AppendOptions{Max: 4}},
+		{"bound of one", ws, "k", nil, AppendOptions{Max: 1, TTL: time.Hour}},
+		{"bound too large", ws, "k", nil, AppendOptions{Max: MaxListItems + 1, TTL: time.Hour}},
+	} {
+		if err := s.AppendValue(ctx, bad.ws, bad.key, bad.item, bad.o); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: AppendValue = %v; want ErrInvalid", bad.name, err)
 		}
 	}
 }
