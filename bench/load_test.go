@@ -36,12 +36,14 @@ import (
 //	go test ./bench -run '^TestLoad$' -v -timeout 1h -load 30s                # about 5 minutes
 //	go test ./bench -run '^TestLoad$' -v -timeout 1h -load 60s -load-rounds 4 -load-memory 5m
 //	go test ./bench -run '^TestLoad$' -v -load 20s -load-rates max -load-rounds 2 -load-memory 0
+//	go test ./bench -run '^TestLoad$' -v -load 20s -load-rates max -load-rounds 2 -load-memory 0 -load-pastes 0  # chat only
 var (
 	loadDuration = flag.Duration("load", 0, "TestLoad: load on the bot at each of -load-rates, split in -load-rounds (0: skip TestLoad)")
 	loadRates    = flag.String("load-rates", "max,2000", `TestLoad: events per second of each run, comma-separated; "max": as fast as it goes`)
 	loadRounds   = flag.Int("load-rounds", 3, "TestLoad: rounds of each run, with a run of the floor before each and after the last (1-9)")
 	loadMemory   = flag.Duration("load-memory", 2*time.Minute, "TestLoad: then 1,000 events/s for this long, watching the bot's memory (the goal: 5m; 0: no such run)")
 	loadConc     = flag.Int("load-concurrency", 0, "TestLoad: requests in flight; 0: 32 at the maximum rate, 96 at a fixed rate")
+	loadPastes   = flag.Float64("load-pastes", 0.05, "TestLoad: the share of events that are pasted errors (0 to 0.5; 1% more are re-deliveries, the rest chat)")
 )
 
 // TestLoad fails when a request was not acknowledged with 200, a pasted
@@ -55,6 +57,9 @@ func TestLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if *loadPastes < 0 || *loadPastes > 0.5 {
+		t.Fatalf("-load-pastes is 0 to 0.5, not %v", *loadPastes)
+	}
 	var runs []*botRun
 	for _, s := range specs {
 		t.Run(s.name, func(t *testing.T) { runs = append(runs, runLoad(t, s)) })
@@ -62,8 +67,8 @@ func TestLoad(t *testing.T) {
 	if t.Failed() {
 		return
 	}
-	fmt.Printf("upgradebot under load, %s: %d cores (GOMAXPROCS %d), %s %s/%s\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"),
-		runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	fmt.Printf("upgradebot under load, %s: %d cores (GOMAXPROCS %d), %s %s/%s; %.0f%% pasted errors\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"),
+		runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), runtime.GOOS, runtime.GOARCH, 100**loadPastes)
 	if !table(os.Stdout, runs) {
 		t.Error("see the table: not every request was acknowledged, not every pasted error answered once, or the bot did not exit 0")
 	}
@@ -178,7 +183,7 @@ func runLoad(t *testing.T, s spec) *botRun {
 	roundLen := s.duration / time.Duration(s.rounds)
 	opts := func(url string, round int) load.Options {
 		return load.Options{URL: url, Secret: faultSecret, Rate: s.rate, Duration: roundLen, Concurrency: s.concurrency,
-			ErrorShare: 0.05, RedeliverShare: 0.01, Round: round}
+			ErrorShare: *loadPastes, RedeliverShare: 0.01, Round: round}
 	}
 	send := func(url string, round int) *load.Result {
 		res, err := load.Run(context.Background(), opts(url, round))
