@@ -268,20 +268,25 @@ func (l *Living) refresh(ctx context.Context, k livingKey) (again time.Duration,
 	if !l.permit(ctx, k.workspace) {
 		return l.o.MinInterval, time.Time{}
 	}
+	reposting := false // after a deletion
 	if rec.TS != "" {
 		err := l.o.API.Update(ctx, k.channel, rec.TS, r)
 		var ae *APIError
 		switch {
 		case errors.As(err, &ae) && ae.Code == "message_not_found" && m.Ended:
 		case errors.As(err, &ae) && ae.Code == "message_not_found":
-			rec = livingRecord{} // deleted: a new one is posted and pinned
+			rec, reposting = livingRecord{}, true // deleted: a new one is posted and pinned
 		case err != nil:
 			l.log.Info("cannot edit the status message; trying again", "channel", k.channel, "env", k.env, "err", err)
 			return l.o.MinInterval, time.Time{}
 		}
 	}
 	if rec.TS == "" {
-		ts, err := l.o.API.PostMessage(ctx, k.channel, "", false, r)
+		q, mentions := r, false
+		if reposting {
+			q, mentions = withoutMentions(r)
+		}
+		ts, err := l.o.API.PostMessage(ctx, k.channel, "", false, q)
 		if err != nil {
 			// Not repeated: a post that failed late may be in the channel.
 			l.log.Info("cannot post the status message", "channel", k.channel, "env", k.env, "err", err)
@@ -292,6 +297,12 @@ func (l *Living) refresh(ctx context.Context, k livingKey) (again time.Duration,
 			l.log.Info("cannot pin the status message", "channel", k.channel, "env", k.env, "err", err)
 		}
 		rec.Pinned = true // tried once: people decide what stays pinned
+		if mentions {
+			if err := l.o.API.Update(ctx, k.channel, ts, r); err != nil {
+				l.log.Info("cannot show the mentions in the status message; trying again", "channel", k.channel, "env", k.env, "err", err)
+				hash, again = replyHash(q), l.o.MinInterval
+			}
+		}
 	}
 	rec.Version, rec.Hash, rec.Edited = version, hash, now
 	if m.Ended {
@@ -302,7 +313,7 @@ func (l *Living) refresh(ctx context.Context, k livingKey) (again time.Duration,
 	if err := l.o.Store.PutValue(ctx, k.workspace, recordKey(k), v, livingKeep); err != nil {
 		l.log.Warn("cannot keep the status message's record", "env", k.env, "err", err)
 	}
-	return 0, m.Stale
+	return again, m.Stale
 }
 
 func (l *Living) waitUntil(k livingKey, t time.Time) {
@@ -322,6 +333,37 @@ func (l *Living) permit(ctx context.Context, workspace string) bool {
 		}
 	}
 	return false
+}
+
+// withoutMentions is r with its mentions as "…", and whether it had any.
+// A status message posted again after a deletion is posted so, then edited
+// to mention them: a post's mention notifies, an edit's does not, and the
+// message is no news to the people it names (reminders ping owners).
+func withoutMentions(r *bot.Reply) (*bot.Reply, bool) {
+	found := false
+	quiet := func(l bot.Line) bot.Line {
+		out := slices.Clone(l)
+		for i, s := range out {
+			if s.Style == bot.Mention {
+				out[i], found = bot.T("…"), true
+			}
+		}
+		return out
+	}
+	q := *r
+	q.Blocks = slices.Clone(r.Blocks)
+	for i, b := range q.Blocks {
+		b.Lines = slices.Clone(b.Lines)
+		for j := range b.Lines {
+			b.Lines[j] = quiet(b.Lines[j])
+		}
+		b.Fields = slices.Clone(b.Fields)
+		for j := range b.Fields {
+			b.Fields[j].Value = quiet(b.Fields[j].Value)
+		}
+		q.Blocks[i] = b
+	}
+	return &q, found
 }
 
 func replyHash(r *bot.Reply) string {

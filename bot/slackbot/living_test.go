@@ -244,7 +244,14 @@ func TestLivingMessage(t *testing.T) {
 	if ts2 == ts || !r.fake.Pinned(channel, ts2) || r.living.Thread(context.Background(), slackfake.TeamID, channel, "prod") != ts2 {
 		t.Errorf("the new message %s is not the pinned, recorded one", ts2)
 	}
-	mustContain(t, "new message", decoded(posts[1].Field("blocks")), "N2")
+	mustContain(t, "new message", decoded(posts[1].Field("blocks")), "N2", "taken by …")
+	// Posted again, it mentions nobody: an edit right after shows the owners.
+	if b := decoded(posts[1].Field("blocks")); strings.Contains(b, "<@") {
+		t.Errorf("the message posted again mentions someone:\n%s", b)
+	}
+	if u := r.fake.Calls("chat.update"); u[len(u)-1].Field("ts") != ts2 || !strings.Contains(lastText(u), "taken by <@"+ana+">") {
+		t.Errorf("no edit of the new message shows its owners; last edit:\n%s", lastText(u))
+	}
 
 	// A change that shows nothing new edits nothing.
 	updates = r.count("chat.update")
