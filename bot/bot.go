@@ -79,6 +79,10 @@ type Response struct {
 	// Update is the message holding the clicked button, rebuilt from
 	// current state: the transport puts it in place of that message.
 	Update *Reply
+	// Edit is an earlier reply to a message, rebuilt from current state (a
+	// typed undo, for the reply whose Undo button it stands for): the
+	// transport edits it where it is.
+	Edit *Edit
 	// File is a document for the caller (an export), uploaded or printed by the transport.
 	File *File
 	// Changed lists the environments whose tracking state the response
@@ -89,6 +93,12 @@ type Response struct {
 	// clear). A transport that threads announcements under a pinned status
 	// shows it in the channel too; the Announce may already say it.
 	Milestone *Reply
+}
+
+// Edit is the reply to Message (its workspace, channel and ts) as it stands now.
+type Edit struct {
+	Message Message
+	Reply   *Reply
 }
 
 // File is a generated document.

@@ -143,10 +143,9 @@ func (b *Bot) handleAction(ctx context.Context, a Action) Response {
 	case ActionSnooze:
 		return b.cmdSnooze(ctx, Command{Workspace: a.Workspace, Channel: a.Channel, User: a.User, ID: a.ID}, v.Env+" "+v.Snooze)
 	case ActionUndo:
-		u, _, _ := b.undoable(ctx, a.Workspace, v.Key) // undo says what went wrong
-		resp := b.undo(ctx, a.Workspace, a.User, v.Key)
-		if resp.Announce != nil && u.Env != "" {
-			resp.Update = b.rebuild(ctx, a.Workspace, v.Key, u.Env, "", nil)
+		resp := b.undoReply(ctx, a.Workspace, a.User, v.Key)
+		if resp.Edit != nil { // the reply clicked
+			resp.Update, resp.Edit = resp.Edit.Reply, nil
 		}
 		return resp
 	case ActionConfirm:

@@ -134,7 +134,7 @@ func (b *Bot) cmdUndo(ctx context.Context, c Command, args string) Response {
 		case !found:
 			return private(errorReply(fmt.Sprintf("I don't know the undo code %q (an Undo button works for %d days). %s undo takes back your last change here.", Shorten(fields[0], 20), progress.UndoTTL/(24*time.Hour), b.cmd)))
 		}
-		return b.undo(ctx, c.Workspace, c.User, string(ref))
+		return b.undoReply(ctx, c.Workspace, c.User, string(ref))
 	}
 	ref, found, err := b.store.Value(ctx, c.Workspace, lastKey(c.Channel, c.User))
 	if err != nil {
@@ -146,7 +146,23 @@ func (b *Bot) cmdUndo(ctx context.Context, c Command, args string) Response {
 	if what, ok := strings.CutPrefix(string(ref), "!"); ok {
 		return private(errorReply(fmt.Sprintf("Your last change here (%s) is not one undo takes back: take, release or snooze again to change it. An earlier change is undone with the code beside its Undo button: %s undo <code>.", what, b.cmd)))
 	}
-	return b.undo(ctx, c.Workspace, c.User, string(ref))
+	return b.undoReply(ctx, c.Workspace, c.User, string(ref))
+}
+
+// undoReply undoes what the reply ref recorded and rebuilds that reply
+// (Edit), to say so and drop its Undo button, typed or clicked.
+func (b *Bot) undoReply(ctx context.Context, workspace, user, ref string) Response {
+	u, _, _ := b.undoable(ctx, workspace, ref) // undo says what went wrong
+	resp := b.undo(ctx, workspace, user, ref)
+	if resp.Announce == nil || u.Env == "" {
+		return resp
+	}
+	if m, found, err := b.kept(ctx, workspace, ref); err == nil && found {
+		if r := b.rebuilt(ctx, ref, b.Read(m), u.Env, "", nil); r != nil {
+			resp.Edit = &Edit{Message: m, Reply: r}
+		}
+	}
+	return resp
 }
 
 // undo takes back what the reply ref recorded, as one change ("undo of …" in the history).

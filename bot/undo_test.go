@@ -228,6 +228,38 @@ func TestUndoCode(t *testing.T) {
 	mustSay(t, text(cmd(t, b, "C1", "U1", "undo")), "U1 undid a change on prod", "Off the list again: Orders_CS")
 }
 
+// An undo typed, with the code or as the last change, rebuilds the reply
+// whose Undo button it stands for (Edit), as a click would.
+func TestUndoTypedRebuildsTheReply(t *testing.T) {
+	ctx := context.Background()
+	for _, how := range []string{"code", "last change"} {
+		t.Run(how, func(t *testing.T) {
+			b, _ := newTestBot(t)
+			cmd(t, b, "C1", "U1", "track prod")
+			m := Message{Workspace: "T1", Channel: "C1", User: "U1", TS: "1.1", Text: producerPaste}
+			typed := button(t, b.HandleMessage(ctx, m).Reply, ActionUndo).Command
+			if how == "last change" {
+				typed = "undo"
+			}
+			resp := cmd(t, b, "C1", "U1", typed)
+			mustSay(t, text(resp), "U1 undid a change on prod", "Off the list again: Billing_CS")
+			if resp.Edit == nil || resp.Edit.Message.Channel != "C1" || resp.Edit.Message.TS != "1.1" {
+				t.Fatalf("%s: Edit %+v; want the paste's reply rebuilt", typed, resp.Edit)
+			}
+			mustSay(t, RenderText(resp.Edit.Reply), "Undone by U1")
+			for _, bt := range buttonsOf(resp.Edit.Reply) {
+				if bt.ActionID == ActionUndo {
+					t.Errorf("the rebuilt reply still offers Undo")
+				}
+			}
+			// Undone already: nothing to rebuild.
+			if again := cmd(t, b, "C1", "U1", typed); again.Edit != nil {
+				t.Errorf("a second %s rebuilt the reply again", typed)
+			}
+		})
+	}
+}
+
 // --yes confirms in any position and case; done all with nothing to do
 // says so at once instead of asking.
 func TestConfirmedAnywhere(t *testing.T) {

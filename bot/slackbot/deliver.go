@@ -100,6 +100,11 @@ func (a *App) deliverTS(ctx context.Context, resp bot.Response, o origin) (strin
 	if !resp.Update.Empty() && o.kind == fromAction {
 		note("update", a.replace(ctx, o, resp.Update))
 	}
+	if resp.Edit != nil {
+		if _, err := a.editReply(ctx, *resp.Edit); err != nil {
+			a.log.Warn("could not update an earlier reply", "channel", resp.Edit.Message.Channel, "ts", resp.Edit.Message.TS, "err", err)
+		}
+	}
 	if resp.File != nil {
 		note("file", a.file(ctx, o, resp.File))
 	}

@@ -31,6 +31,30 @@ func (a *App) noteReply(ctx context.Context, m bot.Message, eventID, ts string) 
 	}
 }
 
+// editReply puts e.Reply in place of the reply to e.Message; false when
+// none is remembered (or the store cannot say).
+func (a *App) editReply(ctx context.Context, e bot.Edit) (bool, error) {
+	var sent sentReply
+	if js, found, err := a.store.Value(ctx, e.Message.Workspace, sentReplyKey(e.Message)); err != nil {
+		a.storeFailed("read a reply", err)
+	} else if found {
+		_ = json.Unmarshal(js, &sent)
+	}
+	if sent.TS == "" {
+		return false, nil
+	}
+	var err error
+	if sent.Event != "" { // its first block keeps the event id
+		err = a.api.UpdateEventReply(ctx, e.Message.Channel, sent.TS, sent.Event, e.Reply)
+	} else {
+		err = a.api.Update(ctx, e.Message.Channel, sent.TS, e.Reply)
+	}
+	if err == nil {
+		a.metrics.Reply("update")
+	}
+	return true, err
+}
+
 // replyMemory is how long a reply is remembered: as long as an undo can happen.
 const replyMemory = 3 * 24 * time.Hour
 
@@ -73,25 +97,13 @@ func (a *App) handleChange(ctx context.Context, eventID string, m bot.Message, d
 		resp = a.core.HandleEdit(ctx, m)
 	}
 	o := eventOrigin(ctx, eventID, m)
-	var sent sentReply
-	if js, found, err := a.store.Value(ctx, m.Workspace, sentReplyKey(m)); err != nil {
-		a.storeFailed("read a reply", err)
-	} else if found {
-		_ = json.Unmarshal(js, &sent)
-	}
-	if !resp.Reply.Empty() && !resp.Private && sent.TS != "" {
-		update := a.api.Update
-		if sent.Event != "" {
-			update = func(ctx context.Context, channel, ts string, r *bot.Reply) error {
-				return a.api.UpdateEventReply(ctx, channel, ts, sent.Event, r)
+	if !resp.Reply.Empty() && !resp.Private {
+		if edited, err := a.editReply(ctx, bot.Edit{Message: m, Reply: resp.Reply}); edited {
+			if err != nil {
+				a.log.Warn("could not update the reply to a changed message", "channel", m.Channel, "ts", m.TS, "err", err)
 			}
+			resp.Reply = nil
 		}
-		if err := update(ctx, m.Channel, sent.TS, resp.Reply); err != nil {
-			a.log.Warn("could not update the reply to a changed message", "channel", m.Channel, "ts", m.TS, "err", err)
-		} else {
-			a.metrics.Reply("update")
-		}
-		resp.Reply = nil
 	}
 	if deleted {
 		resp.Reply, resp.React = nil, "" // no new reply under a deleted message

@@ -82,6 +82,29 @@ func TestUndoEditDelete(t *testing.T) {
 				t.Errorf("a second Undo posted again")
 			}
 		})
+		t.Run(store.name+"/undo typed", func(t *testing.T) {
+			h := start(t, setup{mode: ModeHTTP, store: store.open(t)})
+			h.track("prod")
+			h.postEvent("EvPaste", slackfake.Message(channel, ana, pasteTS, producerPaste), 0)
+			h.waitJobs(1)
+			replyTS, _ := h.fake.Calls("chat.postMessage")[0].Answer["ts"].(string)
+			f := slackfake.SlashCommand(channel, ana, "undo", h.fake.ResponseURL("trig-typed"), "trig-typed")
+			if code, _ := h.do(slackfake.FormRequest(h.events(), secret, f)); code != http.StatusOK {
+				t.Fatalf("/upgrade undo: %d", code)
+			}
+			h.waitJobs(2)
+			if got := h.listed(); got != "" {
+				t.Errorf("listed %q after /upgrade undo", got)
+			}
+			ups := h.fake.Calls("chat.update")
+			if len(ups) != 1 || ups[0].Field("ts") != replyTS {
+				t.Fatalf("chat.update calls: %+v; want the paste's reply edited", ups)
+			}
+			mustContain(t, "the reply after /upgrade undo", ups[0].Field("blocks"), "Undone by <@"+ana+">", "EvPaste")
+			if _, still := buttons(t, ups[0].Field("blocks"))["undo"]; still {
+				t.Errorf("the reply still offers Undo")
+			}
+		})
 		t.Run(store.name+"/edit", func(t *testing.T) {
 			h := start(t, setup{mode: ModeHTTP, store: store.open(t)})
 			h.track("prod")
