@@ -50,61 +50,53 @@ func TestUndoEditDelete(t *testing.T) {
 		{"bolt", func(*testing.T) progress.Store { return nil }},
 		{"redis", func(t *testing.T) progress.Store { return redisStores(t, 1)[0] }},
 	} {
-		t.Run(store.name+"/undo button", func(t *testing.T) {
-			h := start(t, setup{mode: ModeHTTP, store: store.open(t)})
-			h.track("prod")
-			h.postEvent("EvPaste", slackfake.Message(channel, ana, pasteTS, producerPaste), 0)
-			h.waitJobs(1)
-			reply := h.fake.Calls("chat.postMessage")[0]
-			if got := h.listed(); got != "Billing_CS" {
-				t.Fatalf("listed %q after the paste", got)
-			}
-			replyTS, _ := reply.Answer["ts"].(string)
-			h.clickUndo(replyTS, pasteTS, reply.Field("blocks"), "U0BOB", "trig-undo")
-			h.waitJobs(2)
-			if got := h.listed(); got != "" {
-				t.Errorf("listed %q after Undo", got)
-			}
-			ups := h.fake.Calls("chat.update")
-			if len(ups) != 1 || ups[0].Field("ts") != replyTS {
-				t.Fatalf("chat.update calls: %+v", ups)
-			}
-			mustContain(t, "the reply after Undo", ups[0].Field("blocks"), "Undone by <@U0BOB>")
-			if _, still := buttons(t, ups[0].Field("blocks"))["undo"]; still {
-				t.Errorf("the reply still offers Undo")
-			}
-			posts := h.fake.Calls("chat.postMessage")
-			mustContain(t, "the announcement", posts[len(posts)-1].Field("blocks"), "<@U0BOB> undid a change on *prod*", "Off the list again: `Billing_CS`")
-			// A second click (a stale copy) changes nothing and says why.
-			h.clickUndo(replyTS, pasteTS, reply.Field("blocks"), "U0BOB", "trig-undo-2")
-			h.waitJobs(3)
-			if n := len(h.fake.Calls("chat.postMessage")); n != len(posts) {
-				t.Errorf("a second Undo posted again")
-			}
-		})
-		t.Run(store.name+"/undo typed", func(t *testing.T) {
-			h := start(t, setup{mode: ModeHTTP, store: store.open(t)})
-			h.track("prod")
-			h.postEvent("EvPaste", slackfake.Message(channel, ana, pasteTS, producerPaste), 0)
-			h.waitJobs(1)
-			replyTS, _ := h.fake.Calls("chat.postMessage")[0].Answer["ts"].(string)
-			f := slackfake.SlashCommand(channel, ana, "undo", h.fake.ResponseURL("trig-typed"), "trig-typed")
-			if code, _ := h.do(slackfake.FormRequest(h.events(), secret, f)); code != http.StatusOK {
-				t.Fatalf("/upgrade undo: %d", code)
-			}
-			h.waitJobs(2)
-			if got := h.listed(); got != "" {
-				t.Errorf("listed %q after /upgrade undo", got)
-			}
-			ups := h.fake.Calls("chat.update")
-			if len(ups) != 1 || ups[0].Field("ts") != replyTS {
-				t.Fatalf("chat.update calls: %+v; want the paste's reply edited", ups)
-			}
-			mustContain(t, "the reply after /upgrade undo", ups[0].Field("blocks"), "Undone by <@"+ana+">", "EvPaste")
-			if _, still := buttons(t, ups[0].Field("blocks"))["undo"]; still {
-				t.Errorf("the reply still offers Undo")
-			}
-		})
+		// The Undo button, or its command typed: the reply is edited in place either way.
+		for _, way := range []struct {
+			name, user string
+			undo       func(h *harness, reply slackfake.Call, trigger string)
+		}{
+			{"button", "U0BOB", func(h *harness, reply slackfake.Call, trigger string) {
+				h.clickUndo(reply.Answer["ts"].(string), pasteTS, reply.Field("blocks"), "U0BOB", trigger)
+			}},
+			{"typed", ana, func(h *harness, _ slackfake.Call, trigger string) {
+				f := slackfake.SlashCommand(channel, ana, "undo", h.fake.ResponseURL(trigger), trigger)
+				if code, _ := h.do(slackfake.FormRequest(h.events(), secret, f)); code != http.StatusOK {
+					h.t.Fatalf("/upgrade undo: %d", code)
+				}
+			}},
+		} {
+			t.Run(store.name+"/undo "+way.name, func(t *testing.T) {
+				h := start(t, setup{mode: ModeHTTP, store: store.open(t)})
+				h.track("prod")
+				h.postEvent("EvPaste", slackfake.Message(channel, ana, pasteTS, producerPaste), 0)
+				h.waitJobs(1)
+				reply := h.fake.Calls("chat.postMessage")[0]
+				if got := h.listed(); got != "Billing_CS" {
+					t.Fatalf("listed %q after the paste", got)
+				}
+				way.undo(h, reply, "trig-undo")
+				h.waitJobs(2)
+				if got := h.listed(); got != "" {
+					t.Errorf("listed %q after Undo", got)
+				}
+				ups := h.fake.Calls("chat.update")
+				if len(ups) != 1 || ups[0].Field("ts") != reply.Answer["ts"] {
+					t.Fatalf("chat.update calls: %+v; want the paste's reply edited", ups)
+				}
+				mustContain(t, "the reply after Undo", ups[0].Field("blocks"), "Undone by <@"+way.user+">")
+				if _, still := buttons(t, ups[0].Field("blocks"))["undo"]; still {
+					t.Errorf("the reply still offers Undo")
+				}
+				posts := h.fake.Calls("chat.postMessage")
+				mustContain(t, "the announcement", posts[len(posts)-1].Field("blocks"), "<@"+way.user+"> undid a change on *prod*", "Off the list again: `Billing_CS`")
+				// A second undo (a stale copy of the button) changes nothing and says why.
+				way.undo(h, reply, "trig-undo-2")
+				h.waitJobs(3)
+				if n := len(h.fake.Calls("chat.postMessage")); n != len(posts) || len(h.fake.Calls("chat.update")) != 1 {
+					t.Errorf("a second Undo posted or edited again")
+				}
+			})
+		}
 		t.Run(store.name+"/edit", func(t *testing.T) {
 			h := start(t, setup{mode: ModeHTTP, store: store.open(t)})
 			h.track("prod")
