@@ -180,17 +180,26 @@ func (s *BoltStore) PutValue(ctx context.Context, workspace, key string, value [
 		return err
 	}
 	return s.update(ctx, "put value", func(tx *bolt.Tx) error {
-		b, err := tx.CreateBucketIfNotExists(bktValues)
-		if err != nil {
-			return err
-		}
-		now := toMillis(s.now())
-		if err := dropExpired(b, now); err != nil {
-			return err
-		}
-		v := binary.BigEndian.AppendUint64(nil, uint64(now+ttl.Milliseconds()))
-		return b.Put(boltValueKey(workspace, key), append(v, value...))
+		return s.putLive(tx, bktValues, boltValueKey(workspace, key), ttl, func([]byte) ([]byte, error) { return value, nil })
 	})
+}
+
+// putLive puts under k in bucket, for ttl, what value makes of the entry
+// there (nil when none or expired), and drops a few expired entries.
+func (s *BoltStore) putLive(tx *bolt.Tx, bucket, k []byte, ttl time.Duration, value func(old []byte) ([]byte, error)) error {
+	b, err := tx.CreateBucketIfNotExists(bucket)
+	if err != nil {
+		return err
+	}
+	now := toMillis(s.now())
+	if err := dropExpired(b, now); err != nil {
+		return err
+	}
+	v, err := value(live(b, k, now))
+	if err != nil {
+		return err
+	}
+	return b.Put(k, append(binary.BigEndian.AppendUint64(nil, uint64(now+ttl.Milliseconds())), v...))
 }
 
 // dropExpired deletes up to 16 expired values of b.
@@ -215,17 +224,23 @@ func (s *BoltStore) Value(ctx context.Context, workspace, key string) ([]byte, b
 	}
 	var out []byte
 	err := s.view(ctx, "read value", func(tx *bolt.Tx) error {
-		b := tx.Bucket(bktValues)
-		if b == nil {
-			return nil
-		}
-		v := b.Get(boltValueKey(workspace, key))
-		if len(v) >= 8 && int64(binary.BigEndian.Uint64(v)) > toMillis(s.now()) {
-			out = append([]byte{}, v[8:]...)
+		if v := live(tx.Bucket(bktValues), boltValueKey(workspace, key), toMillis(s.now())); v != nil {
+			out = append([]byte{}, v...)
 		}
 		return nil
 	})
 	return out, out != nil, err
+}
+
+// live is what b keeps under k, nil when nothing or it expired (b may be nil).
+func live(b *bolt.Bucket, k []byte, now int64) []byte {
+	if b == nil {
+		return nil
+	}
+	if v := b.Get(k); len(v) >= 8 && int64(binary.BigEndian.Uint64(v)) > now {
+		return v[8:]
+	}
+	return nil
 }
 
 // A bbolt list is stored as a value is (its expiry first), its items as a JSON array.
@@ -237,26 +252,13 @@ func (s *BoltStore) AppendValue(ctx context.Context, workspace, key string, item
 		return err
 	}
 	return s.update(ctx, "append value", func(tx *bolt.Tx) error {
-		b, err := tx.CreateBucketIfNotExists(bktLists)
-		if err != nil {
-			return err
-		}
-		now := toMillis(s.now())
-		if err := dropExpired(b, now); err != nil {
-			return err
-		}
-		var list [][]byte
-		if v := b.Get(boltValueKey(workspace, key)); !o.Restart && len(v) >= 8 && int64(binary.BigEndian.Uint64(v)) > now {
-			if err := json.Unmarshal(v[8:], &list); err != nil {
+		return s.putLive(tx, bktLists, boltValueKey(workspace, key), o.TTL, func(old []byte) ([]byte, error) {
+			var list [][]byte
+			if old != nil && !o.Restart && json.Unmarshal(old, &list) != nil {
 				list = nil // a damaged list starts again
 			}
-		}
-		js, err := json.Marshal(thin(append(list, item), o.Max))
-		if err != nil {
-			return err
-		}
-		v := binary.BigEndian.AppendUint64(nil, uint64(now+o.TTL.Milliseconds()))
-		return b.Put(boltValueKey(workspace, key), append(v, js...))
+			return json.Marshal(thin(append(list, item), o.Max))
+		})
 	})
 }
 
@@ -267,12 +269,8 @@ func (s *BoltStore) ValueList(ctx context.Context, workspace, key string) ([][]b
 	}
 	var out [][]byte
 	err := s.view(ctx, "read list", func(tx *bolt.Tx) error {
-		b := tx.Bucket(bktLists)
-		if b == nil {
-			return nil
-		}
-		if v := b.Get(boltValueKey(workspace, key)); len(v) >= 8 && int64(binary.BigEndian.Uint64(v)) > toMillis(s.now()) {
-			return json.Unmarshal(v[8:], &out)
+		if v := live(tx.Bucket(bktLists), boltValueKey(workspace, key), toMillis(s.now())); v != nil {
+			return json.Unmarshal(v, &out)
 		}
 		return nil
 	})
