@@ -450,7 +450,7 @@ func TestWebAPIRetries(t *testing.T) {
 func TestChannelGone(t *testing.T) {
 	h := start(t, setup{mode: ModeHTTP})
 	h.fake.SetGone("C0GONE", "not_in_channel")
-	err := h.app.API().Post(context.Background(), "C0GONE", &bot.Reply{Summary: "reminder"})
+	err := h.app.api.Post(context.Background(), "C0GONE", &bot.Reply{Summary: "reminder"})
 	if !errorsIsGone(err) {
 		t.Fatalf("Post: %v, want bot.ErrChannelGone", err)
 	}

@@ -75,9 +75,6 @@ func NewInbox(j progress.Journal, o InboxOptions) *Inbox {
 	return &Inbox{j: j, o: o, atWork: map[string]progress.Entry{}}
 }
 
-// Consumer is the name this process takes entries under.
-func (in *Inbox) Consumer() string { return in.o.Consumer }
-
 func inboxKey(e progress.Entry) string { return e.Workspace + "/" + e.ID }
 
 // Put writes e to the journal; call it before acknowledging. The entry

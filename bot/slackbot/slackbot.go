@@ -322,9 +322,6 @@ func New(o Options) (*App, error) {
 	return a, nil
 }
 
-// API returns the Web API client (a bot.Poster for the reminder scheduler).
-func (a *App) API() *API { return a.api }
-
 func (a *App) setSlack(state string) {
 	a.mu.Lock()
 	changed := a.slackState != state
