@@ -192,7 +192,8 @@ func (a *App) announce(ctx context.Context, o origin, r *bot.Reply) error {
 // replace puts a reply in place of the message holding the clicked button.
 func (a *App) replace(ctx context.Context, o origin, r *bot.Reply) error {
 	if !o.ephemeral && o.msgTS != "" {
-		err := a.api.Update(ctx, o.channel, o.msgTS, r)
+		// The reply to an event keeps the mark its first block carries.
+		err := a.api.UpdateBlocks(ctx, o.channel, o.msgTS, FallbackText(r), withBlockID(RenderBlocks(r), eventMark(o.blocks)))
 		if err == nil || o.responseURL == "" {
 			return err
 		}
@@ -201,6 +202,20 @@ func (a *App) replace(ctx context.Context, o origin, r *bot.Reply) error {
 		return errors.New("slackbot: no message or response_url to replace")
 	}
 	return a.api.Respond(ctx, o.responseURL, respondReplace, r)
+}
+
+// eventMark is the EventBlockID the first of blocks carries, "" when none.
+func eventMark(blocks []json.RawMessage) string {
+	if len(blocks) == 0 {
+		return ""
+	}
+	var b struct {
+		BlockID string `json:"block_id"`
+	}
+	if json.Unmarshal(blocks[0], &b) != nil || !strings.HasPrefix(b.BlockID, EventBlockID("")) {
+		return ""
+	}
+	return b.BlockID
 }
 
 // maxFileText is how much of a file the code-block fallback shows.
