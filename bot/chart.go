@@ -1,11 +1,13 @@
 package bot
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -92,8 +94,8 @@ func (b *Bot) samples(ctx context.Context, workspace, env string) ([]chart.Sampl
 	if err != nil {
 		return nil, "", err
 	}
-	if ok {
-		_ = json.Unmarshal(old, &list) // damaged, it is left out
+	if ok && json.Unmarshal(old, &list) != nil {
+		list = nil // damaged, it is left out
 	}
 	items, err := b.store.ValueList(ctx, workspace, samplesKey(env))
 	if err != nil {
@@ -111,6 +113,8 @@ func (b *Bot) samples(ctx context.Context, workspace, env string) ([]chart.Sampl
 	if len(list) == 0 {
 		return nil, "", nil
 	}
+	// Changes recorded at the same moment may append out of order.
+	slices.SortStableFunc(list, func(a, b wireSample) int { return cmp.Compare(a.At, b.At) })
 	out := make([]chart.Sample, len(list))
 	for i, w := range list {
 		out[i] = chart.Sample{At: time.UnixMilli(w.At).UTC(), Counted: w.Counted, FailedLeft: w.Failed, SkippedLeft: w.Skipped, Left: w.Left, Percent: w.Percent}

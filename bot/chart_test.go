@@ -81,6 +81,30 @@ func TestChartSamplesKeptAsOneValue(t *testing.T) {
 	}
 }
 
+// Samples are drawn in time order, however they were appended; a damaged
+// value of the old kind is left out whole.
+func TestChartSamplesInOrder(t *testing.T) {
+	b, store, now := clockBot(t)
+	ctx := context.Background()
+	b.HandleCommand(ctx, Command{Workspace: "T1", Channel: "C1", User: "U1", ID: "t", Text: "track prod"})
+	if err := store.PutValue(ctx, "T1", samplesKey("prod"), []byte(`[{"t":"yesterday"}]`), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	for _, at := range []time.Duration{2 * time.Minute, time.Minute, 3 * time.Minute} {
+		if err := addSample(ctx, store, "T1", "prod", now.Add(at), 0, false, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	samples, _, err := b.samples(ctx, "T1", "prod")
+	var got []time.Duration
+	for _, s := range samples {
+		got = append(got, s.At.Sub(*now))
+	}
+	if err != nil || fmt.Sprint(got) != "[1m0s 2m0s 3m0s]" {
+		t.Errorf("samples at %v, %v; want 1m, 2m, 3m", got, err)
+	}
+}
+
 // Changes recorded at the same moment each add their sample.
 func TestChartSamplesAtOnce(t *testing.T) {
 	b, _, _ := clockBot(t)

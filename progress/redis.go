@@ -56,6 +56,7 @@ type RedisOptions struct {
 //	<prefix>:{W}:<env>:idem:<key>           applied change keys, expiring
 //	<prefix>:{W}:<env>:undo:<key>           what a change replaced, expiring (undo.go)
 //	<prefix>:{W}:#val:<key>                 values (Values), expiring
+//	<prefix>:{W}:#list:<key>                lists of values (Values.AppendValue), expiring
 //
 // Environment names cannot start with "#", so they never collide with the
 // workspace's own keys.

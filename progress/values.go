@@ -30,7 +30,7 @@ type Values interface {
 
 // AppendOptions say how AppendValue keeps a list.
 type AppendOptions struct {
-	// Max bounds the list (2 to MaxListItems): beyond it, every other item
+	// Max bounds the list (3 to MaxListItems): beyond it, every other item
 	// of its older half is dropped, so it keeps its start and its recent
 	// items exact.
 	Max int
@@ -74,8 +74,8 @@ func checkAppend(workspace, key string, item []byte, o AppendOptions) error {
 	if err := checkValue(workspace, key, item, o.TTL); err != nil {
 		return err
 	}
-	if o.Max < 2 || o.Max > MaxListItems {
-		return invalid("list bound", strconv.Itoa(o.Max), fmt.Sprintf("must be 2 to %d", MaxListItems))
+	if o.Max < 3 || o.Max > MaxListItems { // thinning 3 items keeps 3
+		return invalid("list bound", strconv.Itoa(o.Max), fmt.Sprintf("must be 3 to %d", MaxListItems))
 	}
 	return nil
 }

@@ -127,7 +127,7 @@ func testValueLists(t *testing.T, s Store) {
 		{"no key", ws, "", nil, o},
 		{"too large", ws, "k", make([]byte, MaxValueBytes+1), o},
 		{"no ttl", ws, "k", nil, AppendOptions{Max: 4}},
-		{"bound of one", ws, "k", nil, AppendOptions{Max: 1, TTL: time.Hour}},
+		{"bound of two", ws, "k", nil, AppendOptions{Max: 2, TTL: time.Hour}},
 		{"bound too large", ws, "k", nil, AppendOptions{Max: MaxListItems + 1, TTL: time.Hour}},
 	} {
 		if err := s.AppendValue(ctx, bad.ws, bad.key, bad.item, bad.o); !errors.Is(err, ErrInvalid) {

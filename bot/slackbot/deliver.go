@@ -101,8 +101,11 @@ func (a *App) deliverTS(ctx context.Context, resp bot.Response, o origin) (strin
 		note("update", a.replace(ctx, o, resp.Update))
 	}
 	if resp.Edit != nil {
-		if _, err := a.editReply(ctx, *resp.Edit); err != nil {
+		switch edited, err := a.editReply(ctx, *resp.Edit); {
+		case err != nil:
 			a.log.Warn("could not update an earlier reply", "channel", resp.Edit.Message.Channel, "ts", resp.Edit.Message.TS, "err", err)
+		case !edited:
+			a.log.Debug("no reply remembered to update", "channel", resp.Edit.Message.Channel, "ts", resp.Edit.Message.TS)
 		}
 	}
 	if resp.File != nil {

@@ -51,6 +51,8 @@ func (a *App) editReply(ctx context.Context, e bot.Edit) (bool, error) {
 	}
 	if err == nil {
 		a.metrics.Reply("update")
+		// Remembered as long as what it recorded can be undone, which each answer renews.
+		a.noteReply(ctx, e.Message, sent.Event, sent.TS)
 	}
 	return true, err
 }

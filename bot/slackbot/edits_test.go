@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/upgradebot/upgradebot/bot/slackbot/slackfake"
 	"github.com/upgradebot/upgradebot/progress"
@@ -197,4 +200,37 @@ func TestResetAsksFirst(t *testing.T) {
 		t.Fatalf("the question was not replaced: %+v", rs)
 	}
 	mustContain(t, "the question, answered", rs[1].Field("blocks"), "Confirmed by <@"+ana+">")
+}
+
+// The reply to a message is remembered as long as what it recorded can be
+// undone: an edit answered on day 2 keeps both until day 5, so an undo
+// typed on day 4 still edits the reply.
+func TestReplyRememberedWithItsUndo(t *testing.T) {
+	const pasteTS = "1700001000.000100"
+	var now atomic.Int64
+	now.Store(time.Now().UnixNano())
+	store, err := progress.OpenBoltStore(filepath.Join(t.TempDir(), "bot.db"), progress.BoltOptions{Now: func() time.Time { return time.Unix(0, now.Load()) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	h := start(t, setup{mode: ModeHTTP, store: store})
+	h.track("prod")
+	h.postEvent("EvPaste", slackfake.Message(channel, ana, pasteTS, producerPaste), 0)
+	h.waitJobs(1)
+	replyTS, _ := h.fake.Calls("chat.postMessage")[0].Answer["ts"].(string)
+	now.Add(int64(2 * 24 * time.Hour))
+	h.postEvent("EvEdit", slackfake.Edit(channel, pasteTS, strings.ReplaceAll(producerPaste, "Billing_CS", "Orders_CS")), 0)
+	h.waitJobs(2)
+	now.Add(int64(2 * 24 * time.Hour))
+	f := slackfake.SlashCommand(channel, ana, "undo", h.fake.ResponseURL("trig-day4"), "trig-day4")
+	if code, _ := h.do(slackfake.FormRequest(h.events(), secret, f)); code != http.StatusOK {
+		t.Fatalf("/upgrade undo: %d", code)
+	}
+	h.waitJobs(3)
+	ups := h.fake.Calls("chat.update")
+	if len(ups) != 2 || ups[1].Field("ts") != replyTS {
+		t.Fatalf("%d chat.update calls; want the edit's and the undo's, both of the reply %s", len(ups), replyTS)
+	}
+	mustContain(t, "the reply after the undo on day 4", ups[1].Field("blocks"), "Undone by <@"+ana+">")
 }
