@@ -194,9 +194,9 @@ func (a *App) announce(ctx context.Context, o origin, r *bot.Reply) error {
 
 // replace puts a reply in place of the message holding the clicked button.
 func (a *App) replace(ctx context.Context, o origin, r *bot.Reply) error {
+	mark := eventMark(o.blocks) // the reply to an event keeps the mark its first block carries
 	if !o.ephemeral && o.msgTS != "" {
-		// The reply to an event keeps the mark its first block carries.
-		err := a.api.UpdateBlocks(ctx, o.channel, o.msgTS, FallbackText(r), withBlockID(RenderBlocks(r), eventMark(o.blocks)))
+		err := a.api.UpdateBlocks(ctx, o.channel, o.msgTS, FallbackText(r), withBlockID(RenderBlocks(r), mark))
 		if err == nil || o.responseURL == "" {
 			return err
 		}
@@ -204,7 +204,7 @@ func (a *App) replace(ctx context.Context, o origin, r *bot.Reply) error {
 	if o.responseURL == "" {
 		return errors.New("slackbot: no message or response_url to replace")
 	}
-	return a.api.Respond(ctx, o.responseURL, respondReplace, r)
+	return a.api.RespondID(ctx, o.responseURL, respondReplace, mark, r)
 }
 
 // eventMark is the EventBlockID the first of blocks carries, "" when none.

@@ -234,3 +234,26 @@ func TestReplyRememberedWithItsUndo(t *testing.T) {
 	}
 	mustContain(t, "the reply after the undo on day 4", ups[1].Field("blocks"), "Undone by <@"+ana+">")
 }
+
+// When the clicked reply cannot be updated in place, its replacement
+// through the response_url keeps the event mark all the same.
+func TestClickReplaceKeepsEventMark(t *testing.T) {
+	h := start(t, setup{mode: ModeHTTP})
+	h.track("prod")
+	h.postEvent("EvPaste", slackfake.Message(channel, ana, "1700001000.000100", producerPaste), 0)
+	h.waitJobs(1)
+	reply := h.fake.Calls("chat.postMessage")[0]
+	h.fake.Queue("chat.update", slackfake.Response{Body: map[string]any{"ok": false, "error": "cant_update_message"}})
+	h.clickUndo(reply.Answer["ts"].(string), "1700001000.000100", reply.Field("blocks"), ana, "trig-replace")
+	h.waitJobs(2)
+	var got []slackfake.Call
+	for _, c := range h.fake.Calls("response_url") {
+		if c.Field("replace_original") == "true" {
+			got = append(got, c)
+		}
+	}
+	if len(got) != 1 {
+		t.Fatalf("%d replacements through the response_url, want 1", len(got))
+	}
+	mustContain(t, "the replacement", got[0].Field("blocks"), "Undone by <@"+ana+">", `"block_id":"evt:EvPaste"`)
+}

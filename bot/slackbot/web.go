@@ -490,17 +490,22 @@ const (
 // ephemeral, in_channel, replace (the message holding the clicked button)
 // or delete (it). r may be nil for delete.
 func (a *API) Respond(ctx context.Context, responseURL, mode string, r *bot.Reply) error {
+	return a.RespondID(ctx, responseURL, mode, "", r)
+}
+
+// RespondID is Respond with blockID on the first block ("": none).
+func (a *API) RespondID(ctx context.Context, responseURL, mode, blockID string, r *bot.Reply) error {
 	if u, err := url.Parse(responseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return &APIError{Method: "response_url", Code: "invalid_url", Err: fmt.Errorf("response_url %q is not a URL", responseURL)}
 	}
 	var opts []slack.MsgOption
 	switch mode {
 	case respondReplace:
-		opts = append(msgOptions(r), slack.MsgOptionReplaceOriginal(responseURL))
+		opts = append(msgOptionsID(r, blockID), slack.MsgOptionReplaceOriginal(responseURL))
 	case respondDelete:
 		opts = []slack.MsgOption{slack.MsgOptionDeleteOriginal(responseURL)}
 	default:
-		opts = append(msgOptions(r), slack.MsgOptionResponseURL(responseURL, mode))
+		opts = append(msgOptionsID(r, blockID), slack.MsgOptionResponseURL(responseURL, mode))
 	}
 	return a.do(ctx, "response_url", "", func(ctx context.Context) error {
 		_, _, err := a.client.PostMessageContext(ctx, "", opts...)
