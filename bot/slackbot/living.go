@@ -90,8 +90,13 @@ type Living struct {
 	// and reading the record to learn it (three round trips per change in
 	// a burst).
 	notBefore map[livingKey]time.Time
-	closed    bool
-	wg        sync.WaitGroup
+	// spent is when a workspace's slots, all found taken, are next worth
+	// trying: until then its edits wait without a round trip (a scan of
+	// every slot per change, in a busy incident, was most of the bot's
+	// claims).
+	spent  map[string]time.Time
+	closed bool
+	wg     sync.WaitGroup
 }
 
 type timer struct {
@@ -130,7 +135,7 @@ func NewLiving(o LivingOptions) *Living {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Living{o: o, log: log, pending: map[livingKey]timer{}, notBefore: map[livingKey]time.Time{}}
+	return &Living{o: o, log: log, pending: map[livingKey]timer{}, notBefore: map[livingKey]time.Time{}, spent: map[string]time.Time{}}
 }
 
 // Changed schedules an edit of the living message of each environment in
@@ -232,6 +237,9 @@ func (l *Living) Thread(ctx context.Context, workspace, channel, env string) str
 // refresh edits k's message if it is its turn, and says when to try again
 // (0: no need) and when what it shows goes stale without a change (zero: never).
 func (l *Living) refresh(ctx context.Context, k livingKey) (again time.Duration, stale time.Time) {
+	if wait := l.spentFor(k); wait > 0 {
+		return wait, time.Time{}
+	}
 	// A token per edit: a claim is won again by the token holding it.
 	lease, token := "living-lease:"+k.workspace+":"+k.channel+":"+k.env, progress.NewToken()
 	if ok, err := l.o.Store.Claim(ctx, lease, token, livingLease); err != nil || !ok {
@@ -266,7 +274,7 @@ func (l *Living) refresh(ctx context.Context, k livingKey) (again time.Duration,
 		return 0, m.Stale
 	}
 	if !l.permit(ctx, k.workspace) {
-		return l.o.MinInterval, time.Time{}
+		return l.spentFor(k), time.Time{}
 	}
 	reposting := false // after a deletion
 	if rec.TS != "" {
@@ -322,7 +330,9 @@ func (l *Living) waitUntil(k livingKey, t time.Time) {
 	l.mu.Unlock()
 }
 
-// permit takes one of the workspace's edits of the minute, false when all are spent.
+// permit takes one of the workspace's edits of the minute, false when all
+// are spent: then none is tried for MinInterval (a slot frees a minute
+// after it was taken, and this process cannot tell when that is).
 func (l *Living) permit(ctx context.Context, workspace string) bool {
 	n := uint64(l.o.PerMinute)
 	start := l.slot.Add(1)
@@ -332,7 +342,26 @@ func (l *Living) permit(ctx context.Context, workspace string) bool {
 			return true
 		}
 	}
+	l.mu.Lock()
+	l.spent[workspace] = l.o.Clock.Now().Add(l.o.MinInterval)
+	l.mu.Unlock()
 	return false
+}
+
+// spentFor is how long k waits for its workspace's slots, found all taken,
+// to be worth trying again; 0: they may be. A wait also holds back the
+// changes to k in the meantime (see waitUntil).
+func (l *Living) spentFor(k livingKey) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.o.Clock.Now()
+	until, ok := l.spent[k.workspace]
+	if !ok || !until.After(now) {
+		delete(l.spent, k.workspace)
+		return 0
+	}
+	l.notBefore[k] = until
+	return until.Sub(now)
 }
 
 // withoutMentions is r with its mentions as "…", and whether it had any.

@@ -91,19 +91,22 @@ func (a *timedAPI) Update(ctx context.Context, channel, ts string, r *bot.Reply)
 	return a.LivingAPI.Update(ctx, channel, ts, r)
 }
 
-// leaseCounter counts the claims of status messages' leases.
+// leaseCounter counts the claims of status messages' leases and of the workspace's edits.
 type leaseCounter struct {
 	progress.Store
-	mu     sync.Mutex
-	leases int
+	mu            sync.Mutex
+	leases, slots int
 }
 
 func (s *leaseCounter) Claim(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
-	if strings.HasPrefix(key, "living-lease:") {
-		s.mu.Lock()
+	s.mu.Lock()
+	switch {
+	case strings.HasPrefix(key, "living-lease:"):
 		s.leases++
-		s.mu.Unlock()
+	case strings.HasPrefix(key, "living-rate:"):
+		s.slots++
 	}
+	s.mu.Unlock()
 	return s.Store.Claim(ctx, key, token, ttl)
 }
 
@@ -111,6 +114,12 @@ func (s *leaseCounter) count() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.leases
+}
+
+func (s *leaseCounter) slotClaims() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.slots
 }
 
 type livingRig struct {
@@ -347,9 +356,31 @@ func TestLivingWorkspaceRate(t *testing.T) {
 	if n := r.count("chat.postMessage"); n != 3 {
 		t.Fatalf("%d messages posted in the first minute, want 3", n)
 	}
-	r.clock.Advance(time.Minute)
+	// With every slot taken, 25 changes in 25 s cost no scan of the slots
+	// each, nor a lease: the workspace's edits wait, trying the slots once
+	// per MinInterval (5 s).
+	leases, slots := r.leases.count(), r.leases.slotClaims()
+	for i := range 25 {
+		r.run(chans[i%len(chans)], fmt.Sprintf("failed M%02d", i))
+		r.clock.Advance(time.Second)
+	}
+	if n := r.leases.slotClaims() - slots; n > 6*3 {
+		t.Errorf("%d claims of the 3 slots for 25 changes in 25 s, want at most one scan per 5 s (18)", n)
+	}
+	if n := r.leases.count() - leases; n > 6 {
+		t.Errorf("the lease taken %d times in 25 s while the slots were all taken, want at most one per 5 s", n)
+	}
+	if n := r.count("chat.postMessage") + r.count("chat.update"); n != 3 {
+		t.Fatalf("%d posts and edits in the first minute, want 3", n)
+	}
+	// The slots free a minute after they were taken: in the next two
+	// minutes, the two messages waiting are posted, at 3 edits a minute.
+	r.clock.Advance(2 * time.Minute)
 	if n := r.count("chat.postMessage"); n != 5 {
-		t.Fatalf("%d messages posted after two minutes, want 5", n)
+		t.Fatalf("%d messages posted after three minutes, want 5", n)
+	}
+	if n := r.count("chat.postMessage") + r.count("chat.update"); n > 9 {
+		t.Fatalf("%d posts and edits in three minutes, want at most 9", n)
 	}
 }
 
