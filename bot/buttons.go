@@ -268,6 +268,9 @@ func (b *Bot) rebuilt(ctx context.Context, key string, r *Reading, env, module s
 	rec := recordOutcome{env: env, unsure: unsureNames(questions)}
 	var listed map[string]bool
 	var gone []string
+	u, hasUndo, uerr := b.undoable(ctx, m.Workspace, key)
+	hasUndo = uerr == nil && hasUndo && env != ""
+	undone := hasUndo && u.Undone != "" // it records nothing now
 	if env == "" {
 		envs, err := b.store.ChannelEnvironments(ctx, m.Workspace, m.Channel)
 		if err != nil {
@@ -305,7 +308,7 @@ func (b *Bot) rebuilt(ctx context.Context, key string, r *Reading, env, module s
 		}
 		for _, pc := range changes {
 			for i, p := range pc.Changes {
-				if !held[fmt.Sprintf("%s#%d", pc.Key, i)] {
+				if !held[fmt.Sprintf("%s#%d", pc.Key, i)] && !undone {
 					rec.lines = append(rec.lines, describeRecorded(env, p, progress.Result{Duplicate: true}))
 				}
 			}
@@ -315,14 +318,14 @@ func (b *Bot) rebuilt(ctx context.Context, key string, r *Reading, env, module s
 		}
 		rec.questions, rec.asked = b.keepQuestions(ctx, m, env, key, questions), len(questions)
 		for _, mod := range namedModules(findingsOf(parts)) {
-			if !listed[moduleKey(mod)] && moduleKey(mod) != moduleKey(module) && !rec.unsure[mod] {
+			if !listed[moduleKey(mod)] && moduleKey(mod) != moduleKey(module) && !rec.unsure[mod] && !undone {
 				gone = append(gone, mod)
 			}
 		}
 	}
 	reply := b.diagnosisMessage(m, parts, changes, rec, key, listed)
-	if u, ok, err := b.undoable(ctx, m.Workspace, key); err == nil && ok && env != "" {
-		if u.Undone == "" {
+	if hasUndo {
+		if !undone {
 			withUndo(reply, key)
 		} else {
 			reply.Context(Line{T(":leftwards_arrow_with_hook: Undone by "), M(u.Undone), T(".")})

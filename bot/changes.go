@@ -112,9 +112,12 @@ func (s changeRecorder) Apply(ctx context.Context, workspace, env string, c prog
 	if at.IsZero() {
 		at = s.now()
 	}
-	cleared := res.BecameEmpty || res.BecameDone
+	// The all-clear milestone is the reply's (Result.AllClear): a list
+	// emptied while the preparation runs, or with modules Service Center
+	// counted still unnamed, is not all clear.
+	cleared := res.AllClear()
 	finished := finishing && res.State != before && (res.State == progress.StateFinishedWithErrors || res.State == progress.StateFailed || res.State == progress.StateReady)
-	if err := addSample(ctx, s.Store, workspace, env, at, res.Remaining, c.Kind == progress.ChangeReset, cleared || finished); err != nil {
+	if err := addSample(ctx, s.Store, workspace, env, at, res.Remaining, c.Kind == progress.ChangeReset, cleared || res.BecameEmpty || finished); err != nil {
 		s.log.Warn("cannot add a sample to the burn-down chart", "env", env, "err", err)
 	}
 	if c.Kind == progress.ChangeReset {

@@ -385,15 +385,20 @@ func (b *Bot) republishedAll(ctx context.Context, workspace, channel, env, user,
 }
 
 // clearedBlocks says the list is empty: all clear, unless Service Center
-// counted failed or skipped modules nobody has named yet.
+// counted failed or skipped modules nobody has named yet, or the
+// preparation still runs and may fail more.
 func (b *Bot) clearedBlocks(ctx context.Context, workspace, env string) []Block {
 	st, err := b.store.Status(ctx, workspace, env, 0)
-	if err == nil && st.Unnamed() > 0 {
-		r := &Reply{}
+	r := &Reply{}
+	switch {
+	case err == nil && st.Unnamed() > 0:
 		r.Context(append(Line{T(fmt.Sprintf("The list is empty, but Service Center counted %s that nobody has named yet: ", plural(st.Unnamed(), "more module", "more modules")))}, b.unnamedAdvice(st)...))
-		return r.Blocks
+	case err == nil && st.State.Normal() == progress.StatePreparing:
+		r.Context(Line{T("The list is empty, but the modules preparation is still running: the modules it fails or skips will be listed here.")})
+	default:
+		return b.allClear(env).Blocks
 	}
-	return b.allClear(env).Blocks
+	return r.Blocks
 }
 
 func (b *Bot) cmdReset(ctx context.Context, c Command, args string) Response {

@@ -216,3 +216,34 @@ func TestMilestones(t *testing.T) {
 		t.Errorf("chat changed %v", resp.Changed)
 	}
 }
+
+// A list emptied while the preparation runs, or with modules Service
+// Center counted still unnamed, is no all-clear milestone; emptied once
+// the counts are covered, it is.
+func TestAllClearMilestone(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name, news string
+		want       bool
+	}{
+		{"preparing", "We are now preparing your modules - 40% (We expect them to be ready at 18:21)", false},
+		{"unnamed left", "26 modules prepared successfully, 2 modules failed and 0 modules skipped.", false},
+		{"counts covered", "26 modules prepared successfully, 1 modules failed and 0 modules skipped.", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, _, now := clockBot(t)
+			b.HandleCommand(ctx, Command{Workspace: "T1", Channel: "C1", User: "U1", ID: "t", Text: "track prod"})
+			b.HandleMessage(ctx, Message{Workspace: "T1", Channel: "C1", User: "U1", TS: "1.1", Text: tc.news})
+			b.HandleCommand(ctx, Command{Workspace: "T1", Channel: "C1", User: "U1", ID: "f", Text: "failed Billing_CS"})
+			*now = now.Add(time.Minute)
+			resp := b.HandleCommand(ctx, Command{Workspace: "T1", Channel: "C1", User: "U1", ID: "d", Text: "done Billing_CS"})
+			got := resp.Milestone != nil && strings.Contains(RenderText(resp.Milestone), "All clear")
+			if got != tc.want {
+				t.Errorf("all-clear milestone %v, want %v: %s", got, tc.want, RenderText(resp.Milestone))
+			}
+			if reply := RenderText(resp.Announce); strings.Contains(reply, "All clear") != tc.want {
+				t.Errorf("the reply's all-clear, want %v: %s", tc.want, reply)
+			}
+		})
+	}
+}

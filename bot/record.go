@@ -239,6 +239,12 @@ func (b *Bot) apply(ctx context.Context, workspace, env, actor, key string, chan
 			}
 			continue
 		}
+		if p.Kind == progress.ChangeAddModules && len(res.Added) == 0 && len(res.Updated) == 0 {
+			// Listed already, for the same reason: nothing to record, nor to undo.
+			l := append(Line{T("Already on "), B(env), T("'s list: ")}, nameSpans(p.Modules, 5)...)
+			out.lines = append(out.lines, append(l, T(fmt.Sprintf("; %d on the list", res.Remaining))))
+			continue
+		}
 		out.lines = append(out.lines, describeRecorded(env, p, res))
 		out.cleared = out.cleared || res.AllClear()
 		out.keys = append(out.keys, fmt.Sprintf("%s#%d", key, i))

@@ -30,6 +30,7 @@ type undoable struct {
 	What   string   `json:"what,omitempty"`   // what it recorded, in words
 	Undone string   `json:"undone,omitempty"` // who undid it
 	Admin  bool     `json:"admin,omitempty"`  // an admin's command (reset): only admins undo it
+	At     int64    `json:"at,omitempty"`     // when it was recorded, Unix ms (0: kept before this was)
 }
 
 // undoRef is the short ref of a command's reply (a message's is its replyKey).
@@ -104,6 +105,10 @@ func (b *Bot) remember(ctx context.Context, workspace, channel, user, ref string
 	if ok && u.Undone == "" && u.Env == rec.Env {
 		rec.Keys = append(u.Keys, slices.DeleteFunc(rec.Keys, func(k string) bool { return slices.Contains(u.Keys, k) })...)
 		rec.What = strings.TrimSpace(u.What + " " + rec.What)
+		rec.At = u.At
+	}
+	if rec.At == 0 {
+		rec.At = b.now().UnixMilli()
 	}
 	b.putUndoable(ctx, workspace, ref, rec)
 	if err := b.store.PutValue(ctx, workspace, lastKey(channel, user), []byte(ref), progress.UndoTTL); err != nil {
@@ -179,6 +184,9 @@ func (b *Bot) undo(ctx context.Context, workspace, user, ref string) Response {
 	case u.Admin && !b.isAdmin(user):
 		return private(errorReply("Only upgradebot admins may undo that (an admin's command). Ask one of them (UPGRADEBOT_ADMINS) to do it."))
 	}
+	if started := b.restartedSince(ctx, workspace, u); !started.IsZero() {
+		return private(errorReply(fmt.Sprintf("That change was made before %s's upgrade was started again (%s): undoing it now would mix the two upgrades, so nothing changed.", u.Env, started.UTC().Format("Mon 2 Jan 15:04 MST"))))
+	}
 	res, err := b.store.Apply(ctx, workspace, u.Env, progress.Change{Kind: progress.ChangeUndo, Key: "undo:" + u.Keys[0], Actor: user, Undoes: u.Keys, At: b.now()})
 	switch {
 	case errors.Is(err, progress.ErrNothingToUndo):
@@ -192,6 +200,27 @@ func (b *Bot) undo(ctx context.Context, workspace, user, ref string) Response {
 	b.putUndoable(ctx, workspace, ref, u)
 	b.restoreOwners(ctx, workspace, u.Env, u.Keys, res.Added)
 	return Response{Announce: b.undoneReply(u.Env, user, res)}
+}
+
+// restartedSince is when u's environment was reset after u was recorded;
+// zero when it was not (or that is not known). The store's undo compares
+// each module with what the change left, and a reset leaves a module it
+// cleared as a "done" left it: undone then, it would come back into the
+// new upgrade.
+func (b *Bot) restartedSince(ctx context.Context, workspace string, u undoable) time.Time {
+	env, err := progress.NormalizeEnvironment(u.Env)
+	if u.At == 0 || err != nil {
+		return time.Time{}
+	}
+	v, ok, err := b.store.Value(ctx, workspace, startedKey(env))
+	if err != nil || !ok {
+		return time.Time{}
+	}
+	started, err := time.Parse(time.RFC3339Nano, string(v))
+	if err != nil || !started.After(time.UnixMilli(u.At)) {
+		return time.Time{}
+	}
+	return started
 }
 
 // undoneReply says what an undo did, and what it left because it changed since.

@@ -285,3 +285,66 @@ func TestConfirmedAnywhere(t *testing.T) {
 		t.Errorf("done all on an empty list asks:\n%s", text(r))
 	}
 }
+
+// A change made before a reset is not undone into the new upgrade: a
+// module the reset cleared is absent, as the "done" left it, so the
+// store's undo alone would put it back.
+func TestUndoBeforeReset(t *testing.T) {
+	ctx := context.Background()
+	now := testNow
+	b, store := newClockBot(t, func() time.Time { return now })
+	cmd(t, b, "C1", "U1", "track prod")
+	cmd(t, b, "C1", "U1", "failed Billing_CS Orders_CS")
+	now = now.Add(time.Minute)
+	done := button(t, cmd(t, b, "C1", "U1", "done Billing_CS").Announce, ActionUndo).Command
+	now = now.Add(time.Minute)
+	cmd(t, b, "C1", "U2", "reset prod --yes")
+	now = now.Add(time.Minute)
+	for _, typed := range []string{done, "undo"} {
+		mustSay(t, text(cmd(t, b, "C1", "U1", typed)), "made before prod's upgrade was started again", "nothing changed")
+	}
+	if st, _ := store.Status(ctx, "T1", "prod", -1); st.ModuleCount != 0 {
+		t.Errorf("after the undo of a change made before the reset: %+v", st.Modules)
+	}
+	// The reset itself is undone as before.
+	mustSay(t, text(cmd(t, b, "C1", "U2", "undo")), "U2 undid a change on prod", "Back on the list: Orders_CS")
+}
+
+// A reply rebuilt after its undo no longer says it recorded anything, nor
+// that the modules it had listed were republished since.
+func TestUndoneReplyRecordsNothing(t *testing.T) {
+	ctx := context.Background()
+	b, _ := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod")
+	b.HandleMessage(ctx, Message{Workspace: "T1", Channel: "C1", User: "U1", TS: "1.1", Text: producerPaste})
+	resp := cmd(t, b, "C1", "U1", "undo")
+	if resp.Edit == nil {
+		t.Fatal("the undo did not rebuild the reply")
+	}
+	out := RenderText(resp.Edit.Reply)
+	mustSay(t, out, "Undone by U1")
+	for _, bad := range []string{"Recorded for prod", "Republished since"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("the reply rebuilt after its undo says %q:\n%s", bad, out)
+		}
+	}
+}
+
+// A paste naming a module already listed records nothing: it says so, and
+// leaves the author's last change (what undo takes back) as it was.
+func TestPasteAgainRecordsNothing(t *testing.T) {
+	ctx := context.Background()
+	b, store := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod")
+	msg(t, b, "C1", "U1", "1.1", producerPaste)
+	again := msg(t, b, "C1", "U1", "1.2", producerPaste)
+	out := text(again)
+	mustSay(t, out, "Already on prod's list: Billing_CS")
+	if strings.Contains(out, "Recorded for prod") || strings.Contains(out, "[Undo]") {
+		t.Errorf("a paste that recorded nothing says it did, or offers Undo:\n%s", out)
+	}
+	mustSay(t, text(cmd(t, b, "C1", "U1", "undo")), "U1 undid a change on prod", "Off the list again: Billing_CS")
+	if st, _ := store.Status(ctx, "T1", "prod", -1); st.ModuleCount != 0 {
+		t.Errorf("after undo: %+v", st.Modules)
+	}
+}
