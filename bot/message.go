@@ -210,7 +210,7 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Re
 		}
 	}
 	images := imageLines(m, parts)
-	if quiet && rec.err == nil && len(rec.ask) == 0 && !rec.untraced && len(questions) == 0 && len(rec.held) == 0 {
+	if quiet && rec.err == nil && len(rec.ask) == 0 && !rec.untraced && rec.elsewhere == "" && len(questions) == 0 && len(rec.held) == 0 {
 		resp := Response{React: "white_check_mark"}
 		if len(rec.lines) > 0 {
 			// The shell has no reactions: it shows what was recorded instead.
@@ -274,6 +274,8 @@ func (b *Bot) diagnosisMessage(m Message, parts []part, changes []partChanges, r
 		r.Blocks = append(r.Blocks, rec.err.Blocks...)
 	case rec.untraced && len(changes) > 0:
 		r.Context(Line{T("Not tracked: no environment is followed in this channel. "), C(b.cmd + " track <env>"), T(" starts tracking.")})
+	case rec.elsewhere != "":
+		r.Context(Line{T("Not recorded: this is about "), B(rec.elsewhere), T(", which this channel does not follow. Paste it where it is followed, or "), C(b.cmd + " track " + rec.elsewhere), T(" here.")})
 	case len(rec.ask) > 0:
 		r.Section(Line{T("Which environment is this about? I follow several here.")})
 		var buttons []Button

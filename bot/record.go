@@ -23,11 +23,14 @@ type recordOutcome struct {
 	ask      []string
 	err      *Reply
 	cleared  bool
-	untraced bool         // no environment followed here
-	held     []heldChange // not recorded: older, another version, or in a sentence
-	heldCode string       // what "Record anyway" records; "" when it could not be kept
-	heldWhy  []Line       // why they were held
-	keys     []string     // the changes recorded now (for undo)
+	untraced bool // no environment followed here
+	// elsewhere is the environment a "qa:" prefix names, tracked in the
+	// workspace but not followed here: nothing is recorded in another.
+	elsewhere string
+	held      []heldChange // not recorded: older, another version, or in a sentence
+	heldCode  string       // what "Record anyway" records; "" when it could not be kept
+	heldWhy   []Line       // why they were held
+	keys      []string     // the changes recorded now (for undo)
 	// Names read from screenshots and not recorded: asked about (at most
 	// maxQuestions, once kept for env) out of asked.
 	questions []nameQuestion
@@ -67,6 +70,13 @@ func (b *Bot) record(ctx context.Context, m Message, findings []diagnosis.Findin
 		}
 		return out
 	}
+	sm := envPrefix.FindStringSubmatch(m.Text)
+	if sm != nil && len(changes) > 0 && !slices.ContainsFunc(envs, func(e progress.Environment) bool { return strings.EqualFold(e.Name, sm[1]) }) {
+		if e, err := b.store.Environment(ctx, m.Workspace, sm[1]); err == nil {
+			out.elsewhere, out.about = e.Name, e
+			return out
+		}
+	}
 	if len(envs) == 0 {
 		// Modules named by messages of ordinary development are not
 		// worth a word about tracking: they are only explained.
@@ -74,7 +84,7 @@ func (b *Bot) record(ctx context.Context, m Message, findings []diagnosis.Findin
 		return out
 	}
 	var target *progress.Environment
-	if sm := envPrefix.FindStringSubmatch(m.Text); sm != nil {
+	if sm != nil {
 		for i := range envs {
 			if strings.EqualFold(envs[i].Name, sm[1]) {
 				target = &envs[i]

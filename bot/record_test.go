@@ -145,3 +145,28 @@ func TestEdgesFromErrorLogs(t *testing.T) {
 		})
 	}
 }
+
+// A paste whose "qa:" names an environment tracked in another channel is
+// recorded nowhere: not in the one this channel follows, not in qa.
+func TestPrefixNamesAnotherChannelsEnvironment(t *testing.T) {
+	ctx := context.Background()
+	for _, paste := range []string{"qa: " + producerPaste, "qa: We are now preparing your modules - 40% (We expect them to be ready at 18:21)"} {
+		b, store := newTestBot(t)
+		cmd(t, b, "C1", "U1", "track prod")
+		cmd(t, b, "C2", "U1", "track qa")
+		out := text(msg(t, b, "C1", "U1", "1.1", paste))
+		mustSay(t, out, "Not recorded: this is about qa, which this channel does not follow")
+		for _, env := range []string{"prod", "qa"} {
+			if st, _ := store.Status(ctx, "T1", env, -1); st.ModuleCount != 0 || st.State.Normal() != progress.StateFollowing {
+				t.Errorf("%q in prod's channel changed %s: state %s, %+v", Shorten(paste, 30), env, st.State, st.Modules)
+			}
+		}
+	}
+	// A prefix that names no environment is no environment's: the paste is prod's.
+	b, store := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod")
+	msg(t, b, "C1", "U1", "1.1", "Error: "+producerPaste)
+	if st, _ := store.Status(ctx, "T1", "prod", -1); st.ModuleCount != 1 {
+		t.Errorf("a paste after \"Error:\" was not recorded for prod: %+v", st.Modules)
+	}
+}
