@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"unicode"
 
 	"github.com/upgradebot/upgradebot/internal/suggest"
 	"github.com/upgradebot/upgradebot/progress"
@@ -67,10 +68,21 @@ func commandTable() []*commandDef {
 // the mention) names a subcommand that changes nothing. Unknown commands
 // and empty text (help) change nothing either.
 func (b *Bot) ReadOnly(text string) bool {
-	name, _, _ := strings.Cut(strings.TrimSpace(text), " ")
-	name, _, _ = strings.Cut(name, "\n")
-	def := b.lookup(strings.ToLower(name))
+	name, _ := splitCommand(text)
+	def := b.lookup(name)
 	return def == nil || def.readOnly
+}
+
+// splitCommand is a command's name (lower case) and its arguments, split at
+// the first space of any kind: the one reading of a command, so that the
+// lanes' ReadOnly and handleCommand never disagree about which it is.
+func splitCommand(text string) (name, args string) {
+	text = strings.TrimSpace(text)
+	name = text
+	if i := strings.IndexFunc(text, unicode.IsSpace); i >= 0 {
+		name, args = text[:i], strings.TrimSpace(text[i:])
+	}
+	return strings.ToLower(name), args
 }
 
 func (b *Bot) lookup(name string) *commandDef {
@@ -89,12 +101,7 @@ func (b *Bot) lookup(name string) *commandDef {
 
 // handleCommand runs a subcommand (HandleCommand).
 func (b *Bot) handleCommand(ctx context.Context, c Command) Response {
-	text := strings.TrimSpace(c.Text)
-	name, args := text, ""
-	if i := strings.IndexAny(text, " \t\n"); i >= 0 {
-		name, args = text[:i], strings.TrimSpace(text[i+1:])
-	}
-	name = strings.ToLower(name)
+	name, args := splitCommand(c.Text)
 	if name == "" {
 		name = "help"
 	}

@@ -252,3 +252,28 @@ func TestStatusOf5000Modules(t *testing.T) {
 		t.Errorf("%d module lists, want 1", lists)
 	}
 }
+
+// ReadOnly reads a command's name as the command runs it, whatever space
+// follows it: a change is never taken for a read-only command and run
+// outside its channel's order.
+func TestReadOnly(t *testing.T) {
+	b, _ := newTestBot(t)
+	for _, tc := range []struct {
+		text string
+		want bool
+	}{
+		{"", true},
+		{"status prod", true},
+		{"STATUS\tprod", true},
+		{"help done", true},
+		{"nonsense", true},
+		{"failed Billing_CS", false},
+		{"failed\tBilling_CS", false},
+		{"  Reset\nprod --yes", false},
+		{"done\u00a0Billing_CS", false},
+	} {
+		if got := b.ReadOnly(tc.text); got != tc.want {
+			t.Errorf("ReadOnly(%q) = %v, want %v", tc.text, got, tc.want)
+		}
+	}
+}
