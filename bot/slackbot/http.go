@@ -84,10 +84,15 @@ func (a *App) serveEvents(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// readBody reads a request body of the declared size (-1: unknown) in one
-// allocation.
+// preallocMax is the most readBody allocates on a body's declared size
+// alone: a client that declares 1 MiB and sends a byte, before anything
+// is verified, holds no more than this (300 such requests held 300 MiB).
+const preallocMax = 16 << 10
+
+// readBody reads a request body of the declared size (-1: unknown), in one
+// allocation up to preallocMax; a larger one grows as its bytes come.
 func readBody(r io.Reader, size int64) ([]byte, error) {
-	if size < 0 {
+	if size < 0 || size > preallocMax {
 		return io.ReadAll(r)
 	}
 	body := make([]byte, size)
