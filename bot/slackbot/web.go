@@ -291,6 +291,7 @@ func (a *API) do(ctx context.Context, method, channel string, fn func(context.Co
 	if err == nil {
 		return nil
 	}
+	redactURL(err)
 	code := classify(err)
 	if ctx.Err() != nil && code != "timeout" {
 		code = "canceled"
@@ -303,6 +304,21 @@ func (a *API) do(ctx context.Context, method, channel string, fn func(context.Co
 		return &APIError{Method: method, Code: code, Err: err, unconfirmed: true}
 	}
 	return a.fail(method, channel, code, err)
+}
+
+// redactURL cuts the URL of a failed request in err down to its scheme and
+// host: a response_url's path is a capability (whoever holds it answers
+// the user or replaces their message), so it is no more logged than a
+// token is.
+func redactURL(err error) {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if u, perr := url.Parse(ue.URL); perr == nil && u.Host != "" {
+			ue.URL = u.Scheme + "://" + u.Host + "/…"
+		} else {
+			ue.URL = "[a URL]"
+		}
+	}
 }
 
 // fail builds the error of a call that will not be retried, and logs what
@@ -496,7 +512,7 @@ func (a *API) Respond(ctx context.Context, responseURL, mode string, r *bot.Repl
 // RespondID is Respond with blockID on the first block ("": none).
 func (a *API) RespondID(ctx context.Context, responseURL, mode, blockID string, r *bot.Reply) error {
 	if u, err := url.Parse(responseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return &APIError{Method: "response_url", Code: "invalid_url", Err: fmt.Errorf("response_url %q is not a URL", responseURL)}
+		return &APIError{Method: "response_url", Code: "invalid_url", Err: errors.New("the response_url Slack sent is not a URL")}
 	}
 	var opts []slack.MsgOption
 	switch mode {
