@@ -461,8 +461,45 @@ func (a *App) handleHome(ctx context.Context, eventID, team, user string) {
 	a.finish(ctx, held, err)
 }
 
-// busyText tells a user their command or click was refused at the bound.
-const busyText = "upgradebot is too busy to take this right now (nothing was recorded): try again in a minute."
+// busyText tells a user their command or click was refused at the bound;
+// stoppedText, that a shutdown dropped it before it ran (Slack never sends
+// a command or click again, and neither is journaled).
+const (
+	busyText    = "upgradebot is too busy to take this right now (nothing was recorded): try again in a minute."
+	stoppedText = "upgradebot restarted before it got to this (nothing was recorded): try again in a minute."
+)
+
+// tell answers, by its response_url, a command or click that will not run.
+// In the background, at most busySlots at once: the rest are not told.
+func (a *App) tell(responseURL, text string) {
+	if responseURL == "" {
+		return
+	}
+	select {
+	case a.busySlots <- struct{}{}:
+	default:
+		return
+	}
+	if !a.startBackground(func() {
+		defer func() { <-a.busySlots }()
+		// Not bgCtx: a shutdown ends that, and this may tell of one.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = a.api.RespondText(ctx, responseURL, respondEphemeral, text)
+	}) {
+		<-a.busySlots
+	}
+}
+
+// toldIfDropped is the done of a command's or click's job: one dropped at
+// shutdown tells its user.
+func (a *App) toldIfDropped(responseURL string) func(ran bool) {
+	return func(ran bool) {
+		if !ran {
+			a.tell(responseURL, stoppedText)
+		}
+	}
+}
 
 // onSlashCommand takes a slash command before it is acknowledged; false
 // when refused at the bound (the acknowledgement then says busyText).
@@ -475,6 +512,7 @@ func (a *App) onSlashCommand(sc slack.SlashCommand, size int64) bool {
 		key = ""
 	}
 	return a.submit(job{key: key, bytes: size, kind: "command", class: classInteractive, received: received,
+		done: a.toldIfDropped(sc.ResponseURL),
 		run: func(ctx context.Context) {
 			id := sc.TriggerID
 			if id == "" {
@@ -499,22 +537,10 @@ func (a *App) onInteraction(p slack.InteractionCallback, size int64) {
 	if channel == "" {
 		channel = p.Channel.ID
 	}
-	if a.submit(job{key: laneKey(p.Team.ID, channel), bytes: size, kind: "action", class: classInteractive, received: received,
-		run: func(ctx context.Context) { a.handleAction(ctx, p) }}) || p.ResponseURL == "" {
-		return
-	}
-	select {
-	case a.busySlots <- struct{}{}:
-	default:
-		return // many refused at once: the rest are not told
-	}
-	if !a.startBackground(func() {
-		defer func() { <-a.busySlots }()
-		ctx, cancel := context.WithTimeout(a.bgCtx, 5*time.Second)
-		defer cancel()
-		_ = a.api.RespondText(ctx, p.ResponseURL, respondEphemeral, busyText)
-	}) {
-		<-a.busySlots
+	if !a.submit(job{key: laneKey(p.Team.ID, channel), bytes: size, kind: "action", class: classInteractive, received: received,
+		done: a.toldIfDropped(p.ResponseURL),
+		run:  func(ctx context.Context) { a.handleAction(ctx, p) }}) {
+		a.tell(p.ResponseURL, busyText)
 	}
 }
 
