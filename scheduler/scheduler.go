@@ -88,6 +88,7 @@ type Scheduler struct {
 	jobs        map[string]*job // this field and those below: step's alone
 	items       map[string]*item
 	polled      bool
+	polledAt    time.Time // the last successful poll
 	nextPoll    time.Time
 	failing     bool
 }
@@ -212,11 +213,14 @@ func (s *Scheduler) step(ctx context.Context) {
 // poll reads every followed channel with its settings, one read per workspace.
 func (s *Scheduler) poll(ctx context.Context, now time.Time) {
 	s.nextPoll = now.Add(s.o.PollInterval)
-	// A new schedule starts a grace period back (what every replica missed is
-	// still posted); on start-up further, to count what all replicas missed.
-	initial := now.Add(-s.o.Grace)
-	if !s.polled {
-		initial = initial.Add(-missLookback)
+	// On start-up a schedule starts a grace period back (what every replica
+	// missed is still posted), and further to count what all replicas missed.
+	// A schedule first seen later starts at the previous poll, when it was
+	// not there: a channel that starts following an environment is not
+	// reminded of an occurrence from before it followed.
+	initial := now.Add(-s.o.Grace - missLookback)
+	if s.polled {
+		initial = s.polledAt
 	}
 	found := map[string]*job{}
 	if s.digest != nil {
@@ -252,7 +256,7 @@ func (s *Scheduler) poll(ctx context.Context, now time.Time) {
 			j.last = old.last
 		}
 	}
-	s.jobs, s.polled, s.failing = found, true, false
+	s.jobs, s.polled, s.polledAt, s.failing = found, true, now, false
 }
 
 // channelSchedule is a channel's schedule, anchored; nil when paused.

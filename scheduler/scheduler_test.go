@@ -217,6 +217,27 @@ func TestMissedOccurrences(t *testing.T) {
 	}
 }
 
+// A channel that starts following an environment while a replica runs is
+// not reminded of an occurrence from before it followed (the 09:00 one, at
+// 09:30), only of the next.
+func TestNewFollowerGetsNoEarlierOccurrence(t *testing.T) {
+	start := time.Date(2024, 11, 20, 8, 0, 0, 0, time.UTC) // Wednesday
+	clock := newFakeClock(start)
+	f := newFixture(t, func() progress.Store { return boltStore(t, clock.Now) }, clock)
+	s := f.replica("", Options{}, &fakePoster{})
+	stepAt(t, s, clock, start) // running, polled; nothing followed yet
+	stepAt(t, s, clock, start.Add(90*time.Minute))
+	f.track("C1", "prod", "Billing_CS", "Orders") // 09:30
+	stepAt(t, s, clock, start.Add(90*time.Minute+6*time.Second))
+	if got := f.rec.all(); len(got) != 0 {
+		t.Fatalf("reminded at 09:30 of the 09:00 occurrence, before the channel followed: %v", summaries(got))
+	}
+	stepAt(t, s, clock, start.Add(25*time.Hour)) // Thursday 09:00
+	if got := f.rec.all(); len(got) != 1 || got[0].channel != "C1" {
+		t.Errorf("want one reminder in C1 on Thursday, got %v", summaries(got))
+	}
+}
+
 // A post that fails once (a 429 the Poster gave up on) is retried with
 // backoff and posted once; the other replica does not post it.
 func TestTransientFailureRetried(t *testing.T) {
