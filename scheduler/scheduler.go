@@ -123,6 +123,7 @@ func (s *Scheduler) doneTTL() time.Duration { return s.o.Grace + missLookback + 
 
 // job is one schedule: a channel's reminders or the digest.
 type job struct {
+	key      string // in Scheduler.jobs
 	ws, ch   string
 	envs     []string // environments the channel follows; the digest's: ""
 	settings progress.ChannelSettings
@@ -134,6 +135,7 @@ type job struct {
 // posted, found handled elsewhere, or given up.
 type item struct {
 	key, token  string // the claim, and our token for it
+	job         string // its job's key
 	ws, ch, env string
 	occ         time.Time
 	retryAt     time.Time
@@ -196,6 +198,13 @@ func (s *Scheduler) step(ctx context.Context) {
 	for _, j := range s.jobs {
 		s.scan(ctx, j, now)
 	}
+	for _, it := range s.items {
+		// A post waiting for its retry is not made after `remind off` or
+		// untrack. One already made keeps its item for the done mark.
+		if j := s.jobs[it.job]; !it.posted && (j == nil || j.sched == nil || !slices.Contains(j.envs, it.env)) {
+			s.drop(ctx, it)
+		}
+	}
 	var due []*item
 	for _, it := range s.items {
 		if !it.retryAt.After(now) {
@@ -206,6 +215,17 @@ func (s *Scheduler) step(ctx context.Context) {
 	for _, it := range due {
 		if s.attempt(ctx, it) {
 			delete(s.items, it.key)
+		}
+	}
+}
+
+// drop forgets an item that is no longer to be posted, and frees our claim
+// on it rather than hold the occurrence for the rest of the lease.
+func (s *Scheduler) drop(ctx context.Context, it *item) {
+	delete(s.items, it.key)
+	if it.owned {
+		if err := s.o.Store.Release(ctx, it.key, it.token); err != nil {
+			s.o.Logger.Debug("cannot free the claim of a post no longer due; its lease runs out", "key", it.key, "err", err)
 		}
 	}
 }
@@ -224,7 +244,7 @@ func (s *Scheduler) poll(ctx context.Context, now time.Time) {
 	}
 	found := map[string]*job{}
 	if s.digest != nil {
-		found["digest"] = &job{ch: s.o.DigestChannel, envs: []string{""}, sched: s.digest, last: initial}
+		found["digest"] = &job{key: "digest", ch: s.o.DigestChannel, envs: []string{""}, sched: s.digest, last: initial}
 	}
 	wss, err := s.o.Store.Workspaces(ctx)
 	for i := 0; err == nil && i < len(wss); i++ {
@@ -232,7 +252,7 @@ func (s *Scheduler) poll(ctx context.Context, now time.Time) {
 		follows, err = s.o.Store.FollowedChannels(ctx, wss[i])
 		for _, f := range follows {
 			k := wss[i] + "\x00" + f.Channel
-			j := &job{ws: wss[i], ch: f.Channel, envs: f.Environments, settings: f.Settings, last: initial}
+			j := &job{key: k, ws: wss[i], ch: f.Channel, envs: f.Environments, settings: f.Settings, last: initial}
 			var serr error
 			if j.sched, serr = s.channelSchedule(f.Settings); serr != nil && (s.jobs[k] == nil || s.jobs[k].settings != f.Settings) {
 				s.o.Logger.Warn("a channel's stored reminder schedule is unusable; no reminders there until it is set again",
@@ -300,7 +320,7 @@ func (s *Scheduler) scan(ctx context.Context, j *job, now time.Time) {
 			s.recordMiss(ctx, &item{key: occKey(j.ws, j.ch, env, missed), ws: j.ws, env: env, occ: missed}, now)
 		}
 		if key := occKey(j.ws, j.ch, env, fresh); !fresh.IsZero() && s.items[key] == nil {
-			s.items[key] = &item{key: key, token: progress.NewToken(), ws: j.ws, ch: j.ch, env: env, occ: fresh}
+			s.items[key] = &item{key: key, token: progress.NewToken(), job: j.key, ws: j.ws, ch: j.ch, env: env, occ: fresh}
 		}
 	}
 }

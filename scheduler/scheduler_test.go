@@ -282,6 +282,59 @@ func TestTransientFailureRetried(t *testing.T) {
 	}
 }
 
+// A post awaiting its retry is not made once the channel's reminders are
+// turned off, and its claim is freed.
+func TestNoRetryAfterRemindOff(t *testing.T) {
+	start := time.Date(2024, 11, 20, 8, 0, 0, 0, time.UTC) // Wednesday
+	clock := newFakeClock(start)
+	f := newFixture(t, func() progress.Store { return boltStore(t, clock.Now) }, clock)
+	f.track("C1", "prod", "Billing_CS")
+	p := &fakePoster{fail: func(n int) error {
+		if n == 1 {
+			return errRateLimited
+		}
+		return nil
+	}}
+	s := f.replica("", Options{}, p)
+	stepAt(t, s, clock, start)
+	occ := start.Add(time.Hour)
+	stepAt(t, s, clock, occ) // 09:00: the post fails, to be retried
+	set(t, s, "C1", "off")
+	stepAt(t, s, clock, occ.Add(time.Minute))
+	if got := f.rec.all(); len(got) != 0 {
+		t.Errorf("posted after remind off: %v", summaries(got))
+	}
+	if held, err := f.first.Held(context.Background(), occKey(ws, "C1", "prod", occ)); err != nil || held {
+		t.Errorf("the occurrence's claim: held %v, err %v; want freed", held, err)
+	}
+}
+
+// A post awaiting its retry is not made once the channel untracks its
+// environment; that of another environment the channel follows still is.
+func TestNoRetryAfterUntrack(t *testing.T) {
+	start := time.Date(2024, 11, 20, 8, 0, 0, 0, time.UTC) // Wednesday
+	clock := newFakeClock(start)
+	f := newFixture(t, func() progress.Store { return boltStore(t, clock.Now) }, clock)
+	f.track("C1", "prod", "Billing_CS")
+	f.track("C1", "qa", "Orders")
+	p := &fakePoster{fail: func(n int) error {
+		if n <= 2 {
+			return errRateLimited
+		}
+		return nil
+	}}
+	s := f.replica("", Options{}, p)
+	stepAt(t, s, clock, start)
+	stepAt(t, s, clock, start.Add(time.Hour)) // 09:00: both posts fail, to be retried
+	if _, err := f.first.Untrack(context.Background(), ws, "prod", "C1", "U1"); err != nil {
+		t.Fatal(err)
+	}
+	stepAt(t, s, clock, start.Add(time.Hour+time.Minute))
+	if got := f.rec.all(); len(got) != 1 || !strings.HasPrefix(got[0].reply.Summary, "Reminder: qa") {
+		t.Errorf("want only qa's reminder after C1 untracked prod, got %v", summaries(got))
+	}
+}
+
 // A post that keeps failing is given up when the grace period ends, and counted.
 func TestFailureGivenUpAfterGrace(t *testing.T) {
 	clock := newFakeClock(t0)
