@@ -7,8 +7,10 @@
 // digest:<channel>:<unix>, under a token of its own) posts it. The claim is
 // a lease, renewed while posting and retrying, then past the grace period
 // as the done mark; a dead holder's lease runs out and another replica
-// takes the occurrence over. Only a crash between Slack accepting a post
-// and its done mark can post an occurrence twice.
+// takes the occurrence over. An occurrence is posted twice only when the
+// lease runs out before the done mark is written and another replica takes
+// the claim meanwhile: after a crash between Slack accepting the post and
+// the mark, or with the store away for as long as the lease.
 package scheduler
 
 import (
@@ -168,6 +170,15 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
+	// Done marks first, within the timeout: without one, another replica
+	// posts the occurrence again once the lease runs out.
+	for _, it := range s.items {
+		if it.posted {
+			if err := s.markDone(sctx, it); err != nil {
+				s.o.Logger.Warn("could not record a scheduled post as done while stopping; it may be posted again", "key", it.key, "err", err)
+			}
+		}
+	}
 	for _, it := range s.items {
 		if it.owned && !it.posted { // awaiting a retry: free it for another replica
 			if err := s.o.Store.Release(sctx, it.key, it.token); err != nil {
@@ -391,12 +402,25 @@ func (s *Scheduler) attempt(ctx context.Context, it *item) bool {
 		}
 		it.posted = true
 	}
-	if _, err := s.o.Store.Renew(ctx, it.key, it.token, s.doneTTL()); err != nil {
+	if err := s.markDone(ctx, it); err != nil {
 		s.o.Logger.Warn("cannot record a scheduled post as done; will try again", "key", it.key, "err", err)
 		it.retryAt = now.Add(s.o.Lease / 90)
 		return false
 	}
 	return true
+}
+
+// markDone turns our claim on a handled item into its done mark. Should the
+// lease have run out meanwhile (the store was away), it claims the
+// occurrence anew: without a mark, another replica would post it again.
+func (s *Scheduler) markDone(ctx context.Context, it *item) error {
+	ok, err := s.o.Store.Renew(ctx, it.key, it.token, s.doneTTL())
+	if err == nil && !ok {
+		if ok, err = s.o.Store.Claim(ctx, it.key, it.token, s.doneTTL()); err == nil && !ok {
+			s.o.Logger.Warn("a scheduled post was handled, but its claim ran out and another replica took it: the occurrence may be posted twice", "key", it.key)
+		}
+	}
+	return err
 }
 
 // post builds and posts an item's message, if any.

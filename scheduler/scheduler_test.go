@@ -473,6 +473,60 @@ var testStores = []struct {
 	}},
 }
 
+// A post whose done mark could not be written before its lease ran out
+// gets it once the store is back, by claiming the occurrence anew: the
+// replica that waited for the claim does not post it again.
+func TestDoneMarkKeptAfterLeaseLoss(t *testing.T) {
+	clock := newFakeClock(t0)
+	f := newFixture(t, func() progress.Store { return boltStore(t, clock.Now) }, clock)
+	f.track("C1", "prod", "Billing_CS")
+	set(t, f.replica("", Options{}, nil), "C1", "@every 1h")
+	a := f.replica("", Options{}, &fakePoster{})
+	st := &doneMarkDown{Store: a.o.Store}
+	a.o.Store = st
+	b := f.replica("", Options{}, &fakePoster{})
+	stepAt(t, a, clock, t0.Add(time.Minute))
+	stepAt(t, b, clock, t0.Add(time.Minute))
+	occ := t0.Add(time.Hour)
+	st.down = true
+	stepAt(t, a, clock, occ) // posted; the done mark fails
+	stepAt(t, b, clock, occ) // a holds the claim: b looks again later
+	st.down = false
+	stepAt(t, a, clock, occ.Add(4*time.Minute)) // the 3-minute lease ran out
+	stepAt(t, b, clock, occ.Add(4*time.Minute))
+	stepAt(t, b, clock, occ.Add(30*time.Minute))
+	if got := f.rec.all(); len(got) != 1 {
+		t.Errorf("occurrence posted %d times: %v", len(got), summaries(got))
+	}
+}
+
+// When another replica took the claim of a post whose done mark could not
+// be written in time, the occurrence is posted twice; the first poster says so.
+func TestDoneMarkTakenOverWarns(t *testing.T) {
+	clock := newFakeClock(t0)
+	f := newFixture(t, func() progress.Store { return boltStore(t, clock.Now) }, clock)
+	f.track("C1", "prod", "Billing_CS")
+	set(t, f.replica("", Options{}, nil), "C1", "@every 1h")
+	events := make(logEvents, 64)
+	a := f.replica("", Options{Logger: slog.New(events)}, &fakePoster{})
+	st := &doneMarkDown{Store: a.o.Store}
+	a.o.Store = st
+	b := f.replica("", Options{}, &fakePoster{})
+	stepAt(t, a, clock, t0.Add(time.Minute))
+	stepAt(t, b, clock, t0.Add(time.Minute))
+	occ := t0.Add(time.Hour)
+	st.down = true
+	stepAt(t, a, clock, occ)
+	stepAt(t, b, clock, occ)
+	st.down = false
+	stepAt(t, b, clock, occ.Add(4*time.Minute)) // b takes the expired claim and posts
+	stepAt(t, a, clock, occ.Add(4*time.Minute))
+	events.awaitLog(t, "a scheduled post was handled, but its claim ran out and another replica took it: the occurrence may be posted twice")
+	if len(a.items) != 0 {
+		t.Errorf("a still has %d items", len(a.items))
+	}
+}
+
 // Daylight-saving changes neither skip nor double a daily reminder, with
 // the schedule in the default zone or in CRON_TZ, on Redis and on the
 // embedded store.
@@ -816,5 +870,33 @@ func TestShutdownBounded(t *testing.T) {
 	}
 	if held, err := f.first.Held(context.Background(), occKey(ws, "C1", "prod", t0.Add(time.Second))); err != nil || held {
 		t.Errorf("the cut post's claim is still held (%v, %v)", held, err)
+	}
+}
+
+// A replica stopping with a post whose done mark is still to be written
+// writes it: another replica does not post the occurrence again.
+func TestShutdownWritesPendingDoneMark(t *testing.T) {
+	clock := newFakeClock(t0)
+	f := newFixture(t, func() progress.Store { return boltStore(t, clock.Now) }, clock)
+	f.track("C1", "prod", "Billing_CS")
+	set(t, f.replica("", Options{}, nil), "C1", "@every 1h")
+	a := f.replica("", Options{}, &fakePoster{})
+	st := &doneMarkDown{Store: a.o.Store}
+	a.o.Store = st
+	stepAt(t, a, clock, t0.Add(time.Minute))
+	occ := t0.Add(time.Hour)
+	st.down = true
+	stepAt(t, a, clock, occ) // posted; the done mark fails
+	st.down = false
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := a.Run(ctx); err != nil { // stopped before its next step
+		t.Fatal(err)
+	}
+	b := f.replica("", Options{}, &fakePoster{})
+	stepAt(t, b, clock, occ.Add(10*time.Second))
+	stepAt(t, b, clock, occ.Add(4*time.Minute)) // past a's lease
+	if got := f.rec.all(); len(got) != 1 {
+		t.Errorf("occurrence posted %d times: %v", len(got), summaries(got))
 	}
 }
