@@ -119,6 +119,28 @@ func (c *fakeClock) Set(t time.Time) {
 	c.waiters = kept
 }
 
+// doneMarkDown is a store that, while down is set, fails what writes a
+// done mark (a claim held longer than a lease): the store is away just
+// when a post was made.
+type doneMarkDown struct {
+	progress.Store
+	down bool
+}
+
+func (s *doneMarkDown) Claim(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
+	if s.down && ttl > DefaultLease {
+		return false, progress.ErrUnavailable
+	}
+	return s.Store.Claim(ctx, key, token, ttl)
+}
+
+func (s *doneMarkDown) Renew(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
+	if s.down && ttl > DefaultLease {
+		return false, progress.ErrUnavailable
+	}
+	return s.Store.Renew(ctx, key, token, ttl)
+}
+
 // post is one message the fake poster received.
 type post struct {
 	channel string

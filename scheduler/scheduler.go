@@ -7,8 +7,10 @@
 // digest:<channel>:<unix>, under a token of its own) posts it. The claim is
 // a lease, renewed while posting and retrying, then past the grace period
 // as the done mark; a dead holder's lease runs out and another replica
-// takes the occurrence over. Only a crash between Slack accepting a post
-// and its done mark can post an occurrence twice.
+// takes the occurrence over. An occurrence is posted twice only when the
+// lease runs out before the done mark is written and another replica takes
+// the claim meanwhile: after a crash between Slack accepting the post and
+// the mark, or with the store away for as long as the lease.
 package scheduler
 
 import (
@@ -88,6 +90,7 @@ type Scheduler struct {
 	jobs        map[string]*job // this field and those below: step's alone
 	items       map[string]*item
 	polled      bool
+	polledAt    time.Time // the last successful poll
 	nextPoll    time.Time
 	failing     bool
 }
@@ -122,6 +125,7 @@ func (s *Scheduler) doneTTL() time.Duration { return s.o.Grace + missLookback + 
 
 // job is one schedule: a channel's reminders or the digest.
 type job struct {
+	key      string // in Scheduler.jobs
 	ws, ch   string
 	envs     []string // environments the channel follows; the digest's: ""
 	settings progress.ChannelSettings
@@ -133,6 +137,7 @@ type job struct {
 // posted, found handled elsewhere, or given up.
 type item struct {
 	key, token  string // the claim, and our token for it
+	job         string // its job's key
 	ws, ch, env string
 	occ         time.Time
 	retryAt     time.Time
@@ -165,6 +170,15 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
+	// Done marks first, within the timeout: without one, another replica
+	// posts the occurrence again once the lease runs out.
+	for _, it := range s.items {
+		if it.posted {
+			if err := s.markDone(sctx, it); err != nil {
+				s.o.Logger.Warn("could not record a scheduled post as done while stopping; it may be posted again", "key", it.key, "err", err)
+			}
+		}
+	}
 	for _, it := range s.items {
 		if it.owned && !it.posted { // awaiting a retry: free it for another replica
 			if err := s.o.Store.Release(sctx, it.key, it.token); err != nil {
@@ -195,6 +209,13 @@ func (s *Scheduler) step(ctx context.Context) {
 	for _, j := range s.jobs {
 		s.scan(ctx, j, now)
 	}
+	for _, it := range s.items {
+		// A post waiting for its retry is not made after `remind off` or
+		// untrack. One already made keeps its item for the done mark.
+		if j := s.jobs[it.job]; !it.posted && (j == nil || j.sched == nil || !slices.Contains(j.envs, it.env)) {
+			s.drop(ctx, it)
+		}
+	}
 	var due []*item
 	for _, it := range s.items {
 		if !it.retryAt.After(now) {
@@ -209,18 +230,32 @@ func (s *Scheduler) step(ctx context.Context) {
 	}
 }
 
+// drop forgets an item that is no longer to be posted, and frees our claim
+// on it rather than hold the occurrence for the rest of the lease.
+func (s *Scheduler) drop(ctx context.Context, it *item) {
+	delete(s.items, it.key)
+	if it.owned {
+		if err := s.o.Store.Release(ctx, it.key, it.token); err != nil {
+			s.o.Logger.Debug("cannot free the claim of a post no longer due; its lease runs out", "key", it.key, "err", err)
+		}
+	}
+}
+
 // poll reads every followed channel with its settings, one read per workspace.
 func (s *Scheduler) poll(ctx context.Context, now time.Time) {
 	s.nextPoll = now.Add(s.o.PollInterval)
-	// A new schedule starts a grace period back (what every replica missed is
-	// still posted); on start-up further, to count what all replicas missed.
-	initial := now.Add(-s.o.Grace)
-	if !s.polled {
-		initial = initial.Add(-missLookback)
+	// On start-up a schedule starts a grace period back (what every replica
+	// missed is still posted), and further to count what all replicas missed.
+	// A schedule first seen later starts at the previous poll, when it was
+	// not there: a channel that starts following an environment is not
+	// reminded of an occurrence from before it followed.
+	initial := now.Add(-s.o.Grace - missLookback)
+	if s.polled {
+		initial = s.polledAt
 	}
 	found := map[string]*job{}
 	if s.digest != nil {
-		found["digest"] = &job{ch: s.o.DigestChannel, envs: []string{""}, sched: s.digest, last: initial}
+		found["digest"] = &job{key: "digest", ch: s.o.DigestChannel, envs: []string{""}, sched: s.digest, last: initial}
 	}
 	wss, err := s.o.Store.Workspaces(ctx)
 	for i := 0; err == nil && i < len(wss); i++ {
@@ -228,7 +263,7 @@ func (s *Scheduler) poll(ctx context.Context, now time.Time) {
 		follows, err = s.o.Store.FollowedChannels(ctx, wss[i])
 		for _, f := range follows {
 			k := wss[i] + "\x00" + f.Channel
-			j := &job{ws: wss[i], ch: f.Channel, envs: f.Environments, settings: f.Settings, last: initial}
+			j := &job{key: k, ws: wss[i], ch: f.Channel, envs: f.Environments, settings: f.Settings, last: initial}
 			var serr error
 			if j.sched, serr = s.channelSchedule(f.Settings); serr != nil && (s.jobs[k] == nil || s.jobs[k].settings != f.Settings) {
 				s.o.Logger.Warn("a channel's stored reminder schedule is unusable; no reminders there until it is set again",
@@ -252,7 +287,7 @@ func (s *Scheduler) poll(ctx context.Context, now time.Time) {
 			j.last = old.last
 		}
 	}
-	s.jobs, s.polled, s.failing = found, true, false
+	s.jobs, s.polled, s.polledAt, s.failing = found, true, now, false
 }
 
 // channelSchedule is a channel's schedule, anchored; nil when paused.
@@ -296,7 +331,7 @@ func (s *Scheduler) scan(ctx context.Context, j *job, now time.Time) {
 			s.recordMiss(ctx, &item{key: occKey(j.ws, j.ch, env, missed), ws: j.ws, env: env, occ: missed}, now)
 		}
 		if key := occKey(j.ws, j.ch, env, fresh); !fresh.IsZero() && s.items[key] == nil {
-			s.items[key] = &item{key: key, token: progress.NewToken(), ws: j.ws, ch: j.ch, env: env, occ: fresh}
+			s.items[key] = &item{key: key, token: progress.NewToken(), job: j.key, ws: j.ws, ch: j.ch, env: env, occ: fresh}
 		}
 	}
 }
@@ -367,12 +402,25 @@ func (s *Scheduler) attempt(ctx context.Context, it *item) bool {
 		}
 		it.posted = true
 	}
-	if _, err := s.o.Store.Renew(ctx, it.key, it.token, s.doneTTL()); err != nil {
+	if err := s.markDone(ctx, it); err != nil {
 		s.o.Logger.Warn("cannot record a scheduled post as done; will try again", "key", it.key, "err", err)
 		it.retryAt = now.Add(s.o.Lease / 90)
 		return false
 	}
 	return true
+}
+
+// markDone turns our claim on a handled item into its done mark. Should the
+// lease have run out meanwhile (the store was away), it claims the
+// occurrence anew: without a mark, another replica would post it again.
+func (s *Scheduler) markDone(ctx context.Context, it *item) error {
+	ok, err := s.o.Store.Renew(ctx, it.key, it.token, s.doneTTL())
+	if err == nil && !ok {
+		if ok, err = s.o.Store.Claim(ctx, it.key, it.token, s.doneTTL()); err == nil && !ok {
+			s.o.Logger.Warn("a scheduled post was handled, but its claim ran out and another replica took it: the occurrence may be posted twice", "key", it.key)
+		}
+	}
+	return err
 }
 
 // post builds and posts an item's message, if any.

@@ -217,6 +217,27 @@ func TestMissedOccurrences(t *testing.T) {
 	}
 }
 
+// A channel that starts following an environment while a replica runs is
+// not reminded of an occurrence from before it followed (the 09:00 one, at
+// 09:30), only of the next.
+func TestNewFollowerGetsNoEarlierOccurrence(t *testing.T) {
+	start := time.Date(2024, 11, 20, 8, 0, 0, 0, time.UTC) // Wednesday
+	clock := newFakeClock(start)
+	f := newFixture(t, func() progress.Store { return boltStore(t, clock.Now) }, clock)
+	s := f.replica("", Options{}, &fakePoster{})
+	stepAt(t, s, clock, start) // running, polled; nothing followed yet
+	stepAt(t, s, clock, start.Add(90*time.Minute))
+	f.track("C1", "prod", "Billing_CS", "Orders") // 09:30
+	stepAt(t, s, clock, start.Add(90*time.Minute+6*time.Second))
+	if got := f.rec.all(); len(got) != 0 {
+		t.Fatalf("reminded at 09:30 of the 09:00 occurrence, before the channel followed: %v", summaries(got))
+	}
+	stepAt(t, s, clock, start.Add(25*time.Hour)) // Thursday 09:00
+	if got := f.rec.all(); len(got) != 1 || got[0].channel != "C1" {
+		t.Errorf("want one reminder in C1 on Thursday, got %v", summaries(got))
+	}
+}
+
 // A post that fails once (a 429 the Poster gave up on) is retried with
 // backoff and posted once; the other replica does not post it.
 func TestTransientFailureRetried(t *testing.T) {
@@ -258,6 +279,59 @@ func TestTransientFailureRetried(t *testing.T) {
 	}
 	if ma.posted.Load() != 1 || ma.missed.Load()+mb.missed.Load() != 0 {
 		t.Errorf("metrics a posted %d, missed %d+%d", ma.posted.Load(), ma.missed.Load(), mb.missed.Load())
+	}
+}
+
+// A post awaiting its retry is not made once the channel's reminders are
+// turned off, and its claim is freed.
+func TestNoRetryAfterRemindOff(t *testing.T) {
+	start := time.Date(2024, 11, 20, 8, 0, 0, 0, time.UTC) // Wednesday
+	clock := newFakeClock(start)
+	f := newFixture(t, func() progress.Store { return boltStore(t, clock.Now) }, clock)
+	f.track("C1", "prod", "Billing_CS")
+	p := &fakePoster{fail: func(n int) error {
+		if n == 1 {
+			return errRateLimited
+		}
+		return nil
+	}}
+	s := f.replica("", Options{}, p)
+	stepAt(t, s, clock, start)
+	occ := start.Add(time.Hour)
+	stepAt(t, s, clock, occ) // 09:00: the post fails, to be retried
+	set(t, s, "C1", "off")
+	stepAt(t, s, clock, occ.Add(time.Minute))
+	if got := f.rec.all(); len(got) != 0 {
+		t.Errorf("posted after remind off: %v", summaries(got))
+	}
+	if held, err := f.first.Held(context.Background(), occKey(ws, "C1", "prod", occ)); err != nil || held {
+		t.Errorf("the occurrence's claim: held %v, err %v; want freed", held, err)
+	}
+}
+
+// A post awaiting its retry is not made once the channel untracks its
+// environment; that of another environment the channel follows still is.
+func TestNoRetryAfterUntrack(t *testing.T) {
+	start := time.Date(2024, 11, 20, 8, 0, 0, 0, time.UTC) // Wednesday
+	clock := newFakeClock(start)
+	f := newFixture(t, func() progress.Store { return boltStore(t, clock.Now) }, clock)
+	f.track("C1", "prod", "Billing_CS")
+	f.track("C1", "qa", "Orders")
+	p := &fakePoster{fail: func(n int) error {
+		if n <= 2 {
+			return errRateLimited
+		}
+		return nil
+	}}
+	s := f.replica("", Options{}, p)
+	stepAt(t, s, clock, start)
+	stepAt(t, s, clock, start.Add(time.Hour)) // 09:00: both posts fail, to be retried
+	if _, err := f.first.Untrack(context.Background(), ws, "prod", "C1", "U1"); err != nil {
+		t.Fatal(err)
+	}
+	stepAt(t, s, clock, start.Add(time.Hour+time.Minute))
+	if got := f.rec.all(); len(got) != 1 || !strings.HasPrefix(got[0].reply.Summary, "Reminder: qa") {
+		t.Errorf("want only qa's reminder after C1 untracked prod, got %v", summaries(got))
 	}
 }
 
@@ -397,6 +471,60 @@ var testStores = []struct {
 		s := boltStore(t, now)
 		return func() progress.Store { return s }
 	}},
+}
+
+// A post whose done mark could not be written before its lease ran out
+// gets it once the store is back, by claiming the occurrence anew: the
+// replica that waited for the claim does not post it again.
+func TestDoneMarkKeptAfterLeaseLoss(t *testing.T) {
+	clock := newFakeClock(t0)
+	f := newFixture(t, func() progress.Store { return boltStore(t, clock.Now) }, clock)
+	f.track("C1", "prod", "Billing_CS")
+	set(t, f.replica("", Options{}, nil), "C1", "@every 1h")
+	a := f.replica("", Options{}, &fakePoster{})
+	st := &doneMarkDown{Store: a.o.Store}
+	a.o.Store = st
+	b := f.replica("", Options{}, &fakePoster{})
+	stepAt(t, a, clock, t0.Add(time.Minute))
+	stepAt(t, b, clock, t0.Add(time.Minute))
+	occ := t0.Add(time.Hour)
+	st.down = true
+	stepAt(t, a, clock, occ) // posted; the done mark fails
+	stepAt(t, b, clock, occ) // a holds the claim: b looks again later
+	st.down = false
+	stepAt(t, a, clock, occ.Add(4*time.Minute)) // the 3-minute lease ran out
+	stepAt(t, b, clock, occ.Add(4*time.Minute))
+	stepAt(t, b, clock, occ.Add(30*time.Minute))
+	if got := f.rec.all(); len(got) != 1 {
+		t.Errorf("occurrence posted %d times: %v", len(got), summaries(got))
+	}
+}
+
+// When another replica took the claim of a post whose done mark could not
+// be written in time, the occurrence is posted twice; the first poster says so.
+func TestDoneMarkTakenOverWarns(t *testing.T) {
+	clock := newFakeClock(t0)
+	f := newFixture(t, func() progress.Store { return boltStore(t, clock.Now) }, clock)
+	f.track("C1", "prod", "Billing_CS")
+	set(t, f.replica("", Options{}, nil), "C1", "@every 1h")
+	events := make(logEvents, 64)
+	a := f.replica("", Options{Logger: slog.New(events)}, &fakePoster{})
+	st := &doneMarkDown{Store: a.o.Store}
+	a.o.Store = st
+	b := f.replica("", Options{}, &fakePoster{})
+	stepAt(t, a, clock, t0.Add(time.Minute))
+	stepAt(t, b, clock, t0.Add(time.Minute))
+	occ := t0.Add(time.Hour)
+	st.down = true
+	stepAt(t, a, clock, occ)
+	stepAt(t, b, clock, occ)
+	st.down = false
+	stepAt(t, b, clock, occ.Add(4*time.Minute)) // b takes the expired claim and posts
+	stepAt(t, a, clock, occ.Add(4*time.Minute))
+	events.awaitLog(t, "a scheduled post was handled, but its claim ran out and another replica took it: the occurrence may be posted twice")
+	if len(a.items) != 0 {
+		t.Errorf("a still has %d items", len(a.items))
+	}
 }
 
 // Daylight-saving changes neither skip nor double a daily reminder, with
@@ -742,5 +870,33 @@ func TestShutdownBounded(t *testing.T) {
 	}
 	if held, err := f.first.Held(context.Background(), occKey(ws, "C1", "prod", t0.Add(time.Second))); err != nil || held {
 		t.Errorf("the cut post's claim is still held (%v, %v)", held, err)
+	}
+}
+
+// A replica stopping with a post whose done mark is still to be written
+// writes it: another replica does not post the occurrence again.
+func TestShutdownWritesPendingDoneMark(t *testing.T) {
+	clock := newFakeClock(t0)
+	f := newFixture(t, func() progress.Store { return boltStore(t, clock.Now) }, clock)
+	f.track("C1", "prod", "Billing_CS")
+	set(t, f.replica("", Options{}, nil), "C1", "@every 1h")
+	a := f.replica("", Options{}, &fakePoster{})
+	st := &doneMarkDown{Store: a.o.Store}
+	a.o.Store = st
+	stepAt(t, a, clock, t0.Add(time.Minute))
+	occ := t0.Add(time.Hour)
+	st.down = true
+	stepAt(t, a, clock, occ) // posted; the done mark fails
+	st.down = false
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := a.Run(ctx); err != nil { // stopped before its next step
+		t.Fatal(err)
+	}
+	b := f.replica("", Options{}, &fakePoster{})
+	stepAt(t, b, clock, occ.Add(10*time.Second))
+	stepAt(t, b, clock, occ.Add(4*time.Minute)) // past a's lease
+	if got := f.rec.all(); len(got) != 1 {
+		t.Errorf("occurrence posted %d times: %v", len(got), summaries(got))
 	}
 }
