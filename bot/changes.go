@@ -54,9 +54,9 @@ func noteChange(ctx context.Context, env string) {
 	}
 }
 
-// withChanges runs fn with a change list in its context and returns its
-// response with Changed (and Milestone) filled in.
-func (b *Bot) withChanges(ctx context.Context, fn func(context.Context) Response) Response {
+// withChanges runs fn, a request from channel, with a change list in its
+// context and returns its response with Changed (and Milestone) filled in.
+func (b *Bot) withChanges(ctx context.Context, channel string, fn func(context.Context) Response) Response {
 	l := &changeList{}
 	resp := fn(context.WithValue(ctx, changesKey{}, l))
 	for _, e := range resp.Changed {
@@ -67,6 +67,14 @@ func (b *Bot) withChanges(ctx context.Context, fn func(context.Context) Response
 	if len(l.milestones) == 1 && resp.Milestone == nil {
 		for env, s := range l.milestones {
 			resp.Milestone = b.milestone(ctx, l.workspace, env, s)
+		}
+	}
+	// Every path that clears a list (command, paste, click, undo) says
+	// "All clear" in the request's channel, in its announcement or as the
+	// milestone: that channel's scheduled all-clear would be the second.
+	for env, s := range l.milestones {
+		if s == "" {
+			b.allClearAnnounced(ctx, l.workspace, channel, env)
 		}
 	}
 	return resp
@@ -175,18 +183,18 @@ func (s changeRecorder) SetOwner(ctx context.Context, workspace, env, owner stri
 
 // HandleCommand runs a subcommand.
 func (b *Bot) HandleCommand(ctx context.Context, c Command) Response {
-	return b.withChanges(ctx, func(ctx context.Context) Response { return b.handleCommand(ctx, c) })
+	return b.withChanges(ctx, c.Channel, func(ctx context.Context) Response { return b.handleCommand(ctx, c) })
 }
 
 // HandleAction handles a button click. A click on a diagnosis reply's
 // button also rebuilds that reply from current state (Response.Update).
 func (b *Bot) HandleAction(ctx context.Context, a Action) Response {
-	return b.withChanges(ctx, func(ctx context.Context) Response { return b.handleAction(ctx, a) })
+	return b.withChanges(ctx, a.Channel, func(ctx context.Context) Response { return b.handleAction(ctx, a) })
 }
 
 // Answer records what a reading says and builds the reply.
 func (b *Bot) Answer(ctx context.Context, r *Reading) Response {
-	return b.withChanges(ctx, func(ctx context.Context) Response { return b.answer(ctx, r) })
+	return b.withChanges(ctx, r.m.Channel, func(ctx context.Context) Response { return b.answer(ctx, r) })
 }
 
 // HandleEdit answers an edited message (m holds its new text, Edited set):
@@ -196,7 +204,7 @@ func (b *Bot) Answer(ctx context.Context, r *Reading) Response {
 // now read: the transport puts it in place of the reply it posted (or
 // posts it when there was none); nil when there is nothing to say.
 func (b *Bot) HandleEdit(ctx context.Context, m Message) Response {
-	return b.withChanges(ctx, func(ctx context.Context) Response { return b.handleEdit(ctx, m) })
+	return b.withChanges(ctx, m.Channel, func(ctx context.Context) Response { return b.handleEdit(ctx, m) })
 }
 
 // HandleDelete answers the deletion of message m (its Channel and TS): when
@@ -204,5 +212,5 @@ func (b *Bot) HandleEdit(ctx context.Context, m Message) Response {
 // transport puts it in place of the message's reply. Nothing is undone
 // without a click: a paste deleted to tidy up may have been right.
 func (b *Bot) HandleDelete(ctx context.Context, m Message) Response {
-	return b.withChanges(ctx, func(ctx context.Context) Response { return b.handleDelete(ctx, m) })
+	return b.withChanges(ctx, m.Channel, func(ctx context.Context) Response { return b.handleDelete(ctx, m) })
 }

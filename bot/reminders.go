@@ -283,6 +283,25 @@ func (b *Bot) digestLine(prefix string, st progress.Status, w work) Line {
 // replica may set or clear that mark: it is held by progress.SharedToken.
 const openTTL = 60 * 24 * time.Hour
 
+// remindOpenKey marks that channel was reminded about env and awaits its all-clear.
+func remindOpenKey(workspace, channel, env string) string {
+	return "remind-open:" + workspace + ":" + channel + ":" + env
+}
+
+// allClearAnnounced notes that channel was just told env is all clear (a
+// response's announcement or milestone), so its next scheduled reminder
+// does not say it again. Other channels following env keep their mark:
+// they were not told.
+func (b *Bot) allClearAnnounced(ctx context.Context, workspace, channel, env string) {
+	env, err := progress.NormalizeEnvironment(env)
+	if err != nil || channel == "" {
+		return
+	}
+	if err := b.store.Release(ctx, remindOpenKey(workspace, channel, env), progress.SharedToken); err != nil {
+		b.log.Warn("cannot note the all-clear already announced; the next reminder may say it again", "channel", channel, "env", env, "err", err)
+	}
+}
+
 // ScheduledReminder is what a channel gets at a scheduled reminder of env:
 // the reminder while work is outstanding; once the work is done, one
 // all-clear if the channel was reminded since the last one; else nil.
@@ -295,7 +314,7 @@ func (b *Bot) ScheduledReminder(ctx context.Context, workspace, channel, env str
 	if err != nil {
 		return nil, nil, err
 	}
-	key := "remind-open:" + workspace + ":" + channel + ":" + env
+	key := remindOpenKey(workspace, channel, env)
 	if r := b.reminder(st, b.moduleOwners(ctx, workspace, env), now, stall, 0); r != nil {
 		if _, ok := b.snoozed(ctx, workspace, channel, st.Environment, now); ok {
 			return nil, nil, nil

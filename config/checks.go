@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/upgradebot/upgradebot/progress"
+	"github.com/upgradebot/upgradebot/scheduler"
 )
 
 // check adds the checks the library cannot do: shapes, and rules across settings.
@@ -30,6 +31,7 @@ func (l *loader) check() {
 	if _, err := os.ReadFile(c.KBFile); c.KBFile != "" && err != nil {
 		l.problem("UPGRADEBOT_KB_FILE", "cannot read %q: %s: name the knowledge-base file", c.KBFile, errors.Unwrap(err))
 	}
+	l.checkSchedules()
 	if c.MinReminderInterval <= 0 && !l.failed("UPGRADEBOT_MIN_REMINDER_INTERVAL") {
 		l.problem("UPGRADEBOT_MIN_REMINDER_INTERVAL", "must be greater than 0, such as 15m")
 	}
@@ -53,6 +55,27 @@ func (l *loader) check() {
 	}
 	l.oneOf("UPGRADEBOT_LOG_FORMAT", &c.LogFormat, "is not a format: use text or json", LogText, LogJSON)
 	l.oneOf("UPGRADEBOT_OCR", &c.OCR, "is not on, off or auto (unset: on when Tesseract is found)", OCRAuto, OCROn, OCROff)
+}
+
+// checkSchedules parses the schedules with the scheduler's own parser, so
+// that a bad one is reported at start-up with the other problems rather
+// than alone when the scheduler starts.
+func (l *loader) checkSchedules() {
+	c := l.cfg
+	// time.LoadLocation takes "Local" as the host's zone, which is UTC in
+	// most containers, and the library's copy of it has no name.
+	if l.vars["UPGRADEBOT_TIMEZONE"] == "Local" {
+		l.problem("UPGRADEBOT_TIMEZONE", "%q (the host's zone) is not allowed: it differs from host to host and is UTC in most containers; name the schedules' zone with an IANA name such as Europe/Lisbon, or UTC", l.vars["UPGRADEBOT_TIMEZONE"])
+		c.Timezone = nil // not reported twice below: the schedules are checked in UTC
+	}
+	for _, s := range []struct{ name, spec string }{
+		{"UPGRADEBOT_REMINDER_SCHEDULE", c.ReminderSchedule},
+		{"UPGRADEBOT_DIGEST_SCHEDULE", c.DigestSchedule},
+	} {
+		if _, err := scheduler.Parse(s.spec, c.Timezone); err != nil {
+			l.problem(s.name, "%v", err)
+		}
+	}
 }
 
 // oneOf lowercases *v and reports a problem unless it is one of allowed.

@@ -331,6 +331,7 @@ func TestMalformedValuesTogether(t *testing.T) {
 	env := with(runEnv,
 		"UPGRADEBOT_MIN_REMINDER_INTERVAL", "15",
 		"UPGRADEBOT_TIMEZONE", "Mars/Olympus_Mons",
+		"UPGRADEBOT_REMINDER_SCHEDULE", "0 9 * *",
 		"REDIS_URL", "http://localhost:6379",
 		"SLACK_API_URL", "https://slack.example/api",
 		"UPGRADEBOT_LOG_LEVEL", "verbose",
@@ -342,7 +343,7 @@ func TestMalformedValuesTogether(t *testing.T) {
 		"UPGRADEBOT_KB_FILE", filepath.Join(dir, "nope.yaml"),
 	)
 	want := []string{
-		"SLACK_API_URL", "UPGRADEBOT_ADDR", "REDIS_URL", "UPGRADEBOT_KB_FILE", "UPGRADEBOT_TIMEZONE", "UPGRADEBOT_MIN_REMINDER_INTERVAL",
+		"SLACK_API_URL", "UPGRADEBOT_ADDR", "REDIS_URL", "UPGRADEBOT_KB_FILE", "UPGRADEBOT_TIMEZONE", "UPGRADEBOT_REMINDER_SCHEDULE", "UPGRADEBOT_MIN_REMINDER_INTERVAL",
 		"UPGRADEBOT_ADMINS", "UPGRADEBOT_ALLOWED_BOTS", "UPGRADEBOT_LOG_LEVEL", "UPGRADEBOT_LOG_FORMAT", "UPGRADEBOT_OCR",
 	}
 	_, err := load(t, ForRun, nil, env)
@@ -359,13 +360,58 @@ func TestMalformedValuesTogether(t *testing.T) {
 			t.Errorf("line %d does not start with %s: %q", i, want[i], line)
 		}
 	}
-	for _, frag := range []string{`"15" is not a duration`, "Mars/Olympus_Mons", "must end with /", `"verbose"`, `"@alice"`, `"lifetime"`, "rediss://", `"xml"`, `"maybe"`} {
+	for _, frag := range []string{`"15" is not a duration`, "Mars/Olympus_Mons", "must end with /", `"verbose"`, `"@alice"`, `"lifetime"`, "rediss://", `"xml"`, `"maybe"`, "has 4"} {
 		if !strings.Contains(err.Error(), frag) {
 			t.Errorf("error lacks %q:\n%v", frag, err)
 		}
 	}
 	if strings.Contains(err.Error(), "U0ADMIN01") {
 		t.Errorf("a valid admin id was reported:\n%v", err)
+	}
+}
+
+// TestScheduleSettings checks the zone and schedules as the scheduler
+// reads them: a bad one is a problem of Load, not a later failure.
+func TestScheduleSettings(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		purpose Purpose // ForRun unless set
+		env     map[string]string
+		problem string // the variable named; "" for none
+		says    []string
+	}{
+		{"reminder with 4 fields", ForRun, with(runEnv, "UPGRADEBOT_REMINDER_SCHEDULE", "0 9 * *"), "UPGRADEBOT_REMINDER_SCHEDULE", []string{`"0 9 * *"`, "5 fields", "Example: `0 9 * * 1-5`"}},
+		{"reminder hour 25", ForRun, with(runEnv, "UPGRADEBOT_REMINDER_SCHEDULE", "0 25 * * *"), "UPGRADEBOT_REMINDER_SCHEDULE", []string{"hour field", `"25"`}},
+		{"reminder in an unknown zone", ForRun, with(runEnv, "UPGRADEBOT_REMINDER_SCHEDULE", "CRON_TZ=Mars/Base 0 9 * * *"), "UPGRADEBOT_REMINDER_SCHEDULE", []string{`"Mars/Base"`, "Europe/Lisbon"}},
+		{"digest descriptor with an argument", ForRun, with(runEnv, "UPGRADEBOT_DIGEST_SCHEDULE", "@weekly monday"), "UPGRADEBOT_DIGEST_SCHEDULE", []string{"@weekly takes nothing after it"}},
+		{"digest every nothing", ForRun, with(runEnv, "UPGRADEBOT_DIGEST_CHANNEL", "C0123", "UPGRADEBOT_DIGEST_SCHEDULE", "@every"), "UPGRADEBOT_DIGEST_SCHEDULE", []string{"@every needs a duration"}},
+		{"timezone Local", ForRun, with(runEnv, "UPGRADEBOT_TIMEZONE", "Local"), "UPGRADEBOT_TIMEZONE", []string{`"Local"`, "Europe/Lisbon", "UTC"}},
+		{"timezone Local for the shell", ForShell, with(runEnv, "UPGRADEBOT_TIMEZONE", "Local"), "UPGRADEBOT_TIMEZONE", nil},
+		{"zone and schedules", ForRun, with(runEnv, "UPGRADEBOT_TIMEZONE", "Europe/Lisbon", "UPGRADEBOT_REMINDER_SCHEDULE", "CRON_TZ=America/New_York 30 8 * * 1-5", "UPGRADEBOT_DIGEST_SCHEDULE", "@every 4h"), "", nil},
+		{"quoted schedule", ForRun, with(runEnv, "UPGRADEBOT_REMINDER_SCHEDULE", `"0 9 * * 1-5"`), "", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := load(t, tc.purpose, nil, tc.env)
+			if tc.problem == "" {
+				if err != nil {
+					t.Fatalf("want no problem, got:\n%v", err)
+				}
+				return
+			}
+			ps := problems(t, err)
+			if got := names(ps); !slices.Equal(got, []string{tc.problem}) {
+				t.Fatalf("problems name %q, want only %s:\n%v", got, tc.problem, err)
+			}
+			for _, s := range tc.says {
+				if !strings.Contains(ps[0].Message, s) {
+					t.Errorf("the problem does not say %q:\n%v", s, ps[0])
+				}
+			}
+		})
+	}
+	// diagnose reads no schedule, so a bad one does not stop it.
+	if _, err := load(t, ForDiagnose, nil, map[string]string{"UPGRADEBOT_REMINDER_SCHEDULE": "0 9 * *", "UPGRADEBOT_TIMEZONE": "Local"}); err != nil {
+		t.Errorf("diagnose refused a schedule it does not use: %v", err)
 	}
 }
 

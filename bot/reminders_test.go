@@ -1,0 +1,85 @@
+package bot
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A channel told "All clear" when its list was cleared (by a command, a
+// reminder's button or an undo) does not get the scheduled all-clear as
+// well; another channel following the environment, not told, still does.
+func TestAllClearAnnouncedNotRepeatedByReminder(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		// clear empties prod's list from C1 (prod has Billing_CS to
+		// republish, both channels reminded of it) and returns the response.
+		clear func(t *testing.T, b *Bot, reminder *Reply, now *time.Time) Response
+	}{
+		{"command", func(t *testing.T, b *Bot, _ *Reply, _ *time.Time) Response {
+			return cmd(t, b, "C1", "U1", "done Billing_CS")
+		}},
+		{"reminder button", func(t *testing.T, b *Bot, reminder *Reply, _ *time.Time) Response {
+			bt, ok := buttonsOf(reminder)["Mark Billing_CS republished"]
+			if !ok {
+				t.Fatalf("no button to mark Billing_CS republished in the reminder:\n%s", RenderText(reminder))
+			}
+			return click(b, "k1", bt)
+		}},
+		{"undo", func(t *testing.T, b *Bot, _ *Reply, now *time.Time) Response {
+			// Done, then a module reported again: its undo makes prod done again.
+			cmd(t, b, "C1", "U1", "done Billing_CS")
+			*now = now.Add(time.Minute)
+			cmd(t, b, "C1", "U1", "skipped Orders")
+			remind(t, b, "C1", *now)
+			remind(t, b, "C2", *now)
+			*now = now.Add(time.Minute)
+			return cmd(t, b, "C1", "U1", "undo")
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, _, now := clockBot(t)
+			cmd(t, b, "C1", "U1", "track prod")
+			cmd(t, b, "C2", "U1", "track prod")
+			msg(t, b, "C1", "U1", "1.1", "26 modules prepared successfully, 1 modules failed and 0 modules skipped.")
+			cmd(t, b, "C1", "U1", "failed Billing_CS")
+			reminder := remind(t, b, "C1", *now)
+			remind(t, b, "C2", *now)
+			*now = now.Add(time.Hour)
+
+			resp := tc.clear(t, b, reminder, now)
+			if told := RenderText(resp.Announce) + RenderText(resp.Milestone); !strings.Contains(told, "All clear") {
+				t.Fatalf("the response does not say all clear:\n%s", told)
+			}
+			next := now.Add(24 * time.Hour)
+			if r, _, err := b.ScheduledReminder(ctx, "T1", "C1", "prod", next, time.Hour); err != nil || r != nil {
+				t.Errorf("C1, told already, gets at the next reminder %q (err %v), want nothing", summary(r), err)
+			}
+			if r, _, err := b.ScheduledReminder(ctx, "T1", "C2", "prod", next, time.Hour); err != nil || !strings.HasPrefix(summary(r), "All clear") {
+				t.Errorf("C2, not told, gets at the next reminder %q (err %v), want its all-clear", summary(r), err)
+			}
+		})
+	}
+}
+
+// remind is channel's scheduled reminder of prod at now, posted: it must be one.
+func remind(t *testing.T, b *Bot, channel string, now time.Time) *Reply {
+	t.Helper()
+	r, posted, err := b.ScheduledReminder(context.Background(), "T1", channel, "prod", now, time.Hour)
+	if err != nil || r == nil || !strings.HasPrefix(r.Summary, "Reminder: prod") {
+		t.Fatalf("%s's reminder: %q, err %v", channel, summary(r), err)
+	}
+	if err := posted(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func summary(r *Reply) string {
+	if r == nil {
+		return ""
+	}
+	return r.Summary
+}
