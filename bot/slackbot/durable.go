@@ -80,9 +80,8 @@ func eventOrigin(ctx context.Context, eventID string, m bot.Message) origin {
 }
 
 // admitEvent counts an event's job against the bound (a recovered one is
-// owed: never refused but at shutdown) and journals a new one; false when
-// refused.
-func (a *App) admitEvent(j *job, m bot.Message, r *bot.Reading, d durable) (progress.Entry, bool) {
+// owed: never refused but at shutdown); false when refused.
+func (a *App) admitEvent(j *job, d durable) bool {
 	if d.rec != nil {
 		j.class = classOwed
 	}
@@ -90,11 +89,19 @@ func (a *App) admitEvent(j *job, m bot.Message, r *bot.Reading, d durable) (prog
 		if a.stopping.Load() && d.rec == nil {
 			a.log.Warn("shutting down: a Slack request arrived too late to be answered", "kind", j.kind)
 		}
-		return progress.Entry{}, false
+		return false
 	}
 	if d.rec != nil {
 		d.rec.started = true
-		return progress.Entry{}, true
+	}
+	return true
+}
+
+// journal writes a new event's entry before it is acknowledged (a
+// recovered one has its entry already).
+func (a *App) journal(m bot.Message, r *bot.Reading, d durable) progress.Entry {
+	if d.rec != nil {
+		return progress.Entry{}
 	}
 	e := progress.Entry{Workspace: m.Workspace, Channel: m.Channel, EventID: d.eventID, Kind: "event", Payload: d.raw}
 	// The finding ids are the entry's record of why it was kept (visible
@@ -110,22 +117,36 @@ func (a *App) admitEvent(j *job, m bot.Message, r *bot.Reading, d durable) (prog
 	ctx, cancel := context.WithTimeout(context.Background(), putTimeout)
 	defer cancel()
 	e, _ = a.inbox.Put(ctx, e) // a failure is counted and logged: answered all the same
-	return e, true
+	return e
 }
 
-// submitEvent admits, journals and queues an event's job; false when refused.
+// submitEvent admits, queues and journals an event's job; false when
+// refused. It takes its place in its channel's lane as it comes, before
+// its journal write (up to putTimeout), so that a later command in the
+// channel, which is not journaled, cannot overtake it; it runs once
+// journaled.
 func (a *App) submitEvent(j job, m bot.Message, r *bot.Reading, d durable) bool {
-	entry, ok := a.admitEvent(&j, m, r, d)
-	if !ok {
+	if !a.admitEvent(&j, d) {
 		return false
 	}
-	j.run = a.finishing(j.run, entry, d.rec)
+	var entry progress.Entry
+	journaled, run := make(chan struct{}), j.run
+	j.run = func(ctx context.Context) {
+		select {
+		case <-journaled:
+		case <-ctx.Done():
+			return // not run: its entry stays for the next process
+		}
+		a.finishing(run, entry, d.rec)(ctx)
+	}
 	j.done = func(ran bool) {
 		if !ran {
 			d.end(false)
 		}
 	}
 	a.lanes.queue(j)
+	entry = a.journal(m, r, d)
+	close(journaled)
 	return true
 }
 

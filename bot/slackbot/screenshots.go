@@ -271,10 +271,10 @@ func (a *App) goImageJob(fn func()) error {
 // by a second job in the same lane.
 func (a *App) answerWithScreenshots(j job, d durable, r *bot.Reading, shots []shot) bool {
 	m := r.Message()
-	entry, ok := a.admitEvent(&j, m, r, d)
-	if !ok {
+	if !a.admitEvent(&j, d) {
 		return false
 	}
+	entry := a.journal(m, r, d)
 	o := messageOrigin(m)
 	o.eventID, o.recovered = d.eventID, d.rec != nil
 	readable := 0

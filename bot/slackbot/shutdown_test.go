@@ -3,12 +3,14 @@ package slackbot
 import (
 	"context"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/upgradebot/upgradebot/bot"
 	"github.com/upgradebot/upgradebot/bot/slackbot/slackfake"
+	"github.com/upgradebot/upgradebot/progress"
 )
 
 // slowTake holds "take" until released, so the commands behind it in its
@@ -53,4 +55,58 @@ func TestShutdownTellsDroppedCommand(t *testing.T) {
 		}
 	}
 	t.Errorf("the dropped command's user was not told: %+v", h.fake.Calls("response_url"))
+}
+
+// heldAppend holds journal writes until released, and says when one starts.
+type heldAppend struct {
+	progress.Store
+	started chan struct{}
+	release chan struct{}
+}
+
+func (s heldAppend) Append(ctx context.Context, consumer string, e progress.Entry) (string, error) {
+	s.started <- struct{}{}
+	<-s.release
+	return s.Store.Append(ctx, consumer, e)
+}
+
+// commandOrder records the commands the core runs, in order.
+type commandOrder struct {
+	*bot.Bot
+	ran chan string
+}
+
+func (c commandOrder) HandleCommand(ctx context.Context, cmd bot.Command) bot.Response {
+	c.ran <- strings.Fields(cmd.Text + " ?")[0]
+	return c.Bot.HandleCommand(ctx, cmd)
+}
+
+// An event takes its place in its channel's lane as it comes: a slash
+// command that follows it while its journal write is slow runs after it.
+func TestEventKeepsItsPlaceWhileJournaled(t *testing.T) {
+	bs, err := progress.OpenBoltStore(filepath.Join(t.TempDir(), "bot.db"), progress.BoltOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bs.Close() })
+	store := heldAppend{bs, make(chan struct{}, 1), make(chan struct{})}
+	ran := make(chan string, 10)
+	h := start(t, setup{mode: ModeHTTP, store: store, wrap: func(b *bot.Bot) Core { return commandOrder{b, ran} }})
+	h.track("prod") // by the core itself: not recorded in ran
+	acked := make(chan int, 1)
+	go func() {
+		code, _ := h.do(slackfake.EventRequest(h.events(), secret, slackfake.EventCallback("EvTake", slackfake.AppMention(channel, ana, "1700000000.000900", "<@U0BOT> take Orders")), 0))
+		acked <- code
+	}()
+	waitFor(t, "the mention's journal write", store.started)
+	if code, body := h.do(slackfake.FormRequest(h.events(), secret, slackfake.SlashCommand(channel, ana, "release Orders", h.fake.ResponseURL("r"), "r"))); code != http.StatusOK {
+		t.Fatalf("release: %d %s", code, body)
+	}
+	close(store.release)
+	if code := waitFor(t, "the mention's acknowledgement", acked); code != http.StatusOK {
+		t.Fatalf("the mention: %d", code)
+	}
+	if first, second := waitFor(t, "a command", ran), waitFor(t, "another command", ran); first != "take" || second != "release" {
+		t.Errorf("ran %q then %q; want take (received first) then release", first, second)
+	}
 }
