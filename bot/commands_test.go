@@ -277,3 +277,18 @@ func TestReadOnly(t *testing.T) {
 		}
 	}
 }
+
+// "failed prod Billing_CS" in a channel following prod records no module
+// named prod: it says how to name the environment.
+func TestEnvironmentNamedWithoutColon(t *testing.T) {
+	ctx := context.Background()
+	b, store := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod")
+	for _, c := range []string{"failed prod Billing_CS Orders", "skipped PROD Billing_CS"} {
+		mustSay(t, text(cmd(t, b, "C1", "U1", c)), "is an environment this channel follows, not a module", ": Billing_CS", "Nothing was recorded")
+	}
+	if st, _ := store.Status(ctx, "T1", "prod", -1); st.ModuleCount != 0 {
+		t.Errorf("recorded %+v", st.Modules)
+	}
+	mustSay(t, text(cmd(t, b, "C1", "U1", "failed prod: Billing_CS Orders")), "2 failed modules on prod")
+}

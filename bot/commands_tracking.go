@@ -198,6 +198,17 @@ func (b *Bot) addModules(ctx context.Context, c Command, args, name string, reas
 	if errR != nil {
 		return private(errR)
 	}
+	if envName == "" && len(mods) > 1 {
+		// "failed prod Billing_CS" would list a module named prod.
+		if envs, err := b.store.ChannelEnvironments(ctx, c.Workspace, c.Channel); err == nil {
+			for _, e := range envs {
+				if strings.EqualFold(e.Name, mods[0]) {
+					return private(errorReply(fmt.Sprintf("%s is an environment this channel follows, not a module: write `%s %s %s: %s`. Nothing was recorded.",
+						e.Name, b.cmd, name, e.Name, strings.Join(mods[1:], " "))))
+				}
+			}
+		}
+	}
 	res, err := b.store.Apply(ctx, c.Workspace, env, progress.Change{Kind: progress.ChangeAddModules, Key: "cmd:" + c.ID, Actor: c.User, Reason: reason, Modules: mods, At: b.now()})
 	if err != nil {
 		return private(b.storeError("record", err))
