@@ -79,6 +79,14 @@ func incidentTitle(st progress.Status) string {
 	return st.Name
 }
 
+// over reports whether the upgrade is over, for the time it took: done,
+// or nothing left of what was reported (a channel that follows an
+// environment and has had no news has only begun).
+func over(st progress.Status) bool {
+	r := st.Republished
+	return st.Finished() || finished(st) && (st.State.OutcomeKnown() || r.Failed+r.Skipped+r.Reported > 0)
+}
+
 // runningField says when the upgrade started and how long it has run (or ran, once finished).
 func (b *Bot) runningField(st progress.Status, started time.Time) (Field, bool) {
 	if started.IsZero() {
@@ -86,7 +94,7 @@ func (b *Bot) runningField(st progress.Status, started time.Time) (Field, bool) 
 	}
 	v := "since " + b.when(started)
 	switch end := b.now(); {
-	case finished(st) && !st.UpdatedAt.IsZero():
+	case over(st) && !st.UpdatedAt.IsZero():
 		v += ", took " + roughDuration(st.UpdatedAt.Sub(started))
 	case end.After(started):
 		v += ", running for " + roughDuration(end.Sub(started))
