@@ -335,8 +335,12 @@ func (a *App) screenshotsJob(j job, d durable, entry progress.Entry, r *bot.Read
 		defer a.bgRunning.Add(-1)
 		ctx, cancel := context.WithTimeout(d.context(a.bgCtx), a.opts.ImageWait+a.opts.ImageTimeout+a.opts.JobTimeout)
 		defer cancel()
+		queued := false
 		defer func() {
 			if p := recover(); p != nil {
+				if !queued {
+					a.lanes.release(j) // its room in the bound, taken when it came
+				}
 				d.end(true) // run again, it would panic again
 				a.log.Error("answering a message with screenshots panicked", "panic", p, "stack", string(debug.Stack()))
 			}
@@ -373,6 +377,7 @@ func (a *App) screenshotsJob(j job, d durable, entry progress.Entry, r *bot.Read
 			}
 			answered <- ran
 		}
+		queued = true
 		a.lanes.queue(j)
 		if !<-answered {
 			a.log.Warn("shutting down: a message with screenshots was not answered", "channel", m.Channel, "ts", m.TS)

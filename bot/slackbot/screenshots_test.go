@@ -10,6 +10,7 @@ import (
 	"image/draw"
 	"image/png"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/upgradebot/upgradebot/bot/slackbot/slackfake"
 	"github.com/upgradebot/upgradebot/ocr"
+	"github.com/upgradebot/upgradebot/progress"
 )
 
 // The texts of Service Center's banners that the screenshots below show.
@@ -546,4 +548,42 @@ func TestOddFileObjectsDoNotBreakTheMessage(t *testing.T) {
 	h.fake.WaitCalls(1, 10*time.Second, "chat.postMessage")
 	h.waitIdle()
 	mustContain(t, "reply", h.fake.Calls("chat.postMessage")[0].Field("blocks"), "Billing_CS", "Some modules failed the modules preparation step", "Read from the screenshot *odd.png*")
+}
+
+// panicClaim panics when a message is claimed: a bug in the work on it.
+type panicClaim struct{ progress.Store }
+
+func (p panicClaim) Claim(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
+	if strings.HasPrefix(key, "slack:msg:") {
+		panic("a bug")
+	}
+	return p.Store.Claim(ctx, key, token, ttl)
+}
+
+// Screenshot work that panics before its reply is queued gives back the
+// room it took in the bound.
+func TestScreenshotPanicGivesBackItsRoom(t *testing.T) {
+	bs, err := progress.OpenBoltStore(filepath.Join(t.TempDir(), "bot.db"), progress.BoltOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bs.Close() })
+	fo := newFakeOCR()
+	data := pngOf(t, 1)
+	fo.learn(data, summaryBanner, 0)
+	h := start(t, setup{mode: ModeHTTP, store: panicClaim{bs}, opts: withOCR(fo, 5*time.Second)})
+	h.track("prod")
+	h.postEvent("EvShot", slackfake.FileShare(channel, ana, "1700005000.000100", "", h.fake.AddFile(pngFile("F0PANIC", "error.png", data))), 0)
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(h.logs.String(), "answering a message with screenshots panicked"); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the screenshot work did not panic")
+		}
+	}
+	h.waitIdle()
+	h.app.lanes.mu.Lock()
+	jobs, bytes := h.app.lanes.jobs, h.app.lanes.bytes
+	h.app.lanes.mu.Unlock()
+	if jobs != 0 || bytes != 0 {
+		t.Errorf("the bound still holds %d jobs, %d bytes after the work panicked", jobs, bytes)
+	}
 }
