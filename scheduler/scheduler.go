@@ -170,20 +170,11 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	// Done marks first, within the timeout: without one, another replica
-	// posts the occurrence again once the lease runs out.
 	for _, it := range s.items {
-		if it.posted {
-			if err := s.markDone(sctx, it); err != nil {
-				s.o.Logger.Warn("could not record a scheduled post as done while stopping; it may be posted again", "key", it.key, "err", err)
-			}
-		}
-	}
-	for _, it := range s.items {
-		if it.owned && !it.posted { // awaiting a retry: free it for another replica
-			if err := s.o.Store.Release(sctx, it.key, it.token); err != nil {
-				s.o.Logger.Warn("could not free a claim while stopping", "key", it.key, "err", err)
-			}
+		if !it.posted {
+			s.drop(sctx, it) // awaiting a retry: free it for another replica
+		} else if err := s.markDone(sctx, it); err != nil { // else another replica posts it again once the lease runs out
+			s.o.Logger.Warn("could not record a scheduled post as done while stopping; it may be posted again", "key", it.key, "err", err)
 		}
 	}
 	s.jobs, s.items, s.polled, s.nextPoll = map[string]*job{}, map[string]*item{}, false, time.Time{}
