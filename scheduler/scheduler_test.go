@@ -473,17 +473,24 @@ var testStores = []struct {
 	}},
 }
 
-// A post whose done mark could not be written before its lease ran out
-// gets it once the store is back, by claiming the occurrence anew: the
-// replica that waited for the claim does not post it again.
-func TestDoneMarkKeptAfterLeaseLoss(t *testing.T) {
+// doneMarkRig is C1 following prod on @every 1h and replica a, whose done
+// marks fail while st.down is set (a's options: o).
+func doneMarkRig(t *testing.T, o Options) (*fakeClock, *fixture, *Scheduler, *doneMarkDown) {
 	clock := newFakeClock(t0)
 	f := newFixture(t, func() progress.Store { return boltStore(t, clock.Now) }, clock)
 	f.track("C1", "prod", "Billing_CS")
 	set(t, f.replica("", Options{}, nil), "C1", "@every 1h")
-	a := f.replica("", Options{}, &fakePoster{})
+	a := f.replica("", o, &fakePoster{})
 	st := &doneMarkDown{Store: a.o.Store}
 	a.o.Store = st
+	return clock, f, a, st
+}
+
+// A post whose done mark could not be written before its lease ran out
+// gets it once the store is back, by claiming the occurrence anew: the
+// replica that waited for the claim does not post it again.
+func TestDoneMarkKeptAfterLeaseLoss(t *testing.T) {
+	clock, f, a, st := doneMarkRig(t, Options{})
 	b := f.replica("", Options{}, &fakePoster{})
 	stepAt(t, a, clock, t0.Add(time.Minute))
 	stepAt(t, b, clock, t0.Add(time.Minute))
@@ -503,14 +510,8 @@ func TestDoneMarkKeptAfterLeaseLoss(t *testing.T) {
 // When another replica took the claim of a post whose done mark could not
 // be written in time, the occurrence is posted twice; the first poster says so.
 func TestDoneMarkTakenOverWarns(t *testing.T) {
-	clock := newFakeClock(t0)
-	f := newFixture(t, func() progress.Store { return boltStore(t, clock.Now) }, clock)
-	f.track("C1", "prod", "Billing_CS")
-	set(t, f.replica("", Options{}, nil), "C1", "@every 1h")
 	events := make(logEvents, 64)
-	a := f.replica("", Options{Logger: slog.New(events)}, &fakePoster{})
-	st := &doneMarkDown{Store: a.o.Store}
-	a.o.Store = st
+	clock, f, a, st := doneMarkRig(t, Options{Logger: slog.New(events)})
 	b := f.replica("", Options{}, &fakePoster{})
 	stepAt(t, a, clock, t0.Add(time.Minute))
 	stepAt(t, b, clock, t0.Add(time.Minute))
@@ -876,13 +877,7 @@ func TestShutdownBounded(t *testing.T) {
 // A replica stopping with a post whose done mark is still to be written
 // writes it: another replica does not post the occurrence again.
 func TestShutdownWritesPendingDoneMark(t *testing.T) {
-	clock := newFakeClock(t0)
-	f := newFixture(t, func() progress.Store { return boltStore(t, clock.Now) }, clock)
-	f.track("C1", "prod", "Billing_CS")
-	set(t, f.replica("", Options{}, nil), "C1", "@every 1h")
-	a := f.replica("", Options{}, &fakePoster{})
-	st := &doneMarkDown{Store: a.o.Store}
-	a.o.Store = st
+	clock, f, a, st := doneMarkRig(t, Options{})
 	stepAt(t, a, clock, t0.Add(time.Minute))
 	occ := t0.Add(time.Hour)
 	st.down = true
