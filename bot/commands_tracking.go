@@ -479,7 +479,7 @@ func (b *Bot) cmdRemind(ctx context.Context, c Command, args string) Response {
 			return private(b.storeError("reminder", err))
 		}
 		if r == nil {
-			return private(errorReply("Nothing is outstanding in the environments this channel follows: no reminder to post."))
+			return private(errorReply(fmt.Sprintf("Nothing is outstanding in the environments this channel follows, or their reminders are snoozed here (`%s snooze <env> off` ends a snooze): no reminder to post.", b.cmd)))
 		}
 		return Response{Announce: r}
 	}

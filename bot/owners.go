@@ -87,28 +87,31 @@ func (b *Bot) setOwner(ctx context.Context, c Command, args string, take bool) R
 	}
 	b.lastNotUndoable(ctx, c, fmt.Sprintf("%s %s on %s", name, quotedList(names), env))
 	r := &Reply{}
+	from := Line{T("Taken over from ")}
 	if take {
 		r.Summary = fmt.Sprintf("%s took %s on %s", c.User, plural(len(names), "module", "modules"), env)
 		r.Section(append(append(Line{M(c.User), T(" took ")}, nameSpans(names, 10)...), T(" on "), B(env), T(".")))
-		var from []string
-		for _, n := range names {
-			if o := before[moduleKey(n)]; o != "" && o != c.User && !slices.Contains(from, o) {
-				from = append(from, o)
-			}
-		}
-		if len(from) > 0 {
-			l := Line{T("Taken over from ")}
-			for i, o := range from {
-				if i > 0 {
-					l = append(l, T(", "))
-				}
-				l = append(l, M(o))
-			}
-			r.Context(l)
-		}
 	} else {
 		r.Summary = fmt.Sprintf("%s released %s on %s", c.User, plural(len(names), "module", "modules"), env)
 		r.Section(append(append(Line{M(c.User), T(" released ")}, nameSpans(names, 10)...), T(" on "), B(env), T(": anyone may take "+map[bool]string{true: "it", false: "them"}[len(names) == 1]+".")))
+		from = Line{T("Held until now by ")}
+	}
+	// Whoever had them is named (and so told): another's module changes
+	// hands only in the open.
+	var had []string
+	for _, n := range names {
+		if o := before[moduleKey(n)]; o != "" && o != c.User && !slices.Contains(had, o) {
+			had = append(had, o)
+		}
+	}
+	for i, o := range had {
+		if i > 0 {
+			from = append(from, T(", "))
+		}
+		from = append(from, M(o))
+	}
+	if len(had) > 0 {
+		r.Context(from)
 	}
 	if len(missing) > 0 {
 		r.Context(append(Line{T("Not on the list: ")}, nameSpans(missing, 10)...))

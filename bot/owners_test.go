@@ -247,3 +247,51 @@ func TestAllClearMilestone(t *testing.T) {
 		})
 	}
 }
+
+// A snooze holds back "remind now" too, and is only for an environment
+// the channel follows.
+func TestSnoozeHoldsRemindNowToo(t *testing.T) {
+	b, _, now := clockBot(t)
+	ctx := context.Background()
+	n := 0
+	run := func(channel, text string) Response {
+		n++
+		return b.HandleCommand(ctx, Command{Workspace: "T1", Channel: channel, User: "U1", ID: fmt.Sprint("c", n), Text: text})
+	}
+	run("C1", "track prod")
+	run("C1", "track qa")
+	run("C1", "failed prod: A")
+	run("C1", "failed qa: B")
+	run("C2", "track staging")
+	run("C2", "failed staging: S")
+	run("C1", "snooze prod 1h")
+	r, err := b.ChannelReminder(ctx, "T1", "C1", *now, time.Hour)
+	if err != nil || r == nil {
+		t.Fatalf("reminder %v, %v", r, err)
+	}
+	if out := RenderText(r); strings.Contains(out, "prod") || !strings.Contains(out, "qa") {
+		t.Errorf("remind now with prod snoozed:\n%s", out)
+	}
+	run("C1", "snooze qa 1h")
+	if r, err := b.ChannelReminder(ctx, "T1", "C1", *now, time.Hour); err != nil || r != nil {
+		t.Errorf("remind now with both snoozed: %s, %v", RenderText(r), err)
+	}
+	mustSay(t, text(run("C1", "snooze staging 1h")), "This channel does not follow staging", "track staging")
+}
+
+// Releasing a module someone else took names them, as taking it over does.
+func TestReleaseNamesTheOwner(t *testing.T) {
+	b, _, _ := clockBot(t)
+	ctx := context.Background()
+	as := func(user, command string) string {
+		return text(b.HandleCommand(ctx, Command{Workspace: "T1", Channel: "C1", User: user, ID: user + command, Text: command}))
+	}
+	as("U1", "track prod")
+	as("U1", "failed Orders_UI Billing_CS")
+	as("U1", "take Orders_UI")
+	mustSay(t, as("U2", "release Orders_UI"), "U2 released Orders_UI", "Held until now by U1")
+	as("U2", "take Billing_CS")
+	if out := as("U2", "release Billing_CS"); strings.Contains(out, "Held until now by") {
+		t.Errorf("releasing one's own module names an owner:\n%s", out)
+	}
+}

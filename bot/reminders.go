@@ -135,7 +135,8 @@ func (b *Bot) reminder(st progress.Status, owners map[string]string, now time.Ti
 }
 
 // ChannelReminder is the reminder of every environment a channel follows
-// that has something outstanding, in one message; nil when none has.
+// that has something outstanding and is not snoozed here, in one message;
+// nil when none has.
 func (b *Bot) ChannelReminder(ctx context.Context, workspace, channel string, now time.Time, stall time.Duration) (*Reply, error) {
 	envs, err := b.store.ChannelEnvironments(ctx, workspace, channel)
 	if err != nil {
@@ -144,6 +145,9 @@ func (b *Bot) ChannelReminder(ctx context.Context, workspace, channel string, no
 	var parts []*Reply
 	var more []string
 	for _, e := range envs {
+		if _, ok := b.snoozed(ctx, workspace, channel, e, now); ok {
+			continue // snoozed here: not posted early either
+		}
 		st, err := b.store.Status(ctx, workspace, e.Name, ReminderModules)
 		if err != nil {
 			return nil, err

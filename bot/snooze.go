@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -84,6 +85,9 @@ func (b *Bot) cmdSnooze(ctx context.Context, c Command, args string) Response {
 	st, err := b.store.Status(ctx, c.Workspace, env, 0)
 	if err != nil {
 		return private(b.storeError("status", err))
+	}
+	if !slices.Contains(st.Channels, c.Channel) {
+		return private(errorReply(fmt.Sprintf("This channel does not follow %s, so it gets no reminders of it to snooze: `%s track %s` follows it here.", env, b.cmd, env)))
 	}
 	if off {
 		if _, on := b.snoozed(ctx, c.Workspace, c.Channel, st.Environment, now); !on {
