@@ -172,9 +172,10 @@ func TestSeveralEnvironments(t *testing.T) {
 	if resp := cmd(t, b, "C1", "U1", "done Orders"); !strings.Contains(text(resp), "on dev") {
 		t.Errorf("done Orders: %s", text(resp))
 	}
-	if resp := cmd(t, b, "C1", "U1", "done Ghost"); !strings.Contains(text(resp), "say which") {
-		t.Errorf("done Ghost: %s", text(resp))
-	}
+	mustSay(t, text(cmd(t, b, "C1", "U1", "done Ghost")), "No environment this channel follows (dev, prod) lists \"Ghost\"")
+	// Asked which, the example is the command given, with the environment named as it reads it.
+	mustSay(t, text(cmd(t, b, "C1", "U1", "snooze 1h")), "say which, e.g. `/upgrade snooze dev 1h`")
+	mustSay(t, text(cmd(t, b, "C1", "U1", "failed Ghost")), "say which, e.g. `/upgrade failed dev: Ghost`")
 	// A button click marks a module republished.
 	resp = msg(t, b, "C1", "U1", "1.3", "prod: "+strings.Replace(producerPaste, "Billing_CS", "Directory", 2))
 	var mark *Button

@@ -171,7 +171,23 @@ func (b *Bot) resolveEnv(ctx context.Context, c Command, named string, modules [
 	for i, e := range envs {
 		names[i] = e.Name
 	}
-	return "", errorReply(fmt.Sprintf("This channel follows %s: say which, e.g. `%s %s`.", strings.Join(names, ", "), b.cmd, "status "+names[0]))
+	if len(modules) > 0 {
+		return "", errorReply(fmt.Sprintf("No environment this channel follows (%s) lists %s: check the names with `%s status`.", strings.Join(names, ", "), quotedList(modules), b.cmd))
+	}
+	return "", errorReply(fmt.Sprintf("This channel follows %s: say which, e.g. `%s %s`.", strings.Join(names, ", "), b.cmd, withEnv(c.Text, names[0])))
+}
+
+// withEnv is the command text with env named as its command reads it:
+// "failed prod: Billing_CS", "snooze prod 1h" ("status prod" for none).
+func withEnv(text, env string) string {
+	name, args := splitCommand(text)
+	switch name {
+	case "":
+		return "status " + env
+	case "failed", "skipped", "done", "take", "release":
+		env += ":"
+	}
+	return strings.TrimSpace(name + " " + env + " " + args)
 }
 
 // noEnvironment says that the channel follows no environment, and what to do.
