@@ -50,7 +50,7 @@ func commandTable() []*commandDef {
 			examples: []string{"history prod"}, readOnly: true, run: (*Bot).cmdHistory},
 		{name: "export", args: "[env] [md|csv]", summary: "The change record as a Markdown or CSV file: every module (open or republished, who reported and republished it, when) and the timeline.",
 			examples: []string{"export prod csv"}, readOnly: true, run: (*Bot).cmdExport},
-		{name: "envs", summary: "The environments of this workspace and the channels that follow them.",
+		{name: "envs", summary: "The environments of this workspace, and how many channels follow each.",
 			examples: []string{"envs"}, readOnly: true, run: (*Bot).cmdEnvs},
 		{name: "reset", args: "<env> [--yes]", summary: "Start a new upgrade of an environment: clears state and modules, keeps history (asks first; --yes confirms).", admin: true,
 			examples: []string{"reset qa --yes"}, run: (*Bot).cmdReset},

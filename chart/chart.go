@@ -199,8 +199,9 @@ func alt(samples []Sample, title string, until time.Time) string {
 			peak = s
 		}
 	}
-	text := fmt.Sprintf("Burn-down chart of %s over %s: %d modules left at the start (%s), at most %d (%s), %d left now (failed %d, skipped %d).",
-		cmpTitle(title), span(until.Sub(first.At)), first.Left, first.At.UTC().Format("Jan 2 15:04 UTC"),
+	modules := map[bool]string{true: "module", false: "modules"}[first.Left == 1]
+	text := fmt.Sprintf("Burn-down chart of %s over %s: %d %s left at the start (%s), at most %d (%s), %d left now (failed %d, skipped %d).",
+		cmpTitle(title), span(until.Sub(first.At)), first.Left, modules, first.At.UTC().Format("Jan 2 15:04 UTC"),
 		peak.Left, peak.At.UTC().Format("Jan 2 15:04 UTC"), last.Left, last.FailedLeft, last.SkippedLeft)
 	if last.Percent != nil {
 		text += fmt.Sprintf(" The preparation is at %d%%.", *last.Percent)

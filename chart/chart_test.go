@@ -94,6 +94,11 @@ func TestBurnDown(t *testing.T) {
 			alt:    []string{"stg over 20 hours", "40 modules left at the start", "10 left now"},
 		},
 		{
+			name: "one module", samples: []Sample{{At: start, Counted: true, FailedLeft: 1, Left: 1}}, w: 960, h: 540,
+			colors: map[string]color.RGBA{"failed": colorFailed},
+			alt:    []string{"1 module left at the start", "1 left now (failed 1, skipped 0)"},
+		},
+		{
 			name: "one sample", samples: []Sample{{At: start, Counted: true, FailedLeft: 3, Left: 3}}, w: 960, h: 540,
 			colors: map[string]color.RGBA{"failed": colorFailed},
 			alt:    []string{"the upgrade over a minute", "3 left now (failed 3, skipped 0)"},
