@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"time"
@@ -240,9 +241,12 @@ func (b *Bot) isAdmin(user string) bool {
 // storeError turns a storage error into what the user reads.
 func (b *Bot) storeError(op string, err error) *Reply {
 	var verr *progress.ValidationError
+	var nf *progress.NotFoundError
 	switch {
 	case errors.As(err, &verr):
 		return errorReply(verr.Error() + ".")
+	case errors.As(err, &nf):
+		return errorReply(fmt.Sprintf("No environment named %s is tracked in this workspace. Start with `%s track %s`, or list the tracked ones with `%s envs`.", nf.Env, b.cmd, nf.Env, b.cmd))
 	case errors.Is(err, progress.ErrNotFound):
 		return errorReply("That environment is not tracked here. Start with `" + b.cmd + " track <env>`.")
 	case errors.Is(err, progress.ErrUnavailable):

@@ -62,6 +62,7 @@ func TestCommands(t *testing.T) {
 		{"U1", "reset prod --yes", true, false, []string{"new upgrade of prod"}, nil},
 		{"U1", "untrack prod", true, false, []string{"stopped following prod"}, nil},
 		{"U1", "status", false, true, []string{"No environment is followed"}, nil},
+		{"U1", "history staging", false, true, []string{"No environment named staging is tracked in this workspace", "/upgrade track staging"}, nil},
 	}
 	for i, s := range steps {
 		resp := b.HandleCommand(context.Background(), Command{Workspace: "T1", Channel: "C1", User: s.user, ID: fmt.Sprint("cmd", i), Text: s.cmd})

@@ -43,6 +43,14 @@ func invalid(field, value, problem string) error {
 	return &ValidationError{Field: field, Value: value, Problem: problem}
 }
 
-func notFound(workspace, env string) error {
-	return fmt.Errorf("%w: environment %q is not tracked in workspace %q", ErrNotFound, env, workspace)
+// NotFoundError is ErrNotFound for one environment, which it names.
+type NotFoundError struct{ Workspace, Env string }
+
+func (e *NotFoundError) Error() string {
+	return fmt.Sprintf("%v: environment %q is not tracked in workspace %q", ErrNotFound, e.Env, e.Workspace)
 }
+
+// Unwrap makes errors.Is(err, ErrNotFound) hold.
+func (e *NotFoundError) Unwrap() error { return ErrNotFound }
+
+func notFound(workspace, env string) error { return &NotFoundError{Workspace: workspace, Env: env} }
