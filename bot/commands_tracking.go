@@ -443,6 +443,10 @@ func (b *Bot) cmdReset(ctx context.Context, c Command, args string) Response {
 			return fmt.Sprintf("Start a new upgrade of %s? This clears its state, counts and list (%s); the history is kept.", env, plural(st.ModuleCount, "module", "modules"))
 		})
 	}
+	started, _, err := b.store.Value(ctx, c.Workspace, startedKey(env)) // for the reset's undo
+	if err != nil {
+		return private(b.storeError("reset", err))
+	}
 	res, err := b.store.Apply(ctx, c.Workspace, env, progress.Change{Kind: progress.ChangeReset, Key: "cmd:" + c.ID, Actor: c.User, At: b.now()})
 	if err != nil {
 		return private(b.storeError("reset", err))
@@ -452,7 +456,7 @@ func (b *Bot) cmdReset(ctx context.Context, c Command, args string) Response {
 	r.Section(Line{M(c.User), T(" started a new upgrade of "), B(env), T(": state, counts and modules cleared; history kept.")})
 	noteReplication(r, res.NotReplicated)
 	ref := undoRef("cmd:" + c.ID)
-	b.remember(ctx, c.Workspace, c.Channel, c.User, ref, undoable{Env: env, Keys: []string{"cmd:" + c.ID}, What: r.Summary, Admin: true})
+	b.remember(ctx, c.Workspace, c.Channel, c.User, ref, undoable{Env: env, Keys: []string{"cmd:" + c.ID}, What: r.Summary, Admin: true, Started: string(started)})
 	return Response{Announce: withUndo(r, ref)}
 }
 

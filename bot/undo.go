@@ -31,6 +31,10 @@ type undoable struct {
 	Undone string   `json:"undone,omitempty"` // who undid it
 	Admin  bool     `json:"admin,omitempty"`  // an admin's command (reset): only admins undo it
 	At     int64    `json:"at,omitempty"`     // when it was recorded, Unix ms (0: kept before this was)
+	// Started is, for a reset, when the upgrade it ended had started: its
+	// undo puts that start back, so the changes of that upgrade can be
+	// undone again.
+	Started string `json:"started,omitempty"`
 }
 
 // undoRef is the short ref of a command's reply (a message's is its replyKey).
@@ -199,6 +203,11 @@ func (b *Bot) undo(ctx context.Context, workspace, user, ref string) Response {
 	u.Undone = user
 	b.putUndoable(ctx, workspace, ref, u)
 	b.restoreOwners(ctx, workspace, u.Env, u.Keys, res.Added)
+	if u.Started != "" {
+		if err := b.store.PutValue(ctx, workspace, startedKey(u.Env), []byte(u.Started), startedTTL); err != nil {
+			b.log.Warn("cannot put back when the upgrade started", "env", u.Env, "err", err)
+		}
+	}
 	return Response{Announce: b.undoneReply(u.Env, user, res)}
 }
 

@@ -306,8 +306,10 @@ func TestUndoBeforeReset(t *testing.T) {
 	if st, _ := store.Status(ctx, "T1", "prod", -1); st.ModuleCount != 0 {
 		t.Errorf("after the undo of a change made before the reset: %+v", st.Modules)
 	}
-	// The reset itself is undone as before.
+	// The reset itself is undone as before, and with it the upgrade's
+	// start: the change made before it can be undone again.
 	mustSay(t, text(cmd(t, b, "C1", "U2", "undo")), "U2 undid a change on prod", "Back on the list: Orders_CS")
+	mustSay(t, text(cmd(t, b, "C1", "U1", done)), "U1 undid a change on prod", "Back on the list: Billing_CS")
 }
 
 // A reply rebuilt after its undo no longer says it recorded anything, nor
