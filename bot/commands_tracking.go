@@ -413,7 +413,7 @@ func (b *Bot) republishedAll(ctx context.Context, workspace, channel, env, user,
 
 // clearedBlocks says the list is empty: all clear, unless Service Center
 // counted failed or skipped modules nobody has named yet, or the
-// preparation still runs and may fail more.
+// preparation still runs and may fail more, or failed.
 func (b *Bot) clearedBlocks(ctx context.Context, workspace, env string) []Block {
 	st, err := b.store.Status(ctx, workspace, env, 0)
 	r := &Reply{}
@@ -422,6 +422,8 @@ func (b *Bot) clearedBlocks(ctx context.Context, workspace, env string) []Block 
 		r.Context(append(Line{T(fmt.Sprintf("The list is empty, but Service Center counted %s that nobody has named yet: ", plural(st.Unnamed(), "more module", "more modules")))}, b.unnamedAdvice(st)...))
 	case err == nil && st.State.Normal() == progress.StatePreparing:
 		r.Context(Line{T("The list is empty, but the modules preparation is still running: the modules it fails or skips will be listed here.")})
+	case err == nil && st.State == progress.StateFailed:
+		r.Context(Line{T("The list is empty, but the modules preparation failed: it runs again (or OutSystems Support steps in) before the upgrade is over. "), C(b.cmd + " status " + env), T(" says what to do.")})
 	default:
 		return b.allClear(env).Blocks
 	}

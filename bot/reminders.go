@@ -27,13 +27,14 @@ type work struct {
 	unnamed int           // failed or skipped, counted by Service Center, not named yet
 	stalled time.Duration // preparation reported running with no update for this long; 0 when not stalled
 	all     bool          // every application to republish (see republishAll)
+	failed  bool          // the preparation failed: it must run again
 }
 
-func (w work) any() bool { return w.modules > 0 || w.unnamed > 0 || w.stalled > 0 || w.all }
+func (w work) any() bool { return w.modules > 0 || w.unnamed > 0 || w.stalled > 0 || w.all || w.failed }
 
 // outstanding is st's work at now; a preparation with no update for longer than stall is stalled.
 func outstanding(st progress.Status, now time.Time, stall time.Duration) work {
-	w := work{modules: st.ModuleCount, unnamed: st.Unnamed(), all: republishAll(st.Environment)}
+	w := work{modules: st.ModuleCount, unnamed: st.Unnamed(), all: republishAll(st.Environment), failed: st.State == progress.StateFailed && !st.FromBefore11()}
 	if st.State == progress.StatePreparing && !st.UpdatedAt.IsZero() {
 		if d := now.Sub(st.UpdatedAt); d > stall {
 			w.stalled = d
@@ -43,9 +44,10 @@ func outstanding(st progress.Status, now time.Time, stall time.Duration) work {
 }
 
 // finished reports whether an environment is done: nothing to republish,
-// nothing unnamed, no preparation running (its all-clear may be posted).
+// nothing unnamed, no preparation running or failed (its all-clear may be posted).
 func finished(st progress.Status) bool {
-	return st.ModuleCount == 0 && st.Unnamed() == 0 && st.State != progress.StatePreparing && !republishAll(st.Environment)
+	return st.ModuleCount == 0 && st.Unnamed() == 0 && st.State != progress.StatePreparing && st.State != progress.StateFailed &&
+		!republishAll(st.Environment)
 }
 
 func joinAnd(parts []string) string {
@@ -92,6 +94,9 @@ func (b *Bot) reminder(st progress.Status, owners map[string]string, now time.Ti
 		return nil
 	}
 	var parts []string
+	if w.failed {
+		parts = append(parts, "a modules preparation that failed and must run again")
+	}
 	if w.all {
 		parts = append(parts, "all applications to republish (upgraded from Platform Server "+st.FromVersion+")")
 	}

@@ -174,6 +174,9 @@ func (b *Bot) statusBlocks(r *Reply, st progress.Status, x statusExtra) {
 	if line := CountsLine(st); line != "" {
 		r.Section(Line{T(line)})
 	}
+	if st.State == progress.StateFailed && !st.FromBefore11() {
+		r.Section(b.failedAdvice(st))
+	}
 	unnamed := st.Unnamed()
 	switch {
 	case st.ModuleCount == 0 && unnamed == 0:
@@ -221,6 +224,15 @@ func (b *Bot) statusBlocks(r *Reply, st progress.Status, x statusExtra) {
 	if unnamed > 0 {
 		r.Context(append(Line{T(fmt.Sprintf("Service Center counted %s that nobody has named yet: ", plural(unnamed, "module", "modules")))}, b.unnamedAdvice(st)...))
 	}
+}
+
+// failedAdvice is what to do once the modules preparation failed.
+func (b *Bot) failedAdvice(st progress.Status) Line {
+	l := Line{B("The modules preparation failed."), T(" Service Center's \"Click here for more details\" opens the Error Log entry that says why. ")}
+	if st.InstallType == progress.InstallCloud {
+		return append(l, T("On OutSystems Cloud, open a case with OutSystems Support with that entry; paste the new progress here once the preparation runs again."))
+	}
+	return append(l, T("Fix what it names and run the preparation again (paste its progress here), or open a case with OutSystems Support with that entry."))
 }
 
 func derefInt(p *int) int {

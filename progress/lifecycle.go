@@ -12,10 +12,12 @@ import (
 //
 // Status messages (a banner's percent, a blocked publish, the summary, the
 // outcome) move it forward; one that would move it to an earlier stage is
-// older than what is recorded and is refused unless forced. Marking modules
+// older than what is recorded and is refused unless forced, except the
+// progress of a preparation run again after it failed. Marking modules
 // republished after the outcome moves it to republishing, and to done when
 // the last one is republished and Service Center's counts are covered (or
-// with "done all"). A reset starts a new upgrade: following again.
+// with "done all"); a failed preparation is never done: it runs again (or
+// Support steps in) first. A reset starts a new upgrade: following again.
 //
 // Both stores apply what Next decides: the embedded store within its
 // transaction, the Redis store with a compare-and-set of the fields Next
@@ -130,8 +132,8 @@ func Next(st Status, c Change) Transition {
 		if c.All && st.FromBefore11() {
 			return Transition{State: StateDone} // every application republished, whatever the preparation said
 		}
-		if cur.stage() < 2 {
-			return keep // the preparation's outcome is unknown: nothing to finish yet
+		if cur.stage() < 2 || cur == StateFailed {
+			return keep // the preparation's outcome is unknown, or it must run again: nothing to finish yet
 		}
 		if c.All {
 			return Transition{State: StateDone}
@@ -158,7 +160,8 @@ func Next(st Status, c Change) Transition {
 	default:
 		return keep
 	}
-	if to.stage() < cur.stage() && !c.Force {
+	retry := cur == StateFailed && to == StatePreparing
+	if to.stage() < cur.stage() && !c.Force && !retry {
 		return Transition{State: cur, Refused: VerdictOlder}
 	}
 	return Transition{State: to}

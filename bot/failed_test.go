@@ -1,0 +1,46 @@
+package bot
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A failed modules preparation is not the end of the upgrade: republishing
+// the modules listed before it is not "all clear", reminders go on, the
+// status says what to do, and the progress of the preparation run again
+// is recorded.
+func TestFailedPreparationIsNotDone(t *testing.T) {
+	ctx := context.Background()
+	b, store := newTestBot(t)
+	paste := func(ts, text string) string {
+		return RenderText(b.HandleMessage(ctx, Message{Workspace: "T1", Channel: "C1", User: "U1", TS: ts, Text: text}).Reply)
+	}
+	cmd(t, b, "C1", "U1", "track qa 11.31.0 self-managed")
+	paste("1.1", producerPaste)
+	mustSay(t, paste("1.2", "There was an error preparing your modules."), "Recorded for qa")
+	done := text(cmd(t, b, "C1", "U1", "done Billing_CS"))
+	status := text(cmd(t, b, "C1", "U1", "status qa"))
+	for what, out := range map[string]string{"done": done, "status": status} {
+		if strings.Contains(out, "All clear") || strings.Contains(out, "took") {
+			t.Errorf("%s after a failed preparation says it is over:\n%s", what, out)
+		}
+	}
+	mustSay(t, status, "preparation failed", "The modules preparation failed", "run the preparation again")
+	mustSay(t, done, "the modules preparation failed")
+	st, err := store.Status(ctx, "T1", "qa", ReminderModules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if finished(st) {
+		t.Error("a failed preparation counts as finished: its all-clear may be posted")
+	}
+	if r := b.reminder(st, nil, b.now(), time.Hour, 0); r == nil {
+		t.Error("no reminder for a failed preparation")
+	} else {
+		mustSay(t, RenderText(r), "a modules preparation that failed and must run again")
+	}
+	mustSay(t, paste("1.3", "We are now preparing your modules - 10% (We expect them to be ready at 19:40)"), "Recorded for qa")
+	mustSay(t, text(cmd(t, b, "C1", "U1", "status qa")), "modules preparation running", "10%")
+}
