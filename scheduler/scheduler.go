@@ -2,15 +2,14 @@
 //
 // Every replica reads the followed channels with their schedules from the
 // shared store (one read per workspace every few seconds). An occurrence is
-// an instant every replica computes alike (spec.go); the replica whose
-// claim on it wins (remind:<ws>:<channel>:<env>:<unix> or
-// digest:<channel>:<unix>, under a token of its own) posts it. The claim is
-// a lease, renewed while posting and retrying, then past the grace period
-// as the done mark; a dead holder's lease runs out and another replica
-// takes the occurrence over. An occurrence is posted twice only when the
-// lease runs out before the done mark is written and another replica takes
-// the claim meanwhile: after a crash between Slack accepting the post and
-// the mark, or with the store away for as long as the lease.
+// an instant every replica computes alike (spec.go); the replica whose claim
+// on it (occKey, under a token of its own) wins posts it. The claim is a
+// lease, renewed while posting and retrying, then kept past the grace period
+// as the done mark; a dead holder's lease runs out and another replica takes
+// over. An occurrence is posted twice only when the lease runs out before the
+// done mark is written and another replica claims it meanwhile: after a crash
+// between Slack accepting the post and the mark, or with the store away for
+// as long as the lease.
 package scheduler
 
 import (
@@ -19,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -47,8 +47,7 @@ const (
 	maxScan      = 10000          // occurrences one scan walks through at most
 )
 
-// Metrics counts scheduled posts, and occurrences missed (older than the
-// grace period when a replica came to them, or failing until it ran out).
+// Metrics counts scheduled posts, and occurrences missed (past the grace period, or failing until then).
 type Metrics interface {
 	ReminderPosted()
 	ReminderMissed()
@@ -89,8 +88,7 @@ type Scheduler struct {
 	kick        chan struct{}
 	jobs        map[string]*job // this field and those below: step's alone
 	items       map[string]*item
-	polled      bool
-	polledAt    time.Time // the last successful poll
+	polledAt    time.Time // the last successful poll; zero: none yet
 	nextPoll    time.Time
 	failing     bool
 }
@@ -177,7 +175,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			s.o.Logger.Warn("could not record a scheduled post as done while stopping; it may be posted again", "key", it.key, "err", err)
 		}
 	}
-	s.jobs, s.items, s.polled, s.nextPoll = map[string]*job{}, map[string]*item{}, false, time.Time{}
+	s.jobs, s.items, s.polledAt, s.nextPoll = map[string]*job{}, map[string]*item{}, time.Time{}, time.Time{}
 	s.o.Logger.Info("reminder scheduler stopped")
 	return nil
 }
@@ -200,29 +198,19 @@ func (s *Scheduler) step(ctx context.Context) {
 	for _, j := range s.jobs {
 		s.scan(ctx, j, now)
 	}
-	for _, it := range s.items {
+	byOcc := func(a, b *item) int { return cmp.Or(a.occ.Compare(b.occ), strings.Compare(a.key, b.key)) }
+	for _, it := range slices.SortedFunc(maps.Values(s.items), byOcc) {
 		// A post waiting for its retry is not made after `remind off` or
 		// untrack. One already made keeps its item for the done mark.
 		if j := s.jobs[it.job]; !it.posted && (j == nil || j.sched == nil || !slices.Contains(j.envs, it.env)) {
 			s.drop(ctx, it)
-		}
-	}
-	var due []*item
-	for _, it := range s.items {
-		if !it.retryAt.After(now) {
-			due = append(due, it)
-		}
-	}
-	slices.SortFunc(due, func(a, b *item) int { return cmp.Or(a.occ.Compare(b.occ), strings.Compare(a.key, b.key)) })
-	for _, it := range due {
-		if s.attempt(ctx, it) {
+		} else if !it.retryAt.After(now) && s.attempt(ctx, it) {
 			delete(s.items, it.key)
 		}
 	}
 }
 
-// drop forgets an item that is no longer to be posted, and frees our claim
-// on it rather than hold the occurrence for the rest of the lease.
+// drop forgets an item and frees our claim rather than hold it for the rest of the lease.
 func (s *Scheduler) drop(ctx context.Context, it *item) {
 	delete(s.items, it.key)
 	if it.owned {
@@ -241,7 +229,7 @@ func (s *Scheduler) poll(ctx context.Context, now time.Time) {
 	// not there: a channel that starts following an environment is not
 	// reminded of an occurrence from before it followed.
 	initial := now.Add(-s.o.Grace - missLookback)
-	if s.polled {
+	if !s.polledAt.IsZero() {
 		initial = s.polledAt
 	}
 	found := map[string]*job{}
@@ -278,7 +266,7 @@ func (s *Scheduler) poll(ctx context.Context, now time.Time) {
 			j.last = old.last
 		}
 	}
-	s.jobs, s.polled, s.polledAt, s.failing = found, true, now, false
+	s.jobs, s.polledAt, s.failing = found, now, false
 }
 
 // channelSchedule is a channel's schedule, anchored; nil when paused.
@@ -286,12 +274,12 @@ func (s *Scheduler) channelSchedule(cs progress.ChannelSettings) (*Schedule, err
 	if cs.Paused {
 		return nil, nil
 	}
-	sc := s.def
-	if cs.Schedule != "" {
-		var err error
-		if sc, err = Parse(cs.Schedule, s.o.Zone); err != nil {
-			return nil, err
-		}
+	if cs.Schedule == "" {
+		return s.def.Anchored(cs.UpdatedAt), nil
+	}
+	sc, err := Parse(cs.Schedule, s.o.Zone)
+	if err != nil {
+		return nil, err
 	}
 	return sc.Anchored(cs.UpdatedAt), nil
 }
@@ -300,14 +288,14 @@ func (s *Scheduler) channelSchedule(cs progress.ChannelSettings) (*Schedule, err
 // reminder of the current state, not a burst of stale ones after downtime);
 // the latest one older than the grace period is only checked, to count a miss.
 func (s *Scheduler) scan(ctx context.Context, j *job, now time.Time) {
-	from := maxTime(j.last, j.settings.UpdatedAt) // a schedule counts from when it was set
+	from := slices.MaxFunc([]time.Time{j.settings.UpdatedAt, j.last}, time.Time.Compare) // a schedule counts from when it was set
 	j.last = now
 	if j.sched == nil || !now.After(from) {
 		return
 	}
 	cutoff := now.Add(-s.o.Grace)
 	if e := j.sched.every; e > 0 {
-		from = maxTime(from, cutoff.Add(-2*e))
+		from = slices.MaxFunc([]time.Time{cutoff.Add(-2 * e), from}, time.Time.Compare)
 	}
 	var missed, fresh time.Time
 	for t, n := j.sched.Next(from), 0; !t.IsZero() && !t.After(now) && n < maxScan; t, n = j.sched.Next(t), n+1 {
@@ -325,13 +313,6 @@ func (s *Scheduler) scan(ctx context.Context, j *job, now time.Time) {
 			s.items[key] = &item{key: key, token: progress.NewToken(), job: j.key, ws: j.ws, ch: j.ch, env: env, occ: fresh}
 		}
 	}
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
 }
 
 // occKey names the claim of one occurrence.
@@ -380,7 +361,6 @@ func (s *Scheduler) attempt(ctx context.Context, it *item) bool {
 			return false
 		}
 		if err := s.post(ctx, it, now); err != nil {
-			// Retry with backoff within the grace period, or give up.
 			it.failures++
 			next := s.o.Clock.Now().Add(min(s.o.Lease/90<<min(it.failures-1, 8), s.o.Lease/3))
 			if !next.After(it.occ.Add(s.o.Grace)) {
@@ -457,8 +437,7 @@ func (s *Scheduler) post(ctx context.Context, it *item, now time.Time) error {
 	return nil
 }
 
-// Clock is the scheduler's time source; tests set one to cross
-// daylight-saving days or a grace period without waiting.
+// Clock is the scheduler's time source; tests set one to cross DST changes or a grace period at once.
 type Clock interface {
 	Now() time.Time
 	After(d time.Duration) <-chan time.Time // delivers once d has passed on this clock

@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strings"
@@ -67,10 +68,7 @@ func Parse(spec string, zone *time.Location) (*Schedule, error) {
 	if spec == "" {
 		return nil, invalidSpec(spec, "the schedule is empty.")
 	}
-	s := &Schedule{spec: spec, expr: spec, loc: zone}
-	if zone == nil {
-		s.loc = time.UTC
-	}
+	s := &Schedule{spec: spec, expr: spec, loc: cmp.Or(zone, time.UTC)}
 	first, rest, _ := strings.Cut(spec, " ")
 	if upper := strings.ToUpper(first); strings.HasPrefix(upper, "CRON_TZ=") || strings.HasPrefix(upper, "TZ=") {
 		_, name, _ := strings.Cut(first, "=")
@@ -90,11 +88,29 @@ func Parse(spec string, zone *time.Location) (*Schedule, error) {
 		s.loc, s.expr = loc, rest
 	}
 	word, arg, _ := strings.Cut(s.expr, " ")
-	if strings.HasPrefix(word, "@") {
-		return s, s.parseDescriptor(spec, strings.ToLower(word), arg)
-	}
 	fields := strings.Fields(s.expr)
-	if len(fields) != 5 {
+	switch word = strings.ToLower(word); {
+	case word == "@every":
+		d, err := time.ParseDuration(strings.ReplaceAll(arg, " ", ""))
+		switch {
+		case arg == "":
+			return nil, invalidSpec(spec, "@every needs a duration, such as @every 4h.")
+		case err != nil:
+			return nil, invalidSpec(spec, "%q is not a duration: write a number and a unit, such as 30m, 4h or 1h30m.", arg)
+		case d < time.Second:
+			return nil, invalidSpec(spec, "the interval must be at least 1s.")
+		}
+		s.every = d.Truncate(time.Second)
+		s.expr = "@every " + formatDuration(s.every)
+		return s, nil
+	case strings.HasPrefix(word, "@") && arg != "":
+		return nil, invalidSpec(spec, "%s takes nothing after it.", word)
+	case strings.HasPrefix(word, "@"):
+		if _, err := cronParser.Parse(word); err != nil {
+			return nil, invalidSpec(spec, "unknown descriptor %s: use @yearly, @monthly, @weekly, @daily, @hourly or @every <duration>.", word)
+		}
+		s.expr = word
+	case len(fields) != 5:
 		hint := map[bool]string{true: " Seconds are not supported."}[len(fields) == 6]
 		return nil, invalidSpec(spec, "a cron schedule has 5 fields (minute hour day-of-month month day-of-week), this one has %d.%s", len(fields), hint)
 	}
@@ -110,45 +126,13 @@ func Parse(spec string, zone *time.Location) (*Schedule, error) {
 		}
 		return nil, invalidSpec(spec, "%v.", err)
 	}
-	s.setCron(sched)
-	if s.cron.Next(time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)).IsZero() {
+	c := *sched.(*cron.SpecSchedule)
+	c.Location = time.UTC // robfig finds wall times (see cronParser)
+	if c.Next(time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)).IsZero() {
 		return nil, invalidSpec(spec, "no date ever matches it.")
 	}
-	return s, nil
-}
-
-func (s *Schedule) parseDescriptor(spec, word, arg string) error {
-	if word == "@every" {
-		d, err := time.ParseDuration(strings.ReplaceAll(arg, " ", ""))
-		switch {
-		case arg == "":
-			return invalidSpec(spec, "@every needs a duration, such as @every 4h.")
-		case err != nil:
-			return invalidSpec(spec, "%q is not a duration: write a number and a unit, such as 30m, 4h or 1h30m.", arg)
-		case d < time.Second:
-			return invalidSpec(spec, "the interval must be at least 1s.")
-		}
-		s.every = d.Truncate(time.Second)
-		s.expr = "@every " + formatDuration(s.every)
-		return nil
-	}
-	if arg != "" {
-		return invalidSpec(spec, "%s takes nothing after it.", word)
-	}
-	sched, err := cronParser.Parse(word)
-	if err != nil {
-		return invalidSpec(spec, "unknown descriptor %s: use @yearly, @monthly, @weekly, @daily, @hourly or @every <duration>.", word)
-	}
-	s.setCron(sched)
-	s.expr = word
-	return nil
-}
-
-// setCron keeps a parsed cron schedule, set to UTC: it finds wall times.
-func (s *Schedule) setCron(sched cron.Schedule) {
-	c := *sched.(*cron.SpecSchedule)
-	c.Location = time.UTC
 	s.cron = &c
+	return s, nil
 }
 
 // Describe says the schedule and its zone, e.g. "0 9 * * 1-5 (Europe/Lisbon)".
@@ -248,11 +232,10 @@ func validate(spec string, zone *time.Location, min time.Duration, from time.Tim
 // formatDuration writes a duration as time.ParseDuration reads it, without zero units: 15m, 1h30m, 48h.
 func formatDuration(d time.Duration) string {
 	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = s[:len(s)-2]
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = s[:len(s)-2]
+	for _, zeros := range []string{"m0s", "h0m"} {
+		if strings.HasSuffix(s, zeros) {
+			s = s[:len(s)-2]
+		}
 	}
 	return s
 }
