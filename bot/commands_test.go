@@ -174,6 +174,11 @@ func TestSeveralEnvironments(t *testing.T) {
 		t.Errorf("done Orders: %s", text(resp))
 	}
 	mustSay(t, text(cmd(t, b, "C1", "U1", "done Ghost")), "No environment this channel follows (dev, prod) lists \"Ghost\"")
+	// Listed by both: which one is asked, not denied.
+	for _, env := range []string{"dev", "prod"} {
+		cmd(t, b, "C1", "U1", "failed "+env+": Shared_CS")
+	}
+	mustSay(t, text(cmd(t, b, "C1", "U1", "done Shared_CS")), "dev and prod list \"Shared_CS\": say which, e.g. `/upgrade done dev: Shared_CS`")
 	// Asked which, the example is the command given, with the environment named as it reads it.
 	mustSay(t, text(cmd(t, b, "C1", "U1", "snooze 1h")), "say which, e.g. `/upgrade snooze dev 1h`")
 	mustSay(t, text(cmd(t, b, "C1", "U1", "failed Ghost")), "say which, e.g. `/upgrade failed dev: Ghost`")

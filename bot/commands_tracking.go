@@ -143,9 +143,8 @@ func (b *Bot) resolveEnv(ctx context.Context, c Command, named string, modules [
 	case 1:
 		return envs[0].Name, nil
 	}
+	var match []string // the environments that list all these modules
 	if len(modules) > 0 {
-		// The one environment that lists all these modules.
-		var match []string
 		for _, e := range envs {
 			st, err := b.store.Status(ctx, c.Workspace, e.Name, -1)
 			if err != nil {
@@ -170,6 +169,9 @@ func (b *Bot) resolveEnv(ctx context.Context, c Command, named string, modules [
 	names := make([]string, len(envs))
 	for i, e := range envs {
 		names[i] = e.Name
+	}
+	if len(match) > 1 {
+		return "", errorReply(fmt.Sprintf("%s list %s: say which, e.g. `%s %s`.", joinAnd(match), quotedList(modules), b.cmd, withEnv(c.Text, match[0])))
 	}
 	if len(modules) > 0 {
 		return "", errorReply(fmt.Sprintf("No environment this channel follows (%s) lists %s: check the names with `%s status`.", strings.Join(names, ", "), quotedList(modules), b.cmd))
