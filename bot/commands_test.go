@@ -40,6 +40,7 @@ func TestCommands(t *testing.T) {
 		{"U1", "status", false, true, []string{"prod", "To republish (4)", "Billing_CS", "Customer Portal", "Employees", "Share in channel"}, nil},
 		{"U1", "done orders", true, false, []string{"republished", "Orders", "3 left"}, nil},
 		{"U1", "done Nope", false, true, []string{`Not on prod's list, so nothing recorded: "Nope"`}, nil},
+		{"U2", "done orders", false, true, []string{"Orders was marked republished on prod already by U1"}, []string{"Not on"}},
 		{"U1", "republished all", false, true, []string{"Mark every module on prod's list republished (3 modules)?"}, []string{"All clear"}},
 		{"U1", "republished all --yes", true, false, []string{"Billing_CS", "All clear on prod"}, nil},
 		{"U3", "undo", false, true, []string{"no change to undo"}, nil},

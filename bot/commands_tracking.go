@@ -355,12 +355,19 @@ func (b *Bot) markDone(ctx context.Context, workspace, channel, env, user, key s
 		return Response{}
 	}
 	b.releaseOwners(ctx, workspace, env, key, res.Removed, all)
+	already, notFound := b.republishedBefore(ctx, workspace, env, res.NotFound)
 	if len(res.Removed) == 0 && !res.BecameDone && (!all || unnamed == 0) {
-		msg := fmt.Sprintf("Not on %s's list, so nothing recorded: %s. %s shows the list.", env, quotedList(res.NotFound), "`"+b.cmd+" status "+env+"`")
 		if all {
-			msg = fmt.Sprintf("%s has no modules to republish.", env)
+			return private(errorReply(fmt.Sprintf("%s has no modules to republish.", env)))
 		}
-		return private(errorReply(msg))
+		r := &Reply{Summary: "Nothing recorded on " + env}
+		if len(notFound) > 0 {
+			r.Section(Line{T(fmt.Sprintf("Not on %s's list, so nothing recorded: %s. ", env, quotedList(notFound))), C(b.cmd + " status " + env), T(" shows the list.")})
+		}
+		if len(already) > 0 {
+			r.Section(already...)
+		}
+		return private(r)
 	}
 	r := &Reply{Summary: fmt.Sprintf("%d module(s) republished on %s", len(res.Removed)+unnamed, env)}
 	l := append(Line{M(user), T(" republished ")}, nameSpans(res.Removed, 10)...)
@@ -380,8 +387,11 @@ func (b *Bot) markDone(ctx context.Context, workspace, channel, env, user, key s
 		l = append(l, T("."))
 	}
 	r.Section(l)
-	if len(res.NotFound) > 0 {
-		r.Context(append(Line{T("Not on the list, so not recorded: ")}, nameSpans(res.NotFound, 10)...))
+	if len(notFound) > 0 {
+		r.Context(append(Line{T("Not on the list, so not recorded: ")}, nameSpans(notFound, 10)...))
+	}
+	if len(already) > 0 {
+		r.Context(already...)
 	}
 	noteReplication(r, res.NotReplicated)
 	switch {
@@ -391,6 +401,37 @@ func (b *Bot) markDone(ctx context.Context, workspace, channel, env, user, key s
 		r.Blocks = append(r.Blocks, b.clearedBlocks(ctx, workspace, env)...)
 	}
 	return Response{Announce: b.undoably(ctx, workspace, channel, user, env, r, key)}
+}
+
+// republishedBefore splits names, which env does not list, into a line for
+// each module marked republished already (by whom, when) and the rest.
+func (b *Bot) republishedBefore(ctx context.Context, workspace, env string, names []string) ([]Line, []string) {
+	if len(names) == 0 {
+		return nil, nil
+	}
+	st, err := b.store.Status(ctx, workspace, env, -1)
+	if err != nil {
+		return nil, names
+	}
+	var lines []Line
+	var rest []string
+	for _, n := range names {
+		i := slices.IndexFunc(st.RepublishedModules, func(m progress.Module) bool { return moduleKey(m.Name) == moduleKey(n) })
+		if i < 0 {
+			rest = append(rest, n)
+			continue
+		}
+		m := st.RepublishedModules[i]
+		l := Line{C(m.Name), T(" was marked republished on " + env + " already")}
+		if m.RepublishedBy != "" {
+			l = append(l, T(" by "), M(m.RepublishedBy))
+		}
+		if !m.RepublishedAt.IsZero() {
+			l = append(l, T(", "+b.when(m.RepublishedAt)))
+		}
+		lines = append(lines, append(l, T(".")))
+	}
+	return lines, rest
 }
 
 // republishedAll records that every application of env, which had to be
