@@ -300,3 +300,31 @@ func TestEnvironmentNamedWithoutColon(t *testing.T) {
 	}
 	mustSay(t, text(cmd(t, b, "C1", "U1", "failed prod: Billing_CS Orders")), "2 failed modules on prod")
 }
+
+// A track from another channel that would change what an environment
+// tracked already says asks first: the channels following it rely on it.
+func TestTrackAsksBeforeChanging(t *testing.T) {
+	ctx := context.Background()
+	b, store := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track qa 11.31.0 cloud")
+	resp := cmd(t, b, "C2", "U2", "track qa 11.30.0 self-managed")
+	mustSay(t, text(resp), "qa is tracked already (target Platform Server 11.31.0, cloud), followed in 1 channel.",
+		"Change it to target Platform Server 11.30.0, self-managed for every channel that follows it?", "/upgrade track qa")
+	if !resp.Private || !resp.Announce.Empty() {
+		t.Errorf("the question is for the caller only: %+v", resp)
+	}
+	if e, _ := store.Environment(ctx, "T1", "qa"); e.Version != "11.31.0" || e.InstallType != progress.InstallCloud || len(e.Channels) != 1 {
+		t.Errorf("changed before the answer: %+v", e)
+	}
+	confirm := button(t, resp.Reply, ActionConfirm).Command
+	if confirm != "track qa 11.30.0 self-managed --yes" {
+		t.Errorf("the button's command: %q", confirm)
+	}
+	mustSay(t, text(cmd(t, b, "C2", "U2", confirm)), "U2 set this channel to follow qa (target Platform Server 11.30.0), self-managed")
+	if e, _ := store.Environment(ctx, "T1", "qa"); e.Version != "11.30.0" || e.InstallType != progress.InstallSelfManaged {
+		t.Errorf("after the answer: %+v", e)
+	}
+	// The same values, or none, follow without asking.
+	mustSay(t, text(cmd(t, b, "C3", "U3", "track qa 11.30")), "U3 set this channel to follow qa")
+	mustSay(t, text(cmd(t, b, "C4", "U3", "track qa")), "U3 set this channel to follow qa")
+}

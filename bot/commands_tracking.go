@@ -13,6 +13,7 @@ import (
 
 func (b *Bot) cmdTrack(ctx context.Context, c Command, args string) Response {
 	def := b.lookup("track")
+	args, yes := confirmed(args)
 	fields := strings.Fields(args)
 	var from string
 	if i := slices.IndexFunc(fields, func(f string) bool { return strings.EqualFold(f, "from") }); i >= 0 {
@@ -44,6 +45,11 @@ func (b *Bot) cmdTrack(ctx context.Context, c Command, args string) Response {
 				return b.usageError(def, fmt.Sprintf("%q is neither a version (like 11.31.0) nor an installation type (cloud or self-managed).", Shorten(f, 40)))
 			}
 			req.Version = f
+		}
+	}
+	if !yes {
+		if r := b.trackChanges(ctx, req, args); r != nil {
+			return private(r)
 		}
 	}
 	res, err := b.store.Track(ctx, req)
@@ -81,6 +87,39 @@ func (b *Bot) cmdTrack(ctx context.Context, c Command, args string) Response {
 	noteReplication(r, res.NotReplicated)
 	b.reminderNote(ctx, c, r)
 	return Response{Announce: r}
+}
+
+// trackChanges asks before a track changes what an environment tracked
+// already says (its target, the version it is upgraded from, its
+// installation type) for every channel that follows it; nil when it
+// changes none of them.
+func (b *Bot) trackChanges(ctx context.Context, req progress.TrackRequest, args string) *Reply {
+	e, err := b.store.Environment(ctx, req.Workspace, req.Environment)
+	if err != nil {
+		return nil // not tracked yet (or unreadable: Track says so)
+	}
+	var was, now []string
+	for _, f := range []struct {
+		label, old, new string
+		same            func(a, b string) bool
+	}{
+		{"target Platform Server ", e.Version, req.Version, progress.SameVersion},
+		{"upgraded from ", e.FromVersion, req.FromVersion, progress.SameVersion},
+		{"", string(e.InstallType), string(req.InstallType), strings.EqualFold},
+	} {
+		if f.old != "" && f.new != "" && !f.same(f.old, f.new) {
+			was, now = append(was, f.label+f.old), append(now, f.label+f.new)
+		}
+	}
+	if len(was) == 0 {
+		return nil
+	}
+	q := fmt.Sprintf("%s is tracked already (%s), followed in %s. Change it to %s for every channel that follows it?",
+		e.Name, strings.Join(was, ", "), plural(len(e.Channels), "channel", "channels"), strings.Join(now, ", "))
+	r := &Reply{Summary: q}
+	r.Section(Line{T(q)})
+	r.Actions(confirmButton("Change "+e.Name, "track "+args+" --yes"))
+	return r.Context(Line{T("To follow it here as it is: "), C(b.cmd + " track " + e.Name), T(".")})
 }
 
 // reminderNote adds the channel's next reminder, or why reminders are paused, to r.
