@@ -44,3 +44,13 @@ func TestFailedPreparationIsNotDone(t *testing.T) {
 	mustSay(t, paste("1.3", "We are now preparing your modules - 10% (We expect them to be ready at 19:40)"), "Recorded for qa")
 	mustSay(t, text(cmd(t, b, "C1", "U1", "status qa")), "modules preparation running", "10%")
 }
+
+// The Configuration Tool's counter reads as progress, not as a second module.
+func TestModuleCounterIsProgress(t *testing.T) {
+	b, _ := newTestBot(t)
+	out := RenderText(b.HandleMessage(context.Background(), Message{Workspace: "T1", Channel: "C1", User: "U1", TS: "1.1", Text: "Preparing Module Database 5 of 30: Directory"}).Reply)
+	mustSay(t, out, "Module: Directory", "Progress: module 5 of 30")
+	if strings.Count(out, "Module:") != 1 {
+		t.Errorf("two lines labelled Module:\n%s", out)
+	}
+}

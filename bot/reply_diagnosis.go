@@ -16,7 +16,7 @@ const maxDiagnosed = 5
 var valueLabels = []struct{ key, label string }{
 	{"module", "Module"}, {"user", "Started by"}, {"started_at", "Started at"}, {"upgrade_started_at", "Modules upgrade started at"},
 	{"percent", "Progress"}, {"expected_at", "Expected ready at"}, {"prepared", "Prepared"}, {"failed", "Failed"}, {"skipped", "Skipped"},
-	{"current", "Module"}, {"total", "Of"}, {"version", "Platform Server"},
+	{"current", "Progress"}, {"total", "Of"}, {"version", "Platform Server"},
 }
 
 // known is what a reply knows beyond the findings: the environment the
@@ -236,8 +236,9 @@ func findingFields(items []diagnosis.Finding) []Field {
 		case "percent":
 			text += "%"
 		case "current":
+			text = "module " + v.Text
 			if t, ok := f.Number("total"); ok {
-				text = fmt.Sprintf("%s of %d", v.Text, t)
+				text = fmt.Sprintf("module %s of %d", v.Text, t)
 			}
 		case "total":
 			continue
