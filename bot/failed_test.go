@@ -54,3 +54,15 @@ func TestModuleCounterIsProgress(t *testing.T) {
 		t.Errorf("two lines labelled Module:\n%s", out)
 	}
 }
+
+// An undo's reply counts the modules Service Center counted and nobody
+// named, as the status does.
+func TestUndoCountsUnnamed(t *testing.T) {
+	ctx := context.Background()
+	b, _ := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod 11.31.0 cloud")
+	b.HandleMessage(ctx, Message{Workspace: "T1", Channel: "C1", User: "U1", TS: "1.1", Text: "40 modules prepared successfully, 2 modules failed and 0 modules skipped."})
+	cmd(t, b, "C1", "U2", "failed Billing_CS")
+	out := text(cmd(t, b, "C1", "U2", "undo"))
+	mustSay(t, out, "U2 undid a change on prod", "0 to republish, and 2 more modules that Service Center counted and nobody has named yet")
+}

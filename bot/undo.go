@@ -208,7 +208,11 @@ func (b *Bot) undo(ctx context.Context, workspace, user, ref string) Response {
 			b.log.Warn("cannot put back when the upgrade started", "env", u.Env, "err", err)
 		}
 	}
-	return Response{Announce: b.undoneReply(u.Env, user, res)}
+	unnamed := 0
+	if st, err := b.store.Status(ctx, workspace, u.Env, 0); err == nil {
+		unnamed = st.Unnamed()
+	}
+	return Response{Announce: b.undoneReply(u.Env, user, res, unnamed)}
 }
 
 // restartedSince is when u's environment was reset after u was recorded;
@@ -232,8 +236,9 @@ func (b *Bot) restartedSince(ctx context.Context, workspace string, u undoable) 
 	return started
 }
 
-// undoneReply says what an undo did, and what it left because it changed since.
-func (b *Bot) undoneReply(env, user string, res progress.Result) *Reply {
+// undoneReply says what an undo did, and what it left because it changed
+// since; unnamed is what Service Center counted and nobody named, after it.
+func (b *Bot) undoneReply(env, user string, res progress.Result, unnamed int) *Reply {
 	r := &Reply{Summary: "Undone on " + env}
 	lines := []Line{{M(user), T(" undid a change on "), B(env), T(" (" + res.Undid + ").")}}
 	for _, l := range []struct {
@@ -244,7 +249,11 @@ func (b *Bot) undoneReply(env, user string, res progress.Result) *Reply {
 			lines = append(lines, append(append(Line{T(l.what)}, nameSpans(l.names, 10)...), T(".")))
 		}
 	}
-	lines = append(lines, Line{T("State: " + stateText(res.State) + fmt.Sprintf("; %d to republish.", res.Remaining))})
+	left := fmt.Sprintf("; %d to republish", res.Remaining)
+	if unnamed > 0 {
+		left += fmt.Sprintf(", and %s that Service Center counted and nobody has named yet", plural(unnamed, "more module", "more modules"))
+	}
+	lines = append(lines, Line{T("State: " + stateText(res.State) + left + ".")})
 	r.Section(lines...)
 	if len(res.Kept) > 0 || res.KeptState {
 		l := Line{T(":warning: Changed since by a later change, so left as it is: ")}
