@@ -117,15 +117,57 @@ func (b *Bot) record(ctx context.Context, m Message, findings []diagnosis.Findin
 		}
 		target = &envs[0]
 	}
+	changes, waiting := whilePreparing(*target, changes)
 	if len(changes) == 0 {
 		out.about = *target
+		out.lines = waiting
 		return out
 	}
 	// A part recorded before (the reply rebuilt for a late screenshot)
 	// still says what it recorded.
 	out = b.applyParts(ctx, m.Workspace, target.Name, m.User, messageKey(m), changes, true)
 	out.about = leftBy(*target, out.state, recorded(changes, out.held))
+	out.lines = append(out.lines, waiting...)
 	return out
+}
+
+// whilePreparing leaves out of changes the producers not prepared that a
+// message names while env's preparation runs (and the message gives no
+// outcome): the preparation may yet prepare them, as the reply advises
+// waiting for. waiting says so, naming them.
+func whilePreparing(env progress.Environment, changes []partChanges) (kept []partChanges, waiting []Line) {
+	preparing := env.State == progress.StatePreparing
+	for _, pc := range changes {
+		for _, p := range pc.Changes {
+			switch {
+			case p.Kind == progress.ChangePreparing:
+				preparing = true
+			case p.Kind == progress.ChangeSummary || p.Kind == progress.ChangeState && p.State != progress.StatePreparing:
+				return changes, nil // the outcome: what is still unprepared is to republish
+			}
+		}
+	}
+	if !preparing {
+		return changes, nil
+	}
+	var names []string
+	for _, pc := range changes {
+		pc.Changes = slices.DeleteFunc(slices.Clone(pc.Changes), func(p planned) bool {
+			if p.Kind == progress.ChangeAddModules && p.Reason == progress.ReasonProducerNotPrepared {
+				names = append(names, p.Modules...)
+				return true
+			}
+			return false
+		})
+		if len(pc.Changes) > 0 || len(pc.Held) > 0 {
+			kept = append(kept, pc)
+		}
+	}
+	if len(names) == 0 {
+		return changes, nil
+	}
+	return kept, []Line{append(append(Line{T("Nothing to record yet for "), B(env.Name), T(": its preparation is still running and may yet prepare ")},
+		nameSpans(names, 10)...), T(". If the error stays once the preparation has ended, paste it again."))}
 }
 
 // dependsOnEnv reports whether what findings advise depends on the
