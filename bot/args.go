@@ -39,6 +39,13 @@ func moduleNames(engine Diagnoser, args string) (names, refused []string) {
 	if len(names) > 0 {
 		return names, nil
 	}
+	return typedNames(args)
+}
+
+// typedNames reads module names typed in command arguments, as moduleNames
+// does when they are no pasted rows or errors.
+func typedNames(args string) (names, refused []string) {
+	seen := map[string]bool{}
 	for _, tok := range nameTokens(args) {
 		n, ok := moduleName(tok.text, tok.quoted)
 		switch {
@@ -63,9 +70,18 @@ type nameToken struct {
 // closingQuote pairs the quotes a name may be written in.
 var closingQuote = map[rune]rune{'"': '"', '\'': '\'', '“': '”', '‘': '’', '«': '»'}
 
+// isApostrophe reports whether r may stand in a word ("O'Brien", "Men’s").
+func isApostrophe(r rune) bool { return r == '\'' || r == '’' }
+
+// isWordRune reports whether r is a letter, a digit or a mark.
+func isWordRune(r rune) bool {
+	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r)
+}
+
 // nameTokens splits command arguments into names as typed, leaving out
 // comments in parentheses (to the end of the line when not closed) and the
-// word "and".
+// word "and". An apostrophe followed by a letter does not close a quote:
+// 'Men's Portal' is one name.
 func nameTokens(args string) []nameToken {
 	var out []nameToken
 	var cur strings.Builder
@@ -100,7 +116,7 @@ func nameTokens(args string) []nameToken {
 				depth = 0
 			}
 		case quote != 0:
-			if r == quote || r == '\n' {
+			if next, _ := utf8.DecodeRuneInString(args[i+len(raw):]); r == quote && !(isApostrophe(r) && isWordRune(next)) || r == '\n' {
 				flush(true)
 				quote = 0
 			} else {
@@ -124,8 +140,11 @@ func nameTokens(args string) []nameToken {
 // moduleName is the module a token names: markdown markers around it and
 // sentence punctuation after it left out, invisible characters removed.
 // "" with ok when nothing is left (a stray "*"); not ok when it cannot be a
-// module name (letters, digits, "_", "-" and "." only, and spaces when
-// quoted, as OutSystems allows).
+// module name. A quoted name may hold whatever the store keeps (spaces,
+// commas, parentheses, quotes: every name a paste can record), with at
+// least a letter or a digit; one typed without quotes holds letters,
+// digits, "_", "-", "." and apostrophes within a word ("O'Brien_Core")
+// only, so that chat ("&", "#42", "Orders/UI", "log)") is refused.
 func moduleName(tok string, quoted bool) (string, bool) {
 	// Invisible characters out first: they may hide the punctuation at the end.
 	s := strings.Map(func(r rune) rune {
@@ -134,8 +153,9 @@ func moduleName(tok string, quoted bool) (string, bool) {
 		}
 		return r
 	}, tok)
-	// Spaces too: a quoted "Name. *" ends in punctuation behind a space.
-	s = strings.TrimLeft(strings.TrimRight(s, ".,;:!?*`~ \t"), "*`~ \t")
+	// Spaces too (any, as the store trims them): a quoted "Name. *" ends in punctuation behind a space.
+	s = strings.TrimRightFunc(s, func(r rune) bool { return unicode.IsSpace(r) || strings.ContainsRune(".,;:!?*`~", r) })
+	s = strings.TrimLeftFunc(s, func(r rune) bool { return unicode.IsSpace(r) || strings.ContainsRune("*`~", r) })
 	if moduleKey(s) == "" && utf8.ValidString(tok) {
 		return "", true // punctuation or invisible characters alone name nothing
 	}
@@ -144,16 +164,44 @@ func moduleName(tok string, quoted bool) (string, bool) {
 		return "", false
 	}
 	letters := false
-	for _, r := range n {
+	prev := rune(0)
+	for i, r := range n {
 		switch {
-		case unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r):
+		case isWordRune(r):
 			letters = true
-		case r == '_' || r == '-' || r == '.' || quoted && r == ' ':
+		case quoted || r == '_' || r == '-' || r == '.':
+		case isApostrophe(r) && isWordRune(prev):
+			if next, _ := utf8.DecodeRuneInString(n[i+len(string(r)):]); !isWordRune(next) {
+				return "", false
+			}
 		default:
 			return "", false
 		}
+		prev = r
 	}
 	return n, letters
+}
+
+// commandName writes a module name as commands read it back: as it is
+// when typed so it names itself, else in quotes the name does not hold
+// (`"Men's Portal"`, `'A "B" C'`); quoted too are "all" (which done takes
+// for every module), "and" and "--yes".
+func commandName(module string) string {
+	if !strings.EqualFold(module, "all") && !strings.EqualFold(module, "--yes") && readsAs(module, module) {
+		return module
+	}
+	for _, q := range [][2]string{{`"`, `"`}, {"'", "'"}, {"“", "”"}, {"‘", "’"}, {"«", "»"}} {
+		if s := q[0] + module + q[1]; readsAs(s, module) {
+			return s
+		}
+	}
+	return `"` + module + `"` // none reads back (a name ending in "?"): done all still covers it
+}
+
+// readsAs reports whether typed arguments name module alone.
+func readsAs(args, module string) bool {
+	names, refused := typedNames(args)
+	return len(names) == 1 && names[0] == module && len(refused) == 0
 }
 
 // moduleKey is how the core compares module names: as the store does.

@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -29,7 +30,15 @@ func TestModuleNamesTable(t *testing.T) {
 		{"Billing\u200b_CS \u2066Orders\u2069", "Billing_CS|Orders", ""},
 		{"Orders & Billing", "Orders|Billing", "&"},
 		{"<@U0BOSS> Orders <https://evil.example|x>", "Orders", "<@U0BOSS>|<https://evil.example|x>"},
-		{"O'Brien Orders/UI #42 Orders", "Orders", "O'Brien|Orders/UI|#42"},
+		{"O'Brien Orders/UI #42 Orders", "O'Brien|Orders", "Orders/UI|#42"},
+		// Whatever a paste can record can be typed back, in quotes when it holds more than a word.
+		{"O'Brien_Core Men’s_Portal", "O'Brien_Core|Men’s_Portal", ""},
+		{`"O'Brien_Core" 'O'Brien_Core'`, "O'Brien_Core", ""},
+		{`"Men's Portal", 'Men's Portal' and ‘Men’s Portal’`, "Men's Portal|Men’s Portal", ""},
+		{`"Orders, Billing" "Core (old)" 'A "B" C' "R&D Portal" "Orders/UI"`, `Orders, Billing|Core (old)|A "B" C|R&D Portal|Orders/UI`, ""},
+		{`'Back Office', 'Sales'`, "Back Office|Sales", ""},
+		// Not names: an apostrophe outside a word, and in quotes no letter or digit, or markup.
+		{`Orders' O''Brien "&" "<@U0BOSS>" Billing`, "Billing", "Orders'|O''Brien|&|<@U0BOSS>"},
 		{"- ... Orders", "Orders", "-"}, // punctuation alone names nothing
 		{`Orders "*"`, "Orders", ""},
 		{"Nest\u00e9d_\u0645\u0648\u062f\u064a\u0648\u0644", "Nest\u00e9d_\u0645\u0648\u062f\u064a\u0648\u0644", ""},
@@ -42,6 +51,65 @@ func TestModuleNamesTable(t *testing.T) {
 		}
 		if got := strings.Join(refused, "|"); got != tc.refused {
 			t.Errorf("moduleNames(%q) refused = %q, want %q", tc.args, got, tc.refused)
+		}
+	}
+}
+
+// What the bot prints for a module (the Mark republished command) reads
+// back as that module, whatever a paste could record.
+func TestCommandNameReadsBack(t *testing.T) {
+	e := diagnosis.New(diagnosis.Builtin())
+	for _, tc := range []struct{ name, printed string }{
+		{"Billing_CS", "Billing_CS"},
+		{"O'Brien_Core", "O'Brien_Core"},
+		{"Men's Portal", `"Men's Portal"`},
+		{"Orders, Billing", `"Orders, Billing"`},
+		{"Sales and Marketing", `"Sales and Marketing"`},
+		{"Core (old)", `"Core (old)"`},
+		{"Core(old)", `"Core(old)"`},
+		{"Ünïcode Café", `"Ünïcode Café"`},
+		{`A "B" C`, `'A "B" C'`},
+		{`Men's "New" Portal`, `'Men's "New" Portal'`},
+		{`Users' "New" Portal`, `“Users' "New" Portal”`},
+		{"R&D", `"R&D"`},
+		{"Orders;UI", `"Orders;UI"`},
+		{"Orders UI", "\"Orders\u00a0UI\""},
+		{"all", `"all"`},
+		{"and", `"and"`},
+		{"--yes", `"--yes"`},
+		{"'quoted'", `"'quoted'"`},
+	} {
+		got := commandName(tc.name)
+		if got != tc.printed {
+			t.Errorf("commandName(%q) = %s, want %s", tc.name, got, tc.printed)
+		}
+		for _, args := range []string{got, "prod: " + got, got + " --yes"} {
+			args, _ = confirmed(args)
+			_, rest := splitEnvPrefix(args)
+			if names, refused := moduleNames(e, rest); len(names) != 1 || names[0] != tc.name || len(refused) > 0 {
+				t.Errorf("%s reads as %q (refused %q), want %q", args, names, refused, tc.name)
+			}
+		}
+	}
+}
+
+// Each module a paste records is marked republished by the command its
+// button prints (the shell shows it, people paste it back).
+func TestMarkDoneCommandWorks(t *testing.T) {
+	b, store := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod 11.31.0")
+	for i, name := range []string{"O'Brien_Core", "Men's Portal", "Orders, Billing", "Core (old)", "Ünïcode Café", `A "B" C`, "Billing_CS"} {
+		r := msg(t, b, "C1", "U1", fmt.Sprint(i+1, ".0"), "Producer module '"+name+"' hasn't been prepared for the current OutSystems environment version.")
+		bt, ok := buttonsOf(r.Reply)["Mark "+name+" republished"]
+		if !ok {
+			t.Fatalf("%s: no Mark republished button in\n%s", name, text(r))
+		}
+		out := text(cmd(t, b, "C1", "U1", bt.Command))
+		if !strings.Contains(out, "republished "+name+" on prod") {
+			t.Errorf("%s: %s\n%s", name, bt.Command, out)
+		}
+		if st, _ := store.Status(t.Context(), "T1", "prod", -1); st.ModuleCount != 0 {
+			t.Errorf("after %s: %+v", bt.Command, st.Modules)
 		}
 	}
 }

@@ -58,15 +58,6 @@ func ShowStatusButton(n int, env string) Button {
 // statusCommand is the command that shows env's status (all followed here when env is "").
 func statusCommand(env string) string { return strings.TrimSpace("status " + env) }
 
-// commandName writes a module name as commands read it: quoted when it
-// holds a separator, or is "all" (which done takes for every module).
-func commandName(module string) string {
-	if strings.ContainsAny(module, " \t,;\u00a0") || strings.EqualFold(module, "all") {
-		return `"` + module + `"`
-	}
-	return module
-}
-
 // namedModules are the modules a diagnosis names to republish (five at most).
 func namedModules(findings []diagnosis.Finding) []string {
 	var mods []string

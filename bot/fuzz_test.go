@@ -115,8 +115,14 @@ func FuzzModuleNames(f *testing.F) {
 				t.Errorf("name %q twice (from %q)", n, args)
 			}
 			seen[moduleKey(n)] = true
-			if !fromPaste && (strings.ContainsAny(n, "()\"<>,;`*") || strings.TrimRight(n, ".!?:") != n) {
+			// Separators and comments only in quotes; end punctuation never.
+			quoted := strings.ContainsAny(args, "\"'“‘«")
+			if !fromPaste && (!quoted && strings.ContainsAny(n, "()\"<>,;`*") || strings.TrimRight(n, ".!?:") != n) {
 				t.Errorf("name %q holds a separator, a comment or end punctuation (from %q)", n, args)
+			}
+			// What the bot prints for a typed name reads back as it.
+			if c := commandName(n); !fromPaste && !readsAs(c, n) {
+				t.Errorf("name %q is printed %s, which does not read back (from %q)", n, c, args)
 			}
 		}
 		for _, r := range refused {

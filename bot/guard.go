@@ -25,8 +25,28 @@ import (
 // heldSentence is why the core held a change: its message stands in a sentence.
 const heldSentence progress.Verdict = "sentence"
 
-// logStamp ends a log row's prefix: a time ("16:05:38", "4:05 PM") or a level in brackets.
-var logStamp = regexp.MustCompile(`(?:\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?(?: ?[AaPp]\.? ?[Mm]\.?)?|\])$`)
+// A log row's prefix, before the message it logs: a stamp, perhaps
+// followed by a level, a thread and a logger ("2024-05-02 10:11:12.123
+// ERROR", "[10:11:12] [main] WARN OutSystems.HubEdition.Compiler"), or a
+// level starting the line ("ERROR", "[Error] [main]").
+const (
+	// logTime is a time: "16:05:38", "4:05 PM", "10:11:12.123Z".
+	logTime = `\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?(?: ?[AaPp]\.? ?[Mm]\.?)?(?:Z|[+-]\d{2}:?\d{2})?`
+	// logLevelCaps is a level in capitals; logLevel also as .NET writes it ("Error").
+	logLevelCaps = `ERROR|ERR|WARN|WARNING|INFO|INFORMATION|FATAL|DEBUG|TRACE|CRITICAL|CRIT|SEVERE|NOTICE`
+	logLevel     = `(?:` + logLevelCaps + `|Error|Warn|Warning|Info|Information|Fatal|Debug|Trace|Critical|Severe|Notice)`
+	// logPart is one column after the stamp: a level, something in
+	// brackets (a thread, a level), a dotted logger name, a process id, a dash.
+	logPart  = `(?:` + logLevel + `:?|\[[^\[\]]{1,60}\]:?|[\pL_$][\pL\pN_$]*(?:\.[\pL\pN_$]+)+:?|\d+|-)`
+	logParts = `(?:[ \t]+` + logPart + `)`
+)
+
+// logStamp ends a log row's prefix: a time or a closing bracket, then
+// perhaps more columns; a date, then columns; or a level starting the line.
+// A level word in a sentence ("we got ERROR") is none of them.
+var logStamp = regexp.MustCompile(`(?:(?:` + logTime + `|\])` + logParts + `*` +
+	`|\d{4}-\d{2}-\d{2}` + logParts + `+` +
+	`|^\s*(?:` + logLevelCaps + `|\[` + logLevel + `\])` + logParts + `*)$`)
 
 // pasted reports whether a finding reproduces the product's message — on
 // a line of its own, quoted, in code, after a colon, in a log row — rather

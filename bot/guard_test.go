@@ -35,6 +35,20 @@ func TestPasted(t *testing.T) {
 		{"2024-03-12 22:05:38 Upgrade failed for Billing_CS", true},
 		{"| 2024-03-12 | Upgrade failed for Billing_CS | CompilerService |", true},
 		{"[ERROR] Upgrade failed for Billing_CS", true},
+		// Log rows whose prefix ends in a level, a thread or a logger.
+		{"2024-05-02 10:11:12.123 ERROR Producer module 'Billing_CS' hasn't been prepared for the current OutSystems environment version.", true},
+		{"[2024-05-02 10:11:12] ERROR Producer module 'Orders_CS' hasn't been prepared for the current OutSystems environment version.", true},
+		{"2024-05-02 10:11:12 ERROR There were errors preparing some modules.", true},
+		{"2024-05-02 10:11:12 [ERROR] Producer module 'Control_CS' hasn't been prepared for the current OutSystems environment version.", true},
+		{"2024-05-02T10:11:12.123Z WARN Upgrade failed for Billing_CS", true},
+		{"2024-05-02 10:11:12,123 [main] ERROR OutSystems.HubEdition.Compiler Upgrade failed for Billing_CS", true},
+		{"10:11:12 Error OutSystems.HubEdition.Compiler: There were errors preparing some modules, see the Error Log", true},
+		{"[10:11:12 ERR] There were errors preparing some modules", true},
+		{"2024-05-02 10:11:12 4711 FATAL There was an error preparing your modules.", true},
+		{"2024-05-02 ERROR There were errors preparing some modules.", true},
+		{"ERROR Producer module 'Billing_CS' hasn't been prepared for the current OutSystems environment version.", true},
+		{"ERROR OutSystems.HubEdition.Compiler Upgrade failed for Billing_CS", true},
+		{"[Error] [main] Upgrade failed for Billing_CS", true},
 		{"Old Producer: Producer module 'Billing_CS' hasn't been prepared for the current OutSystems environment version.", true},
 		{"publishing OrdersUI fails with\nProducer module 'Orders2' hasn't been prepared for the current OutSystems environment version.\nbut Orders2 shows as ok in SC??", true},
 		{"We are now preparing your modules - 40% (We expect them to be ready at 18:21)", true},
@@ -65,6 +79,13 @@ func TestPasted(t *testing.T) {
 		{"so producer module 'Billing_CS' hasn't been prepared yet, right?", false},
 		{"Yesterday there were errors preparing some modules but today it's fine", false},
 		{"when there were errors preparing some modules last time, we republished everything", false},
+		// A level word, a date or a time in someone's own sentence is no log row.
+		{"we got ERROR producer module 'Billing_CS' hasn't been prepared, any idea?", false},
+		{"we got ERROR there were errors preparing some modules again", false},
+		{"so the log says ERROR and there were errors preparing some modules?", false},
+		{"Error there were errors preparing some modules, did anyone check?", false},
+		{"on 2024-05-02 there were errors preparing some modules, did anyone check?", false},
+		{"the ERROR log says upgrade failed for Billing_CS, can someone look?", false},
 	} {
 		fs := engine.Diagnose(tc.text)
 		if len(fs) == 0 {
