@@ -343,7 +343,7 @@ func noNamesProblem(refused []string) string {
 	if len(refused) == 0 {
 		return "Name at least one module."
 	}
-	return fmt.Sprintf("None of %s can be a module name (letters, digits, _ - . only; quote a name with spaces).", quotedList(refused))
+	return fmt.Sprintf("None of %s can be a module name (letters, digits, _ - . and ' only; quote a name with spaces or other signs).", quotedList(refused))
 }
 
 // refusedNote tells, under a reply (above its buttons), what a command could not take for a module name.
