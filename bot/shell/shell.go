@@ -14,6 +14,7 @@ package shell
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
 	"fmt"
 	"io"
 	"os"
@@ -40,6 +41,12 @@ type Options struct {
 	Now              func() time.Time
 	// FileDir is where images the bot makes (charts) are written; "" means the system's temporary directory.
 	FileDir string
+	// Session begins the ids of the session's messages and commands. The
+	// core keys tracking changes by those ids, so two sessions on one store
+	// must not share it: when empty, it is made of the start time in
+	// nanoseconds and a random part. Tests set it for output that is the
+	// same every run.
+	Session string
 }
 
 // The terminal's bracketed paste: it wraps what is pasted in these markers
@@ -59,7 +66,6 @@ type Shell struct {
 	in      *bufio.Reader
 	pending []string // lines to read again before the input's
 	seq     int
-	base    int64
 }
 
 // New returns a shell around the bot core.
@@ -76,13 +82,26 @@ func New(b *bot.Bot, out io.Writer, in io.Reader, o Options) *Shell {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Shell{bot: b, opts: o, out: out, in: bufio.NewReaderSize(in, 64<<10), base: o.Now().Unix()}
+	if o.Session == "" {
+		o.Session = newSession(time.Now())
+	}
+	return &Shell{bot: b, opts: o, out: out, in: bufio.NewReaderSize(in, 64<<10)}
 }
 
-// nextID returns a message id unique across runs, like a Slack ts.
+// newSession returns an id prefix unique to this session: the start time in
+// nanoseconds (the real clock's, even when Options.Now is fixed) and 65
+// random bits, so that sessions started at once, in one process or several,
+// differ.
+func newSession(start time.Time) string {
+	return fmt.Sprintf("%d-%s", start.UnixNano(), rand.Text()[:13])
+}
+
+// nextID returns a message or command id unique across sessions. The core
+// reads nothing from its shape (a Slack ts is "seconds.micro"): it only keys
+// the changes made by the message or command with it.
 func (s *Shell) nextID() string {
 	s.seq++
-	return fmt.Sprintf("%d.%06d", s.base, s.seq)
+	return fmt.Sprintf("%s.%06d", s.opts.Session, s.seq)
 }
 
 // read returns the next input: one typed line, or a whole pasted block

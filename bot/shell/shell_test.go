@@ -293,3 +293,28 @@ func TestFileErrorLog(t *testing.T) {
 		t.Errorf("output:\n%s", out.String())
 	}
 }
+
+// TestSessionsDoNotShareIDs: sessions started at the same moment on one
+// store each record their own pastes (their ids key the changes).
+func TestSessionsDoNotShareIDs(t *testing.T) {
+	b := newBot(t)
+	start := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	now := func() time.Time { return start }
+	run := func(in string) string {
+		var out strings.Builder
+		if err := New(b, &out, strings.NewReader(in), Options{User: "ana", Now: now}).Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return out.String()
+	}
+	run("/upgrade track qa\n")
+	for _, m := range []string{"A_CS", "B_CS", "C_CS"} {
+		run(strings.ReplaceAll(producer, "Billing_CS", m) + "\n")
+	}
+	status := run("/upgrade status qa\n")
+	for _, m := range []string{"A_CS", "B_CS", "C_CS"} {
+		if !strings.Contains(status, m) {
+			t.Errorf("status lacks %s:\n%s", m, status)
+		}
+	}
+}

@@ -46,6 +46,9 @@ type env struct {
 	// now is the clock of the shell's bot and store; nil means time.Now.
 	// Transcript tests fix it so that their output is the same every run.
 	now func() time.Time
+	// shellSession begins the ids of the shell's messages and commands;
+	// "" makes a unique one (shell.Options.Session). Transcript tests fix it.
+	shellSession string
 }
 
 func main() {

@@ -95,6 +95,7 @@ func cmdShell(ctx context.Context, args []string, e env) error {
 	sh := shell.New(b, e.stdout, e.stdin, shell.Options{
 		Channel: *channel, User: who, Terminal: e.stdinTerminal,
 		ReadImage: ocr.readFileFunc(), ImageUnavailable: ocr.note(), Now: e.now,
+		Session: e.shellSession,
 	})
 	return sh.Run(ctx)
 }

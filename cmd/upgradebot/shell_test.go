@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/upgradebot/upgradebot/internal/redistest"
 )
@@ -184,6 +186,42 @@ func TestShellLogQuiet(t *testing.T) {
 			}
 			if tc.wantInfo && !strings.Contains(r.stderr, `msg="store: embedded"`) {
 				t.Errorf("the store's kind is not logged:\n%s", r.stderr)
+			}
+		})
+	}
+}
+
+// TestShellSessionsAtOnce: shell processes started in the same second (here
+// at one fixed time) on one store each record their paste, on both stores.
+func TestShellSessionsAtOnce(t *testing.T) {
+	stores := map[string]func(t *testing.T) map[string]string{
+		"embedded": func(t *testing.T) map[string]string {
+			return map[string]string{"UPGRADEBOT_DATA": filepath.Join(t.TempDir(), "upgradebot.db")}
+		},
+		"redis": redisEnv,
+	}
+	at := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	for name, newEnv := range stores {
+		t.Run(name, func(t *testing.T) {
+			environ := newEnv(t)
+			environ["USER"], environ["HOME"] = "ana", t.TempDir()
+			shell := func(in string) string {
+				var out, errOut strings.Builder
+				e := env{stdin: strings.NewReader(in), stdout: &out, stderr: &errOut, environ: environ, now: func() time.Time { return at }}
+				if code := runMain(context.Background(), []string{"shell"}, e); code != 0 {
+					t.Fatalf("shell exit %d: %s", code, errOut.String())
+				}
+				return out.String()
+			}
+			shell("/upgrade track prod 11.31.0\n")
+			for _, m := range []string{"A_CS", "B_CS", "C_CS"} {
+				shell("Old Producer: Producer module '" + m + "' hasn't been prepared for the current OutSystems environment version.\n")
+			}
+			status := shell("/upgrade status prod\n")
+			for _, m := range []string{"A_CS", "B_CS", "C_CS"} {
+				if !strings.Contains(status, m) {
+					t.Errorf("status lacks %s:\n%s", m, status)
+				}
 			}
 		})
 	}
