@@ -168,15 +168,26 @@ func (l *loader) readSecretFiles() {
 	}
 }
 
-// LogValue logs the effective configuration as a group, secrets redacted:
+// LogValue logs the effective configuration as a group, secrets redacted
+// and URLs (every *_URL setting) shown as scheme://host:port/path only:
 // slog.Info("starting", "config", cfg).
 func (c *Config) LogValue() slog.Value {
 	var attrs []slog.Attr
 	v := reflect.ValueOf(c).Elem()
 	for i, s := range Settings() {
-		text := fmt.Sprint(v.Field(i).Interface())
-		if sec, ok := v.Field(i).Interface().(Secret); ok && strings.HasPrefix(s.Name, "REDIS_") && sec.IsSet() {
-			text = redactURL(sec.Reveal()) // the host is worth seeing
+		field := v.Field(i).Interface()
+		text := fmt.Sprint(field)
+		if strings.HasSuffix(s.Name, "_URL") {
+			// The host is worth seeing, a user or password in any URL never.
+			raw, _ := field.(string)
+			if sec, ok := field.(Secret); ok {
+				raw = sec.Reveal()
+			}
+			if shown, ok := redactURL(raw); ok {
+				text = shown
+			} else if raw != "" {
+				text = "[redacted]"
+			}
 		}
 		attrs = append(attrs, slog.String(s.Name, text))
 	}
