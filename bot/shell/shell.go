@@ -190,7 +190,8 @@ func (s *Shell) Run(ctx context.Context) error {
 			return nil
 		}
 		trimmed := strings.TrimSpace(text)
-		if pasted && !strings.HasPrefix(trimmed, "/upgrade") && !strings.HasPrefix(trimmed, ":") {
+		word, arg, _ := strings.Cut(trimmed, " ")
+		if pasted && !strings.HasPrefix(trimmed, "/upgrade") && !ownCommand(word) {
 			s.message(ctx, text)
 			continue
 		} else if pasted {
@@ -198,7 +199,6 @@ func (s *Shell) Run(ctx context.Context) error {
 			s.pending = append(strings.Split(text, "\n"), s.pending...)
 			continue
 		}
-		word, arg, _ := strings.Cut(trimmed, " ")
 		switch {
 		case trimmed == "":
 		case word == ":quit" || word == ":q":
@@ -209,13 +209,19 @@ func (s *Shell) Run(ctx context.Context) error {
 			s.file(ctx, strings.TrimSpace(arg))
 		case word == "/upgrade" || strings.HasPrefix(trimmed, "/upgrade "):
 			s.command(ctx, strings.TrimSpace(arg))
-		case strings.HasPrefix(trimmed, ":"):
-			fmt.Fprintf(s.out, "Unknown shell command %q: use :image PATH, :file PATH or :quit.\n", word)
 		default:
+			// Any other text is a message, one starting with ":" too
+			// (Slack's emoji codes: ":warning: There were errors…").
 			s.message(ctx, s.readUntil(text, func(string) bool { return false }))
 		}
 	}
 	return nil
+}
+
+// ownCommand reports whether word is one of the shell's own commands
+// (CONTRACTS.md: :image, :file and :quit; :q for short).
+func ownCommand(word string) bool {
+	return slices.Contains([]string{":image", ":file", ":quit", ":q"}, word)
 }
 
 // listCommands read their module names from the next lines when their own line has none.
@@ -244,6 +250,10 @@ func (s *Shell) handle(ctx context.Context, m bot.Message) {
 	resp := s.bot.HandleMessage(ctx, m)
 	if resp.Reply.Empty() && resp.Announce.Empty() && resp.React == "" {
 		fmt.Fprintln(s.out, "(no known upgrade message in that text)")
+		if word, _, _ := strings.Cut(strings.TrimSpace(m.Text), " "); strings.HasPrefix(word, ":") && !strings.HasSuffix(word, ":") && !strings.Contains(m.Text, "\n") {
+			// Likely a mistyped command rather than an emoji code.
+			fmt.Fprintln(s.out, "(read as a message: the shell's own commands are :image PATH, :file PATH and :quit)")
+		}
 		return
 	}
 	s.show(resp)

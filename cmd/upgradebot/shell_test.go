@@ -94,7 +94,8 @@ func TestShellInput(t *testing.T) {
 		"hello team, lunch?",
 		"",
 		":image",
-		":bogus",
+		":bogus", // a message: it ends at an empty line
+		"",
 		"/upgrade frobnicate",
 		"",
 		":quit",
@@ -110,7 +111,7 @@ func TestShellInput(t *testing.T) {
 		"reported 3 failed modules on qa: Billing_CS, Orders, Customer Portal",
 		"(no known upgrade message in that text)",
 		"Usage: :image PATH",
-		"Unknown shell command",
+		"the shell's own commands are :image PATH, :file PATH and :quit", // :bogus is a message
 		"I don't know the command",
 		"(to #ops)",
 	} {
