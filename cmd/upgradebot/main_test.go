@@ -152,6 +152,47 @@ func TestExitCodes(t *testing.T) {
 	}
 }
 
+// TestDiagnoseTooLarge: an input over the limit is an input error (exit 1,
+// saying the limit), not a silent cut and "nothing found"; at the limit it runs.
+func TestDiagnoseTooLarge(t *testing.T) {
+	const errLine = "There was an error preparing your modules.\n"
+	filler := func(n int) string { return strings.Repeat(strings.Repeat("x", 99)+"\n", n/100) }
+	over := filler(maxInput+100) + errLine // the error after the limit
+	at := filler(maxInput-100) + errLine
+	at += strings.Repeat("y", maxInput-len(at))
+	dir := t.TempDir()
+	file := filepath.Join(dir, "big.log")
+	if err := os.WriteFile(file, []byte(over), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, stdin string
+		args        []string
+		code        int
+	}{
+		{"stdin over the limit", over, []string{"diagnose", "--json", "-"}, 1},
+		{"file over the limit", "", []string{"diagnose", "--json", file}, 1},
+		{"at the limit", at, []string{"diagnose", "--json", "-"}, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := run(t, tc.stdin, nil, tc.args...)
+			if r.code != tc.code {
+				t.Fatalf("exit %d, want %d (stderr %q)", r.code, tc.code, r.stderr)
+			}
+			if tc.code == 0 {
+				if !strings.Contains(r.stdout, "modules-preparation-failed") {
+					t.Errorf("stdout %q", r.stdout)
+				}
+				return
+			}
+			if r.stdout != "" || !strings.Contains(r.stderr, "more than 8 MB") || !strings.Contains(r.stderr, "at most 8 MB") {
+				t.Errorf("stdout %q, stderr %q", r.stdout, r.stderr)
+			}
+		})
+	}
+}
+
 func TestHelpAndVersion(t *testing.T) {
 	for _, args := range [][]string{nil, {"help"}, {"--help"}, {"-h"}, {"--log-level", "debug"}} {
 		r := run(t, "", nil, args...)
