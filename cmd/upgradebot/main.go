@@ -21,6 +21,7 @@ import (
 
 	cenv "github.com/caarlos0/env/v11"
 	"github.com/upgradebot/upgradebot/config"
+	"golang.org/x/term"
 )
 
 // version is set at release build time with -ldflags "-X main.version=…".
@@ -54,10 +55,15 @@ type env struct {
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	fi, _ := os.Stdin.Stat()
 	e := env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, environ: cenv.ToMap(os.Environ()),
-		stdinTerminal: fi != nil && fi.Mode()&os.ModeCharDevice != 0}
+		stdinTerminal: isTerminal(os.Stdin)}
 	os.Exit(runMain(ctx, os.Args[1:], e))
+}
+
+// isTerminal reports whether f is a terminal. A character device is not
+// enough: /dev/null is one, and a closed standard input is none.
+func isTerminal(f *os.File) bool {
+	return term.IsTerminal(int(f.Fd()))
 }
 
 // command is one command of the binary.

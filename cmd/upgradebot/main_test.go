@@ -293,3 +293,46 @@ func TestMistypedData(t *testing.T) {
 		t.Errorf("default store not created: %v", err)
 	}
 }
+
+// TestIsTerminal: /dev/null, pipes and files are not terminals (/dev/null
+// is a character device, which the shell took for one); a pseudo-terminal is.
+func TestIsTerminal(t *testing.T) {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	defer pw.Close()
+	file, err := os.Create(filepath.Join(t.TempDir(), "in.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	devNull, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer devNull.Close()
+	tests := []struct {
+		name string
+		f    *os.File
+		want bool
+	}{
+		{"/dev/null", devNull, false},
+		{"pipe", pr, false},
+		{"file", file, false},
+	}
+	if ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0); err == nil {
+		defer ptmx.Close()
+		tests = append(tests, struct {
+			name string
+			f    *os.File
+			want bool
+		}{"pseudo-terminal", ptmx, true})
+	}
+	for _, tc := range tests {
+		if got := isTerminal(tc.f); got != tc.want {
+			t.Errorf("%s: isTerminal = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
