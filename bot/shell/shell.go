@@ -22,6 +22,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/upgradebot/upgradebot/bot"
 )
@@ -66,6 +67,7 @@ type Shell struct {
 	in      *bufio.Reader
 	pending []string // lines to read again before the input's
 	seq     int
+	started bool // the first line was read
 }
 
 // New returns a shell around the bot core.
@@ -148,6 +150,11 @@ func (s *Shell) readLine() (string, bool) {
 	if err != nil && line == "" {
 		return "", false
 	}
+	if !s.started {
+		// A byte order mark (a file saved by a Windows editor) is no part of the first line.
+		s.started = true
+		line = strings.TrimPrefix(line, "\ufeff")
+	}
 	return strings.TrimRight(line, "\r\n"), true
 }
 
@@ -190,7 +197,7 @@ func (s *Shell) Run(ctx context.Context) error {
 			return nil
 		}
 		trimmed := strings.TrimSpace(text)
-		word, arg, _ := strings.Cut(trimmed, " ")
+		word, arg := cutWord(trimmed)
 		if pasted && !strings.HasPrefix(trimmed, "/upgrade") && !ownCommand(word) {
 			s.message(ctx, text)
 			continue
@@ -204,11 +211,11 @@ func (s *Shell) Run(ctx context.Context) error {
 		case word == ":quit" || word == ":q":
 			return nil
 		case word == ":image":
-			s.image(ctx, strings.TrimSpace(arg))
+			s.image(ctx, arg)
 		case word == ":file":
-			s.file(ctx, strings.TrimSpace(arg))
-		case word == "/upgrade" || strings.HasPrefix(trimmed, "/upgrade "):
-			s.command(ctx, strings.TrimSpace(arg))
+			s.file(ctx, arg)
+		case word == "/upgrade":
+			s.command(ctx, arg)
 		default:
 			// Any other text is a message, one starting with ":" too
 			// (Slack's emoji codes: ":warning: There were errors…").
@@ -216,6 +223,17 @@ func (s *Shell) Run(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// cutWord splits text at its first run of white space (a space, a tab…):
+// the first word, and the rest without the space around it.
+func cutWord(text string) (word, rest string) {
+	text = strings.TrimSpace(text)
+	i := strings.IndexFunc(text, unicode.IsSpace)
+	if i < 0 {
+		return text, ""
+	}
+	return text[:i], strings.TrimSpace(text[i:])
 }
 
 // ownCommand reports whether word is one of the shell's own commands
@@ -229,8 +247,7 @@ var listCommands = []string{"failed", "skipped", "done", "take"}
 
 // command runs "/upgrade text".
 func (s *Shell) command(ctx context.Context, text string) {
-	name, rest, _ := strings.Cut(text, " ")
-	rest = strings.TrimSpace(rest)
+	name, rest := cutWord(text)
 	onlyEnv := strings.HasSuffix(rest, ":") && !strings.ContainsAny(rest, " \t")
 	if slices.Contains(listCommands, strings.ToLower(name)) && (rest == "" || onlyEnv) {
 		text = s.readUntil(text, func(line string) bool { return strings.HasPrefix(strings.TrimSpace(line), "/upgrade") })

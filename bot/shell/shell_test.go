@@ -92,6 +92,10 @@ func TestInput(t *testing.T) {
 			[]string{"Some modules failed the modules preparation step"}, map[string]int{noMatch: 0}},
 		{"pasted :quit still leaves", true, paste(":quit") + "\n/upgrade status\n",
 			nil, map[string]int{"follow": 0, "track": 0}},
+		{"a byte order mark and CRLF before a command", false, "\ufeff/upgrade track qa 11.31.0\r\n\r\n/upgrade status\r\n",
+			[]string{"ana set this channel to follow qa", "== qa"}, map[string]int{noMatch: 0}},
+		{"a tab after /upgrade and the subcommand", false, "/upgrade\ttrack qa\n/upgrade \t failed\nA\n\n/upgrade\tfailed\tqa:\nB\n\n",
+			[]string{"ana set this channel to follow qa", "reported 1 failed module on qa: A", "reported 1 failed module on qa: B"}, map[string]int{noMatch: 0}},
 		{":quit stops", false, "/upgrade track qa\n:quit\n/upgrade status\n",
 			[]string{"follow qa"}, map[string]int{"== qa": 0}},
 	}
