@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -20,6 +21,7 @@ import (
 	_ "time/tzdata" // schedules must work in a minimal container without zone files
 
 	cenv "github.com/caarlos0/env/v11"
+	"github.com/redis/go-redis/v9"
 	"github.com/upgradebot/upgradebot/config"
 	"golang.org/x/term"
 )
@@ -47,6 +49,10 @@ type env struct {
 	// now is the clock of the shell's bot and store; nil means time.Now.
 	// Transcript tests fix it so that their output is the same every run.
 	now func() time.Time
+	// useLogger hands the logger a command made from its settings to the
+	// libraries that log on their own (go-redis). main sets it, once per
+	// process; tests leave it nil, as the libraries' loggers are global.
+	useLogger func(*slog.Logger)
 	// shellSession begins the ids of the shell's messages and commands;
 	// "" makes a unique one (shell.Options.Session). Transcript tests fix it.
 	shellSession string
@@ -56,7 +62,8 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	e := env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, environ: cenv.ToMap(os.Environ()),
-		stdinTerminal: isTerminal(os.Stdin)}
+		stdinTerminal: isTerminal(os.Stdin),
+		useLogger:     func(l *slog.Logger) { redis.SetLogger(redisLogger{l}) }}
 	os.Exit(runMain(ctx, os.Args[1:], e))
 }
 

@@ -61,7 +61,7 @@ func cmdShell(ctx context.Context, args []string, e env) error {
 			cfg.LogLevel = slog.LevelInfo
 		}
 	}
-	logger := newLogger(cfg, e.stderr)
+	logger := e.newLogger(cfg)
 	kb, err := loadKB(cfg)
 	if err != nil {
 		return err
@@ -148,4 +148,14 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// newLogger returns the command's logger on standard error and hands it to
+// the libraries that log on their own (env.useLogger).
+func (e env) newLogger(cfg *config.Config) *slog.Logger {
+	logger := newLogger(cfg, e.stderr)
+	if e.useLogger != nil {
+		e.useLogger(logger)
+	}
+	return logger
 }
