@@ -43,6 +43,9 @@ func (l *loader) check() {
 		{"UPGRADEBOT_ADMINS", "UW", "Slack user ids look like U012AB3CD (profile → ⋮ → Copy member ID)", c.Admins},
 		{"UPGRADEBOT_ALLOWED_BOTS", "BA", "use bot ids (B…, the bot_id of a message) or app ids (A…, Basic Information → App ID)", c.AllowedBots},
 	} {
+		if ids.name == "UPGRADEBOT_ADMINS" && l.purpose != ForRun {
+			continue // the shell's users are names (--user, $USER): any may be an admin there
+		}
 		var bad []string
 		for _, id := range ids.list {
 			if ok, _ := regexp.MatchString("^["+ids.first+"][A-Z0-9]{2,}$", id); !ok {

@@ -233,6 +233,8 @@ func TestRequiredByPurpose(t *testing.T) {
 			"UPGRADEBOT_ALLOWED_BOTS": "x", "SLACK_APP_TOKEN_FILE": "/nonexistent"}, nil},
 		{"shell still checks the rest", ForShell, map[string]string{"HOME": "/h", "UPGRADEBOT_TIMEZONE": "Nowhere/Land"},
 			[]string{"UPGRADEBOT_TIMEZONE"}},
+		{"shell takes its user names as admins", ForShell, map[string]string{"HOME": "/h", "UPGRADEBOT_ADMINS": "ana, U1AA"}, nil},
+		{"run wants Slack ids as admins", ForRun, with(runEnv, "UPGRADEBOT_ADMINS", "ana, U1AA"), []string{"UPGRADEBOT_ADMINS"}},
 		{"diagnose ignores the store", ForDiagnose, map[string]string{"REDIS_URL": "http://x", "UPGRADEBOT_TIMEZONE": "Nowhere/Land"}, nil},
 		{"diagnose checks its own", ForDiagnose, map[string]string{"UPGRADEBOT_LOG_LEVEL": "loud", "UPGRADEBOT_KB_FILE": "/nonexistent"},
 			[]string{"UPGRADEBOT_KB_FILE", "UPGRADEBOT_LOG_LEVEL"}},

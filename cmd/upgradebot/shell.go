@@ -79,7 +79,7 @@ func cmdShell(ctx context.Context, args []string, e env) error {
 	if err := ocr.startErr(); err != nil {
 		return err
 	}
-	b := bot.New(bot.Options{Engine: diagnosis.New(kb), Store: store, Logger: logger, OCRNote: ocr.note(), Now: e.now, Zone: cfg.Timezone})
+	b := bot.New(bot.Options{Engine: diagnosis.New(kb), Store: store, Logger: logger, Admins: cfg.Admins, OCRNote: ocr.note(), Now: e.now, Zone: cfg.Timezone})
 	// The shell posts nothing on a schedule, but "/upgrade remind now" and
 	// schedule changes work through the same scheduler as in Slack.
 	opts := schedulerOptions(cfg)

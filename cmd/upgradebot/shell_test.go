@@ -227,3 +227,31 @@ func TestShellSessionsAtOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestShellAdmins: UPGRADEBOT_ADMINS holds in the shell as in Slack, and the
+// shell's user, named by --user or $USER, can be one of them.
+func TestShellAdmins(t *testing.T) {
+	const in = "/upgrade track qa\n/upgrade untrack qa\n"
+	tests := []struct {
+		name, admins, user string
+		args               []string
+		allowed            bool
+	}{
+		{"no admins: everyone", "", "ana", nil, true},
+		{"not an admin", "U0ADMIN01", "ana", nil, false},
+		{"$USER named an admin", "U0ADMIN01, ana", "ana", nil, true},
+		{"--user named an admin", "U0ADMIN01", "ana", []string{"--user", "U0ADMIN01"}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			environ := map[string]string{"UPGRADEBOT_DATA": filepath.Join(t.TempDir(), "u.db"), "USER": tc.user, "UPGRADEBOT_ADMINS": tc.admins}
+			r := run(t, in, environ, append([]string{"shell"}, tc.args...)...)
+			if r.code != 0 {
+				t.Fatalf("exit %d: %s", r.code, r.stderr)
+			}
+			if refused := strings.Contains(r.stdout, "Only upgradebot admins may use"); refused == tc.allowed {
+				t.Errorf("untrack refused: %v, want %v:\n%s", refused, !tc.allowed, r.stdout)
+			}
+		})
+	}
+}
