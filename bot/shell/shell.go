@@ -65,9 +65,10 @@ type Shell struct {
 	opts    Options
 	out     io.Writer
 	in      *bufio.Reader
-	pending []string // lines to read again before the input's
+	lines   chan string   // the input's lines, from the goroutine reading them; closed at its end
+	stop    chan struct{} // closed when Run returns: the reading goroutine sends no more
+	pending []string      // lines to read again before the input's
 	seq     int
-	started bool // the first line was read
 }
 
 // New returns a shell around the bot core.
@@ -107,9 +108,9 @@ func (s *Shell) nextID() string {
 }
 
 // read returns the next input: one typed line, or a whole pasted block
-// (pasted true). ok is false at the end of the input.
-func (s *Shell) read() (text string, pasted, ok bool) {
-	line, ok := s.readLine()
+// (pasted true). ok is false at the end of the input or once ctx is done.
+func (s *Shell) read(ctx context.Context) (text string, pasted, ok bool) {
+	line, ok := s.readLine(ctx)
 	if !ok {
 		return "", false, false
 	}
@@ -132,38 +133,64 @@ func (s *Shell) read() (text string, pasted, ok bool) {
 			break
 		}
 		block = append(block, rest)
-		if rest, ok = s.readLine(); !ok {
+		if rest, ok = s.readLine(ctx); !ok {
 			break
 		}
 	}
 	return strings.Trim(strings.Join(block, "\n"), "\n"), true, true
 }
 
-// readLine returns the next line, without its end.
-func (s *Shell) readLine() (string, bool) {
+// readLine returns the next line, without its end; false at the end of
+// the input or once ctx is done, even while the input has nothing to read.
+func (s *Shell) readLine(ctx context.Context) (string, bool) {
 	if len(s.pending) > 0 {
 		line := s.pending[0]
 		s.pending = s.pending[1:]
 		return line, true
 	}
-	line, err := s.in.ReadString('\n')
-	if err != nil && line == "" {
+	if ctx.Err() != nil {
 		return "", false
 	}
-	if !s.started {
-		// A byte order mark (a file saved by a Windows editor) is no part of the first line.
-		s.started = true
-		line = strings.TrimPrefix(line, "\ufeff")
+	select {
+	case line, ok := <-s.lines:
+		return line, ok
+	case <-ctx.Done():
+		return "", false
 	}
-	return strings.TrimRight(line, "\r\n"), true
+}
+
+// startReading starts the goroutine that reads the input's lines into
+// s.lines, so that a read waiting for input gives way to a cancelled
+// context (Ctrl-C). It stops at the end of the input or when s.stop is
+// closed; one blocked in reading a terminal ends with the process.
+func (s *Shell) startReading() {
+	s.lines, s.stop = make(chan string), make(chan struct{})
+	go func() {
+		defer close(s.lines)
+		for first := true; ; first = false {
+			line, err := s.in.ReadString('\n')
+			if err != nil && line == "" {
+				return
+			}
+			if first {
+				// A byte order mark (a file saved by a Windows editor) is no part of the first line.
+				line = strings.TrimPrefix(line, "\ufeff")
+			}
+			select {
+			case s.lines <- strings.TrimRight(line, "\r\n"):
+			case <-s.stop:
+				return
+			}
+		}
+	}()
 }
 
 // readUntil reads lines after first up to an empty line, the end of the
 // input, or a line stop says is not part of them (read again next).
-func (s *Shell) readUntil(first string, stop func(string) bool) string {
+func (s *Shell) readUntil(ctx context.Context, first string, stop func(string) bool) string {
 	lines := []string{first}
 	for {
-		line, _, ok := s.read()
+		line, _, ok := s.read(ctx)
 		if !ok || strings.TrimSpace(line) == "" {
 			break
 		}
@@ -182,18 +209,25 @@ func (s *Shell) prompt() {
 	}
 }
 
-// Run reads input until the end or ":quit".
+// Run reads input until the end, ":quit", or ctx is done (then at once,
+// even while waiting for input; what was typed but not finished is dropped).
+// Run is called once.
 func (s *Shell) Run(ctx context.Context) error {
 	if s.opts.Terminal {
 		fmt.Fprint(s.out, pasteOn+"upgradebot shell: paste an error (typed text ends with an empty line), type /upgrade help, or :quit.\n")
 		defer fmt.Fprint(s.out, pasteOff)
 	}
+	s.startReading()
+	defer close(s.stop)
 	for ctx.Err() == nil {
 		if len(s.pending) == 0 {
 			s.prompt()
 		}
-		text, pasted, ok := s.read()
-		if !ok {
+		text, pasted, ok := s.read(ctx)
+		if !ok || ctx.Err() != nil {
+			if s.opts.Terminal && ctx.Err() != nil {
+				fmt.Fprintln(s.out) // after the prompt
+			}
 			return nil
 		}
 		trimmed := strings.TrimSpace(text)
@@ -219,7 +253,9 @@ func (s *Shell) Run(ctx context.Context) error {
 		default:
 			// Any other text is a message, one starting with ":" too
 			// (Slack's emoji codes: ":warning: There were errors…").
-			s.message(ctx, s.readUntil(text, func(string) bool { return false }))
+			if text := s.readUntil(ctx, text, func(string) bool { return false }); ctx.Err() == nil {
+				s.message(ctx, text)
+			}
 		}
 	}
 	return nil
@@ -250,7 +286,10 @@ func (s *Shell) command(ctx context.Context, text string) {
 	name, rest := cutWord(text)
 	onlyEnv := strings.HasSuffix(rest, ":") && !strings.ContainsAny(rest, " \t")
 	if slices.Contains(listCommands, strings.ToLower(name)) && (rest == "" || onlyEnv) {
-		text = s.readUntil(text, func(line string) bool { return strings.HasPrefix(strings.TrimSpace(line), "/upgrade") })
+		text = s.readUntil(ctx, text, func(line string) bool { return strings.HasPrefix(strings.TrimSpace(line), "/upgrade") })
+		if ctx.Err() != nil {
+			return // interrupted while the names were typed
+		}
 		if onlyEnv {
 			text = strings.Replace(text, "\n", " ", 1) // "failed qa:" and its names, as one command
 		}

@@ -329,3 +329,50 @@ func TestSessionsDoNotShareIDs(t *testing.T) {
 		}
 	}
 }
+
+// TestCancelWhileWaiting: a cancelled context (Ctrl-C, SIGTERM) ends Run at
+// once, even while it waits for input, and what was being typed is dropped
+// rather than run with the cancelled context.
+func TestCancelWhileWaiting(t *testing.T) {
+	tests := []struct {
+		name  string
+		typed string // before the cancel
+		want  string // in the output before it
+	}{
+		{"waiting for a line", "/upgrade track qa\n", "ana set this channel to follow qa"},
+		{"in a typed message", "/upgrade track qa\n" + producer + "\n", "ana set this channel to follow qa"},
+		{"reading module names", "/upgrade track qa\n/upgrade failed\nA\n", "ana set this channel to follow qa"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			in, feed := io.Pipe()
+			t.Cleanup(func() { feed.Close() })
+			out := &notifyWriter{wrote: make(chan struct{}, 1)}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := make(chan error, 1)
+			go func() { done <- New(newBot(t), out, in, Options{User: "ana", Terminal: true}).Run(ctx) }()
+			if _, err := io.WriteString(feed, tc.typed); err != nil {
+				t.Fatal(err)
+			}
+			out.waitFor(t, tc.want)
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatal(err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("Run did not return after its context was cancelled")
+			}
+			for _, bad := range []string{"Tracking failed", "Billing_CS", "reported"} {
+				if strings.Contains(out.String(), bad) {
+					t.Errorf("the interrupted input ran (%q):\n%s", bad, out.String())
+				}
+			}
+			if !strings.HasSuffix(out.String(), pasteOff) {
+				t.Errorf("bracketed paste left on:\n%q", out.String())
+			}
+		})
+	}
+}
