@@ -43,6 +43,9 @@ func (l *loader) check() {
 		{"UPGRADEBOT_ADMINS", "UW", "Slack user ids look like U012AB3CD (profile → ⋮ → Copy member ID)", c.Admins},
 		{"UPGRADEBOT_ALLOWED_BOTS", "BA", "use bot ids (B…, the bot_id of a message) or app ids (A…, Basic Information → App ID)", c.AllowedBots},
 	} {
+		if ids.name == "UPGRADEBOT_ADMINS" && l.purpose != ForRun {
+			continue // the shell's users are names (--user, $USER): any may be an admin there
+		}
 		var bad []string
 		for _, id := range ids.list {
 			if ok, _ := regexp.MatchString("^["+ids.first+"][A-Z0-9]{2,}$", id); !ok {
@@ -138,7 +141,12 @@ func (l *loader) checkSlack() {
 	}
 	l.resolveMode()
 	if u, err := url.Parse(c.SlackAPIURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || !strings.HasSuffix(c.SlackAPIURL, "/") {
-		l.problem("SLACK_API_URL", "%q must be an http(s) URL and must end with / (method names are appended to it): use the Web API base URL, such as https://slack.com/api/", redactURL(c.SlackAPIURL))
+		const hint = "use the Web API base URL, such as https://slack.com/api/"
+		if shown, ok := redactURL(c.SlackAPIURL); ok {
+			l.problem("SLACK_API_URL", "%q must be an http(s) URL and must end with / (method names are appended to it): %s", shown, hint)
+		} else {
+			l.problem("SLACK_API_URL", "is not an http(s) URL (the value is not shown, as it may hold a password): %s, ending with / (method names are appended to it)", hint)
+		}
 	}
 	if _, port, err := net.SplitHostPort(c.Addr); err != nil {
 		l.problem("UPGRADEBOT_ADDR", "%q is not host:port: use a listen address such as :3000 or 127.0.0.1:3000", c.Addr)
@@ -188,29 +196,26 @@ func (l *loader) checkRedis() {
 	} else if s, _, err := progress.OpenRedis(c.RedisURL.Reveal(), c.RedisClusterURL.Reveal(), progress.RedisOptions{}); err == nil {
 		s.Close() // a client dials only when used
 	} else if raw != "" && errors.As(err, &ve) {
-		l.problem(name, "%q %s: use redis:// or rediss:// (TLS), as in redis://[user:password@]host:port[/db][?master_name=NAME&addr=sentinel2:port], or for a Cluster redis://[user:password@]host:port?addr=host2:port2&addr=…", redactURL(raw), ve.Problem)
+		const hint = "use redis:// or rediss:// (TLS), as in redis://[user:password@]host:port[/db][?master_name=NAME&addr=sentinel2:port], or for a Cluster redis://[user:password@]host:port?addr=host2:port2&addr=…"
+		if shown, ok := redactURL(raw); ok {
+			l.problem(name, "%q %s: %s", shown, ve.Problem, hint)
+		} else {
+			l.problem(name, "is not a redis:// URL: it %s (the value is not shown, as it may hold a password); %s", ve.Problem, hint)
+		}
 	}
 }
 
-// redactURL hides the userinfo of a URL, even one that does not parse
-// (everything between "://" and the last "@", as a password may hold "/" or
-// "@"), and the values of query parameters but master_name and addr.
-func redactURL(raw string) string {
-	if base, query, ok := strings.Cut(raw, "?"); ok {
-		params := strings.Split(query, "&")
-		for i, p := range params {
-			if k, _, ok := strings.Cut(p, "="); ok && k != "master_name" && k != "addr" {
-				params[i] = k + "=[redacted]"
-			}
-		}
-		raw = base + "?" + strings.Join(params, "&")
+// redactURL returns what of a URL that may hold a password can be shown:
+// scheme://host:port/path, without the user, password, query and fragment.
+// ok is false, and nothing may be shown, when the value does not parse as a
+// URL with a scheme and a host, or when it parses oddly enough that the
+// host or path could be part of a password: an "@" outside the user part
+// (a password holding "/", "?" or "#" ends the host early).
+func redactURL(raw string) (shown string, ok bool) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" || u.Host == "" || u.Opaque != "" ||
+		strings.Contains(u.Path, "@") || u.User == nil && strings.Contains(raw, "@") {
+		return "", false
 	}
-	start := strings.Index(raw, "://") + 1 // 0 without a scheme
-	if start > 0 {
-		start += 2
-	}
-	if at := strings.LastIndex(raw[start:], "@"); at >= 0 {
-		return raw[:start] + "[redacted]@" + raw[start+at+1:]
-	}
-	return raw
+	return u.Scheme + "://" + u.Host + u.EscapedPath(), true
 }

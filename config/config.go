@@ -56,7 +56,7 @@ type Config struct {
 	MinReminderInterval time.Duration  `env:"UPGRADEBOT_MIN_REMINDER_INTERVAL" envDefault:"15m" for:"shell" hint:"is not a duration: write a number and a unit, such as 15m, 1h or 90s"`  // shortest interval a channel may set
 	DigestChannel       string         `env:"UPGRADEBOT_DIGEST_CHANNEL" for:"shell"`                                                                                                      // all-environments digest, "" for none
 	DigestSchedule      string         `env:"UPGRADEBOT_DIGEST_SCHEDULE" envDefault:"0 9 * * 1" for:"shell"`                                                                              // the digest's (cron)
-	Admins              IDs            `env:"UPGRADEBOT_ADMINS" for:"shell"`                                                                                                              // may reset, untrack, remind; empty: everyone
+	Admins              IDs            `env:"UPGRADEBOT_ADMINS" for:"shell"`                                                                                                              // may reset, untrack, remind; empty: everyone (Slack ids; the shell's user names in the shell)
 	AllowedBots         IDs            `env:"UPGRADEBOT_ALLOWED_BOTS" for:"run"`                                                                                                          // bot (B…) or app (A…) ids whose messages are diagnosed
 	LogLevel            slog.Level     `env:"UPGRADEBOT_LOG_LEVEL" envDefault:"info" hint:"is not a level: use debug, info, warn or error"`                                               // debug, info, warn or error
 	LogFormat           string         `env:"UPGRADEBOT_LOG_FORMAT" envDefault:"text"`                                                                                                    // text or json
@@ -168,15 +168,26 @@ func (l *loader) readSecretFiles() {
 	}
 }
 
-// LogValue logs the effective configuration as a group, secrets redacted:
+// LogValue logs the effective configuration as a group, secrets redacted
+// and URLs (every *_URL setting) shown as scheme://host:port/path only:
 // slog.Info("starting", "config", cfg).
 func (c *Config) LogValue() slog.Value {
 	var attrs []slog.Attr
 	v := reflect.ValueOf(c).Elem()
 	for i, s := range Settings() {
-		text := fmt.Sprint(v.Field(i).Interface())
-		if sec, ok := v.Field(i).Interface().(Secret); ok && strings.HasPrefix(s.Name, "REDIS_") && sec.IsSet() {
-			text = redactURL(sec.Reveal()) // the host is worth seeing
+		field := v.Field(i).Interface()
+		text := fmt.Sprint(field)
+		if strings.HasSuffix(s.Name, "_URL") {
+			// The host is worth seeing, a user or password in any URL never.
+			raw, _ := field.(string)
+			if sec, ok := field.(Secret); ok {
+				raw = sec.Reveal()
+			}
+			if shown, ok := redactURL(raw); ok {
+				text = shown
+			} else if raw != "" {
+				text = "[redacted]"
+			}
 		}
 		attrs = append(attrs, slog.String(s.Name, text))
 	}

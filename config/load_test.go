@@ -233,6 +233,8 @@ func TestRequiredByPurpose(t *testing.T) {
 			"UPGRADEBOT_ALLOWED_BOTS": "x", "SLACK_APP_TOKEN_FILE": "/nonexistent"}, nil},
 		{"shell still checks the rest", ForShell, map[string]string{"HOME": "/h", "UPGRADEBOT_TIMEZONE": "Nowhere/Land"},
 			[]string{"UPGRADEBOT_TIMEZONE"}},
+		{"shell takes its user names as admins", ForShell, map[string]string{"HOME": "/h", "UPGRADEBOT_ADMINS": "ana, U1AA"}, nil},
+		{"run wants Slack ids as admins", ForRun, with(runEnv, "UPGRADEBOT_ADMINS", "ana, U1AA"), []string{"UPGRADEBOT_ADMINS"}},
 		{"diagnose ignores the store", ForDiagnose, map[string]string{"REDIS_URL": "http://x", "UPGRADEBOT_TIMEZONE": "Nowhere/Land"}, nil},
 		{"diagnose checks its own", ForDiagnose, map[string]string{"UPGRADEBOT_LOG_LEVEL": "loud", "UPGRADEBOT_KB_FILE": "/nonexistent"},
 			[]string{"UPGRADEBOT_KB_FILE", "UPGRADEBOT_LOG_LEVEL"}},
@@ -478,6 +480,10 @@ func TestRedisURL(t *testing.T) {
 		{"sentinel bad addr", "redis://s1:26379?master_name=m&addr=s2&password=" + pw, false, "master_name=NAME"},
 		{"cluster bad addr", "redis://r1:7000?addr=r2", true, "addr=host2:port2"},
 		{"cluster http", "http://:" + pw + "@r1:7000", true, "redis:// or rediss://"},
+		{"the password alone", pw, false, "is not a redis:// URL: it has no host"},
+		{"? in the password", "redis://:SEKRIT?x=" + pw + "@127.0.0.1:6379/8", false, "is not a redis:// URL"},
+		{"port-like password with /", "redis://u:12/SEKRIT@host:6379", false, "is not a redis:// URL"},
+		{"cluster, the password alone", pw, true, "is not a redis:// URL"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -501,7 +507,12 @@ func TestRedisURL(t *testing.T) {
 			}
 		})
 	}
-	_, err := load(t, ForShell, nil, map[string]string{"HOME": "/h", "REDIS_URL": "redis://a:6379", "REDIS_CLUSTER_URL": "redis://b:7000"})
+	// A file holding the password instead of the URL.
+	_, err := load(t, ForShell, nil, map[string]string{"HOME": "/h", "REDIS_URL_FILE": writeFile(t, t.TempDir(), "url", pw+"\n")})
+	if p, ok := findProblem(problems(t, err), "REDIS_URL"); !ok || !strings.Contains(p.Message, "is not a redis:// URL") || strings.Contains(err.Error(), "SEKRIT") {
+		t.Errorf("REDIS_URL_FILE holding a password: want a problem without it, got:\n%v", err)
+	}
+	_, err = load(t, ForShell, nil, map[string]string{"HOME": "/h", "REDIS_URL": "redis://a:6379", "REDIS_CLUSTER_URL": "redis://b:7000"})
 	if got := names(problems(t, err)); !slices.Equal(got, []string{"REDIS_CLUSTER_URL"}) || !strings.Contains(err.Error(), "REDIS_URL") {
 		t.Errorf("both URLs: want one problem naming both, got:\n%v", err)
 	}

@@ -113,11 +113,13 @@ func TestSecretsNeverPrinted(t *testing.T) {
 		"SLACK_SIGNING_SECRET": bot,            // a token as the secret
 		"SLACK_APP_TOKEN_FILE": botFile + "/x", // unreadable
 		"REDIS_URL":            "http://default:" + redis + "@redis:6379/1",
+		"SLACK_API_URL":        "http://user:" + sig + "@proxy.example/api", // no final /
 	}, {
 		"HOME":            "/h",
 		"SLACK_BOT_TOKEN": "xoxb-" + sig + " x", // a space
 		"SLACK_APP_TOKEN": bot,
 		"REDIS_URL":       "redis://default:" + redis + "%zz@redis:6379/1",
+		"SLACK_API_URL":   "user:" + sig + "@proxy.example/api/", // no scheme
 	}, {
 		"HOME":              "/h",
 		"SLACK_APP_TOKEN":   "xoxp-" + sig,
@@ -125,6 +127,12 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	}, {
 		"HOME":      "/h",
 		"REDIS_URL": "redis://s1:26379?master_name=m&password=" + redis + "&dial_timeout=" + redis,
+	}, {
+		"HOME":           "/h",
+		"REDIS_URL_FILE": writeFile(t, dir, "redis-password", redis+"\n"), // the password instead of the URL
+	}, {
+		"HOME":      "/h",
+		"REDIS_URL": "redis://:" + redis[:8] + "?x=" + redis[8:] + "@127.0.0.1:6379/8", // "?" in the password
 	}}
 	for i, env := range bad {
 		_, err := load(t, ForRun, nil, env)

@@ -102,7 +102,8 @@ func TestNilEnvironment(t *testing.T) {
 }
 
 func TestLogValue(t *testing.T) {
-	c := mustLoad(t, ForRun, nil, with(runEnv, "REDIS_URL", "redis://u:pw@r:6379/1", "UPGRADEBOT_ADMINS", "U1AA U2BB"))
+	c := mustLoad(t, ForRun, nil, with(runEnv, "REDIS_URL", "redis://u:pw@r:6379/1", "UPGRADEBOT_ADMINS", "U1AA U2BB",
+		"SLACK_API_URL", "http://user:PROXYSECRET@proxy.example/api/"))
 	got := map[string]string{}
 	for _, a := range c.LogValue().Group() {
 		got[a.Key] = a.Value.String()
@@ -113,7 +114,8 @@ func TestLogValue(t *testing.T) {
 		}
 	}
 	want := map[string]string{
-		"REDIS_URL": "redis://[redacted]@r:6379/1", "SLACK_BOT_TOKEN": "[redacted]", "SLACK_SIGNING_SECRET": "[unset]",
+		"REDIS_URL": "redis://r:6379/1", "SLACK_BOT_TOKEN": "[redacted]", "SLACK_SIGNING_SECRET": "[unset]",
+		"SLACK_API_URL": "http://proxy.example/api/", "REDIS_CLUSTER_URL": "[unset]",
 		"UPGRADEBOT_LOG_LEVEL": "INFO", "UPGRADEBOT_MIN_REMINDER_INTERVAL": "15m0s",
 		"UPGRADEBOT_TIMEZONE": "UTC",
 	}
@@ -125,17 +127,31 @@ func TestLogValue(t *testing.T) {
 }
 
 func TestRedactURL(t *testing.T) {
-	tests := map[string]string{
-		"redis://host:6379":         "redis://host:6379",
-		"redis://u:p@host:6379/0":   "redis://[redacted]@host:6379/0",
-		"redis://:p/a@ss@host:6379": "redis://[redacted]@host:6379",
-		"u:p@host":                  "[redacted]@host",
-		"redis://s:26379?master_name=m&password=pw&sentinel_password=x&db=1": "redis://s:26379?master_name=m&password=[redacted]&sentinel_password=[redacted]&db=[redacted]",
-		"": "",
+	tests := []struct {
+		in, want string
+		ok       bool
+	}{
+		{"redis://host:6379", "redis://host:6379", true},
+		{"redis://u:p@host:6379/0", "redis://host:6379/0", true},
+		{"redis://:p@a@host:6379", "redis://host:6379", true},
+		{"redis://s:26379?master_name=m&password=pw&sentinel_password=x&db=1", "redis://s:26379", true},
+		{"https://user:PW@proxy.example/api/", "https://proxy.example/api/", true},
+		{"http://h/api/#PW", "http://h/api/", true},
+		// Not shown at all: no scheme and host, or the host or path could be part of a password.
+		{"", "", false},
+		{"PW", "", false},
+		{"u:PW@host", "", false},
+		{"redis://:p/a@ss@host:6379", "", false},
+		{"redis://:p?x=PW@127.0.0.1:6379/8", "", false},
+		{"redis://u:12/PW@host:6379", "", false},
+		{"redis://u:12#PW@host:6379", "", false},
+		{"redis://u:12?PW@host:6379", "", false},
+		{"redis://u:PW%zz@host:6379", "", false},
+		{"redis:PW@host", "", false},
 	}
-	for in, want := range tests {
-		if got := redactURL(in); got != want {
-			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
+	for _, tc := range tests {
+		if got, ok := redactURL(tc.in); got != tc.want || ok != tc.ok {
+			t.Errorf("redactURL(%q) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
 		}
 	}
 }

@@ -14,6 +14,7 @@ package shell
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
 	"fmt"
 	"io"
 	"os"
@@ -21,6 +22,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/upgradebot/upgradebot/bot"
 )
@@ -40,6 +42,12 @@ type Options struct {
 	Now              func() time.Time
 	// FileDir is where images the bot makes (charts) are written; "" means the system's temporary directory.
 	FileDir string
+	// Session begins the ids of the session's messages and commands. The
+	// core keys tracking changes by those ids, so two sessions on one store
+	// must not share it: when empty, it is made of the start time in
+	// nanoseconds and a random part. Tests set it for output that is the
+	// same every run.
+	Session string
 }
 
 // The terminal's bracketed paste: it wraps what is pasted in these markers
@@ -57,9 +65,10 @@ type Shell struct {
 	opts    Options
 	out     io.Writer
 	in      *bufio.Reader
-	pending []string // lines to read again before the input's
+	lines   chan string   // the input's lines, from the goroutine reading them; closed at its end
+	stop    chan struct{} // closed when Run returns: the reading goroutine sends no more
+	pending []string      // lines to read again before the input's
 	seq     int
-	base    int64
 }
 
 // New returns a shell around the bot core.
@@ -76,19 +85,32 @@ func New(b *bot.Bot, out io.Writer, in io.Reader, o Options) *Shell {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Shell{bot: b, opts: o, out: out, in: bufio.NewReaderSize(in, 64<<10), base: o.Now().Unix()}
+	if o.Session == "" {
+		o.Session = newSession(time.Now())
+	}
+	return &Shell{bot: b, opts: o, out: out, in: bufio.NewReaderSize(in, 64<<10)}
 }
 
-// nextID returns a message id unique across runs, like a Slack ts.
+// newSession returns an id prefix unique to this session: the start time in
+// nanoseconds (the real clock's, even when Options.Now is fixed) and 65
+// random bits, so that sessions started at once, in one process or several,
+// differ.
+func newSession(start time.Time) string {
+	return fmt.Sprintf("%d-%s", start.UnixNano(), rand.Text()[:13])
+}
+
+// nextID returns a message or command id unique across sessions. The core
+// reads nothing from its shape (a Slack ts is "seconds.micro"): it only keys
+// the changes made by the message or command with it.
 func (s *Shell) nextID() string {
 	s.seq++
-	return fmt.Sprintf("%d.%06d", s.base, s.seq)
+	return fmt.Sprintf("%s.%06d", s.opts.Session, s.seq)
 }
 
 // read returns the next input: one typed line, or a whole pasted block
-// (pasted true). ok is false at the end of the input.
-func (s *Shell) read() (text string, pasted, ok bool) {
-	line, ok := s.readLine()
+// (pasted true). ok is false at the end of the input or once ctx is done.
+func (s *Shell) read(ctx context.Context) (text string, pasted, ok bool) {
+	line, ok := s.readLine(ctx)
 	if !ok {
 		return "", false, false
 	}
@@ -111,33 +133,64 @@ func (s *Shell) read() (text string, pasted, ok bool) {
 			break
 		}
 		block = append(block, rest)
-		if rest, ok = s.readLine(); !ok {
+		if rest, ok = s.readLine(ctx); !ok {
 			break
 		}
 	}
 	return strings.Trim(strings.Join(block, "\n"), "\n"), true, true
 }
 
-// readLine returns the next line, without its end.
-func (s *Shell) readLine() (string, bool) {
+// readLine returns the next line, without its end; false at the end of
+// the input or once ctx is done, even while the input has nothing to read.
+func (s *Shell) readLine(ctx context.Context) (string, bool) {
 	if len(s.pending) > 0 {
 		line := s.pending[0]
 		s.pending = s.pending[1:]
 		return line, true
 	}
-	line, err := s.in.ReadString('\n')
-	if err != nil && line == "" {
+	if ctx.Err() != nil {
 		return "", false
 	}
-	return strings.TrimRight(line, "\r\n"), true
+	select {
+	case line, ok := <-s.lines:
+		return line, ok
+	case <-ctx.Done():
+		return "", false
+	}
+}
+
+// startReading starts the goroutine that reads the input's lines into
+// s.lines, so that a read waiting for input gives way to a cancelled
+// context (Ctrl-C). It stops at the end of the input or when s.stop is
+// closed; one blocked in reading a terminal ends with the process.
+func (s *Shell) startReading() {
+	s.lines, s.stop = make(chan string), make(chan struct{})
+	go func() {
+		defer close(s.lines)
+		for first := true; ; first = false {
+			line, err := s.in.ReadString('\n')
+			if err != nil && line == "" {
+				return
+			}
+			if first {
+				// A byte order mark (a file saved by a Windows editor) is no part of the first line.
+				line = strings.TrimPrefix(line, "\ufeff")
+			}
+			select {
+			case s.lines <- strings.TrimRight(line, "\r\n"):
+			case <-s.stop:
+				return
+			}
+		}
+	}()
 }
 
 // readUntil reads lines after first up to an empty line, the end of the
 // input, or a line stop says is not part of them (read again next).
-func (s *Shell) readUntil(first string, stop func(string) bool) string {
+func (s *Shell) readUntil(ctx context.Context, first string, stop func(string) bool) string {
 	lines := []string{first}
 	for {
-		line, _, ok := s.read()
+		line, _, ok := s.read(ctx)
 		if !ok || strings.TrimSpace(line) == "" {
 			break
 		}
@@ -156,22 +209,30 @@ func (s *Shell) prompt() {
 	}
 }
 
-// Run reads input until the end or ":quit".
+// Run reads input until the end, ":quit", or ctx is done (then at once,
+// even while waiting for input; what was typed but not finished is dropped).
+// Run is called once.
 func (s *Shell) Run(ctx context.Context) error {
 	if s.opts.Terminal {
 		fmt.Fprint(s.out, pasteOn+"upgradebot shell: paste an error (typed text ends with an empty line), type /upgrade help, or :quit.\n")
 		defer fmt.Fprint(s.out, pasteOff)
 	}
+	s.startReading()
+	defer close(s.stop)
 	for ctx.Err() == nil {
 		if len(s.pending) == 0 {
 			s.prompt()
 		}
-		text, pasted, ok := s.read()
-		if !ok {
+		text, pasted, ok := s.read(ctx)
+		if !ok || ctx.Err() != nil {
+			if s.opts.Terminal && ctx.Err() != nil {
+				fmt.Fprintln(s.out) // after the prompt
+			}
 			return nil
 		}
 		trimmed := strings.TrimSpace(text)
-		if pasted && !strings.HasPrefix(trimmed, "/upgrade") && !strings.HasPrefix(trimmed, ":") {
+		word, arg := cutWord(trimmed)
+		if pasted && !strings.HasPrefix(trimmed, "/upgrade") && !ownCommand(word) {
 			s.message(ctx, text)
 			continue
 		} else if pasted {
@@ -179,24 +240,42 @@ func (s *Shell) Run(ctx context.Context) error {
 			s.pending = append(strings.Split(text, "\n"), s.pending...)
 			continue
 		}
-		word, arg, _ := strings.Cut(trimmed, " ")
 		switch {
 		case trimmed == "":
 		case word == ":quit" || word == ":q":
 			return nil
 		case word == ":image":
-			s.image(ctx, strings.TrimSpace(arg))
+			s.image(ctx, arg)
 		case word == ":file":
-			s.file(ctx, strings.TrimSpace(arg))
-		case word == "/upgrade" || strings.HasPrefix(trimmed, "/upgrade "):
-			s.command(ctx, strings.TrimSpace(arg))
-		case strings.HasPrefix(trimmed, ":"):
-			fmt.Fprintf(s.out, "Unknown shell command %q: use :image PATH, :file PATH or :quit.\n", word)
+			s.file(ctx, arg)
+		case word == "/upgrade":
+			s.command(ctx, arg)
 		default:
-			s.message(ctx, s.readUntil(text, func(string) bool { return false }))
+			// Any other text is a message, one starting with ":" too
+			// (Slack's emoji codes: ":warning: There were errors…").
+			if text := s.readUntil(ctx, text, func(string) bool { return false }); ctx.Err() == nil {
+				s.message(ctx, text)
+			}
 		}
 	}
 	return nil
+}
+
+// cutWord splits text at its first run of white space (a space, a tab…):
+// the first word, and the rest without the space around it.
+func cutWord(text string) (word, rest string) {
+	text = strings.TrimSpace(text)
+	i := strings.IndexFunc(text, unicode.IsSpace)
+	if i < 0 {
+		return text, ""
+	}
+	return text[:i], strings.TrimSpace(text[i:])
+}
+
+// ownCommand reports whether word is one of the shell's own commands
+// (CONTRACTS.md: :image, :file and :quit; :q for short).
+func ownCommand(word string) bool {
+	return slices.Contains([]string{":image", ":file", ":quit", ":q"}, word)
 }
 
 // listCommands read their module names from the next lines when their own line has none.
@@ -204,11 +283,13 @@ var listCommands = []string{"failed", "skipped", "done", "take"}
 
 // command runs "/upgrade text".
 func (s *Shell) command(ctx context.Context, text string) {
-	name, rest, _ := strings.Cut(text, " ")
-	rest = strings.TrimSpace(rest)
+	name, rest := cutWord(text)
 	onlyEnv := strings.HasSuffix(rest, ":") && !strings.ContainsAny(rest, " \t")
 	if slices.Contains(listCommands, strings.ToLower(name)) && (rest == "" || onlyEnv) {
-		text = s.readUntil(text, func(line string) bool { return strings.HasPrefix(strings.TrimSpace(line), "/upgrade") })
+		text = s.readUntil(ctx, text, func(line string) bool { return strings.HasPrefix(strings.TrimSpace(line), "/upgrade") })
+		if ctx.Err() != nil {
+			return // interrupted while the names were typed
+		}
 		if onlyEnv {
 			text = strings.Replace(text, "\n", " ", 1) // "failed qa:" and its names, as one command
 		}
@@ -225,6 +306,10 @@ func (s *Shell) handle(ctx context.Context, m bot.Message) {
 	resp := s.bot.HandleMessage(ctx, m)
 	if resp.Reply.Empty() && resp.Announce.Empty() && resp.React == "" {
 		fmt.Fprintln(s.out, "(no known upgrade message in that text)")
+		if word, _, _ := strings.Cut(strings.TrimSpace(m.Text), " "); strings.HasPrefix(word, ":") && !strings.HasSuffix(word, ":") && !strings.Contains(m.Text, "\n") {
+			// Likely a mistyped command rather than an emoji code.
+			fmt.Fprintln(s.out, "(read as a message: the shell's own commands are :image PATH, :file PATH and :quit)")
+		}
 		return
 	}
 	s.show(resp)

@@ -84,7 +84,18 @@ func TestInput(t *testing.T) {
 			[]string{"Usage: :file PATH", "Could not read"}, nil},
 		{":image without OCR", false, ":image\n:image x.png\n",
 			[]string{"Usage: :image PATH", "Screenshots are not read"}, nil},
-		{"unknown shell command", false, ":bogus\n", []string{"Unknown shell command \":bogus\""}, nil},
+		{"another word starting with : is a message, with a hint", false, ":bogus\n",
+			[]string{noMatch, "the shell's own commands are :image PATH, :file PATH and :quit"}, nil},
+		{"typed message starting with an emoji code", false, ":warning: There were errors preparing some modules.\n\n",
+			[]string{"Some modules failed the modules preparation step"}, map[string]int{noMatch: 0, "shell's own commands": 0}},
+		{"pasted message starting with an emoji code", true, paste(":warning: There were errors preparing some modules.\n\nsee above") + "\n",
+			[]string{"Some modules failed the modules preparation step"}, map[string]int{noMatch: 0}},
+		{"pasted :quit still leaves", true, paste(":quit") + "\n/upgrade status\n",
+			nil, map[string]int{"follow": 0, "track": 0}},
+		{"a byte order mark and CRLF before a command", false, "\ufeff/upgrade track qa 11.31.0\r\n\r\n/upgrade status\r\n",
+			[]string{"ana set this channel to follow qa", "== qa"}, map[string]int{noMatch: 0}},
+		{"a tab after /upgrade and the subcommand", false, "/upgrade\ttrack qa\n/upgrade \t failed\nA\n\n/upgrade\tfailed\tqa:\nB\n\n",
+			[]string{"ana set this channel to follow qa", "reported 1 failed module on qa: A", "reported 1 failed module on qa: B"}, map[string]int{noMatch: 0}},
 		{":quit stops", false, "/upgrade track qa\n:quit\n/upgrade status\n",
 			[]string{"follow qa"}, map[string]int{"== qa": 0}},
 	}
@@ -291,5 +302,77 @@ func TestFileErrorLog(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "Could not read the file image.csv: it is not a text, CSV or XLSX file") {
 		t.Errorf("output:\n%s", out.String())
+	}
+}
+
+// TestSessionsDoNotShareIDs: sessions started at the same moment on one
+// store each record their own pastes (their ids key the changes).
+func TestSessionsDoNotShareIDs(t *testing.T) {
+	b := newBot(t)
+	start := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	now := func() time.Time { return start }
+	run := func(in string) string {
+		var out strings.Builder
+		if err := New(b, &out, strings.NewReader(in), Options{User: "ana", Now: now}).Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return out.String()
+	}
+	run("/upgrade track qa\n")
+	for _, m := range []string{"A_CS", "B_CS", "C_CS"} {
+		run(strings.ReplaceAll(producer, "Billing_CS", m) + "\n")
+	}
+	status := run("/upgrade status qa\n")
+	for _, m := range []string{"A_CS", "B_CS", "C_CS"} {
+		if !strings.Contains(status, m) {
+			t.Errorf("status lacks %s:\n%s", m, status)
+		}
+	}
+}
+
+// TestCancelWhileWaiting: a cancelled context (Ctrl-C, SIGTERM) ends Run at
+// once, even while it waits for input, and what was being typed is dropped
+// rather than run with the cancelled context.
+func TestCancelWhileWaiting(t *testing.T) {
+	tests := []struct {
+		name  string
+		typed string // before the cancel
+		want  string // in the output before it
+	}{
+		{"waiting for a line", "/upgrade track qa\n", "ana set this channel to follow qa"},
+		{"in a typed message", "/upgrade track qa\n" + producer + "\n", "ana set this channel to follow qa"},
+		{"reading module names", "/upgrade track qa\n/upgrade failed\nA\n", "ana set this channel to follow qa"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			in, feed := io.Pipe()
+			t.Cleanup(func() { feed.Close() })
+			out := &notifyWriter{wrote: make(chan struct{}, 1)}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := make(chan error, 1)
+			go func() { done <- New(newBot(t), out, in, Options{User: "ana", Terminal: true}).Run(ctx) }()
+			if _, err := io.WriteString(feed, tc.typed); err != nil {
+				t.Fatal(err)
+			}
+			out.waitFor(t, tc.want)
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatal(err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("Run did not return after its context was cancelled")
+			}
+			for _, bad := range []string{"Tracking failed", "Billing_CS", "reported"} {
+				if strings.Contains(out.String(), bad) {
+					t.Errorf("the interrupted input ran (%q):\n%s", bad, out.String())
+				}
+			}
+			if !strings.HasSuffix(out.String(), pasteOff) {
+				t.Errorf("bracketed paste left on:\n%q", out.String())
+			}
+		})
 	}
 }

@@ -25,7 +25,7 @@ is - or left out; nothing is recorded. Flags may come before or after FILE.
   --json   print exactly one JSON object: {"findings": [...]}
 
 Exit status: 0 when it ran (found or not), 2 on a usage error, 1 on an
-input error (a missing file, say).
+input error (a missing file, say, or more than 8 MB).
 
 Examples:
   upgradebot diagnose error.txt
@@ -61,9 +61,9 @@ func cmdDiagnose(ctx context.Context, args []string, e env) error {
 		name = pos[0]
 	}
 	if name == "-" {
-		data, err = io.ReadAll(io.LimitReader(e.stdin, maxInput))
+		data, err = readLimited(e.stdin)
 	} else {
-		data, err = readLimited(name)
+		data, err = readFileLimited(name)
 	}
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", name, err)
@@ -89,13 +89,29 @@ func cmdDiagnose(ctx context.Context, args []string, e env) error {
 	return nil
 }
 
-func readLimited(path string) ([]byte, error) {
+// errTooLarge is an input over maxInput: diagnosing only its start could
+// miss the errors, and saying nothing was found would be wrong.
+var errTooLarge = fmt.Errorf("more than %d MB: diagnose reads at most %d MB; pass only the part with the errors (cut the log around them first)", maxInput>>20, maxInput>>20)
+
+func readFileLimited(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, maxInput))
+	return readLimited(f)
+}
+
+// readLimited reads all of r, or fails with errTooLarge beyond maxInput.
+func readLimited(r io.Reader) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxInput+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxInput {
+		return nil, errTooLarge
+	}
+	return data, nil
 }
 
 // inputText returns the text to diagnose: the data itself, or what OCR reads from an image.

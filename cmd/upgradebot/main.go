@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -20,7 +21,9 @@ import (
 	_ "time/tzdata" // schedules must work in a minimal container without zone files
 
 	cenv "github.com/caarlos0/env/v11"
+	"github.com/redis/go-redis/v9"
 	"github.com/upgradebot/upgradebot/config"
+	"golang.org/x/term"
 )
 
 // version is set at release build time with -ldflags "-X main.version=…".
@@ -46,15 +49,28 @@ type env struct {
 	// now is the clock of the shell's bot and store; nil means time.Now.
 	// Transcript tests fix it so that their output is the same every run.
 	now func() time.Time
+	// useLogger hands the logger a command made from its settings to the
+	// libraries that log on their own (go-redis). main sets it, once per
+	// process; tests leave it nil, as the libraries' loggers are global.
+	useLogger func(*slog.Logger)
+	// shellSession begins the ids of the shell's messages and commands;
+	// "" makes a unique one (shell.Options.Session). Transcript tests fix it.
+	shellSession string
 }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	fi, _ := os.Stdin.Stat()
 	e := env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, environ: cenv.ToMap(os.Environ()),
-		stdinTerminal: fi != nil && fi.Mode()&os.ModeCharDevice != 0}
+		stdinTerminal: isTerminal(os.Stdin),
+		useLogger:     func(l *slog.Logger) { redis.SetLogger(redisLogger{l}) }}
 	os.Exit(runMain(ctx, os.Args[1:], e))
+}
+
+// isTerminal reports whether f is a terminal. A character device is not
+// enough: /dev/null is one, and a closed standard input is none.
+func isTerminal(f *os.File) bool {
+	return term.IsTerminal(int(f.Fd()))
 }
 
 // command is one command of the binary.

@@ -152,6 +152,47 @@ func TestExitCodes(t *testing.T) {
 	}
 }
 
+// TestDiagnoseTooLarge: an input over the limit is an input error (exit 1,
+// saying the limit), not a silent cut and "nothing found"; at the limit it runs.
+func TestDiagnoseTooLarge(t *testing.T) {
+	const errLine = "There was an error preparing your modules.\n"
+	filler := func(n int) string { return strings.Repeat(strings.Repeat("x", 99)+"\n", n/100) }
+	over := filler(maxInput+100) + errLine // the error after the limit
+	at := filler(maxInput-100) + errLine
+	at += strings.Repeat("y", maxInput-len(at))
+	dir := t.TempDir()
+	file := filepath.Join(dir, "big.log")
+	if err := os.WriteFile(file, []byte(over), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, stdin string
+		args        []string
+		code        int
+	}{
+		{"stdin over the limit", over, []string{"diagnose", "--json", "-"}, 1},
+		{"file over the limit", "", []string{"diagnose", "--json", file}, 1},
+		{"at the limit", at, []string{"diagnose", "--json", "-"}, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := run(t, tc.stdin, nil, tc.args...)
+			if r.code != tc.code {
+				t.Fatalf("exit %d, want %d (stderr %q)", r.code, tc.code, r.stderr)
+			}
+			if tc.code == 0 {
+				if !strings.Contains(r.stdout, "modules-preparation-failed") {
+					t.Errorf("stdout %q", r.stdout)
+				}
+				return
+			}
+			if r.stdout != "" || !strings.Contains(r.stderr, "more than 8 MB") || !strings.Contains(r.stderr, "at most 8 MB") {
+				t.Errorf("stdout %q, stderr %q", r.stdout, r.stderr)
+			}
+		})
+	}
+}
+
 func TestHelpAndVersion(t *testing.T) {
 	for _, args := range [][]string{nil, {"help"}, {"--help"}, {"-h"}, {"--log-level", "debug"}} {
 		r := run(t, "", nil, args...)
@@ -250,5 +291,48 @@ func TestMistypedData(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(home, ".local", "share", "upgradebot", "upgradebot.db")); err != nil {
 		t.Errorf("default store not created: %v", err)
+	}
+}
+
+// TestIsTerminal: /dev/null, pipes and files are not terminals (/dev/null
+// is a character device, which the shell took for one); a pseudo-terminal is.
+func TestIsTerminal(t *testing.T) {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	defer pw.Close()
+	file, err := os.Create(filepath.Join(t.TempDir(), "in.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	devNull, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer devNull.Close()
+	tests := []struct {
+		name string
+		f    *os.File
+		want bool
+	}{
+		{"/dev/null", devNull, false},
+		{"pipe", pr, false},
+		{"file", file, false},
+	}
+	if ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0); err == nil {
+		defer ptmx.Close()
+		tests = append(tests, struct {
+			name string
+			f    *os.File
+			want bool
+		}{"pseudo-terminal", ptmx, true})
+	}
+	for _, tc := range tests {
+		if got := isTerminal(tc.f); got != tc.want {
+			t.Errorf("%s: isTerminal = %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }

@@ -49,7 +49,7 @@ func cmdRun(ctx context.Context, args []string, e env) error {
 		}
 		return err
 	}
-	logger := newLogger(cfg, e.stderr)
+	logger := e.newLogger(cfg)
 	kb, err := loadKB(cfg)
 	if err != nil {
 		return err

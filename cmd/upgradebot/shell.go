@@ -61,7 +61,7 @@ func cmdShell(ctx context.Context, args []string, e env) error {
 			cfg.LogLevel = slog.LevelInfo
 		}
 	}
-	logger := newLogger(cfg, e.stderr)
+	logger := e.newLogger(cfg)
 	kb, err := loadKB(cfg)
 	if err != nil {
 		return err
@@ -79,7 +79,7 @@ func cmdShell(ctx context.Context, args []string, e env) error {
 	if err := ocr.startErr(); err != nil {
 		return err
 	}
-	b := bot.New(bot.Options{Engine: diagnosis.New(kb), Store: store, Logger: logger, OCRNote: ocr.note(), Now: e.now, Zone: cfg.Timezone})
+	b := bot.New(bot.Options{Engine: diagnosis.New(kb), Store: store, Logger: logger, Admins: cfg.Admins, OCRNote: ocr.note(), Now: e.now, Zone: cfg.Timezone})
 	// The shell posts nothing on a schedule, but "/upgrade remind now" and
 	// schedule changes work through the same scheduler as in Slack.
 	opts := schedulerOptions(cfg)
@@ -95,6 +95,7 @@ func cmdShell(ctx context.Context, args []string, e env) error {
 	sh := shell.New(b, e.stdout, e.stdin, shell.Options{
 		Channel: *channel, User: who, Terminal: e.stdinTerminal,
 		ReadImage: ocr.readFileFunc(), ImageUnavailable: ocr.note(), Now: e.now,
+		Session: e.shellSession,
 	})
 	return sh.Run(ctx)
 }
@@ -147,4 +148,14 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// newLogger returns the command's logger on standard error and hands it to
+// the libraries that log on their own (env.useLogger).
+func (e env) newLogger(cfg *config.Config) *slog.Logger {
+	logger := newLogger(cfg, e.stderr)
+	if e.useLogger != nil {
+		e.useLogger(logger)
+	}
+	return logger
 }

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/upgradebot/upgradebot/internal/redistest"
 )
@@ -92,7 +94,8 @@ func TestShellInput(t *testing.T) {
 		"hello team, lunch?",
 		"",
 		":image",
-		":bogus",
+		":bogus", // a message: it ends at an empty line
+		"",
 		"/upgrade frobnicate",
 		"",
 		":quit",
@@ -108,7 +111,7 @@ func TestShellInput(t *testing.T) {
 		"reported 3 failed modules on qa: Billing_CS, Orders, Customer Portal",
 		"(no known upgrade message in that text)",
 		"Usage: :image PATH",
-		"Unknown shell command",
+		"the shell's own commands are :image PATH, :file PATH and :quit", // :bogus is a message
 		"I don't know the command",
 		"(to #ops)",
 	} {
@@ -184,6 +187,70 @@ func TestShellLogQuiet(t *testing.T) {
 			}
 			if tc.wantInfo && !strings.Contains(r.stderr, `msg="store: embedded"`) {
 				t.Errorf("the store's kind is not logged:\n%s", r.stderr)
+			}
+		})
+	}
+}
+
+// TestShellSessionsAtOnce: shell processes started in the same second (here
+// at one fixed time) on one store each record their paste, on both stores.
+func TestShellSessionsAtOnce(t *testing.T) {
+	stores := map[string]func(t *testing.T) map[string]string{
+		"embedded": func(t *testing.T) map[string]string {
+			return map[string]string{"UPGRADEBOT_DATA": filepath.Join(t.TempDir(), "upgradebot.db")}
+		},
+		"redis": redisEnv,
+	}
+	at := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	for name, newEnv := range stores {
+		t.Run(name, func(t *testing.T) {
+			environ := newEnv(t)
+			environ["USER"], environ["HOME"] = "ana", t.TempDir()
+			shell := func(in string) string {
+				var out, errOut strings.Builder
+				e := env{stdin: strings.NewReader(in), stdout: &out, stderr: &errOut, environ: environ, now: func() time.Time { return at }}
+				if code := runMain(context.Background(), []string{"shell"}, e); code != 0 {
+					t.Fatalf("shell exit %d: %s", code, errOut.String())
+				}
+				return out.String()
+			}
+			shell("/upgrade track prod 11.31.0\n")
+			for _, m := range []string{"A_CS", "B_CS", "C_CS"} {
+				shell("Old Producer: Producer module '" + m + "' hasn't been prepared for the current OutSystems environment version.\n")
+			}
+			status := shell("/upgrade status prod\n")
+			for _, m := range []string{"A_CS", "B_CS", "C_CS"} {
+				if !strings.Contains(status, m) {
+					t.Errorf("status lacks %s:\n%s", m, status)
+				}
+			}
+		})
+	}
+}
+
+// TestShellAdmins: UPGRADEBOT_ADMINS holds in the shell as in Slack, and the
+// shell's user, named by --user or $USER, can be one of them.
+func TestShellAdmins(t *testing.T) {
+	const in = "/upgrade track qa\n/upgrade untrack qa\n"
+	tests := []struct {
+		name, admins, user string
+		args               []string
+		allowed            bool
+	}{
+		{"no admins: everyone", "", "ana", nil, true},
+		{"not an admin", "U0ADMIN01", "ana", nil, false},
+		{"$USER named an admin", "U0ADMIN01, ana", "ana", nil, true},
+		{"--user named an admin", "U0ADMIN01", "ana", []string{"--user", "U0ADMIN01"}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			environ := map[string]string{"UPGRADEBOT_DATA": filepath.Join(t.TempDir(), "u.db"), "USER": tc.user, "UPGRADEBOT_ADMINS": tc.admins}
+			r := run(t, in, environ, append([]string{"shell"}, tc.args...)...)
+			if r.code != 0 {
+				t.Fatalf("exit %d: %s", r.code, r.stderr)
+			}
+			if refused := strings.Contains(r.stdout, "Only upgradebot admins may use"); refused == tc.allowed {
+				t.Errorf("untrack refused: %v, want %v:\n%s", refused, !tc.allowed, r.stdout)
 			}
 		})
 	}

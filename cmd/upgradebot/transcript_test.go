@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -62,7 +63,10 @@ func transcript(t *testing.T, script string, environ map[string]string) string {
 	environ["UPGRADEBOT_OCR"] = "off"
 	var out, errOut strings.Builder
 	e := env{stdin: strings.NewReader(script), stdout: &out, stderr: &errOut, environ: environ,
-		now: func() time.Time { return transcriptTime }}
+		now: func() time.Time { return transcriptTime },
+		// The ids of the shell before sessions had a random part: the
+		// scripts type the codes of questions asked (record, undo).
+		shellSession: strconv.FormatInt(transcriptTime.Unix(), 10)}
 	if code := runMain(context.Background(), []string{"shell"}, e); code != 0 {
 		t.Fatalf("shell exit %d: %s", code, errOut.String())
 	}
