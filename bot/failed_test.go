@@ -2,9 +2,13 @@ package bot
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/upgradebot/upgradebot/diagnosis"
+	"github.com/upgradebot/upgradebot/progress"
 )
 
 // A failed modules preparation is not the end of the upgrade: republishing
@@ -65,4 +69,31 @@ func TestUndoCountsUnnamed(t *testing.T) {
 	cmd(t, b, "C1", "U2", "failed Billing_CS")
 	out := text(cmd(t, b, "C1", "U2", "undo"))
 	mustSay(t, out, "U2 undid a change on prod", "0 to republish, and 2 more modules that Service Center counted and nobody has named yet")
+}
+
+// Every time a reply shows is in the bot's zone, named.
+func TestTimesInOneZone(t *testing.T) {
+	zone, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Skip("no time zone database:", err)
+	}
+	store, err := progress.OpenBoltStore(filepath.Join(t.TempDir(), "bot.db"), progress.BoltOptions{Now: func() time.Time { return testNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	b := New(Options{Engine: diagnosis.New(diagnosis.Builtin()), Store: store, Now: func() time.Time { return testNow }, Zone: zone})
+	cmd(t, b, "C1", "U1", "track prod 11.31.0")
+	cmd(t, b, "C1", "U1", "failed Billing_CS")
+	local := testNow.In(zone).Format("15:04 MST")
+	for _, c := range []string{"status prod", "history prod"} {
+		out := text(cmd(t, b, "C1", "U1", c))
+		if strings.Contains(out, "UTC") {
+			t.Errorf("%s shows a time in UTC, not in %s:\n%s", c, zone, out)
+		}
+		if c == "status prod" {
+			mustSay(t, out, "Last update: "+testNow.In(zone).Format("Mon 2 Jan ")+local)
+		}
+	}
+	mustSay(t, text(cmd(t, b, "C1", "U1", "history prod")), "(times in "+testNow.In(zone).Format("MST")+")", testNow.In(zone).Format("01-02 15:04"))
 }

@@ -126,7 +126,7 @@ func (b *Bot) heldLines(ctx context.Context, workspace, env string, held []heldC
 			}
 			l = append(l, T("; recorded: "+recordedText(st)))
 			if !st.UpdatedAt.IsZero() {
-				l = append(l, T(", last update "+st.UpdatedAt.UTC().Format("2006-01-02 15:04 UTC")))
+				l = append(l, T(", last update "+b.when(st.UpdatedAt)))
 				if st.UpdatedBy != "" {
 					l = append(l, T(" by "), M(st.UpdatedBy))
 				}

@@ -30,12 +30,12 @@ func (b *Bot) cmdHistory(ctx context.Context, c Command, args string) Response {
 		return private(b.storeError("history", err))
 	}
 	r := &Reply{Summary: fmt.Sprintf("History of %s: %d entries", env, len(entries))}
-	r.Header("History of " + env)
+	r.Header("History of " + env + " (times in " + b.now().In(b.zone).Format("MST") + ")")
 	const show = 25
 	start := max(0, len(entries)-show)
 	var lines []Line
 	for _, e := range entries[start:] {
-		l := Line{T(e.Time.UTC().Format("01-02 15:04") + " ")}
+		l := Line{T(e.Time.In(b.zone).Format("01-02 15:04") + " ")}
 		if e.Actor != "" {
 			l = append(l, M(e.Actor), T(" "))
 		}

@@ -125,7 +125,7 @@ func (b *Bot) reminder(st progress.Status, owners map[string]string, now time.Ti
 	}
 	if w.stalled > 0 {
 		r.Context(Line{T(fmt.Sprintf("The modules preparation was last reported running %s ago (%s). Check in Service Center that it is still progressing and paste its latest status here, so I can follow.",
-			roughDuration(w.stalled), st.UpdatedAt.UTC().Format("2006-01-02 15:04 UTC")))})
+			roughDuration(w.stalled), b.when(st.UpdatedAt)))})
 	}
 	var buttons []Button
 	for i, m := range st.Modules {
@@ -354,6 +354,6 @@ func (b *Bot) PauseReminders(ctx context.Context, workspace, channel string, now
 	}
 	cs.Paused, cs.UpdatedAt, cs.UpdatedBy = true, now, ""
 	cs.PauseReason = fmt.Sprintf("I was removed from this channel, or it was archived or deleted (noticed %s). Invite me back, then `%s remind default` (or a schedule) turns them on again.",
-		now.UTC().Format("2006-01-02 15:04 UTC"), b.cmd)
+		b.when(now), b.cmd)
 	return b.store.SetChannelSettings(ctx, workspace, channel, cs)
 }

@@ -161,7 +161,7 @@ func (b *Bot) statusBlocks(r *Reply, st progress.Status, x statusExtra) {
 		fields = append(fields, Field{Label: "Installation", Value: Line{T(string(st.InstallType))}})
 	}
 	if !st.UpdatedAt.IsZero() {
-		v := Line{T(st.UpdatedAt.UTC().Format("2006-01-02 15:04 UTC"))}
+		v := Line{T(b.when(st.UpdatedAt))}
 		if st.UpdatedBy != "" {
 			v = append(v, T(" by "), M(st.UpdatedBy))
 		}

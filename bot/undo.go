@@ -189,7 +189,7 @@ func (b *Bot) undo(ctx context.Context, workspace, user, ref string) Response {
 		return private(errorReply("Only upgradebot admins may undo that (an admin's command). Ask one of them (UPGRADEBOT_ADMINS) to do it."))
 	}
 	if started := b.restartedSince(ctx, workspace, u); !started.IsZero() {
-		return private(errorReply(fmt.Sprintf("That change was made before %s's upgrade was started again (%s): undoing it now would mix the two upgrades, so nothing changed.", u.Env, started.UTC().Format("Mon 2 Jan 15:04 MST"))))
+		return private(errorReply(fmt.Sprintf("That change was made before %s's upgrade was started again (%s): undoing it now would mix the two upgrades, so nothing changed.", u.Env, b.when(started))))
 	}
 	res, err := b.store.Apply(ctx, workspace, u.Env, progress.Change{Kind: progress.ChangeUndo, Key: "undo:" + u.Keys[0], Actor: user, Undoes: u.Keys, At: b.now()})
 	switch {
