@@ -95,8 +95,8 @@ func findVersion(n *normalized) string {
 var buildLine = regexp.MustCompile(`(?:^|\n)version ([0-9]+(?:\.[0-9]+)+) \(build `)
 
 // versionNumber is a version after "Platform Server [version]": "11.31.0",
-// "(11.31.0)", not a folder's name ("Platform Server 11.0\CustomHandlers").
-var versionNumber = regexp.MustCompile(`^[ \t\n]*[:(]?[ \t\n]*([0-9]+(?:\.[0-9]+)+)(?:[^\\.0-9]|$)`)
+// "(11.31.0)", "11.31.0." ending a sentence, not a folder's name ("Platform Server 11.0\CustomHandlers").
+var versionNumber = regexp.MustCompile(`^[ \t\n]*[:(]?[ \t\n]*([0-9]+(?:\.[0-9]+)+)\.?(?:[^\\.0-9]|$)`)
 
 // skipCloseMark skips a banner's close button read by OCR as a lone "x".
 func skipCloseMark(l []byte, i int) int {

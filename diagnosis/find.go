@@ -33,11 +33,9 @@ func (t *template) findAll(n *normalized) []match {
 			if p = wordAt(n, t.first, p, hi); p < 0 {
 				break
 			}
-			start := p
-			if t.lead > 0 {
-				if start = leadStart(n.lower, p, t.lead); start < 0 {
-					continue
-				}
+			start := leadStart(n.lower, p, t.lead) // p itself when no number leads
+			if start < 0 {
+				continue
 			}
 			if m, ok := t.matchAt(n, start); ok {
 				out = append(out, m)

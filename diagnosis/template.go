@@ -175,8 +175,7 @@ func compileTemplate(text, key string) (*template, error) {
 		prefix += len(e.word) + 1
 	}
 	if t.anchorBack > 0 {
-		// Room for what may stand between the words: line breaks, OCR
-		// debris, a time column (see matchWord).
+		// Room for line breaks, OCR debris, a time column between the words (see matchWord).
 		t.anchorBack = 2*t.anchorBack + 48
 	}
 	if words := slices.DeleteFunc(slices.Clone(t.elems[:t.required]), func(e elem) bool { return e.kind != elWord }); len(words) < 3 {

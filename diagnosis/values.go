@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -19,12 +20,14 @@ func isQuote(c byte) bool { return c == '\'' || c == '"' }
 var notNames = strings.Fields(`me us you him her them it the a an this that these those some all any
 	my our your their his its no every each both environment environments everyone everything now`)
 
-// looksLikeChat reports whether an unquoted module value starts like a
-// sentence; "My Module With Spaces", in title case, is a name.
-func looksLikeChat(val []byte) bool {
-	first, rest, _ := strings.Cut(string(val), " ")
-	title := func(w string) bool { return w != "" && w[0] >= 'A' && w[0] <= 'Z' }
-	return slices.Contains(notNames, strings.ToLower(first)) && !(title(first) && title(rest))
+// looksLikeChat reports whether an unquoted module value holds a word no name holds ("prod", "again",
+// ":("; names hold title-case words, identifiers like Orders2 or C:\temp\x, and "&") and, unless a
+// sentence leads into it (strict: "… failed for prod"), starts like one ("me", "the second time").
+func looksLikeChat(val []byte, strict bool) bool {
+	first, _, _ := bytes.Cut(val, []byte(" "))
+	return (strict || slices.Contains(notNames, strings.ToLower(string(first)))) && slices.ContainsFunc(bytes.Fields(val), func(w []byte) bool {
+		return bytes.IndexFunc(w, unicode.IsUpper) != 0 && string(w) != "&" && !(bytes.ContainsAny(w, `0123456789_.-\`) && bytes.IndexFunc(w, isWordRune) >= 0)
+	})
 }
 
 // capture reads the value of element k at i: where the text goes on, and
@@ -85,7 +88,7 @@ func (t *template) capture(n *normalized, i, k int) (int, []byte, bool) {
 		// A name the template quotes, read without them (OCR drops quotes), holds no quote
 		// and is not a lower-case word of chat ("the producer module uses outdated references").
 		val := trimValue(n.orig[i:p])
-		if len(val) == 0 || (e.name == "module" && looksLikeChat(val)) || e.quoted && (bytes.ContainsAny(val, `'"`) || !opened && bytes.Equal(val, bytes.ToLower(val))) {
+		if len(val) == 0 || (e.name == "module" && looksLikeChat(val, false)) || e.quoted && (bytes.ContainsAny(val, `'"`) || !opened && bytes.Equal(val, bytes.ToLower(val))) {
 			return i, nil, false
 		}
 		return p, val, true
@@ -123,7 +126,8 @@ func (t *template) capture(n *normalized, i, k int) (int, []byte, bool) {
 			val = trimValue(val[:d])
 		}
 	}
-	if len(val) == 0 || (e.name == "module" && looksLikeChat(val)) {
+	// After a word ("… failed for X"), not a field's colon ("… 5 of 30: X"), chat may go on the sentence.
+	if len(val) == 0 || (e.name == "module" && looksLikeChat(val, t.elems[k-1].kind == elWord)) {
 		return i, nil, false
 	}
 	return j, val, true
