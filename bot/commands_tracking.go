@@ -568,6 +568,32 @@ func (b *Bot) cmdEnvs(ctx context.Context, c Command, _ string) Response {
 	return private(r)
 }
 
+// nothingToRemind says why remind now has nothing to post: which
+// environments have nothing outstanding, and which are snoozed here.
+func (b *Bot) nothingToRemind(ctx context.Context, c Command) *Reply {
+	envs, err := b.store.ChannelEnvironments(ctx, c.Workspace, c.Channel)
+	if err != nil {
+		return b.storeError("list environments", err)
+	}
+	if len(envs) == 0 {
+		return b.noEnvironment()
+	}
+	var quiet []string
+	var lines []Line
+	for _, e := range envs {
+		if s, ok := b.snoozed(ctx, c.Workspace, c.Channel, e, b.now()); ok {
+			lines = append(lines, Line{B(e.Name), T("'s reminders are snoozed here until " + b.when(s.Until) + " ("), C(b.cmd + " snooze " + e.Name + " off"), T(" ends it).")})
+		} else {
+			quiet = append(quiet, e.Name)
+		}
+	}
+	if len(quiet) > 0 {
+		lines = append([]Line{{T("Nothing is outstanding in " + joinAnd(quiet) + ".")}}, lines...)
+	}
+	r := &Reply{Summary: "No reminder to post"}
+	return r.Section(append(lines, Line{T("No reminder to post.")})...)
+}
+
 func (b *Bot) cmdRemind(ctx context.Context, c Command, args string) Response {
 	def := b.lookup("remind")
 	if b.sched == nil {
@@ -583,7 +609,7 @@ func (b *Bot) cmdRemind(ctx context.Context, c Command, args string) Response {
 			return private(b.storeError("reminder", err))
 		}
 		if r == nil {
-			return private(errorReply(fmt.Sprintf("Nothing is outstanding in the environments this channel follows, or their reminders are snoozed here (`%s snooze <env> off` ends a snooze): no reminder to post.", b.cmd)))
+			return private(b.nothingToRemind(ctx, c))
 		}
 		return Response{Announce: r}
 	}

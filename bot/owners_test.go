@@ -277,6 +277,10 @@ func TestSnoozeHoldsRemindNowToo(t *testing.T) {
 		t.Errorf("remind now with both snoozed: %s, %v", RenderText(r), err)
 	}
 	mustSay(t, text(run("C1", "snooze staging 1h")), "This channel does not follow staging", "track staging")
+	// remind now, with nothing to post, says which environment is snoozed and which has nothing.
+	run("C1", "track dev")
+	out := RenderText(b.nothingToRemind(ctx, Command{Workspace: "T1", Channel: "C1"}))
+	mustSay(t, out, "Nothing is outstanding in dev.", "prod's reminders are snoozed here until", "/upgrade snooze qa off")
 }
 
 // Releasing a module someone else took names them, as taking it over does.
