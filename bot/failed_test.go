@@ -46,7 +46,7 @@ func TestFailedPreparationIsNotDone(t *testing.T) {
 		mustSay(t, RenderText(r), "a modules preparation that failed and must run again")
 	}
 	mustSay(t, paste("1.3", "We are now preparing your modules - 10% (We expect them to be ready at 19:40)"), "Recorded for qa")
-	mustSay(t, text(cmd(t, b, "C1", "U1", "status qa")), "modules preparation running", "10%")
+	mustSay(t, text(cmd(t, b, "C1", "U1", "status qa")), "modules preparation running", "10%", "No modules to republish yet: the modules preparation is still running.")
 }
 
 // The Configuration Tool's counter reads as progress, not as a second module.

@@ -179,6 +179,8 @@ func (b *Bot) statusBlocks(r *Reply, st progress.Status, x statusExtra) {
 	}
 	unnamed := st.Unnamed()
 	switch {
+	case st.ModuleCount == 0 && unnamed == 0 && st.State == progress.StatePreparing:
+		r.Section(Line{T("No modules to republish yet: the modules preparation is still running.")})
 	case st.ModuleCount == 0 && unnamed == 0:
 		r.Section(Line{T("No modules to republish.")})
 	case st.ModuleCount == 0:
