@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"time"
 
@@ -80,8 +81,26 @@ func OpenBoltStore(path string, opts BoltOptions) (*BoltStore, error) {
 			return nil, fmt.Errorf("progress: create data directory: %w", err)
 		}
 	}
+	db, err := openBolt(path, opts.LockTimeout)
+	if err != nil {
+		return nil, err
+	}
+	return &BoltStore{db: db, now: opts.Now, idemTTL: opts.IdempotencyTTL, historyLimit: opts.historyLimit, journalProc: NewToken()}, nil
+}
+
+// openBolt opens the data file and makes its buckets. bbolt panics on
+// some damaged files (a bad freelist page, a file cut short under its
+// memory map): that is returned as an error naming the file, so the
+// person starting the bot reads what to do rather than a stack trace.
+func openBolt(path string, lockTimeout time.Duration) (db *bolt.DB, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("progress: the data file %s is damaged (%v): move it aside to start afresh, or restore it from a backup", path, p)
+		}
+	}()
 	// Without a timeout a second process would wait for the file lock forever.
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout})
+	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout})
 	if err != nil {
 		if errors.Is(err, berrors.ErrTimeout) {
 			return nil, fmt.Errorf("%w: the data file %s is in use by another upgradebot process", ErrLocked, path)
@@ -98,7 +117,7 @@ func OpenBoltStore(path string, opts BoltOptions) (*BoltStore, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("progress: initialise data file %s: %w", path, err)
 	}
-	return &BoltStore{db: db, now: opts.Now, idemTTL: opts.IdempotencyTTL, historyLimit: opts.historyLimit, journalProc: NewToken()}, nil
+	return db, nil
 }
 
 // Close closes the data file.

@@ -1,9 +1,11 @@
 package progress
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -162,4 +164,52 @@ func testHistoryLimit(t *testing.T, s Store) {
 	equal(t, "kept history", details, []string{
 		"1 module reported (failed): C", "1 module reported (failed): D", "1 module reported (failed): E",
 	})
+}
+
+// A damaged data file is an error naming the file and what to do, not a
+// panic: bbolt panics on some damage.
+func TestBoltDamagedFile(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		damage func(f *os.File) error
+	}{
+		{"cut short", func(f *os.File) error { return f.Truncate(20000) }},
+		{"pages after the meta pages overwritten", func(f *os.File) error {
+			st, err := f.Stat()
+			if err == nil {
+				_, err = f.WriteAt(bytes.Repeat([]byte{0xff}, int(st.Size())-8192), 8192)
+			}
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "u.db")
+			s, err := OpenBoltStore(path, BoltOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Track(context.Background(), TrackRequest{Workspace: "T1", Environment: "prod", Channel: "C1", Actor: "U1"}); err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+			f, err := os.OpenFile(path, os.O_RDWR, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := tc.damage(f); err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+			s, err = OpenBoltStore(path, BoltOptions{})
+			if err == nil {
+				s.Close()
+				t.Fatal("a damaged data file opened without an error")
+			}
+			for _, want := range []string{path, "damaged", "move it aside"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q lacks %q", err, want)
+				}
+			}
+		})
+	}
 }
