@@ -97,3 +97,17 @@ func TestTimesInOneZone(t *testing.T) {
 	}
 	mustSay(t, text(cmd(t, b, "C1", "U1", "history prod")), "(times in "+testNow.In(zone).Format("MST")+")", testNow.In(zone).Format("01-02 15:04"))
 }
+
+// More modules named failed or skipped than Service Center counted: the
+// progress counts them as named, so it agrees with the list.
+func TestProgressCountsWhatIsNamed(t *testing.T) {
+	ctx := context.Background()
+	b, _ := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod 11.31.0")
+	b.HandleMessage(ctx, Message{Workspace: "T1", Channel: "C1", User: "U1", TS: "1.1", Text: "40 modules prepared successfully, 1 modules failed and 0 modules skipped."})
+	cmd(t, b, "C1", "U1", "failed A_CS B_CS")
+	cmd(t, b, "C1", "U1", "skipped C_CS")
+	mustSay(t, text(cmd(t, b, "C1", "U1", "status prod")), "40 of 43 modules ok", "To republish (3)")
+	cmd(t, b, "C1", "U1", "done A_CS")
+	mustSay(t, text(cmd(t, b, "C1", "U1", "status prod")), "41 of 43 modules ok", "To republish (2)")
+}

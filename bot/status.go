@@ -144,10 +144,12 @@ func (b *Bot) statusBlocks(r *Reply, st progress.Status, x statusExtra) {
 		fields = append(fields, Field{Label: "Progress", Value: Line{T(fmt.Sprintf("%s module %d of %d", ProgressBar(float64(cur)/float64(tot)), cur, tot))}})
 	case st.Counts.Known():
 		prepared, failed, skipped := derefInt(st.Counts.Prepared), derefInt(st.Counts.Failed), derefInt(st.Counts.Skipped)
-		total := prepared + failed + skipped
+		// More modules named failed or skipped than Service Center counted
+		// count as they are named: the list and the progress agree.
+		total := prepared + max(failed+skipped, st.NamedFailedSkipped)
 		if total > 0 {
 			// Republished modules count as done too.
-			done := prepared + max(0, failed+skipped-st.ModuleCount-st.Unnamed())
+			done := prepared + max(0, total-prepared-st.ModuleCount-st.Unnamed())
 			fields = append(fields, Field{Label: "Progress", Value: Line{T(fmt.Sprintf("%s %d of %d modules ok", ProgressBar(float64(done)/float64(total)), done, total))}})
 		}
 	}
