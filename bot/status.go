@@ -44,6 +44,7 @@ func (b *Bot) status(ctx context.Context, c Command, names []string) (*Reply, *R
 		}
 	}
 	r := &Reply{}
+	over := true // every environment shown is over: no reminder to announce
 	for i, name := range names {
 		st, err := b.store.Status(ctx, c.Workspace, name, statusModules)
 		if err != nil {
@@ -52,6 +53,7 @@ func (b *Bot) status(ctx context.Context, c Command, names []string) (*Reply, *R
 		if i > 0 {
 			r.Divider()
 		}
+		over = over && st.Finished()
 		x := b.extra(ctx, c.Workspace, name)
 		x.full = true
 		b.statusBlocks(r, st, x)
@@ -62,7 +64,9 @@ func (b *Bot) status(ctx context.Context, c Command, names []string) (*Reply, *R
 			r.Summary = statusSummary(st)
 		}
 	}
-	b.reminderNote(ctx, c, r)
+	if !over {
+		b.reminderNote(ctx, c, r)
+	}
 	command := statusCommand("") // every environment followed here
 	if len(names) == 1 {
 		command = statusCommand(names[0])
