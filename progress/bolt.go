@@ -103,7 +103,7 @@ func openBolt(path string, lockTimeout time.Duration) (db *bolt.DB, err error) {
 	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout})
 	if err != nil {
 		if errors.Is(err, berrors.ErrTimeout) {
-			return nil, fmt.Errorf("%w: the data file %s is in use by another upgradebot process", ErrLocked, path)
+			return nil, fmt.Errorf("%w: the data file %s is in use by another upgradebot process (a shell left open?): stop it, or give this one another file, or use Redis (REDIS_URL) to run both", ErrLocked, path)
 		}
 		return nil, fmt.Errorf("progress: open data file %s: %w", path, err)
 	}

@@ -41,7 +41,7 @@ func TestBoltLocked(t *testing.T) {
 		_ = s2.Close()
 		t.Fatal("second open succeeded, want ErrLocked")
 	}
-	if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "in use by another upgradebot process") {
+	if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "in use by another upgradebot process") || !strings.Contains(err.Error(), "stop it") {
 		t.Errorf("error = %v, want ErrLocked naming %s", err, path)
 	}
 	// Data survives a close and reopen.
