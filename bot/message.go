@@ -304,6 +304,9 @@ func (b *Bot) diagnosisMessage(m Message, parts []part, changes []partChanges, r
 				held[moduleKey(mod)] = true
 			}
 		}
+		for _, mod := range rec.waiting {
+			held[moduleKey(mod)] = true
+		}
 		var buttons []Button
 		if rec.heldCode != "" && len(rec.ask) == 0 {
 			buttons = append(buttons, RecordAnywayButton(rec.heldCode))

@@ -28,6 +28,7 @@ type recordOutcome struct {
 	// workspace but not followed here: nothing is recorded in another.
 	elsewhere string
 	held      []heldChange // not recorded: older, another version, or in a sentence
+	waiting   []string     // producers not recorded while the preparation runs (whilePreparing)
 	heldCode  string       // what "Record anyway" records; "" when it could not be kept
 	heldWhy   []Line       // why they were held
 	keys      []string     // the changes recorded now (for undo)
@@ -118,24 +119,25 @@ func (b *Bot) record(ctx context.Context, m Message, findings []diagnosis.Findin
 		target = &envs[0]
 	}
 	changes, waiting := whilePreparing(*target, changes)
-	if len(changes) == 0 {
-		out.about = *target
-		out.lines = waiting
-		return out
+	if len(changes) > 0 {
+		// A part recorded before (the reply rebuilt for a late screenshot)
+		// still says what it recorded.
+		out = b.applyParts(ctx, m.Workspace, target.Name, m.User, messageKey(m), changes, true)
 	}
-	// A part recorded before (the reply rebuilt for a late screenshot)
-	// still says what it recorded.
-	out = b.applyParts(ctx, m.Workspace, target.Name, m.User, messageKey(m), changes, true)
 	out.about = leftBy(*target, out.state, recorded(changes, out.held))
-	out.lines = append(out.lines, waiting...)
+	if len(waiting) > 0 {
+		out.waiting = waiting
+		out.lines = append(out.lines, append(append(Line{T("Nothing to record yet for "), B(target.Name), T(": its preparation is still running and may yet prepare ")},
+			nameSpans(waiting, 10)...), T(". If the error stays once the preparation has ended, paste it again.")))
+	}
 	return out
 }
 
 // whilePreparing leaves out of changes the producers not prepared that a
 // message names while env's preparation runs (and the message gives no
 // outcome): the preparation may yet prepare them, as the reply advises
-// waiting for. waiting says so, naming them.
-func whilePreparing(env progress.Environment, changes []partChanges) (kept []partChanges, waiting []Line) {
+// waiting for. waiting names them.
+func whilePreparing(env progress.Environment, changes []partChanges) (kept []partChanges, waiting []string) {
 	preparing := env.State == progress.StatePreparing
 	for _, pc := range changes {
 		for _, p := range pc.Changes {
@@ -166,8 +168,7 @@ func whilePreparing(env progress.Environment, changes []partChanges) (kept []par
 	if len(names) == 0 {
 		return changes, nil
 	}
-	return kept, []Line{append(append(Line{T("Nothing to record yet for "), B(env.Name), T(": its preparation is still running and may yet prepare ")},
-		nameSpans(names, 10)...), T(". If the error stays once the preparation has ended, paste it again."))}
+	return kept, names
 }
 
 // dependsOnEnv reports whether what findings advise depends on the

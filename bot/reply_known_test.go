@@ -162,7 +162,7 @@ func TestRepliesFollowThePreparationState(t *testing.T) {
 			[]string{checkRunning, "/upgrade failed", "compile this module and failed"}},
 		{"running, module counter", "track prod 11.31.0 cloud", []string{"Preparing Module Database 12 of 40: Billing_CS"}, producerPaste,
 			[]string{"is running: module 12 of 40.", "Wait for the preparation to finish, then publish the consumer again.",
-				"Nothing to record yet for prod: its preparation is still running and may yet prepare Billing_CS."}, []string{checkRunning, "Recorded for"}},
+				"Nothing to record yet for prod: its preparation is still running and may yet prepare Billing_CS."}, []string{checkRunning, "Recorded for", "Mark Billing_CS republished"}},
 		{"finished, failed only", "track prod 11.31.0 cloud", []string{"26 modules prepared successfully, 2 modules failed and 0 modules skipped."}, notUpgradedPaste,
 			[]string{"Republish the failed and skipped modules", "Which module shows this? /upgrade failed prod: <module> adds it"},
 			[]string{checkRunning, "still running", "/upgrade skipped"}},
