@@ -11,6 +11,8 @@ import (
 	"github.com/upgradebot/upgradebot/progress"
 )
 
+// Tests of what a review of whole upgrades played in the shell found.
+
 // A failed modules preparation is not the end of the upgrade: republishing
 // the modules listed before it is not "all clear", reminders go on, the
 // status says what to do, and the progress of the preparation run again
@@ -19,7 +21,7 @@ func TestFailedPreparationIsNotDone(t *testing.T) {
 	ctx := context.Background()
 	b, store := newTestBot(t)
 	paste := func(ts, text string) string {
-		return RenderText(b.HandleMessage(ctx, Message{Workspace: "T1", Channel: "C1", User: "U1", TS: ts, Text: text}).Reply)
+		return RenderText(msg(t, b, "C1", "U1", ts, text).Reply)
 	}
 	cmd(t, b, "C1", "U1", "track qa 11.31.0 self-managed")
 	paste("1.1", producerPaste)
@@ -52,7 +54,7 @@ func TestFailedPreparationIsNotDone(t *testing.T) {
 // The Configuration Tool's counter reads as progress, not as a second module.
 func TestModuleCounterIsProgress(t *testing.T) {
 	b, _ := newTestBot(t)
-	out := RenderText(b.HandleMessage(context.Background(), Message{Workspace: "T1", Channel: "C1", User: "U1", TS: "1.1", Text: "Preparing Module Database 5 of 30: Directory"}).Reply)
+	out := RenderText(msg(t, b, "C1", "U1", "1.1", "Preparing Module Database 5 of 30: Directory").Reply)
 	mustSay(t, out, "Module: Directory", "Progress: module 5 of 30")
 	if strings.Count(out, "Module:") != 1 {
 		t.Errorf("two lines labelled Module:\n%s", out)
@@ -62,10 +64,9 @@ func TestModuleCounterIsProgress(t *testing.T) {
 // An undo's reply counts the modules Service Center counted and nobody
 // named, as the status does.
 func TestUndoCountsUnnamed(t *testing.T) {
-	ctx := context.Background()
 	b, _ := newTestBot(t)
 	cmd(t, b, "C1", "U1", "track prod 11.31.0 cloud")
-	b.HandleMessage(ctx, Message{Workspace: "T1", Channel: "C1", User: "U1", TS: "1.1", Text: "40 modules prepared successfully, 2 modules failed and 0 modules skipped."})
+	msg(t, b, "C1", "U1", "1.1", "40 modules prepared successfully, 2 modules failed and 0 modules skipped.")
 	cmd(t, b, "C1", "U2", "failed Billing_CS")
 	out := text(cmd(t, b, "C1", "U2", "undo"))
 	mustSay(t, out, "U2 undid a change on prod", "0 to republish, and 2 more modules that Service Center counted and nobody has named yet")
@@ -101,10 +102,9 @@ func TestTimesInOneZone(t *testing.T) {
 // More modules named failed or skipped than Service Center counted: the
 // progress counts them as named, so it agrees with the list.
 func TestProgressCountsWhatIsNamed(t *testing.T) {
-	ctx := context.Background()
 	b, _ := newTestBot(t)
 	cmd(t, b, "C1", "U1", "track prod 11.31.0")
-	b.HandleMessage(ctx, Message{Workspace: "T1", Channel: "C1", User: "U1", TS: "1.1", Text: "40 modules prepared successfully, 1 modules failed and 0 modules skipped."})
+	msg(t, b, "C1", "U1", "1.1", "40 modules prepared successfully, 1 modules failed and 0 modules skipped.")
 	cmd(t, b, "C1", "U1", "failed A_CS B_CS")
 	cmd(t, b, "C1", "U1", "skipped C_CS")
 	mustSay(t, text(cmd(t, b, "C1", "U1", "status prod")), "40 of 43 modules ok", "To republish (3)")
