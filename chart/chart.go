@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"image/color"
+	"strings"
 	"time"
 
 	"gonum.org/v1/plot"
@@ -23,11 +24,18 @@ type Sample struct {
 	At time.Time
 	// Counted says the module counts below are known: the preparation's
 	// summary came, or modules were named. Before that only Percent is drawn.
-	Counted     bool
-	FailedLeft  int  // failed modules still to republish
-	SkippedLeft int  // skipped modules still to republish
-	Left        int  // every module still to republish, unnamed and reported ones included
-	Percent     *int // the preparation's percent while it runs; nil otherwise
+	Counted      bool
+	FailedLeft   int // modules named failed still to republish
+	SkippedLeft  int // modules named skipped still to republish
+	ReportedLeft int // modules other messages reported (not upgraded, a producer not prepared) still to republish
+	// UnnamedLeft is how many failed or skipped modules Service Center
+	// counted beyond those named so far.
+	UnnamedLeft int
+	// Left is every module still to republish: the four counts above. A
+	// sample kept before ReportedLeft and UnnamedLeft were has them 0; the
+	// rest of its Left is neither failed nor skipped by name.
+	Left    int
+	Percent *int // the preparation's percent while it runs; nil otherwise
 }
 
 // Options say what to draw around the samples.
@@ -190,23 +198,68 @@ func addSteps(p *plot.Plot, samples []Sample, until time.Time, name string, c co
 }
 
 // alt says what the chart shows: where the upgrade started, where it is now,
-// the lowest and highest points, and the time it spans.
+// the lowest and highest points, and the time it spans. What is left now
+// is broken down so that its parts add up to it.
 func alt(samples []Sample, title string, until time.Time) string {
 	first, last := samples[0], samples[len(samples)-1]
-	peak := first
+	// The start is the first sample with counts: before it only the
+	// preparation's percent is known, not 0 modules left.
+	start, counted := first, false
 	for _, s := range samples {
-		if s.Left > peak.Left {
-			peak = s
+		if s.Counted {
+			start, counted = s, true
+			break
 		}
 	}
-	modules := map[bool]string{true: "module", false: "modules"}[first.Left == 1]
-	text := fmt.Sprintf("Burn-down chart of %s over %s: %d %s left at the start (%s), at most %d (%s), %d left now (failed %d, skipped %d).",
-		cmpTitle(title), span(until.Sub(first.At)), first.Left, modules, first.At.UTC().Format("Jan 2 15:04 UTC"),
-		peak.Left, peak.At.UTC().Format("Jan 2 15:04 UTC"), last.Left, last.FailedLeft, last.SkippedLeft)
+	text := fmt.Sprintf("Burn-down chart of %s over %s: ", cmpTitle(title), span(until.Sub(first.At)))
+	if !counted {
+		text += "no modules counted yet."
+	} else {
+		peak := start
+		for _, s := range samples {
+			if s.Counted && s.Left > peak.Left {
+				peak = s
+			}
+		}
+		text += fmt.Sprintf("%s left at the start (%s), at most %d (%s), %s.",
+			plural(start.Left, "module", "modules"), start.At.UTC().Format("Jan 2 15:04 UTC"),
+			peak.Left, peak.At.UTC().Format("Jan 2 15:04 UTC"), leftNow(last))
+	}
 	if last.Percent != nil {
 		text += fmt.Sprintf(" The preparation is at %d%%.", *last.Percent)
 	}
 	return text
+}
+
+// leftNow says what s has left, each module in one part: named failed,
+// named skipped, reported, counted by Service Center and not named yet.
+func leftNow(s Sample) string {
+	if !s.Counted {
+		return "no modules counted now"
+	}
+	if s.Left == 0 {
+		return "0 left now"
+	}
+	var parts []string
+	add := func(n int, what string) {
+		if n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, what))
+		}
+	}
+	add(s.FailedLeft, "failed")
+	add(s.SkippedLeft, "skipped")
+	add(s.ReportedLeft, "reported (not upgraded, or a producer not prepared)")
+	add(s.UnnamedLeft, "counted by Service Center and not named yet")
+	// A sample kept before the reported and unnamed counts were.
+	add(s.Left-s.FailedLeft-s.SkippedLeft-s.ReportedLeft-s.UnnamedLeft, "not named as failed or skipped")
+	return fmt.Sprintf("%d left now: %s", s.Left, strings.Join(parts, ", "))
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, one)
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // hourTicks marks round hours or days (UTC), four to eight of them, so a

@@ -8,6 +8,8 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -84,7 +86,7 @@ func TestBurnDown(t *testing.T) {
 			opts: Options{Title: "prod → 11.31.0", Until: until}, w: 960, h: 540,
 			colors: map[string]color.RGBA{"total": colorLeft, "failed": colorFailed, "skipped": colorSkipped},
 			absent: map[string]color.RGBA{"percent": colorPercent},
-			alt:    []string{"prod → 11.31.0", "over 24 hours", "at most 40", "left now (failed 2, skipped 8)"},
+			alt:    []string{"prod → 11.31.0", "over 24 hours", "40 modules left at the start (Mar 2 10:01 UTC)", "at most 40", "10 left now: 2 failed, 8 skipped."},
 		},
 		{
 			name: "no preparation seen", samples: upgrade()[5:],
@@ -96,17 +98,17 @@ func TestBurnDown(t *testing.T) {
 		{
 			name: "one module", samples: []Sample{{At: start, Counted: true, FailedLeft: 1, Left: 1}}, w: 960, h: 540,
 			colors: map[string]color.RGBA{"failed": colorFailed},
-			alt:    []string{"1 module left at the start", "1 left now (failed 1, skipped 0)"},
+			alt:    []string{"1 module left at the start", "1 left now: 1 failed."},
 		},
 		{
 			name: "one sample", samples: []Sample{{At: start, Counted: true, FailedLeft: 3, Left: 3}}, w: 960, h: 540,
 			colors: map[string]color.RGBA{"failed": colorFailed},
-			alt:    []string{"the upgrade over a minute", "3 left now (failed 3, skipped 0)"},
+			alt:    []string{"the upgrade over a minute", "3 left now: 3 failed."},
 		},
 		{
 			name: "still preparing", samples: upgrade()[:3], opts: Options{Until: start.Add(time.Hour)}, w: 960, h: 540,
 			colors: map[string]color.RGBA{"percent": colorPercent},
-			alt:    []string{"The preparation is at 45%."},
+			alt:    []string{"no modules counted yet. The preparation is at 45%."},
 		},
 	}
 	for _, tc := range cases {
@@ -143,6 +145,50 @@ func TestBurnDown(t *testing.T) {
 				if err := os.WriteFile(filepath.Join(os.TempDir(), "chart-"+name), c.PNG, 0o644); err != nil {
 					t.Fatal(err)
 				}
+			}
+		})
+	}
+}
+
+// The alt text accounts for every module left now: named failed, named
+// skipped, reported, and counted by Service Center but not named yet; the
+// parts add up to the modules left.
+func TestAltAccountsForEveryModuleLeft(t *testing.T) {
+	cases := []struct {
+		name string
+		now  Sample
+		want string
+	}{
+		{"only counted, nobody named", Sample{Counted: true, UnnamedLeft: 4, Left: 4},
+			"4 left now: 4 counted by Service Center and not named yet."},
+		{"one named, the rest counted", Sample{Counted: true, FailedLeft: 1, UnnamedLeft: 3, Left: 4},
+			"4 left now: 1 failed, 3 counted by Service Center and not named yet."},
+		{"every group", Sample{Counted: true, FailedLeft: 2, SkippedLeft: 3, ReportedLeft: 1, UnnamedLeft: 4, Left: 10},
+			"10 left now: 2 failed, 3 skipped, 1 reported (not upgraded, or a producer not prepared), 4 counted by Service Center and not named yet."},
+		{"kept before reported and unnamed were", Sample{Counted: true, FailedLeft: 1, Left: 4},
+			"4 left now: 1 failed, 3 not named as failed or skipped."},
+		{"nothing left", Sample{Counted: true}, "0 left now."},
+	}
+	number := regexp.MustCompile(`(\d+) (failed|skipped|reported|counted|not named)`)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			first := Sample{At: start, Counted: true, UnnamedLeft: 4, Left: 4}
+			tc.now.At = start.Add(time.Hour)
+			c, err := BurnDown([]Sample{first, tc.now}, Options{Title: "prod"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(c.Alt, tc.want) {
+				t.Fatalf("alt text %q, want %q", c.Alt, tc.want)
+			}
+			_, now, _ := strings.Cut(c.Alt, "left now")
+			sum := 0
+			for _, m := range number.FindAllStringSubmatch(now, -1) {
+				n, _ := strconv.Atoi(m[1])
+				sum += n
+			}
+			if sum != tc.now.Left {
+				t.Errorf("the parts of %q add up to %d, want %d", now, sum, tc.now.Left)
 			}
 		})
 	}
