@@ -45,6 +45,8 @@ type Options struct {
 	// Width and height in pixels; zero means 960×540, whose 16-point labels
 	// stay readable when Slack shows the image 360 pixels high.
 	Width, Height int
+
+	hideLegend bool // tests: lay the legend out but draw it nowhere, to tell its pixels from the data's
 }
 
 // Chart is a drawn burn-down chart.
@@ -79,6 +81,11 @@ func BurnDown(samples []Sample, o Options) (Chart, error) {
 
 	left := newPlot(o.Title, "modules left")
 	left.Y.Min = 0
+	// The legend goes beside the plot, not in it: the lines reach any
+	// corner (a count that holds at its highest reaches both top ones).
+	legend := plot.NewLegend()
+	legend.Top, legend.Left = true, true
+	legend.TextStyle.Font.Size = vg.Points(16)
 	// The percent panel only while the preparation runs: afterwards the
 	// modules left are all that matters.
 	hasPercent := samples[len(samples)-1].Percent != nil
@@ -93,7 +100,7 @@ func BurnDown(samples []Sample, o Options) (Chart, error) {
 		{"skipped left", colorSkipped, func(s Sample) (float64, bool) { return float64(s.SkippedLeft), s.Counted }, true},
 	}
 	for _, sr := range series {
-		if err := addSteps(left, samples, until, sr.name, sr.color, sr.dash, sr.value); err != nil {
+		if err := addSteps(left, &legend, samples, until, sr.name, sr.color, sr.dash, sr.value); err != nil {
 			return Chart{}, err
 		}
 	}
@@ -111,14 +118,14 @@ func BurnDown(samples []Sample, o Options) (Chart, error) {
 			}
 			return float64(*s.Percent), true
 		}
-		if err := addSteps(prep, samples, until, "preparation", colorPercent, false, percent); err != nil {
+		// No legend: the axis label names the one series.
+		if err := addSteps(prep, nil, samples, until, "preparation", colorPercent, false, percent); err != nil {
 			return Chart{}, err
 		}
-		prep.Legend = plot.NewLegend() // the axis label names the one series
 		prep.X.Min, prep.X.Max = left.X.Min, left.X.Max
 		plots = [][]*plot.Plot{{left}, {prep}}
 		if !counted { // nothing to count yet: the percent alone, full size
-			prep.Title.Text, prep.Legend = o.Title, left.Legend
+			prep.Title.Text = o.Title
 			plots, left = [][]*plot.Plot{{prep}}, prep
 		}
 	}
@@ -126,13 +133,29 @@ func BurnDown(samples []Sample, o Options) (Chart, error) {
 	img := vgimg.PngCanvas{Canvas: vgimg.NewWith(
 		vgimg.UseWH(vg.Length(o.Width)*vg.Inch/96, vg.Length(o.Height)*vg.Inch/96), vgimg.UseDPI(96))}
 	dc := draw.New(img)
+	// A column on the right for the legend, as wide as its widest entry.
+	area := dc
+	legendWidth := legend.Rectangle(dc).Size().X
+	if legendWidth > 0 {
+		area = draw.Crop(dc, 0, -(legendWidth + legendGap + legendMargin), 0, 0)
+	}
+	top := area
 	if len(plots) == 1 {
-		left.Draw(dc)
+		left.Draw(area)
 	} else {
 		// Aligned, so that one moment is at the same x in both panels.
-		rows := plot.Align(plots, draw.Tiles{Rows: 2, Cols: 1, PadY: vg.Points(6)}, dc)
-		left.Draw(rows[0][0])
+		rows := plot.Align(plots, draw.Tiles{Rows: 2, Cols: 1, PadY: vg.Points(6)}, area)
+		top = rows[0][0]
+		left.Draw(top)
 		plots[1][0].Draw(rows[1][0])
+	}
+	if legendWidth > 0 && !o.hideLegend {
+		// Beside the top panel's data, from its top edge.
+		data := left.DataCanvas(top)
+		legend.Draw(draw.Canvas{Canvas: dc.Canvas, Rectangle: vg.Rectangle{
+			Min: vg.Point{X: data.Max.X + legendGap, Y: data.Min.Y},
+			Max: vg.Point{X: dc.Max.X - legendMargin, Y: data.Max.Y},
+		}})
 	}
 	var buf bytes.Buffer
 	if _, err := img.WriteTo(&buf); err != nil {
@@ -151,15 +174,18 @@ func newPlot(title, yLabel string) *plot.Plot {
 	for _, a := range []*plot.Axis{&p.X, &p.Y} {
 		a.Tick.Label.Font.Size = vg.Points(16)
 	}
-	p.Legend.Top = true
-	p.Legend.TextStyle.Font.Size = vg.Points(16)
 	p.Add(plotter.NewGrid())
 	return p
 }
 
+// The legend's column: the gap between the data and the legend, and the
+// margin after it, in points.
+const legendGap, legendMargin vg.Length = 12, 6
+
 // addSteps adds one series as step lines: each run of samples where the
-// series is known holds its last value until the next sample, or until.
-func addSteps(p *plot.Plot, samples []Sample, until time.Time, name string, c color.Color, dash bool, value func(Sample) (float64, bool)) error {
+// series is known holds its last value until the next sample, or until;
+// the series gets an entry in legend unless it is nil.
+func addSteps(p *plot.Plot, legend *plot.Legend, samples []Sample, until time.Time, name string, c color.Color, dash bool, value func(Sample) (float64, bool)) error {
 	p.X.Min, p.X.Max = float64(samples[0].At.Unix()), float64(until.Unix())
 	var run plotter.XYs
 	inLegend := false
@@ -188,8 +214,8 @@ func addSteps(p *plot.Plot, samples []Sample, until time.Time, name string, c co
 			line.Dashes = []vg.Length{vg.Points(8), vg.Points(4)}
 		}
 		p.Add(line)
-		if !inLegend {
-			p.Legend.Add(name, line)
+		if legend != nil && !inLegend {
+			legend.Add(name, line)
 			inLegend = true
 		}
 		run = nil

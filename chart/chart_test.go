@@ -194,6 +194,86 @@ func TestAltAccountsForEveryModuleLeft(t *testing.T) {
 	}
 }
 
+// The legend is drawn beside the data, never over it: whatever corner the
+// lines reach, none of their pixels is in the legend's box. The legend's
+// pixels are those that differ from the same chart drawn without it.
+func TestLegendBesideTheData(t *testing.T) {
+	flat := []Sample{ // the most modules left from start to end: the top corners
+		{At: start, Counted: true, FailedLeft: 17, SkippedLeft: 23, Left: 40},
+		{At: start.Add(24 * time.Hour), Counted: true, FailedLeft: 17, SkippedLeft: 23, Left: 40},
+	}
+	var rising []Sample // modules named over the day: the top right corner
+	for i := range 10 {
+		rising = append(rising, Sample{At: start.Add(time.Duration(i) * time.Hour), Counted: true, FailedLeft: 4 * i, Left: 4*i + 4, UnnamedLeft: 4})
+	}
+	preparing := []Sample{ // modules named while the preparation runs: two panels
+		{At: start, Percent: ptr(0)},
+		{At: start.Add(time.Hour), Counted: true, FailedLeft: 12, Left: 12, Percent: ptr(60)},
+		{At: start.Add(2 * time.Hour), Counted: true, FailedLeft: 12, Left: 12, Percent: ptr(95)},
+	}
+	series := []color.RGBA{colorLeft, colorFailed, colorSkipped, colorPercent}
+	cases := []struct {
+		name    string
+		samples []Sample
+		opts    Options
+		legend  bool
+	}{
+		{"flat at its highest", flat, Options{Title: "prod"}, true},
+		{"rising to the top right", rising, Options{Title: "prod", Width: 800, Height: 450}, true},
+		{"burning down", upgrade(), Options{Title: "prod", Until: start.Add(24 * time.Hour)}, true},
+		{"two panels", preparing, Options{Title: "prod", Until: start.Add(2 * time.Hour)}, true},
+		{"preparation only", upgrade()[:3], Options{Title: "prod"}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			with, err := BurnDown(tc.samples, tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.opts.hideLegend = true
+			without, err := BurnDown(tc.samples, tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, b := decode(t, with.PNG), decode(t, without.PNG)
+			box, n := image.Rectangle{}, 0 // the legend's box and its pixels
+			for y := a.Bounds().Min.Y; y < a.Bounds().Max.Y; y++ {
+				for x := a.Bounds().Min.X; x < a.Bounds().Max.X; x++ {
+					if a.At(x, y) != b.At(x, y) {
+						box, n = box.Union(image.Rect(x, y, x+1, y+1)), n+1
+					}
+				}
+			}
+			if !tc.legend {
+				if n > 0 {
+					t.Fatalf("a legend of %d pixels at %v, want none", n, box)
+				}
+				return
+			}
+			if n < 500 {
+				t.Fatalf("the legend has %d pixels, want it drawn", n)
+			}
+			// Its box, and a few pixels around it, shows none of the data.
+			around := box.Inset(-3).Intersect(b.Bounds())
+			for y := around.Min.Y; y < around.Max.Y; y++ {
+				for x := around.Min.X; x < around.Max.X; x++ {
+					for _, c := range series {
+						if r, g, bl, _ := b.At(x, y).RGBA(); near(r>>8, c.R) && near(g>>8, c.G) && near(bl>>8, c.B) {
+							t.Fatalf("a line's pixel at (%d, %d) is in the legend's box %v", x, y, box)
+						}
+					}
+				}
+			}
+			if *write {
+				name := "legend-" + strings.ReplaceAll(tc.name, " ", "-") + ".png"
+				if err := os.WriteFile(filepath.Join(os.TempDir(), "chart-"+name), with.PNG, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 func TestBurnDownNothingToDraw(t *testing.T) {
 	if _, err := BurnDown(nil, Options{}); err == nil || !strings.Contains(err.Error(), "no history") {
 		t.Fatalf("err = %v, want a clear error", err)
