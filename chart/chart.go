@@ -75,8 +75,10 @@ func BurnDown(samples []Sample, o Options) (Chart, error) {
 	if last := samples[len(samples)-1].At; until.Before(last) {
 		until = last
 	}
-	if !until.After(samples[0].At) {
-		until = samples[0].At.Add(time.Minute) // one sample: a short flat line
+	// One sample, or changes within a minute (a shell's, pasted at once):
+	// a minute, so the time axis, in whole seconds, is not empty.
+	if until.Sub(samples[0].At) < time.Minute {
+		until = samples[0].At.Add(time.Minute)
 	}
 
 	left := newPlot(o.Title, "modules left")
@@ -288,13 +290,13 @@ func plural(n int, one, many string) string {
 	return fmt.Sprintf("%d %s", n, many)
 }
 
-// hourTicks marks round hours or days (UTC), four to eight of them, so a
-// reader sees at a glance how long the upgrade has run.
+// hourTicks marks round minutes, hours or days (UTC), four to eight of
+// them, so a reader sees at a glance how long the upgrade has run.
 type hourTicks struct{}
 
 // Ticks returns the ticks between min and max, Unix seconds.
 func (hourTicks) Ticks(min, max float64) []plot.Tick {
-	steps := []time.Duration{15 * time.Minute, 30 * time.Minute, time.Hour, 2 * time.Hour, 3 * time.Hour, 6 * time.Hour, 12 * time.Hour, 24 * time.Hour}
+	steps := []time.Duration{time.Minute, 2 * time.Minute, 5 * time.Minute, 15 * time.Minute, 30 * time.Minute, time.Hour, 2 * time.Hour, 3 * time.Hour, 6 * time.Hour, 12 * time.Hour, 24 * time.Hour}
 	// One comparison for both loops: with integer division in one and not
 	// the other, a span just over 7 steps (21h34m) got no tick at all.
 	d := time.Duration(max-min) * time.Second

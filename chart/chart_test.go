@@ -274,6 +274,39 @@ func TestLegendBesideTheData(t *testing.T) {
 	}
 }
 
+// Changes recorded within a second (a shell's, one after the other) are
+// drawn over a minute from the left edge, not as one vertical line in the
+// middle of an empty time axis.
+func TestBurnDownWithinASecond(t *testing.T) {
+	samples := []Sample{
+		{At: start, Counted: true, SkippedLeft: 2, UnnamedLeft: 4, Left: 6},
+		{At: start.Add(200 * time.Millisecond), Counted: true, FailedLeft: 1, SkippedLeft: 2, UnnamedLeft: 3, Left: 6},
+		{At: start.Add(400 * time.Millisecond), Counted: true, SkippedLeft: 2, UnnamedLeft: 3, Left: 5},
+	}
+	c, err := BurnDown(samples, Options{Title: "prod", Until: start.Add(500 * time.Millisecond)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The failed line (1 for a moment, then 0) in its own colour: the
+	// columns it is drawn in, its legend's icon aside.
+	img := decode(t, c.PNG)
+	columns, minX := 0, img.Bounds().Max.X
+	for x := img.Bounds().Min.X; x < img.Bounds().Max.X; x++ {
+		for y := img.Bounds().Min.Y; y < img.Bounds().Max.Y; y++ {
+			if r, g, b, _ := img.At(x, y).RGBA(); near(r>>8, colorFailed.R) && near(g>>8, colorFailed.G) && near(b>>8, colorFailed.B) {
+				columns, minX = columns+1, min(minX, x)
+				break
+			}
+		}
+	}
+	if w := img.Bounds().Dx(); minX > w/5 || columns < w/2 {
+		t.Errorf("the failed line is in %d columns from x %d, of %d: want it from the left edge across the plot", columns, minX, w)
+	}
+	if !strings.Contains(c.Alt, "over a minute") {
+		t.Errorf("alt text %q", c.Alt)
+	}
+}
+
 func TestBurnDownNothingToDraw(t *testing.T) {
 	if _, err := BurnDown(nil, Options{}); err == nil || !strings.Contains(err.Error(), "no history") {
 		t.Fatalf("err = %v, want a clear error", err)
@@ -303,6 +336,15 @@ func TestHourTicks(t *testing.T) {
 		ticks := hourTicks{}.Ticks(float64(t0.Unix()), float64(t0.Add(span).Unix()))
 		if len(ticks) < 1 || len(ticks) > 8 {
 			t.Errorf("%v: %d ticks, want 1 to 8", span, len(ticks))
+		}
+	}
+	// A chart of a minute, or a few, starting at no round minute (a shell's
+	// changes, one after the other) has a time axis too.
+	t1 := time.Date(2026, 12, 6, 10, 41, 23, 0, time.UTC)
+	for _, span := range []time.Duration{time.Minute, 90 * time.Second, 4 * time.Minute, 20 * time.Minute} {
+		ticks := hourTicks{}.Ticks(float64(t1.Unix()), float64(t1.Add(span).Unix()))
+		if len(ticks) < 1 || len(ticks) > 8 {
+			t.Errorf("%v from %s: %d ticks, want 1 to 8", span, t1.Format("15:04:05"), len(ticks))
 		}
 	}
 }
