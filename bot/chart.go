@@ -44,18 +44,29 @@ type wireSample struct {
 	Counted bool  `json:"c,omitempty"`
 	Failed  int   `json:"f,omitempty"`
 	Skipped int   `json:"s,omitempty"`
-	Left    int   `json:"l,omitempty"`
-	Percent *int  `json:"p,omitempty"`
+	// Reported and Unnamed: samples kept before them have neither, and
+	// their chart says the rest of Left is not named as failed or skipped.
+	Reported int  `json:"r,omitempty"`
+	Unnamed  int  `json:"u,omitempty"`
+	Left     int  `json:"l,omitempty"`
+	Percent  *int `json:"p,omitempty"`
 }
 
-// sampleOf is what st has left at at.
+// sampleOf is what st has left at at: its listed modules by group, and
+// those Service Center counted that nobody has named yet.
 func sampleOf(st progress.Status, at time.Time) wireSample {
 	w := wireSample{At: at.UnixMilli(), Counted: st.Counts.Known() || st.ModuleCount > 0, Left: st.ModuleCount + st.Unnamed(),
-		Failed: st.Open.Failed, Skipped: st.Open.Skipped}
+		Failed: st.Open.Failed, Skipped: st.Open.Skipped, Reported: st.Open.Reported, Unnamed: st.Unnamed()}
 	if st.State == progress.StatePreparing {
 		w.Percent = st.Preparation.Percent
 	}
 	return w
+}
+
+// chartSample is w as the chart draws it.
+func (w wireSample) chartSample() chart.Sample {
+	return chart.Sample{At: time.UnixMilli(w.At).UTC(), Counted: w.Counted, FailedLeft: w.Failed, SkippedLeft: w.Skipped,
+		ReportedLeft: w.Reported, UnnamedLeft: w.Unnamed, Left: w.Left, Percent: w.Percent}
 }
 
 // addSample appends env's state after a change made at at that left
@@ -117,7 +128,7 @@ func (b *Bot) samples(ctx context.Context, workspace, env string) ([]chart.Sampl
 	slices.SortStableFunc(list, func(a, b wireSample) int { return cmp.Compare(a.At, b.At) })
 	out := make([]chart.Sample, len(list))
 	for i, w := range list {
-		out[i] = chart.Sample{At: time.UnixMilli(w.At).UTC(), Counted: w.Counted, FailedLeft: w.Failed, SkippedLeft: w.Skipped, Left: w.Left, Percent: w.Percent}
+		out[i] = w.chartSample()
 	}
 	return out, hex.EncodeToString(h.Sum(nil)[:8]), nil
 }
@@ -142,8 +153,7 @@ func (b *Bot) Chart(ctx context.Context, workspace, env string) (*File, error) {
 	}
 	// The state now, which a long list's last changes may not have sampled.
 	if now, err := b.store.Status(ctx, workspace, st.Name, -1); err == nil && b.now().After(samples[len(samples)-1].At) {
-		w := sampleOf(now, b.now())
-		samples = append(samples, chart.Sample{At: b.now(), Counted: w.Counted, FailedLeft: w.Failed, SkippedLeft: w.Skipped, Left: w.Left, Percent: w.Percent})
+		samples = append(samples, sampleOf(now, b.now()).chartSample())
 	}
 	c, err := chart.BurnDown(samples, chart.Options{Title: incidentTitle(st), Until: b.now()})
 	if err != nil {

@@ -45,7 +45,7 @@ func TestChartSamples(t *testing.T) {
 	if err != nil || img.Bounds().Dx() != 960 || img.Bounds().Dy() != 540 {
 		t.Fatalf("chart PNG: %v %v", img.Bounds(), err)
 	}
-	mustSay(t, text(resp), "Burn-down chart of prod", "3 left now (failed 2, skipped 1)")
+	mustSay(t, text(resp), "Burn-down chart of prod", "3 left now: 2 failed, 1 skipped.")
 	if f.Alt == "" || !strings.HasPrefix(f.Name, "burndown-prod-") {
 		t.Errorf("file %q, alt %q", f.Name, f.Alt)
 	}
@@ -227,4 +227,46 @@ func TestChartStampAndHome(t *testing.T) {
 		t.Errorf("asked for %v, want prod's chart with its channel C1 only", asked)
 	}
 	mustSay(t, RenderText(home), "[Burn-down of prod: in words]")
+}
+
+// The chart's text accounts for every module left: Service Center's counts
+// that nobody named are said to be so, not left out of "failed 0, skipped 0".
+func TestChartSaysWhatIsLeft(t *testing.T) {
+	b, store, now := clockBot(t)
+	ctx := context.Background()
+	n := 0
+	step := func() {
+		n++
+		*now = now.Add(10 * time.Minute)
+	}
+	run := func(text string) Response {
+		step()
+		return b.HandleCommand(ctx, Command{Workspace: "T1", Channel: "C1", User: "U1", ID: fmt.Sprint("c", n), Text: text})
+	}
+	run("track prod 11.31.0")
+	step()
+	b.HandleMessage(ctx, Message{Workspace: "T1", Channel: "C1", User: "U1", TS: fmt.Sprint(n, ".1"),
+		Text: "40 modules prepared successfully, 3 modules failed and 1 modules skipped."})
+	mustSay(t, RenderText(run("chart prod").Reply), "4 modules left at the start", "4 left now: 4 counted by Service Center and not named yet.")
+	run("failed Billing_CS")
+	mustSay(t, RenderText(run("chart prod").Reply), "4 left now: 1 failed, 3 counted by Service Center and not named yet.")
+	run("skipped Orders_CS")
+	// A module another message reported, not upgraded: Service Center may
+	// have counted it as failed or skipped, so it is one of those counted.
+	step()
+	if _, err := store.Apply(ctx, "T1", "prod", progress.Change{Kind: progress.ChangeAddModules, Key: "m-reported", Actor: "U1",
+		Reason: progress.ReasonNotUpgraded, Modules: []string{"Portal"}, At: *now}); err != nil {
+		t.Fatal(err)
+	}
+	mustSay(t, RenderText(run("chart prod").Reply),
+		"4 left now: 1 failed, 1 skipped, 1 reported (not upgraded, or a producer not prepared), 1 counted by Service Center and not named yet.")
+	run("done Billing_CS Orders_CS Portal")
+	samples, _, err := b.samples(ctx, "T1", "prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := samples[len(samples)-1]; last.Left != 1 || last.UnnamedLeft != 1 || last.FailedLeft+last.SkippedLeft+last.ReportedLeft != 0 {
+		t.Errorf("last sample %+v, want 1 left, counted and not named", last)
+	}
+	mustSay(t, RenderText(run("chart prod").Reply), "1 left now: 1 counted by Service Center and not named yet.")
 }

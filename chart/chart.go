@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"image/color"
+	"strings"
 	"time"
 
 	"gonum.org/v1/plot"
@@ -23,11 +24,18 @@ type Sample struct {
 	At time.Time
 	// Counted says the module counts below are known: the preparation's
 	// summary came, or modules were named. Before that only Percent is drawn.
-	Counted     bool
-	FailedLeft  int  // failed modules still to republish
-	SkippedLeft int  // skipped modules still to republish
-	Left        int  // every module still to republish, unnamed and reported ones included
-	Percent     *int // the preparation's percent while it runs; nil otherwise
+	Counted      bool
+	FailedLeft   int // modules named failed still to republish
+	SkippedLeft  int // modules named skipped still to republish
+	ReportedLeft int // modules other messages reported (not upgraded, a producer not prepared) still to republish
+	// UnnamedLeft is how many failed or skipped modules Service Center
+	// counted beyond those named so far.
+	UnnamedLeft int
+	// Left is every module still to republish: the four counts above. A
+	// sample kept before ReportedLeft and UnnamedLeft were has them 0; the
+	// rest of its Left is neither failed nor skipped by name.
+	Left    int
+	Percent *int // the preparation's percent while it runs; nil otherwise
 }
 
 // Options say what to draw around the samples.
@@ -37,6 +45,8 @@ type Options struct {
 	// Width and height in pixels; zero means 960×540, whose 16-point labels
 	// stay readable when Slack shows the image 360 pixels high.
 	Width, Height int
+
+	hideLegend bool // tests: lay the legend out but draw it nowhere, to tell its pixels from the data's
 }
 
 // Chart is a drawn burn-down chart.
@@ -65,12 +75,19 @@ func BurnDown(samples []Sample, o Options) (Chart, error) {
 	if last := samples[len(samples)-1].At; until.Before(last) {
 		until = last
 	}
-	if !until.After(samples[0].At) {
-		until = samples[0].At.Add(time.Minute) // one sample: a short flat line
+	// One sample, or changes within a minute (a shell's, pasted at once):
+	// a minute, so the time axis, in whole seconds, is not empty.
+	if until.Sub(samples[0].At) < time.Minute {
+		until = samples[0].At.Add(time.Minute)
 	}
 
 	left := newPlot(o.Title, "modules left")
 	left.Y.Min = 0
+	// The legend goes beside the plot, not in it: the lines reach any
+	// corner (a count that holds at its highest reaches both top ones).
+	legend := plot.NewLegend()
+	legend.Top, legend.Left = true, true
+	legend.TextStyle.Font.Size = vg.Points(16)
 	// The percent panel only while the preparation runs: afterwards the
 	// modules left are all that matters.
 	hasPercent := samples[len(samples)-1].Percent != nil
@@ -85,7 +102,7 @@ func BurnDown(samples []Sample, o Options) (Chart, error) {
 		{"skipped left", colorSkipped, func(s Sample) (float64, bool) { return float64(s.SkippedLeft), s.Counted }, true},
 	}
 	for _, sr := range series {
-		if err := addSteps(left, samples, until, sr.name, sr.color, sr.dash, sr.value); err != nil {
+		if err := addSteps(left, &legend, samples, until, sr.name, sr.color, sr.dash, sr.value); err != nil {
 			return Chart{}, err
 		}
 	}
@@ -103,14 +120,14 @@ func BurnDown(samples []Sample, o Options) (Chart, error) {
 			}
 			return float64(*s.Percent), true
 		}
-		if err := addSteps(prep, samples, until, "preparation", colorPercent, false, percent); err != nil {
+		// No legend: the axis label names the one series.
+		if err := addSteps(prep, nil, samples, until, "preparation", colorPercent, false, percent); err != nil {
 			return Chart{}, err
 		}
-		prep.Legend = plot.NewLegend() // the axis label names the one series
 		prep.X.Min, prep.X.Max = left.X.Min, left.X.Max
 		plots = [][]*plot.Plot{{left}, {prep}}
 		if !counted { // nothing to count yet: the percent alone, full size
-			prep.Title.Text, prep.Legend = o.Title, left.Legend
+			prep.Title.Text = o.Title
 			plots, left = [][]*plot.Plot{{prep}}, prep
 		}
 	}
@@ -118,13 +135,29 @@ func BurnDown(samples []Sample, o Options) (Chart, error) {
 	img := vgimg.PngCanvas{Canvas: vgimg.NewWith(
 		vgimg.UseWH(vg.Length(o.Width)*vg.Inch/96, vg.Length(o.Height)*vg.Inch/96), vgimg.UseDPI(96))}
 	dc := draw.New(img)
+	// A column on the right for the legend, as wide as its widest entry.
+	area := dc
+	legendWidth := legend.Rectangle(dc).Size().X
+	if legendWidth > 0 {
+		area = draw.Crop(dc, 0, -(legendWidth + legendGap + legendMargin), 0, 0)
+	}
+	top := area
 	if len(plots) == 1 {
-		left.Draw(dc)
+		left.Draw(area)
 	} else {
 		// Aligned, so that one moment is at the same x in both panels.
-		rows := plot.Align(plots, draw.Tiles{Rows: 2, Cols: 1, PadY: vg.Points(6)}, dc)
-		left.Draw(rows[0][0])
+		rows := plot.Align(plots, draw.Tiles{Rows: 2, Cols: 1, PadY: vg.Points(6)}, area)
+		top = rows[0][0]
+		left.Draw(top)
 		plots[1][0].Draw(rows[1][0])
+	}
+	if legendWidth > 0 && !o.hideLegend {
+		// Beside the top panel's data, from its top edge.
+		data := left.DataCanvas(top)
+		legend.Draw(draw.Canvas{Canvas: dc.Canvas, Rectangle: vg.Rectangle{
+			Min: vg.Point{X: data.Max.X + legendGap, Y: data.Min.Y},
+			Max: vg.Point{X: dc.Max.X - legendMargin, Y: data.Max.Y},
+		}})
 	}
 	var buf bytes.Buffer
 	if _, err := img.WriteTo(&buf); err != nil {
@@ -143,15 +176,18 @@ func newPlot(title, yLabel string) *plot.Plot {
 	for _, a := range []*plot.Axis{&p.X, &p.Y} {
 		a.Tick.Label.Font.Size = vg.Points(16)
 	}
-	p.Legend.Top = true
-	p.Legend.TextStyle.Font.Size = vg.Points(16)
 	p.Add(plotter.NewGrid())
 	return p
 }
 
+// The legend's column: the gap between the data and the legend, and the
+// margin after it, in points.
+const legendGap, legendMargin vg.Length = 12, 6
+
 // addSteps adds one series as step lines: each run of samples where the
-// series is known holds its last value until the next sample, or until.
-func addSteps(p *plot.Plot, samples []Sample, until time.Time, name string, c color.Color, dash bool, value func(Sample) (float64, bool)) error {
+// series is known holds its last value until the next sample, or until;
+// the series gets an entry in legend unless it is nil.
+func addSteps(p *plot.Plot, legend *plot.Legend, samples []Sample, until time.Time, name string, c color.Color, dash bool, value func(Sample) (float64, bool)) error {
 	p.X.Min, p.X.Max = float64(samples[0].At.Unix()), float64(until.Unix())
 	var run plotter.XYs
 	inLegend := false
@@ -180,8 +216,8 @@ func addSteps(p *plot.Plot, samples []Sample, until time.Time, name string, c co
 			line.Dashes = []vg.Length{vg.Points(8), vg.Points(4)}
 		}
 		p.Add(line)
-		if !inLegend {
-			p.Legend.Add(name, line)
+		if legend != nil && !inLegend {
+			legend.Add(name, line)
 			inLegend = true
 		}
 		run = nil
@@ -190,32 +226,77 @@ func addSteps(p *plot.Plot, samples []Sample, until time.Time, name string, c co
 }
 
 // alt says what the chart shows: where the upgrade started, where it is now,
-// the lowest and highest points, and the time it spans.
+// the lowest and highest points, and the time it spans. What is left now
+// is broken down so that its parts add up to it.
 func alt(samples []Sample, title string, until time.Time) string {
 	first, last := samples[0], samples[len(samples)-1]
-	peak := first
+	// The start is the first sample with counts: before it only the
+	// preparation's percent is known, not 0 modules left.
+	start, counted := first, false
 	for _, s := range samples {
-		if s.Left > peak.Left {
-			peak = s
+		if s.Counted {
+			start, counted = s, true
+			break
 		}
 	}
-	modules := map[bool]string{true: "module", false: "modules"}[first.Left == 1]
-	text := fmt.Sprintf("Burn-down chart of %s over %s: %d %s left at the start (%s), at most %d (%s), %d left now (failed %d, skipped %d).",
-		cmpTitle(title), span(until.Sub(first.At)), first.Left, modules, first.At.UTC().Format("Jan 2 15:04 UTC"),
-		peak.Left, peak.At.UTC().Format("Jan 2 15:04 UTC"), last.Left, last.FailedLeft, last.SkippedLeft)
+	text := fmt.Sprintf("Burn-down chart of %s over %s: ", cmpTitle(title), span(until.Sub(first.At)))
+	if !counted {
+		text += "no modules counted yet."
+	} else {
+		peak := start
+		for _, s := range samples {
+			if s.Counted && s.Left > peak.Left {
+				peak = s
+			}
+		}
+		text += fmt.Sprintf("%s left at the start (%s), at most %d (%s), %s.",
+			plural(start.Left, "module", "modules"), start.At.UTC().Format("Jan 2 15:04 UTC"),
+			peak.Left, peak.At.UTC().Format("Jan 2 15:04 UTC"), leftNow(last))
+	}
 	if last.Percent != nil {
 		text += fmt.Sprintf(" The preparation is at %d%%.", *last.Percent)
 	}
 	return text
 }
 
-// hourTicks marks round hours or days (UTC), four to eight of them, so a
-// reader sees at a glance how long the upgrade has run.
+// leftNow says what s has left, each module in one part: named failed,
+// named skipped, reported, counted by Service Center and not named yet.
+func leftNow(s Sample) string {
+	if !s.Counted {
+		return "no modules counted now"
+	}
+	if s.Left == 0 {
+		return "0 left now"
+	}
+	var parts []string
+	add := func(n int, what string) {
+		if n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, what))
+		}
+	}
+	add(s.FailedLeft, "failed")
+	add(s.SkippedLeft, "skipped")
+	add(s.ReportedLeft, "reported (not upgraded, or a producer not prepared)")
+	add(s.UnnamedLeft, "counted by Service Center and not named yet")
+	// A sample kept before the reported and unnamed counts were.
+	add(s.Left-s.FailedLeft-s.SkippedLeft-s.ReportedLeft-s.UnnamedLeft, "not named as failed or skipped")
+	return fmt.Sprintf("%d left now: %s", s.Left, strings.Join(parts, ", "))
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, one)
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// hourTicks marks round minutes, hours or days (UTC), four to eight of
+// them, so a reader sees at a glance how long the upgrade has run.
 type hourTicks struct{}
 
 // Ticks returns the ticks between min and max, Unix seconds.
 func (hourTicks) Ticks(min, max float64) []plot.Tick {
-	steps := []time.Duration{15 * time.Minute, 30 * time.Minute, time.Hour, 2 * time.Hour, 3 * time.Hour, 6 * time.Hour, 12 * time.Hour, 24 * time.Hour}
+	steps := []time.Duration{time.Minute, 2 * time.Minute, 5 * time.Minute, 15 * time.Minute, 30 * time.Minute, time.Hour, 2 * time.Hour, 3 * time.Hour, 6 * time.Hour, 12 * time.Hour, 24 * time.Hour}
 	// One comparison for both loops: with integer division in one and not
 	// the other, a span just over 7 steps (21h34m) got no tick at all.
 	d := time.Duration(max-min) * time.Second

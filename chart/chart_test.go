@@ -8,6 +8,8 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -84,7 +86,7 @@ func TestBurnDown(t *testing.T) {
 			opts: Options{Title: "prod → 11.31.0", Until: until}, w: 960, h: 540,
 			colors: map[string]color.RGBA{"total": colorLeft, "failed": colorFailed, "skipped": colorSkipped},
 			absent: map[string]color.RGBA{"percent": colorPercent},
-			alt:    []string{"prod → 11.31.0", "over 24 hours", "at most 40", "left now (failed 2, skipped 8)"},
+			alt:    []string{"prod → 11.31.0", "over 24 hours", "40 modules left at the start (Mar 2 10:01 UTC)", "at most 40", "10 left now: 2 failed, 8 skipped."},
 		},
 		{
 			name: "no preparation seen", samples: upgrade()[5:],
@@ -96,17 +98,17 @@ func TestBurnDown(t *testing.T) {
 		{
 			name: "one module", samples: []Sample{{At: start, Counted: true, FailedLeft: 1, Left: 1}}, w: 960, h: 540,
 			colors: map[string]color.RGBA{"failed": colorFailed},
-			alt:    []string{"1 module left at the start", "1 left now (failed 1, skipped 0)"},
+			alt:    []string{"1 module left at the start", "1 left now: 1 failed."},
 		},
 		{
 			name: "one sample", samples: []Sample{{At: start, Counted: true, FailedLeft: 3, Left: 3}}, w: 960, h: 540,
 			colors: map[string]color.RGBA{"failed": colorFailed},
-			alt:    []string{"the upgrade over a minute", "3 left now (failed 3, skipped 0)"},
+			alt:    []string{"the upgrade over a minute", "3 left now: 3 failed."},
 		},
 		{
 			name: "still preparing", samples: upgrade()[:3], opts: Options{Until: start.Add(time.Hour)}, w: 960, h: 540,
 			colors: map[string]color.RGBA{"percent": colorPercent},
-			alt:    []string{"The preparation is at 45%."},
+			alt:    []string{"no modules counted yet. The preparation is at 45%."},
 		},
 	}
 	for _, tc := range cases {
@@ -148,6 +150,163 @@ func TestBurnDown(t *testing.T) {
 	}
 }
 
+// The alt text accounts for every module left now: named failed, named
+// skipped, reported, and counted by Service Center but not named yet; the
+// parts add up to the modules left.
+func TestAltAccountsForEveryModuleLeft(t *testing.T) {
+	cases := []struct {
+		name string
+		now  Sample
+		want string
+	}{
+		{"only counted, nobody named", Sample{Counted: true, UnnamedLeft: 4, Left: 4},
+			"4 left now: 4 counted by Service Center and not named yet."},
+		{"one named, the rest counted", Sample{Counted: true, FailedLeft: 1, UnnamedLeft: 3, Left: 4},
+			"4 left now: 1 failed, 3 counted by Service Center and not named yet."},
+		{"every group", Sample{Counted: true, FailedLeft: 2, SkippedLeft: 3, ReportedLeft: 1, UnnamedLeft: 4, Left: 10},
+			"10 left now: 2 failed, 3 skipped, 1 reported (not upgraded, or a producer not prepared), 4 counted by Service Center and not named yet."},
+		{"kept before reported and unnamed were", Sample{Counted: true, FailedLeft: 1, Left: 4},
+			"4 left now: 1 failed, 3 not named as failed or skipped."},
+		{"nothing left", Sample{Counted: true}, "0 left now."},
+	}
+	number := regexp.MustCompile(`(\d+) (failed|skipped|reported|counted|not named)`)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			first := Sample{At: start, Counted: true, UnnamedLeft: 4, Left: 4}
+			tc.now.At = start.Add(time.Hour)
+			c, err := BurnDown([]Sample{first, tc.now}, Options{Title: "prod"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(c.Alt, tc.want) {
+				t.Fatalf("alt text %q, want %q", c.Alt, tc.want)
+			}
+			_, now, _ := strings.Cut(c.Alt, "left now")
+			sum := 0
+			for _, m := range number.FindAllStringSubmatch(now, -1) {
+				n, _ := strconv.Atoi(m[1])
+				sum += n
+			}
+			if sum != tc.now.Left {
+				t.Errorf("the parts of %q add up to %d, want %d", now, sum, tc.now.Left)
+			}
+		})
+	}
+}
+
+// The legend is drawn beside the data, never over it: whatever corner the
+// lines reach, none of their pixels is in the legend's box. The legend's
+// pixels are those that differ from the same chart drawn without it.
+func TestLegendBesideTheData(t *testing.T) {
+	flat := []Sample{ // the most modules left from start to end: the top corners
+		{At: start, Counted: true, FailedLeft: 17, SkippedLeft: 23, Left: 40},
+		{At: start.Add(24 * time.Hour), Counted: true, FailedLeft: 17, SkippedLeft: 23, Left: 40},
+	}
+	var rising []Sample // modules named over the day: the top right corner
+	for i := range 10 {
+		rising = append(rising, Sample{At: start.Add(time.Duration(i) * time.Hour), Counted: true, FailedLeft: 4 * i, Left: 4*i + 4, UnnamedLeft: 4})
+	}
+	preparing := []Sample{ // modules named while the preparation runs: two panels
+		{At: start, Percent: ptr(0)},
+		{At: start.Add(time.Hour), Counted: true, FailedLeft: 12, Left: 12, Percent: ptr(60)},
+		{At: start.Add(2 * time.Hour), Counted: true, FailedLeft: 12, Left: 12, Percent: ptr(95)},
+	}
+	series := []color.RGBA{colorLeft, colorFailed, colorSkipped, colorPercent}
+	cases := []struct {
+		name    string
+		samples []Sample
+		opts    Options
+		legend  bool
+	}{
+		{"flat at its highest", flat, Options{Title: "prod"}, true},
+		{"rising to the top right", rising, Options{Title: "prod", Width: 800, Height: 450}, true},
+		{"burning down", upgrade(), Options{Title: "prod", Until: start.Add(24 * time.Hour)}, true},
+		{"two panels", preparing, Options{Title: "prod", Until: start.Add(2 * time.Hour)}, true},
+		{"preparation only", upgrade()[:3], Options{Title: "prod"}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			with, err := BurnDown(tc.samples, tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.opts.hideLegend = true
+			without, err := BurnDown(tc.samples, tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, b := decode(t, with.PNG), decode(t, without.PNG)
+			box, n := image.Rectangle{}, 0 // the legend's box and its pixels
+			for y := a.Bounds().Min.Y; y < a.Bounds().Max.Y; y++ {
+				for x := a.Bounds().Min.X; x < a.Bounds().Max.X; x++ {
+					if a.At(x, y) != b.At(x, y) {
+						box, n = box.Union(image.Rect(x, y, x+1, y+1)), n+1
+					}
+				}
+			}
+			if !tc.legend {
+				if n > 0 {
+					t.Fatalf("a legend of %d pixels at %v, want none", n, box)
+				}
+				return
+			}
+			if n < 500 {
+				t.Fatalf("the legend has %d pixels, want it drawn", n)
+			}
+			// Its box, and a few pixels around it, shows none of the data.
+			around := box.Inset(-3).Intersect(b.Bounds())
+			for y := around.Min.Y; y < around.Max.Y; y++ {
+				for x := around.Min.X; x < around.Max.X; x++ {
+					for _, c := range series {
+						if r, g, bl, _ := b.At(x, y).RGBA(); near(r>>8, c.R) && near(g>>8, c.G) && near(bl>>8, c.B) {
+							t.Fatalf("a line's pixel at (%d, %d) is in the legend's box %v", x, y, box)
+						}
+					}
+				}
+			}
+			if *write {
+				name := "legend-" + strings.ReplaceAll(tc.name, " ", "-") + ".png"
+				if err := os.WriteFile(filepath.Join(os.TempDir(), "chart-"+name), with.PNG, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// Changes recorded within a second (a shell's, one after the other) are
+// drawn over a minute from the left edge, not as one vertical line in the
+// middle of an empty time axis.
+func TestBurnDownWithinASecond(t *testing.T) {
+	samples := []Sample{
+		{At: start, Counted: true, SkippedLeft: 2, UnnamedLeft: 4, Left: 6},
+		{At: start.Add(200 * time.Millisecond), Counted: true, FailedLeft: 1, SkippedLeft: 2, UnnamedLeft: 3, Left: 6},
+		{At: start.Add(400 * time.Millisecond), Counted: true, SkippedLeft: 2, UnnamedLeft: 3, Left: 5},
+	}
+	c, err := BurnDown(samples, Options{Title: "prod", Until: start.Add(500 * time.Millisecond)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The failed line (1 for a moment, then 0) in its own colour: the
+	// columns it is drawn in, its legend's icon aside.
+	img := decode(t, c.PNG)
+	columns, minX := 0, img.Bounds().Max.X
+	for x := img.Bounds().Min.X; x < img.Bounds().Max.X; x++ {
+		for y := img.Bounds().Min.Y; y < img.Bounds().Max.Y; y++ {
+			if r, g, b, _ := img.At(x, y).RGBA(); near(r>>8, colorFailed.R) && near(g>>8, colorFailed.G) && near(b>>8, colorFailed.B) {
+				columns, minX = columns+1, min(minX, x)
+				break
+			}
+		}
+	}
+	if w := img.Bounds().Dx(); minX > w/5 || columns < w/2 {
+		t.Errorf("the failed line is in %d columns from x %d, of %d: want it from the left edge across the plot", columns, minX, w)
+	}
+	if !strings.Contains(c.Alt, "over a minute") {
+		t.Errorf("alt text %q", c.Alt)
+	}
+}
+
 func TestBurnDownNothingToDraw(t *testing.T) {
 	if _, err := BurnDown(nil, Options{}); err == nil || !strings.Contains(err.Error(), "no history") {
 		t.Fatalf("err = %v, want a clear error", err)
@@ -177,6 +336,15 @@ func TestHourTicks(t *testing.T) {
 		ticks := hourTicks{}.Ticks(float64(t0.Unix()), float64(t0.Add(span).Unix()))
 		if len(ticks) < 1 || len(ticks) > 8 {
 			t.Errorf("%v: %d ticks, want 1 to 8", span, len(ticks))
+		}
+	}
+	// A chart of a minute, or a few, starting at no round minute (a shell's
+	// changes, one after the other) has a time axis too.
+	t1 := time.Date(2026, 12, 6, 10, 41, 23, 0, time.UTC)
+	for _, span := range []time.Duration{time.Minute, 90 * time.Second, 4 * time.Minute, 20 * time.Minute} {
+		ticks := hourTicks{}.Ticks(float64(t1.Unix()), float64(t1.Add(span).Unix()))
+		if len(ticks) < 1 || len(ticks) > 8 {
+			t.Errorf("%v from %s: %d ticks, want 1 to 8", span, t1.Format("15:04:05"), len(ticks))
 		}
 	}
 }
