@@ -304,7 +304,7 @@ func (s *Shell) message(ctx context.Context, text string) {
 // handle passes a message to the bot and prints what it answers.
 func (s *Shell) handle(ctx context.Context, m bot.Message) {
 	resp := s.bot.HandleMessage(ctx, m)
-	if resp.Reply.Empty() && resp.Announce.Empty() && resp.React == "" {
+	if resp.Reply.Empty() && resp.Announce.Empty() && resp.Milestone.Empty() && resp.React == "" {
 		fmt.Fprintln(s.out, "(no known upgrade message in that text)")
 		if word, _, _ := strings.Cut(strings.TrimSpace(m.Text), " "); strings.HasPrefix(word, ":") && !strings.HasSuffix(word, ":") && !strings.Contains(m.Text, "\n") {
 			// Likely a mistyped command rather than an emoji code.
@@ -375,6 +375,10 @@ func (s *Shell) show(resp bot.Response) {
 	}
 	if !resp.Announce.Empty() {
 		fmt.Fprintf(s.out, "upgradebot (to #%s):\n%s", s.opts.Channel, render(resp.Announce))
+	} else if !resp.Milestone.Empty() {
+		// As Slack posts it: in the channel, unless the announcement
+		// (which may already say it) is posted there instead.
+		fmt.Fprintf(s.out, "upgradebot (to #%s):\n%s", s.opts.Channel, render(resp.Milestone))
 	}
 	if resp.File != nil && resp.File.Type == "png" {
 		s.writeImage(resp.File)

@@ -98,6 +98,10 @@ func TestInput(t *testing.T) {
 			[]string{"ana set this channel to follow qa", "reported 1 failed module on qa: A", "reported 1 failed module on qa: B"}, map[string]int{noMatch: 0}},
 		{":quit stops", false, "/upgrade track qa\n:quit\n/upgrade status\n",
 			[]string{"follow qa"}, map[string]int{"== qa": 0}},
+		{"a milestone is posted to the channel", false, "/upgrade track qa\nThere was an error preparing your modules.\n\n",
+			[]string{"upgradebot (in thread):\n== The modules preparation step itself failed", "upgradebot (to #ops):\n:x: qa: preparation failed\n"}, nil},
+		{"a milestone the announcement says is not posted again", false, "/upgrade track qa\n/upgrade failed A\n/upgrade done A\n",
+			[]string{"upgradebot (to #ops):\nana republished A on qa", "All clear on qa"}, map[string]int{"All clear on qa": 1}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
