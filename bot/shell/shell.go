@@ -8,11 +8,14 @@
 // shell's own. Anything else is a pasted message: on a terminal, a block
 // pasted at once (bracketed paste) is one message even with empty lines in
 // it, and typed text ends at an empty line; from a pipe, a message ends at an
-// empty line or the end of the input.
+// empty line or the end of the input. On a terminal, Ctrl-D ends the
+// input, whether at the start of a line or after text. A message of more
+// than 10 MB, or with a line a terminal cut at its limit, is not read.
 package shell
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"fmt"
@@ -59,17 +62,50 @@ const (
 	pasteEnd   = "\x1b[201~"
 )
 
+// maxMessage bounds one message or command the shell reads, as a shared
+// file is bounded (:file reads at most as much): beyond it the message
+// is not read, and the shell keeps only a part of it in memory.
+const maxMessage = bot.MaxFileBytes
+
+// terminalLineMax is the longest line a terminal passes on in its usual
+// (canonical) mode on Linux: the rest of a longer line, up to its
+// newline, is dropped, and with it the end marker of a paste.
+const terminalLineMax = 4095
+
 // Shell is one terminal session.
 type Shell struct {
 	bot     *bot.Bot
 	opts    Options
 	out     io.Writer
 	in      *bufio.Reader
-	lines   chan string   // the input's lines, from the goroutine reading them; closed at its end
+	lines   chan line     // the input's lines, from the goroutine reading them; closed at its end
 	stop    chan struct{} // closed when Run returns: the reading goroutine sends no more
-	pending []string      // lines to read again before the input's
+	pending []line        // lines to read again before the input's
 	seq     int
 }
+
+// line is a line of the input, without its end.
+type line struct {
+	text    string
+	unended bool // the input ended before the line did (Ctrl-D after text on a terminal)
+	cut     bool // a terminal's line as long as it passes on: the rest of it was lost
+	over    bool // longer than maxMessage: text is empty, the rest was skipped
+}
+
+// input is what read returns: a typed line or a pasted block, or why it is not read.
+type input struct {
+	text    string
+	pasted  bool
+	problem string // why the line or block is not read ("" when it is); text is then empty
+}
+
+// The problems of an input that is not read (they name maxMessage and terminalLineMax).
+const (
+	problemTooLarge = "(not read: the message is more than 10 MB, the most the shell reads at once; " +
+		"pass only the part with the errors, or share an Error Log export with :file PATH)"
+	problemCut = "(not read: a line of it is longer than the 4095 bytes a terminal passes on in one line, " +
+		"so its end was lost; save the text to a file and use :file PATH)"
+)
 
 // New returns a shell around the bot core.
 func New(b *bot.Bot, out io.Writer, in io.Reader, o Options) *Shell {
@@ -109,53 +145,83 @@ func (s *Shell) nextID() string {
 
 // read returns the next input: one typed line, or a whole pasted block
 // (pasted true). ok is false at the end of the input or once ctx is done.
-func (s *Shell) read(ctx context.Context) (text string, pasted, ok bool) {
-	line, ok := s.readLine(ctx)
+func (s *Shell) read(ctx context.Context) (in input, ok bool) {
+	l, ok := s.readLine(ctx)
 	if !ok {
-		return "", false, false
+		return input{}, false
 	}
-	before, rest, found := strings.Cut(line, pasteStart)
+	if l.over {
+		return input{problem: problemTooLarge}, true
+	}
+	before, rest, found := strings.Cut(l.text, pasteStart)
 	if !found {
-		return line, false, true
+		// An end marker without its start ends the rest of a paste cut
+		// short at a line the terminal cut (see below); not part of the text.
+		in = input{text: strings.ReplaceAll(l.text, pasteEnd, "")}
+		if l.cut {
+			in = input{problem: problemCut}
+		}
+		return in, true
 	}
 	// Typed text before the paste is a line of its own.
 	if strings.TrimSpace(before) != "" {
-		s.pending = append([]string{pasteStart + rest}, s.pending...)
-		return before, false, true
+		l.text = pasteStart + rest
+		s.pending = append([]line{l}, s.pending...)
+		return input{text: before}, true
 	}
 	var block []string
+	size := 0
 	for {
 		if inside, after, end := strings.Cut(rest, pasteEnd); end {
 			block = append(block, inside)
 			if strings.TrimSpace(after) != "" {
-				s.pending = append([]string{after}, s.pending...)
+				l.text = after
+				s.pending = append([]line{l}, s.pending...)
 			}
 			break
 		}
-		block = append(block, rest)
-		if rest, ok = s.readLine(ctx); !ok {
+		if l.cut {
+			// The terminal dropped the end of this line, and with it
+			// perhaps the paste's end marker, which would then never
+			// come: the paste ends here, not read.
+			in.problem = problemCut
 			break
 		}
+		if size += len(rest) + 1; size > maxMessage || l.over {
+			in.problem, block = problemTooLarge, nil // read on to the end marker, keeping nothing
+		} else if in.problem == "" {
+			block = append(block, rest)
+		}
+		if l, ok = s.readLine(ctx); !ok {
+			break
+		}
+		rest = l.text
 	}
-	return strings.Trim(strings.Join(block, "\n"), "\n"), true, true
+	if in.problem != "" {
+		return input{pasted: true, problem: in.problem}, true
+	}
+	return input{text: strings.Trim(strings.Join(block, "\n"), "\n"), pasted: true}, true
 }
 
-// readLine returns the next line, without its end; false at the end of
-// the input or once ctx is done, even while the input has nothing to read.
-func (s *Shell) readLine(ctx context.Context) (string, bool) {
+// readLine returns the next line; false at the end of the input or once
+// ctx is done, even while the input has nothing to read.
+func (s *Shell) readLine(ctx context.Context) (line, bool) {
 	if len(s.pending) > 0 {
-		line := s.pending[0]
+		l := s.pending[0]
 		s.pending = s.pending[1:]
-		return line, true
+		return l, true
 	}
 	if ctx.Err() != nil {
-		return "", false
+		return line{}, false
 	}
 	select {
-	case line, ok := <-s.lines:
-		return line, ok
+	case l, ok := <-s.lines:
+		if ok && l.unended && s.opts.Terminal {
+			fmt.Fprintln(s.out) // what follows starts on a line of its own, not after the text typed
+		}
+		return l, ok
 	case <-ctx.Done():
-		return "", false
+		return line{}, false
 	}
 }
 
@@ -164,43 +230,96 @@ func (s *Shell) readLine(ctx context.Context) (string, bool) {
 // context (Ctrl-C). It stops at the end of the input or when s.stop is
 // closed; one blocked in reading a terminal ends with the process.
 func (s *Shell) startReading() {
-	s.lines, s.stop = make(chan string), make(chan struct{})
+	s.lines, s.stop = make(chan line), make(chan struct{})
 	go func() {
 		defer close(s.lines)
 		for first := true; ; first = false {
-			line, err := s.in.ReadString('\n')
-			if err != nil && line == "" {
+			text, over, err := readBounded(s.in, maxMessage)
+			if err != nil && text == "" && !over {
 				return
 			}
-			if first {
-				// A byte order mark (a file saved by a Windows editor) is no part of the first line.
-				line = strings.TrimPrefix(line, "\ufeff")
+			l := line{over: over}
+			if !over {
+				body := strings.TrimSuffix(text, "\n")
+				l.unended = body == text
+				l.cut = s.opts.Terminal && len(body) == terminalLineMax
+				if first {
+					// A byte order mark (a file saved by a Windows editor) is no part of the first line.
+					body = strings.TrimPrefix(body, "\ufeff")
+				}
+				l.text = strings.TrimRight(body, "\r\n")
 			}
 			select {
-			case s.lines <- strings.TrimRight(line, "\r\n"):
+			case s.lines <- l:
 			case <-s.stop:
+				return
+			}
+			if err != nil {
+				// The end of the input, even where reading again could
+				// return more: on a terminal, the Ctrl-D that ended this
+				// line's text ends the input, as it does at a line's start.
 				return
 			}
 		}
 	}()
 }
 
-// readUntil reads lines after first up to an empty line, the end of the
-// input, or a line stop says is not part of them (read again next).
-func (s *Shell) readUntil(ctx context.Context, first string, stop func(string) bool) string {
-	lines := []string{first}
+// readBounded reads the next line with its end, like ReadString('\n'),
+// keeping at most limit bytes of it (without "\r\n"): over says the line
+// was longer, and the rest of it was read and dropped.
+func readBounded(r *bufio.Reader, limit int) (text string, over bool, err error) {
+	var b []byte
 	for {
-		line, _, ok := s.read(ctx)
-		if !ok || strings.TrimSpace(line) == "" {
-			break
+		frag, err := r.ReadSlice('\n')
+		if !over && len(b)+len(frag) > limit+len("\r\n") {
+			over, b = true, nil
 		}
-		if stop(line) {
-			s.pending = append([]string{line}, s.pending...)
-			break
+		if !over {
+			b = append(b, frag...)
 		}
-		lines = append(lines, line)
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if !over && len(bytes.TrimSuffix(bytes.TrimSuffix(b, []byte("\n")), []byte("\r"))) > limit {
+			over, b = true, nil
+		}
+		return string(b), over, err
 	}
-	return strings.Join(lines, "\n")
+}
+
+// readUntil reads lines after first up to an empty line, the end of the
+// input, or a line stop says is not part of them (read again next). When
+// one of them is not read (problem), or all are more than maxMessage, it
+// reads on to their end and returns only the problem.
+func (s *Shell) readUntil(ctx context.Context, first input, stop func(string) bool) (text, problem string) {
+	lines := []string{first.text}
+	problem = first.problem
+	size := len(first.text)
+	for {
+		in, ok := s.read(ctx)
+		if !ok || in.problem == "" && strings.TrimSpace(in.text) == "" {
+			break
+		}
+		if in.problem == "" && stop(in.text) {
+			s.pending = append([]line{{text: in.text}}, s.pending...)
+			break
+		}
+		if size += len(in.text) + 1; size > maxMessage && problem == "" {
+			problem = problemTooLarge
+		}
+		if problem == "" {
+			problem = in.problem
+		}
+		if problem != "" {
+			lines = nil // read on to the end, keeping nothing
+			continue
+		}
+		lines = append(lines, in.text)
+	}
+	if problem != "" {
+		return "", problem
+	}
+	return strings.Join(lines, "\n"), ""
 }
 
 func (s *Shell) prompt() {
@@ -223,24 +342,33 @@ func (s *Shell) Run(ctx context.Context) error {
 		if len(s.pending) == 0 {
 			s.prompt()
 		}
-		text, pasted, ok := s.read(ctx)
+		in, ok := s.read(ctx)
 		if !ok || ctx.Err() != nil {
-			if s.opts.Terminal && ctx.Err() != nil {
+			if s.opts.Terminal {
 				fmt.Fprintln(s.out) // after the prompt
 			}
 			return nil
 		}
+		text := in.text
 		trimmed := strings.TrimSpace(text)
 		word, arg := cutWord(trimmed)
-		if pasted && !strings.HasPrefix(trimmed, "/upgrade") && !ownCommand(word) {
+		if in.pasted && in.problem != "" {
+			fmt.Fprintln(s.out, in.problem)
+			continue
+		} else if in.pasted && !strings.HasPrefix(trimmed, "/upgrade") && !ownCommand(word) {
 			s.message(ctx, text)
 			continue
-		} else if pasted {
+		} else if in.pasted {
 			// A pasted command or script reads as if typed.
-			s.pending = append(strings.Split(text, "\n"), s.pending...)
+			lines := strings.Split(text, "\n")
+			for i := len(lines) - 1; i >= 0; i-- {
+				s.pending = append([]line{{text: lines[i]}}, s.pending...)
+			}
 			continue
 		}
 		switch {
+		case in.problem != "":
+			s.typed(ctx, in) // a message, read to its end and not handled
 		case trimmed == "":
 		case word == ":quit" || word == ":q":
 			return nil
@@ -253,12 +381,23 @@ func (s *Shell) Run(ctx context.Context) error {
 		default:
 			// Any other text is a message, one starting with ":" too
 			// (Slack's emoji codes: ":warning: There were errors…").
-			if text := s.readUntil(ctx, text, func(string) bool { return false }); ctx.Err() == nil {
-				s.message(ctx, text)
-			}
+			s.typed(ctx, in)
 		}
 	}
 	return nil
+}
+
+// typed reads a typed message, first and the lines after it up to an empty
+// line, and passes it to the bot, or says why it is not read.
+func (s *Shell) typed(ctx context.Context, first input) {
+	text, problem := s.readUntil(ctx, first, func(string) bool { return false })
+	switch {
+	case ctx.Err() != nil:
+	case problem != "":
+		fmt.Fprintln(s.out, problem)
+	default:
+		s.message(ctx, text)
+	}
 }
 
 // cutWord splits text at its first run of white space (a space, a tab…):
@@ -286,9 +425,14 @@ func (s *Shell) command(ctx context.Context, text string) {
 	name, rest := cutWord(text)
 	onlyEnv := strings.HasSuffix(rest, ":") && !strings.ContainsAny(rest, " \t")
 	if slices.Contains(listCommands, strings.ToLower(name)) && (rest == "" || onlyEnv) {
-		text = s.readUntil(ctx, text, func(line string) bool { return strings.HasPrefix(strings.TrimSpace(line), "/upgrade") })
+		var problem string
+		text, problem = s.readUntil(ctx, input{text: text}, func(line string) bool { return strings.HasPrefix(strings.TrimSpace(line), "/upgrade") })
 		if ctx.Err() != nil {
 			return // interrupted while the names were typed
+		}
+		if problem != "" {
+			fmt.Fprintln(s.out, problem)
+			return
 		}
 		if onlyEnv {
 			text = strings.Replace(text, "\n", " ", 1) // "failed qa:" and its names, as one command
@@ -304,7 +448,7 @@ func (s *Shell) message(ctx context.Context, text string) {
 // handle passes a message to the bot and prints what it answers.
 func (s *Shell) handle(ctx context.Context, m bot.Message) {
 	resp := s.bot.HandleMessage(ctx, m)
-	if resp.Reply.Empty() && resp.Announce.Empty() && resp.React == "" {
+	if resp.Reply.Empty() && resp.Announce.Empty() && resp.Milestone.Empty() && resp.React == "" {
 		fmt.Fprintln(s.out, "(no known upgrade message in that text)")
 		if word, _, _ := strings.Cut(strings.TrimSpace(m.Text), " "); strings.HasPrefix(word, ":") && !strings.HasSuffix(word, ":") && !strings.Contains(m.Text, "\n") {
 			// Likely a mistyped command rather than an emoji code.
@@ -375,6 +519,10 @@ func (s *Shell) show(resp bot.Response) {
 	}
 	if !resp.Announce.Empty() {
 		fmt.Fprintf(s.out, "upgradebot (to #%s):\n%s", s.opts.Channel, render(resp.Announce))
+	} else if !resp.Milestone.Empty() {
+		// As Slack posts it: in the channel, unless the announcement
+		// (which may already say it) is posted there instead.
+		fmt.Fprintf(s.out, "upgradebot (to #%s):\n%s", s.opts.Channel, render(resp.Milestone))
 	}
 	if resp.File != nil && resp.File.Type == "png" {
 		s.writeImage(resp.File)

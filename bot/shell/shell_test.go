@@ -1,10 +1,13 @@
 package shell
 
 import (
+	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -98,6 +101,10 @@ func TestInput(t *testing.T) {
 			[]string{"ana set this channel to follow qa", "reported 1 failed module on qa: A", "reported 1 failed module on qa: B"}, map[string]int{noMatch: 0}},
 		{":quit stops", false, "/upgrade track qa\n:quit\n/upgrade status\n",
 			[]string{"follow qa"}, map[string]int{"== qa": 0}},
+		{"a milestone is posted to the channel", false, "/upgrade track qa\nThere was an error preparing your modules.\n\n",
+			[]string{"upgradebot (in thread):\n== The modules preparation step itself failed", "upgradebot (to #ops):\n:x: qa: preparation failed\n"}, nil},
+		{"a milestone the announcement says is not posted again", false, "/upgrade track qa\n/upgrade failed A\n/upgrade done A\n",
+			[]string{"upgradebot (to #ops):\nana republished A on qa", "All clear on qa"}, map[string]int{"All clear on qa": 1}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -372,6 +379,199 @@ func TestCancelWhileWaiting(t *testing.T) {
 			}
 			if !strings.HasSuffix(out.String(), pasteOff) {
 				t.Errorf("bracketed paste left on:\n%q", out.String())
+			}
+		})
+	}
+}
+
+// ttyReader reads like a terminal in canonical mode: each read returns
+// what one key press released ("" is a Ctrl-D: a read of nothing, the end
+// of the input for now), and a read past them waits, as a terminal waits
+// for more keys; it then reports on pastEnd until release is closed.
+type ttyReader struct {
+	mu      sync.Mutex
+	reads   []string
+	pastEnd chan struct{}
+	release chan struct{}
+}
+
+func (r *ttyReader) Read(p []byte) (int, error) {
+	r.mu.Lock()
+	if len(r.reads) == 0 {
+		r.mu.Unlock()
+		select {
+		case r.pastEnd <- struct{}{}:
+		case <-r.release:
+		}
+		<-r.release
+		return 0, io.EOF
+	}
+	next := r.reads[0]
+	r.reads = r.reads[1:]
+	r.mu.Unlock()
+	if next == "" {
+		return 0, io.EOF
+	}
+	return copy(p, next), nil
+}
+
+// TestCtrlD: on a terminal, Ctrl-D twice after text on a line (the first
+// passes the text on, the second reads nothing), or once at the start of
+// a line, ends the input: what was typed is handled and Run returns,
+// without reading the terminal again.
+func TestCtrlD(t *testing.T) {
+	const errs = "There were errors preparing some modules."
+	tests := []struct {
+		name  string
+		reads []string
+		want  []string // in the output, in this order
+	}{
+		{"twice after a message's text", []string{"/upgrade track qa\n", errs, ""},
+			[]string{"follow qa", "ana@#ops> \nupgradebot (in thread):\n== Some modules failed the modules preparation step", "ana@#ops> \n" + pasteOff}},
+		{"twice after a message's second line", []string{"/upgrade track qa\n", ":warning:\n", errs, ""},
+			[]string{"follow qa", "upgradebot (in thread):\n== Some modules failed the modules preparation step"}},
+		{"once at the start of the line after a message", []string{"/upgrade track qa\n", errs + "\n", ""},
+			[]string{"follow qa", "upgradebot (in thread):\n== Some modules failed the modules preparation step"}},
+		{"twice after a command", []string{"/upgrade track qa", ""},
+			[]string{"ana@#ops> \nupgradebot (to #ops):\nana set this channel to follow qa"}},
+		{"twice after module names", []string{"/upgrade track qa\n", "/upgrade failed\n", "A", ""},
+			[]string{"reported 1 failed module on qa: A"}},
+		{"once at the prompt", []string{""}, []string{"ana@#ops> \n" + pasteOff}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			in := &ttyReader{reads: tc.reads, pastEnd: make(chan struct{}), release: make(chan struct{})}
+			defer close(in.release)
+			var out strings.Builder
+			done := make(chan error, 1)
+			go func() {
+				done <- New(newBot(t), &out, in, Options{Channel: "ops", User: "ana", Terminal: true}).Run(context.Background())
+			}()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatal(err)
+				}
+			case <-in.pastEnd:
+				t.Fatal("the shell read the terminal again after the Ctrl-D that ended the input")
+			}
+			got, rest := out.String(), out.String()
+			for _, w := range tc.want {
+				i := strings.Index(rest, w)
+				if i < 0 {
+					t.Fatalf("output lacks %q (in order):\n%s", w, got)
+				}
+				rest = rest[i+len(w):]
+			}
+		})
+	}
+}
+
+// TestLongInput: a message or paste beyond what the shell reads (more than
+// maxMessage, or a terminal's line cut at its limit) is refused with a
+// clear message, and the input after it is read as ever.
+func TestLongInput(t *testing.T) {
+	big := strings.Repeat("a", maxMessage+1)
+	mb := strings.Repeat("b", 1<<20)
+	cut := strings.Repeat("c", terminalLineMax) // a terminal's line cut at its limit
+	const after = "/upgrade track qa\n/upgrade status\n"
+	followed := []string{"ana set this channel to follow qa", "== qa"}
+	tests := []struct {
+		name     string
+		terminal bool
+		in       string
+		problem  string // printed once, before the answers to after (when the input has it)
+	}{
+		{"pipe: a line too long", false, producer + "\n" + big + "\n" + producer + "\n\n" + after, problemTooLarge},
+		{"pipe: a line too long, at the end without its newline", false, big, problemTooLarge},
+		{"pipe: a message too long", false, strings.Repeat(mb+"\n", 11) + "\n" + after, problemTooLarge},
+		{"pipe: module names too long", false, "/upgrade failed\n" + strings.Repeat(mb+"\n", 11) + "\n" + after, problemTooLarge},
+		{"terminal: a paste too long", true, paste(strings.Repeat(mb+"\n", 11)) + "\n" + after, problemTooLarge},
+		{"terminal: a paste's last line cut, its end marker lost", true, pasteStart + cut[len(pasteStart):] + "\n" + after, problemCut},
+		{"terminal: typed text, then a paste of one cut line", true, "prod: " + pasteStart + cut[len("prod: ")+len(pasteStart):] + "\n\n" + after, problemCut},
+		{"terminal: a typed line cut", true, producer + "\n" + cut + "\n\n" + after, problemCut},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out strings.Builder
+			sh := New(newBot(t), &out, strings.NewReader(tc.in), Options{Channel: "ops", User: "ana", Terminal: tc.terminal})
+			if err := sh.Run(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			got := out.String()
+			if len(got) > 1<<20 {
+				t.Fatalf("the output holds the input: %d bytes", len(got))
+			}
+			if n := strings.Count(got, tc.problem); n != 1 {
+				t.Fatalf("%q appears %d times, want 1:\n%s", tc.problem, n, got)
+			}
+			rest := got[strings.Index(got, tc.problem):]
+			for _, w := range followed {
+				if !strings.HasSuffix(tc.in, after) {
+					break
+				}
+				i := strings.Index(rest, w)
+				if i < 0 {
+					t.Fatalf("output lacks %q after the problem:\n%s", w, got)
+				}
+				rest = rest[i+len(w):]
+			}
+			for _, bad := range []string{"Billing_CS", "reported"} {
+				if strings.Contains(got, bad) {
+					t.Errorf("a message not read was handled (%q):\n%s", bad, got)
+				}
+			}
+		})
+	}
+	if !strings.Contains(problemTooLarge, fmt.Sprintf(" %d MB", maxMessage>>20)) || !strings.Contains(problemCut, fmt.Sprintf(" %d bytes", terminalLineMax)) {
+		t.Errorf("the problems do not name the limits:\n%s\n%s", problemTooLarge, problemCut)
+	}
+	// Up to the limits, all is read.
+	var out strings.Builder
+	long := "/upgrade track qa\n/upgrade failed\nA " + strings.Repeat(" ", maxMessage-len("/upgrade failed\nA B")) + "B\n\n" + cut + "\n"
+	if err := New(newBot(t), &out, strings.NewReader(long), Options{User: "ana"}).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); !strings.Contains(got, "reported 2 failed modules on qa: A, B") || strings.Contains(got, "(not read") {
+		t.Errorf("within the limits:\n%s", got)
+	}
+}
+
+// TestReadBounded: a line is kept up to the limit, without its "\r\n",
+// across the reader's buffer; beyond it only "over" is kept, and the next
+// line is read whole.
+func TestReadBounded(t *testing.T) {
+	tests := []struct {
+		name  string
+		in    string
+		limit int
+		want  []string // the lines, "OVER" for one over the limit
+	}{
+		{"at the limit", "abcd\nef", 4, []string{"abcd\n", "ef"}},
+		{"at the limit with CRLF", "abcd\r\nef\r\n", 4, []string{"abcd\r\n", "ef\r\n"}},
+		{"one over", "abcde\nef\n", 4, []string{"OVER", "ef\n"}},
+		{"one over with CRLF", "abcde\r\nef", 4, []string{"OVER", "ef"}},
+		{"over at the end", "ab\nabcde", 4, []string{"ab\n", "OVER"}},
+		{"longer than the buffer", strings.Repeat("x", 40) + "\n" + strings.Repeat("y", 41) + "\nz\n", 40, []string{strings.Repeat("x", 40) + "\n", "OVER", "z\n"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := bufio.NewReaderSize(strings.NewReader(tc.in), 16)
+			var got []string
+			for {
+				text, over, err := readBounded(r, tc.limit)
+				if over {
+					text = "OVER"
+				}
+				if text != "" {
+					got = append(got, text)
+				}
+				if err != nil {
+					break
+				}
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("got %q, want %q", got, tc.want)
 			}
 		})
 	}
