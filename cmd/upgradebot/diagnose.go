@@ -152,5 +152,9 @@ func loadKB(cfg *config.Config) (*diagnosis.KB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("UPGRADEBOT_KB_FILE: %w", err)
 	}
-	return diagnosis.WithExtra(data, cfg.KBFile)
+	kb, err := diagnosis.WithExtra(data, cfg.KBFile)
+	if err != nil {
+		return nil, fmt.Errorf("UPGRADEBOT_KB_FILE: %w", err)
+	}
+	return kb, nil
 }

@@ -129,6 +129,7 @@ func TestExitCodes(t *testing.T) {
 		{"unknown command", []string{"frobnicate"}, nil, 2, "unknown command"},
 		{"missing file", []string{"diagnose", "/nonexistent/paste.txt"}, nil, 1, "/nonexistent/paste.txt"},
 		{"bad kb file", []string{"diagnose", "-"}, map[string]string{"UPGRADEBOT_KB_FILE": "/nonexistent/kb.yaml"}, 1, "UPGRADEBOT_KB_FILE"},
+		{"malformed kb file", []string{"diagnose", "-"}, map[string]string{"UPGRADEBOT_KB_FILE": "testdata/malformed-kb.yaml"}, 1, "UPGRADEBOT_KB_FILE: "},
 		{"bad setting", []string{"diagnose", "-"}, map[string]string{"UPGRADEBOT_LOG_LEVEL": "loud"}, 1, "UPGRADEBOT_LOG_LEVEL"},
 		{"shell argument", []string{"shell", "extra"}, nil, 2, "no arguments"},
 		{"unknown global flag", []string{"--config", "x.yaml", "shell"}, nil, 2, "config"},

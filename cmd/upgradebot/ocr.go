@@ -36,8 +36,7 @@ func newOCR(cfg *config.Config, logger *slog.Logger) *ocrReader {
 	if err != nil {
 		o := &ocrReader{why: "Screenshots cannot be read on this server (Tesseract OCR is not installed): paste the error text instead."}
 		if cfg.OCR == config.OCROn {
-			o.err = ocrRequired(err)
-			logger.Error("screenshots cannot be read, and UPGRADEBOT_OCR is on", "reason", err.Error())
+			o.err = ocrRequired(err) // reported with the settings problems, not logged too
 		} else {
 			logger.Warn("screenshots are not read; set UPGRADEBOT_OCR=off to silence this", "reason", err.Error())
 		}
