@@ -1,6 +1,10 @@
 package bot
 
-import "context"
+import (
+	"context"
+	"fmt"
+	"strings"
+)
 
 // HomeChart gives App Home the picture of env's burn-down chart for the
 // user viewing it, env being followed in channels; false when that user
@@ -21,22 +25,38 @@ func (b *Bot) Home(ctx context.Context, workspace string, chart HomeChart) *Repl
 		r.Section(Line{T("No environment is tracked yet. In a channel, "), C(b.cmd + " track prod 11.31.0"), T(" starts following one.")})
 		return r
 	}
-	// Ten modules per environment keeps a workspace of many environments within the view's 100 blocks.
+	// Ten modules per environment, and the environments that fit the
+	// view's 100 blocks; the rest are named.
+	var more []string
 	for i, e := range envs {
-		if i > 0 {
-			r.Divider()
+		if len(more) > 0 {
+			more = append(more, e.Name)
+			continue
 		}
 		st, err := b.store.Status(ctx, workspace, e.Name, 10)
 		if err != nil {
 			r.Blocks = append(r.Blocks, b.storeError("home", err).Blocks...)
 			return r
 		}
-		b.statusBlocks(r, st, b.extra(ctx, workspace, e.Name))
+		part := &Reply{}
+		b.statusBlocks(part, st, b.extra(ctx, workspace, e.Name))
 		if chart != nil && len(st.Channels) > 0 {
 			if img, ok := chart(ctx, st.Name, st.Channels); ok {
-				r.Picture(img)
+				part.Picture(img)
 			}
 		}
+		if len(r.Blocks)+1+len(part.Blocks) > homeBlocks-1 {
+			more = append(more, e.Name)
+			continue
+		}
+		if i > 0 {
+			r.Divider()
+		}
+		r.Blocks = append(r.Blocks, part.Blocks...)
+	}
+	if len(more) > 0 {
+		r.Context(Line{T(fmt.Sprintf("… and %d more environments not shown here: %s. ", len(more), strings.Join(more, ", "))),
+			C(b.cmd + " status <env>"), T(" in a channel shows one.")})
 	}
 	return r
 }

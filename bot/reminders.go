@@ -21,6 +21,23 @@ const (
 	maxReminderEnvs = 5
 )
 
+// What one message gathering several environments (a channel's
+// reminder, a status of all, App Home) holds at most: Slack takes 50
+// blocks a message and 100 in App Home, and refuses a message of more than
+// about 12,000 characters of text although its documents give no limit;
+// an environment that does not fit is named instead.
+const (
+	messageBlocks = 45
+	homeBlocks    = 95
+	messageChars  = 10000
+)
+
+// fits reports whether part, added to r after a divider, stays within
+// blocks and messageChars.
+func fits(r, part *Reply, blocks int) bool {
+	return len(r.Blocks)+1+len(part.Blocks) <= blocks && len(RenderText(r))+len(RenderText(part)) <= messageChars
+}
+
 // work is what an environment still needs from people.
 type work struct {
 	modules int           // to republish
@@ -149,6 +166,7 @@ func (b *Bot) ChannelReminder(ctx context.Context, workspace, channel string, no
 	}
 	var parts []*Reply
 	var more []string
+	all := &Reply{}
 	for _, e := range envs {
 		if _, ok := b.snoozed(ctx, workspace, channel, e, now); ok {
 			continue // snoozed here: not posted early either
@@ -163,23 +181,27 @@ func (b *Bot) ChannelReminder(ctx context.Context, workspace, channel string, no
 			}
 			continue
 		}
-		if r := b.reminder(st, b.moduleOwners(ctx, workspace, e.Name), now, stall, len(parts)); r != nil {
+		r := b.reminder(st, b.moduleOwners(ctx, workspace, e.Name), now, stall, len(parts))
+		switch {
+		case r == nil:
+		case len(parts) > 0 && !fits(all, r, messageBlocks):
+			more = append(more, e.Name)
+		default:
+			if len(parts) > 0 {
+				all.Divider()
+			}
+			all.Blocks = append(all.Blocks, r.Blocks...)
 			parts = append(parts, r)
 		}
 	}
-	switch len(parts) {
-	case 0:
+	switch {
+	case len(parts) == 0:
 		return nil, nil
-	case 1:
+	case len(parts) == 1 && len(more) == 0:
 		return parts[0], nil
 	}
-	r := &Reply{Summary: fmt.Sprintf("Reminder: %d environments have work outstanding", len(parts)+len(more))}
-	for i, p := range parts {
-		if i > 0 {
-			r.Divider()
-		}
-		r.Blocks = append(r.Blocks, p.Blocks...)
-	}
+	r := all
+	r.Summary = fmt.Sprintf("Reminder: %d environments have work outstanding", len(parts)+len(more))
 	if len(more) > 0 {
 		r.Context(Line{T("… and outstanding work on " + strings.Join(more, ", ") + ": "), C(b.cmd + " status " + more[0])})
 	}

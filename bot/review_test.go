@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -110,4 +111,47 @@ func TestProgressCountsWhatIsNamed(t *testing.T) {
 	mustSay(t, text(cmd(t, b, "C1", "U1", "status prod")), "40 of 43 modules ok", "To republish (3)")
 	cmd(t, b, "C1", "U1", "done A_CS")
 	mustSay(t, text(cmd(t, b, "C1", "U1", "status prod")), "41 of 43 modules ok", "To republish (2)")
+}
+
+// A status of every environment followed, and App Home, stay within what
+// one Slack message (view) holds: the environments that do not fit are
+// named, each once, instead of being cut off.
+func TestManyEnvironmentsFit(t *testing.T) {
+	ctx := context.Background()
+	b, _ := newTestBot(t)
+	var names []string
+	for i := range 60 {
+		names = append(names, fmt.Sprintf("Module_With_A_Long_Name_%02d", i))
+	}
+	for i := range 20 {
+		env := fmt.Sprintf("env%02d", i)
+		cmd(t, b, "C1", "U1", "track "+env+" 11.31.0")
+		resp := b.HandleCommand(ctx, Command{Workspace: "T1", Channel: "C1", User: "U1", ID: "f" + env, Text: "failed " + env + ": " + strings.Join(names, " ")})
+		if out := text(resp); !strings.Contains(out, "60 failed modules") {
+			t.Fatalf("failed: %s", out)
+		}
+	}
+	for _, c := range []struct {
+		name   string
+		r      *Reply
+		blocks int
+	}{
+		{"status", cmd(t, b, "C1", "U1", "status").Reply, messageBlocks + 1},
+		{"home", b.Home(ctx, "T1", nil), homeBlocks},
+	} {
+		text := RenderText(c.r)
+		if len(c.r.Blocks) > c.blocks || c.name == "status" && len(text) > messageChars+200 {
+			t.Errorf("%s: %d blocks, %d characters", c.name, len(c.r.Blocks), len(text))
+		}
+		_, more, found := strings.Cut(text, "more environments not shown here: ")
+		if !found {
+			t.Errorf("%s names no environment left out:\n%s", c.name, text)
+		}
+		for i := range 20 {
+			env := fmt.Sprintf("env%02d", i)
+			if shown, named := strings.Contains(text, "== "+env+" "), strings.Contains(more, env); shown == named {
+				t.Errorf("%s: %s shown %v, named among the others %v", c.name, env, shown, named)
+			}
+		}
+	}
 }

@@ -45,24 +45,35 @@ func (b *Bot) status(ctx context.Context, c Command, names []string) (*Reply, *R
 	}
 	r := &Reply{}
 	over := true // every environment shown is over: no reminder to announce
+	var more []string
 	for i, name := range names {
 		st, err := b.store.Status(ctx, c.Workspace, name, statusModules)
 		if err != nil {
 			return nil, b.storeError("status", err)
 		}
+		part := &Reply{}
+		x := b.extra(ctx, c.Workspace, name)
+		x.full = true
+		b.statusBlocks(part, st, x)
+		if s, ok := b.snoozed(ctx, c.Workspace, c.Channel, st.Environment, b.now()); ok {
+			part.Context(b.snoozeLine(s))
+		}
+		if i > 0 && (len(more) > 0 || !fits(r, part, messageBlocks)) {
+			more = append(more, name)
+			continue
+		}
 		if i > 0 {
 			r.Divider()
 		}
 		over = over && st.Finished()
-		x := b.extra(ctx, c.Workspace, name)
-		x.full = true
-		b.statusBlocks(r, st, x)
-		if s, ok := b.snoozed(ctx, c.Workspace, c.Channel, st.Environment, b.now()); ok {
-			r.Context(b.snoozeLine(s))
-		}
+		r.Blocks = append(r.Blocks, part.Blocks...)
 		if r.Summary == "" {
 			r.Summary = statusSummary(st)
 		}
+	}
+	if len(more) > 0 {
+		r.Context(Line{T(fmt.Sprintf("… and %s not shown here: ", plural(len(more), "more environment", "more environments")) + strings.Join(more, ", ") + ". "),
+			C(b.cmd + " status " + more[0]), T(" shows one.")})
 	}
 	if !over {
 		b.reminderNote(ctx, c, r)
