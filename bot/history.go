@@ -31,16 +31,24 @@ func (b *Bot) cmdHistory(ctx context.Context, c Command, args string) Response {
 	}
 	r := &Reply{Summary: fmt.Sprintf("History of %s: %d entries", env, len(entries))}
 	r.Header("History of " + env + " (times in " + b.now().In(b.zone).Format("MST") + ")")
-	const show = 25
-	start := max(0, len(entries)-show)
+	// The newest entries, at most 25 and as many as one section of a
+	// Slack message holds (3,000 characters, a mention's markup included).
+	const show, room = 25, 2700
+	start, used := len(entries), 0
 	var lines []Line
-	for _, e := range entries[start:] {
+	for start > 0 && len(lines) < show {
+		e := entries[start-1]
 		l := Line{T(e.Time.In(b.zone).Format("01-02 15:04") + " ")}
 		if e.Actor != "" {
 			l = append(l, M(e.Actor), T(" "))
 		}
 		// The detail says what happened ("summary: 26 prepared, …"); the action alone when it has none.
-		lines = append(lines, append(l, T(Shorten(cmp.Or(e.Detail, e.Action), 300))))
+		l = append(l, T(Shorten(cmp.Or(e.Detail, e.Action), 300)))
+		if used += len(l.PlainText()) + 16; used > room && len(lines) > 0 {
+			break
+		}
+		lines = append([]Line{l}, lines...)
+		start--
 	}
 	if len(lines) == 0 {
 		lines = append(lines, Line{T("Nothing recorded yet.")})

@@ -155,3 +155,24 @@ func TestManyEnvironmentsFit(t *testing.T) {
 		}
 	}
 }
+
+// A long history shows its newest entries, as many as a Slack section
+// holds, and counts the older ones.
+func TestHistoryShowsTheNewest(t *testing.T) {
+	ctx := context.Background()
+	b, _ := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod")
+	long := strings.Repeat("Module_With_A_Long_Name_", 3)
+	for i := range 25 {
+		b.HandleCommand(ctx, Command{Workspace: "T1", Channel: "C1", User: "U1", ID: fmt.Sprint("h", i),
+			Text: fmt.Sprintf("failed %s%02dA %s%02dB %s%02dC", long, i, long, i, long, i)})
+	}
+	r := cmd(t, b, "C1", "U1", "history").Reply
+	out := RenderText(r)
+	mustSay(t, out, long+"24C", "older entries")
+	for _, bl := range r.Blocks {
+		if n := len(RenderText(&Reply{Blocks: []Block{bl}})); n > 3000 {
+			t.Errorf("a block of %d characters", n)
+		}
+	}
+}
