@@ -89,10 +89,10 @@ func (b *Bot) setOwner(ctx context.Context, c Command, args string, take bool) R
 	r := &Reply{}
 	from := Line{T("Taken over from ")}
 	if take {
-		r.Summary = fmt.Sprintf("%s took %s on %s", c.User, plural(len(names), "module", "modules"), env)
+		r.Summary = fmt.Sprintf("%s taken on %s", plural(len(names), "module", "modules"), env) // a notification shows no mention
 		r.Section(append(append(Line{M(c.User), T(" took ")}, nameSpans(names, 10)...), T(" on "), B(env), T(".")))
 	} else {
-		r.Summary = fmt.Sprintf("%s released %s on %s", c.User, plural(len(names), "module", "modules"), env)
+		r.Summary = fmt.Sprintf("%s released on %s", plural(len(names), "module", "modules"), env)
 		r.Section(append(append(Line{M(c.User), T(" released ")}, nameSpans(names, 10)...), T(" on "), B(env), T(": anyone may take "+map[bool]string{true: "it", false: "them"}[len(names) == 1]+".")))
 		from = Line{T("Held until now by ")}
 	}

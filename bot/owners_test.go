@@ -71,6 +71,10 @@ func TestTakeAndRelease(t *testing.T) {
 				t.Errorf("%s: Changed = %v, want prod: %v", s.cmd, resp.Changed, s.changed)
 			}
 			mustSay(t, text(resp), s.want...)
+			// The notification's text shows no mention's markup: no raw user id either.
+			if resp.Announce != nil && strings.Contains(resp.Announce.Summary, s.user) {
+				t.Errorf("%s: the summary names %s: %q", s.cmd, s.user, resp.Announce.Summary)
+			}
 		}
 		// Status names owners; a reminder mentions each owner once, then who has nothing.
 		mustSay(t, text(run("U0", "status")), "A — failed, reported by U0, taken by U1", "C — failed, reported by U0, taken by U2")
