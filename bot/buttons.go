@@ -46,7 +46,9 @@ func MarkDoneButton(n int, env, module string) Button {
 	if env != "" {
 		cmd = "done " + env + ": " + commandName(module)
 	}
-	return Button{ActionID: fmt.Sprintf("%s:%d", ActionMarkDone, n), Label: "Mark " + module + " republished", Value: v.String(), Primary: n == 0, Command: cmd}
+	// Slack shows 75 characters of a button: a long name is cut, not "republished".
+	label := "Mark " + Shorten(module, 75-len("Mark  republished")) + " republished"
+	return Button{ActionID: fmt.Sprintf("%s:%d", ActionMarkDone, n), Label: label, Value: v.String(), Primary: n == 0, Command: cmd}
 }
 
 // ShowStatusButton is the button that shows env's status to whoever clicks it.

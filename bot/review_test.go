@@ -176,3 +176,15 @@ func TestHistoryShowsTheNewest(t *testing.T) {
 		}
 	}
 }
+
+// A button's label fits Slack's 75 characters and still says what it does.
+func TestMarkButtonLabel(t *testing.T) {
+	long := strings.Repeat("M0000_Producer_Core", 5)
+	l := MarkDoneButton(0, "prod", long).Label
+	if n := len([]rune(l)); n > 75 || !strings.HasSuffix(l, " republished") || !strings.HasPrefix(l, "Mark M0000_Producer_Core") {
+		t.Errorf("label %q (%d characters)", l, n)
+	}
+	if l := MarkDoneButton(0, "prod", "Billing_CS").Label; l != "Mark Billing_CS republished" {
+		t.Errorf("label %q", l)
+	}
+}
