@@ -92,12 +92,11 @@ func (l *loader) oneOf(name string, v *string, hint string, allowed ...string) {
 // checkDataFile reports a store path whose folder does not exist (a typo,
 // say), rather than creating it, or a path that is a folder.
 func (l *loader) checkDataFile(path string) {
-	const name = "UPGRADEBOT_DATA"
 	dir := filepath.Dir(path)
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		l.problem(name, "%q is a folder: name the store file in it, such as %s", path, filepath.Join(path, "upgradebot.db"))
+		l.problem("UPGRADEBOT_DATA", "%q is a folder: name the store file in it, such as %s", path, filepath.Join(path, "upgradebot.db"))
 	} else if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		l.problem(name, "the folder %q of %q does not exist or is not a folder: create it, or correct the path", dir, path)
+		l.problem("UPGRADEBOT_DATA", "the folder %q of %q does not exist or is not a folder: create it, or correct the path", dir, path)
 	}
 }
 
@@ -141,12 +140,7 @@ func (l *loader) checkSlack() {
 	}
 	l.resolveMode()
 	if u, err := url.Parse(c.SlackAPIURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || !strings.HasSuffix(c.SlackAPIURL, "/") {
-		const hint = "use the Web API base URL, such as https://slack.com/api/"
-		if shown, ok := redactURL(c.SlackAPIURL); ok {
-			l.problem("SLACK_API_URL", "%q must be an http(s) URL and must end with / (method names are appended to it): %s", shown, hint)
-		} else {
-			l.problem("SLACK_API_URL", "is not an http(s) URL (the value is not shown, as it may hold a password): %s, ending with / (method names are appended to it)", hint)
-		}
+		l.urlProblem("SLACK_API_URL", c.SlackAPIURL, "must be an http(s) URL and must end with / (method names are appended to it)", "use the Web API base URL, such as https://slack.com/api/")
 	}
 	if _, port, err := net.SplitHostPort(c.Addr); err != nil {
 		l.problem("UPGRADEBOT_ADDR", "%q is not host:port: use a listen address such as :3000 or 127.0.0.1:3000", c.Addr)
@@ -196,26 +190,27 @@ func (l *loader) checkRedis() {
 	} else if s, _, err := progress.OpenRedis(c.RedisURL.Reveal(), c.RedisClusterURL.Reveal(), progress.RedisOptions{}); err == nil {
 		s.Close() // a client dials only when used
 	} else if raw != "" && errors.As(err, &ve) {
-		const hint = "use redis:// or rediss:// (TLS), as in redis://[user:password@]host:port[/db][?master_name=NAME&addr=sentinel2:port], or for a Cluster redis://[user:password@]host:port?addr=host2:port2&addr=…"
-		if shown, ok := redactURL(raw); ok {
-			l.problem(name, "%q %s: %s", shown, ve.Problem, hint)
-		} else {
-			l.problem(name, "is not a redis:// URL: it %s (the value is not shown, as it may hold a password); %s", ve.Problem, hint)
-		}
+		l.urlProblem(name, raw, "is not a redis:// URL: it "+ve.Problem, "use redis:// or rediss:// (TLS), as in redis://[user:password@]host:port[/db][?master_name=NAME&addr=sentinel2:port], or for a Cluster redis://[user:password@]host:port?addr=host2:port2&addr=…")
 	}
 }
 
-// redactURL returns what of a URL that may hold a password can be shown:
-// scheme://host:port/path, without the user, password, query and fragment.
-// ok is false, and nothing may be shown, when the value does not parse as a
-// URL with a scheme and a host, or when it parses oddly enough that the
-// host or path could be part of a password: an "@" outside the user part
-// (a password holding "/", "?" or "#" ends the host early).
-func redactURL(raw string) (shown string, ok bool) {
+// shownURL is what of a URL that may hold a password can be shown,
+// scheme://host:port/path; "" when it has no scheme and host, or an "@"
+// outside its user part (a password holding "/", "?" or "#" ends the host).
+func shownURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme == "" || u.Host == "" || u.Opaque != "" ||
 		strings.Contains(u.Path, "@") || u.User == nil && strings.Contains(raw, "@") {
-		return "", false
+		return ""
 	}
-	return u.Scheme + "://" + u.Host + u.EscapedPath(), true
+	return u.Scheme + "://" + u.Host + u.EscapedPath()
+}
+
+// urlProblem reports problem with the URL setting name, its value shown as shownURL allows.
+func (l *loader) urlProblem(name, raw, problem, hint string) {
+	shown := "(the value is not shown, as it may hold a password)"
+	if s := shownURL(raw); s != "" {
+		shown = strconv.Quote(s)
+	}
+	l.problem(name, "%s %s: %s", shown, problem, hint)
 }

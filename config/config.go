@@ -6,6 +6,7 @@
 package config
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
@@ -177,17 +178,12 @@ func (c *Config) LogValue() slog.Value {
 	for i, s := range Settings() {
 		field := v.Field(i).Interface()
 		text := fmt.Sprint(field)
-		if strings.HasSuffix(s.Name, "_URL") {
-			// The host is worth seeing, a user or password in any URL never.
-			raw, _ := field.(string)
-			if sec, ok := field.(Secret); ok {
-				raw = sec.Reveal()
-			}
-			if shown, ok := redactURL(raw); ok {
-				text = shown
-			} else if raw != "" {
-				text = "[redacted]"
-			}
+		raw, _ := field.(string)
+		if sec, ok := field.(Secret); ok {
+			raw = sec.Reveal()
+		}
+		if strings.HasSuffix(s.Name, "_URL") && raw != "" { // the host is worth seeing, a password never
+			text = cmp.Or(shownURL(raw), "[redacted]")
 		}
 		attrs = append(attrs, slog.String(s.Name, text))
 	}

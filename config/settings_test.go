@@ -150,8 +150,8 @@ func TestRedactURL(t *testing.T) {
 		{"redis:PW@host", "", false},
 	}
 	for _, tc := range tests {
-		if got, ok := redactURL(tc.in); got != tc.want || ok != tc.ok {
-			t.Errorf("redactURL(%q) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
+		if got := shownURL(tc.in); got != tc.want || (got != "") != tc.ok {
+			t.Errorf("shownURL(%q) = %q; want %q", tc.in, got, tc.want)
 		}
 	}
 }
