@@ -3,7 +3,9 @@ package slackbot
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/slack-go/slack"
@@ -67,34 +69,36 @@ func UnescapeSlack(s string) string {
 func mrkdwnLine(l bot.Line) string {
 	var b strings.Builder
 	for _, s := range l {
-		t := EscapeSlack(s.Text)
-		if strings.TrimSpace(t) == "" {
-			b.WriteString(t)
-			continue
-		}
-		switch s.Style {
-		case bot.Bold:
-			// Emphasis markers must touch the text, so spaces stay outside.
-			lead, core, trail := splitSpace(t)
-			fmt.Fprintf(&b, "%s*%s*%s", lead, core, trail)
-		case bot.Italic:
-			lead, core, trail := splitSpace(t)
-			fmt.Fprintf(&b, "%s_%s_%s", lead, core, trail)
-		case bot.Code:
-			fmt.Fprintf(&b, "`%s`", strings.ReplaceAll(t, "`", "'"))
-		case bot.Link:
-			fmt.Fprintf(&b, "<%s|%s>", EscapeSlack(s.URL), strings.ReplaceAll(t, "|", "¦"))
-		case bot.Mention:
-			if userID.MatchString(s.Text) {
-				fmt.Fprintf(&b, "<@%s>", s.Text)
-			} else {
-				b.WriteString(t)
-			}
-		default:
-			b.WriteString(t)
-		}
+		b.WriteString(mrkdwnSpan(s))
 	}
 	return b.String()
+}
+
+// mrkdwnSpan renders one span: its text escaped, then its style's markup.
+func mrkdwnSpan(s bot.Span) string {
+	t := EscapeSlack(s.Text)
+	if strings.TrimSpace(t) == "" {
+		return t
+	}
+	switch s.Style {
+	case bot.Bold:
+		// Emphasis markers must touch the text, so spaces stay outside.
+		lead, core, trail := splitSpace(t)
+		return lead + "*" + core + "*" + trail
+	case bot.Italic:
+		lead, core, trail := splitSpace(t)
+		return lead + "_" + core + "_" + trail
+	case bot.Code:
+		return "`" + strings.ReplaceAll(t, "`", "'") + "`"
+	case bot.Link:
+		return "<" + EscapeSlack(s.URL) + "|" + strings.ReplaceAll(t, "|", "¦") + ">"
+	case bot.Mention:
+		if userID.MatchString(s.Text) {
+			return "<@" + s.Text + ">"
+		}
+		return t
+	}
+	return t
 }
 
 func splitSpace(s string) (string, string, string) {
@@ -111,23 +115,25 @@ func mrkdwn(text string) *slack.TextBlockObject {
 // RenderBlocks renders a reply as Block Kit blocks within Slack's limits.
 func RenderBlocks(r *bot.Reply) []slack.Block { return RenderBlocksLimit(r, MaxBlocks) }
 
-// RenderBlocksLimit renders a reply in at most max blocks (MaxHomeBlocks
+// RenderBlocksLimit renders a reply in at most limit blocks (MaxHomeBlocks
 // for an App Home view; a message holds MaxBlocks).
-func RenderBlocksLimit(r *bot.Reply, max int) []slack.Block {
+func RenderBlocksLimit(r *bot.Reply, limit int) []slack.Block {
+	// spare is how many blocks the reply can spend beyond the fewest it
+	// takes, on context lines past ten and buttons past 25 in further blocks.
+	spare := limit
+	for _, bl := range r.Blocks {
+		spare -= fewestBlocks(bl)
+	}
+	if spare < 0 {
+		spare = 0
+	}
 	var out []slack.Block
 	for _, bl := range r.Blocks {
 		switch bl.Kind {
 		case bot.HeaderBlock:
 			out = append(out, slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, bot.Shorten(bl.Text, MaxHeaderChars), false, false)))
 		case bot.SectionBlock, bot.ListBlock:
-			lines := make([]string, len(bl.Lines))
-			for i, l := range bl.Lines {
-				lines[i] = mrkdwnLine(l)
-				if bl.Kind == bot.ListBlock {
-					lines[i] = fmt.Sprintf("%d. %s", i+1, lines[i])
-				}
-			}
-			out = append(out, slack.NewSectionBlock(mrkdwn(joinWithin(lines, MaxSectionChars)), nil, nil))
+			out = append(out, slack.NewSectionBlock(mrkdwn(joinWithin(bl.Lines, bl.Kind == bot.ListBlock, MaxSectionChars)), nil, nil))
 		case bot.FieldsBlock:
 			var fields []*slack.TextBlockObject
 			for _, f := range bl.Fields {
@@ -135,33 +141,57 @@ func RenderBlocksLimit(r *bot.Reply, max int) []slack.Block {
 					out = append(out, slack.NewSectionBlock(nil, fields, nil))
 					fields = nil
 				}
-				text := fmt.Sprintf("*%s*\n%s", EscapeSlack(f.Label), mrkdwnLine(f.Value))
-				fields = append(fields, mrkdwn(bot.Shorten(text, MaxFieldChars)))
+				label := fmt.Sprintf("*%s*\n", EscapeSlack(bot.Shorten(f.Label, MaxHeaderChars)))
+				fields = append(fields, mrkdwn(label+fitLine(f.Value, MaxFieldChars-utf8.RuneCountInString(label))))
 			}
 			out = append(out, slack.NewSectionBlock(nil, fields, nil))
 		case bot.ContextBlock:
-			var elems []slack.MixedElement
-			for _, l := range bl.Lines {
-				if len(elems) == MaxContextItems {
-					break
+			want := (len(bl.Lines) + MaxContextItems - 1) / MaxContextItems
+			extra := min(max(want-1, 0), spare)
+			spare -= extra
+			blocks := 1 + extra
+			lines := bl.Lines
+			for b := 0; b < blocks; b++ {
+				n := min(len(lines), MaxContextItems)
+				var elems []slack.MixedElement
+				for i, l := range lines[:n] {
+					text := fitLine(l, MaxFieldChars)
+					if b == blocks-1 && i == n-1 && len(lines) > n {
+						// No block to spare: the last element holds the lines left.
+						text = joinWithin(lines[i:], false, MaxFieldChars)
+					}
+					elems = append(elems, mrkdwn(text))
 				}
-				elems = append(elems, mrkdwn(bot.Shorten(mrkdwnLine(l), MaxFieldChars)))
+				out = append(out, slack.NewContextBlock("", elems...))
+				lines = lines[n:]
 			}
-			out = append(out, slack.NewContextBlock("", elems...))
 		case bot.ActionsBlock:
-			var elems []slack.BlockElement
-			for _, bt := range bl.Buttons {
-				if len(elems) == MaxButtons {
-					break
-				}
-				b := slack.NewButtonBlockElement(bt.ActionID, bot.Shorten(bt.Value, MaxButtonValue),
-					slack.NewTextBlockObject(slack.PlainTextType, bot.Shorten(bt.Label, MaxButtonLabel), false, false))
-				if bt.Primary {
-					b.Style = slack.StylePrimary
-				}
-				elems = append(elems, b)
+			want := (len(bl.Buttons) + MaxButtons - 1) / MaxButtons
+			fewest := fewestBlocks(bl)
+			extra := min(max(want-fewest, 0), spare)
+			spare -= extra
+			blocks := fewest + extra
+			if blocks < want {
+				blocks-- // the last one says which buttons are left out
 			}
-			out = append(out, slack.NewActionBlock("", elems...))
+			buttons := bl.Buttons
+			for b := 0; b < blocks; b++ {
+				n := min(len(buttons), MaxButtons)
+				var elems []slack.BlockElement
+				for _, bt := range buttons[:n] {
+					e := slack.NewButtonBlockElement(bt.ActionID, bot.Shorten(bt.Value, MaxButtonValue),
+						slack.NewTextBlockObject(slack.PlainTextType, bot.Shorten(bt.Label, MaxButtonLabel), false, false))
+					if bt.Primary {
+						e.Style = slack.StylePrimary
+					}
+					elems = append(elems, e)
+				}
+				out = append(out, slack.NewActionBlock("", elems...))
+				buttons = buttons[n:]
+			}
+			if len(buttons) > 0 {
+				out = append(out, slack.NewContextBlock("", mrkdwn(leftOutButtons(buttons))))
+			}
 		case bot.DividerBlock:
 			out = append(out, slack.NewDividerBlock())
 		case bot.ImageBlock:
@@ -172,11 +202,38 @@ func RenderBlocksLimit(r *bot.Reply, max int) []slack.Block {
 			out = append(out, slack.NewImageBlockSlackFile(&slack.SlackFileObject{ID: bl.Image.FileID}, bot.Shorten(bl.Image.Alt, MaxAltChars), "", title))
 		}
 	}
-	if len(out) > max {
-		omitted := len(out) - (max - 1)
-		out = append(out[:max-1], slack.NewContextBlock("", mrkdwn(fmt.Sprintf("… and %d more blocks not shown", omitted))))
+	if len(out) > limit {
+		omitted := len(out) - (limit - 1)
+		out = append(out[:limit-1], slack.NewContextBlock("", mrkdwn(fmt.Sprintf("… and %d more blocks not shown", omitted))))
 	}
 	return out
+}
+
+// fewestBlocks is how many Block Kit blocks a block of the reply takes at
+// least: its fields ten to a section; its buttons, when more than one
+// actions block holds, in an actions block and a second one, or a context
+// block saying which are left out; its context lines past ten joined in the
+// tenth element.
+func fewestBlocks(bl bot.Block) int {
+	switch {
+	case bl.Kind == bot.FieldsBlock && len(bl.Fields) > MaxFields:
+		return (len(bl.Fields) + MaxFields - 1) / MaxFields
+	case bl.Kind == bot.ActionsBlock && len(bl.Buttons) > MaxButtons:
+		return 2
+	}
+	return 1
+}
+
+// leftOutButtons says which buttons there was no block for.
+func leftOutButtons(bs []bot.Button) string {
+	l := bot.Line{bot.T(fmt.Sprintf("… and %d more buttons not shown: ", len(bs)))}
+	for i, bt := range bs {
+		if i > 0 {
+			l = append(l, bot.T(", "))
+		}
+		l = append(l, bot.B(bt.Label))
+	}
+	return fitLine(l, MaxFieldChars)
 }
 
 // EventBlockID is the block_id marking the reply to a Slack event, "evt:"
@@ -209,29 +266,197 @@ func withBlockID(blocks []slack.Block, id string) []slack.Block {
 	return blocks
 }
 
-// joinWithin joins lines with newlines, keeping within max characters and
-// saying how many lines were left out.
-func joinWithin(lines []string, max int) string {
+// joinWithin joins lines with newlines (numbered "1. " and on for a
+// list), keeping within max characters: it keeps the first lines and says
+// how many were left out. A line that must be cut is cut by fitLine, at
+// its spans, so the markup stays whole: the first line when it alone is
+// too long, or a long line whose following lines all fit after it.
+func joinWithin(lines []bot.Line, numbered bool, max int) string {
+	prefix := func(i int) string {
+		if numbered {
+			return fmt.Sprintf("%d. ", i+1)
+		}
+		return ""
+	}
+	text := make([]string, len(lines))
+	size := make([]int, len(lines)) // with the newline before it, but the first
+	for i, l := range lines {
+		text[i] = prefix(i) + mrkdwnLine(l)
+		size[i] = utf8.RuneCountInString(text[i])
+		if i > 0 {
+			size[i]++
+		}
+	}
 	var b strings.Builder
 	used := 0
 	for i, l := range lines {
-		n := utf8.RuneCountInString(l) + 1
-		rest := len(lines) - i
-		note := fmt.Sprintf("… and %d more", rest)
-		if used+n > max-len(note)-1 && (i < len(lines)-1 || used+n > max) {
-			if i == 0 {
-				return bot.Shorten(l, max)
+		last := i == len(lines)-1
+		note := fmt.Sprintf("… and %d more", len(lines)-i)
+		if used+size[i] <= max && (last || used+size[i]+1+utf8.RuneCountInString(note) <= max) {
+			if i > 0 {
+				b.WriteByte('\n')
 			}
-			b.WriteString(note)
+			b.WriteString(text[i])
+			used += size[i]
+			continue
+		}
+		sep := ""
+		if i > 0 {
+			sep = "\n"
+		}
+		p := prefix(i)
+		room := max - used - len(sep) - utf8.RuneCountInString(p)
+		rest := 0
+		for _, n := range size[i+1:] {
+			rest += n
+		}
+		// The lines after this one fit with enough of it: cut it, keep them.
+		if room-rest >= minCutLine {
+			b.WriteString(sep + p + fitLine(l, room-rest))
+			for _, t := range text[i+1:] {
+				b.WriteString("\n" + t)
+			}
 			return b.String()
 		}
-		b.WriteString(l)
-		if i < len(lines)-1 {
-			b.WriteByte('\n')
+		if i == 0 {
+			// Nothing kept yet: the first line, cut, and how many more.
+			more := ""
+			if !last {
+				more = fmt.Sprintf("\n… and %d more", len(lines)-1)
+			}
+			return p + fitLine(l, room-utf8.RuneCountInString(more)) + more
 		}
-		used += n
+		b.WriteString(sep + note)
+		return b.String()
 	}
 	return b.String()
+}
+
+// minCutLine is the fewest characters a line cut short keeps when the lines
+// after it are kept whole.
+const minCutLine = 200
+
+// moreNote is the text that closes a line listing some of its items: the
+// core's "… and 280 more".
+var moreNote = regexp.MustCompile(`^(\s*… and )(\d+)( more\b.*)$`)
+
+// fitLine renders a line within max characters. A line too long is cut at
+// its spans, never inside the markup of one: whole spans are dropped from
+// the end (a span of text is shortened, "…", when nothing before it would
+// show otherwise), the line's closing "… and N more" is kept with N
+// counting the dropped items too, and without one the line says how many
+// items it left out.
+func fitLine(l bot.Line, max int) string {
+	parts := make([]string, len(l))
+	total := 0
+	for i, s := range l {
+		parts[i] = mrkdwnSpan(s)
+		total += utf8.RuneCountInString(parts[i])
+	}
+	if total <= max {
+		return strings.Join(parts, "")
+	}
+	for i := len(l) - 1; i > 0; i-- {
+		if l[i].Style == bot.Plain && moreNote.MatchString(l[i].Text) {
+			if s, ok := cutSpans(l[:i], parts[:i], l[i:], max); ok {
+				return s
+			}
+			break
+		}
+	}
+	if s, ok := cutSpans(l, parts, nil, max); ok {
+		return s
+	}
+	return "…"
+}
+
+// separator reports whether a span only separates items (", ").
+func separator(s bot.Span) bool {
+	return s.Style == bot.Plain && !strings.ContainsFunc(s.Text, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) })
+}
+
+// cutSpans keeps the longest run of head's first spans that fits in max
+// with the closing spans (tail) and a count of the items left out; see fitLine.
+func cutSpans(head bot.Line, parts []string, tail bot.Line, max int) (string, bool) {
+	// before[k] is the length of head[:k], items[k] the items in head[k:].
+	before := make([]int, len(head)+1)
+	for i, p := range parts {
+		before[i+1] = before[i] + utf8.RuneCountInString(p)
+	}
+	items := make([]int, len(head)+1)
+	for i := len(head) - 1; i >= 0; i-- {
+		items[i] = items[i+1]
+		if !separator(head[i]) {
+			items[i]++
+		}
+	}
+	// closing is what follows the kept spans when n items are left out.
+	closing := func(n int) string {
+		var b strings.Builder
+		for i, s := range tail {
+			if i == 0 {
+				if m := moreNote.FindStringSubmatch(s.Text); m != nil {
+					had, _ := strconv.Atoi(m[2])
+					s.Text = m[1] + strconv.Itoa(had+n) + m[3]
+					n = 0
+				}
+			}
+			b.WriteString(mrkdwnSpan(s))
+		}
+		if n > 0 {
+			return fmt.Sprintf(" … and %d more", n) + b.String()
+		}
+		return b.String()
+	}
+	for k := len(head); k >= 0; k-- {
+		kept := k
+		for kept > 0 && separator(head[kept-1]) {
+			kept--
+		}
+		end := closing(items[kept])
+		room := max - utf8.RuneCountInString(end)
+		if k < len(head) && !separator(head[k]) && (kept == 0 || head[k].Style != bot.Code && head[k].Style != bot.Mention) {
+			// Shorten the first span left out rather than show none of it.
+			end = closing(items[k+1])
+			if cut, ok := cutSpan(head[k], max-utf8.RuneCountInString(end)-before[k]); ok && (kept == 0 || utf8.RuneCountInString(cut) >= minCutSpan) {
+				return strings.Join(parts[:k], "") + cut + end, true
+			}
+		}
+		if kept > 0 && before[kept] <= room {
+			return strings.Join(parts[:kept], "") + closing(items[kept]), true
+		}
+	}
+	return "", false
+}
+
+// minCutSpan is the fewest characters of a span shortened after others.
+const minCutSpan = 20
+
+// cutSpan renders s shortened ("…") to at most max characters: its text
+// is cut before it is escaped, so no entity or markup is split.
+func cutSpan(s bot.Span, max int) (string, bool) {
+	r := []rune(s.Text)
+	if max <= 0 || len(r) < 2 || s.Style == bot.Mention {
+		return "", false
+	}
+	render := func(n int) string {
+		c := s
+		c.Text = string(r[:n]) + "…"
+		return mrkdwnSpan(c)
+	}
+	lo, hi := 0, len(r)-1 // the longest n in [1, len(r)-1] whose rendering fits
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		if utf8.RuneCountInString(render(mid)) <= max {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	if lo == 0 {
+		return "", false
+	}
+	return render(lo), true
 }
 
 // FallbackText is the plain `text` of a message with blocks, for notifications.
@@ -245,5 +470,10 @@ func FallbackText(r *bot.Reply) string {
 			}
 		}
 	}
-	return bot.Shorten(EscapeSlack(s), MaxFallbackChars)
+	if t := EscapeSlack(s); utf8.RuneCountInString(t) <= MaxFallbackChars {
+		return t
+	}
+	// Shortened before it is escaped, so no entity is split.
+	t, _ := cutSpan(bot.T(s), MaxFallbackChars)
+	return t
 }

@@ -7,11 +7,15 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/slack-go/slack"
 
 	"github.com/upgradebot/upgradebot/bot"
 	"github.com/upgradebot/upgradebot/diagnosis"
@@ -335,4 +339,326 @@ func FuzzRenderCommand(f *testing.F) {
 		checkRendered(t, "reply", resp.Reply)
 		checkRendered(t, "announcement", resp.Announce)
 	})
+}
+
+// markupProblem says what is wrong with rendered mrkdwn of at most max
+// characters: too long, a code span left open, an entity split, markup
+// the renderer did not mean; "" when nothing is.
+func markupProblem(s string, max int) string {
+	if n := utf8.RuneCountInString(s); n > max {
+		return fmt.Sprintf("%d characters > %d", n, max)
+	}
+	if strings.Count(s, "`")%2 == 1 {
+		return "a code span left open"
+	}
+	for i := strings.Index(s, "&"); i >= 0; i = nextIndex(s, "&", i) {
+		rest := s[i:]
+		if !strings.HasPrefix(rest, "&amp;") && !strings.HasPrefix(rest, "&lt;") && !strings.HasPrefix(rest, "&gt;") {
+			return fmt.Sprintf("an entity split: %q", bot.Shorten(rest, 8))
+		}
+	}
+	for _, mk := range regexp.MustCompile(`<[^>]*>?`).FindAllString(s, -1) {
+		if !regexp.MustCompile(`^<(@[UWB][A-Z0-9]{2,20}|https?://[^|>]+\|[^>]*)>$`).MatchString(mk) {
+			return fmt.Sprintf("markup split: %q", mk)
+		}
+	}
+	return ""
+}
+
+func nextIndex(s, sub string, i int) int {
+	j := strings.Index(s[i+1:], sub)
+	if j < 0 {
+		return -1
+	}
+	return i + 1 + j
+}
+
+// names is a list of n module names as the core shows at most shown of
+// them: code spans, then " … and N more".
+func names(n, shown int, name func(i int) string) bot.Line {
+	var l bot.Line
+	for i := 0; i < n; i++ {
+		if i == shown {
+			return append(l, bot.T(fmt.Sprintf(" … and %d more", n-shown)))
+		}
+		if i > 0 {
+			l = append(l, bot.T(", "))
+		}
+		l = append(l, bot.C(name(i)))
+	}
+	return l
+}
+
+// moreCount is N of the last "… and N more" in s, or -1.
+func moreCount(s string) int {
+	m := regexp.MustCompile(`… and (\d+) more`).FindAllStringSubmatch(s, -1)
+	if m == nil {
+		return -1
+	}
+	n, _ := strconv.Atoi(m[len(m)-1][1])
+	return n
+}
+
+// A line too long for its field or element is cut at its spans: no code
+// span left open, no entity split, and the count of what is left out kept.
+func TestFitLineCutsAtSpans(t *testing.T) {
+	long := func(extra string) func(int) string {
+		return func(i int) string {
+			s := fmt.Sprintf("M%04d_%s", i, extra)
+			return s + strings.Repeat("x", 100-utf8.RuneCountInString(s))
+		}
+	}
+	cases := []struct {
+		name  string
+		line  bot.Line
+		max   int
+		items int    // items in the line: shown code spans + "… and N more" must make them
+		want  string // a text the cut line keeps
+	}{
+		{"300 modules, 20 shown", names(300, 20, long("Producer_Core")), MaxFieldChars - 11, 300, "M0000_Producer_Core"},
+		{"names with &, cut in an entity", names(30, 20, func(i int) string {
+			return fmt.Sprintf("Sales&Marketing&Ops_%s%03d_Core_%s", strings.Repeat("R", 9), i, strings.Repeat("x", 60))
+		}), MaxFieldChars - 11, 30, "Sales&amp;Marketing"},
+		{"every name shown, none fits whole", names(40, 40, long("R&D<x>")), 1000, 40, "M0000_R&amp;D&lt;x&gt;"},
+		{"one long sentence", bot.Line{bot.T(":warning: Not recorded for "), bot.B("prod"), bot.T(": it would record " + strings.Repeat("R&D_Core, ", 400) + "end.")}, 3000, 0, ":warning: Not recorded for *prod*: it would record R&amp;D_Core"},
+		{"one name longer than the field", bot.Line{bot.C(strings.Repeat("&", 3000))}, 2000, 0, "`&amp;&amp;"},
+		{"a long link label", bot.Line{bot.L(strings.Repeat("a&b ", 600), "https://example.com/x")}, 2000, 0, "<https://example.com/x|a&amp;b"},
+		{"fits", bot.Line{bot.C("R&D"), bot.T(" … and 3 more")}, 2000, 4, "`R&amp;D` … and 3 more"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := fitLine(c.line, c.max)
+			if p := markupProblem(got, c.max); p != "" {
+				t.Errorf("%s in %q", p, bot.Shorten(got, 300))
+			}
+			if !strings.Contains(got, c.want) {
+				t.Errorf("does not keep %q: %q", c.want, bot.Shorten(got, 300))
+			}
+			if c.items > 0 {
+				shown := strings.Count(got, "`") / 2
+				if more := moreCount(got); shown+max(more, 0) != c.items {
+					t.Errorf("%d names shown and %d said to be more, of %d: …%q", shown, more, c.items, got[max(0, len(got)-200):])
+				}
+				if !strings.HasSuffix(got, " more") {
+					t.Errorf("the line does not end with its count: …%q", got[max(0, len(got)-100):])
+				}
+			}
+		})
+	}
+}
+
+// A field, a context element and a section cut by RenderBlocks keep their
+// markup whole.
+func TestRenderCutsKeepMarkup(t *testing.T) {
+	amp := func(i int) string {
+		return fmt.Sprintf("Sales&Marketing&Ops_RRRRRRRRR%03d_Core_%s", i, strings.Repeat("x", 60))
+	}
+	firstTooLong := bot.Line{bot.T("Held: "), bot.B("prod"), bot.T(" — it would record ")}
+	firstTooLong = append(firstTooLong, names(300, 300, amp)...)
+	var many []bot.Line
+	for i := 0; i < 40; i++ {
+		many = append(many, bot.Line{bot.T("line "), bot.C(amp(i))})
+	}
+	cases := []struct {
+		name  string
+		reply *bot.Reply
+		want  []string // texts the rendering keeps
+	}{
+		{"field", (&bot.Reply{}).Fields(bot.Field{Label: "Modules", Value: names(300, 20, amp)}), []string{"*Modules*\n`Sales&amp;", " … and 28"}},
+		{"context", (&bot.Reply{}).Context(names(300, 30, amp)), []string{" … and 2"}},
+		{"section, the first line too long, the next kept", (&bot.Reply{}).Section(firstTooLong, bot.Line{bot.T("If it is right after all, record it anyway.")}),
+			[]string{"Held: *prod* — it would record `Sales&amp;", " more\nIf it is right after all, record it anyway."}},
+		{"list, the first line too long, then many", (&bot.Reply{}).List(append([]bot.Line{firstTooLong}, many...)...), []string{"1. Held: *prod*", "\n… and 40 more"}},
+		{"list of many lines", (&bot.Reply{}).List(many...), []string{"1. line `Sales&amp;", "\n… and "}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			raw, err := json.Marshal(RenderBlocks(c.reply))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var blocks []struct {
+				Text *struct {
+					Text string `json:"text"`
+				} `json:"text"`
+				Fields []struct {
+					Text string `json:"text"`
+				} `json:"fields"`
+				Elements []struct {
+					Text string `json:"text"`
+				} `json:"elements"`
+			}
+			if err := json.Unmarshal(raw, &blocks); err != nil {
+				t.Fatal(err)
+			}
+			var all strings.Builder
+			check := func(s string, limit int) {
+				if p := markupProblem(s, limit); p != "" {
+					t.Errorf("%s in …%q", p, s[max(0, len(s)-200):])
+				}
+				all.WriteString(s)
+			}
+			for _, b := range blocks {
+				if b.Text != nil {
+					check(b.Text.Text, MaxSectionChars)
+				}
+				for _, f := range b.Fields {
+					check(f.Text, MaxFieldChars)
+				}
+				for _, e := range b.Elements {
+					check(e.Text, MaxFieldChars)
+				}
+			}
+			for _, w := range c.want {
+				if !strings.Contains(all.String(), w) {
+					t.Errorf("does not keep %q: %q", w, bot.Shorten(all.String(), 400))
+				}
+			}
+		})
+	}
+}
+
+// Context lines past one block's ten go in further context blocks while
+// the message has blocks to spare, else in the tenth element: none lost.
+func TestRenderContextPastTen(t *testing.T) {
+	lines := func(n int) []bot.Line {
+		var ls []bot.Line
+		for i := 0; i < n; i++ {
+			ls = append(ls, bot.Line{bot.T(fmt.Sprintf(":warning: note %02d", i))})
+		}
+		return ls
+	}
+	filler := func(n int) *bot.Reply {
+		r := &bot.Reply{}
+		for i := 0; i < n; i++ {
+			r.Section(bot.Line{bot.T("s")})
+		}
+		return r
+	}
+	cases := []struct {
+		name         string
+		reply        *bot.Reply
+		lines        int
+		contexts     int // context blocks rendered
+		lastElements int // in the last context block
+	}{
+		{"ten", filler(0), 10, 1, 10},
+		{"18, room", filler(5), 18, 2, 8},
+		{"35, room", filler(5), 35, 4, 5},
+		{"35, room for one more", filler(48), 35, 2, 10},
+		{"18, no room", filler(49), 18, 1, 10},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			c.reply.Context(lines(c.lines)...)
+			blocks := RenderBlocks(c.reply)
+			if len(blocks) > MaxBlocks {
+				t.Fatalf("%d blocks", len(blocks))
+			}
+			var ctx []*slack.ContextBlock
+			for _, b := range blocks {
+				if cb, ok := b.(*slack.ContextBlock); ok {
+					ctx = append(ctx, cb)
+				}
+			}
+			if len(ctx) != c.contexts {
+				t.Fatalf("%d context blocks, want %d", len(ctx), c.contexts)
+			}
+			if n := len(ctx[len(ctx)-1].ContextElements.Elements); n != c.lastElements {
+				t.Errorf("%d elements in the last context block, want %d", n, c.lastElements)
+			}
+			var all strings.Builder
+			for _, cb := range ctx {
+				if n := len(cb.ContextElements.Elements); n > MaxContextItems {
+					t.Errorf("context block of %d elements", n)
+				}
+				for _, e := range cb.ContextElements.Elements {
+					all.WriteString(e.(*slack.TextBlockObject).Text + "|")
+				}
+			}
+			for i := 0; i < c.lines; i++ {
+				if w := fmt.Sprintf("note %02d", i); !strings.Contains(all.String(), w) {
+					t.Errorf("%s is lost: %s", w, all.String())
+				}
+			}
+		})
+	}
+}
+
+// Buttons past one actions block's 25 go in further actions blocks while
+// the message has blocks to spare; those left out are named.
+func TestRenderButtonsPast25(t *testing.T) {
+	cases := []struct {
+		name    string
+		filler  int // section blocks before the buttons
+		buttons int
+		actions []int // buttons per actions block
+		leftOut int   // buttons a context block says are not shown
+	}{
+		{"25", 0, 25, []int{25}, 0},
+		{"40, room", 5, 40, []int{25, 15}, 0},
+		{"40, no room to spare", 48, 40, []int{25, 15}, 0},
+		{"80, room for two", 47, 80, []int{25, 25}, 30},
+		{"80, no room to spare", 48, 80, []int{25}, 55},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := &bot.Reply{}
+			for i := 0; i < c.filler; i++ {
+				r.Section(bot.Line{bot.T("s")})
+			}
+			var bs []bot.Button
+			for i := 0; i < c.buttons; i++ {
+				bs = append(bs, bot.Button{ActionID: fmt.Sprintf("choose_%02d", i), Label: fmt.Sprintf("env-%02d", i), Value: "v"})
+			}
+			r.Actions(bs...)
+			blocks := RenderBlocks(r)
+			if len(blocks) > MaxBlocks {
+				t.Fatalf("%d blocks", len(blocks))
+			}
+			var got []int
+			var note string
+			shown := map[string]bool{}
+			for _, b := range blocks {
+				switch b := b.(type) {
+				case *slack.ActionBlock:
+					got = append(got, len(b.Elements.ElementSet))
+					for _, e := range b.Elements.ElementSet {
+						shown[e.(*slack.ButtonBlockElement).ActionID] = true
+					}
+				case *slack.ContextBlock:
+					note = b.ContextElements.Elements[0].(*slack.TextBlockObject).Text
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(c.actions) {
+				t.Errorf("actions blocks of %v buttons, want %v", got, c.actions)
+			}
+			if c.leftOut == 0 {
+				if note != "" {
+					t.Errorf("unexpected note %q", note)
+				}
+				return
+			}
+			if want := fmt.Sprintf("… and %d more buttons not shown: *env-%02d*", c.leftOut, c.buttons-c.leftOut); !strings.HasPrefix(note, want) {
+				t.Errorf("note %q, want it to start %q", note, want)
+			}
+			if len(shown)+c.leftOut != c.buttons {
+				t.Errorf("%d shown + %d left out != %d", len(shown), c.leftOut, c.buttons)
+			}
+		})
+	}
+}
+
+// The fallback text is shortened before it is escaped: no entity split.
+func TestFallbackTextCut(t *testing.T) {
+	for _, pad := range []int{0, 1, 2, 3, 4} {
+		s := strings.Repeat("x", pad) + strings.Repeat("R&D ", 2000)
+		got := FallbackText(&bot.Reply{Summary: s})
+		if p := markupProblem(got, MaxFallbackChars); p != "" {
+			t.Errorf("pad %d: %s in …%q", pad, p, got[len(got)-40:])
+		}
+		if !strings.HasSuffix(got, "…") {
+			t.Errorf("pad %d: the cut is not marked: …%q", pad, got[len(got)-40:])
+		}
+	}
 }
