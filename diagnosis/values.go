@@ -20,12 +20,13 @@ func isQuote(c byte) bool { return c == '\'' || c == '"' }
 var notNames = strings.Fields(`me us you him her them it the a an this that these those some all any
 	my our your their his its no every each both environment environments everyone everything now`)
 
-// looksLikeChat reports whether an unquoted module value holds a word no name holds ("prod", "again",
+// looksLikeChat reports whether an unquoted module value holds a word no name holds ("again",
 // ":("; names hold title-case words, identifiers like Orders2 or C:\temp\x, and "&") and, unless a
-// sentence leads into it (strict: "… failed for prod"), starts like one ("me", "the second time").
+// sentence leads into it (strict: "… failed for mobile apps"), starts like one ("me", "the second
+// time"). One word is a name unless it starts chat: an Error Log row's "orders" is one.
 func looksLikeChat(val []byte, strict bool) bool {
-	first, _, _ := bytes.Cut(val, []byte(" "))
-	return (strict || slices.Contains(notNames, strings.ToLower(string(first)))) && slices.ContainsFunc(bytes.Fields(val), func(w []byte) bool {
+	first, rest, _ := bytes.Cut(val, []byte(" "))
+	return (strict && len(rest) > 0 || slices.Contains(notNames, strings.ToLower(string(first)))) && slices.ContainsFunc(bytes.Fields(val), func(w []byte) bool {
 		return bytes.IndexFunc(w, unicode.IsUpper) != 0 && string(w) != "&" && !(bytes.ContainsAny(w, `0123456789_.-\`) && bytes.IndexFunc(w, isWordRune) >= 0)
 	})
 }
