@@ -160,7 +160,9 @@ func Next(st Status, c Change) Transition {
 	default:
 		return keep
 	}
-	retry := cur == StateFailed && to == StatePreparing
+	// A banner's percent or counter after a failure is the preparation run
+	// again; a blocked publish may be of the run that failed.
+	retry := cur == StateFailed && to == StatePreparing && (c.Preparation.Percent != nil || c.Preparation.Current != nil)
 	if to.stage() < cur.stage() && !c.Force && !retry {
 		return Transition{State: cur, Refused: VerdictOlder}
 	}
