@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/upgradebot/upgradebot/diagnosis"
 	"github.com/upgradebot/upgradebot/progress"
@@ -118,7 +119,7 @@ func (b *Bot) record(ctx context.Context, m Message, findings []diagnosis.Findin
 		}
 		target = &envs[0]
 	}
-	changes, waiting := whilePreparing(*target, changes)
+	changes, waiting := whilePreparing(*target, changes, b.now())
 	if len(changes) > 0 {
 		// A part recorded before (the reply rebuilt for a late screenshot)
 		// still says what it recorded.
@@ -136,9 +137,10 @@ func (b *Bot) record(ctx context.Context, m Message, findings []diagnosis.Findin
 // whilePreparing leaves out of changes the producers not prepared that a
 // message names while env's preparation runs (and the message gives no
 // outcome): the preparation may yet prepare them, as the reply advises
-// waiting for. waiting names them.
-func whilePreparing(env progress.Environment, changes []partChanges) (kept []partChanges, waiting []string) {
-	preparing := env.State == progress.StatePreparing
+// waiting for. waiting names them. A preparation with no news for
+// preparingQuiet is stuck, not running: what it left unprepared is listed.
+func whilePreparing(env progress.Environment, changes []partChanges, now time.Time) (kept []partChanges, waiting []string) {
+	preparing := env.State == progress.StatePreparing && now.Sub(env.UpdatedAt) < preparingQuiet
 	for _, pc := range changes {
 		for _, p := range pc.Changes {
 			switch {
@@ -170,6 +172,10 @@ func whilePreparing(env progress.Environment, changes []partChanges) (kept []par
 	}
 	return kept, names
 }
+
+// preparingQuiet is how long a preparation may go without news before a
+// producer it has not prepared is listed all the same.
+const preparingQuiet = 6 * time.Hour
 
 // dependsOnEnv reports whether what findings advise depends on the
 // environment: its installation type or where its preparation stands.

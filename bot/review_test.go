@@ -188,3 +188,18 @@ func TestMarkButtonLabel(t *testing.T) {
 		t.Errorf("label %q", l)
 	}
 }
+
+// A producer error pasted long after the preparation's last news is
+// listed: a preparation quiet that long is stuck, not running.
+func TestProducerListedOnceThePreparationIsQuiet(t *testing.T) {
+	now := testNow
+	b, store := newClockBot(t, func() time.Time { return now })
+	cmd(t, b, "C1", "U1", "track prod 11.31.0")
+	msg(t, b, "C1", "U1", "1.1", "We are now preparing your modules - 30% (We expect them to be ready at 11:00)")
+	mustSay(t, RenderText(msg(t, b, "C1", "U1", "1.2", producerPaste).Reply), "Nothing to record yet for prod")
+	now = now.Add(3 * 24 * time.Hour)
+	mustSay(t, RenderText(msg(t, b, "C1", "U1", "1.3", producerPaste).Reply), "Recorded for prod")
+	if st, _ := store.Status(context.Background(), "T1", "prod", -1); st.ModuleCount != 1 {
+		t.Errorf("listed after three quiet days: %+v", st.Modules)
+	}
+}
