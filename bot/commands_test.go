@@ -180,6 +180,12 @@ func TestSeveralEnvironments(t *testing.T) {
 		cmd(t, b, "C1", "U1", "failed "+env+": Shared_CS")
 	}
 	mustSay(t, text(cmd(t, b, "C1", "U1", "done Shared_CS")), "dev and prod list \"Shared_CS\": say which, e.g. `/upgrade done dev: Shared_CS`")
+	// Republished on one of them already: done says by whom, there.
+	cmd(t, b, "C1", "U1", "done dev: Shared_CS")
+	cmd(t, b, "C1", "U1", "done prod: Shared_CS")
+	cmd(t, b, "C1", "U1", "failed dev: Solo_CS")
+	cmd(t, b, "C1", "U1", "done dev: Solo_CS")
+	mustSay(t, text(cmd(t, b, "C1", "U2", "done Solo_CS")), "Solo_CS was marked republished on dev already by U1")
 	// Asked which, the example is the command given, with the environment named as it reads it.
 	mustSay(t, text(cmd(t, b, "C1", "U1", "snooze 1h")), "say which, e.g. `/upgrade snooze dev 1h`")
 	mustSay(t, text(cmd(t, b, "C1", "U1", "failed Ghost")), "say which, e.g. `/upgrade failed dev: Ghost`")

@@ -182,27 +182,38 @@ func (b *Bot) resolveEnv(ctx context.Context, c Command, named string, modules [
 	case 1:
 		return envs[0].Name, nil
 	}
-	var match []string // the environments that list all these modules
+	// The environments that list all these modules; else those that list
+	// them or had them republished (done says by whom).
+	var match, before []string
 	if len(modules) > 0 {
 		for _, e := range envs {
 			st, err := b.store.Status(ctx, c.Workspace, e.Name, -1)
 			if err != nil {
 				return "", b.storeError("status", err)
 			}
-			listed := map[string]bool{}
+			listed, known := map[string]bool{}, map[string]bool{}
 			for _, m := range st.Modules {
-				listed[moduleKey(m.Name)] = true
+				listed[moduleKey(m.Name)], known[moduleKey(m.Name)] = true, true
 			}
-			all := true
+			for _, m := range st.RepublishedModules {
+				known[moduleKey(m.Name)] = true
+			}
+			all, seen := true, true
 			for _, m := range modules {
-				all = all && listed[moduleKey(m)]
+				all, seen = all && listed[moduleKey(m)], seen && known[moduleKey(m)]
 			}
 			if all {
 				match = append(match, e.Name)
 			}
+			if seen {
+				before = append(before, e.Name)
+			}
 		}
 		if len(match) == 1 {
 			return match[0], nil
+		}
+		if len(match) == 0 && len(before) == 1 {
+			return before[0], nil
 		}
 	}
 	names := make([]string, len(envs))
