@@ -45,13 +45,21 @@ type work struct {
 	stalled time.Duration // preparation reported running with no update for this long; 0 when not stalled
 	all     bool          // every application to republish (see republishAll)
 	failed  bool          // the preparation failed: it must run again
+	unknown bool          // it finished with errors, and neither their count nor a name is known
 }
 
-func (w work) any() bool { return w.modules > 0 || w.unnamed > 0 || w.stalled > 0 || w.all || w.failed }
+func (w work) any() bool { return w.modules > 0 || w.unnamed > 0 || w.stalled > 0 || w.all || w.failed || w.unknown }
+
+// errorsUnknown reports whether st's preparation finished with errors that
+// nobody has named or counted ("There were errors preparing some modules."
+// alone): there is work, of an unknown size.
+func errorsUnknown(st progress.Status) bool {
+	return st.State == progress.StateFinishedWithErrors && !st.Counts.Known() && st.NamedFailedSkipped == 0
+}
 
 // outstanding is st's work at now; a preparation with no update for longer than stall is stalled.
 func outstanding(st progress.Status, now time.Time, stall time.Duration) work {
-	w := work{modules: st.ModuleCount, unnamed: st.Unnamed(), all: republishAll(st.Environment), failed: st.State == progress.StateFailed && !st.FromBefore11()}
+	w := work{modules: st.ModuleCount, unnamed: st.Unnamed(), all: republishAll(st.Environment), failed: st.State == progress.StateFailed && !st.FromBefore11(), unknown: errorsUnknown(st)}
 	if st.State == progress.StatePreparing && !st.UpdatedAt.IsZero() {
 		if d := now.Sub(st.UpdatedAt); d > stall {
 			w.stalled = d
@@ -64,7 +72,7 @@ func outstanding(st progress.Status, now time.Time, stall time.Duration) work {
 // nothing unnamed, no preparation running or failed (its all-clear may be posted).
 func finished(st progress.Status) bool {
 	return st.ModuleCount == 0 && st.Unnamed() == 0 && st.State != progress.StatePreparing && st.State != progress.StateFailed &&
-		!republishAll(st.Environment)
+		!republishAll(st.Environment) && !errorsUnknown(st)
 }
 
 func joinAnd(parts []string) string {
@@ -113,6 +121,9 @@ func (b *Bot) reminder(st progress.Status, owners map[string]string, now time.Ti
 	var parts []string
 	if w.failed {
 		parts = append(parts, "a modules preparation that failed and must run again")
+	}
+	if w.unknown {
+		parts = append(parts, "modules that failed the preparation, not named or counted yet")
 	}
 	if w.all {
 		parts = append(parts, "all applications to republish (upgraded from Platform Server "+st.FromVersion+")")

@@ -203,3 +203,22 @@ func TestProducerListedOnceThePreparationIsQuiet(t *testing.T) {
 		t.Errorf("listed after three quiet days: %+v", st.Modules)
 	}
 }
+
+// "There were errors preparing some modules." alone leaves work of an
+// unknown size: not over, reminded, and the status asks for the names.
+func TestErrorsWithoutCountsAreOutstanding(t *testing.T) {
+	b, store := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod 11.31.0")
+	msg(t, b, "C1", "U1", "1.1", "There were errors preparing some modules.")
+	status := text(cmd(t, b, "C1", "U1", "status prod"))
+	mustSay(t, status, "none is named or counted yet", "/upgrade failed prod: <module>")
+	if strings.Contains(status, "took") || strings.Contains(status, "No modules to republish") {
+		t.Errorf("the status reads as over:\n%s", status)
+	}
+	st, _ := store.Status(context.Background(), "T1", "prod", ReminderModules)
+	if r := b.reminder(st, nil, b.now(), time.Hour, 0); r == nil {
+		t.Error("no reminder")
+	} else {
+		mustSay(t, RenderText(r), "modules that failed the preparation, not named or counted yet")
+	}
+}

@@ -198,6 +198,9 @@ func (b *Bot) statusBlocks(r *Reply, st progress.Status, x statusExtra) {
 	switch {
 	case st.ModuleCount == 0 && unnamed == 0 && st.State == progress.StatePreparing:
 		r.Section(Line{T("No modules to republish yet: the modules preparation is still running.")})
+	case st.ModuleCount == 0 && errorsUnknown(st):
+		r.Section(Line{T("Modules failed the preparation, and none is named or counted yet: paste Service Center's summary (\"… modules prepared successfully, … failed …\") or the Error Log rows here, or "),
+			C(b.cmd + " failed " + st.Name + ": <module>"), T(".")})
 	case st.ModuleCount == 0 && unnamed == 0:
 		r.Section(Line{T("No modules to republish.")})
 	case st.ModuleCount == 0:
