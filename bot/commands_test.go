@@ -330,6 +330,9 @@ func TestTrackAsksBeforeChanging(t *testing.T) {
 	if e, _ := store.Environment(ctx, "T1", "qa"); e.Version != "11.30.0" || e.InstallType != progress.InstallSelfManaged {
 		t.Errorf("after the answer: %+v", e)
 	}
+	// Once the upgrade has news, the question says its state carries over.
+	msg(t, b, "C2", "U2", "7.1", "This environment is ready. No further actions are required.")
+	mustSay(t, text(cmd(t, b, "C2", "U2", "track qa 11.35.0")), "Its state (", ") and list carry over; a new upgrade starts with /upgrade reset qa")
 	// The same values, or none, follow without asking.
 	mustSay(t, text(cmd(t, b, "C3", "U3", "track qa 11.30")), "U3 set this channel to follow qa")
 	mustSay(t, text(cmd(t, b, "C4", "U3", "track qa")), "U3 set this channel to follow qa")

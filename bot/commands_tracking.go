@@ -119,7 +119,11 @@ func (b *Bot) trackChanges(ctx context.Context, req progress.TrackRequest, args 
 	r := &Reply{Summary: q}
 	r.Section(Line{T(q)})
 	r.Actions(confirmButton("Change "+e.Name, "track "+args+" --yes"))
-	return r.Context(Line{T("To follow it here as it is: "), C(b.cmd + " track " + e.Name), T(".")})
+	r.Context(Line{T("To follow it here as it is: "), C(b.cmd + " track " + e.Name), T(".")})
+	if e.State.Normal() != progress.StateFollowing {
+		r.Context(Line{T("Its state (" + stateText(e.State) + ") and list carry over; a new upgrade starts with "), C(b.cmd + " reset " + e.Name), T(".")})
+	}
+	return r
 }
 
 // reminderNote adds the channel's next reminder, or why reminders are paused, to r.

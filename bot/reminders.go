@@ -48,7 +48,9 @@ type work struct {
 	unknown bool          // it finished with errors, and neither their count nor a name is known
 }
 
-func (w work) any() bool { return w.modules > 0 || w.unnamed > 0 || w.stalled > 0 || w.all || w.failed || w.unknown }
+func (w work) any() bool {
+	return w.modules > 0 || w.unnamed > 0 || w.stalled > 0 || w.all || w.failed || w.unknown
+}
 
 // errorsUnknown reports whether st's preparation finished with errors that
 // nobody has named or counted ("There were errors preparing some modules."
