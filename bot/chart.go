@@ -155,7 +155,7 @@ func (b *Bot) Chart(ctx context.Context, workspace, env string) (*File, error) {
 	if now, err := b.store.Status(ctx, workspace, st.Name, -1); err == nil && b.now().After(samples[len(samples)-1].At) {
 		samples = append(samples, sampleOf(now, b.now()).chartSample())
 	}
-	c, err := chart.BurnDown(samples, chart.Options{Title: incidentTitle(st), Until: b.now()})
+	c, err := chart.BurnDown(samples, chart.Options{Title: incidentTitle(st), Until: b.now(), Zone: b.zone})
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ package chart
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"image/color"
@@ -40,8 +41,9 @@ type Sample struct {
 
 // Options say what to draw around the samples.
 type Options struct {
-	Title string    // e.g. "prod → 11.31.0"
-	Until time.Time // the right end of the time axis ("now"); zero: the last sample
+	Title string         // e.g. "prod → 11.31.0"
+	Until time.Time      // the right end of the time axis ("now"); zero: the last sample
+	Zone  *time.Location // the zone of the times shown (the bot's); nil: UTC
 	// Width and height in pixels; zero means 960×540, whose 16-point labels
 	// stay readable when Slack shows the image 360 pixels high.
 	Width, Height int
@@ -71,6 +73,7 @@ func BurnDown(samples []Sample, o Options) (Chart, error) {
 	if o.Width <= 0 || o.Height <= 0 {
 		o.Width, o.Height = 960, 540
 	}
+	zone := cmp.Or(o.Zone, time.UTC)
 	until := o.Until
 	if last := samples[len(samples)-1].At; until.Before(last) {
 		until = last
@@ -81,7 +84,7 @@ func BurnDown(samples []Sample, o Options) (Chart, error) {
 		until = samples[0].At.Add(time.Minute)
 	}
 
-	left := newPlot(o.Title, "modules left")
+	left := newPlot(o.Title, "modules left", zone)
 	left.Y.Min = 0
 	// The legend goes beside the plot, not in it: the lines reach any
 	// corner (a count that holds at its highest reaches both top ones).
@@ -112,7 +115,7 @@ func BurnDown(samples []Sample, o Options) (Chart, error) {
 	}
 	plots := [][]*plot.Plot{{left}}
 	if hasPercent {
-		prep := newPlot("", "preparation %")
+		prep := newPlot("", "preparation %", zone)
 		prep.Y.Min, prep.Y.Max = 0, 100
 		percent := func(s Sample) (float64, bool) {
 			if s.Percent == nil {
@@ -163,16 +166,16 @@ func BurnDown(samples []Sample, o Options) (Chart, error) {
 	if _, err := img.WriteTo(&buf); err != nil {
 		return Chart{}, fmt.Errorf("chart: encoding the PNG: %w", err)
 	}
-	return Chart{PNG: buf.Bytes(), Alt: alt(samples, o.Title, until)}, nil
+	return Chart{PNG: buf.Bytes(), Alt: alt(samples, o.Title, until, zone)}, nil
 }
 
-func newPlot(title, yLabel string) *plot.Plot {
+func newPlot(title, yLabel string, zone *time.Location) *plot.Plot {
 	p := plot.New()
 	p.Title.Text = title
 	p.Title.TextStyle.Font.Size = vg.Points(22)
 	p.Y.Label.Text = yLabel
 	p.Y.Label.TextStyle.Font.Size = vg.Points(18)
-	p.X.Tick.Marker = hourTicks{}
+	p.X.Tick.Marker = hourTicks{zone}
 	for _, a := range []*plot.Axis{&p.X, &p.Y} {
 		a.Tick.Label.Font.Size = vg.Points(16)
 	}
@@ -228,7 +231,7 @@ func addSteps(p *plot.Plot, legend *plot.Legend, samples []Sample, until time.Ti
 // alt says what the chart shows: where the upgrade started, where it is now,
 // the lowest and highest points, and the time it spans. What is left now
 // is broken down so that its parts add up to it.
-func alt(samples []Sample, title string, until time.Time) string {
+func alt(samples []Sample, title string, until time.Time, zone *time.Location) string {
 	first, last := samples[0], samples[len(samples)-1]
 	// The start is the first sample with counts: before it only the
 	// preparation's percent is known, not 0 modules left.
@@ -250,8 +253,8 @@ func alt(samples []Sample, title string, until time.Time) string {
 			}
 		}
 		text += fmt.Sprintf("%s left at the start (%s), at most %d (%s), %s.",
-			plural(start.Left, "module", "modules"), start.At.UTC().Format("Jan 2 15:04 UTC"),
-			peak.Left, peak.At.UTC().Format("Jan 2 15:04 UTC"), leftNow(last))
+			plural(start.Left, "module", "modules"), start.At.In(zone).Format("Jan 2 15:04 MST"),
+			peak.Left, peak.At.In(zone).Format("Jan 2 15:04 MST"), leftNow(last))
 	}
 	if last.Percent != nil {
 		text += fmt.Sprintf(" The preparation is at %d%%.", *last.Percent)
@@ -290,12 +293,13 @@ func plural(n int, one, many string) string {
 	return fmt.Sprintf("%d %s", n, many)
 }
 
-// hourTicks marks round minutes, hours or days (UTC), four to eight of
-// them, so a reader sees at a glance how long the upgrade has run.
-type hourTicks struct{}
+// hourTicks marks round minutes, hours or days in zone, four to eight of
+// them, so a reader sees at a glance how long the upgrade has run; the
+// first names the zone.
+type hourTicks struct{ zone *time.Location }
 
 // Ticks returns the ticks between min and max, Unix seconds.
-func (hourTicks) Ticks(min, max float64) []plot.Tick {
+func (h hourTicks) Ticks(min, max float64) []plot.Tick {
 	steps := []time.Duration{time.Minute, 2 * time.Minute, 5 * time.Minute, 15 * time.Minute, 30 * time.Minute, time.Hour, 2 * time.Hour, 3 * time.Hour, 6 * time.Hour, 12 * time.Hour, 24 * time.Hour}
 	// One comparison for both loops: with integer division in one and not
 	// the other, a span just over 7 steps (21h34m) got no tick at all.
@@ -311,13 +315,20 @@ func (hourTicks) Ticks(min, max float64) []plot.Tick {
 		step += 24 * time.Hour // upgrades that run for weeks
 	}
 	var ticks []plot.Tick
-	for t := time.Unix(int64(min), 0).UTC().Truncate(step); float64(t.Unix()) <= max; t = t.Add(step) {
+	// Round in the zone: truncate the zone's wall clock, as if it were UTC.
+	zone := cmp.Or(h.zone, time.UTC)
+	_, offset := time.Unix(int64(min), 0).In(zone).Zone()
+	shift := time.Duration(offset) * time.Second
+	for t := time.Unix(int64(min), 0).Add(shift).UTC().Truncate(step).Add(-shift).In(zone); float64(t.Unix()) <= max; t = t.Add(step) {
 		if float64(t.Unix()) < min {
 			continue
 		}
 		label := t.Format("15:04")
 		if step >= 24*time.Hour || t.Hour() == 0 && t.Minute() == 0 || len(ticks) == 0 {
 			label = t.Format("Jan 2\n15:04")
+		}
+		if len(ticks) == 0 {
+			label += " " + t.Format("MST")
 		}
 		ticks = append(ticks, plot.Tick{Value: float64(t.Unix()), Label: label})
 	}

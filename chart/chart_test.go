@@ -348,3 +348,27 @@ func TestHourTicks(t *testing.T) {
 		}
 	}
 }
+
+// The time axis and the alt text are in the bot's zone, named: ticks fall
+// on the zone's round hours, even for a zone half an hour off UTC.
+func TestChartInTheZone(t *testing.T) {
+	zone := time.FixedZone("IST", 5*3600+30*60)
+	t0 := time.Date(2026, 3, 2, 8, 10, 0, 0, time.UTC)
+	ticks := hourTicks{zone}.Ticks(float64(t0.Unix()), float64(t0.Add(6*time.Hour).Unix()))
+	if len(ticks) == 0 || !strings.HasSuffix(ticks[0].Label, " IST") {
+		t.Fatalf("ticks %v: the first does not name the zone", ticks)
+	}
+	for _, tk := range ticks {
+		if at := time.Unix(int64(tk.Value), 0).In(zone); at.Minute() != 0 {
+			t.Errorf("tick %q at %s: not a round hour of the zone", tk.Label, at.Format("15:04"))
+		}
+	}
+	c, err := BurnDown([]Sample{{At: t0, Counted: true, FailedLeft: 2, Left: 2}, {At: t0.Add(time.Hour), Counted: true, FailedLeft: 1, Left: 1}},
+		Options{Title: "prod", Zone: zone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(c.Alt, "Mar 2 13:40 IST") || strings.Contains(c.Alt, "UTC") {
+		t.Errorf("alt text not in the zone: %s", c.Alt)
+	}
+}
