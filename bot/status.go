@@ -236,7 +236,10 @@ func (b *Bot) statusBlocks(r *Reply, st progress.Status, x statusExtra) {
 			r.Context(Line{T("Order: producers not prepared first, then oldest first; no producer → consumer pairs are known among these yet.")})
 		}
 		if left := st.ModuleCount - len(lines); left > 0 {
-			more := Line{T(fmt.Sprintf("… and %d more: ", left)), C(b.cmd + " status " + st.Name), T(" lists them.")}
+			more := Line{T(fmt.Sprintf("… and %d more: ", left)), C(b.cmd + " status " + st.Name), T(" shows the list, "), C(b.cmd + " export " + st.Name), T(" every module.")}
+			if st.ModuleCount <= statusModules {
+				more = Line{T(fmt.Sprintf("… and %d more: ", left)), C(b.cmd + " status " + st.Name), T(" lists them.")}
+			}
 			if x.full {
 				more = Line{T(fmt.Sprintf("… and %d more not shown: ", left)), C(b.cmd + " export " + st.Name), T(" lists every module.")}
 			}

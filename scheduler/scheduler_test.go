@@ -731,7 +731,7 @@ func TestNowWithinSlackLimits(t *testing.T) {
 		t.Errorf("%d blocks", len(blocks))
 	}
 	text := bot.RenderText(r)
-	if !strings.Contains(text, "… and 45 more: /upgrade status env0 lists them") {
+	if !strings.Contains(text, "… and 45 more: /upgrade status env0 shows the list, /upgrade export env0 every module.") {
 		t.Errorf("lacks the count of env0's modules not listed")
 	}
 	// Slack refuses a message of more than about 12,000 characters: the
