@@ -197,7 +197,7 @@ func (b *Bot) ChannelReminder(ctx context.Context, workspace, channel string, no
 		r := b.reminder(st, b.moduleOwners(ctx, workspace, e.Name), now, stall, len(parts))
 		switch {
 		case r == nil:
-		case len(parts) > 0 && !fits(all, r, messageBlocks):
+		case len(parts) > 0 && (len(more) > 0 || !fits(all, r, messageBlocks)): // in order, as a status does
 			more = append(more, e.Name)
 		default:
 			if len(parts) > 0 {
