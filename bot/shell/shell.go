@@ -183,8 +183,9 @@ func (s *Shell) read(ctx context.Context) (in input, ok bool) {
 		if l.cut {
 			// The terminal dropped the end of this line, and with it
 			// perhaps the paste's end marker, which would then never
-			// come: the paste ends here, not read.
+			// come: the paste ends here, not read, its rest dropped.
 			in.problem = problemCut
+			s.dropPasteRest(ctx)
 			break
 		}
 		if size += len(rest) + 1; size > maxMessage || l.over {
@@ -201,6 +202,45 @@ func (s *Shell) read(ctx context.Context) (in input, ok bool) {
 		return input{pasted: true, problem: in.problem}, true
 	}
 	return input{text: strings.Trim(strings.Join(block, "\n"), "\n"), pasted: true}, true
+}
+
+// pasteBurst is how soon a paste's next line comes: all of a paste is
+// there at once, what is typed after it comes later.
+const pasteBurst = 200 * time.Millisecond
+
+// dropPasteRest drops what is left of a paste after a line the terminal
+// cut: its lines up to its end marker, when that comes at once (a paste
+// is one burst). When none does, the cut took it: what came is typed
+// input after the paste, and is read as such.
+func (s *Shell) dropPasteRest(ctx context.Context) {
+	var held []line
+	for size := 0; size <= maxMessage; {
+		l, ok := line{}, true
+		if len(s.pending) > 0 {
+			l, s.pending = s.pending[0], s.pending[1:]
+		} else {
+			select {
+			case l, ok = <-s.lines:
+			case <-time.After(pasteBurst):
+				ok = false
+			case <-ctx.Done():
+				ok = false
+			}
+		}
+		if !ok {
+			break
+		}
+		if _, after, end := strings.Cut(l.text, pasteEnd); end {
+			if strings.TrimSpace(after) != "" {
+				l.text = after
+				s.pending = append([]line{l}, s.pending...)
+			}
+			return
+		}
+		held = append(held, l)
+		size += len(l.text)
+	}
+	s.pending = append(held, s.pending...)
 }
 
 // readLine returns the next line; false at the end of the input or once

@@ -488,6 +488,8 @@ func TestLongInput(t *testing.T) {
 		{"pipe: module names too long", false, "/upgrade failed\n" + strings.Repeat(mb+"\n", 11) + "\n" + after, problemTooLarge},
 		{"terminal: a paste too long", true, paste(strings.Repeat(mb+"\n", 11)) + "\n" + after, problemTooLarge},
 		{"terminal: a paste's last line cut, its end marker lost", true, pasteStart + cut[len(pasteStart):] + "\n" + after, problemCut},
+		{"terminal: a paste's middle line cut: its rest is dropped, commands included", true,
+			pasteStart + "first line\n" + cut + "\n" + producer + "\n/upgrade untrack qa\nlast line" + pasteEnd + "\n" + after, problemCut},
 		{"terminal: typed text, then a paste of one cut line", true, "prod: " + pasteStart + cut[len("prod: ")+len(pasteStart):] + "\n\n" + after, problemCut},
 		{"terminal: a typed line cut", true, producer + "\n" + cut + "\n\n" + after, problemCut},
 	}
