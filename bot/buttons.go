@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -183,6 +184,12 @@ func (b *Bot) chooseEnv(ctx context.Context, a Action, v buttonValue) Response {
 		return Response{Reply: r, Private: true, Update: b.rebuilt(ctx, v.Key, reading, chosen, "", nil)}
 	}
 	_, changes, _ := b.checkedPlan(ctx, m, reading.parts)
+	var waiting []string // as record leaves them out
+	if e, err := b.store.Environment(ctx, a.Workspace, v.Env); err == nil {
+		if changes, waiting = whilePreparing(e, changes, b.now()); len(waiting) > 0 {
+			b.keepWaiting(ctx, a.Workspace, v.Key, waiting)
+		}
+	}
 	out := b.applyParts(ctx, a.Workspace, v.Env, a.User, messageKey(m), changes, false)
 	if out.err != nil {
 		return private(out.err)
@@ -192,7 +199,7 @@ func (b *Bot) chooseEnv(ctx context.Context, a Action, v buttonValue) Response {
 	}
 	b.remember(ctx, a.Workspace, a.Channel, a.User, v.Key, undoable{Env: v.Env, Keys: out.keys, What: linesText(out.lines)})
 	resp := Response{Update: b.rebuilt(ctx, v.Key, reading, v.Env, "", nil)}
-	if len(out.lines) == 0 && len(out.held) == 0 && len(planParts(reading.parts)) > 0 { // a message with nothing to record only gets its reply rewritten
+	if len(out.lines) == 0 && len(out.held) == 0 && len(waiting) == 0 && len(planParts(reading.parts)) > 0 { // a message with nothing to record only gets its reply rewritten
 		resp.Reply, resp.Private = &Reply{Summary: "Already recorded for " + v.Env}, true
 		resp.Reply.Context(Line{T("Already recorded for "), B(v.Env), T(".")})
 	}
@@ -287,6 +294,12 @@ func (b *Bot) rebuilt(ctx context.Context, key string, r *Reading, env, module s
 		if st.Finished() {
 			changes = dropWhileOpen(changes) // not recorded once the upgrade is done
 		}
+		// Producers left unrecorded while the preparation ran (whilePreparing) still are.
+		if v, ok, err := b.store.Value(ctx, m.Workspace, "waiting:"+key); err == nil && ok {
+			changes, _ = withoutProducers(changes)
+			rec.waiting = strings.Split(string(v), "\n")
+			rec.lines = append(rec.lines, waitingLine(env, rec.waiting))
+		}
 		for _, mod := range st.Modules {
 			listed[moduleKey(mod.Name)] = true
 		}
@@ -311,7 +324,7 @@ func (b *Bot) rebuilt(ctx context.Context, key string, r *Reading, env, module s
 		}
 		rec.questions, rec.asked = b.keepQuestions(ctx, m, env, key, questions), len(questions)
 		for _, mod := range namedModules(findingsOf(parts)) {
-			if !listed[moduleKey(mod)] && moduleKey(mod) != moduleKey(module) && !rec.unsure[mod] && !undone {
+			if !listed[moduleKey(mod)] && moduleKey(mod) != moduleKey(module) && !rec.unsure[mod] && !undone && !slices.Contains(rec.waiting, mod) {
 				gone = append(gone, mod)
 			}
 		}

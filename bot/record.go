@@ -128,10 +128,23 @@ func (b *Bot) record(ctx context.Context, m Message, findings []diagnosis.Findin
 	out.about = leftBy(*target, out.state, recorded(changes, out.held))
 	if len(waiting) > 0 {
 		out.waiting = waiting
-		out.lines = append(out.lines, append(append(Line{T("Nothing to record yet for "), B(target.Name), T(": its preparation is still running and may yet prepare ")},
-			nameSpans(waiting, 10)...), T(". If the error stays once the preparation has ended, paste it again.")))
+		out.lines = append(out.lines, waitingLine(target.Name, waiting))
+		b.keepWaiting(ctx, m.Workspace, replyKey(m), waiting)
 	}
 	return out
+}
+
+func waitingLine(env string, waiting []string) Line {
+	return append(append(Line{T("Nothing to record yet for "), B(env), T(": its preparation is still running and may yet prepare ")},
+		nameSpans(waiting, 10)...), T(". If the error stays once the preparation has ended, paste it again."))
+}
+
+// keepWaiting keeps which producers a reply left unrecorded while the
+// preparation ran, for the reply rebuilt by a click (rebuilt).
+func (b *Bot) keepWaiting(ctx context.Context, workspace, key string, waiting []string) {
+	if err := b.store.PutValue(ctx, workspace, "waiting:"+key, []byte(strings.Join(waiting, "\n")), keepFor); err != nil {
+		b.log.Warn("cannot keep what a reply left unrecorded", "err", err)
+	}
 }
 
 // whilePreparing leaves out of changes the producers not prepared that a
@@ -154,7 +167,11 @@ func whilePreparing(env progress.Environment, changes []partChanges, now time.Ti
 	if !preparing {
 		return changes, nil
 	}
-	var names []string
+	return withoutProducers(changes)
+}
+
+// withoutProducers is changes without their producers not prepared, which it names.
+func withoutProducers(changes []partChanges) (kept []partChanges, names []string) {
 	for _, pc := range changes {
 		pc.Changes = slices.DeleteFunc(slices.Clone(pc.Changes), func(p planned) bool {
 			if p.Kind == progress.ChangeAddModules && p.Reason == progress.ReasonProducerNotPrepared {

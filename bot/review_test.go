@@ -222,3 +222,23 @@ func TestErrorsWithoutCountsAreOutstanding(t *testing.T) {
 		mustSay(t, RenderText(r), "modules that failed the preparation, not named or counted yet")
 	}
 }
+
+// An environment chosen with a button leaves out the producers its
+// running preparation may yet prepare, as a prefix does.
+func TestChosenEnvironmentWhilePreparing(t *testing.T) {
+	b, store := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track dev")
+	cmd(t, b, "C1", "U1", "track prod")
+	msg(t, b, "C1", "U1", "1.1", "prod: We are now preparing your modules - 40% (We expect them to be ready at 18:21)")
+	choose := button(t, msg(t, b, "C1", "U1", "1.2", producerPaste).Reply, ActionChooseEnv+":prod")
+	resp := click(b, "c1", choose)
+	if st, _ := store.Status(context.Background(), "T1", "prod", -1); st.ModuleCount != 0 {
+		t.Errorf("listed while the preparation runs: %+v", st.Modules)
+	}
+	if resp.Update != nil {
+		mustSay(t, RenderText(resp.Update), "Nothing to record yet for prod")
+	}
+	if resp.Reply != nil && strings.Contains(RenderText(resp.Reply), "Already recorded") {
+		t.Errorf("the click says %s", RenderText(resp.Reply))
+	}
+}
