@@ -157,8 +157,8 @@ func whilePreparing(env progress.Environment, changes []partChanges, now time.Ti
 	for _, pc := range changes {
 		for _, p := range pc.Changes {
 			switch {
-			case p.Kind == progress.ChangePreparing:
-				preparing = true
+			case p.Kind == progress.ChangePreparing && progress.Next(progress.Status{Environment: env}, p.change("", "", "")).Refused == "":
+				preparing = true // held as older, it says nothing of now
 			case p.Kind == progress.ChangeSummary || p.Kind == progress.ChangeState && p.State != progress.StatePreparing:
 				return changes, nil // the outcome: what is still unprepared is to republish
 			}

@@ -242,3 +242,19 @@ func TestChosenEnvironmentWhilePreparing(t *testing.T) {
 		t.Errorf("the click says %s", RenderText(resp.Reply))
 	}
 }
+
+// A blocked publish held as older (of the run that failed) does not make
+// the preparation running: the producer named with it is listed.
+func TestHeldBannerDoesNotHoldProducers(t *testing.T) {
+	b, store := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod 11.31.0")
+	msg(t, b, "C1", "U1", "1.1", "There was an error preparing your modules.")
+	blocked := "The 1-Click Publish started by ana.silva at 2024-03-12 10:15:02 can't proceed because there is an ongoing Modules upgrade, started by Compiler Service at 2024-03-12 10:01:44, that is locking 'Orders_CS' module."
+	out := RenderText(msg(t, b, "C1", "U1", "1.2", blocked+"\n\n"+producerPaste).Reply)
+	if strings.Contains(out, "Nothing to record yet") {
+		t.Errorf("a held message made the preparation running:\n%s", out)
+	}
+	if st, _ := store.Status(context.Background(), "T1", "prod", -1); st.ModuleCount != 1 {
+		t.Errorf("the producer is not listed: %+v", st.Modules)
+	}
+}
