@@ -315,11 +315,15 @@ func (h hourTicks) Ticks(min, max float64) []plot.Tick {
 		step += 24 * time.Hour // upgrades that run for weeks
 	}
 	var ticks []plot.Tick
-	// Round in the zone: truncate the zone's wall clock, as if it were UTC.
+	// Round in the zone: truncate the zone's wall clock, as if it were UTC,
+	// at every tick (a change of summer time moves the wall clock).
 	zone := cmp.Or(h.zone, time.UTC)
-	_, offset := time.Unix(int64(min), 0).In(zone).Zone()
-	shift := time.Duration(offset) * time.Second
-	for t := time.Unix(int64(min), 0).Add(shift).UTC().Truncate(step).Add(-shift).In(zone); float64(t.Unix()) <= max; t = t.Add(step) {
+	round := func(t time.Time) time.Time {
+		_, offset := t.In(zone).Zone()
+		shift := time.Duration(offset) * time.Second
+		return t.Add(shift).UTC().Truncate(step).Add(-shift).In(zone)
+	}
+	for t := round(time.Unix(int64(min), 0)); float64(t.Unix()) <= max; t = round(t.Add(step)) {
 		if float64(t.Unix()) < min {
 			continue
 		}

@@ -363,6 +363,15 @@ func TestChartInTheZone(t *testing.T) {
 			t.Errorf("tick %q at %s: not a round hour of the zone", tk.Label, at.Format("15:04"))
 		}
 	}
+	// Across a change of summer time, ticks stay on round hours of the wall clock.
+	if ny, err := time.LoadLocation("America/New_York"); err == nil {
+		from := time.Date(2026, 3, 8, 0, 30, 0, 0, ny)
+		for _, tk := range (hourTicks{ny}).Ticks(float64(from.Unix()), float64(from.Add(20*time.Hour).Unix())) {
+			if at := time.Unix(int64(tk.Value), 0).In(ny); at.Minute() != 0 || at.Hour()%3 != 0 {
+				t.Errorf("tick %q at %s: not a round 3 hours of New York's clock", tk.Label, at.Format("15:04 MST"))
+			}
+		}
+	}
 	c, err := BurnDown([]Sample{{At: t0, Counted: true, FailedLeft: 2, Left: 2}, {At: t0.Add(time.Hour), Counted: true, FailedLeft: 1, Left: 1}},
 		Options{Title: "prod", Zone: zone})
 	if err != nil {
