@@ -322,6 +322,16 @@ func (b *Bot) apply(ctx context.Context, workspace, env, actor, key string, chan
 			continue
 		}
 		out.lines = append(out.lines, describeRecorded(env, p, res))
+		for _, m := range res.Reopened {
+			l := Line{C(m.Name), T(" was marked republished")}
+			if m.RepublishedBy != "" {
+				l = append(l, T(" by "), M(m.RepublishedBy))
+			}
+			if !m.RepublishedAt.IsZero() {
+				l = append(l, T(" ("+b.when(m.RepublishedAt)+")"))
+			}
+			out.lines = append(out.lines, append(l, T("; it is listed again.")))
+		}
 		out.cleared = out.cleared || res.AllClear()
 		out.keys = append(out.keys, fmt.Sprintf("%s#%d", key, i))
 		out.state = res.State

@@ -258,3 +258,16 @@ func TestHeldBannerDoesNotHoldProducers(t *testing.T) {
 		t.Errorf("the producer is not listed: %+v", st.Modules)
 	}
 }
+
+// A module marked republished and reported again is listed again, and the
+// reply says who marked it republished.
+func TestReportedAgainAfterRepublish(t *testing.T) {
+	b, _ := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod 11.31.0")
+	msg(t, b, "C1", "U1", "1.1", "40 modules prepared successfully, 1 modules failed and 0 modules skipped.")
+	cmd(t, b, "C1", "U1", "failed Billing_CS")
+	cmd(t, b, "C1", "U2", "done Billing_CS")
+	out := RenderText(msg(t, b, "C1", "U3", "1.2", producerPaste).Reply)
+	mustSay(t, out, "Recorded for prod", "Billing_CS was marked republished by U2", "it is listed again")
+	mustSay(t, text(cmd(t, b, "C1", "U1", "status prod")), "failed 1 of 1 left")
+}

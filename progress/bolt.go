@@ -669,7 +669,17 @@ func applyChange(rec *boltEnv, b modBuckets, c Change, mods []normalizedModule, 
 				}
 				continue
 			}
-			w := wireModule{Name: m.Name, Reason: string(c.Reason), By: c.Actor, At: at, Source: c.Source, Error: m.Error}
+			// Marked republished in this upgrade, reported again: said so, and
+			// a failed or skipped module keeps its group.
+			reason := c.Reason
+			var old wireModule
+			if v := b.repub.Get([]byte(m.Key)); v != nil && json.Unmarshal(v, &old) == nil {
+				if reason.Group() == GroupReported && Reason(old.Reason).Group() != GroupReported {
+					reason = Reason(old.Reason)
+				}
+				res.Reopened = append(res.Reopened, Module{Name: old.Name, RepublishedBy: old.DoneBy, RepublishedAt: fromMillis(old.DoneAt)})
+			}
+			w := wireModule{Name: m.Name, Reason: string(reason), By: c.Actor, At: at, Source: c.Source, Error: m.Error}
 			if err := putModule(mb, ob, m.Key, w); err != nil {
 				return out, err
 			}

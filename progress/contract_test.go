@@ -497,6 +497,20 @@ func testReAddModule(t *testing.T, s Store) {
 	if st.Open != (GroupCounts{Failed: 1, Skipped: 1}) {
 		t.Errorf("open = %+v", st.Open)
 	}
+	// Republished, then reported again by another message: listed again,
+	// saying who marked it republished and when, in its failed group.
+	apply(t, s, "dev", Change{Kind: ChangeDone, Modules: []string{"billing"}, Actor: "U3", At: t0.Add(2 * time.Hour)})
+	res = apply(t, s, "dev", Change{Kind: ChangeAddModules, Reason: ReasonProducerNotPrepared, Modules: []string{"Billing"}, Actor: "U4", At: t0.Add(3 * time.Hour)})
+	equal(t, "added", res.Added, []string{"Billing"})
+	if len(res.Reopened) != 1 || res.Reopened[0].Name != "Billing" || res.Reopened[0].RepublishedBy != "U3" || !res.Reopened[0].RepublishedAt.Equal(t0.Add(2*time.Hour)) {
+		t.Errorf("reopened = %+v", res.Reopened)
+	}
+	if st := status(t, s, "dev", 10); st.Open != (GroupCounts{Failed: 1, Skipped: 1}) {
+		t.Errorf("reported again, a failed module left its group: open = %+v", st.Open)
+	}
+	if res := apply(t, s, "dev", Change{Kind: ChangeAddModules, Reason: ReasonFailed, Modules: []string{"Fresh"}}); len(res.Reopened) != 0 {
+		t.Errorf("a new module reopened: %+v", res.Reopened)
+	}
 }
 
 func testUnnamed(t *testing.T, s Store) {

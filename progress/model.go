@@ -289,6 +289,10 @@ type Result struct {
 	Kept      []string
 	KeptState bool
 	Undid     string
+	// Reopened are the modules an add listed again after they were marked
+	// republished in this upgrade, with who marked them and when
+	// (RepublishedBy, RepublishedAt). A failed or skipped one keeps its group.
+	Reopened []Module
 	// NotReplicated is true when Redis recorded the change but its replica
 	// did not confirm it in time (WAIT): a failover now could lose it, and
 	// repeating it is safe.

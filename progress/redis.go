@@ -574,7 +574,7 @@ func parseApplyReply(reply []any) (Result, error) {
 	if dup, _ := reply[0].(int64); dup == 1 {
 		return Result{Duplicate: true}, nil
 	}
-	if len(reply) != 12 {
+	if len(reply) != 12 && len(reply) != 13 { // 12: recorded before Reopened was
 		return Result{}, bad
 	}
 	state, ok1 := reply[1].(string)
@@ -596,10 +596,20 @@ func parseApplyReply(reply []any) (Result, error) {
 			lists[i] = strings.Split(str, "\n")
 		}
 	}
+	var reopened []Module
+	if len(reply) == 13 {
+		str, _ := reply[12].(string)
+		for _, r := range strings.Split(str, "\n") {
+			if f := strings.Split(r, "\t"); len(f) == 3 {
+				ms, _ := strconv.ParseInt(f[2], 10, 64)
+				reopened = append(reopened, Module{Name: f[0], RepublishedBy: f[1], RepublishedAt: fromMillis(ms)})
+			}
+		}
+	}
 	return Result{
 		Added: lists[0], Updated: lists[1], Removed: lists[2], NotFound: lists[3],
 		Remaining: int(remaining), BecameEmpty: became == 1, BecameDone: done == 1, State: State(state),
-		Kept: lists[4], KeptState: keptState == 1, Undid: undid,
+		Kept: lists[4], KeptState: keptState == 1, Undid: undid, Reopened: reopened,
 	}, nil
 }
 

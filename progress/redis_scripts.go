@@ -130,7 +130,7 @@ local function setnum(field, v)
   if given(v) then redis.call('HSET', meta, field, string.format('%d', v)) end
 end
 local before = redis.call('ZCARD', order)
-local added, updated, removed, notfound, moved, producers = {}, {}, {}, {}, {}, {}
+local added, updated, removed, notfound, moved, producers, reopened = {}, {}, {}, {}, {}, {}, {}
 local covered, detail = 0, nil
 -- republish keeps a module taken off the list (its record cur) in the
 -- republished hash under key, with who and when.
@@ -264,8 +264,16 @@ elseif k == 'add' then
         redis.call('ZADD', order, score(old), key)
       end
     else
-      redis.call('HSET', mods, m.key, cjson.encode({name = m.name, reason = c.reason, by = actor, at = at, source = c.source, error = m.error}))
-      redis.call('ZADD', order, score({reason = c.reason, at = at}), m.key)
+      -- Marked republished in this upgrade, reported again: said so, and a
+      -- failed or skipped module keeps its group.
+      local reason, was = c.reason, redis.call('HGET', repub, m.key)
+      if was then
+        local old = cjson.decode(was)
+        if group(c.reason) == 'reported' and group(old.reason) ~= 'reported' then reason = old.reason end
+        reopened[#reopened + 1] = table.concat({old.name, old.done_by or '', string.format('%.0f', old.done_at or 0)}, '\t')
+      end
+      redis.call('HSET', mods, m.key, cjson.encode({name = m.name, reason = reason, by = actor, at = at, source = c.source, error = m.error}))
+      redis.call('ZADD', order, score({reason = reason, at = at}), m.key)
       name(m.key)
       added[#added + 1] = m.name
     end
@@ -345,7 +353,7 @@ if k == 'done' and before > 0 and after == 0 then became = 1 end
 if was ~= 'done' and state == 'done' then done = 1 end
 local reply = {0, state, after, became,
   table.concat(added, '\n'), table.concat(updated, '\n'), table.concat(removed, '\n'), table.concat(notfound, '\n'), done,
-  table.concat(kept, '\n'), keptstate, table.concat(undid, '; ')}
+  table.concat(kept, '\n'), keptstate, table.concat(undid, '; '), table.concat(reopened, '\n')}
 redis.call('SET', idem, cjson.encode({t = ARGV[7], r = reply}), 'EX', ARGV[3])
 if k ~= 'undo' then
   local items = {}
