@@ -126,12 +126,54 @@ func (b *Bot) record(ctx context.Context, m Message, findings []diagnosis.Findin
 		out = b.applyParts(ctx, m.Workspace, target.Name, m.User, messageKey(m), changes, true)
 	}
 	out.about = leftBy(*target, out.state, recorded(changes, out.held))
+	if l := b.consumersLine(ctx, m.Workspace, target.Name, changes); l != nil && len(waiting) == 0 {
+		out.lines = append(out.lines, l)
+	}
 	if len(waiting) > 0 {
 		out.waiting = waiting
 		out.lines = append(out.lines, waitingLine(target.Name, waiting))
 		b.keepWaiting(ctx, m.Workspace, replyKey(m), waiting)
 	}
 	return out
+}
+
+// consumersLine names the consumers Error Log rows showed waiting for a
+// producer that is not prepared, and the command that lists them: Service
+// Center skips such consumers, but the rows alone do not say it did, so
+// they are not listed without asking. nil when there are none (or all are
+// listed already).
+func (b *Bot) consumersLine(ctx context.Context, workspace, env string, changes []partChanges) Line {
+	var consumers, named []string
+	for _, pc := range changes {
+		for _, p := range pc.Changes {
+			named = append(named, p.Modules...)
+			for _, e := range p.Edges {
+				if !slices.Contains(consumers, e[1]) {
+					consumers = append(consumers, e[1])
+				}
+			}
+		}
+	}
+	if len(consumers) == 0 {
+		return nil
+	}
+	if st, err := b.store.Status(ctx, workspace, env, -1); err == nil {
+		for _, m := range append(st.Modules, st.RepublishedModules...) {
+			named = append(named, m.Name)
+		}
+	}
+	consumers = slices.DeleteFunc(consumers, func(c string) bool {
+		return slices.ContainsFunc(named, func(n string) bool { return moduleKey(n) == moduleKey(c) })
+	})
+	if len(consumers) == 0 {
+		return nil
+	}
+	names := make([]string, len(consumers))
+	for i, c := range consumers {
+		names[i] = commandName(c)
+	}
+	return append(append(Line{T("Their consumers in these rows: ")}, nameSpans(consumers, 10)...),
+		T(". If Service Center counts them skipped, "), C(b.cmd+" skipped "+env+": "+strings.Join(names, " ")), T(" lists them."))
 }
 
 func waitingLine(env string, waiting []string) Line {

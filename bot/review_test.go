@@ -271,3 +271,16 @@ func TestReportedAgainAfterRepublish(t *testing.T) {
 	mustSay(t, out, "Recorded for prod", "Billing_CS was marked republished by U2", "it is listed again")
 	mustSay(t, text(cmd(t, b, "C1", "U1", "status prod")), "failed 1 of 1 left")
 }
+
+// Error Log rows that name a producer's consumers say so, with the command
+// that lists them, unless they are listed already.
+func TestErrorLogNamesConsumers(t *testing.T) {
+	b, _ := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod")
+	out := RenderText(msg(t, b, "C1", "U1", "1.1", errorLogRow("Orders_UI", "Orders_Core")+"\n"+errorLogRow("Invoices_UI", "Billing_CS")).Reply)
+	mustSay(t, out, "Their consumers in these rows: Orders_UI, Invoices_UI", "/upgrade skipped prod: Orders_UI Invoices_UI")
+	cmd(t, b, "C1", "U1", "skipped Orders_UI Invoices_UI")
+	if out := RenderText(msg(t, b, "C1", "U1", "1.2", errorLogRow("Orders_UI", "Orders_Core")).Reply); strings.Contains(out, "Their consumers") {
+		t.Errorf("consumers listed already are offered again:\n%s", out)
+	}
+}
