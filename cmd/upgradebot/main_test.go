@@ -337,3 +337,13 @@ func TestIsTerminal(t *testing.T) {
 		}
 	}
 }
+
+// One start reports every problem: a malformed knowledge-base file with
+// the settings' own problems, not on the next start.
+func TestStartProblemsTogether(t *testing.T) {
+	r := run(t, "", map[string]string{"UPGRADEBOT_KB_FILE": "testdata/malformed-kb.yaml", "UPGRADEBOT_TIMEZONE": "Not/AZone",
+		"UPGRADEBOT_DATA": filepath.Join(t.TempDir(), "u.db")}, "shell")
+	if r.code != 1 || !strings.Contains(r.stderr, "UPGRADEBOT_TIMEZONE") || !strings.Contains(r.stderr, "UPGRADEBOT_KB_FILE") {
+		t.Errorf("exit %d, stderr %q: want both problems", r.code, r.stderr)
+	}
+}

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"strings"
 
 	"github.com/upgradebot/upgradebot/config"
+	"github.com/upgradebot/upgradebot/diagnosis"
 	"github.com/upgradebot/upgradebot/ocr"
 )
 
@@ -49,10 +52,40 @@ func newOCR(cfg *config.Config, logger *slog.Logger) *ocrReader {
 // ocrRequired is the start-up error of UPGRADEBOT_OCR=on without Tesseract,
 // reported like the other settings problems.
 func ocrRequired(err error) error {
-	return &config.ValidationError{Problems: []config.Problem{{
-		Name:    "UPGRADEBOT_OCR",
-		Message: fmt.Sprintf("is on, but %v; install Tesseract or set UPGRADEBOT_OCR=auto (read screenshots when Tesseract is found) or off", err),
-	}}}
+	return &config.ValidationError{Problems: []config.Problem{ocrProblem(err)}}
+}
+
+func ocrProblem(err error) config.Problem {
+	return config.Problem{Name: "UPGRADEBOT_OCR",
+		Message: fmt.Sprintf("is on, but %v; install Tesseract or set UPGRADEBOT_OCR=auto (read screenshots when Tesseract is found) or off", err)}
+}
+
+// withStartProblems adds to err, config.Load's, what would stop the start
+// once the settings are read: a malformed UPGRADEBOT_KB_FILE, and
+// UPGRADEBOT_OCR=on without Tesseract; so one start reports every problem.
+func withStartProblems(err error, environ map[string]string) error {
+	var problems []config.Problem
+	if ve := (*config.ValidationError)(nil); errors.As(err, &ve) {
+		problems = ve.Problems
+	} else if err != nil {
+		return err
+	}
+	if path := strings.TrimSpace(environ["UPGRADEBOT_KB_FILE"]); path != "" {
+		if data, rerr := os.ReadFile(path); rerr == nil { // not readable: Load says so
+			if _, kerr := diagnosis.WithExtra(data, path); kerr != nil {
+				problems = append(problems, config.Problem{Name: "UPGRADEBOT_KB_FILE", Message: kerr.Error()})
+			}
+		}
+	}
+	if strings.EqualFold(strings.TrimSpace(environ["UPGRADEBOT_OCR"]), config.OCROn) {
+		if _, oerr := ocr.New(ocrOptions); oerr != nil {
+			problems = append(problems, ocrProblem(oerr))
+		}
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	return &config.ValidationError{Problems: problems}
 }
 
 // startErr is the start-up error: UPGRADEBOT_OCR=on and Tesseract missing; nil otherwise.

@@ -42,7 +42,7 @@ func cmdRun(ctx context.Context, args []string, e env) error {
 		return usageError{"run takes no arguments; settings come from the environment (see the README)"}
 	}
 	cfg, err := config.Load(config.ForRun, e.environ)
-	if err != nil {
+	if err = withStartProblems(err, e.environ); err != nil {
 		var ve *config.ValidationError
 		if errors.As(err, &ve) {
 			return &config.ValidationError{Problems: append(append([]config.Problem(nil), ve.Problems...), shellHint)}

@@ -51,7 +51,7 @@ func cmdShell(ctx context.Context, args []string, e env) error {
 		return usageError{fmt.Sprintf("shell takes no arguments (got %q); pipe input or type it", pos[0])}
 	}
 	cfg, err := config.Load(config.ForShell, e.environ)
-	if err != nil {
+	if err = withStartProblems(err, e.environ); err != nil {
 		return err
 	}
 	if strings.TrimSpace(e.environ["UPGRADEBOT_LOG_LEVEL"]) == "" {
