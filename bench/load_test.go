@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -8,6 +9,7 @@ import (
 	"io"
 	"maps"
 	"os"
+	"os/exec"
 	"runtime"
 	"slices"
 	"sort"
@@ -29,9 +31,12 @@ import (
 // API) and sends correctly signed Events API requests on loopback — 94%
 // ordinary chat, 5% pasted errors, 1% re-deliveries — measuring throughput,
 // acknowledgement latency, errors, exactly-once answers, memory and CPU.
-// The floor is the same requests sent to a no-op HTTP server that the test
-// starts itself, before each round and after the last, so every figure is
-// a ratio within the same minutes. It runs only when -load is given:
+// The floor is the same requests sent to a no-op HTTP server in a process
+// of its own, as the bot is (the test binary started again, see
+// noopProcess), before each round and after the last, so every figure is a
+// ratio within the same minutes; the same load on a no-op server inside the
+// test's own process, the floor of runs before 2026-12-06 13:00, is
+// measured beside it. It runs only when -load is given:
 //
 //	go test ./bench -run '^TestLoad$' -v -timeout 1h -load 30s                # about 5 minutes
 //	go test ./bench -run '^TestLoad$' -v -timeout 1h -load 60s -load-rounds 4 -load-memory 5m
@@ -112,10 +117,11 @@ type spec struct {
 	concurrency int
 }
 
-// floorRun is the same load against the no-op server.
+// floorRun is the same load against the no-op server process (res, the
+// floor) and against a no-op server in the test's own process (inproc).
 type floorRun struct {
-	res *load.Result
-	cpu time.Duration // the load tool and the no-op server
+	res, inproc *load.Result
+	cpu         time.Duration // the load tool and the no-op server process, during res
 }
 
 // round is one round of load on the bot; drained is the time from its
@@ -194,15 +200,18 @@ func runLoad(t *testing.T, s spec) *botRun {
 	}
 	floor := func(int) {}
 	if s.floor {
-		target, stopNoop, err := load.NoopServer()
+		inproc, stopNoop, err := load.NoopServer()
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(stopNoop)
+		target, pid := noopProcess(t)
 		floor = func(round int) {
-			c := cpuTime(self)
+			c, n := cpuTime(self), cpuTime(pid)
 			res := send(target, round)
-			run.floors = append(run.floors, floorRun{res, cpuTime(self) - c})
+			f := floorRun{res: res, cpu: cpuTime(self) - c + cpuTime(pid) - n}
+			f.inproc = send(inproc, round)
+			run.floors = append(run.floors, f)
 		}
 	}
 	floor(0)
@@ -253,6 +262,50 @@ func runLoad(t *testing.T, s spec) *botRun {
 }
 
 var self = os.Getpid()
+
+// noopEnv makes the test binary the floor's no-op server (see TestMain).
+const noopEnv = "UPGRADEBOT_BENCH_NOOP"
+
+// noopProcess starts the test binary again as the floor's no-op HTTP server,
+// a process of its own as the bot is, and returns its events URL and pid. It
+// exits when its standard input closes: at the test's end, or when the test
+// dies.
+func noopProcess(t *testing.T) (string, int) {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), noopEnv+"=1")
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = in.Close(); _ = cmd.Wait() })
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		t.Fatalf("the no-op server process: %v", err)
+	}
+	return strings.TrimSpace(line), cmd.Process.Pid
+}
+
+// serveNoop is the no-op server process: it prints its events URL and
+// serves until its standard input closes.
+func serveNoop() int {
+	target, stop, err := load.NoopServer()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer stop()
+	fmt.Println(target)
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	return 0
+}
 
 // cpuTime is the user and system CPU time a process used so far.
 func cpuTime(pid int) time.Duration {
@@ -312,8 +365,10 @@ func table(w io.Writer, runs []*botRun) bool {
 			continue
 		}
 		fl := load.Merge(r.floorResults()...)
-		floorSent += fl.Sent
-		floorFailures += fl.FailureCount() + fl.Unsent
+		for _, f := range append(r.floorResults(), r.inprocResults()...) {
+			floorSent += f.Sent
+			floorFailures += f.FailureCount() + f.Unsent
+		}
 		shape := fmt.Sprintf(" — %d rounds of %s, a floor run before each and after the last", len(r.rounds), r.duration/time.Duration(len(r.rounds)))
 		if r.rate == 0 {
 			hr := r.ratios(func(rd round) float64 { return float64(rd.bot.Acked) / rd.drained.Seconds() }, (*load.Result).Throughput)
@@ -322,18 +377,31 @@ func table(w io.Writer, runs []*botRun) bool {
 			ar := r.ratios(func(rd round) float64 { return rd.bot.Throughput() }, (*load.Result).Throughput)
 			row("… events/s acknowledged only (the rest waits in the work queue)", num(throughput(r.botResults())),
 				num(throughput(r.floorResults())), spread(ar, "%.2f"), "(≥ 0.5)", yes(median(ar) >= 0.5))
+			inproc := r.inprocResults()
+			row("… handled, against the floor of earlier runs: the no-op server inside the load tool's process", num(r.handled()),
+				num(throughput(inproc)), spread(r.ratiosAgainst(inproc, func(rd round) float64 { return float64(rd.bot.Acked) / rd.drained.Seconds() }, (*load.Result).Throughput), "%.2f"), "—", "")
+			var own []float64
+			for _, f := range r.floors {
+				own = append(own, f.res.Throughput()/f.inproc.Throughput())
+			}
+			row("the no-op server in a process of its own, against the no-op server inside the load tool's process (what a separate server process costs)",
+				num(throughput(r.floorResults())), num(throughput(inproc)), spread(own, "%.2f"), "—", "")
 			row("acknowledgement p50 / p99 / max at the maximum rate", ms3(r.load), ms3(fl), "p99 "+spread(r.ratios(quantile(0.99)), "%.1f×"), "—", "")
 		} else {
 			p99 := r.ratios(quantile(0.99))
 			row("acknowledgement p50 / p99 / max at "+r.name+shape, ms3(r.load), ms3(fl),
 				"p99 "+spread(p99, "%.1f×")+", p50 "+spread(r.ratios(quantile(0.5)), "%.1f×"), "p99 ≤ 2×", yes(median(p99) <= 2))
+			inproc := r.inprocResults()
+			bq, fq := quantile(0.99)
+			row("… against the floor of earlier runs: the no-op server inside the load tool's process", ms3(r.load), ms3(load.Merge(inproc...)),
+				"p99 "+spread(r.ratiosAgainst(inproc, bq, fq), "%.1f×"), "—", "")
 			row("events handled/s at "+r.name, num(r.handled()), "", "", num(r.rate), yes(r.handled() >= 0.95*r.rate))
 		}
 		fc, fn := time.Duration(0), 0
 		for _, f := range r.floors {
 			fc, fn = fc+f.cpu, fn+f.res.Sent
 		}
-		row("CPU per event at "+r.name+": bot / its Redis / load tool with the fake Slack (floor: load tool + no-op server)",
+		row("CPU per event at "+r.name+": bot / its Redis / load tool with the fake Slack (floor: load tool + no-op server process)",
 			perEvent(r.cpuBot, r.load.Acked)+" / "+perEvent(r.cpuRedis, r.load.Acked)+" / "+perEvent(r.cpuTool, r.load.Sent), perEvent(fc, fn), "", "—", "")
 	}
 	fails := num(float64(failures)) + " of " + num(float64(sent))
@@ -381,15 +449,29 @@ func (r *botRun) handled() float64 {
 	return float64(r.load.Acked) / r.drained.Seconds()
 }
 
+// inprocResults are the runs against the no-op server in the test's process.
+func (r *botRun) inprocResults() []*load.Result {
+	var out []*load.Result
+	for _, f := range r.floors {
+		out = append(out, f.inproc)
+	}
+	return out
+}
+
 // ratios is, for each round, bot of the round over the mean of floor of
 // the floors before and after it.
 func (r *botRun) ratios(bot func(round) float64, floor func(*load.Result) float64) []float64 {
+	return r.ratiosAgainst(r.floorResults(), bot, floor)
+}
+
+// ratiosAgainst is ratios with floors of another kind.
+func (r *botRun) ratiosAgainst(floors []*load.Result, bot func(round) float64, floor func(*load.Result) float64) []float64 {
 	var out []float64
 	for i, rd := range r.rounds {
-		if i+1 >= len(r.floors) {
+		if i+1 >= len(floors) {
 			break
 		}
-		if fl := (floor(r.floors[i].res) + floor(r.floors[i+1].res)) / 2; fl > 0 {
+		if fl := (floor(floors[i]) + floor(floors[i+1])) / 2; fl > 0 {
 			out = append(out, bot(rd)/fl)
 		}
 	}
