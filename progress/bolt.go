@@ -786,8 +786,8 @@ func getModule(mb *bolt.Bucket, key string) (*wireModule, error) {
 	if v == nil {
 		return nil, nil
 	}
-	var w wireModule
-	if err := json.Unmarshal(v, &w); err != nil {
+	w, err := decodeModule(v)
+	if err != nil {
 		return nil, fmt.Errorf("decode module: %w", err)
 	}
 	return &w, nil
@@ -842,8 +842,8 @@ func (s *BoltStore) Status(ctx context.Context, workspace, env string, limit int
 		listed, repub := map[string]wireModule{}, map[string]string{}
 		if mb != nil {
 			if err := mb.ForEach(func(k, v []byte) error {
-				var w wireModule
-				if err := json.Unmarshal(v, &w); err != nil {
+				w, err := decodeModule(v)
+				if err != nil {
 					return fmt.Errorf("decode module: %w", err)
 				}
 				listed[string(k)] = w

@@ -3,7 +3,6 @@ package progress
 import (
 	"cmp"
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -284,8 +283,8 @@ func (st *Status) tally(listed map[string]wireModule, repub map[string]string, a
 		if _, again := listed[k]; again {
 			continue
 		}
-		var w wireModule
-		if err := json.Unmarshal([]byte(v), &w); err != nil {
+		w, err := decodeModule([]byte(v))
+		if err != nil {
 			return fmt.Errorf("progress: decode republished module: %w", err)
 		}
 		st.Republished.add(Reason(w.Reason).Group(), 1)
