@@ -38,7 +38,7 @@ import (
 // test's own process, the floor of runs before 2026-12-06 13:00, is
 // measured beside it. It runs only when -load is given:
 //
-//	go test ./bench -run '^TestLoad$' -v -timeout 1h -load 30s                # about 5 minutes
+//	go test ./bench -run '^TestLoad$' -v -timeout 1h -load 30s                # about 7 minutes
 //	go test ./bench -run '^TestLoad$' -v -timeout 1h -load 60s -load-rounds 4 -load-memory 5m
 //	go test ./bench -run '^TestLoad$' -v -load 20s -load-rates max -load-rounds 2 -load-memory 0
 //	go test ./bench -run '^TestLoad$' -v -load 20s -load-rates max -load-rounds 2 -load-memory 0 -load-pastes 0  # chat only
