@@ -22,8 +22,12 @@ import (
 // command `record <code>`, which also answers the name questions of
 // ocrnames.go) applies them as they were.
 
-// heldSentence is why the core held a change: its message stands in a sentence.
-const heldSentence progress.Verdict = "sentence"
+// Why the core held a change: its message stands in a sentence; the module
+// it names is an environment's name.
+const (
+	heldSentence    progress.Verdict = "sentence"
+	heldEnvironment progress.Verdict = "environment"
+)
 
 // A log row's prefix, before the message it logs: a stamp, perhaps
 // followed by a level, a thread and a logger ("2024-05-02 10:11:12.123
@@ -117,6 +121,13 @@ func (b *Bot) heldLines(ctx context.Context, workspace, env string, held []heldC
 		switch h.Why {
 		case heldSentence:
 			lines = append(lines, Line{T(":speech_balloon: Not recorded for "), B(env), T(": the message stands in a sentence of someone's own, not pasted from Service Center (it would record " + says + ").")})
+		case heldEnvironment:
+			is := " is the name of an environment"
+			if len(h.Change.Modules) > 1 {
+				is = " are the names of environments"
+			}
+			lines = append(lines, append(append(Line{T(":question: Not recorded for "), B(env), T(": ")}, nameSpans(h.Change.Modules, 5)...),
+				T(is+" here, so the message may be about the environment rather than a module (it would record "+says+").")))
 		case progress.VerdictOtherVersion:
 			lines = append(lines, Line{T(":warning: Not recorded for "), B(env), T(fmt.Sprintf(": this message names Platform Server %s, but %s's target is %s — an earlier upgrade, or another environment? (It would record %s.)", h.Change.Version, env, st.Version, says))})
 		default:

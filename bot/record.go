@@ -337,7 +337,19 @@ func (b *Bot) applyParts(ctx context.Context, workspace, env, actor, source stri
 // recorded is skipped, and described again when repeats is set.
 func (b *Bot) apply(ctx context.Context, workspace, env, actor, key string, changes []planned, repeats bool, out recordOutcome) recordOutcome {
 	out.env = env
+	var envs []string // the workspace's environments, read once, when a name may be one
 	for i, p := range changes {
+		if p.Kind == progress.ChangeAddModules {
+			var named []string
+			if p.Modules, named = b.environmentNames(ctx, workspace, env, p.Modules, &envs); len(named) > 0 {
+				h := p
+				h.Modules = named
+				out.held = append(out.held, heldChange{Key: fmt.Sprintf("%s#%d#env", key, i), Change: h, Why: heldEnvironment})
+			}
+			if len(p.Modules) == 0 {
+				continue
+			}
+		}
 		res, err := b.store.Apply(ctx, workspace, env, p.change(fmt.Sprintf("%s#%d", key, i), actor, key))
 		if err != nil {
 			out.err = b.storeError("record", err)
@@ -383,6 +395,35 @@ func (b *Bot) apply(ctx context.Context, workspace, env, actor, key string, chan
 		}
 	}
 	return out
+}
+
+// environmentNames splits mods into the module names kept and those that
+// are an environment's name ("upgrade failed for prod" names no module):
+// env's, in any letter case, or, written in lower case as people write
+// environments, another of the workspace's (envs, read at the first such name).
+func (b *Bot) environmentNames(ctx context.Context, workspace, env string, mods []string, envs *[]string) (kept, named []string) {
+	for _, m := range mods {
+		isEnv := strings.EqualFold(m, env)
+		if !isEnv && m == strings.ToLower(m) {
+			if *envs == nil {
+				*envs = []string{}
+				list, err := b.store.Environments(ctx, workspace)
+				if err != nil {
+					b.log.Warn("cannot list the environments to check module names", "err", err)
+				}
+				for _, e := range list {
+					*envs = append(*envs, e.Name)
+				}
+			}
+			isEnv = slices.Contains(*envs, m)
+		}
+		if isEnv {
+			named = append(named, m)
+		} else {
+			kept = append(kept, m)
+		}
+	}
+	return kept, named
 }
 
 func describeRecorded(env string, p planned, res progress.Result) Line {

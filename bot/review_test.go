@@ -284,3 +284,41 @@ func TestErrorLogNamesConsumers(t *testing.T) {
 		t.Errorf("consumers listed already are offered again:\n%s", out)
 	}
 }
+
+// "upgrade failed for prod" names an environment, not a module: held, with
+// "Record anyway", as is a lower-case name of another of the workspace's
+// environments; any other name is recorded.
+func TestEnvironmentNameIsNoModule(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
+		cmd(t, b, "C1", "U1", "track prod 11.31.0")
+		cmd(t, b, "C2", "U1", "track qa 11.31.0")
+		for i, c := range []struct {
+			text string
+			held string // the name held back, or "" when recorded
+		}{
+			{"upgrade failed for prod", "prod"},
+			{"Upgrade Failure: Upgrade failed for PROD", "PROD"},
+			{"upgrade failed for qa", "qa"},
+			{"upgrade failed for orders", ""},
+			{"Upgrade Failure: Upgrade failed for Qa_Core", ""},
+		} {
+			out := RenderText(msg(t, b, "C1", "U1", fmt.Sprintf("1.%d", i+1), c.text).Reply)
+			if c.held != "" {
+				mustSay(t, out, "Not recorded for prod: "+c.held+" is the name of an environment here", "Record anyway")
+			} else if strings.Contains(out, "name of an environment") || !strings.Contains(out, "Recorded for prod") {
+				t.Errorf("%q: not recorded:\n%s", c.text, out)
+			}
+		}
+		st, err := store.Status(context.Background(), "T1", "prod", -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, m := range st.Modules {
+			names = append(names, m.Name)
+		}
+		if strings.Join(names, ",") != "orders,Qa_Core" {
+			t.Errorf("prod lists %v, want orders and Qa_Core", names)
+		}
+	})
+}
