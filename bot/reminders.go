@@ -216,7 +216,8 @@ func (b *Bot) ChannelReminder(ctx context.Context, workspace, channel string, no
 	r := all
 	r.Summary = fmt.Sprintf("Reminder: %d environments have work outstanding", len(parts)+len(more))
 	if len(more) > 0 {
-		r.Context(Line{T("… and outstanding work on " + strings.Join(more, ", ") + ": "), C(b.cmd + " status " + more[0])})
+		r.Context(Line{T(fmt.Sprintf("… and outstanding work on %s not shown here: ", plural(len(more), "more environment", "more environments")) + strings.Join(more, ", ") + ". "),
+			C(b.cmd + " status " + more[0]), T(" shows one.")})
 	}
 	return r, nil
 }
