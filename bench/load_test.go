@@ -371,7 +371,8 @@ func table(w io.Writer, runs []*botRun) bool {
 		}
 		shape := fmt.Sprintf(" — %d rounds of %s, a floor run before each and after the last", len(r.rounds), r.duration/time.Duration(len(r.rounds)))
 		if r.rate == 0 {
-			hr := r.ratios(func(rd round) float64 { return float64(rd.bot.Acked) / rd.drained.Seconds() }, (*load.Result).Throughput)
+			handled := func(rd round) float64 { return float64(rd.bot.Acked) / rd.drained.Seconds() }
+			hr := r.ratios(handled, (*load.Result).Throughput)
 			row("event throughput at the maximum rate: events/s acknowledged *and handled* (until the work queue drained)"+shape,
 				num(r.handled()), num(throughput(r.floorResults())), spread(hr, "%.2f"), "≥ 0.5", yes(median(hr) >= 0.5))
 			ar := r.ratios(func(rd round) float64 { return rd.bot.Throughput() }, (*load.Result).Throughput)
@@ -379,7 +380,7 @@ func table(w io.Writer, runs []*botRun) bool {
 				num(throughput(r.floorResults())), spread(ar, "%.2f"), "(≥ 0.5)", yes(median(ar) >= 0.5))
 			inproc := r.inprocResults()
 			row("… handled, against the floor of earlier runs: the no-op server inside the load tool's process", num(r.handled()),
-				num(throughput(inproc)), spread(r.ratiosAgainst(inproc, func(rd round) float64 { return float64(rd.bot.Acked) / rd.drained.Seconds() }, (*load.Result).Throughput), "%.2f"), "—", "")
+				num(throughput(inproc)), spread(r.ratiosAgainst(inproc, handled, (*load.Result).Throughput), "%.2f"), "—", "")
 			var own []float64
 			for _, f := range r.floors {
 				own = append(own, f.res.Throughput()/f.inproc.Throughput())
