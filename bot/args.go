@@ -6,6 +6,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/upgradebot/upgradebot/progress"
 )
 
@@ -146,13 +148,14 @@ func nameTokens(args string) []nameToken {
 // digits, "_", "-", "." and apostrophes within a word ("O'Brien_Core")
 // only, so that chat ("&", "#42", "Orders/UI", "log)") is refused.
 func moduleName(tok string, quoted bool) (string, bool) {
-	// Invisible characters out first: they may hide the punctuation at the end.
-	s := strings.Map(func(r rune) rune {
+	// Invisible characters out and NFC first: they may hide the punctuation
+	// at the end, and NFC makes some (Greek ";", U+037E) the ASCII it trims.
+	s := norm.NFC.String(strings.Map(func(r rune) rune {
 		if unicode.Is(unicode.Cf, r) {
 			return -1
 		}
 		return r
-	}, tok)
+	}, tok))
 	// Spaces too (any, as the store trims them): a quoted "Name. *" ends in punctuation behind a space.
 	s = strings.TrimRightFunc(s, func(r rune) bool { return unicode.IsSpace(r) || strings.ContainsRune(".,;:!?*`~", r) })
 	s = strings.TrimLeftFunc(s, func(r rune) bool { return unicode.IsSpace(r) || strings.ContainsRune("*`~", r) })

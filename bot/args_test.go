@@ -28,6 +28,8 @@ func TestModuleNamesTable(t *testing.T) {
 		{"Billing_CS billing_cs BILLING_CS.", "Billing_CS", ""},
 		{"Caf\u00e9 Cafe\u0301", "Caf\u00e9", ""},
 		{"Billing\u200b_CS \u2066Orders\u2069", "Billing_CS|Orders", ""},
+		// Characters NFC turns into punctuation the names leave out (Greek ";" and "`").
+		{"\"0\u037e\" 0\u037e Orders\u1fef", "0|Orders", ""},
 		{"Orders & Billing", "Orders|Billing", "&"},
 		{"<@U0BOSS> Orders <https://evil.example|x>", "Orders", "<@U0BOSS>|<https://evil.example|x>"},
 		{"O'Brien Orders/UI #42 Orders", "O'Brien|Orders", "Orders/UI|#42"},
