@@ -6,6 +6,7 @@ import (
 	"encoding/base32"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -120,18 +121,18 @@ func (b *Bot) heldLines(ctx context.Context, workspace, env string, held []heldC
 		says := describePlanned(h.Change, progress.Result{Duplicate: true})
 		switch h.Why {
 		case heldSentence:
-			lines = append(lines, Line{T(":speech_balloon: Not recorded for "), B(env), T(": the message stands in a sentence of someone's own, not pasted from Service Center (it would record " + says + ").")})
+			lines = append(lines, slices.Concat(Line{T(":speech_balloon: Not recorded for "), B(env), T(": the message stands in a sentence of someone's own, not pasted from Service Center (it would record ")}, says, Line{T(").")}))
 		case heldEnvironment:
 			is := " is the name of an environment"
 			if len(h.Change.Modules) > 1 {
 				is = " are the names of environments"
 			}
-			lines = append(lines, append(append(Line{T(":question: Not recorded for "), B(env), T(": ")}, nameSpans(h.Change.Modules, 5)...),
-				T(is+" here, so the message may be about the environment rather than a module (it would record "+says+").")))
+			lines = append(lines, slices.Concat(Line{T(":question: Not recorded for "), B(env), T(": ")}, nameSpans(h.Change.Modules, 5),
+				Line{T(is + " here, so the message may be about the environment rather than a module (it would record ")}, says, Line{T(").")}))
 		case progress.VerdictOtherVersion:
-			lines = append(lines, Line{T(":warning: Not recorded for "), B(env), T(fmt.Sprintf(": this message names Platform Server %s, but %s's target is %s — an earlier upgrade, or another environment? (It would record %s.)", h.Change.Version, env, st.Version, says))})
+			lines = append(lines, slices.Concat(Line{T(":warning: Not recorded for "), B(env), T(fmt.Sprintf(": this message names Platform Server %s, but %s's target is %s — an earlier upgrade, or another environment? (It would record ", h.Change.Version, env, st.Version))}, says, Line{T(".)")}))
 		default:
-			l := Line{T(":hourglass: Not recorded for "), B(env), T(": this message looks older than what is recorded. It says " + says)}
+			l := slices.Concat(Line{T(":hourglass: Not recorded for "), B(env), T(": this message looks older than what is recorded. It says ")}, says)
 			if h.Change.Stamps != "" {
 				l = append(l, T(" ("+h.Change.Stamps+")"))
 			}

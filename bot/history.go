@@ -43,7 +43,7 @@ func (b *Bot) cmdHistory(ctx context.Context, c Command, args string) Response {
 			l = append(l, M(e.Actor), T(" "))
 		}
 		// The detail says what happened ("summary: 26 prepared, …"); the action alone when it has none.
-		l = append(l, T(Shorten(cmp.Or(e.Detail, e.Action), 300)))
+		l = append(l, V(Shorten(cmp.Or(e.Detail, e.Action), 300)))
 		if used += len(l.PlainText()) + 16; used > room && len(lines) > 0 {
 			break
 		}

@@ -20,7 +20,8 @@ const (
 	Code
 	Italic
 	Link
-	Mention // a Slack user id, shown as a mention where the id is well formed
+	Mention  // a Slack user id, shown as a mention where the id is well formed
+	Verbatim // text people wrote or the store kept (a history detail): never formatted
 )
 
 // Span is a run of text with one style. Text is never markup: renderers escape it.
@@ -56,6 +57,9 @@ func I(s string) Span { return Span{Text: s, Style: Italic} }
 
 // L makes a link span.
 func L(label, url string) Span { return Span{Text: label, Style: Link, URL: url} }
+
+// V makes a verbatim span.
+func V(s string) Span { return Span{Text: s, Style: Verbatim} }
 
 // M makes a user mention span from a Slack user id.
 func M(userID string) Span { return Span{Text: userID, Style: Mention} }

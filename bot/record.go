@@ -356,7 +356,7 @@ func (b *Bot) apply(ctx context.Context, workspace, env, actor, key string, chan
 			return out
 		}
 		if res.Refused == progress.VerdictRecorded {
-			out.lines = append(out.lines, Line{T("Already recorded for "), B(env), T(": " + describePlanned(p, res))})
+			out.lines = append(out.lines, append(Line{T("Already recorded for "), B(env), T(": ")}, describePlanned(p, res)...))
 			continue
 		}
 		if res.Refused != "" {
@@ -440,15 +440,15 @@ func describeRecorded(env string, p planned, res progress.Result) Line {
 		}
 		return append(l, T(fmt.Sprintf("); %d on the list", res.Remaining)))
 	}
-	return append(l, T(describePlanned(p, res)))
+	return append(l, describePlanned(p, res)...)
 }
 
 // describePlanned says in words what a planned change records.
-func describePlanned(p planned, res progress.Result) string {
+func describePlanned(p planned, res progress.Result) Line {
 	var l Line
 	switch p.Kind {
 	case progress.ChangeAddModules:
-		l = append(l, T(plural(len(p.Modules), "module", "modules")+" to republish ("+strings.Join(p.Modules, ", ")+")"))
+		l = append(append(append(l, T(plural(len(p.Modules), "module", "modules")+" to republish (")), nameSpans(p.Modules, 10)...), T(")"))
 	case progress.ChangePreparing:
 		s := "modules preparation running"
 		if p.Percent != nil {
@@ -466,5 +466,5 @@ func describePlanned(p planned, res progress.Result) string {
 	case progress.ChangeState:
 		l = append(l, T(stateText(p.State)))
 	}
-	return l.PlainText()
+	return l
 }

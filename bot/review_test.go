@@ -322,3 +322,33 @@ func TestEnvironmentNameIsNoModule(t *testing.T) {
 		}
 	})
 }
+
+// Module names are never plain text, which Slack's mrkdwn could format
+// ("_Core_" in italics, "*Orders*" in bold): in held lines they are code,
+// in history verbatim (code when mrkdwn could format it).
+func TestNamesAreNeverFormatted(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
+		cmd(t, b, "C1", "U1", "track prod 11.31.0")
+		const name = "Orders*2"
+		replies := map[string]*Reply{
+			"held": msg(t, b, "C1", "U1", "1.1", "I guess the upgrade failed for "+name+", can someone look?").Reply,
+		}
+		cmd(t, b, "C1", "U1", `failed "`+name+`"`)
+		replies["history"] = cmd(t, b, "C1", "U1", "history prod").Reply
+		for what, r := range replies {
+			out := RenderText(r)
+			if !strings.Contains(out, name) {
+				t.Fatalf("%s does not name %s:\n%s", what, name, out)
+			}
+			for _, bl := range r.Blocks {
+				for _, l := range bl.Lines {
+					for _, s := range l {
+						if s.Style == Plain && strings.Contains(s.Text, name) {
+							t.Errorf("%s: %q is plain text, which mrkdwn formats", what, s.Text)
+						}
+					}
+				}
+			}
+		}
+	})
+}

@@ -90,6 +90,13 @@ func mrkdwnSpan(s bot.Span) string {
 		return lead + "_" + core + "_" + trail
 	case bot.Code:
 		return "`" + strings.ReplaceAll(t, "`", "'") + "`"
+	case bot.Verbatim:
+		// mrkdwn has no escape: text that could turn into formatting
+		// ("*Orders*", "_Internal_") is shown in a code span instead.
+		if formats(t) {
+			return "`" + strings.ReplaceAll(t, "`", "'") + "`"
+		}
+		return t
 	case bot.Link:
 		return "<" + EscapeSlack(s.URL) + "|" + strings.ReplaceAll(t, "|", "¦") + ">"
 	case bot.Mention:
@@ -100,6 +107,29 @@ func mrkdwnSpan(s bot.Span) string {
 	}
 	return t
 }
+
+// formats reports whether mrkdwn could format text: it holds "*", "~" or
+// "`", or a "_" not inside a word ("Billing_CS" is safe, "_Core_" is not).
+func formats(text string) bool {
+	if strings.ContainsAny(text, "*~`") {
+		return true
+	}
+	for i := strings.IndexByte(text, '_'); i >= 0; {
+		before, _ := utf8.DecodeLastRuneInString(text[:i])
+		after, _ := utf8.DecodeRuneInString(text[i+1:])
+		if !wordRune(before) || !wordRune(after) {
+			return true
+		}
+		j := strings.IndexByte(text[i+1:], '_')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return false
+}
+
+func wordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
 
 func splitSpace(s string) (string, string, string) {
 	core := strings.TrimSpace(s)

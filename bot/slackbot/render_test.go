@@ -192,6 +192,23 @@ func TestEscapeRoundTrip(t *testing.T) {
 	}
 }
 
+// Verbatim text is shown as it is, in a code span when mrkdwn could format it.
+func TestRenderVerbatim(t *testing.T) {
+	for _, tc := range []struct{ text, want string }{
+		{"republished: Billing_CS, Orders_UI_2", "republished: Billing_CS, Orders_UI_2"},
+		{"Café_Ü R&D <x>", "Café_Ü R&amp;D &lt;x&gt;"},
+		{"republished: *Orders*", "`republished: *Orders*`"},
+		{"republished: _Core_", "`republished: _Core_`"},
+		{"Core_, Sales", "`Core_, Sales`"},
+		{"~Old~ name", "`~Old~ name`"},
+		{"a `b` c", "`a 'b' c`"},
+	} {
+		if got := mrkdwnSpan(bot.V(tc.text)); got != tc.want {
+			t.Errorf("%q rendered %q, want %q", tc.text, got, tc.want)
+		}
+	}
+}
+
 func TestSlackLimits(t *testing.T) {
 	r := &bot.Reply{}
 	long := strings.Repeat("x", 5000)
