@@ -71,17 +71,16 @@ func normalize(raw string) *normalized {
 			i = slackLink(raw, i, &n)
 		case c == '&':
 			i = entity(raw, i, &n)
-		case c == '*' || c == '_' || c == '~':
+		case c == '*' || c == '_' || c == '~': // a run of one marker: "**" opens bold as "*" does
+			j := i + len(raw[i:]) - len(strings.TrimLeft(raw[i:], string(c)))
 			prev, next := n.last(), byte(' ')
-			if i+1 < len(raw) {
-				next = raw[i+1]
+			if j < len(raw) {
+				next = raw[j]
 			}
-			opening := !isWordByte(prev) && !isSpace(next) && next != c
-			closing := !isSpace(prev) && !isWordByte(next)
-			if !opening && !closing && prev != c {
-				n.orig = append(n.orig, c) // part of a name like Billing_CS, not emphasis
+			if opening, closing := !isWordByte(prev) && !isSpace(next), !isSpace(prev) && !isWordByte(next); !opening && !closing {
+				n.orig = append(n.orig, raw[i:j]...) // part of a name like Billing_CS or Billing__CS, not emphasis
 			}
-			i++
+			i = j
 		case c == ':' && !isWordByte(n.last()) && emojiEnd(raw, i) > i:
 			i = emojiEnd(raw, i)
 			n.space(' ')

@@ -25,6 +25,10 @@ func TestNormalize(t *testing.T) {
 		{"a _stressed_ word", "a stressed word"},
 		{"a *bold* word", "a bold word"},
 		{"snake_case_name and a*b", "snake_case_name and a*b"},
+		{"Billing__CS, Sales~~Core and a**b", "Billing__CS, Sales~~Core and a**b"}, // a run inside a word is part of it
+		{"a **bold** and __underlined__ word", "a bold and underlined word"},
+		{"*_Billing__CS_*", "Billing__CS"},
+		{"a ** b", "a ** b"},
 		{"Producer: module", "Producer: module"},
 		{"time 10:15:02", "time 10:15:02"},
 		{"an :emoji: here", "an here"},
