@@ -22,6 +22,7 @@ const (
 	ActionChooseEnv  = "choose_env"
 	ActionShare      = "share_status"
 	ActionRecord     = "record" // a name question's answer; the value is its code
+	ActionTarget     = "target" // a version offered as a target; the value is the track command
 )
 
 // buttonValue is what a button carries: the environment, the module to
@@ -152,6 +153,12 @@ func (b *Bot) handleAction(ctx context.Context, a Action) Response {
 			resp.Update.Context(Line{T("Confirmed by "), M(a.User), T(".")})
 		}
 		return resp
+	case ActionTarget:
+		// Run as typed, without --yes: a target set since the offer is not replaced without asking.
+		if !strings.HasPrefix(a.Value, "track ") {
+			return private(errorReply("That button is out of date."))
+		}
+		return b.HandleCommand(ctx, Command{Workspace: a.Workspace, Channel: a.Channel, User: a.User, ID: a.ID, Text: a.Value})
 	case ActionRecord:
 		return b.cmdRecord(ctx, Command{Workspace: a.Workspace, Channel: a.Channel, User: a.User, ID: a.ID}, a.Value)
 	}

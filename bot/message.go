@@ -210,7 +210,7 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Re
 		}
 	}
 	images := imageLines(m, parts)
-	if quiet && rec.err == nil && len(rec.ask) == 0 && !rec.untraced && rec.elsewhere == "" && len(questions) == 0 && len(rec.held) == 0 {
+	if quiet && rec.err == nil && len(rec.ask) == 0 && !rec.untraced && rec.elsewhere == "" && len(questions) == 0 && len(rec.held) == 0 && targetVersion(rec, findings) == "" {
 		resp := Response{React: "white_check_mark"}
 		if len(rec.lines) > 0 {
 			// The shell has no reactions: it shows what was recorded instead.
@@ -289,6 +289,10 @@ func (b *Bot) diagnosisMessage(m Message, parts []part, changes []partChanges, r
 		if len(rec.questions) > 0 {
 			b.questionBlocks(r, rec.env, rec.questions, rec.asked)
 		}
+		if v := targetVersion(rec, findings); v != "" {
+			r.Context(Line{T(":information_source: "), B(rec.env), T(" has no target version yet, and this message names Platform Server " + v + ": "),
+				C(b.cmd + " track " + rec.env + " " + v), T(" makes it the target, so that messages of another version are held back.")})
+		}
 		// Service Center's module page does not name the module in the message.
 		for _, f := range findings {
 			if f.ID == "module-not-upgraded" && f.Text("module") == "" {
@@ -311,6 +315,10 @@ func (b *Bot) diagnosisMessage(m Message, parts []part, changes []partChanges, r
 		if rec.heldCode != "" && len(rec.ask) == 0 {
 			buttons = append(buttons, RecordAnywayButton(rec.heldCode))
 		}
+		if v := targetVersion(rec, findings); v != "" && len(rec.ask) == 0 {
+			command := "track " + rec.env + " " + v
+			buttons = append(buttons, Button{ActionID: ActionTarget, Label: "Make " + v + " the target", Value: command, Command: command})
+		}
 		for _, bt := range b.findingButtons(findings, rec.env, key, listed) {
 			var v buttonValue
 			if json.Unmarshal([]byte(bt.Value), &v) == nil && (rec.unsure[v.Module] || held[moduleKey(v.Module)]) {
@@ -321,6 +329,21 @@ func (b *Bot) diagnosisMessage(m Message, parts []part, changes []partChanges, r
 		r.Actions(buttons...)
 	}
 	return r
+}
+
+// targetVersion is the Platform Server version the findings name when
+// rec's environment has none yet: the reply offers it as the target
+// rather than recording it (the message may be about another upgrade).
+func targetVersion(rec recordOutcome, findings []diagnosis.Finding) string {
+	if rec.err != nil || rec.env == "" || rec.about.Name != rec.env || rec.about.Version != "" {
+		return ""
+	}
+	for _, f := range findings {
+		if v := f.Text("version"); v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 // findingsOf are the findings of a message's parts, in order.

@@ -352,3 +352,33 @@ func TestNamesAreNeverFormatted(t *testing.T) {
 		}
 	})
 }
+
+// An environment followed without a target version: a message naming one
+// offers it as the target (a button running track), and records nothing
+// more until it is clicked; once there is a target, nothing is offered.
+func TestTargetVersionOffered(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
+		ctx := context.Background()
+		cmd(t, b, "C1", "U1", "track prod")
+		const paste = "Upgrade Failure: Upgrade failed for Employees\tCompilerService\tSRV01\tDetail\nDevelopment purpose\nVersion 11.10.0 (Build 22500)"
+		r := msg(t, b, "C1", "U1", "1.1", paste).Reply
+		mustSay(t, RenderText(r), "prod has no target version yet, and this message names Platform Server 11.10.0: /upgrade track prod 11.10.0", "Recorded for prod")
+		bt := button(t, r, ActionTarget)
+		if bt.Command != "track prod 11.10.0" || bt.Label != "Make 11.10.0 the target" {
+			t.Fatalf("button %q runs %q", bt.Label, bt.Command)
+		}
+		if st, err := store.Environment(ctx, "T1", "prod"); err != nil || st.Version != "" {
+			t.Fatalf("target before the click: %q, %v", st.Version, err)
+		}
+		out := RenderText(click(b, "a1", bt).Reply)
+		if st, err := store.Environment(ctx, "T1", "prod"); err != nil || st.Version != "11.10.0" {
+			t.Fatalf("target after the click: %q, %v\n%s", st.Version, err, out)
+		}
+		// With a target: the same version says nothing more, another is held back.
+		if out := RenderText(msg(t, b, "C1", "U1", "1.2", paste).Reply); strings.Contains(out, "target version yet") {
+			t.Errorf("offered again:\n%s", out)
+		}
+		other := strings.Replace(paste, "11.10.0", "11.12.1", 1)
+		mustSay(t, RenderText(msg(t, b, "C1", "U1", "1.3", other).Reply), "this message names Platform Server 11.12.1, but prod's target is 11.10.0")
+	})
+}
