@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"regexp"
 	"slices"
 	"strings"
 	"unicode"
@@ -51,6 +52,8 @@ func typedNames(args string) (names, refused []string) {
 	for _, tok := range nameTokens(args) {
 		n, ok := moduleName(tok.text, tok.quoted)
 		switch {
+		case !tok.quoted && listMarker.MatchString(tok.text):
+			// "1." or "-" of a pasted list: no name, nor anything to point out.
 		case !ok:
 			if !slices.Contains(refused, tok.text) {
 				refused = append(refused, tok.text)
@@ -62,6 +65,9 @@ func typedNames(args string) (names, refused []string) {
 	}
 	return names, refused
 }
+
+// listMarker is a list's item marker: "1.", "2)", "-", "•".
+var listMarker = regexp.MustCompile(`^(?:[0-9]{1,3}[.)]|[-•‣◦*])$`)
 
 // nameToken is one name as typed: quoted, or between separators.
 type nameToken struct {

@@ -41,7 +41,11 @@ func TestModuleNamesTable(t *testing.T) {
 		{`'Back Office', 'Sales'`, "Back Office|Sales", ""},
 		// Not names: an apostrophe outside a word, and in quotes no letter or digit, or markup.
 		{`Orders' O''Brien "&" "<@U0BOSS>" Billing`, "Billing", "Orders'|O''Brien|&|<@U0BOSS>"},
-		{"- ... Orders", "Orders", "-"}, // punctuation alone names nothing
+		{"- ... Orders", "Orders", ""}, // punctuation alone names nothing
+		// A pasted list: its markers are no names.
+		{"- Invoices_UI\n1. Reports_UI\n2) Dashboard_UI\n• Billing_CS\n* Orders_UI", "Invoices_UI|Reports_UI|Dashboard_UI|Billing_CS|Orders_UI", ""},
+		{"1. Reports_UI 2. Orders_UI, 10) Sales 1 Orders2", "Reports_UI|Orders_UI|Sales|1|Orders2", ""},
+		{`"1." 3.5`, "1|3.5", ""}, // quoted, it is a name
 		{`Orders "*"`, "Orders", ""},
 		{"Nest\u00e9d_\u0645\u0648\u062f\u064a\u0648\u0644", "Nest\u00e9d_\u0645\u0648\u062f\u064a\u0648\u0644", ""},
 		{strings.Repeat("x", 201), "", strings.Repeat("x", 201)},
