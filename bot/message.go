@@ -319,6 +319,9 @@ func (b *Bot) diagnosisMessage(m Message, parts []part, changes []partChanges, r
 			command := "track " + rec.env + " " + v
 			buttons = append(buttons, Button{ActionID: ActionTarget, Label: "Make " + v + " the target", Value: command, Command: command})
 		}
+		if rec.untraced || rec.elsewhere != "" {
+			listed = map[string]bool{} // recorded nowhere: no module to mark republished
+		}
 		for _, bt := range b.findingButtons(findings, rec.env, key, listed) {
 			var v buttonValue
 			if json.Unmarshal([]byte(bt.Value), &v) == nil && (rec.unsure[v.Module] || held[moduleKey(v.Module)]) {

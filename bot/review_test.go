@@ -382,3 +382,22 @@ func TestTargetVersionOffered(t *testing.T) {
 		mustSay(t, RenderText(msg(t, b, "C1", "U1", "1.3", other).Reply), "this message names Platform Server 11.12.1, but prod's target is 11.10.0")
 	})
 }
+
+// A module recorded nowhere (no environment followed here, or the message
+// is about one followed elsewhere) gets no button marking it republished.
+func TestNoMarkButtonWhenNotRecorded(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
+		cmd(t, b, "C2", "U1", "track prod 11.31.0")
+		for i, text := range []string{"prod: Upgrade Failure: Upgrade failed for X_Core", "Upgrade Failure: Upgrade failed for X_Core"} {
+			r := msg(t, b, "C1", "U1", fmt.Sprintf("1.%d", i+1), text).Reply
+			mustSay(t, RenderText(r), "Not ")
+			for _, bl := range r.Blocks {
+				for _, bt := range bl.Buttons {
+					if strings.HasPrefix(bt.ActionID, ActionMarkDone) {
+						t.Errorf("%q: a %q button, though nothing was recorded:\n%s", text, bt.Label, RenderText(r))
+					}
+				}
+			}
+		}
+	})
+}
