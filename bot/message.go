@@ -274,6 +274,9 @@ func (b *Bot) diagnosisMessage(m Message, parts []part, changes []partChanges, r
 		r.Blocks = append(r.Blocks, rec.err.Blocks...)
 	case rec.untraced && len(changes) > 0:
 		r.Context(Line{T("Not tracked: no environment is followed in this channel. "), C(b.cmd + " track <env>"), T(" starts tracking.")})
+	case rec.elsewhere != "" && rec.about.Name == "":
+		r.Context(Line{T("Not recorded: this is about "), B(rec.elsewhere), T(", which is not tracked. "), C(b.cmd + " track " + rec.elsewhere),
+			T(" here starts tracking it; if the message is about another environment, paste it again starting with that one's name and a colon.")})
 	case rec.elsewhere != "":
 		r.Context(Line{T("Not recorded: this is about "), B(rec.elsewhere), T(", which this channel does not follow. Paste it where it is followed, or "), C(b.cmd + " track " + rec.elsewhere), T(" here.")})
 	case len(rec.ask) > 0:

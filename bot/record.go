@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -14,6 +15,23 @@ import (
 
 // envPrefix is a leading "prod:" that names the environment a pasted message is about.
 var envPrefix = regexp.MustCompile(`^\s*(?:\*|_)*([A-Za-z0-9][A-Za-z0-9._-]{0,39})(?:\*|_)*\s*:`)
+
+// environmentWords are the words of environment names teams use, so
+// that "staging:" starting a paste names an environment and "Note:" not.
+var environmentWords = strings.Fields(`dev devel develop development qa qas test tst testing uat acc acceptance
+	sit int integration stg stage staging preprod pprd ppe prod prd production live sandbox sbx hotfix hf
+	training trn demo perf dr nonprod`)
+
+// environmentWord reports whether name reads as an environment's name:
+// one of environmentWords, with a number or a region around it ("dev2", "prod-eu").
+func environmentWord(name string) bool {
+	for _, w := range strings.FieldsFunc(strings.ToLower(name), func(r rune) bool { return r == '-' || r == '_' || r == '.' }) {
+		if slices.Contains(environmentWords, strings.TrimRight(w, "0123456789")) {
+			return true
+		}
+	}
+	return false
+}
 
 // recordOutcome is what recording a message's changes did.
 type recordOutcome struct {
@@ -74,8 +92,12 @@ func (b *Bot) record(ctx context.Context, m Message, findings []diagnosis.Findin
 	}
 	sm := envPrefix.FindStringSubmatch(m.Text)
 	if sm != nil && len(changes) > 0 && !slices.ContainsFunc(envs, func(e progress.Environment) bool { return strings.EqualFold(e.Name, sm[1]) }) {
-		if e, err := b.store.Environment(ctx, m.Workspace, sm[1]); err == nil {
+		switch e, err := b.store.Environment(ctx, m.Workspace, sm[1]); {
+		case err == nil:
 			out.elsewhere, out.about = e.Name, e
+			return out
+		case errors.Is(err, progress.ErrNotFound) && environmentWord(sm[1]):
+			out.elsewhere = strings.ToLower(sm[1]) // tracked nowhere: not this channel's environment either
 			return out
 		}
 	}

@@ -401,3 +401,32 @@ func TestNoMarkButtonWhenNotRecorded(t *testing.T) {
 		}
 	})
 }
+
+// A paste starting with an environment's name tracked nowhere ("staging:")
+// is not recorded for this channel's environment; "Note:" is no name.
+func TestUntrackedEnvironmentPrefix(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
+		cmd(t, b, "C1", "U1", "track prod 11.31.0")
+		for i, tc := range []struct {
+			prefix   string
+			recorded bool
+		}{
+			{"staging", false}, {"DEV2", false}, {"prod-eu", false}, {"Note", true},
+		} {
+			text := tc.prefix + ": Upgrade Failure: Upgrade failed for Mod" + fmt.Sprint(i)
+			out := RenderText(msg(t, b, "C1", "U1", fmt.Sprintf("1.%d", i+1), text).Reply)
+			if tc.recorded {
+				mustSay(t, out, "Recorded for prod")
+				continue
+			}
+			mustSay(t, out, "Not recorded: this is about "+strings.ToLower(tc.prefix)+", which is not tracked. /upgrade track "+strings.ToLower(tc.prefix)+" here")
+			if strings.Contains(out, "Recorded for prod") || strings.Contains(out, "Mark ") {
+				t.Errorf("%q recorded for prod:\n%s", text, out)
+			}
+		}
+		st, err := store.Status(context.Background(), "T1", "prod", -1)
+		if err != nil || len(st.Modules) != 1 || st.Modules[0].Name != "Mod3" {
+			t.Errorf("prod lists %+v (%v), want Mod3 alone", st.Modules, err)
+		}
+	})
+}
