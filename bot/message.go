@@ -210,7 +210,7 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Re
 		}
 	}
 	images := imageLines(m, parts)
-	if quiet && rec.err == nil && len(rec.ask) == 0 && !rec.untraced && rec.elsewhere == "" && len(questions) == 0 && len(rec.held) == 0 && targetVersion(rec, findings) == "" {
+	if quiet && rec.err == nil && len(rec.ask) == 0 && !rec.untraced && rec.elsewhere == "" && len(rec.several) == 0 && len(questions) == 0 && len(rec.held) == 0 && targetVersion(rec, findings) == "" {
 		resp := Response{React: "white_check_mark"}
 		if len(rec.lines) > 0 {
 			// The shell has no reactions: it shows what was recorded instead.
@@ -274,6 +274,9 @@ func (b *Bot) diagnosisMessage(m Message, parts []part, changes []partChanges, r
 		r.Blocks = append(r.Blocks, rec.err.Blocks...)
 	case rec.untraced && len(changes) > 0:
 		r.Context(Line{T("Not tracked: no environment is followed in this channel. "), C(b.cmd + " track <env>"), T(" starts tracking.")})
+	case len(rec.several) > 0:
+		r.Context(Line{T("Not recorded: the lines of this message start with " + plural(len(rec.several), "environment", "environments") + " (" + strings.Join(rec.several, ", ") +
+			"), and I cannot tell which message is whose. Paste each environment's messages on their own, starting with its name and a colon.")})
 	case rec.elsewhere != "" && rec.about.Name == "":
 		r.Context(Line{T("Not recorded: this is about "), B(rec.elsewhere), T(", which is not tracked. "), C(b.cmd + " track " + rec.elsewhere),
 			T(" here starts tracking it; if the message is about another environment, paste it again starting with that one's name and a colon.")})
@@ -322,7 +325,7 @@ func (b *Bot) diagnosisMessage(m Message, parts []part, changes []partChanges, r
 			command := "track " + rec.env + " " + v
 			buttons = append(buttons, Button{ActionID: ActionTarget, Label: "Make " + v + " the target", Value: command, Command: command})
 		}
-		if rec.untraced || rec.elsewhere != "" {
+		if rec.untraced || rec.elsewhere != "" || len(rec.several) > 0 {
 			listed = map[string]bool{} // recorded nowhere: no module to mark republished
 		}
 		for _, bt := range b.findingButtons(findings, rec.env, key, listed) {

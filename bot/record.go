@@ -33,6 +33,23 @@ func environmentWord(name string) bool {
 	return false
 }
 
+// lineEnvironments are the environments that lines of text start with
+// ("prod: …", "qa: …"): one the channel follows or one that reads as an
+// environment's name, lowercased, each once.
+func lineEnvironments(text string, envs []progress.Environment) []string {
+	var out []string
+	for _, line := range strings.Split(text, "\n") {
+		sm := envPrefix.FindStringSubmatch(line)
+		if sm == nil || slices.Contains(out, strings.ToLower(sm[1])) {
+			continue
+		}
+		if environmentWord(sm[1]) || slices.ContainsFunc(envs, func(e progress.Environment) bool { return strings.EqualFold(e.Name, sm[1]) }) {
+			out = append(out, strings.ToLower(sm[1]))
+		}
+	}
+	return out
+}
+
 // recordOutcome is what recording a message's changes did.
 type recordOutcome struct {
 	env      string
@@ -46,6 +63,7 @@ type recordOutcome struct {
 	// elsewhere is the environment a "qa:" prefix names, tracked in the
 	// workspace but not followed here: nothing is recorded in another.
 	elsewhere string
+	several   []string     // the environments lines of the message start with, when more than one
 	held      []heldChange // not recorded: older, another version, or in a sentence
 	waiting   []string     // producers not recorded while the preparation runs (whilePreparing)
 	heldCode  string       // what "Record anyway" records; "" when it could not be kept
@@ -88,6 +106,10 @@ func (b *Bot) record(ctx context.Context, m Message, findings []diagnosis.Findin
 		if len(changes) > 0 { // nothing to record: the reply goes on without what the store knows
 			out.err = b.storeError("list environments", err)
 		}
+		return out
+	}
+	if named := lineEnvironments(m.Text, envs); len(named) > 1 && len(changes) > 0 {
+		out.several = named // which part is whose is guesswork: nothing is recorded
 		return out
 	}
 	sm := envPrefix.FindStringSubmatch(m.Text)

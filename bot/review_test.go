@@ -430,3 +430,26 @@ func TestUntrackedEnvironmentPrefix(t *testing.T) {
 		}
 	})
 }
+
+// Lines starting with different environments in one paste are not
+// recorded for one of them: the reply asks for them one by one.
+func TestSeveralEnvironmentPrefixes(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
+		cmd(t, b, "C1", "U1", "track qa 11.31.0")
+		cmd(t, b, "C1", "U1", "track prod 11.31.0")
+		for i, text := range []string{
+			"prod: Status update:\nqa: There were errors preparing some modules. 26 modules prepared successfully, 1 modules failed and 0 modules skipped.\nprod: We are now preparing your modules - 40% (We expect them to be ready at 18:21)",
+			"qa: Upgrade Failure: Upgrade failed for A_Core\nstaging: Upgrade Failure: Upgrade failed for B_Core",
+		} {
+			out := RenderText(msg(t, b, "C1", "U1", fmt.Sprintf("1.%d", i+1), text).Reply)
+			mustSay(t, out, "Not recorded: the lines of this message start with 2 environments", "Paste each environment's messages on their own")
+		}
+		for _, env := range []string{"qa", "prod"} {
+			if st, err := store.Status(context.Background(), "T1", env, -1); err != nil || st.State != progress.StateFollowing || len(st.Modules) > 0 {
+				t.Errorf("%s: %s with %d modules (%v), want nothing recorded", env, st.State, len(st.Modules), err)
+			}
+		}
+		// One environment on several lines is one environment.
+		mustSay(t, RenderText(msg(t, b, "C1", "U1", "2.1", "qa: Upgrade Failure: Upgrade failed for A_Core\nqa: Upgrade Failure: Upgrade failed for B_Core").Reply), "Recorded for qa")
+	})
+}
