@@ -305,6 +305,19 @@ func TestEnvironmentNamedWithoutColon(t *testing.T) {
 		t.Errorf("recorded %+v", st.Modules)
 	}
 	mustSay(t, text(cmd(t, b, "C1", "U1", "failed prod: Billing_CS Orders")), "2 failed modules on prod")
+	// done too, also in a channel following several environments.
+	cmd(t, b, "C1", "U1", "track dev")
+	cmd(t, b, "C1", "U1", "failed dev: Billing_Core")
+	for _, c := range []string{"done dev Billing_Core", "done prod Orders", "failed DEV Billing_Core \"Men's Portal\""} {
+		env := strings.ToLower(strings.Fields(c)[1])
+		want := "write `/upgrade " + strings.Fields(c)[0] + " " + env + ": " + strings.Join(strings.Fields(c)[2:], " ") + "`. Nothing was recorded."
+		mustSay(t, text(cmd(t, b, "C1", "U1", c)), env+" is an environment this channel follows, not a module: "+want)
+	}
+	for env, n := range map[string]int{"dev": 1, "prod": 2} {
+		if st, _ := store.Status(ctx, "T1", env, -1); st.ModuleCount != n {
+			t.Errorf("%s lists %+v, want %d modules", env, st.Modules, n)
+		}
+	}
 }
 
 // A track from another channel that would change what an environment

@@ -266,20 +266,12 @@ func (b *Bot) addModules(ctx context.Context, c Command, args, name string, reas
 	if len(mods) == 0 {
 		return b.usageError(def, noNamesProblem(refused))
 	}
+	if r := b.envAsModule(ctx, c, envName, name, mods); r != nil {
+		return private(r)
+	}
 	env, errR := b.resolveEnv(ctx, c, envName, nil)
 	if errR != nil {
 		return private(errR)
-	}
-	if envName == "" && len(mods) > 1 {
-		// "failed prod Billing_CS" would list a module named prod.
-		if envs, err := b.store.ChannelEnvironments(ctx, c.Workspace, c.Channel); err == nil {
-			for _, e := range envs {
-				if strings.EqualFold(e.Name, mods[0]) {
-					return private(errorReply(fmt.Sprintf("%s is an environment this channel follows, not a module: write `%s %s %s: %s`. Nothing was recorded.",
-						e.Name, b.cmd, name, e.Name, strings.Join(mods[1:], " "))))
-				}
-			}
-		}
 	}
 	res, err := b.store.Apply(ctx, c.Workspace, env, progress.Change{Kind: progress.ChangeAddModules, Key: "cmd:" + c.ID, Actor: c.User, Reason: reason, Modules: mods, At: b.now()})
 	if err != nil {
@@ -309,6 +301,30 @@ func (b *Bot) addModules(ctx context.Context, c Command, args, name string, reas
 	return Response{Announce: b.undoably(ctx, c.Workspace, c.Channel, c.User, env, r, "cmd:"+c.ID)}
 }
 
+// envAsModule says how to write a command whose first module name is an
+// environment this channel follows ("failed prod Billing_CS" would name a
+// module prod); nil when it is not, or the environment is given.
+func (b *Bot) envAsModule(ctx context.Context, c Command, envName, command string, mods []string) *Reply {
+	if envName != "" || len(mods) < 2 {
+		return nil
+	}
+	envs, err := b.store.ChannelEnvironments(ctx, c.Workspace, c.Channel)
+	if err != nil {
+		return nil // resolveEnv says so
+	}
+	for _, e := range envs {
+		if strings.EqualFold(e.Name, mods[0]) {
+			names := make([]string, len(mods)-1)
+			for i, m := range mods[1:] {
+				names[i] = commandName(m)
+			}
+			return errorReply(fmt.Sprintf("%s is an environment this channel follows, not a module: write `%s %s %s: %s`. Nothing was recorded.",
+				e.Name, b.cmd, command, e.Name, strings.Join(names, " ")))
+		}
+	}
+	return nil
+}
+
 func (b *Bot) cmdDone(ctx context.Context, c Command, args string) Response {
 	def := b.lookup("done")
 	args, yes := confirmed(args)
@@ -322,6 +338,9 @@ func (b *Bot) cmdDone(ctx context.Context, c Command, args string) Response {
 			}
 			return b.usageError(def, noNamesProblem(refused))
 		}
+	}
+	if r := b.envAsModule(ctx, c, envName, "done", mods); r != nil {
+		return private(r)
 	}
 	env, errR := b.resolveEnv(ctx, c, envName, mods)
 	if errR != nil {
