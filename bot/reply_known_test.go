@@ -213,7 +213,8 @@ func TestErrorLogRows(t *testing.T) {
 	}{
 		{"one", "Upgrade Failure: Upgrade failed for Billing_CS", []string{"== A module failed to upgrade ==", "could not compile this module"}, []string{"these modules"}},
 		{"several", rows, []string{"== Modules failed to upgrade ==", "Modules: Billing_CS, Orders2", "could not compile these modules", "republish them, producers first"}, []string{"this module"}},
-		{"internal", rows + internal, []string{"internal error of the platform", "Internal Error entry's Detail"}, []string{"compiler rejects", "compiler message"}},
+		{"internal", rows + internal, []string{"internal error of the platform", "the module next to it", "Internal Error entry's Detail", "for the others"}, []string{"compiler rejects", "next to them", "these modules"}},
+		{"internal one", "Upgrade Failure: Upgrade failed for Billing_CS\n" + internal, []string{"internal error of the platform next to it", "Internal Error entry's Detail"}, []string{"compiler rejects", "compiler message"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
