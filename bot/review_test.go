@@ -382,3 +382,40 @@ func TestTargetVersionOffered(t *testing.T) {
 		mustSay(t, RenderText(msg(t, b, "C1", "U1", "1.3", other).Reply), "this message names Platform Server 11.12.1, but prod's target is 11.10.0")
 	})
 }
+
+// Service Center's ready banner pasted after the all clear says what is
+// recorded (the environment is finished either way): it is acknowledged
+// as known, not held back as older with a Record anyway button.
+func TestReadyAfterDoneIsKnown(t *testing.T) {
+	const ready = "This environment is ready (Release Notes)\nNo further actions are required."
+	eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
+		ctx := context.Background()
+		cmd(t, b, "C1", "U1", "track prod 11.31.0")
+		msg(t, b, "C1", "U1", "1.1", "There were errors preparing some modules.\n26 modules prepared successfully, 1 modules failed and 0 modules skipped.")
+		msg(t, b, "C1", "U1", "1.2", "Upgrade Failure: Upgrade failed for Billing_CS")
+		mustSay(t, text(cmd(t, b, "C1", "U1", "done Billing_CS")), "All clear on prod")
+		n := len(historyOf(t, store, "prod"))
+		r := msg(t, b, "C1", "U1", "1.3", ready)
+		out := text(r)
+		mustSay(t, out, "Already recorded for prod: done")
+		if strings.Contains(out, "older") || strings.Contains(out, "Not recorded") || buttonCommands(r)["Record anyway"] != "" {
+			t.Errorf("the ready banner after done is held back:\n%s", out)
+		}
+		st, err := store.Status(ctx, "T1", "prod", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.State != progress.StateDone || len(historyOf(t, store, "prod")) != n {
+			t.Errorf("after the ready banner: %s, %d history entries (want done, %d)", st.State, len(historyOf(t, store, "prod")), n)
+		}
+	})
+}
+
+func historyOf(t *testing.T, store progress.Store, env string) []progress.HistoryEntry {
+	t.Helper()
+	h, err := store.History(context.Background(), "T1", env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}

@@ -13,7 +13,8 @@ import (
 // Status messages (a banner's percent, a blocked publish, the summary, the
 // outcome) move it forward; one that would move it to an earlier stage is
 // older than what is recorded and is refused unless forced, except the
-// progress of a preparation run again after it failed. Marking modules
+// progress of a preparation run again after it failed; the ready banner
+// after done says what is recorded (finished either way). Marking modules
 // republished after the outcome moves it to republishing, and to done when
 // the last one is republished and Service Center's counts are covered (or
 // with "done all"); a failed preparation is never done: it runs again (or
@@ -42,7 +43,8 @@ const (
 	// version than the environment's target.
 	VerdictOtherVersion Verdict = "other-version"
 	// VerdictRecorded: the message says what is recorded already (the
-	// summary pasted again while republishing): nothing to change.
+	// summary pasted again while republishing, the ready banner after
+	// done): nothing to change.
 	VerdictRecorded Verdict = "recorded"
 )
 
@@ -156,6 +158,12 @@ func Next(st Status, c Change) Transition {
 			to = StateFinishedWithErrors
 		}
 	case ChangeState:
+		if c.State == StateReady && cur == StateDone {
+			// Service Center's ready banner after the last module was
+			// republished: the environment is finished either way. (Done
+			// is never reached from failed, so this never finishes one.)
+			return Transition{State: cur, Refused: VerdictRecorded}
+		}
 		to = c.State
 	default:
 		return keep

@@ -78,7 +78,10 @@ func TestNext(t *testing.T) {
 		{"republishing, errors line", stateOf(StateRepublishing), Change{Kind: ChangeState, State: StateFinishedWithErrors}, 0, StateRepublishing, VerdictOlder},
 		// done
 		{"done, the summary again", withCounts(StateDone, counts(1, 3)), Change{Kind: ChangeSummary, Counts: counts(1, 3)}, 0, StateDone, VerdictRecorded},
-		{"done, ready banner", stateOf(StateDone), Change{Kind: ChangeState, State: StateReady}, 0, StateDone, VerdictOlder},
+		{"done, ready banner: finished either way", stateOf(StateDone), Change{Kind: ChangeState, State: StateReady}, 0, StateDone, VerdictRecorded},
+		{"done, errors line", stateOf(StateDone), Change{Kind: ChangeState, State: StateFinishedWithErrors}, 0, StateDone, VerdictOlder},
+		{"done, step failed", stateOf(StateDone), Change{Kind: ChangeState, State: StateFailed}, 0, StateDone, VerdictOlder},
+		{"failed, ready banner is not done", stateOf(StateFailed), Change{Kind: ChangeState, State: StateReady}, 0, StateReady, ""},
 		{"done, new module reported", stateOf(StateDone), Change{Kind: ChangeAddModules}, 1, StateRepublishing, ""},
 		{"done, reset", stateOf(StateDone), Change{Kind: ChangeReset}, 0, StateFollowing, ""},
 		// the version guard
