@@ -204,3 +204,18 @@ func SameVersion(a, b string) bool {
 	}
 	return true
 }
+
+// CompareVersions orders two Platform Server versions as far as both say,
+// as SameVersion compares them: -1 when a is older than b, 1 when newer,
+// 0 when the same release ("11.31" and "11.31.2"). Parts compare as
+// numbers: 11.9.0 is older than 11.12.0.
+func CompareVersions(a, b string) int {
+	pa, pb := strings.Split(strings.TrimSpace(a), "."), strings.Split(strings.TrimSpace(b), ".")
+	for i := range min(len(pa), len(pb)) {
+		x, y := strings.TrimLeft(pa[i], "0"), strings.TrimLeft(pb[i], "0")
+		if c := cmp.Or(cmp.Compare(len(x), len(y)), strings.Compare(x, y)); c != 0 {
+			return c
+		}
+	}
+	return 0
+}

@@ -147,6 +147,23 @@ func TestSameVersion(t *testing.T) {
 	}
 }
 
+func TestCompareVersions(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want int
+	}{
+		{"11.31.0", "11.31.0", 0}, {"11.31", "11.31.4", 0}, {"11.12.0", "11.12.00", 0}, {"11", "11.31.0", 0},
+		{"11.14.0", "11.31.0", -1}, {"11.31.0", "11.14.0", 1},
+		{"11.9.0", "11.12.0", -1}, {"11.12.0", "11.9.9", 1}, // numbers, not text
+		{"10.0.1", "11.12", -1}, {"11.10.0", "11.12", -1}, {"11.12.1", "11.12", 0}, {"011.31", "11.4", 1},
+		{"11.31.0", "11.31.1", -1}, {"11.31.0.1", "11.31.0.0", 1},
+	} {
+		if got := CompareVersions(tc.a, tc.b); got != tc.want {
+			t.Errorf("CompareVersions(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
+		}
+	}
+}
+
 // testOldState: an environment stored before the life cycle (state
 // "unknown") reads as following and moves on as one.
 func testOldState(t *testing.T, s Store, setUnknown func()) {
