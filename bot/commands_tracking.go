@@ -47,6 +47,9 @@ func (b *Bot) cmdTrack(ctx context.Context, c Command, args string) Response {
 			req.Version = f
 		}
 	}
+	if r := b.notNewer(ctx, req); r != nil {
+		return private(r)
+	}
 	if !yes {
 		if r := b.trackChanges(ctx, req, args); r != nil {
 			return private(r)
@@ -123,6 +126,37 @@ func (b *Bot) trackChanges(ctx context.Context, req progress.TrackRequest, args 
 	if e.State.Normal() != progress.StateFollowing {
 		r.Context(Line{T("Its state (" + stateText(e.State) + ") and list carry over; a new upgrade starts with "), C(b.cmd + " reset " + e.Name), T(".")})
 	}
+	return r
+}
+
+// notNewer refuses a track that leaves an environment's target not newer
+// than the version it is upgraded from (given now or tracked already): the
+// status would read "11.14.0 → 11.14.0", and a target offered from a
+// warning pasted before the upgrade would be that one. nil when the
+// versions are in order, or one of them is unknown.
+func (b *Bot) notNewer(ctx context.Context, req progress.TrackRequest) *Reply {
+	if req.Version == "" && req.FromVersion == "" {
+		return nil
+	}
+	target, from := req.Version, req.FromVersion
+	if target == "" || from == "" {
+		e, err := b.store.Environment(ctx, req.Workspace, req.Environment)
+		if err != nil {
+			return nil // not tracked yet (or unreadable: Track says so)
+		}
+		target, from = cmp.Or(target, e.Version), cmp.Or(from, e.FromVersion)
+	}
+	if target == "" || from == "" || progress.CompareVersions(target, from) > 0 {
+		return nil
+	}
+	env, err := progress.NormalizeEnvironment(req.Environment)
+	if err != nil {
+		return nil // Track says what is wrong with the name
+	}
+	q := fmt.Sprintf("%s's target, Platform Server %s, is not newer than %s, the version it is upgraded from.", env, target, from)
+	r := &Reply{Summary: q}
+	r.Section(Line{T(q + " Give the version it is upgraded to: "), C(b.cmd + " track " + env + " <version> from " + from),
+		T(" (or, if " + target + " is the target, the version it is upgraded from: "), C(b.cmd + " track " + env + " " + target + " from <version>"), T(").")})
 	return r
 }
 

@@ -343,12 +343,19 @@ func (b *Bot) diagnosisMessage(m Message, parts []part, changes []partChanges, r
 // targetVersion is the Platform Server version the findings name when
 // rec's environment has none yet: the reply offers it as the target
 // rather than recording it (the message may be about another upgrade).
+// Only a version the environment can be upgraded to is offered: newer
+// than the one it is upgraded from (a warning pasted before the upgrade
+// names that one), and 11.12 or later, the first with the modules
+// preparation.
 func targetVersion(rec recordOutcome, findings []diagnosis.Finding) string {
 	if rec.err != nil || rec.env == "" || rec.about.Name != rec.env || rec.about.Version != "" {
 		return ""
 	}
 	for _, f := range findings {
 		if v := f.Text("version"); v != "" {
+			if progress.CompareVersions(v, "11.12") < 0 || rec.about.FromVersion != "" && progress.CompareVersions(v, rec.about.FromVersion) <= 0 {
+				return ""
+			}
 			return v
 		}
 	}

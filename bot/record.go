@@ -508,7 +508,11 @@ func describePlanned(p planned, res progress.Result) Line {
 	case progress.ChangeSummary:
 		l = append(l, T(fmt.Sprintf("preparation finished: %s prepared, %s failed, %s skipped", countText(p.Counts[0]), countText(p.Counts[1]), countText(p.Counts[2]))))
 	case progress.ChangeState:
-		l = append(l, T(stateText(p.State)))
+		s := p.State
+		if res.Refused == progress.VerdictRecorded {
+			s = res.State // what is recorded: "ready" after done is done
+		}
+		l = append(l, T(stateText(s)))
 	}
 	return l
 }

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -360,26 +361,26 @@ func TestTargetVersionOffered(t *testing.T) {
 	eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
 		ctx := context.Background()
 		cmd(t, b, "C1", "U1", "track prod")
-		const paste = "Upgrade Failure: Upgrade failed for Employees\tCompilerService\tSRV01\tDetail\nDevelopment purpose\nVersion 11.10.0 (Build 22500)"
+		const paste = "Upgrade Failure: Upgrade failed for Employees\tCompilerService\tSRV01\tDetail\nDevelopment purpose\nVersion 11.31.0 (Build 22500)"
 		r := msg(t, b, "C1", "U1", "1.1", paste).Reply
-		mustSay(t, RenderText(r), "prod has no target version yet, and this message names Platform Server 11.10.0: /upgrade track prod 11.10.0", "Recorded for prod")
+		mustSay(t, RenderText(r), "prod has no target version yet, and this message names Platform Server 11.31.0: /upgrade track prod 11.31.0", "Recorded for prod")
 		bt := button(t, r, ActionTarget)
-		if bt.Command != "track prod 11.10.0" || bt.Label != "Make 11.10.0 the target" {
+		if bt.Command != "track prod 11.31.0" || bt.Label != "Make 11.31.0 the target" {
 			t.Fatalf("button %q runs %q", bt.Label, bt.Command)
 		}
 		if st, err := store.Environment(ctx, "T1", "prod"); err != nil || st.Version != "" {
 			t.Fatalf("target before the click: %q, %v", st.Version, err)
 		}
 		out := RenderText(click(b, "a1", bt).Reply)
-		if st, err := store.Environment(ctx, "T1", "prod"); err != nil || st.Version != "11.10.0" {
+		if st, err := store.Environment(ctx, "T1", "prod"); err != nil || st.Version != "11.31.0" {
 			t.Fatalf("target after the click: %q, %v\n%s", st.Version, err, out)
 		}
 		// With a target: the same version says nothing more, another is held back.
 		if out := RenderText(msg(t, b, "C1", "U1", "1.2", paste).Reply); strings.Contains(out, "target version yet") {
 			t.Errorf("offered again:\n%s", out)
 		}
-		other := strings.Replace(paste, "11.10.0", "11.12.1", 1)
-		mustSay(t, RenderText(msg(t, b, "C1", "U1", "1.3", other).Reply), "this message names Platform Server 11.12.1, but prod's target is 11.10.0")
+		other := strings.Replace(paste, "11.31.0", "11.12.1", 1)
+		mustSay(t, RenderText(msg(t, b, "C1", "U1", "1.3", other).Reply), "this message names Platform Server 11.12.1, but prod's target is 11.31.0")
 	})
 }
 
@@ -452,4 +453,117 @@ func TestSeveralEnvironmentPrefixes(t *testing.T) {
 		// One environment on several lines is one environment.
 		mustSay(t, RenderText(msg(t, b, "C1", "U1", "2.1", "qa: Upgrade Failure: Upgrade failed for A_Core\nqa: Upgrade Failure: Upgrade failed for B_Core").Reply), "Recorded for qa")
 	})
+}
+
+// Service Center's ready banner pasted after the all clear says what is
+// recorded (the environment is finished either way): it is acknowledged
+// as known, not held back as older with a Record anyway button.
+func TestReadyAfterDoneIsKnown(t *testing.T) {
+	const ready = "This environment is ready (Release Notes)\nNo further actions are required."
+	eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
+		ctx := context.Background()
+		cmd(t, b, "C1", "U1", "track prod 11.31.0")
+		msg(t, b, "C1", "U1", "1.1", "There were errors preparing some modules.\n26 modules prepared successfully, 1 modules failed and 0 modules skipped.")
+		msg(t, b, "C1", "U1", "1.2", "Upgrade Failure: Upgrade failed for Billing_CS")
+		mustSay(t, text(cmd(t, b, "C1", "U1", "done Billing_CS")), "All clear on prod")
+		n := len(historyOf(t, store, "prod"))
+		r := msg(t, b, "C1", "U1", "1.3", ready)
+		out := text(r)
+		mustSay(t, out, "Already recorded for prod: done")
+		if strings.Contains(out, "older") || strings.Contains(out, "Not recorded") || buttonCommands(r)["Record anyway"] != "" {
+			t.Errorf("the ready banner after done is held back:\n%s", out)
+		}
+		st, err := store.Status(ctx, "T1", "prod", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.State != progress.StateDone || len(historyOf(t, store, "prod")) != n {
+			t.Errorf("after the ready banner: %s, %d history entries (want done, %d)", st.State, len(historyOf(t, store, "prod")), n)
+		}
+	})
+}
+
+func historyOf(t *testing.T, store progress.Store, env string) []progress.HistoryEntry {
+	t.Helper()
+	h, err := store.History(context.Background(), "T1", env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// The version offered as the target is one the environment is upgraded
+// to: newer than its "from" version (when known) and 11.12 or later, the
+// first with the modules preparation; otherwise nothing is offered.
+func TestTargetVersionOfferedOnlyNewer(t *testing.T) {
+	for _, tc := range []struct {
+		track, version, offer string
+	}{
+		{"track uat from 11.14.0", "11.14.0", ""}, // the version upgraded from
+		{"track uat from 11.14.0", "11.14", ""},   // the same release
+		{"track uat from 11.14.0", "11.13.2", ""}, // older still
+		{"track uat from 11.14.0", "11.31.0", "11.31.0"},
+		{"track uat from 11.9.0", "11.12.0", "11.12.0"}, // 9 < 12, as numbers
+		{"track uat from 10.0.1", "11.18.1", "11.18.1"},
+		{"track uat", "11.10.0", ""}, // no modules preparation before 11.12
+		{"track uat", "11.12.0", "11.12.0"},
+	} {
+		t.Run(tc.track+" "+tc.version, func(t *testing.T) {
+			eachStore(t, func(t *testing.T, b *Bot, _ progress.Store) {
+				cmd(t, b, "C1", "U1", tc.track)
+				r := msg(t, b, "C1", "U1", "1.1", "uat: Producer 'Billing_CS' was published with a different Platform Server version. Please republish 'Billing_CS' to prevent runtime errors.\nVersion "+tc.version+" (Build 30000)")
+				got := ""
+				for label, command := range buttonCommands(r) {
+					if strings.HasPrefix(label, "Make ") {
+						got = strings.TrimPrefix(command, "track uat ")
+					}
+				}
+				if out := text(r); got != tc.offer || (tc.offer == "") == strings.Contains(out, "has no target version yet") {
+					t.Errorf("offered %q, want %q:\n%s", got, tc.offer, out)
+				}
+			})
+		})
+	}
+}
+
+// track refuses a target that is not newer than the version the
+// environment is upgraded from, given together or one after the other,
+// and says what to type.
+func TestTrackTargetNotNewerThanFrom(t *testing.T) {
+	for _, tc := range []struct {
+		commands []string
+		refused  bool
+	}{
+		{[]string{"track uat 11.14.0 from 11.14.0"}, true},
+		{[]string{"track uat 11.13.0 from 11.14.0"}, true},
+		{[]string{"track uat from 11.14.0", "track uat 11.14.0"}, true}, // the button's command
+		{[]string{"track uat 11.31.0", "track uat from 11.31.0"}, true},
+		{[]string{"track uat 11.31.0 from 11.14.0"}, false},
+		{[]string{"track uat 11.12.0 from 11.9.0"}, false},
+		{[]string{"track uat from 11.14.0", "track uat 11.31.0"}, false},
+	} {
+		t.Run(strings.Join(tc.commands, "; "), func(t *testing.T) {
+			eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
+				var r Response
+				for _, c := range tc.commands {
+					r = cmd(t, b, "C1", "U1", c)
+				}
+				out := text(r)
+				e, err := store.Environment(context.Background(), "T1", "uat")
+				if err != nil && !errors.Is(err, progress.ErrNotFound) {
+					t.Fatal(err)
+				}
+				if !tc.refused {
+					if r.Announce == nil || e.Version == "" || e.FromVersion == "" {
+						t.Errorf("not tracked: target %q from %q\n%s", e.Version, e.FromVersion, out)
+					}
+					return
+				}
+				mustSay(t, out, "is not newer than", "/upgrade track uat")
+				if r.Announce != nil || e.Version != "" && e.FromVersion != "" {
+					t.Errorf("recorded: target %q from %q\n%s", e.Version, e.FromVersion, out)
+				}
+			})
+		})
+	}
 }

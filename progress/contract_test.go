@@ -976,6 +976,14 @@ func testLifeCycle(t *testing.T, s Store) {
 	if res := apply(t, s, "dev", Change{Kind: ChangeDone, Modules: []string{"B"}}); res.State != StateDone || !res.BecameDone || !res.AllClear() {
 		t.Errorf("last done = %+v, want done", res)
 	}
+	// Service Center's ready banner after the last module: what is recorded already.
+	n = len(history(t, s, "dev"))
+	if res := apply(t, s, "dev", Change{Kind: ChangeState, Key: "ready", State: StateReady}); res.Refused != VerdictRecorded || res.State != StateDone || res.Duplicate {
+		t.Errorf("ready after done = %+v, want refused as recorded, done", res)
+	}
+	if st := status(t, s, "dev", 0); st.State != StateDone || len(history(t, s, "dev")) != n {
+		t.Errorf("after the ready banner: %s, %d history entries (want done, %d)", st.State, len(history(t, s, "dev")), n)
+	}
 	// Recorded anyway, under the key refused before.
 	if res := apply(t, s, "dev", Change{Kind: ChangePreparing, Key: "late-blocked", Force: true}); res.Refused != "" || res.Duplicate || res.State != StatePreparing {
 		t.Errorf("forced = %+v, want preparing", res)

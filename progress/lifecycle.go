@@ -13,7 +13,8 @@ import (
 // Status messages (a banner's percent, a blocked publish, the summary, the
 // outcome) move it forward; one that would move it to an earlier stage is
 // older than what is recorded and is refused unless forced, except the
-// progress of a preparation run again after it failed. Marking modules
+// progress of a preparation run again after it failed; the ready banner
+// after done says what is recorded (finished either way). Marking modules
 // republished after the outcome moves it to republishing, and to done when
 // the last one is republished and Service Center's counts are covered (or
 // with "done all"); a failed preparation is never done: it runs again (or
@@ -42,7 +43,8 @@ const (
 	// version than the environment's target.
 	VerdictOtherVersion Verdict = "other-version"
 	// VerdictRecorded: the message says what is recorded already (the
-	// summary pasted again while republishing): nothing to change.
+	// summary pasted again while republishing, the ready banner after
+	// done): nothing to change.
 	VerdictRecorded Verdict = "recorded"
 )
 
@@ -156,6 +158,12 @@ func Next(st Status, c Change) Transition {
 			to = StateFinishedWithErrors
 		}
 	case ChangeState:
+		if c.State == StateReady && cur == StateDone {
+			// Service Center's ready banner after the last module was
+			// republished: the environment is finished either way. (Done
+			// is never reached from failed, so this never finishes one.)
+			return Transition{State: cur, Refused: VerdictRecorded}
+		}
 		to = c.State
 	default:
 		return keep
@@ -195,4 +203,19 @@ func SameVersion(a, b string) bool {
 		}
 	}
 	return true
+}
+
+// CompareVersions orders two Platform Server versions as far as both say,
+// as SameVersion compares them: -1 when a is older than b, 1 when newer,
+// 0 when the same release ("11.31" and "11.31.2"). Parts compare as
+// numbers: 11.9.0 is older than 11.12.0.
+func CompareVersions(a, b string) int {
+	pa, pb := strings.Split(strings.TrimSpace(a), "."), strings.Split(strings.TrimSpace(b), ".")
+	for i := range min(len(pa), len(pb)) {
+		x, y := strings.TrimLeft(pa[i], "0"), strings.TrimLeft(pb[i], "0")
+		if c := cmp.Or(cmp.Compare(len(x), len(y)), strings.Compare(x, y)); c != 0 {
+			return c
+		}
+	}
+	return 0
 }

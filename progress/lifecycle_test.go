@@ -78,7 +78,10 @@ func TestNext(t *testing.T) {
 		{"republishing, errors line", stateOf(StateRepublishing), Change{Kind: ChangeState, State: StateFinishedWithErrors}, 0, StateRepublishing, VerdictOlder},
 		// done
 		{"done, the summary again", withCounts(StateDone, counts(1, 3)), Change{Kind: ChangeSummary, Counts: counts(1, 3)}, 0, StateDone, VerdictRecorded},
-		{"done, ready banner", stateOf(StateDone), Change{Kind: ChangeState, State: StateReady}, 0, StateDone, VerdictOlder},
+		{"done, ready banner: finished either way", stateOf(StateDone), Change{Kind: ChangeState, State: StateReady}, 0, StateDone, VerdictRecorded},
+		{"done, errors line", stateOf(StateDone), Change{Kind: ChangeState, State: StateFinishedWithErrors}, 0, StateDone, VerdictOlder},
+		{"done, step failed", stateOf(StateDone), Change{Kind: ChangeState, State: StateFailed}, 0, StateDone, VerdictOlder},
+		{"failed, ready banner is not done", stateOf(StateFailed), Change{Kind: ChangeState, State: StateReady}, 0, StateReady, ""},
 		{"done, new module reported", stateOf(StateDone), Change{Kind: ChangeAddModules}, 1, StateRepublishing, ""},
 		{"done, reset", stateOf(StateDone), Change{Kind: ChangeReset}, 0, StateFollowing, ""},
 		// the version guard
@@ -140,6 +143,23 @@ func TestSameVersion(t *testing.T) {
 	} {
 		if got := SameVersion(tc.a, tc.b); got != tc.want {
 			t.Errorf("SameVersion(%q, %q) = %v", tc.a, tc.b, got)
+		}
+	}
+}
+
+func TestCompareVersions(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want int
+	}{
+		{"11.31.0", "11.31.0", 0}, {"11.31", "11.31.4", 0}, {"11.12.0", "11.12.00", 0}, {"11", "11.31.0", 0},
+		{"11.14.0", "11.31.0", -1}, {"11.31.0", "11.14.0", 1},
+		{"11.9.0", "11.12.0", -1}, {"11.12.0", "11.9.9", 1}, // numbers, not text
+		{"10.0.1", "11.12", -1}, {"11.10.0", "11.12", -1}, {"11.12.1", "11.12", 0}, {"011.31", "11.4", 1},
+		{"11.31.0", "11.31.1", -1}, {"11.31.0.1", "11.31.0.0", 1},
+	} {
+		if got := CompareVersions(tc.a, tc.b); got != tc.want {
+			t.Errorf("CompareVersions(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
 		}
 	}
 }
