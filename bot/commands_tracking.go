@@ -368,7 +368,9 @@ func refusedNote(r *Reply, refused []string) {
 	}
 	var buttons []Block
 	if n := len(r.Blocks); n > 0 && len(r.Blocks[n-1].Buttons) > 0 {
-		r.Blocks, buttons = r.Blocks[:n-1], r.Blocks[n-1:]
+		// A copy: the note appended to r.Blocks[:n-1] would overwrite the
+		// buttons in place (done's reply, its Undo button gone, the note twice).
+		r.Blocks, buttons = r.Blocks[:n-1], slices.Clone(r.Blocks[n-1:])
 	}
 	r.Context(append(append(Line{T("Not module names, so not recorded: ")}, nameSpans(refused, 10)...),
 		T(" (a name with spaces goes in quotes; text in parentheses is a comment)")))
