@@ -350,3 +350,28 @@ func TestTrackAsksBeforeChanging(t *testing.T) {
 	mustSay(t, text(cmd(t, b, "C3", "U3", "track qa 11.30")), "U3 set this channel to follow qa")
 	mustSay(t, text(cmd(t, b, "C4", "U3", "track qa")), "U3 set this channel to follow qa")
 }
+
+// done with a word that is no module name records the rest as a plain
+// done does: its reply says once what it did not take, and keeps its Undo
+// button.
+func TestDoneWithWordsThatAreNoNames(t *testing.T) {
+	for _, extra := range []string{"", "✅", "#42"} {
+		t.Run(extra, func(t *testing.T) {
+			eachStore(t, func(t *testing.T, b *Bot, _ progress.Store) {
+				cmd(t, b, "C1", "U1", "track prod 11.31.0")
+				cmd(t, b, "C1", "U1", "failed A_Core, B_Core")
+				r := cmd(t, b, "C1", "U1", strings.TrimSpace("done A_Core "+extra))
+				out := text(r)
+				mustSay(t, out, "U1 republished A_Core on prod: 1 left.")
+				want := 0
+				if extra != "" {
+					want = 1
+				}
+				if n := strings.Count(out, "Not module names, so not recorded: "+extra); n != want {
+					t.Errorf("the note on %q %d times, want %d:\n%s", extra, n, want, out)
+				}
+				button(t, r.Announce, ActionUndo)
+			})
+		})
+	}
+}

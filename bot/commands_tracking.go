@@ -65,6 +65,14 @@ func (b *Bot) cmdTrack(ctx context.Context, c Command, args string) Response {
 		b.reminderNote(ctx, c, r)
 		return private(r)
 	}
+	// Not a change undo takes back: a plain undo after it says so rather
+	// than take back the change before it (a module reported for the old
+	// target, say), which the user no longer sees as the last.
+	instead := fmt.Sprintf("`%s untrack %s` stops following it here", b.cmd, env)
+	if res.Updated {
+		instead = fmt.Sprintf("To set it back, run `%s track %s` again with what it said before (`%s history %s` shows it); ", b.cmd, env, b.cmd, env) + instead
+	}
+	b.lastNotUndoable(ctx, c, strings.Join(append([]string{"track", env}, strings.Fields(args)[1:]...), " "), instead)
 	verb := "now follows"
 	if !res.Followed {
 		verb = "updated"
@@ -195,6 +203,7 @@ func (b *Bot) cmdUntrack(ctx context.Context, c Command, args string) Response {
 	if !ok {
 		return private(errorReply(fmt.Sprintf("This channel does not follow %s.", env)))
 	}
+	b.lastNotUndoable(ctx, c, "untrack "+env, fmt.Sprintf("`%s track %s` follows it here again", b.cmd, env))
 	r := &Reply{Summary: "This channel no longer follows " + env}
 	r.Section(Line{M(c.User), T(" stopped following "), B(env), T(" in this channel; its history is kept.")})
 	return Response{Announce: r}
@@ -421,7 +430,9 @@ func refusedNote(r *Reply, refused []string) {
 	}
 	var buttons []Block
 	if n := len(r.Blocks); n > 0 && len(r.Blocks[n-1].Buttons) > 0 {
-		r.Blocks, buttons = r.Blocks[:n-1], r.Blocks[n-1:]
+		// A copy: the note appended to r.Blocks[:n-1] would overwrite the
+		// buttons in place (done's reply, its Undo button gone, the note twice).
+		r.Blocks, buttons = r.Blocks[:n-1], slices.Clone(r.Blocks[n-1:])
 	}
 	r.Context(append(append(Line{T("Not module names, so not recorded: ")}, nameSpans(refused, 10)...),
 		T(" (a name with spaces goes in quotes; text in parentheses is a comment)")))
@@ -688,6 +699,7 @@ func (b *Bot) cmdRemind(ctx context.Context, c Command, args string) Response {
 		}
 		return b.usageError(def, err.Error())
 	}
+	b.lastNotUndoable(ctx, c, "remind "+spec, fmt.Sprintf("To change them back, run `%s remind <schedule>` (or `default`, `on`, `off`)", b.cmd))
 	r := &Reply{Summary: desc}
 	r.Section(Line{M(c.User), T(" " + desc)})
 	return Response{Announce: r}

@@ -85,7 +85,7 @@ func (b *Bot) setOwner(ctx context.Context, c Command, args string, take bool) R
 	if err != nil {
 		return private(b.storeError("owners", err))
 	}
-	b.lastNotUndoable(ctx, c, fmt.Sprintf("%s %s on %s", name, quotedList(names), env))
+	b.lastNotUndoable(ctx, c, fmt.Sprintf("%s %s on %s", name, quotedList(names), env), "Take or release them again to change it")
 	r := &Reply{}
 	from := Line{T("Taken over from ")}
 	if take {

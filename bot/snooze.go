@@ -99,7 +99,7 @@ func (b *Bot) cmdSnooze(ctx context.Context, c Command, args string) Response {
 	if err := b.store.PutValue(ctx, c.Workspace, snoozeKey(c.Channel, env), v, max(until.Sub(now), time.Second)); err != nil {
 		return private(b.storeError("snooze", err))
 	}
-	b.lastNotUndoable(ctx, c, "snooze "+env+" "+strings.ToLower(how))
+	b.lastNotUndoable(ctx, c, "snooze "+env+" "+strings.ToLower(how), fmt.Sprintf("Snooze again to change it; `%s snooze %s off` ends it", b.cmd, env))
 	r := &Reply{}
 	if off {
 		r.Summary = env + "'s reminders are back on"

@@ -123,11 +123,12 @@ func (b *Bot) remember(ctx context.Context, workspace, channel, user, ref string
 
 func lastKey(channel, user string) string { return "last:" + channel + ":" + user }
 
-// lastNotUndoable notes what, a change undo does not take back (take,
-// release, snooze), as c's user's last change here: a plain undo after it
-// says so rather than take back the change before it.
-func (b *Bot) lastNotUndoable(ctx context.Context, c Command, what string) {
-	if err := b.store.PutValue(ctx, c.Workspace, lastKey(c.Channel, c.User), []byte("!"+what), progress.UndoTTL); err != nil {
+// lastNotUndoable notes what, a change undo does not take back (track,
+// untrack, remind, take, release, snooze), as c's user's last change here,
+// with what to do instead: a plain undo after it says so rather than take
+// back the change before it, which the user no longer sees as the last.
+func (b *Bot) lastNotUndoable(ctx context.Context, c Command, what, instead string) {
+	if err := b.store.PutValue(ctx, c.Workspace, lastKey(c.Channel, c.User), []byte("!"+what+"\x00"+instead), progress.UndoTTL); err != nil {
 		b.log.Warn("cannot keep a user's last change", "err", err)
 	}
 }
@@ -152,8 +153,12 @@ func (b *Bot) cmdUndo(ctx context.Context, c Command, args string) Response {
 	if !found {
 		return private(errorReply(fmt.Sprintf("You have no change to undo in this channel (I keep them %d days).", progress.UndoTTL/(24*time.Hour))))
 	}
-	if what, ok := strings.CutPrefix(string(ref), "!"); ok {
-		return private(errorReply(fmt.Sprintf("Your last change here (%s) is not one undo takes back: take, release or snooze again to change it. An earlier change is undone with the code beside its Undo button: %s undo <code>.", what, b.cmd)))
+	if last, ok := strings.CutPrefix(string(ref), "!"); ok {
+		what, instead, found := strings.Cut(last, "\x00")
+		if !found { // noted before the advice was: a take, release or snooze
+			instead = "Take, release or snooze again to change it"
+		}
+		return private(errorReply(fmt.Sprintf("Your last change here (%s) is not one undo takes back, so nothing changed. %s. An earlier change is undone with the code beside its Undo button: %s undo <code>.", what, instead, b.cmd)))
 	}
 	return b.undoReply(ctx, c.Workspace, c.User, string(ref))
 }

@@ -350,3 +350,77 @@ func TestPasteAgainRecordsNothing(t *testing.T) {
 		t.Errorf("after undo: %+v", st.Modules)
 	}
 }
+
+// fakeSchedules takes any schedule (the scheduler package renders with
+// the bot, so it cannot be used here).
+type fakeSchedules struct{}
+
+func (fakeSchedules) Set(_ context.Context, _, _, spec, _ string) (string, error) {
+	return "set this channel's reminders to " + spec, nil
+}
+func (fakeSchedules) Next(context.Context, string, string) string { return "" }
+func (fakeSchedules) Now(context.Context, string, string) (*Reply, error) {
+	return nil, nil
+}
+
+// A plain undo takes back the user's last change here only: after a
+// change undo does not take back (track, untrack, remind, take, release,
+// snooze) it says so and changes nothing, and the change before stays
+// undoable with its code. A command that changed nothing (a track that
+// asks first, or of what the channel follows already) is no change.
+func TestUndoAfterAChangeItDoesNotTakeBack(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name  string
+		then  []string
+		last  string // what undo names as the last change; "" when it undoes failed
+		about string // what it says to do instead
+	}{
+		{"track", []string{"track prod 11.31.0 --yes"}, "(track prod 11.31.0)", "untrack prod"},
+		{"track another", []string{"track qa"}, "(track qa)", "untrack qa"},
+		{"untrack", []string{"untrack prod"}, "(untrack prod)", "track prod"},
+		{"remind", []string{"remind @every 4h"}, "(remind @every 4h)", "remind <schedule>"},
+		{"remind off", []string{"remind off"}, "(remind off)", "remind <schedule>"},
+		{"take", []string{"take Billing_CS"}, `(take "Billing_CS" on prod)`, "release"},
+		{"release", []string{"take Billing_CS", "release Billing_CS"}, `(release "Billing_CS" on prod)`, "take"},
+		{"snooze", []string{"snooze prod 1h"}, "(snooze prod 1h)", "snooze"},
+		{"track that asks", []string{"track prod 11.31.0"}, "", ""},
+		{"track as it is", []string{"track prod"}, "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
+				b.SetSchedules(fakeSchedules{})
+				cmd(t, b, "C1", "U1", "track prod 11.30.0 cloud")
+				failed := cmd(t, b, "C1", "U1", "failed Billing_CS")
+				for _, c := range tc.then {
+					cmd(t, b, "C1", "U1", c)
+				}
+				undo := cmd(t, b, "C1", "U1", "undo")
+				listed := func() int {
+					st, err := store.Status(ctx, "T1", "prod", -1)
+					if err != nil {
+						t.Fatal(err)
+					}
+					return st.ModuleCount
+				}
+				if tc.last == "" {
+					mustSay(t, text(undo), "U1 undid a change on prod", "Off the list again: Billing_CS")
+					if n := listed(); n != 0 {
+						t.Errorf("after undo: %d modules", n)
+					}
+					return
+				}
+				if !undo.Private || !undo.Announce.Empty() || undo.Edit != nil {
+					t.Errorf("undo after %s changed something: %s", tc.name, text(undo))
+				}
+				mustSay(t, text(undo), "Your last change here "+tc.last, "is not one undo takes back", tc.about)
+				if n := listed(); n != 1 {
+					t.Errorf("undo after %s: %d modules, want Billing_CS still listed", tc.name, n)
+				}
+				// The failed report is still there to undo, by its code.
+				code := button(t, failed.Announce, ActionUndo).Command
+				mustSay(t, text(cmd(t, b, "C1", "U1", code)), "U1 undid a change on prod", "Off the list again: Billing_CS")
+			})
+		})
+	}
+}
