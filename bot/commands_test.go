@@ -53,7 +53,7 @@ func TestCommands(t *testing.T) {
 		{"U1", "history", false, true, []string{"History of prod", "followed in C1", "3 modules reported (failed): Billing_CS, Orders, Customer Portal", "republished: Orders", "undo of republished all"}, []string{"Nope", "add:"}},
 		{"U1", "export prod csv", false, true, []string{"time,actor,action", "upgrade-prod-"}, nil},
 		{"U1", "export", false, true, []string{"# ", "prod"}, nil},
-		{"U1", "envs", false, true, []string{"prod", "11.31.0"}, nil},
+		{"U1", "envs", false, true, []string{"prod", "11.31.0", "followed in 1 channel"}, []string{"channel(s)"}},
 		{"U1", "diagnose There was an error preparing your modules.", false, true, []string{"The modules preparation step itself failed"}, []string{"self-managed"}},
 		{"U1", "diagnose hello", false, true, []string{"don't recognize"}, nil},
 		{"U1", "statsu", false, true, []string{"Did you mean status?", "Usage: /upgrade status"}, nil},

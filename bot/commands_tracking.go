@@ -329,7 +329,7 @@ func (b *Bot) addModules(ctx context.Context, c Command, args, name string, reas
 		refusedNote(r, refused)
 		return private(r)
 	}
-	r := &Reply{Summary: fmt.Sprintf("%d %s module(s) added to %s", len(added), name, env)}
+	r := &Reply{Summary: fmt.Sprintf("%s added to %s", plural(len(added), name+" module", name+" modules"), env)}
 	var l Line
 	if len(res.Added) > 0 {
 		l = append(Line{M(c.User), T(" reported " + plural(len(res.Added), name+" module", name+" modules") + " on "), B(env), T(": ")}, nameSpans(res.Added, 10)...)
@@ -487,7 +487,7 @@ func (b *Bot) markDone(ctx context.Context, workspace, channel, env, user, key s
 		}
 		return private(r)
 	}
-	r := &Reply{Summary: fmt.Sprintf("%d module(s) republished on %s", len(res.Removed)+unnamed, env)}
+	r := &Reply{Summary: fmt.Sprintf("%s republished on %s", plural(len(res.Removed)+unnamed, "module", "modules"), env)}
 	l := append(Line{M(user), T(" republished ")}, nameSpans(res.Removed, 10)...)
 	if all && unnamed > 0 {
 		l = Line{M(user), T(" republished every module of "), B(env), T(": ")}
@@ -500,7 +500,12 @@ func (b *Bot) markDone(ctx context.Context, workspace, channel, env, user, key s
 		l = append(l, T(" on "), B(env))
 	}
 	if res.Remaining > 0 {
-		l = append(l, T(fmt.Sprintf(": %d left.", res.Remaining)))
+		left := fmt.Sprintf(": %d left", res.Remaining)
+		// As the status counts them: those Service Center counted and nobody named are left too.
+		if st, err := b.store.Status(ctx, workspace, env, 0); err == nil && st.Unnamed() > 0 && !all {
+			left += fmt.Sprintf(" on the list, and %d that Service Center counted and nobody named", st.Unnamed())
+		}
+		l = append(l, T(left+"."))
 	} else {
 		l = append(l, T("."))
 	}
@@ -631,7 +636,7 @@ func (b *Bot) cmdEnvs(ctx context.Context, c Command, _ string) Response {
 	if len(envs) == 0 {
 		return private(errorReply("No environments tracked yet. `" + b.cmd + " track <env>` starts."))
 	}
-	r := &Reply{Summary: fmt.Sprintf("%d environment(s)", len(envs))}
+	r := &Reply{Summary: plural(len(envs), "environment", "environments")}
 	var lines []Line
 	for _, e := range envs {
 		l := Line{B(e.Name), T(" — " + stateText(e.State))}
@@ -639,7 +644,7 @@ func (b *Bot) cmdEnvs(ctx context.Context, c Command, _ string) Response {
 			l = append(l, T(", PS "+e.Version))
 		}
 		if len(e.Channels) > 0 {
-			l = append(l, T(fmt.Sprintf(", followed in %d channel(s)", len(e.Channels))))
+			l = append(l, T(", followed in "+plural(len(e.Channels), "channel", "channels")))
 		}
 		lines = append(lines, l)
 	}

@@ -567,3 +567,15 @@ func TestTrackTargetNotNewerThanFrom(t *testing.T) {
 		})
 	}
 }
+
+// What done says is left adds up with the status: the modules Service
+// Center counted and nobody named are left too.
+func TestDoneCountsTheUnnamed(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
+		cmd(t, b, "C1", "U1", "track prod 11.31.0")
+		msg(t, b, "C1", "U1", "1.1", "There were errors preparing some modules.\n26 modules prepared successfully, 1 modules failed and 2 modules skipped.")
+		msg(t, b, "C1", "U1", "1.2", "Upgrade Failure: Upgrade failed for A_Core\nUpgrade Failure: Upgrade failed for B_Core")
+		mustSay(t, text(cmd(t, b, "C1", "U1", "done A_Core")), "republished A_Core on prod: 1 left on the list, and 1 that Service Center counted and nobody named.")
+		mustSay(t, text(cmd(t, b, "C1", "U1", "status prod")), "2 left")
+	})
+}
