@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/upgradebot/upgradebot/diagnosis"
+	"github.com/upgradebot/upgradebot/errorlog"
 	"github.com/upgradebot/upgradebot/progress"
 )
 
@@ -47,8 +48,18 @@ type Reading struct {
 // Read diagnoses a message's text and the screenshots read so far. It does
 // no I/O; a command to the bot is not a reading (see CommandText).
 func (b *Bot) Read(m Message) *Reading {
+	findings := b.engine.Diagnose(m.Text)
+	if len(findings) > 0 && strings.Contains(m.Text, "\t") {
+		// Service Center's Error Log grid pasted with its header: read row
+		// by row as its export is, so a "This Module…" row gets its Module column.
+		if log, err := errorlog.Read([]byte(m.Text), errorlog.DefaultLimits); err == nil {
+			if rows := b.readSheet(log).findings(b.engine.KB()); len(rows) >= len(findings) {
+				findings = rows
+			}
+		}
+	}
 	r := &Reading{m: m, engine: b.engine, mention: b.mentionsBot(m.Text),
-		parts: []part{{key: messageKey(m), image: -1, findings: b.engine.Diagnose(m.Text)}}}
+		parts: []part{{key: messageKey(m), image: -1, findings: findings}}}
 	return r.WithImages(m.Images)
 }
 

@@ -579,3 +579,20 @@ func TestDoneCountsTheUnnamed(t *testing.T) {
 		mustSay(t, text(cmd(t, b, "C1", "U1", "status prod")), "2 left")
 	})
 }
+
+// Service Center's Error Log grid pasted with its header is read row by
+// row, as its export is: a "This Module…" row takes its Module column.
+func TestPastedErrorLogGrid(t *testing.T) {
+	const notUpgraded = "This Module hasn't been upgraded to the current environment version. Please publish the module."
+	grid := "Time of Log\tMessage\tModule\tApplication\tUsername\n" +
+		"2026-12-06 10:12:01\t" + notUpgraded + "\tInvoices_UI\tInvoices\t\n" +
+		"2026-12-06 10:12:02\t" + notUpgraded + "\tOrders_UI\tOrders\t\n"
+	eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
+		cmd(t, b, "C1", "U1", "track prod 11.31.0")
+		mustSay(t, RenderText(msg(t, b, "C1", "U1", "1.1", grid).Reply), "Recorded for prod", "Invoices_UI", "Orders_UI")
+		st, err := store.Status(context.Background(), "T1", "prod", -1)
+		if err != nil || len(st.Modules) != 2 {
+			t.Errorf("prod lists %+v (%v), want Invoices_UI and Orders_UI", st.Modules, err)
+		}
+	})
+}
