@@ -481,6 +481,11 @@ func (b *Bot) markDone(ctx context.Context, workspace, channel, env, user, key s
 		r := &Reply{Summary: "Nothing recorded on " + env}
 		if len(notFound) > 0 {
 			r.Section(Line{T(fmt.Sprintf("Not on %s's list, so nothing recorded: %s. ", env, quotedList(notFound))), C(b.cmd + " status " + env), T(" shows the list.")})
+			if st, err := b.store.Status(ctx, workspace, env, 0); err == nil && st.Unnamed() > 0 {
+				// It may be one of those counted: named, it can be marked.
+				r.Context(Line{T(fmt.Sprintf("Service Center counted %s that nobody has named: if it is one of them, name it first with ", plural(st.Unnamed(), "failed or skipped module", "failed or skipped modules"))),
+					C(b.cmd + " skipped " + env + ": " + commandName(notFound[0])), T(" (or "), C("failed"), T("), then mark it republished.")})
+			}
 		}
 		if len(already) > 0 {
 			r.Section(already...)

@@ -577,6 +577,9 @@ func TestDoneCountsTheUnnamed(t *testing.T) {
 		msg(t, b, "C1", "U1", "1.2", "Upgrade Failure: Upgrade failed for A_Core\nUpgrade Failure: Upgrade failed for B_Core")
 		mustSay(t, text(cmd(t, b, "C1", "U1", "done A_Core")), "republished A_Core on prod: 1 left on the list, and 1 that Service Center counted and nobody named.")
 		mustSay(t, text(cmd(t, b, "C1", "U1", "status prod")), "2 left")
+		// A module not named yet may be one of those counted: the reply says how to name it.
+		mustSay(t, text(cmd(t, b, "C1", "U1", "done Invoices_UI")), `Not on prod's list, so nothing recorded: "Invoices_UI".`,
+			"Service Center counted 1 failed or skipped module that nobody has named: if it is one of them, name it first with /upgrade skipped prod: Invoices_UI (or failed), then mark it republished.")
 	})
 }
 
