@@ -42,7 +42,8 @@ func (t *template) capture(n *normalized, i, k int) (int, []byte, bool) {
 		for j < len(l) && j-i < 9 && l[j] >= '0' && l[j] <= '9' {
 			j++
 		}
-		if j == i || wordStartsAt(l, j) && !t.joinsNext(l, j, k) {
+		// Not the end of a larger number ("1,026", "1.026"): no count at all rather than a wrong one.
+		if j == i || wordStartsAt(l, j) && !t.joinsNext(l, j, k) || i > 1 && (l[i-1] == ',' || l[i-1] == '.') && l[i-2] >= '0' && l[i-2] <= '9' {
 			return i, nil, false
 		}
 		return j, n.orig[i:j], true
