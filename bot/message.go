@@ -49,12 +49,18 @@ type Reading struct {
 // no I/O; a command to the bot is not a reading (see CommandText).
 func (b *Bot) Read(m Message) *Reading {
 	findings := b.engine.Diagnose(m.Text)
-	if len(findings) > 0 && strings.Contains(m.Text, "\t") {
-		// Service Center's Error Log grid pasted with its header: read row
-		// by row as its export is, so a "This Module…" row gets its Module column.
-		if log, err := errorlog.Read([]byte(m.Text), errorlog.DefaultLimits); err == nil {
-			if rows := b.readSheet(log).findings(b.engine.KB()); len(rows) >= len(findings) {
-				findings = rows
+	if tab := strings.IndexByte(m.Text, '\t'); len(findings) > 0 && tab >= 0 {
+		// Service Center's Error Log grid pasted with its header (its first
+		// line with a tab), perhaps after a line or two: read row by row as
+		// its export is, so a "This Module…" row gets its Module column.
+		start := strings.LastIndexByte(m.Text[:tab], '\n') + 1
+		if log, err := errorlog.Read([]byte(m.Text[start:]), errorlog.DefaultLimits); err == nil {
+			head, rows := b.engine.Diagnose(m.Text[:start]), b.readSheet(log).findings(b.engine.KB())
+			if len(head)+len(rows) >= len(findings) {
+				for i := range rows {
+					rows[i].Offset += start
+				}
+				findings = append(head, rows...)
 			}
 		}
 	}

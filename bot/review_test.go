@@ -593,9 +593,13 @@ func TestPastedErrorLogGrid(t *testing.T) {
 	eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
 		cmd(t, b, "C1", "U1", "track prod 11.31.0")
 		mustSay(t, RenderText(msg(t, b, "C1", "U1", "1.1", grid).Reply), "Recorded for prod", "Invoices_UI", "Orders_UI")
+		// After a line or two of its own, the grid is read all the same, and so are they.
+		out := RenderText(msg(t, b, "C1", "U1", "1.2", "prod:\nError Log from SC:\nThere were errors preparing some modules.\n"+
+			strings.ReplaceAll(strings.ReplaceAll(grid, "Invoices", "Billing"), "Orders", "Sales")).Reply)
+		mustSay(t, out, "Billing_UI", "Sales_UI", "Some modules failed the modules preparation step")
 		st, err := store.Status(context.Background(), "T1", "prod", -1)
-		if err != nil || len(st.Modules) != 2 {
-			t.Errorf("prod lists %+v (%v), want Invoices_UI and Orders_UI", st.Modules, err)
+		if err != nil || len(st.Modules) != 4 {
+			t.Errorf("prod lists %+v (%v), want Invoices_UI, Orders_UI, Billing_UI and Sales_UI", st.Modules, err)
 		}
 	})
 }
