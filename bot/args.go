@@ -66,8 +66,9 @@ func typedNames(args string) (names, refused []string) {
 	return names, refused
 }
 
-// listMarker is a list's item marker: "1.", "2)", "-", "•".
-var listMarker = regexp.MustCompile(`^(?:[0-9]{1,3}[.)]|[-•‣◦*])$`)
+// listMarker is a list's item marker: "1.", "2)", "3:", "1.1", "4", "i.", "b)", "-", "•".
+// A bare number is one too: a module name starts with a letter.
+var listMarker = regexp.MustCompile(`^(?:[0-9]{1,3}(?:\.[0-9]{1,3})*[.):]?|[ivxIVX]{1,4}[.)]|[a-zA-Z][.)]|[-–•‣◦*])$`)
 
 // nameToken is one name as typed: quoted, or between separators.
 type nameToken struct {

@@ -44,8 +44,9 @@ func TestModuleNamesTable(t *testing.T) {
 		{"- ... Orders", "Orders", ""}, // punctuation alone names nothing
 		// A pasted list: its markers are no names.
 		{"- Invoices_UI\n1. Reports_UI\n2) Dashboard_UI\n• Billing_CS\n* Orders_UI", "Invoices_UI|Reports_UI|Dashboard_UI|Billing_CS|Orders_UI", ""},
-		{"1. Reports_UI 2. Orders_UI, 10) Sales 1 Orders2", "Reports_UI|Orders_UI|Sales|1|Orders2", ""},
-		{`"1." 3.5`, "1|3.5", ""}, // quoted, it is a name
+		{"1. Reports_UI 2. Orders_UI, 10) Sales 1 Orders2", "Reports_UI|Orders_UI|Sales|Orders2", ""},
+		{"1 - C_Core, 2 - D_Core\n3: E_Core\n1.1 K_Core\ni. L_Core\nb) M_Core", "C_Core|D_Core|E_Core|K_Core|L_Core|M_Core", ""},
+		{`"1." "3.5" 4Sale`, "1|3.5|4Sale", ""}, // quoted, or more than a number, it is a name
 		{`Orders "*"`, "Orders", ""},
 		{"Nest\u00e9d_\u0645\u0648\u062f\u064a\u0648\u0644", "Nest\u00e9d_\u0645\u0648\u062f\u064a\u0648\u0644", ""},
 		{strings.Repeat("x", 201), "", strings.Repeat("x", 201)},

@@ -313,7 +313,15 @@ func TestEnvironmentNamedWithoutColon(t *testing.T) {
 		want := "write `/upgrade " + strings.Fields(c)[0] + " " + env + ": " + strings.Join(strings.Fields(c)[2:], " ") + "`. Nothing was recorded."
 		mustSay(t, text(cmd(t, b, "C1", "U1", c)), env+" is an environment this channel follows, not a module: "+want)
 	}
-	for env, n := range map[string]int{"dev": 1, "prod": 2} {
+	// An environment followed elsewhere, or named as environments are, is no module either.
+	cmd(t, b, "C2", "U1", "track qa")
+	for _, c := range []string{"failed staging Billing_CS", "skipped qa Orders_UI", "done uat2 Billing_Core"} {
+		env := strings.Fields(c)[1]
+		mustSay(t, text(cmd(t, b, "C1", "U1", c)), env+" is an environment's name, not a module, and this channel does not follow it: in a channel that does, write `/upgrade "+
+			strings.Fields(c)[0]+" "+env+": "+strings.Fields(c)[2]+"`.", "Nothing was recorded.")
+	}
+	mustSay(t, text(cmd(t, b, "C1", "U1", "failed prod: staging New_Core")), "2 failed modules on prod")
+	for env, n := range map[string]int{"dev": 1, "prod": 4} {
 		if st, _ := store.Status(ctx, "T1", env, -1); st.ModuleCount != n {
 			t.Errorf("%s lists %+v, want %d modules", env, st.Modules, n)
 		}

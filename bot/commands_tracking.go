@@ -351,19 +351,23 @@ func (b *Bot) envAsModule(ctx context.Context, c Command, envName, command strin
 	if envName != "" || len(mods) < 2 {
 		return nil
 	}
+	names := make([]string, len(mods)-1)
+	for i, m := range mods[1:] {
+		names[i] = commandName(m)
+	}
+	env := strings.ToLower(mods[0])
 	envs, err := b.store.ChannelEnvironments(ctx, c.Workspace, c.Channel)
 	if err != nil {
 		return nil // resolveEnv says so
 	}
-	for _, e := range envs {
-		if strings.EqualFold(e.Name, mods[0]) {
-			names := make([]string, len(mods)-1)
-			for i, m := range mods[1:] {
-				names[i] = commandName(m)
-			}
-			return errorReply(fmt.Sprintf("%s is an environment this channel follows, not a module: write `%s %s %s: %s`. Nothing was recorded.",
-				e.Name, b.cmd, command, e.Name, strings.Join(names, " ")))
-		}
+	if slices.ContainsFunc(envs, func(e progress.Environment) bool { return e.Name == env }) {
+		return errorReply(fmt.Sprintf("%s is an environment this channel follows, not a module: write `%s %s %s: %s`. Nothing was recorded.",
+			env, b.cmd, command, env, strings.Join(names, " ")))
+	}
+	// Tracked elsewhere, or named as environments are ("staging"): no module either.
+	if _, err := b.store.Environment(ctx, c.Workspace, env); err == nil || environmentWord(env) {
+		return errorReply(fmt.Sprintf("%s is an environment's name, not a module, and this channel does not follow it: in a channel that does, write `%s %s %s: %s`. (A module of that name: put the environment first, `%s %s <env>: %s`.) Nothing was recorded.",
+			env, b.cmd, command, env, strings.Join(names, " "), b.cmd, command, strings.Join(append([]string{commandName(mods[0])}, names...), " ")))
 	}
 	return nil
 }

@@ -389,9 +389,13 @@ func TestTargetVersionOffered(t *testing.T) {
 func TestNoMarkButtonWhenNotRecorded(t *testing.T) {
 	eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
 		cmd(t, b, "C2", "U1", "track prod 11.31.0")
-		for i, text := range []string{"prod: Upgrade Failure: Upgrade failed for X_Core", "Upgrade Failure: Upgrade failed for X_Core"} {
-			r := msg(t, b, "C1", "U1", fmt.Sprintf("1.%d", i+1), text).Reply
-			mustSay(t, RenderText(r), "Not ")
+		for i, c := range []struct{ channel, text, says string }{
+			{"C1", "prod: Upgrade Failure: Upgrade failed for X_Core", "Not recorded"},
+			{"C1", "Upgrade Failure: Upgrade failed for X_Core", "Not tracked"},
+		} {
+			text := c.text
+			r := msg(t, b, c.channel, "U1", fmt.Sprintf("1.%d", i+1), text).Reply
+			mustSay(t, RenderText(r), c.says)
 			for _, bl := range r.Blocks {
 				for _, bt := range bl.Buttons {
 					if strings.HasPrefix(bt.ActionID, ActionMarkDone) {
