@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -22,6 +23,25 @@ var environmentWords = strings.Fields(`dev devel develop development qa qas test
 	sit int integration stg stage staging preprod pprd ppe prod prd production live sandbox sbx hotfix hf
 	training trn demo perf dr nonprod`)
 
+// environmentSynonyms are the words that name one kind of environment.
+var environmentSynonyms = map[string]string{"prd": "prod", "production": "prod", "devel": "dev", "develop": "dev", "development": "dev",
+	"tst": "test", "testing": "test", "stg": "staging", "stage": "staging", "pprd": "preprod", "acc": "uat", "acceptance": "uat",
+	"integration": "int", "sbx": "sandbox", "trn": "training"}
+
+// sameEnvironment reports whether a paste's prefix names env: in any
+// case, or in other words ("Production:" for prod, "stg2" for staging2).
+func sameEnvironment(env, prefix string) bool {
+	canon := func(name string) string {
+		parts := strings.FieldsFunc(strings.ToLower(name), func(r rune) bool { return r == '-' || r == '_' || r == '.' })
+		for i, p := range parts {
+			word := strings.TrimRight(p, "0123456789")
+			parts[i] = cmp.Or(environmentSynonyms[word], word) + p[len(word):]
+		}
+		return strings.Join(parts, "-")
+	}
+	return strings.EqualFold(env, prefix) || canon(env) == canon(prefix)
+}
+
 // environmentWord reports whether name reads as an environment's name:
 // one of environmentWords, with a number or a region around it ("dev2", "prod-eu").
 func environmentWord(name string) bool {
@@ -40,11 +60,17 @@ func lineEnvironments(text string, envs []progress.Environment) []string {
 	var out []string
 	for _, line := range strings.Split(text, "\n") {
 		sm := envPrefix.FindStringSubmatch(line)
-		if sm == nil || slices.Contains(out, strings.ToLower(sm[1])) {
+		if sm == nil {
 			continue
 		}
-		if environmentWord(sm[1]) || slices.ContainsFunc(envs, func(e progress.Environment) bool { return strings.EqualFold(e.Name, sm[1]) }) {
-			out = append(out, strings.ToLower(sm[1]))
+		name, known := strings.ToLower(sm[1]), false
+		for _, e := range envs {
+			if sameEnvironment(e.Name, sm[1]) {
+				name, known = e.Name, true
+			}
+		}
+		if (known || environmentWord(name)) && !slices.Contains(out, name) {
+			out = append(out, name)
 		}
 	}
 	return out
@@ -113,7 +139,7 @@ func (b *Bot) record(ctx context.Context, m Message, findings []diagnosis.Findin
 		return out
 	}
 	sm := envPrefix.FindStringSubmatch(m.Text)
-	if sm != nil && len(changes) > 0 && !slices.ContainsFunc(envs, func(e progress.Environment) bool { return strings.EqualFold(e.Name, sm[1]) }) {
+	if sm != nil && len(changes) > 0 && !slices.ContainsFunc(envs, func(e progress.Environment) bool { return sameEnvironment(e.Name, sm[1]) }) {
 		switch e, err := b.store.Environment(ctx, m.Workspace, sm[1]); {
 		case err == nil:
 			out.elsewhere, out.about = e.Name, e
@@ -132,7 +158,7 @@ func (b *Bot) record(ctx context.Context, m Message, findings []diagnosis.Findin
 	var target *progress.Environment
 	if sm != nil {
 		for i := range envs {
-			if strings.EqualFold(envs[i].Name, sm[1]) {
+			if sameEnvironment(envs[i].Name, sm[1]) && (target == nil || strings.EqualFold(envs[i].Name, sm[1])) {
 				target = &envs[i]
 			}
 		}

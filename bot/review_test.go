@@ -417,6 +417,7 @@ func TestUntrackedEnvironmentPrefix(t *testing.T) {
 			recorded bool
 		}{
 			{"staging", false}, {"DEV2", false}, {"prod-eu", false}, {"Note", true},
+			{"Production", true}, {"PRD", true}, {"prd1", false}, // prod in other words, or another prod
 		} {
 			text := tc.prefix + ": Upgrade Failure: Upgrade failed for Mod" + fmt.Sprint(i)
 			out := RenderText(msg(t, b, "C1", "U1", fmt.Sprintf("1.%d", i+1), text).Reply)
@@ -430,9 +431,11 @@ func TestUntrackedEnvironmentPrefix(t *testing.T) {
 			}
 		}
 		st, err := store.Status(context.Background(), "T1", "prod", -1)
-		if err != nil || len(st.Modules) != 1 || st.Modules[0].Name != "Mod3" {
-			t.Errorf("prod lists %+v (%v), want Mod3 alone", st.Modules, err)
+		if err != nil || len(st.Modules) != 3 || st.Modules[0].Name != "Mod3" {
+			t.Errorf("prod lists %+v (%v), want Mod3, Mod4 and Mod5", st.Modules, err)
 		}
+		// "prod:" and "Production:" lines are one environment.
+		mustSay(t, RenderText(msg(t, b, "C1", "U1", "2.1", "prod: Upgrade Failure: Upgrade failed for ModA\nProduction: Upgrade Failure: Upgrade failed for ModB").Reply), "Recorded for prod")
 	})
 }
 
