@@ -18,7 +18,7 @@ func (b *Bot) handleEdit(ctx context.Context, m Message) Response {
 			m.Images = was.Images
 		}
 	}
-	undone, errR := b.undoMessage(ctx, m, "edit:"+messageKey(m))
+	res, undone, errR := b.undoMessage(ctx, m, "edit:"+messageKey(m))
 	if errR != nil {
 		return private(errR)
 	}
@@ -32,6 +32,9 @@ func (b *Bot) handleEdit(ctx context.Context, m Message) Response {
 		note = Line{T(":pencil2: The message was edited and no longer shows an upgrade error I know: what it recorded was undone.")}
 	}
 	resp.Reply.Context(note)
+	if l := keptLine(res); l != nil {
+		resp.Reply.Context(l)
+	}
 	if resp.React != "" {
 		// A quiet diagnosis (a reaction, what it recorded for the author
 		// only) replaces a reply everyone saw: it is public too.
@@ -40,25 +43,25 @@ func (b *Bot) handleEdit(ctx context.Context, m Message) Response {
 	return resp
 }
 
-// undoMessage takes back what message m recorded, as m's author; false
-// when it recorded nothing (left). What it recorded unread (a store
+// undoMessage takes back what message m recorded, as m's author, and
+// says what the undo did; false when it recorded nothing (left). What it recorded unread (a store
 // error) is an error: the edit is not answered as if nothing was.
-func (b *Bot) undoMessage(ctx context.Context, m Message, key string) (bool, *Reply) {
+func (b *Bot) undoMessage(ctx context.Context, m Message, key string) (progress.Result, bool, *Reply) {
 	ref := replyKey(m)
 	u, ok, err := b.undoable(ctx, m.Workspace, ref)
 	if err != nil {
-		return false, b.storeError("read what the message recorded", err)
+		return progress.Result{}, false, b.storeError("read what the message recorded", err)
 	}
 	if !ok || u.Undone != "" {
-		return false, nil
+		return progress.Result{}, false, nil
 	}
-	_, err = b.store.Apply(ctx, m.Workspace, u.Env, progress.Change{Kind: progress.ChangeUndo, Key: key, Actor: m.User, Undoes: u.Keys, At: b.now()})
+	res, err := b.store.Apply(ctx, m.Workspace, u.Env, progress.Change{Kind: progress.ChangeUndo, Key: key, Actor: m.User, Undoes: u.Keys, At: b.now()})
 	if err != nil && !errors.Is(err, progress.ErrNothingToUndo) {
-		return false, b.storeError("undo", err)
+		return progress.Result{}, false, b.storeError("undo", err)
 	}
 	u.Undone = m.User
 	b.putUndoable(ctx, m.Workspace, ref, u)
-	return true, nil
+	return res, true, nil
 }
 
 // handleDelete answers the deletion of message m (HandleDelete).

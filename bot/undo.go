@@ -260,18 +260,26 @@ func (b *Bot) undoneReply(env, user string, res progress.Result, unnamed int) *R
 	}
 	lines = append(lines, Line{T("State: " + stateText(res.State) + left + ".")})
 	r.Section(lines...)
-	if len(res.Kept) > 0 || res.KeptState {
-		l := Line{T(":warning: Changed since by a later change, so left as it is: ")}
-		l = append(l, nameSpans(res.Kept, 10)...)
-		switch {
-		case res.KeptState && len(res.Kept) > 0:
-			l = append(l, T(" and the state"))
-		case res.KeptState:
-			l = append(l, T("the state"))
-		}
-		r.Context(append(l, T(".")))
+	if l := keptLine(res); l != nil {
+		r.Context(l)
 	}
 	return r
+}
+
+// keptLine says what an undo left as it was because a later change
+// changed it since; nil when it left nothing.
+func keptLine(res progress.Result) Line {
+	if len(res.Kept) == 0 && !res.KeptState {
+		return nil
+	}
+	l := append(Line{T(":warning: Changed since by a later change, so left as it is: ")}, nameSpans(res.Kept, 10)...)
+	switch {
+	case res.KeptState && len(res.Kept) > 0:
+		l = append(l, T(" and the state"))
+	case res.KeptState:
+		l = append(l, T("the state"))
+	}
+	return append(l, T("."))
 }
 
 // linesText is lines in plain words, for what a reply recorded.

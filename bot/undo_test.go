@@ -424,3 +424,17 @@ func TestUndoAfterAChangeItDoesNotTakeBack(t *testing.T) {
 		})
 	}
 }
+
+// An edit that takes back what a paste recorded says what a later change
+// kept, as a typed undo does.
+func TestEditSaysWhatItLeft(t *testing.T) {
+	ctx := context.Background()
+	eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
+		cmd(t, b, "C1", "U1", "track prod 11.31.0")
+		m := Message{Workspace: "T1", Channel: "C1", User: "U1", TS: "1.1", Text: "Upgrade Failure: Upgrade failed for B_Core"}
+		b.HandleMessage(ctx, m)
+		cmd(t, b, "C1", "U2", "done B_Core")
+		m.Text, m.Edited = "sorry, wrong channel", "1.2"
+		mustSay(t, text(b.HandleEdit(ctx, m)), "what it recorded was undone", ":warning: Changed since by a later change, so left as it is: B_Core.")
+	})
+}
