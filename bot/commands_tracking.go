@@ -529,6 +529,10 @@ func (b *Bot) markDone(ctx context.Context, workspace, channel, env, user, key s
 	switch {
 	case res.AllClear(): // done now: the all-clear, once
 		r.Blocks = append(r.Blocks, b.allClear(env).Blocks...)
+		if res.State.Normal() == progress.StateFollowing {
+			// Nothing says the preparation has ended: its summary may list more.
+			r.Context(Line{T("No outcome of the modules preparation is recorded yet: when Service Center shows it, paste its summary here, and I will list what it failed or skipped.")})
+		}
 	case res.BecameEmpty:
 		r.Blocks = append(r.Blocks, b.clearedBlocks(ctx, workspace, env)...)
 	}
