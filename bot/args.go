@@ -21,8 +21,15 @@ func splitEnvPrefix(args string) (env, rest string) {
 	if env, ok := strings.CutPrefix(first, "--env="); ok {
 		return env, strings.TrimSpace(after)
 	}
+	// "prod:B_Core" without a space: a typed name holds no colon.
+	if env, name, ok := strings.Cut(first, ":"); ok && envName.MatchString(env) && name != "" && !strings.HasPrefix(name, "/") {
+		return env, strings.TrimSpace(name + " " + after)
+	}
 	return "", args
 }
+
+// envName is how an environment's name is written before a colon (a letter first: "10:30" is a time).
+var envName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9._-]{0,39}$`)
 
 // moduleNames reads module names from command arguments (CONTRACTS.md):
 // pasted Error Log rows and errors name their modules; otherwise names are
