@@ -635,6 +635,14 @@ func (b *Bot) cmdReset(ctx context.Context, c Command, args string) Response {
 	b.releaseOwners(ctx, c.Workspace, env, "cmd:"+c.ID, nil, true)
 	r := &Reply{Summary: env + " reset for a new upgrade"}
 	r.Section(Line{M(c.User), T(" started a new upgrade of "), B(env), T(": state, counts and modules cleared; history kept.")})
+	// The versions stay: say so, since the next upgrade is likely from the old target.
+	if e, err := b.store.Environment(ctx, c.Workspace, env); err == nil && (e.Version != "" || e.FromVersion != "") {
+		kept := "Kept: the target, Platform Server " + cmp.Or(e.Version, "not given")
+		if e.FromVersion != "" {
+			kept += ", upgraded from " + e.FromVersion
+		}
+		r.Context(Line{T(kept + ". For an upgrade to another version: "), C(b.cmd + " track " + env + " <version> from " + cmp.Or(e.Version, "<version>") + " --yes"), T(".")})
+	}
 	noteReplication(r, res.NotReplicated)
 	ref := undoRef("cmd:" + c.ID)
 	b.remember(ctx, c.Workspace, c.Channel, c.User, ref, undoable{Env: env, Keys: []string{"cmd:" + c.ID}, What: r.Summary, Admin: true, Started: string(started)})

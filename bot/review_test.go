@@ -626,3 +626,17 @@ func TestAllClearBeforeTheOutcome(t *testing.T) {
 		}
 	})
 }
+
+// A reset says which versions it kept, and how to name the next upgrade's.
+func TestResetSaysWhatItKept(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
+		cmd(t, b, "C1", "U1", "track prod 11.31.0 from 10.0.1")
+		mustSay(t, text(cmd(t, b, "C1", "U1", "reset prod --yes")), "Kept: the target, Platform Server 11.31.0, upgraded from 10.0.1. For an upgrade to another version: /upgrade track prod <version> from 11.31.0 --yes.")
+		cmd(t, b, "C1", "U1", "track prod 11.32.0 from 11.31.0 --yes")
+		out := text(cmd(t, b, "C1", "U1", "status prod"))
+		mustSay(t, out, "11.31.0 → 11.32.0")
+		if strings.Contains(out, "republish all applications") {
+			t.Errorf("still upgraded from 10:\n%s", out)
+		}
+	})
+}
