@@ -345,8 +345,9 @@ func (b *Bot) addModules(ctx context.Context, c Command, args, name string, reas
 }
 
 // envAsModule says how to write a command whose first module name is an
-// environment this channel follows ("failed prod Billing_CS" would name a
-// module prod); nil when it is not, or the environment is given.
+// environment ("failed prod Billing_CS" would name a module prod): one this
+// channel follows, one tracked elsewhere, or a name that reads as one
+// ("staging"); nil when it is none, or the environment is given.
 func (b *Bot) envAsModule(ctx context.Context, c Command, envName, command string, mods []string) *Reply {
 	if envName != "" || len(mods) < 2 {
 		return nil
@@ -511,7 +512,7 @@ func (b *Bot) markDone(ctx context.Context, workspace, channel, env, user, key s
 	if res.Remaining > 0 {
 		left := fmt.Sprintf(": %d left", res.Remaining)
 		// As the status counts them: those Service Center counted and nobody named are left too.
-		if st, err := b.store.Status(ctx, workspace, env, 0); err == nil && st.Unnamed() > 0 && !all {
+		if st, err := b.store.Status(ctx, workspace, env, 0); err == nil && st.Unnamed() > 0 {
 			left += fmt.Sprintf(" on the list, and %d that Service Center counted and nobody named", st.Unnamed())
 		}
 		l = append(l, T(left+"."))

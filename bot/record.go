@@ -32,7 +32,7 @@ var environmentSynonyms = map[string]string{"prd": "prod", "production": "prod",
 // case, or in other words ("Production:" for prod, "stg2" for staging2).
 func sameEnvironment(env, prefix string) bool {
 	canon := func(name string) string {
-		parts := strings.FieldsFunc(strings.ToLower(name), func(r rune) bool { return r == '-' || r == '_' || r == '.' })
+		parts := envParts(name)
 		for i, p := range parts {
 			word := strings.TrimRight(p, "0123456789")
 			parts[i] = cmp.Or(environmentSynonyms[word], word) + p[len(word):]
@@ -45,12 +45,12 @@ func sameEnvironment(env, prefix string) bool {
 // environmentWord reports whether name reads as an environment's name:
 // one of environmentWords, with a number or a region around it ("dev2", "prod-eu").
 func environmentWord(name string) bool {
-	for _, w := range strings.FieldsFunc(strings.ToLower(name), func(r rune) bool { return r == '-' || r == '_' || r == '.' }) {
-		if slices.Contains(environmentWords, strings.TrimRight(w, "0123456789")) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(envParts(name), func(w string) bool { return slices.Contains(environmentWords, strings.TrimRight(w, "0123456789")) })
+}
+
+// envParts are the lowercase words of an environment's name ("prod-eu": prod, eu).
+func envParts(name string) []string {
+	return strings.FieldsFunc(strings.ToLower(name), func(r rune) bool { return r == '-' || r == '_' || r == '.' })
 }
 
 // lineEnvironments are the environments that lines of text start with
@@ -134,9 +134,11 @@ func (b *Bot) record(ctx context.Context, m Message, findings []diagnosis.Findin
 		}
 		return out
 	}
-	if named := lineEnvironments(m.Text, envs); len(named) > 1 && len(changes) > 0 {
-		out.several = named // which part is whose is guesswork: nothing is recorded
-		return out
+	if len(changes) > 0 {
+		if named := lineEnvironments(m.Text, envs); len(named) > 1 {
+			out.several = named // which part is whose is guesswork: nothing is recorded
+			return out
+		}
 	}
 	sm := envPrefix.FindStringSubmatch(m.Text)
 	if sm != nil && len(changes) > 0 && !slices.ContainsFunc(envs, func(e progress.Environment) bool { return sameEnvironment(e.Name, sm[1]) }) {
