@@ -195,15 +195,7 @@ func lessProgress(p, was Preparation) bool {
 // SameVersion reports whether two Platform Server versions are the same
 // release as far as both say: "11.31" names 11.31.0 and 11.31.2, "11.31.0"
 // is not "11.10.0". Build numbers are not compared.
-func SameVersion(a, b string) bool {
-	pa, pb := strings.Split(strings.TrimSpace(a), "."), strings.Split(strings.TrimSpace(b), ".")
-	for i := range min(len(pa), len(pb)) {
-		if strings.TrimLeft(pa[i], "0") != strings.TrimLeft(pb[i], "0") {
-			return false
-		}
-	}
-	return true
-}
+func SameVersion(a, b string) bool { return CompareVersions(a, b) == 0 }
 
 // CompareVersions orders two Platform Server versions as far as both say,
 // as SameVersion compares them: -1 when a is older than b, 1 when newer,
