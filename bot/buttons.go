@@ -226,8 +226,17 @@ const keepFor = 14 * 24 * time.Hour
 // late screenshot), the message kept is its latest reading, which every
 // version of the reply's buttons then rebuilds.
 func (b *Bot) keep(ctx context.Context, m Message) (string, error) {
+	return b.keepWith(ctx, m, nil)
+}
+
+// keepWith is keep, writing puts in the same round trip.
+func (b *Bot) keepWith(ctx context.Context, m Message, puts []progress.Put) (string, error) {
 	key := replyKey(m)
-	return key, putJSON(ctx, b.store, m.Workspace, "reply:"+key, m, keepFor)
+	p, err := jsonPut("reply:"+key, m, keepFor)
+	if err == nil {
+		err = b.store.PutValues(ctx, m.Workspace, append(puts, p)...)
+	}
+	return key, err
 }
 
 // replyKey is the short key of a message's reply (per workspace).

@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,6 +26,48 @@ type changeList struct {
 	envs       []string
 	workspace  string
 	milestones map[string]progress.State // env → state reached; "" for all clear
+	// read holds what the request read of an environment (its counts when
+	// counted) until it writes there: a paste's reply reads an environment
+	// several times, and each read is a round trip.
+	read map[string]readEnv // by workspace/env
+}
+
+type readEnv struct {
+	env     progress.Environment
+	counts  *progress.Status // Status(…, 0), when read
+	changed bool             // written by this request since: read again
+}
+
+func readKey(workspace, env string) string { return workspace + "/" + strings.ToLower(env) }
+
+// lookup returns env as the request read it, unless it wrote there since.
+func (l *changeList) lookup(workspace, env string) (readEnv, bool) {
+	if l == nil {
+		return readEnv{}, false
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	r, ok := l.read[readKey(workspace, env)]
+	return r, ok && !r.changed
+}
+
+func (l *changeList) keep(workspace string, e progress.Environment, counts *progress.Status) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.read == nil {
+		l.read = map[string]readEnv{}
+	}
+	l.read[readKey(workspace, e.Name)] = readEnv{env: e, counts: counts}
+}
+
+// wrote marks env written: what was read of it is read again.
+func (l *changeList) wrote(workspace, env string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if r, ok := l.read[readKey(workspace, env)]; ok {
+		r.changed = true
+		l.read[readKey(workspace, env)] = r
+	}
 }
 
 func (l *changeList) milestone(workspace, env string, s progress.State) {
@@ -54,11 +97,18 @@ func noteChange(ctx context.Context, env string) {
 	}
 }
 
+// requestReads is the request's change list, for its reads; nil outside a request.
+func requestReads(ctx context.Context) *changeList {
+	l, _ := ctx.Value(changesKey{}).(*changeList)
+	return l
+}
+
 // withChanges runs fn, a request from channel, with a change list in its
 // context and returns its response with Changed (and Milestone) filled in.
 func (b *Bot) withChanges(ctx context.Context, channel string, fn func(context.Context) Response) Response {
 	l := &changeList{}
-	resp := fn(context.WithValue(ctx, changesKey{}, l))
+	ctx = context.WithValue(ctx, changesKey{}, l)
+	resp := fn(ctx)
 	for _, e := range resp.Changed {
 		l.add(e)
 	}
@@ -111,6 +161,7 @@ func (s changeRecorder) Apply(ctx context.Context, workspace, env string, c prog
 			before = e.State
 		}
 	}
+	s.wrote(ctx, workspace, env)
 	res, err := s.Store.Apply(ctx, workspace, env, c)
 	if err != nil || res.Duplicate || res.Refused != "" {
 		return res, err
@@ -125,7 +176,7 @@ func (s changeRecorder) Apply(ctx context.Context, workspace, env string, c prog
 	// counted still unnamed, is not all clear.
 	cleared := res.AllClear()
 	finished := finishing && res.State != before && (res.State == progress.StateFinishedWithErrors || res.State == progress.StateFailed || res.State == progress.StateReady)
-	if err := addSample(ctx, s.Store, workspace, env, at, res.Remaining, c.Kind == progress.ChangeReset, cleared || res.BecameEmpty || finished); err != nil {
+	if err := addSample(ctx, s, workspace, env, at, res.Remaining, c.Kind == progress.ChangeReset, cleared || res.BecameEmpty || finished); err != nil {
 		s.log.Warn("cannot add a sample to the burn-down chart", "env", env, "err", err)
 	}
 	if c.Kind == progress.ChangeReset {
@@ -143,6 +194,7 @@ func (s changeRecorder) Apply(ctx context.Context, workspace, env string, c prog
 }
 
 func (s changeRecorder) Track(ctx context.Context, req progress.TrackRequest) (progress.TrackResult, error) {
+	s.wrote(ctx, req.Workspace, req.Environment)
 	res, err := s.Store.Track(ctx, req)
 	if err == nil && (res.Created || res.Followed || res.Updated) {
 		noteChange(ctx, req.Environment)
@@ -151,6 +203,63 @@ func (s changeRecorder) Track(ctx context.Context, req progress.TrackRequest) (p
 		s.started(ctx, req.Workspace, req.Environment, req.At)
 	}
 	return res, err
+}
+
+// wrote forgets what the request read of env: it is about to change.
+func (s changeRecorder) wrote(ctx context.Context, workspace, env string) {
+	if l := requestReads(ctx); l != nil {
+		l.wrote(workspace, env)
+	}
+}
+
+// Environment is the store's, or what the request read of env before.
+func (s changeRecorder) Environment(ctx context.Context, workspace, env string) (progress.Environment, error) {
+	l := requestReads(ctx)
+	if r, ok := l.lookup(workspace, env); ok {
+		return cloneEnv(r.env), nil
+	}
+	e, err := s.Store.Environment(ctx, workspace, env)
+	if err == nil && l != nil {
+		l.keep(workspace, cloneEnv(e), nil)
+	}
+	return e, err
+}
+
+// ChannelEnvironments is the store's; the request keeps what it read.
+func (s changeRecorder) ChannelEnvironments(ctx context.Context, workspace, channel string) ([]progress.Environment, error) {
+	envs, err := s.Store.ChannelEnvironments(ctx, workspace, channel)
+	if l := requestReads(ctx); err == nil && l != nil {
+		for _, e := range envs {
+			if _, ok := l.lookup(workspace, e.Name); !ok {
+				l.keep(workspace, cloneEnv(e), nil)
+			}
+		}
+	}
+	return envs, err
+}
+
+// Status is the store's; the counts alone (limit 0) are what the request
+// read before, when it did.
+func (s changeRecorder) Status(ctx context.Context, workspace, env string, limit int) (progress.Status, error) {
+	l := requestReads(ctx)
+	if r, ok := l.lookup(workspace, env); ok && limit == 0 && r.counts != nil {
+		st := *r.counts
+		st.Environment = cloneEnv(st.Environment)
+		return st, nil
+	}
+	st, err := s.Store.Status(ctx, workspace, env, limit)
+	if err == nil && l != nil {
+		counts := st
+		counts.Modules, counts.RepublishedModules, counts.Edges = nil, nil, nil
+		counts.Environment = cloneEnv(st.Environment)
+		l.keep(workspace, counts.Environment, &counts)
+	}
+	return st, err
+}
+
+func cloneEnv(e progress.Environment) progress.Environment {
+	e.Channels = slices.Clone(e.Channels)
+	return e
 }
 
 // started keeps when env's upgrade started (tracked, or reset), for its header.
@@ -166,6 +275,7 @@ func (s changeRecorder) started(ctx context.Context, workspace, env string, at t
 }
 
 func (s changeRecorder) Untrack(ctx context.Context, workspace, env, channel, actor string) (bool, error) {
+	s.wrote(ctx, workspace, env)
 	ok, err := s.Store.Untrack(ctx, workspace, env, channel, actor)
 	if err == nil && ok {
 		noteChange(ctx, env)

@@ -219,7 +219,9 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Re
 		rec.env = rec.about.Name // nothing else recorded: the names asked about are for it
 	}
 	ref := replyKey(m)
-	undoable := b.remember(ctx, m.Workspace, m.Channel, m.User, ref, undoable{Env: rec.env, Keys: rec.keys, What: linesText(rec.lines)})
+	// What undo needs is written below, with the message when its reply's
+	// buttons refer to it: one round trip.
+	undoable, puts := b.noteUndoable(ctx, m.Workspace, m.Channel, m.User, ref, undoable{Env: rec.env, Keys: rec.keys, What: linesText(rec.lines)})
 	quiet := true
 	for _, f := range findings {
 		if len(f.Entry.Causes) > 0 {
@@ -240,9 +242,11 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Re
 		}
 		if undoable && len(m.Images) > 0 {
 			// Kept for an edit of the text, which is answered with them (HandleEdit).
-			if _, err := b.keep(ctx, m); err != nil {
+			if _, err := b.keepWith(ctx, m, puts); err != nil {
 				b.log.Warn("cannot keep a message's screenshots", "err", err)
 			}
+		} else {
+			b.putUndo(ctx, m.Workspace, puts)
 		}
 		if rec.cleared {
 			resp.Announce = b.allClear(rec.env)
@@ -254,12 +258,14 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Re
 		// The buttons refer to the message: a choice records its changes,
 		// a click rebuilds the reply.
 		var err error
-		if key, err = b.keep(ctx, m); err != nil {
+		if key, err = b.keepWith(ctx, m, puts); err != nil {
 			key = ""
 			if len(rec.ask) > 0 {
 				rec.err = b.storeError("keep the message for the choice of environment", err)
 			}
 		}
+	} else {
+		b.putUndo(ctx, m.Workspace, puts)
 	}
 	if rec.err == nil && rec.env != "" && len(rec.ask) == 0 {
 		rec.questions, rec.asked = b.keepQuestions(ctx, m, rec.env, key, questions), len(questions)

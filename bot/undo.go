@@ -86,12 +86,19 @@ func (b *Bot) undoable(ctx context.Context, workspace, ref string) (undoable, bo
 }
 
 func (b *Bot) putUndoable(ctx context.Context, workspace, ref string, u undoable) {
-	if err := putJSON(ctx, b.store, workspace, "undo:"+ref, u, progress.UndoTTL); err != nil {
+	puts, err := undoPuts(ref, u)
+	if err == nil {
+		err = b.store.PutValues(ctx, workspace, puts...)
+	}
+	if err != nil {
 		b.log.Warn("cannot keep what a reply recorded for undo", "err", err)
 	}
-	if err := b.store.PutValue(ctx, workspace, "undocode:"+undoCode(ref), []byte(ref), progress.UndoTTL); err != nil {
-		b.log.Warn("cannot keep an undo's code", "err", err)
-	}
+}
+
+// undoPuts keep what the reply ref recorded (u) and its undo code.
+func undoPuts(ref string, u undoable) ([]progress.Put, error) {
+	p, err := jsonPut("undo:"+ref, u, progress.UndoTTL)
+	return []progress.Put{p, {Key: "undocode:" + undoCode(ref), Value: []byte(ref), TTL: progress.UndoTTL}}, err
 }
 
 // remember notes that the reply ref recorded keys on env, as user's last
@@ -99,12 +106,33 @@ func (b *Bot) putUndoable(ctx context.Context, workspace, ref string, u undoable
 // keys to what it recorded before, unless that was undone. It reports
 // whether the reply has something to undo (its Undo button).
 func (b *Bot) remember(ctx context.Context, workspace, channel, user, ref string, rec undoable) bool {
+	ok, puts := b.noteUndoable(ctx, workspace, channel, user, ref, rec)
+	b.putUndo(ctx, workspace, puts)
+	return ok
+}
+
+// putUndo writes noteUndoable's puts.
+func (b *Bot) putUndo(ctx context.Context, workspace string, puts []progress.Put) {
+	if len(puts) == 0 {
+		return
+	}
+	if err := b.store.PutValues(ctx, workspace, puts...); err != nil {
+		b.log.Warn("cannot keep what a reply recorded for undo", "err", err)
+	}
+}
+
+// noteUndoable is remember without its writes: it returns them, to be
+// made with others in one round trip.
+func (b *Bot) noteUndoable(ctx context.Context, workspace, channel, user, ref string, rec undoable) (bool, []progress.Put) {
+	if len(rec.Keys) == 0 && rec.Env == "" {
+		return false, nil // nothing recorded, nor about an environment: nothing to read either
+	}
 	u, ok, err := b.undoable(ctx, workspace, ref)
 	if err != nil {
 		b.log.Warn("cannot read what a reply recorded before", "err", err)
 	}
 	if len(rec.Keys) == 0 {
-		return ok && u.Undone == "" && rec.Env != ""
+		return ok && u.Undone == "" && rec.Env != "", nil
 	}
 	if ok && u.Undone == "" && u.Env == rec.Env {
 		rec.Keys = append(u.Keys, slices.DeleteFunc(rec.Keys, func(k string) bool { return slices.Contains(u.Keys, k) })...)
@@ -114,11 +142,12 @@ func (b *Bot) remember(ctx context.Context, workspace, channel, user, ref string
 	if rec.At == 0 {
 		rec.At = b.now().UnixMilli()
 	}
-	b.putUndoable(ctx, workspace, ref, rec)
-	if err := b.store.PutValue(ctx, workspace, lastKey(channel, user), []byte(ref), progress.UndoTTL); err != nil {
-		b.log.Warn("cannot keep a user's last change", "err", err)
+	puts, err := undoPuts(ref, rec)
+	if err != nil {
+		b.log.Warn("cannot keep what a reply recorded for undo", "err", err)
+		return true, nil
 	}
-	return true
+	return true, append(puts, progress.Put{Key: lastKey(channel, user), Value: []byte(ref), TTL: progress.UndoTTL})
 }
 
 func lastKey(channel, user string) string { return "last:" + channel + ":" + user }

@@ -24,9 +24,18 @@ func getJSON[T any](ctx context.Context, s progress.Values, workspace, key strin
 
 // putJSON keeps v as JSON under key for ttl.
 func putJSON(ctx context.Context, s progress.Values, workspace, key string, v any, ttl time.Duration) error {
+	p, err := jsonPut(key, v, ttl)
+	if err != nil {
+		return err
+	}
+	return s.PutValues(ctx, workspace, p)
+}
+
+// jsonPut is v as JSON under key for ttl, for PutValues.
+func jsonPut(key string, v any, ttl time.Duration) (progress.Put, error) {
 	js, err := json.Marshal(v)
 	if err != nil {
-		return fmt.Errorf("bot: value %s: %w", key, err)
+		return progress.Put{}, fmt.Errorf("bot: value %s: %w", key, err)
 	}
-	return s.PutValue(ctx, workspace, key, js, ttl)
+	return progress.Put{Key: key, Value: js, TTL: ttl}, nil
 }

@@ -18,6 +18,9 @@ import (
 type Values interface {
 	// PutValue stores value under key in workspace for ttl, replacing any value there.
 	PutValue(ctx context.Context, workspace, key string, value []byte, ttl time.Duration) error
+	// PutValues stores each put as PutValue does, in one round trip (one
+	// transaction in the file); nothing is stored when one is invalid.
+	PutValues(ctx context.Context, workspace string, puts ...Put) error
 	// Value returns the value under key; false when there is none or it expired.
 	Value(ctx context.Context, workspace, key string) ([]byte, bool, error)
 	// AppendValue adds item at the end of the list under key (lists are
@@ -26,6 +29,13 @@ type Values interface {
 	AppendValue(ctx context.Context, workspace, key string, item []byte, o AppendOptions) error
 	// ValueList returns the list under key, oldest first; nil when there is none or it expired.
 	ValueList(ctx context.Context, workspace, key string) ([][]byte, error)
+}
+
+// Put is one value for PutValues.
+type Put struct {
+	Key   string
+	Value []byte
+	TTL   time.Duration
 }
 
 // AppendOptions say how AppendValue keeps a list.
@@ -70,6 +80,15 @@ func checkValue(workspace, key string, value []byte, ttl time.Duration) error {
 	return nil
 }
 
+func checkPuts(workspace string, puts []Put) error {
+	for _, v := range puts {
+		if err := checkValue(workspace, v.Key, v.Value, v.TTL); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func checkAppend(workspace, key string, item []byte, o AppendOptions) error {
 	if err := checkValue(workspace, key, item, o.TTL); err != nil {
 		return err
@@ -100,10 +119,24 @@ func (s *RedisStore) valueKey(workspace, key string) string {
 
 // PutValue stores value under key in workspace for ttl.
 func (s *RedisStore) PutValue(ctx context.Context, workspace, key string, value []byte, ttl time.Duration) error {
-	if err := checkValue(workspace, key, value, ttl); err != nil {
+	return s.PutValues(ctx, workspace, Put{key, value, ttl})
+}
+
+// PutValues stores each put as PutValue does, in one pipeline.
+func (s *RedisStore) PutValues(ctx context.Context, workspace string, puts ...Put) error {
+	if err := checkPuts(workspace, puts); err != nil {
 		return err
 	}
-	return s.wrap("put value", s.client.Set(ctx, s.valueKey(workspace, key), value, ttl).Err())
+	if len(puts) == 1 {
+		return s.wrap("put value", s.client.Set(ctx, s.valueKey(workspace, puts[0].Key), puts[0].Value, puts[0].TTL).Err())
+	}
+	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, v := range puts {
+			p.Set(ctx, s.valueKey(workspace, v.Key), v.Value, v.TTL)
+		}
+		return nil
+	})
+	return s.wrap("put values", err)
 }
 
 // Value returns the value under key; false when there is none or it expired.
@@ -176,11 +209,21 @@ func boltValueKey(workspace, key string) []byte { return []byte(workspace + "\x0
 // PutValue stores value under key in workspace for ttl, and drops a few
 // expired values so the bucket does not grow with every value ever put.
 func (s *BoltStore) PutValue(ctx context.Context, workspace, key string, value []byte, ttl time.Duration) error {
-	if err := checkValue(workspace, key, value, ttl); err != nil {
+	return s.PutValues(ctx, workspace, Put{key, value, ttl})
+}
+
+// PutValues stores each put as PutValue does, in one transaction.
+func (s *BoltStore) PutValues(ctx context.Context, workspace string, puts ...Put) error {
+	if err := checkPuts(workspace, puts); err != nil {
 		return err
 	}
 	return s.update(ctx, "put value", func(tx *bolt.Tx) error {
-		return s.putLive(tx, bktValues, boltValueKey(workspace, key), ttl, func([]byte) ([]byte, error) { return value, nil })
+		for _, v := range puts {
+			if err := s.putLive(tx, bktValues, boltValueKey(workspace, v.Key), v.TTL, func([]byte) ([]byte, error) { return v.Value, nil }); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 

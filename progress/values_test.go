@@ -54,6 +54,30 @@ func testValues(t *testing.T, s Store) {
 		if err := s.PutValue(ctx, bad.ws, bad.key, bad.value, bad.ttl); !errors.Is(err, ErrInvalid) {
 			t.Errorf("%s: PutValue = %v; want ErrInvalid", bad.name, err)
 		}
+		if bad.ws != ws {
+			continue
+		}
+		// One bad put among good ones: none is stored.
+		if err := s.PutValues(ctx, ws, Put{"batch-good", []byte("v"), time.Hour}, Put{bad.key, bad.value, bad.ttl}); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: PutValues = %v; want ErrInvalid", bad.name, err)
+		}
+		if _, found, _ := s.Value(ctx, ws, "batch-good"); found {
+			t.Errorf("%s: PutValues stored a value of a batch it refused", bad.name)
+		}
+	}
+	// Several at once, each with its own time to live, replacing what was there.
+	puts := []Put{{"k1", []byte("third"), time.Hour}, {"b1", []byte("one"), time.Minute}, {"b2", nil, 24 * time.Hour}}
+	if err := s.PutValues(ctx, ws, puts...); err != nil {
+		t.Fatalf("PutValues: %v", err)
+	}
+	for _, p := range puts {
+		got, found, err := s.Value(ctx, ws, p.Key)
+		if err != nil || !found || string(got) != string(p.Value) {
+			t.Errorf("after PutValues, Value(%s) = %q, %v, %v; want %q", p.Key, got, found, err, p.Value)
+		}
+	}
+	if err := s.PutValues(ctx, ws); err != nil {
+		t.Errorf("PutValues of nothing = %v", err)
 	}
 }
 
