@@ -67,8 +67,8 @@ func TestButtonCommands(t *testing.T) {
 			map[string]string{"Share in channel": "status"}},
 		{"status of one environment shares it", []string{"track qa", "track dev"}, func(t *testing.T, b *Bot) Response { return cmd(t, b, "C1", "U1", "status qa") },
 			map[string]string{"Share in channel": "status qa"}},
-		{"choosing an environment: no command", []string{"track qa", "track prod"}, func(t *testing.T, b *Bot) Response { return msg(t, b, "C1", "U1", "1.1", producerPaste) },
-			map[string]string{"qa": "", "prod": "", "Mark Billing_CS republished": "done Billing_CS"}},
+		{"choosing an environment: record, with the message's key", []string{"track qa", "track prod"}, func(t *testing.T, b *Bot) Response { return msg(t, b, "C1", "U1", "1.1", producerPaste) },
+			map[string]string{"qa": "record " + replyKey(Message{Channel: "C1", TS: "1.1"}) + ":qa", "prod": "record " + replyKey(Message{Channel: "C1", TS: "1.1"}) + ":prod"}},
 	}
 	for _, tc := range replies {
 		t.Run(tc.name, func(t *testing.T) {
@@ -382,22 +382,40 @@ func TestSecondChoiceShowsTheFirst(t *testing.T) {
 	})
 }
 
-// A button of the question clicked after the choice (from a stale copy)
-// rebuilds the message for the environment chosen: the question stays answered.
-func TestStaleQuestionButtonAfterTheChoice(t *testing.T) {
-	eachStore(t, func(t *testing.T, b *Bot, _ progress.Store) {
+// A question of environment offers no Mark button, since nothing is
+// recorded yet: the choice rebuilds the reply with one, which works. The
+// choice can be typed too (the shell's only way for a shared file).
+func TestMarkButtonAfterTheChoice(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
 		cmd(t, b, "C1", "U1", "track dev")
 		cmd(t, b, "C1", "U1", "track prod")
 		question := buttonsOf(msg(t, b, "C1", "U1", "9.2", producerPaste).Reply)
-		click(b, "c1", question["prod"])
-		got := click(b, "m1", question["Mark Billing_CS republished"])
+		if _, ok := question["Mark Billing_CS republished"]; ok {
+			t.Errorf("the question offers a Mark button: %v", question)
+		}
+		mark, ok := buttonsOf(click(b, "c1", question["prod"]).Update)["Mark Billing_CS republished"]
+		if !ok {
+			t.Fatal("no Mark button after the choice")
+		}
+		got := click(b, "m1", mark)
 		if got.Update == nil {
 			t.Fatalf("no rebuilt message: %s", text(got))
 		}
-		if _, ok := buttonsOf(got.Update)["dev"]; ok {
-			t.Errorf("the question came back:\n%s", RenderText(got.Update))
-		}
 		mustSay(t, RenderText(got.Update), "Recorded for prod", "Billing_CS marked republished by U2")
+
+		// Typed: the rebuilt reply is the answer; a second choice shows the first.
+		key := replyKey(Message{Channel: "C1", TS: "9.3"})
+		msg(t, b, "C1", "U1", "9.3", strings.ReplaceAll(producerPaste, "Billing_CS", "Orders_CS"))
+		typed := cmd(t, b, "C1", "U1", "record "+key+":dev")
+		if typed.Reply == nil || typed.Update != nil {
+			t.Fatalf("record %s:dev: %+v", key, typed)
+		}
+		mustSay(t, RenderText(typed.Reply), "Recorded for dev")
+		if st, _ := store.Status(context.Background(), "T1", "dev", -1); st.ModuleCount != 1 {
+			t.Errorf("dev lists %d modules after the typed choice, want 1", st.ModuleCount)
+		}
+		mustSay(t, text(cmd(t, b, "C1", "U1", "record "+key+":prod")), "This message is already recorded for dev.")
+		mustSay(t, text(cmd(t, b, "C1", "U1", "record nosuchkey:prod")), "That choice has expired")
 	})
 }
 

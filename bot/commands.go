@@ -56,7 +56,7 @@ func commandTable() []*commandDef {
 			examples: []string{"reset qa --yes"}, run: (*Bot).cmdReset},
 		{name: "remind", args: "<schedule> | off | now", summary: "This channel's reminder schedule while modules remain (cron spec, @daily, @every 2h).", admin: true,
 			examples: []string{"remind 0 9 * * 1-5", "remind @every 4h", "remind CRON_TZ=Europe/Lisbon 0 9 * * *", "remind off", "remind now"}, run: (*Bot).cmdRemind},
-		{name: "record", args: "<code>", summary: "Do what a question's button does (which module a screenshot names) or record anyway what a reply held back (an older message, another version, a message quoted in a sentence); the reply prints the code.",
+		{name: "record", args: "<code>", summary: "Do what a question's button does (which module a screenshot names, which environment a message is about) or record anyway what a reply held back (an older message, another version, a message quoted in a sentence); the reply prints the code.",
 			examples: []string{"record 3fK9xQ2a"}, run: (*Bot).cmdRecord},
 		{name: "diagnose", args: "<text>", summary: "Explain an error message without recording anything.",
 			examples: []string{"diagnose There were errors preparing some modules."}, readOnly: true, run: (*Bot).cmdDiagnose},

@@ -309,7 +309,11 @@ func (b *Bot) diagnosisMessage(m Message, parts []part, changes []partChanges, r
 		r.Section(Line{T("Which environment is this about? I follow several here.")})
 		var buttons []Button
 		for _, env := range rec.ask {
-			buttons = append(buttons, Button{ActionID: ActionChooseEnv + ":" + env, Label: env, Value: buttonValue{Env: env, Key: key}.String()})
+			bt := Button{ActionID: ActionChooseEnv + ":" + env, Label: env, Value: buttonValue{Env: env, Key: key}.String()}
+			if key != "" {
+				bt.Command = "record " + key + ":" + env // a file or screenshot cannot be pasted again with a prefix
+			}
+			buttons = append(buttons, bt)
 		}
 		r.Actions(buttons...)
 	default:
@@ -348,8 +352,10 @@ func (b *Bot) diagnosisMessage(m Message, parts []part, changes []partChanges, r
 			command := "track " + rec.env + " " + v
 			buttons = append(buttons, Button{ActionID: ActionTarget, Label: "Make " + v + " the target", Value: command, Command: command})
 		}
-		if rec.untraced || rec.elsewhere != "" || len(rec.several) > 0 {
-			listed = map[string]bool{} // recorded nowhere: no module to mark republished
+		if rec.untraced || rec.elsewhere != "" || len(rec.several) > 0 || len(rec.ask) > 0 {
+			// Recorded nowhere (yet: the choice of environment rebuilds
+			// the reply): no module to mark republished.
+			listed = map[string]bool{}
 		}
 		for _, bt := range b.findingButtons(findings, rec.env, key, listed) {
 			var v buttonValue

@@ -296,6 +296,15 @@ func (b *Bot) cmdRecord(ctx context.Context, c Command, args string) Response {
 	if err != nil {
 		return private(b.storeError("read the question", err))
 	}
+	if key, env, choice := strings.Cut(code, ":"); !found && choice {
+		// The choice of environment of a message's reply (its buttons' command).
+		resp := b.chooseEnv(ctx, Action{Workspace: c.Workspace, Channel: c.Channel, User: c.User, ID: c.ID}, buttonValue{Env: env, Key: key})
+		if resp.Reply == nil {
+			resp.Reply, resp.Private = resp.Update, false // typed, there is no message to rebuild: the rebuilt one is the answer
+		}
+		resp.Update = nil
+		return resp
+	}
 	if !found {
 		return private(errorReply(fmt.Sprintf("I don't know the code %q (a question's buttons work for %d days). Report the module with `%s failed <module>`.", Shorten(code, 20), keepFor/(24*time.Hour), b.cmd)))
 	}

@@ -170,3 +170,48 @@ func TestPrefixNamesAnotherChannelsEnvironment(t *testing.T) {
 		t.Errorf("a paste after \"Error:\" was not recorded for prod: %+v", st.Modules)
 	}
 }
+
+// A summary pasted last, or corrected by an edit, whose failed and skipped
+// modules were all named and republished, finishes the upgrade: it is not
+// an older message, and the list has nothing left.
+func TestSummaryOfModulesAlreadyRepublished(t *testing.T) {
+	ctx := context.Background()
+	state := func(b *Bot, store progress.Store) progress.State {
+		st, err := store.Status(ctx, "T1", "prod", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.State
+	}
+	t.Run("pasted last", func(t *testing.T) {
+		b, store := newTestBot(t)
+		cmd(t, b, "C1", "U1", "track prod 11.31.0")
+		msg(t, b, "C1", "U1", "1.1", "Upgrade Failure: Upgrade failed for Billing_CS")
+		cmd(t, b, "C1", "U2", "done Billing_CS")
+		resp := msg(t, b, "C1", "U1", "1.2", "26 modules prepared successfully, 1 modules failed and 0 modules skipped.")
+		if got := state(b, store); got != progress.StateDone {
+			t.Errorf("state %s after the summary of the module republished, want done", got)
+		}
+		if resp.Announce == nil || !strings.Contains(RenderText(resp.Announce), "All clear on prod") {
+			t.Errorf("no all clear: %+v", resp)
+		}
+	})
+	t.Run("corrected by an edit", func(t *testing.T) {
+		b, store := newTestBot(t)
+		cmd(t, b, "C1", "U1", "track prod 11.31.0")
+		msg(t, b, "C1", "U1", "2.1", "26 modules prepared successfully, 2 modules failed and 1 modules skipped.")
+		msg(t, b, "C1", "U1", "2.2", "Upgrade Failure: Upgrade failed for Billing_CS")
+		cmd(t, b, "C1", "U2", "done Billing_CS")
+		edit := b.HandleEdit(ctx, Message{Workspace: "T1", Channel: "C1", User: "U1", TS: "2.1", Edited: "2.3", Text: "26 modules prepared successfully, 1 modules failed and 0 modules skipped."})
+		if edit.Reply == nil || strings.Contains(RenderText(edit.Reply), "looks older") {
+			t.Errorf("the edit's reply:\n%s", text(edit))
+		}
+		st, err := store.Status(ctx, "T1", "prod", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.State != progress.StateDone || st.Unnamed() != 0 || *st.Counts.Failed != 1 {
+			t.Errorf("after the edit: state %s, %d not named, counts %+v; want done, 0, 1 failed", st.State, st.Unnamed(), st.Counts)
+		}
+	})
+}

@@ -154,8 +154,22 @@ func Next(st Status, c Change) Transition {
 			return Transition{State: cur, Refused: VerdictRecorded}
 		}
 		to = StateReady
-		if deref(cmp.Or(c.Counts.Failed, st.Counts.Failed))+deref(cmp.Or(c.Counts.Skipped, st.Counts.Skipped)) > 0 {
+		if n := deref(cmp.Or(c.Counts.Failed, st.Counts.Failed)) + deref(cmp.Or(c.Counts.Skipped, st.Counts.Skipped)); n > 0 {
 			to = StateFinishedWithErrors
+			if st.UnnamedCovered || n <= st.NamedFailedSkipped {
+				// Every module it counts was named already (a summary
+				// pasted last, or corrected by an edit): it is news of
+				// this upgrade, not an older one, and once none is left
+				// to republish the upgrade is done.
+				switch {
+				case cur == StateDone:
+					return Transition{State: cur}
+				case cur == StateRepublishing:
+					return Transition{State: cur, IfEmpty: StateDone}
+				case to.stage() >= cur.stage() || c.Force:
+					return Transition{State: to, IfEmpty: StateDone}
+				}
+			}
 		}
 	case ChangeState:
 		if c.State == StateReady && cur == StateDone {

@@ -66,6 +66,14 @@ func TestNext(t *testing.T) {
 		{"from 10, ready, done all", from10(StateReady), Change{Kind: ChangeDone, All: true}, 0, StateDone, ""},
 		{"from 10, following, done", from10(StateFollowing), Change{Kind: ChangeDone}, 0, StateFollowing, ""},
 		{"from 11, following, done all", Status{Environment: Environment{State: StateFollowing, FromVersion: "11.8.0"}}, Change{Kind: ChangeDone, All: true}, 0, StateFollowing, ""},
+		// a summary whose failed and skipped modules were all named already (pasted last, or an edit correcting one)
+		{"following, summary of modules named and republished", named(StateFollowing, 1), Change{Kind: ChangeSummary, Counts: counts(1, 0)}, 0, StateDone, ""},
+		{"following, summary of modules named, one still listed", named(StateFollowing, 2), Change{Kind: ChangeSummary, Counts: counts(1, 1)}, 1, StateFinishedWithErrors, ""},
+		{"following, summary of more modules than named", named(StateFollowing, 1), Change{Kind: ChangeSummary, Counts: counts(2, 0)}, 0, StateFinishedWithErrors, ""},
+		{"republishing, corrected summary of modules named", named(StateRepublishing, 1), Change{Kind: ChangeSummary, Counts: counts(1, 0)}, 0, StateDone, ""},
+		{"republishing, corrected summary, one still listed", named(StateRepublishing, 2), Change{Kind: ChangeSummary, Counts: counts(1, 0)}, 1, StateRepublishing, ""},
+		{"done, summary of modules named", named(StateDone, 3), Change{Kind: ChangeSummary, Counts: counts(1, 2)}, 0, StateDone, ""},
+		{"done, summary of more modules than named", named(StateDone, 1), Change{Kind: ChangeSummary, Counts: counts(1, 2)}, 0, StateDone, VerdictOlder},
 		// republishing
 		{"republishing, done", stateOf(StateRepublishing), Change{Kind: ChangeDone}, 3, StateRepublishing, ""},
 		{"republishing, last done", covered(StateRepublishing, 2, 2), Change{Kind: ChangeDone}, 0, StateDone, ""},
@@ -102,6 +110,13 @@ func TestNext(t *testing.T) {
 }
 
 func stateOf(s State) Status { return Status{Environment: Environment{State: s}} }
+
+// named is state s with n modules named (failed, skipped or reported) since the reset.
+func named(s State, n int) Status {
+	st := stateOf(s)
+	st.NamedFailedSkipped = n
+	return st
+}
 
 func withCounts(s State, c Counts) Status {
 	st := stateOf(s)

@@ -145,7 +145,7 @@ func TestButtonsAsCommands(t *testing.T) {
 		{"status shares", "/upgrade track qa\n/upgrade status\n",
 			[]string{"[Share in channel] /upgrade status qa"}, ""},
 		{"which environment", "/upgrade track qa\n/upgrade track prod\n" + producer + "\n\n",
-			[]string{`[qa] paste the message again starting with "qa:"`, `[prod] paste the message again starting with "prod:"`}, "Which environment? ["},
+			[]string{`[qa] /upgrade record `, `[prod] /upgrade record `}, "Which environment? ["},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
