@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/upgradebot/upgradebot/progress"
 )
@@ -46,6 +47,11 @@ func (b *Bot) cmdTrack(ctx context.Context, c Command, args string) Response {
 			}
 			req.Version = f
 		}
+	}
+	if req.Version != "" && progress.CompareVersions(req.Version, firstPreparing) < 0 {
+		env, _ := progress.NormalizeEnvironment(fields[0])
+		return private(errorReply(fmt.Sprintf("Platform Server %s is older than %s, the first version whose upgrade prepares the modules, which is what I follow: give the version %s is upgraded to (like 11.31.0). The version it is upgraded from goes after from: %s track %s <version> from %s.",
+			req.Version, firstPreparing, env, b.cmd, env, req.Version)))
 	}
 	if r := b.notNewer(ctx, req); r != nil {
 		return private(r)
@@ -136,6 +142,10 @@ func (b *Bot) trackChanges(ctx context.Context, req progress.TrackRequest, args 
 	}
 	return r
 }
+
+// firstPreparing is the first Platform Server version whose upgrade
+// prepares the modules: an upgrade's target is this or later.
+const firstPreparing = "11.12"
 
 // notNewer refuses a track that leaves an environment's target not newer
 // than the version it is upgraded from (given now or tracked already): the
@@ -347,9 +357,18 @@ func (b *Bot) addModules(ctx context.Context, c Command, args, name string, reas
 // envAsModule says how to write a command whose first module name is an
 // environment ("failed prod Billing_CS" would name a module prod): one this
 // channel follows, one tracked elsewhere, or a name that reads as one
-// ("staging"); nil when it is none, or the environment is given.
+// ("staging"); or whose environment is a module's name with a colon after
+// it ("failed Orders_UI: it failed twice"). nil when it is none of them.
 func (b *Bot) envAsModule(ctx context.Context, c Command, envName, command string, mods []string) *Reply {
-	if envName != "" || len(mods) < 2 {
+	if envName != "" {
+		if _, err := b.store.Environment(ctx, c.Workspace, envName); errors.Is(err, progress.ErrNotFound) && !environmentWord(envName) {
+			name := strings.TrimSuffix(strings.TrimSpace(envName), ":")
+			return errorReply(fmt.Sprintf("No environment named %s is tracked in this workspace, so nothing was recorded. If %s is a module, write it without the colon after it: `%s %s %s` (a comment goes in parentheses). `%s envs` lists the environments.",
+				strings.ToLower(name), name, b.cmd, command, commandName(name), b.cmd))
+		}
+		return nil
+	}
+	if len(mods) < 2 {
 		return nil
 	}
 	names := make([]string, len(mods)-1)
@@ -425,7 +444,25 @@ func noNamesProblem(refused []string) string {
 	if len(refused) == 0 {
 		return "Name at least one module."
 	}
-	return fmt.Sprintf("None of %s can be a module name (letters, digits, _ - . and ' only; quote a name with spaces or other signs).", quotedList(refused))
+	return fmt.Sprintf("None of %s can be a module name (%s).", quotedList(refused), refusedWhy(refused))
+}
+
+// refusedWhy says what makes the names refused not module names.
+func refusedWhy(refused []string) string {
+	long := 0
+	for _, n := range refused {
+		if utf8.RuneCountInString(strings.Trim(n, `"'“”`)) > progress.MaxModuleName {
+			long++
+		}
+	}
+	why := fmt.Sprintf("longer than %d characters, more than a module name has", progress.MaxModuleName)
+	switch long {
+	case len(refused):
+		return why
+	case 0:
+		return "letters, digits, _ - . and ' only; quote a name with spaces or other signs; text in parentheses is a comment"
+	}
+	return "letters, digits, _ - . and ' only, quoted when it has spaces or other signs, and not " + why
 }
 
 // refusedNote tells, under a reply (above its buttons), what a command could not take for a module name.
@@ -440,7 +477,7 @@ func refusedNote(r *Reply, refused []string) {
 		r.Blocks, buttons = r.Blocks[:n-1], slices.Clone(r.Blocks[n-1:])
 	}
 	r.Context(append(append(Line{T("Not module names, so not recorded: ")}, nameSpans(refused, 10)...),
-		T(" (a name with spaces goes in quotes; text in parentheses is a comment)")))
+		T(" ("+refusedWhy(refused)+")")))
 	r.Blocks = append(r.Blocks, buttons...)
 }
 

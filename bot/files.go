@@ -63,7 +63,7 @@ func (s *Sheet) findings(kb *diagnosis.KB) []diagnosis.Finding {
 func (b *Bot) ReadFile(name string, data []byte) ImageText {
 	im := ImageText{Name: name, File: true}
 	if len(data) > MaxFileBytes {
-		im.Problem = fmt.Sprintf("it is too large (at most %d MB are read)", MaxFileBytes>>20)
+		im.Problem = fmt.Sprintf("it is larger than the %d MB I read, so none of it was read: share the lines around the errors, or an Error Log export of fewer rows", MaxFileBytes>>20)
 		return im
 	}
 	log, err := errorlog.Read(data, errorlog.DefaultLimits)
@@ -78,7 +78,7 @@ func (b *Bot) ReadFile(name string, data []byte) ImageText {
 		return im
 	}
 	if len(data) > MaxTextBytes {
-		im.Problem = fmt.Sprintf("it is too large for a text (at most %d MB are read; an Error Log export is read up to %d MB)", MaxTextBytes>>20, MaxFileBytes>>20)
+		im.Problem = fmt.Sprintf("it is a text larger than the %d MB I read of one, so none of it was read: paste or share the lines around the errors (an Error Log export is read up to %d MB)", MaxTextBytes>>20, MaxFileBytes>>20)
 		return im
 	}
 	text, err := errorlog.Decode(data)

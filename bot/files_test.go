@@ -76,7 +76,8 @@ func TestUnreadableFiles(t *testing.T) {
 		want string
 	}{
 		{"screenshot.csv", []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00"), "is not a text, CSV or XLSX file"},
-		{"big.csv", make([]byte, MaxFileBytes+1), "too large (at most 10 MB are read)"},
+		{"big.csv", make([]byte, MaxFileBytes+1), "larger than the 10 MB I read, so none of it was read"},
+		{"long.log", []byte(strings.Repeat("Upgrade failed for Billing_CS\n", MaxTextBytes/20)), "a text larger than the 1 MB I read of one, so none of it was read: paste or share the lines around the errors"},
 		{"many.csv", errorlogtest.CSV(many), "more than 50000 rows, so none were recorded"},
 		{"old.xls", []byte("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1"), "old Excel (.xls)"},
 		{"latin1.txt", []byte("Upgrade failed for Caf\xe9_Core\n"), "in an encoding other than UTF-8 or UTF-16 (Latin-1, Windows-1252…); save it as UTF-8"},

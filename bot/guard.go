@@ -130,7 +130,13 @@ func (b *Bot) heldLines(ctx context.Context, workspace, env string, held []heldC
 			lines = append(lines, slices.Concat(Line{T(":question: Not recorded for "), B(env), T(": ")}, nameSpans(h.Change.Modules, 5),
 				Line{T(is + " here, so the message may be about the environment rather than a module (it would record ")}, says, Line{T(").")}))
 		case progress.VerdictOtherVersion:
-			lines = append(lines, slices.Concat(Line{T(":warning: Not recorded for "), B(env), T(fmt.Sprintf(": this message names Platform Server %s, but %s's target is %s — an earlier upgrade, or another environment? (It would record ", h.Change.Version, env, st.Version))}, says, Line{T(".)")}))
+			l := Line{T(":warning: Not recorded for "), B(env), T(fmt.Sprintf(": this message names Platform Server %s, but %s's target is %s", h.Change.Version, env, st.Version))}
+			if progress.CompareVersions(h.Change.Version, st.Version) > 0 {
+				l = append(l, T(", an older one: if "+h.Change.Version+" is the target, "), C(b.cmd+" track "+env+" "+h.Change.Version), T(" sets it. ("))
+			} else {
+				l = append(l, T(" — an earlier upgrade, or another environment? ("))
+			}
+			lines = append(lines, slices.Concat(l, Line{T("It would record ")}, says, Line{T(".)")}))
 		default:
 			l := slices.Concat(Line{T(":hourglass: Not recorded for "), B(env), T(": this message looks older than what is recorded. It says ")}, says)
 			if h.Change.Stamps != "" {

@@ -382,7 +382,7 @@ func targetVersion(rec recordOutcome, findings []diagnosis.Finding) string {
 	}
 	for _, f := range findings {
 		if v := f.Text("version"); v != "" {
-			if progress.CompareVersions(v, "11.12") < 0 || rec.about.FromVersion != "" && progress.CompareVersions(v, rec.about.FromVersion) <= 0 {
+			if progress.CompareVersions(v, firstPreparing) < 0 || rec.about.FromVersion != "" && progress.CompareVersions(v, rec.about.FromVersion) <= 0 {
 				return ""
 			}
 			return v

@@ -181,18 +181,49 @@ func (b *Bot) restoreOwners(ctx context.Context, workspace, env string, keys, ba
 	}
 }
 
+// ownership is who took the modules of an environment (by module key),
+// with the modules listed to say it of.
+type ownership struct {
+	by map[string]string
+	// listed holds every module listed when anyone took one; else the
+	// first ones, the rest counted by Status.ModuleCount.
+	listed []progress.Module
+}
+
+// moduleOwnership reads who took st's modules; nil when it cannot be read.
+func (b *Bot) moduleOwnership(ctx context.Context, workspace string, st progress.Status) *ownership {
+	by := b.moduleOwners(ctx, workspace, st.Name)
+	if by == nil {
+		return nil
+	}
+	own := &ownership{by: by, listed: st.Modules}
+	if len(by) > 0 && st.ModuleCount > len(st.Modules) {
+		// Owners of modules beyond those shown are named too.
+		full, err := b.store.Status(ctx, workspace, st.Name, -1)
+		if err != nil {
+			b.log.Warn("cannot read the modules to name their owners", "env", st.Name, "err", err)
+			return nil
+		}
+		own.listed = full.Modules
+	}
+	return own
+}
+
 // ownerLines group the listed modules by owner: each owner mentioned once
-// with their modules, then the modules nobody has taken.
-func (b *Bot) ownerLines(st progress.Status, owners map[string]string) []Line {
+// with their modules, then the modules nobody has taken (all st.ModuleCount
+// counted, when own.listed holds only the first).
+func (b *Bot) ownerLines(st progress.Status, own *ownership) []Line {
 	var order []string
 	byOwner := map[string][]string{}
 	var free []string
-	for _, m := range st.Modules {
-		o := owners[moduleKey(m.Name)]
+	owned := 0
+	for _, m := range own.listed {
+		o := own.by[moduleKey(m.Name)]
 		if o == "" {
 			free = append(free, m.Name)
 			continue
 		}
+		owned++
 		if _, ok := byOwner[o]; !ok {
 			order = append(order, o)
 		}
@@ -202,8 +233,8 @@ func (b *Bot) ownerLines(st progress.Status, owners map[string]string) []Line {
 	for _, o := range order {
 		lines = append(lines, append(Line{M(o), T(": ")}, nameSpans(byOwner[o], 8)...))
 	}
-	if len(free) > 0 {
-		l := append(Line{T("Nobody has taken ")}, nameSpans(free, 8)...)
+	if n := max(st.ModuleCount, len(own.listed)) - owned; n > 0 {
+		l := append(Line{T("Nobody has taken ")}, nameSpansOf(free, 8, n)...)
 		lines = append(lines, append(l, T(" yet: "), C(b.cmd+" take <module>"), T(".")))
 	}
 	return lines

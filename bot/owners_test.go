@@ -303,3 +303,26 @@ func TestReleaseNamesTheOwner(t *testing.T) {
 		t.Errorf("releasing one's own module names an owner:\n%s", out)
 	}
 }
+
+// A reminder names every owner and counts every module nobody took, also
+// beyond the modules it shows.
+func TestReminderOwnersBeyondTheModulesShown(t *testing.T) {
+	b, _ := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod 11.31.0")
+	var mods []string
+	for i := 1; i <= 20; i++ {
+		mods = append(mods, fmt.Sprintf("M%02d", i))
+	}
+	cmd(t, b, "C1", "U1", "failed "+strings.Join(mods, " "))
+	r, err := b.ChannelReminder(context.Background(), "T1", "C1", testNow, time.Hour)
+	if err != nil || r == nil {
+		t.Fatalf("reminder: %v, %v", r, err)
+	}
+	mustSay(t, RenderText(r), "Nobody has taken M01, M02, M03, M04, M05, M06, M07, M08 … and 12 more yet")
+	cmd(t, b, "C1", "U2", "take M20")
+	r, err = b.ChannelReminder(context.Background(), "T1", "C1", testNow, time.Hour)
+	if err != nil || r == nil {
+		t.Fatalf("reminder: %v, %v", r, err)
+	}
+	mustSay(t, RenderText(r), "U2: M20\n", "Nobody has taken M01, M02, M03, M04, M05, M06, M07, M08 … and 11 more yet")
+}

@@ -10,17 +10,22 @@ func plural(n int, one, many string) string {
 }
 
 // nameSpans lists names as code spans, at most max of them.
-func nameSpans(names []string, max int) []Span {
+func nameSpans(names []string, max int) []Span { return nameSpansOf(names, max, len(names)) }
+
+// nameSpansOf is nameSpans of the first of total names.
+func nameSpansOf(names []string, max, total int) []Span {
 	var out []Span
 	for i, n := range names {
 		if i == max {
-			out = append(out, T(fmt.Sprintf(" … and %d more", len(names)-max)))
 			break
 		}
 		if i > 0 {
 			out = append(out, T(", "))
 		}
 		out = append(out, C(n))
+	}
+	if shown := min(len(names), max); total > shown {
+		out = append(out, T(fmt.Sprintf(" … and %d more", total-shown)))
 	}
 	return out
 }

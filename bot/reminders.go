@@ -112,10 +112,9 @@ func (b *Bot) Reminder(st progress.Status, now time.Time, stall time.Duration, n
 	return b.reminder(st, nil, now, stall, n)
 }
 
-// reminder is Reminder naming the owners of the modules (by module key;
-// nil when unknown): each owner once with their modules, then the modules
-// nobody took.
-func (b *Bot) reminder(st progress.Status, owners map[string]string, now time.Time, stall time.Duration, n int) *Reply {
+// reminder is Reminder naming the owners of the modules (nil when
+// unknown): each owner once with their modules, then the modules nobody took.
+func (b *Bot) reminder(st progress.Status, owners *ownership, now time.Time, stall time.Duration, n int) *Reply {
 	w := outstanding(st, now, stall)
 	if !w.any() {
 		return nil
@@ -194,7 +193,7 @@ func (b *Bot) ChannelReminder(ctx context.Context, workspace, channel string, no
 			}
 			continue
 		}
-		r := b.reminder(st, b.moduleOwners(ctx, workspace, e.Name), now, stall, len(parts))
+		r := b.reminder(st, b.moduleOwnership(ctx, workspace, st), now, stall, len(parts))
 		switch {
 		case r == nil:
 		case len(parts) > 0 && (len(more) > 0 || !fits(all, r, messageBlocks)): // in order, as a status does
@@ -360,7 +359,7 @@ func (b *Bot) ScheduledReminder(ctx context.Context, workspace, channel, env str
 		return nil, nil, err
 	}
 	key := remindOpenKey(workspace, channel, env)
-	if r := b.reminder(st, b.moduleOwners(ctx, workspace, env), now, stall, 0); r != nil {
+	if r := b.reminder(st, b.moduleOwnership(ctx, workspace, st), now, stall, 0); r != nil {
 		if _, ok := b.snoozed(ctx, workspace, channel, st.Environment, now); ok {
 			return nil, nil, nil
 		}

@@ -83,3 +83,41 @@ func summary(r *Reply) string {
 	}
 	return r.Summary
 }
+
+// announcedSchedules announces a next reminder for every channel.
+type announcedSchedules struct{ fakeSchedules }
+
+func (announcedSchedules) Next(context.Context, string, string) string { return "Next reminder: soon" }
+
+// A status announces the channel's next reminder only when it would remind
+// of an environment shown: not of one snoozed here, nor of one the
+// channel does not follow (which it says instead).
+func TestStatusNextReminder(t *testing.T) {
+	b, _ := newTestBot(t)
+	b.SetSchedules(announcedSchedules{})
+	cmd(t, b, "C1", "U1", "track prod 11.31.0")
+	cmd(t, b, "C1", "U1", "failed Billing_CS")
+	cmd(t, b, "C2", "U1", "track qa 11.31.0")
+	for _, step := range []struct {
+		channel, command string
+		has              bool
+		says             string
+	}{
+		{"C1", "status", true, ""},
+		{"C2", "status prod", false, "This channel does not follow prod, so its reminders are not posted here; /upgrade track prod follows it here."},
+		{"C2", "status qa", true, ""}, // "if anything is still outstanding then", the scheduler's line says
+		{"C1", "snooze prod 1h", false, ""},
+		{"C1", "status", false, "Reminders snoozed here until"},
+	} {
+		got := text(cmd(t, b, step.channel, "U1", step.command))
+		if strings.HasPrefix(step.command, "snooze") {
+			continue
+		}
+		if strings.Contains(got, "Next reminder: soon") != step.has {
+			t.Errorf("%s in %s: next reminder shown %v, want %v:\n%s", step.command, step.channel, !step.has, step.has, got)
+		}
+		if step.says != "" {
+			mustSay(t, got, step.says)
+		}
+	}
+}

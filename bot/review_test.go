@@ -575,6 +575,33 @@ func TestTrackTargetNotNewerThanFrom(t *testing.T) {
 	}
 }
 
+// A target older than 11.12 (whose upgrades prepare no modules) is
+// refused, and says where the version upgraded from goes; 11.12 and a
+// from below it are taken.
+func TestTrackTargetBeforeModulesPreparation(t *testing.T) {
+	for _, tc := range []struct {
+		command string
+		refused bool
+	}{
+		{"track qa 11.5", true},
+		{"track qa 9.1 cloud", true},
+		{"track qa 11.11.3", true},
+		{"track qa 11.12", false},
+		{"track qa 11.31.0 from 11.5", false},
+		{"track qa 11.31.0 from 10.0", false},
+	} {
+		b, store := newTestBot(t)
+		r := cmd(t, b, "C1", "U1", tc.command)
+		_, err := store.Environment(context.Background(), "T1", "qa")
+		if tracked := err == nil; tracked == tc.refused {
+			t.Errorf("%s: tracked %v, want %v:\n%s", tc.command, tracked, !tc.refused, text(r))
+		}
+		if tc.refused {
+			mustSay(t, text(r), "is older than 11.12, the first version whose upgrade prepares the modules", "/upgrade track qa <version> from ")
+		}
+	}
+}
+
 // What done says is left adds up with the status: the modules Service
 // Center counted and nobody named are left too.
 func TestDoneCountsTheUnnamed(t *testing.T) {
@@ -639,4 +666,15 @@ func TestResetSaysWhatItKept(t *testing.T) {
 			t.Errorf("still upgraded from 10:\n%s", out)
 		}
 	})
+}
+
+// A message of a later version than the target says how to make it the
+// target; one of an earlier version asks whether it is an older upgrade.
+func TestOtherVersionHeld(t *testing.T) {
+	b, _ := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track qa 11.14.0")
+	later := text(msg(t, b, "C1", "U1", "1.1", "qa: Platform Server Version 11.31.0 (Build 44212)\nThere were errors preparing some modules."))
+	mustSay(t, later, "names Platform Server 11.31.0, but qa's target is 11.14.0, an older one: if 11.31.0 is the target, /upgrade track qa 11.31.0 sets it.")
+	earlier := text(msg(t, b, "C1", "U1", "1.2", "qa: Platform Server Version 11.13.0 (Build 44212)\nThere were errors preparing some modules."))
+	mustSay(t, earlier, "names Platform Server 11.13.0, but qa's target is 11.14.0 — an earlier upgrade, or another environment?")
 }

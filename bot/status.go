@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/upgradebot/upgradebot/progress"
@@ -44,7 +45,7 @@ func (b *Bot) status(ctx context.Context, c Command, names []string) (*Reply, *R
 		}
 	}
 	r := &Reply{}
-	over := true // every environment shown is over: no reminder to announce
+	remind := false // an environment shown gets this channel's next reminder
 	var more []string
 	for i, name := range names {
 		st, err := b.store.Status(ctx, c.Workspace, name, statusModules)
@@ -55,8 +56,14 @@ func (b *Bot) status(ctx context.Context, c Command, names []string) (*Reply, *R
 		x := b.extra(ctx, c.Workspace, name)
 		x.full = true
 		b.statusBlocks(part, st, x)
-		if s, ok := b.snoozed(ctx, c.Workspace, c.Channel, st.Environment, b.now()); ok {
+		followed := slices.Contains(st.Channels, c.Channel)
+		s, snoozed := b.snoozed(ctx, c.Workspace, c.Channel, st.Environment, b.now())
+		switch {
+		case snoozed:
 			part.Context(b.snoozeLine(s))
+		case !followed && !st.Finished():
+			part.Context(Line{T(":information_source: This channel does not follow "), B(st.Name), T(", so its reminders are not posted here; "),
+				C(b.cmd + " track " + st.Name), T(" follows it here.")})
 		}
 		if i > 0 && (len(more) > 0 || !fits(r, part, messageBlocks)) {
 			more = append(more, name)
@@ -65,7 +72,7 @@ func (b *Bot) status(ctx context.Context, c Command, names []string) (*Reply, *R
 		if i > 0 {
 			r.Divider()
 		}
-		over = over && st.Finished()
+		remind = remind || followed && !snoozed && !st.Finished()
 		r.Blocks = append(r.Blocks, part.Blocks...)
 		if r.Summary == "" {
 			r.Summary = statusSummary(st)
@@ -75,7 +82,7 @@ func (b *Bot) status(ctx context.Context, c Command, names []string) (*Reply, *R
 		r.Context(Line{T(fmt.Sprintf("… and %s not shown here: ", plural(len(more), "more environment", "more environments")) + strings.Join(more, ", ") + ". "),
 			C(b.cmd + " status " + more[0]), T(" shows one.")})
 	}
-	if !over {
+	if remind {
 		b.reminderNote(ctx, c, r)
 	}
 	command := statusCommand("") // every environment followed here

@@ -58,11 +58,21 @@ type Chart struct {
 }
 
 var (
-	colorLeft    = color.RGBA{R: 0x1d, G: 0x1c, B: 0x1d, A: 0xff}
-	colorFailed  = color.RGBA{R: 0xe0, G: 0x1e, B: 0x5a, A: 0xff}
-	colorSkipped = color.RGBA{R: 0xec, G: 0xb2, B: 0x2e, A: 0xff}
-	colorPercent = color.RGBA{R: 0x36, G: 0xc5, B: 0xf0, A: 0xff}
+	colorLeft     = color.RGBA{R: 0x1d, G: 0x1c, B: 0x1d, A: 0xff}
+	colorFailed   = color.RGBA{R: 0xe0, G: 0x1e, B: 0x5a, A: 0xff}
+	colorSkipped  = color.RGBA{R: 0xec, G: 0xb2, B: 0x2e, A: 0xff}
+	colorPercent  = color.RGBA{R: 0x36, G: 0xc5, B: 0xf0, A: 0xff}
+	colorReported = color.RGBA{R: 0x2e, G: 0xb6, B: 0x7d, A: 0xff}
+	colorUnnamed  = color.RGBA{R: 0x86, G: 0x86, B: 0x86, A: 0xff}
 )
+
+// line is one count drawn over time.
+type line struct {
+	name  string
+	color color.Color
+	value func(Sample) (float64, bool)
+	dash  bool
+}
 
 // BurnDown draws the samples, oldest first, as step lines: a count holds
 // until the next sample changes it.
@@ -94,16 +104,7 @@ func BurnDown(samples []Sample, o Options) (Chart, error) {
 	// The percent panel only while the preparation runs: afterwards the
 	// modules left are all that matters.
 	hasPercent := samples[len(samples)-1].Percent != nil
-	series := []struct {
-		name  string
-		color color.Color
-		value func(Sample) (float64, bool)
-		dash  bool
-	}{
-		{"total left", colorLeft, func(s Sample) (float64, bool) { return float64(s.Left), s.Counted }, false},
-		{"failed left", colorFailed, func(s Sample) (float64, bool) { return float64(s.FailedLeft), s.Counted }, false},
-		{"skipped left", colorSkipped, func(s Sample) (float64, bool) { return float64(s.SkippedLeft), s.Counted }, true},
-	}
+	series := lines(samples)
 	for _, sr := range series {
 		if err := addSteps(left, &legend, samples, until, sr.name, sr.color, sr.dash, sr.value); err != nil {
 			return Chart{}, err
@@ -186,6 +187,28 @@ func newPlot(title, yLabel string, zone *time.Location) *plot.Plot {
 // The legend's column: the gap between the data and the legend, and the
 // margin after it, in points.
 const legendGap, legendMargin vg.Length = 12, 6
+
+// lines are the counts drawn: the total, failed and skipped, and the rest
+// of the total (reported, counted and not named), each only when there is
+// any, so that the lines add up to the total.
+func lines(samples []Sample) []line {
+	series := []line{
+		{"total left", colorLeft, func(s Sample) (float64, bool) { return float64(s.Left), s.Counted }, false},
+		{"failed left", colorFailed, func(s Sample) (float64, bool) { return float64(s.FailedLeft), s.Counted }, false},
+		{"skipped left", colorSkipped, func(s Sample) (float64, bool) { return float64(s.SkippedLeft), s.Counted }, true},
+	}
+	var reported, unnamed bool
+	for _, s := range samples {
+		reported, unnamed = reported || s.ReportedLeft > 0, unnamed || s.UnnamedLeft > 0
+	}
+	if reported {
+		series = append(series, line{"reported left", colorReported, func(s Sample) (float64, bool) { return float64(s.ReportedLeft), s.Counted }, true})
+	}
+	if unnamed {
+		series = append(series, line{"counted, not named", colorUnnamed, func(s Sample) (float64, bool) { return float64(s.UnnamedLeft), s.Counted }, true})
+	}
+	return series
+}
 
 // addSteps adds one series as step lines: each run of samples where the
 // series is known holds its last value until the next sample, or until;

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -379,5 +380,44 @@ func TestChartInTheZone(t *testing.T) {
 	}
 	if !strings.Contains(c.Alt, "Mar 2 13:40 IST") || strings.Contains(c.Alt, "UTC") {
 		t.Errorf("alt text not in the zone: %s", c.Alt)
+	}
+}
+
+// The lines drawn add up to the total at every sample: modules counted
+// by Service Center and not named, or reported, have lines of their own
+// (only when there are any).
+func TestLinesAddUpToTheTotal(t *testing.T) {
+	at := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name    string
+		samples []Sample
+		want    []string
+	}{
+		{"only failed and skipped", []Sample{{At: at, Counted: true, FailedLeft: 2, SkippedLeft: 1, Left: 3}}, []string{"total left", "failed left", "skipped left"}},
+		{"counted, none named", []Sample{{At: at, Counted: true, UnnamedLeft: 3, Left: 3}}, []string{"total left", "failed left", "skipped left", "counted, not named"}},
+		{"every group", []Sample{{At: at, Counted: true, FailedLeft: 2, SkippedLeft: 3, ReportedLeft: 1, UnnamedLeft: 4, Left: 10}, {At: at.Add(time.Hour), Counted: true, Left: 0}},
+			[]string{"total left", "failed left", "skipped left", "reported left", "counted, not named"}},
+	} {
+		ls := lines(tc.samples)
+		var names []string
+		for _, l := range ls {
+			names = append(names, l.name)
+		}
+		if !slices.Equal(names, tc.want) {
+			t.Errorf("%s: lines %q, want %q", tc.name, names, tc.want)
+		}
+		for _, s := range tc.samples {
+			sum := 0.0
+			for _, l := range ls[1:] {
+				v, _ := l.value(s)
+				sum += v
+			}
+			if total, _ := ls[0].value(s); sum != total {
+				t.Errorf("%s: the lines add up to %v at %s, the total is %v", tc.name, sum, s.At, total)
+			}
+		}
+		if _, err := BurnDown(tc.samples, Options{Title: "t"}); err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+		}
 	}
 }

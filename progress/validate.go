@@ -11,12 +11,14 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
+// MaxModuleName is the longest module name taken, in characters.
+const MaxModuleName = 200
+
 const (
-	maxEnvName    = 40
-	maxModuleName = 200
-	maxID         = 80
-	maxText       = 200
-	maxVersion    = 20
+	maxEnvName = 40
+	maxID      = 80
+	maxText    = 200
+	maxVersion = 20
 )
 
 // NormalizeEnvironment validates an environment name and returns its
@@ -32,7 +34,7 @@ func NormalizeEnvironment(name string) (string, error) {
 	}
 	for _, r := range name {
 		if !isASCIIAlnum(r) && r != '-' && r != '_' && r != '.' {
-			return "", invalid("environment name", name, `may contain only letters, digits, "-", "_" and "."`)
+			return "", invalid("environment name", name, `may contain only ASCII letters (no accents), digits, "-", "_" and "."`)
 		}
 	}
 	return strings.ToLower(name), nil
@@ -48,8 +50,8 @@ func NormalizeModule(name string) (string, error) {
 	if !utf8.ValidString(name) {
 		return "", invalid("module name", name, "is not valid UTF-8")
 	}
-	if utf8.RuneCountInString(name) > maxModuleName {
-		return "", invalid("module name", name, fmt.Sprintf("is longer than %d characters", maxModuleName))
+	if utf8.RuneCountInString(name) > MaxModuleName {
+		return "", invalid("module name", name, fmt.Sprintf("is longer than %d characters", MaxModuleName))
 	}
 	for _, r := range name {
 		if unicode.IsControl(r) {
