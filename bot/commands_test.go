@@ -384,3 +384,22 @@ func TestDoneWithWordsThatAreNoNames(t *testing.T) {
 		})
 	}
 }
+
+// Each refusal says what was wrong: the reason it was refused, not another.
+func TestRefusalsSayWhy(t *testing.T) {
+	b, store := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod 11.31.0")
+	long := strings.Repeat("X", 201)
+	for _, tc := range []struct{ command, says string }{
+		{`failed "Billing_` + long + `"`, "can be a module name (longer than 200 characters, more than a module name has)"},
+		{"failed Billing_" + long, "can be a module name (longer than 200 characters, more than a module name has)"},
+		{"failed Orders_UI: it failed twice", "No environment named orders_ui is tracked in this workspace, so nothing was recorded. If Orders_UI is a module, write it without the colon after it: `/upgrade failed Orders_UI` (a comment goes in parentheses)."},
+		{"done Orders_UI: it is fine now", "If Orders_UI is a module, write it without the colon after it: `/upgrade done Orders_UI`"},
+		{"track ambiente_ção 11.31.0", `may contain only ASCII letters (no accents), digits, "-", "_" and "."`},
+	} {
+		mustSay(t, text(cmd(t, b, "C1", "U1", tc.command)), tc.says)
+	}
+	if st, _ := store.Status(context.Background(), "T1", "prod", -1); st.ModuleCount != 0 {
+		t.Errorf("a refused command recorded %d modules", st.ModuleCount)
+	}
+}
