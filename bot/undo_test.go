@@ -438,3 +438,22 @@ func TestEditSaysWhatItLeft(t *testing.T) {
 		mustSay(t, text(b.HandleEdit(ctx, m)), "what it recorded was undone", ":warning: Changed since by a later change, so left as it is: B_Core.")
 	})
 }
+
+// Undoing a paste leaves the modules a colleague reported since with an
+// identical paste: their report stands.
+func TestUndoLeavesAColleaguesReport(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
+		cmd(t, b, "C1", "U1", "track prod 11.31.0")
+		first := msg(t, b, "C1", "U1", "1.1", producerPaste)
+		msg(t, b, "C1", "U2", "1.2", producerPaste)
+		undo, ok := buttonsOf(first.Reply)["Undo"]
+		if !ok {
+			t.Fatalf("no Undo on the first paste's reply:\n%s", text(first))
+		}
+		got := click(b, "u1", undo)
+		if st, _ := store.Status(context.Background(), "T1", "prod", -1); st.ModuleCount != 1 {
+			t.Errorf("the undo took back U2's report: %d modules listed\n%s", st.ModuleCount, text(got))
+		}
+		mustSay(t, text(got), "Billing_CS")
+	})
+}

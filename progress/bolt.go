@@ -657,8 +657,14 @@ func applyChange(rec *boltEnv, b modBuckets, c Change, mods []normalizedModule, 
 					out.moved = append(out.moved, fmt.Sprintf("%s (was %s)", cur.Name, cur.Reason))
 					res.Updated = append(res.Updated, cur.Name)
 				}
-				if !learned && reason == old && producer == cur.Producer {
+				// Reported again by someone else: counted, so that undoing
+				// the first report leaves it.
+				again := c.Actor != cur.By
+				if !learned && reason == old && producer == cur.Producer && !again {
 					continue
+				}
+				if again {
+					cur.Also++
 				}
 				if err := ob.Delete(orderKey(*cur, key)); err != nil {
 					return out, err

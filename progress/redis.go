@@ -338,6 +338,9 @@ type wireModule struct {
 	Producer bool   `json:"producer,omitempty"`
 	DoneBy   string `json:"done_by,omitempty"`
 	DoneAt   int64  `json:"done_at,omitempty"`
+	// Also counts the reports by others after the first while it is
+	// listed: undoing the first leaves a module someone else reported since.
+	Also int `json:"also,omitempty"`
 }
 
 // decodeModule reads a stored module with the json/v2 project's

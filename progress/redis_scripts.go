@@ -192,7 +192,8 @@ if k == 'undo' then
           local w = cjson.decode(b)
           redis.call('HSET', mods, key, b)
           redis.call('ZADD', order, score(w), key)
-          if a then updated[#updated + 1] = mod else added[#added + 1] = mod end
+          if not a then added[#added + 1] = mod
+          elseif cjson.decode(a).reason ~= w.reason then updated[#updated + 1] = mod end -- not a report counted again
         else
           redis.call('HDEL', mods, key)
           redis.call('ZREM', order, key)
@@ -258,7 +259,11 @@ elseif k == 'add' then
         moved[#moved + 1] = old.name .. ' (was ' .. old.reason .. ')'
         updated[#updated + 1] = old.name
       end
-      if learned or reason ~= old.reason or flag ~= old.producer then
+      -- Reported again by someone else: counted, so that undoing the first
+      -- report leaves it.
+      local again = actor ~= old.by
+      if again then old.also = (old.also or 0) + 1 end
+      if learned or reason ~= old.reason or flag ~= old.producer or again then
         old.reason, old.producer = reason, flag
         redis.call('HSET', mods, key, cjson.encode(old))
         redis.call('ZADD', order, score(old), key)

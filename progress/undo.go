@@ -250,7 +250,7 @@ func (u boltUndo) undo(eb *bolt.Bucket, keys []string, now int64, res *Result) (
 					res.Removed = append(res.Removed, mod)
 				case it.After == nil:
 					res.Added = append(res.Added, mod)
-				default:
+				case reasonOf(it.Before) != reasonOf(it.After): // not a report counted again
 					res.Updated = append(res.Updated, mod)
 				}
 			}
@@ -262,6 +262,13 @@ func (u boltUndo) undo(eb *bolt.Bucket, keys []string, now int64, res *Result) (
 	}
 	res.Undid = strings.Join(details, "; ")
 	return undoDetail(res), nil
+}
+
+// reasonOf is the reason of a stored module.
+func reasonOf(v []byte) string {
+	var w wireModule
+	_ = json.Unmarshal(v, &w)
+	return w.Reason
 }
 
 // undoDetail is an undo's history entry detail (the same in applyLua).

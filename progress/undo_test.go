@@ -48,6 +48,12 @@ func testUndo(t *testing.T, newStore func(t *testing.T) Store) {
 			undo: []string{"sum"}, want: Result{KeptState: true}, state: StateReady, failed: new(1)},
 		{name: "two changes at once, last first", changes: []Change{addAB, {Kind: ChangeDone, Key: "done", Modules: []string{"A"}}},
 			undo: []string{"add", "done"}, want: Result{Added: []string{"A"}, Removed: []string{"A", "B"}}, state: StateFollowing},
+		{name: "a report, reported again since by someone else", changes: []Change{addAB, {Kind: ChangeAddModules, Key: "again", Actor: "U2", Reason: ReasonFailed, Modules: []string{"B"}}},
+			undo: []string{"add"}, want: Result{Removed: []string{"A"}, Kept: []string{"B"}}, mods: []string{"B"}, state: StateFollowing, named: 1},
+		{name: "a report, reported again since by its author", changes: []Change{addAB, {Kind: ChangeAddModules, Key: "again", Reason: ReasonFailed, Modules: []string{"B"}}},
+			undo: []string{"add"}, want: Result{Removed: []string{"A", "B"}}, state: StateFollowing},
+		{name: "a report again, undone", changes: []Change{addAB, {Kind: ChangeAddModules, Key: "again", Actor: "U2", Reason: ReasonFailed, Modules: []string{"B"}}},
+			undo: []string{"again"}, mods: []string{"A", "B"}, state: StateFollowing, named: 2},
 		{name: "one of them recorded nothing", changes: []Change{addAB}, undo: []string{"never", "add"},
 			want: Result{Removed: []string{"A", "B"}}, state: StateFollowing},
 	} {
