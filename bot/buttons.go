@@ -62,13 +62,16 @@ func ShowStatusButton(n int, env string) Button {
 // statusCommand is the command that shows env's status (all followed here when env is "").
 func statusCommand(env string) string { return strings.TrimSpace("status " + env) }
 
-// namedModules are the modules a diagnosis names to republish (five at most).
+// namedModules are the modules a diagnosis names to republish (five at
+// most): those its findings record (plan), the blocked ones' locked module not.
 func namedModules(findings []diagnosis.Finding) []string {
 	var mods []string
 	seen := map[string]bool{}
 	for _, f := range findings {
 		mod := f.Text("module")
-		if (f.ID != "producer-not-prepared" && f.ID != "module-upgrade-failed") || moduleKey(mod) == "" || seen[moduleKey(mod)] || len(mods) >= 5 {
+		records := f.ID == "producer-not-prepared" || f.ID == "module-upgrade-failed" || f.ID == "module-not-upgraded" ||
+			f.Entry != nil && f.Entry.Republish != ""
+		if !records || moduleKey(mod) == "" || seen[moduleKey(mod)] || len(mods) >= 5 {
 			continue
 		}
 		seen[moduleKey(mod)] = true
