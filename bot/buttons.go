@@ -175,12 +175,16 @@ func (b *Bot) chooseEnv(ctx context.Context, a Action, v buttonValue) Response {
 	if v.Key == "" || v.Env == "" {
 		return private(errorReply("That button is out of date; " + again + "."))
 	}
-	m, found, err := b.kept(ctx, a.Workspace, v.Key)
+	k, found, err := b.keptAt(ctx, a.Workspace, v.Key)
 	switch {
 	case err != nil:
 		return private(b.storeError("read the message's changes", err))
 	case !found:
 		return private(errorReply(fmt.Sprintf("That choice has expired: I keep a message's changes for %d days. To record it for %s, %s.", keepFor/(24*time.Hour), v.Env, again)))
+	}
+	m := k.Message
+	if r := b.beforeRestart(ctx, a.Workspace, v.Env, k.KeptAt); r != nil {
+		return private(r)
 	}
 	reading := b.Read(m)
 	// One message is recorded for one environment: a second choice (a
@@ -235,7 +239,7 @@ func (b *Bot) keep(ctx context.Context, m Message) (string, error) {
 // keepWith is keep, writing puts in the same round trip.
 func (b *Bot) keepWith(ctx context.Context, m Message, puts []progress.Put) (string, error) {
 	key := replyKey(m)
-	p, err := jsonPut("reply:"+key, m, keepFor)
+	p, err := jsonPut("reply:"+key, keptMessage{m, b.now().UnixMilli()}, keepFor)
 	if err == nil {
 		err = b.store.PutValues(ctx, m.Workspace, append(puts, p)...)
 	}
@@ -254,9 +258,21 @@ func (b *Bot) chosenEnv(ctx context.Context, workspace, key string) (string, err
 	return string(v), err
 }
 
+// keptMessage is a message kept for its reply's buttons, and when.
+type keptMessage struct {
+	Message
+	KeptAt int64 `json:"kept_at,omitempty"` // Unix ms; 0 when kept before it was noted
+}
+
 // kept returns the message kept under key; false when it expired.
 func (b *Bot) kept(ctx context.Context, workspace, key string) (Message, bool, error) {
-	return getJSON[Message](ctx, b.store, workspace, "reply:"+key)
+	k, found, err := b.keptAt(ctx, workspace, key)
+	return k.Message, found, err
+}
+
+// keptAt is kept, with when the message was kept.
+func (b *Bot) keptAt(ctx context.Context, workspace, key string) (keptMessage, bool, error) {
+	return getJSON[keptMessage](ctx, b.store, workspace, "reply:"+key)
 }
 
 // rebuild is the reply of the message kept under key, built from current
@@ -322,6 +338,10 @@ func (b *Bot) rebuilt(ctx context.Context, key string, r *Reading, env, module s
 		for _, mod := range st.Modules {
 			listed[moduleKey(mod.Name)] = true
 		}
+		republished := map[string]bool{}
+		for _, mod := range st.RepublishedModules {
+			republished[moduleKey(mod.Name)] = true
+		}
 		// What is still held back is explained again, the rest was recorded.
 		h, _, err := b.heldFor(ctx, m.Workspace, heldCode(messageKey(m), env))
 		if err != nil || h.Recorded != "" {
@@ -343,7 +363,8 @@ func (b *Bot) rebuilt(ctx context.Context, key string, r *Reading, env, module s
 		}
 		rec.questions, rec.asked = b.keepQuestions(ctx, m, env, key, questions), len(questions)
 		for _, mod := range namedModules(findingsOf(parts)) {
-			if !listed[moduleKey(mod)] && moduleKey(mod) != moduleKey(module) && !rec.unsure[mod] && !undone && !slices.Contains(rec.waiting, mod) {
+			// Only what the record says was republished: a module held back was never listed.
+			if republished[moduleKey(mod)] && !listed[moduleKey(mod)] && moduleKey(mod) != moduleKey(module) && !rec.unsure[mod] && !undone && !slices.Contains(rec.waiting, mod) {
 				gone = append(gone, mod)
 			}
 		}

@@ -440,3 +440,26 @@ func TestLateScreenshotAfterTheChoice(t *testing.T) {
 		}
 	})
 }
+
+// A rebuilt reply says "Republished since" only of modules the record says
+// were republished: a module held back (another version) never was.
+func TestHeldModuleNotRepublished(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *Bot, _ progress.Store) {
+		cmd(t, b, "C1", "U1", "track prod 11.31.0")
+		cmd(t, b, "C1", "U1", "track qa 11.31.0")
+		question := buttonsOf(msg(t, b, "C1", "U1", "7.1", "Version 11.10.0 (Build 22500)\n2020-10-28 19:23:00 Upgrade Failure: Upgrade failed for Employees").Reply)
+		got := click(b, "c1", question["prod"])
+		if got.Update == nil {
+			t.Fatalf("no rebuilt reply: %s", text(got))
+		}
+		out := RenderText(got.Update)
+		mustSay(t, out, "Not recorded for prod")
+		if strings.Contains(out, "Republished since") {
+			t.Errorf("a module held back is said republished:\n%s", out)
+		}
+		cmd(t, b, "C1", "U1", "failed prod: Orders_CS")
+		cmd(t, b, "C1", "U1", "done prod: Orders_CS")
+		q2 := buttonsOf(msg(t, b, "C1", "U1", "7.2", "Upgrade Failure: Upgrade failed for Orders_CS").Reply)
+		mustSay(t, RenderText(click(b, "c2", q2["prod"]).Update), "Orders_CS")
+	})
+}

@@ -85,6 +85,7 @@ type heldChanges struct {
 	Source   string       `json:"src"` // the message's key
 	Changes  []heldChange `json:"c"`
 	Recorded string       `json:"by,omitempty"` // who recorded them anyway
+	At       int64        `json:"at,omitempty"` // when they were held back (Unix ms)
 }
 
 // heldCode is the short code of a message's held changes for env.
@@ -96,6 +97,9 @@ func heldCode(source, env string) string {
 // keepHeld keeps a message's held changes for "Record anyway" and returns their code.
 func (b *Bot) keepHeld(ctx context.Context, workspace string, h heldChanges) (string, error) {
 	code := heldCode(h.Source, h.Env)
+	if h.At == 0 {
+		h.At = b.now().UnixMilli()
+	}
 	return code, putJSON(ctx, b.store, workspace, "held:"+code, h, keepFor)
 }
 
@@ -175,6 +179,9 @@ func recordedText(st progress.Environment) string {
 func (b *Bot) recordHeld(ctx context.Context, workspace, channel, user string, h heldChanges, code string) Response {
 	if h.Recorded != "" {
 		return private(errorReply("Already recorded anyway for " + h.Env + "."))
+	}
+	if r := b.beforeRestart(ctx, workspace, h.Env, h.At); r != nil {
+		return private(r)
 	}
 	r := &Reply{Summary: "Recorded anyway for " + h.Env}
 	r.Section(Line{M(user), T(" recorded anyway for "), B(h.Env), T(" what a message held back:")})

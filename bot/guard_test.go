@@ -1,8 +1,10 @@
 package bot
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/upgradebot/upgradebot/diagnosis"
 	"github.com/upgradebot/upgradebot/progress"
@@ -196,4 +198,34 @@ func TestChosenEnvironmentHoldsBack(t *testing.T) {
 			t.Errorf("recorded anyway: prod is %s", st.State)
 		}
 	})
+}
+
+// A code given before a reset (Record anyway, the choice of environment)
+// records nothing into the upgrade started since: it would mix the two.
+func TestRecordCodesBeforeAReset(t *testing.T) {
+	now := testNow
+	b, store := newClockBot(t, func() time.Time { return now })
+	cmd(t, b, "C1", "U1", "track prod 11.31.0")
+	cmd(t, b, "C1", "U1", "track qa 11.31.0")
+	held := msg(t, b, "C1", "U1", "1.1", "prod:\nVersion 11.10.0 (Build 22500)\nThere were errors preparing some modules.\n26 modules prepared successfully, 1 modules failed and 3 modules skipped.")
+	anyway, ok := buttonsOf(held.Reply)["Record anyway"]
+	if !ok {
+		t.Fatalf("no Record anyway:\n%s", text(held))
+	}
+	question := buttonsOf(msg(t, b, "C1", "U1", "1.2", producerPaste).Reply)
+	now = now.Add(time.Hour)
+	cmd(t, b, "C1", "U1", "reset prod --yes")
+	now = now.Add(time.Minute)
+	for _, got := range []Response{click(b, "r1", anyway), cmd(t, b, "C1", "U1", question["prod"].Command), click(b, "c1", question["prod"])} {
+		mustSay(t, text(got), "That message came before prod's upgrade was started again", "so nothing was recorded")
+	}
+	st, err := store.Status(context.Background(), "T1", "prod", -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.ModuleCount != 0 || st.Counts.Known() || st.State != progress.StateFollowing {
+		t.Errorf("after the old codes: %d modules, counts %+v, state %s; want the new upgrade untouched", st.ModuleCount, st.Counts, st.State)
+	}
+	// The other environment, not reset, still takes the choice.
+	mustSay(t, text(click(b, "c2", question["qa"])), "Recorded for qa")
 }

@@ -255,8 +255,14 @@ func (b *Bot) undo(ctx context.Context, workspace, user, ref string) Response {
 // cleared as a "done" left it: undone then, it would come back into the
 // new upgrade.
 func (b *Bot) restartedSince(ctx context.Context, workspace string, u undoable) time.Time {
-	env, err := progress.NormalizeEnvironment(u.Env)
-	if u.At == 0 || err != nil {
+	return b.startedAfter(ctx, workspace, u.Env, u.At)
+}
+
+// startedAfter is when env's upgrade was started again (reset) after at
+// (Unix ms); zero when it was not, or either is unknown.
+func (b *Bot) startedAfter(ctx context.Context, workspace, env string, at int64) time.Time {
+	env, err := progress.NormalizeEnvironment(env)
+	if at == 0 || err != nil {
 		return time.Time{}
 	}
 	v, ok, err := b.store.Value(ctx, workspace, startedKey(env))
@@ -264,10 +270,21 @@ func (b *Bot) restartedSince(ctx context.Context, workspace string, u undoable) 
 		return time.Time{}
 	}
 	started, err := time.Parse(time.RFC3339Nano, string(v))
-	if err != nil || !started.After(time.UnixMilli(u.At)) {
+	if err != nil || !started.After(time.UnixMilli(at)) {
 		return time.Time{}
 	}
 	return started
+}
+
+// beforeRestart refuses to record now for env what a message said before
+// env's upgrade was started again (at, Unix ms): it would mix the two
+// upgrades. nil when there was no restart since.
+func (b *Bot) beforeRestart(ctx context.Context, workspace, env string, at int64) *Reply {
+	started := b.startedAfter(ctx, workspace, env, at)
+	if started.IsZero() {
+		return nil
+	}
+	return errorReply(fmt.Sprintf("That message came before %s's upgrade was started again (%s): recording it now would mix the two upgrades, so nothing was recorded. If it is about the new upgrade, paste it again.", env, b.when(started)))
 }
 
 // undoneReply says what an undo did, and what it left because it changed
