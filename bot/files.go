@@ -66,28 +66,51 @@ func (b *Bot) ReadFile(name string, data []byte) ImageText {
 		im.Problem = fmt.Sprintf("it is larger than the %d MB I read, so none of it was read: share the lines around the errors, or an Error Log export of fewer rows", MaxFileBytes>>20)
 		return im
 	}
+	var err error
+	switch im.Sheet, im.Text, err = b.readFile(data, MaxTextBytes); {
+	case errors.Is(err, errTextTooLarge):
+		im.Problem = fmt.Sprintf("it is a text larger than the %d MB I read of one, so none of it was read: paste or share the lines around the errors (an Error Log export is read up to %d MB)", MaxTextBytes>>20, MaxFileBytes>>20)
+	case err != nil:
+		im.Problem = fileProblem(err)
+	}
+	return im
+}
+
+var errTextTooLarge = errors.New("bot: text too large")
+
+// readFile reads an Error Log export row by row, or a text (of at most
+// maxText bytes, 0 for any) as if pasted.
+func (b *Bot) readFile(data []byte, maxText int) (*Sheet, string, error) {
 	log, err := errorlog.Read(data, errorlog.DefaultLimits)
 	switch {
 	case err == nil:
-		im.Sheet = b.readSheet(log)
-		return im
-	case errors.Is(err, errorlog.ErrNoHeader) && errorlog.Detect(data) == errorlog.Text:
-		// Not a table: a text, read as if pasted.
-	default:
-		im.Problem = fileProblem(err)
-		return im
+		return b.readSheet(log), "", nil
+	case !errors.Is(err, errorlog.ErrNoHeader) || errorlog.Detect(data) != errorlog.Text:
+		return nil, "", err
+	case maxText > 0 && len(data) > maxText:
+		return nil, "", errTextTooLarge
 	}
-	if len(data) > MaxTextBytes {
-		im.Problem = fmt.Sprintf("it is a text larger than the %d MB I read of one, so none of it was read: paste or share the lines around the errors (an Error Log export is read up to %d MB)", MaxTextBytes>>20, MaxFileBytes>>20)
-		return im
-	}
-	text, err := errorlog.Decode(data)
+	text, err := errorlog.Decode(data) // not a table: a text, read as if pasted
+	return nil, text, err
+}
+
+// DiagnoseFile explains a file as the diagnose command explains a text:
+// an Error Log export (XLSX, CSV, tab-separated) row by row, any other
+// text as pasted. nil findings and reply when nothing is known in it; the
+// error says why the file could not be read.
+func (b *Bot) DiagnoseFile(data []byte) ([]diagnosis.Finding, *Reply, error) {
+	sheet, text, err := b.readFile(data, 0)
 	if err != nil {
-		im.Problem = fileProblem(err)
-		return im
+		return nil, nil, errors.New(fileProblem(err))
 	}
-	im.Text = text
-	return im
+	findings := b.engine.Diagnose(text)
+	if sheet != nil {
+		findings = sheet.findings(b.engine.KB())
+	}
+	if len(findings) == 0 {
+		return nil, nil, nil
+	}
+	return findings, b.diagnosisReply(findings, known{internal: internalError(text)}), nil
 }
 
 // fileProblem says in a few words why a file was not read, and what to do.

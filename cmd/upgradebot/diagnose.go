@@ -19,13 +19,14 @@ const maxInput = 8 << 20
 const diagnoseUsage = `Usage: upgradebot diagnose [--json] [FILE|-]
 
 Explains the modules-preparation errors and status messages in FILE (text,
-or a PNG or JPEG screenshot when OCR is on), or in standard input when FILE
-is - or left out; nothing is recorded. Flags may come before or after FILE.
+an Error Log export as XLSX or CSV, or a PNG or JPEG screenshot when OCR is
+on), or in standard input when FILE is - or left out; nothing is recorded.
+Flags may come before or after FILE.
 
   --json   print exactly one JSON object: {"findings": [...]}
 
 Exit status: 0 when it ran (found or not), 2 on a usage error, 1 on an
-input error (a missing file, say, or more than 8 MB).
+input error (a missing or binary file, say, or more than 8 MB).
 
 Examples:
   upgradebot diagnose error.txt
@@ -68,24 +69,32 @@ func cmdDiagnose(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", name, err)
 	}
-	text, err := inputText(ctx, cfg, name, data)
-	if err != nil {
-		return err
-	}
 	engine := diagnosis.New(kb)
-	// The text goes in as written: the engine undoes Slack's escaping and
-	// link markup once, so both a plain paste and Slack's raw text work.
-	findings := engine.Diagnose(text)
+	b := bot.New(bot.Options{Engine: engine})
+	var findings []diagnosis.Finding
+	var reply *bot.Reply
+	if imageKind(data) != "" {
+		text, err := readScreenshot(ctx, cfg, name, data)
+		if err != nil {
+			return err
+		}
+		// The text goes in as read: the engine undoes Slack's escaping and
+		// link markup once, so both a plain paste and Slack's raw text work.
+		if findings = engine.Diagnose(text); len(findings) > 0 {
+			reply = b.HandleCommand(ctx, bot.Command{Text: "diagnose " + text}).Reply
+		}
+	} else if findings, reply, err = b.DiagnoseFile(data); err != nil {
+		// An Error Log export row by row, any other text as pasted, as in Slack.
+		return fmt.Errorf("reading %s: %w", name, err)
+	}
 	if *asJSON {
 		return writeJSON(e.stdout, findings)
 	}
-	if len(findings) == 0 {
+	if reply == nil {
 		fmt.Fprintln(e.stdout, "No known modules-preparation error or status message found.")
 		return nil
 	}
-	b := bot.New(bot.Options{Engine: engine})
-	resp := b.HandleCommand(ctx, bot.Command{Text: "diagnose " + text})
-	fmt.Fprint(e.stdout, bot.RenderText(resp.Reply))
+	fmt.Fprint(e.stdout, bot.RenderText(reply))
 	return nil
 }
 
@@ -112,14 +121,6 @@ func readLimited(r io.Reader) ([]byte, error) {
 		return nil, errTooLarge
 	}
 	return data, nil
-}
-
-// inputText returns the text to diagnose: the data itself, or what OCR reads from an image.
-func inputText(ctx context.Context, cfg *config.Config, name string, data []byte) (string, error) {
-	if kind := imageKind(data); kind != "" {
-		return readScreenshot(ctx, cfg, name, data)
-	}
-	return string(data), nil
 }
 
 // imageKind recognizes PNG and JPEG by their signatures.

@@ -9,6 +9,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/upgradebot/upgradebot/internal/errorlogtest"
 )
 
 type result struct {
@@ -345,5 +347,48 @@ func TestStartProblemsTogether(t *testing.T) {
 		"UPGRADEBOT_DATA": filepath.Join(t.TempDir(), "u.db")}, "shell")
 	if r.code != 1 || !strings.Contains(r.stderr, "UPGRADEBOT_TIMEZONE") || !strings.Contains(r.stderr, "UPGRADEBOT_KB_FILE") {
 		t.Errorf("exit %d, stderr %q: want both problems", r.code, r.stderr)
+	}
+}
+
+// diagnose reads a file as Slack and the shell do: an Error Log export
+// (XLSX or CSV) row by row, a UTF-16 text decoded; what it cannot read is
+// an error (exit 1), not "nothing found".
+func TestDiagnoseFiles(t *testing.T) {
+	rows := [][]string{errorlogtest.Header,
+		{"2026-12-01 10:00:00", "Orders_UI", "Orders", "admin", "Producer module 'Billing_CS' hasn't been prepared for the current OutSystems environment version. The Preparation of Modules may not have finished yet, failed, or it is on hold. Check Service Center for more details or try to publish 'Billing_CS'.", ""}}
+	utf16 := []byte{0xff, 0xfe}
+	for _, r := range "There were errors preparing some modules.\n" {
+		utf16 = append(utf16, byte(r), 0)
+	}
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		data []byte
+		code int
+		want string // in stdout (exit 0) or stderr
+	}{
+		{"errorlog.xlsx", errorlogtest.XLSX(t, rows), 0, `"module":"Billing_CS","consumer":"Orders_UI"`},
+		{"errorlog.csv", errorlogtest.CSV(rows), 0, `"consumer":"Orders_UI"`},
+		{"utf16.txt", utf16, 0, `"modules-preparation-errors"`},
+		{"random.bin", []byte("\x00\x01\x02\x03\xff\xfe\xfd binary \x00\x00"), 1, "is not a text, CSV or XLSX file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(dir, tc.name)
+			if err := os.WriteFile(path, tc.data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			r := run(t, "", nil, "diagnose", "--json", path)
+			if r.code != tc.code {
+				t.Fatalf("exit %d, want %d (stdout %q, stderr %q)", r.code, tc.code, r.stdout, r.stderr)
+			}
+			if out := map[bool]string{true: r.stdout, false: r.stderr}[tc.code == 0]; !strings.Contains(out, tc.want) {
+				t.Errorf("%q missing from %q", tc.want, out)
+			}
+		})
+	}
+	// Without --json, the explanation as the bot gives it.
+	path := filepath.Join(dir, "errorlog.xlsx")
+	if r := run(t, "", nil, "diagnose", path); r.code != 0 || !strings.Contains(r.stdout, "Billing_CS") {
+		t.Errorf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 }
