@@ -48,7 +48,7 @@ func commandTable() []*commandDef {
 			examples: []string{"chart", "chart prod"}, readOnly: true, run: (*Bot).cmdChart},
 		{name: "history", args: "[env]", summary: "The environment's timeline: who reported what, when.",
 			examples: []string{"history prod"}, readOnly: true, run: (*Bot).cmdHistory},
-		{name: "export", args: "[env] [md|csv]", summary: "The change record as a Markdown or CSV file: every module (open or republished, who reported and republished it, when) and the timeline.",
+		{name: "export", args: "[env] [md|csv]", summary: "The change record of the upgrade under way as a Markdown or CSV file: every module (open or republished, who reported and republished it, when) and the timeline since it started.",
 			examples: []string{"export prod csv"}, readOnly: true, run: (*Bot).cmdExport},
 		{name: "envs", summary: "The environments of this workspace, and how many channels follow each.",
 			examples: []string{"envs"}, readOnly: true, run: (*Bot).cmdEnvs},

@@ -659,7 +659,7 @@ func (b *Bot) cmdReset(ctx context.Context, c Command, args string) Response {
 	}
 	if !yes {
 		return b.confirm(ctx, c.Workspace, env, "reset "+env+" --yes", "Reset "+env, func(st progress.Status) string {
-			return fmt.Sprintf("Start a new upgrade of %s? This clears its state, counts and list (%s); the history is kept.", env, plural(st.ModuleCount, "module", "modules"))
+			return fmt.Sprintf("Start a new upgrade of %s? This clears its state, counts and list (%s); the history is kept. The change record of this upgrade (%s export %s) is no longer exported after: export it first if you keep one.", env, plural(st.ModuleCount, "module", "modules"), b.cmd, env)
 		})
 	}
 	started, _, err := b.store.Value(ctx, c.Workspace, startedKey(env)) // for the reset's undo

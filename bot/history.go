@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/upgradebot/upgradebot/progress"
 )
@@ -83,7 +84,18 @@ func (b *Bot) cmdExport(ctx context.Context, c Command, args string) Response {
 		return private(b.storeError("export", err))
 	}
 	open, _ := republishOrder(st.Modules, st.Edges)
-	rec := progress.ChangeRecord{Environment: env, Open: open, Republished: st.RepublishedModules, History: entries, Owners: b.moduleOwners(ctx, c.Workspace, env)}
+	// The record of this upgrade: its modules are those since it started
+	// (tracked, or reset; an undone reset puts the start back), and so is
+	// its timeline.
+	x := b.extra(ctx, c.Workspace, env)
+	earlier := 0
+	if start := x.started.Truncate(time.Millisecond); !x.started.IsZero() { // history times are in ms
+		for earlier < len(entries) && entries[earlier].Time.Before(start) {
+			earlier++
+		}
+		entries = entries[earlier:]
+	}
+	rec := progress.ChangeRecord{Environment: env, Open: open, Republished: st.RepublishedModules, History: entries, Owners: x.owners}
 	var buf bytes.Buffer
 	f := &File{Title: "Change record of the upgrade of " + env}
 	if format == "csv" {
@@ -100,5 +112,8 @@ func (b *Bot) cmdExport(ctx context.Context, c Command, args string) Response {
 	mods := len(open) + len(st.RepublishedModules)
 	r := &Reply{Summary: fmt.Sprintf("Change record of %s (%d modules, %d entries) as %s", env, mods, len(entries), f.Name)}
 	r.Section(Line{T("Change record of "), B(env), T(fmt.Sprintf(": %s (%d open) and %d timeline entries, in ", plural(mods, "module", "modules"), len(open), len(entries))), C(f.Name), T(".")})
+	if earlier > 0 {
+		r.Context(Line{T(fmt.Sprintf("From the last reset on: the %s of earlier upgrades are left out (", plural(earlier, "timeline entry", "timeline entries"))), C(b.cmd + " history " + env), T(" shows them).")})
+	}
 	return Response{Reply: r, Private: true, File: f}
 }

@@ -215,3 +215,39 @@ func TestSummaryOfModulesAlreadyRepublished(t *testing.T) {
 		}
 	})
 }
+
+// An export is the record of the upgrade under way: after a reset, its
+// timeline starts at the reset, and says the earlier entries are left
+// out; undone, the reset's upgrade is whole again.
+func TestExportAfterAReset(t *testing.T) {
+	now := testNow
+	b, _ := newClockBot(t, func() time.Time { return now })
+	cmd(t, b, "C1", "U1", "track prod 11.31.0")
+	cmd(t, b, "C1", "U1", "failed First_Core")
+	now = now.Add(time.Hour)
+	reset := cmd(t, b, "C1", "U1", "reset prod --yes")
+	now = now.Add(time.Minute)
+	cmd(t, b, "C1", "U1", "failed Second_Core")
+	exp := cmd(t, b, "C1", "U1", "export prod csv")
+	if exp.File == nil {
+		t.Fatalf("no file: %s", text(exp))
+	}
+	csv := string(exp.File.Content)
+	mustSay(t, csv, "Second_Core", "reset")
+	if strings.Contains(csv, "First_Core") {
+		t.Errorf("the export after the reset holds the earlier upgrade:\n%s", csv)
+	}
+	mustSay(t, text(exp), "the 2 timeline entries of earlier upgrades are left out (/upgrade history prod shows them)")
+
+	undo, ok := buttonsOf(reset.Announce)["Undo"]
+	if !ok {
+		t.Fatalf("no Undo on the reset:\n%s", text(reset))
+	}
+	now = now.Add(time.Minute)
+	mustSay(t, text(click(b, "u1", undo)), "undid")
+	exp = cmd(t, b, "C1", "U1", "export prod csv")
+	mustSay(t, string(exp.File.Content), "First_Core")
+	if strings.Contains(text(exp), "left out") {
+		t.Errorf("after the reset's undo the export leaves entries out:\n%s", text(exp))
+	}
+}
