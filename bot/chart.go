@@ -87,6 +87,14 @@ func addSample(ctx context.Context, s progress.Store, workspace, env string, at 
 		return err
 	}
 	if reset {
+		// Kept for the reset's undo, which puts the chart back with the upgrade.
+		if old, _, err := storedSamples(ctx, s, workspace, st.Name); err == nil && len(old) > 0 {
+			if js, err := json.Marshal(old); err == nil {
+				if err := s.PutValue(ctx, workspace, samplesUndoKey(st.Name), js, progress.UndoTTL); err != nil {
+					return err
+				}
+			}
+		}
 		if err := s.PutValue(ctx, workspace, samplesKey(st.Name), []byte("[]"), time.Millisecond); err != nil {
 			return err
 		}
@@ -98,17 +106,17 @@ func addSample(ctx context.Context, s progress.Store, workspace, env string, at 
 	return s.AppendValue(ctx, workspace, samplesKey(st.Name), js, progress.AppendOptions{Max: maxSamples, TTL: samplesTTL, Restart: reset})
 }
 
-// samples returns env's samples, oldest first, and their stamp.
-func (b *Bot) samples(ctx context.Context, workspace, env string) ([]chart.Sample, string, error) {
+// storedSamples reads env's samples as kept, oldest first, and their stamp.
+func storedSamples(ctx context.Context, s progress.Values, workspace, env string) ([]wireSample, string, error) {
 	var list []wireSample
-	old, ok, err := b.store.Value(ctx, workspace, samplesKey(env))
+	old, ok, err := s.Value(ctx, workspace, samplesKey(env))
 	if err != nil {
 		return nil, "", err
 	}
 	if ok && json.Unmarshal(old, &list) != nil {
 		list = nil // damaged, it is left out
 	}
-	items, err := b.store.ValueList(ctx, workspace, samplesKey(env))
+	items, err := s.ValueList(ctx, workspace, samplesKey(env))
 	if err != nil {
 		return nil, "", err
 	}
@@ -121,16 +129,44 @@ func (b *Bot) samples(ctx context.Context, workspace, env string) ([]chart.Sampl
 		}
 		h.Write(it)
 	}
+	// Changes recorded at the same moment may append out of order.
+	slices.SortStableFunc(list, func(a, b wireSample) int { return cmp.Compare(a.At, b.At) })
+	return list, hex.EncodeToString(h.Sum(nil)[:8]), nil
+}
+
+// samplesUndoKey keeps env's samples from before a reset, for its undo.
+func samplesUndoKey(env string) string { return "samples-before-reset:" + env }
+
+// restoreSamples puts back env's samples from before the reset undone:
+// the chart shows the upgrade the undo put back.
+func (b *Bot) restoreSamples(ctx context.Context, workspace, env string) {
+	env, err := progress.NormalizeEnvironment(env)
+	if err != nil {
+		return
+	}
+	old, ok, err := b.store.Value(ctx, workspace, samplesUndoKey(env))
+	if err == nil && ok {
+		err = b.store.PutValue(ctx, workspace, samplesKey(env), old, samplesTTL)
+	}
+	if err != nil {
+		b.log.Warn("cannot put back the burn-down chart's samples", "env", env, "err", err)
+	}
+}
+
+// samples returns env's samples, oldest first, and their stamp.
+func (b *Bot) samples(ctx context.Context, workspace, env string) ([]chart.Sample, string, error) {
+	list, stamp, err := storedSamples(ctx, b.store, workspace, env)
+	if err != nil {
+		return nil, "", err
+	}
 	if len(list) == 0 {
 		return nil, "", nil
 	}
-	// Changes recorded at the same moment may append out of order.
-	slices.SortStableFunc(list, func(a, b wireSample) int { return cmp.Compare(a.At, b.At) })
 	out := make([]chart.Sample, len(list))
 	for i, w := range list {
 		out[i] = w.chartSample()
 	}
-	return out, hex.EncodeToString(h.Sum(nil)[:8]), nil
+	return out, stamp, nil
 }
 
 // ChartStamp names the samples env's chart would be drawn from now (its

@@ -270,3 +270,28 @@ func TestChartSaysWhatIsLeft(t *testing.T) {
 	}
 	mustSay(t, RenderText(run("chart prod").Reply), "1 left now: 1 counted by Service Center and not named yet.")
 }
+
+// A reset's undo puts the chart back with the upgrade: its samples from
+// before the reset are the chart's again.
+func TestChartAfterAResetUndone(t *testing.T) {
+	b, _, now := clockBot(t)
+	ctx := context.Background()
+	n := 0
+	run := func(text string) Response {
+		n++
+		*now = now.Add(10 * time.Minute)
+		return b.HandleCommand(ctx, Command{Workspace: "T1", Channel: "C1", User: "U1", ID: fmt.Sprint("c", n), Text: text})
+	}
+	run("track prod 11.31.0")
+	run("failed A_Core B_Core")
+	run("done B_Core")
+	mustSay(t, RenderText(run("chart prod").Reply), "2 modules left at the start", "at most 2", "1 left now")
+	reset := run("reset prod --yes")
+	undo, ok := buttonsOf(reset.Announce)["Undo"]
+	if !ok {
+		t.Fatalf("no Undo on the reset:\n%s", text(reset))
+	}
+	*now = now.Add(10 * time.Minute)
+	mustSay(t, text(click(b, "u1", undo)), "undid")
+	mustSay(t, RenderText(run("chart prod").Reply), "2 modules left at the start", "at most 2", "1 left now")
+}

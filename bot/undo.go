@@ -237,10 +237,11 @@ func (b *Bot) undo(ctx context.Context, workspace, user, ref string) Response {
 	u.Undone = user
 	b.putUndoable(ctx, workspace, ref, u)
 	b.restoreOwners(ctx, workspace, u.Env, u.Keys, res.Added)
-	if u.Started != "" {
+	if u.Started != "" { // a reset's undo
 		if err := b.store.PutValue(ctx, workspace, startedKey(u.Env), []byte(u.Started), startedTTL); err != nil {
 			b.log.Warn("cannot put back when the upgrade started", "env", u.Env, "err", err)
 		}
+		b.restoreSamples(ctx, workspace, u.Env)
 	}
 	unnamed := 0
 	if st, err := b.store.Status(ctx, workspace, u.Env, 0); err == nil {
