@@ -77,10 +77,10 @@ func (s State) stage() int {
 func (s State) OutcomeKnown() bool { return s.stage() >= 2 }
 
 // Finished reports whether the upgrade is over: done, or Service Center
-// said ready and no module is listed.
+// said ready and no module is listed, nor counted and not named.
 func (st Status) Finished() bool {
 	s := st.State.Normal()
-	return s == StateDone || s == StateReady && st.ModuleCount == 0
+	return s == StateDone || s == StateReady && st.ModuleCount == 0 && st.Unnamed() == 0
 }
 
 // FromBefore11 reports whether the upgrade started from Platform Server 10

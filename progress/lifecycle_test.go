@@ -262,3 +262,25 @@ func TestRedisConcurrentDecisions(t *testing.T) {
 		t.Errorf("%d modules, %s; want %d, republishing", st.ModuleCount, st.State, n)
 	}
 }
+
+// An upgrade is over when done, or ready with nothing listed and nothing
+// Service Center counted left unnamed: the ready banner after a summary
+// with errors leaves those to republish.
+func TestFinished(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		st   Status
+		want bool
+	}{
+		{"done", stateOf(StateDone), true},
+		{"ready, nothing listed", stateOf(StateReady), true},
+		{"ready, a module listed", Status{Environment: Environment{State: StateReady}, ModuleCount: 1}, false},
+		{"ready, 4 counted and none named", covered(StateReady, 4, 0), false},
+		{"ready, 4 counted and named", covered(StateReady, 4, 4), true},
+		{"republishing, nothing listed", stateOf(StateRepublishing), false},
+	} {
+		if got := tc.st.Finished(); got != tc.want {
+			t.Errorf("%s: Finished = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
