@@ -18,13 +18,14 @@ type commandDef struct {
 	summary  string
 	examples []string
 	admin    bool
+	anyone   string // with admin: the arguments everyone may give ("now")
 	readOnly bool // changes nothing: a transport need not order it with the channel's other work
 	run      func(b *Bot, ctx context.Context, c Command, args string) Response
 }
 
 func commandTable() []*commandDef {
 	return []*commandDef{
-		{name: "track", args: "<env> [version] [cloud|self-managed] [from <version>]", summary: "Follow an environment's upgrade in this channel (created if new); from names the version it is upgraded from.",
+		{name: "track", args: "<env> [version] [cloud|self-managed] [from <version>]", summary: "Follow an environment's upgrade in this channel (created if new); from names the version it is upgraded from; changing a followed one's versions or type asks first (--yes confirms).",
 			examples: []string{"track prod 11.31.0 self-managed", "track qa cloud", "track legacy 11.31.0 from 10.0.1"}, run: (*Bot).cmdTrack},
 		{name: "untrack", args: "<env>", summary: "Stop following an environment in this channel (its data is kept).", admin: true,
 			examples: []string{"untrack qa"}, run: (*Bot).cmdUntrack},
@@ -54,7 +55,7 @@ func commandTable() []*commandDef {
 			examples: []string{"envs"}, readOnly: true, run: (*Bot).cmdEnvs},
 		{name: "reset", args: "<env> [--yes]", summary: "Start a new upgrade of an environment: clears state and modules, keeps history (asks first; --yes confirms).", admin: true,
 			examples: []string{"reset qa --yes"}, run: (*Bot).cmdReset},
-		{name: "remind", args: "<schedule> | off | now", summary: "This channel's reminder schedule while modules remain (cron spec, @daily, @every 2h).", admin: true,
+		{name: "remind", args: "<schedule> | off | now", summary: "This channel's reminder schedule while modules remain (cron spec, @daily, @every 2h); now posts the reminder at once.", admin: true, anyone: "now",
 			examples: []string{"remind 0 9 * * 1-5", "remind @every 4h", "remind CRON_TZ=Europe/Lisbon 0 9 * * *", "remind off", "remind now"}, run: (*Bot).cmdRemind},
 		{name: "record", args: "<code>", summary: "Do what a question's button does (which module a screenshot names, which environment a message is about) or record anyway what a reply held back (an older message, another version, a message quoted in a sentence); the reply prints the code.",
 			examples: []string{"record 3fK9xQ2a"}, run: (*Bot).cmdRecord},
@@ -109,8 +110,12 @@ func (b *Bot) handleCommand(ctx context.Context, c Command) Response {
 	if def == nil {
 		return b.unknownCommand(name)
 	}
-	if def.admin && !b.isAdmin(c.User) && !(def.name == "remind" && strings.EqualFold(args, "now")) {
-		return private(errorReply(fmt.Sprintf("Only upgradebot admins may use `%s %s` here. Ask one of them (UPGRADEBOT_ADMINS) to do it.", b.cmd, def.name)))
+	if def.admin && !b.isAdmin(c.User) && !(def.anyone != "" && strings.EqualFold(strings.TrimSpace(args), def.anyone)) {
+		msg := fmt.Sprintf("Only upgradebot admins may use `%s %s` here", b.cmd, def.name)
+		if def.anyone != "" {
+			msg += fmt.Sprintf(" (`%s %s %s` is for everyone)", b.cmd, def.name, def.anyone)
+		}
+		return private(errorReply(msg + ". Ask one of them (UPGRADEBOT_ADMINS) to do it."))
 	}
 	return def.run(b, ctx, c, args)
 }
@@ -155,6 +160,15 @@ func (b *Bot) unknownCommand(name string) Response {
 	return private(r)
 }
 
+// adminNote marks an admins' command in the help: "(admins)", or with
+// what everyone may do "(admins; remind now: everyone)".
+func adminNote(c *commandDef) string {
+	if c.anyone != "" {
+		return "(admins; " + c.name + " " + c.anyone + ": everyone)"
+	}
+	return "(admins)"
+}
+
 // Help returns the generated help text.
 func (b *Bot) Help() *Reply {
 	r := &Reply{Summary: "upgradebot commands"}
@@ -168,7 +182,7 @@ func (b *Bot) Help() *Reply {
 		}
 		l := Line{C(u), T(" — " + c.summary)}
 		if c.admin {
-			l = append(l, I(" (admins)"))
+			l = append(l, I(" "+adminNote(c)))
 		}
 		lines = append(lines, l)
 	}
@@ -191,6 +205,13 @@ func (b *Bot) cmdHelp(_ context.Context, _ Command, args string) Response {
 	}
 	r := &Reply{Summary: def.summary}
 	r.Section(Line{T(def.summary)}, b.usage(def))
+	if def.admin {
+		l := Line{T("Only upgradebot admins (UPGRADEBOT_ADMINS) may use it")}
+		if def.anyone != "" {
+			l = append(l, T(", except "), C(b.cmd+" "+def.name+" "+def.anyone), T(", which everyone may"))
+		}
+		r.Context(append(l, T(".")))
+	}
 	var ex []Line
 	for _, e := range def.examples {
 		ex = append(ex, Line{C(b.cmd + " " + e)})

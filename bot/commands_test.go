@@ -3,9 +3,12 @@ package bot
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/upgradebot/upgradebot/diagnosis"
 	"github.com/upgradebot/upgradebot/progress"
 )
 
@@ -402,4 +405,25 @@ func TestRefusalsSayWhy(t *testing.T) {
 	if st, _ := store.Status(context.Background(), "T1", "prod", -1); st.ModuleCount != 0 {
 		t.Errorf("a refused command recorded %d modules", st.ModuleCount)
 	}
+}
+
+// The help says which commands are the admins', as the refusals do, and
+// what of them everyone may do.
+func TestHelpSaysWhoMay(t *testing.T) {
+	store, err := progress.OpenBoltStore(filepath.Join(t.TempDir(), "bot.db"), progress.BoltOptions{Now: func() time.Time { return testNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	b := New(Options{Engine: diagnosis.New(diagnosis.Builtin()), Store: store, Now: func() time.Time { return testNow }, Admins: []string{"UBOSS"}})
+	mustSay(t, text(cmd(t, b, "C1", "U1", "help")), "(admins; remind now: everyone)")
+	mustSay(t, text(cmd(t, b, "C1", "U1", "help remind")), "Only upgradebot admins (UPGRADEBOT_ADMINS) may use it, except /upgrade remind now, which everyone may.")
+	mustSay(t, text(cmd(t, b, "C1", "U1", "help reset")), "Only upgradebot admins (UPGRADEBOT_ADMINS) may use it.")
+	mustSay(t, text(cmd(t, b, "C1", "U1", "help track")), "--yes confirms")
+	if strings.Contains(text(cmd(t, b, "C1", "U1", "help status")), "admins") {
+		t.Error("help status says it is the admins'")
+	}
+	cmd(t, b, "C1", "UBOSS", "track prod 11.31.0")
+	mustSay(t, text(cmd(t, b, "C1", "U1", "remind off")), "Only upgradebot admins may use `/upgrade remind` here (`/upgrade remind now` is for everyone).")
+	mustSay(t, text(cmd(t, b, "C1", "U1", "reset prod")), "Only upgradebot admins may use `/upgrade reset` here. Ask one")
 }
