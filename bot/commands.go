@@ -19,7 +19,7 @@ type commandDef struct {
 	examples []string
 	admin    bool
 	anyone   string // with admin: the arguments everyone may give ("now")
-	readOnly bool // changes nothing: a transport need not order it with the channel's other work
+	readOnly bool   // changes nothing: a transport need not order it with the channel's other work
 	run      func(b *Bot, ctx context.Context, c Command, args string) Response
 }
 
