@@ -654,7 +654,7 @@ func applyChange(rec *boltEnv, b modBuckets, c Change, mods []normalizedModule, 
 					out.producers = append(out.producers, cur.Name)
 				}
 				if reason != old {
-					out.moved = append(out.moved, fmt.Sprintf("%s (was %s)", cur.Name, cur.Reason))
+					out.moved = append(out.moved, fmt.Sprintf("%s (was %s)", quotedName(cur.Name), cur.Reason))
 					res.Updated = append(res.Updated, cur.Name)
 				}
 				// Reported again by someone else: counted, so that undoing

@@ -41,6 +41,7 @@ func runContractTests(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("ResetKeepsHistory", func(t *testing.T) { testReset(t, newStore(t)) })
 	t.Run("IdempotentRetry", func(t *testing.T) { testIdempotent(t, newStore(t)) })
 	t.Run("HistoryExport", func(t *testing.T) { testHistoryExport(t, newStore(t)) })
+	t.Run("HistoryNames", func(t *testing.T) { testHistoryNames(t, newStore(t)) })
 	t.Run("Validation", func(t *testing.T) { testValidation(t, newStore(t)) })
 	t.Run("NotFound", func(t *testing.T) { testNotFound(t, newStore(t)) })
 	t.Run("StatusLimit", func(t *testing.T) { testStatusLimit(t, newStore(t)) })
@@ -998,4 +999,26 @@ func testLifeCycle(t *testing.T, s Store) {
 	if res := apply(t, s, "dev", Change{Kind: ChangeAddModules, Reason: ReasonSkipped, Modules: []string{"D"}}); res.State != StateRepublishing {
 		t.Errorf("module after done = %+v, want republishing", res)
 	}
+}
+
+// testHistoryNames: a history detail quotes a module name that holds a
+// comma, semicolon or quote (a quote doubled), so its list reads back.
+func testHistoryNames(t *testing.T, s Store) {
+	track(t, s, TrackRequest{Environment: "prod", Channel: "C1"})
+	odd := []string{"Orders, Core", `A "B" C`, "Plain_CS"}
+	apply(t, s, "prod", Change{Kind: ChangeAddModules, Key: "add", Reason: ReasonFailed, Modules: odd})
+	apply(t, s, "prod", Change{Kind: ChangeAddModules, Key: "skip", Reason: ReasonSkipped, Modules: []string{"Orders, Core"}})
+	apply(t, s, "prod", Change{Kind: ChangeDone, Key: "done", Modules: []string{`A "B" C`}})
+	apply(t, s, "prod", Change{Kind: ChangeUndo, Key: "u", Undoes: []string{"add"}})
+	var got []string
+	for _, e := range history(t, s, "prod")[1:] {
+		got = append(got, e.Detail)
+	}
+	want := []string{
+		`3 modules reported (failed): "Orders, Core", "A ""B"" C", Plain_CS`,
+		`moved to skipped: "Orders, Core" (was failed)`,
+		`republished: "A ""B"" C"`,
+		`undo of 3 modules reported (failed): "Orders, Core", "A ""B"" C", Plain_CS (changed since, left as is: "Orders, Core", "A ""B"" C")`,
+	}
+	equal(t, "history", got, want)
 }

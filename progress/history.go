@@ -80,27 +80,46 @@ func describeModules(c Change, res Result, out outcome) string {
 			if n == 1 {
 				noun = "module"
 			}
-			parts = append(parts, fmt.Sprintf("%d %s reported (%s): %s", n, noun, c.Reason, strings.Join(res.Added, ", ")))
+			parts = append(parts, fmt.Sprintf("%d %s reported (%s): %s", n, noun, c.Reason, nameList(res.Added)))
 		}
 		if len(out.moved) > 0 {
 			parts = append(parts, fmt.Sprintf("moved to %s: %s", c.Reason, strings.Join(out.moved, ", ")))
 		}
 		if len(out.producers) > 0 {
-			parts = append(parts, "producers not prepared, to republish first: "+strings.Join(out.producers, ", "))
+			parts = append(parts, "producers not prepared, to republish first: "+nameList(out.producers))
 		}
 	case c.All && (len(res.Removed) > 0 || out.covered > 0):
 		s := "republished all"
 		if len(res.Removed) > 0 {
-			s += ": " + strings.Join(res.Removed, ", ")
+			s += ": " + nameList(res.Removed)
 		}
 		parts = append(parts, s)
 		if out.covered > 0 {
 			parts = append(parts, fmt.Sprintf("%d counted by Service Center but not named", out.covered))
 		}
 	case len(res.Removed) > 0:
-		parts = append(parts, "republished: "+strings.Join(res.Removed, ", "))
+		parts = append(parts, "republished: "+nameList(res.Removed))
 	}
 	return strings.Join(parts, "; ")
+}
+
+// quotedName is a module name as a history detail lists it: quoted (a
+// quote doubled) when it holds a comma, semicolon or quote, so that a list
+// of names reads back. The Redis script's qname is the same.
+func quotedName(n string) string {
+	if strings.ContainsAny(n, `,;"`) {
+		return `"` + strings.ReplaceAll(n, `"`, `""`) + `"`
+	}
+	return n
+}
+
+// nameList joins module names for a history detail.
+func nameList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = quotedName(n)
+	}
+	return strings.Join(q, ", ")
 }
 
 func describeTrack(req TrackRequest) string {

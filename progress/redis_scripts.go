@@ -134,6 +134,16 @@ local added, updated, removed, notfound, moved, producers, reopened = {}, {}, {}
 local covered, detail = 0, nil
 -- republish keeps a module taken off the list (its record cur) in the
 -- republished hash under key, with who and when.
+-- A module name as a history detail lists it (quotedName in Go).
+local function qname(n)
+  if string.find(n, '[,;"]') then return '"' .. (string.gsub(n, '"', '""')) .. '"' end
+  return n
+end
+local function namelist(t)
+  local q = {}
+  for i, n in ipairs(t) do q[i] = qname(n) end
+  return table.concat(q, ', ')
+end
 local function republish(key, cur)
   local m = cjson.decode(cur)
   m.done_by, m.done_at = actor, at
@@ -217,7 +227,7 @@ if k == 'undo' then
   if #kept > 0 or keptstate == 1 then
     local what = {unpack(kept)}
     if keptstate == 1 then what[#what + 1] = 'state' end
-    e.detail = e.detail .. ' (changed since, left as is: ' .. table.concat(what, ', ') .. ')'
+    e.detail = e.detail .. ' (changed since, left as is: ' .. namelist(what) .. ')'
   end
   ARGV[2] = cjson.encode(e)
 elseif k == 'preparing' then
@@ -256,7 +266,7 @@ elseif k == 'add' then
       local flag = producer and reason ~= 'producer-not-prepared' or nil
       if flag and not old.producer and reason == old.reason then producers[#producers + 1] = old.name end
       if reason ~= old.reason then
-        moved[#moved + 1] = old.name .. ' (was ' .. old.reason .. ')'
+        moved[#moved + 1] = qname(old.name) .. ' (was ' .. old.reason .. ')'
         updated[#updated + 1] = old.name
       end
       -- Reported again by someone else: counted, so that undoing the first
@@ -287,10 +297,10 @@ elseif k == 'add' then
   if #added > 0 then
     local noun = 'modules'
     if #added == 1 then noun = 'module' end
-    parts[#parts + 1] = string.format('%d %s reported (%s): %s', #added, noun, c.reason, table.concat(added, ', '))
+    parts[#parts + 1] = string.format('%d %s reported (%s): %s', #added, noun, c.reason, namelist(added))
   end
   if #moved > 0 then parts[#parts + 1] = 'moved to ' .. c.reason .. ': ' .. table.concat(moved, ', ') end
-  if #producers > 0 then parts[#parts + 1] = 'producers not prepared, to republish first: ' .. table.concat(producers, ', ') end
+  if #producers > 0 then parts[#parts + 1] = 'producers not prepared, to republish first: ' .. namelist(producers) end
   detail = table.concat(parts, '; ')
 elseif k == 'done' then
   if c.all then
@@ -308,7 +318,7 @@ elseif k == 'done' then
     detail = ''
     if #removed > 0 or covered > 0 then
       detail = 'republished all'
-      if #removed > 0 then detail = detail .. ': ' .. table.concat(removed, ', ') end
+      if #removed > 0 then detail = detail .. ': ' .. namelist(removed) end
       if covered > 0 then detail = detail .. string.format('; %d counted by Service Center but not named', covered) end
     end
   else
@@ -329,7 +339,7 @@ elseif k == 'done' then
       end
     end
     detail = ''
-    if #removed > 0 then detail = 'republished: ' .. table.concat(removed, ', ') end
+    if #removed > 0 then detail = 'republished: ' .. namelist(removed) end
   end
 elseif k == 'reset' then
   redis.call('DEL', mods, order, named, repub)

@@ -279,7 +279,7 @@ func undoDetail(res *Result) string {
 		what = append(append([]string(nil), what...), "state")
 	}
 	if len(what) > 0 {
-		d += " (changed since, left as is: " + strings.Join(what, ", ") + ")"
+		d += " (changed since, left as is: " + nameList(what) + ")"
 	}
 	return d
 }
