@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/upgradebot/upgradebot/diagnosis"
@@ -326,9 +327,11 @@ func (b *Bot) diagnosisMessage(m Message, parts []part, changes []partChanges, r
 			r.Context(Line{T(":information_source: "), B(rec.env), T(" has no target version yet, and this message names Platform Server " + v + ": "),
 				C(b.cmd + " track " + rec.env + " " + v), T(" makes it the target, so that messages of another version are held back.")})
 		}
-		// Service Center's module page does not name the module in the message.
+		// Service Center's module page does not name the module in the
+		// message (in a screenshot its title does: asked above).
+		pageAsked := slices.ContainsFunc(rec.questions, func(q nameQuestion) bool { return q.Reason == progress.ReasonNotUpgraded })
 		for _, f := range findings {
-			if f.ID == "module-not-upgraded" && f.Text("module") == "" {
+			if f.ID == "module-not-upgraded" && f.Text("module") == "" && !pageAsked {
 				r.Context(b.notUpgradedNext(rec.about))
 				break
 			}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -33,6 +34,22 @@ type nameQuestion struct {
 	Reason     progress.Reason
 	Key        string   // the question's change key: one answer is recorded
 	Codes      []string // the `record <code>` of each candidate, once kept
+}
+
+// modulePage is the title of Service Center's module page, as OCR reads it.
+var modulePage = regexp.MustCompile(`(?m)^\s*Module\s+([A-Za-z][A-Za-z0-9_]*)\s*$`)
+
+// modulePageTitle is the module a screenshot of its Service Center page
+// names in its title ("Module EmployeeServices" above "Back to Modules
+// List"); "" when the text is not of that page.
+func modulePageTitle(text string) string {
+	if !strings.Contains(text, "Back to Modules List") {
+		return ""
+	}
+	if m := modulePage.FindStringSubmatch(text); m != nil {
+		return m[1]
+	}
+	return ""
 }
 
 // nameKey compares names as OCR confuses them: case, separators (space,
@@ -148,6 +165,13 @@ func (b *Bot) checkedPlan(ctx context.Context, m Message, parts []part) ([]part,
 		var findings []diagnosis.Finding
 		for _, f := range p.findings {
 			read := f.Text("module")
+			if title := modulePageTitle(p.text); f.ID == "module-not-upgraded" && read == "" && title != "" {
+				// Service Center's module page names its module in its
+				// title, not in the message: asked, not recorded.
+				if !slices.ContainsFunc(questions, func(q nameQuestion) bool { return q.Read == title }) {
+					questions = append(questions, nameQuestion{Read: title, Candidates: []string{title}, Reason: progress.ReasonNotUpgraded, Key: p.key + ":page:" + title})
+				}
+			}
 			if read == "" || (f.ID != "producer-not-prepared" && f.ID != "module-upgrade-failed" && (f.Entry == nil || f.Entry.Republish == "")) {
 				findings = append(findings, f)
 				continue
@@ -178,7 +202,7 @@ func (b *Bot) checkedPlan(ctx context.Context, m Message, parts []part) ([]part,
 	}
 	changes := planParts(out)
 	if len(unsure) == 0 {
-		return out, changes, nil
+		return out, changes, questions
 	}
 	kept := changes[:0]
 	for _, pc := range changes {
@@ -267,7 +291,11 @@ func (b *Bot) keepQuestions(ctx context.Context, m Message, env, replyKey string
 func (b *Bot) questionBlocks(r *Reply, env string, qs []nameQuestion, total int) {
 	r.Section(Line{T(":mag: I am not sure of these module names read from the screenshot, so I did not record them for "), B(env), T(". Which module is it?")})
 	for i, q := range qs {
-		r.Context(Line{T("Read as "), C(q.Read), T(":")})
+		if q.Reason == progress.ReasonNotUpgraded { // a module page's title (modulePageTitle)
+			r.Context(Line{T("The screenshot is of the page of "), C(q.Read), T(" in Service Center: is it the module not upgraded?")})
+		} else {
+			r.Context(Line{T("Read as "), C(q.Read), T(":")})
+		}
 		var buttons []Button
 		for j, c := range q.Candidates {
 			buttons = append(buttons, Button{ActionID: fmt.Sprintf("%s:%d:%d", ActionRecord, i, j), Label: c, Value: q.Codes[j], Command: "record " + q.Codes[j]})

@@ -166,3 +166,33 @@ func TestUnsureNameOfAReportedModuleIsAsked(t *testing.T) {
 		t.Errorf("recorded before the answer: %+v", st.Modules)
 	}
 }
+
+// A screenshot of a module's page in Service Center names the module in
+// its title, not in the message: the reply asks with that name (one
+// button), records nothing until answered, and the answer records it.
+func TestModulePageScreenshot(t *testing.T) {
+	b, store := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod 11.31.0")
+	ocr := "Module EmployeeServices\nBack to Modules List\nGeneral Log\nError Log\nStatus\nA\nThis Module hasn't been upgraded to the current environment version. Please publish the module.\nAlternatively, run another environment upgrade."
+	r := b.HandleMessage(context.Background(), Message{Workspace: "T1", Channel: "C1", User: "U1", TS: "5.1", Images: []ImageText{{Name: "shot.png", Text: ocr}}})
+	out := text(r)
+	mustSay(t, out, "The screenshot is of the page of EmployeeServices in Service Center")
+	if strings.Contains(out, "Which module shows this?") {
+		t.Errorf("the reply asks twice:\n%s", out)
+	}
+	if st, _ := store.Status(context.Background(), "T1", "prod", -1); st.ModuleCount != 0 {
+		t.Errorf("recorded before the answer: %+v", st.Modules)
+	}
+	answer, ok := buttonsOf(r.Reply)["EmployeeServices"]
+	if !ok {
+		t.Fatalf("no button for the page's module:\n%s", out)
+	}
+	mustSay(t, text(cmd(t, b, "C1", "U1", answer.Command)), "recorded EmployeeServices")
+	if st, _ := store.Status(context.Background(), "T1", "prod", -1); st.ModuleCount != 1 || st.Modules[0].Reason != progress.ReasonNotUpgraded {
+		t.Errorf("after the answer: %+v", st.Modules)
+	}
+	// Another page's text, or the message alone, asks nothing.
+	if modulePageTitle("Module EmployeeServices\nThis Module hasn't been upgraded") != "" {
+		t.Error("a title without the page's link read as the module page")
+	}
+}
