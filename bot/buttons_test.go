@@ -463,3 +463,21 @@ func TestHeldModuleNotRepublished(t *testing.T) {
 		mustSay(t, RenderText(click(b, "c2", q2["prod"]).Update), "Orders_CS")
 	})
 }
+
+// A choice of environment undone lets the message be recorded for another:
+// the pick was wrong, and a shared file cannot be pasted again with a prefix.
+func TestChoiceUndoneThenAnother(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
+		cmd(t, b, "C1", "U1", "track dev")
+		cmd(t, b, "C1", "U1", "track prod")
+		question := buttonsOf(msg(t, b, "C1", "U1", "8.1", producerPaste).Reply)
+		cmd(t, b, "C1", "U1", question["dev"].Command)
+		mustSay(t, text(cmd(t, b, "C1", "U1", "undo")), "undid a change on dev")
+		mustSay(t, text(cmd(t, b, "C1", "U1", question["prod"].Command)), "Recorded for prod")
+		for env, want := range map[string]int{"dev": 0, "prod": 1} {
+			if st, _ := store.Status(context.Background(), "T1", env, -1); st.ModuleCount != want {
+				t.Errorf("%s lists %d modules, want %d", env, st.ModuleCount, want)
+			}
+		}
+	})
+}

@@ -236,6 +236,10 @@ func (b *Bot) undo(ctx context.Context, workspace, user, ref string) Response {
 	}
 	u.Undone = user
 	b.putUndoable(ctx, workspace, ref, u)
+	// A choice of environment undone: the message may be recorded for another.
+	if err := b.store.PutValue(ctx, workspace, "choice:"+ref, nil, time.Millisecond); err != nil {
+		b.log.Warn("cannot forget the choice of environment undone", "err", err)
+	}
 	b.restoreOwners(ctx, workspace, u.Env, u.Keys, res.Added)
 	if u.Started != "" { // a reset's undo
 		if err := b.store.PutValue(ctx, workspace, startedKey(u.Env), []byte(u.Started), startedTTL); err != nil {
