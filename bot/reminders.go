@@ -177,7 +177,7 @@ func (b *Bot) ChannelReminder(ctx context.Context, workspace, channel string, no
 		return nil, err
 	}
 	var parts []*Reply
-	var more []string
+	var more, reminded []string
 	all := &Reply{}
 	for _, e := range envs {
 		if _, ok := b.snoozed(ctx, workspace, channel, e, now); ok {
@@ -203,7 +203,13 @@ func (b *Bot) ChannelReminder(ctx context.Context, workspace, channel string, no
 				all.Divider()
 			}
 			all.Blocks = append(all.Blocks, r.Blocks...)
-			parts = append(parts, r)
+			parts, reminded = append(parts, r), append(reminded, e.Name)
+		}
+	}
+	for _, env := range reminded {
+		// Reminded now (remind now), the channel gets its all-clear too.
+		if err := b.markReminded(ctx, workspace, channel, env); err != nil {
+			b.log.Warn("cannot note the channel reminded; its all-clear may not be posted", "channel", channel, "env", env, "err", err)
 		}
 	}
 	switch {
@@ -363,13 +369,7 @@ func (b *Bot) ScheduledReminder(ctx context.Context, workspace, channel, env str
 		if _, ok := b.snoozed(ctx, workspace, channel, st.Environment, now); ok {
 			return nil, nil, nil
 		}
-		return r, func(ctx context.Context) error {
-			if ok, err := b.store.Renew(ctx, key, progress.SharedToken, openTTL); ok || err != nil {
-				return err
-			}
-			_, err := b.store.Claim(ctx, key, progress.SharedToken, openTTL)
-			return err
-		}, nil
+		return r, func(ctx context.Context) error { return b.markReminded(ctx, workspace, channel, env) }, nil
 	}
 	if !finished(st) {
 		return nil, nil, nil
@@ -378,6 +378,16 @@ func (b *Bot) ScheduledReminder(ctx context.Context, workspace, channel, env str
 		return nil, nil, err
 	}
 	return b.allClear(st.Name), func(ctx context.Context) error { return b.store.Release(ctx, key, progress.SharedToken) }, nil
+}
+
+// markReminded notes that channel was reminded of env: it awaits its all-clear.
+func (b *Bot) markReminded(ctx context.Context, workspace, channel, env string) error {
+	key := remindOpenKey(workspace, channel, env)
+	if ok, err := b.store.Renew(ctx, key, progress.SharedToken, openTTL); ok || err != nil {
+		return err
+	}
+	_, err := b.store.Claim(ctx, key, progress.SharedToken, openTTL)
+	return err
 }
 
 // PauseReminders pauses the reminders of a channel the bot was removed

@@ -121,3 +121,28 @@ func TestStatusNextReminder(t *testing.T) {
 		}
 	}
 }
+
+// A channel reminded with remind now gets its all-clear, as one reminded
+// on schedule does.
+func TestRemindNowThenAllClear(t *testing.T) {
+	b, _ := newTestBot(t)
+	ctx := context.Background()
+	cmd(t, b, "C1", "U1", "track prod 11.31.0")
+	cmd(t, b, "C2", "U1", "track prod")
+	cmd(t, b, "C1", "U1", "failed Billing_CS")
+	if r, err := b.ChannelReminder(ctx, "T1", "C2", testNow, time.Hour); err != nil || r == nil {
+		t.Fatalf("remind now in C2: %v, %v", r, err)
+	}
+	cmd(t, b, "C1", "U1", "done Billing_CS") // the all-clear is said in C1
+	r, posted, err := b.ScheduledReminder(ctx, "T1", "C2", "prod", testNow, time.Hour)
+	if err != nil || r == nil {
+		t.Fatalf("C2's next reminder: %v, %v; want its all-clear", r, err)
+	}
+	mustSay(t, RenderText(r), "All clear on prod")
+	if err := posted(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if again, _, _ := b.ScheduledReminder(ctx, "T1", "C2", "prod", testNow, time.Hour); again != nil {
+		t.Errorf("the all-clear again:\n%s", RenderText(again))
+	}
+}
