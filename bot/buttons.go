@@ -218,7 +218,7 @@ func (b *Bot) chooseEnv(ctx context.Context, a Action, v buttonValue) Response {
 		resp.Reply.Context(Line{T("Already recorded for "), B(v.Env), T(".")})
 	}
 	if out.cleared {
-		resp.Announce = b.allClear(v.Env)
+		resp.Announce = b.clearedIn(v.Env, out.state)
 	}
 	return resp
 }

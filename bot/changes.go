@@ -133,6 +133,9 @@ func (b *Bot) withChanges(ctx context.Context, channel string, fn func(context.C
 // milestone is the short line for the channel when env reached state s ("": all clear).
 func (b *Bot) milestone(ctx context.Context, workspace, env string, s progress.State) *Reply {
 	if s == "" {
+		if st, err := b.store.Status(ctx, workspace, env, 0); err == nil {
+			return b.clearedIn(env, st.State)
+		}
 		return b.allClear(env)
 	}
 	icon := map[progress.State]string{progress.StateFailed: ":x:", progress.StateReady: ":white_check_mark:"}[s]

@@ -566,11 +566,7 @@ func (b *Bot) markDone(ctx context.Context, workspace, channel, env, user, key s
 	noteReplication(r, res.NotReplicated)
 	switch {
 	case res.AllClear(): // done now: the all-clear, once
-		r.Blocks = append(r.Blocks, b.allClear(env).Blocks...)
-		if res.State.Normal() == progress.StateFollowing {
-			// Nothing says the preparation has ended: its summary may list more.
-			r.Context(Line{T("No outcome of the modules preparation is recorded yet: when Service Center shows it, paste its summary here, and I will list what it failed or skipped.")})
-		}
+		r.Blocks = append(r.Blocks, b.clearedIn(env, res.State).Blocks...)
 	case res.BecameEmpty:
 		r.Blocks = append(r.Blocks, b.clearedBlocks(ctx, workspace, env)...)
 	}
@@ -623,7 +619,7 @@ func (b *Bot) republishedAll(ctx context.Context, workspace, channel, env, user,
 	r := &Reply{Summary: "All applications republished on " + env}
 	r.Section(Line{M(user), T(" republished all applications on "), B(env), T(".")})
 	if res.AllClear() {
-		r.Blocks = append(r.Blocks, b.allClear(env).Blocks...)
+		r.Blocks = append(r.Blocks, b.clearedIn(env, res.State).Blocks...)
 	}
 	return Response{Announce: b.undoably(ctx, workspace, channel, user, env, r, key)}
 }

@@ -80,11 +80,10 @@ func incidentTitle(st progress.Status) string {
 }
 
 // over reports whether the upgrade is over, for the time it took: done,
-// or nothing left of what was reported (a channel that follows an
-// environment and has had no news has only begun).
+// or nothing left once the preparation's outcome is known (with no news
+// of it, an emptied list may grow again with its summary).
 func over(st progress.Status) bool {
-	r := st.Republished
-	return st.Finished() || finished(st) && (st.State.OutcomeKnown() || r.Failed+r.Skipped+r.Reported > 0)
+	return st.Finished() || finished(st) && st.State.OutcomeKnown()
 }
 
 // runningField says when the upgrade started and how long it has run (or ran, once finished).

@@ -250,7 +250,7 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Re
 			b.putUndo(ctx, m.Workspace, puts)
 		}
 		if rec.cleared {
-			resp.Announce = b.allClear(rec.env)
+			resp.Announce = b.clearedIn(rec.env, rec.state)
 		}
 		return resp
 	}
@@ -276,7 +276,7 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Re
 		withUndo(resp.Reply, key)
 	}
 	if rec.cleared {
-		resp.Announce = b.allClear(rec.env)
+		resp.Announce = b.clearedIn(rec.env, rec.state)
 	}
 	return resp
 }

@@ -377,7 +377,7 @@ func (b *Bot) ScheduledReminder(ctx context.Context, workspace, channel, env str
 	if awaiting, err := b.store.Held(ctx, key); err != nil || !awaiting {
 		return nil, nil, err
 	}
-	return b.allClear(st.Name), func(ctx context.Context) error { return b.store.Release(ctx, key, progress.SharedToken) }, nil
+	return b.clearedIn(st.Name, st.State), func(ctx context.Context) error { return b.store.Release(ctx, key, progress.SharedToken) }, nil
 }
 
 // markReminded notes that channel was reminded of env: it awaits its all-clear.

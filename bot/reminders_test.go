@@ -129,6 +129,7 @@ func TestRemindNowThenAllClear(t *testing.T) {
 	ctx := context.Background()
 	cmd(t, b, "C1", "U1", "track prod 11.31.0")
 	cmd(t, b, "C2", "U1", "track prod")
+	msg(t, b, "C1", "U1", "1.1", "26 modules prepared successfully, 1 modules failed and 0 modules skipped.")
 	cmd(t, b, "C1", "U1", "failed Billing_CS")
 	if r, err := b.ChannelReminder(ctx, "T1", "C2", testNow, time.Hour); err != nil || r == nil {
 		t.Fatalf("remind now in C2: %v, %v", r, err)

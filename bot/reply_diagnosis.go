@@ -260,3 +260,16 @@ func (b *Bot) allClear(env string) *Reply {
 	r.Section(Line{T(":tada: "), B("All clear on " + env), T(": every module reported has been republished.")})
 	return r
 }
+
+// clearedIn is the message that env's list was emptied, in state s: all
+// clear, unless no outcome of the modules preparation is known yet (its
+// summary may list more, and then the all-clear comes with it).
+func (b *Bot) clearedIn(env string, s progress.State) *Reply {
+	if s.Normal() != progress.StateFollowing {
+		return b.allClear(env)
+	}
+	r := &Reply{Summary: env + "'s list is empty; no outcome of the modules preparation yet"}
+	r.Section(Line{T(":white_check_mark: "), B(env + "'s list is empty"), T(": every module reported has been republished.")})
+	r.Context(Line{T("No outcome of the modules preparation is recorded yet: when Service Center shows it, paste its summary here, and I will list what it failed or skipped (or say all clear).")})
+	return r
+}

@@ -638,14 +638,18 @@ func TestPastedErrorLogGrid(t *testing.T) {
 	})
 }
 
-// An all clear with no news of the preparation says that its outcome is
-// not known yet; after the summary, it does not.
+// A list emptied with no news of the preparation is not all clear: the
+// reply says its outcome is not known yet; after the summary, all clear.
 func TestAllClearBeforeTheOutcome(t *testing.T) {
 	eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
 		const unknown = "No outcome of the modules preparation is recorded yet"
 		cmd(t, b, "C1", "U1", "track prod 11.31.0")
 		cmd(t, b, "C1", "U1", "failed A_Core")
-		mustSay(t, text(cmd(t, b, "C1", "U1", "done A_Core")), "All clear on prod", unknown)
+		out := text(cmd(t, b, "C1", "U1", "done A_Core"))
+		mustSay(t, out, "prod's list is empty: every module reported has been republished.", unknown)
+		if strings.Contains(out, "All clear") {
+			t.Errorf("all clear before the outcome:\n%s", out)
+		}
 		cmd(t, b, "C1", "U1", "track qa 11.31.0")
 		msg(t, b, "C1", "U1", "1.1", "qa: There were errors preparing some modules.\n26 modules prepared successfully, 1 modules failed and 0 modules skipped.\nUpgrade Failure: Upgrade failed for B_Core")
 		if out := text(cmd(t, b, "C1", "U1", "done qa: B_Core")); !strings.Contains(out, "All clear on qa") || strings.Contains(out, unknown) {

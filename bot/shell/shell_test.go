@@ -104,7 +104,7 @@ func TestInput(t *testing.T) {
 		{"a milestone is posted to the channel", false, "/upgrade track qa\nThere was an error preparing your modules.\n\n",
 			[]string{"upgradebot (in thread):\n== The modules preparation step itself failed", "upgradebot (to #ops):\n:x: qa: preparation failed\n"}, nil},
 		{"a milestone the announcement says is not posted again", false, "/upgrade track qa\n/upgrade failed A\n/upgrade done A\n",
-			[]string{"upgradebot (to #ops):\nana republished A on qa", "All clear on qa"}, map[string]int{"All clear on qa": 1}},
+			[]string{"upgradebot (to #ops):\nana republished A on qa", "qa's list is empty"}, map[string]int{"qa's list is empty": 1}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -295,7 +295,7 @@ func TestButtonClickRoundTrip(t *testing.T) {
 	if len(posts) != 2 {
 		t.Fatalf("%d posts after the click, want the reply and the announcement", len(posts))
 	}
-	mustContain(t, "announcement", posts[1].Field("blocks"), "<@U0BOB> republished", "Billing_CS", "All clear on prod")
+	mustContain(t, "announcement", posts[1].Field("blocks"), "<@U0BOB> republished", "Billing_CS", "prod's list is empty")
 	ups := h.fake.Calls("chat.update")
 	if len(ups) != 1 || ups[0].Field("ts") != replyTS || ups[0].Field("channel") != channel {
 		t.Fatalf("chat.update of the clicked message: %+v", ups)
