@@ -457,3 +457,18 @@ func TestUndoLeavesAColleaguesReport(t *testing.T) {
 		mustSay(t, text(got), "Billing_CS")
 	})
 }
+
+// Undoing a done leaves a module a colleague confirmed republished since.
+func TestUndoDoneLeavesAColleaguesConfirmation(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
+		cmd(t, b, "C1", "U1", "track prod 11.31.0")
+		cmd(t, b, "C1", "U1", "skipped Reports_UI Billing_CS")
+		cmd(t, b, "C1", "U1", "done Reports_UI")
+		mustSay(t, text(cmd(t, b, "C1", "U3", "done prod: Reports_UI")), "Reports_UI was marked republished on prod already by U1")
+		out := text(cmd(t, b, "C1", "U1", "undo"))
+		mustSay(t, out, "Reports_UI")
+		if st, _ := store.Status(context.Background(), "T1", "prod", -1); st.ModuleCount != 1 || st.Modules[0].Name != "Billing_CS" {
+			t.Errorf("after the undo, the list: %+v\n%s", st.Modules, out)
+		}
+	})
+}

@@ -745,6 +745,19 @@ func applyChange(rec *boltEnv, b modBuckets, c Change, mods []normalizedModule, 
 			}
 			if found == nil {
 				res.NotFound = append(res.NotFound, m.Name)
+				// Marked republished already, confirmed by someone else:
+				// counted, so that undoing the first mark leaves it.
+				var old wireModule
+				if v := b.repub.Get([]byte(m.Key)); v != nil && json.Unmarshal(v, &old) == nil && old.DoneBy != c.Actor {
+					old.Also++
+					v, err := json.Marshal(old)
+					if err != nil {
+						return out, err
+					}
+					if err := b.repub.Put([]byte(m.Key), v); err != nil {
+						return out, err
+					}
+				}
 				continue
 			}
 			if err := republish(m.Key, *found); err != nil {

@@ -189,14 +189,26 @@ if k == 'undo' then
   local left = {}
   for i = #undid, 1, -1 do
     local items = undid[i][2].t
+    -- A module any part of which changed since (listed, named, republished)
+    -- is left whole, as the state is: so are its earlier values (left holds
+    -- across the records, newest first). undo.go does the same.
+    local names = {}
     for j = 1, #items do
       local kind, key, b, a = items[j][1], items[j][2], items[j][3], items[j][4]
-      local mod = (kind == 'm') and cjson.decode(b or a).name
-      if left[key] then
-        -- changed since: so are its earlier values and its count
-      elseif get(kind, key) ~= a then
+      if (kind == 'm' or kind == 'r') and not names[key] then names[key] = cjson.decode(b or a).name end
+    end
+    for j = 1, #items do
+      local kind, key, a = items[j][1], items[j][2], items[j][4]
+      if not left[key] and get(kind, key) ~= a then
         left[key] = true
-        if kind == 'm' then kept[#kept + 1] = mod elseif kind == 's' then keptstate = 1 end
+        if kind == 's' then keptstate = 1 else kept[#kept + 1] = names[key] or key end
+      end
+    end
+    for j = 1, #items do
+      local kind, key, b, a = items[j][1], items[j][2], items[j][3], items[j][4]
+      local mod = names[key]
+      if left[key] then
+        -- changed since: left as it is
       elseif kind == 'm' then
         if b then
           local w = cjson.decode(b)
@@ -336,6 +348,16 @@ elseif k == 'done' then
         removed[#removed + 1] = found
       else
         notfound[#notfound + 1] = m.name
+        -- Marked republished already, confirmed by someone else: counted,
+        -- so that undoing the first mark leaves it.
+        local was = redis.call('HGET', repub, m.key)
+        if was then
+          local w = cjson.decode(was)
+          if w.done_by ~= actor then
+            w.also = (w.also or 0) + 1
+            redis.call('HSET', repub, m.key, cjson.encode(w))
+          end
+        end
       end
     end
     detail = ''

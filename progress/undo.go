@@ -2,6 +2,7 @@ package progress
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -224,35 +225,45 @@ func (u boltUndo) undo(eb *bolt.Bucket, keys []string, now int64, res *Result) (
 	}
 	details, left := make([]string, len(recs)), map[string]bool{}
 	for i := len(recs) - 1; i >= 0; i-- {
-		for _, it := range recs[i].Items {
-			mod := ""
-			if it.Kind == "m" {
+		items := recs[i].Items
+		// A module any part of which changed since (listed, named,
+		// republished) is left whole, as the state is: so are its earlier
+		// values (left holds across the records, newest first).
+		names := map[string]string{}
+		for _, it := range items {
+			if (it.Kind == "m" || it.Kind == "r") && names[it.Key] == "" {
 				var w wireModule
 				_ = json.Unmarshal(cmpOr(it.Before, it.After), &w)
-				mod = w.Name
+				names[it.Key] = w.Name
 			}
+		}
+		for _, it := range items {
+			if left[it.Key] || bytes.Equal(u.get(it.Kind, it.Key), it.After) {
+				continue
+			}
+			left[it.Key] = true
+			if it.Kind == "s" {
+				res.KeptState = true
+			} else {
+				res.Kept = append(res.Kept, cmp.Or(names[it.Key], it.Key))
+			}
+		}
+		for _, it := range items {
+			if left[it.Key] {
+				continue
+			}
+			if err := u.set(it.Kind, it.Key, it.Before); err != nil {
+				return "", err
+			}
+			mod := names[it.Key]
 			switch {
-			case left[it.Key]: // changed since: so are its earlier values and its count
-			case !bytes.Equal(u.get(it.Kind, it.Key), it.After):
-				left[it.Key] = true
-				if it.Kind == "m" {
-					res.Kept = append(res.Kept, mod)
-				} else if it.Kind == "s" {
-					res.KeptState = true
-				}
-			default:
-				if err := u.set(it.Kind, it.Key, it.Before); err != nil {
-					return "", err
-				}
-				switch {
-				case it.Kind != "m":
-				case it.Before == nil:
-					res.Removed = append(res.Removed, mod)
-				case it.After == nil:
-					res.Added = append(res.Added, mod)
-				case reasonOf(it.Before) != reasonOf(it.After): // not a report counted again
-					res.Updated = append(res.Updated, mod)
-				}
+			case it.Kind != "m":
+			case it.Before == nil:
+				res.Removed = append(res.Removed, mod)
+			case it.After == nil:
+				res.Added = append(res.Added, mod)
+			case reasonOf(it.Before) != reasonOf(it.After): // not a report counted again
+				res.Updated = append(res.Updated, mod)
 			}
 		}
 		if err := ub.Delete([]byte(found[i])); err != nil {

@@ -54,6 +54,10 @@ func testUndo(t *testing.T, newStore func(t *testing.T) Store) {
 			undo: []string{"add"}, want: Result{Removed: []string{"A", "B"}}, state: StateFollowing},
 		{name: "a report again, undone", changes: []Change{addAB, {Kind: ChangeAddModules, Key: "again", Actor: "U2", Reason: ReasonFailed, Modules: []string{"B"}}},
 			undo: []string{"again"}, mods: []string{"A", "B"}, state: StateFollowing, named: 2},
+		{name: "a done, confirmed since by someone else", changes: []Change{addAB, {Kind: ChangeDone, Key: "done", Modules: []string{"A"}}, {Kind: ChangeDone, Key: "again", Actor: "U2", Modules: []string{"A"}}},
+			undo: []string{"done"}, want: Result{Kept: []string{"A"}}, mods: []string{"B"}, state: StateFollowing, named: 2, repub: []string{"A"}},
+		{name: "a done, repeated since by its author", changes: []Change{addAB, {Kind: ChangeDone, Key: "done", Modules: []string{"A"}}, {Kind: ChangeDone, Key: "again", Modules: []string{"A"}}},
+			undo: []string{"done"}, want: Result{Added: []string{"A"}}, mods: []string{"A", "B"}, state: StateFollowing, named: 2},
 		{name: "one of them recorded nothing", changes: []Change{addAB}, undo: []string{"never", "add"},
 			want: Result{Removed: []string{"A", "B"}}, state: StateFollowing},
 	} {
