@@ -317,7 +317,12 @@ func (b *Bot) Answer(ctx context.Context, r *Reading) Response {
 // now read: the transport puts it in place of the reply it posted (or
 // posts it when there was none); nil when there is nothing to say.
 func (b *Bot) HandleEdit(ctx context.Context, m Message) Response {
-	return b.withChanges(ctx, m.Channel, func(ctx context.Context) Response { return b.handleEdit(ctx, m) })
+	doneBefore := b.doneEnv(ctx, m)
+	resp := b.withChanges(ctx, m.Channel, func(ctx context.Context) Response { return b.handleEdit(ctx, m) })
+	if doneBefore != "" && b.doneEnv(ctx, m) == doneBefore {
+		resp.Announce, resp.Milestone = nil, nil // done before the edit and after it: its all-clear was said
+	}
+	return resp
 }
 
 // HandleDelete answers the deletion of message m (its Channel and TS): when

@@ -43,6 +43,18 @@ func (b *Bot) handleEdit(ctx context.Context, m Message) Response {
 	return resp
 }
 
+// doneEnv is the environment message m recorded for, when its upgrade is done; "" otherwise.
+func (b *Bot) doneEnv(ctx context.Context, m Message) string {
+	u, ok, err := b.undoable(ctx, m.Workspace, replyKey(m))
+	if err != nil || !ok || u.Env == "" {
+		return ""
+	}
+	if st, err := b.store.Status(ctx, m.Workspace, u.Env, 0); err == nil && st.State == progress.StateDone {
+		return st.Name
+	}
+	return ""
+}
+
 // undoMessage takes back what message m recorded, as m's author, and
 // says what the undo did; false when it recorded nothing (left). What it recorded unread (a store
 // error) is an error: the edit is not answered as if nothing was.

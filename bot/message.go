@@ -210,6 +210,9 @@ func messageKey(m Message) string {
 	return "msg:" + m.Channel + ":" + m.TS
 }
 
+// editKey reports whether key (messageKey's, a part's) is an edited message's.
+func editKey(key string) bool { return strings.Contains(key, "~") }
+
 // respondToFindings records a message's findings and builds the reply.
 func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Response {
 	parts, changes, questions := b.checkedPlan(ctx, m, parts)

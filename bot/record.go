@@ -422,7 +422,13 @@ func (b *Bot) apply(ctx context.Context, workspace, env, actor, key string, chan
 				continue
 			}
 		}
-		res, err := b.store.Apply(ctx, workspace, env, p.change(fmt.Sprintf("%s#%d", key, i), actor, key))
+		c := p.change(fmt.Sprintf("%s#%d", key, i), actor, key)
+		if editKey(key) && (p.Kind == progress.ChangeSummary || p.Kind == progress.ChangeState) && p.Version == "" {
+			// An edit corrects what its message said (its first version
+			// undone): its summary or banner is not older news.
+			c.Force = true
+		}
+		res, err := b.store.Apply(ctx, workspace, env, c)
 		if err != nil {
 			out.err = b.storeError("record", err)
 			return out

@@ -251,3 +251,58 @@ func TestExportAfterAReset(t *testing.T) {
 		t.Errorf("after the reset's undo the export leaves entries out:\n%s", text(exp))
 	}
 }
+
+// Each edit of a summary records what its latest text says, whatever was
+// recorded since (a module named and republished, the all-clear).
+func TestEditedSummaryRecordsItsLatestText(t *testing.T) {
+	ctx := context.Background()
+	summary := func(failed, skipped int) string {
+		return fmt.Sprintf("26 modules prepared successfully, %d modules failed and %d modules skipped.", failed, skipped)
+	}
+	counts := func(t *testing.T, store progress.Store) (progress.Status, string) {
+		st, err := store.Status(ctx, "T1", "prod", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st, fmt.Sprintf("%d/%d, %d not named, %s", *st.Counts.Failed, *st.Counts.Skipped, st.Unnamed(), st.State)
+	}
+	edit := func(b *Bot, ts, edited, text string) Response {
+		return b.HandleEdit(ctx, Message{Workspace: "T1", Channel: "C1", User: "U1", TS: ts, Edited: edited, Text: text})
+	}
+	t.Run("edited twice", func(t *testing.T) {
+		b, store := newTestBot(t)
+		cmd(t, b, "C1", "U1", "track prod 11.31.0")
+		msg(t, b, "C1", "U1", "1.1", summary(0, 2))
+		cmd(t, b, "C1", "U1", "skipped Orders_UI")
+		cmd(t, b, "C1", "U2", "done Orders_UI")
+		edit(b, "1.1", "1.2", summary(0, 1))
+		if _, got := counts(t, store); got != "0/1, 0 not named, done" {
+			t.Errorf("after the first edit: %s", got)
+		}
+		// The same text again (a comment added): done it was, done it stays, said once.
+		if again := edit(b, "1.1", "1.25", summary(0, 1)+" (from Service Center)"); again.Announce != nil {
+			t.Errorf("the all-clear again:\n%s", text(again))
+		}
+		if _, got := counts(t, store); got != "0/1, 0 not named, done" {
+			t.Errorf("after the same text again: %s", got)
+		}
+		out := text(edit(b, "1.1", "1.3", summary(0, 3)))
+		if _, got := counts(t, store); got != "0/3, 2 not named, finished-with-errors" {
+			t.Errorf("after the second edit: %s\n%s", got, out)
+		}
+		if strings.Contains(out, "looks older") {
+			t.Errorf("the edit is held as older:\n%s", out)
+		}
+	})
+	t.Run("raised after the all-clear", func(t *testing.T) {
+		b, store := newTestBot(t)
+		cmd(t, b, "C1", "U1", "track prod 11.31.0")
+		msg(t, b, "C1", "U1", "2.1", "There were errors preparing some modules.\n"+summary(1, 0))
+		cmd(t, b, "C1", "U1", "failed Billing_CS")
+		cmd(t, b, "C1", "U2", "done Billing_CS")
+		out := text(edit(b, "2.1", "2.2", "There were errors preparing some modules.\n"+summary(2, 1)))
+		if _, got := counts(t, store); got != "2/1, 2 not named, finished-with-errors" {
+			t.Errorf("after the edit: %s\n%s", got, out)
+		}
+	})
+}
