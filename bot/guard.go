@@ -141,6 +141,9 @@ func (b *Bot) heldLines(ctx context.Context, workspace, env string, held []heldC
 				l = append(l, T(" — an earlier upgrade, or another environment? ("))
 			}
 			lines = append(lines, slices.Concat(l, Line{T("It would record ")}, says, Line{T(".)")}))
+		case progress.VerdictOtherCounts:
+			lines = append(lines, slices.Concat(Line{T(":warning: Not recorded for "), B(env), T(": this summary's counts differ from those recorded (" + countsText(progress.Status{Environment: st}) +
+				") more than the modules named cover — another environment's, or a new run of the preparation? (It would record ")}, says, Line{T(".)")}))
 		default:
 			l := slices.Concat(Line{T(":hourglass: Not recorded for "), B(env), T(": this message looks older than what is recorded. It says ")}, says)
 			if h.Change.Stamps != "" {

@@ -229,3 +229,26 @@ func TestRecordCodesBeforeAReset(t *testing.T) {
 	// The other environment, not reset, still takes the choice.
 	mustSay(t, text(click(b, "c2", question["qa"])), "Recorded for qa")
 }
+
+// A summary whose counts differ from those recorded (another environment's
+// pasted by mistake) is held back and says so; Record anyway records it.
+func TestOtherSummaryHeld(t *testing.T) {
+	b, store := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod 11.31.0")
+	msg(t, b, "C1", "U1", "1.1", "40 modules prepared successfully, 2 modules failed and 3 modules skipped.")
+	cmd(t, b, "C1", "U1", "failed Billing_CS Pricing_Lib")
+	r := msg(t, b, "C1", "U1", "1.2", "26 modules prepared successfully, 1 modules failed and 2 modules skipped.")
+	mustSay(t, text(r), "this summary's counts differ from those recorded (40 prepared, 2 failed, 3 skipped) more than the modules named cover")
+	st, _ := store.Status(context.Background(), "T1", "prod", 0)
+	if *st.Counts.Prepared != 40 {
+		t.Errorf("the other summary was recorded: %+v", st.Counts)
+	}
+	anyway, ok := buttonsOf(r.Reply)["Record anyway"]
+	if !ok {
+		t.Fatalf("no Record anyway:\n%s", text(r))
+	}
+	click(b, "a1", anyway)
+	if st, _ := store.Status(context.Background(), "T1", "prod", 0); *st.Counts.Prepared != 26 {
+		t.Errorf("recorded anyway: %+v", st.Counts)
+	}
+}

@@ -586,7 +586,11 @@ func testSummaryState(t *testing.T, newStore func(t *testing.T) Store) {
 		s := newStore(t)
 		track(t, s, TrackRequest{Environment: "dev", Channel: "C1"})
 		apply(t, s, "dev", Change{Kind: ChangeSummary, Counts: Counts{Prepared: new(10), Failed: new(2)}})
-		res := apply(t, s, "dev", Change{Kind: ChangeSummary, Counts: Counts{Failed: new(0)}})
+		// Other counts are held back (VerdictOtherCounts) unless recorded anyway.
+		if held, err := s.Apply(context.Background(), ws, "dev", Change{Kind: ChangeSummary, Key: "other", Counts: Counts{Failed: new(0)}, At: t0}); err != nil || held.Refused != VerdictOtherCounts {
+			t.Errorf("other counts: %+v, %v; want them held back", held, err)
+		}
+		res := apply(t, s, "dev", Change{Kind: ChangeSummary, Counts: Counts{Failed: new(0)}, Force: true})
 		st := status(t, s, "dev", 0)
 		if res.State != StateReady || deref(st.Counts.Prepared) != 10 || deref(st.Counts.Failed) != 0 || st.Counts.Skipped != nil {
 			t.Errorf("merged summary: state %s, counts %v/%v/%v", res.State, st.Counts.Prepared, st.Counts.Failed, st.Counts.Skipped)

@@ -46,6 +46,10 @@ const (
 	// summary pasted again while republishing, the ready banner after
 	// done): nothing to change.
 	VerdictRecorded Verdict = "recorded"
+	// VerdictOtherCounts: a summary whose counts differ from those
+	// recorded, more than the modules named cover: another environment's,
+	// or a new run of the preparation.
+	VerdictOtherCounts Verdict = "other-counts"
 )
 
 // Normal is s as the life cycle knows it: "unknown" (stored before the
@@ -170,6 +174,9 @@ func Next(st Status, c Change) Transition {
 					return Transition{State: to, IfEmpty: StateDone}
 				}
 			}
+		}
+		if st.Counts.Known() && !sameCounts(c.Counts, st.Counts) && !c.Force {
+			return Transition{State: cur, Refused: VerdictOtherCounts}
 		}
 	case ChangeState:
 		if c.State == StateReady && cur == StateDone {

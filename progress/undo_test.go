@@ -30,7 +30,7 @@ func testUndo(t *testing.T, newStore func(t *testing.T) Store) {
 		{name: "a report", changes: []Change{addAB}, undo: []string{"add"},
 			want: Result{Removed: []string{"A", "B"}}, state: StateFollowing},
 		{name: "a summary", changes: []Change{summary}, undo: []string{"sum"}, state: StateFollowing},
-		{name: "a summary over an earlier one", changes: []Change{summary, {Kind: ChangeSummary, Key: "sum2", Counts: Counts{Failed: new(5)}}},
+		{name: "a summary over an earlier one", changes: []Change{summary, {Kind: ChangeSummary, Key: "sum2", Counts: Counts{Failed: new(5)}, Force: true}},
 			undo: []string{"sum2"}, state: StateFinishedWithErrors, failed: new(1)},
 		{name: "a done", changes: []Change{addAB, {Kind: ChangeDone, Key: "done", Modules: []string{"a"}}}, undo: []string{"done"},
 			want: Result{Added: []string{"A"}}, mods: []string{"A", "B"}, state: StateFollowing, named: 2},
