@@ -14,15 +14,20 @@ import (
 	"github.com/upgradebot/upgradebot/progress"
 )
 
+// every10Minutes runs commands in C1 as U1, each ten minutes after the last.
+func every10Minutes(b *Bot, now *time.Time) func(text string) Response {
+	n := 0
+	return func(text string) Response {
+		n++
+		*now = now.Add(10 * time.Minute)
+		return b.HandleCommand(context.Background(), Command{Workspace: "T1", Channel: "C1", User: "U1", ID: fmt.Sprint("c", n), Text: text})
+	}
+}
+
 func TestChartSamples(t *testing.T) {
 	b, store, now := clockBot(t)
 	ctx := context.Background()
-	n := 0
-	run := func(text string) Response {
-		n++
-		*now = now.Add(10 * time.Minute)
-		return b.HandleCommand(ctx, Command{Workspace: "T1", Channel: "C1", User: "U1", ID: fmt.Sprint("c", n), Text: text})
-	}
+	run := every10Minutes(b, now)
 	run("track prod 11.31.0")
 	mustSay(t, text(run("chart")), "Nothing to draw for prod yet")
 	run("failed A B C")
@@ -275,13 +280,7 @@ func TestChartSaysWhatIsLeft(t *testing.T) {
 // before the reset are the chart's again.
 func TestChartAfterAResetUndone(t *testing.T) {
 	b, _, now := clockBot(t)
-	ctx := context.Background()
-	n := 0
-	run := func(text string) Response {
-		n++
-		*now = now.Add(10 * time.Minute)
-		return b.HandleCommand(ctx, Command{Workspace: "T1", Channel: "C1", User: "U1", ID: fmt.Sprint("c", n), Text: text})
-	}
+	run := every10Minutes(b, now)
 	run("track prod 11.31.0")
 	run("failed A_Core B_Core")
 	run("done B_Core")
