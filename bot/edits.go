@@ -18,6 +18,9 @@ func (b *Bot) handleEdit(ctx context.Context, m Message) Response {
 			m.Images = was.Images
 		}
 	}
+	if u, ok, err := b.undoable(ctx, m.Workspace, replyKey(m)); err == nil && ok && u.Undone == "" && u.Outcome {
+		ctx = context.WithValue(ctx, correctingKey{}, true)
+	}
 	res, undone, errR := b.undoMessage(ctx, m, "edit:"+messageKey(m))
 	if errR != nil {
 		return private(errR)
@@ -41,6 +44,15 @@ func (b *Bot) handleEdit(ctx context.Context, m Message) Response {
 		resp.Private, resp.React = false, ""
 	}
 	return resp
+}
+
+type correctingKey struct{}
+
+// correcting reports whether ctx is an edit's of a message that recorded a
+// summary or banner: what the edit says of them is its author's correction.
+func correcting(ctx context.Context) bool {
+	c, _ := ctx.Value(correctingKey{}).(bool)
+	return c
 }
 
 // doneEnv is the environment message m recorded for, when its upgrade is done; "" otherwise.

@@ -210,9 +210,6 @@ func messageKey(m Message) string {
 	return "msg:" + m.Channel + ":" + m.TS
 }
 
-// editKey reports whether key (messageKey's, a part's) is an edited message's.
-func editKey(key string) bool { return strings.Contains(key, "~") }
-
 // respondToFindings records a message's findings and builds the reply.
 func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Response {
 	parts, changes, questions := b.checkedPlan(ctx, m, parts)
@@ -225,7 +222,7 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Re
 	ref := replyKey(m)
 	// What undo needs is written below, with the message when its reply's
 	// buttons refer to it: one round trip.
-	undoable, puts := b.noteUndoable(ctx, m.Workspace, m.Channel, m.User, ref, undoable{Env: rec.env, Keys: rec.keys, What: linesText(rec.lines)})
+	undoable, puts := b.noteUndoable(ctx, m.Workspace, m.Channel, m.User, ref, undoable{Env: rec.env, Keys: rec.keys, What: linesText(rec.lines), Outcome: rec.outcome})
 	quiet := true
 	for _, f := range findings {
 		if len(f.Entry.Causes) > 0 {

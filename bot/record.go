@@ -85,6 +85,7 @@ type recordOutcome struct {
 	ask      []string
 	err      *Reply
 	cleared  bool
+	outcome  bool // a summary or banner was recorded
 	untraced bool // no environment followed here
 	// elsewhere is the environment a "qa:" prefix names, tracked in the
 	// workspace but not followed here: nothing is recorded in another.
@@ -423,9 +424,10 @@ func (b *Bot) apply(ctx context.Context, workspace, env, actor, key string, chan
 			}
 		}
 		c := p.change(fmt.Sprintf("%s#%d", key, i), actor, key)
-		if editKey(key) && (p.Kind == progress.ChangeSummary || p.Kind == progress.ChangeState) && p.Version == "" {
-			// An edit corrects what its message said (its first version
-			// undone): its summary or banner is not older news.
+		outcome := p.Kind == progress.ChangeSummary || p.Kind == progress.ChangeState || p.Kind == progress.ChangePreparing
+		if correcting(ctx) && outcome && p.Version == "" {
+			// An edit of a message that recorded a summary or banner
+			// corrects it (its first version undone): not older news.
 			c.Force = true
 		}
 		res, err := b.store.Apply(ctx, workspace, env, c)
@@ -465,6 +467,7 @@ func (b *Bot) apply(ctx context.Context, workspace, env, actor, key string, chan
 			out.lines = append(out.lines, append(l, T("; it is listed again.")))
 		}
 		out.cleared = out.cleared || res.AllClear()
+		out.outcome = out.outcome || outcome
 		out.keys = append(out.keys, fmt.Sprintf("%s#%d", key, i))
 		out.state = res.State
 		if res.NotReplicated && !out.unreplicated {

@@ -306,3 +306,26 @@ func TestEditedSummaryRecordsItsLatestText(t *testing.T) {
 		}
 	})
 }
+
+// Only an edit of a message that recorded a summary or banner is its
+// author's correction: chat edited into a banner, or a summary held back
+// and edited, is checked as a new paste is.
+func TestEditForcesOnlyCorrections(t *testing.T) {
+	ctx := context.Background()
+	b, store := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod 11.31.0")
+	msg(t, b, "C1", "U1", "1.1", "26 modules prepared successfully, 1 modules failed and 0 modules skipped.")
+	cmd(t, b, "C1", "U1", "failed X_Core")
+	cmd(t, b, "C1", "U1", "done X_Core")
+	msg(t, b, "C1", "U2", "1.2", "anyone seen this before?")
+	b.HandleEdit(ctx, Message{Workspace: "T1", Channel: "C1", User: "U2", TS: "1.2", Edited: "1.3", Text: "anyone seen this before?\n> There was an error preparing your modules."})
+	if st, _ := store.Status(ctx, "T1", "prod", 0); st.State != progress.StateDone {
+		t.Errorf("chat edited into a banner moved prod to %s", st.State)
+	}
+	held := msg(t, b, "C1", "U2", "1.4", "40 modules prepared successfully, 2 modules failed and 3 modules skipped.")
+	mustSay(t, text(held), "this summary's counts differ from those recorded")
+	b.HandleEdit(ctx, Message{Workspace: "T1", Channel: "C1", User: "U2", TS: "1.4", Edited: "1.5", Text: "40 modules prepared successfully, 2 modules failed and 3 modules skipped. "})
+	if st, _ := store.Status(ctx, "T1", "prod", 0); *st.Counts.Prepared != 26 {
+		t.Errorf("a held summary edited was recorded: %+v", st.Counts)
+	}
+}

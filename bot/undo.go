@@ -35,6 +35,9 @@ type undoable struct {
 	// undo puts that start back, so the changes of that upgrade can be
 	// undone again.
 	Started string `json:"started,omitempty"`
+	// Outcome: it recorded a summary or banner (the preparation's outcome
+	// or progress): an edit of the message corrects it (correcting).
+	Outcome bool `json:"outcome,omitempty"`
 }
 
 // undoRef is the short ref of a command's reply (a message's is its replyKey).
@@ -135,6 +138,7 @@ func (b *Bot) noteUndoable(ctx context.Context, workspace, channel, user, ref st
 		return ok && u.Undone == "" && rec.Env != "", nil
 	}
 	if ok && u.Undone == "" && u.Env == rec.Env {
+		rec.Outcome = rec.Outcome || u.Outcome
 		rec.Keys = append(u.Keys, slices.DeleteFunc(rec.Keys, func(k string) bool { return slices.Contains(u.Keys, k) })...)
 		rec.What = strings.TrimSpace(u.What + " " + rec.What)
 		rec.At = u.At
