@@ -160,11 +160,12 @@ func Next(st Status, c Change) Transition {
 		to = StateReady
 		if n := deref(cmp.Or(c.Counts.Failed, st.Counts.Failed)) + deref(cmp.Or(c.Counts.Skipped, st.Counts.Skipped)); n > 0 {
 			to = StateFinishedWithErrors
-			if st.UnnamedCovered || n <= st.NamedFailedSkipped {
-				// Every module it counts was named already (a summary
-				// pasted last, or corrected by an edit): it is news of
-				// this upgrade, not an older one, and once none is left
-				// to republish the upgrade is done.
+			if (st.UnnamedCovered || n <= st.NamedFailedSkipped) && (!st.Counts.Known() || c.Force) {
+				// The first summary, every module it counts named
+				// already (pasted last): it is news of this upgrade, not
+				// an older one, and once none is left to republish the
+				// upgrade is done. (Other counts than those recorded are
+				// held back below; an edit correcting them is forced.)
 				switch {
 				case cur == StateDone:
 					return Transition{State: cur}

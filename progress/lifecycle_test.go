@@ -85,6 +85,8 @@ func TestNext(t *testing.T) {
 		{"finished, the same counts", withCounts(StateFinishedWithErrors, counts(2, 3)), Change{Kind: ChangeSummary, Counts: counts(2, 3)}, 0, StateFinishedWithErrors, ""},
 		{"finished, other counts forced", withCounts(StateFinishedWithErrors, counts(2, 3)), Change{Kind: ChangeSummary, Counts: counts(1, 2), Force: true}, 0, StateFinishedWithErrors, ""},
 		{"done, other counts", withCounts(StateDone, counts(1, 3)), Change{Kind: ChangeSummary, Counts: counts(2, 3)}, 0, StateDone, VerdictOtherCounts},
+		{"finished, other counts the named modules cover", covered(StateFinishedWithErrors, 3, 2), Change{Kind: ChangeSummary, Counts: counts(1, 1)}, 0, StateFinishedWithErrors, VerdictOtherCounts},
+		{"finished, other counts the named modules cover, forced (an edit)", covered(StateRepublishing, 3, 2), Change{Kind: ChangeSummary, Counts: counts(1, 1), Force: true}, 0, StateDone, ""},
 		{"republishing, other counts forced", withCounts(StateRepublishing, counts(1, 3)), Change{Kind: ChangeSummary, Counts: counts(2, 3), Force: true}, 0, StateFinishedWithErrors, ""},
 		{"republishing, banner", stateOf(StateRepublishing), Change{Kind: ChangePreparing, Preparation: prep(40)}, 0, StateRepublishing, VerdictOlder},
 		{"republishing, errors line", stateOf(StateRepublishing), Change{Kind: ChangeState, State: StateFinishedWithErrors}, 0, StateRepublishing, VerdictOlder},
