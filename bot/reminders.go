@@ -371,8 +371,8 @@ func (b *Bot) ScheduledReminder(ctx context.Context, workspace, channel, env str
 		}
 		return r, func(ctx context.Context) error { return b.markReminded(ctx, workspace, channel, env) }, nil
 	}
-	if !finished(st) {
-		return nil, nil, nil
+	if !finished(st) || st.State.Normal() == progress.StateFollowing {
+		return nil, nil, nil // with no outcome of the preparation yet, the all-clear waits for it
 	}
 	if awaiting, err := b.store.Held(ctx, key); err != nil || !awaiting {
 		return nil, nil, err

@@ -147,3 +147,29 @@ func TestRemindNowThenAllClear(t *testing.T) {
 		t.Errorf("the all-clear again:\n%s", RenderText(again))
 	}
 }
+
+// A channel reminded of the work gets its all-clear when the upgrade is
+// over: an emptied list with no outcome of the preparation yet does not
+// take it up (it waits for the summary).
+func TestAllClearWaitsForTheOutcome(t *testing.T) {
+	b, _ := newTestBot(t)
+	ctx := context.Background()
+	cmd(t, b, "C1", "U1", "track prod 11.31.0")
+	cmd(t, b, "C2", "U1", "track prod")
+	cmd(t, b, "C2", "U1", "failed Billing_CS")
+	if r, posted, err := b.ScheduledReminder(ctx, "T1", "C2", "prod", testNow, time.Hour); err != nil || r == nil {
+		t.Fatalf("C2's reminder: %v, %v", r, err)
+	} else if err := posted(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cmd(t, b, "C1", "U1", "done Billing_CS")
+	if r, _, _ := b.ScheduledReminder(ctx, "T1", "C2", "prod", testNow, time.Hour); r != nil {
+		t.Errorf("before the outcome, C2 got:\n%s", RenderText(r))
+	}
+	msg(t, b, "C1", "U1", "1.1", "26 modules prepared successfully, 1 modules failed and 0 modules skipped.")
+	r, _, err := b.ScheduledReminder(ctx, "T1", "C2", "prod", testNow, time.Hour)
+	if err != nil || r == nil {
+		t.Fatalf("after the summary, C2's all-clear: %v, %v", r, err)
+	}
+	mustSay(t, RenderText(r), "All clear on prod")
+}

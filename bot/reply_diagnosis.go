@@ -270,6 +270,7 @@ func (b *Bot) clearedIn(env string, s progress.State) *Reply {
 	}
 	r := &Reply{Summary: env + "'s list is empty; no outcome of the modules preparation yet"}
 	r.Section(Line{T(":white_check_mark: "), B(env + "'s list is empty"), T(": every module reported has been republished.")})
-	r.Context(Line{T("No outcome of the modules preparation is recorded yet: when Service Center shows it, paste its summary here, and I will list what it failed or skipped (or say all clear).")})
+	r.Context(Line{T("No outcome of the modules preparation is recorded yet: when Service Center shows it, paste its summary here, and I will list what it failed or skipped (or say all clear). With no summary to paste, "),
+		C(b.cmd + " done " + env + ": all"), T(" closes the upgrade.")})
 	return r
 }

@@ -30,8 +30,8 @@ func TestConfirmations(t *testing.T) {
 	ctx := context.Background()
 	for _, tc := range []struct{ ask, command, announced string }{
 		{"reset prod", "reset prod --yes", "started a new upgrade of prod"},
-		{"done all", "done prod: all --yes", "prod's list is empty"},
-		{"done prod: all", "done prod: all --yes", "prod's list is empty"},
+		{"done all", "done prod: all --yes", "All clear on prod"},
+		{"done prod: all", "done prod: all --yes", "All clear on prod"},
 	} {
 		t.Run(tc.ask, func(t *testing.T) {
 			b, store := newTestBot(t)

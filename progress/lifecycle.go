@@ -138,6 +138,12 @@ func Next(st Status, c Change) Transition {
 		if c.All && st.FromBefore11() {
 			return Transition{State: StateDone} // every application republished, whatever the preparation said
 		}
+		if c.All && cur == StateFollowing {
+			// No news of the preparation at all, and the team says every
+			// module is republished: a team that never pastes the summary
+			// closes its upgrade so.
+			return Transition{State: StateDone}
+		}
 		if cur.stage() < 2 || cur == StateFailed {
 			return keep // the preparation's outcome is unknown, or it must run again: nothing to finish yet
 		}

@@ -30,7 +30,8 @@ func TestNext(t *testing.T) {
 		{"following, clean summary", stateOf(StateFollowing), Change{Kind: ChangeSummary, Counts: counts(0, 0)}, 0, StateReady, ""},
 		{"following, step failed", stateOf(StateFollowing), Change{Kind: ChangeState, State: StateFailed}, 0, StateFailed, ""},
 		{"following, done keeps following", stateOf(StateFollowing), Change{Kind: ChangeDone}, 0, StateFollowing, ""},
-		{"following, done all keeps following", stateOf(StateFollowing), Change{Kind: ChangeDone, All: true}, 0, StateFollowing, ""},
+		{"following, done all: no news, the team says it is done", stateOf(StateFollowing), Change{Kind: ChangeDone, All: true}, 0, StateDone, ""},
+		{"preparing, done all keeps preparing", withPrep(prep(40)), Change{Kind: ChangeDone, All: true}, 0, StatePreparing, ""},
 		// preparing
 		{"preparing, more percent", withPrep(prep(40)), Change{Kind: ChangePreparing, Preparation: prep(60)}, 0, StatePreparing, ""},
 		{"preparing, same percent", withPrep(prep(40)), Change{Kind: ChangePreparing, Preparation: prep(40)}, 0, StatePreparing, ""},
@@ -65,7 +66,7 @@ func TestNext(t *testing.T) {
 		{"from 10, finished, done all", from10(StateFinishedWithErrors), Change{Kind: ChangeDone, All: true}, 0, StateDone, ""},
 		{"from 10, ready, done all", from10(StateReady), Change{Kind: ChangeDone, All: true}, 0, StateDone, ""},
 		{"from 10, following, done", from10(StateFollowing), Change{Kind: ChangeDone}, 0, StateFollowing, ""},
-		{"from 11, following, done all", Status{Environment: Environment{State: StateFollowing, FromVersion: "11.8.0"}}, Change{Kind: ChangeDone, All: true}, 0, StateFollowing, ""},
+		{"from 11, following, done all", Status{Environment: Environment{State: StateFollowing, FromVersion: "11.8.0"}}, Change{Kind: ChangeDone, All: true}, 0, StateDone, ""},
 		// a summary whose failed and skipped modules were all named already (pasted last, or an edit correcting one)
 		{"following, summary of modules named and republished", named(StateFollowing, 1), Change{Kind: ChangeSummary, Counts: counts(1, 0)}, 0, StateDone, ""},
 		{"following, summary of modules named, one still listed", named(StateFollowing, 2), Change{Kind: ChangeSummary, Counts: counts(1, 1)}, 1, StateFinishedWithErrors, ""},

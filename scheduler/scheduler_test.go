@@ -120,8 +120,7 @@ func TestNothingOutstandingAndAllClear(t *testing.T) {
 		stepAt(t, s, clock, t0.Add(time.Duration(i)*10*time.Minute))
 	}
 	posts = f.rec.all()
-	// No outcome of the preparation is known: the all-clear says the list is empty.
-	if len(posts) != 2 || posts[1].channel != "C1" || !strings.HasPrefix(posts[1].reply.Summary, "prod's list is empty") {
+	if len(posts) != 2 || posts[1].channel != "C1" || !strings.HasPrefix(posts[1].reply.Summary, "All clear: prod") {
 		t.Fatalf("want one reminder then one all-clear in C1, got %v", summaries(posts))
 	}
 	if m.posted.Load() != 2 || m.missed.Load() != 0 {
@@ -136,7 +135,7 @@ func TestNothingOutstandingAndAllClear(t *testing.T) {
 	stepAt(t, s, clock, t0.Add(70*time.Minute))
 	stepAt(t, s, clock, t0.Add(80*time.Minute))
 	got := summaries(f.rec.all())
-	if len(got) != 4 || !strings.HasPrefix(got[2], "C1: Reminder: prod") || !strings.HasPrefix(got[3], "C1: prod's list is empty") {
+	if len(got) != 4 || !strings.HasPrefix(got[2], "C1: Reminder: prod") || !strings.HasPrefix(got[3], "C1: All clear") {
 		t.Errorf("posts: %v", got)
 	}
 }
