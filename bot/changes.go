@@ -317,10 +317,15 @@ func (b *Bot) Answer(ctx context.Context, r *Reading) Response {
 // now read: the transport puts it in place of the reply it posted (or
 // posts it when there was none); nil when there is nothing to say.
 func (b *Bot) HandleEdit(ctx context.Context, m Message) Response {
-	doneBefore := b.doneEnv(ctx, m)
+	before := b.messageEnvState(ctx, m)
 	resp := b.withChanges(ctx, m.Channel, func(ctx context.Context) Response { return b.handleEdit(ctx, m) })
-	if doneBefore != "" && b.doneEnv(ctx, m) == doneBefore {
-		resp.Announce, resp.Milestone = nil, nil // done before the edit and after it: its all-clear was said
+	if before != "" && b.messageEnvState(ctx, m) == before {
+		// The edit left the upgrade where it was: its milestone (and, done,
+		// its all-clear) was said already.
+		resp.Milestone = nil
+		if strings.HasSuffix(before, "/"+string(progress.StateDone)) {
+			resp.Announce = nil
+		}
 	}
 	return resp
 }

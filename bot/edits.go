@@ -55,14 +55,15 @@ func correcting(ctx context.Context) bool {
 	return c
 }
 
-// doneEnv is the environment message m recorded for, when its upgrade is done; "" otherwise.
-func (b *Bot) doneEnv(ctx context.Context, m Message) string {
+// messageEnvState is "env/state" of the environment message m recorded
+// for; "" when it recorded nothing.
+func (b *Bot) messageEnvState(ctx context.Context, m Message) string {
 	u, ok, err := b.undoable(ctx, m.Workspace, replyKey(m))
 	if err != nil || !ok || u.Env == "" {
 		return ""
 	}
-	if st, err := b.store.Status(ctx, m.Workspace, u.Env, 0); err == nil && st.State == progress.StateDone {
-		return st.Name
+	if st, err := b.store.Status(ctx, m.Workspace, u.Env, 0); err == nil {
+		return st.Name + "/" + string(st.State)
 	}
 	return ""
 }

@@ -329,3 +329,19 @@ func TestEditForcesOnlyCorrections(t *testing.T) {
 		t.Errorf("a held summary edited was recorded: %+v", st.Counts)
 	}
 }
+
+// An edit that leaves the upgrade where it was (a typo fixed) says no
+// milestone again.
+func TestEditSaysNoMilestoneAgain(t *testing.T) {
+	ctx := context.Background()
+	b, _ := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod 11.31.0")
+	first := msg(t, b, "C1", "U1", "1.1", "There were errors preparing some modules.\n26 modules prepared successfully, 1 modules failed and 2 modules skipped.")
+	if first.Milestone == nil {
+		t.Fatalf("no milestone for the summary:\n%s", text(first))
+	}
+	edit := b.HandleEdit(ctx, Message{Workspace: "T1", Channel: "C1", User: "U1", TS: "1.1", Edited: "1.2", Text: "There were errors preparing some modules!\n26 modules prepared successfully, 1 modules failed and 2 modules skipped."})
+	if edit.Milestone != nil {
+		t.Errorf("the milestone again:\n%s", RenderText(edit.Milestone))
+	}
+}
