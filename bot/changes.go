@@ -160,7 +160,7 @@ func (s changeRecorder) Apply(ctx context.Context, workspace, env string, c prog
 	var before progress.State
 	finishing := c.Kind == progress.ChangeSummary || c.Kind == progress.ChangeState
 	if finishing {
-		if e, err := s.Store.Environment(ctx, workspace, env); err == nil {
+		if e, err := s.Environment(ctx, workspace, env); err == nil { // as this request read it, if it did
 			before = e.State
 		}
 	}
