@@ -345,3 +345,17 @@ func TestEditSaysNoMilestoneAgain(t *testing.T) {
 		t.Errorf("the milestone again:\n%s", RenderText(edit.Milestone))
 	}
 }
+
+// Service Center's ready banner after the list was emptied (with no
+// summary) finishes the upgrade: done, and all clear, as in the other order.
+func TestReadyAfterTheListEmptied(t *testing.T) {
+	b, store := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod 11.31.0")
+	cmd(t, b, "C1", "U1", "failed X_Core")
+	mustSay(t, text(cmd(t, b, "C1", "U1", "done X_Core")), "prod's list is empty")
+	r := msg(t, b, "C1", "U1", "3.1", "This environment is ready (Release Notes)\nNo further actions are required.")
+	mustSay(t, text(r), "All clear on prod")
+	if st, _ := store.Status(context.Background(), "T1", "prod", 0); st.State != progress.StateDone {
+		t.Errorf("state %s, want done", st.State)
+	}
+}

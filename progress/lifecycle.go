@@ -123,7 +123,7 @@ func Next(st Status, c Change) Transition {
 		c.Kind != ChangeDone && c.Kind != ChangeReset {
 		return Transition{State: cur, Refused: VerdictOtherVersion}
 	}
-	var to State
+	var to, ifEmpty State
 	switch c.Kind {
 	case ChangeUndo:
 		return Transition{} // the undo puts back the state it changed, if no one changed it since
@@ -193,6 +193,12 @@ func Next(st Status, c Change) Transition {
 			return Transition{State: cur, Refused: VerdictRecorded}
 		}
 		to = c.State
+		if to == StateReady && cur != StateFailed && st.Unnamed() == 0 {
+			// Service Center says ready: with nothing listed either, the
+			// upgrade is done (as the last module republished after the
+			// banner makes it).
+			ifEmpty = StateDone
+		}
 	default:
 		return keep
 	}
@@ -202,7 +208,7 @@ func Next(st Status, c Change) Transition {
 	if to.stage() < cur.stage() && !c.Force && !retry {
 		return Transition{State: cur, Refused: VerdictOlder}
 	}
-	return Transition{State: to}
+	return Transition{State: to, IfEmpty: ifEmpty}
 }
 
 // sameCounts reports whether a summary's counts c are those recorded (was).

@@ -41,14 +41,16 @@ func TestNext(t *testing.T) {
 		{"preparing, module 3 of another run", withPrep(Preparation{Current: new(5), Total: new(30)}), Change{Kind: ChangePreparing, Preparation: Preparation{Current: new(3), Total: new(6)}}, 0, StatePreparing, ""},
 		{"preparing, blocked publish", withPrep(prep(40)), Change{Kind: ChangePreparing}, 0, StatePreparing, ""},
 		{"preparing, summary", withPrep(prep(90)), Change{Kind: ChangeSummary, Counts: counts(1, 0)}, 0, StateFinishedWithErrors, ""},
-		{"preparing, ready", withPrep(prep(90)), Change{Kind: ChangeState, State: StateReady}, 0, StateReady, ""},
+		{"preparing, ready, nothing listed: done", withPrep(prep(90)), Change{Kind: ChangeState, State: StateReady}, 0, StateDone, ""},
+		{"preparing, ready, a module listed", withPrep(prep(90)), Change{Kind: ChangeState, State: StateReady}, 1, StateReady, ""},
 		{"preparing, module added", withPrep(prep(90)), Change{Kind: ChangeAddModules}, 1, StatePreparing, ""},
 		// finished with errors, failed, ready
 		{"finished, banner 40%", stateOf(StateFinishedWithErrors), Change{Kind: ChangePreparing, Preparation: prep(40)}, 0, StateFinishedWithErrors, VerdictOlder},
 		{"finished, blocked publish", stateOf(StateFinishedWithErrors), Change{Kind: ChangePreparing}, 0, StateFinishedWithErrors, VerdictOlder},
 		{"finished, banner forced", stateOf(StateFinishedWithErrors), Change{Kind: ChangePreparing, Force: true}, 0, StatePreparing, ""},
 		{"finished, summary again", stateOf(StateFinishedWithErrors), Change{Kind: ChangeSummary, Counts: counts(1, 3)}, 0, StateFinishedWithErrors, ""},
-		{"finished, ready", stateOf(StateFinishedWithErrors), Change{Kind: ChangeState, State: StateReady}, 0, StateReady, ""},
+		{"finished, ready, nothing listed: done", stateOf(StateFinishedWithErrors), Change{Kind: ChangeState, State: StateReady}, 0, StateDone, ""},
+		{"finished, ready, modules counted and not named", covered(StateFinishedWithErrors, 3, 1), Change{Kind: ChangeState, State: StateReady}, 0, StateReady, ""},
 		{"ready, errors", stateOf(StateReady), Change{Kind: ChangeState, State: StateFinishedWithErrors}, 0, StateFinishedWithErrors, ""},
 		{"failed, banner (a new run)", stateOf(StateFailed), Change{Kind: ChangePreparing, Preparation: prep(5)}, 0, StatePreparing, ""},
 		{"failed, module counter (a new run)", stateOf(StateFailed), Change{Kind: ChangePreparing, Preparation: Preparation{Current: new(1), Total: new(30)}}, 0, StatePreparing, ""},
@@ -104,8 +106,8 @@ func TestNext(t *testing.T) {
 		{"other version, module", versioned(StateFinishedWithErrors, "11.31.0"), Change{Kind: ChangeAddModules, Version: "11.10.0"}, 1, StateFinishedWithErrors, VerdictOtherVersion},
 		{"other version forced", versioned(StateFollowing, "11.31.0"), Change{Kind: ChangeSummary, Counts: counts(1, 3), Version: "11.10.0", Force: true}, 0, StateFinishedWithErrors, ""},
 		{"same version", versioned(StateFollowing, "11.31.0"), Change{Kind: ChangeSummary, Counts: counts(1, 3), Version: "11.31.0"}, 0, StateFinishedWithErrors, ""},
-		{"same release, target without patch", versioned(StateFollowing, "11.31"), Change{Kind: ChangeState, State: StateReady, Version: "11.31.2"}, 0, StateReady, ""},
-		{"no target: no guard", versioned(StateFollowing, ""), Change{Kind: ChangeState, State: StateReady, Version: "11.10.0"}, 0, StateReady, ""},
+		{"same release, target without patch", versioned(StateFollowing, "11.31"), Change{Kind: ChangeState, State: StateReady, Version: "11.31.2"}, 0, StateDone, ""},
+		{"no target: no guard", versioned(StateFollowing, ""), Change{Kind: ChangeState, State: StateReady, Version: "11.10.0"}, 0, StateDone, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := Next(tc.st, tc.c)
