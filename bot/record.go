@@ -428,7 +428,7 @@ func (b *Bot) apply(ctx context.Context, workspace, env, actor, key string, chan
 		if correcting(ctx) && outcome && p.Version == "" {
 			// An edit of a message that recorded a summary or banner
 			// corrects it (its first version undone): not older news.
-			c.Force = true
+			c.Force, c.Correction = true, true
 		}
 		res, err := b.store.Apply(ctx, workspace, env, c)
 		if err != nil {

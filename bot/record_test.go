@@ -359,3 +359,17 @@ func TestReadyAfterTheListEmptied(t *testing.T) {
 		t.Errorf("state %s, want done", st.State)
 	}
 }
+
+// An edit's correction is not labelled "recorded anyway" in the history:
+// nobody clicked Record anyway.
+func TestEditCorrectionIsNotRecordedAnyway(t *testing.T) {
+	ctx := context.Background()
+	b, store := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod 11.31.0")
+	msg(t, b, "C1", "U1", "1.1", "26 modules prepared successfully, 1 modules failed and 2 modules skipped.")
+	b.HandleEdit(ctx, Message{Workspace: "T1", Channel: "C1", User: "U1", TS: "1.1", Edited: "1.2", Text: "26 modules prepared successfully, 1 modules failed and 3 modules skipped."})
+	h := historyOf(t, store, "prod")
+	if last := h[len(h)-1].Detail; !strings.Contains(last, "3 skipped") || strings.Contains(last, "recorded anyway") {
+		t.Errorf("the edit's history entry: %q", last)
+	}
+}

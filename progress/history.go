@@ -13,7 +13,7 @@ import (
 // same text for both stores. The stores replace an add's or a done's by
 // what it did (describeModules).
 func describeChange(c Change, mods []normalizedModule) string {
-	if c.Force { // the life cycle would have refused it: the record says so
+	if c.Force && !c.Correction { // the life cycle would have refused it: the record says so
 		c.Force = false
 		return describeChange(c, mods) + " (recorded anyway)"
 	}

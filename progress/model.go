@@ -259,6 +259,9 @@ type Change struct {
 	// Force applies the change even when the life cycle would refuse it
 	// ("Record anyway").
 	Force bool
+	// Correction: forced as an edit's correction of what its message
+	// recorded, not recorded anyway: the history does not say so.
+	Correction bool
 }
 
 // Result tells what an Apply did.
