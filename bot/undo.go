@@ -88,14 +88,13 @@ func (b *Bot) undoable(ctx context.Context, workspace, ref string) (undoable, bo
 	return getJSON[undoable](ctx, b.store, workspace, "undo:"+ref)
 }
 
-func (b *Bot) putUndoable(ctx context.Context, workspace, ref string, u undoable) {
+func (b *Bot) putUndoable(ctx context.Context, workspace, ref string, u undoable, also ...progress.Put) {
 	puts, err := undoPuts(ref, u)
-	if err == nil {
-		err = b.store.PutValues(ctx, workspace, puts...)
-	}
 	if err != nil {
 		b.log.Warn("cannot keep what a reply recorded for undo", "err", err)
+		return
 	}
+	b.putUndo(ctx, workspace, append(puts, also...))
 }
 
 // undoPuts keep what the reply ref recorded (u) and its undo code.
@@ -226,7 +225,10 @@ func (b *Bot) undo(ctx context.Context, workspace, user, ref string) Response {
 	case u.Admin && !b.isAdmin(user):
 		return private(errorReply("Only upgradebot admins may undo that (an admin's command). Ask one of them (UPGRADEBOT_ADMINS) to do it."))
 	}
-	if started := b.restartedSince(ctx, workspace, u); !started.IsZero() {
+	// The store's undo compares each module with what the change left, and
+	// a reset leaves a module it cleared as a "done" left it: undone after
+	// a reset, it would come back into the new upgrade.
+	if started := b.startedAfter(ctx, workspace, u.Env, u.At); !started.IsZero() {
 		return private(errorReply(fmt.Sprintf("That change was made before %s's upgrade was started again (%s): undoing it now would mix the two upgrades, so nothing changed.", u.Env, b.when(started))))
 	}
 	res, err := b.store.Apply(ctx, workspace, u.Env, progress.Change{Kind: progress.ChangeUndo, Key: "undo:" + u.Keys[0], Actor: user, Undoes: u.Keys, At: b.now()})
@@ -239,11 +241,8 @@ func (b *Bot) undo(ctx context.Context, workspace, user, ref string) Response {
 		return Response{}
 	}
 	u.Undone = user
-	b.putUndoable(ctx, workspace, ref, u)
-	// A choice of environment undone: the message may be recorded for another.
-	if err := b.store.PutValue(ctx, workspace, "choice:"+ref, nil, time.Millisecond); err != nil {
-		b.log.Warn("cannot forget the choice of environment undone", "err", err)
-	}
+	// A choice of environment undone is forgotten: the message may be recorded for another.
+	b.putUndoable(ctx, workspace, ref, u, progress.Put{Key: "choice:" + ref, TTL: time.Millisecond})
 	b.restoreOwners(ctx, workspace, u.Env, u.Keys, res.Added)
 	if u.Started != "" { // a reset's undo
 		if err := b.store.PutValue(ctx, workspace, startedKey(u.Env), []byte(u.Started), startedTTL); err != nil {
@@ -256,15 +255,6 @@ func (b *Bot) undo(ctx context.Context, workspace, user, ref string) Response {
 		unnamed = st.Unnamed()
 	}
 	return Response{Announce: b.undoneReply(u.Env, user, res, unnamed)}
-}
-
-// restartedSince is when u's environment was reset after u was recorded;
-// zero when it was not (or that is not known). The store's undo compares
-// each module with what the change left, and a reset leaves a module it
-// cleared as a "done" left it: undone then, it would come back into the
-// new upgrade.
-func (b *Bot) restartedSince(ctx context.Context, workspace string, u undoable) time.Time {
-	return b.startedAfter(ctx, workspace, u.Env, u.At)
 }
 
 // startedAfter is when env's upgrade was started again (reset) after at
