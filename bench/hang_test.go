@@ -245,7 +245,7 @@ func TestFaultClaimResent(t *testing.T) {
 	const ch, ts = "C0RESEND", "1700300000.000001"
 	var proxy *redistest.ResendProxy
 	r := newRig(t, rigOptions{redisURL: func(red *redistest.Server) string {
-		proxy = redistest.NewResendProxy(t, red.Addr, "fault:claim:slack:msg:"+slackfake.TeamID+":"+ch+":"+ts)
+		proxy = redistest.NewResendProxy(t, red.Addr, "fault:{"+slackfake.TeamID+"}:#claim:slack:msg:"+ch+":"+ts)
 		return "redis://" + proxy.Addr + "/1"
 	}})
 	r.track(ch, "prod")

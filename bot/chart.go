@@ -78,7 +78,7 @@ func addSample(ctx context.Context, s progress.Store, workspace, env string, at 
 		if err != nil {
 			return err
 		}
-		if ok, err := s.Claim(ctx, "sample:"+workspace+":"+name, progress.NewToken(), sampleGap); err != nil || !ok {
+		if ok, err := s.Claim(ctx, workspace, "sample:"+name, progress.NewToken(), sampleGap); err != nil || !ok {
 			return err
 		}
 	}

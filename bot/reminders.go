@@ -334,9 +334,7 @@ func (b *Bot) digestLine(prefix string, st progress.Status, w work) Line {
 const openTTL = 60 * 24 * time.Hour
 
 // remindOpenKey marks that channel was reminded about env and awaits its all-clear.
-func remindOpenKey(workspace, channel, env string) string {
-	return "remind-open:" + workspace + ":" + channel + ":" + env
-}
+func remindOpenKey(channel, env string) string { return "remind-open:" + channel + ":" + env }
 
 // allClearAnnounced notes that channel was just told env is all clear (a
 // response's announcement or milestone), so its next scheduled reminder
@@ -347,7 +345,7 @@ func (b *Bot) allClearAnnounced(ctx context.Context, workspace, channel, env str
 	if err != nil || channel == "" {
 		return
 	}
-	if err := b.store.Release(ctx, remindOpenKey(workspace, channel, env), progress.SharedToken); err != nil {
+	if err := b.store.Release(ctx, workspace, remindOpenKey(channel, env), progress.SharedToken); err != nil {
 		b.log.Warn("cannot note the all-clear already announced; the next reminder may say it again", "channel", channel, "env", env, "err", err)
 	}
 }
@@ -364,7 +362,7 @@ func (b *Bot) ScheduledReminder(ctx context.Context, workspace, channel, env str
 	if err != nil {
 		return nil, nil, err
 	}
-	key := remindOpenKey(workspace, channel, env)
+	key := remindOpenKey(channel, env)
 	if r := b.reminder(st, b.moduleOwnership(ctx, workspace, st), now, stall, 0); r != nil {
 		if _, ok := b.snoozed(ctx, workspace, channel, st.Environment, now); ok {
 			return nil, nil, nil
@@ -374,19 +372,19 @@ func (b *Bot) ScheduledReminder(ctx context.Context, workspace, channel, env str
 	if !finished(st) || st.State.Normal() == progress.StateFollowing {
 		return nil, nil, nil // with no outcome of the preparation yet, the all-clear waits for it
 	}
-	if awaiting, err := b.store.Held(ctx, key); err != nil || !awaiting {
+	if awaiting, err := b.store.Held(ctx, workspace, key); err != nil || !awaiting {
 		return nil, nil, err
 	}
-	return b.clearedIn(st.Name, st.State), func(ctx context.Context) error { return b.store.Release(ctx, key, progress.SharedToken) }, nil
+	return b.clearedIn(st.Name, st.State), func(ctx context.Context) error { return b.store.Release(ctx, workspace, key, progress.SharedToken) }, nil
 }
 
 // markReminded notes that channel was reminded of env: it awaits its all-clear.
 func (b *Bot) markReminded(ctx context.Context, workspace, channel, env string) error {
-	key := remindOpenKey(workspace, channel, env)
-	if ok, err := b.store.Renew(ctx, key, progress.SharedToken, openTTL); ok || err != nil {
+	key := remindOpenKey(channel, env)
+	if ok, err := b.store.Renew(ctx, workspace, key, progress.SharedToken, openTTL); ok || err != nil {
 		return err
 	}
-	_, err := b.store.Claim(ctx, key, progress.SharedToken, openTTL)
+	_, err := b.store.Claim(ctx, workspace, key, progress.SharedToken, openTTL)
 	return err
 }
 

@@ -53,14 +53,14 @@ func (c *countingStore) History(ctx context.Context, w, e string) ([]progress.Hi
 	return c.Store.History(ctx, w, e)
 }
 
-func (c *countingStore) Claim(ctx context.Context, k, token string, ttl time.Duration) (bool, error) {
+func (c *countingStore) Claim(ctx context.Context, ws, k, token string, ttl time.Duration) (bool, error) {
 	c.note("Claim %s", k)
-	return c.Store.Claim(ctx, k, token, ttl)
+	return c.Store.Claim(ctx, ws, k, token, ttl)
 }
 
-func (c *countingStore) Held(ctx context.Context, k string) (bool, error) {
+func (c *countingStore) Held(ctx context.Context, ws, k string) (bool, error) {
 	c.note("Held %s", k)
-	return c.Store.Held(ctx, k)
+	return c.Store.Held(ctx, ws, k)
 }
 
 func (c *countingStore) PutValue(ctx context.Context, w, k string, v []byte, ttl time.Duration) error {

@@ -110,14 +110,15 @@ func TestBoltClaimExpires(t *testing.T) {
 		if step.renew {
 			op = s.Renew
 		}
-		if got, err := op(ctx, "k", step.claimer, time.Hour); err != nil || got != step.want {
+		if got, err := op(ctx, "T1", "k", step.claimer, time.Hour); err != nil || got != step.want {
 			t.Errorf("step %d: %v, %v; want %v", i, got, err, step.want)
 		}
 	}
 }
 
 // A claim stored before claims had tokens (its expiry alone) is held by
-// SharedToken: others cannot take it, SharedToken releases it.
+// SharedToken: others cannot take it, SharedToken releases it. (Claims
+// belonging to no workspace, the digest's, kept their key.)
 func TestBoltLegacyClaim(t *testing.T) {
 	s := newBoltStore(t, BoltOptions{Now: func() time.Time { return t0 }})
 	ctx := context.Background()
@@ -131,16 +132,16 @@ func TestBoltLegacyClaim(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if held, err := s.Held(ctx, "old"); err != nil || !held {
+	if held, err := s.Held(ctx, "", "old"); err != nil || !held {
 		t.Errorf("Held = %v, %v; want held", held, err)
 	}
-	if ok, err := s.Claim(ctx, "old", NewToken(), time.Hour); err != nil || ok {
+	if ok, err := s.Claim(ctx, "", "old", NewToken(), time.Hour); err != nil || ok {
 		t.Errorf("Claim by another token = %v, %v; want lost", ok, err)
 	}
-	if err := s.Release(ctx, "old", SharedToken); err != nil {
+	if err := s.Release(ctx, "", "old", SharedToken); err != nil {
 		t.Fatal(err)
 	}
-	if held, err := s.Held(ctx, "old"); err != nil || held {
+	if held, err := s.Held(ctx, "", "old"); err != nil || held {
 		t.Errorf("Held after release by SharedToken = %v, %v; want free", held, err)
 	}
 }

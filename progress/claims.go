@@ -32,7 +32,12 @@ func NewToken() string {
 	return hex.EncodeToString(b)
 }
 
-func checkClaim(key, token string, ttl time.Duration) error {
+func checkClaim(workspace, key, token string, ttl time.Duration) error {
+	if workspace != "" {
+		if err := checkID("workspace", workspace); err != nil {
+			return err
+		}
+	}
 	if key == "" || len(key) > 512 {
 		return invalid("claim key", key, "must be 1 to 512 bytes")
 	}
@@ -64,40 +69,48 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0`)
 )
 
-func (s *RedisStore) claimKey(key string) string { return s.prefix + ":claim:" + key }
+// claimKey is in the workspace's hash tag, with the rest of its data, so a
+// Cluster spreads claims as it spreads workspaces; the digest's, which
+// belong to none, keep the key of versions before workspaces had them.
+func (s *RedisStore) claimKey(workspace, key string) string {
+	if workspace == "" {
+		return s.prefix + ":claim:" + key
+	}
+	return s.wsKey(workspace) + ":#claim:" + key
+}
 
 // Claim takes key for ttl under token; true also when token already holds it.
-func (s *RedisStore) Claim(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
-	if err := checkClaim(key, token, ttl); err != nil {
+func (s *RedisStore) Claim(ctx context.Context, workspace, key, token string, ttl time.Duration) (bool, error) {
+	if err := checkClaim(workspace, key, token, ttl); err != nil {
 		return false, err
 	}
-	n, err := claimScript.Run(ctx, s.client, []string{s.claimKey(key)}, token, ttl.Milliseconds()).Int()
+	n, err := claimScript.Run(ctx, s.client, []string{s.claimKey(workspace, key)}, token, ttl.Milliseconds()).Int()
 	return n == 1, s.wrap("claim", err)
 }
 
 // Renew holds key for ttl from now when token holds it.
-func (s *RedisStore) Renew(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
-	if err := checkClaim(key, token, ttl); err != nil {
+func (s *RedisStore) Renew(ctx context.Context, workspace, key, token string, ttl time.Duration) (bool, error) {
+	if err := checkClaim(workspace, key, token, ttl); err != nil {
 		return false, err
 	}
-	n, err := renewScript.Run(ctx, s.client, []string{s.claimKey(key)}, token, ttl.Milliseconds()).Int()
+	n, err := renewScript.Run(ctx, s.client, []string{s.claimKey(workspace, key)}, token, ttl.Milliseconds()).Int()
 	return n == 1, s.wrap("renew claim", err)
 }
 
 // Release frees key when token holds it.
-func (s *RedisStore) Release(ctx context.Context, key, token string) error {
-	if err := checkClaim(key, token, time.Second); err != nil {
+func (s *RedisStore) Release(ctx context.Context, workspace, key, token string) error {
+	if err := checkClaim(workspace, key, token, time.Second); err != nil {
 		return err
 	}
-	return s.wrap("release claim", releaseScript.Run(ctx, s.client, []string{s.claimKey(key)}, token).Err())
+	return s.wrap("release claim", releaseScript.Run(ctx, s.client, []string{s.claimKey(workspace, key)}, token).Err())
 }
 
 // Held reports whether anyone holds key.
-func (s *RedisStore) Held(ctx context.Context, key string) (bool, error) {
-	if err := checkClaim(key, "-", time.Second); err != nil {
+func (s *RedisStore) Held(ctx context.Context, workspace, key string) (bool, error) {
+	if err := checkClaim(workspace, key, "-", time.Second); err != nil {
 		return false, err
 	}
-	n, err := s.client.Exists(ctx, s.claimKey(key)).Result()
+	n, err := s.client.Exists(ctx, s.claimKey(workspace, key)).Result()
 	return n == 1, s.wrap("read claim", err)
 }
 
@@ -114,6 +127,15 @@ func holder(v []byte, now time.Time) string {
 	return string(v[8:])
 }
 
+// boltClaimKey keeps workspaces apart in the one claims bucket; the
+// digest's claims (workspace "") keep their key of earlier versions.
+func boltClaimKey(workspace, key string) string {
+	if workspace == "" {
+		return key
+	}
+	return workspace + "\x00" + key
+}
+
 // claimTx runs fn on the claims bucket with the token holding key now.
 func (s *BoltStore) claimTx(ctx context.Context, op, key string, fn func(b *bolt.Bucket, held string, now time.Time) error) error {
 	return s.update(ctx, op, func(tx *bolt.Tx) error {
@@ -127,10 +149,11 @@ func (s *BoltStore) claimTx(ctx context.Context, op, key string, fn func(b *bolt
 }
 
 // Claim takes key for ttl under token; true also when token already holds it.
-func (s *BoltStore) Claim(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
-	if err := checkClaim(key, token, ttl); err != nil {
+func (s *BoltStore) Claim(ctx context.Context, workspace, key, token string, ttl time.Duration) (bool, error) {
+	if err := checkClaim(workspace, key, token, ttl); err != nil {
 		return false, err
 	}
+	key = boltClaimKey(workspace, key)
 	var ok bool
 	err := s.claimTx(ctx, "claim", key, func(b *bolt.Bucket, held string, now time.Time) error {
 		if ok = held == token; ok || held != "" {
@@ -143,10 +166,11 @@ func (s *BoltStore) Claim(ctx context.Context, key, token string, ttl time.Durat
 }
 
 // Renew holds key for ttl from now when token holds it.
-func (s *BoltStore) Renew(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
-	if err := checkClaim(key, token, ttl); err != nil {
+func (s *BoltStore) Renew(ctx context.Context, workspace, key, token string, ttl time.Duration) (bool, error) {
+	if err := checkClaim(workspace, key, token, ttl); err != nil {
 		return false, err
 	}
+	key = boltClaimKey(workspace, key)
 	var ok bool
 	err := s.claimTx(ctx, "renew claim", key, func(b *bolt.Bucket, held string, now time.Time) error {
 		if ok = held == token; !ok {
@@ -158,10 +182,11 @@ func (s *BoltStore) Renew(ctx context.Context, key, token string, ttl time.Durat
 }
 
 // Release frees key when token holds it.
-func (s *BoltStore) Release(ctx context.Context, key, token string) error {
-	if err := checkClaim(key, token, time.Second); err != nil {
+func (s *BoltStore) Release(ctx context.Context, workspace, key, token string) error {
+	if err := checkClaim(workspace, key, token, time.Second); err != nil {
 		return err
 	}
+	key = boltClaimKey(workspace, key)
 	return s.claimTx(ctx, "release claim", key, func(b *bolt.Bucket, held string, _ time.Time) error {
 		if held != token {
 			return nil
@@ -171,10 +196,11 @@ func (s *BoltStore) Release(ctx context.Context, key, token string) error {
 }
 
 // Held reports whether anyone holds key.
-func (s *BoltStore) Held(ctx context.Context, key string) (bool, error) {
-	if err := checkClaim(key, "-", time.Second); err != nil {
+func (s *BoltStore) Held(ctx context.Context, workspace, key string) (bool, error) {
+	if err := checkClaim(workspace, key, "-", time.Second); err != nil {
 		return false, err
 	}
+	key = boltClaimKey(workspace, key)
 	var held bool
 	err := s.view(ctx, "read claim", func(tx *bolt.Tx) error {
 		if b := tx.Bucket(bktClaims); b != nil {

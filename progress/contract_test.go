@@ -61,58 +61,65 @@ func testClaims(t *testing.T, s Store) {
 	if mine == theirs || len(mine) < 16 {
 		t.Fatalf("tokens %q and %q are not unique random values", mine, theirs)
 	}
-	held := func(key string, want bool) {
+	held := func(ws, key string, want bool) {
 		t.Helper()
-		if got, err := s.Held(ctx, key); err != nil || got != want {
-			t.Errorf("Held(%s) = %v, %v; want %v", key, got, err, want)
+		if got, err := s.Held(ctx, ws, key); err != nil || got != want {
+			t.Errorf("Held(%s, %s) = %v, %v; want %v", ws, key, got, err, want)
 		}
 	}
 	for _, step := range []struct {
-		op, key, token string
-		want           bool // Claim or Renew won; Held after Release
+		op, ws, key, token string
+		want               bool // Claim or Renew won; Held after Release
 	}{
-		{"held", "msg:C1:1.1", "", false},
-		{"claim", "msg:C1:1.1", mine, true},
-		{"claim", "msg:C1:1.1", mine, true}, // a resend finds its own token
-		{"claim", "msg:C1:1.1", theirs, false},
-		{"held", "msg:C1:1.1", "", true},
-		{"renew", "msg:C1:1.1", theirs, false},
-		{"release", "msg:C1:1.1", theirs, true}, // the wrong token frees nothing
-		{"claim", "msg:C1:1.1", theirs, false},
-		{"renew", "msg:C1:1.1", mine, true}, // "done": a long ttl, same token
-		{"claim", "msg:C1:1.2", theirs, true},
-		{"release", "msg:C1:1.1", mine, false},
-		{"claim", "msg:C1:1.1", theirs, true},
-		{"renew", "msg:C1:1.1", mine, false}, // mine is gone: no renewal of theirs
-		{"renew", "never:claimed", mine, false},
-		{"held", "never:claimed", "", false},
+		{"held", "T1", "msg:C1:1.1", "", false},
+		{"claim", "T1", "msg:C1:1.1", mine, true},
+		{"claim", "T1", "msg:C1:1.1", mine, true}, // a resend finds its own token
+		{"claim", "T1", "msg:C1:1.1", theirs, false},
+		{"held", "T1", "msg:C1:1.1", "", true},
+		{"held", "T2", "msg:C1:1.1", "", false}, // workspaces are apart
+		{"held", "", "msg:C1:1.1", "", false},   // and so is what belongs to none
+		{"claim", "T2", "msg:C1:1.1", theirs, true},
+		{"claim", "", "msg:C1:1.1", theirs, true},
+		{"renew", "T1", "msg:C1:1.1", theirs, false},
+		{"release", "T1", "msg:C1:1.1", theirs, true}, // the wrong token frees nothing
+		{"claim", "T1", "msg:C1:1.1", theirs, false},
+		{"renew", "T1", "msg:C1:1.1", mine, true}, // "done": a long ttl, same token
+		{"claim", "T1", "msg:C1:1.2", theirs, true},
+		{"release", "T1", "msg:C1:1.1", mine, false},
+		{"held", "T2", "msg:C1:1.1", "", true}, // another workspace's release left it
+		{"claim", "T1", "msg:C1:1.1", theirs, true},
+		{"renew", "T1", "msg:C1:1.1", mine, false}, // mine is gone: no renewal of theirs
+		{"renew", "T1", "never:claimed", mine, false},
+		{"held", "T1", "never:claimed", "", false},
+		{"release", "", "msg:C1:1.1", theirs, false},
 	} {
 		var got bool
 		var err error
 		switch step.op {
 		case "held":
-			held(step.key, step.want)
+			held(step.ws, step.key, step.want)
 			continue
 		case "claim":
-			got, err = s.Claim(ctx, step.key, step.token, time.Hour)
+			got, err = s.Claim(ctx, step.ws, step.key, step.token, time.Hour)
 		case "renew":
-			got, err = s.Renew(ctx, step.key, step.token, 24*time.Hour)
+			got, err = s.Renew(ctx, step.ws, step.key, step.token, 24*time.Hour)
 		case "release":
-			if err = s.Release(ctx, step.key, step.token); err == nil {
-				got, err = s.Held(ctx, step.key)
+			if err = s.Release(ctx, step.ws, step.key, step.token); err == nil {
+				got, err = s.Held(ctx, step.ws, step.key)
 			}
 		}
 		if err != nil || got != step.want {
-			t.Errorf("%s(%s, %s) = %v, %v; want %v", step.op, step.key, step.token[:4], got, err, step.want)
+			t.Errorf("%s(%s, %s, %s) = %v, %v; want %v", step.op, step.ws, step.key, step.token[:4], got, err, step.want)
 		}
 	}
 	for name, err := range map[string]error{
-		"empty key":   errOf(s.Claim(ctx, "", mine, time.Hour)),
-		"zero ttl":    errOf(s.Claim(ctx, "k", mine, 0)),
-		"no token":    errOf(s.Claim(ctx, "k", "", time.Hour)),
-		"renew 0 ttl": errOf(s.Renew(ctx, "k", mine, 0)),
-		"release":     s.Release(ctx, "k", ""),
-		"held":        errOf(s.Held(ctx, "")),
+		"empty key":     errOf(s.Claim(ctx, "T1", "", mine, time.Hour)),
+		"zero ttl":      errOf(s.Claim(ctx, "T1", "k", mine, 0)),
+		"no token":      errOf(s.Claim(ctx, "T1", "k", "", time.Hour)),
+		"bad workspace": errOf(s.Claim(ctx, "T 1", "k", mine, time.Hour)),
+		"renew 0 ttl":   errOf(s.Renew(ctx, "T1", "k", mine, 0)),
+		"release":       s.Release(ctx, "T1", "k", ""),
+		"held":          errOf(s.Held(ctx, "T1", "")),
 	} {
 		if !errors.Is(err, ErrInvalid) {
 			t.Errorf("%s: %v, want ErrInvalid", name, err)
@@ -125,7 +132,7 @@ func testClaims(t *testing.T, s Store) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if ok, err := s.Claim(ctx, "race", NewToken(), time.Hour); err == nil && ok {
+			if ok, err := s.Claim(ctx, "T1", "race", NewToken(), time.Hour); err == nil && ok {
 				wins.Add(1)
 			}
 		}()

@@ -53,7 +53,7 @@ func TestRedisClaimResentAfterTimeout(t *testing.T) {
 	opts := redisTestOptions(t)
 	prefix := redistest.Prefix(t, opts)
 	key := "slack:msg:T1:C1:1700000000.000100"
-	proxy := redistest.NewResendProxy(t, u.Host, prefix+":claim:"+key)
+	proxy := redistest.NewResendProxy(t, u.Host, prefix+":{T1}:#claim:"+key)
 	u.Host = proxy.Addr
 	u.RawQuery = "read_timeout=200ms"
 	s, err := OpenRedisURL(u.String(), RedisOptions{Prefix: prefix})
@@ -63,10 +63,10 @@ func TestRedisClaimResentAfterTimeout(t *testing.T) {
 	defer s.Close()
 	ctx := context.Background()
 	mine := NewToken()
-	if ok, err := s.Claim(ctx, "warm-up", mine, time.Minute); err != nil || !ok { // loads the script
+	if ok, err := s.Claim(ctx, "T1", "warm-up", mine, time.Minute); err != nil || !ok { // loads the script
 		t.Fatalf("warm-up claim: %v %v", ok, err)
 	}
-	ok, err := s.Claim(ctx, key, mine, time.Minute)
+	ok, err := s.Claim(ctx, "T1", key, mine, time.Minute)
 	attempts, first := proxy.Attempts()
 	if attempts != 2 || !bytes.Equal(first, []byte(":1\r\n")) {
 		t.Fatalf("%d attempts, the first answered %q; want 2, the first taking the claim (:1)", attempts, first)
@@ -74,13 +74,13 @@ func TestRedisClaimResentAfterTimeout(t *testing.T) {
 	if err != nil || !ok {
 		t.Errorf("the resent claim = %v, %v; want won: the first attempt took it with the same token", ok, err)
 	}
-	if ok, err := s.Claim(ctx, key, NewToken(), time.Minute); err != nil || ok {
+	if ok, err := s.Claim(ctx, "T1", key, NewToken(), time.Minute); err != nil || ok {
 		t.Errorf("another token's claim = %v, %v; want lost", ok, err)
 	}
 	// A claim by SET NX alone, without the token, would have lost to its own first attempt.
 	plain := redis.NewClient(opts)
 	defer plain.Close()
-	if won, err := plain.SetNX(ctx, prefix+":claim:"+key, mine, time.Minute).Result(); err != nil || won {
+	if won, err := plain.SetNX(ctx, prefix+":{T1}:#claim:"+key, mine, time.Minute).Result(); err != nil || won {
 		t.Errorf("SET NX after the first attempt: %v, %v; the test no longer shows the lost paste", won, err)
 	}
 }
@@ -108,7 +108,7 @@ func TestRedisPausedServer(t *testing.T) {
 	var last error
 	for i := range breakerFailures + 1 {
 		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-		_, last = s.Claim(ctx, "k", "t", time.Minute)
+		_, last = s.Claim(ctx, "T1", "k", "t", time.Minute)
 		cancel()
 		if !errors.Is(last, ErrUnavailable) {
 			t.Fatalf("claim %d on a paused server: %v, want ErrUnavailable", i+1, last)
@@ -125,7 +125,7 @@ func TestRedisPausedServer(t *testing.T) {
 	}
 	clock.t = clock.t.Add(breakerOpenFor)
 	for i, what := range []string{"the probe", "the call after it"} {
-		if ok, err := s.Claim(context.Background(), "k", "t", time.Minute); err != nil || !ok {
+		if ok, err := s.Claim(context.Background(), "T1", "k", "t", time.Minute); err != nil || !ok {
 			t.Errorf("%s (%d) after Redis resumed: %v, %v; want the claim", what, i, ok, err)
 		}
 	}

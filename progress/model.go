@@ -412,18 +412,20 @@ func fromMillis(ms int64) time.Time {
 
 // Claims coordinate replicas and retries: a key is held by the holder of a
 // token (NewToken) until it expires, and only that holder renews or
-// releases it. The Redis store shares claims between replicas; the embedded
-// store keeps them in its file for its one process.
+// releases it. A claim belongs to a workspace, as the rest of its data
+// does; workspace "" is for what belongs to none (the digest). The Redis
+// store shares claims between replicas; the embedded store keeps them in
+// its file for its one process.
 type Claims interface {
 	// Claim takes key for ttl under token; false when another token holds
 	// it. A claim token already holds is won again, unchanged, so a
 	// command resent after a lost reply finds its own claim.
-	Claim(ctx context.Context, key, token string, ttl time.Duration) (bool, error)
+	Claim(ctx context.Context, workspace, key, token string, ttl time.Duration) (bool, error)
 	// Renew holds key for ttl from now (e.g. a long ttl for "done") when
 	// token holds it; false when it does not (expired or taken).
-	Renew(ctx context.Context, key, token string, ttl time.Duration) (bool, error)
+	Renew(ctx context.Context, workspace, key, token string, ttl time.Duration) (bool, error)
 	// Release frees key when token holds it, so a retry may claim it.
-	Release(ctx context.Context, key, token string) error
+	Release(ctx context.Context, workspace, key, token string) error
 	// Held reports whether anyone holds key, without claiming it.
-	Held(ctx context.Context, key string) (bool, error)
+	Held(ctx context.Context, workspace, key string) (bool, error)
 }

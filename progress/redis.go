@@ -58,6 +58,8 @@ type RedisOptions struct {
 //	<prefix>:{W}:<env>:undo:<key>           what a change replaced, expiring (undo.go)
 //	<prefix>:{W}:#val:<key>                 values (Values), expiring
 //	<prefix>:{W}:#list:<key>                lists of values (Values.AppendValue), expiring
+//	<prefix>:{W}:#claim:<key>               claims (Claims), expiring; the digest's: <prefix>:claim:<key>
+//	<prefix>:{W}:#journal                   the journal's stream (journal_redis.go)
 //
 // Environment names cannot start with "#", so they never collide with the
 // workspace's own keys.

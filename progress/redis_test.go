@@ -417,18 +417,18 @@ func TestRedisLostClaimReply(t *testing.T) {
 	s, proxy := lossyRedisStore(t)
 	ctx := context.Background()
 	mine := NewToken()
-	if ok, err := s.Claim(ctx, "warm-up", mine, time.Minute); err != nil || !ok { // loads the script
+	if ok, err := s.Claim(ctx, "T1", "warm-up", mine, time.Minute); err != nil || !ok { // loads the script
 		t.Fatalf("warm-up claim: %v %v", ok, err)
 	}
 	proxy.dropReply.Store(true)
-	ok, err := s.Claim(ctx, "occ:1", mine, time.Minute)
+	ok, err := s.Claim(ctx, "T1", "occ:1", mine, time.Minute)
 	if proxy.dropReply.Load() {
 		t.Fatal("no reply was dropped")
 	}
 	if err != nil || !ok {
 		t.Errorf("claim after a lost reply = %v, %v; want won", ok, err)
 	}
-	if ok, err := s.Claim(ctx, "occ:1", NewToken(), time.Minute); err != nil || ok {
+	if ok, err := s.Claim(ctx, "T1", "occ:1", NewToken(), time.Minute); err != nil || ok {
 		t.Errorf("another token's claim = %v, %v; want lost", ok, err)
 	}
 }

@@ -127,18 +127,18 @@ type doneMarkDown struct {
 	down bool
 }
 
-func (s *doneMarkDown) Claim(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
+func (s *doneMarkDown) Claim(ctx context.Context, ws, key, token string, ttl time.Duration) (bool, error) {
 	if s.down && ttl > DefaultLease {
 		return false, progress.ErrUnavailable
 	}
-	return s.Store.Claim(ctx, key, token, ttl)
+	return s.Store.Claim(ctx, ws, key, token, ttl)
 }
 
-func (s *doneMarkDown) Renew(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
+func (s *doneMarkDown) Renew(ctx context.Context, ws, key, token string, ttl time.Duration) (bool, error) {
 	if s.down && ttl > DefaultLease {
 		return false, progress.ErrUnavailable
 	}
-	return s.Store.Renew(ctx, key, token, ttl)
+	return s.Store.Renew(ctx, ws, key, token, ttl)
 }
 
 // post is one message the fake poster received.

@@ -214,7 +214,7 @@ func (s *Scheduler) step(ctx context.Context) {
 func (s *Scheduler) drop(ctx context.Context, it *item) {
 	delete(s.items, it.key)
 	if it.owned {
-		if err := s.o.Store.Release(ctx, it.key, it.token); err != nil {
+		if err := s.o.Store.Release(ctx, it.ws, it.key, it.token); err != nil {
 			s.o.Logger.Debug("cannot free the claim of a post no longer due; its lease runs out", "key", it.key, "err", err)
 		}
 	}
@@ -325,7 +325,7 @@ func occKey(ws, ch, env string, occ time.Time) string {
 
 // recordMiss counts an occurrence nobody posted in time, unless it had nothing to say.
 func (s *Scheduler) recordMiss(ctx context.Context, it *item, now time.Time) {
-	if ok, err := s.o.Store.Claim(ctx, it.key, progress.NewToken(), s.doneTTL()); err != nil || !ok {
+	if ok, err := s.o.Store.Claim(ctx, it.ws, it.key, progress.NewToken(), s.doneTTL()); err != nil || !ok {
 		return // handled elsewhere, or the store is away (nothing to do either way)
 	}
 	if it.env != "" {
@@ -346,9 +346,9 @@ func (s *Scheduler) attempt(ctx context.Context, it *item) bool {
 		return true
 	}
 	if !it.posted {
-		ok, err := s.o.Store.Claim(ctx, it.key, it.token, s.o.Lease)
+		ok, err := s.o.Store.Claim(ctx, it.ws, it.key, it.token, s.o.Lease)
 		if err == nil && ok && it.owned {
-			ok, err = s.o.Store.Renew(ctx, it.key, it.token, s.o.Lease)
+			ok, err = s.o.Store.Renew(ctx, it.ws, it.key, it.token, s.o.Lease)
 		}
 		if err != nil {
 			s.o.Logger.Debug("cannot claim a scheduled post yet", "key", it.key, "err", err)
@@ -385,9 +385,9 @@ func (s *Scheduler) attempt(ctx context.Context, it *item) bool {
 // lease have run out meanwhile (the store was away), it claims the
 // occurrence anew: without a mark, another replica would post it again.
 func (s *Scheduler) markDone(ctx context.Context, it *item) error {
-	ok, err := s.o.Store.Renew(ctx, it.key, it.token, s.doneTTL())
+	ok, err := s.o.Store.Renew(ctx, it.ws, it.key, it.token, s.doneTTL())
 	if err == nil && !ok {
-		if ok, err = s.o.Store.Claim(ctx, it.key, it.token, s.doneTTL()); err == nil && !ok {
+		if ok, err = s.o.Store.Claim(ctx, it.ws, it.key, it.token, s.doneTTL()); err == nil && !ok {
 			s.o.Logger.Warn("a scheduled post was handled, but its claim ran out and another replica took it: the occurrence may be posted twice", "key", it.key)
 		}
 	}

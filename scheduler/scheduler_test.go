@@ -304,7 +304,7 @@ func TestNoRetryAfterRemindOff(t *testing.T) {
 	if got := f.rec.all(); len(got) != 0 {
 		t.Errorf("posted after remind off: %v", summaries(got))
 	}
-	if held, err := f.first.Held(context.Background(), occKey(ws, "C1", "prod", occ)); err != nil || held {
+	if held, err := f.first.Held(context.Background(), ws, occKey(ws, "C1", "prod", occ)); err != nil || held {
 		t.Errorf("the occurrence's claim: held %v, err %v; want freed", held, err)
 	}
 }
@@ -441,7 +441,7 @@ func TestCrashedHolderTakenOver(t *testing.T) {
 			ctx := context.Background()
 			// A replica claimed it with a one-second lease, then died.
 			clock.Set(occ)
-			if ok, err := f.first.Claim(ctx, key, progress.NewToken(), time.Second); err != nil || !ok {
+			if ok, err := f.first.Claim(ctx, ws, key, progress.NewToken(), time.Second); err != nil || !ok {
 				t.Fatalf("claim: %v %v", ok, err)
 			}
 			stepAt(t, s, clock, occ)
@@ -450,7 +450,7 @@ func TestCrashedHolderTakenOver(t *testing.T) {
 			}
 			clock.Set(occ.Add(2 * time.Second))
 			waitFor(t, 5*time.Second, "the dead replica's lease to expire", func() bool {
-				held, err := f.first.Held(ctx, key)
+				held, err := f.first.Held(ctx, ws, key)
 				return err == nil && !held
 			})
 			stepAt(t, s, clock, occ.Add(2*time.Second))
@@ -879,7 +879,7 @@ func TestShutdownBounded(t *testing.T) {
 	if got := f.rec.all(); len(got) != 0 {
 		t.Errorf("posts: %v", summaries(got))
 	}
-	if held, err := f.first.Held(context.Background(), occKey(ws, "C1", "prod", t0.Add(time.Second))); err != nil || held {
+	if held, err := f.first.Held(context.Background(), ws, occKey(ws, "C1", "prod", t0.Add(time.Second))); err != nil || held {
 		t.Errorf("the cut post's claim is still held (%v, %v)", held, err)
 	}
 }

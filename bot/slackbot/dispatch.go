@@ -278,18 +278,18 @@ type claim struct{ key, reason string }
 // heldClaims are the keys one delivery holds, under its own token, so a
 // delivery never renews or frees what another holds.
 type heldClaims struct {
-	token string
-	keys  []string
+	workspace, token string
+	keys             []string
 }
 
 // claimAll takes the keys in order. When one is already held the delivery is
 // a duplicate: the keys taken are marked done (the other delivery answers)
 // and duplicate is true. An unreachable store is counted and ignored: a rare
 // duplicate reply is better than none.
-func (a *App) claimAll(ctx context.Context, keys []claim) (held heldClaims, duplicate bool) {
-	held.token = progress.NewToken()
+func (a *App) claimAll(ctx context.Context, workspace string, keys []claim) (held heldClaims, duplicate bool) {
+	held.workspace, held.token = workspace, progress.NewToken()
 	for _, k := range keys {
-		ok, err := a.store.Claim(ctx, k.key, held.token, a.opts.ClaimTTL)
+		ok, err := a.store.Claim(ctx, workspace, k.key, held.token, a.opts.ClaimTTL)
 		if err != nil {
 			a.storeFailed("claim", err)
 			continue
@@ -315,9 +315,9 @@ func (a *App) finish(ctx context.Context, held heldClaims, err error) {
 	for _, k := range held.keys {
 		var serr error
 		if release {
-			serr = a.store.Release(ctx, k, held.token)
+			serr = a.store.Release(ctx, held.workspace, k, held.token)
 		} else {
-			_, serr = a.store.Renew(ctx, k, held.token, a.opts.DoneTTL)
+			_, serr = a.store.Renew(ctx, held.workspace, k, held.token, a.opts.DoneTTL)
 		}
 		if serr != nil {
 			a.storeFailed("claim", serr)
@@ -342,7 +342,7 @@ func (a *App) claimMessage(ctx context.Context, m bot.Message) (held heldClaims,
 	if recovered(ctx) {
 		return heldClaims{}, false // the journal gave it to this process alone; a dead one's claims may still be held
 	}
-	return a.claimAll(ctx, []claim{{"slack:msg:" + m.Workspace + ":" + m.Channel + ":" + m.TS, "message"}})
+	return a.claimAll(ctx, m.Workspace, []claim{{"slack:msg:" + m.Channel + ":" + m.TS, "message"}})
 }
 
 func messageOrigin(m bot.Message) origin {
@@ -393,7 +393,7 @@ func (a *App) answerText(ctx context.Context, r *bot.Reading, o origin) (string,
 		// the stopped process may have claimed the thread and not posted.)
 		if key := threadKey(r.Message(), r.Findings()); key != "" {
 			token := progress.NewToken()
-			ok, err := a.store.Claim(ctx, key, token, a.opts.ThreadTTL)
+			ok, err := a.store.Claim(ctx, r.Message().Workspace, key, token, a.opts.ThreadTTL)
 			switch {
 			case err != nil:
 				a.storeFailed("claim", err)
@@ -402,7 +402,7 @@ func (a *App) answerText(ctx context.Context, r *bot.Reading, o origin) (string,
 				a.log.Debug("this thread already has the diagnosis", "channel", o.channel)
 				resp.Reply = nil
 			default:
-				claimed = heldClaims{token, []string{key}}
+				claimed = heldClaims{r.Message().Workspace, token, []string{key}}
 			}
 		}
 	}
@@ -437,14 +437,14 @@ func threadKey(m bot.Message, findings []diagnosis.Finding) string {
 	if thread == "" {
 		thread = m.TS
 	}
-	return "slack:thread:" + m.Workspace + ":" + m.Channel + ":" + thread + ":" + hex.EncodeToString(sum[:12])
+	return "slack:thread:" + m.Channel + ":" + thread + ":" + hex.EncodeToString(sum[:12])
 }
 
 func (a *App) handleHome(ctx context.Context, eventID, team, user string) {
 	var held heldClaims
 	if eventID != "" {
 		var dup bool
-		if held, dup = a.claimAll(ctx, []claim{{"slack:event:" + eventID, "event_id"}}); dup {
+		if held, dup = a.claimAll(ctx, team, []claim{{"slack:event:" + eventID, "event_id"}}); dup {
 			return
 		}
 	}

@@ -88,7 +88,7 @@ func (a *App) takeChange(cb *slackevents.EventsAPICallbackEvent, e *slackevents.
 // handleChange answers an edit (the message diagnosed and recorded again)
 // or a deletion (its reply offers Undo), updating the message's reply.
 func (a *App) handleChange(ctx context.Context, eventID string, m bot.Message, deleted bool) {
-	held, dup := a.claimAll(ctx, []claim{{"slack:event:" + eventID, "event_id"}})
+	held, dup := a.claimAll(ctx, m.Workspace, []claim{{"slack:event:" + eventID, "event_id"}})
 	if dup {
 		return
 	}

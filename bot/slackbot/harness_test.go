@@ -74,18 +74,18 @@ func (f *faultyStore) Ping(ctx context.Context) error {
 	return f.Store.Ping(ctx)
 }
 
-func (f *faultyStore) Claim(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
+func (f *faultyStore) Claim(ctx context.Context, ws, key, token string, ttl time.Duration) (bool, error) {
 	if f.claimFails.Load() {
 		return false, progress.ErrUnavailable
 	}
-	return f.Store.Claim(ctx, key, token, ttl)
+	return f.Store.Claim(ctx, ws, key, token, ttl)
 }
 
-func (f *faultyStore) Renew(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
+func (f *faultyStore) Renew(ctx context.Context, ws, key, token string, ttl time.Duration) (bool, error) {
 	if f.claimFails.Load() {
 		return false, progress.ErrUnavailable
 	}
-	return f.Store.Renew(ctx, key, token, ttl)
+	return f.Store.Renew(ctx, ws, key, token, ttl)
 }
 
 type harness struct {

@@ -199,8 +199,8 @@ func (a *App) uploadHomeChart(ctx context.Context, workspace, env, stamp string,
 	// The upload after the one the record names: replicas (and Homes
 	// opened at once) that read the same record claim the same key.
 	// A failed upload keeps the claim: its time is the wait before the next try.
-	claim := fmt.Sprintf("home-chart:%s:%s:%d", workspace, env, rec.Uploaded.UnixNano())
-	if ok, err := a.store.Claim(ctx, claim, progress.NewToken(), homeChartClaim); err != nil || !ok {
+	claim := fmt.Sprintf("home-chart:%s:%d", env, rec.Uploaded.UnixNano())
+	if ok, err := a.store.Claim(ctx, workspace, claim, progress.NewToken(), homeChartClaim); err != nil || !ok {
 		return false // uploaded or being uploaded
 	}
 	f, err := a.living.o.Core.Chart(ctx, workspace, env)

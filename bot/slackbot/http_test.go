@@ -114,7 +114,7 @@ func TestUnsignedRequestsAreRefused(t *testing.T) {
 	if h.app.lanes.completed.Load() != 1 || len(h.fake.Calls("chat.postMessage", "chat.postEphemeral", "response_url")) != 1 {
 		t.Errorf("a refused request had an effect: %d jobs, calls %v", h.app.lanes.completed.Load(), h.fake.Calls())
 	}
-	held, err := h.store.Held(context.Background(), "slack:event:EvBad")
+	held, err := h.store.Held(context.Background(), slackfake.TeamID, "slack:event:EvBad")
 	if err != nil || held {
 		t.Errorf("a refused request left a claim behind (%v, %v)", held, err)
 	}

@@ -241,11 +241,11 @@ func (l *Living) refresh(ctx context.Context, k livingKey) (again time.Duration,
 		return wait, time.Time{}
 	}
 	// A token per edit: a claim is won again by the token holding it.
-	lease, token := "living-lease:"+k.workspace+":"+k.channel+":"+k.env, progress.NewToken()
-	if ok, err := l.o.Store.Claim(ctx, lease, token, livingLease); err != nil || !ok {
+	lease, token := "living-lease:"+k.channel+":"+k.env, progress.NewToken()
+	if ok, err := l.o.Store.Claim(ctx, k.workspace, lease, token, livingLease); err != nil || !ok {
 		return l.o.MinInterval, time.Time{} // another edit is under way here or on another replica, or the store is away
 	}
-	defer func() { _ = l.o.Store.Release(context.WithoutCancel(ctx), lease, token) }()
+	defer func() { _ = l.o.Store.Release(context.WithoutCancel(ctx), k.workspace, lease, token) }()
 	rec, err := l.record(ctx, k)
 	if err != nil {
 		l.log.Warn("cannot read the status message's record", "env", k.env, "err", err)
@@ -337,8 +337,8 @@ func (l *Living) permit(ctx context.Context, workspace string) bool {
 	n := uint64(l.o.PerMinute)
 	start := l.slot.Add(1)
 	for i := range n {
-		key := fmt.Sprintf("living-rate:%s:%d", workspace, (start+i)%n)
-		if ok, err := l.o.Store.Claim(ctx, key, progress.NewToken(), time.Minute); err == nil && ok {
+		key := fmt.Sprintf("living-rate:%d", (start+i)%n)
+		if ok, err := l.o.Store.Claim(ctx, workspace, key, progress.NewToken(), time.Minute); err == nil && ok {
 			return true
 		}
 	}
@@ -458,7 +458,7 @@ func (a *App) threadAnnouncement(ctx context.Context, resp bot.Response, o origi
 // release gives the claim back when no chart went out; a store that
 // cannot say lets the chart be tried, as without the claim.
 func (a *App) milestoneChart(ctx context.Context, o origin, env, milestone string) (release func(), ok bool) {
-	key, token := fmt.Sprintf("milestone-chart:%s:%s:%s:%s", o.workspace, o.channel, env, milestone), progress.NewToken()
-	ok, err := a.store.Claim(ctx, key, token, homeChartEvery)
-	return func() { _ = a.store.Release(context.WithoutCancel(ctx), key, token) }, err != nil || ok
+	key, token := fmt.Sprintf("milestone-chart:%s:%s:%s", o.channel, env, milestone), progress.NewToken()
+	ok, err := a.store.Claim(ctx, o.workspace, key, token, homeChartEvery)
+	return func() { _ = a.store.Release(context.WithoutCancel(ctx), o.workspace, key, token) }, err != nil || ok
 }

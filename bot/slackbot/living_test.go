@@ -98,7 +98,7 @@ type leaseCounter struct {
 	leases, slots int
 }
 
-func (s *leaseCounter) Claim(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
+func (s *leaseCounter) Claim(ctx context.Context, ws, key, token string, ttl time.Duration) (bool, error) {
 	s.mu.Lock()
 	switch {
 	case strings.HasPrefix(key, "living-lease:"):
@@ -107,7 +107,7 @@ func (s *leaseCounter) Claim(ctx context.Context, key, token string, ttl time.Du
 		s.slots++
 	}
 	s.mu.Unlock()
-	return s.Store.Claim(ctx, key, token, ttl)
+	return s.Store.Claim(ctx, ws, key, token, ttl)
 }
 
 func (s *leaseCounter) count() int {

@@ -1,9 +1,13 @@
 package slackbot
 
 import (
+	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/upgradebot/upgradebot/bot/slackbot/slackfake"
 	"github.com/upgradebot/upgradebot/internal/redistest"
@@ -14,10 +18,15 @@ import (
 // unique key prefix, as n replicas would; skipped without Redis unless CI is
 // set. The keys are deleted when the test ends.
 func redisStores(t *testing.T, n int) []progress.Store {
+	stores, _ := redisStoresPrefix(t, n)
+	return stores
+}
+
+// redisStoresPrefix is redisStores, with the stores' key prefix.
+func redisStoresPrefix(t *testing.T, n int) (stores []progress.Store, prefix string) {
 	t.Helper()
 	redisURL := redistest.URL(t, 5)
-	prefix := redistest.Prefix(t, redistest.Options(t, 5))
-	var stores []progress.Store
+	prefix = redistest.Prefix(t, redistest.Options(t, 5))
 	for range n {
 		s, err := progress.OpenRedisURL(redisURL, progress.RedisOptions{Prefix: prefix})
 		if err != nil {
@@ -26,13 +35,13 @@ func redisStores(t *testing.T, n int) []progress.Store {
 		t.Cleanup(func() { s.Close() })
 		stores = append(stores, s)
 	}
-	return stores
+	return stores, prefix
 }
 
 // Two replicas sharing one Redis store, both given the same message (and
 // its app_mention and a re-delivery), post one reply.
 func TestReplicasShareRedis(t *testing.T) {
-	stores := redisStores(t, 2)
+	stores, prefix := redisStoresPrefix(t, 2)
 	fake := slackfake.New(t)
 	fake.BotToken, fake.AppToken = botToken, appToken
 	a := start(t, setup{mode: ModeHTTP, fake: fake, store: stores[0]})
@@ -63,5 +72,24 @@ func TestReplicasShareRedis(t *testing.T) {
 	}
 	if d := a.counter("upgradebot_duplicates_suppressed_total") + b.counter("upgradebot_duplicates_suppressed_total"); d != 9 {
 		t.Errorf("duplicates suppressed across replicas: %v, want 9", d)
+	}
+	// Every key the replicas wrote, the claims and the journal included, is
+	// in the workspace's hash tag (one Cluster slot), but the two indexes
+	// of workspaces.
+	c := redis.NewClient(redistest.Options(t, 5))
+	defer c.Close()
+	keys, err := c.Keys(context.Background(), prefix+":*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims int
+	for _, k := range keys {
+		claims += strings.Count(k, ":#claim:")
+		if k != prefix+":workspaces" && k != prefix+":journal:workspaces" && !strings.HasPrefix(k, prefix+":{"+slackfake.TeamID+"}:") {
+			t.Errorf("key %q is outside the workspace's hash tag", k)
+		}
+	}
+	if claims == 0 {
+		t.Errorf("no claim among the %d keys: the test shows nothing", len(keys))
 	}
 }

@@ -553,11 +553,11 @@ func TestOddFileObjectsDoNotBreakTheMessage(t *testing.T) {
 // panicClaim panics when a message is claimed: a bug in the work on it.
 type panicClaim struct{ progress.Store }
 
-func (p panicClaim) Claim(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
+func (p panicClaim) Claim(ctx context.Context, ws, key, token string, ttl time.Duration) (bool, error) {
 	if strings.HasPrefix(key, "slack:msg:") {
 		panic("a bug")
 	}
-	return p.Store.Claim(ctx, key, token, ttl)
+	return p.Store.Claim(ctx, ws, key, token, ttl)
 }
 
 // Screenshot work that panics before its reply is queued gives back the
