@@ -63,6 +63,9 @@ func pasted(f diagnosis.Finding) bool {
 	if strings.ContainsRune("\t|", last) || logStamp.MatchString(before) {
 		return true // a log row or a table: whatever its next columns say
 	}
+	if strings.ContainsRune(`"'`, last) && quotedAside(before[:len(before)-1], after) {
+		return false
+	}
 	lead := before == "" || strings.ContainsRune(`:"'(>-*.!→»`, last) ||
 		strings.HasPrefix(before, "@") && !strings.Contains(before, " ") // "@upgradebot There were errors…"
 	tail := true
@@ -70,6 +73,33 @@ func pasted(f diagnosis.Finding) bool {
 		tail = r[0] != ',' && r[0] != '?' && !unicode.IsLetter(r[0]) && !unicode.IsDigit(r[0])
 	}
 	return lead && tail
+}
+
+// asking words start a question or a condition; leading words end a
+// clause that a quotation completes ("the one where "…" showed up").
+var (
+	askingWords  = wordSet("if when whenever where whether unless once in case how why what which who do does did is are was were should could can would will has have")
+	leadingWords = wordSet("if when whenever where whether unless once like")
+)
+
+func wordSet(words string) map[string]bool {
+	set := map[string]bool{}
+	for _, w := range strings.Fields(words) {
+		set[w] = true
+	}
+	return set
+}
+
+// quotedAside reports whether a quoted product message sits in a question
+// or a condition of the writer's own ("how long does "We are now preparing
+// your modules" take?", "if you see "…" republish"), given the text before
+// its opening quote and after it on its line.
+func quotedAside(prefix, after string) bool {
+	if strings.Contains(prefix, "?") || strings.Contains(after, "?") {
+		return true
+	}
+	words := strings.FieldsFunc(strings.ToLower(prefix), func(r rune) bool { return !unicode.IsLetter(r) })
+	return len(words) > 0 && (askingWords[words[0]] || leadingWords[words[len(words)-1]])
 }
 
 // heldChange is a change the reply held back, with why.

@@ -88,6 +88,14 @@ func TestPasted(t *testing.T) {
 		{"Error there were errors preparing some modules, did anyone check?", false},
 		{"on 2024-05-02 there were errors preparing some modules, did anyone check?", false},
 		{"the ERROR log says upgrade failed for Billing_CS, can someone look?", false},
+		// A quotation in a question or a condition of one's own.
+		{`how long does "We are now preparing your modules" usually take?`, false},
+		{`was it "there were errors preparing some modules" or "there was an error preparing your modules" on UAT?`, false},
+		{`if you see "There were errors preparing some modules." just republish the failed ones`, false},
+		{`Billing was republished, it was the one where "Producer module 'Billing_CS' hasn't been prepared" showed up`, false},
+		{`when 'There were errors preparing some modules' shows, republish`, false},
+		{`did SC say "There were errors preparing some modules."`, false},
+		{`SC says "There were errors preparing some modules." on prod`, true},
 	} {
 		fs := engine.Diagnose(tc.text)
 		if len(fs) == 0 {
