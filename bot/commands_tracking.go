@@ -525,8 +525,15 @@ func (b *Bot) markDone(ctx context.Context, workspace, channel, env, user, key s
 			r.Section(Line{T(fmt.Sprintf("Not on %s's list, so nothing recorded: %s. ", env, quotedList(notFound))), C(b.cmd + " status " + env), T(" shows the list.")})
 			if st, err := b.store.Status(ctx, workspace, env, 0); err == nil && st.Unnamed() > 0 {
 				// It may be one of those counted: named, it can be marked.
-				r.Context(Line{T(fmt.Sprintf("Service Center counted %s that nobody has named: if it is one of them, name it first with ", plural(st.Unnamed(), "failed or skipped module", "failed or skipped modules"))),
-					C(b.cmd + " skipped " + env + ": " + commandName(notFound[0])), T(" (or "), C("failed"), T("), then mark it republished.")})
+				kind := unnamedKind(st)
+				l := Line{T(fmt.Sprintf("Service Center counted %s that nobody has named: if it is one of them, name it first with ", plural(st.Unnamed(), kind+" module", kind+" modules")))}
+				switch kind {
+				case "failed", "skipped":
+					l = append(l, C(b.cmd+" "+kind+" "+env+": "+commandName(notFound[0])))
+				default:
+					l = append(l, C(b.cmd+" failed "+env+": "+commandName(notFound[0])), T(" (or "), C("skipped"), T(")"))
+				}
+				r.Context(append(l, T(", then mark it republished.")))
 			}
 		}
 		if len(already) > 0 {

@@ -613,8 +613,23 @@ func TestDoneCountsTheUnnamed(t *testing.T) {
 		mustSay(t, text(cmd(t, b, "C1", "U1", "status prod")), "2 left")
 		// A module not named yet may be one of those counted: the reply says how to name it.
 		mustSay(t, text(cmd(t, b, "C1", "U1", "done Invoices_UI")), `Not on prod's list, so nothing recorded: "Invoices_UI".`,
-			"Service Center counted 1 failed or skipped module that nobody has named: if it is one of them, name it first with /upgrade skipped prod: Invoices_UI (or failed), then mark it republished.")
+			"Service Center counted 1 skipped module that nobody has named: if it is one of them, name it first with /upgrade skipped prod: Invoices_UI, then mark it republished.")
 	})
+}
+
+// The hint after a done of an unnamed module names the group Service
+// Center counted: following it leaves the record consistent.
+func TestDoneHintNamesTheCountedGroup(t *testing.T) {
+	for _, tc := range []struct{ counts, want string }{
+		{"29 modules prepared successfully, 1 modules failed and 0 modules skipped.", "Service Center counted 1 failed module that nobody has named: if it is one of them, name it first with /upgrade failed dev: Foo_Core, then mark it republished."},
+		{"29 modules prepared successfully, 0 modules failed and 1 modules skipped.", "Service Center counted 1 skipped module that nobody has named: if it is one of them, name it first with /upgrade skipped dev: Foo_Core, then mark it republished."},
+		{"28 modules prepared successfully, 1 modules failed and 1 modules skipped.", "Service Center counted 2 failed or skipped modules that nobody has named: if it is one of them, name it first with /upgrade failed dev: Foo_Core (or skipped), then mark it republished."},
+	} {
+		b, _ := newTestBot(t)
+		cmd(t, b, "C1", "U1", "track dev 11.31.0")
+		msg(t, b, "C1", "U1", "1.1", "There were errors preparing some modules.\n"+tc.counts)
+		mustSay(t, text(cmd(t, b, "C1", "U1", "done Foo_Core")), tc.want)
+	}
 }
 
 // Service Center's Error Log grid pasted with its header is read row by

@@ -492,14 +492,17 @@ func (s *BoltStore) Apply(ctx context.Context, workspace, env string, c Change) 
 				}
 			}
 		}
-		if after := next.After(rec.ModuleCount); after != "" { // "": an undo put the state back itself
+		idle := c.Kind == ChangeDone && !c.All && len(res.Removed) == 0 // none of its modules was listed: it changes nothing
+		if after := next.After(rec.ModuleCount); after != "" && !idle { // "": an undo put the state back itself
 			rec.State = after
 		}
 		res.BecameDone = was != StateDone && rec.State == StateDone
 		if detail == "" && c.Kind == ChangeDone && c.All && res.BecameDone {
 			detail = "republished all" // an upgrade from Platform Server 10: nothing listed, yet it is done now
 		}
-		rec.UpdatedAt, rec.UpdatedBy = toMillis(c.At), c.Actor
+		if !idle {
+			rec.UpdatedAt, rec.UpdatedBy = toMillis(c.At), c.Actor
+		}
 		if err := saveEnv(eb, rec); err != nil {
 			return err
 		}

@@ -30,6 +30,7 @@ func runContractTests(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("ChannelsAndEnvironments", func(t *testing.T) { testChannelsAndEnvironments(t, newStore(t)) })
 	t.Run("Ordering", func(t *testing.T) { testOrdering(t, newStore(t)) })
 	t.Run("DoneByName", func(t *testing.T) { testDoneByName(t, newStore(t)) })
+	t.Run("DoneOfNothingListed", func(t *testing.T) { testDoneOfNothingListed(t, newStore(t)) })
 	t.Run("LookAlikeNames", func(t *testing.T) { testLookAlikeNames(t, newStore(t)) })
 	t.Run("DoneAll", func(t *testing.T) { testDoneAll(t, newStore(t)) })
 	t.Run("DoneAllFromBefore11", func(t *testing.T) { testDoneAllFromBefore11(t, newStore(t)) })
@@ -427,6 +428,24 @@ func testDoneByName(t *testing.T, s Store) {
 	// Republished modules stay counted as named (Service Center's counts do not go down).
 	if st.ModuleCount != 0 || len(st.Modules) != 0 || st.NamedFailedSkipped != 3 {
 		t.Errorf("status = %+v", st)
+	}
+}
+
+// A done that names no listed module changes nothing: not the state, not
+// who changed the environment last.
+func testDoneOfNothingListed(t *testing.T, s Store) {
+	track(t, s, TrackRequest{Environment: "dev", Channel: "C1"})
+	apply(t, s, "dev", Change{Kind: ChangeSummary, Key: "sum", Actor: "U1", Counts: Counts{Prepared: new(29), Failed: new(1), Skipped: new(0)}})
+	was := status(t, s, "dev", 0)
+	if was.State != StateFinishedWithErrors {
+		t.Fatalf("after the summary: %s, want %s", was.State, StateFinishedWithErrors)
+	}
+	res := apply(t, s, "dev", Change{Kind: ChangeDone, Key: "typo", Actor: "U2", At: t0.Add(time.Hour), Modules: []string{"Foo_Core"}})
+	equal(t, "not found", res.NotFound, []string{"Foo_Core"})
+	st := status(t, s, "dev", 0)
+	if res.State != was.State || st.State != was.State || st.UpdatedBy != was.UpdatedBy || !st.UpdatedAt.Equal(was.UpdatedAt) {
+		t.Errorf("after a done of nothing listed: result %s, status %s by %s at %v; want %s by %s at %v, as before",
+			res.State, st.State, st.UpdatedBy, st.UpdatedAt, was.State, was.UpdatedBy, was.UpdatedAt)
 	}
 }
 

@@ -374,7 +374,11 @@ if state == '' then state = redis.call('HGET', meta, 'state') or 'following' end
 if after == 0 and ARGV[9] ~= '' then state = ARGV[9] end
 -- An upgrade from Platform Server 10: nothing listed, yet done all ends it.
 if k == 'done' and c.all and detail == '' and was ~= 'done' and state == 'done' then detail = 'republished all' end
-redis.call('HSET', meta, 'state', state, 'named_fs', string.format('%d', nfs), 'updated_at', ARGV[5], 'updated_by', actor)
+if k == 'done' and not c.all and #removed == 0 then
+  state = was or 'following' -- none of its modules was listed: it changes nothing
+else
+  redis.call('HSET', meta, 'state', state, 'named_fs', string.format('%d', nfs), 'updated_at', ARGV[5], 'updated_by', actor)
+end
 if detail then
   local e = cjson.decode(ARGV[2])
   -- "add (recorded anyway)": the life cycle's note stays with the detail.
