@@ -139,8 +139,12 @@ func (b *Bot) milestone(ctx context.Context, workspace, env string, s progress.S
 		return b.allClear(env)
 	}
 	icon := map[progress.State]string{progress.StateFailed: ":x:", progress.StateReady: ":white_check_mark:"}[s]
-	r := &Reply{Summary: env + ": " + stateText(s)}
-	l := Line{T(cmp.Or(icon, ":checkered_flag:") + " "), B(env), T(": " + stateText(s))}
+	what := stateText(s)
+	if s == progress.StateRepublishing { // reached by a milestone only from done
+		icon, what = ":warning:", "no longer all clear, modules to republish again"
+	}
+	r := &Reply{Summary: env + ": " + what}
+	l := Line{T(cmp.Or(icon, ":checkered_flag:") + " "), B(env), T(": " + what)}
 	if st, err := b.store.Status(ctx, workspace, env, 0); err == nil && CountsLine(st) != "" {
 		l = append(l, T(" · "+CountsLine(st)))
 	}
@@ -159,7 +163,7 @@ type changeRecorder struct {
 func (s changeRecorder) Apply(ctx context.Context, workspace, env string, c progress.Change) (progress.Result, error) {
 	var before progress.State
 	finishing := c.Kind == progress.ChangeSummary || c.Kind == progress.ChangeState
-	if finishing {
+	if finishing || c.Kind == progress.ChangeAddModules {
 		if e, err := s.Environment(ctx, workspace, env); err == nil { // as this request read it, if it did
 			before = e.State
 		}
@@ -179,6 +183,8 @@ func (s changeRecorder) Apply(ctx context.Context, workspace, env string, c prog
 	// counted still unnamed, is not all clear.
 	cleared := res.AllClear()
 	finished := finishing && res.State != before && (res.State == progress.StateFinishedWithErrors || res.State == progress.StateFailed || res.State == progress.StateReady)
+	// A module reported after the all-clear: the channels that heard it must hear this.
+	reopened := c.Kind == progress.ChangeAddModules && before == progress.StateDone && res.State != progress.StateDone
 	if err := addSample(ctx, s, workspace, env, at, res.Remaining, c.Kind == progress.ChangeReset, cleared || res.BecameEmpty || finished); err != nil {
 		s.log.Warn("cannot add a sample to the burn-down chart", "env", env, "err", err)
 	}
@@ -190,7 +196,7 @@ func (s changeRecorder) Apply(ctx context.Context, workspace, env string, c prog
 	case l == nil:
 	case cleared:
 		l.milestone(workspace, env, "")
-	case finished:
+	case finished, reopened:
 		l.milestone(workspace, env, res.State)
 	}
 	return res, err

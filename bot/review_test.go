@@ -697,3 +697,20 @@ func TestOtherVersionHeld(t *testing.T) {
 	earlier := text(msg(t, b, "C1", "U1", "1.2", "qa: Platform Server Version 11.13.0 (Build 44212)\nThere were errors preparing some modules."))
 	mustSay(t, earlier, "names Platform Server 11.13.0, but qa's target is 11.14.0 — an earlier upgrade, or another environment?")
 }
+
+// A module reported after the all-clear reopens the upgrade, and the
+// channel that heard the all-clear hears that too.
+func TestReopenedAfterAllClear(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
+		cmd(t, b, "C1", "U1", "track dev 11.31.0")
+		msg(t, b, "C1", "U1", "1.1", "There were errors preparing some modules.\n29 modules prepared successfully, 1 modules failed and 0 modules skipped.")
+		msg(t, b, "C1", "U1", "1.2", "Upgrade Failure: Upgrade failed for A_Core")
+		mustSay(t, text(cmd(t, b, "C1", "U1", "done A_Core")), "All clear on dev")
+		r := msg(t, b, "C1", "U2", "1.3", "Producer module 'Zed_Core' hasn't been prepared for the current OutSystems environment version.")
+		mustSay(t, RenderText(r.Milestone), ":warning: dev: no longer all clear, modules to republish again")
+		// A second report while it is open again is no milestone.
+		if r := msg(t, b, "C1", "U2", "1.4", "Producer module 'Yak_Core' hasn't been prepared for the current OutSystems environment version."); r.Milestone != nil {
+			t.Errorf("a second report posted a milestone: %s", RenderText(r.Milestone))
+		}
+	})
+}
