@@ -41,12 +41,32 @@ func phase(env progress.Environment) string {
 	return "unknown"
 }
 
+// outcome refines the "finished" phase: the step itself failed, it
+// prepared every module, or some failed or were skipped.
+func outcome(env progress.Environment) string {
+	f, s := env.Counts.Failed, env.Counts.Skipped
+	switch {
+	case phase(env) != "finished":
+		return ""
+	case env.State == progress.StateFailed:
+		return "step-failed"
+	case env.State == progress.StateReady || f != nil && s != nil && *f == 0 && *s == 0,
+		env.State == progress.StateDone && f == nil && s == nil: // the ready banner, with nothing listed
+		return "all-prepared"
+	}
+	return "with-errors"
+}
+
 // conditions are the knowledge-base conditions k meets.
 func (k known) conditions() []string {
+	c := []string{phase(k.env), "no-internal-error"}
 	if k.internal {
-		return []string{phase(k.env), "internal-error"}
+		c[1] = "internal-error"
 	}
-	return []string{phase(k.env), "no-internal-error"}
+	if o := outcome(k.env); o != "" {
+		c = append(c, o)
+	}
+	return c
 }
 
 // applies reports whether a note or link limited to only and when applies:

@@ -349,3 +349,26 @@ func TestPhase(t *testing.T) {
 		t.Errorf("a producer's reply while republishing:\n%s", out)
 	}
 }
+
+// The replies about a module not compiled for the new version, by what
+// the channel knows of the preparation: the step itself failed (its cause
+// and the way out, by installation type), or it prepared every module (the
+// module was not published successfully before).
+func TestNotUpgradedReplyGoldenByOutcome(t *testing.T) {
+	const producer = "Producer module 'Billing_CS' hasn't been prepared for the current OutSystems environment version."
+	for _, tc := range []struct{ name, install, outcome string }{
+		{"step-failed-cloud", "cloud", prepFailedPaste},
+		{"step-failed-self-managed", "self-managed", prepFailedPaste},
+		{"all-prepared", "", "This environment is ready (Release Notes) No further actions are required."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, _ := newTestBot(t)
+			cmd(t, b, "C1", "U1", strings.TrimSpace("track prod 11.31.0 "+tc.install))
+			msg(t, b, "C1", "U1", "1.1", tc.outcome)
+			golden(t, "reply-not-upgraded-"+tc.name, msg(t, b, "C1", "U1", "1.2", notUpgradedPaste).Reply)
+			if tc.name != "all-prepared" { // recorded, the producer reopens the upgrade: no longer all prepared
+				golden(t, "reply-producer-"+tc.name, msg(t, b, "C1", "U1", "1.3", producer).Reply)
+			}
+		})
+	}
+}

@@ -45,8 +45,8 @@ type Note struct {
 	When   []string `yaml:"when"`
 }
 
-// Conditions are what a note's When may name: the preparation's stage (republish-all: from Platform Server 10), an internal error or not.
-var Conditions = []string{"unknown", "preparing", "finished", "republish-all", "internal-error", "no-internal-error"}
+// Conditions are what a note's When may name: the preparation's stage (finished, refined: step-failed, all-prepared, with-errors; republish-all: from Platform Server 10), an internal error or not.
+var Conditions = []string{"unknown", "preparing", "finished", "step-failed", "all-prepared", "with-errors", "republish-all", "internal-error", "no-internal-error"}
 
 // Link is a documentation link kept in the data so it can be corrected without a release.
 type Link struct {
