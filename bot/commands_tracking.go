@@ -100,6 +100,8 @@ func (b *Bot) cmdTrack(ctx context.Context, c Command, args string) Response {
 	r.Section(append(l, T(".")), Line{T("Paste modules-preparation errors and Service Center banners here and I'll keep "), B(env), T("'s list of modules to republish. "), C(b.cmd + " status " + env), T(" shows it.")})
 	if st, err := b.store.Status(ctx, c.Workspace, env, 0); err == nil && republishAll(st.Environment) {
 		r.Section(b.republishAllLine(st.Environment))
+	} else if err == nil && publishAllAdvised(st.Environment) {
+		r.Context(publishAllLine(st.Environment))
 	}
 	noteReplication(r, res.NotReplicated)
 	b.reminderNote(ctx, c, r)

@@ -714,3 +714,23 @@ func TestReopenedAfterAllClear(t *testing.T) {
 		}
 	})
 }
+
+// An upgrade from 11.10.0 or earlier: the track reply and the status say
+// that OutSystems advises publishing every application; later ones do not.
+func TestPublishAllAdvisedFrom1110(t *testing.T) {
+	for _, tc := range []struct {
+		from    string
+		advised bool
+	}{{"11.9.2", true}, {"11.10.0", true}, {"11.10", true}, {"11.10.1", false}, {"11.14.0", false}, {"10.0.1", false}, {"", false}} {
+		b, _ := newTestBot(t)
+		track := strings.TrimSpace("track prod 11.31.0 from " + tc.from)
+		if tc.from == "" {
+			track = "track prod 11.31.0"
+		}
+		for _, out := range []string{text(cmd(t, b, "C1", "U1", track)), text(cmd(t, b, "C1", "U1", "status prod"))} {
+			if got := strings.Contains(out, "OutSystems advises publishing all applications"); got != tc.advised {
+				t.Errorf("from %q: advised %v, want %v:\n%s", tc.from, got, tc.advised, out)
+			}
+		}
+	}
+}

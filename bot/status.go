@@ -118,6 +118,18 @@ func (b *Bot) republishAllLine(env progress.Environment) Line {
 		C(b.cmd + " done " + env.Name + ": all"), T(" says they are.")}
 }
 
+// publishAllAdvised reports whether env is upgraded from Platform Server
+// 11.10.0 or earlier (but 11): the modules are prepared, yet OutSystems
+// advises publishing every application (see publishAllLine).
+func publishAllAdvised(env progress.Environment) bool {
+	return env.FromVersion != "" && !env.FromBefore11() && progress.CompareVersions(env.FromVersion, "11.10.0") <= 0
+}
+
+// publishAllLine is OutSystems' advice for an upgrade from 11.10.0 or earlier.
+func publishAllLine(env progress.Environment) Line {
+	return Line{T(":information_source: "), B(env.Name), T(" is upgraded from Platform Server " + env.FromVersion + ": after an upgrade from 11.10.0 or earlier, OutSystems advises publishing all applications, not only the modules on the list, because applications compiled before it use more CPU on the front-ends until they are republished.")}
+}
+
 func stateText(s progress.State) string {
 	switch s {
 	case progress.StatePreparing:
@@ -194,6 +206,9 @@ func (b *Bot) statusBlocks(r *Reply, st progress.Status, x statusExtra) {
 	r.Fields(fields...)
 	if republishAll(st.Environment) {
 		r.Section(b.republishAllLine(st.Environment))
+	}
+	if publishAllAdvised(st.Environment) {
+		r.Context(publishAllLine(st.Environment))
 	}
 	if line := CountsLine(st); line != "" {
 		r.Section(Line{T(line)})
