@@ -688,7 +688,9 @@ func applyChange(rec *boltEnv, b modBuckets, c Change, mods []normalizedModule, 
 				}
 				res.Reopened = append(res.Reopened, Module{Name: old.Name, RepublishedBy: old.DoneBy, RepublishedAt: fromMillis(old.DoneAt)})
 			}
-			w := wireModule{Name: m.Name, Reason: string(reason), By: c.Actor, At: at, Source: c.Source, Error: m.Error}
+			// Shown to be a producer not prepared, a failed module goes first.
+			w := wireModule{Name: m.Name, Reason: string(reason), By: c.Actor, At: at, Source: c.Source, Error: m.Error,
+				Producer: c.Reason == ReasonProducerNotPrepared && reason != c.Reason}
 			if err := putModule(mb, ob, m.Key, w); err != nil {
 				return out, err
 			}

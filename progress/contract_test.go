@@ -399,6 +399,16 @@ func testOrdering(t *testing.T, s Store) {
 	if !st.Modules[0].ReportedAt.Equal(t0.Add(3 * time.Minute)) {
 		t.Errorf("re-reasoned module time = %v, want first report", st.Modules[0].ReportedAt)
 	}
+	// Republished, then shown to be a producer not prepared: it stays
+	// failed, and goes first all the same.
+	apply(t, s, "dev", Change{Kind: ChangeDone, Key: "done-alpha", Modules: []string{"alpha"}, At: t0.Add(11 * time.Minute)})
+	add(12*time.Minute, ReasonProducerNotPrepared, "alpha")
+	st = status(t, s, "dev", -1)
+	equal(t, "order after a republished module came back a producer", moduleNames(st.Modules),
+		[]string{"Zeta", "producerAlso", "ProducerEarly", "ProducerLate", "alpha", "Old", "Beta"})
+	if m := st.Modules[4]; m.Reason != ReasonFailed || !m.Producer {
+		t.Errorf("alpha = %+v, want failed and a producer", m)
+	}
 }
 
 func testDoneByName(t *testing.T, s Store) {

@@ -299,8 +299,10 @@ elseif k == 'add' then
         if group(c.reason) == 'reported' and group(old.reason) ~= 'reported' then reason = old.reason end
         reopened[#reopened + 1] = table.concat({old.name, old.done_by or '', string.format('%.0f', old.done_at or 0)}, '\t')
       end
-      redis.call('HSET', mods, m.key, cjson.encode({name = m.name, reason = reason, by = actor, at = at, source = c.source, error = m.error}))
-      redis.call('ZADD', order, score({reason = reason, at = at}), m.key)
+      -- Shown to be a producer not prepared, a failed module goes first.
+      local flag = (c.reason == 'producer-not-prepared' and reason ~= c.reason) or nil
+      redis.call('HSET', mods, m.key, cjson.encode({name = m.name, reason = reason, by = actor, at = at, source = c.source, error = m.error, producer = flag}))
+      redis.call('ZADD', order, score({reason = reason, at = at, producer = flag}), m.key)
       name(m.key)
       added[#added + 1] = m.name
     end
