@@ -328,6 +328,7 @@ func (b *Bot) addModules(ctx context.Context, c Command, args, name string, reas
 	if errR != nil {
 		return private(errR)
 	}
+	_, beyond := b.beyondCounts(ctx, c.Workspace, env, reason, mods)
 	res, err := b.store.Apply(ctx, c.Workspace, env, progress.Change{Kind: progress.ChangeAddModules, Key: "cmd:" + c.ID, Actor: c.User, Reason: reason, Modules: mods, At: b.now()})
 	if err != nil {
 		return private(b.storeError("record", err))
@@ -351,6 +352,17 @@ func (b *Bot) addModules(ctx context.Context, c Command, args, name string, reas
 		l = append(append(append(l, M(c.User), T(" moved ")), nameSpans(res.Updated, 10)...), T(" to "+name+" on "), B(env), T(". "))
 	}
 	r.Section(append(l, T(fmt.Sprintf("%d to republish.", res.Remaining))))
+	if len(beyond) > 0 {
+		// Asked for by name, it is recorded; but the counts say one is likely wrong.
+		if e, err := b.store.Environment(ctx, c.Workspace, env); err == nil && countOf(e.Counts, reason.Group()) != nil {
+			counted := plural(*countOf(e.Counts, reason.Group()), name+" module", name+" modules")
+			if *countOf(e.Counts, reason.Group()) == 0 {
+				counted = "no " + name + " module"
+			}
+			r.Context(Line{T(":warning: Service Center counted " + counted + " on "), B(env),
+				T(", and more are named now. If one is another environment's, "), C(b.cmd + " undo"), T(" takes this back; a name with spaces goes in quotes (\"Invoices UI\").")})
+		}
+	}
 	refusedNote(r, refused)
 	noteReplication(r, res.NotReplicated)
 	return Response{Announce: b.undoably(ctx, c.Workspace, c.Channel, c.User, env, r, "cmd:"+c.ID)}

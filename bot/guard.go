@@ -28,6 +28,7 @@ import (
 const (
 	heldSentence    progress.Verdict = "sentence"
 	heldEnvironment progress.Verdict = "environment"
+	heldCounts      progress.Verdict = "counts" // more failed (or skipped) modules than Service Center counted
 )
 
 // A log row's prefix, before the message it logs: a stamp, perhaps
@@ -163,6 +164,16 @@ func (b *Bot) heldLines(ctx context.Context, workspace, env string, held []heldC
 			}
 			lines = append(lines, slices.Concat(Line{T(":question: Not recorded for "), B(env), T(": ")}, nameSpans(h.Change.Modules, 5),
 				Line{T(is + " here, so the message may be about the environment rather than a module (it would record ")}, says, Line{T(").")}))
+		case heldCounts:
+			g := progress.Reason(h.Change.Reason).Group()
+			l := Line{T(":warning: Not recorded for "), B(env), T(": ")}
+			switch n := countOf(st.Counts, g); {
+			case n != nil && *n == 0:
+				l = append(l, T(fmt.Sprintf("Service Center counted no %s module there", g)))
+			case n != nil:
+				l = append(l, T(fmt.Sprintf("Service Center counted %s there, and as many are named already", plural(*n, string(g)+" module", string(g)+" modules"))))
+			}
+			lines = append(lines, slices.Concat(l, Line{T(" — is this another environment's? (It would record ")}, says, Line{T(".)")}))
 		case progress.VerdictOtherVersion:
 			l := Line{T(":warning: Not recorded for "), B(env), T(fmt.Sprintf(": this message names Platform Server %s, but %s's target is %s", h.Change.Version, env, st.Version))}
 			if progress.CompareVersions(h.Change.Version, st.Version) > 0 {
@@ -265,4 +276,53 @@ func recorded(parts []partChanges, held []heldChange) []partChanges {
 		out = append(out, kept)
 	}
 	return out
+}
+
+// countOf is Service Center's count of group g (nil: not known, or no such count).
+func countOf(c progress.Counts, g progress.Group) *int {
+	switch g {
+	case progress.GroupFailed:
+		return c.Failed
+	case progress.GroupSkipped:
+		return c.Skipped
+	}
+	return nil
+}
+
+// beyondCounts splits the modules an add names as reason into those
+// Service Center's count of that group leaves room for and those beyond
+// it: named, the group would hold more modules than were counted, so one
+// is likely another environment's (or a name with spaces, unquoted).
+func (b *Bot) beyondCounts(ctx context.Context, workspace, env string, reason progress.Reason, mods []string) (kept, beyond []string) {
+	g := reason.Group()
+	if g == progress.GroupReported {
+		return mods, nil
+	}
+	e, err := b.store.Environment(ctx, workspace, env)
+	if err != nil || countOf(e.Counts, g) == nil {
+		return mods, nil
+	}
+	st, err := b.store.Status(ctx, workspace, env, -1)
+	if err != nil {
+		return mods, nil
+	}
+	inGroup := map[string]bool{}
+	for _, m := range slices.Concat(st.Modules, st.RepublishedModules) {
+		if m.Reason.Group() == g {
+			inGroup[moduleKey(m.Name)] = true
+		}
+	}
+	room := *countOf(st.Counts, g) - len(inGroup)
+	for _, m := range mods {
+		switch {
+		case inGroup[moduleKey(m)]:
+		case room > 0:
+			room--
+		default:
+			beyond = append(beyond, m)
+			continue
+		}
+		kept = append(kept, m)
+	}
+	return kept, beyond
 }

@@ -260,3 +260,33 @@ func TestOtherSummaryHeld(t *testing.T) {
 		t.Errorf("recorded anyway: %+v", st.Counts)
 	}
 }
+
+// A pasted failed module beyond Service Center's count of failed modules
+// (2 counted, 2 named) is held back: likely another environment's. It does
+// not stand in for the skipped module nobody named, so no early all-clear.
+// Record anyway records it; a typed command records it with a warning.
+func TestModulesBeyondTheCountsHeld(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
+		cmd(t, b, "C1", "U1", "track dev 11.31.0")
+		msg(t, b, "C1", "U1", "1.1", "There were errors preparing some modules.\n25 modules prepared successfully, 2 modules failed and 1 modules skipped.")
+		msg(t, b, "C1", "U1", "1.2", "Upgrade Failure: Upgrade failed for A_Core\nUpgrade Failure: Upgrade failed for B_Core")
+		r := msg(t, b, "C1", "U2", "1.3", "Upgrade Failure: Upgrade failed for Payments_API")
+		mustSay(t, text(r), "Not recorded for dev: Service Center counted 2 failed modules there, and as many are named already — is this another environment's?")
+		if st, _ := store.Status(context.Background(), "T1", "dev", 0); st.ModuleCount != 2 || st.Unnamed() != 1 {
+			t.Errorf("after the held paste: %d listed, %d unnamed; want 2 and 1", st.ModuleCount, st.Unnamed())
+		}
+		if out := text(cmd(t, b, "C1", "U1", "done A_Core B_Core")); strings.Contains(out, "All clear") {
+			t.Errorf("all clear with the skipped module unnamed:\n%s", out)
+		}
+		anyway, ok := buttonsOf(r.Reply)["Record anyway"]
+		if !ok {
+			t.Fatalf("no Record anyway:\n%s", text(r))
+		}
+		click(b, "a1", anyway)
+		if st, _ := store.Status(context.Background(), "T1", "dev", 0); st.ModuleCount != 1 {
+			t.Errorf("recorded anyway: %d listed, want 1 (Payments_API)", st.ModuleCount)
+		}
+		mustSay(t, text(cmd(t, b, "C1", "U1", "skipped Invoices UI")), "skipped modules on dev: Invoices, UI.",
+			":warning: Service Center counted 1 skipped module on dev, and more are named now.")
+	})
+}

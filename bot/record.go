@@ -419,6 +419,14 @@ func (b *Bot) apply(ctx context.Context, workspace, env, actor, key string, chan
 				h.Modules = named
 				out.held = append(out.held, heldChange{Key: fmt.Sprintf("%s#%d#env", key, i), Change: h, Why: heldEnvironment})
 			}
+			if !correcting(ctx) {
+				var beyond []string
+				if p.Modules, beyond = b.beyondCounts(ctx, workspace, env, p.Reason, p.Modules); len(beyond) > 0 {
+					h := p
+					h.Modules = beyond
+					out.held = append(out.held, heldChange{Key: fmt.Sprintf("%s#%d#counts", key, i), Change: h, Why: heldCounts})
+				}
+			}
 			if len(p.Modules) == 0 {
 				continue
 			}
