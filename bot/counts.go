@@ -46,9 +46,9 @@ func unnamedKind(st progress.Status) string {
 	failedLeft := st.Counts.Failed != nil && *st.Counts.Failed > st.Open.Failed+st.Republished.Failed
 	skippedLeft := st.Counts.Skipped != nil && *st.Counts.Skipped > st.Open.Skipped+st.Republished.Skipped
 	switch {
-	case failedLeft && !skippedLeft:
+	case failedLeft && !skippedLeft, st.Counts.Skipped != nil && *st.Counts.Skipped == 0:
 		return "failed"
-	case skippedLeft && !failedLeft:
+	case skippedLeft && !failedLeft, st.Counts.Failed != nil && *st.Counts.Failed == 0:
 		return "skipped"
 	}
 	return "failed or skipped"

@@ -735,3 +735,22 @@ func TestPublishAllAdvisedFrom1110(t *testing.T) {
 		}
 	}
 }
+
+// A new run of the preparation after its step failed: a module republished
+// before it does not cover the run's count of failed modules, so its
+// summary is no all-clear; the unnamed module is a failed one.
+func TestNewRunAfterFailedStepNotAllClear(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
+		cmd(t, b, "C1", "U1", "track test 11.31.0")
+		msg(t, b, "C1", "U1", "1.1", "There was an error preparing your modules.")
+		cmd(t, b, "C1", "U1", "failed Billing_CS")
+		cmd(t, b, "C1", "U1", "done Billing_CS")
+		msg(t, b, "C1", "U1", "1.2", "We are now preparing your modules - 10% (We expect them to be ready at 23:00)")
+		r := msg(t, b, "C1", "U1", "1.3", "There were errors preparing some modules.\n29 modules prepared successfully, 1 modules failed and 0 modules skipped.")
+		out := RenderText(r.Milestone) + text(r)
+		if strings.Contains(out, "All clear") {
+			t.Errorf("the new run's summary is an all-clear:\n%s", out)
+		}
+		mustSay(t, out, "test: preparation finished with errors", "1 not named (failed)")
+	})
+}

@@ -599,6 +599,21 @@ func applyChange(rec *boltEnv, b modBuckets, c Change, mods []normalizedModule, 
 		if rec.State != StatePreparing {
 			rec.clearPreparation()
 		}
+		if rec.State.Normal() == StateFailed {
+			// The preparation runs again after its step failed: its summary
+			// counts what this run failed and skipped. Modules republished
+			// before it do not cover those counts; those still listed do.
+			u := boltUndo{rec: rec, mb: b.mods, rb: b.repub}
+			for _, k := range u.republishedOnly() {
+				if nb.Get([]byte(k)) != nil {
+					if err := nb.Delete([]byte(k)); err != nil {
+						return out, err
+					}
+					rec.NamedFS--
+				}
+			}
+			rec.Prepared, rec.Failed, rec.Skipped, rec.Covered = nil, nil, nil, false
+		}
 		p := c.Preparation
 		if p.Percent != nil {
 			rec.Percent = p.Percent

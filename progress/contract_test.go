@@ -31,6 +31,7 @@ func runContractTests(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("Ordering", func(t *testing.T) { testOrdering(t, newStore(t)) })
 	t.Run("DoneByName", func(t *testing.T) { testDoneByName(t, newStore(t)) })
 	t.Run("DoneOfNothingListed", func(t *testing.T) { testDoneOfNothingListed(t, newStore(t)) })
+	t.Run("NewRunAfterFailedStep", func(t *testing.T) { testNewRunAfterFailedStep(t, newStore(t)) })
 	t.Run("LookAlikeNames", func(t *testing.T) { testLookAlikeNames(t, newStore(t)) })
 	t.Run("DoneAll", func(t *testing.T) { testDoneAll(t, newStore(t)) })
 	t.Run("DoneAllFromBefore11", func(t *testing.T) { testDoneAllFromBefore11(t, newStore(t)) })
@@ -438,6 +439,34 @@ func testDoneByName(t *testing.T, s Store) {
 	// Republished modules stay counted as named (Service Center's counts do not go down).
 	if st.ModuleCount != 0 || len(st.Modules) != 0 || st.NamedFailedSkipped != 3 {
 		t.Errorf("status = %+v", st)
+	}
+}
+
+// A new run of the preparation after its step failed: its summary counts
+// what this run failed, and a module republished before the run does not
+// cover that count (no early done); one still listed does. Undoing the
+// run's first banner puts the module back among the named.
+func testNewRunAfterFailedStep(t *testing.T, s Store) {
+	track(t, s, TrackRequest{Environment: "test", Channel: "C1"})
+	apply(t, s, "test", Change{Kind: ChangeState, Key: "failed", State: StateFailed})
+	apply(t, s, "test", Change{Kind: ChangeAddModules, Key: "add", Reason: ReasonFailed, Modules: []string{"Billing_CS", "Orders_CS"}})
+	apply(t, s, "test", Change{Kind: ChangeDone, Key: "done", Modules: []string{"Billing_CS"}})
+	apply(t, s, "test", Change{Kind: ChangePreparing, Key: "run2", Preparation: Preparation{Percent: new(10)}})
+	if st := status(t, s, "test", 0); st.NamedFailedSkipped != 1 {
+		t.Errorf("named after the new run started: %d, want 1 (Orders_CS, still listed)", st.NamedFailedSkipped)
+	}
+	apply(t, s, "test", Change{Kind: ChangeUndo, Key: "u", Undoes: []string{"run2"}})
+	if st := status(t, s, "test", 0); st.NamedFailedSkipped != 2 || st.State != StateFailed {
+		t.Errorf("after undoing the run's banner: %d named, %s; want 2, failed", st.NamedFailedSkipped, st.State)
+	}
+	apply(t, s, "test", Change{Kind: ChangePreparing, Key: "run2b", Preparation: Preparation{Percent: new(10)}})
+	res := apply(t, s, "test", Change{Kind: ChangeSummary, Key: "sum", Counts: Counts{Prepared: new(28), Failed: new(2), Skipped: new(0)}})
+	if res.State != StateFinishedWithErrors {
+		t.Errorf("after the run's summary: %s, want %s", res.State, StateFinishedWithErrors)
+	}
+	res = apply(t, s, "test", Change{Kind: ChangeDone, Key: "done2", Modules: []string{"Orders_CS"}})
+	if st := status(t, s, "test", 0); res.BecameDone || st.State == StateDone || st.Unnamed() != 1 {
+		t.Errorf("the run's other failed module unnamed: done %v, %s, %d unnamed; want not done, 1 unnamed", res.BecameDone, st.State, st.Unnamed())
 	}
 }
 

@@ -174,6 +174,11 @@ elseif k == 'reset' or (k == 'done' and c.all) then
   else
     for _, key in ipairs(listed) do touched[#touched + 1] = {'r', key} end
   end
+elseif k == 'preparing' and was == 'failed' then
+  -- A new run (see below): the modules it no longer counts as named.
+  for _, key in ipairs(redis.call('HKEYS', repub)) do
+    if not redis.call('ZSCORE', order, key) then touched[#touched + 1] = {'n', key} end
+  end
 else
   for _, m in ipairs(c.modules or {}) do
     for _, key in ipairs({m.key, unpack(m.legacy or {})}) do
@@ -244,6 +249,15 @@ if k == 'undo' then
   ARGV[2] = cjson.encode(e)
 elseif k == 'preparing' then
   if was ~= 'preparing' then clearprep() end
+  if was == 'failed' then
+    -- The preparation runs again after its step failed: its summary counts
+    -- what this run failed and skipped. Modules republished before it do
+    -- not cover those counts; those still listed do (bolt.go does the same).
+    for _, t in ipairs(touched) do
+      if t[1] == 'n' then nfs = nfs - redis.call('SREM', named, t[2]) end
+    end
+    redis.call('HDEL', meta, 'prepared', 'failed', 'skipped', 'covered')
+  end
   setnum('percent', c.percent)
   if given(c.expected) and c.expected ~= '' then redis.call('HSET', meta, 'expected', c.expected) end
   setnum('current', c.current)

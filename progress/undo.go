@@ -150,6 +150,8 @@ func (u boltUndo) touched(c Change, mods []normalizedModule) []undoItem {
 		} else {
 			_ = u.ob.ForEach(func(_, k []byte) error { add("r", string(k)); return nil })
 		}
+	case c.Kind == ChangePreparing && u.rec.State.Normal() == StateFailed:
+		add("n", u.republishedOnly()...) // a new run: see newRun
 	default:
 		mods = withStoredLegacy(u.mb, mods)
 		for _, m := range mods {
@@ -300,4 +302,15 @@ func cmpOr(a, b []byte) []byte {
 		return a
 	}
 	return b
+}
+
+// republishedOnly are the keys of the modules republished and not listed again.
+func (u boltUndo) republishedOnly() []string {
+	var out []string
+	for _, k := range keys(u.rb) {
+		if u.mb.Get([]byte(k)) == nil {
+			out = append(out, k)
+		}
+	}
+	return out
 }
