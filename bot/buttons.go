@@ -204,14 +204,18 @@ func (b *Bot) chooseEnv(ctx context.Context, a Action, v buttonValue) Response {
 			b.keepWaiting(ctx, a.Workspace, v.Key, waiting)
 		}
 	}
-	out := b.applyParts(ctx, a.Workspace, v.Env, a.User, messageKey(m), changes, false)
+	// The message's author reported what it names; the click only says where.
+	author := cmp.Or(m.User, a.User)
+	out := b.applyParts(ctx, a.Workspace, v.Env, author, messageKey(m), changes, false)
 	if out.err != nil {
 		return private(out.err)
 	}
 	if err := b.store.PutValue(ctx, a.Workspace, "choice:"+v.Key, []byte(v.Env), keepFor); err != nil {
 		b.log.Warn("cannot keep the choice of environment", "err", err)
 	}
-	b.remember(ctx, a.Workspace, a.Channel, a.User, v.Key, undoable{Env: v.Env, Keys: out.keys, What: linesText(out.lines)})
+	for _, u := range slices.Compact([]string{author, a.User}) { // either may take it back with undo
+		b.remember(ctx, a.Workspace, a.Channel, u, v.Key, undoable{Env: v.Env, Keys: out.keys, What: linesText(out.lines)})
+	}
 	resp := Response{Update: b.rebuilt(ctx, v.Key, reading, v.Env, "", nil)}
 	if len(out.lines) == 0 && len(out.held) == 0 && len(waiting) == 0 && len(planParts(reading.parts)) > 0 { // a message with nothing to record only gets its reply rewritten
 		resp.Reply, resp.Private = &Reply{Summary: "Already recorded for " + v.Env}, true

@@ -481,3 +481,25 @@ func TestChoiceUndoneThenAnother(t *testing.T) {
 		}
 	})
 }
+
+// A colleague choosing the environment of someone's paste records it as
+// the author's report, and either of them can take it back with undo.
+func TestChoiceByAColleagueIsTheAuthorsReport(t *testing.T) {
+	for _, undoer := range []string{"U1", "U2"} {
+		eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
+			ctx := context.Background()
+			cmd(t, b, "C1", "U1", "track dev")
+			cmd(t, b, "C1", "U1", "track test")
+			resp := msg(t, b, "C1", "U1", "7.1", "Upgrade Failure: Upgrade failed for Billing_CS")
+			click(b, "a1", buttonsOf(resp.Reply)["dev"]) // by U2
+			st, err := store.Status(ctx, "T1", "dev", -1)
+			if err != nil || len(st.Modules) != 1 || st.Modules[0].ReportedBy != "U1" {
+				t.Fatalf("dev lists %+v (%v); want Billing_CS reported by U1, the author", st.Modules, err)
+			}
+			cmd(t, b, "C1", undoer, "undo")
+			if st, _ := store.Status(ctx, "T1", "dev", 0); st.ModuleCount != 0 {
+				t.Errorf("undo by %s left %d modules on dev", undoer, st.ModuleCount)
+			}
+		})
+	}
+}
