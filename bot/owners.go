@@ -26,7 +26,10 @@ func (b *Bot) cmdRelease(ctx context.Context, c Command, args string) Response {
 func (b *Bot) setOwner(ctx context.Context, c Command, args string, take bool) Response {
 	name := map[bool]string{true: "take", false: "release"}[take]
 	envName, rest := splitEnvPrefix(args)
-	all := !take && strings.EqualFold(strings.TrimSpace(rest), "all")
+	all := strings.EqualFold(strings.TrimSpace(rest), "all")
+	if all && take {
+		return b.usageError(b.lookup(name), "Name the modules you take: there is no `take all`, so that nobody takes over a colleague's modules by mistake.")
+	}
 	var mods, refused []string
 	if !all {
 		if mods, refused = moduleNames(b.engine, rest); len(mods) == 0 {
@@ -68,7 +71,7 @@ func (b *Bot) setOwner(ctx context.Context, c Command, args string, take bool) R
 		}
 	}
 	if len(names) == 0 {
-		msg := fmt.Sprintf("None of those modules is on %s's list.", env)
+		msg := fmt.Sprintf("Not on %s's list: %s. `%s status %s` shows the list (a name with spaces goes in quotes).", env, quotedList(missing), b.cmd, env)
 		switch {
 		case all:
 			msg = fmt.Sprintf("You have no modules of %s to release.", env)

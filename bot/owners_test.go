@@ -326,3 +326,17 @@ func TestReminderOwnersBeyondTheModulesShown(t *testing.T) {
 	}
 	mustSay(t, RenderText(r), "U2: M20\n", "Nobody has taken M01, M02, M03, M04, M05, M06, M07, M08 … and 11 more yet")
 }
+
+// take refuses "all" with the reason, and names what is not on the list.
+func TestTakeRefusals(t *testing.T) {
+	b, _ := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod 11.31.0")
+	cmd(t, b, "C1", "U1", "failed Billing_CS")
+	for _, tc := range []struct{ command, want string }{
+		{"take all", "there is no `take all`"},
+		{"take prod: all", "there is no `take all`"},
+		{"take customer portal", `Not on prod's list: "customer" and "portal". ` + "`/upgrade status prod`" + " shows the list (a name with spaces goes in quotes)."},
+	} {
+		mustSay(t, text(cmd(t, b, "C1", "U1", tc.command)), tc.want)
+	}
+}
