@@ -29,7 +29,11 @@ const (
 	heldSentence    progress.Verdict = "sentence"
 	heldEnvironment progress.Verdict = "environment"
 	heldCounts      progress.Verdict = "counts" // more failed (or skipped) modules than Service Center counted
+	heldMention     progress.Verdict = "mention:" // + the environment the message's words name
 )
+
+// mentionVerdict holds a message whose words name another environment.
+func mentionVerdict(env string) progress.Verdict { return heldMention + progress.Verdict(env) }
 
 // A log row's prefix, before the message it logs: a stamp, perhaps
 // followed by a level, a thread and a logger ("2024-05-02 10:11:12.123
@@ -154,6 +158,11 @@ func (b *Bot) heldLines(ctx context.Context, workspace, env string, held []heldC
 	var lines []Line
 	for _, h := range held {
 		says := describePlanned(h.Change, progress.Result{Duplicate: true})
+		if other, ok := strings.CutPrefix(string(h.Why), string(heldMention)); ok {
+			lines = append(lines, slices.Concat(Line{T(":question: Not recorded for "), B(env), T(": the message speaks of "), B(other),
+				T(", and this channel follows "), B(env), T(" — is it about "), B(env), T("? (It would record ")}, says, Line{T(".)")}))
+			continue
+		}
 		switch h.Why {
 		case heldSentence:
 			lines = append(lines, slices.Concat(Line{T(":speech_balloon: Not recorded for "), B(env), T(": the message stands in a sentence of someone's own, not pasted from Service Center (it would record ")}, says, Line{T(").")}))

@@ -290,3 +290,32 @@ func TestModulesBeyondTheCountsHeld(t *testing.T) {
 			":warning: Service Center counted 1 skipped module on dev, and more are named now.")
 	})
 }
+
+// A message whose own words name an environment: the one of several this
+// channel follows is recorded there; another than the one it follows is
+// held back (Record anyway). A module name with such a word names no
+// environment.
+func TestMessageNamingItsEnvironment(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
+		ctx := context.Background()
+		cmd(t, b, "C1", "U1", "track prod 11.31.0")
+		r := msg(t, b, "C1", "U1", "1.1", "FYI: there were errors preparing some modules. in UAT, I'm on it")
+		mustSay(t, text(r), "Not recorded for prod: the message speaks of uat, and this channel follows prod")
+		if st, _ := store.Status(ctx, "T1", "prod", 0); st.State != progress.StateFollowing {
+			t.Errorf("prod is %s after a message about uat, want following", st.State)
+		}
+		if _, ok := buttonsOf(r.Reply)["Record anyway"]; !ok {
+			t.Errorf("no Record anyway:\n%s", text(r))
+		}
+		msg(t, b, "C1", "U1", "1.2", "Upgrade Failure: Upgrade failed for QA_Tools")
+		if st, _ := store.Status(ctx, "T1", "prod", 0); st.ModuleCount != 1 {
+			t.Errorf("QA_Tools not recorded for prod: %d listed", st.ModuleCount)
+		}
+		cmd(t, b, "C1", "U1", "track qa 11.31.0")
+		r = msg(t, b, "C1", "U1", "1.3", "the preparation step failed on QA: There was an error preparing your modules. Support ticket opened.")
+		mustSay(t, text(r), "Recorded for qa: preparation failed")
+		if st, _ := store.Status(ctx, "T1", "qa", 0); st.State != progress.StateFailed {
+			t.Errorf("qa is %s, want failed", st.State)
+		}
+	})
+}

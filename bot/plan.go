@@ -201,6 +201,17 @@ type partChanges struct {
 	// Held are the changes of messages quoted in a sentence of someone's
 	// own (see pasted): explained, recorded only when asked to.
 	Held []planned `json:"h,omitempty"`
+	// Why the changes are held, when for another reason than a sentence.
+	Why progress.Verdict `json:"w,omitempty"`
+}
+
+// heldFor holds back every change of parts, for why.
+func heldFor(parts []partChanges, why progress.Verdict) []partChanges {
+	out := make([]partChanges, len(parts))
+	for i, pc := range parts {
+		out[i] = partChanges{Key: pc.Key, Held: slices.Concat(pc.Changes, pc.Held), Why: why}
+	}
+	return out
 }
 
 // planParts plans each part's changes on its own, so that what a part

@@ -76,6 +76,35 @@ func lineEnvironments(text string, envs []progress.Environment) []string {
 	return out
 }
 
+// mentionPattern finds an environment named in a message's own words:
+// "in UAT", "on QA", "for prod" (a word alone, "test", says too little).
+var mentionPattern = regexp.MustCompile(`(?i)\b(?:in|on|for|from)\s+(?:the\s+)?([a-z][a-z0-9._-]{0,39}?)[.,;:!?)]*(?:\s|$)`)
+
+// mentionedEnvironments are the environments a message's words name
+// ("… in UAT, I'm on it"): followed, the channel's names; others, the
+// names that read as an environment's, lowercased; each once.
+func mentionedEnvironments(text string, envs []progress.Environment, findings []diagnosis.Finding) (followed, others []string) {
+	for _, sm := range mentionPattern.FindAllStringSubmatch(text, -1) {
+		if slices.ContainsFunc(findings, func(f diagnosis.Finding) bool { return strings.EqualFold(f.Text("module"), sm[1]) }) {
+			continue // "Upgrade failed for qa": a module's name, in the product's words
+		}
+		name, known := strings.ToLower(sm[1]), false
+		for _, e := range envs {
+			if sameEnvironment(e.Name, sm[1]) {
+				name, known = e.Name, true
+			}
+		}
+		switch {
+		case known && !slices.Contains(followed, name):
+			followed = append(followed, name)
+		case !known && slices.Contains(environmentWords, strings.TrimRight(name, "0123456789")) && !slices.Contains(others, name):
+			// A whole word ("uat", "qa2"): "for QA_Tools" names a module.
+			others = append(others, name)
+		}
+	}
+	return followed, others
+}
+
 // recordOutcome is what recording a message's changes did.
 type recordOutcome struct {
 	env      string
@@ -164,6 +193,15 @@ func (b *Bot) record(ctx context.Context, m Message, findings []diagnosis.Findin
 			if sameEnvironment(envs[i].Name, sm[1]) && (target == nil || strings.EqualFold(envs[i].Name, sm[1])) {
 				target = &envs[i]
 			}
+		}
+	}
+	if target == nil && len(changes) > 0 {
+		// A message that says which environment it is about ("… on QA").
+		switch followed, others := mentionedEnvironments(m.Text, envs, findings); {
+		case len(followed) == 1 && len(others) == 0:
+			target = &envs[slices.IndexFunc(envs, func(e progress.Environment) bool { return e.Name == followed[0] })]
+		case len(followed) == 0 && len(others) > 0 && len(envs) == 1:
+			changes = heldFor(changes, mentionVerdict(others[0]))
 		}
 	}
 	ask := len(changes) > 0 || asking || dependsOnEnv(findings)
@@ -387,7 +425,7 @@ func (b *Bot) applyParts(ctx context.Context, workspace, env, actor, source stri
 			return out
 		}
 		for i, p := range pc.Held {
-			out.held = append(out.held, heldChange{Key: fmt.Sprintf("%s#s%d", pc.Key, i), Change: p, Why: heldSentence})
+			out.held = append(out.held, heldChange{Key: fmt.Sprintf("%s#s%d", pc.Key, i), Change: p, Why: cmp.Or(pc.Why, heldSentence)})
 		}
 	}
 	if len(out.held) > 0 {
