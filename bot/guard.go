@@ -28,7 +28,7 @@ import (
 const (
 	heldSentence    progress.Verdict = "sentence"
 	heldEnvironment progress.Verdict = "environment"
-	heldCounts      progress.Verdict = "counts" // more failed (or skipped) modules than Service Center counted
+	heldCounts      progress.Verdict = "counts"   // more failed (or skipped) modules than Service Center counted
 	heldMention     progress.Verdict = "mention:" // + the environment the message's words name
 )
 
