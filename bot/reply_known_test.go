@@ -372,3 +372,12 @@ func TestNotUpgradedReplyGoldenByOutcome(t *testing.T) {
 		})
 	}
 }
+
+// Several producers not prepared in one paste: the reply speaks of them
+// in the plural.
+func TestProducersInThePlural(t *testing.T) {
+	b, _ := newTestBot(t)
+	r := msg(t, b, "C1", "U1", "1.1", "Old Producer: Producer module 'Billing_CS' hasn't been prepared for the current OutSystems environment version.\n"+
+		"Old Producer: Producer module 'Orders_CS' hasn't been prepared for the current OutSystems environment version.")
+	mustSay(t, RenderText(r.Reply), "Producer modules have not been compiled for the new version", "consumers of these producers", "republish the producers first, then publish the consumers again")
+}
