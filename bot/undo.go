@@ -250,6 +250,13 @@ func (b *Bot) undo(ctx context.Context, workspace, user, ref string) Response {
 		}
 		b.restoreSamples(ctx, workspace, u.Env)
 	}
+	if len(res.Added)+len(res.Removed)+len(res.Updated) == 0 && len(res.Kept) > 0 {
+		// Every module it named changed since: nothing to announce.
+		r := &Reply{Summary: "Nothing undone on " + u.Env}
+		r.Section(append(append(Line{T("Nothing undone on "), B(u.Env), T(": ")}, nameSpans(res.Kept, 10)...),
+			T(" changed since by a later change, so it stays as it is. "), C(b.cmd+" history "+u.Env), T(" shows what changed.")))
+		return private(r)
+	}
 	unnamed := 0
 	if st, err := b.store.Status(ctx, workspace, u.Env, 0); err == nil {
 		unnamed = st.Unnamed()

@@ -472,3 +472,22 @@ func TestUndoDoneLeavesAColleaguesConfirmation(t *testing.T) {
 		}
 	})
 }
+
+// An undo whose modules all changed since (reported again by a colleague)
+// changes nothing, and says so to its user alone.
+func TestUndoOfWhatChangedSinceIsNotAnnounced(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
+		cmd(t, b, "C1", "U1", "track prod 11.31.0")
+		cmd(t, b, "C1", "U1", "failed Billing_CS Orders_Core")
+		cmd(t, b, "C1", "U1", "done Billing_CS")
+		cmd(t, b, "C1", "U2", "failed Billing_CS")
+		r := cmd(t, b, "C1", "U1", "undo")
+		if r.Announce != nil || r.Reply == nil {
+			t.Fatalf("an undo that changed nothing was announced:\n%s", text(r))
+		}
+		mustSay(t, text(r), "Nothing undone on prod: Billing_CS changed since by a later change, so it stays as it is.")
+		if st, _ := store.Status(context.Background(), "T1", "prod", 0); st.ModuleCount != 2 {
+			t.Errorf("%d listed, want 2", st.ModuleCount)
+		}
+	})
+}
