@@ -34,24 +34,28 @@ func startedKey(env string) string { return "started:" + env }
 // extra reads env's owners and the start of its upgrade; what cannot be
 // read is left out (the status still shows).
 func (b *Bot) extra(ctx context.Context, workspace, env string) statusExtra {
-	x := statusExtra{owners: b.moduleOwners(ctx, workspace, env)}
+	return statusExtra{owners: b.moduleOwners(ctx, workspace, env), started: b.UpgradeStarted(ctx, workspace, env)}
+}
+
+// UpgradeStarted is when env's upgrade started (tracked, or reset); zero when it cannot be read.
+func (b *Bot) UpgradeStarted(ctx context.Context, workspace, env string) time.Time {
 	if v, ok, err := b.store.Value(ctx, workspace, startedKey(env)); err == nil && ok {
 		if t, err := time.Parse(time.RFC3339Nano, string(v)); err == nil {
-			x.started = t
-			return x
+			return t
 		}
 	}
 	h, err := b.store.History(ctx, workspace, env)
 	if err != nil {
 		b.log.Warn("cannot read the history for the upgrade's start", "env", env, "err", err)
-		return x
+		return time.Time{}
 	}
-	if x.started = upgradeStart(h); !x.started.IsZero() {
-		if err := b.store.PutValue(ctx, workspace, startedKey(env), []byte(x.started.UTC().Format(time.RFC3339Nano)), startedTTL); err != nil {
+	started := upgradeStart(h)
+	if !started.IsZero() {
+		if err := b.store.PutValue(ctx, workspace, startedKey(env), []byte(started.UTC().Format(time.RFC3339Nano)), startedTTL); err != nil {
 			b.log.Debug("cannot keep when the upgrade started", "env", env, "err", err)
 		}
 	}
-	return x
+	return started
 }
 
 // upgradeStart is when the current upgrade started: the last reset, else the first entry.

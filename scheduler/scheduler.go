@@ -66,6 +66,10 @@ type Options struct {
 	Logger  *slog.Logger
 	Clock   Clock   // nil: the system clock
 	Metrics Metrics // nil: none
+	// Posts reports whether this process posts to a workspace: the shell
+	// to its own, the Slack bot to Slack's, so that neither reminds (nor
+	// claims the reminders of) the other's when they share a store. nil: all.
+	Posts func(workspace string) bool
 
 	DefaultSchedule string         // UPGRADEBOT_REMINDER_SCHEDULE
 	Zone            *time.Location // UPGRADEBOT_TIMEZONE, for schedules without CRON_TZ=; nil: UTC
@@ -88,6 +92,7 @@ type Scheduler struct {
 	kick        chan struct{}
 	jobs        map[string]*job // this field and those below: step's alone
 	items       map[string]*item
+	workspaces  []string  // those of the last successful poll, this process's (Posts)
 	polledAt    time.Time // the last successful poll; zero: none yet
 	nextPoll    time.Time
 	failing     bool
@@ -237,6 +242,9 @@ func (s *Scheduler) poll(ctx context.Context, now time.Time) {
 		found["digest"] = &job{key: "digest", ch: s.o.DigestChannel, envs: []string{""}, sched: s.digest, last: initial}
 	}
 	wss, err := s.o.Store.Workspaces(ctx)
+	if s.o.Posts != nil {
+		wss = slices.DeleteFunc(wss, func(ws string) bool { return !s.o.Posts(ws) })
+	}
 	for i := 0; err == nil && i < len(wss); i++ {
 		var follows []progress.ChannelFollow
 		follows, err = s.o.Store.FollowedChannels(ctx, wss[i])
@@ -258,6 +266,7 @@ func (s *Scheduler) poll(ctx context.Context, now time.Time) {
 		s.failing = true
 		return
 	}
+	s.workspaces = wss
 	if s.failing {
 		s.o.Logger.Info("reminder schedules readable again")
 	}
@@ -332,6 +341,9 @@ func (s *Scheduler) recordMiss(ctx context.Context, it *item, now time.Time) {
 		if st, err := s.o.Store.Status(ctx, it.ws, it.env, 0); err == nil && s.o.Bot.Reminder(st, now, s.o.Stall, 0) == nil {
 			return
 		}
+		if s.o.Bot.UpgradeStarted(ctx, it.ws, it.env).After(it.occ) {
+			return // nothing was there to remind of then
+		}
 	}
 	s.o.Logger.Warn("scheduled post missed: it was due when no replica could post it, longer ago than the grace period; skipped",
 		"key", it.key, "occurrence", it.occ, "grace", s.o.Grace)
@@ -400,7 +412,10 @@ func (s *Scheduler) post(ctx context.Context, it *item, now time.Time) error {
 	var posted func(context.Context) error
 	var err error
 	if it.env == "" {
-		r, err = s.o.Bot.Digest(ctx, nil, now, s.digest.loc, s.o.Stall)
+		if len(s.workspaces) == 0 {
+			return nil // none of this process's workspaces is tracked
+		}
+		r, err = s.o.Bot.Digest(ctx, s.workspaces, now, s.digest.loc, s.o.Stall)
 	} else {
 		r, posted, err = s.o.Bot.ScheduledReminder(ctx, it.ws, it.ch, it.env, now, s.o.Stall)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -903,5 +904,52 @@ func TestShutdownWritesPendingDoneMark(t *testing.T) {
 	stepAt(t, b, clock, occ.Add(4*time.Minute)) // past a's lease
 	if got := f.rec.all(); len(got) != 1 {
 		t.Errorf("occurrence posted %d times: %v", len(got), summaries(got))
+	}
+}
+
+// A process posts only to its own workspaces (Posts): the Slack bot
+// sharing a store with the shell neither reminds the shell's channel nor
+// puts its practice environments in the digest.
+func TestPostsOnlyToItsWorkspaces(t *testing.T) {
+	clock := newFakeClock(t0)
+	env := newRedisEnv(t, clock.Now)
+	f := newFixture(t, env.store, clock)
+	f.track("C1", "prod", "Billing_CS")
+	ctx := context.Background()
+	if _, err := f.first.Track(ctx, progress.TrackRequest{Workspace: "local", Environment: "practice", Channel: "shell", Version: "11.31.0", Actor: "U1", At: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.first.Apply(ctx, "local", "practice", progress.Change{Kind: progress.ChangeAddModules, Key: "p", Reason: progress.ReasonFailed, Modules: []string{"Test_Module"}, At: t0}); err != nil {
+		t.Fatal(err)
+	}
+	s := f.replica("a", Options{PollInterval: time.Second, DefaultSchedule: "@every 1h", DigestChannel: "CDIGEST", DigestSchedule: "@every 1h",
+		Posts: func(w string) bool { return w != "local" }}, &fakePoster{})
+	stepAt(t, s, clock, t0.Add(time.Minute))
+	stepAt(t, s, clock, t0.Add(time.Hour))
+	var channels []string
+	for _, p := range f.rec.all() {
+		channels = append(channels, p.channel)
+		if p.channel == "shell" || strings.Contains(bot.RenderText(p.reply), "practice") {
+			t.Errorf("posted the shell's workspace: %s %s", p.channel, bot.RenderText(p.reply))
+		}
+	}
+	if !slices.Contains(channels, "C1") || !slices.Contains(channels, "CDIGEST") {
+		t.Errorf("posts to %v; want C1's reminder and the digest", channels)
+	}
+}
+
+// An occurrence from before the environment was tracked is no miss: on
+// start-up the replica has nothing it could have reminded of then.
+func TestNoMissBeforeTheUpgradeStarted(t *testing.T) {
+	clock := newFakeClock(t0.Add(90 * time.Minute))
+	env := newRedisEnv(t, clock.Now)
+	f := newFixture(t, env.store, clock)
+	f.track("C1", "prod", "Billing_CS") // at t0+90m, after the 09:00 and 10:00 occurrences
+	m := &countMetrics{}
+	b := f.replica("b", Options{PollInterval: time.Second, Grace: 10 * time.Minute, DefaultSchedule: "@every 1h", Metrics: m}, &fakePoster{})
+	stepAt(t, b, clock, t0.Add(100*time.Minute))
+	stepAt(t, b, clock, t0.Add(2*time.Hour+time.Minute)) // a later marker: the next occurrence posts
+	if m.missed.Load() != 0 || m.posted.Load() != 1 {
+		t.Errorf("missed %d posted %d, want 0 and 1", m.missed.Load(), m.posted.Load())
 	}
 }

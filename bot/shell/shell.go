@@ -32,7 +32,7 @@ import (
 
 // Options configure a shell session.
 type Options struct {
-	Workspace string // "local" when empty
+	Workspace string // DefaultWorkspace when empty
 	Channel   string // "shell" when empty
 	User      string
 	// Terminal says the input is a terminal: the shell shows a prompt and
@@ -107,10 +107,13 @@ const (
 		"so its end was lost; save the text to a file and use :file PATH)"
 )
 
+// DefaultWorkspace is the shell's own workspace; the Slack bot posts nothing to it.
+const DefaultWorkspace = "local"
+
 // New returns a shell around the bot core.
 func New(b *bot.Bot, out io.Writer, in io.Reader, o Options) *Shell {
 	if o.Workspace == "" {
-		o.Workspace = "local"
+		o.Workspace = DefaultWorkspace
 	}
 	if o.Channel == "" {
 		o.Channel = "shell"

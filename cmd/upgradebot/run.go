@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/upgradebot/upgradebot/bot"
+	"github.com/upgradebot/upgradebot/bot/shell"
 	"github.com/upgradebot/upgradebot/bot/slackbot"
 	"github.com/upgradebot/upgradebot/config"
 	"github.com/upgradebot/upgradebot/diagnosis"
@@ -87,6 +88,8 @@ func cmdRun(ctx context.Context, args []string, e env) error {
 	// Reminders and the digest are posted through the same Web API client.
 	schedOpts := schedulerOptions(cfg)
 	schedOpts.Store, schedOpts.Bot, schedOpts.Logger, schedOpts.Poster, schedOpts.Metrics = store, core, logger, api, m
+	// A store shared with the shell holds its practice environments: never Slack's.
+	schedOpts.Posts = func(ws string) bool { return ws != shell.DefaultWorkspace }
 	sched, err := scheduler.New(schedOpts)
 	if err != nil {
 		return err
