@@ -187,10 +187,16 @@ func (l *loader) checkRedis() {
 	var ve *progress.ValidationError
 	if c.RedisURL.IsSet() && c.RedisClusterURL.IsSet() {
 		l.problem("REDIS_CLUSTER_URL", "set together with REDIS_URL: keep REDIS_CLUSTER_URL for a Redis Cluster, or REDIS_URL for one server or a Sentinel")
-	} else if s, _, err := progress.OpenRedis(c.RedisURL.Reveal(), c.RedisClusterURL.Reveal(), progress.RedisOptions{}); err == nil {
+	} else if s, _, err := progress.OpenRedis(c.RedisURL.Reveal(), c.RedisClusterURL.Reveal(), progress.RedisOptions{Prefix: c.RedisPrefix}); err == nil {
 		s.Close() // a client dials only when used
+	} else if raw != "" && errors.As(err, &ve) && ve.Field == "redis prefix" {
+		l.problem("UPGRADEBOT_REDIS_PREFIX", "%q %s, such as upgradebot-prod", c.RedisPrefix, ve.Problem)
 	} else if raw != "" && errors.As(err, &ve) {
-		l.urlProblem(name, raw, "is not a redis:// URL: it "+ve.Problem, "use redis:// or rediss:// (TLS), as in redis://[user:password@]host:port[/db][?master_name=NAME&addr=sentinel2:port], or for a Cluster redis://[user:password@]host:port?addr=host2:port2&addr=…")
+		problem := "is not usable: " + ve.Problem
+		if strings.HasPrefix(ve.Problem, "has ") || strings.HasPrefix(ve.Problem, "is ") {
+			problem = ve.Problem
+		}
+		l.urlProblem(name, raw, problem, "use redis:// or rediss:// (TLS), as in redis://[user:password@]host:port[/db][?master_name=NAME&addr=sentinel2:port], or for a Cluster redis://[user:password@]host:port?addr=host2:port2&addr=…")
 	}
 }
 

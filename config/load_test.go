@@ -480,10 +480,12 @@ func TestRedisURL(t *testing.T) {
 		{"sentinel bad addr", "redis://s1:26379?master_name=m&addr=s2&password=" + pw, false, "master_name=NAME"},
 		{"cluster bad addr", "redis://r1:7000?addr=r2", true, "addr=host2:port2"},
 		{"cluster http", "http://:" + pw + "@r1:7000", true, "redis:// or rediss://"},
-		{"the password alone", pw, false, "is not a redis:// URL: it has no host"},
-		{"? in the password", "redis://:SEKRIT?x=" + pw + "@127.0.0.1:6379/8", false, "is not a redis:// URL"},
-		{"port-like password with /", "redis://u:12/SEKRIT@host:6379", false, "is not a redis:// URL"},
-		{"cluster, the password alone", pw, true, "is not a redis:// URL"},
+		{"the password alone", pw, false, "(the value is not shown, as it may hold a password) has no host"},
+		{"? in the password", "redis://:SEKRIT?x=" + pw + "@127.0.0.1:6379/8", false, "is not a valid URL"},
+		{"port-like password with /", "redis://u:12/SEKRIT@host:6379", false, "is not usable"},
+		{"cluster, the password alone", pw, true, "has no host"},
+		{"empty master_name", "redis://s1:26379?master_name=", false, "has an empty master_name"},
+		{"bad db, worded", "redis://host:6379/abc", false, `"redis://host:6379/abc" is not usable: invalid database number`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -509,8 +511,13 @@ func TestRedisURL(t *testing.T) {
 	}
 	// A file holding the password instead of the URL.
 	_, err := load(t, ForShell, nil, map[string]string{"HOME": "/h", "REDIS_URL_FILE": writeFile(t, t.TempDir(), "url", pw+"\n")})
-	if p, ok := findProblem(problems(t, err), "REDIS_URL"); !ok || !strings.Contains(p.Message, "is not a redis:// URL") || strings.Contains(err.Error(), "SEKRIT") {
+	if p, ok := findProblem(problems(t, err), "REDIS_URL"); !ok || !strings.Contains(p.Message, "has no host") || strings.Contains(err.Error(), "SEKRIT") {
 		t.Errorf("REDIS_URL_FILE holding a password: want a problem without it, got:\n%v", err)
+	}
+	// The key prefix is checked with the other settings, by its name.
+	_, err = load(t, ForShell, nil, map[string]string{"HOME": "/h", "REDIS_URL": "redis://a:6379", "UPGRADEBOT_REDIS_PREFIX": "my prefix"})
+	if p, ok := findProblem(problems(t, err), "UPGRADEBOT_REDIS_PREFIX"); !ok || !strings.Contains(p.Message, `"my prefix" may contain only letters, digits`) {
+		t.Errorf("a bad prefix: want an UPGRADEBOT_REDIS_PREFIX problem, got:\n%v", err)
 	}
 	_, err = load(t, ForShell, nil, map[string]string{"HOME": "/h", "REDIS_URL": "redis://a:6379", "REDIS_CLUSTER_URL": "redis://b:7000"})
 	if got := names(problems(t, err)); !slices.Equal(got, []string{"REDIS_CLUSTER_URL"}) || !strings.Contains(err.Error(), "REDIS_URL") {

@@ -147,6 +147,9 @@ func OpenRedis(rawURL, clusterURL string, opts RedisOptions) (s *RedisStore, kin
 		// go-redis takes a missing host for localhost: a typo, more likely.
 		return nil, "", &ValidationError{Field: "redis URL", Problem: "has no host"}
 	} else if err == nil && kind != "cluster" && u.Query().Has("master_name") {
+		if u.Query().Get("master_name") == "" {
+			return nil, "", &ValidationError{Field: "redis URL", Problem: "has an empty master_name (the name the Sentinels know the master by)"}
+		}
 		kind = "sentinel"
 	}
 	var client redis.UniversalClient
@@ -249,6 +252,25 @@ func (s *RedisStore) Close() error {
 // Ping reports whether Redis answers.
 func (s *RedisStore) Ping(ctx context.Context) error {
 	return s.wrap("ping", s.client.Ping(ctx).Err())
+}
+
+// SettingsProblem says what in the Redis URL a failed call points at (a
+// refused login, a database Redis does not have, a server that is no
+// Sentinel); "" when the failure is not the settings' (Redis down).
+func SettingsProblem(err error) string {
+	switch msg := fmt.Sprint(err); {
+	case err == nil:
+		return ""
+	case strings.Contains(msg, "WRONGPASS"), strings.Contains(msg, "NOAUTH"), strings.Contains(msg, "without any password configured"):
+		return "Redis refused the login: check the user name and password in the URL"
+	case strings.Contains(msg, "NOPERM"):
+		return "the Redis user may not run the commands the bot needs: grant it +@all on its keys (or use another user)"
+	case strings.Contains(msg, "DB index is out of range"), strings.Contains(msg, "invalid DB index"):
+		return "Redis has no such database: use a database number it has (0 to 15 by default)"
+	case strings.Contains(msg, "unknown command 'sentinel'"):
+		return "the address with master_name is not a Sentinel: name the Sentinels there, or drop master_name for one server"
+	}
+	return ""
 }
 
 // isUnavailable tells a storage outage (retry later) from a bug or bad data.

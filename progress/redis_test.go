@@ -628,3 +628,35 @@ func TestRedisSetOwnerAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// SettingsProblem tells a Redis that refuses the URL's settings (a login,
+// a database, a server that is no Sentinel) from one that is down.
+func TestRedisSettingsProblem(t *testing.T) {
+	opts := redisTestOptions(t)
+	host := opts.Addr
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	free := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	for _, tc := range []struct{ url, want string }{
+		{"redis://" + host + "/3", ""},
+		{"redis://nobody:wrong@" + host + "/3", "Redis refused the login"},
+		{"redis://" + host + "/99", "Redis has no such database"},
+		{"redis://" + host + "/3?master_name=upgradebot", "is not a Sentinel"},
+		{"redis://" + free + "/3", ""}, // down: it may come back
+	} {
+		s, _, err := OpenRedis(tc.url, "", RedisOptions{})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.url, err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		got := SettingsProblem(s.Ping(ctx))
+		cancel()
+		s.Close()
+		if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
+			t.Errorf("%s: SettingsProblem = %q, want %q", tc.url, got, tc.want)
+		}
+	}
+}

@@ -125,6 +125,18 @@ func openStore(cfg *config.Config, logger *slog.Logger, now func() time.Time) (p
 		if err != nil {
 			return nil, err
 		}
+		// A Redis that is down may come back (tracking waits for it); one
+		// that refuses the settings will not: that is a settings problem.
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		if problem := progress.SettingsProblem(s.Ping(ctx)); problem != "" {
+			s.Close()
+			name := "REDIS_URL"
+			if cfg.RedisClusterURL.IsSet() {
+				name = "REDIS_CLUSTER_URL"
+			}
+			return nil, fmt.Errorf("%s: %s", name, problem)
+		}
 		logger.Info("store: Redis", "kind", kind)
 		return s, nil
 	}
