@@ -75,7 +75,8 @@ func (l *loader) checkSchedules() {
 		{"UPGRADEBOT_REMINDER_SCHEDULE", c.ReminderSchedule},
 		{"UPGRADEBOT_DIGEST_SCHEDULE", c.DigestSchedule},
 	} {
-		if _, err := scheduler.Parse(s.spec, c.Timezone); err != nil {
+		// The operator's schedules keep to the minimum the channels' must keep to.
+		if err := scheduler.Validate(s.spec, c.Timezone, c.MinReminderInterval); err != nil {
 			l.problem(s.name, "%v", err)
 		}
 	}

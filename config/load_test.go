@@ -387,6 +387,8 @@ func TestScheduleSettings(t *testing.T) {
 		{"reminder in an unknown zone", ForRun, with(runEnv, "UPGRADEBOT_REMINDER_SCHEDULE", "CRON_TZ=Mars/Base 0 9 * * *"), "UPGRADEBOT_REMINDER_SCHEDULE", []string{`"Mars/Base"`, "Europe/Lisbon"}},
 		{"digest descriptor with an argument", ForRun, with(runEnv, "UPGRADEBOT_DIGEST_SCHEDULE", "@weekly monday"), "UPGRADEBOT_DIGEST_SCHEDULE", []string{"@weekly takes nothing after it"}},
 		{"digest every nothing", ForRun, with(runEnv, "UPGRADEBOT_DIGEST_CHANNEL", "C0123", "UPGRADEBOT_DIGEST_SCHEDULE", "@every"), "UPGRADEBOT_DIGEST_SCHEDULE", []string{"@every needs a duration"}},
+		{"reminder more often than the minimum", ForRun, with(runEnv, "UPGRADEBOT_REMINDER_SCHEDULE", "* * * * *"), "UPGRADEBOT_REMINDER_SCHEDULE", []string{"as often as every 1m", "UPGRADEBOT_MIN_REMINDER_INTERVAL"}},
+		{"digest more often than the minimum", ForRun, with(runEnv, "UPGRADEBOT_DIGEST_CHANNEL", "C0123", "UPGRADEBOT_DIGEST_SCHEDULE", "@every 1s"), "UPGRADEBOT_DIGEST_SCHEDULE", []string{"as often as every 1s"}},
 		{"timezone Local", ForRun, with(runEnv, "UPGRADEBOT_TIMEZONE", "Local"), "UPGRADEBOT_TIMEZONE", []string{`"Local"`, "Europe/Lisbon", "UTC"}},
 		{"timezone Local for the shell", ForShell, with(runEnv, "UPGRADEBOT_TIMEZONE", "Local"), "UPGRADEBOT_TIMEZONE", nil},
 		{"zone and schedules", ForRun, with(runEnv, "UPGRADEBOT_TIMEZONE", "Europe/Lisbon", "UPGRADEBOT_REMINDER_SCHEDULE", "CRON_TZ=America/New_York 30 8 * * 1-5", "UPGRADEBOT_DIGEST_SCHEDULE", "@every 4h"), "", nil},
