@@ -7,10 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -94,17 +96,26 @@ func OpenBoltStore(path string, opts BoltOptions) (*BoltStore, error) {
 // person starting the bot reads what to do rather than a stack trace.
 func openBolt(path string, lockTimeout time.Duration) (db *bolt.DB, err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	damaged := func(why any) error {
+		return fmt.Errorf("progress: the data file %s is damaged (%v): move it aside to start afresh, or restore it from a backup", path, why)
+	}
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("progress: the data file %s is damaged (%v): move it aside to start afresh, or restore it from a backup", path, p)
+			err = damaged(p)
 		}
 	}()
 	// Without a timeout a second process would wait for the file lock forever.
 	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout})
-	if err != nil {
-		if errors.Is(err, berrors.ErrTimeout) {
-			return nil, fmt.Errorf("%w: the data file %s is in use by another upgradebot process (a shell left open?): stop it, or give this one another file, or use Redis (REDIS_URL) to run both", ErrLocked, path)
-		}
+	switch {
+	case err == nil:
+	case errors.Is(err, berrors.ErrTimeout):
+		return nil, fmt.Errorf("%w: the data file %s is in use by another upgradebot process (a shell left open?): stop it, or give this one another file, or use Redis (REDIS_URL) to run both", ErrLocked, path)
+	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrVersionMismatch),
+		strings.Contains(err.Error(), "file size too small"):
+		return nil, damaged(err)
+	case errors.Is(err, fs.ErrPermission):
+		return nil, fmt.Errorf("progress: the data file %s cannot be opened for writing (%w): give the bot's user write access to it and its folder, or name a writable file (a mounted volume), or use Redis (REDIS_URL)", path, err)
+	default:
 		return nil, fmt.Errorf("progress: open data file %s: %w", path, err)
 	}
 	if err := db.Update(func(tx *bolt.Tx) error {

@@ -175,6 +175,14 @@ func TestBoltDamagedFile(t *testing.T) {
 		damage func(f *os.File) error
 	}{
 		{"cut short", func(f *os.File) error { return f.Truncate(20000) }},
+		{"cut to one page", func(f *os.File) error { return f.Truncate(4096) }},
+		{"not a data file", func(f *os.File) error {
+			if err := f.Truncate(0); err != nil {
+				return err
+			}
+			_, err := f.WriteAt(bytes.Repeat([]byte("not bbolt "), 4000), 0)
+			return err
+		}},
 		{"pages after the meta pages overwritten", func(f *os.File) error {
 			st, err := f.Stat()
 			if err == nil {

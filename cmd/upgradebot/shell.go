@@ -143,7 +143,7 @@ func openStore(cfg *config.Config, logger *slog.Logger, now func() time.Time) (p
 	if cfg.DataIsDefault {
 		// Only the default folder is created: config reports a given one that is missing.
 		if err := os.MkdirAll(filepath.Dir(cfg.DataFile), 0o700); err != nil {
-			return nil, fmt.Errorf("UPGRADEBOT_DATA: creating the folder of %s: %w", cfg.DataFile, err)
+			return nil, fmt.Errorf("UPGRADEBOT_DATA: creating the folder of %s: %w: set UPGRADEBOT_DATA to a file in a writable folder (a mounted volume), or use Redis (REDIS_URL)", cfg.DataFile, err)
 		}
 	}
 	s, err := progress.OpenBoltStore(cfg.DataFile, progress.BoltOptions{Now: now})
