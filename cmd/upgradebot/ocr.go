@@ -57,7 +57,7 @@ func ocrRequired(err error) error {
 
 func ocrProblem(err error) config.Problem {
 	return config.Problem{Name: "UPGRADEBOT_OCR",
-		Message: fmt.Sprintf("is on, but %v; install Tesseract or set UPGRADEBOT_OCR=auto (read screenshots when Tesseract is found) or off", err)}
+		Message: fmt.Sprintf("is on, but %v. Or unset UPGRADEBOT_OCR (screenshots are then read when Tesseract is found), or set it to off", err)}
 }
 
 // withStartProblems adds to err, config.Load's, what would stop the start
