@@ -156,7 +156,8 @@ func (l *loader) readSecretFiles() {
 			continue
 		}
 		b, err := os.ReadFile(path)
-		switch value := strings.TrimSpace(string(b)); {
+		// An editor's byte-order mark is no part of a secret.
+		switch value := strings.TrimSpace(strings.TrimPrefix(string(b), "\uFEFF")); {
 		case l.vars[s.Name] != "":
 			l.problem(s.Name, "both %s and %s_FILE are set: keep only one", s.Name, s.Name)
 		case err != nil:

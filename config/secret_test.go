@@ -146,3 +146,16 @@ func TestSecretsNeverPrinted(t *testing.T) {
 		}
 	}
 }
+
+// A secret file saved by an editor with a byte-order mark, or Windows line
+// endings, holds the secret alone.
+func TestSecretFileBOM(t *testing.T) {
+	const bot = "xoxb-111-SEKRIT-BOT-zz9"
+	dir := t.TempDir()
+	for name, content := range map[string]string{"bom": "\uFEFF" + bot + "\n", "crlf": bot + "\r\n"} {
+		c := mustLoad(t, ForShell, nil, map[string]string{"HOME": "/h", "SLACK_BOT_TOKEN_FILE": writeFile(t, dir, name, content)})
+		if c.SlackBotToken.Reveal() != bot {
+			t.Errorf("%s: the token read is %q", name, c.SlackBotToken.Reveal())
+		}
+	}
+}

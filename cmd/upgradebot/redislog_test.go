@@ -11,8 +11,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/upgradebot/upgradebot/config"
 )
 
 // TestRedisLogger: go-redis's lines become slog records, at a level that fits.
@@ -84,5 +87,15 @@ func TestRedisLinesFollowLogFormat(t *testing.T) {
 	}
 	if fromRedis == 0 {
 		t.Errorf("no go-redis line about the failed dial in the log:\n%s", logged)
+	}
+}
+
+// JSON logs write durations as text logs do ("1h0m0s"), not in nanoseconds.
+func TestJSONLogDurations(t *testing.T) {
+	var out strings.Builder
+	cfg := &config.Config{LogFormat: config.LogJSON, LogLevel: slog.LevelInfo}
+	newLogger(cfg, &out).Info("grace", "grace", time.Hour)
+	if !strings.Contains(out.String(), `"grace":"1h0m0s"`) {
+		t.Errorf("JSON log: %s", out.String())
 	}
 }
