@@ -427,3 +427,19 @@ func TestHelpSaysWhoMay(t *testing.T) {
 	mustSay(t, text(cmd(t, b, "C1", "U1", "remind off")), "Only upgradebot admins may use `/upgrade remind` here (`/upgrade remind now` is for everyone).")
 	mustSay(t, text(cmd(t, b, "C1", "U1", "reset prod")), "Only upgradebot admins may use `/upgrade reset` here. Ask one")
 }
+
+// A module typed with other separators than a listed one: done and take
+// suggest the listed name; failed and skipped warn that it looks alike.
+func TestNamesWrittenOtherwise(t *testing.T) {
+	b, _ := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track dev 11.31.0")
+	msg(t, b, "C1", "U1", "1.1", "Upgrade Failure: Upgrade failed for Customer Portal\nUpgrade Failure: Upgrade failed for Billing_CS")
+	for _, tc := range []struct{ command, want string }{
+		{"done customer portal", `Did you mean "Customer Portal"? /upgrade done dev: "Customer Portal"`},
+		{"done Customer_Portal", `Did you mean "Customer Portal"? /upgrade done dev: "Customer Portal"`},
+		{"take billing-cs", `Did you mean "Billing_CS"? /upgrade take dev: Billing_CS`},
+		{`skipped "Billing CS"`, `:warning: "Billing CS" looks like "Billing_CS", already listed: if it is the same module, /upgrade undo takes this back.`},
+	} {
+		mustSay(t, text(cmd(t, b, "C1", "U1", tc.command)), tc.want)
+	}
+}

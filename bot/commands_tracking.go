@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/upgradebot/upgradebot/progress"
@@ -352,6 +353,9 @@ func (b *Bot) addModules(ctx context.Context, c Command, args, name string, reas
 		l = append(append(append(l, M(c.User), T(" moved ")), nameSpans(res.Updated, 10)...), T(" to "+name+" on "), B(env), T(". "))
 	}
 	r.Section(append(l, T(fmt.Sprintf("%d to republish.", res.Remaining))))
+	if l := b.lookAlikes(ctx, c.Workspace, env, res.Added); l != nil {
+		r.Context(l)
+	}
 	if len(beyond) > 0 {
 		// Asked for by name, it is recorded; but the counts say one is likely wrong.
 		if e, err := b.store.Environment(ctx, c.Workspace, env); err == nil && countOf(e.Counts, reason.Group()) != nil {
@@ -537,6 +541,9 @@ func (b *Bot) markDone(ctx context.Context, workspace, channel, env, user, key s
 		r := &Reply{Summary: "Nothing recorded on " + env}
 		if len(notFound) > 0 {
 			r.Section(Line{T(fmt.Sprintf("Not on %s's list, so nothing recorded: %s. ", env, quotedList(notFound))), C(b.cmd + " status " + env), T(" shows the list.")})
+			if l := b.didYouMean(ctx, workspace, env, "done", notFound); l != nil {
+				r.Section(l)
+			}
 			if st, err := b.store.Status(ctx, workspace, env, 0); err == nil && st.Unnamed() > 0 {
 				// It may be one of those counted: named, it can be marked.
 				kind := unnamedKind(st)
@@ -580,6 +587,9 @@ func (b *Bot) markDone(ctx context.Context, workspace, channel, env, user, key s
 	r.Section(l)
 	if len(notFound) > 0 {
 		r.Context(append(Line{T("Not on the list, so not recorded: ")}, nameSpans(notFound, 10)...))
+		if l := b.didYouMean(ctx, workspace, env, "done", notFound); l != nil {
+			r.Context(l)
+		}
 	}
 	if len(already) > 0 {
 		r.Context(already...)
@@ -623,6 +633,70 @@ func (b *Bot) republishedBefore(ctx context.Context, workspace, env string, name
 		lines = append(lines, append(l, T(".")))
 	}
 	return lines, rest
+}
+
+// looseKey is a module name without case and separators, for "did you mean":
+// "billing cs", "Billing-CS" and "Billing_CS" are alike.
+func looseKey(name string) string {
+	return strings.Map(func(r rune) rune {
+		if strings.ContainsRune(" _-.", r) {
+			return -1
+		}
+		return unicode.ToLower(r)
+	}, name)
+}
+
+// didYouMean suggests the listed modules of env that names not found are
+// likely meant to be (written with other separators, or a name with
+// spaces typed unquoted), with the command that takes them; nil when none.
+func (b *Bot) didYouMean(ctx context.Context, workspace, env, command string, names []string) Line {
+	if len(names) == 0 {
+		return nil
+	}
+	st, err := b.store.Status(ctx, workspace, env, -1)
+	if err != nil {
+		return nil
+	}
+	var meant []string
+	for _, want := range append(slices.Clone(names), strings.Join(names, " ")) {
+		for _, m := range st.Modules {
+			if looseKey(m.Name) == looseKey(want) && !slices.Contains(meant, m.Name) {
+				meant = append(meant, m.Name)
+			}
+		}
+	}
+	if len(meant) == 0 {
+		return nil
+	}
+	args := make([]string, len(meant))
+	for i, m := range meant {
+		args[i] = commandName(m)
+	}
+	return Line{T("Did you mean " + quotedList(meant) + "? "), C(b.cmd + " " + command + " " + env + ": " + strings.Join(args, " "))}
+}
+
+// lookAlikes warns of modules just added that are written like others
+// on env's list ("Billing CS" beside "Billing_CS"); nil when none is.
+func (b *Bot) lookAlikes(ctx context.Context, workspace, env string, added []string) Line {
+	if len(added) == 0 {
+		return nil
+	}
+	st, err := b.store.Status(ctx, workspace, env, -1)
+	if err != nil {
+		return nil
+	}
+	var pairs []string
+	for _, a := range added {
+		for _, m := range st.Modules {
+			if m.Name != a && looseKey(m.Name) == looseKey(a) {
+				pairs = append(pairs, fmt.Sprintf("%q looks like %q", a, m.Name))
+			}
+		}
+	}
+	if len(pairs) == 0 {
+		return nil
+	}
+	return Line{T(":warning: " + strings.Join(pairs, ", ") + ", already listed: if it is the same module, "), C(b.cmd + " undo"), T(" takes this back.")}
 }
 
 // republishedAll records that every application of env, which had to be

@@ -78,7 +78,11 @@ func (b *Bot) setOwner(ctx context.Context, c Command, args string, take bool) R
 		case len(others) > 0:
 			msg = fmt.Sprintf("Nobody has taken those modules of %s.", env)
 		}
-		return private(errorReply(msg))
+		r := errorReply(msg)
+		if l := b.didYouMean(ctx, c.Workspace, env, name, missing); l != nil && !all && len(others) == 0 {
+			r.Section(l)
+		}
+		return private(r)
 	}
 	owner := c.User
 	if !take {
