@@ -55,17 +55,18 @@ func unnamedKind(st progress.Status) string {
 }
 
 // unnamedAdvice is the command that names the unnamed modules, as a sentence's end.
+// The Error Log lists the failed modules; the skipped ones are in the
+// preparation's report.
 func (b *Bot) unnamedAdvice(st progress.Status) Line {
-	l := Line{T("check Service Center's Error Log and name them: ")}
+	const report = "Service Center's report of the preparation (Factory > Upgrades > Preparation from Platform Server 11.17, PrepareModules.aspx before)"
 	switch unnamedKind(st) {
 	case "failed":
-		l = append(l, C(b.cmd+" failed <module>"))
+		return Line{T("check Service Center's Error Log and name them: "), C(b.cmd + " failed <module>"), T(".")}
 	case "skipped":
-		l = append(l, C(b.cmd+" skipped <module>"))
-	default:
-		l = append(l, C(b.cmd+" failed <module>"), T(" or "), C(b.cmd+" skipped <module>"))
+		return Line{T("find them in " + report + " and name them: "), C(b.cmd + " skipped <module>"), T(".")}
 	}
-	return append(l, T("."))
+	return Line{T("find the failed ones in Service Center's Error Log and the skipped ones in " + report + ", and name them: "),
+		C(b.cmd + " failed <module>"), T(" or "), C(b.cmd + " skipped <module>"), T(".")}
 }
 
 // republishOrder puts producers before their consumers, as the edges
