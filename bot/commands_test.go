@@ -442,4 +442,5 @@ func TestNamesWrittenOtherwise(t *testing.T) {
 	} {
 		mustSay(t, text(cmd(t, b, "C1", "U1", tc.command)), tc.want)
 	}
+	mustSay(t, text(cmd(t, b, "C1", "U1", "envs")), "dev — no news yet, 3 to republish, PS 11.31.0")
 }

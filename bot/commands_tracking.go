@@ -790,6 +790,9 @@ func (b *Bot) cmdEnvs(ctx context.Context, c Command, _ string) Response {
 	var lines []Line
 	for _, e := range envs {
 		l := Line{B(e.Name), T(" — " + stateText(e.State))}
+		if st, err := b.store.Status(ctx, c.Workspace, e.Name, 0); err == nil && st.ModuleCount+st.Unnamed() > 0 {
+			l = append(l, T(fmt.Sprintf(", %d to republish", st.ModuleCount+st.Unnamed())))
+		}
 		if e.Version != "" {
 			l = append(l, T(", PS "+e.Version))
 		}
