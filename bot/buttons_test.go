@@ -503,3 +503,16 @@ func TestChoiceByAColleagueIsTheAuthorsReport(t *testing.T) {
 		})
 	}
 }
+
+// A channel that follows no environment gets the diagnosis, and no button
+// marking a module republished: there is no list to take it off.
+func TestNoMarkButtonWithoutAnEnvironment(t *testing.T) {
+	b, _ := newTestBot(t)
+	r := msg(t, b, "C9", "U1", "1.1", producerPaste)
+	mustSay(t, RenderText(r.Reply), "A producer module has not been compiled")
+	for label := range buttonsOf(r.Reply) {
+		if strings.HasPrefix(label, "Mark ") {
+			t.Errorf("button %q in a channel that follows nothing", label)
+		}
+	}
+}

@@ -355,9 +355,9 @@ func (b *Bot) diagnosisMessage(m Message, parts []part, changes []partChanges, r
 			command := "track " + rec.env + " " + v
 			buttons = append(buttons, Button{ActionID: ActionTarget, Label: "Make " + v + " the target", Value: command, Command: command})
 		}
-		if rec.untraced || rec.elsewhere != "" || len(rec.several) > 0 || len(rec.ask) > 0 {
+		if rec.untraced || rec.env == "" || rec.elsewhere != "" || len(rec.several) > 0 || len(rec.ask) > 0 {
 			// Recorded nowhere (yet: the choice of environment rebuilds
-			// the reply): no module to mark republished.
+			// the reply; a channel that follows none): no module to mark republished.
 			listed = map[string]bool{}
 		}
 		for _, bt := range b.findingButtons(findings, rec.env, key, listed) {
