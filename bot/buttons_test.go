@@ -508,11 +508,13 @@ func TestChoiceByAColleagueIsTheAuthorsReport(t *testing.T) {
 // marking a module republished: there is no list to take it off.
 func TestNoMarkButtonWithoutAnEnvironment(t *testing.T) {
 	b, _ := newTestBot(t)
-	r := msg(t, b, "C9", "U1", "1.1", producerPaste)
-	mustSay(t, RenderText(r.Reply), "A producer module has not been compiled")
-	for label := range buttonsOf(r.Reply) {
-		if strings.HasPrefix(label, "Mark ") {
-			t.Errorf("button %q in a channel that follows nothing", label)
+	for i, paste := range []string{producerPaste, "Why do we get Producer module 'X' hasn't been prepared when the preparation finished?"} {
+		r := msg(t, b, "C9", "U1", fmt.Sprintf("1.%d", i), paste)
+		mustSay(t, RenderText(r.Reply), "A producer module has not been compiled")
+		for label := range buttonsOf(r.Reply) {
+			if strings.HasPrefix(label, "Mark ") {
+				t.Errorf("%q: button %q in a channel that follows nothing", paste, label)
+			}
 		}
 	}
 }
