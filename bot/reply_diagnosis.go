@@ -233,8 +233,13 @@ func inlineCode(s string) Line {
 	}
 }
 
+// findingFields are the values the pasted messages of items give: words
+// of someone's sentence ("started by me at 10am") are not shown as such.
 func findingFields(items []diagnosis.Finding) []Field {
 	var fields []Field
+	if items = slices.DeleteFunc(slices.Clone(items), func(f diagnosis.Finding) bool { return !pasted(f) }); len(items) == 0 {
+		return nil
+	}
 	if len(items) > 1 {
 		switch mods := distinctModules(items); len(mods) {
 		case 0:

@@ -381,3 +381,16 @@ func TestProducersInThePlural(t *testing.T) {
 		"Old Producer: Producer module 'Orders_CS' hasn't been prepared for the current OutSystems environment version.")
 	mustSay(t, RenderText(r.Reply), "Producer modules have not been compiled for the new version", "consumers of these producers", "republish the producers first, then publish the consumers again")
 }
+
+// A question using a message's words gets the explanation, not its words
+// shown as the message's values ("Started by: me").
+func TestNoValuesFromASentence(t *testing.T) {
+	b, _ := newTestBot(t)
+	out := RenderText(msg(t, b, "C1", "U1", "1.1", "do we know why the 1-Click Publish started by me at 10am can't proceed because there is an ongoing Modules upgrade?").Reply)
+	mustSay(t, out, "Publishing is blocked while modules are being prepared")
+	for _, no := range []string{"Started by", "Started at", "10am"} {
+		if strings.Contains(out, no) {
+			t.Errorf("the reply shows %q:\n%s", no, out)
+		}
+	}
+}
