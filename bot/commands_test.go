@@ -444,3 +444,12 @@ func TestNamesWrittenOtherwise(t *testing.T) {
 	}
 	mustSay(t, text(cmd(t, b, "C1", "U1", "envs")), "dev — no news yet, 3 to republish, PS 11.31.0")
 }
+
+// failed of a module marked republished says so, as a paste does.
+func TestFailedAgainSaysItWasRepublished(t *testing.T) {
+	b, _ := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod 11.31.0")
+	cmd(t, b, "C1", "U1", "failed Billing_CS Orders_Core")
+	cmd(t, b, "C1", "U1", "done Billing_CS")
+	mustSay(t, text(cmd(t, b, "C1", "U2", "failed Billing_CS")), "Billing_CS was marked republished by U1", "it is listed again.")
+}

@@ -353,6 +353,9 @@ func (b *Bot) addModules(ctx context.Context, c Command, args, name string, reas
 		l = append(append(append(l, M(c.User), T(" moved ")), nameSpans(res.Updated, 10)...), T(" to "+name+" on "), B(env), T(". "))
 	}
 	r.Section(append(l, T(fmt.Sprintf("%d to republish.", res.Remaining))))
+	for _, m := range res.Reopened {
+		r.Context(b.reopenedLine(m))
+	}
 	if l := b.lookAlikes(ctx, c.Workspace, env, res.Added); l != nil {
 		r.Context(l)
 	}

@@ -503,14 +503,7 @@ func (b *Bot) apply(ctx context.Context, workspace, env, actor, key string, chan
 		}
 		out.lines = append(out.lines, describeRecorded(env, p, res))
 		for _, m := range res.Reopened {
-			l := Line{C(m.Name), T(" was marked republished")}
-			if m.RepublishedBy != "" {
-				l = append(l, T(" by "), M(m.RepublishedBy))
-			}
-			if !m.RepublishedAt.IsZero() {
-				l = append(l, T(" ("+b.when(m.RepublishedAt)+")"))
-			}
-			out.lines = append(out.lines, append(l, T("; it is listed again.")))
+			out.lines = append(out.lines, b.reopenedLine(m))
 		}
 		out.cleared = out.cleared || res.AllClear()
 		out.outcome = out.outcome || outcome
@@ -522,6 +515,18 @@ func (b *Bot) apply(ctx context.Context, workspace, env, actor, key string, chan
 		}
 	}
 	return out
+}
+
+// reopenedLine says that a module marked republished is listed again.
+func (b *Bot) reopenedLine(m progress.Module) Line {
+	l := Line{C(m.Name), T(" was marked republished")}
+	if m.RepublishedBy != "" {
+		l = append(l, T(" by "), M(m.RepublishedBy))
+	}
+	if !m.RepublishedAt.IsZero() {
+		l = append(l, T(" ("+b.when(m.RepublishedAt)+")"))
+	}
+	return append(l, T("; it is listed again."))
 }
 
 // environmentNames splits mods into the module names kept and those that
