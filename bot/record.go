@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/upgradebot/upgradebot/diagnosis"
 	"github.com/upgradebot/upgradebot/progress"
@@ -76,29 +78,41 @@ func lineEnvironments(text string, envs []progress.Environment) []string {
 	return out
 }
 
-// mentionPattern finds an environment named in a message's own words:
-// "in UAT", "on QA", "for prod" (a word alone, "test", says too little).
-var mentionPattern = regexp.MustCompile(`(?i)\b(?:in|on|for|from)\s+(?:the\s+)?([a-z][a-z0-9._-]{0,39}?)[.,;:!?)]*(?:\s|$)`)
-
-// mentionedEnvironments are the environments a message's words name
-// ("… in UAT, I'm on it"): followed, the channel's names; others, the
-// names that read as an environment's, lowercased; each once.
+// mentionedEnvironments are the environments a message's words name after
+// "in", "on", "for" or "from" ("… in UAT, I'm on it", "failed on QA"; a
+// word alone, "test", says too little): followed, the channel's names;
+// others, the names that read as an environment's, lowercased; each once.
+// A module's name a finding took from the product's words ("Upgrade
+// failed for qa") is none. (Words, not a regular expression: this runs on
+// every paste.)
 func mentionedEnvironments(text string, envs []progress.Environment, findings []diagnosis.Finding) (followed, others []string) {
-	for _, sm := range mentionPattern.FindAllStringSubmatch(text, -1) {
-		if slices.ContainsFunc(findings, func(f diagnosis.Finding) bool { return strings.EqualFold(f.Text("module"), sm[1]) }) {
-			continue // "Upgrade failed for qa": a module's name, in the product's words
+	words := strings.Fields(text)
+	for i, w := range words[:max(len(words)-1, 0)] {
+		if !strings.EqualFold(w, "in") && !strings.EqualFold(w, "on") && !strings.EqualFold(w, "for") && !strings.EqualFold(w, "from") {
+			continue
 		}
-		name, known := strings.ToLower(sm[1]), false
+		next := words[i+1]
+		if strings.EqualFold(next, "the") && i+2 < len(words) {
+			next = words[i+2]
+		}
+		next = strings.TrimRight(next, ".,;:!?)")
+		if r, _ := utf8.DecodeRuneInString(next); len(next) > 40 || !unicode.IsLetter(r) {
+			continue
+		}
+		name, known := strings.ToLower(next), false
 		for _, e := range envs {
-			if sameEnvironment(e.Name, sm[1]) {
+			if sameEnvironment(e.Name, next) {
 				name, known = e.Name, true
 			}
+		}
+		if !known && !slices.Contains(environmentWords, strings.TrimRight(name, "0123456789")) ||
+			slices.ContainsFunc(findings, func(f diagnosis.Finding) bool { return strings.EqualFold(f.Text("module"), next) }) {
+			continue
 		}
 		switch {
 		case known && !slices.Contains(followed, name):
 			followed = append(followed, name)
-		case !known && slices.Contains(environmentWords, strings.TrimRight(name, "0123456789")) && !slices.Contains(others, name):
-			// A whole word ("uat", "qa2"): "for QA_Tools" names a module.
+		case !known && !slices.Contains(others, name): // a whole word ("uat", "qa2"): "for QA_Tools" names a module
 			others = append(others, name)
 		}
 	}
