@@ -340,3 +340,19 @@ func TestTakeRefusals(t *testing.T) {
 		mustSay(t, text(cmd(t, b, "C1", "U1", tc.command)), tc.want)
 	}
 }
+
+// A report of a module listed already records nothing: a colleague's
+// snooze holds, and the last update stays the last change's.
+func TestNothingRecordedKeepsTheSnooze(t *testing.T) {
+	b, _, now := clockBot(t)
+	ctx := context.Background()
+	cmd(t, b, "C1", "U1", "track prod")
+	cmd(t, b, "C1", "U1", "failed X_Core")
+	cmd(t, b, "C1", "U1", "snooze prod 1h")
+	*now = now.Add(time.Minute)
+	mustSay(t, text(cmd(t, b, "C1", "U2", "failed prod: X_Core")), "Already on prod's list: nothing changed.")
+	if r, err := b.ChannelReminder(ctx, "T1", "C1", *now, time.Hour); err != nil || r != nil {
+		t.Errorf("the snooze ended with nothing recorded: %s, %v", RenderText(r), err)
+	}
+	mustSay(t, text(cmd(t, b, "C1", "U1", "status prod")), "Reminders snoozed here", "by U1")
+}

@@ -507,6 +507,9 @@ func (s *BoltStore) Apply(ctx context.Context, workspace, env string, c Change) 
 		if after := next.After(rec.ModuleCount); after != "" && !idle { // "": an undo put the state back itself
 			rec.State = after
 		}
+		// An add of what is listed already, a done of nothing listed: nothing
+		// changed, so neither who changed the environment last.
+		idle = idle || detail == "" && c.Kind == ChangeAddModules && rec.State == was
 		res.BecameDone = was != StateDone && rec.State == StateDone
 		if detail == "" && c.Kind == ChangeDone && c.All && res.BecameDone {
 			detail = "republished all" // an upgrade from Platform Server 10: nothing listed, yet it is done now

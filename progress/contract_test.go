@@ -486,6 +486,13 @@ func testDoneOfNothingListed(t *testing.T, s Store) {
 		t.Errorf("after a done of nothing listed: result %s, status %s by %s at %v; want %s by %s at %v, as before",
 			res.State, st.State, st.UpdatedBy, st.UpdatedAt, was.State, was.UpdatedBy, was.UpdatedAt)
 	}
+	// So does an add of a module listed already, by someone else.
+	apply(t, s, "dev", Change{Kind: ChangeAddModules, Key: "add", Actor: "U1", At: t0.Add(2 * time.Hour), Reason: ReasonFailed, Modules: []string{"X_Core"}})
+	was = status(t, s, "dev", 0)
+	apply(t, s, "dev", Change{Kind: ChangeAddModules, Key: "again", Actor: "U3", At: t0.Add(3 * time.Hour), Reason: ReasonFailed, Modules: []string{"X_Core"}})
+	if st := status(t, s, "dev", 0); st.UpdatedBy != was.UpdatedBy || !st.UpdatedAt.Equal(was.UpdatedAt) || st.State != was.State {
+		t.Errorf("after an add of what is listed: %s by %s at %v; want as before, %s by %s at %v", st.State, st.UpdatedBy, st.UpdatedAt, was.State, was.UpdatedBy, was.UpdatedAt)
+	}
 }
 
 func testDoneAll(t *testing.T, s Store) {

@@ -390,8 +390,10 @@ if state == '' then state = redis.call('HGET', meta, 'state') or 'following' end
 if after == 0 and ARGV[9] ~= '' then state = ARGV[9] end
 -- An upgrade from Platform Server 10: nothing listed, yet done all ends it.
 if k == 'done' and c.all and detail == '' and was ~= 'done' and state == 'done' then detail = 'republished all' end
-if k == 'done' and not c.all and #removed == 0 then
-  state = was or 'following' -- none of its modules was listed: it changes nothing
+if k == 'done' and not c.all and #removed == 0 then state = was or 'following' end -- none of its modules was listed
+if detail == '' and (k == 'add' or (k == 'done' and not c.all)) and state == (was or 'following') then
+  -- An add of what is listed already, a done of nothing listed: nothing
+  -- changed, so neither who changed the environment last (bolt.go too).
 else
   redis.call('HSET', meta, 'state', state, 'named_fs', string.format('%d', nfs), 'updated_at', ARGV[5], 'updated_by', actor)
 end
