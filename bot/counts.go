@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -69,10 +70,26 @@ func (b *Bot) unnamedAdvice(st progress.Status) Line {
 		C(b.cmd + " failed <module>"), T(" or "), C(b.cmd + " skipped <module>"), T(".")}
 }
 
+// orderRank is a module's group in the order to republish.
+func orderRank(m progress.Module) int {
+	switch {
+	case m.Reason == progress.ReasonProducerNotPrepared || m.Producer:
+		return 0
+	case m.Reason == progress.ReasonFailed:
+		return 1
+	}
+	return 2
+}
+
 // republishOrder puts producers before their consumers, as the edges
 // learned from pasted Error Log rows say; elsewhere mods keep their order.
 // It reports whether any edge between two listed modules decided the order.
 func republishOrder(mods []progress.Module, edges []progress.Edge) ([]progress.Module, bool) {
+	// Producers not prepared first, then failed modules, then the others
+	// (each group as listed, oldest first): a skipped module consumes a
+	// failed one, and republished before it, it fails again.
+	mods = slices.Clone(mods)
+	slices.SortStableFunc(mods, func(a, b progress.Module) int { return cmp.Compare(orderRank(a), orderRank(b)) })
 	index := make(map[string]int, len(mods))
 	for i, m := range mods {
 		index[moduleKey(m.Name)] = i

@@ -356,3 +356,33 @@ func TestNothingRecordedKeepsTheSnooze(t *testing.T) {
 	}
 	mustSay(t, text(cmd(t, b, "C1", "U1", "status prod")), "Reminders snoozed here", "by U1")
 }
+
+// The order to republish: producers not prepared, then failed modules,
+// then skipped and reported ones, each group as listed; learned producer →
+// consumer pairs still go first.
+func TestRepublishOrderFailedFirst(t *testing.T) {
+	m := func(name string, r progress.Reason, producer bool) progress.Module {
+		return progress.Module{Name: name, Reason: r, Producer: producer}
+	}
+	for _, tc := range []struct {
+		mods  []progress.Module
+		edges []progress.Edge
+		want  []string
+	}{
+		{[]progress.Module{m("Inv_UI", progress.ReasonSkipped, false), m("Ord_UI", progress.ReasonSkipped, false), m("Ord_Core", progress.ReasonFailed, false)}, nil,
+			[]string{"Ord_Core", "Inv_UI", "Ord_UI"}},
+		{[]progress.Module{m("Ui", progress.ReasonNotUpgraded, false), m("Lib", progress.ReasonFailed, true), m("Core", progress.ReasonFailed, false), m("P", progress.ReasonProducerNotPrepared, false)}, nil,
+			[]string{"Lib", "P", "Core", "Ui"}},
+		{[]progress.Module{m("A_Core", progress.ReasonFailed, false), m("B_Core", progress.ReasonFailed, false)}, []progress.Edge{{Producer: "b_core", Consumer: "a_core"}},
+			[]string{"B_Core", "A_Core"}},
+	} {
+		got, _ := republishOrder(tc.mods, tc.edges)
+		var names []string
+		for _, g := range got {
+			names = append(names, g.Name)
+		}
+		if !slices.Equal(names, tc.want) {
+			t.Errorf("order %v, want %v", names, tc.want)
+		}
+	}
+}

@@ -157,7 +157,8 @@ func (b *Bot) reminder(st progress.Status, owners *ownership, now time.Time, sta
 			roughDuration(w.stalled), b.when(st.UpdatedAt)))})
 	}
 	var buttons []Button
-	for i, m := range st.Modules {
+	ordered, _ := republishOrder(st.Modules, st.Edges)
+	for i, m := range ordered {
 		if i == markButtons {
 			break
 		}

@@ -253,9 +253,9 @@ func (b *Bot) statusBlocks(r *Reply, st progress.Status, x statusExtra) {
 		r.List(lines...)
 		switch {
 		case learned:
-			r.Context(Line{T("Order: producers before their consumers, as pasted Error Log rows showed; otherwise producers not prepared first, then oldest first.")})
+			r.Context(Line{T("Order: producers before their consumers, as pasted Error Log rows showed; otherwise producers not prepared first, then failed modules, then the others, oldest first.")})
 		case len(lines) > 1:
-			r.Context(Line{T("Order: producers not prepared first, then oldest first; no producer → consumer pairs are known among these yet.")})
+			r.Context(Line{T("Order: producers not prepared first, then failed modules, then the others, oldest first; no producer → consumer pairs are known among these yet.")})
 		}
 		if left := st.ModuleCount - len(lines); left > 0 {
 			more := Line{T(fmt.Sprintf("… and %d more: ", left)), C(b.cmd + " status " + st.Name), T(" shows the list, "), C(b.cmd + " export " + st.Name), T(" every module.")}
