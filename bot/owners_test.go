@@ -386,3 +386,16 @@ func TestRepublishOrderFailedFirst(t *testing.T) {
 		}
 	}
 }
+
+// The progress bar is full only when nothing is left, empty only when
+// nothing is done.
+func TestProgressBar(t *testing.T) {
+	for _, tc := range []struct {
+		f    float64
+		want string
+	}{{0, "░░░░░░░░░░"}, {0.01, "█░░░░░░░░░"}, {0.5, "█████░░░░░"}, {46.0 / 47, "█████████░"}, {1, "██████████"}} {
+		if got := ProgressBar(tc.f); got != tc.want {
+			t.Errorf("ProgressBar(%v) = %s, want %s", tc.f, got, tc.want)
+		}
+	}
+}

@@ -148,10 +148,17 @@ func stateText(s progress.State) string {
 	return "no news yet"
 }
 
-// ProgressBar draws a ten-cell bar for a fraction in [0, 1].
+// ProgressBar draws a ten-cell bar for a fraction in [0, 1]: full only at
+// 1 and empty only at 0, so that it never hides what is left or done.
 func ProgressBar(f float64) string {
 	f = min(max(f, 0), 1)
 	n := int(f*10 + 0.5)
+	switch {
+	case n == 10 && f < 1:
+		n = 9
+	case n == 0 && f > 0:
+		n = 1
+	}
 	return strings.Repeat("█", n) + strings.Repeat("░", 10-n)
 }
 
