@@ -754,3 +754,25 @@ func TestNewRunAfterFailedStepNotAllClear(t *testing.T) {
 		mustSay(t, out, "test: preparation finished with errors", "1 not named (failed)")
 	})
 }
+
+// A banner of a new run, recorded anyway after a summary, starts that run:
+// the old counts are no longer shown, and its summary is recorded as its
+// result without asking again.
+func TestNewRunRecordedAnyway(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
+		cmd(t, b, "C1", "U1", "track prod 11.31.0")
+		msg(t, b, "C1", "U1", "1.1", "There were errors preparing some modules.\n30 modules prepared successfully, 2 modules failed and 1 modules skipped.")
+		cmd(t, b, "C1", "U1", "failed A_Core B_Core")
+		r := msg(t, b, "C1", "U1", "1.2", "We are now preparing your modules - 10% (We expect them to be ready at 23:00)")
+		anyway, ok := buttonsOf(r.Reply)["Record anyway"]
+		if !ok {
+			t.Fatalf("the new run's banner was not held:\n%s", text(r))
+		}
+		click(b, "a1", anyway)
+		if out := text(cmd(t, b, "C1", "U1", "status prod")); strings.Contains(out, "30 prepared") {
+			t.Errorf("the old run's counts shown while the new one runs:\n%s", out)
+		}
+		mustSay(t, text(msg(t, b, "C1", "U1", "1.3", "There were errors preparing some modules.\n32 modules prepared successfully, 1 modules failed and 0 modules skipped.")),
+			"Recorded for prod: preparation finished: 32 prepared, 1 failed, 0 skipped")
+	})
+}

@@ -613,10 +613,11 @@ func applyChange(rec *boltEnv, b modBuckets, c Change, mods []normalizedModule, 
 		if rec.State != StatePreparing {
 			rec.clearPreparation()
 		}
-		if rec.State.Normal() == StateFailed {
-			// The preparation runs again after its step failed: its summary
-			// counts what this run failed and skipped. Modules republished
-			// before it do not cover those counts; those still listed do.
+		if rec.State.stage() >= 2 {
+			// The preparation runs again after an outcome (its step failed,
+			// or recorded anyway after a summary): its summary counts what
+			// this run failed and skipped. Modules republished before it do
+			// not cover those counts; those still listed do.
 			u := boltUndo{rec: rec, mb: b.mods, rb: b.repub}
 			for _, k := range u.republishedOnly() {
 				if nb.Get([]byte(k)) != nil {

@@ -151,6 +151,8 @@ local function republish(key, cur)
   return m.name
 end
 local k = c.kind
+-- The states that follow the preparation's outcome (lifecycle.go's stage 2 and later).
+local outcome = {['finished-with-errors'] = true, failed = true, ready = true, republishing = true, done = true}
 local SNAP = {'state', 'percent', 'expected', 'current', 'total', 'prepared', 'failed', 'skipped', 'covered'}
 local function get(kind, key)
   if kind == 'm' then return redis.call('HGET', mods, key) end
@@ -174,7 +176,7 @@ elseif k == 'reset' or (k == 'done' and c.all) then
   else
     for _, key in ipairs(listed) do touched[#touched + 1] = {'r', key} end
   end
-elseif k == 'preparing' and was == 'failed' then
+elseif k == 'preparing' and outcome[was or ''] then
   -- A new run (see below): the modules it no longer counts as named.
   for _, key in ipairs(redis.call('HKEYS', repub)) do
     if not redis.call('ZSCORE', order, key) then touched[#touched + 1] = {'n', key} end
@@ -249,10 +251,11 @@ if k == 'undo' then
   ARGV[2] = cjson.encode(e)
 elseif k == 'preparing' then
   if was ~= 'preparing' then clearprep() end
-  if was == 'failed' then
-    -- The preparation runs again after its step failed: its summary counts
-    -- what this run failed and skipped. Modules republished before it do
-    -- not cover those counts; those still listed do (bolt.go does the same).
+  if outcome[was or ''] then
+    -- The preparation runs again after an outcome (its step failed, or
+    -- recorded anyway after a summary): its summary counts what this run
+    -- failed and skipped. Modules republished before it do not cover those
+    -- counts; those still listed do (bolt.go does the same).
     for _, t in ipairs(touched) do
       if t[1] == 'n' then nfs = nfs - redis.call('SREM', named, t[2]) end
     end

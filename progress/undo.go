@@ -150,7 +150,7 @@ func (u boltUndo) touched(c Change, mods []normalizedModule) []undoItem {
 		} else {
 			_ = u.ob.ForEach(func(_, k []byte) error { add("r", string(k)); return nil })
 		}
-	case c.Kind == ChangePreparing && u.rec.State.Normal() == StateFailed:
+	case c.Kind == ChangePreparing && u.rec.State.stage() >= 2:
 		add("n", u.republishedOnly()...) // a new run: see newRun
 	default:
 		mods = withStoredLegacy(u.mb, mods)
