@@ -399,3 +399,26 @@ func TestProgressBar(t *testing.T) {
 		}
 	}
 }
+
+// A channel reminded of the work gets its all-clear from remind now too,
+// once, when another channel's command finished the upgrade.
+func TestRemindNowPostsThePendingAllClear(t *testing.T) {
+	b, _, now := clockBot(t)
+	ctx := context.Background()
+	cmd(t, b, "A", "U1", "track prod 11.31.0")
+	msg(t, b, "A", "U1", "1.1", "There were errors preparing some modules.\n30 modules prepared successfully, 1 modules failed and 0 modules skipped.")
+	cmd(t, b, "A", "U1", "failed Billing_CS")
+	cmd(t, b, "B", "U2", "track prod")
+	if r, err := b.ChannelReminder(ctx, "T1", "B", *now, time.Hour); err != nil || r == nil {
+		t.Fatalf("B's reminder: %v, %v", r, err)
+	}
+	mustSay(t, text(cmd(t, b, "A", "U1", "done Billing_CS")), "All clear on prod")
+	r, err := b.ChannelReminder(ctx, "T1", "B", *now, time.Hour)
+	if err != nil || r == nil {
+		t.Fatalf("B's remind now after the all-clear in A: %v, %v", r, err)
+	}
+	mustSay(t, RenderText(r), "All clear on prod")
+	if r, err := b.ChannelReminder(ctx, "T1", "B", *now, time.Hour); err != nil || r != nil {
+		t.Errorf("the all-clear posted twice: %s, %v", RenderText(r), err)
+	}
+}

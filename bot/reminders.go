@@ -195,6 +195,16 @@ func (b *Bot) ChannelReminder(ctx context.Context, workspace, channel string, no
 			continue
 		}
 		r := b.reminder(st, b.moduleOwnership(ctx, workspace, st), now, stall, len(parts))
+		work := r != nil
+		if !work {
+			// Done since this channel was reminded: its all-clear, now.
+			var posted func(context.Context) error
+			if r, posted, err = b.pendingAllClear(ctx, workspace, channel, st); err == nil && posted != nil {
+				if err := posted(ctx); err != nil {
+					b.log.Warn("cannot note the all-clear posted; the next reminder may post it again", "channel", channel, "env", e.Name, "err", err)
+				}
+			}
+		}
 		switch {
 		case r == nil:
 		case len(parts) > 0 && (len(more) > 0 || !fits(all, r, messageBlocks)): // in order, as a status does
@@ -204,7 +214,10 @@ func (b *Bot) ChannelReminder(ctx context.Context, workspace, channel string, no
 				all.Divider()
 			}
 			all.Blocks = append(all.Blocks, r.Blocks...)
-			parts, reminded = append(parts, r), append(reminded, e.Name)
+			parts = append(parts, r)
+			if work {
+				reminded = append(reminded, e.Name)
+			}
 		}
 	}
 	for _, env := range reminded {
@@ -363,16 +376,23 @@ func (b *Bot) ScheduledReminder(ctx context.Context, workspace, channel, env str
 	if err != nil {
 		return nil, nil, err
 	}
-	key := remindOpenKey(channel, env)
 	if r := b.reminder(st, b.moduleOwnership(ctx, workspace, st), now, stall, 0); r != nil {
 		if _, ok := b.snoozed(ctx, workspace, channel, st.Environment, now); ok {
 			return nil, nil, nil
 		}
 		return r, func(ctx context.Context) error { return b.markReminded(ctx, workspace, channel, env) }, nil
 	}
+	return b.pendingAllClear(ctx, workspace, channel, st)
+}
+
+// pendingAllClear is the all-clear a channel reminded of st's work has not
+// had yet; nil when it is not due (work left, no outcome of the
+// preparation yet, or not reminded). After posting it, call posted.
+func (b *Bot) pendingAllClear(ctx context.Context, workspace, channel string, st progress.Status) (r *Reply, posted func(context.Context) error, err error) {
 	if !finished(st) || st.State.Normal() == progress.StateFollowing {
 		return nil, nil, nil // with no outcome of the preparation yet, the all-clear waits for it
 	}
+	key := remindOpenKey(channel, st.Name)
 	if awaiting, err := b.store.Held(ctx, workspace, key); err != nil || !awaiting {
 		return nil, nil, err
 	}
