@@ -422,3 +422,24 @@ func TestRemindNowPostsThePendingAllClear(t *testing.T) {
 		t.Errorf("the all-clear posted twice: %s, %v", RenderText(r), err)
 	}
 }
+
+// A reminder while the preparation runs again says to hold the publishes,
+// and offers no button marking a module republished.
+func TestReminderWhilePreparing(t *testing.T) {
+	b, _, now := clockBot(t)
+	ctx := context.Background()
+	cmd(t, b, "C1", "U1", "track prod 11.31.0")
+	msg(t, b, "C1", "U1", "1.1", "There was an error preparing your modules.")
+	msg(t, b, "C1", "U1", "1.2", producerPaste)
+	msg(t, b, "C1", "U1", "1.3", "We are now preparing your modules - 5% (We expect them to be ready at 23:00)")
+	r, err := b.ChannelReminder(ctx, "T1", "C1", *now, time.Hour)
+	if err != nil || r == nil {
+		t.Fatalf("reminder: %v, %v", r, err)
+	}
+	mustSay(t, RenderText(r), "The modules preparation is running: hold the publishes until it ends")
+	for label := range buttonsOf(r) {
+		if strings.HasPrefix(label, "Mark ") {
+			t.Errorf("button %q while the preparation runs", label)
+		}
+	}
+}

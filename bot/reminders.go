@@ -158,6 +158,11 @@ func (b *Bot) reminder(st progress.Status, owners *ownership, now time.Time, sta
 	}
 	var buttons []Button
 	ordered, _ := republishOrder(st.Modules, st.Edges)
+	if st.State.Normal() == progress.StatePreparing && len(ordered) > 0 {
+		// A run of the preparation locks what it prepares, and may prepare these too.
+		r.Context(Line{T(":hourglass: The modules preparation is running: hold the publishes until it ends, then republish what is still listed.")})
+		ordered = nil
+	}
 	for i, m := range ordered {
 		if i == markButtons {
 			break
