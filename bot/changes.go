@@ -133,7 +133,9 @@ func (b *Bot) withChanges(ctx context.Context, channel string, fn func(context.C
 // milestone is the short line for the channel when env reached state s ("": all clear).
 func (b *Bot) milestone(ctx context.Context, workspace, env string, s progress.State) *Reply {
 	if s == "" {
-		if st, err := b.store.Status(ctx, workspace, env, 0); err == nil {
+		if st, err := b.store.Status(ctx, workspace, env, 0); err == nil && republishAll(st.Environment) {
+			return (&Reply{Summary: env + ": all applications to republish"}).Section(b.republishAllLine(st.Environment))
+		} else if err == nil {
 			return b.clearedIn(env, st.State)
 		}
 		return b.allClear(env)

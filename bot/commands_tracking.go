@@ -599,6 +599,13 @@ func (b *Bot) markDone(ctx context.Context, workspace, channel, env, user, key s
 	}
 	noteReplication(r, res.NotReplicated)
 	switch {
+	case res.AllClear() && res.State.Normal() == progress.StateFollowing:
+		if e, err := b.store.Environment(ctx, workspace, env); err == nil && republishAll(e) {
+			// Upgraded from Platform Server 10: no summary to wait for.
+			r.Section(b.republishAllLine(e))
+			break
+		}
+		r.Blocks = append(r.Blocks, b.clearedIn(env, res.State).Blocks...)
 	case res.AllClear(): // done now: the all-clear, once
 		r.Blocks = append(r.Blocks, b.clearedIn(env, res.State).Blocks...)
 	case res.BecameEmpty:
@@ -793,7 +800,9 @@ func (b *Bot) cmdEnvs(ctx context.Context, c Command, _ string) Response {
 	var lines []Line
 	for _, e := range envs {
 		l := Line{B(e.Name), T(" — " + stateText(e.State))}
-		if st, err := b.store.Status(ctx, c.Workspace, e.Name, 0); err == nil && st.ModuleCount+st.Unnamed() > 0 {
+		if republishAll(e) {
+			l = append(l, T(", all applications to republish"))
+		} else if st, err := b.store.Status(ctx, c.Workspace, e.Name, 0); err == nil && st.ModuleCount+st.Unnamed() > 0 {
 			l = append(l, T(fmt.Sprintf(", %d to republish", st.ModuleCount+st.Unnamed())))
 		}
 		if e.Version != "" {

@@ -776,3 +776,17 @@ func TestNewRunRecordedAnyway(t *testing.T) {
 			"Recorded for prod: preparation finished: 32 prepared, 1 failed, 0 skipped")
 	})
 }
+
+// An upgrade from Platform Server 10 has no summary to wait for: emptying
+// its list points to done all, and envs says what the reminders say.
+func TestFromPlatformServer10ListEmptied(t *testing.T) {
+	b, _ := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track legacy 11.31.0 from 10.0.1")
+	cmd(t, b, "C1", "U1", "failed X_Core")
+	out := text(cmd(t, b, "C1", "U1", "done X_Core"))
+	mustSay(t, out, "upgrades from Platform Server 10 or earlier do not prepare the modules", "/upgrade done legacy: all")
+	if strings.Contains(out, "paste its summary") {
+		t.Errorf("asks for a summary an upgrade from 10 does not have:\n%s", out)
+	}
+	mustSay(t, text(cmd(t, b, "C1", "U1", "envs")), "legacy — no news yet, all applications to republish")
+}
