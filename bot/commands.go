@@ -47,7 +47,7 @@ func commandTable() []*commandDef {
 			examples: []string{"snooze prod 1h", "snooze tomorrow", "snooze prod off"}, run: (*Bot).cmdSnooze},
 		{name: "chart", args: "[env]", summary: "The burn-down chart: modules left over time (and the preparation's percent while it runs).",
 			examples: []string{"chart", "chart prod"}, readOnly: true, run: (*Bot).cmdChart},
-		{name: "history", args: "[env]", summary: "The environment's timeline: who reported what, when.",
+		{name: "history", args: "[env] [all]", summary: "The environment's timeline: who reported what, when; all: every entry, earlier upgrades' too, as a CSV file.",
 			examples: []string{"history prod"}, readOnly: true, run: (*Bot).cmdHistory},
 		{name: "export", args: "[env] [md|csv]", summary: "The change record of the upgrade under way as a Markdown or CSV file: every module (open or republished, who reported and republished it, when) and the timeline since it started.",
 			examples: []string{"export prod csv"}, readOnly: true, run: (*Bot).cmdExport},

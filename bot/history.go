@@ -22,13 +22,29 @@ func (b *Bot) historyEnv(ctx context.Context, c Command, args string) (string, [
 }
 
 func (b *Bot) cmdHistory(ctx context.Context, c Command, args string) Response {
-	env, _, errR := b.historyEnv(ctx, c, args)
+	fields := strings.Fields(args)
+	all := len(fields) > 0 && strings.EqualFold(fields[len(fields)-1], "all")
+	if all {
+		fields = fields[:len(fields)-1]
+	}
+	env, _, errR := b.historyEnv(ctx, c, strings.Join(fields, " "))
 	if errR != nil {
 		return private(errR)
 	}
 	entries, err := b.store.History(ctx, c.Workspace, env)
 	if err != nil {
 		return private(b.storeError("history", err))
+	}
+	if all {
+		// Every entry, earlier upgrades' too, as a file: more than a message holds.
+		var buf bytes.Buffer
+		if err := progress.WriteHistoryCSV(&buf, entries); err != nil {
+			return private(b.storeError("history", err))
+		}
+		f := &File{Title: "History of " + env, Name: fmt.Sprintf("history-%s-%s.csv", env, b.now().UTC().Format("20060102")), Type: "csv", Content: buf.Bytes()}
+		r := &Reply{Summary: fmt.Sprintf("History of %s: %d entries, as %s", env, len(entries), f.Name)}
+		r.Section(Line{T(fmt.Sprintf("History of %s: %s, every upgrade's, in ", env, plural(len(entries), "entry", "entries"))), C(f.Name), T(".")})
+		return Response{Reply: r, Private: true, File: f}
 	}
 	r := &Reply{Summary: fmt.Sprintf("History of %s: %d entries", env, len(entries))}
 	r.Header("History of " + env + " (times in " + b.now().In(b.zone).Format("MST") + ")")
@@ -56,7 +72,7 @@ func (b *Bot) cmdHistory(ctx context.Context, c Command, args string) Response {
 	}
 	r.Section(lines...)
 	if start > 0 {
-		r.Context(Line{T(fmt.Sprintf("%d older entries: ", start)), C(b.cmd + " export " + env), T(" has them all.")})
+		r.Context(Line{T(fmt.Sprintf("%d older entries: ", start)), C(b.cmd + " history " + env + " all"), T(" has them all, as a file.")})
 	}
 	return private(r)
 }
@@ -113,7 +129,7 @@ func (b *Bot) cmdExport(ctx context.Context, c Command, args string) Response {
 	r := &Reply{Summary: fmt.Sprintf("Change record of %s (%d modules, %d entries) as %s", env, mods, len(entries), f.Name)}
 	r.Section(Line{T("Change record of "), B(env), T(fmt.Sprintf(": %s (%d open) and %d timeline entries, in ", plural(mods, "module", "modules"), len(open), len(entries))), C(f.Name), T(".")})
 	if earlier > 0 {
-		r.Context(Line{T(fmt.Sprintf("From the last reset on: the %s of earlier upgrades are left out (", plural(earlier, "timeline entry", "timeline entries"))), C(b.cmd + " history " + env), T(" shows them).")})
+		r.Context(Line{T(fmt.Sprintf("From the last reset on: the %s of earlier upgrades are left out (", plural(earlier, "timeline entry", "timeline entries"))), C(b.cmd + " history " + env + " all"), T(" has them).")})
 	}
 	return Response{Reply: r, Private: true, File: f}
 }

@@ -237,7 +237,7 @@ func TestExportAfterAReset(t *testing.T) {
 	if strings.Contains(csv, "First_Core") {
 		t.Errorf("the export after the reset holds the earlier upgrade:\n%s", csv)
 	}
-	mustSay(t, text(exp), "the 2 timeline entries of earlier upgrades are left out (/upgrade history prod shows them)")
+	mustSay(t, text(exp), "the 2 timeline entries of earlier upgrades are left out (/upgrade history prod all has them)")
 
 	undo, ok := buttonsOf(reset.Announce)["Undo"]
 	if !ok {
@@ -372,4 +372,22 @@ func TestEditCorrectionIsNotRecordedAnyway(t *testing.T) {
 	if last := h[len(h)-1].Detail; !strings.Contains(last, "3 skipped") || strings.Contains(last, "recorded anyway") {
 		t.Errorf("the edit's history entry: %q", last)
 	}
+}
+
+// history all hands every entry, earlier upgrades' too, as a file: what
+// the message and the export after a reset leave out is there.
+func TestHistoryAll(t *testing.T) {
+	b, _ := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod 11.31.0")
+	for i := range 26 {
+		cmd(t, b, "C1", "U1", fmt.Sprintf("failed M%d", i))
+	}
+	cmd(t, b, "C1", "U1", "reset prod --yes")
+	cmd(t, b, "C1", "U1", "failed N1")
+	mustSay(t, text(cmd(t, b, "C1", "U1", "history prod")), "older entries: /upgrade history prod all has them all, as a file.")
+	r := cmd(t, b, "C1", "U1", "history prod all")
+	if r.File == nil {
+		t.Fatalf("no file:\n%s", text(r))
+	}
+	mustSay(t, string(r.File.Content), "followed in C1, version 11.31.0", "1 module reported (failed): M0", "reset", "N1")
 }
