@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/upgradebot/upgradebot/diagnosis"
 	"github.com/upgradebot/upgradebot/progress"
@@ -118,6 +119,12 @@ func checkName(read, text string, listed []string) (string, []string) {
 	}
 	if len(onList) > 1 {
 		return "", onList
+	}
+	// A name one or two letters away, in the picture (the message names
+	// its module twice) or on a list, makes the reading doubtful: OCR
+	// reads "rn" as "m", or adds a letter.
+	if near := nearNames(read, append(strings.Fields(text), listed...)); len(near) > 0 {
+		return "", append([]string{read}, near...)[:min(len(near)+1, 4)]
 	}
 	// The picture's plain forms; an underscore OCR read is one the screen
 	// shows, so of two forms the one with more underscores is right.
@@ -373,4 +380,53 @@ func unsureNames(qs []nameQuestion) map[string]bool {
 		out[q.Read] = true
 	}
 	return out
+}
+
+// nearNames are the plain names among words that differ from read by one
+// or two letters, not only by separators or look-alikes (read of at least
+// six letters), each once.
+func nearNames(read string, words []string) []string {
+	if utf8.RuneCountInString(read) < 6 || !plainName(read) {
+		return nil
+	}
+	var out []string
+	for _, w := range words {
+		w = strings.Trim(w, "'\"‘’“”`.,:;!?()[]{}*")
+		// (Forms that differ by separators or look-alikes, nameKey's, are mentions.)
+		if w != read && plainName(w) && nameKey(w) != nameKey(read) && !slices.Contains(out, w) && editDistance(strings.ToLower(w), strings.ToLower(read), 2) <= 2 {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// editDistance is the Levenshtein distance of a and b, or more than limit
+// when it is (cut short: most words are far from a module's name).
+func editDistance(a, b string, limit int) int {
+	ra, rb := []rune(a), []rune(b)
+	if d := len(ra) - len(rb); d > limit || -d > limit {
+		return limit + 1
+	}
+	prev := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur := make([]int, len(rb)+1)
+		cur[0] = i
+		best := cur[0]
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			best = min(best, cur[j])
+		}
+		if best > limit {
+			return limit + 1
+		}
+		prev = cur
+	}
+	return prev[len(rb)]
 }

@@ -28,6 +28,11 @@ func TestCheckName(t *testing.T) {
 		{"Orders_|S", "module 'Orders_|S'", nil, "", "Orders_IS,Orders_|S"},
 		{"Employee_ Services CW", "module 'Employee_ Services CW'", nil, "", "Employee__Services_CW,Employee_ Services CW"},
 		{"HR BL", "HR BL HR BL", []string{"HR_BL", "HRBL"}, "", "HR_BL,HRBL"},
+		// A reading a letter or two from another form in the picture, or
+		// from a listed module, is asked about, not recorded.
+		{"EmpiloyeeServices", "module 'EmpiloyeeServices' hasn't been prepared … try to publish 'EmployeeServices'.", nil, "", "EmpiloyeeServices,EmployeeServices"},
+		{"Fomecedores", "Upgrade failed for Fomecedores", []string{"Fornecedores"}, "", "Fomecedores,Fornecedores"},
+		{"Fornecedores", "Upgrade failed for Fornecedores", []string{"Fornecedores", "Fornecedor"}, "Fornecedores", ""},
 	}
 	for _, tt := range tests {
 		got, candidates := checkName(tt.read, tt.text, tt.listed)
