@@ -7,8 +7,7 @@ import (
 	"slices"
 )
 
-// Engine recognizes knowledge-base messages in text, safe for concurrent
-// use; Diagnose runs the pipeline of README.md.
+// Engine recognizes knowledge-base messages in text, safe for concurrent use; Diagnose runs README.md's pipeline.
 type Engine struct {
 	kb *KB
 }

@@ -21,8 +21,7 @@ type Finding struct {
 	Entry  *Entry
 	Values []Value
 	Offset int // where the message starts in the normalized text, for ordering
-	// Before and After: the rest of its line (80 bytes at most), normalized;
-	// the caller tells by them a paste from a sentence that uses its words.
+	// Before and After: the rest of its line (≤ 80 bytes, normalized), telling a paste from a sentence.
 	Before, After string
 	end           int
 }

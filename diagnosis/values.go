@@ -81,6 +81,9 @@ func (t *template) capture(n *normalized, i, k int) (int, []byte, bool) {
 	if hasNext {
 		lim := end + 1 + len(word) // the value, a space, the word
 		p := findWord(l, i, lim, word)
+		if q := strings.ReplaceAll(word, "'", ""); p <= i && q != word { // "cant": the apostrophe left out
+			p = findWord(l, i, lim, q)
+		}
 		if p <= i && then != "" { // OCR may have joined the next two words: "thatis locking"
 			p = findWord(l, i, lim+len(then), word+then)
 		}
