@@ -156,3 +156,12 @@ func TestScreenshotEnvironmentChoice(t *testing.T) {
 		t.Errorf("second click:\n%s", out)
 	}
 }
+
+// A screenshot shows the product itself: an icon OCR read before the
+// message ("x) The Delete module…") does not make it someone's sentence,
+// so the reply shows the values it read.
+func TestScreenshotValuesShown(t *testing.T) {
+	b, _ := newTestBot(t)
+	resp := imageMsg(t, b, "4.1", "", ImageText{Name: "delete.png", Text: "x) The Delete module started by admin at 2/23/2021 5:51:02 PM can't proceed because there is an ongoing Modules upgrade, started by Compiler Service at 2/23/2021 5:40:00 PM, that is locking 'FieldServicesMobile' module."})
+	mustSay(t, RenderText(resp.Reply), "Module: FieldServicesMobile", "Started by: admin")
+}

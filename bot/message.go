@@ -90,6 +90,9 @@ func (r *Reading) WithImages(images []ImageText) *Reading {
 			} else {
 				p.findings = r.engine.Diagnose(im.Text)
 			}
+			for i := range p.findings { // the product's own screen or file: no sentence of someone's (pasted)
+				p.findings[i].Before, p.findings[i].After = "", ""
+			}
 		}
 		next.parts = append(next.parts, p)
 	}
