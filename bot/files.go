@@ -28,6 +28,8 @@ type Sheet struct {
 	Blank   []int    // the first rows without a message (not read)
 	BlankN  int      // how many rows have no message
 	Found   []Found  // one per message and values: what is recorded
+	// Internal: a row shows an Error Log "Internal Error" (see internalError).
+	Internal bool
 }
 
 // Group is a kind of message in an Error Log and how many rows have it.
@@ -110,7 +112,7 @@ func (b *Bot) DiagnoseFile(data []byte) ([]diagnosis.Finding, *Reply, error) {
 	if len(findings) == 0 {
 		return nil, nil, nil
 	}
-	return findings, b.diagnosisReply(findings, known{internal: internalError(text)}), nil
+	return findings, b.diagnosisReply(findings, known{internal: internalError(text) || sheet != nil && sheet.Internal}), nil
 }
 
 // fileProblem says in a few words why a file was not read, and what to do.
@@ -152,6 +154,7 @@ func (b *Bot) readSheet(log *errorlog.Log) *Sheet {
 		if len(found) > 0 {
 			s.Errors++
 		}
+		s.Internal = s.Internal || internalError(text)
 		inRow := map[string]bool{}
 		for _, f := range found {
 			if f.ID == "module-not-upgraded" && f.Text("module") == "" && row.Get(errorlog.Module) != "" {

@@ -138,3 +138,18 @@ func TestErrorLogChooseEnvironment(t *testing.T) {
 		t.Errorf("%d modules recorded on prod, want 237", st.ModuleCount)
 	}
 }
+
+// An Error Log export whose rows show an internal error gets the advice a
+// paste of the same rows gets: the platform broke, open a case.
+func TestErrorLogFileInternalError(t *testing.T) {
+	csv := "Instant,Module_Name,Message\n" +
+		"2026-12-06 10:00:00,Employees,Upgrade Failure: Upgrade failed for Employees\n" +
+		"2026-12-06 10:00:01,Employees,Internal Error: Object reference not set to an instance of an object.\n"
+	b, _ := newTestBot(t)
+	mustSay(t, text(imageMsg(t, b, "6.1", "", b.ReadFile("errors.csv", []byte(csv)))), "open a case with OutSystems Support with the Internal Error entry's Detail")
+	_, r, err := b.DiagnoseFile([]byte(csv))
+	if err != nil || r == nil {
+		t.Fatalf("DiagnoseFile: %v, %v", r, err)
+	}
+	mustSay(t, RenderText(r), "open a case with OutSystems Support with the Internal Error entry's Detail")
+}

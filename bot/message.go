@@ -292,7 +292,7 @@ func (b *Bot) diagnosisMessage(m Message, parts []part, changes []partChanges, r
 	findings := findingsOf(parts)
 	k := known{env: rec.about, internal: internalError(m.Text)}
 	for _, p := range parts {
-		k.internal = k.internal || internalError(p.text)
+		k.internal = k.internal || internalError(p.text) || p.sheet != nil && p.sheet.Internal
 	}
 	r := b.diagnosisReply(findings, k)
 	r.Context(imageLines(m, parts)...)
