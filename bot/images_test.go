@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/upgradebot/upgradebot/progress"
 )
 
 const summaryText = "There were errors preparing some modules.\n26 modules prepared successfully, 1 modules failed and 3 modules skipped."
@@ -164,4 +166,19 @@ func TestScreenshotValuesShown(t *testing.T) {
 	b, _ := newTestBot(t)
 	resp := imageMsg(t, b, "4.1", "", ImageText{Name: "delete.png", Text: "x) The Delete module started by admin at 2/23/2021 5:51:02 PM can't proceed because there is an ongoing Modules upgrade, started by Compiler Service at 2/23/2021 5:40:00 PM, that is locking 'FieldServicesMobile' module."})
 	mustSay(t, RenderText(resp.Reply), "Module: FieldServicesMobile", "Started by: admin")
+}
+
+// What OCR misread into an impossible value is not recorded or offered: a
+// time of day that is no time, a version no Platform Server 11 has.
+func TestMisreadValuesDropped(t *testing.T) {
+	b, store := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod")
+	imageMsg(t, b, "7.1", "", ImageText{Name: "banner.png", Text: "We are now preparing your modules - 40% (We expect them to be ready at 1621)"})
+	if st, _ := store.Status(context.Background(), "T1", "prod", 0); st.State != progress.StatePreparing || st.Preparation.Expected != "" {
+		t.Errorf("after a misread time: %s, expected %q; want preparing, no time", st.State, st.Preparation.Expected)
+	}
+	resp := imageMsg(t, b, "7.2", "", ImageText{Name: "version.png", Text: "We are now preparing your modules - 45% (We expect them to be ready at 16:21)\nPlatform Server 19.10.0"})
+	if _, ok := buttonsOf(resp.Reply)["Make 19.10.0 the target"]; ok {
+		t.Errorf("offers a version Platform Server 11 does not have:\n%s", text(resp))
+	}
 }

@@ -388,7 +388,8 @@ func targetVersion(rec recordOutcome, findings []diagnosis.Finding) string {
 	}
 	for _, f := range findings {
 		if v := f.Text("version"); v != "" {
-			if progress.CompareVersions(v, firstPreparing) < 0 || rec.about.FromVersion != "" && progress.CompareVersions(v, rec.about.FromVersion) <= 0 {
+			// Platform Server 11 only: OCR may read 11.10.0 as 19.10.0.
+			if !strings.HasPrefix(v, "11.") || progress.CompareVersions(v, firstPreparing) < 0 || rec.about.FromVersion != "" && progress.CompareVersions(v, rec.about.FromVersion) <= 0 {
 				return ""
 			}
 			return v

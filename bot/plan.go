@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -85,7 +86,10 @@ func plan(findings []diagnosis.Finding) []planned {
 			}
 			preparing(p)
 		case "preparation-in-progress":
-			p := planned{Expect: f.Text("expected_at")}
+			p := planned{}
+			if at := f.Text("expected_at"); clockTime.MatchString(at) { // not OCR's "1621"
+				p.Expect = at
+			}
 			if v, ok := f.Number("percent"); ok {
 				p.Percent = intp(v)
 			}
@@ -234,6 +238,9 @@ func planParts(parts []part) []partChanges {
 	}
 	return out
 }
+
+// clockTime is a time of day as the banner writes it: 18:21, 6:21 PM.
+var clockTime = regexp.MustCompile(`^(?:[01]?[0-9]|2[0-3]):[0-5][0-9](?: ?[AaPp]\.? ?[Mm]\.?)?$`)
 
 // validName reports whether the store takes name as a module name.
 func validName(name string) bool {
