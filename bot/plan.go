@@ -239,8 +239,9 @@ func planParts(parts []part) []partChanges {
 	return out
 }
 
-// clockTime is a time of day as the banner writes it: 18:21, 6:21 PM.
-var clockTime = regexp.MustCompile(`^(?:[01]?[0-9]|2[0-3]):[0-5][0-9](?: ?[AaPp]\.? ?[Mm]\.?)?$`)
+// clockTime finds a time of day in a banner's expected time, whatever
+// the date and zone around it (18:21, 18.21, 6:21 PM, 2024-03-12T18:21:00+01:00).
+var clockTime = regexp.MustCompile(`(?:^|[^0-9])(?:[01]?[0-9]|2[0-3])[:.][0-5][0-9](?:[^0-9]|$)`)
 
 // validName reports whether the store takes name as a module name.
 func validName(name string) bool {
