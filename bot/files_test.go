@@ -80,7 +80,7 @@ func TestUnreadableFiles(t *testing.T) {
 		{"long.log", []byte(strings.Repeat("Upgrade failed for Billing_CS\n", MaxTextBytes/20)), "a text larger than the 1 MB I read of one, so none of it was read: paste or share the lines around the errors"},
 		{"many.csv", errorlogtest.CSV(many), "more than 50000 rows, so none were recorded"},
 		{"old.xls", []byte("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1"), "old Excel (.xls)"},
-		{"latin1.txt", []byte("Upgrade failed for Caf\xe9_Core\n"), "in an encoding other than UTF-8 or UTF-16 (Latin-1, Windows-1252…); save it as UTF-8"},
+		{"mixed.txt", []byte("Upgrade failed for Caf\xe9_Core\x01\n"), "in an encoding other than UTF-8 or UTF-16 (Latin-1, Windows-1252…); save it as UTF-8"},
 		{"no-header.xlsx", errorlogtest.XLSX(t, [][]string{{"a"}, {"b"}}), "no sheet has a header row with a Message column"},
 	}
 	for _, tt := range tests {
@@ -152,4 +152,15 @@ func TestErrorLogFileInternalError(t *testing.T) {
 		t.Fatalf("DiagnoseFile: %v, %v", r, err)
 	}
 	mustSay(t, RenderText(r), "open a case with OutSystems Support with the Internal Error entry's Detail")
+}
+
+// A CSV Excel saved on Windows (its code page, not UTF-8) is read.
+func TestWindows1252ErrorLog(t *testing.T) {
+	b, store := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod")
+	imageMsg(t, b, "8.1", "", b.ReadFile("errors.csv", []byte("Instant;Module_Name;Message\n2026-12-06 10:00;Caf\xe9_Core;Upgrade Failure: Upgrade failed for Caf\xe9_Core\n")))
+	st, err := store.Status(context.Background(), "T1", "prod", -1)
+	if err != nil || len(st.Modules) != 1 || st.Modules[0].Name != "Café_Core" {
+		t.Errorf("recorded %+v (%v), want Café_Core", st.Modules, err)
+	}
 }

@@ -10,10 +10,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/xuri/excelize/v2"
+	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/encoding/unicode"
 	"golang.org/x/text/transform"
 )
@@ -101,10 +103,17 @@ func Detect(data []byte) Format {
 	if bytes.IndexByte(head, 0) >= 0 {
 		return Binary
 	}
-	if !utf8.Valid(trimPartial(head, len(data) > len(head))) {
+	if !utf8.Valid(trimPartial(head, len(data) > len(head))) && !plainBytes(head) {
 		return Binary
 	}
 	return Text
+}
+
+// plainBytes reports whether b holds no control character but tab and
+// line breaks: a text, in Windows' code page (Excel's "CSV" on Windows)
+// when it is no UTF-8.
+func plainBytes(b []byte) bool {
+	return !slices.ContainsFunc(b, func(c byte) bool { return c < 0x20 && c != '\t' && c != '\n' && c != '\r' || c == 0x7F })
 }
 
 // trimPartial drops a character cut at the end of a prefix (cut: there is more).
@@ -115,9 +124,10 @@ func trimPartial(b []byte, cut bool) []byte {
 	return b
 }
 
-// Decode returns a text file's text: UTF-8 (a byte-order mark dropped) or
-// UTF-16 with a byte-order mark; a text in another encoding (Latin-1…) is
-// ErrEncoding, anything else ErrBinary.
+// Decode returns a text file's text: UTF-8 (a byte-order mark dropped),
+// UTF-16 with a byte-order mark, or else Windows-1252 (Latin-1's superset);
+// a text with control characters in another encoding is ErrEncoding,
+// anything else ErrBinary.
 func Decode(data []byte) (string, error) {
 	if Detect(data) != Text {
 		return "", notText(data)
@@ -131,6 +141,13 @@ func Decode(data []byte) (string, error) {
 		data = out
 	}
 	data = bytes.TrimPrefix(data, []byte("\xEF\xBB\xBF"))
+	if !utf8.Valid(data) && plainBytes(data) {
+		out, err := charmap.Windows1252.NewDecoder().Bytes(data)
+		if err != nil {
+			return "", fmt.Errorf("decoding Windows-1252: %w", err)
+		}
+		return string(out), nil
+	}
 	if bytes.IndexByte(data, 0) >= 0 || !utf8.Valid(data) {
 		return "", notText(data)
 	}
