@@ -7,6 +7,7 @@ import (
 
 	"github.com/upgradebot/upgradebot/diagnosis"
 	"github.com/upgradebot/upgradebot/errorlog"
+	"github.com/upgradebot/upgradebot/ocr"
 )
 
 // MaxFileBytes bounds a shared file (text, snippet, CSV, XLSX) that is
@@ -80,6 +81,11 @@ func (b *Bot) ReadFile(name string, data []byte) ImageText {
 
 var errTextTooLarge = errors.New("bot: text too large")
 
+// picture is a file that is an image in a format OCR does not take.
+type picture string
+
+func (p picture) Error() string { return string(p) }
+
 // readFile reads an Error Log export row by row, or a text (of at most
 // maxText bytes, 0 for any) as if pasted.
 func (b *Bot) readFile(data []byte, maxText int) (*Sheet, string, error) {
@@ -87,6 +93,8 @@ func (b *Bot) readFile(data []byte, maxText int) (*Sheet, string, error) {
 	switch {
 	case err == nil:
 		return b.readSheet(log), "", nil
+	case errors.Is(err, errorlog.ErrBinary) && strings.Contains(ocr.Describe(data), " image"):
+		return nil, "", picture(ocr.Describe(data)) // a screenshot in a format OCR does not take
 	case !errors.Is(err, errorlog.ErrNoHeader) || errorlog.Detect(data) != errorlog.Text:
 		return nil, "", err
 	case maxText > 0 && len(data) > maxText:
@@ -118,7 +126,10 @@ func (b *Bot) DiagnoseFile(data []byte) ([]diagnosis.Finding, *Reply, error) {
 // fileProblem says in a few words why a file was not read, and what to do.
 func fileProblem(err error) string {
 	lim := errorlog.DefaultLimits
+	var pic picture
 	switch {
+	case errors.As(err, &pic):
+		return "it is " + string(pic) + ", and I read screenshots as PNG or JPEG only: share it as one (a screenshot tool's default), or paste the text"
 	case errors.Is(err, errorlog.ErrBinary):
 		return "it is not a text, CSV or XLSX file (its content says so, whatever its name); share the Error Log as .xlsx or CSV, or paste the text"
 	case errors.Is(err, errorlog.ErrEncoding):

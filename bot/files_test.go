@@ -80,6 +80,7 @@ func TestUnreadableFiles(t *testing.T) {
 		{"long.log", []byte(strings.Repeat("Upgrade failed for Billing_CS\n", MaxTextBytes/20)), "a text larger than the 1 MB I read of one, so none of it was read: paste or share the lines around the errors"},
 		{"many.csv", errorlogtest.CSV(many), "more than 50000 rows, so none were recorded"},
 		{"old.xls", []byte("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1"), "old Excel (.xls)"},
+		{"shot.webp", []byte("RIFF\x10\x00\x00\x00WEBPVP8 \x00\x00"), "it is a WebP image, and I read screenshots as PNG or JPEG only"},
 		{"mixed.txt", []byte("Upgrade failed for Caf\xe9_Core\x01\n"), "in an encoding other than UTF-8 or UTF-16 (Latin-1, Windows-1252…); save it as UTF-8"},
 		{"no-header.xlsx", errorlogtest.XLSX(t, [][]string{{"a"}, {"b"}}), "no sheet has a header row with a Message column"},
 	}

@@ -37,8 +37,9 @@ func Sniff(data []byte) Kind {
 	return ""
 }
 
-// describe names what non-image bytes look like, for FormatError.
-func describe(data []byte) string {
+// Describe names what bytes that are no PNG or JPEG look like ("a WebP
+// image", "an HTML page"), for FormatError and for files shared.
+func Describe(data []byte) string {
 	if len(data) == 0 {
 		return "empty"
 	}
@@ -76,7 +77,7 @@ func (r *Reader) check(data []byte) (Kind, image.Config, error) {
 	}
 	kind := Sniff(data)
 	if kind == "" {
-		return "", image.Config{}, &FormatError{Got: describe(data)}
+		return "", image.Config{}, &FormatError{Got: Describe(data)}
 	}
 	var cfg image.Config
 	var err error
