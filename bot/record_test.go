@@ -244,6 +244,8 @@ func TestExportAfterAReset(t *testing.T) {
 		t.Fatalf("no Undo on the reset:\n%s", text(reset))
 	}
 	now = now.Add(time.Minute)
+	mustSay(t, text(click(b, "u0", undo)), "prod's new upgrade has news since the reset", "nothing changed")
+	cmd(t, b, "C1", "U1", "undo") // Second_Core, the new upgrade's only news
 	mustSay(t, text(click(b, "u1", undo)), "undid")
 	exp = cmd(t, b, "C1", "U1", "export prod csv")
 	mustSay(t, string(exp.File.Content), "First_Core")

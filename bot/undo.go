@@ -228,6 +228,14 @@ func (b *Bot) undo(ctx context.Context, workspace, user, ref string) Response {
 	// The store's undo compares each module with what the change left, and
 	// a reset leaves a module it cleared as a "done" left it: undone after
 	// a reset, it would come back into the new upgrade.
+	if u.Started != "" {
+		// A reset's undo once the new upgrade has news would mix the two.
+		if st, err := b.store.Status(ctx, workspace, u.Env, 0); err == nil &&
+			(st.State.Normal() != progress.StateFollowing || st.ModuleCount > 0 || st.Counts.Known() || st.Republished.Total() > 0) {
+			return private(errorReply(fmt.Sprintf("%s's new upgrade has news since the reset (%s): undoing the reset now would mix the two upgrades, so nothing changed. `%s history %s` shows what was recorded; undo that first if it was a mistake.",
+				u.Env, statusSummary(st), b.cmd, u.Env)))
+		}
+	}
 	if started := b.startedAfter(ctx, workspace, u.Env, u.At); !started.IsZero() {
 		return private(errorReply(fmt.Sprintf("That change was made before %s's upgrade was started again (%s): undoing it now would mix the two upgrades, so nothing changed.", u.Env, b.when(started))))
 	}

@@ -491,3 +491,19 @@ func TestUndoOfWhatChangedSinceIsNotAnnounced(t *testing.T) {
 		}
 	})
 }
+
+// A reset is not undone once the new upgrade recorded news: the two
+// upgrades' lists and counts would mix.
+func TestResetUndoAfterNewsRefused(t *testing.T) {
+	b, store, now := clockBot(t)
+	cmd(t, b, "C1", "U1", "track prod 11.31.0")
+	msg(t, b, "C1", "U1", "1.1", "There were errors preparing some modules.\n26 modules prepared successfully, 2 modules failed and 0 modules skipped.")
+	cmd(t, b, "C1", "U1", "failed X_Core Y_Core")
+	cmd(t, b, "C1", "U1", "reset prod --yes")
+	*now = now.Add(time.Minute)
+	msg(t, b, "C1", "U2", "1.2", "There were errors preparing some modules.\n30 modules prepared successfully, 1 modules failed and 0 modules skipped.")
+	mustSay(t, text(cmd(t, b, "C1", "U1", "undo")), "prod's new upgrade has news since the reset", "nothing changed")
+	if st, _ := store.Status(context.Background(), "T1", "prod", 0); st.ModuleCount != 0 || *st.Counts.Prepared != 30 {
+		t.Errorf("after the refused undo: %d listed, %d prepared; want 0 and 30", st.ModuleCount, *st.Counts.Prepared)
+	}
+}
