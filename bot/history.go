@@ -111,7 +111,7 @@ func (b *Bot) cmdExport(ctx context.Context, c Command, args string) Response {
 		}
 		entries = entries[earlier:]
 	}
-	rec := progress.ChangeRecord{Environment: env, Open: open, Republished: st.RepublishedModules, History: entries, Owners: x.owners}
+	rec := progress.ChangeRecord{Environment: env, Open: open, Republished: st.RepublishedModules, History: entries, Owners: x.owners, Summary: b.recordSummary(st, x)}
 	var buf bytes.Buffer
 	f := &File{Title: "Change record of the upgrade of " + env}
 	if format == "csv" {
@@ -132,4 +132,38 @@ func (b *Bot) cmdExport(ctx context.Context, c Command, args string) Response {
 		r.Context(Line{T(fmt.Sprintf("From the last reset on: the %s of earlier upgrades are left out (", plural(earlier, "timeline entry", "timeline entries"))), C(b.cmd + " history " + env + " all"), T(" has them).")})
 	}
 	return Response{Reply: r, Private: true, File: f}
+}
+
+// recordSummary is where st's upgrade stands, for the change record's
+// reader: what the bot would say of it now, without the chat.
+func (b *Bot) recordSummary(st progress.Status, x statusExtra) [][2]string {
+	var out [][2]string
+	add := func(label, value string) { out = append(out, [2]string{label, value}) }
+	if st.Version != "" {
+		target := "Platform Server " + st.Version
+		if st.FromVersion != "" {
+			target += ", from " + st.FromVersion
+		}
+		add("Target", target)
+	}
+	if st.InstallType != "" {
+		add("Installation", string(st.InstallType))
+	}
+	if !x.started.IsZero() {
+		add("Upgrade started", x.started.In(b.zone).Format("2006-01-02 15:04 MST"))
+	}
+	add("State", stateText(st.State))
+	if st.Counts.Known() {
+		add("Service Center counts", countsText(st))
+	}
+	left := fmt.Sprintf("%d listed", st.ModuleCount)
+	if n := st.Unnamed(); n > 0 {
+		left += fmt.Sprintf(", and %d counted by Service Center that nobody named", n)
+	}
+	if republishAll(st.Environment) {
+		left = "all applications (upgraded from Platform Server " + st.FromVersion + ")"
+	}
+	add("To republish", left)
+	add("Exported", b.now().In(b.zone).Format("2006-01-02 15:04 MST"))
+	return out
 }

@@ -205,6 +205,9 @@ func csvCell(s string) string {
 // upgrade, still open or republished, and the timeline.
 type ChangeRecord struct {
 	Environment string
+	// Summary is where the upgrade stands, label and value (target, state,
+	// counts…), written under the Markdown record's title.
+	Summary     [][2]string
 	Open        []Module // in the order to republish
 	Republished []Module
 	History     []HistoryEntry
@@ -240,7 +243,14 @@ func (r ChangeRecord) rows(layout string) [][]string {
 // WriteChangeRecordMarkdown writes a change record: a table of the modules, one row each, then the timeline.
 func WriteChangeRecordMarkdown(w io.Writer, r ChangeRecord) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Change record: upgrade of %s\n\n## Modules\n\n", mdCell(r.Environment))
+	fmt.Fprintf(&b, "# Change record: upgrade of %s\n\n", mdCell(r.Environment))
+	for _, kv := range r.Summary {
+		fmt.Fprintf(&b, "- **%s:** %s\n", mdCell(kv[0]), mdCell(kv[1]))
+	}
+	if len(r.Summary) > 0 {
+		b.WriteString("\n")
+	}
+	b.WriteString("## Modules\n\n")
 	if rows := r.rows(historyTimeLayout); len(rows) == 0 {
 		b.WriteString("No modules named.\n")
 	} else {
