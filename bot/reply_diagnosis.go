@@ -282,7 +282,7 @@ func (b *Bot) AllClear(env string) *Reply { return b.allClear(env) }
 
 func (b *Bot) allClear(env string) *Reply {
 	r := &Reply{Summary: "All clear: " + env + " has no modules left to republish"}
-	r.Section(Line{T(":tada: "), B("All clear on " + env), T(": every module reported has been republished.")})
+	r.Section(Line{T(":tada: "), B("All clear on " + env), T(": nothing is left to republish.")})
 	return r
 }
 

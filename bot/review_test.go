@@ -790,3 +790,16 @@ func TestFromPlatformServer10ListEmptied(t *testing.T) {
 	}
 	mustSay(t, text(cmd(t, b, "C1", "U1", "envs")), "legacy — no news yet, all applications to republish")
 }
+
+// The ready banner right after track is all clear without saying that
+// modules were reported and republished: none was.
+func TestReadyAtOnceAllClearWording(t *testing.T) {
+	b, _ := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod 11.31.0")
+	r := msg(t, b, "C1", "U1", "1.1", "This environment is ready (Release Notes) No further actions are required.")
+	out := text(r) + RenderText(r.Milestone)
+	mustSay(t, out, "All clear on prod: nothing is left to republish.")
+	if strings.Contains(out, "every module reported") {
+		t.Errorf("speaks of modules reported, none was:\n%s", out)
+	}
+}
