@@ -443,3 +443,20 @@ func TestReminderWhilePreparing(t *testing.T) {
 		}
 	}
 }
+
+// status says a preparation with no news for hours may be stuck, as the
+// reminders do.
+func TestStatusSaysThePreparationIsQuiet(t *testing.T) {
+	b, _, now := clockBot(t)
+	cmd(t, b, "C1", "U1", "track prod 11.31.0")
+	msg(t, b, "C1", "U1", "1.1", "We are now preparing your modules - 30% (We expect them to be ready at 10:00)")
+	if out := text(cmd(t, b, "C1", "U1", "status prod")); strings.Contains(out, "No news of the preparation") {
+		t.Errorf("a fresh banner said to be quiet:\n%s", out)
+	}
+	*now = now.Add(8 * time.Hour)
+	mustSay(t, text(cmd(t, b, "C1", "U1", "status")), "No news of the preparation for 8h")
+	*now = now.Add(-7 * time.Hour) // an hour after the banner: not yet
+	if out := text(cmd(t, b, "C1", "U1", "status prod ")); strings.Contains(out, "No news") {
+		t.Errorf("quiet after an hour:\n%s", out)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/upgradebot/upgradebot/progress"
 )
@@ -148,6 +149,10 @@ func stateText(s progress.State) string {
 	return "no news yet"
 }
 
+// DefaultStall is how long a preparation may go without news before the
+// status and (by default) the reminders say it may be stuck.
+const DefaultStall = 2 * time.Hour
+
 // ProgressBar draws a ten-cell bar for a fraction in [0, 1]: full only at
 // 1 and empty only at 0, so that it never hides what is left or done.
 func ProgressBar(f float64) string {
@@ -211,6 +216,10 @@ func (b *Bot) statusBlocks(r *Reply, st progress.Status, x statusExtra) {
 		fields = append(fields, Field{Label: "Last update", Value: v})
 	}
 	r.Fields(fields...)
+	if d := b.now().Sub(st.UpdatedAt); !x.quiet && st.State == progress.StatePreparing && !st.UpdatedAt.IsZero() && d > DefaultStall {
+		// As the reminders say it (they say it in their own words).
+		r.Context(Line{T(fmt.Sprintf(":hourglass: No news of the preparation for %s: check in Service Center that it is still progressing, and paste its latest status here.", roughDuration(d)))})
+	}
 	if republishAll(st.Environment) {
 		r.Section(b.republishAllLine(st.Environment))
 	}

@@ -35,7 +35,7 @@ const (
 	DefaultDigestSchedule   = "0 9 * * 1"
 	DefaultMinInterval      = 15 * time.Minute
 	DefaultGrace            = time.Hour
-	DefaultStall            = 2 * time.Hour
+	DefaultStall            = bot.DefaultStall
 	DefaultPollInterval     = 5 * time.Second
 	DefaultLease            = 3 * time.Minute
 	DefaultShutdownTimeout  = 10 * time.Second
