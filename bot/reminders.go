@@ -246,10 +246,10 @@ func (b *Bot) ChannelReminder(ctx context.Context, workspace, channel string, no
 	return r, nil
 }
 
-// Digest is every environment's state of the workspaces (all when none
-// is named) in one message, dated in loc; nil when none is tracked.
+// Digest is every environment's state of the workspaces (all when nil;
+// none when empty) in one message, dated in loc; nil when none is tracked.
 func (b *Bot) Digest(ctx context.Context, workspaces []string, now time.Time, loc *time.Location, stall time.Duration) (*Reply, error) {
-	if len(workspaces) == 0 {
+	if workspaces == nil {
 		var err error
 		if workspaces, err = b.store.Workspaces(ctx); err != nil {
 			return nil, err

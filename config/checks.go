@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/upgradebot/upgradebot/progress"
 	"github.com/upgradebot/upgradebot/scheduler"
@@ -60,9 +61,7 @@ func (l *loader) check() {
 	l.oneOf("UPGRADEBOT_OCR", &c.OCR, "is not on, off or auto (unset: on when Tesseract is found)", OCRAuto, OCROn, OCROff)
 }
 
-// checkSchedules parses the schedules with the scheduler's own parser, so
-// that a bad one is reported at start-up with the other problems rather
-// than alone when the scheduler starts.
+// checkSchedules checks the schedules as the scheduler will (its minimum too), with the other problems.
 func (l *loader) checkSchedules() {
 	c := l.cfg
 	// time.LoadLocation takes "Local" as the host's zone, which is UTC in
@@ -75,8 +74,7 @@ func (l *loader) checkSchedules() {
 		{"UPGRADEBOT_REMINDER_SCHEDULE", c.ReminderSchedule},
 		{"UPGRADEBOT_DIGEST_SCHEDULE", c.DigestSchedule},
 	} {
-		// The operator's schedules keep to the minimum the channels' must keep to.
-		if err := scheduler.Validate(s.spec, c.Timezone, c.MinReminderInterval); err != nil {
+		if _, err := scheduler.Validate(s.spec, c.Timezone, c.MinReminderInterval, time.Now()); err != nil {
 			l.problem(s.name, "%v", err)
 		}
 	}
@@ -90,8 +88,7 @@ func (l *loader) oneOf(name string, v *string, hint string, allowed ...string) {
 	}
 }
 
-// checkDataFile reports a store path whose folder does not exist (a typo,
-// say), rather than creating it, or a path that is a folder.
+// checkDataFile reports a store path whose folder does not exist (a typo?), rather than creating it, or a folder.
 func (l *loader) checkDataFile(path string) {
 	dir := filepath.Dir(path)
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
@@ -193,11 +190,7 @@ func (l *loader) checkRedis() {
 	} else if raw != "" && errors.As(err, &ve) && ve.Field == "redis prefix" {
 		l.problem("UPGRADEBOT_REDIS_PREFIX", "%q %s, such as upgradebot-prod", c.RedisPrefix, ve.Problem)
 	} else if raw != "" && errors.As(err, &ve) {
-		problem := "is not usable: " + ve.Problem
-		if strings.HasPrefix(ve.Problem, "has ") || strings.HasPrefix(ve.Problem, "is ") {
-			problem = ve.Problem
-		}
-		l.urlProblem(name, raw, problem, "use redis:// or rediss:// (TLS), as in redis://[user:password@]host:port[/db][?master_name=NAME&addr=sentinel2:port], or for a Cluster redis://[user:password@]host:port?addr=host2:port2&addr=…")
+		l.urlProblem(name, raw, ve.Problem, "use redis:// or rediss:// (TLS), as in redis://[user:password@]host:port[/db][?master_name=NAME&addr=sentinel2:port], or for a Cluster redis://[user:password@]host:port?addr=host2:port2&addr=…")
 	}
 }
 

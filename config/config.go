@@ -156,8 +156,7 @@ func (l *loader) readSecretFiles() {
 			continue
 		}
 		b, err := os.ReadFile(path)
-		// An editor's byte-order mark is no part of a secret.
-		switch value := strings.TrimSpace(strings.TrimPrefix(string(b), "\uFEFF")); {
+		switch value := strings.TrimSpace(strings.TrimPrefix(string(b), "\uFEFF")); { // an editor's byte-order mark is no part of it
 		case l.vars[s.Name] != "":
 			l.problem(s.Name, "both %s and %s_FILE are set: keep only one", s.Name, s.Name)
 		case err != nil:

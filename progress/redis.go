@@ -231,7 +231,7 @@ var quoted = regexp.MustCompile(`"[^"]*"`)
 
 // redisURLError says why go-redis refused a URL, without what it quotes.
 func redisURLError(err error) error {
-	problem, ue := quoted.ReplaceAllString(strings.TrimPrefix(err.Error(), "redis: "), `"…"`), &url.Error{}
+	problem, ue := "is not usable: "+quoted.ReplaceAllString(strings.TrimPrefix(err.Error(), "redis: "), `"…"`), &url.Error{}
 	if errors.As(err, &ue) {
 		problem = "is not a valid URL (" + quoted.ReplaceAllString(ue.Err.Error(), `"…"`) + ")"
 	}

@@ -1,15 +1,12 @@
 // Package scheduler posts upgradebot's reminders and digest on schedules.
 //
-// Every replica reads the followed channels with their schedules from the
-// shared store (one read per workspace every few seconds). An occurrence is
-// an instant every replica computes alike (spec.go); the replica whose claim
-// on it (occKey, under a token of its own) wins posts it. The claim is a
-// lease, renewed while posting and retrying, then kept past the grace period
-// as the done mark; a dead holder's lease runs out and another replica takes
-// over. An occurrence is posted twice only when the lease runs out before the
-// done mark is written and another replica claims it meanwhile: after a crash
-// between Slack accepting the post and the mark, or with the store away for
-// as long as the lease.
+// Every replica reads the followed channels with their schedules from the shared store (one read per
+// workspace every few seconds). An occurrence is an instant every replica computes alike (spec.go); the
+// replica whose claim on it (occKey, under a token of its own) wins posts it. The claim is a lease, renewed
+// while posting and retrying, then kept past the grace period as the done mark; a dead holder's lease runs
+// out and another replica takes over. An occurrence is posted twice only when the lease runs out before the
+// done mark is written and another replica claims it meanwhile: after a crash between Slack accepting the
+// post and the mark, or with the store away for as long as the lease.
 package scheduler
 
 import (
@@ -66,9 +63,7 @@ type Options struct {
 	Logger  *slog.Logger
 	Clock   Clock   // nil: the system clock
 	Metrics Metrics // nil: none
-	// Posts reports whether this process posts to a workspace: the shell
-	// to its own, the Slack bot to Slack's, so that neither reminds (nor
-	// claims the reminders of) the other's when they share a store. nil: all.
+	// Posts: the workspaces this process posts to (nil: all), so the Slack bot and the shell sharing a store keep to their own.
 	Posts func(workspace string) bool
 
 	DefaultSchedule string         // UPGRADEBOT_REMINDER_SCHEDULE
@@ -92,7 +87,7 @@ type Scheduler struct {
 	kick        chan struct{}
 	jobs        map[string]*job // this field and those below: step's alone
 	items       map[string]*item
-	workspaces  []string  // those of the last successful poll, this process's (Posts)
+	workspaces  []string  // those of the last successful poll, this process's (Posts); the digest's
 	polledAt    time.Time // the last successful poll; zero: none yet
 	nextPoll    time.Time
 	failing     bool
@@ -122,8 +117,7 @@ func New(o Options) (*Scheduler, error) {
 	return s, nil
 }
 
-// doneTTL keeps a handled occurrence marked past the grace period and a
-// starting replica's look-back, so none posts or counts it again.
+// doneTTL keeps a handled occurrence marked past the grace period and a starting replica's look-back.
 func (s *Scheduler) doneTTL() time.Duration { return s.o.Grace + missLookback + time.Hour }
 
 // job is one schedule: a channel's reminders or the digest.
@@ -136,8 +130,7 @@ type job struct {
 	last     time.Time // scanned up to
 }
 
-// item is one occurrence for one environment (or the digest: env ""), until
-// posted, found handled elsewhere, or given up.
+// item is one occurrence for one environment (or the digest: env "") until posted, handled elsewhere or given up.
 type item struct {
 	key, token  string // the claim, and our token for it
 	job         string // its job's key
@@ -205,8 +198,7 @@ func (s *Scheduler) step(ctx context.Context) {
 	}
 	byOcc := func(a, b *item) int { return cmp.Or(a.occ.Compare(b.occ), strings.Compare(a.key, b.key)) }
 	for _, it := range slices.SortedFunc(maps.Values(s.items), byOcc) {
-		// A post waiting for its retry is not made after `remind off` or
-		// untrack. One already made keeps its item for the done mark.
+		// A post waiting for its retry is not made after `remind off` or untrack; a made one keeps its item for the mark.
 		if j := s.jobs[it.job]; !it.posted && (j == nil || j.sched == nil || !slices.Contains(j.envs, it.env)) {
 			s.drop(ctx, it)
 		} else if !it.retryAt.After(now) && s.attempt(ctx, it) {
@@ -230,9 +222,8 @@ func (s *Scheduler) poll(ctx context.Context, now time.Time) {
 	s.nextPoll = now.Add(s.o.PollInterval)
 	// On start-up a schedule starts a grace period back (what every replica
 	// missed is still posted), and further to count what all replicas missed.
-	// A schedule first seen later starts at the previous poll, when it was
-	// not there: a channel that starts following an environment is not
-	// reminded of an occurrence from before it followed.
+	// A schedule first seen later starts at the previous poll, when it was not there: a channel that
+	// starts following an environment is not reminded of an occurrence from before it followed.
 	initial := now.Add(-s.o.Grace - missLookback)
 	if !s.polledAt.IsZero() {
 		initial = s.polledAt
@@ -338,11 +329,9 @@ func (s *Scheduler) recordMiss(ctx context.Context, it *item, now time.Time) {
 		return // handled elsewhere, or the store is away (nothing to do either way)
 	}
 	if it.env != "" {
-		if st, err := s.o.Store.Status(ctx, it.ws, it.env, 0); err == nil && s.o.Bot.Reminder(st, now, s.o.Stall, 0) == nil {
+		// (Nothing to say then, or now: the upgrade started after it.)
+		if st, err := s.o.Store.Status(ctx, it.ws, it.env, 0); err == nil && (s.o.Bot.Reminder(st, now, s.o.Stall, 0) == nil || s.o.Bot.UpgradeStarted(ctx, it.ws, it.env).After(it.occ)) {
 			return
-		}
-		if s.o.Bot.UpgradeStarted(ctx, it.ws, it.env).After(it.occ) {
-			return // nothing was there to remind of then
 		}
 	}
 	s.o.Logger.Warn("scheduled post missed: it was due when no replica could post it, longer ago than the grace period; skipped",
@@ -412,9 +401,6 @@ func (s *Scheduler) post(ctx context.Context, it *item, now time.Time) error {
 	var posted func(context.Context) error
 	var err error
 	if it.env == "" {
-		if len(s.workspaces) == 0 {
-			return nil // none of this process's workspaces is tracked
-		}
 		r, err = s.o.Bot.Digest(ctx, s.workspaces, now, s.digest.loc, s.o.Stall)
 	} else {
 		r, posted, err = s.o.Bot.ScheduledReminder(ctx, it.ws, it.ch, it.env, now, s.o.Stall)

@@ -33,13 +33,13 @@ func (s *Scheduler) Set(ctx context.Context, workspace, channel, spec, actor str
 		desc = "restored this channel's default reminders, " + sc.Describe()
 	case "on", "resume":
 		if cs.Schedule != "" {
-			if sc, err = validate(cs.Schedule, s.o.Zone, s.o.MinInterval, now); err != nil {
+			if sc, err = Validate(cs.Schedule, s.o.Zone, s.o.MinInterval, now); err != nil {
 				return "", err
 			}
 		}
 		desc = "turned this channel's reminders on: " + sc.Describe()
 	default:
-		if sc, err = validate(spec, s.o.Zone, s.o.MinInterval, now); err != nil {
+		if sc, err = Validate(spec, s.o.Zone, s.o.MinInterval, now); err != nil {
 			return "", err
 		}
 		next.Schedule = sc.spec

@@ -214,16 +214,9 @@ func (s *Schedule) shortestInterval(from time.Time, stopBelow time.Duration) tim
 	return shortest
 }
 
-// validate parses spec in zone and refuses it when more frequent than min
+// Validate parses spec in zone and refuses it when more frequent than min
 // over the year from `from` (min ≤ 0 checks nothing), as /upgrade remind does.
-// Validate parses spec as Parse does and refuses one that would post more
-// often than min (0 or less: no minimum), as a channel's schedule is.
-func Validate(spec string, zone *time.Location, min time.Duration) error {
-	_, err := validate(spec, zone, min, time.Now())
-	return err
-}
-
-func validate(spec string, zone *time.Location, min time.Duration, from time.Time) (*Schedule, error) {
+func Validate(spec string, zone *time.Location, min time.Duration, from time.Time) (*Schedule, error) {
 	s, err := Parse(spec, zone)
 	if err != nil || min <= 0 {
 		return s, err

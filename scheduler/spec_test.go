@@ -131,13 +131,13 @@ func TestMinInterval(t *testing.T) {
 		{"@every 15m", 15 * time.Minute, true},                //
 		{"CRON_TZ=Europe/Lisbon 30 1 * * *", time.Hour, true}, // DST days do not shorten it
 	} {
-		_, err := validate(tc.spec, time.UTC, tc.min, time.Date(2024, 11, 20, 10, 0, 0, 0, time.UTC))
+		_, err := Validate(tc.spec, time.UTC, tc.min, time.Date(2024, 11, 20, 10, 0, 0, 0, time.UTC))
 		if tc.ok && err != nil {
-			t.Errorf("validate(%q, min %s): %v", tc.spec, tc.min, err)
+			t.Errorf("Validate(%q, min %s): %v", tc.spec, tc.min, err)
 		}
 		if !tc.ok {
 			if !errors.Is(err, ErrTooFrequent) {
-				t.Errorf("validate(%q, min %s) = %v, want ErrTooFrequent", tc.spec, tc.min, err)
+				t.Errorf("Validate(%q, min %s) = %v, want ErrTooFrequent", tc.spec, tc.min, err)
 			} else if !strings.Contains(err.Error(), "shortest interval allowed here is") || !strings.Contains(err.Error(), "Example:") {
 				t.Errorf("message %q", err)
 			}
