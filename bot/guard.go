@@ -83,7 +83,7 @@ func pasted(f diagnosis.Finding) bool {
 // asking words start a question or a condition; leading words end a
 // clause that a quotation completes ("the one where "…" showed up").
 var (
-	askingWords  = wordSet("if when whenever where whether unless once in case how why what which who do does did is are was were should could can would will has have")
+	askingWords  = wordSet("if when whenever where whether unless once how why what which who do does did is are was were should could can would will has have")
 	leadingWords = wordSet("if when whenever where whether unless once like")
 )
 

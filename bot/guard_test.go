@@ -96,6 +96,7 @@ func TestPasted(t *testing.T) {
 		{`when 'There were errors preparing some modules' shows, republish`, false},
 		{`did SC say "There were errors preparing some modules."`, false},
 		{`SC says "There were errors preparing some modules." on prod`, true},
+		{`In SC: "There were errors preparing some modules."`, true},
 	} {
 		fs := engine.Diagnose(tc.text)
 		if len(fs) == 0 {
