@@ -226,7 +226,13 @@ func (l *Log) add(r Row, lim Limits) error {
 }
 
 func readCSV(text string, lim Limits) (*Log, error) {
-	first, _, _ := strings.Cut(strings.TrimLeft(text, "\r\n"), "\n")
+	first, rest, _ := strings.Cut(strings.TrimLeft(text, "\r\n"), "\n")
+	skipped := 0 // lines above the header
+	if sep := strings.ToLower(strings.TrimSpace(first)); strings.HasPrefix(sep, "sep=") && len(sep) == 5 {
+		// Excel's line naming the separator, above the header.
+		text, skipped = rest, 1
+		first, _, _ = strings.Cut(strings.TrimLeft(text, "\r\n"), "\n")
+	}
 	for _, sep := range []struct {
 		comma rune
 		name  string
@@ -245,7 +251,7 @@ func readCSV(text string, lim Limits) (*Log, error) {
 			continue
 		}
 		log := &Log{Format: sep.name, Columns: used}
-		for n := 2; ; n++ { // rows as a spreadsheet numbers them: the header is 1
+		for n := 2 + skipped; ; n++ { // rows as a spreadsheet numbers them: the header is 1 (or after the sep= line)
 			rec, err := r.Read()
 			if err == io.EOF {
 				return log, nil

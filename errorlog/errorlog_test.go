@@ -44,6 +44,7 @@ func TestRead(t *testing.T) {
 		{"csv with a UTF-8 BOM and CRLF", []byte("\xEF\xBB\xBFMESSAGE,Module\r\n" + producer + ",Claims_Core\r\n"), "CSV", "MESSAGE,Module", 1, nil, "Claims_Core", nil},
 		{"tab-separated paste", []byte("Time of Log\tMessage\teSpace_Name\tDetail\n10:00\t" + producer + "\tOrders_IS\tx\n"), "tab-separated text", "Time of Log,Message,eSpace_Name,Detail", 1, nil, "Orders_IS", nil},
 		{"semicolons", []byte("Instant;Message;Module\n1;m;HR_BL\n"), "CSV", "Instant,Message,Module", 1, nil, "HR_BL", nil},
+		{"Excel's sep= line above the header", []byte("sep=;\r\nInstant;Message;Module\r\n1;m;HR_BL\r\n2;;X\r\n"), "CSV", "Instant,Message,Module", 1, []int{4}, "HR_BL", nil},
 		{"UTF-16 with a BOM", utf16le(t, "Instant\tMessage\tModule\n1\t"+producer+"\tPortal_Th\n"), "tab-separated text", "Instant,Message,Module", 1, nil, "Portal_Th", nil},
 		{"xlsx", xlsx(t, [][]string{{"Instant", "Module_Name", "Message", "Stack"}, {"1", "Claims_UI", producer, "s"}, {"2", "X", "", ""}}), "XLSX", "Instant,Module_Name,Message,Stack", 1, []int{3}, "Claims_UI", nil},
 		{"xlsx header after an empty row", xlsx(t, [][]string{{}, {"message"}, {"m"}}), "XLSX", "message", 1, nil, "", nil},
