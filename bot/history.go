@@ -60,7 +60,7 @@ func (b *Bot) cmdHistory(ctx context.Context, c Command, args string) Response {
 			l = append(l, M(e.Actor), T(" "))
 		}
 		// The detail says what happened ("summary: 26 prepared, …"); the action alone when it has none.
-		l = append(l, V(Shorten(cmp.Or(e.Detail, e.Action), 300)))
+		l = append(l, V(Shorten(cmp.Or(readableReasons.Replace(e.Detail), e.Action), 300)))
 		if used += len(l.PlainText()) + 16; used > room && len(lines) > 0 {
 			break
 		}
@@ -110,6 +110,9 @@ func (b *Bot) cmdExport(ctx context.Context, c Command, args string) Response {
 			earlier++
 		}
 		entries = entries[earlier:]
+	}
+	for i := range entries {
+		entries[i].Detail = readableReasons.Replace(entries[i].Detail)
 	}
 	rec := progress.ChangeRecord{Environment: env, Open: open, Republished: st.RepublishedModules, History: entries, Owners: x.owners, Summary: b.recordSummary(st, x)}
 	var buf bytes.Buffer
@@ -167,3 +170,7 @@ func (b *Bot) recordSummary(st progress.Status, x statusExtra) [][2]string {
 	add("Exported", b.now().In(b.zone).Format("2006-01-02 15:04 MST"))
 	return out
 }
+
+// readableReasons words the store's reason codes in a history entry as
+// people read them ("1 module reported (producer-not-prepared)").
+var readableReasons = strings.NewReplacer("producer-not-prepared", "producer not prepared", "not-upgraded", "not compiled for the new version")

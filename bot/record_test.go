@@ -393,3 +393,17 @@ func TestHistoryAll(t *testing.T) {
 	}
 	mustSay(t, string(r.File.Content), "followed in C1, version 11.31.0", "1 module reported (failed): M0", "reset", "N1")
 }
+
+// The history and the change record word the reasons as people read them,
+// not as the store codes them.
+func TestHistoryReasonsReadable(t *testing.T) {
+	b, _ := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod 11.31.0")
+	msg(t, b, "C1", "U1", "1.1", producerPaste)
+	out := text(cmd(t, b, "C1", "U1", "history prod"))
+	mustSay(t, out, "1 module reported (producer not prepared): Billing_CS")
+	exp := cmd(t, b, "C1", "U1", "export prod")
+	if exp.File == nil || strings.Contains(string(exp.File.Content), "producer-not-prepared)") {
+		t.Errorf("the change record codes a reason:\n%s", text(exp))
+	}
+}
