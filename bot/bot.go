@@ -46,7 +46,9 @@ type ImageText struct {
 	// transport updates the reply once it is read.
 	Pending bool
 	// File: a shared file (text, snippet, CSV, XLSX; see ReadFile), not a screenshot.
-	File  bool
+	File bool
+	// Tail: a text file longer than MaxTextBytes, of which the end was read.
+	Tail  bool
 	Sheet *Sheet // an Error Log export, its rows diagnosed (ReadFile)
 }
 

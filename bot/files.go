@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -72,7 +73,15 @@ func (b *Bot) ReadFile(name string, data []byte) ImageText {
 	var err error
 	switch im.Sheet, im.Text, err = b.readFile(data, MaxTextBytes); {
 	case errors.Is(err, errTextTooLarge):
-		im.Problem = fmt.Sprintf("it is a text larger than the %d MB I read of one, so none of it was read: paste or share the lines around the errors (an Error Log export is read up to %d MB)", MaxTextBytes>>20, MaxFileBytes>>20)
+		// A long log ends with what went wrong last: its end is read, from a line's start.
+		end := data[len(data)-MaxTextBytes:]
+		if i := bytes.IndexByte(end, '\n'); i >= 0 {
+			end = end[i+1:]
+		}
+		if im.Text, err = errorlog.Decode(end); err != nil {
+			im.Problem = fmt.Sprintf("it is a text larger than the %d MB I read of one, and its end could not be read (%s): paste or share the lines around the errors", MaxTextBytes>>20, fileProblem(err))
+		}
+		im.Tail = err == nil
 	case err != nil:
 		im.Problem = fileProblem(err)
 	}

@@ -77,7 +77,6 @@ func TestUnreadableFiles(t *testing.T) {
 	}{
 		{"screenshot.csv", []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00"), "is not a text, CSV or XLSX file"},
 		{"big.csv", make([]byte, MaxFileBytes+1), "larger than the 10 MB I read, so none of it was read"},
-		{"long.log", []byte(strings.Repeat("Upgrade failed for Billing_CS\n", MaxTextBytes/20)), "a text larger than the 1 MB I read of one, so none of it was read: paste or share the lines around the errors"},
 		{"many.csv", errorlogtest.CSV(many), "more than 50000 rows, so none were recorded"},
 		{"old.xls", []byte("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1"), "old Excel (.xls)"},
 		{"shot.webp", []byte("RIFF\x10\x00\x00\x00WEBPVP8 \x00\x00"), "it is a WebP image, and I read screenshots as PNG or JPEG only"},
@@ -163,5 +162,18 @@ func TestWindows1252ErrorLog(t *testing.T) {
 	st, err := store.Status(context.Background(), "T1", "prod", -1)
 	if err != nil || len(st.Modules) != 1 || st.Modules[0].Name != "Café_Core" {
 		t.Errorf("recorded %+v (%v), want Café_Core", st.Modules, err)
+	}
+}
+
+// A text file longer than MaxTextBytes (a Configuration Tool log) is read
+// from its end, where the last errors are, and the reply says so.
+func TestLongLogReadFromItsEnd(t *testing.T) {
+	b, store := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod")
+	log := strings.Repeat("2026-12-06 10:00:00 INFO compiling\n", 2*MaxTextBytes/34) + "2026-12-06 11:00:00 ERROR Upgrade failed for Big2_Core\n"
+	out := text(imageMsg(t, b, "9.1", "", b.ReadFile("big.log", []byte(log))))
+	mustSay(t, out, "Read from the file big.log (its last 1 MB: it is longer than I read of a text)")
+	if st, _ := store.Status(context.Background(), "T1", "prod", -1); len(st.Modules) != 1 || st.Modules[0].Name != "Big2_Core" {
+		t.Errorf("recorded %+v, want Big2_Core", st.Modules)
 	}
 }

@@ -452,20 +452,25 @@ func (b *Bot) notUpgradedNext(env progress.Environment) Line {
 // findings were read from, which ones are still being read, and why
 // others were not read.
 func imageLines(m Message, parts []part) []Line {
-	var read, files []string
+	var read []string
+	var files []ImageText
 	var lines []Line
 	for _, p := range parts {
 		switch {
 		case p.sheet != nil:
 			lines = append(lines, p.sheet.lines(m.Images[p.image].Name)...)
 		case p.image >= 0 && len(p.findings) > 0 && m.Images[p.image].File:
-			files = append(files, m.Images[p.image].Name)
+			files = append(files, m.Images[p.image])
 		case p.image >= 0 && len(p.findings) > 0:
 			read = append(read, m.Images[p.image].Name)
 		}
 	}
-	for _, name := range files {
-		lines = append(lines, Line{T(":page_facing_up: Read from the file "), B(imageName(name))})
+	for _, f := range files {
+		l := Line{T(":page_facing_up: Read from the file "), B(imageName(f.Name))}
+		if f.Tail {
+			l = append(l, T(fmt.Sprintf(" (its last %d MB: it is longer than I read of a text)", MaxTextBytes>>20)))
+		}
+		lines = append(lines, l)
 	}
 	if len(read) > 0 {
 		l := Line{T(":frame_with_picture: Read from the screenshot ")}
