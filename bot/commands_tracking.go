@@ -329,7 +329,12 @@ func (b *Bot) addModules(ctx context.Context, c Command, args, name string, reas
 	if errR != nil {
 		return private(errR)
 	}
-	_, beyond := b.beyondCounts(ctx, c.Workspace, env, reason, mods)
+	// The list as it was, for the warnings below (one read; none when it fails).
+	before, err := b.store.Status(ctx, c.Workspace, env, -1)
+	var beyond []string
+	if err == nil {
+		_, beyond = beyondIn(before, reason, mods)
+	}
 	res, err := b.store.Apply(ctx, c.Workspace, env, progress.Change{Kind: progress.ChangeAddModules, Key: "cmd:" + c.ID, Actor: c.User, Reason: reason, Modules: mods, At: b.now()})
 	if err != nil {
 		return private(b.storeError("record", err))
@@ -356,14 +361,14 @@ func (b *Bot) addModules(ctx context.Context, c Command, args, name string, reas
 	for _, m := range res.Reopened {
 		r.Context(b.reopenedLine(m))
 	}
-	if l := b.lookAlikes(ctx, c.Workspace, env, res.Added); l != nil {
+	if l := b.lookAlikes(before, res.Added); l != nil {
 		r.Context(l)
 	}
 	if len(beyond) > 0 {
 		// Asked for by name, it is recorded; but the counts say one is likely wrong.
-		if e, err := b.store.Environment(ctx, c.Workspace, env); err == nil && countOf(e.Counts, reason.Group()) != nil {
-			counted := plural(*countOf(e.Counts, reason.Group()), name+" module", name+" modules")
-			if *countOf(e.Counts, reason.Group()) == 0 {
+		if n := countOf(before.Counts, reason.Group()); n != nil {
+			counted := plural(*n, name+" module", name+" modules")
+			if *n == 0 {
 				counted = "no " + name + " module"
 			}
 			r.Context(Line{T(":warning: Service Center counted " + counted + " on "), B(env),
@@ -685,16 +690,9 @@ func (b *Bot) didYouMean(ctx context.Context, workspace, env, command string, na
 	return Line{T("Did you mean " + quotedList(meant) + "? "), C(b.cmd + " " + command + " " + env + ": " + strings.Join(args, " "))}
 }
 
-// lookAlikes warns of modules just added that are written like others
-// on env's list ("Billing CS" beside "Billing_CS"); nil when none is.
-func (b *Bot) lookAlikes(ctx context.Context, workspace, env string, added []string) Line {
-	if len(added) == 0 {
-		return nil
-	}
-	st, err := b.store.Status(ctx, workspace, env, -1)
-	if err != nil {
-		return nil
-	}
+// lookAlikes warns of modules just added that are written like others on
+// the list st had before ("Billing CS" beside "Billing_CS"); nil when none is.
+func (b *Bot) lookAlikes(st progress.Status, added []string) Line {
 	var pairs []string
 	for _, a := range added {
 		for _, m := range st.Modules {

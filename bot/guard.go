@@ -315,6 +315,15 @@ func (b *Bot) beyondCounts(ctx context.Context, workspace, env string, reason pr
 	if err != nil {
 		return mods, nil
 	}
+	return beyondIn(st, reason, mods)
+}
+
+// beyondIn is beyondCounts against st, read with all its modules.
+func beyondIn(st progress.Status, reason progress.Reason, mods []string) (kept, beyond []string) {
+	g := reason.Group()
+	if countOf(st.Counts, g) == nil {
+		return mods, nil
+	}
 	inGroup := map[string]bool{}
 	for _, m := range slices.Concat(st.Modules, st.RepublishedModules) {
 		if m.Reason.Group() == g {
