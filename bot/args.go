@@ -57,10 +57,14 @@ func moduleNames(engine Diagnoser, args string) (names, refused []string) {
 func typedNames(args string) (names, refused []string) {
 	seen := map[string]bool{}
 	for _, tok := range nameTokens(args) {
+		if !tok.quoted {
+			tok.text = gluedMarker.ReplaceAllString(tok.text, "$1")
+		}
 		n, ok := moduleName(tok.text, tok.quoted)
 		switch {
-		case !tok.quoted && listMarker.MatchString(tok.text):
-			// "1." or "-" of a pasted list: no name, nor anything to point out.
+		case !tok.quoted && listMarker.MatchString(tok.text),
+			tok.afterTab && !tok.quoted && slices.Contains(statusWords, strings.ToLower(n)):
+			// "1." or "-" of a pasted list, a table's status: no name, nor anything to point out.
 		case !ok:
 			if !slices.Contains(refused, tok.text) {
 				refused = append(refused, tok.text)
@@ -77,11 +81,19 @@ func typedNames(args string) (names, refused []string) {
 // A bare number is one too: a module name starts with a letter.
 var listMarker = regexp.MustCompile(`^(?:[0-9]{1,3}(?:\.[0-9]{1,3})*[.):]?|[ivxIVX]{1,4}[.)]|[a-zA-Z][.)]|[-–•‣◦*])$`)
 
-// nameToken is one name as typed: quoted, or between separators.
+// gluedMarker is a list's item marker typed without a space before the name ("1.Customer_IS", "•Billing_CS").
+var gluedMarker = regexp.MustCompile(`^(?:[0-9]{1,3}[.)]|[-–—•‣◦▪→☐*]+)(\pL)`)
+
+// nameToken is one name as typed: quoted, or between separators; afterTab
+// when a tab came before it on its line (a table row's later column).
 type nameToken struct {
-	text   string
-	quoted bool
+	text     string
+	quoted   bool
+	afterTab bool
 }
+
+// statusWords are a table's status column ("Pricing_Lib<tab>Failed<tab>02:11"), no module's name.
+var statusWords = []string{"failed", "skipped", "prepared", "success", "successful", "succeeded", "error", "errors", "warning", "ok", "done", "pending"}
 
 // closingQuote pairs the quotes a name may be written in.
 var closingQuote = map[rune]rune{'"': '"', '\'': '\'', '“': '”', '‘': '’', '«': '»'}
@@ -96,24 +108,42 @@ func isWordRune(r rune) bool {
 
 // nameTokens splits command arguments into names as typed, leaving out
 // comments in parentheses (to the end of the line when not closed) and the
-// word "and". An apostrophe followed by a letter does not close a quote:
+// word "and". After a name, the rest of its line is a comment too when a
+// colon ends the name ("Orders_Core: compile error") or a dash follows it
+// alone ("Orders_UI – skipped because …"). An apostrophe followed by a letter does not close a quote:
 // 'Men's Portal' is one name.
 func nameTokens(args string) []nameToken {
 	var out []nameToken
 	var cur strings.Builder
 	var quote rune
 	depth := 0
+	// On this line: the last token a name, a tab met, the rest a comment.
+	prevName, tab, comment := false, false, false
 	flush := func(quoted bool) {
 		t := cur.String()
 		cur.Reset()
 		if quoted {
 			t = strings.TrimSpace(t)
 		}
-		if t != "" && (quoted || !strings.EqualFold(t, "and")) {
-			out = append(out, nameToken{t, quoted})
+		marker := !quoted && listMarker.MatchString(t)
+		switch {
+		case t == "" || !quoted && strings.EqualFold(t, "and"):
+		case marker && prevName && strings.Trim(t, "-–—") == "":
+			comment = true
+		default:
+			out = append(out, nameToken{t, quoted, tab})
+			prevName = !marker
+			comment = !quoted && !marker && len(t) > 1 && strings.HasSuffix(t, ":")
 		}
 	}
 	for i, r := range args {
+		if comment || r == '\n' {
+			if r == '\n' {
+				flush(quote != 0)
+				prevName, tab, comment, quote, depth = false, false, false, 0, 0
+			}
+			continue
+		}
 		// The bytes as typed, even when they are not UTF-8: refused names quote them.
 		raw := args[i:]
 		if r == utf8.RuneError {
@@ -128,11 +158,9 @@ func nameTokens(args string) []nameToken {
 				depth++
 			case ')':
 				depth--
-			case '\n':
-				depth = 0
 			}
 		case quote != 0:
-			if next, _ := utf8.DecodeRuneInString(args[i+len(raw):]); r == quote && !(isApostrophe(r) && isWordRune(next)) || r == '\n' {
+			if next, _ := utf8.DecodeRuneInString(args[i+len(raw):]); r == quote && !(isApostrophe(r) && isWordRune(next)) {
 				flush(true)
 				quote = 0
 			} else {
@@ -143,6 +171,9 @@ func nameTokens(args string) []nameToken {
 			depth = 1
 		case closingQuote[r] != 0 && cur.Len() == 0:
 			quote = closingQuote[r]
+		case r == '\t':
+			flush(false)
+			tab = true
 		case r == ',' || r == ';' || unicode.IsSpace(r):
 			flush(false)
 		default:

@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -140,6 +141,9 @@ func (b *Bot) usageError(def *commandDef, problem string) Response {
 	return private(r)
 }
 
+// doneWords mean done, though they are spelled nearer other commands ("fixed" is two letters from "failed").
+var doneWords = []string{"fixed", "published", "republish", "resolved", "complete", "completed", "finished"}
+
 func (b *Bot) unknownCommand(name string) Response {
 	best, dist := "", 1<<30
 	for _, c := range b.commands {
@@ -148,6 +152,9 @@ func (b *Bot) unknownCommand(name string) Response {
 				best, dist = c.name, d
 			}
 		}
+	}
+	if slices.Contains(doneWords, strings.ToLower(name)) {
+		best, dist = "done", 0
 	}
 	def := b.lookup(best)
 	problem := fmt.Sprintf("I don't know the command %q.", Shorten(name, 40))

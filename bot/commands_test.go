@@ -60,6 +60,7 @@ func TestCommands(t *testing.T) {
 		{"U1", "diagnose There was an error preparing your modules.", false, true, []string{"The modules preparation step itself failed"}, []string{"self-managed"}},
 		{"U1", "diagnose hello", false, true, []string{"don't recognize"}, nil},
 		{"U1", "statsu", false, true, []string{"Did you mean status?", "Usage: /upgrade status"}, nil},
+		{"U1", "fixed Orders", false, true, []string{"Did you mean done?", "Usage: /upgrade done"}, nil}, // not "failed", two letters off
 		{"U1", "xyzzyplugh", false, true, []string{"I don't know the command", "/upgrade help"}, nil},
 		{"U1", "help done", false, true, []string{"Mark modules republished", "/upgrade done Billing_CS", "republished"}, nil},
 		{"U1", "reset prod", false, true, []string{"Start a new upgrade of prod?"}, nil},
@@ -189,9 +190,10 @@ func TestSeveralEnvironments(t *testing.T) {
 	cmd(t, b, "C1", "U1", "failed dev: Solo_CS")
 	cmd(t, b, "C1", "U1", "done dev: Solo_CS")
 	mustSay(t, text(cmd(t, b, "C1", "U2", "done Solo_CS")), "Solo_CS was marked republished on dev already by U1")
-	// Asked which, the example is the command given, with the environment named as it reads it.
-	mustSay(t, text(cmd(t, b, "C1", "U1", "snooze 1h")), "say which, e.g. `/upgrade snooze dev 1h`")
-	mustSay(t, text(cmd(t, b, "C1", "U1", "failed Ghost")), "say which, e.g. `/upgrade failed dev: Ghost`")
+	// Asked which, the example is the command given, with the environment named
+	// as it reads it: one with modules left (prod; dev has none).
+	mustSay(t, text(cmd(t, b, "C1", "U1", "snooze 1h")), "say which, e.g. `/upgrade snooze prod 1h`")
+	mustSay(t, text(cmd(t, b, "C1", "U1", "failed Ghost")), "say which, e.g. `/upgrade failed prod: Ghost`")
 	// A button click marks a module republished.
 	resp = msg(t, b, "C1", "U1", "1.3", "prod: "+strings.Replace(producerPaste, "Billing_CS", "Directory", 2))
 	var mark *Button
@@ -452,4 +454,56 @@ func TestFailedAgainSaysItWasRepublished(t *testing.T) {
 	cmd(t, b, "C1", "U1", "failed Billing_CS Orders_Core")
 	cmd(t, b, "C1", "U1", "done Billing_CS")
 	mustSay(t, text(cmd(t, b, "C1", "U2", "failed Billing_CS")), "Billing_CS was marked republished by U1", "it is listed again.")
+}
+
+// Slips of a tired hand, each once taken literally: an environment among
+// the names, "done prod all", an all-clear confirmed on an empty list, an
+// example carrying --yes, names spread over environments, "prod.".
+func TestSlipsOfTheHand(t *testing.T) {
+	b, store := newTestBot(t)
+	ctx := context.Background()
+	cmd(t, b, "C1", "U1", "track dev 11.31.0")
+	cmd(t, b, "C1", "U1", "track prod 11.31.0")
+	for _, tc := range []struct{ command, want string }{
+		{"failed prod", "prod is an environment this channel follows, not a module: write `/upgrade failed prod: <module>`"},
+		{"skipped Orders_UI on prod", "write `/upgrade skipped prod: Orders_UI`"},
+		{"done A_CS prod", "write `/upgrade done prod: A_CS`"},
+	} {
+		mustSay(t, text(cmd(t, b, "C1", "U1", tc.command)), tc.want, "Nothing was recorded")
+	}
+	for _, env := range []string{"dev", "prod"} {
+		if st, _ := store.Status(ctx, "T1", env, -1); st.ModuleCount != 0 {
+			t.Errorf("%s lists %+v after the refused commands", env, st.Modules)
+		}
+	}
+	cmd(t, b, "C1", "U1", "failed prod: A_CS")
+	cmd(t, b, "C1", "U1", "failed dev: D_CS")
+	cmd(t, b, "C1", "U1", "done dev: D_CS")
+	// The example names the environment with modules left, and confirms nothing.
+	out := text(cmd(t, b, "C1", "U1", "done all --yes"))
+	mustSay(t, out, "e.g. `/upgrade done prod: all`")
+	if strings.Contains(out, "--yes") {
+		t.Errorf("the example confirms: %s", out)
+	}
+	// With no news of the preparation, done all on an empty list closes the
+	// upgrade (README): asked first, as it is with --yes.
+	mustSay(t, text(cmd(t, b, "C1", "U1", "done dev: all")), "Nothing is listed on dev and no outcome of its modules preparation is recorded. Record its upgrade as done")
+	if st, _ := store.Status(ctx, "T1", "dev", 0); st.Environment.State == progress.StateDone {
+		t.Errorf("dev done before the confirmation: %+v", st.Environment)
+	}
+	// "done prod all" and "all." mean done all.
+	mustSay(t, text(cmd(t, b, "C1", "U1", "done prod all")), "Mark every module on prod's list republished")
+	mustSay(t, text(cmd(t, b, "C1", "U1", "done prod: all.")), "Mark every module on prod's list republished")
+	// Names spread over environments: which lists which, and one command each.
+	cmd(t, b, "C1", "U1", "failed prod: P_CS")
+	mustSay(t, text(cmd(t, b, "C1", "U1", "done P_CS, D_CS")),
+		`"P_CS": prod; "D_CS": dev (republished)`, "e.g. `/upgrade done prod: P_CS`")
+	// "prod." is prod.
+	mustSay(t, text(cmd(t, b, "C1", "U1", "status prod.")), "prod")
+	cmd(t, b, "C1", "U1", "track prod. 11.31.0")
+	if envs, _ := store.ChannelEnvironments(ctx, "T1", "C1"); len(envs) != 2 {
+		t.Errorf("environments after track prod.: %+v", envs)
+	}
+	// One word too many in track says which.
+	mustSay(t, text(cmd(t, b, "C1", "U1", "track qa 11.31.0 self managed")), "self-managed")
 }

@@ -24,8 +24,11 @@ func (b *Bot) cmdTrack(ctx context.Context, c Command, args string) Response {
 		}
 		from, fields = fields[i+1], fields[:i]
 	}
-	if len(fields) == 0 || len(fields) > 3 {
+	if len(fields) == 0 {
 		return b.usageError(def, "Tell me which environment to follow.")
+	}
+	if len(fields) > 3 {
+		return b.usageError(def, fmt.Sprintf("Too many words (%s not understood): after the environment, track takes a version and an installation type, cloud or self-managed (one word), e.g. `%s track %s 11.31.0 self-managed`.", quotedList(fields[3:]), b.cmd, strings.ToLower(fields[0])))
 	}
 	if b.member != nil {
 		in, err := b.member.InChannel(ctx, c.Channel)
@@ -244,49 +247,83 @@ func (b *Bot) resolveEnv(ctx context.Context, c Command, named string, modules [
 	}
 	// The environments that list all these modules; else those that list
 	// them or had them republished (done says by whom).
-	var match, before []string
-	if len(modules) > 0 {
-		for _, e := range envs {
-			st, err := b.store.Status(ctx, c.Workspace, e.Name, -1)
-			if err != nil {
-				return "", b.storeError("status", err)
-			}
-			listed, known := map[string]bool{}, map[string]bool{}
-			for _, m := range st.Modules {
-				listed[moduleKey(m.Name)], known[moduleKey(m.Name)] = true, true
-			}
-			for _, m := range st.RepublishedModules {
-				known[moduleKey(m.Name)] = true
-			}
-			all, seen := true, true
-			for _, m := range modules {
-				all, seen = all && listed[moduleKey(m)], seen && known[moduleKey(m)]
-			}
-			if all {
-				match = append(match, e.Name)
-			}
-			if seen {
-				before = append(before, e.Name)
-			}
-		}
-		if len(match) == 1 {
-			return match[0], nil
-		}
-		if len(match) == 0 && len(before) == 1 {
-			return before[0], nil
-		}
-	}
 	names := make([]string, len(envs))
 	for i, e := range envs {
 		names[i] = e.Name
 	}
-	if len(match) > 1 {
+	if len(modules) == 0 {
+		return "", errorReply(fmt.Sprintf("This channel follows %s: say which, e.g. `%s %s`.", strings.Join(names, ", "), b.cmd, withEnv(c.Text, b.envWithModules(ctx, c.Workspace, envs))))
+	}
+	var match, before []string
+	on := map[string][]string{} // by module key: the environments that list it, or else had it republished
+	for _, e := range envs {
+		st, err := b.store.Status(ctx, c.Workspace, e.Name, -1)
+		if err != nil {
+			return "", b.storeError("status", err)
+		}
+		listed, known := map[string]bool{}, map[string]bool{}
+		for _, m := range st.Modules {
+			listed[moduleKey(m.Name)], known[moduleKey(m.Name)] = true, true
+		}
+		for _, m := range st.RepublishedModules {
+			known[moduleKey(m.Name)] = true
+		}
+		all, seen := true, true
+		for _, m := range modules {
+			k := moduleKey(m)
+			all, seen = all && listed[k], seen && known[k]
+			if listed[k] {
+				on[k] = append(on[k], e.Name)
+			} else if known[k] {
+				on[k] = append(on[k], e.Name+" (republished)")
+			}
+		}
+		if all {
+			match = append(match, e.Name)
+		}
+		if seen {
+			before = append(before, e.Name)
+		}
+	}
+	switch {
+	case len(match) == 1:
+		return match[0], nil
+	case len(match) == 0 && len(before) == 1:
+		return before[0], nil
+	case len(match) > 1:
 		return "", errorReply(fmt.Sprintf("%s list %s: say which, e.g. `%s %s`.", joinAnd(match), quotedList(modules), b.cmd, withEnv(c.Text, match[0])))
 	}
-	if len(modules) > 0 {
+	if len(on) == 0 {
 		return "", errorReply(fmt.Sprintf("No environment this channel follows (%s) lists %s: check the names with `%s status`.", strings.Join(names, ", "), quotedList(modules), b.cmd))
 	}
-	return "", errorReply(fmt.Sprintf("This channel follows %s: say which, e.g. `%s %s`.", strings.Join(names, ", "), b.cmd, withEnv(c.Text, names[0])))
+	// Spread over environments: one command each, the example for the first listed.
+	var where, same []string
+	first := ""
+	for _, m := range modules {
+		envs := on[moduleKey(m)]
+		if len(where) < 5 {
+			where = append(where, fmt.Sprintf("%q: %s", Shorten(m, 40), cmp.Or(strings.Join(envs, ", "), "none of them")))
+		}
+		if len(envs) > 0 && first == "" {
+			first = strings.TrimSuffix(envs[0], " (republished)")
+		}
+		if len(envs) > 0 && strings.TrimSuffix(envs[0], " (republished)") == first {
+			same = append(same, commandName(m))
+		}
+	}
+	name, _ := splitCommand(c.Text)
+	return "", errorReply(fmt.Sprintf("No environment this channel follows (%s) has all of %s (%s). Name one environment per command, e.g. `%s %s %s: %s`.",
+		strings.Join(names, ", "), quotedList(modules), strings.Join(where, "; "), b.cmd, name, first, strings.Join(same, " ")))
+}
+
+// envWithModules is the first of envs with modules left to republish, else the first.
+func (b *Bot) envWithModules(ctx context.Context, workspace string, envs []progress.Environment) string {
+	for _, e := range envs {
+		if st, err := b.store.Status(ctx, workspace, e.Name, 0); err == nil && st.ModuleCount+st.Unnamed() > 0 {
+			return e.Name
+		}
+	}
+	return envs[0].Name
 }
 
 // withEnv is the command text with env named as its command reads it:
@@ -299,6 +336,7 @@ func withEnv(text, env string) string {
 	case "failed", "skipped", "done", "take", "release":
 		env += ":"
 	}
+	args, _ = confirmed(args) // the example is no confirmation
 	return strings.TrimSpace(name + " " + env + " " + args)
 }
 
@@ -394,6 +432,32 @@ func (b *Bot) envAsModule(ctx context.Context, c Command, envName, command strin
 		}
 		return nil
 	}
+	if len(mods) == 0 {
+		return nil
+	}
+	envs, err := b.store.ChannelEnvironments(ctx, c.Workspace, c.Channel)
+	if err != nil {
+		return nil // resolveEnv says so
+	}
+	// A followed environment anywhere among the names: "failed prod",
+	// "skipped Orders_UI on prod".
+	for i, m := range mods {
+		env := strings.ToLower(m)
+		if !slices.ContainsFunc(envs, func(e progress.Environment) bool { return e.Name == env }) {
+			continue
+		}
+		var names []string
+		for j, n := range mods {
+			if j != i && !(j == i-1 && slices.Contains([]string{"on", "in", "for", "at"}, strings.ToLower(n))) {
+				names = append(names, commandName(n))
+			}
+		}
+		if len(names) == 0 {
+			names = []string{"<module>"}
+		}
+		return errorReply(fmt.Sprintf("%s is an environment this channel follows, not a module: write `%s %s %s: %s`. Nothing was recorded.",
+			env, b.cmd, command, env, strings.Join(names, " ")))
+	}
 	if len(mods) < 2 {
 		return nil
 	}
@@ -402,14 +466,6 @@ func (b *Bot) envAsModule(ctx context.Context, c Command, envName, command strin
 		names[i] = commandName(m)
 	}
 	env := strings.ToLower(mods[0])
-	envs, err := b.store.ChannelEnvironments(ctx, c.Workspace, c.Channel)
-	if err != nil {
-		return nil // resolveEnv says so
-	}
-	if slices.ContainsFunc(envs, func(e progress.Environment) bool { return e.Name == env }) {
-		return errorReply(fmt.Sprintf("%s is an environment this channel follows, not a module: write `%s %s %s: %s`. Nothing was recorded.",
-			env, b.cmd, command, env, strings.Join(names, " ")))
-	}
 	// Tracked elsewhere, or named as environments are ("staging"): no module either.
 	if _, err := b.store.Environment(ctx, c.Workspace, env); err == nil || environmentWord(env) {
 		return errorReply(fmt.Sprintf("%s is an environment's name, not a module, and this channel does not follow it: in a channel that does, write `%s %s %s: %s`. (A module of that name: put the environment first, `%s %s <env>: %s`.) Nothing was recorded.",
@@ -422,7 +478,10 @@ func (b *Bot) cmdDone(ctx context.Context, c Command, args string) Response {
 	def := b.lookup("done")
 	args, yes := confirmed(args)
 	envName, rest := splitEnvPrefix(args)
-	all := strings.EqualFold(strings.TrimSpace(rest), "all")
+	if f := strings.Fields(rest); envName == "" && len(f) == 2 && isAll(f[1]) {
+		envName, rest = f[0], f[1] // "done prod all"
+	}
+	all := isAll(rest)
 	var mods, refused []string
 	if !all {
 		if mods, refused = moduleNames(b.engine, rest); len(mods) == 0 {
@@ -444,12 +503,16 @@ func (b *Bot) cmdDone(ctx context.Context, c Command, args string) Response {
 		if err != nil {
 			return private(b.storeError("status", err))
 		}
-		if st.ModuleCount == 0 && st.Unnamed() == 0 && !republishAll(st.Environment) {
+		if st.ModuleCount == 0 && st.Unnamed() == 0 && !republishAll(st.Environment) && st.Environment.State != progress.StateFollowing {
 			return private(errorReply(fmt.Sprintf("%s has no modules to republish.", env))) // nothing to confirm
 		}
 		return b.confirm(ctx, c.Workspace, env, "done "+env+": all --yes", "Mark all republished", func(st progress.Status) string {
-			if republishAll(st.Environment) {
+			switch {
+			case republishAll(st.Environment):
 				return fmt.Sprintf("Record that every application of %s is republished?", env)
+			case st.ModuleCount == 0 && st.Unnamed() == 0:
+				// No news of the preparation: the way a team with no summary to paste closes the upgrade.
+				return fmt.Sprintf("Nothing is listed on %s and no outcome of its modules preparation is recorded. Record its upgrade as done, every module republished?", env)
 			}
 			q := fmt.Sprintf("Mark every module on %s's list republished (%s)", env, plural(st.ModuleCount, "module", "modules"))
 			if n := st.Unnamed(); n > 0 {
@@ -463,6 +526,11 @@ func (b *Bot) cmdDone(ctx context.Context, c Command, args string) Response {
 		refusedNote(r, refused)
 	}
 	return resp
+}
+
+// isAll reports whether done's arguments are "all" ("all.", "ALL!").
+func isAll(args string) bool {
+	return strings.EqualFold(strings.TrimRight(strings.TrimSpace(args), ".!"), "all")
 }
 
 // noNamesProblem says that a command named no module, and what it could not take for one.

@@ -160,7 +160,8 @@ func Next(st Status, c Change) Transition {
 			return Transition{State: cur, Refused: VerdictOlder}
 		}
 	case ChangeSummary:
-		if cur.stage() > 2 && sameCounts(c.Counts, st.Counts) {
+		if (cur.stage() > 2 || cur.stage() == 2 && cur.Normal() != StateFailed) && sameCounts(c.Counts, st.Counts) {
+			// Pasted again (a failed step's next run starts afresh instead).
 			return Transition{State: cur, Refused: VerdictRecorded}
 		}
 		to = StateReady

@@ -45,7 +45,7 @@ func TestModuleKey(t *testing.T) {
 }
 
 func TestEnvironmentNamesLeaveInvisiblesOut(t *testing.T) {
-	for _, name := range []string{"prod", "PROD", "pro\u200bd", "\u2066prod\u2069", "\ufeffProd", "prod:"} {
+	for _, name := range []string{"prod", "PROD", "pro\u200bd", "\u2066prod\u2069", "\ufeffProd", "prod:", "prod.", "prod!"} {
 		if got, err := NormalizeEnvironment(name); err != nil || got != "prod" {
 			t.Errorf("NormalizeEnvironment(%+q) = %q, %v; want prod", name, got, err)
 		}

@@ -25,7 +25,7 @@ const (
 // lowercase key; invisible characters pasted with it are left out, and a
 // colon after it ("status prod:", as "failed prod: A" is written).
 func NormalizeEnvironment(name string) (string, error) {
-	name = strings.TrimSuffix(cleanName(name), ":")
+	name = strings.TrimRight(cleanName(name), ":.,;!?") // "prod:" of a command, "prod." of a sentence
 	if name == "" {
 		return "", invalid("environment name", "", "is empty")
 	}
