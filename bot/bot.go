@@ -69,6 +69,7 @@ type Action struct {
 	ID        string // unique per click
 	ActionID  string
 	Value     string
+	Message   string // the message holding the button (its ts in Slack); "" when not known
 }
 
 // Response is what the bot does in answer.

@@ -48,8 +48,8 @@ func MarkDoneButton(n int, env, module string) Button {
 	if env != "" {
 		cmd = "done " + env + ": " + commandName(module)
 	}
-	// Slack shows 75 characters of a button: a long name is cut, not "republished".
-	label := "Mark " + Shorten(module, 75-len("Mark  republished")) + " republished"
+	// Slack shows 75 characters of a button: a long name is cut in its middle, not "republished".
+	label := "Mark " + ShortenMiddle(module, 75-len("Mark  republished")) + " republished"
 	return Button{ActionID: fmt.Sprintf("%s:%d", ActionMarkDone, n), Label: label, Value: v.String(), Primary: n == 0, Command: cmd}
 }
 
@@ -150,7 +150,13 @@ func (b *Bot) handleAction(ctx context.Context, a Action) Response {
 		if _, yes := confirmed(a.Value); !yes {
 			return private(errorReply("That button is out of date."))
 		}
-		resp := b.HandleCommand(ctx, Command{Workspace: a.Workspace, Channel: a.Channel, User: a.User, ID: a.ID, Text: a.Value})
+		id := a.ID
+		if a.Message != "" {
+			// One question, confirmed once: a double click, or a click on a
+			// stale copy after later changes, is the same command again.
+			id = "confirm:" + a.Channel + ":" + a.Message
+		}
+		resp := b.HandleCommand(ctx, Command{Workspace: a.Workspace, Channel: a.Channel, User: a.User, ID: id, Text: a.Value})
 		if resp.Announce != nil {
 			resp.Update = &Reply{Summary: "Confirmed"}
 			resp.Update.Context(Line{T("Confirmed by "), M(a.User), T(".")})
@@ -160,6 +166,9 @@ func (b *Bot) handleAction(ctx context.Context, a Action) Response {
 		// Run as typed, without --yes: a target set since the offer is not replaced without asking.
 		if !strings.HasPrefix(a.Value, "track ") {
 			return private(errorReply("That button is out of date."))
+		}
+		if env, _, _ := strings.Cut(strings.TrimPrefix(a.Value, "track "), " "); !b.follows(ctx, a, env) {
+			return private(errorReply(fmt.Sprintf("This channel no longer follows %s, so that button is out of date: `%s %s` follows it again.", env, b.cmd, a.Value)))
 		}
 		return b.HandleCommand(ctx, Command{Workspace: a.Workspace, Channel: a.Channel, User: a.User, ID: a.ID, Text: a.Value})
 	case ActionRecord:
@@ -183,6 +192,9 @@ func (b *Bot) chooseEnv(ctx context.Context, a Action, v buttonValue) Response {
 		return private(errorReply(fmt.Sprintf("That choice has expired: I keep a message's changes for %d days. To record it for %s, %s.", keepFor/(24*time.Hour), v.Env, again)))
 	}
 	m := k.Message
+	if !b.follows(ctx, a, v.Env) {
+		return private(errorReply(fmt.Sprintf("This channel no longer follows %s, so nothing was recorded there. `%s track %s` follows it again; then %s.", v.Env, b.cmd, v.Env, again)))
+	}
 	if r := b.beforeRestart(ctx, a.Workspace, v.Env, k.KeptAt); r != nil {
 		return private(r)
 	}
@@ -225,6 +237,17 @@ func (b *Bot) chooseEnv(ctx context.Context, a Action, v buttonValue) Response {
 		resp.Announce = b.clearedIn(v.Env, out.state)
 	}
 	return resp
+}
+
+// follows reports whether the clicked button's channel follows env (true
+// when that cannot be read: the change itself then says what failed).
+func (b *Bot) follows(ctx context.Context, a Action, env string) bool {
+	envs, err := b.store.ChannelEnvironments(ctx, a.Workspace, a.Channel)
+	if err != nil {
+		return true
+	}
+	env, _ = progress.NormalizeEnvironment(env)
+	return slices.ContainsFunc(envs, func(e progress.Environment) bool { return e.Name == env })
 }
 
 // keepFor is how long a diagnosis reply's buttons keep working in full:

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/redis/go-redis/v9"
 
@@ -515,6 +516,20 @@ func TestNoMarkButtonWithoutAnEnvironment(t *testing.T) {
 			if strings.HasPrefix(label, "Mark ") {
 				t.Errorf("%q: button %q in a channel that follows nothing", paste, label)
 			}
+		}
+	}
+}
+
+// Two long names that differ only at their end keep their buttons apart.
+func TestMarkButtonsOfLongNamesDiffer(t *testing.T) {
+	const stem = "Contoso_Customer_Onboarding_Integration_Services_Core_API_"
+	a, b := MarkDoneButton(0, "prod", stem+"Orders"), MarkDoneButton(1, "prod", stem+"Invoices")
+	if a.Label == b.Label {
+		t.Errorf("both buttons read %q", a.Label)
+	}
+	for _, bt := range []Button{a, b} {
+		if n := utf8.RuneCountInString(bt.Label); n > 75 || !strings.HasPrefix(bt.Label, "Mark Contoso_") || !strings.HasSuffix(bt.Label, " republished") {
+			t.Errorf("label %q (%d characters)", bt.Label, n)
 		}
 	}
 }

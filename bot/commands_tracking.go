@@ -837,6 +837,9 @@ func (b *Bot) cmdReset(ctx context.Context, c Command, args string) Response {
 	if err != nil {
 		return private(b.storeError("reset", err))
 	}
+	if res.Duplicate {
+		return Response{}
+	}
 	b.releaseOwners(ctx, c.Workspace, env, "cmd:"+c.ID, nil, true)
 	r := &Reply{Summary: env + " reset for a new upgrade"}
 	r.Section(Line{M(c.User), T(" started a new upgrade of "), B(env), T(": state, counts and modules cleared; history kept.")})

@@ -40,6 +40,17 @@ func Shorten(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
+// ShortenMiddle cuts s to n runes in its middle, keeping its end: names
+// that differ only there ("…_Orders", "…_Invoices") stay apart.
+func ShortenMiddle(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	tail := (n - 1) / 3
+	return string(r[:n-1-tail]) + "…" + string(r[len(r)-tail:])
+}
+
 // Line is one line of spans.
 type Line []Span
 

@@ -803,3 +803,25 @@ func TestReadyAtOnceAllClearWording(t *testing.T) {
 		t.Errorf("speaks of modules reported, none was:\n%s", out)
 	}
 }
+
+// A button offered while the channel followed an environment does nothing
+// there once the channel stops following it: a choice records nothing, and
+// a target offered does not follow it again (untrack is the admins').
+func TestButtonsAfterUntrack(t *testing.T) {
+	b, store := newTestBot(t)
+	ctx := context.Background()
+	cmd(t, b, "C1", "U1", "track prod")
+	cmd(t, b, "C1", "U1", "track qa")
+	choose := button(t, msg(t, b, "C1", "U1", "1.1", producerPaste).Reply, ActionChooseEnv+":qa")
+	const paste = "qa: Upgrade Failure: Upgrade failed for Employees\tCompilerService\tSRV01\tDetail\nDevelopment purpose\nVersion 11.31.0 (Build 22500)"
+	target := button(t, msg(t, b, "C1", "U1", "1.2", paste).Reply, ActionTarget)
+	cmd(t, b, "C1", "U1", "untrack qa")
+	mustSay(t, text(click(b, "c1", choose)), "This channel no longer follows qa, so nothing was recorded there")
+	mustSay(t, text(click(b, "c2", target)), "This channel no longer follows qa, so that button is out of date: `/upgrade track qa 11.31.0` follows it again.")
+	if envs, _ := store.ChannelEnvironments(ctx, "T1", "C1"); len(envs) != 1 || envs[0].Name != "prod" {
+		t.Errorf("the channel follows %+v", envs)
+	}
+	if st, _ := store.Status(ctx, "T1", "qa", -1); len(st.Modules) != 1 { // Employees, from the paste before untrack
+		t.Errorf("qa lists %+v", st.Modules)
+	}
+}

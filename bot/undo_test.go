@@ -48,12 +48,22 @@ func TestConfirmations(t *testing.T) {
 			if bt.Command != tc.command || bt.Value != tc.command {
 				t.Errorf("button command %q, value %q; want %q", bt.Command, bt.Value, tc.command)
 			}
-			click := b.HandleAction(ctx, Action{Workspace: "T1", Channel: "C1", User: "U1", ID: "a1", ActionID: bt.ActionID, Value: bt.Value})
+			click := b.HandleAction(ctx, Action{Workspace: "T1", Channel: "C1", User: "U1", ID: "a1", ActionID: bt.ActionID, Value: bt.Value, Message: "q1"})
 			if !strings.Contains(text(click), tc.announced) || click.Update == nil {
 				t.Errorf("the click: %s", text(click))
 			}
 			if st, _ := store.Status(ctx, "T1", "prod", 0); st.ModuleCount != 0 {
 				t.Errorf("after the click: %d modules", st.ModuleCount)
+			}
+			// A second click on the same question (a double click, a stale
+			// copy) after a module was reported: confirmed once, C kept.
+			cmd(t, b, "C1", "U1", "failed C")
+			again := b.HandleAction(ctx, Action{Workspace: "T1", Channel: "C1", User: "U2", ID: "a2", ActionID: bt.ActionID, Value: bt.Value, Message: "q1"})
+			if !again.Announce.Empty() {
+				t.Errorf("confirmed twice: %s", text(again))
+			}
+			if st, _ := store.Status(ctx, "T1", "prod", -1); st.ModuleCount != 1 || st.Modules[0].Name != "C" {
+				t.Errorf("after the second click: %+v", st.Modules)
 			}
 		})
 	}

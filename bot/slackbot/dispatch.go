@@ -397,10 +397,11 @@ func (a *App) answerText(ctx context.Context, r *bot.Reading, o origin) (string,
 			switch {
 			case err != nil:
 				a.storeFailed("claim", err)
-			case !ok:
+			case !ok && !news(resp):
 				a.metrics.Duplicate("thread")
 				a.log.Debug("this thread already has the diagnosis", "channel", o.channel)
 				resp.Reply = nil
+			case !ok: // the diagnosis again, but this paste recorded something or asks: it gets its reply
 			default:
 				claimed = heldClaims{r.Message().Workspace, token, []string{key}}
 			}
@@ -414,6 +415,20 @@ func (a *App) answerText(ctx context.Context, r *bot.Reading, o origin) (string,
 		a.finish(ctx, claimed, err)
 	}
 	return ts, err
+}
+
+// news reports whether a reply tells of a change (the same error listed
+// again, or for another environment: it has an Undo button) or asks a
+// question: a thread that already has the diagnosis still needs it.
+func news(resp bot.Response) bool {
+	for _, b := range resp.Reply.Blocks {
+		for _, bt := range b.Buttons {
+			if id, _, _ := strings.Cut(bt.ActionID, ":"); id != bot.ActionMarkDone && id != bot.ActionShowStatus && id != bot.ActionShare {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // threadKey names the findings of a message within its thread, so the same
@@ -566,7 +581,7 @@ func (a *App) handleAction(ctx context.Context, p slack.InteractionCallback) {
 			_ = json.Unmarshal(js, &o.blocks)
 		}
 	}
-	resp := a.core.HandleAction(ctx, bot.Action{Workspace: p.Team.ID, Channel: channel, User: p.User.ID, ID: id, ActionID: act.ActionID, Value: act.Value})
+	resp := a.core.HandleAction(ctx, bot.Action{Workspace: p.Team.ID, Channel: channel, User: p.User.ID, ID: id, ActionID: act.ActionID, Value: act.Value, Message: o.msgTS})
 	if err := a.deliver(ctx, resp, o); err == nil {
 		a.afterAction(ctx, resp, o)
 	}

@@ -88,6 +88,18 @@ func TestRedeliveriesAndMentionPairGiveOneReply(t *testing.T) {
 	if len(posts) != 2 || posts[1].Field("thread_ts") != ts {
 		t.Fatalf("a new finding in the thread: %d replies (thread %q)", len(posts), posts[len(posts)-1].Field("thread_ts"))
 	}
+	// The same error again, once the module was marked republished: it is
+	// listed again, and the reply says so (with its Undo), diagnosis or not.
+	if r := h.core.HandleCommand(context.Background(), bot.Command{Workspace: slackfake.TeamID, Channel: channel, User: ana, ID: "done1", Text: "done prod: Billing_CS"}); r.Announce.Empty() {
+		t.Fatalf("done: %s", bot.RenderText(r.Reply))
+	}
+	h.postEvent("EvRelisted", slackfake.InThread(slackfake.Message(channel, "U0BOB", "1700000200.000500", producerPaste), ts), 0)
+	h.waitJobs(8)
+	posts = h.fake.Calls("chat.postMessage")
+	if len(posts) != 3 {
+		t.Fatalf("the paste that listed Billing_CS again got no reply: %d replies", len(posts))
+	}
+	mustContain(t, "the reply to the paste that listed it again", posts[2].Field("blocks"), "Recorded for *prod*", `"action_id":"undo"`)
 }
 
 // Requests without a valid signature get 401 and change nothing.

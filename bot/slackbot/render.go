@@ -210,7 +210,7 @@ func RenderBlocksLimit(r *bot.Reply, limit int) []slack.Block {
 				var elems []slack.BlockElement
 				for _, bt := range buttons[:n] {
 					e := slack.NewButtonBlockElement(bt.ActionID, bot.Shorten(bt.Value, MaxButtonValue),
-						slack.NewTextBlockObject(slack.PlainTextType, bot.Shorten(bt.Label, MaxButtonLabel), false, false))
+						slack.NewTextBlockObject(slack.PlainTextType, bot.ShortenMiddle(bt.Label, MaxButtonLabel), false, false))
 					if bt.Primary {
 						e.Style = slack.StylePrimary
 					}
