@@ -3,28 +3,41 @@ package bot
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/upgradebot/upgradebot/progress"
 )
 
 // handleEdit answers an edited message (HandleEdit).
 func (b *Bot) handleEdit(ctx context.Context, m Message) Response {
-	if len(m.Images) == 0 {
-		was, found, err := b.kept(ctx, m.Workspace, replyKey(m))
-		if err != nil {
-			return private(b.storeError("read the edited message's screenshots", err))
-		}
-		if found {
-			m.Images = was.Images
+	if _, isCmd := b.CommandText(m.Text); isCmd {
+		r := errorReply("An edited command is not run again: send it anew (and `" + b.cmd + " undo` takes back what the first one did).")
+		return private(r)
+	}
+	was, found, err := b.keptAt(ctx, m.Workspace, replyKey(m))
+	if err != nil {
+		return private(b.storeError("read the edited message", err))
+	}
+	if len(m.Images) == 0 && found {
+		m.Images = was.Images
+	}
+	u, recorded, err := b.undoable(ctx, m.Workspace, replyKey(m))
+	recorded = err == nil && recorded && u.Undone == ""
+	if recorded && found && was.KeptAt > 0 {
+		if r := b.beforeRestart(ctx, m.Workspace, u.Env, was.KeptAt); r != nil {
+			return private(r) // neither its first version undone nor the edit recorded: the new upgrade is not the old one's
 		}
 	}
-	if u, ok, err := b.undoable(ctx, m.Workspace, replyKey(m)); err == nil && ok && u.Undone == "" && u.Outcome {
+	if recorded && u.Outcome {
 		ctx = context.WithValue(ctx, correctingKey{}, true)
 	}
 	res, undone, errR := b.undoMessage(ctx, m, "edit:"+messageKey(m))
 	if errR != nil {
 		return private(errR)
 	}
+	// A module the first version reported and someone republished since
+	// stays republished: the edit corrects that report, it is no new one.
+	ctx = context.WithValue(ctx, keptKey{}, res.Kept)
 	resp := b.Answer(ctx, b.Read(m))
 	if !undone {
 		return resp
@@ -47,6 +60,15 @@ func (b *Bot) handleEdit(ctx context.Context, m Message) Response {
 }
 
 type correctingKey struct{}
+
+// keptKey holds the modules an edit's undo left as they were (changed since).
+type keptKey struct{}
+
+// keptByEdit reports whether module is one an edit's undo left as changed since.
+func keptByEdit(ctx context.Context, module string) bool {
+	kept, _ := ctx.Value(keptKey{}).([]string)
+	return slices.ContainsFunc(kept, func(k string) bool { return moduleKey(k) == moduleKey(module) })
+}
 
 // correcting reports whether ctx is an edit's of a message that recorded a
 // summary or banner: what the edit says of them is its author's correction.
@@ -83,6 +105,9 @@ func (b *Bot) undoMessage(ctx context.Context, m Message, key string) (progress.
 	res, err := b.store.Apply(ctx, m.Workspace, u.Env, progress.Change{Kind: progress.ChangeUndo, Key: key, Actor: m.User, Undoes: u.Keys, At: b.now()})
 	if err != nil && !errors.Is(err, progress.ErrNothingToUndo) {
 		return progress.Result{}, false, b.storeError("undo", err)
+	}
+	if res.Duplicate {
+		return res, false, nil // this edit was answered already: what it recorded stays undoable
 	}
 	u.Undone = m.User
 	b.putUndoable(ctx, m.Workspace, ref, u)

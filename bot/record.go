@@ -471,6 +471,7 @@ func (b *Bot) apply(ctx context.Context, workspace, env, actor, key string, chan
 				h.Modules = named
 				out.held = append(out.held, heldChange{Key: fmt.Sprintf("%s#%d#env", key, i), Change: h, Why: heldEnvironment})
 			}
+			p.Modules = slices.DeleteFunc(slices.Clone(p.Modules), func(m string) bool { return keptByEdit(ctx, m) })
 			if !correcting(ctx) {
 				var beyond []string
 				if p.Modules, beyond = b.beyondCounts(ctx, workspace, env, p.Reason, p.Modules); len(beyond) > 0 {

@@ -407,3 +407,35 @@ func TestHistoryReasonsReadable(t *testing.T) {
 		t.Errorf("the change record codes a reason:\n%s", text(exp))
 	}
 }
+
+// An edit corrects its message's report: a module republished since stays
+// republished (no reopened upgrade), and a message from before a reset
+// records nothing into the new upgrade.
+func TestEditOfAnOldReport(t *testing.T) {
+	now := testNow
+	b, store := newClockBot(t, func() time.Time { return now })
+	ctx := context.Background()
+	cmd(t, b, "C1", "U1", "track prod 11.31.0")
+	msg(t, b, "C1", "U1", "1.1", "There were errors preparing some modules.\n26 modules prepared successfully, 1 modules failed and 0 modules skipped.")
+	msg(t, b, "C1", "U1", "1.2", "Upgrade Failure: Upgrade failed for Billing_CS")
+	mustSay(t, text(cmd(t, b, "C1", "U2", "done prod: Billing_CS")), "All clear on prod")
+	now = now.Add(time.Minute)
+	edit := b.HandleEdit(ctx, Message{Workspace: "T1", Channel: "C1", User: "U1", TS: "1.2", Edited: "1.3", Text: "Upgrade Failure: Upgrade failed for Billing_CS (from the Error Log)"})
+	if out := text(edit); strings.Contains(out, "no longer all clear") || strings.Contains(out, "listed again") {
+		t.Errorf("the edit reopened the upgrade:\n%s", out)
+	}
+	if st, _ := store.Status(ctx, "T1", "prod", -1); st.State != progress.StateDone || st.ModuleCount != 0 {
+		t.Errorf("after the edit: %s, %+v", st.State, st.Modules)
+	}
+
+	cmd(t, b, "C1", "U1", "track qa 11.31.0")
+	msg(t, b, "C1", "U1", "2.1", "qa: "+producerPaste)
+	now = now.Add(time.Minute)
+	cmd(t, b, "C1", "U1", "reset qa --yes")
+	now = now.Add(time.Minute)
+	edit = b.HandleEdit(ctx, Message{Workspace: "T1", Channel: "C1", User: "U1", TS: "2.1", Edited: "2.2", Text: "qa: " + strings.ReplaceAll(producerPaste, "Billing_CS", "Orders_CS")})
+	mustSay(t, text(edit), "That message came before qa's upgrade was started again")
+	if st, _ := store.Status(ctx, "T1", "qa", -1); st.ModuleCount != 0 {
+		t.Errorf("the edit of a message from before the reset recorded %+v", st.Modules)
+	}
+}

@@ -1,8 +1,10 @@
 package slackbot
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"strconv"
 	"time"
 
 	"github.com/slack-go/slack/slackevents"
@@ -72,7 +74,9 @@ func (a *App) takeChange(cb *slackevents.EventsAPICallbackEvent, e *slackevents.
 	if m.ThreadTS == m.TS {
 		m.ThreadTS = ""
 	}
-	deleted := e.SubType == "message_deleted"
+	// A message with thread replies (the bot's) is not removed when deleted:
+	// it becomes a tombstone ("This message was deleted.").
+	deleted := e.SubType == "message_deleted" || e.Message != nil && e.Message.SubType == "tombstone"
 	if !deleted {
 		cur := e.Message
 		// An unfurl or new metadata changes a message without an edit of its text.
@@ -88,9 +92,18 @@ func (a *App) takeChange(cb *slackevents.EventsAPICallbackEvent, e *slackevents.
 // handleChange answers an edit (the message diagnosed and recorded again)
 // or a deletion (its reply offers Undo), updating the message's reply.
 func (a *App) handleChange(ctx context.Context, eventID string, m bot.Message, deleted bool) {
-	held, dup := a.claimAll(ctx, m.Workspace, []claim{{"slack:event:" + eventID, "event_id"}})
+	// One answer per edit, however often it is delivered (under other event ids too).
+	held, dup := a.claimAll(ctx, m.Workspace, []claim{{"slack:event:" + eventID, "event_id"}, {"slack:change:" + m.Channel + ":" + m.TS + ":" + cmp.Or(m.Edited, "deleted"), "change"}})
 	if dup {
 		return
+	}
+	if !deleted && a.olderEdit(ctx, m) {
+		a.finish(ctx, held, nil)
+		return
+	}
+	// The message itself, delivered late (a retry), is not answered after its edit.
+	if ok, err := a.store.Claim(ctx, m.Workspace, "slack:msg:"+m.Channel+":"+m.TS, held.token, a.opts.ClaimTTL); err == nil && ok {
+		held.keys = append(held.keys, "slack:msg:"+m.Channel+":"+m.TS)
 	}
 	var resp bot.Response
 	if deleted {
@@ -115,4 +128,29 @@ func (a *App) handleChange(ctx context.Context, eventID string, m bot.Message, d
 		a.noteReply(ctx, m, eventID, ts)
 	}
 	a.finish(ctx, held, err)
+}
+
+// olderEdit reports whether an edit of m newer than m's was answered already
+// (edits delivered out of order: the message reads as the newest one), and
+// else notes m's as the newest.
+func (a *App) olderEdit(ctx context.Context, m bot.Message) bool {
+	key := "slack:edited:" + m.Channel + ":" + m.TS
+	if last, found, err := a.store.Value(ctx, m.Workspace, key); err == nil && found && !tsBefore(string(last), m.Edited) {
+		a.log.Debug("an older edit after a newer one, not answered", "channel", m.Channel, "ts", m.TS)
+		return true
+	}
+	if err := a.store.PutValue(ctx, m.Workspace, key, []byte(m.Edited), replyMemory); err != nil {
+		a.storeFailed("remember an edit", err)
+	}
+	return false
+}
+
+// tsBefore reports whether Slack timestamp a ("1700001002.000100") is before b.
+func tsBefore(a, b string) bool {
+	x, errA := strconv.ParseFloat(a, 64)
+	y, errB := strconv.ParseFloat(b, 64)
+	if errA != nil || errB != nil {
+		return a < b
+	}
+	return x < y
 }

@@ -257,3 +257,104 @@ func TestClickReplaceKeepsEventMark(t *testing.T) {
 	}
 	mustContain(t, "the replacement", got[0].Field("blocks"), "Undone by <@"+ana+">", `"block_id":"evt:EvPaste"`)
 }
+
+// editAt is the message_changed event of message ts edited to text at editTS.
+func editAt(ts, text, editTS string) map[string]any {
+	e := slackfake.Edit(channel, ts, text)
+	e["message"].(map[string]any)["edited"] = map[string]any{"user": ana, "ts": editTS}
+	e["ts"], e["event_ts"] = editTS, editTS
+	return e
+}
+
+// Edits as Slack may deliver them: twice under other event ids, out of
+// order, before the message itself; a command edited; a message with
+// replies deleted (a tombstone). Each leaves the record as the message
+// reads now, and its reply where it was.
+func TestEditsDeliveredOddly(t *testing.T) {
+	const ts = "1700001000.000100"
+	orders := strings.ReplaceAll(producerPaste, "Billing_CS", "Orders_CS")
+	final := strings.ReplaceAll(producerPaste, "Billing_CS", "Final_CS")
+	undo := func(h *harness, trigger string) {
+		f := slackfake.SlashCommand(channel, ana, "undo", h.fake.ResponseURL(trigger), trigger)
+		if code, _ := h.do(slackfake.FormRequest(h.events(), secret, f)); code != http.StatusOK {
+			t.Fatalf("/upgrade undo: %d", code)
+		}
+	}
+	t.Run("the same edit twice", func(t *testing.T) {
+		h := start(t, setup{mode: ModeHTTP})
+		h.track("prod")
+		h.postEvent("EvPaste", slackfake.Message(channel, ana, ts, producerPaste), 0)
+		h.postEvent("EvEditA", editAt(ts, orders, "1700001001.000000"), 0)
+		h.postEvent("EvEditB", editAt(ts, orders, "1700001001.000000"), 0)
+		h.waitJobs(3)
+		if n := len(h.fake.Calls("chat.update")); n != 1 {
+			t.Errorf("%d updates of the reply, want 1", n)
+		}
+		undo(h, "trig-undo")
+		h.waitJobs(4)
+		if got := h.listed(); got != "" {
+			t.Errorf("listed %q after undo of the edited paste", got)
+		}
+	})
+	t.Run("a newer edit first", func(t *testing.T) {
+		h := start(t, setup{mode: ModeHTTP})
+		h.track("prod")
+		h.postEvent("EvPaste", slackfake.Message(channel, ana, ts, producerPaste), 0)
+		h.postEvent("EvEdit2", editAt(ts, final, "1700001002.000000"), 0)
+		h.postEvent("EvEdit1", editAt(ts, orders, "1700001001.000000"), 0)
+		h.waitJobs(3)
+		if got := h.listed(); got != "Final_CS" {
+			t.Errorf("listed %q, want the newest edit's Final_CS", got)
+		}
+	})
+	t.Run("the edit before the message", func(t *testing.T) {
+		h := start(t, setup{mode: ModeHTTP})
+		h.track("prod")
+		h.postEvent("EvEdit", editAt(ts, orders, "1700001001.000000"), 0)
+		h.waitJobs(1)
+		h.postEvent("EvPaste", slackfake.Message(channel, ana, ts, producerPaste), 1)
+		h.waitJobs(2)
+		if got := h.listed(); got != "Orders_CS" {
+			t.Errorf("listed %q, want the edit's Orders_CS alone", got)
+		}
+		if n := len(h.fake.Calls("chat.postMessage")); n != 1 {
+			t.Errorf("%d replies, want 1", n)
+		}
+	})
+	t.Run("a command edited", func(t *testing.T) {
+		h := start(t, setup{mode: ModeHTTP})
+		h.track("prod")
+		mention := "<@" + slackfake.BotUserID + "> failed prod: Orders"
+		h.postEvent("EvCmd", slackfake.Message(channel, ana, ts, mention), 0)
+		h.waitJobs(1)
+		h.postEvent("EvCmdEdit", editAt(ts, strings.Replace(mention, "Orders", "Invoices", 1), "1700001001.000000"), 0)
+		h.waitJobs(2)
+		eph := h.fake.Calls("chat.postEphemeral")
+		if len(eph) != 1 || eph[0].Field("user") != ana {
+			t.Fatalf("ephemeral answers to the edit: %+v", eph)
+		}
+		mustContain(t, "the answer to the edited command", eph[0].Field("text"), "An edited command is not run again")
+		if got := h.listed(); got != "Orders" {
+			t.Errorf("listed %q after the edited command", got)
+		}
+	})
+	t.Run("deleted with replies: a tombstone", func(t *testing.T) {
+		h := start(t, setup{mode: ModeHTTP})
+		h.track("prod")
+		h.postEvent("EvPaste", slackfake.Message(channel, ana, ts, producerPaste), 0)
+		h.waitJobs(1)
+		e := slackfake.Edit(channel, ts, "This message was deleted.")
+		e["message"] = map[string]any{"type": "message", "subtype": "tombstone", "user": "USLACKBOT", "text": "This message was deleted.", "ts": ts, "hidden": true}
+		e["previous_message"].(map[string]any)["text"] = producerPaste
+		h.postEvent("EvTomb", e, 0)
+		h.waitJobs(2)
+		ups := h.fake.Calls("chat.update")
+		if len(ups) != 1 {
+			t.Fatalf("chat.update calls: %+v", ups)
+		}
+		mustContain(t, "the reply after the deletion", ups[0].Field("blocks"), "was deleted", "Billing_CS")
+		if got := h.listed(); got != "Billing_CS" {
+			t.Errorf("listed %q after the deletion", got)
+		}
+	})
+}
