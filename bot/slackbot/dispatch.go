@@ -312,6 +312,9 @@ func (a *App) finish(ctx context.Context, held heldClaims, err error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	release := err != nil && !final(err)
+	if u, ok := ctx.Value(undeliveredKey{}).(*bool); ok && release {
+		*u = true
+	}
 	for _, k := range held.keys {
 		var serr error
 		if release {

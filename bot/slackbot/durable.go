@@ -156,17 +156,28 @@ func (a *App) submitEvent(j job, m bot.Message, r *bot.Reading, d durable) bool 
 func (a *App) finishing(run func(context.Context), e progress.Entry, rec *recovery) func(context.Context) {
 	d := durable{rec: rec}
 	return func(ctx context.Context) {
+		var undelivered bool
 		defer func() {
 			finished := a.lanes.ctx.Err() == nil
-			if rec != nil {
+			switch {
+			case rec != nil:
 				d.end(finished)
-			} else if finished {
+			case finished && undelivered:
+				// Its reply failed in a way a later try may not (Slack
+				// rate-limited or away): left in the journal, it is
+				// recovered after JournalMinIdle, the thread looked in first.
+				a.inbox.forget(e)
+			case finished:
 				a.inbox.Done(ctx, e)
 			}
 		}()
-		run(d.context(ctx))
+		run(context.WithValue(d.context(ctx), undeliveredKey{}, &undelivered))
 	}
 }
+
+// undeliveredKey holds the flag finish raises when a journaled event's work
+// failed in a way worth trying again.
+type undeliveredKey struct{}
 
 // runRecovered finishes an event a stopped process left: it goes through
 // its channel's lane like new work, and is done when that work ended.

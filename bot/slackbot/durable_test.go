@@ -2,6 +2,7 @@ package slackbot
 
 import (
 	"context"
+	"net/http"
 	"path/filepath"
 	"testing"
 	"time"
@@ -171,4 +172,37 @@ func TestUndurableEventStillAnswered(t *testing.T) {
 		t.Errorf("undurable events counted %v, want 1", got)
 	}
 	mustContain(t, "the log", h.logs.String(), "without durability")
+}
+
+// A paste's reply that Slack rate-limited past its retries is not lost: its
+// journal entry stays, and the recovery posts the reply once, in its thread.
+func TestReplyRateLimitedIsPostedLater(t *testing.T) {
+	for name, open := range durableStores(t) {
+		t.Run(name, func(t *testing.T) {
+			store := open()
+			if name == "bolt" {
+				t.Cleanup(func() { store.Close() })
+			}
+			h := start(t, setup{mode: ModeHTTP, store: store, opts: func(o *Options) { o.JournalMinIdle = 200 * time.Millisecond }})
+			h.track("prod")
+			limited := slackfake.Response{Status: http.StatusTooManyRequests, Header: map[string]string{"Retry-After": "1"}}
+			h.fake.Queue("chat.postMessage", limited, limited, limited, limited)
+			const ts = "1700006000.000100"
+			h.postEvent("EvLimited", slackfake.Message(channel, ana, ts, producerPaste), 0)
+			var posted []slackfake.Call
+			for _, c := range h.fake.WaitCalls(5, 30*time.Second, "chat.postMessage") {
+				if c.Answer != nil && c.Answer["ok"] == true && c.Field("thread_ts") == ts {
+					posted = append(posted, c)
+				}
+			}
+			answered(h, "EvMarker", "1700006000.000200")
+			if len(posted) != 1 {
+				t.Fatalf("%d replies posted in the paste's thread, want 1", len(posted))
+			}
+			mustContain(t, "the reply posted late", posted[0].Field("blocks"), "Recorded for *prod*", "Billing_CS", `"action_id":"undo"`)
+			if got := h.listed(); got != "Billing_CS" {
+				t.Errorf("listed %q", got)
+			}
+		})
+	}
 }

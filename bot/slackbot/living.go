@@ -282,11 +282,16 @@ func (l *Living) refresh(ctx context.Context, k livingKey) (again time.Duration,
 		var ae *APIError
 		switch {
 		case errors.As(err, &ae) && ae.Code == "message_not_found" && m.Ended:
-		case errors.As(err, &ae) && ae.Code == "message_not_found":
-			rec, reposting = livingRecord{}, true // deleted: a new one is posted and pinned
-		case err != nil:
+		case errors.As(err, &ae) && (ae.Code == "message_not_found" || ae.Code == "cant_update_message"):
+			rec, reposting = livingRecord{}, true // deleted (or no longer the bot's to edit): a new one is posted and pinned
+		case err != nil && transient(err):
 			l.log.Info("cannot edit the status message; trying again", "channel", k.channel, "env", k.env, "err", err)
 			return l.o.MinInterval, time.Time{}
+		case err != nil:
+			// Archived, the bot removed, its token refused: trying again
+			// every few seconds would only spend the workspace's edits.
+			l.log.Warn("cannot edit the status message; trying again at its next change", "channel", k.channel, "env", k.env, "err", err)
+			return 0, time.Time{}
 		}
 	}
 	if rec.TS == "" {

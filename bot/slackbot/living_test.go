@@ -574,3 +574,33 @@ func TestLivingReplicas(t *testing.T) {
 	}
 	mustContain(t, "last edit", lastText(ta.fake.Calls("chat.update")), "To republish (30)", "M30")
 }
+
+// A status message Slack refuses to edit for good (its channel archived)
+// is tried once per change, not every few seconds: other channels' messages
+// keep their edits. One it refuses for a while (rate limits) is tried again.
+func TestLivingRefusedForGood(t *testing.T) {
+	r := newLivingRig(t, 0)
+	r.run(channel, "track prod")
+	r.clock.Advance(0)
+	r.run("C0OTHER", "track qa")
+	r.clock.Advance(0)
+	r.fake.SetGone(channel, "is_archived")
+	r.run(channel, "failed A")
+	before := r.count("chat.update")
+	r.clock.Advance(10 * time.Minute)
+	if n := r.count("chat.update") - before; n != 1 {
+		t.Errorf("%d edits of the archived channel's message in 10 minutes, want 1", n)
+	}
+	r.run("C0OTHER", "failed B")
+	r.clock.Advance(10 * time.Second)
+	mustContain(t, "the other channel's message", lastText(r.fake.Calls("chat.update")), "B")
+
+	r.fake.SetGone(channel, "")
+	r.fake.Queue("chat.update", slackfake.Response{Status: http.StatusTooManyRequests, Header: map[string]string{"Retry-After": "1"}},
+		slackfake.Response{Status: http.StatusTooManyRequests, Header: map[string]string{"Retry-After": "1"}},
+		slackfake.Response{Status: http.StatusTooManyRequests, Header: map[string]string{"Retry-After": "1"}},
+		slackfake.Response{Status: http.StatusTooManyRequests, Header: map[string]string{"Retry-After": "1"}})
+	r.run(channel, "failed C")
+	r.clock.Advance(time.Minute)
+	mustContain(t, "the message after the rate limit", lastText(r.fake.Calls("chat.update")), "C")
+}

@@ -247,6 +247,16 @@ func unconfirmed(code string) bool {
 	return strings.HasPrefix(code, "http_5")
 }
 
+// transient reports whether a call that failed with err may succeed if
+// tried again soon: Slack was busy, slow or out of reach, not refusing it.
+func transient(err error) bool {
+	var ae *APIError
+	if !errors.As(err, &ae) {
+		return true
+	}
+	return ae.Code == "ratelimited" || ae.Code == "canceled" || unconfirmed(ae.Code)
+}
+
 func statusCode(status int) string {
 	if status == http.StatusTooManyRequests {
 		return "ratelimited"
