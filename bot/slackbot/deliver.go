@@ -92,9 +92,10 @@ func (a *App) deliverTS(ctx context.Context, resp bot.Response, o origin) (strin
 			note("thread", err)
 		}
 	}
-	if threaded, err := a.threadAnnouncement(ctx, resp, o); threaded {
+	if threaded, err := a.threadAnnouncement(ctx, resp, o); threaded && (err == nil || !refused(err) || resp.Announce.Empty()) {
 		note("announce", err)
 	} else if !resp.Announce.Empty() {
+		// No status message, or its thread refused the post: in the channel (or by the command's response_url).
 		note("announce", a.announce(ctx, o, resp.Announce))
 	}
 	if !resp.Update.Empty() && o.kind == fromAction {
@@ -171,11 +172,18 @@ func (a *App) public(ctx context.Context, o origin, r *bot.Reply) (string, error
 	} else {
 		ts, err = a.api.PostMessage(ctx, o.channel, thread, false, r)
 	}
-	if errors.Is(err, bot.ErrChannelGone) && o.responseURL != "" {
-		// A slash command in a channel the bot is not in can still answer there.
+	if refused(err) && o.responseURL != "" {
+		// A slash command in a channel the bot is not in (or while Slack
+		// rate-limits its posts) can still answer there.
 		return "", a.api.Respond(ctx, o.responseURL, respondInChannel, r)
 	}
 	return ts, err
+}
+
+// refused reports whether a post failed for sure (Slack did not make it):
+// another way of answering may be tried.
+func refused(err error) bool {
+	return err != nil && !errors.Is(err, bot.ErrMaybePosted)
 }
 
 // announce posts a tracking change in the channel: at the top level, or in
@@ -186,7 +194,7 @@ func (a *App) announce(ctx context.Context, o origin, r *bot.Reply) error {
 		thread = o.thread
 	}
 	_, err := a.api.PostMessage(ctx, o.channel, thread, thread != "", r)
-	if errors.Is(err, bot.ErrChannelGone) && o.responseURL != "" {
+	if refused(err) && o.responseURL != "" {
 		return a.api.Respond(ctx, o.responseURL, respondInChannel, r)
 	}
 	return err
@@ -249,17 +257,31 @@ func (a *App) file(ctx context.Context, o origin, f *bot.File) error {
 		}
 		return nil
 	}
-	if f.Type == "png" {
-		return err // no code block can show an image; the reply says what it shows
-	}
-	a.log.Info("file upload failed; showing the file's content instead", "file", f.Name, "err", err)
 	text := codeBlock(f)
+	if f.Type == "png" {
+		// No code block can show an image (the reply says what it shows): say it did not come.
+		text = fmt.Sprintf("I could not upload %s to this channel (%s): the reply above says what it shows; try again in a minute.", EscapeSlack(f.Name), uploadProblem(err))
+	} else {
+		a.log.Info("file upload failed; showing the file's content instead", "file", f.Name, "err", err)
+	}
 	if o.responseURL != "" {
 		if err := a.api.RespondText(ctx, o.responseURL, respondEphemeral, text); err == nil {
 			return nil
 		}
 	}
 	return a.api.PostEphemeralText(ctx, o.channel, o.user, o.thread, text)
+}
+
+// uploadProblem says in a few words why an upload failed.
+func uploadProblem(err error) string {
+	var ae *APIError
+	switch {
+	case errors.As(err, &ae) && ae.Explanation != "":
+		return ae.Explanation
+	case errors.As(err, &ae):
+		return "Slack answered " + ae.Code
+	}
+	return "Slack could not be reached"
 }
 
 // codeBlock is a file's content as a message: its name, then the content,

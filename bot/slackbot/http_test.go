@@ -494,6 +494,15 @@ func TestChannelGone(t *testing.T) {
 	if len(rs) != 2 || rs[1].Field("response_type") != "in_channel" {
 		t.Fatalf("announce fallback: %+v", rs)
 	}
+	// So does one Slack rate-limits past its retries: recorded, and said.
+	limited := slackfake.Response{Status: http.StatusTooManyRequests, Header: map[string]string{"Retry-After": "1"}}
+	h.fake.Queue("chat.postMessage", limited, limited, limited, limited)
+	h.do(slackfake.FormRequest(h.events(), secret, slackfake.SlashCommand(channel, ana, "track dev", h.fake.ResponseURL("lim"), "lim")))
+	h.waitJobs(3)
+	rs = h.fake.Calls("response_url")
+	if len(rs) != 3 || rs[2].Field("response_type") != "in_channel" || !strings.Contains(rs[2].Field("blocks"), "follow *dev*") {
+		t.Fatalf("announce when rate-limited: %+v", rs)
+	}
 }
 
 // With the store unreachable the bot still answers, and counts it.

@@ -446,6 +446,12 @@ func TestLivingThreadReplies(t *testing.T) {
 	if up := h.fake.WaitCalls(1, 5*time.Second, "files.completeUploadExternal")[0]; up.Field("thread_ts") != ts {
 		t.Errorf("chart uploaded in %q, want the thread %s", up.Field("thread_ts"), ts)
 	}
+	// The bot removed from the channel: the announcement goes by the command's response_url.
+	h.fake.SetGone(channel, "not_in_channel")
+	command("failed Orders_CS")
+	for _, r := range h.fake.WaitCalls(1, 5*time.Second, "response_url") {
+		mustContain(t, "the announcement by response_url", r.Field("blocks"), "Orders_CS")
+	}
 }
 
 // A milestone reached again within homeChartEvery is posted without a
@@ -536,6 +542,12 @@ func TestChartUpload(t *testing.T) {
 	if !strings.HasPrefix(get.Field("filename"), "burndown-prod-") || get.Field("alt_txt") == "" || get.Field("length") == "0" {
 		t.Errorf("getUploadURLExternal: %v", get.Form)
 	}
+	// An upload Slack refuses: the asker is told, by the command's response_url.
+	told := len(h.fake.Calls("response_url"))
+	h.fake.Queue("files.completeUploadExternal", slackfake.Response{Body: map[string]any{"ok": false, "error": "not_in_channel"}})
+	command("chart prod")
+	rs := h.fake.WaitCalls(told+2, 5*time.Second, "response_url") // the reply, then the note
+	mustContain(t, "the answer to a refused chart", rs[len(rs)-1].Field("text"), "I could not upload burndown-prod-", "invite it with /invite @upgradebot")
 }
 
 // Two replicas sharing Redis, each told of half the changes of a burst,
