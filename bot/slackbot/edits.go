@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"time"
 
@@ -114,10 +115,16 @@ func (a *App) handleChange(ctx context.Context, eventID string, m bot.Message, d
 	o := eventOrigin(ctx, eventID, m)
 	if !resp.Reply.Empty() && !resp.Private {
 		if edited, err := a.editReply(ctx, bot.Edit{Message: m, Reply: resp.Reply}); edited {
-			if err != nil {
+			var ae *APIError
+			switch {
+			case errors.As(err, &ae) && ae.Code == "message_not_found":
+				// Its reply was deleted: the new one is posted in the thread instead.
+			case err != nil:
 				a.log.Warn("could not update the reply to a changed message", "channel", m.Channel, "ts", m.TS, "err", err)
+				resp.Reply = nil
+			default:
+				resp.Reply = nil
 			}
-			resp.Reply = nil
 		}
 	}
 	if deleted {

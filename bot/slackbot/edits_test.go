@@ -338,6 +338,20 @@ func TestEditsDeliveredOddly(t *testing.T) {
 			t.Errorf("listed %q after the edited command", got)
 		}
 	})
+	t.Run("its reply deleted", func(t *testing.T) {
+		h := start(t, setup{mode: ModeHTTP})
+		h.track("prod")
+		h.postEvent("EvPaste", slackfake.Message(channel, ana, ts, producerPaste), 0)
+		h.waitJobs(1)
+		h.fake.Delete(channel, h.fake.Calls("chat.postMessage")[0].Answer["ts"].(string))
+		h.postEvent("EvEdit", editAt(ts, orders, "1700001001.000000"), 0)
+		h.waitJobs(2)
+		posts := h.fake.Calls("chat.postMessage")
+		if len(posts) != 2 || posts[1].Field("thread_ts") != ts {
+			t.Fatalf("%d posts; want the edit's reply posted anew in the paste's thread", len(posts))
+		}
+		mustContain(t, "the new reply", posts[1].Field("blocks"), "Orders_CS", `"action_id":"undo"`)
+	})
 	t.Run("deleted with replies: a tombstone", func(t *testing.T) {
 		h := start(t, setup{mode: ModeHTTP})
 		h.track("prod")

@@ -75,6 +75,8 @@ func TestSharedFileLimits(t *testing.T) {
 		{slackfake.File{ID: "F0LIAR", Name: "liar.txt", Mimetype: "text/plain", Filetype: "text", Content: huge, Size: 100}, "too large (at most 10.0 MB are read)", 1},
 		{slackfake.File{ID: "F0BIN", Name: "errors.csv", Mimetype: "text/csv", Filetype: "csv", Content: pngOf(t, 3)}, "is not a text, CSV or XLSX file", 1},
 		{slackfake.File{ID: "F0BOMB", Name: "bomb.xlsx", Filetype: "xlsx", Content: zipBomb(t)}, "unpacks to more than 64 MB", 1},
+		// The token may not read it: Slack sends the download to its sign-in page.
+		{slackfake.File{ID: "F0SCOPE", Name: "errors.txt", Mimetype: "text/plain", Filetype: "text", Content: []byte("x"), SignIn: true}, "the app needs the files:read scope", 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file.Name, func(t *testing.T) {

@@ -645,3 +645,22 @@ func TestOddEventsAreAcknowledged(t *testing.T) {
 		t.Errorf("%d posts, want 1 (the odd event answered nothing, the next one once)", n)
 	}
 }
+
+// Slack refusing the bot token after start (revoked, app uninstalled)
+// makes the bot unready, so an operator sees why nothing is answered; a
+// call that works again makes it ready again.
+func TestReadinessAfterTheTokenIsRefused(t *testing.T) {
+	h := start(t, setup{mode: ModeHTTP})
+	h.track("prod")
+	h.fake.Queue("chat.postMessage", slackfake.Response{Body: map[string]any{"ok": false, "error": "invalid_auth"}})
+	h.postEvent("EvRefused", slackfake.Message(channel, ana, "1700007000.000100", producerPaste), 0)
+	h.waitJobs(1)
+	if r := h.waitReady(http.StatusServiceUnavailable); r.Checks["slack"] != "bot token refused (invalid_auth)" {
+		t.Errorf("readiness: %+v", r)
+	}
+	h.postEvent("EvBack", slackfake.Message(channel, ana, "1700007000.000200", "There was an error preparing your modules."), 0)
+	h.waitJobs(2)
+	if r := h.waitReady(http.StatusOK); r.Checks["slack"] != "ok" {
+		t.Errorf("readiness once a call works: %+v", r)
+	}
+}

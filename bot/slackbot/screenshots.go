@@ -628,7 +628,7 @@ func isHTML(data []byte) bool {
 
 // scopeHint adds what to do when Slack refused for a missing scope.
 func scopeHint(err error) string {
-	if errorCode(err) == "missing_scope" {
+	if c := errorCode(err); c == "missing_scope" || c == "sign_in_page" {
 		return "; the app needs the files:read scope: add it and reinstall the app"
 	}
 	return ""

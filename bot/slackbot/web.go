@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -52,6 +53,8 @@ type API struct {
 	client  *slack.Client
 	log     *slog.Logger
 	metrics Metrics
+	// refused holds the code Slack last refused the bot token with, until a call succeeds again ("" then).
+	refused atomic.Pointer[string]
 }
 
 var (
@@ -247,6 +250,14 @@ func unconfirmed(code string) bool {
 	return strings.HasPrefix(code, "http_5")
 }
 
+// tokenRefused is the code Slack last refused the bot token with; "" while it works.
+func (a *API) tokenRefused() string {
+	if c := a.refused.Load(); c != nil {
+		return *c
+	}
+	return ""
+}
+
 // transient reports whether a call that failed with err may succeed if
 // tried again soon: Slack was busy, slow or out of reach, not refusing it.
 func transient(err error) bool {
@@ -286,8 +297,12 @@ func classify(err error) string {
 		return "network"
 	}
 	var ue *url.Error
-	if errors.As(err, &ue) {
+	switch {
+	case errors.As(err, &ue):
 		return "network"
+	case strings.Contains(err.Error(), "redirected to the sign-in page"):
+		// slack-go's error for a download the token may not make (no files:read).
+		return "sign_in_page"
 	}
 	return "error"
 }
@@ -299,6 +314,9 @@ func classify(err error) string {
 func (a *API) do(ctx context.Context, method, channel string, fn func(context.Context) error) error {
 	err := fn(ctx)
 	if err == nil {
+		if a.refused.Load() != nil && method != "files.download" && method != "response_url" {
+			a.refused.Store(nil) // the token works again
+		}
 		return nil
 	}
 	redactURL(err)
@@ -350,6 +368,7 @@ func (a *API) fail(method, channel, code string, err error) error {
 	case code == "invalid_auth" || code == "not_authed" || code == "token_revoked" || code == "account_inactive" || code == "token_expired":
 		e.Explanation = "Slack refused the token: check SLACK_BOT_TOKEN (Bot User OAuth Token, xoxb-…) and that the app is installed"
 		a.log.Error("Slack refused the bot token", "method", method, "code", code)
+		a.refused.Store(&code)
 	case code == "canceled":
 	default:
 		a.log.Warn("Slack call failed", "method", method, "channel", channel, "code", code, "err", err)

@@ -128,6 +128,10 @@ func New(t testing.TB) *Server {
 	mux.HandleFunc("/socket", s.serveSocket)
 	mux.HandleFunc("/files-pri/", s.serveFile)
 	mux.HandleFunc("/files-moved/", s.serveFile)
+	mux.HandleFunc("/{$}", func(w http.ResponseWriter, _ *http.Request) { // the sign-in page
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = io.WriteString(w, "<!DOCTYPE html><html><head><title>Slack</title></head><body>Sign in to your workspace</body></html>")
+	})
 	s.Server = httptest.NewServer(mux)
 	t.Cleanup(s.Close)
 	return s
@@ -639,6 +643,9 @@ type File struct {
 	Status int
 	// Redirect makes the download URL answer 302 to where the content is.
 	Redirect bool
+	// SignIn sends the download to the workspace's sign-in page, as Slack
+	// does when the token may not read the file (no files:read scope).
+	SignIn bool
 	// Delay makes the download take that long.
 	Delay time.Duration
 	// Mode is the file's mode: "snippet" for a long paste Slack turned
@@ -728,6 +735,10 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {
 	}
 	if f.Redirect && strings.HasPrefix(r.URL.Path, "/files-pri/") {
 		http.Redirect(w, r, "/files-moved/"+rest, http.StatusFound)
+		return
+	}
+	if f.SignIn {
+		http.Redirect(w, r, "/?redir="+url.QueryEscape(r.URL.Path), http.StatusFound)
 		return
 	}
 	if s.BotToken != "" && c.Token != s.BotToken {
