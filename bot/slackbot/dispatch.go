@@ -269,7 +269,20 @@ func (a *App) newText(team, subtype string, ev *slack.Msg, raw *json.RawMessage)
 	if thread == ev.Timestamp {
 		thread = ""
 	}
-	return bot.Message{Workspace: team, Channel: ev.Channel, User: user, TS: ev.Timestamp, ThreadTS: thread, Text: ev.Text}, true
+	return bot.Message{Workspace: team, Channel: ev.Channel, User: user, TS: ev.Timestamp, ThreadTS: thread, Text: messageText(ev)}, true
+}
+
+// messageText is a message's text with that of the attachments holding
+// someone's words: a forwarded message's (is_share), or a bot's (CI and
+// deployment bots post in attachments); a link's preview is not.
+func messageText(ev *slack.Msg) string {
+	text := ev.Text
+	for _, at := range ev.Attachments {
+		if at.IsShare || ev.BotID != "" && at.FromURL == "" && at.OriginalURL == "" {
+			text = strings.TrimSpace(strings.Join([]string{text, at.Pretext, at.Text}, "\n"))
+		}
+	}
+	return text
 }
 
 // claim is a deduplication key and the reason counted when it is taken.

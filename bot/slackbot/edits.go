@@ -67,11 +67,27 @@ const replyMemory = 3 * 24 * time.Hour
 // journaled: rare, and one lost leaves the reply as it was.
 func (a *App) takeChange(cb *slackevents.EventsAPICallbackEvent, e *slackevents.MessageEvent, size int64, received time.Time) bool {
 	prev := e.PreviousMessage
-	// People's messages only: the bot's own replies change too (a thread's reply count).
-	if prev == nil || e.Channel == "" || prev.Timestamp == "" || prev.User == "" || prev.User == a.botUser || prev.BotID != "" {
+	// People's messages, and allowed bots' (a deployment bot edits its
+	// "Deploying…" into the error): the bot's own replies change too (a
+	// thread's reply count).
+	if prev == nil || e.Channel == "" || prev.Timestamp == "" || prev.User == a.botUser && prev.User != "" {
 		return true
 	}
-	m := bot.Message{Workspace: cb.TeamID, Channel: e.Channel, User: prev.User, TS: prev.Timestamp, ThreadTS: prev.ThreadTimestamp}
+	author := prev.User
+	if prev.BotID != "" {
+		app := ""
+		if prev.BotProfile != nil {
+			app = prev.BotProfile.AppID
+		}
+		if prev.BotID == a.botID || !a.allowedBot(prev.BotID, app) {
+			return true
+		}
+		author = cmp.Or(author, prev.BotID)
+	}
+	if author == "" {
+		return true
+	}
+	m := bot.Message{Workspace: cb.TeamID, Channel: e.Channel, User: author, TS: prev.Timestamp, ThreadTS: prev.ThreadTimestamp}
 	if m.ThreadTS == m.TS {
 		m.ThreadTS = ""
 	}
@@ -81,10 +97,18 @@ func (a *App) takeChange(cb *slackevents.EventsAPICallbackEvent, e *slackevents.
 	if !deleted {
 		cur := e.Message
 		// An unfurl or new metadata changes a message without an edit of its text.
-		if cur == nil || cur.Edited == nil || cur.Text == prev.Text {
+		edited := ""
+		switch {
+		case cur == nil:
+		case cur.Edited != nil:
+			edited = cur.Edited.Timestamp
+		case prev.BotID != "":
+			edited = e.TimeStamp // a bot's chat.update carries no "edited"
+		}
+		if edited == "" || messageText(cur) == messageText(prev) {
 			return true
 		}
-		m.Text, m.Edited = cur.Text, cur.Edited.Timestamp
+		m.Text, m.Edited = messageText(cur), edited
 	}
 	return a.submit(job{key: laneKey(m.Workspace, m.Channel), bytes: size, kind: "message", received: received,
 		run: func(ctx context.Context) { a.handleChange(ctx, cb.EventID, m, deleted) }})

@@ -338,6 +338,23 @@ func TestEditsDeliveredOddly(t *testing.T) {
 			t.Errorf("listed %q after the edited command", got)
 		}
 	})
+	t.Run("an allowed bot's update", func(t *testing.T) {
+		h := start(t, setup{mode: ModeHTTP, opts: func(o *Options) { o.AllowedBots = []string{"B0CI"} }})
+		h.track("prod")
+		h.postEvent("EvDeploying", slackfake.BotMessage(channel, "B0CI", "A0CI", ts, "Deploying Billing…"), 0)
+		update := map[string]any{"type": "message", "subtype": "message_changed", "channel": channel, "hidden": true,
+			"ts": "1700001001.000000", "event_ts": "1700001001.000000", "channel_type": "channel",
+			"message":          map[string]any{"type": "message", "subtype": "bot_message", "bot_id": "B0CI", "text": "Deploy failed: " + producerPaste, "ts": ts},
+			"previous_message": map[string]any{"type": "message", "subtype": "bot_message", "bot_id": "B0CI", "text": "Deploying Billing…", "ts": ts}}
+		h.postEvent("EvDeployFailed", update, 0)
+		h.waitJobs(1)
+		if got := h.listed(); got != "Billing_CS" {
+			t.Errorf("listed %q after the bot's update", got)
+		}
+		if n := len(h.fake.Calls("chat.postMessage")); n != 1 {
+			t.Errorf("%d replies to the bot's update, want 1", n)
+		}
+	})
 	t.Run("its reply deleted", func(t *testing.T) {
 		h := start(t, setup{mode: ModeHTTP})
 		h.track("prod")

@@ -203,15 +203,28 @@ func TestWhoIsAnswered(t *testing.T) {
 	bcast := slackfake.InThread(slackfake.Message(channel, ana, "1700000500.000900", "There were errors preparing some modules."), "1700000500.000100")
 	bcast["subtype"] = "thread_broadcast"
 	h.postEvent("EvBroadcast", bcast, 0)
+	// Words in attachments: a forwarded message's, an allowed bot's; not a link's preview.
+	forwarded := slackfake.Message(channel, ana, "1700000501.000100", "")
+	forwarded["attachments"] = []any{map[string]any{"is_share": true, "text": "Producer module 'Fwd_CS' hasn't been prepared for the current OutSystems environment version."}}
+	ci := slackfake.BotMessage(channel, "B0CI", "A0CI", "1700000501.000200", "")
+	ci["attachments"] = []any{map[string]any{"color": "danger", "pretext": "Deploy failed", "text": "Producer module 'Ci_CS' hasn't been prepared for the current OutSystems environment version."}}
+	preview := slackfake.Message(channel, ana, "1700000501.000300", "see https://success.outsystems.com/x")
+	preview["attachments"] = []any{map[string]any{"from_url": "https://success.outsystems.com/x", "text": "There was an error preparing your modules."}}
+	for i, ev := range []map[string]any{forwarded, ci, preview} {
+		h.postEvent(fmt.Sprintf("EvAttached%d", i), ev, 0)
+	}
 	// The events to ignore were refused before being acknowledged, the
-	// others queued: with these three handled, nothing else is left.
-	h.waitJobs(3)
-	if n, jobs := len(h.fake.Calls("chat.postEphemeral", "reactions.add")), h.app.lanes.completed.Load(); n != 0 || jobs != 3 {
-		t.Fatalf("answered what it should ignore: %d calls, %d jobs (want 3)", n, jobs)
+	// others queued: with these five handled, nothing else is left.
+	h.waitJobs(5)
+	if n, jobs := len(h.fake.Calls("chat.postEphemeral", "reactions.add")), h.app.lanes.completed.Load(); n != 0 || jobs != 5 {
+		t.Fatalf("answered what it should ignore: %d calls, %d jobs (want 5)", n, jobs)
+	}
+	if got := h.listed(); !strings.Contains(got, "Fwd_CS") || !strings.Contains(got, "Ci_CS") {
+		t.Errorf("listed %q; want the forwarded and the bot's attached errors", got)
 	}
 	posts := h.fake.Calls("chat.postMessage")
-	if len(posts) != 3 {
-		t.Fatalf("allowed bots and a thread broadcast: %d replies, want 3", len(posts))
+	if len(posts) != 5 {
+		t.Fatalf("allowed bots, a thread broadcast and attachments: %d replies, want 5", len(posts))
 	}
 	threads := map[string]bool{}
 	for _, p := range posts {
