@@ -166,7 +166,17 @@ func (s *Shell) read(ctx context.Context) (in input, ok bool) {
 		}
 		return in, true
 	}
-	// Typed text before the paste is a line of its own.
+	// Typed text before the paste is a line of its own, but for ":image "
+	// or ":file " waiting for the path a file dropped on the terminal pastes.
+	if w, arg := cutWord(before); (w == ":image" || w == ":file") && arg == "" {
+		if path, after, end := strings.Cut(rest, pasteEnd); end && !strings.Contains(path, "\n") {
+			if strings.TrimSpace(after) != "" {
+				l.text = after
+				s.pending = append([]line{l}, s.pending...)
+			}
+			return input{text: w + " " + strings.TrimSpace(path)}, true
+		}
+	}
 	if strings.TrimSpace(before) != "" {
 		l.text = pasteStart + rest
 		s.pending = append([]line{l}, s.pending...)
@@ -416,9 +426,9 @@ func (s *Shell) Run(ctx context.Context) error {
 		case word == ":quit" || word == ":q":
 			return nil
 		case word == ":image":
-			s.image(ctx, arg)
+			s.image(ctx, shellPath(arg))
 		case word == ":file":
-			s.file(ctx, arg)
+			s.file(ctx, shellPath(arg))
 		case word == "/upgrade":
 			s.command(ctx, arg)
 		default:
@@ -433,7 +443,7 @@ func (s *Shell) Run(ctx context.Context) error {
 // typed reads a typed message, first and the lines after it up to an empty
 // line, and passes it to the bot, or says why it is not read.
 func (s *Shell) typed(ctx context.Context, first input) {
-	text, problem := s.readUntil(ctx, first, func(string) bool { return false })
+	text, problem := s.readUntil(ctx, first, startsCommand)
 	switch {
 	case ctx.Err() != nil:
 	case problem != "":
@@ -460,6 +470,34 @@ func ownCommand(word string) bool {
 	return slices.Contains([]string{":image", ":file", ":quit", ":q"}, word)
 }
 
+// shellPath is a path as a terminal gives it when a file is dropped on it,
+// or as typed at a shell: in quotes ('Screenshot 1.png'), with escaped
+// spaces (Screenshot\ 1.png), or under ~/.
+func shellPath(arg string) string {
+	p := strings.TrimSpace(arg)
+	if _, err := os.Stat(p); err == nil {
+		return p // the name as typed is a file's
+	}
+	if len(p) >= 2 && (p[0] == '\'' || p[0] == '"') && p[len(p)-1] == p[0] {
+		p = p[1 : len(p)-1]
+	} else {
+		p = strings.NewReplacer("\\ ", " ", "\\(", "(", "\\)", ")", "\\'", "'", "\\&", "&").Replace(p)
+	}
+	if rest, ok := strings.CutPrefix(p, "~/"); ok {
+		if home, err := os.UserHomeDir(); err == nil {
+			p = filepath.Join(home, rest)
+		}
+	}
+	return p
+}
+
+// startsCommand reports whether a line is one the shell runs, which ends
+// the message or list before it: a /upgrade command or one of its own.
+func startsCommand(line string) bool {
+	w, _ := cutWord(line)
+	return w == "/upgrade" || ownCommand(w)
+}
+
 // listCommands read their module names from the next lines when their own line has none.
 var listCommands = []string{"failed", "skipped", "done", "take"}
 
@@ -469,7 +507,7 @@ func (s *Shell) command(ctx context.Context, text string) {
 	onlyEnv := strings.HasSuffix(rest, ":") && !strings.ContainsAny(rest, " \t")
 	if slices.Contains(listCommands, strings.ToLower(name)) && (rest == "" || onlyEnv) {
 		var problem string
-		text, problem = s.readUntil(ctx, input{text: text}, func(line string) bool { return strings.HasPrefix(strings.TrimSpace(line), "/upgrade") })
+		text, problem = s.readUntil(ctx, input{text: text}, startsCommand)
 		if ctx.Err() != nil {
 			return // interrupted while the names were typed
 		}

@@ -44,6 +44,11 @@ func TestInput(t *testing.T) {
 	if err := os.WriteFile(text, []byte("hello\n\n"+producer+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	spaced := filepath.Join(dir, "Error Log (1).txt")
+	if err := os.WriteFile(spaced, []byte(producer+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	escaped := strings.NewReplacer(" ", "\\ ", "(", "\\(", ")", "\\)").Replace(spaced)
 	tests := []struct {
 		name     string
 		terminal bool
@@ -69,6 +74,10 @@ func TestInput(t *testing.T) {
 			[]string{noMatch, "Billing_CS"}, map[string]int{noMatch: 1}},
 		{"typed lines without an empty line are one message", false, "hello\n" + producer + "\n",
 			[]string{"Billing_CS"}, map[string]int{noMatch: 0}},
+		{"a /upgrade line ends typed text and runs", false, "hello\n/upgrade track qa\n:quit\n" + producer + "\n",
+			[]string{noMatch, "ana set this channel to follow qa"}, map[string]int{"Billing_CS": 0}},
+		{":quit ends a list of names", false, "/upgrade track qa\n/upgrade failed\nA\n:quit\nB\n",
+			[]string{"reported 1 failed module on qa: A"}, map[string]int{"Not module names": 0, "reported 2": 0}},
 		{"pipe: the end of input ends a message", false, producer,
 			[]string{"Billing_CS"}, nil},
 		{"pasted block with empty lines is one message", true, paste("hello\n\n"+producer+"\n\nthanks") + "\n",
@@ -83,6 +92,9 @@ func TestInput(t *testing.T) {
 			nil, map[string]int{pasteOn: 0, "ana@#ops> ": 0}},
 		{":file reads a text file as one message", false, ":file " + text + "\n",
 			[]string{"(read paste.txt", "Billing_CS"}, map[string]int{noMatch: 0}},
+		{":file with a path in quotes, escaped, or dropped on the terminal", true,
+			":file '" + spaced + "'\n:file " + escaped + "\n:file " + paste(spaced) + "\n",
+			[]string{"(read Error Log (1).txt", "(read Error Log (1).txt", "(read Error Log (1).txt"}, map[string]int{"Could not read": 0, "Usage": 0}},
 		{":file without a path, missing file", false, ":file\n:file " + filepath.Join(dir, "nope") + "\n",
 			[]string{"Usage: :file PATH", "Could not read"}, nil},
 		{":image without OCR", false, ":image\n:image x.png\n",
