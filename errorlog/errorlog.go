@@ -141,6 +141,14 @@ func Decode(data []byte) (string, error) {
 		data = out
 	}
 	data = bytes.TrimPrefix(data, []byte("\xEF\xBB\xBF"))
+	if !utf8.Valid(data) && mostlyUTF8(data) {
+		// A UTF-8 log cut inside a character (head -c, a cut export), or
+		// with a stray bad byte: read as UTF-8, not every accent garbled.
+		if t := trimPartial(data, true); utf8.Valid(t) {
+			return string(t), nil
+		}
+		return strings.ToValidUTF8(string(data), "\uFFFD"), nil
+	}
 	if !utf8.Valid(data) && plainBytes(data) {
 		out, err := charmap.Windows1252.NewDecoder().Bytes(data)
 		if err != nil {
@@ -152,6 +160,28 @@ func Decode(data []byte) (string, error) {
 		return "", notText(data)
 	}
 	return string(data), nil
+}
+
+// mostlyUTF8 reports whether data reads as UTF-8 but for a few bytes: a
+// cut last character, or no more bad bytes than valid multi-byte
+// characters (Windows-1252's accents, followed by plain letters, never
+// form those).
+func mostlyUTF8(data []byte) bool {
+	if utf8.Valid(trimPartial(data, true)) {
+		return true
+	}
+	multi, bad := 0, 0
+	for i := 0; i < len(data); {
+		r, n := utf8.DecodeRune(data[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			bad++
+		case n > 1:
+			multi++
+		}
+		i += n
+	}
+	return multi > 0 && bad <= multi
 }
 
 // notText tells a text in another encoding (no NUL byte) from binary data.

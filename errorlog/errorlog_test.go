@@ -53,6 +53,8 @@ func TestRead(t *testing.T) {
 		{"xlsx without a message column", xlsx(t, [][]string{{"a", "b"}, {"1", "2"}}), "", "", 0, nil, "", ErrNoHeader},
 		{"a PNG named .csv", []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), "", "", 0, nil, "", ErrBinary},
 		{"Windows-1252 text (Excel's CSV on Windows)", []byte("Message;Module\nm;Caf\xe9_Core\n"), "CSV", "Message,Module", 1, nil, "Café_Core", nil},
+		{"UTF-8 cut inside its last character", []byte("Message;Module\nm;José_Core\nm;Zoë_UI\xc3"), "CSV", "Message,Module", 2, nil, "José_Core", nil},
+		{"UTF-8 with a stray byte", []byte("Message;Module\nm\xff;José_Core\n"), "CSV", "Message,Module", 1, nil, "José_Core", nil},
 		{"another encoding, with control characters", []byte("Message\nModule \xe9\x01t\xe9\n"), "", "", 0, nil, "", ErrEncoding},
 		{"UTF-16 without a BOM", []byte("M\x00e\x00s\x00"), "", "", 0, nil, "", ErrBinary},
 		{"an old .xls", []byte("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1rest"), "", "", 0, nil, "", ErrOldExcel},
