@@ -182,15 +182,15 @@ func (l *loader) checkRedis() {
 	if c.RedisClusterURL.IsSet() {
 		name, raw = "REDIS_CLUSTER_URL", c.RedisClusterURL.Reveal()
 	}
-	var ve *progress.ValidationError
+	if ve, ok := errors.AsType[*progress.ValidationError](progress.CheckPrefix(c.RedisPrefix)); ok && raw != "" && c.RedisPrefix != "" {
+		l.problem("UPGRADEBOT_REDIS_PREFIX", "%q %s, such as upgradebot-prod", c.RedisPrefix, ve.Problem)
+	}
 	if c.RedisURL.IsSet() && c.RedisClusterURL.IsSet() {
 		l.problem("REDIS_CLUSTER_URL", "set together with REDIS_URL: keep REDIS_CLUSTER_URL for a Redis Cluster, or REDIS_URL for one server or a Sentinel")
 	} else if s, _, err := progress.OpenRedis(c.RedisURL.Reveal(), c.RedisClusterURL.Reveal(), progress.RedisOptions{Prefix: c.RedisPrefix}); err == nil {
 		s.Close() // a client dials only when used
-	} else if raw != "" && errors.As(err, &ve) && ve.Field == "redis prefix" {
-		l.problem("UPGRADEBOT_REDIS_PREFIX", "%q %s, such as upgradebot-prod", c.RedisPrefix, ve.Problem)
-	} else if raw != "" && errors.As(err, &ve) {
-		l.urlProblem(name, raw, ve.Problem, "use redis:// or rediss:// (TLS), as in redis://[user:password@]host:port[/db][?master_name=NAME&addr=sentinel2:port], or for a Cluster redis://[user:password@]host:port?addr=host2:port2&addr=…")
+	} else if ve, ok := errors.AsType[*progress.ValidationError](err); ok && raw != "" && ve.Field != "redis prefix" {
+		l.urlProblem(name, raw, ve.Problem, "use redis:// or rediss:// (TLS), as in redis://[user:password@]host:port[/db][?master_name=NAME&addr=sentinel2:port], or for a Cluster redis://[user:password@]host:port?addr=host2:port2&addr=… (a password's #, ? and / written %23, %3F, %2F)")
 	}
 }
 

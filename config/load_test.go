@@ -521,6 +521,15 @@ func TestRedisURL(t *testing.T) {
 	if p, ok := findProblem(problems(t, err), "UPGRADEBOT_REDIS_PREFIX"); !ok || !strings.Contains(p.Message, `"my prefix" may contain only letters, digits`) {
 		t.Errorf("a bad prefix: want an UPGRADEBOT_REDIS_PREFIX problem, got:\n%v", err)
 	}
+	// Both at once, with a URL go-redis refuses (its password's "#" not encoded): each by its name.
+	_, err = load(t, ForShell, nil, map[string]string{"HOME": "/h", "REDIS_URL": "redis://:SEC#RET@a:6379/8", "UPGRADEBOT_REDIS_PREFIX": "my prefix"})
+	if got := names(problems(t, err)); !slices.Equal(got, []string{"REDIS_URL", "UPGRADEBOT_REDIS_PREFIX"}) || !strings.Contains(err.Error(), "%23") || strings.Contains(err.Error(), "SEC") {
+		t.Errorf("a bad URL and prefix: want both, the URL's without its password, got:\n%v", err)
+	}
+	_, err = load(t, ForShell, nil, map[string]string{"HOME": "/h", "REDIS_URL": "redis://a:6379/-1"})
+	if p, ok := findProblem(problems(t, err), "REDIS_URL"); !ok || !strings.Contains(p.Message, "names database -1") {
+		t.Errorf("database -1: want a REDIS_URL problem, got:\n%v", err)
+	}
 	_, err = load(t, ForShell, nil, map[string]string{"HOME": "/h", "REDIS_URL": "redis://a:6379", "REDIS_CLUSTER_URL": "redis://b:7000"})
 	if got := names(problems(t, err)); !slices.Equal(got, []string{"REDIS_CLUSTER_URL"}) || !strings.Contains(err.Error(), "REDIS_URL") {
 		t.Errorf("both URLs: want one problem naming both, got:\n%v", err)

@@ -163,7 +163,9 @@ func OpenRedis(rawURL, clusterURL string, opts RedisOptions) (s *RedisStore, kin
 		}
 	case "sentinel":
 		var o *redis.FailoverOptions
-		if o, err = redis.ParseFailoverURL(raw); err == nil {
+		if o, err = redis.ParseFailoverURL(raw); err == nil && o.DB < 0 {
+			return nil, "", negativeDB(o.DB)
+		} else if err == nil {
 			if o.Username == "" && o.Password == "" {
 				o.Username, o.Password = o.SentinelUsername, o.SentinelPassword
 			}
@@ -173,7 +175,9 @@ func OpenRedis(rawURL, clusterURL string, opts RedisOptions) (s *RedisStore, kin
 		}
 	default:
 		var o *redis.Options
-		if o, err = redis.ParseURL(raw); err == nil {
+		if o, err = redis.ParseURL(raw); err == nil && o.DB < 0 {
+			return nil, "", negativeDB(o.DB)
+		} else if err == nil {
 			o.ContextTimeoutEnabled = true
 			redisDefaults(&o.Protocol, &o.PoolSize, &o.DialerRetries, &o.MaxRetries, &o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout)
 			client = redis.NewClient(o)
@@ -238,6 +242,14 @@ func redisURLError(err error) error {
 	return &ValidationError{Field: "redis URL", Problem: problem}
 }
 
+// negativeDB refuses a database go-redis would take for 0 (it selects none below 1).
+func negativeDB(db int) error {
+	return &ValidationError{Field: "redis URL", Problem: fmt.Sprintf("names database %d: Redis numbers its databases from 0 (0 to 15 by default)", db)}
+}
+
+// CheckPrefix says what is wrong with a key prefix; nil when it is usable.
+func CheckPrefix(prefix string) error { return checkID("redis prefix", prefix) }
+
 // Close closes the client when the store opened it (OpenRedis).
 func (s *RedisStore) Close() error {
 	if !s.owned {
@@ -267,6 +279,8 @@ func SettingsProblem(err error) string {
 		return "the Redis user may not run the commands the bot needs: grant it +@all on its keys (or use another user)"
 	case strings.Contains(msg, "DB index is out of range"), strings.Contains(msg, "invalid DB index"):
 		return "Redis has no such database: use a database number it has (0 to 15 by default)"
+	case strings.Contains(msg, "cluster support disabled"):
+		return "the address is not a Redis Cluster node: use REDIS_URL for one server (or a Sentinel) instead"
 	case strings.Contains(msg, "unknown command 'sentinel'"):
 		return "the address with master_name is not a Sentinel: name the Sentinels there, or drop master_name for one server"
 	}

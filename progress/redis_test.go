@@ -645,9 +645,14 @@ func TestRedisSettingsProblem(t *testing.T) {
 		{"redis://nobody:wrong@" + host + "/3", "Redis refused the login"},
 		{"redis://" + host + "/99", "Redis has no such database"},
 		{"redis://" + host + "/3?master_name=upgradebot", "is not a Sentinel"},
+		{"cluster:redis://" + host, "is not a Redis Cluster node"},
 		{"redis://" + free + "/3", ""}, // down: it may come back
 	} {
-		s, _, err := OpenRedis(tc.url, "", RedisOptions{})
+		raw, cluster := tc.url, ""
+		if u, ok := strings.CutPrefix(tc.url, "cluster:"); ok {
+			raw, cluster = "", u
+		}
+		s, _, err := OpenRedis(raw, cluster, RedisOptions{})
 		if err != nil {
 			t.Fatalf("%s: %v", tc.url, err)
 		}
