@@ -93,7 +93,7 @@ func cmdShell(ctx context.Context, args []string, e env) error {
 	}
 	b.SetSchedules(sched)
 	sh := shell.New(b, e.stdout, e.stdin, shell.Options{
-		Channel: *channel, User: who, Terminal: e.stdinTerminal,
+		Channel: strings.TrimPrefix(*channel, "#"), User: who, Terminal: e.stdinTerminal, // "#general" is general
 		ReadImage: ocr.readFileFunc(), ImageUnavailable: ocr.note(), Now: e.now,
 		Session: e.shellSession,
 	})

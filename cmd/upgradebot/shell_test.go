@@ -102,7 +102,7 @@ func TestShellInput(t *testing.T) {
 		"/upgrade status qa",
 		"",
 	}, "\n")
-	r := run(t, in, environ, "shell", "--channel", "ops")
+	r := run(t, in, environ, "shell", "--channel", "#ops") // as Slack writes it: the channel ops
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
@@ -121,6 +121,9 @@ func TestShellInput(t *testing.T) {
 	}
 	if strings.Contains(r.stdout, "== qa") {
 		t.Errorf("input after :quit was read:\n%s", r.stdout)
+	}
+	if strings.Contains(r.stdout, "##ops") {
+		t.Errorf("the channel is named ##ops:\n%s", r.stdout)
 	}
 }
 
