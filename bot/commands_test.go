@@ -465,7 +465,7 @@ func TestSlipsOfTheHand(t *testing.T) {
 	cmd(t, b, "C1", "U1", "track dev 11.31.0")
 	cmd(t, b, "C1", "U1", "track prod 11.31.0")
 	for _, tc := range []struct{ command, want string }{
-		{"failed prod", "prod is an environment this channel follows, not a module: write `/upgrade failed prod: <module>`"},
+		{"failed prod", "prod is an environment this channel follows, not a module: write `/upgrade failed prod: <module>`. Nothing was recorded. (A module of that name: `/upgrade failed prod: prod`.)"},
 		{"skipped Orders_UI on prod", "write `/upgrade skipped prod: Orders_UI`"},
 		{"done A_CS prod", "write `/upgrade done prod: A_CS`"},
 	} {

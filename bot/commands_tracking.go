@@ -452,11 +452,13 @@ func (b *Bot) envAsModule(ctx context.Context, c Command, envName, command strin
 				names = append(names, commandName(n))
 			}
 		}
+		also := ""
 		if len(names) == 0 {
 			names = []string{"<module>"}
+			also = fmt.Sprintf(" (A module of that name: `%s %s %s: %s`.)", b.cmd, command, env, commandName(m))
 		}
-		return errorReply(fmt.Sprintf("%s is an environment this channel follows, not a module: write `%s %s %s: %s`. Nothing was recorded.",
-			env, b.cmd, command, env, strings.Join(names, " ")))
+		return errorReply(fmt.Sprintf("%s is an environment this channel follows, not a module: write `%s %s %s: %s`. Nothing was recorded.%s",
+			env, b.cmd, command, env, strings.Join(names, " "), also))
 	}
 	if len(mods) < 2 {
 		return nil
