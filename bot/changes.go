@@ -123,7 +123,12 @@ func (b *Bot) withChanges(ctx context.Context, channel string, fn func(context.C
 	// "All clear" in the request's channel, in its announcement or as the
 	// milestone: that channel's scheduled all-clear would be the second.
 	for env, s := range l.milestones {
-		if s == "" {
+		if s != "" {
+			continue
+		}
+		// A list emptied before the outcome is known says so, not all
+		// clear: this channel is still owed the all-clear that comes with it.
+		if st, err := b.store.Status(ctx, l.workspace, env, 0); err != nil || st.State.Normal() == progress.StateDone {
 			b.allClearAnnounced(ctx, l.workspace, channel, env)
 		}
 	}

@@ -55,7 +55,11 @@ type wireSample struct {
 // sampleOf is what st has left at at: its listed modules by group, and
 // those Service Center counted that nobody has named yet.
 func sampleOf(st progress.Status, at time.Time) wireSample {
-	w := wireSample{At: at.UnixMilli(), Counted: st.Counts.Known() || st.ModuleCount > 0, Left: st.ModuleCount + st.Unnamed(),
+	// Known to be what is left: counted by Service Center, listed, or once
+	// listed and republished since (done without a summary ends at 0).
+	rep := st.Republished
+	counted := st.Counts.Known() || st.ModuleCount > 0 || rep.Failed+rep.Skipped+rep.Reported > 0 || st.State == progress.StateDone
+	w := wireSample{At: at.UnixMilli(), Counted: counted, Left: st.ModuleCount + st.Unnamed(),
 		Failed: st.Open.Failed, Skipped: st.Open.Skipped, Reported: st.Open.Reported, Unnamed: st.Unnamed()}
 	if st.State == progress.StatePreparing {
 		w.Percent = st.Preparation.Percent

@@ -294,3 +294,30 @@ func TestChartAfterAResetUndone(t *testing.T) {
 	mustSay(t, text(click(b, "u1", undo)), "undid")
 	mustSay(t, RenderText(run("chart prod").Reply), "2 modules left at the start", "at most 2", "1 left now")
 }
+
+// An upgrade ended without Service Center's counts (from Platform Server
+// 10, or the list emptied with no summary) draws its end: 0 left, known.
+func TestChartEndsAtZeroWithoutCounts(t *testing.T) {
+	b, _, now := clockBot(t)
+	ctx := context.Background()
+	n := 0
+	run := func(text string) Response {
+		n++
+		*now = now.Add(10 * time.Minute)
+		return b.HandleCommand(ctx, Command{Workspace: "T1", Channel: "C1", User: "U1", ID: fmt.Sprint("c", n), Text: text})
+	}
+	run("track prod 11.31.0")
+	run("failed prod: A B C")
+	run("done prod: A")
+	run("done prod: B C")
+	samples, _, err := b.samples(ctx, "T1", "prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := samples[len(samples)-1]; !last.Counted || last.Left != 0 {
+		t.Errorf("last sample %+v, want 0 left, known", last)
+	}
+	if out := RenderText(run("chart prod").Reply); strings.Contains(out, "no modules counted") {
+		t.Errorf("the chart of an emptied list:\n%s", out)
+	}
+}

@@ -173,3 +173,27 @@ func TestAllClearWaitsForTheOutcome(t *testing.T) {
 	}
 	mustSay(t, RenderText(r), "All clear on prod")
 }
+
+// A reminded channel that emptied the list before the outcome was known is
+// told so, not all clear: when the summary, pasted in another channel,
+// makes the upgrade done, it gets its all-clear at its next reminder.
+func TestAllClearOwedAfterAnEarlyEmptyList(t *testing.T) {
+	ctx := context.Background()
+	b, _, now := clockBot(t)
+	cmd(t, b, "C1", "U1", "track prod")
+	cmd(t, b, "C2", "U1", "track prod")
+	cmd(t, b, "C1", "U1", "failed prod: Orders_Core")
+	remind(t, b, "C1", *now)
+	remind(t, b, "C2", *now)
+	*now = now.Add(time.Hour)
+	mustSay(t, text(cmd(t, b, "C1", "U1", "done prod: Orders_Core")), "prod's list is empty")
+	*now = now.Add(time.Hour)
+	mustSay(t, text(msg(t, b, "C2", "U1", "2.1", "26 modules prepared successfully, 1 modules failed and 0 modules skipped.")), "All clear on prod")
+	next := now.Add(24 * time.Hour)
+	if r, _, err := b.ScheduledReminder(ctx, "T1", "C1", "prod", next, time.Hour); err != nil || !strings.HasPrefix(summary(r), "All clear") {
+		t.Errorf("C1, told only that the list was empty, gets %q (err %v), want its all-clear", summary(r), err)
+	}
+	if r, _, err := b.ScheduledReminder(ctx, "T1", "C2", "prod", next, time.Hour); err != nil || r != nil {
+		t.Errorf("C2, told already, gets %q (err %v), want nothing", summary(r), err)
+	}
+}
