@@ -874,7 +874,10 @@ func (b *Bot) cmdEnvs(ctx context.Context, c Command, _ string) Response {
 		if republishAll(e) {
 			l = append(l, T(", all applications to republish"))
 		} else if st, err := b.store.Status(ctx, c.Workspace, e.Name, 0); err == nil && st.ModuleCount+st.Unnamed() > 0 {
-			l = append(l, T(fmt.Sprintf(", %d to republish", st.ModuleCount+st.Unnamed())))
+			l = append(l, T(fmt.Sprintf(", %d to republish", st.ModuleCount)))
+			if n := st.Unnamed(); n > 0 { // as status and the digest count them
+				l = append(l, T(fmt.Sprintf(", %d not named", n)))
+			}
 		}
 		if e.Version != "" {
 			l = append(l, T(", PS "+e.Version))

@@ -46,6 +46,8 @@ func (b *Bot) cmdHistory(ctx context.Context, c Command, args string) Response {
 		r.Section(Line{T(fmt.Sprintf("History of %s: %s, every upgrade's, in ", env, plural(len(entries), "entry", "entries"))), C(f.Name), T(".")})
 		return Response{Reply: r, Private: true, File: f}
 	}
+	// The upgrade under way, as export covers it; all has the earlier ones.
+	entries, earlier := sinceStart(entries, b.extra(ctx, c.Workspace, env).started)
 	r := &Reply{Summary: fmt.Sprintf("History of %s: %d entries", env, len(entries))}
 	r.Header("History of " + env + " (times in " + b.now().In(b.zone).Format("MST") + ")")
 	// The newest entries, at most 25 and as many as one section of a
@@ -71,10 +73,30 @@ func (b *Bot) cmdHistory(ctx context.Context, c Command, args string) Response {
 		lines = append(lines, Line{T("Nothing recorded yet.")})
 	}
 	r.Section(lines...)
-	if start > 0 {
-		r.Context(Line{T(fmt.Sprintf("%d older entries: ", start)), C(b.cmd + " history " + env + " all"), T(" has them all, as a file.")})
+	if start+earlier > 0 {
+		older := fmt.Sprintf("%d older entries", start)
+		switch {
+		case start == 0:
+			older = plural(earlier, "entry", "entries") + " of earlier upgrades"
+		case earlier > 0:
+			older += fmt.Sprintf(" of this upgrade and %d of earlier ones", earlier)
+		}
+		r.Context(Line{T(older + ": "), C(b.cmd + " history " + env + " all"), T(" has them all, as a file.")})
 	}
 	return private(r)
+}
+
+// sinceStart is the entries of the upgrade under way, started then (when
+// tracked or last reset; an undone reset puts the start back), and how
+// many earlier ones it leaves out.
+func sinceStart(entries []progress.HistoryEntry, started time.Time) ([]progress.HistoryEntry, int) {
+	earlier := 0
+	if start := started.Truncate(time.Millisecond); !started.IsZero() { // history times are in ms
+		for earlier < len(entries) && entries[earlier].Time.Before(start) {
+			earlier++
+		}
+	}
+	return entries[earlier:], earlier
 }
 
 func (b *Bot) cmdExport(ctx context.Context, c Command, args string) Response {
@@ -104,13 +126,7 @@ func (b *Bot) cmdExport(ctx context.Context, c Command, args string) Response {
 	// (tracked, or reset; an undone reset puts the start back), and so is
 	// its timeline.
 	x := b.extra(ctx, c.Workspace, env)
-	earlier := 0
-	if start := x.started.Truncate(time.Millisecond); !x.started.IsZero() { // history times are in ms
-		for earlier < len(entries) && entries[earlier].Time.Before(start) {
-			earlier++
-		}
-		entries = entries[earlier:]
-	}
+	entries, earlier := sinceStart(entries, x.started)
 	for i := range entries {
 		entries[i].Detail = readableReasons.Replace(entries[i].Detail)
 	}

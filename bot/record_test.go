@@ -238,6 +238,12 @@ func TestExportAfterAReset(t *testing.T) {
 		t.Errorf("the export after the reset holds the earlier upgrade:\n%s", csv)
 	}
 	mustSay(t, text(exp), "the 2 timeline entries of earlier upgrades are left out (/upgrade history prod all has them)")
+	// So is the history, which says where the rest is.
+	hist := text(cmd(t, b, "C1", "U1", "history prod"))
+	mustSay(t, hist, "Second_Core", "2 entries of earlier upgrades: /upgrade history prod all has them all")
+	if strings.Contains(hist, "First_Core") {
+		t.Errorf("the history after the reset holds the earlier upgrade:\n%s", hist)
+	}
 
 	undo, ok := buttonsOf(reset.Announce)["Undo"]
 	if !ok {
