@@ -197,3 +197,29 @@ func TestAllClearOwedAfterAnEarlyEmptyList(t *testing.T) {
 		t.Errorf("C2, told already, gets %q (err %v), want nothing", summary(r), err)
 	}
 }
+
+// A reminder, posted anew each time, pings nobody: its "Last update" names
+// no one (status, asked for, still does).
+func TestReminderPingsNobody(t *testing.T) {
+	b, _, now := clockBot(t)
+	cmd(t, b, "C1", "U1", "track prod")
+	cmd(t, b, "C1", "U7", "failed prod: Orders_Core")
+	mentions := func(r *Reply) (n int) {
+		for _, bl := range r.Blocks {
+			for _, f := range bl.Fields {
+				for _, s := range f.Value {
+					if s.Style == Mention && f.Label == "Last update" {
+						n++
+					}
+				}
+			}
+		}
+		return n
+	}
+	if n := mentions(remind(t, b, "C1", *now)); n != 0 {
+		t.Errorf("the reminder's Last update mentions %d people", n)
+	}
+	if n := mentions(cmd(t, b, "C1", "U1", "status prod").Reply); n != 1 {
+		t.Errorf("status's Last update mentions %d people, want its author", n)
+	}
+}

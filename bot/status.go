@@ -210,7 +210,7 @@ func (b *Bot) statusBlocks(r *Reply, st progress.Status, x statusExtra) {
 	}
 	if !st.UpdatedAt.IsZero() {
 		v := Line{T(b.when(st.UpdatedAt))}
-		if st.UpdatedBy != "" {
+		if st.UpdatedBy != "" && !x.quiet { // a reminder, posted anew, would ping them each time
 			v = append(v, T(" by "), M(st.UpdatedBy))
 		}
 		fields = append(fields, Field{Label: "Last update", Value: v})
