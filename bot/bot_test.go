@@ -20,13 +20,13 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/go
 var testNow = time.Date(2026, 11, 25, 9, 30, 0, 0, time.UTC)
 
 // newTestBot returns a bot on a fresh embedded store with a fixed clock.
-func newTestBot(t *testing.T) (*Bot, progress.Store) {
+func newTestBot(t testing.TB) (*Bot, progress.Store) {
 	t.Helper()
 	return newClockBot(t, func() time.Time { return testNow })
 }
 
 // newClockBot returns a bot on a fresh embedded store, both on clock.
-func newClockBot(t *testing.T, clock func() time.Time) (*Bot, progress.Store) {
+func newClockBot(t testing.TB, clock func() time.Time) (*Bot, progress.Store) {
 	t.Helper()
 	store, err := progress.OpenBoltStore(filepath.Join(t.TempDir(), "bot.db"), progress.BoltOptions{Now: clock})
 	if err != nil {

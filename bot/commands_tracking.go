@@ -763,11 +763,15 @@ func (b *Bot) didYouMean(ctx context.Context, workspace, env, command string, na
 // lookAlikes warns of modules just added that are written like others on
 // the list st had before ("Billing CS" beside "Billing_CS"); nil when none is.
 func (b *Bot) lookAlikes(st progress.Status, added []string) Line {
+	listed := map[string][]string{} // by looseKey: one pass over a long list
+	for _, m := range st.Modules {
+		listed[looseKey(m.Name)] = append(listed[looseKey(m.Name)], m.Name)
+	}
 	var pairs []string
 	for _, a := range added {
-		for _, m := range st.Modules {
-			if m.Name != a && looseKey(m.Name) == looseKey(a) {
-				pairs = append(pairs, fmt.Sprintf("%q looks like %q", a, m.Name))
+		for _, m := range listed[looseKey(a)] {
+			if m != a {
+				pairs = append(pairs, fmt.Sprintf("%q looks like %q", a, m))
 			}
 		}
 	}

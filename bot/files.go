@@ -149,6 +149,8 @@ func fileProblem(err error) string {
 		return fmt.Sprintf("it has more than %d rows, so none were recorded; export a shorter period of the Error Log", lim.MaxRows)
 	case errors.Is(err, errorlog.ErrTooLarge):
 		return fmt.Sprintf("the workbook unpacks to more than %d MB, so it was not read; export a shorter period or save it as CSV", lim.MaxUnzip>>20)
+	case errors.Is(err, errorlog.ErrTooWide):
+		return "a row of it has cells far to the right of an Error Log's columns, so it was not read; copy the Error Log's columns to a new sheet, or save it as CSV"
 	case errors.Is(err, errorlog.ErrOldExcel):
 		return "it is an old Excel (.xls) or password-protected workbook; save it as .xlsx or CSV"
 	case errors.Is(err, errorlog.ErrBadXLSX):

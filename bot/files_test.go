@@ -82,6 +82,7 @@ func TestUnreadableFiles(t *testing.T) {
 		{"shot.webp", []byte("RIFF\x10\x00\x00\x00WEBPVP8 \x00\x00"), "it is a WebP image, and I read screenshots as PNG or JPEG only"},
 		{"mixed.txt", []byte("Upgrade failed for Caf\xe9_Core\x01\n"), "in an encoding other than UTF-8 or UTF-16 (Latin-1, Windows-1252…); save it as UTF-8"},
 		{"no-header.xlsx", errorlogtest.XLSX(t, [][]string{{"a"}, {"b"}}), "no sheet has a header row with a Message column"},
+		{"wide.xlsx", errorlogtest.XLSX(t, [][]string{{"Message"}, append(make([]string, 299), "x")}), "cells far to the right of an Error Log's columns"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -150,8 +150,10 @@ func (b *Bot) diagnosisReply(findings []diagnosis.Finding, k known) *Reply {
 // distinctModules are the modules findings name, each once.
 func distinctModules(findings []diagnosis.Finding) []string {
 	var mods []string
+	seen := map[string]bool{} // a shared log may name tens of thousands
 	for _, f := range findings {
-		if m := f.Text("module"); m != "" && !slices.ContainsFunc(mods, func(n string) bool { return moduleKey(n) == moduleKey(m) }) {
+		if m := f.Text("module"); m != "" && !seen[moduleKey(m)] {
+			seen[moduleKey(m)] = true
 			mods = append(mods, m)
 		}
 	}

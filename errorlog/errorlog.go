@@ -39,7 +39,12 @@ var (
 	ErrTooManyRows = errors.New("too many rows")
 	ErrTooLarge    = errors.New("the workbook unpacks to more than the limit")
 	ErrBadXLSX     = errors.New("not a readable XLSX workbook")
+	ErrTooWide     = fmt.Errorf("a row has cells beyond column %d", maxColumns)
 )
+
+// maxColumns bounds a sheet's width: an Error Log has about ten columns,
+// and each row is read as wide as its last cell (one at XFD costs 16,384).
+const maxColumns = 256
 
 // Limits bound what Read takes from one file.
 type Limits struct {
@@ -330,6 +335,9 @@ func readSheet(f *excelize.File, sheet string, lim Limits) (*Log, error) {
 		rec, err := rows.Columns()
 		if err != nil {
 			return nil, fmt.Errorf("%w: row %d: %w", ErrBadXLSX, n, err)
+		}
+		if len(rec) > maxColumns {
+			return nil, fmt.Errorf("%w: row %d", ErrTooWide, n)
 		}
 		if log == nil {
 			if len(rec) == 0 {

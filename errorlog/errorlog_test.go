@@ -57,6 +57,7 @@ func TestRead(t *testing.T) {
 		{"UTF-8 with a stray byte", []byte("Message;Module\nm\xff;José_Core\n"), "CSV", "Message,Module", 1, nil, "José_Core", nil},
 		{"another encoding, with control characters", []byte("Message\nModule \xe9\x01t\xe9\n"), "", "", 0, nil, "", ErrEncoding},
 		{"UTF-16 without a BOM", []byte("M\x00e\x00s\x00"), "", "", 0, nil, "", ErrBinary},
+		{"xlsx with a cell far to the right (each row is read as wide)", xlsx(t, [][]string{{"Message"}, {"m"}, append(make([]string, 299), "x")}), "", "", 0, nil, "", ErrTooWide},
 		{"an old .xls", []byte("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1rest"), "", "", 0, nil, "", ErrOldExcel},
 		{"a zip that is no workbook", zipOf(t, "a.txt", 10), "", "", 0, nil, "", ErrBadXLSX},
 	}

@@ -8,9 +8,13 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"sync"
+	"time"
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
+
+	"github.com/upgradebot/upgradebot/bot"
 )
 
 // Handler serves /slack/events (HTTP mode), /healthz, /readyz and /metrics.
@@ -64,7 +68,11 @@ func (a *App) serveEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := a.verify(r.Header, body); err != nil {
 		a.metrics.Event("rejected_signature")
-		a.log.Warn("refused a request to /slack/events: bad or missing Slack signature (check SLACK_SIGNING_SECRET)", "reason", err, "remote", r.RemoteAddr)
+		// Anyone can send these: one line a minute, its reason cut short.
+		if held, ok := a.refusedLog.allow(time.Now()); ok {
+			a.log.Warn("refused a request to /slack/events: bad or missing Slack signature (check SLACK_SIGNING_SECRET)",
+				"reason", bot.Shorten(err.Error(), 120), "remote", r.RemoteAddr, "refused_since_last_line", held)
+		}
 		http.Error(w, "invalid signature", http.StatusUnauthorized)
 		return
 	}
@@ -190,4 +198,23 @@ func (a *App) serveForm(w http.ResponseWriter, r *http.Request, size int64) {
 		return
 	}
 	w.WriteHeader(http.StatusOK)
+}
+
+// logLimiter lets one log line through a minute and counts those it holds back.
+type logLimiter struct {
+	mu   sync.Mutex
+	last time.Time
+	held int
+}
+
+// allow reports whether a line may be logged now, and how many were held back since the last.
+func (l *logLimiter) allow(now time.Time) (held int, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now.Sub(l.last) < time.Minute {
+		l.held++
+		return 0, false
+	}
+	held, l.held, l.last = l.held, 0, now
+	return held, true
 }

@@ -133,6 +133,19 @@ func TestUnsignedRequestsAreRefused(t *testing.T) {
 	if got := h.counter("upgradebot_slack_events_total", "type", "rejected_signature"); got != float64(len(cases)) {
 		t.Errorf("rejections counted: %v", got)
 	}
+	// Anyone can send them: counted each, logged one line a minute, short.
+	if n := strings.Count(h.logs.String(), "refused a request to /slack/events"); n != 1 {
+		t.Errorf("%d log lines for %d refused requests, want 1", n, len(cases))
+	}
+	h2 := start(t, setup{mode: ModeHTTP})
+	big := slackfake.Request(h2.events(), "not-the-secret", "application/json", body, time.Now())
+	big.Header.Set("X-Slack-Request-Timestamp", strings.Repeat("9", 30_000))
+	if code, _ := h2.do(big); code != http.StatusUnauthorized || !strings.Contains(h2.logs.String(), "refused a request") {
+		t.Fatalf("a request with a 30 KB timestamp: %d", code)
+	}
+	if strings.Contains(h2.logs.String(), strings.Repeat("9", 200)) {
+		t.Error("a refused request's header was logged whole")
+	}
 }
 
 func tampered(req *http.Request) *http.Request {

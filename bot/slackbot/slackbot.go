@@ -208,14 +208,15 @@ type Options struct {
 
 // App is upgradebot on Slack.
 type App struct {
-	opts    Options
-	core    Core
-	api     *API
-	store   progress.Store
-	log     *slog.Logger
-	metrics Metrics
-	allowed map[string]bool
-	secret  []byte
+	opts       Options
+	core       Core
+	api        *API
+	store      progress.Store
+	log        *slog.Logger
+	refusedLog logLimiter // unsigned requests, one line a minute
+	metrics    Metrics
+	allowed    map[string]bool
+	secret     []byte
 
 	ready    atomic.Bool // identity known and work accepted
 	stopping atomic.Bool
@@ -358,6 +359,7 @@ func (a *App) Run(ctx context.Context) error {
 	srv := &http.Server{
 		Handler:           a.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
+		MaxHeaderBytes:    64 << 10, // Slack's are a few KB; Go's default is 1 MB
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
