@@ -164,10 +164,9 @@ func WriteHistoryMarkdown(w io.Writer, env string, entries []HistoryEntry) error
 // mdCell keeps a value inside its table cell: pipes would start a new cell and
 // newlines a new row; backslashes are escaped so the pipe escape stays intact.
 func mdCell(s string) string {
-	s = strings.ReplaceAll(s, `\`, `\\`)
-	s = strings.ReplaceAll(s, "|", `\|`)
-	s = strings.ReplaceAll(s, "\r", " ")
-	return strings.ReplaceAll(s, "\n", " ")
+	// Brackets and angle brackets too: a name written as a link or an
+	// image ("[Sign in](https://…)") is shown as typed, not followed.
+	return strings.NewReplacer(`\`, `\\`, "|", `\|`, "[", `\[`, "]", `\]`, "<", `\<`, ">", `\>`, "\r", " ", "\n", " ").Replace(s)
 }
 
 // WriteHistoryCSV writes entries as CSV with a header row: time (RFC 3339, UTC), actor, action, detail, source.

@@ -8,13 +8,13 @@ import (
 )
 
 func TestHistoryExportEscaping(t *testing.T) {
-	entries := []HistoryEntry{{Time: t0, Actor: "=cmd|' /C calc'!A0", Action: "add", Detail: "line one\nline two | pipe \\ slash", Source: "+1"}}
+	entries := []HistoryEntry{{Time: t0, Actor: "=cmd|' /C calc'!A0", Action: "add", Detail: "line one\nline two | pipe \\ slash [Sign in](https://evil.example) <b>", Source: "+1"}}
 	var md bytes.Buffer
 	if err := WriteHistoryMarkdown(&md, "dev", entries); err != nil {
 		t.Fatal(err)
 	}
 	row := strings.Split(md.String(), "\n")[4]
-	want := `| 2025-03-01 09:00:00 UTC | =cmd\|' /C calc'!A0 | add | line one line two \| pipe \\ slash | +1 |`
+	want := `| 2025-03-01 09:00:00 UTC | =cmd\|' /C calc'!A0 | add | line one line two \| pipe \\ slash \[Sign in\](https://evil.example) \<b\> | +1 |`
 	if row != want {
 		t.Errorf("markdown row = %s\nwant %s", row, want)
 	}
@@ -27,7 +27,7 @@ func TestHistoryExportEscaping(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Cells a spreadsheet would evaluate as formulas are quoted with "'".
-	if got := recs[1]; got[1] != "'=cmd|' /C calc'!A0" || got[3] != "line one\nline two | pipe \\ slash" || got[4] != "'+1" {
+	if got := recs[1]; got[1] != "'=cmd|' /C calc'!A0" || got[3] != entries[0].Detail || got[4] != "'+1" {
 		t.Errorf("csv row = %q", got)
 	}
 	var empty bytes.Buffer
