@@ -60,11 +60,15 @@ func unnamedKind(st progress.Status) string {
 // preparation's report.
 func (b *Bot) unnamedAdvice(st progress.Status) Line {
 	const report = "Service Center's report of the preparation (Factory > Upgrades > Preparation from Platform Server 11.17, PrepareModules.aspx before)"
+	them := "them"
+	if st.Unnamed() == 1 {
+		them = "it"
+	}
 	switch unnamedKind(st) {
 	case "failed":
-		return Line{T("check Service Center's Error Log and name them: "), C(b.cmd + " failed <module>"), T(".")}
+		return Line{T("check Service Center's Error Log and name " + them + ": "), C(b.cmd + " failed <module>"), T(".")}
 	case "skipped":
-		return Line{T("find them in " + report + " and name them: "), C(b.cmd + " skipped <module>"), T(".")}
+		return Line{T("find " + them + " in " + report + " and name " + them + ": "), C(b.cmd + " skipped <module>"), T(".")}
 	}
 	return Line{T("find the failed ones in Service Center's Error Log and the skipped ones in " + report + ", and name them: "),
 		C(b.cmd + " failed <module>"), T(" or "), C(b.cmd + " skipped <module>"), T(".")}

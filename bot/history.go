@@ -187,6 +187,10 @@ func (b *Bot) recordSummary(st progress.Status, x statusExtra) [][2]string {
 	return out
 }
 
-// readableReasons words the store's reason codes in a history entry as
-// people read them ("1 module reported (producer-not-prepared)").
-var readableReasons = strings.NewReplacer("producer-not-prepared", "producer not prepared", "not-upgraded", "not compiled for the new version")
+// readableReasons words the store's reason and state codes in a history
+// entry as people read them ("1 module reported (producer-not-prepared)",
+// "state set to finished-with-errors"), as the other views word them.
+var readableReasons = strings.NewReplacer("producer-not-prepared", "producer not prepared", "not-upgraded", "not compiled for the new version",
+	"state set to "+string(progress.StateFinishedWithErrors), stateText(progress.StateFinishedWithErrors),
+	"state set to "+string(progress.StateFailed), stateText(progress.StateFailed),
+	"state set to "+string(progress.StateReady), "the environment is ready")

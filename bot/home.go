@@ -55,7 +55,7 @@ func (b *Bot) Home(ctx context.Context, workspace string, chart HomeChart) *Repl
 		r.Blocks = append(r.Blocks, part.Blocks...)
 	}
 	if len(more) > 0 {
-		r.Context(Line{T(fmt.Sprintf("… and %d more environments not shown here: %s. ", len(more), strings.Join(more, ", "))),
+		r.Context(Line{T(fmt.Sprintf("… and %s not shown here: %s. ", plural(len(more), "more environment", "more environments"), strings.Join(more, ", "))),
 			C(b.cmd + " status <env>"), T(" in a channel shows one.")})
 	}
 	return r

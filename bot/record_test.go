@@ -406,8 +406,12 @@ func TestHistoryReasonsReadable(t *testing.T) {
 	b, _ := newTestBot(t)
 	cmd(t, b, "C1", "U1", "track prod 11.31.0")
 	msg(t, b, "C1", "U1", "1.1", producerPaste)
+	msg(t, b, "C1", "U1", "1.2", "There was an error preparing your modules.")
 	out := text(cmd(t, b, "C1", "U1", "history prod"))
-	mustSay(t, out, "1 module reported (producer not prepared): Billing_CS")
+	mustSay(t, out, "1 module reported (producer not prepared): Billing_CS", "preparation failed")
+	if strings.Contains(out, "state set to") {
+		t.Errorf("the history codes a state:\n%s", out)
+	}
 	exp := cmd(t, b, "C1", "U1", "export prod")
 	if exp.File == nil || strings.Contains(string(exp.File.Content), "producer-not-prepared)") {
 		t.Errorf("the change record codes a reason:\n%s", text(exp))
