@@ -459,4 +459,13 @@ func TestStatusSaysThePreparationIsQuiet(t *testing.T) {
 	if out := text(cmd(t, b, "C1", "U1", "status prod ")); strings.Contains(out, "No news") {
 		t.Errorf("quiet after an hour:\n%s", out)
 	}
+	// A module reported, or a publish blocked, meanwhile is no news of it.
+	*now = now.Add(90 * time.Minute)
+	cmd(t, b, "C1", "U2", "failed prod: Orders_Core")
+	msg(t, b, "C1", "U2", "1.2", "The 1-Click Publish started by ana.silva at 2024-03-12 10:15:02 can't proceed because there is an ongoing Modules upgrade, started by Compiler Service at 2024-03-12 10:01:44, that is locking 'Orders_CS' module.")
+	*now = now.Add(time.Hour)
+	mustSay(t, text(cmd(t, b, "C1", "U1", "status prod  ")), "No news of the preparation for 3h")
+	if r, _, err := b.ScheduledReminder(context.Background(), "T1", "C1", "prod", *now, time.Hour); err != nil || !strings.Contains(RenderText(r), "last reported running 3h") {
+		t.Errorf("the reminder (err %v):\n%s", err, RenderText(r))
+	}
 }

@@ -320,7 +320,7 @@ func (b *Bot) keepWaiting(ctx context.Context, workspace, key string, waiting []
 // waiting for. waiting names them. A preparation with no news for
 // preparingQuiet is stuck, not running: what it left unprepared is listed.
 func whilePreparing(env progress.Environment, changes []partChanges, now time.Time) (kept []partChanges, waiting []string) {
-	preparing := env.State == progress.StatePreparing && now.Sub(env.UpdatedAt) < preparingQuiet
+	preparing := env.State == progress.StatePreparing && now.Sub(preparationNews(progress.Status{Environment: env})) < preparingQuiet
 	for _, pc := range changes {
 		for _, p := range pc.Changes {
 			switch {

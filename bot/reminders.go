@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -62,12 +63,18 @@ func errorsUnknown(st progress.Status) bool {
 // outstanding is st's work at now; a preparation with no update for longer than stall is stalled.
 func outstanding(st progress.Status, now time.Time, stall time.Duration) work {
 	w := work{modules: st.ModuleCount, unnamed: st.Unnamed(), all: republishAll(st.Environment), failed: st.State == progress.StateFailed && !st.FromBefore11(), unknown: errorsUnknown(st)}
-	if st.State == progress.StatePreparing && !st.UpdatedAt.IsZero() {
-		if d := now.Sub(st.UpdatedAt); d > stall {
+	if at := preparationNews(st); st.State == progress.StatePreparing && !at.IsZero() {
+		if d := now.Sub(at); d > stall {
 			w.stalled = d
 		}
 	}
 	return w
+}
+
+// preparationNews is when st's running preparation last had news: a
+// module reported meanwhile is none (the update time would hide a stall).
+func preparationNews(st progress.Status) time.Time {
+	return cmp.Or(st.Preparation.At, st.UpdatedAt)
 }
 
 // finished reports whether an environment is done: nothing to republish,
@@ -154,7 +161,7 @@ func (b *Bot) reminder(st progress.Status, owners *ownership, now time.Time, sta
 	}
 	if w.stalled > 0 {
 		r.Context(Line{T(fmt.Sprintf("The modules preparation was last reported running %s ago (%s). Check in Service Center that it is still progressing and paste its latest status here, so I can follow.",
-			roughDuration(w.stalled), b.when(st.UpdatedAt)))})
+			roughDuration(w.stalled), b.when(preparationNews(st))))})
 	}
 	var buttons []Button
 	ordered, _ := republishOrder(st.Modules, st.Edges)

@@ -216,7 +216,8 @@ func (b *Bot) statusBlocks(r *Reply, st progress.Status, x statusExtra) {
 		fields = append(fields, Field{Label: "Last update", Value: v})
 	}
 	r.Fields(fields...)
-	if d := b.now().Sub(st.UpdatedAt); !x.quiet && st.State == progress.StatePreparing && !st.UpdatedAt.IsZero() && d > DefaultStall {
+	if at := preparationNews(st); !x.quiet && st.State == progress.StatePreparing && !at.IsZero() && b.now().Sub(at) > DefaultStall {
+		d := b.now().Sub(at)
 		// As the reminders say it (they say it in their own words).
 		r.Context(Line{T(fmt.Sprintf(":hourglass: No news of the preparation for %s: check in Service Center that it is still progressing, and paste its latest status here.", roughDuration(d)))})
 	}

@@ -180,6 +180,7 @@ type boltEnv struct {
 	Expected    string `json:"expected,omitempty"`
 	Current     *int   `json:"current,omitempty"`
 	Total       *int   `json:"total,omitempty"`
+	PrepAt      int64  `json:"prep_at,omitempty"` // Preparation.At
 	Prepared    *int   `json:"prepared,omitempty"`
 	Failed      *int   `json:"failed,omitempty"`
 	Skipped     *int   `json:"skipped,omitempty"`
@@ -191,7 +192,7 @@ type boltEnv struct {
 }
 
 func (r *boltEnv) clearPreparation() {
-	r.Percent, r.Expected, r.Current, r.Total = nil, "", nil, nil
+	r.Percent, r.Expected, r.Current, r.Total, r.PrepAt = nil, "", nil, nil, 0
 }
 
 func (r *boltEnv) environment(workspace string, channels []string) Environment {
@@ -202,7 +203,7 @@ func (r *boltEnv) environment(workspace string, channels []string) Environment {
 		UpdatedAt: fromMillis(r.UpdatedAt), UpdatedBy: r.UpdatedBy,
 	}
 	if r.State == StatePreparing {
-		e.Preparation = Preparation{Percent: r.Percent, Expected: r.Expected, Current: r.Current, Total: r.Total}
+		e.Preparation = Preparation{Percent: r.Percent, Expected: r.Expected, Current: r.Current, Total: r.Total, At: fromMillis(r.PrepAt)}
 	}
 	return e
 }
@@ -612,6 +613,9 @@ func applyChange(rec *boltEnv, b modBuckets, c Change, mods []normalizedModule, 
 	case ChangePreparing:
 		if rec.State != StatePreparing {
 			rec.clearPreparation()
+		}
+		if p := c.Preparation; rec.PrepAt == 0 || p.Percent != nil || p.Current != nil {
+			rec.PrepAt = toMillis(c.At)
 		}
 		if rec.State.stage() >= 2 {
 			// The preparation runs again after an outcome (its step failed,

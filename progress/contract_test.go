@@ -39,6 +39,7 @@ func runContractTests(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("Unnamed", func(t *testing.T) { testUnnamed(t, newStore(t)) })
 	t.Run("SummaryState", func(t *testing.T) { testSummaryState(t, newStore) })
 	t.Run("Preparing", func(t *testing.T) { testPreparing(t, newStore(t)) })
+	t.Run("PreparationNews", func(t *testing.T) { testPreparationNews(t, newStore(t)) })
 	t.Run("LifeCycle", func(t *testing.T) { testLifeCycle(t, newStore(t)) })
 	t.Run("ResetKeepsHistory", func(t *testing.T) { testReset(t, newStore(t)) })
 	t.Run("IdempotentRetry", func(t *testing.T) { testIdempotent(t, newStore(t)) })
@@ -701,6 +702,33 @@ func testPreparing(t *testing.T, s Store) {
 	}
 	if h := history(t, s, "dev"); h[len(h)-1].Detail != "preparing: 5% (recorded anyway)" || h[2].Detail != "preparing: module 3 of 120" {
 		t.Errorf("history details = %q, %q", h[2].Detail, h[len(h)-1].Detail)
+	}
+}
+
+// Preparation.At is when the running preparation last had news: its start,
+// or a banner or counter; not a blocked publish (it only runs), nor a
+// module reported meanwhile. An undo puts it back; an outcome clears it.
+func testPreparationNews(t *testing.T, s Store) {
+	track(t, s, TrackRequest{Environment: "dev", Channel: "C1"})
+	at := func() time.Time { return status(t, s, "dev", 0).Preparation.At }
+	apply(t, s, "dev", Change{Kind: ChangePreparing, At: t0})
+	if !at().Equal(t0) {
+		t.Errorf("began: news at %v, want %v", at(), t0)
+	}
+	apply(t, s, "dev", Change{Kind: ChangePreparing, Preparation: Preparation{Percent: new(11)}, At: t0.Add(time.Hour)})
+	apply(t, s, "dev", Change{Kind: ChangePreparing, At: t0.Add(2 * time.Hour)}) // a blocked publish
+	apply(t, s, "dev", Change{Kind: ChangeAddModules, Reason: ReasonFailed, Modules: []string{"A"}, At: t0.Add(3 * time.Hour)})
+	if !at().Equal(t0.Add(time.Hour)) {
+		t.Errorf("after the banner, a blocked publish and a report: news at %v, want the banner's %v", at(), t0.Add(time.Hour))
+	}
+	apply(t, s, "dev", Change{Kind: ChangePreparing, Preparation: Preparation{Current: new(3), Total: new(9)}, Key: "counter", At: t0.Add(4 * time.Hour)})
+	apply(t, s, "dev", Change{Kind: ChangeUndo, Undoes: []string{"counter"}, At: t0.Add(5 * time.Hour)})
+	if !at().Equal(t0.Add(time.Hour)) {
+		t.Errorf("after the counter's undo: news at %v, want the banner's %v", at(), t0.Add(time.Hour))
+	}
+	apply(t, s, "dev", Change{Kind: ChangeSummary, Counts: Counts{Prepared: new(9), Failed: new(0), Skipped: new(0)}, At: t0.Add(6 * time.Hour)})
+	if !at().IsZero() {
+		t.Errorf("after the outcome: news at %v, want none", at())
 	}
 }
 

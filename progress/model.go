@@ -115,6 +115,9 @@ type Preparation struct {
 	Expected string // expected finish, as written by Service Center
 	Current  *int   // "n" of "n of N"
 	Total    *int   // "N" of "n of N"
+	// At is when its latest news came: it began, or a banner or counter
+	// showed where it is (a blocked publish says only that it runs).
+	At time.Time
 }
 
 // Counts are the numbers of Service Center's preparation summary; nil fields are unknown (unknown is not 0).

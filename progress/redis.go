@@ -781,6 +781,9 @@ func parseMeta(workspace string, m map[string]string, channels []string) Environ
 	e.State = e.State.Normal()
 	if e.State == StatePreparing {
 		e.Preparation = Preparation{Percent: optInt(m, "percent"), Expected: m["expected"], Current: optInt(m, "current"), Total: optInt(m, "total")}
+		if ms, err := strconv.ParseInt(m["prep_at"], 10, 64); err == nil {
+			e.Preparation.At = fromMillis(ms)
+		}
 	}
 	if ms, err := strconv.ParseInt(m["updated_at"], 10, 64); err == nil {
 		e.UpdatedAt = fromMillis(ms)

@@ -125,7 +125,7 @@ local function group(reason)
   if reason == 'failed' or reason == 'skipped' then return reason end
   return 'reported'
 end
-local function clearprep() redis.call('HDEL', meta, 'percent', 'expected', 'current', 'total') end
+local function clearprep() redis.call('HDEL', meta, 'percent', 'expected', 'current', 'total', 'prep_at') end
 local function setnum(field, v)
   if given(v) then redis.call('HSET', meta, field, string.format('%d', v)) end
 end
@@ -153,7 +153,7 @@ end
 local k = c.kind
 -- The states that follow the preparation's outcome (lifecycle.go's stage 2 and later).
 local outcome = {['finished-with-errors'] = true, failed = true, ready = true, republishing = true, done = true}
-local SNAP = {'state', 'percent', 'expected', 'current', 'total', 'prepared', 'failed', 'skipped', 'covered'}
+local SNAP = {'state', 'percent', 'expected', 'current', 'total', 'prepared', 'failed', 'skipped', 'covered', 'prep_at'} -- new fields last: older snapshots restore what they hold
 local function get(kind, key)
   if kind == 'm' then return redis.call('HGET', mods, key) end
   if kind == 'n' then return redis.call('SISMEMBER', named, key) == 1 and '1' or false end
@@ -260,6 +260,10 @@ elseif k == 'preparing' then
       if t[1] == 'n' then nfs = nfs - redis.call('SREM', named, t[2]) end
     end
     redis.call('HDEL', meta, 'prepared', 'failed', 'skipped', 'covered')
+  end
+  -- Preparation.At: it began, or a banner or counter showed where it is.
+  if given(c.percent) or given(c.current) or not redis.call('HGET', meta, 'prep_at') then
+    redis.call('HSET', meta, 'prep_at', ARGV[5])
   end
   setnum('percent', c.percent)
   if given(c.expected) and c.expected ~= '' then redis.call('HSET', meta, 'expected', c.expected) end
@@ -384,7 +388,7 @@ elseif k == 'done' then
   end
 elseif k == 'reset' then
   redis.call('DEL', mods, order, named, repub)
-  redis.call('HDEL', meta, 'percent', 'expected', 'current', 'total', 'prepared', 'failed', 'skipped', 'covered')
+  redis.call('HDEL', meta, 'percent', 'expected', 'current', 'total', 'prep_at', 'prepared', 'failed', 'skipped', 'covered')
   nfs = 0
 end
 local after = redis.call('ZCARD', order)

@@ -52,7 +52,8 @@ type metaSnap struct {
 	Percent                                   *int
 	Expected                                  string
 	Current, Total, Prepared, Failed, Skipped *int
-	Covered                                   bool `json:",omitempty"`
+	Covered                                   bool  `json:",omitempty"`
+	PrepAt                                    int64 `json:",omitempty"`
 }
 
 var (
@@ -79,7 +80,7 @@ func (u boltUndo) get(kind, key string) []byte {
 		return bytes.Clone(u.rb.Get([]byte(key)))
 	}
 	r := u.rec
-	b, _ := json.Marshal(metaSnap{r.State, r.Percent, r.Expected, r.Current, r.Total, r.Prepared, r.Failed, r.Skipped, r.Covered})
+	b, _ := json.Marshal(metaSnap{r.State, r.Percent, r.Expected, r.Current, r.Total, r.Prepared, r.Failed, r.Skipped, r.Covered, r.PrepAt})
 	return b
 }
 
@@ -128,7 +129,7 @@ func (u boltUndo) set(kind, key string, v []byte) error {
 		return fmt.Errorf("decode state: %w", err)
 	}
 	r := u.rec
-	r.State, r.Percent, r.Expected, r.Current, r.Total, r.Prepared, r.Failed, r.Skipped, r.Covered = m.State, m.Percent, m.Expected, m.Current, m.Total, m.Prepared, m.Failed, m.Skipped, m.Covered
+	r.State, r.Percent, r.Expected, r.Current, r.Total, r.Prepared, r.Failed, r.Skipped, r.Covered, r.PrepAt = m.State, m.Percent, m.Expected, m.Current, m.Total, m.Prepared, m.Failed, m.Skipped, m.Covered, m.PrepAt
 	return nil
 }
 
