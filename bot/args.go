@@ -108,40 +108,28 @@ func isWordRune(r rune) bool {
 
 // nameTokens splits command arguments into names as typed, leaving out
 // comments in parentheses (to the end of the line when not closed) and the
-// word "and". After a name, the rest of its line is a comment too when a
-// colon ends the name ("Orders_Core: compile error") or a dash follows it
-// alone ("Orders_UI – skipped because …"). An apostrophe followed by a letter does not close a quote:
+// word "and". An apostrophe followed by a letter does not close a quote:
 // 'Men's Portal' is one name.
 func nameTokens(args string) []nameToken {
 	var out []nameToken
 	var cur strings.Builder
 	var quote rune
 	depth := 0
-	// On this line: the last token a name, a tab met, the rest a comment.
-	prevName, tab, comment := false, false, false
+	tab := false // met on this line: the cells after it are a table row's columns
 	flush := func(quoted bool) {
 		t := cur.String()
 		cur.Reset()
 		if quoted {
 			t = strings.TrimSpace(t)
 		}
-		marker := !quoted && listMarker.MatchString(t)
-		switch {
-		case t == "" || !quoted && strings.EqualFold(t, "and"):
-		case marker && prevName && strings.Trim(t, "-–—") == "":
-			comment = true
-		default:
+		if t != "" && (quoted || !strings.EqualFold(t, "and")) {
 			out = append(out, nameToken{t, quoted, tab})
-			prevName = !marker
-			comment = !quoted && !marker && len(t) > 1 && strings.HasSuffix(t, ":")
 		}
 	}
 	for i, r := range args {
-		if comment || r == '\n' {
-			if r == '\n' {
-				flush(quote != 0)
-				prevName, tab, comment, quote, depth = false, false, false, 0, 0
-			}
+		if r == '\n' {
+			flush(quote != 0)
+			tab, quote, depth = false, 0, 0
 			continue
 		}
 		// The bytes as typed, even when they are not UTF-8: refused names quote them.

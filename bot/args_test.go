@@ -47,9 +47,10 @@ func TestModuleNamesTable(t *testing.T) {
 		{"1. Reports_UI 2. Orders_UI, 10) Sales 1 Orders2", "Reports_UI|Orders_UI|Sales|Orders2", ""},
 		{"1 - C_Core, 2 - D_Core\n3: E_Core\n1.1 K_Core\ni. L_Core\nb) M_Core", "C_Core|D_Core|E_Core|K_Core|L_Core|M_Core", ""},
 		{`"1." "3.5" 4Sale`, "1|3.5|4Sale", ""}, // quoted, or more than a number, it is a name
-		// Markers typed without a space; a colon or a dash after a name starts a comment; a table's status column.
+		// Markers typed without a space; a table's status column after a tab.
 		{"•Billing_CS\n1.Customer_IS\n2)Orders\n-Sales\n—Pricing", "Billing_CS|Customer_IS|Orders|Sales|Pricing", ""},
-		{"Orders_Core: compile error\nOrders_UI – skipped because Billing_CS failed\nSales - see log", "Orders_Core|Orders_UI|Sales", ""},
+		// A colon or a dash separates names (CONTRACTS.md): no comment, as parentheses are.
+		{"Billing_CS - Orders_Core: Pricing_Lib", "Billing_CS|Orders_Core|Pricing_Lib", ""},
 		{"Pricing_Lib\tFailed\t02:11\n1\tReports_UI\tSkipped", "Pricing_Lib|Reports_UI", "02:11"},
 		{`"Orders: old" Billing`, "Orders: old|Billing", ""},
 		{`Orders "*"`, "Orders", ""},

@@ -187,6 +187,7 @@ func TestSeveralEnvironments(t *testing.T) {
 	// Republished on one of them already: done says by whom, there.
 	cmd(t, b, "C1", "U1", "done dev: Shared_CS")
 	cmd(t, b, "C1", "U1", "done prod: Shared_CS")
+	mustSay(t, text(cmd(t, b, "C1", "U1", "done Shared_CS")), `No environment this channel follows (dev, prod) lists "Shared_CS"`)
 	cmd(t, b, "C1", "U1", "failed dev: Solo_CS")
 	cmd(t, b, "C1", "U1", "done dev: Solo_CS")
 	mustSay(t, text(cmd(t, b, "C1", "U2", "done Solo_CS")), "Solo_CS was marked republished on dev already by U1")
@@ -470,7 +471,7 @@ func TestSlipsOfTheHand(t *testing.T) {
 	for _, tc := range []struct{ command, want string }{
 		{"failed prod", "prod is an environment this channel follows, not a module: write `/upgrade failed prod: <module>`. Nothing was recorded. (A module of that name: `/upgrade failed prod: prod`.)"},
 		{"skipped Orders_UI on prod", "write `/upgrade skipped prod: Orders_UI`"},
-		{"done A_CS prod", "write `/upgrade done prod: A_CS`"},
+		{"done A_CS in prod", "write `/upgrade done prod: A_CS`"},
 	} {
 		mustSay(t, text(cmd(t, b, "C1", "U1", tc.command)), tc.want, "Nothing was recorded")
 	}
@@ -494,6 +495,7 @@ func TestSlipsOfTheHand(t *testing.T) {
 	if st, _ := store.Status(ctx, "T1", "dev", 0); st.Environment.State == progress.StateDone {
 		t.Errorf("dev done before the confirmation: %+v", st.Environment)
 	}
+	mustSay(t, text(cmd(t, b, "C1", "U1", "done dev: all --yes")), "U1 recorded the upgrade of dev as done, with nothing listed to republish.")
 	// "done prod all" and "all." mean done all.
 	mustSay(t, text(cmd(t, b, "C1", "U1", "done prod all")), "Mark every module on prod's list republished")
 	mustSay(t, text(cmd(t, b, "C1", "U1", "done prod: all.")), "Mark every module on prod's list republished")
@@ -501,6 +503,8 @@ func TestSlipsOfTheHand(t *testing.T) {
 	cmd(t, b, "C1", "U1", "failed prod: P_CS")
 	mustSay(t, text(cmd(t, b, "C1", "U1", "done P_CS, D_CS")),
 		`"P_CS": prod; "D_CS": dev (republished)`, "e.g. `/upgrade done prod: P_CS`")
+	// Among other names, an environment's name may be a module's.
+	mustSay(t, text(cmd(t, b, "C1", "U1", "failed Billing_CS Prod")), "This channel follows dev, prod: say which, e.g. `/upgrade failed prod: Billing_CS Prod`")
 	// "prod." is prod.
 	mustSay(t, text(cmd(t, b, "C1", "U1", "status prod.")), "prod")
 	cmd(t, b, "C1", "U1", "track prod. 11.31.0")

@@ -293,7 +293,11 @@ func (b *Bot) resolveEnv(ctx context.Context, c Command, named string, modules [
 	case len(match) > 1:
 		return "", errorReply(fmt.Sprintf("%s list %s: say which, e.g. `%s %s`.", joinAnd(match), quotedList(modules), b.cmd, withEnv(c.Text, match[0])))
 	}
-	if len(on) == 0 {
+	listed := false // by one environment or another, not only republished there
+	for _, envs := range on {
+		listed = listed || slices.ContainsFunc(envs, func(e string) bool { return !strings.HasSuffix(e, " (republished)") })
+	}
+	if !listed {
 		return "", errorReply(fmt.Sprintf("No environment this channel follows (%s) lists %s: check the names with `%s status`.", strings.Join(names, ", "), quotedList(modules), b.cmd))
 	}
 	// Spread over environments: one command each, the example for the first listed.
@@ -439,16 +443,19 @@ func (b *Bot) envAsModule(ctx context.Context, c Command, envName, command strin
 	if err != nil {
 		return nil // resolveEnv says so
 	}
-	// A followed environment anywhere among the names: "failed prod",
-	// "skipped Orders_UI on prod".
+	// A followed environment first ("failed prod"), or last after "on",
+	// "in"… ("skipped Orders_UI on prod"); elsewhere it may be a module's
+	// name ("failed Billing_CS Test" in a channel following test).
+	prepositions := []string{"on", "in", "for", "at"}
 	for i, m := range mods {
 		env := strings.ToLower(m)
-		if !slices.ContainsFunc(envs, func(e progress.Environment) bool { return e.Name == env }) {
+		last := i > 0 && i == len(mods)-1 && slices.Contains(prepositions, strings.ToLower(mods[i-1]))
+		if i > 0 && !last || !slices.ContainsFunc(envs, func(e progress.Environment) bool { return e.Name == env }) {
 			continue
 		}
 		var names []string
 		for j, n := range mods {
-			if j != i && !(j == i-1 && slices.Contains([]string{"on", "in", "for", "at"}, strings.ToLower(n))) {
+			if j != i && !(j == i-1 && last) {
 				names = append(names, commandName(n))
 			}
 		}
@@ -642,14 +649,17 @@ func (b *Bot) markDone(ctx context.Context, workspace, channel, env, user, key s
 	}
 	r := &Reply{Summary: fmt.Sprintf("%s republished on %s", plural(len(res.Removed)+unnamed, "module", "modules"), env)}
 	l := append(Line{M(user), T(" republished ")}, nameSpans(res.Removed, 10)...)
-	if all && unnamed > 0 {
+	switch {
+	case all && unnamed == 0 && len(res.Removed) == 0: // no news of the preparation, nothing listed: closed
+		l = Line{M(user), T(" recorded the upgrade of "), B(env), T(" as done, with nothing listed to republish")}
+	case all && unnamed > 0:
 		l = Line{M(user), T(" republished every module of "), B(env), T(": ")}
 		if len(res.Removed) > 0 {
 			l = append(append(l, T(plural(len(res.Removed), "listed", "listed")+" (")), nameSpans(res.Removed, 10)...)
 			l = append(l, T(") and "))
 		}
 		l = append(l, T(fmt.Sprintf("the %d Service Center counted that nobody named", unnamed)))
-	} else {
+	default:
 		l = append(l, T(" on "), B(env))
 	}
 	if res.Remaining > 0 {

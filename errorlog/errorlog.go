@@ -146,13 +146,10 @@ func Decode(data []byte) (string, error) {
 		data = out
 	}
 	data = bytes.TrimPrefix(data, []byte("\xEF\xBB\xBF"))
-	if !utf8.Valid(data) && mostlyUTF8(data) {
-		// A UTF-8 log cut inside a character (head -c, a cut export), or
-		// with a stray bad byte: read as UTF-8, not every accent garbled.
-		if t := trimPartial(data, true); utf8.Valid(t) {
-			return string(t), nil
-		}
-		return strings.ToValidUTF8(string(data), "\uFFFD"), nil
+	if t, ok := cutUTF8(data); ok {
+		// A UTF-8 log cut inside its last character (head -c, a cut
+		// export): read as UTF-8, not every accent garbled.
+		return string(t), nil
 	}
 	if !utf8.Valid(data) && plainBytes(data) {
 		out, err := charmap.Windows1252.NewDecoder().Bytes(data)
@@ -167,26 +164,17 @@ func Decode(data []byte) (string, error) {
 	return string(data), nil
 }
 
-// mostlyUTF8 reports whether data reads as UTF-8 but for a few bytes: a
-// cut last character, or no more bad bytes than valid multi-byte
-// characters (Windows-1252's accents, followed by plain letters, never
-// form those).
-func mostlyUTF8(data []byte) bool {
-	if utf8.Valid(trimPartial(data, true)) {
-		return true
-	}
-	multi, bad := 0, 0
-	for i := 0; i < len(data); {
-		r, n := utf8.DecodeRune(data[i:])
-		switch {
-		case r == utf8.RuneError && n == 1:
-			bad++
-		case n > 1:
-			multi++
+// cutUTF8 is data without its last character when that is the start of a
+// UTF-8 sequence cut short and the rest is UTF-8; false otherwise (a
+// Windows-1252 accent near the end is a whole character, not a cut one).
+func cutUTF8(data []byte) ([]byte, bool) {
+	for i := len(data) - 1; i >= 0 && i >= len(data)-utf8.UTFMax+1; i-- {
+		if utf8.RuneStart(data[i]) {
+			tail := data[i:]
+			return data[:i], data[i] >= 0xC0 && !utf8.FullRune(tail) && utf8.Valid(data[:i])
 		}
-		i += n
 	}
-	return multi > 0 && bad <= multi
+	return nil, false
 }
 
 // notText tells a text in another encoding (no NUL byte) from binary data.

@@ -154,11 +154,12 @@ local k = c.kind
 -- The states that follow the preparation's outcome (lifecycle.go's stage 2 and later).
 local outcome = {['finished-with-errors'] = true, failed = true, ready = true, republishing = true, done = true}
 local SNAP = {'state', 'percent', 'expected', 'current', 'total', 'prepared', 'failed', 'skipped', 'covered', 'prep_at'} -- new fields last: older snapshots restore what they hold
-local function get(kind, key)
+-- n: the state's first n fields (a snapshot taken before fields were added holds fewer).
+local function get(kind, key, n)
   if kind == 'm' then return redis.call('HGET', mods, key) end
   if kind == 'n' then return redis.call('SISMEMBER', named, key) == 1 and '1' or false end
   if kind == 'r' then return redis.call('HGET', repub, key) end
-  return cjson.encode(redis.call('HMGET', meta, unpack(SNAP)))
+  return cjson.encode(redis.call('HMGET', meta, unpack(SNAP, 1, n or #SNAP)))
 end
 local touched, kept, keptstate, undid = {}, {}, 0, {}
 if k == 'undo' then
@@ -206,7 +207,7 @@ if k == 'undo' then
     end
     for j = 1, #items do
       local kind, key, a = items[j][1], items[j][2], items[j][4]
-      if not left[key] and get(kind, key) ~= a then
+      if not left[key] and get(kind, key, kind == 's' and a and #cjson.decode(a) or nil) ~= a then
         left[key] = true
         if kind == 's' then keptstate = 1 else kept[#kept + 1] = names[key] or key end
       end

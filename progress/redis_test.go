@@ -2,6 +2,7 @@ package progress
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -663,5 +664,48 @@ func TestRedisSettingsProblem(t *testing.T) {
 		if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
 			t.Errorf("%s: SettingsProblem = %q, want %q", tc.url, got, tc.want)
 		}
+	}
+}
+
+// An undo record written before the state held Preparation.At (nine
+// fields, not ten) still puts the state back: the state is compared on the
+// fields the record holds.
+func TestRedisUndoOfAnOlderSnapshot(t *testing.T) {
+	s, c := newTestRedisStore(t, RedisOptions{})
+	ctx := context.Background()
+	track(t, s, TrackRequest{Environment: "prod", Channel: "C1"})
+	apply(t, s, "prod", Change{Kind: ChangePreparing, Key: "banner", Preparation: Preparation{Percent: new(40)}})
+	key := s.envKey(ws, "prod", "undo:banner")
+	raw, err := c.Get(ctx, key).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec struct {
+		D string  `json:"d"`
+		T [][]any `json:"t"`
+	}
+	if err := json.Unmarshal([]byte(raw), &rec); err != nil {
+		t.Fatal(err)
+	}
+	for _, item := range rec.T {
+		if item[0] != "s" {
+			continue
+		}
+		for i := 2; i <= 3; i++ { // before and after, as the earlier build wrote them
+			var snap []any
+			if err := json.Unmarshal([]byte(item[i].(string)), &snap); err != nil || len(snap) != 10 {
+				t.Fatalf("state snapshot %v (%v), want 10 fields", item[i], err)
+			}
+			older, _ := json.Marshal(snap[:9])
+			item[i] = string(older)
+		}
+	}
+	older, _ := json.Marshal(rec)
+	if err := c.Set(ctx, key, older, time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	res := apply(t, s, "prod", Change{Kind: ChangeUndo, Key: "undo-banner", Undoes: []string{"banner"}})
+	if res.KeptState || res.State != StateFollowing {
+		t.Errorf("undo of an older snapshot: %+v, want the state put back", res)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -407,13 +408,13 @@ func (a *App) answerText(ctx context.Context, r *bot.Reading, o origin) (string,
 	if !resp.Reply.Empty() && !resp.Private && !o.recovered {
 		// (A recovered event's reply is looked for by its event id instead:
 		// the stopped process may have claimed the thread and not posted.)
-		if key := threadKey(r.Message(), r.Findings()); key != "" {
+		if key := threadKey(r.Message(), r.Findings(), resp.Changed); key != "" {
 			token := progress.NewToken()
 			ok, err := a.store.Claim(ctx, r.Message().Workspace, key, token, a.opts.ThreadTTL)
 			switch {
 			case err != nil:
 				a.storeFailed("claim", err)
-			case !ok && !news(resp):
+			case !ok && !news(resp, r.Findings()):
 				a.metrics.Duplicate("thread")
 				a.log.Debug("this thread already has the diagnosis", "channel", o.channel)
 				resp.Reply = nil
@@ -433,13 +434,21 @@ func (a *App) answerText(ctx context.Context, r *bot.Reading, o origin) (string,
 	return ts, err
 }
 
-// news reports whether a reply tells of a change (the same error listed
-// again, or for another environment: it has an Undo button) or asks a
-// question: a thread that already has the diagnosis still needs it.
-func news(resp bot.Response) bool {
+// news reports whether a reply asks a question, or records modules again
+// (listed again after they were republished: its Undo says so): a thread
+// that already has the diagnosis still needs it. (A state said again is
+// no news; one recorded for another environment has a thread key of its own.)
+func news(resp bot.Response, findings []diagnosis.Finding) bool {
+	modules := slices.ContainsFunc(findings, func(f diagnosis.Finding) bool { return f.Text("module") != "" })
 	for _, b := range resp.Reply.Blocks {
 		for _, bt := range b.Buttons {
-			if id, _, _ := strings.Cut(bt.ActionID, ":"); id != bot.ActionMarkDone && id != bot.ActionShowStatus && id != bot.ActionShare {
+			switch id, _, _ := strings.Cut(bt.ActionID, ":"); id {
+			case bot.ActionMarkDone, bot.ActionShowStatus, bot.ActionShare:
+			case bot.ActionUndo:
+				if modules {
+					return true
+				}
+			default:
 				return true
 			}
 		}
@@ -449,12 +458,15 @@ func news(resp bot.Response) bool {
 
 // threadKey names the findings of a message within its thread, so the same
 // diagnosis is not posted twice in one thread; "" when nothing was found.
-func threadKey(m bot.Message, findings []diagnosis.Finding) string {
+func threadKey(m bot.Message, findings []diagnosis.Finding, envs []string) string {
 	if len(findings) == 0 {
 		return ""
 	}
 	seen := map[string]bool{}
 	var parts []string
+	for _, e := range envs { // recorded for another environment, it is news there
+		parts = append(parts, "env="+e)
+	}
 	for _, f := range findings {
 		p := f.ID + "=" + progress.ModuleKey(f.Text("module"))
 		if !seen[p] {

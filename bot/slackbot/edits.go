@@ -166,7 +166,7 @@ func (a *App) handleChange(ctx context.Context, eventID string, m bot.Message, d
 // else notes m's as the newest.
 func (a *App) olderEdit(ctx context.Context, m bot.Message) bool {
 	key := "slack:edited:" + m.Channel + ":" + m.TS
-	if last, found, err := a.store.Value(ctx, m.Workspace, key); err == nil && found && !tsBefore(string(last), m.Edited) {
+	if last, found, err := a.store.Value(ctx, m.Workspace, key); err == nil && found && tsBefore(m.Edited, string(last)) {
 		a.log.Debug("an older edit after a newer one, not answered", "channel", m.Channel, "ts", m.TS)
 		return true
 	}

@@ -355,6 +355,28 @@ func TestEditsDeliveredOddly(t *testing.T) {
 			t.Errorf("%d replies to the bot's update, want 1", n)
 		}
 	})
+	t.Run("delivered again after its reply failed", func(t *testing.T) {
+		// A message that had nothing to answer, edited into an error: its
+		// reply is rate-limited away, then Slack sends the edit again.
+		h := start(t, setup{mode: ModeHTTP})
+		h.track("prod")
+		h.postEvent("EvChat", slackfake.Message(channel, ana, ts, "hello"), 0)
+		limited := slackfake.Response{Status: http.StatusTooManyRequests, Header: map[string]string{"Retry-After": "1"}}
+		h.fake.Queue("chat.postMessage", limited, limited, limited, limited)
+		h.postEvent("EvEditA", editAt(ts, orders, "1700001001.000000"), 0)
+		h.waitJobs(1)
+		h.postEvent("EvEditB", editAt(ts, orders, "1700001001.000000"), 0) // another event id
+		h.waitJobs(2)
+		var posted int
+		for _, c := range h.fake.Calls("chat.postMessage") {
+			if c.Answer != nil && c.Answer["ok"] == true && strings.Contains(c.Field("blocks"), "Orders_CS") {
+				posted++
+			}
+		}
+		if posted != 1 {
+			t.Errorf("%d replies to the edit once Slack took them, want 1", posted)
+		}
+	})
 	t.Run("its reply deleted", func(t *testing.T) {
 		h := start(t, setup{mode: ModeHTTP})
 		h.track("prod")

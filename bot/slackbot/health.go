@@ -29,12 +29,18 @@ func (a *App) Ready(ctx context.Context) (Readiness, bool) {
 		store = "unreachable"
 	}
 	slackState := a.slackCheck()
+	refused := a.api.tokenRefused()
+	if slackState == "ok" && refused != "" {
+		// Events are still taken in (and journaled), so it stays ready: an
+		// instance taken out of a load balancer would never learn the token works again.
+		slackState = "bot token refused (" + refused + ")"
+	}
 	r := Readiness{Status: "ok", Checks: map[string]string{"store": store, "slack": slackState}}
 	switch {
-	case slackState != "ok":
+	case slackState != "ok" && refused == "":
 		r.Status = "unavailable"
 		return r, false
-	case store != "ok":
+	case store != "ok" || refused != "":
 		r.Status = "degraded"
 	}
 	return r, true

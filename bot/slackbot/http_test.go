@@ -100,6 +100,13 @@ func TestRedeliveriesAndMentionPairGiveOneReply(t *testing.T) {
 		t.Fatalf("the paste that listed Billing_CS again got no reply: %d replies", len(posts))
 	}
 	mustContain(t, "the reply to the paste that listed it again", posts[2].Field("blocks"), "Recorded for *prod*", `"action_id":"undo"`)
+	// A state said again in the thread is no news: not explained twice.
+	h.postEvent("EvState1", slackfake.InThread(slackfake.Message(channel, "U0BOB", "1700000200.000600", "There were errors preparing some modules."), ts), 0)
+	h.postEvent("EvState2", slackfake.InThread(slackfake.Message(channel, "U0BOB", "1700000200.000700", "There were errors preparing some modules."), ts), 0)
+	h.waitJobs(10)
+	if n := len(h.fake.Calls("chat.postMessage")); n != 4 {
+		t.Errorf("a state said twice in the thread: %d replies in all, want 4", n)
+	}
 }
 
 // Requests without a valid signature get 401 and change nothing.
@@ -673,20 +680,38 @@ func TestOddEventsAreAcknowledged(t *testing.T) {
 }
 
 // Slack refusing the bot token after start (revoked, app uninstalled)
-// makes the bot unready, so an operator sees why nothing is answered; a
-// call that works again makes it ready again.
+// shows in readiness as degraded, still 200 (events are taken in, and an
+// instance out of its load balancer would never see the token work again),
+// so an operator sees why nothing is answered; a call that works clears it.
 func TestReadinessAfterTheTokenIsRefused(t *testing.T) {
 	h := start(t, setup{mode: ModeHTTP})
 	h.track("prod")
 	h.fake.Queue("chat.postMessage", slackfake.Response{Body: map[string]any{"ok": false, "error": "invalid_auth"}})
 	h.postEvent("EvRefused", slackfake.Message(channel, ana, "1700007000.000100", producerPaste), 0)
 	h.waitJobs(1)
-	if r := h.waitReady(http.StatusServiceUnavailable); r.Checks["slack"] != "bot token refused (invalid_auth)" {
-		t.Errorf("readiness: %+v", r)
+	if code, r := h.readyz(); code != http.StatusOK || r.Status != "degraded" || r.Checks["slack"] != "bot token refused (invalid_auth)" {
+		t.Errorf("readiness: %d %+v", code, r)
 	}
 	h.postEvent("EvBack", slackfake.Message(channel, ana, "1700007000.000200", "There was an error preparing your modules."), 0)
 	h.waitJobs(2)
-	if r := h.waitReady(http.StatusOK); r.Checks["slack"] != "ok" {
-		t.Errorf("readiness once a call works: %+v", r)
+	if code, r := h.readyz(); code != http.StatusOK || r.Status != "ok" || r.Checks["slack"] != "ok" {
+		t.Errorf("readiness once a call works: %d %+v", code, r)
 	}
+}
+
+// The same error recorded in its thread for another environment is news
+// there: it gets its reply.
+func TestSameErrorInTheThreadForAnotherEnvironment(t *testing.T) {
+	h := start(t, setup{mode: ModeHTTP})
+	h.track("prod")
+	h.track("qa")
+	const parent = "1700002000.000100"
+	h.postEvent("EvProd", slackfake.Message(channel, ana, parent, "prod: "+producerPaste), 0)
+	h.postEvent("EvQA", slackfake.InThread(slackfake.Message(channel, "U0BOB", "1700002001.000100", "qa: "+producerPaste), parent), 0)
+	h.waitJobs(2)
+	posts := h.fake.Calls("chat.postMessage")
+	if len(posts) != 2 {
+		t.Fatalf("%d replies, want one for each environment", len(posts))
+	}
+	mustContain(t, "the reply for qa", posts[1].Field("blocks"), "Recorded for *qa*")
 }

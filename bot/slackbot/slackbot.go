@@ -334,9 +334,6 @@ func (a *App) setSlack(state string) {
 }
 
 func (a *App) slackCheck() string {
-	if code := a.api.tokenRefused(); code != "" {
-		return "bot token refused (" + code + ")" // events are taken in, but no reply goes out
-	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.slackState
