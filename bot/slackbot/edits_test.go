@@ -258,6 +258,17 @@ func TestClickReplaceKeepsEventMark(t *testing.T) {
 	mustContain(t, "the replacement", got[0].Field("blocks"), "Undone by <@"+ana+">", `"block_id":"evt:EvPaste"`)
 }
 
+// wantListedAndReplies checks prod's list and how many replies were posted.
+func (h *harness) wantListedAndReplies(t *testing.T, listed string, replies int) {
+	t.Helper()
+	if got := h.listed(); got != listed {
+		t.Errorf("listed %q, want %q", got, listed)
+	}
+	if n := len(h.fake.Calls("chat.postMessage")); n != replies {
+		t.Errorf("%d replies, want %d", n, replies)
+	}
+}
+
 // editAt is the message_changed event of message ts edited to text at editTS.
 func editAt(ts, text, editTS string) map[string]any {
 	e := slackfake.Edit(channel, ts, text)
@@ -314,12 +325,7 @@ func TestEditsDeliveredOddly(t *testing.T) {
 		h.waitJobs(1)
 		h.postEvent("EvPaste", slackfake.Message(channel, ana, ts, producerPaste), 1)
 		h.waitJobs(2)
-		if got := h.listed(); got != "Orders_CS" {
-			t.Errorf("listed %q, want the edit's Orders_CS alone", got)
-		}
-		if n := len(h.fake.Calls("chat.postMessage")); n != 1 {
-			t.Errorf("%d replies, want 1", n)
-		}
+		h.wantListedAndReplies(t, "Orders_CS", 1)
 	})
 	t.Run("a command edited", func(t *testing.T) {
 		h := start(t, setup{mode: ModeHTTP})
@@ -348,12 +354,7 @@ func TestEditsDeliveredOddly(t *testing.T) {
 			"previous_message": map[string]any{"type": "message", "subtype": "bot_message", "bot_id": "B0CI", "text": "Deploying Billing…", "ts": ts}}
 		h.postEvent("EvDeployFailed", update, 0)
 		h.waitJobs(1)
-		if got := h.listed(); got != "Billing_CS" {
-			t.Errorf("listed %q after the bot's update", got)
-		}
-		if n := len(h.fake.Calls("chat.postMessage")); n != 1 {
-			t.Errorf("%d replies to the bot's update, want 1", n)
-		}
+		h.wantListedAndReplies(t, "Billing_CS", 1)
 	})
 	t.Run("delivered again after its reply failed", func(t *testing.T) {
 		// A message that had nothing to answer, edited into an error: its
