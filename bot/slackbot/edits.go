@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 
 	"github.com/upgradebot/upgradebot/bot"
@@ -76,8 +77,10 @@ func (a *App) takeChange(cb *slackevents.EventsAPICallbackEvent, e *slackevents.
 	author := prev.User
 	if prev.BotID != "" {
 		app := ""
-		if prev.BotProfile != nil {
-			app = prev.BotProfile.AppID
+		for _, m := range []*slack.Msg{prev, e.Message} { // the profile, where Slack gives it
+			if m != nil && m.BotProfile != nil && app == "" {
+				app = m.BotProfile.AppID
+			}
 		}
 		if prev.BotID == a.botID || !a.allowedBot(prev.BotID, app) {
 			return true

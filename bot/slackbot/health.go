@@ -29,18 +29,18 @@ func (a *App) Ready(ctx context.Context) (Readiness, bool) {
 		store = "unreachable"
 	}
 	slackState := a.slackCheck()
-	refused := a.api.tokenRefused()
-	if slackState == "ok" && refused != "" {
+	if slackState != "ok" {
+		r := Readiness{Status: "unavailable", Checks: map[string]string{"store": store, "slack": slackState}}
+		return r, false
+	}
+	degraded := store != "ok"
+	if refused := a.api.tokenRefused(); refused != "" {
 		// Events are still taken in (and journaled), so it stays ready: an
 		// instance taken out of a load balancer would never learn the token works again.
-		slackState = "bot token refused (" + refused + ")"
+		slackState, degraded = "bot token refused ("+refused+")", true
 	}
 	r := Readiness{Status: "ok", Checks: map[string]string{"store": store, "slack": slackState}}
-	switch {
-	case slackState != "ok" && refused == "":
-		r.Status = "unavailable"
-		return r, false
-	case store != "ok" || refused != "":
+	if degraded {
 		r.Status = "degraded"
 	}
 	return r, true

@@ -117,11 +117,14 @@ func TestReadiness(t *testing.T) {
 		t.Errorf("store down: %+v", r)
 	}
 	h.store.pingFails.Store(false)
+	code := "invalid_auth" // the bot token refused meanwhile: degraded while connected, unavailable once not
+	h.app.api.refused.Store(&code)
 	fake.SetOpenError("internal_error")
 	fake.Drop()
 	if r := h.waitReady(http.StatusServiceUnavailable); r.Status != "unavailable" || r.Checks["slack"] != "connecting" {
 		t.Errorf("connection lost: %+v", r)
 	}
+	h.app.api.refused.Store(nil)
 	fake.SetOpenError("")
 	h.waitReady(http.StatusOK)
 	if got := h.counter("upgradebot_slack_reconnects_total"); got != 1 {
