@@ -469,3 +469,18 @@ func TestStatusSaysThePreparationIsQuiet(t *testing.T) {
 		t.Errorf("the reminder (err %v):\n%s", err, RenderText(r))
 	}
 }
+
+// "Snooze until tomorrow" reads days as the channel's reminders do: in a
+// channel reminded at 09:00 Pacific, Thursday 17:30 there (already Friday in
+// UTC) snoozes until Friday, not the weekend through.
+func TestSnoozeTomorrowInTheChannelsZone(t *testing.T) {
+	now := time.Date(2024, 11, 8, 1, 30, 0, 0, time.UTC) // Thursday 17:30 PST
+	b, store := newClockBot(t, func() time.Time { return now })
+	cmd(t, b, "C1", "U1", "track prod")
+	cmd(t, b, "C1", "U1", "failed Billing_CS")
+	// As `remind CRON_TZ=America/Los_Angeles 0 9 * * 1-5` sets it (the test bot has no scheduler).
+	if err := store.SetChannelSettings(context.Background(), "T1", "C1", progress.ChannelSettings{Schedule: "CRON_TZ=America/Los_Angeles 0 9 * * 1-5"}); err != nil {
+		t.Fatal(err)
+	}
+	mustSay(t, text(cmd(t, b, "C1", "U1", "snooze prod tomorrow")), "Fri 8 Nov 08:00 UTC")
+}

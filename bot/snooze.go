@@ -46,14 +46,14 @@ func (b *Bot) snoozed(ctx context.Context, workspace, channel string, env progre
 }
 
 // snoozeEnd is when a snooze set at now for how ("1h" or "tomorrow") ends:
-// an hour later, or the start of the next working day (Monday to Friday) in b's zone.
-func (b *Bot) snoozeEnd(now time.Time, how string) (time.Time, bool) {
+// an hour later, or the start of the next working day (Monday to Friday) in zone.
+func snoozeEnd(now time.Time, how string, zone *time.Location) (time.Time, bool) {
 	switch strings.ToLower(how) {
 	case "1h", "hour", "an hour":
 		return now.Add(time.Hour), true
 	case "tomorrow":
-		d := now.In(b.zone)
-		d = time.Date(d.Year(), d.Month(), d.Day()+1, 0, 0, 0, 0, b.zone)
+		d := now.In(zone)
+		d = time.Date(d.Year(), d.Month(), d.Day()+1, 0, 0, 0, 0, zone)
 		for d.Weekday() == time.Saturday || d.Weekday() == time.Sunday {
 			d = d.AddDate(0, 0, 1)
 		}
@@ -73,7 +73,7 @@ func (b *Bot) cmdSnooze(ctx context.Context, c Command, args string) Response {
 		named = fields[0]
 	}
 	now := b.now()
-	until, ok := b.snoozeEnd(now, how)
+	until, ok := snoozeEnd(now, how, b.zone)
 	off := strings.EqualFold(how, "off")
 	if !ok && !off {
 		return b.usageError(def, fmt.Sprintf("%q is not a snooze: say 1h, tomorrow or off.", Shorten(how, 40)))
@@ -88,6 +88,10 @@ func (b *Bot) cmdSnooze(ctx context.Context, c Command, args string) Response {
 	}
 	if !slices.Contains(st.Channels, c.Channel) {
 		return private(errorReply(fmt.Sprintf("This channel does not follow %s, so it gets no reminders of it to snooze: `%s track %s` follows it here.", env, b.cmd, env)))
+	}
+	if ok {
+		// "Tomorrow" as the channel's reminders read days (its CRON_TZ, if any).
+		until, _ = snoozeEnd(now, how, b.channelZone(ctx, c.Workspace, c.Channel))
 	}
 	if off {
 		if _, on := b.snoozed(ctx, c.Workspace, c.Channel, st.Environment, now); !on {
@@ -129,4 +133,22 @@ func snoozeButtons(n int, env string) []Button {
 		{ActionID: fmt.Sprintf("%s:%d:1h", ActionSnooze, n), Label: "Snooze 1 hour", Value: buttonValue{Env: env, Snooze: "1h"}.String(), Command: "snooze " + env + " 1h"},
 		{ActionID: fmt.Sprintf("%s:%d:tomorrow", ActionSnooze, n), Label: "Snooze until tomorrow", Value: buttonValue{Env: env, Snooze: "tomorrow"}.String(), Command: "snooze " + env + " tomorrow"},
 	}
+}
+
+// channelZone is the zone of the channel's reminder schedule (its CRON_TZ=
+// or TZ=), else the bot's.
+func (b *Bot) channelZone(ctx context.Context, workspace, channel string) *time.Location {
+	cs, err := b.store.ChannelSettings(ctx, workspace, channel)
+	if err != nil {
+		return b.zone
+	}
+	for _, p := range []string{"CRON_TZ=", "TZ="} {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(cs.Schedule), p); ok {
+			name, _, _ := strings.Cut(rest, " ")
+			if loc, err := time.LoadLocation(name); err == nil {
+				return loc
+			}
+		}
+	}
+	return b.zone
 }

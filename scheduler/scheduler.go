@@ -411,15 +411,15 @@ func (s *Scheduler) post(ctx context.Context, it *item, now time.Time) error {
 	pctx, cancel := context.WithTimeout(ctx, s.o.Lease/3)
 	err = s.o.Poster.Post(pctx, it.ch, r)
 	cancel()
+	if posted != nil && (err == nil || errors.Is(err, bot.ErrMaybePosted)) { // one Slack may have made counts as made
+		if perr := posted(ctx); perr != nil {
+			s.o.Logger.Warn("cannot record whether the channel awaits an all-clear", "channel", it.ch, "env", it.env, "err", perr)
+		}
+	}
 	switch {
 	case err == nil:
 		s.o.Metrics.ReminderPosted()
 		s.o.Logger.Info("scheduled post sent", "key", it.key, "occurrence", it.occ, "summary", r.Summary)
-		if posted != nil {
-			if err := posted(ctx); err != nil {
-				s.o.Logger.Warn("cannot record whether the channel awaits an all-clear", "channel", it.ch, "env", it.env, "err", err)
-			}
-		}
 	case errors.Is(err, bot.ErrChannelGone) && it.env == "":
 		s.o.Logger.Error("cannot post the digest: the bot is not in UPGRADEBOT_DIGEST_CHANNEL or it no longer exists", "channel", it.ch, "err", err)
 	case errors.Is(err, bot.ErrChannelGone): // pause the channel's reminders

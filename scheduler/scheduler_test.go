@@ -953,3 +953,33 @@ func TestNoMissBeforeTheUpgradeStarted(t *testing.T) {
 		t.Errorf("missed %d posted %d, want 0 and 1", m.missed.Load(), m.posted.Load())
 	}
 }
+
+// An all-clear Slack may have posted (a timeout, a 5xx) counts as posted:
+// the next occurrence does not post a second one.
+func TestMaybePostedAllClearIsNotRepeated(t *testing.T) {
+	clock := newFakeClock(t0)
+	f := newFixture(t, func() progress.Store { return boltStore(t, clock.Now) }, clock)
+	f.track("C1", "prod", "Billing_CS")
+	p := &fakePoster{}
+	s := f.replica("", Options{PollInterval: time.Second}, p)
+	set(t, s, "C1", "@every 1h")
+	stepAt(t, s, clock, t0.Add(time.Second))
+	stepAt(t, s, clock, t0.Add(time.Hour)) // the reminder
+	clock.Set(t0.Add(90 * time.Minute))
+	f.apply("prod", progress.Change{Kind: progress.ChangeDone, All: true})
+	maybe := 0
+	p.fail = func(int) error {
+		if maybe++; maybe == 1 { // Slack took the all-clear, its answer was lost
+			return fmt.Errorf("post: %w", bot.ErrMaybePosted)
+		}
+		return nil
+	}
+	for i := 2; i <= 4; i++ {
+		stepAt(t, s, clock, t0.Add(time.Duration(i)*time.Hour))
+	}
+	for _, post := range f.rec.all() {
+		if strings.HasPrefix(post.reply.Summary, "All clear") {
+			t.Errorf("an all-clear posted again at %v after one Slack may have made: %q", post.at.Sub(t0), post.reply.Summary)
+		}
+	}
+}
