@@ -299,25 +299,18 @@ func TestChartAfterAResetUndone(t *testing.T) {
 // 10, or the list emptied with no summary) draws its end: 0 left, known.
 func TestChartEndsAtZeroWithoutCounts(t *testing.T) {
 	b, _, now := clockBot(t)
-	ctx := context.Background()
-	n := 0
-	run := func(text string) Response {
-		n++
+	for _, text := range []string{"track prod 11.31.0", "failed prod: A B C", "done prod: A", "done prod: B C"} {
 		*now = now.Add(10 * time.Minute)
-		return b.HandleCommand(ctx, Command{Workspace: "T1", Channel: "C1", User: "U1", ID: fmt.Sprint("c", n), Text: text})
+		cmd(t, b, "C1", "U1", text)
 	}
-	run("track prod 11.31.0")
-	run("failed prod: A B C")
-	run("done prod: A")
-	run("done prod: B C")
-	samples, _, err := b.samples(ctx, "T1", "prod")
+	samples, _, err := b.samples(context.Background(), "T1", "prod")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if last := samples[len(samples)-1]; !last.Counted || last.Left != 0 {
 		t.Errorf("last sample %+v, want 0 left, known", last)
 	}
-	if out := RenderText(run("chart prod").Reply); strings.Contains(out, "no modules counted") {
+	if out := text(cmd(t, b, "C1", "U1", "chart prod")); strings.Contains(out, "no modules counted") {
 		t.Errorf("the chart of an emptied list:\n%s", out)
 	}
 }
