@@ -37,6 +37,9 @@ func (b *Bot) cmdHistory(ctx context.Context, c Command, args string) Response {
 	}
 	if all {
 		// Every entry, earlier upgrades' too, as a file: more than a message holds.
+		for i := range entries {
+			entries[i].Detail = readableReasons.Replace(entries[i].Detail)
+		}
 		var buf bytes.Buffer
 		if err := progress.WriteHistoryCSV(&buf, entries); err != nil {
 			return private(b.storeError("history", err))

@@ -511,12 +511,18 @@ func (b *Bot) apply(ctx context.Context, workspace, env, actor, key string, chan
 			continue
 		}
 		if p.Kind == progress.ChangeAddModules && len(res.Added) == 0 && len(res.Updated) == 0 {
-			// Listed already, for the same reason: nothing to record, nor to undo.
+			// Listed already, for the same reason: nothing new to show, and
+			// nothing to undo unless the store marked something on them (a
+			// producer not prepared: the same paste's first report of it
+			// cannot be undone without this one).
 			l := append(Line{T("Already on "), B(env), T("'s list: ")}, nameSpans(p.Modules, 5)...)
 			out.lines = append(out.lines, append(l, T(fmt.Sprintf("; %d on the list", res.Remaining))))
-			continue
+			if len(res.Marked) == 0 {
+				continue
+			}
+		} else {
+			out.lines = append(out.lines, describeRecorded(env, p, res))
 		}
-		out.lines = append(out.lines, describeRecorded(env, p, res))
 		for _, m := range res.Reopened {
 			out.lines = append(out.lines, b.reopenedLine(m))
 		}

@@ -416,6 +416,13 @@ func TestHistoryReasonsReadable(t *testing.T) {
 	if exp.File == nil || strings.Contains(string(exp.File.Content), "producer-not-prepared)") {
 		t.Errorf("the change record codes a reason:\n%s", text(exp))
 	}
+	all := cmd(t, b, "C1", "U1", "history prod all")
+	if all.File == nil || strings.Contains(string(all.File.Content), "producer-not-prepared)") || strings.Contains(string(all.File.Content), "state set to") {
+		t.Errorf("history all codes a reason or a state:\n%s", text(all))
+	}
+	cmd(t, b, "C1", "U1", "reset prod --yes")
+	msg(t, b, "C1", "U1", "1.3", producerPaste)
+	mustSay(t, text(cmd(t, b, "C1", "U1", "undo")), "undid a change on prod (1 module reported (producer not prepared): Billing_CS)")
 }
 
 // An edit corrects its message's report: a module republished since stays

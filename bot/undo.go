@@ -269,7 +269,11 @@ func (b *Bot) undo(ctx context.Context, workspace, user, ref string) Response {
 	if st, err := b.store.Status(ctx, workspace, u.Env, 0); err == nil {
 		unnamed = st.Unnamed()
 	}
-	return Response{Announce: b.undoneReply(u.Env, user, res, unnamed)}
+	r := b.undoneReply(u.Env, user, res, unnamed)
+	if res.AllClear() { // what it put back emptied the list, the counts covered
+		r.Blocks = append(r.Blocks, b.clearedIn(u.Env, res.State).Blocks...)
+	}
+	return Response{Announce: r}
 }
 
 // startedAfter is when env's upgrade was started again (reset) after at
@@ -305,7 +309,7 @@ func (b *Bot) beforeRestart(ctx context.Context, workspace, env string, at int64
 // since; unnamed is what Service Center counted and nobody named, after it.
 func (b *Bot) undoneReply(env, user string, res progress.Result, unnamed int) *Reply {
 	r := &Reply{Summary: "Undone on " + env}
-	lines := []Line{{M(user), T(" undid a change on "), B(env), T(" (" + res.Undid + ").")}}
+	lines := []Line{{M(user), T(" undid a change on "), B(env), T(" (" + readableReasons.Replace(res.Undid) + ").")}}
 	for _, l := range []struct {
 		what  string
 		names []string

@@ -493,6 +493,16 @@ func (s *BoltStore) Apply(ctx context.Context, workspace, env string, c Change) 
 			if detail, err = u.undo(eb, c.Undoes, nowMs, &res); err != nil {
 				return err
 			}
+			republished := 0
+			if k, _ := rb.Cursor().First(); k != nil && rec.State.Normal() != was { // only a state put back can be behind a republish
+				republished = 1
+			}
+			rec.State = Settle(Status{Environment: rec.environment(workspace, nil), ModuleCount: rec.ModuleCount,
+				NamedFailedSkipped: rec.NamedFS, UnnamedCovered: rec.Covered}, republished)
+			if res.KeptState && rec.State.Normal() != was { // not left as it was after all
+				res.KeptState = false
+				detail = undoDetail(&res)
+			}
 		} else {
 			out, err := applyChange(&rec, modBuckets{mb, ob, nb, rb, edb}, c, mods, &res)
 			if err != nil {
@@ -699,6 +709,9 @@ func applyChange(rec *boltEnv, b modBuckets, c Change, mods []normalizedModule, 
 				again := c.Actor != cur.By
 				if !learned && reason == old && producer == cur.Producer && !again {
 					continue
+				}
+				if reason == old && (learned || producer != cur.Producer) {
+					res.Marked = append(res.Marked, cur.Name)
 				}
 				if again {
 					cur.Also++

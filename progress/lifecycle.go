@@ -212,6 +212,26 @@ func Next(st Status, c Change) Transition {
 	return Transition{State: to, IfEmpty: ifEmpty}
 }
 
+// Settle is the state an undo leaves once it has put back what no one
+// changed since: the rules above, applied to the list and counts as they
+// are now. Done with modules listed again is republishing; republishing
+// with none left and the counts covered is done; an outcome put back while
+// modules republished since stand (republished > 0) is republishing.
+// applyLua does the same.
+func Settle(st Status, republished int) State {
+	s := st.State.Normal()
+	if (s == StateFinishedWithErrors || s == StateReady) && republished > 0 {
+		s = StateRepublishing
+	}
+	switch {
+	case s == StateDone && st.ModuleCount > 0:
+		return StateRepublishing
+	case s == StateRepublishing && st.ModuleCount == 0 && st.Unnamed() == 0:
+		return StateDone
+	}
+	return s
+}
+
 // sameCounts reports whether a summary's counts c are those recorded (was).
 func sameCounts(c, was Counts) bool {
 	same := func(a, b *int) bool { return a == nil || b != nil && *a == *b }

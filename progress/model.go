@@ -299,6 +299,10 @@ type Result struct {
 	// republished in this upgrade, with who marked them and when
 	// (RepublishedBy, RepublishedAt). A failed or skipped one keeps its group.
 	Reopened []Module
+	// Marked are modules already listed that an add changed without moving
+	// them (shown to be a producer not prepared, the error that named them
+	// learned): nothing new in the list, but undoing the add takes that back.
+	Marked []string
 	// NotReplicated is true when Redis recorded the change but its replica
 	// did not confirm it in time (WAIT): a failover now could lose it, and
 	// repeating it is safe.

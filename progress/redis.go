@@ -625,7 +625,7 @@ func parseApplyReply(reply []any) (Result, error) {
 	if dup, _ := reply[0].(int64); dup == 1 {
 		return Result{Duplicate: true}, nil
 	}
-	if len(reply) != 12 && len(reply) != 13 { // 12: recorded before Reopened was
+	if len(reply) < 12 || len(reply) > 14 { // 12, 13: recorded before Reopened, Marked were
 		return Result{}, bad
 	}
 	state, ok1 := reply[1].(string)
@@ -648,7 +648,13 @@ func parseApplyReply(reply []any) (Result, error) {
 		}
 	}
 	var reopened []Module
-	if len(reply) == 13 {
+	var marked []string
+	if len(reply) == 14 {
+		if str, _ := reply[13].(string); str != "" {
+			marked = strings.Split(str, "\n")
+		}
+	}
+	if len(reply) >= 13 {
 		str, _ := reply[12].(string)
 		for _, r := range strings.Split(str, "\n") {
 			if f := strings.Split(r, "\t"); len(f) == 3 {
@@ -660,7 +666,7 @@ func parseApplyReply(reply []any) (Result, error) {
 	return Result{
 		Added: lists[0], Updated: lists[1], Removed: lists[2], NotFound: lists[3],
 		Remaining: int(remaining), BecameEmpty: became == 1, BecameDone: done == 1, State: State(state),
-		Kept: lists[4], KeptState: keptState == 1, Undid: undid, Reopened: reopened,
+		Kept: lists[4], KeptState: keptState == 1, Undid: undid, Reopened: reopened, Marked: marked,
 	}, nil
 }
 

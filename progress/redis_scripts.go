@@ -86,7 +86,7 @@ return 1
 // describeModules writes it; one that did nothing is not logged.
 // Returns {1} for a duplicate, {2} when a field read has moved (decide again),
 // else {0, state, remaining, became_empty, added, updated, removed,
-// not_found, became_done, kept, state_kept, undid} with the name lists
+// not_found, became_done, kept, state_kept, undid, reopened, marked} with the name lists
 // joined by "\n" (module names never contain control characters). Lists
 // travel as strings because cjson encodes an empty table as an object, not
 // an array.
@@ -130,7 +130,7 @@ local function setnum(field, v)
   if given(v) then redis.call('HSET', meta, field, string.format('%d', v)) end
 end
 local before = redis.call('ZCARD', order)
-local added, updated, removed, notfound, moved, producers, reopened = {}, {}, {}, {}, {}, {}, {}
+local added, updated, removed, notfound, moved, producers, reopened, marked = {}, {}, {}, {}, {}, {}, {}, {}
 local covered, detail = 0, nil
 -- republish keeps a module taken off the list (its record cur) in the
 -- republished hash under key, with who and when.
@@ -242,6 +242,16 @@ if k == 'undo' then
     redis.call('DEL', undid[i][1])
     undid[i] = undid[i][2].d
   end
+  -- lifecycle.go's Settle: the state the list and counts call for now.
+  local state, n = redis.call('HGET', meta, 'state') or 'following', redis.call('ZCARD', order)
+  if (state == 'finished-with-errors' or state == 'ready') and state ~= was and redis.call('HLEN', repub) > 0 then state = 'republishing' end
+  local f, s = redis.call('HGET', meta, 'failed'), redis.call('HGET', meta, 'skipped')
+  local unnamed = 0
+  if redis.call('HGET', meta, 'covered') ~= '1' and (f or s) then unnamed = math.max(0, tonumber(f or '0') + tonumber(s or '0') - nfs) end
+  if state == 'done' and n > 0 then state = 'republishing'
+  elseif state == 'republishing' and n == 0 and unnamed == 0 then state = 'done' end
+  redis.call('HSET', meta, 'state', state)
+  if state ~= (was or 'following') then keptstate = 0 end -- not left as it was after all
   local e = cjson.decode(ARGV[2])
   e.detail = 'undo of ' .. table.concat(undid, '; ')
   if #kept > 0 or keptstate == 1 then
@@ -308,6 +318,7 @@ elseif k == 'add' then
       local again = actor ~= old.by
       if again then old.also = (old.also or 0) + 1 end
       if learned or reason ~= old.reason or flag ~= old.producer or again then
+        if reason == old.reason and (learned or flag ~= old.producer) then marked[#marked + 1] = old.name end
         old.reason, old.producer = reason, flag
         redis.call('HSET', mods, key, cjson.encode(old))
         redis.call('ZADD', order, score(old), key)
@@ -420,7 +431,7 @@ if k == 'done' and before > 0 and after == 0 then became = 1 end
 if was ~= 'done' and state == 'done' then done = 1 end
 local reply = {0, state, after, became,
   table.concat(added, '\n'), table.concat(updated, '\n'), table.concat(removed, '\n'), table.concat(notfound, '\n'), done,
-  table.concat(kept, '\n'), keptstate, table.concat(undid, '; '), table.concat(reopened, '\n')}
+  table.concat(kept, '\n'), keptstate, table.concat(undid, '; '), table.concat(reopened, '\n'), table.concat(marked, '\n')}
 redis.call('SET', idem, cjson.encode({t = ARGV[7], r = reply}), 'EX', ARGV[3])
 if k ~= 'undo' then
   local items = {}

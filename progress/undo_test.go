@@ -60,6 +60,15 @@ func testUndo(t *testing.T, newStore func(t *testing.T) Store) {
 			undo: []string{"done"}, want: Result{Added: []string{"A"}}, mods: []string{"A", "B"}, state: StateFollowing, named: 2},
 		{name: "one of them recorded nothing", changes: []Change{addAB}, undo: []string{"never", "add"},
 			want: Result{Removed: []string{"A", "B"}}, state: StateFollowing},
+		// The state settles to what the list and counts call for.
+		{name: "a done before the all-clear, undone: republishing again", changes: []Change{sum(2), addAB, doneOf("A"), doneOf("B")},
+			undo: []string{"done-A"}, want: Result{Added: []string{"A"}}, mods: []string{"A"}, state: StateRepublishing, named: 2, failed: new(2), repub: []string{"B"}},
+		{name: "the report of a module counted twice, undone: done", changes: []Change{sum(1), addOf("A"), addOf("B"), doneOf("A")},
+			undo: []string{"add-B"}, want: Result{Removed: []string{"B"}, BecameDone: true}, state: StateDone, named: 1, failed: new(1), repub: []string{"A"}},
+		{name: "a done undone while a later one stands: still republishing", changes: []Change{sum(3), addOf("A"), addOf("B"), addOf("C"), doneOf("A"), doneOf("B")},
+			undo: []string{"done-A"}, want: Result{Added: []string{"A"}}, mods: []string{"A", "C"}, state: StateRepublishing, named: 3, failed: new(3), repub: []string{"B"}},
+		{name: "the only done undone: the outcome again", changes: []Change{sum(3), addOf("A"), addOf("B"), doneOf("A")},
+			undo: []string{"done-A"}, want: Result{Added: []string{"A"}}, mods: []string{"A", "B"}, state: StateFinishedWithErrors, named: 2, failed: new(3)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newStore(t)
@@ -73,8 +82,8 @@ func testUndo(t *testing.T, newStore func(t *testing.T) Store) {
 			equal(t, "Removed", res.Removed, tc.want.Removed)
 			equal(t, "Updated", res.Updated, tc.want.Updated)
 			equal(t, "Kept", res.Kept, tc.want.Kept)
-			if res.KeptState != tc.want.KeptState || res.State != tc.state {
-				t.Errorf("KeptState, State = %v, %s; want %v, %s", res.KeptState, res.State, tc.want.KeptState, tc.state)
+			if res.KeptState != tc.want.KeptState || res.State != tc.state || res.BecameDone != tc.want.BecameDone {
+				t.Errorf("KeptState, State, BecameDone = %v, %s, %v; want %v, %s, %v", res.KeptState, res.State, res.BecameDone, tc.want.KeptState, tc.state, tc.want.BecameDone)
 			}
 			st := status(t, s, "prod", -1)
 			equal(t, "modules", moduleNames(st.Modules), tc.mods)
@@ -102,6 +111,26 @@ func testUndo(t *testing.T, newStore func(t *testing.T) Store) {
 			}
 		})
 	}
+	// An add that changes a listed module without moving it says so: its
+	// undo is what lets the first report be undone.
+	t.Run("marked", func(t *testing.T) {
+		s := newStore(t)
+		track(t, s, TrackRequest{Environment: "prod", Channel: "C1"})
+		apply(t, s, "prod", addOf("A"))
+		for _, tc := range []struct {
+			c    Change
+			want []string
+		}{
+			{Change{Kind: ChangeAddModules, Key: "producer", Reason: ReasonProducerNotPrepared, Modules: []string{"A"}}, []string{"A"}},
+			{Change{Kind: ChangeAddModules, Key: "producer-again", Reason: ReasonProducerNotPrepared, Modules: []string{"A"}}, nil},
+			{Change{Kind: ChangeAddModules, Key: "by-U2", Actor: "U2", Reason: ReasonFailed, Modules: []string{"A"}}, nil}, // counted, not shown
+		} {
+			equal(t, tc.c.Key+" Marked", apply(t, s, "prod", tc.c).Marked, tc.want)
+		}
+		res := apply(t, s, "prod", Change{Kind: ChangeUndo, Key: "u", Undoes: []string{"add-A", "producer", "by-U2"}})
+		equal(t, "Removed", res.Removed, []string{"A"})
+		equal(t, "Kept", res.Kept, nil)
+	})
 	t.Run("details", func(t *testing.T) {
 		s := newStore(t)
 		track(t, s, TrackRequest{Environment: "prod", Channel: "C1"})
@@ -124,6 +153,18 @@ func testUndo(t *testing.T, newStore func(t *testing.T) Store) {
 		}
 	})
 }
+
+// sum is a summary counting failed modules; addOf and doneOf report and
+// mark one module, keyed by what they do.
+func sum(failed int) Change {
+	return Change{Kind: ChangeSummary, Key: "sum", Counts: Counts{Prepared: new(20), Failed: new(failed), Skipped: new(0)}}
+}
+
+func addOf(m string) Change {
+	return Change{Kind: ChangeAddModules, Key: "add-" + m, Reason: ReasonFailed, Modules: []string{m}}
+}
+
+func doneOf(m string) Change { return Change{Kind: ChangeDone, Key: "done-" + m, Modules: []string{m}} }
 
 // An undo record lasts UndoTTL; records expire as new changes come.
 func TestBoltUndoExpires(t *testing.T) {
