@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -71,4 +72,30 @@ func transcript(t *testing.T, script string, environ map[string]string) string {
 		t.Fatalf("shell exit %d: %s", code, errOut.String())
 	}
 	return out.String()
+}
+
+// The README's "Try it" session prints what the README shows, but for the
+// Undo code and the date of the next reminder, which differ from run to run.
+func TestReadmeTryIt(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const start = "$ go run ./cmd/upgradebot shell --user you <<'EOF'\n"
+	_, block, ok := strings.Cut(string(readme), start)
+	block, _, ok2 := strings.Cut(block, "```")
+	script, want, ok3 := strings.Cut(block, "EOF\n")
+	if !ok || !ok2 || !ok3 {
+		t.Fatalf("no session under %q in README.md", start)
+	}
+	var out, errOut strings.Builder
+	e := env{stdin: strings.NewReader(script), stdout: &out, stderr: &errOut,
+		environ: map[string]string{"HOME": t.TempDir(), "UPGRADEBOT_OCR": "off"}}
+	if code := runMain(context.Background(), []string{"shell", "--user", "you"}, e); code != 0 {
+		t.Fatalf("shell exit %d: %s", code, errOut.String())
+	}
+	varying := regexp.MustCompile(`undo [a-z0-9]{8}|Next reminder: [^(]*`)
+	if got := varying.ReplaceAllString(out.String(), "…"); got != varying.ReplaceAllString(want, "…") {
+		t.Errorf("README.md's Try it shows:\n%s\nthe shell prints:\n%s", want, out.String())
+	}
 }
