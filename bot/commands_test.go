@@ -195,6 +195,8 @@ func TestSeveralEnvironments(t *testing.T) {
 	// as it reads it: one with modules left (prod; dev has none).
 	mustSay(t, text(cmd(t, b, "C1", "U1", "snooze 1h")), "say which, e.g. `/upgrade snooze prod 1h`")
 	mustSay(t, text(cmd(t, b, "C1", "U1", "failed Ghost")), "say which, e.g. `/upgrade failed prod: Ghost`")
+	// Names on the lines below the command: the example is one line, as it is typed.
+	mustSay(t, text(cmd(t, b, "C1", "U1", "skipped\nPortal_UI\n\"Invoices UI\"")), "say which, e.g. `/upgrade skipped prod: Portal_UI \"Invoices UI\"`")
 	// A button click marks a module republished.
 	resp = msg(t, b, "C1", "U1", "1.3", "prod: "+strings.Replace(producerPaste, "Billing_CS", "Directory", 2))
 	var mark *Button

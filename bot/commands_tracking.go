@@ -341,6 +341,13 @@ func withEnv(text, env string) string {
 		env += ":"
 	}
 	args, _ = confirmed(args) // the example is no confirmation
+	if strings.Contains(args, "\n") { // names on the lines below: an example is one line
+		names, _ := typedNames(args)
+		for i, n := range names {
+			names[i] = commandName(n)
+		}
+		args = strings.Join(names, " ")
+	}
 	return strings.TrimSpace(name + " " + env + " " + args)
 }
 
