@@ -57,9 +57,9 @@ func cmdShell(ctx context.Context, args []string, e env) error {
 	if strings.TrimSpace(e.environ["UPGRADEBOT_LOG_LEVEL"]) == "" {
 		// The terminal is the conversation: the log's info lines only on request.
 		cfg.LogLevel = slog.LevelWarn
-		if *verbose {
-			cfg.LogLevel = slog.LevelInfo
-		}
+	}
+	if *verbose {
+		cfg.LogLevel = min(cfg.LogLevel, slog.LevelInfo)
 	}
 	logger := e.newLogger(cfg)
 	kb, err := loadKB(cfg)

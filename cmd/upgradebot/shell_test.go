@@ -174,6 +174,7 @@ func TestShellLogQuiet(t *testing.T) {
 		{"-v", nil, []string{"shell", "-v"}, true},
 		{"level set", map[string]string{"UPGRADEBOT_LOG_LEVEL": "info"}, []string{"shell"}, true},
 		{"flag", nil, []string{"--log-level", "info", "shell"}, true},
+		{"-v over a quieter level", map[string]string{"UPGRADEBOT_LOG_LEVEL": "error"}, []string{"shell", "-v"}, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
