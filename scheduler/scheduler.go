@@ -37,7 +37,6 @@ const (
 	DefaultLease            = 3 * time.Minute
 	DefaultShutdownTimeout  = 10 * time.Second
 )
-
 const (
 	tick         = time.Second    // how often occurrences are checked
 	missLookback = 24 * time.Hour // how far before the grace period a starting replica counts misses
@@ -132,14 +131,13 @@ type job struct {
 
 // item is one occurrence for one environment (or the digest: env "") until posted, handled elsewhere or given up.
 type item struct {
-	key, token  string // the claim, and our token for it
-	job         string // its job's key
-	ws, ch, env string
-	occ         time.Time
-	retryAt     time.Time
-	owned       bool // our claim won
-	posted      bool // handled; only the done mark is left
-	failures    int
+	key, token   string // the claim, and our token for it
+	job          string // its job's key
+	ws, ch, env  string
+	occ, retryAt time.Time
+	owned        bool // our claim won
+	posted       bool // handled; only the done mark is left
+	failures     int
 }
 
 // Run checks schedules until ctx is cancelled, lets a post in progress
@@ -328,11 +326,13 @@ func (s *Scheduler) recordMiss(ctx context.Context, it *item, now time.Time) {
 	if ok, err := s.o.Store.Claim(ctx, it.ws, it.key, progress.NewToken(), s.doneTTL()); err != nil || !ok {
 		return // handled elsewhere, or the store is away (nothing to do either way)
 	}
-	if it.env != "" {
-		// (Nothing to say then, or now: the upgrade started after it.)
-		if st, err := s.o.Store.Status(ctx, it.ws, it.env, 0); err == nil && (s.o.Bot.Reminder(st, now, s.o.Stall, 0) == nil || s.o.Bot.UpgradeStarted(ctx, it.ws, it.env).After(it.occ)) {
+	// Nothing to say then, or now: a digest of no environment, an upgrade started after it.
+	if it.env == "" {
+		if r, err := s.o.Bot.Digest(ctx, s.workspaces, now, s.digest.loc, s.o.Stall); err == nil && r == nil {
 			return
 		}
+	} else if st, err := s.o.Store.Status(ctx, it.ws, it.env, 0); err == nil && (s.o.Bot.Reminder(st, now, s.o.Stall, 0) == nil || s.o.Bot.UpgradeStarted(ctx, it.ws, it.env).After(it.occ)) {
+		return
 	}
 	s.o.Logger.Warn("scheduled post missed: it was due when no replica could post it, longer ago than the grace period; skipped",
 		"key", it.key, "occurrence", it.occ, "grace", s.o.Grace)

@@ -983,3 +983,30 @@ func TestMaybePostedAllClearIsNotRepeated(t *testing.T) {
 		}
 	}
 }
+
+// A digest due before the first replica started counts as missed only when
+// it had something to say: a new install with no environment counts none.
+func TestDigestMissedOnlyWhenOwed(t *testing.T) {
+	start := time.Date(2024, 11, 20, 0, 5, 0, 0, time.UTC) // the 22:00 digest was due 2 hours ago
+	for _, tc := range []struct {
+		name  string
+		envs  []string
+		wantN int32
+	}{{"no environment", nil, 0}, {"one environment", []string{"prod"}, 1}} {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := newFakeClock(start)
+			f := newFixture(t, func() progress.Store { return boltStore(t, clock.Now) }, clock)
+			for _, e := range tc.envs {
+				f.track("C1", e, "Billing_CS")
+			}
+			m := &countMetrics{}
+			s := f.replica("", Options{PollInterval: time.Second, Grace: 30 * time.Minute, Metrics: m,
+				DigestChannel: "CDIGEST", DigestSchedule: "0 22 * * *"}, &fakePoster{})
+			stepAt(t, s, clock, start)
+			stepAt(t, s, clock, start.Add(time.Minute))
+			if got := m.missed.Load(); got != tc.wantN {
+				t.Errorf("missed %d, want %d", got, tc.wantN)
+			}
+		})
+	}
+}
