@@ -581,6 +581,11 @@ func (a *API) React(ctx context.Context, channel, ts, name string) error {
 // InChannel reports whether the bot is a member of a channel (bot.Membership).
 // A channel the bot cannot see (private, not invited) is not one it is in.
 func (a *API) InChannel(ctx context.Context, channel string) (bool, error) {
+	if strings.HasPrefix(channel, "D") {
+		// A direct message with the bot, where its Messages tab runs commands:
+		// asking Slack would need im:read, a scope the app does not ask for.
+		return true, nil
+	}
 	var ch *slack.Channel
 	err := a.do(ctx, "conversations.info", channel, func(ctx context.Context) (err error) {
 		ch, err = a.client.GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: channel})

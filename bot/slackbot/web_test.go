@@ -205,4 +205,9 @@ func TestAPIErrors(t *testing.T) {
 	if in, err := a.InChannel(ctx, channel); !in || err != nil {
 		t.Errorf("InChannel of a channel with the bot: %v, %v", in, err)
 	}
+	// A direct message with the bot: not asked (that needs im:read).
+	a.fake.SetGone("D0DM", "missing_scope")
+	if in, err := a.InChannel(ctx, "D0DM"); !in || err != nil || len(a.fake.Calls("conversations.info")) != 3 {
+		t.Errorf("InChannel of a direct message: %v, %v after %d calls", in, err, len(a.fake.Calls("conversations.info")))
+	}
 }
