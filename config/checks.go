@@ -43,9 +43,10 @@ func (l *loader) check() {
 	}{
 		{"UPGRADEBOT_ADMINS", "UW", "Slack user ids look like U012AB3CD (profile → ⋮ → Copy member ID)", c.Admins},
 		{"UPGRADEBOT_ALLOWED_BOTS", "BA", "use bot ids (B…, the bot_id of a message) or app ids (A…, Basic Information → App ID)", c.AllowedBots},
+		{"UPGRADEBOT_DIGEST_CHANNEL", "CGD", "use the channel's id, like C012AB3CD (channel details → About → Channel ID): Slack takes the digest's charts only by id", strings.Fields(c.DigestChannel)},
 	} {
-		if ids.name == "UPGRADEBOT_ADMINS" && l.purpose != ForRun {
-			continue // the shell's users are names (--user, $USER): any may be an admin there
+		if ids.name != "UPGRADEBOT_ALLOWED_BOTS" && l.purpose != ForRun {
+			continue // the shell's users and channels are names (--user, $USER, --channel)
 		}
 		var bad []string
 		for _, id := range ids.list {

@@ -62,7 +62,6 @@ type Config struct {
 	LogLevel            slog.Level     `env:"UPGRADEBOT_LOG_LEVEL" envDefault:"info" hint:"is not a level: use debug, info, warn or error"`                                               // debug, info, warn or error
 	LogFormat           string         `env:"UPGRADEBOT_LOG_FORMAT" envDefault:"text"`                                                                                                    // text or json
 	OCR                 string         `env:"UPGRADEBOT_OCR" envDefault:"auto"`                                                                                                           // on, off, or auto: on when Tesseract is found
-
 	// DataIsDefault says DataFile is the default path, whose folder the caller may create.
 	DataIsDefault bool
 }

@@ -389,6 +389,8 @@ func TestScheduleSettings(t *testing.T) {
 		{"digest every nothing", ForRun, with(runEnv, "UPGRADEBOT_DIGEST_CHANNEL", "C0123", "UPGRADEBOT_DIGEST_SCHEDULE", "@every"), "UPGRADEBOT_DIGEST_SCHEDULE", []string{"@every needs a duration"}},
 		{"reminder more often than the minimum", ForRun, with(runEnv, "UPGRADEBOT_REMINDER_SCHEDULE", "* * * * *"), "UPGRADEBOT_REMINDER_SCHEDULE", []string{"as often as every 1m", "UPGRADEBOT_MIN_REMINDER_INTERVAL"}},
 		{"digest more often than the minimum", ForRun, with(runEnv, "UPGRADEBOT_DIGEST_CHANNEL", "C0123", "UPGRADEBOT_DIGEST_SCHEDULE", "@every 1s"), "UPGRADEBOT_DIGEST_SCHEDULE", []string{"as often as every 1s"}},
+		{"digest channel by name", ForRun, with(runEnv, "UPGRADEBOT_DIGEST_CHANNEL", "#upgrades"), "UPGRADEBOT_DIGEST_CHANNEL", []string{`"#upgrades"`, "Channel ID"}},
+		{"digest channel by name in the shell", ForShell, with(runEnv, "UPGRADEBOT_DIGEST_CHANNEL", "upgrades"), "", nil},
 		{"timezone Local", ForRun, with(runEnv, "UPGRADEBOT_TIMEZONE", "Local"), "UPGRADEBOT_TIMEZONE", []string{`"Local"`, "Europe/Lisbon", "UTC"}},
 		{"timezone Local for the shell", ForShell, with(runEnv, "UPGRADEBOT_TIMEZONE", "Local"), "UPGRADEBOT_TIMEZONE", nil},
 		{"zone and schedules", ForRun, with(runEnv, "UPGRADEBOT_TIMEZONE", "Europe/Lisbon", "UPGRADEBOT_REMINDER_SCHEDULE", "CRON_TZ=America/New_York 30 8 * * 1-5", "UPGRADEBOT_DIGEST_SCHEDULE", "@every 4h"), "", nil},
