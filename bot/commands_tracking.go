@@ -340,7 +340,7 @@ func withEnv(text, env string) string {
 	case "failed", "skipped", "done", "take", "release":
 		env += ":"
 	}
-	args, _ = confirmed(args) // the example is no confirmation
+	args, _ = confirmed(args)         // the example is no confirmation
 	if strings.Contains(args, "\n") { // names on the lines below: an example is one line
 		names, _ := typedNames(args)
 		for i, n := range names {
