@@ -15,7 +15,7 @@ import (
 	"github.com/upgradebot/upgradebot/scheduler"
 )
 
-// shellHint ends the list of settings problems of run.
+// shellHint ends the list of settings problems of run that the shell has not.
 var shellHint = config.Problem{
 	Name:    "To try upgradebot without Slack",
 	Message: "run `upgradebot shell`: it needs none of the Slack settings (see docs/slack.md to create the Slack app)",
@@ -45,7 +45,7 @@ func cmdRun(ctx context.Context, args []string, e env) error {
 	cfg, err := config.Load(config.ForRun, e.environ)
 	if err = withStartProblems(err, e.environ); err != nil {
 		var ve *config.ValidationError
-		if errors.As(err, &ve) {
+		if _, serr := config.Load(config.ForShell, e.environ); errors.As(err, &ve) && serr == nil { // the shell would start
 			return &config.ValidationError{Problems: append(append([]config.Problem(nil), ve.Problems...), shellHint)}
 		}
 		return err

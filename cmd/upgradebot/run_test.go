@@ -162,6 +162,11 @@ func TestRunSettingsProblems(t *testing.T) {
 			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
 		}
 	}
+	// The shell is not offered when it would stop on the same settings.
+	r = run(t, "", map[string]string{"UPGRADEBOT_TIMEZONE": "Lisbon"}, "run")
+	if r.code != 1 || !strings.Contains(r.stderr, "UPGRADEBOT_TIMEZONE") || strings.Contains(r.stderr, "upgradebot shell") {
+		t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
 	if r := run(t, "", nil, "run", "extra"); r.code != 2 {
 		t.Errorf("run with an argument: exit %d", r.code)
 	}
