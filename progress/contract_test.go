@@ -32,6 +32,7 @@ func runContractTests(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("DoneByName", func(t *testing.T) { testDoneByName(t, newStore(t)) })
 	t.Run("DoneOfNothingListed", func(t *testing.T) { testDoneOfNothingListed(t, newStore(t)) })
 	t.Run("NewRunAfterFailedStep", func(t *testing.T) { testNewRunAfterFailedStep(t, newStore(t)) })
+	t.Run("ReportAgainAfterUndoInNewRun", func(t *testing.T) { testReportAgainAfterUndoInNewRun(t, newStore(t)) })
 	t.Run("LookAlikeNames", func(t *testing.T) { testLookAlikeNames(t, newStore(t)) })
 	t.Run("DoneAll", func(t *testing.T) { testDoneAll(t, newStore(t)) })
 	t.Run("DoneAllFromBefore11", func(t *testing.T) { testDoneAllFromBefore11(t, newStore(t)) })
@@ -468,6 +469,29 @@ func testNewRunAfterFailedStep(t *testing.T, s Store) {
 	res = apply(t, s, "test", Change{Kind: ChangeDone, Key: "done2", Modules: []string{"Orders_CS"}})
 	if st := status(t, s, "test", 0); res.BecameDone || st.State == StateDone || st.Unnamed() != 1 {
 		t.Errorf("the run's other failed module unnamed: done %v, %s, %d unnamed; want not done, 1 unnamed", res.BecameDone, st.State, st.Unnamed())
+	}
+}
+
+// A module listed again by an undo, though no longer named (a new run
+// began since), is named again by an add that changes nothing visible: it
+// counts, so its summary leaves none unnamed and its done ends the upgrade.
+func testReportAgainAfterUndoInNewRun(t *testing.T, s Store) {
+	track(t, s, TrackRequest{Environment: "test", Channel: "C1"})
+	sum := Counts{Prepared: new(9), Failed: new(1), Skipped: new(0)}
+	apply(t, s, "test", Change{Kind: ChangeAddModules, Key: "k0", Reason: ReasonFailed, Modules: []string{"Alpha"}})
+	apply(t, s, "test", Change{Kind: ChangeSummary, Key: "k1", Counts: sum})
+	if res := apply(t, s, "test", Change{Kind: ChangeDone, Key: "k2", Modules: []string{"Alpha"}}); res.State != StateDone {
+		t.Fatalf("after done Alpha: %s, want %s", res.State, StateDone)
+	}
+	apply(t, s, "test", Change{Kind: ChangePreparing, Key: "k3", Force: true, Preparation: Preparation{Percent: new(10)}})
+	apply(t, s, "test", Change{Kind: ChangeUndo, Key: "k4", Undoes: []string{"k2"}})
+	apply(t, s, "test", Change{Kind: ChangeAddModules, Key: "k5", Reason: ReasonFailed, Modules: []string{"Alpha"}})
+	apply(t, s, "test", Change{Kind: ChangeSummary, Key: "k6", Counts: sum})
+	if st := status(t, s, "test", 0); st.NamedFailedSkipped != 1 || st.Unnamed() != 0 {
+		t.Errorf("after the run's summary: %d named, %d unnamed; want 1, 0 (Alpha)", st.NamedFailedSkipped, st.Unnamed())
+	}
+	if res := apply(t, s, "test", Change{Kind: ChangeDone, Key: "k7", Modules: []string{"Alpha"}}); res.State != StateDone {
+		t.Errorf("after done Alpha again: %s, want %s", res.State, StateDone)
 	}
 }
 

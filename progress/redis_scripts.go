@@ -112,6 +112,7 @@ local at = tonumber(ARGV[5])
 local actor = ARGV[6]
 local function given(v) return v ~= nil and v ~= cjson.null end
 local nfs = tonumber(redis.call('HGET', meta, 'named_fs') or '0')
+local nfs0 = nfs
 -- A module counts as named once per upgrade, whatever its reason, and stays
 -- counted after it is republished: Service Center's failed and skipped
 -- counts do not go down when modules are fixed.
@@ -413,6 +414,9 @@ if k == 'done' and not c.all and #removed == 0 then state = was or 'following' e
 if detail == '' and (k == 'add' or (k == 'done' and not c.all)) and state == (was or 'following') then
   -- An add of what is listed already, a done of nothing listed: nothing
   -- changed, so neither who changed the environment last (bolt.go too).
+  -- It may still name a module listed but not named (an undo listed it
+  -- after a new run began): the count must follow the named set.
+  if nfs ~= nfs0 then redis.call('HSET', meta, 'named_fs', string.format('%d', nfs)) end
 else
   redis.call('HSET', meta, 'state', state, 'named_fs', string.format('%d', nfs), 'updated_at', ARGV[5], 'updated_by', actor)
 end
