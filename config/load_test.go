@@ -484,6 +484,7 @@ func TestRedisURL(t *testing.T) {
 		{"sentinel bad addr", "redis://s1:26379?master_name=m&addr=s2&password=" + pw, false, "master_name=NAME"},
 		{"cluster bad addr", "redis://r1:7000?addr=r2", true, "addr=host2:port2"},
 		{"cluster http", "http://:" + pw + "@r1:7000", true, "redis:// or rediss://"},
+		{"cluster with a database", "redis://:" + pw + "@127.0.0.1:30001/5?addr=127.0.0.1:30002", true, "only database 0; leave the database out, and give each bot sharing the Cluster its own key prefix (UPGRADEBOT_REDIS_PREFIX)"},
 		{"the password alone", pw, false, "(the value is not shown, as it may hold a password) has no host"},
 		{"? in the password", "redis://:SEKRIT?x=" + pw + "@127.0.0.1:6379/8", false, "is not a valid URL"},
 		{"port-like password with /", "redis://u:12/SEKRIT@host:6379", false, "is not usable"},

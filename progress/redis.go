@@ -151,6 +151,12 @@ func OpenRedis(rawURL, clusterURL string, opts RedisOptions) (s *RedisStore, kin
 			return nil, "", &ValidationError{Field: "redis URL", Problem: "has an empty master_name (the name the Sentinels know the master by)"}
 		}
 		kind = "sentinel"
+	} else if err == nil && kind == "cluster" {
+		// go-redis ignores a Cluster URL's path: a database there would be
+		// taken for 0 without a word.
+		if db := strings.Trim(u.Path, "/"); db != "" && db != "0" {
+			return nil, "", clusterDB(db)
+		}
 	}
 	var client redis.UniversalClient
 	switch kind {
@@ -245,6 +251,15 @@ func redisURLError(err error) error {
 // negativeDB refuses a database go-redis would take for 0 (it selects none below 1).
 func negativeDB(db int) error {
 	return &ValidationError{Field: "redis URL", Problem: fmt.Sprintf("names database %d: Redis numbers its databases from 0 (0 to 15 by default)", db)}
+}
+
+// clusterDB refuses a database in a Cluster URL (path is the URL's, without slashes).
+func clusterDB(path string) error {
+	what := "has a path"
+	if _, err := strconv.Atoi(path); err == nil {
+		what = "names database " + path
+	}
+	return &ValidationError{Field: "redis URL", Problem: what + ": a Redis Cluster has only database 0; leave the database out, and give each bot sharing the Cluster its own key prefix (UPGRADEBOT_REDIS_PREFIX)"}
 }
 
 // CheckPrefix says what is wrong with a key prefix; nil when it is usable.

@@ -553,6 +553,9 @@ func TestOpenRedis(t *testing.T) {
 		{"unknown option", "redis://host:6379?pasword=" + pw, "", "", "unexpected option: pasword", ""},
 		{"sentinel bad addr", "redis://s1:26379?master_name=m&addr=s2&password=" + pw, "", "", "addr", ""},
 		{"cluster bad addr", "", "redis://r1:7000?addr=r2", "", "addr", ""},
+		{"cluster with a database", "", "redis://:" + pw + "@127.0.0.1:30001/5?addr=127.0.0.1:30002", "", "names database 5: a Redis Cluster has only database 0", ""},
+		{"cluster with a path", "", "redis://r1:7000/x" + pw, "", "has a path: a Redis Cluster has only database 0", ""},
+		{"cluster, database 0", "", "redis://r1:7000/0?addr=r2:7001", "cluster", "1/2", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
