@@ -42,8 +42,9 @@ type Journal interface {
 	// Done removes finished entries.
 	Done(ctx context.Context, entries ...Entry) error
 	// Leave gives up unfinished entries (a process shutting down), so any
-	// consumer recovers them at once, whatever its minimum idle time.
-	Leave(ctx context.Context, entries ...Entry) error
+	// consumer recovers them at once, whatever its minimum idle time, and
+	// ends consumer where it holds nothing (call it even with no entries).
+	Leave(ctx context.Context, consumer string, entries ...Entry) error
 }
 
 // ConsumerName names this process as a journal consumer: host, process

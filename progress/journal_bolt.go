@@ -125,8 +125,12 @@ func (s *BoltStore) Keep(ctx context.Context, consumer string, entries ...Entry)
 	})
 }
 
-// Leave marks the entries as kept by no process, so any consumer takes them.
-func (s *BoltStore) Leave(ctx context.Context, entries ...Entry) error {
+// Leave marks the entries as kept by no process, so any consumer takes
+// them. Consumers are only names in the entries: none to end.
+func (s *BoltStore) Leave(ctx context.Context, consumer string, entries ...Entry) error {
+	if err := checkID("journal consumer", consumer); err != nil {
+		return err
+	}
 	return s.journalEach(ctx, "journal leave", entries, func(b *bolt.Bucket, k, v []byte) error {
 		var be boltEntry
 		if err := json.Unmarshal(v, &be); err != nil {

@@ -33,6 +33,28 @@ local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 3))
 redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'STREAMS', KEYS[1], '>')
 return id`)
 
+// dropConsumers deletes from the group the consumers with no entry
+// pending that are named ARGV[2] or (ARGV[3] not "") idle for longer than
+// ARGV[3] ms. Each process joins under a name of its own (ConsumerName),
+// so without this every restart would add one for good. XGROUP DELCONSUMER
+// drops a consumer's pending entries with it: hence none pending, checked
+// in the same atomic step. A consumer deleted while alive loses nothing:
+// its next read or claim adds it again.
+// KEYS: 1 stream. ARGV: 1 group, 2 consumer, 3 min idle ms.
+var dropConsumers = redis.NewScript(`
+local consumers = redis.pcall('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])
+if consumers.err then return 0 end -- no stream or group yet
+local dropped = 0
+for _, c in ipairs(consumers) do
+  local f = {}
+  for i = 1, #c, 2 do f[c[i]] = c[i + 1] end
+  if f.pending == 0 and (f.name == ARGV[2] or (ARGV[3] ~= '' and f.idle > tonumber(ARGV[3]))) then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], f.name)
+    dropped = dropped + 1
+  end
+end
+return dropped`)
+
 // Append writes e to its workspace's stream, taken by consumer, in one
 // round trip. go-redis may resend it after a lost reply, so an entry can
 // be written twice: work runs at least once.
@@ -66,7 +88,9 @@ func (s *RedisStore) Append(ctx context.Context, consumer string, e Entry) (stri
 }
 
 // Recover claims (XAUTOCLAIM) for consumer the entries of every workspace
-// pending longer than minIdle. Entries taken before an error are returned with it.
+// pending longer than minIdle, then deletes the consumers left with none
+// pending and idle longer than minIdle: stopped processes. Entries taken
+// before an error are returned with it.
 func (s *RedisStore) Recover(ctx context.Context, consumer string, minIdle time.Duration, n int) ([]Entry, error) {
 	if err := checkID("journal consumer", consumer); err != nil {
 		return nil, err
@@ -94,6 +118,10 @@ func (s *RedisStore) Recover(ctx context.Context, consumer string, minIdle time.
 				break
 			}
 			start = next
+		}
+		err := dropConsumers.Run(ctx, s.client, []string{s.journalKey(ws)}, JournalGroup, "", minIdle.Milliseconds()).Err()
+		if err != nil {
+			return out, s.wrap("journal recover", err)
 		}
 	}
 	return out, nil
@@ -125,16 +153,36 @@ func (s *RedisStore) Keep(ctx context.Context, consumer string, entries ...Entry
 // leftIdle is the idle time Leave gives an entry: longer than any minimum.
 const leftIdle = 365 * 24 * time.Hour
 
-// Leave sets the entries' idle time far back (XCLAIM … IDLE, to their
-// consumer), so the next XAUTOCLAIM takes them whatever its minimum.
-func (s *RedisStore) Leave(ctx context.Context, entries ...Entry) error {
-	return s.perStream(ctx, "journal leave", entries, func(p redis.Pipeliner, key string, ids []string) {
+// Leave sets the entries' idle time far back (XCLAIM … IDLE, to the
+// consumer "left"), so the next XAUTOCLAIM takes them whatever its
+// minimum, then deletes consumer from every workspace's group where it
+// has nothing pending.
+func (s *RedisStore) Leave(ctx context.Context, consumer string, entries ...Entry) error {
+	if err := checkID("journal consumer", consumer); err != nil {
+		return err
+	}
+	err := s.perStream(ctx, "journal leave", entries, func(p redis.Pipeliner, key string, ids []string) {
 		args := []any{"XCLAIM", key, JournalGroup, "left", 0}
 		for _, id := range ids {
 			args = append(args, id)
 		}
 		p.Do(ctx, append(args, "IDLE", leftIdle.Milliseconds(), "JUSTID")...)
 	})
+	if err != nil {
+		return err
+	}
+	wss, err := s.client.SMembers(ctx, s.journalsKey()).Result()
+	if err != nil {
+		return s.wrap("journal leave", err)
+	}
+	_, err = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, ws := range wss {
+			// Eval, not EvalSha: a pipeline cannot fall back when the script is not loaded.
+			dropConsumers.Eval(ctx, p, []string{s.journalKey(ws)}, JournalGroup, consumer, "")
+		}
+		return nil
+	})
+	return s.wrap("journal leave", err)
 }
 
 // Done deletes the entries, then acknowledges them: an entry acknowledged

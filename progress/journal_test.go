@@ -3,6 +3,7 @@ package progress
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -140,7 +141,7 @@ func testJournalLeave(t *testing.T, f journalFixture) {
 	ctx := context.Background()
 	left := appendEntry(t, f.j, "a", Entry{Workspace: ws, Channel: "C1", EventID: "Ev1"})
 	kept := appendEntry(t, f.j, "a", Entry{Workspace: ws, Channel: "C1", EventID: "Ev2"})
-	if err := f.j.Leave(ctx, left); err != nil {
+	if err := f.j.Leave(ctx, "a", left); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := recoverIDs(t, f.j, "b", time.Hour, 10), []string{ws + "/" + left.ID}; !slices.Equal(got, want) {
@@ -159,6 +160,7 @@ func testJournalValidation(t *testing.T, f journalFixture) {
 		"bad consumer": errOf(f.j.Append(ctx, "a b", Entry{Workspace: ws})),
 		"recover":      errOf(f.j.Recover(ctx, "", time.Minute, 1)),
 		"keep":         f.j.Keep(ctx, "", Entry{Workspace: ws, ID: "1"}),
+		"leave":        f.j.Leave(ctx, "", Entry{Workspace: ws, ID: "1"}),
 		"done":         f.j.Done(ctx, Entry{ID: "1"}),
 	} {
 		if !errors.Is(err, ErrInvalid) {
@@ -289,5 +291,87 @@ func TestRedisJournalKeys(t *testing.T) {
 		if k != s.prefix+":journal:workspaces" && k != key {
 			t.Errorf("unexpected key %s", k)
 		}
+	}
+}
+
+// consumers lists the journal group's consumers of a workspace's stream,
+// each with how many entries it has pending.
+func consumers(t *testing.T, s *RedisStore, c redis.UniversalClient, w string) map[string]int64 {
+	t.Helper()
+	got, err := c.XInfoConsumers(context.Background(), s.journalKey(w), JournalGroup).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int64{}
+	for _, g := range got {
+		out[g.Name] = g.Pending
+	}
+	return out
+}
+
+// Each process joins the group under a name of its own: after many
+// lifetimes, some ending with Leave and some stopped dead, the group
+// holds none of them (only "left", a name of the journal's own).
+func TestRedisJournalEndsConsumers(t *testing.T) {
+	s, c := newTestRedisStore(t, RedisOptions{})
+	ctx := context.Background()
+	const minIdle = 50 * time.Millisecond
+	for i := range 7 { // the last one leaves
+		me := fmt.Sprintf("proc-%d", i)
+		got, err := s.Recover(ctx, me, minIdle, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Done(ctx, got...); err != nil {
+			t.Fatal(err)
+		}
+		done := appendEntry(t, s, me, Entry{Workspace: ws, Channel: "C1"})
+		open := appendEntry(t, s, me, Entry{Workspace: "T0002", Channel: "C1"})
+		if err := s.Done(ctx, done); err != nil {
+			t.Fatal(err)
+		}
+		if i%2 == 0 {
+			if err := s.Leave(ctx, me, open); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			time.Sleep(2 * minIdle) // stopped dead, open still pending: recovered, then ended by the next
+		}
+	}
+	for _, w := range []string{ws, "T0002"} {
+		got := consumers(t, s, c, w)
+		delete(got, "left")
+		if len(got) > 0 {
+			t.Errorf("%s: consumers %v stayed in the group; want none (but left)", w, got)
+		}
+	}
+}
+
+// A consumer with entries pending is never ended, idle or leaving: its
+// entries would go with it.
+func TestRedisJournalKeepsConsumersWithPending(t *testing.T) {
+	s, c := newTestRedisStore(t, RedisOptions{})
+	ctx := context.Background()
+	const minIdle = 50 * time.Millisecond
+	for range 3 {
+		appendEntry(t, s, "a", Entry{Workspace: ws, Channel: "C1"})
+	}
+	if err := s.Leave(ctx, "a"); err != nil { // leaving, with its entries not given up
+		t.Fatal(err)
+	}
+	if got := consumers(t, s, c, ws); got["a"] != 3 {
+		t.Fatalf("after Leave with 3 pending: %v; want a with 3", got)
+	}
+	time.Sleep(2 * minIdle)
+	if got := recoverIDs(t, s, "b", minIdle, 1); len(got) != 1 {
+		t.Fatalf("recovered %v, want one", got)
+	}
+	if got := consumers(t, s, c, ws); got["a"] != 2 || got["b"] != 1 {
+		t.Errorf("after b recovered one of a's, idle: %v; want a with 2, b with 1", got)
+	}
+	time.Sleep(2 * minIdle)
+	recoverIDs(t, s, "c", minIdle, 10)
+	if got := consumers(t, s, c, ws); len(got) != 1 || got["c"] != 3 {
+		t.Errorf("after c recovered everything: %v; want c alone, with 3 (a and b ended)", got)
 	}
 }

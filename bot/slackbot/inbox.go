@@ -139,7 +139,8 @@ func (in *Inbox) Run(ctx context.Context, handle func(ctx context.Context, e pro
 }
 
 // leave gives up the entries still at work, so the next process (or
-// another replica) takes them without waiting for MinIdle.
+// another replica) takes them without waiting for MinIdle, and this
+// process's consumer, even with nothing at work.
 func (in *Inbox) leave(ctx context.Context) {
 	in.mu.Lock()
 	entries := make([]progress.Entry, 0, len(in.atWork))
@@ -148,16 +149,17 @@ func (in *Inbox) leave(ctx context.Context) {
 		delete(in.atWork, k)
 	}
 	in.mu.Unlock()
-	if len(entries) == 0 {
-		return
-	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if err := in.j.Leave(ctx, entries...); err != nil {
+	err := in.j.Leave(ctx, in.o.Consumer, entries...)
+	switch {
+	case err != nil && len(entries) > 0:
 		in.o.Logger.Warn("cannot leave unfinished work to the next process: it is taken after the minimum idle time", "entries", len(entries), "err", err)
-		return
+	case err != nil:
+		in.o.Logger.Warn("cannot take this process out of the journal", "err", err)
+	case len(entries) > 0:
+		in.o.Logger.Info("left unfinished work to the next process", "entries", len(entries))
 	}
-	in.o.Logger.Info("left unfinished work to the next process", "entries", len(entries))
 }
 
 // every runs fn now and then every Every until ctx ends.

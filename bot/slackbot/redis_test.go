@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -91,5 +92,36 @@ func TestReplicasShareRedis(t *testing.T) {
 	}
 	if claims == 0 {
 		t.Errorf("no claim among the %d keys: the test shows nothing", len(keys))
+	}
+}
+
+// Each process joins the journal under a name of its own: one that ends,
+// with work left or none at all, takes its name out of the group, so
+// restarts do not add one for good.
+func TestInboxLifetimesEndTheirConsumers(t *testing.T) {
+	stores, prefix := redisStoresPrefix(t, 1)
+	for i := range 4 {
+		in := NewInbox(stores[0], InboxOptions{MinIdle: time.Hour})
+		e, err := in.Put(context.Background(), progress.Entry{Workspace: "T1", Channel: "C1", EventID: fmt.Sprint("Ev", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i%2 == 0 {
+			in.Done(context.Background(), e) // nothing at work when it stops
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		in.Run(ctx, func(context.Context, progress.Entry) {})
+	}
+	c := redis.NewClient(redistest.Options(t, 5))
+	defer c.Close()
+	got, err := c.XInfoConsumers(context.Background(), prefix+":{T1}:#journal", progress.JournalGroup).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range got {
+		if g.Name != "left" {
+			t.Errorf("consumer %s (%d pending) stayed in the group after its process ended", g.Name, g.Pending)
+		}
 	}
 }
