@@ -524,6 +524,9 @@ func (s *BoltStore) Apply(ctx context.Context, workspace, env string, c Change) 
 		res.BecameDone = was != StateDone && rec.State == StateDone
 		if detail == "" && c.Kind == ChangeDone && c.All && res.BecameDone {
 			detail = "republished all" // an upgrade from Platform Server 10: nothing listed, yet it is done now
+			if c.Force {
+				detail += " (recorded anyway)"
+			}
 		}
 		if !idle {
 			rec.UpdatedAt, rec.UpdatedBy = toMillis(c.At), c.Actor

@@ -560,6 +560,16 @@ func testDoneAllFromBefore11(t *testing.T, s Store) {
 	if last := h[len(h)-1]; last.Detail != "undo of republished all" {
 		t.Errorf("undo's history entry %q, want %q", last.Detail, "undo of republished all")
 	}
+	// Recorded anyway (forced), it says so in both stores; a forced change
+	// that did nothing has no words for its undo.
+	apply(t, s, "legacy", Change{Kind: ChangeDone, All: true, Key: "all2", Force: true})
+	if h = history(t, s, "legacy"); h[len(h)-1].Detail != "republished all (recorded anyway)" {
+		t.Errorf("forced done all's history entry %q", h[len(h)-1].Detail)
+	}
+	apply(t, s, "legacy", Change{Kind: ChangeDone, Key: "none", Force: true, Modules: []string{"Nowhere"}})
+	if res := apply(t, s, "legacy", Change{Kind: ChangeUndo, Key: "u-none", Undoes: []string{"none"}}); res.Undid != "" {
+		t.Errorf("undo of a forced change that did nothing: Undid %q", res.Undid)
+	}
 }
 
 func testReAddModule(t *testing.T, s Store) {

@@ -423,7 +423,8 @@ end
 if detail then
   local e = cjson.decode(ARGV[2])
   -- "add (recorded anyway)": the life cycle's note stays with the detail.
-  e.detail = detail .. (string.match(e.detail or '', ' %(recorded anyway%)$') or '')
+  if detail ~= '' then detail = detail .. (string.match(e.detail or '', ' %(recorded anyway%)$') or '') end
+  e.detail = detail
   ARGV[2] = cjson.encode(e)
 end
 if detail ~= '' then
