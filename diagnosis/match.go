@@ -149,18 +149,14 @@ func fuzzyWord(l []byte, i int, w string, k, edits int) (int, bool) {
 }
 
 // skipDebris skips up to two short lines with no real word (OCR of an icon or a button)
-// starting at i, returning where the text goes on (i when there is none).
+// starting at i, past spaces, returning where the text goes on (i when there is none).
 func skipDebris(l []byte, i int) int {
-	start := i
 	for n := 0; n < 2 && i > 0 && l[i-1] == '\n'; n++ {
 		end := bytes.IndexByte(l[i:min(len(l), i+8)], '\n')
 		if end < 0 || threeLetters.Match(l[i:i+end]) {
 			break
 		}
 		i += end + 1
-	}
-	if i == start {
-		return start
 	}
 	return skipSpaces(l, i)
 }
@@ -237,13 +233,8 @@ func (t *template) joinedWord(l []byte, i, k int) (int, bool) {
 		return i, false
 	}
 	i = skipSpaces(l, i)
-	if i+len(w) > len(l) || string(l[i:i+len(w)]) != w {
-		return i, false
-	}
-	if _, ok := exactWord(l, i+len(w), t.elems[k+1].word); !ok {
-		return i, false
-	}
-	return i + len(w), true
+	_, ok := exactWord(l, i+len(w), t.elems[k+1].word)
+	return i + len(w), ok && bytes.HasPrefix(l[i:], []byte(w))
 }
 
 // joinsNext reports whether the word after element k follows at l[j]
@@ -265,17 +256,13 @@ func (t *template) swallowedWord(l []byte, i, k int) (int, bool) {
 // wordsAfter returns the literal word after element k, past punctuation
 // ("" when a value comes first), and the word right after that one.
 func (t *template) wordsAfter(k int) (next, then string) {
-	for j := k + 1; j < len(t.elems); j++ {
-		switch e := t.elems[j]; e.kind {
-		case elPunct:
-			continue
-		case elWord:
+	for j := k + 1; j < len(t.elems) && t.elems[j].kind != elValue && t.elems[j].kind != elGap; j++ {
+		if t.elems[j].kind == elWord {
 			if j+1 < len(t.elems) && t.elems[j+1].kind == elWord {
 				then = t.elems[j+1].word
 			}
-			return e.word, then
+			return t.elems[j].word, then
 		}
-		break
 	}
 	return "", ""
 }

@@ -138,7 +138,14 @@ var typography = func() *strings.Replacer {
 	return strings.NewReplacer(pairs...)
 }()
 
-func (n *normalized) emit(s string) { n.orig = append(n.orig, s...) }
+// emit appends s; a lone space, tab or line break folds into the whitespace run before it.
+func (n *normalized) emit(s string) {
+	if len(s) == 1 && isSpace(s[0]) {
+		n.space(s[0])
+	} else {
+		n.orig = append(n.orig, s...)
+	}
+}
 
 func (n *normalized) last() byte {
 	if len(n.orig) == 0 {
@@ -212,9 +219,7 @@ func slackLink(raw string, i int, n *normalized) int {
 		switch c := label[k]; {
 		case c == '&':
 			k = entity(label, k, n) - 1
-		case c == ' ' || c == '\t':
-			n.space(c)
-		case c < 0x20 || c == 0x7f:
+		case c < 0x20 && c != '\t' || c == 0x7f:
 			n.space(' ')
 		default:
 			n.emit(label[k : k+1])
@@ -232,18 +237,12 @@ func unescape(raw string, i int, n *normalized) int {
 	case err != nil || !strings.ContainsRune(`u"\nrt`, rune(raw[i+1])) || r < 0x20 && path:
 		n.emit(`\`)
 		return i + 1
-	case r == '\t':
-		n.space('\t')
 	case r == '\n' || r == '\r':
 		n.space('\n')
-	case r < 0x20 || r == 0x7f || r == '`':
+	case r < 0x20 && r != '\t' || r == 0x7f || r == '`':
 		n.space(' ')
 	default:
-		if t := typography.Replace(string(r)); t == " " || t == "\n" {
-			n.space(t[0])
-		} else {
-			n.emit(t)
-		}
+		n.emit(typography.Replace(string(r)))
 	}
 	return len(raw) - len(tail)
 }
@@ -251,11 +250,7 @@ func unescape(raw string, i int, n *normalized) int {
 func entity(raw string, i int, n *normalized) int {
 	for _, e := range entities {
 		if strings.HasPrefix(raw[i:], e.from) {
-			if e.to == " " {
-				n.space(' ')
-			} else {
-				n.emit(e.to)
-			}
+			n.emit(e.to)
 			return i + len(e.from)
 		}
 	}

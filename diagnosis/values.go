@@ -61,15 +61,10 @@ func (t *template) capture(n *normalized, i, k int) (int, []byte, bool) {
 			if l[j] != q {
 				continue
 			}
-			val := trimValue(n.orig[i+1 : j])
-			if !hasNext {
-				if !wordStartsAt(l, j+1) {
-					return j + 1, val, len(val) > 0
-				}
-				continue
-			}
-			if _, ok := matchWord(l, j+1, word); ok || len(l)-j < 8 && len(bytes.TrimLeft(l[j+1:], " \n\t.:")) == 0 {
-				// the next word, or the end of a paste cut after the quote
+			// The next word, or the end of a paste cut after the quote; after the last value, no letter.
+			_, ok := matchWord(l, j+1, word)
+			if hasNext && (ok || len(l)-j < 8 && len(bytes.TrimLeft(l[j+1:], " \n\t.:")) == 0) || !hasNext && !wordStartsAt(l, j+1) {
+				val := trimValue(n.orig[i+1 : j])
 				return j + 1, val, len(val) > 0
 			}
 		}
