@@ -286,9 +286,10 @@ func TestErrorLogNamesConsumers(t *testing.T) {
 	}
 }
 
-// "upgrade failed for prod" names an environment, not a module: held, with
+// "Upgrade Failure: Upgrade failed for prod" names an environment, not a module: held, with
 // "Record anyway", as is a lower-case name of another of the workspace's
-// environments; any other name is recorded.
+// environments; any other name is recorded. Without the Error Log's prefix,
+// "upgrade failed for prod" is chat, no finding (diagnosis' corpus).
 func TestEnvironmentNameIsNoModule(t *testing.T) {
 	eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
 		cmd(t, b, "C1", "U1", "track prod 11.31.0")
@@ -297,9 +298,9 @@ func TestEnvironmentNameIsNoModule(t *testing.T) {
 			text string
 			held string // the name held back, or "" when recorded
 		}{
-			{"upgrade failed for prod", "prod"},
+			{"Upgrade Failure: Upgrade failed for prod", "prod"},
 			{"Upgrade Failure: Upgrade failed for PROD", "PROD"},
-			{"upgrade failed for qa", "qa"},
+			{"Upgrade Failure: Upgrade failed for qa", "qa"},
 			{"upgrade failed for orders", ""},
 			{"Upgrade Failure: Upgrade failed for Qa_Core", ""},
 		} {

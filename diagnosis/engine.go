@@ -83,6 +83,9 @@ func findVersion(n *normalized) string {
 		if bytes.HasSuffix(before, []byte("published with")) || bytes.HasSuffix(before, []byte("a different")) {
 			continue
 		}
+		if m[4] >= 0 { // "Platform Server 11.11.3 to 11.18.1" (or "->", "→"): the text is about the target
+			return string(n.orig[i+m[4] : i+m[5]])
+		}
 		if bytes.HasSuffix(before, []byte("to")) && !wordEndsAt(before, len(before)-2) {
 			return v
 		}
@@ -93,9 +96,9 @@ func findVersion(n *normalized) string {
 // buildLine is Service Center's line with its Platform Server version.
 var buildLine = regexp.MustCompile(`(?:^|\n)version ([0-9]+(?:\.[0-9]+)+) \(build `)
 
-// versionNumber is a version after "Platform Server [version]": "11.31.0",
-// "(11.31.0)", "11.31.0." ending a sentence, not a folder's name ("Platform Server 11.0\CustomHandlers").
-var versionNumber = regexp.MustCompile(`^[ \t\n]*[:(]?[ \t\n]*([0-9]+(?:\.[0-9]+)+)\.?(?:[^\\.0-9]|$)`)
+// versionNumber is a version after "Platform Server [version]": "11.31.0", "(11.31.0)", "11.31.0." ending
+// a sentence, not a folder's name ("Platform Server 11.0\CustomHandlers"); and the target of "11.11.3 to 11.18.1".
+var versionNumber = regexp.MustCompile(`^[ \t\n]*[:(]?[ \t\n]*([0-9]+(?:\.[0-9]+)+)(?: ?(?:to|->|→) ?([0-9]+(?:\.[0-9]+)+))?\.?(?:[^\\.0-9]|$)`)
 
 // skipCloseMark skips a banner's close button read by OCR as a lone "x".
 func skipCloseMark(l []byte, i int) int {

@@ -193,9 +193,10 @@ func (t *template) matchAt(n *normalized, start int) (match, bool) {
 			next, ok = t.skipGap(l, i, k)
 		case elValue:
 			var val []byte
-			next, val, ok = t.capture(n, i, k)
-			// A message may repeat a value ('{module}' twice): the first counts.
-			if ok && !slices.ContainsFunc(m.values, func(v Value) bool { return v.Name == e.name }) {
+			next, val, ok = t.capture(n, i, k, t.prefix != "" && bytes.HasSuffix(bytes.TrimRight(l[:start], " \t"), []byte(t.prefix)))
+			// A message may repeat a value ('{module}' twice): the first counts. A value cut off
+			// with an ellipsis ("Employ...") would be recorded wrong: its message stands without it.
+			if ok && len(val) > 0 && !bytes.HasSuffix(val, []byte("..")) && !slices.ContainsFunc(m.values, func(v Value) bool { return v.Name == e.name }) {
 				m.values = append(m.values, valueOf(e, val))
 			}
 		}
@@ -216,11 +217,12 @@ func (t *template) matchAt(n *normalized, start int) (match, bool) {
 	return m, true
 }
 
-// cutInLastWord reports whether the paste (or its line) ends at i with at
-// least half of word k, the key's last word: "… 2 modules skip".
+// cutInLastWord reports whether the paste (or its line) ends at i with at least half
+// of word k, the key's last word, maybe with an ellipsis: "… 2 modules skip", "… skip…".
 func (t *template) cutInLastWord(l []byte, i, k int) bool {
 	i, w := skipSpaces(l, i), t.elems[k].word
-	cut, _, _ := bytes.Cut(l[i:min(len(l), i+len(w)+1)], []byte("\n")) // longer than w: not cut in it
+	cut, _, _ := bytes.Cut(l[i:min(len(l), i+len(w)+4)], []byte("\n")) // longer than w: not cut in it
+	cut = bytes.TrimSuffix(cut, []byte("..."))
 	return len(cut) >= 3 && 2*len(cut) >= len(w) && strings.HasPrefix(w, string(cut)) &&
 		!slices.ContainsFunc(t.elems[k+1:t.required], func(e elem) bool { return e.kind != elPunct })
 }

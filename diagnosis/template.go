@@ -54,6 +54,7 @@ type template struct {
 	// restart holds the first two words of the message and of its key: a
 	// last value stops where the message starts again on the same line.
 	restart [][2]string
+	prefix  string // the text before the key, lower case ("upgrade failure:"): with it, the key is the message, not chat
 }
 
 // numberNames are the placeholders read as numbers unless told otherwise.
@@ -142,7 +143,7 @@ func compileTemplate(text, key string) (*template, error) {
 			return nil, fmt.Errorf("key must include every placeholder before it ({%s} comes first)", e.name)
 		}
 	}
-	t := &template{elems: full[start:], required: len(keyElems)}
+	t := &template{elems: full[start:], required: len(keyElems), prefix: strings.ToLower(strings.TrimSpace(text[:max(0, strings.Index(text, key))]))}
 	for _, from := range [][]elem{full, t.elems} {
 		var words []string
 		for _, e := range from {

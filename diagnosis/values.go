@@ -20,20 +20,24 @@ func isQuote(c byte) bool { return c == '\'' || c == '"' }
 var notNames = strings.Fields(`me us you him her them it the a an this that these those some all any
 	my our your their his its no every each both environment environments everyone everything now`)
 
+// environmentName is an environment's usual name: "… failed for UAT" speaks of one, not of a module.
+var environmentName = regexp.MustCompile(`(?i)^(?:dev|development|qa|test|testing|uat|stg|stage|staging|preprod|prod|production|sandbox|environment .+)$`)
+
 // looksLikeChat reports whether an unquoted module value holds a word no name holds ("again",
 // ":("; names hold title-case words, identifiers like Orders2 or C:\temp\x, and "&") and, unless a
 // sentence leads into it (strict: "… failed for mobile apps"), starts like one ("me", "the second
-// time"). One word is a name unless it starts chat: an Error Log row's "orders" is one.
+// time"). One word is a name unless it starts chat: an Error Log row's "orders" is one. After a
+// sentence, an environment ("UAT", "Environment Dev") is chat too.
 func looksLikeChat(val []byte, strict bool) bool {
 	first, rest, _ := bytes.Cut(val, []byte(" "))
-	return (strict && len(rest) > 0 || slices.Contains(notNames, strings.ToLower(string(first)))) && slices.ContainsFunc(bytes.Fields(val), func(w []byte) bool {
+	return strict && environmentName.Match(val) || (strict && len(rest) > 0 || slices.Contains(notNames, strings.ToLower(string(first)))) && slices.ContainsFunc(bytes.Fields(val), func(w []byte) bool {
 		return bytes.IndexFunc(w, unicode.IsUpper) != 0 && string(w) != "&" && !(bytes.ContainsAny(w, `0123456789_.-\`) && bytes.IndexFunc(w, isWordRune) >= 0)
 	})
 }
 
 // capture reads the value of element k at i: where the text goes on, and
 // the value as written, a part of n.orig.
-func (t *template) capture(n *normalized, i, k int) (int, []byte, bool) {
+func (t *template) capture(n *normalized, i, k int, framed bool) (int, []byte, bool) {
 	e := &t.elems[k]
 	l := n.lower
 	i = skipSpaces(l, i)
@@ -128,10 +132,21 @@ func (t *template) capture(n *normalized, i, k int) (int, []byte, bool) {
 	}
 	// After a word ("… failed for X"), not a field's colon ("… 5 of 30: X"), chat may go on the sentence.
 	if len(val) == 0 || (e.name == "module" && looksLikeChat(val, t.elems[k-1].kind == elWord)) {
-		return i, nil, false
+		if len(val) == 0 || !framed {
+			return i, nil, false
+		}
+		// After the message's prefix it is the message all the same: its name is clear when one token
+		// comes before an obvious trailer ("Employees again", "Employees 😭"), else unknown ("QA again").
+		name, rest, _ := bytes.Cut(val, []byte(" "))
+		if !trailer.Match(rest) || looksLikeChat(name, len(rest) > 0) || !wordStartsAt(name, 0) {
+			return j, nil, true
+		}
+		val = name
 	}
 	return j, val, true
 }
+
+var trailer = regexp.MustCompile(`^(?:-.*|in [^ ]+|again)?[^\pL\pN]*$`)
 
 // runesEnd is where count characters from i end: a value's longest length.
 func (n *normalized) runesEnd(i, count int) int {
@@ -166,16 +181,16 @@ func (t *template) restartsAt(l []byte, i int) bool {
 }
 
 // trimValue trims spaces, punctuation and the ! or * OCR reads a closing quote as; "10:15 p.m."
-// ("p. m.") keeps its final dot, "Name (name@acme.com)" its bracket.
+// ("p. m.") keeps its final dot, "Name (name@acme.com)" its bracket, "Employ..." two dots (see matchAt).
 func trimValue(b []byte) []byte {
-	for len(b) > 0 && strings.IndexByte(" \n\t,.:;'\")!*", b[len(b)-1]) >= 0 && !(b[len(b)-1] == '.' && meridiem.Match(b[max(0, len(b)-3):])) &&
+	for len(b) > 0 && strings.IndexByte(" \n\t,.:;'\")!*", b[len(b)-1]) >= 0 && !(b[len(b)-1] == '.' && keptDot.Match(b[max(0, len(b)-3):])) &&
 		(b[len(b)-1] != ')' || bytes.Count(b, []byte("(")) < bytes.Count(b, []byte(")"))) {
 		b = b[:len(b)-1]
 	}
-	return bytes.TrimLeft(b, " \n\t'\"-")
+	return bytes.TrimLeft(b, " \n\t'\"-:")
 }
 
-var meridiem = regexp.MustCompile(`^[ .][mM]\.$`)
+var keptDot = regexp.MustCompile(`^(?:[ .][mM]|[^ .]\.)\.$`)
 
 // valueOf returns element e's value read as b (of n.orig); line breaks and space runs read as one space.
 func valueOf(e *elem, b []byte) Value {
