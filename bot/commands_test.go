@@ -516,3 +516,25 @@ func TestSlipsOfTheHand(t *testing.T) {
 	// One word too many in track says which.
 	mustSay(t, text(cmd(t, b, "C1", "U1", "track qa 11.31.0 self managed")), "self-managed")
 }
+
+// done all before the preparation's outcome marks nothing, says why, and
+// covers nothing its summary counts later: no false all-clear.
+func TestDoneAllBeforeTheOutcome(t *testing.T) {
+	for _, tc := range []struct{ name, news, want string }{
+		{"running", "We are now preparing your modules - 40% (We expect them to be ready at 18:21)", "Nothing to mark yet: prod's modules preparation is still running."},
+		{"failed", "There was an error preparing your modules.", "prod's modules preparation failed, so there is nothing to mark republished until it runs again"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, _ := newTestBot(t)
+			cmd(t, b, "C1", "U1", "track prod 11.31.0")
+			msg(t, b, "C1", "U1", "1.1", tc.news)
+			mustSay(t, text(cmd(t, b, "C1", "U1", "done all")), tc.want)
+			mustSay(t, text(cmd(t, b, "C1", "U1", "done all --yes")), tc.want)
+			out := text(msg(t, b, "C1", "U1", "1.2", "26 modules prepared successfully, 1 modules failed and 0 modules skipped."))
+			if strings.Contains(out, "All clear") {
+				t.Errorf("the summary after done all is an all-clear:\n%s", out)
+			}
+			mustSay(t, text(cmd(t, b, "C1", "U1", "status prod")), "1 not named")
+		})
+	}
+}

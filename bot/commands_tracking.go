@@ -320,6 +320,17 @@ func (b *Bot) resolveEnv(ctx context.Context, c Command, named string, modules [
 		strings.Join(names, ", "), quotedList(modules), strings.Join(where, "; "), b.cmd, name, first, strings.Join(same, " ")))
 }
 
+// nothingToMark says why done all marks nothing on env, in state s.
+func (b *Bot) nothingToMark(env string, s progress.State) *Reply {
+	switch s.Normal() {
+	case progress.StatePreparing:
+		return errorReply(fmt.Sprintf("Nothing to mark yet: %s's modules preparation is still running. When it ends, the modules it failed or skipped are listed here: mark them with `%s done %s: <module>`, or all at once with `%s done %s: all`.", env, b.cmd, env, b.cmd, env))
+	case progress.StateFailed:
+		return errorReply(fmt.Sprintf("%s's modules preparation failed, so there is nothing to mark republished until it runs again: fix what its Error Log names, run the preparation again and paste its progress here.", env))
+	}
+	return errorReply(fmt.Sprintf("%s has no modules to republish.", env))
+}
+
 // envWithModules is the first of envs with modules left to republish, else the first.
 func (b *Bot) envWithModules(ctx context.Context, workspace string, envs []progress.Environment) string {
 	for _, e := range envs {
@@ -520,7 +531,7 @@ func (b *Bot) cmdDone(ctx context.Context, c Command, args string) Response {
 			return private(b.storeError("status", err))
 		}
 		if st.ModuleCount == 0 && st.Unnamed() == 0 && !republishAll(st.Environment) && st.Environment.State != progress.StateFollowing {
-			return private(errorReply(fmt.Sprintf("%s has no modules to republish.", env))) // nothing to confirm
+			return private(b.nothingToMark(env, st.State)) // nothing to confirm
 		}
 		return b.confirm(ctx, c.Workspace, env, "done "+env+": all --yes", "Mark all republished", func(st progress.Status) string {
 			switch {
@@ -628,7 +639,7 @@ func (b *Bot) markDone(ctx context.Context, workspace, channel, env, user, key s
 	already, notFound := b.republishedBefore(ctx, workspace, env, res.NotFound)
 	if len(res.Removed) == 0 && !res.BecameDone && (!all || unnamed == 0) {
 		if all {
-			return private(errorReply(fmt.Sprintf("%s has no modules to republish.", env)))
+			return private(b.nothingToMark(env, res.State))
 		}
 		r := &Reply{Summary: "Nothing recorded on " + env}
 		if len(notFound) > 0 {

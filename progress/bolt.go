@@ -752,11 +752,14 @@ func applyChange(rec *boltEnv, b modBuckets, c Change, mods []normalizedModule, 
 		}
 	case ChangeDone:
 		if c.All {
-			// done all also covers what Service Center counted and nobody named.
-			if !rec.Covered && (rec.Failed != nil || rec.Skipped != nil) {
+			// done all also covers what Service Center counted and nobody named;
+			// with no counts yet, only when it closes an upgrade with no news
+			// (while the preparation runs, its counts are still to come).
+			counted := rec.Failed != nil || rec.Skipped != nil
+			if !rec.Covered && counted {
 				out.covered = max(0, deref(rec.Failed)+deref(rec.Skipped)-rec.NamedFS)
 			}
-			rec.Covered = true
+			rec.Covered = rec.Covered || counted || rec.State.Normal() == StateFollowing
 			cur := ob.Cursor()
 			for k, v := cur.First(); k != nil; k, v = cur.Next() {
 				w, err := getModule(mb, string(v))

@@ -657,6 +657,14 @@ func testUnnamed(t *testing.T, s Store) {
 	if st := status(t, s, "dev", 0); st.Unnamed() != 0 {
 		t.Errorf("unnamed with more named than counted = %d, want 0", st.Unnamed())
 	}
+	// done all while the preparation runs covers nothing its summary counts later.
+	track(t, s, TrackRequest{Environment: "qa", Channel: "C1"})
+	apply(t, s, "qa", Change{Kind: ChangePreparing, Preparation: Preparation{Percent: new(40)}})
+	apply(t, s, "qa", Change{Kind: ChangeDone, All: true})
+	res := apply(t, s, "qa", Change{Kind: ChangeSummary, Counts: Counts{Prepared: new(26), Failed: new(1), Skipped: new(0)}})
+	if st := status(t, s, "qa", 0); st.Unnamed() != 1 || res.BecameDone || st.State != StateFinishedWithErrors {
+		t.Errorf("after done all while preparing, then the summary: unnamed %d, state %s, became done %v; want 1, finished-with-errors, false", st.Unnamed(), st.State, res.BecameDone)
+	}
 }
 
 func testSummaryState(t *testing.T, newStore func(t *testing.T) Store) {

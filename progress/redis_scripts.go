@@ -352,12 +352,13 @@ elseif k == 'add' then
   detail = table.concat(parts, '; ')
 elseif k == 'done' then
   if c.all then
-    -- done all also covers what Service Center counted and nobody named.
+    -- done all also covers what Service Center counted and nobody named;
+    -- with no counts yet, only when it closes an upgrade with no news (bolt.go).
     local f, s = redis.call('HGET', meta, 'failed'), redis.call('HGET', meta, 'skipped')
     if redis.call('HGET', meta, 'covered') ~= '1' and (f or s) then
       covered = math.max(0, tonumber(f or '0') + tonumber(s or '0') - nfs)
     end
-    redis.call('HSET', meta, 'covered', '1')
+    if f or s or not was or was == '' or was == 'unknown' or was == 'following' then redis.call('HSET', meta, 'covered', '1') end
     for _, key in ipairs(redis.call('ZRANGE', order, 0, -1)) do
       local cur = redis.call('HGET', mods, key)
       if cur then removed[#removed + 1] = republish(key, cur) end
