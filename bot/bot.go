@@ -249,7 +249,7 @@ func (b *Bot) storeError(op string, err error) *Reply {
 	case errors.As(err, &verr):
 		return errorReply(verr.Error() + ".")
 	case errors.As(err, &nf):
-		return errorReply(fmt.Sprintf("No environment named %s is tracked in this workspace. Start with `%s track %s`, or list the tracked ones with `%s envs`.", nf.Env, b.cmd, nf.Env, b.cmd))
+		return errorReply(fmt.Sprintf("No environment named %s is tracked in this workspace: `%s envs` lists those that are, and `%s track %s` starts following it.", nf.Env, b.cmd, b.cmd, nf.Env))
 	case errors.Is(err, progress.ErrNotFound):
 		return errorReply("That environment is not tracked here. Start with `" + b.cmd + " track <env>`.")
 	case errors.Is(err, progress.ErrUnavailable):

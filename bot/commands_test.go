@@ -538,3 +538,21 @@ func TestDoneAllBeforeTheOutcome(t *testing.T) {
 		})
 	}
 }
+
+// export and history read their words wherever they stand, and say what a
+// word they cannot take is, rather than take it for an environment.
+func TestExportAndHistoryWords(t *testing.T) {
+	b, _ := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod 11.31.0")
+	for _, tc := range []struct{ text, want string }{
+		{"export pdf", `"pdf" is not a format I export: use md (Markdown) or csv.`},
+		{"export prod xlsx", `"xlsx" is not a format I export`},
+		{"history prod foo", "Give one environment, and optionally all."},
+		{"history untracked", "No environment named untracked is tracked in this workspace: `/upgrade envs` lists those that are"},
+	} {
+		mustSay(t, text(cmd(t, b, "C1", "U1", tc.text)), tc.want)
+	}
+	if r := cmd(t, b, "C1", "U1", "history all prod"); r.File == nil {
+		t.Errorf("history all prod gave no file:\n%s", text(r))
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,9 +24,11 @@ func (b *Bot) historyEnv(ctx context.Context, c Command, args string) (string, [
 
 func (b *Bot) cmdHistory(ctx context.Context, c Command, args string) Response {
 	fields := strings.Fields(args)
-	all := len(fields) > 0 && strings.EqualFold(fields[len(fields)-1], "all")
-	if all {
-		fields = fields[:len(fields)-1]
+	isAll := func(f string) bool { return strings.EqualFold(f, "all") }
+	all := slices.ContainsFunc(fields, isAll)
+	fields = slices.DeleteFunc(fields, isAll)
+	if len(fields) > 1 {
+		return b.usageError(b.lookup("history"), "Give one environment, and optionally all.")
 	}
 	env, _, errR := b.historyEnv(ctx, c, strings.Join(fields, " "))
 	if errR != nil {
@@ -108,6 +111,9 @@ func (b *Bot) cmdExport(ctx context.Context, c Command, args string) Response {
 	if n := len(fields); n > 0 && (strings.EqualFold(fields[n-1], "csv") || strings.EqualFold(fields[n-1], "md") || strings.EqualFold(fields[n-1], "markdown")) {
 		format = strings.ToLower(fields[n-1])
 		fields = fields[:n-1]
+	}
+	if n := len(fields); n > 0 && slices.Contains([]string{"pdf", "xlsx", "xls", "excel", "json", "txt", "text", "html", "docx"}, strings.ToLower(fields[n-1])) {
+		return b.usageError(b.lookup("export"), fmt.Sprintf("%q is not a format I export: use md (Markdown) or csv.", fields[n-1]))
 	}
 	if len(fields) > 1 {
 		return b.usageError(b.lookup("export"), "Give one environment and optionally md or csv.")
