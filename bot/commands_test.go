@@ -443,7 +443,7 @@ func TestNamesWrittenOtherwise(t *testing.T) {
 		{"done customer portal", `Did you mean "Customer Portal"? /upgrade done dev: "Customer Portal"`},
 		{"done Customer_Portal", `Did you mean "Customer Portal"? /upgrade done dev: "Customer Portal"`},
 		{"take billing-cs", `Did you mean "Billing_CS"? /upgrade take dev: Billing_CS`},
-		{`skipped "Billing CS"`, `:warning: "Billing CS" looks like "Billing_CS", already listed: if it is the same module, /upgrade undo takes this back.`},
+		{`skipped "Billing CS"`, `:warning: Billing CS looks like Billing_CS, already listed: if it is the same module, /upgrade undo takes this back.`},
 	} {
 		mustSay(t, text(cmd(t, b, "C1", "U1", tc.command)), tc.want)
 	}

@@ -795,18 +795,29 @@ func (b *Bot) lookAlikes(st progress.Status, added []string) Line {
 	for _, m := range st.Modules {
 		listed[looseKey(m.Name)] = append(listed[looseKey(m.Name)], m.Name)
 	}
-	var pairs []string
+	const shown = 5
+	l, pairs := Line{T(":warning: ")}, 0
 	for _, a := range added {
 		for _, m := range listed[looseKey(a)] {
-			if m != a {
-				pairs = append(pairs, fmt.Sprintf("%q looks like %q", a, m))
+			if m == a {
+				continue
 			}
+			if pairs++; pairs > shown {
+				continue
+			}
+			if pairs > 1 {
+				l = append(l, T(", "))
+			}
+			l = append(l, C(a), T(" looks like "), C(m))
 		}
 	}
-	if len(pairs) == 0 {
+	if pairs == 0 {
 		return nil
 	}
-	return Line{T(":warning: " + strings.Join(pairs, ", ") + ", already listed: if it is the same module, "), C(b.cmd + " undo"), T(" takes this back.")}
+	if pairs > shown {
+		l = append(l, T(fmt.Sprintf(" … and %d more", pairs-shown)))
+	}
+	return append(l, T(", already listed: if it is the same module, "), C(b.cmd+" undo"), T(" takes this back."))
 }
 
 // republishedAll records that every application of env, which had to be

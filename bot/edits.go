@@ -129,6 +129,6 @@ func (b *Bot) handleDelete(ctx context.Context, m Message) Response {
 		return Response{Reply: r} // the explanation, what it recorded, its buttons and Undo
 	}
 	r := &Reply{Summary: "The message this answered was deleted"}
-	r.Section(note).Context(Line{T(u.What)})
+	r.Section(note).Context(Line{V(Shorten(u.What, 300))})
 	return Response{Reply: withUndo(r, ref)}
 }

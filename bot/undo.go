@@ -309,7 +309,7 @@ func (b *Bot) beforeRestart(ctx context.Context, workspace, env string, at int64
 // since; unnamed is what Service Center counted and nobody named, after it.
 func (b *Bot) undoneReply(env, user string, res progress.Result, unnamed int) *Reply {
 	r := &Reply{Summary: "Undone on " + env}
-	lines := []Line{{M(user), T(" undid a change on "), B(env), T(" (" + readableReasons.Replace(res.Undid) + ").")}}
+	lines := []Line{{M(user), T(" undid a change on "), B(env), T(" ("), V(Shorten(readableReasons.Replace(res.Undid), 300)), T(").")}}
 	for _, l := range []struct {
 		what  string
 		names []string

@@ -182,6 +182,18 @@ func TestInjectionSafety(t *testing.T) {
 	if resp.Announce != nil && strings.Contains(renderedMrkdwn(t, resp.Announce), "<http://evil") {
 		t.Errorf("forged link rendered: %s", renderedMrkdwn(t, resp.Announce))
 	}
+	// Names that mrkdwn would format stay in code spans: in the undo's
+	// account of what it took back, and in a look-alike warning.
+	command(t, b, `failed prod: "An *Urgent* Fix" "A _Core_ Lib"`)
+	resp = command(t, b, "undo")
+	if out := renderedMrkdwn(t, resp.Announce); !strings.Contains(out, " (`2 modules reported (failed): An *Urgent* Fix, A _Core_ Lib`)") {
+		t.Errorf("undo's account: %s", out)
+	}
+	command(t, b, `failed prod: "An *Urgent* Fix"`)
+	resp = command(t, b, `failed prod: "An *Urgent*_Fix"`)
+	if out := renderedMrkdwn(t, resp.Announce); !strings.Contains(out, "`An *Urgent*_Fix` looks like `An *Urgent* Fix`") {
+		t.Errorf("look-alike warning: %s", out)
+	}
 }
 
 func TestEscapeRoundTrip(t *testing.T) {
