@@ -930,7 +930,9 @@ func (b *Bot) cmdEnvs(ctx context.Context, c Command, _ string) Response {
 		}
 		lines = append(lines, l)
 	}
-	r.Section(lines...)
+	listSections(r, lines, 0, func(left int) Line {
+		return Line{T(fmt.Sprintf("… and %s not shown here: ", plural(left, "more environment", "more environments"))), C(b.cmd + " status <env>"), T(" shows one.")}
+	})
 	return private(r)
 }
 

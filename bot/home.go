@@ -3,7 +3,6 @@ package bot
 import (
 	"context"
 	"fmt"
-	"strings"
 )
 
 // HomeChart gives App Home the picture of env's burn-down chart for the
@@ -55,8 +54,8 @@ func (b *Bot) Home(ctx context.Context, workspace string, chart HomeChart) *Repl
 		r.Blocks = append(r.Blocks, part.Blocks...)
 	}
 	if len(more) > 0 {
-		r.Context(Line{T(fmt.Sprintf("… and %s not shown here: %s. ", plural(len(more), "more environment", "more environments"), strings.Join(more, ", "))),
-			C(b.cmd + " status <env>"), T(" in a channel shows one.")})
+		r.Context(notShown(fmt.Sprintf("… and %s not shown here: ", plural(len(more), "more environment", "more environments")), more,
+			C(b.cmd+" status <env>"), T(" in a channel shows one.")))
 	}
 	return r
 }

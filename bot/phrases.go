@@ -30,6 +30,13 @@ func nameSpansOf(names []string, max, total int) []Span {
 	return out
 }
 
+// notShown is intro, the first of names a message had no room for (each
+// whole, the rest counted), then hint.
+func notShown(intro string, names []string, hint ...Span) Line {
+	l := append(Line{T(intro)}, nameSpans(names, 20)...)
+	return append(append(l, T(". ")), hint...)
+}
+
 func countText(p *int) string {
 	if p == nil {
 		return "?"

@@ -33,6 +33,34 @@ const (
 	messageChars  = 10000
 )
 
+// listSections adds lines to r in sections (15 lines, 2,500 characters at
+// most: a section holds 3,000) while the message stays within messageBlocks
+// and messageChars less reserve (for what follows); the lines left out
+// are counted by the line more returns.
+func listSections(r *Reply, lines []Line, reserve int, more func(left int) Line) {
+	used, size := len(RenderText(r)), 0
+	var part []Line
+	flush := func() {
+		if len(part) > 0 {
+			r.Section(part...)
+		}
+		part, size = nil, 0
+	}
+	for i, l := range lines {
+		n := len(l.PlainText()) + 20 // markup and escapes
+		if len(part) == 15 || size+n > 2500 {
+			flush()
+		}
+		if len(r.Blocks)+2 > messageBlocks || used+n > messageChars-reserve {
+			flush()
+			r.Context(more(len(lines) - i))
+			return
+		}
+		part, size, used = append(part, l), size+n, used+n
+	}
+	flush()
+}
+
 // fits reports whether part, added to r after a divider, stays within
 // blocks and messageChars.
 func fits(r, part *Reply, blocks int) bool {
@@ -247,8 +275,8 @@ func (b *Bot) ChannelReminder(ctx context.Context, workspace, channel string, no
 	r := all
 	r.Summary = fmt.Sprintf("Reminder: %d environments have work outstanding", len(parts)+len(more))
 	if len(more) > 0 {
-		r.Context(Line{T(fmt.Sprintf("… and outstanding work on %s not shown here: ", plural(len(more), "more environment", "more environments")) + strings.Join(more, ", ") + ". "),
-			C(b.cmd + " status " + more[0]), T(" shows one.")})
+		r.Context(notShown(fmt.Sprintf("… and outstanding work on %s not shown here: ", plural(len(more), "more environment", "more environments")), more,
+			C(b.cmd+" status "+more[0]), T(" shows one.")))
 	}
 	return r, nil
 }
@@ -293,10 +321,9 @@ func (b *Bot) Digest(ctx context.Context, workspaces []string, now time.Time, lo
 	r := &Reply{Summary: fmt.Sprintf("Upgrade digest: %s, %d with work outstanding", plural(len(lines), "environment", "environments"), busy)}
 	r.Header("Upgrade digest")
 	r.Context(Line{T(now.In(loc).Format("Monday 2 January 2006"))})
-	const perSection = 15
-	for i := 0; i < len(lines); i += perSection {
-		r.Section(lines[i:min(i+perSection, len(lines))]...)
-	}
+	listSections(r, lines, 600, func(left int) Line {
+		return Line{T(fmt.Sprintf("… and %s not shown here: ", plural(left, "more environment", "more environments"))), C(b.cmd + " envs"), T(" lists them.")}
+	})
 	r.Context(Line{T("Modules and buttons: "), C(b.cmd + " status <env>")})
 	if len(charts) > 0 {
 		l := Line{T("Burn-down charts of " + plural(len(charts), "environment", "environments") + " with work left: in this message's thread.")}

@@ -157,6 +157,36 @@ func TestManyEnvironmentsFit(t *testing.T) {
 	}
 }
 
+// The digest and envs of a workspace with hundreds of environments stay
+// within what one message holds and count the environments left out.
+func TestDigestAndEnvsOfManyEnvironments(t *testing.T) {
+	ctx := context.Background()
+	b, _ := newTestBot(t)
+	const n = 200
+	for i := range n {
+		env := fmt.Sprintf("environment-with-a-long-name-%03d", i)
+		cmd(t, b, "C1", "U1", "track "+env+" 11.31.0")
+		cmd(t, b, "C1", "U1", "failed "+env+": Billing_CS")
+	}
+	digest, err := b.Digest(ctx, nil, testNow, time.UTC, DefaultStall)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, r := range map[string]*Reply{"digest": digest, "envs": cmd(t, b, "C1", "U1", "envs").Reply} {
+		text := RenderText(r)
+		if len(r.Blocks) > messageBlocks || len(text) > messageChars {
+			t.Errorf("%s: %d blocks, %d characters", name, len(r.Blocks), len(text))
+		}
+		shown := strings.Count(text, "environment-with-a-long-name-")
+		var left int
+		if _, after, ok := strings.Cut(text, "… and "); !ok || shown == n {
+			t.Errorf("%s shows %d of %d environments and counts none left out", name, shown, n)
+		} else if _, err := fmt.Sscanf(after, "%d more environments not shown here", &left); err != nil || shown+left != n {
+			t.Errorf("%s shows %d and counts %d left out (%v), of %d", name, shown, left, err, n)
+		}
+	}
+}
+
 // A long history shows its newest entries, as many as a Slack section
 // holds, and counts the older ones.
 func TestHistoryShowsTheNewest(t *testing.T) {

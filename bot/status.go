@@ -80,8 +80,8 @@ func (b *Bot) status(ctx context.Context, c Command, names []string) (*Reply, *R
 		}
 	}
 	if len(more) > 0 {
-		r.Context(Line{T(fmt.Sprintf("… and %s not shown here: ", plural(len(more), "more environment", "more environments")) + strings.Join(more, ", ") + ". "),
-			C(b.cmd + " status " + more[0]), T(" shows one.")})
+		r.Context(notShown(fmt.Sprintf("… and %s not shown here: ", plural(len(more), "more environment", "more environments")), more,
+			C(b.cmd+" status "+more[0]), T(" shows one.")))
 	}
 	if remind {
 		b.reminderNote(ctx, c, r)
