@@ -856,3 +856,26 @@ func TestButtonsAfterUntrack(t *testing.T) {
 		t.Errorf("qa lists %+v", st.Modules)
 	}
 }
+
+// A view of an environment with more modules than a status lists points
+// to the export, not to a status that shows the same modules.
+func TestMoreModulesThanAStatusLists(t *testing.T) {
+	ctx := context.Background()
+	b, _ := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod 11.31.0")
+	var names []string
+	for i := range 2 * statusModules {
+		names = append(names, fmt.Sprintf("M%03d", i))
+	}
+	b.HandleCommand(ctx, Command{Workspace: "T1", Channel: "C1", User: "U1", ID: "failed-many", Text: "failed prod: " + strings.Join(names, " ")})
+	m, err := b.LivingStatus(ctx, "T1", "C1", "prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, out := range map[string]string{"pinned": text(Response{Reply: m.Reply}), "status": text(cmd(t, b, "C1", "U1", "status prod"))} {
+		mustSay(t, out, "/upgrade export prod lists every module.")
+		if strings.Contains(out, "/upgrade status prod shows") {
+			t.Errorf("%s points to a status that shows the same:\n%s", name, out)
+		}
+	}
+}

@@ -275,12 +275,13 @@ func (b *Bot) statusBlocks(r *Reply, st progress.Status, x statusExtra) {
 			r.Context(Line{T("Order: producers not prepared first, then failed modules, then the others, oldest first; no producer → consumer pairs are known among these yet.")})
 		}
 		if left := st.ModuleCount - len(lines); left > 0 {
-			more := Line{T(fmt.Sprintf("… and %d more: ", left)), C(b.cmd + " status " + st.Name), T(" shows the list, "), C(b.cmd + " export " + st.Name), T(" every module.")}
-			if st.ModuleCount <= statusModules {
+			// The status command lists statusModules: point to it only when it shows more than this.
+			more := Line{T(fmt.Sprintf("… and %d more not shown: ", left)), C(b.cmd + " export " + st.Name), T(" lists every module.")}
+			switch fuller := !x.full && len(st.Modules) < min(st.ModuleCount, statusModules); {
+			case fuller && st.ModuleCount <= statusModules:
 				more = Line{T(fmt.Sprintf("… and %d more: ", left)), C(b.cmd + " status " + st.Name), T(" lists them.")}
-			}
-			if x.full {
-				more = Line{T(fmt.Sprintf("… and %d more not shown: ", left)), C(b.cmd + " export " + st.Name), T(" lists every module.")}
+			case fuller:
+				more = Line{T(fmt.Sprintf("… and %d more: ", left)), C(b.cmd + " status " + st.Name), T(" shows more, "), C(b.cmd + " export " + st.Name), T(" every module.")}
 			}
 			r.Context(more)
 		}
