@@ -732,8 +732,8 @@ func TestNowWithinSlackLimits(t *testing.T) {
 		t.Errorf("%d blocks", len(blocks))
 	}
 	text := bot.RenderText(r)
-	if !strings.Contains(text, "… and 45 more: /upgrade status env0 shows the list, /upgrade export env0 every module.") {
-		t.Errorf("lacks the count of env0's modules not listed")
+	if !strings.Contains(text, "… and 45 more: /upgrade status env0 shows more, /upgrade export env0 every module.") {
+		t.Errorf("lacks the count of env0's modules not listed:\n%s", text)
 	}
 	// Slack refuses a message of more than about 12,000 characters: the
 	// environments that do not fit are named, each of them once.

@@ -117,11 +117,11 @@ func Parse(spec string, zone *time.Location) (*Schedule, error) {
 	sched, err := cronParser.Parse(s.expr)
 	if err != nil {
 		// Say which field is wrong: parse each alone.
-		for i, name := range []string{"minute", "hour", "day-of-month", "month", "day-of-week"} {
+		for i, f := range [][2]string{{"minute", "0–59"}, {"hour", "0–23"}, {"day-of-month", "1–31"}, {"month", "1–12 or jan–dec"}, {"day-of-week", "0–6 or sun–sat (1-5 or mon-fri: weekdays)"}} {
 			probe := []string{"*", "*", "*", "*", "*"}
 			probe[i] = fields[i]
 			if _, ferr := cronParser.Parse(strings.Join(probe, " ")); ferr != nil {
-				return nil, invalidSpec(spec, "the %s field %q is wrong (%v).", name, fields[i], ferr)
+				return nil, invalidSpec(spec, "the %s field %q is not valid: use %s, a range (a-b), a list (a,b), a step (*/2) or *.", f[0], fields[i], f[1])
 			}
 		}
 		return nil, invalidSpec(spec, "%v.", err)

@@ -26,8 +26,10 @@ func TestParseInvalid(t *testing.T) {
 		{"   ", []string{"empty"}},
 		{"0 9 * *", []string{"5 fields", "has 4", "Example: `0 9 * * 1-5`"}},
 		{"0 0 9 * * 1-5", []string{"has 6", "Seconds are not supported"}},
-		{"61 9 * * *", []string{"minute field", `"61"`, "above maximum"}},
-		{"0 25 * * *", []string{"hour field", `"25"`}},
+		{"61 9 * * *", []string{"minute field", `"61"`, "use 0–59"}},
+		{"0 25 * * *", []string{"hour field", `"25"`, "use 0–23"}},
+		{"0 9 * * mon-fry", []string{`the day-of-week field "mon-fry" is not valid: use 0–6 or sun–sat (1-5 or mon-fri: weekdays)`}},
+		{"0 9 * * 1-5/0", []string{"day-of-week field"}},
 		{"0 9 0 * *", []string{"day-of-month field"}},
 		{"0 9 * 13 *", []string{"month field"}},
 		{"0 9 * * mon-funday", []string{"day-of-week field"}},
@@ -54,6 +56,9 @@ func TestParseInvalid(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q lacks %q", err, w)
 				}
+			}
+			if strings.Contains(err.Error(), "strconv") || strings.Contains(err.Error(), "failed to parse") {
+				t.Errorf("error %q shows the parser's own words", err)
 			}
 			if !strings.Contains(err.Error(), "Example:") {
 				t.Errorf("error %q has no example", err)
