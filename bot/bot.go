@@ -237,6 +237,24 @@ func (noMetrics) Finding(string) {}
 func (noMetrics) StoreError(string) {}
 
 // isAdmin reports whether user may run admin commands.
+// adminSpans names the admins, who they are to Slack (UPGRADEBOT_ADMINS).
+func (b *Bot) adminSpans() []Span {
+	if len(b.admins) == 0 {
+		return []Span{T("UPGRADEBOT_ADMINS names none, so for now everyone")}
+	}
+	var l []Span
+	for i, a := range b.admins {
+		if i == 10 {
+			return append(l, T(fmt.Sprintf(" … and %d more", len(b.admins)-i)))
+		}
+		if i > 0 {
+			l = append(l, T(", "))
+		}
+		l = append(l, M(a))
+	}
+	return l
+}
+
 func (b *Bot) isAdmin(user string) bool {
 	return len(b.admins) == 0 || slices.Contains(b.admins, user)
 }

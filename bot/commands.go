@@ -116,7 +116,7 @@ func (b *Bot) handleCommand(ctx context.Context, c Command) Response {
 		if def.anyone != "" {
 			msg += fmt.Sprintf(" (`%s %s %s` is for everyone)", b.cmd, def.name, def.anyone)
 		}
-		return private(errorReply(msg + ". Ask one of them (UPGRADEBOT_ADMINS) to do it."))
+		return private((&Reply{Summary: msg}).Section(append(Line{T(msg + ". Ask one of them to do it: ")}, b.adminSpans()...)))
 	}
 	return def.run(b, ctx, c, args)
 }
@@ -213,7 +213,7 @@ func (b *Bot) cmdHelp(_ context.Context, _ Command, args string) Response {
 	r := &Reply{Summary: def.summary}
 	r.Section(Line{T(def.summary)}, b.usage(def))
 	if def.admin {
-		l := Line{T("Only upgradebot admins (UPGRADEBOT_ADMINS) may use it")}
+		l := append(append(Line{T("Only upgradebot admins (")}, b.adminSpans()...), T(") may use it"))
 		if def.anyone != "" {
 			l = append(l, T(", except "), C(b.cmd+" "+def.name+" "+def.anyone), T(", which everyone may"))
 		}

@@ -422,15 +422,15 @@ func TestHelpSaysWhoMay(t *testing.T) {
 	t.Cleanup(func() { store.Close() })
 	b := New(Options{Engine: diagnosis.New(diagnosis.Builtin()), Store: store, Now: func() time.Time { return testNow }, Admins: []string{"UBOSS"}})
 	mustSay(t, text(cmd(t, b, "C1", "U1", "help")), "(admins; remind now: everyone)")
-	mustSay(t, text(cmd(t, b, "C1", "U1", "help remind")), "Only upgradebot admins (UPGRADEBOT_ADMINS) may use it, except /upgrade remind now, which everyone may.")
-	mustSay(t, text(cmd(t, b, "C1", "U1", "help reset")), "Only upgradebot admins (UPGRADEBOT_ADMINS) may use it.")
+	mustSay(t, text(cmd(t, b, "C1", "U1", "help remind")), "Only upgradebot admins (UBOSS) may use it, except /upgrade remind now, which everyone may.")
+	mustSay(t, text(cmd(t, b, "C1", "U1", "help reset")), "Only upgradebot admins (UBOSS) may use it.")
 	mustSay(t, text(cmd(t, b, "C1", "U1", "help track")), "--yes confirms")
 	if strings.Contains(text(cmd(t, b, "C1", "U1", "help status")), "admins") {
 		t.Error("help status says it is the admins'")
 	}
 	cmd(t, b, "C1", "UBOSS", "track prod 11.31.0")
 	mustSay(t, text(cmd(t, b, "C1", "U1", "remind off")), "Only upgradebot admins may use `/upgrade remind` here (`/upgrade remind now` is for everyone).")
-	mustSay(t, text(cmd(t, b, "C1", "U1", "reset prod")), "Only upgradebot admins may use `/upgrade reset` here. Ask one")
+	mustSay(t, text(cmd(t, b, "C1", "U1", "reset prod")), "Only upgradebot admins may use `/upgrade reset` here. Ask one of them to do it: UBOSS")
 }
 
 // A module typed with other separators than a listed one: done and take
@@ -555,4 +555,10 @@ func TestExportAndHistoryWords(t *testing.T) {
 	if r := cmd(t, b, "C1", "U1", "history all prod"); r.File == nil {
 		t.Errorf("history all prod gave no file:\n%s", text(r))
 	}
+}
+
+// Without admins set, the help says everyone may, for now.
+func TestHelpWithoutAdmins(t *testing.T) {
+	b, _ := newTestBot(t)
+	mustSay(t, text(cmd(t, b, "C1", "U1", "help reset")), "Only upgradebot admins (UPGRADEBOT_ADMINS names none, so for now everyone) may use it.")
 }

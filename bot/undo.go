@@ -223,7 +223,8 @@ func (b *Bot) undo(ctx context.Context, workspace, user, ref string) Response {
 		r := &Reply{Summary: "Already undone"}
 		return private(r.Section(Line{T("That was undone already, by "), M(u.Undone), T(".")}))
 	case u.Admin && !b.isAdmin(user):
-		return private(errorReply("Only upgradebot admins may undo that (an admin's command). Ask one of them (UPGRADEBOT_ADMINS) to do it."))
+		msg := "Only upgradebot admins may undo that (an admin's command)"
+		return private((&Reply{Summary: msg}).Section(append(Line{T(msg + ". Ask one of them to do it: ")}, b.adminSpans()...)))
 	}
 	// The store's undo compares each module with what the change left, and
 	// a reset leaves a module it cleared as a "done" left it: undone after
