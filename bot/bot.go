@@ -265,7 +265,14 @@ func (b *Bot) storeError(op string, err error) *Reply {
 	var nf *progress.NotFoundError
 	switch {
 	case errors.As(err, &verr):
-		return errorReply(verr.Error() + ".")
+		s := "That " + verr.Field + " " + verr.Problem + "."
+		if verr.Value != "" {
+			s = fmt.Sprintf("That %s, %q, %s.", verr.Field, Shorten(verr.Value, 60), verr.Problem)
+		}
+		if verr.Field == "environment name" {
+			s += " An environment's name is one word, such as prod or prod-eu: `" + b.cmd + " envs` lists the tracked ones."
+		}
+		return errorReply(s)
 	case errors.As(err, &nf):
 		return errorReply(fmt.Sprintf("No environment named %s is tracked in this workspace: `%s envs` lists those that are, and `%s track %s` starts following it.", nf.Env, b.cmd, b.cmd, nf.Env))
 	case errors.Is(err, progress.ErrNotFound):

@@ -403,7 +403,7 @@ func TestRefusalsSayWhy(t *testing.T) {
 		{"failed Billing_" + long, "can be a module name (longer than 200 characters, more than a module name has)"},
 		{"failed Orders_UI: it failed twice", "No environment named orders_ui is tracked in this workspace, so nothing was recorded. If Orders_UI is a module, write it without the colon after it: `/upgrade failed Orders_UI` (a comment goes in parentheses)."},
 		{"done Orders_UI: it is fine now", "If Orders_UI is a module, write it without the colon after it: `/upgrade done Orders_UI`"},
-		{"track ambiente_ção 11.31.0", `may contain only ASCII letters (no accents), digits, "-", "_" and "."`},
+		{"track ambiente_ção 11.31.0", `That environment name, "ambiente_ção", may contain only ASCII letters (no accents), digits, "-", "_" and ".". An environment's name is one word, such as prod or prod-eu: ` + "`/upgrade envs` lists the tracked ones."},
 	} {
 		mustSay(t, text(cmd(t, b, "C1", "U1", tc.command)), tc.says)
 	}
