@@ -447,7 +447,7 @@ func TestNamesWrittenOtherwise(t *testing.T) {
 	} {
 		mustSay(t, text(cmd(t, b, "C1", "U1", tc.command)), tc.want)
 	}
-	mustSay(t, text(cmd(t, b, "C1", "U1", "envs")), "dev — no news yet, 3 to republish, PS 11.31.0")
+	mustSay(t, text(cmd(t, b, "C1", "U1", "envs")), "dev — no news of the preparation yet, 3 to republish, PS 11.31.0")
 	// Counted and not named: said apart, as status and the digest say them.
 	msg(t, b, "C1", "U1", "1.2", "26 modules prepared successfully, 3 modules failed and 2 modules skipped.")
 	mustSay(t, text(cmd(t, b, "C1", "U1", "envs")), "3 to republish, 2 not named, PS 11.31.0")

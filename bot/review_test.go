@@ -819,7 +819,7 @@ func TestFromPlatformServer10ListEmptied(t *testing.T) {
 	if strings.Contains(out, "paste its summary") {
 		t.Errorf("asks for a summary an upgrade from 10 does not have:\n%s", out)
 	}
-	mustSay(t, text(cmd(t, b, "C1", "U1", "envs")), "legacy — no news yet, all applications to republish")
+	mustSay(t, text(cmd(t, b, "C1", "U1", "envs")), "legacy — no news of the preparation yet, all applications to republish")
 }
 
 // The ready banner right after track is all clear without saying that

@@ -146,7 +146,7 @@ func stateText(s progress.State) string {
 	case progress.StateDone:
 		return "done"
 	}
-	return "no news yet"
+	return "no news of the preparation yet"
 }
 
 // DefaultStall is how long a preparation may go without news before the

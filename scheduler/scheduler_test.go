@@ -800,7 +800,7 @@ func TestDigest(t *testing.T) {
 		t.Fatalf("digests: %v", summaries(f.rec.all()))
 	}
 	text := bot.RenderText(digests[1].reply)
-	for _, want := range []string{"Upgrade digest: 2 environments, 1 with work outstanding", "• prod → 11.31.0: no news yet, 2 modules to republish", "• qa → 11.31.0: no news yet"} {
+	for _, want := range []string{"Upgrade digest: 2 environments, 1 with work outstanding", "• prod → 11.31.0: no news of the preparation yet, 2 modules to republish", "• qa → 11.31.0: no news of the preparation yet"} {
 		if !strings.Contains(digests[1].reply.Summary+"\n"+text, want) {
 			t.Errorf("digest lacks %q:\n%s", want, text)
 		}
