@@ -65,7 +65,9 @@ func TestCommands(t *testing.T) {
 		{"U1", "help done", false, true, []string{"Mark modules republished", "/upgrade done Billing_CS", "republished"}, nil},
 		{"U1", "reset prod", false, true, []string{"Start a new upgrade of prod?"}, nil},
 		{"U1", "reset prod --yes", true, false, []string{"new upgrade of prod"}, nil},
+		{"U1", "untrack prod qa", false, true, []string{"Untrack one environment at a time: `/upgrade untrack prod`, then `/upgrade untrack qa`."}, nil},
 		{"U1", "untrack prod", true, false, []string{"stopped following prod"}, nil},
+		{"U1", "untrack prod", false, true, []string{"This channel does not follow prod, so there is nothing to stop here"}, nil},
 		{"U1", "status", false, true, []string{"No environment is followed"}, nil},
 		{"U1", "history staging", false, true, []string{"No environment named staging is tracked in this workspace", "/upgrade track staging"}, nil},
 	}

@@ -208,8 +208,11 @@ func versionLike(s string) bool {
 
 func (b *Bot) cmdUntrack(ctx context.Context, c Command, args string) Response {
 	fields := strings.Fields(args)
-	if len(fields) != 1 {
+	switch {
+	case len(fields) == 0:
 		return b.usageError(b.lookup("untrack"), "Tell me which environment to stop following.")
+	case len(fields) > 1:
+		return b.usageError(b.lookup("untrack"), fmt.Sprintf("Untrack one environment at a time: `%s untrack %s`, then `%s untrack %s`.", b.cmd, fields[0], b.cmd, fields[1]))
 	}
 	ok, err := b.store.Untrack(ctx, c.Workspace, fields[0], c.Channel, c.User)
 	if err != nil {
@@ -217,7 +220,7 @@ func (b *Bot) cmdUntrack(ctx context.Context, c Command, args string) Response {
 	}
 	env, _ := progress.NormalizeEnvironment(fields[0])
 	if !ok {
-		return private(errorReply(fmt.Sprintf("This channel does not follow %s.", env)))
+		return private(errorReply(fmt.Sprintf("This channel does not follow %s, so there is nothing to stop here: `%s envs` says how many channels follow it, and `%s untrack %s` in one of them stops it there.", env, b.cmd, b.cmd, env)))
 	}
 	b.lastNotUndoable(ctx, c, "untrack "+env, fmt.Sprintf("`%s track %s` follows it here again", b.cmd, env))
 	r := &Reply{Summary: "This channel no longer follows " + env}
