@@ -221,7 +221,11 @@ func (b *Bot) undo(ctx context.Context, workspace, user, ref string) Response {
 		return private(errorReply(fmt.Sprintf("That can no longer be undone: I keep what a reply recorded for %d days.", progress.UndoTTL/(24*time.Hour))))
 	case u.Undone != "":
 		r := &Reply{Summary: "Already undone"}
-		return private(r.Section(Line{T("That was undone already, by "), M(u.Undone), T(".")}))
+		l := Line{T("That was undone already, by "), M(u.Undone)}
+		if u.What != "" {
+			l = append(l, T(" ("), V(Shorten(u.What, 200)), T(")"))
+		}
+		return private(r.Section(append(l, T(". To take back an earlier change, use the code beside its Undo button: "), C(b.cmd+" undo <code>"), T("."))))
 	case u.Admin && !b.isAdmin(user):
 		msg := "Only upgradebot admins may undo that (an admin's command)"
 		return private((&Reply{Summary: msg}).Section(append(Line{T(msg + ". Ask one of them to do it: ")}, b.adminSpans()...)))
