@@ -611,7 +611,7 @@ func describePlanned(p planned, res progress.Result) Line {
 			s += fmt.Sprintf(", module %d of %d", *p.Current, *p.Total)
 		}
 		if p.Expect != "" {
-			s += ", expected at " + p.Expect
+			s += ", expected at " + p.Expect + " by Service Center's clock"
 		}
 		l = append(l, T(s))
 	case progress.ChangeSummary:

@@ -15,7 +15,7 @@ const maxDiagnosed = 5
 // valueLabels name the values a finding may carry, in display order.
 var valueLabels = []struct{ key, label string }{
 	{"module", "Module"}, {"user", "Started by"}, {"started_at", "Started at"}, {"upgrade_started_at", "Modules upgrade started at"},
-	{"percent", "Progress"}, {"expected_at", "Expected ready at"}, {"prepared", "Prepared"}, {"failed", "Failed"}, {"skipped", "Skipped"},
+	{"percent", "Progress"}, {"expected_at", "Expected ready at (Service Center's clock)"}, {"prepared", "Prepared"}, {"failed", "Failed"}, {"skipped", "Skipped"},
 	{"current", "Progress"}, {"total", "Of"}, {"version", "Platform Server"},
 }
 

@@ -182,7 +182,7 @@ func (b *Bot) statusBlocks(r *Reply, st progress.Status, x statusExtra) {
 		p := *st.Preparation.Percent
 		v := fmt.Sprintf("%s %d%%", ProgressBar(float64(p)/100), p)
 		if st.Preparation.Expected != "" {
-			v += ", ready at " + st.Preparation.Expected
+			v += ", ready at " + st.Preparation.Expected + " by Service Center's clock"
 		}
 		fields = append(fields, Field{Label: "Progress", Value: Line{T(v)}})
 	case st.State == progress.StatePreparing && st.Preparation.Current != nil && st.Preparation.Total != nil && *st.Preparation.Total > 0:
