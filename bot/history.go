@@ -80,7 +80,7 @@ func (b *Bot) cmdHistory(ctx context.Context, c Command, args string) Response {
 	}
 	r.Section(lines...)
 	if start+earlier > 0 {
-		older := fmt.Sprintf("%d older entries", start)
+		older := plural(start, "older entry", "older entries")
 		switch {
 		case start == 0:
 			older = plural(earlier, "entry", "entries") + " of earlier upgrades"

@@ -310,7 +310,7 @@ func (b *Bot) questionBlocks(r *Reply, env string, qs []nameQuestion, total int)
 		r.Actions(buttons...)
 	}
 	if total > len(qs) {
-		r.Context(Line{T(fmt.Sprintf("%d more names were not recorded; report them with ", total-len(qs))), C(b.cmd + " failed <module>"), T(".")})
+		r.Context(Line{T(plural(total-len(qs), "more name was", "more names were") + " not recorded: "), C(b.cmd + " failed <module>"), T(" reports one.")})
 	}
 }
 

@@ -456,3 +456,13 @@ func TestEditOfAnOldReport(t *testing.T) {
 		t.Errorf("the edit of a message from before the reset recorded %+v", st.Modules)
 	}
 }
+
+// One entry left out of the history is "1 older entry".
+func TestHistoryOneOlderEntry(t *testing.T) {
+	b, _ := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod 11.31.0")
+	for i := range 25 {
+		cmd(t, b, "C1", "U1", fmt.Sprintf("failed M%d", i))
+	}
+	mustSay(t, text(cmd(t, b, "C1", "U1", "history prod")), "(1 older entry: ")
+}
