@@ -42,6 +42,7 @@ func (b *Bot) cmdHistory(ctx context.Context, c Command, args string) Response {
 		// Every entry, earlier upgrades' too, as a file: more than a message holds.
 		for i := range entries {
 			entries[i].Detail = readableReasons.Replace(entries[i].Detail)
+			entries[i].Source = sourceText(entries[i].Source)
 		}
 		var buf bytes.Buffer
 		if err := progress.WriteHistoryCSV(&buf, entries); err != nil {
@@ -138,6 +139,7 @@ func (b *Bot) cmdExport(ctx context.Context, c Command, args string) Response {
 	entries, earlier := sinceStart(entries, x.started)
 	for i := range entries {
 		entries[i].Detail = readableReasons.Replace(entries[i].Detail)
+		entries[i].Source = sourceText(entries[i].Source)
 	}
 	rec := progress.ChangeRecord{Environment: env, Open: open, Republished: st.RepublishedModules, History: entries, Owners: x.owners, Summary: b.recordSummary(st, x)}
 	var buf bytes.Buffer
@@ -194,6 +196,24 @@ func (b *Bot) recordSummary(st progress.Status, x statusExtra) [][2]string {
 	add("To republish", left)
 	add("Exported", b.now().In(b.zone).Format("2006-01-02 15:04 MST"))
 	return out
+}
+
+// sourceText says where a history entry came from as people read it: the
+// message (channel and timestamp: Slack finds it), a command or an undo,
+// rather than the store's change key.
+func sourceText(s string) string {
+	switch kind, rest, _ := strings.Cut(s, ":"); kind {
+	case "msg":
+		ch, ts, _ := strings.Cut(rest, ":")
+		ts, _, _ = strings.Cut(ts, "#")
+		ts, _, _ = strings.Cut(ts, "~")
+		return "message in " + ch + " at " + ts
+	case "cmd":
+		return "command"
+	case "undo":
+		return "undo"
+	}
+	return s
 }
 
 // readableReasons words the store's reason and state codes in a history

@@ -416,6 +416,12 @@ func TestHistoryReasonsReadable(t *testing.T) {
 	if exp.File == nil || strings.Contains(string(exp.File.Content), "producer-not-prepared)") {
 		t.Errorf("the change record codes a reason:\n%s", text(exp))
 	}
+	for _, code := range []string{",msg:", "| msg:", ",cmd:", "| cmd:"} {
+		if strings.Contains(string(exp.File.Content), code) {
+			t.Errorf("the change record shows a change key (%s):\n%s", code, exp.File.Content)
+		}
+	}
+	mustSay(t, string(exp.File.Content), "message in C1 at 1.1")
 	all := cmd(t, b, "C1", "U1", "history prod all")
 	if all.File == nil || strings.Contains(string(all.File.Content), "producer-not-prepared)") || strings.Contains(string(all.File.Content), "state set to") {
 		t.Errorf("history all codes a reason or a state:\n%s", text(all))
