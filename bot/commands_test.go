@@ -564,3 +564,9 @@ func TestHelpWithoutAdmins(t *testing.T) {
 	b, _ := newTestBot(t)
 	mustSay(t, text(cmd(t, b, "C1", "U1", "help reset")), "Only upgradebot admins (UPGRADEBOT_ADMINS names none, so for now everyone) may use it.")
 }
+
+// An environment's name in quotes, with a space: the reply says what a name is.
+func TestTrackQuotedName(t *testing.T) {
+	b, _ := newTestBot(t)
+	mustSay(t, text(cmd(t, b, "C1", "U1", `track "My Env" 11.31.0`)), "An environment's name is one word, without quotes or spaces: `/upgrade track my-env`, for example.")
+}

@@ -16,6 +16,13 @@ import (
 func (b *Bot) cmdTrack(ctx context.Context, c Command, args string) Response {
 	def := b.lookup("track")
 	args, yes := confirmed(args)
+	if q := strings.IndexAny(args, `"'“”‘’`); q >= 0 {
+		name := strings.Join(strings.Fields(strings.Trim(args[q:], ` "'“”‘’`)), "-")
+		if i := strings.IndexAny(name, `"'“”‘’`); i >= 0 {
+			name = name[:i]
+		}
+		return b.usageError(def, fmt.Sprintf("An environment's name is one word, without quotes or spaces: `%s track %s`, for example.", b.cmd, strings.ToLower(name)))
+	}
 	fields := strings.Fields(args)
 	var from string
 	if i := slices.IndexFunc(fields, func(f string) bool { return strings.EqualFold(f, "from") }); i >= 0 {
