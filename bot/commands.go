@@ -237,7 +237,7 @@ func (b *Bot) cmdDiagnose(ctx context.Context, c Command, args string) Response 
 	findings := b.engine.Diagnose(args)
 	if len(findings) == 0 {
 		r := &Reply{Summary: "No known upgrade error found"}
-		r.Section(Line{T("I don't recognize a modules-preparation error or status in that text. If you think I should, report it (see the README: reporting a missed message).")})
+		r.Section(Line{T("I don't recognize a modules-preparation error or status in that text. If you think I should, tell the team that runs upgradebot: they can add it (README: Reporting a misrecognized message).")})
 		return private(r)
 	}
 	for _, f := range findings {

@@ -242,7 +242,11 @@ func (b *Bot) ownerLines(st progress.Status, own *ownership) []Line {
 	}
 	if n := max(st.ModuleCount, len(own.listed)) - owned; n > 0 {
 		l := append(Line{T("Nobody has taken ")}, nameSpansOf(free, 8, n)...)
-		lines = append(lines, append(l, T(" yet: "), C(b.cmd+" take <module>"), T(".")))
+		example := "<module>"
+		if len(free) > 0 {
+			example = commandName(free[0])
+		}
+		lines = append(lines, append(l, T(" yet: "), C(b.cmd+" take "+st.Name+": "+example), T(" takes one.")))
 	}
 	return lines
 }

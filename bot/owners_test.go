@@ -82,7 +82,7 @@ func TestTakeAndRelease(t *testing.T) {
 		if err != nil || r == nil {
 			t.Fatalf("reminder: %v %v", r, err)
 		}
-		mustSay(t, RenderText(r), "U1: A\n", "U2: C, D\n", "Nobody has taken B, E yet: /upgrade take <module>.")
+		mustSay(t, RenderText(r), "U1: A\n", "U2: C, D\n", "Nobody has taken B, E yet: /upgrade take prod: B takes one.")
 		if m := mentionCounts(r); m["U1"] != 1 || m["U2"] != 1 || m["U0"] > 1 {
 			t.Errorf("reminder mentions %v, want U1 and U2 once each, the reporter U0 at most once:\n%s", m, RenderText(r))
 		}
