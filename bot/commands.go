@@ -56,7 +56,7 @@ func commandTable() []*commandDef {
 			examples: []string{"envs"}, readOnly: true, run: (*Bot).cmdEnvs},
 		{name: "reset", args: "<env> [--yes]", summary: "Start a new upgrade of an environment: clears state and modules, keeps history (asks first; --yes confirms).", admin: true,
 			examples: []string{"reset qa --yes"}, run: (*Bot).cmdReset},
-		{name: "remind", args: "<schedule> | off | now", summary: "This channel's reminder schedule while modules remain (cron spec, @daily, @every 2h); now posts the reminder at once.", admin: true, anyone: "now",
+		{name: "remind", args: "<schedule> | default | off | on | now", summary: "This channel's reminder schedule while modules remain (cron spec, @daily, @every 2h); default goes back to the workspace's schedule, off and on pause and resume them, now posts the reminder at once.", admin: true, anyone: "now",
 			examples: []string{"remind 0 9 * * 1-5", "remind @every 4h", "remind CRON_TZ=Europe/Lisbon 0 9 * * *", "remind off", "remind now"}, run: (*Bot).cmdRemind},
 		{name: "record", args: "<code>", summary: "Do what a question's button does (which module a screenshot names, which environment a message is about) or record anyway what a reply held back (an older message, another version, a message quoted in a sentence); the reply prints the code.",
 			examples: []string{"record 3fK9xQ2a"}, run: (*Bot).cmdRecord},

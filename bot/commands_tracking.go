@@ -979,7 +979,7 @@ func (b *Bot) cmdRemind(ctx context.Context, c Command, args string) Response {
 	}
 	spec := strings.TrimSpace(args)
 	if spec == "" {
-		return b.usageError(def, "Give a schedule, `off` or `now`.")
+		return b.usageError(def, "Give a schedule, `default`, `off`, `on` or `now`.")
 	}
 	if strings.EqualFold(spec, "now") {
 		r, err := b.sched.Now(ctx, c.Workspace, c.Channel)
