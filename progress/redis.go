@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -164,7 +163,6 @@ func OpenRedis(rawURL, clusterURL string, opts RedisOptions) (s *RedisStore, kin
 	case "cluster":
 		var o *redis.ClusterOptions
 		if o, err = redis.ParseClusterURL(raw); err == nil {
-			perHostTLS(o.TLSConfig)
 			o.ContextTimeoutEnabled = true
 			redisDefaults(&o.Protocol, &o.PoolSize, &o.DialerRetries, &o.MaxRetries, &o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout)
 			client = redis.NewClusterClient(o)
@@ -177,7 +175,6 @@ func OpenRedis(rawURL, clusterURL string, opts RedisOptions) (s *RedisStore, kin
 			if o.Username == "" && o.Password == "" {
 				o.Username, o.Password = o.SentinelUsername, o.SentinelPassword
 			}
-			perHostTLS(o.TLSConfig)
 			o.ContextTimeoutEnabled = true
 			redisDefaults(&o.Protocol, &o.PoolSize, &o.DialerRetries, &o.MaxRetries, &o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout)
 			client = redis.NewFailoverClient(o)
@@ -213,16 +210,6 @@ func OpenRedis(rawURL, clusterURL string, opts RedisOptions) (s *RedisStore, kin
 	}
 	s.owned, s.breaker = true, br
 	return s, kind, nil
-}
-
-// perHostTLS clears the server name go-redis takes from a Sentinel or
-// Cluster URL's first host: the other sentinels, the master and the nodes
-// are other hosts. With none, crypto/tls checks each certificate against
-// the address dialed (go-redis dials with tls.DialWithDialer).
-func perHostTLS(c *tls.Config) {
-	if c != nil {
-		c.ServerName = ""
-	}
 }
 
 // redisDefaults sets OpenRedis's defaults where the URL left an option
