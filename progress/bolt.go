@@ -493,12 +493,8 @@ func (s *BoltStore) Apply(ctx context.Context, workspace, env string, c Change) 
 			if detail, err = u.undo(eb, c.Undoes, nowMs, &res); err != nil {
 				return err
 			}
-			republished := 0
-			if k, _ := rb.Cursor().First(); k != nil && rec.State.Normal() != was { // only a state put back can be behind a republish
-				republished = 1
-			}
 			rec.State = Settle(Status{Environment: rec.environment(workspace, nil), ModuleCount: rec.ModuleCount,
-				NamedFailedSkipped: rec.NamedFS, UnnamedCovered: rec.Covered}, republished)
+				NamedFailedSkipped: rec.NamedFS, UnnamedCovered: rec.Covered})
 			if res.KeptState && rec.State.Normal() != was { // not left as it was after all
 				res.KeptState = false
 				detail = undoDetail(&res)
@@ -753,13 +749,13 @@ func applyChange(rec *boltEnv, b modBuckets, c Change, mods []normalizedModule, 
 	case ChangeDone:
 		if c.All {
 			// done all also covers what Service Center counted and nobody named;
-			// with no counts yet, only when it closes an upgrade with no news
-			// (while the preparation runs, its counts are still to come).
+			// with no counts yet, not while the preparation runs or after it
+			// failed (counts from a run still to come).
 			counted := rec.Failed != nil || rec.Skipped != nil
 			if !rec.Covered && counted {
 				out.covered = max(0, deref(rec.Failed)+deref(rec.Skipped)-rec.NamedFS)
 			}
-			rec.Covered = rec.Covered || counted || rec.State.Normal() == StateFollowing
+			rec.Covered = rec.Covered || counted || rec.State != StatePreparing && rec.State != StateFailed
 			cur := ob.Cursor()
 			for k, v := cur.First(); k != nil; k, v = cur.Next() {
 				w, err := getModule(mb, string(v))

@@ -665,6 +665,15 @@ func testUnnamed(t *testing.T, s Store) {
 	if st := status(t, s, "qa", 0); st.Unnamed() != 1 || res.BecameDone || st.State != StateFinishedWithErrors {
 		t.Errorf("after done all while preparing, then the summary: unnamed %d, state %s, became done %v; want 1, finished-with-errors, false", st.Unnamed(), st.State, res.BecameDone)
 	}
+	// After the ready banner the outcome is known: done all covers the summary pasted after it.
+	track(t, s, TrackRequest{Environment: "rdy", Channel: "C1"})
+	apply(t, s, "rdy", Change{Kind: ChangeAddModules, Reason: ReasonFailed, Modules: []string{"A"}})
+	apply(t, s, "rdy", Change{Kind: ChangeState, State: StateReady})
+	apply(t, s, "rdy", Change{Kind: ChangeDone, All: true})
+	res = apply(t, s, "rdy", Change{Kind: ChangeSummary, Counts: Counts{Prepared: new(120), Failed: new(3), Skipped: new(0)}})
+	if st := status(t, s, "rdy", 0); st.Unnamed() != 0 || st.State != StateDone || res.Refused != "" {
+		t.Errorf("the summary after ready and done all: unnamed %d, state %s, refused %q; want 0, done, none", st.Unnamed(), st.State, res.Refused)
+	}
 }
 
 func testSummaryState(t *testing.T, newStore func(t *testing.T) Store) {

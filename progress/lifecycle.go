@@ -215,14 +215,12 @@ func Next(st Status, c Change) Transition {
 // Settle is the state an undo leaves once it has put back what no one
 // changed since: the rules above, applied to the list and counts as they
 // are now. Done with modules listed again is republishing; republishing
-// with none left and the counts covered is done; an outcome put back while
-// modules republished since stand (republished > 0) is republishing.
-// applyLua does the same.
-func Settle(st Status, republished int) State {
+// with none left and the counts covered is done. (An outcome put back
+// stays, even when a module republished since stands: a republish may as
+// well come before the outcome, and the next one moves it on.) applyLua
+// does the same.
+func Settle(st Status) State {
 	s := st.State.Normal()
-	if (s == StateFinishedWithErrors || s == StateReady) && republished > 0 {
-		s = StateRepublishing
-	}
 	switch {
 	case s == StateDone && st.ModuleCount > 0:
 		return StateRepublishing

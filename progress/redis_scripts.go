@@ -245,7 +245,6 @@ if k == 'undo' then
   end
   -- lifecycle.go's Settle: the state the list and counts call for now.
   local state, n = redis.call('HGET', meta, 'state') or 'following', redis.call('ZCARD', order)
-  if (state == 'finished-with-errors' or state == 'ready') and state ~= was and redis.call('HLEN', repub) > 0 then state = 'republishing' end
   local f, s = redis.call('HGET', meta, 'failed'), redis.call('HGET', meta, 'skipped')
   local unnamed = 0
   if redis.call('HGET', meta, 'covered') ~= '1' and (f or s) then unnamed = math.max(0, tonumber(f or '0') + tonumber(s or '0') - nfs) end
@@ -353,12 +352,12 @@ elseif k == 'add' then
 elseif k == 'done' then
   if c.all then
     -- done all also covers what Service Center counted and nobody named;
-    -- with no counts yet, only when it closes an upgrade with no news (bolt.go).
+    -- with no counts yet, not while the preparation runs or after it failed (bolt.go).
     local f, s = redis.call('HGET', meta, 'failed'), redis.call('HGET', meta, 'skipped')
     if redis.call('HGET', meta, 'covered') ~= '1' and (f or s) then
       covered = math.max(0, tonumber(f or '0') + tonumber(s or '0') - nfs)
     end
-    if f or s or not was or was == '' or was == 'unknown' or was == 'following' then redis.call('HSET', meta, 'covered', '1') end
+    if f or s or (was ~= 'preparing' and was ~= 'failed') then redis.call('HSET', meta, 'covered', '1') end
     for _, key in ipairs(redis.call('ZRANGE', order, 0, -1)) do
       local cur = redis.call('HGET', mods, key)
       if cur then removed[#removed + 1] = republish(key, cur) end

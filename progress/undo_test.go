@@ -65,8 +65,10 @@ func testUndo(t *testing.T, newStore func(t *testing.T) Store) {
 			undo: []string{"done-A"}, want: Result{Added: []string{"A"}}, mods: []string{"A"}, state: StateRepublishing, named: 2, failed: new(2), repub: []string{"B"}},
 		{name: "the report of a module counted twice, undone: done", changes: []Change{sum(1), addOf("A"), addOf("B"), doneOf("A")},
 			undo: []string{"add-B"}, want: Result{Removed: []string{"B"}, BecameDone: true}, state: StateDone, named: 1, failed: new(1), repub: []string{"A"}},
-		{name: "a done undone while a later one stands: still republishing", changes: []Change{sum(3), addOf("A"), addOf("B"), addOf("C"), doneOf("A"), doneOf("B")},
-			undo: []string{"done-A"}, want: Result{Added: []string{"A"}}, mods: []string{"A", "C"}, state: StateRepublishing, named: 3, failed: new(3), repub: []string{"B"}},
+		{name: "a done undone while a later one stands: the outcome put back", changes: []Change{sum(3), addOf("A"), addOf("B"), addOf("C"), doneOf("A"), doneOf("B")},
+			undo: []string{"done-A"}, want: Result{Added: []string{"A"}}, mods: []string{"A", "C"}, state: StateFinishedWithErrors, named: 3, failed: new(3), repub: []string{"B"}},
+		{name: "done all undone, a module republished before the summary", changes: []Change{addOf("A"), addOf("B"), doneOf("A"), sum(2), {Kind: ChangeDone, Key: "all", All: true}},
+			undo: []string{"all"}, want: Result{Added: []string{"B"}}, mods: []string{"B"}, state: StateFinishedWithErrors, named: 2, failed: new(2), repub: []string{"A"}},
 		{name: "the only done undone: the outcome again", changes: []Change{sum(3), addOf("A"), addOf("B"), doneOf("A")},
 			undo: []string{"done-A"}, want: Result{Added: []string{"A"}}, mods: []string{"A", "B"}, state: StateFinishedWithErrors, named: 2, failed: new(3)},
 	} {
