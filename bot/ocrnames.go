@@ -103,6 +103,9 @@ func mentions(read, text string) []string {
 	return out
 }
 
+// wrappedRest is a line holding only the rest of a word cut at a line's end.
+var wrappedRest = regexp.MustCompile(`^[a-z][A-Za-z0-9_]*$`)
+
 // checkName decides what a module name read by OCR is: the name to record
 // (sure), or "" and the candidates to ask about. listed are the modules
 // already on the lists of the channel's environments.
@@ -119,6 +122,13 @@ func checkName(read, text string, listed []string) (string, []string) {
 	}
 	if len(onList) > 1 {
 		return "", onList
+	}
+	// A long name Service Center's column wrapped inside a word: its rest
+	// alone on the next line ("…_CoreWi" / "dgets").
+	if _, after, ok := strings.Cut(text, read+"\n"); ok {
+		if rest, _, _ := strings.Cut(after, "\n"); wrappedRest.MatchString(rest) {
+			return "", []string{read + rest, read}
+		}
 	}
 	// A name one or two letters away, in the picture (the message names
 	// its module twice) or on a list, makes the reading doubtful: OCR

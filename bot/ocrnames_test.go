@@ -33,6 +33,9 @@ func TestCheckName(t *testing.T) {
 		{"EmpiloyeeServices", "module 'EmpiloyeeServices' hasn't been prepared … try to publish 'EmployeeServices'.", nil, "", "EmpiloyeeServices,EmployeeServices"},
 		{"Fomecedores", "Upgrade failed for Fomecedores", []string{"Fornecedores"}, "", "Fomecedores,Fornecedores"},
 		{"Fornecedores", "Upgrade failed for Fornecedores", []string{"Fornecedores", "Fornecedor"}, "Fornecedores", ""},
+		// A name the Error Log's column wrapped inside a word is asked about, whole first.
+		{"CustomerPortal_CoreWidg", "Upgrade failed for CustomerPortal_CoreWidg\nets\n2020-10-28 19:23:00\nCompilerService", nil, "", "CustomerPortal_CoreWidgets,CustomerPortal_CoreWidg"},
+		{"Billing_CS", "Upgrade failed for Billing_CS\n2020-10-28 19:23:00\nCompilerService", nil, "Billing_CS", ""},
 	}
 	for _, tt := range tests {
 		got, candidates := checkName(tt.read, tt.text, tt.listed)
