@@ -570,3 +570,11 @@ func TestTrackQuotedName(t *testing.T) {
 	b, _ := newTestBot(t)
 	mustSay(t, text(cmd(t, b, "C1", "U1", `track "My Env" 11.31.0`)), "An environment's name is one word, without quotes or spaces: `/upgrade track my-env`, for example.")
 }
+
+// A name holding a comma is quoted where names are listed: in plain text
+// ("Orders, Billing") it would read as two.
+func TestNameWithACommaListed(t *testing.T) {
+	b, _ := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track stg 11.31.0")
+	mustSay(t, text(cmd(t, b, "C1", "U1", `failed "Men's Portal", "Orders, Billing"`)), `2 failed modules on stg: Men's Portal, "Orders, Billing".`)
+}

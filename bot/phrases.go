@@ -1,6 +1,9 @@
 package bot
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 func plural(n int, one, many string) string {
 	if n == 1 {
@@ -21,6 +24,9 @@ func nameSpansOf(names []string, max, total int) []Span {
 		}
 		if i > 0 {
 			out = append(out, T(", "))
+		}
+		if strings.Contains(n, ",") { // in plain text ("Orders, Billing") it would read as two
+			n = commandName(n)
 		}
 		out = append(out, C(n))
 	}
