@@ -255,6 +255,11 @@ func (b *Bot) adminSpans() []Span {
 	return l
 }
 
+// adminsOnly refuses what only admins may do (msg) and names them.
+func (b *Bot) adminsOnly(msg string) *Reply {
+	return (&Reply{Summary: msg}).Section(append(Line{T(msg + ". Ask one of them to do it: ")}, b.adminSpans()...))
+}
+
 func (b *Bot) isAdmin(user string) bool {
 	return len(b.admins) == 0 || slices.Contains(b.admins, user)
 }

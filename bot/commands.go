@@ -116,7 +116,7 @@ func (b *Bot) handleCommand(ctx context.Context, c Command) Response {
 		if def.anyone != "" {
 			msg += fmt.Sprintf(" (`%s %s %s` is for everyone)", b.cmd, def.name, def.anyone)
 		}
-		return private((&Reply{Summary: msg}).Section(append(Line{T(msg + ". Ask one of them to do it: ")}, b.adminSpans()...)))
+		return private(b.adminsOnly(msg))
 	}
 	return def.run(b, ctx, c, args)
 }

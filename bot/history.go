@@ -40,10 +40,7 @@ func (b *Bot) cmdHistory(ctx context.Context, c Command, args string) Response {
 	}
 	if all {
 		// Every entry, earlier upgrades' too, as a file: more than a message holds.
-		for i := range entries {
-			entries[i].Detail = readableReasons.Replace(entries[i].Detail)
-			entries[i].Source = sourceText(entries[i].Source)
-		}
+		readable(entries)
 		var buf bytes.Buffer
 		if err := progress.WriteHistoryCSV(&buf, entries); err != nil {
 			return private(b.storeError("history", err))
@@ -137,10 +134,7 @@ func (b *Bot) cmdExport(ctx context.Context, c Command, args string) Response {
 	// its timeline.
 	x := b.extra(ctx, c.Workspace, env)
 	entries, earlier := sinceStart(entries, x.started)
-	for i := range entries {
-		entries[i].Detail = readableReasons.Replace(entries[i].Detail)
-		entries[i].Source = sourceText(entries[i].Source)
-	}
+	readable(entries)
 	rec := progress.ChangeRecord{Environment: env, Open: open, Republished: st.RepublishedModules, History: entries, Owners: x.owners, Summary: b.recordSummary(st, x)}
 	var buf bytes.Buffer
 	f := &File{Title: "Change record of the upgrade of " + env}
@@ -196,6 +190,14 @@ func (b *Bot) recordSummary(st progress.Status, x statusExtra) [][2]string {
 	add("To republish", left)
 	add("Exported", b.now().In(b.zone).Format("2006-01-02 15:04 MST"))
 	return out
+}
+
+// readable words history entries as the files people read show them.
+func readable(entries []progress.HistoryEntry) {
+	for i := range entries {
+		entries[i].Detail = readableReasons.Replace(entries[i].Detail)
+		entries[i].Source = sourceText(entries[i].Source)
+	}
 }
 
 // sourceText says where a history entry came from as people read it: the

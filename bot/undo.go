@@ -227,8 +227,7 @@ func (b *Bot) undo(ctx context.Context, workspace, user, ref string) Response {
 		}
 		return private(r.Section(append(l, T(". To take back an earlier change, use the code beside its Undo button: "), C(b.cmd+" undo <code>"), T("."))))
 	case u.Admin && !b.isAdmin(user):
-		msg := "Only upgradebot admins may undo that (an admin's command)"
-		return private((&Reply{Summary: msg}).Section(append(Line{T(msg + ". Ask one of them to do it: ")}, b.adminSpans()...)))
+		return private(b.adminsOnly("Only upgradebot admins may undo that (an admin's command)"))
 	}
 	// The store's undo compares each module with what the change left, and
 	// a reset leaves a module it cleared as a "done" left it: undone after
