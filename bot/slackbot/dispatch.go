@@ -36,7 +36,21 @@ import (
 // expect (a size sent as a string): such a message or mention is read
 // again with those fields left empty (encoding/json fills all the others),
 // so that a file Slack describes unexpectedly never makes it unreadable.
+//
+// The workspace an event is kept under is the installation's, not the
+// envelope's team_id: in a Slack Connect channel that names the workspace
+// the channel came from, perhaps another organization's, while commands
+// and clicks name the installation's (authorizations lists it).
 func parseEvent(raw []byte) (slackevents.EventsAPIEvent, error) {
+	ev, err := readEvent(raw)
+	if cb, ok := ev.Data.(*slackevents.EventsAPICallbackEvent); ok && len(cb.Authorizations) > 0 && cb.Authorizations[0].TeamID != "" {
+		cb.TeamID = cb.Authorizations[0].TeamID
+		ev.TeamID = cb.TeamID
+	}
+	return ev, err
+}
+
+func readEvent(raw []byte) (slackevents.EventsAPIEvent, error) {
 	if ev, ok := new(messageCallback).event(raw); ok {
 		return ev, nil
 	}
@@ -115,7 +129,7 @@ func (mc *messageCallback) event(raw []byte) (slackevents.EventsAPIEvent, bool) 
 		return slackevents.EventsAPIEvent{}, false
 	}
 	switch e.SubType {
-	case "", "thread_broadcast", "file_share", "bot_message":
+	case "", "thread_broadcast", "file_share", "bot_message", "me_message":
 	default:
 		return slackevents.EventsAPIEvent{}, false
 	}
@@ -237,7 +251,7 @@ func (a *App) take(ev slackevents.EventsAPIEvent, cb *slackevents.EventsAPICallb
 // allowed) are not. raw is the event, for the app_id slack-go's message lacks.
 func (a *App) newText(team, subtype string, ev *slack.Msg, raw *json.RawMessage) (bot.Message, bool) {
 	switch subtype {
-	case "", "thread_broadcast", "file_share", "bot_message":
+	case "", "thread_broadcast", "file_share", "bot_message", "me_message":
 	default:
 		return bot.Message{}, false
 	}
@@ -572,6 +586,9 @@ func (a *App) onSlashCommand(sc slack.SlashCommand, size int64) bool {
 func (a *App) onInteraction(p slack.InteractionCallback, size int64) {
 	received := time.Now()
 	a.metrics.Event(string(p.Type))
+	if p.Team.ID == "" {
+		p.Team.ID = p.User.TeamID // an org-wide installation's click may name no team
+	}
 	if p.Type != slack.InteractionTypeBlockActions || len(p.ActionCallback.BlockActions) == 0 {
 		a.log.Debug("ignoring interaction", "type", p.Type)
 		return

@@ -715,3 +715,64 @@ func TestSameErrorInTheThreadForAnotherEnvironment(t *testing.T) {
 	}
 	mustContain(t, "the reply for qa", posts[1].Field("blocks"), "Recorded for *qa*")
 }
+
+// envelope is an Events API body for ev with some outer fields set.
+func envelope(eventID string, ev map[string]any, set map[string]any) []byte {
+	raw := map[string]any{}
+	_ = json.Unmarshal(slackfake.EventCallback(eventID, ev), &raw)
+	for k, v := range set {
+		raw[k] = v
+	}
+	b, _ := json.Marshal(raw)
+	return b
+}
+
+// In a Slack Connect channel the envelope's team_id names the workspace the
+// channel came from, perhaps another organization's: an external member's
+// paste is kept under the installation's workspace (authorizations), where
+// the channel's /upgrade track put the environment. A /me message is
+// people's text too.
+func TestSlackConnectAndMeMessagesRecorded(t *testing.T) {
+	h := start(t, setup{mode: ModeHTTP})
+	h.track("prod")
+	ext := slackfake.Message(channel, "U0EXT", "1700009300.000100", producerPaste)
+	ext["team"], ext["user_team"], ext["source_team"] = "T0EXT", "T0EXT", "T0EXT"
+	body := envelope("EvExt", ext, map[string]any{"team_id": "T0EXT", "is_ext_shared_channel": true})
+	if code, _ := h.do(slackfake.EventRequest(h.events(), secret, body, 0)); code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	me := slackfake.Message(channel, ana, "1700009300.000200", "Producer module 'Orders_CS' hasn't been prepared for the current OutSystems environment version.")
+	me["subtype"] = "me_message"
+	h.postEvent("EvMe", me, 0)
+	h.waitJobs(2)
+	if got := h.listed(); !strings.Contains(got, "Billing_CS") || !strings.Contains(got, "Orders_CS") {
+		t.Errorf("listed %q; want the external member's Billing_CS and the /me message's Orders_CS", got)
+	}
+	for _, p := range h.fake.Calls("chat.postMessage") {
+		if strings.Contains(p.Field("blocks"), "Not tracked") {
+			t.Errorf("a reply says the channel follows no environment: %s", p.Field("blocks"))
+		}
+	}
+}
+
+// A click from an org-wide installation may carry "team": null: the
+// user's team stands in, instead of a workspace "".
+func TestClickWithoutTeam(t *testing.T) {
+	h := start(t, setup{mode: ModeHTTP})
+	h.track("prod")
+	h.postEvent("EvP", slackfake.Message(channel, ana, "1700009400.000100", producerPaste), 0)
+	h.waitJobs(1)
+	reply := h.fake.Calls("chat.postMessage")[0]
+	value := buttons(t, reply.Field("blocks"))["mark_done:0"]
+	replyTS, _ := reply.Answer["ts"].(string)
+	p := slackfake.BlockActions(channel, ana, replyTS, "1700009400.000100", false, json.RawMessage(reply.Field("blocks")), "mark_done:0", value, h.fake.ResponseURL("c1"), "tc1")
+	p["team"] = nil
+	p["is_enterprise_install"] = true
+	if code, _ := h.do(slackfake.InteractionRequest(h.events(), secret, p)); code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	h.waitJobs(2)
+	if got := h.listed(); strings.Contains(got, "Billing_CS") {
+		t.Errorf("Mark republished did nothing: listed %q", got)
+	}
+}
