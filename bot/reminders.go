@@ -456,7 +456,7 @@ func (b *Bot) PauseReminders(ctx context.Context, workspace, channel string, now
 		return err
 	}
 	cs.Paused, cs.UpdatedAt, cs.UpdatedBy = true, now, ""
-	cs.PauseReason = fmt.Sprintf("I was removed from this channel, or it was archived or deleted (noticed %s). Invite me back, then `%s remind default` (or a schedule) turns them on again.",
+	cs.PauseReason = fmt.Sprintf("I was removed from this channel, or it was archived or deleted (noticed %s). Invite me back, then `%s remind on` (or a schedule) turns them on again.",
 		b.when(now), b.cmd)
 	return b.store.SetChannelSettings(ctx, workspace, channel, cs)
 }

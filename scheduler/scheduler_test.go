@@ -398,7 +398,7 @@ func TestChannelGonePauses(t *testing.T) {
 		t.Errorf("settings after channel gone: %+v", cs)
 	}
 	next := s.Next(ctx, ws, "C1")
-	if !strings.HasPrefix(next, "Reminders paused: I was removed from this channel") || !strings.Contains(next, "/upgrade remind default") {
+	if !strings.HasPrefix(next, "Reminders paused: I was removed from this channel") || !strings.Contains(next, "/upgrade remind on") {
 		t.Errorf("Next = %q", next)
 	}
 	before := p.attempts.Load()
@@ -419,8 +419,11 @@ func TestChannelGonePauses(t *testing.T) {
 	if text := bot.RenderText(resp.Announce); !strings.Contains(text, "Reminders paused: I was removed") {
 		t.Errorf("track does not say reminders are paused:\n%s", text)
 	}
-	// Setting a schedule again resumes.
-	set(t, s, "C1", "default")
+	// The advice resumes the channel's own schedule ("default" would drop it).
+	set(t, s, "C1", "on")
+	if cs, err := f.first.ChannelSettings(ctx, ws, "C1"); err != nil || cs.Paused || cs.Schedule != "@every 10m" {
+		t.Errorf("settings after `remind on`: %+v, %v; want @every 10m, not paused", cs, err)
+	}
 	if next := s.Next(ctx, ws, "C1"); !strings.HasPrefix(next, "Next reminder:") {
 		t.Errorf("Next after resume = %q", next)
 	}

@@ -27,7 +27,7 @@ func (s *Scheduler) Set(ctx context.Context, workspace, channel, spec, actor str
 	switch sc := s.def; strings.ToLower(spec) {
 	case "off", "pause", "stop":
 		next.Paused, next.PauseReason = true, offReason
-		desc = fmt.Sprintf("turned this channel's reminders off; `%s remind default` (or a schedule) turns them back on.", s.o.CommandName)
+		desc = fmt.Sprintf("turned this channel's reminders off; `%s remind on` (or a schedule) turns them back on.", s.o.CommandName)
 	case "", "default":
 		next.Schedule = ""
 		desc = "restored this channel's default reminders, " + sc.Describe()
@@ -83,7 +83,7 @@ func (s *Scheduler) Next(ctx context.Context, workspace, channel string) string 
 	case err != nil:
 		return ""
 	case cs.Paused && (cs.PauseReason == offReason || cs.PauseReason == ""):
-		return fmt.Sprintf("Reminders are off in this channel; `%s remind default` (or a schedule) turns them back on.", s.o.CommandName)
+		return fmt.Sprintf("Reminders are off in this channel; `%s remind on` (or a schedule) turns them back on.", s.o.CommandName)
 	case cs.Paused:
 		return "Reminders paused: " + cs.PauseReason
 	}
