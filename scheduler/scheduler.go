@@ -429,6 +429,9 @@ func (s *Scheduler) post(ctx context.Context, it *item, now time.Time) error {
 			s.o.Logger.Warn("reminders paused: the bot is not in the channel or it is gone", "workspace", it.ws, "channel", it.ch, "err", err)
 			s.wake()
 		}
+	case errors.Is(err, bot.ErrRefused): // the token or rights: retrying within the grace only repeats the refusal
+		s.o.Logger.Error("Slack refused a scheduled post; the next occurrence tries again", "key", it.key, "channel", it.ch, "err", err)
+		s.o.Metrics.ReminderMissed()
 	case errors.Is(err, bot.ErrMaybePosted):
 		// Posting again could post it twice (the transport logged and counted it).
 		s.o.Logger.Warn("scheduled post may not have been made; not posting it again", "key", it.key, "channel", it.ch, "err", err)

@@ -359,6 +359,27 @@ func TestFailureGivenUpAfterGrace(t *testing.T) {
 	}
 }
 
+// A post Slack refused for its token or rights (bot.ErrRefused: an app
+// uninstalled, a token revoked) is not retried through the grace period:
+// one try per occurrence, counted as missed, instead of dozens an hour.
+func TestRefusedIsNotRetried(t *testing.T) {
+	clock := newFakeClock(t0)
+	env := newRedisEnv(t, clock.Now)
+	f := newFixture(t, env.store, clock)
+	f.track("C1", "prod", "Billing_CS")
+	m := &countMetrics{}
+	p := &fakePoster{fail: func(int) error { return fmt.Errorf("slack chat.postMessage: token_revoked: %w", bot.ErrRefused) }}
+	s := f.replica("a", Options{PollInterval: time.Hour, Grace: 5 * time.Minute, Lease: 3 * time.Minute, Metrics: m}, p)
+	set(t, s, "C1", "@every 1h")
+	occ := t0.Add(time.Hour)
+	for at := occ; at.Before(occ.Add(7 * time.Minute)); at = at.Add(10 * time.Second) {
+		stepAt(t, s, clock, at)
+	}
+	if n := p.attempts.Load(); n != 1 || m.missed.Load() != 1 || m.posted.Load() != 0 {
+		t.Errorf("attempts %d (want 1), missed %d (want 1), posted %d", n, m.missed.Load(), m.posted.Load())
+	}
+}
+
 // A post that failed after it may have been made (bot.ErrMaybePosted) is
 // not tried again: once per occurrence.
 func TestMaybePostedIsNotRetried(t *testing.T) {

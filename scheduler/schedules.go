@@ -62,8 +62,7 @@ func (s *Scheduler) Set(ctx context.Context, workspace, channel, spec, actor str
 	return desc, nil
 }
 
-// formatWhen writes an occurrence in its zone: "Mon 25 Nov 09:00", with
-// the year when it is not now's.
+// formatWhen writes an occurrence in its zone ("Mon 25 Nov 09:00"), with the year when not now's.
 func formatWhen(t, now time.Time, loc *time.Location) string {
 	if t = t.In(loc); t.Year() != now.In(loc).Year() {
 		return t.Format("Mon 2 Jan 2006 15:04")
@@ -91,16 +90,14 @@ func (s *Scheduler) Next(ctx context.Context, workspace, channel string) string 
 	if err != nil {
 		return fmt.Sprintf("Reminders stopped: the stored schedule %q is no longer accepted (%v). Set one with `%s remind <schedule>`.", cs.Schedule, err, s.o.CommandName)
 	}
-	now := s.o.Clock.Now()
-	t := sc.Next(now)
-	if t.IsZero() {
-		return ""
-	}
-	which := "this channel's schedule"
+	now, which := s.o.Clock.Now(), "this channel's schedule"
 	if cs.Schedule == "" {
 		which = "the default schedule"
 	}
-	return fmt.Sprintf("Next reminder: %s %s (%s: %s), if anything is still outstanding then.", formatWhen(t, now, sc.loc), sc.loc, which, sc.expr)
+	if t := sc.Next(now); !t.IsZero() {
+		return fmt.Sprintf("Next reminder: %s %s (%s: %s), if anything is still outstanding then.", formatWhen(t, now, sc.loc), sc.loc, which, sc.expr)
+	}
+	return ""
 }
 
 // Now builds the reminder the channel would get now (nil: nothing outstanding), without Run or a Poster.

@@ -161,6 +161,12 @@ func (p *retryPolicy) ShouldRetry(s *slack.RetryState, req *http.Request, resp *
 
 func (p *retryPolicy) decide(s *slack.RetryState, req *http.Request, resp *http.Response, err error, method string) (bool, time.Duration) {
 	if ok, wait := p.rateLimit.ShouldRetry(s, req, resp, err); ok {
+		if dl, has := req.Context().Deadline(); has && time.Until(dl) < wait {
+			// The wait would end in a timeout, which reads as "Slack may
+			// have made it": fail now as what it is, rate limited, so a
+			// later try may post it.
+			return false, 0
+		}
 		return wait <= p.maxWait, wait
 	}
 	if repeatable[method] || req.Method == http.MethodGet {
@@ -203,6 +209,7 @@ type APIError struct {
 	Err         error
 	gone        bool
 	unconfirmed bool
+	refused     bool
 }
 
 func (e *APIError) Error() string {
@@ -214,13 +221,16 @@ func (e *APIError) Error() string {
 }
 
 // Unwrap gives the cause and, for a channel out of reach, bot.ErrChannelGone;
-// for a post Slack may have made anyway, bot.ErrMaybePosted.
+// for a post Slack may have made anyway, bot.ErrMaybePosted; for a token or
+// rights Slack refused, bot.ErrRefused.
 func (e *APIError) Unwrap() []error {
 	switch {
 	case e.gone:
 		return []error{bot.ErrChannelGone, e.Err}
 	case e.unconfirmed:
 		return []error{bot.ErrMaybePosted, e.Err}
+	case e.refused:
+		return []error{bot.ErrRefused, e.Err}
 	}
 	return []error{e.Err}
 }
@@ -230,6 +240,10 @@ func (e *APIError) Unwrap() []error {
 func final(err error) bool {
 	return errors.Is(err, bot.ErrChannelGone) || errors.Is(err, bot.ErrMaybePosted)
 }
+
+// refusedCodes are the errors a retry within minutes will not change.
+var refusedCodes = map[string]bool{"invalid_auth": true, "not_authed": true, "token_revoked": true, "account_inactive": true,
+	"token_expired": true, "missing_scope": true, "restricted_action": true, "not_allowed_token_type": true, "team_access_not_granted": true}
 
 // goneCodes are the errors after which posting to the channel cannot succeed.
 var goneCodes = map[string]string{
@@ -361,6 +375,7 @@ func (a *API) fail(method, channel, code string, err error) error {
 		return e
 	}
 	var se slack.SlackErrorResponse
+	e.refused = refusedCodes[code]
 	switch {
 	case code == "missing_scope" && errors.As(err, &se):
 		e.Explanation = fmt.Sprintf("the app lacks the %s scope: add it under OAuth & Permissions (or in the manifest) and reinstall the app", se.Needed)

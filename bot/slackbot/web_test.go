@@ -147,6 +147,40 @@ func TestAPIRetryPolicy(t *testing.T) {
 	}
 }
 
+// A 429 whose Retry-After outlasts the call's deadline fails at once as
+// rate limited, not as a timeout: Slack did nothing, so the post is not
+// taken for one it may have made (a reminder would never be sent again).
+func TestRateLimitPastTheDeadline(t *testing.T) {
+	a := newTestAPI(t)
+	a.fake.Queue("chat.postMessage", slackfake.Response{Status: 429, Header: map[string]string{"Retry-After": "2"}})
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	err := a.Post(ctx, channel, &bot.Reply{Summary: "hello"})
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Code != "ratelimited" || final(err) {
+		t.Fatalf("a post rate limited past its deadline: %v (final %v); want ratelimited, not final", err, final(err))
+	}
+	if n := len(a.fake.Calls("chat.postMessage")); n != 1 {
+		t.Errorf("%d attempts, want 1", n)
+	}
+}
+
+// A post refused for the token or the app's rights wraps bot.ErrRefused
+// (the scheduler tries no more until the next occurrence); one refused
+// for its content does not.
+func TestRefusedPostsWrapErrRefused(t *testing.T) {
+	for code, want := range map[string]bool{"token_revoked": true, "invalid_auth": true, "missing_scope": true, "restricted_action": true, "msg_too_long": false} {
+		t.Run(code, func(t *testing.T) {
+			a := newTestAPI(t)
+			a.fake.Queue("chat.postMessage", slackfake.Response{Body: map[string]any{"ok": false, "error": code}})
+			err := a.Post(context.Background(), channel, &bot.Reply{Summary: "hello"})
+			if got := errors.Is(err, bot.ErrRefused); got != want || final(err) {
+				t.Errorf("%v: ErrRefused %v, want %v (final %v)", err, got, want, final(err))
+			}
+		})
+	}
+}
+
 // A connection never made (refused) is retried even for a post: nothing
 // reached Slack.
 func TestRefusedConnectionIsRetried(t *testing.T) {
@@ -179,9 +213,12 @@ func TestAPIErrors(t *testing.T) {
 	a := newTestAPI(t)
 	var ae *APIError
 	a.fake.Queue("chat.postMessage", slackfake.Response{Status: 429, Header: map[string]string{"Retry-After": "1"}})
-	cctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	// Cancelled, not a deadline: one shorter than the Retry-After fails at
+	// once as rate limited (TestRateLimitPastTheDeadline).
+	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if err := a.Post(cctx, channel, r); !errors.As(err, &ae) || (ae.Code != "canceled" && ae.Code != "timeout") {
+	time.AfterFunc(100*time.Millisecond, cancel)
+	if err := a.Post(cctx, channel, r); !errors.As(err, &ae) || ae.Code != "canceled" {
 		t.Fatalf("cancelled while waiting: %v", err)
 	}
 	if n := len(a.fake.Calls("chat.postMessage")); n != 1 {
