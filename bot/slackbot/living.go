@@ -199,8 +199,37 @@ func (l *Living) schedule(k livingKey, d time.Duration) {
 	l.pending[k] = self
 }
 
-// Close stops the timers waiting (the next change or replica edits those
-// messages) and waits for the edits under way.
+// Sweep schedules an edit of each status message of workspace's
+// environments, at start-up: what changed while no process kept them (an
+// edit still waiting when the last process stopped, one a crash lost)
+// shows, and the edits time alone brings are armed again. A message that
+// already shows the state is not edited; none is posted where there is none.
+func (l *Living) Sweep(ctx context.Context, workspace string) {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return
+	}
+	l.wg.Add(1)
+	l.mu.Unlock()
+	defer l.wg.Done()
+	envs, err := l.o.Store.Environments(ctx, workspace)
+	if err != nil {
+		l.log.Warn("cannot list the environments to bring their status messages up to date; each waits for its next change", "err", err)
+		return
+	}
+	for _, e := range envs {
+		for _, ch := range e.Channels {
+			k := livingKey{workspace, ch, e.Name}
+			if rec, err := l.record(ctx, k); err == nil && rec.TS != "" {
+				l.schedule(k, 0)
+			}
+		}
+	}
+}
+
+// Close stops the timers waiting (the next change, a replica or the next
+// process's Sweep edits those messages) and waits for the edits under way.
 func (l *Living) Close() {
 	l.mu.Lock()
 	l.closed = true

@@ -616,3 +616,54 @@ func TestLivingRefusedForGood(t *testing.T) {
 	r.clock.Advance(time.Minute)
 	mustContain(t, "the message after the rate limit", lastText(r.fake.Calls("chat.update")), "C")
 }
+
+// A change no process edited its status message for (the process stopped
+// with the edit waiting, or crashed) shows after the next process's Sweep
+// at start-up; a channel with no status message gets none posted.
+func TestLivingSweepAtStart(t *testing.T) {
+	r := newLivingRig(t, 0)
+	r.run(channel, "track prod 11.31.0 from 11.14.0")
+	r.clock.Advance(0)
+	ctx := context.Background()
+	// Changed by a process that stopped before editing the message.
+	for i, c := range [][2]string{{channel, "failed Billing_CS"}, {"C0OTHER", "track qa"}} {
+		if resp := r.core.HandleCommand(ctx, bot.Command{Workspace: slackfake.TeamID, Channel: c[0], User: ana, ID: fmt.Sprint("stopped", i), Text: c[1]}); len(resp.Changed) == 0 {
+			t.Fatalf("%q changed nothing: %s", c[1], bot.RenderText(resp.Reply))
+		}
+	}
+	posts, updates := r.count("chat.postMessage"), r.count("chat.update")
+	next := NewLiving(LivingOptions{API: r.api, Core: r.core, Store: r.leases, Clock: r.clock})
+	t.Cleanup(next.Close)
+	next.Sweep(ctx, slackfake.TeamID)
+	r.clock.Advance(10 * time.Second)
+	if r.count("chat.update") != updates+1 || r.count("chat.postMessage") != posts {
+		t.Fatalf("after the sweep: %d edits (want 1), %d posts (want 0)", r.count("chat.update")-updates, r.count("chat.postMessage")-posts)
+	}
+	mustContain(t, "the swept message", lastText(r.fake.Calls("chat.update")), "Billing_CS")
+	// A second sweep finds it current: no edit.
+	next.Sweep(ctx, slackfake.TeamID)
+	r.clock.Advance(10 * time.Second)
+	if n := r.count("chat.update") - updates; n != 1 {
+		t.Errorf("a sweep of a current message edited it: %d edits in all, want 1", n)
+	}
+}
+
+// The next process sweeps at start: the change the last one made without
+// editing the status message (it stopped first) shows.
+func TestLivingSweptByTheNextProcess(t *testing.T) {
+	first, _, command := startLiving(t, nil)
+	command("track prod")
+	first.fake.WaitCalls(1, 5*time.Second, "pins.add")
+	if resp := first.core.HandleCommand(context.Background(), bot.Command{Workspace: slackfake.TeamID, Channel: channel, User: ana, ID: "unedited", Text: "failed Billing_CS"}); len(resp.Changed) == 0 {
+		t.Fatalf("nothing changed: %s", bot.RenderText(resp.Reply))
+	}
+	if err := first.stop(); err != nil {
+		t.Fatal(err)
+	}
+	updates := len(first.fake.Calls("chat.update"))
+	start(t, setup{mode: ModeHTTP, fake: first.fake, store: first.store.Store, opts: func(o *Options) {
+		o.Living = NewLiving(LivingOptions{API: o.API, Core: o.Core.(LivingCore), Store: o.Store, MinInterval: 10 * time.Millisecond})
+	}})
+	calls := first.fake.WaitCalls(updates+1, 5*time.Second, "chat.update")
+	mustContain(t, "the status message after the next start", lastText(calls), "Billing_CS")
+}

@@ -222,6 +222,7 @@ type App struct {
 	stopping atomic.Bool
 	botUser  string // set before ready
 	botID    string
+	team     string // the installation's workspace (auth.test)
 
 	mu            sync.Mutex
 	slackState    string
@@ -385,6 +386,9 @@ func (a *App) Run(ctx context.Context) error {
 		}
 		a.ready.Store(true)
 		a.startInbox(ctx)
+		if a.living != nil {
+			go a.living.Sweep(runCtx, a.team)
+		}
 		select {
 		case <-ctx.Done():
 		case err = <-a.fatal:
@@ -404,7 +408,7 @@ func (a *App) authenticate(ctx context.Context) error {
 	for {
 		res, err := a.api.AuthTest(ctx)
 		if err == nil {
-			a.botUser, a.botID = res.UserID, res.BotID
+			a.botUser, a.botID, a.team = res.UserID, res.BotID, res.TeamID
 			a.core.SetBotUserID(res.UserID)
 			a.log.Info("connected to Slack", "team", res.Team, "team_id", res.TeamID, "bot_user", res.User, "bot_user_id", res.UserID, "bot_id", res.BotID)
 			return nil
@@ -455,7 +459,7 @@ func (a *App) shutdown(srv *http.Server, stopRun context.CancelFunc) {
 	}
 	abandoned := a.lanes.shutdown(max(time.Until(deadline(ctx)), 0))
 	if a.living != nil {
-		a.living.Close() // an edit still waiting is made after the next change, by any replica
+		a.living.Close() // an edit still waiting is made at the next change, by any replica, or at the next start
 	}
 	// What was not finished stays in the journal for the next process.
 	if a.stopInbox != nil {
