@@ -40,6 +40,7 @@ type Metrics struct {
 	reconnects      prometheus.Counter
 	recovered       prometheus.Counter
 	undurable       prometheus.Counter
+	abandoned       prometheus.Counter
 }
 
 // New returns the collectors, registered on a fresh registry.
@@ -71,7 +72,8 @@ func New() *Metrics {
 	m.reconnects = prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: "slack_reconnects_total", Help: "Socket Mode connections opened after the first."})
 	m.recovered = prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: "journal_recovered_total", Help: "Acknowledged work a stopped process (or replica) left in the journal, taken up to be finished."})
 	m.undurable = prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: "journal_undurable_total", Help: "Work acknowledged without being journaled, because the store failed: answered, but lost if the process stops first."})
-	m.reg.MustRegister(m.remindersPosted, m.remindersMissed, m.latency, m.queueDepth, m.queueBytes, m.connected, m.reconnects, m.recovered, m.undurable)
+	m.abandoned = prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: "journal_abandoned_total", Help: "Journaled work given up after being taken up again and again without finishing (its work may be what stopped the processes)."})
+	m.reg.MustRegister(m.remindersPosted, m.remindersMissed, m.latency, m.queueDepth, m.queueBytes, m.connected, m.reconnects, m.recovered, m.undurable, m.abandoned)
 	return m
 }
 
@@ -224,6 +226,13 @@ func (m *Metrics) Reconnect() {
 func (m *Metrics) JournalRecovered() {
 	if m != nil {
 		m.recovered.Inc()
+	}
+}
+
+// JournalAbandoned counts journaled work given up after too many recoveries.
+func (m *Metrics) JournalAbandoned() {
+	if m != nil {
+		m.abandoned.Inc()
 	}
 }
 

@@ -29,6 +29,7 @@ func TestMetricsExposition(t *testing.T) {
 	m.Connected(true)
 	m.Reconnect()
 	m.JournalRecovered()
+	m.JournalAbandoned()
 	m.JournalUndurable()
 	m.JournalUndurable()
 	m.Event(strings.Repeat("x", 200)) // a long label is cut
@@ -55,6 +56,7 @@ func TestMetricsExposition(t *testing.T) {
 		`upgradebot_slack_reconnects_total 1`,
 		`upgradebot_journal_recovered_total 1`,
 		`upgradebot_journal_undurable_total 2`,
+		`upgradebot_journal_abandoned_total 1`,
 		`upgradebot_store_breaker_open 1`,
 		`upgradebot_slack_events_total{type="` + strings.Repeat("x", 64) + `"} 1`,
 	} {

@@ -19,6 +19,10 @@ type Entry struct {
 	Kind      string // what Payload is (the caller's name: "message", "command"…)
 	Payload   []byte // the request as received
 	Findings  []byte // what was already worked out (the caller's encoding)
+	// Recovered is how many times Recover has taken it, this time
+	// included: an entry whose work kills the process comes back after
+	// each crash, and the caller gives it up after a few.
+	Recovered int
 }
 
 // Journal keeps acknowledged work durably until it is done, so work a

@@ -31,6 +31,7 @@ type boltEntry struct {
 	Consumer  string `json:"consumer"`
 	Kept      int64  `json:"kept"` // Unix ms
 	Proc      string `json:"proc"` // the BoltStore's journalProc
+	Recovered int    `json:"recovered,omitempty"`
 }
 
 func journalID(seq uint64) string { return strconv.FormatUint(seq, 10) }
@@ -88,13 +89,14 @@ func (s *BoltStore) Recover(ctx context.Context, consumer string, minIdle time.D
 				continue
 			}
 			be.Consumer, be.Kept, be.Proc = consumer, now, s.journalProc
+			be.Recovered++
 			nv, err := json.Marshal(be)
 			if err != nil {
 				return err
 			}
 			taken = append(taken, [2][]byte{slices.Clone(k), nv})
 			out = append(out, Entry{ID: journalID(binary.BigEndian.Uint64(k)), Workspace: be.Workspace, Channel: be.Channel, EventID: be.EventID,
-				Kind: be.Kind, Payload: be.Payload, Findings: be.Findings})
+				Kind: be.Kind, Payload: be.Payload, Findings: be.Findings, Recovered: be.Recovered})
 		}
 		for _, kv := range taken {
 			if err := b.Put(kv[0], kv[1]); err != nil {

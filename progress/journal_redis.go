@@ -111,8 +111,12 @@ func (s *RedisStore) Recover(ctx context.Context, consumer string, minIdle time.
 			if err != nil {
 				return out, s.wrap("journal recover", err)
 			}
+			took := len(out)
 			for _, m := range msgs {
 				out = append(out, streamEntry(ws, m))
+			}
+			if err := s.recoveries(ctx, ws, consumer, out[took:]); err != nil {
+				return out, s.wrap("journal recover", err)
 			}
 			if next == "0-0" {
 				break
@@ -125,6 +129,33 @@ func (s *RedisStore) Recover(ctx context.Context, consumer string, minIdle time.
 		}
 	}
 	return out, nil
+}
+
+// recoveries sets the entries' Recovered from their delivery counts
+// (XPENDING): one at Append, one more at each XAUTOCLAIM (Keep and Leave
+// use JUSTID, which counts none).
+func (s *RedisStore) recoveries(ctx context.Context, ws, consumer string, entries []Entry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	cmds := make([]*redis.XPendingExtCmd, len(entries))
+	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, e := range entries {
+			cmds[i] = p.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: s.journalKey(ws), Group: JournalGroup,
+				Start: e.ID, End: e.ID, Count: 1, Consumer: consumer})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for i, c := range cmds {
+		entries[i].Recovered = 1
+		if p := c.Val(); len(p) == 1 {
+			entries[i].Recovered = int(max(p[0].RetryCount-1, 1))
+		}
+	}
+	return nil
 }
 
 func streamEntry(ws string, m redis.XMessage) Entry {

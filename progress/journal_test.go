@@ -27,6 +27,39 @@ func runJournalTests(t *testing.T, open func(t *testing.T) journalFixture) {
 	t.Run("KeepPreventsRecovery", func(t *testing.T) { testJournalKeep(t, open(t)) })
 	t.Run("Validation", func(t *testing.T) { testJournalValidation(t, open(t)) })
 	t.Run("LeftAreRecoveredAtOnce", func(t *testing.T) { testJournalLeave(t, open(t)) })
+	t.Run("RecoveriesCounted", func(t *testing.T) { testJournalRecoveries(t, open(t)) })
+}
+
+// Each Recover that takes an entry counts once, whether it was left
+// (Leave) or went unkept; Keep counts none.
+func testJournalRecoveries(t *testing.T, f journalFixture) {
+	ctx := context.Background()
+	e := appendEntry(t, f.j, "a", Entry{Workspace: ws, Channel: "C1", EventID: "Ev1"})
+	for range 2 {
+		if err := f.j.Keep(ctx, "a", e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, step := range []struct {
+		consumer string
+		leave    bool // the consumer before this one left it, rather than stopped
+	}{{"b", false}, {"c", true}, {"d", false}} {
+		if !step.leave {
+			f.pass(t, 2*time.Minute)
+		}
+		got, err := f.j.Recover(ctx, step.consumer, time.Minute, 10)
+		if err != nil || len(got) != 1 || got[0].Recovered != i+1 {
+			t.Fatalf("recovery %d by %s: %+v, %v; want the entry with Recovered %d", i+1, step.consumer, got, err, i+1)
+		}
+		if err := f.j.Keep(ctx, step.consumer, got[0]); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			if err := f.j.Leave(ctx, step.consumer, got[0]); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 }
 
 func appendEntry(t *testing.T, j Journal, consumer string, e Entry) Entry {

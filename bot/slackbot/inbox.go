@@ -17,6 +17,8 @@ type InboxMetrics interface {
 	JournalRecovered()
 	// JournalUndurable counts work acknowledged without being journaled (the store failed).
 	JournalUndurable()
+	// JournalAbandoned counts an entry given up after MaxRecoveries.
+	JournalAbandoned()
 }
 
 // InboxOptions configure an Inbox.
@@ -30,9 +32,13 @@ type InboxOptions struct {
 	// ones; 0 means MinIdle/4.
 	Every time.Duration
 	// Batch is how many left entries are taken at once; 0 means 16.
-	Batch   int
-	Logger  *slog.Logger
-	Metrics InboxMetrics
+	Batch int
+	// MaxRecoveries is how many times an entry is recovered before it is
+	// given up (its work may be what killed the processes that took it:
+	// run again, it would crash each replica in turn); 0 means 5.
+	MaxRecoveries int
+	Logger        *slog.Logger
+	Metrics       InboxMetrics
 }
 
 // Inbox is the transport's use of the journal: acknowledged work is put
@@ -51,6 +57,7 @@ type nopInboxMetrics struct{}
 
 func (nopInboxMetrics) JournalRecovered() {}
 func (nopInboxMetrics) JournalUndurable() {}
+func (nopInboxMetrics) JournalAbandoned() {}
 
 // NewInbox returns an inbox on j; Run starts keeping and recovering.
 func NewInbox(j progress.Journal, o InboxOptions) *Inbox {
@@ -65,6 +72,9 @@ func NewInbox(j progress.Journal, o InboxOptions) *Inbox {
 	}
 	if o.Batch <= 0 {
 		o.Batch = 16
+	}
+	if o.MaxRecoveries <= 0 {
+		o.MaxRecoveries = 5
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -211,6 +221,13 @@ func (in *Inbox) recoverBatch(ctx context.Context, handle func(context.Context, 
 		}
 		if ctx.Err() != nil {
 			in.forget(e) // not started: left for the next process
+			continue
+		}
+		if e.Recovered > in.o.MaxRecoveries {
+			in.o.Metrics.JournalAbandoned()
+			in.o.Logger.Error("giving up journaled work taken up again and again without finishing: it may be what stopped the processes that took it",
+				"event_id", e.EventID, "kind", e.Kind, "channel", e.Channel, "recovered", e.Recovered)
+			in.Done(ctx, e)
 			continue
 		}
 		in.o.Metrics.JournalRecovered()

@@ -66,10 +66,11 @@ func waitEntries(t *testing.T, ch chan []progress.Entry, what string, want ...st
 	}
 }
 
-type inboxCounts struct{ recovered, undurable atomic.Int64 }
+type inboxCounts struct{ recovered, undurable, abandoned atomic.Int64 }
 
 func (c *inboxCounts) JournalRecovered() { c.recovered.Add(1) }
 func (c *inboxCounts) JournalUndurable() { c.undurable.Add(1) }
+func (c *inboxCounts) JournalAbandoned() { c.abandoned.Add(1) }
 
 func openBolt(t *testing.T, path string) *progress.BoltStore {
 	t.Helper()
@@ -169,6 +170,40 @@ func TestInboxRecoversLeftWork(t *testing.T) {
 				t.Errorf("after handling, the journal still has %+v, %v", es, err)
 			}
 		})
+	}
+}
+
+// An entry taken up more than MaxRecoveries times without finishing (each
+// process that took it stopped: its work may be what killed them) is given
+// up, counted and logged, instead of crashing every next process; the
+// entries after it are still handled.
+func TestInboxGivesUpAnEntryThatNeverFinishes(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "upgradebot.db")
+	first := openBolt(t, path)
+	for _, ev := range []string{"EvPoison", "EvFine"} {
+		if _, err := first.Append(ctx, "first", progress.Entry{Workspace: "T1", Channel: "C1", EventID: ev}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first.Close()
+	for range 2 { // two processes took them and crashed
+		crashed := openBolt(t, path)
+		if _, err := crashed.Recover(ctx, "crashed", time.Hour, 1); err != nil {
+			t.Fatal(err)
+		}
+		crashed.Close()
+	}
+	next := openBolt(t, path)
+	defer next.Close()
+	w, counts := watch(next), &inboxCounts{}
+	handled := runInbox(t, NewInbox(w, InboxOptions{MinIdle: time.Hour, Every: 5 * time.Millisecond, MaxRecoveries: 2, Metrics: counts}), nil)
+	if got := waitHandled(t, handled); got.EventID != "EvFine" {
+		t.Fatalf("handled %s first, want EvFine (EvPoison, taken up a third time, given up)", got.EventID)
+	}
+	waitEntries(t, w.done, "Done", "EvPoison")
+	if counts.abandoned.Load() != 1 || counts.recovered.Load() != 1 {
+		t.Errorf("abandoned %d (want 1), recovered %d (want 1)", counts.abandoned.Load(), counts.recovered.Load())
 	}
 }
 

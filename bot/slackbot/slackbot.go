@@ -108,6 +108,7 @@ func (nopMetrics) Connected(bool)                       {}
 func (nopMetrics) Reconnect()                           {}
 func (nopMetrics) JournalRecovered()                    {}
 func (nopMetrics) JournalUndurable()                    {}
+func (nopMetrics) JournalAbandoned()                    {}
 
 func metricsOrNop(m Metrics) Metrics {
 	if m == nil {
