@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -205,5 +206,49 @@ func TestReplyRateLimitedIsPostedLater(t *testing.T) {
 				t.Errorf("listed %q", got)
 			}
 		})
+	}
+}
+
+// A message answered before its screenshot is read stays in the journal
+// until the screenshot's update: a stop in between leaves it to the next
+// process, which records what the screenshot shows.
+func TestLateScreenshotStaysJournaled(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bot.db")
+	open := func() *progress.BoltStore {
+		s, err := progress.OpenBoltStore(path, progress.BoltOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	data := pngOf(t, 6)
+	slow := newFakeOCR()
+	slow.learn(data, summaryBanner, time.Minute) // still reading when the process stops
+	fake, store := newFake(t), open()
+	h := start(t, setup{mode: ModeHTTP, fake: fake, store: store,
+		opts: withOCR(slow, 50*time.Millisecond, func(o *Options) { o.ShutdownTimeout = 200 * time.Millisecond })})
+	h.track("prod")
+	const ts = "1700005400.000100"
+	h.postEvent("EvLate", slackfake.FileShare(channel, ana, ts, producerPaste, fake.AddFile(pngFile("F0LATE", "summary.png", data))), 0)
+	fake.WaitCalls(1, 10*time.Second, "chat.postMessage")
+	if posts := postsIn(fake, ts); len(posts) != 1 || !strings.Contains(decoded(posts[0].Field("blocks")), "Still reading") {
+		t.Fatalf("want one reply saying the screenshot is still being read, got %d: %v", len(posts), posts)
+	}
+	if err := h.stop(); err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+
+	fast := newFakeOCR()
+	fast.learn(data, summaryBanner, 0)
+	store = open()
+	t.Cleanup(func() { store.Close() })
+	next := start(t, setup{mode: ModeHTTP, fake: fake, store: store, opts: withOCR(fast, time.Second)})
+	waitUntil(t, "the screenshot's 26 prepared recorded by the next process", func() bool {
+		st, err := store.Status(context.Background(), slackfake.TeamID, "prod", -1)
+		return err == nil && st.Counts.Prepared != nil && *st.Counts.Prepared == 26
+	})
+	if got := next.counter("upgradebot_journal_recovered_total"); got != 1 {
+		t.Errorf("recovered work counted %v, want 1", got)
 	}
 }

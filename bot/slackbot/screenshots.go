@@ -362,6 +362,14 @@ func (a *App) screenshotsJob(j job, d durable, entry progress.Entry, r *bot.Read
 		}
 		var ts string
 		answered := make(chan bool, 1)
+		// With screenshots still being read, the reply now is updated when
+		// they are: the event is done (journal, recovery) only then, or a
+		// stop in between would lose what they show.
+		late := !dup && pending(r.Message().Images)
+		first, firstRec := entry, d.rec
+		if late {
+			first, firstRec = progress.Entry{}, nil
+		}
 		j.run = a.finishing(func(ctx context.Context) {
 			if dup {
 				return
@@ -370,7 +378,7 @@ func (a *App) screenshotsJob(j job, d durable, entry progress.Entry, r *bot.Read
 			ts, err = a.answerText(ctx, r, o)
 			a.finish(ctx, held, err)
 			a.metrics.HandlerLatency("screenshot", time.Since(j.received))
-		}, entry, d.rec)
+		}, first, firstRec)
 		j.done = func(ran bool) {
 			if !ran {
 				d.end(false)
@@ -384,16 +392,21 @@ func (a *App) screenshotsJob(j job, d durable, entry progress.Entry, r *bot.Read
 			a.finish(ctx, held, errors.New("shutting down"))
 			return
 		}
-		if dup || !pending(r.Message().Images) {
+		if !late {
 			return
 		}
 		select {
 		case <-reads.done:
 		case <-ctx.Done():
 		}
-		late := r.WithImages(reads.snapshot())
+		read := r.WithImages(reads.snapshot())
 		a.lanes.submit(job{key: j.key, bytes: j.bytes, kind: "screenshot", class: classOwed, received: j.received,
-			run: func(ctx context.Context) { a.updateAnswer(ctx, late, o, ts) }})
+			run: a.finishing(func(ctx context.Context) { a.updateAnswer(ctx, read, o, ts) }, entry, d.rec),
+			done: func(ran bool) {
+				if !ran {
+					d.end(false)
+				}
+			}})
 	}
 }
 
