@@ -36,21 +36,7 @@ import (
 // expect (a size sent as a string): such a message or mention is read
 // again with those fields left empty (encoding/json fills all the others),
 // so that a file Slack describes unexpectedly never makes it unreadable.
-//
-// The workspace an event is kept under is the installation's, not the
-// envelope's team_id: in a Slack Connect channel that names the workspace
-// the channel came from, perhaps another organization's, while commands
-// and clicks name the installation's (authorizations lists it).
 func parseEvent(raw []byte) (slackevents.EventsAPIEvent, error) {
-	ev, err := readEvent(raw)
-	if cb, ok := ev.Data.(*slackevents.EventsAPICallbackEvent); ok && len(cb.Authorizations) > 0 && cb.Authorizations[0].TeamID != "" {
-		cb.TeamID = cb.Authorizations[0].TeamID
-		ev.TeamID = cb.TeamID
-	}
-	return ev, err
-}
-
-func readEvent(raw []byte) (slackevents.EventsAPIEvent, error) {
 	if ev, ok := new(messageCallback).event(raw); ok {
 		return ev, nil
 	}
@@ -187,6 +173,13 @@ func (a *App) onCallback(ev slackevents.EventsAPIEvent, raw []byte, retry int, r
 // and takes no queue space or journal entry; other work is journaled and
 // offered to its channel's lane. False when refused at the bound.
 func (a *App) take(ev slackevents.EventsAPIEvent, cb *slackevents.EventsAPICallbackEvent, raw []byte, rec *recovery) bool {
+	// Kept under the installation's workspace, not the envelope's team_id:
+	// in a Slack Connect channel that names the workspace the channel came
+	// from, perhaps another organization's, while commands and clicks name
+	// the installation's (authorizations lists it).
+	if len(cb.Authorizations) > 0 && cb.Authorizations[0].TeamID != "" {
+		cb.TeamID = cb.Authorizations[0].TeamID
+	}
 	received := time.Now()
 	size := int64(len(raw))
 	var msg *slack.Msg

@@ -733,25 +733,34 @@ func envelope(eventID string, ev map[string]any, set map[string]any) []byte {
 // the channel's /upgrade track put the environment. A /me message is
 // people's text too.
 func TestSlackConnectAndMeMessagesRecorded(t *testing.T) {
-	h := start(t, setup{mode: ModeHTTP})
-	h.track("prod")
-	ext := slackfake.Message(channel, "U0EXT", "1700009300.000100", producerPaste)
-	ext["team"], ext["user_team"], ext["source_team"] = "T0EXT", "T0EXT", "T0EXT"
-	body := envelope("EvExt", ext, map[string]any{"team_id": "T0EXT", "is_ext_shared_channel": true})
-	if code, _ := h.do(slackfake.EventRequest(h.events(), secret, body, 0)); code != http.StatusOK {
-		t.Fatalf("status %d", code)
-	}
-	me := slackfake.Message(channel, ana, "1700009300.000200", "Producer module 'Orders_CS' hasn't been prepared for the current OutSystems environment version.")
-	me["subtype"] = "me_message"
-	h.postEvent("EvMe", me, 0)
-	h.waitJobs(2)
-	if got := h.listed(); !strings.Contains(got, "Billing_CS") || !strings.Contains(got, "Orders_CS") {
-		t.Errorf("listed %q; want the external member's Billing_CS and the /me message's Orders_CS", got)
-	}
-	for _, p := range h.fake.Calls("chat.postMessage") {
-		if strings.Contains(p.Field("blocks"), "Not tracked") {
-			t.Errorf("a reply says the channel follows no environment: %s", p.Field("blocks"))
-		}
+	for _, mode := range []Mode{ModeHTTP, ModeSocket} {
+		t.Run(string(mode), func(t *testing.T) {
+			h := start(t, setup{mode: mode})
+			h.track("prod")
+			send := func(eventID string, body []byte) {
+				if mode == ModeSocket {
+					h.fake.WaitConnected(1, 5*time.Second)
+					h.fake.WaitAck(h.fake.Send("events_api", json.RawMessage(body), 0), 5*time.Second)
+				} else if code, _ := h.do(slackfake.EventRequest(h.events(), secret, body, 0)); code != http.StatusOK {
+					t.Fatalf("%s: status %d", eventID, code)
+				}
+			}
+			ext := slackfake.Message(channel, "U0EXT", "1700009300.000100", producerPaste)
+			ext["team"], ext["user_team"], ext["source_team"] = "T0EXT", "T0EXT", "T0EXT"
+			send("EvExt", envelope("EvExt", ext, map[string]any{"team_id": "T0EXT", "is_ext_shared_channel": true}))
+			me := slackfake.Message(channel, ana, "1700009300.000200", "Producer module 'Orders_CS' hasn't been prepared for the current OutSystems environment version.")
+			me["subtype"] = "me_message"
+			send("EvMe", slackfake.EventCallback("EvMe", me))
+			h.waitJobs(2)
+			if got := h.listed(); !strings.Contains(got, "Billing_CS") || !strings.Contains(got, "Orders_CS") {
+				t.Errorf("listed %q; want the external member's Billing_CS and the /me message's Orders_CS", got)
+			}
+			for _, p := range h.fake.Calls("chat.postMessage") {
+				if strings.Contains(p.Field("blocks"), "Not tracked") {
+					t.Errorf("a reply says the channel follows no environment: %s", p.Field("blocks"))
+				}
+			}
+		})
 	}
 }
 
