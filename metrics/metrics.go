@@ -59,7 +59,7 @@ func New() *Metrics {
 	m.unconfirmed = counterVec("slack_calls_unconfirmed_total", "Slack Web API posts and uploads that failed after Slack may have made them (5xx, broken connection, timeout): not sent again, so nothing is posted twice; by method.", "method")
 	m.storeErrors = counterVec("store_errors_total", "Tracking store operations that failed, by operation.", "op")
 	m.remindersPosted = prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: "reminders_posted_total", Help: "Scheduled posts made: reminders, all-clears and digests."})
-	m.remindersMissed = prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: "reminders_missed_total", Help: "Scheduled posts that were due but not posted (too late, or failing until the grace period ran out)."})
+	m.remindersMissed = prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: "reminders_missed_total", Help: "Scheduled posts that were due but not posted (too late, failing until the grace period ran out, or refused by Slack for the token or the app's rights)."})
 	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: Namespace, Name: "handler_duration_seconds",
 		Help:    "Time from receiving a Slack request to finishing its replies, by kind (message, command, action, home).",

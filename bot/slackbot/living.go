@@ -200,10 +200,11 @@ func (l *Living) schedule(k livingKey, d time.Duration) {
 }
 
 // Sweep schedules an edit of each status message of workspace's
-// environments, at start-up: what changed while no process kept them (an
-// edit still waiting when the last process stopped, one a crash lost)
-// shows, and the edits time alone brings are armed again. A message that
-// already shows the state is not edited; none is posted where there is none.
+// environments last edited before its environment's last change, at
+// start-up: an edit still waiting when the last process stopped, or one a
+// crash lost, is made. Others are left as they are (an edit only for the
+// time that passed would spend the workspace's edits a deploy needs), and
+// none is posted where there is none.
 func (l *Living) Sweep(ctx context.Context, workspace string) {
 	l.mu.Lock()
 	if l.closed {
@@ -221,7 +222,7 @@ func (l *Living) Sweep(ctx context.Context, workspace string) {
 	for _, e := range envs {
 		for _, ch := range e.Channels {
 			k := livingKey{workspace, ch, e.Name}
-			if rec, err := l.record(ctx, k); err == nil && rec.TS != "" {
+			if rec, err := l.record(ctx, k); err == nil && rec.TS != "" && !e.UpdatedAt.Before(rec.Edited.Truncate(time.Millisecond)) {
 				l.schedule(k, 0)
 			}
 		}
@@ -315,6 +316,13 @@ func (l *Living) refresh(ctx context.Context, k livingKey) (again time.Duration,
 			rec, reposting = livingRecord{}, true // deleted (or no longer the bot's to edit): a new one is posted and pinned
 		case err != nil && transient(err):
 			l.log.Info("cannot edit the status message; trying again", "channel", k.channel, "env", k.env, "err", err)
+			if ae := (*APIError)(nil); errors.As(err, &ae) && ae.RetryAfter > l.o.MinInterval {
+				// Rate limited: no edit in the workspace is tried before Slack said.
+				l.mu.Lock()
+				l.spent[k.workspace] = now.Add(ae.RetryAfter)
+				l.mu.Unlock()
+				return ae.RetryAfter, time.Time{}
+			}
 			return l.o.MinInterval, time.Time{}
 		case err != nil:
 			// Archived, the bot removed, its token refused: trying again

@@ -625,12 +625,14 @@ func TestLivingSweepAtStart(t *testing.T) {
 	r.run(channel, "track prod 11.31.0 from 11.14.0")
 	r.clock.Advance(0)
 	ctx := context.Background()
+	r.clock.Advance(time.Minute)
 	// Changed by a process that stopped before editing the message.
 	for i, c := range [][2]string{{channel, "failed Billing_CS"}, {"C0OTHER", "track qa"}} {
 		if resp := r.core.HandleCommand(ctx, bot.Command{Workspace: slackfake.TeamID, Channel: c[0], User: ana, ID: fmt.Sprint("stopped", i), Text: c[1]}); len(resp.Changed) == 0 {
 			t.Fatalf("%q changed nothing: %s", c[1], bot.RenderText(resp.Reply))
 		}
 	}
+	r.clock.Advance(time.Second)
 	posts, updates := r.count("chat.postMessage"), r.count("chat.update")
 	next := NewLiving(LivingOptions{API: r.api, Core: r.core, Store: r.leases, Clock: r.clock})
 	t.Cleanup(next.Close)
@@ -640,7 +642,9 @@ func TestLivingSweepAtStart(t *testing.T) {
 		t.Fatalf("after the sweep: %d edits (want 1), %d posts (want 0)", r.count("chat.update")-updates, r.count("chat.postMessage")-posts)
 	}
 	mustContain(t, "the swept message", lastText(r.fake.Calls("chat.update")), "Billing_CS")
-	// A second sweep finds it current: no edit.
+	// An hour later, with no change since, a sweep edits nothing, though
+	// the message's "running for" would read differently.
+	r.clock.Advance(time.Hour)
 	next.Sweep(ctx, slackfake.TeamID)
 	r.clock.Advance(10 * time.Second)
 	if n := r.count("chat.update") - updates; n != 1 {
@@ -666,4 +670,26 @@ func TestLivingSweptByTheNextProcess(t *testing.T) {
 	}})
 	calls := first.fake.WaitCalls(updates+1, 5*time.Second, "chat.update")
 	mustContain(t, "the status message after the next start", lastText(calls), "Billing_CS")
+}
+
+// A status message edit Slack rate-limits for longer than the edit may
+// wait is not tried again, nor any edit of the workspace, before the
+// Retry-After has passed: each try would spend one of its edits.
+func TestLivingHonoursRetryAfter(t *testing.T) {
+	r := newLivingRig(t, 0)
+	r.api.LivingAPI = NewAPI(APIOptions{BotToken: botToken, URL: r.fake.APIURL(), Backoff: 20 * time.Millisecond}) // MaxRetryAfter: 1 min
+	r.run(channel, "track prod 11.31.0 from 11.14.0")
+	r.clock.Advance(10 * time.Second)
+	limited := slackfake.Response{Status: 429, Header: map[string]string{"Retry-After": "45"}}
+	r.fake.Queue("chat.update", limited, limited)
+	updates, slots := r.count("chat.update"), r.leases.slotClaims()
+	r.run(channel, "failed Billing_CS")
+	r.clock.Advance(44 * time.Second) // the edit waits 30 s at most: Slack asked for 45
+	if n := r.count("chat.update") - updates; n != 1 {
+		t.Errorf("%d chat.update calls (%d edits spent) within the 45 s Slack asked to wait, want 1", n, r.leases.slotClaims()-slots)
+	}
+	r.clock.Advance(2 * time.Second)
+	if n := r.count("chat.update") - updates; n != 2 {
+		t.Errorf("%d chat.update calls once the 45 s passed, want 2", n)
+	}
 }

@@ -206,6 +206,8 @@ type APIError struct {
 	Code string
 	// Explanation says in words what the code means for upgradebot, when known.
 	Explanation string
+	// RetryAfter is the wait a rate limit asked for (Retry-After), 0 when none.
+	RetryAfter  time.Duration
 	Err         error
 	gone        bool
 	unconfirmed bool
@@ -367,6 +369,9 @@ func redactURL(err error) {
 // an operator can act on.
 func (a *API) fail(method, channel, code string, err error) error {
 	e := &APIError{Method: method, Code: code, Err: err}
+	if rl := (*slack.RateLimitedError)(nil); errors.As(err, &rl) {
+		e.RetryAfter = rl.RetryAfter
+	}
 	if why, ok := goneCodes[code]; ok {
 		e.gone, e.Explanation = true, why
 		if method != "conversations.info" {
