@@ -61,6 +61,15 @@ func (a *App) editReply(ctx context.Context, e bot.Edit) (bool, error) {
 	return true, err
 }
 
+func deletedKey(m bot.Message) string { return "deleted:" + m.Channel + ":" + m.TS }
+
+// wasDeleted reports whether m was deleted before its answer (its
+// screenshots were being read): then it records and posts nothing.
+func (a *App) wasDeleted(ctx context.Context, m bot.Message) bool {
+	_, ok, err := a.store.Value(ctx, m.Workspace, deletedKey(m))
+	return err == nil && ok
+}
+
 // replyMemory is how long a reply is remembered: as long as an undo can happen.
 const replyMemory = 3 * 24 * time.Hour
 
@@ -135,6 +144,11 @@ func (a *App) handleChange(ctx context.Context, eventID string, m bot.Message, d
 	}
 	var resp bot.Response
 	if deleted {
+		// A message whose screenshots are still being read is answered
+		// later: that answer must find it deleted.
+		if err := a.store.PutValue(ctx, m.Workspace, deletedKey(m), []byte("1"), time.Hour); err != nil {
+			a.log.Warn("cannot mark a message deleted", "channel", m.Channel, "ts", m.TS, "err", err)
+		}
 		resp = a.core.HandleDelete(ctx, m)
 	} else {
 		resp = a.core.HandleEdit(ctx, m)

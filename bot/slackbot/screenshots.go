@@ -374,6 +374,10 @@ func (a *App) screenshotsJob(j job, d durable, entry progress.Entry, r *bot.Read
 			if dup {
 				return
 			}
+			if a.wasDeleted(ctx, m) {
+				a.finish(ctx, held, nil)
+				return
+			}
 			var err error
 			ts, err = a.answerText(ctx, r, o)
 			a.finish(ctx, held, err)
@@ -423,6 +427,9 @@ func pending(images []bot.ImageText) bool {
 // read (r): the reply posted (ts) is updated; without one, the reply is posted now.
 func (a *App) updateAnswer(ctx context.Context, r *bot.Reading, o origin, ts string) {
 	m := r.Message()
+	if a.wasDeleted(ctx, m) {
+		return // the deletion's reply (Undo) stays as it is
+	}
 	if ts == "" {
 		if _, err := a.answerText(ctx, r, o); err != nil {
 			a.log.Warn("could not post the answer to a screenshot read late", "channel", m.Channel, "ts", m.TS, "err", err)

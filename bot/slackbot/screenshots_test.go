@@ -35,6 +35,7 @@ const (
 // fakeOCR reads known images (by their bytes) as known texts, after a delay;
 // Check refuses what is not a PNG or JPEG, as ocr.Reader does.
 type fakeOCR struct {
+	gate   chan struct{} // non-nil: each read also waits for it to close
 	mu     sync.Mutex
 	texts  map[[32]byte]string
 	delays map[[32]byte]time.Duration
@@ -76,6 +77,13 @@ func (f *fakeOCR) Read(ctx context.Context, data []byte) (string, error) {
 	case <-time.After(delay):
 	case <-ctx.Done():
 		return "", &ocr.TimeoutError{Limit: delay, While: "running tesseract"}
+	}
+	if f.gate != nil {
+		select {
+		case <-f.gate:
+		case <-ctx.Done():
+			return "", &ocr.TimeoutError{Limit: delay, While: "running tesseract"}
+		}
 	}
 	return text, nil
 }
@@ -585,5 +593,55 @@ func TestScreenshotPanicGivesBackItsRoom(t *testing.T) {
 	h.app.lanes.mu.Unlock()
 	if jobs != 0 || bytes != 0 {
 		t.Errorf("the bound still holds %d jobs, %d bytes after the work panicked", jobs, bytes)
+	}
+}
+
+// A message deleted while its screenshot is read records nothing from it:
+// deleted before its first reply, it gets none and records nothing at all;
+// deleted after, the reply keeps the deletion's note (Undo) when the
+// screenshot is read.
+func TestDeletedWhileScreenshotRead(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		wait    time.Duration // ImageWait
+		replied bool          // the first reply is out before the deletion
+	}{
+		{"before the first reply", 10 * time.Second, false},
+		{"after the first reply", 50 * time.Millisecond, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			fo := newFakeOCR()
+			fo.gate = make(chan struct{})
+			data := pngOf(t, 9)
+			fo.learn(data, summaryBanner, 0)
+			h := start(t, setup{mode: ModeHTTP, opts: withOCR(fo, c.wait)})
+			h.track("prod")
+			const ts = "1700009000.000100"
+			h.postEvent("EvShot", slackfake.FileShare(channel, ana, ts, producerPaste, h.fake.AddFile(pngFile("F0DEL", "err.png", data))), 0)
+			waitUntil(t, "the screenshot being read", func() bool { _, reads := fo.counts(); return reads > 0 })
+			if c.replied {
+				h.fake.WaitCalls(1, 10*time.Second, "chat.postMessage")
+				h.postEvent("EvDel", slackfake.Delete(channel, ts, producerPaste), 0)
+				h.fake.WaitCalls(1, 10*time.Second, "chat.update") // the deletion's note
+			} else {
+				h.postEvent("EvDel", slackfake.Delete(channel, ts, producerPaste), 0)
+				h.waitJobs(1) // the deletion: the message's own answer waits for the screenshot
+			}
+			close(fo.gate)
+			h.waitIdle()
+			st, err := h.store.Status(context.Background(), slackfake.TeamID, "prod", -1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Counts.Prepared != nil {
+				t.Errorf("the deleted message's screenshot was recorded: %d prepared", *st.Counts.Prepared)
+			}
+			if c.replied {
+				ups := h.fake.Calls("chat.update")
+				mustContain(t, "the reply's last update", decoded(ups[len(ups)-1].Field("blocks")), "was deleted")
+			} else if n := len(postsIn(h.fake, ts)); len(st.Modules) != 0 || n != 0 {
+				t.Errorf("deleted before its answer: %d modules recorded, %d replies; want none", len(st.Modules), n)
+			}
+		})
 	}
 }
