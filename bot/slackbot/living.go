@@ -113,11 +113,15 @@ type livingRecord struct {
 	Version int64     `json:"version,omitempty"`
 	Hash    string    `json:"hash,omitempty"` // of what it shows, to skip an edit that changes nothing
 	Edited  time.Time `json:"edited"`
+	// Gone is when Slack last said the channel is out of reach (archived,
+	// the bot removed): its edits are tried again only goneRetry later.
+	Gone time.Time `json:"gone,omitzero"`
 }
 
 const (
 	livingKeep  = 60 * 24 * time.Hour // a record outlives any upgrade
 	livingLease = 30 * time.Second
+	goneRetry   = time.Hour
 )
 
 // NewLiving returns the living messages' keeper.
@@ -282,6 +286,9 @@ func (l *Living) refresh(ctx context.Context, k livingKey) (again time.Duration,
 		return l.o.MinInterval, time.Time{}
 	}
 	now := l.o.Clock.Now()
+	if !rec.Gone.IsZero() && now.Sub(rec.Gone) < goneRetry {
+		return 0, time.Time{} // its channel is out of reach: no edit, nor log, at each change
+	}
 	if wait := rec.Edited.Add(l.o.MinInterval).Sub(now); rec.TS != "" && wait > 0 {
 		l.waitUntil(k, now.Add(wait))
 		return wait, time.Time{}
@@ -324,9 +331,17 @@ func (l *Living) refresh(ctx context.Context, k livingKey) (again time.Duration,
 				return ae.RetryAfter, time.Time{}
 			}
 			return l.o.MinInterval, time.Time{}
+		case err != nil && errors.Is(err, bot.ErrChannelGone):
+			// Archived, the bot removed: the changes of the next hour try no edit here.
+			rec.Gone = now
+			if v, jerr := json.Marshal(rec); jerr == nil {
+				_ = l.o.Store.PutValue(ctx, k.workspace, recordKey(k), v, livingKeep)
+			}
+			l.log.Warn("cannot edit the status message: its channel is out of reach; trying again at a change an hour from now", "channel", k.channel, "env", k.env, "err", err)
+			return 0, time.Time{}
 		case err != nil:
-			// Archived, the bot removed, its token refused: trying again
-			// every few seconds would only spend the workspace's edits.
+			// Its token refused: trying again every few seconds would only
+			// spend the workspace's edits.
 			l.log.Warn("cannot edit the status message; trying again at its next change", "channel", k.channel, "env", k.env, "err", err)
 			return 0, time.Time{}
 		}
@@ -354,7 +369,7 @@ func (l *Living) refresh(ctx context.Context, k livingKey) (again time.Duration,
 			}
 		}
 	}
-	rec.Version, rec.Hash, rec.Edited = version, hash, now
+	rec.Version, rec.Hash, rec.Edited, rec.Gone = version, hash, now, time.Time{}
 	if m.Ended {
 		rec = livingRecord{Version: version} // left as it is; a new track posts a new one
 	}

@@ -606,7 +606,17 @@ func TestLivingRefusedForGood(t *testing.T) {
 	r.run("C0OTHER", "failed B")
 	r.clock.Advance(10 * time.Second)
 	mustContain(t, "the other channel's message", lastText(r.fake.Calls("chat.update")), "B")
+	// The archived channel's message is not tried at each change of the hour after.
+	before = r.count("chat.update")
+	for _, m := range []string{"failed A2", "failed A3"} {
+		r.run(channel, m)
+		r.clock.Advance(10 * time.Minute)
+	}
+	if n := r.count("chat.update") - before; n != 0 {
+		t.Errorf("%d edits tried in the archived channel within the hour after Slack said so, want 0", n)
+	}
 
+	r.clock.Advance(time.Hour)
 	r.fake.SetGone(channel, "")
 	r.fake.Queue("chat.update", slackfake.Response{Status: http.StatusTooManyRequests, Header: map[string]string{"Retry-After": "1"}},
 		slackfake.Response{Status: http.StatusTooManyRequests, Header: map[string]string{"Retry-After": "1"}},
@@ -614,7 +624,7 @@ func TestLivingRefusedForGood(t *testing.T) {
 		slackfake.Response{Status: http.StatusTooManyRequests, Header: map[string]string{"Retry-After": "1"}})
 	r.run(channel, "failed C")
 	r.clock.Advance(time.Minute)
-	mustContain(t, "the message after the rate limit", lastText(r.fake.Calls("chat.update")), "C")
+	mustContain(t, "the message after the rate limit", lastText(r.fake.Calls("chat.update")), "A3", "C")
 }
 
 // A change no process edited its status message for (the process stopped
