@@ -336,66 +336,43 @@ func TestNoRetryAfterUntrack(t *testing.T) {
 	}
 }
 
-// A post that keeps failing is given up when the grace period ends, and counted.
-func TestFailureGivenUpAfterGrace(t *testing.T) {
-	clock := newFakeClock(t0)
-	env := newRedisEnv(t, clock.Now)
-	f := newFixture(t, env.store, clock)
-	f.track("C1", "prod", "Billing_CS")
-	m := &countMetrics{}
-	p := &fakePoster{fail: func(int) error { return errRateLimited }}
-	s := f.replica("a", Options{PollInterval: time.Hour, Grace: 5 * time.Minute, Lease: 3 * time.Minute, Metrics: m}, p)
-	set(t, s, "C1", "@every 1h")
-	occ := t0.Add(time.Hour)
-	for at := occ; at.Before(occ.Add(7 * time.Minute)); at = at.Add(10 * time.Second) {
-		stepAt(t, s, clock, at)
-	}
-	n := p.attempts.Load()
-	if n < 4 || m.missed.Load() != 1 || m.posted.Load() != 0 {
-		t.Errorf("attempts %d (want several with backoff), missed %d posted %d", n, m.missed.Load(), m.posted.Load())
-	}
-	if left := len(s.items); left != 0 {
-		t.Errorf("%d items left after giving up", left)
-	}
-}
-
-// A post Slack refused for its token or rights (bot.ErrRefused: an app
-// uninstalled, a token revoked) is not retried through the grace period:
-// one try per occurrence, counted as missed, instead of dozens an hour.
-func TestRefusedIsNotRetried(t *testing.T) {
-	clock := newFakeClock(t0)
-	env := newRedisEnv(t, clock.Now)
-	f := newFixture(t, env.store, clock)
-	f.track("C1", "prod", "Billing_CS")
-	m := &countMetrics{}
-	p := &fakePoster{fail: func(int) error { return fmt.Errorf("slack chat.postMessage: token_revoked: %w", bot.ErrRefused) }}
-	s := f.replica("a", Options{PollInterval: time.Hour, Grace: 5 * time.Minute, Lease: 3 * time.Minute, Metrics: m}, p)
-	set(t, s, "C1", "@every 1h")
-	occ := t0.Add(time.Hour)
-	for at := occ; at.Before(occ.Add(7 * time.Minute)); at = at.Add(10 * time.Second) {
-		stepAt(t, s, clock, at)
-	}
-	if n := p.attempts.Load(); n != 1 || m.missed.Load() != 1 || m.posted.Load() != 0 {
-		t.Errorf("attempts %d (want 1), missed %d (want 1), posted %d", n, m.missed.Load(), m.posted.Load())
-	}
-}
-
-// A post that failed after it may have been made (bot.ErrMaybePosted) is
-// not tried again: once per occurrence.
-func TestMaybePostedIsNotRetried(t *testing.T) {
-	clock := newFakeClock(t0)
-	env := newRedisEnv(t, clock.Now)
-	f := newFixture(t, env.store, clock)
-	f.track("C1", "prod", "Billing_CS")
-	p := &fakePoster{fail: func(int) error { return fmt.Errorf("slack chat.postMessage: http_500: %w", bot.ErrMaybePosted) }}
-	s := f.replica("a", Options{PollInterval: time.Hour, Grace: 5 * time.Minute, Lease: 3 * time.Minute}, p)
-	set(t, s, "C1", "@every 1h")
-	occ := t0.Add(time.Hour)
-	for at := occ; at.Before(occ.Add(7 * time.Minute)); at = at.Add(10 * time.Second) {
-		stepAt(t, s, clock, at)
-	}
-	if n := p.attempts.Load(); n != 1 {
-		t.Errorf("%d attempts, want 1", n)
+// A failed scheduled post, through the grace period after its occurrence:
+// one that keeps failing is tried with backoff and given up when the grace
+// period ends, and counted; one Slack refused for its token or rights
+// (bot.ErrRefused: an app uninstalled, a token revoked) is tried once and
+// counted as missed, instead of dozens of times an hour; one Slack may have
+// made (bot.ErrMaybePosted) is tried once: again could post it twice.
+func TestFailedPostRetries(t *testing.T) {
+	for _, c := range []struct {
+		name                     string
+		err                      error
+		minAttempts, maxAttempts int32
+		missed                   int32
+	}{
+		{"failing", errRateLimited, 4, 100, 1},
+		{"refused", fmt.Errorf("slack chat.postMessage: token_revoked: %w", bot.ErrRefused), 1, 1, 1},
+		{"maybe posted", fmt.Errorf("slack chat.postMessage: http_500: %w", bot.ErrMaybePosted), 1, 1, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			clock := newFakeClock(t0)
+			env := newRedisEnv(t, clock.Now)
+			f := newFixture(t, env.store, clock)
+			f.track("C1", "prod", "Billing_CS")
+			m := &countMetrics{}
+			p := &fakePoster{fail: func(int) error { return c.err }}
+			s := f.replica("a", Options{PollInterval: time.Hour, Grace: 5 * time.Minute, Lease: 3 * time.Minute, Metrics: m}, p)
+			set(t, s, "C1", "@every 1h")
+			occ := t0.Add(time.Hour)
+			for at := occ; at.Before(occ.Add(7 * time.Minute)); at = at.Add(10 * time.Second) {
+				stepAt(t, s, clock, at)
+			}
+			if n := p.attempts.Load(); n < c.minAttempts || n > c.maxAttempts || m.missed.Load() != c.missed || m.posted.Load() != 0 {
+				t.Errorf("attempts %d (want %d to %d), missed %d (want %d), posted %d", n, c.minAttempts, c.maxAttempts, m.missed.Load(), c.missed, m.posted.Load())
+			}
+			if left := len(s.items); left != 0 {
+				t.Errorf("%d items left after the grace period", left)
+			}
+		})
 	}
 }
 

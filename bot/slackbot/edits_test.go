@@ -239,10 +239,7 @@ func TestReplyRememberedWithItsUndo(t *testing.T) {
 // through the response_url keeps the event mark all the same.
 func TestClickReplaceKeepsEventMark(t *testing.T) {
 	h := start(t, setup{mode: ModeHTTP})
-	h.track("prod")
-	h.postEvent("EvPaste", slackfake.Message(channel, ana, "1700001000.000100", producerPaste), 0)
-	h.waitJobs(1)
-	reply := h.fake.Calls("chat.postMessage")[0]
+	reply := h.pastedReply("EvPaste", "1700001000.000100")
 	h.fake.Queue("chat.update", slackfake.Response{Body: map[string]any{"ok": false, "error": "cant_update_message"}})
 	h.clickUndo(reply.Answer["ts"].(string), "1700001000.000100", reply.Field("blocks"), ana, "trig-replace")
 	h.waitJobs(2)

@@ -266,6 +266,16 @@ func (h *harness) track(env string) {
 	}
 }
 
+// pastedReply makes the channel follow prod, pastes producerPaste there as
+// eventID at ts, and returns the bot's reply to it.
+func (h *harness) pastedReply(eventID, ts string) slackfake.Call {
+	h.t.Helper()
+	h.track("prod")
+	h.postEvent(eventID, slackfake.Message(channel, ana, ts, producerPaste), 0)
+	h.waitJobs(1)
+	return h.fake.Calls("chat.postMessage")[0]
+}
+
 // counter reads a counter of the metrics.
 func (h *harness) counter(name string, labels ...string) float64 {
 	h.t.Helper()

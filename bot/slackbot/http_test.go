@@ -321,10 +321,7 @@ func TestSlashCommandRoundTrip(t *testing.T) {
 // takes the button off the message.
 func TestButtonClickRoundTrip(t *testing.T) {
 	h := start(t, setup{mode: ModeHTTP})
-	h.track("prod")
-	h.postEvent("EvP", slackfake.Message(channel, ana, "1700000600.000100", producerPaste), 0)
-	h.waitJobs(1)
-	reply := h.fake.Calls("chat.postMessage")[0]
+	reply := h.pastedReply("EvP", "1700000600.000100")
 	btns := buttons(t, reply.Field("blocks"))
 	value, ok := btns["mark_done:0"]
 	if !ok {
@@ -768,10 +765,7 @@ func TestSlackConnectAndMeMessagesRecorded(t *testing.T) {
 // user's team stands in, instead of a workspace "".
 func TestClickWithoutTeam(t *testing.T) {
 	h := start(t, setup{mode: ModeHTTP})
-	h.track("prod")
-	h.postEvent("EvP", slackfake.Message(channel, ana, "1700009400.000100", producerPaste), 0)
-	h.waitJobs(1)
-	reply := h.fake.Calls("chat.postMessage")[0]
+	reply := h.pastedReply("EvP", "1700009400.000100")
 	value := buttons(t, reply.Field("blocks"))["mark_done:0"]
 	replyTS, _ := reply.Answer["ts"].(string)
 	p := slackfake.BlockActions(channel, ana, replyTS, "1700009400.000100", false, json.RawMessage(reply.Field("blocks")), "mark_done:0", value, h.fake.ResponseURL("c1"), "tc1")
