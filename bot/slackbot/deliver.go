@@ -63,6 +63,11 @@ func (a *App) deliver(ctx context.Context, resp bot.Response, o origin) error {
 // in a channel ("" when none was), for a later update.
 func (a *App) deliverTS(ctx context.Context, resp bot.Response, o origin) (string, error) {
 	if o.recovered && a.replied(ctx, o) {
+		// Its reply is in the thread; the status messages show what the
+		// run recorded (a screenshot read after the first reply's post).
+		if a.living != nil && len(resp.Changed) > 0 {
+			a.living.Changed(ctx, o.workspace, o.channel, resp.Changed)
+		}
 		return "", nil
 	}
 	var ts string

@@ -221,16 +221,22 @@ func TestLateScreenshotStaysJournaled(t *testing.T) {
 		}
 		return s
 	}
+	withLiving := func(o *Options) {
+		o.Living = NewLiving(LivingOptions{API: o.API, Core: o.Core.(LivingCore), Store: o.Store, MinInterval: 10 * time.Millisecond})
+	}
 	data := pngOf(t, 6)
 	slow := newFakeOCR()
 	slow.learn(data, summaryBanner, time.Minute) // still reading when the process stops
 	fake, store := newFake(t), open()
 	h := start(t, setup{mode: ModeHTTP, fake: fake, store: store,
-		opts: withOCR(slow, 50*time.Millisecond, func(o *Options) { o.ShutdownTimeout = 200 * time.Millisecond })})
-	h.track("prod")
+		opts: withOCR(slow, 50*time.Millisecond, func(o *Options) { o.ShutdownTimeout = 200 * time.Millisecond; withLiving(o) })})
+	if code, body := h.do(slackfake.FormRequest(h.events(), secret, slackfake.SlashCommand(channel, ana, "track prod", fake.ResponseURL("track"), "trig-track"))); code != http.StatusOK {
+		t.Fatalf("track: %d %s", code, body)
+	}
+	fake.WaitCalls(1, 5*time.Second, "pins.add")
 	const ts = "1700005400.000100"
 	h.postEvent("EvLate", slackfake.FileShare(channel, ana, ts, producerPaste, fake.AddFile(pngFile("F0LATE", "summary.png", data))), 0)
-	fake.WaitCalls(1, 10*time.Second, "chat.postMessage")
+	waitUntil(t, "the first reply", func() bool { return len(postsIn(fake, ts)) > 0 })
 	if posts := postsIn(fake, ts); len(posts) != 1 || !strings.Contains(decoded(posts[0].Field("blocks")), "Still reading") {
 		t.Fatalf("want one reply saying the screenshot is still being read, got %d: %v", len(posts), posts)
 	}
@@ -243,10 +249,19 @@ func TestLateScreenshotStaysJournaled(t *testing.T) {
 	fast.learn(data, summaryBanner, 0)
 	store = open()
 	t.Cleanup(func() { store.Close() })
-	next := start(t, setup{mode: ModeHTTP, fake: fake, store: store, opts: withOCR(fast, time.Second)})
+	next := start(t, setup{mode: ModeHTTP, fake: fake, store: store, opts: withOCR(fast, time.Second, withLiving)})
 	waitUntil(t, "the screenshot's 26 prepared recorded by the next process", func() bool {
 		st, err := store.Status(context.Background(), slackfake.TeamID, "prod", -1)
 		return err == nil && st.Counts.Prepared != nil && *st.Counts.Prepared == 26
+	})
+	// Its reply was in the thread already: the status message shows it all the same.
+	waitUntil(t, "the status message showing the 26 prepared", func() bool {
+		for _, c := range fake.Calls("chat.update") {
+			if b := decoded(c.Field("blocks")); strings.Contains(b, "Kept up to date") && strings.Contains(b, "26 prepared") {
+				return true
+			}
+		}
+		return false
 	})
 	if got := next.counter("upgradebot_journal_recovered_total"); got != 1 {
 		t.Errorf("recovered work counted %v, want 1", got)

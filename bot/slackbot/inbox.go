@@ -31,7 +31,10 @@ type InboxOptions struct {
 	// Every is how often Run keeps the entries at work and looks for left
 	// ones; 0 means MinIdle/4.
 	Every time.Duration
-	// Batch is how many left entries are taken at once; 0 means 16.
+	// Batch is how many left entries are taken at once; 0 means 1. Each
+	// is counted recovered when taken (MaxRecoveries): taken one at a
+	// time, an entry is counted only when it runs, not while one before
+	// it kills the process.
 	Batch int
 	// MaxRecoveries is how many times an entry is recovered before it is
 	// given up (its work may be what killed the processes that took it:
@@ -71,7 +74,7 @@ func NewInbox(j progress.Journal, o InboxOptions) *Inbox {
 		o.Every = o.MinIdle / 4
 	}
 	if o.Batch <= 0 {
-		o.Batch = 16
+		o.Batch = 1
 	}
 	if o.MaxRecoveries <= 0 {
 		o.MaxRecoveries = 5

@@ -284,3 +284,44 @@ func TestInboxStoreDown(t *testing.T) {
 	default:
 	}
 }
+
+// An entry that kills each process running it does not take the entries
+// left after it down with it: they are counted only when they run, so
+// when it is given up they are handled.
+func TestInboxPoisonSparesTheRest(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "upgradebot.db")
+	first := openBolt(t, path)
+	for _, ev := range []string{"EvPoison", "EvFine"} {
+		if _, err := first.Append(ctx, "first", progress.Entry{Workspace: "T1", Channel: "C1", EventID: ev}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first.Close()
+	for range 2 { // two processes took EvPoison up and were killed running it
+		s := openBolt(t, path)
+		in := NewInbox(s, InboxOptions{MinIdle: time.Hour, Every: 5 * time.Millisecond, MaxRecoveries: 2})
+		runCtx, cancel := context.WithCancel(ctx)
+		got, stopped := make(chan string, 10), make(chan struct{})
+		go func() {
+			defer close(stopped)
+			in.Run(runCtx, func(ctx context.Context, e progress.Entry) { got <- e.EventID; <-ctx.Done() })
+		}()
+		if ev := <-got; ev != "EvPoison" {
+			t.Fatalf("ran %s first", ev)
+		}
+		s.Close() // killed: nothing more reaches the file
+		cancel()
+		<-stopped
+	}
+	next := openBolt(t, path)
+	defer next.Close()
+	w, counts := watch(next), &inboxCounts{}
+	handled := runInbox(t, NewInbox(w, InboxOptions{MinIdle: time.Hour, Every: 5 * time.Millisecond, MaxRecoveries: 2, Metrics: counts}), nil)
+	if e := waitHandled(t, handled); e.EventID != "EvFine" {
+		t.Fatalf("handled %s, want EvFine", e.EventID)
+	}
+	if counts.abandoned.Load() != 1 {
+		t.Errorf("abandoned %d, want 1 (EvPoison only)", counts.abandoned.Load())
+	}
+}

@@ -286,9 +286,6 @@ func (l *Living) refresh(ctx context.Context, k livingKey) (again time.Duration,
 		return l.o.MinInterval, time.Time{}
 	}
 	now := l.o.Clock.Now()
-	if !rec.Gone.IsZero() && now.Sub(rec.Gone) < goneRetry {
-		return 0, time.Time{} // its channel is out of reach: no edit, nor log, at each change
-	}
 	if wait := rec.Edited.Add(l.o.MinInterval).Sub(now); rec.TS != "" && wait > 0 {
 		l.waitUntil(k, now.Add(wait))
 		return wait, time.Time{}
@@ -305,6 +302,11 @@ func (l *Living) refresh(ctx context.Context, k livingKey) (again time.Duration,
 		return 0, time.Time{} // a newer state is shown already
 	case m.Ended && rec.TS == "":
 		return 0, time.Time{} // no message here to end
+	}
+	if wait := rec.Gone.Add(goneRetry).Sub(now); !rec.Gone.IsZero() && !m.Ended && wait > 0 {
+		// Its channel was out of reach: tried again an hour later, not at
+		// each change (a Slack call and two warnings each).
+		return wait, time.Time{}
 	}
 	hash := replyHash(r)
 	if rec.TS != "" && hash == rec.Hash {
@@ -332,13 +334,19 @@ func (l *Living) refresh(ctx context.Context, k livingKey) (again time.Duration,
 			}
 			return l.o.MinInterval, time.Time{}
 		case err != nil && errors.Is(err, bot.ErrChannelGone):
-			// Archived, the bot removed: the changes of the next hour try no edit here.
+			// Archived, the bot removed: tried again an hour from now.
 			rec.Gone = now
+			if m.Ended {
+				rec = livingRecord{Version: version} // a new track posts a new one
+			}
 			if v, jerr := json.Marshal(rec); jerr == nil {
 				_ = l.o.Store.PutValue(ctx, k.workspace, recordKey(k), v, livingKeep)
 			}
-			l.log.Warn("cannot edit the status message: its channel is out of reach; trying again at a change an hour from now", "channel", k.channel, "env", k.env, "err", err)
-			return 0, time.Time{}
+			l.log.Warn("cannot edit the status message: its channel is out of reach; trying again in an hour", "channel", k.channel, "env", k.env, "err", err)
+			if m.Ended {
+				return 0, time.Time{}
+			}
+			return goneRetry, time.Time{}
 		case err != nil:
 			// Its token refused: trying again every few seconds would only
 			// spend the workspace's edits.

@@ -616,15 +616,21 @@ func TestLivingRefusedForGood(t *testing.T) {
 		t.Errorf("%d edits tried in the archived channel within the hour after Slack said so, want 0", n)
 	}
 
-	r.clock.Advance(time.Hour)
+	// Back in reach: the try an hour after the last refusal shows every change since.
 	r.fake.SetGone(channel, "")
 	r.fake.Queue("chat.update", slackfake.Response{Status: http.StatusTooManyRequests, Header: map[string]string{"Retry-After": "1"}},
 		slackfake.Response{Status: http.StatusTooManyRequests, Header: map[string]string{"Retry-After": "1"}},
 		slackfake.Response{Status: http.StatusTooManyRequests, Header: map[string]string{"Retry-After": "1"}},
 		slackfake.Response{Status: http.StatusTooManyRequests, Header: map[string]string{"Retry-After": "1"}})
-	r.run(channel, "failed C")
-	r.clock.Advance(time.Minute)
-	mustContain(t, "the message after the rate limit", lastText(r.fake.Calls("chat.update")), "A3", "C")
+	r.run(channel, "failed Cmodule")
+	r.clock.Advance(time.Hour)
+	var shown string
+	for _, c := range r.fake.Calls("chat.update") {
+		if c.Answer != nil && c.Answer["ok"] == true && c.Field("channel") == channel {
+			shown = decoded(c.Field("blocks"))
+		}
+	}
+	mustContain(t, "the message after the rate limit", shown, "A3", "Cmodule")
 }
 
 // A change no process edited its status message for (the process stopped
@@ -701,5 +707,36 @@ func TestLivingHonoursRetryAfter(t *testing.T) {
 	r.clock.Advance(2 * time.Second)
 	if n := r.count("chat.update") - updates; n != 2 {
 		t.Errorf("%d chat.update calls once the 45 s passed, want 2", n)
+	}
+}
+
+// A channel out of reach for a while (archived by mistake, the bot removed
+// and invited back): its status message shows the last change an hour
+// later without another change, and an untrack then track there posts a
+// new one.
+func TestLivingGoneChannelBack(t *testing.T) {
+	r := newLivingRig(t, 0)
+	r.run(channel, "track prod")
+	r.clock.Advance(0)
+	r.fake.SetGone(channel, "is_archived")
+	r.run(channel, "failed A")
+	r.clock.Advance(time.Minute)
+	r.fake.SetGone(channel, "") // unarchived
+	r.clock.Advance(5 * time.Minute)
+	r.run(channel, "failed Lastmodule")
+	r.clock.Advance(time.Hour)
+	mustContain(t, "the status message an hour after its channel came back", lastText(r.fake.Calls("chat.update")), "Lastmodule")
+
+	r.fake.SetGone(channel, "not_in_channel")
+	r.run(channel, "failed B")
+	r.clock.Advance(time.Minute)
+	r.fake.SetGone(channel, "") // the bot invited again
+	posts := r.count("chat.postMessage")
+	r.run(channel, "untrack prod")
+	r.clock.Advance(10 * time.Second)
+	r.run(channel, "track prod")
+	r.clock.Advance(10 * time.Second)
+	if r.count("chat.postMessage") == posts {
+		t.Errorf("no status message posted by the new track (the last update: %s)", lastText(r.fake.Calls("chat.update")))
 	}
 }
