@@ -387,7 +387,7 @@ func (a *App) Run(ctx context.Context) error {
 		}
 		a.ready.Store(true)
 		a.startInbox(ctx)
-		if a.living != nil {
+		if a.living != nil && a.team != "" {
 			go a.living.Sweep(runCtx, a.team)
 		}
 		select {
