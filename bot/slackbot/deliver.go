@@ -35,6 +35,7 @@ type origin struct {
 	responseURL              string // fromSlash, fromAction
 	eventID                  string // fromMessage, fromMention: its reply carries it (EventBlockID)
 	recovered                bool   // an event a stopped process left: answered unless its reply is in the thread
+	screenshots              bool   // a message with screenshots: its reply may have been posted before they were read
 
 	// fromAction: the message holding the clicked button.
 	msgTS, msgThread, msgText string
@@ -62,13 +63,21 @@ func (a *App) deliver(ctx context.Context, resp bot.Response, o origin) error {
 // deliverTS is deliver, also returning the ts of the public reply posted
 // in a channel ("" when none was), for a later update.
 func (a *App) deliverTS(ctx context.Context, resp bot.Response, o origin) (string, error) {
-	if o.recovered && a.replied(ctx, o) {
-		// Its reply is in the thread; the status messages show what the
-		// run recorded (a screenshot read after the first reply's post).
-		if a.living != nil && len(resp.Changed) > 0 {
-			a.living.Changed(ctx, o.workspace, o.channel, resp.Changed)
+	if o.recovered {
+		if ts := a.replied(ctx, o); ts != "" {
+			// Its reply is in the thread. Posted before its screenshots
+			// were read, it is updated with what they show; the status
+			// messages show what the run recorded.
+			if o.screenshots && !resp.Reply.Empty() && !resp.Private {
+				if err := a.api.UpdateEventReply(ctx, o.channel, ts, o.eventID, resp.Reply); err != nil {
+					a.log.Warn("could not update the reply of a recovered message with screenshots", "channel", o.channel, "reply_ts", ts, "err", err)
+				}
+			}
+			if a.living != nil && len(resp.Changed) > 0 {
+				a.living.Changed(ctx, o.workspace, o.channel, resp.Changed)
+			}
+			return ts, nil
 		}
-		return "", nil
 	}
 	var ts string
 	var errs []error

@@ -226,23 +226,23 @@ func (a *App) recoverOnce(m bot.Message) bool {
 	return true
 }
 
-// replied reports whether a recovered event's reply is already in its
-// thread (posted by the process that stopped). When that cannot be read,
-// the reply is posted: at least once.
-func (a *App) replied(ctx context.Context, o origin) bool {
+// replied is the ts of a recovered event's reply already in its thread
+// (posted by the process that stopped), "" when there is none. When that
+// cannot be read, the reply is posted: at least once.
+func (a *App) replied(ctx context.Context, o origin) string {
 	if o.eventID == "" {
-		return false
+		return ""
 	}
-	ok, err := a.api.Replied(ctx, o.channel, o.replyThread(), o.eventID)
+	ts, err := a.api.Replied(ctx, o.channel, o.replyThread(), o.eventID)
 	if err != nil {
 		a.log.Warn("cannot read the thread of a recovered event; answering it", "event_id", o.eventID, "err", err)
-		return false
+		return ""
 	}
-	if ok {
+	if ts != "" {
 		a.metrics.Duplicate("recovered")
 		a.log.Info("a recovered event was already answered", "event_id", o.eventID, "channel", o.channel)
 	}
-	return ok
+	return ts
 }
 
 // startInbox starts keeping this process's entries and recovering what a

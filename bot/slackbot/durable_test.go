@@ -254,7 +254,17 @@ func TestLateScreenshotStaysJournaled(t *testing.T) {
 		st, err := store.Status(context.Background(), slackfake.TeamID, "prod", -1)
 		return err == nil && st.Counts.Prepared != nil && *st.Counts.Prepared == 26
 	})
-	// Its reply was in the thread already: the status message shows it all the same.
+	// Its reply was in the thread already: it is updated in place with what
+	// the screenshot shows, and the status message shows it too.
+	reply := postsIn(fake, ts)[0].Answer["ts"].(string)
+	waitUntil(t, "the first reply updated by the next process", func() bool {
+		for _, c := range fake.Calls("chat.update") {
+			if b := decoded(c.Field("blocks")); c.Field("ts") == reply && !strings.Contains(b, "Still reading") && strings.Contains(b, "26") {
+				return true
+			}
+		}
+		return false
+	})
 	waitUntil(t, "the status message showing the 26 prepared", func() bool {
 		for _, c := range fake.Calls("chat.update") {
 			if b := decoded(c.Field("blocks")); strings.Contains(b, "Kept up to date") && strings.Contains(b, "26 prepared") {

@@ -62,10 +62,13 @@ func TestReplied(t *testing.T) {
 	a.fake.PageSize = 1
 	thread := "1700003000.000100"
 	r := new(bot.Reply).Header("Diagnosis").Section(bot.Line{{Text: "x"}})
+	posted := map[string]string{}
 	for _, ev := range []string{"EvOther", "EvMine"} {
-		if _, err := a.PostEventReply(ctx, channel, thread, ev, r); err != nil {
+		ts, err := a.PostEventReply(ctx, channel, thread, ev, r)
+		if err != nil {
 			t.Fatal(err)
 		}
+		posted[ev] = ts
 	}
 	if _, err := a.PostMessage(ctx, channel, "1700003000.000200", false, r); err != nil {
 		t.Fatal(err)
@@ -84,9 +87,9 @@ func TestReplied(t *testing.T) {
 		{"1700003000.000300", "EvPerson", false}, // a person's message
 		{"1700009999.000001", "EvMine", false},   // no such thread
 	} {
-		got, err := a.Replied(ctx, channel, tc.thread, tc.eventID)
-		if err != nil || got != tc.want {
-			t.Errorf("Replied(%s, %s) = %v, %v; want %v", tc.thread, tc.eventID, got, err, tc.want)
+		ts, err := a.Replied(ctx, channel, tc.thread, tc.eventID)
+		if got := ts != ""; err != nil || got != tc.want || got && ts != posted[tc.eventID] {
+			t.Errorf("Replied(%s, %s) = %q, %v; want found %v (%s)", tc.thread, tc.eventID, ts, err, tc.want, posted[tc.eventID])
 		}
 	}
 	if n := len(a.fake.Calls("conversations.replies")); n < 3 {

@@ -330,7 +330,7 @@ func (a *App) answerWithScreenshots(j job, d durable, r *bot.Reading, shots []sh
 func (a *App) screenshotsJob(j job, d durable, entry progress.Entry, r *bot.Reading, shots []shot, readable int) func() {
 	m := r.Message()
 	o := messageOrigin(m)
-	o.eventID, o.recovered = d.eventID, d.rec != nil
+	o.eventID, o.recovered, o.screenshots = d.eventID, d.rec != nil, true
 	return func() {
 		defer a.bgRunning.Add(-1)
 		ctx, cancel := context.WithTimeout(d.context(a.bgCtx), a.opts.ImageWait+a.opts.ImageTimeout+a.opts.JobTimeout)

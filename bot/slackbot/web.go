@@ -504,7 +504,7 @@ const maxThreadPages = 50
 // message carrying EventBlockID(eventID): the reply to an event, posted
 // before the process that took the event stopped. It reads the thread
 // (conversations.replies, safe to repeat); a thread that is gone holds no reply.
-func (a *API) Replied(ctx context.Context, channel, threadTS, eventID string) (bool, error) {
+func (a *API) Replied(ctx context.Context, channel, threadTS, eventID string) (string, error) {
 	want := EventBlockID(eventID)
 	params := &slack.GetConversationRepliesParameters{ChannelID: channel, Timestamp: threadTS, Limit: 200}
 	for range maxThreadPages {
@@ -516,22 +516,22 @@ func (a *API) Replied(ctx context.Context, channel, threadTS, eventID string) (b
 		})
 		var ae *APIError
 		if errors.As(err, &ae) && ae.Code == "thread_not_found" {
-			return false, nil
+			return "", nil
 		}
 		if err != nil {
-			return false, err
+			return "", err
 		}
 		for _, m := range msgs {
 			if m.BotID != "" && slices.ContainsFunc(m.Blocks.BlockSet, func(b slack.Block) bool { return b.ID() == want }) {
-				return true, nil
+				return m.Timestamp, nil
 			}
 		}
 		if !more || params.Cursor == "" {
-			return false, nil
+			return "", nil
 		}
 	}
 	a.log.Warn("thread too long to look for an earlier reply in", "channel", channel, "thread", threadTS, "pages", maxThreadPages)
-	return false, nil
+	return "", nil
 }
 
 // UpdateBlocks replaces a message's text and blocks.
