@@ -80,7 +80,17 @@ func (a *App) takeChange(cb *slackevents.EventsAPICallbackEvent, e *slackevents.
 	// People's messages, and allowed bots' (a deployment bot edits its
 	// "Deploying…" into the error): the bot's own replies change too (a
 	// thread's reply count).
-	if prev == nil || e.Channel == "" || prev.Timestamp == "" || prev.User == a.botUser && prev.User != "" {
+	if prev == nil || e.Channel == "" || prev.Timestamp == "" {
+		return true
+	}
+	// A message with thread replies is not removed when deleted: it
+	// becomes a tombstone ("This message was deleted.").
+	deleted := e.SubType == "message_deleted" || e.Message != nil && e.Message.SubType == "tombstone"
+	if prev.User == a.botUser && prev.User != "" {
+		if deleted && a.living != nil && (prev.ThreadTimestamp == "" || prev.ThreadTimestamp == prev.Timestamp) { // perhaps a status message
+			return a.submit(job{key: laneKey(cb.TeamID, e.Channel), bytes: size, kind: "message", received: received,
+				run: func(ctx context.Context) { a.living.Deleted(ctx, cb.TeamID, e.Channel, prev.Timestamp) }})
+		}
 		return true
 	}
 	author := prev.User
@@ -103,9 +113,6 @@ func (a *App) takeChange(cb *slackevents.EventsAPICallbackEvent, e *slackevents.
 	if m.ThreadTS == m.TS {
 		m.ThreadTS = ""
 	}
-	// A message with thread replies (the bot's) is not removed when deleted:
-	// it becomes a tombstone ("This message was deleted.").
-	deleted := e.SubType == "message_deleted" || e.Message != nil && e.Message.SubType == "tombstone"
 	if !deleted {
 		cur := e.Message
 		// An unfurl or new metadata changes a message without an edit of its text.

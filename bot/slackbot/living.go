@@ -116,6 +116,9 @@ type livingRecord struct {
 	// Gone is when Slack last said the channel is out of reach (archived,
 	// the bot removed): its edits are tried again only goneRetry later.
 	Gone time.Time `json:"gone,omitzero"`
+	// Deleted: people deleted the message; the next one is posted without
+	// mentions (a post's mention notifies, an edit's does not).
+	Deleted bool `json:"deleted,omitempty"`
 }
 
 const (
@@ -233,6 +236,30 @@ func (l *Living) Sweep(ctx context.Context, workspace string) {
 	}
 }
 
+// Deleted forgets a status message of channel people deleted (ts), so
+// announcements no longer go in its thread and the next change posts a
+// new one.
+func (l *Living) Deleted(ctx context.Context, workspace, channel, ts string) {
+	envs, err := l.o.Store.ChannelEnvironments(ctx, workspace, channel)
+	if err != nil {
+		l.log.Warn("cannot read which environments a channel follows; a deleted status message is found at the next change", "channel", channel, "err", err)
+		return
+	}
+	for _, e := range envs {
+		k := livingKey{workspace, channel, e.Name}
+		lease, token := "living-lease:"+k.channel+":"+k.env, progress.NewToken()
+		if ok, err := l.o.Store.Claim(ctx, k.workspace, lease, token, livingLease); err != nil || !ok {
+			continue // an edit under way finds it deleted
+		}
+		if rec, err := l.record(ctx, k); err == nil && rec.TS == ts {
+			if v, err := json.Marshal(livingRecord{Version: rec.Version, Deleted: true}); err == nil {
+				_ = l.o.Store.PutValue(ctx, k.workspace, recordKey(k), v, livingKeep)
+			}
+		}
+		_ = l.o.Store.Release(context.WithoutCancel(ctx), k.workspace, lease, token)
+	}
+}
+
 // Close stops the timers waiting (the next change, a replica or the next
 // process's Sweep edits those messages) and waits for the edits under way.
 func (l *Living) Close() {
@@ -315,7 +342,7 @@ func (l *Living) refresh(ctx context.Context, k livingKey) (again time.Duration,
 	if !l.permit(ctx, k.workspace) {
 		return l.spentFor(k), time.Time{}
 	}
-	reposting := false // after a deletion
+	reposting := rec.Deleted // after a deletion
 	if rec.TS != "" {
 		err := l.o.API.Update(ctx, k.channel, rec.TS, r)
 		var ae *APIError
@@ -377,7 +404,7 @@ func (l *Living) refresh(ctx context.Context, k livingKey) (again time.Duration,
 			}
 		}
 	}
-	rec.Version, rec.Hash, rec.Edited, rec.Gone = version, hash, now, time.Time{}
+	rec.Version, rec.Hash, rec.Edited, rec.Gone, rec.Deleted = version, hash, now, time.Time{}, false
 	if m.Ended {
 		rec = livingRecord{Version: version} // left as it is; a new track posts a new one
 	}

@@ -740,3 +740,55 @@ func TestLivingGoneChannelBack(t *testing.T) {
 		t.Errorf("no status message posted by the new track (the last update: %s)", lastText(r.fake.Calls("chat.update")))
 	}
 }
+
+// People delete the pinned status message: the next announcement goes in
+// the channel, not in the deleted message's thread, and the next change
+// posts a new status message, which mentions nobody.
+func TestLivingDeletedByPeople(t *testing.T) {
+	for _, tombstone := range []bool{false, true} { // without replies it is removed; with them it becomes a tombstone
+		t.Run(fmt.Sprint("tombstone=", tombstone), func(t *testing.T) {
+			h, living, command := startLiving(t, nil)
+			command("track prod")
+			h.fake.WaitCalls(1, 5*time.Second, "pins.add")
+			command("failed Billing_CS")
+			command("take Billing_CS") // an owner, whom a post would mention
+			h.waitIdle()
+			status := living.Thread(context.Background(), slackfake.TeamID, channel, "prod")
+			h.fake.Delete(channel, status)
+			prev := map[string]any{"type": "message", "user": slackfake.BotUserID, "bot_id": slackfake.BotID, "text": "prod", "ts": status}
+			ev := map[string]any{"type": "message", "subtype": "message_deleted", "hidden": true, "channel": channel,
+				"ts": "1700009900.000100", "deleted_ts": status, "previous_message": prev}
+			if tombstone {
+				prev["thread_ts"] = status
+				ev = slackfake.Edit(channel, status, "This message was deleted.")
+				ev["previous_message"] = prev
+				ev["message"].(map[string]any)["subtype"] = "tombstone"
+			}
+			posts := len(h.fake.Calls("chat.postMessage"))
+			h.postEvent("EvStatusDeleted", ev, 0)
+			h.waitIdle()
+			if got := living.Thread(context.Background(), slackfake.TeamID, channel, "prod"); got == status {
+				t.Fatalf("the deleted status message %s is still the channel's", status)
+			}
+			command("failed Orders_CS")
+			calls := h.fake.WaitCalls(posts+2, 5*time.Second, "chat.postMessage") // the announcement, the new status message
+			for _, c := range calls[posts:] {
+				if c.Field("thread_ts") == status {
+					t.Errorf("posted in the deleted status message's thread: %s", decoded(c.Field("blocks")))
+				}
+			}
+			var reposted bool
+			for _, c := range calls[posts:] {
+				if b := decoded(c.Field("blocks")); strings.Contains(b, "Kept up to date") {
+					reposted = true
+					if strings.Contains(b, "<@") {
+						t.Errorf("the status message posted again mentions someone:\n%s", b)
+					}
+				}
+			}
+			if !reposted {
+				t.Errorf("no new status message after the change")
+			}
+		})
+	}
+}
