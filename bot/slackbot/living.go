@@ -247,14 +247,12 @@ func (l *Living) Deleted(ctx context.Context, workspace, channel, ts string) {
 	}
 	for _, e := range envs {
 		k := livingKey{workspace, channel, e.Name}
-		lease, token := "living-lease:"+k.channel+":"+k.env, progress.NewToken()
+		lease, token := leaseKey(k), progress.NewToken()
 		if ok, err := l.o.Store.Claim(ctx, k.workspace, lease, token, livingLease); err != nil || !ok {
 			continue // an edit under way finds it deleted
 		}
 		if rec, err := l.record(ctx, k); err == nil && rec.TS == ts {
-			if v, err := json.Marshal(livingRecord{Version: rec.Version, Deleted: true}); err == nil {
-				_ = l.o.Store.PutValue(ctx, k.workspace, recordKey(k), v, livingKeep)
-			}
+			l.keep(ctx, k, livingRecord{Version: rec.Version, Deleted: true})
 		}
 		_ = l.o.Store.Release(context.WithoutCancel(ctx), k.workspace, lease, token)
 	}
@@ -302,7 +300,7 @@ func (l *Living) refresh(ctx context.Context, k livingKey) (again time.Duration,
 		return wait, time.Time{}
 	}
 	// A token per edit: a claim is won again by the token holding it.
-	lease, token := "living-lease:"+k.channel+":"+k.env, progress.NewToken()
+	lease, token := leaseKey(k), progress.NewToken()
 	if ok, err := l.o.Store.Claim(ctx, k.workspace, lease, token, livingLease); err != nil || !ok {
 		return l.o.MinInterval, time.Time{} // another edit is under way here or on another replica, or the store is away
 	}
@@ -366,9 +364,7 @@ func (l *Living) refresh(ctx context.Context, k livingKey) (again time.Duration,
 			if m.Ended {
 				rec = livingRecord{Version: version} // a new track posts a new one
 			}
-			if v, jerr := json.Marshal(rec); jerr == nil {
-				_ = l.o.Store.PutValue(ctx, k.workspace, recordKey(k), v, livingKeep)
-			}
+			l.keep(ctx, k, rec)
 			l.log.Warn("cannot edit the status message: its channel is out of reach; trying again in an hour", "channel", k.channel, "env", k.env, "err", err)
 			if m.Ended {
 				return 0, time.Time{}
@@ -409,11 +405,19 @@ func (l *Living) refresh(ctx context.Context, k livingKey) (again time.Duration,
 		rec = livingRecord{Version: version} // left as it is; a new track posts a new one
 	}
 	l.waitUntil(k, now.Add(l.o.MinInterval))
+	l.keep(ctx, k, rec)
+	return again, m.Stale
+}
+
+// leaseKey names the claim one edit of k's message holds (one at a time, across replicas).
+func leaseKey(k livingKey) string { return "living-lease:" + k.channel + ":" + k.env }
+
+// keep writes k's record.
+func (l *Living) keep(ctx context.Context, k livingKey, rec livingRecord) {
 	v, _ := json.Marshal(rec)
 	if err := l.o.Store.PutValue(ctx, k.workspace, recordKey(k), v, livingKeep); err != nil {
 		l.log.Warn("cannot keep the status message's record", "env", k.env, "err", err)
 	}
-	return again, m.Stale
 }
 
 func (l *Living) waitUntil(k livingKey, t time.Time) {
