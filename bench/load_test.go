@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -154,6 +155,7 @@ type botRun struct {
 	// CPU from the first send until everything was handled: the bot, its
 	// Redis, and the load tool with the fake Slack in it.
 	cpuBot, cpuRedis, cpuTool time.Duration
+	calls                     map[string]int // Web API calls by method, setup excluded
 }
 
 // runLoad runs the load of s against a fresh rig, then checks that every
@@ -166,6 +168,7 @@ func runLoad(t *testing.T, s spec) *botRun {
 		r.track(ch, fmt.Sprintf("env%02d 11.31.0", i))
 	}
 	setupPosts := len(r.posts("", ""))
+	setupCalls := len(r.fake.Calls())
 
 	start := time.Now()
 	stopSampler, samplerDone := make(chan struct{}), make(chan struct{})
@@ -249,6 +252,10 @@ func runLoad(t *testing.T, s spec) *botRun {
 		} else {
 			run.replies++
 		}
+	}
+	run.calls = map[string]int{}
+	for _, c := range r.fake.Calls()[setupCalls:] {
+		run.calls[c.Method]++
 	}
 	run.expected = len(run.load.Pastes)
 	run.missing, run.duplicated = r.answeredOnce(run.load.Pastes)
@@ -415,9 +422,28 @@ func table(w io.Writer, runs []*botRun) bool {
 		"", "", "all", yes(missing+dup == 0 && expected > 0))
 	row("replies posted (all bot runs)", num(float64(replies)), "", "", "= pasted errors", yes(replies == expected))
 	row("… and announcements and milestones under the pinned status messages", num(float64(announcements)), "", "", "—", "")
+	row("Web API calls per pasted error (all bot runs)", perPaste(runs, expected), "", "", "—", "")
 	row("bot peak memory (VmHWM)", strings.Join(peaks, ", "), "", "", "—", "")
 	row("SIGTERM after each run: exit status and time", strings.Join(exits, ", "), "", "", "0", yes(ok))
 	return ok && failures == 0 && missing+dup == 0
+}
+
+// perPaste lists the Web API calls of the runs by method, per pasted error,
+// the most frequent first.
+func perPaste(runs []*botRun, pastes int) string {
+	n := map[string]int{}
+	for _, r := range runs {
+		for m, c := range r.calls {
+			n[m] += c
+		}
+	}
+	methods := slices.Collect(maps.Keys(n))
+	slices.SortFunc(methods, func(a, b string) int { return cmp.Or(n[b]-n[a], strings.Compare(a, b)) })
+	var out []string
+	for _, m := range methods {
+		out = append(out, fmt.Sprintf("%s %.2f", m, float64(n[m])/float64(max(pastes, 1))))
+	}
+	return strings.Join(out, ", ")
 }
 
 // quantile is a latency quantile of a round of the bot and of a floor, as ratios takes them.
