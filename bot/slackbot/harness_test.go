@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -52,19 +53,47 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// faultyStore breaks Ping, Claim or the journal's Append on demand.
+// faultyStore breaks Ping, Claim or the journal's Append on demand, holds
+// Append (a slow store) until journalHeld is closed or PutValue of keys
+// with a prefix until valueHeld's channel is, and tells onClaim of each claim.
 type faultyStore struct {
 	progress.Store
 	pingFails    atomic.Bool
 	claimFails   atomic.Bool
 	journalFails atomic.Bool
+	journalHeld  atomic.Pointer[chan struct{}]
+	valueHeld    atomic.Pointer[heldValues]
+	onClaim      atomic.Pointer[func(key string, ok bool)]
+
+	mu       sync.Mutex
+	appended []string // event ids journaled, in order
 }
 
 func (f *faultyStore) Append(ctx context.Context, consumer string, e progress.Entry) (string, error) {
 	if f.journalFails.Load() {
 		return "", progress.ErrUnavailable
 	}
-	return f.Store.Append(ctx, consumer, e)
+	if held := f.journalHeld.Load(); held != nil {
+		select {
+		case <-*held:
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	}
+	id, err := f.Store.Append(ctx, consumer, e)
+	if err == nil {
+		f.mu.Lock()
+		f.appended = append(f.appended, e.EventID)
+		f.mu.Unlock()
+	}
+	return id, err
+}
+
+// journaled returns the event ids journaled so far, in order.
+func (f *faultyStore) journaled() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.appended)
 }
 
 func (f *faultyStore) Ping(ctx context.Context) error {
@@ -78,7 +107,24 @@ func (f *faultyStore) Claim(ctx context.Context, ws, key, token string, ttl time
 	if f.claimFails.Load() {
 		return false, progress.ErrUnavailable
 	}
-	return f.Store.Claim(ctx, ws, key, token, ttl)
+	ok, err := f.Store.Claim(ctx, ws, key, token, ttl)
+	if fn := f.onClaim.Load(); fn != nil && err == nil {
+		(*fn)(key, ok)
+	}
+	return ok, err
+}
+
+// heldValues are the keys whose PutValue waits until released is closed.
+type heldValues struct {
+	prefix   string
+	released chan struct{}
+}
+
+func (f *faultyStore) PutValue(ctx context.Context, ws, key string, value []byte, ttl time.Duration) error {
+	if h := f.valueHeld.Load(); h != nil && strings.HasPrefix(key, h.prefix) {
+		<-h.released
+	}
+	return f.Store.PutValue(ctx, ws, key, value, ttl)
 }
 
 func (f *faultyStore) Renew(ctx context.Context, ws, key, token string, ttl time.Duration) (bool, error) {

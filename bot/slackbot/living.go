@@ -94,9 +94,12 @@ type Living struct {
 	// trying: until then its edits wait without a round trip (a scan of
 	// every slot per change, in a busy incident, was most of the bot's
 	// claims).
-	spent  map[string]time.Time
-	closed bool
-	wg     sync.WaitGroup
+	spent map[string]time.Time
+	// editing holds the messages this process is editing, each with a
+	// channel closed when the edit let go of the lease: Deleted waits for it.
+	editing map[livingKey]chan struct{}
+	closed  bool
+	wg      sync.WaitGroup
 }
 
 type timer struct {
@@ -142,7 +145,8 @@ func NewLiving(o LivingOptions) *Living {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Living{o: o, log: log, pending: map[livingKey]timer{}, notBefore: map[livingKey]time.Time{}, spent: map[string]time.Time{}}
+	return &Living{o: o, log: log, pending: map[livingKey]timer{}, notBefore: map[livingKey]time.Time{}, spent: map[string]time.Time{},
+		editing: map[livingKey]chan struct{}{}}
 }
 
 // Changed schedules an edit of the living message of each environment in
@@ -246,15 +250,42 @@ func (l *Living) Deleted(ctx context.Context, workspace, channel, ts string) {
 		return
 	}
 	for _, e := range envs {
-		k := livingKey{workspace, channel, e.Name}
-		lease, token := leaseKey(k), progress.NewToken()
-		if ok, err := l.o.Store.Claim(ctx, k.workspace, lease, token, livingLease); err != nil || !ok {
-			continue // an edit under way finds it deleted
+		l.forget(ctx, livingKey{workspace, channel, e.Name}, ts)
+	}
+}
+
+// forget marks k's record deleted if it still names ts. An edit under way
+// in this process is waited for: it may have edited the message before it
+// was deleted, and would keep it. One under way on another replica is
+// left to the next change's edit, which finds the message gone.
+func (l *Living) forget(ctx context.Context, k livingKey, ts string) {
+	lease := leaseKey(k)
+	for retried := false; ; {
+		token := progress.NewToken()
+		if ok, err := l.o.Store.Claim(ctx, k.workspace, lease, token, livingLease); err != nil {
+			return
+		} else if ok {
+			if rec, err := l.record(ctx, k); err == nil && rec.TS == ts {
+				l.keep(ctx, k, livingRecord{Version: rec.Version, Deleted: true})
+			}
+			_ = l.o.Store.Release(context.WithoutCancel(ctx), k.workspace, lease, token)
+			return
 		}
-		if rec, err := l.record(ctx, k); err == nil && rec.TS == ts {
-			l.keep(ctx, k, livingRecord{Version: rec.Version, Deleted: true})
+		l.mu.Lock()
+		done := l.editing[k]
+		l.mu.Unlock()
+		switch {
+		case done != nil:
+			select {
+			case <-done:
+			case <-ctx.Done():
+				return
+			}
+		case retried: // held elsewhere
+			return
+		default: // this process's edit may have just let go
+			retried = true
 		}
-		_ = l.o.Store.Release(context.WithoutCancel(ctx), k.workspace, lease, token)
 	}
 }
 
@@ -304,7 +335,17 @@ func (l *Living) refresh(ctx context.Context, k livingKey) (again time.Duration,
 	if ok, err := l.o.Store.Claim(ctx, k.workspace, lease, token, livingLease); err != nil || !ok {
 		return l.o.MinInterval, time.Time{} // another edit is under way here or on another replica, or the store is away
 	}
-	defer func() { _ = l.o.Store.Release(context.WithoutCancel(ctx), k.workspace, lease, token) }()
+	done := make(chan struct{})
+	l.mu.Lock()
+	l.editing[k] = done
+	l.mu.Unlock()
+	defer func() {
+		_ = l.o.Store.Release(context.WithoutCancel(ctx), k.workspace, lease, token)
+		l.mu.Lock()
+		delete(l.editing, k)
+		l.mu.Unlock()
+		close(done)
+	}()
 	rec, err := l.record(ctx, k)
 	if err != nil {
 		l.log.Warn("cannot read the status message's record", "env", k.env, "err", err)

@@ -792,3 +792,51 @@ func TestLivingDeletedByPeople(t *testing.T) {
 		})
 	}
 }
+
+// A status message deleted while an edit of it is under way (the edit done
+// in Slack, its record not yet written) is forgotten all the same: the
+// deletion waits for that edit, which would otherwise keep the message as
+// the channel's.
+func TestLivingDeletedDuringAnEdit(t *testing.T) {
+	h, living, command := startLiving(t, nil)
+	command("track prod")
+	h.fake.WaitCalls(1, 5*time.Second, "pins.add")
+	h.waitIdle()
+	status := living.Thread(context.Background(), slackfake.TeamID, channel, "prod")
+	for deadline := time.Now().Add(5 * time.Second); status == ""; status = living.Thread(context.Background(), slackfake.TeamID, channel, "prod") {
+		if time.Now().After(deadline) {
+			t.Fatal("no status message")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+
+	held := &heldValues{prefix: "living:", released: make(chan struct{})}
+	h.store.valueHeld.Store(held)
+	updates := len(h.fake.Calls("chat.update"))
+	command("failed Billing_CS")
+	h.fake.WaitCalls(updates+1, 5*time.Second, "chat.update") // edited in Slack; its record waits
+	refused := make(chan struct{}, 1)
+	onClaim := func(key string, ok bool) {
+		if strings.HasPrefix(key, "living-lease:") && !ok {
+			select {
+			case refused <- struct{}{}:
+			default:
+			}
+		}
+	}
+	h.store.onClaim.Store(&onClaim)
+	h.fake.Delete(channel, status)
+	prev := map[string]any{"type": "message", "user": slackfake.BotUserID, "bot_id": slackfake.BotID, "text": "prod", "ts": status}
+	h.postEvent("EvDeletedMidEdit", map[string]any{"type": "message", "subtype": "message_deleted", "hidden": true, "channel": channel,
+		"ts": "1700009900.000200", "deleted_ts": status, "previous_message": prev}, 0)
+	select {
+	case <-refused: // the deletion found the edit holding the message
+	case <-time.After(5 * time.Second):
+		t.Fatal("the deletion never tried the edit's lease")
+	}
+	close(held.released)
+	h.waitIdle()
+	if got := living.Thread(context.Background(), slackfake.TeamID, channel, "prod"); got == status {
+		t.Fatalf("the status message %s deleted during an edit is still the channel's", status)
+	}
+}
