@@ -142,19 +142,22 @@ func eventType(raw []byte) string {
 }
 
 // onEvent takes an Events API payload; false when it is refused (at the
-// bound): not to be acknowledged, so Slack resends it.
-func (a *App) onEvent(raw []byte, retry int, retryReason string) bool {
+// bound): not to be acknowledged, so Slack resends it. ack is Socket
+// Mode's (see onCallback), nil in HTTP mode.
+func (a *App) onEvent(raw []byte, retry int, retryReason string, ack *socketAck) bool {
 	ev, err := parseEvent(raw)
 	if err != nil {
 		a.log.Warn("unreadable Events API payload", "err", err)
 		return true
 	}
-	return a.onCallback(ev, raw, retry, retryReason)
+	return a.onCallback(ev, raw, retry, retryReason, ack)
 }
 
 // onCallback takes a parsed Events API payload (raw, as received) before
-// it is acknowledged; false when refused at the bound.
-func (a *App) onCallback(ev slackevents.EventsAPIEvent, raw []byte, retry int, retryReason string) bool {
+// it is acknowledged; false when refused at the bound. With ack (Socket
+// Mode), a journal write may still be under way when it returns: ack.write,
+// to wait for before acknowledging.
+func (a *App) onCallback(ev slackevents.EventsAPIEvent, raw []byte, retry int, retryReason string, ack *socketAck) bool {
 	cb, ok := ev.Data.(*slackevents.EventsAPICallbackEvent)
 	if ev.Type != slackevents.CallbackEvent || !ok {
 		a.log.Debug("ignoring Events API payload", "type", ev.Type)
@@ -164,7 +167,7 @@ func (a *App) onCallback(ev slackevents.EventsAPIEvent, raw []byte, retry int, r
 	if retry > 0 {
 		a.log.Debug("Slack re-delivered an event", "event_id", cb.EventID, "retry", retry, "reason", retryReason)
 	}
-	return a.take(ev, cb, raw, nil)
+	return a.take(ev, cb, raw, nil, ack)
 }
 
 // take works out what an event asks for, before it is acknowledged (or,
@@ -172,7 +175,7 @@ func (a *App) onCallback(ev slackevents.EventsAPIEvent, raw []byte, retry int, r
 // diagnosed here (µs, no I/O), so one with nothing to answer ends at once
 // and takes no queue space or journal entry; other work is journaled and
 // offered to its channel's lane. False when refused at the bound.
-func (a *App) take(ev slackevents.EventsAPIEvent, cb *slackevents.EventsAPICallbackEvent, raw []byte, rec *recovery) bool {
+func (a *App) take(ev slackevents.EventsAPIEvent, cb *slackevents.EventsAPICallbackEvent, raw []byte, rec *recovery, ack *socketAck) bool {
 	// Kept under the installation's workspace, not the envelope's team_id:
 	// in a Slack Connect channel that names the workspace the channel came
 	// from, perhaps another organization's, while commands and clicks name
@@ -217,7 +220,7 @@ func (a *App) take(ev slackevents.EventsAPIEvent, cb *slackevents.EventsAPICallb
 		return true
 	}
 	j := job{key: laneKey(m.Workspace, m.Channel), bytes: size, kind: "message", received: received}
-	d := durable{eventID: cb.EventID, raw: raw, rec: rec}
+	d := durable{eventID: cb.EventID, raw: raw, rec: rec, ack: ack}
 	if command, isCmd := a.commandText(m, channelType == slackevents.ChannelTypeIM); isCmd {
 		if a.core.ReadOnly(command) {
 			j.key = ""

@@ -34,11 +34,70 @@ import (
 // its timeouts, and a hung store must not slow every ack.
 const putTimeout = 500 * time.Millisecond
 
+// socketAckBudget bounds, in Socket Mode, how long an event's
+// acknowledgement waits for its journal write and those of its channel
+// before it: well inside Slack's 3 seconds. An event still unwritten then
+// is acknowledged and answered without durability (counted).
+const socketAckBudget = 2 * time.Second
+
 // durable is what makes one event's work durable.
 type durable struct {
 	eventID string
-	raw     []byte    // the event as received: the journal's payload
-	rec     *recovery // set for an event a stopped process left
+	raw     []byte     // the event as received: the journal's payload
+	rec     *recovery  // set for an event a stopped process left
+	ack     *socketAck // Socket Mode: the journal write runs beside the reader
+}
+
+// socketAck is, in Socket Mode, the journal write an event's
+// acknowledgement waits for. The reader does not wait for the store: it
+// queues the event and goes on, so a command behind a few pastes is still
+// acknowledged at once when the store is slow. In HTTP mode each request
+// has its own goroutine, which writes before it acknowledges.
+type socketAck struct{ write *journalWrite }
+
+// journalWrite is one event's journal write, under way or ended.
+type journalWrite struct {
+	done  chan struct{}
+	entry progress.Entry // set before done is closed; no ID when not written
+}
+
+// wait returns the entry once written; false when ctx ended first.
+func (w *journalWrite) wait(ctx context.Context) (progress.Entry, bool) {
+	select {
+	case <-w.done:
+		return w.entry, true
+	case <-ctx.Done():
+		return progress.Entry{}, false
+	}
+}
+
+// journalOrder keeps, in Socket Mode, each channel's journal writes in the
+// order the reader took its events, as recovery replays them: a write
+// starts when the channel's previous one ended.
+type journalOrder struct {
+	mu   sync.Mutex
+	last map[string]chan struct{} // by lane key: the newest write's done
+}
+
+// next records done as key's newest write and returns the one before it (nil: none under way).
+func (o *journalOrder) next(key string, done chan struct{}) <-chan struct{} {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.last == nil {
+		o.last = map[string]chan struct{}{}
+	}
+	prev := o.last[key]
+	o.last[key] = done
+	return prev
+}
+
+// end forgets done once it is closed, unless a newer write followed it.
+func (o *journalOrder) end(key string, done chan struct{}) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.last[key] == done {
+		delete(o.last, key)
+	}
 }
 
 // recovery is a recovered event's run, which runRecovered waits for.
@@ -97,11 +156,14 @@ func (a *App) admitEvent(j *job, d durable) bool {
 	return true
 }
 
-// journal writes a new event's entry before it is acknowledged (a
-// recovered one has its entry already).
-func (a *App) journal(m bot.Message, r *bot.Reading, d durable) progress.Entry {
+// journal writes a new event's entry into w before it is acknowledged (a
+// recovered one has its entry already): at once, or in Socket Mode beside
+// the reader, which d.ack is given w to wait for. A failure is counted and
+// logged (Inbox.Put): the event is answered all the same.
+func (a *App) journal(w *journalWrite, m bot.Message, r *bot.Reading, d durable, received time.Time) {
 	if d.rec != nil {
-		return progress.Entry{}
+		close(w.done)
+		return
 	}
 	e := progress.Entry{Workspace: m.Workspace, Channel: m.Channel, EventID: d.eventID, Kind: "event", Payload: d.raw}
 	// The finding ids are the entry's record of why it was kept (visible
@@ -114,39 +176,61 @@ func (a *App) journal(m bot.Message, r *bot.Reading, d durable) progress.Entry {
 		}
 		e.Findings = []byte(strings.Join(ids, ","))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), putTimeout)
-	defer cancel()
-	e, _ = a.inbox.Put(ctx, e) // a failure is counted and logged: answered all the same
-	return e
+	if d.ack == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), putTimeout)
+		defer cancel()
+		w.entry, _ = a.inbox.Put(ctx, e)
+		close(w.done)
+		return
+	}
+	d.ack.write = w
+	key := laneKey(m.Workspace, m.Channel)
+	prev := a.journalOrder.next(key, w.done)
+	go func() {
+		ctx, cancel := context.WithDeadline(context.Background(), received.Add(socketAckBudget))
+		defer cancel()
+		if prev != nil {
+			select {
+			case <-prev:
+			case <-ctx.Done(): // Put fails at once: counted, answered without durability
+			}
+		}
+		put, cancelPut := context.WithTimeout(ctx, putTimeout)
+		defer cancelPut()
+		w.entry, _ = a.inbox.Put(put, e)
+		close(w.done)
+		a.journalOrder.end(key, w.done)
+	}()
+}
+
+// afterJournal is an event's work that first waits for its journal write:
+// not run when shutdown comes first (its entry stays for the next process).
+func (a *App) afterJournal(w *journalWrite, run func(context.Context), rec *recovery) func(context.Context) {
+	return func(ctx context.Context) {
+		if e, ok := w.wait(ctx); ok {
+			a.finishing(run, e, rec)(ctx)
+		}
+	}
 }
 
 // submitEvent admits, queues and journals an event's job; false when
 // refused. It takes its place in its channel's lane as it comes, before
-// its journal write (up to putTimeout), so that a later command in the
+// its journal write, so that a later command in the
 // channel, which is not journaled, cannot overtake it; it runs once
 // journaled.
 func (a *App) submitEvent(j job, m bot.Message, r *bot.Reading, d durable) bool {
 	if !a.admitEvent(&j, d) {
 		return false
 	}
-	var entry progress.Entry
-	journaled, run := make(chan struct{}), j.run
-	j.run = func(ctx context.Context) {
-		select {
-		case <-journaled:
-		case <-ctx.Done():
-			return // not run: its entry stays for the next process
-		}
-		a.finishing(run, entry, d.rec)(ctx)
-	}
+	w := &journalWrite{done: make(chan struct{})}
+	j.run = a.afterJournal(w, j.run, d.rec)
 	j.done = func(ran bool) {
 		if !ran {
 			d.end(false)
 		}
 	}
 	a.lanes.queue(j)
-	entry = a.journal(m, r, d)
-	close(journaled)
+	a.journal(w, m, r, d, j.received)
 	return true
 }
 
@@ -191,7 +275,7 @@ func (a *App) runRecovered(ctx context.Context, e progress.Entry) {
 		return
 	}
 	rec := &recovery{done: make(chan struct{})}
-	accepted := a.take(ev, cb, e.Payload, rec)
+	accepted := a.take(ev, cb, e.Payload, rec, nil)
 	if !rec.started {
 		if !accepted {
 			<-ctx.Done() // refused: shutting down

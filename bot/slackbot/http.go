@@ -147,7 +147,7 @@ func (a *App) serveJSON(w http.ResponseWriter, r *http.Request, body []byte) {
 		return
 	case ev.Type == slackevents.CallbackEvent:
 		retry, _ := strconv.Atoi(r.Header.Get("X-Slack-Retry-Num"))
-		if !a.onCallback(ev, body, retry, r.Header.Get("X-Slack-Retry-Reason")) {
+		if !a.onCallback(ev, body, retry, r.Header.Get("X-Slack-Retry-Reason"), nil) {
 			// Not acknowledged: Slack resends it later.
 			w.Header().Set("Retry-After", "60")
 			http.Error(w, "busy", http.StatusServiceUnavailable)

@@ -274,7 +274,8 @@ func (a *App) answerWithScreenshots(j job, d durable, r *bot.Reading, shots []sh
 	if !a.admitEvent(&j, d) {
 		return false
 	}
-	entry := a.journal(m, r, d)
+	w := &journalWrite{done: make(chan struct{})}
+	a.journal(w, m, r, d, j.received)
 	o := messageOrigin(m)
 	o.eventID, o.recovered = d.eventID, d.rec != nil
 	readable := 0
@@ -286,7 +287,7 @@ func (a *App) answerWithScreenshots(j job, d durable, r *bot.Reading, shots []sh
 	a.bgRunning.Add(1)
 	err := errImagesBusy
 	if a.takeImageRoom(1 + readable) {
-		err = a.goImageJob(a.screenshotsJob(j, d, entry, r, shots, readable))
+		err = a.goImageJob(a.screenshotsJob(j, d, w, r, shots, readable))
 		if err != nil {
 			a.giveImageRoom(readable)
 		}
@@ -306,14 +307,14 @@ func (a *App) answerWithScreenshots(j job, d durable, r *bot.Reading, shots []sh
 			images[i].Problem, images[i].Skipped = cmp.Or(s.problem, busyNote), true
 		}
 		r = r.WithImages(images)
-		j.run = a.finishing(func(ctx context.Context) {
+		j.run = a.afterJournal(w, func(ctx context.Context) {
 			held, dup := a.claimMessage(ctx, m)
 			if dup {
 				return
 			}
 			_, err := a.answerText(ctx, r, o)
 			a.finish(ctx, held, err)
-		}, entry, d.rec)
+		}, d.rec)
 		j.done = func(ran bool) {
 			if !ran {
 				d.end(false)
@@ -327,7 +328,7 @@ func (a *App) answerWithScreenshots(j job, d durable, r *bot.Reading, shots []sh
 // screenshotsJob is the background work of answerWithScreenshots: claim the
 // message, read its screenshots (room for readable of them was taken), then
 // queue the reply in the channel's lane.
-func (a *App) screenshotsJob(j job, d durable, entry progress.Entry, r *bot.Reading, shots []shot, readable int) func() {
+func (a *App) screenshotsJob(j job, d durable, w *journalWrite, r *bot.Reading, shots []shot, readable int) func() {
 	m := r.Message()
 	o := messageOrigin(m)
 	o.eventID, o.recovered, o.screenshots = d.eventID, d.rec != nil, true
@@ -345,6 +346,8 @@ func (a *App) screenshotsJob(j job, d durable, entry progress.Entry, r *bot.Read
 				a.log.Error("answering a message with screenshots panicked", "panic", p, "stack", string(debug.Stack()))
 			}
 		}()
+		<-w.done // within socketAckBudget and putTimeout
+		entry := w.entry
 		held, dup := a.claimMessage(ctx, m)
 		var reads *screenshotReads
 		if dup {

@@ -232,6 +232,7 @@ type App struct {
 	connectedOnce atomic.Bool
 	lanes         *lanes // set by Run before any request is taken
 	inbox         *Inbox // the journal of acknowledged events (durable.go)
+	journalOrder  journalOrder
 	inboxDone     chan struct{}
 	stopInbox     context.CancelFunc
 	fatal         chan error

@@ -116,8 +116,9 @@ func (a *App) socketEvent(smc *socketmode.Client, evt socketmode.Event) {
 		size := int64(len(req.Payload))
 		switch d := evt.Data.(type) {
 		case slackevents.EventsAPIEvent:
-			if a.onCallback(d, req.Payload, req.RetryAttempt, req.RetryReason) {
-				a.ack(smc, req, nil)
+			var ack socketAck
+			if a.onCallback(d, req.Payload, req.RetryAttempt, req.RetryReason, &ack) {
+				a.ackJournaled(smc, req, &ack)
 			}
 		case slack.SlashCommand:
 			if a.onSlashCommand(d, size) {
@@ -157,9 +158,23 @@ func (a *App) onBadMessage(smc *socketmode.Client, data any) {
 		a.log.Warn("unreadable Socket Mode envelope; acknowledged", "type", req.Type, "err", bad.Cause)
 		return
 	}
-	if a.onEvent(req.Payload, req.RetryAttempt, req.RetryReason) {
-		a.ack(smc, &req, nil)
+	var ack socketAck
+	if a.onEvent(req.Payload, req.RetryAttempt, req.RetryReason, &ack) {
+		a.ackJournaled(smc, &req, &ack)
 	}
+}
+
+// ackJournaled acknowledges an event's envelope once its journal write
+// ended (at once when there is none), without holding the reader.
+func (a *App) ackJournaled(smc *socketmode.Client, req *socketmode.Request, ack *socketAck) {
+	if ack.write == nil {
+		a.ack(smc, req, nil)
+		return
+	}
+	go func() {
+		<-ack.write.done // within socketAckBudget and putTimeout
+		a.ack(smc, req, nil)
+	}()
 }
 
 // ack acknowledges an envelope at once, with no payload but busyResponse:

@@ -2,6 +2,7 @@ package slackbot
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -159,5 +160,55 @@ func TestRefusedTokensStopStartUp(t *testing.T) {
 				t.Fatal("Run did not stop")
 			}
 		})
+	}
+}
+
+// In Socket Mode the reader never waits for the store: while the journal
+// writes of three pasted errors are held (a slow store), a slash command
+// sent after them is acknowledged at once, before any of them; once the
+// store answers, they are journaled in the order received, acknowledged
+// and answered, and the command is applied after the first paste, as its
+// channel's line has it.
+func TestSocketCommandNotHeldBySlowJournal(t *testing.T) {
+	h := start(t, setup{mode: ModeSocket})
+	h.fake.WaitConnected(1, 5*time.Second)
+	h.track("prod")
+	held := make(chan struct{})
+	h.store.journalHeld.Store(&held)
+
+	var pastes []string
+	for i, module := range []string{"Billing_CS", "Orders_CS", "Directory_CS"} {
+		text := strings.ReplaceAll(producerPaste, "Billing_CS", module)
+		ev := slackfake.EventCallback(fmt.Sprintf("EvHeld%d", i), slackfake.Message(channel, ana, fmt.Sprintf("1700002300.00010%d", i), text))
+		pastes = append(pastes, h.fake.Send("events_api", json.RawMessage(ev), 0))
+	}
+	slash := slackfake.SlashCommandJSON(slackfake.SlashCommand(channel, ana, "done Billing_CS", h.fake.ResponseURL("held-slash"), "held-trig"))
+	h.fake.WaitAck(h.fake.Send("slash_commands", slash, 0), 3*time.Second)
+	for i, id := range pastes {
+		if h.fake.Acked(id) {
+			t.Fatalf("paste %d acknowledged before its journal write ended", i)
+		}
+	}
+
+	close(held)
+	for _, id := range pastes {
+		h.fake.WaitAck(id, 3*time.Second)
+	}
+	h.waitJobs(4)
+	if got, want := h.store.journaled(), []string{"EvHeld0", "EvHeld1", "EvHeld2"}; !slices.Equal(got, want) {
+		t.Errorf("journaled %v, want %v (the order received)", got, want)
+	}
+	if got := h.counter("upgradebot_journal_undurable_total"); got != 0 {
+		t.Errorf("%v events acknowledged without their journal entry", got)
+	}
+	// One reply to each paste, then the command's announcement: Billing_CS
+	// was on the list when the command ran.
+	posts := h.fake.Calls("chat.postMessage")
+	if len(posts) != 4 || !strings.Contains(posts[3].Field("text"), "1 module republished") {
+		var texts []string
+		for _, p := range posts {
+			texts = append(texts, p.Field("text"))
+		}
+		t.Fatalf("posts: %q", texts)
 	}
 }
