@@ -1,6 +1,7 @@
 package slackbot
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -88,6 +89,7 @@ type messageCallback struct {
 	msg struct {
 		slack.Msg
 		ChannelType string `json:"channel_type"`
+		UserTeam    string `json:"user_team"` // the author's workspace, in a Slack Connect channel
 		// Blocks repeat the text as rich text, which the bot does not read:
 		// skipped rather than decoded (slack-go's decoding of them costs more
 		// than all the rest of the event).
@@ -121,7 +123,7 @@ func (mc *messageCallback) event(raw []byte) (slackevents.EventsAPIEvent, bool) 
 	}
 	mc.me = slackevents.MessageEvent{ClientMsgID: e.ClientMsgID, Type: e.Type, User: e.User, Text: e.Text,
 		ThreadTimeStamp: e.ThreadTimestamp, TimeStamp: e.Timestamp, Channel: e.Channel, ChannelType: e.ChannelType,
-		EventTimeStamp: e.EventTimestamp, SubType: e.SubType, BotID: e.BotID, Username: e.Username, Message: &e.Msg}
+		EventTimeStamp: e.EventTimestamp, SubType: e.SubType, BotID: e.BotID, Username: e.Username, UserTeam: e.UserTeam, Message: &e.Msg}
 	return slackevents.EventsAPIEvent{Token: cb.Token, TeamID: cb.TeamID, Type: cb.Type, APIAppID: cb.APIAppID,
 		EnterpriseID: cb.EnterpriseID, IsExtSharedChannel: cb.IsExtSharedChannel, Data: cb,
 		InnerEvent: slackevents.EventsAPIInnerEvent{Type: e.Type, Data: &mc.me}}, true
@@ -186,7 +188,7 @@ func (a *App) take(ev slackevents.EventsAPIEvent, cb *slackevents.EventsAPICallb
 	received := time.Now()
 	size := int64(len(raw))
 	var msg *slack.Msg
-	var subtype, channelType string
+	var subtype, channelType, userTeam string
 	switch e := ev.InnerEvent.Data.(type) {
 	case *slackevents.MessageEvent:
 		if e.SubType == "message_changed" || e.SubType == "message_deleted" {
@@ -194,8 +196,9 @@ func (a *App) take(ev slackevents.EventsAPIEvent, cb *slackevents.EventsAPICallb
 		}
 		// Message holds the message itself (for message_changed, the new one);
 		// the subtype and channel type are the event's.
-		msg, subtype, channelType = e.Message, e.SubType, e.ChannelType
+		msg, subtype, channelType, userTeam = e.Message, e.SubType, e.ChannelType, e.UserTeam
 	case *slackevents.AppMentionEvent:
+		userTeam = e.UserTeam
 		msg = &slack.Msg{Type: e.Type, User: e.User, Text: e.Text, Timestamp: e.TimeStamp, ThreadTimestamp: e.ThreadTimeStamp,
 			Channel: e.Channel, BotID: e.BotID, Files: e.Files}
 		if e.Edited != nil {
@@ -221,11 +224,17 @@ func (a *App) take(ev slackevents.EventsAPIEvent, cb *slackevents.EventsAPICallb
 	}
 	j := job{key: laneKey(m.Workspace, m.Channel), bytes: size, kind: "message", received: received}
 	d := durable{eventID: cb.EventID, raw: raw, rec: rec, ack: ack}
-	if command, isCmd := a.commandText(m, channelType == slackevents.ChannelTypeIM); isCmd {
+	// A bot's message is only diagnosed, never run as a command: a CI or
+	// deployment bot may relay text anyone wrote (a commit title).
+	fromBot := msg.BotID != "" || subtype == "bot_message"
+	if command, isCmd := a.commandText(m, channelType == slackevents.ChannelTypeIM); isCmd && !fromBot {
 		if a.core.ReadOnly(command) {
 			j.key = ""
 		}
-		j.run = func(ctx context.Context) { a.handleMention(ctx, cb.EventID, m, command) }
+		// In a Slack Connect channel, someone of another organization: their
+		// pastes are answered, but the record and its commands are ours.
+		outsider := userTeam != "" && userTeam != cmp.Or(a.team, cb.TeamID)
+		j.run = func(ctx context.Context) { a.handleMention(ctx, cb.EventID, m, command, outsider) }
 		return a.submitEvent(j, m, nil, d)
 	}
 	// The message's one diagnosis. Most channel traffic gets no answer:
@@ -377,15 +386,23 @@ func messageOrigin(m bot.Message) origin {
 }
 
 // handleMention runs a command given by mentioning the bot.
-func (a *App) handleMention(ctx context.Context, eventID string, m bot.Message, command string) {
+func (a *App) handleMention(ctx context.Context, eventID string, m bot.Message, command string, outsider bool) {
 	held, dup := a.claimMessage(ctx, m)
 	if dup {
 		return
 	}
 	o := eventOrigin(ctx, eventID, m)
 	o.kind = fromMention
-	c := bot.Command{Workspace: m.Workspace, Channel: m.Channel, User: m.User, ID: m.TS, Text: UnescapeSlack(command)}
-	a.finish(ctx, held, a.deliver(ctx, a.core.HandleCommand(ctx, c), o))
+	var resp bot.Response
+	if outsider {
+		r := &bot.Reply{Summary: outsiderText}
+		r.Section(bot.Line{bot.T(outsiderText)})
+		resp = bot.Response{Reply: r, Private: true}
+	} else {
+		c := bot.Command{Workspace: m.Workspace, Channel: m.Channel, User: m.User, ID: m.TS, Text: UnescapeSlack(command)}
+		resp = a.core.HandleCommand(ctx, c)
+	}
+	a.finish(ctx, held, a.deliver(ctx, resp, o))
 }
 
 // handleText answers a message read (r) that has something to say.
@@ -518,8 +535,11 @@ func (a *App) handleHome(ctx context.Context, eventID, team, user string) {
 // stoppedText, that a shutdown dropped it before it ran (Slack never sends
 // a command or click again, and neither is journaled).
 const (
-	busyText    = "upgradebot is too busy to take this right now (nothing was recorded): try again in a minute."
-	stoppedText = "upgradebot restarted before it got to this (nothing was recorded): try again in a minute."
+	busyText = "upgradebot is too busy to take this right now (nothing was recorded): try again in a minute."
+	// outsiderText answers a command or click from another organization's
+	// member in a Slack Connect channel (or another workspace of a Grid org).
+	outsiderText = "Only people of the workspace upgradebot is installed in can run its commands or use its buttons (nothing was recorded). Errors you paste here are still answered."
+	stoppedText  = "upgradebot restarted before it got to this (nothing was recorded): try again in a minute."
 )
 
 // tell answers, by its response_url, a command or click that will not run.
@@ -587,6 +607,10 @@ func (a *App) onInteraction(p slack.InteractionCallback, size int64) {
 	}
 	if p.Type != slack.InteractionTypeBlockActions || len(p.ActionCallback.BlockActions) == 0 {
 		a.log.Debug("ignoring interaction", "type", p.Type)
+		return
+	}
+	if p.User.TeamID != "" && a.team != "" && p.User.TeamID != a.team {
+		a.tell(p.ResponseURL, outsiderText)
 		return
 	}
 	channel := p.Container.ChannelID

@@ -1,14 +1,19 @@
 package slackbot
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
+	"net/http"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 
+	"github.com/upgradebot/upgradebot/bot"
 	"github.com/upgradebot/upgradebot/bot/slackbot/slackfake"
 )
 
@@ -169,5 +174,66 @@ func TestSocketOddEnvelopes(t *testing.T) {
 	posts := h.fake.Calls("chat.postMessage")
 	if len(posts) != 1 || posts[0].Field("thread_ts") != "1700002200.000200" || h.app.lanes.completed.Load() != 1 {
 		t.Fatalf("%d replies, %d jobs; want one, to the message with the odd file", len(posts), h.app.lanes.completed.Load())
+	}
+}
+
+// Commands and clicks come from people of the installation's workspace
+// only. In a Slack Connect channel, another organization's member's
+// mention or click is refused, told so privately, and records nothing,
+// while their pasted error is answered; an allowed bot's message naming
+// the bot is diagnosed, never run as a command.
+func TestCommandsOnlyFromOurOwnPeople(t *testing.T) {
+	h := start(t, setup{mode: ModeHTTP, opts: func(o *Options) { o.AllowedBots = []string{"B0CI"} }})
+	h.track("prod")
+	h.postEvent("EvOurs", slackfake.Message(channel, ana, "1700003100.000100", producerPaste), 0)
+	h.waitIdle()
+	reply := h.fake.Calls("chat.postMessage")[0]
+	replyTS, _ := reply.Answer["ts"].(string)
+	listed := func() bool {
+		resp := h.core.HandleCommand(context.Background(), bot.Command{Workspace: slackfake.TeamID, Channel: channel, User: ana, ID: fmt.Sprint("st-", time.Now().UnixNano()), Text: "status prod"})
+		return strings.Contains(bot.RenderText(resp.Reply), "Billing_CS")
+	}
+	if !listed() {
+		t.Fatal("setup: Billing_CS not listed")
+	}
+	outside := func(ev map[string]any) map[string]any {
+		ev["user_team"], ev["source_team"], ev["team"] = "T0OTHERORG", "T0OTHERORG", "T0OTHERORG"
+		return ev
+	}
+	ephemerals := len(h.fake.Calls("chat.postEphemeral"))
+	h.postEvent("EvOutsiderCmd", outside(slackfake.AppMention(channel, "U0EXT", "1700003100.000200", "<@U0BOT> done prod: all --yes")), 0)
+	h.postEvent("EvBotCmd", slackfake.BotMessage(channel, "B0CI", "A0CI", "1700003100.000300", "<@U0BOT> done prod: Billing_CS"), 0)
+	click := slackfake.BlockActions(channel, "U0EXT", replyTS, "1700003100.000100", false, json.RawMessage(reply.Field("blocks")),
+		"mark_done:0", buttons(t, reply.Field("blocks"))["mark_done:0"], h.fake.ResponseURL("ext-click"), "ext-click")
+	click["user"].(map[string]any)["team_id"] = "T0OTHERORG"
+	if code, _ := h.do(slackfake.InteractionRequest(h.events(), secret, click)); code != http.StatusOK {
+		t.Fatalf("click: %d", code)
+	}
+	h.postEvent("EvOutsiderPaste", outside(slackfake.Message(channel, "U0EXT", "1700003100.000400", strings.ReplaceAll(producerPaste, "Billing_CS", "Orders_CS"))), 0)
+	h.waitIdle()
+	h.fake.WaitCalls(1, 5*time.Second, "response_url")
+
+	if !listed() {
+		t.Error("a command or click from outside, or a bot's message, marked Billing_CS republished")
+	}
+	eph := h.fake.Calls("chat.postEphemeral")[ephemerals:]
+	if len(eph) != 1 || eph[0].Field("user") != "U0EXT" || !strings.Contains(eph[0].Field("text"), "Only people of the workspace") {
+		t.Errorf("the outsider's mention: ephemeral replies %+v", eph)
+	}
+	if rs := h.fake.Calls("response_url"); len(rs) != 1 || !strings.Contains(rs[0].Field("text"), "Only people of the workspace") {
+		t.Errorf("the outsider's click: %+v", rs)
+	}
+	if n := len(h.fake.Calls("chat.update")); n != 0 {
+		t.Errorf("the outsider's click updated %d messages", n)
+	}
+	var answered bool
+	for _, p := range h.fake.Calls("chat.postMessage") {
+		answered = answered || p.Field("thread_ts") == "1700003100.000400"
+		if strings.Contains(p.Field("text"), "republished") {
+			t.Errorf("a command ran: %s", p.Field("text"))
+		}
+	}
+	if !answered {
+		t.Error("the outsider's pasted error was not answered")
 	}
 }
