@@ -205,6 +205,10 @@ type Options struct {
 	// current (living.go), and announcements of changes go in its thread;
 	// nil posts announcements in the channel as they come.
 	Living *Living
+	// Ready, when set, is told the installation's workspace once Slack
+	// accepted the token and requests are taken: the reminder scheduler
+	// starts then, to post for that workspace only.
+	Ready func(team string)
 }
 
 // App is upgradebot on Slack.
@@ -387,6 +391,9 @@ func (a *App) Run(ctx context.Context) error {
 			a.setSlack("ok")
 		}
 		a.ready.Store(true)
+		if a.opts.Ready != nil {
+			a.opts.Ready(a.team)
+		}
 		a.startInbox(ctx)
 		if a.living != nil && a.team != "" {
 			go a.living.Sweep(runCtx, a.team)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/upgradebot/upgradebot/bot"
-	"github.com/upgradebot/upgradebot/bot/shell"
 	"github.com/upgradebot/upgradebot/bot/slackbot"
 	"github.com/upgradebot/upgradebot/config"
 	"github.com/upgradebot/upgradebot/diagnosis"
@@ -88,8 +87,11 @@ func cmdRun(ctx context.Context, args []string, e env) error {
 	// Reminders and the digest are posted through the same Web API client.
 	schedOpts := schedulerOptions(cfg)
 	schedOpts.Store, schedOpts.Bot, schedOpts.Logger, schedOpts.Poster, schedOpts.Metrics = store, core, logger, api, m
-	// A store shared with the shell holds its practice environments: never Slack's.
-	schedOpts.Posts = func(ws string) bool { return ws != shell.DefaultWorkspace }
+	// Only the installation's workspace, known once Slack accepted the token:
+	// a store may be shared with other installations or with the shell's
+	// practice environments, whose channels this token cannot post in.
+	var team string // set before sched.Run starts, and read only by it
+	schedOpts.Posts = func(ws string) bool { return ws == team }
 	sched, err := scheduler.New(schedOpts)
 	if err != nil {
 		return err
@@ -100,9 +102,11 @@ func cmdRun(ctx context.Context, args []string, e env) error {
 	if cfg.Mode == config.ModeHTTP {
 		mode = slackbot.ModeHTTP
 	}
+	teamKnown := make(chan string, 1)
 	living := slackbot.NewLiving(slackbot.LivingOptions{API: api, Core: core, Store: store, Logger: logger})
 	app, err := slackbot.New(slackbot.Options{
 		Living:         living,
+		Ready:          func(t string) { teamKnown <- t },
 		Mode:           mode,
 		Core:           core,
 		API:            api,
@@ -126,6 +130,12 @@ func cmdRun(ctx context.Context, args []string, e env) error {
 	defer stop()
 	schedDone := make(chan error, 1)
 	go func() {
+		select {
+		case team = <-teamKnown:
+		case <-runCtx.Done():
+			schedDone <- nil
+			return
+		}
 		err := sched.Run(runCtx)
 		if err != nil {
 			stop() // without reminders, stop rather than run half a bot

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/upgradebot/upgradebot/bot/slackbot/slackfake"
+	"github.com/upgradebot/upgradebot/progress"
 )
 
 type lockedBuffer struct {
@@ -169,5 +170,55 @@ func TestRunSettingsProblems(t *testing.T) {
 	}
 	if r := run(t, "", nil, "run", "extra"); r.code != 2 {
 		t.Errorf("run with an argument: exit %d", r.code)
+	}
+}
+
+// `upgradebot run` posts reminders and the digest for its own workspace
+// only: environments another installation keeps in a shared store (or
+// tracked under another workspace) are neither listed in its digest nor
+// reminded with its token.
+func TestRunPostsForItsOwnWorkspaceOnly(t *testing.T) {
+	const botTok, secret = "xoxb-run-test-token", "run-test-signing-secret"
+	data := filepath.Join(t.TempDir(), "upgradebot.db")
+	store, err := progress.OpenBoltStore(data, progress.BoltOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tr := range []progress.TrackRequest{
+		{Workspace: slackfake.TeamID, Environment: "ours", Channel: "C0OURS", Actor: "U0ANA"},
+		{Workspace: "T0OTHER", Environment: "theirs", Channel: "C0THEIRS", Actor: "U0BOB"},
+	} {
+		tr.At = time.Now()
+		if _, err := store.Track(context.Background(), tr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	store.Close()
+
+	fake := slackfake.New(t)
+	fake.BotToken = botTok
+	_, stderr, done, cancel := startRun(t, map[string]string{
+		"HOME": t.TempDir(), "SLACK_BOT_TOKEN": botTok, "SLACK_SIGNING_SECRET": secret, "SLACK_API_URL": fake.APIURL(),
+		"UPGRADEBOT_ADDR": "127.0.0.1:0", "UPGRADEBOT_DATA": data,
+		// Every 15 minutes: the last occurrence, within the hour's grace, is posted at start.
+		"UPGRADEBOT_DIGEST_CHANNEL": "C0DIGEST", "UPGRADEBOT_DIGEST_SCHEDULE": "*/15 * * * *",
+	})
+	defer cancel()
+	var digest slackfake.Call
+	for _, c := range fake.WaitCalls(1, 10*time.Second, "chat.postMessage") {
+		if c.Field("channel") == "C0DIGEST" {
+			digest = c
+		}
+	}
+	cancel()
+	<-done
+	text := digest.Field("text") + digest.Field("blocks")
+	if !strings.Contains(text, "ours") || strings.Contains(text, "theirs") {
+		t.Errorf("the digest should list ours and not theirs:\n%s\n%s", text, stderr.String())
+	}
+	for _, c := range fake.Calls("chat.postMessage") {
+		if c.Field("channel") == "C0THEIRS" {
+			t.Errorf("posted in another workspace's channel: %s", c.Field("text"))
+		}
 	}
 }
