@@ -2,6 +2,7 @@ package slackbot
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"sync"
 	"time"
@@ -165,7 +166,7 @@ func (a *App) journal(w *journalWrite, m bot.Message, r *bot.Reading, d durable,
 		close(w.done)
 		return
 	}
-	e := progress.Entry{Workspace: m.Workspace, Channel: m.Channel, EventID: d.eventID, Kind: "event", Payload: d.raw}
+	e := progress.Entry{Workspace: m.Workspace, Channel: m.Channel, EventID: d.eventID, Kind: "event", Payload: withoutToken(d.raw)}
 	// The finding ids are the entry's record of why it was kept (visible
 	// with XRANGE); recovery diagnoses the payload again, with the engine
 	// of the process that finishes it, rather than trusting a stored copy.
@@ -201,6 +202,20 @@ func (a *App) journal(w *journalWrite, m bot.Message, r *bot.Reading, d durable,
 		close(w.done)
 		a.journalOrder.end(key, w.done)
 	}()
+}
+
+// withoutToken is an event as received less Slack's legacy verification
+// token, a credential the bot never uses, not to be kept in the store.
+func withoutToken(raw []byte) []byte {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(raw, &fields) != nil || fields["token"] == nil {
+		return raw
+	}
+	delete(fields, "token")
+	if out, err := json.Marshal(fields); err == nil {
+		return out
+	}
+	return raw
 }
 
 // afterJournal is an event's work that first waits for its journal write:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -275,5 +276,23 @@ func TestLateScreenshotStaysJournaled(t *testing.T) {
 	})
 	if got := next.counter("upgradebot_journal_recovered_total"); got != 1 {
 		t.Errorf("recovered work counted %v, want 1", got)
+	}
+}
+
+// The journal keeps an event as received less Slack's legacy verification
+// token, a credential the bot never uses (its recovery is
+// TestAcknowledgedEventAnsweredByNextProcess).
+func TestJournalKeepsNoToken(t *testing.T) {
+	h := start(t, setup{mode: ModeHTTP})
+	h.postEvent("EvNoToken", slackfake.Message(channel, ana, "1700004500.000100", producerPaste), 0)
+	h.waitIdle()
+	h.store.mu.Lock()
+	payloads := slices.Clone(h.store.payloads)
+	h.store.mu.Unlock()
+	if len(payloads) != 1 {
+		t.Fatalf("%d entries journaled, want 1", len(payloads))
+	}
+	if p := string(payloads[0]); strings.Contains(p, "legacy-verification-token") || !strings.Contains(p, `"EvNoToken"`) {
+		t.Errorf("journaled payload: %s", p)
 	}
 }

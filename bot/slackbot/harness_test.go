@@ -67,6 +67,7 @@ type faultyStore struct {
 
 	mu       sync.Mutex
 	appended []string // event ids journaled, in order
+	payloads [][]byte // and their payloads
 }
 
 func (f *faultyStore) Append(ctx context.Context, consumer string, e progress.Entry) (string, error) {
@@ -84,6 +85,7 @@ func (f *faultyStore) Append(ctx context.Context, consumer string, e progress.En
 	if err == nil {
 		f.mu.Lock()
 		f.appended = append(f.appended, e.EventID)
+		f.payloads = append(f.payloads, e.Payload)
 		f.mu.Unlock()
 	}
 	return id, err
