@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -972,6 +973,9 @@ func (b *Bot) nothingToRemind(ctx context.Context, c Command) *Reply {
 	return r.Section(append(lines, Line{T("No reminder to post.")})...)
 }
 
+// remindNowGap is how long after a `remind now` another one in the channel waits.
+const remindNowGap = 5 * time.Minute
+
 func (b *Bot) cmdRemind(ctx context.Context, c Command, args string) Response {
 	def := b.lookup("remind")
 	if b.sched == nil {
@@ -982,11 +986,20 @@ func (b *Bot) cmdRemind(ctx context.Context, c Command, args string) Response {
 		return b.usageError(def, "Give a schedule, `default`, `off`, `on` or `now`.")
 	}
 	if strings.EqualFold(spec, "now") {
+		// Everyone may, but once per channel every few minutes: each post
+		// mentions the people who took modules.
+		key, token := "remind-now:"+c.Channel, progress.NewToken()
+		if ok, err := b.store.Claim(ctx, c.Workspace, key, token, remindNowGap); err == nil && !ok {
+			return private(errorReply(fmt.Sprintf("This channel's reminder was posted less than %d minutes ago (see above); `%s remind now` works again after that.", int(remindNowGap.Minutes()), b.cmd)))
+		}
+		release := func() { _ = b.store.Release(context.WithoutCancel(ctx), c.Workspace, key, token) }
 		r, err := b.sched.Now(ctx, c.Workspace, c.Channel)
 		if err != nil {
+			release()
 			return private(b.storeError("reminder", err))
 		}
 		if r == nil {
+			release()
 			return private(b.nothingToRemind(ctx, c))
 		}
 		return Response{Announce: r}

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -221,5 +222,44 @@ func TestReminderPingsNobody(t *testing.T) {
 	}
 	if n := mentions(cmd(t, b, "C1", "U1", "status prod").Reply); n != 1 {
 		t.Errorf("status's Last update mentions %d people, want its author", n)
+	}
+}
+
+// postingSchedules posts a reminder now in any channel but C0QUIET.
+type postingSchedules struct{ fakeSchedules }
+
+func (postingSchedules) Now(_ context.Context, _, channel string) (*Reply, error) {
+	if channel == "C0QUIET" {
+		return nil, nil
+	}
+	return (&Reply{Summary: "Reminder"}).Section(Line{T("Reminder")}), nil
+}
+
+// `remind now`, open to everyone, posts once per channel every few minutes
+// (each post mentions the people who took modules); one that posted
+// nothing does not count.
+func TestRemindNowOncePerChannelEveryFewMinutes(t *testing.T) {
+	b, _, now := clockBot(t)
+	b.SetSchedules(postingSchedules{})
+	for i, step := range []struct {
+		channel string
+		after   time.Duration
+		posted  bool
+	}{
+		{"C1", 0, true},
+		{"C1", time.Minute, false},
+		{"C2", 0, true},
+		{"C0QUIET", 0, false},
+		{"C0QUIET", 0, false}, // nothing to post, again: not "posted less than … ago"
+		{"C1", 4 * time.Minute, true},
+	} {
+		*now = now.Add(step.after)
+		resp := b.HandleCommand(context.Background(), Command{Workspace: "T1", Channel: step.channel, User: "U1", ID: fmt.Sprint("rn", i), Text: "remind now"})
+		if posted := !resp.Announce.Empty(); posted != step.posted {
+			t.Errorf("step %d (%s): posted %v, want %v: %s", i, step.channel, posted, step.posted, text(resp))
+		}
+		if limited := strings.Contains(text(resp), "less than 5 minutes ago"); limited != (step.channel == "C1" && !step.posted) {
+			t.Errorf("step %d (%s): %s", i, step.channel, text(resp))
+		}
 	}
 }
