@@ -1,6 +1,7 @@
 package slackbot
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"strings"
@@ -212,10 +213,13 @@ func withoutToken(raw []byte) []byte {
 		return raw
 	}
 	delete(fields, "token")
-	if out, err := json.Marshal(fields); err == nil {
-		return out
+	var out bytes.Buffer
+	enc := json.NewEncoder(&out)
+	enc.SetEscapeHTML(false) // kept as Slack wrote it: <@U…> stays, not \u003c@U…\u003e
+	if enc.Encode(fields) != nil {
+		return raw
 	}
-	return raw
+	return bytes.TrimSuffix(out.Bytes(), []byte("\n"))
 }
 
 // afterJournal is an event's work that first waits for its journal write:
