@@ -375,10 +375,20 @@ func (a *App) storeFailed(op string, err error) {
 // and its app_mention event name the same message, so its event id needs
 // no claim of its own (one round trip fewer for each message answered).
 func (a *App) claimMessage(ctx context.Context, m bot.Message) (held heldClaims, duplicate bool) {
+	key := "slack:msg:" + m.Channel + ":" + m.TS
 	if recovered(ctx) {
-		return heldClaims{}, false // the journal gave it to this process alone; a dead one's claims may still be held
+		// The journal gave it to this process alone, but the stopped
+		// process's claim may still be held: then it goes on without one
+		// (its reply is looked for in the thread first). Taken, the claim
+		// keeps Slack's re-delivery of an event never acknowledged from
+		// answering it again.
+		token := progress.NewToken()
+		if ok, err := a.store.Claim(ctx, m.Workspace, key, token, a.opts.ClaimTTL); err == nil && ok {
+			return heldClaims{m.Workspace, token, []string{key}}, false
+		}
+		return heldClaims{}, false
 	}
-	return a.claimAll(ctx, m.Workspace, []claim{{"slack:msg:" + m.Channel + ":" + m.TS, "message"}})
+	return a.claimAll(ctx, m.Workspace, []claim{{key, "message"}})
 }
 
 func messageOrigin(m bot.Message) origin {

@@ -188,7 +188,7 @@ func (a *App) journal(w *journalWrite, m bot.Message, r *bot.Reading, d durable,
 	d.ack.write = w
 	key := laneKey(m.Workspace, m.Channel)
 	prev := a.journalOrder.next(key, w.done)
-	go func() {
+	write := func() {
 		ctx, cancel := context.WithDeadline(context.Background(), received.Add(socketAckBudget))
 		defer cancel()
 		if prev != nil {
@@ -202,7 +202,12 @@ func (a *App) journal(w *journalWrite, m bot.Message, r *bot.Reading, d durable,
 		w.entry, _ = a.inbox.Put(put, e)
 		close(w.done)
 		a.journalOrder.end(key, w.done)
-	}()
+	}
+	// Background work: shutdown waits for it before it closes the
+	// connection and the store.
+	if !a.startBackground(write) {
+		write()
+	}
 }
 
 // withoutToken is an event as received less Slack's legacy verification

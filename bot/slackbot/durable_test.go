@@ -306,3 +306,56 @@ func TestJournalKeepsNoToken(t *testing.T) {
 		t.Errorf("journaled %s (%v), want the event without its token", payloads[0], err)
 	}
 }
+
+// An event a stopped process left in the journal, never acknowledged, is
+// answered by the next process and then re-delivered by Slack: the
+// recovered run holds the message's claim, so the re-delivery is not
+// answered again.
+func TestRecoveredThenRedeliveredAnsweredOnce(t *testing.T) {
+	const ts, eventID = "1700007000.000100", "EvRecoveredRedelivered"
+	text := "There was an error preparing your modules."
+	for name, open := range durableStores(t) {
+		t.Run(name, func(t *testing.T) {
+			fake, store := newFake(t), open()
+			e := progress.Entry{Workspace: slackfake.TeamID, Channel: channel, EventID: eventID, Kind: "event",
+				Payload: slackfake.EventCallback(eventID, slackfake.Message(channel, ana, ts, text))}
+			if _, err := store.Append(context.Background(), "stopped-process", e); err != nil {
+				t.Fatal(err)
+			}
+			h := start(t, setup{mode: ModeHTTP, fake: fake, store: store, opts: func(o *Options) { o.JournalMinIdle = time.Millisecond }})
+			fake.WaitCalls(1, 10*time.Second, "chat.postMessage") // the recovered reply
+			h.waitJobs(1)
+			h.postEvent(eventID, slackfake.Message(channel, ana, ts, text), 1) // Slack's retry
+			h.waitJobs(2)
+			if n := len(postsIn(fake, ts)); n != 1 {
+				t.Fatalf("%d replies to one message, want 1", n)
+			}
+		})
+	}
+}
+
+// Recovered work a shutdown cuts short is left to the next process at once,
+// as new work is, not after the minimum idle time.
+func TestRecoveredWorkCutShortLeftAtOnce(t *testing.T) {
+	const ts, eventID = "1700007400.000100", "EvRecoveredCutShort"
+	fake, store := newFake(t), redisStores(t, 1)[0]
+	e := progress.Entry{Workspace: slackfake.TeamID, Channel: channel, EventID: eventID, Kind: "event",
+		Payload: slackfake.EventCallback(eventID, slackfake.Message(channel, ana, ts, "There was an error preparing your modules."))}
+	if _, err := store.Append(context.Background(), "crashed-process", e); err != nil {
+		t.Fatal(err)
+	}
+	entered := make(chan struct{}, 1)
+	first := start(t, setup{mode: ModeHTTP, fake: fake, store: store,
+		wrap: func(b *bot.Bot) Core { return heldCore{b, entered} },
+		opts: func(o *Options) { o.ShutdownTimeout = 100 * time.Millisecond; o.JournalMinIdle = time.Millisecond }})
+	waitFor(t, "the recovered event's answer", entered)
+	if err := first.stop(); err != nil {
+		t.Fatal(err)
+	}
+	// An hour's idle time: only an entry left at once is taken.
+	start(t, setup{mode: ModeHTTP, fake: fake, store: store, opts: func(o *Options) { o.JournalMinIdle = time.Hour }})
+	fake.WaitCalls(1, 10*time.Second, "chat.postMessage")
+	if n := len(postsIn(fake, ts)); n != 1 {
+		t.Fatalf("%d replies, want 1", n)
+	}
+}

@@ -223,8 +223,7 @@ func (in *Inbox) recoverBatch(ctx context.Context, handle func(context.Context, 
 			continue // ours, still at work: its keeping was late
 		}
 		if ctx.Err() != nil {
-			in.forget(e) // not started: left for the next process
-			continue
+			continue // not started: kept at work, so that leave gives it to the next process at once
 		}
 		if e.Recovered > in.o.MaxRecoveries {
 			in.o.Metrics.JournalAbandoned()
@@ -251,8 +250,7 @@ func (in *Inbox) run(ctx context.Context, handle func(context.Context, progress.
 	}()
 	handle(ctx, e)
 	if ctx.Err() != nil {
-		in.forget(e)
-		return
+		return // cut short: kept at work, so that leave gives it to the next process at once
 	}
 	in.Done(ctx, e)
 }

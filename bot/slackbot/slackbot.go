@@ -454,6 +454,13 @@ func (a *App) shutdown(srv *http.Server, stopRun context.CancelFunc) {
 	a.stopping.Store(true)
 	a.setSlack("stopping")
 	a.log.Info("shutting down: finishing replies in flight", "within", a.opts.ShutdownTimeout)
+	if a.opts.Mode == ModeSocket {
+		// Events read and being journaled are acknowledged before the
+		// connection closes: else Slack sends them again while the next
+		// process recovers them. New events are not acknowledged meanwhile
+		// (socketEvent); screenshot work is waited for too, within the bound.
+		a.waitBackground(socketAckBudget)
+	}
 	stopRun() // Socket Mode closes its connection
 	ctx, cancel := context.WithTimeout(context.Background(), a.opts.ShutdownTimeout)
 	defer cancel()

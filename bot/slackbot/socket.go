@@ -116,6 +116,9 @@ func (a *App) socketEvent(smc *socketmode.Client, evt socketmode.Event) {
 		size := int64(len(req.Payload))
 		switch d := evt.Data.(type) {
 		case slackevents.EventsAPIEvent:
+			if a.stopping.Load() {
+				return // not acknowledged: Slack sends it again, to a replica or the next process
+			}
 			var ack socketAck
 			if a.onCallback(d, req.Payload, req.RetryAttempt, req.RetryReason, &ack) {
 				a.ackJournaled(smc, req, &ack)
@@ -171,10 +174,13 @@ func (a *App) ackJournaled(smc *socketmode.Client, req *socketmode.Request, ack 
 		a.ack(smc, req, nil)
 		return
 	}
-	go func() {
-		<-ack.write.done // within socketAckBudget and putTimeout
+	ackWritten := func() {
+		<-ack.write.done // within socketAckBudget
 		a.ack(smc, req, nil)
-	}()
+	}
+	if !a.startBackground(ackWritten) { // shutdown waits for it before closing the connection
+		ackWritten()
+	}
 }
 
 // ack acknowledges an envelope at once, with no payload but busyResponse:
