@@ -100,6 +100,10 @@ type Living struct {
 	editing map[livingKey]chan struct{}
 	closed  bool
 	wg      sync.WaitGroup
+	// ctx ends the edits under way at Close: one rate-limited by Slack
+	// could otherwise hold shutdown for its lease's 30 seconds.
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 type timer struct {
@@ -145,8 +149,9 @@ func NewLiving(o LivingOptions) *Living {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
 	return &Living{o: o, log: log, pending: map[livingKey]timer{}, notBefore: map[livingKey]time.Time{}, spent: map[string]time.Time{},
-		editing: map[livingKey]chan struct{}{}}
+		editing: map[livingKey]chan struct{}{}, ctx: ctx, cancel: cancel}
 }
 
 // Changed schedules an edit of the living message of each environment in
@@ -197,7 +202,7 @@ func (l *Living) schedule(k livingKey, d time.Duration) {
 			delete(l.pending, k)
 		}
 		l.mu.Unlock()
-		ctx, cancel := context.WithTimeout(context.Background(), livingLease)
+		ctx, cancel := context.WithTimeout(l.ctx, livingLease)
 		defer cancel()
 		switch again, stale := l.refresh(ctx, k); {
 		case again > 0:
@@ -255,9 +260,11 @@ func (l *Living) Deleted(ctx context.Context, workspace, channel, ts string) {
 }
 
 // forget marks k's record deleted if it still names ts. An edit under way
-// in this process is waited for: it may have edited the message before it
-// was deleted, and would keep it. One under way on another replica is
-// left to the next change's edit, which finds the message gone.
+// in this process may have edited the message before it was deleted, and
+// would keep it: forget is done again once it ended, in the background
+// (the channel's line does not wait for a rate-limited edit). One under
+// way on another replica is left to the next change's edit, which finds
+// the message gone.
 func (l *Living) forget(ctx context.Context, k livingKey, ts string) {
 	lease := leaseKey(k)
 	for retried := false; ; {
@@ -273,14 +280,23 @@ func (l *Living) forget(ctx context.Context, k livingKey, ts string) {
 		}
 		l.mu.Lock()
 		done := l.editing[k]
+		if done != nil && !l.closed {
+			l.wg.Add(1)
+			go func() {
+				defer l.wg.Done()
+				select {
+				case <-done:
+					ctx, cancel := context.WithTimeout(l.ctx, livingLease)
+					defer cancel()
+					l.forget(ctx, k, ts)
+				case <-l.ctx.Done():
+				}
+			}()
+		}
 		l.mu.Unlock()
 		switch {
 		case done != nil:
-			select {
-			case <-done:
-			case <-ctx.Done():
-				return
-			}
+			return
 		case retried: // held elsewhere
 			return
 		default: // this process's edit may have just let go
@@ -290,7 +306,8 @@ func (l *Living) forget(ctx context.Context, k livingKey, ts string) {
 }
 
 // Close stops the timers waiting (the next change, a replica or the next
-// process's Sweep edits those messages) and waits for the edits under way.
+// process's Sweep edits those messages), gives the edits under way a
+// second to end, then cancels them, and waits for them.
 func (l *Living) Close() {
 	l.mu.Lock()
 	l.closed = true
@@ -301,7 +318,19 @@ func (l *Living) Close() {
 		delete(l.pending, k)
 	}
 	l.mu.Unlock()
-	l.wg.Wait()
+	done := make(chan struct{})
+	go func() {
+		l.wg.Wait()
+		close(done)
+	}()
+	grace := time.NewTimer(time.Second)
+	defer grace.Stop()
+	select {
+	case <-done:
+	case <-grace.C:
+	}
+	l.cancel()
+	<-done
 }
 
 func recordKey(k livingKey) string { return "living:" + k.channel + ":" + k.env }

@@ -767,9 +767,7 @@ func TestLivingDeletedByPeople(t *testing.T) {
 			posts := len(h.fake.Calls("chat.postMessage"))
 			h.postEvent("EvStatusDeleted", ev, 0)
 			h.waitIdle()
-			if got := living.Thread(context.Background(), slackfake.TeamID, channel, "prod"); got == status {
-				t.Fatalf("the deleted status message %s is still the channel's", status)
-			}
+			waitForgotten(t, living, status)
 			command("failed Orders_CS")
 			calls := h.fake.WaitCalls(posts+2, 5*time.Second, "chat.postMessage") // the announcement, the new status message
 			for _, c := range calls[posts:] {
@@ -794,9 +792,9 @@ func TestLivingDeletedByPeople(t *testing.T) {
 }
 
 // A status message deleted while an edit of it is under way (the edit done
-// in Slack, its record not yet written) is forgotten all the same: the
-// deletion waits for that edit, which would otherwise keep the message as
-// the channel's.
+// in Slack, its record not yet written) is forgotten all the same, once
+// that edit, which would otherwise keep the message as the channel's,
+// ended; the channel's line does not wait for it.
 func TestLivingDeletedDuringAnEdit(t *testing.T) {
 	h, living, command := startLiving(t, nil)
 	command("track prod")
@@ -834,9 +832,55 @@ func TestLivingDeletedDuringAnEdit(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the deletion never tried the edit's lease")
 	}
+	// The channel's line goes on while the edit is held.
+	h.postEvent("EvAfterDeletion", slackfake.Message(channel, ana, "1700009900.000300", "There was an error preparing your modules."), 0)
+	for deadline := time.Now().Add(5 * time.Second); len(postsIn(h.fake, "1700009900.000300")) == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("a paste after the deletion waited for the status message's edit")
+		}
+	}
 	close(held.released)
 	h.waitIdle()
-	if got := living.Thread(context.Background(), slackfake.TeamID, channel, "prod"); got == status {
-		t.Fatalf("the status message %s deleted during an edit is still the channel's", status)
+	waitForgotten(t, living, status)
+}
+
+// waitForgotten waits until the channel's status message of prod is no
+// longer status: forgotten at once, or, when an edit was under way, in the
+// background once it ended.
+func waitForgotten(t *testing.T, living *Living, status string) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); living.Thread(context.Background(), slackfake.TeamID, channel, "prod") == status; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the deleted status message %s is still the channel's", status)
+		}
+	}
+}
+
+// Shutdown does not wait for a status message's edit Slack holds up (a
+// rate limit): it is cancelled after a moment, and left to the next
+// change or the next process's sweep.
+func TestLivingShutdownCancelsEdits(t *testing.T) {
+	h, living, command := startLiving(t, nil)
+	command("track prod")
+	h.fake.WaitCalls(1, 5*time.Second, "pins.add")
+	h.waitIdle()
+	for deadline := time.Now().Add(5 * time.Second); living.Thread(context.Background(), slackfake.TeamID, channel, "prod") == ""; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no status message")
+		}
+	}
+	h.fake.SetDelay("chat.update", time.Hour)
+	updates := len(h.fake.Calls("chat.update"))
+	command("failed Billing_CS")
+	h.fake.WaitCalls(updates+1, 5*time.Second, "chat.update") // under way, and held
+	stopped := make(chan error, 1)
+	go func() { stopped <- h.stop() }()
+	select {
+	case err := <-stopped:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second): // the edit's own bound is its 30 s lease
+		t.Fatal("shutdown waited for the held edit")
 	}
 }
