@@ -990,7 +990,7 @@ func (b *Bot) cmdRemind(ctx context.Context, c Command, args string) Response {
 		// mentions the people who took modules.
 		key, token := "remind-now:"+c.Channel, progress.NewToken()
 		if ok, err := b.store.Claim(ctx, c.Workspace, key, token, remindNowGap); err == nil && !ok {
-			return private(errorReply(fmt.Sprintf("This channel's reminder was posted less than %d minutes ago (see above); `%s remind now` works again after that.", int(remindNowGap.Minutes()), b.cmd)))
+			return private(errorReply(fmt.Sprintf("`%[2]s remind now` was run in this channel less than %[1]d minutes ago: it works again after that (the scheduled reminders are not affected).", int(remindNowGap.Minutes()), b.cmd)))
 		}
 		release := func() { _ = b.store.Release(context.WithoutCancel(ctx), c.Workspace, key, token) }
 		r, err := b.sched.Now(ctx, c.Workspace, c.Channel)

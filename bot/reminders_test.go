@@ -258,7 +258,7 @@ func TestRemindNowOncePerChannelEveryFewMinutes(t *testing.T) {
 		if posted := !resp.Announce.Empty(); posted != step.posted {
 			t.Errorf("step %d (%s): posted %v, want %v: %s", i, step.channel, posted, step.posted, text(resp))
 		}
-		if limited := strings.Contains(text(resp), "less than 5 minutes ago"); limited != (step.channel == "C1" && !step.posted) {
+		if limited := strings.Contains(text(resp), "less than 5 minutes ago: it works again"); limited != (step.channel == "C1" && !step.posted) {
 			t.Errorf("step %d (%s): %s", i, step.channel, text(resp))
 		}
 	}

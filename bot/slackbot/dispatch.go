@@ -232,8 +232,9 @@ func (a *App) take(ev slackevents.EventsAPIEvent, cb *slackevents.EventsAPICallb
 			j.key = ""
 		}
 		// In a Slack Connect channel, someone of another organization: their
-		// pastes are answered, but the record and its commands are ours.
-		outsider := userTeam != "" && userTeam != cmp.Or(a.team, cb.TeamID)
+		// pastes are answered, but the record and its commands are ours. (In
+		// a Grid organization user_team may name the organization itself.)
+		outsider := cb.IsExtSharedChannel && userTeam != "" && userTeam != cmp.Or(a.team, cb.TeamID) && userTeam != a.org
 		j.run = func(ctx context.Context) { a.handleMention(ctx, cb.EventID, m, command, outsider) }
 		return a.submitEvent(j, m, nil, d)
 	}
@@ -619,7 +620,10 @@ func (a *App) onInteraction(p slack.InteractionCallback, size int64) {
 		a.log.Debug("ignoring interaction", "type", p.Type)
 		return
 	}
-	if p.User.TeamID != "" && a.team != "" && p.User.TeamID != a.team {
+	// Someone of another organization (Slack Connect). In a Grid
+	// organization a click names the user's home workspace, perhaps not
+	// this one, and which organization that is is not said: not checked.
+	if p.User.TeamID != "" && a.team != "" && a.org == "" && p.User.TeamID != a.team {
 		a.tell(p.ResponseURL, outsiderText)
 		return
 	}

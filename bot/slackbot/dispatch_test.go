@@ -196,12 +196,10 @@ func TestCommandsOnlyFromOurOwnPeople(t *testing.T) {
 	if !listed() {
 		t.Fatal("setup: Billing_CS not listed")
 	}
-	outside := func(ev map[string]any) map[string]any {
-		ev["user_team"], ev["source_team"], ev["team"] = "T0OTHERORG", "T0OTHERORG", "T0OTHERORG"
-		return ev
-	}
+	shared := func(eventID, team string, ev map[string]any) { h.postShared(eventID, team, ev) }
 	ephemerals := len(h.fake.Calls("chat.postEphemeral"))
-	h.postEvent("EvOutsiderCmd", outside(slackfake.AppMention(channel, "U0EXT", "1700003100.000200", "<@U0BOT> done prod: all --yes")), 0)
+	shared("EvOutsiderCmd", "T0OTHERORG", slackfake.AppMention(channel, "U0EXT", "1700003100.000200", "<@U0BOT> done prod: all --yes"))
+
 	h.postEvent("EvBotCmd", slackfake.BotMessage(channel, "B0CI", "A0CI", "1700003100.000300", "<@U0BOT> done prod: Billing_CS"), 0)
 	click := slackfake.BlockActions(channel, "U0EXT", replyTS, "1700003100.000100", false, json.RawMessage(reply.Field("blocks")),
 		"mark_done:0", buttons(t, reply.Field("blocks"))["mark_done:0"], h.fake.ResponseURL("ext-click"), "ext-click")
@@ -209,7 +207,7 @@ func TestCommandsOnlyFromOurOwnPeople(t *testing.T) {
 	if code, _ := h.do(slackfake.InteractionRequest(h.events(), secret, click)); code != http.StatusOK {
 		t.Fatalf("click: %d", code)
 	}
-	h.postEvent("EvOutsiderPaste", outside(slackfake.Message(channel, "U0EXT", "1700003100.000400", strings.ReplaceAll(producerPaste, "Billing_CS", "Orders_CS"))), 0)
+	shared("EvOutsiderPaste", "T0OTHERORG", slackfake.Message(channel, "U0EXT", "1700003100.000400", strings.ReplaceAll(producerPaste, "Billing_CS", "Orders_CS")))
 	h.waitIdle()
 	h.fake.WaitCalls(1, 5*time.Second, "response_url")
 
@@ -235,5 +233,35 @@ func TestCommandsOnlyFromOurOwnPeople(t *testing.T) {
 	}
 	if !answered {
 		t.Error("the outsider's pasted error was not answered")
+	}
+}
+
+// postShared posts an event of a Slack Connect channel, from a member of team.
+func (h *harness) postShared(eventID, team string, ev map[string]any) {
+	h.t.Helper()
+	ev["user_team"], ev["source_team"], ev["team"] = team, team, team
+	var envelope map[string]any
+	_ = json.Unmarshal(slackfake.EventCallback(eventID, ev), &envelope)
+	envelope["is_ext_shared_channel"] = true
+	body, _ := json.Marshal(envelope)
+	if code, _ := h.do(slackfake.EventRequest(h.events(), secret, body, 0)); code != http.StatusOK {
+		h.t.Fatalf("%s: %d", eventID, code)
+	}
+}
+
+// In an Enterprise Grid organization, Slack may name the organization
+// (E…) as a member's user_team: such a member's command in a shared
+// channel is run, not refused.
+func TestGridMemberCommandsInSharedChannel(t *testing.T) {
+	fake := newFake(t)
+	fake.Queue("auth.test", slackfake.Response{Body: map[string]any{"ok": true, "team": "Fake Team", "user": "upgradebot",
+		"team_id": slackfake.TeamID, "user_id": slackfake.BotUserID, "bot_id": slackfake.BotID, "enterprise_id": "E0OURORG"}})
+	h := start(t, setup{mode: ModeHTTP, fake: fake})
+	h.track("prod")
+	h.postShared("EvGridMember", "E0OURORG", slackfake.AppMention(channel, ana, "1700003200.000100", "<@U0BOT> status prod"))
+	h.waitIdle()
+	eph := fake.Calls("chat.postEphemeral")
+	if len(eph) != 1 || strings.Contains(eph[0].Field("text"), "Only people") || !strings.Contains(eph[0].Field("text"), "prod") {
+		t.Errorf("the Grid member's status: %+v", eph)
 	}
 }

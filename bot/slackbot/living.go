@@ -369,10 +369,12 @@ func (l *Living) refresh(ctx context.Context, k livingKey) (again time.Duration,
 	l.editing[k] = done
 	l.mu.Unlock()
 	defer func() {
-		_ = l.o.Store.Release(context.WithoutCancel(ctx), k.workspace, lease, token)
 		l.mu.Lock()
-		delete(l.editing, k)
+		if l.editing[k] == done {
+			delete(l.editing, k)
+		}
 		l.mu.Unlock()
+		_ = l.o.Store.Release(context.WithoutCancel(ctx), k.workspace, lease, token)
 		close(done)
 	}()
 	rec, err := l.record(ctx, k)
@@ -482,8 +484,11 @@ func (l *Living) refresh(ctx context.Context, k livingKey) (again time.Duration,
 // leaseKey names the claim one edit of k's message holds (one at a time, across replicas).
 func leaseKey(k livingKey) string { return "living-lease:" + k.channel + ":" + k.env }
 
-// keep writes k's record.
+// keep writes k's record, even when the edit was cancelled (shutdown):
+// it says what is in Slack, a message posted included.
 func (l *Living) keep(ctx context.Context, k livingKey, rec livingRecord) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
 	v, _ := json.Marshal(rec)
 	if err := l.o.Store.PutValue(ctx, k.workspace, recordKey(k), v, livingKeep); err != nil {
 		l.log.Warn("cannot keep the status message's record", "env", k.env, "err", err)

@@ -884,3 +884,19 @@ func TestLivingShutdownCancelsEdits(t *testing.T) {
 		t.Fatal("shutdown waited for the held edit")
 	}
 }
+
+// A status message posted just before shutdown, whose pin Slack holds up,
+// keeps its record when shutdown cancels the edit: the next change edits
+// it rather than post and pin a second one.
+func TestLivingPostedBeforeShutdownRecorded(t *testing.T) {
+	h, living, command := startLiving(t, nil)
+	h.fake.SetDelay("pins.add", time.Hour)
+	command("track prod")
+	h.fake.WaitCalls(1, 5*time.Second, "pins.add") // posted, its pin held
+	if err := h.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if got := living.Thread(context.Background(), slackfake.TeamID, channel, "prod"); got == "" {
+		t.Fatal("the status message posted before shutdown is not recorded")
+	}
+}

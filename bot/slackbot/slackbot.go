@@ -228,6 +228,7 @@ type App struct {
 	botUser  string // set before ready
 	botID    string
 	team     string // the installation's workspace (auth.test)
+	org      string // its Enterprise Grid organization, "" when none
 
 	mu            sync.Mutex
 	slackState    string
@@ -417,7 +418,7 @@ func (a *App) authenticate(ctx context.Context) error {
 	for {
 		res, err := a.api.AuthTest(ctx)
 		if err == nil {
-			a.botUser, a.botID, a.team = res.UserID, res.BotID, res.TeamID
+			a.botUser, a.botID, a.team, a.org = res.UserID, res.BotID, res.TeamID, res.EnterpriseID
 			a.core.SetBotUserID(res.UserID)
 			a.log.Info("connected to Slack", "team", res.Team, "team_id", res.TeamID, "bot_user", res.User, "bot_user_id", res.UserID, "bot_id", res.BotID)
 			return nil
@@ -454,16 +455,16 @@ func (a *App) shutdown(srv *http.Server, stopRun context.CancelFunc) {
 	a.stopping.Store(true)
 	a.setSlack("stopping")
 	a.log.Info("shutting down: finishing replies in flight", "within", a.opts.ShutdownTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), a.opts.ShutdownTimeout)
+	defer cancel()
 	if a.opts.Mode == ModeSocket {
 		// Events read and being journaled are acknowledged before the
 		// connection closes: else Slack sends them again while the next
 		// process recovers them. New events are not acknowledged meanwhile
 		// (socketEvent); screenshot work is waited for too, within the bound.
-		a.waitBackground(socketAckBudget)
+		a.waitBackground(min(socketAckBudget, time.Until(deadline(ctx))))
 	}
 	stopRun() // Socket Mode closes its connection
-	ctx, cancel := context.WithTimeout(context.Background(), a.opts.ShutdownTimeout)
-	defer cancel()
 	// HTTP handlers only acknowledge: they end quickly.
 	if err := srv.Shutdown(ctx); err != nil {
 		_ = srv.Close()

@@ -161,6 +161,9 @@ func (a *App) onBadMessage(smc *socketmode.Client, data any) {
 		a.log.Warn("unreadable Socket Mode envelope; acknowledged", "type", req.Type, "err", bad.Cause)
 		return
 	}
+	if a.stopping.Load() {
+		return // as socketEvent: Slack sends it again
+	}
 	var ack socketAck
 	if a.onEvent(req.Payload, req.RetryAttempt, req.RetryReason, &ack) {
 		a.ackJournaled(smc, &req, &ack)

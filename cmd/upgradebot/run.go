@@ -105,8 +105,13 @@ func cmdRun(ctx context.Context, args []string, e env) error {
 	teamKnown := make(chan string, 1)
 	living := slackbot.NewLiving(slackbot.LivingOptions{API: api, Core: core, Store: store, Logger: logger})
 	app, err := slackbot.New(slackbot.Options{
-		Living:         living,
-		Ready:          func(t string) { teamKnown <- t },
+		Living: living,
+		Ready: func(t string) {
+			if t == "" {
+				logger.Warn("Slack named no workspace for the bot token (an organization-wide installation?): no reminders or digest will be posted; install the app to a workspace")
+			}
+			teamKnown <- t
+		},
 		Mode:           mode,
 		Core:           core,
 		API:            api,
