@@ -96,7 +96,8 @@ type Living struct {
 	// claims).
 	spent map[string]time.Time
 	// editing holds the messages this process is editing, each with a
-	// channel closed when the edit let go of the lease: Deleted waits for it.
+	// channel closed when the edit let go of the lease: a deletion meanwhile
+	// is recorded then (forget, in the background).
 	editing map[livingKey]chan struct{}
 	closed  bool
 	wg      sync.WaitGroup
