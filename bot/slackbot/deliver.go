@@ -35,6 +35,7 @@ type origin struct {
 	responseURL              string // fromSlash, fromAction
 	eventID                  string // fromMessage, fromMention: its reply carries it (EventBlockID)
 	recovered                bool   // an event a stopped process left: answered unless its reply is in the thread
+	retried                  bool   // Slack's re-delivery: also answered unless its reply is in the thread
 	screenshots              bool   // a message with screenshots: its reply may have been posted before they were read
 
 	// fromAction: the message holding the clicked button.
@@ -63,7 +64,7 @@ func (a *App) deliver(ctx context.Context, resp bot.Response, o origin) error {
 // deliverTS is deliver, also returning the ts of the public reply posted
 // in a channel ("" when none was), for a later update.
 func (a *App) deliverTS(ctx context.Context, resp bot.Response, o origin) (string, error) {
-	if o.recovered {
+	if o.recovered || o.retried {
 		if ts := a.replied(ctx, o); ts != "" {
 			// Its reply is in the thread. Posted before its screenshots
 			// were read, it is updated with what they show; the status

@@ -169,7 +169,7 @@ func (a *App) onCallback(ev slackevents.EventsAPIEvent, raw []byte, retry int, r
 	if retry > 0 {
 		a.log.Debug("Slack re-delivered an event", "event_id", cb.EventID, "retry", retry, "reason", retryReason)
 	}
-	return a.take(ev, cb, raw, nil, ack)
+	return a.take(ev, cb, raw, nil, ack, retry > 0)
 }
 
 // take works out what an event asks for, before it is acknowledged (or,
@@ -177,7 +177,7 @@ func (a *App) onCallback(ev slackevents.EventsAPIEvent, raw []byte, retry int, r
 // diagnosed here (µs, no I/O), so one with nothing to answer ends at once
 // and takes no queue space or journal entry; other work is journaled and
 // offered to its channel's lane. False when refused at the bound.
-func (a *App) take(ev slackevents.EventsAPIEvent, cb *slackevents.EventsAPICallbackEvent, raw []byte, rec *recovery, ack *socketAck) bool {
+func (a *App) take(ev slackevents.EventsAPIEvent, cb *slackevents.EventsAPICallbackEvent, raw []byte, rec *recovery, ack *socketAck, retried bool) bool {
 	// Kept under the installation's workspace, not the envelope's team_id:
 	// in a Slack Connect channel that names the workspace the channel came
 	// from, perhaps another organization's, while commands and clicks name
@@ -223,7 +223,7 @@ func (a *App) take(ev slackevents.EventsAPIEvent, cb *slackevents.EventsAPICallb
 		return true
 	}
 	j := job{key: laneKey(m.Workspace, m.Channel), bytes: size, kind: "message", received: received}
-	d := durable{eventID: cb.EventID, raw: raw, rec: rec, ack: ack}
+	d := durable{eventID: cb.EventID, raw: raw, rec: rec, ack: ack, retried: retried}
 	// A bot's message is only diagnosed, never run as a command: a CI or
 	// deployment bot may relay text anyone wrote (a commit title).
 	fromBot := msg.BotID != "" || subtype == "bot_message"
@@ -235,7 +235,7 @@ func (a *App) take(ev slackevents.EventsAPIEvent, cb *slackevents.EventsAPICallb
 		// pastes are answered, but the record and its commands are ours. (In
 		// a Grid organization user_team may name the organization itself.)
 		outsider := cb.IsExtSharedChannel && userTeam != "" && userTeam != cmp.Or(a.team, cb.TeamID) && userTeam != a.org
-		j.run = func(ctx context.Context) { a.handleMention(ctx, cb.EventID, m, command, outsider) }
+		j.run = d.tag(func(ctx context.Context) { a.handleMention(ctx, cb.EventID, m, command, outsider) })
 		return a.submitEvent(j, m, nil, d)
 	}
 	// The message's one diagnosis. Most channel traffic gets no answer:
@@ -248,7 +248,7 @@ func (a *App) take(ev slackevents.EventsAPIEvent, cb *slackevents.EventsAPICallb
 	case r.Silent():
 		return true
 	}
-	j.run = func(ctx context.Context) { a.handleText(ctx, cb.EventID, r) }
+	j.run = d.tag(func(ctx context.Context) { a.handleText(ctx, cb.EventID, r) })
 	return a.submitEvent(j, m, r, d)
 }
 

@@ -48,6 +48,17 @@ type durable struct {
 	raw     []byte     // the event as received: the journal's payload
 	rec     *recovery  // set for an event a stopped process left
 	ack     *socketAck // Socket Mode: the journal write runs beside the reader
+	// retried: Slack delivered it again. A stopped process may have
+	// answered it, its claim gone since: its reply is looked for first.
+	retried bool
+}
+
+// tag marks a retried event's work (retried).
+func (d durable) tag(run func(context.Context)) func(context.Context) {
+	if !d.retried {
+		return run
+	}
+	return func(ctx context.Context) { run(context.WithValue(ctx, retriedKey{}, true)) }
 }
 
 // socketAck is, in Socket Mode, the journal write an event's
@@ -115,6 +126,11 @@ type recoveredKey struct{}
 // recovered reports whether ctx is a recovered event's work.
 func recovered(ctx context.Context) bool { return ctx.Value(recoveredKey{}) != nil }
 
+type retriedKey struct{}
+
+// retried reports whether ctx is the work of an event Slack delivered again.
+func retried(ctx context.Context) bool { return ctx.Value(retriedKey{}) != nil }
+
 // context marks a recovered event's work.
 func (d durable) context(ctx context.Context) context.Context {
 	if d.rec == nil {
@@ -136,7 +152,7 @@ func (d durable) end(finished bool) {
 // eventOrigin is where the reply to a message event goes.
 func eventOrigin(ctx context.Context, eventID string, m bot.Message) origin {
 	o := messageOrigin(m)
-	o.eventID, o.recovered = eventID, recovered(ctx)
+	o.eventID, o.recovered, o.retried = eventID, recovered(ctx), retried(ctx)
 	return o
 }
 
@@ -299,7 +315,7 @@ func (a *App) runRecovered(ctx context.Context, e progress.Entry) {
 		return
 	}
 	rec := &recovery{done: make(chan struct{})}
-	accepted := a.take(ev, cb, e.Payload, rec, nil)
+	accepted := a.take(ev, cb, e.Payload, rec, nil, false)
 	if !rec.started {
 		if !accepted {
 			<-ctx.Done() // refused: shutting down
@@ -343,12 +359,16 @@ func (a *App) replied(ctx context.Context, o origin) string {
 	}
 	ts, err := a.api.Replied(ctx, o.channel, o.replyThread(), o.eventID)
 	if err != nil {
-		a.log.Warn("cannot read the thread of a recovered event; answering it", "event_id", o.eventID, "err", err)
+		a.log.Warn("cannot read the thread of a recovered or re-delivered event; answering it", "event_id", o.eventID, "err", err)
 		return ""
 	}
 	if ts != "" {
-		a.metrics.Duplicate("recovered")
-		a.log.Info("a recovered event was already answered", "event_id", o.eventID, "channel", o.channel)
+		reason := "recovered"
+		if !o.recovered {
+			reason = "retried" // Slack's re-delivery of an event a stopped process answered
+		}
+		a.metrics.Duplicate(reason)
+		a.log.Info("an event was already answered", "event_id", o.eventID, "channel", o.channel, "reason", reason)
 	}
 	return ts
 }

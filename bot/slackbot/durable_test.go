@@ -359,3 +359,37 @@ func TestRecoveredWorkCutShortLeftAtOnce(t *testing.T) {
 		t.Fatalf("%d replies, want 1", n)
 	}
 }
+
+// Slack's re-delivery of an event that a stopped process's successor
+// answered, after the stopped process's claim on it ran out, finds the
+// reply in the thread and is not answered again.
+func TestRetriedAfterRecoveryLooksInTheThread(t *testing.T) {
+	const ts, eventID = "1700007600.000100", "EvRetriedAfterRecovery"
+	text := "There was an error preparing your modules."
+	fake, store := newFake(t), redisStores(t, 1)[0]
+	ctx := context.Background()
+	e := progress.Entry{Workspace: slackfake.TeamID, Channel: channel, EventID: eventID, Kind: "event",
+		Payload: slackfake.EventCallback(eventID, slackfake.Message(channel, ana, ts, text))}
+	if _, err := store.Append(ctx, "stopped-process", e); err != nil {
+		t.Fatal(err)
+	}
+	// The stopped process had claimed the message.
+	key := "slack:msg:" + channel + ":" + ts
+	if ok, err := store.Claim(ctx, slackfake.TeamID, key, "stopped-token", time.Hour); err != nil || !ok {
+		t.Fatalf("claim: %v %v", ok, err)
+	}
+	h := start(t, setup{mode: ModeHTTP, fake: fake, store: store, opts: func(o *Options) { o.JournalMinIdle = time.Millisecond }})
+	fake.WaitCalls(1, 10*time.Second, "chat.postMessage") // recovered, answered without the claim
+	h.waitJobs(1)
+	if err := store.Release(ctx, slackfake.TeamID, key, "stopped-token"); err != nil { // its claim runs out
+		t.Fatal(err)
+	}
+	h.postEvent(eventID, slackfake.Message(channel, ana, ts, text), 1) // Slack's last retry
+	h.waitJobs(2)
+	if n := len(postsIn(fake, ts)); n != 1 {
+		t.Fatalf("%d replies to one message, want 1", n)
+	}
+	if got := h.counter("upgradebot_duplicates_suppressed_total", "reason", "retried"); got != 1 {
+		t.Errorf("retried duplicates counted %v, want 1", got)
+	}
+}

@@ -277,7 +277,7 @@ func (a *App) answerWithScreenshots(j job, d durable, r *bot.Reading, shots []sh
 	w := &journalWrite{done: make(chan struct{})}
 	a.journal(w, m, r, d, j.received)
 	o := messageOrigin(m)
-	o.eventID, o.recovered = d.eventID, d.rec != nil
+	o.eventID, o.recovered, o.retried = d.eventID, d.rec != nil, d.retried
 	readable := 0
 	for _, s := range shots {
 		if s.problem == "" {
@@ -331,7 +331,7 @@ func (a *App) answerWithScreenshots(j job, d durable, r *bot.Reading, shots []sh
 func (a *App) screenshotsJob(j job, d durable, w *journalWrite, r *bot.Reading, shots []shot, readable int) func() {
 	m := r.Message()
 	o := messageOrigin(m)
-	o.eventID, o.recovered, o.screenshots = d.eventID, d.rec != nil, true
+	o.eventID, o.recovered, o.retried, o.screenshots = d.eventID, d.rec != nil, d.retried, true
 	return func() {
 		defer a.bgRunning.Add(-1)
 		ctx, cancel := context.WithTimeout(d.context(a.bgCtx), a.opts.ImageWait+a.opts.ImageTimeout+a.opts.JobTimeout)
