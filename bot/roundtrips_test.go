@@ -99,7 +99,7 @@ func (c *countingStore) ModuleOwners(ctx context.Context, w, e string) (map[stri
 
 // TestPasteRoundTrips bounds the store calls (each a round trip to Redis)
 // the core makes to answer a pasted error: they are most of a paste's cost
-// under load (docs/performance.md).
+// under load (docs/performance-investigations.md).
 func TestPasteRoundTrips(t *testing.T) {
 	store, err := progress.OpenBoltStore(filepath.Join(t.TempDir(), "bot.db"), progress.BoltOptions{Now: func() time.Time { return testNow }})
 	if err != nil {

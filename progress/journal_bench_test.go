@@ -9,7 +9,7 @@ import (
 // BenchmarkJournal is what the journal adds to the ack path: Append on the
 // local Redis against a PING in the same run (its floor: one round trip),
 // and Append on the embedded store (a committed bbolt transaction).
-// docs/performance.md gives the ratio.
+// docs/performance-investigations.md gives the ratio.
 func BenchmarkJournal(b *testing.B) {
 	ctx := context.Background()
 	e := Entry{Workspace: ws, Channel: "C0123456789", EventID: "Ev0123456789", Kind: "message",
