@@ -548,7 +548,7 @@ func (a *App) handleHome(ctx context.Context, eventID, team, user string) {
 const (
 	busyText = "upgradebot is too busy to take this right now (nothing was recorded): try again in a minute."
 	// outsiderText answers a command or click from another organization's
-	// member in a Slack Connect channel (or another workspace of a Grid org).
+	// member in a Slack Connect channel.
 	outsiderText = "Only people of the workspace upgradebot is installed in can run its commands or use its buttons (nothing was recorded). Errors you paste here are still answered."
 	stoppedText  = "upgradebot restarted before it got to this (nothing was recorded): try again in a minute."
 )

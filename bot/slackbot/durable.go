@@ -229,6 +229,15 @@ func (a *App) journal(w *journalWrite, m bot.Message, r *bot.Reading, d durable,
 // withoutToken is an event as received less Slack's legacy verification
 // token, a credential the bot never uses, not to be kept in the store.
 func withoutToken(raw []byte) []byte {
+	// Slack writes it first: cut it out without decoding the event (a
+	// decode and encode cost 20 µs on the acknowledgement path).
+	const first = `{"token":"`
+	if bytes.HasPrefix(raw, []byte(first)) {
+		value := raw[len(first):]
+		if end := bytes.IndexByte(value, '"'); end >= 0 && bytes.IndexByte(value[:end], '\\') < 0 && len(value) > end+1 && value[end+1] == ',' {
+			return append([]byte("{"), value[end+2:]...)
+		}
+	}
 	var fields map[string]json.RawMessage
 	if json.Unmarshal(raw, &fields) != nil || fields["token"] == nil {
 		return raw
