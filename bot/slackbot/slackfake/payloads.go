@@ -83,13 +83,22 @@ func HomeOpened(user string) map[string]any {
 	return map[string]any{"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": "home", "event_ts": "1700000000.000100"}
 }
 
-// EventCallback wraps an event as the Events API delivers it.
+// EventCallback wraps an event as the Events API delivers it, its fields
+// in the order Slack writes them (token first: the journal relies on it to
+// drop the token cheaply).
 func EventCallback(eventID string, event map[string]any) []byte {
-	b, _ := json.Marshal(map[string]any{
-		"token": "legacy-verification-token", "team_id": TeamID, "api_app_id": AppID, "event": event,
-		"type": "event_callback", "event_id": eventID, "event_time": 1700000000, "event_context": "4-fake",
-		"authorizations": []any{map[string]any{"team_id": TeamID, "user_id": BotUserID, "is_bot": true}},
-	})
+	b, _ := json.Marshal(struct {
+		Token          string           `json:"token"`
+		TeamID         string           `json:"team_id"`
+		APIAppID       string           `json:"api_app_id"`
+		Event          map[string]any   `json:"event"`
+		Type           string           `json:"type"`
+		EventID        string           `json:"event_id"`
+		EventTime      int              `json:"event_time"`
+		Authorizations []map[string]any `json:"authorizations"`
+		EventContext   string           `json:"event_context"`
+	}{"legacy-verification-token", TeamID, AppID, event, "event_callback", eventID, 1700000000,
+		[]map[string]any{{"team_id": TeamID, "user_id": BotUserID, "is_bot": true}}, "4-fake"})
 	return b
 }
 
