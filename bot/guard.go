@@ -29,6 +29,7 @@ const (
 	heldSentence    progress.Verdict = "sentence"
 	heldEnvironment progress.Verdict = "environment"
 	heldCounts      progress.Verdict = "counts"   // more failed (or skipped) modules than Service Center counted
+	heldAgain       progress.Verdict = "again"    // modules marked republished since: perhaps an older message
 	heldMention     progress.Verdict = "mention:" // + the environment the message's words name
 )
 
@@ -173,6 +174,8 @@ func (b *Bot) heldLines(ctx context.Context, workspace, env string, held []heldC
 			}
 			lines = append(lines, slices.Concat(Line{T(":question: Not recorded for "), B(env), T(": ")}, nameSpans(h.Change.Modules, 5),
 				Line{T(is + " here, so the message may be about the environment rather than a module (it would record ")}, says, Line{T(").")}))
+		case heldAgain:
+			lines = append(lines, b.againLine(ctx, workspace, env, h, says))
 		case heldCounts:
 			g := progress.Reason(h.Change.Reason).Group()
 			l := Line{T(":warning: Not recorded for "), B(env), T(": ")}
@@ -210,6 +213,25 @@ func (b *Bot) heldLines(ctx context.Context, workspace, env string, held []heldC
 		}
 	}
 	return append(lines, Line{T("If it is right after all, record it anyway.")})
+}
+
+// againLine says which of h's modules were marked republished, by whom
+// and when, as the message would list them again.
+func (b *Bot) againLine(ctx context.Context, workspace, env string, h heldChange, says Line) Line {
+	l := Line{T(":arrows_counterclockwise: Not recorded for "), B(env), T(": ")}
+	st, err := b.store.Status(ctx, workspace, env, -1)
+	for i, name := range h.Change.Modules {
+		if i > 0 {
+			l = append(l, T("; "))
+		}
+		i := slices.IndexFunc(st.RepublishedModules, func(m progress.Module) bool { return moduleKey(m.Name) == moduleKey(name) })
+		if err != nil || i < 0 {
+			l = append(l, C(name), T(" was marked republished"))
+			continue
+		}
+		l = append(l, b.republishedLine(st.RepublishedModules[i])...)
+	}
+	return slices.Concat(l, Line{T(" — is this message older than that? (It would list it again: ")}, says, Line{T(".)")})
 }
 
 // recordedText is where st's upgrade stands, with the figures the older message is compared with.
@@ -298,27 +320,32 @@ func countOf(c progress.Counts, g progress.Group) *int {
 	return nil
 }
 
-// beyondCounts splits the modules an add names as reason into those
-// Service Center's count of that group leaves room for and those beyond
-// it: named, the group would hold more modules than were counted, so one
-// is likely another environment's (or a name with spaces, unquoted).
-func (b *Bot) beyondCounts(ctx context.Context, workspace, env string, reason progress.Reason, mods []string) (kept, beyond []string) {
-	g := reason.Group()
-	if g == progress.GroupReported {
-		return mods, nil
-	}
-	e, err := b.store.Environment(ctx, workspace, env)
-	if err != nil || countOf(e.Counts, g) == nil {
-		return mods, nil
-	}
+// guardAdd splits the modules a message adds as reason into those to
+// record, those beyond Service Center's count (beyond) and those marked
+// republished already (again): an older message pasted again, or news
+// that a module is not republished after all, which a person tells apart.
+func (b *Bot) guardAdd(ctx context.Context, workspace, env string, reason progress.Reason, mods []string) (kept, beyond, again []string) {
 	st, err := b.store.Status(ctx, workspace, env, -1)
 	if err != nil {
-		return mods, nil
+		return mods, nil, nil // the record that follows says what is wrong
 	}
-	return beyondIn(st, reason, mods)
+	done := map[string]bool{}
+	for _, m := range st.RepublishedModules {
+		done[moduleKey(m.Name)] = true
+	}
+	for _, m := range mods {
+		if done[moduleKey(m)] {
+			again = append(again, m)
+		} else {
+			kept = append(kept, m)
+		}
+	}
+	kept, beyond = beyondIn(st, reason, kept)
+	return kept, beyond, again
 }
 
-// beyondIn is beyondCounts against st, read with all its modules.
+// beyondIn splits mods into those kept and those beyond Service Center's
+// count of reason's group in st, read with all its modules.
 func beyondIn(st progress.Status, reason progress.Reason, mods []string) (kept, beyond []string) {
 	g := reason.Group()
 	if countOf(st.Counts, g) == nil {

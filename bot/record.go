@@ -472,12 +472,18 @@ func (b *Bot) apply(ctx context.Context, workspace, env, actor, key string, chan
 				out.held = append(out.held, heldChange{Key: fmt.Sprintf("%s#%d#env", key, i), Change: h, Why: heldEnvironment})
 			}
 			p.Modules = slices.DeleteFunc(slices.Clone(p.Modules), func(m string) bool { return keptByEdit(ctx, m) })
-			if !correcting(ctx) {
-				var beyond []string
-				if p.Modules, beyond = b.beyondCounts(ctx, workspace, env, p.Reason, p.Modules); len(beyond) > 0 {
+			if !correcting(ctx) && len(p.Modules) > 0 {
+				var beyond, again []string
+				p.Modules, beyond, again = b.guardAdd(ctx, workspace, env, p.Reason, p.Modules)
+				if len(beyond) > 0 {
 					h := p
 					h.Modules = beyond
 					out.held = append(out.held, heldChange{Key: fmt.Sprintf("%s#%d#counts", key, i), Change: h, Why: heldCounts})
+				}
+				if len(again) > 0 {
+					h := p
+					h.Modules = again
+					out.held = append(out.held, heldChange{Key: fmt.Sprintf("%s#%d#again", key, i), Change: h, Why: heldAgain})
 				}
 			}
 			if len(p.Modules) == 0 {
@@ -540,6 +546,11 @@ func (b *Bot) apply(ctx context.Context, workspace, env, actor, key string, chan
 
 // reopenedLine says that a module marked republished is listed again.
 func (b *Bot) reopenedLine(m progress.Module) Line {
+	return append(b.republishedLine(m), T("; it is listed again."))
+}
+
+// republishedLine says who marked m republished, and when.
+func (b *Bot) republishedLine(m progress.Module) Line {
 	l := Line{C(m.Name), T(" was marked republished")}
 	if m.RepublishedBy != "" {
 		l = append(l, T(" by "), M(m.RepublishedBy))
@@ -547,7 +558,7 @@ func (b *Bot) reopenedLine(m progress.Module) Line {
 	if !m.RepublishedAt.IsZero() {
 		l = append(l, T(" ("+b.when(m.RepublishedAt)+")"))
 	}
-	return append(l, T("; it is listed again."))
+	return l
 }
 
 // environmentNames splits mods into the module names kept and those that

@@ -290,17 +290,31 @@ func TestHeldBannerDoesNotHoldProducers(t *testing.T) {
 	}
 }
 
-// A module marked republished and reported again is listed again, and the
-// reply says who marked it republished.
+// A message that lists again a module marked republished (an Error Log row
+// pasted again, perhaps from before) is held back, saying who marked it
+// republished and when, even when it would reopen an upgrade all clear;
+// Record anyway lists it again.
 func TestReportedAgainAfterRepublish(t *testing.T) {
-	b, _ := newTestBot(t)
-	cmd(t, b, "C1", "U1", "track prod 11.31.0")
-	msg(t, b, "C1", "U1", "1.1", "40 modules prepared successfully, 1 modules failed and 0 modules skipped.")
-	cmd(t, b, "C1", "U1", "failed Billing_CS")
-	cmd(t, b, "C1", "U2", "done Billing_CS")
-	out := RenderText(msg(t, b, "C1", "U3", "1.2", producerPaste).Reply)
-	mustSay(t, out, "Recorded for prod", "Billing_CS was marked republished by U2", "it is listed again")
-	mustSay(t, text(cmd(t, b, "C1", "U1", "status prod")), "failed 1 of 1 left")
+	eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
+		cmd(t, b, "C1", "U1", "track prod 11.31.0")
+		msg(t, b, "C1", "U1", "1.1", "40 modules prepared successfully, 1 modules failed and 0 modules skipped.")
+		msg(t, b, "C1", "U1", "1.2", "2026-12-07 07:00:00 Upgrade Failure: Upgrade failed for Billing_CS")
+		mustSay(t, text(cmd(t, b, "C1", "U2", "done Billing_CS")), "All clear on prod")
+		for i, paste := range []string{"2026-12-07 07:00:00 Upgrade Failure: Upgrade failed for Billing_CS", producerPaste} {
+			r := msg(t, b, "C1", "U3", fmt.Sprintf("1.%d", 3+i), paste)
+			mustSay(t, text(r), "Not recorded for prod: Billing_CS was marked republished by U2", "is this message older than that?", "[Record anyway]")
+			if out := text(r); strings.Contains(out, "no longer all clear") || strings.Contains(out, "Recorded for prod") {
+				t.Errorf("the module was listed again without asking:\n%s", out)
+			}
+			if st, _ := store.Status(context.Background(), "T1", "prod", 0); st.State != progress.StateDone || st.ModuleCount != 0 {
+				t.Fatalf("after %q: %s with %d modules, want done with none", paste, st.State, st.ModuleCount)
+			}
+			if i == 1 {
+				mustSay(t, text(click(b, "a1", buttonsOf(r.Reply)["Record anyway"])), "recorded anyway for prod", "Billing_CS")
+			}
+		}
+		mustSay(t, text(cmd(t, b, "C1", "U1", "status prod")), "failed 1 of 1 left")
+	})
 }
 
 // Error Log rows that name a producer's consumers say so, with the command

@@ -89,7 +89,7 @@ func TestRedeliveriesAndMentionPairGiveOneReply(t *testing.T) {
 		t.Fatalf("a new finding in the thread: %d replies (thread %q)", len(posts), posts[len(posts)-1].Field("thread_ts"))
 	}
 	// The same error again, once the module was marked republished: it is
-	// listed again, and the reply says so (with its Undo), diagnosis or not.
+	// held back, and the reply says so (with Record anyway), diagnosis or not.
 	if r := h.core.HandleCommand(context.Background(), bot.Command{Workspace: slackfake.TeamID, Channel: channel, User: ana, ID: "done1", Text: "done prod: Billing_CS"}); r.Announce.Empty() {
 		t.Fatalf("done: %s", bot.RenderText(r.Reply))
 	}
@@ -99,7 +99,7 @@ func TestRedeliveriesAndMentionPairGiveOneReply(t *testing.T) {
 	if len(posts) != 3 {
 		t.Fatalf("the paste that listed Billing_CS again got no reply: %d replies", len(posts))
 	}
-	mustContain(t, "the reply to the paste that listed it again", posts[2].Field("blocks"), "Recorded for *prod*", `"action_id":"undo"`)
+	mustContain(t, "the reply to the paste that would list it again", posts[2].Field("blocks"), "Not recorded for *prod*", "was marked republished", `"action_id":"record:anyway"`)
 	// A state said again in the thread is no news: not explained twice.
 	h.postEvent("EvState1", slackfake.InThread(slackfake.Message(channel, "U0BOB", "1700000200.000600", "There were errors preparing some modules."), ts), 0)
 	h.postEvent("EvState2", slackfake.InThread(slackfake.Message(channel, "U0BOB", "1700000200.000700", "There were errors preparing some modules."), ts), 0)
