@@ -61,13 +61,32 @@ func (b *Bot) Read(m Message) *Reading {
 				for i := range rows {
 					rows[i].Offset += start
 				}
-				findings = append(head, rows...)
+				findings = withVersionOf(findings, append(head, rows...))
 			}
 		}
 	}
 	r := &Reading{m: m, engine: b.engine, mention: b.mentionsBot(m.Text),
 		parts: []part{{key: messageKey(m), image: -1, findings: findings}}}
 	return r.WithImages(m.Images)
+}
+
+// withVersionOf gives found the Platform Server version whole names (the
+// page's "Version 11.10.0 (Build …)" line, below the grid), which the
+// grid's rows, read alone, do not say: the target's check needs it.
+func withVersionOf(whole, found []diagnosis.Finding) []diagnosis.Finding {
+	for _, f := range whole {
+		v, ok := f.Value("version")
+		if !ok {
+			continue
+		}
+		for i := range found {
+			if _, has := found[i].Value("version"); !has {
+				found[i].Values = append(slices.Clip(found[i].Values), v)
+			}
+		}
+		break
+	}
+	return found
 }
 
 // WithImages is the reading of the same message with its screenshots as

@@ -699,6 +699,26 @@ func TestPastedErrorLogGrid(t *testing.T) {
 	})
 }
 
+// The Error Log page copied whole, its grid's header and the page's
+// version line with it: the rows are read one by one and still held back
+// when that version is not the target, as without the header.
+func TestPastedErrorLogPageKeepsItsVersion(t *testing.T) {
+	const row = "2020-10-28 19:23:00\t\tUpgrade Failure: Upgrade failed for Employees\tCompilerService\tSRV01\tDetail\n"
+	for name, page := range map[string]string{
+		"with the header":    "Error Log\nTime of Log\tModule\tMessage\tSource\tServer\n" + row + "Development purpose\nVersion 11.10.0 (Build 22500)",
+		"without the header": "Error Log\n" + row + "Development purpose\nVersion 11.10.0 (Build 22500)",
+	} {
+		t.Run(name, func(t *testing.T) {
+			b, store := newTestBot(t)
+			cmd(t, b, "C1", "U1", "track prod 11.31.0")
+			mustSay(t, text(msg(t, b, "C1", "U1", "1.1", page)), "Not recorded for prod: this message names Platform Server 11.10.0, but prod's target is 11.31.0")
+			if st, _ := store.Status(context.Background(), "T1", "prod", 0); st.ModuleCount != 0 {
+				t.Errorf("recorded %d modules, want none", st.ModuleCount)
+			}
+		})
+	}
+}
+
 // A list emptied with no news of the preparation is not all clear: the
 // reply says its outcome is not known yet; after the summary, all clear.
 func TestAllClearBeforeTheOutcome(t *testing.T) {
