@@ -35,6 +35,7 @@ type nameQuestion struct {
 	Reason     progress.Reason
 	Key        string   // the question's change key: one answer is recorded
 	Codes      []string // the `record <code>` of each candidate, once kept
+	Wrapped    bool     // in pasted text, cut by a line break (not read by OCR)
 }
 
 // modulePage is the title of Service Center's module page, as OCR reads it.
@@ -106,6 +107,31 @@ func mentions(read, text string) []string {
 // wrappedRest is a line holding only the rest of a word cut at a line's end.
 var wrappedRest = regexp.MustCompile(`^[a-z][A-Za-z0-9_]*$`)
 
+// wrappedName is nil for a module name read in pasted text, or, when a
+// line break cut it (a log viewer's wrap: its rest alone on the next line,
+// or inside its quotes), the names to ask about, the whole one first.
+func wrappedName(read, text string) []string {
+	if names := cutAtLineEnd(read, text); names != nil {
+		return names
+	}
+	if head, tail, ok := strings.Cut(read, " "); ok && (strings.Contains(text, head+"\n"+tail) || strings.Contains(text, head+"\r\n"+tail)) {
+		return []string{head + tail, read}
+	}
+	return nil
+}
+
+// cutAtLineEnd is nil, or the whole name and read when read ends a line of
+// text and the rest of its word stands alone on the next ("…_CoreWi" /
+// "dgets").
+func cutAtLineEnd(read, text string) []string {
+	if _, after, ok := strings.Cut(text, read+"\n"); ok {
+		if rest, _, _ := strings.Cut(after, "\n"); wrappedRest.MatchString(strings.TrimRight(rest, "\r")) {
+			return []string{read + strings.TrimRight(rest, "\r"), read}
+		}
+	}
+	return nil
+}
+
 // checkName decides what a module name read by OCR is: the name to record
 // (sure), or "" and the candidates to ask about. listed are the modules
 // already on the lists of the channel's environments.
@@ -123,12 +149,9 @@ func checkName(read, text string, listed []string) (string, []string) {
 	if len(onList) > 1 {
 		return "", onList
 	}
-	// A long name Service Center's column wrapped inside a word: its rest
-	// alone on the next line ("…_CoreWi" / "dgets").
-	if _, after, ok := strings.Cut(text, read+"\n"); ok {
-		if rest, _, _ := strings.Cut(after, "\n"); wrappedRest.MatchString(rest) {
-			return "", []string{read + rest, read}
-		}
+	// A long name Service Center's column wrapped inside a word.
+	if names := cutAtLineEnd(read, text); names != nil {
+		return "", names
 	}
 	// A name one or two letters away, in the picture (the message names
 	// its module twice) or on a list, makes the reading doubtful: OCR
@@ -176,13 +199,14 @@ func (b *Bot) checkedPlan(ctx context.Context, m Message, parts []part) ([]part,
 	copy(out, parts)
 	unsure := map[string]map[string]bool{} // part key → names read not recorded
 	for i, p := range out {
-		if p.image < 0 || p.sheet != nil || m.Images[p.image].File {
+		pasted := p.image < 0 && p.sheet == nil
+		if !pasted && (p.image < 0 || p.sheet != nil || m.Images[p.image].File) {
 			continue
 		}
 		var findings []diagnosis.Finding
 		for _, f := range p.findings {
 			read := f.Text("module")
-			if title := modulePageTitle(p.text); f.ID == "module-not-upgraded" && read == "" && title != "" {
+			if title := modulePageTitle(p.text); !pasted && f.ID == "module-not-upgraded" && read == "" && title != "" {
 				// Service Center's module page names its module in its
 				// title, not in the message: asked, not recorded.
 				if !slices.ContainsFunc(questions, func(q nameQuestion) bool { return q.Read == title }) {
@@ -193,17 +217,26 @@ func (b *Bot) checkedPlan(ctx context.Context, m Message, parts []part) ([]part,
 				findings = append(findings, f)
 				continue
 			}
-			if !loaded {
-				listed, loaded = b.channelModules(ctx, m), true
+			var name string
+			var candidates []string
+			if pasted {
+				if candidates = wrappedName(read, m.Text); candidates == nil {
+					findings = append(findings, f)
+					continue
+				}
+			} else {
+				if !loaded {
+					listed, loaded = b.channelModules(ctx, m), true
+				}
+				name, candidates = checkName(read, p.text, listed)
 			}
-			name, candidates := checkName(read, p.text, listed)
 			if name == "" {
 				if unsure[p.key] == nil {
 					unsure[p.key] = map[string]bool{}
 				}
 				if !unsure[p.key][read] {
 					unsure[p.key][read] = true
-					questions = append(questions, nameQuestion{Read: read, Candidates: candidates, Key: p.key + ":ask:" + read})
+					questions = append(questions, nameQuestion{Read: read, Candidates: candidates, Key: p.key + ":ask:" + read, Wrapped: pasted})
 				}
 			} else if name != read {
 				f.Values = slices.Clone(f.Values)
@@ -306,11 +339,18 @@ func (b *Bot) keepQuestions(ctx context.Context, m Message, env, replyKey string
 // questionBlocks ask about the names read, one line and one row of
 // buttons each; more names than maxQuestions are named, not asked.
 func (b *Bot) questionBlocks(r *Reply, env string, qs []nameQuestion, total int) {
-	r.Section(Line{T(":mag: I am not sure of these module names read from the screenshot, so I did not record them for "), B(env), T(". Which module is it?")})
+	from := " read from the screenshot"
+	if !slices.ContainsFunc(qs, func(q nameQuestion) bool { return !q.Wrapped }) {
+		from = ", cut by a line break in the message"
+	}
+	r.Section(Line{T(":mag: I am not sure of these module names" + from + ", so I did not record them for "), B(env), T(". Which module is it?")})
 	for i, q := range qs {
-		if q.Reason == progress.ReasonNotUpgraded { // a module page's title (modulePageTitle)
+		switch {
+		case q.Wrapped:
+			r.Context(Line{T("Cut as "), C(q.Read), T(":")})
+		case q.Reason == progress.ReasonNotUpgraded: // a module page's title (modulePageTitle)
 			r.Context(Line{T("The screenshot is of the page of "), C(q.Read), T(" in Service Center: is it the module not upgraded?")})
-		} else {
+		default:
 			r.Context(Line{T("Read as "), C(q.Read), T(":")})
 		}
 		var buttons []Button

@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -42,6 +43,61 @@ func TestCheckName(t *testing.T) {
 		if got != tt.want || strings.Join(candidates, ",") != tt.candidates {
 			t.Errorf("checkName(%q, %q, %v) = %q %q, want %q %q", tt.read, tt.text, tt.listed, got, candidates, tt.want, tt.candidates)
 		}
+	}
+}
+
+// A module name a line break cut in pasted text (a log viewer's wrap) is
+// asked about, the whole name first, not recorded cut; a name that ends its
+// line whole, or a next line that is not the rest of a word, is recorded.
+func TestWrappedNameInPastedTextIsAsked(t *testing.T) {
+	const producer = "Producer module '%s' hasn't been prepared for the current OutSystems environment version. The Preparation of Modules may not have finished yet, failed, or it is on hold."
+	tests := []struct {
+		name, paste string
+		asked       []string // the buttons, whole name first; nil: recorded
+		recorded    string   // the names listed, when recorded
+	}{
+		{"rest alone on the next line", "2026-12-07 07:00:00 Upgrade Failure: Upgrade failed for CustomerPortal_CoreWidg\nets", []string{"CustomerPortal_CoreWidgets", "CustomerPortal_CoreWidg"}, ""},
+		{"inside the quotes", fmt.Sprintf(producer, "CustomerPortal_Core\nWidgets"), []string{"CustomerPortal_CoreWidgets", "CustomerPortal_Core Widgets"}, ""},
+		{"whole, a row after it", "2026-12-07 07:00:00 Upgrade Failure: Upgrade failed for Billing_CS\n2026-12-07 07:00:01 Upgrade Failure: Upgrade failed for Orders_CS", nil, "Billing_CS,Orders_CS"},
+		{"whole, a sentence after it", "2026-12-07 07:00:00 Upgrade Failure: Upgrade failed for Billing_CS\nAny idea why?", nil, "Billing_CS"},
+		{"whole, quoted on one line", fmt.Sprintf(producer, "Billing_CS"), nil, "Billing_CS"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, store := newTestBot(t)
+			cmd(t, b, "C1", "U1", "track prod")
+			r := msg(t, b, "C1", "U1", "1.1", tt.paste)
+			st, _ := store.Status(context.Background(), "T1", "prod", -1)
+			if tt.asked == nil {
+				var names []string
+				for _, m := range st.Modules {
+					names = append(names, m.Name)
+				}
+				if strings.Join(names, ",") != tt.recorded {
+					t.Fatalf("listed %+v, want %s:\n%s", st.Modules, tt.recorded, text(r))
+				}
+				return
+			}
+			mustSay(t, text(r), "not sure of these module names, cut by a line break in the message")
+			if len(st.Modules) != 0 {
+				t.Fatalf("recorded %+v before the answer", st.Modules)
+			}
+			var labels []string
+			for _, bl := range r.Reply.Blocks {
+				for _, bt := range bl.Buttons {
+					if strings.HasPrefix(bt.ActionID, ActionRecord+":") {
+						labels = append(labels, bt.Label)
+					}
+				}
+			}
+			if !slices.Equal(labels, tt.asked) {
+				t.Fatalf("asked %q, want %q", labels, tt.asked)
+			}
+			click(b, "a1", buttonsOf(r.Reply)[tt.asked[0]])
+			if st, _ := store.Status(context.Background(), "T1", "prod", -1); len(st.Modules) != 1 || st.Modules[0].Name != tt.asked[0] {
+				t.Errorf("the answer listed %+v, want %s", st.Modules, tt.asked[0])
+			}
+		})
 	}
 }
 
