@@ -80,8 +80,10 @@ func (t *template) capture(n *normalized, i, k int, framed bool) (int, []byte, b
 	if hasNext {
 		lim := end + 1 + len(word) // the value, a space, the word
 		p := findWord(l, i, lim, word)
-		if q := strings.ReplaceAll(word, "'", ""); p <= i && q != word { // "cant": the apostrophe left out
-			p = findWord(l, i, lim, q)
+		for _, sep := range []string{"", " "} { // "cant", "can t": the apostrophe left out, or read as a space
+			if q := strings.ReplaceAll(word, "'", sep); p <= i && q != word {
+				p = findWord(l, i, lim, q)
+			}
 		}
 		if p <= i && then != "" { // OCR may have joined the next two words: "thatis locking"
 			p = findWord(l, i, lim+len(then), word+then)
