@@ -18,8 +18,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -549,6 +551,10 @@ func (s *Shell) image(ctx context.Context, path string) {
 		fmt.Fprintf(s.out, "Screenshots are not read: %s\n", s.opts.ImageUnavailable)
 		return
 	}
+	if err := checkPath(path); err != nil {
+		fmt.Fprintf(s.out, "Could not read %s: %v\n", path, err)
+		return
+	}
 	text, err := s.opts.ReadImage(ctx, path)
 	if err != nil {
 		fmt.Fprintf(s.out, "Could not read %s: %v\n", path, err)
@@ -560,11 +566,27 @@ func (s *Shell) image(ctx context.Context, path string) {
 		Images: []bot.ImageText{{Name: filepath.Base(path), Text: text}}})
 }
 
+// checkPath says, in words that tell what to do, why path is no file to read.
+func checkPath(path string) error {
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return errors.New("no such file; check the path (relative to the directory the shell started in)")
+	case err == nil && fi.IsDir():
+		return errors.New("it is a directory; give a file's path")
+	}
+	return nil // any other problem is the open's to report
+}
+
 // file reads a file as if shared in Slack: a text, or an Error Log
 // export (CSV, tab-separated text, XLSX), read by the core (bot.ReadFile).
 func (s *Shell) file(ctx context.Context, path string) {
 	if path == "" {
 		fmt.Fprintln(s.out, "Usage: :file PATH (a text, CSV or XLSX file, read as if shared in Slack)")
+		return
+	}
+	if err := checkPath(path); err != nil {
+		fmt.Fprintf(s.out, "Could not read %s: %v\n", path, err)
 		return
 	}
 	f, err := os.Open(path)

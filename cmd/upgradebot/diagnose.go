@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 
 	"github.com/upgradebot/upgradebot/bot"
@@ -104,10 +106,16 @@ var errTooLarge = fmt.Errorf("more than %d MB: diagnose reads at most %d MB; pas
 
 func readFileLimited(path string) ([]byte, error) {
 	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, errors.New("no such file: check the path, or give - to read standard input")
+	}
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+		return nil, errors.New("it is a directory: give a file's path, or - to read standard input")
+	}
 	return readLimited(f)
 }
 

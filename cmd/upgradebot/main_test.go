@@ -155,6 +155,19 @@ func TestExitCodes(t *testing.T) {
 	}
 }
 
+// A path that is no file to read is an input error that says what to give.
+func TestDiagnoseNoSuchFile(t *testing.T) {
+	dir := t.TempDir()
+	for path, want := range map[string]string{
+		dir:                        "reading " + dir + ": it is a directory: give a file's path, or - to read standard input",
+		filepath.Join(dir, "nope"): "reading " + filepath.Join(dir, "nope") + ": no such file: check the path, or give - to read standard input",
+	} {
+		if r := run(t, "", nil, "diagnose", path); r.code != 1 || !strings.Contains(r.stderr, want) {
+			t.Errorf("diagnose %s: exit %d, stderr %q; want 1 and %q", path, r.code, r.stderr, want)
+		}
+	}
+}
+
 // TestDiagnoseTooLarge: an input over the limit is an input error (exit 1,
 // saying the limit), not a silent cut and "nothing found"; at the limit it runs.
 func TestDiagnoseTooLarge(t *testing.T) {
