@@ -26,6 +26,22 @@ var valueLabels = []struct{ key, label string }{
 type known struct {
 	env      progress.Environment
 	internal bool
+	fix      string // for the entry explained: whether env's target has its fix (a condition)
+}
+
+// about is k for explaining e: a known issue that e.FixedIn fixes is ruled
+// out when env's target is that version or later (the target's own tools
+// show the message); with no target known, it is not.
+func (k known) about(e *diagnosis.Entry) known {
+	k.fix = ""
+	if e.FixedIn != "" {
+		k.fix = "fix-not-in-target"
+		// "11.13" may be before "11.13.2": a fix counts when the target says so.
+		if c := progress.CompareVersions(k.env.Version, e.FixedIn); k.env.Version != "" && (c > 0 || c == 0 && strings.Count(k.env.Version, ".") >= strings.Count(e.FixedIn, ".")) {
+			k.fix = "fix-in-target"
+		}
+	}
+	return k
 }
 
 // phase is where env's preparation stands, as a knowledge-base condition.
@@ -65,6 +81,9 @@ func (k known) conditions() []string {
 	}
 	if o := outcome(k.env); o != "" {
 		c = append(c, o)
+	}
+	if k.fix != "" {
+		c = append(c, k.fix)
 	}
 	return c
 }
@@ -126,6 +145,7 @@ func (b *Bot) diagnosisReply(findings []diagnosis.Finding, k known) *Reply {
 		}
 		r.Header(titles[gi])
 		r.Fields(findingFields(g.items)...)
+		k := k.about(g.entry)
 		if l := preparationLine(g.entry, k); l != nil {
 			r.Section(l)
 		}

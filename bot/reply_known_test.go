@@ -37,6 +37,43 @@ func everyKnown() []known {
 	return out
 }
 
+// A known issue that a later Platform Server fixes is the cause only while
+// the target is older: with the target at the fix or past it, the reply
+// rules it out and says to open a case; with no target, or one that may be
+// older ("11.13" for a fix in 11.13.2), it gives the known issue's advice.
+func TestKnownIssueFixedInTheTarget(t *testing.T) {
+	const paste = "Configuration Tool: Unable to obtain the connection string"
+	const knownIssue, upgrade = "A known issue of upgrades from Platform Server 10", "Upgrade to Platform Server 11.13.2 or later"
+	const ruledOut, support = "The target version has the fix of the known issue behind this message (Platform Server 11.13.2)", "Open a case with OutSystems Support"
+	tests := []struct {
+		track    string
+		ruledOut bool
+	}{
+		{"track prod self-managed", false},
+		{"track prod 11.13.1 self-managed from 10.0.1", false},
+		{"track prod 11.13 self-managed", false},
+		{"track prod 11.13.2 self-managed", true},
+		{"track prod 11.31.0 self-managed from 11.14.0", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.track, func(t *testing.T) {
+			b, _ := newTestBot(t)
+			cmd(t, b, "C1", "U1", tt.track)
+			out := text(msg(t, b, "C1", "U1", "1.1", paste))
+			shown, hidden := []string{knownIssue, upgrade}, []string{ruledOut, support}
+			if tt.ruledOut {
+				shown, hidden = hidden, shown
+			}
+			mustSay(t, out, shown...)
+			for _, h := range hidden {
+				if strings.Contains(out, h) {
+					t.Errorf("%q shown:\n%s", h, out)
+				}
+			}
+		})
+	}
+}
+
 // A reply shows the causes, steps and links of the installation type
 // known, unlabelled; an unknown type shows every type's, labelled.
 func TestRepliesFollowTheInstallationType(t *testing.T) {
@@ -59,7 +96,7 @@ func TestRepliesFollowTheInstallationType(t *testing.T) {
 				}
 			}
 			for _, n := range append(append([]diagnosis.Note{}, entry.Causes...), entry.Steps...) {
-				check("note", n.Only, n.Text, k.applies(diagnosis.InstallAny, n.When))
+				check("note", n.Only, n.Text, k.about(entry).applies(diagnosis.InstallAny, n.When))
 			}
 			for _, l := range entry.Links {
 				check("link", l.Only, l.Title, true)

@@ -45,8 +45,8 @@ type Note struct {
 	When   []string `yaml:"when"`
 }
 
-// Conditions are what a note's When may name: the preparation's stage (finished, refined: step-failed, all-prepared, with-errors; republish-all: from Platform Server 10), an internal error or not.
-var Conditions = []string{"unknown", "preparing", "finished", "step-failed", "all-prepared", "with-errors", "republish-all", "internal-error", "no-internal-error"}
+// Conditions are what a note's When may name: the preparation's stage (finished, refined: step-failed, all-prepared, with-errors; republish-all: from Platform Server 10), an internal error or not, whether the target version has the entry's FixedIn.
+var Conditions = []string{"unknown", "preparing", "finished", "step-failed", "all-prepared", "with-errors", "republish-all", "internal-error", "no-internal-error", "fix-in-target", "fix-not-in-target"}
 
 // Link is a documentation link kept in the data so it can be corrected without a release.
 type Link struct {
@@ -59,7 +59,6 @@ type Link struct {
 type Message struct {
 	Text string `yaml:"text"`
 	Key  string `yaml:"key"`
-
 	tmpl *template
 }
 
@@ -75,6 +74,7 @@ type Entry struct {
 	Plural    string    `yaml:"plural"`    // the title when a reply explains several findings of the entry
 	Source    string    `yaml:"source"`    // where the messages were taken from
 	Republish string    `yaml:"republish"` // the reason a message's {module} is listed under, while an upgrade is open
+	FixedIn   string    `yaml:"fixed_in"`  // the Platform Server version that fixes the known issue behind the messages
 }
 
 // KB is a validated, compiled knowledge base.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -37,7 +38,22 @@ func TestBuiltinHasContractIDs(t *testing.T) {
 		if e.Republish != "" && !strings.Contains(e.Messages[0].Text, "{module}") {
 			t.Errorf("%s: republish without a {module} to record", e.ID)
 		}
+		if e.FixedIn != "" && (!fullVersion.MatchString(e.FixedIn) || !hasNoteWhen(e, "fix-in-target") || !hasNoteWhen(e, "fix-not-in-target")) {
+			t.Errorf("%s: fixed_in %q must be a version x.y.z, with notes for both fix-in-target and fix-not-in-target", e.ID, e.FixedIn)
+		}
 	}
+}
+
+var fullVersion = regexp.MustCompile(`^\d+\.\d+\.\d+$`)
+
+// hasNoteWhen reports whether a cause or step of e is limited to condition c.
+func hasNoteWhen(e *Entry, c string) bool {
+	for _, n := range append(append([]Note{}, e.Causes...), e.Steps...) {
+		if slices.Contains(n.When, c) {
+			return true
+		}
+	}
+	return false
 }
 
 // references are the documents messages are checked against: the
