@@ -308,6 +308,12 @@ func TestMessageNamingItsEnvironment(t *testing.T) {
 		if _, ok := buttonsOf(r.Reply)["Record anyway"]; !ok {
 			t.Errorf("no Record anyway:\n%s", text(r))
 		}
+		// Someone's own sentence is chat, whatever environment it names.
+		r = msg(t, b, "C1", "U1", "1.15", "we are now preparing your modules for the demo on uat lol")
+		mustSay(t, text(r), "Not recorded for prod: the message stands in a sentence of someone's own")
+		if out := text(r); strings.Contains(out, "speaks of") {
+			t.Errorf("a sentence is asked about as news of another environment:\n%s", out)
+		}
 		msg(t, b, "C1", "U1", "1.2", "Upgrade Failure: Upgrade failed for QA_Tools")
 		if st, _ := store.Status(ctx, "T1", "prod", 0); st.ModuleCount != 1 {
 			t.Errorf("QA_Tools not recorded for prod: %d listed", st.ModuleCount)

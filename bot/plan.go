@@ -209,10 +209,16 @@ type partChanges struct {
 	Why progress.Verdict `json:"w,omitempty"`
 }
 
-// heldFor holds back every change of parts, for why.
+// heldFor holds back every change of parts, for why; a part held back
+// already, all of it in a sentence of someone's own, keeps that reason:
+// a chat line is no news of any environment.
 func heldFor(parts []partChanges, why progress.Verdict) []partChanges {
 	out := make([]partChanges, len(parts))
 	for i, pc := range parts {
+		if len(pc.Changes) == 0 {
+			out[i] = pc
+			continue
+		}
 		out[i] = partChanges{Key: pc.Key, Held: slices.Concat(pc.Changes, pc.Held), Why: why}
 	}
 	return out
