@@ -46,8 +46,7 @@ func (f Finding) Number(name string) (int, bool) {
 	return v.Num, ok && v.Kind == ValueNumber
 }
 
-// MarshalJSON writes the finding as CONTRACTS.md defines it: id, title,
-// then one key per value present.
+// MarshalJSON writes the finding as CONTRACTS.md defines it: id, title, then a key per value.
 func (f Finding) MarshalJSON() ([]byte, error) {
 	var b bytes.Buffer
 	// Not HTML-escaped: a module named R&D reads as R&D. Encode adds a newline.

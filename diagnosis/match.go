@@ -59,8 +59,7 @@ func matchWord(l []byte, i int, w string) (int, bool) {
 	return i, false
 }
 
-// exactWord matches w at i as written, but for a line break inside it or
-// its apostrophe left out.
+// exactWord matches w at i as written, but for a line break in it or its apostrophe left out.
 func exactWord(l []byte, i int, w string) (int, bool) {
 	for k := 0; k < len(w); {
 		if i < len(l) && l[i] == w[k] {

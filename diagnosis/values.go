@@ -10,8 +10,7 @@ import (
 	"unicode/utf8"
 )
 
-// Step 4 of the pipeline (README.md): read a value where the template has
-// a placeholder.
+// Step 4 of the pipeline (README.md): read a value at a template's placeholder.
 
 func isQuote(c byte) bool { return c == '\'' || c == '"' }
 
@@ -132,7 +131,11 @@ func (t *template) capture(n *normalized, i, k int, framed bool) (int, []byte, b
 			val = trimValue(val[:d])
 		}
 	}
-	// After a word ("… failed for X"), not a field's colon ("… 5 of 30: X"), chat may go on the sentence.
+	// After a word ("… failed for X"), not a field's colon ("… 5 of 30: X"), chat may go on the sentence;
+	// after the colon, words of chat after a name end it ("… 5 of 30: Directory is where it hangs").
+	if name, _, _ := bytes.Cut(val, []byte(" ")); e.name == "module" && t.elems[k-1].kind != elWord && looksLikeChat(val, true) && !looksLikeChat(name, true) {
+		val = name
+	}
 	if len(val) == 0 || (e.name == "module" && looksLikeChat(val, t.elems[k-1].kind == elWord)) {
 		if len(val) == 0 || !framed {
 			return i, nil, false
@@ -163,8 +166,7 @@ func (n *normalized) runesEnd(i, count int) int {
 	return i
 }
 
-// errorLogSource reports whether a Source value of Service Center's Error
-// Log starts at l[i].
+// errorLogSource reports whether an Error Log Source value starts at l[i].
 func errorLogSource(l []byte, i int) bool {
 	return slices.ContainsFunc([]string{"compilerservice", "deployservice", "deploymentcontroller", "scheduler", "platformserver"},
 		func(s string) bool { return bytes.HasPrefix(l[i:], []byte(s)) && !wordStartsAt(l, i+len(s)) })
