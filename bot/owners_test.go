@@ -78,7 +78,7 @@ func TestTakeAndRelease(t *testing.T) {
 		}
 		// Status names owners; a reminder mentions each owner once, then who has nothing.
 		mustSay(t, text(run("U0", "status")), "A — failed, reported by U0, taken by U1", "C — failed, reported by U0, taken by U2")
-		r, _, err := b.ScheduledReminder(context.Background(), "T1", "C1", "prod", testNow, time.Hour)
+		r, _, err := b.ScheduledReminder(context.Background(), "T1", "C1", testNow, testNow, time.Hour)
 		if err != nil || r == nil {
 			t.Fatalf("reminder: %v %v", r, err)
 		}
@@ -122,7 +122,7 @@ func TestSnooze(t *testing.T) {
 	}
 	reminded := func(at time.Time) bool {
 		t.Helper()
-		r, _, err := b.ScheduledReminder(ctx, "T1", "C1", "prod", at, time.Hour)
+		r, _, err := b.ScheduledReminder(ctx, "T1", "C1", at, at, time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -139,7 +139,7 @@ func TestSnooze(t *testing.T) {
 	mustSay(t, text(run("snooze off")), "not snoozed")
 
 	// The reminder's button snoozes for an hour.
-	r, _, _ := b.ScheduledReminder(ctx, "T1", "C1", "prod", *now, time.Hour)
+	r, _, _ := b.ScheduledReminder(ctx, "T1", "C1", *now, *now, time.Hour)
 	bt := buttonsOf(r)["Snooze 1 hour"]
 	if bt.Command != "snooze prod 1h" {
 		t.Fatalf("snooze button %+v", bt)
@@ -465,7 +465,7 @@ func TestStatusSaysThePreparationIsQuiet(t *testing.T) {
 	msg(t, b, "C1", "U2", "1.2", "The 1-Click Publish started by ana.silva at 2024-03-12 10:15:02 can't proceed because there is an ongoing Modules upgrade, started by Compiler Service at 2024-03-12 10:01:44, that is locking 'Orders_CS' module.")
 	*now = now.Add(time.Hour)
 	mustSay(t, text(cmd(t, b, "C1", "U1", "status prod  ")), "No news of the preparation for 3h")
-	if r, _, err := b.ScheduledReminder(context.Background(), "T1", "C1", "prod", *now, time.Hour); err != nil || !strings.Contains(RenderText(r), "last reported running 3h") {
+	if r, _, err := b.ScheduledReminder(context.Background(), "T1", "C1", *now, *now, time.Hour); err != nil || !strings.Contains(RenderText(r), "last reported running 3h") {
 		t.Errorf("the reminder (err %v):\n%s", err, RenderText(r))
 	}
 }

@@ -209,40 +209,64 @@ func (b *Bot) reminder(st progress.Status, owners *ownership, now time.Time, sta
 	return r
 }
 
-// ChannelReminder is the reminder of every environment a channel follows
-// that has something outstanding and is not snoozed here, in one message;
-// nil when none has.
+// ChannelReminder is ScheduledReminder now, noted at once (remind now).
 func (b *Bot) ChannelReminder(ctx context.Context, workspace, channel string, now time.Time, stall time.Duration) (*Reply, error) {
+	r, posted, err := b.ScheduledReminder(ctx, workspace, channel, now, now, stall)
+	if err == nil && posted != nil {
+		if err := posted(ctx); err != nil {
+			b.log.Warn("cannot note the channel reminded; its all-clear may not be posted, or be posted again", "channel", channel, "err", err)
+		}
+	}
+	return r, err
+}
+
+// ScheduledReminder is what a channel gets at a reminder due at occ, in
+// one message however many environments it follows (each owner named
+// once): each environment's reminder while work is outstanding, unless
+// snoozed there; once its work is done, one all-clear if the channel was
+// reminded since the last one. An environment whose upgrade started after
+// occ was not followed then and is left out. nil when nothing is due;
+// after posting it, call posted to record what it said.
+func (b *Bot) ScheduledReminder(ctx context.Context, workspace, channel string, occ, now time.Time, stall time.Duration) (*Reply, func(context.Context) error, error) {
 	envs, err := b.store.ChannelEnvironments(ctx, workspace, channel)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var parts []*Reply
 	var more, reminded []string
+	var cleared []func(context.Context) error
 	all := &Reply{}
 	for _, e := range envs {
-		if _, ok := b.snoozed(ctx, workspace, channel, e, now); ok {
-			continue // snoozed here: not posted early either
+		if b.UpgradeStarted(ctx, workspace, e.Name).After(occ) {
+			continue
 		}
 		st, err := b.store.Status(ctx, workspace, e.Name, ReminderModules)
-		if err != nil {
-			return nil, err
+		if errors.Is(err, progress.ErrNotFound) {
+			continue // untracked meanwhile
 		}
+		if err != nil {
+			return nil, nil, err
+		}
+		_, snoozed := b.snoozed(ctx, workspace, channel, e, now)
 		if len(parts) == maxReminderEnvs {
-			if outstanding(st, now, stall).any() {
+			if !snoozed && outstanding(st, now, stall).any() {
 				more = append(more, e.Name)
 			}
 			continue
 		}
 		r := b.reminder(st, b.moduleOwnership(ctx, workspace, st), now, stall, len(parts))
 		work := r != nil
+		if work && snoozed {
+			continue // snoozed here: not posted early either
+		}
 		if !work {
 			// Done since this channel was reminded: its all-clear, now.
 			var posted func(context.Context) error
-			if r, posted, err = b.pendingAllClear(ctx, workspace, channel, st); err == nil && posted != nil {
-				if err := posted(ctx); err != nil {
-					b.log.Warn("cannot note the all-clear posted; the next reminder may post it again", "channel", channel, "env", e.Name, "err", err)
-				}
+			if r, posted, err = b.pendingAllClear(ctx, workspace, channel, st); err != nil {
+				return nil, nil, err
+			}
+			if posted != nil {
+				cleared = append(cleared, posted)
 			}
 		}
 		switch {
@@ -260,25 +284,36 @@ func (b *Bot) ChannelReminder(ctx context.Context, workspace, channel string, no
 			}
 		}
 	}
-	for _, env := range reminded {
-		// Reminded now (remind now), the channel gets its all-clear too.
-		if err := b.markReminded(ctx, workspace, channel, env); err != nil {
-			b.log.Warn("cannot note the channel reminded; its all-clear may not be posted", "channel", channel, "env", env, "err", err)
+	posted := func(ctx context.Context) error {
+		var errs []error
+		for _, env := range reminded {
+			errs = append(errs, b.markReminded(ctx, workspace, channel, env))
 		}
+		for _, c := range cleared {
+			errs = append(errs, c(ctx))
+		}
+		return errors.Join(errs...)
 	}
 	switch {
 	case len(parts) == 0:
-		return nil, nil
+		return nil, nil, nil
 	case len(parts) == 1 && len(more) == 0:
-		return parts[0], nil
+		return parts[0], posted, nil
 	}
 	r := all
-	r.Summary = fmt.Sprintf("Reminder: %d environments have work outstanding", len(parts)+len(more))
+	var summaries []string
+	for _, p := range parts {
+		summaries = append(summaries, p.Summary)
+	}
+	r.Summary = strings.Join(summaries, "; ")
+	if n := len(reminded) + len(more); n > 0 {
+		r.Summary = "Reminder: " + plural(n, "environment has", "environments have") + " work outstanding"
+	}
 	if len(more) > 0 {
 		r.Context(notShown(fmt.Sprintf("… and outstanding work on %s not shown here: ", plural(len(more), "more environment", "more environments")), more,
 			C(b.cmd+" status "+more[0]), T(" shows one.")))
 	}
-	return r, nil
+	return r, posted, nil
 }
 
 // Digest is every environment's state of the workspaces (all when nil;
@@ -401,27 +436,6 @@ func (b *Bot) allClearAnnounced(ctx context.Context, workspace, channel, env str
 	if err := b.store.Release(ctx, workspace, remindOpenKey(channel, env), progress.SharedToken); err != nil {
 		b.log.Warn("cannot note the all-clear already announced; the next reminder may say it again", "channel", channel, "env", env, "err", err)
 	}
-}
-
-// ScheduledReminder is what a channel gets at a scheduled reminder of env:
-// the reminder while work is outstanding; once the work is done, one
-// all-clear if the channel was reminded since the last one; else nil.
-// After posting it, call posted to record which it was.
-func (b *Bot) ScheduledReminder(ctx context.Context, workspace, channel, env string, now time.Time, stall time.Duration) (r *Reply, posted func(context.Context) error, err error) {
-	st, err := b.store.Status(ctx, workspace, env, ReminderModules)
-	if errors.Is(err, progress.ErrNotFound) {
-		return nil, nil, nil // untracked since the occurrence was scheduled
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	if r := b.reminder(st, b.moduleOwnership(ctx, workspace, st), now, stall, 0); r != nil {
-		if _, ok := b.snoozed(ctx, workspace, channel, st.Environment, now); ok {
-			return nil, nil, nil
-		}
-		return r, func(ctx context.Context) error { return b.markReminded(ctx, workspace, channel, env) }, nil
-	}
-	return b.pendingAllClear(ctx, workspace, channel, st)
 }
 
 // pendingAllClear is the all-clear a channel reminded of st's work has not

@@ -55,10 +55,10 @@ func TestAllClearAnnouncedNotRepeatedByReminder(t *testing.T) {
 				t.Fatalf("the response does not say all clear:\n%s", told)
 			}
 			next := now.Add(24 * time.Hour)
-			if r, _, err := b.ScheduledReminder(ctx, "T1", "C1", "prod", next, time.Hour); err != nil || r != nil {
+			if r, _, err := b.ScheduledReminder(ctx, "T1", "C1", next, next, time.Hour); err != nil || r != nil {
 				t.Errorf("C1, told already, gets at the next reminder %q (err %v), want nothing", summary(r), err)
 			}
-			if r, _, err := b.ScheduledReminder(ctx, "T1", "C2", "prod", next, time.Hour); err != nil || !strings.HasPrefix(summary(r), "All clear") {
+			if r, _, err := b.ScheduledReminder(ctx, "T1", "C2", next, next, time.Hour); err != nil || !strings.HasPrefix(summary(r), "All clear") {
 				t.Errorf("C2, not told, gets at the next reminder %q (err %v), want its all-clear", summary(r), err)
 			}
 		})
@@ -68,7 +68,7 @@ func TestAllClearAnnouncedNotRepeatedByReminder(t *testing.T) {
 // remind is channel's scheduled reminder of prod at now, posted: it must be one.
 func remind(t *testing.T, b *Bot, channel string, now time.Time) *Reply {
 	t.Helper()
-	r, posted, err := b.ScheduledReminder(context.Background(), "T1", channel, "prod", now, time.Hour)
+	r, posted, err := b.ScheduledReminder(context.Background(), "T1", channel, now, now, time.Hour)
 	if err != nil || r == nil || !strings.HasPrefix(r.Summary, "Reminder: prod") {
 		t.Fatalf("%s's reminder: %q, err %v", channel, summary(r), err)
 	}
@@ -136,7 +136,7 @@ func TestRemindNowThenAllClear(t *testing.T) {
 		t.Fatalf("remind now in C2: %v, %v", r, err)
 	}
 	cmd(t, b, "C1", "U1", "done Billing_CS") // the all-clear is said in C1
-	r, posted, err := b.ScheduledReminder(ctx, "T1", "C2", "prod", testNow, time.Hour)
+	r, posted, err := b.ScheduledReminder(ctx, "T1", "C2", testNow, testNow, time.Hour)
 	if err != nil || r == nil {
 		t.Fatalf("C2's next reminder: %v, %v; want its all-clear", r, err)
 	}
@@ -144,7 +144,7 @@ func TestRemindNowThenAllClear(t *testing.T) {
 	if err := posted(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if again, _, _ := b.ScheduledReminder(ctx, "T1", "C2", "prod", testNow, time.Hour); again != nil {
+	if again, _, _ := b.ScheduledReminder(ctx, "T1", "C2", testNow, testNow, time.Hour); again != nil {
 		t.Errorf("the all-clear again:\n%s", RenderText(again))
 	}
 }
@@ -158,17 +158,17 @@ func TestAllClearWaitsForTheOutcome(t *testing.T) {
 	cmd(t, b, "C1", "U1", "track prod 11.31.0")
 	cmd(t, b, "C2", "U1", "track prod")
 	cmd(t, b, "C2", "U1", "failed Billing_CS")
-	if r, posted, err := b.ScheduledReminder(ctx, "T1", "C2", "prod", testNow, time.Hour); err != nil || r == nil {
+	if r, posted, err := b.ScheduledReminder(ctx, "T1", "C2", testNow, testNow, time.Hour); err != nil || r == nil {
 		t.Fatalf("C2's reminder: %v, %v", r, err)
 	} else if err := posted(ctx); err != nil {
 		t.Fatal(err)
 	}
 	cmd(t, b, "C1", "U1", "done Billing_CS")
-	if r, _, _ := b.ScheduledReminder(ctx, "T1", "C2", "prod", testNow, time.Hour); r != nil {
+	if r, _, _ := b.ScheduledReminder(ctx, "T1", "C2", testNow, testNow, time.Hour); r != nil {
 		t.Errorf("before the outcome, C2 got:\n%s", RenderText(r))
 	}
 	msg(t, b, "C1", "U1", "1.1", "26 modules prepared successfully, 1 modules failed and 0 modules skipped.")
-	r, _, err := b.ScheduledReminder(ctx, "T1", "C2", "prod", testNow, time.Hour)
+	r, _, err := b.ScheduledReminder(ctx, "T1", "C2", testNow, testNow, time.Hour)
 	if err != nil || r == nil {
 		t.Fatalf("after the summary, C2's all-clear: %v, %v", r, err)
 	}
@@ -191,10 +191,10 @@ func TestAllClearOwedAfterAnEarlyEmptyList(t *testing.T) {
 	*now = now.Add(time.Hour)
 	mustSay(t, text(msg(t, b, "C2", "U1", "2.1", "26 modules prepared successfully, 1 modules failed and 0 modules skipped.")), "All clear on prod")
 	next := now.Add(24 * time.Hour)
-	if r, _, err := b.ScheduledReminder(ctx, "T1", "C1", "prod", next, time.Hour); err != nil || !strings.HasPrefix(summary(r), "All clear") {
+	if r, _, err := b.ScheduledReminder(ctx, "T1", "C1", next, next, time.Hour); err != nil || !strings.HasPrefix(summary(r), "All clear") {
 		t.Errorf("C1, told only that the list was empty, gets %q (err %v), want its all-clear", summary(r), err)
 	}
-	if r, _, err := b.ScheduledReminder(ctx, "T1", "C2", "prod", next, time.Hour); err != nil || r != nil {
+	if r, _, err := b.ScheduledReminder(ctx, "T1", "C2", next, next, time.Hour); err != nil || r != nil {
 		t.Errorf("C2, told already, gets %q (err %v), want nothing", summary(r), err)
 	}
 }

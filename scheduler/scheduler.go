@@ -123,17 +123,17 @@ func (s *Scheduler) doneTTL() time.Duration { return s.o.Grace + missLookback + 
 type job struct {
 	key      string // in Scheduler.jobs
 	ws, ch   string
-	envs     []string // environments the channel follows; the digest's: ""
+	env      string // its items' env: allEnvs, the digest's ""
 	settings progress.ChannelSettings
 	sched    *Schedule // nil: paused or unusable
 	last     time.Time // scanned up to
 }
 
-// item is one occurrence for one environment (or the digest: env "") until posted, handled elsewhere or given up.
+// item is one occurrence for a channel (or the digest: env "") until posted, handled elsewhere or given up.
 type item struct {
 	key, token   string // the claim, and our token for it
 	job          string // its job's key
-	ws, ch, env  string
+	ws, ch, env  string // env: allEnvs, or "" for the digest
 	occ, retryAt time.Time
 	owned        bool // our claim won
 	posted       bool // handled; only the done mark is left
@@ -197,7 +197,7 @@ func (s *Scheduler) step(ctx context.Context) {
 	byOcc := func(a, b *item) int { return cmp.Or(a.occ.Compare(b.occ), strings.Compare(a.key, b.key)) }
 	for _, it := range slices.SortedFunc(maps.Values(s.items), byOcc) {
 		// A post waiting for its retry is not made after `remind off` or untrack; a made one keeps its item for the mark.
-		if j := s.jobs[it.job]; !it.posted && (j == nil || j.sched == nil || !slices.Contains(j.envs, it.env)) {
+		if j := s.jobs[it.job]; !it.posted && (j == nil || j.sched == nil) {
 			s.drop(ctx, it)
 		} else if !it.retryAt.After(now) && s.attempt(ctx, it) {
 			delete(s.items, it.key)
@@ -228,7 +228,7 @@ func (s *Scheduler) poll(ctx context.Context, now time.Time) {
 	}
 	found := map[string]*job{}
 	if s.digest != nil {
-		found["digest"] = &job{key: "digest", ch: s.o.DigestChannel, envs: []string{""}, sched: s.digest, last: initial}
+		found["digest"] = &job{key: "digest", ch: s.o.DigestChannel, sched: s.digest, last: initial}
 	}
 	wss, err := s.o.Store.Workspaces(ctx)
 	if s.o.Posts != nil {
@@ -239,7 +239,7 @@ func (s *Scheduler) poll(ctx context.Context, now time.Time) {
 		follows, err = s.o.Store.FollowedChannels(ctx, wss[i])
 		for _, f := range follows {
 			k := wss[i] + "\x00" + f.Channel
-			j := &job{key: k, ws: wss[i], ch: f.Channel, envs: f.Environments, settings: f.Settings, last: initial}
+			j := &job{key: k, ws: wss[i], ch: f.Channel, env: allEnvs, settings: f.Settings, last: initial}
 			var serr error
 			if j.sched, serr = s.channelSchedule(f.Settings); serr != nil && (s.jobs[k] == nil || s.jobs[k].settings != f.Settings) {
 				s.o.Logger.Warn("a channel's stored reminder schedule is unusable; no reminders there until it is set again",
@@ -303,15 +303,16 @@ func (s *Scheduler) scan(ctx context.Context, j *job, now time.Time) {
 			missed = t
 		}
 	}
-	for _, env := range j.envs {
-		if !missed.IsZero() {
-			s.recordMiss(ctx, &item{key: occKey(j.ws, j.ch, env, missed), ws: j.ws, env: env, occ: missed}, now)
-		}
-		if key := occKey(j.ws, j.ch, env, fresh); !fresh.IsZero() && s.items[key] == nil {
-			s.items[key] = &item{key: key, token: progress.NewToken(), job: j.key, ws: j.ws, ch: j.ch, env: env, occ: fresh}
-		}
+	if !missed.IsZero() {
+		s.recordMiss(ctx, &item{key: occKey(j.ws, j.ch, j.env, missed), ws: j.ws, ch: j.ch, env: j.env, occ: missed}, now)
+	}
+	if key := occKey(j.ws, j.ch, j.env, fresh); !fresh.IsZero() && s.items[key] == nil {
+		s.items[key] = &item{key: key, token: progress.NewToken(), job: j.key, ws: j.ws, ch: j.ch, env: j.env, occ: fresh}
 	}
 }
+
+// allEnvs is the env of a channel's reminder: every environment it follows, in one post (owners named once).
+const allEnvs = "*"
 
 // occKey names the claim of one occurrence.
 func occKey(ws, ch, env string, occ time.Time) string {
@@ -331,7 +332,7 @@ func (s *Scheduler) recordMiss(ctx context.Context, it *item, now time.Time) {
 		if r, err := s.o.Bot.Digest(ctx, s.workspaces, now, s.digest.loc, s.o.Stall); err == nil && r == nil {
 			return
 		}
-	} else if st, err := s.o.Store.Status(ctx, it.ws, it.env, 0); err == nil && (s.o.Bot.Reminder(st, now, s.o.Stall, 0) == nil || s.o.Bot.UpgradeStarted(ctx, it.ws, it.env).After(it.occ)) {
+	} else if r, _, err := s.o.Bot.ScheduledReminder(ctx, it.ws, it.ch, it.occ, now, s.o.Stall); err == nil && r == nil {
 		return
 	}
 	s.o.Logger.Warn("scheduled post missed: it was due when no replica could post it, longer ago than the grace period; skipped",
@@ -403,7 +404,7 @@ func (s *Scheduler) post(ctx context.Context, it *item, now time.Time) error {
 	if it.env == "" {
 		r, err = s.o.Bot.Digest(ctx, s.workspaces, now, s.digest.loc, s.o.Stall)
 	} else {
-		r, posted, err = s.o.Bot.ScheduledReminder(ctx, it.ws, it.ch, it.env, now, s.o.Stall)
+		r, posted, err = s.o.Bot.ScheduledReminder(ctx, it.ws, it.ch, it.occ, now, s.o.Stall)
 	}
 	if err != nil || r == nil {
 		return err

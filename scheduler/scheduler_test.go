@@ -141,6 +141,55 @@ func TestNothingOutstandingAndAllClear(t *testing.T) {
 	}
 }
 
+// A channel following several environments gets one reminder for them
+// all at each occurrence, an owner of modules in each named in one post;
+// an environment snoozed there is left out, and one finished since gets
+// its all-clear in the same post.
+func TestOneReminderPerChannel(t *testing.T) {
+	for _, st := range testStores {
+		t.Run(st.name, func(t *testing.T) {
+			clock := newFakeClock(t0)
+			f := newFixture(t, st.open(t, clock.Now), clock)
+			ctx := context.Background()
+			for _, env := range []string{"dev", "qa", "prod"} {
+				f.track("C1", env, env+"_Core")
+				if _, err := f.first.SetOwner(ctx, ws, env, "U7", []string{env + "_Core"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s := f.replica("r1", Options{PollInterval: time.Second}, &fakePoster{})
+			set(t, s, "C1", "@every 10m")
+			stepAt(t, s, clock, t0.Add(time.Second))
+			stepAt(t, s, clock, t0.Add(10*time.Minute))
+			posts := f.rec.all()
+			if len(posts) != 1 || posts[0].reply.Summary != "Reminder: 3 environments have work outstanding" {
+				t.Fatalf("want one post for the three environments, got %v", summaries(posts))
+			}
+			out := bot.RenderText(posts[0].reply)
+			for _, env := range []string{"U7: dev_Core", "U7: qa_Core", "U7: prod_Core"} {
+				if !strings.Contains(out, env) {
+					t.Errorf("the reminder lacks %s:\n%s", env, out)
+				}
+			}
+			clock.Set(t0.Add(12 * time.Minute))
+			f.apply("dev", progress.Change{Kind: progress.ChangeDone, All: true})
+			b := bot.New(bot.Options{Store: f.first, Now: clock.Now})
+			if r := b.HandleCommand(ctx, bot.Command{Workspace: ws, Channel: "C1", User: "U1", ID: "snooze1", Text: "snooze qa 1h"}); !strings.Contains(bot.RenderText(r.Announce), "snoozed") {
+				t.Fatalf("snooze: %s %s", bot.RenderText(r.Reply), bot.RenderText(r.Announce))
+			}
+			stepAt(t, s, clock, t0.Add(20*time.Minute))
+			posts = f.rec.all()
+			if len(posts) != 2 {
+				t.Fatalf("want a second post, got %v", summaries(posts))
+			}
+			out = bot.RenderText(posts[1].reply)
+			if !strings.Contains(out, "All clear") || !strings.Contains(out, "prod_Core") || strings.Contains(out, "qa_Core") {
+				t.Errorf("want dev's all-clear and prod's reminder, qa snoozed:\n%s", out)
+			}
+		})
+	}
+}
+
 // A schedule set through one replica is followed by another.
 func TestScheduleChangeFollowedByOtherReplica(t *testing.T) {
 	clock := newFakeClock(t0)
@@ -305,13 +354,13 @@ func TestNoRetryAfterRemindOff(t *testing.T) {
 	if got := f.rec.all(); len(got) != 0 {
 		t.Errorf("posted after remind off: %v", summaries(got))
 	}
-	if held, err := f.first.Held(context.Background(), ws, occKey(ws, "C1", "prod", occ)); err != nil || held {
+	if held, err := f.first.Held(context.Background(), ws, occKey(ws, "C1", allEnvs, occ)); err != nil || held {
 		t.Errorf("the occurrence's claim: held %v, err %v; want freed", held, err)
 	}
 }
 
-// A post awaiting its retry is not made once the channel untracks its
-// environment; that of another environment the channel follows still is.
+// A post awaiting its retry leaves out an environment the channel untracked
+// meanwhile; another environment the channel follows is still reminded.
 func TestNoRetryAfterUntrack(t *testing.T) {
 	start := time.Date(2024, 11, 20, 8, 0, 0, 0, time.UTC) // Wednesday
 	clock := newFakeClock(start)
@@ -319,14 +368,14 @@ func TestNoRetryAfterUntrack(t *testing.T) {
 	f.track("C1", "prod", "Billing_CS")
 	f.track("C1", "qa", "Orders")
 	p := &fakePoster{fail: func(n int) error {
-		if n <= 2 {
+		if n <= 1 {
 			return errRateLimited
 		}
 		return nil
 	}}
 	s := f.replica("", Options{}, p)
 	stepAt(t, s, clock, start)
-	stepAt(t, s, clock, start.Add(time.Hour)) // 09:00: both posts fail, to be retried
+	stepAt(t, s, clock, start.Add(time.Hour)) // 09:00: the channel's post fails, to be retried
 	if _, err := f.first.Untrack(context.Background(), ws, "prod", "C1", "U1"); err != nil {
 		t.Fatal(err)
 	}
@@ -439,7 +488,7 @@ func TestCrashedHolderTakenOver(t *testing.T) {
 			s := f.replica("b", Options{PollInterval: time.Second, Lease: 2 * time.Second}, &fakePoster{})
 			set(t, s, "C1", "@every 10m")
 			occ := t0.Add(10 * time.Minute)
-			key := occKey(ws, "C1", "prod", occ)
+			key := occKey(ws, "C1", allEnvs, occ)
 			ctx := context.Background()
 			// A replica claimed it with a one-second lease, then died.
 			clock.Set(occ)
@@ -881,7 +930,7 @@ func TestShutdownBounded(t *testing.T) {
 	if got := f.rec.all(); len(got) != 0 {
 		t.Errorf("posts: %v", summaries(got))
 	}
-	if held, err := f.first.Held(context.Background(), ws, occKey(ws, "C1", "prod", t0.Add(time.Second))); err != nil || held {
+	if held, err := f.first.Held(context.Background(), ws, occKey(ws, "C1", allEnvs, t0.Add(time.Second))); err != nil || held {
 		t.Errorf("the cut post's claim is still held (%v, %v)", held, err)
 	}
 }

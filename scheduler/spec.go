@@ -51,8 +51,7 @@ type Schedule struct {
 	anchor time.Time // @every counts from here
 }
 
-// NormalizeSpec trims a schedule as typed: surrounding quotes or
-// backticks go, and runs of spaces become one.
+// NormalizeSpec trims a schedule as typed: quotes or backticks around it go, runs of spaces become one.
 func NormalizeSpec(spec string) string {
 	s := strings.TrimSpace(spec)
 	for len(s) >= 2 && strings.ContainsRune("`\"'", rune(s[0])) && s[len(s)-1] == s[0] {
