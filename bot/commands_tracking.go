@@ -938,6 +938,8 @@ func (b *Bot) cmdEnvs(ctx context.Context, c Command, _ string) Response {
 		}
 		if len(e.Channels) > 0 {
 			l = append(l, T(", followed in "+plural(len(e.Channels), "channel", "channels")))
+		} else {
+			l = append(l, T(", followed in no channel (no reminders, not in the digest)"))
 		}
 		lines = append(lines, l)
 	}

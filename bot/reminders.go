@@ -327,6 +327,7 @@ func (b *Bot) Digest(ctx context.Context, workspaces []string, now time.Time, lo
 	}
 	var lines []Line
 	var charts []*File
+	var unfollowed []string // untracked everywhere: no longer anyone's work, named once at the end
 	busy := 0
 	for _, ws := range workspaces {
 		envs, err := b.store.Environments(ctx, ws)
@@ -334,15 +335,19 @@ func (b *Bot) Digest(ctx context.Context, workspaces []string, now time.Time, lo
 			return nil, err
 		}
 		for _, e := range envs {
+			prefix := ""
+			if len(workspaces) > 1 {
+				prefix = ws + " / "
+			}
+			if len(e.Channels) == 0 {
+				unfollowed = append(unfollowed, prefix+e.Name)
+				continue
+			}
 			st, err := b.store.Status(ctx, ws, e.Name, 0)
 			if err != nil {
 				return nil, err
 			}
 			w := outstanding(st, now, stall)
-			prefix := ""
-			if len(workspaces) > 1 {
-				prefix = ws + " / "
-			}
 			if w.any() {
 				busy++
 				charts = b.digestChart(ctx, charts, ws, prefix, st.Name)
@@ -359,6 +364,9 @@ func (b *Bot) Digest(ctx context.Context, workspaces []string, now time.Time, lo
 	listSections(r, lines, 600, func(left int) Line {
 		return Line{T(fmt.Sprintf("… and %s not shown here: ", plural(left, "more environment", "more environments"))), C(b.cmd + " envs"), T(" lists them.")}
 	})
+	if len(unfollowed) > 0 {
+		r.Context(notShown("Followed in no channel, so left out: ", unfollowed, C(b.cmd+" track <env>"), T(" in a channel follows one again.")))
+	}
 	r.Context(Line{T("Modules and buttons: "), C(b.cmd + " status <env>")})
 	if len(charts) > 0 {
 		l := Line{T("Burn-down charts of " + plural(len(charts), "environment", "environments") + " with work left: in this message's thread.")}

@@ -187,6 +187,35 @@ func TestDigestAndEnvsOfManyEnvironments(t *testing.T) {
 	}
 }
 
+// An environment untracked in every channel is no one's work: the digest
+// leaves it out of its count and charts and names it once at the end, and
+// envs says it is followed nowhere.
+func TestDigestLeavesOutEnvironmentsNobodyFollows(t *testing.T) {
+	ctx := context.Background()
+	b, _ := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod 11.31.0")
+	cmd(t, b, "C1", "U1", "failed prod: Billing_CS")
+	cmd(t, b, "C2", "U1", "track prdo 11.31.0")
+	cmd(t, b, "C2", "U1", "failed prdo: Orders_CS")
+	cmd(t, b, "C2", "U1", "untrack prdo")
+	digest, err := b.Digest(ctx, nil, testNow, time.UTC, DefaultStall)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := text(Response{Reply: digest})
+	mustSay(t, out, "Followed in no channel, so left out: prdo.")
+	if digest.Summary != "Upgrade digest: 1 environment, 1 with work outstanding" {
+		t.Errorf("summary %q counts the untracked environment", digest.Summary)
+	}
+	if strings.Contains(out, "• prdo") || strings.Count(out, "Orders_CS") > 0 {
+		t.Errorf("the untracked environment is listed as work:\n%s", out)
+	}
+	if len(digest.Files) != 1 || !strings.Contains(digest.Files[0].Title, "prod") {
+		t.Errorf("charts %+v, want prod's only", digest.Files)
+	}
+	mustSay(t, text(cmd(t, b, "C1", "U1", "envs")), "prdo — no news of the preparation yet, 1 to republish, PS 11.31.0, followed in no channel")
+}
+
 // A long history shows its newest entries, as many as a Slack section
 // holds, and counts the older ones.
 func TestHistoryShowsTheNewest(t *testing.T) {
