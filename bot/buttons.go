@@ -375,15 +375,34 @@ func (b *Bot) rebuilt(ctx context.Context, key string, r *Reading, env, module s
 			h = heldChanges{}
 		}
 		held := map[string]bool{}
+		heldMods := map[string]map[string]bool{} // a change's modules held apart (its key#counts, #env, #again)
 		for _, hc := range h.Changes {
 			held[hc.Key] = true
+			if base := hc.Key[:max(strings.LastIndexByte(hc.Key, '#'), 0)]; base != "" && hc.Change.Kind == progress.ChangeAddModules {
+				if heldMods[base] == nil {
+					heldMods[base] = map[string]bool{}
+				}
+				for _, mod := range hc.Change.Modules {
+					heldMods[base][moduleKey(mod)] = true
+				}
+			}
 		}
 		for _, pc := range changes {
 			for i, p := range pc.Changes {
-				if !held[fmt.Sprintf("%s#%d", pc.Key, i)] && !undone {
-					rec.lines = append(rec.lines, describeRecorded(env, p, progress.Result{Duplicate: true}))
+				k := fmt.Sprintf("%s#%d", pc.Key, i)
+				if held[k] || undone {
+					continue
 				}
+				if p.Kind == progress.ChangeAddModules && heldMods[k] != nil {
+					if p.Modules = slices.DeleteFunc(slices.Clone(p.Modules), func(m string) bool { return heldMods[k][moduleKey(m)] }); len(p.Modules) == 0 {
+						continue
+					}
+				}
+				rec.lines = append(rec.lines, describeRecorded(env, p, progress.Result{Duplicate: true}))
 			}
+		}
+		if l := b.consumersLine(ctx, m.Workspace, env, changes); l != nil && len(rec.waiting) == 0 {
+			rec.lines = append(rec.lines, l)
 		}
 		if len(h.Changes) > 0 {
 			rec.held, rec.heldCode, rec.heldWhy = h.Changes, heldCode(messageKey(m), env), b.heldLines(ctx, m.Workspace, env, h.Changes)

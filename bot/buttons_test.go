@@ -177,6 +177,47 @@ func click(b *Bot, id string, bt Button) Response {
 	return b.HandleAction(context.Background(), Action{Workspace: "T1", Channel: "C1", User: "U2", ID: id, ActionID: bt.ActionID, Value: bt.Value})
 }
 
+// Error Log rows recorded after the choice of environment get the reply
+// they get in a channel following one: what is held back (a failed module
+// beyond Service Center's count) is not also said to be recorded, and the
+// consumers the rows show are named.
+func TestChosenEnvironmentReplyAsRecorded(t *testing.T) {
+	rows := "Upgrade Failure: Upgrade failed for Claims_Core\n" + errorLogRow("Claims_Portal", "Claims_Core")
+	replies := map[string]string{}
+	for _, envs := range []string{"prod", "prod qa"} {
+		b, _ := newTestBot(t)
+		for _, env := range strings.Fields(envs) {
+			cmd(t, b, "C1", "U1", "track "+env+" 11.31.0")
+		}
+		msg(t, b, "C1", "U1", "1.1", "prod: 20 modules prepared successfully, 1 modules failed and 0 modules skipped.")
+		cmd(t, b, "C1", "U1", "failed prod: Mail_Core")
+		r := msg(t, b, "C1", "U1", "1.2", rows)
+		if envs != "prod" {
+			choice, ok := buttonsOf(r.Reply)["prod"]
+			if !ok {
+				t.Fatalf("no choice of environment:\n%s", text(r))
+			}
+			r = Response{Reply: click(b, "c1", choice).Update}
+		}
+		var said []string
+		for _, l := range strings.Split(text(r), "\n") {
+			l = strings.Replace(l, "; 2 on the list", "", 1) // the count as it was, said only at once
+			if strings.Contains(l, "Recorded for") || strings.Contains(l, "Not recorded for") || strings.Contains(l, "Their consumers") {
+				said = append(said, strings.TrimSpace(l))
+			}
+		}
+		replies[envs] = strings.Join(said, "\n")
+	}
+	one, two := replies["prod"], replies["prod qa"]
+	mustSay(t, one, "Their consumers in these rows: Claims_Portal", "Not recorded for prod: Service Center counted 1 failed module there")
+	if one != two {
+		t.Errorf("after the choice of environment the reply says\n%s\nin a channel following prod only\n%s", two, one)
+	}
+	if strings.Count(two, "(Claims_Core)") != 2 { // recorded once as a producer, held back once as failed
+		t.Errorf("Claims_Core said recorded more than once:\n%s", two)
+	}
+}
+
 // A long paste in a channel with several environments is recorded in full
 // by its choice button: the button carries a short key, not the changes.
 func TestChooseEnvironmentLongPaste(t *testing.T) {
