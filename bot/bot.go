@@ -163,8 +163,8 @@ type Metrics interface {
 type Schedules interface {
 	// Set validates and stores a channel's schedule ("" = default, "off" = pause).
 	Set(ctx context.Context, workspace, channel, spec, actor string) (string, error)
-	// Next describes a channel's next reminder, "" when none.
-	Next(ctx context.Context, workspace, channel string) string
+	// Next describes a channel's next reminder (after after, when not zero), "" when none.
+	Next(ctx context.Context, workspace, channel string, after time.Time) string
 	// Now builds the reminder a channel would get now; nil when nothing is outstanding.
 	Now(ctx context.Context, workspace, channel string) (*Reply, error)
 }

@@ -197,7 +197,7 @@ func (b *Bot) reminderNote(ctx context.Context, c Command, r *Reply) {
 	if b.sched == nil {
 		return
 	}
-	if next := b.sched.Next(ctx, c.Workspace, c.Channel); next != "" {
+	if next := b.sched.Next(ctx, c.Workspace, c.Channel, time.Time{}); next != "" {
 		r.Context(Line{T(next)})
 	}
 }

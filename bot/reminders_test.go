@@ -88,7 +88,7 @@ func summary(r *Reply) string {
 // announcedSchedules announces a next reminder for every channel.
 type announcedSchedules struct{ fakeSchedules }
 
-func (announcedSchedules) Next(context.Context, string, string) string { return "Next reminder: soon" }
+func (announcedSchedules) Next(context.Context, string, string, time.Time) string { return "Next reminder: soon" }
 
 // A status announces the channel's next reminder only when it would remind
 // of an environment shown: not of one snoozed here, nor of one the

@@ -365,7 +365,7 @@ type fakeSchedules struct{}
 func (fakeSchedules) Set(_ context.Context, _, _, spec, _ string) (string, error) {
 	return "set this channel's reminders to " + spec, nil
 }
-func (fakeSchedules) Next(context.Context, string, string) string { return "" }
+func (fakeSchedules) Next(context.Context, string, string, time.Time) string { return "" }
 func (fakeSchedules) Now(context.Context, string, string) (*Reply, error) {
 	return nil, nil
 }

@@ -205,7 +205,7 @@ func TestScheduleChangeFollowedByOtherReplica(t *testing.T) {
 	clock.Set(t1)
 	set(t, a, "C1", "@every 10m")
 	stepAt(t, b, clock, t1.Add(2*time.Second))
-	if next := b.Next(context.Background(), ws, "C1"); !strings.Contains(next, "this channel's schedule: @every 10m") {
+	if next := b.Next(context.Background(), ws, "C1", time.Time{}); !strings.Contains(next, "this channel's schedule: @every 10m") {
 		t.Errorf("b.Next = %q", next)
 	}
 	stepAt(t, b, clock, t1.Add(10*time.Minute))
@@ -224,7 +224,7 @@ func TestScheduleChangeFollowedByOtherReplica(t *testing.T) {
 	if got := f.rec.all(); len(got) != 1 {
 		t.Errorf("posts after off: %v", summaries(got))
 	}
-	if next := b.Next(context.Background(), ws, "C1"); !strings.HasPrefix(next, "Reminders are off in this channel") {
+	if next := b.Next(context.Background(), ws, "C1", time.Time{}); !strings.HasPrefix(next, "Reminders are off in this channel") {
 		t.Errorf("b.Next after off = %q", next)
 	}
 }
@@ -444,7 +444,7 @@ func TestChannelGonePauses(t *testing.T) {
 	if !cs.Paused || !strings.Contains(cs.PauseReason, "removed from this channel") || cs.Schedule != "@every 10m" {
 		t.Errorf("settings after channel gone: %+v", cs)
 	}
-	next := s.Next(ctx, ws, "C1")
+	next := s.Next(ctx, ws, "C1", time.Time{})
 	if !strings.HasPrefix(next, "Reminders paused: I was removed from this channel") || !strings.Contains(next, "/upgrade remind on") {
 		t.Errorf("Next = %q", next)
 	}
@@ -471,7 +471,7 @@ func TestChannelGonePauses(t *testing.T) {
 	if cs, err := f.first.ChannelSettings(ctx, ws, "C1"); err != nil || cs.Paused || cs.Schedule != "@every 10m" {
 		t.Errorf("settings after `remind on`: %+v, %v; want @every 10m, not paused", cs, err)
 	}
-	if next := s.Next(ctx, ws, "C1"); !strings.HasPrefix(next, "Next reminder:") {
+	if next := s.Next(ctx, ws, "C1", time.Time{}); !strings.HasPrefix(next, "Next reminder:") {
 		t.Errorf("Next after resume = %q", next)
 	}
 }
@@ -665,7 +665,7 @@ func TestSetDescribesAndNext(t *testing.T) {
 	f := newFixture(t, func() progress.Store { return boltStore(t, clock.Now) }, clock)
 	s := f.replica("", Options{Zone: mustZone(t, "Europe/Lisbon")}, nil)
 	ctx := context.Background()
-	if next := s.Next(ctx, ws, "C1"); next != "" {
+	if next := s.Next(ctx, ws, "C1", time.Time{}); next != "" {
 		t.Errorf("Next of a channel following nothing = %q", next)
 	}
 	desc := set(t, s, "C1", "0 9 * * 1-5")
@@ -676,8 +676,13 @@ func TestSetDescribesAndNext(t *testing.T) {
 		t.Errorf("Set in a channel following nothing should say so: %q", desc)
 	}
 	f.track("C1", "prod", "A")
-	if next, want := s.Next(ctx, ws, "C1"), "Next reminder: Thu 21 Nov 09:00 Europe/Lisbon (this channel's schedule: 0 9 * * 1-5)"; !strings.HasPrefix(next, want) {
+	if next, want := s.Next(ctx, ws, "C1", time.Time{}), "Next reminder: Thu 21 Nov 09:00 Europe/Lisbon (this channel's schedule: 0 9 * * 1-5)"; !strings.HasPrefix(next, want) {
 		t.Errorf("Next = %q, want prefix %q", next, want)
+	}
+	// After a snooze ending at 09:30 on Thursday, the reminder of 09:00 is skipped: the next is Friday's.
+	snoozeEnd := time.Date(2024, 11, 21, 9, 30, 0, 0, time.UTC)
+	if next, want := s.Next(ctx, ws, "C1", snoozeEnd), "Next reminder: Fri 22 Nov 09:00 Europe/Lisbon"; !strings.HasPrefix(next, want) {
+		t.Errorf("Next after %s = %q, want prefix %q", snoozeEnd, next, want)
 	}
 	desc = set(t, s, "C1", "CRON_TZ=America/New_York 30 8 * * *")
 	if want := "set this channel's reminders to 30 8 * * * (America/New_York); next: Wed 20 Nov 08:30"; !strings.HasPrefix(desc, want) {
@@ -687,7 +692,7 @@ func TestSetDescribesAndNext(t *testing.T) {
 	if want := "restored this channel's default reminders, 0 9 * * 1-5 (Europe/Lisbon); next: Thu 21 Nov 09:00"; !strings.HasPrefix(desc, want) {
 		t.Errorf("Set default = %q", desc)
 	}
-	if next := s.Next(ctx, ws, "C1"); !strings.Contains(next, "(the default schedule: 0 9 * * 1-5)") {
+	if next := s.Next(ctx, ws, "C1", time.Time{}); !strings.Contains(next, "(the default schedule: 0 9 * * 1-5)") {
 		t.Errorf("Next = %q", next)
 	}
 	set(t, s, "C1", "@every 2h")

@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -70,9 +71,8 @@ func formatWhen(t, now time.Time, loc *time.Location) string {
 	return t.Format("Mon 2 Jan 15:04")
 }
 
-// Next describes a channel's next reminder for status, "" when the
-// channel follows nothing; a paused channel says why.
-func (s *Scheduler) Next(ctx context.Context, workspace, channel string) string {
+// Next describes a channel's next reminder (after after, if not zero); "" when it follows nothing, why when paused.
+func (s *Scheduler) Next(ctx context.Context, workspace, channel string, after time.Time) string {
 	envs, err := s.o.Store.ChannelEnvironments(ctx, workspace, channel)
 	if err != nil || len(envs) == 0 {
 		return ""
@@ -90,7 +90,7 @@ func (s *Scheduler) Next(ctx context.Context, workspace, channel string) string 
 	if err != nil {
 		return fmt.Sprintf("Reminders stopped: the stored schedule %q is no longer accepted (%v). Set one with `%s remind <schedule>`.", cs.Schedule, err, s.o.CommandName)
 	}
-	now, which := s.o.Clock.Now(), "this channel's schedule"
+	now, which := cmp.Or(after, s.o.Clock.Now()), "this channel's schedule"
 	if cs.Schedule == "" {
 		which = "the default schedule"
 	}
