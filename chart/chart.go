@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"image/color"
+	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -96,6 +98,7 @@ func BurnDown(samples []Sample, o Options) (Chart, error) {
 
 	left := newPlot(o.Title, "modules left", zone)
 	left.Y.Min = 0
+	left.Y.Tick.Marker = countTicks{}
 	// The legend goes beside the plot, not in it: the lines reach any
 	// corner (a count that holds at its highest reaches both top ones).
 	legend := plot.NewLegend()
@@ -314,6 +317,31 @@ func plural(n int, one, many string) string {
 		return fmt.Sprintf("%d %s", n, one)
 	}
 	return fmt.Sprintf("%d %s", n, many)
+}
+
+// countTicks marks module counts: whole numbers, each one up to ten ("2.50
+// modules left" means nothing), else plot's own with the fractions unlabelled.
+type countTicks struct{}
+
+// Ticks returns the ticks between min and max.
+func (countTicks) Ticks(min, max float64) []plot.Tick {
+	if max-min <= 10 {
+		var ticks []plot.Tick
+		for v := math.Ceil(min); v <= max; v++ {
+			ticks = append(ticks, plot.Tick{Value: v, Label: strconv.Itoa(int(v))})
+		}
+		return ticks
+	}
+	ticks := plot.DefaultTicks{}.Ticks(min, max)
+	for i, t := range ticks {
+		if t.Label != "" {
+			ticks[i].Label = ""
+			if t.Value == math.Trunc(t.Value) {
+				ticks[i].Label = strconv.Itoa(int(t.Value))
+			}
+		}
+	}
+	return ticks
 }
 
 // hourTicks marks round minutes, hours or days in zone, four to eight of

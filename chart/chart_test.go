@@ -350,6 +350,25 @@ func TestHourTicks(t *testing.T) {
 	}
 }
 
+// The count axis is labelled in whole modules, whatever its range.
+func TestCountTicks(t *testing.T) {
+	for _, r := range [][2]float64{{0, 1}, {0, 3}, {0, 5}, {0, 5.2}, {0, 10}, {0, 12.5}, {0, 43}, {0, 1200}} {
+		var labels []string
+		for _, tk := range (countTicks{}).Ticks(r[0], r[1]) {
+			if tk.Label == "" {
+				continue
+			}
+			if _, err := strconv.Atoi(tk.Label); err != nil {
+				t.Errorf("%v: tick label %q is not a whole number", r, tk.Label)
+			}
+			labels = append(labels, tk.Label)
+		}
+		if len(labels) < 2 {
+			t.Errorf("%v: labels %q, want at least two", r, labels)
+		}
+	}
+}
+
 // The time axis and the alt text are in the bot's zone, named: ticks fall
 // on the zone's round hours, even for a zone half an hour off UTC.
 func TestChartInTheZone(t *testing.T) {
