@@ -320,18 +320,20 @@ func countOf(c progress.Counts, g progress.Group) *int {
 	return nil
 }
 
-// guardAdd splits the modules a message adds as reason into those to
-// record, those beyond Service Center's count (beyond) and those marked
-// republished already (again): an older message pasted again, or news
-// that a module is not republished after all, which a person tells apart.
-func (b *Bot) guardAdd(ctx context.Context, workspace, env string, reason progress.Reason, mods []string) (kept, beyond, again []string) {
+// guardAdd splits the modules a message's part (source) adds as reason
+// into those to record, those beyond Service Center's count (beyond) and
+// those marked republished already (again): an older message pasted
+// again, or news that a module is not republished after all, which a
+// person tells apart.
+func (b *Bot) guardAdd(ctx context.Context, workspace, env, source string, reason progress.Reason, mods []string) (kept, beyond, again []string) {
 	st, err := b.store.Status(ctx, workspace, env, -1)
 	if err != nil {
 		return mods, nil, nil // the record that follows says what is wrong
 	}
 	done := map[string]bool{}
 	for _, m := range st.RepublishedModules {
-		done[moduleKey(m.Name)] = true
+		// This message's own report, answered again (a late screenshot): already recorded.
+		done[moduleKey(m.Name)] = m.Source != source
 	}
 	for _, m := range mods {
 		if done[moduleKey(m)] {

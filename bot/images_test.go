@@ -42,6 +42,24 @@ func TestScreenshotTextIsDiagnosedAndRecorded(t *testing.T) {
 	}
 }
 
+// A module the message recorded and someone republished since is not held
+// back as news when the reply is rebuilt for a late screenshot: the reply
+// still says the message recorded it, and nothing lists it again.
+func TestLateScreenshotAfterRepublishKeepsTheRecord(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
+		cmd(t, b, "C1", "U1", "track prod")
+		imageMsg(t, b, "3.1", producerPaste, ImageText{Name: "late.png", Pending: true})
+		cmd(t, b, "C1", "U2", "done Billing_CS")
+		out := text(imageMsg(t, b, "3.1", producerPaste, ImageText{Name: "late.png", Text: "There were errors preparing some modules."}))
+		if strings.Contains(out, "Not recorded") || strings.Contains(out, "Record anyway") {
+			t.Errorf("the message's own record is held back as news:\n%s", out)
+		}
+		if st, _ := store.Status(context.Background(), "T1", "prod", -1); st.ModuleCount != 0 {
+			t.Errorf("Billing_CS listed again: %+v", st.Modules)
+		}
+	})
+}
+
 // The reply rebuilt for a late screenshot (same message, the screenshot no
 // longer pending) records only what the screenshot adds, and still shows
 // what the text recorded.

@@ -108,12 +108,11 @@ func mentions(read, text string) []string {
 var wrappedRest = regexp.MustCompile(`^[a-z][A-Za-z0-9_]*$`)
 
 // wrappedName is nil for a module name read in pasted text, or, when a
-// line break cut it (a log viewer's wrap: its rest alone on the next line,
-// or inside its quotes), the names to ask about, the whole one first.
+// line break cut it inside its quotes (a log viewer's wrap), the names to
+// ask about, the whole one first. A name ending its line with a word alone
+// on the next is not asked about, unlike in a screenshot: in a paste that
+// word is as likely a reply of its own ("thanks").
 func wrappedName(read, text string) []string {
-	if names := cutAtLineEnd(read, text); names != nil {
-		return names
-	}
 	if head, tail, ok := strings.Cut(read, " "); ok && (strings.Contains(text, head+"\n"+tail) || strings.Contains(text, head+"\r\n"+tail)) {
 		return []string{head + tail, read}
 	}

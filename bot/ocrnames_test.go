@@ -46,9 +46,9 @@ func TestCheckName(t *testing.T) {
 	}
 }
 
-// A module name a line break cut in pasted text (a log viewer's wrap) is
-// asked about, the whole name first, not recorded cut; a name that ends its
-// line whole, or a next line that is not the rest of a word, is recorded.
+// A module name a line break cut inside its quotes in pasted text (a log
+// viewer's wrap) is asked about, the whole name first, not recorded cut; a
+// name that ends its line, whatever the next line says, is recorded.
 func TestWrappedNameInPastedTextIsAsked(t *testing.T) {
 	const producer = "Producer module '%s' hasn't been prepared for the current OutSystems environment version. The Preparation of Modules may not have finished yet, failed, or it is on hold."
 	tests := []struct {
@@ -56,7 +56,7 @@ func TestWrappedNameInPastedTextIsAsked(t *testing.T) {
 		asked       []string // the buttons, whole name first; nil: recorded
 		recorded    string   // the names listed, when recorded
 	}{
-		{"rest alone on the next line", "2026-12-07 07:00:00 Upgrade Failure: Upgrade failed for CustomerPortal_CoreWidg\nets", []string{"CustomerPortal_CoreWidgets", "CustomerPortal_CoreWidg"}, ""},
+		{"a word of its own on the next line", "2026-12-07 07:00:00 Upgrade Failure: Upgrade failed for Billing_CS\nthanks", nil, "Billing_CS"},
 		{"inside the quotes", fmt.Sprintf(producer, "CustomerPortal_Core\nWidgets"), []string{"CustomerPortal_CoreWidgets", "CustomerPortal_Core Widgets"}, ""},
 		{"whole, a row after it", "2026-12-07 07:00:00 Upgrade Failure: Upgrade failed for Billing_CS\n2026-12-07 07:00:01 Upgrade Failure: Upgrade failed for Orders_CS", nil, "Billing_CS,Orders_CS"},
 		{"whole, a sentence after it", "2026-12-07 07:00:00 Upgrade Failure: Upgrade failed for Billing_CS\nAny idea why?", nil, "Billing_CS"},

@@ -474,7 +474,7 @@ func (b *Bot) apply(ctx context.Context, workspace, env, actor, key string, chan
 			p.Modules = slices.DeleteFunc(slices.Clone(p.Modules), func(m string) bool { return keptByEdit(ctx, m) })
 			if !correcting(ctx) && len(p.Modules) > 0 {
 				var beyond, again []string
-				p.Modules, beyond, again = b.guardAdd(ctx, workspace, env, p.Reason, p.Modules)
+				p.Modules, beyond, again = b.guardAdd(ctx, workspace, env, key, p.Reason, p.Modules)
 				if len(beyond) > 0 {
 					h := p
 					h.Modules = beyond

@@ -259,20 +259,19 @@ func (b *Bot) ScheduledReminder(ctx context.Context, workspace, channel string, 
 		if work && snoozed {
 			continue // snoozed here: not posted early either
 		}
+		var clear func(context.Context) error
 		if !work {
 			// Done since this channel was reminded: its all-clear, now.
-			var posted func(context.Context) error
-			if r, posted, err = b.pendingAllClear(ctx, workspace, channel, st); err != nil {
+			if r, clear, err = b.pendingAllClear(ctx, workspace, channel, st); err != nil {
 				return nil, nil, err
-			}
-			if posted != nil {
-				cleared = append(cleared, posted)
 			}
 		}
 		switch {
 		case r == nil:
 		case len(parts) > 0 && (len(more) > 0 || !fits(all, r, messageBlocks)): // in order, as a status does
-			more = append(more, e.Name)
+			if work { // an all-clear that does not fit waits for the next reminder
+				more = append(more, e.Name)
+			}
 		default:
 			if len(parts) > 0 {
 				all.Divider()
@@ -281,6 +280,8 @@ func (b *Bot) ScheduledReminder(ctx context.Context, workspace, channel string, 
 			parts = append(parts, r)
 			if work {
 				reminded = append(reminded, e.Name)
+			} else if clear != nil {
+				cleared = append(cleared, clear)
 			}
 		}
 	}

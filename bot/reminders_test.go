@@ -88,7 +88,9 @@ func summary(r *Reply) string {
 // announcedSchedules announces a next reminder for every channel.
 type announcedSchedules struct{ fakeSchedules }
 
-func (announcedSchedules) Next(context.Context, string, string, time.Time) string { return "Next reminder: soon" }
+func (announcedSchedules) Next(context.Context, string, string, time.Time) string {
+	return "Next reminder: soon"
+}
 
 // A status announces the channel's next reminder only when it would remind
 // of an environment shown: not of one snoozed here, nor of one the
@@ -120,6 +122,48 @@ func TestStatusNextReminder(t *testing.T) {
 		if step.says != "" {
 			mustSay(t, got, step.says)
 		}
+	}
+}
+
+// An all-clear that does not fit in a channel's reminder, full of other
+// environments' work, is not counted as outstanding work nor noted as
+// posted: the next reminder with room (the others snoozed) posts it.
+func TestAllClearThatDoesNotFitWaits(t *testing.T) {
+	b, _ := newTestBot(t)
+	ctx := context.Background()
+	for _, env := range []string{"a", "b", "c", "d", "z"} {
+		cmd(t, b, "C1", "U1", "track "+env+" 11.31.0")
+	}
+	cmd(t, b, "C1", "U1", "failed z: Zmod")
+	msg(t, b, "C1", "U1", "1.1", "z: 20 modules prepared successfully, 1 modules failed and 0 modules skipped.")
+	if r, err := b.ChannelReminder(ctx, "T1", "C1", testNow, time.Hour); err != nil || !strings.HasPrefix(summary(r), "Reminder: z") {
+		t.Fatalf("reminded of z: %v %v", summary(r), err)
+	}
+	long := strings.Repeat("Very_Long_Module_Name_Of_The_Portal_", 3)
+	for _, env := range []string{"a", "b", "c", "d"} {
+		for i := range 15 {
+			cmd(t, b, "C1", "U1", fmt.Sprintf("failed %s: %s%s_%02d", env, long, env, i))
+		}
+	}
+	cmd(t, b, "C2", "U1", "track z")
+	cmd(t, b, "C2", "U1", "done z: Zmod") // all clear in C2; C1 awaits its own
+	r, posted, err := b.ScheduledReminder(ctx, "T1", "C1", testNow, testNow, time.Hour)
+	if err != nil || r == nil {
+		t.Fatalf("reminder: %v %v", r, err)
+	}
+	if out := RenderText(r); strings.Contains(out, "not shown here: c, d, z") || strings.Contains(r.Summary, "5 environments") {
+		t.Errorf("z, all clear, is counted as outstanding work:\n%s\n%s", r.Summary, out)
+	}
+	shown := strings.Contains(r.Summary, "All clear")
+	if err := posted(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, env := range []string{"a", "b", "c", "d"} {
+		cmd(t, b, "C1", "U1", "snooze "+env+" 1h")
+	}
+	r, _, _ = b.ScheduledReminder(ctx, "T1", "C1", testNow, testNow, time.Hour)
+	if later := r != nil && strings.Contains(r.Summary, "All clear: z"); shown || !later {
+		t.Errorf("z's all-clear shown in the full reminder %v, in the next one %v (%v): want it in the next one", shown, later, summary(r))
 	}
 }
 

@@ -113,8 +113,8 @@ func (b *Bot) cmdSnooze(ctx context.Context, c Command, args string) Response {
 		r.Section(Line{M(c.User), T(" snoozed "), B(env), T("'s reminders in this channel until " + b.when(until) + "; they resume sooner if a change is recorded. "), C(b.cmd + " snooze " + env + " off"), T(" ends it.")})
 		if b.sched != nil {
 			// A reminder due while snoozed is skipped, not posted when the snooze ends.
-			if next := b.sched.Next(ctx, c.Workspace, c.Channel, until); strings.HasPrefix(next, "Next reminder") {
-				r.Context(Line{T(next)})
+			if next, ok := strings.CutPrefix(b.sched.Next(ctx, c.Workspace, c.Channel, until), "Next reminder:"); ok {
+				r.Context(Line{T(env + "'s next reminder here:" + next)})
 			}
 		}
 	}

@@ -96,9 +96,7 @@ func BurnDown(samples []Sample, o Options) (Chart, error) {
 		until = samples[0].At.Add(time.Minute)
 	}
 
-	left := newPlot(o.Title, "modules left", zone)
-	left.Y.Min = 0
-	left.Y.Tick.Marker = countTicks{}
+	left := countPlot(o.Title, zone)
 	// The legend goes beside the plot, not in it: the lines reach any
 	// corner (a count that holds at its highest reaches both top ones).
 	legend := plot.NewLegend()
@@ -317,6 +315,14 @@ func plural(n int, one, many string) string {
 		return fmt.Sprintf("%d %s", n, one)
 	}
 	return fmt.Sprintf("%d %s", n, many)
+}
+
+// countPlot is the plot of the modules left: from 0, in whole modules.
+func countPlot(title string, zone *time.Location) *plot.Plot {
+	p := newPlot(title, "modules left", zone)
+	p.Y.Min = 0
+	p.Y.Tick.Marker = countTicks{}
+	return p
 }
 
 // countTicks marks module counts: whole numbers, each one up to ten ("2.50

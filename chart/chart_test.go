@@ -352,6 +352,9 @@ func TestHourTicks(t *testing.T) {
 
 // The count axis is labelled in whole modules, whatever its range.
 func TestCountTicks(t *testing.T) {
+	if _, ok := countPlot("", time.UTC).Y.Tick.Marker.(countTicks); !ok {
+		t.Error("the burn-down's count axis does not use countTicks")
+	}
 	for _, r := range [][2]float64{{0, 1}, {0, 3}, {0, 5}, {0, 5.2}, {0, 10}, {0, 12.5}, {0, 43}, {0, 1200}} {
 		var labels []string
 		for _, tk := range (countTicks{}).Ticks(r[0], r[1]) {

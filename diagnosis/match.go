@@ -238,8 +238,7 @@ func (t *template) joinedWord(l []byte, i, k int) (int, bool) {
 	return i + len(w), ok && bytes.HasPrefix(l[i:], []byte(w))
 }
 
-// joinsNext reports whether the word after element k follows at l[j]
-// with no space (OCR's "12of 30").
+// joinsNext reports whether the word after element k follows at l[j] with no space (OCR's "12of 30").
 func (t *template) joinsNext(l []byte, j, k int) bool {
 	w, _ := t.wordsAfter(k)
 	return w != "" && t.elems[k+1].kind == elWord && bytes.HasPrefix(l[j:], []byte(w)) && !wordStartsAt(l, j+len(w))

@@ -190,6 +190,32 @@ func TestOneReminderPerChannel(t *testing.T) {
 	}
 }
 
+// A snooze's confirmation says when that environment's next reminder is:
+// snoozed at 08:30 for an hour, the day's 09:00 reminder is skipped, so
+// the next is the following working day's; another environment of the
+// channel is still reminded at 09:00.
+func TestSnoozeSaysTheNextReminder(t *testing.T) {
+	start := time.Date(2024, 11, 20, 8, 30, 0, 0, time.UTC) // Wednesday
+	clock := newFakeClock(start)
+	store := boltStore(t, clock.Now)
+	f := newFixture(t, func() progress.Store { return store }, clock)
+	f.track("C1", "prod", "Billing_CS")
+	f.track("C1", "qa", "Orders")
+	s := f.replica("r1", Options{}, &fakePoster{})
+	set(t, s, "C1", "0 9 * * 1-5")
+	b := bot.New(bot.Options{Store: f.first, Now: clock.Now})
+	b.SetSchedules(s)
+	r := b.HandleCommand(context.Background(), bot.Command{Workspace: ws, Channel: "C1", User: "U1", ID: "snooze1", Text: "snooze prod 1h"})
+	if out, want := bot.RenderText(r.Announce), "prod's next reminder here: Thu 21 Nov 09:00"; !strings.Contains(out, want) {
+		t.Errorf("snooze says:\n%s\nwant %q", out, want)
+	}
+	stepAt(t, s, clock, start)
+	stepAt(t, s, clock, start.Add(30*time.Minute))
+	if got := f.rec.all(); len(got) != 1 || !strings.HasPrefix(got[0].reply.Summary, "Reminder: qa") {
+		t.Errorf("at 09:00: %v, want qa's reminder only", summaries(got))
+	}
+}
+
 // A schedule set through one replica is followed by another.
 func TestScheduleChangeFollowedByOtherReplica(t *testing.T) {
 	clock := newFakeClock(t0)
