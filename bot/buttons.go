@@ -388,8 +388,8 @@ func (b *Bot) rebuilt(ctx context.Context, key string, r *Reading, env, module s
 			}
 		}
 		for _, pc := range changes {
-			for i, p := range pc.Changes {
-				k := fmt.Sprintf("%s#%d", pc.Key, i)
+			for _, p := range pc.Changes {
+				k := p.key(pc.Key)
 				if held[k] || undone {
 					continue
 				}

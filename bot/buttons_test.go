@@ -218,6 +218,32 @@ func TestChosenEnvironmentReplyAsRecorded(t *testing.T) {
 	}
 }
 
+// A reply rebuilt once the upgrade is done leaves out what is recorded only
+// while it is open, and still tells the rest apart: a change held back is
+// matched by its own place in the message, not by where it stands once
+// the others are left out.
+func TestRebuiltReplyAfterDoneKeepsHeldApart(t *testing.T) {
+	b, _ := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod 11.31.0")
+	msg(t, b, "C1", "U1", "1.1", "20 modules prepared successfully, 2 modules failed and 0 modules skipped.")
+	cmd(t, b, "C1", "U1", "failed prod: Billing_CS Zeta_CS")
+	cmd(t, b, "C1", "U1", "done prod: Billing_CS")
+	r := msg(t, b, "C1", "U1", "1.2", "Producer 'Alpha_CS' was published with a different Platform Server version. Please republish 'Alpha_CS' to prevent runtime errors.\nUpgrade Failure: Upgrade failed for Billing_CS")
+	mustSay(t, text(r), "Recorded for prod", "Alpha_CS", "Not recorded for prod: Billing_CS was marked republished")
+	mark, ok := buttonsOf(r.Reply)["Mark Alpha_CS republished"]
+	if !ok {
+		t.Fatalf("no Mark Alpha_CS republished:\n%s", text(r))
+	}
+	cmd(t, b, "C1", "U1", "done prod: Zeta_CS")
+	out := RenderText(click(b, "m1", mark).Update)
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "Recorded for prod") && strings.Contains(l, "Billing_CS") {
+			t.Errorf("the rebuilt reply says the held-back Billing_CS was recorded:\n%s", out)
+		}
+	}
+	mustSay(t, out, "Not recorded for prod: Billing_CS was marked republished")
+}
+
 // A long paste in a channel with several environments is recorded in full
 // by its choice button: the button carries a short key, not the changes.
 func TestChooseEnvironmentLongPaste(t *testing.T) {

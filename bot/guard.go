@@ -299,8 +299,8 @@ func recorded(parts []partChanges, held []heldChange) []partChanges {
 	var out []partChanges
 	for _, pc := range parts {
 		kept := partChanges{Key: pc.Key}
-		for i, p := range pc.Changes {
-			if !skip[fmt.Sprintf("%s#%d", pc.Key, i)] {
+		for _, p := range pc.Changes {
+			if !skip[p.key(pc.Key)] {
 				kept.Changes = append(kept.Changes, p)
 			}
 		}
@@ -331,9 +331,11 @@ func (b *Bot) guardAdd(ctx context.Context, workspace, env, source string, reaso
 		return mods, nil, nil // the record that follows says what is wrong
 	}
 	done := map[string]bool{}
+	msg, _, _ := strings.Cut(source, ":img") // a screenshot's part is its message's
 	for _, m := range st.RepublishedModules {
-		// This message's own report, answered again (a late screenshot): already recorded.
-		done[moduleKey(m.Name)] = m.Source != source
+		// This message's own report (its text or a screenshot), answered again: already recorded.
+		reported, _, _ := strings.Cut(m.Source, ":img")
+		done[moduleKey(m.Name)] = reported != msg
 	}
 	for _, m := range mods {
 		if done[moduleKey(m)] {

@@ -113,7 +113,9 @@ var wrappedRest = regexp.MustCompile(`^[a-z][A-Za-z0-9_]*$`)
 // on the next is not asked about, unlike in a screenshot: in a paste that
 // word is as likely a reply of its own ("thanks").
 func wrappedName(read, text string) []string {
-	if head, tail, ok := strings.Cut(read, " "); ok && (strings.Contains(text, head+"\n"+tail) || strings.Contains(text, head+"\r\n"+tail)) {
+	// Only a name whose one space is the break: in "Orders and Billing" the
+	// break is more likely at a space of the name, as word wrap breaks.
+	if head, tail, ok := strings.Cut(read, " "); ok && !strings.Contains(tail, " ") && (strings.Contains(text, head+"\n"+tail) || strings.Contains(text, head+"\r\n"+tail)) {
 		return []string{head + tail, read}
 	}
 	return nil

@@ -61,6 +61,7 @@ func TestWrappedNameInPastedTextIsAsked(t *testing.T) {
 		{"whole, a row after it", "2026-12-07 07:00:00 Upgrade Failure: Upgrade failed for Billing_CS\n2026-12-07 07:00:01 Upgrade Failure: Upgrade failed for Orders_CS", nil, "Billing_CS,Orders_CS"},
 		{"whole, a sentence after it", "2026-12-07 07:00:00 Upgrade Failure: Upgrade failed for Billing_CS\nAny idea why?", nil, "Billing_CS"},
 		{"whole, quoted on one line", fmt.Sprintf(producer, "Billing_CS"), nil, "Billing_CS"},
+		{"a name of words, broken at one of its spaces", fmt.Sprintf(producer, "Orders\nand Billing"), nil, "Orders and Billing"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -28,7 +29,13 @@ type planned struct {
 	// WhileOpen marks modules named by a message that ordinary development
 	// shows too: recorded only while the upgrade followed isn't done.
 	WhileOpen bool `json:"o,omitempty"`
+	// Pos is its place in its part's plan: its key there (see key), the
+	// same however many of the changes before it are left out later.
+	Pos int `json:"-"`
 }
+
+// key is the change key of p in the part keyed part.
+func (p planned) key(part string) string { return fmt.Sprintf("%s#%d", part, p.Pos) }
 
 func intp(v int) *int { return &v }
 
@@ -239,6 +246,9 @@ func planParts(parts []part) []partChanges {
 			}
 		}
 		if pc := (partChanges{Key: p.key, Changes: plan(own), Held: plan(said)}); len(pc.Changes)+len(pc.Held) > 0 {
+			for i := range pc.Changes {
+				pc.Changes[i].Pos = i
+			}
 			out = append(out, pc)
 		}
 	}

@@ -380,7 +380,8 @@ func dependsOnEnv(findings []diagnosis.Finding) bool {
 }
 
 // commonEnv is what several environments share for a reply about any of
-// them: the installation type when they agree (one environment: all of it).
+// them: the installation type and the target, each when they agree (one
+// environment: all of it).
 func commonEnv(envs []progress.Environment) progress.Environment {
 	if len(envs) == 1 {
 		return envs[0]
@@ -388,9 +389,16 @@ func commonEnv(envs []progress.Environment) progress.Environment {
 	var e progress.Environment
 	for i, env := range envs {
 		if i > 0 && env.InstallType != e.InstallType {
-			return progress.Environment{}
+			e.InstallType = ""
+			break
 		}
 		e.InstallType = env.InstallType
+	}
+	for i, env := range envs {
+		if i > 0 && env.Version != e.Version {
+			return progress.Environment{InstallType: e.InstallType}
+		}
+		e.Version = env.Version
 	}
 	return e
 }
@@ -463,13 +471,13 @@ func (b *Bot) applyParts(ctx context.Context, workspace, env, actor, source stri
 func (b *Bot) apply(ctx context.Context, workspace, env, actor, key string, changes []planned, repeats bool, out recordOutcome) recordOutcome {
 	out.env = env
 	var envs []string // the workspace's environments, read once, when a name may be one
-	for i, p := range changes {
+	for _, p := range changes {
 		if p.Kind == progress.ChangeAddModules {
 			var named []string
 			if p.Modules, named = b.environmentNames(ctx, workspace, env, p.Modules, &envs); len(named) > 0 {
 				h := p
 				h.Modules = named
-				out.held = append(out.held, heldChange{Key: fmt.Sprintf("%s#%d#env", key, i), Change: h, Why: heldEnvironment})
+				out.held = append(out.held, heldChange{Key: p.key(key) + "#env", Change: h, Why: heldEnvironment})
 			}
 			p.Modules = slices.DeleteFunc(slices.Clone(p.Modules), func(m string) bool { return keptByEdit(ctx, m) })
 			if !correcting(ctx) && len(p.Modules) > 0 {
@@ -478,19 +486,19 @@ func (b *Bot) apply(ctx context.Context, workspace, env, actor, key string, chan
 				if len(beyond) > 0 {
 					h := p
 					h.Modules = beyond
-					out.held = append(out.held, heldChange{Key: fmt.Sprintf("%s#%d#counts", key, i), Change: h, Why: heldCounts})
+					out.held = append(out.held, heldChange{Key: p.key(key) + "#counts", Change: h, Why: heldCounts})
 				}
 				if len(again) > 0 {
 					h := p
 					h.Modules = again
-					out.held = append(out.held, heldChange{Key: fmt.Sprintf("%s#%d#again", key, i), Change: h, Why: heldAgain})
+					out.held = append(out.held, heldChange{Key: p.key(key) + "#again", Change: h, Why: heldAgain})
 				}
 			}
 			if len(p.Modules) == 0 {
 				continue
 			}
 		}
-		c := p.change(fmt.Sprintf("%s#%d", key, i), actor, key)
+		c := p.change(p.key(key), actor, key)
 		outcome := p.Kind == progress.ChangeSummary || p.Kind == progress.ChangeState || p.Kind == progress.ChangePreparing
 		if correcting(ctx) && outcome && p.Version == "" {
 			// An edit of a message that recorded a summary or banner
@@ -507,7 +515,7 @@ func (b *Bot) apply(ctx context.Context, workspace, env, actor, key string, chan
 			continue
 		}
 		if res.Refused != "" {
-			out.held = append(out.held, heldChange{Key: fmt.Sprintf("%s#%d", key, i), Change: p, Why: res.Refused})
+			out.held = append(out.held, heldChange{Key: p.key(key), Change: p, Why: res.Refused})
 			continue
 		}
 		if res.Duplicate {
@@ -534,7 +542,7 @@ func (b *Bot) apply(ctx context.Context, workspace, env, actor, key string, chan
 		}
 		out.cleared = out.cleared || res.AllClear()
 		out.outcome = out.outcome || outcome
-		out.keys = append(out.keys, fmt.Sprintf("%s#%d", key, i))
+		out.keys = append(out.keys, p.key(key))
 		out.state = res.State
 		if res.NotReplicated && !out.unreplicated {
 			out.unreplicated = true

@@ -54,11 +54,15 @@ func TestKnownIssueFixedInTheTarget(t *testing.T) {
 		{"track prod 11.13 self-managed", false},
 		{"track prod 11.13.2 self-managed", true},
 		{"track prod 11.31.0 self-managed from 11.14.0", true},
+		{"track prod 11.31.0 self-managed\ntrack qa 11.31.0 self-managed", true}, // before the choice of environment: the same target
+		{"track prod 11.31.0 self-managed\ntrack qa 11.12.0 self-managed", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.track, func(t *testing.T) {
 			b, _ := newTestBot(t)
-			cmd(t, b, "C1", "U1", tt.track)
+			for _, track := range strings.Split(tt.track, "\n") {
+				cmd(t, b, "C1", "U1", track)
+			}
 			out := text(msg(t, b, "C1", "U1", "1.1", paste))
 			shown, hidden := []string{knownIssue, upgrade}, []string{ruledOut, support}
 			if tt.ruledOut {

@@ -132,9 +132,9 @@ func (t *template) capture(n *normalized, i, k int, framed bool) (int, []byte, b
 		}
 	}
 	// After a word ("… failed for X"), not a field's colon ("… 5 of 30: X"), chat may go on the sentence;
-	// after the colon, a sentence (or a trailer) after a one-word name ends it ("… 5 of 30: Directory is where it hangs"), not "Gestão de Clientes".
+	// after the colon, a trailer after a one-word name ends it ("… 5 of 30: Directory is where it hangs"), not "Gestão de Clientes".
 	if name, rest, _ := bytes.Cut(val, []byte(" ")); e.name == "module" && t.elems[k-1].kind != elWord && len(rest) > 0 && !looksLikeChat(name, true) &&
-		(trailer.Match(rest) || len(bytes.Fields(rest)) >= 3 && looksLikeChat(val, true)) {
+		trailer.Match(rest) {
 		val = name
 	}
 	if len(val) == 0 || (e.name == "module" && looksLikeChat(val, t.elems[k-1].kind == elWord)) {
@@ -152,7 +152,7 @@ func (t *template) capture(n *normalized, i, k int, framed bool) (int, []byte, b
 	return j, val, true
 }
 
-var trailer = regexp.MustCompile(`^(?:-.*|in [^ ]+|again)?[^\pL\pN]*$`)
+var trailer = regexp.MustCompile(`^(?:-.*|in [^ ]+|again|(?:is|are|was|were|has|hangs?|seems?|keeps?|still|stuck|since|here|now)\b.*)?[^\pL\pN]*$`)
 
 // runesEnd is where count characters from i end: a value's longest length.
 func (n *normalized) runesEnd(i, count int) int {
