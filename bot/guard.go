@@ -333,16 +333,16 @@ func (b *Bot) guardAdd(ctx context.Context, workspace, env, source string, reaso
 	done := map[string]bool{}
 	msg, _, _ := strings.Cut(source, ":img") // a screenshot's part is its message's
 	for _, m := range st.RepublishedModules {
-		// This message's own report (its text or a screenshot), answered again: already recorded.
 		reported, _, _ := strings.Cut(m.Source, ":img")
-		done[moduleKey(m.Name)] = reported != msg
+		done[moduleKey(m.Name)] = reported != msg // false: this message's own report (its text or a screenshot)
 	}
 	for _, m := range mods {
-		if done[moduleKey(m)] {
-			again = append(again, m)
-		} else {
+		switch other, republished := done[moduleKey(m)]; {
+		case !republished:
 			kept = append(kept, m)
-		}
+		case other:
+			again = append(again, m)
+		} // else recorded by this message already, and republished since: not listed again
 	}
 	kept, beyond = beyondIn(st, reason, kept)
 	return kept, beyond, again

@@ -131,12 +131,7 @@ func (t *template) capture(n *normalized, i, k int, framed bool) (int, []byte, b
 			val = trimValue(val[:d])
 		}
 	}
-	// After a word ("… failed for X"), not a field's colon ("… 5 of 30: X"), chat may go on the sentence;
-	// after the colon, a trailer after a one-word name ends it ("… 5 of 30: Directory is where it hangs"), not "Gestão de Clientes".
-	if name, rest, _ := bytes.Cut(val, []byte(" ")); e.name == "module" && t.elems[k-1].kind != elWord && len(rest) > 0 && !looksLikeChat(name, true) &&
-		trailer.Match(rest) {
-		val = name
-	}
+	// After a word ("… failed for X"), not a field's colon ("… 5 of 30: X"), chat may go on the sentence.
 	if len(val) == 0 || (e.name == "module" && looksLikeChat(val, t.elems[k-1].kind == elWord)) {
 		if len(val) == 0 || !framed {
 			return i, nil, false
@@ -152,7 +147,7 @@ func (t *template) capture(n *normalized, i, k int, framed bool) (int, []byte, b
 	return j, val, true
 }
 
-var trailer = regexp.MustCompile(`^(?:-.*|in [^ ]+|again|(?:is|are|was|were|has|hangs?|seems?|keeps?|still|stuck|since|here|now)\b.*)?[^\pL\pN]*$`)
+var trailer = regexp.MustCompile(`^(?:-.*|in [^ ]+|again)?[^\pL\pN]*$`)
 
 // runesEnd is where count characters from i end: a value's longest length.
 func (n *normalized) runesEnd(i, count int) int {
