@@ -121,18 +121,6 @@ func wrappedName(read, text string) []string {
 	return nil
 }
 
-// cutAtLineEnd is nil, or the whole name and read when read ends a line of
-// text and the rest of its word stands alone on the next ("…_CoreWi" /
-// "dgets").
-func cutAtLineEnd(read, text string) []string {
-	if _, after, ok := strings.Cut(text, read+"\n"); ok {
-		if rest, _, _ := strings.Cut(after, "\n"); wrappedRest.MatchString(strings.TrimRight(rest, "\r")) {
-			return []string{read + strings.TrimRight(rest, "\r"), read}
-		}
-	}
-	return nil
-}
-
 // checkName decides what a module name read by OCR is: the name to record
 // (sure), or "" and the candidates to ask about. listed are the modules
 // already on the lists of the channel's environments.
@@ -150,9 +138,12 @@ func checkName(read, text string, listed []string) (string, []string) {
 	if len(onList) > 1 {
 		return "", onList
 	}
-	// A long name Service Center's column wrapped inside a word.
-	if names := cutAtLineEnd(read, text); names != nil {
-		return "", names
+	// A long name Service Center's column wrapped inside a word: its rest
+	// alone on the next line ("…_CoreWi" / "dgets").
+	if _, after, ok := strings.Cut(text, read+"\n"); ok {
+		if rest, _, _ := strings.Cut(after, "\n"); wrappedRest.MatchString(rest) {
+			return "", []string{read + rest, read}
+		}
 	}
 	// A name one or two letters away, in the picture (the message names
 	// its module twice) or on a list, makes the reading doubtful: OCR
