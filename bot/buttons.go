@@ -376,8 +376,12 @@ func (b *Bot) rebuilt(ctx context.Context, key string, r *Reading, env, module s
 		}
 		held := map[string]bool{}
 		heldMods := map[string]map[string]bool{} // a change's modules held apart (its key#counts, #env, #again)
+		heldAny := map[string]bool{}             // every module held back, said so in its own line
 		for _, hc := range h.Changes {
 			held[hc.Key] = true
+			for _, mod := range hc.Change.Modules {
+				heldAny[moduleKey(mod)] = true
+			}
 			if base := hc.Key[:max(strings.LastIndexByte(hc.Key, '#'), 0)]; base != "" && hc.Change.Kind == progress.ChangeAddModules {
 				if heldMods[base] == nil {
 					heldMods[base] = map[string]bool{}
@@ -410,7 +414,7 @@ func (b *Bot) rebuilt(ctx context.Context, key string, r *Reading, env, module s
 		rec.questions, rec.asked = b.keepQuestions(ctx, m, env, key, questions), len(questions)
 		for _, mod := range namedModules(findingsOf(parts)) {
 			// Only what the record says was republished: a module held back was never listed.
-			if republished[moduleKey(mod)] && !listed[moduleKey(mod)] && moduleKey(mod) != moduleKey(module) && !rec.unsure[mod] && !undone && !slices.Contains(rec.waiting, mod) {
+			if republished[moduleKey(mod)] && !listed[moduleKey(mod)] && !heldAny[moduleKey(mod)] && moduleKey(mod) != moduleKey(module) && !rec.unsure[mod] && !undone && !slices.Contains(rec.waiting, mod) {
 				gone = append(gone, mod)
 			}
 		}

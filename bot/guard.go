@@ -122,6 +122,9 @@ type heldChanges struct {
 	Changes  []heldChange `json:"c"`
 	Recorded string       `json:"by,omitempty"` // who recorded them anyway
 	At       int64        `json:"at,omitempty"` // when they were held back (Unix ms)
+	// Round counts the times they were held again (holdAgain): the store
+	// takes a change key once, so each round records under keys of its own.
+	Round int `json:"n,omitempty"`
 }
 
 // heldCode is the short code of a message's held changes for env.
@@ -263,7 +266,11 @@ func (b *Bot) recordHeld(ctx context.Context, workspace, channel, user string, h
 	cleared := false
 	var keys []string
 	for _, hc := range h.Changes {
-		c := hc.Change.change(hc.Key, user, h.Source)
+		key := hc.Key
+		if h.Round > 0 {
+			key += fmt.Sprintf("~%d", h.Round)
+		}
+		c := hc.Change.change(key, user, h.Source)
 		c.Force = true
 		res, err := b.store.Apply(ctx, workspace, h.Env, c)
 		if err != nil {
@@ -272,7 +279,7 @@ func (b *Bot) recordHeld(ctx context.Context, workspace, channel, user string, h
 		r.Context(describeRecorded(h.Env, hc.Change, res))
 		noteReplication(r, res.NotReplicated)
 		if res.Refused == "" {
-			keys = append(keys, hc.Key)
+			keys = append(keys, key)
 		}
 		cleared = cleared || res.AllClear()
 	}
@@ -281,13 +288,29 @@ func (b *Bot) recordHeld(ctx context.Context, workspace, channel, user string, h
 		b.log.Warn("cannot mark held changes recorded", "code", code, "err", err)
 	}
 	if len(keys) > 0 {
-		r = b.undoably(ctx, workspace, channel, user, h.Env, r, keys...)
+		r = b.undoableAs(ctx, workspace, channel, user, r, undoable{Env: h.Env, Keys: keys, What: r.Summary, Held: code})
 	}
 	resp := Response{Announce: r}
 	if cleared {
 		r.Blocks = append(r.Blocks, b.allClear(h.Env).Blocks...)
 	}
 	return resp
+}
+
+// holdAgain marks the held changes under code (none when "") not
+// recorded: what recorded them anyway was undone.
+func (b *Bot) holdAgain(ctx context.Context, workspace, code string) {
+	if code == "" {
+		return
+	}
+	h, ok, err := b.heldFor(ctx, workspace, code)
+	if err == nil && ok && h.Recorded != "" {
+		h.Recorded, h.Round = "", h.Round+1
+		_, err = b.keepHeld(ctx, workspace, h)
+	}
+	if err != nil {
+		b.log.Warn("cannot hold back again what was recorded anyway", "code", code, "err", err)
+	}
 }
 
 // recorded are parts' changes less those held back.

@@ -326,3 +326,27 @@ func TestMessageNamingItsEnvironment(t *testing.T) {
 		}
 	})
 }
+
+// "Record anyway" undone holds the changes back again: the reply rebuilt
+// by a later click says so, offers the button again, and it records them.
+func TestRecordAnywayUndoneIsHeldAgain(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
+		cmd(t, b, "C1", "U1", "track prod 11.31.0")
+		msg(t, b, "C1", "U1", "1.1", "20 modules prepared successfully, 2 modules failed and 0 modules skipped.")
+		cmd(t, b, "C1", "U1", "failed prod: Billing_CS Zeta_CS")
+		cmd(t, b, "C1", "U1", "done prod: Billing_CS")
+		r := msg(t, b, "C1", "U2", "1.2", "Producer 'Alpha_CS' was published with a different Platform Server version. Please republish 'Alpha_CS' to prevent runtime errors.\nUpgrade Failure: Upgrade failed for Billing_CS")
+		anyway := buttonsOf(r.Reply)["Record anyway"]
+		mustSay(t, text(click(b, "a1", anyway)), "recorded anyway for prod", "Billing_CS")
+		mustSay(t, text(cmd(t, b, "C1", "U2", "undo")), "U2 undid a change on prod", "Off the list again: Billing_CS")
+		out := RenderText(click(b, "m1", buttonsOf(r.Reply)["Mark Alpha_CS republished"]).Update)
+		mustSay(t, out, "Not recorded for prod: Billing_CS was marked republished", "[Record anyway]")
+		for _, l := range strings.Split(out, "\n") {
+			if strings.Contains(l, "Billing_CS") && (strings.Contains(l, "Recorded for prod") || strings.Contains(l, "Republished since")) {
+				t.Errorf("the rebuilt reply says Billing_CS was recorded or republished since: %q in\n%s", l, out)
+			}
+		}
+		mustSay(t, text(cmd(t, b, "C1", "U3", anyway.Command)), "recorded anyway for prod")
+		mustSay(t, text(cmd(t, b, "C1", "U1", "status prod")), "Billing_CS — failed")
+	})
+}

@@ -452,12 +452,12 @@ func (b *Bot) applyParts(ctx context.Context, workspace, env, actor, source stri
 	}
 	if len(out.held) > 0 {
 		// Answered again (a late screenshot): what was recorded anyway stays so.
-		if h, _, err := b.heldFor(ctx, workspace, heldCode(source, env)); err == nil && h.Recorded != "" {
+		before, _, err := b.heldFor(ctx, workspace, heldCode(source, env))
+		if err == nil && before.Recorded != "" {
 			out.held = nil
 			return out
 		}
-		var err error
-		if out.heldCode, err = b.keepHeld(ctx, workspace, heldChanges{Env: env, Source: source, Changes: out.held}); err != nil {
+		if out.heldCode, err = b.keepHeld(ctx, workspace, heldChanges{Env: env, Source: source, Changes: out.held, Round: before.Round}); err != nil {
 			b.log.Warn("cannot keep held changes", "err", err)
 			out.heldCode = ""
 		}

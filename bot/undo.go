@@ -38,6 +38,9 @@ type undoable struct {
 	// Outcome: it recorded a summary or banner (the preparation's outcome
 	// or progress): an edit of the message corrects it (correcting).
 	Outcome bool `json:"outcome,omitempty"`
+	// Held is the code of the held changes it recorded anyway: undone,
+	// they are held back again, and "Record anyway" records them again.
+	Held string `json:"held,omitempty"`
 }
 
 // undoRef is the short ref of a command's reply (a message's is its replyKey).
@@ -256,6 +259,7 @@ func (b *Bot) undo(ctx context.Context, workspace, user, ref string) Response {
 	// A choice of environment undone is forgotten: the message may be recorded for another.
 	b.putUndoable(ctx, workspace, ref, u, progress.Put{Key: "choice:" + ref, TTL: time.Millisecond})
 	b.restoreOwners(ctx, workspace, u.Env, u.Keys, res.Added)
+	b.holdAgain(ctx, workspace, u.Held)
 	if u.Started != "" { // a reset's undo
 		if err := b.store.PutValue(ctx, workspace, startedKey(u.Env), []byte(u.Started), startedTTL); err != nil {
 			b.log.Warn("cannot put back when the upgrade started", "env", u.Env, "err", err)
@@ -362,8 +366,13 @@ func linesText(lines []Line) string {
 // undoably is a command's reply r that recorded the changes keys on env:
 // remembered as user's last change in channel, with an Undo button.
 func (b *Bot) undoably(ctx context.Context, workspace, channel, user, env string, r *Reply, keys ...string) *Reply {
-	ref := undoRef(keys[0])
-	b.remember(ctx, workspace, channel, user, ref, undoable{Env: env, Keys: keys, What: r.Summary})
+	return b.undoableAs(ctx, workspace, channel, user, r, undoable{Env: env, Keys: keys, What: r.Summary})
+}
+
+// undoableAs is undoably for u, which names the keys.
+func (b *Bot) undoableAs(ctx context.Context, workspace, channel, user string, r *Reply, u undoable) *Reply {
+	ref := undoRef(u.Keys[0])
+	b.remember(ctx, workspace, channel, user, ref, u)
 	return withUndo(r, ref)
 }
 
