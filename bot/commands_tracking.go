@@ -22,7 +22,7 @@ func (b *Bot) cmdTrack(ctx context.Context, c Command, args string) Response {
 		if i := strings.IndexAny(name, `"'“”‘’`); i >= 0 {
 			name = name[:i]
 		}
-		return b.usageError(def, fmt.Sprintf("An environment's name is one word, without quotes or spaces: `%s track %s`, for example.", b.cmd, strings.ToLower(name)))
+		return b.usageError(def, fmt.Sprintf("An environment's name is one word, without quotes or spaces: `%s track %s`, for example.", b.cmd, codeText(strings.ToLower(name))))
 	}
 	fields := strings.Fields(args)
 	var from string
@@ -263,7 +263,7 @@ func (b *Bot) resolveEnv(ctx context.Context, c Command, named string, modules [
 		names[i] = e.Name
 	}
 	if len(modules) == 0 {
-		return "", errorReply(fmt.Sprintf("This channel follows %s: say which, e.g. `%s %s`.", strings.Join(names, ", "), b.cmd, withEnv(c.Text, b.envWithModules(ctx, c.Workspace, envs))))
+		return "", errorReply(fmt.Sprintf("This channel follows %s: say which, e.g. `%s %s`.", strings.Join(names, ", "), b.cmd, codeText(withEnv(c.Text, b.envWithModules(ctx, c.Workspace, envs)))))
 	}
 	var match, before []string
 	on := map[string][]string{} // by module key: the environments that list it, or else had it republished
@@ -302,7 +302,7 @@ func (b *Bot) resolveEnv(ctx context.Context, c Command, named string, modules [
 	case len(match) == 0 && len(before) == 1:
 		return before[0], nil
 	case len(match) > 1:
-		return "", errorReply(fmt.Sprintf("%s list %s: say which, e.g. `%s %s`.", joinAnd(match), quotedList(modules), b.cmd, withEnv(c.Text, match[0])))
+		return "", errorReply(fmt.Sprintf("%s list %s: say which, e.g. `%s %s`.", joinAnd(match), quotedList(modules), b.cmd, codeText(withEnv(c.Text, match[0]))))
 	}
 	listed := false // by one environment or another, not only republished there
 	for _, envs := range on {
@@ -328,7 +328,7 @@ func (b *Bot) resolveEnv(ctx context.Context, c Command, named string, modules [
 	}
 	name, _ := splitCommand(c.Text)
 	return "", errorReply(fmt.Sprintf("No environment this channel follows (%s) has all of %s (%s). Name one environment per command, e.g. `%s %s %s: %s`.",
-		strings.Join(names, ", "), quotedList(modules), strings.Join(where, "; "), b.cmd, name, first, strings.Join(same, " ")))
+		strings.Join(names, ", "), quotedList(modules), strings.Join(where, "; "), b.cmd, name, first, codeText(strings.Join(same, " "))))
 }
 
 // nothingToMark says why done all marks nothing on env, in state s.
@@ -351,6 +351,10 @@ func (b *Bot) envWithModules(ctx context.Context, workspace string, envs []progr
 	}
 	return envs[0].Name
 }
+
+// codeText is s as it can stand in a code span of a reply's text: a
+// backtick in a name the user typed would end the span.
+func codeText(s string) string { return strings.ReplaceAll(s, "`", "'") }
 
 // withEnv is the command text with env named as its command reads it:
 // "failed prod: Billing_CS", "snooze prod 1h" ("status prod" for none).
@@ -461,7 +465,7 @@ func (b *Bot) envAsModule(ctx context.Context, c Command, envName, command strin
 		if _, err := b.store.Environment(ctx, c.Workspace, envName); errors.Is(err, progress.ErrNotFound) && !environmentWord(envName) {
 			name := strings.TrimSuffix(strings.TrimSpace(envName), ":")
 			return errorReply(fmt.Sprintf("No environment named %s is tracked in this workspace, so nothing was recorded. If %s is a module, write it without the colon after it: `%s %s %s` (a comment goes in parentheses). `%s envs` lists the environments.",
-				strings.ToLower(name), name, b.cmd, command, commandName(name), b.cmd))
+				strings.ToLower(name), name, b.cmd, command, codeText(commandName(name)), b.cmd))
 		}
 		return nil
 	}
@@ -491,10 +495,10 @@ func (b *Bot) envAsModule(ctx context.Context, c Command, envName, command strin
 		also := ""
 		if len(names) == 0 {
 			names = []string{"<module>"}
-			also = fmt.Sprintf(" (A module of that name: `%s %s %s: %s`.)", b.cmd, command, env, commandName(m))
+			also = fmt.Sprintf(" (A module of that name: `%s %s %s: %s`.)", b.cmd, command, env, codeText(commandName(m)))
 		}
 		return errorReply(fmt.Sprintf("%s is an environment this channel follows, not a module: write `%s %s %s: %s`. Nothing was recorded.%s",
-			env, b.cmd, command, env, strings.Join(names, " "), also))
+			env, b.cmd, command, env, codeText(strings.Join(names, " ")), also))
 	}
 	if len(mods) < 2 {
 		return nil
@@ -507,7 +511,7 @@ func (b *Bot) envAsModule(ctx context.Context, c Command, envName, command strin
 	// Tracked elsewhere, or named as environments are ("staging"): no module either.
 	if _, err := b.store.Environment(ctx, c.Workspace, env); err == nil || environmentWord(env) {
 		return errorReply(fmt.Sprintf("%s is an environment's name, not a module, and this channel does not follow it: in a channel that does, write `%s %s %s: %s`. (A module of that name: put the environment first, `%s %s <env>: %s`.) Nothing was recorded.",
-			env, b.cmd, command, env, strings.Join(names, " "), b.cmd, command, strings.Join(append([]string{commandName(mods[0])}, names...), " ")))
+			env, b.cmd, command, env, codeText(strings.Join(names, " ")), b.cmd, command, codeText(strings.Join(append([]string{commandName(mods[0])}, names...), " "))))
 	}
 	return nil
 }

@@ -61,3 +61,34 @@ func TestModuleNamesDeduplicateLookAlikes(t *testing.T) {
 		}
 	}
 }
+
+// A pasted name's invisible characters are never echoed: a bidi override
+// would show the name reversed in the reply and on its button.
+func TestPastedNameEchoedWithoutInvisibles(t *testing.T) {
+	b, store := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod")
+	out := text(msg(t, b, "C1", "U1", "1.1", "Upgrade Failure: Upgrade failed for Emp\u202Eloyees\u200f"))
+	mustSay(t, out, "Mark Employees republished", "Employees")
+	if i := strings.IndexFunc(out, func(r rune) bool {
+		return r >= '\u200b' && r <= '\u200f' || r >= '\u202a' && r <= '\u202e' || r >= '\u2066' && r <= '\u2069'
+	}); i >= 0 {
+		t.Errorf("an invisible character echoed at %d: %+q", i, out[max(i-20, 0):])
+	}
+	if st, _ := store.Status(context.Background(), "T1", "prod", -1); st.ModuleCount != 1 || st.Modules[0].Name != "Employees" {
+		t.Errorf("recorded %+v", st.Modules)
+	}
+}
+
+// A name with a backtick, echoed in an example command, keeps the
+// example's code span whole: the backtick is shown as a quote.
+func TestExampleCommandKeepsItsCodeSpan(t *testing.T) {
+	b, _ := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track dev")
+	cmd(t, b, "C1", "U1", "track prod")
+	for _, c := range []string{"failed \"Billing`CS\" *x*", "failed staging \"Bill`ing\"", "failed prod \"Bill`ing\""} {
+		out := text(cmd(t, b, "C1", "U1", c))
+		if strings.Count(out, "`")%2 != 0 || strings.Contains(out, "Billing`CS") || strings.Contains(out, "Bill`ing") {
+			t.Errorf("%q: a backtick of the name breaks the example's code span:\n%s", c, out)
+		}
+	}
+}

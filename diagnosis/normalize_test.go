@@ -37,6 +37,7 @@ func TestNormalize(t *testing.T) {
 		{"tab\there", "tab\there"},
 		{"crlf\r\nnext", "crlf\nnext"},
 		{"x\u00a0y\u200bz", "x yz"},
+		{"Emp\u202Eloyees \u2066Orders\u2069\u200f", "Employees Orders"},
 	}
 	for _, tt := range tests {
 		for pad := range 5 {

@@ -300,15 +300,20 @@ func uploadProblem(err error) string {
 }
 
 // codeBlock is a file's content as a message: its name, then the content,
-// escaped, in a code block, cut to maxFileText characters.
+// escaped, in a code block, cut to maxFileText characters once escaped
+// (& < > take four or five each), never inside an escape.
 func codeBlock(f *bot.File) string {
-	content := strings.ReplaceAll(string(f.Content), "```", "'''")
+	content := EscapeSlack(strings.ReplaceAll(string(f.Content), "```", "'''"))
 	cut := ""
-	if n := utf8.RuneCountInString(content); n > maxFileText {
-		content = string([]rune(content)[:maxFileText])
-		cut = fmt.Sprintf("\n… %d more characters not shown", n-maxFileText)
+	if runes := []rune(content); len(runes) > maxFileText {
+		end := maxFileText
+		if amp := slices.Index(runes[end-4:end], '&'); amp >= 0 && !slices.Contains(runes[end-4+amp:end], ';') {
+			end -= 4 - amp
+		}
+		rest := utf8.RuneCountInString(UnescapeSlack(string(runes[end:])))
+		content, cut = string(runes[:end]), fmt.Sprintf("\n… %d more characters not shown", rest)
 	}
-	return fmt.Sprintf("*%s*\n```\n%s\n```%s", EscapeSlack(f.Name), EscapeSlack(content), cut)
+	return fmt.Sprintf("*%s*\n```\n%s\n```%s", EscapeSlack(f.Name), content, cut)
 }
 
 // afterAction updates the message holding a button once the click did

@@ -5,13 +5,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
+	"github.com/upgradebot/upgradebot/bot"
 	"github.com/upgradebot/upgradebot/bot/slackbot/slackfake"
 	"github.com/upgradebot/upgradebot/internal/errorlogtest"
 )
@@ -184,5 +187,32 @@ func TestNameQuestionOverSlack(t *testing.T) {
 	st, _ := h.store.Status(context.Background(), slackfake.TeamID, "prod", -1)
 	if st.ModuleCount != 1 || st.Modules[0].Name != "Claims_Core" {
 		t.Errorf("modules: %+v", st.Modules)
+	}
+}
+
+// The code-block fallback of a file is cut once escaped, so content full of
+// & < > stays within Slack's 40,000 characters, the fence closed, and the
+// cut never splits an escape.
+func TestCodeBlockCutAfterEscaping(t *testing.T) {
+	for _, content := range []string{
+		strings.Repeat("R&D <Action> & <Screen>\n", 3000),
+		strings.Repeat("&", 40000),
+		strings.Repeat("x", maxFileText-2) + strings.Repeat("<", 10),
+		strings.Repeat("plain text\n", 100),
+	} {
+		got := codeBlock(&bot.File{Name: "export.csv", Content: []byte(content)})
+		if n := utf8.RuneCountInString(got); n > 40000 {
+			t.Errorf("%d characters, Slack takes 40,000", n)
+		}
+		body, note, _ := strings.Cut(strings.TrimPrefix(got, "*export.csv*\n```\n"), "\n```")
+		if UnescapeSlack(body) != content[:len(UnescapeSlack(body))] {
+			t.Errorf("the content shown is not the file's start (or an escape was split): ends %q", body[max(len(body)-20, 0):])
+		}
+		shown := utf8.RuneCountInString(UnescapeSlack(body))
+		if total := utf8.RuneCountInString(content); shown < total && note != fmt.Sprintf("\n… %d more characters not shown", total-shown) {
+			t.Errorf("%d of %d characters shown, note %q", shown, total, note)
+		} else if shown == total && note != "" {
+			t.Errorf("all shown, note %q", note)
+		}
 	}
 }

@@ -233,11 +233,25 @@ func RenderBlocksLimit(r *bot.Reply, limit int) []slack.Block {
 		}
 	}
 	if len(out) > limit {
-		omitted := len(out) - (limit - 1)
-		out = append(out[:limit-1], slack.NewContextBlock("", mrkdwn(fmt.Sprintf("… and %d more blocks not shown", omitted))))
+		// The last buttons and what follows them (Undo, a rebuilt reply's
+		// notes) are what the reply is acted on with: the cut comes before them.
+		keep := out[len(out):]
+		for i := len(out) - 1; i >= max(len(out)-maxKeptTail, 0); i-- {
+			if out[i].BlockType() == slack.MBTAction {
+				keep = out[i:]
+				break
+			}
+		}
+		head := limit - 1 - len(keep)
+		more := slack.NewContextBlock("", mrkdwn(fmt.Sprintf("… and %d more blocks not shown", len(out)-head-len(keep))))
+		out = append(append(out[:head:head], more), keep...)
 	}
 	return out
 }
+
+// maxKeptTail is how many blocks at most are kept after a cut: the last
+// actions block and the blocks after it.
+const maxKeptTail = 5
 
 // fewestBlocks is how many Block Kit blocks a block of the reply takes at
 // least: its fields ten to a section; its buttons, when more than one

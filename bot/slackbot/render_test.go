@@ -691,3 +691,34 @@ func TestFallbackTextCut(t *testing.T) {
 		}
 	}
 }
+
+// A reply cut to Slack's 50 blocks keeps its last buttons and the notes
+// after them (Undo, a rebuilt reply's notes): the cut comes before them.
+func TestRenderCutKeepsTheButtons(t *testing.T) {
+	for _, notes := range []int{0, 2} {
+		r := &bot.Reply{}
+		for i := range 60 {
+			r.Section(bot.Line{bot.T(fmt.Sprintf("section %d", i))})
+		}
+		r.Actions(bot.Button{ActionID: "undo", Label: "Undo", Value: "v"})
+		for i := range notes {
+			r.Context(bot.Line{bot.T(fmt.Sprintf("note %d", i))})
+		}
+		blocks := RenderBlocks(r)
+		if len(blocks) != MaxBlocks {
+			t.Fatalf("%d notes: %d blocks, want %d", notes, len(blocks), MaxBlocks)
+		}
+		raw, _ := json.Marshal(blocks)
+		for _, want := range []string{`"Undo"`, fmt.Sprintf("… and %d more blocks not shown", 61+notes-MaxBlocks+1), `"section 0"`} {
+			if !strings.Contains(string(raw), want) {
+				t.Errorf("%d notes: %s missing from %s", notes, want, raw)
+			}
+		}
+		if notes > 0 && !strings.Contains(string(raw), fmt.Sprintf("note %d", notes-1)) {
+			t.Errorf("%d notes: the last note is cut: %s", notes, raw)
+		}
+		if blocks[len(blocks)-1-notes].BlockType() != slack.MBTAction {
+			t.Errorf("%d notes: block %d is %s, want the buttons", notes, len(blocks)-1-notes, blocks[len(blocks)-1-notes].BlockType())
+		}
+	}
+}
