@@ -2,6 +2,7 @@ package progress
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -117,6 +118,18 @@ func openBolt(path string, lockTimeout time.Duration) (db *bolt.DB, err error) {
 		return nil, fmt.Errorf("progress: the data file %s cannot be opened for writing (%w): give the bot's user write access to it and its folder, or name a writable file (a mounted volume), or use Redis (REDIS_URL)", path, err)
 	default:
 		return nil, fmt.Errorf("progress: open data file %s: %w", path, err)
+	}
+	// bbolt reads pages as they are needed and panics on a damaged one, in
+	// whichever request first reads it: the whole file is checked now.
+	if err := db.View(func(tx *bolt.Tx) error {
+		var first error
+		for err := range tx.Check() {
+			first = cmp.Or(first, err)
+		}
+		return first
+	}); err != nil {
+		_ = db.Close()
+		return nil, damaged(err)
 	}
 	if err := db.Update(func(tx *bolt.Tx) error {
 		_, err := tx.CreateBucketIfNotExists(bktWorkspaces)

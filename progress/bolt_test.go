@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -220,5 +221,64 @@ func TestBoltDamagedFile(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A page damaged anywhere in the file is found when it is opened (bbolt
+// reads pages as needed and would panic in the first request to read it),
+// or is one no request reads.
+func TestBoltDamagedPage(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	clean := filepath.Join(dir, "clean.db")
+	s, err := OpenBoltStore(clean, BoltOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, env := range []string{"prod", "qa", "dev"} {
+		if _, err := s.Track(ctx, TrackRequest{Workspace: "T1", Environment: env, Channel: "C1", Actor: "U1"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Apply(ctx, "T1", env, Change{Kind: ChangeAddModules, Key: fmt.Sprint("k", i), Reason: ReasonFailed, Modules: []string{"Billing_CS", "Orders_CS"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	data, err := os.ReadFile(clean)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const pageSize = 4096
+	found := 0
+	for page := 2; page < len(data)/pageSize; page++ {
+		damaged := bytes.Clone(data)
+		copy(damaged[page*pageSize:], bytes.Repeat([]byte{0xff}, 16))
+		path := filepath.Join(dir, fmt.Sprintf("p%d.db", page))
+		if err := os.WriteFile(path, damaged, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s, err := OpenBoltStore(path, BoltOptions{})
+		if err != nil {
+			if !strings.Contains(err.Error(), "damaged") {
+				t.Errorf("page %d: %v", page, err)
+			}
+			found++
+			continue
+		}
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					t.Errorf("page %d damaged: opened, then a request panicked: %v", page, p)
+				}
+			}()
+			for _, env := range []string{"prod", "qa", "dev"} {
+				_, _ = s.Status(ctx, "T1", env, -1)
+			}
+			_, _ = s.ChannelEnvironments(ctx, "T1", "C1")
+		}()
+		s.Close()
+	}
+	if found == 0 {
+		t.Error("no damaged page was found at all")
 	}
 }

@@ -283,7 +283,8 @@ func (s *RedisStore) Ping(ctx context.Context) error {
 
 // SettingsProblem says what in the Redis URL a failed call points at (a
 // refused login, a database Redis does not have, a server that is no
-// Sentinel); "" when the failure is not the settings' (Redis down).
+// Sentinel, a master name the Sentinels do not know); "" when the failure
+// is not the settings' (Redis down).
 func SettingsProblem(err error) string {
 	switch msg := fmt.Sprint(err); {
 	case err == nil:
@@ -298,6 +299,9 @@ func SettingsProblem(err error) string {
 		return "the address is not a Redis Cluster node: use REDIS_URL for one server (or a Sentinel) instead"
 	case strings.Contains(msg, "unknown command 'sentinel'"):
 		return "the address with master_name is not a Sentinel: name the Sentinels there, or drop master_name for one server"
+	case strings.Contains(msg, "all sentinels specified in configuration are unreachable") && errors.Is(err, redis.Nil):
+		// They answered, with no address for that name.
+		return "the Sentinels know no master by the URL's master_name: check its spelling (SENTINEL MASTERS on a Sentinel lists the names)"
 	}
 	return ""
 }

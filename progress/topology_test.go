@@ -172,3 +172,20 @@ func TestClusterSpreadsWorkspaces(t *testing.T) {
 		t.Errorf("12 workspaces on %d node(s); the test shows nothing", len(nodes))
 	}
 }
+
+// A master name the Sentinels do not know is a settings problem, not
+// Redis down: the Sentinels answer, with no master of that name.
+func TestSentinelUnknownMasterName(t *testing.T) {
+	rawURL := strings.Replace(testSentinel(t).URL(3), "master_name="+redistest.SentinelMaster, "master_name=upgradebot-typo", 1)
+	s, _, err := OpenRedis(rawURL+"&dial_timeout=2s", "", RedisOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	err = s.Ping(ctx)
+	if got := SettingsProblem(err); !strings.Contains(got, "know no master by the URL's master_name") {
+		t.Errorf("SettingsProblem(%v) = %q", err, got)
+	}
+}
