@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -348,5 +349,31 @@ func TestRecordAnywayUndoneIsHeldAgain(t *testing.T) {
 		}
 		mustSay(t, text(cmd(t, b, "C1", "U3", anyway.Command)), "recorded anyway for prod")
 		mustSay(t, text(cmd(t, b, "C1", "U1", "status prod")), "Billing_CS — failed")
+	})
+}
+
+// Service Center's "ready" banner while modules are still listed is
+// recorded, and the reply says the list stays (the reminders go on).
+func TestReadyBannerWithModulesLeft(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
+		for i, c := range []struct{ env, modules, want string }{
+			{"prod", "Upgrade Failure: Upgrade failed for Billing_CS\nUpgrade Failure: Upgrade failed for Orders_CS", "ready, with 2 modules still on the list: mark them republished once they are"},
+			{"qa", "Upgrade Failure: Upgrade failed for Billing_CS", "ready, with 1 module still on the list: mark it republished once it is"},
+			{"dev", "", ""},
+		} {
+			ch := fmt.Sprint("C", i)
+			cmd(t, b, ch, "U1", "track "+c.env+" 11.31.0")
+			msg(t, b, ch, "U1", "1.1", "There were errors preparing some modules.\n26 modules prepared successfully, 2 modules failed and 0 modules skipped.")
+			if c.modules != "" {
+				msg(t, b, ch, "U1", "1.2", c.modules)
+			}
+			out := text(msg(t, b, ch, "U2", "1.3", "This environment is ready. No further actions are required."))
+			mustSay(t, out, "Recorded for "+c.env+": ready")
+			if c.want != "" {
+				mustSay(t, out, c.want)
+			} else if strings.Contains(out, "still on the list") {
+				t.Errorf("%s: nothing listed, yet:\n%s", c.env, out)
+			}
+		}
 	})
 }

@@ -612,7 +612,17 @@ func describeRecorded(env string, p planned, res progress.Result) Line {
 		}
 		return append(l, T(fmt.Sprintf("); %d on the list", res.Remaining)))
 	}
-	return append(l, describePlanned(p, res)...)
+	l = append(l, describePlanned(p, res)...)
+	if p.Kind == progress.ChangeState && res.State == progress.StateReady && res.Refused == "" && !res.Duplicate && res.Remaining > 0 {
+		// Service Center's "ready" does not say the modules listed were
+		// republished: the list stays, and says why the reminders go on.
+		it, is := "them", "they are"
+		if res.Remaining == 1 {
+			it, is = "it", "it is"
+		}
+		l = append(l, T(fmt.Sprintf(", with %s still on the list: mark %s republished once %s", plural(res.Remaining, "module", "modules"), it, is)))
+	}
+	return l
 }
 
 // describePlanned says in words what a planned change records.
