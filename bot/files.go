@@ -9,6 +9,7 @@ import (
 	"github.com/upgradebot/upgradebot/diagnosis"
 	"github.com/upgradebot/upgradebot/errorlog"
 	"github.com/upgradebot/upgradebot/ocr"
+	"github.com/upgradebot/upgradebot/progress"
 )
 
 // MaxFileBytes bounds a shared file (text, snippet, CSV, XLSX) that is
@@ -68,6 +69,10 @@ func (b *Bot) ReadFile(name string, data []byte) ImageText {
 	im := ImageText{Name: name, File: true}
 	if len(data) > MaxFileBytes {
 		im.Problem = fmt.Sprintf("it is larger than the %d MB I read, so none of it was read: share the lines around the errors, or an Error Log export of fewer rows", MaxFileBytes>>20)
+		return im
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		im.Problem = "it is empty: share it again once it holds the errors, or paste the error's text"
 		return im
 	}
 	var err error
@@ -195,8 +200,9 @@ func (b *Bot) readSheet(log *errorlog.Log) *Sheet {
 				}
 				s.Groups[i].Rows++
 			}
-			if m := f.Text("module"); m != "" && !modules[m] {
-				modules[m] = true
+			// Listed as the store keeps it, each module once however spelt.
+			if m, err := progress.NormalizeModule(f.Text("module")); err == nil && !modules[moduleKey(m)] {
+				modules[moduleKey(m)] = true
 				s.Modules = append(s.Modules, m)
 			}
 			// One finding per message and values: the reply and the

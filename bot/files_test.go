@@ -178,3 +178,40 @@ func TestLongLogReadFromItsEnd(t *testing.T) {
 		t.Errorf("recorded %+v, want Big2_Core", st.Modules)
 	}
 }
+
+// A long log whose end holds no known error, and an empty file, are
+// answered: the sender would otherwise take silence for "no error in it".
+func TestFilesWithNothingReadAreAnswered(t *testing.T) {
+	b, store := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod")
+	early := "2026-12-06 10:00:00 ERROR Upgrade failed for Early_Core\n" + strings.Repeat("2026-12-06 10:00:00 INFO compiling\n", 2*MaxTextBytes/34)
+	mustSay(t, text(imageMsg(t, b, "9.1", "", b.ReadFile("early.log", []byte(early)))),
+		"Read the end of the file early.log (its last 1 MB: it is longer than I read of a text): no upgrade error I know there", "share the lines around them")
+	mustSay(t, text(imageMsg(t, b, "9.2", "", b.ReadFile("errors.txt", []byte(" \n")))), "Could not read the file errors.txt: it is empty")
+	if st, _ := store.Status(context.Background(), "T1", "prod", -1); st.ModuleCount != 0 {
+		t.Errorf("recorded %+v", st.Modules)
+	}
+	// A short text without an error is still let be, as a pasted one is.
+	if resp := imageMsg(t, b, "9.3", "", b.ReadFile("notes.log", []byte("lunch at noon\n"))); !resp.Reply.Empty() {
+		t.Errorf("answered: %s", text(resp))
+	}
+}
+
+// An Error Log naming one module in several spellings lists it once, as
+// the store keeps it (no invisible characters).
+func TestErrorLogListsEachModuleOnce(t *testing.T) {
+	b, store := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod")
+	csv := "Instant,Module_Name,Message\n"
+	for _, name := range []string{"Orders_CS", "orders_cs", "Orders_CS\u200b", "ORDERS_CS"} {
+		csv += "2026-12-06 10:00:00," + name + ",Upgrade Failure: Upgrade failed for " + name + "\n"
+	}
+	out := text(imageMsg(t, b, "9.1", "", b.ReadFile("errors.csv", []byte(csv))))
+	mustSay(t, out, "1 module: Orders_CS")
+	if strings.Contains(out, "\u200b") || strings.Contains(out, "orders_cs") {
+		t.Errorf("a spelling listed apart:\n%s", out)
+	}
+	if st, _ := store.Status(context.Background(), "T1", "prod", -1); st.ModuleCount != 1 {
+		t.Errorf("recorded %+v", st.Modules)
+	}
+}

@@ -426,10 +426,10 @@ func findingsOf(parts []part) []diagnosis.Finding {
 	return out
 }
 
-// fileNews: a shared file was not read, or is an Error Log export.
+// fileNews: a shared file was not read, or only its end, or is an Error Log export.
 func fileNews(m Message) bool {
 	for _, im := range m.Images {
-		if im.File && (im.Problem != "" || im.Sheet != nil) {
+		if im.File && (im.Problem != "" || im.Sheet != nil || im.Tail) {
 			return true
 		}
 	}
@@ -474,12 +474,13 @@ func imageLines(m Message, parts []part) []Line {
 	var read []string
 	var files []ImageText
 	var lines []Line
+	found := map[int]bool{} // the files with findings
 	for _, p := range parts {
 		switch {
 		case p.sheet != nil:
 			lines = append(lines, p.sheet.lines(m.Images[p.image].Name)...)
 		case p.image >= 0 && len(p.findings) > 0 && m.Images[p.image].File:
-			files = append(files, m.Images[p.image])
+			files, found[p.image] = append(files, m.Images[p.image]), true
 		case p.image >= 0 && len(p.findings) > 0:
 			read = append(read, m.Images[p.image].Name)
 		}
@@ -508,7 +509,7 @@ func imageLines(m Message, parts []part) []Line {
 		}
 		lines = append(lines, l)
 	}
-	for _, im := range m.Images {
+	for i, im := range m.Images {
 		switch {
 		case im.Pending:
 			what := "screenshot "
@@ -516,6 +517,9 @@ func imageLines(m Message, parts []part) []Line {
 				what = "file "
 			}
 			lines = append(lines, Line{T(":hourglass_flowing_sand: Still reading the " + what), B(imageName(im.Name)), T("; this reply will be updated.")})
+		case im.Tail && !found[i]:
+			lines = append(lines, Line{T(":page_facing_up: Read the end of the file "), B(imageName(im.Name)),
+				T(fmt.Sprintf(" (its last %d MB: it is longer than I read of a text): no upgrade error I know there. If the errors are earlier in it, share the lines around them.", MaxTextBytes>>20))})
 		case im.Problem != "" && im.File:
 			lines = append(lines, Line{T(":warning: Could not read the file "), B(imageName(im.Name)), T(": " + im.Problem)})
 		case im.Problem != "":
