@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -213,5 +214,34 @@ func TestErrorLogListsEachModuleOnce(t *testing.T) {
 	}
 	if st, _ := store.Status(context.Background(), "T1", "prod", -1); st.ModuleCount != 1 {
 		t.Errorf("recorded %+v", st.Modules)
+	}
+}
+
+// Each Error Log row names its own Platform Server version, or none: only
+// the rows of another version are held back, whatever their order.
+func TestErrorLogRowsKeepTheirVersion(t *testing.T) {
+	rows := []string{
+		"2026-12-06 10:00:00,Old_Mod,Upgrade Failure: Upgrade failed for Old_Mod,Upgrading to Platform Server 11.18.1 failed",
+		"2026-12-06 10:00:01,Orders_CS,This Module hasn't been upgraded to the current environment version. Please publish the module.,",
+		"2026-12-06 10:00:02,Billing_CS,Upgrade Failure: Upgrade failed for Billing_CS,Upgrading to Platform Server 11.31.0 failed",
+	}
+	for _, order := range [][]int{{0, 1, 2}, {2, 1, 0}} {
+		csv := "Instant,Module_Name,Message,Detail\n"
+		for _, i := range order {
+			csv += rows[i] + "\n"
+		}
+		b, store := newTestBot(t)
+		cmd(t, b, "C1", "U1", "track prod 11.31.0")
+		out := text(imageMsg(t, b, "9.1", "", b.ReadFile("errors.csv", []byte(csv))))
+		mustSay(t, out, "this message names Platform Server 11.18.1, but prod's target is 11.31.0")
+		st, _ := store.Status(context.Background(), "T1", "prod", -1)
+		var got []string
+		for _, m := range st.Modules {
+			got = append(got, m.Name)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, []string{"Billing_CS", "Orders_CS"}) {
+			t.Errorf("rows in order %v: recorded %v, want Billing_CS and Orders_CS\n%s", order, got, out)
+		}
 	}
 }

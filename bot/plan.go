@@ -47,11 +47,14 @@ func plan(findings []diagnosis.Finding) []planned {
 		if moduleKey(name) == "" { // nothing but invisible characters
 			return
 		}
+		// An Error Log's rows are diagnosed one by one: each names its own
+		// version (or none), and is held back or recorded by it.
+		v := f.Text("version")
 		i := slices.IndexFunc(out, func(p planned) bool {
-			return p.Kind == progress.ChangeAddModules && p.Reason == reason && p.WhileOpen == whileOpen
+			return p.Kind == progress.ChangeAddModules && p.Reason == reason && p.WhileOpen == whileOpen && p.Version == v
 		})
 		if i < 0 {
-			out = append(out, planned{Kind: progress.ChangeAddModules, Reason: reason, WhileOpen: whileOpen, Errors: map[string]string{}})
+			out = append(out, planned{Kind: progress.ChangeAddModules, Reason: reason, WhileOpen: whileOpen, Version: v, Errors: map[string]string{}})
 			i = len(out) - 1
 		}
 		out[i].Modules = append(out[i].Modules, name)
@@ -144,11 +147,14 @@ func plan(findings []diagnosis.Finding) []planned {
 		}
 		out = kept
 	}
-	// The version a text names is its findings' (diagnosis gives them all the same).
+	// The version a text names is its findings' (diagnosis gives them all
+	// the same); the modules have theirs already.
 	for _, f := range findings {
 		if v := f.Text("version"); v != "" {
 			for i := range out {
-				out[i].Version = v
+				if out[i].Kind != progress.ChangeAddModules {
+					out[i].Version = v
+				}
 			}
 			break
 		}

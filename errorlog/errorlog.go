@@ -83,6 +83,7 @@ var headers = [nFields][]string{
 type Row struct {
 	Line   int
 	Fields [nFields]string
+	empty  bool // no value in any column
 }
 
 // Get returns a field of the row.
@@ -226,7 +227,7 @@ func columns(header []string) (idx [nFields]int, used []string, ok bool) {
 
 // rowOf picks a record's fields.
 func rowOf(line int, rec []string, idx [nFields]int) Row {
-	r := Row{Line: line}
+	r := Row{Line: line, empty: !slices.ContainsFunc(rec, func(v string) bool { return strings.TrimSpace(v) != "" })}
 	for f, i := range idx {
 		if i >= 0 && i < len(rec) {
 			r.Fields[f] = strings.TrimSpace(rec[i])
@@ -235,8 +236,13 @@ func rowOf(line int, rec []string, idx [nFields]int) Row {
 	return r
 }
 
-// add appends a row, or notes it as blank; false when over the row limit.
+// add appends a row, or notes it as blank; an error when over the row
+// limit. A row of no values at all (Excel's used range reaching far below
+// the data) is left out, uncounted.
 func (l *Log) add(r Row, lim Limits) error {
+	if r.empty {
+		return nil
+	}
 	if len(l.Rows)+len(l.Blank) >= lim.MaxRows {
 		return fmt.Errorf("%w: more than %d", ErrTooManyRows, lim.MaxRows)
 	}

@@ -175,3 +175,16 @@ func FuzzRead(f *testing.F) {
 		}
 	})
 }
+
+// Rows of no values at all (Excel's used range reaching far below the
+// data) are left out: they count neither as rows nor toward the limit.
+func TestEmptyRowsUncounted(t *testing.T) {
+	data := "Instant;Module_Name;Message\n1;A;" + producer + "\n;;\n2;B;\n" + strings.Repeat(";;\n", 60_000)
+	log, err := Read([]byte(data), DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(log.Rows) != 1 || len(log.Blank) != 1 || log.Blank[0] != 4 {
+		t.Errorf("rows %d, blank %v; want 1 row and line 4 without a message", len(log.Rows), log.Blank)
+	}
+}
