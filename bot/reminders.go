@@ -247,7 +247,7 @@ func (b *Bot) ScheduledReminder(ctx context.Context, workspace, channel string, 
 		if err != nil {
 			return nil, nil, err
 		}
-		_, snoozed := b.snoozed(ctx, workspace, channel, e, now)
+		_, snoozed := b.snoozed(ctx, workspace, channel, e, occ) // when it was due: a late post keeps to it
 		if len(parts) == maxReminderEnvs {
 			if !snoozed && outstanding(st, now, stall).any() {
 				more = append(more, e.Name)

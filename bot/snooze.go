@@ -100,7 +100,9 @@ func (b *Bot) cmdSnooze(ctx context.Context, c Command, args string) Response {
 		until = now
 	}
 	v, _ := json.Marshal(snooze{Until: until, At: now, By: c.User})
-	if err := b.store.PutValue(ctx, c.Workspace, snoozeKey(c.Channel, env), v, max(until.Sub(now), time.Second)); err != nil {
+	// Kept a day past its end: a reminder due while snoozed and posted
+	// late (the bot was down) is checked against it.
+	if err := b.store.PutValue(ctx, c.Workspace, snoozeKey(c.Channel, env), v, until.Sub(now)+24*time.Hour); err != nil {
 		return private(b.storeError("snooze", err))
 	}
 	b.lastNotUndoable(ctx, c, "snooze "+env+" "+strings.ToLower(how), fmt.Sprintf("Snooze again to change it; `%s snooze %s off` ends it", b.cmd, env))
@@ -112,8 +114,9 @@ func (b *Bot) cmdSnooze(ctx context.Context, c Command, args string) Response {
 		r.Summary = fmt.Sprintf("%s's reminders snoozed until %s", env, b.when(until))
 		r.Section(Line{M(c.User), T(" snoozed "), B(env), T("'s reminders in this channel until " + b.when(until) + "; they resume sooner if a change is recorded. "), C(b.cmd + " snooze " + env + " off"), T(" ends it.")})
 		if b.sched != nil {
-			// A reminder due while snoozed is skipped, not posted when the snooze ends.
-			if next, ok := strings.CutPrefix(b.sched.Next(ctx, c.Workspace, c.Channel, until), "Next reminder:"); ok {
+			// A reminder due while snoozed is skipped, not posted when the
+			// snooze ends; one due as it ends is posted (snoozed).
+			if next, ok := strings.CutPrefix(b.sched.Next(ctx, c.Workspace, c.Channel, until.Add(-time.Nanosecond)), "Next reminder:"); ok {
 				r.Context(Line{T(env + "'s next reminder here:" + next)})
 			}
 		}
@@ -148,12 +151,15 @@ func (b *Bot) channelZone(ctx context.Context, workspace, channel string) *time.
 	if err != nil {
 		return b.zone
 	}
-	for _, p := range []string{"CRON_TZ=", "TZ="} {
-		if rest, ok := strings.CutPrefix(strings.TrimSpace(cs.Schedule), p); ok {
-			name, _, _ := strings.Cut(rest, " ")
-			if loc, err := time.LoadLocation(name); err == nil {
-				return loc
-			}
+	// As the scheduler reads it (scheduler.Parse): the prefix in any case, "utc" too.
+	first, _, _ := strings.Cut(strings.TrimSpace(cs.Schedule), " ")
+	if upper := strings.ToUpper(first); strings.HasPrefix(upper, "CRON_TZ=") || strings.HasPrefix(upper, "TZ=") {
+		_, name, _ := strings.Cut(first, "=")
+		if strings.EqualFold(name, "utc") {
+			return time.UTC
+		}
+		if loc, err := time.LoadLocation(name); err == nil && loc != time.Local {
+			return loc
 		}
 	}
 	return b.zone

@@ -1091,3 +1091,62 @@ func TestDigestMissedOnlyWhenOwed(t *testing.T) {
 		})
 	}
 }
+
+// A snooze that ends as a reminder is due names that reminder as the
+// next one, and it is posted; a schedule's zone in lower case ("cron_tz=")
+// is the zone "tomorrow" is counted in, as the scheduler reads it.
+func TestSnoozeEndingAtAReminder(t *testing.T) {
+	start := time.Date(2026, 3, 25, 10, 0, 0, 0, time.UTC) // Wednesday; 21:00 in Sydney
+	for _, c := range []struct {
+		spec, until, next string
+		due               time.Time
+	}{
+		{"@daily", "until Thu 26 Mar 00:00 UTC", "prod's next reminder here: Thu 26 Mar 00:00", time.Date(2026, 3, 26, 0, 0, 0, 0, time.UTC)},
+		// Thursday's midnight in Sydney is 13:00 UTC on Wednesday.
+		{"cron_tz=Australia/Sydney 0 0 * * *", "until Wed 25 Mar 13:00 UTC", "prod's next reminder here: Thu 26 Mar 00:00 Australia/Sydney", time.Date(2026, 3, 25, 13, 0, 0, 0, time.UTC)},
+	} {
+		t.Run(c.spec, func(t *testing.T) {
+			clock := newFakeClock(start)
+			store := boltStore(t, clock.Now)
+			f := newFixture(t, func() progress.Store { return store }, clock)
+			f.track("C1", "prod", "Billing_CS")
+			s := f.replica("r1", Options{}, &fakePoster{})
+			set(t, s, "C1", c.spec)
+			b := bot.New(bot.Options{Store: f.first, Now: clock.Now})
+			b.SetSchedules(s)
+			r := b.HandleCommand(context.Background(), bot.Command{Workspace: ws, Channel: "C1", User: "U1", ID: "snooze1", Text: "snooze prod tomorrow"})
+			if out := bot.RenderText(r.Announce); !strings.Contains(out, c.until) || !strings.Contains(out, c.next) {
+				t.Fatalf("snooze says:\n%s\nwant %q and %q", out, c.until, c.next)
+			}
+			stepAt(t, s, clock, start)
+			stepAt(t, s, clock, c.due)
+			if got := f.rec.all(); len(got) != 1 || !strings.HasPrefix(got[0].reply.Summary, "Reminder: prod") {
+				t.Errorf("at %s: %v, want prod's reminder once", c.due, summaries(got))
+			}
+		})
+	}
+}
+
+// A reminder due while snoozed is skipped even when posted late, after
+// the snooze ended (the bot was down when it was due).
+func TestLateReminderDueWhileSnoozed(t *testing.T) {
+	start := time.Date(2026, 3, 30, 8, 15, 0, 0, time.UTC) // Monday
+	clock := newFakeClock(start)
+	store := boltStore(t, clock.Now)
+	f := newFixture(t, func() progress.Store { return store }, clock)
+	f.track("C1", "prod", "Billing_CS")
+	s := f.replica("r1", Options{}, &fakePoster{})
+	set(t, s, "C1", "0 9 * * 1-5")
+	stepAt(t, s, clock, start)
+	b := bot.New(bot.Options{Store: f.first, Now: clock.Now})
+	b.SetSchedules(s)
+	b.HandleCommand(context.Background(), bot.Command{Workspace: ws, Channel: "C1", User: "U1", ID: "snooze1", Text: "snooze prod 1h"})
+	stepAt(t, s, clock, start.Add(65*time.Minute)) // 09:20: the 09:00 reminder, late, after the snooze's end
+	if got := f.rec.all(); len(got) != 0 {
+		t.Errorf("posted late: %v, want nothing (snoozed at 09:00)", summaries(got))
+	}
+	stepAt(t, s, clock, time.Date(2026, 3, 31, 9, 0, 0, 0, time.UTC))
+	if got := f.rec.all(); len(got) != 1 {
+		t.Errorf("Tuesday 09:00: %v, want prod's reminder", summaries(got))
+	}
+}
