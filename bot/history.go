@@ -53,7 +53,7 @@ func (b *Bot) cmdHistory(ctx context.Context, c Command, args string) Response {
 	// The upgrade under way, as export covers it; all has the earlier ones.
 	entries, earlier := sinceStart(entries, b.extra(ctx, c.Workspace, env).started)
 	r := &Reply{Summary: fmt.Sprintf("History of %s: %d entries", env, len(entries))}
-	r.Header("History of " + env + " (times in " + b.now().In(b.zone).Format("MST") + ")")
+	r.Header("History of " + env)
 	// The newest entries, at most 25 and as many as one section of a
 	// Slack message holds (3,000 characters, a mention's markup included).
 	const show, room = 25, 2700
@@ -61,7 +61,8 @@ func (b *Bot) cmdHistory(ctx context.Context, c Command, args string) Response {
 	var lines []Line
 	for start > 0 && len(lines) < show {
 		e := entries[start-1]
-		l := Line{T(e.Time.In(b.zone).Format("01-02 15:04") + " ")}
+		// Day first, and each time's own zone abbreviation: an upgrade can cross a clock change.
+		l := Line{T(e.Time.In(b.zone).Format("2 Jan 15:04 MST") + " ")}
 		if e.Actor != "" {
 			l = append(l, M(e.Actor), T(" "))
 		}

@@ -98,7 +98,30 @@ func TestTimesInOneZone(t *testing.T) {
 			mustSay(t, out, "Last update: "+testNow.In(zone).Format("Mon 2 Jan ")+local)
 		}
 	}
-	mustSay(t, text(cmd(t, b, "C1", "U1", "history prod")), "(times in "+testNow.In(zone).Format("MST")+")", testNow.In(zone).Format("01-02 15:04"))
+	mustSay(t, text(cmd(t, b, "C1", "U1", "history prod")), testNow.In(zone).Format("2 Jan 15:04 MST"))
+}
+
+// History lines say each time's own zone abbreviation, day first: an
+// upgrade can cross a clock change, and "03-04" reads 3 April in Lisbon.
+func TestHistoryAcrossAClockChange(t *testing.T) {
+	zone, err := time.LoadLocation("Europe/Lisbon")
+	if err != nil {
+		t.Skip("no zone data:", err)
+	}
+	now := time.Date(2026, 10, 24, 23, 30, 0, 0, time.UTC) // 00:30 WEST on the 25th
+	clock := func() time.Time { return now }
+	store, err := progress.OpenBoltStore(filepath.Join(t.TempDir(), "h.db"), progress.BoltOptions{Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	b := New(Options{Engine: diagnosis.New(diagnosis.Builtin()), Store: store, Now: clock, Zone: zone})
+	cmd(t, b, "C1", "U1", "track prod 11.31.0")
+	now = now.Add(time.Hour) // 01:30 WEST
+	cmd(t, b, "C1", "U1", "failed Orders")
+	now = now.Add(time.Hour) // 01:30 WET, the clocks gone back
+	cmd(t, b, "C1", "U1", "done Orders")
+	mustSay(t, text(cmd(t, b, "C1", "U1", "history prod")), "25 Oct 00:30 WEST", "25 Oct 01:30 WEST U1 1 module reported (failed): Orders", "25 Oct 01:30 WET U1 republished: Orders")
 }
 
 // More modules named failed or skipped than Service Center counted: the
