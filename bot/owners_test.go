@@ -484,3 +484,14 @@ func TestSnoozeTomorrowInTheChannelsZone(t *testing.T) {
 	}
 	mustSay(t, text(cmd(t, b, "C1", "U1", "snooze prod tomorrow")), "Fri 8 Nov 08:00 UTC")
 }
+
+// "until" and "for" read as they are meant: "snooze prod until tomorrow",
+// "snooze for 1h".
+func TestSnoozeUntilReads(t *testing.T) {
+	b, _, _ := clockBot(t)
+	cmd(t, b, "C1", "U1", "track prod")
+	cmd(t, b, "C1", "U1", "failed A")
+	for _, c := range []string{"snooze prod until tomorrow", "snooze until tomorrow", "snooze for 1h", "snooze prod for 1h"} {
+		mustSay(t, text(cmd(t, b, "C1", "U1", c)), "U1 snoozed prod's reminders in this channel until")
+	}
+}

@@ -64,7 +64,8 @@ func snoozeEnd(now time.Time, how string, zone *time.Location) (time.Time, bool)
 
 func (b *Bot) cmdSnooze(ctx context.Context, c Command, args string) Response {
 	def := b.lookup("snooze")
-	fields := strings.Fields(args)
+	// "snooze prod until tomorrow" says what "snooze prod tomorrow" does.
+	fields := slices.DeleteFunc(strings.Fields(args), func(f string) bool { return strings.EqualFold(f, "until") || strings.EqualFold(f, "for") })
 	if len(fields) == 0 || len(fields) > 2 {
 		return b.usageError(def, "Say for how long: 1h, tomorrow or off.")
 	}
