@@ -91,7 +91,7 @@ func (r Row) Get(f Field) string { return r.Fields[f] }
 
 // Log is an Error Log as read.
 type Log struct {
-	Format  string   // "CSV", "tab-separated text", "XLSX (sheet …)"
+	Format  string   // "CSV", "tab-separated text", "XLSX" or `XLSX, sheet "Data"` (of several)
 	Columns []string // the header names used, in the file's spelling
 	Rows    []Row    // rows with a message
 	Blank   []int    // lines of rows without a message (not read)
@@ -254,14 +254,25 @@ func (l *Log) add(r Row, lim Limits) error {
 	return nil
 }
 
+// readCSV reads a text whose header is among its first headerRows lines
+// with values (below a title, the export's date, Excel's "sep=;" line).
 func readCSV(text string, lim Limits) (*Log, error) {
-	first, rest, _ := strings.Cut(strings.TrimLeft(text, "\r\n"), "\n")
 	skipped := 0 // lines above the header
-	if sep := strings.ToLower(strings.TrimSpace(first)); strings.HasPrefix(sep, "sep=") && len(sep) == 5 {
-		// Excel's line naming the separator, above the header.
-		text, skipped = rest, 1
-		first, _, _ = strings.Cut(strings.TrimLeft(text, "\r\n"), "\n")
+	for tries := 0; tries < headerRows && text != ""; {
+		first, rest, _ := strings.Cut(text, "\n")
+		if strings.TrimSpace(first) != "" {
+			if log, err := readCSVFrom(text, first, skipped, lim); !errors.Is(err, ErrNoHeader) {
+				return log, err
+			}
+			tries++
+		}
+		text, skipped = rest, skipped+1
 	}
+	return nil, ErrNoHeader
+}
+
+// readCSVFrom reads text as a table whose header is its first line, below skipped lines.
+func readCSVFrom(text, first string, skipped int, lim Limits) (*Log, error) {
 	for _, sep := range []struct {
 		comma rune
 		name  string
@@ -269,9 +280,14 @@ func readCSV(text string, lim Limits) (*Log, error) {
 		if !strings.ContainsRune(first, sep.comma) {
 			continue
 		}
-		r := csv.NewReader(strings.NewReader(text))
-		r.Comma, r.LazyQuotes, r.FieldsPerRecord, r.ReuseRecord = sep.comma, true, -1, true
-		header, err := r.Read()
+		// The header is looked for in its line alone: a stray quote would
+		// make the reader scan the rest of the text for each line tried.
+		reader := func(s string) *csv.Reader {
+			r := csv.NewReader(strings.NewReader(s))
+			r.Comma, r.LazyQuotes, r.FieldsPerRecord, r.ReuseRecord = sep.comma, true, -1, true
+			return r
+		}
+		header, err := reader(first).Read()
 		if err != nil {
 			continue
 		}
@@ -279,8 +295,12 @@ func readCSV(text string, lim Limits) (*Log, error) {
 		if !ok {
 			continue
 		}
+		r := reader(text)
+		if _, err := r.Read(); err != nil {
+			continue
+		}
 		log := &Log{Format: sep.name, Columns: used}
-		for n := 2 + skipped; ; n++ { // rows as a spreadsheet numbers them: the header is 1 (or after the sep= line)
+		for n := 2 + skipped; ; n++ { // rows as a spreadsheet numbers them: the header is 1 (or the line after those above it)
 			rec, err := r.Read()
 			if err == io.EOF {
 				return log, nil
@@ -306,17 +326,33 @@ func readXLSX(data []byte, lim Limits) (*Log, error) {
 		return nil, fmt.Errorf("%w: %w", ErrBadXLSX, err)
 	}
 	defer f.Close()
-	for _, sheet := range f.GetSheetList() {
+	// The sheet shown when the workbook was saved first, then the others
+	// in order; a hidden one (an old export kept aside) is not read.
+	sheets := f.GetSheetList()
+	if active := f.GetActiveSheetIndex(); active > 0 && active < len(sheets) {
+		sheets = slices.Insert(slices.Delete(slices.Clone(sheets), active, active+1), 0, sheets[active])
+	}
+	for _, sheet := range sheets {
+		if visible, err := f.GetSheetVisible(sheet); err == nil && !visible {
+			continue
+		}
 		log, err := readSheet(f, sheet, lim)
 		if errors.Is(err, ErrNoHeader) {
 			continue
+		}
+		if log != nil && len(f.GetSheetList()) > 1 {
+			log.Format = fmt.Sprintf("XLSX, sheet %q", sheet)
 		}
 		return log, err
 	}
 	return nil, ErrNoHeader
 }
 
-// readSheet reads one sheet whose first non-empty row is the header.
+// headerRows is how many rows with values may stand above an export's
+// header (a title, the date it was exported, a blank line).
+const headerRows = 10
+
+// readSheet reads one sheet whose header is among its first headerRows rows with values.
 func readSheet(f *excelize.File, sheet string, lim Limits) (*Log, error) {
 	rows, err := f.Rows(sheet)
 	if err != nil {
@@ -325,6 +361,7 @@ func readSheet(f *excelize.File, sheet string, lim Limits) (*Log, error) {
 	defer rows.Close()
 	var log *Log
 	var idx [nFields]int
+	above := 0 // rows with values above the header
 	for n := 1; rows.Next(); n++ {
 		rec, err := rows.Columns()
 		if err != nil {
@@ -340,7 +377,10 @@ func readSheet(f *excelize.File, sheet string, lim Limits) (*Log, error) {
 			var used []string
 			var ok bool
 			if idx, used, ok = columns(rec); !ok {
-				return nil, ErrNoHeader
+				if above++; above == headerRows {
+					return nil, ErrNoHeader
+				}
+				continue
 			}
 			log = &Log{Format: "XLSX", Columns: used}
 			continue

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/upgradebot/upgradebot/internal/errorlogtest"
+	"github.com/xuri/excelize/v2"
 	"golang.org/x/text/encoding/unicode"
 )
 
@@ -48,6 +49,9 @@ func TestRead(t *testing.T) {
 		{"UTF-16 with a BOM", utf16le(t, "Instant\tMessage\tModule\n1\t"+producer+"\tPortal_Th\n"), "tab-separated text", "Instant,Message,Module", 1, nil, "Portal_Th", nil},
 		{"xlsx", xlsx(t, [][]string{{"Instant", "Module_Name", "Message", "Stack"}, {"1", "Claims_UI", producer, "s"}, {"2", "X", "", ""}}), "XLSX", "Instant,Module_Name,Message,Stack", 1, []int{3}, "Claims_UI", nil},
 		{"xlsx header after an empty row", xlsx(t, [][]string{{}, {"message"}, {"m"}}), "XLSX", "message", 1, nil, "", nil},
+		{"csv under a title and a blank line", []byte("Error Log exported from Service Center, 2026-12-06\n\nInstant;Module_Name;Message\n1;Orders_CS;m\n"), "CSV", "Instant,Module_Name,Message", 1, nil, "Orders_CS", nil},
+		{"xlsx under two title rows", xlsx(t, [][]string{{"Error Log"}, {"exported 2026-12-06"}, {}, {"Instant", "Module_Name", "Message"}, {"1", "Orders_CS", "m"}}), "XLSX", "Instant,Module_Name,Message", 1, nil, "Orders_CS", nil},
+		{"header below ten lines of text", []byte(strings.Repeat("notes, more notes\n", 10) + "Message,Module\nm,X\n"), "", "", 0, nil, "", ErrNoHeader},
 		{"no message column", []byte("a,b\n1,2\n"), "", "", 0, nil, "", ErrNoHeader},
 		{"plain text", []byte(producer + "\n"), "", "", 0, nil, "", ErrNoHeader},
 		{"xlsx without a message column", xlsx(t, [][]string{{"a", "b"}, {"1", "2"}}), "", "", 0, nil, "", ErrNoHeader},
@@ -186,5 +190,58 @@ func TestEmptyRowsUncounted(t *testing.T) {
 	}
 	if len(log.Rows) != 1 || len(log.Blank) != 1 || log.Blank[0] != 4 {
 		t.Errorf("rows %d, blank %v; want 1 row and line 4 without a message", len(log.Rows), log.Blank)
+	}
+}
+
+// Of a workbook's sheets, the one shown when it was saved is read first,
+// a hidden one never, and the reply names the sheet read.
+func TestWorkbookSheets(t *testing.T) {
+	build := func(t *testing.T, hidden bool, active int) []byte {
+		f := excelize.NewFile()
+		defer f.Close()
+		for i, sheet := range []struct {
+			name, module string
+		}{{"Sheet1", "Old_Module"}, {"Current", "New_Module"}} {
+			if i > 0 {
+				if _, err := f.NewSheet(sheet.name); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for j, row := range [][]any{{"Message", "Module_Name"}, {producer, sheet.module}} {
+				if err := f.SetSheetRow(sheet.name, fmt.Sprintf("A%d", j+1), &row); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		f.SetActiveSheet(active)
+		if hidden {
+			if err := f.SetSheetVisible("Sheet1", false); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var buf bytes.Buffer
+		if err := f.Write(&buf); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	for _, c := range []struct {
+		name   string
+		hidden bool
+		active int
+		want   string
+	}{
+		{"the first sheet hidden", true, 1, "New_Module"},
+		{"the second sheet shown", false, 1, "New_Module"},
+		{"the first sheet shown", false, 0, "Old_Module"},
+	} {
+		log, err := Read(build(t, c.hidden, c.active), DefaultLimits)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		sheet := map[string]string{"New_Module": "Current", "Old_Module": "Sheet1"}[c.want]
+		if got := log.Rows[0].Get(Module); got != c.want || log.Format != `XLSX, sheet "`+sheet+`"` {
+			t.Errorf("%s: read %s as %s, want %s from sheet %s", c.name, got, log.Format, c.want, sheet)
+		}
 	}
 }
