@@ -159,7 +159,7 @@ func fileProblem(err error) string {
 	case errors.Is(err, errorlog.ErrOldExcel):
 		return "it is an old Excel (.xls) or password-protected workbook; save it as .xlsx or CSV"
 	case errors.Is(err, errorlog.ErrBadXLSX):
-		return "it is not a readable XLSX workbook; save it again as .xlsx or CSV"
+		return "it is not a readable XLSX workbook (a zip of other files, or a damaged workbook): share the CSV or XLSX inside a zip, or save the workbook again as .xlsx or CSV"
 	}
 	return "it could not be read as CSV (" + err.Error() + "); check its quotes, or paste the text"
 }

@@ -1,6 +1,8 @@
 package bot
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
 	"slices"
 	"strings"
@@ -80,6 +82,7 @@ func TestUnreadableFiles(t *testing.T) {
 		{"big.csv", make([]byte, MaxFileBytes+1), "larger than the 10 MB I read, so none of it was read"},
 		{"many.csv", errorlogtest.CSV(many), "more than 50000 rows, so none were recorded"},
 		{"old.xls", []byte("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1"), "old Excel (.xls)"},
+		{"ErrorLog.zip", zipOf(t, "ErrorLog.csv", "Message\nm\n"), "a zip of other files, or a damaged workbook): share the CSV or XLSX inside a zip"},
 		{"shot.webp", []byte("RIFF\x10\x00\x00\x00WEBPVP8 \x00\x00"), "it is a WebP image, and I read screenshots as PNG or JPEG only"},
 		{"mixed.txt", []byte("Upgrade failed for Caf\xe9_Core\x01\n"), "in an encoding other than UTF-8 or UTF-16 (Latin-1, Windows-1252…); save it as UTF-8"},
 		{"no-header.xlsx", errorlogtest.XLSX(t, [][]string{{"a"}, {"b"}}), "no sheet has a header row with a Message column"},
@@ -244,4 +247,21 @@ func TestErrorLogRowsKeepTheirVersion(t *testing.T) {
 			t.Errorf("rows in order %v: recorded %v, want Billing_CS and Orders_CS\n%s", order, got, out)
 		}
 	}
+}
+
+// zipOf is a zip archive holding one file.
+func zipOf(t *testing.T, name, content string) []byte {
+	var buf bytes.Buffer
+	w := zip.NewWriter(&buf)
+	f, err := w.Create(name)
+	if err == nil {
+		_, err = f.Write([]byte(content))
+	}
+	if err == nil {
+		err = w.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }

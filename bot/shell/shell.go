@@ -601,8 +601,11 @@ func (s *Shell) file(ctx context.Context, path string) {
 		fmt.Fprintf(s.out, "Could not read %s: %v\n", path, err)
 		return
 	}
-	name := filepath.Base(path)
-	fmt.Fprintf(s.out, "(read %s: %d bytes, as if shared in Slack)\n", name, len(data))
+	name, size := filepath.Base(path), int64(len(data))
+	if fi, err := f.Stat(); err == nil && fi.Size() > size {
+		size = fi.Size() // longer than is read: its own size, not the limit's
+	}
+	fmt.Fprintf(s.out, "(read %s: %d bytes, as if shared in Slack)\n", name, size)
 	s.handle(ctx, bot.Message{Workspace: s.opts.Workspace, Channel: s.opts.Channel, User: s.opts.User, TS: s.nextID(),
 		Images: []bot.ImageText{s.bot.ReadFile(name, data)}})
 }

@@ -48,6 +48,10 @@ func TestInput(t *testing.T) {
 	if err := os.WriteFile(spaced, []byte(producer+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	huge := filepath.Join(dir, "huge.log")
+	if err := os.WriteFile(huge, make([]byte, 12<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	escaped := strings.NewReplacer(" ", "\\ ", "(", "\\(", ")", "\\)").Replace(spaced)
 	tests := []struct {
 		name     string
@@ -95,6 +99,8 @@ func TestInput(t *testing.T) {
 		{":file with a path in quotes, escaped, or dropped on the terminal", true,
 			":file '" + spaced + "'\n:file " + escaped + "\n:file " + paste(spaced) + "\n",
 			[]string{"(read Error Log (1).txt", "(read Error Log (1).txt", "(read Error Log (1).txt"}, map[string]int{"Could not read": 0, "Usage": 0}},
+		{":file larger than is read says its own size", false, ":file " + huge + "\n",
+			[]string{"(read huge.log: 12582912 bytes", "it is larger than the 10 MB I read"}, nil},
 		{":file without a path, missing file, a directory", false, ":file\n:file " + filepath.Join(dir, "nope") + "\n:file " + dir + "\n",
 			[]string{"Usage: :file PATH", "Could not read " + filepath.Join(dir, "nope") + ": no such file; check the path", "Could not read " + dir + ": it is a directory; give a file's path"}, nil},
 		{":image without OCR", false, ":image\n:image x.png\n",

@@ -74,7 +74,7 @@ func TestSharedFileLimits(t *testing.T) {
 		want      string
 		downloads int
 	}{
-		{slackfake.File{ID: "F0BIG", Name: "big.log", Mimetype: "text/plain", Filetype: "text", Content: []byte("x"), Size: 50 << 20}, "too large (50.0 MB; at most 10.0 MB are read)", 0},
+		{slackfake.File{ID: "F0BIG", Name: "big.log", Mimetype: "text/plain", Filetype: "text", Content: []byte("x"), Size: 50 << 20}, "too large (50.0 MB; at most 10.0 MB are read): share the lines around the errors", 0},
 		{slackfake.File{ID: "F0LIAR", Name: "liar.txt", Mimetype: "text/plain", Filetype: "text", Content: huge, Size: 100}, "too large (at most 10.0 MB are read)", 1},
 		{slackfake.File{ID: "F0BIN", Name: "errors.csv", Mimetype: "text/csv", Filetype: "csv", Content: pngOf(t, 3)}, "is not a text, CSV or XLSX file", 1},
 		{slackfake.File{ID: "F0BOMB", Name: "bomb.xlsx", Filetype: "xlsx", Content: zipBomb(t)}, "unpacks to more than 64 MB", 1},

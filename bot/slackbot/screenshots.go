@@ -616,7 +616,7 @@ func (a *App) readShared(ctx context.Context, f slack.File, log *slog.Logger) bo
 	im := shotText(&f)
 	if size := int64(f.Size); size > bot.MaxFileBytes {
 		log.Info("file not downloaded: larger than the limit", "size", size, "limit", bot.MaxFileBytes)
-		im.Problem = fmt.Sprintf("it is too large (%s; at most %s are read)", sizeText(size), sizeText(bot.MaxFileBytes))
+		im.Problem = fmt.Sprintf("it is too large (%s; at most %s are read): share the lines around the errors, or an Error Log export of fewer rows", sizeText(size), sizeText(bot.MaxFileBytes))
 		return im
 	}
 	select {
