@@ -472,7 +472,7 @@ func TestStatusSaysThePreparationIsQuiet(t *testing.T) {
 
 // "Snooze until tomorrow" reads days as the channel's reminders do: in a
 // channel reminded at 09:00 Pacific, Thursday 17:30 there (already Friday in
-// UTC) snoozes until Friday, not the weekend through.
+// UTC) snoozes until Friday, not the weekend through, said in that zone.
 func TestSnoozeTomorrowInTheChannelsZone(t *testing.T) {
 	now := time.Date(2024, 11, 8, 1, 30, 0, 0, time.UTC) // Thursday 17:30 PST
 	b, store := newClockBot(t, func() time.Time { return now })
@@ -482,7 +482,7 @@ func TestSnoozeTomorrowInTheChannelsZone(t *testing.T) {
 	if err := store.SetChannelSettings(context.Background(), "T1", "C1", progress.ChannelSettings{Schedule: "CRON_TZ=America/Los_Angeles 0 9 * * 1-5"}); err != nil {
 		t.Fatal(err)
 	}
-	mustSay(t, text(cmd(t, b, "C1", "U1", "snooze prod tomorrow")), "Fri 8 Nov 08:00 UTC")
+	mustSay(t, text(cmd(t, b, "C1", "U1", "snooze prod tomorrow")), "until Fri 8 Nov 00:00 PST") // in the zone of the channel's reminders
 }
 
 // "until" and "for" read as they are meant: "snooze prod until tomorrow",

@@ -90,9 +90,11 @@ func (b *Bot) cmdSnooze(ctx context.Context, c Command, args string) Response {
 	if !slices.Contains(st.Channels, c.Channel) {
 		return private(errorReply(fmt.Sprintf("This channel does not follow %s, so it gets no reminders of it to snooze: `%s track %s` follows it here.", env, b.cmd, env)))
 	}
+	// "Tomorrow" as the channel's reminders read days (its CRON_TZ, if
+	// any), and said in that zone, as the next reminder is.
+	zone := b.channelZone(ctx, c.Workspace, c.Channel)
 	if ok {
-		// "Tomorrow" as the channel's reminders read days (its CRON_TZ, if any).
-		until, _ = snoozeEnd(now, how, b.channelZone(ctx, c.Workspace, c.Channel))
+		until, _ = snoozeEnd(now, how, zone)
 	}
 	if off {
 		if _, on := b.snoozed(ctx, c.Workspace, c.Channel, st.Environment, now); !on {
@@ -112,8 +114,9 @@ func (b *Bot) cmdSnooze(ctx context.Context, c Command, args string) Response {
 		r.Summary = env + "'s reminders are back on"
 		r.Section(Line{M(c.User), T(" turned the snooze of "), B(env), T("'s reminders off.")})
 	} else {
-		r.Summary = fmt.Sprintf("%s's reminders snoozed until %s", env, b.when(until))
-		r.Section(Line{M(c.User), T(" snoozed "), B(env), T("'s reminders in this channel until " + b.when(until) + "; they resume sooner if a change is recorded. "), C(b.cmd + " snooze " + env + " off"), T(" ends it.")})
+		end := until.In(zone).Format("Mon 2 Jan 15:04 MST")
+		r.Summary = fmt.Sprintf("%s's reminders snoozed until %s", env, end)
+		r.Section(Line{M(c.User), T(" snoozed "), B(env), T("'s reminders in this channel until " + end + "; they resume sooner if a change is recorded. "), C(b.cmd + " snooze " + env + " off"), T(" ends it.")})
 		if b.sched != nil {
 			// A reminder due while snoozed is skipped, not posted when the
 			// snooze ends; one due as it ends is posted (snoozed).

@@ -1103,7 +1103,7 @@ func TestSnoozeEndingAtAReminder(t *testing.T) {
 	}{
 		{"@daily", "until Thu 26 Mar 00:00 UTC", "prod's next reminder here: Thu 26 Mar 00:00", time.Date(2026, 3, 26, 0, 0, 0, 0, time.UTC)},
 		// Thursday's midnight in Sydney is 13:00 UTC on Wednesday.
-		{"cron_tz=Australia/Sydney 0 0 * * *", "until Wed 25 Mar 13:00 UTC", "prod's next reminder here: Thu 26 Mar 00:00 Australia/Sydney", time.Date(2026, 3, 25, 13, 0, 0, 0, time.UTC)},
+		{"cron_tz=Australia/Sydney 0 0 * * *", "until Thu 26 Mar 00:00 AEDT", "prod's next reminder here: Thu 26 Mar 00:00 Australia/Sydney", time.Date(2026, 3, 25, 13, 0, 0, 0, time.UTC)},
 	} {
 		t.Run(c.spec, func(t *testing.T) {
 			clock := newFakeClock(start)
