@@ -95,6 +95,7 @@ type Log struct {
 	Columns []string // the header names used, in the file's spelling
 	Rows    []Row    // rows with a message
 	Blank   []int    // lines of rows without a message (not read)
+	header  string   // the Message column's header: a row repeating it is the header again
 }
 
 // Detect tells a file's format from its first bytes, whatever its name says.
@@ -240,8 +241,8 @@ func rowOf(line int, rec []string, idx [nFields]int) Row {
 // limit. A row of no values at all (Excel's used range reaching far below
 // the data) is left out, uncounted.
 func (l *Log) add(r Row, lim Limits) error {
-	if r.empty {
-		return nil
+	if r.empty || strings.EqualFold(r.Get(Message), l.header) {
+		return nil // a header repeated (exports pasted one below the other) is no row either
 	}
 	if len(l.Rows)+len(l.Blank) >= lim.MaxRows {
 		return fmt.Errorf("%w: more than %d", ErrTooManyRows, lim.MaxRows)
@@ -299,7 +300,7 @@ func readCSVFrom(text, first string, skipped int, lim Limits) (*Log, error) {
 		if _, err := r.Read(); err != nil {
 			continue
 		}
-		log := &Log{Format: sep.name, Columns: used}
+		log := &Log{Format: sep.name, Columns: used, header: strings.TrimSpace(header[idx[Message]])}
 		for n := 2 + skipped; ; n++ { // rows as a spreadsheet numbers them: the header is 1 (or the line after those above it)
 			rec, err := r.Read()
 			if err == io.EOF {
@@ -382,7 +383,7 @@ func readSheet(f *excelize.File, sheet string, lim Limits) (*Log, error) {
 				}
 				continue
 			}
-			log = &Log{Format: "XLSX", Columns: used}
+			log = &Log{Format: "XLSX", Columns: used, header: strings.TrimSpace(rec[idx[Message]])}
 			continue
 		}
 		if len(rec) == 0 {

@@ -52,6 +52,7 @@ func TestRead(t *testing.T) {
 		{"csv under a title and a blank line", []byte("Error Log exported from Service Center, 2026-12-06\n\nInstant;Module_Name;Message\n1;Orders_CS;m\n"), "CSV", "Instant,Module_Name,Message", 1, nil, "Orders_CS", nil},
 		{"xlsx under two title rows", xlsx(t, [][]string{{"Error Log"}, {"exported 2026-12-06"}, {}, {"Instant", "Module_Name", "Message"}, {"1", "Orders_CS", "m"}}), "XLSX", "Instant,Module_Name,Message", 1, nil, "Orders_CS", nil},
 		{"header below ten lines of text", []byte(strings.Repeat("notes, more notes\n", 10) + "Message,Module\nm,X\n"), "", "", 0, nil, "", ErrNoHeader},
+		{"a header repeated below (two exports pasted together)", []byte("Instant,Module_Name,Message\n1,Orders_CS,m\nInstant,Module_Name,MESSAGE\n2,Billing_CS,m\n"), "CSV", "Instant,Module_Name,Message", 2, nil, "Orders_CS", nil},
 		{"no message column", []byte("a,b\n1,2\n"), "", "", 0, nil, "", ErrNoHeader},
 		{"plain text", []byte(producer + "\n"), "", "", 0, nil, "", ErrNoHeader},
 		{"xlsx without a message column", xlsx(t, [][]string{{"a", "b"}, {"1", "2"}}), "", "", 0, nil, "", ErrNoHeader},
