@@ -196,22 +196,13 @@ func TestOneReminderPerChannel(t *testing.T) {
 // channel is still reminded at 09:00.
 func TestSnoozeSaysTheNextReminder(t *testing.T) {
 	start := time.Date(2024, 11, 20, 8, 30, 0, 0, time.UTC) // Wednesday
-	clock := newFakeClock(start)
-	store := boltStore(t, clock.Now)
-	f := newFixture(t, func() progress.Store { return store }, clock)
-	f.track("C1", "prod", "Billing_CS")
-	f.track("C1", "qa", "Orders")
-	s := f.replica("r1", Options{}, &fakePoster{})
-	set(t, s, "C1", "0 9 * * 1-5")
-	b := bot.New(bot.Options{Store: f.first, Now: clock.Now})
-	b.SetSchedules(s)
-	r := b.HandleCommand(context.Background(), bot.Command{Workspace: ws, Channel: "C1", User: "U1", ID: "snooze1", Text: "snooze prod 1h"})
-	if out, want := bot.RenderText(r.Announce), "prod's next reminder here: Thu 21 Nov 09:00"; !strings.Contains(out, want) {
+	z := newSnoozing(t, start, "0 9 * * 1-5", "qa")
+	if out, want := z.snooze("snooze prod 1h"), "prod's next reminder here: Thu 21 Nov 09:00"; !strings.Contains(out, want) {
 		t.Errorf("snooze says:\n%s\nwant %q", out, want)
 	}
-	stepAt(t, s, clock, start)
-	stepAt(t, s, clock, start.Add(30*time.Minute))
-	if got := f.rec.all(); len(got) != 1 || !strings.HasPrefix(got[0].reply.Summary, "Reminder: qa") {
+	stepAt(t, z.s, z.clock, start)
+	stepAt(t, z.s, z.clock, start.Add(30*time.Minute))
+	if got := z.f.rec.all(); len(got) != 1 || !strings.HasPrefix(got[0].reply.Summary, "Reminder: qa") {
 		t.Errorf("at 09:00: %v, want qa's reminder only", summaries(got))
 	}
 }
@@ -1106,21 +1097,13 @@ func TestSnoozeEndingAtAReminder(t *testing.T) {
 		{"cron_tz=Australia/Sydney 0 0 * * *", "until Thu 26 Mar 00:00 AEDT", "prod's next reminder here: Thu 26 Mar 00:00 Australia/Sydney", time.Date(2026, 3, 25, 13, 0, 0, 0, time.UTC)},
 	} {
 		t.Run(c.spec, func(t *testing.T) {
-			clock := newFakeClock(start)
-			store := boltStore(t, clock.Now)
-			f := newFixture(t, func() progress.Store { return store }, clock)
-			f.track("C1", "prod", "Billing_CS")
-			s := f.replica("r1", Options{}, &fakePoster{})
-			set(t, s, "C1", c.spec)
-			b := bot.New(bot.Options{Store: f.first, Now: clock.Now})
-			b.SetSchedules(s)
-			r := b.HandleCommand(context.Background(), bot.Command{Workspace: ws, Channel: "C1", User: "U1", ID: "snooze1", Text: "snooze prod tomorrow"})
-			if out := bot.RenderText(r.Announce); !strings.Contains(out, c.until) || !strings.Contains(out, c.next) {
+			z := newSnoozing(t, start, c.spec)
+			if out := z.snooze("snooze prod tomorrow"); !strings.Contains(out, c.until) || !strings.Contains(out, c.next) {
 				t.Fatalf("snooze says:\n%s\nwant %q and %q", out, c.until, c.next)
 			}
-			stepAt(t, s, clock, start)
-			stepAt(t, s, clock, c.due)
-			if got := f.rec.all(); len(got) != 1 || !strings.HasPrefix(got[0].reply.Summary, "Reminder: prod") {
+			stepAt(t, z.s, z.clock, start)
+			stepAt(t, z.s, z.clock, c.due)
+			if got := z.f.rec.all(); len(got) != 1 || !strings.HasPrefix(got[0].reply.Summary, "Reminder: prod") {
 				t.Errorf("at %s: %v, want prod's reminder once", c.due, summaries(got))
 			}
 		})
@@ -1131,22 +1114,45 @@ func TestSnoozeEndingAtAReminder(t *testing.T) {
 // the snooze ended (the bot was down when it was due).
 func TestLateReminderDueWhileSnoozed(t *testing.T) {
 	start := time.Date(2026, 3, 30, 8, 15, 0, 0, time.UTC) // Monday
+	z := newSnoozing(t, start, "0 9 * * 1-5")
+	stepAt(t, z.s, z.clock, start)
+	z.snooze("snooze prod 1h")
+	stepAt(t, z.s, z.clock, start.Add(65*time.Minute)) // 09:20: the 09:00 reminder, late, after the snooze's end
+	if got := z.f.rec.all(); len(got) != 0 {
+		t.Errorf("posted late: %v, want nothing (snoozed at 09:00)", summaries(got))
+	}
+	stepAt(t, z.s, z.clock, time.Date(2026, 3, 31, 9, 0, 0, 0, time.UTC))
+	if got := z.f.rec.all(); len(got) != 1 {
+		t.Errorf("Tuesday 09:00: %v, want prod's reminder", summaries(got))
+	}
+}
+
+// snoozing is a bot and one replica of a channel C1 following prod (with
+// Billing_CS to republish) on spec, at start on a fake clock; snooze runs
+// a snooze command and returns its announcement.
+type snoozing struct {
+	f     *fixture
+	s     *Scheduler
+	clock *fakeClock
+	b     *bot.Bot
+}
+
+func newSnoozing(t *testing.T, start time.Time, spec string, more ...string) *snoozing {
 	clock := newFakeClock(start)
 	store := boltStore(t, clock.Now)
 	f := newFixture(t, func() progress.Store { return store }, clock)
 	f.track("C1", "prod", "Billing_CS")
+	for _, env := range more {
+		f.track("C1", env, "Orders")
+	}
 	s := f.replica("r1", Options{}, &fakePoster{})
-	set(t, s, "C1", "0 9 * * 1-5")
-	stepAt(t, s, clock, start)
+	set(t, s, "C1", spec)
 	b := bot.New(bot.Options{Store: f.first, Now: clock.Now})
 	b.SetSchedules(s)
-	b.HandleCommand(context.Background(), bot.Command{Workspace: ws, Channel: "C1", User: "U1", ID: "snooze1", Text: "snooze prod 1h"})
-	stepAt(t, s, clock, start.Add(65*time.Minute)) // 09:20: the 09:00 reminder, late, after the snooze's end
-	if got := f.rec.all(); len(got) != 0 {
-		t.Errorf("posted late: %v, want nothing (snoozed at 09:00)", summaries(got))
-	}
-	stepAt(t, s, clock, time.Date(2026, 3, 31, 9, 0, 0, 0, time.UTC))
-	if got := f.rec.all(); len(got) != 1 {
-		t.Errorf("Tuesday 09:00: %v, want prod's reminder", summaries(got))
-	}
+	return &snoozing{f: f, s: s, clock: clock, b: b}
+}
+
+func (z *snoozing) snooze(text string) string {
+	r := z.b.HandleCommand(context.Background(), bot.Command{Workspace: ws, Channel: "C1", User: "U1", ID: "snooze:" + text, Text: text})
+	return bot.RenderText(r.Announce)
 }
