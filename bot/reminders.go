@@ -479,7 +479,20 @@ func (b *Bot) PauseReminders(ctx context.Context, workspace, channel string, now
 		return err
 	}
 	cs.Paused, cs.UpdatedAt, cs.UpdatedBy = true, now, ""
-	cs.PauseReason = fmt.Sprintf("I was removed from this channel, or it was archived or deleted (noticed %s). Invite me back, then `%s remind on` (or a schedule) turns them on again.",
-		b.when(now), b.cmd)
+	// Shortened: the store keeps 200 characters of it, and b.cmd may be long.
+	cs.PauseReason = Shorten(fmt.Sprintf("I was removed from this channel, or it was archived (noticed %s). They resume when I am invited back or it is unarchived, or with an admin's `%s remind on`.",
+		b.when(now), b.cmd), 200)
+	return b.store.SetChannelSettings(ctx, workspace, channel, cs)
+}
+
+// ResumeReminders resumes the reminders of a channel the bot is back in
+// (invited again, or the channel unarchived), if PauseReminders paused
+// them; reminders someone turned off stay off.
+func (b *Bot) ResumeReminders(ctx context.Context, workspace, channel string) error {
+	cs, err := b.store.ChannelSettings(ctx, workspace, channel)
+	if err != nil || !cs.Paused || cs.UpdatedBy != "" {
+		return err
+	}
+	cs.Paused, cs.PauseReason, cs.UpdatedAt = false, "", b.now()
 	return b.store.SetChannelSettings(ctx, workspace, channel, cs)
 }

@@ -194,6 +194,14 @@ func (a *App) take(ev slackevents.EventsAPIEvent, cb *slackevents.EventsAPICallb
 		if e.SubType == "message_changed" || e.SubType == "message_deleted" {
 			return rec != nil || a.takeChange(cb, e, size, received)
 		}
+		if e.SubType == "channel_unarchive" || e.SubType == "channel_join" && e.User == a.botUser {
+			// Back in the channel: reminders paused when it was out of reach resume.
+			return rec != nil || a.submit(job{kind: "resume", bytes: size, received: received, run: func(ctx context.Context) {
+				if err := a.core.ResumeReminders(ctx, cb.TeamID, e.Channel); err != nil {
+					a.log.Warn("cannot resume the reminders of a channel the bot is back in", "channel", e.Channel, "err", err)
+				}
+			}})
+		}
 		// Message holds the message itself (for message_changed, the new one);
 		// the subtype and channel type are the event's.
 		msg, subtype, channelType, userTeam = e.Message, e.SubType, e.ChannelType, e.UserTeam

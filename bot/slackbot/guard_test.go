@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/upgradebot/upgradebot/bot"
 	"github.com/upgradebot/upgradebot/bot/slackbot/slackfake"
@@ -67,6 +68,48 @@ func TestGuardsOverSlack(t *testing.T) {
 			mustContain(t, "the click's announcement", posts[len(posts)-1].Field("blocks"), "<@U0BOB> recorded anyway for *prod*", "preparation finished: 20 prepared, 5 failed, 5 skipped")
 			if st := state(); *st.Counts.Failed != 5 || st.State != progress.StateFinishedWithErrors {
 				t.Errorf("recorded anyway: %s, %d failed", st.State, *st.Counts.Failed)
+			}
+		})
+	}
+}
+
+// Reminders paused because the channel went out of reach resume when the
+// bot is back in it (invited again, or the channel unarchived); reminders
+// someone turned off, and another member's join, change nothing.
+func TestRemindersResumeWhenBackInTheChannel(t *testing.T) {
+	join := func(user string) map[string]any {
+		ev := slackfake.Message(channel, user, "1700007000.000100", "<@"+user+"> has joined the channel")
+		ev["subtype"] = "channel_join"
+		return ev
+	}
+	unarchive := slackfake.Message(channel, ana, "1700007000.000200", "un-archived the channel")
+	unarchive["subtype"] = "channel_unarchive"
+	for _, c := range []struct {
+		name   string
+		by     string // who paused them ("": the bot, the channel gone)
+		event  map[string]any
+		paused bool
+		jobs   int64 // the event's and the marker's
+	}{
+		{"the bot invited back", "", join(slackfake.BotUserID), false, 2},
+		{"the channel unarchived", "", unarchive, false, 2},
+		{"someone else joins", "", join("U0BOB"), true, 1},
+		{"turned off by someone", ana, join(slackfake.BotUserID), true, 2},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := start(t, setup{mode: ModeHTTP})
+			ctx := context.Background()
+			if err := h.store.SetChannelSettings(ctx, slackfake.TeamID, channel, progress.ChannelSettings{Paused: true, PauseReason: "gone", UpdatedBy: c.by}); err != nil {
+				t.Fatal(err)
+			}
+			h.postEvent("EvBack", c.event, 0)
+			// A later message marks that the event was handled, whatever it did.
+			h.postEvent("EvMark", slackfake.Message(channel, ana, "1700007001.000100", producerPaste), 0)
+			h.fake.WaitCalls(1, 10*time.Second, "chat.postMessage")
+			h.waitJobs(c.jobs)
+			cs, err := h.store.ChannelSettings(ctx, slackfake.TeamID, channel)
+			if err != nil || cs.Paused != c.paused {
+				t.Errorf("paused = %v (%v), want %v", cs.Paused, err, c.paused)
 			}
 		})
 	}

@@ -73,6 +73,7 @@ type Core interface {
 	CommandText(text string) (string, bool)
 	ReadOnly(command string) bool
 	SetBotUserID(id string)
+	ResumeReminders(ctx context.Context, workspace, channel string) error
 }
 
 var _ Core = (*bot.Bot)(nil)
