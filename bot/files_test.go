@@ -265,3 +265,15 @@ func zipOf(t *testing.T, name, content string) []byte {
 	}
 	return buf.Bytes()
 }
+
+// An error's detail page copied out as a text file (label, tab, value) is
+// read as text, not as a table whose header is its Message line.
+func TestDetailPageFileReadAsText(t *testing.T) {
+	b, store := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod")
+	detail := "Error Log Detail\nTime of Log\t2026-12-06 10:00:01\nModule\tOrders_CS\nMessage\tUpgrade Failure: Upgrade failed for Orders_CS\nStack\tat x\n"
+	mustSay(t, text(imageMsg(t, b, "9.1", "", b.ReadFile("detail.txt", []byte(detail)))), "Read from the file detail.txt", "Orders_CS")
+	if st, _ := store.Status(context.Background(), "T1", "prod", -1); st.ModuleCount != 1 || st.Modules[0].Name != "Orders_CS" {
+		t.Errorf("recorded %+v, want Orders_CS", st.Modules)
+	}
+}

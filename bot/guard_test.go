@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -374,6 +375,26 @@ func TestReadyBannerWithModulesLeft(t *testing.T) {
 			} else if strings.Contains(out, "still on the list") {
 				t.Errorf("%s: nothing listed, yet:\n%s", c.env, out)
 			}
+		}
+	})
+}
+
+// An undo of "Record anyway" that took nothing back (the module changed
+// since) leaves it recorded anyway: the button does not record it again.
+func TestRecordAnywayNothingUndoneStaysRecorded(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
+		cmd(t, b, "C1", "U1", "track prod 11.31.0")
+		msg(t, b, "C1", "U1", "1.1", "20 modules prepared successfully, 2 modules failed and 0 modules skipped.")
+		cmd(t, b, "C1", "U1", "failed prod: Billing_CS Zeta_CS")
+		cmd(t, b, "C1", "U1", "done prod: Billing_CS")
+		r := msg(t, b, "C1", "U2", "1.2", "Upgrade Failure: Upgrade failed for Billing_CS")
+		anyway := buttonsOf(r.Reply)["Record anyway"]
+		mustSay(t, text(click(b, "a1", anyway)), "recorded anyway for prod")
+		cmd(t, b, "C1", "U3", "done Billing_CS") // another command than the first done's
+		mustSay(t, text(cmd(t, b, "C1", "U2", "undo")), "Nothing undone on prod")
+		mustSay(t, text(cmd(t, b, "C1", "U2", anyway.Command)), "Already recorded anyway")
+		if st, _ := store.Status(context.Background(), "T1", "prod", -1); slices.ContainsFunc(st.Modules, func(m progress.Module) bool { return m.Name == "Billing_CS" }) {
+			t.Errorf("Billing_CS listed again: %+v", st.Modules)
 		}
 	})
 }

@@ -259,7 +259,6 @@ func (b *Bot) undo(ctx context.Context, workspace, user, ref string) Response {
 	// A choice of environment undone is forgotten: the message may be recorded for another.
 	b.putUndoable(ctx, workspace, ref, u, progress.Put{Key: "choice:" + ref, TTL: time.Millisecond})
 	b.restoreOwners(ctx, workspace, u.Env, u.Keys, res.Added)
-	b.holdAgain(ctx, workspace, u.Held)
 	if u.Started != "" { // a reset's undo
 		if err := b.store.PutValue(ctx, workspace, startedKey(u.Env), []byte(u.Started), startedTTL); err != nil {
 			b.log.Warn("cannot put back when the upgrade started", "env", u.Env, "err", err)
@@ -273,6 +272,7 @@ func (b *Bot) undo(ctx context.Context, workspace, user, ref string) Response {
 			T(" changed since by a later change, so it stays as it is. "), C(b.cmd+" history "+u.Env), T(" shows what changed.")))
 		return private(r)
 	}
+	b.holdAgain(ctx, workspace, u.Held) // something was taken back
 	unnamed := 0
 	if st, err := b.store.Status(ctx, workspace, u.Env, 0); err == nil {
 		unnamed = st.Unnamed()

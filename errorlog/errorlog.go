@@ -262,7 +262,7 @@ func readCSV(text string, lim Limits) (*Log, error) {
 	for tries := 0; tries < headerRows && text != ""; {
 		first, rest, _ := strings.Cut(text, "\n")
 		if strings.TrimSpace(first) != "" {
-			if log, err := readCSVFrom(text, first, skipped, lim); !errors.Is(err, ErrNoHeader) {
+			if log, err := readCSVFrom(text, first, skipped, tries > 0, lim); !errors.Is(err, ErrNoHeader) {
 				return log, err
 			}
 			tries++
@@ -272,8 +272,11 @@ func readCSV(text string, lim Limits) (*Log, error) {
 	return nil, ErrNoHeader
 }
 
-// readCSVFrom reads text as a table whose header is its first line, below skipped lines.
-func readCSVFrom(text, first string, skipped int, lim Limits) (*Log, error) {
+// readCSVFrom reads text as a table whose header is its first line, below
+// skipped lines. A header below other lines (below) names a column besides
+// Message: "Message<TAB>Upgrade failed…" is a line of a label/value text,
+// such as an error's detail page copied out.
+func readCSVFrom(text, first string, skipped int, below bool, lim Limits) (*Log, error) {
 	for _, sep := range []struct {
 		comma rune
 		name  string
@@ -293,7 +296,7 @@ func readCSVFrom(text, first string, skipped int, lim Limits) (*Log, error) {
 			continue
 		}
 		idx, used, ok := columns(header)
-		if !ok {
+		if !ok || below && len(used) < 2 {
 			continue
 		}
 		r := reader(text)
@@ -377,7 +380,7 @@ func readSheet(f *excelize.File, sheet string, lim Limits) (*Log, error) {
 			}
 			var used []string
 			var ok bool
-			if idx, used, ok = columns(rec); !ok {
+			if idx, used, ok = columns(rec); !ok || above > 0 && len(used) < 2 {
 				if above++; above == headerRows {
 					return nil, ErrNoHeader
 				}

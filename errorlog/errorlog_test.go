@@ -51,6 +51,8 @@ func TestRead(t *testing.T) {
 		{"xlsx header after an empty row", xlsx(t, [][]string{{}, {"message"}, {"m"}}), "XLSX", "message", 1, nil, "", nil},
 		{"csv under a title and a blank line", []byte("Error Log exported from Service Center, 2026-12-06\n\nInstant;Module_Name;Message\n1;Orders_CS;m\n"), "CSV", "Instant,Module_Name,Message", 1, nil, "Orders_CS", nil},
 		{"xlsx under two title rows", xlsx(t, [][]string{{"Error Log"}, {"exported 2026-12-06"}, {}, {"Instant", "Module_Name", "Message"}, {"1", "Orders_CS", "m"}}), "XLSX", "Instant,Module_Name,Message", 1, nil, "Orders_CS", nil},
+		{"an error's detail page copied out (label, tab, value)", []byte("Error Log Detail\nTime of Log\t2026-12-06 10:00:01\nModule\tOrders_CS\nMessage\tUpgrade Failure: Upgrade failed for Orders_CS\nStack\tat x\n"), "", "", 0, nil, "", ErrNoHeader},
+		{"xlsx of label and value rows", xlsx(t, [][]string{{"Error Log Detail"}, {"Module", "Orders_CS"}, {"Message", "Upgrade Failure: Upgrade failed for Orders_CS"}}), "", "", 0, nil, "", ErrNoHeader},
 		{"header below ten lines of text", []byte(strings.Repeat("notes, more notes\n", 10) + "Message,Module\nm,X\n"), "", "", 0, nil, "", ErrNoHeader},
 		{"a header repeated below (two exports pasted together)", []byte("Instant,Module_Name,Message\n1,Orders_CS,m\nInstant,Module_Name,MESSAGE\n2,Billing_CS,m\n"), "CSV", "Instant,Module_Name,Message", 2, nil, "Orders_CS", nil},
 		{"no message column", []byte("a,b\n1,2\n"), "", "", 0, nil, "", ErrNoHeader},

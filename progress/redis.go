@@ -299,11 +299,28 @@ func SettingsProblem(err error) string {
 		return "the address is not a Redis Cluster node: use REDIS_URL for one server (or a Sentinel) instead"
 	case strings.Contains(msg, "unknown command 'sentinel'"):
 		return "the address with master_name is not a Sentinel: name the Sentinels there, or drop master_name for one server"
-	case strings.Contains(msg, "all sentinels specified in configuration are unreachable") && errors.Is(err, redis.Nil):
-		// They answered, with no address for that name.
+	case strings.Contains(msg, "all sentinels specified in configuration are unreachable") && onlyNil(err):
+		// Every one answered, with no address for that name (one that is
+		// down may know it: that is an outage).
 		return "the Sentinels know no master by the URL's master_name: check its spelling (SENTINEL MASTERS on a Sentinel lists the names)"
 	}
 	return ""
+}
+
+// onlyNil reports whether err, and each of the errors it joins, comes down to redis.Nil.
+func onlyNil(err error) bool {
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range joined.Unwrap() {
+			if !onlyNil(e) {
+				return false
+			}
+		}
+		return true
+	}
+	if next := errors.Unwrap(err); next != nil {
+		return onlyNil(next)
+	}
+	return errors.Is(err, redis.Nil)
 }
 
 // isUnavailable tells a storage outage (retry later) from a bug or bad data.

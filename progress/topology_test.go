@@ -2,6 +2,7 @@ package progress
 
 import (
 	"context"
+	"net"
 	"os"
 	"strings"
 	"sync"
@@ -174,18 +175,30 @@ func TestClusterSpreadsWorkspaces(t *testing.T) {
 }
 
 // A master name the Sentinels do not know is a settings problem, not
-// Redis down: the Sentinels answer, with no master of that name.
+// Redis down: the Sentinels answer, with no master of that name. With one
+// of them down, which may know it, it is an outage.
 func TestSentinelUnknownMasterName(t *testing.T) {
-	rawURL := strings.Replace(testSentinel(t).URL(3), "master_name="+redistest.SentinelMaster, "master_name=upgradebot-typo", 1)
-	s, _, err := OpenRedis(rawURL+"&dial_timeout=2s", "", RedisOptions{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	err = s.Ping(ctx)
-	if got := SettingsProblem(err); !strings.Contains(got, "know no master by the URL's master_name") {
-		t.Errorf("SettingsProblem(%v) = %q", err, got)
+	down := ln.Addr().String()
+	ln.Close()
+	rawURL := strings.Replace(testSentinel(t).URL(3), "master_name="+redistest.SentinelMaster, "master_name=upgradebot-typo", 1)
+	for _, c := range []struct{ url, want string }{
+		{rawURL, "know no master by the URL's master_name"},
+		{rawURL + "&addr=" + down, ""},
+	} {
+		s, _, err := OpenRedis(c.url+"&dial_timeout=2s", "", RedisOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		err = s.Ping(ctx)
+		cancel()
+		s.Close()
+		if got := SettingsProblem(err); (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
+			t.Errorf("%s: SettingsProblem(%v) = %q, want %q", c.url, err, got, c.want)
+		}
 	}
 }
