@@ -141,7 +141,9 @@ func (a *App) handleChange(ctx context.Context, eventID string, m bot.Message, d
 	if dup {
 		return
 	}
-	if !deleted && a.olderEdit(ctx, m) {
+	// An edit delivered after the message's deletion (a retry) is stale:
+	// the deletion's reply, and its Undo, stand.
+	if !deleted && (a.olderEdit(ctx, m) || a.wasDeleted(ctx, m)) {
 		a.finish(ctx, held, nil)
 		return
 	}

@@ -315,6 +315,22 @@ func TestEditsDeliveredOddly(t *testing.T) {
 			t.Errorf("listed %q, want the newest edit's Final_CS", got)
 		}
 	})
+	t.Run("an edit delivered after the deletion", func(t *testing.T) {
+		h := start(t, setup{mode: ModeHTTP})
+		h.track("prod")
+		h.postEvent("EvPaste", slackfake.Message(channel, ana, ts, producerPaste), 0)
+		h.postEvent("EvDelete", slackfake.Delete(channel, ts, producerPaste), 0)
+		h.postEvent("EvEdit", editAt(ts, orders, "1700001001.000000"), 1)
+		h.waitJobs(3)
+		if got := h.listed(); got != "Billing_CS" {
+			t.Errorf("listed %q, want Billing_CS: nothing is undone until someone clicks Undo", got)
+		}
+		ups := h.fake.Calls("chat.update")
+		if len(ups) != 1 {
+			t.Fatalf("%d updates of the reply, want the deletion's alone", len(ups))
+		}
+		mustContain(t, "the reply after the deletion", ups[0].Field("blocks"), "was deleted", "Billing_CS")
+	})
 	t.Run("the edit before the message", func(t *testing.T) {
 		h := start(t, setup{mode: ModeHTTP})
 		h.track("prod")
