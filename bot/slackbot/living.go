@@ -47,6 +47,7 @@ type LivingAPI interface {
 	PostMessage(ctx context.Context, channel, threadTS string, broadcast bool, r *bot.Reply) (string, error)
 	Update(ctx context.Context, channel, ts string, r *bot.Reply) error
 	Pin(ctx context.Context, channel, ts string) error
+	Unpin(ctx context.Context, channel, ts string) error
 }
 
 var _ LivingAPI = (*API)(nil)
@@ -418,9 +419,18 @@ func (l *Living) refresh(ctx context.Context, k livingKey) (again time.Duration,
 		err := l.o.API.Update(ctx, k.channel, rec.TS, r)
 		var ae *APIError
 		switch {
-		case errors.As(err, &ae) && ae.Code == "message_not_found" && m.Ended:
-		case errors.As(err, &ae) && (ae.Code == "message_not_found" || ae.Code == "cant_update_message"):
-			rec, reposting = livingRecord{}, true // deleted (or no longer the bot's to edit): a new one is posted and pinned
+		case errors.As(err, &ae) && uneditable(ae.Code) && m.Ended:
+			// Nothing to end: no new message for an environment no longer followed.
+		case errors.As(err, &ae) && uneditable(ae.Code):
+			// Deleted, or no longer the bot's to edit: a new one is posted
+			// and pinned, and one that is still there is unpinned, so that
+			// the channel has one pinned status message of the environment.
+			if ae.Code != "message_not_found" {
+				if err := l.o.API.Unpin(ctx, k.channel, rec.TS); err != nil {
+					l.log.Info("cannot unpin the status message Slack no longer lets the bot edit", "channel", k.channel, "env", k.env, "err", err)
+				}
+			}
+			rec, reposting = livingRecord{}, true
 		case err != nil && transient(err):
 			l.log.Info("cannot edit the status message; trying again", "channel", k.channel, "env", k.env, "err", err)
 			if ae := (*APIError)(nil); errors.As(err, &ae) && ae.RetryAfter > l.o.MinInterval {
@@ -456,7 +466,20 @@ func (l *Living) refresh(ctx context.Context, k livingKey) (again time.Duration,
 			q, mentions = withoutMentions(r)
 		}
 		ts, err := l.o.API.PostMessage(ctx, k.channel, "", false, q)
-		if err != nil {
+		var ae *APIError
+		switch {
+		case errors.As(err, &ae) && ae.RetryAfter > 0:
+			// Rate limited, so certainly not posted: posted once Slack says.
+			l.mu.Lock()
+			l.spent[k.workspace] = now.Add(ae.RetryAfter)
+			l.mu.Unlock()
+			return ae.RetryAfter, time.Time{}
+		case err != nil && errors.Is(err, bot.ErrChannelGone):
+			rec.Gone = now // as for an edit: tried again an hour from now, not at each change
+			l.keep(ctx, k, rec)
+			l.log.Warn("cannot post the status message: its channel is out of reach; trying again in an hour", "channel", k.channel, "env", k.env, "err", err)
+			return goneRetry, time.Time{}
+		case err != nil:
 			// Not repeated: a post that failed late may be in the channel.
 			l.log.Info("cannot post the status message", "channel", k.channel, "env", k.env, "err", err)
 			return 0, time.Time{}
@@ -580,6 +603,24 @@ func (a *API) Pin(ctx context.Context, channel, ts string) error {
 	})
 	var ae *APIError
 	if errors.As(err, &ae) && ae.Code == "already_pinned" {
+		return nil
+	}
+	return err
+}
+
+// uneditable: chat.update's error code says the status message cannot be
+// edited any more (deleted, no longer the bot's, past the workspace's edit window).
+func uneditable(code string) bool {
+	return code == "message_not_found" || code == "cant_update_message" || code == "edit_window_closed"
+}
+
+// Unpin unpins a message; one not pinned (any more) counts as done.
+func (a *API) Unpin(ctx context.Context, channel, ts string) error {
+	err := a.do(ctx, "pins.remove", channel, func(ctx context.Context) error {
+		return a.client.RemovePinContext(ctx, channel, slack.NewRefToMessage(channel, ts))
+	})
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Code == "no_pin" {
 		return nil
 	}
 	return err

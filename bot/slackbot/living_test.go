@@ -900,3 +900,80 @@ func TestLivingPostedBeforeShutdownRecorded(t *testing.T) {
 		t.Fatal("the status message posted before shutdown is not recorded")
 	}
 }
+
+// Slack refusing for good to edit a status message that is still there
+// (no longer the bot's to edit, or past the workspace's edit window): a
+// new one is posted and pinned and the old one unpinned, so the channel
+// has one pinned status message; an untrack's last edit refused so posts
+// nothing.
+func TestLivingUneditable(t *testing.T) {
+	refused := func(code string) slackfake.Response {
+		return slackfake.Response{Body: map[string]any{"ok": false, "error": code}}
+	}
+	for _, code := range []string{"cant_update_message", "edit_window_closed"} {
+		t.Run(code, func(t *testing.T) {
+			r := newLivingRig(t, 0)
+			r.run(channel, "track prod")
+			r.clock.Advance(0)
+			old := r.fake.Calls("chat.postMessage")[0].Answer["ts"].(string)
+			r.fake.Queue("chat.update", refused(code))
+			r.run(channel, "failed A")
+			r.clock.Advance(10 * time.Second)
+			posts := r.fake.Calls("chat.postMessage")
+			if len(posts) != 2 {
+				t.Fatalf("%d posts, want the first and a new one", len(posts))
+			}
+			now := posts[1].Answer["ts"].(string)
+			if r.fake.Pinned(channel, old) || !r.fake.Pinned(channel, now) {
+				t.Errorf("pinned: old %v, new %v; want the new one alone", r.fake.Pinned(channel, old), r.fake.Pinned(channel, now))
+			}
+			r.fake.Queue("chat.update", refused(code))
+			r.run(channel, "untrack prod")
+			r.clock.Advance(10 * time.Second)
+			if n := r.count("chat.postMessage"); n != 2 {
+				t.Errorf("%d posts after the untrack's edit was refused, want none new", n)
+			}
+		})
+	}
+}
+
+// A post of the status message rate limited (so not posted) is made once
+// Slack says.
+func TestLivingPostRateLimited(t *testing.T) {
+	r := newLivingRig(t, 0)
+	r.api.LivingAPI = NewAPI(APIOptions{BotToken: botToken, URL: r.fake.APIURL(), Backoff: 20 * time.Millisecond}) // MaxRetryAfter: 1 min
+	limited := slackfake.Response{Status: 429, Header: map[string]string{"Retry-After": "45"}}
+	r.fake.Queue("chat.postMessage", limited)
+	r.run(channel, "track prod")
+	r.clock.Advance(44 * time.Second)
+	if n := r.count("chat.postMessage"); n != 1 {
+		t.Fatalf("%d posts within the 45 s Slack asked to wait, want 1", n)
+	}
+	r.clock.Advance(2 * time.Second)
+	posts := r.fake.Calls("chat.postMessage")
+	if len(posts) != 2 || posts[1].Answer["ok"] != true || !r.fake.Pinned(channel, posts[1].Answer["ts"].(string)) {
+		t.Fatalf("once the 45 s passed: %d posts, the last %v; want it posted and pinned", len(posts), posts[len(posts)-1].Answer)
+	}
+}
+
+// A status message deleted in a channel gone out of reach (archived) is
+// posted again an hour later, not at each change.
+func TestLivingPostToAGoneChannel(t *testing.T) {
+	r := newLivingRig(t, 0)
+	r.run(channel, "track prod")
+	r.clock.Advance(10 * time.Second)
+	r.run("C0OTHER", "track prod")
+	r.clock.Advance(10 * time.Second)
+	other := r.fake.Calls("chat.postMessage")[1].Answer["ts"].(string)
+	r.fake.Delete("C0OTHER", other)
+	r.living.Deleted(context.Background(), slackfake.TeamID, "C0OTHER", other)
+	r.fake.SetGone("C0OTHER", "is_archived")
+	before := r.count("chat.postMessage")
+	for i := range 5 {
+		r.run(channel, fmt.Sprint("failed M", i))
+		r.clock.Advance(10 * time.Second)
+	}
+	if n := r.count("chat.postMessage") - before; n > 1 {
+		t.Errorf("%d posts tried in the archived channel within the hour, want 1 at most", n)
+	}
+}

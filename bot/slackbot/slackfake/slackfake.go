@@ -428,6 +428,15 @@ func (s *Server) answer(method string, c Call) map[string]any {
 		}
 		s.pins[ref] = true
 		return map[string]any{"ok": true}
+	case "pins.remove":
+		ref = channel + "/" + c.Field("timestamp")
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if !s.pins[ref] {
+			return fail("no_pin")
+		}
+		delete(s.pins, ref)
+		return map[string]any{"ok": true}
 	}
 	switch method {
 	case "auth.test":
