@@ -281,6 +281,14 @@ func (s *RedisStore) Ping(ctx context.Context) error {
 	return s.wrap("ping", s.client.Ping(ctx).Err())
 }
 
+// CheckAccess reports whether the Redis user may run a script on the
+// bot's keys (an ACL user limited to other keys or commands answers PING
+// but refuses every change: NOPERM, see SettingsProblem).
+func (s *RedisStore) CheckAccess(ctx context.Context) error {
+	const probe = "return redis.call('EXISTS', KEYS[1])"
+	return s.wrap("check access", s.client.Eval(ctx, probe, []string{s.wsKey("access-check")}).Err())
+}
+
 // SettingsProblem says what in the Redis URL a failed call points at (a
 // refused login, a database Redis does not have, a server that is no
 // Sentinel, a master name the Sentinels do not know); "" when the failure

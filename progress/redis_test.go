@@ -712,3 +712,35 @@ func TestRedisUndoOfAnOlderSnapshot(t *testing.T) {
 		t.Errorf("undo of an older snapshot: %+v, want the state put back", res)
 	}
 }
+
+// A Redis user limited by its ACL to other keys (or without scripts)
+// answers PING: CheckAccess finds it out, as a settings problem.
+func TestRedisCheckAccess(t *testing.T) {
+	srv := redistest.Start(t)
+	admin := redis.NewClient(srv.Options(0))
+	defer admin.Close()
+	ctx := context.Background()
+	for _, rule := range [][]any{
+		{"ACL", "SETUSER", "elsewhere", "on", ">pw", "~other:*", "+@all"},
+		{"ACL", "SETUSER", "noscripts", "on", ">pw", "~*", "+@all", "-@scripting"},
+		{"ACL", "SETUSER", "full", "on", ">pw", "~*", "+@all"},
+	} {
+		if err := admin.Do(ctx, rule...).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for user, want := range map[string]string{"elsewhere": "may not run the commands", "noscripts": "may not run the commands", "full": ""} {
+		s, _, err := OpenRedis(fmt.Sprintf("redis://%s:pw@%s/0", user, srv.Addr), "", RedisOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = s.Ping(ctx)
+		if err == nil {
+			err = s.CheckAccess(ctx)
+		}
+		s.Close()
+		if got := SettingsProblem(err); (want == "") != (got == "") || !strings.Contains(got, want) {
+			t.Errorf("%s: SettingsProblem(%v) = %q, want %q", user, err, got, want)
+		}
+	}
+}

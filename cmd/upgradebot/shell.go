@@ -129,7 +129,11 @@ func openStore(cfg *config.Config, logger *slog.Logger, now func() time.Time) (p
 		// that refuses the settings will not: that is a settings problem.
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel()
-		if problem := progress.SettingsProblem(s.Ping(ctx)); problem != "" {
+		err = s.Ping(ctx)
+		if err == nil {
+			err = s.CheckAccess(ctx)
+		}
+		if problem := progress.SettingsProblem(err); problem != "" {
 			s.Close()
 			name := "REDIS_URL"
 			if cfg.RedisClusterURL.IsSet() {
@@ -137,7 +141,11 @@ func openStore(cfg *config.Config, logger *slog.Logger, now func() time.Time) (p
 			}
 			return nil, fmt.Errorf("%s: %s", name, problem)
 		}
-		logger.Info("store: Redis", "kind", kind)
+		if err != nil {
+			logger.Warn("store: Redis, not reachable yet: tracking waits for it", "kind", kind, "err", err)
+		} else {
+			logger.Info("store: Redis", "kind", kind)
+		}
 		return s, nil
 	}
 	if cfg.DataIsDefault {
