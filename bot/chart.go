@@ -191,11 +191,14 @@ func (b *Bot) Chart(ctx context.Context, workspace, env string) (*File, error) {
 	if err != nil || len(samples) == 0 {
 		return nil, err
 	}
-	// The state now, which a long list's last changes may not have sampled.
-	if now, err := b.store.Status(ctx, workspace, st.Name, -1); err == nil && b.now().After(samples[len(samples)-1].At) {
+	until := b.now()
+	if st.Finished() {
+		until = samples[len(samples)-1].At // the upgrade's end (its all-clear sampled it), not today
+	} else if now, err := b.store.Status(ctx, workspace, st.Name, -1); err == nil && b.now().After(samples[len(samples)-1].At) {
+		// The state now, which a long list's last changes may not have sampled.
 		samples = append(samples, sampleOf(now, b.now()).chartSample())
 	}
-	c, err := chart.BurnDown(samples, chart.Options{Title: incidentTitle(st), Until: b.now(), Zone: b.zone})
+	c, err := chart.BurnDown(samples, chart.Options{Title: incidentTitle(st), Until: until, Zone: b.zone})
 	if err != nil {
 		return nil, err
 	}

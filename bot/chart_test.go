@@ -314,3 +314,21 @@ func TestChartEndsAtZeroWithoutCounts(t *testing.T) {
 		t.Errorf("the chart of an emptied list:\n%s", out)
 	}
 }
+
+// The chart of an upgrade that is done ends at its end, not at the day it
+// is drawn (a postmortem's, days later).
+func TestChartOfADoneUpgradeEndsAtItsEnd(t *testing.T) {
+	b, _, now := clockBot(t)
+	run := every10Minutes(b, now)
+	run("track prod 11.31.0")
+	*now = now.Add(10 * time.Minute)
+	b.HandleMessage(context.Background(), Message{Workspace: "T1", Channel: "C1", User: "U1", TS: "1.1", Text: "40 modules prepared successfully, 2 modules failed and 0 modules skipped."})
+	run("failed A_Core B_Core")
+	run("done A_Core B_Core")
+	*now = now.Add(4 * 24 * time.Hour)
+	out := RenderText(run("chart prod").Reply)
+	mustSay(t, out, "over 20 minutes")
+	if strings.Contains(out, "over 4d") {
+		t.Errorf("the chart stretches to today:\n%s", out)
+	}
+}
