@@ -12,6 +12,10 @@ import (
 	"github.com/upgradebot/upgradebot/progress"
 )
 
+// csvBOM starts the CSV files the bot shares: Excel on Windows reads a CSV
+// without it in the machine's code page, and names like Ação_Núcleo garbled.
+const csvBOM = "\ufeff"
+
 func (b *Bot) historyEnv(ctx context.Context, c Command, args string) (string, []string, *Reply) {
 	fields := strings.Fields(args)
 	var named string
@@ -41,8 +45,8 @@ func (b *Bot) cmdHistory(ctx context.Context, c Command, args string) Response {
 	if all {
 		// Every entry, earlier upgrades' too, as a file: more than a message holds.
 		readable(entries)
-		var buf bytes.Buffer
-		if err := progress.WriteHistoryCSV(&buf, entries); err != nil {
+		buf := bytes.NewBufferString(csvBOM)
+		if err := progress.WriteHistoryCSV(buf, entries); err != nil {
 			return private(b.storeError("history", err))
 		}
 		f := &File{Title: "History of " + env, Name: fmt.Sprintf("history-%s-%s.csv", env, b.now().UTC().Format("20060102")), Type: "csv", Content: buf.Bytes()}
@@ -140,6 +144,7 @@ func (b *Bot) cmdExport(ctx context.Context, c Command, args string) Response {
 	var buf bytes.Buffer
 	f := &File{Title: "Change record of the upgrade of " + env}
 	if format == "csv" {
+		buf.WriteString(csvBOM)
 		err = progress.WriteChangeRecordCSV(&buf, rec)
 		f.Name, f.Type = fmt.Sprintf("upgrade-%s-%s.csv", env, b.now().UTC().Format("20060102")), "csv"
 	} else {

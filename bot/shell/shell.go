@@ -633,7 +633,8 @@ func (s *Shell) show(resp bot.Response) {
 	if resp.File != nil && resp.File.Type == "png" {
 		s.writeImage(resp.File)
 	} else if resp.File != nil {
-		fmt.Fprintf(s.out, "--- %s ---\n%s", resp.File.Name, resp.File.Content)
+		// Printed, not saved: a CSV's byte-order mark (for Excel) is left out.
+		fmt.Fprintf(s.out, "--- %s ---\n%s", resp.File.Name, bytes.TrimPrefix(resp.File.Content, []byte("\ufeff")))
 		if len(resp.File.Content) > 0 && resp.File.Content[len(resp.File.Content)-1] != '\n' {
 			fmt.Fprintln(s.out)
 		}
