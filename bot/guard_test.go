@@ -398,3 +398,23 @@ func TestRecordAnywayNothingUndoneStaysRecorded(t *testing.T) {
 		}
 	})
 }
+
+// An undo of "Record anyway" that took back part of it (a module changed
+// since) leaves it recorded anyway: its button would list that module again.
+func TestRecordAnywayPartlyUndoneStaysRecorded(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
+		cmd(t, b, "C1", "U1", "track prod 11.31.0")
+		msg(t, b, "C1", "U1", "1.1", "20 modules prepared successfully, 2 modules failed and 0 modules skipped.")
+		cmd(t, b, "C1", "U1", "failed prod: Billing_CS Orders_CS")
+		cmd(t, b, "C1", "U1", "done prod: Billing_CS Orders_CS")
+		r := msg(t, b, "C1", "U2", "1.2", "Upgrade Failure: Upgrade failed for Billing_CS\nUpgrade Failure: Upgrade failed for Orders_CS")
+		anyway := buttonsOf(r.Reply)["Record anyway"]
+		mustSay(t, text(click(b, "a1", anyway)), "recorded anyway for prod")
+		cmd(t, b, "C1", "U3", "done Billing_CS")
+		mustSay(t, text(cmd(t, b, "C1", "U2", "undo")), "Off the list again: Orders_CS")
+		mustSay(t, text(cmd(t, b, "C1", "U2", anyway.Command)), "Already recorded anyway")
+		if st, _ := store.Status(context.Background(), "T1", "prod", -1); len(st.Modules) != 0 {
+			t.Errorf("listed again: %+v", st.Modules)
+		}
+	})
+}

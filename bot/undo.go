@@ -272,7 +272,11 @@ func (b *Bot) undo(ctx context.Context, workspace, user, ref string) Response {
 			T(" changed since by a later change, so it stays as it is. "), C(b.cmd+" history "+u.Env), T(" shows what changed.")))
 		return private(r)
 	}
-	b.holdAgain(ctx, workspace, u.Held) // something was taken back
+	if len(res.Kept) == 0 {
+		// All taken back: held again. (Partly, it stays recorded anyway:
+		// its button would list again modules changed since.)
+		b.holdAgain(ctx, workspace, u.Held)
+	}
 	unnamed := 0
 	if st, err := b.store.Status(ctx, workspace, u.Env, 0); err == nil {
 		unnamed = st.Unnamed()

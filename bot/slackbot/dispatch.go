@@ -196,7 +196,8 @@ func (a *App) take(ev slackevents.EventsAPIEvent, cb *slackevents.EventsAPICallb
 		}
 		if e.SubType == "channel_unarchive" || e.SubType == "channel_join" && e.User == a.botUser {
 			// Back in the channel: reminders paused when it was out of reach resume.
-			return rec != nil || a.submit(job{kind: "resume", bytes: size, received: received, run: func(ctx context.Context) {
+			// In the channel's line: after a `remind off` sent before it, never beside it.
+			return rec != nil || a.submit(job{key: laneKey(cb.TeamID, e.Channel), kind: "resume", bytes: size, received: received, run: func(ctx context.Context) {
 				if err := a.core.ResumeReminders(ctx, cb.TeamID, e.Channel); err != nil {
 					a.log.Warn("cannot resume the reminders of a channel the bot is back in", "channel", e.Channel, "err", err)
 				}

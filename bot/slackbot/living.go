@@ -400,6 +400,9 @@ func (l *Living) refresh(ctx context.Context, k livingKey) (again time.Duration,
 	case version < rec.Version:
 		return 0, time.Time{} // a newer state is shown already
 	case m.Ended && rec.TS == "":
+		if !rec.Gone.IsZero() || rec.Deleted {
+			l.keep(ctx, k, livingRecord{Version: version}) // a new track posts a new one at once
+		}
 		return 0, time.Time{} // no message here to end
 	}
 	if wait := rec.Gone.Add(goneRetry).Sub(now); !rec.Gone.IsZero() && !m.Ended && wait > 0 {
@@ -420,7 +423,13 @@ func (l *Living) refresh(ctx context.Context, k livingKey) (again time.Duration,
 		var ae *APIError
 		switch {
 		case errors.As(err, &ae) && uneditable(ae.Code) && m.Ended:
-			// Nothing to end: no new message for an environment no longer followed.
+			// It cannot say it ended, and no new message is posted for an
+			// environment no longer followed: it is unpinned instead.
+			if ae.Code != "message_not_found" {
+				if err := l.o.API.Unpin(ctx, k.channel, rec.TS); err != nil {
+					l.log.Info("cannot unpin the status message Slack no longer lets the bot edit", "channel", k.channel, "env", k.env, "err", err)
+				}
+			}
 		case errors.As(err, &ae) && uneditable(ae.Code):
 			// Deleted, or no longer the bot's to edit: a new one is posted
 			// and pinned, and one that is still there is unpinned, so that
@@ -469,10 +478,8 @@ func (l *Living) refresh(ctx context.Context, k livingKey) (again time.Duration,
 		var ae *APIError
 		switch {
 		case errors.As(err, &ae) && ae.RetryAfter > 0:
-			// Rate limited, so certainly not posted: posted once Slack says.
-			l.mu.Lock()
-			l.spent[k.workspace] = now.Add(ae.RetryAfter)
-			l.mu.Unlock()
+			// Rate limited, so certainly not posted: posted once Slack says
+			// (posts are limited per channel: other channels' edits go on).
 			return ae.RetryAfter, time.Time{}
 		case err != nil && errors.Is(err, bot.ErrChannelGone):
 			rec.Gone = now // as for an edit: tried again an hour from now, not at each change

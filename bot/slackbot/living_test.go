@@ -933,6 +933,9 @@ func TestLivingUneditable(t *testing.T) {
 			if n := r.count("chat.postMessage"); n != 2 {
 				t.Errorf("%d posts after the untrack's edit was refused, want none new", n)
 			}
+			if r.fake.Pinned(channel, now) {
+				t.Error("the message the untrack could not end is still pinned")
+			}
 		})
 	}
 }
@@ -975,5 +978,15 @@ func TestLivingPostToAGoneChannel(t *testing.T) {
 	}
 	if n := r.count("chat.postMessage") - before; n > 1 {
 		t.Errorf("%d posts tried in the archived channel within the hour, want 1 at most", n)
+	}
+	// Back in reach, followed anew: posted at once, not an hour on.
+	r.fake.SetGone("C0OTHER", "")
+	r.run("C0OTHER", "untrack prod")
+	r.clock.Advance(10 * time.Second)
+	before = r.count("chat.postMessage")
+	r.run("C0OTHER", "track prod")
+	r.clock.Advance(10 * time.Second)
+	if n := r.count("chat.postMessage") - before; n != 1 {
+		t.Errorf("%d posts after untrack and track in the channel back in reach, want 1", n)
 	}
 }

@@ -114,7 +114,7 @@ func (a *API) Client() *slack.Client { return a.client }
 var repeatable = map[string]bool{
 	"auth.test": true, "apps.connections.open": true, "conversations.info": true, "conversations.replies": true,
 	"files.info": true, "files.download": true, "files.getUploadURLExternal": true, "users.conversations": true,
-	"chat.update": true, "pins.add": true, "views.publish": true, "reactions.add": true,
+	"chat.update": true, "pins.add": true, "pins.remove": true, "views.publish": true, "reactions.add": true,
 }
 
 // retryPolicy is slack-go's retry handlers with upgradebot's rule of which
