@@ -195,13 +195,7 @@ func (a *App) take(ev slackevents.EventsAPIEvent, cb *slackevents.EventsAPICallb
 			return rec != nil || a.takeChange(cb, e, size, received)
 		}
 		if e.SubType == "channel_unarchive" || e.SubType == "channel_join" && e.User == a.botUser {
-			// Back in the channel: reminders paused when it was out of reach resume.
-			// In the channel's line: after a `remind off` sent before it, never beside it.
-			return rec != nil || a.submit(job{key: laneKey(cb.TeamID, e.Channel), kind: "resume", bytes: size, received: received, run: func(ctx context.Context) {
-				if err := a.core.ResumeReminders(ctx, cb.TeamID, e.Channel); err != nil {
-					a.log.Warn("cannot resume the reminders of a channel the bot is back in", "channel", e.Channel, "err", err)
-				}
-			}})
+			return rec != nil || a.resume(cb.TeamID, e.Channel, size, received)
 		}
 		// Message holds the message itself (for message_changed, the new one);
 		// the subtype and channel type are the event's.
@@ -213,6 +207,14 @@ func (a *App) take(ev slackevents.EventsAPIEvent, cb *slackevents.EventsAPICallb
 		if e.Edited != nil {
 			msg.Edited = &slack.Edited{User: e.Edited.User, Timestamp: e.Edited.TimeStamp}
 		}
+	// Back in a channel (Slack may withhold the join's message, so both
+	// kinds of event are taken).
+	case *slackevents.MemberJoinedChannelEvent:
+		return e.User != a.botUser || rec != nil || a.resume(cb.TeamID, e.Channel, size, received)
+	case *slackevents.ChannelUnarchiveEvent:
+		return rec != nil || a.resume(cb.TeamID, e.Channel, size, received)
+	case *slackevents.GroupUnarchiveEvent:
+		return rec != nil || a.resume(cb.TeamID, e.Channel, size, received)
 	case *slackevents.AppHomeOpenedEvent:
 		if e.Tab != "" && e.Tab != "home" || rec != nil {
 			return true
@@ -259,6 +261,18 @@ func (a *App) take(ev slackevents.EventsAPIEvent, cb *slackevents.EventsAPICallb
 	}
 	j.run = d.tag(func(ctx context.Context) { a.handleText(ctx, cb.EventID, r) })
 	return a.submitEvent(j, m, r, d)
+}
+
+// resume resumes the reminders of a channel the bot is back in (invited
+// again, or the channel unarchived) that were paused when it was out of
+// reach; false when refused at the bound. In the channel's line: after a
+// `remind off` sent before it, never beside it.
+func (a *App) resume(workspace, channel string, size int64, received time.Time) bool {
+	return a.submit(job{key: laneKey(workspace, channel), kind: "resume", bytes: size, received: received, run: func(ctx context.Context) {
+		if err := a.core.ResumeReminders(ctx, workspace, channel); err != nil {
+			a.log.Warn("cannot resume the reminders of a channel the bot is back in", "channel", channel, "err", err)
+		}
+	}})
 }
 
 // newText returns a message event as new human text for the core, or false:

@@ -93,6 +93,9 @@ func TestRemindersResumeWhenBackInTheChannel(t *testing.T) {
 	}{
 		{"the bot invited back", "", join(slackfake.BotUserID), false, 2},
 		{"the channel unarchived", "", unarchive, false, 2},
+		{"member_joined_channel: the bot", "", map[string]any{"type": "member_joined_channel", "user": slackfake.BotUserID, "channel": channel, "channel_type": "C", "team": slackfake.TeamID, "event_ts": "1700007000.000300"}, false, 2},
+		{"member_joined_channel: someone else", "", map[string]any{"type": "member_joined_channel", "user": "U0BOB", "channel": channel, "channel_type": "C", "team": slackfake.TeamID, "event_ts": "1700007000.000400"}, true, 1},
+		{"channel_unarchive event", "", map[string]any{"type": "channel_unarchive", "channel": channel, "user": ana, "event_ts": "1700007000.000500"}, false, 2},
 		{"someone else joins", "", join("U0BOB"), true, 1},
 		{"turned off by someone", ana, join(slackfake.BotUserID), true, 2},
 	} {

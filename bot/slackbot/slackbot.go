@@ -562,7 +562,8 @@ func (a *App) allowedBot(ids ...string) bool {
 // in slack/ are tested against these lists.
 var (
 	// BotEvents are the event subscriptions the bot handles.
-	BotEvents = []string{"app_home_opened", "app_mention", "message.channels", "message.groups", "message.im", "message.mpim"}
+	BotEvents = []string{"app_home_opened", "app_mention", "message.channels", "message.groups", "message.im", "message.mpim",
+		"member_joined_channel", "channel_unarchive", "group_unarchive"} // the last three: reminders resumed when the bot is back in a channel
 	// BotScopes are the OAuth bot scopes of the Web API methods and events used.
 	BotScopes = []string{
 		"app_mentions:read", // app_mention
