@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"path/filepath"
 	"regexp"
@@ -220,5 +221,28 @@ func TestRunPostsForItsOwnWorkspaceOnly(t *testing.T) {
 		if c.Field("channel") == "C0THEIRS" {
 			t.Errorf("posted in another workspace's channel: %s", c.Field("text"))
 		}
+	}
+}
+
+// A Redis URL asking for TLS (rediss://) that cannot reach Redis says so at
+// start: a plain Redis on that port looks like an outage otherwise.
+func TestShellRedissHint(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() { // a server that is no TLS one: it hangs up at once
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	r := run(t, "/upgrade status\n", map[string]string{"HOME": t.TempDir(), "REDIS_URL": "rediss://" + ln.Addr().String() + "/8"}, "shell")
+	if !strings.Contains(r.stderr, "not reachable yet") || !strings.Contains(r.stderr, "asks for TLS (rediss://)") {
+		t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
 	}
 }

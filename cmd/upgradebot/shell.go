@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -142,7 +143,11 @@ func openStore(cfg *config.Config, logger *slog.Logger, now func() time.Time) (p
 			return nil, fmt.Errorf("%s: %s", name, problem)
 		}
 		if err != nil {
-			logger.Warn("store: Redis, not reachable yet: tracking waits for it", "kind", kind, "err", err)
+			attrs := []any{"kind", kind, "err", err}
+			if strings.HasPrefix(cmp.Or(cfg.RedisURL.Reveal(), cfg.RedisClusterURL.Reveal()), "rediss://") {
+				attrs = append(attrs, "hint", "the URL asks for TLS (rediss://): if this Redis does not use it, write redis://")
+			}
+			logger.Warn("store: Redis, not reachable yet: tracking waits for it", attrs...)
 		} else {
 			logger.Info("store: Redis", "kind", kind)
 		}
