@@ -191,12 +191,20 @@ func (b *Bot) Chart(ctx context.Context, workspace, env string) (*File, error) {
 	if err != nil || len(samples) == 0 {
 		return nil, err
 	}
+	// The state now, which a long list's last changes (or a store that
+	// failed then) may not have sampled; an upgrade that is over ends at
+	// its end, not on the day it is drawn.
 	until := b.now()
-	if st.Finished() {
-		until = samples[len(samples)-1].At // the upgrade's end (its all-clear sampled it), not today
-	} else if now, err := b.store.Status(ctx, workspace, st.Name, -1); err == nil && b.now().After(samples[len(samples)-1].At) {
-		// The state now, which a long list's last changes may not have sampled.
-		samples = append(samples, sampleOf(now, b.now()).chartSample())
+	if now, err := b.store.Status(ctx, workspace, st.Name, -1); err == nil {
+		if now.Finished() {
+			until = samples[len(samples)-1].At
+			if now.UpdatedAt.After(until) {
+				until = now.UpdatedAt
+			}
+		}
+		if until.After(samples[len(samples)-1].At) {
+			samples = append(samples, sampleOf(now, until).chartSample())
+		}
 	}
 	c, err := chart.BurnDown(samples, chart.Options{Title: incidentTitle(st), Until: until, Zone: b.zone})
 	if err != nil {

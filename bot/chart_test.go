@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image/png"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/upgradebot/upgradebot/diagnosis"
 	"github.com/upgradebot/upgradebot/progress"
 )
 
@@ -315,10 +317,26 @@ func TestChartEndsAtZeroWithoutCounts(t *testing.T) {
 	}
 }
 
+// sampleFailing is a store whose appends of samples fail while fail is set.
+type sampleFailing struct {
+	progress.Store
+	fail bool
+}
+
+func (s *sampleFailing) AppendValue(ctx context.Context, workspace, key string, item []byte, o progress.AppendOptions) error {
+	if s.fail {
+		return errors.New("store away")
+	}
+	return s.Store.AppendValue(ctx, workspace, key, item, o)
+}
+
 // The chart of an upgrade that is done ends at its end, not at the day it
-// is drawn (a postmortem's, days later).
+// is drawn (a postmortem's, days later), with what was left then even
+// when the store failed to keep the last sample.
 func TestChartOfADoneUpgradeEndsAtItsEnd(t *testing.T) {
-	b, _, now := clockBot(t)
+	_, store, now := clockBot(t)
+	failing := &sampleFailing{Store: store}
+	b := New(Options{Engine: diagnosis.New(diagnosis.Builtin()), Store: failing, Now: func() time.Time { return *now }})
 	run := every10Minutes(b, now)
 	run("track prod 11.31.0")
 	*now = now.Add(10 * time.Minute)
@@ -327,8 +345,20 @@ func TestChartOfADoneUpgradeEndsAtItsEnd(t *testing.T) {
 	run("done A_Core B_Core")
 	*now = now.Add(4 * 24 * time.Hour)
 	out := RenderText(run("chart prod").Reply)
-	mustSay(t, out, "over 20 minutes")
-	if strings.Contains(out, "over 4d") {
+	mustSay(t, out, "over 20 minutes", "0 left now")
+	if strings.Contains(out, "over 4 days") {
 		t.Errorf("the chart stretches to today:\n%s", out)
+	}
+	// The last sample lost: the chart still ends at the end, with 0 left.
+	run("reset prod --yes")
+	*now = now.Add(10 * time.Minute)
+	b.HandleMessage(context.Background(), Message{Workspace: "T1", Channel: "C1", User: "U1", TS: "2.1", Text: "40 modules prepared successfully, 1 modules failed and 0 modules skipped."})
+	run("failed A_Core")
+	failing.fail = true
+	run("done A_Core")
+	failing.fail = false
+	*now = now.Add(4 * 24 * time.Hour)
+	if out := RenderText(run("chart prod").Reply); !strings.Contains(out, "0 left now") || strings.Contains(out, "over 4 days") {
+		t.Errorf("the chart of an upgrade whose last sample was lost:\n%s", out)
 	}
 }

@@ -281,11 +281,12 @@ func (s *RedisStore) Ping(ctx context.Context) error {
 	return s.wrap("ping", s.client.Ping(ctx).Err())
 }
 
-// CheckAccess reports whether the Redis user may run a script on the
-// bot's keys (an ACL user limited to other keys or commands answers PING
-// but refuses every change: NOPERM, see SettingsProblem).
+// CheckAccess reports whether the Redis user may run a script that
+// writes the bot's keys: an ACL user limited to other keys or commands, or
+// a read-only replica, answers PING but refuses every change (NOPERM,
+// READONLY: see SettingsProblem).
 func (s *RedisStore) CheckAccess(ctx context.Context) error {
-	const probe = "return redis.call('EXISTS', KEYS[1])"
+	const probe = "return redis.call('SET', KEYS[1], '1', 'PX', 1)"
 	return s.wrap("check access", s.client.Eval(ctx, probe, []string{s.wsKey("access-check")}).Err())
 }
 
@@ -299,12 +300,14 @@ func SettingsProblem(err error) string {
 		return ""
 	case strings.Contains(msg, "WRONGPASS"), strings.Contains(msg, "NOAUTH"), strings.Contains(msg, "without any password configured"):
 		return "Redis refused the login: check the user name and password in the URL"
-	case strings.Contains(msg, "NOPERM"):
+	case strings.Contains(msg, "NOPERM"), strings.Contains(msg, "user executing the script can't run"):
 		return "the Redis user may not run the commands the bot needs: grant it +@all on its keys (or use another user)"
 	case strings.Contains(msg, "DB index is out of range"), strings.Contains(msg, "invalid DB index"):
 		return "Redis has no such database: use a database number it has (0 to 15 by default)"
 	case strings.Contains(msg, "cluster support disabled"):
 		return "the address is not a Redis Cluster node: use REDIS_URL for one server (or a Sentinel) instead"
+	case strings.Contains(msg, "READONLY"):
+		return "the address is a read-only replica: name the master, or the Sentinels with master_name"
 	case strings.Contains(msg, "unknown command 'sentinel'"):
 		return "the address with master_name is not a Sentinel: name the Sentinels there, or drop master_name for one server"
 	case strings.Contains(msg, "all sentinels specified in configuration are unreachable") && onlyNil(err):

@@ -723,13 +723,14 @@ func TestRedisCheckAccess(t *testing.T) {
 	for _, rule := range [][]any{
 		{"ACL", "SETUSER", "elsewhere", "on", ">pw", "~other:*", "+@all"},
 		{"ACL", "SETUSER", "noscripts", "on", ">pw", "~*", "+@all", "-@scripting"},
+		{"ACL", "SETUSER", "readonly", "on", ">pw", "~*", "+@read", "+@scripting", "+@connection"},
 		{"ACL", "SETUSER", "full", "on", ">pw", "~*", "+@all"},
 	} {
 		if err := admin.Do(ctx, rule...).Err(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for user, want := range map[string]string{"elsewhere": "may not run the commands", "noscripts": "may not run the commands", "full": ""} {
+	for user, want := range map[string]string{"elsewhere": "may not run the commands", "noscripts": "may not run the commands", "readonly": "may not run the commands", "full": ""} {
 		s, _, err := OpenRedis(fmt.Sprintf("redis://%s:pw@%s/0", user, srv.Addr), "", RedisOptions{})
 		if err != nil {
 			t.Fatal(err)
@@ -742,5 +743,26 @@ func TestRedisCheckAccess(t *testing.T) {
 		if got := SettingsProblem(err); (want == "") != (got == "") || !strings.Contains(got, want) {
 			t.Errorf("%s: SettingsProblem(%v) = %q, want %q", user, err, got, want)
 		}
+	}
+}
+
+// A read-only replica answers PING and reads, and refuses every change:
+// a settings problem at start.
+func TestRedisCheckAccessOnAReplica(t *testing.T) {
+	master, replica := redistest.Start(t), redistest.Start(t)
+	c := redis.NewClient(replica.Options(0))
+	defer c.Close()
+	host, port, _ := net.SplitHostPort(master.Addr)
+	if err := c.Do(context.Background(), "REPLICAOF", host, port).Err(); err != nil {
+		t.Fatal(err)
+	}
+	s, _, err := OpenRedis(replica.URL(0), "", RedisOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	err = s.CheckAccess(context.Background())
+	if got := SettingsProblem(err); !strings.Contains(got, "read-only replica") {
+		t.Errorf("SettingsProblem(%v) = %q", err, got)
 	}
 }

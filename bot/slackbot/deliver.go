@@ -301,9 +301,10 @@ func uploadProblem(err error) string {
 
 // codeBlock is a file's content as a message: its name, then the content,
 // escaped, in a code block, cut to maxFileText characters once escaped
-// (& < > take four or five each), never inside an escape.
+// (& < > take four or five each), never inside an escape; a CSV's
+// byte-order mark (for Excel) is left out.
 func codeBlock(f *bot.File) string {
-	content := EscapeSlack(strings.ReplaceAll(string(f.Content), "```", "'''"))
+	content := EscapeSlack(strings.ReplaceAll(strings.TrimPrefix(string(f.Content), "\ufeff"), "```", "'''"))
 	cut := ""
 	if runes := []rune(content); len(runes) > maxFileText {
 		end := maxFileText

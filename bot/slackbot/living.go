@@ -185,8 +185,8 @@ func (l *Living) schedule(k livingKey, d time.Duration) {
 	defer l.mu.Unlock()
 	now := l.o.Clock.Now()
 	at := now.Add(d)
-	if nb, ok := l.notBefore[k]; ok && at.Before(nb) {
-		at, d = nb, nb.Sub(now)
+	if nb, ok := l.notBefore[k]; ok && !at.After(nb) {
+		at, d = nb, nb.Sub(now) // kept until a try after it: changes until then wait for it
 	} else if ok {
 		delete(l.notBefore, k)
 	}
@@ -478,8 +478,10 @@ func (l *Living) refresh(ctx context.Context, k livingKey) (again time.Duration,
 		var ae *APIError
 		switch {
 		case errors.As(err, &ae) && ae.RetryAfter > 0:
-			// Rate limited, so certainly not posted: posted once Slack says
-			// (posts are limited per channel: other channels' edits go on).
+			// Rate limited, so certainly not posted: posted once Slack says,
+			// not at the next change (posts are limited per channel: other
+			// channels' edits go on).
+			l.waitUntil(k, now.Add(ae.RetryAfter))
 			return ae.RetryAfter, time.Time{}
 		case err != nil && errors.Is(err, bot.ErrChannelGone):
 			rec.Gone = now // as for an edit: tried again an hour from now, not at each change

@@ -948,7 +948,11 @@ func TestLivingPostRateLimited(t *testing.T) {
 	limited := slackfake.Response{Status: 429, Header: map[string]string{"Retry-After": "45"}}
 	r.fake.Queue("chat.postMessage", limited)
 	r.run(channel, "track prod")
-	r.clock.Advance(44 * time.Second)
+	for i := range 4 { // changes meanwhile do not try it sooner
+		r.clock.Advance(6 * time.Second)
+		r.run(channel, fmt.Sprint("failed M", i))
+	}
+	r.clock.Advance(20 * time.Second)
 	if n := r.count("chat.postMessage"); n != 1 {
 		t.Fatalf("%d posts within the 45 s Slack asked to wait, want 1", n)
 	}
