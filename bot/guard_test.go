@@ -379,42 +379,39 @@ func TestReadyBannerWithModulesLeft(t *testing.T) {
 	})
 }
 
-// An undo of "Record anyway" that took nothing back (the module changed
-// since) leaves it recorded anyway: the button does not record it again.
-func TestRecordAnywayNothingUndoneStaysRecorded(t *testing.T) {
-	eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
-		cmd(t, b, "C1", "U1", "track prod 11.31.0")
-		msg(t, b, "C1", "U1", "1.1", "20 modules prepared successfully, 2 modules failed and 0 modules skipped.")
-		cmd(t, b, "C1", "U1", "failed prod: Billing_CS Zeta_CS")
-		cmd(t, b, "C1", "U1", "done prod: Billing_CS")
-		r := msg(t, b, "C1", "U2", "1.2", "Upgrade Failure: Upgrade failed for Billing_CS")
-		anyway := buttonsOf(r.Reply)["Record anyway"]
-		mustSay(t, text(click(b, "a1", anyway)), "recorded anyway for prod")
-		cmd(t, b, "C1", "U3", "done Billing_CS") // another command than the first done's
-		mustSay(t, text(cmd(t, b, "C1", "U2", "undo")), "Nothing undone on prod")
-		mustSay(t, text(cmd(t, b, "C1", "U2", anyway.Command)), "Already recorded anyway")
-		if st, _ := store.Status(context.Background(), "T1", "prod", -1); slices.ContainsFunc(st.Modules, func(m progress.Module) bool { return m.Name == "Billing_CS" }) {
-			t.Errorf("Billing_CS listed again: %+v", st.Modules)
-		}
-	})
-}
-
-// An undo of "Record anyway" that took back part of it (a module changed
-// since) leaves it recorded anyway: its button would list that module again.
-func TestRecordAnywayPartlyUndoneStaysRecorded(t *testing.T) {
-	eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
-		cmd(t, b, "C1", "U1", "track prod 11.31.0")
-		msg(t, b, "C1", "U1", "1.1", "20 modules prepared successfully, 2 modules failed and 0 modules skipped.")
-		cmd(t, b, "C1", "U1", "failed prod: Billing_CS Orders_CS")
-		cmd(t, b, "C1", "U1", "done prod: Billing_CS Orders_CS")
-		r := msg(t, b, "C1", "U2", "1.2", "Upgrade Failure: Upgrade failed for Billing_CS\nUpgrade Failure: Upgrade failed for Orders_CS")
-		anyway := buttonsOf(r.Reply)["Record anyway"]
-		mustSay(t, text(click(b, "a1", anyway)), "recorded anyway for prod")
-		cmd(t, b, "C1", "U3", "done Billing_CS")
-		mustSay(t, text(cmd(t, b, "C1", "U2", "undo")), "Off the list again: Orders_CS")
-		mustSay(t, text(cmd(t, b, "C1", "U2", anyway.Command)), "Already recorded anyway")
-		if st, _ := store.Status(context.Background(), "T1", "prod", -1); len(st.Modules) != 0 {
-			t.Errorf("listed again: %+v", st.Modules)
-		}
-	})
+// An undo of "Record anyway" that took back nothing, or part of it (a
+// module changed since), leaves it recorded anyway: its button would list
+// again a module marked republished since.
+func TestRecordAnywayUndoneInPartStaysRecorded(t *testing.T) {
+	for _, c := range []struct {
+		name, listed, undone string
+		modules              []string
+	}{
+		{"nothing undone", "Billing_CS Zeta_CS", "Nothing undone on prod", []string{"Billing_CS"}},
+		{"partly undone", "Billing_CS Orders_CS", "Off the list again: Orders_CS", []string{"Billing_CS", "Orders_CS"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
+				cmd(t, b, "C1", "U1", "track prod 11.31.0")
+				msg(t, b, "C1", "U1", "1.1", "20 modules prepared successfully, 2 modules failed and 0 modules skipped.")
+				cmd(t, b, "C1", "U1", "failed prod: "+c.listed)
+				cmd(t, b, "C1", "U1", "done prod: "+strings.Join(c.modules, " "))
+				var paste []string
+				for _, m := range c.modules {
+					paste = append(paste, "Upgrade Failure: Upgrade failed for "+m)
+				}
+				anyway := buttonsOf(msg(t, b, "C1", "U2", "1.2", strings.Join(paste, "\n")).Reply)["Record anyway"]
+				mustSay(t, text(click(b, "a1", anyway)), "recorded anyway for prod")
+				cmd(t, b, "C1", "U3", "done Billing_CS") // another command than the first done's
+				mustSay(t, text(cmd(t, b, "C1", "U2", "undo")), c.undone)
+				mustSay(t, text(cmd(t, b, "C1", "U2", anyway.Command)), "Already recorded anyway")
+				st, _ := store.Status(context.Background(), "T1", "prod", -1)
+				for _, m := range st.Modules {
+					if slices.Contains(c.modules, m.Name) {
+						t.Errorf("%s listed again: %+v", m.Name, st.Modules)
+					}
+				}
+			})
+		})
+	}
 }
