@@ -422,24 +422,19 @@ func (l *Living) refresh(ctx context.Context, k livingKey) (again time.Duration,
 		err := l.o.API.Update(ctx, k.channel, rec.TS, r)
 		var ae *APIError
 		switch {
-		case errors.As(err, &ae) && uneditable(ae.Code) && m.Ended:
-			// It cannot say it ended, and no new message is posted for an
-			// environment no longer followed: it is unpinned instead.
-			if ae.Code != "message_not_found" {
-				if err := l.o.API.Unpin(ctx, k.channel, rec.TS); err != nil {
-					l.log.Info("cannot unpin the status message Slack no longer lets the bot edit", "channel", k.channel, "env", k.env, "err", err)
-				}
-			}
 		case errors.As(err, &ae) && uneditable(ae.Code):
-			// Deleted, or no longer the bot's to edit: a new one is posted
-			// and pinned, and one that is still there is unpinned, so that
-			// the channel has one pinned status message of the environment.
+			// Deleted, or no longer the bot's to edit. One still there is
+			// unpinned, so that the channel has one pinned status message of
+			// the environment; a new one is posted and pinned, unless the
+			// environment is no longer followed here.
 			if ae.Code != "message_not_found" {
 				if err := l.o.API.Unpin(ctx, k.channel, rec.TS); err != nil {
 					l.log.Info("cannot unpin the status message Slack no longer lets the bot edit", "channel", k.channel, "env", k.env, "err", err)
 				}
 			}
-			rec, reposting = livingRecord{}, true
+			if !m.Ended {
+				rec, reposting = livingRecord{}, true
+			}
 		case err != nil && transient(err):
 			l.log.Info("cannot edit the status message; trying again", "channel", k.channel, "env", k.env, "err", err)
 			if ae := (*APIError)(nil); errors.As(err, &ae) && ae.RetryAfter > l.o.MinInterval {
