@@ -194,15 +194,16 @@ func (b *Bot) Chart(ctx context.Context, workspace, env string) (*File, error) {
 	// The state now, which a long list's last changes (or a store that
 	// failed then) may not have sampled; an upgrade that is over ends at
 	// its end, not on the day it is drawn.
-	until := b.now()
+	last, until := samples[len(samples)-1], b.now()
+	if st.Finished() {
+		until = last.At
+	}
 	if now, err := b.store.Status(ctx, workspace, st.Name, -1); err == nil {
-		if now.Finished() {
-			until = samples[len(samples)-1].At
-			if now.UpdatedAt.After(until) {
-				until = now.UpdatedAt
-			}
-		}
-		if until.After(samples[len(samples)-1].At) {
+		if cur := sampleOf(now, until); until.After(last.At) {
+			samples = append(samples, cur.chartSample())
+		} else if st.Finished() && cur.Left != last.Left && now.UpdatedAt.After(last.At) {
+			// Its end was not sampled (the store failed then): drawn when it was recorded.
+			until = now.UpdatedAt
 			samples = append(samples, sampleOf(now, until).chartSample())
 		}
 	}

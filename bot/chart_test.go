@@ -349,6 +349,11 @@ func TestChartOfADoneUpgradeEndsAtItsEnd(t *testing.T) {
 	if strings.Contains(out, "over 4 days") {
 		t.Errorf("the chart stretches to today:\n%s", out)
 	}
+	// A later change of what is tracked (its target) is no part of it.
+	run("track prod 11.31.1 --yes")
+	if out := RenderText(run("chart prod").Reply); strings.Contains(out, "over 4 days") {
+		t.Errorf("the chart runs to a later change of the target:\n%s", out)
+	}
 	// The last sample lost: the chart still ends at the end, with 0 left.
 	run("reset prod --yes")
 	*now = now.Add(10 * time.Minute)

@@ -476,7 +476,9 @@ func (l *Living) refresh(ctx context.Context, k livingKey) (again time.Duration,
 			// Rate limited, so certainly not posted: posted once Slack says,
 			// not at the next change (posts are limited per channel: other
 			// channels' edits go on).
-			l.waitUntil(k, now.Add(ae.RetryAfter))
+			// The wait outlasts the retry scheduled from the return value
+			// (the clock moved during the call), so that it holds until then.
+			l.waitUntil(k, l.o.Clock.Now().Add(ae.RetryAfter+time.Second))
 			return ae.RetryAfter, time.Time{}
 		case err != nil && errors.Is(err, bot.ErrChannelGone):
 			rec.Gone = now // as for an edit: tried again an hour from now, not at each change

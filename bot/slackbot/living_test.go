@@ -940,11 +940,24 @@ func TestLivingUneditable(t *testing.T) {
 	}
 }
 
+// slowPosts moves the clock on during each post, as a real call takes time.
+type slowPosts struct {
+	LivingAPI
+	clock *fakeClock
+}
+
+func (a slowPosts) PostMessage(ctx context.Context, channel, threadTS string, broadcast bool, r *bot.Reply) (string, error) {
+	a.clock.mu.Lock()
+	a.clock.now = a.clock.now.Add(time.Millisecond)
+	a.clock.mu.Unlock()
+	return a.LivingAPI.PostMessage(ctx, channel, threadTS, broadcast, r)
+}
+
 // A post of the status message rate limited (so not posted) is made once
 // Slack says.
 func TestLivingPostRateLimited(t *testing.T) {
 	r := newLivingRig(t, 0)
-	r.api.LivingAPI = NewAPI(APIOptions{BotToken: botToken, URL: r.fake.APIURL(), Backoff: 20 * time.Millisecond}) // MaxRetryAfter: 1 min
+	r.api.LivingAPI = slowPosts{NewAPI(APIOptions{BotToken: botToken, URL: r.fake.APIURL(), Backoff: 20 * time.Millisecond}), r.clock} // MaxRetryAfter: 1 min
 	limited := slackfake.Response{Status: 429, Header: map[string]string{"Retry-After": "45"}}
 	r.fake.Queue("chat.postMessage", limited)
 	r.run(channel, "track prod")
@@ -956,7 +969,7 @@ func TestLivingPostRateLimited(t *testing.T) {
 	if n := r.count("chat.postMessage"); n != 1 {
 		t.Fatalf("%d posts within the 45 s Slack asked to wait, want 1", n)
 	}
-	r.clock.Advance(2 * time.Second)
+	r.clock.Advance(3 * time.Second) // Slack's 45 s, and the second the wait adds
 	posts := r.fake.Calls("chat.postMessage")
 	if len(posts) != 2 || posts[1].Answer["ok"] != true || !r.fake.Pinned(channel, posts[1].Answer["ts"].(string)) {
 		t.Fatalf("once the 45 s passed: %d posts, the last %v; want it posted and pinned", len(posts), posts[len(posts)-1].Answer)

@@ -131,7 +131,8 @@ func openStore(cfg *config.Config, logger *slog.Logger, now func() time.Time) (p
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel()
 		err = s.Ping(ctx)
-		if err == nil {
+		reachable := err == nil
+		if reachable {
 			err = s.CheckAccess(ctx)
 		}
 		if problem := progress.SettingsProblem(err); problem != "" {
@@ -142,13 +143,16 @@ func openStore(cfg *config.Config, logger *slog.Logger, now func() time.Time) (p
 			}
 			return nil, fmt.Errorf("%s: %s", name, problem)
 		}
-		if err != nil {
+		switch {
+		case reachable && err != nil: // full (OOM), or too few replicas to write
+			logger.Warn("store: Redis, which refused a test write: tracking fails until it takes writes", "kind", kind, "err", err)
+		case err != nil:
 			attrs := []any{"kind", kind, "err", err}
 			if strings.HasPrefix(cmp.Or(cfg.RedisURL.Reveal(), cfg.RedisClusterURL.Reveal()), "rediss://") {
 				attrs = append(attrs, "hint", "the URL asks for TLS (rediss://): if this Redis does not use it, write redis://")
 			}
 			logger.Warn("store: Redis, not reachable yet: tracking waits for it", attrs...)
-		} else {
+		default:
 			logger.Info("store: Redis", "kind", kind)
 		}
 		return s, nil
