@@ -299,8 +299,8 @@ func (s changeRecorder) Untrack(ctx context.Context, workspace, env, channel, ac
 	return ok, err
 }
 
-func (s changeRecorder) SetOwner(ctx context.Context, workspace, env, owner string, modules []string) (map[string]string, error) {
-	before, err := s.Store.SetOwner(ctx, workspace, env, owner, modules)
+func (s changeRecorder) SetOwner(ctx context.Context, workspace, env, owner, by string, modules []string) (map[string]string, error) {
+	before, err := s.Store.SetOwner(ctx, workspace, env, owner, by, modules)
 	if err == nil {
 		noteChange(ctx, env)
 	}

@@ -88,7 +88,7 @@ func (b *Bot) setOwner(ctx context.Context, c Command, args string, take bool) R
 	if !take {
 		owner = ""
 	}
-	before, err := b.store.SetOwner(ctx, c.Workspace, env, owner, names)
+	before, err := b.store.SetOwner(ctx, c.Workspace, env, owner, c.User, names)
 	if err != nil {
 		return private(b.storeError("owners", err))
 	}
@@ -148,7 +148,7 @@ func (b *Bot) releaseOwners(ctx context.Context, workspace, env, key string, mod
 		before, _ = b.store.ModuleOwners(ctx, workspace, env) // for an undo only
 		err = b.store.ClearOwners(ctx, workspace, env)
 	case len(modules) > 0:
-		before, err = b.store.SetOwner(ctx, workspace, env, "", modules)
+		before, err = b.store.SetOwner(ctx, workspace, env, "", "", modules)
 	}
 	if err != nil {
 		b.log.Warn("cannot release the owners of republished modules", "env", env, "err", err)
@@ -182,7 +182,7 @@ func (b *Bot) restoreOwners(ctx context.Context, workspace, env string, keys, ba
 		byOwner[o] = append(byOwner[o], name)
 	}
 	for o, names := range byOwner {
-		if _, err := b.store.SetOwner(ctx, workspace, env, o, names); err != nil {
+		if _, err := b.store.SetOwner(ctx, workspace, env, o, "", names); err != nil {
 			b.log.Warn("cannot give modules back their owners", "env", env, "err", err)
 		}
 	}

@@ -101,6 +101,22 @@ func TestTakeAndRelease(t *testing.T) {
 		if o, _ := store.ModuleOwners(context.Background(), "T1", "prod"); o["c"] != "U2" {
 			t.Errorf("owners after undoing done C: %v", o)
 		}
+		// The history says who took and released what, for a postmortem
+		// after done has released them; what a change did to owners is not a release.
+		mustSay(t, text(run("U0", "history prod")), "U1 took: A, B", "U2 took: B, C", "U2 released: B, C", "U2 took: C, D")
+		h, err := store.History(context.Background(), "T1", "prod")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var owning []string
+		for _, e := range h {
+			if e.Action == progress.ActionTake || e.Action == progress.ActionRelease {
+				owning = append(owning, e.Actor+" "+e.Detail)
+			}
+		}
+		if want := []string{"U1 took: A, B", "U2 took: B, C", "U2 released: B, C", "U2 took: C, D"}; !slices.Equal(owning, want) {
+			t.Errorf("takes and releases in the history: %q, want %q", owning, want)
+		}
 		run("U0", "reset prod --yes")
 		if o, _ := store.ModuleOwners(context.Background(), "T1", "prod"); len(o) != 0 {
 			t.Errorf("owners after reset: %v", o)

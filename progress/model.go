@@ -201,7 +201,7 @@ func (s Status) Unnamed() int {
 type HistoryEntry struct {
 	Time   time.Time
 	Actor  string // user id
-	Action string // a ChangeKind, or "track" / "untrack"
+	Action string // a ChangeKind, or "track" / "untrack" / "take" / "release"
 	Detail string
 	Source string // message reference or command id
 }
@@ -210,6 +210,8 @@ type HistoryEntry struct {
 const (
 	ActionTrack   = "track"
 	ActionUntrack = "untrack"
+	ActionTake    = "take"
+	ActionRelease = "release"
 )
 
 // ChangeKind selects what a Change does.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	bolt "go.etcd.io/bbolt"
@@ -15,8 +16,10 @@ import (
 // shows owners only for the modules listed.
 type Owners interface {
 	// SetOwner makes owner the owner of modules in env; owner "" releases them.
-	// It returns the owners the modules had before, by module key.
-	SetOwner(ctx context.Context, workspace, env, owner string, modules []string) (map[string]string, error)
+	// A take or release by a user (by) is kept in the history with it; by ""
+	// (what a change does to the owners, and its undo) is not. It returns
+	// the owners the modules had before, by module key.
+	SetOwner(ctx context.Context, workspace, env, owner, by string, modules []string) (map[string]string, error)
 	// ModuleOwners returns every owner of env's modules, by module key.
 	ModuleOwners(ctx context.Context, workspace, env string) (map[string]string, error)
 	// ClearOwners releases every module of env (a new upgrade starts).
@@ -33,42 +36,60 @@ var bktOwners = []byte("owners")
 // maxOwned bounds the modules one SetOwner takes or releases.
 const maxOwned = 10000
 
-// ownerKeys validates the arguments of SetOwner and returns the module keys.
-func ownerKeys(workspace, env, owner string, modules []string) (string, []string, error) {
+// ownerKeys validates the arguments of SetOwner and returns the module
+// keys, and the names normalized in modules.
+func ownerKeys(workspace, env, owner, by string, modules []string) (_ string, keys, names []string, _ error) {
 	env, err := envRef(workspace, env)
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	if owner != "" {
 		if err := checkID("owner", owner); err != nil {
-			return "", nil, err
+			return "", nil, nil, err
 		}
 	}
-	if len(modules) > maxOwned {
-		return "", nil, invalid("modules", "", fmt.Sprintf("are %d, more than %d at once", len(modules), maxOwned))
+	if err := checkText("actor", by, maxID); err != nil {
+		return "", nil, nil, err
 	}
-	keys := make([]string, 0, len(modules))
+	if len(modules) > maxOwned {
+		return "", nil, nil, invalid("modules", "", fmt.Sprintf("are %d, more than %d at once", len(modules), maxOwned))
+	}
 	for _, m := range modules {
 		n, err := NormalizeModule(m)
 		if err != nil {
-			return "", nil, err
+			return "", nil, nil, err
 		}
+		names = append(names, n)
 		keys = append(keys, ModuleKey(n))
 	}
-	return env, keys, nil
+	return env, keys, names, nil
+}
+
+// ownerEntry is the history entry of a take or release by a user.
+func ownerEntry(at time.Time, owner, by string, modules []string) HistoryEntry {
+	if owner == "" {
+		return HistoryEntry{Time: at, Actor: by, Action: ActionRelease, Detail: "released: " + nameList(modules)}
+	}
+	return HistoryEntry{Time: at, Actor: by, Action: ActionTake, Detail: "took: " + nameList(modules)}
 }
 
 // SetOwner makes owner the owner of modules in env ("" releases them).
-func (s *RedisStore) SetOwner(ctx context.Context, workspace, env, owner string, modules []string) (map[string]string, error) {
-	env, keys, err := ownerKeys(workspace, env, owner, modules)
+func (s *RedisStore) SetOwner(ctx context.Context, workspace, env, owner, by string, modules []string) (map[string]string, error) {
+	env, keys, names, err := ownerKeys(workspace, env, owner, by, modules)
 	if err != nil || len(keys) == 0 {
 		return nil, err
 	}
-	args := []any{env, owner}
+	entry := ""
+	if by != "" {
+		if entry, err = encodeEntry(ownerEntry(s.now(), owner, by, names)); err != nil {
+			return nil, fmt.Errorf("progress: encode history: %w", err)
+		}
+	}
+	args := []any{env, owner, entry, s.historyLimit}
 	for _, k := range keys {
 		args = append(args, k)
 	}
-	prev, err := setOwnerScript.Run(ctx, s.client, []string{s.wsEnvsKey(workspace), s.envKey(workspace, env, "owners")}, args...).Slice()
+	prev, err := setOwnerScript.Run(ctx, s.client, []string{s.wsEnvsKey(workspace), s.envKey(workspace, env, "owners"), s.envKey(workspace, env, "history")}, args...).Slice()
 	switch {
 	case errors.Is(err, redis.Nil):
 		return nil, notFound(workspace, env)
@@ -86,13 +107,18 @@ func (s *RedisStore) SetOwner(ctx context.Context, workspace, env, owner string,
 
 // setOwnerScript reads and sets the owners in one step, so that two people
 // taking a module at once each learn whom they took it from.
-// KEYS: 1 the workspace's environments, 2 env's owners. ARGV: 1 env,
-// 2 owner ("" releases), then the module keys. Nil when env is not tracked.
+// KEYS: 1 the workspace's environments, 2 env's owners, 3 env's history.
+// ARGV: 1 env, 2 owner ("" releases), 3 the history entry ("": none),
+// 4 the history's limit, then the module keys. Nil when env is not tracked.
 var setOwnerScript = redis.NewScript(`
 if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return false end
-local prev = redis.call('HMGET', KEYS[2], unpack(ARGV, 3))
-for i = 3, #ARGV do
+local prev = redis.call('HMGET', KEYS[2], unpack(ARGV, 5))
+for i = 5, #ARGV do
   if ARGV[2] == '' then redis.call('HDEL', KEYS[2], ARGV[i]) else redis.call('HSET', KEYS[2], ARGV[i], ARGV[2]) end
+end
+if ARGV[3] ~= '' then
+  redis.call('RPUSH', KEYS[3], ARGV[3])
+  redis.call('LTRIM', KEYS[3], -tonumber(ARGV[4]), -1)
 end
 return prev`)
 
@@ -116,8 +142,8 @@ func (s *RedisStore) ClearOwners(ctx context.Context, workspace, env string) err
 }
 
 // SetOwner makes owner the owner of modules in env ("" releases them).
-func (s *BoltStore) SetOwner(ctx context.Context, workspace, env, owner string, modules []string) (map[string]string, error) {
-	env, keys, err := ownerKeys(workspace, env, owner, modules)
+func (s *BoltStore) SetOwner(ctx context.Context, workspace, env, owner, by string, modules []string) (map[string]string, error) {
+	env, keys, names, err := ownerKeys(workspace, env, owner, by, modules)
 	if err != nil || len(keys) == 0 {
 		return nil, err
 	}
@@ -146,7 +172,10 @@ func (s *BoltStore) SetOwner(ctx context.Context, workspace, env, owner string, 
 				return err
 			}
 		}
-		return nil
+		if by == "" {
+			return nil
+		}
+		return s.appendHistory(eb, ownerEntry(s.now(), owner, by, names))
 	})
 	return before, err
 }

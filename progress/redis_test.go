@@ -612,14 +612,14 @@ func TestRedisSetOwnerAtOnce(t *testing.T) {
 	ctx := context.Background()
 	track(t, s, TrackRequest{Environment: "prod", Channel: "C1"})
 	for round := range 100 {
-		if _, err := s.SetOwner(ctx, ws, "prod", "", []string{"Billing_CS"}); err != nil {
+		if _, err := s.SetOwner(ctx, ws, "prod", "", "", []string{"Billing_CS"}); err != nil {
 			t.Fatal(err)
 		}
 		var wg sync.WaitGroup
 		before := make([]map[string]string, 2)
 		for i, who := range []string{"UANA", "URUI"} {
 			wg.Go(func() {
-				b, err := s.SetOwner(ctx, ws, "prod", who, []string{"Billing_CS"})
+				b, err := s.SetOwner(ctx, ws, "prod", who, who, []string{"Billing_CS"})
 				if err != nil {
 					t.Error(err)
 				}

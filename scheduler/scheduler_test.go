@@ -153,7 +153,7 @@ func TestOneReminderPerChannel(t *testing.T) {
 			ctx := context.Background()
 			for _, env := range []string{"dev", "qa", "prod"} {
 				f.track("C1", env, env+"_Core")
-				if _, err := f.first.SetOwner(ctx, ws, env, "U7", []string{env + "_Core"}); err != nil {
+				if _, err := f.first.SetOwner(ctx, ws, env, "U7", "", []string{env + "_Core"}); err != nil {
 					t.Fatal(err)
 				}
 			}
