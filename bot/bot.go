@@ -138,6 +138,8 @@ type Options struct {
 	Membership Membership
 	// Zone is where working days begin (a snooze until tomorrow) and how times are shown; nil means UTC.
 	Zone *time.Location
+	// Names names people and channels in the files the bot shares; nil leaves their ids (the shell).
+	Names Names
 }
 
 // Diagnoser recognizes known errors in text; *diagnosis.Engine is the one in use.
@@ -151,6 +153,13 @@ type Diagnoser interface {
 // Membership answers whether the bot is a member of a channel (conversations.info in Slack).
 type Membership interface {
 	InChannel(ctx context.Context, channel string) (bool, error)
+}
+
+// Names gives the names of people and channels, for files read outside
+// Slack, where an id means nothing (users.info and conversations.info).
+type Names interface {
+	// Names returns the names it knows of ids (user and channel ids), by id.
+	Names(ctx context.Context, workspace string, ids []string) map[string]string
 }
 
 // Metrics counts what the bot did (implemented with Prometheus by the binary).
@@ -182,6 +191,7 @@ type Bot struct {
 	sched    Schedules
 	ocrNote  string
 	member   Membership
+	names    Names
 	zone     *time.Location
 	commands []*commandDef
 }
@@ -200,6 +210,7 @@ func New(o Options) *Bot {
 		sched:   o.Schedules,
 		ocrNote: o.OCRNote,
 		member:  o.Membership,
+		names:   o.Names,
 		zone:    o.Zone,
 	}
 	if b.zone == nil {

@@ -578,3 +578,65 @@ func TestNameWithACommaListed(t *testing.T) {
 	cmd(t, b, "C1", "U1", "track stg 11.31.0")
 	mustSay(t, text(cmd(t, b, "C1", "U1", `failed "Men's Portal", "Orders, Billing"`)), `2 failed modules on stg: Men's Portal, "Orders, Billing".`)
 }
+
+// namesOf is a directory of people's and channels' names (Names).
+type namesOf map[string]string
+
+func (n namesOf) Names(_ context.Context, _ string, ids []string) map[string]string {
+	out := map[string]string{}
+	for _, id := range ids {
+		if name, ok := n[id]; ok {
+			out[id] = name
+		}
+	}
+	return out
+}
+
+// Exports are read outside Slack, where an id means nothing: they name
+// people and channels, and keep the ids nobody names. A module whose
+// name looks like an id stays as it is.
+func TestExportNamesPeopleAndChannels(t *testing.T) {
+	store, err := progress.OpenBoltStore(filepath.Join(t.TempDir(), "bot.db"), progress.BoltOptions{Now: func() time.Time { return testNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	names := namesOf{"U1": "Ana Silva", "U2": "Bruno Costa", "U3": "Carla Dias", "C1": "#upgrade-prod"}
+	b := New(Options{Engine: diagnosis.New(diagnosis.Builtin()), Store: store, Now: func() time.Time { return testNow }, BotUserID: "UBOT", Names: names})
+	cmd(t, b, "C1", "U1", "track prod 11.31.0")
+	b.Answer(context.Background(), b.Read(Message{Workspace: "T1", Channel: "C1", User: "U2", TS: "1700000001.000100", Text: producerPaste}))
+	cmd(t, b, "C1", "U3", "take Billing_CS")
+	cmd(t, b, "C1", "U9", "failed U2")
+	cmd(t, b, "C1", "U9", "done U2")
+	for _, c := range []struct {
+		command string
+		want    []string
+	}{
+		{"export prod", []string{
+			"| Ana Silva | followed in #upgrade-prod, version 11.31.0 |",
+			"| Billing_CS | reported | producer-not-prepared | open | Bruno Costa |",
+			"| Carla Dias |", // the owner
+			"| message in #upgrade-prod at 1700000001.000100 |",
+			"| U2 | failed | failed | republished | U9 |", // a module named like an id; someone nobody names
+			"| Carla Dias | took: Billing_CS |",
+		}},
+		{"export prod csv", []string{"Billing_CS,reported,producer-not-prepared,open,Bruno Costa,", ",Ana Silva,track,\"followed in #upgrade-prod, version 11.31.0\","}},
+		{"history prod all", []string{",Ana Silva,track,\"followed in #upgrade-prod, version 11.31.0\",", ",Carla Dias,take,took: Billing_CS,", ",U9,add,1 module reported (failed): U2,command"}},
+	} {
+		r := cmd(t, b, "C1", "U1", c.command)
+		if r.File == nil {
+			t.Fatalf("%s: no file:\n%s", c.command, text(r))
+		}
+		got := string(r.File.Content)
+		for _, w := range c.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%s: no %q in\n%s", c.command, w, got)
+			}
+		}
+		for _, id := range []string{"U1", "U3", "C1"} {
+			if strings.Contains(got, id+" ") || strings.Contains(got, id+",") || strings.Contains(got, " "+id+" |") {
+				t.Errorf("%s: %s is named by its id:\n%s", c.command, id, got)
+			}
+		}
+	}
+}

@@ -44,6 +44,7 @@ func (b *Bot) cmdHistory(ctx context.Context, c Command, args string) Response {
 	}
 	if all {
 		// Every entry, earlier upgrades' too, as a file: more than a message holds.
+		b.withNames(ctx, c.Workspace, &progress.ChangeRecord{History: entries})
 		readable(entries)
 		buf := bytes.NewBufferString(csvBOM)
 		if err := progress.WriteHistoryCSV(buf, entries); err != nil {
@@ -139,8 +140,9 @@ func (b *Bot) cmdExport(ctx context.Context, c Command, args string) Response {
 	// its timeline.
 	x := b.extra(ctx, c.Workspace, env)
 	entries, earlier := sinceStart(entries, x.started)
-	readable(entries)
 	rec := progress.ChangeRecord{Environment: env, Open: open, Republished: st.RepublishedModules, History: entries, Owners: x.owners, Summary: b.recordSummary(st, x)}
+	b.withNames(ctx, c.Workspace, &rec)
+	readable(entries)
 	var buf bytes.Buffer
 	f := &File{Title: "Change record of the upgrade of " + env}
 	if format == "csv" {
@@ -204,6 +206,73 @@ func readable(entries []progress.HistoryEntry) {
 		entries[i].Detail = readableReasons.Replace(entries[i].Detail)
 		entries[i].Source = sourceText(entries[i].Source)
 	}
+}
+
+// withNames puts the names of people and channels in place of their ids
+// in rec, a file read outside Slack where an id means nothing: who acted,
+// reported, republished or owns, and the channel of a track, an untrack
+// or a message. Ids the bot cannot name stay.
+func (b *Bot) withNames(ctx context.Context, workspace string, rec *progress.ChangeRecord) {
+	if b.names == nil {
+		return
+	}
+	var ids []string
+	for _, e := range rec.History {
+		ids = append(ids, e.Actor, entryChannel(e))
+	}
+	for _, ms := range [][]progress.Module{rec.Open, rec.Republished} {
+		for _, m := range ms {
+			ids = append(ids, m.ReportedBy, m.RepublishedBy)
+		}
+	}
+	for _, o := range rec.Owners {
+		ids = append(ids, o)
+	}
+	slices.Sort(ids)
+	ids = slices.DeleteFunc(slices.Compact(ids), func(id string) bool { return id == "" })
+	if len(ids) == 0 {
+		return
+	}
+	known := b.names.Names(ctx, workspace, ids)
+	name := func(id string) string { return cmp.Or(known[id], id) }
+	for i, e := range rec.History {
+		rec.History[i].Actor = name(e.Actor)
+		ch := entryChannel(e)
+		if known[ch] == "" {
+			continue
+		}
+		// In the store's own words: "followed in C1, …", "msg:C1:ts…".
+		if e.Action == progress.ActionTrack || e.Action == progress.ActionUntrack {
+			rec.History[i].Detail = strings.Replace(e.Detail, "followed in "+ch, "followed in "+known[ch], 1)
+		}
+		rec.History[i].Source = strings.Replace(e.Source, "msg:"+ch+":", "msg:"+known[ch]+":", 1)
+	}
+	for _, ms := range [][]progress.Module{rec.Open, rec.Republished} {
+		for i, m := range ms {
+			ms[i].ReportedBy, ms[i].RepublishedBy = name(m.ReportedBy), name(m.RepublishedBy)
+		}
+	}
+	owners := make(map[string]string, len(rec.Owners))
+	for k, o := range rec.Owners {
+		owners[k] = name(o)
+	}
+	rec.Owners = owners
+}
+
+// entryChannel is the channel a history entry names: a track's or
+// untrack's, or the message's it came from; "" when none.
+func entryChannel(e progress.HistoryEntry) string {
+	if e.Action == progress.ActionTrack || e.Action == progress.ActionUntrack {
+		if _, rest, ok := strings.Cut(e.Detail, "followed in "); ok {
+			ch, _, _ := strings.Cut(rest, ",")
+			return ch
+		}
+	}
+	if kind, rest, _ := strings.Cut(e.Source, ":"); kind == "msg" {
+		ch, _, _ := strings.Cut(rest, ":")
+		return ch
+	}
+	return ""
 }
 
 // sourceText says where a history entry came from as people read it: the

@@ -579,6 +579,7 @@ var (
 		"mpim:history",      // message.mpim
 		"reactions:write",   // reactions.add
 		"pins:write",        // pins.add: the living status message
+		"users:read",        // users.info: people's names in exports
 	}
 	// EventsPath is the one request URL of HTTP mode.
 	EventsPath = "/slack/events"

@@ -47,19 +47,21 @@ type APIOptions struct {
 // and a channel the bot cannot reach any more comes back wrapping
 // bot.ErrChannelGone.
 //
-// It implements bot.Poster (for the reminder scheduler) and bot.Membership
-// (for track).
+// It implements bot.Poster (for the reminder scheduler), bot.Membership
+// (for track) and bot.Names (for exports).
 type API struct {
 	client  *slack.Client
 	log     *slog.Logger
 	metrics Metrics
 	// refused holds the code Slack last refused the bot token with, until a call succeeds again ("" then).
 	refused atomic.Pointer[string]
+	names   nameCache
 }
 
 var (
 	_ bot.Poster     = (*API)(nil)
 	_ bot.Membership = (*API)(nil)
+	_ bot.Names      = (*API)(nil)
 )
 
 // NewAPI returns a Web API client.
@@ -113,7 +115,7 @@ func (a *API) Client() *slack.Client { return a.client }
 // have made it before failing.
 var repeatable = map[string]bool{
 	"auth.test": true, "apps.connections.open": true, "conversations.info": true, "conversations.replies": true,
-	"files.info": true, "files.download": true, "files.getUploadURLExternal": true, "users.conversations": true,
+	"files.info": true, "files.download": true, "files.getUploadURLExternal": true, "users.conversations": true, "users.info": true,
 	"chat.update": true, "pins.add": true, "pins.remove": true, "views.publish": true, "reactions.add": true,
 }
 

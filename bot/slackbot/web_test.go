@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"strings"
@@ -246,5 +247,38 @@ func TestAPIErrors(t *testing.T) {
 	a.fake.SetGone("D0DM", "missing_scope")
 	if in, err := a.InChannel(ctx, "D0DM"); !in || err != nil || len(a.fake.Calls("conversations.info")) != 3 {
 		t.Errorf("InChannel of a direct message: %v, %v after %d calls", in, err, len(a.fake.Calls("conversations.info")))
+	}
+}
+
+// Names asks users.info and conversations.info once per id while the
+// name is fresh, leaves out what Slack does not name, and stops asking
+// at a missing scope rather than fail once per person.
+func TestNames(t *testing.T) {
+	ctx := context.Background()
+	a := newTestAPI(t)
+	a.fake.SetUser("U0ANA", "Ana Silva")
+	a.fake.SetUser("W0BRU", "Bruno Costa")
+	got := a.Names(ctx, "T1", []string{"U0ANA", "W0BRU", "U0GONE", "C0CHAN", "shell-user"})
+	want := map[string]string{"U0ANA": "Ana Silva", "W0BRU": "Bruno Costa", "C0CHAN": "#fake-c0chan"}
+	if !maps.Equal(got, want) {
+		t.Errorf("Names = %v, want %v", got, want)
+	}
+	asked := len(a.fake.Calls("users.info", "conversations.info"))
+	if asked != 4 {
+		t.Errorf("%d calls, want 4 (one per user or channel id)", asked)
+	}
+	if got := a.Names(ctx, "T1", []string{"U0ANA", "C0CHAN"}); !maps.Equal(got, map[string]string{"U0ANA": "Ana Silva", "C0CHAN": "#fake-c0chan"}) {
+		t.Errorf("Names again = %v", got)
+	}
+	if n := len(a.fake.Calls("users.info", "conversations.info")); n != asked {
+		t.Errorf("names asked again while fresh: %d calls, want %d", n, asked)
+	}
+	// An installation without users:read: one refused call, then ids.
+	a.fake.Queue("users.info", slackfake.Response{Body: map[string]any{"ok": false, "error": "missing_scope", "needed": "users:read"}})
+	if got := a.Names(ctx, "T1", []string{"U1", "U2", "U3"}); len(got) != 0 {
+		t.Errorf("Names without the scope = %v, want none", got)
+	}
+	if n := len(a.fake.Calls("users.info")) - 3; n != 1 {
+		t.Errorf("%d users.info calls without the scope, want 1", n)
 	}
 }

@@ -82,6 +82,7 @@ func cmdRun(ctx context.Context, args []string, e env) error {
 		Metrics:    m,
 		OCRNote:    ocr.note(),
 		Membership: api,
+		Names:      api,
 		Zone:       cfg.Timezone,
 	})
 	// Reminders and the digest are posted through the same Web API client.

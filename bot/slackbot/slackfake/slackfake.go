@@ -102,6 +102,7 @@ type Server struct {
 	pins     map[string]bool  // channel/ts of pinned messages
 	deleted  map[string]bool  // channel/ts of messages people deleted (Delete)
 	userChs  map[string][]string
+	users    map[string]string // user id → real name, for users.info
 	uploads  map[string]string // file id → content, until files.completeUploadExternal
 	infoSeen map[string]int    // files.info calls per uploaded file
 
@@ -119,7 +120,7 @@ func New(t testing.TB) *Server {
 		t: t, queued: map[string][]Response{}, delay: map[string]time.Duration{}, members: map[string]bool{},
 		gone: map[string]string{}, changed: make(chan struct{}), sent: map[string]time.Time{}, acks: map[string]time.Time{},
 		ackBody: map[string]json.RawMessage{}, files: map[string]File{}, pins: map[string]bool{}, deleted: map[string]bool{},
-		userChs: map[string][]string{}, uploads: map[string]string{}, infoSeen: map[string]int{},
+		userChs: map[string][]string{}, users: map[string]string{}, uploads: map[string]string{}, infoSeen: map[string]int{},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/", s.serveAPI)
@@ -183,6 +184,13 @@ func (s *Server) SetUserChannels(user string, channels ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.userChs[user] = channels
+}
+
+// SetUser makes users.info know user by realName (users it does not know are user_not_found).
+func (s *Server) SetUser(user, realName string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.users[user] = realName
 }
 
 // SetGone makes posts to channel fail with code (not_in_channel, channel_not_found, is_archived); "" restores it.
@@ -503,6 +511,15 @@ func (s *Server) answer(method string, c Call) map[string]any {
 			return fail("file_not_found")
 		}
 		return map[string]any{"ok": true, "file": s.fileObject(f, false), "comments": []any{}}
+	case "users.info":
+		s.mu.Lock()
+		name, ok := s.users[c.Field("user")]
+		s.mu.Unlock()
+		if !ok {
+			return fail("user_not_found")
+		}
+		return map[string]any{"ok": true, "user": map[string]any{"id": c.Field("user"), "name": strings.ToLower(strings.ReplaceAll(name, " ", ".")),
+			"real_name": name, "profile": map[string]any{"real_name": name, "display_name": ""}}}
 	case "users.conversations":
 		s.mu.Lock()
 		var chs []map[string]any

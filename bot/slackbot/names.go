@@ -1,0 +1,106 @@
+package slackbot
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/slack-go/slack"
+)
+
+const (
+	// maxNameLookups bounds the Slack calls one export makes for names:
+	// more people than that keep their ids.
+	maxNameLookups = 200
+	// nameTTL is how long a name is reused: people rename themselves and channels.
+	nameTTL = time.Hour
+	// maxNames bounds the names kept; the cache starts over when full.
+	maxNames = 10000
+	// nameLookupTime bounds the time one export spends asking.
+	nameLookupTime = 15 * time.Second
+)
+
+// nameCache caches the names of users and channels by id.
+type nameCache struct {
+	mu sync.Mutex
+	by map[string]cachedName
+}
+
+type cachedName struct {
+	name string
+	at   time.Time
+}
+
+// Names returns the names of user and channel ids (bot.Names): a user's
+// real name (users.info, the users:read scope), a channel's #name
+// (conversations.info). An id Slack does not name keeps its id; a
+// missing scope or a rate limit stops the asking, so an export waits on
+// Slack at most nameLookupTime.
+func (a *API) Names(ctx context.Context, workspace string, ids []string) map[string]string {
+	ctx, cancel := context.WithTimeout(ctx, nameLookupTime)
+	defer cancel()
+	out := map[string]string{}
+	a.names.mu.Lock()
+	if a.names.by == nil || len(a.names.by) >= maxNames {
+		a.names.by = map[string]cachedName{}
+	}
+	var ask []string
+	for _, id := range ids {
+		if c, ok := a.names.by[workspace+"/"+id]; ok && time.Since(c.at) < nameTTL {
+			out[id] = c.name
+		} else if _, dup := out[id]; !dup && len(ask) < maxNameLookups {
+			ask = append(ask, id)
+		}
+	}
+	a.names.mu.Unlock()
+	for _, id := range ask {
+		name, err := a.lookupName(ctx, id)
+		var ae *APIError
+		if errors.As(err, &ae) && (ae.Code == "missing_scope" || ae.RetryAfter > 0 || ae.refused) || ctx.Err() != nil {
+			break // logged by fail; asking again would only fail again
+		}
+		if name == "" {
+			continue
+		}
+		out[id] = name
+		a.names.mu.Lock()
+		a.names.by[workspace+"/"+id] = cachedName{name: name, at: time.Now()}
+		a.names.mu.Unlock()
+	}
+	return out
+}
+
+// lookupName asks Slack the name of a user or channel id; "" for another kind of id.
+func (a *API) lookupName(ctx context.Context, id string) (string, error) {
+	switch {
+	case strings.HasPrefix(id, "U") || strings.HasPrefix(id, "W"):
+		var u *slack.User
+		err := a.do(ctx, "users.info", "", func(ctx context.Context) (err error) {
+			u, err = a.client.GetUserInfoContext(ctx, id)
+			return err
+		})
+		if err != nil {
+			return "", err
+		}
+		for _, n := range []string{u.Profile.RealName, u.RealName, u.Profile.DisplayName, u.Name} {
+			if n = strings.TrimSpace(n); n != "" {
+				return n, nil
+			}
+		}
+	case strings.HasPrefix(id, "C") || strings.HasPrefix(id, "G"):
+		var ch *slack.Channel
+		err := a.do(ctx, "conversations.info", id, func(ctx context.Context) (err error) {
+			ch, err = a.client.GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: id})
+			return err
+		})
+		if err != nil {
+			return "", err
+		}
+		if ch.Name != "" {
+			return "#" + ch.Name, nil
+		}
+	}
+	return "", nil
+}
