@@ -50,7 +50,7 @@ func commandTable() []*commandDef {
 			examples: []string{"chart", "chart prod"}, readOnly: true, run: (*Bot).cmdChart},
 		{name: "history", args: "[env] [all]", summary: "The environment's timeline: who reported what, when; all: every entry, earlier upgrades' too, as a CSV file.",
 			examples: []string{"history prod"}, readOnly: true, run: (*Bot).cmdHistory},
-		{name: "export", args: "[env] [md|csv]", summary: "The change record of the upgrade under way as a Markdown or CSV file: every module (open or republished, who reported and republished it, when) and the timeline since it started.",
+		{name: "export", args: "[env] [md|csv|xlsx]", summary: "The change record of the upgrade under way as a Markdown, CSV or Excel file: every module (open or republished, who reported and republished it, when) and the timeline since it started.",
 			examples: []string{"export prod csv"}, readOnly: true, run: (*Bot).cmdExport},
 		{name: "envs", summary: "The environments of this workspace, and how many channels follow each.",
 			examples: []string{"envs"}, readOnly: true, run: (*Bot).cmdEnvs},

@@ -547,8 +547,8 @@ func TestExportAndHistoryWords(t *testing.T) {
 	b, _ := newTestBot(t)
 	cmd(t, b, "C1", "U1", "track prod 11.31.0")
 	for _, tc := range []struct{ text, want string }{
-		{"export pdf", `"pdf" is not a format I export: use md (Markdown) or csv.`},
-		{"export prod xlsx", `"xlsx" is not a format I export`},
+		{"export pdf", `"pdf" is not a format I export: use md (Markdown), csv or xlsx (Excel).`},
+		{"export prod docx", `"docx" is not a format I export`},
 		{"history prod foo", "Give one environment, and optionally all."},
 		{"history untracked", "No environment named untracked is tracked in this workspace: `/upgrade envs` lists those that are"},
 	} {
@@ -620,6 +620,7 @@ func TestExportNamesPeopleAndChannels(t *testing.T) {
 			"| U2 | failed | failed | republished | U9 |", // a module named like an id; someone nobody names
 			"| Carla Dias | took: Billing_CS |",
 		}},
+		{"export prod excel", nil}, // a workbook: its cells are read in progress's tests
 		{"export prod csv", []string{"Billing_CS,reported,producer-not-prepared,open,Bruno Costa,", ",Ana Silva,track,\"followed in #upgrade-prod, version 11.31.0\","}},
 		{"history prod all", []string{",Ana Silva,track,\"followed in #upgrade-prod, version 11.31.0\",", ",Carla Dias,take,took: Billing_CS,", ",U9,add,1 module reported (failed): U2,command"}},
 	} {
@@ -628,6 +629,12 @@ func TestExportNamesPeopleAndChannels(t *testing.T) {
 			t.Fatalf("%s: no file:\n%s", c.command, text(r))
 		}
 		got := string(r.File.Content)
+		if c.want == nil {
+			if r.File.Type != "xlsx" || !strings.HasSuffix(r.File.Name, ".xlsx") || !strings.HasPrefix(got, "PK") {
+				t.Errorf("%s: a %s file %s, want a workbook", c.command, r.File.Type, r.File.Name)
+			}
+			continue
+		}
 		for _, w := range c.want {
 			if !strings.Contains(got, w) {
 				t.Errorf("%s: no %q in\n%s", c.command, w, got)

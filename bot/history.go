@@ -112,15 +112,16 @@ func sinceStart(entries []progress.HistoryEntry, started time.Time) ([]progress.
 func (b *Bot) cmdExport(ctx context.Context, c Command, args string) Response {
 	fields := strings.Fields(args)
 	format := "md"
-	if n := len(fields); n > 0 && (strings.EqualFold(fields[n-1], "csv") || strings.EqualFold(fields[n-1], "md") || strings.EqualFold(fields[n-1], "markdown")) {
-		format = strings.ToLower(fields[n-1])
+	formats := map[string]string{"md": "md", "markdown": "md", "csv": "csv", "xlsx": "xlsx", "xls": "xlsx", "excel": "xlsx"}
+	if n := len(fields); n > 0 && formats[strings.ToLower(fields[n-1])] != "" {
+		format = formats[strings.ToLower(fields[n-1])]
 		fields = fields[:n-1]
 	}
-	if n := len(fields); n > 0 && slices.Contains([]string{"pdf", "xlsx", "xls", "excel", "json", "txt", "text", "html", "docx"}, strings.ToLower(fields[n-1])) {
-		return b.usageError(b.lookup("export"), fmt.Sprintf("%q is not a format I export: use md (Markdown) or csv.", fields[n-1]))
+	if n := len(fields); n > 0 && slices.Contains([]string{"pdf", "json", "txt", "text", "html", "docx"}, strings.ToLower(fields[n-1])) {
+		return b.usageError(b.lookup("export"), fmt.Sprintf("%q is not a format I export: use md (Markdown), csv or xlsx (Excel).", fields[n-1]))
 	}
 	if len(fields) > 1 {
-		return b.usageError(b.lookup("export"), "Give one environment and optionally md or csv.")
+		return b.usageError(b.lookup("export"), "Give one environment and optionally md, csv or xlsx.")
 	}
 	env, _, errR := b.historyEnv(ctx, c, strings.Join(fields, " "))
 	if errR != nil {
@@ -145,13 +146,18 @@ func (b *Bot) cmdExport(ctx context.Context, c Command, args string) Response {
 	readable(entries)
 	var buf bytes.Buffer
 	f := &File{Title: "Change record of the upgrade of " + env}
-	if format == "csv" {
+	name := fmt.Sprintf("upgrade-%s-%s.", env, b.now().UTC().Format("20060102"))
+	switch format {
+	case "csv":
 		buf.WriteString(csvBOM)
 		err = progress.WriteChangeRecordCSV(&buf, rec)
-		f.Name, f.Type = fmt.Sprintf("upgrade-%s-%s.csv", env, b.now().UTC().Format("20060102")), "csv"
-	} else {
+		f.Name, f.Type = name+"csv", "csv"
+	case "xlsx":
+		err = progress.WriteChangeRecordXLSX(&buf, rec)
+		f.Name, f.Type = name+"xlsx", "xlsx"
+	default:
 		err = progress.WriteChangeRecordMarkdown(&buf, rec)
-		f.Name, f.Type = fmt.Sprintf("upgrade-%s-%s.md", env, b.now().UTC().Format("20060102")), "markdown"
+		f.Name, f.Type = name+"md", "markdown"
 	}
 	if err != nil {
 		return private(b.storeError("export", err))

@@ -45,7 +45,7 @@ type Options struct {
 	// ImageUnavailable explains why screenshots are not read.
 	ImageUnavailable string
 	Now              func() time.Time
-	// FileDir is where images the bot makes (charts) are written; "" means the system's temporary directory.
+	// FileDir is where the charts and workbooks the bot makes are written; "" means the system's temporary directory.
 	FileDir string
 	// Session begins the ids of the session's messages and commands. The
 	// core keys tracking changes by those ids, so two sessions on one store
@@ -630,8 +630,8 @@ func (s *Shell) show(resp bot.Response) {
 		// (which may already say it) is posted there instead.
 		fmt.Fprintf(s.out, "upgradebot (to #%s):\n%s", s.opts.Channel, render(resp.Milestone))
 	}
-	if resp.File != nil && resp.File.Type == "png" {
-		s.writeImage(resp.File)
+	if resp.File != nil && (resp.File.Type == "png" || resp.File.Type == "xlsx") {
+		s.writeFile(resp.File)
 	} else if resp.File != nil {
 		// Printed, not saved: a CSV's byte-order mark (for Excel) is left out.
 		fmt.Fprintf(s.out, "--- %s ---\n%s", resp.File.Name, bytes.TrimPrefix(resp.File.Content, []byte("\ufeff")))
@@ -671,8 +671,9 @@ func buttonCommand(bt bot.Button) string {
 	return "(a button of Slack; no command does the same)"
 }
 
-// writeImage writes an image the bot made (a chart) to a file and prints its path.
-func (s *Shell) writeImage(f *bot.File) {
+// writeFile writes a file the bot made that is not text (a chart, a
+// workbook) and prints its path.
+func (s *Shell) writeFile(f *bot.File) {
 	dir := s.opts.FileDir
 	if dir == "" {
 		dir = filepath.Join(os.TempDir(), "upgradebot")
