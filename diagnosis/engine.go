@@ -41,9 +41,7 @@ func (e *Engine) Diagnose(text string) []Finding {
 	}
 	slices.SortStableFunc(findings, func(a, b Finding) int { return a.Offset - b.Offset })
 	// Two messages of one entry may cover the same text: keep the first.
-	findings = slices.CompactFunc(findings, func(a, b Finding) bool {
-		return a.ID == b.ID && max(a.Offset, b.Offset) < min(a.end, b.end)
-	})
+	findings = slices.CompactFunc(findings, func(a, b Finding) bool { return a.ID == b.ID && max(a.Offset, b.Offset) < min(a.end, b.end) })
 	// The version a message names applies to all its findings, wherever it stands.
 	if v := findVersion(n); v != "" {
 		for i := range findings {

@@ -1,6 +1,7 @@
 package diagnosis
 
 import (
+	"bytes"
 	"regexp"
 	"strconv"
 	"strings"
@@ -25,11 +26,8 @@ var entities = []struct{ from, to string }{
 // normalize folds raw Slack message text, typography first so the markup rules see what it stands
 // for. A whitespace run becomes one byte: '\n' if it held a line break, '\t' a tab, else ' '.
 func normalize(raw string) *normalized {
-	for k := range len(raw) {
-		if raw[k] >= utf8.RuneSelf {
-			raw = typography.Replace(raw)
-			break
-		}
+	if strings.ContainsFunc(raw, func(r rune) bool { return r >= utf8.RuneSelf }) {
+		raw = typography.Replace(raw)
 	}
 	n := normalized{orig: make([]byte, 0, len(raw)+8)}
 	lineStart := true
@@ -62,6 +60,10 @@ func normalize(raw string) *normalized {
 		case c == '`': // code stands apart from the sentence around it, as a line would
 			n.space('\n')
 			i++
+		case c == 0x1b && i+1 < len(raw) && raw[i+1] == '[': // a terminal's colour code (CI logs): ESC [ parameters, a final byte
+			for i += 2; i < len(raw) && raw[i] >= 0x20 && raw[i] < 0x40; i++ {
+			}
+			i = min(i+1, len(raw))
 		case c < 0x20 || c == 0x7f:
 			n.space(' ')
 			i++
@@ -207,6 +209,10 @@ func slackLink(raw string, i int, n *normalized) int {
 	target, label, hasLabel := strings.Cut(raw[i+1:i+end], "|")
 	if !hasLabel {
 		label = strings.TrimPrefix(target, "mailto:")
+		if said := bytes.TrimRight(n.orig, " "); bytes.HasSuffix(said, []byte(label)) {
+			n.orig = said // "ana@x.com <mailto:ana@x.com>", as Outlook writes an address: said once
+			return i + end + 1
+		}
 	}
 	switch {
 	case strings.HasPrefix(target, "@"), strings.HasPrefix(target, "#"):

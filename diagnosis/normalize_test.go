@@ -38,6 +38,10 @@ func TestNormalize(t *testing.T) {
 		{"crlf\r\nnext", "crlf\nnext"},
 		{"x\u00a0y\u200bz", "x yz"},
 		{"Emp\u202Eloyees \u2066Orders\u2069\u200f", "Employees Orders"},
+		{"\x1b[31mfailed\x1b[0m for \x1b[1;33mOrders_IS\x1b[0m", "failed for Orders_IS"}, // a CI log's colours
+		{"a\x1bb", "a b"},
+		{"by ana@x.com <mailto:ana@x.com> at 10:00", "by ana@x.com at 10:00"}, // Outlook's address and its link
+		{"see https://x.io <https://x.io>", "see https://x.io"},
 	}
 	for _, tt := range tests {
 		for pad := range 5 {
