@@ -84,6 +84,7 @@ type Shell struct {
 	stop    chan struct{} // closed when Run returns: the reading goroutine sends no more
 	pending []line        // lines to read again before the input's
 	seq     int
+	tmpDir  string // this session's own folder for files, made at the first
 }
 
 // line is a line of the input, without its end.
@@ -675,11 +676,20 @@ func buttonCommand(bt bot.Button) string {
 // workbook) and prints its path.
 func (s *Shell) writeFile(f *bot.File) {
 	dir := s.opts.FileDir
+	var err error
+	if dir == "" && s.tmpDir == "" {
+		// A folder of this session's own, with a name nobody can guess: in a
+		// shared one (/tmp/upgradebot) another user of a jump host could
+		// hold the folder, or plant a link where the chart is written.
+		s.tmpDir, err = os.MkdirTemp("", "upgradebot-")
+	}
 	if dir == "" {
-		dir = filepath.Join(os.TempDir(), "upgradebot")
+		dir = s.tmpDir
 	}
 	path := filepath.Join(dir, filepath.Base(f.Name))
-	err := os.MkdirAll(dir, 0o700)
+	if err == nil {
+		err = os.MkdirAll(dir, 0o700)
+	}
 	if err == nil {
 		err = os.WriteFile(path, f.Content, 0o600)
 	}

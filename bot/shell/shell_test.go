@@ -295,6 +295,47 @@ func TestTakeAndChart(t *testing.T) {
 	}
 }
 
+// Without a folder set, files go to a folder of the session's own under
+// the system's temporary one, never a shared /tmp/upgradebot another user
+// of the machine could hold or plant a link in; an export as a workbook
+// is written, not printed.
+func TestFilesGoToAFolderOfTheSessionsOwn(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	victim := filepath.Join(tmp, "victim.txt")
+	if err := os.WriteFile(victim, []byte("secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(tmp, "upgradebot"), 0o777); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"upgrade-qa-20261125.xlsx", "burndown-qa-20261125-0930.png"} {
+		if err := os.Symlink(victim, filepath.Join(tmp, "upgradebot", name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out strings.Builder
+	in := "/upgrade track qa\n/upgrade failed A\n/upgrade chart\n/upgrade export qa xlsx\n"
+	if err := New(newBot(t), &out, strings.NewReader(in), Options{User: "ana"}).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "secret" {
+		t.Errorf("a planted link was written through: %q", b)
+	}
+	files, _ := filepath.Glob(filepath.Join(tmp, "upgradebot-*", "*"))
+	if len(files) != 2 {
+		t.Fatalf("files %v in the session's folder, want the chart and the workbook:\n%s", files, out.String())
+	}
+	for _, f := range files {
+		if !strings.Contains(out.String(), "written to "+f) {
+			t.Errorf("the output does not say where %s is:\n%s", f, out.String())
+		}
+		if fi, err := os.Stat(filepath.Dir(f)); err != nil || fi.Mode().Perm() != 0o700 {
+			t.Errorf("the session's folder: %v %v, want mode 0700", fi.Mode(), err)
+		}
+	}
+}
+
 // :file reads a 300-row Error Log (CSV, XLSX, tab-separated paste) as if
 // shared in Slack: one reply, every module recorded; a binary file named
 // .csv gets a clear answer.

@@ -64,9 +64,9 @@ func cmdDiagnose(ctx context.Context, args []string, e env) error {
 		name = pos[0]
 	}
 	if name == "-" {
-		data, err = readLimited(e.stdin)
+		data, err = readLimited(ctx, e.stdin)
 	} else {
-		data, err = readFileLimited(name)
+		data, err = readFileLimited(ctx, name)
 	}
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", name, err)
@@ -92,11 +92,14 @@ func cmdDiagnose(ctx context.Context, args []string, e env) error {
 	if *asJSON {
 		return writeJSON(e.stdout, findings)
 	}
-	if reply == nil {
-		fmt.Fprintln(e.stdout, "No known modules-preparation error or status message found.")
-		return nil
+	report := "No known modules-preparation error or status message found.\n"
+	if reply != nil {
+		report = bot.RenderText(reply)
 	}
-	fmt.Fprint(e.stdout, bot.RenderText(reply))
+	// A report lost (a full disk, a closed pipe) is an error, as in --json.
+	if _, err := io.WriteString(e.stdout, report); err != nil {
+		return fmt.Errorf("writing the report: %w", err)
+	}
 	return nil
 }
 
@@ -104,7 +107,7 @@ func cmdDiagnose(ctx context.Context, args []string, e env) error {
 // miss the errors, and saying nothing was found would be wrong.
 var errTooLarge = fmt.Errorf("more than %d MB: diagnose reads at most %d MB; pass only the part with the errors (cut the log around them first)", maxInput>>20, maxInput>>20)
 
-func readFileLimited(path string) ([]byte, error) {
+func readFileLimited(ctx context.Context, path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, errors.New("no such file: check the path, or give - to read standard input")
@@ -116,14 +119,32 @@ func readFileLimited(path string) ([]byte, error) {
 	if fi, err := f.Stat(); err == nil && fi.IsDir() {
 		return nil, errors.New("it is a directory: give a file's path, or - to read standard input")
 	}
-	return readLimited(f)
+	return readLimited(ctx, f)
 }
 
-// readLimited reads all of r, or fails with errTooLarge beyond maxInput.
-func readLimited(r io.Reader) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxInput+1))
-	if err != nil {
-		return nil, err
+// readLimited reads all of r, or fails with errTooLarge beyond maxInput,
+// or when ctx ends (Ctrl-C, a CI job's time limit) while it waits on a
+// terminal, a pipe or a FIFO: a read cannot be interrupted, so it is left
+// to the process's exit.
+func readLimited(ctx context.Context, r io.Reader) ([]byte, error) {
+	type result struct {
+		data []byte
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		data, err := io.ReadAll(io.LimitReader(r, maxInput+1))
+		done <- result{data, err}
+	}()
+	var data []byte
+	select {
+	case res := <-done:
+		if res.err != nil {
+			return nil, res.err
+		}
+		data = res.data
+	case <-ctx.Done():
+		return nil, fmt.Errorf("interrupted before the input ended: %w", context.Cause(ctx))
 	}
 	if len(data) > maxInput {
 		return nil, errTooLarge

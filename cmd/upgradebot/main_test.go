@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -165,6 +166,23 @@ func TestDiagnoseNoSuchFile(t *testing.T) {
 		if r := run(t, "", nil, "diagnose", path); r.code != 1 || !strings.Contains(r.stderr, want) {
 			t.Errorf("diagnose %s: exit %d, stderr %q; want 1 and %q", path, r.code, r.stderr, want)
 		}
+	}
+}
+
+// Ctrl-C or a CI job's SIGTERM stops diagnose while it waits on an input
+// that never ends (a terminal, a stalled pipe, a FIFO), with an error.
+func TestDiagnoseInterruptedWhileReading(t *testing.T) {
+	stdin, never := io.Pipe() // nothing is ever written
+	t.Cleanup(func() { never.Close() })
+	var out, errOut bytes.Buffer
+	ctx, interrupt := context.WithCancel(context.Background())
+	done := make(chan int)
+	go func() {
+		done <- runMain(ctx, []string{"diagnose", "--json", "-"}, env{stdin: stdin, stdout: &out, stderr: &errOut, environ: map[string]string{"HOME": t.TempDir()}})
+	}()
+	interrupt()
+	if code := <-done; code != 1 || !strings.Contains(errOut.String(), "interrupted before the input ended") {
+		t.Errorf("exit %d, stderr %q; want 1 and the reason", code, errOut.String())
 	}
 }
 
