@@ -154,6 +154,8 @@ func fileProblem(err error) string {
 		return fmt.Sprintf("it has more than %d rows, so none were recorded; export a shorter period of the Error Log", lim.MaxRows)
 	case errors.Is(err, errorlog.ErrTooLarge):
 		return fmt.Sprintf("the workbook unpacks to more than %d MB, so it was not read; export a shorter period or save it as CSV", lim.MaxUnzip>>20)
+	case errors.Is(err, errorlog.ErrTooMuchText):
+		return fmt.Sprintf("it holds more text than I read from one file (%d MB of messages and stack traces, or as many different texts as %d rows), so it was not read; export a shorter period of the Error Log, or without its stack traces", lim.MaxText>>20, lim.MaxRows)
 	case errors.Is(err, errorlog.ErrTooWide):
 		return "a row of it has cells far to the right of an Error Log's columns, so it was not read; copy the Error Log's columns to a new sheet, or save it as CSV"
 	case errors.Is(err, errorlog.ErrOldExcel):

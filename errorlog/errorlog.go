@@ -5,11 +5,13 @@
 package errorlog
 
 import (
+	"archive/zip"
 	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
+	"path"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -38,6 +40,7 @@ var (
 	ErrNoHeader    = errors.New("no header row with a Message column")
 	ErrTooManyRows = errors.New("too many rows")
 	ErrTooLarge    = errors.New("the workbook unpacks to more than the limit")
+	ErrTooMuchText = errors.New("the rows hold more text than the limit")
 	ErrBadXLSX     = errors.New("not a readable XLSX workbook")
 	ErrTooWide     = fmt.Errorf("a row has cells beyond column %d", maxColumns)
 )
@@ -50,10 +53,18 @@ const maxColumns = 256
 type Limits struct {
 	MaxRows  int   // data rows; a file with more is refused whole
 	MaxUnzip int64 // bytes an XLSX may unpack to (excelize's UnzipSizeLimit)
+	// MaxText bounds the message and detail text of all rows, each cell
+	// cut at maxCell first: a workbook's rows may all name one long shared
+	// text, so a file of a few KB could ask for gigabytes to be diagnosed.
+	MaxText int
 }
 
 // DefaultLimits are the limits the bot uses.
-var DefaultLimits = Limits{MaxRows: 50_000, MaxUnzip: 64 << 20}
+var DefaultLimits = Limits{MaxRows: 50_000, MaxUnzip: 64 << 20, MaxText: 32 << 20}
+
+// maxCell is the most of a cell read: an Error Log message is far shorter,
+// and a stack trace's first lines are those that matter.
+const maxCell = 16 << 10
 
 // Field is a column the bot uses, by what it holds.
 type Field int
@@ -96,6 +107,7 @@ type Log struct {
 	Rows    []Row    // rows with a message
 	Blank   []int    // lines of rows without a message (not read)
 	header  string   // the Message column's header: a row repeating it is the header again
+	text    int      // bytes of message and detail in Rows
 }
 
 // Detect tells a file's format from its first bytes, whatever its name says.
@@ -231,7 +243,7 @@ func rowOf(line int, rec []string, idx [nFields]int) Row {
 	r := Row{Line: line, empty: !slices.ContainsFunc(rec, func(v string) bool { return strings.TrimSpace(v) != "" })}
 	for f, i := range idx {
 		if i >= 0 && i < len(rec) {
-			r.Fields[f] = strings.TrimSpace(rec[i])
+			r.Fields[f] = strings.TrimSpace(cutCell(rec[i]))
 		}
 	}
 	return r
@@ -251,8 +263,23 @@ func (l *Log) add(r Row, lim Limits) error {
 		l.Blank = append(l.Blank, r.Line)
 		return nil
 	}
+	if l.text += len(r.Get(Message)) + len(r.Get(Detail)); lim.MaxText > 0 && l.text > lim.MaxText {
+		return fmt.Errorf("%w: more than %d MB", ErrTooMuchText, lim.MaxText>>20)
+	}
 	l.Rows = append(l.Rows, r)
 	return nil
+}
+
+// cutCell cuts a cell's text to maxCell bytes, at a character's start.
+func cutCell(s string) string {
+	if len(s) <= maxCell {
+		return s
+	}
+	n := maxCell
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // readCSV reads a text whose header is among its first headerRows lines
@@ -320,7 +347,53 @@ func readCSVFrom(text, first string, skipped int, below bool, lim Limits) (*Log,
 	return nil, ErrNoHeader
 }
 
+// maxSharedPerRow is how many different texts (a workbook's shared
+// strings) a row may bring on average: an Error Log row has a few.
+// excelize keeps them all in memory, about 110 bytes each: 60 MB of tiny
+// ones, well under MaxUnzip, took 400 MB.
+const maxSharedPerRow = 10
+
+// checkSharedStrings refuses a workbook with more shared strings than
+// MaxRows rows would use, before excelize loads them. A workbook that is
+// no zip is left to excelize to say so.
+func checkSharedStrings(data []byte, lim Limits) error {
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return nil
+	}
+	for _, f := range zr.File {
+		if !strings.EqualFold(path.Base(f.Name), "sharedStrings.xml") {
+			continue
+		}
+		part, err := f.Open()
+		if err != nil {
+			return nil
+		}
+		defer part.Close()
+		rc := io.LimitReader(part, lim.MaxUnzip) // a bomb is excelize's to refuse
+		// Each string is an element <si>…</si>: two "si>" (a close count,
+		// cheaper than parsing the XML, which excelize does next).
+		n, buf, tail := 0, make([]byte, 64<<10), 0
+		for {
+			k, err := io.ReadFull(rc, buf[tail:])
+			chunk := buf[:tail+k]
+			n += bytes.Count(chunk, []byte("si>"))
+			if n > 2*maxSharedPerRow*lim.MaxRows {
+				return fmt.Errorf("%w: more than %d different texts", ErrTooMuchText, maxSharedPerRow*lim.MaxRows)
+			}
+			if err != nil {
+				break
+			}
+			tail = copy(buf, chunk[len(chunk)-2:]) // a "si>" across two reads is counted in the second
+		}
+	}
+	return nil
+}
+
 func readXLSX(data []byte, lim Limits) (*Log, error) {
+	if err := checkSharedStrings(data, lim); err != nil {
+		return nil, err
+	}
 	xml := min(lim.MaxUnzip, 16<<20) // parts over this go to a temporary file
 	f, err := excelize.OpenReader(bytes.NewReader(data), excelize.Options{UnzipSizeLimit: lim.MaxUnzip, UnzipXMLSizeLimit: xml})
 	if err != nil {

@@ -138,6 +138,88 @@ func TestZipBomb(t *testing.T) {
 	t.Logf("a %d KB zip of 256 MB: %v; %d KB allocated", len(bomb)>>10, err, (after.TotalAlloc-before.TotalAlloc)>>10)
 }
 
+// sharedWorkbook writes rows with excelize's shared strings (one text
+// named by many cells is stored once), as Excel saves a workbook.
+func sharedWorkbook(t *testing.T, rows [][]string) []byte {
+	t.Helper()
+	f := excelize.NewFile()
+	defer f.Close()
+	for i, r := range rows {
+		for j, v := range r {
+			cell, _ := excelize.CoordinatesToCellName(j+1, i+1)
+			if err := f.SetCellStr("Sheet1", cell, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var b bytes.Buffer
+	if _, err := f.WriteTo(&b); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// A workbook's rows may all name one long text, or hold a table of
+// millions of tiny ones: a file of a few KB then asked for minutes of
+// diagnosis or hundreds of MB. Cells are cut, the rows' text is bounded,
+// and so are the shared strings excelize would load.
+func TestWorkbookTextBounded(t *testing.T) {
+	lim := Limits{MaxRows: 100, MaxUnzip: 64 << 20, MaxText: 1 << 20}
+	long := producer + strings.Repeat(" and more", 1<<17) // about 1 MB
+	rows := func(n int, cell func(i, j int) string) [][]string {
+		out := [][]string{{"Instant", "Module_Name", "Message", "Stack"}}
+		for i := range n {
+			out = append(out, []string{cell(i, 0), cell(i, 1), cell(i, 2), cell(i, 3)})
+		}
+		return out
+	}
+	sameLong := func(i, j int) string { return []string{fmt.Sprint(i), "Billing_CS", long, long}[j] }
+	distinct := func(i, j int) string { return fmt.Sprintf("%s %d-%d", producer, i, j) }
+	for _, c := range []struct {
+		name string
+		file []byte
+		want error
+	}{
+		{"30 rows naming one 1 MB text", sharedWorkbook(t, rows(30, sameLong)), nil},                      // 30 × 32 KB read
+		{"40 rows naming one 1 MB text", sharedWorkbook(t, rows(40, sameLong)), ErrTooMuchText},           // 40 × 32 KB: over 1 MB
+		{"99 rows of distinct texts", sharedWorkbook(t, rows(99, distinct)), nil},                         // 396 shared strings
+		{"95 such rows and 700 more texts", withExtraStrings(t, rows(95, distinct), 700), ErrTooMuchText}, // 99 rows, over 10 texts a row
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if len(c.file) > 64<<10 {
+				t.Fatalf("the workbook is %d KB: not the small file the test is about", len(c.file)>>10)
+			}
+			log, err := Read(c.file, lim)
+			if !errors.Is(err, c.want) {
+				t.Fatalf("err = %v, want %v", err, c.want)
+			}
+			if err != nil {
+				return
+			}
+			for _, r := range log.Rows {
+				if len(r.Get(Message)) > maxCell || len(r.Get(Detail)) > maxCell {
+					t.Fatalf("row %d: a cell of %d bytes read, more than %d", r.Line, len(r.Get(Message)), maxCell)
+				}
+			}
+		})
+	}
+}
+
+// withExtraStrings is sharedWorkbook with n more shared strings, in rows
+// of 200 cells below the others.
+func withExtraStrings(t *testing.T, rows [][]string, n int) []byte {
+	extra := make([]string, 0, n)
+	for i := range n {
+		extra = append(extra, fmt.Sprintf("x%d", i))
+	}
+	for len(extra) > 0 {
+		k := min(len(extra), 200)
+		rows = append(rows, extra[:k])
+		extra = extra[k:]
+	}
+	return sharedWorkbook(t, rows)
+}
+
 func TestTooManyRows(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("Instant,Module_Name,Message\n")
