@@ -59,6 +59,9 @@ type Command struct {
 	User      string
 	ID        string // unique per invocation; makes tracking changes idempotent
 	Text      string // everything after "/upgrade", plain: the transport undoes its chat's escaping
+	// Direct: the channel is the caller's alone with the bot (a direct
+	// message, the shell), so a file shared there reaches no one else.
+	Direct bool
 }
 
 // Action is a click on one of the bot's buttons.

@@ -167,7 +167,7 @@ func (b *Bot) handleAction(ctx context.Context, a Action) Response {
 		if !strings.HasPrefix(a.Value, "track ") {
 			return private(errorReply("That button is out of date."))
 		}
-		if env, _, _ := strings.Cut(strings.TrimPrefix(a.Value, "track "), " "); !b.follows(ctx, a, env) {
+		if env, _, _ := strings.Cut(strings.TrimPrefix(a.Value, "track "), " "); !b.follows(ctx, a.Workspace, a.Channel, env) {
 			return private(errorReply(fmt.Sprintf("This channel no longer follows %s, so that button is out of date: `%s %s` follows it again.", env, b.cmd, a.Value)))
 		}
 		return b.HandleCommand(ctx, Command{Workspace: a.Workspace, Channel: a.Channel, User: a.User, ID: a.ID, Text: a.Value})
@@ -192,7 +192,7 @@ func (b *Bot) chooseEnv(ctx context.Context, a Action, v buttonValue) Response {
 		return private(errorReply(fmt.Sprintf("That choice has expired: I keep a message's changes for %d days. To record it for %s, %s.", keepFor/(24*time.Hour), v.Env, again)))
 	}
 	m := k.Message
-	if !b.follows(ctx, a, v.Env) {
+	if !b.follows(ctx, a.Workspace, a.Channel, v.Env) {
 		return private(errorReply(fmt.Sprintf("This channel no longer follows %s, so nothing was recorded there. `%s track %s` follows it again; then %s.", v.Env, b.cmd, v.Env, again)))
 	}
 	if r := b.beforeRestart(ctx, a.Workspace, v.Env, k.KeptAt); r != nil {
@@ -239,10 +239,10 @@ func (b *Bot) chooseEnv(ctx context.Context, a Action, v buttonValue) Response {
 	return resp
 }
 
-// follows reports whether the clicked button's channel follows env (true
-// when that cannot be read: the change itself then says what failed).
-func (b *Bot) follows(ctx context.Context, a Action, env string) bool {
-	envs, err := b.store.ChannelEnvironments(ctx, a.Workspace, a.Channel)
+// follows reports whether channel follows env (true when that cannot be
+// read: what is asked of env then says what failed).
+func (b *Bot) follows(ctx context.Context, workspace, channel, env string) bool {
+	envs, err := b.store.ChannelEnvironments(ctx, workspace, channel)
 	if err != nil {
 		return true
 	}

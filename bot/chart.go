@@ -221,6 +221,9 @@ func (b *Bot) cmdChart(ctx context.Context, c Command, args string) Response {
 		return b.usageError(b.lookup("chart"), "Give one environment at most.")
 	}
 	env, errR := b.resolveEnv(ctx, c, strings.Join(fields, ""), nil)
+	if errR == nil {
+		errR = b.notSharedHere(ctx, c, env)
+	}
 	if errR != nil {
 		return private(errR)
 	}

@@ -647,3 +647,29 @@ func TestExportNamesPeopleAndChannels(t *testing.T) {
 		}
 	}
 }
+
+// A file of an environment (its record, its chart) is shared with the
+// whole channel it is asked in: only where the environment is followed,
+// or in a direct message; elsewhere the asker is told where to ask.
+func TestFilesSharedOnlyWhereFollowed(t *testing.T) {
+	b, _ := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod 11.31.0")
+	cmd(t, b, "C1", "U1", "failed Billing_CS")
+	for _, command := range []string{"export prod", "export prod xlsx", "history prod all", "chart prod"} {
+		for _, c := range []struct {
+			channel string
+			direct  bool
+			shared  bool
+		}{{"C1", false, true}, {"C2", false, false}, {"D1", true, true}} {
+			r := b.HandleCommand(context.Background(), Command{Workspace: "T1", Channel: c.channel, User: "U2", ID: c.channel + command, Text: command, Direct: c.direct})
+			if got := r.File != nil; got != c.shared {
+				t.Errorf("%s in %s: a file %v, want %v:\n%s", command, c.channel, got, c.shared, RenderText(r.Reply))
+			}
+			if !c.shared {
+				mustSay(t, text(r), "prod is not followed in this channel, so I don't share its files here", "ask in a channel that follows prod, or in a direct message with me")
+			}
+		}
+	}
+	// Read privately, history and status still answer anywhere.
+	mustSay(t, text(cmd(t, b, "C2", "U2", "history prod")), "History of prod")
+}

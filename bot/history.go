@@ -43,6 +43,9 @@ func (b *Bot) cmdHistory(ctx context.Context, c Command, args string) Response {
 		return private(b.storeError("history", err))
 	}
 	if all {
+		if r := b.notSharedHere(ctx, c, env); r != nil {
+			return private(r)
+		}
 		// Every entry, earlier upgrades' too, as a file: more than a message holds.
 		b.withNames(ctx, c.Workspace, &progress.ChangeRecord{History: entries})
 		readable(entries)
@@ -124,6 +127,9 @@ func (b *Bot) cmdExport(ctx context.Context, c Command, args string) Response {
 		return b.usageError(b.lookup("export"), "Give one environment and optionally md, csv or xlsx.")
 	}
 	env, _, errR := b.historyEnv(ctx, c, strings.Join(fields, " "))
+	if errR == nil {
+		errR = b.notSharedHere(ctx, c, env)
+	}
 	if errR != nil {
 		return private(errR)
 	}
@@ -212,6 +218,17 @@ func readable(entries []progress.HistoryEntry) {
 		entries[i].Detail = readableReasons.Replace(entries[i].Detail)
 		entries[i].Source = sourceText(entries[i].Source)
 	}
+}
+
+// notSharedHere refuses a file of env (its record, its chart) in a
+// channel that does not follow it: the file is shared with the whole
+// channel, people who may not see where env is followed. Nil when the
+// channel follows env or is the caller's alone.
+func (b *Bot) notSharedHere(ctx context.Context, c Command, env string) *Reply {
+	if c.Direct || b.follows(ctx, c.Workspace, c.Channel, env) {
+		return nil
+	}
+	return errorReply(fmt.Sprintf("%s is not followed in this channel, so I don't share its files here, where everyone in the channel would see them: ask in a channel that follows %s, or in a direct message with me.", env, env))
 }
 
 // withNames puts the names of people and channels in place of their ids

@@ -522,7 +522,7 @@ func (s *Shell) command(ctx context.Context, text string) {
 			text = strings.Replace(text, "\n", " ", 1) // "failed qa:" and its names, as one command
 		}
 	}
-	s.show(s.bot.HandleCommand(ctx, bot.Command{Workspace: s.opts.Workspace, Channel: s.opts.Channel, User: s.opts.User, ID: s.nextID(), Text: text}))
+	s.show(s.bot.HandleCommand(ctx, bot.Command{Workspace: s.opts.Workspace, Channel: s.opts.Channel, User: s.opts.User, ID: s.nextID(), Text: text, Direct: true}))
 }
 
 func (s *Shell) message(ctx context.Context, text string) {

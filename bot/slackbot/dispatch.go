@@ -433,7 +433,7 @@ func (a *App) handleMention(ctx context.Context, eventID string, m bot.Message, 
 		r.Section(bot.Line{bot.T(outsiderText)})
 		resp = bot.Response{Reply: r, Private: true}
 	} else {
-		c := bot.Command{Workspace: m.Workspace, Channel: m.Channel, User: m.User, ID: m.TS, Text: UnescapeSlack(command)}
+		c := bot.Command{Workspace: m.Workspace, Channel: m.Channel, User: m.User, ID: m.TS, Text: UnescapeSlack(command), Direct: direct(m.Channel)}
 		resp = a.core.HandleCommand(ctx, c)
 	}
 	a.finish(ctx, held, a.deliver(ctx, resp, o))
@@ -625,7 +625,7 @@ func (a *App) onSlashCommand(sc slack.SlashCommand, size int64) bool {
 			if id == "" {
 				id = fmt.Sprintf("slash-%d", received.UnixNano())
 			}
-			resp := a.core.HandleCommand(ctx, bot.Command{Workspace: sc.TeamID, Channel: sc.ChannelID, User: sc.UserID, ID: id, Text: UnescapeSlack(sc.Text)})
+			resp := a.core.HandleCommand(ctx, bot.Command{Workspace: sc.TeamID, Channel: sc.ChannelID, User: sc.UserID, ID: id, Text: UnescapeSlack(sc.Text), Direct: direct(sc.ChannelID)})
 			_ = a.deliver(ctx, resp, origin{kind: fromSlash, workspace: sc.TeamID, channel: sc.ChannelID, user: sc.UserID, responseURL: sc.ResponseURL})
 		}})
 }
@@ -688,3 +688,7 @@ func (a *App) handleAction(ctx context.Context, p slack.InteractionCallback) {
 		a.afterAction(ctx, resp, o)
 	}
 }
+
+// direct reports whether a channel id is a direct message between two
+// (Slack's ids start with D): what is posted there only its two see.
+func direct(channel string) bool { return strings.HasPrefix(channel, "D") }

@@ -315,6 +315,23 @@ func TestSlashCommandRoundTrip(t *testing.T) {
 	if !strings.Contains(h.logs.String(), "files:write") {
 		t.Error("the log does not name the missing scope")
 	}
+
+	// From a channel that does not follow prod, no file: who asks is told
+	// where to ask. From a direct message, the file is shared there.
+	uploads := len(h.fake.Calls("files.getUploadURLExternal"))
+	sendIn := func(ch, text, trigger string) {
+		t.Helper()
+		if code, body := h.do(slackfake.FormRequest(h.events(), secret, slackfake.SlashCommand(ch, ana, text, h.fake.ResponseURL(trigger), trigger))); code != http.StatusOK {
+			t.Fatalf("/upgrade %s: %d %q", text, code, body)
+		}
+	}
+	sendIn("C0ELSEWHERE", "export prod", "trig5")
+	h.waitJobs(5)
+	rs = h.fake.WaitCalls(4, 5*time.Second, "response_url")
+	mustContain(t, "export elsewhere", rs[len(rs)-1].Field("blocks"), "prod is not followed in this channel")
+	sendIn("D0ANA", "export prod", "trig6")
+	h.waitJobs(6)
+	h.fake.WaitCalls(uploads+1, 5*time.Second, "files.getUploadURLExternal")
 }
 
 // A click on "Mark … republished" updates tracking, announces it, and
