@@ -488,6 +488,7 @@ func TestRedisURL(t *testing.T) {
 		{"the password alone", pw, false, "(the value is not shown, as it may hold a password) has no host"},
 		{"? in the password", "redis://:SEKRIT?x=" + pw + "@127.0.0.1:6379/8", false, "is not a valid URL"},
 		{"port-like password with /", "redis://u:12/SEKRIT@host:6379", false, "is not usable"},
+		{"a quote and a slash in the password", `redis://user:S3cr"SEKRIT/x@host:6379/1`, false, "is not a valid URL"}, // Go quotes it as "…\"SEKRIT…"
 		{"cluster, the password alone", pw, true, "has no host"},
 		{"empty master_name", "redis://s1:26379?master_name=", false, "has an empty master_name"},
 		{"bad db, worded", "redis://host:6379/abc", false, `"redis://host:6379/abc" is not usable: invalid database number`},

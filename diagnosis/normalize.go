@@ -122,15 +122,14 @@ var plain = func() (t [256]bool) {
 	return t
 }()
 
-// typography replaces typographic quotes, dashes and spaces, invisible
-// characters (a name echoed with a bidi override would read reversed)
-// and Unicode line separators by what they stand for.
+// typography replaces typographic quotes, dashes, spaces and C1 controls (a terminal acts on some), invisible
+// characters (a name echoed with a bidi override would read reversed) and line separators by what they stand for.
 var typography = func() *strings.Replacer {
 	pairs := []string{"\u2026", "...", "\u2028", "\n", "\u2029", "\n", "\u0085", "\n"}
 	for to, runes := range map[string]string{
 		"'": "\u2018\u2019\u201a\u201b\u2032\u00b4",
 		`"`: "\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb",
-		" ": "\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000",
+		" ": "\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000\u0080\u0081\u0082\u0083\u0084\u0086\u0087\u0088\u0089\u008a\u008b\u008c\u008d\u008e\u008f\u0090\u0091\u0092\u0093\u0094\u0095\u0096\u0097\u0098\u0099\u009a\u009b\u009c\u009d\u009e\u009f",
 		"":  "\u200b\u200c\u200d\u2060\ufeff\u00ad\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069", // and bidi controls
 		"-": "\u2010\u2011\u2012\u2013\u2014\u2212",
 	} {

@@ -40,6 +40,7 @@ func TestNormalize(t *testing.T) {
 		{"Emp\u202Eloyees \u2066Orders\u2069\u200f", "Employees Orders"},
 		{"\x1b[31mfailed\x1b[0m for \x1b[1;33mOrders_IS\x1b[0m", "failed for Orders_IS"}, // a CI log's colours
 		{"a\x1bb", "a b"},
+		{"Evil\u009b2J_CS and \u009dx", "Evil 2J_CS and x"},                   // C1 controls a terminal would act on
 		{"by ana@x.com <mailto:ana@x.com> at 10:00", "by ana@x.com at 10:00"}, // Outlook's address and its link
 		{"see https://x.io <https://x.io>", "see https://x.io"},
 	}

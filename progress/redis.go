@@ -235,9 +235,9 @@ func OpenRedisURL(rawURL string, opts RedisOptions) (*RedisStore, error) {
 	return s, err
 }
 
-// quoted matches what go-redis quotes in its errors: a URL, or a mistyped
-// parameter that may hold a password.
-var quoted = regexp.MustCompile(`"[^"]*"`)
+// quoted matches what go-redis and net/url quote in their errors (%q, a
+// quote inside escaped): a URL, or a mistyped parameter that may hold a password.
+var quoted = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
 
 // redisURLError says why go-redis refused a URL, without what it quotes.
 func redisURLError(err error) error {
