@@ -91,6 +91,38 @@ func OpenBoltStore(path string, opts BoltOptions) (*BoltStore, error) {
 	return &BoltStore{db: db, now: opts.Now, idemTTL: opts.IdempotencyTTL, historyLimit: opts.historyLimit, journalProc: NewToken()}, nil
 }
 
+// EnvironmentsInFile counts the environments an embedded store file holds,
+// by workspace, read only and without waiting: none when there is no such
+// file, or it is in use or unreadable. Stores never share data, so the
+// binary warns with it when Redis is configured while the file still
+// holds upgrades.
+func EnvironmentsInFile(path string) (n map[string]int) {
+	if _, err := os.Stat(path); err != nil {
+		return nil
+	}
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if recover() != nil {
+			n = nil // damaged: nothing to say of it here
+		}
+	}()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: 100 * time.Millisecond})
+	if err != nil {
+		return nil
+	}
+	defer db.Close()
+	n = map[string]int{}
+	_ = db.View(func(tx *bolt.Tx) error {
+		for _, ws := range keys(tx.Bucket(bktWorkspaces)) {
+			if k := len(keys(nested(wsBucket(tx, ws), bktEnvs))); k > 0 {
+				n[ws] = k
+			}
+		}
+		return nil
+	})
+	return n
+}
+
 // openBolt opens the data file and makes its buckets. bbolt panics on
 // some damaged files (a bad freelist page, a file cut short under its
 // memory map): that is returned as an error naming the file, so the

@@ -117,11 +117,14 @@ type livingKey struct{ workspace, channel, env string }
 
 // livingRecord is what the store keeps of a message.
 type livingRecord struct {
-	TS      string    `json:"ts,omitempty"`
-	Pinned  bool      `json:"pinned,omitempty"` // pins.add done: never again for this message
-	Version int64     `json:"version,omitempty"`
-	Hash    string    `json:"hash,omitempty"` // of what it shows, to skip an edit that changes nothing
-	Edited  time.Time `json:"edited"`
+	TS     string `json:"ts,omitempty"`
+	Pinned bool   `json:"pinned,omitempty"` // pins.add done: never again for this message
+	// PinTried is when pins.add last failed (no pins:write before the app
+	// was reinstalled, a passing error): tried again at an edit pinRetry later.
+	PinTried time.Time `json:"pin_tried,omitzero"`
+	Version  int64     `json:"version,omitempty"`
+	Hash     string    `json:"hash,omitempty"` // of what it shows, to skip an edit that changes nothing
+	Edited   time.Time `json:"edited"`
 	// Gone is when Slack last said the channel is out of reach (archived,
 	// the bot removed): its edits are tried again only goneRetry later.
 	Gone time.Time `json:"gone,omitzero"`
@@ -462,6 +465,8 @@ func (l *Living) refresh(ctx context.Context, k livingKey) (again time.Duration,
 			// spend the workspace's edits.
 			l.log.Warn("cannot edit the status message; trying again at its next change", "channel", k.channel, "env", k.env, "err", err)
 			return 0, time.Time{}
+		case rec.TS != "":
+			l.pin(ctx, k, &rec, now) // edited: pinned if it never was
 		}
 	}
 	if rec.TS == "" {
@@ -491,10 +496,7 @@ func (l *Living) refresh(ctx context.Context, k livingKey) (again time.Duration,
 			return 0, time.Time{}
 		}
 		rec.TS = ts
-		if err := l.o.API.Pin(ctx, k.channel, ts); err != nil {
-			l.log.Info("cannot pin the status message", "channel", k.channel, "env", k.env, "err", err)
-		}
-		rec.Pinned = true // tried once: people decide what stays pinned
+		l.pin(ctx, k, &rec, now)
 		if mentions {
 			if err := l.o.API.Update(ctx, k.channel, ts, r); err != nil {
 				l.log.Info("cannot show the mentions in the status message; trying again", "channel", k.channel, "env", k.env, "err", err)
@@ -509,6 +511,24 @@ func (l *Living) refresh(ctx context.Context, k livingKey) (again time.Duration,
 	l.waitUntil(k, now.Add(l.o.MinInterval))
 	l.keep(ctx, k, rec)
 	return again, m.Stale
+}
+
+// pinRetry is how long a status message that could not be pinned waits
+// before an edit tries again.
+const pinRetry = time.Hour
+
+// pin pins rec's message once: one people unpinned stays unpinned. One
+// that could not be pinned is tried again at an edit pinRetry later.
+func (l *Living) pin(ctx context.Context, k livingKey, rec *livingRecord, now time.Time) {
+	if rec.Pinned || now.Sub(rec.PinTried) < pinRetry {
+		return
+	}
+	if err := l.o.API.Pin(ctx, k.channel, rec.TS); err != nil {
+		rec.PinTried = now
+		l.log.Info("cannot pin the status message; trying again at an edit an hour from now", "channel", k.channel, "env", k.env, "err", err)
+		return
+	}
+	rec.Pinned, rec.PinTried = true, time.Time{}
 }
 
 // leaseKey names the claim one edit of k's message holds (one at a time, across replicas).

@@ -1007,3 +1007,38 @@ func TestLivingPostToAGoneChannel(t *testing.T) {
 		t.Errorf("%d posts after untrack and track in the channel back in reach, want 1", n)
 	}
 }
+
+// A status message that could not be pinned (no pins:write until the app
+// is reinstalled) is pinned by an edit an hour later, not tried at every
+// edit; once pinned, one people unpin stays unpinned.
+func TestLivingPinRetried(t *testing.T) {
+	r := newLivingRig(t, 0)
+	r.fake.Queue("pins.add", slackfake.Response{Body: map[string]any{"ok": false, "error": "missing_scope", "needed": "pins:write"}})
+	r.run(channel, "track prod")
+	r.clock.Advance(0)
+	ts := r.fake.Calls("chat.postMessage")[0].Answer["ts"].(string)
+	if r.fake.Pinned(channel, ts) {
+		t.Fatal("pinned despite the refusal")
+	}
+	edit := func(i int) {
+		r.run(channel, fmt.Sprint("failed M", i))
+		r.clock.Advance(10 * time.Second)
+	}
+	for i := range 3 {
+		edit(i)
+	}
+	if n := r.count("pins.add"); n != 1 {
+		t.Errorf("%d pins.add within the hour, want 1", n)
+	}
+	r.clock.Advance(time.Hour)
+	edit(3)
+	if !r.fake.Pinned(channel, ts) || r.count("pins.add") != 2 {
+		t.Fatalf("after an hour: pinned %v, %d pins.add; want pinned by the second", r.fake.Pinned(channel, ts), r.count("pins.add"))
+	}
+	r.fake.Unpin(channel, ts)
+	r.clock.Advance(2 * time.Hour)
+	edit(4)
+	if r.fake.Pinned(channel, ts) || r.count("pins.add") != 2 {
+		t.Errorf("pinned again after people unpinned it (%d pins.add)", r.count("pins.add"))
+	}
+}

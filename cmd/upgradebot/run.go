@@ -54,7 +54,7 @@ func cmdRun(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	store, err := openStore(cfg, logger, nil)
+	store, err := openStore(cfg, logger, nil, false)
 	if err != nil {
 		return err
 	}

@@ -246,3 +246,34 @@ func TestShellRedissHint(t *testing.T) {
 		t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
 	}
 }
+
+// Moving to Redis with upgrades still in the embedded file: nothing is
+// moved, so the log says what stays behind and how to go on with it.
+func TestRedisWithUpgradesLeftInTheFile(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() { // a Redis not answering: the warning comes before any call
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	home := t.TempDir()
+	if r := run(t, "/upgrade track prod 11.31.0\n/upgrade track qa\n", map[string]string{"HOME": home}, "shell"); r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	r := run(t, "/upgrade envs\n", map[string]string{"HOME": home, "REDIS_URL": "redis://" + ln.Addr().String() + "/8"}, "shell")
+	if !strings.Contains(r.stderr, "holds environments that are not moved to Redis") || !strings.Contains(r.stderr, "environments=2") {
+		t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	// A fresh machine warns of nothing.
+	if r := run(t, "/upgrade envs\n", map[string]string{"HOME": t.TempDir(), "REDIS_URL": "redis://" + ln.Addr().String() + "/8"}, "shell"); strings.Contains(r.stderr, "not moved") {
+		t.Errorf("a warning with no file:\n%s", r.stderr)
+	}
+}

@@ -67,7 +67,7 @@ func cmdShell(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	store, err := openStore(cfg, logger, e.now)
+	store, err := openStore(cfg, logger, e.now, true)
 	if err != nil {
 		return err
 	}
@@ -119,8 +119,9 @@ func currentUser(e env) string {
 }
 
 // openStore opens the Redis store when a Redis URL is set, else the embedded file.
-// now is the store's clock; nil means time.Now.
-func openStore(cfg *config.Config, logger *slog.Logger, now func() time.Time) (progress.Store, error) {
+// now is the store's clock; nil means time.Now. forShell: for the shell,
+// whose environments are those of its own workspace.
+func openStore(cfg *config.Config, logger *slog.Logger, now func() time.Time, forShell bool) (progress.Store, error) {
 	if cfg.RedisURL.IsSet() || cfg.RedisClusterURL.IsSet() {
 		s, kind, err := progress.OpenRedis(cfg.RedisURL.Reveal(), cfg.RedisClusterURL.Reveal(), progress.RedisOptions{Prefix: cfg.RedisPrefix, Logger: logger, Now: now})
 		if err != nil {
@@ -142,6 +143,18 @@ func openStore(cfg *config.Config, logger *slog.Logger, now func() time.Time) (p
 				name = "REDIS_CLUSTER_URL"
 			}
 			return nil, fmt.Errorf("%s: %s", name, problem)
+		}
+		n := 0
+		for ws, k := range progress.EnvironmentsInFile(cfg.DataFile) {
+			if (ws == shell.DefaultWorkspace) == forShell { // the shell's practice, or Slack's upgrades
+				n += k
+			}
+		}
+		if n > 0 {
+			// Moving to Redis (replicas) mid-upgrade: what the file holds
+			// stays there, and the channels would find their upgrades gone.
+			logger.Warn("the embedded store file holds environments that are not moved to Redis: upgradebot reads only Redis now, where they are not tracked unless tracked there too; to go on with them, run without REDIS_URL (or track them again, and unpin their old status messages)",
+				"file", cfg.DataFile, "environments", n)
 		}
 		switch {
 		case reachable && err != nil: // full (OOM), or too few replicas to write
