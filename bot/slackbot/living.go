@@ -209,7 +209,7 @@ func (l *Living) schedule(k livingKey, d time.Duration) {
 		l.mu.Unlock()
 		ctx, cancel := context.WithTimeout(l.ctx, livingLease)
 		defer cancel()
-		switch again, stale := l.refresh(ctx, k); {
+		switch again, stale := l.refresh(ctx, k, false); {
 		case again > 0:
 			l.schedule(k, again)
 		case !stale.IsZero():
@@ -310,17 +310,25 @@ func (l *Living) forget(ctx context.Context, k livingKey, ts string) {
 	}
 }
 
-// Close stops the timers waiting (the next change, a replica or the next
-// process's Sweep edits those messages), gives the edits under way a
-// second to end, then cancels them, and waits for them.
+// Close makes the edits that were waiting (within MinInterval of the last
+// edit, or of a rate limit) at once: with replicas, no process may start
+// after this one to Sweep them, and the last change of an upgrade would
+// never show. It gives them and the edits under way a second to end, then
+// cancels them, and waits for them.
 func (l *Living) Close() {
 	l.mu.Lock()
 	l.closed = true
 	for k, p := range l.pending {
-		if p.stop() {
-			l.wg.Done()
-		}
 		delete(l.pending, k)
+		if !p.stop() {
+			continue // running: waited for below
+		}
+		go func() {
+			defer l.wg.Done()
+			ctx, cancel := context.WithTimeout(l.ctx, livingLease)
+			defer cancel()
+			l.refresh(ctx, k, true) // sooner than MinInterval after the last edit: one more, once
+		}()
 	}
 	l.mu.Unlock()
 	done := make(chan struct{})
@@ -360,7 +368,9 @@ func (l *Living) Thread(ctx context.Context, workspace, channel, env string) str
 
 // refresh edits k's message if it is its turn, and says when to try again
 // (0: no need) and when what it shows goes stale without a change (zero: never).
-func (l *Living) refresh(ctx context.Context, k livingKey) (again time.Duration, stale time.Time) {
+// closing: the process stops, and an edit sooner than MinInterval after
+// the last is made all the same.
+func (l *Living) refresh(ctx context.Context, k livingKey, closing bool) (again time.Duration, stale time.Time) {
 	if wait := l.spentFor(k); wait > 0 {
 		return wait, time.Time{}
 	}
@@ -388,7 +398,7 @@ func (l *Living) refresh(ctx context.Context, k livingKey) (again time.Duration,
 		return l.o.MinInterval, time.Time{}
 	}
 	now := l.o.Clock.Now()
-	if wait := rec.Edited.Add(l.o.MinInterval).Sub(now); rec.TS != "" && wait > 0 {
+	if wait := rec.Edited.Add(l.o.MinInterval).Sub(now); rec.TS != "" && wait > 0 && !closing {
 		l.waitUntil(k, now.Add(wait))
 		return wait, time.Time{}
 	}

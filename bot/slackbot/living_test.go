@@ -1042,3 +1042,22 @@ func TestLivingPinRetried(t *testing.T) {
 		t.Errorf("pinned again after people unpinned it (%d pins.add)", r.count("pins.add"))
 	}
 }
+
+// At shutdown the edits still waiting are made, not left to a Sweep: with
+// replicas no process may start after this one, and the last change of
+// an upgrade would never show.
+func TestLivingCloseMakesWaitingEdits(t *testing.T) {
+	r := newLivingRig(t, 0)
+	r.run(channel, "track prod")
+	r.clock.Advance(0)
+	updates := r.count("chat.update")
+	r.run(channel, "failed Billing_CS")
+	r.clock.Advance(time.Second) // within 5 s of the post: the edit waits
+	if n := r.count("chat.update"); n != updates {
+		t.Fatalf("%d edits before shutdown, want the edit still waiting", n-updates)
+	}
+	r.living.Close()
+	if n := r.count("chat.update"); n != updates+1 || !strings.Contains(lastText(r.fake.Calls("chat.update")), "Billing_CS") {
+		t.Errorf("%d edits at shutdown, want 1 showing Billing_CS: %s", n-updates, lastText(r.fake.Calls("chat.update")))
+	}
+}
