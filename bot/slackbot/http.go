@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -43,7 +44,10 @@ func (a *App) serveEvents(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "POST only", http.StatusMethodNotAllowed)
 		return
 	}
-	if !a.ready.Load() || a.stopping.Load() {
+	// A stopping process (draining) still takes slash commands and clicks,
+	// which Slack never sends again; events are sent again, elsewhere.
+	form := strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded")
+	if !a.ready.Load() || a.stopping.Load() && !form {
 		// Not acknowledged: Slack tries again later.
 		w.Header().Set("Retry-After", "5")
 		http.Error(w, "starting", http.StatusServiceUnavailable)

@@ -110,3 +110,27 @@ func TestEventKeepsItsPlaceWhileJournaled(t *testing.T) {
 		t.Errorf("ran %q then %q; want take (received first) then release", first, second)
 	}
 }
+
+// HTTP mode, stopping: for the drain the port stays open, /readyz says
+// 503 so a load balancer takes the process out, events are refused
+// (Slack sends them again, to another replica), and slash commands,
+// which Slack never sends again, are still taken and answered.
+func TestShutdownDrainsHTTP(t *testing.T) {
+	h := start(t, setup{mode: ModeHTTP, opts: func(o *Options) { o.Drain, o.ShutdownTimeout = time.Second, 5 * time.Second }})
+	h.track("prod")
+	stopped := make(chan error, 1)
+	go func() { stopped <- h.stop() }()
+	if r := h.waitReady(http.StatusServiceUnavailable); r.Checks["slack"] != "stopping" {
+		t.Fatalf("/readyz while stopping: %+v", r)
+	}
+	if code, _ := h.do(slackfake.EventRequest(h.events(), secret, slackfake.EventCallback("Ev0DRAIN", map[string]any{"type": "message", "channel": channel, "user": ana, "text": "hi", "ts": "1700000000.000100"}), 0)); code != http.StatusServiceUnavailable {
+		t.Errorf("an event while stopping: %d, want 503 (sent again elsewhere)", code)
+	}
+	if code, body := h.do(slackfake.FormRequest(h.events(), secret, slackfake.SlashCommand(channel, ana, "status prod", h.fake.ResponseURL("drain"), "drain"))); code != http.StatusOK {
+		t.Fatalf("a slash command while stopping: %d %q, want it taken", code, body)
+	}
+	h.fake.WaitCalls(1, 5*time.Second, "response_url")
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -155,6 +155,12 @@ type Options struct {
 	MaxQueueBytes int64
 	// ShutdownTimeout bounds finishing replies in flight on shutdown; 0 means 10 s.
 	ShutdownTimeout time.Duration
+	// Drain (HTTP mode) is how long a stopping process keeps its port open
+	// within ShutdownTimeout: /readyz answers 503 and events are refused
+	// (Slack sends them again), while slash commands and clicks, which
+	// Slack never sends again, are still taken until the load balancer has
+	// seen it go; 0: none.
+	Drain time.Duration
 	// MaxBodyBytes bounds an HTTP request body; 0 means 1 MiB.
 	MaxBodyBytes int64
 	// ClaimTTL is how long a delivery is held while handled, so a crash lets a
@@ -465,6 +471,10 @@ func (a *App) shutdown(srv *http.Server, stopRun context.CancelFunc) {
 		// (socketEvent); screenshot work is waited for too, within the bound.
 		a.waitBackground(min(socketAckBudget, time.Until(deadline(ctx))))
 	}
+	if a.opts.Mode == ModeHTTP && a.opts.Drain > 0 {
+		drain := time.NewTimer(min(a.opts.Drain, a.opts.ShutdownTimeout/2))
+		<-drain.C
+	}
 	stopRun() // Socket Mode closes its connection
 	// HTTP handlers only acknowledge: they end quickly.
 	if err := srv.Shutdown(ctx); err != nil {
@@ -477,7 +487,7 @@ func (a *App) shutdown(srv *http.Server, stopRun context.CancelFunc) {
 	}
 	abandoned := a.lanes.shutdown(max(time.Until(deadline(ctx)), 0))
 	if a.living != nil {
-		a.living.Close() // an edit still waiting is made at the next change, by any replica, or at the next start
+		a.living.Close() // an edit still waiting is made now
 	}
 	// What was not finished stays in the journal for the next process.
 	if a.stopInbox != nil {

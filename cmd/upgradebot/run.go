@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/upgradebot/upgradebot/bot"
 	"github.com/upgradebot/upgradebot/bot/slackbot"
@@ -113,7 +114,10 @@ func cmdRun(ctx context.Context, args []string, e env) error {
 			}
 			teamKnown <- t
 		},
-		Mode:           mode,
+		Mode: mode,
+		// HTTP mode: 2 s for a load balancer to see /readyz fail while
+		// slash commands and clicks, never sent again, are still taken.
+		Drain:          2 * time.Second,
 		Core:           core,
 		API:            api,
 		Store:          store,
