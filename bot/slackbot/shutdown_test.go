@@ -116,7 +116,7 @@ func TestEventKeepsItsPlaceWhileJournaled(t *testing.T) {
 // (Slack sends them again, to another replica), and slash commands,
 // which Slack never sends again, are still taken and answered.
 func TestShutdownDrainsHTTP(t *testing.T) {
-	h := start(t, setup{mode: ModeHTTP, opts: func(o *Options) { o.Drain, o.ShutdownTimeout = time.Second, 5 * time.Second }})
+	h := start(t, setup{mode: ModeHTTP, opts: func(o *Options) { o.Drain, o.ShutdownTimeout = time.Second, 5*time.Second }})
 	h.track("prod")
 	stopped := make(chan error, 1)
 	go func() { stopped <- h.stop() }()
