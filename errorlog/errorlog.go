@@ -144,7 +144,8 @@ func trimPartial(b []byte, cut bool) []byte {
 }
 
 // Decode returns a text file's text: UTF-8 (a byte-order mark dropped),
-// UTF-16 with a byte-order mark, or else Windows-1252 (Latin-1's superset);
+// UTF-16 with a byte-order mark, or else Windows-1252 (Latin-1's superset)
+// where it is no UTF-8;
 // a text with control characters in another encoding is ErrEncoding,
 // anything else ErrBinary.
 func Decode(data []byte) (string, error) {
@@ -160,22 +161,38 @@ func Decode(data []byte) (string, error) {
 		data = out
 	}
 	data = bytes.TrimPrefix(data, []byte("\xEF\xBB\xBF"))
+	// NUL bytes past a text's start: a log file padded with zeros after a
+	// crash, not a binary file (that one has them at its start).
+	data = bytes.ReplaceAll(data, []byte{0}, nil)
 	if t, ok := cutUTF8(data); ok {
 		// A UTF-8 log cut inside its last character (head -c, a cut
 		// export): read as UTF-8, not every accent garbled.
 		return string(t), nil
 	}
 	if !utf8.Valid(data) && plainBytes(data) {
-		out, err := charmap.Windows1252.NewDecoder().Bytes(data)
-		if err != nil {
-			return "", fmt.Errorf("decoding Windows-1252: %w", err)
-		}
-		return string(out), nil
+		return mixedText(data), nil
 	}
 	if bytes.IndexByte(data, 0) >= 0 || !utf8.Valid(data) {
 		return "", notText(data)
 	}
 	return string(data), nil
+}
+
+// mixedText decodes a text that is not all UTF-8: what is UTF-8 beyond
+// ASCII as such (a UTF-8 log with a line appended in Latin-1), every other
+// byte as Windows-1252 (Excel's CSV on Windows). Two Windows-1252
+// characters that together make UTF-8 ("Ã©") are rare in a log.
+func mixedText(data []byte) string {
+	var b strings.Builder
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && size == 1 {
+			r = charmap.Windows1252.DecodeByte(data[i])
+		}
+		b.WriteRune(r)
+		i += size
+	}
+	return b.String()
 }
 
 // cutUTF8 is data without its last character when that is the start of a

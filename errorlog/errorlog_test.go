@@ -62,6 +62,8 @@ func TestRead(t *testing.T) {
 		{"Windows-1252 text (Excel's CSV on Windows)", []byte("Message;Module\nm;Caf\xe9_Core\n"), "CSV", "Message,Module", 1, nil, "Café_Core", nil},
 		{"UTF-8 cut inside its last character", []byte("Message;Module\nm;José_Core\nm;Zoë_UI\xc3"), "CSV", "Message,Module", 2, nil, "José_Core", nil},
 		{"Windows-1252 with its only accent at its end", []byte("Message;Module\nm;Caf\xe9\r\n"), "CSV", "Message,Module", 1, nil, "Café", nil},
+		{"UTF-8 with a line appended in Latin-1", []byte("Message;Module\nm;Faturação_CS\nm;Caf\xe9\n"), "CSV", "Message,Module", 2, nil, "Faturação_CS", nil},
+		{"a log padded with zeros after a crash", []byte("Message;Module\nm;Orders_CS\n" + strings.Repeat("m;Y\n", 1250) + "\x00\x00\x00"), "CSV", "Message,Module", 1251, nil, "Orders_CS", nil},
 		{"another encoding, with control characters", []byte("Message\nModule \xe9\x01t\xe9\n"), "", "", 0, nil, "", ErrEncoding},
 		{"UTF-16 without a BOM", []byte("M\x00e\x00s\x00"), "", "", 0, nil, "", ErrBinary},
 		{"xlsx with a cell far to the right (each row is read as wide)", xlsx(t, [][]string{{"Message"}, {"m"}, append(make([]string, 299), "x")}), "", "", 0, nil, "", ErrTooWide},
