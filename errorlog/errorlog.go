@@ -170,7 +170,7 @@ func Decode(data []byte) (string, error) {
 		return string(t), nil
 	}
 	if !utf8.Valid(data) && plainBytes(data) {
-		return mixedText(data), nil
+		return ToUTF8(string(data)), nil
 	}
 	if bytes.IndexByte(data, 0) >= 0 || !utf8.Valid(data) {
 		return "", notText(data)
@@ -178,14 +178,17 @@ func Decode(data []byte) (string, error) {
 	return string(data), nil
 }
 
-// mixedText decodes a text that is not all UTF-8: what is UTF-8 beyond
-// ASCII as such (a UTF-8 log with a line appended in Latin-1), every other
-// byte as Windows-1252 (Excel's CSV on Windows). Two Windows-1252
-// characters that together make UTF-8 ("Ã©") are rare in a log.
-func mixedText(data []byte) string {
+// ToUTF8 decodes a text that may not be all UTF-8: what is UTF-8 as such
+// (a UTF-8 log with a line appended in Latin-1), every other byte as
+// Windows-1252 (Excel's CSV on Windows). Two Windows-1252 characters that
+// together make UTF-8 ("Ã©") are rare in a log.
+func ToUTF8(data string) string {
+	if utf8.ValidString(data) {
+		return data
+	}
 	var b strings.Builder
 	for i := 0; i < len(data); {
-		r, size := utf8.DecodeRune(data[i:])
+		r, size := utf8.DecodeRuneInString(data[i:])
 		if r == utf8.RuneError && size == 1 {
 			r = charmap.Windows1252.DecodeByte(data[i])
 		}

@@ -29,7 +29,11 @@ import (
 	"time"
 	"unicode"
 
+	textunicode "golang.org/x/text/encoding/unicode"
+	"golang.org/x/text/transform"
+
 	"github.com/upgradebot/upgradebot/bot"
+	"github.com/upgradebot/upgradebot/errorlog"
 )
 
 // Options configure a shell session.
@@ -129,6 +133,11 @@ func New(b *bot.Bot, out io.Writer, in io.Reader, o Options) *Shell {
 	}
 	if o.Session == "" {
 		o.Session = newSession(time.Now())
+	}
+	if !o.Terminal {
+		// A file piped in may be UTF-16 (Notepad's "Unicode"): decoded
+		// when it starts with a byte-order mark. Other text passes as is.
+		in = transform.NewReader(in, textunicode.BOMOverride(transform.Nop))
 	}
 	return &Shell{bot: b, opts: o, out: out, in: bufio.NewReaderSize(in, 64<<10)}
 }
@@ -289,7 +298,7 @@ func (s *Shell) startReading() {
 	s.lines, s.stop = make(chan line), make(chan struct{})
 	go func() {
 		defer close(s.lines)
-		for first := true; ; first = false {
+		for {
 			text, over, err := readBounded(s.in, maxMessage)
 			if err != nil && text == "" && !over {
 				return
@@ -299,10 +308,10 @@ func (s *Shell) startReading() {
 				body := strings.TrimSuffix(text, "\n")
 				l.unended = body == text
 				l.cut = s.opts.Terminal && len(body) == terminalLineMax
-				if first {
-					// A byte order mark (a file saved by a Windows editor) is no part of the first line.
-					body = strings.TrimPrefix(body, "\ufeff")
-				}
+				// A byte order mark (a file saved by a Windows editor, files
+				// piped in one after the other) is no part of a line; a
+				// line in Windows-1252 (saved by an older editor) is read as such.
+				body = strings.TrimPrefix(errorlog.ToUTF8(body), "\ufeff")
 				l.text = strings.TrimRight(body, "\r\n")
 			}
 			select {

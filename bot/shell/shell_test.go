@@ -637,3 +637,32 @@ func TestReadBounded(t *testing.T) {
 		})
 	}
 }
+
+// Files piped in as Windows editors save them: UTF-16 with its byte-order
+// mark, Windows-1252, or several UTF-8 files each with its mark, one
+// after the other. Each is read as the text it holds.
+func TestPipedEncodings(t *testing.T) {
+	session := "/upgrade track prod\n\nProducer module 'Faturação_CS' hasn't been prepared for the current OutSystems environment version.\n\n/upgrade status prod\n"
+	utf16 := func(s string) string {
+		b := []byte{0xFF, 0xFE}
+		for _, r := range s {
+			b = append(b, byte(r), byte(r>>8))
+		}
+		return string(b)
+	}
+	for _, c := range []struct{ name, in string }{
+		{"UTF-16 (Notepad's Unicode)", utf16(strings.ReplaceAll(session, "\n", "\r\n"))},
+		{"Windows-1252", strings.ReplaceAll(session, "ç", "\xe7")}, // ã stays UTF-8: a line may be both
+		{"two files, each with its byte-order mark", "\ufeff/upgrade track prod\r\n\r\n" + "\ufeff/upgrade failed prod:\r\nFaturação_CS\r\n\r\n/upgrade status prod\r\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var out strings.Builder
+			if err := New(newBot(t), &out, strings.NewReader(c.in), Options{User: "ana"}).Run(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(out.String(), "set this channel to follow prod") || !strings.Contains(out.String(), "Faturação_CS — ") {
+				t.Errorf("output:\n%s", out.String())
+			}
+		})
+	}
+}
