@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"errors"
 	"net"
 	"net/url"
@@ -99,14 +100,13 @@ func (l *loader) checkDataFile(path string) {
 	}
 }
 
-// defaultDataFile is upgradebot.db in the user's data directory (data, not
-// configuration): XDG_DATA_HOME when absolute, as the XDG spec says, else
-// ~/.local/share; "" when neither is set.
+// defaultDataFile is upgradebot.db in the user's data directory: XDG_DATA_HOME when absolute (the XDG
+// spec), else %LOCALAPPDATA% (Windows, where HOME is rarely set), else ~/.local/share; "" when none is.
 func defaultDataFile(vars map[string]string) (string, bool) {
-	dir := filepath.Join(vars["HOME"], ".local", "share")
+	dir := cmp.Or(vars["LOCALAPPDATA"], filepath.Join(vars["HOME"], ".local", "share"))
 	if filepath.IsAbs(vars["XDG_DATA_HOME"]) {
 		dir = vars["XDG_DATA_HOME"]
-	} else if vars["HOME"] == "" {
+	} else if vars["HOME"] == "" && vars["LOCALAPPDATA"] == "" {
 		return "", false
 	}
 	return filepath.Join(dir, "upgradebot", "upgradebot.db"), true
