@@ -16,6 +16,7 @@ package shell
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -44,6 +45,9 @@ type Options struct {
 	// Terminal says the input is a terminal: the shell shows a prompt and
 	// asks it for bracketed paste, so a pasted block is one message.
 	Terminal bool
+	// Controls is where that request goes: the terminal, when the output
+	// is a file or a pipe (shell | tee session.log). Nil: the output.
+	Controls io.Writer
 	// ReadImage turns a screenshot into text for ":image PATH"; nil when screenshots are not read.
 	ReadImage func(ctx context.Context, path string) (string, error)
 	// ImageUnavailable explains why screenshots are not read.
@@ -398,8 +402,10 @@ func (s *Shell) prompt() {
 // Run is called once.
 func (s *Shell) Run(ctx context.Context) error {
 	if s.opts.Terminal {
-		fmt.Fprint(s.out, pasteOn+"upgradebot shell: paste an error (typed text ends with an empty line), type /upgrade help, or :quit.\n")
-		defer fmt.Fprint(s.out, pasteOff)
+		controls := cmp.Or[io.Writer](s.opts.Controls, s.out)
+		fmt.Fprint(controls, pasteOn)
+		defer fmt.Fprint(controls, pasteOff)
+		fmt.Fprint(s.out, "upgradebot shell: paste an error (typed text ends with an empty line), type /upgrade help, or :quit.\n")
 	}
 	s.startReading()
 	defer close(s.stop)

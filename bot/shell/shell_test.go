@@ -666,3 +666,15 @@ func TestPipedEncodings(t *testing.T) {
 		})
 	}
 }
+
+// With the output a file or a pipe (shell | tee session.log), the request
+// for bracketed paste goes to the terminal, not into the log.
+func TestTerminalControlsApartFromTheOutput(t *testing.T) {
+	var out, terminal strings.Builder
+	if err := New(newBot(t), &out, strings.NewReader("/upgrade status\n"), Options{User: "ana", Terminal: true, Controls: &terminal}).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "\x1b") || terminal.String() != pasteOn+pasteOff {
+		t.Errorf("output %q, terminal %q; want the controls on the terminal alone", out.String(), terminal.String())
+	}
+}

@@ -46,6 +46,9 @@ type env struct {
 	// stdinTerminal reports whether standard input is a terminal (the shell's
 	// prompt and pastes, diagnose's usage instead of waiting).
 	stdinTerminal bool
+	// terminal is where the shell's terminal controls go: standard output,
+	// or standard error when only that is a terminal; nil: standard output.
+	terminal io.Writer
 	// now is the clock of the shell's bot and store; nil means time.Now.
 	// Transcript tests fix it so that their output is the same every run.
 	now func() time.Time
@@ -62,8 +65,8 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	e := env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, environ: cenv.ToMap(os.Environ()),
-		stdinTerminal: isTerminal(os.Stdin),
-		useLogger:     func(l *slog.Logger) { redis.SetLogger(redisLogger{l}) }}
+		stdinTerminal: isTerminal(os.Stdin), terminal: terminalOut(),
+		useLogger: func(l *slog.Logger) { redis.SetLogger(redisLogger{l}) }}
 	os.Exit(runMain(ctx, os.Args[1:], e))
 }
 
@@ -71,6 +74,19 @@ func main() {
 // enough: /dev/null is one, and a closed standard input is none.
 func isTerminal(f *os.File) bool {
 	return term.IsTerminal(int(f.Fd()))
+}
+
+// terminalOut is the shell's output for terminal controls: standard
+// output when it is a terminal, else standard error when that is one
+// (shell | tee log), else none (the log would hold them).
+func terminalOut() io.Writer {
+	switch {
+	case isTerminal(os.Stdout):
+		return nil
+	case isTerminal(os.Stderr):
+		return os.Stderr
+	}
+	return io.Discard
 }
 
 // command is one command of the binary.

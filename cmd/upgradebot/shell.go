@@ -94,7 +94,7 @@ func cmdShell(ctx context.Context, args []string, e env) error {
 	}
 	b.SetSchedules(sched)
 	sh := shell.New(b, e.stdout, e.stdin, shell.Options{
-		Channel: strings.TrimPrefix(*channel, "#"), User: who, Terminal: e.stdinTerminal, // "#general" is general
+		Channel: strings.TrimPrefix(*channel, "#"), User: who, Terminal: e.stdinTerminal, Controls: e.terminal, // "#general" is general
 		ReadImage: ocr.readFileFunc(), ImageUnavailable: ocr.note(), Now: e.now,
 		Session: e.shellSession,
 	})
