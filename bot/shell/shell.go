@@ -617,6 +617,10 @@ func (s *Shell) file(ctx context.Context, path string) {
 		fmt.Fprintf(s.out, "Could not read %s: %v\n", path, err)
 		return
 	}
+	if bytes.HasPrefix(data, []byte("\x89PNG")) || bytes.HasPrefix(data, []byte{0xff, 0xd8, 0xff}) {
+		fmt.Fprintf(s.out, "%s is a picture: read a screenshot with :image PATH\n", path)
+		return
+	}
 	name, size := filepath.Base(path), int64(len(data))
 	if fi, err := f.Stat(); err == nil && fi.Size() > size {
 		size = fi.Size() // longer than is read: its own size, not the limit's

@@ -52,6 +52,10 @@ func TestInput(t *testing.T) {
 	if err := os.WriteFile(huge, make([]byte, 12<<20), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	png := filepath.Join(dir, "Service Center.png")
+	if err := os.WriteFile(png, []byte("\x89PNG\r\n\x1a\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	escaped := strings.NewReplacer(" ", "\\ ", "(", "\\(", ")", "\\)").Replace(spaced)
 	tests := []struct {
 		name     string
@@ -103,6 +107,8 @@ func TestInput(t *testing.T) {
 			[]string{"(read huge.log: 12582912 bytes", "it is larger than the 10 MB I read"}, nil},
 		{":file without a path, missing file, a directory", false, ":file\n:file " + filepath.Join(dir, "nope") + "\n:file " + dir + "\n",
 			[]string{"Usage: :file PATH", "Could not read " + filepath.Join(dir, "nope") + ": no such file; check the path", "Could not read " + dir + ": it is a directory; give a file's path"}, nil},
+		{":file with a screenshot", false, ":file '" + png + "'\n",
+			[]string{png + " is a picture: read a screenshot with :image PATH"}, map[string]int{"(read": 0}},
 		{":image without OCR", false, ":image\n:image x.png\n",
 			[]string{"Usage: :image PATH", "Screenshots are not read"}, nil},
 		{"another word starting with : is a message, with a hint", false, ":bogus\n",
@@ -337,7 +343,7 @@ func TestFilesGoToAFolderOfTheSessionsOwn(t *testing.T) {
 }
 
 // :file reads a 300-row Error Log (CSV, XLSX, tab-separated paste) as if
-// shared in Slack: one reply, every module recorded; a binary file named
+// shared in Slack: one reply, every module recorded; a picture named
 // .csv gets a clear answer.
 func TestFileErrorLog(t *testing.T) {
 	dir := t.TempDir()
@@ -366,7 +372,7 @@ func TestFileErrorLog(t *testing.T) {
 	if err := New(newBot(t), &out, strings.NewReader(":file "+filepath.Join(dir, "image.csv")+"\n"), Options{User: "ana"}).Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "Could not read the file image.csv: it is not a text, CSV or XLSX file") {
+	if !strings.Contains(out.String(), "image.csv is a picture: read a screenshot with :image PATH") { // whatever its name
 		t.Errorf("output:\n%s", out.String())
 	}
 }
