@@ -80,6 +80,9 @@ type Response struct {
 	Reply    *Reply // to the asker: a thread reply to a message, or to the caller of a command
 	Private  bool   // Reply is for the caller only (ephemeral in Slack)
 	Announce *Reply // posted in the channel for everyone: tracking changed
+	// Quiet: Announce notifies nobody it mentions, as it repeats what they
+	// were told (a shared status names every reporter and owner).
+	Quiet bool
 	React    string // emoji name to add to the message (status recorded quietly)
 	// Replace says the Reply replaces the message that held the clicked button.
 	Replace bool

@@ -135,7 +135,7 @@ func (b *Bot) handleAction(ctx context.Context, a Action) Response {
 		// Shared: everyone sees it, without the share button.
 		r.Blocks = r.Blocks[:len(r.Blocks)-1]
 		r.Context(Line{T("Shared by "), M(a.User)})
-		return Response{Announce: r}
+		return Response{Announce: r, Quiet: true}
 	case ActionChooseEnv:
 		return b.chooseEnv(ctx, a, v)
 	case ActionSnooze:

@@ -147,6 +147,17 @@ func (b *Bot) LivingStatus(ctx context.Context, workspace, channel, env string) 
 		r.Context(b.snoozeLine(s))
 		m.Stale = s.Until
 	}
+	if at := preparationNews(st); st.State == progress.StatePreparing && !at.IsZero() {
+		// Quiet for hours is when the message must say the preparation
+		// may be stuck: at the stall, then hourly its time without news.
+		stale := at.Add(DefaultStall + time.Second)
+		if !b.now().Before(stale) {
+			stale = b.now().Add(time.Hour)
+		}
+		if m.Stale.IsZero() || stale.Before(m.Stale) {
+			m.Stale = stale
+		}
+	}
 	r.Context(Line{T("Kept up to date by upgradebot · changes in the thread · "), C(b.cmd + " help")})
 	m.Reply = r
 	return m, nil

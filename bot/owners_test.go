@@ -447,12 +447,16 @@ func TestReminderWhilePreparing(t *testing.T) {
 	cmd(t, b, "C1", "U1", "track prod 11.31.0")
 	msg(t, b, "C1", "U1", "1.1", "There was an error preparing your modules.")
 	msg(t, b, "C1", "U1", "1.2", producerPaste)
+	cmd(t, b, "C1", "U2", "take Billing_CS")
 	msg(t, b, "C1", "U1", "1.3", "We are now preparing your modules - 5% (We expect them to be ready at 23:00)")
 	r, err := b.ChannelReminder(ctx, "T1", "C1", *now, time.Hour)
 	if err != nil || r == nil {
 		t.Fatalf("reminder: %v, %v", r, err)
 	}
 	mustSay(t, RenderText(r), "The modules preparation is running: hold the publishes until it ends")
+	if m := mentionCounts(r); m["U2"] > 0 {
+		t.Errorf("the owner is pinged while nobody can publish:\n%s", RenderText(r))
+	}
 	for label := range buttonsOf(r) {
 		if strings.HasPrefix(label, "Mark ") {
 			t.Errorf("button %q while the preparation runs", label)

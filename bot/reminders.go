@@ -184,7 +184,8 @@ func (b *Bot) reminder(st progress.Status, owners *ownership, now time.Time, sta
 	sr := &Reply{}
 	b.statusBlocks(sr, st, statusExtra{quiet: true})
 	r.Blocks = append(r.Blocks, sr.Blocks...)
-	if owners != nil {
+	if owners != nil && st.State.Normal() != progress.StatePreparing {
+		// While the preparation runs nobody can publish: no owner is pinged for it.
 		r.Section(b.ownerLines(st, owners)...)
 	}
 	if w.stalled > 0 {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/upgradebot/upgradebot/bot"
 	"github.com/upgradebot/upgradebot/bot/slackbot/slackfake"
@@ -117,4 +118,36 @@ func TestReminderClickLosesItsButton(t *testing.T) {
 	if n := strings.Count(decoded(ups[1].Field("blocks")), "marked republished"); n != 2 {
 		t.Errorf("%d notes after two clicks, want 2:\n%s", n, ups[1].Field("blocks"))
 	}
+}
+
+// "Share in channel" posts the status for everyone without pinging each
+// reporter and owner it names (they were told when it happened): posted
+// without its mentions, then edited to show them.
+func TestShareStatusPingsNobody(t *testing.T) {
+	h := start(t, setup{mode: ModeHTTP})
+	h.track("prod")
+	h.core.HandleCommand(context.Background(), bot.Command{Workspace: slackfake.TeamID, Channel: channel, User: "U0JOAO", ID: "f", Text: "failed prod: Billing_CS"})
+	h.core.HandleCommand(context.Background(), bot.Command{Workspace: slackfake.TeamID, Channel: channel, User: "U0JOAO", ID: "t", Text: "take prod: Billing_CS"})
+	st := h.core.HandleCommand(context.Background(), bot.Command{Workspace: slackfake.TeamID, Channel: channel, User: ana, ID: "s", Text: "status prod"}).Reply
+	var share bot.Button
+	for _, bl := range st.Blocks {
+		for _, b := range bl.Buttons {
+			if b.ActionID == bot.ActionShare {
+				share = b
+			}
+		}
+	}
+	blocks, _ := json.Marshal(RenderBlocks(st))
+	posts := len(h.fake.Calls("chat.postMessage"))
+	p := slackfake.BlockActions(channel, ana, "", "", true, blocks, share.ActionID, share.Value, h.fake.ResponseURL("share"), "trig-share")
+	if code, _ := h.do(slackfake.InteractionRequest(h.events(), secret, p)); code != http.StatusOK {
+		t.Fatalf("click: %d", code)
+	}
+	h.waitJobs(1)
+	post := h.fake.WaitCalls(posts+1, 5*time.Second, "chat.postMessage")[posts]
+	if strings.Contains(post.Field("blocks")+post.Field("text"), "<@") {
+		t.Errorf("the shared status was posted with mentions: %s", decoded(post.Field("blocks")))
+	}
+	ups := h.fake.WaitCalls(1, 5*time.Second, "chat.update")
+	mustContain(t, "the shared status once edited", ups[len(ups)-1].Field("blocks"), "<@U0JOAO>", "Shared by <@"+ana+">")
 }

@@ -111,7 +111,7 @@ func (a *App) deliverTS(ctx context.Context, resp bot.Response, o origin) (strin
 		note("announce", err)
 	} else if !resp.Announce.Empty() {
 		// No status message, or its thread refused the post: in the channel (or by the command's response_url).
-		note("announce", a.announce(ctx, o, resp.Announce))
+		note("announce", a.announce(ctx, o, resp.Announce, resp.Quiet))
 	}
 	if !resp.Update.Empty() && o.kind == fromAction {
 		note("update", a.replace(ctx, o, resp.Update))
@@ -203,14 +203,24 @@ func refused(err error) bool {
 
 // announce posts a tracking change in the channel: at the top level, or in
 // the thread (also sent to the channel) of a mention made in a thread.
-func (a *App) announce(ctx context.Context, o origin, r *bot.Reply) error {
+func (a *App) announce(ctx context.Context, o origin, r *bot.Reply, quiet bool) error {
 	thread := ""
 	if o.kind == fromMention {
 		thread = o.thread
 	}
-	_, err := a.api.PostMessage(ctx, o.channel, thread, thread != "", r)
+	post, mentions := r, false
+	if quiet {
+		// Posted without its mentions, then edited to show them: an edit notifies nobody.
+		post, mentions = withoutMentions(r)
+	}
+	ts, err := a.api.PostMessage(ctx, o.channel, thread, thread != "", post)
 	if refused(err) && o.responseURL != "" {
-		return a.api.Respond(ctx, o.responseURL, respondInChannel, r)
+		return a.api.Respond(ctx, o.responseURL, respondInChannel, post)
+	}
+	if err == nil && mentions {
+		if err := a.api.Update(ctx, o.channel, ts, r); err != nil {
+			a.log.Info("cannot show the mentions of a shared status", "channel", o.channel, "err", err)
+		}
 	}
 	return err
 }

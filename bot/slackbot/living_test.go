@@ -1061,3 +1061,28 @@ func TestLivingCloseMakesWaitingEdits(t *testing.T) {
 		t.Errorf("%d edits at shutdown, want 1 showing Billing_CS: %s", n-updates, lastText(r.fake.Calls("chat.update")))
 	}
 }
+
+// A preparation gone quiet is when nobody changes anything, and when the
+// pinned message must say it may be stuck: it is edited at the stall,
+// then hourly, without a change.
+func TestLivingSaysThePreparationWentQuiet(t *testing.T) {
+	r := newLivingRig(t, 0)
+	r.run(channel, "track prod")
+	r.clock.Advance(0)
+	resp := r.core.HandleMessage(context.Background(), bot.Message{Workspace: slackfake.TeamID, Channel: channel, User: ana, TS: "1772445600.000100",
+		Text: "We are now preparing your modules - 45% (We expect them to be ready at 23:10)"})
+	r.living.Changed(context.Background(), slackfake.TeamID, channel, resp.Changed)
+	r.clock.Advance(10 * time.Second)
+	updates := r.count("chat.update")
+	if strings.Contains(lastText(r.fake.Calls("chat.update")), "No news of the preparation") {
+		t.Fatal("a stall said at once")
+	}
+	r.clock.Advance(bot.DefaultStall)
+	if n := r.count("chat.update"); n != updates+1 || !strings.Contains(lastText(r.fake.Calls("chat.update")), "No news of the preparation for 2h") {
+		t.Fatalf("%d edits at the stall, want 1 saying so: %s", n-updates, lastText(r.fake.Calls("chat.update")))
+	}
+	r.clock.Advance(time.Hour)
+	if n := r.count("chat.update"); n != updates+2 || !strings.Contains(lastText(r.fake.Calls("chat.update")), "No news of the preparation for 3h") {
+		t.Errorf("%d edits an hour later, want 1 more: %s", n-updates-1, lastText(r.fake.Calls("chat.update")))
+	}
+}
