@@ -83,7 +83,7 @@ type Response struct {
 	// Quiet: Announce notifies nobody it mentions, as it repeats what they
 	// were told (a shared status names every reporter and owner).
 	Quiet bool
-	React    string // emoji name to add to the message (status recorded quietly)
+	React string // emoji name to add to the message (status recorded quietly)
 	// Replace says the Reply replaces the message that held the clicked button.
 	Replace bool
 	// Update is the message holding the clicked button, rebuilt from
