@@ -132,8 +132,8 @@ func TestErrorLogChooseEnvironment(t *testing.T) {
 	cmd(t, b, "C1", "U1", "track qa")
 	cmd(t, b, "C1", "U1", "track prod")
 	resp := imageMsg(t, b, "8.1", "", b.ReadFile("errors.csv", errorlogtest.CSV(rows)))
-	if !strings.Contains(text(resp), "Which environment is this about?") {
-		t.Fatalf("reply:\n%s", text(resp))
+	if !strings.Contains(text(resp), "Which environment is this about?") || !strings.HasSuffix(resp.Reply.Summary, " · which environment is it about?") {
+		t.Fatalf("reply (summary %q):\n%s", resp.Reply.Summary, text(resp))
 	}
 	got := click(b, "choose", buttonsOf(resp.Reply)["prod"])
 	if !strings.Contains(text(got), "Recorded for prod: 100 modules to republish") {

@@ -303,6 +303,25 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Re
 	return resp
 }
 
+// outcomeSummary is what recording did, for the reply's notification
+// (what a phone shows): the titles alone do not say whether anything was
+// recorded, or that a question waits.
+func outcomeSummary(rec recordOutcome) string {
+	switch {
+	case rec.err != nil || rec.untraced || len(rec.several) > 0 || rec.elsewhere != "":
+		return " · not recorded"
+	case len(rec.ask) > 0:
+		return " · which environment is it about?"
+	case len(rec.lines) > 0:
+		return " · " + Shorten(rec.lines[0].PlainText(), 120)
+	case len(rec.heldWhy) > 0:
+		return " · not recorded for " + rec.env
+	case len(rec.questions) > 0:
+		return " · which module is it?"
+	}
+	return ""
+}
+
 // diagnosisMessage is the reply explaining a message's findings, with
 // what recording them did (or asks), and its buttons carrying key (the
 // message kept, "" when it is not); with listed, only modules listed
@@ -315,6 +334,7 @@ func (b *Bot) diagnosisMessage(m Message, parts []part, changes []partChanges, r
 	}
 	r := b.diagnosisReply(findings, k)
 	r.Context(imageLines(m, parts)...)
+	r.Summary += outcomeSummary(rec)
 	switch {
 	case rec.err != nil:
 		r.Blocks = append(r.Blocks, rec.err.Blocks...)
