@@ -324,8 +324,8 @@ func occKey(ws, ch, env string, occ time.Time) string {
 
 // recordMiss counts an occurrence nobody posted in time, unless it had nothing to say.
 func (s *Scheduler) recordMiss(ctx context.Context, it *item, now time.Time) {
-	if ok, err := s.o.Store.Claim(ctx, it.ws, it.key, progress.NewToken(), s.doneTTL()); err != nil || !ok {
-		return // handled elsewhere, or the store is away (nothing to do either way)
+	if ok, err := s.o.Store.Claim(ctx, it.ws, it.key, progress.NewToken(), s.doneTTL()); err == nil && !ok {
+		return // handled elsewhere; with the store away, no replica could post it: missed
 	}
 	// Nothing to say then, or now: a digest of no environment, an upgrade started after it.
 	if it.env == "" {
@@ -335,7 +335,7 @@ func (s *Scheduler) recordMiss(ctx context.Context, it *item, now time.Time) {
 	} else if r, _, err := s.o.Bot.ScheduledReminder(ctx, it.ws, it.ch, it.occ, now, s.o.Stall); err == nil && r == nil {
 		return
 	}
-	s.o.Logger.Warn("scheduled post missed: it was due when no replica could post it, longer ago than the grace period; skipped",
+	s.o.Logger.Warn("scheduled post missed: it was due when no replica could post it (the store away, or none running), longer ago than the grace period; skipped",
 		"key", it.key, "occurrence", it.occ, "grace", s.o.Grace)
 	s.o.Metrics.ReminderMissed()
 }
@@ -421,17 +421,15 @@ func (s *Scheduler) post(ctx context.Context, it *item, now time.Time) error {
 	case err == nil:
 		s.o.Metrics.ReminderPosted()
 		s.o.Logger.Info("scheduled post sent", "key", it.key, "occurrence", it.occ, "summary", r.Summary)
-	case errors.Is(err, bot.ErrChannelGone) && it.env == "":
-		s.o.Logger.Error("cannot post the digest: the bot is not in UPGRADEBOT_DIGEST_CHANNEL or it no longer exists", "channel", it.ch, "err", err)
-	case errors.Is(err, bot.ErrChannelGone): // pause the channel's reminders
+	case errors.Is(err, bot.ErrChannelGone) && it.env != "": // pause the channel's reminders
 		if perr := s.o.Bot.PauseReminders(ctx, it.ws, it.ch, now); perr != nil {
-			s.o.Logger.Error("cannot pause the reminders of a channel the bot left; the next reminder tries again", "workspace", it.ws, "channel", it.ch, "err", perr)
+			s.o.Logger.Warn("cannot pause the reminders of a channel the bot left; the next reminder tries again", "workspace", it.ws, "channel", it.ch, "err", perr)
 		} else {
 			s.o.Logger.Warn("reminders paused: the bot is not in the channel or it is gone", "workspace", it.ws, "channel", it.ch, "err", err)
 			s.wake()
 		}
-	case errors.Is(err, bot.ErrRefused): // the token or rights: retrying within the grace only repeats the refusal
-		s.o.Logger.Error("Slack refused a scheduled post; the next occurrence tries again", "key", it.key, "channel", it.ch, "err", err)
+	case errors.Is(err, bot.ErrRefused), errors.Is(err, bot.ErrChannelGone): // the token or rights, the digest's channel: retrying within the grace only repeats it
+		s.o.Logger.Error("Slack refused a scheduled post (a digest's: is the bot in UPGRADEBOT_DIGEST_CHANNEL, and does it exist?); the next occurrence tries again", "key", it.key, "channel", it.ch, "err", err)
 		s.o.Metrics.ReminderMissed()
 	case errors.Is(err, bot.ErrMaybePosted):
 		// Posting again could post it twice (the transport logged and counted it).

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -1155,4 +1156,59 @@ func newSnoozing(t *testing.T, start time.Time, spec string, more ...string) *sn
 func (z *snoozing) snooze(text string) string {
 	r := z.b.HandleCommand(context.Background(), bot.Command{Workspace: ws, Channel: "C1", User: "U1", ID: "snooze:" + text, Text: text})
 	return bot.RenderText(r.Announce)
+}
+
+// claimsAway is a store whose claims fail while away is set: the store is
+// unreachable for the scheduler's claims.
+type claimsAway struct {
+	progress.Store
+	away *atomic.Bool
+}
+
+func (s claimsAway) Claim(ctx context.Context, ws, key, token string, ttl time.Duration) (bool, error) {
+	if s.away.Load() {
+		return false, progress.ErrUnavailable
+	}
+	return s.Store.Claim(ctx, ws, key, token, ttl)
+}
+
+// A reminder due while the store was away (no replica could claim, so
+// none posted it) is counted as missed once its grace period ends: an
+// alert on missed reminders fires for an outage too.
+func TestMissedWhileTheStoreWasAway(t *testing.T) {
+	clock := newFakeClock(t0)
+	env := newRedisEnv(t, clock.Now)
+	away := &atomic.Bool{}
+	f := newFixture(t, func() progress.Store { return claimsAway{env.store(), away} }, clock)
+	f.track("C1", "prod", "Billing_CS")
+	m := &countMetrics{}
+	s := f.replica("a", Options{PollInterval: time.Minute, Grace: 5 * time.Minute, Metrics: m}, &fakePoster{})
+	set(t, s, "C1", "@every 1h")
+	occ := t0.Add(time.Hour)
+	away.Store(true)
+	for at := occ; at.Before(occ.Add(7 * time.Minute)); at = at.Add(10 * time.Second) {
+		stepAt(t, s, clock, at)
+	}
+	if n := len(f.rec.all()); n != 0 || m.missed.Load() != 1 {
+		t.Errorf("%d posts, %d missed; want none posted and 1 missed", n, m.missed.Load())
+	}
+}
+
+// A digest whose channel the bot is not in is counted as missed, once
+// per occurrence, not retried.
+func TestDigestToAChannelGoneIsMissed(t *testing.T) {
+	clock := newFakeClock(t0)
+	env := newRedisEnv(t, clock.Now)
+	f := newFixture(t, env.store, clock)
+	f.track("C1", "prod", "Billing_CS")
+	m := &countMetrics{}
+	p := &fakePoster{fail: func(int) error { return fmt.Errorf("slack chat.postMessage: not_in_channel: %w", bot.ErrChannelGone) }}
+	s := f.replica("a", Options{PollInterval: time.Second, DigestChannel: "CDIGEST", DigestSchedule: "@every 1h", Metrics: m}, p)
+	stepAt(t, s, clock, t0.Add(time.Minute))
+	before := m.missed.Load() // and one due before it started, owed
+	stepAt(t, s, clock, t0.Add(time.Hour+time.Minute))
+	stepAt(t, s, clock, t0.Add(time.Hour+2*time.Minute))
+	if p.attempts.Load() != 2 || m.missed.Load() != before+1 {
+		t.Errorf("%d attempts, %d missed for the second occurrence; want 2 attempts in all and 1", p.attempts.Load(), m.missed.Load()-before)
+	}
 }
