@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -62,7 +63,7 @@ func New() *Metrics {
 	m.remindersMissed = prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: "reminders_missed_total", Help: "Scheduled posts that were due but not posted (too late, failing until the grace period ran out, or refused by Slack for the token or the app's rights)."})
 	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: Namespace, Name: "handler_duration_seconds",
-		Help:    "Time from receiving a Slack request to finishing its replies, by kind (message, command, action, home).",
+		Help:    "Time from receiving a Slack request to finishing its replies, by kind (message, command, action, home, screenshot, resume).",
 		Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30, 60},
 	}, []string{"kind"})
 	m.refused = counterVec("requests_refused_total", "Slack requests refused because the work held was at its bound, by kind (message, home: an event not acknowledged, which Slack resends; command, action: the user was told to try again).", "kind")
@@ -74,6 +75,15 @@ func New() *Metrics {
 	m.undurable = prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: "journal_undurable_total", Help: "Work acknowledged without being journaled, because the store failed: answered, but lost if the process stops first."})
 	m.abandoned = prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: "journal_abandoned_total", Help: "Journaled work given up after being taken up again and again without finishing (its work may be what stopped the processes)."})
 	m.reg.MustRegister(m.remindersPosted, m.remindersMissed, m.latency, m.queueDepth, m.queueBytes, m.connected, m.reconnects, m.recovered, m.undurable, m.abandoned)
+	// At 0 from the start: a first burst of refusals shows as an increase
+	// (rate() of a series born at N reads 0, and the alert would not fire).
+	for _, kind := range []string{"message", "home", "command", "action"} {
+		m.refused.WithLabelValues(kind)
+	}
+	// The process and the Go runtime (memory, goroutines, restarts, the
+	// build), named upgradebot_process_…, upgradebot_go_… as every metric here.
+	prometheus.WrapRegistererWithPrefix(Namespace+"_", m.reg).MustRegister(
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), collectors.NewGoCollector(), collectors.NewBuildInfoCollector())
 	return m
 }
 

@@ -59,6 +59,11 @@ func TestMetricsExposition(t *testing.T) {
 		`upgradebot_journal_abandoned_total 1`,
 		`upgradebot_store_breaker_open 1`,
 		`upgradebot_slack_events_total{type="` + strings.Repeat("x", 64) + `"} 1`,
+		`upgradebot_requests_refused_total{kind="command"} 0`, // at 0 from the start, for rate()
+		`upgradebot_process_resident_memory_bytes `,
+		`upgradebot_process_start_time_seconds `,
+		`upgradebot_go_goroutines `,
+		`upgradebot_go_build_info{`,
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("/metrics lacks %s", want)

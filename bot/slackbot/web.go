@@ -389,8 +389,10 @@ func (a *API) fail(method, channel, code string, err error) error {
 		a.log.Error("Slack refused a call for a missing scope", "method", method, "needed", se.Needed, "provided", se.Provided)
 	case code == "invalid_auth" || code == "not_authed" || code == "token_revoked" || code == "account_inactive" || code == "token_expired":
 		e.Explanation = "Slack refused the token: check SLACK_BOT_TOKEN (Bot User OAuth Token, xoxb-…) and that the app is installed"
-		a.log.Error("Slack refused the bot token", "method", method, "code", code)
-		a.refused.Store(&code)
+		if prev := a.refused.Swap(&code); prev == nil || *prev != code {
+			// Once per episode: every call fails alike until the token works again.
+			a.log.Error("Slack refused the bot token; calls refused for it are not logged again until one succeeds", "method", method, "code", code)
+		}
 	case code == "canceled":
 	default:
 		a.log.Warn("Slack call failed", "method", method, "channel", channel, "code", code, "err", err)

@@ -282,3 +282,23 @@ func TestNames(t *testing.T) {
 		t.Errorf("%d users.info calls without the scope, want 1", n)
 	}
 }
+
+// A refused bot token is logged once per episode, not once per call: every
+// call fails alike until it works again, which starts a new episode.
+func TestRefusedTokenLoggedOnce(t *testing.T) {
+	a := newTestAPI(t)
+	revoked := slackfake.Response{Body: map[string]any{"ok": false, "error": "token_revoked"}}
+	a.fake.Queue("chat.postMessage", revoked, revoked, revoked)
+	for range 3 {
+		_ = a.Post(context.Background(), channel, &bot.Reply{Summary: "hello"})
+	}
+	if n := strings.Count(a.logs.String(), "Slack refused the bot token"); n != 1 {
+		t.Errorf("%d log lines for 3 refused calls, want 1:\n%s", n, a.logs.String())
+	}
+	_ = a.Post(context.Background(), channel, &bot.Reply{Summary: "hello"}) // works again
+	a.fake.Queue("chat.postMessage", revoked)
+	_ = a.Post(context.Background(), channel, &bot.Reply{Summary: "hello"})
+	if n := strings.Count(a.logs.String(), "Slack refused the bot token"); n != 2 {
+		t.Errorf("%d log lines after the token worked again and was refused, want 2", n)
+	}
+}
