@@ -138,7 +138,13 @@ func (a *App) socketEvent(smc *socketmode.Client, evt socketmode.Event) {
 	case socketmode.EventTypeErrorBadMessage:
 		a.onBadMessage(smc, evt.Data)
 	case socketmode.EventTypeIncomingError, socketmode.EventTypeErrorWriteFailed:
-		a.log.Warn("Socket Mode problem", "type", string(evt.Type), "detail", socketErrorText(evt.Data))
+		detail := socketErrorText(evt.Data)
+		if strings.Contains(detail, "use of closed network connection") {
+			// The connection Slack asked to refresh, closed under the reader: routine.
+			a.log.Debug("Socket Mode connection closed", "type", string(evt.Type), "detail", detail)
+			break
+		}
+		a.log.Warn("Socket Mode problem; the connection is opened again by itself (if it keeps failing, check the network to Slack and SLACK_APP_TOKEN)", "type", string(evt.Type), "detail", detail)
 	}
 }
 

@@ -66,6 +66,15 @@ func TestSocketModeRoundTrip(t *testing.T) {
 	if got := h.counter("upgradebot_slack_reconnects_total"); got != 1 {
 		t.Errorf("reconnects counted: %v", got)
 	}
+	// Slack refreshes connections routinely: no warning for it.
+	for i := range 6 {
+		h.fake.Disconnect("refresh_requested")
+		h.fake.WaitConnected(3+i, 5*time.Second)
+	}
+	h.waitReady(http.StatusOK)
+	if strings.Contains(h.logs.String(), "Socket Mode problem") {
+		t.Errorf("a routine refresh logged a warning:\n%s", h.logs.String())
+	}
 }
 
 // Acknowledgements stay prompt while the Web API is slow, and the reader
