@@ -54,6 +54,9 @@ type Inbox struct {
 	failing atomic.Bool // the last Put failed: log once per outage
 	mu      sync.Mutex
 	atWork  map[string]progress.Entry // by inboxKey: kept claimed until done
+	// retrying holds the entries this process left for a later try (their
+	// reply failed): taken up again, they are no stopped process's work.
+	retrying map[string]bool
 }
 
 type nopInboxMetrics struct{}
@@ -85,7 +88,7 @@ func NewInbox(j progress.Journal, o InboxOptions) *Inbox {
 	if o.Metrics == nil {
 		o.Metrics = nopInboxMetrics{}
 	}
-	return &Inbox{j: j, o: o, atWork: map[string]progress.Entry{}}
+	return &Inbox{j: j, o: o, atWork: map[string]progress.Entry{}, retrying: map[string]bool{}}
 }
 
 func inboxKey(e progress.Entry) string { return e.Workspace + "/" + e.ID }
@@ -218,6 +221,8 @@ func (in *Inbox) recoverBatch(ctx context.Context, handle func(context.Context, 
 		if !busy {
 			in.atWork[inboxKey(e)] = e
 		}
+		retry := in.retrying[inboxKey(e)]
+		delete(in.retrying, inboxKey(e))
 		in.mu.Unlock()
 		if busy {
 			continue // ours, still at work: its keeping was late
@@ -232,8 +237,12 @@ func (in *Inbox) recoverBatch(ctx context.Context, handle func(context.Context, 
 			in.Done(ctx, e)
 			continue
 		}
-		in.o.Metrics.JournalRecovered()
-		in.o.Logger.Info("finishing work a stopped process left", "event_id", e.EventID, "kind", e.Kind, "channel", e.Channel)
+		if retry {
+			in.o.Logger.Info("trying again work whose reply Slack refused a while ago", "event_id", e.EventID, "kind", e.Kind, "channel", e.Channel)
+		} else {
+			in.o.Metrics.JournalRecovered()
+			in.o.Logger.Info("finishing work a stopped process left", "event_id", e.EventID, "kind", e.Kind, "channel", e.Channel)
+		}
 		in.run(ctx, handle, e)
 	}
 	return len(entries)
@@ -255,9 +264,13 @@ func (in *Inbox) run(ctx context.Context, handle func(context.Context, progress.
 	in.Done(ctx, e)
 }
 
-// forget stops keeping an entry without marking it done.
+// forget stops keeping an entry without marking it done: it is tried
+// again once MinIdle passed.
 func (in *Inbox) forget(e progress.Entry) {
 	in.mu.Lock()
 	delete(in.atWork, inboxKey(e))
+	if len(in.retrying) < 10000 { // a Slack outage's worth; beyond, counted as recovered
+		in.retrying[inboxKey(e)] = true
+	}
 	in.mu.Unlock()
 }
