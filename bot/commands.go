@@ -44,7 +44,7 @@ func commandTable() []*commandDef {
 			examples: []string{"take Billing_CS Orders", "take prod: \"Customer Portal\""}, run: (*Bot).cmdTake},
 		{name: "release", args: "[env:] <module>… | all", summary: "Give modules back (all: every module you took); anyone may take them.",
 			examples: []string{"release Orders", "release all"}, run: (*Bot).cmdRelease},
-		{name: "snooze", args: "[env] 1h|tomorrow|off", summary: "Snooze this channel's reminders of an environment for an hour or until the next working day; a recorded change ends it.",
+		{name: "snooze", args: "[env] 1h|tomorrow|off", summary: "Snooze this channel's reminders of an environment for an hour or until 08:00 of the next working day; a recorded change ends it.",
 			examples: []string{"snooze prod 1h", "snooze tomorrow", "snooze prod off"}, run: (*Bot).cmdSnooze},
 		{name: "chart", args: "[env]", summary: "The burn-down chart: modules left over time (and the preparation's percent while it runs).",
 			examples: []string{"chart", "chart prod"}, readOnly: true, run: (*Bot).cmdChart},

@@ -175,7 +175,7 @@ func TestSnooze(t *testing.T) {
 
 	// Until tomorrow: a Friday's snooze lasts to Monday; a recorded change ends it.
 	*now = time.Date(2026, 11, 27, 15, 0, 0, 0, time.UTC)
-	mustSay(t, text(run("snooze prod tomorrow")), "until Mon 30 Nov 00:00 UTC")
+	mustSay(t, text(run("snooze prod tomorrow")), "until Mon 30 Nov 08:00 UTC")
 	if reminded(now.Add(time.Hour)) {
 		t.Error("reminded during the snooze")
 	}
@@ -502,7 +502,7 @@ func TestSnoozeTomorrowInTheChannelsZone(t *testing.T) {
 	if err := store.SetChannelSettings(context.Background(), "T1", "C1", progress.ChannelSettings{Schedule: "CRON_TZ=America/Los_Angeles 0 9 * * 1-5"}); err != nil {
 		t.Fatal(err)
 	}
-	mustSay(t, text(cmd(t, b, "C1", "U1", "snooze prod tomorrow")), "until Fri 8 Nov 00:00 PST") // in the zone of the channel's reminders
+	mustSay(t, text(cmd(t, b, "C1", "U1", "snooze prod tomorrow")), "until Fri 8 Nov 08:00 PST") // in the zone of the channel's reminders
 }
 
 // "until" and "for" read as they are meant: "snooze prod until tomorrow",

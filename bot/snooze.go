@@ -46,14 +46,15 @@ func (b *Bot) snoozed(ctx context.Context, workspace, channel string, env progre
 }
 
 // snoozeEnd is when a snooze set at now for how ("1h" or "tomorrow") ends:
-// an hour later, or the start of the next working day (Monday to Friday) in zone.
+// an hour later, or at 08:00 of the next working day (Monday to Friday) in
+// zone: the night after "tomorrow" tapped late in the evening stays quiet.
 func snoozeEnd(now time.Time, how string, zone *time.Location) (time.Time, bool) {
 	switch strings.ToLower(how) {
 	case "1h", "hour", "an hour":
 		return now.Add(time.Hour), true
 	case "tomorrow":
 		d := now.In(zone)
-		d = time.Date(d.Year(), d.Month(), d.Day()+1, 0, 0, 0, 0, zone)
+		d = time.Date(d.Year(), d.Month(), d.Day()+1, workdayStart, 0, 0, 0, zone)
 		for d.Weekday() == time.Saturday || d.Weekday() == time.Sunday {
 			d = d.AddDate(0, 0, 1)
 		}
@@ -61,6 +62,9 @@ func snoozeEnd(now time.Time, how string, zone *time.Location) (time.Time, bool)
 	}
 	return time.Time{}, false
 }
+
+// workdayStart is the hour a snooze until tomorrow ends.
+const workdayStart = 8
 
 func (b *Bot) cmdSnooze(ctx context.Context, c Command, args string) Response {
 	def := b.lookup("snooze")

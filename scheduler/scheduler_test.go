@@ -1093,9 +1093,9 @@ func TestSnoozeEndingAtAReminder(t *testing.T) {
 		spec, until, next string
 		due               time.Time
 	}{
-		{"@daily", "until Thu 26 Mar 00:00 UTC", "prod's next reminder here: Thu 26 Mar 00:00", time.Date(2026, 3, 26, 0, 0, 0, 0, time.UTC)},
-		// Thursday's midnight in Sydney is 13:00 UTC on Wednesday.
-		{"cron_tz=Australia/Sydney 0 0 * * *", "until Thu 26 Mar 00:00 AEDT", "prod's next reminder here: Thu 26 Mar 00:00 Australia/Sydney", time.Date(2026, 3, 25, 13, 0, 0, 0, time.UTC)},
+		{"0 8 * * *", "until Thu 26 Mar 08:00 UTC", "prod's next reminder here: Thu 26 Mar 08:00", time.Date(2026, 3, 26, 8, 0, 0, 0, time.UTC)},
+		// Thursday's 08:00 in Sydney is 21:00 UTC on Wednesday.
+		{"cron_tz=Australia/Sydney 0 8 * * *", "until Thu 26 Mar 08:00 AEDT", "prod's next reminder here: Thu 26 Mar 08:00 Australia/Sydney", time.Date(2026, 3, 25, 21, 0, 0, 0, time.UTC)},
 	} {
 		t.Run(c.spec, func(t *testing.T) {
 			z := newSnoozing(t, start, c.spec)
