@@ -88,9 +88,14 @@ func (b *Bot) setOwner(ctx context.Context, c Command, args string, take bool) R
 	if !take {
 		owner = ""
 	}
-	before, err := b.store.SetOwner(ctx, c.Workspace, env, owner, c.User, names)
-	if err != nil {
-		return private(b.storeError("owners", err))
+	// Only the modules whose owner changes are set, and so in the history:
+	// a take repeated (a mention delivered twice) logs nothing more.
+	changing := slices.DeleteFunc(slices.Clone(names), func(n string) bool { return owners[moduleKey(n)] == owner })
+	before := map[string]string{}
+	if len(changing) > 0 {
+		if before, err = b.store.SetOwner(ctx, c.Workspace, env, owner, c.User, changing); err != nil {
+			return private(b.storeError("owners", err))
+		}
 	}
 	b.lastNotUndoable(ctx, c, fmt.Sprintf("%s %s on %s", name, quotedList(names), env), "Take or release them again to change it")
 	r := &Reply{}

@@ -102,7 +102,9 @@ func TestTakeAndRelease(t *testing.T) {
 			t.Errorf("owners after undoing done C: %v", o)
 		}
 		// The history says who took and released what, for a postmortem
-		// after done has released them; what a change did to owners is not a release.
+		// after done has released them; what a change did to owners is not
+		// a release, and a take repeated changes nothing.
+		mustSay(t, text(run("U2", "take D")), "U2 took D on prod.")
 		mustSay(t, text(run("U0", "history prod")), "U1 took: A, B", "U2 took: B, C", "U2 released: B, C", "U2 took: C, D")
 		h, err := store.History(context.Background(), "T1", "prod")
 		if err != nil {

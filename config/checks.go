@@ -1,7 +1,6 @@
 package config
 
 import (
-	"cmp"
 	"errors"
 	"net"
 	"net/url"
@@ -100,14 +99,17 @@ func (l *loader) checkDataFile(path string) {
 	}
 }
 
-// defaultDataFile is upgradebot.db in the user's data directory: XDG_DATA_HOME when absolute (the XDG
-// spec), else %LOCALAPPDATA% (Windows, where HOME is rarely set), else ~/.local/share; "" when none is.
+// defaultDataFile is upgradebot.db in the user's data directory: XDG_DATA_HOME when absolute (the XDG spec),
+// else ~/.local/share, else %LOCALAPPDATA% (Windows, where HOME is rarely set); "" when none is set.
 func defaultDataFile(vars map[string]string) (string, bool) {
-	dir := cmp.Or(vars["LOCALAPPDATA"], filepath.Join(vars["HOME"], ".local", "share"))
-	if filepath.IsAbs(vars["XDG_DATA_HOME"]) {
+	dir := filepath.Join(vars["HOME"], ".local", "share")
+	switch {
+	case filepath.IsAbs(vars["XDG_DATA_HOME"]):
 		dir = vars["XDG_DATA_HOME"]
-	} else if vars["HOME"] == "" && vars["LOCALAPPDATA"] == "" {
+	case vars["HOME"] == "" && vars["LOCALAPPDATA"] == "":
 		return "", false
+	case vars["HOME"] == "":
+		dir = vars["LOCALAPPDATA"]
 	}
 	return filepath.Join(dir, "upgradebot", "upgradebot.db"), true
 }
@@ -119,8 +121,7 @@ const (
 	hintSig = "the Signing Secret from Basic Information → App Credentials"
 )
 
-// checkSlack checks the Slack settings; Load drops these problems for the
-// commands without Slack. Messages never show the values.
+// checkSlack checks the Slack settings; Load drops these problems for the commands without Slack. Messages never show the values.
 func (l *loader) checkSlack() {
 	c := l.cfg
 	if !c.SlackBotToken.IsSet() && !l.failed("SLACK_BOT_TOKEN") {
@@ -195,9 +196,8 @@ func (l *loader) checkRedis() {
 	}
 }
 
-// shownURL is what of a URL that may hold a password can be shown,
-// scheme://host:port/path; "" when it has no scheme and host, or an "@"
-// outside its user part (a password holding "/", "?" or "#" ends the host).
+// shownURL is what of a URL that may hold a password can be shown, scheme://host:port/path; "" when it has no
+// scheme and host, or an "@" outside its user part (a password holding "/", "?" or "#" ends the host).
 func shownURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme == "" || u.Host == "" || u.Opaque != "" ||

@@ -53,6 +53,7 @@ func TestDefaultDataFile(t *testing.T) {
 		{"xdg", map[string]string{"XDG_DATA_HOME": "/xdg", "HOME": "/home/op"}, "/xdg/upgradebot/upgradebot.db", true},
 		{"relative xdg is ignored", map[string]string{"XDG_DATA_HOME": "rel", "HOME": "/home/op"}, "/home/op/.local/share/upgradebot/upgradebot.db", true},
 		{"windows, no HOME", map[string]string{"LOCALAPPDATA": "/Users/ana/AppData/Local"}, "/Users/ana/AppData/Local/upgradebot/upgradebot.db", true},
+		{"windows with HOME (Git Bash): where it always was", map[string]string{"LOCALAPPDATA": "/Users/ana/AppData/Local", "HOME": "/c/Users/ana"}, "/c/Users/ana/.local/share/upgradebot/upgradebot.db", true},
 		{"home", map[string]string{"HOME": "/home/op"}, "/home/op/.local/share/upgradebot/upgradebot.db", true},
 		{"explicit wins", map[string]string{"HOME": "/home/op", "UPGRADEBOT_DATA": "/var/lib/ub.db"}, "/var/lib/ub.db", false},
 		{"nothing: diagnose does not need it", map[string]string{}, "", false},

@@ -39,7 +39,10 @@ func TestNormalize(t *testing.T) {
 		{"x\u00a0y\u200bz", "x yz"},
 		{"Emp\u202Eloyees \u2066Orders\u2069\u200f", "Employees Orders"},
 		{"\x1b[31mfailed\x1b[0m for \x1b[1;33mOrders_IS\x1b[0m", "failed for Orders_IS"}, // a CI log's colours
-		{"a\x1bb", "a b"},
+		{"a\x1bb", "ab"},
+		{"Orders_IS\x1b(B\x1b[m done", "Orders_IS done"},                      // tput sgr0
+		{"\x1b]8;;https://x.io\x07link\x1b]8;;\x1b\\ here", "link here"},      // a link
+		{"\x1b[1éx \x1b]8;;unended", "éx ]8;;unended"},                        // no final byte, no end: only ESC goes
 		{"Evil\u009b2J_CS and \u009dx", "Evil 2J_CS and x"},                   // C1 controls a terminal would act on
 		{"by ana@x.com <mailto:ana@x.com> at 10:00", "by ana@x.com at 10:00"}, // Outlook's address and its link
 		{"see https://x.io <https://x.io>", "see https://x.io"},

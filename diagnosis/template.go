@@ -45,10 +45,9 @@ type template struct {
 	elems    []elem
 	required int
 	lead     int // number of leading number values before the first word
-	// first is the first literal word, where a match starts; anchor the
-	// longest of the key's words before any value ("the" is everywhere),
-	// candidates are found by. The message starts at most anchorBack
-	// bytes before its anchor. Both are search keys (searchKey).
+	// first is the first literal word, where a match starts; anchor the longest of the key's words before any value
+	// ("the" is everywhere), candidates are found by. The message starts at most anchorBack bytes before its anchor.
+	// Both are search keys (searchKey).
 	first, anchor []byte
 	anchorBack    int
 	// restart holds the first two words of the message and of its key: a

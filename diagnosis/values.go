@@ -14,19 +14,17 @@ import (
 
 func isQuote(c byte) bool { return c == '\'' || c == '"' }
 
-// notNames are words that begin chat, not a module name: "the upgrade
-// failed for me", "… for the second time".
+// notNames are words that begin chat, not a module name: "the upgrade failed for me", "… for the second time".
 var notNames = strings.Fields(`me us you him her them it the a an this that these those some all any
 	my our your their his its no every each both environment environments everyone everything now`)
 
 // environmentName is an environment's usual name: "… failed for UAT" speaks of one, not of a module.
 var environmentName = regexp.MustCompile(`(?i)^(?:dev|development|qa|test|testing|uat|stg|stage|staging|preprod|prod|production|sandbox|environment .+)$`)
 
-// looksLikeChat reports whether an unquoted module value holds a word no name holds ("again",
-// ":("; names hold title-case words, identifiers like Orders2 or C:\temp\x, and "&") and, unless a
-// sentence leads into it (strict: "… failed for mobile apps"), starts like one ("me", "the second
-// time"). One word is a name unless it starts chat: an Error Log row's "orders" is one. After a
-// sentence, an environment ("UAT", "Environment Dev") is chat too.
+// looksLikeChat reports whether an unquoted module value holds a word no name holds ("again", ":("; names hold
+// title-case words, identifiers like Orders2 or C:\temp\x, and "&") and, unless a sentence leads into it (strict: "…
+// failed for mobile apps"), starts like one ("me", "the second time"). One word is a name unless it starts chat: an
+// Error Log row's "orders" is one. After a sentence, an environment ("UAT", "Environment Dev") is chat too.
 func looksLikeChat(val []byte, strict bool) bool {
 	first, rest, _ := bytes.Cut(val, []byte(" "))
 	return strict && environmentName.Match(val) || (strict && len(rest) > 0 || slices.Contains(notNames, strings.ToLower(string(first)))) && slices.ContainsFunc(bytes.Fields(val), func(w []byte) bool {
@@ -34,8 +32,7 @@ func looksLikeChat(val []byte, strict bool) bool {
 	})
 }
 
-// capture reads the value of element k at i: where the text goes on, and
-// the value as written, a part of n.orig.
+// capture reads the value of element k at i: where the text goes on, and the value as written, a part of n.orig.
 func (t *template) capture(n *normalized, i, k int, framed bool) (int, []byte, bool) {
 	e := &t.elems[k]
 	l := n.lower

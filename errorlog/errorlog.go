@@ -6,6 +6,7 @@ package errorlog
 
 import (
 	"archive/zip"
+	"bufio"
 	"bytes"
 	"encoding/csv"
 	"errors"
@@ -178,22 +179,23 @@ func Decode(data []byte) (string, error) {
 	return string(data), nil
 }
 
-// ToUTF8 decodes a text that may not be all UTF-8: what is UTF-8 as such
-// (a UTF-8 log with a line appended in Latin-1), every other byte as
-// Windows-1252 (Excel's CSV on Windows). Two Windows-1252 characters that
-// together make UTF-8 ("Ã©") are rare in a log.
+// ToUTF8 decodes a text that may not be all UTF-8, line by line: a line
+// that is UTF-8 as such (a UTF-8 log with a line appended in Latin-1), any
+// other as Windows-1252 (Excel's CSV on Windows). Byte by byte, a run of
+// Windows-1252 that happens to be UTF-8 ("é »" as E9 A0 BB) would garble.
 func ToUTF8(data string) string {
 	if utf8.ValidString(data) {
 		return data
 	}
 	var b strings.Builder
-	for i := 0; i < len(data); {
-		r, size := utf8.DecodeRuneInString(data[i:])
-		if r == utf8.RuneError && size == 1 {
-			r = charmap.Windows1252.DecodeByte(data[i])
+	for line := range strings.SplitAfterSeq(data, "\n") {
+		if utf8.ValidString(line) {
+			b.WriteString(line)
+			continue
 		}
-		b.WriteRune(r)
-		i += size
+		for i := 0; i < len(line); i++ {
+			b.WriteRune(charmap.Windows1252.DecodeByte(line[i]))
+		}
 	}
 	return b.String()
 }
@@ -390,24 +392,39 @@ func checkSharedStrings(data []byte, lim Limits) error {
 			return nil
 		}
 		defer part.Close()
-		rc := io.LimitReader(part, lim.MaxUnzip) // a bomb is excelize's to refuse
-		// Each string is an element <si>…</si>: two "si>" (a close count,
-		// cheaper than parsing the XML, which excelize does next).
-		n, buf, tail := 0, make([]byte, 64<<10), 0
-		for {
-			k, err := io.ReadFull(rc, buf[tail:])
-			chunk := buf[:tail+k]
-			n += bytes.Count(chunk, []byte("si>"))
-			if n > 2*maxSharedPerRow*lim.MaxRows {
-				return fmt.Errorf("%w: more than %d different texts", ErrTooMuchText, maxSharedPerRow*lim.MaxRows)
-			}
-			if err != nil {
-				break
-			}
-			tail = copy(buf, chunk[len(chunk)-2:]) // a "si>" across two reads is counted in the second
+		if countElements(io.LimitReader(part, lim.MaxUnzip), "si", maxSharedPerRow*lim.MaxRows) > maxSharedPerRow*lim.MaxRows { // a bomb is excelize's to refuse
+			return fmt.Errorf("%w: more than %d different texts", ErrTooMuchText, maxSharedPerRow*lim.MaxRows)
 		}
 	}
 	return nil
+}
+
+// countElements counts the start and empty tags named name in an XML
+// text (<si>, <si/>, <si >, <x:si>), up to one more than limit: cheaper
+// than parsing it, which excelize does next. In XML a '<' starts markup only.
+func countElements(r io.Reader, name string, limit int) int {
+	br := bufio.NewReaderSize(r, 64<<10)
+	n := 0
+	for n <= limit {
+		if _, err := br.ReadSlice('<'); errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		} else if err != nil {
+			return n
+		}
+		tag, _ := br.Peek(64) // a name beyond 64 bytes is no si
+		end := bytes.IndexAny(tag, " \t\r\n/>")
+		if end <= 0 || tag[0] == '/' {
+			continue // a closing tag, or not a tag's name
+		}
+		local := tag[:end]
+		if i := bytes.IndexByte(local, ':'); i >= 0 {
+			local = local[i+1:]
+		}
+		if string(local) == name {
+			n++
+		}
+	}
+	return n
 }
 
 func readXLSX(data []byte, lim Limits) (*Log, error) {

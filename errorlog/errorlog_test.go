@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"runtime"
 	"strings"
 	"testing"
@@ -63,6 +64,7 @@ func TestRead(t *testing.T) {
 		{"UTF-8 cut inside its last character", []byte("Message;Module\nm;José_Core\nm;Zoë_UI\xc3"), "CSV", "Message,Module", 2, nil, "José_Core", nil},
 		{"Windows-1252 with its only accent at its end", []byte("Message;Module\nm;Caf\xe9\r\n"), "CSV", "Message,Module", 1, nil, "Café", nil},
 		{"UTF-8 with a line appended in Latin-1", []byte("Message;Module\nm;Faturação_CS\nm;Caf\xe9\n"), "CSV", "Message,Module", 2, nil, "Faturação_CS", nil},
+		{"Windows-1252 whose bytes are UTF-8 in places", []byte("Message;Module\nm;\xe9chou\xe9\xa0\xbb_CS\n"), "CSV", "Message,Module", 1, nil, "échoué\u00a0»_CS", nil},
 		{"a log padded with zeros after a crash", []byte("Message;Module\nm;Orders_CS\n" + strings.Repeat("m;Y\n", 1250) + "\x00\x00\x00"), "CSV", "Message,Module", 1251, nil, "Orders_CS", nil},
 		{"another encoding, with control characters", []byte("Message\nModule \xe9\x01t\xe9\n"), "", "", 0, nil, "", ErrEncoding},
 		{"UTF-16 without a BOM", []byte("M\x00e\x00s\x00"), "", "", 0, nil, "", ErrBinary},
@@ -186,6 +188,11 @@ func TestWorkbookTextBounded(t *testing.T) {
 		{"40 rows naming one 1 MB text", sharedWorkbook(t, rows(40, sameLong)), ErrTooMuchText},           // 40 × 32 KB: over 1 MB
 		{"99 rows of distinct texts", sharedWorkbook(t, rows(99, distinct)), nil},                         // 396 shared strings
 		{"95 such rows and 700 more texts", withExtraStrings(t, rows(95, distinct), 700), ErrTooMuchText}, // 99 rows, over 10 texts a row
+		// However the elements are written: empty, spaced, prefixed.
+		{"1,000 more empty texts", padSharedStrings(t, sharedWorkbook(t, rows(10, distinct)), strings.Repeat("<si/>", 1000)), ErrTooMuchText},
+		{"1,000 more spaced texts", padSharedStrings(t, sharedWorkbook(t, rows(10, distinct)), strings.Repeat(`<si ><t>x</t></si >`, 1000)), ErrTooMuchText},
+		{"1,000 more prefixed texts", padSharedStrings(t, sharedWorkbook(t, rows(10, distinct)), strings.Repeat(`<x:si><x:t>x</x:t></x:si>`, 1000)), ErrTooMuchText},
+		{"900 more empty texts", padSharedStrings(t, sharedWorkbook(t, rows(10, distinct)), strings.Repeat("<si/>", 900)), nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if len(c.file) > 64<<10 {
@@ -205,6 +212,34 @@ func TestWorkbookTextBounded(t *testing.T) {
 			}
 		})
 	}
+}
+
+// padSharedStrings adds pad to the end of a workbook's shared strings.
+func padSharedStrings(t *testing.T, data []byte, pad string) []byte {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	zw := zip.NewWriter(&out)
+	for _, f := range zr.File {
+		r, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(r)
+		r.Close()
+		if f.Name == "xl/sharedStrings.xml" {
+			b = bytes.Replace(b, []byte("</sst>"), []byte(pad+"</sst>"), 1)
+		}
+		w, _ := zw.Create(f.Name)
+		w.Write(b)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
 }
 
 // withExtraStrings is sharedWorkbook with n more shared strings, in rows

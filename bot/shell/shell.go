@@ -138,11 +138,6 @@ func New(b *bot.Bot, out io.Writer, in io.Reader, o Options) *Shell {
 	if o.Session == "" {
 		o.Session = newSession(time.Now())
 	}
-	if !o.Terminal {
-		// A file piped in may be UTF-16 (Notepad's "Unicode"): decoded
-		// when it starts with a byte-order mark. Other text passes as is.
-		in = transform.NewReader(in, textunicode.BOMOverride(transform.Nop))
-	}
 	return &Shell{bot: b, opts: o, out: out, in: bufio.NewReaderSize(in, 64<<10)}
 }
 
@@ -302,7 +297,10 @@ func (s *Shell) startReading() {
 	s.lines, s.stop = make(chan line), make(chan struct{})
 	go func() {
 		defer close(s.lines)
-		for {
+		for first := true; ; first = false {
+			if first && !s.opts.Terminal {
+				s.in = utf16Input(s.in)
+			}
 			text, over, err := readBounded(s.in, maxMessage)
 			if err != nil && text == "" && !over {
 				return
@@ -331,6 +329,19 @@ func (s *Shell) startReading() {
 			}
 		}
 	}()
+}
+
+// utf16Input decodes a file piped in as UTF-16 (Notepad's "Unicode") when
+// its first bytes are a UTF-16 byte-order mark; other input passes as is.
+// It looks at what the first read brought, not waiting for more.
+func utf16Input(in *bufio.Reader) *bufio.Reader {
+	if _, err := in.Peek(1); err != nil {
+		return in
+	}
+	if head, _ := in.Peek(in.Buffered()); !bytes.HasPrefix(head, []byte{0xFF, 0xFE}) && !bytes.HasPrefix(head, []byte{0xFE, 0xFF}) {
+		return in
+	}
+	return bufio.NewReaderSize(transform.NewReader(in, textunicode.UTF16(textunicode.LittleEndian, textunicode.ExpectBOM).NewDecoder()), 64<<10)
 }
 
 // readBounded reads the next line with its end, like ReadString('\n'),

@@ -658,7 +658,7 @@ func TestPipedEncodings(t *testing.T) {
 	}
 	for _, c := range []struct{ name, in string }{
 		{"UTF-16 (Notepad's Unicode)", utf16(strings.ReplaceAll(session, "\n", "\r\n"))},
-		{"Windows-1252", strings.ReplaceAll(session, "ç", "\xe7")}, // ã stays UTF-8: a line may be both
+		{"Windows-1252", strings.NewReplacer("ç", "\xe7", "ã", "\xe3").Replace(session)},
 		{"two files, each with its byte-order mark", "\ufeff/upgrade track prod\r\n\r\n" + "\ufeff/upgrade failed prod:\r\nFaturação_CS\r\n\r\n/upgrade status prod\r\n"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -682,5 +682,24 @@ func TestTerminalControlsApartFromTheOutput(t *testing.T) {
 	}
 	if strings.Contains(out.String(), "\x1b") || terminal.String() != pasteOn+pasteOff {
 		t.Errorf("output %q, terminal %q; want the controls on the terminal alone", out.String(), terminal.String())
+	}
+}
+
+// A program driving the shell through a pipe may write a byte at a time:
+// looking for a byte-order mark takes what the first write brought, and
+// waits for no more.
+func TestUTF16LookNeedsOneWrite(t *testing.T) {
+	pr, pw := io.Pipe()
+	t.Cleanup(func() { pw.Close() })
+	go pw.Write([]byte("\n"))
+	done := make(chan *bufio.Reader)
+	go func() { done <- utf16Input(bufio.NewReader(pr)) }()
+	select {
+	case in := <-done:
+		if b, err := in.ReadByte(); err != nil || b != '\n' {
+			t.Errorf("read %q, %v", b, err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("waited for a second write")
 	}
 }

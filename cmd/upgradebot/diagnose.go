@@ -64,7 +64,7 @@ func cmdDiagnose(ctx context.Context, args []string, e env) error {
 		name = pos[0]
 	}
 	if name == "-" {
-		data, err = readLimited(ctx, e.stdin)
+		data, err = readLimited(ctx, func() (io.ReadCloser, error) { return io.NopCloser(e.stdin), nil })
 	} else {
 		data, err = readFileLimited(ctx, name)
 	}
@@ -108,31 +108,36 @@ func cmdDiagnose(ctx context.Context, args []string, e env) error {
 var errTooLarge = fmt.Errorf("more than %d MB: diagnose reads at most %d MB; pass only the part with the errors (cut the log around them first)", maxInput>>20, maxInput>>20)
 
 func readFileLimited(ctx context.Context, path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
 		return nil, errors.New("no such file: check the path, or give - to read standard input")
-	}
-	if err != nil {
+	case err != nil:
 		return nil, err
-	}
-	defer f.Close()
-	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+	case fi.IsDir():
 		return nil, errors.New("it is a directory: give a file's path, or - to read standard input")
 	}
-	return readLimited(ctx, f)
+	// Opened where it is read: opening a FIFO waits for its writer.
+	return readLimited(ctx, func() (io.ReadCloser, error) { return os.Open(path) })
 }
 
-// readLimited reads all of r, or fails with errTooLarge beyond maxInput,
-// or when ctx ends (Ctrl-C, a CI job's time limit) while it waits on a
-// terminal, a pipe or a FIFO: a read cannot be interrupted, so it is left
-// to the process's exit.
-func readLimited(ctx context.Context, r io.Reader) ([]byte, error) {
+// readLimited reads all of what open gives, or fails with errTooLarge
+// beyond maxInput, or when ctx ends (Ctrl-C, a CI job's time limit) while
+// it waits on a terminal, a pipe or a FIFO: neither an open nor a read can
+// be interrupted, so they are left to the process's exit.
+func readLimited(ctx context.Context, open func() (io.ReadCloser, error)) ([]byte, error) {
 	type result struct {
 		data []byte
 		err  error
 	}
 	done := make(chan result, 1)
 	go func() {
+		r, err := open()
+		if err != nil {
+			done <- result{nil, err}
+			return
+		}
+		defer r.Close()
 		data, err := io.ReadAll(io.LimitReader(r, maxInput+1))
 		done <- result{data, err}
 	}()
@@ -144,6 +149,8 @@ func readLimited(ctx context.Context, r io.Reader) ([]byte, error) {
 		}
 		data = res.data
 	case <-ctx.Done():
+	}
+	if ctx.Err() != nil { // also when the input ended as the interrupt came
 		return nil, fmt.Errorf("interrupted before the input ended: %w", context.Cause(ctx))
 	}
 	if len(data) > maxInput {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/upgradebot/upgradebot/internal/errorlogtest"
@@ -170,19 +171,26 @@ func TestDiagnoseNoSuchFile(t *testing.T) {
 }
 
 // Ctrl-C or a CI job's SIGTERM stops diagnose while it waits on an input
-// that never ends (a terminal, a stalled pipe, a FIFO), with an error.
+// that never ends (a terminal, a stalled pipe) or a FIFO nobody writes to
+// (whose opening waits), with an error.
 func TestDiagnoseInterruptedWhileReading(t *testing.T) {
 	stdin, never := io.Pipe() // nothing is ever written
 	t.Cleanup(func() { never.Close() })
-	var out, errOut bytes.Buffer
-	ctx, interrupt := context.WithCancel(context.Background())
-	done := make(chan int)
-	go func() {
-		done <- runMain(ctx, []string{"diagnose", "--json", "-"}, env{stdin: stdin, stdout: &out, stderr: &errOut, environ: map[string]string{"HOME": t.TempDir()}})
-	}()
-	interrupt()
-	if code := <-done; code != 1 || !strings.Contains(errOut.String(), "interrupted before the input ended") {
-		t.Errorf("exit %d, stderr %q; want 1 and the reason", code, errOut.String())
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, input := range []string{"-", fifo} {
+		var out, errOut bytes.Buffer
+		ctx, interrupt := context.WithCancel(context.Background())
+		done := make(chan int)
+		go func() {
+			done <- runMain(ctx, []string{"diagnose", "--json", input}, env{stdin: stdin, stdout: &out, stderr: &errOut, environ: map[string]string{"HOME": t.TempDir()}})
+		}()
+		interrupt()
+		if code := <-done; code != 1 || !strings.Contains(errOut.String(), "interrupted before the input ended") {
+			t.Errorf("%s: exit %d, stderr %q; want 1 and the reason", input, code, errOut.String())
+		}
 	}
 }
 
