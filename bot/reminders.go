@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -308,8 +309,8 @@ func (b *Bot) ScheduledReminder(ctx context.Context, workspace, channel string, 
 		summaries = append(summaries, p.Summary)
 	}
 	r.Summary = strings.Join(summaries, "; ")
-	if n := len(reminded) + len(more); n > 0 {
-		r.Summary = "Reminder: " + plural(n, "environment has", "environments have") + " work outstanding"
+	if names := append(slices.Clone(reminded), more...); len(names) > 0 { // named: a notification is read alone
+		r.Summary = "Reminder: " + Shorten(strings.Join(names, ", "), 120) + map[bool]string{true: " has", false: " have"}[len(names) == 1] + " work outstanding"
 	}
 	if len(more) > 0 {
 		r.Context(notShown(fmt.Sprintf("… and outstanding work on %s not shown here: ", plural(len(more), "more environment", "more environments")), more,

@@ -163,7 +163,7 @@ func TestOneReminderPerChannel(t *testing.T) {
 			stepAt(t, s, clock, t0.Add(time.Second))
 			stepAt(t, s, clock, t0.Add(10*time.Minute))
 			posts := f.rec.all()
-			if len(posts) != 1 || posts[0].reply.Summary != "Reminder: 3 environments have work outstanding" {
+			if len(posts) != 1 || posts[0].reply.Summary != "Reminder: dev, prod, qa have work outstanding" {
 				t.Fatalf("want one post for the three environments, got %v", summaries(posts))
 			}
 			out := bot.RenderText(posts[0].reply)

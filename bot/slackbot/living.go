@@ -672,8 +672,14 @@ func (a *App) threadAnnouncement(ctx context.Context, resp bot.Response, o origi
 		return false, nil
 	}
 	r := resp.Announce
-	if r.Empty() {
+	switch {
+	case r.Empty():
 		r = resp.Milestone
+	case !resp.Milestone.Empty():
+		// Sent to the channel for the milestone: its notification says it first.
+		q := *r
+		q.Summary = resp.Milestone.Summary + " · " + r.Summary
+		r = &q
 	}
 	if r.Empty() {
 		return false, nil

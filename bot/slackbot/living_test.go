@@ -497,6 +497,12 @@ func milestoneCharts(t *testing.T, failFirst bool) {
 	command("failed A")
 	command("done A")
 	allClear(1)
+	// Sent to the channel for the milestone, the announcement's notification says the milestone first.
+	for _, p := range h.fake.Calls("chat.postMessage") {
+		if strings.Contains(p.Field("blocks"), "prod's list is empty") && !strings.HasPrefix(p.Field("text"), "prod's list is empty") {
+			t.Errorf("the milestone's post is notified as %q", p.Field("text"))
+		}
+	}
 	h.fake.WaitCalls(1, 5*time.Second, "files.getUploadURLExternal")
 	if !failFirst {
 		h.fake.WaitCalls(1, 5*time.Second, "files.completeUploadExternal")
