@@ -68,7 +68,7 @@ func TestCommands(t *testing.T) {
 		{"U1", "untrack prod qa", false, true, []string{"Untrack one environment at a time: `/upgrade untrack prod`, then `/upgrade untrack qa`."}, nil},
 		{"U1", "untrack prod", true, false, []string{"stopped following prod"}, nil},
 		{"U1", "untrack prod", false, true, []string{"This channel does not follow prod, so there is nothing to stop here"}, nil},
-		{"U1", "status", false, true, []string{"No environment is followed"}, nil},
+		{"U1", "status", false, true, []string{"This channel follows no environment. Name one, e.g. `/upgrade status prod`, or ask in its channel:", "prod — followed in no channel", "/upgrade track <env> here follows one"}, nil},
 		{"U1", "history staging", false, true, []string{"No environment named staging is tracked in this workspace", "/upgrade track staging"}, nil},
 	}
 	for i, s := range steps {
@@ -672,4 +672,19 @@ func TestFilesSharedOnlyWhereFollowed(t *testing.T) {
 	}
 	// Read privately, history and status still answer anywhere.
 	mustSay(t, text(cmd(t, b, "C2", "U2", "history prod")), "History of prod")
+}
+
+// In a channel that follows nothing, a command names the workspace's
+// environments and where each is followed, not a made-up example that
+// would be tracked as a new environment if followed.
+func TestNoEnvironmentHereNamesThoseTracked(t *testing.T) {
+	b, _ := newTestBot(t)
+	mustSay(t, text(cmd(t, b, "C9", "U1", "status")), "No environment is tracked here yet. Start with `/upgrade track <env> [version]`")
+	cmd(t, b, "C1", "U1", "track stg 11.31.0")
+	cmd(t, b, "C2", "U1", "track stg")
+	out := text(cmd(t, b, "C9", "U2", "done Orders"))
+	mustSay(t, out, "Name one, e.g. `/upgrade done stg: Orders`", "stg — followed in #C1, #C2")
+	if strings.Contains(out, "prod") {
+		t.Errorf("a made-up environment suggested:\n%s", out)
+	}
 }

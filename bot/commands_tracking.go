@@ -252,7 +252,7 @@ func (b *Bot) resolveEnv(ctx context.Context, c Command, named string, modules [
 	}
 	switch len(envs) {
 	case 0:
-		return "", b.noEnvironment()
+		return "", b.noEnvironment(ctx, c)
 	case 1:
 		return envs[0].Name, nil
 	}
@@ -377,9 +377,35 @@ func withEnv(text, env string) string {
 	return strings.TrimSpace(name + " " + env + " " + args)
 }
 
-// noEnvironment says that the channel follows no environment, and what to do.
-func (b *Bot) noEnvironment() *Reply {
-	return errorReply("No environment is followed in this channel. Start with `" + b.cmd + " track <env>`, or name one: `" + b.cmd + " status prod`.")
+// noEnvironment says that the channel follows no environment, and what to
+// do: name one of those the workspace tracks (and where each is followed),
+// or start tracking. An example with a made-up name would be followed.
+func (b *Bot) noEnvironment(ctx context.Context, c Command) *Reply {
+	envs, err := b.store.Environments(ctx, c.Workspace)
+	if err != nil || len(envs) == 0 {
+		return errorReply("No environment is tracked here yet. Start with `" + b.cmd + " track <env> [version]` in the channel where its upgrade is discussed, e.g. `" + b.cmd + " track prod 11.31.0`.")
+	}
+	r := errorReply(fmt.Sprintf("This channel follows no environment. Name one, e.g. `%s %s`, or ask in its channel:", b.cmd, codeText(withEnv(c.Text, envs[0].Name))))
+	var lines []Line
+	for i, e := range envs {
+		if i == 10 {
+			lines = append(lines, Line{T(fmt.Sprintf("… and %d more: ", len(envs)-i)), C(b.cmd + " envs"), T(" lists them.")})
+			break
+		}
+		l := Line{T("• "), B(e.Name), T(" — followed in no channel")}
+		for j, ch := range e.Channels[:min(len(e.Channels), 3)] {
+			if j == 0 {
+				l = append(l[:2], T(" — followed in "))
+			} else {
+				l = append(l, T(", "))
+			}
+			l = append(l, Ch(ch))
+		}
+		lines = append(lines, l)
+	}
+	r.Section(lines...)
+	r.Context(Line{C(b.cmd + " track <env>"), T(" here follows one in this channel too.")})
+	return r
 }
 
 func (b *Bot) cmdFailed(ctx context.Context, c Command, args string) Response {
@@ -961,7 +987,7 @@ func (b *Bot) nothingToRemind(ctx context.Context, c Command) *Reply {
 		return b.storeError("list environments", err)
 	}
 	if len(envs) == 0 {
-		return b.noEnvironment()
+		return b.noEnvironment(ctx, c)
 	}
 	var quiet []string
 	var lines []Line

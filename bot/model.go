@@ -22,6 +22,7 @@ const (
 	Link
 	Mention  // a Slack user id, shown as a mention where the id is well formed
 	Verbatim // text people wrote or the store kept (a history detail): never formatted
+	Channel  // a Slack channel id, shown as a link to the channel where the id is well formed
 )
 
 // Span is a run of text with one style. Text is never markup: renderers escape it.
@@ -74,6 +75,9 @@ func V(s string) Span { return Span{Text: s, Style: Verbatim} }
 
 // M makes a user mention span from a Slack user id.
 func M(userID string) Span { return Span{Text: userID, Style: Mention} }
+
+// Ch is a channel by its id.
+func Ch(channelID string) Span { return Span{Text: channelID, Style: Channel} }
 
 // PlainText returns the line's text without styles.
 func (l Line) PlainText() string {

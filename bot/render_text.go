@@ -64,6 +64,8 @@ func textLine(l Line) string {
 			}
 		case Code:
 			b.WriteString(s.Text)
+		case Channel:
+			b.WriteString("#" + s.Text)
 		default:
 			b.WriteString(s.Text)
 		}

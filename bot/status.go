@@ -39,7 +39,7 @@ func (b *Bot) status(ctx context.Context, c Command, names []string) (*Reply, *R
 			return nil, b.storeError("list environments", err)
 		}
 		if len(envs) == 0 {
-			return nil, b.noEnvironment()
+			return nil, b.noEnvironment(ctx, c)
 		}
 		for _, e := range envs {
 			names = append(names, e.Name)

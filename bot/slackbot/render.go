@@ -36,6 +36,9 @@ const (
 
 var userID = regexp.MustCompile(`^[UWB][A-Z0-9]{2,20}$`)
 
+// channelID is a Slack channel id (public, private or shared).
+var channelID = regexp.MustCompile(`^[CG][A-Z0-9]{2,20}$`)
+
 // EscapeSlack escapes text for Slack once: & < > are the only characters
 // Slack treats as markup, so a module named <!channel> pings nobody.
 func EscapeSlack(s string) string {
@@ -104,6 +107,11 @@ func mrkdwnSpan(s bot.Span) string {
 			return "<@" + s.Text + ">"
 		}
 		return t
+	case bot.Channel:
+		if channelID.MatchString(s.Text) {
+			return "<#" + s.Text + ">"
+		}
+		return "#" + t
 	}
 	return t
 }
@@ -459,7 +467,7 @@ func cutSpans(head bot.Line, parts []string, tail bot.Line, max int) (string, bo
 		}
 		end := closing(items[kept])
 		room := max - utf8.RuneCountInString(end)
-		if k < len(head) && !separator(head[k]) && (kept == 0 || head[k].Style != bot.Code && head[k].Style != bot.Mention) {
+		if k < len(head) && !separator(head[k]) && (kept == 0 || head[k].Style != bot.Code && head[k].Style != bot.Mention && head[k].Style != bot.Channel) {
 			// Shorten the first span left out rather than show none of it.
 			end = closing(items[k+1])
 			if cut, ok := cutSpan(head[k], max-utf8.RuneCountInString(end)-before[k]); ok && (kept == 0 || utf8.RuneCountInString(cut) >= minCutSpan) {
@@ -480,7 +488,7 @@ const minCutSpan = 20
 // is cut before it is escaped, so no entity or markup is split.
 func cutSpan(s bot.Span, max int) (string, bool) {
 	r := []rune(s.Text)
-	if max <= 0 || len(r) < 2 || s.Style == bot.Mention {
+	if max <= 0 || len(r) < 2 || s.Style == bot.Mention || s.Style == bot.Channel {
 		return "", false
 	}
 	render := func(n int) string {
