@@ -3,7 +3,6 @@ package bot
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"unicode"
 
@@ -141,8 +140,13 @@ func (b *Bot) usageError(def *commandDef, problem string) Response {
 	return private(r)
 }
 
-// doneWords mean done, though they are spelled nearer other commands ("fixed" is two letters from "failed").
-var doneWords = []string{"fixed", "published", "republish", "resolved", "complete", "completed", "finished"}
+// meant are words people type for a command, though spelled nearer
+// another ("fixed" is two letters from "failed") or no command at all.
+var meant = map[string]string{
+	"fixed": "done", "published": "done", "republish": "done", "resolved": "done", "complete": "done", "completed": "done", "finished": "done",
+	"?": "help", "-h": "help", "--help": "help", "what": "help", "how": "help", "hi": "help", "hello": "help", "commands": "help",
+	"list": "status", "show": "status", "ls": "status",
+}
 
 func (b *Bot) unknownCommand(name string) Response {
 	best, dist := "", 1<<30
@@ -153,12 +157,13 @@ func (b *Bot) unknownCommand(name string) Response {
 			}
 		}
 	}
-	if slices.Contains(doneWords, strings.ToLower(name)) {
-		best, dist = "done", 0
+	if m, ok := meant[strings.ToLower(name)]; ok {
+		best, dist = m, 0
 	}
 	def := b.lookup(best)
 	problem := fmt.Sprintf("I don't know the command %q.", Shorten(name, 40))
-	if dist <= max(2, len(best)/2) {
+	// One letter off in a short word, two in a longer one: "info" is no "undo".
+	if dist <= 1 || dist == 2 && len(name) >= 6 && len(best) >= 5 {
 		problem += fmt.Sprintf(" Did you mean %s?", best)
 		return b.usageError(def, problem)
 	}

@@ -2,8 +2,11 @@
 // "did you mean …?" messages.
 package suggest
 
-// Distance is the Levenshtein distance of a and b, in bytes.
+// Distance is the edit distance of a and b, in bytes: letters inserted,
+// deleted, replaced, or two side by side swapped (the commonest typo:
+// "stauts"), each one edit.
 func Distance(a, b string) int {
+	before := make([]int, len(b)+1) // the row before prev, for a swap
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {
@@ -17,8 +20,11 @@ func Distance(a, b string) int {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], before[j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
+		before, prev, cur = prev, cur, before
 	}
 	return prev[len(b)]
 }
