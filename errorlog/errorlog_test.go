@@ -65,6 +65,7 @@ func TestRead(t *testing.T) {
 		{"Windows-1252 with its only accent at its end", []byte("Message;Module\nm;Caf\xe9\r\n"), "CSV", "Message,Module", 1, nil, "Café", nil},
 		{"UTF-8 with a line appended in Latin-1", []byte("Message;Module\nm;Faturação_CS\nm;Caf\xe9\n"), "CSV", "Message,Module", 2, nil, "Faturação_CS", nil},
 		{"Windows-1252 whose bytes are UTF-8 in places", []byte("Message;Module\nm;\xe9chou\xe9\xa0\xbb_CS\n"), "CSV", "Message,Module", 1, nil, "échoué\u00a0»_CS", nil},
+		{"a UTF-8 line quoting Windows-1252", []byte("Message;Module\nacc\xe8s refus\xe9 \xe2\x80\xa6;Faturação_CS\n"), "CSV", "Message,Module", 1, nil, "Faturação_CS", nil},
 		{"a log padded with zeros after a crash", []byte("Message;Module\nm;Orders_CS\n" + strings.Repeat("m;Y\n", 1250) + "\x00\x00\x00"), "CSV", "Message,Module", 1251, nil, "Orders_CS", nil},
 		{"another encoding, with control characters", []byte("Message\nModule \xe9\x01t\xe9\n"), "", "", 0, nil, "", ErrEncoding},
 		{"UTF-16 without a BOM", []byte("M\x00e\x00s\x00"), "", "", 0, nil, "", ErrBinary},

@@ -71,7 +71,7 @@ func New() *Metrics {
 	m.queueBytes = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: Namespace, Name: "work_queue_bytes", Help: "Bytes of the Slack requests held (the bound counts them)."})
 	m.connected = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: Namespace, Name: "slack_connected", Help: "1 while the bot can take Slack traffic (Socket Mode: connected), else 0."})
 	m.reconnects = prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: "slack_reconnects_total", Help: "Socket Mode connections opened after the first."})
-	m.recovered = prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: "journal_recovered_total", Help: "Acknowledged work a stopped process (or replica) left in the journal, taken up to be finished."})
+	m.recovered = prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: "journal_recovered_total", Help: "Acknowledged work taken up again from the journal: left by a stopped process (or replica), or a reply Slack refused (rate limits, an outage), tried a minute later."})
 	m.undurable = prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: "journal_undurable_total", Help: "Work acknowledged without being journaled, because the store failed: answered, but lost if the process stops first."})
 	m.abandoned = prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: "journal_abandoned_total", Help: "Journaled work given up after being taken up again and again without finishing (its work may be what stopped the processes)."})
 	m.reg.MustRegister(m.remindersPosted, m.remindersMissed, m.latency, m.queueDepth, m.queueBytes, m.connected, m.reconnects, m.recovered, m.undurable, m.abandoned)

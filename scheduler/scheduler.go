@@ -140,9 +140,8 @@ type item struct {
 	failures     int
 }
 
-// Run checks schedules until ctx is cancelled, lets a post in progress
-// finish (within the shutdown timeout: it is not cut between Slack and its
-// done mark), frees the claims it holds and returns nil. Run it once.
+// Run checks schedules until ctx is cancelled, lets a post in progress finish (within the shutdown timeout: it is not
+// cut between Slack and its done mark), frees the claims it holds and returns nil. Run it once.
 func (s *Scheduler) Run(ctx context.Context) error {
 	if s.o.Poster == nil {
 		return errors.New("scheduler: Run needs a Poster")
@@ -282,9 +281,8 @@ func (s *Scheduler) channelSchedule(cs progress.ChannelSettings) (*Schedule, err
 	return sc.Anchored(cs.UpdatedAt), nil
 }
 
-// scan makes an item of a job's latest occurrence since the last scan (one
-// reminder of the current state, not a burst of stale ones after downtime);
-// the latest one older than the grace period is only checked, to count a miss.
+// scan makes an item of a job's latest occurrence since the last scan (one reminder of the current state, not a burst
+// of stale ones after downtime); the latest one older than the grace period is only checked, to count a miss.
 func (s *Scheduler) scan(ctx context.Context, j *job, now time.Time) {
 	from := slices.MaxFunc([]time.Time{j.settings.UpdatedAt, j.last}, time.Time.Compare) // a schedule counts from when it was set
 	j.last = now
@@ -324,8 +322,11 @@ func occKey(ws, ch, env string, occ time.Time) string {
 
 // recordMiss counts an occurrence nobody posted in time, unless it had nothing to say.
 func (s *Scheduler) recordMiss(ctx context.Context, it *item, now time.Time) {
-	if ok, err := s.o.Store.Claim(ctx, it.ws, it.key, progress.NewToken(), s.doneTTL()); err == nil && !ok {
-		return // handled elsewhere; with the store away, no replica could post it: missed
+	if ok, err := s.o.Store.Claim(ctx, it.ws, it.key, progress.NewToken(), s.doneTTL()); err != nil || !ok {
+		if err != nil { // whether a replica posted it before the store went away cannot be told: not counted
+			s.o.Logger.Warn("a scheduled post may have been missed: the store was away past its grace period", "key", it.key, "occurrence", it.occ, "err", err)
+		}
+		return
 	}
 	// Nothing to say then, or now: a digest of no environment, an upgrade started after it.
 	if it.env == "" {

@@ -659,6 +659,7 @@ func TestPipedEncodings(t *testing.T) {
 	for _, c := range []struct{ name, in string }{
 		{"UTF-16 (Notepad's Unicode)", utf16(strings.ReplaceAll(session, "\n", "\r\n"))},
 		{"Windows-1252", strings.NewReplacer("ç", "\xe7", "ã", "\xe3").Replace(session)},
+		{"Windows-1252 and UTF-8 in one line", strings.ReplaceAll(session, "ç", "\xe7")},
 		{"two files, each with its byte-order mark", "\ufeff/upgrade track prod\r\n\r\n" + "\ufeff/upgrade failed prod:\r\nFaturação_CS\r\n\r\n/upgrade status prod\r\n"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

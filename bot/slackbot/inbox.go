@@ -54,9 +54,6 @@ type Inbox struct {
 	failing atomic.Bool // the last Put failed: log once per outage
 	mu      sync.Mutex
 	atWork  map[string]progress.Entry // by inboxKey: kept claimed until done
-	// retrying holds the entries this process left for a later try (their
-	// reply failed): taken up again, they are no stopped process's work.
-	retrying map[string]bool
 }
 
 type nopInboxMetrics struct{}
@@ -88,7 +85,7 @@ func NewInbox(j progress.Journal, o InboxOptions) *Inbox {
 	if o.Metrics == nil {
 		o.Metrics = nopInboxMetrics{}
 	}
-	return &Inbox{j: j, o: o, atWork: map[string]progress.Entry{}, retrying: map[string]bool{}}
+	return &Inbox{j: j, o: o, atWork: map[string]progress.Entry{}}
 }
 
 func inboxKey(e progress.Entry) string { return e.Workspace + "/" + e.ID }
@@ -221,8 +218,6 @@ func (in *Inbox) recoverBatch(ctx context.Context, handle func(context.Context, 
 		if !busy {
 			in.atWork[inboxKey(e)] = e
 		}
-		retry := in.retrying[inboxKey(e)]
-		delete(in.retrying, inboxKey(e))
 		in.mu.Unlock()
 		if busy {
 			continue // ours, still at work: its keeping was late
@@ -237,12 +232,10 @@ func (in *Inbox) recoverBatch(ctx context.Context, handle func(context.Context, 
 			in.Done(ctx, e)
 			continue
 		}
-		if retry {
-			in.o.Logger.Info("trying again work whose reply Slack refused a while ago", "event_id", e.EventID, "kind", e.Kind, "channel", e.Channel)
-		} else {
-			in.o.Metrics.JournalRecovered()
-			in.o.Logger.Info("finishing work a stopped process left", "event_id", e.EventID, "kind", e.Kind, "channel", e.Channel)
-		}
+		// A stopped process's, or one whose reply Slack refused a minute ago
+		// (left by whichever replica; the journal does not say which).
+		in.o.Metrics.JournalRecovered()
+		in.o.Logger.Info("taking up journaled work left unfinished: a stopped process's, or a reply Slack refused", "event_id", e.EventID, "kind", e.Kind, "channel", e.Channel)
 		in.run(ctx, handle, e)
 	}
 	return len(entries)
@@ -269,8 +262,5 @@ func (in *Inbox) run(ctx context.Context, handle func(context.Context, progress.
 func (in *Inbox) forget(e progress.Entry) {
 	in.mu.Lock()
 	delete(in.atWork, inboxKey(e))
-	if len(in.retrying) < 10000 { // a Slack outage's worth; beyond, counted as recovered
-		in.retrying[inboxKey(e)] = true
-	}
 	in.mu.Unlock()
 }

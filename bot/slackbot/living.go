@@ -243,7 +243,9 @@ func (l *Living) Sweep(ctx context.Context, workspace string) {
 	for _, e := range envs {
 		for _, ch := range e.Channels {
 			k := livingKey{workspace, ch, e.Name}
-			if rec, err := l.record(ctx, k); err == nil && rec.TS != "" && !e.UpdatedAt.Before(rec.Edited.Truncate(time.Millisecond)) {
+			// A preparation too: gone quiet, it is edited at its stall, and
+			// that timer was the last process's.
+			if rec, err := l.record(ctx, k); err == nil && rec.TS != "" && (!e.UpdatedAt.Before(rec.Edited.Truncate(time.Millisecond)) || e.State == progress.StatePreparing) {
 				l.schedule(k, 0)
 			}
 		}

@@ -1091,4 +1091,13 @@ func TestLivingSaysThePreparationWentQuiet(t *testing.T) {
 	if n := r.count("chat.update"); n != updates+2 || !strings.Contains(lastText(r.fake.Calls("chat.update")), "No news of the preparation for 3h") {
 		t.Errorf("%d edits an hour later, want 1 more: %s", n-updates-1, lastText(r.fake.Calls("chat.update")))
 	}
+	// A restart (a deploy at night): the next process's sweep takes the hourly edits up.
+	r.living.Close()
+	next := NewLiving(LivingOptions{API: r.api, Core: r.core, Store: r.leases, Clock: r.clock})
+	t.Cleanup(next.Close)
+	next.Sweep(context.Background(), slackfake.TeamID)
+	r.clock.Advance(time.Hour + time.Minute)
+	if !strings.Contains(lastText(r.fake.Calls("chat.update")), "No news of the preparation for 4h") {
+		t.Errorf("after a restart, the message says: %s", lastText(r.fake.Calls("chat.update")))
+	}
 }
