@@ -148,7 +148,7 @@ func (b *Bot) handleAction(ctx context.Context, a Action) Response {
 		return resp
 	case ActionConfirm:
 		if _, yes := confirmed(a.Value); !yes {
-			return private(errorReply("That button is out of date."))
+			return private(errorReply("That button is out of date: run the command again to be asked anew (`" + b.cmd + " help` lists them)."))
 		}
 		id := a.ID
 		if a.Message != "" {
@@ -165,7 +165,7 @@ func (b *Bot) handleAction(ctx context.Context, a Action) Response {
 	case ActionTarget:
 		// Run as typed, without --yes: a target set since the offer is not replaced without asking.
 		if !strings.HasPrefix(a.Value, "track ") {
-			return private(errorReply("That button is out of date."))
+			return private(errorReply("That button is out of date: `" + b.cmd + " track <env> <version>` sets a target."))
 		}
 		if env, _, _ := strings.Cut(strings.TrimPrefix(a.Value, "track "), " "); !b.follows(ctx, a.Workspace, a.Channel, env) {
 			return private(errorReply(fmt.Sprintf("This channel no longer follows %s, so that button is out of date: `%s %s` follows it again.", env, b.cmd, a.Value)))
@@ -174,7 +174,7 @@ func (b *Bot) handleAction(ctx context.Context, a Action) Response {
 	case ActionRecord:
 		return b.cmdRecord(ctx, Command{Workspace: a.Workspace, Channel: a.Channel, User: a.User, ID: a.ID}, a.Value)
 	}
-	return private(errorReply("I don't know that button any more."))
+	return private(errorReply("I don't know that button any more (it is from an older version of me): `" + b.cmd + " status` shows where things stand, and `" + b.cmd + " help` what to type instead."))
 }
 
 // chooseEnv records a message's changes for the environment chosen, and

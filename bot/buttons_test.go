@@ -600,3 +600,16 @@ func TestMarkButtonsOfLongNamesDiffer(t *testing.T) {
 		}
 	}
 }
+
+// A button the bot no longer knows, or one out of date, says what to do instead.
+func TestOldButtonsSayWhatToDo(t *testing.T) {
+	b, _ := newTestBot(t)
+	for _, a := range []Action{
+		{ActionID: "gone_button", Value: "{}"},
+		{ActionID: ActionConfirm, Value: "reset prod"},
+		{ActionID: ActionTarget, Value: "{}"},
+	} {
+		a.Workspace, a.Channel, a.User, a.ID = "T1", "C1", "U1", a.ActionID
+		mustSay(t, text(b.HandleAction(context.Background(), a)), "`/upgrade ")
+	}
+}

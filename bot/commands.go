@@ -104,7 +104,7 @@ func (b *Bot) lookup(name string) *commandDef {
 func (b *Bot) handleCommand(ctx context.Context, c Command) Response {
 	name, args := splitCommand(c.Text)
 	if name == "" {
-		name = "help"
+		return private(b.gettingStarted())
 	}
 	def := b.lookup(name)
 	if def == nil {
@@ -121,6 +121,20 @@ func (b *Bot) handleCommand(ctx context.Context, c Command) Response {
 }
 
 func private(r *Reply) Response { return Response{Reply: r, Private: true} }
+
+// gettingStarted answers the command alone: what most people need, not
+// the whole reference (help has it).
+func (b *Bot) gettingStarted() *Reply {
+	r := &Reply{Summary: "Getting started with upgradebot"}
+	r.Section(Line{T("Paste an upgrade error or a Service Center message here: I explain it, and keep the list of modules to republish.")})
+	r.Section(
+		Line{T("• "), C(b.cmd + " status"), T(" — where the upgrade stands, and what to republish first")},
+		Line{T("• "), C(b.cmd + " take <module>"), T(" — say you are republishing a module")},
+		Line{T("• "), C(b.cmd + " done <module>"), T(" — mark it republished")},
+	)
+	r.Context(Line{C(b.cmd + " help"), T(" lists every command.")})
+	return r
+}
 
 func (b *Bot) usage(def *commandDef) Line {
 	u := b.cmd + " " + def.name

@@ -688,3 +688,13 @@ func TestNoEnvironmentHereNamesThoseTracked(t *testing.T) {
 		t.Errorf("a made-up environment suggested:\n%s", out)
 	}
 }
+
+// The command alone answers with what a newcomer needs, not the reference.
+func TestCommandAloneGetsStarted(t *testing.T) {
+	b, _ := newTestBot(t)
+	out := text(cmd(t, b, "C1", "U1", ""))
+	mustSay(t, out, "Paste an upgrade error", "/upgrade status", "/upgrade take <module>", "/upgrade done <module>", "/upgrade help lists every command")
+	if n := strings.Count(out, "\n"); n > 8 {
+		t.Errorf("%d lines for the command alone:\n%s", n, out)
+	}
+}
