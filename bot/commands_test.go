@@ -698,3 +698,22 @@ func TestCommandAloneGetsStarted(t *testing.T) {
 		t.Errorf("%d lines for the command alone:\n%s", n, out)
 	}
 }
+
+// A module name one letter off (two in a longer name) gets a suggestion
+// when one listed module is that near; nothing is recorded.
+func TestModuleTypoSuggested(t *testing.T) {
+	b, _ := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod")
+	cmd(t, b, "C1", "U1", "failed Billing_CS Orders_Core Invoices_UI")
+	for _, c := range []struct{ cmd, want string }{
+		{"done Biling_CS", `Did you mean "Billing_CS"? /upgrade done prod: Billing_CS`},
+		{"done Orders_Cor", `Did you mean "Orders_Core"? /upgrade done prod: Orders_Core`},
+		{"take Order_Core", `Did you mean "Orders_Core"? /upgrade take prod: Orders_Core`},
+	} {
+		out := text(cmd(t, b, "C1", "U2", c.cmd))
+		mustSay(t, out, c.want)
+	}
+	if out := text(cmd(t, b, "C1", "U2", "done Payments")); strings.Contains(out, "Did you mean") {
+		t.Errorf("a name far from every listed one got a suggestion:\n%s", out)
+	}
+}

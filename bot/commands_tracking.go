@@ -11,6 +11,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/upgradebot/upgradebot/internal/suggest"
 	"github.com/upgradebot/upgradebot/progress"
 )
 
@@ -812,10 +813,25 @@ func (b *Bot) didYouMean(ctx context.Context, workspace, env, command string, na
 		return nil
 	}
 	var meant []string
-	for _, want := range append(slices.Clone(names), strings.Join(names, " ")) {
+	for i, want := range append(slices.Clone(names), strings.Join(names, " ")) {
+		found := false
 		for _, m := range st.Modules {
 			if looseKey(m.Name) == looseKey(want) && !slices.Contains(meant, m.Name) {
-				meant = append(meant, m.Name)
+				meant, found = append(meant, m.Name), true
+			}
+		}
+		if !found && i < len(names) {
+			// A typo: one letter off ("Biling_CS"), two in a longer name, and
+			// only when one listed module is that near.
+			best, n := "", 0
+			for _, m := range st.Modules {
+				d := suggest.Distance(looseKey(m.Name), looseKey(want))
+				if d <= 1 || d == 2 && len(looseKey(want)) >= 8 {
+					best, n = m.Name, n+1
+				}
+			}
+			if n == 1 && !slices.Contains(meant, best) {
+				meant = append(meant, best)
 			}
 		}
 	}
