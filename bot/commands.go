@@ -171,7 +171,9 @@ func (b *Bot) unknownCommand(name string) Response {
 			}
 		}
 	}
-	if m, ok := meant[strings.ToLower(name)]; ok {
+	if m, ok := meant[strings.ToLower(name)]; ok && m == "help" {
+		return private(b.gettingStarted()) // "hi", "?", "what…": no command was meant
+	} else if ok {
 		best, dist = m, 0
 	}
 	def := b.lookup(best)

@@ -256,6 +256,11 @@ func (a *App) take(ev slackevents.EventsAPIEvent, cb *slackevents.EventsAPICallb
 	switch {
 	case len(shots) > 0:
 		return a.answerWithScreenshots(j, d, r, shots)
+	case r.Silent() && channelType == slackevents.ChannelTypeIM && !fromBot && strings.TrimSpace(m.Text) != "":
+		// A direct message only the bot reads: what it does not know is
+		// answered as a command would be ("did you mean", or the help).
+		j.run = d.tag(func(ctx context.Context) { a.handleMention(ctx, cb.EventID, m, m.Text, false) })
+		return a.submitEvent(j, m, nil, d)
 	case r.Silent():
 		return true
 	}

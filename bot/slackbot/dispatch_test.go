@@ -265,3 +265,23 @@ func TestGridMemberCommandsInSharedChannel(t *testing.T) {
 		t.Errorf("the Grid member's status: %+v", eph)
 	}
 }
+
+// In a direct message with the bot, a command works without its name,
+// and text the bot does not know gets an answer, not silence: only the
+// bot reads there.
+func TestDirectMessageAnswersWhatItDoesNotKnow(t *testing.T) {
+	h := start(t, setup{mode: ModeHTTP})
+	dm := func(id, ts, text string) map[string]any {
+		ev := slackfake.Message("D0DM", ana, ts, text)
+		ev["channel_type"] = "im"
+		return ev
+	}
+	h.postEvent("EvDM1", dm("EvDM1", "1700009000.000100", "stauts"), 0)
+	h.waitJobs(1)
+	posts := h.fake.WaitCalls(1, 5*time.Second, "chat.postMessage", "chat.postEphemeral")
+	mustContain(t, "a typo in a direct message", posts[0].Field("blocks"), "Did you mean status?")
+	h.postEvent("EvDM2", dm("EvDM2", "1700009000.000200", "hello there"), 0)
+	h.waitJobs(2)
+	posts = h.fake.WaitCalls(2, 5*time.Second, "chat.postMessage", "chat.postEphemeral")
+	mustContain(t, "a greeting in a direct message", posts[1].Field("blocks"), "/upgrade status")
+}
