@@ -29,7 +29,7 @@ func commandTable() []*commandDef {
 			examples: []string{"track prod 11.31.0 self-managed", "track qa cloud", "track legacy 11.31.0 from 10.0.1"}, run: (*Bot).cmdTrack},
 		{name: "untrack", args: "<env>", summary: "Stop following an environment in this channel (its data is kept).", admin: true,
 			examples: []string{"untrack qa"}, run: (*Bot).cmdUntrack},
-		{name: "status", args: "[env]", summary: "Where the upgrade stands: state, progress, counts and the modules to republish (only you see it).",
+		{name: "status", aliases: []string{"list", "show"}, args: "[env]", summary: "Where the upgrade stands: state, progress, counts and the modules to republish (only you see it).",
 			examples: []string{"status", "status prod"}, readOnly: true, run: (*Bot).cmdStatus},
 		{name: "failed", args: "[env:] <module>…", summary: "Add modules that failed the preparation (names separated by spaces, commas, lines or \"and\"; quote names with spaces; text in parentheses is a comment).",
 			examples: []string{"failed Billing_CS Orders", `failed prod: "Customer Portal"`, "failed stg: Billing_CS (from the error log), Orders_Core and Pricing_Lib"}, run: (*Bot).cmdFailed},
@@ -61,7 +61,7 @@ func commandTable() []*commandDef {
 			examples: []string{"record 3fK9xQ2a"}, run: (*Bot).cmdRecord},
 		{name: "diagnose", args: "<text>", summary: "Explain an error message without recording anything.",
 			examples: []string{"diagnose There were errors preparing some modules."}, readOnly: true, run: (*Bot).cmdDiagnose},
-		{name: "help", args: "[command]", summary: "This help, or one command's.", examples: []string{"help", "help done"}, readOnly: true, run: (*Bot).cmdHelp},
+		{name: "help", aliases: []string{"commands", "--help", "-h"}, args: "[command]", summary: "This help, or one command's.", examples: []string{"help", "help done"}, readOnly: true, run: (*Bot).cmdHelp},
 	}
 }
 
@@ -158,8 +158,7 @@ func (b *Bot) usageError(def *commandDef, problem string) Response {
 // another ("fixed" is two letters from "failed") or no command at all.
 var meant = map[string]string{
 	"fixed": "done", "published": "done", "republish": "done", "resolved": "done", "complete": "done", "completed": "done", "finished": "done",
-	"?": "help", "-h": "help", "--help": "help", "what": "help", "how": "help", "hi": "help", "hello": "help", "commands": "help",
-	"list": "status", "show": "status", "ls": "status",
+	"?": "", "what": "", "how": "", "hi": "", "hello": "", "hey": "", // no command: the three most people need
 }
 
 func (b *Bot) unknownCommand(name string) Response {
@@ -171,8 +170,12 @@ func (b *Bot) unknownCommand(name string) Response {
 			}
 		}
 	}
-	if m, ok := meant[strings.ToLower(name)]; ok && m == "help" {
-		return private(b.gettingStarted()) // "hi", "?", "what…": no command was meant
+	word := strings.ToLower(name)
+	if w := strings.Trim(word, "!?.,:;"); w != "" {
+		word = w // "Hi!", "what?"
+	}
+	if m, ok := meant[word]; ok && m == "" {
+		return private(b.gettingStarted())
 	} else if ok {
 		best, dist = m, 0
 	}

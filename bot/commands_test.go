@@ -717,3 +717,19 @@ func TestModuleTypoSuggested(t *testing.T) {
 		t.Errorf("a name far from every listed one got a suggestion:\n%s", out)
 	}
 }
+
+// Greetings and questions, punctuated or not, get the three commands;
+// help's and status's other names run them.
+func TestWordsThatMeanACommand(t *testing.T) {
+	b, _ := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track stg")
+	for _, c := range []struct{ text, want string }{
+		{"Hi!", "Paste an upgrade error"},
+		{"what?", "Paste an upgrade error"},
+		{"commands", "/upgrade reset <env>"}, // the whole reference
+		{"--help", "/upgrade reset <env>"},
+		{"list", "stg"},
+	} {
+		mustSay(t, text(cmd(t, b, "C1", "U1", c.text)), c.want)
+	}
+}

@@ -386,7 +386,11 @@ func (b *Bot) noEnvironment(ctx context.Context, c Command) *Reply {
 	if err != nil || len(envs) == 0 {
 		return errorReply("No environment is tracked here yet. Start with `" + b.cmd + " track <env> [version]` in the channel where its upgrade is discussed, e.g. `" + b.cmd + " track prod 11.31.0`.")
 	}
-	r := errorReply(fmt.Sprintf("This channel follows no environment. Name one, e.g. `%s %s`, or ask in its channel:", b.cmd, codeText(withEnv(c.Text, envs[0].Name))))
+	example := withEnv(c.Text, envs[0].Name)
+	if name, _ := splitCommand(c.Text); name == "remind" { // names no environment: ask for a status
+		example = withEnv("", envs[0].Name)
+	}
+	r := errorReply(fmt.Sprintf("This channel follows no environment. Name one, e.g. `%s %s`, or ask in its channel:", b.cmd, codeText(example)))
 	var lines []Line
 	for i, e := range envs {
 		if i == 10 {

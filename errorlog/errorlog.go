@@ -179,23 +179,30 @@ func Decode(data []byte) (string, error) {
 	return string(data), nil
 }
 
-// ToUTF8 decodes a text that may not be all UTF-8: what is UTF-8 as such
-// (a UTF-8 log with a line appended in Latin-1, or quoting one), every
-// other byte as Windows-1252 (Excel's CSV on Windows). A sequence of three
-// bytes or more is taken for UTF-8 only for punctuation (… ’ – €):
-// Windows-1252 letters and symbols can form others ("é »" is E9 A0 BB).
+// ToUTF8 decodes a text that may not be all UTF-8, line by line: a line
+// that is UTF-8 stays as it is; in one that is not, what reads as UTF-8
+// Latin letters (two bytes, below U+0250) or punctuation (… ’ – €) stays
+// (a UTF-8 log line quoting Latin-1), and every other byte is read as
+// Windows-1252 (Excel's CSV on Windows), whose letters and symbols can
+// form other UTF-8 ("é »" is E9 A0 BB).
 func ToUTF8(data string) string {
 	if utf8.ValidString(data) {
 		return data
 	}
 	var b strings.Builder
-	for i := 0; i < len(data); {
-		r, size := utf8.DecodeRuneInString(data[i:])
-		if r == utf8.RuneError && size == 1 || size > 2 && (r < 0x2000 || r > 0x20cf) {
-			r, size = charmap.Windows1252.DecodeByte(data[i]), 1
+	for line := range strings.SplitAfterSeq(data, "\n") {
+		if utf8.ValidString(line) {
+			b.WriteString(line)
+			continue
 		}
-		b.WriteRune(r)
-		i += size
+		for i := 0; i < len(line); {
+			r, size := utf8.DecodeRuneInString(line[i:])
+			if size == 1 || size == 2 && r >= 0x250 || size > 2 && (r < 0x2000 || r > 0x20cf) {
+				r, size = charmap.Windows1252.DecodeByte(line[i]), 1
+			}
+			b.WriteRune(r)
+			i += size
+		}
 	}
 	return b.String()
 }

@@ -65,6 +65,8 @@ func TestRead(t *testing.T) {
 		{"Windows-1252 with its only accent at its end", []byte("Message;Module\nm;Caf\xe9\r\n"), "CSV", "Message,Module", 1, nil, "Café", nil},
 		{"UTF-8 with a line appended in Latin-1", []byte("Message;Module\nm;Faturação_CS\nm;Caf\xe9\n"), "CSV", "Message,Module", 2, nil, "Faturação_CS", nil},
 		{"Windows-1252 whose bytes are UTF-8 in places", []byte("Message;Module\nm;\xe9chou\xe9\xa0\xbb_CS\n"), "CSV", "Message,Module", 1, nil, "échoué\u00a0»_CS", nil},
+		{"UTF-8 lines beside one that is not", []byte("Message;Module\nm → ✓ 模块 😀;Orders_UI\nCaf\xe9;x\n"), "CSV", "Message,Module", 2, nil, "Orders_UI", nil},
+		{"Windows-1252 capital and no-break space", []byte("Message;Module\nm;\xc9T\xc9\xa0_CS\n"), "CSV", "Message,Module", 1, nil, "ÉTÉ\u00a0_CS", nil},
 		{"a UTF-8 line quoting Windows-1252", []byte("Message;Module\nacc\xe8s refus\xe9 \xe2\x80\xa6;Faturação_CS\n"), "CSV", "Message,Module", 1, nil, "Faturação_CS", nil},
 		{"a log padded with zeros after a crash", []byte("Message;Module\nm;Orders_CS\n" + strings.Repeat("m;Y\n", 1250) + "\x00\x00\x00"), "CSV", "Message,Module", 1251, nil, "Orders_CS", nil},
 		{"another encoding, with control characters", []byte("Message\nModule \xe9\x01t\xe9\n"), "", "", 0, nil, "", ErrEncoding},
@@ -365,6 +367,20 @@ func TestWorkbookSheets(t *testing.T) {
 		sheet := map[string]string{"New_Module": "Current", "Old_Module": "Sheet1"}[c.want]
 		if got := log.Rows[0].Get(Module); got != c.want || log.Format != `XLSX, sheet "`+sheet+`"` {
 			t.Errorf("%s: read %s as %s, want %s from sheet %s", c.name, got, log.Format, c.want, sheet)
+		}
+	}
+}
+
+// A text partly not UTF-8 keeps what is, and reads the rest as Windows-1252.
+func TestToUTF8(t *testing.T) {
+	for in, want := range map[string]string{
+		"Módulo → falhou ✓ 模块 😀\nCaf\xe9":       "Módulo → falhou ✓ 模块 😀\nCafé", // a UTF-8 line stays whole
+		"Fatura\xc3\xa7\xc3\xa3o_CS: acc\xe8s…": "Faturação_CS: accès…",         // a UTF-8 line quoting Latin-1
+		"\xe9chou\xe9\xa0\xbb":                  "échoué\u00a0»",                // Windows-1252 whose bytes form UTF-8
+		"\xc9T\xc9\xa0: erro":                   "ÉTÉ\u00a0: erro",
+	} {
+		if got := ToUTF8(in); got != want {
+			t.Errorf("ToUTF8(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -256,9 +256,10 @@ func (a *App) take(ev slackevents.EventsAPIEvent, cb *slackevents.EventsAPICallb
 	switch {
 	case len(shots) > 0:
 		return a.answerWithScreenshots(j, d, r, shots)
-	case r.Silent() && channelType == slackevents.ChannelTypeIM && !fromBot && strings.TrimSpace(m.Text) != "":
-		// A direct message only the bot reads: what it does not know is
-		// answered as a command would be ("did you mean", or the help).
+	case r.Silent() && channelType == slackevents.ChannelTypeIM && !fromBot && len(msg.Files) == 0 && commandLike(m.Text):
+		// A direct message only the bot reads: a word or two it does not
+		// know is answered as a command would be ("did you mean", or the
+		// help). A file, or a paste it does not recognize, is no command.
 		j.run = d.tag(func(ctx context.Context) { a.handleMention(ctx, cb.EventID, m, m.Text, false) })
 		return a.submitEvent(j, m, nil, d)
 	case r.Silent():
@@ -697,3 +698,10 @@ func (a *App) handleAction(ctx context.Context, p slack.InteractionCallback) {
 // direct reports whether a channel id is a direct message between two
 // (Slack's ids start with D): what is posted there only its two see.
 func direct(channel string) bool { return strings.HasPrefix(channel, "D") }
+
+// commandLike reports whether text could be a command typed wrong: one
+// short line.
+func commandLike(text string) bool {
+	text = strings.TrimSpace(text)
+	return text != "" && len(text) <= 60 && !strings.Contains(text, "\n")
+}

@@ -284,4 +284,17 @@ func TestDirectMessageAnswersWhatItDoesNotKnow(t *testing.T) {
 	h.waitJobs(2)
 	posts = h.fake.WaitCalls(2, 5*time.Second, "chat.postMessage", "chat.postEphemeral")
 	mustContain(t, "a greeting in a direct message", posts[1].Field("blocks"), "/upgrade status")
+	// A file shared with a comment, or a long paste it does not recognize, is no command.
+	share := slackfake.FileShare("D0DM", ana, "1700009000.000300", "Here is the error log from Service Center", h.fake.AddFile(slackfake.File{ID: "F0PDF", Name: "ErrorLog.pdf", Content: []byte("%PDF-1.4")}))
+	share["channel_type"] = "im"
+	h.postEvent("EvDM3", share, 0)
+	h.postEvent("EvDM4", dm("EvDM4", "1700009000.000400", "Some error we have never seen\nwith a second line"), 0)
+	h.postEvent("EvDM5", dm("EvDM5", "1700009000.000500", "hepl"), 0) // in the same line: answered after the two
+	posts = h.fake.WaitCalls(3, 5*time.Second, "chat.postMessage", "chat.postEphemeral")
+	mustContain(t, "the marker", posts[len(posts)-1].Field("blocks"), "Did you mean help?")
+	for _, p := range h.fake.Calls("chat.postMessage", "chat.postEphemeral") {
+		if strings.Contains(p.Field("blocks"), "I don't know the command \"here") || strings.Contains(p.Field("blocks"), "I don't know the command \"some") {
+			t.Errorf("a file or a paste answered as a command: %s", p.Field("blocks"))
+		}
+	}
 }

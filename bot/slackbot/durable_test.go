@@ -209,7 +209,10 @@ func TestReplyRateLimitedIsPostedLater(t *testing.T) {
 			if got := h.listed(); got != "Billing_CS" {
 				t.Errorf("listed %q", got)
 			}
-
+			// Taken up again from the journal, and counted and logged as such.
+			if got := h.counter("upgradebot_journal_recovered_total"); got != 1 || !strings.Contains(h.logs.String(), "taking up journaled work left unfinished") {
+				t.Errorf("recovered counted %v; logs:\n%s", got, h.logs.String())
+			}
 		})
 	}
 }

@@ -243,10 +243,17 @@ func (l *Living) Sweep(ctx context.Context, workspace string) {
 	for _, e := range envs {
 		for _, ch := range e.Channels {
 			k := livingKey{workspace, ch, e.Name}
-			// A preparation too: gone quiet, it is edited at its stall, and
-			// that timer was the last process's.
-			if rec, err := l.record(ctx, k); err == nil && rec.TS != "" && (!e.UpdatedAt.Before(rec.Edited.Truncate(time.Millisecond)) || e.State == progress.StatePreparing) {
+			rec, err := l.record(ctx, k)
+			switch {
+			case err != nil || rec.TS == "":
+			case !e.UpdatedAt.Before(rec.Edited.Truncate(time.Millisecond)):
 				l.schedule(k, 0)
+			case e.State == progress.StatePreparing:
+				// Gone quiet, it is edited at its stall, then hourly: that
+				// timer was the last process's. Not now (an edit per start).
+				if m, err := l.o.Core.LivingStatus(ctx, workspace, ch, e.Name); err == nil && !m.Stale.IsZero() {
+					l.schedule(k, max(m.Stale.Sub(l.o.Clock.Now()), 0))
+				}
 			}
 		}
 	}

@@ -1091,12 +1091,19 @@ func TestLivingSaysThePreparationWentQuiet(t *testing.T) {
 	if n := r.count("chat.update"); n != updates+2 || !strings.Contains(lastText(r.fake.Calls("chat.update")), "No news of the preparation for 3h") {
 		t.Errorf("%d edits an hour later, want 1 more: %s", n-updates-1, lastText(r.fake.Calls("chat.update")))
 	}
-	// A restart (a deploy at night): the next process's sweep takes the hourly edits up.
+	// A restart (a deploy at night, minutes later): the next process's
+	// sweep takes the hourly edits up, and spends no edit at its start.
 	r.living.Close()
+	r.clock.Advance(7 * time.Minute)
+	edits := r.count("chat.update")
 	next := NewLiving(LivingOptions{API: r.api, Core: r.core, Store: r.leases, Clock: r.clock})
 	t.Cleanup(next.Close)
 	next.Sweep(context.Background(), slackfake.TeamID)
-	r.clock.Advance(time.Hour + time.Minute)
+	r.clock.Advance(time.Second)
+	if n := r.count("chat.update"); n != edits {
+		t.Errorf("%d edits at the restart, want none", n-edits)
+	}
+	r.clock.Advance(time.Hour)
 	if !strings.Contains(lastText(r.fake.Calls("chat.update")), "No news of the preparation for 4h") {
 		t.Errorf("after a restart, the message says: %s", lastText(r.fake.Calls("chat.update")))
 	}
