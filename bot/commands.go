@@ -162,6 +162,19 @@ var meant = map[string]string{
 }
 
 func (b *Bot) unknownCommand(name string) Response {
+	if r := b.commandMeant(name); r != nil {
+		return private(r)
+	}
+	problem := fmt.Sprintf("I don't know the command %q.", Shorten(name, 40))
+	r := &Reply{Summary: problem}
+	r.Section(Line{T(problem + " "), T("See "), C(b.cmd + " help"), T(".")})
+	return private(r)
+}
+
+// commandMeant answers a word that is no command but likely meant one:
+// a "did you mean" with that command's usage, or for a greeting or a
+// question the commands most people need; nil when none is likely.
+func (b *Bot) commandMeant(name string) *Reply {
 	best, dist := "", 1<<30
 	for _, c := range b.commands {
 		for _, n := range append([]string{c.name}, c.aliases...) {
@@ -175,20 +188,16 @@ func (b *Bot) unknownCommand(name string) Response {
 		word = w // "Hi!", "what?"
 	}
 	if m, ok := meant[word]; ok && m == "" {
-		return private(b.gettingStarted())
+		return b.gettingStarted()
 	} else if ok {
 		best, dist = m, 0
 	}
-	def := b.lookup(best)
-	problem := fmt.Sprintf("I don't know the command %q.", Shorten(name, 40))
 	// One letter off in a short word, two in a longer one: "info" is no "undo".
 	if dist <= 1 || dist == 2 && len(name) >= 6 && len(best) >= 5 {
-		problem += fmt.Sprintf(" Did you mean %s?", best)
-		return b.usageError(def, problem)
+		problem := fmt.Sprintf("I don't know the command %q. Did you mean %s?", Shorten(name, 40), best)
+		return b.usageError(b.lookup(best), problem).Reply
 	}
-	r := &Reply{Summary: problem}
-	r.Section(Line{T(problem + " "), T("See "), C(b.cmd + " help"), T(".")})
-	return private(r)
+	return nil
 }
 
 // adminNote marks an admins' command in the help: "(admins)", or with

@@ -733,3 +733,20 @@ func TestWordsThatMeanACommand(t *testing.T) {
 		mustSay(t, text(cmd(t, b, "C1", "U1", c.text)), c.want)
 	}
 }
+
+// A mention followed by a mistyped command gets what the command would
+// say; a sentence to the bot gets the hint, not "I don't know the command".
+func TestMentionWithAMistypedCommand(t *testing.T) {
+	b, _ := newTestBot(t)
+	for _, c := range []struct{ text, want, not string }{
+		{"<@UBOT> stauts", "Did you mean status?", ""},
+		{"<@UBOT> hi", "Paste an upgrade error", ""},
+		{"<@UBOT> can you help with this?", "I read OutSystems modules-preparation errors", "I don't know the command"},
+	} {
+		out := text(msg(t, b, "C1", "U1", "1700000000.000100", c.text))
+		mustSay(t, out, c.want)
+		if c.not != "" && strings.Contains(out, c.not) {
+			t.Errorf("%q: %s", c.text, out)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -150,6 +151,13 @@ func (b *Bot) answer(ctx context.Context, r *Reading) Response {
 		switch {
 		case r.mention:
 			reply := b.helpHint()
+			if m := mentionPrefix.FindStringSubmatchIndex(r.m.Text); m != nil && len(r.m.Images) == 0 {
+				// "@upgradebot stauts": a command mistyped gets what /upgrade would say.
+				word, _, _ := strings.Cut(strings.TrimSpace(r.m.Text[m[1]:]), " ")
+				if word, _, _ = strings.Cut(word, "\n"); word != "" {
+					reply = cmp.Or(b.commandMeant(word), reply)
+				}
+			}
 			reply.Context(imageLines(r.m, r.parts)...)
 			return Response{Reply: reply}
 		case allSkipped(r.m):
