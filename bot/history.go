@@ -35,6 +35,9 @@ func (b *Bot) cmdHistory(ctx context.Context, c Command, args string) Response {
 		return b.usageError(b.lookup("history"), "Give one environment, and optionally all.")
 	}
 	env, _, errR := b.historyEnv(ctx, c, strings.Join(fields, " "))
+	if errR == nil && all {
+		errR = b.notSharedHere(ctx, c, env) // a file: before anything is read for it
+	}
 	if errR != nil {
 		return private(errR)
 	}
@@ -43,9 +46,6 @@ func (b *Bot) cmdHistory(ctx context.Context, c Command, args string) Response {
 		return private(b.storeError("history", err))
 	}
 	if all {
-		if r := b.notSharedHere(ctx, c, env); r != nil {
-			return private(r)
-		}
 		// Every entry, earlier upgrades' too, as a file: more than a message holds.
 		b.withNames(ctx, c.Workspace, &progress.ChangeRecord{History: entries})
 		readable(entries)

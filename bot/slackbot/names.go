@@ -50,7 +50,7 @@ func (a *API) Names(ctx context.Context, workspace string, ids []string) map[str
 	for _, id := range ids {
 		if c, ok := a.names.by[workspace+"/"+id]; ok && time.Since(c.at) < nameTTL {
 			out[id] = c.name
-		} else if _, dup := out[id]; !dup && len(ask) < maxNameLookups {
+		} else if len(ask) < maxNameLookups { // ids come once each (withNames)
 			ask = append(ask, id)
 		}
 	}

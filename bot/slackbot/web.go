@@ -605,7 +605,7 @@ func (a *API) React(ctx context.Context, channel, ts, name string) error {
 // InChannel reports whether the bot is a member of a channel (bot.Membership).
 // A channel the bot cannot see (private, not invited) is not one it is in.
 func (a *API) InChannel(ctx context.Context, channel string) (bool, error) {
-	if strings.HasPrefix(channel, "D") {
+	if direct(channel) {
 		// A direct message with the bot, where its Messages tab runs commands:
 		// asking Slack would need im:read, a scope the app does not ask for.
 		return true, nil
