@@ -3,6 +3,7 @@ package slackbot
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -150,4 +151,27 @@ func TestShareStatusPingsNobody(t *testing.T) {
 	}
 	ups := h.fake.WaitCalls(1, 5*time.Second, "chat.update")
 	mustContain(t, "the shared status once edited", ups[len(ups)-1].Field("blocks"), "<@U0JOAO>", "Shared by <@"+ana+">")
+}
+
+// An announcement names the person who acted rather than mentioning them:
+// Slack notifies whoever a post mentions, and nobody needs a ping for what
+// they just did. Slack not knowing the name keeps the mention.
+func TestAnnouncementNamesWhoActed(t *testing.T) {
+	h := start(t, setup{mode: ModeHTTP})
+	h.fake.SetUser(ana, "Ana Silva")
+	for i, c := range []struct{ user, text, want, not string }{
+		{ana, "track prod", "*Ana Silva* set this channel to follow *prod*", "<@" + ana + ">"},
+		{"U0JOAO", "failed prod: Billing_CS", "<@U0JOAO> reported", "Ana Silva"},
+	} {
+		trigger := fmt.Sprintf("trig-%d", i)
+		posts := len(h.fake.Calls("chat.postMessage"))
+		if code, body := h.do(slackfake.FormRequest(h.events(), secret, slackfake.SlashCommand(channel, c.user, c.text, h.fake.ResponseURL(trigger), trigger))); code != http.StatusOK {
+			t.Fatalf("%s: %d %s", c.text, code, body)
+		}
+		post := h.fake.WaitCalls(posts+1, 5*time.Second, "chat.postMessage")[posts]
+		mustContain(t, c.text, post.Field("blocks"), c.want)
+		if strings.Contains(decoded(post.Field("blocks")), c.not) {
+			t.Errorf("%s: the announcement holds %q: %s", c.text, c.not, decoded(post.Field("blocks")))
+		}
+	}
 }

@@ -107,6 +107,7 @@ func (a *App) deliverTS(ctx context.Context, resp bot.Response, o origin) (strin
 			note("thread", err)
 		}
 	}
+	resp.Announce = a.namedActor(ctx, o, resp.Announce)
 	if threaded, err := a.threadAnnouncement(ctx, resp, o); threaded && (err == nil || !refused(err) || resp.Announce.Empty()) {
 		note("announce", err)
 	} else if !resp.Announce.Empty() {
@@ -131,6 +132,32 @@ func (a *App) deliverTS(ctx context.Context, resp bot.Response, o origin) (strin
 		a.living.Changed(ctx, o.workspace, o.channel, resp.Changed)
 	}
 	return ts, firstFixable(errs)
+}
+
+// actorLookupTime bounds the wait for the name of who acted: past it, they are mentioned.
+const actorLookupTime = 2 * time.Second
+
+// namedActor is an announcement with the person who acted named, not
+// mentioned: a post notifies everyone it mentions, and nobody needs a ping
+// for what they just did. Without the users:read scope they stay mentioned.
+func (a *App) namedActor(ctx context.Context, o origin, r *bot.Reply) *bot.Reply {
+	if r.Empty() || o.user == "" || !slices.ContainsFunc(r.Blocks, func(b bot.Block) bool {
+		return slices.ContainsFunc(b.Lines, func(l bot.Line) bool { return slices.Contains(l, bot.M(o.user)) })
+	}) {
+		return r
+	}
+	ctx, cancel := context.WithTimeout(ctx, actorLookupTime)
+	defer cancel()
+	name := a.api.Names(ctx, o.workspace, []string{o.user})[o.user]
+	if name == "" {
+		return r
+	}
+	return mapSpans(r, func(s bot.Span) bot.Span {
+		if s == bot.M(o.user) {
+			return bot.B(name)
+		}
+		return s
+	})
 }
 
 // firstFixable returns the first error a retry could overcome, else the

@@ -617,12 +617,21 @@ func (l *Living) spentFor(k livingKey) time.Duration {
 // message is no news to the people it names (reminders ping owners).
 func withoutMentions(r *bot.Reply) (*bot.Reply, bool) {
 	found := false
-	quiet := func(l bot.Line) bot.Line {
+	q := mapSpans(r, func(s bot.Span) bot.Span {
+		if s.Style == bot.Mention {
+			s, found = bot.T("…"), true
+		}
+		return s
+	})
+	return q, found
+}
+
+// mapSpans is a copy of r with each span of its lines and fields through f.
+func mapSpans(r *bot.Reply, f func(bot.Span) bot.Span) *bot.Reply {
+	mapLine := func(l bot.Line) bot.Line {
 		out := slices.Clone(l)
 		for i, s := range out {
-			if s.Style == bot.Mention {
-				out[i], found = bot.T("…"), true
-			}
+			out[i] = f(s)
 		}
 		return out
 	}
@@ -631,15 +640,15 @@ func withoutMentions(r *bot.Reply) (*bot.Reply, bool) {
 	for i, b := range q.Blocks {
 		b.Lines = slices.Clone(b.Lines)
 		for j := range b.Lines {
-			b.Lines[j] = quiet(b.Lines[j])
+			b.Lines[j] = mapLine(b.Lines[j])
 		}
 		b.Fields = slices.Clone(b.Fields)
 		for j := range b.Fields {
-			b.Fields[j].Value = quiet(b.Fields[j].Value)
+			b.Fields[j].Value = mapLine(b.Fields[j].Value)
 		}
 		q.Blocks[i] = b
 	}
-	return &q, found
+	return &q
 }
 
 func replyHash(r *bot.Reply) string {

@@ -26,6 +26,9 @@ const (
 type nameCache struct {
 	mu sync.Mutex
 	by map[string]cachedName
+	// unscoped is when Slack last refused users.info for a missing scope:
+	// announcements ask for their actor's name, and would each be refused.
+	unscoped time.Time
 }
 
 type cachedName struct {
@@ -47,10 +50,13 @@ func (a *API) Names(ctx context.Context, workspace string, ids []string) map[str
 		a.names.by = map[string]cachedName{}
 	}
 	var ask []string
+	unscoped := time.Since(a.names.unscoped) < nameTTL
 	for _, id := range ids {
 		if c, ok := a.names.by[workspace+"/"+id]; ok && time.Since(c.at) < nameTTL {
-			out[id] = c.name
-		} else if len(ask) < maxNameLookups { // ids come once each (withNames)
+			if c.name != "" {
+				out[id] = c.name
+			}
+		} else if len(ask) < maxNameLookups && !(unscoped && isUser(id)) { // ids come once each (withNames)
 			ask = append(ask, id)
 		}
 	}
@@ -59,23 +65,34 @@ func (a *API) Names(ctx context.Context, workspace string, ids []string) map[str
 		name, err := a.lookupName(ctx, id)
 		var ae *APIError
 		if errors.As(err, &ae) && (ae.Code == "missing_scope" || ae.RetryAfter > 0 || ae.refused) || ctx.Err() != nil {
+			if ae != nil && ae.Code == "missing_scope" && isUser(id) {
+				a.names.mu.Lock()
+				a.names.unscoped = time.Now()
+				a.names.mu.Unlock()
+			}
 			break // logged by fail; asking again would only fail again
 		}
-		if name == "" {
-			continue
+		if name != "" || err == nil || errors.As(err, &ae) && ae.Code == "user_not_found" {
+			// Slack has no name for it (a channel kind it does not name, a user
+			// gone): not asked again while a name would be kept.
+			a.names.mu.Lock()
+			a.names.by[workspace+"/"+id] = cachedName{name: name, at: time.Now()}
+			a.names.mu.Unlock()
 		}
-		out[id] = name
-		a.names.mu.Lock()
-		a.names.by[workspace+"/"+id] = cachedName{name: name, at: time.Now()}
-		a.names.mu.Unlock()
+		if name != "" {
+			out[id] = name
+		}
 	}
 	return out
 }
 
+// isUser reports whether id is a person's (users.info names them).
+func isUser(id string) bool { return strings.HasPrefix(id, "U") || strings.HasPrefix(id, "W") }
+
 // lookupName asks Slack the name of a user or channel id; "" for another kind of id.
 func (a *API) lookupName(ctx context.Context, id string) (string, error) {
 	switch {
-	case strings.HasPrefix(id, "U") || strings.HasPrefix(id, "W"):
+	case isUser(id):
 		var u *slack.User
 		err := a.do(ctx, "users.info", "", func(ctx context.Context) (err error) {
 			u, err = a.client.GetUserInfoContext(ctx, id)

@@ -281,6 +281,18 @@ func TestNames(t *testing.T) {
 	if n := len(a.fake.Calls("users.info")) - 3; n != 1 {
 		t.Errorf("%d users.info calls without the scope, want 1", n)
 	}
+	// Each announcement asks for its actor's name: neither the missing
+	// scope nor a person Slack does not know is asked again at once.
+	a.Names(ctx, "T1", []string{"U1", "U0GONE", "C0OTHER"})
+	if n := len(a.fake.Calls("users.info")) - 3; n != 1 {
+		t.Errorf("%d users.info calls after the scope was found missing, want 1", n)
+	}
+	b := newTestAPI(t)
+	b.Names(ctx, "T1", []string{"U0GONE"})
+	b.Names(ctx, "T1", []string{"U0GONE"})
+	if n := len(b.fake.Calls("users.info")); n != 1 {
+		t.Errorf("a person Slack does not know asked %d times, want once", n)
+	}
 }
 
 // A refused bot token is logged once per episode, not once per call: every
