@@ -435,3 +435,44 @@ func TestNoValuesFromASentence(t *testing.T) {
 		}
 	}
 }
+
+// Known issues of versions before 11.12 or since fixed are not given as the
+// cause for a target that has the fix, and advice that depends on the
+// target's version names each version (checked against OutSystems' release
+// notes and troubleshooting pages).
+func TestAdviceFitsTheTargetVersion(t *testing.T) {
+	tests := []struct {
+		name, track, paste string
+		say, notSay        []string
+	}{
+		{"RPM-776 fixed in 11.10.3", "track prod 11.31.0 self-managed", `Current virtual directory "C:\a" was replaced by "C:\b"`,
+			[]string{"run the Configuration Tool from one path"}, []string{"out of the load balancer", "Republish all modules"}},
+		{"RPM-776 before the fix", "track prod self-managed", `Current virtual directory "C:\a" was replaced by "C:\b"`,
+			[]string{"open an application that fails on each front-end directly", "out of the load balancer"}, nil},
+		{"Deploy All fixed in 11.18.1", "track prod 11.31.0 self-managed", "Some Modules are set to be moved to another Database Catalog",
+			[]string{"which modules would move"}, []string{"ignore it", "RPM-3448"}},
+		{"Deploy All on 11.18.0", "track prod 11.18.0 self-managed", "Some Modules are set to be moved to another Database Catalog",
+			[]string{"Do not use Deploy All again", "don't publish the solution", "open a case with OutSystems Support"}, []string{"which modules would move"}},
+		{"Resource Not Versioned fixed in 11.14.0", "track prod 11.31.0 cloud", "Resource Not Versioned: The resource scripts/Theme.js of the producer module OutSystemsUI was not found in the application cache. Please republish OutSystemsUI to prevent runtime errors",
+			[]string{"Republish the producer the message names before deploying"}, []string{"Go on with the deployment", "not affected"}},
+		{"Hosting Bundle by version", "track prod 11.31.0 self-managed", `HTTP Error 500.21 - Handler "aspNetCore" has a bad module "AspNetCoreModuleV2" in its module list`,
+			[]string{".NET 8.0 from 11.27.0", "Hosting Bundle of the version the target needs"}, []string{"Install the .NET Core 3.1"}},
+		{"extension recompilation in production", "track prod 11.31.0 self-managed", "Upgrade Disabled: Extension recompilation on upgrade is disabled.",
+			[]string{"In a production environment that is the only way", "Enable server extension recompilation on upgrade"}, nil},
+		{"Prepare on OutSystems Cloud from 11.17", "track prod 11.20.0 cloud", prepFailedPaste,
+			[]string{"Prepare in Factory > Upgrades"}, []string{"they run the preparation again"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, _ := newTestBot(t)
+			cmd(t, b, "C1", "U1", tt.track)
+			out := text(msg(t, b, "C1", "U1", "1.1", tt.paste))
+			mustSay(t, out, tt.say...)
+			for _, h := range tt.notSay {
+				if strings.Contains(out, h) {
+					t.Errorf("%q shown:\n%s", h, out)
+				}
+			}
+		})
+	}
+}

@@ -295,7 +295,7 @@ func (b *Bot) statusBlocks(r *Reply, st progress.Status, x statusExtra) {
 func (b *Bot) failedAdvice(st progress.Status) Line {
 	l := Line{B("The modules preparation failed."), T(" Service Center's \"Click here for more details\" opens the Error Log entry that says why. ")}
 	if st.InstallType == progress.InstallCloud {
-		return append(l, T("On OutSystems Cloud, open a case with OutSystems Support with that entry; paste the new progress here once the preparation runs again."))
+		return append(l, T("From Platform Server 11.17, run it again with Prepare in Factory > Upgrades and paste its progress here; before 11.17, or if it stops again, open a case with OutSystems Support with that entry."))
 	}
 	return append(l, T("Fix what it names and run the preparation again (paste its progress here), or open a case with OutSystems Support with that entry."))
 }
