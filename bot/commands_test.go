@@ -362,8 +362,9 @@ func TestTrackAsksBeforeChanging(t *testing.T) {
 	if e, _ := store.Environment(ctx, "T1", "qa"); e.Version != "11.30.0" || e.InstallType != progress.InstallSelfManaged {
 		t.Errorf("after the answer: %+v", e)
 	}
-	// Once the upgrade has news, the question says its state carries over.
-	msg(t, b, "C2", "U2", "7.1", "This environment is ready. No further actions are required.")
+	// Once the upgrade has news, the question says its state carries over
+	// (once it is done, a newer target starts the next upgrade: TestNextUpgrade).
+	msg(t, b, "C2", "U2", "7.1", "There were errors preparing some modules.")
 	mustSay(t, text(cmd(t, b, "C2", "U2", "track qa 11.35.0")), "Its state (", ") and list carry over; a new upgrade starts with /upgrade reset qa")
 	// The same values, or none, follow without asking.
 	mustSay(t, text(cmd(t, b, "C3", "U3", "track qa 11.30")), "U3 set this channel to follow qa")
@@ -749,4 +750,66 @@ func TestMentionWithAMistypedCommand(t *testing.T) {
 			t.Errorf("%q: %s", c.text, out)
 		}
 	}
+}
+
+// A newer target for an environment whose upgrade is done starts its next
+// upgrade (asked first): the old state and list would hold back every
+// paste of the new one. The next upgrade starts from the last target,
+// also after a plain reset, so an upgrade that came from Platform Server
+// 10 does not ask to republish everything again; the reset's undo puts
+// the old version back. Someone who may not reset is told who can.
+func TestNextUpgrade(t *testing.T) {
+	ctx := context.Background()
+	for _, viaReset := range []bool{false, true} {
+		t.Run(map[bool]string{false: "track", true: "reset"}[viaReset], func(t *testing.T) {
+			b, store := newTestBot(t)
+			cmd(t, b, "C1", "U1", "track prod 11.12.0 from 10.0.1")
+			cmd(t, b, "C1", "U1", "failed Billing_CS")
+			cmd(t, b, "C1", "U1", "done all --yes")
+			if e, _ := store.Environment(ctx, "T1", "prod"); e.State != progress.StateDone {
+				t.Fatalf("set-up: %+v", e)
+			}
+			if viaReset {
+				r := cmd(t, b, "C1", "U1", "reset prod --yes")
+				mustSay(t, text(r), "It runs Platform Server 11.12.0, the last upgrade's target")
+				if e, _ := store.Environment(ctx, "T1", "prod"); e.FromVersion != "11.12.0" {
+					t.Errorf("after the reset, upgraded from %q, want 11.12.0", e.FromVersion)
+				}
+				// Its undo puts the old version back; done again, it is reset again.
+				mustSay(t, text(b.HandleCommand(ctx, Command{Workspace: "T1", Channel: "C1", User: "U1", ID: "undo1", Text: "undo"})), "undid")
+				if e, _ := store.Environment(ctx, "T1", "prod"); e.FromVersion != "10.0.1" || e.State != progress.StateDone {
+					t.Errorf("after the reset's undo: from %q, state %s; want 10.0.1, done", e.FromVersion, e.State)
+				}
+				b.HandleCommand(ctx, Command{Workspace: "T1", Channel: "C1", User: "U1", ID: "reset2", Text: "reset prod --yes"})
+				cmd(t, b, "C1", "U1", "track prod 11.13.0 --yes")
+			} else {
+				q := cmd(t, b, "C1", "U1", "track prod 11.13.0")
+				mustSay(t, text(q), "prod's upgrade to Platform Server 11.12.0 is done. Start its next upgrade, to 11.13.0 (from 11.12.0)?")
+				if e, _ := store.Environment(ctx, "T1", "prod"); e.Version != "11.12.0" {
+					t.Errorf("changed before the answer: %+v", e)
+				}
+				a := cmd(t, b, "C1", "U1", button(t, q.Reply, ActionConfirm).Command)
+				mustSay(t, text(a), "U1 started the next upgrade of prod (target Platform Server 11.13.0), upgraded from 11.12.0.", "Its upgrade to Platform Server 11.12.0 was done")
+			}
+			e, _ := store.Environment(ctx, "T1", "prod")
+			if e.Version != "11.13.0" || e.FromVersion != "11.12.0" || e.State != progress.StateFollowing {
+				t.Errorf("the next upgrade: %s → %s, %s; want 11.12.0 → 11.13.0, following", e.FromVersion, e.Version, e.State)
+			}
+			out := text(msg(t, b, "C1", "U2", "9.1", "Producer module 'Orders_CS' hasn't been prepared for the current OutSystems environment version."))
+			mustSay(t, out, "Recorded for prod")
+			if strings.Contains(out, "Republish all applications now") {
+				t.Errorf("the next upgrade asks to republish everything:\n%s", out)
+			}
+		})
+	}
+	// With admins, someone else gets the question of a plain track, which names reset.
+	store, err := progress.OpenBoltStore(filepath.Join(t.TempDir(), "bot.db"), progress.BoltOptions{Now: func() time.Time { return testNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	b := New(Options{Engine: diagnosis.New(diagnosis.Builtin()), Store: store, Now: func() time.Time { return testNow }, Admins: []string{"UBOSS"}})
+	cmd(t, b, "C1", "UBOSS", "track prod 11.12.0")
+	cmd(t, b, "C1", "UBOSS", "done all --yes")
+	mustSay(t, text(cmd(t, b, "C1", "U2", "track prod 11.13.0")), "a new upgrade starts with /upgrade reset prod")
 }

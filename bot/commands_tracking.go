@@ -69,10 +69,25 @@ func (b *Bot) cmdTrack(ctx context.Context, c Command, args string) Response {
 	if r := b.notNewer(ctx, req); r != nil {
 		return private(r)
 	}
+	last, next := b.nextUpgrade(ctx, req)
+	next = next && b.isAdmin(c.User) // others are told an admin starts it (trackChanges)
 	if !yes {
+		if next {
+			return private(b.nextUpgradeQuestion(last, req, args))
+		}
 		if r := b.trackChanges(ctx, req, args); r != nil {
 			return private(r)
 		}
+	}
+	if next {
+		res, err := b.store.Apply(ctx, c.Workspace, last.Name, progress.Change{Kind: progress.ChangeReset, Key: "cmd:" + c.ID, Actor: c.User, At: b.now()})
+		if err != nil {
+			return private(b.storeError("track", err))
+		}
+		if !res.Duplicate {
+			b.releaseOwners(ctx, c.Workspace, last.Name, "cmd:"+c.ID, nil, true)
+		}
+		req.FromVersion = cmp.Or(req.FromVersion, last.Version)
 	}
 	res, err := b.store.Track(ctx, req)
 	if err != nil {
@@ -101,6 +116,9 @@ func (b *Bot) cmdTrack(ctx context.Context, c Command, args string) Response {
 	if !res.Followed {
 		l = Line{M(c.User), T(" updated "), B(env)}
 	}
+	if next {
+		l = Line{M(c.User), T(" started the next upgrade of "), B(env)}
+	}
 	if req.Version != "" {
 		l = append(l, T(" (target Platform Server "+req.Version+")"))
 	}
@@ -111,6 +129,9 @@ func (b *Bot) cmdTrack(ctx context.Context, c Command, args string) Response {
 		l = append(l, T(", "+string(req.InstallType)))
 	}
 	r.Section(append(l, T(".")), Line{T("Paste modules-preparation errors and Service Center banners here and I'll keep "), B(env), T("'s list of modules to republish. "), C(b.cmd + " status " + env), T(" shows it.")})
+	if next {
+		r.Context(Line{T("Its upgrade to Platform Server " + last.Version + " was done: state, counts and list cleared; its history is kept ("), C(b.cmd + " history " + env + " all"), T(").")})
+	}
 	if st, err := b.store.Status(ctx, c.Workspace, env, 0); err == nil && republishAll(st.Environment) {
 		r.Section(b.republishAllLine(st.Environment))
 	} else if err == nil && publishAllAdvised(st.Environment) {
@@ -155,6 +176,27 @@ func (b *Bot) trackChanges(ctx context.Context, req progress.TrackRequest, args 
 	if e.State.Normal() != progress.StateFollowing {
 		r.Context(Line{T("Its state (" + stateText(e.State) + ") and list carry over; a new upgrade starts with "), C(b.cmd + " reset " + e.Name), T(".")})
 	}
+	return r
+}
+
+// nextUpgrade is the environment a track names, and whether the track
+// starts its next upgrade: the last one is done, and the track names a newer target.
+func (b *Bot) nextUpgrade(ctx context.Context, req progress.TrackRequest) (progress.Environment, bool) {
+	if req.Version == "" {
+		return progress.Environment{}, false
+	}
+	e, err := b.store.Environment(ctx, req.Workspace, req.Environment)
+	return e, err == nil && e.State == progress.StateDone && e.Version != "" && progress.CompareVersions(req.Version, e.Version) > 0
+}
+
+// nextUpgradeQuestion asks before a track starts an environment's next upgrade.
+func (b *Bot) nextUpgradeQuestion(last progress.Environment, req progress.TrackRequest, args string) *Reply {
+	q := fmt.Sprintf("%s's upgrade to Platform Server %s is done. Start its next upgrade, to %s (from %s)? That clears its state, counts and list for every channel that follows it (%s); the history is kept.",
+		last.Name, last.Version, req.Version, cmp.Or(req.FromVersion, last.Version), plural(len(last.Channels), "channel", "channels"))
+	r := &Reply{Summary: q}
+	r.Section(Line{T(q)})
+	r.Actions(confirmButton("Start the next upgrade", "track "+args+" --yes"))
+	r.Context(Line{T("Export the finished upgrade's change record first if you keep one: "), C(b.cmd + " export " + last.Name), T(".")})
 	return r
 }
 
@@ -939,6 +981,7 @@ func (b *Bot) cmdReset(ctx context.Context, c Command, args string) Response {
 	if err != nil {
 		return private(b.storeError("reset", err))
 	}
+	before, _ := b.store.Environment(ctx, c.Workspace, env)
 	res, err := b.store.Apply(ctx, c.Workspace, env, progress.Change{Kind: progress.ChangeReset, Key: "cmd:" + c.ID, Actor: c.User, At: b.now()})
 	if err != nil {
 		return private(b.storeError("reset", err))
@@ -947,10 +990,23 @@ func (b *Bot) cmdReset(ctx context.Context, c Command, args string) Response {
 		return Response{}
 	}
 	b.releaseOwners(ctx, c.Workspace, env, "cmd:"+c.ID, nil, true)
+	u := undoable{Env: env, Keys: []string{"cmd:" + c.ID}, Admin: true, Started: string(started)}
+	if before.State == progress.StateDone && before.FromVersion != "" && before.Version != "" && !progress.SameVersion(before.FromVersion, before.Version) {
+		// The environment runs the target its last upgrade reached: the next
+		// one starts from there, not from where the last one did (an upgrade
+		// from Platform Server 10 would otherwise ask to republish everything again).
+		if err := b.setFrom(ctx, c, before, before.Version); err != nil {
+			b.log.Warn("cannot set the version the next upgrade starts from", "env", env, "err", err)
+		} else {
+			u.From = before.FromVersion
+		}
+	}
 	r := &Reply{Summary: env + " reset for a new upgrade"}
 	r.Section(Line{M(c.User), T(" started a new upgrade of "), B(env), T(": state, counts and modules cleared; history kept.")})
-	// The versions stay: say so, since the next upgrade is likely from the old target.
-	if e, err := b.store.Environment(ctx, c.Workspace, env); err == nil && (e.Version != "" || e.FromVersion != "") {
+	// The versions stay: say so, and how to name the next upgrade's target.
+	if e, err := b.store.Environment(ctx, c.Workspace, env); err == nil && u.From != "" {
+		r.Context(Line{T("It runs Platform Server " + e.Version + ", the last upgrade's target, so the next upgrade starts from it. Name the next target: "), C(b.cmd + " track " + env + " <version> --yes"), T(".")})
+	} else if err == nil && (e.Version != "" || e.FromVersion != "") {
 		kept := "Kept: the target, Platform Server " + cmp.Or(e.Version, "not given")
 		if e.FromVersion != "" {
 			kept += ", upgraded from " + e.FromVersion
@@ -959,8 +1015,23 @@ func (b *Bot) cmdReset(ctx context.Context, c Command, args string) Response {
 	}
 	noteReplication(r, res.NotReplicated)
 	ref := undoRef("cmd:" + c.ID)
-	b.remember(ctx, c.Workspace, c.Channel, c.User, ref, undoable{Env: env, Keys: []string{"cmd:" + c.ID}, What: r.Summary, Admin: true, Started: string(started)})
+	u.What = r.Summary
+	b.remember(ctx, c.Workspace, c.Channel, c.User, ref, u)
 	return Response{Announce: withUndo(r, ref)}
+}
+
+// setFrom sets the version e is upgraded from, through a channel that
+// follows it (a track from another channel would follow it there too).
+func (b *Bot) setFrom(ctx context.Context, c Command, e progress.Environment, from string) error {
+	ch := c.Channel
+	if !slices.Contains(e.Channels, ch) {
+		if len(e.Channels) == 0 {
+			return nil
+		}
+		ch = e.Channels[0]
+	}
+	_, err := b.store.Track(ctx, progress.TrackRequest{Workspace: c.Workspace, Environment: e.Name, Channel: ch, FromVersion: from, Actor: c.User, At: b.now()})
+	return err
 }
 
 func (b *Bot) cmdEnvs(ctx context.Context, c Command, _ string) Response {

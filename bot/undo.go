@@ -35,6 +35,9 @@ type undoable struct {
 	// undo puts that start back, so the changes of that upgrade can be
 	// undone again.
 	Started string `json:"started,omitempty"`
+	// From is, for a reset that moved the version upgraded from to the
+	// last target, the version it was: its undo puts it back.
+	From string `json:"from,omitempty"`
 	// Outcome: it recorded a summary or banner (the preparation's outcome
 	// or progress): an edit of the message corrects it (correcting).
 	Outcome bool `json:"outcome,omitempty"`
@@ -264,6 +267,11 @@ func (b *Bot) undo(ctx context.Context, workspace, user, ref string) Response {
 			b.log.Warn("cannot put back when the upgrade started", "env", u.Env, "err", err)
 		}
 		b.restoreSamples(ctx, workspace, u.Env)
+		if e, err := b.store.Environment(ctx, workspace, u.Env); u.From != "" && err == nil {
+			if err := b.setFrom(ctx, Command{Workspace: workspace, User: user}, e, u.From); err != nil {
+				b.log.Warn("cannot put back the version the upgrade started from", "env", u.Env, "err", err)
+			}
+		}
 	}
 	if len(res.Added)+len(res.Removed)+len(res.Updated) == 0 && len(res.Kept) > 0 {
 		// Every module it named changed since: nothing to announce.
