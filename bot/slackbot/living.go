@@ -134,7 +134,7 @@ type livingRecord struct {
 }
 
 const (
-	livingKeep  = 60 * 24 * time.Hour // a record outlives any upgrade
+	livingKeep  = 2 * 365 * 24 * time.Hour // outlives an upgrade and the quiet months before the next: forgotten, its message would stay pinned beside a new one
 	livingLease = 30 * time.Second
 	goneRetry   = time.Hour
 )

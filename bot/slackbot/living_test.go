@@ -1109,3 +1109,31 @@ func TestLivingSaysThePreparationWentQuiet(t *testing.T) {
 		t.Errorf("after a restart, the message says: %s", lastText(r.fake.Calls("chat.update")))
 	}
 }
+
+// The next upgrade of an environment, months after the last one ended,
+// edits the channel's status message again: its record is kept that long,
+// so the channel never has two of the environment's status messages pinned.
+func TestLivingNextUpgradeMonthsLater(t *testing.T) {
+	for _, gap := range []time.Duration{61 * 24 * time.Hour, 400 * 24 * time.Hour} {
+		t.Run(gap.String(), func(t *testing.T) {
+			r := newLivingRig(t, 0)
+			ctx := context.Background()
+			r.run(channel, "track prod 11.12.0")
+			r.run(channel, "failed Billing_CS")
+			r.clock.Advance(10 * time.Second)
+			r.run(channel, "done Billing_CS")
+			r.clock.Advance(10 * time.Second)
+			ts1 := r.living.Thread(ctx, slackfake.TeamID, channel, "prod")
+			if ts1 == "" || !r.fake.Pinned(channel, ts1) {
+				t.Fatalf("no pinned status message after the first upgrade: %q", ts1)
+			}
+			r.clock.Advance(gap)
+			r.run(channel, "track prod 11.13.0 --yes")
+			r.run(channel, "failed Orders_CS")
+			r.clock.Advance(10 * time.Second)
+			if ts2 := r.living.Thread(ctx, slackfake.TeamID, channel, "prod"); ts2 != ts1 {
+				t.Errorf("the next upgrade's status message is %q, a second one beside %q (still pinned: %v)", ts2, ts1, r.fake.Pinned(channel, ts1))
+			}
+		})
+	}
+}
