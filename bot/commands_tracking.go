@@ -428,6 +428,7 @@ func (b *Bot) noEnvironment(ctx context.Context, c Command) *Reply {
 	if err != nil || len(envs) == 0 {
 		return errorReply("No environment is tracked here yet. Start with `" + b.cmd + " track <env> [version]` in the channel where its upgrade is discussed, e.g. `" + b.cmd + " track prod 11.31.0`.")
 	}
+	underWayFirst(envs) // the example and the first listed: upgrades under way, not retired ones
 	example := withEnv(c.Text, envs[0].Name)
 	if name, _ := splitCommand(c.Text); name == "remind" { // names no environment: ask for a status
 		example = withEnv("", envs[0].Name)

@@ -517,3 +517,36 @@ func TestSnoozeUntilReads(t *testing.T) {
 		mustSay(t, text(cmd(t, b, "C1", "U1", c)), "U1 snoozed prod's reminders in this channel until")
 	}
 }
+
+// App Home shows upgrades under way first: a workspace's finished and
+// retired environments, which only grow over the months, never push the
+// live upgrade out of the view; those no channel follows are only named.
+func TestHomeShowsUpgradesUnderWayFirst(t *testing.T) {
+	b, _ := newTestBot(t)
+	ctx := context.Background()
+	run := func(ch, text string) {
+		b.HandleCommand(ctx, Command{Workspace: "T1", Channel: ch, User: "U1", ID: ch + text, Text: text})
+	}
+	for i := range 25 {
+		env := fmt.Sprintf("dev%02d", i)
+		run("C"+env, "track "+env+" 11.12.0")
+		run("C"+env, "failed "+env+": Orders_CS")
+		run("C"+env, "done "+env+": all --yes")
+		if i%2 == 0 {
+			run("C"+env, "untrack "+env)
+		}
+	}
+	run("CPROD", "track zprod 11.13.0")
+	run("CPROD", "failed zprod: Billing_CS")
+	home := RenderText(b.Home(ctx, "T1", nil))
+	mustSay(t, home, "== zprod → Platform Server 11.13.0 ==", "Billing_CS", "No channel follows these any more: dev00, dev02")
+	if p, d := strings.Index(home, "zprod"), strings.Index(home, "dev01"); d >= 0 && p > d {
+		t.Errorf("a finished upgrade shown before the one under way:\n%s", home)
+	}
+	if strings.Contains(home, "== dev00") {
+		t.Errorf("an environment no channel follows is shown whole:\n%s", home)
+	}
+	// So does the example of a command in a channel that follows nothing.
+	out := RenderText(b.HandleCommand(ctx, Command{Workspace: "T1", Channel: "CNONE", User: "U1", ID: "s", Text: "status"}).Reply)
+	mustSay(t, out, "e.g. `/upgrade status zprod`")
+}
