@@ -277,3 +277,20 @@ func TestRedisWithUpgradesLeftInTheFile(t *testing.T) {
 		t.Errorf("a warning with no file:\n%s", r.stderr)
 	}
 }
+
+// The shell reads a Slack workspace's upgrades from a store with
+// --workspace: a file left behind after moving to Redis keeps its history,
+// and this is how to read it.
+func TestShellReadsASlackWorkspace(t *testing.T) {
+	environ := map[string]string{"HOME": t.TempDir()}
+	if r := run(t, "/upgrade track prod 11.31.0\n/upgrade failed Billing_CS\n", environ, "shell", "--workspace", "T0SLACK"); r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if r := run(t, "/upgrade envs\n", environ, "shell"); !strings.Contains(r.stdout, "No environments tracked yet") {
+		t.Errorf("the shell's own workspace shows another's environments:\n%s", r.stdout)
+	}
+	r := run(t, "/upgrade history prod all\n", environ, "shell", "--workspace", "T0SLACK")
+	if r.code != 0 || !strings.Contains(r.stdout, "Billing_CS") {
+		t.Errorf("exit %d, the Slack workspace's history:\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+}

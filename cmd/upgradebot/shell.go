@@ -20,7 +20,7 @@ import (
 	"github.com/upgradebot/upgradebot/scheduler"
 )
 
-const shellUsage = `Usage: upgradebot shell [--channel NAME] [--user NAME] [-v]
+const shellUsage = `Usage: upgradebot shell [--channel NAME] [--user NAME] [--workspace ID] [-v]
 
 The bot in this terminal, without Slack, on the same store as run.
   /upgrade COMMAND      runs when you press Enter; failed, skipped, done and
@@ -36,6 +36,10 @@ as the commands that do the same.
 
   --channel NAME   the channel the shell acts in (default shell)
   --user NAME      who you are (default $USER)
+  --workspace ID   whose environments to read and change: a Slack
+                   workspace's id (T…) reads what upgradebot run kept in
+                   this store, e.g. a file left behind after moving to
+                   Redis (default local, the shell's own)
   -v               show the log's info lines (or set UPGRADEBOT_LOG_LEVEL)
 `
 
@@ -43,6 +47,7 @@ func cmdShell(ctx context.Context, args []string, e env) error {
 	fs := newFlagSet("shell", e)
 	channel := fs.String("channel", "shell", "channel name the shell acts in")
 	userName := fs.String("user", "", "user name (default $USER)")
+	workspace := fs.String("workspace", shell.DefaultWorkspace, "workspace id whose environments the shell reads and changes")
 	verbose := fs.Bool("v", false, "show info log lines")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -94,7 +99,7 @@ func cmdShell(ctx context.Context, args []string, e env) error {
 	}
 	b.SetSchedules(sched)
 	sh := shell.New(b, e.stdout, e.stdin, shell.Options{
-		Channel: strings.TrimPrefix(*channel, "#"), User: who, Terminal: e.stdinTerminal, Controls: e.terminal, // "#general" is general
+		Workspace: strings.TrimSpace(*workspace), Channel: strings.TrimPrefix(*channel, "#"), User: who, Terminal: e.stdinTerminal, Controls: e.terminal, // "#general" is general
 		ReadImage: ocr.readFileFunc(), ImageUnavailable: ocr.note(), Now: e.now,
 		Session: e.shellSession,
 	})
