@@ -172,18 +172,16 @@ type changeRecorder struct {
 }
 
 func (s changeRecorder) Apply(ctx context.Context, workspace, env string, c progress.Change) (progress.Result, error) {
-	var before progress.State
 	finishing := c.Kind == progress.ChangeSummary || c.Kind == progress.ChangeState
-	if finishing || c.Kind == progress.ChangeAddModules {
-		if e, err := s.Environment(ctx, workspace, env); err == nil { // as this request read it, if it did
-			before = e.State
-		}
-	}
 	s.wrote(ctx, workspace, env)
 	res, err := s.Store.Apply(ctx, workspace, env, c)
 	if err != nil || res.Duplicate || res.Refused != "" {
 		return res, err
 	}
+	// The state the write itself saw: with replicas or two channels changing
+	// the environment at once, what this request read earlier may be stale,
+	// and a milestone would be announced twice or never.
+	before := res.Was
 	noteChange(ctx, env)
 	at := c.At
 	if at.IsZero() {

@@ -2,7 +2,9 @@ package bot
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/upgradebot/upgradebot/diagnosis"
@@ -50,4 +52,57 @@ func TestNotReplicatedNote(t *testing.T) {
 			t.Errorf("%s, replicated: %q mentions replicas", tc.name, got)
 		}
 	}
+}
+
+// applyGate holds the changes of a kind until two have reached the store.
+type applyGate struct {
+	progress.Store
+	kind   progress.ChangeKind
+	arrive func()
+}
+
+func (g applyGate) Apply(ctx context.Context, ws, env string, c progress.Change) (progress.Result, error) {
+	if c.Kind == g.kind {
+		g.arrive()
+	}
+	return g.Store.Apply(ctx, ws, env, c)
+}
+
+// Two replicas (two bots on one store) take in the same news at once, as
+// after two people paste it in one channel: the milestone is announced
+// once, decided by the state each write itself saw, not by what each
+// request read before the other wrote.
+func TestMilestoneOnceAcrossReplicas(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
+		ctx := context.Background()
+		msgAs := func(b *Bot, ts string) Response {
+			return b.HandleMessage(ctx, Message{Workspace: "T1", Channel: "C1", User: "U" + ts, TS: ts, Text: prepFailedPaste})
+		}
+		cmd(t, b, "C1", "U1", "track prod 11.31.0")
+		msg(t, b, "C1", "U1", "4.0", preparingPaste)
+		var wg sync.WaitGroup
+		wg.Add(2)
+		arrive := func() { wg.Done(); wg.Wait() } // each waits for the other
+		var bots [2]*Bot
+		for i := range bots {
+			bots[i] = New(Options{Engine: diagnosis.New(diagnosis.Builtin()), Store: applyGate{store, progress.ChangeState, arrive}, Now: b.now, BotUserID: "UBOT"})
+		}
+		var got [2]Response
+		var done sync.WaitGroup
+		for i, r := range bots {
+			done.Add(1)
+			go func() { defer done.Done(); got[i] = msgAs(r, fmt.Sprintf("4.%d", i+1)) }()
+		}
+		done.Wait()
+		if n := btoi(got[0].Milestone != nil) + btoi(got[1].Milestone != nil); n != 1 {
+			t.Errorf("the milestone announced %d times, want once", n)
+		}
+	})
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -593,7 +593,7 @@ func (s *BoltStore) Apply(ctx context.Context, workspace, env string, c Change) 
 		}
 		res.Remaining = rec.ModuleCount
 		res.BecameEmpty = c.Kind == ChangeDone && before > 0 && rec.ModuleCount == 0
-		res.State = rec.State
+		res.State, res.Was = rec.State, was
 		return nil
 	})
 	if err != nil {

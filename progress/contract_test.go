@@ -548,8 +548,8 @@ func testDoneAll(t *testing.T, s Store) {
 // the history says so, and so does the undo that takes it back.
 func testDoneAllFromBefore11(t *testing.T, s Store) {
 	track(t, s, TrackRequest{Environment: "legacy", Channel: "C1", Version: "11.31.0", FromVersion: "10.0.1"})
-	if res := apply(t, s, "legacy", Change{Kind: ChangeDone, All: true, Key: "all"}); !res.BecameDone {
-		t.Fatalf("done all = %+v, want became done", res)
+	if res := apply(t, s, "legacy", Change{Kind: ChangeDone, All: true, Key: "all"}); !res.BecameDone || res.Was != StateFollowing || res.State != StateDone {
+		t.Fatalf("done all = %+v, want became done, was following", res)
 	}
 	h := history(t, s, "legacy")
 	if last := h[len(h)-1]; last.Action != string(ChangeDone) || last.Detail != "republished all" {

@@ -287,6 +287,10 @@ type Result struct {
 	// BecameDone is true when the change moved the upgrade to done.
 	BecameDone bool
 	State      State // state after the change (as it stands, when refused)
+	// Was is the state just before the change, read in the same atomic
+	// write: a milestone is announced once, however many replicas change
+	// the environment at once ("" from a store's reply of an older version).
+	Was State
 	// Refused says why the life cycle did not apply the change (nothing
 	// changed, no history entry, the key stays free); "" when applied.
 	Refused Verdict

@@ -672,7 +672,7 @@ func parseApplyReply(reply []any) (Result, error) {
 	if dup, _ := reply[0].(int64); dup == 1 {
 		return Result{Duplicate: true}, nil
 	}
-	if len(reply) < 12 || len(reply) > 14 { // 12, 13: recorded before Reopened, Marked were
+	if len(reply) < 12 || len(reply) > 15 { // 12, 13, 14: recorded before Reopened, Marked, Was were
 		return Result{}, bad
 	}
 	state, ok1 := reply[1].(string)
@@ -696,7 +696,11 @@ func parseApplyReply(reply []any) (Result, error) {
 	}
 	var reopened []Module
 	var marked []string
-	if len(reply) == 14 {
+	var was string
+	if len(reply) == 15 {
+		was, _ = reply[14].(string)
+	}
+	if len(reply) >= 14 {
 		if str, _ := reply[13].(string); str != "" {
 			marked = strings.Split(str, "\n")
 		}
@@ -713,7 +717,7 @@ func parseApplyReply(reply []any) (Result, error) {
 	return Result{
 		Added: lists[0], Updated: lists[1], Removed: lists[2], NotFound: lists[3],
 		Remaining: int(remaining), BecameEmpty: became == 1, BecameDone: done == 1, State: State(state),
-		Kept: lists[4], KeptState: keptState == 1, Undid: undid, Reopened: reopened, Marked: marked,
+		Kept: lists[4], KeptState: keptState == 1, Undid: undid, Reopened: reopened, Marked: marked, Was: State(was),
 	}, nil
 }
 

@@ -436,7 +436,7 @@ if k == 'done' and before > 0 and after == 0 then became = 1 end
 if was ~= 'done' and state == 'done' then done = 1 end
 local reply = {0, state, after, became,
   table.concat(added, '\n'), table.concat(updated, '\n'), table.concat(removed, '\n'), table.concat(notfound, '\n'), done,
-  table.concat(kept, '\n'), keptstate, table.concat(undid, '; '), table.concat(reopened, '\n'), table.concat(marked, '\n')}
+  table.concat(kept, '\n'), keptstate, table.concat(undid, '; '), table.concat(reopened, '\n'), table.concat(marked, '\n'), was or 'following'}
 redis.call('SET', idem, cjson.encode({t = ARGV[7], r = reply}), 'EX', ARGV[3])
 if k ~= 'undo' then
   local items = {}
