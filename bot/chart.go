@@ -207,7 +207,7 @@ func (b *Bot) Chart(ctx context.Context, workspace, env string) (*File, error) {
 			samples = append(samples, sampleOf(now, until).chartSample())
 		}
 	}
-	c, err := chart.BurnDown(samples, chart.Options{Title: incidentTitle(st), Until: until, Zone: b.zone})
+	c, err := chart.BurnDown(samples, chart.Options{Title: incidentTitle(st), Until: until, Zone: b.zone, Now: b.now()})
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/upgradebot/upgradebot/internal/humantime"
 	"github.com/upgradebot/upgradebot/progress"
 )
 
@@ -70,7 +71,7 @@ func (b *Bot) cmdHistory(ctx context.Context, c Command, args string) Response {
 	for start > 0 && len(lines) < show {
 		e := entries[start-1]
 		// Day first, and each time's own zone abbreviation: an upgrade can cross a clock change.
-		l := Line{T(e.Time.In(b.zone).Format("2 Jan 15:04 MST") + " ")}
+		l := Line{T(humantime.Format(e.Time, b.now(), b.zone, "2 Jan 15:04 MST") + " ")}
 		if e.Actor != "" {
 			l = append(l, M(e.Actor), T(" "))
 		}

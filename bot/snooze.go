@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/upgradebot/upgradebot/internal/humantime"
 	"github.com/upgradebot/upgradebot/progress"
 )
 
@@ -118,7 +119,7 @@ func (b *Bot) cmdSnooze(ctx context.Context, c Command, args string) Response {
 		r.Summary = env + "'s reminders are back on"
 		r.Section(Line{M(c.User), T(" turned the snooze of "), B(env), T("'s reminders off.")})
 	} else {
-		end := until.In(zone).Format("Mon 2 Jan 15:04 MST")
+		end := humantime.Format(until, now, zone, "Mon 2 Jan 15:04 MST")
 		r.Summary = fmt.Sprintf("%s's reminders snoozed until %s", env, end)
 		r.Section(Line{M(c.User), T(" snoozed "), B(env), T("'s reminders in this channel until " + end + "; they resume sooner if a change is recorded. "), C(b.cmd + " snooze " + env + " off"), T(" ends it.")})
 		if b.sched != nil {
@@ -132,8 +133,10 @@ func (b *Bot) cmdSnooze(ctx context.Context, c Command, args string) Response {
 	return Response{Announce: r, Changed: []string{env}}
 }
 
-// when writes a time for people, in b's zone.
-func (b *Bot) when(t time.Time) string { return t.In(b.zone).Format("Mon 2 Jan 15:04 MST") }
+// when writes a time for people, in b's zone, with the year when it is not this year.
+func (b *Bot) when(t time.Time) string {
+	return humantime.Format(t, b.now(), b.zone, "Mon 2 Jan 15:04 MST")
+}
 
 // snoozeLine says that reminders are snoozed until s ends.
 func (b *Bot) snoozeLine(s snooze) Line {

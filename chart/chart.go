@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/upgradebot/upgradebot/internal/humantime"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -46,6 +47,9 @@ type Options struct {
 	Title string         // e.g. "prod → 11.31.0"
 	Until time.Time      // the right end of the time axis ("now"); zero: the last sample
 	Zone  *time.Location // the zone of the times shown (the bot's); nil: UTC
+	// Now is the bot's clock: a date in another year names its year.
+	// Zero: Until.
+	Now time.Time
 	// Width and height in pixels; zero means 960×540, whose 16-point labels
 	// stay readable when Slack shows the image 360 pixels high.
 	Width, Height int
@@ -90,13 +94,17 @@ func BurnDown(samples []Sample, o Options) (Chart, error) {
 	if last := samples[len(samples)-1].At; until.Before(last) {
 		until = last
 	}
+	now := o.Now
+	if now.IsZero() {
+		now = until
+	}
 	// One sample, or changes within a minute (a shell's, pasted at once):
 	// a minute, so the time axis, in whole seconds, is not empty.
 	if until.Sub(samples[0].At) < time.Minute {
 		until = samples[0].At.Add(time.Minute)
 	}
 
-	left := countPlot(o.Title, zone)
+	left := countPlot(o.Title, zone, now)
 	// The legend goes beside the plot, not in it: the lines reach any
 	// corner (a count that holds at its highest reaches both top ones).
 	legend := plot.NewLegend()
@@ -117,7 +125,7 @@ func BurnDown(samples []Sample, o Options) (Chart, error) {
 	}
 	plots := [][]*plot.Plot{{left}}
 	if hasPercent {
-		prep := newPlot("", "preparation %", zone)
+		prep := newPlot("", "preparation %", zone, now)
 		prep.Y.Min, prep.Y.Max = 0, 100
 		percent := func(s Sample) (float64, bool) {
 			if s.Percent == nil {
@@ -168,16 +176,16 @@ func BurnDown(samples []Sample, o Options) (Chart, error) {
 	if _, err := img.WriteTo(&buf); err != nil {
 		return Chart{}, fmt.Errorf("chart: encoding the PNG: %w", err)
 	}
-	return Chart{PNG: buf.Bytes(), Alt: alt(samples, o.Title, until, zone)}, nil
+	return Chart{PNG: buf.Bytes(), Alt: alt(samples, o.Title, until, now, zone)}, nil
 }
 
-func newPlot(title, yLabel string, zone *time.Location) *plot.Plot {
+func newPlot(title, yLabel string, zone *time.Location, now time.Time) *plot.Plot {
 	p := plot.New()
 	p.Title.Text = title
 	p.Title.TextStyle.Font.Size = vg.Points(22)
 	p.Y.Label.Text = yLabel
 	p.Y.Label.TextStyle.Font.Size = vg.Points(18)
-	p.X.Tick.Marker = hourTicks{zone}
+	p.X.Tick.Marker = hourTicks{zone, now}
 	for _, a := range []*plot.Axis{&p.X, &p.Y} {
 		a.Tick.Label.Font.Size = vg.Points(16)
 	}
@@ -255,7 +263,7 @@ func addSteps(p *plot.Plot, legend *plot.Legend, samples []Sample, until time.Ti
 // alt says what the chart shows: where the upgrade started, where it is now,
 // the lowest and highest points, and the time it spans. What is left now
 // is broken down so that its parts add up to it.
-func alt(samples []Sample, title string, until time.Time, zone *time.Location) string {
+func alt(samples []Sample, title string, until, now time.Time, zone *time.Location) string {
 	first, last := samples[0], samples[len(samples)-1]
 	// The start is the first sample with counts: before it only the
 	// preparation's percent is known, not 0 modules left.
@@ -277,8 +285,8 @@ func alt(samples []Sample, title string, until time.Time, zone *time.Location) s
 			}
 		}
 		text += fmt.Sprintf("%s left at the start (%s), at most %d (%s), %s.",
-			plural(start.Left, "module", "modules"), start.At.In(zone).Format("Jan 2 15:04 MST"),
-			peak.Left, peak.At.In(zone).Format("Jan 2 15:04 MST"), leftNow(last))
+			plural(start.Left, "module", "modules"), humantime.Format(start.At, now, zone, "Jan 2 15:04 MST"),
+			peak.Left, humantime.Format(peak.At, now, zone, "Jan 2 15:04 MST"), leftNow(last))
 	}
 	if last.Percent != nil {
 		text += fmt.Sprintf(" The preparation is at %d%%.", *last.Percent)
@@ -318,8 +326,8 @@ func plural(n int, one, many string) string {
 }
 
 // countPlot is the plot of the modules left: from 0, in whole modules.
-func countPlot(title string, zone *time.Location) *plot.Plot {
-	p := newPlot(title, "modules left", zone)
+func countPlot(title string, zone *time.Location, now time.Time) *plot.Plot {
+	p := newPlot(title, "modules left", zone, now)
 	p.Y.Min = 0
 	p.Y.Tick.Marker = countTicks{}
 	return p
@@ -352,8 +360,12 @@ func (countTicks) Ticks(min, max float64) []plot.Tick {
 
 // hourTicks marks round minutes, hours or days in zone, four to eight of
 // them, so a reader sees at a glance how long the upgrade has run; the
-// first names the zone.
-type hourTicks struct{ zone *time.Location }
+// first names the zone, and the year when it is not now's (the others
+// leave it out, for room).
+type hourTicks struct {
+	zone *time.Location
+	now  time.Time
+}
 
 // Ticks returns the ticks between min and max, Unix seconds.
 func (h hourTicks) Ticks(min, max float64) []plot.Tick {
@@ -385,11 +397,11 @@ func (h hourTicks) Ticks(min, max float64) []plot.Tick {
 			continue
 		}
 		label := t.Format("15:04")
-		if step >= 24*time.Hour || t.Hour() == 0 && t.Minute() == 0 || len(ticks) == 0 {
+		switch {
+		case len(ticks) == 0:
+			label = humantime.Format(t, h.now, zone, "Jan 2\n15:04 MST")
+		case step >= 24*time.Hour || t.Hour() == 0 && t.Minute() == 0:
 			label = t.Format("Jan 2\n15:04")
-		}
-		if len(ticks) == 0 {
-			label += " " + t.Format("MST")
 		}
 		ticks = append(ticks, plot.Tick{Value: float64(t.Unix()), Label: label})
 	}

@@ -334,7 +334,7 @@ func BenchmarkBurnDown2000Modules3Days(b *testing.B) {
 func TestHourTicks(t *testing.T) {
 	t0 := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
 	for _, span := range []time.Duration{20 * time.Minute, 3 * time.Hour, 21*time.Hour + 34*time.Minute, 49 * time.Hour, 72 * time.Hour, 30 * 24 * time.Hour} {
-		ticks := hourTicks{}.Ticks(float64(t0.Unix()), float64(t0.Add(span).Unix()))
+		ticks := hourTicks{now: t0}.Ticks(float64(t0.Unix()), float64(t0.Add(span).Unix()))
 		if len(ticks) < 1 || len(ticks) > 8 {
 			t.Errorf("%v: %d ticks, want 1 to 8", span, len(ticks))
 		}
@@ -343,7 +343,7 @@ func TestHourTicks(t *testing.T) {
 	// changes, one after the other) has a time axis too.
 	t1 := time.Date(2026, 12, 6, 10, 41, 23, 0, time.UTC)
 	for _, span := range []time.Duration{time.Minute, 90 * time.Second, 4 * time.Minute, 20 * time.Minute} {
-		ticks := hourTicks{}.Ticks(float64(t1.Unix()), float64(t1.Add(span).Unix()))
+		ticks := hourTicks{now: t1}.Ticks(float64(t1.Unix()), float64(t1.Add(span).Unix()))
 		if len(ticks) < 1 || len(ticks) > 8 {
 			t.Errorf("%v from %s: %d ticks, want 1 to 8", span, t1.Format("15:04:05"), len(ticks))
 		}
@@ -352,7 +352,7 @@ func TestHourTicks(t *testing.T) {
 
 // The count axis is labelled in whole modules, whatever its range.
 func TestCountTicks(t *testing.T) {
-	if _, ok := countPlot("", time.UTC).Y.Tick.Marker.(countTicks); !ok {
+	if _, ok := countPlot("", time.UTC, time.Time{}).Y.Tick.Marker.(countTicks); !ok {
 		t.Error("the burn-down's count axis does not use countTicks")
 	}
 	for _, r := range [][2]float64{{0, 1}, {0, 3}, {0, 5}, {0, 5.2}, {0, 10}, {0, 12.5}, {0, 43}, {0, 1200}} {
@@ -377,7 +377,7 @@ func TestCountTicks(t *testing.T) {
 func TestChartInTheZone(t *testing.T) {
 	zone := time.FixedZone("IST", 5*3600+30*60)
 	t0 := time.Date(2026, 3, 2, 8, 10, 0, 0, time.UTC)
-	ticks := hourTicks{zone}.Ticks(float64(t0.Unix()), float64(t0.Add(6*time.Hour).Unix()))
+	ticks := hourTicks{zone: zone, now: t0}.Ticks(float64(t0.Unix()), float64(t0.Add(6*time.Hour).Unix()))
 	if len(ticks) == 0 || !strings.HasSuffix(ticks[0].Label, " IST") {
 		t.Fatalf("ticks %v: the first does not name the zone", ticks)
 	}
@@ -389,7 +389,7 @@ func TestChartInTheZone(t *testing.T) {
 	// Across a change of summer time, ticks stay on round hours of the wall clock.
 	if ny, err := time.LoadLocation("America/New_York"); err == nil {
 		from := time.Date(2026, 3, 8, 0, 30, 0, 0, ny)
-		for _, tk := range (hourTicks{ny}).Ticks(float64(from.Unix()), float64(from.Add(20*time.Hour).Unix())) {
+		for _, tk := range (hourTicks{zone: ny, now: from}).Ticks(float64(from.Unix()), float64(from.Add(20*time.Hour).Unix())) {
 			if at := time.Unix(int64(tk.Value), 0).In(ny); at.Minute() != 0 || at.Hour()%3 != 0 {
 				t.Errorf("tick %q at %s: not a round 3 hours of New York's clock", tk.Label, at.Format("15:04 MST"))
 			}
@@ -441,5 +441,40 @@ func TestLinesAddUpToTheTotal(t *testing.T) {
 		if _, err := BurnDown(tc.samples, Options{Title: "t"}); err != nil {
 			t.Errorf("%s: %v", tc.name, err)
 		}
+	}
+}
+
+// A chart of an upgrade of another year names that year, in the alt text
+// and on the first tick of the time axis: "Dec 30" alone reads as this
+// year's. Within the year, or drawn at its end, it is left out.
+func TestChartNamesTheYear(t *testing.T) {
+	t0 := time.Date(2024, 12, 30, 10, 0, 0, 0, time.UTC)
+	samples := []Sample{{At: t0, Counted: true, FailedLeft: 2, Left: 2}, {At: t0.Add(96 * time.Hour), Counted: true, Left: 0}}
+	for _, tc := range []struct {
+		name      string
+		now       time.Time
+		alt, tick string
+	}{
+		{"a year later", time.Date(2026, 1, 2, 10, 0, 0, 0, time.UTC), "2 modules left at the start (Dec 30 2024 10:00 UTC)", "Dec 31 2024\n"},
+		{"the same year", time.Date(2024, 12, 31, 10, 0, 0, 0, time.UTC), "2 modules left at the start (Dec 30 10:00 UTC)", "Dec 31\n"},
+		{"no clock: its end's", time.Time{}, "2 modules left at the start (Dec 30 2024 10:00 UTC)", "Dec 31 2024\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := BurnDown(samples, Options{Title: "prod", Now: tc.now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(c.Alt, tc.alt) {
+				t.Errorf("alt text %q, want %q", c.Alt, tc.alt)
+			}
+			now := tc.now
+			if now.IsZero() {
+				now = samples[1].At
+			}
+			ticks := hourTicks{zone: time.UTC, now: now}.Ticks(float64(t0.Unix()), float64(samples[1].At.Unix()))
+			if len(ticks) == 0 || !strings.HasPrefix(ticks[0].Label, tc.tick) {
+				t.Errorf("ticks %v, want the first to start %q", ticks, tc.tick)
+			}
+		})
 	}
 }

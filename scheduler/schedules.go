@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/upgradebot/upgradebot/bot"
+	"github.com/upgradebot/upgradebot/internal/humantime"
 	"github.com/upgradebot/upgradebot/progress"
 )
 
@@ -65,10 +66,7 @@ func (s *Scheduler) Set(ctx context.Context, workspace, channel, spec, actor str
 
 // formatWhen writes an occurrence in its zone ("Mon 25 Nov 09:00"), with the year when not now's.
 func formatWhen(t, now time.Time, loc *time.Location) string {
-	if t = t.In(loc); t.Year() != now.In(loc).Year() {
-		return t.Format("Mon 2 Jan 2006 15:04")
-	}
-	return t.Format("Mon 2 Jan 15:04")
+	return humantime.Format(t, now, loc, "Mon 2 Jan 15:04")
 }
 
 // Next describes a channel's next reminder (after after, if not zero); "" when it follows nothing, why when paused.
