@@ -36,6 +36,7 @@ func TestDatesOfAnotherYearNameIt(t *testing.T) {
 			"29 Dec 10:00 UTC", "1 module left at the start (Dec 29 10:00 UTC)"},
 		{time.Date(2026, 1, 2, 10, 0, 0, 0, time.UTC), []string{"since Mon 29 Dec 2025 10:00 UTC", "Last update: Mon 29 Dec 2025 10:00 UTC"}, nil,
 			"29 Dec 2025 10:00 UTC", "1 module left at the start (Dec 29 2025 10:00 UTC)"},
+		{time.Date(2026, 12, 31, 10, 0, 0, 0, time.UTC), []string{"since Mon 29 Dec 2025 10:00 UTC, running for 12 months"}, nil, "29 Dec 2025 10:00 UTC", ""},
 	} {
 		now = tc.at
 		status := text(run("status prod"))
@@ -46,6 +47,39 @@ func TestDatesOfAnotherYearNameIt(t *testing.T) {
 			}
 		}
 		mustSay(t, text(run("history prod")), tc.history)
-		mustSay(t, RenderText(run("chart prod").Reply), tc.chart)
+		if tc.chart != "" {
+			mustSay(t, RenderText(run("chart prod").Reply), tc.chart)
+		}
+	}
+}
+
+// How long an upgrade has run reads well from minutes to years: the
+// minutes while they matter, whole days past a week, months past eight
+// weeks (368 days was "368d 0h").
+func TestRoughDuration(t *testing.T) {
+	const day = 24 * time.Hour
+	for _, tc := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{20 * time.Second, "1m"},
+		{45 * time.Minute, "45m"},
+		{3*time.Hour + 10*time.Minute, "3h 10m"},
+		{47 * time.Hour, "47h"},
+		{2*day + 5*time.Hour, "2d 5h"},
+		{6*day + 23*time.Hour, "6d 23h"},
+		{7 * day, "7d"},
+		{12*day + 5*time.Hour, "12d"},
+		{55 * day, "55d"},
+		{56 * day, "2 months"},
+		{100 * day, "3 months"},
+		{368 * day, "12 months"},
+		{729 * day, "24 months"},
+		{730 * day, "2 years"},
+		{1200 * day, "3 years"},
+	} {
+		if got := roughDuration(tc.d); got != tc.want {
+			t.Errorf("roughDuration(%v) = %q, want %q", tc.d, got, tc.want)
+		}
 	}
 }

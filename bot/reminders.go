@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -123,13 +124,23 @@ func joinAnd(parts []string) string {
 	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
 }
 
-// roughDuration says how long, to the minute: "3h 10m", "45m".
+// roughDuration says how long, as closely as a reader needs it: "45m",
+// "3h 10m", "2d 5h"; past a week whole days ("12d"), past eight weeks
+// months ("3 months", of 30.44 days, rounded) and past two years years: an
+// upgrade left open a year does not read as "368d 0h".
 func roughDuration(d time.Duration) string {
 	d = d.Truncate(time.Minute)
 	h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
+	days := h / 24
 	switch {
+	case days >= 2*365:
+		return fmt.Sprintf("%d years", days/365)
+	case days >= 8*7:
+		return fmt.Sprintf("%d months", int(math.Round(float64(days)/30.44)))
+	case days >= 7:
+		return fmt.Sprintf("%dd", days)
 	case h >= 48:
-		return fmt.Sprintf("%dd %dh", h/24, h%24)
+		return fmt.Sprintf("%dd %dh", days, h%24)
 	case h > 0 && m > 0:
 		return fmt.Sprintf("%dh %dm", h, m)
 	case h > 0:
