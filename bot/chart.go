@@ -24,7 +24,6 @@ const (
 	// maxSamples bounds an environment's samples; beyond it every other
 	// older sample is dropped, keeping the recent ones exact.
 	maxSamples = 2000
-	samplesTTL = 90 * 24 * time.Hour
 	// A sample reads every listed module (to count failed and skipped):
 	// above sampleEvery modules, an environment is sampled at most once
 	// per sampleGap, except at a reset or a milestone; the chart adds the
@@ -32,6 +31,12 @@ const (
 	sampleEvery = 200
 	sampleGap   = 30 * time.Second
 )
+
+// SamplesTTL is how long the chart's samples are kept after the last
+// change: as long as the environment's record, which never expires (a
+// value must), since a finished upgrade's chart is read months later, when
+// the next one is planned. maxSamples bounds them.
+const SamplesTTL = 10 * 365 * 24 * time.Hour
 
 // samplesKey names env's list of samples. Before the list, they were one
 // JSON array, a value under the same key: read first until a reset empties
@@ -107,7 +112,7 @@ func addSample(ctx context.Context, s progress.Store, workspace, env string, at 
 	if err != nil {
 		return err
 	}
-	return s.AppendValue(ctx, workspace, samplesKey(st.Name), js, progress.AppendOptions{Max: maxSamples, TTL: samplesTTL, Restart: reset})
+	return s.AppendValue(ctx, workspace, samplesKey(st.Name), js, progress.AppendOptions{Max: maxSamples, TTL: SamplesTTL, Restart: reset})
 }
 
 // storedSamples reads env's samples as kept, oldest first, and their stamp.
@@ -150,7 +155,7 @@ func (b *Bot) restoreSamples(ctx context.Context, workspace, env string) {
 	}
 	old, ok, err := b.store.Value(ctx, workspace, samplesUndoKey(env))
 	if err == nil && ok {
-		err = b.store.PutValue(ctx, workspace, samplesKey(env), old, samplesTTL)
+		err = b.store.PutValue(ctx, workspace, samplesKey(env), old, SamplesTTL)
 	}
 	if err != nil {
 		b.log.Warn("cannot put back the burn-down chart's samples", "env", env, "err", err)
@@ -232,9 +237,29 @@ func (b *Bot) cmdChart(ctx context.Context, c Command, args string) Response {
 		return private(b.storeError("chart", err))
 	}
 	if f == nil {
+		if b.changesRecorded(ctx, c.Workspace, env) {
+			// Samples kept by versions that expired them 90 days after the last change.
+			return private(errorReply(fmt.Sprintf("Nothing to draw for %s: its chart's data has expired. The next change recorded starts a new chart.", env)))
+		}
 		return private(errorReply(fmt.Sprintf("Nothing to draw for %s yet: the chart starts with the first change recorded.", env)))
 	}
 	r := &Reply{Summary: f.Title}
 	r.Section(Line{T(f.Alt)})
 	return Response{Reply: r, Private: true, File: f}
+}
+
+// changesRecorded reports whether env's history holds a change, each of
+// which samples the chart: not only tracks, untracks, takes and releases.
+func (b *Bot) changesRecorded(ctx context.Context, workspace, env string) bool {
+	entries, err := b.store.History(ctx, workspace, env)
+	if err != nil {
+		return false
+	}
+	return slices.ContainsFunc(entries, func(e progress.HistoryEntry) bool {
+		switch e.Action {
+		case progress.ActionTrack, progress.ActionUntrack, progress.ActionTake, progress.ActionRelease:
+			return false
+		}
+		return true
+	})
 }

@@ -2,10 +2,13 @@ package bot
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/upgradebot/upgradebot/progress"
 )
 
 // Coming back to a team months later: what the bot says of times long past.
@@ -81,5 +84,41 @@ func TestRoughDuration(t *testing.T) {
 		if got := roughDuration(tc.d); got != tc.want {
 			t.Errorf("roughDuration(%v) = %q, want %q", tc.d, got, tc.want)
 		}
+	}
+}
+
+// A finished upgrade's chart is still drawn a year later, when the next
+// upgrade is planned (its samples expired after 90 days); and if its
+// samples are gone (kept by an older version), the chart does not say it
+// "starts with the first change recorded" of an environment with changes.
+func TestChartOfAFinishedUpgradeStays(t *testing.T) {
+	now := time.Date(2025, 1, 6, 10, 0, 0, 0, time.UTC)
+	b, store := newClockBot(t, func() time.Time { return now })
+	run := runAt(b)
+	run("track prod 11.12.0")
+	run("track dev 11.12.0")
+	run("failed prod: Billing_CS Orders")
+	now = now.Add(48 * time.Hour)
+	run("done prod: Billing_CS Orders")
+	for _, tc := range []struct {
+		later      time.Duration
+		env, want  string
+		dropSample bool
+	}{
+		{120 * 24 * time.Hour, "prod", "2 modules left at the start (Jan 6 10:00 UTC)", false},
+		{400 * 24 * time.Hour, "prod", "2 modules left at the start (Jan 6 2025 10:00 UTC)", false},
+		{0, "dev", "Nothing to draw for dev yet: the chart starts with the first change recorded.", false},
+		{0, "prod", "Nothing to draw for prod: its chart's data has expired.", true},
+	} {
+		now = now.Add(tc.later)
+		if tc.dropSample {
+			// As an older version's samples: kept for a while only.
+			item, _ := json.Marshal(wireSample{At: now.UnixMilli()})
+			if err := store.AppendValue(context.Background(), "T1", samplesKey(tc.env), item, progress.AppendOptions{Max: 3, TTL: time.Millisecond, Restart: true}); err != nil {
+				t.Fatal(err)
+			}
+			now = now.Add(time.Second)
+		}
+		mustSay(t, text(run("chart "+tc.env)), tc.want)
 	}
 }

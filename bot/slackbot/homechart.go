@@ -40,7 +40,7 @@ type chartFile struct {
 }
 
 const (
-	homeChartKeep  = 90 * 24 * time.Hour // as long as the samples
+	homeChartKeep  = bot.SamplesTTL // as long as the samples: a finished upgrade's chart stays without another upload
 	homeChartEvery = 15 * time.Minute
 	// homeChartClaim is how long an upload is left to the replica that
 	// claimed it, and the wait after one that failed.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -143,6 +144,63 @@ func TestAppHomeChart(t *testing.T) {
 		t.Fatalf("later: images %v, %d uploads; want a new chart and 3", imgs, uploads())
 	}
 	mustContain(t, "view", decoded(h.fake.Calls("views.publish")[len(h.fake.Calls("views.publish"))-1].Field("view")), `"text":"Burn-down of prod"`, "Burn-down chart of prod over")
+}
+
+// A finished upgrade's chart stays in App Home months later, when the next
+// upgrade is planned, without another upload: its samples and the file
+// kept for Home expired after 90 days.
+func TestAppHomeChartMonthsLater(t *testing.T) {
+	clock := &shiftClock{}
+	// The store's clock is the test's: what it keeps expires by it.
+	store, err := progress.OpenBoltStore(filepath.Join(t.TempDir(), "bot.db"), progress.BoltOptions{Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	var living *Living
+	h := start(t, setup{mode: ModeHTTP, store: store, opts: func(o *Options) {
+		living = NewLiving(LivingOptions{API: o.API, Core: o.Core.(LivingCore), Store: o.Store, MinInterval: 10 * time.Millisecond, Clock: clock})
+		o.Living = living
+	}})
+	h.fake.SharedAfter = 1
+	h.fake.SetUserChannels(ana, channel)
+	jobs := int64(0)
+	run := func(text string) {
+		t.Helper()
+		jobs++
+		if code, body := h.do(slackfake.FormRequest(h.events(), secret, slackfake.SlashCommand(channel, ana, text, h.fake.ResponseURL(text), "trig-"+text))); code != http.StatusOK {
+			t.Fatalf("%s: %d %s", text, code, body)
+		}
+		h.waitJobs(jobs)
+	}
+	home := func() []string {
+		t.Helper()
+		jobs++
+		h.postEvent(fmt.Sprint("EvHome", jobs), slackfake.HomeOpened(ana), 0)
+		h.waitJobs(jobs)
+		vs := h.fake.Calls("views.publish")
+		return homeImages(t, vs[len(vs)-1])
+	}
+	run("track prod")
+	run("failed A B")
+	run("done A B")
+	for deadline := time.Now().Add(5 * time.Second); living.Thread(context.Background(), slackfake.TeamID, channel, "prod") == ""; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no status message")
+		}
+	}
+	uploads := func() int { return len(h.fake.Calls("files.completeUploadExternal")) }
+	home()
+	shown := home()
+	if len(shown) != 1 || uploads() != 1 {
+		t.Fatalf("images %v, %d uploads; want one chart, uploaded once", shown, uploads())
+	}
+	for _, later := range []time.Duration{120 * 24 * time.Hour, 400 * 24 * time.Hour} {
+		clock.shift.Store(int64(later))
+		if imgs := home(); len(imgs) != 1 || imgs[0] != shown[0] || uploads() != 1 {
+			t.Errorf("%v later: images %v, %d uploads; want %v and 1", later, imgs, uploads(), shown)
+		}
+	}
 }
 
 // The digest's charts are uploaded in its thread: one per environment with work left.
