@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -46,6 +47,7 @@ func (b *Bot) cmdHistory(ctx context.Context, c Command, args string) Response {
 	if err != nil {
 		return private(b.storeError("history", err))
 	}
+	cut := historyCut(entries)
 	if all {
 		// Every entry, earlier upgrades' too, as a file: more than a message holds.
 		b.withNames(ctx, c.Workspace, &progress.ChangeRecord{History: entries})
@@ -56,7 +58,12 @@ func (b *Bot) cmdHistory(ctx context.Context, c Command, args string) Response {
 		}
 		f := &File{Title: "History of " + env, Name: fmt.Sprintf("history-%s-%s.csv", env, b.now().UTC().Format("20060102")), Type: "csv", Content: buf.Bytes()}
 		r := &Reply{Summary: fmt.Sprintf("History of %s: %d entries, as %s", env, len(entries), f.Name)}
-		r.Section(Line{T(fmt.Sprintf("History of %s: %s, every upgrade's, in ", env, plural(len(entries), "entry", "entries"))), C(f.Name), T(".")})
+		n, end := plural(len(entries), "entry", "entries"), "."
+		if cut {
+			r.Summary = fmt.Sprintf("History of %s: the newest %s entries (older ones were dropped), as %s", env, thousands(len(entries)), f.Name)
+			n, end = "the newest "+thousands(len(entries))+" entries", "; older ones were dropped."
+		}
+		r.Section(Line{T(fmt.Sprintf("History of %s: %s, every upgrade's, in ", env, n)), C(f.Name), T(end)})
 		return Response{Reply: r, Private: true, File: f}
 	}
 	// The upgrade under way, as export covers it; all has the earlier ones.
@@ -95,9 +102,29 @@ func (b *Bot) cmdHistory(ctx context.Context, c Command, args string) Response {
 		case earlier > 0:
 			older += fmt.Sprintf(" of this upgrade and %d of earlier ones", earlier)
 		}
-		r.Context(Line{T(older + ": "), C(b.cmd + " history " + env + " all"), T(" has them all, as a file.")})
+		has := " has them all, as a file."
+		if cut {
+			has = " has the newest " + thousands(progress.HistoryLimit) + "; older ones were dropped."
+		}
+		r.Context(Line{T(older + ": "), C(b.cmd + " history " + env + " all"), T(has)})
 	}
 	return private(r)
+}
+
+// historyCut reports whether the store dropped the oldest of entries, a
+// whole history: it keeps the newest progress.HistoryLimit, and keeps no
+// count of the others, so a history that long is taken as cut.
+func historyCut(entries []progress.HistoryEntry) bool {
+	return len(entries) >= progress.HistoryLimit
+}
+
+// thousands writes n with commas between its thousands: "10,000".
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 // sinceStart is the entries of the upgrade under way, started then (when
@@ -147,6 +174,7 @@ func (b *Bot) cmdExport(ctx context.Context, c Command, args string) Response {
 	// (tracked, or reset; an undone reset puts the start back), and so is
 	// its timeline.
 	x := b.extra(ctx, c.Workspace, env)
+	cut := historyCut(entries)
 	entries, earlier := sinceStart(entries, x.started)
 	rec := progress.ChangeRecord{Environment: env, Open: open, Republished: st.RepublishedModules, History: entries, Owners: x.owners, Summary: b.recordSummary(st, x)}
 	b.withNames(ctx, c.Workspace, &rec)
@@ -173,8 +201,11 @@ func (b *Bot) cmdExport(ctx context.Context, c Command, args string) Response {
 	mods := len(open) + len(st.RepublishedModules)
 	r := &Reply{Summary: fmt.Sprintf("Change record of %s (%d modules, %d entries) as %s", env, mods, len(entries), f.Name)}
 	r.Section(Line{T("Change record of "), B(env), T(fmt.Sprintf(": %s (%d open) and %d timeline entries, in ", plural(mods, "module", "modules"), len(open), len(entries))), C(f.Name), T(".")})
-	if earlier > 0 {
+	switch {
+	case earlier > 0:
 		r.Context(Line{T(fmt.Sprintf("From the last reset on: the %s of earlier upgrades are left out (", plural(earlier, "timeline entry", "timeline entries"))), C(b.cmd + " history " + env + " all"), T(" has them).")})
+	case cut:
+		r.Context(Line{T("The history keeps the newest " + thousands(progress.HistoryLimit) + " entries: this upgrade's older ones were dropped.")})
 	}
 	return Response{Reply: r, Private: true, File: f}
 }

@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+	"github.com/upgradebot/upgradebot/diagnosis"
+	"github.com/upgradebot/upgradebot/internal/redistest"
 	"github.com/upgradebot/upgradebot/progress"
 )
 
@@ -120,5 +123,54 @@ func TestChartOfAFinishedUpgradeStays(t *testing.T) {
 			now = now.Add(time.Second)
 		}
 		mustSay(t, text(run("chart "+tc.env)), tc.want)
+	}
+}
+
+// A history past progress.HistoryLimit entries lost its oldest: history
+// says so, rather than "every upgrade's" without its first entries.
+func TestHistorySaysOlderEntriesWereDropped(t *testing.T) {
+	now := time.Date(2025, 1, 6, 10, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	// Redis: ten thousand changes take a second, several in the file.
+	opts := redistest.Options(t, 7)
+	client := redis.NewClient(opts)
+	t.Cleanup(func() { client.Close() })
+	store, err := progress.NewRedisStore(client, progress.RedisOptions{Prefix: redistest.Prefix(t, opts), Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := New(Options{Engine: diagnosis.New(diagnosis.Builtin()), Store: store, Now: clock})
+	run := runAt(b)
+	run("track prod 11.12.0")
+	run("track dev 11.12.0")
+	run("failed dev: A")
+	ctx := context.Background()
+	for i := range progress.HistoryLimit {
+		kind := progress.ChangeAddModules
+		if i%2 == 1 {
+			kind = progress.ChangeDone
+		}
+		now = now.Add(time.Minute)
+		c := progress.Change{Kind: kind, Key: fmt.Sprint("k", i), Actor: "U1", Reason: progress.ReasonFailed, Modules: []string{fmt.Sprint("M", i/2)}, At: now}
+		if _, err := store.Apply(ctx, "T1", "prod", c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		command string
+		want    []string
+	}{
+		{"history prod all", []string{"History of prod: the newest 10,000 entries, every upgrade's, in ", "; older ones were dropped."}},
+		{"history prod", []string{"history prod all", "has the newest 10,000; older ones were dropped."}},
+		{"export prod", []string{"The history keeps the newest 10,000 entries: this upgrade's older ones were dropped."}},
+		{"history dev all", []string{"History of dev: 2 entries, every upgrade's, in "}},
+		{"history dev", []string{"History of dev"}},
+		{"export dev", []string{"Change record of dev"}},
+	} {
+		out := RenderText(run(tc.command).Reply)
+		mustSay(t, out, tc.want...)
+		if strings.Contains(tc.command, "dev") && strings.Contains(out, "dropped") {
+			t.Errorf("%s, not cut, says entries were dropped:\n%s", tc.command, out)
+		}
 	}
 }

@@ -400,6 +400,9 @@ type Store interface {
 
 // HistoryLimit is how many history entries an environment keeps; older ones
 // are dropped so a long-lived environment does not grow without bound.
+// History returns at most as many, and when it returns that many, readers
+// take it that older ones were dropped (an environment with exactly
+// HistoryLimit entries is told so too: the store keeps no count of them).
 const HistoryLimit = 10000
 
 // IdempotencyTTL is how long an applied change key is remembered by default.
