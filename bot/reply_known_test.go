@@ -459,6 +459,8 @@ func TestAdviceFitsTheTargetVersion(t *testing.T) {
 			[]string{".NET 8.0 from 11.27.0", "Hosting Bundle of the version the target needs"}, []string{"Install the .NET Core 3.1"}},
 		{"extension recompilation in production", "track prod 11.31.0 self-managed", "Upgrade Disabled: Extension recompilation on upgrade is disabled.",
 			[]string{"In a production environment that is the only way", "Enable server extension recompilation on upgrade"}, nil},
+		{"System Components on OutSystems Cloud before 11.14.1", "track prod 11.14.0 cloud", "There was an error while contacting the server. HTTP not found",
+			[]string{"What to do", "Open a case with OutSystems Support with the whole message"}, nil},
 		{"Prepare on OutSystems Cloud from 11.17", "track prod 11.20.0 cloud", prepFailedPaste,
 			[]string{"Prepare in Factory > Upgrades"}, []string{"they run the preparation again"}},
 	}
