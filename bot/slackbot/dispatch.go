@@ -649,10 +649,10 @@ func (a *App) onInteraction(p slack.InteractionCallback, size int64) {
 		a.log.Debug("ignoring interaction", "type", p.Type)
 		return
 	}
-	// Someone of another organization (Slack Connect). In a Grid
-	// organization a click names the user's home workspace, perhaps not
-	// this one, and which organization that is is not said: not checked.
-	if p.User.TeamID != "" && a.team != "" && a.org == "" && p.User.TeamID != a.team {
+	// Someone of another organization (Slack Connect). In an Enterprise
+	// Grid organization Slack names the organization (E…) as the user's
+	// team, for every member of its workspaces.
+	if p.User.TeamID != "" && p.User.TeamID != a.team && (a.org == "" || p.User.TeamID != a.org) {
 		a.tell(p.ResponseURL, outsiderText)
 		return
 	}

@@ -236,6 +236,53 @@ func TestCommandsOnlyFromOurOwnPeople(t *testing.T) {
 	}
 }
 
+// gridFake is a fake Slack whose auth.test names the installation's
+// workspace (slackfake.TeamID) and, org set, its Enterprise Grid organization.
+func gridFake(t *testing.T, org string) *slackfake.Server {
+	fake := newFake(t)
+	if org != "" {
+		fake.Queue("auth.test", slackfake.Response{Body: map[string]any{"ok": true, "team": "Fake Team", "user": "upgradebot",
+			"team_id": slackfake.TeamID, "user_id": slackfake.BotUserID, "bot_id": slackfake.BotID, "enterprise_id": org}})
+	}
+	return fake
+}
+
+// A click from another organization's member (Slack Connect) is refused,
+// told so and records nothing, in an Enterprise Grid organization too:
+// there a click names the organization (E…) as its own members' team.
+func TestClicksOnlyFromOurOwnPeople(t *testing.T) {
+	for _, c := range []struct {
+		name, org, userTeam string
+		refused             bool
+	}{
+		{"our member", "", slackfake.TeamID, false},
+		{"another organization's member", "", "E0PARTNER", true},
+		{"a member of our Grid organization", "E0ORG", "E0ORG", false},
+		{"our workspace, in a Grid organization", "E0ORG", slackfake.TeamID, false},
+		{"another organization's member, in a Grid organization", "E0ORG", "E0PARTNER", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := start(t, setup{mode: ModeHTTP, fake: gridFake(t, c.org)})
+			reply := h.pastedReply("EvPaste", "1700003300.000100")
+			replyTS, _ := reply.Answer["ts"].(string)
+			click := slackfake.BlockActions(channel, "U0CLICK", replyTS, "1700003300.000100", false, json.RawMessage(reply.Field("blocks")),
+				"mark_done:0", buttons(t, reply.Field("blocks"))["mark_done:0"], h.fake.ResponseURL("click"), "click")
+			click["user"].(map[string]any)["team_id"] = c.userTeam
+			if code, _ := h.do(slackfake.InteractionRequest(h.events(), secret, click)); code != http.StatusOK {
+				t.Fatalf("click: %d", code)
+			}
+			h.waitIdle()
+			if got := h.listed(); strings.Contains(got, "Billing_CS") != c.refused {
+				t.Errorf("listed %q after the click; refused: %v", got, c.refused)
+			}
+			if c.refused {
+				rs := h.fake.WaitCalls(1, 5*time.Second, "response_url")
+				mustContain(t, "the answer to the click", rs[0].Field("text"), "Only people of the workspace")
+			}
+		})
+	}
+}
+
 // postShared posts an event of a Slack Connect channel, from a member of team.
 func (h *harness) postShared(eventID, team string, ev map[string]any) {
 	h.t.Helper()
