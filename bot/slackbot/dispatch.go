@@ -178,6 +178,10 @@ func (a *App) onCallback(ev slackevents.EventsAPIEvent, raw []byte, retry int, r
 // and takes no queue space or journal entry; other work is journaled and
 // offered to its channel's lane. False when refused at the bound.
 func (a *App) take(ev slackevents.EventsAPIEvent, cb *slackevents.EventsAPICallbackEvent, raw []byte, rec *recovery, ack *socketAck, retried bool) bool {
+	if !a.eventForUs(cb) {
+		a.otherInstallation("event", cb.TeamID, cb.EnterpriseID)
+		return true
+	}
 	// Kept under the installation's workspace, not the envelope's team_id:
 	// in a Slack Connect channel that names the workspace the channel came
 	// from, perhaps another organization's, while commands and clicks name
@@ -267,6 +271,38 @@ func (a *App) take(ev slackevents.EventsAPIEvent, cb *slackevents.EventsAPICallb
 	}
 	j.run = d.tag(func(ctx context.Context) { a.handleText(ctx, cb.EventID, r) })
 	return a.submitEvent(j, m, r, d)
+}
+
+// eventForUs reports whether an event is for this installation: Slack
+// sends every installation's events to the app's one request URL (or any
+// of its Socket Mode connections), and lists in authorizations the
+// installations an event is for. An event without them (Slack has sent
+// them since 2021) is taken as ours.
+func (a *App) eventForUs(cb *slackevents.EventsAPICallbackEvent) bool {
+	for _, au := range cb.Authorizations {
+		if au.TeamID == a.team {
+			return true
+		}
+	}
+	return len(cb.Authorizations) == 0
+}
+
+// forUs reports whether a command or click is for this installation: from
+// its workspace or, in an Enterprise Grid organization, from another of
+// its workspaces (a channel shared between them, seen from there). Every
+// payload is this app's (its signing secret or app token brought it), so
+// api_app_id would tell nothing more: it is the same for all of the app's
+// installations.
+func (a *App) forUs(team, enterprise string) bool {
+	return team == a.team || a.org != "" && enterprise == a.org
+}
+
+// otherInstallation notes a payload left alone because it is another
+// installation's: this process's token cannot answer it, and its data is
+// that workspace's.
+func (a *App) otherInstallation(kind, team, enterprise string) {
+	a.metrics.Event("other_installation")
+	a.log.Debug("ignoring a payload for another installation of the app", "kind", kind, "team_id", team, "enterprise_id", enterprise, "our_team_id", a.team)
 }
 
 // resume resumes the reminders of a channel the bot is back in (invited
@@ -620,6 +656,10 @@ func (a *App) toldIfDropped(responseURL string) func(ran bool) {
 func (a *App) onSlashCommand(sc slack.SlashCommand, size int64) bool {
 	received := time.Now()
 	a.metrics.Event("slash_command")
+	if !a.forUs(sc.TeamID, sc.EnterpriseID) {
+		a.otherInstallation("command", sc.TeamID, sc.EnterpriseID)
+		return true
+	}
 	key := laneKey(sc.TeamID, sc.ChannelID)
 	if a.core.ReadOnly(UnescapeSlack(sc.Text)) {
 		key = ""
@@ -647,6 +687,10 @@ func (a *App) onInteraction(p slack.InteractionCallback, size int64) {
 	}
 	if p.Type != slack.InteractionTypeBlockActions || len(p.ActionCallback.BlockActions) == 0 {
 		a.log.Debug("ignoring interaction", "type", p.Type)
+		return
+	}
+	if org := cmp.Or(p.Enterprise.ID, p.Team.EnterpriseID); !a.forUs(p.Team.ID, org) {
+		a.otherInstallation("click", p.Team.ID, org)
 		return
 	}
 	// Someone of another organization (Slack Connect). In an Enterprise

@@ -283,6 +283,70 @@ func TestClicksOnlyFromOurOwnPeople(t *testing.T) {
 	}
 }
 
+// Slack sends all the installations' payloads of an app to its one
+// request URL (or any Socket Mode connection): another workspace's event,
+// command or click is acknowledged and left alone (this token cannot
+// answer it, its data is that workspace's), and counted. A command from
+// another workspace of the installation's Grid organization is ours: a
+// channel shared between them, seen from there.
+func TestOtherInstallationsIgnored(t *testing.T) {
+	command := func(team, org string) func(h *harness) {
+		return func(h *harness) {
+			f := slackfake.SlashCommand("C0THEIRS", "U0BOB", "track prod", h.fake.ResponseURL("cmd"), "cmd")
+			f.Set("team_id", team)
+			if org != "" {
+				f.Set("enterprise_id", org)
+			}
+			if code, _ := h.do(slackfake.FormRequest(h.events(), secret, f)); code != http.StatusOK {
+				t.Fatalf("command: %d", code)
+			}
+		}
+	}
+	for _, c := range []struct {
+		name, org string
+		send      func(h *harness)
+		ignored   bool
+	}{
+		{"another workspace's event", "E0ORG", func(h *harness) {
+			ev := slackfake.Message("C0THEIRS", "U0BOB", "1700003400.000100", producerPaste)
+			body := envelope("EvTheirs", ev, map[string]any{"team_id": "T0OTHER", "enterprise_id": "E0ORG",
+				"authorizations": []map[string]any{{"enterprise_id": "E0ORG", "team_id": "T0OTHER", "user_id": "U0BOTB", "is_bot": true}}})
+			if code, _ := h.do(slackfake.EventRequest(h.events(), secret, body, 0)); code != http.StatusOK {
+				t.Fatalf("event: %d", code)
+			}
+		}, true},
+		{"another organization's command", "", command("T0OTHER", ""), true},
+		{"another Grid organization's command", "E0ORG", command("T0OTHER", "E0ELSE"), true},
+		{"another organization's click", "", func(h *harness) {
+			click := slackfake.BlockActions("C0THEIRS", "U0BOB", "1700003400.000200", "", false, json.RawMessage(`[]`),
+				"mark_done:0", "prod", h.fake.ResponseURL("click"), "click")
+			click["team"] = map[string]any{"id": "T0OTHER", "domain": "other"}
+			click["user"].(map[string]any)["team_id"] = "T0OTHER"
+			if code, _ := h.do(slackfake.InteractionRequest(h.events(), secret, click)); code != http.StatusOK {
+				t.Fatalf("click: %d", code)
+			}
+		}, true},
+		{"a command from another workspace of our Grid organization", "E0ORG", command("T0OTHER", "E0ORG"), false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := start(t, setup{mode: ModeHTTP, fake: gridFake(t, c.org)})
+			c.send(h)
+			h.waitIdle()
+			answers := h.fake.Calls("chat.postMessage", "chat.postEphemeral", "response_url")
+			ignored := h.counter("upgradebot_slack_events_total", "type", "other_installation")
+			if c.ignored && (len(answers) > 0 || ignored != 1) {
+				t.Errorf("%d answers, counted %v; want it ignored and counted", len(answers), ignored)
+			}
+			if !c.ignored && (len(answers) == 0 || ignored != 0) {
+				t.Errorf("%d answers, counted %v ignored; want it taken", len(answers), ignored)
+			}
+			if envs, err := h.store.Environments(t.Context(), "T0OTHER"); c.ignored && (err != nil || len(envs) > 0) {
+				t.Errorf("recorded under the other workspace: %v %v", envs, err)
+			}
+		})
+	}
+}
+
 // postShared posts an event of a Slack Connect channel, from a member of team.
 func (h *harness) postShared(eventID, team string, ev map[string]any) {
 	h.t.Helper()
