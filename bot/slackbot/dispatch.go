@@ -182,13 +182,10 @@ func (a *App) take(ev slackevents.EventsAPIEvent, cb *slackevents.EventsAPICallb
 		a.otherInstallation("event", cb.TeamID, cb.EnterpriseID)
 		return true
 	}
-	// Kept under the installation's workspace, not the envelope's team_id:
-	// in a Slack Connect channel that names the workspace the channel came
-	// from, perhaps another organization's, while commands and clicks name
-	// the installation's (authorizations lists it).
-	if len(cb.Authorizations) > 0 && cb.Authorizations[0].TeamID != "" {
-		cb.TeamID = cb.Authorizations[0].TeamID
-	}
+	// Kept under the installation's workspace, as commands and clicks are,
+	// not the envelope's team_id: in a shared channel (Slack Connect, or
+	// between workspaces of a Grid organization) that may name another.
+	cb.TeamID = a.team
 	received := time.Now()
 	size := int64(len(raw))
 	var msg *slack.Msg
@@ -249,7 +246,7 @@ func (a *App) take(ev slackevents.EventsAPIEvent, cb *slackevents.EventsAPICallb
 		// In a Slack Connect channel, someone of another organization: their
 		// pastes are answered, but the record and its commands are ours. (In
 		// a Grid organization user_team may name the organization itself.)
-		outsider := cb.IsExtSharedChannel && userTeam != "" && userTeam != cmp.Or(a.team, cb.TeamID) && userTeam != a.org
+		outsider := cb.IsExtSharedChannel && userTeam != "" && userTeam != a.team && userTeam != a.org
 		j.run = d.tag(func(ctx context.Context) { a.handleMention(ctx, cb.EventID, m, command, outsider) })
 		return a.submitEvent(j, m, nil, d)
 	}
@@ -660,7 +657,10 @@ func (a *App) onSlashCommand(sc slack.SlashCommand, size int64) bool {
 		a.otherInstallation("command", sc.TeamID, sc.EnterpriseID)
 		return true
 	}
-	key := laneKey(sc.TeamID, sc.ChannelID)
+	// The installation's workspace keeps the data: in a channel shared
+	// between workspaces of a Grid organization, team_id is the one the
+	// user is in, and this process's token and data are one workspace's.
+	key := laneKey(a.team, sc.ChannelID)
 	if a.core.ReadOnly(UnescapeSlack(sc.Text)) {
 		key = ""
 	}
@@ -671,8 +671,8 @@ func (a *App) onSlashCommand(sc slack.SlashCommand, size int64) bool {
 			if id == "" {
 				id = fmt.Sprintf("slash-%d", received.UnixNano())
 			}
-			resp := a.core.HandleCommand(ctx, bot.Command{Workspace: sc.TeamID, Channel: sc.ChannelID, User: sc.UserID, ID: id, Text: UnescapeSlack(sc.Text), Direct: direct(sc.ChannelID)})
-			_ = a.deliver(ctx, resp, origin{kind: fromSlash, workspace: sc.TeamID, channel: sc.ChannelID, user: sc.UserID, responseURL: sc.ResponseURL})
+			resp := a.core.HandleCommand(ctx, bot.Command{Workspace: a.team, Channel: sc.ChannelID, User: sc.UserID, ID: id, Text: UnescapeSlack(sc.Text), Direct: direct(sc.ChannelID)})
+			_ = a.deliver(ctx, resp, origin{kind: fromSlash, workspace: a.team, channel: sc.ChannelID, user: sc.UserID, responseURL: sc.ResponseURL})
 		}})
 }
 
@@ -704,7 +704,7 @@ func (a *App) onInteraction(p slack.InteractionCallback, size int64) {
 	if channel == "" {
 		channel = p.Channel.ID
 	}
-	if !a.submit(job{key: laneKey(p.Team.ID, channel), bytes: size, kind: "action", class: classInteractive, received: received,
+	if !a.submit(job{key: laneKey(a.team, channel), bytes: size, kind: "action", class: classInteractive, received: received,
 		done: a.toldIfDropped(p.ResponseURL),
 		run:  func(ctx context.Context) { a.handleAction(ctx, p) }}) {
 		a.tell(p.ResponseURL, busyText)
@@ -721,7 +721,7 @@ func (a *App) handleAction(ctx context.Context, p slack.InteractionCallback) {
 	if id == "" {
 		id = channel + ":" + act.ActionTs
 	}
-	o := origin{kind: fromAction, workspace: p.Team.ID, channel: channel, user: p.User.ID, responseURL: p.ResponseURL,
+	o := origin{kind: fromAction, workspace: a.team, channel: channel, user: p.User.ID, responseURL: p.ResponseURL,
 		msgTS: p.Container.MessageTs, ephemeral: p.Container.IsEphemeral, actionID: act.ActionID, value: act.Value}
 	if o.msgTS == "" {
 		o.msgTS = p.Message.Timestamp
@@ -733,7 +733,7 @@ func (a *App) handleAction(ctx context.Context, p slack.InteractionCallback) {
 			_ = json.Unmarshal(js, &o.blocks)
 		}
 	}
-	resp := a.core.HandleAction(ctx, bot.Action{Workspace: p.Team.ID, Channel: channel, User: p.User.ID, ID: id, ActionID: act.ActionID, Value: act.Value, Message: o.msgTS})
+	resp := a.core.HandleAction(ctx, bot.Action{Workspace: a.team, Channel: channel, User: p.User.ID, ID: id, ActionID: act.ActionID, Value: act.Value, Message: o.msgTS})
 	if err := a.deliver(ctx, resp, o); err == nil {
 		a.afterAction(ctx, resp, o)
 	}

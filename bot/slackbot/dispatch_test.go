@@ -340,8 +340,71 @@ func TestOtherInstallationsIgnored(t *testing.T) {
 			if !c.ignored && (len(answers) == 0 || ignored != 0) {
 				t.Errorf("%d answers, counted %v ignored; want it taken", len(answers), ignored)
 			}
-			if envs, err := h.store.Environments(t.Context(), "T0OTHER"); c.ignored && (err != nil || len(envs) > 0) {
+			if envs, err := h.store.Environments(t.Context(), "T0OTHER"); err != nil || len(envs) > 0 {
 				t.Errorf("recorded under the other workspace: %v %v", envs, err)
+			}
+		})
+	}
+}
+
+// In an Enterprise Grid organization a channel shared between two of its
+// workspaces is seen from either: a command or click there names the
+// workspace the user is in (and an event may list another installation
+// first). The process has one workspace's token, so its data is that
+// workspace's: all of them are kept under it.
+func TestSharedGridChannelKeptUnderOurWorkspace(t *testing.T) {
+	const other = "T0WSB"
+	command := func(t *testing.T, h *harness, text string) slackfake.Call {
+		t.Helper()
+		f := slackfake.SlashCommand(channel, ana, text, h.fake.ResponseURL("cmd"), "cmd")
+		f.Set("team_id", other)
+		f.Set("enterprise_id", "E0ORG")
+		if code, _ := h.do(slackfake.FormRequest(h.events(), secret, f)); code != http.StatusOK {
+			t.Fatalf("%s: %d", text, code)
+		}
+		h.waitIdle()
+		return h.fake.WaitCalls(1, 5*time.Second, "response_url")[0]
+	}
+	for _, c := range []struct {
+		name string
+		from func(t *testing.T, h *harness, reply slackfake.Call)
+		want string // listed after it
+	}{
+		{"status", func(t *testing.T, h *harness, _ slackfake.Call) {
+			mustContain(t, "status from the other workspace", command(t, h, "status prod").Field("blocks"), "Billing_CS")
+		}, "Billing_CS"},
+		{"track", func(t *testing.T, h *harness, _ slackfake.Call) {
+			command(t, h, "track prod")
+			if envs, err := h.store.Environments(t.Context(), other); err != nil || len(envs) > 0 {
+				t.Errorf("an environment under the other workspace: %v %v", envs, err)
+			}
+		}, "Billing_CS"},
+		{"click", func(t *testing.T, h *harness, reply slackfake.Call) {
+			replyTS, _ := reply.Answer["ts"].(string)
+			click := slackfake.BlockActions(channel, ana, replyTS, "1700003500.000100", false, json.RawMessage(reply.Field("blocks")),
+				"mark_done:0", buttons(t, reply.Field("blocks"))["mark_done:0"], h.fake.ResponseURL("click"), "click")
+			click["team"] = map[string]any{"id": other, "domain": "b", "enterprise_id": "E0ORG"}
+			click["user"].(map[string]any)["team_id"] = "E0ORG"
+			if code, _ := h.do(slackfake.InteractionRequest(h.events(), secret, click)); code != http.StatusOK {
+				t.Fatalf("click: %d", code)
+			}
+			h.waitIdle()
+		}, ""},
+		{"paste", func(t *testing.T, h *harness, _ slackfake.Call) {
+			ev := slackfake.Message(channel, ana, "1700003500.000200", strings.ReplaceAll(producerPaste, "Billing_CS", "Orders_CS"))
+			body := envelope("EvOther", ev, map[string]any{"team_id": other, "enterprise_id": "E0ORG", "authorizations": []map[string]any{
+				{"enterprise_id": "E0ORG", "team_id": other, "is_bot": true}, {"enterprise_id": "E0ORG", "team_id": slackfake.TeamID, "is_bot": true}}})
+			if code, _ := h.do(slackfake.EventRequest(h.events(), secret, body, 0)); code != http.StatusOK {
+				t.Fatalf("paste: %d", code)
+			}
+			h.waitIdle()
+		}, "Billing_CS,Orders_CS"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := start(t, setup{mode: ModeHTTP, fake: gridFake(t, "E0ORG")})
+			c.from(t, h, h.pastedReply("EvOurs", "1700003500.000100"))
+			if got := h.listed(); got != c.want {
+				t.Errorf("prod lists %q, want %q", got, c.want)
 			}
 		})
 	}

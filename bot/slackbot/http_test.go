@@ -778,8 +778,9 @@ func TestSlackConnectAndMeMessagesRecorded(t *testing.T) {
 	}
 }
 
-// A click from an org-wide installation may carry "team": null: the
-// user's team stands in, instead of a workspace "".
+// A click may carry "team": null (as an org-wide installation's do): the
+// user's team says whose it is, and it is kept under the installation's
+// workspace, not a workspace "".
 func TestClickWithoutTeam(t *testing.T) {
 	h := start(t, setup{mode: ModeHTTP})
 	reply := h.pastedReply("EvP", "1700009400.000100")
