@@ -418,12 +418,22 @@ func (a *App) Run(ctx context.Context) error {
 }
 
 // authenticate learns the bot's identity with auth.test, retrying while
-// Slack cannot be reached; a refused token fails start-up.
+// Slack cannot be reached; a refused token, or one of no workspace, fails
+// start-up.
 func (a *App) authenticate(ctx context.Context) error {
 	a.setSlack("authenticating")
 	wait := time.Second
 	for {
 		res, err := a.api.AuthTest(ctx)
+		if err == nil && res.TeamID == "" {
+			// An organization-wide installation: its events come from every
+			// workspace, and the bot keeps (and reminds) one workspace's data.
+			org := ""
+			if res.EnterpriseID != "" {
+				org = " " + res.EnterpriseID
+			}
+			return fmt.Errorf("SLACK_BOT_TOKEN belongs to an organization-wide installation (Slack names no workspace for it, only the organization%s): upgradebot serves one workspace; install the app to a workspace instead, not to the whole Enterprise Grid organization (the manifests in slack/ set org_deploy_enabled: false; docs/slack.md)", org)
+		}
 		if err == nil {
 			a.botUser, a.botID, a.team, a.org = res.UserID, res.BotID, res.TeamID, res.EnterpriseID
 			a.core.SetBotUserID(res.UserID)

@@ -142,19 +142,29 @@ func TestReadiness(t *testing.T) {
 	}
 }
 
-// A token Slack refuses stops start-up with a message naming the setting.
+// A token Slack refuses stops start-up with a message naming the setting,
+// and so does an organization-wide installation's (auth.test names no
+// workspace): the bot keeps one workspace's data.
 func TestRefusedTokensStopStartUp(t *testing.T) {
+	orgWide := map[string]any{"ok": true, "user": "upgradebot", "team_id": "", "user_id": slackfake.BotUserID,
+		"bot_id": slackfake.BotID, "enterprise_id": "E0ORG", "is_enterprise_install": true}
 	for _, c := range []struct {
 		name, want string
 		mode       Mode
 		bot, app   string
+		authTest   map[string]any // nil: the fake's answer
 	}{
-		{"bot token", "SLACK_BOT_TOKEN was refused by Slack (invalid_auth)", ModeHTTP, "xoxb-other", appToken},
-		{"app token", "SLACK_APP_TOKEN was refused by Slack (invalid_auth)", ModeSocket, botToken, "xapp-other"},
+		{"bot token", "SLACK_BOT_TOKEN was refused by Slack (invalid_auth)", ModeHTTP, "xoxb-other", appToken, nil},
+		{"app token", "SLACK_APP_TOKEN was refused by Slack (invalid_auth)", ModeSocket, botToken, "xapp-other", nil},
+		{"organization-wide installation", "SLACK_BOT_TOKEN belongs to an organization-wide installation (Slack names no workspace for it, only the organization E0ORG): upgradebot serves one workspace; install the app to a workspace instead",
+			ModeHTTP, botToken, appToken, orgWide},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			fake := slackfake.New(t)
 			fake.BotToken, fake.AppToken = c.bot, c.app
+			if c.authTest != nil {
+				fake.Queue("auth.test", slackfake.Response{Body: c.authTest})
+			}
 			h := start(t, setup{mode: c.mode, fake: fake, noWait: true})
 			select {
 			case err := <-h.done:

@@ -108,13 +108,8 @@ func cmdRun(ctx context.Context, args []string, e env) error {
 	living := slackbot.NewLiving(slackbot.LivingOptions{API: api, Core: core, Store: store, Logger: logger})
 	app, err := slackbot.New(slackbot.Options{
 		Living: living,
-		Ready: func(t string) {
-			if t == "" {
-				logger.Warn("Slack named no workspace for the bot token (an organization-wide installation?): no reminders or digest will be posted; install the app to a workspace")
-			}
-			teamKnown <- t
-		},
-		Mode: mode,
+		Ready:  func(t string) { teamKnown <- t },
+		Mode:   mode,
 		// HTTP mode: 2 s for a load balancer to see /readyz fail while
 		// slash commands and clicks, never sent again, are still taken.
 		Drain:          2 * time.Second,
