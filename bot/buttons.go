@@ -201,13 +201,34 @@ func (b *Bot) chooseEnv(ctx context.Context, a Action, v buttonValue) Response {
 	reading := b.Read(m)
 	// One message is recorded for one environment: a second choice (a
 	// stale copy of the question) shows the first.
+	chosenBefore := func(chosen string) Response {
+		r := errorReply(fmt.Sprintf("This message is already recorded for %s. To record it for %s too, paste it again starting with `%s:`.", chosen, v.Env, v.Env))
+		return Response{Reply: r, Private: true, Update: b.rebuilt(ctx, v.Key, reading, chosen, "", nil)}
+	}
 	chosen, err := b.chosenEnv(ctx, a.Workspace, v.Key)
 	if err != nil {
 		return private(b.storeError("read the choice of environment", err))
 	}
 	if chosen != "" && chosen != v.Env {
-		r := errorReply(fmt.Sprintf("This message is already recorded for %s. To record it for %s too, paste it again starting with `%s:`.", chosen, v.Env, v.Env))
-		return Response{Reply: r, Private: true, Update: b.rebuilt(ctx, v.Key, reading, chosen, "", nil)}
+		return chosenBefore(chosen)
+	}
+	// Two people answering at once both read no choice above: the claim
+	// (held by the environment's name, so the same choice again wins it
+	// again) lets only the first record.
+	won, err := b.store.Claim(ctx, a.Workspace, "choice:"+v.Key, v.Env, keepFor)
+	if err != nil {
+		return private(b.storeError("keep the choice of environment", err))
+	}
+	if !won {
+		if chosen, _ = b.chosenEnv(ctx, a.Workspace, v.Key); chosen != "" {
+			return chosenBefore(chosen)
+		}
+		// The first is between its claim and writing the choice: its click rewrites the question.
+		return private(errorReply(fmt.Sprintf("Someone chose another environment for this message at the same moment, and it is recorded there. To record it for %s too, paste it again starting with `%s:`.", v.Env, v.Env)))
+	}
+	// Written before recording, so that a click that lost the claim names the environment.
+	if err := b.store.PutValue(ctx, a.Workspace, "choice:"+v.Key, []byte(v.Env), keepFor); err != nil {
+		b.log.Warn("cannot keep the choice of environment", "err", err)
 	}
 	_, changes, _ := b.checkedPlan(ctx, m, reading.parts)
 	var waiting []string // as record leaves them out
@@ -220,10 +241,8 @@ func (b *Bot) chooseEnv(ctx context.Context, a Action, v buttonValue) Response {
 	author := cmp.Or(m.User, a.User)
 	out := b.applyParts(ctx, a.Workspace, v.Env, author, messageKey(m), changes, false)
 	if out.err != nil {
+		b.forgetChoice(ctx, a.Workspace, v.Key, v.Env) // not recorded: any environment may be chosen again
 		return private(out.err)
-	}
-	if err := b.store.PutValue(ctx, a.Workspace, "choice:"+v.Key, []byte(v.Env), keepFor); err != nil {
-		b.log.Warn("cannot keep the choice of environment", "err", err)
 	}
 	for _, u := range slices.Compact([]string{author, a.User}) { // either may take it back with undo
 		b.remember(ctx, a.Workspace, a.Channel, u, v.Key, undoable{Env: v.Env, Keys: out.keys, What: linesText(out.lines)})
@@ -283,6 +302,17 @@ func replyKey(m Message) string {
 func (b *Bot) chosenEnv(ctx context.Context, workspace, key string) (string, error) {
 	v, _, err := b.store.Value(ctx, workspace, "choice:"+key)
 	return string(v), err
+}
+
+// forgetChoice lets the message keyed key be recorded for another
+// environment than env, chosen before (its record undone, or failed).
+func (b *Bot) forgetChoice(ctx context.Context, workspace, key, env string) {
+	if err := b.store.Release(ctx, workspace, "choice:"+key, env); err != nil {
+		b.log.Warn("cannot release the choice of environment", "err", err)
+	}
+	if err := b.store.PutValue(ctx, workspace, "choice:"+key, nil, time.Millisecond); err != nil {
+		b.log.Warn("cannot forget the choice of environment", "err", err)
+	}
 }
 
 // keptMessage is a message kept for its reply's buttons, and when.

@@ -260,7 +260,8 @@ func (b *Bot) undo(ctx context.Context, workspace, user, ref string) Response {
 	}
 	u.Undone = user
 	// A choice of environment undone is forgotten: the message may be recorded for another.
-	b.putUndoable(ctx, workspace, ref, u, progress.Put{Key: "choice:" + ref, TTL: time.Millisecond})
+	b.forgetChoice(ctx, workspace, ref, u.Env)
+	b.putUndoable(ctx, workspace, ref, u)
 	b.restoreOwners(ctx, workspace, u.Env, u.Keys, res.Added)
 	if u.Started != "" { // a reset's undo
 		if err := b.store.PutValue(ctx, workspace, startedKey(u.Env), []byte(u.Started), startedTTL); err != nil {

@@ -1,0 +1,187 @@
+package bot
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/upgradebot/upgradebot/diagnosis"
+	"github.com/upgradebot/upgradebot/internal/redistest"
+	"github.com/upgradebot/upgradebot/progress"
+)
+
+// hooked is a store that calls its hook at some calls, so that a test can
+// hold one replica at a chosen point (a barrier): before "value", "claim"
+// (with the key) and "apply" (with the change's kind), after "put".
+type hooked struct {
+	progress.Store
+	mu   sync.Mutex
+	hook func(call, key string)
+}
+
+func (h *hooked) setHook(f func(call, key string)) {
+	h.mu.Lock()
+	h.hook = f
+	h.mu.Unlock()
+}
+
+func (h *hooked) before(call, key string) {
+	h.mu.Lock()
+	f := h.hook
+	h.mu.Unlock()
+	if f != nil {
+		f(call, key)
+	}
+}
+
+func (h *hooked) Value(ctx context.Context, ws, key string) ([]byte, bool, error) {
+	h.before("value", key)
+	return h.Store.Value(ctx, ws, key)
+}
+
+func (h *hooked) PutValue(ctx context.Context, ws, key string, v []byte, ttl time.Duration) error {
+	err := h.Store.PutValue(ctx, ws, key, v, ttl)
+	h.before("put", key)
+	return err
+}
+
+func (h *hooked) Claim(ctx context.Context, ws, key, token string, ttl time.Duration) (bool, error) {
+	h.before("claim", key)
+	return h.Store.Claim(ctx, ws, key, token, ttl)
+}
+
+func (h *hooked) Apply(ctx context.Context, ws, env string, c progress.Change) (progress.Result, error) {
+	h.before("apply", string(c.Kind))
+	return h.Store.Apply(ctx, ws, env, c)
+}
+
+// replicas runs test with two bots on one store, as two replicas share it:
+// on one bbolt file, and on two Redis connections with one key prefix
+// (database 8).
+func replicas(t *testing.T, test func(t *testing.T, b1, b2 *Bot, h1, h2 *hooked)) {
+	clock := func() time.Time { return testNow }
+	run := func(t *testing.T, s1, s2 progress.Store) {
+		h1, h2 := &hooked{Store: s1}, &hooked{Store: s2}
+		bot := func(h *hooked) *Bot {
+			return New(Options{Engine: diagnosis.New(diagnosis.Builtin()), Store: h, Now: clock, BotUserID: "UBOT"})
+		}
+		test(t, bot(h1), bot(h2), h1, h2)
+	}
+	t.Run("bolt", func(t *testing.T) {
+		s, err := progress.OpenBoltStore(filepath.Join(t.TempDir(), "bot.db"), progress.BoltOptions{Now: clock})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		run(t, s, s)
+	})
+	t.Run("redis", func(t *testing.T) {
+		opts := redistest.Options(t, 8)
+		prefix := redistest.Prefix(t, opts)
+		var stores [2]progress.Store
+		for i := range stores {
+			c := redis.NewClient(opts)
+			t.Cleanup(func() { c.Close() })
+			s, err := progress.NewRedisStore(c, progress.RedisOptions{Prefix: prefix, Now: clock})
+			if err != nil {
+				t.Fatal(err)
+			}
+			stores[i] = s
+		}
+		run(t, stores[0], stores[1])
+	})
+}
+
+// barrier returns a func that holds each of n callers until all n have called it.
+func barrier(n int) func() {
+	var wg sync.WaitGroup
+	wg.Add(n)
+	return func() { wg.Done(); wg.Wait() }
+}
+
+// listedIn are the names listed on env.
+func listedIn(t *testing.T, s progress.Store, env string) []string {
+	t.Helper()
+	st, err := s.Status(context.Background(), "T1", env, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, m := range st.Modules {
+		names = append(names, m.Name)
+	}
+	return names
+}
+
+// Two people answer "which environment?" at the same moment, one prod,
+// one dev, on two replicas: the first choice records, the other is told
+// where the message went, and each undo takes back only what was recorded.
+func TestTwoChoicesAtOnce(t *testing.T) {
+	replicas(t, func(t *testing.T, b1, b2 *Bot, h1, h2 *hooked) {
+		ctx := context.Background()
+		cmd(t, b1, "C1", "U1", "track dev")
+		cmd(t, b1, "C1", "U1", "track prod")
+		q := buttonsOf(msg(t, b1, "C1", "U1", "9.1", producerPaste).Reply)
+		// Both read that nothing was chosen yet; then prod's click claims
+		// and has written its choice before dev's click claims.
+		bothRead := barrier(2)
+		prodChose := make(chan struct{})
+		var read1, read2, put1 sync.Once
+		h1.setHook(func(call, key string) {
+			switch {
+			case call == "value" && strings.HasPrefix(key, "choice:"):
+				read1.Do(bothRead)
+			case call == "put" && strings.HasPrefix(key, "choice:"):
+				put1.Do(func() { close(prodChose) })
+			}
+		})
+		h2.setHook(func(call, key string) {
+			switch {
+			case call == "value" && strings.HasPrefix(key, "choice:"):
+				read2.Do(bothRead)
+			case call == "claim" && strings.HasPrefix(key, "choice:"):
+				<-prodChose
+			}
+		})
+		var wg sync.WaitGroup
+		var prod, dev Response
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			prod = b1.HandleAction(ctx, Action{Workspace: "T1", Channel: "C1", User: "U1", ID: "c1", ActionID: q["prod"].ActionID, Value: q["prod"].Value})
+		}()
+		go func() {
+			defer wg.Done()
+			dev = b2.HandleAction(ctx, Action{Workspace: "T1", Channel: "C1", User: "U2", ID: "c2", ActionID: q["dev"].ActionID, Value: q["dev"].Value})
+		}()
+		wg.Wait()
+		h1.setHook(nil)
+		h2.setHook(nil)
+
+		if p, d := listedIn(t, h1, "prod"), listedIn(t, h1, "dev"); len(p) != 1 || len(d) != 0 {
+			t.Fatalf("prod lists %v, dev lists %v; want the message recorded for prod alone", p, d)
+		}
+		if !strings.Contains(RenderText(prod.Update), "Recorded for prod") {
+			t.Errorf("the prod click's reply does not say it recorded:\n%s", RenderText(prod.Update))
+		}
+		if got := text(dev); !dev.Private || !strings.Contains(got, "already recorded for prod") {
+			t.Errorf("the dev click got %q (private %v); want it told the message is recorded for prod", got, dev.Private)
+		}
+		// Only U1's undo takes it back, from prod; then dev may be chosen.
+		if got := text(cmd(t, b2, "C1", "U2", "undo")); !strings.Contains(got, "no change to undo") {
+			t.Errorf("U2's undo: %q; U2 recorded nothing", got)
+		}
+		if got := text(cmd(t, b1, "C1", "U1", "undo")); !strings.Contains(got, "undid a change on prod") {
+			t.Errorf("U1's undo: %q; want prod's record undone", got)
+		}
+		b2.HandleAction(ctx, Action{Workspace: "T1", Channel: "C1", User: "U2", ID: "c3", ActionID: q["dev"].ActionID, Value: q["dev"].Value})
+		if p, d := listedIn(t, h1, "prod"), listedIn(t, h1, "dev"); len(p) != 0 || len(d) != 1 {
+			t.Errorf("after the undo and a choice of dev: prod lists %v, dev lists %v", p, d)
+		}
+	})
+}
