@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -184,4 +185,79 @@ func TestTwoChoicesAtOnce(t *testing.T) {
 			t.Errorf("after the undo and a choice of dev: prod lists %v, dev lists %v", p, d)
 		}
 	})
+}
+
+// slackTS is a Slack message ts, d before testNow.
+func slackTS(d time.Duration) string {
+	at := testNow.Add(-d)
+	return fmt.Sprintf("%d.%06d", at.Unix(), at.Nanosecond()/1000)
+}
+
+func TestSentAt(t *testing.T) {
+	for _, tc := range []struct {
+		ts   string
+		want int64
+	}{
+		{"1764063000.123456", 1764063000123},
+		{"1764063000.000001", 1764063000000},
+		{"1.1", 0},                            // a test's or another transport's id: its time is unknown
+		{"1764063000000000000-ABC.000001", 0}, // the shell's
+		{"1764063000.12345x", 0},
+		{"-5.000000", 0},
+		{"", 0},
+	} {
+		if got := sentAt(tc.ts); got != tc.want {
+			t.Errorf("sentAt(%q) = %d, want %d", tc.ts, got, tc.want)
+		}
+	}
+}
+
+// A message sent before a reset and handled after it (a replica's queue,
+// a slow screenshot, an edit) is about the upgrade before: not recorded
+// into the new one. One sent before the environment was tracked is no
+// older upgrade's.
+func TestPasteSentBeforeTheReset(t *testing.T) {
+	const failure = "Upgrade Failure: Upgrade failed for Orders_Core"
+	const refused = "came before prod's upgrade was started again"
+	for _, tc := range []struct {
+		name     string
+		reset    bool
+		ts       string
+		edit     bool // the message is edited after the reset, its first version said nothing to record
+		recorded bool
+	}{
+		{name: "sent before the reset", reset: true, ts: slackTS(30 * time.Second)},
+		{name: "sent before the reset, edited after", reset: true, ts: slackTS(30 * time.Second), edit: true},
+		{name: "sent at the reset", reset: true, ts: slackTS(0), recorded: true},
+		{name: "sent before tracking", ts: slackTS(time.Hour), recorded: true},
+		{name: "of unknown time", reset: true, ts: "1.1", recorded: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			replicas(t, func(t *testing.T, b1, b2 *Bot, h1, _ *hooked) {
+				ctx := context.Background()
+				cmd(t, b1, "C1", "U1", "track prod 11.31.0")
+				if tc.reset {
+					cmd(t, b2, "C2", "U2", "track prod")
+					cmd(t, b2, "C2", "U2", "reset prod --yes")
+				}
+				m := Message{Workspace: "T1", Channel: "C1", User: "U3", TS: tc.ts, Text: failure}
+				var got Response
+				if tc.edit {
+					m.Text = "anyone seen this?"
+					b1.HandleMessage(ctx, m)
+					m.Text, m.Edited = failure, slackTS(0)
+					got = b1.HandleEdit(ctx, m)
+				} else {
+					got = b1.HandleMessage(ctx, m)
+				}
+				listed := listedIn(t, h1, "prod")
+				if tc.recorded != (len(listed) == 1) {
+					t.Errorf("prod lists %v; want recorded %v", listed, tc.recorded)
+				}
+				if tc.recorded == strings.Contains(text(got), refused) {
+					t.Errorf("reply %q; want it to say the message came before the reset: %v", text(got), !tc.recorded)
+				}
+			})
+		})
+	}
 }

@@ -244,6 +244,12 @@ func (b *Bot) record(ctx context.Context, m Message, findings []diagnosis.Findin
 		}
 		target = &envs[0]
 	}
+	if len(changes) > 0 {
+		if r := b.sentBeforeRestart(ctx, m, target.Name); r != nil {
+			out.err, out.about = r, *target
+			return out
+		}
+	}
 	changes, waiting := whilePreparing(*target, changes, b.now())
 	if len(changes) > 0 {
 		// A part recorded before (the reply rebuilt for a late screenshot)

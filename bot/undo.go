@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -324,6 +325,38 @@ func (b *Bot) beforeRestart(ctx context.Context, workspace, env string, at int64
 		return nil
 	}
 	return errorReply(fmt.Sprintf("That message came before %s's upgrade was started again (%s): recording it now would mix the two upgrades, so nothing was recorded. If it is about the new upgrade, paste it again.", env, b.when(started)))
+}
+
+// sentBeforeRestart is beforeRestart for message m by the time it was
+// sent: handled late (a queue, a slow screenshot) or edited after env's
+// upgrade was reset, it is about the upgrade before. An environment
+// tracked since is no restart: m was about none of its upgrades.
+func (b *Bot) sentBeforeRestart(ctx context.Context, m Message, env string) *Reply {
+	at := sentAt(m.TS)
+	r := b.beforeRestart(ctx, m.Workspace, env, at)
+	if r == nil {
+		return nil
+	}
+	// Read only now: a message is seldom older than the upgrade.
+	h, err := b.store.History(ctx, m.Workspace, env)
+	if err == nil && !slices.ContainsFunc(h, func(e progress.HistoryEntry) bool {
+		return e.Action == string(progress.ChangeReset) && e.Time.After(time.UnixMilli(at))
+	}) {
+		return nil
+	}
+	return r
+}
+
+// sentAt is when a Slack message was sent, from its ts ("seconds.micro"),
+// in Unix ms; 0 for an id of another shape (the shell's), whose time is unknown.
+func sentAt(ts string) int64 {
+	sec, micro, ok := strings.Cut(ts, ".")
+	s, err := strconv.ParseInt(sec, 10, 64)
+	if !ok || err != nil || s <= 0 || len(micro) != 6 || strings.Trim(micro, "0123456789") != "" {
+		return 0
+	}
+	us, _ := strconv.Atoi(micro)
+	return s*1000 + int64(us)/1000
 }
 
 // undoneReply says what an undo did, and what it left because it changed

@@ -150,8 +150,8 @@ func newSession(start time.Time) string {
 }
 
 // nextID returns a message or command id unique across sessions. The core
-// reads nothing from its shape (a Slack ts is "seconds.micro"): it only keys
-// the changes made by the message or command with it.
+// reads a Slack ts ("seconds.micro") as when a message was sent; an id of
+// this shape it does not: it only keys the changes made with it.
 func (s *Shell) nextID() string {
 	s.seq++
 	return fmt.Sprintf("%s.%06d", s.opts.Session, s.seq)
