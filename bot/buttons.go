@@ -116,6 +116,9 @@ func (b *Bot) handleAction(ctx context.Context, a Action) Response {
 				return private(errR)
 			}
 		}
+		if r := b.markedBeforeRestart(ctx, a, v, env); r != nil {
+			return private(r)
+		}
 		resp := b.markDone(ctx, a.Workspace, a.Channel, env, a.User, "btn:"+a.ID, []string{v.Module}, false)
 		if v.Key != "" {
 			var note Line
@@ -175,6 +178,28 @@ func (b *Bot) handleAction(ctx context.Context, a Action) Response {
 		return b.cmdRecord(ctx, Command{Workspace: a.Workspace, Channel: a.Channel, User: a.User, ID: a.ID}, a.Value)
 	}
 	return private(errorReply("I don't know that button any more (it is from an older version of me): `" + b.cmd + " status` shows where things stand, and `" + b.cmd + " help` what to type instead."))
+}
+
+// markedBeforeRestart refuses a Mark button of a reply or reminder from
+// before env's upgrade was started again: its module is the last
+// upgrade's, and the new one may list it again. nil when the button's time
+// (the message holding it, else the reply kept) is unknown or later.
+func (b *Bot) markedBeforeRestart(ctx context.Context, a Action, v buttonValue, env string) *Reply {
+	at := sentAt(a.Message)
+	if at == 0 && v.Key != "" {
+		switch k, found, err := b.keptAt(ctx, a.Workspace, v.Key); {
+		case err == nil && found:
+			at = k.KeptAt
+		case err == nil: // expired: kept keepFor ago at least
+			at = b.now().Add(-keepFor).UnixMilli()
+		}
+	}
+	started := b.resetAfter(ctx, a.Workspace, env, at)
+	if started.IsZero() {
+		return nil
+	}
+	return errorReply(fmt.Sprintf("That button came before %s's upgrade was started again (%s): marking %s republished now would mix the two upgrades, so nothing changed. `%s %s` marks it in the new upgrade.",
+		env, b.when(started), v.Module, b.cmd, MarkDoneButton(0, env, v.Module).Command))
 }
 
 // chooseEnv records a message's changes for the environment chosen, and

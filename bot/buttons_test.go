@@ -613,3 +613,74 @@ func TestOldButtonsSayWhatToDo(t *testing.T) {
 		mustSay(t, text(b.HandleAction(context.Background(), a)), "`/upgrade ")
 	}
 }
+
+// A Mark button of a reply or reminder from before a reset names the last
+// upgrade's module: clicked once the new upgrade lists it again, it is
+// refused (as the choice, Record anyway and Undo are); this upgrade's marks.
+func TestMarkButtonFromBeforeTheReset(t *testing.T) {
+	const refused = "That button came before prod's upgrade was started again"
+	for _, tc := range []struct {
+		name    string
+		old     bool // the button is from before the reset
+		inSlack bool // the click names the message holding the button by its Slack ts
+		remind  bool // a reminder's button, which names no reply
+		age     time.Duration
+	}{
+		{name: "a reply's, from before", old: true},
+		{name: "a reply's, from before, kept no more", old: true, age: keepFor + time.Hour},
+		{name: "a reply's, from before, in Slack", old: true, inSlack: true},
+		{name: "a reminder's, from before", old: true, inSlack: true, remind: true},
+		{name: "a reply's, of this upgrade"},
+		{name: "a reply's, of this upgrade, in Slack", inSlack: true},
+		{name: "a reminder's, of this upgrade", inSlack: true, remind: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			replicas(t, func(t *testing.T, r rig) {
+				ctx := context.Background()
+				b := r.b1
+				var bt Button
+				var sent time.Time
+				button := func(ts string) {
+					sent = r.clock.Now()
+					if tc.remind {
+						rem, err := b.ChannelReminder(ctx, "T1", "C1", sent, time.Hour)
+						if err != nil || rem == nil {
+							t.Fatalf("no reminder: %v", err)
+						}
+						bt = buttonsOf(rem)["Mark Billing_CS republished"]
+					} else {
+						bt = buttonsOf(msg(t, b, "C1", "U1", ts, producerPaste).Reply)["Mark Billing_CS republished"]
+					}
+				}
+				cmd(t, b, "C1", "U1", "track prod 11.31.0")
+				cmd(t, b, "C1", "U1", "failed prod: Billing_CS")
+				if tc.old {
+					button("1.1")
+				}
+				r.clock.Add(max(tc.age, time.Hour))
+				cmd(t, r.b2, "C2", "U2", "track prod")
+				cmd(t, r.b2, "C2", "U2", "reset prod --yes")
+				cmd(t, r.b2, "C2", "U2", "failed prod: Billing_CS (again)")
+				if !tc.old {
+					r.clock.Add(time.Minute)
+					button("2.1")
+				}
+				if bt.Value == "" {
+					t.Fatal("no Mark button")
+				}
+				a := Action{Workspace: "T1", Channel: "C1", User: "U9", ID: "a1", ActionID: bt.ActionID, Value: bt.Value}
+				if tc.inSlack {
+					a.Message = fmt.Sprintf("%d.%06d", sent.Unix(), 100)
+				}
+				got := b.HandleAction(ctx, a)
+				listed := listedIn(t, r.h1, "prod")
+				if tc.old != (len(listed) == 1) {
+					t.Errorf("prod lists %v after the click; want Billing_CS kept: %v", listed, tc.old)
+				}
+				if tc.old != strings.Contains(text(got), refused) {
+					t.Errorf("the click got %q; want refused: %v", text(got), tc.old)
+				}
+			})
+		})
+	}
+}

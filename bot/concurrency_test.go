@@ -61,40 +61,67 @@ func (h *hooked) Apply(ctx context.Context, ws, env string, c progress.Change) (
 	return h.Store.Apply(ctx, ws, env, c)
 }
 
+// rig is two replicas of the bot on one store (replicas), on a clock the test moves.
+type rig struct {
+	b1, b2 *Bot
+	h1, h2 *hooked
+	clock  *clock
+}
+
+// clock starts at testNow.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
 // replicas runs test with two bots on one store, as two replicas share it:
 // on one bbolt file, and on two Redis connections with one key prefix
 // (database 8).
-func replicas(t *testing.T, test func(t *testing.T, b1, b2 *Bot, h1, h2 *hooked)) {
-	clock := func() time.Time { return testNow }
-	run := func(t *testing.T, s1, s2 progress.Store) {
-		h1, h2 := &hooked{Store: s1}, &hooked{Store: s2}
+func replicas(t *testing.T, test func(t *testing.T, r rig)) {
+	run := func(t *testing.T, c *clock, s1, s2 progress.Store) {
+		r := rig{h1: &hooked{Store: s1}, h2: &hooked{Store: s2}, clock: c}
 		bot := func(h *hooked) *Bot {
-			return New(Options{Engine: diagnosis.New(diagnosis.Builtin()), Store: h, Now: clock, BotUserID: "UBOT"})
+			return New(Options{Engine: diagnosis.New(diagnosis.Builtin()), Store: h, Now: c.Now, BotUserID: "UBOT"})
 		}
-		test(t, bot(h1), bot(h2), h1, h2)
+		r.b1, r.b2 = bot(r.h1), bot(r.h2)
+		test(t, r)
 	}
 	t.Run("bolt", func(t *testing.T) {
-		s, err := progress.OpenBoltStore(filepath.Join(t.TempDir(), "bot.db"), progress.BoltOptions{Now: clock})
+		c := &clock{now: testNow}
+		s, err := progress.OpenBoltStore(filepath.Join(t.TempDir(), "bot.db"), progress.BoltOptions{Now: c.Now})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { s.Close() })
-		run(t, s, s)
+		run(t, c, s, s)
 	})
 	t.Run("redis", func(t *testing.T) {
+		c := &clock{now: testNow}
 		opts := redistest.Options(t, 8)
 		prefix := redistest.Prefix(t, opts)
 		var stores [2]progress.Store
 		for i := range stores {
-			c := redis.NewClient(opts)
-			t.Cleanup(func() { c.Close() })
-			s, err := progress.NewRedisStore(c, progress.RedisOptions{Prefix: prefix, Now: clock})
+			rc := redis.NewClient(opts)
+			t.Cleanup(func() { rc.Close() })
+			s, err := progress.NewRedisStore(rc, progress.RedisOptions{Prefix: prefix, Now: c.Now})
 			if err != nil {
 				t.Fatal(err)
 			}
 			stores[i] = s
 		}
-		run(t, stores[0], stores[1])
+		run(t, c, stores[0], stores[1])
 	})
 }
 
@@ -123,8 +150,9 @@ func listedIn(t *testing.T, s progress.Store, env string) []string {
 // one dev, on two replicas: the first choice records, the other is told
 // where the message went, and each undo takes back only what was recorded.
 func TestTwoChoicesAtOnce(t *testing.T) {
-	replicas(t, func(t *testing.T, b1, b2 *Bot, h1, h2 *hooked) {
+	replicas(t, func(t *testing.T, r rig) {
 		ctx := context.Background()
+		b1, b2, h1, h2 := r.b1, r.b2, r.h1, r.h2
 		cmd(t, b1, "C1", "U1", "track dev")
 		cmd(t, b1, "C1", "U1", "track prod")
 		q := buttonsOf(msg(t, b1, "C1", "U1", "9.1", producerPaste).Reply)
@@ -233,8 +261,9 @@ func TestPasteSentBeforeTheReset(t *testing.T) {
 		{name: "of unknown time", reset: true, ts: "1.1", recorded: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			replicas(t, func(t *testing.T, b1, b2 *Bot, h1, _ *hooked) {
+			replicas(t, func(t *testing.T, r rig) {
 				ctx := context.Background()
+				b1, b2, h1 := r.b1, r.b2, r.h1
 				cmd(t, b1, "C1", "U1", "track prod 11.31.0")
 				if tc.reset {
 					cmd(t, b2, "C2", "U2", "track prod")

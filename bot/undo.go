@@ -320,7 +320,12 @@ func (b *Bot) startedAfter(ctx context.Context, workspace, env string, at int64)
 // env's upgrade was started again (at, Unix ms): it would mix the two
 // upgrades. nil when there was no restart since.
 func (b *Bot) beforeRestart(ctx context.Context, workspace, env string, at int64) *Reply {
-	started := b.startedAfter(ctx, workspace, env, at)
+	return b.restartedReply(env, b.startedAfter(ctx, workspace, env, at))
+}
+
+// restartedReply is beforeRestart's refusal for env started again at
+// started; nil when started is zero.
+func (b *Bot) restartedReply(env string, started time.Time) *Reply {
 	if started.IsZero() {
 		return nil
 	}
@@ -329,22 +334,27 @@ func (b *Bot) beforeRestart(ctx context.Context, workspace, env string, at int64
 
 // sentBeforeRestart is beforeRestart for message m by the time it was
 // sent: handled late (a queue, a slow screenshot) or edited after env's
-// upgrade was reset, it is about the upgrade before. An environment
-// tracked since is no restart: m was about none of its upgrades.
+// upgrade was reset, it is about the upgrade before.
 func (b *Bot) sentBeforeRestart(ctx context.Context, m Message, env string) *Reply {
-	at := sentAt(m.TS)
-	r := b.beforeRestart(ctx, m.Workspace, env, at)
-	if r == nil {
-		return nil
+	return b.restartedReply(env, b.resetAfter(ctx, m.Workspace, env, sentAt(m.TS)))
+}
+
+// resetAfter is startedAfter confirmed by env's history, for a time at
+// that may be older than env: only a reset is a restart. An environment
+// tracked after at had no upgrade then.
+func (b *Bot) resetAfter(ctx context.Context, workspace, env string, at int64) time.Time {
+	started := b.startedAfter(ctx, workspace, env, at)
+	if started.IsZero() {
+		return started
 	}
-	// Read only now: a message is seldom older than the upgrade.
-	h, err := b.store.History(ctx, m.Workspace, env)
+	// Read only now: what is handled is seldom older than the upgrade.
+	h, err := b.store.History(ctx, workspace, env)
 	if err == nil && !slices.ContainsFunc(h, func(e progress.HistoryEntry) bool {
 		return e.Action == string(progress.ChangeReset) && e.Time.After(time.UnixMilli(at))
 	}) {
-		return nil
+		return time.Time{}
 	}
-	return r
+	return started
 }
 
 // sentAt is when a Slack message was sent, from its ts ("seconds.micro"),
