@@ -290,3 +290,52 @@ func TestPasteSentBeforeTheReset(t *testing.T) {
 		})
 	}
 }
+
+// The Undo button clicked in one channel while the same change's code is
+// typed in another, on two replicas: one undoes, the other is told who did.
+func TestTwoUndosAtOnce(t *testing.T) {
+	replicas(t, func(t *testing.T, r rig) {
+		ctx := context.Background()
+		cmd(t, r.b1, "C1", "U1", "track prod 11.31.0")
+		cmd(t, r.b1, "C2", "U1", "track prod")
+		undo := buttonsOf(cmd(t, r.b1, "C1", "U1", "failed Orders_Core Claims_Core").Announce)["Undo"]
+		bothApply := barrier(2)
+		for _, h := range []*hooked{r.h1, r.h2} {
+			var once sync.Once
+			h.setHook(func(call, kind string) {
+				if call == "apply" && kind == string(progress.ChangeUndo) {
+					once.Do(bothApply)
+				}
+			})
+		}
+		var wg sync.WaitGroup
+		var got [2]Response
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			got[0] = r.b1.HandleAction(ctx, Action{Workspace: "T1", Channel: "C1", User: "U1", ID: "x1", ActionID: undo.ActionID, Value: undo.Value})
+		}()
+		go func() {
+			defer wg.Done()
+			got[1] = r.b2.HandleCommand(ctx, Command{Workspace: "T1", Channel: "C2", User: "U2", ID: "x2", Text: undo.Command})
+		}()
+		wg.Wait()
+		r.h1.setHook(nil)
+		r.h2.setHook(nil)
+
+		winner, loser := 0, 1
+		if got[0].Announce == nil {
+			winner, loser = 1, 0
+		}
+		if got[winner].Announce == nil || got[loser].Announce != nil {
+			t.Fatalf("want one undo announced: %q, %q", text(got[0]), text(got[1]))
+		}
+		by := []string{"U1", "U2"}[winner]
+		if l := got[loser]; !l.Private || !strings.Contains(text(l), "That was undone already, by "+by) {
+			t.Errorf("the other undo got %q (private %v); want told %s undid it", text(l), l.Private, by)
+		}
+		if listed := listedIn(t, r.h1, "prod"); len(listed) != 0 {
+			t.Errorf("prod lists %v after the undo", listed)
+		}
+	})
+}

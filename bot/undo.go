@@ -227,12 +227,7 @@ func (b *Bot) undo(ctx context.Context, workspace, user, ref string) Response {
 	case !ok:
 		return private(errorReply(fmt.Sprintf("That can no longer be undone: I keep what a reply recorded for %d days.", progress.UndoTTL/(24*time.Hour))))
 	case u.Undone != "":
-		r := &Reply{Summary: "Already undone"}
-		l := Line{T("That was undone already, by "), M(u.Undone)}
-		if u.What != "" {
-			l = append(l, T(" ("), V(Shorten(u.What, 200)), T(")"))
-		}
-		return private(r.Section(append(l, T(". To take back an earlier change, use the code beside its Undo button: "), C(b.cmd+" undo <code>"), T("."))))
+		return b.alreadyUndone(u)
 	case u.Admin && !b.isAdmin(user):
 		return private(b.adminsOnly("Only upgradebot admins may undo that (an admin's command)"))
 	}
@@ -257,7 +252,10 @@ func (b *Bot) undo(ctx context.Context, workspace, user, ref string) Response {
 	case err != nil:
 		return private(b.storeError("undo", err))
 	case res.Duplicate:
-		return Response{}
+		// Another undo of it came first (a click and the code typed at once);
+		// it may not have noted who yet, its history entry has.
+		u.Undone = b.undoneBy(ctx, workspace, u.Env, "undo:"+u.Keys[0])
+		return b.alreadyUndone(u)
 	}
 	u.Undone = user
 	// A choice of environment undone is forgotten: the message may be recorded for another.
@@ -296,6 +294,33 @@ func (b *Bot) undo(ctx context.Context, workspace, user, ref string) Response {
 		r.Blocks = append(r.Blocks, b.clearedIn(u.Env, res.State).Blocks...)
 	}
 	return Response{Announce: r}
+}
+
+// alreadyUndone says that what u recorded was undone already, and by whom when known.
+func (b *Bot) alreadyUndone(u undoable) Response {
+	r := &Reply{Summary: "Already undone"}
+	l := Line{T("That was undone already")}
+	if u.Undone != "" {
+		l = append(l, T(", by "), M(u.Undone))
+	}
+	if u.What != "" {
+		l = append(l, T(" ("), V(Shorten(u.What, 200)), T(")"))
+	}
+	return private(r.Section(append(l, T(". To take back an earlier change, use the code beside its Undo button: "), C(b.cmd+" undo <code>"), T("."))))
+}
+
+// undoneBy is who made the undo keyed key on env, from its history; "" when unknown.
+func (b *Bot) undoneBy(ctx context.Context, workspace, env, key string) string {
+	h, err := b.store.History(ctx, workspace, env)
+	if err != nil {
+		return ""
+	}
+	for i := len(h) - 1; i >= 0; i-- {
+		if h[i].Source == key {
+			return h[i].Actor
+		}
+	}
+	return ""
 }
 
 // startedAfter is when env's upgrade was started again (reset) after at
