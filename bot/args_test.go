@@ -56,6 +56,10 @@ func TestModuleNamesTable(t *testing.T) {
 		{`Orders "*"`, "Orders", ""},
 		{"Nest\u00e9d_\u0645\u0648\u062f\u064a\u0648\u0644", "Nest\u00e9d_\u0645\u0648\u062f\u064a\u0648\u0644", ""},
 		{strings.Repeat("x", 201), "", strings.Repeat("x", 201)},
+		// done's and reset's confirmation is no name; quoted, it is one.
+		{"Orders_Core --yes", "Orders_Core", ""},
+		{"--YES Orders_Core", "Orders_Core", ""},
+		{`"--yes"`, "--yes", ""},
 		{"", "", ""},
 	} {
 		names, refused := moduleNames(e, tc.args)

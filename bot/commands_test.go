@@ -813,3 +813,29 @@ func TestNextUpgrade(t *testing.T) {
 	cmd(t, b, "C1", "UBOSS", "done all --yes")
 	mustSay(t, text(cmd(t, b, "C1", "U2", "track prod 11.13.0")), "a new upgrade starts with /upgrade reset prod")
 }
+
+// --yes confirms done and reset; typed after the modules of failed,
+// skipped, take or release out of habit, it names no module "yes".
+func TestYesIsNoModule(t *testing.T) {
+	b, store := newTestBot(t)
+	ctx := context.Background()
+	cmd(t, b, "C1", "U1", "track prod 11.31.0")
+	for _, tc := range []struct{ command, want string }{
+		{"failed Orders_Core --yes", "U1 reported 1 failed module on prod: Orders_Core. 1 to republish."},
+		{"skipped prod: --YES Claims_Core", "U1 reported 1 skipped module on prod: Claims_Core. 2 to republish."},
+		{"take Orders_Core --yes", "U1 took Orders_Core on prod."},
+		{"release Orders_Core --yes", "U1 released Orders_Core on prod: anyone may take it."},
+	} {
+		out := text(cmd(t, b, "C1", "U1", tc.command))
+		mustSay(t, out, tc.want)
+		if strings.Contains(strings.ToLower(out), "yes") {
+			t.Errorf("%s: %q names yes", tc.command, out)
+		}
+	}
+	if listed := strings.Join(listedIn(t, store, "prod"), "|"); listed != "Claims_Core|Orders_Core" {
+		t.Errorf("prod lists %s", listed)
+	}
+	if owners, err := store.ModuleOwners(ctx, "T1", "prod"); err != nil || len(owners) != 0 {
+		t.Errorf("owners after take and release: %v, %v", owners, err)
+	}
+}
