@@ -190,9 +190,10 @@ func runLoad(t *testing.T, s spec) *botRun {
 	t.Cleanup(stopSampling)
 
 	roundLen := s.duration / time.Duration(s.rounds)
+	epoch := time.Now().Unix()
 	opts := func(url string, round int) load.Options {
 		return load.Options{URL: url, Secret: faultSecret, Rate: s.rate, Duration: roundLen, Concurrency: s.concurrency,
-			ErrorShare: *loadPastes, RedeliverShare: 0.01, Round: round}
+			ErrorShare: *loadPastes, RedeliverShare: 0.01, Round: round, Epoch: epoch}
 	}
 	send := func(url string, round int) *load.Result {
 		res, err := load.Run(context.Background(), opts(url, round))

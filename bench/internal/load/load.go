@@ -36,6 +36,11 @@ type Options struct {
 	// Round makes event ids and timestamps unique across several runs
 	// against one bot (0…9).
 	Round int
+	// Epoch is the Unix second the messages' timestamps start from (0: the
+	// run's start). Slack stamps a message when it is sent, and the bot
+	// reads a message older than its upgrade as sent before a reset: one
+	// epoch for every round keeps them unique and none older.
+	Epoch int64
 }
 
 // maxEvents bounds the requests of a run; timeout bounds one request.
@@ -128,7 +133,7 @@ func (g *generator) next() ([]byte, int, *Pasted) {
 	g.n++
 	// Unique per worker and run: seconds carry the round and the worker,
 	// microseconds the count.
-	ts := fmt.Sprintf("%d.%06d", 1_700_000_000+g.o.Round*100_000+g.id*1000+g.n/1_000_000, g.n%1_000_000)
+	ts := fmt.Sprintf("%d.%06d", g.o.Epoch+int64(g.o.Round*100_000+g.id*1000+g.n/1_000_000), g.n%1_000_000)
 	ch := g.channels[g.rng.IntN(len(g.channels))]
 	body := slackfake.EventCallback(fmt.Sprintf("Ev%d%02d%08d", g.o.Round, g.id, g.n),
 		slackfake.Message(ch, fmt.Sprintf("U0USER%02d", g.rng.IntN(50)), ts, text))
@@ -175,6 +180,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	client := &http.Client{Transport: tr, Timeout: timeout}
 
 	start := time.Now()
+	if o.Epoch == 0 {
+		o.Epoch = start.Unix()
+	}
 	end := start.Add(o.Duration)
 	runCtx, cancel := context.WithDeadline(ctx, end.Add(timeout))
 	defer cancel()
