@@ -57,7 +57,7 @@ func moduleNames(engine Diagnoser, args string) (names, refused []string) {
 func typedNames(args string) (names, refused []string) {
 	seen := map[string]bool{}
 	for _, tok := range nameTokens(args) {
-		if !tok.quoted && strings.EqualFold(tok.text, "--yes") {
+		if !tok.quoted && yesFlag.MatchString(tok.text) {
 			continue // the confirmation of done and reset, typed out of habit: no module "yes" (a module so named is quoted)
 		}
 		if !tok.quoted {

@@ -825,6 +825,11 @@ func TestYesIsNoModule(t *testing.T) {
 		{"skipped prod: --YES Claims_Core", "U1 reported 1 skipped module on prod: Claims_Core. 2 to republish."},
 		{"take Orders_Core --yes", "U1 took Orders_Core on prod."},
 		{"release Orders_Core --yes", "U1 released Orders_Core on prod: anyone may take it."},
+		// A keyboard's smart dashes, one dash, a full stop.
+		{"failed Orders_Core —yes", "Already on prod's list: nothing changed."},
+		{"failed Orders_Core –yes", "Already on prod's list: nothing changed."},
+		{"failed Orders_Core -yes", "Already on prod's list: nothing changed."},
+		{"failed Orders_Core --yes.", "Already on prod's list: nothing changed."},
 	} {
 		out := text(cmd(t, b, "C1", "U1", tc.command))
 		mustSay(t, out, tc.want)
@@ -838,4 +843,64 @@ func TestYesIsNoModule(t *testing.T) {
 	if owners, err := store.ModuleOwners(ctx, "T1", "prod"); err != nil || len(owners) != 0 {
 		t.Errorf("owners after take and release: %v, %v", owners, err)
 	}
+}
+
+// The next upgrade, started by a track, is undone as a reset is: state,
+// list and versions back. An undo of a reset leaves a version set since;
+// a reset of an environment no channel follows moves no version and says
+// none moved.
+func TestNextUpgradeUndone(t *testing.T) {
+	ctx := context.Background()
+	done := func(t *testing.T) (*Bot, progress.Store) {
+		b, store := newTestBot(t)
+		cmd(t, b, "C1", "U1", "track prod 11.12.0 from 10.0.1")
+		cmd(t, b, "C1", "U1", "failed Billing_CS")
+		cmd(t, b, "C1", "U1", "done all --yes")
+		return b, store
+	}
+	env := func(store progress.Store) progress.Environment {
+		e, _ := store.Environment(ctx, "T1", "prod")
+		return e
+	}
+	t.Run("track", func(t *testing.T) {
+		b, store := done(t)
+		r := cmd(t, b, "C1", "U1", "track prod 11.13.0 --yes")
+		button(t, r.Announce, ActionUndo)
+		mustSay(t, text(cmd(t, b, "C1", "U1", "undo")), "undid")
+		if e := env(store); e.State != progress.StateDone || e.Version != "11.12.0" || e.FromVersion != "10.0.1" {
+			t.Errorf("after the undo: %s → %s, %s; want 10.0.1 → 11.12.0, done", e.FromVersion, e.Version, e.State)
+		}
+	})
+	t.Run("a version set since the reset", func(t *testing.T) {
+		b, store := done(t)
+		reset := cmd(t, b, "C1", "U1", "reset prod --yes")
+		cmd(t, b, "C1", "U1", "track prod 11.13.0 from 11.12.1 --yes")
+		bt := button(t, reset.Announce, ActionUndo)
+		undo := b.HandleAction(ctx, Action{Workspace: "T1", Channel: "C1", User: "U1", ID: "u", ActionID: bt.ActionID, Value: bt.Value})
+		if e := env(store); e.State != progress.StateDone || e.FromVersion != "11.12.1" {
+			t.Errorf("after the reset's undo: state %s, upgraded from %q; want done, 11.12.1 (given since) kept\n%s", e.State, e.FromVersion, text(undo))
+		}
+	})
+	t.Run("followed nowhere", func(t *testing.T) {
+		b, store := done(t)
+		cmd(t, b, "C1", "U1", "untrack prod")
+		out := text(cmd(t, b, "C2", "U1", "reset prod --yes"))
+		if strings.Contains(out, "the next upgrade starts from it") {
+			t.Errorf("the reply says a version moved:\n%s", out)
+		}
+		if e := env(store); e.FromVersion != "10.0.1" {
+			t.Errorf("upgraded from %q, want 10.0.1 kept", e.FromVersion)
+		}
+	})
+}
+
+// A paste naming a newer target than a done upgrade's is held back with
+// the command that starts the next upgrade, and says to paste it again
+// after: the track is a new start, which the message came before.
+func TestHeldPasteOfTheNextUpgrade(t *testing.T) {
+	b, _ := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod 11.12.0")
+	cmd(t, b, "C1", "U1", "done all --yes")
+	out := text(msg(t, b, "C1", "U2", "5.1", "Upgrading to Platform Server 11.13.0, we got:\nUpgrade Failure: Upgrade failed for Orders_Core"))
+	mustSay(t, out, "whose upgrade is done: if 11.13.0 is the next one, /upgrade track prod 11.13.0 starts it; then paste this again.")
 }

@@ -79,7 +79,12 @@ func (b *Bot) cmdTrack(ctx context.Context, c Command, args string) Response {
 			return private(r)
 		}
 	}
+	var nextUndo *undoable // the next upgrade's: a reset and new versions, taken back together
 	if next {
+		started, _, err := b.store.Value(ctx, c.Workspace, startedKey(last.Name))
+		if err != nil {
+			return private(b.storeError("track", err))
+		}
 		res, err := b.store.Apply(ctx, c.Workspace, last.Name, progress.Change{Kind: progress.ChangeReset, Key: "cmd:" + c.ID, Actor: c.User, At: b.now()})
 		if err != nil {
 			return private(b.storeError("track", err))
@@ -88,6 +93,8 @@ func (b *Bot) cmdTrack(ctx context.Context, c Command, args string) Response {
 			b.releaseOwners(ctx, c.Workspace, last.Name, "cmd:"+c.ID, nil, true)
 		}
 		req.FromVersion = cmp.Or(req.FromVersion, last.Version)
+		nextUndo = &undoable{Env: last.Name, Keys: []string{"cmd:" + c.ID}, Admin: true, Started: string(started),
+			Versions: &versionMove{Target: last.Version, From: last.FromVersion, NewTarget: req.Version, NewFrom: req.FromVersion}}
 	}
 	res, err := b.store.Track(ctx, req)
 	if err != nil {
@@ -106,7 +113,9 @@ func (b *Bot) cmdTrack(ctx context.Context, c Command, args string) Response {
 	if res.Updated {
 		instead = fmt.Sprintf("To set it back, run `%s track %s` again with what it said before (`%s history %s` shows it); ", b.cmd, env, b.cmd, env) + instead
 	}
-	b.lastNotUndoable(ctx, c, strings.Join(append([]string{"track", env}, strings.Fields(args)[1:]...), " "), instead)
+	if nextUndo == nil {
+		b.lastNotUndoable(ctx, c, strings.Join(append([]string{"track", env}, strings.Fields(args)[1:]...), " "), instead)
+	}
 	verb := "now follows"
 	if !res.Followed {
 		verb = "updated"
@@ -139,6 +148,12 @@ func (b *Bot) cmdTrack(ctx context.Context, c Command, args string) Response {
 	}
 	noteReplication(r, res.NotReplicated)
 	b.reminderNote(ctx, c, r)
+	if nextUndo != nil {
+		ref := undoRef("cmd:" + c.ID)
+		nextUndo.What = r.Summary
+		b.remember(ctx, c.Workspace, c.Channel, c.User, ref, *nextUndo)
+		r = withUndo(r, ref)
+	}
 	return Response{Announce: r}
 }
 
@@ -996,16 +1011,17 @@ func (b *Bot) cmdReset(ctx context.Context, c Command, args string) Response {
 		// The environment runs the target its last upgrade reached: the next
 		// one starts from there, not from where the last one did (an upgrade
 		// from Platform Server 10 would otherwise ask to republish everything again).
-		if err := b.setFrom(ctx, c, before, before.Version); err != nil {
+		mv := &versionMove{From: before.FromVersion, NewFrom: before.Version}
+		if moved, err := b.moveVersions(ctx, c.Workspace, c.User, c.Channel, before, "", mv.NewFrom); err != nil {
 			b.log.Warn("cannot set the version the next upgrade starts from", "env", env, "err", err)
-		} else {
-			u.From = before.FromVersion
+		} else if moved {
+			u.Versions = mv
 		}
 	}
 	r := &Reply{Summary: env + " reset for a new upgrade"}
 	r.Section(Line{M(c.User), T(" started a new upgrade of "), B(env), T(": state, counts and modules cleared; history kept.")})
 	// The versions stay: say so, and how to name the next upgrade's target.
-	if e, err := b.store.Environment(ctx, c.Workspace, env); err == nil && u.From != "" {
+	if e, err := b.store.Environment(ctx, c.Workspace, env); err == nil && u.Versions != nil {
 		r.Context(Line{T("It runs Platform Server " + e.Version + ", the last upgrade's target, so the next upgrade starts from it. Name the next target: "), C(b.cmd + " track " + env + " <version> --yes"), T(".")})
 	} else if err == nil && (e.Version != "" || e.FromVersion != "") {
 		kept := "Kept: the target, Platform Server " + cmp.Or(e.Version, "not given")
@@ -1021,18 +1037,19 @@ func (b *Bot) cmdReset(ctx context.Context, c Command, args string) Response {
 	return Response{Announce: withUndo(r, ref)}
 }
 
-// setFrom sets the version e is upgraded from, through a channel that
-// follows it (a track from another channel would follow it there too).
-func (b *Bot) setFrom(ctx context.Context, c Command, e progress.Environment, from string) error {
-	ch := c.Channel
-	if !slices.Contains(e.Channels, ch) {
+// moveVersions sets e's target and the version it is upgraded from ("":
+// kept) through a channel that follows it, preferably channel (a track
+// from another channel would follow it there too). False when no channel
+// follows e, so nothing could be set.
+func (b *Bot) moveVersions(ctx context.Context, workspace, user, channel string, e progress.Environment, target, from string) (bool, error) {
+	if !slices.Contains(e.Channels, channel) {
 		if len(e.Channels) == 0 {
-			return nil
+			return false, nil
 		}
-		ch = e.Channels[0]
+		channel = e.Channels[0]
 	}
-	_, err := b.store.Track(ctx, progress.TrackRequest{Workspace: c.Workspace, Environment: e.Name, Channel: ch, FromVersion: from, Actor: c.User, At: b.now()})
-	return err
+	_, err := b.store.Track(ctx, progress.TrackRequest{Workspace: workspace, Environment: e.Name, Channel: channel, Version: target, FromVersion: from, Actor: user, At: b.now()})
+	return err == nil, err
 }
 
 func (b *Bot) cmdEnvs(ctx context.Context, c Command, _ string) Response {

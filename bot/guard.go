@@ -191,9 +191,13 @@ func (b *Bot) heldLines(ctx context.Context, workspace, env string, held []heldC
 			lines = append(lines, slices.Concat(l, Line{T(" — is this another environment's? (It would record ")}, says, Line{T(".)")}))
 		case progress.VerdictOtherVersion:
 			l := Line{T(":warning: Not recorded for "), B(env), T(fmt.Sprintf(": this message names Platform Server %s, but %s's target is %s", h.Change.Version, env, st.Version))}
-			if progress.CompareVersions(h.Change.Version, st.Version) > 0 {
+			switch {
+			case progress.CompareVersions(h.Change.Version, st.Version) > 0 && st.State == progress.StateDone:
+				// The track starts the next upgrade: this message, older, is the last one's.
+				l = append(l, T(", whose upgrade is done: if "+h.Change.Version+" is the next one, "), C(b.cmd+" track "+env+" "+h.Change.Version), T(" starts it; then paste this again. ("))
+			case progress.CompareVersions(h.Change.Version, st.Version) > 0:
 				l = append(l, T(", an older one: if "+h.Change.Version+" is the target, "), C(b.cmd+" track "+env+" "+h.Change.Version), T(" sets it. ("))
-			} else {
+			default:
 				l = append(l, T(" — an earlier upgrade, or another environment? ("))
 			}
 			lines = append(lines, slices.Concat(l, Line{T("It would record ")}, says, Line{T(".)")}))

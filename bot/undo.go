@@ -36,9 +36,9 @@ type undoable struct {
 	// undo puts that start back, so the changes of that upgrade can be
 	// undone again.
 	Started string `json:"started,omitempty"`
-	// From is, for a reset that moved the version upgraded from to the
-	// last target, the version it was: its undo puts it back.
-	From string `json:"from,omitempty"`
+	// Versions is, for a reset or a track that started the next upgrade,
+	// how it moved the versions: its undo puts them back.
+	Versions *versionMove `json:"versions,omitempty"`
 	// Outcome: it recorded a summary or banner (the preparation's outcome
 	// or progress): an edit of the message corrects it (correcting).
 	Outcome bool `json:"outcome,omitempty"`
@@ -79,8 +79,10 @@ func confirmButton(label, command string) Button {
 	return Button{ActionID: ActionConfirm, Label: label, Value: command, Primary: true, Command: command}
 }
 
-// yesFlag is --yes, in any case, as a word of its own.
-var yesFlag = regexp.MustCompile(`(?i)(?:^|\s)--yes(?:\s|$)`)
+// yesFlag is --yes, in any case, as a word of its own; also as a
+// keyboard's "smart dashes" or a hurried hand write it (—yes, –yes,
+// -yes), and with a sentence's full stop.
+var yesFlag = regexp.MustCompile(`(?i)(?:^|\s)(?:--?|—|–)yes[.!]?(?:\s|$)`)
 
 // confirmed strips --yes (anywhere, any case) from a command's arguments.
 func confirmed(args string) (string, bool) {
@@ -267,9 +269,11 @@ func (b *Bot) undo(ctx context.Context, workspace, user, ref string) Response {
 			b.log.Warn("cannot put back when the upgrade started", "env", u.Env, "err", err)
 		}
 		b.restoreSamples(ctx, workspace, u.Env)
-		if e, err := b.store.Environment(ctx, workspace, u.Env); u.From != "" && err == nil {
-			if err := b.setFrom(ctx, Command{Workspace: workspace, User: user}, e, u.From); err != nil {
-				b.log.Warn("cannot put back the version the upgrade started from", "env", u.Env, "err", err)
+		if e, err := b.store.Environment(ctx, workspace, u.Env); u.Versions != nil && err == nil {
+			if target, from := u.Versions.back(e); target == "" && from == "" {
+				// Set since by someone else: theirs stays.
+			} else if _, err := b.moveVersions(ctx, workspace, user, "", e, target, from); err != nil {
+				b.log.Warn("cannot put back the versions of the upgrade", "env", u.Env, "err", err)
 			}
 		}
 	}
@@ -382,16 +386,44 @@ func (b *Bot) resetAfter(ctx context.Context, workspace, env string, at int64) t
 	return started
 }
 
+// clockSkew is how far Slack's clock, which stamps messages, and the
+// bot's, which stamps resets, may differ: a message stamped that little
+// before a reset is taken as sent after it.
+const clockSkew = 5 * time.Second
+
 // sentAt is when a Slack message was sent, from its ts ("seconds.micro"),
-// in Unix ms; 0 for an id of another shape (the shell's), whose time is unknown.
+// in Unix ms on the bot's clock at the latest (clockSkew later); 0 for an
+// id of another shape (the shell's), whose time is unknown.
 func sentAt(ts string) int64 {
 	sec, micro, ok := strings.Cut(ts, ".")
 	s, err := strconv.ParseInt(sec, 10, 64)
 	if !ok || err != nil || s <= 0 || len(micro) != 6 || strings.Trim(micro, "0123456789") != "" {
 		return 0
 	}
+	s += int64(clockSkew / time.Second)
 	us, _ := strconv.Atoi(micro)
 	return s*1000 + int64(us)/1000
+}
+
+// versionMove is how a change moved an environment's target and the
+// version it is upgraded from ("": not moved).
+type versionMove struct {
+	Target    string `json:"target,omitempty"`
+	From      string `json:"from,omitempty"`
+	NewTarget string `json:"new_target,omitempty"`
+	NewFrom   string `json:"new_from,omitempty"`
+}
+
+// back is what an undo of the move sets in e ("": kept): each version it
+// moved and e still has as it left it (one set since stays).
+func (v versionMove) back(e progress.Environment) (target, from string) {
+	if v.NewTarget != "" && v.Target != "" && e.Version == v.NewTarget {
+		target = v.Target
+	}
+	if v.NewFrom != "" && v.From != "" && e.FromVersion == v.NewFrom {
+		from = v.From
+	}
+	return target, from
 }
 
 // undoneReply says what an undo did, and what it left because it changed
