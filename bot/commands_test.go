@@ -846,9 +846,9 @@ func TestYesIsNoModule(t *testing.T) {
 }
 
 // The next upgrade, started by a track, is undone as a reset is: state,
-// list and versions back. An undo of a reset leaves a version set since;
-// a reset of an environment no channel follows moves no version and says
-// none moved.
+// list and versions back. An undo of a reset whose versions were set since
+// is refused (it would make up an upgrade nobody ran); a reset of an
+// environment no channel follows moves no version and says none moved.
 func TestNextUpgradeUndone(t *testing.T) {
 	ctx := context.Background()
 	done := func(t *testing.T) (*Bot, progress.Store) {
@@ -877,8 +877,9 @@ func TestNextUpgradeUndone(t *testing.T) {
 		cmd(t, b, "C1", "U1", "track prod 11.13.0 from 11.12.1 --yes")
 		bt := button(t, reset.Announce, ActionUndo)
 		undo := b.HandleAction(ctx, Action{Workspace: "T1", Channel: "C1", User: "U1", ID: "u", ActionID: bt.ActionID, Value: bt.Value})
-		if e := env(store); e.State != progress.StateDone || e.FromVersion != "11.12.1" {
-			t.Errorf("after the reset's undo: state %s, upgraded from %q; want done, 11.12.1 (given since) kept\n%s", e.State, e.FromVersion, text(undo))
+		mustSay(t, text(undo), "prod's versions changed since the reset (now 11.12.1 → 11.13.0)")
+		if e := env(store); e.State != progress.StateFollowing || e.FromVersion != "11.12.1" || e.Version != "11.13.0" {
+			t.Errorf("after the refused undo: %s → %s, %s; want 11.12.1 → 11.13.0, following", e.FromVersion, e.Version, e.State)
 		}
 	})
 	t.Run("followed nowhere", func(t *testing.T) {
@@ -903,4 +904,60 @@ func TestHeldPasteOfTheNextUpgrade(t *testing.T) {
 	cmd(t, b, "C1", "U1", "done all --yes")
 	out := text(msg(t, b, "C1", "U2", "5.1", "Upgrading to Platform Server 11.13.0, we got:\nUpgrade Failure: Upgrade failed for Orders_Core"))
 	mustSay(t, out, "whose upgrade is done: if 11.13.0 is the next one, /upgrade track prod 11.13.0 starts it; then paste this again.")
+	// Where only admins may start it, the hint says so.
+	store, err := progress.OpenBoltStore(filepath.Join(t.TempDir(), "bot.db"), progress.BoltOptions{Now: func() time.Time { return testNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	b = New(Options{Engine: diagnosis.New(diagnosis.Builtin()), Store: store, Now: func() time.Time { return testNow }, Admins: []string{"U1"}})
+	cmd(t, b, "C1", "U1", "track prod 11.12.0")
+	cmd(t, b, "C1", "U1", "done all --yes")
+	out = text(msg(t, b, "C1", "U2", "5.1", "Upgrading to Platform Server 11.13.0, we got:\nUpgrade Failure: Upgrade failed for Orders_Core"))
+	mustSay(t, out, "/upgrade track prod 11.13.0 (an upgradebot admin's to run) starts it")
+}
+
+// The next upgrade's Undo is refused once it would mix two upgrades or make
+// up versions nobody ran: news recorded since (even a year on, when the
+// start is known only from the history), versions set since; an
+// environment tracked without "upgraded from" gets none from the next
+// upgrade, so its undo leaves none.
+func TestNextUpgradeUndoGuards(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name, from, since, refusal string
+		wantFrom                   string
+	}{
+		{name: "news a year on", from: " from 10.0.1", since: "failed Orders_Core", refusal: "prod's new upgrade has news since the reset"},
+		{name: "a newer target since", from: " from 10.0.1", since: "track prod 11.14.0 --yes", refusal: "prod's versions changed since the reset (now 11.12.0 → 11.14.0)"},
+		{name: "another from since", from: " from 10.0.1", since: "track prod from 11.12.1 --yes", refusal: "prod's versions changed since the reset (now 11.12.1 → 11.13.0)"},
+		{name: "no from", wantFrom: ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, store, now := clockBot(t)
+			run := func(text string) Response {
+				return b.HandleCommand(ctx, Command{Workspace: "T1", Channel: "C1", User: "U1", ID: text, Text: text})
+			}
+			run("track prod 11.12.0" + tc.from)
+			run("done all --yes")
+			*now = now.Add(366 * 24 * time.Hour) // the start's own record has expired
+			next := run("track prod 11.13.0 --yes")
+			if tc.since != "" {
+				run(tc.since)
+			}
+			bt := button(t, next.Announce, ActionUndo)
+			out := text(b.HandleAction(ctx, Action{Workspace: "T1", Channel: "C1", User: "U1", ID: "undo", ActionID: bt.ActionID, Value: bt.Value}))
+			e, _ := store.Environment(ctx, "T1", "prod")
+			if tc.refusal != "" {
+				mustSay(t, out, tc.refusal)
+				if e.State == progress.StateDone {
+					t.Errorf("undone anyway: %+v", e)
+				}
+				return
+			}
+			if e.State != progress.StateDone || e.Version != "11.12.0" || e.FromVersion != tc.wantFrom {
+				t.Errorf("after the undo: %q → %s, %s; want %q → 11.12.0, done\n%s", e.FromVersion, e.Version, e.State, tc.wantFrom, out)
+			}
+		})
+	}
 }

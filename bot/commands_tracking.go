@@ -81,10 +81,7 @@ func (b *Bot) cmdTrack(ctx context.Context, c Command, args string) Response {
 	}
 	var nextUndo *undoable // the next upgrade's: a reset and new versions, taken back together
 	if next {
-		started, _, err := b.store.Value(ctx, c.Workspace, startedKey(last.Name))
-		if err != nil {
-			return private(b.storeError("track", err))
-		}
+		started := b.startedValue(ctx, c.Workspace, last.Name)
 		res, err := b.store.Apply(ctx, c.Workspace, last.Name, progress.Change{Kind: progress.ChangeReset, Key: "cmd:" + c.ID, Actor: c.User, At: b.now()})
 		if err != nil {
 			return private(b.storeError("track", err))
@@ -92,8 +89,10 @@ func (b *Bot) cmdTrack(ctx context.Context, c Command, args string) Response {
 		if !res.Duplicate {
 			b.releaseOwners(ctx, c.Workspace, last.Name, "cmd:"+c.ID, nil, true)
 		}
-		req.FromVersion = cmp.Or(req.FromVersion, last.Version)
-		nextUndo = &undoable{Env: last.Name, Keys: []string{"cmd:" + c.ID}, Admin: true, Started: string(started),
+		if last.FromVersion != "" { // else its undo could not clear it
+			req.FromVersion = cmp.Or(req.FromVersion, last.Version)
+		}
+		nextUndo = &undoable{Env: last.Name, Keys: []string{"cmd:" + c.ID}, Admin: true, Started: started,
 			Versions: &versionMove{Target: last.Version, From: last.FromVersion, NewTarget: req.Version, NewFrom: req.FromVersion}}
 	}
 	res, err := b.store.Track(ctx, req)
@@ -993,10 +992,7 @@ func (b *Bot) cmdReset(ctx context.Context, c Command, args string) Response {
 			return fmt.Sprintf("Start a new upgrade of %s? This clears its state, counts and list (%s); the history is kept. The change record of this upgrade (%s export %s) is no longer exported after: export it first if you keep one.", env, plural(st.ModuleCount, "module", "modules"), b.cmd, env)
 		})
 	}
-	started, _, err := b.store.Value(ctx, c.Workspace, startedKey(env)) // for the reset's undo
-	if err != nil {
-		return private(b.storeError("reset", err))
-	}
+	started := b.startedValue(ctx, c.Workspace, env) // for the reset's undo
 	before, _ := b.store.Environment(ctx, c.Workspace, env)
 	res, err := b.store.Apply(ctx, c.Workspace, env, progress.Change{Kind: progress.ChangeReset, Key: "cmd:" + c.ID, Actor: c.User, At: b.now()})
 	if err != nil {
@@ -1006,7 +1002,7 @@ func (b *Bot) cmdReset(ctx context.Context, c Command, args string) Response {
 		return Response{}
 	}
 	b.releaseOwners(ctx, c.Workspace, env, "cmd:"+c.ID, nil, true)
-	u := undoable{Env: env, Keys: []string{"cmd:" + c.ID}, Admin: true, Started: string(started)}
+	u := undoable{Env: env, Keys: []string{"cmd:" + c.ID}, Admin: true, Started: started}
 	if before.State == progress.StateDone && before.FromVersion != "" && before.Version != "" && !progress.SameVersion(before.FromVersion, before.Version) {
 		// The environment runs the target its last upgrade reached: the next
 		// one starts from there, not from where the last one did (an upgrade

@@ -226,8 +226,8 @@ func TestSentAt(t *testing.T) {
 		ts   string
 		want int64
 	}{
-		{"1764063000.123456", 1764063005123}, // clockSkew later: the latest the bot's clock read then
-		{"1764063000.000001", 1764063005000},
+		{"1764063000.123456", 1764063001123}, // clockSkew later: the latest the bot's clock read then
+		{"1764063000.000001", 1764063001000},
 		{"1.1", 0},                            // a test's or another transport's id: its time is unknown
 		{"1764063000000000000-ABC.000001", 0}, // the shell's
 		{"1764063000.12345x", 0},
@@ -257,7 +257,8 @@ func TestPasteSentBeforeTheReset(t *testing.T) {
 		{name: "sent before the reset", reset: true, ts: slackTS(30 * time.Second)},
 		{name: "sent before the reset, edited after", reset: true, ts: slackTS(30 * time.Second), edit: true},
 		{name: "sent at the reset", reset: true, ts: slackTS(0), recorded: true},
-		{name: "sent after the reset, Slack's clock 2 s behind the bot's", reset: true, ts: slackTS(2 * time.Second), recorded: true},
+		{name: "sent after the reset, Slack's clock 0.5 s behind the bot's", reset: true, ts: slackTS(500 * time.Millisecond), recorded: true},
+		{name: "sent 3 s before the reset", reset: true, ts: slackTS(3 * time.Second)},
 		{name: "sent before tracking", ts: slackTS(time.Hour), recorded: true},
 		{name: "of unknown time", reset: true, ts: "1.1", recorded: true},
 	} {

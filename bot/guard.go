@@ -194,7 +194,11 @@ func (b *Bot) heldLines(ctx context.Context, workspace, env string, held []heldC
 			switch {
 			case progress.CompareVersions(h.Change.Version, st.Version) > 0 && st.State == progress.StateDone:
 				// The track starts the next upgrade: this message, older, is the last one's.
-				l = append(l, T(", whose upgrade is done: if "+h.Change.Version+" is the next one, "), C(b.cmd+" track "+env+" "+h.Change.Version), T(" starts it; then paste this again. ("))
+				who := ""
+				if !b.isAdmin("") {
+					who = " (an upgradebot admin's to run)"
+				}
+				l = append(l, T(", whose upgrade is done: if "+h.Change.Version+" is the next one, "), C(b.cmd+" track "+env+" "+h.Change.Version), T(who+" starts it; then paste this again. ("))
 			case progress.CompareVersions(h.Change.Version, st.Version) > 0:
 				l = append(l, T(", an older one: if "+h.Change.Version+" is the target, "), C(b.cmd+" track "+env+" "+h.Change.Version), T(" sets it. ("))
 			default:

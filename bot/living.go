@@ -37,6 +37,15 @@ func (b *Bot) extra(ctx context.Context, workspace, env string) statusExtra {
 	return statusExtra{owners: b.moduleOwners(ctx, workspace, env), started: b.UpgradeStarted(ctx, workspace, env)}
 }
 
+// startedValue is UpgradeStarted as a reset's undo keeps it ("" when
+// unknown): the undo refuses once the new upgrade has news only when it knows the start.
+func (b *Bot) startedValue(ctx context.Context, workspace, env string) string {
+	if t := b.UpgradeStarted(ctx, workspace, env); !t.IsZero() {
+		return t.UTC().Format(time.RFC3339Nano)
+	}
+	return ""
+}
+
 // UpgradeStarted is when env's upgrade started (tracked, or reset); zero when it cannot be read.
 func (b *Bot) UpgradeStarted(ctx context.Context, workspace, env string) time.Time {
 	if v, ok, err := b.store.Value(ctx, workspace, startedKey(env)); err == nil && ok {

@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/base32"
@@ -236,12 +237,16 @@ func (b *Bot) undo(ctx context.Context, workspace, user, ref string) Response {
 	// The store's undo compares each module with what the change left, and
 	// a reset leaves a module it cleared as a "done" left it: undone after
 	// a reset, it would come back into the new upgrade.
-	if u.Started != "" {
+	if u.Started != "" || u.Versions != nil {
 		// A reset's undo once the new upgrade has news would mix the two.
-		if st, err := b.store.Status(ctx, workspace, u.Env, 0); err == nil &&
-			(st.State.Normal() != progress.StateFollowing || st.ModuleCount > 0 || st.Counts.Known() || st.Republished.Total() > 0) {
+		st, err := b.store.Status(ctx, workspace, u.Env, 0)
+		if err == nil && (st.State.Normal() != progress.StateFollowing || st.ModuleCount > 0 || st.Counts.Known() || st.Republished.Total() > 0) {
 			return private(errorReply(fmt.Sprintf("%s's new upgrade has news since the reset (%s): undoing the reset now would mix the two upgrades, so nothing changed. `%s history %s` shows what was recorded; undo that first if it was a mistake.",
 				u.Env, statusSummary(st), b.cmd, u.Env)))
+		}
+		if err == nil && u.Versions != nil && u.Versions.changedSince(st.Environment) {
+			return private(errorReply(fmt.Sprintf("%s's versions changed since the reset (now %s): undoing it would make up an upgrade nobody ran, so nothing changed. `%s track %s <version> from <version> --yes` sets them.",
+				u.Env, versionsText(st.Environment), b.cmd, u.Env)))
 		}
 	}
 	if started := b.startedAfter(ctx, workspace, u.Env, u.At); !started.IsZero() {
@@ -269,12 +274,14 @@ func (b *Bot) undo(ctx context.Context, workspace, user, ref string) Response {
 			b.log.Warn("cannot put back when the upgrade started", "env", u.Env, "err", err)
 		}
 		b.restoreSamples(ctx, workspace, u.Env)
-		if e, err := b.store.Environment(ctx, workspace, u.Env); u.Versions != nil && err == nil {
-			if target, from := u.Versions.back(e); target == "" && from == "" {
-				// Set since by someone else: theirs stays.
-			} else if _, err := b.moveVersions(ctx, workspace, user, "", e, target, from); err != nil {
-				b.log.Warn("cannot put back the versions of the upgrade", "env", u.Env, "err", err)
-			}
+	}
+	if u.Versions != nil {
+		e, err := b.store.Environment(ctx, workspace, u.Env)
+		if err == nil {
+			_, err = b.moveVersions(ctx, workspace, user, "", e, u.Versions.Target, u.Versions.From)
+		}
+		if err != nil {
+			b.log.Warn("cannot put back the versions of the upgrade", "env", u.Env, "err", err)
 		}
 	}
 	if len(res.Added)+len(res.Removed)+len(res.Updated) == 0 && len(res.Kept) > 0 {
@@ -389,7 +396,7 @@ func (b *Bot) resetAfter(ctx context.Context, workspace, env string, at int64) t
 // clockSkew is how far Slack's clock, which stamps messages, and the
 // bot's, which stamps resets, may differ: a message stamped that little
 // before a reset is taken as sent after it.
-const clockSkew = 5 * time.Second
+const clockSkew = time.Second
 
 // sentAt is when a Slack message was sent, from its ts ("seconds.micro"),
 // in Unix ms on the bot's clock at the latest (clockSkew later); 0 for an
@@ -414,16 +421,15 @@ type versionMove struct {
 	NewFrom   string `json:"new_from,omitempty"`
 }
 
-// back is what an undo of the move sets in e ("": kept): each version it
-// moved and e still has as it left it (one set since stays).
-func (v versionMove) back(e progress.Environment) (target, from string) {
-	if v.NewTarget != "" && v.Target != "" && e.Version == v.NewTarget {
-		target = v.Target
-	}
-	if v.NewFrom != "" && v.From != "" && e.FromVersion == v.NewFrom {
-		from = v.From
-	}
-	return target, from
+// versionsText is e's versions as a status names them: "11.12.0 → 11.13.0".
+func versionsText(e progress.Environment) string {
+	return cmp.Or(e.FromVersion, "?") + " → " + cmp.Or(e.Version, "?")
+}
+
+// changedSince reports whether e's versions are no longer as the move left
+// them: its undo would then make up an upgrade nobody ran.
+func (v versionMove) changedSince(e progress.Environment) bool {
+	return v.NewTarget != "" && e.Version != v.NewTarget || v.NewFrom != "" && e.FromVersion != v.NewFrom
 }
 
 // undoneReply says what an undo did, and what it left because it changed
