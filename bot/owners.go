@@ -97,6 +97,13 @@ func (b *Bot) setOwner(ctx context.Context, c Command, args string, take bool) R
 			return private(b.storeError("owners", err))
 		}
 	}
+	var gone []string // republished between the list's read and the take: given back
+	if take && len(changing) > 0 {
+		names, gone = b.stillListed(ctx, c.Workspace, env, names, changing)
+		if len(names) == 0 {
+			return private(errorReply(fmt.Sprintf("%s left %s's list as you took %s (republished, or the upgrade started again): nothing to take.", quotedList(gone), env, map[bool]string{true: "it", false: "them"}[len(gone) == 1])))
+		}
+	}
 	b.lastNotUndoable(ctx, c, fmt.Sprintf("%s %s on %s", name, quotedList(names), env), "Take or release them again to change it")
 	r := &Reply{}
 	from := Line{T("Taken over from ")}
@@ -128,8 +135,40 @@ func (b *Bot) setOwner(ctx context.Context, c Command, args string, take bool) R
 	if len(missing) > 0 {
 		r.Context(append(Line{T("Not on the list: ")}, nameSpans(missing, 10)...))
 	}
+	if len(gone) > 0 {
+		r.Context(append(append(Line{T("Left the list as you took them, so not yours: ")}, nameSpans(gone, 10)...), T(".")))
+	}
 	refusedNote(r, refused)
 	return Response{Announce: r, Changed: []string{env}}
+}
+
+// stillListed reads env's list again after a take of changing (of names)
+// and gives back those no longer listed: a done or reset between the
+// take's read and its write released them first, and the owner would stay
+// on a module off the list. It returns the names still listed, and the
+// others; all of names when the list cannot be read.
+func (b *Bot) stillListed(ctx context.Context, workspace, env string, names, changing []string) (kept, gone []string) {
+	st, err := b.store.Status(ctx, workspace, env, -1)
+	if err != nil {
+		return names, nil
+	}
+	listed := map[string]bool{}
+	for _, m := range st.Modules {
+		listed[moduleKey(m.Name)] = true
+	}
+	for _, n := range names {
+		if listed[moduleKey(n)] || !slices.Contains(changing, n) {
+			kept = append(kept, n)
+		} else {
+			gone = append(gone, n)
+		}
+	}
+	if len(gone) > 0 {
+		if _, err := b.store.SetOwner(ctx, workspace, env, "", "", gone); err != nil {
+			b.log.Warn("cannot give back modules that left the list", "env", env, "err", err)
+		}
+	}
+	return kept, gone
 }
 
 // moduleOwners returns env's owners by module key; nil when they cannot be

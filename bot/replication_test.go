@@ -106,3 +106,38 @@ func btoi(b bool) int {
 	}
 	return 0
 }
+
+// setOwnerFirst runs before once before the first SetOwner of owner.
+type setOwnerFirst struct {
+	progress.Store
+	owner  string
+	before func()
+	once   *sync.Once
+}
+
+func (s setOwnerFirst) SetOwner(ctx context.Context, ws, env, owner, by string, modules []string) (map[string]string, error) {
+	if owner == s.owner {
+		s.once.Do(s.before)
+	}
+	return s.Store.SetOwner(ctx, ws, env, owner, by, modules)
+}
+
+// A take that reads the list, then writes its owner after someone marked
+// the module republished (another replica, another channel): the module
+// left the list, so it is given back and the taker told, rather than an
+// owner staying on a module off the list.
+func TestTakeRacingDone(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
+		ctx := context.Background()
+		cmd(t, b, "C1", "U1", "track prod 11.31.0")
+		cmd(t, b, "C1", "U1", "failed Orders_Core Claims_Core")
+		taker := New(Options{Engine: diagnosis.New(diagnosis.Builtin()), Now: b.now, BotUserID: "UBOT",
+			Store: setOwnerFirst{Store: store, owner: "U3", once: &sync.Once{}, before: func() { cmd(t, b, "C1", "U2", "done Orders_Core") }}})
+		out := text(taker.HandleCommand(ctx, Command{Workspace: "T1", Channel: "C1", User: "U3", ID: "take", Text: "take Orders_Core Claims_Core"}))
+		mustSay(t, out, "U3 took Claims_Core on prod.", "Left the list as you took them, so not yours: Orders_Core.")
+		owners, err := store.ModuleOwners(ctx, "T1", "prod")
+		if err != nil || owners["orders_core"] != "" || owners["claims_core"] != "U3" {
+			t.Errorf("owners %v, %v; want Claims_Core only, U3's", owners, err)
+		}
+	})
+}
