@@ -166,6 +166,8 @@ type Membership interface {
 type Names interface {
 	// Names returns the names it knows of ids (user and channel ids), by id.
 	Names(ctx context.Context, workspace string, ids []string) map[string]string
+	// Departed returns which of the user ids it knows were deactivated.
+	Departed(ctx context.Context, workspace string, ids []string) map[string]bool
 }
 
 // Metrics counts what the bot did (implemented with Prometheus by the binary).

@@ -583,6 +583,15 @@ func TestNameWithACommaListed(t *testing.T) {
 // namesOf is a directory of people's and channels' names (Names).
 type namesOf map[string]string
 
+// Departed: a name "(left)" is a deactivated person's.
+func (n namesOf) Departed(_ context.Context, _ string, ids []string) map[string]bool {
+	out := map[string]bool{}
+	for _, id := range ids {
+		out[id] = strings.HasSuffix(n[id], "(left)")
+	}
+	return out
+}
+
 func (n namesOf) Names(_ context.Context, _ string, ids []string) map[string]string {
 	out := map[string]string{}
 	for _, id := range ids {

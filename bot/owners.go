@@ -239,6 +239,8 @@ type ownership struct {
 	// listed holds every module listed when anyone took one; else the
 	// first ones, the rest counted by Status.ModuleCount.
 	listed []progress.Module
+	// departed are owners who have left the workspace: their modules are anyone's to take.
+	departed map[string]bool
 }
 
 // moduleOwnership reads who took st's modules; nil when it cannot be read.
@@ -257,6 +259,15 @@ func (b *Bot) moduleOwnership(ctx context.Context, workspace string, st progress
 		}
 		own.listed = full.Modules
 	}
+	if b.names != nil && len(by) > 0 {
+		var ids []string
+		for _, o := range by {
+			if !slices.Contains(ids, o) {
+				ids = append(ids, o)
+			}
+		}
+		own.departed = b.names.Departed(ctx, workspace, ids)
+	}
 	return own
 }
 
@@ -264,14 +275,17 @@ func (b *Bot) moduleOwnership(ctx context.Context, workspace string, st progress
 // with their modules, then the modules nobody has taken (all st.ModuleCount
 // counted, when own.listed holds only the first).
 func (b *Bot) ownerLines(st progress.Status, own *ownership) []Line {
-	var order []string
+	var order, left []string
 	byOwner := map[string][]string{}
 	var free []string
 	owned := 0
 	for _, m := range own.listed {
 		o := own.by[moduleKey(m.Name)]
-		if o == "" {
+		if o == "" || own.departed[o] {
 			free = append(free, m.Name)
+			if o != "" && !slices.Contains(left, o) {
+				left = append(left, o)
+			}
 			continue
 		}
 		owned++
@@ -291,6 +305,17 @@ func (b *Bot) ownerLines(st progress.Status, own *ownership) []Line {
 			example = commandName(free[0])
 		}
 		lines = append(lines, append(l, T(" yet: "), C(b.cmd+" take "+st.Name+": "+example), T(" takes one.")))
+	}
+	if len(left) > 0 {
+		// A deactivated account gets no notification: the mention only names them.
+		l := Line{T("Among them, modules taken by people who have left the workspace (")}
+		for i, o := range left {
+			if i > 0 {
+				l = append(l, T(", "))
+			}
+			l = append(l, M(o))
+		}
+		lines = append(lines, append(l, T(").")))
 	}
 	return lines
 }

@@ -550,3 +550,31 @@ func TestHomeShowsUpgradesUnderWayFirst(t *testing.T) {
 	out := RenderText(b.HandleCommand(ctx, Command{Workspace: "T1", Channel: "CNONE", User: "U1", ID: "s", Text: "status"}).Reply)
 	mustSay(t, out, "e.g. `/upgrade status zprod`")
 }
+
+// Modules taken by someone who has since left the workspace (deactivated,
+// as Slack says) are anyone's again in reminders: months later the
+// reminder does not keep naming a person who cannot republish them.
+func TestReminderFreesModulesOfPeopleWhoLeft(t *testing.T) {
+	store, err := progress.OpenBoltStore(filepath.Join(t.TempDir(), "bot.db"), progress.BoltOptions{Now: func() time.Time { return testNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	b := New(Options{Engine: diagnosis.New(diagnosis.Builtin()), Store: store, Now: func() time.Time { return testNow }, BotUserID: "UBOT",
+		Names: namesOf{"U1": "Ana Silva", "ULEFT": "Rui Costa (left)"}})
+	ctx := context.Background()
+	for i, c := range []struct{ user, text string }{
+		{"U1", "track prod 11.31.0"}, {"U1", "failed A B C"}, {"ULEFT", "take A B"}, {"U1", "take C"},
+	} {
+		b.HandleCommand(ctx, Command{Workspace: "T1", Channel: "C1", User: c.user, ID: fmt.Sprint(i), Text: c.text})
+	}
+	r, _, err := b.ScheduledReminder(ctx, "T1", "C1", testNow, testNow, time.Hour)
+	if err != nil || r == nil {
+		t.Fatalf("reminder: %v %v", r, err)
+	}
+	out := RenderText(r)
+	mustSay(t, out, "U1: C\n", "Nobody has taken A, B yet", "Among them, modules taken by people who have left the workspace (ULEFT).")
+	if strings.Contains(out, "ULEFT: A") {
+		t.Errorf("the reminder still gives A and B to someone who left:\n%s", out)
+	}
+}

@@ -32,8 +32,9 @@ type nameCache struct {
 }
 
 type cachedName struct {
-	name string
-	at   time.Time
+	name     string
+	departed bool // a user deactivated in the workspace
+	at       time.Time
 }
 
 // Names returns the names of user and channel ids (bot.Names): a user's
@@ -42,9 +43,30 @@ type cachedName struct {
 // missing scope or a rate limit stops the asking, so an export waits on
 // Slack at most nameLookupTime.
 func (a *API) Names(ctx context.Context, workspace string, ids []string) map[string]string {
+	out := map[string]string{}
+	for id, c := range a.lookup(ctx, workspace, ids) {
+		if c.name != "" {
+			out[id] = c.name
+		}
+	}
+	return out
+}
+
+// Departed returns which user ids are of people deactivated in the
+// workspace (bot.Names), from users.info as Names asks it.
+func (a *API) Departed(ctx context.Context, workspace string, ids []string) map[string]bool {
+	out := map[string]bool{}
+	for id, c := range a.lookup(ctx, workspace, ids) {
+		out[id] = c.departed
+	}
+	return out
+}
+
+// lookup returns what Slack says of ids, from the cache or asked.
+func (a *API) lookup(ctx context.Context, workspace string, ids []string) map[string]cachedName {
 	ctx, cancel := context.WithTimeout(ctx, nameLookupTime)
 	defer cancel()
-	out := map[string]string{}
+	out := map[string]cachedName{}
 	a.names.mu.Lock()
 	if a.names.by == nil || len(a.names.by) >= maxNames {
 		a.names.by = map[string]cachedName{}
@@ -53,16 +75,14 @@ func (a *API) Names(ctx context.Context, workspace string, ids []string) map[str
 	unscoped := time.Since(a.names.unscoped) < nameTTL
 	for _, id := range ids {
 		if c, ok := a.names.by[workspace+"/"+id]; ok && time.Since(c.at) < nameTTL {
-			if c.name != "" {
-				out[id] = c.name
-			}
+			out[id] = c
 		} else if len(ask) < maxNameLookups && !(unscoped && isUser(id)) { // ids come once each (withNames)
 			ask = append(ask, id)
 		}
 	}
 	a.names.mu.Unlock()
 	for _, id := range ask {
-		name, err := a.lookupName(ctx, id)
+		c, err := a.lookupName(ctx, id)
 		var ae *APIError
 		if errors.As(err, &ae) && (ae.Code == "missing_scope" || ae.RetryAfter > 0 || ae.refused) || ctx.Err() != nil {
 			if ae != nil && ae.Code == "missing_scope" && isUser(id) {
@@ -72,15 +92,14 @@ func (a *API) Names(ctx context.Context, workspace string, ids []string) map[str
 			}
 			break // logged by fail; asking again would only fail again
 		}
-		if name != "" || err == nil || errors.As(err, &ae) && ae.Code == "user_not_found" {
-			// Slack has no name for it (a channel kind it does not name, a user
-			// gone): not asked again while a name would be kept.
+		if err == nil || errors.As(err, &ae) && ae.Code == "user_not_found" {
+			// Also what Slack has no name for (a channel kind it does not name,
+			// a user gone): not asked again while a name would be kept.
+			c.at = time.Now()
 			a.names.mu.Lock()
-			a.names.by[workspace+"/"+id] = cachedName{name: name, at: time.Now()}
+			a.names.by[workspace+"/"+id] = c
 			a.names.mu.Unlock()
-		}
-		if name != "" {
-			out[id] = name
+			out[id] = c
 		}
 	}
 	return out
@@ -89,8 +108,8 @@ func (a *API) Names(ctx context.Context, workspace string, ids []string) map[str
 // isUser reports whether id is a person's (users.info names them).
 func isUser(id string) bool { return strings.HasPrefix(id, "U") || strings.HasPrefix(id, "W") }
 
-// lookupName asks Slack the name of a user or channel id; "" for another kind of id.
-func (a *API) lookupName(ctx context.Context, id string) (string, error) {
+// lookupName asks Slack the name of a user or channel id (no name for another kind of id).
+func (a *API) lookupName(ctx context.Context, id string) (cachedName, error) {
 	switch {
 	case isUser(id):
 		var u *slack.User
@@ -99,13 +118,14 @@ func (a *API) lookupName(ctx context.Context, id string) (string, error) {
 			return err
 		})
 		if err != nil {
-			return "", err
+			return cachedName{}, err
 		}
 		for _, n := range []string{u.Profile.RealName, u.RealName, u.Profile.DisplayName, u.Name} {
 			if n = strings.TrimSpace(n); n != "" {
-				return n, nil
+				return cachedName{name: n, departed: u.Deleted}, nil
 			}
 		}
+		return cachedName{departed: u.Deleted}, nil
 	case strings.HasPrefix(id, "C") || strings.HasPrefix(id, "G"):
 		var ch *slack.Channel
 		err := a.do(ctx, "conversations.info", id, func(ctx context.Context) (err error) {
@@ -113,11 +133,11 @@ func (a *API) lookupName(ctx context.Context, id string) (string, error) {
 			return err
 		})
 		if err != nil {
-			return "", err
+			return cachedName{}, err
 		}
 		if ch.Name != "" {
-			return "#" + ch.Name, nil
+			return cachedName{name: "#" + ch.Name}, nil
 		}
 	}
-	return "", nil
+	return cachedName{}, nil
 }

@@ -293,6 +293,17 @@ func TestNames(t *testing.T) {
 	if n := len(b.fake.Calls("users.info")); n != 1 {
 		t.Errorf("a person Slack does not know asked %d times, want once", n)
 	}
+	// Who was deactivated, from the same answer and cache.
+	b.fake.SetUser("U0RUI", "Rui Costa")
+	b.fake.SetDeparted("U0RUI")
+	b.fake.SetUser("U0ANA", "Ana Silva")
+	b.Names(ctx, "T1", []string{"U0RUI"})
+	if got := b.Departed(ctx, "T1", []string{"U0RUI", "U0ANA"}); !maps.Equal(got, map[string]bool{"U0RUI": true, "U0ANA": false}) {
+		t.Errorf("Departed = %v, want U0RUI only", got)
+	}
+	if n := len(b.fake.Calls("users.info")); n != 3 {
+		t.Errorf("%d users.info calls, want 3 (one per person)", n)
+	}
 }
 
 // A refused bot token is logged once per episode, not once per call: every

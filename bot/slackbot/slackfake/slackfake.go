@@ -103,6 +103,7 @@ type Server struct {
 	deleted  map[string]bool  // channel/ts of messages people deleted (Delete)
 	userChs  map[string][]string
 	users    map[string]string // user id → real name, for users.info
+	departed map[string]bool   // user ids deactivated, for users.info
 	uploads  map[string]string // file id → content, until files.completeUploadExternal
 	infoSeen map[string]int    // files.info calls per uploaded file
 
@@ -191,6 +192,16 @@ func (s *Server) SetUser(user, realName string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.users[user] = realName
+}
+
+// SetDeparted makes users.info say user was deactivated.
+func (s *Server) SetDeparted(user string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.departed == nil {
+		s.departed = map[string]bool{}
+	}
+	s.departed[user] = true
 }
 
 // SetGone makes posts to channel fail with code (not_in_channel, channel_not_found, is_archived); "" restores it.
@@ -514,11 +525,12 @@ func (s *Server) answer(method string, c Call) map[string]any {
 	case "users.info":
 		s.mu.Lock()
 		name, ok := s.users[c.Field("user")]
+		deleted := s.departed[c.Field("user")]
 		s.mu.Unlock()
 		if !ok {
 			return fail("user_not_found")
 		}
-		return map[string]any{"ok": true, "user": map[string]any{"id": c.Field("user"), "name": strings.ToLower(strings.ReplaceAll(name, " ", ".")),
+		return map[string]any{"ok": true, "user": map[string]any{"id": c.Field("user"), "deleted": deleted, "name": strings.ToLower(strings.ReplaceAll(name, " ", ".")),
 			"real_name": name, "profile": map[string]any{"real_name": name, "display_name": ""}}}
 	case "users.conversations":
 		s.mu.Lock()
