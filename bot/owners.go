@@ -99,7 +99,7 @@ func (b *Bot) setOwner(ctx context.Context, c Command, args string, take bool) R
 	}
 	var gone []string // republished between the list's read and the take: given back
 	if take && len(changing) > 0 {
-		names, gone = b.stillListed(ctx, c.Workspace, env, names, changing)
+		names, gone = b.stillListed(ctx, c.Workspace, env, c.User, names, changing)
 		if len(names) == 0 {
 			return private(errorReply(fmt.Sprintf("%s left %s's list as you took %s (republished, or the upgrade started again): nothing to take.", quotedList(gone), env, map[bool]string{true: "it", false: "them"}[len(gone) == 1])))
 		}
@@ -147,7 +147,7 @@ func (b *Bot) setOwner(ctx context.Context, c Command, args string, take bool) R
 // take's read and its write released them first, and the owner would stay
 // on a module off the list. It returns the names still listed, and the
 // others; all of names when the list cannot be read.
-func (b *Bot) stillListed(ctx context.Context, workspace, env string, names, changing []string) (kept, gone []string) {
+func (b *Bot) stillListed(ctx context.Context, workspace, env, user string, names, changing []string) (kept, gone []string) {
 	st, err := b.store.Status(ctx, workspace, env, -1)
 	if err != nil {
 		return names, nil
@@ -164,7 +164,8 @@ func (b *Bot) stillListed(ctx context.Context, workspace, env string, names, cha
 		}
 	}
 	if len(gone) > 0 {
-		if _, err := b.store.SetOwner(ctx, workspace, env, "", "", gone); err != nil {
+		// Released in the taker's name, so the history that says they took them says they gave them back.
+		if _, err := b.store.SetOwner(ctx, workspace, env, "", user, gone); err != nil {
 			b.log.Warn("cannot give back modules that left the list", "env", env, "err", err)
 		}
 	}
@@ -259,7 +260,7 @@ func (b *Bot) moduleOwnership(ctx context.Context, workspace string, st progress
 		}
 		own.listed = full.Modules
 	}
-	if b.names != nil && len(by) > 0 {
+	if b.names != nil && len(by) > 0 && st.State.Normal() != progress.StatePreparing { // owners are not named while it prepares
 		var ids []string
 		for _, o := range by {
 			if !slices.Contains(ids, o) {

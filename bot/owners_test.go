@@ -560,8 +560,8 @@ func TestReminderFreesModulesOfPeopleWhoLeft(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	b := New(Options{Engine: diagnosis.New(diagnosis.Builtin()), Store: store, Now: func() time.Time { return testNow }, BotUserID: "UBOT",
-		Names: namesOf{"U1": "Ana Silva", "ULEFT": "Rui Costa (left)"}})
+	names := &countedNames{namesOf: namesOf{"U1": "Ana Silva", "ULEFT": "Rui Costa (left)"}}
+	b := New(Options{Engine: diagnosis.New(diagnosis.Builtin()), Store: store, Now: func() time.Time { return testNow }, BotUserID: "UBOT", Names: names})
 	ctx := context.Background()
 	for i, c := range []struct{ user, text string }{
 		{"U1", "track prod 11.31.0"}, {"U1", "failed A B C"}, {"ULEFT", "take A B"}, {"U1", "take C"},
@@ -577,4 +577,21 @@ func TestReminderFreesModulesOfPeopleWhoLeft(t *testing.T) {
 	if strings.Contains(out, "ULEFT: A") {
 		t.Errorf("the reminder still gives A and B to someone who left:\n%s", out)
 	}
+	// Snoozed, the reminder is only asked whether there is work: Slack is not asked who left.
+	asked := names.departed
+	b.HandleCommand(ctx, Command{Workspace: "T1", Channel: "C1", User: "U1", ID: "snooze", Text: "snooze prod 1h"})
+	if r, _, err := b.ScheduledReminder(ctx, "T1", "C1", testNow, testNow, time.Hour); err != nil || r != nil || names.departed != asked {
+		t.Errorf("snoozed: reminder %v, %v; %d more Departed calls, want none", r, err, names.departed-asked)
+	}
+}
+
+// countedNames counts the Departed calls of a namesOf.
+type countedNames struct {
+	namesOf
+	departed int
+}
+
+func (c *countedNames) Departed(ctx context.Context, ws string, ids []string) map[string]bool {
+	c.departed++
+	return c.namesOf.Departed(ctx, ws, ids)
 }

@@ -267,7 +267,11 @@ func (b *Bot) ScheduledReminder(ctx context.Context, workspace, channel string, 
 			}
 			continue
 		}
-		r := b.reminder(st, b.moduleOwnership(ctx, workspace, st), now, stall, len(parts))
+		var own *ownership
+		if !snoozed { // snoozed, it is only asked whether there is work: no owner need be read
+			own = b.moduleOwnership(ctx, workspace, st)
+		}
+		r := b.reminder(st, own, now, stall, len(parts))
 		work := r != nil
 		if work && snoozed {
 			continue // snoozed here: not posted early either

@@ -139,5 +139,10 @@ func TestTakeRacingDone(t *testing.T) {
 		if err != nil || owners["orders_core"] != "" || owners["claims_core"] != "U3" {
 			t.Errorf("owners %v, %v; want Claims_Core only, U3's", owners, err)
 		}
+		// The history that says U3 took Orders_Core says they gave it back.
+		h, _ := store.History(ctx, "T1", "prod")
+		if last := h[len(h)-1]; last.Actor != "U3" || last.Action != progress.ActionRelease || !strings.Contains(last.Detail, "Orders_Core") {
+			t.Errorf("history ends with %+v, want U3's release of Orders_Core", last)
+		}
 	})
 }
