@@ -18,7 +18,8 @@ import (
 
 // hooked is a store that calls its hook at some calls, so that a test can
 // hold one replica at a chosen point (a barrier): before "value", "claim"
-// (with the key) and "apply" (with the change's kind), after "put".
+// (with the key), "apply" (with the change's kind) and "setowner" (with
+// the owner), after "put".
 type hooked struct {
 	progress.Store
 	mu   sync.Mutex
@@ -59,6 +60,11 @@ func (h *hooked) Claim(ctx context.Context, ws, key, token string, ttl time.Dura
 func (h *hooked) Apply(ctx context.Context, ws, env string, c progress.Change) (progress.Result, error) {
 	h.before("apply", string(c.Kind))
 	return h.Store.Apply(ctx, ws, env, c)
+}
+
+func (h *hooked) SetOwner(ctx context.Context, ws, env, owner, by string, modules []string) (map[string]string, error) {
+	h.before("setowner", owner)
+	return h.Store.SetOwner(ctx, ws, env, owner, by, modules)
 }
 
 // rig is two replicas of the bot on one store (replicas), on a clock the test moves.

@@ -54,20 +54,6 @@ func TestNotReplicatedNote(t *testing.T) {
 	}
 }
 
-// applyGate holds the changes of a kind until two have reached the store.
-type applyGate struct {
-	progress.Store
-	kind   progress.ChangeKind
-	arrive func()
-}
-
-func (g applyGate) Apply(ctx context.Context, ws, env string, c progress.Change) (progress.Result, error) {
-	if c.Kind == g.kind {
-		g.arrive()
-	}
-	return g.Store.Apply(ctx, ws, env, c)
-}
-
 // Two replicas (two bots on one store) take in the same news at once, as
 // after two people paste it in one channel: the milestone is announced
 // once, decided by the state each write itself saw, not by what each
@@ -85,7 +71,13 @@ func TestMilestoneOnceAcrossReplicas(t *testing.T) {
 		arrive := func() { wg.Done(); wg.Wait() } // each waits for the other
 		var bots [2]*Bot
 		for i := range bots {
-			bots[i] = New(Options{Engine: diagnosis.New(diagnosis.Builtin()), Store: applyGate{store, progress.ChangeState, arrive}, Now: b.now, BotUserID: "UBOT"})
+			h := &hooked{Store: store} // each change of state waits until both have reached the store
+			h.setHook(func(call, kind string) {
+				if call == "apply" && kind == string(progress.ChangeState) {
+					arrive()
+				}
+			})
+			bots[i] = New(Options{Engine: diagnosis.New(diagnosis.Builtin()), Store: h, Now: b.now, BotUserID: "UBOT"})
 		}
 		var got [2]Response
 		var done sync.WaitGroup
@@ -107,21 +99,6 @@ func btoi(b bool) int {
 	return 0
 }
 
-// setOwnerFirst runs before once before the first SetOwner of owner.
-type setOwnerFirst struct {
-	progress.Store
-	owner  string
-	before func()
-	once   *sync.Once
-}
-
-func (s setOwnerFirst) SetOwner(ctx context.Context, ws, env, owner, by string, modules []string) (map[string]string, error) {
-	if owner == s.owner {
-		s.once.Do(s.before)
-	}
-	return s.Store.SetOwner(ctx, ws, env, owner, by, modules)
-}
-
 // A take that reads the list, then writes its owner after someone marked
 // the module republished (another replica, another channel): the module
 // left the list, so it is given back and the taker told, rather than an
@@ -131,8 +108,14 @@ func TestTakeRacingDone(t *testing.T) {
 		ctx := context.Background()
 		cmd(t, b, "C1", "U1", "track prod 11.31.0")
 		cmd(t, b, "C1", "U1", "failed Orders_Core Claims_Core")
-		taker := New(Options{Engine: diagnosis.New(diagnosis.Builtin()), Now: b.now, BotUserID: "UBOT",
-			Store: setOwnerFirst{Store: store, owner: "U3", once: &sync.Once{}, before: func() { cmd(t, b, "C1", "U2", "done Orders_Core") }}})
+		h := &hooked{Store: store} // U2's done lands between U3's read of the list and its write
+		var once sync.Once
+		h.setHook(func(call, owner string) {
+			if call == "setowner" && owner == "U3" {
+				once.Do(func() { cmd(t, b, "C1", "U2", "done Orders_Core") })
+			}
+		})
+		taker := New(Options{Engine: diagnosis.New(diagnosis.Builtin()), Now: b.now, BotUserID: "UBOT", Store: h})
 		out := text(taker.HandleCommand(ctx, Command{Workspace: "T1", Channel: "C1", User: "U3", ID: "take", Text: "take Orders_Core Claims_Core"}))
 		mustSay(t, out, "U3 took Claims_Core on prod.", "Left the list as you took them, so not yours: Orders_Core.")
 		owners, err := store.ModuleOwners(ctx, "T1", "prod")
@@ -140,8 +123,8 @@ func TestTakeRacingDone(t *testing.T) {
 			t.Errorf("owners %v, %v; want Claims_Core only, U3's", owners, err)
 		}
 		// The history that says U3 took Orders_Core says they gave it back.
-		h, _ := store.History(ctx, "T1", "prod")
-		if last := h[len(h)-1]; last.Actor != "U3" || last.Action != progress.ActionRelease || !strings.Contains(last.Detail, "Orders_Core") {
+		hist, _ := store.History(ctx, "T1", "prod")
+		if last := hist[len(hist)-1]; last.Actor != "U3" || last.Action != progress.ActionRelease || !strings.Contains(last.Detail, "Orders_Core") {
 			t.Errorf("history ends with %+v, want U3's release of Orders_Core", last)
 		}
 	})
