@@ -301,6 +301,8 @@ func (b *Bot) storeError(op string, err error) *Reply {
 		return errorReply(fmt.Sprintf("No environment named %s is tracked in this workspace: `%s envs` lists those that are, and `%s track %s` starts following it.", nf.Env, b.cmd, b.cmd, nf.Env))
 	case errors.Is(err, progress.ErrNotFound):
 		return errorReply("That environment is not tracked here. Start with `" + b.cmd + " track <env>`.")
+	case errors.Is(err, progress.ErrChanged):
+		return errorReply("Others changed that environment at the same moment, again and again, while I tried to " + op + "; this did not change it. Try again in a moment.")
 	case errors.Is(err, progress.ErrUnavailable):
 		b.metrics.StoreError(op)
 		b.log.Log(context.Background(), storeLogLevel(err), "tracking store unavailable", "op", op, "err", err)

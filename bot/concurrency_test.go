@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -346,4 +347,74 @@ func TestTwoUndosAtOnce(t *testing.T) {
 			t.Errorf("prod lists %v after the undo", listed)
 		}
 	})
+}
+
+// What the core decides on a read (a paste's guard, a reset's undo) is
+// written only while no change came between the read and the write: each
+// race ends as one of its two orders would have, on two replicas.
+func TestDecidedOnWhatItRead(t *testing.T) {
+	const summary = "40 modules prepared successfully, 1 modules failed and 0 modules skipped."
+	for _, tc := range []struct {
+		name string
+		// setUp runs on b1 in C1 (prod, tracked from C1 and C2).
+		setUp func(t *testing.T, r rig) Button
+		// race: the first run's decision; between, on b2, the change that lands before its write.
+		race    func(ctx context.Context, r rig, undo Button) Response
+		kind    progress.ChangeKind
+		between string
+		listed  []string
+		say     string // the raced reply says
+	}{
+		{
+			name:  "a paste naming a module marked republished meanwhile",
+			setUp: func(t *testing.T, r rig) Button { cmd(t, r.b1, "C1", "U1", "failed Orders_Core"); return Button{} },
+			race: func(ctx context.Context, r rig, _ Button) Response {
+				return r.b1.HandleMessage(ctx, Message{Workspace: "T1", Channel: "C1", User: "U3", TS: slackTS(-time.Second), Text: "Upgrade Failure: Upgrade failed for Orders_Core"})
+			},
+			kind: progress.ChangeAddModules, between: "done Orders_Core",
+			say: "was marked republished",
+		},
+		{
+			name:  "a paste beyond Service Center's count, another reported meanwhile",
+			setUp: func(t *testing.T, r rig) Button { msg(t, r.b1, "C1", "U1", "1.1", summary); return Button{} },
+			race: func(ctx context.Context, r rig, _ Button) Response {
+				return r.b1.HandleMessage(ctx, Message{Workspace: "T1", Channel: "C1", User: "U3", TS: slackTS(-time.Second), Text: "Upgrade Failure: Upgrade failed for Orders_Core"})
+			},
+			kind: progress.ChangeAddModules, between: "failed Claims_Core",
+			listed: []string{"Claims_Core"}, say: "counted 1 failed module there, and as many are named already",
+		},
+		{
+			name: "a reset's undo, the new upgrade's first news meanwhile",
+			setUp: func(t *testing.T, r rig) Button {
+				cmd(t, r.b1, "C1", "U1", "failed Old_Core")
+				return buttonsOf(cmd(t, r.b1, "C1", "U1", "reset prod --yes").Announce)["Undo"]
+			},
+			race: func(ctx context.Context, r rig, undo Button) Response {
+				return r.b1.HandleAction(ctx, Action{Workspace: "T1", Channel: "C1", User: "U1", ID: "x1", ActionID: undo.ActionID, Value: undo.Value})
+			},
+			kind: progress.ChangeUndo, between: "failed New_Core",
+			listed: []string{"New_Core"}, say: "prod's new upgrade has news since the reset",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			replicas(t, func(t *testing.T, r rig) {
+				ctx := context.Background()
+				cmd(t, r.b1, "C1", "U1", "track prod 11.31.0")
+				cmd(t, r.b2, "C2", "U2", "track prod")
+				undo := tc.setUp(t, r)
+				var once sync.Once
+				r.h1.setHook(func(call, kind string) {
+					if call == "apply" && kind == string(tc.kind) {
+						once.Do(func() { cmd(t, r.b2, "C2", "U2", tc.between) })
+					}
+				})
+				got := tc.race(ctx, r, undo)
+				r.h1.setHook(nil)
+				if listed := listedIn(t, r.h1, "prod"); !slices.Equal(listed, tc.listed) {
+					t.Errorf("prod lists %v; want %v\nreply: %s", listed, tc.listed, text(got))
+				}
+				mustSay(t, text(got), tc.say)
+			})
+		})
+	}
 }

@@ -355,11 +355,12 @@ func countOf(c progress.Counts, g progress.Group) *int {
 // into those to record, those beyond Service Center's count (beyond) and
 // those marked republished already (again): an older message pasted
 // again, or news that a module is not republished after all, which a
-// person tells apart.
-func (b *Bot) guardAdd(ctx context.Context, workspace, env, source string, reason progress.Reason, mods []string) (kept, beyond, again []string) {
+// person tells apart. rev is the revision it decided on, for the add to
+// hold only while no change came between (nil when it could not read).
+func (b *Bot) guardAdd(ctx context.Context, workspace, env, source string, reason progress.Reason, mods []string) (kept, beyond, again []string, rev *int64) {
 	st, err := b.store.Status(ctx, workspace, env, -1)
 	if err != nil {
-		return mods, nil, nil // the record that follows says what is wrong
+		return mods, nil, nil, nil // the record that follows says what is wrong
 	}
 	done := map[string]bool{}
 	msg, _, _ := strings.Cut(source, ":img") // a screenshot's part is its message's
@@ -376,7 +377,7 @@ func (b *Bot) guardAdd(ctx context.Context, workspace, env, source string, reaso
 		} // else recorded by this message already, and republished since: not listed again
 	}
 	kept, beyond = beyondIn(st, reason, kept)
-	return kept, beyond, again
+	return kept, beyond, again, &st.Revision
 }
 
 // beyondIn splits mods into those kept and those beyond Service Center's

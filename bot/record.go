@@ -472,12 +472,65 @@ func (b *Bot) applyParts(ctx context.Context, workspace, env, actor, source stri
 	return out
 }
 
+// guardAttempts bounds how often an add is decided again because its
+// environment changed between the guard's read and the write.
+const guardAttempts = 8
+
+// applyPlanned records p under its key. A guarded add is first split by
+// guardAdd (what it holds back goes to out.held) and written only while
+// the environment is as the guard read it: a done or another report in
+// between makes it read and decide again, so that neither a stale paste
+// lists again a module just marked republished, nor two pastes at once
+// list more modules than Service Center counted. p comes back with the
+// modules it recorded; none, with a zero Result, when all were held.
+func (b *Bot) applyPlanned(ctx context.Context, workspace, env, actor, key string, p planned, guarded bool, out *recordOutcome) (planned, progress.Result, error) {
+	mods := p.Modules
+	for attempt := 1; ; attempt++ {
+		var beyond, again []string
+		var rev *int64
+		if guarded {
+			p.Modules, beyond, again, rev = b.guardAdd(ctx, workspace, env, key, p.Reason, mods)
+		}
+		var res progress.Result
+		var err error
+		if len(p.Modules) > 0 || !guarded {
+			c := p.change(p.key(key), actor, key)
+			outcome := p.Kind == progress.ChangeSummary || p.Kind == progress.ChangeState || p.Kind == progress.ChangePreparing
+			if correcting(ctx) && outcome && p.Version == "" {
+				// An edit of a message that recorded a summary or banner
+				// corrects it (its first version undone): not older news.
+				c.Force, c.Correction = true, true
+			}
+			c.IfRevision = rev
+			res, err = b.store.Apply(ctx, workspace, env, c)
+			if errors.Is(err, progress.ErrChanged) && attempt < guardAttempts {
+				continue
+			}
+		}
+		if err != nil {
+			return p, res, err
+		}
+		if len(beyond) > 0 {
+			h := p
+			h.Modules = beyond
+			out.held = append(out.held, heldChange{Key: p.key(key) + "#counts", Change: h, Why: heldCounts})
+		}
+		if len(again) > 0 {
+			h := p
+			h.Modules = again
+			out.held = append(out.held, heldChange{Key: p.key(key) + "#again", Change: h, Why: heldAgain})
+		}
+		return p, res, nil
+	}
+}
+
 // apply records changes under key (#i appended for each); a change already
 // recorded is skipped, and described again when repeats is set.
 func (b *Bot) apply(ctx context.Context, workspace, env, actor, key string, changes []planned, repeats bool, out recordOutcome) recordOutcome {
 	out.env = env
 	var envs []string // the workspace's environments, read once, when a name may be one
 	for _, p := range changes {
+		guarded := false
 		if p.Kind == progress.ChangeAddModules {
 			var named []string
 			if p.Modules, named = b.environmentNames(ctx, workspace, env, p.Modules, &envs); len(named) > 0 {
@@ -486,35 +539,19 @@ func (b *Bot) apply(ctx context.Context, workspace, env, actor, key string, chan
 				out.held = append(out.held, heldChange{Key: p.key(key) + "#env", Change: h, Why: heldEnvironment})
 			}
 			p.Modules = slices.DeleteFunc(slices.Clone(p.Modules), func(m string) bool { return keptByEdit(ctx, m) })
-			if !correcting(ctx) && len(p.Modules) > 0 {
-				var beyond, again []string
-				p.Modules, beyond, again = b.guardAdd(ctx, workspace, env, key, p.Reason, p.Modules)
-				if len(beyond) > 0 {
-					h := p
-					h.Modules = beyond
-					out.held = append(out.held, heldChange{Key: p.key(key) + "#counts", Change: h, Why: heldCounts})
-				}
-				if len(again) > 0 {
-					h := p
-					h.Modules = again
-					out.held = append(out.held, heldChange{Key: p.key(key) + "#again", Change: h, Why: heldAgain})
-				}
-			}
+			guarded = !correcting(ctx) && len(p.Modules) > 0
 			if len(p.Modules) == 0 {
 				continue
 			}
 		}
-		c := p.change(p.key(key), actor, key)
 		outcome := p.Kind == progress.ChangeSummary || p.Kind == progress.ChangeState || p.Kind == progress.ChangePreparing
-		if correcting(ctx) && outcome && p.Version == "" {
-			// An edit of a message that recorded a summary or banner
-			// corrects it (its first version undone): not older news.
-			c.Force, c.Correction = true, true
-		}
-		res, err := b.store.Apply(ctx, workspace, env, c)
+		p, res, err := b.applyPlanned(ctx, workspace, env, actor, key, p, guarded, &out)
 		if err != nil {
 			out.err = b.storeError("record", err)
 			return out
+		}
+		if p.Kind == progress.ChangeAddModules && len(p.Modules) == 0 {
+			continue // all held by the guard
 		}
 		if res.Refused == progress.VerdictRecorded {
 			out.lines = append(out.lines, append(Line{T("Already recorded for "), B(env), T(": ")}, describePlanned(p, res)...))

@@ -223,6 +223,12 @@ func (b *Bot) undoReply(ctx context.Context, workspace, user, ref string) Respon
 
 // undo takes back what the reply ref recorded, as one change ("undo of …" in the history).
 func (b *Bot) undo(ctx context.Context, workspace, user, ref string) Response {
+	return b.undoAttempt(ctx, workspace, user, ref, 1)
+}
+
+// undoAttempt is undo's attempt-th try: a reset's undo is decided on a read
+// of the new upgrade, and tried again when a change came between.
+func (b *Bot) undoAttempt(ctx context.Context, workspace, user, ref string, attempt int) Response {
 	u, ok, err := b.undoable(ctx, workspace, ref)
 	switch {
 	case err != nil:
@@ -237,9 +243,13 @@ func (b *Bot) undo(ctx context.Context, workspace, user, ref string) Response {
 	// The store's undo compares each module with what the change left, and
 	// a reset leaves a module it cleared as a "done" left it: undone after
 	// a reset, it would come back into the new upgrade.
+	var rev *int64 // a reset's undo holds only while the new upgrade is as read here
 	if u.Started != "" || u.Versions != nil {
 		// A reset's undo once the new upgrade has news would mix the two.
 		st, err := b.store.Status(ctx, workspace, u.Env, 0)
+		if err == nil {
+			rev = &st.Revision
+		}
 		if err == nil && (st.State.Normal() != progress.StateFollowing || st.ModuleCount > 0 || st.Counts.Known() || st.Republished.Total() > 0) {
 			return private(errorReply(fmt.Sprintf("%s's new upgrade has news since the reset (%s): undoing the reset now would mix the two upgrades, so nothing changed. `%s history %s` shows what was recorded; undo that first if it was a mistake.",
 				u.Env, statusSummary(st), b.cmd, u.Env)))
@@ -252,8 +262,10 @@ func (b *Bot) undo(ctx context.Context, workspace, user, ref string) Response {
 	if started := b.startedAfter(ctx, workspace, u.Env, u.At); !started.IsZero() {
 		return private(errorReply(fmt.Sprintf("That change was made before %s's upgrade was started again (%s): undoing it now would mix the two upgrades, so nothing changed.", u.Env, b.when(started))))
 	}
-	res, err := b.store.Apply(ctx, workspace, u.Env, progress.Change{Kind: progress.ChangeUndo, Key: "undo:" + u.Keys[0], Actor: user, Undoes: u.Keys, At: b.now()})
+	res, err := b.store.Apply(ctx, workspace, u.Env, progress.Change{Kind: progress.ChangeUndo, Key: "undo:" + u.Keys[0], Actor: user, Undoes: u.Keys, At: b.now(), IfRevision: rev})
 	switch {
+	case errors.Is(err, progress.ErrChanged) && attempt < guardAttempts:
+		return b.undoAttempt(ctx, workspace, user, ref, attempt+1)
 	case errors.Is(err, progress.ErrNothingToUndo):
 		return private(errorReply(fmt.Sprintf("Nothing left to undo on %s: it was undone already or is older than %d days.", u.Env, progress.UndoTTL/(24*time.Hour))))
 	case err != nil:

@@ -207,7 +207,7 @@ func (s *BoltStore) wrap(op string, err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, ErrNotFound), errors.Is(err, ErrInvalid):
+	case errors.Is(err, ErrNotFound), errors.Is(err, ErrInvalid), errors.Is(err, ErrChanged):
 		return err
 	case errors.Is(err, berrors.ErrDatabaseNotOpen):
 		return fmt.Errorf("progress: %s: %w: %w", op, ErrUnavailable, err)
@@ -234,6 +234,7 @@ type boltEnv struct {
 	NamedFS     int    `json:"named_fs"`
 	ModuleCount int    `json:"module_count"`
 	Covered     bool   `json:"covered,omitempty"` // Status.UnnamedCovered
+	Rev         int64  `json:"rev,omitempty"`     // Environment.Revision
 }
 
 func (r *boltEnv) clearPreparation() {
@@ -245,7 +246,7 @@ func (r *boltEnv) environment(workspace string, channels []string) Environment {
 		Workspace: workspace, Name: r.Name, Version: r.Version, FromVersion: r.From, InstallType: InstallType(r.Install),
 		Channels: channels, State: r.State.Normal(),
 		Counts:    Counts{Prepared: r.Prepared, Failed: r.Failed, Skipped: r.Skipped},
-		UpdatedAt: fromMillis(r.UpdatedAt), UpdatedBy: r.UpdatedBy,
+		UpdatedAt: fromMillis(r.UpdatedAt), UpdatedBy: r.UpdatedBy, Revision: r.Rev,
 	}
 	if r.State == StatePreparing {
 		e.Preparation = Preparation{Percent: r.Percent, Expected: r.Expected, Current: r.Current, Total: r.Total, At: fromMillis(r.PrepAt)}
@@ -404,6 +405,7 @@ func (s *BoltStore) Track(ctx context.Context, req TrackRequest) (TrackResult, e
 		res.Updated = changed && !res.Created
 		if res.Created || changed {
 			rec.UpdatedAt, rec.UpdatedBy = toMillis(req.At), req.Actor
+			rec.Rev++
 			if err := saveEnv(eb, rec); err != nil {
 				return err
 			}
@@ -506,6 +508,9 @@ func (s *BoltStore) Apply(ctx context.Context, workspace, env string, c Change) 
 		if err != nil {
 			return err
 		}
+		if c.IfRevision != nil && rec.Rev != *c.IfRevision {
+			return ErrChanged
+		}
 		mb, err := eb.CreateBucketIfNotExists(bktModules)
 		if err != nil {
 			return err
@@ -571,6 +576,7 @@ func (s *BoltStore) Apply(ctx context.Context, workspace, env string, c Change) 
 		}
 		if !idle {
 			rec.UpdatedAt, rec.UpdatedBy = toMillis(c.At), c.Actor
+			rec.Rev++
 		}
 		if err := saveEnv(eb, rec); err != nil {
 			return err

@@ -31,6 +31,7 @@ func runContractTests(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("Ordering", func(t *testing.T) { testOrdering(t, newStore(t)) })
 	t.Run("DoneByName", func(t *testing.T) { testDoneByName(t, newStore(t)) })
 	t.Run("DoneOfNothingListed", func(t *testing.T) { testDoneOfNothingListed(t, newStore(t)) })
+	t.Run("IfRevision", func(t *testing.T) { testIfRevision(t, newStore(t)) })
 	t.Run("NewRunAfterFailedStep", func(t *testing.T) { testNewRunAfterFailedStep(t, newStore(t)) })
 	t.Run("ReportAgainAfterUndoInNewRun", func(t *testing.T) { testReportAgainAfterUndoInNewRun(t, newStore(t)) })
 	t.Run("LookAlikeNames", func(t *testing.T) { testLookAlikeNames(t, newStore(t)) })
@@ -517,6 +518,54 @@ func testDoneOfNothingListed(t *testing.T, s Store) {
 	apply(t, s, "dev", Change{Kind: ChangeAddModules, Key: "again", Actor: "U3", At: t0.Add(3 * time.Hour), Reason: ReasonFailed, Modules: []string{"X_Core"}})
 	if st := status(t, s, "dev", 0); st.UpdatedBy != was.UpdatedBy || !st.UpdatedAt.Equal(was.UpdatedAt) || st.State != was.State {
 		t.Errorf("after an add of what is listed: %s by %s at %v; want as before, %s by %s at %v", st.State, st.UpdatedBy, st.UpdatedAt, was.State, was.UpdatedBy, was.UpdatedAt)
+	}
+}
+
+// testIfRevision: a change guarded by the revision it was decided on is
+// refused, changing nothing, once another change landed in between; what
+// changes nothing (an add of what is listed) does not move the revision.
+func testIfRevision(t *testing.T, s Store) {
+	ctx := context.Background()
+	track(t, s, TrackRequest{Environment: "dev", Channel: "C1", Version: "11.31.0"})
+	rev := func() int64 { return status(t, s, "dev", 0).Revision }
+	r0 := rev()
+	if r0 == 0 {
+		t.Fatalf("a tracked environment's revision is 0; want it counted from its creation")
+	}
+	add := func(key string, ifRev int64, mods ...string) (Result, error) {
+		return s.Apply(ctx, ws, "dev", Change{Kind: ChangeAddModules, Key: key, Actor: "U1", At: t0, Reason: ReasonFailed, Modules: mods, IfRevision: &ifRev})
+	}
+	if _, err := add("a1", r0, "A_Core"); err != nil {
+		t.Fatalf("add at the current revision: %v", err)
+	}
+	r1 := rev()
+	if r1 <= r0 {
+		t.Fatalf("revision %d after an add, %d before; want it moved", r1, r0)
+	}
+	apply(t, s, "dev", Change{Kind: ChangeAddModules, Key: "a1-again", Actor: "U2", At: t0, Reason: ReasonFailed, Modules: []string{"A_Core"}})
+	if got := rev(); got != r1 {
+		t.Errorf("revision %d after an add of what is listed; want %d, unchanged", got, r1)
+	}
+	apply(t, s, "dev", Change{Kind: ChangeDone, Key: "d1", Actor: "U2", At: t0, Modules: []string{"A_Core"}})
+	if _, err := add("a2", r1, "A_Core", "B_Core"); !errors.Is(err, ErrChanged) {
+		t.Fatalf("add at revision %d after a done: %v; want ErrChanged", r1, err)
+	}
+	st := status(t, s, "dev", -1)
+	if st.ModuleCount != 0 || len(st.RepublishedModules) != 1 {
+		t.Errorf("after the refused add: %d listed, %d republished; want 0 and 1, as the done left it", st.ModuleCount, len(st.RepublishedModules))
+	}
+	// Refused, its key stays free: decided again, it applies.
+	if _, err := add("a2", st.Revision, "B_Core"); err != nil {
+		t.Fatalf("add decided again at revision %d: %v", st.Revision, err)
+	}
+	if got := status(t, s, "dev", 0).ModuleCount; got != 1 {
+		t.Errorf("%d listed; want 1", got)
+	}
+	// A new target moves it too: an undo decided before it is refused.
+	r := rev()
+	track(t, s, TrackRequest{Environment: "dev", Channel: "C1", Version: "11.32.0"})
+	if got := rev(); got == r {
+		t.Errorf("revision %d after a new target; want it moved", got)
 	}
 }
 

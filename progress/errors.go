@@ -15,6 +15,9 @@ var (
 	ErrInvalid = errors.New("progress: invalid input")
 	// ErrLocked means another process holds the embedded data file.
 	ErrLocked = errors.New("progress: data file locked")
+	// ErrChanged means the environment changed since the revision a change
+	// was guarded by (Change.IfRevision); nothing changed: read and decide again.
+	ErrChanged = errors.New("progress: the environment changed since it was read")
 )
 
 // ValidationError describes input that was refused; its message can be shown to the user.

@@ -143,6 +143,10 @@ type Environment struct {
 	Counts      Counts
 	UpdatedAt   time.Time // zero until the first update
 	UpdatedBy   string
+	// Revision counts the changes to the environment (each moves
+	// UpdatedAt), for a write that holds only while none came between
+	// (Change.IfRevision).
+	Revision int64
 }
 
 // Module is one module to republish.
@@ -267,6 +271,11 @@ type Change struct {
 	// Correction: forced as an edit's correction of what its message
 	// recorded, not recorded anyway: the history does not say so.
 	Correction bool
+	// IfRevision, when set, applies the change only while the environment
+	// is at that Revision, else ErrChanged: a decision made on a read
+	// (what is listed, republished, counted) is not applied once another
+	// change has landed in between.
+	IfRevision *int64
 }
 
 // Result tells what an Apply did.

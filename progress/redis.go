@@ -471,6 +471,7 @@ type wireChange struct {
 	All      bool               `json:"all,omitempty"`
 	Modules  []normalizedModule `json:"modules,omitempty"`
 	Edges    []string           `json:"edges,omitempty"` // "producer\nconsumer", ModuleKeys
+	IfRev    string             `json:"ifrev,omitempty"` // Change.IfRevision
 }
 
 // The keys of the changes an undo takes back travel as KEYS (see applyLua).
@@ -587,6 +588,9 @@ func (s *RedisStore) Apply(ctx context.Context, workspace, env string, c Change)
 		if len(meta) == 0 {
 			return Result{}, notFound(workspace, env)
 		}
+		if c.IfRevision != nil && revision(meta) != *c.IfRevision {
+			return Result{}, ErrChanged
+		}
 		if attempt == 0 {
 			if stored != nil {
 				withLegacyKeys(mods, stored.Val())
@@ -596,6 +600,7 @@ func (s *RedisStore) Apply(ctx context.Context, workspace, env string, c Change)
 				Current: c.Preparation.Current, Total: c.Preparation.Total,
 				Prepared: c.Counts.Prepared, Failed: c.Counts.Failed, Skipped: c.Counts.Skipped,
 				State: c.State, Reason: c.Reason, Source: c.Source, All: c.All, Modules: mods, Edges: edges,
+				IfRev: ifRevision(c),
 			}); err != nil {
 				return Result{}, fmt.Errorf("progress: encode change: %w", err)
 			}
@@ -626,6 +631,9 @@ func (s *RedisStore) Apply(ctx context.Context, workspace, env string, c Change)
 		}
 		if len(reply) == 1 && reply[0] == int64(2) {
 			continue // changed since it was read: decide again
+		}
+		if len(reply) == 1 && reply[0] == int64(3) {
+			return Result{}, ErrChanged
 		}
 		res, err := parseApplyReply(reply)
 		res.NotReplicated = notReplicated && err == nil
@@ -658,6 +666,20 @@ func guarded(c Change, st Status) []string {
 		return []string{"state", "version", "failed", "skipped"}
 	}
 	return []string{"state", "version"}
+}
+
+// revision is an environment's Revision, from its meta hash (none before the first change).
+func revision(meta map[string]string) int64 {
+	n, _ := strconv.ParseInt(meta["rev"], 10, 64)
+	return n
+}
+
+// ifRevision is c.IfRevision as the script compares it, "" when unset.
+func ifRevision(c Change) string {
+	if c.IfRevision == nil {
+		return ""
+	}
+	return strconv.FormatInt(*c.IfRevision, 10)
 }
 
 // applyAttempts bounds how often Apply decides again when the environment
@@ -834,6 +856,7 @@ func parseMeta(workspace string, m map[string]string, channels []string) Environ
 		State:       State(m["state"]),
 		Counts:      Counts{Prepared: optInt(m, "prepared"), Failed: optInt(m, "failed"), Skipped: optInt(m, "skipped")},
 		UpdatedBy:   m["updated_by"],
+		Revision:    revision(m),
 	}
 	e.State = e.State.Normal()
 	if e.State == StatePreparing {

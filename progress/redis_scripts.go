@@ -32,6 +32,7 @@ end
 if created == 1 then updated = 0 end
 if created == 1 or updated == 1 then
   redis.call('HSET', meta, 'updated_at', ARGV[5], 'updated_by', ARGV[6])
+  redis.call('HINCRBY', meta, 'rev', 1)
 end
 local followed = redis.call('SADD', KEYS[2], ARGV[2])
 redis.call('SADD', KEYS[3], ARGV[1])
@@ -85,6 +86,7 @@ return 1
 // An add or done gets its history detail here, from what it did, as
 // describeModules writes it; one that did nothing is not logged.
 // Returns {1} for a duplicate, {2} when a field read has moved (decide again),
+// {3} when the environment is no longer at the change's ifrev (ErrChanged),
 // else {0, state, remaining, became_empty, added, updated, removed,
 // not_found, became_done, kept, state_kept, undid, reopened, marked} with the name lists
 // joined by "\n" (module names never contain control characters). Lists
@@ -108,6 +110,7 @@ for i = 11, #ARGV, 2 do
 end
 local was = redis.call('HGET', meta, 'state')
 local c = cjson.decode(ARGV[1])
+if c.ifrev and c.ifrev ~= (redis.call('HGET', meta, 'rev') or '0') then return {3} end
 local at = tonumber(ARGV[5])
 local actor = ARGV[6]
 local function given(v) return v ~= nil and v ~= cjson.null end
@@ -419,6 +422,7 @@ if detail == '' and (k == 'add' or (k == 'done' and not c.all)) and state == (wa
   if nfs ~= nfs0 then redis.call('HSET', meta, 'named_fs', string.format('%d', nfs)) end
 else
   redis.call('HSET', meta, 'state', state, 'named_fs', string.format('%d', nfs), 'updated_at', ARGV[5], 'updated_by', actor)
+  redis.call('HINCRBY', meta, 'rev', 1)
 end
 if detail then
   local e = cjson.decode(ARGV[2])
