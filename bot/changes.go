@@ -158,7 +158,7 @@ func (b *Bot) milestone(ctx context.Context, workspace, env string, s progress.S
 	r.Section(l)
 	if s == progress.StateFinishedWithErrors || s == progress.StateRepublishing {
 		// What to do next, for everyone in the channel: the counts alone are jargon.
-		r.Context(Line{C(b.cmd + " status " + env), T(" shows what to republish first; "), C(b.cmd + " take <module>"), T(" says you are on one.")})
+		r.Context(Line{C(b.cmd + " status " + env), T(" shows what to republish first; "), C(b.cmd + " take " + env + ": <module>"), T(" says you are on one.")})
 	}
 	return r
 }

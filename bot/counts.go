@@ -64,14 +64,17 @@ func (b *Bot) unnamedAdvice(st progress.Status) Line {
 	if st.Unnamed() == 1 {
 		them = "it"
 	}
+	// The environment is named: in a channel following several, the command
+	// without it is refused.
+	failed, skipped := C(b.cmd+" failed "+st.Name+": <module>"), C(b.cmd+" skipped "+st.Name+": <module>")
 	switch unnamedKind(st) {
 	case "failed":
-		return Line{T("check Service Center's Error Log and name " + them + ": "), C(b.cmd + " failed <module>"), T(".")}
+		return Line{T("check Service Center's Error Log and name " + them + ": "), failed, T(".")}
 	case "skipped":
-		return Line{T("find " + them + " in " + report + " and name " + them + ": "), C(b.cmd + " skipped <module>"), T(".")}
+		return Line{T("find " + them + " in " + report + " and name " + them + ": "), skipped, T(".")}
 	}
 	return Line{T("find the failed ones in Service Center's Error Log and the skipped ones in " + report + ", and name them: "),
-		C(b.cmd + " failed <module>"), T(" or "), C(b.cmd + " skipped <module>"), T(".")}
+		failed, T(" or "), skipped, T(".")}
 }
 
 // orderRank is a module's group in the order to republish.

@@ -965,3 +965,26 @@ func TestMoreModulesThanAStatusLists(t *testing.T) {
 		}
 	}
 }
+
+// In a channel following several environments, the commands the bot
+// suggests name the environment: typed as shown, they are not refused.
+func TestSuggestedCommandsNameTheEnvironment(t *testing.T) {
+	b, _ := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track dev 11.31.0")
+	cmd(t, b, "C1", "U1", "track test 11.31.0")
+	milestone := RenderText(msg(t, b, "C1", "U1", "1.1", "test: 40 modules prepared successfully, 1 modules failed and 0 modules skipped.").Milestone)
+	status := text(cmd(t, b, "C1", "U1", "status test"))
+	for _, c := range []struct{ name, out, suggested string }{
+		{"milestone", milestone, "/upgrade take test: <module>"},
+		{"status", status, "/upgrade failed test: <module>"},
+	} {
+		if !strings.Contains(c.out, c.suggested) {
+			t.Errorf("%s does not suggest %q:\n%s", c.name, c.suggested, c.out)
+		}
+	}
+	typed := strings.NewReplacer("/upgrade ", "", "<module>", "Billing_CS").Replace("/upgrade failed test: <module>")
+	mustSay(t, text(cmd(t, b, "C1", "U1", typed)), "test")
+	if got := text(cmd(t, b, "C1", "U1", "status test")); !strings.Contains(got, "Billing_CS") {
+		t.Errorf("the suggested command did not list Billing_CS on test:\n%s", got)
+	}
+}
