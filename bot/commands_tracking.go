@@ -496,7 +496,7 @@ func (b *Bot) addModules(ctx context.Context, c Command, args, name string, reas
 	before, err := b.store.Status(ctx, c.Workspace, env, -1)
 	var beyond []string
 	if err == nil {
-		_, beyond = beyondIn(before, reason, mods)
+		_, beyond = beyondIn(before, planned{Reason: reason}, mods)
 	}
 	res, err := b.store.Apply(ctx, c.Workspace, env, progress.Change{Kind: progress.ChangeAddModules, Key: "cmd:" + c.ID, Actor: c.User, Reason: reason, Modules: mods, At: b.now()})
 	if err != nil {

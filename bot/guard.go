@@ -180,13 +180,13 @@ func (b *Bot) heldLines(ctx context.Context, workspace, env string, held []heldC
 		case heldAgain:
 			lines = append(lines, b.againLine(ctx, workspace, env, h, says))
 		case heldCounts:
-			g := progress.Reason(h.Change.Reason).Group()
+			n, what, _ := countFor(st.Counts, h.Change)
 			l := Line{T(":warning: Not recorded for "), B(env), T(": ")}
-			switch n := countOf(st.Counts, g); {
+			switch {
 			case n != nil && *n == 0:
-				l = append(l, T(fmt.Sprintf("Service Center counted no %s module there", g)))
+				l = append(l, T(fmt.Sprintf("Service Center counted no %s module there", what)))
 			case n != nil:
-				l = append(l, T(fmt.Sprintf("Service Center counted %s there, and as many are named already", plural(*n, string(g)+" module", string(g)+" modules"))))
+				l = append(l, T(fmt.Sprintf("Service Center counted %s there, and as many are named already", plural(*n, what+" module", what+" modules"))))
 			}
 			lines = append(lines, slices.Concat(l, Line{T(" — is this another environment's? (It would record ")}, says, Line{T(".)")}))
 		case progress.VerdictOtherVersion:
@@ -351,13 +351,13 @@ func countOf(c progress.Counts, g progress.Group) *int {
 	return nil
 }
 
-// guardAdd splits the modules a message's part (source) adds as reason
+// guardAdd splits the modules a message's part (source) adds as p
 // into those to record, those beyond Service Center's count (beyond) and
 // those marked republished already (again): an older message pasted
 // again, or news that a module is not republished after all, which a
 // person tells apart. rev is the revision it decided on, for the add to
 // hold only while no change came between (nil when it could not read).
-func (b *Bot) guardAdd(ctx context.Context, workspace, env, source string, reason progress.Reason, mods []string) (kept, beyond, again []string, rev *int64) {
+func (b *Bot) guardAdd(ctx context.Context, workspace, env, source string, p planned, mods []string) (kept, beyond, again []string, rev *int64) {
 	st, err := b.store.Status(ctx, workspace, env, -1)
 	if err != nil {
 		return mods, nil, nil, nil // the record that follows says what is wrong
@@ -376,24 +376,39 @@ func (b *Bot) guardAdd(ctx context.Context, workspace, env, source string, reaso
 			again = append(again, m)
 		} // else recorded by this message already, and republished since: not listed again
 	}
-	kept, beyond = beyondIn(st, reason, kept)
+	kept, beyond = beyondIn(st, p, kept)
 	return kept, beyond, again, &st.Revision
 }
 
-// beyondIn splits mods into those kept and those beyond Service Center's
-// count of reason's group in st, read with all its modules.
-func beyondIn(st progress.Status, reason progress.Reason, mods []string) (kept, beyond []string) {
-	g := reason.Group()
-	if countOf(st.Counts, g) == nil {
+// countFor is Service Center's count that the modules p adds fall under
+// (nil: not known, or none), what it counts, and which listed modules it
+// covers.
+func countFor(c progress.Counts, p planned) (n *int, what string, covers func(progress.Module) bool) {
+	g := p.Reason.Group()
+	if p.Unprepared && c.Failed != nil && c.Skipped != nil {
+		// Once the preparation has ended, a producer it did not prepare is
+		// one it failed or skipped (the reference's causes; the others are
+		// a preparation still running or never run).
+		sum := *c.Failed + *c.Skipped
+		return &sum, "failed or skipped", func(m progress.Module) bool { return m.Reason != progress.ReasonNotUpgraded }
+	}
+	return countOf(c, g), string(g), func(m progress.Module) bool { return m.Reason.Group() == g }
+}
+
+// beyondIn splits mods into those kept and those beyond the Service
+// Center count in st (read with all its modules) that p's fall under.
+func beyondIn(st progress.Status, p planned, mods []string) (kept, beyond []string) {
+	count, _, covers := countFor(st.Counts, p)
+	if count == nil {
 		return mods, nil
 	}
 	inGroup := map[string]bool{}
 	for _, m := range slices.Concat(st.Modules, st.RepublishedModules) {
-		if m.Reason.Group() == g {
+		if covers(m) {
 			inGroup[moduleKey(m.Name)] = true
 		}
 	}
-	room := *countOf(st.Counts, g) - len(inGroup)
+	room := *count - len(inGroup)
 	for _, m := range mods {
 		switch {
 		case inGroup[moduleKey(m)]:

@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -295,6 +296,45 @@ func TestModulesBeyondTheCountsHeld(t *testing.T) {
 		mustSay(t, text(cmd(t, b, "C1", "U1", "skipped Invoices UI")), "skipped modules on dev: Invoices, UI.",
 			":warning: Service Center counted 1 skipped module on dev, and more are named now.")
 	})
+}
+
+// A producer not prepared, pasted once the preparation has ended, is one
+// it failed or skipped: with those all named already, another one is held
+// back like a failed module beyond the count; with one unnamed, it is recorded.
+func TestProducerBeyondTheCountsHeld(t *testing.T) {
+	const producer = "Producer module 'Pricing_Lib' hasn't been prepared for the current OutSystems environment version. The Preparation of Modules may not have finished yet, failed, or it is on hold."
+	const published = "Producer 'Pricing_Lib' was published with a different Platform Server version. Please republish 'Pricing_Lib' to prevent runtime errors."
+	for _, tc := range []struct {
+		name, summary, named string
+		held                 bool
+		paste                string // producer when ""
+	}{
+		{"all named and republished", "26 modules prepared successfully, 2 modules failed and 0 modules skipped.", "A_Core B_Core", true, ""},
+		{"all named, a producer published before the upgrade", "26 modules prepared successfully, 2 modules failed and 0 modules skipped.", "A_Core B_Core", false, published},
+		{"one skipped unnamed", "26 modules prepared successfully, 2 modules failed and 1 modules skipped.", "A_Core B_Core", false, ""},
+		{"itself named failed", "26 modules prepared successfully, 2 modules failed and 0 modules skipped.", "A_Core Pricing_Lib", false, ""},
+		{"no summary yet", "", "A_Core B_Core", false, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
+				cmd(t, b, "C1", "U1", "track dev 11.31.0")
+				if tc.summary != "" {
+					msg(t, b, "C1", "U1", "1.1", "There were errors preparing some modules.\n"+tc.summary)
+				}
+				cmd(t, b, "C1", "U1", "failed "+tc.named)
+				if tc.held {
+					cmd(t, b, "C1", "U1", "done all --yes")
+				}
+				r := text(msg(t, b, "C1", "U2", "1.3", cmp.Or(tc.paste, producer)))
+				said := strings.Contains(r, "Not recorded for dev: Service Center counted 2 failed or skipped modules there, and as many are named already")
+				st, _ := store.Status(context.Background(), "T1", "dev", -1)
+				listed := slices.ContainsFunc(st.Modules, func(m progress.Module) bool { return m.Name == "Pricing_Lib" })
+				if said != tc.held || listed == tc.held {
+					t.Errorf("held %v, listed %v; want held %v\n%s", said, listed, tc.held, r)
+				}
+			})
+		})
+	}
 }
 
 // A message whose own words name an environment: the one of several this

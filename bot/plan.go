@@ -29,6 +29,9 @@ type planned struct {
 	// WhileOpen marks modules named by a message that ordinary development
 	// shows too: recorded only while the upgrade followed isn't done.
 	WhileOpen bool `json:"o,omitempty"`
+	// Unprepared: named by "Producer module … hasn't been prepared", which,
+	// once the preparation has ended, names a module it failed or skipped.
+	Unprepared bool `json:"u,omitempty"`
 	// Pos is its place in its part's plan: its key there (see key), the
 	// same however many of the changes before it are left out later.
 	Pos int `json:"-"`
@@ -80,6 +83,11 @@ func plan(findings []diagnosis.Finding) []planned {
 		switch f.ID {
 		case "producer-not-prepared":
 			addModule(f, progress.ReasonProducerNotPrepared, false)
+			for i := range out {
+				if out[i].Reason == progress.ReasonProducerNotPrepared && !out[i].WhileOpen {
+					out[i].Unprepared = true
+				}
+			}
 		case "module-not-upgraded":
 			if f.Text("module") != "" { // from an Error Log row's module column
 				addModule(f, progress.ReasonNotUpgraded, false)

@@ -489,7 +489,7 @@ func (b *Bot) applyPlanned(ctx context.Context, workspace, env, actor, key strin
 		var beyond, again []string
 		var rev *int64
 		if guarded {
-			p.Modules, beyond, again, rev = b.guardAdd(ctx, workspace, env, key, p.Reason, mods)
+			p.Modules, beyond, again, rev = b.guardAdd(ctx, workspace, env, key, p, mods)
 		}
 		var res progress.Result
 		var err error

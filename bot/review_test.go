@@ -824,10 +824,16 @@ func TestReopenedAfterAllClear(t *testing.T) {
 		msg(t, b, "C1", "U1", "1.1", "There were errors preparing some modules.\n29 modules prepared successfully, 1 modules failed and 0 modules skipped.")
 		msg(t, b, "C1", "U1", "1.2", "Upgrade Failure: Upgrade failed for A_Core")
 		mustSay(t, text(cmd(t, b, "C1", "U1", "done A_Core")), "All clear on dev")
-		r := msg(t, b, "C1", "U2", "1.3", "Producer module 'Zed_Core' hasn't been prepared for the current OutSystems environment version.")
+		// Service Center's one failed module is named: another producer not
+		// prepared is held back (another environment's?), and recorded anyway.
+		held := msg(t, b, "C1", "U2", "1.3", "Producer module 'Zed_Core' hasn't been prepared for the current OutSystems environment version.")
+		if held.Milestone != nil {
+			t.Errorf("a held report posted a milestone: %s", RenderText(held.Milestone))
+		}
+		r := click(b, "a1", buttonsOf(held.Reply)["Record anyway"])
 		mustSay(t, RenderText(r.Milestone), ":warning: dev: no longer all clear, modules to republish again")
 		// A second report while it is open again is no milestone.
-		if r := msg(t, b, "C1", "U2", "1.4", "Producer module 'Yak_Core' hasn't been prepared for the current OutSystems environment version."); r.Milestone != nil {
+		if r := cmd(t, b, "C1", "U2", "failed Yak_Core"); r.Milestone != nil {
 			t.Errorf("a second report posted a milestone: %s", RenderText(r.Milestone))
 		}
 	})
