@@ -99,10 +99,20 @@ func over(st progress.Status) bool {
 	return st.Finished() || finished(st) && st.State.OutcomeKnown()
 }
 
-// runningField says when the upgrade started and how long it has run (or ran, once finished).
-func (b *Bot) runningField(st progress.Status, started time.Time) (Field, bool) {
+// runningField says when the upgrade started and how long it has run (or
+// ran, once finished), from its first news when later: an environment is
+// often tracked days ahead of its upgrade. With no news yet, it says only
+// since when it is followed.
+func (b *Bot) runningField(st progress.Status, x statusExtra) (Field, bool) {
+	started := x.started
 	if started.IsZero() {
 		return Field{}, false
+	}
+	if st.State == progress.StateFollowing && st.ModuleCount == 0 && !st.Counts.Known() {
+		return Field{Label: "Upgrade", Value: Line{T("followed since " + b.when(started) + ", no news of it yet")}}, true
+	}
+	if st.FirstNews.After(started) {
+		started = st.FirstNews
 	}
 	v := "since " + b.when(started)
 	switch end := b.now(); {

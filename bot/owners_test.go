@@ -196,6 +196,23 @@ func TestSnooze(t *testing.T) {
 	}
 }
 
+// An environment tracked days ahead of its upgrade: its status says it is
+// followed with no news; once news comes, the upgrade runs from it.
+func TestUpgradeRunsFromItsFirstNews(t *testing.T) {
+	b, _, now := clockBot(t)
+	ctx := context.Background()
+	run := func(i int, c string) Response {
+		return b.HandleCommand(ctx, Command{Workspace: "T1", Channel: "C1", User: "U1", ID: fmt.Sprint(i), Text: c})
+	}
+	run(0, "track prod 11.31.0")
+	*now = now.Add(48 * time.Hour)
+	mustSay(t, text(run(1, "status prod")), "Upgrade: followed since Wed 25 Nov 09:30 UTC, no news of it yet")
+	b.HandleMessage(ctx, Message{Workspace: "T1", Channel: "C1", User: "U1", TS: "1.1", Text: "We are now preparing your modules. 10% complete."})
+	*now = now.Add(time.Hour)
+	run(2, "failed A")
+	mustSay(t, text(run(3, "status prod")), "Upgrade: since Fri 27 Nov 09:30 UTC, running for 1h")
+}
+
 // App Home and the living status show the incident header and the owners.
 func TestHomeAndLivingStatus(t *testing.T) {
 	b, _, now := clockBot(t)

@@ -174,7 +174,7 @@ func (b *Bot) statusBlocks(r *Reply, st progress.Status, x statusExtra) {
 	r.Header(incidentTitle(st))
 	var fields []Field
 	fields = append(fields, Field{Label: "State", Value: Line{T(stateText(st.State))}})
-	if f, ok := b.runningField(st, x.started); ok {
+	if f, ok := b.runningField(st, x); ok {
 		fields = append(fields, f)
 	}
 	switch {

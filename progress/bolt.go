@@ -235,6 +235,7 @@ type boltEnv struct {
 	ModuleCount int    `json:"module_count"`
 	Covered     bool   `json:"covered,omitempty"` // Status.UnnamedCovered
 	Rev         int64  `json:"rev,omitempty"`     // Environment.Revision
+	NewsAt      int64  `json:"news_at,omitempty"` // Environment.FirstNews
 }
 
 func (r *boltEnv) clearPreparation() {
@@ -246,7 +247,7 @@ func (r *boltEnv) environment(workspace string, channels []string) Environment {
 		Workspace: workspace, Name: r.Name, Version: r.Version, FromVersion: r.From, InstallType: InstallType(r.Install),
 		Channels: channels, State: r.State.Normal(),
 		Counts:    Counts{Prepared: r.Prepared, Failed: r.Failed, Skipped: r.Skipped},
-		UpdatedAt: fromMillis(r.UpdatedAt), UpdatedBy: r.UpdatedBy, Revision: r.Rev,
+		UpdatedAt: fromMillis(r.UpdatedAt), UpdatedBy: r.UpdatedBy, Revision: r.Rev, FirstNews: fromMillis(r.NewsAt),
 	}
 	if r.State == StatePreparing {
 		e.Preparation = Preparation{Percent: r.Percent, Expected: r.Expected, Current: r.Current, Total: r.Total, At: fromMillis(r.PrepAt)}
@@ -577,6 +578,9 @@ func (s *BoltStore) Apply(ctx context.Context, workspace, env string, c Change) 
 		if !idle {
 			rec.UpdatedAt, rec.UpdatedBy = toMillis(c.At), c.Actor
 			rec.Rev++
+			if rec.NewsAt == 0 && c.Kind != ChangeReset && c.Kind != ChangeUndo {
+				rec.NewsAt = rec.UpdatedAt
+			}
 		}
 		if err := saveEnv(eb, rec); err != nil {
 			return err
@@ -877,7 +881,7 @@ func applyChange(rec *boltEnv, b modBuckets, c Change, mods []normalizedModule, 
 		}
 		rec.clearPreparation()
 		rec.Prepared, rec.Failed, rec.Skipped = nil, nil, nil
-		rec.ModuleCount, rec.NamedFS, rec.Covered = 0, 0, false
+		rec.ModuleCount, rec.NamedFS, rec.Covered, rec.NewsAt = 0, 0, false, 0
 	}
 	return out, nil
 }

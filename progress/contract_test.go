@@ -32,6 +32,7 @@ func runContractTests(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("DoneByName", func(t *testing.T) { testDoneByName(t, newStore(t)) })
 	t.Run("DoneOfNothingListed", func(t *testing.T) { testDoneOfNothingListed(t, newStore(t)) })
 	t.Run("IfRevision", func(t *testing.T) { testIfRevision(t, newStore(t)) })
+	t.Run("FirstNews", func(t *testing.T) { testFirstNews(t, newStore(t)) })
 	t.Run("NewRunAfterFailedStep", func(t *testing.T) { testNewRunAfterFailedStep(t, newStore(t)) })
 	t.Run("ReportAgainAfterUndoInNewRun", func(t *testing.T) { testReportAgainAfterUndoInNewRun(t, newStore(t)) })
 	t.Run("LookAlikeNames", func(t *testing.T) { testLookAlikeNames(t, newStore(t)) })
@@ -566,6 +567,27 @@ func testIfRevision(t *testing.T, s Store) {
 	track(t, s, TrackRequest{Environment: "dev", Channel: "C1", Version: "11.32.0"})
 	if got := rev(); got == r {
 		t.Errorf("revision %d after a new target; want it moved", got)
+	}
+}
+
+// testFirstNews: an environment tracked ahead of its upgrade knows when
+// the upgrade had its first news, and a reset's next upgrade its own.
+func testFirstNews(t *testing.T, s Store) {
+	track(t, s, TrackRequest{Environment: "dev", Channel: "C1", Version: "11.31.0"})
+	news := func() time.Time { return status(t, s, "dev", 0).FirstNews }
+	if got := news(); !got.IsZero() {
+		t.Fatalf("first news %v right after tracking; want none", got)
+	}
+	day := 24 * time.Hour
+	apply(t, s, "dev", Change{Kind: ChangePreparing, Key: "p1", Actor: "U1", At: t0.Add(2 * day), Preparation: Preparation{Percent: new(10)}})
+	apply(t, s, "dev", Change{Kind: ChangeSummary, Key: "s1", Actor: "U1", At: t0.Add(2*day + time.Hour), Counts: Counts{Prepared: new(9), Failed: new(1), Skipped: new(0)}})
+	if got := news(); !got.Equal(t0.Add(2 * day)) {
+		t.Errorf("first news %v; want %v, the banner's", got, t0.Add(2*day))
+	}
+	apply(t, s, "dev", Change{Kind: ChangeReset, Key: "r1", Actor: "U1", At: t0.Add(3 * day)})
+	apply(t, s, "dev", Change{Kind: ChangeAddModules, Key: "a1", Actor: "U1", At: t0.Add(5 * day), Reason: ReasonFailed, Modules: []string{"A_Core"}})
+	if got := news(); !got.Equal(t0.Add(5 * day)) {
+		t.Errorf("first news of the next upgrade %v; want %v", got, t0.Add(5*day))
 	}
 }
 

@@ -143,6 +143,9 @@ type Environment struct {
 	Counts      Counts
 	UpdatedAt   time.Time // zero until the first update
 	UpdatedBy   string
+	// FirstNews is when the upgrade's first change was recorded since it
+	// was tracked or reset (zero: none yet, or recorded before it was kept).
+	FirstNews time.Time
 	// Revision counts the changes to the environment (each moves
 	// UpdatedAt), for a write that holds only while none came between
 	// (Change.IfRevision).

@@ -868,6 +868,9 @@ func parseMeta(workspace string, m map[string]string, channels []string) Environ
 	if ms, err := strconv.ParseInt(m["updated_at"], 10, 64); err == nil {
 		e.UpdatedAt = fromMillis(ms)
 	}
+	if ms, err := strconv.ParseInt(m["news_at"], 10, 64); err == nil {
+		e.FirstNews = fromMillis(ms)
+	}
 	return e
 }
 

@@ -404,7 +404,7 @@ elseif k == 'done' then
   end
 elseif k == 'reset' then
   redis.call('DEL', mods, order, named, repub)
-  redis.call('HDEL', meta, 'percent', 'expected', 'current', 'total', 'prep_at', 'prepared', 'failed', 'skipped', 'covered')
+  redis.call('HDEL', meta, 'percent', 'expected', 'current', 'total', 'prep_at', 'prepared', 'failed', 'skipped', 'covered', 'news_at')
   nfs = 0
 end
 local after = redis.call('ZCARD', order)
@@ -423,6 +423,7 @@ if detail == '' and (k == 'add' or (k == 'done' and not c.all)) and state == (wa
 else
   redis.call('HSET', meta, 'state', state, 'named_fs', string.format('%d', nfs), 'updated_at', ARGV[5], 'updated_by', actor)
   redis.call('HINCRBY', meta, 'rev', 1)
+  if k ~= 'reset' and k ~= 'undo' then redis.call('HSETNX', meta, 'news_at', ARGV[5]) end
 end
 if detail then
   local e = cjson.decode(ARGV[2])
