@@ -67,7 +67,7 @@ func (b *Bot) cmdHistory(ctx context.Context, c Command, args string) Response {
 		return Response{Reply: r, Private: true, File: f}
 	}
 	// The upgrade under way, as export covers it; all has the earlier ones.
-	entries, earlier := sinceStart(entries, b.extra(ctx, c.Workspace, env).started)
+	entries, earlier := sinceStart(entries, b.UpgradeStarted(ctx, c.Workspace, env))
 	r := &Reply{Summary: fmt.Sprintf("History of %s: %d entries", env, len(entries))}
 	r.Header("History of " + env)
 	// The newest entries, at most 25 and as many as one section of a
@@ -173,10 +173,11 @@ func (b *Bot) cmdExport(ctx context.Context, c Command, args string) Response {
 	// The record of this upgrade: its modules are those since it started
 	// (tracked, or reset; an undone reset puts the start back), and so is
 	// its timeline.
-	x := b.extra(ctx, c.Workspace, env)
+	// The record keeps who took what, whether or not they have left since.
+	x := statusExtra{started: b.UpgradeStarted(ctx, c.Workspace, env)}
 	cut := historyCut(entries)
 	entries, earlier := sinceStart(entries, x.started)
-	rec := progress.ChangeRecord{Environment: env, Open: open, Republished: st.RepublishedModules, History: entries, Owners: x.owners, Summary: b.recordSummary(st, x)}
+	rec := progress.ChangeRecord{Environment: env, Open: open, Republished: st.RepublishedModules, History: entries, Owners: b.moduleOwners(ctx, c.Workspace, env), Summary: b.recordSummary(st, x)}
 	b.withNames(ctx, c.Workspace, &rec)
 	readable(entries)
 	var buf bytes.Buffer

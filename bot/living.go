@@ -14,9 +14,9 @@ import (
 // a chat keeps pinned and current (Slack's living message, bot/slackbot).
 
 // statusExtra is what a status shows beyond progress.Status: who took
-// which module (by module key), when the upgrade started (zero: unknown).
+// which module (nil: unknown), when the upgrade started (zero: unknown).
 type statusExtra struct {
-	owners  map[string]string
+	owners  *ownership
 	started time.Time
 	full    bool // the status command's: more modules are in the export
 	// quiet: a reminder's, posted anew each time: its module lines name no
@@ -31,10 +31,10 @@ const startedTTL = 365 * 24 * time.Hour
 
 func startedKey(env string) string { return "started:" + env }
 
-// extra reads env's owners and the start of its upgrade; what cannot be
-// read is left out (the status still shows).
+// extra reads env's owners (and who of them left the workspace) and the
+// start of its upgrade; what cannot be read is left out (the status still shows).
 func (b *Bot) extra(ctx context.Context, workspace, env string) statusExtra {
-	return statusExtra{owners: b.moduleOwners(ctx, workspace, env), started: b.UpgradeStarted(ctx, workspace, env)}
+	return statusExtra{owners: b.moduleOwnership(ctx, workspace, env), started: b.UpgradeStarted(ctx, workspace, env)}
 }
 
 // startedValue is UpgradeStarted as a reset's undo keeps it ("" when

@@ -234,34 +234,42 @@ func (b *Bot) restoreOwners(ctx context.Context, workspace, env string, keys, ba
 }
 
 // ownership is who took the modules of an environment (by module key),
-// with the modules listed to say it of.
+// and which of them left the workspace: status, the status message, App
+// Home and reminders all tell owners from it (taker), so they agree.
 type ownership struct {
 	by map[string]string
-	// listed holds every module listed when anyone took one; else the
-	// first ones, the rest counted by Status.ModuleCount.
+	// listed holds every module listed when anyone took one (reminders
+	// name every owner); else the first ones, the rest counted by
+	// Status.ModuleCount.
 	listed []progress.Module
 	// departed are owners who have left the workspace: their modules are anyone's to take.
 	departed map[string]bool
 }
 
-// moduleOwnership reads who took st's modules; nil when it cannot be read.
-func (b *Bot) moduleOwnership(ctx context.Context, workspace string, st progress.Status) *ownership {
-	by := b.moduleOwners(ctx, workspace, st.Name)
+// taker is who holds module name: "" when nobody does, or when the one
+// who took it has left the workspace (gone names them then). Nil-safe.
+func (own *ownership) taker(name string) (owner, gone string) {
+	if own == nil {
+		return "", ""
+	}
+	o := own.by[moduleKey(name)]
+	if own.departed[o] {
+		return "", o
+	}
+	return o, ""
+}
+
+// moduleOwnership reads who took env's modules and which of them left
+// the workspace (Names.Departed, which caches Slack's answers); nil when
+// the owners cannot be read.
+func (b *Bot) moduleOwnership(ctx context.Context, workspace, env string) *ownership {
+	by := b.moduleOwners(ctx, workspace, env)
 	if by == nil {
 		return nil
 	}
-	own := &ownership{by: by, listed: st.Modules}
-	if len(by) > 0 && st.ModuleCount > len(st.Modules) {
-		// Owners of modules beyond those shown are named too.
-		full, err := b.store.Status(ctx, workspace, st.Name, -1)
-		if err != nil {
-			b.log.Warn("cannot read the modules to name their owners", "env", st.Name, "err", err)
-			return nil
-		}
-		own.listed = full.Modules
-	}
-	if b.names != nil && len(by) > 0 && st.State.Normal() != progress.StatePreparing { // owners are not named while it prepares
-		var ids []string
+	own := &ownership{by: by}
+	if b.names != nil && len(by) > 0 {
+		var ids []string // once each: asked once per person, not per module
 		for _, o := range by {
 			if !slices.Contains(ids, o) {
 				ids = append(ids, o)
@@ -270,6 +278,39 @@ func (b *Bot) moduleOwnership(ctx context.Context, workspace string, st progress
 		own.departed = b.names.Departed(ctx, workspace, ids)
 	}
 	return own
+}
+
+// reminderOwnership is moduleOwnership with the modules to name owners
+// of: st's, or every one listed when st shows only the first; nil when
+// it cannot be read.
+func (b *Bot) reminderOwnership(ctx context.Context, workspace string, st progress.Status) *ownership {
+	own := b.moduleOwnership(ctx, workspace, st.Name)
+	if own == nil {
+		return nil
+	}
+	own.listed = st.Modules
+	if len(own.by) > 0 && st.ModuleCount > len(st.Modules) {
+		// Owners of modules beyond those shown are named too.
+		full, err := b.store.Status(ctx, workspace, st.Name, -1)
+		if err != nil {
+			b.log.Warn("cannot read the modules to name their owners", "env", st.Name, "err", err)
+			return nil
+		}
+		own.listed = full.Modules
+	}
+	return own
+}
+
+// mentionList mentions each of users, separated by commas.
+func mentionList(users []string) []Span {
+	var l []Span
+	for i, u := range users {
+		if i > 0 {
+			l = append(l, T(", "))
+		}
+		l = append(l, M(u))
+	}
+	return l
 }
 
 // ownerLines group the listed modules by owner: each owner mentioned once
@@ -281,11 +322,11 @@ func (b *Bot) ownerLines(st progress.Status, own *ownership) []Line {
 	var free []string
 	owned := 0
 	for _, m := range own.listed {
-		o := own.by[moduleKey(m.Name)]
-		if o == "" || own.departed[o] {
+		o, gone := own.taker(m.Name)
+		if o == "" {
 			free = append(free, m.Name)
-			if o != "" && !slices.Contains(left, o) {
-				left = append(left, o)
+			if gone != "" && !slices.Contains(left, gone) {
+				left = append(left, gone)
 			}
 			continue
 		}
@@ -309,13 +350,7 @@ func (b *Bot) ownerLines(st progress.Status, own *ownership) []Line {
 	}
 	if len(left) > 0 {
 		// A deactivated account gets no notification: the mention only names them.
-		l := Line{T("Among them, modules taken by people who have left the workspace (")}
-		for i, o := range left {
-			if i > 0 {
-				l = append(l, T(", "))
-			}
-			l = append(l, M(o))
-		}
+		l := append(Line{T("Among them, modules taken by people who have left the workspace (")}, mentionList(left)...)
 		lines = append(lines, append(l, T(").")))
 	}
 	return lines

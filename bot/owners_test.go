@@ -572,19 +572,8 @@ func TestHomeShowsUpgradesUnderWayFirst(t *testing.T) {
 // as Slack says) are anyone's again in reminders: months later the
 // reminder does not keep naming a person who cannot republish them.
 func TestReminderFreesModulesOfPeopleWhoLeft(t *testing.T) {
-	store, err := progress.OpenBoltStore(filepath.Join(t.TempDir(), "bot.db"), progress.BoltOptions{Now: func() time.Time { return testNow }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	names := &countedNames{namesOf: namesOf{"U1": "Ana Silva", "ULEFT": "Rui Costa (left)"}}
-	b := New(Options{Engine: diagnosis.New(diagnosis.Builtin()), Store: store, Now: func() time.Time { return testNow }, BotUserID: "UBOT", Names: names})
+	b, names := botWithOneWhoLeft(t)
 	ctx := context.Background()
-	for i, c := range []struct{ user, text string }{
-		{"U1", "track prod 11.31.0"}, {"U1", "failed A B C"}, {"ULEFT", "take A B"}, {"U1", "take C"},
-	} {
-		b.HandleCommand(ctx, Command{Workspace: "T1", Channel: "C1", User: c.user, ID: fmt.Sprint(i), Text: c.text})
-	}
 	r, _, err := b.ScheduledReminder(ctx, "T1", "C1", testNow, testNow, time.Hour)
 	if err != nil || r == nil {
 		t.Fatalf("reminder: %v %v", r, err)
@@ -602,6 +591,24 @@ func TestReminderFreesModulesOfPeopleWhoLeft(t *testing.T) {
 	}
 }
 
+// botWithOneWhoLeft is a bot whose prod lists A, B and C, followed in C1:
+// ULEFT, who has left the workspace since, took A and B, U1 took C.
+func botWithOneWhoLeft(t *testing.T) (*Bot, *countedNames) {
+	store, err := progress.OpenBoltStore(filepath.Join(t.TempDir(), "bot.db"), progress.BoltOptions{Now: func() time.Time { return testNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	names := &countedNames{namesOf: namesOf{"U1": "Ana Silva", "ULEFT": "Rui Costa (left)"}}
+	b := New(Options{Engine: diagnosis.New(diagnosis.Builtin()), Store: store, Now: func() time.Time { return testNow }, BotUserID: "UBOT", Names: names})
+	for i, c := range []struct{ user, text string }{
+		{"U1", "track prod 11.31.0"}, {"U1", "failed A B C"}, {"ULEFT", "take A B"}, {"U1", "take C"},
+	} {
+		b.HandleCommand(context.Background(), Command{Workspace: "T1", Channel: "C1", User: c.user, ID: fmt.Sprint(i), Text: c.text})
+	}
+	return b, names
+}
+
 // countedNames counts the Departed calls of a namesOf.
 type countedNames struct {
 	namesOf
@@ -611,4 +618,40 @@ type countedNames struct {
 func (c *countedNames) Departed(ctx context.Context, ws string, ids []string) map[string]bool {
 	c.departed++
 	return c.namesOf.Departed(ctx, ws, ids)
+}
+
+// Status, the pinned status message and App Home show the modules of
+// someone who has left the workspace as reminders do: anyone's to take,
+// with who left named; Names is asked once per rendering, not per module.
+func TestStatusFreesModulesOfPeopleWhoLeft(t *testing.T) {
+	b, names := botWithOneWhoLeft(t)
+	ctx := context.Background()
+	for _, c := range []struct {
+		name   string
+		render func() string
+	}{
+		{"status", func() string {
+			return text(b.HandleCommand(ctx, Command{Workspace: "T1", Channel: "C1", User: "U1", ID: "s", Text: "status prod"}))
+		}},
+		{"status message", func() string {
+			m, err := b.LivingStatus(ctx, "T1", "C1", "prod")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return RenderText(m.Reply)
+		}},
+		{"App Home", func() string { return RenderText(b.Home(ctx, "T1", nil)) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			asked := names.departed
+			out := c.render()
+			mustSay(t, out, "C — failed, reported by U1, taken by U1", "Left the workspace: ULEFT. The modules they took are anyone's now: A, B. /upgrade take prod: A takes one.")
+			if strings.Contains(out, "taken by ULEFT") {
+				t.Errorf("A and B still shown as taken by someone who left:\n%s", out)
+			}
+			if n := names.departed - asked; n != 1 {
+				t.Errorf("%d Departed calls for one rendering, want 1", n)
+			}
+		})
+	}
 }

@@ -268,8 +268,11 @@ func (b *Bot) ScheduledReminder(ctx context.Context, workspace, channel string, 
 			continue
 		}
 		var own *ownership
-		if !snoozed { // snoozed, it is only asked whether there is work: no owner need be read
-			own = b.moduleOwnership(ctx, workspace, st)
+		// Snoozed, it is only asked whether there is work; while the
+		// preparation runs, no owner is named: neither need the owners,
+		// nor Slack's word on who left.
+		if !snoozed && st.State.Normal() != progress.StatePreparing {
+			own = b.reminderOwnership(ctx, workspace, st)
 		}
 		r := b.reminder(st, own, now, stall, len(parts))
 		work := r != nil

@@ -248,6 +248,7 @@ func (b *Bot) statusBlocks(r *Reply, st progress.Status, x statusExtra) {
 		mods, learned := republishOrder(st.Modules, st.Edges)
 		r.Section(Line{B(fmt.Sprintf("To republish (%d), in this order:", st.ModuleCount))})
 		var lines []Line
+		var freed, left []string // shown modules whose taker left the workspace, and who
 		used := 0
 		for _, m := range mods {
 			l := Line{C(m.Name), T(" — " + reasonText(m.Reason))}
@@ -257,7 +258,8 @@ func (b *Bot) statusBlocks(r *Reply, st progress.Status, x statusExtra) {
 			if m.ReportedBy != "" && !x.quiet {
 				l = append(l, T(", reported by "), M(m.ReportedBy))
 			}
-			if o := x.owners[moduleKey(m.Name)]; o != "" {
+			o, gone := x.owners.taker(m.Name)
+			if o != "" {
 				l = append(l, T(", taken by "), M(o))
 			}
 			n := len(l.PlainText()) + 24
@@ -266,8 +268,20 @@ func (b *Bot) statusBlocks(r *Reply, st progress.Status, x statusExtra) {
 			}
 			used += n
 			lines = append(lines, l)
+			if gone != "" {
+				freed = append(freed, m.Name)
+				if !slices.Contains(left, gone) {
+					left = append(left, gone)
+				}
+			}
 		}
 		r.List(lines...)
+		if len(left) > 0 {
+			// As reminders show them: anyone's to take, and who left is named.
+			l := append(Line{T("Left the workspace: ")}, mentionList(left)...)
+			l = append(append(l, T(". The modules they took are anyone's now: ")), nameSpans(freed, 8)...)
+			r.Context(append(l, T(". "), C(b.cmd+" take "+st.Name+": "+commandName(freed[0])), T(" takes one.")))
+		}
 		switch {
 		case learned:
 			r.Context(Line{T("Order: producers before their consumers, as pasted Error Log rows showed; otherwise producers not prepared first, then failed modules, then the others, oldest first.")})

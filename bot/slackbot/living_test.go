@@ -133,7 +133,9 @@ type livingRig struct {
 	n      int
 }
 
-func newLivingRig(t *testing.T, perMinute int) *livingRig {
+// newLivingRig returns the living messages on a fake Slack; opts change
+// the core's options (web is the rig's Web API client).
+func newLivingRig(t *testing.T, perMinute int, opts ...func(o *bot.Options, web *API)) *livingRig {
 	ta := newTestAPI(t)
 	clock := &fakeClock{now: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
 	store, err := progress.OpenBoltStore(filepath.Join(t.TempDir(), "bot.db"), progress.BoltOptions{Now: clock.Now})
@@ -141,7 +143,11 @@ func newLivingRig(t *testing.T, perMinute int) *livingRig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	core := bot.New(bot.Options{Engine: diagnosis.New(diagnosis.Builtin()), Store: store, Now: clock.Now})
+	o := bot.Options{Engine: diagnosis.New(diagnosis.Builtin()), Store: store, Now: clock.Now}
+	for _, opt := range opts {
+		opt(&o, ta.API)
+	}
+	core := bot.New(o)
 	api := &timedAPI{LivingAPI: ta.API, clock: clock}
 	leases := &leaseCounter{Store: store}
 	l := NewLiving(LivingOptions{API: api, Core: core, Store: leases, Clock: clock, PerMinute: perMinute})
@@ -150,9 +156,12 @@ func newLivingRig(t *testing.T, perMinute int) *livingRig {
 }
 
 // run runs a command in channel as the transport would, telling the living messages what changed.
-func (r *livingRig) run(ch, text string) bot.Response {
+func (r *livingRig) run(ch, text string) bot.Response { return r.runAs(ana, ch, text) }
+
+// runAs is run for user.
+func (r *livingRig) runAs(user, ch, text string) bot.Response {
 	r.n++
-	resp := r.core.HandleCommand(context.Background(), bot.Command{Workspace: slackfake.TeamID, Channel: ch, User: ana, ID: fmt.Sprint("c", r.n), Text: text})
+	resp := r.core.HandleCommand(context.Background(), bot.Command{Workspace: slackfake.TeamID, Channel: ch, User: user, ID: fmt.Sprint("c", r.n), Text: text})
 	r.living.Changed(context.Background(), slackfake.TeamID, ch, resp.Changed)
 	return resp
 }
@@ -1135,5 +1144,38 @@ func TestLivingNextUpgradeMonthsLater(t *testing.T) {
 				t.Errorf("the next upgrade's status message is %q, a second one beside %q (still pinned: %v)", ts2, ts1, r.fake.Pinned(channel, ts1))
 			}
 		})
+	}
+}
+
+// The status message shows the modules of someone who has left the
+// workspace as reminders do: anyone's to take, with who left named. Slack
+// is asked who left once per person while its answer is cached, not at
+// each edit, nor once per module.
+func TestLivingFreesModulesOfPeopleWhoLeft(t *testing.T) {
+	r := newLivingRig(t, 0, func(o *bot.Options, web *API) { o.Names = web })
+	const rui = "U0RUI"
+	r.fake.SetUser(ana, "Ana Silva")
+	r.fake.SetUser(rui, "Rui Costa")
+	r.fake.SetDeparted(rui)
+	r.run(channel, "track prod 11.31.0")
+	r.clock.Advance(0) // posted: what follows edits it
+	r.run(channel, "failed A B C D")
+	r.runAs(rui, channel, "take A B C")
+	r.run(channel, "take D")
+	r.clock.Advance(10 * time.Second)
+	out := lastText(r.fake.Calls("chat.update"))
+	mustContain(t, "status message", out, "taken by <@"+ana+">", "Left the workspace: <@"+rui+">. The modules they took are anyone's now: `A`, `B`, `C`.")
+	if strings.Contains(out, "taken by <@"+rui+">") {
+		t.Errorf("the status message still gives A, B and C to someone who left:\n%s", out)
+	}
+	for i := range 3 {
+		r.run(channel, fmt.Sprint("failed N", i))
+		r.clock.Advance(10 * time.Second)
+	}
+	if n := r.count("chat.update"); n != 4 {
+		t.Fatalf("%d edits, want 4", n)
+	}
+	if n := r.count("users.info"); n != 2 {
+		t.Errorf("%d users.info calls over %d edits, want 2 (once per person)", n, r.count("chat.update"))
 	}
 }
