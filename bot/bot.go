@@ -166,7 +166,7 @@ type Membership interface {
 type Names interface {
 	// Names returns the names it knows of ids (user and channel ids), by id.
 	Names(ctx context.Context, workspace string, ids []string) map[string]string
-	// Departed returns which of the user ids it knows were deactivated.
+	// Departed returns which of the user ids it knows have left the workspace (deactivated, or gone).
 	Departed(ctx context.Context, workspace string, ids []string) map[string]bool
 }
 

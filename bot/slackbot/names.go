@@ -53,7 +53,8 @@ func (a *API) Names(ctx context.Context, workspace string, ids []string) map[str
 }
 
 // Departed returns which user ids are of people deactivated in the
-// workspace (bot.Names), from users.info as Names asks it.
+// workspace, or whose accounts Slack no longer finds (bot.Names), from
+// users.info as Names asks it.
 func (a *API) Departed(ctx context.Context, workspace string, ids []string) map[string]bool {
 	out := map[string]bool{}
 	for id, c := range a.lookup(ctx, workspace, ids) {
@@ -95,6 +96,15 @@ func (a *API) lookup(ctx context.Context, workspace string, ids []string) map[st
 		if err == nil || errors.As(err, &ae) && ae.Code == "user_not_found" {
 			// Also what Slack has no name for (a channel kind it does not name,
 			// a user gone): not asked again while a name would be kept.
+			if err != nil {
+				// Not found in a workspace of its own: the account is gone
+				// (Departed is asked of owners, who ran commands here; another
+				// organization's people in a Slack Connect channel cannot). In
+				// an Enterprise Grid organization, people of its other
+				// workspaces run commands in channels shared with them, and this
+				// token may not find them while they are still there: unknown there.
+				c.departed = a.notFoundGone.Load()
+			}
 			c.at = time.Now()
 			a.names.mu.Lock()
 			a.names.by[workspace+"/"+id] = c

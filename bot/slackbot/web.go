@@ -56,6 +56,9 @@ type API struct {
 	// refused holds the code Slack last refused the bot token with, until a call succeeds again ("" then).
 	refused atomic.Pointer[string]
 	names   nameCache
+	// notFoundGone: auth.test named a workspace in no Enterprise Grid
+	// organization, where users.info's user_not_found means the account is gone (lookup).
+	notFoundGone atomic.Bool
 }
 
 var (
@@ -420,6 +423,9 @@ func (a *API) AuthTest(ctx context.Context) (*slack.AuthTestResponse, error) {
 		res, err = a.client.AuthTestContext(ctx)
 		return err
 	})
+	if err == nil {
+		a.notFoundGone.Store(res.TeamID != "" && res.EnterpriseID == "")
+	}
 	return res, err
 }
 

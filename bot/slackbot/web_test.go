@@ -306,6 +306,48 @@ func TestNames(t *testing.T) {
 	}
 }
 
+// Someone Slack does not find (user_not_found) has left when the bot's
+// workspace is in no Enterprise Grid organization. In one, a member of
+// another of its workspaces may not be found though still there, and
+// before auth.test which it is is unknown: not taken as gone then.
+func TestDepartedNotFound(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		name       string
+		auth       bool   // auth.test was asked
+		enterprise string // its enterprise_id
+		gone       bool
+	}{
+		{"a workspace of its own", true, "", true},
+		{"Enterprise Grid", true, "E0ORG", false},
+		{"before auth.test", false, "", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a := newTestAPI(t)
+			if c.enterprise != "" {
+				a.fake.Queue("auth.test", slackfake.Response{Body: map[string]any{"ok": true, "team_id": slackfake.TeamID,
+					"enterprise_id": c.enterprise, "user_id": slackfake.BotUserID, "bot_id": slackfake.BotID}})
+			}
+			if c.auth {
+				if _, err := a.AuthTest(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			a.fake.SetUser("U0ANA", "Ana Silva")
+			if got, want := a.Departed(ctx, "T1", []string{"U0GONE", "U0ANA"}), map[string]bool{"U0GONE": c.gone, "U0ANA": false}; !maps.Equal(got, want) {
+				t.Errorf("Departed = %v, want %v", got, want)
+			}
+			// Names keeps the id, and the answer is cached with the names.
+			if got := a.Names(ctx, "T1", []string{"U0GONE", "U0ANA"}); !maps.Equal(got, map[string]string{"U0ANA": "Ana Silva"}) {
+				t.Errorf("Names = %v, want Ana's only", got)
+			}
+			if n := len(a.fake.Calls("users.info")); n != 2 {
+				t.Errorf("%d users.info calls, want 2 (one per person)", n)
+			}
+		})
+	}
+}
+
 // A refused bot token is logged once per episode, not once per call: every
 // call fails alike until it works again, which starts a new episode.
 func TestRefusedTokenLoggedOnce(t *testing.T) {
