@@ -150,8 +150,12 @@ func (b *Bot) handleAction(ctx context.Context, a Action) Response {
 		}
 		return resp
 	case ActionConfirm:
-		if _, yes := confirmed(a.Value); !yes {
+		command, yes := confirmed(a.Value)
+		if !yes {
 			return private(errorReply("That button is out of date: run the command again to be asked anew (`" + b.cmd + " help` lists them)."))
+		}
+		if r := b.startedSinceAsked(ctx, a, command); r != nil {
+			return private(r)
 		}
 		id := a.ID
 		if a.Message != "" {
@@ -178,6 +182,40 @@ func (b *Bot) handleAction(ctx context.Context, a Action) Response {
 		return b.cmdRecord(ctx, Command{Workspace: a.Workspace, Channel: a.Channel, User: a.User, ID: a.ID}, a.Value)
 	}
 	return private(errorReply("I don't know that button any more (it is from an older version of me): `" + b.cmd + " status` shows where things stand, and `" + b.cmd + " help` what to type instead."))
+}
+
+// startedSinceAsked refuses a confirmed track (starting the next upgrade,
+// changing the target) asked before its environment's upgrade was started
+// again: a second click on "Start the next upgrade", or a click after
+// someone else started it, would track it again ("already follows") or
+// change the new upgrade's target unasked. nil when not, or when the
+// question's time is unknown.
+func (b *Bot) startedSinceAsked(ctx context.Context, a Action, command string) *Reply {
+	fields := strings.Fields(command)
+	if len(fields) < 2 || !strings.EqualFold(fields[0], "track") {
+		return nil
+	}
+	env, err := progress.NormalizeEnvironment(fields[1])
+	if err != nil {
+		return nil
+	}
+	started, reset := b.restartAfter(ctx, a.Workspace, env, sentAt(a.Message))
+	if started.IsZero() {
+		return nil
+	}
+	l := Line{B(env), T("'s next upgrade was already started since this question")}
+	if reset.Actor != "" {
+		l = append(l, T(", by "), M(reset.Actor))
+	}
+	l = append(l, T(" ("+b.when(started)+"): nothing changed. "), C(b.cmd+" status "+env), T(" shows where it stands"))
+	// The target asked for, when the new upgrade has another: how to set it.
+	i := slices.IndexFunc(fields[2:], versionLike)
+	if e, err := b.store.Environment(ctx, a.Workspace, env); err == nil && i >= 0 && !progress.SameVersion(e.Version, fields[2+i]) {
+		l = append(l, T("; its target is Platform Server "+cmp.Or(e.Version, "not given")+", and "), C(b.cmd+" track "+env+" "+fields[2+i]), T(" changes it"))
+	}
+	r := &Reply{Summary: env + "'s next upgrade was already started"}
+	r.Section(append(l, T(".")))
+	return r
 }
 
 // markedBeforeRestart refuses a Mark button of a reply or reminder from

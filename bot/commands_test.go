@@ -823,6 +823,59 @@ func TestNextUpgrade(t *testing.T) {
 	mustSay(t, text(cmd(t, b, "C1", "U2", "track prod 11.13.0")), "a new upgrade starts with /upgrade reset prod")
 }
 
+// A second click on "Start the next upgrade", or a click after someone
+// else started it, says it was started already, and by whom, and changes
+// nothing (it said "This channel already follows prod", or set the target
+// the other person had chosen).
+func TestNextUpgradeStartedAlready(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		name, meanwhile string // what U2 types after U1 is asked, if anything
+		first           bool   // U1 clicks once before the click looked at
+		want            []string
+		target          string
+	}{
+		{"double click", "", true, []string{"prod's next upgrade was already started since this question, by U1 (Wed 25 Nov 09:32 UTC): nothing changed. /upgrade status prod shows where it stands."}, "11.13.0"},
+		{"started by someone else", "track prod 11.13.0 --yes", false, []string{"already started since this question, by U2 (Wed 25 Nov 09:32 UTC): nothing changed."}, "11.13.0"},
+		{"to another target", "track prod 11.14.0 --yes", false, []string{"by U2", "its target is Platform Server 11.14.0, and /upgrade track prod 11.13.0 changes it."}, "11.14.0"},
+		{"reset, then the click", "reset prod --yes", false, []string{"by U2", "its target is Platform Server 11.12.0, and /upgrade track prod 11.13.0 changes it."}, "11.12.0"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			now := testNow
+			b, store := newClockBot(t, func() time.Time { return now })
+			cmd(t, b, "C1", "U1", "track prod 11.12.0 from 11.11.0")
+			cmd(t, b, "C1", "U1", "failed Billing_CS")
+			cmd(t, b, "C1", "U1", "done all --yes")
+			now = now.Add(time.Minute)
+			q := cmd(t, b, "C1", "U1", "track prod 11.13.0")
+			asked := fmt.Sprintf("%d.000100", now.Unix()) // the question's ts
+			bt := button(t, q.Reply, ActionConfirm)
+			click := func(id string) Response {
+				return b.HandleAction(ctx, Action{Workspace: "T1", Channel: "C1", User: "U1", ID: id, ActionID: bt.ActionID, Value: bt.Value, Message: asked})
+			}
+			now = now.Add(time.Minute)
+			if c.meanwhile != "" {
+				cmd(t, b, "C2", "U2", c.meanwhile)
+			}
+			if c.first {
+				mustSay(t, text(click("first")), "U1 started the next upgrade of prod")
+			}
+			before, _ := store.History(ctx, "T1", "prod")
+			now = now.Add(time.Second)
+			out := text(click("again"))
+			mustSay(t, out, c.want...)
+			if strings.Contains(out, "already follows") {
+				t.Errorf("the click says it already follows prod:\n%s", out)
+			}
+			e, _ := store.Environment(ctx, "T1", "prod")
+			after, _ := store.History(ctx, "T1", "prod")
+			if e.Version != c.target || e.State == progress.StateDone || len(after) != len(before) {
+				t.Errorf("after the click: target %s, %s, %d history entries; want %s, not done, %d", e.Version, e.State, len(after), c.target, len(before))
+			}
+		})
+	}
+}
+
 // --yes confirms done and reset; typed after the modules of failed,
 // skipped, take or release out of habit, it names no module "yes".
 func TestYesIsNoModule(t *testing.T) {

@@ -391,18 +391,28 @@ func (b *Bot) sentBeforeRestart(ctx context.Context, m Message, env string) *Rep
 // that may be older than env: only a reset is a restart. An environment
 // tracked after at had no upgrade then.
 func (b *Bot) resetAfter(ctx context.Context, workspace, env string, at int64) time.Time {
+	started, _ := b.restartAfter(ctx, workspace, env, at)
+	return started
+}
+
+// restartAfter is resetAfter with the history's last reset after at (its
+// Actor started the upgrade); a zero entry when the history cannot be read.
+func (b *Bot) restartAfter(ctx context.Context, workspace, env string, at int64) (time.Time, progress.HistoryEntry) {
 	started := b.startedAfter(ctx, workspace, env, at)
 	if started.IsZero() {
-		return started
+		return started, progress.HistoryEntry{}
 	}
 	// Read only now: what is handled is seldom older than the upgrade.
 	h, err := b.store.History(ctx, workspace, env)
-	if err == nil && !slices.ContainsFunc(h, func(e progress.HistoryEntry) bool {
-		return e.Action == string(progress.ChangeReset) && e.Time.After(time.UnixMilli(at))
-	}) {
-		return time.Time{}
+	if err != nil {
+		return started, progress.HistoryEntry{}
 	}
-	return started
+	for i := len(h) - 1; i >= 0; i-- {
+		if h[i].Action == string(progress.ChangeReset) && h[i].Time.After(time.UnixMilli(at)) {
+			return started, h[i]
+		}
+	}
+	return time.Time{}, progress.HistoryEntry{}
 }
 
 // clockSkew is how far Slack's clock, which stamps messages, and the
