@@ -184,18 +184,19 @@ func (b *Bot) handleAction(ctx context.Context, a Action) Response {
 	return private(errorReply("I don't know that button any more (it is from an older version of me): `" + b.cmd + " status` shows where things stand, and `" + b.cmd + " help` what to type instead."))
 }
 
-// startedSinceAsked refuses a confirmed track (starting the next upgrade,
-// changing the target) asked before its environment's upgrade was started
-// again: a second click on "Start the next upgrade", or a click after
-// someone else started it, would track it again ("already follows") or
-// change the new upgrade's target unasked. nil when not, or when the
+// startedSinceAsked refuses a confirmed command (starting the next
+// upgrade, changing the target, a reset, done all) asked before its
+// environment's upgrade was started again: a second click on "Start the
+// next upgrade", or a click after someone else started it or reset, would
+// track it again ("already follows"), change the new upgrade's target
+// unasked, or reset or clear the new upgrade. nil when not, or when the
 // question's time is unknown.
 func (b *Bot) startedSinceAsked(ctx context.Context, a Action, command string) *Reply {
 	fields := strings.Fields(command)
-	if len(fields) < 2 || !strings.EqualFold(fields[0], "track") {
+	if len(fields) < 2 || !slices.ContainsFunc([]string{"track", "reset", "done"}, func(c string) bool { return strings.EqualFold(fields[0], c) }) {
 		return nil
 	}
-	env, err := progress.NormalizeEnvironment(fields[1])
+	env, err := progress.NormalizeEnvironment(strings.TrimSuffix(fields[1], ":"))
 	if err != nil {
 		return nil
 	}

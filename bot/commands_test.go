@@ -876,6 +876,34 @@ func TestNextUpgradeStartedAlready(t *testing.T) {
 	}
 }
 
+// A "Reset prod" or "Mark all republished" question answered after
+// someone else reset prod acts on nothing: it would reset or clear the new
+// upgrade, which nobody asked about.
+func TestConfirmAfterAnotherReset(t *testing.T) {
+	ctx := context.Background()
+	for _, asked := range []string{"reset prod", "done all"} {
+		t.Run(asked, func(t *testing.T) {
+			now := testNow
+			b, store := newClockBot(t, func() time.Time { return now })
+			cmd(t, b, "C1", "U1", "track prod 11.31.0")
+			cmd(t, b, "C1", "U1", "failed Old_Core")
+			now = now.Add(time.Minute)
+			q := cmd(t, b, "C1", "U1", asked)
+			ts := fmt.Sprintf("%d.000100", now.Unix())
+			bt := button(t, q.Reply, ActionConfirm)
+			now = now.Add(time.Minute)
+			cmd(t, b, "C2", "U2", "track prod")
+			cmd(t, b, "C2", "U2", "reset prod --yes")
+			cmd(t, b, "C2", "U2", "failed New_Core")
+			out := text(b.HandleAction(ctx, Action{Workspace: "T1", Channel: "C1", User: "U1", ID: "x", ActionID: bt.ActionID, Value: bt.Value, Message: ts}))
+			mustSay(t, out, "prod's next upgrade was already started since this question, by U2", "nothing changed")
+			if st, _ := store.Status(ctx, "T1", "prod", -1); st.ModuleCount != 1 || st.Modules[0].Name != "New_Core" {
+				t.Errorf("after the click: %d listed %v; want New_Core still listed", st.ModuleCount, st.Modules)
+			}
+		})
+	}
+}
+
 // --yes confirms done and reset; typed after the modules of failed,
 // skipped, take or release out of habit, it names no module "yes".
 func TestYesIsNoModule(t *testing.T) {
