@@ -19,6 +19,46 @@ import (
 // envPrefix is a leading "prod:" that names the environment a pasted message is about.
 var envPrefix = regexp.MustCompile(`^\s*(?:\*|_)*([A-Za-z0-9][A-Za-z0-9._-]{0,39})(?:\*|_)*\s*:`)
 
+// envMark is a label in another form: "[prod] …", "*PROD*" alone on its
+// line, "prod - …", "prod -> …". Ordinary words take these forms too
+// ("[INFO]", "Update - …"): only an environment's exact name makes one a label.
+var envMark = regexp.MustCompile(`^\s*(?:\[\s*([A-Za-z0-9][A-Za-z0-9._-]{0,39})\s*\]|[*_]+([A-Za-z0-9][A-Za-z0-9._-]{0,39})[*_]+[ \t]*(?:\r?\n|$)|([A-Za-z0-9][A-Za-z0-9._-]{0,39})(?:\s*(?:->|=>|→)|\s+[-–—])\s)`)
+
+// envLabel is the environment label text starts with, after the mentions
+// ("@ana prod: …", to a colleague or the bot) and quote markers ("> prod: …")
+// before it; "" when none. exact: a form other than "name:", which only
+// an environment's exact name makes a label (labelNames).
+func envLabel(text string) (name string, exact bool) {
+	for {
+		text = strings.TrimLeft(text, " \t\r\n>")
+		if rest, ok := strings.CutPrefix(text, "&gt;"); ok { // Slack escapes a quote's ">"
+			text = rest
+			continue
+		}
+		end := strings.IndexByte(text, '>')
+		if end < 0 || !strings.HasPrefix(text, "<@") && !strings.HasPrefix(text, "<!") {
+			break
+		}
+		text = strings.TrimLeft(text[end+1:], " \t:,")
+	}
+	if sm := envPrefix.FindStringSubmatch(text); sm != nil {
+		return sm[1], false
+	}
+	if sm := envMark.FindStringSubmatch(text); sm != nil {
+		return sm[1] + sm[2] + sm[3], true
+	}
+	return "", false
+}
+
+// labelNames reports whether a label names env: a "name:" label in other
+// words too (sameEnvironment), another form only by env's name.
+func labelNames(env, label string, exact bool) bool {
+	if exact {
+		return strings.EqualFold(env, label)
+	}
+	return sameEnvironment(env, label)
+}
+
 // environmentWords are the words of environment names teams use, so
 // that "staging:" starting a paste names an environment and "Note:" not.
 var environmentWords = strings.Fields(`dev devel develop development qa qas test tst testing uat acc acceptance
@@ -56,22 +96,22 @@ func envParts(name string) []string {
 }
 
 // lineEnvironments are the environments that lines of text start with
-// ("prod: …", "qa: …"): one the channel follows or one that reads as an
-// environment's name, lowercased, each once.
+// ("prod: …", "[qa] …"): one the channel follows or, as "name:", one that
+// reads as an environment's name, lowercased, each once.
 func lineEnvironments(text string, envs []progress.Environment) []string {
 	var out []string
 	for _, line := range strings.Split(text, "\n") {
-		sm := envPrefix.FindStringSubmatch(line)
-		if sm == nil {
+		label, exact := envLabel(line)
+		if label == "" {
 			continue
 		}
-		name, known := strings.ToLower(sm[1]), false
+		name, known := strings.ToLower(label), false
 		for _, e := range envs {
-			if sameEnvironment(e.Name, sm[1]) {
+			if labelNames(e.Name, label, exact) {
 				name, known = e.Name, true
 			}
 		}
-		if (known || environmentWord(name)) && !slices.Contains(out, name) {
+		if (known || !exact && environmentWord(name)) && !slices.Contains(out, name) {
 			out = append(out, name)
 		}
 	}
@@ -184,14 +224,14 @@ func (b *Bot) record(ctx context.Context, m Message, findings []diagnosis.Findin
 			return out
 		}
 	}
-	sm := envPrefix.FindStringSubmatch(m.Text)
-	if sm != nil && len(changes) > 0 && !slices.ContainsFunc(envs, func(e progress.Environment) bool { return sameEnvironment(e.Name, sm[1]) }) {
-		switch e, err := b.store.Environment(ctx, m.Workspace, sm[1]); {
+	label, exact := envLabel(m.Text)
+	if label != "" && len(changes) > 0 && !slices.ContainsFunc(envs, func(e progress.Environment) bool { return labelNames(e.Name, label, exact) }) {
+		switch e, err := b.store.Environment(ctx, m.Workspace, label); {
 		case err == nil:
 			out.elsewhere, out.about = e.Name, e
 			return out
-		case errors.Is(err, progress.ErrNotFound) && environmentWord(sm[1]):
-			out.elsewhere = strings.ToLower(sm[1]) // tracked nowhere: not this channel's environment either
+		case errors.Is(err, progress.ErrNotFound) && !exact && environmentWord(label):
+			out.elsewhere = strings.ToLower(label) // tracked nowhere: not this channel's environment either
 			return out
 		}
 	}
@@ -202,9 +242,9 @@ func (b *Bot) record(ctx context.Context, m Message, findings []diagnosis.Findin
 		return out
 	}
 	var target *progress.Environment
-	if sm != nil {
+	if label != "" {
 		for i := range envs {
-			if sameEnvironment(envs[i].Name, sm[1]) && (target == nil || strings.EqualFold(envs[i].Name, sm[1])) {
+			if labelNames(envs[i].Name, label, exact) && (target == nil || strings.EqualFold(envs[i].Name, label)) {
 				target = &envs[i]
 			}
 		}

@@ -171,6 +171,59 @@ func TestPrefixNamesAnotherChannelsEnvironment(t *testing.T) {
 	}
 }
 
+// An environment's label in another form than "dev:" (after a mention or
+// in a quote, in brackets, in bold on its own line, before a dash or an
+// arrow) names it too; in those forms only an environment's exact name is
+// a label, so "[INFO]" or "Update -" leave the paste to the channel's.
+func TestEnvironmentLabelForms(t *testing.T) {
+	const paste = "Producer module 'Pricing_Lib' hasn't been prepared for the current OutSystems environment version."
+	for i, tc := range []struct{ label, says string }{
+		{"dev: ", "this is about dev, which this channel does not follow"},
+		{"<@U0JOAO> dev: ", "this is about dev, which this channel does not follow"},
+		{"<@UBOT> dev: ", "this is about dev, which this channel does not follow"},
+		{"[dev] ", "this is about dev, which this channel does not follow"},
+		{"DEV - ", "this is about dev, which this channel does not follow"},
+		{"&gt; dev: ", "this is about dev, which this channel does not follow"},
+		{"*DEV*\n", "this is about dev, which this channel does not follow"},
+		{"dev -> ", "this is about dev, which this channel does not follow"},
+		{"&gt; <@U0JOAO|joao> [Dev] ", "this is about dev, which this channel does not follow"},
+		{"[TEST] ", "Recorded for test"},
+		{"[INFO] ", "Recorded for test"},
+		{"Update - ", "Recorded for test"},
+		{"*Note*\n", "Recorded for test"},
+		{"[staging] ", "Recorded for test"}, // an environment's word, but tracked nowhere
+		{"[devs] ", "Recorded for test"},
+	} {
+		t.Run(tc.label, func(t *testing.T) {
+			b, store := newTestBot(t)
+			cmd(t, b, "CDEV", "U1", "track dev 11.31.0")
+			cmd(t, b, "CTEST", "U1", "track test 11.31.0")
+			out := text(msg(t, b, "CTEST", "U1", fmt.Sprintf("1.%d", i), tc.label+paste))
+			mustSay(t, out, tc.says)
+			if st, _ := store.Status(context.Background(), "T1", "dev", -1); st.ModuleCount != 0 {
+				t.Errorf("recorded for dev in #test:\n%s", out)
+			}
+		})
+	}
+	// In a channel following several, the label picks one: no question.
+	b, _ := newTestBot(t)
+	for _, env := range []string{"dev", "test", "prod"} {
+		cmd(t, b, "C1", "U1", "track "+env+" 11.31.0")
+	}
+	for i, tc := range []struct{ text, says string }{
+		{"<@UBOT> test: Upgrade Failure: Upgrade failed for Billing_CS", "Recorded for test"},
+		{"[prod] Upgrade Failure: Upgrade failed for Orders_Core", "Recorded for prod"},
+		{"*dev*\nUpgrade Failure: Upgrade failed for Stock_Core", "Recorded for dev"},
+		{"[dev] Upgrade Failure: Upgrade failed for A_Core\n[test] Upgrade Failure: Upgrade failed for B_Core", "the lines of this message start with 2 environments"},
+	} {
+		out := text(msg(t, b, "C1", "U1", fmt.Sprintf("2.%d", i), tc.text))
+		mustSay(t, out, tc.says)
+		if strings.Contains(out, "Which environment") {
+			t.Errorf("%q asks which environment:\n%s", tc.text, out)
+		}
+	}
+}
+
 // A summary pasted last, or corrected by an edit, whose failed and skipped
 // modules were all named and republished, finishes the upgrade: it is not
 // an older message, and the list has nothing left.
