@@ -119,34 +119,56 @@ func lineEnvironments(text string, envs []progress.Environment) []string {
 }
 
 // mentionedEnvironments are the environments a message's words name after
-// "in", "on", "for" or "from" ("… in UAT, I'm on it", "failed on QA"; a
-// word alone, "test", says too little): followed, the channel's names;
-// others, the names that read as an environment's, lowercased; each once.
-// A module's name a finding took from the product's words ("Upgrade
-// failed for qa") is none. (Words, not a regular expression: this runs on
-// every paste.)
-func mentionedEnvironments(text string, envs []progress.Environment, findings []diagnosis.Finding) (followed, others []string) {
+// "in", "on", "for" or "from" ("… in UAT, I'm on it", "failed on QA"), or
+// after "to" in "from dev to test" (where dev is where it came from):
+// followed, the channel's names; others, the names that read as an
+// environment's, lowercased; each once. A comparison ("had in dev", "as in
+// dev", "same as dev") names no environment the message is about. also
+// are the channel's other environments its words name otherwise, by
+// name (a word alone, "test", says too little to pick it, but enough to
+// ask rather than pick another). A module's name a finding took from the
+// product's words ("Upgrade failed for qa") is none. (Words, not a
+// regular expression: this runs on every paste.)
+func mentionedEnvironments(text string, envs []progress.Environment, findings []diagnosis.Finding) (followed, others, also []string) {
 	words := strings.Fields(text)
-	for i, w := range words[:max(len(words)-1, 0)] {
-		if !strings.EqualFold(w, "in") && !strings.EqualFold(w, "on") && !strings.EqualFold(w, "for") && !strings.EqualFold(w, "from") {
+	is := func(i int, ws ...string) bool { // word i is one of ws
+		if i < 0 || i >= len(words) {
+			return false
+		}
+		w := strings.Trim(words[i], `"'(),.:;!?`)
+		return slices.ContainsFunc(ws, func(x string) bool { return strings.EqualFold(w, x) })
+	}
+	module := func(w string) bool {
+		return slices.ContainsFunc(findings, func(f diagnosis.Finding) bool { return strings.EqualFold(f.Text("module"), w) })
+	}
+	for i, w := range words {
+		w = strings.TrimSuffix(strings.TrimSuffix(strings.TrimRight(strings.TrimLeft(w, `"'(*_`), `.,;:!?)"'*_`), "'s"), "’s")
+		if r, _ := utf8.DecodeRuneInString(w); len(w) > 40 || !unicode.IsLetter(r) {
 			continue
 		}
-		next := words[i+1]
-		if strings.EqualFold(next, "the") && i+2 < len(words) {
-			next = words[i+2]
+		p := i - 1 // the word before, "the" left out
+		if is(p, "the") {
+			p--
 		}
-		next = strings.TrimRight(next, ".,;:!?)")
-		if r, _ := utf8.DecodeRuneInString(next); len(next) > 40 || !unicode.IsLetter(r) {
+		switch {
+		case is(p, "as", "like", "than"), // "same as dev"
+			is(p, "in", "on", "for", "from") && is(p-1, "had", "as", "like", "than", "saw", "seen"), // "we had in dev"
+			is(p, "from") && is(i+1, "to"): // where it came from
+			continue
+		case is(p, "in", "on", "for", "from"), is(p, "to") && (is(p-2, "from") || is(p-3, "from") && is(p-2, "the")):
+		default:
+			if e := slices.IndexFunc(envs, func(e progress.Environment) bool { return strings.EqualFold(e.Name, w) }); e >= 0 && !slices.Contains(also, envs[e].Name) && !module(w) {
+				also = append(also, envs[e].Name)
+			}
 			continue
 		}
-		name, known := strings.ToLower(next), false
+		name, known := strings.ToLower(w), false
 		for _, e := range envs {
-			if sameEnvironment(e.Name, next) {
+			if sameEnvironment(e.Name, w) {
 				name, known = e.Name, true
 			}
 		}
-		if !known && !slices.Contains(environmentWords, strings.TrimRight(name, "0123456789")) ||
-			slices.ContainsFunc(findings, func(f diagnosis.Finding) bool { return strings.EqualFold(f.Text("module"), next) }) {
+		if !known && !slices.Contains(environmentWords, strings.TrimRight(name, "0123456789")) || module(w) {
 			continue
 		}
 		switch {
@@ -156,7 +178,8 @@ func mentionedEnvironments(text string, envs []progress.Environment, findings []
 			others = append(others, name)
 		}
 	}
-	return followed, others
+	also = slices.DeleteFunc(also, func(n string) bool { return slices.Contains(followed, n) })
+	return followed, others, also
 }
 
 // recordOutcome is what recording a message's changes did.
@@ -251,8 +274,8 @@ func (b *Bot) record(ctx context.Context, m Message, findings []diagnosis.Findin
 	}
 	if target == nil && len(changes) > 0 {
 		// A message that says which environment it is about ("… on QA").
-		switch followed, others := mentionedEnvironments(m.Text, envs, findings); {
-		case len(followed) == 1 && len(others) == 0:
+		switch followed, others, also := mentionedEnvironments(m.Text, envs, findings); {
+		case len(followed) == 1 && len(others) == 0 && len(also) == 0: // more than one named: asked
 			target = &envs[slices.IndexFunc(envs, func(e progress.Environment) bool { return e.Name == followed[0] })]
 		case len(followed) == 0 && len(others) > 0 && len(envs) == 1:
 			changes = heldFor(changes, mentionVerdict(others[0]))

@@ -224,6 +224,46 @@ func TestEnvironmentLabelForms(t *testing.T) {
 	}
 }
 
+// The environment a writer's words name: "from dev to test" is about
+// test; what is compared with ("had in dev", "same as dev") is not what
+// the message is about; and two environments named are asked about
+// rather than the first one picked.
+func TestEnvironmentTheWordsName(t *testing.T) {
+	const blocked = "The 1-Click Publish started by jane.doe at 2026-12-07 10:15 can't proceed because there is an ongoing Modules upgrade, started by Compiler Service at 2026-12-07 10:01, that is locking 'Directory' module."
+	const producer = "Producer module 'Pricing_Lib' hasn't been prepared for the current OutSystems environment version."
+	for _, tc := range []struct{ text, env string }{ // env "": asked
+		{"Our LifeTime deployment from dev to test is stuck: " + blocked, "test"},
+		{"Deploying from the dev to the test: " + blocked, "test"},
+		{"Same thing we had in dev: " + producer, ""},
+		{"As in dev, " + producer, ""},
+		{"Same as dev: " + producer, ""},
+		{"Same error we had in dev, now it's test's turn: " + producer, ""},
+		{"Still failing on test after the dev fix: " + producer, ""},
+		{"Failed on test and on prod: " + producer, ""},
+		{"Failed on test: " + producer, "test"},
+		{"Like in prod, now failing on test: " + producer, "test"},
+		{"We had it in prod too, now failing on test: " + producer, ""}, // no comparison word before "in": two named
+	} {
+		t.Run(Shorten(tc.text, 40), func(t *testing.T) {
+			b, store := newTestBot(t)
+			for _, env := range []string{"dev", "test", "prod"} {
+				cmd(t, b, "C1", "U1", "track "+env+" 11.31.0")
+			}
+			out := text(msg(t, b, "C1", "U1", "1.1", tc.text))
+			if tc.env == "" {
+				mustSay(t, out, "Which environment is this about?")
+			} else {
+				mustSay(t, out, "Recorded for "+tc.env)
+			}
+			for _, env := range []string{"dev", "test", "prod"} {
+				if st, _ := store.Status(context.Background(), "T1", env, -1); env != tc.env && (st.ModuleCount != 0 || st.State != progress.StateFollowing) {
+					t.Errorf("recorded for %s (%s, %d modules):\n%s", env, st.State, st.ModuleCount, out)
+				}
+			}
+		})
+	}
+}
+
 // A summary pasted last, or corrected by an edit, whose failed and skipped
 // modules were all named and republished, finishes the upgrade: it is not
 // an older message, and the list has nothing left.
