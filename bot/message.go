@@ -260,7 +260,7 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Re
 		}
 	}
 	images := imageLines(m, parts)
-	if quiet && rec.err == nil && len(rec.ask) == 0 && !rec.untraced && rec.elsewhere == "" && len(rec.several) == 0 && len(questions) == 0 && len(rec.held) == 0 && targetVersion(rec, findings) == "" {
+	if quiet && rec.err == nil && len(rec.ask) == 0 && !rec.said && !rec.untraced && rec.elsewhere == "" && len(rec.several) == 0 && len(questions) == 0 && len(rec.held) == 0 && targetVersion(rec, findings) == "" {
 		resp := Response{React: "white_check_mark"}
 		if len(rec.lines) > 0 {
 			// The shell has no reactions: it shows what was recorded instead.
@@ -316,7 +316,7 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Re
 // recorded, or that a question waits.
 func outcomeSummary(rec recordOutcome) string {
 	switch {
-	case rec.err != nil || rec.untraced || len(rec.several) > 0 || rec.elsewhere != "":
+	case rec.err != nil || rec.untraced || rec.said || len(rec.several) > 0 || rec.elsewhere != "":
 		return " · not recorded"
 	case len(rec.ask) > 0:
 		return " · which environment is it about?"
@@ -356,6 +356,8 @@ func (b *Bot) diagnosisMessage(m Message, parts []part, changes []partChanges, r
 			T(" here starts tracking it; if the message is about another environment, paste it again starting with that one's name and a colon.")})
 	case rec.elsewhere != "":
 		r.Context(Line{T("Not recorded: this is about "), B(rec.elsewhere), T(", which this channel does not follow. Paste it where it is followed, or "), C(b.cmd + " track " + rec.elsewhere), T(" here.")})
+	case rec.said:
+		r.Context(Line{T(":speech_balloon: Not recorded: the message stands in a sentence of someone's own, not pasted from Service Center. If it is Service Center's, paste it on its own, starting with its environment's name and a colon.")})
 	case len(rec.ask) > 0:
 		r.Section(Line{T("Which environment is this about? I follow several here.")})
 		var buttons []Button

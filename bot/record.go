@@ -193,6 +193,9 @@ type recordOutcome struct {
 	cleared  bool
 	outcome  bool // a summary or banner was recorded
 	untraced bool // no environment followed here
+	// said: someone's own sentences only, in a channel following several:
+	// neither recorded nor asked about.
+	said bool
 	// elsewhere is the environment a "qa:" prefix names, tracked in the
 	// workspace but not followed here: nothing is recorded in another.
 	elsewhere string
@@ -281,7 +284,10 @@ func (b *Bot) record(ctx context.Context, m Message, findings []diagnosis.Findin
 			changes = heldFor(changes, mentionVerdict(others[0]))
 		}
 	}
-	ask := len(changes) > 0 || asking || dependsOnEnv(findings)
+	// Someone's own sentence quoting the product ("how long does "We are
+	// now preparing your modules" take?") is no environment's news: it is
+	// answered, not asked about.
+	ask := asking || !saidOnly(changes) && (len(changes) > 0 || dependsOnEnv(findings))
 	if target == nil && len(envs) > 1 && ask {
 		// Asked before, and answered: the reply rebuilt for a late screenshot records there.
 		chosen, err := b.chosenEnv(ctx, m.Workspace, replyKey(m))
@@ -303,6 +309,7 @@ func (b *Bot) record(ctx context.Context, m Message, findings []diagnosis.Findin
 					out.ask = append(out.ask, e.Name)
 				}
 			}
+			out.said = !asking && saidOnly(changes)
 			return out
 		}
 		target = &envs[0]
@@ -329,6 +336,17 @@ func (b *Bot) record(ctx context.Context, m Message, findings []diagnosis.Findin
 		b.keepWaiting(ctx, m.Workspace, replyKey(m), waiting)
 	}
 	return out
+}
+
+// saidOnly reports whether every change of parts is held as someone's
+// own sentence (partChanges.Held for no other reason); false for none.
+func saidOnly(parts []partChanges) bool {
+	for _, pc := range parts {
+		if len(pc.Changes) > 0 || pc.Why != "" {
+			return false
+		}
+	}
+	return len(parts) > 0
 }
 
 // consumersLine names the consumers Error Log rows showed waiting for a

@@ -235,7 +235,7 @@ func TestEnvironmentTheWordsName(t *testing.T) {
 		{"Our LifeTime deployment from dev to test is stuck: " + blocked, "test"},
 		{"Deploying from the dev to the test: " + blocked, "test"},
 		{"Same thing we had in dev: " + producer, ""},
-		{"As in dev, " + producer, ""},
+		{"As in dev: " + producer, ""},
 		{"Same as dev: " + producer, ""},
 		{"Same error we had in dev, now it's test's turn: " + producer, ""},
 		{"Still failing on test after the dev fix: " + producer, ""},
@@ -261,6 +261,39 @@ func TestEnvironmentTheWordsName(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Someone's own sentence quoting the product's words is no environment's
+// news: in a channel following several it gets the diagnosis, saying it
+// was not recorded, rather than buttons asking which environment.
+func TestSentenceIsNotAskedAbout(t *testing.T) {
+	b, store := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track dev 11.31.0")
+	cmd(t, b, "C1", "U1", "track test 11.31.0")
+	for i, tc := range []struct {
+		text string
+		ask  bool
+	}{
+		{`how long does "We are now preparing your modules" usually take?`, false},
+		{"I don't think there were errors preparing some modules, did anyone check?", false},
+		{"We are now preparing your modules - 11% (We expect them to be ready at 18:21)", true},
+	} {
+		r := msg(t, b, "C1", "U1", fmt.Sprintf("1.%d", i), tc.text)
+		out := text(r)
+		if tc.ask {
+			mustSay(t, out, "Which environment is this about?")
+			continue
+		}
+		mustSay(t, out, "Not recorded: the message stands in a sentence of someone's own")
+		if strings.Contains(out, "Which environment") || len(buttonsOf(r.Reply)) > 0 || r.React != "" {
+			t.Errorf("%q: asked, or only reacted to (%q):\n%s", tc.text, r.React, out)
+		}
+	}
+	for _, env := range []string{"dev", "test"} {
+		if st, _ := store.Status(context.Background(), "T1", env, -1); st.State != progress.StateFollowing {
+			t.Errorf("%s: %s, want nothing recorded", env, st.State)
+		}
 	}
 }
 
