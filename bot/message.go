@@ -354,8 +354,21 @@ func (b *Bot) diagnosisMessage(m Message, parts []part, changes []partChanges, r
 	case rec.elsewhere != "" && rec.about.Name == "":
 		r.Context(Line{T("Not recorded: this is about "), B(rec.elsewhere), T(", which is not tracked. "), C(b.cmd + " track " + rec.elsewhere),
 			T(" here starts tracking it; if the message is about another environment, paste it again starting with that one's name and a colon.")})
+	case rec.elsewhere != "" && len(rec.about.Channels) == 0:
+		r.Context(Line{T("Not recorded: this is about "), B(rec.elsewhere), T(", which no channel follows now. "), C(b.cmd + " track " + rec.elsewhere),
+			T(" here follows it in this channel; if the message is about another environment, paste it again starting with that one's name and a colon.")})
 	case rec.elsewhere != "":
-		r.Context(Line{T("Not recorded: this is about "), B(rec.elsewhere), T(", which this channel does not follow. Paste it where it is followed, or "), C(b.cmd + " track " + rec.elsewhere), T(" here.")})
+		l := Line{T("Not recorded: this is about "), B(rec.elsewhere), T(", which this channel does not follow. Paste it in a channel that does (")}
+		for i, ch := range rec.about.Channels[:min(len(rec.about.Channels), 3)] {
+			if i > 0 {
+				l = append(l, T(", "))
+			}
+			l = append(l, Ch(ch))
+		}
+		if len(rec.about.Channels) > 3 {
+			l = append(l, T(", …"))
+		}
+		r.Context(append(l, T("), or "), C(b.cmd+" track "+rec.elsewhere), T(" here.")))
 	case rec.said:
 		r.Context(Line{T(":speech_balloon: Not recorded: the message stands in a sentence of someone's own, not pasted from Service Center. If it is Service Center's, paste it on its own, starting with its environment's name and a colon.")})
 	case len(rec.ask) > 0:

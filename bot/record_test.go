@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -294,6 +295,31 @@ func TestSentenceIsNotAskedAbout(t *testing.T) {
 		if st, _ := store.Status(context.Background(), "T1", env, -1); st.State != progress.StateFollowing {
 			t.Errorf("%s: %s, want nothing recorded", env, st.State)
 		}
+	}
+}
+
+// A paste about an environment this channel does not follow says where
+// it is followed (the channels, as links), or that no channel follows it.
+func TestElsewhereSaysWhereItIsFollowed(t *testing.T) {
+	b, _ := newTestBot(t)
+	cmd(t, b, "CDEV", "U1", "track dev 11.31.0")
+	cmd(t, b, "CTEST", "U1", "track test 11.31.0")
+	r := msg(t, b, "CTEST", "U1", "1.1", "dev: Upgrade Failure: Upgrade failed for Foo_CS")
+	mustSay(t, text(r), "Not recorded: this is about dev, which this channel does not follow. Paste it in a channel that does (#CDEV), or /upgrade track dev here.")
+	linked := false
+	for _, bl := range r.Reply.Blocks {
+		for _, l := range bl.Lines {
+			linked = linked || slices.Contains(l, Ch("CDEV"))
+		}
+	}
+	if !linked {
+		t.Errorf("#CDEV is no channel link:\n%s", text(r))
+	}
+	cmd(t, b, "CDEV", "U1", "untrack dev")
+	out := text(msg(t, b, "CTEST", "U1", "1.2", "dev: Upgrade Failure: Upgrade failed for Foo_CS"))
+	mustSay(t, out, "Not recorded: this is about dev, which no channel follows now. /upgrade track dev here follows it in this channel")
+	if strings.Contains(out, "where it is followed") || strings.Contains(out, "a channel that does") {
+		t.Errorf("sent to a channel that follows dev, though none does:\n%s", out)
 	}
 }
 

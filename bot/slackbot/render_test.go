@@ -196,6 +196,30 @@ func TestInjectionSafety(t *testing.T) {
 	}
 }
 
+// A paste about an environment followed in another channel names that
+// channel as Slack's link to it.
+func TestElsewhereLinksTheChannel(t *testing.T) {
+	b := renderCore(t)
+	for _, c := range []bot.Command{{Channel: "C0DEV", Text: "track dev"}, {Channel: "C0TEST", Text: "track test"}} {
+		c.Workspace, c.User, c.ID = "T1", "U1", c.Text
+		b.HandleCommand(context.Background(), c)
+	}
+	r := b.HandleMessage(context.Background(), bot.Message{Workspace: "T1", Channel: "C0TEST", User: "U1", TS: "1.1", Text: "dev: Upgrade Failure: Upgrade failed for Foo_CS"})
+	var blocks []struct{ Elements []struct{ Text string } }
+	if err := json.Unmarshal([]byte(renderedMrkdwn(t, r.Reply)), &blocks); err != nil {
+		t.Fatal(err)
+	}
+	out := ""
+	for _, bl := range blocks {
+		for _, e := range bl.Elements {
+			out += e.Text
+		}
+	}
+	if !strings.Contains(out, "Paste it in a channel that does (<#C0DEV>), or `/upgrade track dev` here.") {
+		t.Errorf("no link to #C0DEV: %s", out)
+	}
+}
+
 func TestEscapeRoundTrip(t *testing.T) {
 	for _, s := range []string{"R&D", "<!channel>", "a < b > c", "&amp;", "plain"} {
 		if got := UnescapeSlack(EscapeSlack(s)); got != s {
