@@ -311,6 +311,11 @@ func (b *Bot) chooseEnv(ctx context.Context, a Action, v buttonValue) Response {
 	for _, u := range slices.Compact([]string{author, a.User}) { // either may take it back with undo
 		b.remember(ctx, a.Workspace, a.Channel, u, v.Key, undoable{Env: v.Env, Keys: out.keys, What: linesText(out.lines)})
 	}
+	if len(out.keys) > 0 { // pastes in the message's thread are v.Env's too
+		if err := b.store.PutValue(ctx, a.Workspace, threadKey(v.Key), []byte(v.Env), keepFor); err != nil {
+			b.log.Warn("cannot keep which environment a thread is about", "err", err)
+		}
+	}
 	resp := Response{Update: b.rebuilt(ctx, v.Key, reading, v.Env, "", nil)}
 	if len(out.lines) == 0 && len(out.held) == 0 && len(waiting) == 0 && len(planParts(reading.parts)) > 0 { // a message with nothing to record only gets its reply rewritten
 		resp.Reply, resp.Private = &Reply{Summary: "Already recorded for " + v.Env}, true

@@ -253,6 +253,9 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Re
 	// What undo needs is written below, with the message when its reply's
 	// buttons refer to it: one round trip.
 	undoable, puts := b.noteUndoable(ctx, m.Workspace, m.Channel, m.User, ref, undoable{Env: rec.env, Keys: rec.keys, What: linesText(rec.lines), Outcome: rec.outcome})
+	if len(rec.keys) > 0 {
+		puts = append(puts, progress.Put{Key: threadKey(ref), Value: []byte(rec.env), TTL: keepFor}) // for pastes in its thread
+	}
 	quiet := true
 	for _, f := range findings {
 		if len(f.Entry.Causes) > 0 {

@@ -275,9 +275,12 @@ func (b *Bot) record(ctx context.Context, m Message, findings []diagnosis.Findin
 			}
 		}
 	}
+	named := false // its words name an environment: not its thread's, then
 	if target == nil && len(changes) > 0 {
 		// A message that says which environment it is about ("… on QA").
-		switch followed, others, also := mentionedEnvironments(m.Text, envs, findings); {
+		followed, others, also := mentionedEnvironments(m.Text, envs, findings)
+		named = len(followed)+len(others)+len(also) > 0
+		switch {
 		case len(followed) == 1 && len(others) == 0 && len(also) == 0: // more than one named: asked
 			target = &envs[slices.IndexFunc(envs, func(e progress.Environment) bool { return e.Name == followed[0] })]
 		case len(followed) == 0 && len(others) > 0 && len(envs) == 1:
@@ -294,6 +297,9 @@ func (b *Bot) record(ctx context.Context, m Message, findings []diagnosis.Findin
 		if err != nil {
 			out.err = b.storeError("read the choice of environment", err)
 			return out
+		}
+		if chosen == "" && m.ThreadTS != "" && !named {
+			chosen = b.threadEnv(ctx, m)
 		}
 		for i := range envs {
 			if envs[i].Name == chosen {
@@ -336,6 +342,27 @@ func (b *Bot) record(ctx context.Context, m Message, findings []diagnosis.Findin
 		b.keepWaiting(ctx, m.Workspace, replyKey(m), waiting)
 	}
 	return out
+}
+
+// threadKey keeps the one environment the message ref (its replyKey)
+// recorded for, or whose status message it is (ThreadPut): a paste in its
+// thread that names none is about that one.
+func threadKey(ref string) string { return "thread:" + ref }
+
+// ThreadPut keeps that the message ts of channel is about env (the status
+// message a transport posted), for ttl: pastes in its thread are env's.
+func ThreadPut(channel, ts, env string, ttl time.Duration) progress.Put {
+	return progress.Put{Key: threadKey(replyKey(Message{Channel: channel, TS: ts})), Value: []byte(env), TTL: ttl}
+}
+
+// threadEnv is the environment m's thread is about (threadKey); "" when
+// none, or it cannot be read (then the bot asks, as without a thread).
+func (b *Bot) threadEnv(ctx context.Context, m Message) string {
+	v, _, err := b.store.Value(ctx, m.Workspace, threadKey(replyKey(Message{Channel: m.Channel, TS: m.ThreadTS})))
+	if err != nil {
+		b.log.Warn("cannot read which environment a thread is about", "err", err)
+	}
+	return string(v)
 }
 
 // saidOnly reports whether every change of parts is held as someone's

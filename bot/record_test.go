@@ -323,6 +323,68 @@ func TestElsewhereSaysWhereItIsFollowed(t *testing.T) {
 	}
 }
 
+// A paste naming no environment in the thread of a message recorded for
+// one (by its label, or by the button answering which), or of that one's
+// status message, is about it; not once that record was undone, nor when
+// the channel does not follow it. The thread is read once, and only for a
+// message in a thread that would otherwise ask.
+func TestThreadFollowUps(t *testing.T) {
+	store, err := progress.OpenBoltStore(filepath.Join(t.TempDir(), "bot.db"), progress.BoltOptions{Now: func() time.Time { return testNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	counted := &countingStore{Store: store}
+	b := New(Options{Engine: diagnosis.New(diagnosis.Builtin()), Store: counted, Now: func() time.Time { return testNow }, BotUserID: "UBOT"})
+	for _, env := range []string{"dev", "test", "prod"} {
+		cmd(t, b, "C1", "U1", "track "+env+" 11.31.0")
+	}
+	cmd(t, b, "C2", "U1", "track qa 11.31.0")
+	mustSay(t, text(msg(t, b, "C1", "U1", "1.1", "test: 26 modules prepared successfully, 2 modules failed and 0 modules skipped.")), "Recorded for test")
+	asked := msg(t, b, "C1", "U1", "2.1", "Upgrade Failure: Upgrade failed for Orders_Core")
+	mustSay(t, text(click(b, "c1", buttonsOf(asked.Reply)["prod"])), "Recorded for prod")
+	undone := msg(t, b, "C1", "U1", "3.1", "dev: Upgrade Failure: Upgrade failed for A_Core")
+	mustSay(t, text(click(b, "c2", buttonsOf(undone.Reply)["Undo"])), "Undone")
+	msg(t, b, "C1", "U1", "4.1", "has anyone seen the upgrade banner today?")
+	// What the transport keeps of a status message it posted.
+	if err := store.PutValues(context.Background(), "T1", ThreadPut("C1", "9.1", "prod", time.Hour), ThreadPut("C1", "9.2", "qa", time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	for i, tc := range []struct {
+		thread, text, says string
+		reads              int // of the thread
+	}{
+		{"1.1", "Upgrade Failure: Upgrade failed for Billing_CS", "Recorded for test", 1},
+		{"1.1", "prod: Upgrade Failure: Upgrade failed for Pricing_Lib", "Recorded for prod", 0},
+		{"1.1", "Now on dev too: Upgrade Failure: Upgrade failed for Tax_Core", "Recorded for dev", 0},
+		{"1.1", "Same in dev and prod: Upgrade Failure: Upgrade failed for Mail_Core", "Which environment is this about?", 0},
+		{"2.1", "Upgrade Failure: Upgrade failed for Stock_Core", "Recorded for prod", 1},
+		{"3.1", "Upgrade Failure: Upgrade failed for B_Core", "Which environment is this about?", 1},
+		{"4.1", "Upgrade Failure: Upgrade failed for C_Core", "Which environment is this about?", 1},
+		{"9.1", "Upgrade Failure: Upgrade failed for Files_Core", "Recorded for prod", 1},
+		{"9.2", "Upgrade Failure: Upgrade failed for D_Core", "Which environment is this about?", 1},
+		{"", "Upgrade Failure: Upgrade failed for E_Core", "Which environment is this about?", 0},
+	} {
+		counted.calls = nil
+		out := text(b.HandleMessage(context.Background(), Message{Workspace: "T1", Channel: "C1", User: "U1", TS: fmt.Sprintf("5.%d", i), ThreadTS: tc.thread, Text: tc.text}))
+		if !strings.Contains(out, tc.says) {
+			t.Errorf("in the thread of %q, %q: %q missing from\n%s", tc.thread, tc.text, tc.says, out)
+		}
+		reads := 0
+		for _, c := range counted.calls {
+			if strings.HasPrefix(c, "Value thread:") {
+				reads++
+			}
+		}
+		if reads != tc.reads {
+			t.Errorf("in the thread of %q, %q: the thread read %d times, want %d", tc.thread, tc.text, reads, tc.reads)
+		}
+	}
+	if st, _ := store.Status(context.Background(), "T1", "qa", -1); st.ModuleCount != 0 {
+		t.Errorf("recorded for qa, which C1 does not follow: %+v", st.Modules)
+	}
+}
+
 // A summary pasted last, or corrected by an edit, whose failed and skipped
 // modules were all named and republished, finishes the upgrade: it is not
 // an older message, and the list has nothing left.

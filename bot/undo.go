@@ -104,6 +104,9 @@ func (b *Bot) putUndoable(ctx context.Context, workspace, ref string, u undoable
 		b.log.Warn("cannot keep what a reply recorded for undo", "err", err)
 		return
 	}
+	if u.Undone != "" { // taken back: its thread is no longer about u.Env
+		puts = append(puts, progress.Put{Key: threadKey(ref), TTL: time.Millisecond})
+	}
 	b.putUndo(ctx, workspace, append(puts, also...))
 }
 

@@ -116,7 +116,7 @@ func (f *faultyStore) Claim(ctx context.Context, ws, key, token string, ttl time
 	return ok, err
 }
 
-// heldValues are the keys whose PutValue waits until released is closed.
+// heldValues are the keys whose PutValue (or PutValues) waits until released is closed.
 type heldValues struct {
 	prefix   string
 	released chan struct{}
@@ -127,6 +127,13 @@ func (f *faultyStore) PutValue(ctx context.Context, ws, key string, value []byte
 		<-h.released
 	}
 	return f.Store.PutValue(ctx, ws, key, value, ttl)
+}
+
+func (f *faultyStore) PutValues(ctx context.Context, ws string, puts ...progress.Put) error {
+	if h := f.valueHeld.Load(); h != nil && slices.ContainsFunc(puts, func(p progress.Put) bool { return strings.HasPrefix(p.Key, h.prefix) }) {
+		<-h.released
+	}
+	return f.Store.PutValues(ctx, ws, puts...)
 }
 
 func (f *faultyStore) Renew(ctx context.Context, ws, key, token string, ttl time.Duration) (bool, error) {

@@ -566,7 +566,11 @@ func (l *Living) keep(ctx context.Context, k livingKey, rec livingRecord) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	v, _ := json.Marshal(rec)
-	if err := l.o.Store.PutValue(ctx, k.workspace, recordKey(k), v, livingKeep); err != nil {
+	puts := []progress.Put{{Key: recordKey(k), Value: v, TTL: livingKeep}}
+	if rec.TS != "" { // pastes in its thread (its milestones' too) are k.env's
+		puts = append(puts, bot.ThreadPut(k.channel, rec.TS, k.env, livingKeep))
+	}
+	if err := l.o.Store.PutValues(ctx, k.workspace, puts...); err != nil {
 		l.log.Warn("cannot keep the status message's record", "env", k.env, "err", err)
 	}
 }

@@ -463,6 +463,30 @@ func TestLivingThreadReplies(t *testing.T) {
 	}
 }
 
+// A paste in the thread of an environment's status message (where its
+// milestones go too), in a channel following several, is that one's.
+func TestLivingThreadPasteIsItsEnvironments(t *testing.T) {
+	h, living, command := startLiving(t, nil)
+	command("track dev")
+	command("track test")
+	ts := ""
+	for deadline := time.Now().Add(5 * time.Second); ts == ""; ts = living.Thread(context.Background(), slackfake.TeamID, channel, "test") {
+		if time.Now().After(deadline) {
+			t.Fatal("no status message of test")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	posted := len(h.fake.Calls("chat.postMessage"))
+	h.postEvent("EvInStatusThread", slackfake.InThread(slackfake.Message(channel, ana, "1700000100.000100", "Upgrade Failure: Upgrade failed for Billing_CS"), ts), 0)
+	for _, p := range h.fake.WaitCalls(posted+1, 5*time.Second, "chat.postMessage")[posted:] {
+		if p.Field("thread_ts") == ts && strings.Contains(p.Field("blocks"), "Billing_CS") {
+			mustContain(t, "the paste's reply", decoded(p.Field("blocks")), "Recorded for *test*")
+			return
+		}
+	}
+	t.Fatal("no reply in the status message's thread")
+}
+
 // A milestone reached again within homeChartEvery is posted without a
 // second chart (pastes swinging an upgrade's state drew one each); another
 // milestone still brings its chart.
