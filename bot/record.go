@@ -131,31 +131,28 @@ func lineEnvironments(text string, envs []progress.Environment) []string {
 // regular expression: this runs on every paste.)
 func mentionedEnvironments(text string, envs []progress.Environment, findings []diagnosis.Finding) (followed, others, also []string) {
 	words := strings.Fields(text)
-	is := func(i int, ws ...string) bool { // word i is one of ws
-		if i < 0 || i >= len(words) {
-			return false
-		}
-		w := strings.Trim(words[i], `"'(),.:;!?`)
-		return slices.ContainsFunc(ws, func(x string) bool { return strings.EqualFold(w, x) })
+	for i, w := range words { // without the punctuation and markup around it
+		words[i] = strings.TrimFunc(w, func(r rune) bool { return strings.ContainsRune(`"'()*_,.:;!?`, r) })
 	}
 	module := func(w string) bool {
 		return slices.ContainsFunc(findings, func(f diagnosis.Finding) bool { return strings.EqualFold(f.Text("module"), w) })
 	}
 	for i, w := range words {
-		w = strings.TrimSuffix(strings.TrimSuffix(strings.TrimRight(strings.TrimLeft(w, `"'(*_`), `.,;:!?)"'*_`), "'s"), "’s")
-		if r, _ := utf8.DecodeRuneInString(w); len(w) > 40 || !unicode.IsLetter(r) {
+		w = strings.TrimSuffix(strings.TrimSuffix(w, "'s"), "’s")
+		if r, _ := utf8.DecodeRuneInString(w); len(w) > 40 || !unicode.IsLetter(r) || strings.EqualFold(w, "the") {
 			continue
 		}
 		p := i - 1 // the word before, "the" left out
-		if is(p, "the") {
+		if wordIs(words, p, "the") {
 			p--
 		}
+		prep := wordIs(words, p, "in", "on", "for", "from")
 		switch {
-		case is(p, "as", "like", "than"), // "same as dev"
-			is(p, "in", "on", "for", "from") && is(p-1, "had", "as", "like", "than", "saw", "seen"), // "we had in dev"
-			is(p, "from") && is(i+1, "to"): // where it came from
+		case wordIs(words, p, "as", "like", "than"), // "same as dev"
+			prep && wordIs(words, p-1, "had", "as", "like", "than", "saw", "seen"), // "we had in dev"
+			prep && wordIs(words, p, "from") && wordIs(words, i+1, "to"):           // where it came from
 			continue
-		case is(p, "in", "on", "for", "from"), is(p, "to") && (is(p-2, "from") || is(p-3, "from") && is(p-2, "the")):
+		case prep, wordIs(words, p, "to") && (wordIs(words, p-2, "from") || wordIs(words, p-3, "from") && wordIs(words, p-2, "the")):
 		default:
 			if e := slices.IndexFunc(envs, func(e progress.Environment) bool { return strings.EqualFold(e.Name, w) }); e >= 0 && !slices.Contains(also, envs[e].Name) && !module(w) {
 				also = append(also, envs[e].Name)
@@ -180,6 +177,19 @@ func mentionedEnvironments(text string, envs []progress.Environment, findings []
 	}
 	also = slices.DeleteFunc(also, func(n string) bool { return slices.Contains(followed, n) })
 	return followed, others, also
+}
+
+// wordIs reports whether words[i] is one of ws.
+func wordIs(words []string, i int, ws ...string) bool {
+	if i < 0 || i >= len(words) {
+		return false
+	}
+	for _, x := range ws {
+		if strings.EqualFold(words[i], x) {
+			return true
+		}
+	}
+	return false
 }
 
 // recordOutcome is what recording a message's changes did.
