@@ -329,13 +329,8 @@ func TestElsewhereSaysWhereItIsFollowed(t *testing.T) {
 // the channel does not follow it. The thread is read once, and only for a
 // message in a thread that would otherwise ask.
 func TestThreadFollowUps(t *testing.T) {
-	store, err := progress.OpenBoltStore(filepath.Join(t.TempDir(), "bot.db"), progress.BoltOptions{Now: func() time.Time { return testNow }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	counted := &countingStore{Store: store}
-	b := New(Options{Engine: diagnosis.New(diagnosis.Builtin()), Store: counted, Now: func() time.Time { return testNow }, BotUserID: "UBOT"})
+	b, counted := countedBot(t)
+	store := counted.Store
 	for _, env := range []string{"dev", "test", "prod"} {
 		cmd(t, b, "C1", "U1", "track "+env+" 11.31.0")
 	}

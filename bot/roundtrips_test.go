@@ -3,7 +3,6 @@ package bot
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -97,17 +96,19 @@ func (c *countingStore) ModuleOwners(ctx context.Context, w, e string) (map[stri
 	return c.Store.ModuleOwners(ctx, w, e)
 }
 
+// countedBot is a bot on a fresh embedded store, at testNow, whose store calls are counted.
+func countedBot(t *testing.T) (*Bot, *countingStore) {
+	t.Helper()
+	_, store := newTestBot(t)
+	counted := &countingStore{Store: store}
+	return New(Options{Engine: diagnosis.New(diagnosis.Builtin()), Store: counted, Now: func() time.Time { return testNow }, BotUserID: "UBOT"}), counted
+}
+
 // TestPasteRoundTrips bounds the store calls (each a round trip to Redis)
 // the core makes to answer a pasted error: they are most of a paste's cost
 // under load (docs/performance-investigations.md).
 func TestPasteRoundTrips(t *testing.T) {
-	store, err := progress.OpenBoltStore(filepath.Join(t.TempDir(), "bot.db"), progress.BoltOptions{Now: func() time.Time { return testNow }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	counted := &countingStore{Store: store}
-	b := New(Options{Engine: diagnosis.New(diagnosis.Builtin()), Store: counted, Now: func() time.Time { return testNow }, BotUserID: "UBOT"})
+	b, counted := countedBot(t)
 	cmd(t, b, "C1", "U1", "track prod 11.31.0 self-managed")
 	producer := func(name string) string { return strings.ReplaceAll(producerPaste, "Billing_CS", name) }
 	for _, c := range []struct {
