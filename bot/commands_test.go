@@ -1051,3 +1051,34 @@ func TestNextUpgradeUndoGuards(t *testing.T) {
 		})
 	}
 }
+
+// A message mentioning the bot is a command when its first word is one,
+// unless what follows is a product message: a paste addressed to the bot
+// whose first word happens to be a command's is diagnosed and recorded.
+func TestCommandOrPasteToTheBot(t *testing.T) {
+	const summary = "There were errors preparing some modules.\n26 modules prepared successfully, 1 modules failed and 3 modules skipped."
+	for _, tc := range []struct {
+		text    string
+		command bool
+	}{
+		{"<@UBOT> status prod", true},
+		{"<@UBOT> failed Billing_CS Orders_Core", true},
+		{"<@UBOT> done all --yes", true},
+		{"<@UBOT> diagnose " + summary, true},
+		{"<@UBOT> Failed to set permissions for OutSystems services.", false},
+		{"<@UBOT> take a look at this:\n" + summary, false},
+	} {
+		b, store := newTestBot(t)
+		cmd(t, b, "C1", "U1", "track prod 11.31.0")
+		_, isCmd := b.CommandText(tc.text)
+		if isCmd != tc.command {
+			t.Errorf("%q: command %v, want %v", tc.text, isCmd, tc.command)
+		}
+		if !tc.command && strings.Contains(tc.text, summary) {
+			mustSay(t, text(msg(t, b, "C1", "U1", "1.1", tc.text)), "Recorded for prod")
+			if st, _ := store.Status(context.Background(), "T1", "prod", 0); !st.Counts.Known() {
+				t.Errorf("%q: the summary was not recorded", tc.text)
+			}
+		}
+	}
+}

@@ -30,7 +30,14 @@ func (b *Bot) CommandText(text string) (string, bool) {
 	rest := text[m[1]:]
 	name, _, _ := strings.Cut(strings.TrimSpace(rest), " ")
 	name, _, _ = strings.Cut(name, "\n")
-	if b.lookup(strings.ToLower(name)) == nil {
+	def := b.lookup(strings.ToLower(name))
+	if def == nil {
+		return "", false
+	}
+	// A paste addressed to the bot whose first word is a command's ("@upgradebot
+	// Failed to set permissions…", "@upgradebot take a look: There were
+	// errors…") is the paste: run as the command, its words would be modules.
+	if def.name != "diagnose" && def.name != "help" && len(b.engine.Diagnose(rest)) > 0 {
 		return "", false
 	}
 	return rest, true
