@@ -3,6 +3,7 @@ package slackbot
 import (
 	"context"
 	"maps"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -83,7 +84,9 @@ func TestEachMessageIsDiagnosedOnce(t *testing.T) {
 	h.fake.WaitCalls(1, 10*time.Second, "chat.update")
 	h.waitIdle()
 	mustContain(t, "updated reply", h.fake.Calls("chat.update")[0].Field("blocks"), "Read from the screenshot *banner.png*")
-	want := map[string]int{chat: 1, producerPaste: 1, mention: 1, withImage: 1, summaryBanner: 1}
+	// The command's words are diagnosed once too: a paste addressed to the
+	// bot whose first word is a command's is the paste (CommandText).
+	want := map[string]int{chat: 1, producerPaste: 1, mention: 1, strings.TrimPrefix(command, "<@"+slackfake.BotUserID+"> "): 1, withImage: 1, summaryBanner: 1}
 	if got := e.counts(); !maps.Equal(got, want) {
 		t.Errorf("texts diagnosed %v, want each message's text and screenshot once: %v", got, want)
 	}
