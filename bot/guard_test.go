@@ -93,6 +93,11 @@ func TestPasted(t *testing.T) {
 		{"the ERROR log says upgrade failed for Billing_CS, can someone look?", false},
 		// A quotation in a question or a condition of one's own.
 		{`how long does "We are now preparing your modules" usually take?`, false},
+		// Inline code quotes as "…" does (a code block stands apart).
+		{"how long does `We are now preparing your modules - 40%` usually take?", false},
+		{"if you see `There were errors preparing some modules.` just republish the failed ones", false},
+		{"does `Upgrade failed for Orders_Core` mean the module is broken or the compiler?", false},
+		{"`Upgrade Failure: Upgrade failed for Orders_Core`", true},
 		{`was it "there were errors preparing some modules" or "there was an error preparing your modules" on UAT?`, false},
 		{`if you see "There were errors preparing some modules." just republish the failed ones`, false},
 		{`Billing was republished, it was the one where "Producer module 'Billing_CS' hasn't been prepared" showed up`, false},

@@ -59,8 +59,11 @@ func normalize(raw string) *normalized {
 		case c == ' ' || c == '\t':
 			n.space(c)
 			i++
-		case c == '`': // code stands apart from the sentence around it, as a line would
+		case c == '`' && strings.HasPrefix(raw[i:], "```"): // a code block stands apart from the sentence around it, as a line would
 			n.space('\n')
+			i += 3
+		case c == '`': // inline code quotes: "if you see `…`" is a sentence's, as with "…"
+			n.emit(`"`)
 			i++
 		case c == 0x1b: // a terminal's code in a CI log (escCode)
 			i += len(escCode.FindString(raw[i:min(len(raw), i+600)]))
