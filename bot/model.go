@@ -6,6 +6,8 @@
 package bot
 
 import (
+	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -88,6 +90,27 @@ func (l Line) PlainText() string {
 	return b.String()
 }
 
+// leadingEmoji is a Slack emoji code starting a line: the bot's own
+// marks (":warning: ", ":bell: ").
+var leadingEmoji = regexp.MustCompile(`^:[a-z0-9_+-]+:\s*`)
+
+// Emoji splits the emoji code the bot starts the line with from the rest
+// of it: ":warning: Not recorded…" is "warning" and "Not recorded…"; ""
+// and the line when it starts with none, or with text that is not the
+// bot's own words.
+func (l Line) Emoji() (string, Line) {
+	if len(l) == 0 || l[0].Style != Plain {
+		return "", l
+	}
+	m := leadingEmoji.FindString(l[0].Text)
+	if m == "" {
+		return "", l
+	}
+	rest := slices.Clone(l)
+	rest[0].Text = l[0].Text[len(m):]
+	return strings.Trim(strings.TrimSpace(m), ":"), rest
+}
+
 // BlockKind says what a block is.
 type BlockKind uint8
 
@@ -140,7 +163,8 @@ type Block struct {
 
 // Reply is a message the bot posts.
 type Reply struct {
-	// Summary is the one-line plain text for notifications and screen readers.
+	// Summary is the one line a notification shows: a transport's plain
+	// copy of the reply for screen readers (Slack's text) starts with it.
 	Summary string
 	Blocks  []Block
 	// Files go with the message (the digest's charts): in Slack, uploaded

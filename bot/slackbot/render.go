@@ -487,19 +487,26 @@ const minCutSpan = 20
 // cutSpan renders s shortened ("…") to at most max characters: its text
 // is cut before it is escaped, so no entity or markup is split.
 func cutSpan(s bot.Span, max int) (string, bool) {
-	r := []rune(s.Text)
-	if max <= 0 || len(r) < 2 || s.Style == bot.Mention || s.Style == bot.Channel {
+	if s.Style == bot.Mention || s.Style == bot.Channel {
 		return "", false
 	}
-	render := func(n int) string {
+	return cutText([]rune(s.Text), max, func(t string) string {
 		c := s
-		c.Text = string(r[:n]) + "…"
+		c.Text = t
 		return mrkdwnSpan(c)
+	})
+}
+
+// cutText renders r through render shortened ("…") to at most max
+// characters, cut before it is rendered.
+func cutText(r []rune, max int, render func(string) string) (string, bool) {
+	if max <= 0 || len(r) < 2 {
+		return "", false
 	}
 	lo, hi := 0, len(r)-1 // the longest n in [1, len(r)-1] whose rendering fits
 	for lo < hi {
 		mid := (lo + hi + 1) / 2
-		if utf8.RuneCountInString(render(mid)) <= max {
+		if utf8.RuneCountInString(render(string(r[:mid])+"…")) <= max {
 			lo = mid
 		} else {
 			hi = mid - 1
@@ -508,10 +515,14 @@ func cutSpan(s bot.Span, max int) (string, bool) {
 	if lo == 0 {
 		return "", false
 	}
-	return render(lo), true
+	return render(string(r[:lo]) + "…"), true
 }
 
-// FallbackText is the plain `text` of a message with blocks, for notifications.
+// FallbackText is the top-level `text` of a message with blocks: screen
+// readers read it rather than the blocks, and notifications and e-mails
+// show it. Its first line is the summary (what a notification shows),
+// then the reply's body as plain text without its buttons, as many whole
+// lines as MaxFallbackChars holds.
 func FallbackText(r *bot.Reply) string {
 	s := r.Summary
 	if s == "" {
@@ -522,10 +533,123 @@ func FallbackText(r *bot.Reply) string {
 			}
 		}
 	}
-	if t := EscapeSlack(s); utf8.RuneCountInString(t) <= MaxFallbackChars {
+	head := inertText(EscapeSlack(s)) // "" when the reply has neither: the body says it
+	if utf8.RuneCountInString(head) > MaxFallbackChars {
+		// Shortened before it is escaped, so no entity is split.
+		head, _ = cutText([]rune(s), MaxFallbackChars, func(t string) string { return inertText(EscapeSlack(t)) })
+	}
+	return withinFallback(append([]string{head}, fallbackLines(r, s)...))
+}
+
+// withinFallback is as many of lines as MaxFallbackChars holds, whole (a
+// line cut could split an entity or a code span), one a line, and "…"
+// for those left out.
+func withinFallback(lines []string) string {
+	var b strings.Builder
+	used := 0
+	for i, l := range lines {
+		n := utf8.RuneCountInString(l)
+		if b.Len() > 0 {
+			n++ // its line break
+		}
+		if used+n > MaxFallbackChars || i < len(lines)-1 && used+n+2 > MaxFallbackChars {
+			if b.Len() > 0 && used+2 <= MaxFallbackChars {
+				b.WriteString("\n…")
+			} else if b.Len() == 0 {
+				b.WriteString("…")
+			}
+			break
+		}
+		if b.Len() > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(l)
+		used += n
+	}
+	return b.String()
+}
+
+// fallbackLines are the lines of r's body in plain text: its buttons, and
+// headers the summary already says, left out.
+func fallbackLines(r *bot.Reply, summary string) []string {
+	var out []string
+	add := func(s string) {
+		if strings.TrimSpace(s) != "" {
+			out = append(out, s)
+		}
+	}
+	for _, bl := range r.Blocks {
+		switch bl.Kind {
+		case bot.HeaderBlock:
+			if !strings.Contains(summary, bl.Text) {
+				add(fallbackLine(bot.Line{bot.T(bl.Text)}))
+			}
+		case bot.SectionBlock, bot.ContextBlock:
+			for _, l := range bl.Lines {
+				add(fallbackLine(l))
+			}
+		case bot.ListBlock:
+			for i, l := range bl.Lines {
+				add(fmt.Sprintf("%d. %s", i+1, fallbackLine(l)))
+			}
+		case bot.FieldsBlock:
+			for _, f := range bl.Fields {
+				add(fallbackLine(append(bot.Line{bot.T(f.Label + ": ")}, f.Value...)))
+			}
+		case bot.ImageBlock:
+			add(fallbackLine(bot.Line{bot.T(bl.Image.Alt)}))
+		}
+	}
+	return out
+}
+
+// fallbackLine is a line in the fallback text: without the bot's emoji
+// code, its text escaped and plain but for mentions, a link's address
+// after its label (Slack links it), and any word mrkdwn would format (a
+// module named *Urgent*) in a code span.
+func fallbackLine(l bot.Line) string {
+	_, l = l.Emoji()
+	var b strings.Builder
+	for _, s := range l {
+		switch s.Style {
+		case bot.Mention, bot.Channel:
+			b.WriteString(mrkdwnSpan(s))
+		case bot.Link:
+			if s.Text != "" && s.Text != s.URL {
+				b.WriteString(inertText(EscapeSlack(s.Text)) + " ")
+			}
+			b.WriteString("(" + EscapeSlack(s.URL) + ")")
+		default:
+			b.WriteString(inertText(EscapeSlack(s.Text)))
+		}
+	}
+	return b.String()
+}
+
+// inertText is escaped text with each word mrkdwn would format shown in
+// a code span, as the blocks show such a name: mrkdwn has no escape.
+func inertText(t string) string {
+	if !formats(t) {
 		return t
 	}
-	// Shortened before it is escaped, so no entity is split.
-	t, _ := cutSpan(bot.T(s), MaxFallbackChars)
-	return t
+	var b strings.Builder
+	for len(t) > 0 {
+		i := strings.IndexFunc(t, unicode.IsSpace)
+		if i < 0 {
+			i = len(t)
+		}
+		if w := t[:i]; formats(w) {
+			b.WriteString("`" + strings.ReplaceAll(w, "`", "'") + "`")
+		} else {
+			b.WriteString(w)
+		}
+		t = t[i:]
+		j := strings.IndexFunc(t, func(r rune) bool { return !unicode.IsSpace(r) })
+		if j < 0 {
+			j = len(t)
+		}
+		b.WriteString(t[:j])
+		t = t[j:]
+	}
+	return b.String()
 }

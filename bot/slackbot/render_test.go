@@ -716,6 +716,52 @@ func TestFallbackTextCut(t *testing.T) {
 	}
 }
 
+// The top-level text is what screen readers read (not the blocks) and
+// e-mails show: the summary first, for notifications, then the cause and
+// the steps, without button labels or the bot's emoji codes; its user
+// text escaped and never mrkdwn; long replies cut at whole lines.
+func TestFallbackTextSaysTheWholeReply(t *testing.T) {
+	b := renderCore(t)
+	command(t, b, "track prod 11.31.0 self-managed")
+	r := message(t, b, "1700000000.000001", producerPaste).Reply
+	text := FallbackText(r)
+	first, _, _ := strings.Cut(text, "\n")
+	if first != EscapeSlack(r.Summary) {
+		t.Errorf("first line %q, want the summary %q", first, r.Summary)
+	}
+	for _, want := range []string{"the producer has no build for the new Platform Server version yet", "republish the producer first", "Module: Billing_CS"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("text lacks %q:\n%s", want, text)
+		}
+	}
+	for _, not := range []string{"Mark Billing_CS republished", "Undo", "Show status", "\n:"} {
+		if strings.Contains(text, not) {
+			t.Errorf("text has %q:\n%s", not, text)
+		}
+	}
+	if p := markupProblem(text, MaxFallbackChars); p != "" {
+		t.Errorf("%s:\n%s", p, text)
+	}
+
+	r = &bot.Reply{Summary: "Recorded An *Urgent* Fix"}
+	r.Section(bot.Line{bot.T(":warning: Not recorded: "), bot.V("<!channel> _Core_ R&D"), bot.T(" and "), bot.C("A ~Lib~")})
+	if got, want := FallbackText(r), "Recorded An `*Urgent*` Fix\nNot recorded: &lt;!channel&gt; `_Core_` R&amp;D and A `~Lib~`"; got != want {
+		t.Errorf("user text:\n got %q\nwant %q", got, want)
+	}
+
+	r = &bot.Reply{Summary: "Long"}
+	for i := range 400 {
+		r.Section(bot.Line{bot.T(fmt.Sprintf("line %d: ", i)), bot.V("R&D <x> ")})
+	}
+	text = FallbackText(r)
+	if p := markupProblem(text, MaxFallbackChars); p != "" {
+		t.Errorf("long: %s", p)
+	}
+	if !strings.HasSuffix(text, "R&amp;D &lt;x&gt; \n…") || !strings.Contains(text, "line 100: ") {
+		t.Errorf("long: not cut at a whole line: …%q", text[max(len(text)-60, 0):])
+	}
+}
+
 // A reply cut to Slack's 50 blocks keeps its last buttons and the notes
 // after them (Undo, a rebuilt reply's notes): the cut comes before them.
 func TestRenderCutKeepsTheButtons(t *testing.T) {
