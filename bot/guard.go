@@ -226,6 +226,28 @@ func (b *Bot) heldLines(ctx context.Context, workspace, env string, held []heldC
 	return append(lines, Line{T("If it is right after all, record it anyway.")})
 }
 
+// heldReason is why h was held back, in a few words (heldLines says it in full).
+func heldReason(h heldChange) string {
+	if other, ok := strings.CutPrefix(string(h.Why), string(heldMention)); ok {
+		return "the message speaks of " + other
+	}
+	switch h.Why {
+	case heldSentence:
+		return "quoted in a sentence"
+	case heldEnvironment:
+		return "names an environment"
+	case heldAgain:
+		return "marked republished since"
+	case heldCounts:
+		return "more than Service Center counted"
+	case progress.VerdictOtherVersion:
+		return "names Platform Server " + h.Change.Version
+	case progress.VerdictOtherCounts:
+		return "counts differ from those recorded"
+	}
+	return "older than what is recorded"
+}
+
 // againLine says which of h's modules were marked republished, by whom
 // and when, as the message would list them again.
 func (b *Bot) againLine(ctx context.Context, workspace, env string, h heldChange, says Line) Line {

@@ -144,7 +144,7 @@ func TestGuardedRecording(t *testing.T) {
 		// An older banner: held, with what is recorded.
 		r = msg(t, b, "C1", "U2", "3.0", "We are now preparing your modules - 40% (We expect them to be ready at 18:21)")
 		mustSay(t, text(r), "Not recorded for prod: this message looks older than what is recorded. It says modules preparation running, 40%, expected at 18:21 by Service Center's clock; recorded: ready (26 prepared, 0 failed, 0 skipped)", "record ")
-		if !strings.HasSuffix(r.Reply.Summary, " · not recorded for prod") { // what a phone's notification shows
+		if !strings.HasPrefix(r.Reply.Summary, "Not recorded for prod: older than what is recorded · ") { // what a phone's notification shows
 			t.Errorf("summary of a reply held back: %q", r.Reply.Summary)
 		}
 		if state() != progress.StateReady {

@@ -321,23 +321,30 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Re
 	return resp
 }
 
-// outcomeSummary is what recording did, for the reply's notification
-// (what a phone shows): the titles alone do not say whether anything was
-// recorded, or that a question waits.
-func outcomeSummary(rec recordOutcome) string {
+// outcomeSummary is the reply's notification (what a phone shows): the
+// titles, with what recording did; the titles alone do not say whether
+// anything was recorded, or that a question waits. A message held back
+// says so first, and why: its titles state what is not so.
+func outcomeSummary(titles string, rec recordOutcome) string {
 	switch {
 	case rec.err != nil || rec.untraced || rec.said || len(rec.several) > 0 || rec.elsewhere != "":
-		return " · not recorded"
+		return titles + " · not recorded"
 	case len(rec.ask) > 0:
-		return " · which environment is it about?"
+		return titles + " · which environment is it about?"
 	case len(rec.lines) > 0:
-		return " · " + Shorten(rec.lines[0].PlainText(), 120)
+		return titles + " · " + Shorten(rec.lines[0].PlainText(), 120)
 	case len(rec.heldWhy) > 0:
-		return " · not recorded for " + rec.env
+		var why []string
+		for _, h := range rec.held {
+			if w := heldReason(h); !slices.Contains(why, w) {
+				why = append(why, w)
+			}
+		}
+		return "Not recorded for " + rec.env + ": " + Shorten(strings.Join(why, "; "), 120) + " · " + titles
 	case len(rec.questions) > 0:
-		return " · which module is it?"
+		return titles + " · which module is it?"
 	}
-	return ""
+	return titles
 }
 
 // diagnosisMessage is the reply explaining a message's findings, with
@@ -352,7 +359,7 @@ func (b *Bot) diagnosisMessage(m Message, parts []part, changes []partChanges, r
 	}
 	r := b.diagnosisReply(findings, k)
 	r.Context(imageLines(m, parts)...)
-	r.Summary += outcomeSummary(rec)
+	r.Summary = outcomeSummary(r.Summary, rec)
 	switch {
 	case rec.err != nil:
 		r.Blocks = append(r.Blocks, rec.err.Blocks...)
@@ -394,7 +401,14 @@ func (b *Bot) diagnosisMessage(m Message, parts []part, changes []partChanges, r
 		r.Actions(buttons...)
 	default:
 		r.Context(rec.lines...)
-		r.Section(rec.heldWhy...)
+		if len(rec.heldWhy) > 0 {
+			// Under the title: the explanation below is of a message not recorded.
+			at := 0
+			if len(r.Blocks) > 0 && r.Blocks[0].Kind == HeaderBlock {
+				at = 1
+			}
+			r.Blocks = slices.Insert(r.Blocks, at, Block{Kind: SectionBlock, Lines: rec.heldWhy})
+		}
 		if len(rec.questions) > 0 {
 			b.questionBlocks(r, rec.env, rec.questions, rec.asked)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,6 +46,7 @@ func TestGuardsOverSlack(t *testing.T) {
 			h.waitJobs(2)
 			older := h.fake.Calls("chat.postMessage")[1] // [0] explains the summary
 			mustContain(t, "reply to the older banner", older.Field("blocks"), "Not recorded for *prod*: this message looks older than what is recorded", "40%", "recorded: preparation finished with errors (26 prepared, 1 failed, 3 skipped)", "record:anyway")
+			heldFirst(t, "reply to the older banner", older, "Not recorded for prod: older than what is recorded · ", "this message looks older")
 			if st := state(); st.State != progress.StateFinishedWithErrors {
 				t.Errorf("the older banner moved the state to %s", st.State)
 			}
@@ -53,6 +55,7 @@ func TestGuardsOverSlack(t *testing.T) {
 			h.waitJobs(3)
 			other := h.fake.Calls("chat.postMessage")[2]
 			mustContain(t, "reply to another version", other.Field("blocks"), "names Platform Server 11.10.0, but prod's target is 11.31.0", "record:anyway")
+			heldFirst(t, "reply to another version", other, "Not recorded for prod: names Platform Server 11.10.0 · ", "names Platform Server 11.10.0, but")
 			if st := state(); *st.Counts.Failed != 1 {
 				t.Errorf("another version's counts were recorded: %d failed", *st.Counts.Failed)
 			}
@@ -70,6 +73,23 @@ func TestGuardsOverSlack(t *testing.T) {
 				t.Errorf("recorded anyway: %s, %d failed", st.State, *st.Counts.Failed)
 			}
 		})
+	}
+}
+
+// heldFirst checks that a reply held back says so first: its text (the
+// notification) starts with summary, and the block after its title says
+// why (reason), before the explanation of what it did not record.
+func heldFirst(t *testing.T, what string, post slackfake.Call, summary, reason string) {
+	t.Helper()
+	if text := post.Field("text"); !strings.HasPrefix(text, summary) {
+		t.Errorf("%s: text %q, want it to start %q", what, bot.Shorten(text, 200), summary)
+	}
+	var blocks []json.RawMessage
+	if err := json.Unmarshal([]byte(post.Field("blocks")), &blocks); err != nil || len(blocks) < 2 {
+		t.Fatalf("%s: blocks %v: %s", what, err, post.Field("blocks"))
+	}
+	if !strings.Contains(decoded(string(blocks[1])), reason) {
+		t.Errorf("%s: block 2 is not why it was held (%q): %s", what, reason, blocks[1])
 	}
 }
 
