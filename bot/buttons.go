@@ -50,13 +50,56 @@ func MarkDoneButton(n int, env, module string) Button {
 	}
 	// Slack shows 75 characters of a button: a long name is cut in its middle, not "republished".
 	label := "Mark " + ShortenMiddle(module, 75-len("Mark  republished")) + " republished"
-	return Button{ActionID: fmt.Sprintf("%s:%d", ActionMarkDone, n), Label: label, Value: v.String(), Primary: n == 0, Command: cmd}
+	bt := Button{ActionID: fmt.Sprintf("%s:%d", ActionMarkDone, n), Label: label, Value: v.String(), Primary: n == 0, Command: cmd}
+	if env != "" {
+		bt.Describe = "Mark " + module + " republished on " + env
+	}
+	return bt
 }
 
 // ShowStatusButton is the button that shows env's status to whoever clicks it.
 // n numbers the button within its message.
 func ShowStatusButton(n int, env string) Button {
-	return Button{ActionID: fmt.Sprintf("%s:%d", ActionShowStatus, n), Label: "Show status", Value: buttonValue{Env: env}.String(), Command: statusCommand(env)}
+	return Button{ActionID: fmt.Sprintf("%s:%d", ActionShowStatus, n), Label: "Show status", Value: buttonValue{Env: env}.String(), Command: statusCommand(env),
+		Describe: "Show " + env + "'s status"}
+}
+
+// nameEnvironments names the environment in the label of each button of
+// r that another environment's button shares ("Snooze prod 1 hour"): in
+// a reminder of several environments, each has its row of buttons, and
+// a label read alone must say which environment it acts on.
+func nameEnvironments(r *Reply) {
+	envs := map[string]map[string]bool{} // label → the environments of its buttons
+	for _, bl := range r.Blocks {
+		for _, bt := range bl.Buttons {
+			if envs[bt.Label] == nil {
+				envs[bt.Label] = map[string]bool{}
+			}
+			envs[bt.Label][buttonEnv(bt)] = true
+		}
+	}
+	for i, bl := range r.Blocks {
+		if len(bl.Buttons) == 0 {
+			continue
+		}
+		bl.Buttons = slices.Clone(bl.Buttons) // the parts' own buttons stay as they are
+		for j, bt := range bl.Buttons {
+			if env := buttonEnv(bt); env != "" && len(envs[bt.Label]) > 1 {
+				verb, rest, _ := strings.Cut(bt.Label, " ")
+				bl.Buttons[j].Label = strings.TrimSpace(verb + " " + env + " " + rest)
+			}
+		}
+		r.Blocks[i] = bl
+	}
+}
+
+// buttonEnv is the environment a button acts on, "" when none is named.
+func buttonEnv(bt Button) string {
+	var v buttonValue
+	if json.Unmarshal([]byte(bt.Value), &v) != nil {
+		return ""
+	}
+	return v.Env
 }
 
 // statusCommand is the command that shows env's status (all followed here when env is "").
@@ -94,7 +137,9 @@ func (b *Bot) findingButtons(findings []diagnosis.Finding, env, key string, list
 		buttons = append(buttons, bt)
 	}
 	if env != "" {
-		buttons = append(buttons, Button{ActionID: ActionShowStatus, Label: "Show status", Value: buttonValue{Env: env}.String(), Command: statusCommand(env)})
+		bt := ShowStatusButton(0, env)
+		bt.ActionID = ActionShowStatus // as the replies posted before had it
+		buttons = append(buttons, bt)
 	}
 	return buttons
 }
@@ -521,7 +566,7 @@ func (b *Bot) rebuilt(ctx context.Context, key string, r *Reading, env, module s
 	reply := b.diagnosisMessage(m, parts, changes, rec, key, listed)
 	if hasUndo {
 		if !undone {
-			withUndo(reply, key)
+			withUndo(reply, key, u.What)
 		} else {
 			reply.Context(Line{T(":leftwards_arrow_with_hook: Undone by "), M(u.Undone), T(".")})
 		}

@@ -151,7 +151,7 @@ func (b *Bot) cmdTrack(ctx context.Context, c Command, args string) Response {
 		ref := undoRef("cmd:" + c.ID)
 		nextUndo.What = r.Summary
 		b.remember(ctx, c.Workspace, c.Channel, c.User, ref, *nextUndo)
-		r = withUndo(r, ref)
+		r = withUndo(r, ref, nextUndo.What)
 	}
 	return Response{Announce: r}
 }
@@ -1030,7 +1030,7 @@ func (b *Bot) cmdReset(ctx context.Context, c Command, args string) Response {
 	ref := undoRef("cmd:" + c.ID)
 	u.What = r.Summary
 	b.remember(ctx, c.Workspace, c.Channel, c.User, ref, u)
-	return Response{Announce: withUndo(r, ref)}
+	return Response{Announce: withUndo(r, ref, u.What)}
 }
 
 // moveVersions sets e's target and the version it is upgraded from ("":

@@ -130,5 +130,5 @@ func (b *Bot) handleDelete(ctx context.Context, m Message) Response {
 	}
 	r := &Reply{Summary: "The message this answered was deleted"}
 	r.Section(note).Context(Line{V(Shorten(u.What, 300))})
-	return Response{Reply: withUndo(r, ref)}
+	return Response{Reply: withUndo(r, ref, u.What)}
 }

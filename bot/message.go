@@ -259,7 +259,8 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Re
 	ref := replyKey(m)
 	// What undo needs is written below, with the message when its reply's
 	// buttons refer to it: one round trip.
-	undoable, puts := b.noteUndoable(ctx, m.Workspace, m.Channel, m.User, ref, undoable{Env: rec.env, Keys: rec.keys, What: linesText(rec.lines), Outcome: rec.outcome})
+	recorded := linesText(rec.lines)
+	undoable, puts := b.noteUndoable(ctx, m.Workspace, m.Channel, m.User, ref, undoable{Env: rec.env, Keys: rec.keys, What: recorded, Outcome: rec.outcome})
 	if len(rec.keys) > 0 {
 		puts = append(puts, progress.Put{Key: threadKey(ref), Value: []byte(rec.env), TTL: keepFor}) // for pastes in its thread
 	}
@@ -278,7 +279,7 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Re
 			resp.Reply.Context(append(images, rec.lines...)...)
 			resp.Private = true
 			if undoable {
-				withUndo(resp.Reply, ref)
+				withUndo(resp.Reply, ref, recorded)
 			}
 		}
 		if undoable && len(m.Images) > 0 {
@@ -313,7 +314,7 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Re
 	}
 	resp := Response{Reply: b.diagnosisMessage(m, parts, changes, rec, key, nil)}
 	if key != "" && rec.env != "" && undoable {
-		withUndo(resp.Reply, key)
+		withUndo(resp.Reply, key, recorded)
 	}
 	if rec.cleared {
 		resp.Announce = b.clearedIn(rec.env, rec.state)

@@ -142,6 +142,10 @@ type Button struct {
 	// name (/upgrade), e.g. `done prod: Billing_CS`; "" when none does.
 	// Each transport knows how its users name the command.
 	Command string
+	// Describe says what the button acts on when the label alone does
+	// not ("Undo: Recorded for prod: …"): a screen reader reads it in
+	// place of the label (Slack's accessibility_label). "" for none.
+	Describe string
 }
 
 // Image is a picture the transport already holds: in Slack, a file it uploaded and shared.

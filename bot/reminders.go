@@ -322,6 +322,7 @@ func (b *Bot) ScheduledReminder(ctx context.Context, workspace, channel string, 
 		return parts[0], posted, nil
 	}
 	r := all
+	nameEnvironments(r)
 	var summaries []string
 	for _, p := range parts {
 		summaries = append(summaries, p.Summary)

@@ -307,3 +307,43 @@ func TestRemindNowOncePerChannelEveryFewMinutes(t *testing.T) {
 		}
 	}
 }
+
+// A button says what it acts on: a reminder of two environments names
+// each in the labels they would otherwise share, and the buttons a screen
+// reader reads out of context describe their environment, module or
+// what they undo (Button.Describe, Slack's accessibility_label).
+func TestButtonsSayWhatTheyActOn(t *testing.T) {
+	b, _, now := clockBot(t)
+	cmd(t, b, "C1", "U1", "track prod")
+	cmd(t, b, "C1", "U1", "track qa")
+	cmd(t, b, "C1", "U1", "failed prod: Billing_CS")
+	cmd(t, b, "C1", "U1", "failed qa: Invoices")
+	r := remind(t, b, "C1", *now)
+	labels := map[string]int{}
+	for _, bl := range r.Blocks {
+		for _, bt := range bl.Buttons {
+			labels[bt.Label]++
+			if bt.Describe == "" {
+				t.Errorf("button %q describes nothing", bt.Label)
+			}
+		}
+	}
+	for label, n := range labels {
+		if n > 1 {
+			t.Errorf("%d buttons labelled %q", n, label)
+		}
+	}
+	bs := buttonsOf(r)
+	for label, describe := range map[string]string{
+		"Show prod status": "Show prod's status", "Snooze qa 1 hour": "Snooze qa's reminders for 1 hour",
+		"Snooze prod until tomorrow": "Snooze prod's reminders until tomorrow", "Mark Invoices republished": "Mark Invoices republished on qa",
+	} {
+		if bt, ok := bs[label]; !ok || bt.Describe != describe {
+			t.Errorf("button %q: %+v, want it described %q", label, bt, describe)
+		}
+	}
+	reply := msg(t, b, "C1", "U1", "1.1", "prod: Producer module 'Orders' hasn't been prepared for the current OutSystems environment version.").Reply
+	if bt := buttonsOf(reply)["Undo"]; !strings.HasPrefix(bt.Describe, "Undo: Recorded for prod: 1 module to republish (Orders)") {
+		t.Errorf("Undo described %q:\n%s", bt.Describe, RenderText(reply))
+	}
+}

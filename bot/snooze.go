@@ -150,8 +150,10 @@ func (b *Bot) snoozeLine(s snooze) Line {
 // snoozeButtons snooze env's reminders for an hour or until the next working day.
 func snoozeButtons(n int, env string) []Button {
 	return []Button{
-		{ActionID: fmt.Sprintf("%s:%d:1h", ActionSnooze, n), Label: "Snooze 1 hour", Value: buttonValue{Env: env, Snooze: "1h"}.String(), Command: "snooze " + env + " 1h"},
-		{ActionID: fmt.Sprintf("%s:%d:tomorrow", ActionSnooze, n), Label: "Snooze until tomorrow", Value: buttonValue{Env: env, Snooze: "tomorrow"}.String(), Command: "snooze " + env + " tomorrow"},
+		{ActionID: fmt.Sprintf("%s:%d:1h", ActionSnooze, n), Label: "Snooze 1 hour", Value: buttonValue{Env: env, Snooze: "1h"}.String(), Command: "snooze " + env + " 1h",
+			Describe: "Snooze " + env + "'s reminders for 1 hour"},
+		{ActionID: fmt.Sprintf("%s:%d:tomorrow", ActionSnooze, n), Label: "Snooze until tomorrow", Value: buttonValue{Env: env, Snooze: "tomorrow"}.String(), Command: "snooze " + env + " tomorrow",
+			Describe: "Snooze " + env + "'s reminders until tomorrow"},
 	}
 }
 

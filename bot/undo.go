@@ -54,10 +54,14 @@ func undoRef(key string) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:15])
 }
 
-// UndoButton takes back what the reply ref recorded, as its command
-// `undo <code>` does (putUndoable keeps the code).
-func UndoButton(ref string) Button {
-	return Button{ActionID: ActionUndo, Label: "Undo", Value: buttonValue{Key: ref}.String(), Command: "undo " + undoCode(ref)}
+// UndoButton takes back what the reply ref recorded (what, in words: ""
+// when unknown), as its command `undo <code>` does (putUndoable keeps the code).
+func UndoButton(ref, what string) Button {
+	bt := Button{ActionID: ActionUndo, Label: "Undo", Value: buttonValue{Key: ref}.String(), Command: "undo " + undoCode(ref)}
+	if what != "" {
+		bt.Describe = "Undo: " + what
+	}
+	return bt
 }
 
 // undoCode is the short code of the reply ref's undo, for `undo <code>`.
@@ -66,13 +70,14 @@ func undoCode(ref string) string {
 	return strings.ToLower(base32.StdEncoding.EncodeToString(sum[:5]))
 }
 
-// withUndo adds the Undo button to r's last row of buttons (or a row of its own).
-func withUndo(r *Reply, ref string) *Reply {
+// withUndo adds the Undo button of what ref recorded to r's last row of
+// buttons (or a row of its own).
+func withUndo(r *Reply, ref, what string) *Reply {
 	if n := len(r.Blocks); n > 0 && r.Blocks[n-1].Kind == ActionsBlock {
-		r.Blocks[n-1].Buttons = append(r.Blocks[n-1].Buttons, UndoButton(ref))
+		r.Blocks[n-1].Buttons = append(r.Blocks[n-1].Buttons, UndoButton(ref, what))
 		return r
 	}
-	return r.Actions(UndoButton(ref))
+	return r.Actions(UndoButton(ref, what))
 }
 
 // confirmButton asks before a command that changes a lot: it runs command (ending in --yes) when clicked.
@@ -517,7 +522,7 @@ func (b *Bot) undoably(ctx context.Context, workspace, channel, user, env string
 func (b *Bot) undoableAs(ctx context.Context, workspace, channel, user string, r *Reply, u undoable) *Reply {
 	ref := undoRef(u.Keys[0])
 	b.remember(ctx, workspace, channel, user, ref, u)
-	return withUndo(r, ref)
+	return withUndo(r, ref, u.What)
 }
 
 // confirm asks the question (from env's status) before command, which ends in --yes, changes env a lot.

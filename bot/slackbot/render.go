@@ -27,6 +27,7 @@ const (
 	MaxFields        = 10
 	MaxButtons       = 25
 	MaxButtonLabel   = 75
+	MaxButtonA11y    = 75 // a button's accessibility_label
 	MaxButtonValue   = 2000
 	MaxContextItems  = 10
 	MaxFallbackChars = 4000
@@ -222,6 +223,7 @@ func RenderBlocksLimit(r *bot.Reply, limit int) []slack.Block {
 					if bt.Primary {
 						e.Style = slack.StylePrimary
 					}
+					e.AccessibilityLabel = bot.Shorten(bt.Describe, MaxButtonA11y)
 					elems = append(elems, e)
 				}
 				out = append(out, slack.NewActionBlock("", elems...))

@@ -762,6 +762,46 @@ func TestFallbackTextSaysTheWholeReply(t *testing.T) {
 	}
 }
 
+// A button's description is its accessibility_label, which a screen
+// reader reads in place of the label, within Slack's 75 characters.
+func TestButtonAccessibilityLabel(t *testing.T) {
+	b := renderCore(t)
+	command(t, b, "track prod")
+	r := message(t, b, "1700000000.000001", producerPaste).Reply
+	js, err := json.Marshal(RenderBlocks(r))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blocks []struct {
+		Type     string
+		Elements []json.RawMessage
+	}
+	if err := json.Unmarshal(js, &blocks); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, bl := range blocks {
+		for _, raw := range bl.Elements {
+			var e struct {
+				Text  struct{ Text string }
+				Label string `json:"accessibility_label"`
+			}
+			if bl.Type != "actions" || json.Unmarshal(raw, &e) != nil {
+				continue
+			}
+			got[e.Text.Text] = e.Label
+			if n := utf8.RuneCountInString(e.Label); n > MaxButtonA11y {
+				t.Errorf("%q: accessibility_label of %d characters", e.Text.Text, n)
+			}
+		}
+	}
+	for label, want := range map[string]string{"Mark Billing_CS republished": "Mark Billing_CS republished on prod", "Show status": "Show prod's status", "Undo": "Undo: Recorded for prod: 1 module to republish (Billing_CS); 1 on the list"} {
+		if g := got[label]; g != bot.Shorten(want, MaxButtonA11y) {
+			t.Errorf("%q: accessibility_label %q, want %q", label, g, bot.Shorten(want, MaxButtonA11y))
+		}
+	}
+}
+
 // A reply cut to Slack's 50 blocks keeps its last buttons and the notes
 // after them (Undo, a rebuilt reply's notes): the cut comes before them.
 func TestRenderCutKeepsTheButtons(t *testing.T) {
