@@ -211,7 +211,8 @@ func (b *Bot) heldLines(ctx context.Context, workspace, env string, held []heldC
 		default:
 			l := slices.Concat(Line{T(":hourglass: Not recorded for "), B(env), T(": this message looks older than what is recorded. It says ")}, says)
 			if h.Change.Stamps != "" {
-				l = append(l, T(" ("+h.Change.Stamps+")"))
+				// Copied from Service Center, by its clock; the recorded update's time is UTC.
+				l = append(l, T(" ("+h.Change.Stamps+", by Service Center's clock)"))
 			}
 			l = append(l, T("; recorded: "+recordedText(st)))
 			if !st.UpdatedAt.IsZero() {

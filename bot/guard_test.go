@@ -463,3 +463,17 @@ func TestRecordAnywayUndoneInPartStaysRecorded(t *testing.T) {
 		})
 	}
 }
+
+// Times copied from Service Center are by its clock, which need not be
+// the UTC the bot writes its own in: each says so where it is shown (a
+// blocked publish's fields, the history, a message held back).
+func TestServiceCenterTimesNameTheirClock(t *testing.T) {
+	b, _ := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod 11.31.0")
+	msg(t, b, "C1", "U1", "1.0", "We are now preparing your modules - 60% (We expect them to be ready at 18:21)")
+	mustSay(t, text(cmd(t, b, "C1", "U1", "history prod")), "preparing: 60%, expected 18:21 by Service Center's clock")
+	msg(t, b, "C1", "U1", "2.0", "26 modules prepared successfully, 1 modules failed and 3 modules skipped.")
+	out := text(msg(t, b, "C1", "U1", "3.0", "The 1-Click Publish started by ana@example.com at 2026-03-02 08:15:02 can't proceed because there is an ongoing Modules upgrade, started by Compiler Service at 2026-03-02 07:03:45, that is locking 'Billing_CS' module."))
+	mustSay(t, out, "Started at (Service Center's clock): 2026-03-02 08:15:02", "Modules upgrade started at (Service Center's clock): 2026-03-02 07:03:45",
+		"(the modules upgrade started at 2026-03-02 07:03:45, the blocked operation at 2026-03-02 08:15:02, by Service Center's clock)")
+}

@@ -12,9 +12,11 @@ import (
 // maxDiagnosed is how many findings one reply explains in full; the rest are listed.
 const maxDiagnosed = 5
 
-// valueLabels name the values a finding may carry, in display order.
+// valueLabels name the values a finding may carry, in display order. A
+// time copied from Service Center is by its clock, which need not be the
+// UTC the bot writes its own in: its label says so.
 var valueLabels = []struct{ key, label string }{
-	{"module", "Module"}, {"user", "Started by"}, {"started_at", "Started at"}, {"upgrade_started_at", "Modules upgrade started at"},
+	{"module", "Module"}, {"user", "Started by"}, {"started_at", "Started at (Service Center's clock)"}, {"upgrade_started_at", "Modules upgrade started at (Service Center's clock)"},
 	{"percent", "Progress"}, {"expected_at", "Expected ready at (Service Center's clock)"}, {"prepared", "Prepared"}, {"failed", "Failed"}, {"skipped", "Skipped"},
 	{"current", "Progress"}, {"total", "Of"}, {"version", "Platform Server"},
 }

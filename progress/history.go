@@ -24,7 +24,8 @@ func describeChange(c Change, mods []normalizedModule) string {
 			parts = append(parts, fmt.Sprintf("%d%%", *p))
 		}
 		if c.Preparation.Expected != "" {
-			parts = append(parts, "expected "+c.Preparation.Expected)
+			// As Service Center wrote it, by its clock: the history's own times are UTC.
+			parts = append(parts, "expected "+c.Preparation.Expected+" by Service Center's clock")
 		}
 		switch cur, tot := c.Preparation.Current, c.Preparation.Total; {
 		case cur != nil && tot != nil:
