@@ -25,6 +25,10 @@ const (
 	Mention  // a Slack user id, shown as a mention where the id is well formed
 	Verbatim // text people wrote or the store kept (a history detail): never formatted
 	Channel  // a Slack channel id, shown as a link to the channel where the id is well formed
+	// Graphic is a picture drawn in characters (a progress bar), after
+	// the words that say it: a reader of plain text (a terminal, a
+	// notification) goes without it, as a screen reader reads it glyph by glyph.
+	Graphic
 )
 
 // Span is a run of text with one style. Text is never markup: renderers escape it.
@@ -80,6 +84,11 @@ func M(userID string) Span { return Span{Text: userID, Style: Mention} }
 
 // Ch is a channel by its id.
 func Ch(channelID string) Span { return Span{Text: channelID, Style: Channel} }
+
+// Words is the line without its Graphic spans.
+func (l Line) Words() Line {
+	return slices.DeleteFunc(slices.Clone(l), func(s Span) bool { return s.Style == Graphic })
+}
 
 // PlainText returns the line's text without styles.
 func (l Line) PlainText() string {
@@ -229,6 +238,24 @@ func (r *Reply) Actions(bs ...Button) *Reply {
 func (r *Reply) Picture(img Image) *Reply {
 	r.Blocks = append(r.Blocks, Block{Kind: ImageBlock, Image: img})
 	return r
+}
+
+// MapLines is a copy of r with each line of its blocks and each field's value through f.
+func (r *Reply) MapLines(f func(Line) Line) *Reply {
+	q := *r
+	q.Blocks = slices.Clone(r.Blocks)
+	for i, b := range q.Blocks {
+		b.Lines = slices.Clone(b.Lines)
+		for j := range b.Lines {
+			b.Lines[j] = f(b.Lines[j])
+		}
+		b.Fields = slices.Clone(b.Fields)
+		for j := range b.Fields {
+			b.Fields[j].Value = f(b.Fields[j].Value)
+		}
+		q.Blocks[i] = b
+	}
+	return &q
 }
 
 // Divider adds a separator.

@@ -432,7 +432,7 @@ func (b *Bot) digestLine(prefix string, st progress.Status, w work) Line {
 	for _, bl := range sr.Blocks {
 		for _, f := range bl.Fields {
 			if f.Label == "Progress" {
-				l = append(l, T(" · "+f.Value.PlainText()))
+				l = append(l, T(" · "+f.Value.Words().PlainText()))
 			}
 		}
 	}

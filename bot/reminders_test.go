@@ -347,3 +347,20 @@ func TestButtonsSayWhatTheyActOn(t *testing.T) {
 		t.Errorf("Undo described %q:\n%s", bt.Describe, RenderText(reply))
 	}
 }
+
+// Progress is said in words first, the bar after them (a screen reader
+// reads it glyph by glyph); the digest's line and the plain text of
+// Line.Words go without the bar.
+func TestProgressWordsFirst(t *testing.T) {
+	b, _ := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod")
+	msg(t, b, "C1", "U1", "1.1", "26 modules prepared successfully, 1 modules failed and 3 modules skipped.")
+	mustSay(t, text(cmd(t, b, "C1", "U1", "status prod")), "Progress: 26 of 30 modules ok █████████░\n")
+	digest, err := b.Digest(context.Background(), []string{"T1"}, testNow, time.UTC, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := RenderText(digest); !strings.Contains(out, "· 26 of 30 modules ok ·") || strings.ContainsAny(out, "█░") {
+		t.Errorf("digest:\n%s", out)
+	}
+}

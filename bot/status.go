@@ -167,6 +167,12 @@ func ProgressBar(f float64) string {
 	return strings.Repeat("█", n) + strings.Repeat("░", 10-n)
 }
 
+// progressLine is progress in words, then as a bar: a screen reader
+// reading the line says the words first.
+func progressLine(words string, f float64) Line {
+	return Line{T(words), {Text: " " + ProgressBar(f), Style: Graphic}}
+}
+
 // statusBlocks adds st's status to r, with the owners of its modules and
 // the upgrade's start when x has them; x.full is the status command's (more
 // modules than it shows are in the export), else a part of another reply.
@@ -180,14 +186,14 @@ func (b *Bot) statusBlocks(r *Reply, st progress.Status, x statusExtra) {
 	switch {
 	case st.State == progress.StatePreparing && st.Preparation.Percent != nil:
 		p := *st.Preparation.Percent
-		v := fmt.Sprintf("%s %d%%", ProgressBar(float64(p)/100), p)
+		v := fmt.Sprintf("%d%%", p)
 		if st.Preparation.Expected != "" {
 			v += ", ready at " + st.Preparation.Expected + " by Service Center's clock"
 		}
-		fields = append(fields, Field{Label: "Progress", Value: Line{T(v)}})
+		fields = append(fields, Field{Label: "Progress", Value: progressLine(v, float64(p)/100)})
 	case st.State == progress.StatePreparing && st.Preparation.Current != nil && st.Preparation.Total != nil && *st.Preparation.Total > 0:
 		cur, tot := *st.Preparation.Current, *st.Preparation.Total
-		fields = append(fields, Field{Label: "Progress", Value: Line{T(fmt.Sprintf("%s module %d of %d", ProgressBar(float64(cur)/float64(tot)), cur, tot))}})
+		fields = append(fields, Field{Label: "Progress", Value: progressLine(fmt.Sprintf("module %d of %d", cur, tot), float64(cur)/float64(tot))})
 	case st.Counts.Known():
 		prepared, failed, skipped := derefInt(st.Counts.Prepared), derefInt(st.Counts.Failed), derefInt(st.Counts.Skipped)
 		// More modules named failed or skipped than Service Center counted
@@ -196,7 +202,7 @@ func (b *Bot) statusBlocks(r *Reply, st progress.Status, x statusExtra) {
 		if total > 0 {
 			// Republished modules count as done too.
 			done := prepared + max(0, total-prepared-st.ModuleCount-st.Unnamed())
-			fields = append(fields, Field{Label: "Progress", Value: Line{T(fmt.Sprintf("%s %d of %d modules ok", ProgressBar(float64(done)/float64(total)), done, total))}})
+			fields = append(fields, Field{Label: "Progress", Value: progressLine(fmt.Sprintf("%d of %d modules ok", done, total), float64(done)/float64(total))})
 		}
 	}
 	if st.Counts.Known() {

@@ -846,7 +846,7 @@ func TestStalledPreparation(t *testing.T) {
 		t.Fatalf("want one reminder of the stalled preparation, got %v", summaries(got))
 	}
 	text := bot.RenderText(got[0].reply)
-	for _, want := range []string{"a preparation with no update for 3h", "last reported running 3h ago", "████░░░░░░ 40%"} {
+	for _, want := range []string{"a preparation with no update for 3h", "last reported running 3h ago", "40% ████░░░░░░"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("lacks %q:\n%s", want, text)
 		}

@@ -673,8 +673,10 @@ func (s *Shell) show(resp bot.Response) {
 	}
 }
 
-// render renders a reply as text, its buttons as commands.
+// render renders a reply as text, its buttons as commands, without the
+// pictures drawn in characters (progress bars), read glyph by glyph.
 func render(r *bot.Reply) string {
+	r = r.MapLines(bot.Line.Words)
 	text := *r
 	text.Blocks = nil
 	var commands []string

@@ -704,3 +704,16 @@ func TestUTF16LookNeedsOneWrite(t *testing.T) {
 		t.Fatal("waited for a second write")
 	}
 }
+
+// The progress bar is read glyph by glyph by a screen reader: the shell
+// says the progress in words, without the bar.
+func TestProgressInWords(t *testing.T) {
+	var out strings.Builder
+	in := "/upgrade track prod\n26 modules prepared successfully, 1 modules failed and 3 modules skipped.\n\n/upgrade status prod\n"
+	if err := New(newBot(t), &out, strings.NewReader(in), Options{User: "ana"}).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "Progress: 26 of 30 modules ok\n") || strings.ContainsAny(out.String(), "█░") {
+		t.Errorf("progress not in words alone:\n%s", out.String())
+	}
+}

@@ -632,27 +632,13 @@ func withoutMentions(r *bot.Reply) (*bot.Reply, bool) {
 
 // mapSpans is a copy of r with each span of its lines and fields through f.
 func mapSpans(r *bot.Reply, f func(bot.Span) bot.Span) *bot.Reply {
-	mapLine := func(l bot.Line) bot.Line {
+	return r.MapLines(func(l bot.Line) bot.Line {
 		out := slices.Clone(l)
 		for i, s := range out {
 			out[i] = f(s)
 		}
 		return out
-	}
-	q := *r
-	q.Blocks = slices.Clone(r.Blocks)
-	for i, b := range q.Blocks {
-		b.Lines = slices.Clone(b.Lines)
-		for j := range b.Lines {
-			b.Lines[j] = mapLine(b.Lines[j])
-		}
-		b.Fields = slices.Clone(b.Fields)
-		for j := range b.Fields {
-			b.Fields[j].Value = mapLine(b.Fields[j].Value)
-		}
-		q.Blocks[i] = b
-	}
-	return &q
+	})
 }
 
 func replyHash(r *bot.Reply) string {

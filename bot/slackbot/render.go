@@ -616,6 +616,7 @@ func fallbackLine(l bot.Line) string {
 		switch s.Style {
 		case bot.Mention, bot.Channel:
 			b.WriteString(mrkdwnSpan(s))
+		case bot.Graphic: // a screen reader would read it glyph by glyph: the words say it
 		case bot.Link:
 			if s.Text != "" && s.Text != s.URL {
 				b.WriteString(inertText(EscapeSlack(s.Text)) + " ")

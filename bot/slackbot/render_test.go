@@ -743,6 +743,11 @@ func TestFallbackTextSaysTheWholeReply(t *testing.T) {
 		t.Errorf("%s:\n%s", p, text)
 	}
 
+	message(t, b, "1700000000.000002", "26 modules prepared successfully, 1 modules failed and 3 modules skipped.")
+	if text := FallbackText(command(t, b, "status prod").Reply); !strings.Contains(text, "Progress: 26 of 30 modules ok\n") || strings.ContainsAny(text, "█░") {
+		t.Errorf("the progress bar is read glyph by glyph:\n%s", text)
+	}
+
 	r = &bot.Reply{Summary: "Recorded An *Urgent* Fix"}
 	r.Section(bot.Line{bot.T(":warning: Not recorded: "), bot.V("<!channel> _Core_ R&D"), bot.T(" and "), bot.C("A ~Lib~")})
 	if got, want := FallbackText(r), "Recorded An `*Urgent*` Fix\nNot recorded: &lt;!channel&gt; `_Core_` R&amp;D and A `~Lib~`"; got != want {
