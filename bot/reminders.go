@@ -350,7 +350,7 @@ func (b *Bot) Digest(ctx context.Context, workspaces []string, now time.Time, lo
 	var lines []Line
 	var charts []*File
 	var unfollowed []string // untracked everywhere: no longer anyone's work, named once at the end
-	busy := 0
+	var busy []string
 	for _, ws := range workspaces {
 		envs, err := b.store.Environments(ctx, ws)
 		if err != nil {
@@ -371,7 +371,7 @@ func (b *Bot) Digest(ctx context.Context, workspaces []string, now time.Time, lo
 			}
 			w := outstanding(st, now, stall)
 			if w.any() {
-				busy++
+				busy = append(busy, prefix+st.Name)
 				charts = b.digestChart(ctx, charts, ws, prefix, st.Name)
 			}
 			lines = append(lines, b.digestLine(prefix, st, w))
@@ -380,7 +380,10 @@ func (b *Bot) Digest(ctx context.Context, workspaces []string, now time.Time, lo
 	if len(lines) == 0 {
 		return nil, nil
 	}
-	r := &Reply{Summary: fmt.Sprintf("Upgrade digest: %s, %d with work outstanding", plural(len(lines), "environment", "environments"), busy)}
+	r := &Reply{Summary: fmt.Sprintf("Upgrade digest: %s, %d with work outstanding", plural(len(lines), "environment", "environments"), len(busy))}
+	if len(busy) > 0 { // named, as a reminder's are: a notification is read alone
+		r.Summary += ": " + Shorten(strings.Join(busy, ", "), 120)
+	}
 	r.Header("Upgrade digest")
 	r.Context(Line{T(now.In(loc).Format("Monday 2 January 2006"))})
 	listSections(r, lines, 600, func(left int) Line {
@@ -392,7 +395,7 @@ func (b *Bot) Digest(ctx context.Context, workspaces []string, now time.Time, lo
 	r.Context(Line{T("Modules and buttons: "), C(b.cmd + " status <env>")})
 	if len(charts) > 0 {
 		l := Line{T("Burn-down charts of " + plural(len(charts), "environment", "environments") + " with work left: in this message's thread.")}
-		if len(charts) == digestCharts && busy > digestCharts {
+		if len(charts) == digestCharts && len(busy) > digestCharts {
 			l = append(l, T(" The others: "), C(b.cmd+" chart <env>"))
 		}
 		r.Context(l)

@@ -364,3 +364,21 @@ func TestProgressWordsFirst(t *testing.T) {
 		t.Errorf("digest:\n%s", out)
 	}
 }
+
+// The digest's notification names the environments with work
+// outstanding, as a reminder's does: it is read alone.
+func TestDigestNamesTheBusy(t *testing.T) {
+	b, _ := newTestBot(t)
+	for _, env := range []string{"prod", "qa", "dev"} {
+		cmd(t, b, "C1", "U1", "track "+env)
+	}
+	cmd(t, b, "C1", "U1", "failed prod: Billing_CS")
+	cmd(t, b, "C1", "U1", "skipped qa: Orders")
+	digest, err := b.Digest(context.Background(), []string{"T1"}, testNow, time.UTC, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "Upgrade digest: 3 environments, 2 with work outstanding: prod, qa"; digest.Summary != want {
+		t.Errorf("summary %q, want %q", digest.Summary, want)
+	}
+}

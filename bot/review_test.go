@@ -227,7 +227,7 @@ func TestDigestLeavesOutEnvironmentsNobodyFollows(t *testing.T) {
 	}
 	out := text(Response{Reply: digest})
 	mustSay(t, out, "Followed in no channel, so left out: prdo.")
-	if digest.Summary != "Upgrade digest: 1 environment, 1 with work outstanding" {
+	if digest.Summary != "Upgrade digest: 1 environment, 1 with work outstanding: prod" {
 		t.Errorf("summary %q counts the untracked environment", digest.Summary)
 	}
 	if strings.Contains(out, "• prdo") || strings.Count(out, "Orders_CS") > 0 {
