@@ -82,12 +82,13 @@ func TestReminderClickLosesItsButton(t *testing.T) {
 		t.Fatalf("failed: %+v", resp)
 	}
 	reminder := &bot.Reply{Summary: "Reminder"}
+	reminder.Section(bot.Line{bot.T(":bell: Reminder: "), bot.B("prod"), bot.T(" still has 2 modules to republish.")})
 	reminder.Actions(bot.MarkDoneButton(0, "prod", "Billing_CS"), bot.MarkDoneButton(1, "prod", "Orders_CS"))
 	blocks, err := json.Marshal(RenderBlocks(reminder))
 	if err != nil {
 		t.Fatal(err)
 	}
-	bt := reminder.Blocks[0].Buttons[0]
+	bt := reminder.Blocks[1].Buttons[0]
 	p := slackfake.BlockActions(channel, "U0BOB", "1700000900.000100", "", false, blocks, bt.ActionID, bt.Value, h.fake.ResponseURL("rem"), "trig-rem")
 	if code, _ := h.do(slackfake.InteractionRequest(h.events(), secret, p)); code != http.StatusOK {
 		t.Fatalf("click: %d", code)
@@ -101,7 +102,11 @@ func TestReminderClickLosesItsButton(t *testing.T) {
 		t.Errorf("buttons to mark %s after the click; want Orders_CS", mark)
 	}
 	mustContain(t, "reminder after the click", ups[0].Field("blocks"), "`Billing_CS` marked republished by <@U0BOB>")
-	bt = reminder.Blocks[0].Buttons[1]
+	// Its text, which screen readers read, says so too: rebuilt from the blocks, not the text before the click.
+	if text := ups[0].Field("text"); !strings.HasPrefix(text, "Reminder") || !strings.HasSuffix(text, "`Billing_CS` marked republished by <@U0BOB>") || strings.Contains(text, ":white_check_mark:") {
+		t.Errorf("reminder's text after the click: %q", text)
+	}
+	bt = reminder.Blocks[1].Buttons[1]
 	p = slackfake.BlockActions(channel, ana, "1700000900.000100", "", false, blocks, bt.ActionID, bt.Value, h.fake.ResponseURL("rem2"), "trig-rem2")
 	if code, _ := h.do(slackfake.InteractionRequest(h.events(), secret, p)); code != http.StatusOK {
 		t.Fatalf("second click: %d", code)

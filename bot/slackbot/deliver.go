@@ -39,10 +39,10 @@ type origin struct {
 	screenshots              bool   // a message with screenshots: its reply may have been posted before they were read
 
 	// fromAction: the message holding the clicked button.
-	msgTS, msgThread, msgText string
-	ephemeral                 bool
-	blocks                    []json.RawMessage
-	actionID, value           string
+	msgTS, msgThread string
+	ephemeral        bool
+	blocks           []json.RawMessage
+	actionID, value  string
 }
 
 // replyThread is the thread a public reply to a message goes in.
@@ -389,11 +389,7 @@ func (a *App) afterAction(ctx context.Context, resp bot.Response, o origin) {
 			a.log.Debug("cannot rewrite the clicked message", "err", err)
 			return
 		}
-		text := o.msgText
-		if text == "" {
-			text = "upgradebot"
-		}
-		if err := a.api.UpdateBlocks(ctx, o.channel, o.msgTS, text, blocks); err == nil {
+		if err := a.api.UpdateBlocks(ctx, o.channel, o.msgTS, blocksText(blocks), blocks); err == nil {
 			a.metrics.Reply("update")
 			if js, err := json.Marshal(clicks[max(len(clicks)-maxClicks, 0):]); err == nil {
 				if err := a.store.PutValue(ctx, o.workspace, key, js, clickedTTL); err != nil {
@@ -402,6 +398,54 @@ func (a *App) afterAction(ctx context.Context, resp bot.Response, o origin) {
 			}
 		}
 	}
+}
+
+// blocksText is the top-level text of a message rewritten from its
+// blocks: as FallbackText has it for a new post (screen readers read it,
+// not the blocks), what the blocks say without their buttons or the
+// bot's emoji codes, within MaxFallbackChars; the message's text from
+// before the click would leave out what the click did.
+func blocksText(blocks []slack.Block) string {
+	var parts []string
+	add := func(t *slack.TextBlockObject) {
+		if t == nil {
+			return
+		}
+		lines := strings.Split(t.Text, "\n")
+		for i, l := range lines {
+			_, words := bot.Line{bot.T(l)}.Emoji()
+			lines[i] = words.PlainText()
+			if t.Type == slack.PlainTextType {
+				lines[i] = inertText(EscapeSlack(lines[i]))
+			}
+		}
+		if s := strings.Join(lines, "\n"); strings.TrimSpace(s) != "" {
+			parts = append(parts, s) // whole: a code span may hold a line break
+		}
+	}
+	for _, b := range blocks {
+		switch b := b.(type) {
+		case *slack.HeaderBlock:
+			add(b.Text)
+		case *slack.SectionBlock:
+			add(b.Text)
+			for _, f := range b.Fields {
+				add(f)
+			}
+		case *slack.ContextBlock:
+			for _, e := range b.ContextElements.Elements {
+				if t, ok := e.(*slack.TextBlockObject); ok {
+					add(t)
+				}
+			}
+		case *slack.ImageBlock:
+			add(slack.NewTextBlockObject(slack.PlainTextType, b.AltText, false, false))
+		}
+	}
+	if len(parts) == 0 {
+		return "upgradebot"
+	}
+	return withinFallback(parts)
 }
 
 // clickNote is the small print left where a button was.

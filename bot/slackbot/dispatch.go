@@ -726,7 +726,7 @@ func (a *App) handleAction(ctx context.Context, p slack.InteractionCallback) {
 	if o.msgTS == "" {
 		o.msgTS = p.Message.Timestamp
 	}
-	o.msgThread, o.msgText = p.Message.ThreadTimestamp, p.Message.Text
+	o.msgThread = p.Message.ThreadTimestamp
 	if len(p.Message.Blocks.BlockSet) > 0 {
 		// The clicked message's blocks as Slack sent them, for withoutButton.
 		if js, err := json.Marshal(p.Message.Blocks.BlockSet); err == nil {
