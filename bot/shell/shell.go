@@ -645,7 +645,7 @@ func (s *Shell) file(ctx context.Context, path string) {
 // button as the command that does the same.
 func (s *Shell) show(resp bot.Response) {
 	if resp.React != "" {
-		fmt.Fprintf(s.out, "(upgradebot reacted :%s:)\n", resp.React)
+		fmt.Fprintf(s.out, "(upgradebot reacted with %s)\n", strings.ReplaceAll(resp.React, "_", " "))
 	}
 	if !resp.Reply.Empty() {
 		where := "in thread"
@@ -673,10 +673,22 @@ func (s *Shell) show(resp bot.Response) {
 	}
 }
 
+// emojiWords say in words the emoji codes the bot starts lines with that
+// add to the words after them; the others only decorate (":bell:
+// Reminder") and are left out: a terminal shows the code, not the picture.
+var emojiWords = map[string]string{"warning": "Warning:", "information_source": "Note:"}
+
 // render renders a reply as text, its buttons as commands, without the
-// pictures drawn in characters (progress bars), read glyph by glyph.
+// pictures drawn in characters (progress bars), read glyph by glyph, or
+// Slack's emoji codes.
 func render(r *bot.Reply) string {
-	r = r.MapLines(bot.Line.Words)
+	r = r.MapLines(func(l bot.Line) bot.Line {
+		code, l := l.Words().Emoji()
+		if w := emojiWords[code]; w != "" {
+			l[0].Text = w + " " + l[0].Text
+		}
+		return l
+	})
 	text := *r
 	text.Blocks = nil
 	var commands []string
