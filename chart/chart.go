@@ -74,11 +74,20 @@ var (
 
 // line is one count drawn over time.
 type line struct {
-	name  string
-	color color.Color
-	value func(Sample) (float64, bool)
-	dash  bool
+	name   string
+	color  color.Color
+	value  func(Sample) (float64, bool)
+	dashes []vg.Length // nil: solid
 }
+
+// Each count's own dash pattern, in points: lines told apart by colour
+// alone are one to a reader who does not see the colours, or a grey print.
+var (
+	dashFailed   = []vg.Length{vg.Points(14), vg.Points(3)}
+	dashSkipped  = []vg.Length{vg.Points(4), vg.Points(4)}
+	dashReported = []vg.Length{vg.Points(14), vg.Points(4), vg.Points(3), vg.Points(4)}
+	dashUnnamed  = []vg.Length{vg.Points(2), vg.Points(7)}
+)
 
 // BurnDown draws the samples, oldest first, as step lines: a count holds
 // until the next sample changes it.
@@ -110,12 +119,13 @@ func BurnDown(samples []Sample, o Options) (Chart, error) {
 	legend := plot.NewLegend()
 	legend.Top, legend.Left = true, true
 	legend.TextStyle.Font.Size = vg.Points(16)
+	legend.ThumbnailWidth = vg.Points(36) // long enough to show each line's dashes
 	// The percent panel only while the preparation runs: afterwards the
 	// modules left are all that matters.
 	hasPercent := samples[len(samples)-1].Percent != nil
 	series := lines(samples)
 	for _, sr := range series {
-		if err := addSteps(left, &legend, samples, until, sr.name, sr.color, sr.dash, sr.value); err != nil {
+		if err := addSteps(left, &legend, samples, until, sr); err != nil {
 			return Chart{}, err
 		}
 	}
@@ -134,7 +144,7 @@ func BurnDown(samples []Sample, o Options) (Chart, error) {
 			return float64(*s.Percent), true
 		}
 		// No legend: the axis label names the one series.
-		if err := addSteps(prep, nil, samples, until, "preparation", colorPercent, false, percent); err != nil {
+		if err := addSteps(prep, nil, samples, until, line{"preparation", colorPercent, percent, nil}); err != nil {
 			return Chart{}, err
 		}
 		prep.X.Min, prep.X.Max = left.X.Min, left.X.Max
@@ -202,19 +212,19 @@ const legendGap, legendMargin vg.Length = 12, 6
 // any, so that the lines add up to the total.
 func lines(samples []Sample) []line {
 	series := []line{
-		{"total left", colorLeft, func(s Sample) (float64, bool) { return float64(s.Left), s.Counted }, false},
-		{"failed left", colorFailed, func(s Sample) (float64, bool) { return float64(s.FailedLeft), s.Counted }, false},
-		{"skipped left", colorSkipped, func(s Sample) (float64, bool) { return float64(s.SkippedLeft), s.Counted }, true},
+		{"total left", colorLeft, func(s Sample) (float64, bool) { return float64(s.Left), s.Counted }, nil},
+		{"failed left", colorFailed, func(s Sample) (float64, bool) { return float64(s.FailedLeft), s.Counted }, dashFailed},
+		{"skipped left", colorSkipped, func(s Sample) (float64, bool) { return float64(s.SkippedLeft), s.Counted }, dashSkipped},
 	}
 	var reported, unnamed bool
 	for _, s := range samples {
 		reported, unnamed = reported || s.ReportedLeft > 0, unnamed || s.UnnamedLeft > 0
 	}
 	if reported {
-		series = append(series, line{"reported left", colorReported, func(s Sample) (float64, bool) { return float64(s.ReportedLeft), s.Counted }, true})
+		series = append(series, line{"reported left", colorReported, func(s Sample) (float64, bool) { return float64(s.ReportedLeft), s.Counted }, dashReported})
 	}
 	if unnamed {
-		series = append(series, line{"counted, not named", colorUnnamed, func(s Sample) (float64, bool) { return float64(s.UnnamedLeft), s.Counted }, true})
+		series = append(series, line{"counted, not named", colorUnnamed, func(s Sample) (float64, bool) { return float64(s.UnnamedLeft), s.Counted }, dashUnnamed})
 	}
 	return series
 }
@@ -222,12 +232,12 @@ func lines(samples []Sample) []line {
 // addSteps adds one series as step lines: each run of samples where the
 // series is known holds its last value until the next sample, or until;
 // the series gets an entry in legend unless it is nil.
-func addSteps(p *plot.Plot, legend *plot.Legend, samples []Sample, until time.Time, name string, c color.Color, dash bool, value func(Sample) (float64, bool)) error {
+func addSteps(p *plot.Plot, legend *plot.Legend, samples []Sample, until time.Time, sr line) error {
 	p.X.Min, p.X.Max = float64(samples[0].At.Unix()), float64(until.Unix())
 	var run plotter.XYs
 	inLegend := false
 	for i, s := range samples {
-		v, ok := value(s)
+		v, ok := sr.value(s)
 		if ok {
 			run = append(run, plotter.XY{X: float64(s.At.Unix()), Y: v})
 		}
@@ -242,17 +252,15 @@ func addSteps(p *plot.Plot, legend *plot.Legend, samples []Sample, until time.Ti
 		run = append(run, plotter.XY{X: float64(stop.Unix()), Y: run[len(run)-1].Y})
 		line, err := plotter.NewLine(run)
 		if err != nil {
-			return fmt.Errorf("chart: %s: %w", name, err)
+			return fmt.Errorf("chart: %s: %w", sr.name, err)
 		}
 		line.StepStyle = plotter.PostStep
-		line.Color = c
+		line.Color = sr.color
 		line.Width = vg.Points(3)
-		if dash {
-			line.Dashes = []vg.Length{vg.Points(8), vg.Points(4)}
-		}
+		line.Dashes = sr.dashes
 		p.Add(line)
 		if legend != nil && !inLegend {
-			legend.Add(name, line)
+			legend.Add(sr.name, line)
 			inLegend = true
 		}
 		run = nil

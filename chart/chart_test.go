@@ -3,6 +3,7 @@ package chart
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -476,5 +477,23 @@ func TestChartNamesTheYear(t *testing.T) {
 				t.Errorf("ticks %v, want the first to start %q", ticks, tc.tick)
 			}
 		})
+	}
+}
+
+// Each line has a dash pattern of its own (the total solid): lines that
+// differ only by colour are one to a reader who does not tell the colours
+// apart.
+func TestLinesDifferBeyondColour(t *testing.T) {
+	at := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
+	seen := map[string]string{}
+	for _, l := range lines([]Sample{{At: at, Counted: true, FailedLeft: 2, SkippedLeft: 3, ReportedLeft: 1, UnnamedLeft: 4, Left: 10}}) {
+		pattern := fmt.Sprint(l.dashes)
+		if other, ok := seen[pattern]; ok {
+			t.Errorf("%q and %q are drawn alike (%s)", other, l.name, pattern)
+		}
+		seen[pattern] = l.name
+	}
+	if len(seen) != 5 {
+		t.Errorf("%d lines, want 5", len(seen))
 	}
 }
