@@ -72,7 +72,9 @@ func pasted(f diagnosis.Finding) bool {
 	if strings.ContainsRune(`"'`, last) && quotedAside(before[:len(before)-1], after) {
 		return false
 	}
-	lead := before == "" || strings.ContainsRune(`:"'(>-*.!→»`, last) ||
+	// After a sentence's end (a question's too: "Anyone seen this? There
+	// were errors…"), the product's message starts a sentence of its own.
+	lead := before == "" || strings.ContainsRune(`:"'(>-*.!?→»`, last) ||
 		strings.HasPrefix(before, "@") && !strings.Contains(before, " ") // "@upgradebot There were errors…"
 	tail := true
 	if r := []rune(after); len(r) > 0 {
