@@ -20,19 +20,23 @@ import (
 var envPrefix = regexp.MustCompile(`^\s*(?:\*|_)*([A-Za-z0-9][A-Za-z0-9._-]{0,39})(?:\*|_)*\s*:`)
 
 // envMark is a label in another form: "[prod] …", "*PROD*" alone on its
-// line, "prod - …", "prod -> …". Ordinary words take these forms too
-// ("[INFO]", "Update - …"): only an environment's exact name makes one a label.
-var envMark = regexp.MustCompile(`^\s*(?:\[\s*([A-Za-z0-9][A-Za-z0-9._-]{0,39})\s*\]|[*_]+([A-Za-z0-9][A-Za-z0-9._-]{0,39})[*_]+[ \t]*(?:\r?\n|$)|([A-Za-z0-9][A-Za-z0-9._-]{0,39})(?:\s*(?:->|=>|→)|\s+[-–—])\s)`)
+// line, "prod - …". Ordinary words take these forms too ("[INFO]",
+// "Update - …"): only an environment's exact name makes one a label. (An
+// arrow is none: "dev -> test" names where something went.)
+var envMark = regexp.MustCompile(`^\s*(?:\[\s*([A-Za-z0-9][A-Za-z0-9._-]{0,39})\s*\]|[*_]+([A-Za-z0-9][A-Za-z0-9._-]{0,39})[*_]+[ \t]*(?:\r?\n|$)|([A-Za-z0-9][A-Za-z0-9._-]{0,39})\s+[-–—]\s)`)
 
 // envLabel is the environment label text starts with, after the mentions
 // ("@ana prod: …", to a colleague or the bot) and quote markers ("> prod: …")
 // before it; "" when none. exact: a form other than "name:", which only
-// an environment's exact name makes a label (labelNames).
-func envLabel(text string) (name string, exact bool) {
+// an environment's exact name makes a label (labelNames). quoted: it
+// stands in a quote, which the writer's own words may overrule.
+func envLabel(text string) (name string, exact, quoted bool) {
 	for {
-		text = strings.TrimLeft(text, " \t\r\n>")
+		trimmed := strings.TrimLeft(text, " \t\r\n")
+		quoted = quoted || strings.HasPrefix(trimmed, ">")
+		text = strings.TrimLeft(trimmed, " \t\r\n>")
 		if rest, ok := strings.CutPrefix(text, "&gt;"); ok { // Slack escapes a quote's ">"
-			text = rest
+			text, quoted = rest, true
 			continue
 		}
 		end := strings.IndexByte(text, '>')
@@ -42,12 +46,12 @@ func envLabel(text string) (name string, exact bool) {
 		text = strings.TrimLeft(text[end+1:], " \t:,")
 	}
 	if sm := envPrefix.FindStringSubmatch(text); sm != nil {
-		return sm[1], false
+		return sm[1], false, quoted
 	}
 	if sm := envMark.FindStringSubmatch(text); sm != nil {
-		return sm[1] + sm[2] + sm[3], true
+		return sm[1] + sm[2] + sm[3], true, quoted
 	}
-	return "", false
+	return "", false, false
 }
 
 // labelNames reports whether a label names env: a "name:" label in other
@@ -101,7 +105,7 @@ func envParts(name string) []string {
 func lineEnvironments(text string, envs []progress.Environment) []string {
 	var out []string
 	for _, line := range strings.Split(text, "\n") {
-		label, exact := envLabel(line)
+		label, exact, _ := envLabel(line)
 		if label == "" {
 			continue
 		}
@@ -149,8 +153,8 @@ func mentionedEnvironments(text string, envs []progress.Environment, findings []
 		prep := wordIs(words, p, "in", "on", "for", "from")
 		switch {
 		case wordIs(words, p, "as", "like", "than"), // "same as dev"
-			prep && wordIs(words, p-1, "had", "as", "like", "than", "saw", "seen"), // "we had in dev"
-			prep && wordIs(words, p, "from") && wordIs(words, i+1, "to"):           // where it came from
+			prep && wordIs(words, p-1, "had", "as", "like", "than"),      // "we had in dev" ("saw in dev" reports it)
+			prep && wordIs(words, p, "from") && wordIs(words, i+1, "to"): // where it came from
 			continue
 		case prep, wordIs(words, p, "to") && (wordIs(words, p-2, "from") || wordIs(words, p-3, "from") && wordIs(words, p-2, "the")):
 		default:
@@ -260,7 +264,7 @@ func (b *Bot) record(ctx context.Context, m Message, findings []diagnosis.Findin
 			return out
 		}
 	}
-	label, exact := envLabel(m.Text)
+	label, exact, quoted := envLabel(m.Text)
 	if label != "" && len(changes) > 0 && !slices.ContainsFunc(envs, func(e progress.Environment) bool { return labelNames(e.Name, label, exact) }) {
 		switch e, err := b.store.Environment(ctx, m.Workspace, label); {
 		case err == nil:
@@ -286,7 +290,15 @@ func (b *Bot) record(ctx context.Context, m Message, findings []diagnosis.Findin
 		}
 	}
 	named := false // its words name an environment: not its thread's, then
-	if target == nil && len(changes) > 0 {
+	if target != nil && quoted && len(changes) > 0 {
+		// A quoted label ("> prod: …" then "same on qa now") yields to the
+		// writer's own words naming another: asked.
+		followed, _, also := mentionedEnvironments(m.Text, envs, findings)
+		if slices.ContainsFunc(slices.Concat(followed, also), func(n string) bool { return n != target.Name }) {
+			target, named = nil, true
+		}
+	}
+	if target == nil && len(changes) > 0 && !named {
 		// A message that says which environment it is about ("… on QA").
 		followed, others, also := mentionedEnvironments(m.Text, envs, findings)
 		named = len(followed)+len(others)+len(also) > 0

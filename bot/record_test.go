@@ -173,8 +173,8 @@ func TestPrefixNamesAnotherChannelsEnvironment(t *testing.T) {
 }
 
 // An environment's label in another form than "dev:" (after a mention or
-// in a quote, in brackets, in bold on its own line, before a dash or an
-// arrow) names it too; in those forms only an environment's exact name is
+// in a quote, in brackets, in bold on its own line, before a dash) names
+// it too; in those forms only an environment's exact name is
 // a label, so "[INFO]" or "Update -" leave the paste to the channel's.
 func TestEnvironmentLabelForms(t *testing.T) {
 	const paste = "Producer module 'Pricing_Lib' hasn't been prepared for the current OutSystems environment version."
@@ -186,7 +186,7 @@ func TestEnvironmentLabelForms(t *testing.T) {
 		{"DEV - ", "this is about dev, which this channel does not follow"},
 		{"&gt; dev: ", "this is about dev, which this channel does not follow"},
 		{"*DEV*\n", "this is about dev, which this channel does not follow"},
-		{"dev -> ", "this is about dev, which this channel does not follow"},
+		{"dev -> ", "Recorded for test"}, // an arrow is no label ("dev -> test" is where it went)
 		{"&gt; <@U0JOAO|joao> [Dev] ", "this is about dev, which this channel does not follow"},
 		{"[TEST] ", "Recorded for test"},
 		{"[INFO] ", "Recorded for test"},
@@ -244,6 +244,11 @@ func TestEnvironmentTheWordsName(t *testing.T) {
 		{"Failed on test: " + producer, "test"},
 		{"Like in prod, now failing on test: " + producer, "test"},
 		{"We had it in prod too, now failing on test: " + producer, ""}, // no comparison word before "in": two named
+		{"Just saw in prod: " + producer, "prod"},                       // seeing it there reports it
+		{"Seen on test a minute ago: " + producer, "test"},
+		{"dev -> test: " + producer, ""},                      // an arrow is no label: two named
+		{"&gt; prod: " + producer + "\nSame on test now", ""}, // a quote's label yields to the writer's words
+		{"&gt; prod: " + producer + "\nAny idea?", "prod"},
 	} {
 		t.Run(Shorten(tc.text, 40), func(t *testing.T) {
 			b, store := newTestBot(t)
