@@ -415,7 +415,9 @@ func countFor(c progress.Counts, p planned) (n *int, what string, covers func(pr
 		// one it failed or skipped (the reference's causes; the others are
 		// a preparation still running or never run).
 		sum := *c.Failed + *c.Skipped
-		return &sum, "failed or skipped", func(m progress.Module) bool { return m.Reason != progress.ReasonNotUpgraded }
+		// Only those listed as failed or skipped fill the count: warnings
+		// list modules with a producer's reason too.
+		return &sum, "failed or skipped", func(m progress.Module) bool { return m.Reason.Group() != progress.GroupReported }
 	}
 	return countOf(c, g), string(g), func(m progress.Module) bool { return m.Reason.Group() == g }
 }

@@ -316,12 +316,15 @@ func TestProducerBeyondTheCountsHeld(t *testing.T) {
 		name, summary, named string
 		held                 bool
 		paste                string // producer when ""
+		warned               string // a warning's producer listed before, if any
 	}{
-		{"all named and republished", "26 modules prepared successfully, 2 modules failed and 0 modules skipped.", "A_Core B_Core", true, ""},
-		{"all named, a producer published before the upgrade", "26 modules prepared successfully, 2 modules failed and 0 modules skipped.", "A_Core B_Core", false, published},
-		{"one skipped unnamed", "26 modules prepared successfully, 2 modules failed and 1 modules skipped.", "A_Core B_Core", false, ""},
-		{"itself named failed", "26 modules prepared successfully, 2 modules failed and 0 modules skipped.", "A_Core Pricing_Lib", false, ""},
-		{"no summary yet", "", "A_Core B_Core", false, ""},
+		{"all named and republished", "26 modules prepared successfully, 2 modules failed and 0 modules skipped.", "A_Core B_Core", true, "", ""},
+		{"all named, a producer published before the upgrade", "26 modules prepared successfully, 2 modules failed and 0 modules skipped.", "A_Core B_Core", false, published, ""},
+		{"one skipped unnamed", "26 modules prepared successfully, 2 modules failed and 1 modules skipped.", "A_Core B_Core", false, "", ""},
+		{"itself named failed", "26 modules prepared successfully, 2 modules failed and 0 modules skipped.", "A_Core Pricing_Lib", false, "", ""},
+		// A producer listed from a warning is none of the failed or skipped.
+		{"one failed unnamed, a warning's producer listed", "26 modules prepared successfully, 2 modules failed and 0 modules skipped.", "A_Core", false, "", "Other_Lib"},
+		{"no summary yet", "", "A_Core B_Core", false, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
@@ -330,6 +333,9 @@ func TestProducerBeyondTheCountsHeld(t *testing.T) {
 					msg(t, b, "C1", "U1", "1.1", "There were errors preparing some modules.\n"+tc.summary)
 				}
 				cmd(t, b, "C1", "U1", "failed "+tc.named)
+				if tc.warned != "" {
+					msg(t, b, "C1", "U1", "1.2", strings.ReplaceAll(published, "Pricing_Lib", tc.warned))
+				}
 				if tc.held {
 					cmd(t, b, "C1", "U1", "done all --yes")
 				}
