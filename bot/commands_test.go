@@ -1063,6 +1063,7 @@ func TestCommandOrPasteToTheBot(t *testing.T) {
 	}{
 		{"<@UBOT> status prod", true},
 		{"<@UBOT> failed Billing_CS Orders_Core", true},
+		{"<@UBOT> failed prod: Billing_CS (Upgrade failed for Billing_CS)", true}, // a comment may quote the error
 		{"<@UBOT> done all --yes", true},
 		{"<@UBOT> diagnose " + summary, true},
 		{"<@UBOT> Failed to set permissions for OutSystems services.", false},

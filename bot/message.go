@@ -17,6 +17,9 @@ import (
 // mentionPrefix is a leading mention of a user, as Slack writes it: <@U123> or <@U123|name>.
 var mentionPrefix = regexp.MustCompile(`^\s*<@([A-Z0-9]+)(?:\|[^>]*)?>[\s:,]*`)
 
+// comments are the parenthesized comments a command may carry ("failed Billing_CS (Upgrade failed for Billing_CS)").
+var comments = regexp.MustCompile(`\([^()]*\)`)
+
 // CommandText returns the subcommand text when a message is a command to
 // the bot (a leading mention followed by a known subcommand), else "".
 func (b *Bot) CommandText(text string) (string, bool) {
@@ -37,7 +40,8 @@ func (b *Bot) CommandText(text string) (string, bool) {
 	// A paste addressed to the bot whose first word is a command's ("@upgradebot
 	// Failed to set permissions…", "@upgradebot take a look: There were
 	// errors…") is the paste: run as the command, its words would be modules.
-	if def.name != "diagnose" && def.name != "help" && len(b.engine.Diagnose(rest)) > 0 {
+	// A command's comment in parentheses may quote an error.
+	if def.name != "diagnose" && def.name != "help" && len(b.engine.Diagnose(comments.ReplaceAllString(rest, " "))) > 0 {
 		return "", false
 	}
 	return rest, true
