@@ -108,7 +108,7 @@ func (b *Bot) runningField(st progress.Status, x statusExtra) (Field, bool) {
 	if started.IsZero() {
 		return Field{}, false
 	}
-	if st.State == progress.StateFollowing && st.ModuleCount == 0 && !st.Counts.Known() {
+	if st.State == progress.StateFollowing && st.ModuleCount == 0 && !st.Counts.Known() && st.Republished.Total() == 0 && st.FirstNews.IsZero() {
 		return Field{Label: "Upgrade", Value: Line{T("followed since " + b.when(started) + ", no news of it yet")}}, true
 	}
 	if st.FirstNews.After(started) {

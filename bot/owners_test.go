@@ -211,6 +211,11 @@ func TestUpgradeRunsFromItsFirstNews(t *testing.T) {
 	*now = now.Add(time.Hour)
 	run(2, "failed A")
 	mustSay(t, text(run(3, "status prod")), "Upgrade: since Fri 27 Nov 09:30 UTC, running for 1h")
+	// Reported and republished with no news of the preparation: news all the same.
+	run(4, "track qa 11.31.0")
+	run(5, "failed qa: A")
+	run(6, "done qa: A")
+	mustSay(t, text(run(7, "status qa")), "Upgrade: since Fri 27 Nov 10:30 UTC")
 }
 
 // App Home and the living status show the incident header and the owners.

@@ -538,6 +538,9 @@ func (s *BoltStore) Apply(ctx context.Context, workspace, env string, c Change) 
 			return nil
 		}
 		before, was, nowMs := rec.ModuleCount, rec.State.Normal(), toMillis(now)
+		// No news of this upgrade yet: the change is its first (Environment.FirstNews).
+		first, _ := rb.Cursor().First()
+		fresh := was == StateFollowing && before == 0 && first == nil && rec.Prepared == nil && rec.Failed == nil && rec.Skipped == nil
 		u := boltUndo{rec: &rec, mb: mb, ob: ob, nb: nb, rb: rb}
 		items, detail := u.touched(c, mods), describeChange(c, mods)
 		if c.Kind == ChangeUndo {
@@ -578,7 +581,7 @@ func (s *BoltStore) Apply(ctx context.Context, workspace, env string, c Change) 
 		if !idle {
 			rec.UpdatedAt, rec.UpdatedBy = toMillis(c.At), c.Actor
 			rec.Rev++
-			if rec.NewsAt == 0 && c.Kind != ChangeReset && c.Kind != ChangeUndo {
+			if fresh && c.Kind != ChangeReset && c.Kind != ChangeUndo {
 				rec.NewsAt = rec.UpdatedAt
 			}
 		}

@@ -585,7 +585,17 @@ func testFirstNews(t *testing.T, s Store) {
 		t.Errorf("first news %v; want %v, the banner's", got, t0.Add(2*day))
 	}
 	apply(t, s, "dev", Change{Kind: ChangeReset, Key: "r1", Actor: "U1", At: t0.Add(3 * day)})
+	if got := news(); !got.IsZero() {
+		t.Errorf("first news %v after the reset; want none", got)
+	}
+	apply(t, s, "dev", Change{Kind: ChangeUndo, Key: "undo:r1", Actor: "U1", At: t0.Add(3*day + time.Minute), Undoes: []string{"r1"}})
+	if got := news(); !got.Equal(t0.Add(2 * day)) {
+		t.Errorf("first news %v after the reset's undo; want %v, put back", got, t0.Add(2*day))
+	}
+	apply(t, s, "dev", Change{Kind: ChangeReset, Key: "r2", Actor: "U1", At: t0.Add(4 * day)})
 	apply(t, s, "dev", Change{Kind: ChangeAddModules, Key: "a1", Actor: "U1", At: t0.Add(5 * day), Reason: ReasonFailed, Modules: []string{"A_Core"}})
+	apply(t, s, "dev", Change{Kind: ChangeDone, Key: "d1", Actor: "U1", At: t0.Add(6 * day), Modules: []string{"A_Core"}})
+	apply(t, s, "dev", Change{Kind: ChangeAddModules, Key: "a2", Actor: "U1", At: t0.Add(7 * day), Reason: ReasonFailed, Modules: []string{"B_Core"}})
 	if got := news(); !got.Equal(t0.Add(5 * day)) {
 		t.Errorf("first news of the next upgrade %v; want %v", got, t0.Add(5*day))
 	}

@@ -134,6 +134,10 @@ local function setnum(field, v)
   if given(v) then redis.call('HSET', meta, field, string.format('%d', v)) end
 end
 local before = redis.call('ZCARD', order)
+-- No news of this upgrade yet: the change is its first (Environment.FirstNews).
+local fresh = (was or 'following') == 'following' and before == 0 and redis.call('HLEN', repub) == 0 and
+  not redis.call('HGET', meta, 'prepared') and
+  not redis.call('HGET', meta, 'failed') and not redis.call('HGET', meta, 'skipped')
 local added, updated, removed, notfound, moved, producers, reopened, marked = {}, {}, {}, {}, {}, {}, {}, {}
 local covered, detail = 0, nil
 -- republish keeps a module taken off the list (its record cur) in the
@@ -157,7 +161,7 @@ end
 local k = c.kind
 -- The states that follow the preparation's outcome (lifecycle.go's stage 2 and later).
 local outcome = {['finished-with-errors'] = true, failed = true, ready = true, republishing = true, done = true}
-local SNAP = {'state', 'percent', 'expected', 'current', 'total', 'prepared', 'failed', 'skipped', 'covered', 'prep_at'} -- new fields last: older snapshots restore what they hold
+local SNAP = {'state', 'percent', 'expected', 'current', 'total', 'prepared', 'failed', 'skipped', 'covered', 'prep_at', 'news_at'} -- new fields last: older snapshots restore what they hold
 -- n: the state's first n fields (a snapshot taken before fields were added holds fewer).
 local function get(kind, key, n)
   if kind == 'm' then return redis.call('HGET', mods, key) end
@@ -423,7 +427,7 @@ if detail == '' and (k == 'add' or (k == 'done' and not c.all)) and state == (wa
 else
   redis.call('HSET', meta, 'state', state, 'named_fs', string.format('%d', nfs), 'updated_at', ARGV[5], 'updated_by', actor)
   redis.call('HINCRBY', meta, 'rev', 1)
-  if k ~= 'reset' and k ~= 'undo' then redis.call('HSETNX', meta, 'news_at', ARGV[5]) end
+  if fresh and k ~= 'reset' and k ~= 'undo' then redis.call('HSET', meta, 'news_at', ARGV[5]) end
 end
 if detail then
   local e = cjson.decode(ARGV[2])

@@ -671,7 +671,7 @@ func TestRedisSettingsProblem(t *testing.T) {
 }
 
 // An undo record written before the state held Preparation.At (nine
-// fields, not ten) still puts the state back: the state is compared on the
+// fields, not eleven: FirstNews came later too) still puts the state back: the state is compared on the
 // fields the record holds.
 func TestRedisUndoOfAnOlderSnapshot(t *testing.T) {
 	s, c := newTestRedisStore(t, RedisOptions{})
@@ -696,8 +696,8 @@ func TestRedisUndoOfAnOlderSnapshot(t *testing.T) {
 		}
 		for i := 2; i <= 3; i++ { // before and after, as the earlier build wrote them
 			var snap []any
-			if err := json.Unmarshal([]byte(item[i].(string)), &snap); err != nil || len(snap) != 10 {
-				t.Fatalf("state snapshot %v (%v), want 10 fields", item[i], err)
+			if err := json.Unmarshal([]byte(item[i].(string)), &snap); err != nil || len(snap) != 11 {
+				t.Fatalf("state snapshot %v (%v), want 11 fields", item[i], err)
 			}
 			older, _ := json.Marshal(snap[:9])
 			item[i] = string(older)
@@ -764,5 +764,21 @@ func TestRedisCheckAccessOnAReplica(t *testing.T) {
 	err = s.CheckAccess(context.Background())
 	if got := SettingsProblem(err); !strings.Contains(got, "read-only replica") {
 		t.Errorf("SettingsProblem(%v) = %q", err, got)
+	}
+}
+
+// An environment recorded before its first news was kept has none: its
+// next change is not taken for the upgrade's first news.
+func TestRedisFirstNewsOfOlderData(t *testing.T) {
+	ctx := context.Background()
+	s, c := newTestRedisStore(t, RedisOptions{})
+	track(t, s, TrackRequest{Environment: "prod", Channel: "C1"})
+	apply(t, s, "prod", Change{Kind: ChangeAddModules, Key: "a1", Actor: "U1", At: t0, Reason: ReasonFailed, Modules: []string{"A_Core"}})
+	if err := c.HDel(ctx, s.envKey(ws, "prod", "meta"), "news_at").Err(); err != nil { // as stored before it was kept
+		t.Fatal(err)
+	}
+	apply(t, s, "prod", Change{Kind: ChangeAddModules, Key: "a2", Actor: "U1", At: t0.Add(48 * time.Hour), Reason: ReasonFailed, Modules: []string{"B_Core"}})
+	if got := status(t, s, "prod", 0).FirstNews; !got.IsZero() {
+		t.Errorf("first news %v; want none known (the upgrade had news before)", got)
 	}
 }

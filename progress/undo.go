@@ -54,6 +54,7 @@ type metaSnap struct {
 	Current, Total, Prepared, Failed, Skipped *int
 	Covered                                   bool  `json:",omitempty"`
 	PrepAt                                    int64 `json:",omitempty"`
+	NewsAt                                    int64 `json:",omitempty"`
 }
 
 var (
@@ -80,7 +81,7 @@ func (u boltUndo) get(kind, key string) []byte {
 		return bytes.Clone(u.rb.Get([]byte(key)))
 	}
 	r := u.rec
-	b, _ := json.Marshal(metaSnap{r.State, r.Percent, r.Expected, r.Current, r.Total, r.Prepared, r.Failed, r.Skipped, r.Covered, r.PrepAt})
+	b, _ := json.Marshal(metaSnap{r.State, r.Percent, r.Expected, r.Current, r.Total, r.Prepared, r.Failed, r.Skipped, r.Covered, r.PrepAt, r.NewsAt})
 	return b
 }
 
@@ -129,7 +130,7 @@ func (u boltUndo) set(kind, key string, v []byte) error {
 		return fmt.Errorf("decode state: %w", err)
 	}
 	r := u.rec
-	r.State, r.Percent, r.Expected, r.Current, r.Total, r.Prepared, r.Failed, r.Skipped, r.Covered, r.PrepAt = m.State, m.Percent, m.Expected, m.Current, m.Total, m.Prepared, m.Failed, m.Skipped, m.Covered, m.PrepAt
+	r.State, r.Percent, r.Expected, r.Current, r.Total, r.Prepared, r.Failed, r.Skipped, r.Covered, r.PrepAt, r.NewsAt = m.State, m.Percent, m.Expected, m.Current, m.Total, m.Prepared, m.Failed, m.Skipped, m.Covered, m.PrepAt, m.NewsAt
 	return nil
 }
 
