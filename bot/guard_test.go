@@ -98,6 +98,8 @@ func TestPasted(t *testing.T) {
 		{"if you see `There were errors preparing some modules.` just republish the failed ones", false},
 		{"does `Upgrade failed for Orders_Core` mean the module is broken or the compiler?", false},
 		{"`Upgrade Failure: Upgrade failed for Orders_Core`", true},
+		{"We are now preparing your modules - `11%` (We expect them to be ready at 18:21)", true}, // a part in code
+		{"There were errors `preparing` some modules.", true},
 		{"Anyone seen this? There were errors preparing some modules.", true},
 		{"Why is this happening? Producer module 'Billing_CS' hasn't been prepared for the current OutSystems environment version.", true},
 		{"is this normal? there were errors preparing some modules, I think", false},

@@ -33,7 +33,7 @@ func normalize(raw string) *normalized {
 		}
 	}
 	n := normalized{orig: make([]byte, 0, len(raw)+8)}
-	lineStart := true
+	lineStart, closeQuote := true, -1
 	for i := 0; i < len(raw); {
 		if lineStart {
 			i = skipLineMarkers(raw, i)
@@ -62,8 +62,16 @@ func normalize(raw string) *normalized {
 		case c == '`' && strings.HasPrefix(raw[i:], "```"): // a code block stands apart from the sentence around it, as a line would
 			n.space('\n')
 			i += 3
-		case c == '`': // inline code quotes: "if you see `…`" is a sentence's, as with "…"
+		case c == '`' && (i == closeQuote || quotedCode(raw[i+1:])):
+			// Inline code holding a whole message quotes it: "if you see `…`"
+			// is a sentence's, as with "…".
 			n.emit(`"`)
+			if i != closeQuote {
+				closeQuote = i + 1 + strings.IndexByte(raw[i+1:], '`')
+			}
+			i++
+		case c == '`': // a part in code stands apart, as on a line of its own
+			n.space('\n')
 			i++
 		case c == 0x1b: // a terminal's code in a CI log (escCode)
 			i += len(escCode.FindString(raw[i:min(len(raw), i+600)]))
@@ -270,6 +278,14 @@ func entity(raw string, i int, n *normalized) int {
 // escCode is a terminal's code, dropped as the terminal showed no text for it: ESC [ parameters and a
 // final byte (colours), ESC ( B (tput's reset), ESC ] … BEL or ESC \ (a link), or ESC alone.
 var escCode = regexp.MustCompile(`^\x1b(?:\[[\x20-\x3f]*[\x40-\x7e]?|[()].|\][^\x07\x1b]*(?:\x07|\x1b\\))?`)
+
+// quotedCode reports whether the inline code that text (after its
+// opening backtick) starts reads as a message: words, from a capital letter,
+// closed on its line.
+func quotedCode(text string) bool {
+	end := strings.IndexByte(text, '`')
+	return end > 0 && text[0] >= 'A' && text[0] <= 'Z' && strings.IndexByte(text[:end], ' ') > 0 && strings.IndexByte(text[:end], '\n') < 0
+}
 
 // emojiCode is an emoji code like :warning: or :+1:, at most 48 bytes.
 var emojiCode = regexp.MustCompile(`^:[a-z0-9_+-]*[a-z][a-z0-9_+-]*:`)

@@ -32,8 +32,9 @@ func TestNormalize(t *testing.T) {
 		{"Producer: module", "Producer: module"},
 		{"time 10:15:02", "time 10:15:02"},
 		{"an :emoji: here", "an here"},
-		{"a `code` span", "a \"code\" span"},     // inline code quotes, as "…" does
-		{"a ```code``` block", "a\ncode\nblock"}, // a code block stands apart, as on a line of its own
+		{"a `code` span", "a\ncode\nspan"},                           // a part in code stands apart, as on a line of its own
+		{"see `Some words here` now", "see \"Some words here\" now"}, // code holding a message quotes it, as "…" does
+		{"a ```code``` block", "a\ncode\nblock"},                     // a code block stands apart, as on a line of its own
 		{"R&amp;D &lt;x&gt;", "R&D <x>"},
 		{"tab\there", "tab\there"},
 		{"crlf\r\nnext", "crlf\nnext"},
