@@ -139,8 +139,7 @@ func ParseEntries(data []byte, file string) ([]*Entry, error) {
 		return nil, &EntryError{File: file, Index: entryAtLine(root, err), Reason: err.Error()}
 	}
 	var errs []error
-	entries := make([]*Entry, 0, len(list))
-	seen := map[string]int{}
+	entries, seen := make([]*Entry, 0, len(list)), map[string]int{}
 	for i, e := range list {
 		reason := "empty entry"
 		if e == nil {
@@ -163,10 +162,9 @@ func ParseEntries(data []byte, file string) ([]*Entry, error) {
 
 // entryAtLine maps a YAML decode error's line to the 1-based entry index.
 func entryAtLine(root *yaml.Node, err error) int {
-	var line int
-	if _, after, ok := strings.Cut(err.Error(), "line "); ok {
-		fmt.Sscanf(after, "%d", &line)
-	}
+	var line int // 0 when the error names none: Sscanf reads nothing from ""
+	_, after, _ := strings.Cut(err.Error(), "line ")
+	fmt.Sscanf(after, "%d", &line)
 	if i := slices.IndexFunc(root.Content, func(n *yaml.Node) bool { return n.Line > line }); i >= 0 {
 		return i
 	}
@@ -221,11 +219,8 @@ func validateEntry(e *Entry) string {
 // data; one with a built-in id replaces it (an operator's correction).
 func WithExtra(data []byte, file string) (*KB, error) {
 	extra, err := ParseEntries(data, file)
-	if err != nil {
-		return nil, err
-	}
-	base, err := ParseEntries(builtinKB, "knowledge.yaml (built in)")
-	if err != nil {
+	base, errBase := ParseEntries(builtinKB, "knowledge.yaml (built in)")
+	if err = cmp.Or(err, errBase); err != nil {
 		return nil, err
 	}
 	kb := &KB{byID: map[string]*Entry{}}

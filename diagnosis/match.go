@@ -89,10 +89,8 @@ func exactWord(l []byte, i int, w string) (int, bool) {
 // skipCellNoise skips a run of digits, separators and line breaks (a
 // time column) of at most 24 bytes at i, when letters follow it.
 func skipCellNoise(l []byte, i int) int {
-	j := i
-	for j < len(l) && j-i < 24 && (l[j] >= '0' && l[j] <= '9' || l[j] == '-' || l[j] == ':' || l[j] == '/' || l[j] == '.' || isSpace(l[j])) {
-		j++
-	}
+	cell := l[i:min(len(l), i+24)]
+	j := i + len(cell) - len(bytes.TrimLeft(cell, "0123456789-:/. \n\t"))
 	if j > i && j < len(l) && l[j] >= 'a' && l[j] <= 'z' {
 		return j
 	}
@@ -165,9 +163,7 @@ var threeLetters = regexp.MustCompile(`[a-z]{3}`)
 // matchAt matches t at start. Past the required elements a mismatch ends
 // the message early (it was cut off in the paste) instead of failing.
 func (t *template) matchAt(n *normalized, start int) (match, bool) {
-	l := n.lower
-	m := match{start: start}
-	i := start
+	l, m, i := n.lower, match{start: start}, start
 	for k := 0; k < len(t.elems); k++ {
 		e := &t.elems[k]
 		var next int
@@ -209,9 +205,6 @@ func (t *template) matchAt(n *normalized, start int) (match, bool) {
 		if e.kind != elPunct {
 			m.end = i
 		}
-	}
-	if m.end == 0 {
-		m.end = i
 	}
 	return m, true
 }

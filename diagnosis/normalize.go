@@ -36,9 +36,7 @@ func normalize(raw string) *normalized {
 	lineStart, closeQuote := true, -1
 	for i := 0; i < len(raw); {
 		if lineStart {
-			i = skipLineMarkers(raw, i)
-			lineStart = false
-			if i >= len(raw) {
+			if i, lineStart = skipLineMarkers(raw, i), false; i >= len(raw) {
 				break
 			}
 		}
@@ -183,14 +181,8 @@ func (n *normalized) space(c byte) {
 // "1. ", "2) ") at a line start, but for the space after the last.
 func skipLineMarkers(raw string, i int) int {
 	for {
-		j := i
-		for j < len(raw) && (raw[j] == ' ' || raw[j] == '\t') {
-			j++
-		}
-		rest, digits := raw[j:], 0
-		for digits < len(rest) && digits < 3 && rest[digits] >= '0' && rest[digits] <= '9' {
-			digits++
-		}
+		rest := strings.TrimLeft(raw[i:], " \t")
+		j, digits := len(raw)-len(rest), min(3, len(rest)-len(strings.TrimLeft(rest, "0123456789")))
 		r, size := utf8.DecodeRuneInString(rest)
 		switch {
 		case strings.HasPrefix(rest, "&gt;"):

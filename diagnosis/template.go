@@ -175,8 +175,7 @@ func compileTemplate(text, key string) (*template, error) {
 		prefix += len(e.word) + 1
 	}
 	if t.anchorBack > 0 {
-		// Room for line breaks, OCR debris, a time column between the words (see matchWord).
-		t.anchorBack = 2*t.anchorBack + 48
+		t.anchorBack = 2*t.anchorBack + 48 // room for line breaks, OCR debris, a time column between the words (matchWord)
 	}
 	if words := slices.DeleteFunc(slices.Clone(t.elems[:t.required]), func(e elem) bool { return e.kind != elWord }); len(words) < 3 {
 		return nil, errors.New("the key needs at least three literal words to be recognizable")

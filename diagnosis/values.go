@@ -34,8 +34,7 @@ func looksLikeChat(val []byte, strict bool) bool {
 
 // capture reads the value of element k at i: where the text goes on, and the value as written, a part of n.orig.
 func (t *template) capture(n *normalized, i, k int, framed bool) (int, []byte, bool) {
-	e := &t.elems[k]
-	l := n.lower
+	e, l := &t.elems[k], n.lower
 	i = skipSpaces(l, i)
 	if e.vkind == ValueNumber {
 		j := i
@@ -84,12 +83,9 @@ func (t *template) capture(n *normalized, i, k int, framed bool) (int, []byte, b
 		if p <= i && then != "" { // OCR may have joined the next two words: "thatis locking"
 			p = findWord(l, i, lim+len(then), word+then)
 		}
-		if p <= i {
-			return i, nil, false
-		}
-		// A name the template quotes, read without them (OCR drops quotes), holds no quote
-		// and is not a lower-case word of chat ("the producer module uses outdated references").
-		val := trimValue(n.orig[i:p])
+		// Empty when the word is not found (p <= i); a name the template quotes, read without them (OCR drops
+		// quotes), holds no quote and is not a lower-case word of chat ("the producer module uses outdated references").
+		val := trimValue(n.orig[i:max(i, p)])
 		if len(val) == 0 || (e.name == "module" && looksLikeChat(val, false)) || e.quoted && (bytes.ContainsAny(val, `'"`) || !opened && bytes.Equal(val, bytes.ToLower(val))) {
 			return i, nil, false
 		}
@@ -123,10 +119,8 @@ func (t *template) capture(n *normalized, i, k int, framed bool) (int, []byte, b
 	}
 	val := trimValue(n.orig[i:j])
 	// "… for HR_Onboarding-API - any idea?": a question after a dash is chatter.
-	if j < len(l) && (l[j] == '?' || l[j] == '!') {
-		if d := bytes.LastIndex(val, []byte(" - ")); d > 0 {
-			val = trimValue(val[:d])
-		}
+	if d := bytes.LastIndex(val, []byte(" - ")); d > 0 && j < len(l) && (l[j] == '?' || l[j] == '!') {
+		val = trimValue(val[:d])
 	}
 	// After a word ("… failed for X"), not a field's colon ("… 5 of 30: X"), chat may go on the sentence.
 	if len(val) == 0 || (e.name == "module" && looksLikeChat(val, t.elems[k-1].kind == elWord)) {
