@@ -115,8 +115,19 @@ var wrappedRest = regexp.MustCompile(`^[a-z][A-Za-z0-9_]*$`)
 func wrappedName(read, text string) []string {
 	// Only a name whose one space is the break: in "Orders and Billing" the
 	// break is more likely at a space of the name, as word wrap breaks.
-	if head, tail, ok := strings.Cut(read, " "); ok && !strings.Contains(tail, " ") && (strings.Contains(text, head+"\n"+tail) || strings.Contains(text, head+"\r\n"+tail)) {
-		return []string{head + tail, read}
+	head, tail, ok := strings.Cut(read, " ")
+	if !ok || strings.Contains(tail, " ") {
+		return nil
+	}
+	for _, br := range []string{"\n", "\r\n", "\r"} {
+		if strings.Contains(text, head+br+tail) {
+			return []string{head + tail, read}
+		}
+		// An underscore beside the break the diagnosis took for italics
+		// ("_… 'Billing_\nCS' …_"): the name's all the same.
+		if strings.Contains(text, head+"_"+br+tail) || strings.Contains(text, head+br+"_"+tail) {
+			return []string{head + "_" + tail, read}
+		}
 	}
 	return nil
 }

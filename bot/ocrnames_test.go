@@ -62,6 +62,11 @@ func TestWrappedNameInPastedTextIsAsked(t *testing.T) {
 		{"whole, a sentence after it", "2026-12-07 07:00:00 Upgrade Failure: Upgrade failed for Billing_CS\nAny idea why?", nil, "Billing_CS"},
 		{"whole, quoted on one line", fmt.Sprintf(producer, "Billing_CS"), nil, "Billing_CS"},
 		{"a name of words, broken at one of its spaces", fmt.Sprintf(producer, "Orders\nand Billing"), nil, "Orders and Billing"},
+		// A break beside an underscore is asked about as any other, the underscore kept.
+		{"before the break, at an underscore", fmt.Sprintf(producer, "Billing_\nCS"), []string{"Billing_CS", "Billing_ CS"}, ""},
+		{"after the break, at an underscore", fmt.Sprintf(producer, "CustomerPortal\r\n_CoreWidgets"), []string{"CustomerPortal_CoreWidgets", "CustomerPortal _CoreWidgets"}, ""},
+		{"at an underscore, not upgraded", "Incomplete Upgrade Module Billing\r\n_CS was deployed with an old OutSystems Platform Server version. Please publish Billing_CS to fix it.", []string{"Billing_CS", "Billing _CS"}, ""},
+		{"at an underscore, in italics", "_" + fmt.Sprintf(producer, "Billing_\nCS") + "_", []string{"Billing_CS", "Billing CS"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

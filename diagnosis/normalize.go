@@ -34,6 +34,7 @@ func normalize(raw string) *normalized {
 	}
 	n := normalized{orig: make([]byte, 0, len(raw)+8)}
 	lineStart, closeQuote := true, -1
+	italic := false // an underscore opened italics on this line
 	for i := 0; i < len(raw); {
 		if lineStart {
 			if i, lineStart = skipLineMarkers(raw, i), false; i >= len(raw) {
@@ -53,7 +54,7 @@ func normalize(raw string) *normalized {
 		case c == '\n' || c == '\r':
 			n.space('\n')
 			i++
-			lineStart = true
+			lineStart, italic = true, false
 		case c == ' ' || c == '\t':
 			n.space(c)
 			i++
@@ -88,9 +89,14 @@ func normalize(raw string) *normalized {
 			if j < len(raw) {
 				next = raw[j]
 			}
-			if opening, closing := !isWordByte(prev) && !isSpace(next), !isSpace(prev) && !isWordByte(next); !opening && !closing {
+			opening, closing := !isWordByte(prev) && !isSpace(next), !isSpace(prev) && !isWordByte(next)
+			// A name's underscore a hard wrap touches (Billing_\nCS, Billing\n_CS), unless italics opened or close on its line.
+			wrap := c == '_' && (closing && !italic && isWordByte(prev) && (next == '\n' || next == '\r') ||
+				opening && i > 0 && (raw[i-1] == '\n' || raw[i-1] == '\r') && isWordByte(next) && !closesItalic.MatchString(raw[j:]))
+			if wrap || !opening && !closing {
 				n.orig = append(n.orig, raw[i:j]...) // part of a name like Billing_CS or Billing__CS, not emphasis
 			}
+			italic = italic || c == '_' && opening && !wrap
 			i = j
 		case c == ':' && !isWordByte(n.last()) && emojiEnd(raw, i) > i:
 			i = emojiEnd(raw, i)
@@ -278,6 +284,9 @@ func quotedCode(text string) bool {
 	end := strings.IndexByte(text, '`')
 	return end > 0 && text[0] >= 'A' && text[0] <= 'Z' && strings.IndexByte(text[:end], ' ') > 0 && strings.IndexByte(text[:end], '\n') < 0
 }
+
+// closesItalic matches a line an underscore closes italics on (Slack's close on their line): after a character, before none.
+var closesItalic = regexp.MustCompile(`^[^\r\n]*[^\s_]_+(?:[^\pL\pN_]|$)`)
 
 // emojiCode is an emoji code like :warning: or :+1:, at most 48 bytes.
 var emojiCode = regexp.MustCompile(`^:[a-z0-9_+-]*[a-z][a-z0-9_+-]*:`)

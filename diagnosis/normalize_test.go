@@ -28,6 +28,10 @@ func TestNormalize(t *testing.T) {
 		{"Billing__CS, Sales~~Core and a**b", "Billing__CS, Sales~~Core and a**b"}, // a run inside a word is part of it
 		{"a **bold** and __underlined__ word", "a bold and underlined word"},
 		{"*_Billing__CS_*", "Billing__CS"},
+		{"'Billing_\nCS' and 'Billing\r\n_CS'", "'Billing_\nCS' and 'Billing\n_CS'"}, // a hard wrap beside a name's underscore
+		{"_an italic line_\n_and another_", "an italic line\nand another"},
+		{"_italics open\n_italics close_", "italics open\nitalics close"}, // Slack's italics close on their line
+		{"_wrapped italics in Billing_\nCS", "wrapped italics in Billing\nCS"},
 		{"a ** b", "a ** b"},
 		{"Producer: module", "Producer: module"},
 		{"time 10:15:02", "time 10:15:02"},
