@@ -217,6 +217,21 @@ func TestSeveralEnvironments(t *testing.T) {
 	}
 }
 
+// A hard wrap inside a number or a time (a terminal or log viewer cutting
+// every 80 columns) joins its digits: the whole percent and time are
+// recorded and shown, not the part before the break.
+func TestHardWrappedNumbersAreWhole(t *testing.T) {
+	b, store := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod")
+	msg(t, b, "C1", "U1", "2.1", "We are now preparing your modules - 6\n7% (We expect them to be ready at 18:\n21)")
+	st, _ := store.Status(context.Background(), "T1", "prod", 0)
+	if st.Preparation.Percent == nil || *st.Preparation.Percent != 67 || st.Preparation.Expected != "18:21" {
+		t.Errorf("after the wrapped banner: %+v, want 67%% expected at 18:21", st.Preparation)
+	}
+	out := text(msg(t, b, "C1", "U1", "2.2", "The 1-Click Publish started by ana.silva at 2026-03-02 10:15 can't proceed becau\nse there is an ongoing Modules upgrade, started by Compiler Service at 2026-03-0\n2 09:00, that is locking 'Orders_Core' module."))
+	mustSay(t, out, "2026-03-02 09:00")
+}
+
 func TestStatusMessagesAreQuiet(t *testing.T) {
 	b, store := newTestBot(t)
 	cmd(t, b, "C1", "U1", "track prod")

@@ -36,6 +36,7 @@ type elem struct {
 	name   string // elValue
 	vkind  ValueKind
 	quoted bool // elValue written between quotes in the template
+	stamp  bool // elValue: a number or time, which a hard wrap may cut ("6\n7%": wrapJoins)
 	maxLen int  // elValue, elGap: longest accepted value (characters; a gap's, bytes)
 }
 
@@ -106,11 +107,11 @@ func placeholder(tok string) (elem, error) {
 	}
 	e := elem{kind: elValue, name: name, maxLen: 202} // the store's longest name, and quotes
 	if strings.HasSuffix(name, "_at") {
-		e.maxLen = 64 // a time
+		e.maxLen, e.stamp = 64, true // a time
 	}
 	switch {
 	case kind == "number" || kind == "" && numberNames[name]:
-		e.vkind = ValueNumber
+		e.vkind, e.stamp = ValueNumber, true
 	case kind != "" && kind != "text":
 		return elem{}, fmt.Errorf("placeholder {%s}: kind must be number or text", spec)
 	}

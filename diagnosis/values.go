@@ -38,7 +38,7 @@ func (t *template) capture(n *normalized, i, k int, framed bool) (int, []byte, b
 	i = skipSpaces(l, i)
 	if e.vkind == ValueNumber {
 		j := i
-		for j < len(l) && j-i < 9 && l[j] >= '0' && l[j] <= '9' {
+		for j < len(l) && j-i < 9 && (l[j] >= '0' && l[j] <= '9' || j > i && l[j] == '\n' && wrapJoins(l, j, true)) {
 			j++
 		}
 		// Not the end of a larger number ("1,026", "1.026"): no count at all rather than a wrong one.
@@ -102,7 +102,7 @@ func (t *template) capture(n *normalized, i, k int, framed bool) (int, []byte, b
 	j := i
 	for j < end {
 		c := l[j]
-		if c == '\n' || c == '\t' || c == '|' || c == closer && closer != 0 && closer != '.' ||
+		if c == '\n' && !(e.stamp && wrapJoins(l, j, false)) || c == '\t' || c == '|' || c == closer && closer != 0 && closer != '.' ||
 			(c == '.' || c == ',' || c == ';' || c == '?' || c == '!') && (j+1 >= len(l) || isSpace(l[j+1])) {
 			break
 		}
@@ -183,12 +183,30 @@ func trimValue(b []byte) []byte {
 
 var keptDot = regexp.MustCompile(`^(?:[ .][mM]|[^ .]\.)\.$`)
 
-// valueOf returns element e's value read as b (of n.orig); line breaks and space runs read as one space.
+// valueOf returns element e's value read as b (of n.orig): whitespace reads as a space, a line break that cut a number
+// or time (wrapJoins) as nothing.
 func valueOf(e *elem, b []byte) Value {
-	text := strings.FieldsFunc(string(bytes.TrimSpace(b)), func(r rune) bool { return r < 0x80 && isSpace(byte(r)) })
-	v := Value{Name: e.name, Kind: e.vkind, Text: strings.Join(text, " ")}
+	b, text := bytes.TrimSpace(b), make([]byte, 0, len(b))
+	for k, c := range b {
+		if c != '\n' || !e.stamp || !wrapJoins(b, k, false) {
+			text = append(text, max(c, ' ')) // normalize left one byte of each whitespace run, and no other below ' '
+		}
+	}
+	v := Value{Name: e.name, Kind: e.vkind, Text: string(text)}
 	if e.vkind == ValueNumber {
-		v.Num, _ = strconv.Atoi(string(b)) // at most 9 digits, read by capture
+		v.Num, _ = strconv.Atoi(v.Text) // at most 9 digits, read by capture
 	}
 	return v
 }
+
+// wrapJoins reports whether the line break at l[j] cut a number, date or time: the digits and separators around it
+// read as one ("6\n7%", "18:\n21", "2026-03-0\n2"; not "2026-03-02\n09:00"), only digits for a number.
+func wrapJoins(l []byte, j int, number bool) bool {
+	before, after := l[max(0, j-32):j], l[j+1:min(len(l), j+33)]
+	before, after = before[len(bytes.TrimRight(before, stampChars)):], after[:len(after)-len(bytes.TrimLeft(after, stampChars))]
+	before, after = bytes.TrimLeft(before, ":./-"), bytes.TrimRight(after, ":./-") // "3\n0: Directory"
+	joined := append(slices.Clip(before), after...)
+	return len(before) > 0 && len(after) > 0 && stamp.Match(joined) && !(number && bytes.ContainsAny(joined, ":./-"))
+}
+
+var stamp, stampChars = regexp.MustCompile(`^(?:[0-9]+|[0-9]{1,4}[-/.][0-9]{1,2}[-/.][0-9]{2,4}|[0-9]{1,2}[:.][0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)$`), "0123456789:./-"
