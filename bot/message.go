@@ -64,16 +64,22 @@ func (b *Bot) Read(m Message) *Reading {
 	findings := b.engine.Diagnose(m.Text)
 	if tab := strings.IndexByte(m.Text, '\t'); len(findings) > 0 && tab >= 0 {
 		// Service Center's Error Log grid pasted with its header (its first
-		// line with a tab), perhaps after a line or two: read row by row as
-		// its export is, so a "This Module…" row gets its Module column.
+		// line with a tab), perhaps after a line or two and before more text
+		// (the banner quoted below it): read row by row as its export is, so
+		// a "This Module…" row gets its Module column, and the text around
+		// it as text.
 		start := strings.LastIndexByte(m.Text[:tab], '\n') + 1
-		if log, err := errorlog.Read([]byte(m.Text[start:]), errorlog.DefaultLimits); err == nil {
-			head, rows := b.engine.Diagnose(m.Text[:start]), b.readSheet(log).findings(b.engine.KB())
-			if len(head)+len(rows) >= len(findings) {
+		end := start + errorlog.TableLen(m.Text[start:])
+		if log, err := errorlog.Read([]byte(m.Text[start:end]), errorlog.DefaultLimits); err == nil {
+			head, rows, tail := b.engine.Diagnose(m.Text[:start]), b.readSheet(log).findings(b.engine.KB()), b.engine.Diagnose(m.Text[end:])
+			if len(head)+len(rows)+len(tail) >= len(findings) {
 				for i := range rows {
 					rows[i].Offset += start
 				}
-				findings = withVersionOf(findings, append(head, rows...))
+				for i := range tail {
+					tail[i].Offset += end
+				}
+				findings = withVersionOf(findings, slices.Concat(head, rows, tail))
 			}
 		}
 	}

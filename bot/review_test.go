@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -749,6 +750,47 @@ func TestPastedErrorLogGrid(t *testing.T) {
 			t.Errorf("prod lists %+v (%v), want Invoices_UI, Orders_UI, Billing_UI and Sales_UI", st.Modules, err)
 		}
 	})
+}
+
+// The grid followed by more text (the banner quoted below it, after an
+// empty line or not) is still read row by row, and the text after it as
+// text: a "This Module…" row keeps its Module column. A quoted cell of
+// several lines (an Excel copy's stack) is no end of the grid.
+func TestPastedErrorLogGridThenText(t *testing.T) {
+	const notUpgraded = "This Module hasn't been upgraded to the current environment version. Please publish the module. Alternatively, run another environment upgrade."
+	const banner = "There were errors preparing some modules.\n26 modules prepared successfully, 1 modules failed and 3 modules skipped."
+	grid := "Time of Log\tModule\tMessage\tSource\tServer\t\n" +
+		"2020-10-28 19:25:10\tInvoices_UI\t" + notUpgraded + "\tDeployService\tPRDFWS01\tDetail\n" +
+		"2020-10-28 19:25:11\tOrders_UI\tProducer module 'Billing_CS' hasn't been prepared for the current OutSystems environment version.\tDeployService\tPRDFWS01\tDetail\n"
+	stacked := "Time of Log\tModule\tMessage\tStack\n" +
+		"2020-10-28 19:25:10\tInvoices_UI\t" + notUpgraded + "\t\"   at OutSystems.A()\n   at OutSystems.B()\n   at OutSystems.C()\"\n" +
+		"2020-10-28 19:25:11\tSales_UI\t" + notUpgraded + "\t\n"
+	for name, tc := range map[string]struct {
+		paste string
+		want  []string // the modules listed
+	}{
+		"after an empty line":   {grid + "\nand the banner on the home page says:\n" + banner, []string{"Invoices_UI", "Billing_CS"}},
+		"right after the rows":  {grid + banner, []string{"Invoices_UI", "Billing_CS"}},
+		"a cell of three lines": {stacked + "\n" + banner, []string{"Invoices_UI", "Sales_UI"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			b, store := newTestBot(t)
+			cmd(t, b, "C1", "U1", "track prod 11.31.0")
+			out := text(msg(t, b, "C1", "U1", "1.1", tc.paste))
+			if strings.Contains(out, "Which module") {
+				t.Errorf("asks which module:\n%s", out)
+			}
+			st, _ := store.Status(context.Background(), "T1", "prod", -1)
+			var names []string
+			for _, m := range st.Modules {
+				names = append(names, m.Name)
+			}
+			slices.Sort(names)
+			if want := slices.Sorted(slices.Values(tc.want)); !slices.Equal(names, want) || st.Counts.Failed == nil || *st.Counts.Failed != 1 {
+				t.Errorf("prod lists %v, failed %v; want %v and the banner's counts:\n%s", names, st.Counts.Failed, want, out)
+			}
+		})
+	}
 }
 
 // The Error Log page copied whole, its grid's header and the page's

@@ -376,6 +376,28 @@ func readCSVFrom(text, first string, skipped int, below bool, lim Limits) (*Log,
 	return nil, ErrNoHeader
 }
 
+// TableLen is how much of text, a tab-separated table from its first line
+// (a grid pasted in a message), the table takes: up to an empty line or a
+// line without a tab outside a quoted cell, such as a sentence pasted
+// after the grid; all of it when none comes.
+func TableLen(text string) int {
+	r := csv.NewReader(strings.NewReader(text))
+	r.Comma, r.LazyQuotes, r.FieldsPerRecord, r.ReuseRecord = '\t', true, -1, true
+	for end := 0; ; {
+		if strings.HasPrefix(text[end:], "\n") || strings.HasPrefix(text[end:], "\r\n") {
+			return end // an empty line, which the reader would skip
+		}
+		rec, err := r.Read()
+		if err != nil {
+			return len(text)
+		}
+		if len(rec) < 2 {
+			return end
+		}
+		end = int(r.InputOffset())
+	}
+}
+
 // maxSharedPerRow is how many different texts (a workbook's shared
 // strings) a row may bring on average: an Error Log row has a few.
 // excelize keeps them all in memory, about 110 bytes each: 60 MB of tiny

@@ -110,6 +110,25 @@ func TestMultilineCellIsOneRow(t *testing.T) {
 	}
 }
 
+// A grid pasted in a message ends at an empty line or a line without a tab,
+// not inside a quoted cell of several lines.
+func TestTableLen(t *testing.T) {
+	const grid = "Time\tModule\tMessage\n10:00\tA\tx\n"
+	for _, tc := range []struct{ text, table string }{
+		{grid, grid},
+		{grid + "\nthe banner says:\nThere were errors", grid},
+		{grid + "There were errors preparing some modules.", grid},
+		{grid + "\r\nthen", grid},
+		{grid + "   \nthen", grid},
+		{grid + "10:01\tB\t\"at a\nat b\nat c\"\n10:02\tC\ty\nthanks", grid + "10:01\tB\t\"at a\nat b\nat c\"\n10:02\tC\ty\n"},
+		{grid + "10:01\tB\t\"unclosed\nrest", grid + "10:01\tB\t\"unclosed\nrest"},
+	} {
+		if n := TableLen(tc.text); tc.text[:n] != tc.table {
+			t.Errorf("TableLen(%q) takes %q, want %q", tc.text, tc.text[:n], tc.table)
+		}
+	}
+}
+
 // zipOf is a zip holding one entry of n zero bytes (a zip bomb when n is large).
 func zipOf(t testing.TB, name string, n int64) []byte {
 	var b bytes.Buffer
