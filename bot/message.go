@@ -71,6 +71,15 @@ func (b *Bot) Read(m Message) *Reading {
 		start := strings.LastIndexByte(m.Text[:tab], '\n') + 1
 		end := start + errorlog.TableLen(m.Text[start:])
 		if log, err := errorlog.Read([]byte(m.Text[start:end]), errorlog.DefaultLimits); err == nil {
+			// Its cells are Slack's text as the rest is (R&amp;D_Tools,
+			// <http://Billing.io|Billing.io>); an escape or a link starts with & or <.
+			for i := range log.Rows {
+				for f, cell := range log.Rows[i].Fields {
+					if strings.ContainsAny(cell, "&<") {
+						log.Rows[i].Fields[f] = diagnosis.Plain(cell)
+					}
+				}
+			}
 			head, rows, tail := b.engine.Diagnose(m.Text[:start]), b.readSheet(log).findings(b.engine.KB()), b.engine.Diagnose(m.Text[end:])
 			if len(head)+len(rows)+len(tail) >= len(findings) {
 				for i := range rows {

@@ -793,6 +793,40 @@ func TestPastedErrorLogGridThenText(t *testing.T) {
 	}
 }
 
+// A grid pasted in Slack comes with Slack's escapes and links in its
+// cells, as the rest of the message does: its Module column is read as
+// shown (R&D_Tools, not R&amp;D_Tools; Billing.io, not refused as a link).
+// An uploaded file's cells are the file's, not escaped: kept as they are.
+func TestPastedErrorLogGridCellsUnescaped(t *testing.T) {
+	const notUpgraded = "This Module hasn't been upgraded to the current environment version. Please publish the module. Alternatively, run another environment upgrade."
+	grid := "Time of Log\tModule\tMessage\tSource\tServer\t\n" +
+		"2020-10-28 19:25:10\tR&amp;D_Tools\t" + notUpgraded + "\tDeployService\tPRDFWS01\tDetail\n" +
+		"2020-10-28 19:25:11\t<http://Billing.io|Billing.io>\t" + notUpgraded + "\tDeployService\tPRDFWS01\tDetail\n" +
+		"2020-10-28 19:25:12\tR&amp;D_UI\tProducer module 'Billing_CS' hasn't been prepared for the current OutSystems environment version.\tDeployService\tPRDFWS01\tDetail\n"
+	b, store := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod 11.31.0")
+	out := text(msg(t, b, "C1", "U1", "1.1", grid))
+	mustSay(t, out, "consumers in these rows: R&D_UI")
+	if strings.Contains(out, "&amp;") || strings.Contains(out, "may not contain") {
+		t.Errorf("reply:\n%s", out)
+	}
+	st, _ := store.Status(context.Background(), "T1", "prod", -1)
+	var names []string
+	for _, m := range st.Modules {
+		names = append(names, m.Name)
+	}
+	if slices.Sort(names); !slices.Equal(names, []string{"Billing.io", "Billing_CS", "R&D_Tools"}) {
+		t.Errorf("prod lists %v, want Billing.io, Billing_CS and R&D_Tools:\n%s", names, out)
+	}
+	// The same rows in a shared file are the file's own text.
+	b, store = newTestBot(t)
+	cmd(t, b, "C1", "U1", "track prod 11.31.0")
+	imageMsg(t, b, "2.1", "", b.ReadFile("errors.txt", []byte(strings.ReplaceAll(grid, "<http://Billing.io|Billing.io>", "Billing.io"))))
+	if st, _ := store.Status(context.Background(), "T1", "prod", -1); !slices.ContainsFunc(st.Modules, func(m progress.Module) bool { return m.Name == "R&amp;D_Tools" }) {
+		t.Errorf("the file's module was changed: %+v", st.Modules)
+	}
+}
+
 // The Error Log page copied whole, its grid's header and the page's
 // version line with it: the rows are read one by one and still held back
 // when that version is not the target, as without the header.

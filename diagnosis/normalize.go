@@ -121,6 +121,9 @@ func normalize(raw string) *normalized {
 	return &normalized{orig: n.orig, lower: lower, search: search, ascii: ascii}
 }
 
+// Plain is text as the diagnosis reads it: Slack's escapes, links and markup folded (a pasted grid's cells).
+func Plain(text string) string { return string(bytes.TrimSpace(normalize(text).orig)) }
+
 // searchByte is what the search view makes of a byte.
 var searchByte = func() (t [256]byte) {
 	for c := range t {
@@ -277,16 +280,13 @@ func entity(raw string, i int, n *normalized) int {
 // final byte (colours), ESC ( B (tput's reset), ESC ] … BEL or ESC \ (a link), or ESC alone.
 var escCode = regexp.MustCompile(`^\x1b(?:\[[\x20-\x3f]*[\x40-\x7e]?|[()].|\][^\x07\x1b]*(?:\x07|\x1b\\))?`)
 
-// quotedCode reports whether the inline code that text (after its
-// opening backtick) starts reads as a message: words, from a capital letter,
-// closed on its line.
+// quotedCode reports whether inline code (text after its opening backtick) reads as a message: words from a capital, on its line.
 func quotedCode(text string) bool {
 	end := strings.IndexByte(text, '`')
 	return end > 0 && text[0] >= 'A' && text[0] <= 'Z' && strings.IndexByte(text[:end], ' ') > 0 && strings.IndexByte(text[:end], '\n') < 0
 }
 
-// closesItalic matches a line an underscore closes italics on (Slack's close on their line): after a character, before none.
-var closesItalic = regexp.MustCompile(`^[^\r\n]*[^\s_]_+(?:[^\pL\pN_]|$)`)
+var closesItalic = regexp.MustCompile(`^[^\r\n]*[^\s_]_+(?:[^\pL\pN_]|$)`) // a line an underscore closes italics on (Slack's: on their line)
 
 // emojiCode is an emoji code like :warning: or :+1:, at most 48 bytes.
 var emojiCode = regexp.MustCompile(`^:[a-z0-9_+-]*[a-z][a-z0-9_+-]*:`)

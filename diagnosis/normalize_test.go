@@ -103,3 +103,18 @@ func TestFindingsKeepTheirValues(t *testing.T) {
 		}
 	}
 }
+
+// Plain folds a pasted grid's cell as the diagnosis reads a message.
+func TestPlain(t *testing.T) {
+	for in, want := range map[string]string{
+		"R&amp;D_Tools":                  "R&D_Tools",
+		"<http://Billing.io|Billing.io>": "Billing.io",
+		"<http://Billing.io>":            "http://Billing.io",
+		" :warning: *Orders_UI* ":        "Orders_UI",
+		"Billing_CS":                     "Billing_CS",
+	} {
+		if got := Plain(in); got != want {
+			t.Errorf("Plain(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

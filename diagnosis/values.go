@@ -183,8 +183,7 @@ func trimValue(b []byte) []byte {
 
 var keptDot = regexp.MustCompile(`^(?:[ .][mM]|[^ .]\.)\.$`)
 
-// valueOf returns element e's value read as b (of n.orig): whitespace reads as a space, a line break that cut a number
-// or time (wrapJoins) as nothing.
+// valueOf returns element e's value read as b (of n.orig): whitespace as a space, a break inside a number or time as nothing.
 func valueOf(e *elem, b []byte) Value {
 	b, text := bytes.TrimSpace(b), make([]byte, 0, len(b))
 	for k, c := range b {
