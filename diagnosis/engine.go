@@ -51,8 +51,7 @@ func (e *Engine) Diagnose(text string) []Finding {
 	return findings
 }
 
-// findVersion returns the Platform Server version named ("Platform Server 11.31.0", "Version 11.10.0 (Build
-// 22500)"): of several, the one after "to" (the target), else the first; never a module's ("published with").
+// findVersion returns the Platform Server version named ("Version 11.10.0 (Build 22500)"): after "to", else the first; no module's.
 func findVersion(n *normalized) string {
 	l, first := n.lower, ""
 	for at := 0; ; at++ {
@@ -94,8 +93,7 @@ func findVersion(n *normalized) string {
 // buildLine is Service Center's line with its Platform Server version.
 var buildLine = regexp.MustCompile(`(?:^|\n)version ([0-9]+(?:\.[0-9]+)+) \(build `)
 
-// versionNumber is a version after "Platform Server [version]": "11.31.0", "(11.31.0)", "11.31.0." ending
-// a sentence, not a folder's name ("Platform Server 11.0\CustomHandlers"); and the target of "11.11.3 to 11.18.1".
+// versionNumber is a version after "Platform Server [version]" ("(11.31.0)", "11.31.0."; "11.11.3 to 11.18.1"'s target), no folder's.
 var versionNumber = regexp.MustCompile(`^[ \t\n]*[:(]?[ \t\n]*([0-9]+(?:\.[0-9]+)+)(?: ?(?:to|->|→) ?([0-9]+(?:\.[0-9]+)+))?\.?(?:[^\\.0-9]|$)`)
 
 // skipCloseMark skips a banner's close button read by OCR as a lone "x".

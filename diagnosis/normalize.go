@@ -8,8 +8,7 @@ import (
 	"unicode/utf8"
 )
 
-// Step 1 of the pipeline (README.md): fold what a paste adds to a product
-// message, so the later steps see its words as the product wrote them.
+// Step 1 of the pipeline (README.md): fold what a paste adds to a product message, as the product wrote it.
 
 // normalized is a text after normalize. The three views share offsets.
 type normalized struct {
@@ -23,8 +22,7 @@ var entities = []struct{ from, to string }{
 	{"&amp;", "&"}, {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", `"`}, {"&#39;", "'"}, {"&apos;", "'"}, {"&nbsp;", " "},
 }
 
-// normalize folds raw Slack message text, typography first so the markup rules see what it stands
-// for. A whitespace run becomes one byte: '\n' if it held a line break, '\t' a tab, else ' '.
+// normalize folds raw Slack text, typography first (for the markup rules); a whitespace run becomes '\n', '\t' or ' '.
 func normalize(raw string) *normalized {
 	for k := range len(raw) { // a byte loop: ContainsFunc's call per byte cost 1 µs per 4 KB, on every message
 		if raw[k] >= utf8.RuneSelf {
@@ -33,8 +31,7 @@ func normalize(raw string) *normalized {
 		}
 	}
 	n := normalized{orig: make([]byte, 0, len(raw)+8)}
-	lineStart, closeQuote := true, -1
-	italic := false // an underscore opened italics on this line
+	lineStart, italic, quoted := true, false, false // italic: an underscore opened italics on this line; quoted: in inline code that quotes
 	for i := 0; i < len(raw); {
 		if lineStart {
 			if i, lineStart = skipLineMarkers(raw, i), false; i >= len(raw) {
@@ -54,22 +51,14 @@ func normalize(raw string) *normalized {
 		case c == '\n' || c == '\r':
 			n.space('\n')
 			i++
-			lineStart, italic = true, false
+			lineStart, italic, quoted = true, false, false
 		case c == ' ' || c == '\t':
 			n.space(c)
 			i++
-		case c == '`' && strings.HasPrefix(raw[i:], "```"): // a code block stands apart from the sentence around it, as a line would
-			n.space('\n')
-			i += 3
-		case c == '`' && (i == closeQuote || quotedCode(raw[i+1:])):
-			// Inline code holding a whole message quotes it: "if you see `…`"
-			// is a sentence's, as with "…".
+		case c == '`' && (quoted || codeMessage.MatchString(raw[i+1:])): // inline code holding a message quotes it: "if you see `…`" is a sentence's
 			n.emit(`"`)
-			if i != closeQuote {
-				closeQuote = i + 1 + strings.IndexByte(raw[i+1:], '`')
-			}
-			i++
-		case c == '`': // a part in code stands apart, as on a line of its own
+			quoted, i = !quoted, i+1
+		case c == '`': // other code stands apart, as on a line of its own
 			n.space('\n')
 			i++
 		case c == 0x1b: // a terminal's code in a CI log (escCode)
@@ -140,8 +129,8 @@ var plain = func() (t [256]bool) {
 	return t
 }()
 
-// typography replaces typographic quotes, dashes, spaces and C1 controls (a terminal acts on some), invisible
-// characters (a name echoed with a bidi override would read reversed) and line separators by what they stand for.
+// typography replaces typographic quotes, dashes, spaces, C1 controls (a terminal acts on some), invisible
+// characters (a bidi override reverses a name) and line separators by what they stand for.
 var typography = func() *strings.Replacer {
 	pairs := []string{"\u2026", "...", "\u2028", "\n", "\u2029", "\n", "\u0085", "\n"}
 	for to, runes := range map[string]string{
@@ -186,8 +175,7 @@ func (n *normalized) space(c byte) {
 	}
 }
 
-// skipLineMarkers skips block-quote markers and list bullets ("- ", "• ",
-// "1. ", "2) ") at a line start, but for the space after the last.
+// skipLineMarkers skips block-quote markers and list bullets ("- ", "• ", "1. ", "2) ") at a line start, but the last space.
 func skipLineMarkers(raw string, i int) int {
 	for {
 		rest := strings.TrimLeft(raw[i:], " \t")
@@ -276,15 +264,10 @@ func entity(raw string, i int, n *normalized) int {
 	return i + 1
 }
 
-// escCode is a terminal's code, dropped as the terminal showed no text for it: ESC [ parameters and a
-// final byte (colours), ESC ( B (tput's reset), ESC ] … BEL or ESC \ (a link), or ESC alone.
+// escCode is a terminal's code (ESC [ … colours, ESC ( B reset, ESC ] … a link, ESC alone): it showed no text.
 var escCode = regexp.MustCompile(`^\x1b(?:\[[\x20-\x3f]*[\x40-\x7e]?|[()].|\][^\x07\x1b]*(?:\x07|\x1b\\))?`)
 
-// quotedCode reports whether inline code (text after its opening backtick) reads as a message: words from a capital, on its line.
-func quotedCode(text string) bool {
-	end := strings.IndexByte(text, '`')
-	return end > 0 && text[0] >= 'A' && text[0] <= 'Z' && strings.IndexByte(text[:end], ' ') > 0 && strings.IndexByte(text[:end], '\n') < 0
-}
+var codeMessage = regexp.MustCompile("^[A-Z][^`\n]* [^`\n]*`") // inline code (after its opening backtick) that reads as a message: words from a capital, on its line
 
 var closesItalic = regexp.MustCompile(`^[^\r\n]*[^\s_]_+(?:[^\pL\pN_]|$)`) // a line an underscore closes italics on (Slack's: on their line)
 
