@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -280,5 +283,41 @@ func TestBoltDamagedPage(t *testing.T) {
 	}
 	if found == 0 {
 		t.Error("no damaged page was found at all")
+	}
+}
+
+// An undo record written before the state snapshot held NewsAt still puts
+// the state back, and leaves the first news as it is.
+func TestBoltUndoOfAnOlderSnapshot(t *testing.T) {
+	s := newBoltStore(t, BoltOptions{})
+	track(t, s, TrackRequest{Environment: "prod", Channel: "C1"})
+	apply(t, s, "prod", Change{Kind: ChangeAddModules, Key: "a1", Actor: "U1", At: t0, Reason: ReasonFailed, Modules: []string{"A_Core"}})
+	apply(t, s, "prod", Change{Kind: ChangePreparing, Key: "banner", At: t0.Add(time.Hour), Preparation: Preparation{Percent: new(40)}})
+	news := status(t, s, "prod", 0).FirstNews
+	older := regexp.MustCompile(`,"NewsAt":\d+`)
+	if err := s.db.Update(func(tx *bolt.Tx) error {
+		ub := envBucket(tx, ws, "prod").Bucket(bktUndo)
+		v := ub.Get([]byte("banner"))
+		var r undoRecord
+		if err := json.Unmarshal(v[8:], &r); err != nil {
+			return err
+		}
+		for i, it := range r.Items {
+			if it.Kind == "s" { // as the earlier build wrote them
+				r.Items[i].Before, r.Items[i].After = older.ReplaceAll(it.Before, nil), older.ReplaceAll(it.After, nil)
+			}
+		}
+		js, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		return ub.Put([]byte("banner"), append(slices.Clone(v[:8]), js...))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	res := apply(t, s, "prod", Change{Kind: ChangeUndo, Key: "undo-banner", At: t0.Add(2 * time.Hour), Undoes: []string{"banner"}})
+	st := status(t, s, "prod", 0)
+	if res.KeptState || st.Preparation.Percent != nil || !st.FirstNews.Equal(news) {
+		t.Errorf("undo of an older snapshot: kept state %v, percent %v, first news %v; want the state put back and the first news %v", res.KeptState, st.Preparation.Percent, st.FirstNews, news)
 	}
 }

@@ -54,7 +54,20 @@ type metaSnap struct {
 	Current, Total, Prepared, Failed, Skipped *int
 	Covered                                   bool  `json:",omitempty"`
 	PrepAt                                    int64 `json:",omitempty"`
-	NewsAt                                    int64 `json:",omitempty"`
+	NewsAt                                    int64 // always written: a record without it is older (olderSnap)
+}
+
+// olderSnap is the state snapshot now as a record written before it held
+// NewsAt holds it, when like is such a record: the state is compared on
+// the fields the record holds, as applyLua compares SNAP's first n.
+func olderSnap(now, like []byte) []byte {
+	if like == nil || bytes.Contains(like, []byte(`"NewsAt"`)) {
+		return now
+	}
+	if i := bytes.LastIndex(now, []byte(`,"NewsAt":`)); i >= 0 {
+		return append(now[:i:i], '}')
+	}
+	return now
 }
 
 var (
@@ -125,11 +138,11 @@ func (u boltUndo) set(kind, key string, v []byte) error {
 		}
 		return u.rb.Put([]byte(key), v)
 	}
-	var m metaSnap
+	r := u.rec
+	m := metaSnap{NewsAt: r.NewsAt} // kept when v is older than NewsAt
 	if err := json.Unmarshal(v, &m); err != nil {
 		return fmt.Errorf("decode state: %w", err)
 	}
-	r := u.rec
 	r.State, r.Percent, r.Expected, r.Current, r.Total, r.Prepared, r.Failed, r.Skipped, r.Covered, r.PrepAt, r.NewsAt = m.State, m.Percent, m.Expected, m.Current, m.Total, m.Prepared, m.Failed, m.Skipped, m.Covered, m.PrepAt, m.NewsAt
 	return nil
 }
@@ -242,7 +255,11 @@ func (u boltUndo) undo(eb *bolt.Bucket, keys []string, now int64, res *Result) (
 			}
 		}
 		for _, it := range items {
-			if left[it.Key] || bytes.Equal(u.get(it.Kind, it.Key), it.After) {
+			cur := u.get(it.Kind, it.Key)
+			if it.Kind == "s" {
+				cur = olderSnap(cur, it.After)
+			}
+			if left[it.Key] || bytes.Equal(cur, it.After) {
 				continue
 			}
 			left[it.Key] = true
