@@ -141,6 +141,7 @@ func mentionedEnvironments(text string, envs []progress.Environment, findings []
 	module := func(w string) bool {
 		return slices.ContainsFunc(findings, func(f diagnosis.Finding) bool { return strings.EqualFold(f.Text("module"), w) })
 	}
+	compared := []string{"as", "like", "same"}
 	for i, w := range words {
 		w = strings.TrimSuffix(strings.TrimSuffix(w, "'s"), "’s")
 		if r, _ := utf8.DecodeRuneInString(w); len(w) > 40 || !unicode.IsLetter(r) || strings.EqualFold(w, "the") {
@@ -151,10 +152,14 @@ func mentionedEnvironments(text string, envs []progress.Environment, findings []
 			p--
 		}
 		prep := wordIs(words, p, "in", "on", "for", "from")
+		// A comparison names no environment: "same as dev", "we had in dev",
+		// "as we saw in dev" ("saw in dev" alone reports it); nor does where
+		// something came from ("from dev to test").
 		switch {
-		case wordIs(words, p, "as", "like", "than"), // "same as dev"
-			prep && wordIs(words, p-1, "had", "as", "like", "than"),      // "we had in dev" ("saw in dev" reports it)
-			prep && wordIs(words, p, "from") && wordIs(words, i+1, "to"): // where it came from
+		case wordIs(words, p, "as", "like", "than"),
+			prep && wordIs(words, p-1, "had", "as", "like", "than"),
+			prep && wordIs(words, p-1, "saw", "seen") && (wordIs(words, p-2, compared...) || wordIs(words, p-3, compared...)),
+			prep && wordIs(words, p, "from") && wordIs(words, i+1, "to"):
 			continue
 		case prep, wordIs(words, p, "to") && (wordIs(words, p-2, "from") || wordIs(words, p-3, "from") && wordIs(words, p-2, "the")):
 		default:

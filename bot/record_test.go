@@ -246,6 +246,9 @@ func TestEnvironmentTheWordsName(t *testing.T) {
 		{"We had it in prod too, now failing on test: " + producer, ""}, // no comparison word before "in": two named
 		{"Just saw in prod: " + producer, "prod"},                       // seeing it there reports it
 		{"Seen on test a minute ago: " + producer, "test"},
+		{"Failed on test, same as we saw in dev: " + producer, "test"},
+		{"Like we saw in prod, now failing on test: " + producer, "test"},
+		{"Now failing on test, as seen in prod: " + producer, "test"},
 		{"dev -> test: " + producer, ""},                      // an arrow is no label: two named
 		{"&gt; prod: " + producer + "\nSame on test now", ""}, // a quote's label yields to the writer's words
 		{"&gt; prod: " + producer + "\nAny idea?", "prod"},
