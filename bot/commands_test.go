@@ -1083,6 +1083,8 @@ func TestCommandOrPasteToTheBot(t *testing.T) {
 		{"<@UBOT> diagnose " + summary, true},
 		{"<@UBOT> Failed to set permissions for OutSystems services.", false},
 		{"<@UBOT> take a look at this:\n" + summary, false},
+		{"<@UBOT> take a look (SC says: " + summary + ")", false},
+		{"<@UBOT> done with this? (Producer module 'Billing_CS' hasn't been prepared for the current OutSystems environment version.)", false},
 	} {
 		b, store := newTestBot(t)
 		cmd(t, b, "C1", "U1", "track prod 11.31.0")

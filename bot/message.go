@@ -40,9 +40,19 @@ func (b *Bot) CommandText(text string) (string, bool) {
 	// A paste addressed to the bot whose first word is a command's ("@upgradebot
 	// Failed to set permissions…", "@upgradebot take a look: There were
 	// errors…") is the paste: run as the command, its words would be modules.
-	// A command's comment in parentheses may quote an error.
-	if def.name != "diagnose" && def.name != "help" && len(b.engine.Diagnose(comments.ReplaceAllString(rest, " "))) > 0 {
-		return "", false
+	// Only a command's comment in parentheses may quote the error of a
+	// module it names ("failed Billing_CS (Upgrade failed for Billing_CS)").
+	if def.name == "diagnose" || def.name == "help" {
+		return rest, true
+	}
+	var outside string
+	for i, f := range b.engine.Diagnose(rest) {
+		if i == 0 {
+			outside = comments.ReplaceAllString(rest, " ")
+		}
+		if mod := f.Text("module"); mod == "" || !strings.Contains(outside, mod) {
+			return "", false
+		}
 	}
 	return rest, true
 }
