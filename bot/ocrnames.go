@@ -36,6 +36,7 @@ type nameQuestion struct {
 	Key        string   // the question's change key: one answer is recorded
 	Codes      []string // the `record <code>` of each candidate, once kept
 	Wrapped    bool     // in pasted text, cut by a line break (not read by OCR)
+	Pasted     bool     // a module page's title in pasted text (not read by OCR)
 }
 
 // modulePage is the title of Service Center's module page, as OCR reads it.
@@ -209,11 +210,15 @@ func (b *Bot) checkedPlan(ctx context.Context, m Message, parts []part) ([]part,
 		var findings []diagnosis.Finding
 		for _, f := range p.findings {
 			read := f.Text("module")
-			if title := modulePageTitle(p.text); !pasted && f.ID == "module-not-upgraded" && read == "" && title != "" {
+			page := p.text
+			if pasted {
+				page = m.Text // the page copied as text
+			}
+			if title := modulePageTitle(page); f.ID == "module-not-upgraded" && read == "" && title != "" {
 				// Service Center's module page names its module in its
 				// title, not in the message: asked, not recorded.
 				if !slices.ContainsFunc(questions, func(q nameQuestion) bool { return q.Read == title }) {
-					questions = append(questions, nameQuestion{Read: title, Candidates: []string{title}, Reason: progress.ReasonNotUpgraded, Key: p.key + ":page:" + title})
+					questions = append(questions, nameQuestion{Read: title, Candidates: []string{title}, Reason: progress.ReasonNotUpgraded, Key: p.key + ":page:" + title, Pasted: pasted})
 				}
 			}
 			if read == "" || (f.ID != "producer-not-prepared" && f.ID != "module-upgrade-failed" && (f.Entry == nil || f.Entry.Republish == "")) {
@@ -343,8 +348,11 @@ func (b *Bot) keepQuestions(ctx context.Context, m Message, env, replyKey string
 // buttons each; more names than maxQuestions are named, not asked.
 func (b *Bot) questionBlocks(r *Reply, env string, qs []nameQuestion, total int) {
 	from := " read from the screenshot"
-	if !slices.ContainsFunc(qs, func(q nameQuestion) bool { return !q.Wrapped }) {
+	switch {
+	case !slices.ContainsFunc(qs, func(q nameQuestion) bool { return !q.Wrapped }):
 		from = ", cut by a line break in the message"
+	case !slices.ContainsFunc(qs, func(q nameQuestion) bool { return !q.Wrapped && !q.Pasted }):
+		from = " in the message"
 	}
 	r.Section(Line{T(":mag: I am not sure of these module names" + from + ", so I did not record them for "), B(env), T(". Which module is it?")})
 	for i, q := range qs {
@@ -352,7 +360,11 @@ func (b *Bot) questionBlocks(r *Reply, env string, qs []nameQuestion, total int)
 		case q.Wrapped:
 			r.Context(Line{T("Cut as "), C(q.Read), T(":")})
 		case q.Reason == progress.ReasonNotUpgraded: // a module page's title (modulePageTitle)
-			r.Context(Line{T("The screenshot is of the page of "), C(q.Read), T(" in Service Center: is it the module not upgraded?")})
+			what := "The screenshot"
+			if q.Pasted {
+				what = "The text pasted"
+			}
+			r.Context(Line{T(what + " is of the page of "), C(q.Read), T(" in Service Center: is it the module not upgraded?")})
 		default:
 			r.Context(Line{T("Read as "), C(q.Read), T(":")})
 		}

@@ -261,6 +261,13 @@ func TestModulePageScreenshot(t *testing.T) {
 	if st, _ := store.Status(context.Background(), "T1", "prod", -1); st.ModuleCount != 1 || st.Modules[0].Reason != progress.ReasonNotUpgraded {
 		t.Errorf("after the answer: %+v", st.Modules)
 	}
+	// The page copied as text is asked about the same way.
+	paste := "Module EmployeeServices\nBack to Modules List\tGeneral Log\tError Log\nStatus\tThis Module hasn’t been upgraded to the current environment version. Please publish the module. Alternatively, run another environment upgrade."
+	pr := msg(t, b, "C1", "U1", "5.2", paste)
+	mustSay(t, text(pr), "The text pasted is of the page of EmployeeServices in Service Center")
+	if _, ok := buttonsOf(pr.Reply)["EmployeeServices"]; !ok {
+		t.Errorf("no button for the pasted page's module:\n%s", text(pr))
+	}
 	// Another page's text, or the message alone, asks nothing.
 	if modulePageTitle("Module EmployeeServices\nThis Module hasn't been upgraded") != "" {
 		t.Error("a title without the page's link read as the module page")
