@@ -37,6 +37,11 @@ type planned struct {
 	Pos int `json:"-"`
 }
 
+// outcome reports whether p records the preparation's news (a summary, a state, its progress).
+func (p planned) outcome() bool {
+	return p.Kind == progress.ChangeSummary || p.Kind == progress.ChangeState || p.Kind == progress.ChangePreparing
+}
+
 // key is the change key of p in the part keyed part.
 func (p planned) key(part string) string { return fmt.Sprintf("%s#%d", part, p.Pos) }
 

@@ -630,8 +630,7 @@ func (b *Bot) applyPlanned(ctx context.Context, workspace, env, actor, key strin
 		var err error
 		if len(p.Modules) > 0 || !guarded {
 			c := p.change(p.key(key), actor, key)
-			outcome := p.Kind == progress.ChangeSummary || p.Kind == progress.ChangeState || p.Kind == progress.ChangePreparing
-			if correcting(ctx) && outcome && p.Version == "" {
+			if correcting(ctx) && p.outcome() && p.Version == "" {
 				// An edit of a message that recorded a summary or banner
 				// corrects it (its first version undone): not older news.
 				c.Force, c.Correction = true, true
@@ -679,7 +678,6 @@ func (b *Bot) apply(ctx context.Context, workspace, env, actor, key string, chan
 				continue
 			}
 		}
-		outcome := p.Kind == progress.ChangeSummary || p.Kind == progress.ChangeState || p.Kind == progress.ChangePreparing
 		p, res, err := b.applyPlanned(ctx, workspace, env, actor, key, p, guarded, &out)
 		if err != nil {
 			out.err = b.storeError("record", err)
@@ -719,7 +717,7 @@ func (b *Bot) apply(ctx context.Context, workspace, env, actor, key string, chan
 			out.lines = append(out.lines, b.reopenedLine(m))
 		}
 		out.cleared = out.cleared || res.AllClear()
-		out.outcome = out.outcome || outcome
+		out.outcome = out.outcome || p.outcome()
 		out.keys = append(out.keys, p.key(key))
 		out.state = res.State
 		if res.NotReplicated && !out.unreplicated {
