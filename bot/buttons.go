@@ -348,7 +348,7 @@ func (b *Bot) chooseEnv(ctx context.Context, a Action, v buttonValue) Response {
 	}
 	// The message's author reported what it names; the click only says where.
 	author := cmp.Or(m.User, a.User)
-	out := b.applyParts(ctx, a.Workspace, v.Env, author, messageKey(m), changes, false)
+	out := b.applyParts(ctx, a.Workspace, v.Env, author, messageKey(m), k.KeptAt, changes, false)
 	if out.err != nil {
 		b.forgetChoice(ctx, a.Workspace, v.Key, v.Env) // not recorded: any environment may be chosen again
 		return private(out.err)

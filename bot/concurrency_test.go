@@ -395,6 +395,15 @@ func TestDecidedOnWhatItRead(t *testing.T) {
 			kind: progress.ChangeUndo, between: "failed New_Core",
 			listed: []string{"New_Core"}, say: "prod's new upgrade has news since the reset",
 		},
+		{
+			name:  "a paste sent before a reset that lands before its write",
+			setUp: func(t *testing.T, r rig) Button { cmd(t, r.b1, "C1", "U1", "failed Old_Core"); return Button{} },
+			race: func(ctx context.Context, r rig, _ Button) Response {
+				return r.b1.HandleMessage(ctx, Message{Workspace: "T1", Channel: "C1", User: "U3", TS: slackTS(time.Minute), Text: "Upgrade Failure: Upgrade failed for Orders_Core"})
+			},
+			kind: progress.ChangeAddModules, between: "reset prod --yes",
+			say: "That message came before prod's upgrade was started again",
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			replicas(t, func(t *testing.T, r rig) {

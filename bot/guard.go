@@ -304,10 +304,10 @@ func (b *Bot) recordHeld(ctx context.Context, workspace, channel, user string, h
 			key += fmt.Sprintf("~%d", h.Round)
 		}
 		c := hc.Change.change(key, user, h.Source)
-		c.Force = true
+		c.Force, c.SentAt = true, sentTime(h.At)
 		res, err := b.store.Apply(ctx, workspace, h.Env, c)
 		if err != nil {
-			return private(b.storeError("record", err))
+			return private(b.writeError(ctx, workspace, h.Env, err))
 		}
 		r.Context(describeRecorded(h.Env, hc.Change, res))
 		noteReplication(r, res.NotReplicated)

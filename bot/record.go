@@ -357,7 +357,7 @@ func (b *Bot) record(ctx context.Context, m Message, findings []diagnosis.Findin
 	if len(changes) > 0 {
 		// A part recorded before (the reply rebuilt for a late screenshot)
 		// still says what it recorded.
-		out = b.applyParts(ctx, m.Workspace, target.Name, m.User, messageKey(m), changes, true)
+		out = b.applyParts(ctx, m.Workspace, target.Name, m.User, messageKey(m), sentAt(m.TS), changes, true)
 	}
 	out.about = leftBy(*target, out.state, recorded(changes, out.held))
 	if l := b.consumersLine(ctx, m.Workspace, target.Name, changes); l != nil && len(waiting) == 0 {
@@ -575,8 +575,9 @@ func leftBy(env progress.Environment, state progress.State, changes []partChange
 
 // applyParts records each part's changes under its key, until one fails;
 // what is held back is kept for "Record anyway" under a code of source
-// (the message's key) and env.
-func (b *Bot) applyParts(ctx context.Context, workspace, env, actor, source string, parts []partChanges, repeats bool) recordOutcome {
+// (the message's key) and env. sent is when the message was sent (Unix
+// ms, 0: unknown): the store refuses it once env was reset after that.
+func (b *Bot) applyParts(ctx context.Context, workspace, env, actor, source string, sent int64, parts []partChanges, repeats bool) recordOutcome {
 	out := recordOutcome{env: env}
 	parts, err := b.whileOpen(ctx, workspace, env, parts)
 	if err != nil {
@@ -584,7 +585,7 @@ func (b *Bot) applyParts(ctx context.Context, workspace, env, actor, source stri
 		return out
 	}
 	for _, pc := range parts {
-		if out = b.apply(ctx, workspace, env, actor, pc.Key, pc.Changes, repeats, out); out.err != nil {
+		if out = b.apply(ctx, workspace, env, actor, pc.Key, sent, pc.Changes, repeats, out); out.err != nil {
 			return out
 		}
 		for i, p := range pc.Held {
@@ -618,7 +619,7 @@ const guardAttempts = 8
 // lists again a module just marked republished, nor two pastes at once
 // list more modules than Service Center counted. p comes back with the
 // modules it recorded; none, with a zero Result, when all were held.
-func (b *Bot) applyPlanned(ctx context.Context, workspace, env, actor, key string, p planned, guarded bool, out *recordOutcome) (planned, progress.Result, error) {
+func (b *Bot) applyPlanned(ctx context.Context, workspace, env, actor, key string, sent int64, p planned, guarded bool, out *recordOutcome) (planned, progress.Result, error) {
 	mods := p.Modules
 	for attempt := 1; ; attempt++ {
 		var beyond, again []string
@@ -635,7 +636,7 @@ func (b *Bot) applyPlanned(ctx context.Context, workspace, env, actor, key strin
 				// corrects it (its first version undone): not older news.
 				c.Force, c.Correction = true, true
 			}
-			c.IfRevision = rev
+			c.IfRevision, c.SentAt = rev, sentTime(sent)
 			res, err = b.store.Apply(ctx, workspace, env, c)
 			if errors.Is(err, progress.ErrChanged) && attempt < guardAttempts {
 				continue
@@ -660,7 +661,7 @@ func (b *Bot) applyPlanned(ctx context.Context, workspace, env, actor, key strin
 
 // apply records changes under key (#i appended for each); a change already
 // recorded is skipped, and described again when repeats is set.
-func (b *Bot) apply(ctx context.Context, workspace, env, actor, key string, changes []planned, repeats bool, out recordOutcome) recordOutcome {
+func (b *Bot) apply(ctx context.Context, workspace, env, actor, key string, sent int64, changes []planned, repeats bool, out recordOutcome) recordOutcome {
 	out.env = env
 	var envs []string // the workspace's environments, read once, when a name may be one
 	for _, p := range changes {
@@ -678,9 +679,9 @@ func (b *Bot) apply(ctx context.Context, workspace, env, actor, key string, chan
 				continue
 			}
 		}
-		p, res, err := b.applyPlanned(ctx, workspace, env, actor, key, p, guarded, &out)
+		p, res, err := b.applyPlanned(ctx, workspace, env, actor, key, sent, p, guarded, &out)
 		if err != nil {
-			out.err = b.storeError("record", err)
+			out.err = b.writeError(ctx, workspace, env, err)
 			return out
 		}
 		if p.Kind == progress.ChangeAddModules && len(p.Modules) == 0 {

@@ -423,6 +423,24 @@ func (b *Bot) restartAfter(ctx context.Context, workspace, env string, at int64)
 	return time.Time{}, progress.HistoryEntry{}
 }
 
+// writeError is the reply to a change of env the store did not record:
+// beforeRestart's when env was reset after the change's message was sent
+// (checked in the write, as a reset may land after beforeRestart read).
+func (b *Bot) writeError(ctx context.Context, workspace, env string, err error) *Reply {
+	if !errors.Is(err, progress.ErrStartedAgain) {
+		return b.storeError("record", err)
+	}
+	return b.restartedReply(env, cmp.Or(b.UpgradeStarted(ctx, workspace, env), b.now()))
+}
+
+// sentTime is sentAt's Unix ms as a time, zero for 0 (unknown).
+func sentTime(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms)
+}
+
 // clockSkew is how far Slack's clock, which stamps messages, and the
 // bot's, which stamps resets, may differ: a message stamped that little
 // before a reset is taken as sent after it.

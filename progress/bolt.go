@@ -207,7 +207,7 @@ func (s *BoltStore) wrap(op string, err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, ErrNotFound), errors.Is(err, ErrInvalid), errors.Is(err, ErrChanged):
+	case errors.Is(err, ErrNotFound), errors.Is(err, ErrInvalid), errors.Is(err, ErrChanged), errors.Is(err, ErrStartedAgain):
 		return err
 	case errors.Is(err, berrors.ErrDatabaseNotOpen):
 		return fmt.Errorf("progress: %s: %w: %w", op, ErrUnavailable, err)
@@ -236,6 +236,7 @@ type boltEnv struct {
 	Covered     bool   `json:"covered,omitempty"` // Status.UnnamedCovered
 	Rev         int64  `json:"rev,omitempty"`     // Environment.Revision
 	NewsAt      int64  `json:"news_at,omitempty"` // Environment.FirstNews
+	ResetAt     int64  `json:"reset_at,omitempty"` // the last reset (Change.SentAt)
 }
 
 func (r *boltEnv) clearPreparation() {
@@ -511,6 +512,9 @@ func (s *BoltStore) Apply(ctx context.Context, workspace, env string, c Change) 
 		}
 		if c.IfRevision != nil && rec.Rev != *c.IfRevision {
 			return ErrChanged
+		}
+		if !c.SentAt.IsZero() && rec.ResetAt > toMillis(c.SentAt) {
+			return ErrStartedAgain
 		}
 		mb, err := eb.CreateBucketIfNotExists(bktModules)
 		if err != nil {
@@ -884,7 +888,7 @@ func applyChange(rec *boltEnv, b modBuckets, c Change, mods []normalizedModule, 
 		}
 		rec.clearPreparation()
 		rec.Prepared, rec.Failed, rec.Skipped = nil, nil, nil
-		rec.ModuleCount, rec.NamedFS, rec.Covered, rec.NewsAt = 0, 0, false, 0
+		rec.ModuleCount, rec.NamedFS, rec.Covered, rec.NewsAt, rec.ResetAt = 0, 0, false, 0, toMillis(c.At)
 	}
 	return out, nil
 }

@@ -294,7 +294,7 @@ func TestBoltUndoOfAnOlderSnapshot(t *testing.T) {
 	apply(t, s, "prod", Change{Kind: ChangeAddModules, Key: "a1", Actor: "U1", At: t0, Reason: ReasonFailed, Modules: []string{"A_Core"}})
 	apply(t, s, "prod", Change{Kind: ChangePreparing, Key: "banner", At: t0.Add(time.Hour), Preparation: Preparation{Percent: new(40)}})
 	news := status(t, s, "prod", 0).FirstNews
-	older := regexp.MustCompile(`,"NewsAt":\d+`)
+	older := regexp.MustCompile(`,"NewsAt":\d+(,"ResetAt":\d+)?`)
 	if err := s.db.Update(func(tx *bolt.Tx) error {
 		ub := envBucket(tx, ws, "prod").Bucket(bktUndo)
 		v := ub.Get([]byte("banner"))

@@ -33,6 +33,7 @@ func runContractTests(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("DoneOfNothingListed", func(t *testing.T) { testDoneOfNothingListed(t, newStore(t)) })
 	t.Run("IfRevision", func(t *testing.T) { testIfRevision(t, newStore(t)) })
 	t.Run("FirstNews", func(t *testing.T) { testFirstNews(t, newStore(t)) })
+	t.Run("SentBeforeReset", func(t *testing.T) { testSentBeforeReset(t, newStore(t)) })
 	t.Run("NewRunAfterFailedStep", func(t *testing.T) { testNewRunAfterFailedStep(t, newStore(t)) })
 	t.Run("ReportAgainAfterUndoInNewRun", func(t *testing.T) { testReportAgainAfterUndoInNewRun(t, newStore(t)) })
 	t.Run("LookAlikeNames", func(t *testing.T) { testLookAlikeNames(t, newStore(t)) })
@@ -519,6 +520,49 @@ func testDoneOfNothingListed(t *testing.T, s Store) {
 	apply(t, s, "dev", Change{Kind: ChangeAddModules, Key: "again", Actor: "U3", At: t0.Add(3 * time.Hour), Reason: ReasonFailed, Modules: []string{"X_Core"}})
 	if st := status(t, s, "dev", 0); st.UpdatedBy != was.UpdatedBy || !st.UpdatedAt.Equal(was.UpdatedAt) || st.State != was.State {
 		t.Errorf("after an add of what is listed: %s by %s at %v; want as before, %s by %s at %v", st.State, st.UpdatedBy, st.UpdatedAt, was.State, was.UpdatedBy, was.UpdatedAt)
+	}
+}
+
+// testSentBeforeReset: a change of a message sent before the environment's
+// last reset is refused in the write, changing nothing, whatever was read
+// before it; one sent after is recorded; undoing the reset puts the
+// previous reset's time back.
+func testSentBeforeReset(t *testing.T, s Store) {
+	ctx := context.Background()
+	track(t, s, TrackRequest{Environment: "dev", Channel: "C1", Version: "11.31.0"})
+	add := func(key string, sent time.Time, mods ...string) error {
+		_, err := s.Apply(ctx, ws, "dev", Change{Kind: ChangeAddModules, Key: key, Actor: "U1", At: t0.Add(3 * time.Hour), SentAt: sent, Reason: ReasonFailed, Modules: mods})
+		return err
+	}
+	if err := add("never-reset", t0, "A_Core"); err != nil {
+		t.Fatalf("add sent before any reset: %v", err)
+	}
+	apply(t, s, "dev", Change{Kind: ChangeReset, Key: "r1", Actor: "U2", At: t0.Add(time.Hour)})
+	apply(t, s, "dev", Change{Kind: ChangeReset, Key: "r2", Actor: "U2", At: t0.Add(2 * time.Hour)})
+	if err := add("before-both", t0.Add(30*time.Minute), "B_Core"); !errors.Is(err, ErrStartedAgain) {
+		t.Errorf("add sent before both resets: %v; want ErrStartedAgain", err)
+	}
+	if err := add("between", t0.Add(90*time.Minute), "B_Core"); !errors.Is(err, ErrStartedAgain) {
+		t.Errorf("add sent between the resets: %v; want ErrStartedAgain", err)
+	}
+	if st := status(t, s, "dev", -1); st.ModuleCount != 0 {
+		t.Fatalf("%d listed after the refused adds; want 0", st.ModuleCount)
+	}
+	apply(t, s, "dev", Change{Kind: ChangeUndo, Key: "u2", Actor: "U2", At: t0.Add(150 * time.Minute), Undoes: []string{"r2"}})
+	if err := add("between-after-undo", t0.Add(90*time.Minute), "C_Core"); err != nil {
+		t.Errorf("add sent between the resets, after the second was undone: %v; want it recorded", err)
+	}
+	if err := add("before-first", t0.Add(30*time.Minute), "D_Core"); !errors.Is(err, ErrStartedAgain) {
+		t.Errorf("add sent before the first reset, after the second was undone: %v; want ErrStartedAgain", err)
+	}
+	if err := add("unknown-time", time.Time{}, "B_Core"); err != nil {
+		t.Errorf("add of a message whose time is unknown: %v; want it recorded", err)
+	}
+	if err := add("after", t0.Add(3*time.Hour), "E_Core"); err != nil {
+		t.Errorf("add sent after the resets: %v", err)
+	}
+	if st := status(t, s, "dev", -1); st.ModuleCount != 3 {
+		t.Errorf("%d listed; want 3 (C_Core, B_Core, E_Core)", st.ModuleCount)
 	}
 }
 

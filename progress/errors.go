@@ -18,6 +18,9 @@ var (
 	// ErrChanged means the environment changed since the revision a change
 	// was guarded by (Change.IfRevision); nothing changed: read and decide again.
 	ErrChanged = errors.New("progress: the environment changed since it was read")
+	// ErrStartedAgain means the environment was reset after the change's
+	// message was sent (Change.SentAt); nothing changed.
+	ErrStartedAgain = errors.New("progress: the upgrade was started again after the message was sent")
 )
 
 // ValidationError describes input that was refused; its message can be shown to the user.

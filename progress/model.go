@@ -279,6 +279,10 @@ type Change struct {
 	// (what is listed, republished, counted) is not applied once another
 	// change has landed in between.
 	IfRevision *int64
+	// SentAt, when set, is when the message behind the change was sent: the
+	// change is refused (ErrStartedAgain) when the environment was reset
+	// after it, as the message is about the upgrade before.
+	SentAt time.Time
 }
 
 // Result tells what an Apply did.

@@ -472,6 +472,7 @@ type wireChange struct {
 	Modules  []normalizedModule `json:"modules,omitempty"`
 	Edges    []string           `json:"edges,omitempty"` // "producer\nconsumer", ModuleKeys
 	IfRev    string             `json:"ifrev,omitempty"` // Change.IfRevision
+	Sent     int64              `json:"sent,omitempty"`  // Change.SentAt, Unix ms
 }
 
 // The keys of the changes an undo takes back travel as KEYS (see applyLua).
@@ -591,6 +592,9 @@ func (s *RedisStore) Apply(ctx context.Context, workspace, env string, c Change)
 		if c.IfRevision != nil && revision(meta) != *c.IfRevision {
 			return Result{}, ErrChanged
 		}
+		if resetAfter(meta["reset_at"], c.SentAt) {
+			return Result{}, ErrStartedAgain
+		}
 		if attempt == 0 {
 			if stored != nil {
 				withLegacyKeys(mods, stored.Val())
@@ -600,7 +604,7 @@ func (s *RedisStore) Apply(ctx context.Context, workspace, env string, c Change)
 				Current: c.Preparation.Current, Total: c.Preparation.Total,
 				Prepared: c.Counts.Prepared, Failed: c.Counts.Failed, Skipped: c.Counts.Skipped,
 				State: c.State, Reason: c.Reason, Source: c.Source, All: c.All, Modules: mods, Edges: edges,
-				IfRev: ifRevision(c),
+				IfRev: ifRevision(c), Sent: sentMillis(c),
 			}); err != nil {
 				return Result{}, fmt.Errorf("progress: encode change: %w", err)
 			}
@@ -634,6 +638,9 @@ func (s *RedisStore) Apply(ctx context.Context, workspace, env string, c Change)
 		}
 		if len(reply) == 1 && reply[0] == int64(3) {
 			return Result{}, ErrChanged
+		}
+		if len(reply) == 1 && reply[0] == int64(4) {
+			return Result{}, ErrStartedAgain
 		}
 		res, err := parseApplyReply(reply)
 		res.NotReplicated = notReplicated && err == nil
@@ -672,6 +679,21 @@ func guarded(c Change, st Status) []string {
 func revision(meta map[string]string) int64 {
 	n, _ := strconv.ParseInt(meta["rev"], 10, 64)
 	return n
+}
+
+// sentMillis is c.SentAt in Unix ms, 0 when unset.
+func sentMillis(c Change) int64 {
+	if c.SentAt.IsZero() {
+		return 0
+	}
+	return toMillis(c.SentAt)
+}
+
+// resetAfter reports whether an environment whose last reset was at
+// resetAt (Unix ms, "" for none) was reset after sent (zero: unknown).
+func resetAfter(resetAt string, sent time.Time) bool {
+	ms, err := strconv.ParseInt(resetAt, 10, 64)
+	return err == nil && !sent.IsZero() && ms > toMillis(sent)
 }
 
 // ifRevision is c.IfRevision as the script compares it, "" when unset.

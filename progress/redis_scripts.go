@@ -87,6 +87,7 @@ return 1
 // describeModules writes it; one that did nothing is not logged.
 // Returns {1} for a duplicate, {2} when a field read has moved (decide again),
 // {3} when the environment is no longer at the change's ifrev (ErrChanged),
+// {4} when it was reset after the change's message was sent (ErrStartedAgain),
 // else {0, state, remaining, became_empty, added, updated, removed,
 // not_found, became_done, kept, state_kept, undid, reopened, marked} with the name lists
 // joined by "\n" (module names never contain control characters). Lists
@@ -111,6 +112,7 @@ end
 local was = redis.call('HGET', meta, 'state')
 local c = cjson.decode(ARGV[1])
 if c.ifrev and c.ifrev ~= (redis.call('HGET', meta, 'rev') or '0') then return {3} end
+if c.sent and tonumber(redis.call('HGET', meta, 'reset_at') or '0') > c.sent then return {4} end
 local at = tonumber(ARGV[5])
 local actor = ARGV[6]
 local function given(v) return v ~= nil and v ~= cjson.null end
@@ -161,7 +163,7 @@ end
 local k = c.kind
 -- The states that follow the preparation's outcome (lifecycle.go's stage 2 and later).
 local outcome = {['finished-with-errors'] = true, failed = true, ready = true, republishing = true, done = true}
-local SNAP = {'state', 'percent', 'expected', 'current', 'total', 'prepared', 'failed', 'skipped', 'covered', 'prep_at', 'news_at'} -- new fields last: older snapshots restore what they hold
+local SNAP = {'state', 'percent', 'expected', 'current', 'total', 'prepared', 'failed', 'skipped', 'covered', 'prep_at', 'news_at', 'reset_at'} -- new fields last: older snapshots restore what they hold
 -- n: the state's first n fields (a snapshot taken before fields were added holds fewer).
 local function get(kind, key, n)
   if kind == 'm' then return redis.call('HGET', mods, key) end
@@ -409,6 +411,7 @@ elseif k == 'done' then
 elseif k == 'reset' then
   redis.call('DEL', mods, order, named, repub)
   redis.call('HDEL', meta, 'percent', 'expected', 'current', 'total', 'prep_at', 'prepared', 'failed', 'skipped', 'covered', 'news_at')
+  redis.call('HSET', meta, 'reset_at', ARGV[5])
   nfs = 0
 end
 local after = redis.call('ZCARD', order)

@@ -671,8 +671,8 @@ func TestRedisSettingsProblem(t *testing.T) {
 }
 
 // An undo record written before the state held Preparation.At (nine
-// fields, not eleven: FirstNews came later too) still puts the state back: the state is compared on the
-// fields the record holds.
+// fields, not twelve: FirstNews and the last reset came later too) still
+// puts the state back: the state is compared on the fields the record holds.
 func TestRedisUndoOfAnOlderSnapshot(t *testing.T) {
 	s, c := newTestRedisStore(t, RedisOptions{})
 	ctx := context.Background()
@@ -696,8 +696,8 @@ func TestRedisUndoOfAnOlderSnapshot(t *testing.T) {
 		}
 		for i := 2; i <= 3; i++ { // before and after, as the earlier build wrote them
 			var snap []any
-			if err := json.Unmarshal([]byte(item[i].(string)), &snap); err != nil || len(snap) != 11 {
-				t.Fatalf("state snapshot %v (%v), want 11 fields", item[i], err)
+			if err := json.Unmarshal([]byte(item[i].(string)), &snap); err != nil || len(snap) != 12 {
+				t.Fatalf("state snapshot %v (%v), want 12 fields", item[i], err)
 			}
 			older, _ := json.Marshal(snap[:9])
 			item[i] = string(older)

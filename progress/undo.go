@@ -55,17 +55,19 @@ type metaSnap struct {
 	Covered                                   bool  `json:",omitempty"`
 	PrepAt                                    int64 `json:",omitempty"`
 	NewsAt                                    int64 // always written: a record without it is older (olderSnap)
+	ResetAt                                   int64 // always written, as NewsAt
 }
 
 // olderSnap is the state snapshot now as a record written before it held
-// NewsAt holds it, when like is such a record: the state is compared on
-// the fields the record holds, as applyLua compares SNAP's first n.
+// NewsAt (or ResetAt) holds it, when like is such a record: the state is
+// compared on the fields the record holds, as applyLua compares SNAP's first n.
 func olderSnap(now, like []byte) []byte {
-	if like == nil || bytes.Contains(like, []byte(`"NewsAt"`)) {
-		return now
-	}
-	if i := bytes.LastIndex(now, []byte(`,"NewsAt":`)); i >= 0 {
-		return append(now[:i:i], '}')
+	for _, field := range []string{"NewsAt", "ResetAt"} { // in the order they were added
+		if like != nil && !bytes.Contains(like, []byte(`"`+field+`"`)) {
+			if i := bytes.LastIndex(now, []byte(`,"`+field+`":`)); i >= 0 {
+				return append(now[:i:i], '}')
+			}
+		}
 	}
 	return now
 }
@@ -94,7 +96,7 @@ func (u boltUndo) get(kind, key string) []byte {
 		return bytes.Clone(u.rb.Get([]byte(key)))
 	}
 	r := u.rec
-	b, _ := json.Marshal(metaSnap{r.State, r.Percent, r.Expected, r.Current, r.Total, r.Prepared, r.Failed, r.Skipped, r.Covered, r.PrepAt, r.NewsAt})
+	b, _ := json.Marshal(metaSnap{r.State, r.Percent, r.Expected, r.Current, r.Total, r.Prepared, r.Failed, r.Skipped, r.Covered, r.PrepAt, r.NewsAt, r.ResetAt})
 	return b
 }
 
@@ -139,11 +141,11 @@ func (u boltUndo) set(kind, key string, v []byte) error {
 		return u.rb.Put([]byte(key), v)
 	}
 	r := u.rec
-	m := metaSnap{NewsAt: r.NewsAt} // kept when v is older than NewsAt
+	m := metaSnap{NewsAt: r.NewsAt, ResetAt: r.ResetAt} // kept when v is older than they are
 	if err := json.Unmarshal(v, &m); err != nil {
 		return fmt.Errorf("decode state: %w", err)
 	}
-	r.State, r.Percent, r.Expected, r.Current, r.Total, r.Prepared, r.Failed, r.Skipped, r.Covered, r.PrepAt, r.NewsAt = m.State, m.Percent, m.Expected, m.Current, m.Total, m.Prepared, m.Failed, m.Skipped, m.Covered, m.PrepAt, m.NewsAt
+	r.State, r.Percent, r.Expected, r.Current, r.Total, r.Prepared, r.Failed, r.Skipped, r.Covered, r.PrepAt, r.NewsAt, r.ResetAt = m.State, m.Percent, m.Expected, m.Current, m.Total, m.Prepared, m.Failed, m.Skipped, m.Covered, m.PrepAt, m.NewsAt, m.ResetAt
 	return nil
 }
 
