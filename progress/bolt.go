@@ -233,9 +233,9 @@ type boltEnv struct {
 	UpdatedBy   string `json:"updated_by,omitempty"`
 	NamedFS     int    `json:"named_fs"`
 	ModuleCount int    `json:"module_count"`
-	Covered     bool   `json:"covered,omitempty"` // Status.UnnamedCovered
-	Rev         int64  `json:"rev,omitempty"`     // Environment.Revision
-	NewsAt      int64  `json:"news_at,omitempty"` // Environment.FirstNews
+	Covered     bool   `json:"covered,omitempty"`  // Status.UnnamedCovered
+	Rev         int64  `json:"rev,omitempty"`      // Environment.Revision
+	NewsAt      int64  `json:"news_at,omitempty"`  // Environment.FirstNews
 	ResetAt     int64  `json:"reset_at,omitempty"` // the last reset (Change.SentAt)
 }
 
