@@ -135,6 +135,7 @@ func TestGuardedRecording(t *testing.T) {
 			}
 			return st.State
 		}
+		msg(t, b, "C1", "U1", "0.9", producerPaste) // listed: the clean summary leaves prod ready, not done
 		msg(t, b, "C1", "U1", "1.0", "26 modules prepared successfully, 0 modules failed and 0 modules skipped.")
 		if state() != progress.StateReady {
 			t.Fatalf("state %s, want ready", state())
@@ -178,6 +179,37 @@ func TestGuardedRecording(t *testing.T) {
 		}
 		// The older banner's button, clicked: recorded (forced) as it was.
 		mustSay(t, text(cmd(t, b, "C1", "U3", "record nosuchcode")), "I don't know the code")
+	})
+}
+
+// A clean summary (none failed or skipped) is the all-clear when nothing is
+// listed: after the list was emptied before it ("its summary is awaited"),
+// or when nothing was ever listed; with a module listed, prod is ready.
+func TestCleanSummaryIsAllClear(t *testing.T) {
+	const clean = "30 modules prepared successfully, 0 modules failed and 0 modules skipped."
+	eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
+		for _, tc := range []struct {
+			env, paste, done string
+			want            progress.State
+			say             string
+		}{
+			{"prod", producerPaste, "done prod: Billing_CS", progress.StateDone, "All clear on prod"},
+			{"qa", "", "", progress.StateDone, "All clear on qa"},
+			{"dev", producerPaste, "", progress.StateReady, "Recorded for dev: preparation finished"},
+		} {
+			cmd(t, b, "C"+tc.env, "U1", "track "+tc.env+" 11.31.0")
+			if tc.paste != "" {
+				msg(t, b, "C"+tc.env, "U1", "1.0", tc.paste)
+			}
+			if tc.done != "" {
+				mustSay(t, text(cmd(t, b, "C"+tc.env, "U1", tc.done)), "list is empty")
+			}
+			r := msg(t, b, "C"+tc.env, "U1", "2.0", clean)
+			mustSay(t, text(r), tc.say)
+			if st, _ := store.Status(t.Context(), "T1", tc.env, 0); st.State != tc.want {
+				t.Errorf("%s after a clean summary: %s; want %s", tc.env, st.State, tc.want)
+			}
+		}
 	})
 }
 

@@ -207,9 +207,10 @@ func TestEditKeepsQuietScreenshot(t *testing.T) {
 	ctx := context.Background()
 	b, store := newTestBot(t)
 	cmd(t, b, "C1", "U1", "track prod")
-	imageMsg(t, b, "1.1", "", ImageText{Name: "shot.png", Text: "26 modules prepared successfully, 0 modules failed and 0 modules skipped."})
+	cmd(t, b, "C1", "U1", "failed Billing_CS") // listed: the clean summary leaves prod ready, not done
+	imageMsg(t, b, "1.1", "", ImageText{Name: "shot.png", Text: "26 modules prepared successfully, 1 modules failed and 0 modules skipped."})
 	b.HandleEdit(ctx, Message{Workspace: "T1", Channel: "C1", User: "U1", TS: "1.1", Edited: "1.2", Text: "prod is ready"})
-	if st, _ := store.Status(ctx, "T1", "prod", 0); st.State != progress.StateReady {
+	if st, _ := store.Status(ctx, "T1", "prod", 0); st.State != progress.StateFinishedWithErrors {
 		t.Errorf("after the edit: %s", st.State)
 	}
 	down := New(Options{Engine: diagnosis.New(diagnosis.Builtin()), Store: valuesDown{store, "reply:"}, Now: func() time.Time { return testNow }, BotUserID: "UBOT"})

@@ -809,7 +809,7 @@ func testSummaryState(t *testing.T, newStore func(t *testing.T) Store) {
 	}{
 		{"failures", Counts{Prepared: new(10), Failed: new(1), Skipped: new(0)}, StateFinishedWithErrors},
 		{"skipped only", Counts{Prepared: new(10), Failed: new(0), Skipped: new(3)}, StateFinishedWithErrors},
-		{"clean", Counts{Prepared: new(10), Failed: new(0), Skipped: new(0)}, StateReady},
+		{"clean, nothing listed", Counts{Prepared: new(10), Failed: new(0), Skipped: new(0)}, StateDone},
 		{"prepared only", Counts{Prepared: new(10)}, StateReady},
 	} {
 		t.Run(c.name, func(t *testing.T) {

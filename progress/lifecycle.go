@@ -165,7 +165,14 @@ func Next(st Status, c Change) Transition {
 			return Transition{State: cur, Refused: VerdictRecorded}
 		}
 		to = StateReady
-		if n := deref(cmp.Or(c.Counts.Failed, st.Counts.Failed)) + deref(cmp.Or(c.Counts.Skipped, st.Counts.Skipped)); n > 0 {
+		failed, skipped := cmp.Or(c.Counts.Failed, st.Counts.Failed), cmp.Or(c.Counts.Skipped, st.Counts.Skipped)
+		if failed != nil && skipped != nil && cur != StateFailed && st.Unnamed() == 0 {
+			// None failed or skipped: as after Service Center's ready banner,
+			// with nothing listed (none ever, or all republished) the upgrade is done.
+			ifEmpty = StateDone
+		}
+		if n := deref(failed) + deref(skipped); n > 0 {
+			ifEmpty = ""
 			to = StateFinishedWithErrors
 			if (st.UnnamedCovered || n <= st.NamedFailedSkipped) && (!st.Counts.Known() || c.Force) {
 				// The first summary, every module it counts named
