@@ -190,8 +190,8 @@ func TestCleanSummaryIsAllClear(t *testing.T) {
 	eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
 		for _, tc := range []struct {
 			env, paste, done string
-			want            progress.State
-			say             string
+			want             progress.State
+			say              string
 		}{
 			{"prod", producerPaste, "done prod: Billing_CS", progress.StateDone, "All clear on prod"},
 			{"qa", "", "", progress.StateDone, "All clear on qa"},
