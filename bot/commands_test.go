@@ -826,7 +826,8 @@ func TestNextUpgrade(t *testing.T) {
 			}
 		})
 	}
-	// With admins, someone else gets the question of a plain track, which names reset.
+	// With admins, someone else is told an admin starts it, --yes or not: a
+	// new target on the finished upgrade would keep it done, refusing the next one's news.
 	store, err := progress.OpenBoltStore(filepath.Join(t.TempDir(), "bot.db"), progress.BoltOptions{Now: func() time.Time { return testNow }})
 	if err != nil {
 		t.Fatal(err)
@@ -835,7 +836,12 @@ func TestNextUpgrade(t *testing.T) {
 	b := New(Options{Engine: diagnosis.New(diagnosis.Builtin()), Store: store, Now: func() time.Time { return testNow }, Admins: []string{"UBOSS"}})
 	cmd(t, b, "C1", "UBOSS", "track prod 11.12.0")
 	cmd(t, b, "C1", "UBOSS", "done all --yes")
-	mustSay(t, text(cmd(t, b, "C1", "U2", "track prod 11.13.0")), "a new upgrade starts with /upgrade reset prod")
+	for _, c := range []string{"track prod 11.13.0", "track prod 11.13.0 --yes"} {
+		mustSay(t, text(cmd(t, b, "C1", "U2", c)), "prod's upgrade to Platform Server 11.12.0 is done, and only upgradebot admins start its next one (to 11.13.0). Ask one of them to do it: UBOSS")
+	}
+	if e, _ := store.Environment(ctx, "T1", "prod"); e.Version != "11.12.0" || e.State != progress.StateDone {
+		t.Errorf("after a non-admin's track: target %s, state %s; want 11.12.0, done", e.Version, e.State)
+	}
 }
 
 // A second click on "Start the next upgrade", or a click after someone

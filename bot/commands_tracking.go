@@ -70,7 +70,12 @@ func (b *Bot) cmdTrack(ctx context.Context, c Command, args string) Response {
 		return private(r)
 	}
 	last, next := b.nextUpgrade(ctx, req)
-	next = next && b.isAdmin(c.User) // others are told an admin starts it (trackChanges)
+	if next && !b.isAdmin(c.User) {
+		// Starting it resets the finished upgrade, as reset does; a new
+		// target on the finished one (--yes) would leave it done and refuse the next one's news.
+		return private(b.adminsOnly(fmt.Sprintf("%s's upgrade to Platform Server %s is done, and only upgradebot admins start its next one (to %s)",
+			last.Name, last.Version, req.Version)))
+	}
 	if !yes {
 		if next {
 			return private(b.nextUpgradeQuestion(last, req, args))

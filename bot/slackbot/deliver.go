@@ -310,10 +310,14 @@ func (a *App) file(ctx context.Context, o origin, f *bot.File) error {
 		return nil
 	}
 	text := codeBlock(f)
-	if f.Type == "png" {
+	switch f.Type {
+	case "png":
 		// No code block can show an image (the reply says what it shows): say it did not come.
 		text = fmt.Sprintf("I could not upload %s to this channel (%s): the reply above says what it shows; try again in a minute.", EscapeSlack(f.Name), uploadProblem(err))
-	} else {
+	case "xlsx":
+		// Nor a workbook: its text form can be asked for.
+		text = fmt.Sprintf("I could not upload %s to this channel (%s), and a workbook cannot be shown here instead: ask for the export as `csv` or `md`, which can.", EscapeSlack(f.Name), uploadProblem(err))
+	default:
 		a.log.Info("file upload failed; showing the file's content instead", "file", f.Name, "err", err)
 	}
 	if o.responseURL != "" {

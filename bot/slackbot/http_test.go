@@ -315,6 +315,15 @@ func TestSlashCommandRoundTrip(t *testing.T) {
 	if !strings.Contains(h.logs.String(), "files:write") {
 		t.Error("the log does not name the missing scope")
 	}
+	// A workbook is no text: its bytes are not shown, the caller is told.
+	h.fake.Queue("files.getUploadURLExternal", slackfake.Response{Body: map[string]any{"ok": false, "error": "missing_scope", "needed": "files:write"}})
+	send("export prod xlsx", "trig4x")
+	h.waitJobs(5)
+	rs = h.fake.WaitCalls(4, 5*time.Second, "response_url")
+	last = rs[len(rs)-1]
+	if got := last.Field("text"); strings.Contains(got, "PK") || !strings.Contains(got, "I could not upload upgrade-prod-") || !strings.Contains(got, "as `csv` or `md`") {
+		t.Errorf("xlsx export fallback: %q", got)
+	}
 
 	// From a channel that does not follow prod, no file: who asks is told
 	// where to ask. From a direct message, the file is shared there.
