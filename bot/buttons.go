@@ -301,10 +301,12 @@ func (b *Bot) chooseEnv(ctx context.Context, a Action, v buttonValue) Response {
 		return private(errorReply(fmt.Sprintf("That choice has expired: I keep a message's changes for %d days. To record it for %s, %s.", keepFor/(24*time.Hour), v.Env, again)))
 	}
 	m := k.Message
+	// When it was sent, not last kept (a late or edited reading keeps it again).
+	sent := cmp.Or(sentAt(m.TS), k.KeptAt)
 	if !b.follows(ctx, a.Workspace, a.Channel, v.Env) {
 		return private(errorReply(fmt.Sprintf("This channel no longer follows %s, so nothing was recorded there. `%s track %s` follows it again; then %s.", v.Env, b.cmd, v.Env, again)))
 	}
-	if r := b.beforeRestart(ctx, a.Workspace, v.Env, k.KeptAt); r != nil {
+	if r := b.restartedReply(v.Env, b.resetAfter(ctx, a.Workspace, v.Env, sent)); r != nil {
 		return private(r)
 	}
 	reading := b.Read(m)
@@ -348,7 +350,7 @@ func (b *Bot) chooseEnv(ctx context.Context, a Action, v buttonValue) Response {
 	}
 	// The message's author reported what it names; the click only says where.
 	author := cmp.Or(m.User, a.User)
-	out := b.applyParts(ctx, a.Workspace, v.Env, author, messageKey(m), k.KeptAt, changes, false)
+	out := b.applyParts(ctx, a.Workspace, v.Env, author, messageKey(m), sent, changes, false)
 	if out.err != nil {
 		b.forgetChoice(ctx, a.Workspace, v.Key, v.Env) // not recorded: any environment may be chosen again
 		return private(out.err)

@@ -837,8 +837,14 @@ func TestNextUpgrade(t *testing.T) {
 	cmd(t, b, "C1", "UBOSS", "track prod 11.12.0")
 	cmd(t, b, "C1", "UBOSS", "done all --yes")
 	for _, c := range []string{"track prod 11.13.0", "track prod 11.13.0 --yes"} {
-		mustSay(t, text(cmd(t, b, "C1", "U2", c)), "prod's upgrade to Platform Server 11.12.0 is done, and only upgradebot admins start its next one (to 11.13.0). Ask one of them to do it: UBOSS")
+		out := text(cmd(t, b, "C1", "U2", c))
+		mustSay(t, out, "prod's upgrade to Platform Server 11.12.0 is done, and only upgradebot admins start its next one (to 11.13.0). Ask one of them to do it: UBOSS")
+		if strings.Contains(out, "To follow it here") {
+			t.Errorf("told how to follow prod in a channel that follows it:\n%s", out)
+		}
 	}
+	// From a channel that does not follow it: how to follow it as it is.
+	mustSay(t, text(cmd(t, b, "C2", "U2", "track prod 11.13.0")), "only upgradebot admins start its next one", "To follow it here as it is: /upgrade track prod.")
 	if e, _ := store.Environment(ctx, "T1", "prod"); e.Version != "11.12.0" || e.State != progress.StateDone {
 		t.Errorf("after a non-admin's track: target %s, state %s; want 11.12.0, done", e.Version, e.State)
 	}

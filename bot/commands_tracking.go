@@ -73,8 +73,12 @@ func (b *Bot) cmdTrack(ctx context.Context, c Command, args string) Response {
 	if next && !b.isAdmin(c.User) {
 		// Starting it resets the finished upgrade, as reset does; a new
 		// target on the finished one (--yes) would leave it done and refuse the next one's news.
-		return private(b.adminsOnly(fmt.Sprintf("%s's upgrade to Platform Server %s is done, and only upgradebot admins start its next one (to %s)",
-			last.Name, last.Version, req.Version)))
+		r := b.adminsOnly(fmt.Sprintf("%s's upgrade to Platform Server %s is done, and only upgradebot admins start its next one (to %s)",
+			last.Name, last.Version, req.Version))
+		if !b.follows(ctx, c.Workspace, c.Channel, last.Name) {
+			r.Context(Line{T("To follow it here as it is: "), C(b.cmd + " track " + last.Name), T(".")})
+		}
+		return private(r)
 	}
 	if !yes {
 		if next {

@@ -427,3 +427,44 @@ func TestDecidedOnWhatItRead(t *testing.T) {
 		})
 	}
 }
+
+// A message sent before a reset and handled after it (a queue, the
+// journal), or edited after it, is refused when its environment is chosen
+// by a click, as when the channel follows one environment: the click's
+// check goes by when it was sent, not when it was last kept.
+func TestChooseEnvSentBeforeReset(t *testing.T) {
+	const failure = "Upgrade Failure: Upgrade failed for Orders_Core"
+	for _, edited := range []bool{false, true} {
+		t.Run(map[bool]string{false: "handled late", true: "edited"}[edited], func(t *testing.T) {
+			replicas(t, func(t *testing.T, r rig) {
+				ctx := context.Background()
+				cmd(t, r.b1, "C1", "U1", "track prod 11.31.0")
+				cmd(t, r.b1, "C1", "U1", "track qa 11.31.0")
+				m := Message{Workspace: "T1", Channel: "C1", User: "U3", TS: slackTS(30 * time.Second), Text: failure}
+				var got Response
+				if edited {
+					m.Text = "anyone seen this?"
+					r.clock.Add(-time.Minute)
+					r.b1.HandleMessage(ctx, m)
+					r.clock.Add(time.Minute)
+				}
+				cmd(t, r.b2, "C1", "U2", "reset prod --yes")
+				if edited {
+					m.Text, m.Edited = failure, slackTS(-time.Second)
+					got = r.b1.HandleEdit(ctx, m)
+				} else {
+					got = r.b1.HandleMessage(ctx, m)
+				}
+				choice, ok := buttonsOf(got.Reply)["prod"]
+				if !ok {
+					t.Fatalf("no choice of environment:\n%s", text(got))
+				}
+				res := r.b1.HandleAction(ctx, Action{Workspace: "T1", Channel: "C1", User: "U2", ID: "c1", ActionID: choice.ActionID, Value: choice.Value})
+				if listed := listedIn(t, r.h1, "prod"); len(listed) != 0 {
+					t.Errorf("prod lists %v; want none\nreply: %s", listed, text(res))
+				}
+				mustSay(t, text(res), "came before prod's upgrade was started again")
+			})
+		})
+	}
+}

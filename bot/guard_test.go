@@ -213,6 +213,45 @@ func TestCleanSummaryIsAllClear(t *testing.T) {
 	})
 }
 
+// A clean summary of a new run recorded anyway over counts nobody named,
+// or a clean summary whose only listed module is then undone, leaves
+// nothing listed nor unnamed: done, with the all-clear, as in the other order.
+func TestCleanSummaryThenNothingLeft(t *testing.T) {
+	const clean = "31 modules prepared successfully, 0 modules failed and 0 modules skipped."
+	eachStore(t, func(t *testing.T, b *Bot, store progress.Store) {
+		state := func(env string) progress.State {
+			st, _ := store.Status(t.Context(), "T1", env, 0)
+			return st.State
+		}
+		cmd(t, b, "C1", "U1", "track prod 11.31.0")
+		msg(t, b, "C1", "U1", "1.0", "30 modules prepared successfully, 1 modules failed and 0 modules skipped.")
+		r := msg(t, b, "C1", "U1", "2.0", clean)
+		rec, ok := buttonsOf(r.Reply)["Record anyway"]
+		if !ok {
+			t.Fatalf("other counts not held:\n%s", text(r))
+		}
+		mustSay(t, text(click(b, "ra", rec)), "All clear on prod")
+		if s := state("prod"); s != progress.StateDone {
+			t.Errorf("clean summary recorded anyway: %s; want done", s)
+		}
+
+		cmd(t, b, "C2", "U1", "track qa 11.31.0")
+		p := msg(t, b, "C2", "U1", "1.0", producerPaste)
+		undo, ok := buttonsOf(p.Reply)["Undo"]
+		if !ok {
+			t.Fatalf("no Undo:\n%s", text(p))
+		}
+		msg(t, b, "C2", "U1", "2.0", clean)
+		if s := state("qa"); s != progress.StateReady {
+			t.Fatalf("a clean summary with a module listed: %s; want ready", s)
+		}
+		click(b, "u", undo)
+		if s := state("qa"); s != progress.StateDone {
+			t.Errorf("after the clean summary and the undo of the only module: %s; want done", s)
+		}
+	})
+}
+
 // After the last module is republished with the counts covered, or after
 // done all, the state is done and the all-clear is posted once.
 func TestDoneAndAllClear(t *testing.T) {

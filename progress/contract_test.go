@@ -542,6 +542,9 @@ func testSentBeforeReset(t *testing.T, s Store) {
 	if err := add("before-both", t0.Add(30*time.Minute), "B_Core"); !errors.Is(err, ErrStartedAgain) {
 		t.Errorf("add sent before both resets: %v; want ErrStartedAgain", err)
 	}
+	if _, err := s.Apply(ctx, ws, "dev", Change{Kind: ChangeAddModules, Key: "never-reset", Actor: "U1", At: t0.Add(3 * time.Hour), SentAt: t0, Reason: ReasonFailed, Modules: []string{"A_Core"}}); err != nil {
+		t.Errorf("the first add again, its message sent before the resets: %v; want it a duplicate, as applied before", err)
+	}
 	if err := add("between", t0.Add(90*time.Minute), "B_Core"); !errors.Is(err, ErrStartedAgain) {
 		t.Errorf("add sent between the resets: %v; want ErrStartedAgain", err)
 	}

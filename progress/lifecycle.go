@@ -166,8 +166,8 @@ func Next(st Status, c Change) Transition {
 		}
 		to = StateReady
 		failed, skipped := cmp.Or(c.Counts.Failed, st.Counts.Failed), cmp.Or(c.Counts.Skipped, st.Counts.Skipped)
-		if failed != nil && skipped != nil && cur != StateFailed && st.Unnamed() == 0 {
-			// None failed or skipped: as after Service Center's ready banner,
+		if failed != nil && skipped != nil {
+			// None failed or skipped (this run, after a failed one too):
 			// with nothing listed (none ever, or all republished) the upgrade is done.
 			ifEmpty = StateDone
 		}
@@ -222,7 +222,8 @@ func Next(st Status, c Change) Transition {
 // Settle is the state an undo leaves once it has put back what no one
 // changed since: the rules above, applied to the list and counts as they
 // are now. Done with modules listed again is republishing; republishing
-// with none left and the counts covered is done. (An outcome put back
+// with none left and the counts covered is done, and so is ready with none
+// left after a summary counting none failed nor skipped. (An outcome put back
 // stays, even when a module republished since stands: a republish may as
 // well come before the outcome, and the next one moves it on.) applyLua
 // does the same.
@@ -232,6 +233,8 @@ func Settle(st Status) State {
 	case s == StateDone && st.ModuleCount > 0:
 		return StateRepublishing
 	case s == StateRepublishing && st.ModuleCount == 0 && st.Unnamed() == 0:
+		return StateDone
+	case s == StateReady && st.ModuleCount == 0 && st.Counts.Failed != nil && st.Counts.Skipped != nil && *st.Counts.Failed+*st.Counts.Skipped == 0:
 		return StateDone
 	}
 	return s

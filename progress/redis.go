@@ -592,9 +592,6 @@ func (s *RedisStore) Apply(ctx context.Context, workspace, env string, c Change)
 		if c.IfRevision != nil && revision(meta) != *c.IfRevision {
 			return Result{}, ErrChanged
 		}
-		if resetAfter(meta["reset_at"], c.SentAt) {
-			return Result{}, ErrStartedAgain
-		}
 		if attempt == 0 {
 			if stored != nil {
 				withLegacyKeys(mods, stored.Val())
@@ -687,13 +684,6 @@ func sentMillis(c Change) int64 {
 		return 0
 	}
 	return toMillis(c.SentAt)
-}
-
-// resetAfter reports whether an environment whose last reset was at
-// resetAt (Unix ms, "" for none) was reset after sent (zero: unknown).
-func resetAfter(resetAt string, sent time.Time) bool {
-	ms, err := strconv.ParseInt(resetAt, 10, 64)
-	return err == nil && !sent.IsZero() && ms > toMillis(sent)
 }
 
 // ifRevision is c.IfRevision as the script compares it, "" when unset.

@@ -258,7 +258,8 @@ if k == 'undo' then
   local unnamed = 0
   if redis.call('HGET', meta, 'covered') ~= '1' and (f or s) then unnamed = math.max(0, tonumber(f or '0') + tonumber(s or '0') - nfs) end
   if state == 'done' and n > 0 then state = 'republishing'
-  elseif state == 'republishing' and n == 0 and unnamed == 0 then state = 'done' end
+  elseif state == 'republishing' and n == 0 and unnamed == 0 then state = 'done'
+  elseif state == 'ready' and n == 0 and f and s and tonumber(f) + tonumber(s) == 0 then state = 'done' end
   redis.call('HSET', meta, 'state', state)
   if state ~= (was or 'following') then keptstate = 0 end -- not left as it was after all
   local e = cjson.decode(ARGV[2])
