@@ -128,7 +128,7 @@ func (t *template) capture(n *normalized, i, k int, framed bool) (int, []byte, b
 			return i, nil, false
 		}
 		// After the message's prefix it is the message all the same: its name is clear when one token
-		// comes before an obvious trailer ("Employees again", "Employees 😭"), else unknown ("QA again").
+		// comes before an obvious trailer ("Employees again", "… outra vez", "… no prd", "Employees 😭"), else unknown ("QA again").
 		name, rest, _ := bytes.Cut(val, []byte(" "))
 		if !trailer.Match(rest) || looksLikeChat(name, len(rest) > 0) || !wordStartsAt(name, 0) {
 			return j, nil, true
@@ -138,7 +138,7 @@ func (t *template) capture(n *normalized, i, k int, framed bool) (int, []byte, b
 	return j, val, true
 }
 
-var trailer = regexp.MustCompile(`^(?:-.*|in [^ ]+|again)?[^\pL\pN]*$`)
+var trailer = regexp.MustCompile(`^(?:-.*|(?:in|no|na|em|en|bij|im|op) [^ ]+|again|outra vez|de novo|otra vez|weer|encore|wieder)?[^\pL\pN]*$`)
 
 // runesEnd is where count characters from i end: a value's longest length.
 func (n *normalized) runesEnd(i, count int) int {
