@@ -15,7 +15,7 @@ import (
 // splitEnvPrefix takes a leading "prod:" off arguments.
 func splitEnvPrefix(args string) (env, rest string) {
 	first, after, _ := strings.Cut(strings.TrimSpace(args), " ")
-	if strings.HasSuffix(first, ":") && len(first) > 1 && !strings.ContainsAny(first, "\"'“‘") {
+	if strings.HasSuffix(first, ":") && len(first) > 1 && !strings.ContainsAny(first, "\"'“‘„‚«") {
 		return strings.TrimSuffix(first, ":"), strings.TrimSpace(after)
 	}
 	if env, ok := strings.CutPrefix(first, "--env="); ok {
@@ -98,8 +98,9 @@ type nameToken struct {
 // statusWords are a table's status column ("Pricing_Lib<tab>Failed<tab>02:11"), no module's name.
 var statusWords = []string{"failed", "skipped", "prepared", "success", "successful", "succeeded", "error", "errors", "warning", "ok", "done", "pending"}
 
-// closingQuote pairs the quotes a name may be written in.
-var closingQuote = map[rune]rune{'"': '"', '\'': '\'', '“': '”', '‘': '’', '«': '»'}
+// closingQuotes are the quotes that close a name opened with a quote:
+// German and Dutch open low („…“, „…”, ‚…‘, ‚…’).
+var closingQuotes = map[rune]string{'"': `"`, '\'': `'`, '“': `”`, '‘': `’`, '«': `»`, '„': `“”`, '‚': `‘’`}
 
 // isApostrophe reports whether r may stand in a word ("O'Brien", "Men’s").
 func isApostrophe(r rune) bool { return r == '\'' || r == '’' }
@@ -116,7 +117,7 @@ func isWordRune(r rune) bool {
 func nameTokens(args string) []nameToken {
 	var out []nameToken
 	var cur strings.Builder
-	var quote rune
+	var quote string // the closing quotes of the quote open, if any
 	depth := 0
 	tab := false // met on this line: the cells after it are a table row's columns
 	flush := func(quoted bool) {
@@ -131,8 +132,8 @@ func nameTokens(args string) []nameToken {
 	}
 	for i, r := range args {
 		if r == '\n' {
-			flush(quote != 0)
-			tab, quote, depth = false, 0, 0
+			flush(quote != "")
+			tab, quote, depth = false, "", 0
 			continue
 		}
 		// The bytes as typed, even when they are not UTF-8: refused names quote them.
@@ -150,18 +151,18 @@ func nameTokens(args string) []nameToken {
 			case ')':
 				depth--
 			}
-		case quote != 0:
-			if next, _ := utf8.DecodeRuneInString(args[i+len(raw):]); r == quote && !(isApostrophe(r) && isWordRune(next)) {
+		case quote != "":
+			if next, _ := utf8.DecodeRuneInString(args[i+len(raw):]); strings.ContainsRune(quote, r) && !(isApostrophe(r) && isWordRune(next)) {
 				flush(true)
-				quote = 0
+				quote = ""
 			} else {
 				cur.WriteString(raw)
 			}
 		case r == '(':
 			flush(false)
 			depth = 1
-		case closingQuote[r] != 0 && cur.Len() == 0:
-			quote = closingQuote[r]
+		case closingQuotes[r] != "" && cur.Len() == 0:
+			quote = closingQuotes[r]
 		case r == '\t':
 			flush(false)
 			tab = true
@@ -171,7 +172,7 @@ func nameTokens(args string) []nameToken {
 			cur.WriteString(raw)
 		}
 	}
-	flush(quote != 0)
+	flush(quote != "")
 	return out
 }
 

@@ -21,6 +21,8 @@ func TestModuleNamesTable(t *testing.T) {
 		{"Orders AND Billing and", "Orders|Billing", ""},
 		{`"Customer Portal" and 'Back Office', “Curly Name” ‘Single’`, "Customer Portal|Back Office|Curly Name|Single", ""},
 		{`"and"`, "and", ""},
+		// German and Dutch quotes open low.
+		{"„Gestão Relatórios“ „Back Office” ‚Single‘ ‚Men’s Portal’, Orders", "Gestão Relatórios|Back Office|Single|Men’s Portal|Orders", ""},
 		{"Orders (see (nested) note) Billing", "Orders|Billing", ""},
 		{"Orders (unclosed comment Billing\nInvoices", "Orders|Invoices", ""},
 		{"Orders log) Billing", "Orders|Billing", "log)"},
