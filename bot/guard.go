@@ -84,11 +84,19 @@ func pasted(f diagnosis.Finding) bool {
 }
 
 // asking words start a question or a condition; leading words end a
-// clause that a quotation completes ("the one where "…" showed up").
+// clause that a quotation completes ("the one where "…" showed up"). The
+// team may chat around the product's English in Portuguese, Spanish,
+// Dutch, French or German: "se aparecer "…" temos de republicar tudo".
+// ("como", "wie", "comment" are left out: they start statements too; "als"
+// ends one, "shown als "…"", so it only starts a condition.)
 var (
-	askingWords  = wordSet("if when whenever where whether unless once how why what which who do does did is are was were should could can would will has have")
-	leadingWords = wordSet("if when whenever where whether unless once like")
+	askingWords = wordSet("if when whenever where whether unless once how why what which who do does did is are was were should could can would will has have " +
+		conditionWords + " als hoe waarom warum pourquoi quem quién quien qui wer qual cual cuál welke welche quel quelle wat")
+	leadingWords = wordSet("if when whenever where whether unless once like " + conditionWords)
 )
+
+// conditionWords are "if", "when" and "where" in the other languages.
+const conditionWords = "se quando caso si cuando wanneer quand wenn falls onde donde dónde waar où wo"
 
 func wordSet(words string) map[string]bool {
 	set := map[string]bool{}

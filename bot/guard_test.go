@@ -110,6 +110,17 @@ func TestPasted(t *testing.T) {
 		{`did SC say "There were errors preparing some modules."`, false},
 		{`SC says "There were errors preparing some modules." on prod`, true},
 		{`In SC: "There were errors preparing some modules."`, true},
+		// The same in the team's own language, around the product's English.
+		{`se aparecer "There were errors preparing some modules." temos de republicar tudo`, false},
+		{`si sale "There were errors preparing some modules." hay que republicar todo`, false},
+		{`als je "There were errors preparing some modules." ziet, alles opnieuw publiceren`, false},
+		{`quand on voit "There were errors preparing some modules." il faut tout republier`, false},
+		{`wenn "There were errors preparing some modules." erscheint, alles neu veröffentlichen`, false},
+		{`temos de republicar tudo quando "There were errors preparing some modules." aparece`, false},
+		{`quem viu "There were errors preparing some modules." ontem`, false},
+		{`O SC diz "There were errors preparing some modules." em prd`, true},
+		{`Em prd: "There were errors preparing some modules."`, true},
+		{`SC zeigt das als "There were errors preparing some modules." an`, true},
 	} {
 		fs := engine.Diagnose(tc.text)
 		if len(fs) == 0 {
