@@ -12,18 +12,24 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/upgradebot/upgradebot/diagnosis"
 	"github.com/upgradebot/upgradebot/progress"
 )
 
 // envPrefix is a leading "prod:" that names the environment a pasted message is about.
-var envPrefix = regexp.MustCompile(`^\s*(?:\*|_)*([A-Za-z0-9][A-Za-z0-9._-]{0,39})(?:\*|_)*\s*:`)
+// Its name may have accents ("produção:"): people write it in their words.
+var envPrefix = regexp.MustCompile(`^\s*(?:\*|_)*(` + labelWord + `)(?:\*|_)*\s*:`)
+
+// labelWord is an environment's name as a label writes it.
+const labelWord = `[\pL\d][\pL\pM\d._-]{0,39}`
 
 // envMark is a label in another form: "[prod] …", "*PROD*" alone on its
 // line, "prod - …". Ordinary words take these forms too ("[INFO]",
 // "Update - …"): only an environment's exact name makes one a label. (An
 // arrow is none: "dev -> test" names where something went.)
-var envMark = regexp.MustCompile(`^\s*(?:\[\s*([A-Za-z0-9][A-Za-z0-9._-]{0,39})\s*\]|[*_]+([A-Za-z0-9][A-Za-z0-9._-]{0,39})[*_]+[ \t]*(?:\r?\n|$)|([A-Za-z0-9][A-Za-z0-9._-]{0,39})\s+[-–—]\s)`)
+var envMark = regexp.MustCompile(`^\s*(?:\[\s*(` + labelWord + `)\s*\]|[*_]+(` + labelWord + `)[*_]+[ \t]*(?:\r?\n|$)|(` + labelWord + `)\s+[-–—]\s)`)
 
 // envLabel is the environment label text starts with, after the mentions
 // ("@ana prod: …", to a colleague or the bot) and quote markers ("> prod: …")
@@ -58,24 +64,39 @@ func envLabel(text string) (name string, exact, quoted bool) {
 // words too (sameEnvironment), another form only by env's name.
 func labelNames(env, label string, exact bool) bool {
 	if exact {
-		return strings.EqualFold(env, label)
+		return strings.EqualFold(env, foldAccents(label))
 	}
 	return sameEnvironment(env, label)
 }
 
 // environmentWords are the words of environment names teams use, so
-// that "staging:" starting a paste names an environment and "Note:" not.
+// that "staging:" starting a paste names an environment and "Note:" not;
+// in English and in the words of teams that chat in Portuguese, Spanish,
+// Dutch, French or German ("hml", "homologação", "producción", "productie"),
+// written without their accents (foldAccents).
 var environmentWords = strings.Fields(`dev devel develop development qa qas test tst testing uat acc acceptance
 	sit int integration stg stage staging preprod pprd ppe prod prd production live sandbox sbx hotfix hf
-	training trn demo perf dr nonprod`)
+	training trn demo perf dr nonprod
+	hml hom hmg homolog homologacao qld qualidade des dsv desenv desenvolvimento desarrollo pre pro producao
+	produccion productie produktion acceptatie recette teste prueba pruebas`)
 
 // environmentSynonyms are the words that name one kind of environment.
 var environmentSynonyms = map[string]string{"prd": "prod", "production": "prod", "devel": "dev", "develop": "dev", "development": "dev",
 	"tst": "test", "testing": "test", "stg": "staging", "stage": "staging", "pprd": "preprod", "acc": "uat", "acceptance": "uat",
-	"integration": "int", "sbx": "sandbox", "trn": "training"}
+	"integration": "int", "sbx": "sandbox", "trn": "training",
+	"pro": "prod", "producao": "prod", "produccion": "prod", "productie": "prod", "produktion": "prod", "pre": "preprod",
+	"hml": "uat", "hom": "uat", "hmg": "uat", "homolog": "uat", "homologacao": "uat", "acceptatie": "uat", "recette": "uat",
+	"qld": "qa", "qualidade": "qa", "teste": "test", "prueba": "test", "pruebas": "test",
+	"des": "dev", "dsv": "dev", "desenv": "dev", "desenvolvimento": "dev", "desarrollo": "dev"}
+
+// chatWords are environment words that are everyday words too (French
+// "dans des …", Portuguese "pro" for "para o"): after a preposition they
+// name only an environment the channel follows, never another.
+var chatWords = []string{"des", "pro"}
 
 // sameEnvironment reports whether a paste's prefix names env: in any
-// case, or in other words ("Production:" for prod, "stg2" for staging2).
+// case, or in other words ("Production:" or "produção:" for prod, "stg2"
+// for staging2).
 func sameEnvironment(env, prefix string) bool {
 	canon := func(name string) string {
 		parts := envParts(name)
@@ -94,9 +115,33 @@ func environmentWord(name string) bool {
 	return slices.ContainsFunc(envParts(name), func(w string) bool { return slices.Contains(environmentWords, strings.TrimRight(w, "0123456789")) })
 }
 
-// envParts are the lowercase words of an environment's name ("prod-eu": prod, eu).
+// envParts are the lowercase words of an environment's name, without
+// accents ("prod-eu": prod, eu; "Produção": producao); "pre-prod" is one.
 func envParts(name string) []string {
-	return strings.FieldsFunc(strings.ToLower(name), func(r rune) bool { return r == '-' || r == '_' || r == '.' })
+	parts := strings.FieldsFunc(strings.ToLower(foldAccents(name)), func(r rune) bool { return r == '-' || r == '_' || r == '.' })
+	for i := len(parts) - 1; i > 0; i-- {
+		if parts[i-1] == "pre" && strings.HasPrefix(parts[i], "prod") {
+			parts[i-1] += parts[i]
+			parts = slices.Delete(parts, i, i+1)
+		}
+	}
+	return parts
+}
+
+// foldAccents is s without its accents ("Produção": "Producao"):
+// environment names are ASCII, while people write them in their words.
+func foldAccents(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return norm.NFC.String(strings.Map(func(r rune) rune {
+				if unicode.Is(unicode.Mn, r) {
+					return -1
+				}
+				return r
+			}, norm.NFD.String(s)))
+		}
+	}
+	return s
 }
 
 // lineEnvironments are the environments that lines of text start with
@@ -109,7 +154,7 @@ func lineEnvironments(text string, envs []progress.Environment) []string {
 		if label == "" {
 			continue
 		}
-		name, known := strings.ToLower(label), false
+		name, known := strings.ToLower(foldAccents(label)), false
 		for _, e := range envs {
 			if labelNames(e.Name, label, exact) {
 				name, known = e.Name, true
@@ -123,8 +168,9 @@ func lineEnvironments(text string, envs []progress.Environment) []string {
 }
 
 // mentionedEnvironments are the environments a message's words name after
-// "in", "on", "for" or "from" ("… in UAT, I'm on it", "failed on QA"), or
-// after "to" in "from dev to test" (where dev is where it came from):
+// "in", "on", "for" or "from" ("… in UAT, I'm on it", "failed on QA") or
+// "in" in the team's language ("em prod", "en producción", "op acc",
+// "dans la recette"), or after "to" in "from dev to test" (where dev is where it came from):
 // followed, the channel's names; others, the names that read as an
 // environment's, lowercased; each once. A comparison ("had in dev", "as in
 // dev", "same as dev") names no environment the message is about. also
@@ -134,47 +180,52 @@ func lineEnvironments(text string, envs []progress.Environment) []string {
 // product's words ("Upgrade failed for qa") is none. (Words, not a
 // regular expression: this runs on every paste.)
 func mentionedEnvironments(text string, envs []progress.Environment, findings []diagnosis.Finding) (followed, others, also []string) {
-	words := strings.Fields(text)
-	for i, w := range words { // without the punctuation and markup around it
+	fields := strings.Fields(text)
+	words := make([]string, len(fields))
+	for i, w := range fields { // without the punctuation and markup around it
 		words[i] = strings.TrimFunc(w, func(r rune) bool { return strings.ContainsRune(`"'()*_,.:;!?`, r) })
 	}
 	module := func(w string) bool {
 		return slices.ContainsFunc(findings, func(f diagnosis.Finding) bool { return strings.EqualFold(f.Text("module"), w) })
 	}
 	compared := []string{"as", "like", "same"}
+	articles := []string{"the", "la", "le", "el", "de", "der"} // "dans la prod", "op de acc", "auf der prd"
 	for i, w := range words {
 		w = strings.TrimSuffix(strings.TrimSuffix(w, "'s"), "’s")
-		if r, _ := utf8.DecodeRuneInString(w); len(w) > 40 || !unicode.IsLetter(r) || strings.EqualFold(w, "the") {
+		if r, _ := utf8.DecodeRuneInString(w); len(w) > 40 || !unicode.IsLetter(r) || wordIs(words, i, articles...) {
 			continue
 		}
-		p := i - 1 // the word before, "the" left out
-		if wordIs(words, p, "the") {
+		p := i - 1 // the word before, an article left out
+		if wordIs(words, p, articles...) {
 			p--
 		}
-		prep := wordIs(words, p, "in", "on", "for", "from")
+		// In the team's language, punctuation after it makes it no
+		// preposition: "no, prod is fine" is English.
+		prep := wordIs(words, p, "in", "on", "for", "from") ||
+			wordIs(words, p, "em", "no", "na", "en", "bij", "dans", "im", "auf", "op") && words[p] == strings.TrimLeft(fields[p], `"'(*_`)
 		// A comparison names no environment: "same as dev", "we had in dev",
-		// "as we saw in dev" ("saw in dev" alone reports it); nor does where
-		// something came from ("from dev to test").
+		// "as we saw in dev" ("saw in dev" alone reports it), "como em dev";
+		// nor does where something came from ("from dev to test").
 		switch {
-		case wordIs(words, p, "as", "like", "than"),
-			prep && wordIs(words, p-1, "had", "as", "like", "than"),
+		case wordIs(words, p, "as", "like", "than", "como", "comme", "zoals"),
+			prep && wordIs(words, p-1, "had", "as", "like", "than", "como", "comme", "zoals"),
 			prep && wordIs(words, p-1, "saw", "seen") && (wordIs(words, p-2, compared...) || wordIs(words, p-3, compared...)),
 			prep && wordIs(words, p, "from") && wordIs(words, i+1, "to"):
 			continue
 		case prep, wordIs(words, p, "to") && (wordIs(words, p-2, "from") || wordIs(words, p-3, "from") && wordIs(words, p-2, "the")):
 		default:
-			if e := slices.IndexFunc(envs, func(e progress.Environment) bool { return strings.EqualFold(e.Name, w) }); e >= 0 && !slices.Contains(also, envs[e].Name) && !module(w) {
+			if e := slices.IndexFunc(envs, func(e progress.Environment) bool { return strings.EqualFold(e.Name, foldAccents(w)) }); e >= 0 && !slices.Contains(also, envs[e].Name) && !module(w) {
 				also = append(also, envs[e].Name)
 			}
 			continue
 		}
-		name, known := strings.ToLower(w), false
+		name, known := strings.ToLower(foldAccents(w)), false
 		for _, e := range envs {
 			if sameEnvironment(e.Name, w) {
 				name, known = e.Name, true
 			}
 		}
-		if !known && !slices.Contains(environmentWords, strings.TrimRight(name, "0123456789")) || module(w) {
+		if word := strings.TrimRight(name, "0123456789"); !known && (!slices.Contains(environmentWords, word) || slices.Contains(chatWords, word)) || module(w) {
 			continue
 		}
 		switch {
@@ -271,12 +322,12 @@ func (b *Bot) record(ctx context.Context, m Message, findings []diagnosis.Findin
 	}
 	label, exact, quoted := envLabel(m.Text)
 	if label != "" && len(changes) > 0 && !slices.ContainsFunc(envs, func(e progress.Environment) bool { return labelNames(e.Name, label, exact) }) {
-		switch e, err := b.store.Environment(ctx, m.Workspace, label); {
+		switch e, err := b.store.Environment(ctx, m.Workspace, foldAccents(label)); {
 		case err == nil:
 			out.elsewhere, out.about = e.Name, e
 			return out
 		case errors.Is(err, progress.ErrNotFound) && !exact && environmentWord(label):
-			out.elsewhere = strings.ToLower(label) // tracked nowhere: not this channel's environment either
+			out.elsewhere = strings.ToLower(foldAccents(label)) // tracked nowhere: not this channel's environment either
 			return out
 		}
 	}
@@ -289,7 +340,7 @@ func (b *Bot) record(ctx context.Context, m Message, findings []diagnosis.Findin
 	var target *progress.Environment
 	if label != "" {
 		for i := range envs {
-			if labelNames(envs[i].Name, label, exact) && (target == nil || strings.EqualFold(envs[i].Name, label)) {
+			if labelNames(envs[i].Name, label, exact) && (target == nil || strings.EqualFold(envs[i].Name, foldAccents(label))) {
 				target = &envs[i]
 			}
 		}

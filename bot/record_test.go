@@ -273,6 +273,83 @@ func TestEnvironmentTheWordsName(t *testing.T) {
 	}
 }
 
+// A team that chats in Portuguese, Spanish, Dutch, French or German
+// labels and names its environments in its words ("hml:", "produção:",
+// "em prod", "op acc"), with accents or without: another environment's
+// is not recorded for the channel's, its own is recorded without asking,
+// and English chat ("no, prd is fine", "dans des …") is as before.
+func TestEnvironmentWordsOfOtherLanguages(t *testing.T) {
+	const summary = "26 modules prepared successfully, 2 modules failed and 3 modules skipped."
+	const producer = "Producer module 'Pricing_Lib' hasn't been prepared for the current OutSystems environment version."
+	const failure = "Upgrade Failure: Upgrade failed for "
+	notTracked := func(env string) string { return "Not recorded: this is about " + env + ", which is not tracked" }
+	speaksOf := func(env, other string) string { return "Not recorded for " + env + ": the message speaks of " + other }
+	for _, tc := range []struct {
+		envs       []string // the channel's
+		text, says string
+		module     string // recorded for the first of envs, when says so
+	}{
+		{[]string{"prd"}, "hml: " + summary, notTracked("hml"), ""},
+		{[]string{"prd"}, "homologacao: " + summary, notTracked("homologacao"), ""},
+		{[]string{"prd"}, "Homologação: " + summary, notTracked("homologacao"), ""},
+		{[]string{"prd"}, "qualidade: " + summary, notTracked("qualidade"), ""},
+		{[]string{"prd"}, "[hml] " + producer, "Recorded for prd", "Pricing_Lib"}, // a label in brackets only by a followed one's exact name
+		{[]string{"prd"}, "produção: " + producer, "Recorded for prd", "Pricing_Lib"},
+		{[]string{"prd"}, "PRODUCCIÓN: " + producer, "Recorded for prd", "Pricing_Lib"},
+		{[]string{"prd"}, "*Produção*\n" + producer, "Recorded for prd", "Pricing_Lib"},
+		{[]string{"prd"}, failure + "Gestão_Clientes outra vez", "Recorded for prd", "Gestão_Clientes"},
+		{[]string{"prd"}, failure + "Vendas_CS otra vez", "Recorded for prd", "Vendas_CS"},
+		{[]string{"prd"}, failure + "Faturação_CS no prd", "Recorded for prd", "Faturação_CS"},
+		{[]string{"prd"}, "em hml deu este erro: " + producer, speaksOf("prd", "hml"), ""},
+		{[]string{"hml"}, "producao: " + summary, notTracked("producao"), ""},
+		{[]string{"hml"}, "produção: " + summary, notTracked("producao"), ""},
+		{[]string{"hml"}, "producción: " + summary, notTracked("produccion"), ""},
+		{[]string{"hml"}, "productie: " + summary, notTracked("productie"), ""},
+		{[]string{"hml"}, "pré-prod: " + summary, notTracked("pre-prod"), ""},
+		{[]string{"hml"}, "homologação: " + producer, "Recorded for hml", "Pricing_Lib"},
+		{[]string{"hml"}, "em prod deu este erro: " + producer, speaksOf("hml", "prod"), ""},
+		{[]string{"hml"}, "en producción sale esto: " + producer, speaksOf("hml", "produccion"), ""},
+		{[]string{"hml"}, "dans la prod: " + producer, speaksOf("hml", "prod"), ""},
+		{[]string{"hml"}, "op de acc: " + producer, "Recorded for hml", "Pricing_Lib"}, // acceptatie is homologação
+		{[]string{"hml"}, failure + "Faturação_CS no prd", speaksOf("hml", "prd"), ""},
+		// English, and everyday words, as before.
+		{[]string{"hml"}, "no, prod is fine, but here: " + producer, "Recorded for hml", "Pricing_Lib"},
+		{[]string{"hml"}, "dans des cas comme ça: " + producer, "Recorded for hml", "Pricing_Lib"},
+		{[]string{"hml"}, "como em prod: " + producer, "Recorded for hml", "Pricing_Lib"}, // a comparison
+		{[]string{"prod"}, "prd: " + producer, "Recorded for prod", "Pricing_Lib"},
+		{[]string{"prod"}, "Produção: " + producer, "Recorded for prod", "Pricing_Lib"},
+		{[]string{"prod"}, "no prd: " + producer, "Recorded for prod", "Pricing_Lib"},
+		{[]string{"preprod"}, "pré-prod: " + producer, "Recorded for preprod", "Pricing_Lib"},
+		// The accented spelling of an environment tracked without accents.
+		{[]string{"producao", "hml"}, "produção: " + producer, "Recorded for producao", "Pricing_Lib"},
+		{[]string{"producao", "hml"}, "[Produção] " + producer, "Recorded for producao", "Pricing_Lib"},
+		{[]string{"producao", "hml"}, "em produção: " + producer, "Recorded for producao", "Pricing_Lib"},
+		{[]string{"hml", "producao"}, "homologação: " + producer, "Recorded for hml", "Pricing_Lib"},
+	} {
+		t.Run(Shorten(strings.Join(tc.envs, ",")+" "+tc.text, 50), func(t *testing.T) {
+			b, store := newTestBot(t)
+			for _, env := range tc.envs {
+				cmd(t, b, "C1", "U1", "track "+env+" 11.31.0")
+			}
+			out := text(msg(t, b, "C1", "U1", "1.1", tc.text))
+			mustSay(t, out, tc.says)
+			if strings.Contains(out, "Which environment") {
+				t.Errorf("asked which environment:\n%s", out)
+			}
+			for i, env := range tc.envs {
+				st, _ := store.Status(context.Background(), "T1", env, -1)
+				want := 0
+				if i == 0 && tc.module != "" {
+					want = 1
+				}
+				if len(st.Modules) != want || want == 1 && st.Modules[0].Name != tc.module || tc.module == "" && st.State != progress.StateFollowing {
+					t.Errorf("%s: %s, %+v; want %d module %s:\n%s", env, st.State, st.Modules, want, tc.module, out)
+				}
+			}
+		})
+	}
+}
+
 // Someone's own sentence quoting the product's words is no environment's
 // news: in a channel following several it gets the diagnosis, saying it
 // was not recorded, rather than buttons asking which environment.
