@@ -56,9 +56,13 @@ func moduleNames(engine Diagnoser, args string) (names, refused []string) {
 // does when they are no pasted rows or errors.
 func typedNames(args string) (names, refused []string) {
 	seen := map[string]bool{}
-	for _, tok := range nameTokens(args) {
+	toks := nameTokens(args)
+	for i, tok := range toks {
 		if !tok.quoted && yesFlag.MatchString(tok.text) {
 			continue // the confirmation of done and reset, typed out of habit: no module "yes" (a module so named is quoted)
+		}
+		if !tok.quoted && i > 0 && i < len(toks)-1 && slices.Contains(conjunctions, tok.text) {
+			continue // "A, B e C": "and" in the team's language
 		}
 		if !tok.quoted {
 			tok.text = gluedMarker.ReplaceAllString(tok.text, "$1")
@@ -94,6 +98,11 @@ type nameToken struct {
 	quoted   bool
 	afterTab bool
 }
+
+// conjunctions are "and" in Portuguese, Spanish, Dutch, French, German
+// and Catalan: written in lower case between names, no name ("Gestão_Clientes e
+// Faturação_CS"). A module so named is quoted.
+var conjunctions = []string{"e", "y", "en", "et", "und", "i"}
 
 // statusWords are a table's status column ("Pricing_Lib<tab>Failed<tab>02:11"), no module's name.
 var statusWords = []string{"failed", "skipped", "prepared", "success", "successful", "succeeded", "error", "errors", "warning", "ok", "done", "pending"}
@@ -225,9 +234,9 @@ func moduleName(tok string, quoted bool) (string, bool) {
 // commandName writes a module name as commands read it back: as it is
 // when typed so it names itself, else in quotes the name does not hold
 // (`"Men's Portal"`, `'A "B" C'`); quoted too are "all" (which done takes
-// for every module), "and" and "--yes".
+// for every module), "and" and its kin between names ("e") and "--yes".
 func commandName(module string) string {
-	if !strings.EqualFold(module, "all") && !strings.EqualFold(module, "--yes") && readsAs(module, module) {
+	if !strings.EqualFold(module, "all") && !strings.EqualFold(module, "--yes") && !slices.Contains(conjunctions, module) && readsAs(module, module) {
 		return module
 	}
 	for _, q := range [][2]string{{`"`, `"`}, {"'", "'"}, {"“", "”"}, {"‘", "’"}, {"«", "»"}} {

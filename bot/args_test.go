@@ -21,6 +21,10 @@ func TestModuleNamesTable(t *testing.T) {
 		{"Orders AND Billing and", "Orders|Billing", ""},
 		{`"Customer Portal" and 'Back Office', “Curly Name” ‘Single’`, "Customer Portal|Back Office|Curly Name|Single", ""},
 		{`"and"`, "and", ""},
+		// "and" in the team's language, lower case between names; quoted, or last, a name.
+		{"Gestão_Clientes, Relatórios_Core e Faturação_CS", "Gestão_Clientes|Relatórios_Core|Faturação_CS", ""},
+		{"A_CS y B_CS en C_CS et D_CS und E_CS i F_CS", "A_CS|B_CS|C_CS|D_CS|E_CS|F_CS", ""},
+		{`Orders "e" Billing y`, "Orders|e|Billing|y", ""},
 		// German and Dutch quotes open low.
 		{"„Gestão Relatórios“ „Back Office” ‚Single‘ ‚Men’s Portal’, Orders", "Gestão Relatórios|Back Office|Single|Men’s Portal|Orders", ""},
 		{"Orders (see (nested) note) Billing", "Orders|Billing", ""},
@@ -95,6 +99,7 @@ func TestCommandNameReadsBack(t *testing.T) {
 		{"Orders UI", "\"Orders\u00a0UI\""},
 		{"all", `"all"`},
 		{"and", `"and"`},
+		{"e", `"e"`},
 		{"--yes", `"--yes"`},
 		{"'quoted'", `"'quoted'"`},
 	} {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -351,6 +352,49 @@ func TestEnvironmentNamedWithoutColon(t *testing.T) {
 		if st, _ := store.Status(ctx, "T1", env, -1); st.ModuleCount != n {
 			t.Errorf("%s lists %+v, want %d modules", env, st.Modules, n)
 		}
+	}
+}
+
+// Commands typed by a team that chats in Portuguese, Spanish, Dutch,
+// French or German: "and" between names is no module, and "in" with a
+// followed environment at the end names it, as "on prod" does.
+func TestCommandWordsOfOtherLanguages(t *testing.T) {
+	const env = "is an environment this channel follows, not a module: write `/upgrade failed "
+	for _, tc := range []struct {
+		envs          []string
+		command, says string
+		modules       string // the first environment's list after it
+	}{
+		{[]string{"prd"}, "failed Gestão_Clientes, Relatórios_Core e Faturação_CS", "3 failed modules on prd", "Faturação_CS|Gestão_Clientes|Relatórios_Core"},
+		{[]string{"prd"}, "failed A_CS y B_CS", "2 failed modules", "A_CS|B_CS"},
+		{[]string{"prd"}, "skipped A_CS en B_CS", "2 skipped modules", "A_CS|B_CS"},
+		{[]string{"prd"}, "failed A_CS et B_CS und C_CS i D_CS", "4 failed modules", "A_CS|B_CS|C_CS|D_CS"},
+		{[]string{"prd"}, "failed A_CS E_CS E B_CS", "4 failed modules", "A_CS|B_CS|E|E_CS"}, // a capital letter: a name
+		{[]string{"prd"}, "failed Faturação_CS no prd", "prd " + env + "prd: Faturação_CS`", ""},
+		{[]string{"prd"}, "failed Faturação_CS, Vendas_CS en prd", "prd " + env + "prd: Faturação_CS Vendas_CS`", ""},
+		{[]string{"prd"}, "failed Faturação_CS op prd", "prd " + env + "prd: Faturação_CS`", ""},
+		{[]string{"prd"}, "failed Faturação_CS em produção", "prd " + env + "prd: Faturação_CS`", ""},
+		{[]string{"prd"}, "failed Faturação_CS on prd", "prd " + env + "prd: Faturação_CS`", ""},
+		{[]string{"hml", "prd"}, "failed Faturação_CS no hml", "hml " + env + "hml: Faturação_CS`", ""},
+		{[]string{"hml", "prd"}, "failed Gestão_Clientes e Faturação_CS", "say which, e.g. `/upgrade failed hml: Gestão_Clientes e Faturação_CS`", ""},
+		{[]string{"hml", "prd"}, "failed hml: Gestão_Clientes e Faturação_CS", "2 failed modules on hml", "Faturação_CS|Gestão_Clientes"},
+	} {
+		t.Run(tc.command, func(t *testing.T) {
+			b, store := newTestBot(t)
+			for _, e := range tc.envs {
+				cmd(t, b, "C1", "U1", "track "+e+" 11.31.0")
+			}
+			mustSay(t, text(cmd(t, b, "C1", "U1", tc.command)), tc.says)
+			st, _ := store.Status(context.Background(), "T1", tc.envs[0], -1)
+			var names []string
+			for _, m := range st.Modules {
+				names = append(names, m.Name)
+			}
+			slices.Sort(names)
+			if got := strings.Join(names, "|"); got != tc.modules {
+				t.Errorf("%s lists %s, want %s", tc.envs[0], got, tc.modules)
+			}
+		})
 	}
 }
 

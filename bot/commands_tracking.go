@@ -494,7 +494,7 @@ func (b *Bot) addModules(ctx context.Context, c Command, args, name string, reas
 	if len(mods) == 0 {
 		return b.usageError(def, noNamesProblem(refused))
 	}
-	if r := b.envAsModule(ctx, c, envName, name, mods); r != nil {
+	if r := b.envAsModule(ctx, c, envName, name, rest, mods); r != nil {
 		return private(r)
 	}
 	env, errR := b.resolveEnv(ctx, c, envName, nil)
@@ -557,7 +557,7 @@ func (b *Bot) addModules(ctx context.Context, c Command, args, name string, reas
 // channel follows, one tracked elsewhere, or a name that reads as one
 // ("staging"); or whose environment is a module's name with a colon after
 // it ("failed Orders_UI: it failed twice"). nil when it is none of them.
-func (b *Bot) envAsModule(ctx context.Context, c Command, envName, command string, mods []string) *Reply {
+func (b *Bot) envAsModule(ctx context.Context, c Command, envName, command, rest string, mods []string) *Reply {
 	if envName != "" {
 		if _, err := b.store.Environment(ctx, c.Workspace, envName); errors.Is(err, progress.ErrNotFound) && !environmentWord(envName) {
 			name := strings.TrimSuffix(strings.TrimSpace(envName), ":")
@@ -574,18 +574,25 @@ func (b *Bot) envAsModule(ctx context.Context, c Command, envName, command strin
 		return nil // resolveEnv says so
 	}
 	// A followed environment first ("failed prod"), or last after "on",
-	// "in"… ("skipped Orders_UI on prod"); elsewhere it may be a module's
-	// name ("failed Billing_CS Test" in a channel following test).
-	prepositions := []string{"on", "in", "for", "at"}
+	// "in"… or "in" in the team's language ("skipped Orders_UI on prod",
+	// "failed Faturação_CS no prd", "… en producción"); elsewhere it may be
+	// a module's name ("failed Billing_CS Test" in a channel following test).
+	// Accents folded, as people write names ("produção" for producao).
+	prepositions := []string{"on", "in", "for", "at", "em", "no", "na", "en", "bij", "dans", "im", "auf", "op"}
+	toks := nameTokens(rest) // "en" is "and" in Dutch too: the names read leave it out
+	afterPrep := len(toks) > 1 && !toks[len(toks)-2].quoted && slices.Contains(prepositions, strings.ToLower(toks[len(toks)-2].text))
 	for i, m := range mods {
-		env := strings.ToLower(m)
-		last := i > 0 && i == len(mods)-1 && slices.Contains(prepositions, strings.ToLower(mods[i-1]))
-		if i > 0 && !last || !slices.ContainsFunc(envs, func(e progress.Environment) bool { return e.Name == env }) {
+		last := i > 0 && i == len(mods)-1 && afterPrep
+		e := slices.IndexFunc(envs, func(e progress.Environment) bool {
+			return strings.EqualFold(e.Name, foldAccents(m)) || last && sameEnvironment(e.Name, m)
+		})
+		if i > 0 && !last || e < 0 {
 			continue
 		}
+		env := envs[e].Name
 		var names []string
 		for j, n := range mods {
-			if j != i && !(j == i-1 && last) {
+			if j != i && !(j == i-1 && last && slices.Contains(prepositions, strings.ToLower(n))) {
 				names = append(names, commandName(n))
 			}
 		}
@@ -630,7 +637,7 @@ func (b *Bot) cmdDone(ctx context.Context, c Command, args string) Response {
 			return b.usageError(def, noNamesProblem(refused))
 		}
 	}
-	if r := b.envAsModule(ctx, c, envName, "done", mods); r != nil {
+	if r := b.envAsModule(ctx, c, envName, "done", rest, mods); r != nil {
 		return private(r)
 	}
 	env, errR := b.resolveEnv(ctx, c, envName, mods)
