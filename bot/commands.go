@@ -117,7 +117,30 @@ func (b *Bot) handleCommand(ctx context.Context, c Command) Response {
 		}
 		return private(b.adminsOnly(msg))
 	}
-	return def.run(b, ctx, c, args)
+	return def.run(b, ctx, c, b.trackedSpelling(ctx, c.Workspace, def, args))
+}
+
+// trackedSpelling is args with the environment they name written as it is
+// tracked when typed with accents ("status produção" for producao: names
+// are ASCII, people's words are not); else args as they are.
+func (b *Bot) trackedSpelling(ctx context.Context, workspace string, def *commandDef, args string) string {
+	var typed string
+	switch {
+	case strings.HasPrefix(def.args, "[env:]"):
+		typed, _ = splitEnvPrefix(args)
+	case strings.HasPrefix(def.args, "<env>"), strings.HasPrefix(def.args, "[env]"):
+		if f := strings.Fields(args); len(f) > 0 {
+			typed = f[0]
+		}
+	}
+	folded := foldAccents(typed)
+	if folded == typed || b.store == nil {
+		return args
+	}
+	if _, err := b.store.Environment(ctx, workspace, folded); err != nil {
+		return args // tracked nowhere: refused as it is typed
+	}
+	return strings.Replace(args, typed, folded, 1)
 }
 
 func private(r *Reply) Response { return Response{Reply: r, Private: true} }

@@ -398,6 +398,37 @@ func TestCommandWordsOfOtherLanguages(t *testing.T) {
 	}
 }
 
+// Environment names are ASCII, so a team tracks producao; typed with its
+// accents in a command, it is that one, while a name that folds to none
+// tracked is refused as before.
+func TestAccentedEnvironmentInCommands(t *testing.T) {
+	b, store := newTestBot(t)
+	cmd(t, b, "C1", "U1", "track producao 11.31.0")
+	cmd(t, b, "C1", "U1", "track hml 11.31.0")
+	for _, tc := range []struct{ command, says string }{
+		{"failed produção: Faturação_CS Vendas_CS", "2 failed modules on producao"},
+		{"status Produção", "producao"},
+		{"done produção: Vendas_CS", "republished Vendas_CS on producao"},
+		{"take produção: Faturação_CS", "Faturação_CS"},
+		{"snooze produção 1h", "producao"},
+		{"history produção", "producao"},
+		{"track produção 11.31.0", "This channel already follows producao."},
+		{"status produçao", "producao"},
+		{"status homologação", `That environment name, "homologação", may contain only ASCII letters (no accents)`},
+	} {
+		out := text(cmd(t, b, "C1", "U1", tc.command))
+		mustSay(t, out, tc.says)
+		if tc.says == "producao" && strings.Contains(out, "ASCII") {
+			t.Errorf("%s: refused:\n%s", tc.command, out)
+		}
+	}
+	st, _ := store.Status(context.Background(), "T1", "producao", -1)
+	owners, _ := store.ModuleOwners(context.Background(), "T1", "producao")
+	if len(st.Modules) != 1 || st.Modules[0].Name != "Faturação_CS" || owners[moduleKey("Faturação_CS")] != "U1" {
+		t.Errorf("producao lists %+v (owners %v), want Faturação_CS taken by U1", st.Modules, owners)
+	}
+}
+
 // A track from another channel that would change what an environment
 // tracked already says asks first: the channels following it rely on it.
 func TestTrackAsksBeforeChanging(t *testing.T) {
