@@ -12,6 +12,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/upgradebot/upgradebot/diagnosis"
 	"github.com/upgradebot/upgradebot/progress"
 )
@@ -55,11 +57,12 @@ func modulePageTitle(text string) string {
 	return ""
 }
 
-// nameKey compares names as OCR confuses them: case, separators (space,
-// underscore, hyphen, dot) and the look-alikes I/l/|/1 and O/0.
+// nameKey compares names as OCR confuses them: case, accents (the
+// English model drops them: Faturação_CS read as Faturacao_CS), separators
+// (space, underscore, hyphen, dot) and the look-alikes I/l/|/1 and O/0.
 func nameKey(s string) string {
 	var b strings.Builder
-	for _, r := range strings.ToLower(s) {
+	for _, r := range foldName(s) {
 		switch r {
 		case ' ', '_', '-', '.', '\u00a0':
 		case 'i', '|', '1':
@@ -85,6 +88,35 @@ func plainName(s string) bool {
 	}
 	return true
 }
+
+// sureShape: a plain name OCR rarely gets wrong, so that a name seen for
+// the first time may be recorded as read. The English model reads accented
+// letters badly and with as much confidence as plain ones (word confidence
+// 90-93 for Gestao_Clientes, read for Gestão_Clientes, and 25-50 for
+// correct quoted names: ocr/README.md): a non-ASCII letter is often
+// another one (Relatérios for Relatórios), and an accent's usual place
+// read without it (Gestao, Faturagao, Configuracion, Relatorios) is as
+// likely a misreading; a digit inside lowercase letters is a letter
+// misread (Configuraci6n).
+func sureShape(s string) bool {
+	for i, r := range s {
+		if r >= utf8.RuneSelf {
+			return false
+		}
+		if r >= '0' && r <= '9' && i > 0 && i+1 < len(s) && isLower(s[i-1]) && isLower(s[i+1]) {
+			return false
+		}
+	}
+	return !accentPlace.MatchString(s)
+}
+
+func isLower(c byte) bool { return c >= 'a' && c <= 'z' }
+
+// accentPlace matches Portuguese and Spanish endings that are written with
+// an accent, as the English model reads them without it: -ão and -ção
+// (Gestao, Faturacao, Faturagao), -ções, -ción (Configuracion), -ário and
+// -ório (Relatorios), -ência and -ância. English names rarely end so.
+var accentPlace = regexp.MustCompile(`(?:[b-df-hj-np-tv-z]aos?|[cgs]oes|[aeiu]ci[o6]n|[ao]ri[oa]s?|[ae]ncias?)(?:$|[^a-z])`)
 
 // mentions are the forms of read in text (a screenshot's): runs of up to
 // one word more than read has, quotes and punctuation around them trimmed,
@@ -172,7 +204,7 @@ func checkName(read, text string, listed []string) (string, []string) {
 		}
 	}
 	slices.SortStableFunc(plain, func(a, b string) int { return strings.Count(b, "_") - strings.Count(a, "_") })
-	if len(plain) == 1 || (len(plain) > 1 && strings.Count(plain[0], "_") > strings.Count(plain[1], "_")) {
+	if (len(plain) == 1 || (len(plain) > 1 && strings.Count(plain[0], "_") > strings.Count(plain[1], "_"))) && sureShape(plain[0]) {
 		return plain[0], nil
 	}
 	// Unsure: the underscored reading first, then the forms seen.
@@ -376,6 +408,9 @@ func (b *Bot) questionBlocks(r *Reply, env string, qs []nameQuestion, total int)
 	}
 	if total > len(qs) {
 		r.Context(Line{T(plural(total-len(qs), "more name was", "more names were") + " not recorded: "), C(b.cmd + " failed <module>"), T(" reports one.")})
+	} else {
+		// OCR may leave no right candidate (Gestao_Clientes for Gestão_Clientes).
+		r.Context(Line{T("None of these? "), C(b.cmd + " failed <module>"), T(" records the name as it is.")})
 	}
 }
 
@@ -458,11 +493,22 @@ func nearNames(read string, words []string) []string {
 	for _, w := range words {
 		w = strings.Trim(w, "'\"‘’“”`.,:;!?()[]{}*")
 		// (Forms that differ by separators or look-alikes, nameKey's, are mentions.)
-		if w != read && plainName(w) && nameKey(w) != nameKey(read) && !slices.Contains(out, w) && editDistance(strings.ToLower(w), strings.ToLower(read), 2) <= 2 {
+		if w != read && plainName(w) && nameKey(w) != nameKey(read) && !slices.Contains(out, w) && editDistance(foldName(w), foldName(read), 2) <= 2 {
 			out = append(out, w)
 		}
 	}
 	return out
+}
+
+// foldName is s in lower case without accents: Ffaturacao_CS is one letter
+// from Faturação_CS.
+func foldName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.Is(unicode.Mn, r) {
+			return -1
+		}
+		return r
+	}, strings.ToLower(norm.NFD.String(s)))
 }
 
 // editDistance is the Levenshtein distance of a and b, or more than limit

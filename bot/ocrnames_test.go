@@ -37,11 +37,50 @@ func TestCheckName(t *testing.T) {
 		// A name the Error Log's column wrapped inside a word is asked about, whole first.
 		{"CustomerPortal_CoreWidg", "Upgrade failed for CustomerPortal_CoreWidg\nets\n2020-10-28 19:23:00\nCompilerService", nil, "", "CustomerPortal_CoreWidgets,CustomerPortal_CoreWidg"},
 		{"Billing_CS", "Upgrade failed for Billing_CS\n2020-10-28 19:23:00\nCompilerService", nil, "Billing_CS", ""},
+		// Accented names the English model misread (cmd/upgradebot's
+		// TestOCRAccentedModuleNames): seen for the first time, asked about;
+		// read without their accents, the listed name.
+		{"Gestao_Clientes", "module 'Gestao_Clientes' … publish 'Gestao_Clientes'.", nil, "", "Gestao_Clientes"},
+		{"Faturagao_CS", "Upgrade failed for Faturagao_CS", nil, "", "Faturagao_CS"},
+		{"Configuraci6n_Core", "module 'Configuraci6n_Core'", nil, "", "Configuraci6n_Core"},
+		{"Relatérios_IS", "module 'Relatérios_IS'", nil, "", "Relatérios_IS"},
+		{"Préstamos_BL", "module 'Préstamos_BL'", nil, "", "Préstamos_BL"},
+		{"Faturacao_CS", "Upgrade failed for Faturacao_CS", []string{"Faturação_CS"}, "Faturação_CS", ""},
+		{"Gestao Clientes", "module 'Gestao Clientes'", []string{"Orders_IS", "Gestão_Clientes"}, "Gestão_Clientes", ""},
+		{"Préstamos_BL", "module 'Préstamos_BL'", []string{"Préstamos_BL"}, "Préstamos_BL", ""},
+		{"Ffaturacao_CS", "Upgrade failed for Ffaturacao_CS", []string{"Faturação_CS"}, "", "Ffaturacao_CS,Faturação_CS"},
+		{"Relatérios_IS", "module 'Relatérios_IS'", []string{"Relatórios_IS"}, "", "Relatérios_IS,Relatórios_IS"},
 	}
 	for _, tt := range tests {
 		got, candidates := checkName(tt.read, tt.text, tt.listed)
 		if got != tt.want || strings.Join(candidates, ",") != tt.candidates {
 			t.Errorf("checkName(%q, %q, %v) = %q %q, want %q %q", tt.read, tt.text, tt.listed, got, candidates, tt.want, tt.candidates)
+		}
+	}
+}
+
+// A first-seen name is recorded as read only in a shape OCR rarely gets
+// wrong: the ordinary names of the real screenshots and of OutSystems'
+// naming styles are; accented names and the English model's readings of
+// them (TestOCRAccentedModuleNames in cmd/upgradebot) are not.
+func TestSureShape(t *testing.T) {
+	tests := []struct {
+		name string
+		want bool
+	}{
+		{"Billing_CS", true}, {"Claims_Core", true}, {"Orders_IS", true}, {"Portal_Th", true}, {"HR_BL", true},
+		{"EmployeeServices", true}, {"Employees", true}, {"Directory", true}, {"FieldServicesMobile", true},
+		{"FloorPlan_SampleData", true}, {"GoogleMapsTimezone", true}, {"OutSystemsNowService", true},
+		{"Orders2", true}, {"OAuth2_Client", true}, {"B2B_Core", true}, {"Integration_Core", true},
+		{"Version_API", true}, {"Session_Lib", true}, {"Clientes_CS", true}, {"Pedidos_Core", true},
+		{"Faturação_CS", false}, {"Préstamos_BL", false}, {"Relatérios_IS", false}, {"Configuracién_Core", false},
+		{"Gestao_Clientes", false}, {"GestaoClientes", false}, {"Faturacao_CS", false}, {"Faturagao_CS", false},
+		{"Configuracion_Core", false}, {"Configuraci6n_Core", false}, {"Relatorios_IS", false},
+		{"Configuracoes", false}, {"Referencia_CS", false}, {"Usuario", false},
+	}
+	for _, tt := range tests {
+		if got := sureShape(tt.name); got != tt.want {
+			t.Errorf("sureShape(%q) = %v, want %v", tt.name, got, tt.want)
 		}
 	}
 }
