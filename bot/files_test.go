@@ -84,7 +84,8 @@ func TestUnreadableFiles(t *testing.T) {
 		{"old.xls", []byte("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1"), "old Excel (.xls)"},
 		{"ErrorLog.zip", zipOf(t, "ErrorLog.csv", "Message\nm\n"), "a zip of other files, or a damaged workbook): share the CSV or XLSX inside a zip"},
 		{"shot.webp", []byte("RIFF\x10\x00\x00\x00WEBPVP8 \x00\x00"), "it is a WebP image, and I read screenshots as PNG or JPEG only"},
-		{"mixed.txt", []byte("Upgrade failed for Caf\xe9_Core\x01\n"), "in an encoding other than UTF-8 or UTF-16 (Latin-1, Windows-1252…); save it as UTF-8"},
+		{"symbols.csv", []byte("Message;Module\nUpgrade Failure: Upgrade failed for Fatura\xbb\xbc\xbdo_CS;Fatura\xbb\xbc\xbdo_CS\n"), "in an encoding other than UTF-8, UTF-16 or the code pages Excel saves a CSV in"},
+		{"mixed.txt", []byte("Upgrade failed for Caf\xe9_Core\x01\n"), "in an encoding other than UTF-8, UTF-16 or the code pages Excel saves a CSV in (Windows-1252, 850, Mac OS Roman); save it as UTF-8"},
 		{"no-header.xlsx", errorlogtest.XLSX(t, [][]string{{"a"}, {"b"}}), "no sheet has a header row with a Message column"},
 		{"wide.xlsx", errorlogtest.XLSX(t, [][]string{{"Message"}, append(make([]string, 299), "x")}), "cells far to the right of an Error Log's columns"},
 	}
@@ -159,14 +160,22 @@ func TestErrorLogFileInternalError(t *testing.T) {
 	mustSay(t, RenderText(r), "open a case with OutSystems Support with the Internal Error entry's Detail")
 }
 
-// A CSV Excel saved on Windows (its code page, not UTF-8) is read.
+// A CSV Excel saved on Windows (its code page, not UTF-8) is read, and so
+// are its "CSV (MS-DOS)" (code page 850) and "CSV (Macintosh)" (Mac OS
+// Roman), which read as Windows-1252 recorded Fatura‡Æo_CS and Fatura�‹o_CS.
 func TestWindows1252ErrorLog(t *testing.T) {
-	b, store := newTestBot(t)
-	cmd(t, b, "C1", "U1", "track prod")
-	imageMsg(t, b, "8.1", "", b.ReadFile("errors.csv", []byte("Instant;Module_Name;Message\n2026-12-06 10:00;Caf\xe9_Core;Upgrade Failure: Upgrade failed for Caf\xe9_Core\n")))
-	st, err := store.Status(context.Background(), "T1", "prod", -1)
-	if err != nil || len(st.Modules) != 1 || st.Modules[0].Name != "Café_Core" {
-		t.Errorf("recorded %+v (%v), want Café_Core", st.Modules, err)
+	for _, tt := range []struct{ name, data, want string }{
+		{"Windows-1252", "Caf\xe9_Core", "Café_Core"},
+		{"code page 850", "Fatura\x87\xc6o_CS", "Faturação_CS"},
+		{"Mac OS Roman", "Fatura\x8d\x8bo_CS", "Faturação_CS"},
+	} {
+		b, store := newTestBot(t)
+		cmd(t, b, "C1", "U1", "track prod")
+		imageMsg(t, b, "8.1", "", b.ReadFile("errors.csv", []byte("Instant;Module_Name;Message\r\n2026-12-06 10:00;"+tt.data+";Upgrade Failure: Upgrade failed for "+tt.data+"\r\n")))
+		st, err := store.Status(context.Background(), "T1", "prod", -1)
+		if err != nil || len(st.Modules) != 1 || st.Modules[0].Name != tt.want {
+			t.Errorf("%s: recorded %+v (%v), want %s", tt.name, st.Modules, err, tt.want)
+		}
 	}
 }
 

@@ -15,11 +15,12 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/xuri/excelize/v2"
 	"golang.org/x/text/encoding/charmap"
-	"golang.org/x/text/encoding/unicode"
+	textunicode "golang.org/x/text/encoding/unicode"
 	"golang.org/x/text/transform"
 )
 
@@ -146,15 +147,16 @@ func trimPartial(b []byte, cut bool) []byte {
 
 // Decode returns a text file's text: UTF-8 (a byte-order mark dropped),
 // UTF-16 with a byte-order mark, or else Windows-1252 (Latin-1's superset)
-// where it is no UTF-8;
-// a text with control characters in another encoding is ErrEncoding,
-// anything else ErrBinary.
+// where it is no UTF-8, or code page 850 or Mac OS Roman when that reading
+// puts symbols inside words and one of these reads as letters (ToUTF8);
+// a text with control characters in another encoding, or one no code page
+// reads as letters, is ErrEncoding, anything else ErrBinary.
 func Decode(data []byte) (string, error) {
 	if Detect(data) != Text {
 		return "", notText(data)
 	}
 	if bytes.HasPrefix(data, []byte{0xFF, 0xFE}) || bytes.HasPrefix(data, []byte{0xFE, 0xFF}) {
-		dec := unicode.UTF16(unicode.BigEndian, unicode.ExpectBOM).NewDecoder()
+		dec := textunicode.UTF16(textunicode.BigEndian, textunicode.ExpectBOM).NewDecoder()
 		out, _, err := transform.Bytes(dec, data)
 		if err != nil {
 			return "", fmt.Errorf("decoding UTF-16: %w", err)
@@ -171,7 +173,11 @@ func Decode(data []byte) (string, error) {
 		return string(t), nil
 	}
 	if !utf8.Valid(data) && plainBytes(data) {
-		return ToUTF8(string(data)), nil
+		text, ok := toUTF8(string(data))
+		if !ok {
+			return "", ErrEncoding
+		}
+		return text, nil
 	}
 	if bytes.IndexByte(data, 0) >= 0 || !utf8.Valid(data) {
 		return "", notText(data)
@@ -184,27 +190,129 @@ func Decode(data []byte) (string, error) {
 // Latin letters (two bytes, below U+0250) or punctuation (… ’ – €) stays
 // (a UTF-8 log line quoting Latin-1), and every other byte is read as
 // Windows-1252 (Excel's CSV on Windows), whose letters and symbols can
-// form other UTF-8 ("é »" is E9 A0 BB).
+// form other UTF-8 ("é »" is E9 A0 BB). Excel's "CSV (MS-DOS)" is code
+// page 850 and its "CSV (Macintosh)" Mac OS Roman, whose accents read as
+// Windows-1252 are symbols inside words (Faturação as Fatura‡Æo or
+// Fatura�‹o): such a text is read in whichever of the two reads better
+// as letters (see oddness).
 func ToUTF8(data string) string {
+	text, _ := toUTF8(data)
+	return text
+}
+
+// toUTF8 is ToUTF8's text, and false when its reading still has symbols
+// or undefined bytes inside words: a text in another encoding. Lines are
+// decoded one at a time, so that a large file costs no more than a line.
+func toUTF8(data string) (string, bool) {
 	if utf8.ValidString(data) {
-		return data
+		return data, true
+	}
+	pages := [...]*charmap.Charmap{charmap.Windows1252, charmap.CodePage850, charmap.Macintosh}
+	var buf []decoded
+	best, bestScore, bestInWord := 0, 0, false
+	for i, cm := range pages {
+		score, inWord := 0, false
+		for line := range strings.SplitAfterSeq(data, "\n") {
+			if !utf8.ValidString(line) {
+				buf = decodeLine(buf[:0], line, cm)
+				s, w := oddness(buf)
+				score, inWord = score+s, inWord || w
+			}
+		}
+		// Windows-1252 unless another reads strictly better: a text that
+		// reads as well in it reads as it always did.
+		if i == 0 || score < bestScore {
+			best, bestScore, bestInWord = i, score, inWord
+		}
+		if bestScore == 0 {
+			break
+		}
 	}
 	var b strings.Builder
+	b.Grow(len(data))
 	for line := range strings.SplitAfterSeq(data, "\n") {
 		if utf8.ValidString(line) {
 			b.WriteString(line)
 			continue
 		}
-		for i := 0; i < len(line); {
-			r, size := utf8.DecodeRuneInString(line[i:])
-			if size == 1 || size == 2 && r >= 0x250 || size > 2 && (r < 0x2000 || r > 0x20cf) {
-				r, size = charmap.Windows1252.DecodeByte(line[i]), 1
-			}
-			b.WriteRune(r)
-			i += size
+		buf = decodeLine(buf[:0], line, pages[best])
+		for _, d := range buf {
+			b.WriteRune(d.r)
 		}
 	}
-	return b.String()
+	return b.String(), !bestInWord
+}
+
+// decoded is a character of a line read by toUTF8; byte: read from one
+// byte in a code page, not from UTF-8.
+type decoded struct {
+	r    rune
+	byte bool
+}
+
+// decodeLine appends to out a line that is not all UTF-8, read as ToUTF8
+// says, its other bytes in cm.
+func decodeLine(out []decoded, line string, cm *charmap.Charmap) []decoded {
+	for i := 0; i < len(line); {
+		r, size := utf8.DecodeRuneInString(line[i:])
+		if size == 1 || size == 2 && r >= 0x250 || size > 2 && (r < 0x2000 || r > 0x20cf) {
+			out = append(out, decoded{r: cm.DecodeByte(line[i]), byte: line[i] >= utf8.RuneSelf})
+			i++
+			continue
+		}
+		out = append(out, decoded{r: r})
+		i += size
+	}
+	return out
+}
+
+// oddness counts the characters read from bytes that a text in the right
+// code page rarely has: an undefined byte, a box-drawing character or a
+// symbol inside a word (inWord: Fatura‡Æo, Relat¢rios), a symbol before a
+// word's letters (™ffnung, Caf‚_Core), a capital after a small letter
+// (GestÆo, CafŽ), a ç not before a, o or u (Usuçrios), or a letter seldom
+// accented in the languages that write module names with accents
+// (Gestïo, Configuraciùn: Mac OS Roman read as code page 850).
+// Apostrophes stand inside words and quotes before them in any text.
+func oddness(text []decoded) (score int, inWord bool) {
+	symbol := func(i int) bool {
+		r := text[i].r
+		return text[i].byte && !unicode.IsLetter(r) && !unicode.IsDigit(r)
+	}
+	// near is the nearest character from i in direction d that is not a
+	// symbol read from a byte, within 3 (0 past the text or farther: an
+	// accent is a character or two, and a run of symbols costs no more).
+	near := func(i, d int) rune {
+		for j := i + d; j >= 0 && j < len(text) && j != i+4*d; j += d {
+			if !symbol(j) {
+				return text[j].r
+			}
+		}
+		return 0
+	}
+	wordChar := func(r rune) bool { return r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r) }
+	for i, d := range text {
+		if !d.byte {
+			continue
+		}
+		r, prev, next := d.r, near(i, -1), near(i, 1)
+		switch {
+		case r == utf8.RuneError || unicode.IsControl(r) || r >= 0x2500 && r <= 0x259F:
+			score, inWord = score+1, true
+		case unicode.IsLetter(r):
+			if unicode.IsUpper(r) && unicode.IsLower(prev) ||
+				unicode.ToLower(r) == 'ç' && unicode.IsLetter(next) && !strings.ContainsRune("aouãõáóúâô", unicode.ToLower(next)) ||
+				!strings.ContainsRune("áàâãäçéèêíóôõöúüñß", unicode.ToLower(r)) {
+				score++
+			}
+		case strings.ContainsRune("’‘·", r): // apostrophes, within words too
+		case unicode.IsLetter(prev) && unicode.IsLetter(next):
+			score, inWord = score+1, true
+		case wordChar(next) && !strings.ContainsRune("“”«»¿¡", r):
+			score++
+		}
+	}
+	return score, inWord
 }
 
 // cutUTF8 is data without its last character when that is the start of a

@@ -12,6 +12,7 @@ import (
 
 	"github.com/upgradebot/upgradebot/internal/errorlogtest"
 	"github.com/xuri/excelize/v2"
+	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/encoding/unicode"
 )
 
@@ -400,6 +401,71 @@ func TestToUTF8(t *testing.T) {
 	} {
 		if got := ToUTF8(in); got != want {
 			t.Errorf("ToUTF8(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// Excel saves a CSV in the code page of its choice: "CSV (Comma
+// delimited)" on Windows in Windows-1252, "CSV (MS-DOS)" in code page 850,
+// "CSV (Macintosh)" in Mac OS Roman. Each reads with its accents; before,
+// the last two read as Windows-1252 (Fatura‡Æo_CS, Fatura�‹o_CS).
+func TestExcelCodePages(t *testing.T) {
+	names := []string{"Faturação_CS", "Gestão_Clientes", "Relatórios_IS", "Configuración_Core", "Préstamos_BL",
+		"Usuários", "Informações_Core", "Crédito_Habitação", "Referência_CS", "Número_Conta", "Endereço_UI",
+		"Año_Fiscal", "Müller_Lib", "Café_Core", "Größe_Core", "Élève_CS", "Ação", "Señal"}
+	pages := []struct {
+		name string
+		cm   *charmap.Charmap
+	}{{"Windows-1252", charmap.Windows1252}, {"code page 850", charmap.CodePage850}, {"Mac OS Roman", charmap.Macintosh}}
+	for _, page := range pages {
+		for _, name := range names {
+			text := "Instant;Module_Name;Message\r\n12/03/2024 10:11:12;" + name + ";Upgrade Failure: Upgrade failed for " + name + "\r\n"
+			data, err := page.cm.NewEncoder().Bytes([]byte(text))
+			if err != nil {
+				t.Fatalf("%s: %v", page.name, err)
+			}
+			log, err := Read(data, DefaultLimits)
+			if err != nil {
+				t.Errorf("%s %s: %v", page.name, name, err)
+				continue
+			}
+			if got := log.Rows[0].Get(Module); got != name || !strings.HasSuffix(log.Rows[0].Get(Message), name) {
+				t.Errorf("%s: read %q as %q (%q)", page.name, name, got, log.Rows[0].Get(Message))
+			}
+		}
+	}
+}
+
+// A text whose Windows-1252 reading has symbols inside words and which no
+// other code page reads as letters is refused (save it as CSV UTF-8), not
+// recorded garbled; one that reads as well in Windows-1252 reads as always.
+func TestOtherCodePageRefused(t *testing.T) {
+	tests := []struct {
+		name, data string
+		want       string // "" when refused
+	}{
+		{"symbols inside a word in every code page", "Message;Module\nm;Fatura\xbb\xbc\xbdo_CS\n", ""},
+		{"an undefined byte inside a word", "Message;Module\nm;Fatura\x81\xbdo_CS\n", ""},
+		{"Windows-1252 apostrophe and dash", "Message;Module\nl\x92erreur \x96 \x93Core\x94\x85;Caf\xe9_Core\n", "Café_Core"},
+		{"Windows-1252 capital inside a name", "Message;Module\nm;Relat\xf3rio\xdanico\n", "RelatórioÚnico"},
+		{"Windows-1252 Italian", "Message;Module\ncos\xec;Citt\xe0_Core\n", "Città_Core"},
+		{"Windows-1252 French", "Message;Module\nna\xefve Zo\xeb ma\xeetre;No\xebl_CS\n", "Noël_CS"},
+		{"Windows-1252 symbols", "Message;Module\nOutSystems\x99 \x805 10\xb0C \xa9 \xabx\xbb;Ma\xf1ana_UI\n", "Mañana_UI"},
+	}
+	for _, tt := range tests {
+		log, err := Read([]byte(tt.data), DefaultLimits)
+		if tt.want == "" {
+			if !errors.Is(err, ErrEncoding) {
+				t.Errorf("%s: err = %v, want ErrEncoding", tt.name, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", tt.name, err)
+			continue
+		}
+		if got := log.Rows[0].Get(Module); got != tt.want {
+			t.Errorf("%s: module %q, want %q", tt.name, got, tt.want)
 		}
 	}
 }
