@@ -447,11 +447,22 @@ func (a *App) claimMessage(ctx context.Context, m bot.Message) (held heldClaims,
 		// answering it again.
 		token := progress.NewToken()
 		if ok, err := a.store.Claim(ctx, m.Workspace, key, token, a.opts.ClaimTTL); err == nil && ok {
-			return heldClaims{m.Workspace, token, []string{key}}, false
+			held = heldClaims{m.Workspace, token, []string{key}}
 		}
-		return heldClaims{}, false
+	} else if held, duplicate = a.claimAll(ctx, m.Workspace, []claim{{key, "message"}}); duplicate {
+		return held, true
 	}
-	return a.claimAll(ctx, m.Workspace, []claim{{key, "message"}})
+	// Taken up late (recovered, or Slack's retry), the message may have
+	// been edited or deleted meanwhile: that change was answered as the
+	// message reads now, and its text here is out of date. (A live
+	// delivery needs no look: its edit waits behind it in the lane.)
+	if (recovered(ctx) || retried(ctx)) && a.changedSince(ctx, m) {
+		a.metrics.Duplicate("changed")
+		a.log.Info("a message taken up late was edited or deleted since; its first version is not answered", "channel", m.Channel, "ts", m.TS)
+		a.finish(ctx, held, nil)
+		return heldClaims{}, true
+	}
+	return held, false
 }
 
 func messageOrigin(m bot.Message) origin {

@@ -410,3 +410,69 @@ func TestRetriedAfterRecoveryLooksInTheThread(t *testing.T) {
 		t.Errorf("retried duplicates counted %v, want 1", got)
 	}
 }
+
+// A replica journaled a paste and crashed before answering; seeing no
+// reply, its author deleted or edited it, which another replica answered.
+// The crashed replica's entry, recovered after that, is the message's
+// first version: it is not answered (the change was, as the message reads now).
+func TestRecoveredPasteChangedMeanwhile(t *testing.T) {
+	const ts = "1700005000.000100"
+	orders := strings.ReplaceAll(producerPaste, "Billing_CS", "Orders_CS")
+	for _, c := range []struct {
+		kind   string
+		change map[string]any
+		listed string
+	}{
+		{"deleted", slackfake.Delete(channel, ts, producerPaste), ""},
+		{"edited", editAt(ts, orders, "1700005010.000000"), "Orders_CS"},
+	} {
+		t.Run(c.kind, func(t *testing.T) {
+			fake, store := newFake(t), redisStores(t, 1)[0]
+			e := progress.Entry{Workspace: slackfake.TeamID, Channel: channel, EventID: "EvPaste", Kind: "event",
+				Payload: slackfake.EventCallback("EvPaste", slackfake.Message(channel, ana, ts, producerPaste))}
+			if _, err := store.Append(context.Background(), "crashed-replica", e); err != nil {
+				t.Fatal(err)
+			}
+			// The surviving replica takes the change; the crashed one's entry is not idle long enough yet.
+			live := start(t, setup{mode: ModeHTTP, fake: fake, store: store, opts: func(o *Options) { o.JournalMinIdle = time.Hour }})
+			live.track("prod")
+			live.postEvent("EvChange", c.change, 0)
+			live.waitJobs(1)
+			posts := len(fake.Calls("chat.postMessage"))
+			// Then the entry is recovered.
+			later := start(t, setup{mode: ModeHTTP, fake: fake, store: store, opts: func(o *Options) { o.JournalMinIdle = time.Millisecond }})
+			later.waitJobs(1)
+			if got := live.listed(); got != c.listed {
+				t.Errorf("listed %q after the recovery, want %q", got, c.listed)
+			}
+			if n := len(fake.Calls("chat.postMessage")); n != posts {
+				t.Errorf("the recovered first version got a reply of its own (%d posts, %d before)", n, posts)
+			}
+		})
+	}
+}
+
+// A paste's reply Slack refused (rate limited) is tried again from the
+// journal; edited meanwhile, the paste was answered as it reads now, so
+// the retry posts nothing.
+func TestRefusedReplyEditedMeanwhile(t *testing.T) {
+	const ts = "1700005000.000100"
+	fake, store := newFake(t), redisStores(t, 1)[0]
+	h := start(t, setup{mode: ModeHTTP, fake: fake, store: store, opts: func(o *Options) { o.JournalMinIdle = time.Hour }})
+	h.track("prod")
+	// Retry-After beyond the call's time: it fails at once, left in the journal.
+	h.fake.Queue("chat.postMessage", slackfake.Response{Status: http.StatusTooManyRequests, Header: map[string]string{"Retry-After": "600"}})
+	h.postEvent("EvPaste", slackfake.Message(channel, ana, ts, producerPaste), 0)
+	h.waitJobs(1)
+	h.postEvent("EvEdit", editAt(ts, strings.ReplaceAll(producerPaste, "Billing_CS", "Orders_CS"), "1700005010.000000"), 0)
+	h.waitJobs(2)
+	posted := len(fake.Calls("chat.postMessage"))
+	later := start(t, setup{mode: ModeHTTP, fake: fake, store: store, opts: func(o *Options) { o.JournalMinIdle = time.Millisecond }})
+	later.waitJobs(1)
+	if n := len(fake.Calls("chat.postMessage")); n != posted {
+		t.Errorf("the refused reply was posted after the paste's edit was answered: %s", decoded(fake.Calls("chat.postMessage")[n-1].Field("text")))
+	}
+	if got := h.listed(); got != "Orders_CS" {
+		t.Errorf("listed %q, want Orders_CS", got)
+	}
+}

@@ -70,6 +70,17 @@ func (a *App) wasDeleted(ctx context.Context, m bot.Message) bool {
 	return err == nil && ok
 }
 
+// changedSince reports whether an edit or the deletion of m was answered.
+func (a *App) changedSince(ctx context.Context, m bot.Message) bool {
+	if a.wasDeleted(ctx, m) {
+		return true
+	}
+	_, found, err := a.store.Value(ctx, m.Workspace, editedKey(m))
+	return err == nil && found
+}
+
+func editedKey(m bot.Message) string { return "slack:edited:" + m.Channel + ":" + m.TS }
+
 // replyMemory is how long a reply is remembered: as long as an undo can happen.
 const replyMemory = 3 * 24 * time.Hour
 
@@ -191,7 +202,7 @@ func (a *App) handleChange(ctx context.Context, eventID string, m bot.Message, d
 // (edits delivered out of order: the message reads as the newest one), and
 // else notes m's as the newest.
 func (a *App) olderEdit(ctx context.Context, m bot.Message) bool {
-	key := "slack:edited:" + m.Channel + ":" + m.TS
+	key := editedKey(m)
 	if last, found, err := a.store.Value(ctx, m.Workspace, key); err == nil && found && tsBefore(m.Edited, string(last)) {
 		a.log.Debug("an older edit after a newer one, not answered", "channel", m.Channel, "ts", m.TS)
 		return true
