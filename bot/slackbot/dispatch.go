@@ -193,7 +193,7 @@ func (a *App) take(ev slackevents.EventsAPIEvent, cb *slackevents.EventsAPICallb
 	switch e := ev.InnerEvent.Data.(type) {
 	case *slackevents.MessageEvent:
 		if e.SubType == "message_changed" || e.SubType == "message_deleted" {
-			return rec != nil || a.takeChange(cb, e, size, received)
+			return a.takeChange(cb, e, durable{eventID: cb.EventID, raw: raw, rec: rec, ack: ack, retried: retried}, size, received)
 		}
 		if e.SubType == "channel_unarchive" || e.SubType == "channel_join" && e.User == a.botUser {
 			return rec != nil || a.resume(cb.TeamID, e.Channel, size, received)
@@ -445,10 +445,7 @@ func (a *App) claimMessage(ctx context.Context, m bot.Message) (held heldClaims,
 		// (its reply is looked for in the thread first). Taken, the claim
 		// keeps Slack's re-delivery of an event never acknowledged from
 		// answering it again.
-		token := progress.NewToken()
-		if ok, err := a.store.Claim(ctx, m.Workspace, key, token, a.opts.ClaimTTL); err == nil && ok {
-			held = heldClaims{m.Workspace, token, []string{key}}
-		}
+		held = a.claimFree(ctx, m.Workspace, key)
 	} else if held, duplicate = a.claimAll(ctx, m.Workspace, []claim{{key, "message"}}); duplicate {
 		return held, true
 	}
@@ -463,6 +460,19 @@ func (a *App) claimMessage(ctx context.Context, m bot.Message) (held heldClaims,
 		return heldClaims{}, true
 	}
 	return held, false
+}
+
+// claimFree takes those of keys no one holds, for recovered work: the
+// journal gave it to this process alone, and the stopped process's
+// claims may still be held.
+func (a *App) claimFree(ctx context.Context, workspace string, keys ...string) heldClaims {
+	held := heldClaims{workspace: workspace, token: progress.NewToken()}
+	for _, k := range keys {
+		if ok, err := a.store.Claim(ctx, workspace, k, held.token, a.opts.ClaimTTL); err == nil && ok {
+			held.keys = append(held.keys, k)
+		}
+	}
+	return held
 }
 
 func messageOrigin(m bot.Message) origin {

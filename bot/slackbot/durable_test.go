@@ -476,3 +476,70 @@ func TestRefusedReplyEditedMeanwhile(t *testing.T) {
 		t.Errorf("listed %q, want Orders_CS", got)
 	}
 }
+
+// A deploy stops the process while a paste is being answered and its
+// edit (or deletion), acknowledged, waits behind it: Slack never sends
+// that change again, so the next process finishes both, in order, and
+// the record and reply are the message's as it reads now.
+func TestChangeWaitingAtStopIsKept(t *testing.T) {
+	const ts = "1700004000.000100"
+	for _, c := range []struct {
+		kind   string
+		change map[string]any
+		listed string
+		reply  string // what the reply says in the end
+	}{
+		{"edited", editAt(ts, strings.ReplaceAll(producerPaste, "Billing_CS", "Orders_CS"), "1700004010.000000"), "Orders_CS", "was edited"},
+		{"deleted", slackfake.Delete(channel, ts, producerPaste), "Billing_CS", "was deleted"},
+	} {
+		t.Run(c.kind, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "bot.db")
+			open := func() progress.Store {
+				s, err := progress.OpenBoltStore(path, progress.BoltOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return s
+			}
+			fake, store := newFake(t), open()
+			entered := make(chan struct{}, 1)
+			first := start(t, setup{mode: ModeHTTP, fake: fake, store: store,
+				wrap: func(b *bot.Bot) Core { return heldCore{b, entered} },
+				opts: func(o *Options) { o.ShutdownTimeout = 100 * time.Millisecond }})
+			first.track("prod")
+			first.postEvent("EvPaste", slackfake.Message(channel, ana, ts, producerPaste), 0)
+			waitFor(t, "the paste's answer", entered)
+			first.postEvent("EvChange", c.change, 0) // acknowledged, behind the paste
+			if err := first.stop(); err != nil {
+				t.Fatal(err)
+			}
+			store.Close()
+			store = open()
+			t.Cleanup(func() { store.Close() })
+			next := start(t, setup{mode: ModeHTTP, fake: fake, store: store})
+			next.waitJobs(2)
+			if got := next.listed(); got != c.listed {
+				t.Errorf("listed %q after the restart, want %q", got, c.listed)
+			}
+			posts, updates := fake.Calls("chat.postMessage"), fake.Calls("chat.update")
+			if len(posts) != 1 || len(updates) != 1 {
+				t.Fatalf("%d posts and %d updates, want the reply and its update", len(posts), len(updates))
+			}
+			mustContain(t, "the reply updated", decoded(updates[0].Field("blocks")), c.reply)
+		})
+	}
+}
+
+// An edit of plain chat, and a deletion of it, cost no journal write.
+func TestChatEditsNotJournaled(t *testing.T) {
+	h := start(t, setup{mode: ModeHTTP})
+	const ts = "1700004000.000100"
+	h.postEvent("EvChat", slackfake.Message(channel, ana, ts, "lunch at 12?"), 0)
+	h.postEvent("EvEdit", editAt(ts, "lunch at 12:30?", "1700004010.000000"), 0)
+	h.postEvent("EvDel", slackfake.Delete(channel, ts, "lunch at 12:30?"), 0)
+	h.postEvent("EvPasteEdit", editAt("1700004100.000100", producerPaste, "1700004110.000000"), 0) // chat edited into a paste
+	h.waitJobs(3)
+	if got := h.store.journaled(); !slices.Equal(got, []string{"EvPasteEdit"}) {
+		t.Errorf("journaled %v, want only the edit into a paste", got)
+	}
+}

@@ -84,9 +84,13 @@ func editedKey(m bot.Message) string { return "slack:edited:" + m.Channel + ":" 
 // replyMemory is how long a reply is remembered: as long as an undo can happen.
 const replyMemory = 3 * 24 * time.Hour
 
-// takeChange takes a message_changed or message_deleted event. They are not
-// journaled: rare, and one lost leaves the reply as it was.
-func (a *App) takeChange(cb *slackevents.EventsAPICallbackEvent, e *slackevents.MessageEvent, size int64, received time.Time) bool {
+// takeChange takes a message_changed or message_deleted event (d.rec set:
+// recovered from the journal). One that may have something to do (see
+// changeMatters) is journaled like a message: acknowledged, it must not
+// be lost at a stop, or the paste's journaled first version, answered by
+// the next process, would stand as the record. An edit of plain chat is
+// not (most edits are): it costs no store write before its acknowledgement.
+func (a *App) takeChange(cb *slackevents.EventsAPICallbackEvent, e *slackevents.MessageEvent, d durable, size int64, received time.Time) bool {
 	prev := e.PreviousMessage
 	// People's messages, and allowed bots' (a deployment bot edits its
 	// "Deploying…" into the error): the bot's own replies change too (a
@@ -98,7 +102,7 @@ func (a *App) takeChange(cb *slackevents.EventsAPICallbackEvent, e *slackevents.
 	// becomes a tombstone ("This message was deleted.").
 	deleted := e.SubType == "message_deleted" || e.Message != nil && e.Message.SubType == "tombstone"
 	if prev.User == a.botUser && prev.User != "" {
-		if deleted && a.living != nil && (prev.ThreadTimestamp == "" || prev.ThreadTimestamp == prev.Timestamp) { // perhaps a status message
+		if deleted && a.living != nil && d.rec == nil && (prev.ThreadTimestamp == "" || prev.ThreadTimestamp == prev.Timestamp) { // perhaps a status message
 			return a.submit(job{key: laneKey(cb.TeamID, e.Channel), bytes: size, kind: "message", received: received,
 				run: func(ctx context.Context) { a.living.Deleted(ctx, cb.TeamID, e.Channel, prev.Timestamp) }})
 		}
@@ -140,17 +144,48 @@ func (a *App) takeChange(cb *slackevents.EventsAPICallbackEvent, e *slackevents.
 		}
 		m.Text, m.Edited = messageText(cur), edited
 	}
-	return a.submit(job{key: laneKey(m.Workspace, m.Channel), bytes: size, kind: "message", received: received,
-		run: func(ctx context.Context) { a.handleChange(ctx, cb.EventID, m, deleted) }})
+	j := job{key: laneKey(m.Workspace, m.Channel), bytes: size, kind: "message", received: received,
+		run: func(ctx context.Context) { a.handleChange(ctx, cb.EventID, m, deleted) }}
+	if a.changeMatters(m, prev, deleted) {
+		return a.submitEvent(j, m, nil, d)
+	}
+	if d.rec != nil {
+		return true
+	}
+	return a.submit(j)
+}
+
+// changeMatters reports, without I/O, whether an edit or deletion of m may
+// have something to do: its earlier version had an error the bot knows or
+// files (it may have been answered and recorded), or its new text has one.
+func (a *App) changeMatters(m bot.Message, prev *slack.Msg, deleted bool) bool {
+	if len(prev.Files) > 0 {
+		return true
+	}
+	was := m
+	was.Text, was.Edited = messageText(prev), ""
+	if !a.core.Read(was).Silent() {
+		return true
+	}
+	return !deleted && !a.core.Read(m).Silent()
 }
 
 // handleChange answers an edit (the message diagnosed and recorded again)
 // or a deletion (its reply offers Undo), updating the message's reply.
 func (a *App) handleChange(ctx context.Context, eventID string, m bot.Message, deleted bool) {
 	// One answer per edit, however often it is delivered (under other event ids too).
-	held, dup := a.claimAll(ctx, m.Workspace, []claim{{"slack:event:" + eventID, "event_id"}, {"slack:change:" + m.Channel + ":" + m.TS + ":" + cmp.Or(m.Edited, "deleted"), "change"}})
-	if dup {
-		return
+	eventKey, changeKey := "slack:event:"+eventID, "slack:change:"+m.Channel+":"+m.TS+":"+cmp.Or(m.Edited, "deleted")
+	var held heldClaims
+	if recovered(ctx) {
+		// The stopped process's claims may be held: answered again, an
+		// edit undoes and records under the same keys (once), and its
+		// reply is updated in place or looked for in the thread.
+		held = a.claimFree(ctx, m.Workspace, eventKey, changeKey)
+	} else {
+		var dup bool
+		if held, dup = a.claimAll(ctx, m.Workspace, []claim{{eventKey, "event_id"}, {changeKey, "change"}}); dup {
+			return
+		}
 	}
 	// An edit delivered after the message's deletion (a retry) is stale:
 	// the deletion's reply, and its Undo, stand.
