@@ -301,6 +301,9 @@ func (b *Bot) chooseEnv(ctx context.Context, a Action, v buttonValue) Response {
 		return private(errorReply(fmt.Sprintf("That choice has expired: I keep a message's changes for %d days. To record it for %s, %s.", keepFor/(24*time.Hour), v.Env, again)))
 	}
 	m := k.Message
+	if r := b.deletedMessage(ctx, a.Workspace, m.Channel, m.TS); r != nil {
+		return Response{Reply: r, Private: true, Update: deletedReply("")}
+	}
 	// When it was sent, not last kept (a late or edited reading keeps it again).
 	sent := cmp.Or(sentAt(m.TS), k.KeptAt)
 	if !b.follows(ctx, a.Workspace, a.Channel, v.Env) {

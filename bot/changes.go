@@ -345,9 +345,11 @@ func (b *Bot) HandleEdit(ctx context.Context, m Message) Response {
 	return resp
 }
 
-// HandleDelete answers the deletion of message m (its Channel and TS): when
-// it recorded something not undone, the Reply says so and offers Undo; the
-// transport puts it in place of the message's reply. Nothing is undone
+// HandleDelete answers the deletion of message m (its Channel and TS),
+// and marks it deleted (DeletedKey): when it recorded something not
+// undone, the Reply says so and offers Undo; the transport puts it in
+// place of the message's reply. Else the Edit replaces its reply, if it
+// has one, without the buttons that would record it. Nothing is undone
 // without a click: a paste deleted to tidy up may have been right.
 func (b *Bot) HandleDelete(ctx context.Context, m Message) Response {
 	return b.withChanges(ctx, m.Channel, func(ctx context.Context) Response { return b.handleDelete(ctx, m) })

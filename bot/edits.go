@@ -114,15 +114,42 @@ func (b *Bot) undoMessage(ctx context.Context, m Message, key string) (progress.
 	return res, true, nil
 }
 
+// DeletedKey is the store key (a value) that marks the message channel/ts
+// deleted, kept as long as its reply's buttons (keepFor): a click on
+// them, or the message's work taken up late, finds it deleted.
+func DeletedKey(channel, ts string) string { return "deleted:" + channel + ":" + ts }
+
+// wasDeleted reports whether the message channel/ts was deleted (false
+// when the store cannot say: the click goes on as before).
+func (b *Bot) wasDeleted(ctx context.Context, workspace, channel, ts string) bool {
+	_, found, err := b.store.Value(ctx, workspace, DeletedKey(channel, ts))
+	return err == nil && found
+}
+
+// deletedMessage refuses a click or command that would record from the
+// deleted message channel/ts; nil when it was not deleted.
+func (b *Bot) deletedMessage(ctx context.Context, workspace, channel, ts string) *Reply {
+	if channel == "" || !b.wasDeleted(ctx, workspace, channel, ts) {
+		return nil
+	}
+	return errorReply("That message was deleted, so nothing was recorded from it. If what it said was right, paste it again.")
+}
+
 // handleDelete answers the deletion of message m (HandleDelete).
 func (b *Bot) handleDelete(ctx context.Context, m Message) Response {
+	if err := b.store.PutValue(ctx, m.Workspace, DeletedKey(m.Channel, m.TS), []byte("1"), keepFor); err != nil {
+		b.log.Warn("cannot mark a message deleted", "channel", m.Channel, "ts", m.TS, "err", err)
+	}
 	ref := replyKey(m)
 	u, ok, err := b.undoable(ctx, m.Workspace, ref)
 	if err != nil {
 		b.log.Warn("cannot read what a deleted message recorded", "err", err)
-	}
-	if err != nil || !ok || u.Undone != "" {
 		return Response{}
+	}
+	if !ok || u.Undone != "" {
+		// Recorded nothing (held back, asked about, undone): its reply, if
+		// it has one, loses its buttons, which would record it.
+		return Response{Edit: &Edit{Message: m, Reply: deletedReply(u.Undone)}}
 	}
 	note := Line{T(":wastebasket: The message this answered was deleted. What it recorded for "), B(u.Env), T(" stays until someone clicks Undo.")}
 	if r := b.rebuild(ctx, m.Workspace, ref, u.Env, "", note); r != nil {
@@ -131,4 +158,16 @@ func (b *Bot) handleDelete(ctx context.Context, m Message) Response {
 	r := &Reply{Summary: "The message this answered was deleted"}
 	r.Section(note).Context(Line{V(Shorten(u.What, 300))})
 	return Response{Reply: withUndo(r, ref, u.What)}
+}
+
+// deletedReply replaces the reply of a deleted message that records
+// nothing (undone by undoneBy, when not ""): no buttons.
+func deletedReply(undoneBy string) *Reply {
+	r := &Reply{Summary: "The message this answered was deleted"}
+	l := Line{T(":wastebasket: The message this answered was deleted; nothing it said is recorded")}
+	if undoneBy != "" {
+		l = append(l, T(" (what it recorded was undone by "), M(undoneBy), T(")"))
+	}
+	r.Section(append(l, T(".")))
+	return r
 }

@@ -302,6 +302,11 @@ func (b *Bot) recordHeld(ctx context.Context, workspace, channel, user string, h
 	if r := b.beforeRestart(ctx, workspace, h.Env, h.At); r != nil {
 		return private(r)
 	}
+	if ch, ts, ok := sourceMessage(h.Source); ok {
+		if r := b.deletedMessage(ctx, workspace, ch, ts); r != nil {
+			return private(r)
+		}
+	}
 	r := &Reply{Summary: "Recorded anyway for " + h.Env}
 	r.Section(Line{M(user), T(" recorded anyway for "), B(h.Env), T(" what a message held back:")})
 	cleared := false
@@ -456,4 +461,20 @@ func beyondIn(st progress.Status, p planned, mods []string) (kept, beyond []stri
 		kept = append(kept, m)
 	}
 	return kept, beyond
+}
+
+// sourceMessage is the channel and ts of the message a change key or
+// source names ("msg:C…:1700000000.000100", perhaps extended: "~<edit>",
+// a screenshot's suffix); false for any other.
+func sourceMessage(key string) (channel, ts string, ok bool) {
+	rest, ok := strings.CutPrefix(key, "msg:")
+	if !ok {
+		return "", "", false
+	}
+	channel, rest, ok = strings.Cut(rest, ":")
+	end := strings.IndexFunc(rest, func(r rune) bool { return r != '.' && (r < '0' || r > '9') })
+	if end < 0 {
+		end = len(rest)
+	}
+	return channel, rest[:end], ok && end > 0
 }

@@ -443,6 +443,11 @@ func (b *Bot) cmdRecord(ctx context.Context, c Command, args string) Response {
 	if !found {
 		return private(errorReply(fmt.Sprintf("I don't know the code %q (a question's buttons work for %d days). Paste the message again to be asked again, or record what it says yourself: `%s failed <module>`, `%s help` lists the rest.", Shorten(code, 20), keepFor/(24*time.Hour), b.cmd, b.cmd)))
 	}
+	if ch, ts, ok := sourceMessage(p.Key); ok {
+		if r := b.deletedMessage(ctx, c.Workspace, ch, ts); r != nil {
+			return private(r)
+		}
+	}
 	// The question's answer is kept as long as its buttons: the change
 	// key alone would let another candidate in after a day.
 	answerKey := "answer:" + heldCode(p.Key, p.Env)

@@ -61,12 +61,11 @@ func (a *App) editReply(ctx context.Context, e bot.Edit) (bool, error) {
 	return true, err
 }
 
-func deletedKey(m bot.Message) string { return "deleted:" + m.Channel + ":" + m.TS }
-
 // wasDeleted reports whether m was deleted before its answer (its
-// screenshots were being read): then it records and posts nothing.
+// screenshots were being read, or it was taken up late): then it records
+// and posts nothing. The core marks it (HandleDelete).
 func (a *App) wasDeleted(ctx context.Context, m bot.Message) bool {
-	_, ok, err := a.store.Value(ctx, m.Workspace, deletedKey(m))
+	_, ok, err := a.store.Value(ctx, m.Workspace, bot.DeletedKey(m.Channel, m.TS))
 	return err == nil && ok
 }
 
@@ -199,11 +198,8 @@ func (a *App) handleChange(ctx context.Context, eventID string, m bot.Message, d
 	}
 	var resp bot.Response
 	if deleted {
-		// A message whose screenshots are still being read is answered
-		// later: that answer must find it deleted.
-		if err := a.store.PutValue(ctx, m.Workspace, deletedKey(m), []byte("1"), time.Hour); err != nil {
-			a.log.Warn("cannot mark a message deleted", "channel", m.Channel, "ts", m.TS, "err", err)
-		}
+		// (It marks m deleted: a message whose screenshots are still being
+		// read is answered later, and that answer must find it deleted.)
 		resp = a.core.HandleDelete(ctx, m)
 	} else {
 		resp = a.core.HandleEdit(ctx, m)

@@ -3,8 +3,10 @@ package slackbot
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -424,4 +426,93 @@ func TestEditsDeliveredOddly(t *testing.T) {
 			t.Errorf("listed %q after the deletion", got)
 		}
 	})
+}
+
+// clickButton clicks, as user, the button of a message (its blocks) whose action id starts with prefix.
+func (h *harness) clickButton(messageTS, threadTS, blocks, prefix, user, trigger string) {
+	h.t.Helper()
+	for id, value := range buttons(h.t, blocks) {
+		if strings.HasPrefix(id, prefix) {
+			p := slackfake.BlockActions(channel, user, messageTS, threadTS, false, json.RawMessage(blocks), id, value, h.fake.ResponseURL(trigger), trigger)
+			if code, _ := h.do(slackfake.InteractionRequest(h.events(), secret, p)); code != http.StatusOK {
+				h.t.Fatalf("click %s: %d", id, code)
+			}
+			return
+		}
+	}
+	h.t.Fatalf("no %s button in %s", prefix, blocks)
+}
+
+// A deleted message records nothing through the buttons of its reply: one
+// held back (another environment's summary: "Record anyway"), one asked
+// about (which environment?). Its reply loses them at the deletion, and
+// a click on a copy still showing them is refused.
+func TestDeletedMessageButtonsRecordNothing(t *testing.T) {
+	const ts = "1700002000.000100"
+	for _, c := range []struct {
+		name, text, button string
+		envs               []string
+	}{
+		{"held back", "10 modules prepared successfully, 7 modules failed and 5 modules skipped.", "record", []string{"prod"}},
+		{"asked", producerPaste, "choose_env:prod", []string{"prod", "dev"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := start(t, setup{mode: ModeHTTP})
+			for _, env := range c.envs {
+				h.track(env)
+			}
+			jobs := int64(0)
+			if c.button == "record" { // prod has other counts: the paste is held back
+				h.postEvent("EvSum", slackfake.Message(channel, ana, "1700001000.000100", "26 modules prepared successfully, 1 modules failed and 3 modules skipped."), 0)
+				jobs++
+				h.waitJobs(jobs)
+			}
+			before := h.fullStatus()
+			h.postEvent("EvPaste", slackfake.Message(channel, "U0BOB", ts, c.text), 0)
+			jobs++
+			h.waitJobs(jobs)
+			posts := h.fake.Calls("chat.postMessage")
+			reply := posts[len(posts)-1]
+			if reply.Field("thread_ts") != ts {
+				t.Fatalf("no reply to the paste: %s", decoded(reply.Field("text")))
+			}
+			h.postEvent("EvDel", slackfake.Delete(channel, ts, c.text), 0)
+			jobs++
+			h.waitJobs(jobs)
+			updates := h.fake.Calls("chat.update")
+			if len(updates) != 1 || updates[0].Field("ts") != reply.Answer["ts"] {
+				t.Fatalf("the reply was not updated at the deletion (%d updates)", len(updates))
+			}
+			mustContain(t, "the reply updated", decoded(updates[0].Field("blocks")), "was deleted")
+			if got := buttons(t, updates[0].Field("blocks")); len(got) != 0 {
+				t.Errorf("the deleted message's reply still has buttons: %v", got)
+			}
+			h.clickButton(reply.Answer["ts"].(string), ts, reply.Field("blocks"), c.button, "U0CAROL", "trig-click")
+			resp := h.fake.WaitCalls(1, 10*time.Second, "response_url")[0]
+			h.waitJobs(jobs + 1)
+			mustContain(t, "the answer to the click", decoded(resp.Field("text")+resp.Field("blocks")), "was deleted")
+			if after := h.fullStatus(); after != before {
+				t.Errorf("a click recorded the deleted message:\nbefore %s\nafter  %s", before, after)
+			}
+		})
+	}
+}
+
+// fullStatus is prod's record, in short.
+func (h *harness) fullStatus() string {
+	st, err := h.store.Status(context.Background(), slackfake.TeamID, "prod", -1)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var names []string
+	for _, m := range st.Modules {
+		names = append(names, m.Name)
+	}
+	n := func(p *int) string {
+		if p == nil {
+			return "?"
+		}
+		return strconv.Itoa(*p)
+	}
+	return fmt.Sprintf("state=%s counts=%s/%s/%s modules=%v", st.State, n(st.Counts.Prepared), n(st.Counts.Failed), n(st.Counts.Skipped), names)
 }
