@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"errors"
+	"regexp"
 	"slices"
 
 	"github.com/upgradebot/upgradebot/progress"
@@ -14,6 +15,9 @@ func (b *Bot) handleEdit(ctx context.Context, m Message) Response {
 		r := errorReply("An edited command is not run again: send it anew (and `" + b.cmd + " undo` takes back what the first one did).")
 		return private(r)
 	}
+	// What its author struck through (Slack's ~strikethrough~) is taken
+	// back: a paste struck out reads as an edit into plain chat.
+	m.Text = struck.ReplaceAllString(m.Text, "$1$2")
 	was, found, err := b.keptAt(ctx, m.Workspace, replyKey(m))
 	if err != nil {
 		return private(b.storeError("read the edited message", err))
@@ -22,6 +26,12 @@ func (b *Bot) handleEdit(ctx context.Context, m Message) Response {
 		m.Images = was.Images
 	}
 	u, recorded, err := b.undoable(ctx, m.Workspace, replyKey(m))
+	if err == nil && recorded && u.Undone != "" && u.Undone != m.User {
+		// A teammate took back what it recorded (another environment's
+		// error, say): the author's edit, perhaps only a note that says
+		// so, does not overrule them. It is held back: Record anyway.
+		ctx = context.WithValue(ctx, undoneByKey{}, u.Undone)
+	}
 	recorded = err == nil && recorded && u.Undone == ""
 	if recorded && found && was.KeptAt > 0 {
 		if r := b.beforeRestart(ctx, m.Workspace, u.Env, was.KeptAt); r != nil {
@@ -59,7 +69,20 @@ func (b *Bot) handleEdit(ctx context.Context, m Message) Response {
 	return resp
 }
 
+// struck is a span of Slack's strikethrough: ~ after a space or the
+// start, up to a ~ before a space, punctuation or the end (over lines: a
+// paste struck out whole). The spaces around it are kept ($1, $2).
+var struck = regexp.MustCompile(`(?s)(^|[\s(])~[^~]+~([\s).,;:!?]|$)`)
+
 type correctingKey struct{}
+
+// undoneByKey holds who undid what an edited message recorded, when not its author.
+type undoneByKey struct{}
+
+func undoneBy(ctx context.Context) string {
+	by, _ := ctx.Value(undoneByKey{}).(string)
+	return by
+}
 
 // keptKey holds the modules an edit's undo left as they were (changed since).
 type keptKey struct{}

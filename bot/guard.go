@@ -31,6 +31,7 @@ const (
 	heldCounts      progress.Verdict = "counts"   // more failed (or skipped) modules than Service Center counted
 	heldAgain       progress.Verdict = "again"    // modules marked republished since: perhaps an older message
 	heldMention     progress.Verdict = "mention:" // + the environment the message's words name
+	heldUndone      progress.Verdict = "undone"   // an edit of a message whose record a teammate undid
 )
 
 // mentionVerdict holds a message whose words name another environment.
@@ -189,6 +190,12 @@ func (b *Bot) heldLines(ctx context.Context, workspace, env string, held []heldC
 				Line{T(is + " here, so the message may be about the environment rather than a module (it would record ")}, says, Line{T(").")}))
 		case heldAgain:
 			lines = append(lines, b.againLine(ctx, workspace, env, h, says))
+		case heldUndone:
+			l := Line{T(":leftwards_arrow_with_hook: Not recorded for "), B(env), T(": what this message recorded was undone")}
+			if by := undoneBy(ctx); by != "" {
+				l = append(l, T(" by "), M(by))
+			}
+			lines = append(lines, slices.Concat(l, Line{T(", and an edit does not record it again (it would record ")}, says, Line{T(").")}))
 		case heldCounts:
 			n, what, _ := countFor(st.Counts, h.Change)
 			l := Line{T(":warning: Not recorded for "), B(env), T(": ")}
@@ -249,6 +256,8 @@ func heldReason(h heldChange) string {
 		return "names an environment"
 	case heldAgain:
 		return "marked republished since"
+	case heldUndone:
+		return "undone by someone"
 	case heldCounts:
 		return "more than Service Center counted"
 	case progress.VerdictOtherVersion:

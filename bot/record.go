@@ -314,6 +314,9 @@ func (b *Bot) record(ctx context.Context, m Message, findings []diagnosis.Findin
 		}
 		return out
 	}
+	if undoneBy(ctx) != "" {
+		changes = heldFor(changes, heldUndone)
+	}
 	if len(changes) > 0 {
 		if named := lineEnvironments(m.Text, envs); len(named) > 1 {
 			out.several = named // which part is whose is guesswork: nothing is recorded

@@ -515,3 +515,53 @@ func TestResetUndoAfterNewsRefused(t *testing.T) {
 		t.Errorf("after the refused undo: %d listed, %d prepared; want 0 and 30", st.ModuleCount, *st.Counts.Prepared)
 	}
 }
+
+// A teammate undid what a paste recorded (another environment's error);
+// its author's edit, a note that says so, does not record it again: it is
+// held back, with Record anyway. A paste its author struck through is
+// taken back as an edit into plain chat is.
+func TestEditAfterTeammatesUndoOrStruckThrough(t *testing.T) {
+	ctx := context.Background()
+	list := func(store progress.Store) string {
+		st, _ := store.Status(ctx, "T1", "prod", -1)
+		var names []string
+		for _, m := range st.Modules {
+			names = append(names, m.Name)
+		}
+		return strings.Join(names, ",")
+	}
+	t.Run("undone by a teammate", func(t *testing.T) {
+		b, store := newTestBot(t)
+		cmd(t, b, "C1", "U1", "track prod")
+		m := Message{Workspace: "T1", Channel: "C1", User: "U1", TS: "1.1", Text: producerPaste}
+		undo := button(t, b.HandleMessage(ctx, m).Reply, ActionUndo)
+		b.HandleAction(ctx, Action{Workspace: "T1", Channel: "C1", User: "U2", ID: "a1", ActionID: undo.ActionID, Value: undo.Value})
+		m.Text, m.Edited = "[wrong channel, this is dev's, ignore] "+producerPaste, "1.2"
+		edit := b.HandleEdit(ctx, m)
+		if got := list(store); got != "" {
+			t.Fatalf("the edit recorded again what U2 undid: %q", got)
+		}
+		if !strings.Contains(text(edit), "undone by U2") {
+			t.Errorf("the edit's reply does not say why nothing was recorded: %s", text(edit))
+		}
+		anyway := button(t, edit.Reply, ActionRecord+":anyway")
+		b.HandleAction(ctx, Action{Workspace: "T1", Channel: "C1", User: "U1", ID: "a2", ActionID: anyway.ActionID, Value: anyway.Value})
+		if got := list(store); got != "Billing_CS" {
+			t.Errorf("Record anyway: listed %q", got)
+		}
+	})
+	t.Run("struck through", func(t *testing.T) {
+		b, store := newTestBot(t)
+		cmd(t, b, "C1", "U1", "track prod")
+		m := Message{Workspace: "T1", Channel: "C1", User: "U1", TS: "1.1", Text: producerPaste}
+		b.HandleMessage(ctx, m)
+		m.Text, m.Edited = "~"+producerPaste+"~ wrong environment, sorry", "1.2"
+		edit := b.HandleEdit(ctx, m)
+		if got := list(store); got != "" {
+			t.Errorf("a paste struck through is still recorded: %q", got)
+		}
+		if !strings.Contains(text(edit), "no longer shows an upgrade error") {
+			t.Errorf("the edit's reply: %s", text(edit))
+		}
+	})
+}
