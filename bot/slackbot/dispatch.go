@@ -555,11 +555,15 @@ func (a *App) answerText(ctx context.Context, r *bot.Reading, o origin) (string,
 	return ts, err
 }
 
-// news reports whether a reply asks a question, or records modules again
-// (listed again after they were republished: its Undo says so): a thread
+// news reports whether a reply asks a question, records modules again
+// (listed again after they were republished: its Undo says so), or
+// brings its environment to a milestone (failed again after a rerun): a thread
 // that already has the diagnosis still needs it. (A state said again is
 // no news; one recorded for another environment has a thread key of its own.)
 func news(resp bot.Response, findings []diagnosis.Finding) bool {
+	if resp.Milestone != nil || !resp.Announce.Empty() {
+		return true // it brought the environment somewhere (failed again, all clear): its Undo must be at hand
+	}
 	modules := slices.ContainsFunc(findings, func(f diagnosis.Finding) bool { return f.Text("module") != "" })
 	for _, b := range resp.Reply.Blocks {
 		for _, bt := range b.Buttons {

@@ -205,8 +205,10 @@ func (a *App) handleChange(ctx context.Context, eventID string, m bot.Message, d
 		resp = a.core.HandleEdit(ctx, m)
 	}
 	o := eventOrigin(ctx, eventID, m)
+	updated := false
 	if !resp.Reply.Empty() && !resp.Private {
 		if edited, err := a.editReply(ctx, bot.Edit{Message: m, Reply: resp.Reply}); edited {
+			updated = true
 			var ae *APIError
 			switch {
 			case errors.As(err, &ae) && ae.Code == "message_not_found":
@@ -220,7 +222,13 @@ func (a *App) handleChange(ctx context.Context, eventID string, m bot.Message, d
 		}
 	}
 	if deleted {
-		resp.Reply, resp.React = nil, "" // no new reply under a deleted message
+		// A reply updated is the answer. One recorded with no reply to
+		// update (quietly, a reaction; or the thread had that diagnosis)
+		// is posted in the thread: its Undo must be somewhere.
+		if updated {
+			resp.Reply = nil
+		}
+		resp.React = ""
 	}
 	ts, err := a.deliverTS(ctx, resp, o)
 	if ts != "" {

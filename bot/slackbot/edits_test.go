@@ -516,3 +516,53 @@ func (h *harness) fullStatus() string {
 	}
 	return fmt.Sprintf("state=%s counts=%s/%s/%s modules=%v", st.State, n(st.Counts.Prepared), n(st.Counts.Failed), n(st.Counts.Skipped), names)
 }
+
+// A paste recorded with no reply of its own (quietly, with a reaction; or
+// in a thread that had its diagnosis) still gets one with Undo when it is
+// deleted, in its thread; and a paste that brings its environment to a
+// milestone again (failed after a rerun) is answered in a thread that
+// had that diagnosis, so its Undo is at hand.
+func TestRecordWithoutReplyDeleted(t *testing.T) {
+	const banner = "We are now preparing your modules - 40% (We expect them to be ready at 18:21)"
+	t.Run("quiet", func(t *testing.T) {
+		h := start(t, setup{mode: ModeHTTP})
+		h.track("prod")
+		const ts = "1700001000.000100"
+		h.postEvent("EvBanner", slackfake.Message(channel, ana, ts, banner), 0)
+		h.waitJobs(1)
+		if n := len(h.fake.Calls("chat.postMessage")); n != 0 || len(h.fake.Calls("reactions.add")) != 1 {
+			t.Fatalf("the banner was not recorded quietly (%d posts)", n)
+		}
+		h.postEvent("EvDel", slackfake.Delete(channel, ts, banner), 0)
+		h.waitJobs(2)
+		posts := postsIn(h.fake, ts)
+		if len(posts) != 1 {
+			t.Fatalf("%d replies to the deleted banner, want 1", len(posts))
+		}
+		mustContain(t, "the deletion's reply", decoded(posts[0].Field("blocks")), "was deleted", `"action_id":"undo"`)
+	})
+	t.Run("thread", func(t *testing.T) {
+		h := start(t, setup{mode: ModeHTTP})
+		h.track("prod")
+		const parent, again = "1700006000.000100", "1700006200.000100"
+		failed := "There was an error preparing your modules."
+		h.postEvent("Ev1", slackfake.Message(channel, ana, parent, failed), 0)
+		h.postEvent("Ev2", slackfake.InThread(slackfake.Message(channel, "U0BOB", "1700006100.000100", banner), parent), 0)
+		h.waitJobs(2)
+		n := len(postsIn(h.fake, parent))
+		h.postEvent("Ev3", slackfake.InThread(slackfake.Message(channel, "U0BOB", again, failed), parent), 0)
+		h.waitJobs(3)
+		if got := len(postsIn(h.fake, parent)); got != n+1 {
+			t.Fatalf("the preparation failing again got no reply (%d replies in the thread, %d before)", got, n)
+		}
+		del := slackfake.Delete(channel, again, failed)
+		del["previous_message"].(map[string]any)["thread_ts"] = parent
+		h.postEvent("EvDel", del, 0)
+		h.waitJobs(4)
+		updates := h.fake.Calls("chat.update")
+		if len(updates) == 0 {
+			t.Fatal("the deleted paste's reply was not updated")
+		}
+		mustContain(t, "the deletion's reply", decoded(updates[len(updates)-1].Field("blocks")), "was deleted", `"action_id":"undo"`)
+	})
+}
