@@ -84,6 +84,9 @@ type Response struct {
 	// were told (a shared status names every reporter and owner).
 	Quiet bool
 	React string // emoji name to add to the message (status recorded quietly)
+	// Unreact is the bot's reaction to take off the message: an edit took
+	// back what its first version recorded, quietly or not.
+	Unreact string
 	// Replace says the Reply replaces the message that held the clicked button.
 	Replace bool
 	// Update is the message holding the clicked button, rebuilt from

@@ -66,8 +66,13 @@ func (b *Bot) handleEdit(ctx context.Context, m Message) Response {
 		// only) replaces a reply everyone saw: it is public too.
 		resp.Private, resp.React = false, ""
 	}
+	// The first version's mark, if it was recorded quietly, no longer holds.
+	resp.Unreact = quietMark
 	return resp
 }
+
+// quietMark is the reaction that says a message was recorded quietly.
+const quietMark = "white_check_mark"
 
 // struck is a span of Slack's strikethrough: ~ after a space or the
 // start, up to a ~ before a space, punctuation or the end (over lines: a

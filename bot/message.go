@@ -301,7 +301,7 @@ func (b *Bot) respondToFindings(ctx context.Context, m Message, parts []part) Re
 	}
 	images := imageLines(m, parts)
 	if quiet && rec.err == nil && len(rec.ask) == 0 && !rec.said && !rec.untraced && rec.elsewhere == "" && len(rec.several) == 0 && len(questions) == 0 && len(rec.held) == 0 && targetVersion(rec, findings) == "" {
-		resp := Response{React: "white_check_mark"}
+		resp := Response{React: quietMark}
 		if len(rec.lines) > 0 {
 			// The shell has no reactions: it shows what was recorded instead.
 			resp.Reply = &Reply{Summary: rec.lines[0].PlainText()}

@@ -89,6 +89,9 @@ func (a *App) deliverTS(ctx context.Context, resp bot.Response, o origin) (strin
 		}
 		errs = append(errs, err)
 	}
+	if resp.Unreact != "" && o.ts != "" {
+		note("reaction", a.api.Unreact(ctx, o.channel, o.ts, resp.Unreact))
+	}
 	if resp.React != "" && o.ts != "" {
 		note("reaction", a.api.React(ctx, o.channel, o.ts, resp.React))
 	}

@@ -566,3 +566,24 @@ func TestRecordWithoutReplyDeleted(t *testing.T) {
 		mustContain(t, "the deletion's reply", decoded(updates[len(updates)-1].Field("blocks")), "was deleted", `"action_id":"undo"`)
 	})
 }
+
+// A paste recorded quietly (a ✅ and no reply) edited into chat has its
+// record taken back: the ✅ goes too, so the channel does not show it as
+// counted (the edit's reply, public, says what holds now).
+func TestQuietMarkTakenBackByEdit(t *testing.T) {
+	const banner = "We are now preparing your modules - 40% (We expect them to be ready at 18:21)"
+	h := start(t, setup{mode: ModeHTTP})
+	h.track("prod")
+	const ts = "1700001000.000100"
+	h.postEvent("EvBanner", slackfake.Message(channel, ana, ts, banner), 0)
+	h.waitJobs(1)
+	if n := len(h.fake.Calls("reactions.add")); n != 1 {
+		t.Fatalf("the banner was not recorded quietly (%d reactions)", n)
+	}
+	h.postEvent("EvEdit", editAt(ts, "oops, that was dev's banner", "1700001100.000000"), 0)
+	h.waitJobs(2)
+	removed := h.fake.Calls("reactions.remove")
+	if len(removed) != 1 || removed[0].Field("timestamp") != ts || removed[0].Field("name") != "white_check_mark" || removed[0].Field("channel") != channel {
+		t.Fatalf("reactions.remove after the edit took the banner back: %v", removed)
+	}
+}

@@ -119,7 +119,7 @@ func (a *API) Client() *slack.Client { return a.client }
 var repeatable = map[string]bool{
 	"auth.test": true, "apps.connections.open": true, "conversations.info": true, "conversations.replies": true,
 	"files.info": true, "files.download": true, "files.getUploadURLExternal": true, "users.conversations": true, "users.info": true,
-	"chat.update": true, "pins.add": true, "pins.remove": true, "views.publish": true, "reactions.add": true,
+	"chat.update": true, "pins.add": true, "pins.remove": true, "views.publish": true, "reactions.add": true, "reactions.remove": true,
 }
 
 // retryPolicy is slack-go's retry handlers with upgradebot's rule of which
@@ -603,6 +603,19 @@ func (a *API) React(ctx context.Context, channel, ts, name string) error {
 	})
 	var ae *APIError
 	if errors.As(err, &ae) && ae.Code == "already_reacted" {
+		return nil
+	}
+	return err
+}
+
+// Unreact takes the bot's reaction off a message; one not there (or the
+// message gone) counts as done.
+func (a *API) Unreact(ctx context.Context, channel, ts, name string) error {
+	err := a.do(ctx, "reactions.remove", channel, func(ctx context.Context) error {
+		return a.client.RemoveReactionContext(ctx, name, slack.NewRefToMessage(channel, ts))
+	})
+	var ae *APIError
+	if errors.As(err, &ae) && (ae.Code == "no_reaction" || ae.Code == "message_not_found") {
 		return nil
 	}
 	return err
