@@ -74,10 +74,12 @@ func (b *Bot) handleEdit(ctx context.Context, m Message) Response {
 // quietMark is the reaction that says a message was recorded quietly.
 const quietMark = "white_check_mark"
 
-// struck is a span of Slack's strikethrough: ~ after a space or the
-// start, up to a ~ before a space, punctuation or the end (over lines: a
-// paste struck out whole). The spaces around it are kept ($1, $2).
-var struck = regexp.MustCompile(`(?s)(^|[\s(])~[^~]+~([\s).,;:!?]|$)`)
+// struck is Slack's strikethrough: a span on one line, ~ after a space or
+// the line's start up to a ~ before a space, punctuation or the line's
+// end, with no space just inside either (so "after ~20 min … ETA ~ 1h" is
+// none); or the whole text struck out, over lines. The spaces around a
+// span are kept ($1, $2).
+var struck = regexp.MustCompile(`(?m)(^|[ \t(])~[^~\s](?:[^~\n]*[^~\s])?~([ \t).,;:!?]|$)|\A\s*~[^~\s][^~]*[^~\s]~\s*\z`)
 
 type correctingKey struct{}
 

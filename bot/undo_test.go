@@ -550,18 +550,25 @@ func TestEditAfterTeammatesUndoOrStruckThrough(t *testing.T) {
 			t.Errorf("Record anyway: listed %q", got)
 		}
 	})
-	t.Run("struck through", func(t *testing.T) {
-		b, store := newTestBot(t)
-		cmd(t, b, "C1", "U1", "track prod")
-		m := Message{Workspace: "T1", Channel: "C1", User: "U1", TS: "1.1", Text: producerPaste}
-		b.HandleMessage(ctx, m)
-		m.Text, m.Edited = "~"+producerPaste+"~ wrong environment, sorry", "1.2"
-		edit := b.HandleEdit(ctx, m)
-		if got := list(store); got != "" {
-			t.Errorf("a paste struck through is still recorded: %q", got)
-		}
-		if !strings.Contains(text(edit), "no longer shows an upgrade error") {
-			t.Errorf("the edit's reply: %s", text(edit))
-		}
-	})
+	for _, tc := range []struct{ name, edit, listed string }{
+		{"struck through", "~" + producerPaste + "~ wrong environment, sorry", ""},
+		{"struck through whole, over lines", "~" + strings.Replace(producerPaste, " The Preparation", "\nThe Preparation", 1) + "~", ""},
+		{"tildes of a comment", "Failed again after ~20 min of preparation:\n" + producerPaste + "\nRetrying now, ETA ~ 1h", "Billing_CS"},
+		{"a path and thanks", "from ~/logs/upgrade.log:\n" + producerPaste + "\nthanks~", "Billing_CS"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, store := newTestBot(t)
+			cmd(t, b, "C1", "U1", "track prod")
+			m := Message{Workspace: "T1", Channel: "C1", User: "U1", TS: "1.1", Text: producerPaste}
+			b.HandleMessage(ctx, m)
+			m.Text, m.Edited = tc.edit, "1.2"
+			edit := b.HandleEdit(ctx, m)
+			if got := list(store); got != tc.listed {
+				t.Errorf("after the edit, listed %q; want %q\n%s", got, tc.listed, text(edit))
+			}
+			if tc.listed == "" && !strings.Contains(text(edit), "no longer shows an upgrade error") {
+				t.Errorf("the edit's reply: %s", text(edit))
+			}
+		})
+	}
 }
