@@ -148,8 +148,8 @@ func (a *App) takeChange(cb *slackevents.EventsAPICallbackEvent, e *slackevents.
 	if a.changeMatters(m, prev, deleted) {
 		return a.submitEvent(j, m, nil, d)
 	}
-	if d.rec != nil {
-		return true
+	if d.rec != nil || deleted {
+		return true // chat deleted: the bot never answered it, and nothing marks it (a mark would stay 14 days)
 	}
 	return a.submit(j)
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/upgradebot/upgradebot/bot"
 	"github.com/upgradebot/upgradebot/bot/slackbot/slackfake"
 	"github.com/upgradebot/upgradebot/progress"
 )
@@ -585,5 +586,22 @@ func TestQuietMarkTakenBackByEdit(t *testing.T) {
 	removed := h.fake.Calls("reactions.remove")
 	if len(removed) != 1 || removed[0].Field("timestamp") != ts || removed[0].Field("name") != "white_check_mark" || removed[0].Field("channel") != channel {
 		t.Fatalf("reactions.remove after the edit took the banner back: %v", removed)
+	}
+}
+
+// Deleting ordinary chat costs nothing after its acknowledgement: no
+// deletion mark (kept 14 days), no post, no update.
+func TestChatDeletionCostsNothing(t *testing.T) {
+	h := start(t, setup{mode: ModeHTTP})
+	h.track("prod")
+	const ts = "1700004000.000100"
+	h.postEvent("EvChat", slackfake.Message(channel, ana, ts, "lunch at 12?"), 0)
+	h.postEvent("EvDel", slackfake.Delete(channel, ts, "lunch at 12?"), 0)
+	h.marker("EvAfter", "1700004001.000100") // in the same lane: what the deletion did is done
+	if _, marked, err := h.store.Value(context.Background(), slackfake.TeamID, bot.DeletedKey(channel, ts)); err != nil || marked {
+		t.Errorf("deleted chat left a deletion mark (%v)", err)
+	}
+	if n := len(h.fake.Calls("chat.update")); n != 0 {
+		t.Errorf("%d updates for deleted chat", n)
 	}
 }
