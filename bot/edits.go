@@ -179,7 +179,7 @@ func (b *Bot) handleDelete(ctx context.Context, m Message) Response {
 	if !ok || u.Undone != "" {
 		// Recorded nothing (held back, asked about, undone): its reply, if
 		// it has one, loses its buttons, which would record it.
-		return Response{Edit: &Edit{Message: m, Reply: deletedReply(u.Undone)}}
+		return Response{Edit: &Edit{Message: m, Reply: b.deletedReply(m, u.Undone)}}
 	}
 	note := Line{T(":wastebasket: The message this answered was deleted. What it recorded for "), B(u.Env), T(" stays until someone clicks Undo.")}
 	if r := b.rebuild(ctx, m.Workspace, ref, u.Env, "", note); r != nil {
@@ -190,14 +190,19 @@ func (b *Bot) handleDelete(ctx context.Context, m Message) Response {
 	return Response{Reply: withUndo(r, ref, u.What)}
 }
 
-// deletedReply replaces the reply of a deleted message that records
-// nothing (undone by undoneBy, when not ""): no buttons.
-func deletedReply(undoneBy string) *Reply {
+// deletedReply replaces the reply of a deleted message m that records
+// nothing (undone by undoneBy, when not ""): its diagnosis stays, people
+// may be discussing it, without the buttons that would record it.
+func (b *Bot) deletedReply(m Message, undoneBy string) *Reply {
 	r := &Reply{Summary: "The message this answered was deleted"}
+	if reading := b.Read(m); !reading.Silent() {
+		r = b.diagnosisReply(findingsOf(reading.parts), known{internal: internalError(m.Text)})
+		r.Summary = "The message this answered was deleted · " + r.Summary
+	}
 	l := Line{T(":wastebasket: The message this answered was deleted; nothing it said is recorded")}
 	if undoneBy != "" {
 		l = append(l, T(" (what it recorded was undone by "), M(undoneBy), T(")"))
 	}
-	r.Section(append(l, T(".")))
+	r.Context(append(l, T(".")))
 	return r
 }

@@ -127,7 +127,9 @@ func (a *App) takeChange(cb *slackevents.EventsAPICallbackEvent, e *slackevents.
 	if m.ThreadTS == m.TS {
 		m.ThreadTS = ""
 	}
-	if !deleted {
+	if deleted {
+		m.Text = messageText(prev) // what its reply answered, kept in it (HandleDelete)
+	} else {
 		cur := e.Message
 		// An unfurl or new metadata changes a message without an edit of its text.
 		edited := ""

@@ -605,3 +605,18 @@ func TestChatDeletionCostsNothing(t *testing.T) {
 		t.Errorf("%d updates for deleted chat", n)
 	}
 }
+
+// A deleted paste that recorded nothing keeps its diagnosis in its reply
+// (people may be discussing it), with a note; the reply had no buttons to
+// take off.
+func TestDeletedPasteKeepsItsDiagnosis(t *testing.T) {
+	const ts = "1700002000.000100"
+	h := start(t, setup{mode: ModeHTTP}) // the channel follows nothing: nothing recorded
+	h.postEvent("EvPaste", slackfake.Message(channel, ana, ts, producerPaste), 0)
+	h.waitJobs(1)
+	h.postEvent("EvDel", slackfake.Delete(channel, ts, producerPaste), 0)
+	h.waitJobs(2)
+	for _, u := range h.fake.Calls("chat.update") {
+		mustContain(t, "the deleted paste's reply", decoded(u.Field("blocks")), "A producer module has not been compiled", "was deleted; nothing it said is recorded")
+	}
+}
