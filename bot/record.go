@@ -94,6 +94,28 @@ var environmentSynonyms = map[string]string{"prd": "prod", "production": "prod",
 // name only an environment the channel follows, never another.
 var chatWords = []string{"des", "pro"}
 
+// teamPrepositions are "in" in Portuguese, Dutch, French and German
+// that are no English words: "em prod", "bij acc", "dans la recette",
+// "auf der prd".
+var teamPrepositions = []string{"em", "bij", "dans", "auf"}
+
+// englishPrepositions are "in" in the team's language that are English
+// words too ("no prod impact", "im prod support", "the CI op test", "na
+// dev also", "en route"): in a paste they name an environment only by a
+// word of the team's language ("na produção", "en producción"). Commands
+// read them all before a followed environment last (envAsModule).
+var englishPrepositions = []string{"no", "na", "en", "op", "im"}
+
+// ownWords are environment words of the team's language that no English
+// sentence uses (abbreviations such as "hml" or "pre" are left out).
+var ownWords = []string{"homologacao", "qualidade", "desenvolvimento", "desarrollo", "producao", "produccion",
+	"productie", "produktion", "acceptatie", "recette", "teste", "prueba", "pruebas"}
+
+// ownWord reports whether w is one of ownWords, accents and a number aside.
+func ownWord(w string) bool {
+	return slices.Contains(ownWords, strings.TrimRight(strings.ToLower(foldAccents(w)), "0123456789"))
+}
+
 // sameEnvironment reports whether a paste's prefix names env: in any
 // case, or in other words ("Production:" or "produção:" for prod, "stg2"
 // for staging2).
@@ -200,9 +222,12 @@ func mentionedEnvironments(text string, envs []progress.Environment, findings []
 			p--
 		}
 		// In the team's language, punctuation after it makes it no
-		// preposition: "no, prod is fine" is English.
+		// preposition ("no, prod is fine" is English), nor does an
+		// apostrophe before it ("let 'em"); one that is an English word
+		// too is one only before a word of the team's language.
 		prep := wordIs(words, p, "in", "on", "for", "from") ||
-			wordIs(words, p, "em", "no", "na", "en", "bij", "dans", "im", "auf", "op") && words[p] == strings.TrimLeft(fields[p], `"'(*_`)
+			(wordIs(words, p, teamPrepositions...) || wordIs(words, p, englishPrepositions...) && ownWord(w)) &&
+				words[p] == strings.TrimLeft(fields[p], `"(*_`)
 		// A comparison names no environment: "same as dev", "we had in dev",
 		// "as we saw in dev" ("saw in dev" alone reports it), "como em dev";
 		// nor does where something came from ("from dev to test").

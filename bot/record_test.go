@@ -242,6 +242,7 @@ func TestEnvironmentTheWordsName(t *testing.T) {
 		{"Still failing on test after the dev fix: " + producer, ""},
 		{"Failed on test and on prod: " + producer, ""},
 		{"Failed on test: " + producer, "test"},
+		{"No prod impact so far: " + producer, ""}, // "no" is no preposition: prod is only named
 		{"Like in prod, now failing on test: " + producer, "test"},
 		{"We had it in prod too, now failing on test: " + producer, ""}, // no comparison word before "in": two named
 		{"Just saw in prod: " + producer, "prod"},                       // seeing it there reports it
@@ -311,7 +312,9 @@ func TestEnvironmentWordsOfOtherLanguages(t *testing.T) {
 		{[]string{"hml"}, "en producción sale esto: " + producer, speaksOf("hml", "produccion"), ""},
 		{[]string{"hml"}, "dans la prod: " + producer, speaksOf("hml", "prod"), ""},
 		{[]string{"hml"}, "op de acc: " + producer, "Recorded for hml", "Pricing_Lib"}, // acceptatie is homologação
-		{[]string{"hml"}, failure + "Faturação_CS no prd", speaksOf("hml", "prd"), ""},
+		{[]string{"hml"}, failure + "Faturação_CS na produção", speaksOf("hml", "producao"), ""},
+		{[]string{"hml"}, "op acceptatie: " + producer, "Recorded for hml", "Pricing_Lib"},
+		{[]string{"prd"}, "op acceptatie: " + producer, speaksOf("prd", "acceptatie"), ""},
 		// English, and everyday words, as before.
 		{[]string{"hml"}, "no, prod is fine, but here: " + producer, "Recorded for hml", "Pricing_Lib"},
 		{[]string{"hml"}, "dans des cas comme ça: " + producer, "Recorded for hml", "Pricing_Lib"},
@@ -319,6 +322,22 @@ func TestEnvironmentWordsOfOtherLanguages(t *testing.T) {
 		{[]string{"prod"}, "prd: " + producer, "Recorded for prod", "Pricing_Lib"},
 		{[]string{"prod"}, "Produção: " + producer, "Recorded for prod", "Pricing_Lib"},
 		{[]string{"prod"}, "no prd: " + producer, "Recorded for prod", "Pricing_Lib"},
+		// "no", "na", "en", "op", "im" are English words too: before an
+		// English environment word they are no preposition.
+		{[]string{"qa"}, "no prod impact, but on our side: " + producer, "Recorded for qa", "Pricing_Lib"},
+		{[]string{"uat"}, "we deployed, no prod impact yet: " + producer, "Recorded for uat", "Pricing_Lib"},
+		{[]string{"prod"}, "we have no qa environment: " + producer, "Recorded for prod", "Pricing_Lib"},
+		{[]string{"qa"}, "no test env for this, so: " + producer, "Recorded for qa", "Pricing_Lib"},
+		{[]string{"qa"}, "no dev work planned, but: " + producer, "Recorded for qa", "Pricing_Lib"},
+		{[]string{"prod"}, "no live users affected yet: " + producer, "Recorded for prod", "Pricing_Lib"},
+		{[]string{"qa"}, "no perf impact seen: " + producer, "Recorded for qa", "Pricing_Lib"},
+		{[]string{"qa"}, "there's no uat sign-off yet: " + producer, "Recorded for qa", "Pricing_Lib"},
+		{[]string{"qa"}, "im prod support, got this: " + producer, "Recorded for qa", "Pricing_Lib"},
+		{[]string{"qa"}, "the CI op test failed: " + producer, "Recorded for qa", "Pricing_Lib"},
+		{[]string{"prod"}, "na dev also: " + producer, "Recorded for prod", "Pricing_Lib"},
+		{[]string{"qa"}, "the en test failed: " + producer, "Recorded for qa", "Pricing_Lib"},
+		{[]string{"qa"}, "tell 'em prod is down: " + producer, "Recorded for qa", "Pricing_Lib"},
+		{[]string{"qa"}, "en route to prod: " + producer, "Recorded for qa", "Pricing_Lib"},
 		{[]string{"preprod"}, "pré-prod: " + producer, "Recorded for preprod", "Pricing_Lib"},
 		// The accented spelling of an environment tracked without accents.
 		{[]string{"producao", "hml"}, "produção: " + producer, "Recorded for producao", "Pricing_Lib"},
