@@ -378,6 +378,13 @@ func TestCommandWordsOfOtherLanguages(t *testing.T) {
 		{[]string{"hml", "prd"}, "failed Faturação_CS no hml", "hml " + env + "hml: Faturação_CS`", ""},
 		{[]string{"hml", "prd"}, "failed Gestão_Clientes e Faturação_CS", "say which, e.g. `/upgrade failed hml: Gestão_Clientes e Faturação_CS`", ""},
 		{[]string{"hml", "prd"}, "failed hml: Gestão_Clientes e Faturação_CS", "2 failed modules on hml", "Faturação_CS|Gestão_Clientes"},
+		// "pro", "pre", "des", "hom" start English names: only a whole name is an environment's.
+		{[]string{"prod"}, "failed Pro_Portal Billing_CS", "2 failed modules on prod", "Billing_CS|Pro_Portal"},
+		{[]string{"prod"}, "failed Pre_Checkout, Billing_CS", "2 failed modules on prod", "Billing_CS|Pre_Checkout"},
+		{[]string{"prod"}, "skipped Des_Lib Orders_Core", "2 skipped modules on prod", "Des_Lib|Orders_Core"},
+		{[]string{"prod"}, "failed Hom-Lib Orders_Core", "2 failed modules on prod", "Hom-Lib|Orders_Core"},
+		{[]string{"prod"}, "failed pre Orders_Core", "pre is an environment's name, not a module", ""},
+		{[]string{"prod"}, "failed hml_eu Orders_Core", "hml_eu is an environment's name, not a module", ""},
 	} {
 		t.Run(tc.command, func(t *testing.T) {
 			b, store := newTestBot(t)

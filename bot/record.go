@@ -132,10 +132,20 @@ func sameEnvironment(env, prefix string) bool {
 }
 
 // environmentWord reports whether name reads as an environment's name:
-// one of environmentWords, with a number or a region around it ("dev2", "prod-eu").
+// one of environmentWords, with a number or a region around it ("dev2",
+// "prod-eu"); one of wholeWords only as the whole name ("pro", "pre2").
 func environmentWord(name string) bool {
-	return slices.ContainsFunc(envParts(name), func(w string) bool { return slices.Contains(environmentWords, strings.TrimRight(w, "0123456789")) })
+	parts := envParts(name)
+	return slices.ContainsFunc(parts, func(w string) bool {
+		w = strings.TrimRight(w, "0123456789")
+		return slices.Contains(environmentWords, w) && (len(parts) == 1 || !slices.Contains(wholeWords, w))
+	})
 }
+
+// wholeWords are environment words that start English names too
+// ("Pro_Portal", "Pre_Checkout", "Des_Lib", "pre-check"): a part of a
+// name, they make no environment's.
+var wholeWords = []string{"pro", "pre", "des", "hom"}
 
 // envParts are the lowercase words of an environment's name, without
 // accents ("prod-eu": prod, eu; "Produção": producao); "pre-prod" is one.

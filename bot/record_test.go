@@ -339,6 +339,15 @@ func TestEnvironmentWordsOfOtherLanguages(t *testing.T) {
 		{[]string{"qa"}, "tell 'em prod is down: " + producer, "Recorded for qa", "Pricing_Lib"},
 		{[]string{"qa"}, "en route to prod: " + producer, "Recorded for qa", "Pricing_Lib"},
 		{[]string{"preprod"}, "pré-prod: " + producer, "Recorded for preprod", "Pricing_Lib"},
+		// "pro", "pre", "des", "hom" start English names: only a whole
+		// name is an environment's.
+		{[]string{"prod"}, "Pre_Checkout: Upgrade failed for Pre_Checkout", "Recorded for prod", "Pre_Checkout"},
+		{[]string{"prod"}, "Pro_Portal: " + producer, "Recorded for prod", "Pricing_Lib"},
+		{[]string{"qa"}, "pre-check: " + producer, "Recorded for qa", "Pricing_Lib"},
+		{[]string{"qa"}, "Des_Lib: " + producer, "Recorded for qa", "Pricing_Lib"},
+		{[]string{"qa"}, "PRE: " + summary, notTracked("pre"), ""},
+		{[]string{"qa"}, "pro2: " + summary, notTracked("pro2"), ""},
+		{[]string{"qa"}, "hml-eu: " + summary, notTracked("hml-eu"), ""},
 		// The accented spelling of an environment tracked without accents.
 		{[]string{"producao", "hml"}, "produção: " + producer, "Recorded for producao", "Pricing_Lib"},
 		{[]string{"producao", "hml"}, "[Produção] " + producer, "Recorded for producao", "Pricing_Lib"},
