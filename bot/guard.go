@@ -91,13 +91,18 @@ func pasted(f diagnosis.Finding) bool {
 // ("como", "wie", "comment" are left out: they start statements too; "als"
 // ends one, "shown als "…"", so it only starts a condition.)
 var (
-	askingWords = wordSet("if when whenever where whether unless once how why what which who do does did is are was were should could can would will has have " +
-		conditionWords + " als hoe waarom warum pourquoi quem quién quien qui wer qual cual cuál welke welche quel quelle wat")
+	askingWords  = wordSet("if when whenever where whether unless once how why what which who do does did is are was were should could can would will has have " + teamAskingWords)
 	leadingWords = wordSet("if when whenever where whether unless once like " + conditionWords)
+	// teamWords in capitals are acronyms, not the word: "SI partner sent
+	// "…"" (a systems integrator), "SE team reports: "…"".
+	teamWords = wordSet(teamAskingWords)
 )
 
 // conditionWords are "if", "when" and "where" in the other languages.
 const conditionWords = "se quando caso si cuando wanneer quand wenn falls onde donde dónde waar où wo"
+
+// teamAskingWords are the other languages' words that start a question or a condition.
+const teamAskingWords = conditionWords + " als hoe waarom warum pourquoi quem quién quien qui wer qual cual cuál welke welche quel quelle wat"
 
 func wordSet(words string) map[string]bool {
 	set := map[string]bool{}
@@ -115,8 +120,12 @@ func quotedAside(prefix, after string) bool {
 	if strings.Contains(prefix, "?") || strings.Contains(after, "?") {
 		return true
 	}
-	words := strings.FieldsFunc(strings.ToLower(prefix), func(r rune) bool { return !unicode.IsLetter(r) })
-	return len(words) > 0 && (askingWords[words[0]] || leadingWords[words[len(words)-1]])
+	words := strings.FieldsFunc(prefix, func(r rune) bool { return !unicode.IsLetter(r) })
+	is := func(w string, set map[string]bool) bool {
+		lower := strings.ToLower(w)
+		return set[lower] && !(teamWords[lower] && w == strings.ToUpper(w))
+	}
+	return len(words) > 0 && (is(words[0], askingWords) || is(words[len(words)-1], leadingWords))
 }
 
 // heldChange is a change the reply held back, with why.

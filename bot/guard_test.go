@@ -121,6 +121,12 @@ func TestPasted(t *testing.T) {
 		{`O SC diz "There were errors preparing some modules." em prd`, true},
 		{`Em prd: "There were errors preparing some modules."`, true},
 		{`SC zeigt das als "There were errors preparing some modules." an`, true},
+		// Those words in capitals are acronyms: a systems integrator, a team.
+		{`SI partner sent: "Upgrade failed for Billing_CS"`, true},
+		{`SE team reports: "Upgrade failed for Billing_CS"`, true},
+		{`WO 4711 says "There were errors preparing some modules."`, true},
+		{`IF you see "There were errors preparing some modules." just republish`, false},
+		{`Si sale "There were errors preparing some modules." hay que republicar todo`, false},
 	} {
 		fs := engine.Diagnose(tc.text)
 		if len(fs) == 0 {
