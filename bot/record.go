@@ -221,14 +221,22 @@ func mentionedEnvironments(text string, envs []progress.Environment, findings []
 		return slices.ContainsFunc(findings, func(f diagnosis.Finding) bool { return strings.EqualFold(f.Text("module"), w) })
 	}
 	compared := []string{"as", "like", "same"}
-	articles := []string{"the", "la", "le", "el", "de", "der"} // "dans la prod", "op de acc", "auf der prd"
+	// An article is "the", or one of the team's language right after its
+	// "in" ("dans la prod", "op de acceptatie", "auf der prd"): elsewhere
+	// "de" or "la" may be an environment's name ("failed in DE", "in LA"),
+	// and a followed one's always is.
+	article := func(j int) bool {
+		return wordIs(words, j, "the") || wordIs(words, j, "la", "le", "el", "de", "der") &&
+			(wordIs(words, j-1, teamPrepositions...) || wordIs(words, j-1, englishPrepositions...)) &&
+			!slices.ContainsFunc(envs, func(e progress.Environment) bool { return strings.EqualFold(e.Name, words[j]) })
+	}
 	for i, w := range words {
 		w = strings.TrimSuffix(strings.TrimSuffix(w, "'s"), "’s")
-		if r, _ := utf8.DecodeRuneInString(w); len(w) > 40 || !unicode.IsLetter(r) || wordIs(words, i, articles...) {
+		if r, _ := utf8.DecodeRuneInString(w); len(w) > 40 || !unicode.IsLetter(r) || article(i) {
 			continue
 		}
 		p := i - 1 // the word before, an article left out
-		if wordIs(words, p, articles...) {
+		if article(p) {
 			p--
 		}
 		// In the team's language, punctuation after it makes it no

@@ -339,6 +339,13 @@ func TestEnvironmentWordsOfOtherLanguages(t *testing.T) {
 		{[]string{"qa"}, "tell 'em prod is down: " + producer, "Recorded for qa", "Pricing_Lib"},
 		{[]string{"qa"}, "en route to prod: " + producer, "Recorded for qa", "Pricing_Lib"},
 		{[]string{"preprod"}, "pré-prod: " + producer, "Recorded for preprod", "Pricing_Lib"},
+		// An article only after the team's "in", and never a followed
+		// environment's name: "de", "la" may be one.
+		{[]string{"hml"}, "auf der prd: " + producer, speaksOf("hml", "prd"), ""},
+		{[]string{"de", "fr"}, "failed in DE: " + producer, "Recorded for de", "Pricing_Lib"},
+		{[]string{"de", "fr"}, "failed on de: " + producer, "Recorded for de", "Pricing_Lib"},
+		{[]string{"la", "ny"}, "this is in LA: " + producer, "Recorded for la", "Pricing_Lib"},
+		{[]string{"qa"}, "for la prod: " + producer, "Recorded for qa", "Pricing_Lib"},
 		// "pro", "pre", "des", "hom" start English names: only a whole
 		// name is an environment's.
 		{[]string{"prod"}, "Pre_Checkout: Upgrade failed for Pre_Checkout", "Recorded for prod", "Pre_Checkout"},
