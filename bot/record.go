@@ -90,8 +90,9 @@ var environmentSynonyms = map[string]string{"prd": "prod", "production": "prod",
 	"des": "dev", "dsv": "dev", "desenv": "dev", "desenvolvimento": "dev", "desarrollo": "dev"}
 
 // chatWords are environment words that are everyday words too (French
-// "dans des …", Portuguese "pro" for "para o"): after a preposition they
-// name only an environment the channel follows, never another.
+// "dans des …", Portuguese "pro" for "para o", English "in des moines",
+// "for pro users"): after a preposition they name only an environment
+// the channel follows by that very name, never another.
 var chatWords = []string{"des", "pro"}
 
 // teamPrepositions are "in" in Portuguese, Dutch, French and German
@@ -263,8 +264,9 @@ func mentionedEnvironments(text string, envs []progress.Environment, findings []
 			continue
 		}
 		name, known := strings.ToLower(foldAccents(w)), false
+		chat := slices.Contains(chatWords, strings.TrimRight(name, "0123456789"))
 		for _, e := range envs {
-			if sameEnvironment(e.Name, w) {
+			if sameEnvironment(e.Name, w) && (!chat || strings.EqualFold(e.Name, name)) {
 				name, known = e.Name, true
 			}
 		}

@@ -243,6 +243,8 @@ func TestEnvironmentTheWordsName(t *testing.T) {
 		{"Failed on test and on prod: " + producer, ""},
 		{"Failed on test: " + producer, "test"},
 		{"No prod impact so far: " + producer, ""}, // "no" is no preposition: prod is only named
+		{"Seen in des moines: " + producer, ""},    // everyday words: not dev, nor prod
+		{"Failed for pro users: " + producer, ""},
 		{"Like in prod, now failing on test: " + producer, "test"},
 		{"We had it in prod too, now failing on test: " + producer, ""}, // no comparison word before "in": two named
 		{"Just saw in prod: " + producer, "prod"},                       // seeing it there reports it
