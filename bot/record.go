@@ -243,9 +243,12 @@ func mentionedEnvironments(text string, envs []progress.Environment, findings []
 		// In the team's language, punctuation after it makes it no
 		// preposition ("no, prod is fine" is English), nor does an
 		// apostrophe before it ("let 'em"); one that is an English word
-		// too is one only before a word of the team's language.
+		// too is one only before a word of the team's language or right
+		// after the module's name ending the product's message ("Upgrade
+		// failed for Faturação_CS no prd", as the finding reads it).
+		afterModule := p > 0 && module(words[p-1]) && !strings.ContainsAny(fields[p-1][len(fields[p-1])-1:], ",.;:!?")
 		prep := wordIs(words, p, "in", "on", "for", "from") ||
-			(wordIs(words, p, teamPrepositions...) || wordIs(words, p, englishPrepositions...) && ownWord(w)) &&
+			(wordIs(words, p, teamPrepositions...) || wordIs(words, p, englishPrepositions...) && (ownWord(w) || afterModule)) &&
 				words[p] == strings.TrimLeft(fields[p], `"(*_`)
 		// A comparison names no environment: "same as dev", "we had in dev",
 		// "as we saw in dev" ("saw in dev" alone reports it), "como em dev";

@@ -314,6 +314,7 @@ func TestEnvironmentWordsOfOtherLanguages(t *testing.T) {
 		{[]string{"hml"}, "en producción sale esto: " + producer, speaksOf("hml", "produccion"), ""},
 		{[]string{"hml"}, "dans la prod: " + producer, speaksOf("hml", "prod"), ""},
 		{[]string{"hml"}, "op de acc: " + producer, "Recorded for hml", "Pricing_Lib"}, // acceptatie is homologação
+		{[]string{"hml"}, failure + "Faturação_CS no prd", speaksOf("hml", "prd"), ""},
 		{[]string{"hml"}, failure + "Faturação_CS na produção", speaksOf("hml", "producao"), ""},
 		{[]string{"hml"}, "op acceptatie: " + producer, "Recorded for hml", "Pricing_Lib"},
 		{[]string{"prd"}, "op acceptatie: " + producer, speaksOf("prd", "acceptatie"), ""},
@@ -340,6 +341,7 @@ func TestEnvironmentWordsOfOtherLanguages(t *testing.T) {
 		{[]string{"qa"}, "the en test failed: " + producer, "Recorded for qa", "Pricing_Lib"},
 		{[]string{"qa"}, "tell 'em prod is down: " + producer, "Recorded for qa", "Pricing_Lib"},
 		{[]string{"qa"}, "en route to prod: " + producer, "Recorded for qa", "Pricing_Lib"},
+		{[]string{"qa"}, "Billing_CS, no prod impact: " + failure + "Billing_CS", "Recorded for qa", "Billing_CS"},
 		{[]string{"preprod"}, "pré-prod: " + producer, "Recorded for preprod", "Pricing_Lib"},
 		// An article only after the team's "in", and never a followed
 		// environment's name: "de", "la" may be one.
