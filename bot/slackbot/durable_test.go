@@ -538,7 +538,7 @@ func TestChatEditsNotJournaled(t *testing.T) {
 	h.postEvent("EvEdit", editAt(ts, "lunch at 12:30?", "1700004010.000000"), 0)
 	h.postEvent("EvDel", slackfake.Delete(channel, ts, "lunch at 12:30?"), 0)
 	h.postEvent("EvPasteEdit", editAt("1700004100.000100", producerPaste, "1700004110.000000"), 0) // chat edited into a paste
-	h.waitJobs(2) // the chat's deletion is no job
+	h.waitJobs(2)                                                                                  // the chat's deletion is no job
 	if got := h.store.journaled(); !slices.Equal(got, []string{"EvPasteEdit"}) {
 		t.Errorf("journaled %v, want only the edit into a paste", got)
 	}
