@@ -226,10 +226,13 @@ func (a *App) handleChange(ctx context.Context, eventID string, m bot.Message, d
 	if deleted {
 		// A reply updated is the answer. One recorded with no reply to
 		// update (quietly, a reaction; or the thread had that diagnosis)
-		// is posted in the thread: its Undo must be somewhere.
+		// is posted in its thread: its Undo must be somewhere. A message
+		// at the channel's top level may be gone with its thread (Slack
+		// removes one deleted without replies): its author is told.
 		if updated {
 			resp.Reply = nil
 		}
+		resp.Private = resp.Private || m.ThreadTS == ""
 		resp.React = ""
 	}
 	ts, err := a.deliverTS(ctx, resp, o)

@@ -536,11 +536,16 @@ func TestRecordWithoutReplyDeleted(t *testing.T) {
 		}
 		h.postEvent("EvDel", slackfake.Delete(channel, ts, banner), 0)
 		h.waitJobs(2)
-		posts := postsIn(h.fake, ts)
-		if len(posts) != 1 {
-			t.Fatalf("%d replies to the deleted banner, want 1", len(posts))
+		// At the top level, deleted without replies, it is gone with its
+		// thread (Slack refuses a post there): its author is told, with Undo.
+		if posts := postsIn(h.fake, ts); len(posts) != 0 {
+			t.Errorf("%d replies in the thread of a deleted top-level message", len(posts))
 		}
-		mustContain(t, "the deletion's reply", decoded(posts[0].Field("blocks")), "was deleted", `"action_id":"undo"`)
+		told := h.fake.Calls("chat.postEphemeral")
+		if len(told) != 1 || told[0].Field("user") != ana || told[0].Field("thread_ts") != "" {
+			t.Fatalf("the deletion's reply to its author: %v", told)
+		}
+		mustContain(t, "the deletion's reply", decoded(told[0].Field("blocks")), "was deleted", `"action_id":"undo"`)
 	})
 	t.Run("thread", func(t *testing.T) {
 		h := start(t, setup{mode: ModeHTTP})
