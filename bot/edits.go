@@ -179,7 +179,14 @@ func (b *Bot) handleDelete(ctx context.Context, m Message) Response {
 	if !ok || u.Undone != "" {
 		// Recorded nothing (held back, asked about, undone): its reply, if
 		// it has one, loses its buttons, which would record it.
-		return Response{Edit: &Edit{Message: m, Reply: b.deletedReply(m, u.Undone)}}
+		r := b.deletedReply(m, u.Undone)
+		if h, found := b.recordedAnyway(ctx, m); found {
+			// Held back, then recorded anyway: that stays, and its own
+			// announcement has the Undo.
+			r.Blocks = r.Blocks[:len(r.Blocks)-1]
+			r.Context(Line{T(":wastebasket: The message this answered was deleted. What "), M(h.Recorded), T(" recorded anyway from it for "), B(h.Env), T(" stays until someone clicks Undo on that announcement (or "), C(b.cmd + " undo"), T(").")})
+		}
+		return Response{Edit: &Edit{Message: m, Reply: r}}
 	}
 	note := Line{T(":wastebasket: The message this answered was deleted. What it recorded for "), B(u.Env), T(" stays until someone clicks Undo.")}
 	if r := b.rebuild(ctx, m.Workspace, ref, u.Env, "", note); r != nil {
@@ -188,6 +195,21 @@ func (b *Bot) handleDelete(ctx context.Context, m Message) Response {
 	r := &Reply{Summary: "The message this answered was deleted"}
 	r.Section(note).Context(Line{V(Shorten(u.What, 300))})
 	return Response{Reply: withUndo(r, ref, u.What)}
+}
+
+// recordedAnyway is what of message m someone recorded anyway, in one of
+// its channel's environments; false when nothing was.
+func (b *Bot) recordedAnyway(ctx context.Context, m Message) (heldChanges, bool) {
+	envs, err := b.store.ChannelEnvironments(ctx, m.Workspace, m.Channel)
+	if err != nil {
+		return heldChanges{}, false
+	}
+	for _, e := range envs {
+		if h, ok, err := b.heldFor(ctx, m.Workspace, heldCode(messageKey(m), e.Name)); err == nil && ok && h.Recorded != "" {
+			return h, true
+		}
+	}
+	return heldChanges{}, false
 }
 
 // deletedReply replaces the reply of a deleted message m that records
