@@ -147,7 +147,7 @@ func fileProblem(err error) string {
 	case errors.Is(err, errorlog.ErrBinary):
 		return "it is not a text, CSV or XLSX file (its content says so, whatever its name); share the Error Log as .xlsx or CSV, or paste the text"
 	case errors.Is(err, errorlog.ErrEncoding):
-		return "it is a text in an encoding other than UTF-8, UTF-16 or the code pages Excel saves a CSV in (Windows-1252, 850, Mac OS Roman); save it as UTF-8 (Excel: CSV UTF-8), or paste the text"
+		return "its encoding is not one I can tell: it is not UTF-8 or UTF-16, and read in the code pages Excel saves a CSV in (Windows-1252, 850, Mac OS Roman) it has control characters or symbols inside words; save it as UTF-8 (Excel: CSV UTF-8), or paste the text"
 	case errors.Is(err, errorlog.ErrNoHeader):
 		return "no sheet has a header row with a Message column (as the Error Log export has: Instant, Module_Name, Message, Stack)"
 	case errors.Is(err, errorlog.ErrTooManyRows):

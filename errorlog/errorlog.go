@@ -147,10 +147,10 @@ func trimPartial(b []byte, cut bool) []byte {
 
 // Decode returns a text file's text: UTF-8 (a byte-order mark dropped),
 // UTF-16 with a byte-order mark, or else Windows-1252 (Latin-1's superset)
-// where it is no UTF-8, or code page 850 or Mac OS Roman when that reading
-// puts symbols inside words and one of these reads as letters (ToUTF8);
-// a text with control characters in another encoding, or one no code page
-// reads as letters, is ErrEncoding, anything else ErrBinary.
+// where it is no UTF-8, or code page 850 or Mac OS Roman when the
+// Windows-1252 reading looks wrong and one of these reads better (ToUTF8);
+// a text with control characters and not UTF-8, or one every code page
+// reads with symbols inside words, is ErrEncoding, anything else ErrBinary.
 func Decode(data []byte) (string, error) {
 	if Detect(data) != Text {
 		return "", notText(data)
@@ -192,40 +192,46 @@ func Decode(data []byte) (string, error) {
 // Windows-1252 (Excel's CSV on Windows), whose letters and symbols can
 // form other UTF-8 ("é »" is E9 A0 BB). Excel's "CSV (MS-DOS)" is code
 // page 850 and its "CSV (Macintosh)" Mac OS Roman, whose accents read as
-// Windows-1252 are symbols inside words (Faturação as Fatura‡Æo or
-// Fatura�‹o): such a text is read in whichever of the two reads better
-// as letters (see oddness).
+// Windows-1252 are mostly symbols inside words (Faturação as Fatura‡Æo or
+// Fatura�‹o), or capitals inside words (GestÆo): such a text is read in
+// whichever of the two reads better (see oddness). A text that reads
+// cleanly as Windows-1252, whatever its letters (Kunde_Søgning, Cœur) and
+// symbols (€100, Acme™Portal), reads as it always did.
 func ToUTF8(data string) string {
 	text, _ := toUTF8(data)
 	return text
 }
 
 // toUTF8 is ToUTF8's text, and false when its reading still has symbols
-// or undefined bytes inside words: a text in another encoding. Lines are
-// decoded one at a time, so that a large file costs no more than a line.
+// or undefined bytes inside words: a text in an encoding it cannot tell.
+// Lines are decoded one at a time, so that a large file costs no more
+// than a line.
 func toUTF8(data string) (string, bool) {
 	if utf8.ValidString(data) {
 		return data, true
 	}
 	pages := [...]*charmap.Charmap{charmap.Windows1252, charmap.CodePage850, charmap.Macintosh}
 	var buf []decoded
-	best, bestScore, bestInWord := 0, 0, false
+	var odd [len(pages)]oddity
+	best := 0
 	for i, cm := range pages {
-		score, inWord := 0, false
 		for line := range strings.SplitAfterSeq(data, "\n") {
 			if !utf8.ValidString(line) {
 				buf = decodeLine(buf[:0], line, cm)
-				s, w := oddness(buf)
-				score, inWord = score+s, inWord || w
+				odd[i].add(oddness(buf))
 			}
 		}
-		// Windows-1252 unless another reads strictly better: a text that
-		// reads as well in it reads as it always did.
-		if i == 0 || score < bestScore {
-			best, bestScore, bestInWord = i, score, inWord
+		if odd[0].score == 0 {
+			break // Windows-1252 that reads cleanly reads as it always did
 		}
-		if bestScore == 0 {
-			break
+		// Another page only when it has no symbol inside a word and reads
+		// better than Windows-1252: a Danish text whose ø is ° in code
+		// page 850 stays Windows-1252. Of 850 and Mac OS Roman, the one
+		// with fewer odd, then rare letters.
+		o := odd[i]
+		if i > 0 && !o.inWord && (odd[0].inWord || o.score < odd[0].score) &&
+			(best == 0 || o.score < odd[best].score || o.score == odd[best].score && o.rare < odd[best].rare) {
+			best = i
 		}
 	}
 	var b strings.Builder
@@ -240,7 +246,7 @@ func toUTF8(data string) (string, bool) {
 			b.WriteRune(d.r)
 		}
 	}
-	return b.String(), !bestInWord
+	return b.String(), !odd[best].inWord
 }
 
 // decoded is a character of a line read by toUTF8; byte: read from one
@@ -266,18 +272,45 @@ func decodeLine(out []decoded, line string, cm *charmap.Charmap) []decoded {
 	return out
 }
 
-// oddness counts the characters read from bytes that a text in the right
-// code page rarely has: an undefined byte, a box-drawing character or a
-// symbol inside a word (inWord: Fatura‡Æo, Relat¢rios), a symbol before a
-// word's letters (™ffnung, Caf‚_Core), a capital after a small letter
-// (GestÆo, CafŽ), a ç not before a, o or u (Usuçrios), or a letter seldom
-// accented in the languages that write module names with accents
-// (Gestïo, Configuraciùn: Mac OS Roman read as code page 850).
-// Apostrophes stand inside words and quotes before them in any text.
-func oddness(text []decoded) (score int, inWord bool) {
+// oddity is what oddness finds in a reading: symbols or undefined bytes
+// inside words (inWord), other signs of a wrong code page (score) and
+// letters seldom accented in the languages that write module names with
+// accents (rare: Gestïo, Configuraciùn, Mac OS Roman read as code page
+// 850), which only choose between 850 and Mac OS Roman.
+type oddity struct {
+	inWord      bool
+	score, rare int
+}
+
+func (o *oddity) add(p oddity) {
+	o.inWord, o.score, o.rare = o.inWord || p.inWord, o.score+p.score, o.rare+p.rare
+}
+
+// oddness finds in a line read from bytes in a code page what a text in
+// the right one rarely has: an undefined byte, a box-drawing character or
+// a symbol inside a word (inWord: Fatura‡Æo, Relat¢rios, Caf‚_Core); a
+// symbol before a word's small letters (™ffnung), a capital inside a word
+// (GestÆo, CafŽ, SÆo), a ç not before a, o or u (Usuçrios), or a letter
+// Latin-1 lacks (Nœmero, MŸller; œ only before u or i, or starting a word:
+// Cœur, Œuvre).
+// Every other letter of Latin-1 is a letter (Kunde_Søgning, Città, 40µs);
+// symbols before digits are a text's own (€100, §3). Apostrophes stand
+// inside words in any text, quotes before them, and a dash, ™, ® or
+// no-break space between a word and a capital is a break between words
+// (Billing_CS—Orders_Core, Acme™Portal).
+func oddness(text []decoded) (o oddity) {
+	// Greek letters, ligatures and modifiers (Mac OS Roman's Ω π ﬁ ˆ) read
+	// inside Latin words are symbols.
+	letter := func(r rune) bool { return unicode.IsLetter(r) && r < 0x250 }
 	symbol := func(i int) bool {
 		r := text[i].r
-		return text[i].byte && !unicode.IsLetter(r) && !unicode.IsDigit(r)
+		return text[i].byte && !letter(r) && !unicode.IsDigit(r)
+	}
+	at := func(i int) rune {
+		if i < 0 || i >= len(text) {
+			return 0
+		}
+		return text[i].r
 	}
 	// near is the nearest character from i in direction d that is not a
 	// symbol read from a byte, within 3 (0 past the text or farther: an
@@ -290,29 +323,36 @@ func oddness(text []decoded) (score int, inWord bool) {
 		}
 		return 0
 	}
-	wordChar := func(r rune) bool { return r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r) }
+	wordChar := func(r rune) bool { return r == '_' || letter(r) || unicode.IsDigit(r) }
 	for i, d := range text {
 		if !d.byte {
 			continue
 		}
 		r, prev, next := d.r, near(i, -1), near(i, 1)
+		lower := unicode.ToLower(r)
 		switch {
 		case r == utf8.RuneError || unicode.IsControl(r) || r >= 0x2500 && r <= 0x259F:
-			score, inWord = score+1, true
-		case unicode.IsLetter(r):
-			if unicode.IsUpper(r) && unicode.IsLower(prev) ||
-				unicode.ToLower(r) == 'ç' && unicode.IsLetter(next) && !strings.ContainsRune("aouãõáóúâô", unicode.ToLower(next)) ||
-				!strings.ContainsRune("áàâãäçéèêíóôõöúüñß", unicode.ToLower(r)) {
-				score++
+			o.score, o.inWord = o.score+1, true
+		case letter(r):
+			if unicode.IsUpper(r) && (unicode.IsLower(prev) || letter(prev) && unicode.IsLower(next)) ||
+				lower == 'ç' && letter(next) && !strings.ContainsRune("aouãõáóúâô", unicode.ToLower(next)) ||
+				lower == 'œ' && !(letter(next) && (!letter(prev) || strings.ContainsRune("ui", unicode.ToLower(next)))) ||
+				r > 0xFF && lower != 'œ' {
+				o.score++
+			}
+			if !strings.ContainsRune("áàâãäçéèêíóôõöúüñß", lower) {
+				o.rare++
 			}
 		case strings.ContainsRune("’‘·", r): // apostrophes, within words too
-		case unicode.IsLetter(prev) && unicode.IsLetter(next):
-			score, inWord = score+1, true
-		case wordChar(next) && !strings.ContainsRune("“”«»¿¡", r):
-			score++
+		case strings.ContainsRune("—–™®\u00a0", r) && next >= 'A' && next <= 'Z':
+		case letter(prev) && letter(next) ||
+			r != '\u00a0' && (letter(at(i-1)) && at(i+1) == '_' || at(i-1) == '_' && letter(at(i+1))): // Caf‚_Core
+			o.score, o.inWord = o.score+1, true
+		case !wordChar(prev) && unicode.IsLower(next) && !strings.ContainsRune("“”„«»‹›¿¡", r):
+			o.score++
 		}
 	}
-	return score, inWord
+	return o
 }
 
 // cutUTF8 is data without its last character when that is the start of a

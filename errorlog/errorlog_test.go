@@ -408,11 +408,14 @@ func TestToUTF8(t *testing.T) {
 // Excel saves a CSV in the code page of its choice: "CSV (Comma
 // delimited)" on Windows in Windows-1252, "CSV (MS-DOS)" in code page 850,
 // "CSV (Macintosh)" in Mac OS Roman. Each reads with its accents; before,
-// the last two read as Windows-1252 (Fatura‡Æo_CS, Fatura�‹o_CS).
+// the last two read as Windows-1252 (Fatura‡Æo_CS, Fatura�‹o_CS). A text
+// that reads cleanly in Windows-1252 reads in it exactly, whatever its
+// letters and symbols (it was refused, or read as code page 850 or Mac OS
+// Roman: Kunde_Søgning refused, Cœur → Cúur, €100 → Ç100).
 func TestExcelCodePages(t *testing.T) {
 	names := []string{"Faturação_CS", "Gestão_Clientes", "Relatórios_IS", "Configuración_Core", "Préstamos_BL",
 		"Usuários", "Informações_Core", "Crédito_Habitação", "Referência_CS", "Número_Conta", "Endereço_UI",
-		"Año_Fiscal", "Müller_Lib", "Café_Core", "Größe_Core", "Élève_CS", "Ação", "Señal"}
+		"Año_Fiscal", "Müller_Lib", "Café_Core", "Größe_Core", "Élève_CS", "Ação", "Señal", "São_Paulo", "Médias_CS"}
 	pages := []struct {
 		name string
 		cm   *charmap.Charmap
@@ -434,6 +437,30 @@ func TestExcelCodePages(t *testing.T) {
 			}
 		}
 	}
+	for _, text := range []string{
+		"Instant,Module_Name,Message,Stack\n2026-03-02 10:11:12,Kunde_Søgning,Upgrade failed for Kunde_Søgning,\n2026-03-02 10:11:13,Løn_Beregning,Upgrade failed for Løn_Beregning,\n2026-03-02 10:11:14,Ændringer_CS,Upgrade failed for Ændringer_CS,\n2026-03-02 10:11:15,Årsopgørelse_IS,Upgrade failed for Årsopgørelse_IS,\n",
+		"Instant,Module_Name,Message,Stack\n2026-03-02 10:11:12,Cœur_Métier_CS,Upgrade failed for Cœur_Métier_CS,\n",
+		"Instant,Module_Name,Message,Stack\n2026-03-02 10:11:12,Kundeoversigt_Ærø,Upgrade failed for Kundeoversigt_Ærø,\n",
+		"Instant,Module_Name,Message,Stack\n2026-03-02 10:11:12,Acme™Portal,Upgrade failed for Acme™Portal,\n",
+		"Instant,Module_Name,Message,Stack\n2026-03-02 10:11:12,Billing_CS,Upgrade failed for Billing_CS,\"Price list total €1,200 exceeded\"\n",
+		"Message,Module\nCost: €100 per month,Billing_CS\n",
+		"Message,Module\nprice £50,Billing_CS\n",
+		"Message,Module\npages 10–20,Billing_CS\n",
+		"Message,Module\nUpgrade failed for Billing_CS—Orders_Core,Billing_CS\n",
+		"Message,Module\nsee §3,Billing_CS\n",
+		"Message,Module\ntook 40µs,Billing_CS\n",
+		"Message,Module\nErreur : l’opération a échoué — réessayez « plus tard » à l’ÉTÉ,Noël_CS\n",
+		"Message,Module\nFehler: „Größe“ überschreitet 10 MB,Straße_Öffnung\n",
+		"Message,Module\n¿Por qué? ¡Error! Núñez,São_Paulo_Ação\n",
+	} {
+		data, err := charmap.Windows1252.NewEncoder().String(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := Decode([]byte(data)); got != text || err != nil {
+			t.Errorf("Windows-1252 %q read as %q (%v)", text, got, err)
+		}
+	}
 }
 
 // A text whose Windows-1252 reading has symbols inside words and which no
@@ -446,6 +473,7 @@ func TestOtherCodePageRefused(t *testing.T) {
 	}{
 		{"symbols inside a word in every code page", "Message;Module\nm;Fatura\xbb\xbc\xbdo_CS\n", ""},
 		{"an undefined byte inside a word", "Message;Module\nm;Fatura\x81\xbdo_CS\n", ""},
+		{"Polish in Windows-1250 (ł as ³)", "Message;Module\nm;Wroc\xb3aw_Oddzia\xb3_CS\n", ""},
 		{"Windows-1252 apostrophe and dash", "Message;Module\nl\x92erreur \x96 \x93Core\x94\x85;Caf\xe9_Core\n", "Café_Core"},
 		{"Windows-1252 capital inside a name", "Message;Module\nm;Relat\xf3rio\xdanico\n", "RelatórioÚnico"},
 		{"Windows-1252 Italian", "Message;Module\ncos\xec;Citt\xe0_Core\n", "Città_Core"},
