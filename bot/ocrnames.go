@@ -94,16 +94,17 @@ func plainName(s string) bool {
 // letters badly and with as much confidence as plain ones (word confidence
 // 90-93 for Gestao_Clientes, read for Gestão_Clientes, and 25-50 for
 // correct quoted names: ocr/README.md): a non-ASCII letter is often
-// another one (Relatérios for Relatórios), and an accent's usual place
-// read without it (Gestao, Faturagao, Configuracion, Relatorios) is as
-// likely a misreading; a digit inside lowercase letters is a letter
-// misread (Configuraci6n).
+// another one (Relatérios for Relatórios), an ending that lost its ç or ã
+// (Gestao, Faturagao, Configuracion) is as likely a misreading, and a 6
+// inside lowercase letters is an ó misread (Configuraci6n). Other digits
+// (Log4net, oauth2client) and accentless endings that are also words
+// (Scenario, Inventario, Agencia) are left to ordinary names.
 func sureShape(s string) bool {
 	for i, r := range s {
 		if r >= utf8.RuneSelf {
 			return false
 		}
-		if r >= '0' && r <= '9' && i > 0 && i+1 < len(s) && isLower(s[i-1]) && isLower(s[i+1]) {
+		if r == '6' && i > 0 && i+1 < len(s) && isLower(s[i-1]) && isLower(s[i+1]) {
 			return false
 		}
 	}
@@ -112,11 +113,13 @@ func sureShape(s string) bool {
 
 func isLower(c byte) bool { return c >= 'a' && c <= 'z' }
 
-// accentPlace matches Portuguese and Spanish endings that are written with
-// an accent, as the English model reads them without it: -ão and -ção
-// (Gestao, Faturacao, Faturagao), -ções, -ción (Configuracion), -ário and
-// -ório (Relatorios), -ência and -ância. English names rarely end so.
-var accentPlace = regexp.MustCompile(`(?:[b-df-hj-np-tv-z]aos?|[cgs]oes|[aeiu]ci[o6]n|[ao]ri[oa]s?|[ae]ncias?)(?:$|[^a-z])`)
+// accentPlace matches the Portuguese and Spanish endings the English model
+// reads without their ç, ã or ó (TestOCRAccentedModuleNames): -ão and -ção
+// after two small letters (Gestao, Faturacao, Faturagao; not Macao), -ções
+// (Configuracoes), -ción (Configuracion, Configuraci6n; not Suspicion).
+// Endings that read the same without an accent in Spanish or English
+// (Inventario, Scenario, Memoria, Agencia) are not matched.
+var accentPlace = regexp.MustCompile(`(?:[a-z]{2}[b-df-hj-np-tv-z]aos?|[cgs]oes|(?:[aeu]|[^p]i)ci[o6]n)(?:$|[^a-z])`)
 
 // mentions are the forms of read in text (a screenshot's): runs of up to
 // one word more than read has, quotes and punctuation around them trimmed,

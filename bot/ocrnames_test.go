@@ -50,6 +50,15 @@ func TestCheckName(t *testing.T) {
 		{"Préstamos_BL", "module 'Préstamos_BL'", []string{"Préstamos_BL"}, "Préstamos_BL", ""},
 		{"Ffaturacao_CS", "Upgrade failed for Ffaturacao_CS", []string{"Faturação_CS"}, "", "Ffaturacao_CS,Faturação_CS"},
 		{"Relatérios_IS", "module 'Relatérios_IS'", []string{"Relatórios_IS"}, "", "Relatérios_IS,Relatórios_IS"},
+		// Ordinary names that only resemble those readings are recorded.
+		{"Scenario_CS", "Upgrade failed for Scenario_CS", nil, "Scenario_CS", ""},
+		{"Victoria_Portal", "Upgrade failed for Victoria_Portal", nil, "Victoria_Portal", ""},
+		{"Macao_CS", "Upgrade failed for Macao_CS", nil, "Macao_CS", ""},
+		{"Suspicion_CS", "Upgrade failed for Suspicion_CS", nil, "Suspicion_CS", ""},
+		{"Inventario", "Upgrade failed for Inventario", nil, "Inventario", ""},
+		{"Agencia_CS", "Upgrade failed for Agencia_CS", nil, "Agencia_CS", ""},
+		{"Log4net_Ext", "Upgrade failed for Log4net_Ext", nil, "Log4net_Ext", ""},
+		{"oauth2client", "Upgrade failed for oauth2client", nil, "oauth2client", ""},
 	}
 	for _, tt := range tests {
 		got, candidates := checkName(tt.read, tt.text, tt.listed)
@@ -62,7 +71,9 @@ func TestCheckName(t *testing.T) {
 // A first-seen name is recorded as read only in a shape OCR rarely gets
 // wrong: the ordinary names of the real screenshots and of OutSystems'
 // naming styles are; accented names and the English model's readings of
-// them (TestOCRAccentedModuleNames in cmd/upgradebot) are not.
+// them (TestOCRAccentedModuleNames in cmd/upgradebot) are not. Names that
+// only resemble those readings are ordinary (they were asked about: digits
+// in Log4net, endings of Scenario, Inventario, Agencia, Macao, Suspicion).
 func TestSureShape(t *testing.T) {
 	tests := []struct {
 		name string
@@ -75,8 +86,16 @@ func TestSureShape(t *testing.T) {
 		{"Version_API", true}, {"Session_Lib", true}, {"Clientes_CS", true}, {"Pedidos_Core", true},
 		{"Faturação_CS", false}, {"Préstamos_BL", false}, {"Relatérios_IS", false}, {"Configuracién_Core", false},
 		{"Gestao_Clientes", false}, {"GestaoClientes", false}, {"Faturacao_CS", false}, {"Faturagao_CS", false},
-		{"Configuracion_Core", false}, {"Configuraci6n_Core", false}, {"Relatorios_IS", false},
-		{"Configuracoes", false}, {"Referencia_CS", false}, {"Usuario", false},
+		{"Configuracion_Core", false}, {"Configuraci6n_Core", false}, {"Ffaturacao_CS", false}, {"faturagao_CS", false},
+		{"Configuracoes", false}, {"Informacoes_Core", false}, {"Definicion_CS", false},
+		// Correctly spelled without accents in Spanish or English, or with
+		// digits OCR does not put for a letter.
+		{"Scenario_CS", true}, {"TestScenarios", true}, {"ScenarioBuilder", true}, {"Victoria_Portal", true},
+		{"Ontario_Portal", true}, {"Mario_Core", true}, {"Bavaria_IS", true}, {"Macao_CS", true}, {"Suspicion_CS", true},
+		{"Inventario", true}, {"Diccionario_CS", true}, {"Agencia_CS", true}, {"Memoria_IS", true}, {"Usuario", true},
+		{"Referencia_CS", true}, {"Relatorios_IS", true},
+		{"Log4net_Ext", true}, {"log4net", true}, {"oauth2client", true}, {"Utf8util_Lib", true}, {"Kafka3lib", true},
+		{"Ipv4lookup", true}, {"Md5hash", true},
 	}
 	for _, tt := range tests {
 		if got := sureShape(tt.name); got != tt.want {
