@@ -214,9 +214,13 @@ func lineEnvironments(text string, envs []progress.Environment) []string {
 // regular expression: this runs on every paste.)
 func mentionedEnvironments(text string, envs []progress.Environment, findings []diagnosis.Finding) (followed, others, also []string) {
 	fields := strings.Fields(text)
-	words := make([]string, len(fields))
+	words, lines := make([]string, len(fields)), make([]int, len(fields))
+	line, rest := 0, text
 	for i, w := range fields { // without the punctuation and markup around it
 		words[i] = strings.TrimFunc(w, func(r rune) bool { return strings.ContainsRune(`"'()*_,.:;!?`, r) })
+		at := strings.Index(rest, w)
+		line += strings.Count(rest[:at], "\n")
+		lines[i], rest = line, rest[at+len(w):]
 	}
 	module := func(w string) bool {
 		return slices.ContainsFunc(findings, func(f diagnosis.Finding) bool { return strings.EqualFold(f.Text("module"), w) })
@@ -246,7 +250,7 @@ func mentionedEnvironments(text string, envs []progress.Environment, findings []
 		// too is one only before a word of the team's language or right
 		// after the module's name ending the product's message ("Upgrade
 		// failed for Faturação_CS no prd", as the finding reads it).
-		afterModule := p > 0 && module(words[p-1]) && !strings.ContainsAny(fields[p-1][len(fields[p-1])-1:], ",.;:!?")
+		afterModule := p > 0 && module(words[p-1]) && lines[p-1] == lines[p] && !strings.ContainsAny(fields[p-1][len(fields[p-1])-1:], ",.;:!?")
 		prep := wordIs(words, p, "in", "on", "for", "from") ||
 			(wordIs(words, p, teamPrepositions...) || wordIs(words, p, englishPrepositions...) && (ownWord(w) || afterModule)) &&
 				words[p] == strings.TrimLeft(fields[p], `"(*_`)

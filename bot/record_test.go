@@ -805,3 +805,30 @@ func TestHistoryOneOlderEntry(t *testing.T) {
 	}
 	mustSay(t, text(cmd(t, b, "C1", "U1", "history prod")), "(1 older entry: ")
 }
+
+// "no" starting the line after a module's name is English ("No prod
+// impact so far."), not the team's "in": it names no environment.
+func TestNoOnTheNextLineIsEnglish(t *testing.T) {
+	for _, tc := range []struct {
+		envs   []string
+		paste  string
+		listed string // the environment that lists Billing_CS; "" for none (asked)
+	}{
+		{[]string{"qa", "prod"}, "Upgrade Failure: Upgrade failed for Billing_CS\nNo prod impact so far.", ""},
+		{[]string{"qa"}, "Upgrade Failure: Upgrade failed for Billing_CS\nNo prod impact so far.", "qa"},
+		{[]string{"uat"}, "Upgrade Failure: Upgrade failed for Billing_CS\nno dev changes were made", "uat"},
+		{[]string{"hml"}, "Upgrade Failure: Upgrade failed for Billing_CS no prd", ""}, // the team's: prd's, held back
+	} {
+		b, store := newTestBot(t)
+		for _, e := range tc.envs {
+			cmd(t, b, "C1", "U1", "track "+e)
+		}
+		out := text(msg(t, b, "C1", "U1", "1.1", tc.paste))
+		for _, e := range tc.envs {
+			st, _ := store.Status(context.Background(), "T1", e, -1)
+			if want := e == tc.listed; (st.ModuleCount == 1) != want {
+				t.Errorf("%v, %q: %s lists %d; want Billing_CS listed there: %v\n%s", tc.envs, tc.paste, e, st.ModuleCount, want, out)
+			}
+		}
+	}
+}
