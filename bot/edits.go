@@ -17,7 +17,16 @@ func (b *Bot) handleEdit(ctx context.Context, m Message) Response {
 	}
 	// What its author struck through (Slack's ~strikethrough~) is taken
 	// back: a paste struck out reads as an edit into plain chat.
-	m.Text = struck.ReplaceAllString(m.Text, "$1$2")
+	m.Text = struck.ReplaceAllStringFunc(m.Text, func(s string) string {
+		lead, trail := "", "" // the space or parenthesis around a span stays
+		if s[0] != '~' {
+			lead = s[:1]
+		}
+		if s[len(s)-1] != '~' {
+			trail = s[len(s)-1:]
+		}
+		return lead + trail
+	})
 	was, found, err := b.keptAt(ctx, m.Workspace, replyKey(m))
 	if err != nil {
 		return private(b.storeError("read the edited message", err))
@@ -74,12 +83,12 @@ func (b *Bot) handleEdit(ctx context.Context, m Message) Response {
 // quietMark is the reaction that says a message was recorded quietly.
 const quietMark = "white_check_mark"
 
-// struck is Slack's strikethrough: a span on one line, ~ after a space or
-// the line's start up to a ~ before a space, punctuation or the line's
-// end, with no space just inside either (so "after ~20 min … ETA ~ 1h" is
-// none); or the whole text struck out, over lines. The spaces around a
-// span are kept ($1, $2).
-var struck = regexp.MustCompile(`(?m)(^|[ \t(])~[^~\s](?:[^~\n]*[^~\s])?~([ \t).,;:!?]|$)|\A\s*~[^~\s][^~]*[^~\s]~\s*\z`)
+// struck is Slack's strikethrough: ~ after a space or a line's start up to
+// a ~ before a space, punctuation or a line's end, with no space just
+// inside either (so "after ~20 min … ETA ~ 1h" is none), on one line; over
+// lines only from a line's start ("~<paste>~ wrong env", "note:\n~<paste>~")
+// or as the whole text.
+var struck = regexp.MustCompile(`(?m)(?:^|[ \t(])~[^~\s](?:[^~\n]*[^~\s])?~(?:[ \t).,;:!?]|$)|^~[^~\s][^~]*[^~\s]~(?:[ \t).,;:!?]|$)|\A\s*~[^~\s][^~]*[^~\s]~\s*\z`)
 
 type correctingKey struct{}
 

@@ -553,6 +553,8 @@ func TestEditAfterTeammatesUndoOrStruckThrough(t *testing.T) {
 	for _, tc := range []struct{ name, edit, listed string }{
 		{"struck through", "~" + producerPaste + "~ wrong environment, sorry", ""},
 		{"struck through whole, over lines", "~" + strings.Replace(producerPaste, " The Preparation", "\nThe Preparation", 1) + "~", ""},
+		{"struck over lines, a note after", "~" + strings.Replace(producerPaste, " The Preparation", "\nThe Preparation", 1) + "~ wrong environment, sorry", ""},
+		{"struck over lines, a note before", "wrong environment, sorry:\n~" + strings.Replace(producerPaste, " The Preparation", "\nThe Preparation", 1) + "~", ""},
 		{"tildes of a comment", "Failed again after ~20 min of preparation:\n" + producerPaste + "\nRetrying now, ETA ~ 1h", "Billing_CS"},
 		{"a path and thanks", "from ~/logs/upgrade.log:\n" + producerPaste + "\nthanks~", "Billing_CS"},
 	} {
