@@ -345,6 +345,13 @@ func oddness(text []decoded) (o oddity) {
 			}
 		case strings.ContainsRune("’‘·", r): // apostrophes, within words too
 		case strings.ContainsRune("—–™®\u00a0", r) && next >= 'A' && next <= 'Z':
+		case strings.ContainsRune("…–—•™®\u00a0\u00ad", r) && letter(prev) && letter(next):
+			// Typography glued between words ("SAP…tentando", "pre–prod")
+			// in a text of its own, or another page's accent (850's à is
+			// "…", Mac OS Roman's ó "—"): odd, but no sign of a text no
+			// page reads, so one such in a Windows-1252 file keeps it so
+			// unless another page reads better.
+			o.score++
 		case letter(prev) && letter(next) ||
 			r != '\u00a0' && (letter(at(i-1)) && at(i+1) == '_' || at(i-1) == '_' && letter(at(i+1))): // Caf‚_Core
 			o.score, o.inWord = o.score+1, true

@@ -449,6 +449,11 @@ func TestExcelCodePages(t *testing.T) {
 		"Message,Module\nUpgrade failed for Billing_CS—Orders_Core,Billing_CS\n",
 		"Message,Module\nsee §3,Billing_CS\n",
 		"Message,Module\ntook 40µs,Billing_CS\n",
+		// Typography glued between words, beside accented names: one such
+		// character turned the whole file into code page 850 (GestÒo_Clientes).
+		"Instant,Module_Name,Message,Stack\n2024-05-01 10:00:00,Gestão_Clientes,Upgrade failed for Faturação_CS,\n2024-05-01 10:02:00,Integração_SAP,Timeout ao chamar o serviço SAP…tentando novamente,\n",
+		"Instant,Module_Name,Message,Stack\n2024-05-01 10:00:00,Gestão_Clientes,pre–prod failed,\n",
+		"Instant,Module_Name,Message,Stack\n2024-05-01 10:00:00,Café_Core,the\u00a0module failed,\n",
 		"Message,Module\nErreur : l’opération a échoué — réessayez « plus tard » à l’ÉTÉ,Noël_CS\n",
 		"Message,Module\nFehler: „Größe“ überschreitet 10 MB,Straße_Öffnung\n",
 		"Message,Module\n¿Por qué? ¡Error! Núñez,São_Paulo_Ação\n",
