@@ -128,7 +128,12 @@ func (a *App) takeChange(cb *slackevents.EventsAPICallbackEvent, e *slackevents.
 		m.ThreadTS = ""
 	}
 	if deleted {
-		m.Text = messageText(prev) // what its reply answered, kept in it (HandleDelete)
+		// What its reply answered, kept in it, and the version it answered
+		// last (what was held back of it is kept under that one) (HandleDelete).
+		m.Text = messageText(prev)
+		if prev.Edited != nil {
+			m.Edited = prev.Edited.Timestamp
+		}
 	} else {
 		cur := e.Message
 		// An unfurl or new metadata changes a message without an edit of its text.
@@ -175,7 +180,11 @@ func (a *App) changeMatters(m bot.Message, prev *slack.Msg, deleted bool) bool {
 // or a deletion (its reply offers Undo), updating the message's reply.
 func (a *App) handleChange(ctx context.Context, eventID string, m bot.Message, deleted bool) {
 	// One answer per edit, however often it is delivered (under other event ids too).
-	eventKey, changeKey := "slack:event:"+eventID, "slack:change:"+m.Channel+":"+m.TS+":"+cmp.Or(m.Edited, "deleted")
+	change := m.Edited
+	if deleted {
+		change = "deleted"
+	}
+	eventKey, changeKey := "slack:event:"+eventID, "slack:change:"+m.Channel+":"+m.TS+":"+change
 	var held heldClaims
 	if recovered(ctx) {
 		// The stopped process's claims may be held: answered again, an

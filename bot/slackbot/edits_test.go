@@ -625,3 +625,31 @@ func TestDeletedPasteKeepsItsDiagnosis(t *testing.T) {
 		mustContain(t, "the deleted paste's reply", decoded(u.Field("blocks")), "A producer module has not been compiled", "was deleted; nothing it said is recorded")
 	}
 }
+
+// A paste held back, edited and held back again, recorded anyway from the
+// edit's reply, then deleted: the deletion names the version it deleted
+// (previous_message.edited), so its reply says what was recorded anyway
+// stays, not that nothing is recorded.
+func TestRecordedAnywayFromEditThenDeleted(t *testing.T) {
+	const ts = "1700002000.000100"
+	const edited = "10 modules prepared successfully, 6 modules failed and 5 modules skipped."
+	h := start(t, setup{mode: ModeHTTP})
+	h.track("prod")
+	h.postEvent("EvSum", slackfake.Message(channel, ana, "1700001000.000100", "26 modules prepared successfully, 1 modules failed and 3 modules skipped."), 0)
+	h.postEvent("EvPaste", slackfake.Message(channel, "U0BOB", ts, "10 modules prepared successfully, 7 modules failed and 5 modules skipped."), 0)
+	h.postEvent("EvEdit", editAt(ts, edited, "1700002010.000000"), 0)
+	h.waitJobs(3)
+	updates := h.fake.Calls("chat.update")
+	if len(updates) == 0 {
+		t.Fatal("the edit's reply was not updated in place")
+	}
+	up := updates[len(updates)-1]
+	h.clickButton(up.Field("ts"), ts, up.Field("blocks"), "record", "U0CAROL", "trig-anyway")
+	h.waitJobs(4)
+	del := slackfake.Delete(channel, ts, edited)
+	del["previous_message"].(map[string]any)["edited"] = map[string]any{"user": "U0BOB", "ts": "1700002010.000000"}
+	h.postEvent("EvDel", del, 0)
+	h.waitJobs(5)
+	updates = h.fake.Calls("chat.update")
+	mustContain(t, "the deleted paste's reply", decoded(updates[len(updates)-1].Field("blocks")), "recorded anyway from it for *prod* stays")
+}
