@@ -575,43 +575,32 @@ func TestEditAfterTeammatesUndoOrStruckThrough(t *testing.T) {
 	}
 }
 
-// A held-back paste recorded anyway, then deleted: its reply does not say
-// nothing is recorded; it says what was recorded anyway stays, and where its Undo is.
+// A held-back paste recorded anyway, from its reply or from its edit's
+// (held back again), then deleted: its reply does not say nothing is
+// recorded; it says what was recorded anyway stays, and where its Undo is
+// (a deletion names the version it deleted).
 func TestRecordedAnywayThenDeleted(t *testing.T) {
 	ctx := context.Background()
-	b, _ := newTestBot(t)
-	cmd(t, b, "C1", "U1", "track prod")
-	msg(t, b, "C1", "U1", "1.0", "26 modules prepared successfully, 1 modules failed and 3 modules skipped.")
-	m := Message{Workspace: "T1", Channel: "C1", User: "U2", TS: "2.0", Text: "10 modules prepared successfully, 7 modules failed and 5 modules skipped."}
-	anyway := button(t, b.HandleMessage(ctx, m).Reply, ActionRecord+":anyway")
-	b.HandleAction(ctx, Action{Workspace: "T1", Channel: "C1", User: "U3", ID: "a1", ActionID: anyway.ActionID, Value: anyway.Value})
-	del := b.HandleDelete(ctx, m)
-	if del.Edit == nil {
-		t.Fatal("the deleted paste's reply is not updated")
+	for _, edited := range []bool{false, true} {
+		b, _ := newTestBot(t)
+		cmd(t, b, "C1", "U1", "track prod")
+		msg(t, b, "C1", "U1", "1.0", "26 modules prepared successfully, 1 modules failed and 3 modules skipped.")
+		m := Message{Workspace: "T1", Channel: "C1", User: "U2", TS: "2.0", Text: "10 modules prepared successfully, 7 modules failed and 5 modules skipped."}
+		held := b.HandleMessage(ctx, m)
+		if edited {
+			m.Text, m.Edited = "10 modules prepared successfully, 6 modules failed and 5 modules skipped.", "2.5"
+			held = b.HandleEdit(ctx, m)
+		}
+		anyway := button(t, held.Reply, ActionRecord+":anyway")
+		b.HandleAction(ctx, Action{Workspace: "T1", Channel: "C1", User: "U3", ID: "a1", ActionID: anyway.ActionID, Value: anyway.Value})
+		del := b.HandleDelete(ctx, m)
+		if del.Edit == nil {
+			t.Fatalf("edited %v: the deleted paste's reply is not updated", edited)
+		}
+		got := text(Response{Reply: del.Edit.Reply})
+		mustSay(t, got, "What U3 recorded anyway from it for prod stays until someone clicks Undo")
+		if strings.Contains(got, "nothing it said is recorded") {
+			t.Errorf("edited %v: the reply says nothing is recorded:\n%s", edited, got)
+		}
 	}
-	got := text(Response{Reply: del.Edit.Reply})
-	mustSay(t, got, "What U3 recorded anyway from it for prod stays until someone clicks Undo")
-	if strings.Contains(got, "nothing it said is recorded") {
-		t.Errorf("the reply says nothing is recorded:\n%s", got)
-	}
-}
-
-// A paste held back, edited (held back again), recorded anyway from its
-// edit's reply, then deleted: the deletion (which names the version it
-// deleted) finds what was recorded anyway.
-func TestRecordedAnywayFromEditThenDeleted(t *testing.T) {
-	ctx := context.Background()
-	b, _ := newTestBot(t)
-	cmd(t, b, "C1", "U1", "track prod")
-	msg(t, b, "C1", "U1", "1.0", "26 modules prepared successfully, 1 modules failed and 3 modules skipped.")
-	m := Message{Workspace: "T1", Channel: "C1", User: "U2", TS: "2.0", Text: "10 modules prepared successfully, 7 modules failed and 5 modules skipped."}
-	b.HandleMessage(ctx, m)
-	m.Text, m.Edited = "10 modules prepared successfully, 6 modules failed and 5 modules skipped.", "2.5"
-	anyway := button(t, b.HandleEdit(ctx, m).Reply, ActionRecord+":anyway")
-	b.HandleAction(ctx, Action{Workspace: "T1", Channel: "C1", User: "U3", ID: "a2", ActionID: anyway.ActionID, Value: anyway.Value})
-	del := b.HandleDelete(ctx, m)
-	if del.Edit == nil {
-		t.Fatal("the deleted paste's reply is not updated")
-	}
-	mustSay(t, text(Response{Reply: del.Edit.Reply}), "What U3 recorded anyway from it for prod stays")
 }

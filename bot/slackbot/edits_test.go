@@ -501,13 +501,9 @@ func TestDeletedMessageButtonsRecordNothing(t *testing.T) {
 
 // fullStatus is prod's record, in short.
 func (h *harness) fullStatus() string {
-	st, err := h.store.Status(context.Background(), slackfake.TeamID, "prod", -1)
+	st, err := h.store.Status(context.Background(), slackfake.TeamID, "prod", 0)
 	if err != nil {
 		h.t.Fatal(err)
-	}
-	var names []string
-	for _, m := range st.Modules {
-		names = append(names, m.Name)
 	}
 	n := func(p *int) string {
 		if p == nil {
@@ -515,7 +511,7 @@ func (h *harness) fullStatus() string {
 		}
 		return strconv.Itoa(*p)
 	}
-	return fmt.Sprintf("state=%s counts=%s/%s/%s modules=%v", st.State, n(st.Counts.Prepared), n(st.Counts.Failed), n(st.Counts.Skipped), names)
+	return fmt.Sprintf("state=%s counts=%s/%s/%s modules=[%s]", st.State, n(st.Counts.Prepared), n(st.Counts.Failed), n(st.Counts.Skipped), h.listed())
 }
 
 // A paste recorded with no reply of its own (quietly, with a reaction; or
