@@ -302,7 +302,7 @@ func (b *Bot) chooseEnv(ctx context.Context, a Action, v buttonValue) Response {
 	}
 	m := k.Message
 	if r := b.deletedMessage(ctx, a.Workspace, m.Channel, m.TS); r != nil {
-		return Response{Reply: r, Private: true, Update: b.deletedReply(m, "")}
+		return Response{Reply: r, Private: true, Update: b.deletedReply(m, nothingRecorded(""))}
 	}
 	// When it was sent, not last kept (a late or edited reading keeps it again).
 	sent := cmp.Or(sentAt(m.TS), k.KeptAt)

@@ -188,14 +188,13 @@ func (b *Bot) handleDelete(ctx context.Context, m Message) Response {
 	if !ok || u.Undone != "" {
 		// Recorded nothing (held back, asked about, undone): its reply, if
 		// it has one, loses its buttons, which would record it.
-		r := b.deletedReply(m, u.Undone)
+		note := nothingRecorded(u.Undone)
 		if h, found := b.recordedAnyway(ctx, m); found {
 			// Held back, then recorded anyway: that stays, and its own
 			// announcement has the Undo.
-			r.Blocks = r.Blocks[:len(r.Blocks)-1]
-			r.Context(Line{T(":wastebasket: The message this answered was deleted. What "), M(h.Recorded), T(" recorded anyway from it for "), B(h.Env), T(" stays until someone clicks Undo on that announcement (or "), C(b.cmd + " undo"), T(").")})
+			note = Line{T(":wastebasket: The message this answered was deleted. What "), M(h.Recorded), T(" recorded anyway from it for "), B(h.Env), T(" stays until someone clicks Undo on that announcement (or "), C(b.cmd + " undo"), T(").")}
 		}
-		return Response{Edit: &Edit{Message: m, Reply: r}}
+		return Response{Edit: &Edit{Message: m, Reply: b.deletedReply(m, note)}}
 	}
 	note := Line{T(":wastebasket: The message this answered was deleted. What it recorded for "), B(u.Env), T(" stays until someone clicks Undo.")}
 	if r := b.rebuild(ctx, m.Workspace, ref, u.Env, "", note); r != nil {
@@ -221,19 +220,24 @@ func (b *Bot) recordedAnyway(ctx context.Context, m Message) (heldChanges, bool)
 	return heldChanges{}, false
 }
 
-// deletedReply replaces the reply of a deleted message m that records
-// nothing (undone by undoneBy, when not ""): its diagnosis stays, people
-// may be discussing it, without the buttons that would record it.
-func (b *Bot) deletedReply(m Message, undoneBy string) *Reply {
+// deletedReply replaces the reply of a deleted message m that recorded
+// nothing itself, with note: its diagnosis stays, people may be
+// discussing it, without the buttons that would record it.
+func (b *Bot) deletedReply(m Message, note Line) *Reply {
 	r := &Reply{Summary: "The message this answered was deleted"}
 	if reading := b.Read(m); !reading.Silent() {
 		r = b.diagnosisReply(findingsOf(reading.parts), known{internal: internalError(m.Text)})
 		r.Summary = "The message this answered was deleted · " + r.Summary
 	}
+	return r.Context(note)
+}
+
+// nothingRecorded notes that a deleted message records nothing (what it
+// recorded was undone by undoneBy, when not "").
+func nothingRecorded(undoneBy string) Line {
 	l := Line{T(":wastebasket: The message this answered was deleted; nothing it said is recorded")}
 	if undoneBy != "" {
 		l = append(l, T(" (what it recorded was undone by "), M(undoneBy), T(")"))
 	}
-	r.Context(append(l, T(".")))
-	return r
+	return append(l, T("."))
 }

@@ -12,8 +12,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"golang.org/x/text/unicode/norm"
-
 	"github.com/upgradebot/upgradebot/diagnosis"
 	"github.com/upgradebot/upgradebot/progress"
 )
@@ -510,14 +508,7 @@ func nearNames(read string, words []string) []string {
 
 // foldName is s in lower case without accents: Ffaturacao_CS is one letter
 // from Faturação_CS.
-func foldName(s string) string {
-	return strings.Map(func(r rune) rune {
-		if unicode.Is(unicode.Mn, r) {
-			return -1
-		}
-		return r
-	}, strings.ToLower(norm.NFD.String(s)))
-}
+func foldName(s string) string { return strings.ToLower(foldAccents(s)) }
 
 // editDistance is the Levenshtein distance of a and b, or more than limit
 // when it is (cut short: most words are far from a module's name).
