@@ -55,7 +55,7 @@ func New() *Metrics {
 	m.events = counterVec("slack_events_total", "Slack events, slash commands and interactions received, by type.", "type")
 	m.findings = counterVec("findings_total", "Known upgrade messages recognized, by finding id.", "id")
 	m.replies = counterVec("replies_total", "Messages the bot posted or changed in Slack, by kind (thread, ephemeral, announce, update, reaction, file, home, reminder).", "kind")
-	m.duplicates = counterVec("duplicates_suppressed_total", "Deliveries not answered because they were already handled, by reason (event_id, message, thread; recovered: a recovered event whose reply was already in its thread; retried: the same for Slack's re-delivery).", "reason")
+	m.duplicates = counterVec("duplicates_suppressed_total", "Deliveries not answered because they were already handled, by reason (event_id, message, thread; recovered: a recovered event whose reply was already in its thread; retried: the same for Slack's re-delivery; changed: a message taken up late that was edited or deleted since).", "reason")
 	m.slackErrors = counterVec("slack_api_errors_total", "Failed Slack Web API calls (every attempt), by method and error code.", "method", "code")
 	m.unconfirmed = counterVec("slack_calls_unconfirmed_total", "Slack Web API posts and uploads that failed after Slack may have made them (5xx, broken connection, timeout): not sent again, so nothing is posted twice; by method.", "method")
 	m.storeErrors = counterVec("store_errors_total", "Tracking store operations that failed, by operation.", "op")
