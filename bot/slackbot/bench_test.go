@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	jsonv1 "github.com/go-json-experiment/json/v1"
+
 	"github.com/upgradebot/upgradebot/bot"
 	"github.com/upgradebot/upgradebot/bot/slackbot/slackfake"
 	"github.com/upgradebot/upgradebot/diagnosis"
@@ -188,4 +190,31 @@ func benchApp(b *testing.B) *App {
 	app.ready.Store(true)
 	b.Cleanup(func() { app.lanes.shutdown(5 * time.Second) })
 	return app
+}
+
+// BenchmarkParseEvent is the reading of a chat message's event as served
+// (/served: messageCallback, json/v2's rules) against the same two
+// decodings under encoding/json's rules (/v1: names matched in any case),
+// which it used before:
+//
+//	go test ./bot/slackbot -run '^$' -bench ParseEvent -count 5
+func BenchmarkParseEvent(b *testing.B) {
+	raw := slackfake.EventCallback("EvBench", slackfake.Message("C0LOAD01", "U0USER01", "1700000000.000100", benchChat[2]+"\n"+benchChat[0]))
+	b.Run("served", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, ok := new(messageCallback).event(raw); !ok {
+				b.Fatal("not read")
+			}
+		}
+	})
+	b.Run("v1", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			mc := new(messageCallback)
+			if jsonv1.Unmarshal(raw, &mc.cb) != nil || jsonv1.Unmarshal(*mc.cb.InnerEvent, &mc.msg) != nil {
+				b.Fatal("not read")
+			}
+		}
+	})
 }

@@ -14,7 +14,8 @@ import (
 	"strings"
 	"time"
 
-	jsonv1 "github.com/go-json-experiment/json/v1"
+	json2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 
@@ -80,10 +81,12 @@ var errInvalidJSON = errors.New("invalid JSON")
 
 // messageCallback is an Events API callback whose event is a message,
 // read in two decodings (the callback, then its event) into slack-go's
-// types, where slackevents.ParseEvent takes five. They use the json/v2
-// project's encoding/json-compatible decoder: the same result in less
+// types, where slackevents.ParseEvent takes five: the same result in less
 // than half the time and a fifth of the allocations (nearly all traffic
-// comes this way).
+// comes this way). They use the json/v2 project's decoder under its own
+// rules, names matched in their exact case as Slack writes them, and as
+// tolerant as encoding/json's of invalid UTF-8 and a name given twice:
+// about 30 % less time than under encoding/json's rules (BenchmarkParseEvent).
 type messageCallback struct {
 	cb  slackevents.EventsAPICallbackEvent
 	msg struct {
@@ -100,6 +103,9 @@ type messageCallback struct {
 	me slackevents.MessageEvent // what event gives, allocated with the rest
 }
 
+// slackJSON are the decoding options of messageCallback.
+var slackJSON = json2.JoinOptions(jsontext.AllowInvalidUTF8(true), jsontext.AllowDuplicateNames(true))
+
 // unread is a JSON value left unread.
 type unread struct{}
 
@@ -112,8 +118,8 @@ func (*unread) UnmarshalJSON([]byte) error { return nil }
 // included (their previous and new messages are MessageEvent's).
 func (mc *messageCallback) event(raw []byte) (slackevents.EventsAPIEvent, bool) {
 	cb, e := &mc.cb, &mc.msg
-	if jsonv1.Unmarshal(raw, cb) != nil || cb.Type != string(slackevents.CallbackEvent) || cb.InnerEvent == nil ||
-		jsonv1.Unmarshal(*cb.InnerEvent, e) != nil || e.Type != string(slackevents.Message) || e.Nested != nil {
+	if json2.Unmarshal(raw, cb, slackJSON) != nil || cb.Type != string(slackevents.CallbackEvent) || cb.InnerEvent == nil ||
+		json2.Unmarshal(*cb.InnerEvent, e, slackJSON) != nil || e.Type != string(slackevents.Message) || e.Nested != nil {
 		return slackevents.EventsAPIEvent{}, false
 	}
 	switch e.SubType {

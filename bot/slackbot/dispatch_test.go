@@ -113,6 +113,14 @@ func TestMessageReadAsSlackGoReadsIt(t *testing.T) {
 		{"two events, the last one read", []byte(`{"type":"event_callback","event":{"type":"message","channel":"C1","ts":"1.1","text":"first"},` +
 			`"event":{"type":"message","channel":"C1","ts":"1.2"}}`), true},
 		{"url_verification", slackfake.URLVerification("c"), false},
+		// What encoding/json tolerates, the decodings tolerate too.
+		{"invalid UTF-8", []byte("{\"type\":\"event_callback\",\"event_id\":\"Ev10\",\"event\":{\"type\":\"message\",\"channel\":\"C1\",\"ts\":\"1.3\",\"text\":\"Billing\xff_CS\"}}"), true},
+		{"a name twice in the event", []byte(`{"type":"event_callback","event_id":"Ev11","event":{"type":"message","channel":"C1","ts":"1.4","text":"a","text":"b","user":"U1"}}`), true},
+		{"a Slack Connect author", slackfake.EventCallback("Ev12", func() map[string]any {
+			m := slackfake.Message(channel, ana, "1700000000.000107", "from a partner")
+			m["user_team"], m["source_team"] = "T0OTHER", "T0OTHER"
+			return m
+		}()), true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
