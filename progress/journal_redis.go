@@ -1,6 +1,7 @@
 package progress
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"time"
@@ -68,16 +69,14 @@ func (s *RedisStore) Append(ctx context.Context, consumer string, e Entry) (stri
 			return "", s.wrap("journal append", err)
 		}
 	}
-	var id *redis.Cmd
-	notReplicated, err := s.replicated(ctx, s.journalKey(e.Workspace), func(p redis.Pipeliner) {
+	listed := redis.NewIntCmd(ctx) // on a Cluster, added above
+	id, notReplicated := s.runScript(ctx, func(p redis.Pipeliner) {
 		if !cluster {
-			p.SAdd(ctx, s.journalsKey(), e.Workspace)
+			listed = p.SAdd(ctx, s.journalsKey(), e.Workspace)
 		}
-		// Eval, not EvalSha: a pipeline cannot fall back when the script is not loaded.
-		id = journalAppend.Eval(ctx, p, []string{s.journalKey(e.Workspace)}, JournalGroup, consumer,
-			"ch", e.Channel, "ev", e.EventID, "kind", e.Kind, "payload", e.Payload, "findings", e.Findings)
-	})
-	if err != nil {
+	}, journalAppend, []string{s.journalKey(e.Workspace)}, JournalGroup, consumer,
+		"ch", e.Channel, "ev", e.EventID, "kind", e.Kind, "payload", e.Payload, "findings", e.Findings)
+	if err := cmp.Or(listed.Err(), id.Err()); err != nil {
 		return "", s.wrap("journal append", err)
 	}
 	if notReplicated {

@@ -408,3 +408,25 @@ func TestRedisJournalKeepsConsumersWithPending(t *testing.T) {
 		t.Errorf("after c recovered everything: %v; want c alone, with 3 (a and b ended)", got)
 	}
 }
+
+// The journal's script is sent by its digest; a Redis that forgot it (a
+// restart, a failover, SCRIPT FLUSH) is sent it whole, and the entry is
+// written once.
+func TestRedisJournalScriptForgotten(t *testing.T) {
+	s, c := newTestRedisStore(t, RedisOptions{})
+	ctx := context.Background()
+	for i := range 2 {
+		if err := c.ScriptFlush(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Append(ctx, "c1", Entry{Workspace: "T0001", Channel: "C1", EventID: fmt.Sprintf("Ev%d", i), Kind: "message", Payload: []byte("{}")}); err != nil {
+			t.Fatalf("append %d after SCRIPT FLUSH: %v", i, err)
+		}
+	}
+	if n, err := c.XLen(ctx, s.journalKey("T0001")).Result(); err != nil || n != 2 {
+		t.Errorf("XLEN %d, %v; want 2 entries", n, err)
+	}
+	if ok, err := c.SIsMember(ctx, s.journalsKey(), "T0001").Result(); err != nil || !ok {
+		t.Errorf("the workspace is not listed among the journals: %v, %v", ok, err)
+	}
+}

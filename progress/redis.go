@@ -497,7 +497,7 @@ func (s *RedisStore) Track(ctx context.Context, req TrackRequest) (TrackResult, 
 		s.envKey(ws, env, "meta"), s.envKey(ws, env, "channels"), s.wsEnvsKey(ws),
 		s.chanEnvsKey(ws, req.Channel), s.wsChannelsKey(ws), s.envKey(ws, env, "history"),
 	}
-	cmd, notReplicated := s.runScript(ctx, s.track, keys, env, req.Channel, req.Version, string(req.InstallType),
+	cmd, notReplicated := s.runScript(ctx, nil, s.track, keys, env, req.Channel, req.Version, string(req.InstallType),
 		toMillis(req.At), req.Actor, entry, s.historyLimit, req.FromVersion)
 	vals, err := cmd.Int64Slice()
 	if err != nil {
@@ -529,7 +529,7 @@ func (s *RedisStore) Untrack(ctx context.Context, workspace, env, channel, actor
 		s.envKey(workspace, env, "meta"), s.envKey(workspace, env, "channels"),
 		s.chanEnvsKey(workspace, channel), s.wsChannelsKey(workspace), s.envKey(workspace, env, "history"),
 	}
-	cmd, _ := s.runScript(ctx, s.untrack, keys, env, channel, entry, s.historyLimit) // its reply has no room for the note
+	cmd, _ := s.runScript(ctx, nil, s.untrack, keys, env, channel, entry, s.historyLimit) // its reply has no room for the note
 	n, err := cmd.Int64()
 	if err != nil {
 		if redis.HasErrorPrefix(err, "NOTFOUND") {
@@ -619,7 +619,7 @@ func (s *RedisStore) Apply(ctx context.Context, workspace, env string, c Change)
 		for _, f := range guarded(c, snap) {
 			args = append(args, f, meta[f])
 		}
-		cmd, notReplicated := s.runScript(ctx, s.apply, keys, args...)
+		cmd, notReplicated := s.runScript(ctx, nil, s.apply, keys, args...)
 		reply, err := cmd.Slice()
 		if err != nil {
 			if redis.HasErrorPrefix(err, "NOTFOUND") {

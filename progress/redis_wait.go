@@ -115,11 +115,14 @@ func (s *RedisStore) replicated(ctx context.Context, key string, fn func(p redis
 }
 
 // runScript is sc.Run (EVALSHA, then EVAL when the script is not loaded)
-// through replicated.
-func (s *RedisStore) runScript(ctx context.Context, sc *redis.Script, keys []string, args ...any) (cmd *redis.Cmd, notReplicated bool) {
+// through replicated, after also's commands (nil: none) in its pipeline.
+func (s *RedisStore) runScript(ctx context.Context, also func(redis.Pipeliner), sc *redis.Script, keys []string, args ...any) (cmd *redis.Cmd, notReplicated bool) {
 	for _, load := range []bool{false, true} {
 		var err error
 		notReplicated, err = s.replicated(ctx, keys[0], func(p redis.Pipeliner) {
+			if also != nil {
+				also(p)
+			}
 			if load {
 				cmd = sc.Eval(ctx, p, keys, args...)
 			} else {
