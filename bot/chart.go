@@ -28,7 +28,7 @@ const (
 	// above sampleEvery modules, an environment is sampled at most once
 	// per sampleGap, except at a reset or a milestone; the chart adds the
 	// state it is drawn at. (At 200, that read was 4 % of the bot's CPU
-	// under the load test's pastes: docs/performance.md.)
+	// under the load test's pastes: docs/performance-investigations.md.)
 	sampleEvery = 50
 	sampleGap   = 30 * time.Second
 )

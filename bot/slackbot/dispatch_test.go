@@ -116,6 +116,13 @@ func TestMessageReadAsSlackGoReadsIt(t *testing.T) {
 		// What encoding/json tolerates, the decodings tolerate too.
 		{"invalid UTF-8", []byte("{\"type\":\"event_callback\",\"event_id\":\"Ev10\",\"event\":{\"type\":\"message\",\"channel\":\"C1\",\"ts\":\"1.3\",\"text\":\"Billing\xff_CS\"}}"), true},
 		{"a name twice in the event", []byte(`{"type":"event_callback","event_id":"Ev11","event":{"type":"message","channel":"C1","ts":"1.4","text":"a","text":"b","user":"U1"}}`), true},
+		{"a bot's, in attachments", slackfake.EventCallback("Ev13", func() map[string]any {
+			m := slackfake.BotMessage(channel, "B0CI", "A0CI", "1700000000.000108", "")
+			m["bot_profile"] = map[string]any{"id": "B0CI", "app_id": "A0CI", "name": "ci", "team_id": "T0FAKE"}
+			m["attachments"] = []any{map[string]any{"id": 1, "fallback": "build failed", "color": "danger", "pretext": "Deploy", "title": "Billing_CS",
+				"text": producerPaste, "author_name": "ci", "is_share": true, "fields": []any{map[string]any{"title": "env", "value": "qa", "short": true}}}}
+			return m
+		}()), true},
 		{"a Slack Connect author", slackfake.EventCallback("Ev12", func() map[string]any {
 			m := slackfake.Message(channel, ana, "1700000000.000107", "from a partner")
 			m["user_team"], m["source_team"] = "T0OTHER", "T0OTHER"

@@ -65,7 +65,7 @@ func main() {
 	if os.Getenv("GOGC") == "" {
 		// The live heap is small and a flood allocates fast: at Go's default
 		// (100) the collector took about 8 % of the bot's CPU at the load
-		// test's maximum rate (docs/performance.md). GOGC set wins.
+		// test's maximum rate (docs/performance-investigations.md). GOGC set wins.
 		debug.SetGCPercent(200)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
