@@ -62,12 +62,6 @@ type env struct {
 }
 
 func main() {
-	if os.Getenv("GOGC") == "" {
-		// The live heap is small and a flood allocates fast: at Go's default
-		// (100) the collector took about 8 % of the bot's CPU at the load
-		// test's maximum rate (docs/performance-investigations.md). GOGC set wins.
-		debug.SetGCPercent(200)
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	e := env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, environ: cenv.ToMap(os.Environ()),
