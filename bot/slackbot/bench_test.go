@@ -193,9 +193,9 @@ func benchApp(b *testing.B) *App {
 }
 
 // BenchmarkParseEvent is the reading of a chat message's event as served
-// (/served: messageCallback, json/v2's rules) against the same two
-// decodings under encoding/json's rules (/v1: names matched in any case),
-// which it used before:
+// (/served: messageCallback, errors reported as they come) against the
+// same two decodings reporting errors as encoding/json does (/v1), as
+// before:
 //
 //	go test ./bot/slackbot -run '^$' -bench ParseEvent -count 5
 func BenchmarkParseEvent(b *testing.B) {

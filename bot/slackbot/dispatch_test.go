@@ -115,6 +115,7 @@ func TestMessageReadAsSlackGoReadsIt(t *testing.T) {
 		{"url_verification", slackfake.URLVerification("c"), false},
 		// What encoding/json tolerates, the decodings tolerate too.
 		{"invalid UTF-8", []byte("{\"type\":\"event_callback\",\"event_id\":\"Ev10\",\"event\":{\"type\":\"message\",\"channel\":\"C1\",\"ts\":\"1.3\",\"text\":\"Billing\xff_CS\"}}"), true},
+		{"names in another case", []byte(`{"type":"event_callback","Event_ID":"Ev14","authorizations":[{"tEam_id":"T0FAKE"}],"event":{"TYPE":"message","Channel":"C1","ts":"1.5","Text":"a"}}`), true},
 		{"a name twice in the event", []byte(`{"type":"event_callback","event_id":"Ev11","event":{"type":"message","channel":"C1","ts":"1.4","text":"a","text":"b","user":"U1"}}`), true},
 		{"a bot's, in attachments", slackfake.EventCallback("Ev13", func() map[string]any {
 			m := slackfake.BotMessage(channel, "B0CI", "A0CI", "1700000000.000108", "")
