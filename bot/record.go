@@ -453,7 +453,9 @@ func (b *Bot) record(ctx context.Context, m Message, findings []diagnosis.Findin
 		}
 		target = &envs[0]
 	}
-	if len(changes) > 0 {
+	// Only a reset after the message refuses it, and target says when the
+	// last was: most messages need no read for it.
+	if len(changes) > 0 && target.ResetAt.UnixMilli() > sentAt(m.TS) {
 		if r := b.sentBeforeRestart(ctx, m, target.Name); r != nil {
 			out.err, out.about = r, *target
 			return out

@@ -115,13 +115,14 @@ func TestPasteRoundTrips(t *testing.T) {
 		name, channel, text string
 		max                 int
 	}{
-		// Channel's environments; when the upgrade started (a message
-		// sent before a reset is not recorded); the change; the chart's
-		// sample (counts and append); what the reply recorded before; one
-		// write of what undo needs and the message its buttons refer to.
-		{"a module recorded", "C1", producer("Billing_CS"), 8},
-		{"another module recorded", "C1", producer("Orders_CS"), 8},
-		{"the same module again", "C1", producer("Billing_CS"), 8},
+		// Channel's environments (with their last reset: a message sent
+		// before it is not recorded); the guard's status; the change; the
+		// chart's sample (counts and append); what the reply recorded
+		// before; one write of what undo needs and the message its
+		// buttons refer to.
+		{"a module recorded", "C1", producer("Billing_CS"), 7},
+		{"another module recorded", "C1", producer("Orders_CS"), 7},
+		{"the same module again", "C1", producer("Billing_CS"), 7},
 		{"a state recorded", "C1", "There were errors preparing some modules.", 7},
 		// Nothing to record and no environment: only the channel's environments.
 		{"in a channel that follows nothing", "C9", producer("Billing_CS"), 1},

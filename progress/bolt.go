@@ -249,6 +249,7 @@ func (r *boltEnv) environment(workspace string, channels []string) Environment {
 		Channels: channels, State: r.State.Normal(),
 		Counts:    Counts{Prepared: r.Prepared, Failed: r.Failed, Skipped: r.Skipped},
 		UpdatedAt: fromMillis(r.UpdatedAt), UpdatedBy: r.UpdatedBy, Revision: r.Rev, FirstNews: fromMillis(r.NewsAt),
+		ResetAt: fromMillis(r.ResetAt),
 	}
 	if r.State == StatePreparing {
 		e.Preparation = Preparation{Percent: r.Percent, Expected: r.Expected, Current: r.Current, Total: r.Total, At: fromMillis(r.PrepAt)}

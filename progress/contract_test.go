@@ -195,6 +195,21 @@ func status(t *testing.T, s Store, env string, limit int) Status {
 	return st
 }
 
+// environment is env read alone, after checking that its channel's list
+// (ChannelEnvironments, C1) reads it the same.
+func environment(t *testing.T, s Store, env string) Environment {
+	t.Helper()
+	e, err := s.Environment(context.Background(), ws, env)
+	if err != nil {
+		t.Fatalf("Environment(%s): %v", env, err)
+	}
+	envs, err := s.ChannelEnvironments(context.Background(), ws, "C1")
+	if err != nil || !slices.ContainsFunc(envs, func(c Environment) bool { return reflect.DeepEqual(c, e) }) {
+		t.Fatalf("ChannelEnvironments(C1) = %+v, %v; want %+v among them", envs, err, e)
+	}
+	return e
+}
+
 func history(t *testing.T, s Store, env string) []HistoryEntry {
 	t.Helper()
 	h, err := s.History(context.Background(), ws, env)
@@ -534,6 +549,9 @@ func testSentBeforeReset(t *testing.T, s Store) {
 		_, err := s.Apply(ctx, ws, "dev", Change{Kind: ChangeAddModules, Key: key, Actor: "U1", At: t0.Add(3 * time.Hour), SentAt: sent, Reason: ReasonFailed, Modules: mods})
 		return err
 	}
+	if e := environment(t, s, "dev"); !e.ResetAt.IsZero() {
+		t.Errorf("ResetAt %v before any reset; want none", e.ResetAt)
+	}
 	if err := add("never-reset", t0, "A_Core"); err != nil {
 		t.Fatalf("add sent before any reset: %v", err)
 	}
@@ -551,7 +569,13 @@ func testSentBeforeReset(t *testing.T, s Store) {
 	if st := status(t, s, "dev", -1); st.ModuleCount != 0 {
 		t.Fatalf("%d listed after the refused adds; want 0", st.ModuleCount)
 	}
+	if e := environment(t, s, "dev"); !e.ResetAt.Equal(t0.Add(2 * time.Hour)) {
+		t.Errorf("ResetAt %v; want %v, the last reset's", e.ResetAt, t0.Add(2*time.Hour))
+	}
 	apply(t, s, "dev", Change{Kind: ChangeUndo, Key: "u2", Actor: "U2", At: t0.Add(150 * time.Minute), Undoes: []string{"r2"}})
+	if e := environment(t, s, "dev"); !e.ResetAt.Equal(t0.Add(time.Hour)) {
+		t.Errorf("ResetAt %v after the last reset's undo; want %v, the first's", e.ResetAt, t0.Add(time.Hour))
+	}
 	if err := add("between-after-undo", t0.Add(90*time.Minute), "C_Core"); err != nil {
 		t.Errorf("add sent between the resets, after the second was undone: %v; want it recorded", err)
 	}

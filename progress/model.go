@@ -146,6 +146,9 @@ type Environment struct {
 	// FirstNews is when the upgrade's first change was recorded since it
 	// was tracked or reset (zero: none yet, or recorded before it was kept).
 	FirstNews time.Time
+	// ResetAt is the time of its last reset (zero: none, or made before it
+	// was kept): a change sent before it is refused (ErrStartedAgain).
+	ResetAt time.Time
 	// Revision counts the changes to the environment (each moves
 	// UpdatedAt), for a write that holds only while none came between
 	// (Change.IfRevision).

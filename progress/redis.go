@@ -883,6 +883,9 @@ func parseMeta(workspace string, m map[string]string, channels []string) Environ
 	if ms, err := strconv.ParseInt(m["news_at"], 10, 64); err == nil {
 		e.FirstNews = fromMillis(ms)
 	}
+	if ms, err := strconv.ParseInt(m["reset_at"], 10, 64); err == nil {
+		e.ResetAt = fromMillis(ms)
+	}
 	return e
 }
 
