@@ -101,6 +101,10 @@ type Response struct {
 	// Changed lists the environments whose tracking state the response
 	// changed (sorted): a transport refreshes what shows them (Slack's living status message).
 	Changed []string
+	// Following are the channels following each Changed environment, as
+	// the request read them (absent: not read, or tracked or untracked by
+	// it), so that the transport need not read them again.
+	Following map[string][]string
 	// Milestone is a short line for the channel when the response brought
 	// an environment to a milestone (preparation finished or failed, all
 	// clear). A transport that threads announcements under a pinned status

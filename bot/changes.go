@@ -33,9 +33,10 @@ type changeList struct {
 }
 
 type readEnv struct {
-	env     progress.Environment
-	counts  *progress.Status // Status(…, 0), when read
-	changed bool             // written by this request since: read again
+	env       progress.Environment
+	counts    *progress.Status // Status(…, 0), when read
+	changed   bool             // written by this request since: read again
+	following bool             // followed or unfollowed by this request since: its Channels are out of date
 }
 
 func readKey(workspace, env string) string { return workspace + "/" + strings.ToLower(env) }
@@ -60,14 +61,31 @@ func (l *changeList) keep(workspace string, e progress.Environment, counts *prog
 	l.read[readKey(workspace, e.Name)] = readEnv{env: e, counts: counts}
 }
 
-// wrote marks env written: what was read of it is read again.
-func (l *changeList) wrote(workspace, env string) {
+// wrote marks env written (its channels too, when following): what was
+// read of it is read again.
+func (l *changeList) wrote(workspace, env string, following bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if r, ok := l.read[readKey(workspace, env)]; ok {
-		r.changed = true
+		r.changed, r.following = true, r.following || following
 		l.read[readKey(workspace, env)] = r
 	}
+}
+
+// following are the channels of each env in envs, as the request read them.
+func (l *changeList) following(envs []string) map[string][]string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var m map[string][]string
+	for _, r := range l.read {
+		if !r.following && slices.Contains(envs, r.env.Name) {
+			if m == nil {
+				m = map[string][]string{}
+			}
+			m[r.env.Name] = slices.Clone(r.env.Channels)
+		}
+	}
+	return m
 }
 
 func (l *changeList) milestone(workspace, env string, s progress.State) {
@@ -113,7 +131,7 @@ func (b *Bot) withChanges(ctx context.Context, channel string, fn func(context.C
 		l.add(e)
 	}
 	slices.Sort(l.envs)
-	resp.Changed = l.envs
+	resp.Changed, resp.Following = l.envs, l.following(l.envs)
 	if len(l.milestones) == 1 && resp.Milestone == nil {
 		for env, s := range l.milestones {
 			resp.Milestone = b.milestone(ctx, l.workspace, env, s)
@@ -173,7 +191,7 @@ type changeRecorder struct {
 
 func (s changeRecorder) Apply(ctx context.Context, workspace, env string, c progress.Change) (progress.Result, error) {
 	finishing := c.Kind == progress.ChangeSummary || c.Kind == progress.ChangeState
-	s.wrote(ctx, workspace, env)
+	s.wrote(ctx, workspace, env, false)
 	res, err := s.Store.Apply(ctx, workspace, env, c)
 	if err != nil || res.Duplicate || res.Refused != "" {
 		return res, err
@@ -212,7 +230,7 @@ func (s changeRecorder) Apply(ctx context.Context, workspace, env string, c prog
 }
 
 func (s changeRecorder) Track(ctx context.Context, req progress.TrackRequest) (progress.TrackResult, error) {
-	s.wrote(ctx, req.Workspace, req.Environment)
+	s.wrote(ctx, req.Workspace, req.Environment, true)
 	res, err := s.Store.Track(ctx, req)
 	if err == nil && (res.Created || res.Followed || res.Updated) {
 		noteChange(ctx, req.Environment)
@@ -223,10 +241,11 @@ func (s changeRecorder) Track(ctx context.Context, req progress.TrackRequest) (p
 	return res, err
 }
 
-// wrote forgets what the request read of env: it is about to change.
-func (s changeRecorder) wrote(ctx context.Context, workspace, env string) {
+// wrote forgets what the request read of env: it is about to change
+// (its channels too, when following).
+func (s changeRecorder) wrote(ctx context.Context, workspace, env string, following bool) {
 	if l := requestReads(ctx); l != nil {
-		l.wrote(workspace, env)
+		l.wrote(workspace, env, following)
 	}
 }
 
@@ -293,7 +312,7 @@ func (s changeRecorder) started(ctx context.Context, workspace, env string, at t
 }
 
 func (s changeRecorder) Untrack(ctx context.Context, workspace, env, channel, actor string) (bool, error) {
-	s.wrote(ctx, workspace, env)
+	s.wrote(ctx, workspace, env, true)
 	ok, err := s.Store.Untrack(ctx, workspace, env, channel, actor)
 	if err == nil && ok {
 		noteChange(ctx, env)

@@ -75,7 +75,7 @@ func (a *App) deliverTS(ctx context.Context, resp bot.Response, o origin) (strin
 				}
 			}
 			if a.living != nil && len(resp.Changed) > 0 {
-				a.living.Changed(ctx, o.workspace, o.channel, resp.Changed)
+				a.living.Changed(ctx, o.workspace, o.channel, resp.Changed, resp.Following)
 			}
 			return ts, nil
 		}
@@ -132,7 +132,7 @@ func (a *App) deliverTS(ctx context.Context, resp bot.Response, o origin) (strin
 		note("file", a.file(ctx, o, resp.File))
 	}
 	if a.living != nil && len(resp.Changed) > 0 {
-		a.living.Changed(ctx, o.workspace, o.channel, resp.Changed)
+		a.living.Changed(ctx, o.workspace, o.channel, resp.Changed, resp.Following)
 	}
 	return ts, firstFixable(errs)
 }

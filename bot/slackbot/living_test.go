@@ -96,6 +96,7 @@ type leaseCounter struct {
 	progress.Store
 	mu            sync.Mutex
 	leases, slots int
+	envReads      int
 }
 
 func (s *leaseCounter) Claim(ctx context.Context, ws, key, token string, ttl time.Duration) (bool, error) {
@@ -108,6 +109,19 @@ func (s *leaseCounter) Claim(ctx context.Context, ws, key, token string, ttl tim
 	}
 	s.mu.Unlock()
 	return s.Store.Claim(ctx, ws, key, token, ttl)
+}
+
+func (s *leaseCounter) Environment(ctx context.Context, ws, env string) (progress.Environment, error) {
+	s.mu.Lock()
+	s.envReads++
+	s.mu.Unlock()
+	return s.Store.Environment(ctx, ws, env)
+}
+
+func (s *leaseCounter) reads() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.envReads
 }
 
 func (s *leaseCounter) count() int {
@@ -162,11 +176,68 @@ func (r *livingRig) run(ch, text string) bot.Response { return r.runAs(ana, ch, 
 func (r *livingRig) runAs(user, ch, text string) bot.Response {
 	r.n++
 	resp := r.core.HandleCommand(context.Background(), bot.Command{Workspace: slackfake.TeamID, Channel: ch, User: user, ID: fmt.Sprint("c", r.n), Text: text})
-	r.living.Changed(context.Background(), slackfake.TeamID, ch, resp.Changed)
+	r.living.Changed(context.Background(), slackfake.TeamID, ch, resp.Changed, resp.Following)
 	return resp
 }
 
 func (r *livingRig) count(method string) int { return len(r.fake.Calls(method)) }
+
+// TestLivingFollowersOfAChange: a change edits the status message in
+// every channel that follows its environment, with the channels the
+// request read (a round trip fewer for each paste recorded), or read when
+// the response does not say them.
+func TestLivingFollowersOfAChange(t *testing.T) {
+	const qa, ops = "C0QA", "C0OPS"
+	paste := func(r *livingRig) bot.Response {
+		return r.core.Answer(context.Background(), r.core.Read(bot.Message{Workspace: slackfake.TeamID, Channel: channel, User: ana, TS: "1772445600.000100", Text: producerPaste}))
+	}
+	for _, c := range []struct {
+		name      string
+		change    func(r *livingRig) bot.Response
+		following bool // the transport passes Response.Following
+		reads     int  // the environment's reads by Changed
+	}{
+		{"a pasted error", paste, true, 0},
+		{"a command", func(r *livingRig) bot.Response {
+			return r.core.HandleCommand(context.Background(), bot.Command{Workspace: slackfake.TeamID, Channel: qa, User: ana, ID: "c-failed", Text: "failed Orders_CS"})
+		}, true, 0},
+		{"a pasted error, the followers not said", paste, false, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := newLivingRig(t, 0)
+			r.run(channel, "track prod 11.31.0")
+			r.run(qa, "track prod")
+			r.run(ops, "track prod")
+			r.clock.Advance(time.Minute)
+			edited := func(ch string) int {
+				n := 0
+				for _, call := range r.fake.Calls("chat.update") {
+					if call.Field("channel") == ch {
+						n++
+					}
+				}
+				return n
+			}
+			before := map[string]int{channel: edited(channel), qa: edited(qa), ops: edited(ops)}
+			resp := c.change(r)
+			following := resp.Following
+			if !c.following {
+				following = nil
+			}
+			reads := r.leases.reads()
+			r.living.Changed(context.Background(), slackfake.TeamID, channel, resp.Changed, following)
+			if got := r.leases.reads() - reads; got != c.reads {
+				t.Errorf("Changed read the environment %d times; want %d (following %v)", got, c.reads, following)
+			}
+			r.clock.Advance(time.Minute)
+			for _, ch := range []string{channel, qa, ops} {
+				if edited(ch) == before[ch] {
+					t.Errorf("the status message in %s was not edited", ch)
+				}
+			}
+		})
+	}
+}
 
 func lastText(calls []slackfake.Call) string {
 	if len(calls) == 0 {
@@ -611,7 +682,7 @@ func TestLivingReplicas(t *testing.T) {
 		}
 		r := i % 2
 		resp := cores[r].HandleCommand(context.Background(), bot.Command{Workspace: slackfake.TeamID, Channel: channel, User: ana, ID: fmt.Sprint(t.Name(), i), Text: text})
-		livings[r].Changed(context.Background(), slackfake.TeamID, channel, resp.Changed)
+		livings[r].Changed(context.Background(), slackfake.TeamID, channel, resp.Changed, resp.Following)
 		clock.Advance(300 * time.Millisecond)
 	}
 	clock.Advance(15 * time.Second)
@@ -1110,7 +1181,7 @@ func TestLivingSaysThePreparationWentQuiet(t *testing.T) {
 	r.clock.Advance(0)
 	resp := r.core.HandleMessage(context.Background(), bot.Message{Workspace: slackfake.TeamID, Channel: channel, User: ana, TS: "1772445600.000100",
 		Text: "We are now preparing your modules - 45% (We expect them to be ready at 23:10)"})
-	r.living.Changed(context.Background(), slackfake.TeamID, channel, resp.Changed)
+	r.living.Changed(context.Background(), slackfake.TeamID, channel, resp.Changed, resp.Following)
 	r.clock.Advance(10 * time.Second)
 	updates := r.count("chat.update")
 	if strings.Contains(lastText(r.fake.Calls("chat.update")), "No news of the preparation") {
