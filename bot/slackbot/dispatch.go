@@ -385,6 +385,18 @@ type claim struct{ key, reason string }
 type heldClaims struct {
 	workspace, token string
 	keys             []string
+	done             bool // taken for DoneTTL already (claimTTL): nothing to renew
+}
+
+// claimTTL is how long a delivery's claims are taken for: a journaled
+// event's for DoneTTL at once, as the journal, not Slack's re-delivery,
+// finishes it if this process stops (a round trip fewer per answer: no
+// renewal); any other's for ClaimTTL, renewed once done.
+func (a *App) claimTTL(ctx context.Context) (ttl time.Duration, done bool) {
+	if journaled(ctx) {
+		return a.opts.DoneTTL, true
+	}
+	return a.opts.ClaimTTL, false
 }
 
 // claimAll takes the keys in order. When one is already held the delivery is
@@ -393,8 +405,10 @@ type heldClaims struct {
 // duplicate reply is better than none.
 func (a *App) claimAll(ctx context.Context, workspace string, keys []claim) (held heldClaims, duplicate bool) {
 	held.workspace, held.token = workspace, progress.NewToken()
+	ttl, done := a.claimTTL(ctx)
+	held.done = done
 	for _, k := range keys {
-		ok, err := a.store.Claim(ctx, workspace, k.key, held.token, a.opts.ClaimTTL)
+		ok, err := a.store.Claim(ctx, workspace, k.key, held.token, ttl)
 		if err != nil {
 			a.storeFailed("claim", err)
 			continue
@@ -410,9 +424,9 @@ func (a *App) claimAll(ctx context.Context, workspace string, keys []claim) (hel
 	return held, false
 }
 
-// finish marks the keys done (renewed for DoneTTL), or releases them when
-// the reply failed for a reason a re-delivery could overcome (not a post
-// Slack may have made).
+// finish marks the keys done (renewed for DoneTTL, unless taken for it),
+// or releases them when the reply failed for a reason a re-delivery could
+// overcome (not a post Slack may have made).
 func (a *App) finish(ctx context.Context, held heldClaims, err error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
@@ -422,9 +436,11 @@ func (a *App) finish(ctx context.Context, held heldClaims, err error) {
 	}
 	for _, k := range held.keys {
 		var serr error
-		if release {
+		switch {
+		case release:
 			serr = a.store.Release(ctx, held.workspace, k, held.token)
-		} else {
+		case held.done:
+		default:
 			_, serr = a.store.Renew(ctx, held.workspace, k, held.token, a.opts.DoneTTL)
 		}
 		if serr != nil {
@@ -475,9 +491,10 @@ func (a *App) claimMessage(ctx context.Context, m bot.Message) (held heldClaims,
 // journal gave it to this process alone, and the stopped process's
 // claims may still be held.
 func (a *App) claimFree(ctx context.Context, workspace string, keys ...string) heldClaims {
-	held := heldClaims{workspace: workspace, token: progress.NewToken()}
+	ttl, done := a.claimTTL(ctx)
+	held := heldClaims{workspace: workspace, token: progress.NewToken(), done: done}
 	for _, k := range keys {
-		if ok, err := a.store.Claim(ctx, workspace, k, held.token, a.opts.ClaimTTL); err == nil && ok {
+		if ok, err := a.store.Claim(ctx, workspace, k, held.token, ttl); err == nil && ok {
 			held.keys = append(held.keys, k)
 		}
 	}
@@ -550,7 +567,7 @@ func (a *App) answerText(ctx context.Context, r *bot.Reading, o origin) (string,
 				resp.Reply = nil
 			case !ok: // the diagnosis again, but this paste recorded something or asks: it gets its reply
 			default:
-				claimed = heldClaims{r.Message().Workspace, token, []string{key}}
+				claimed = heldClaims{workspace: r.Message().Workspace, token: token, keys: []string{key}}
 			}
 		}
 	}

@@ -126,6 +126,11 @@ type recoveredKey struct{}
 // recovered reports whether ctx is a recovered event's work.
 func recovered(ctx context.Context) bool { return ctx.Value(recoveredKey{}) != nil }
 
+type journaledKey struct{}
+
+// journaled reports whether ctx is the work of an event the journal holds until it is done.
+func journaled(ctx context.Context) bool { return ctx.Value(journaledKey{}) != nil }
+
 type retriedKey struct{}
 
 // retried reports whether ctx is the work of an event Slack delivered again.
@@ -304,7 +309,11 @@ func (a *App) finishing(run func(context.Context), e progress.Entry, rec *recove
 				a.inbox.Done(ctx, e)
 			}
 		}()
-		run(context.WithValue(d.context(ctx), undeliveredKey{}, &undelivered))
+		work := d.context(ctx)
+		if e.ID != "" || rec != nil {
+			work = context.WithValue(work, journaledKey{}, true)
+		}
+		run(context.WithValue(work, undeliveredKey{}, &undelivered))
 	}
 }
 

@@ -179,6 +179,32 @@ func TestUndurableEventStillAnswered(t *testing.T) {
 	mustContain(t, "the log", h.logs.String(), "without durability")
 }
 
+// TestMessageClaimHeldForItsAnswer: a journaled message's claim is taken
+// for DoneTTL at once and not renewed (the journal, not Slack's
+// re-delivery, finishes it if the process stops); one acknowledged
+// without the journal is taken for ClaimTTL, so that a re-delivery after a
+// crash answers it, and renewed once answered.
+func TestMessageClaimHeldForItsAnswer(t *testing.T) {
+	for _, c := range []struct {
+		name         string
+		journalFails bool
+		claim, renew time.Duration
+	}{
+		{"journaled", false, time.Hour, 0},
+		{"not journaled", true, 2 * time.Minute, time.Hour},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := start(t, setup{mode: ModeHTTP})
+			h.store.journalFails.Store(c.journalFails)
+			h.marker("EvClaimed", "1700006000.000100")
+			claim, renew := h.store.claimTTLs("slack:msg:" + channel + ":1700006000.000100")
+			if claim != c.claim || renew != c.renew {
+				t.Errorf("the message's claim taken for %v, renewed for %v; want %v and %v", claim, renew, c.claim, c.renew)
+			}
+		})
+	}
+}
+
 // A paste's reply that Slack rate-limited past its retries is not lost: its
 // journal entry stays, and the recovery posts the reply once, in its thread.
 func TestReplyRateLimitedIsPostedLater(t *testing.T) {

@@ -204,7 +204,8 @@ func (a *App) handleChange(ctx context.Context, eventID string, m bot.Message, d
 		return
 	}
 	// The message itself, delivered late (a retry), is not answered after its edit.
-	if ok, err := a.store.Claim(ctx, m.Workspace, "slack:msg:"+m.Channel+":"+m.TS, held.token, a.opts.ClaimTTL); err == nil && ok {
+	ttl, _ := a.claimTTL(ctx)
+	if ok, err := a.store.Claim(ctx, m.Workspace, "slack:msg:"+m.Channel+":"+m.TS, held.token, ttl); err == nil && ok {
 		held.keys = append(held.keys, "slack:msg:"+m.Channel+":"+m.TS)
 	}
 	var resp bot.Response

@@ -68,6 +68,26 @@ type faultyStore struct {
 	mu       sync.Mutex
 	appended []string // event ids journaled, in order
 	payloads [][]byte // and their payloads
+	// ttls are, by claim key, the ttl of its last Claim and of its last Renew.
+	ttls map[string][2]time.Duration
+}
+
+func (f *faultyStore) noteTTL(key string, i int, ttl time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.ttls == nil {
+		f.ttls = map[string][2]time.Duration{}
+	}
+	t := f.ttls[key]
+	t[i] = ttl
+	f.ttls[key] = t
+}
+
+// claimTTLs are key's last Claim and Renew ttls (0: none).
+func (f *faultyStore) claimTTLs(key string) (claim, renew time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.ttls[key][0], f.ttls[key][1]
 }
 
 func (f *faultyStore) Append(ctx context.Context, consumer string, e progress.Entry) (string, error) {
@@ -109,6 +129,7 @@ func (f *faultyStore) Claim(ctx context.Context, ws, key, token string, ttl time
 	if f.claimFails.Load() {
 		return false, progress.ErrUnavailable
 	}
+	f.noteTTL(key, 0, ttl)
 	ok, err := f.Store.Claim(ctx, ws, key, token, ttl)
 	if fn := f.onClaim.Load(); fn != nil && err == nil {
 		(*fn)(key, ok)
@@ -140,6 +161,7 @@ func (f *faultyStore) Renew(ctx context.Context, ws, key, token string, ttl time
 	if f.claimFails.Load() {
 		return false, progress.ErrUnavailable
 	}
+	f.noteTTL(key, 1, ttl)
 	return f.Store.Renew(ctx, ws, key, token, ttl)
 }
 

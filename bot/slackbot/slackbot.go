@@ -163,8 +163,9 @@ type Options struct {
 	Drain time.Duration
 	// MaxBodyBytes bounds an HTTP request body; 0 means 1 MiB.
 	MaxBodyBytes int64
-	// ClaimTTL is how long a delivery is held while handled, so a crash lets a
-	// re-delivery answer after it; 0 means 2 minutes.
+	// ClaimTTL is how long a delivery the journal does not hold is held
+	// while handled, so a crash lets a re-delivery answer after it (a
+	// journaled one is held for DoneTTL at once); 0 means 2 minutes.
 	ClaimTTL time.Duration
 	// DoneTTL is how long an answered delivery is remembered; 0 means 1 hour
 	// (Slack re-delivers for about 5 minutes).
