@@ -54,6 +54,14 @@ type Inbox struct {
 	failing atomic.Bool // the last Put failed: log once per outage
 	mu      sync.Mutex
 	atWork  map[string]progress.Entry // by inboxKey: kept claimed until done
+
+	// While Run runs, Done leaves the entries to its remover, which
+	// removes those finished during one removal together in the next.
+	removal  sync.Mutex // a removal, or a recovery and its check of atWork
+	doneMu   sync.Mutex
+	removing bool
+	finished []progress.Entry
+	wake     chan struct{} // finished has entries
 }
 
 type nopInboxMetrics struct{}
@@ -85,7 +93,7 @@ func NewInbox(j progress.Journal, o InboxOptions) *Inbox {
 	if o.Metrics == nil {
 		o.Metrics = nopInboxMetrics{}
 	}
-	return &Inbox{j: j, o: o, atWork: map[string]progress.Entry{}}
+	return &Inbox{j: j, o: o, atWork: map[string]progress.Entry{}, wake: make(chan struct{}, 1)}
 }
 
 func inboxKey(e progress.Entry) string { return e.Workspace + "/" + e.ID }
@@ -114,20 +122,62 @@ func (in *Inbox) Put(ctx context.Context, e progress.Entry) (progress.Entry, err
 	return e, nil
 }
 
-// Done removes a finished entry from the journal. Call it only when the
-// work is finished: work stopped by a shutdown is left for the next process.
+// Done removes a finished entry from the journal (while Run runs, with the
+// others finished meanwhile). Call it only when the work is finished: work
+// stopped by a shutdown is left for the next process.
 func (in *Inbox) Done(ctx context.Context, e progress.Entry) {
 	if e.ID == "" {
 		return
 	}
-	in.mu.Lock()
-	delete(in.atWork, inboxKey(e))
-	in.mu.Unlock()
+	in.doneMu.Lock()
+	if in.removing { // kept at work until removed: not recovered meanwhile
+		in.finished = append(in.finished, e)
+		in.doneMu.Unlock()
+		select {
+		case in.wake <- struct{}{}:
+		default:
+		}
+		return
+	}
+	in.doneMu.Unlock()
+	in.remove(ctx, e)
+}
+
+// remove deletes finished entries from the journal, in one round trip.
+func (in *Inbox) remove(ctx context.Context, entries ...progress.Entry) {
+	in.removal.Lock()
+	defer in.removal.Unlock()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if err := in.j.Done(ctx, e); err != nil {
-		// Left in the journal, the entry is recovered and run again later.
-		in.o.Logger.Warn("cannot mark journaled work done: it will be run again", "event_id", e.EventID, "err", err)
+	if err := in.j.Done(ctx, entries...); err != nil {
+		// Left in the journal, the entries are recovered and run again later.
+		in.o.Logger.Warn("cannot mark journaled work done: it will be run again", "entries", len(entries), "err", err)
+	}
+	in.mu.Lock()
+	for _, e := range entries {
+		delete(in.atWork, inboxKey(e))
+	}
+	in.mu.Unlock()
+}
+
+// removeFinished removes the entries Done leaves to it: those finished
+// while one removal is under way go together in the next, a round trip
+// for many under load. When ctx ends it removes what is left, and Done
+// removes at once again.
+func (in *Inbox) removeFinished(ctx context.Context) {
+	for stop := false; !stop; {
+		select {
+		case <-in.wake:
+		case <-ctx.Done():
+		}
+		in.doneMu.Lock()
+		batch := in.finished
+		in.finished, stop = nil, ctx.Err() != nil
+		in.removing = !stop
+		in.doneMu.Unlock()
+		if len(batch) > 0 {
+			in.remove(ctx, batch...)
+		}
 	}
 }
 
@@ -138,7 +188,11 @@ func (in *Inbox) Done(ctx context.Context, e progress.Entry) {
 // leaving the entries still at work (not Done) to be recovered at once,
 // so end it when this process's work has stopped.
 func (in *Inbox) Run(ctx context.Context, handle func(ctx context.Context, e progress.Entry)) {
+	in.doneMu.Lock()
+	in.removing = true
+	in.doneMu.Unlock()
 	var wg sync.WaitGroup
+	wg.Go(func() { in.removeFinished(ctx) })
 	wg.Go(func() { in.every(ctx, in.keep) })
 	in.every(ctx, func(ctx context.Context) {
 		for ctx.Err() == nil {
@@ -208,19 +262,24 @@ func (in *Inbox) keep(ctx context.Context) {
 // recoverBatch takes a batch of left entries and hands them to handle; it
 // returns how many it took.
 func (in *Inbox) recoverBatch(ctx context.Context, handle func(context.Context, progress.Entry)) int {
+	// Not during a removal: it could take back an entry being removed.
+	in.removal.Lock()
 	entries, err := in.j.Recover(ctx, in.o.Consumer, in.o.MinIdle, in.o.Batch)
+	busy := make([]bool, len(entries))
+	in.mu.Lock()
+	for i, e := range entries {
+		if _, busy[i] = in.atWork[inboxKey(e)]; !busy[i] {
+			in.atWork[inboxKey(e)] = e
+		}
+	}
+	in.mu.Unlock()
+	in.removal.Unlock()
 	if err != nil && ctx.Err() == nil {
 		in.o.Logger.Warn("cannot look for work a stopped process left", "err", err)
 	}
-	for _, e := range entries {
-		in.mu.Lock()
-		_, busy := in.atWork[inboxKey(e)]
-		if !busy {
-			in.atWork[inboxKey(e)] = e
-		}
-		in.mu.Unlock()
-		if busy {
-			continue // ours, still at work: its keeping was late
+	for i, e := range entries {
+		if busy[i] {
+			continue // ours, still at work (or being removed): its keeping was late
 		}
 		if ctx.Err() != nil {
 			continue // not started: kept at work, so that leave gives it to the next process at once

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ type watched struct {
 	progress.Journal
 	kept, done chan []progress.Entry
 	down       atomic.Bool
+	held       atomic.Pointer[chan struct{}] // Done waits until it is closed
 }
 
 func watch(j progress.Journal) *watched {
@@ -43,6 +45,9 @@ func (w *watched) Keep(ctx context.Context, consumer string, es ...progress.Entr
 func (w *watched) Done(ctx context.Context, es ...progress.Entry) error {
 	err := w.Journal.Done(ctx, es...)
 	w.done <- es
+	if held := w.held.Load(); held != nil {
+		<-*held
+	}
 	return err
 }
 
@@ -62,6 +67,22 @@ func waitEntries(t *testing.T, ch chan []progress.Entry, what string, want ...st
 			}
 		case <-timeout:
 			t.Fatalf("no %s call with %v within 10 s", what, want)
+		}
+	}
+}
+
+// waitRemoved waits until Done calls, together or apart, removed every event id of want.
+func waitRemoved(t *testing.T, ch chan []progress.Entry, want ...string) {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for len(want) > 0 {
+		select {
+		case es := <-ch:
+			want = slices.DeleteFunc(want, func(w string) bool {
+				return slices.ContainsFunc(es, func(e progress.Entry) bool { return e.EventID == w })
+			})
+		case <-timeout:
+			t.Fatalf("%v not removed within 10 s", want)
 		}
 	}
 }
@@ -161,8 +182,8 @@ func TestInboxRecoversLeftWork(t *testing.T) {
 					string(got.Findings) != string(want.Findings) || got.Kind != want.Kind {
 					t.Errorf("handled %+v, want %+v", got, want)
 				}
-				waitEntries(t, w.done, "Done", want.EventID)
 			}
+			waitRemoved(t, w.done, "Ev1", "Ev2")
 			if n := counts.recovered.Load(); n != int64(len(left)) {
 				t.Errorf("recovered %d, want %d", n, len(left))
 			}
@@ -211,6 +232,61 @@ func TestInboxKeepsWorkClaimed(t *testing.T) {
 	es, err := s.Recover(context.Background(), "next", 0, 10)
 	if err != nil || len(es) != 1 || es[0].EventID != "EvLeft" {
 		t.Errorf("left for the next process: %+v, %v; want EvLeft alone", es, err)
+	}
+}
+
+// Entries finished while a removal is under way are removed together in
+// the next (one round trip for many under load); once Run has returned,
+// Done removes at once.
+func TestInboxRemovesFinishedTogether(t *testing.T) {
+	s := openBolt(t, filepath.Join(t.TempDir(), "upgradebot.db"))
+	defer s.Close()
+	w := watch(s)
+	held := make(chan struct{})
+	w.held.Store(&held)
+	in := NewInbox(w, InboxOptions{MinIdle: time.Hour, Every: 5 * time.Millisecond})
+	put := func(ev string) progress.Entry {
+		e, err := in.Put(context.Background(), progress.Entry{Workspace: "T1", Channel: "C1", EventID: ev})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	e1, e2, e3 := put("Ev1"), put("Ev2"), put("Ev3")
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		in.Run(ctx, func(context.Context, progress.Entry) {})
+	}()
+	waitEntries(t, w.kept, "Keep", "Ev1") // Run runs
+	go in.Done(ctx, e1)
+	waitEntries(t, w.done, "Done", "Ev1") // under way, held
+	var later sync.WaitGroup
+	later.Go(func() { in.Done(ctx, e2) })
+	later.Go(func() { in.Done(ctx, e3) })
+	returned := make(chan struct{})
+	go func() { later.Wait(); close(returned) }()
+	select {
+	case <-returned: // left to the remover
+	case <-time.After(10 * time.Second):
+		t.Fatal("Done waited for the removal under way")
+	}
+	close(held)
+	waitEntries(t, w.done, "Done", "Ev2", "Ev3") // one call for both
+	cancel()
+	<-stopped
+	in.Done(context.Background(), put("Ev4"))
+	select {
+	case es := <-w.done:
+		if len(es) != 1 || es[0].EventID != "Ev4" {
+			t.Errorf("Done after Run removed %+v; want Ev4", es)
+		}
+	default:
+		t.Error("Done after Run returned did not remove the entry at once")
+	}
+	if left, err := s.Recover(context.Background(), "next", 0, 10); err != nil || len(left) != 0 {
+		t.Errorf("left in the journal: %+v, %v; want none", left, err)
 	}
 }
 
