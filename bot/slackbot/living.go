@@ -162,25 +162,26 @@ func NewLiving(o LivingOptions) *Living {
 // Changed schedules an edit of the living message of each environment in
 // every channel that follows it, and in channel, where the change was made
 // (after an untrack, its message says it is no longer followed). It reads
-// which channels those are, unless following says (Response.Following: a
-// channel that started to follow one in between was refreshed by its
-// track).
+// which channels those are, unless following says them
+// (Response.Following; a channel that starts to follow one meanwhile is
+// refreshed by its own track).
 func (l *Living) Changed(ctx context.Context, workspace, channel string, envs []string, following map[string][]string) {
 	for _, env := range envs {
-		e := progress.Environment{Channels: following[env]}
-		if _, ok := following[env]; !ok {
-			var err error
-			if e, err = l.o.Store.Environment(ctx, workspace, env); err != nil {
+		channels, known := following[env]
+		if !known {
+			e, err := l.o.Store.Environment(ctx, workspace, env)
+			if err != nil {
 				if !errors.Is(err, progress.ErrNotFound) {
 					l.log.Warn("cannot read which channels follow an environment; its status message waits for the next change", "env", env, "err", err)
 				}
 				continue
 			}
+			channels = e.Channels
 		}
-		for _, ch := range e.Channels {
+		for _, ch := range channels {
 			l.schedule(livingKey{workspace, ch, env}, 0)
 		}
-		if channel != "" && !slices.Contains(e.Channels, channel) {
+		if channel != "" && !slices.Contains(channels, channel) {
 			l.schedule(livingKey{workspace, channel, env}, 0)
 		}
 	}
