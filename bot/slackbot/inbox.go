@@ -53,15 +53,13 @@ type Inbox struct {
 	o       InboxOptions
 	failing atomic.Bool // the last Put failed: log once per outage
 	mu      sync.Mutex
-	atWork  map[string]progress.Entry // by inboxKey: kept claimed until done
-
-	// While Run runs, Done leaves the entries to its remover, which
-	// removes those finished during one removal together in the next.
-	removal  sync.Mutex // a removal, or a recovery and its check of atWork
-	doneMu   sync.Mutex
+	atWork  map[string]progress.Entry // by inboxKey: kept claimed until removed
+	// While Run runs (removing), Done leaves the entries to its remover,
+	// which removes those finished during one removal together in the next.
 	removing bool
 	finished []progress.Entry
 	wake     chan struct{} // finished has entries
+	removal  sync.Mutex    // a removal, or a recovery and its check of atWork
 }
 
 type nopInboxMetrics struct{}
@@ -129,17 +127,17 @@ func (in *Inbox) Done(ctx context.Context, e progress.Entry) {
 	if e.ID == "" {
 		return
 	}
-	in.doneMu.Lock()
+	in.mu.Lock()
 	if in.removing { // kept at work until removed: not recovered meanwhile
 		in.finished = append(in.finished, e)
-		in.doneMu.Unlock()
+		in.mu.Unlock()
 		select {
 		case in.wake <- struct{}{}:
 		default:
 		}
 		return
 	}
-	in.doneMu.Unlock()
+	in.mu.Unlock()
 	in.remove(ctx, e)
 }
 
@@ -170,11 +168,11 @@ func (in *Inbox) removeFinished(ctx context.Context) {
 		case <-in.wake:
 		case <-ctx.Done():
 		}
-		in.doneMu.Lock()
+		in.mu.Lock()
 		batch := in.finished
 		in.finished, stop = nil, ctx.Err() != nil
 		in.removing = !stop
-		in.doneMu.Unlock()
+		in.mu.Unlock()
 		if len(batch) > 0 {
 			in.remove(ctx, batch...)
 		}
@@ -188,9 +186,9 @@ func (in *Inbox) removeFinished(ctx context.Context) {
 // leaving the entries still at work (not Done) to be recovered at once,
 // so end it when this process's work has stopped.
 func (in *Inbox) Run(ctx context.Context, handle func(ctx context.Context, e progress.Entry)) {
-	in.doneMu.Lock()
+	in.mu.Lock()
 	in.removing = true
-	in.doneMu.Unlock()
+	in.mu.Unlock()
 	var wg sync.WaitGroup
 	wg.Go(func() { in.removeFinished(ctx) })
 	wg.Go(func() { in.every(ctx, in.keep) })
