@@ -26,12 +26,19 @@ func (s *RedisStore) journalsKey() string         { return s.prefix + ":journal:
 // in the same step, so no other replica reads it as new (">"). Anything
 // else still undelivered is taken along; not kept, it is recovered like an
 // entry of a stopped process. The group is made with the stream, from its
-// start.
+// start, or again from the start if it was destroyed. Each is made only
+// when missing: a failed command counts in Redis's error statistics, which
+// operators watch, and an attempt on every append counted one per event.
 // KEYS: 1 stream. ARGV: 1 group, 2 consumer, then the fields and values.
 var journalAppend = redis.NewScript(`
-redis.pcall('XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM')
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM')
+end
 local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 3))
-redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'STREAMS', KEYS[1], '>')
+if redis.pcall('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'STREAMS', KEYS[1], '>').err then
+  redis.call('XGROUP', 'CREATE', KEYS[1], ARGV[1], '0')
+  redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'STREAMS', KEYS[1], '>')
+end
 return id`)
 
 // dropConsumers deletes from the group the consumers with no entry

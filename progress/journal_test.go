@@ -6,11 +6,15 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/upgradebot/upgradebot/internal/redistest"
 )
 
 // journalFixture is a fresh journal and a way to let time pass for its
@@ -428,5 +432,72 @@ func TestRedisJournalScriptForgotten(t *testing.T) {
 	}
 	if ok, err := c.SIsMember(ctx, s.journalsKey(), "T0001").Result(); err != nil || !ok {
 		t.Errorf("the workspace is not listed among the journals: %v, %v", ok, err)
+	}
+}
+
+// Appending makes the stream and its group only when missing: on a server
+// of its own, twenty appends leave Redis's error count as it was (it rose
+// by one per append when the group's creation was tried each time), and a
+// group destroyed meanwhile is made again, its entries delivered to the
+// consumer appending, with one error reply (the read that found it gone).
+func TestRedisJournalAppendsWithoutErrors(t *testing.T) {
+	srv := redistest.Start(t)
+	opts := srv.Options(0)
+	opts.PoolSize = 1 // one connection, opened (with go-redis's own refused commands) before counting
+	c := newRedisClient(t, opts)
+	s, err := NewRedisStore(c, RedisOptions{Prefix: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	errorReplies := func() int {
+		t.Helper()
+		info, err := c.Info(ctx, "stats").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(info, "\r\n") {
+			if v, ok := strings.CutPrefix(line, "total_error_replies:"); ok {
+				n, err := strconv.Atoi(v)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+		}
+		t.Fatalf("INFO stats has no total_error_replies:\n%s", info)
+		return 0
+	}
+	appendAs := func(consumer string, i int) string {
+		t.Helper()
+		id, err := s.Append(ctx, consumer, Entry{Workspace: ws, Channel: "C1", EventID: fmt.Sprintf("Ev%d", i), Kind: "message", Payload: []byte("{}")})
+		if err != nil {
+			t.Fatalf("append %d: %v", i, err)
+		}
+		return id
+	}
+	appendAs("c1", 0) // also loads the script: EVALSHA's NOSCRIPT is an error reply
+	before := errorReplies()
+	for i := range 20 {
+		appendAs("c1", i+1)
+	}
+	if n := errorReplies() - before; n != 0 {
+		t.Errorf("20 appends made %d error replies; want none", n)
+	}
+	if err := c.XGroupDestroy(ctx, s.journalKey(ws), JournalGroup).Err(); err != nil {
+		t.Fatal(err)
+	}
+	before = errorReplies()
+	id := appendAs("c2", 21)
+	if n := errorReplies() - before; n > 1 {
+		t.Errorf("the append after the group was destroyed made %d error replies; want at most 1", n)
+	}
+	pending, err := c.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: s.journalKey(ws), Group: JournalGroup, Start: "-", End: "+", Count: 100}).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The group made again from the stream's start: all 22 entries, now c2's.
+	if len(pending) != 22 || pending[21].ID != id || pending[21].Consumer != "c2" {
+		t.Errorf("after the group was made again: %d pending, the last %+v; want 22, the last %s for c2", len(pending), pending[len(pending)-1], id)
 	}
 }
