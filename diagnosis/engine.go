@@ -22,8 +22,12 @@ func (e *Engine) KB() *KB { return e.kb }
 func (e *Engine) Diagnose(text string) []Finding {
 	n := normalize(text)
 	var findings []Finding
+	held := pairsOf(n.search)
 	for _, entry := range e.kb.entries {
 		for _, msg := range entry.Messages {
+			if !held.mayHold(msg.tmpl.anchor) {
+				continue
+			}
 			for _, m := range msg.tmpl.findAll(n) {
 				before, after := n.orig[max(0, m.start-80):m.start], n.orig[m.end:min(len(n.orig), m.end+80)]
 				after, _, _ = bytes.Cut(after, []byte{'\n'})

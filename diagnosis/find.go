@@ -2,8 +2,7 @@ package diagnosis
 
 import "bytes"
 
-// Step 2 of the pipeline (README.md): find where a template may stand,
-// cheaply, by its anchor word in the search view ("Modu1es" is found too).
+// Step 2 of the pipeline (README.md): find where a template may stand, cheaply, by its anchor in the search view.
 
 // searchKey is a lowercase word as the search view reads it.
 func searchKey(w string) []byte {
@@ -47,8 +46,7 @@ func (t *template) findAll(n *normalized) []match {
 	}
 }
 
-// wordAt returns where key next starts a word in n at from or after,
-// before hi (the word itself may run past hi), or -1.
+// wordAt returns where key next starts a word in n at from or after, before hi (the word may run past hi), or -1.
 func wordAt(n *normalized, key []byte, from, hi int) int {
 	for from < hi {
 		j := bytes.Index(n.search[from:min(len(n.search), hi+len(key))], key)
@@ -83,4 +81,23 @@ func leadStart(l []byte, p, count int) int {
 		return -1
 	}
 	return i
+}
+
+// pairs marks a text's pairs of adjacent bytes (6 bits each): an anchor with a pair the text lacks is not searched for.
+type pairs [64]uint64
+
+func pairsOf(b []byte) (p pairs) {
+	for k := 1; k < len(b); k++ {
+		p[b[k-1]&63] |= 1 << (b[k] & 63)
+	}
+	return p
+}
+
+// mayHold is false when key cannot be in the text.
+func (p *pairs) mayHold(key []byte) bool {
+	k := 1
+	for k < len(key) && p[key[k-1]&63]&(1<<(key[k]&63)) != 0 {
+		k++
+	}
+	return k >= len(key)
 }

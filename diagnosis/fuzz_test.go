@@ -1,6 +1,7 @@
 package diagnosis
 
 import (
+	"bytes"
 	"os"
 	"regexp"
 	"strings"
@@ -113,6 +114,13 @@ func FuzzNormalize(f *testing.F) {
 		}
 		if utf8.ValidString(s) && !utf8.Valid(n.orig) {
 			t.Fatalf("normalize(%q) = %q is not valid UTF-8", s, n.orig)
+		}
+		// The pairs filter never rules out a word the search view holds.
+		held := pairsOf(n.search)
+		for _, w := range bytes.Fields(n.search) {
+			if !held.mayHold(w) || len(w) > 1 && !held.mayHold(w[len(w)/2:]) {
+				t.Fatalf("normalize(%q): the pairs filter rules out %q, which the search view %q holds", s, w, n.search)
+			}
 		}
 		if utf8.ValidString(s) && !strings.ContainsAny(s, "&<*_~:`\\") && !listLike.Match(n.orig) { // an escape is read once
 			if again := normalize(string(n.orig)); string(again.orig) != string(n.orig) {

@@ -1,5 +1,4 @@
-// Package diagnosis recognizes OutSystems modules-preparation errors and
-// status messages in pasted text. It is pure: no I/O, no Slack types.
+// Package diagnosis recognizes OutSystems modules-preparation errors and status messages in text; pure: no I/O, no Slack.
 package diagnosis
 
 import (
@@ -36,8 +35,7 @@ const (
 	InstallCloud       Install = "cloud"
 )
 
-// Note is one cause or step, optionally limited to one installation type
-// and to what the bot knows (When: any of the conditions in Conditions).
+// Note is one cause or step, maybe only for one installation type and what the bot knows (When: any of Conditions).
 type Note struct {
 	Text   string   `yaml:"text"`
 	Plural string   `yaml:"plural"` // the text when a reply explains several findings of the entry
@@ -115,8 +113,7 @@ func Builtin() *KB {
 	return kb
 }
 
-// ParseEntries parses and validates knowledge-base entries from YAML.
-// file names the source in errors. Every malformed entry is reported.
+// ParseEntries parses and validates entries from YAML, reporting every malformed one (file names the source).
 func ParseEntries(data []byte, file string) ([]*Entry, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
@@ -215,8 +212,7 @@ func validateEntry(e *Entry) string {
 	return ""
 }
 
-// WithExtra returns the built-in knowledge base extended by the entries in
-// data; one with a built-in id replaces it (an operator's correction).
+// WithExtra returns the built-in knowledge base extended by data's entries; one with a built-in id replaces it.
 func WithExtra(data []byte, file string) (*KB, error) {
 	extra, err := ParseEntries(data, file)
 	base, errBase := ParseEntries(builtinKB, "knowledge.yaml (built in)")

@@ -9,8 +9,7 @@ import (
 	"unicode/utf8"
 )
 
-// Step 3 of the pipeline (README.md): match a template's elements one by
-// one at a candidate, tolerating what OCR and pasting do to words.
+// Step 3 of the pipeline (README.md): match a template's elements at a candidate, as OCR and pasting left the words.
 
 // match is one message found in normalized text.
 type match struct {
@@ -18,8 +17,7 @@ type match struct {
 	values     []Value
 }
 
-// wordStartsAt reports whether a letter or digit starts at l[i]: an emoji
-// or a full-width colon touching a message is not part of its first word.
+// wordStartsAt reports whether a letter or digit starts at l[i]; an emoji or a full-width colon starts no word.
 func wordStartsAt(l []byte, i int) bool {
 	r, _ := utf8.DecodeRune(l[min(i, len(l)):])
 	return isWordRune(r)
@@ -68,8 +66,7 @@ func exactWord(l []byte, i int, w string) (int, bool) {
 			continue
 		}
 		if k > 0 && i < len(l) && l[i] == '\n' {
-			// A table cell wrapped mid-word; OCR may put the row's time
-			// column between the two halves ("update\n2021-02-24 16:05:38 d").
+			// A table cell wrapped mid-word, maybe with the row's time column between ("update\n2021-02-24 16:05:38 d").
 			i = skipCellNoise(l, i+1)
 			continue
 		}
@@ -86,8 +83,7 @@ func exactWord(l []byte, i int, w string) (int, bool) {
 	return i, !wordStartsAt(l, i)
 }
 
-// skipCellNoise skips a run of digits, separators and line breaks (a
-// time column) of at most 24 bytes at i, when letters follow it.
+// skipCellNoise skips at i a time column: at most 24 bytes of digits, separators and line breaks, letters after.
 func skipCellNoise(l []byte, i int) int {
 	cell := l[i:min(len(l), i+24)]
 	j := i + len(cell) - len(bytes.TrimLeft(cell, "0123456789-:/. \n\t"))
@@ -129,8 +125,7 @@ func fuzzyWord(l []byte, i int, w string, k, edits int) (int, bool) {
 		if edits == 0 || k == 0 {
 			return i, false
 		}
-		// One substitution, deletion or insertion, in that order. A wrong
-		// letter is a whole character: a value never starts inside one.
+		// One substitution, deletion or insertion, in that order, of whole characters: a value never starts inside one.
 		if i < len(l) && isWordByte(l[i]) {
 			_, size := utf8.DecodeRune(l[i:])
 			if j, ok := fuzzyWord(l, i+size, w, k+1, edits-1); ok {
@@ -160,8 +155,7 @@ func skipDebris(l []byte, i int) int {
 
 var threeLetters = regexp.MustCompile(`[a-z]{3}`)
 
-// matchAt matches t at start. Past the required elements a mismatch ends
-// the message early (it was cut off in the paste) instead of failing.
+// matchAt matches t at start; past the required elements, a mismatch ends a message cut off in the paste.
 func (t *template) matchAt(n *normalized, start int) (match, bool) {
 	l, m, i := n.lower, match{start: start}, start
 	for k := 0; k < len(t.elems); k++ {
@@ -219,8 +213,7 @@ func (t *template) cutInLastWord(l []byte, i, k int) bool {
 		!slices.ContainsFunc(t.elems[k+1:t.required], func(e elem) bool { return e.kind != elPunct })
 }
 
-// joinedWord matches word k when OCR dropped the space after it ("thatis
-// locking", "itis on hold"): the next word must follow at once.
+// joinedWord matches word k when OCR dropped the space after it ("thatis locking"): the next word follows at once.
 func (t *template) joinedWord(l []byte, i, k int) (int, bool) {
 	w := t.elems[k].word
 	if k+1 >= len(t.elems) || t.elems[k+1].kind != elWord || len(w) < 2 {
@@ -237,8 +230,7 @@ func (t *template) joinsNext(l []byte, j, k int) bool {
 	return w != "" && t.elems[k+1].kind == elWord && bytes.HasPrefix(l[j:], []byte(w)) && !wordStartsAt(l, j+len(w))
 }
 
-// swallowedWord matches word k glued to the next word without its first
-// letter ("environment" + "is" read as "environments").
+// swallowedWord matches word k glued to the next without its first letter ("environment" + "is": "environments").
 func (t *template) swallowedWord(l []byte, i, k int) (int, bool) {
 	if k+1 >= len(t.elems) || t.elems[k+1].kind != elWord || len(t.elems[k].word) < 5 || len(t.elems[k+1].word) < 2 {
 		return i, false
@@ -246,8 +238,7 @@ func (t *template) swallowedWord(l []byte, i, k int) (int, bool) {
 	return exactWord(l, skipSpaces(l, i), t.elems[k].word+t.elems[k+1].word[1:])
 }
 
-// wordsAfter returns the literal word after element k, past punctuation
-// ("" when a value comes first), and the word right after that one.
+// wordsAfter returns the literal word after element k past punctuation ("" when a value comes first), and the next.
 func (t *template) wordsAfter(k int) (next, then string) {
 	for j := k + 1; j < len(t.elems) && t.elems[j].kind != elValue && t.elems[j].kind != elGap; j++ {
 		if t.elems[j].kind == elWord {
@@ -277,8 +268,7 @@ func findWord(l []byte, i, limit int, w string) int {
 	return -1
 }
 
-// skipGap skips what may stand between two parts of a message: a
-// parenthesized aside like "(Release Notes)" and punctuation, not words.
+// skipGap skips what may stand between two parts of a message: an aside like "(Release Notes)", punctuation; no words.
 func (t *template) skipGap(l []byte, i, k int) (int, bool) {
 	i = skipSpaces(l, i)
 	if i < len(l) && l[i] == '(' {
@@ -291,8 +281,7 @@ func (t *template) skipGap(l []byte, i, k int) (int, bool) {
 	for i < len(l) && (isSpace(l[i]) || l[i] == '.' || l[i] == ':' || l[i] == ';' || l[i] == '-' || l[i] == '|' || l[i] == 'x' && i+1 < len(l) && isSpace(l[i+1])) {
 		i++
 	}
-	// A screenshot may put a short line of other UI text (a sidebar title)
-	// between the two parts; a sentence on the same line is not skipped.
+	// A screenshot may put a short line of other UI text (a sidebar title) between the parts; not a sentence on the line.
 	word, _ := t.wordsAfter(k)
 	for n := 0; word != "" && n < 2 && i > 0 && l[i-1] == '\n'; n++ {
 		if _, ok := matchWord(l, i, word); ok {

@@ -9,8 +9,7 @@ import (
 	"strings"
 )
 
-// A template is a knowledge-base message compiled into the elements the
-// matcher walks in turn: words, punctuation, values ({name}) and gaps ({_}).
+// A template is a message compiled into what the matcher walks: words, punctuation, values ({name}) and gaps ({_}).
 
 type elemKind uint8
 
@@ -51,8 +50,7 @@ type template struct {
 	// Both are search keys (searchKey).
 	first, anchor []byte
 	anchorBack    int
-	// restart holds the first two words of the message and of its key: a
-	// last value stops where the message starts again on the same line.
+	// restart: the message's and its key's first two words; a last value stops where the message starts again on its line.
 	restart [][2]string
 	prefix  string // the text before the key, lower case ("upgrade failure:"): with it, the key is the message, not chat
 }
@@ -61,8 +59,7 @@ type template struct {
 var numberNames = map[string]bool{"percent": true, "prepared": true, "failed": true, "skipped": true, "current": true, "total": true}
 
 var (
-	// templateToken reads a placeholder, a word (with the apostrophes,
-	// hyphens and & inside it: can't, 1-Click, R&D) or one punctuation mark.
+	// templateToken reads a placeholder, a word (with inner apostrophes, hyphens and &: can't, 1-Click, R&D) or a mark.
 	templateToken   = regexp.MustCompile(`\{[^}]*\}?|[0-9A-Za-z\x{80}-\x{10FFFF}]+(?:['&-][0-9A-Za-z\x{80}-\x{10FFFF}]+)*|[^ \t\r\n]`)
 	placeholderName = regexp.MustCompile(`^[a-z0-9_]+$`)
 )

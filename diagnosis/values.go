@@ -54,8 +54,7 @@ func (t *template) capture(n *normalized, i, k int, framed bool) (int, []byte, b
 		for i+1 < len(l) && l[i+1] == q { // OCR doubles quotes: ''Directory''.
 			i++
 		}
-		// The closing quote is the first one the rest of the message agrees with,
-		// so a name like Men's Portal in double quotes survives.
+		// The closing quote is the first one the rest of the message agrees with: Men's Portal in double quotes survives.
 		for j := i + 1; j < end; j++ {
 			if l[j] != q {
 				continue
@@ -110,8 +109,7 @@ func (t *template) capture(n *normalized, i, k int, framed bool) (int, []byte, b
 		if c == '"' || c == '<' || c == '>' || c == ' ' && j+1 < len(l) && l[j+1] == '(' {
 			break
 		}
-		// The same message again on one line: "… for A Upgrade Failure: … for B";
-		// or the Error Log's next column, when OCR joined the cells.
+		// The message again on one line ("… for A Upgrade Failure: … for B"), or the Error Log's next column joined by OCR.
 		if c == ' ' && (t.restartsAt(l, j+1) || errorLogSource(l, j+1)) {
 			break
 		}
