@@ -35,7 +35,8 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM')
 end
 local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 3))
-if redis.pcall('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'STREAMS', KEYS[1], '>').err then
+local read = redis.pcall('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'STREAMS', KEYS[1], '>')
+if type(read) == 'table' and read.err then
   redis.call('XGROUP', 'CREATE', KEYS[1], ARGV[1], '0')
   redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'STREAMS', KEYS[1], '>')
 end
